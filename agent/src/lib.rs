@@ -1,0 +1,3 @@
+//! nfbpf-agent: function registry, scheduler and HTTP API.
+//!
+//! Nothing here yet: the agent is not implemented.

@@ -1,0 +1,3 @@
+//! nfbpf-loader: ELF objects to device images (issue: network functions).
+//!
+//! Nothing here yet: loading clang-compiled objects is not implemented.

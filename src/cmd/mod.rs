@@ -1,0 +1,8 @@
+//! Subcommands, one module each.
+
+pub mod asm;
+pub mod bench;
+pub mod conform;
+pub mod disasm;
+pub mod plugin;
+pub mod run;

@@ -1,0 +1,52 @@
+//! `nfbpf`: the one command-line tool, a thin layer over the crates.
+//!
+//! Each subcommand lives in its own module under `cmd/`, with its clap
+//! arguments and a `run` function returning the process exit code.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "nfbpf", version, about = "eBPF packet processing in hardware: model, RTL, loader, agent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assemble a program in the conformance suite's syntax to raw bytes.
+    Asm(cmd::asm::Args),
+    /// Disassemble a raw program.
+    Disasm(cmd::disasm::Args),
+    /// Run a program once on an engine and print r0 and counts.
+    Run(cmd::run::Args),
+    /// Run conformance `.data` files and print `N passed, M failed`.
+    Conform(cmd::conform::Args),
+    /// Speak the bpf_conformance plugin protocol (program on stdin, memory in argv).
+    #[command(name = "conformance-plugin")]
+    ConformancePlugin(cmd::plugin::Args),
+    /// Benchmarks: `nfbpf bench interp` compares the interpreter with rbpf.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Asm(a) => cmd::asm::run(a),
+        Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Conform(a) => cmd::conform::run(a),
+        Command::ConformancePlugin(a) => cmd::plugin::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("nfbpf: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The hardware contract: facts every side (model, RTL, loader, agent) shares.
+//!
+//! This module owns the engine address map (what a program's pointers mean),
+//! the stack and call-frame geometry, and the timing defaults. The register
+//! map, the ABIs and action codes join it as the device grows; the RTL's
+//! parameters are generated from, and checked against, these constants.
+//!
+//! Address map of one engine (all below 4 GiB so XDP's 32-bit `data`
+//! pointers work):
+//!
+//! | region  | base          | size                      | access |
+//! |---------|---------------|---------------------------|--------|
+//! | context | `0x1000_0000` | ABI-defined (`xdp_md`: 24 B) | read |
+//! | packet  | `0x2000_0000` | FIFO_MD window, 64 x 32 B | read/write |
+//! | stack   | `0x3000_0000` | 8 frames x 512 B          | read/write |
+//! | maps    | `0x4000_0000` | map values                | read/write |
+//!
+//! Address 0 and everything not listed is unmapped: an access there faults.
+
+/// Base of the context region (`xdp_md` for the XDP ABI).
+pub const CTX_BASE: u64 = 0x1000_0000;
+/// Base of the packet window (FIFO_MD). The conformance suite's `-- mem`
+/// buffer is placed here too.
+pub const PKT_BASE: u64 = 0x2000_0000;
+/// Base of the stack region. Frame 0's r10 is `STACK_BASE + STACK_SIZE`.
+pub const STACK_BASE: u64 = 0x3000_0000;
+/// Base of the map-value region.
+pub const MAP_BASE: u64 = 0x4000_0000;
+
+/// Bytes of stack per frame (Linux's limit for one program frame).
+pub const STACK_FRAME: u64 = 512;
+/// Maximum bpf-to-bpf call depth, counting the entry frame (Linux: 8).
+pub const MAX_FRAMES: usize = 8;
+/// Whole stack region.
+pub const STACK_SIZE: u64 = STACK_FRAME * MAX_FRAMES as u64;
+/// r10 of the entry frame.
+pub const STACK_TOP: u64 = STACK_BASE + STACK_SIZE;
+
+/// Default instruction budget per packet (runaway programs are stopped).
+pub const DEFAULT_INSN_BUDGET: u64 = 1 << 20;
+
+/// FIFO_MD geometry: 64 words of 256 bits per engine.
+pub const FIFO_WORDS: usize = 64;
+pub const FIFO_WORD_BYTES: usize = 32;
+/// Packet window size in bytes.
+pub const PKT_WINDOW: usize = FIFO_WORDS * FIFO_WORD_BYTES;
+
+/// Engine clock, Hz (the reported 200 MHz).
+pub const CLOCK_HZ: u64 = 200_000_000;

@@ -1,0 +1,27 @@
+//! nfbpf-vm: the eBPF machine every other layer is checked against.
+//!
+//! - [`isa`]: the one ISA table (every opcode fact, written once);
+//! - [`insn`]: the raw 64-bit encoding;
+//! - [`validate`] and [`program`]: table-driven validation and pre-decoding;
+//! - [`sem`]: instruction semantics, shared by interpreter and pipeline;
+//! - [`mem`]: bounds-checked memory regions; [`helpers`]: helper registry;
+//! - [`interp`]: the reference interpreter; [`trace`]: retire records;
+//! - [`disasm`]: the disassembler;
+//! - [`contract`]: the hardware contract (address map, geometry, timing).
+//!
+//! No I/O happens here.
+
+pub mod contract;
+pub mod disasm;
+pub mod helpers;
+pub mod insn;
+pub mod interp;
+pub mod isa;
+pub mod mem;
+pub mod program;
+pub mod sem;
+pub mod trace;
+pub mod validate;
+
+pub use insn::Insn;
+pub use program::Program;
