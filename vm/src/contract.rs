@@ -47,3 +47,26 @@ pub const PKT_WINDOW: usize = FIFO_WORDS * FIFO_WORD_BYTES;
 
 /// Engine clock, Hz (the reported 200 MHz).
 pub const CLOCK_HZ: u64 = 200_000_000;
+
+/// Maximum number of maps in the map table (the existing bitstream's 64).
+pub const MAX_MAPS: usize = 64;
+/// Address-space stride between maps in the map-value region: map `i`'s
+/// values start at `MAP_BASE + i * MAP_STRIDE`. The same address is the map's
+/// handle (what `lddw rX, map` loads and helpers receive in r1), so a handle
+/// can never be confused with a small integer.
+pub const MAP_STRIDE: u64 = 0x10_0000;
+
+/// Handle (and value-area base) of map `index`.
+pub const fn map_handle(index: usize) -> u64 {
+    MAP_BASE + index as u64 * MAP_STRIDE
+}
+
+/// Map index of a handle, if it is one.
+pub const fn map_index(handle: u64) -> Option<usize> {
+    let off = handle.wrapping_sub(MAP_BASE);
+    if off < MAX_MAPS as u64 * MAP_STRIDE && off % MAP_STRIDE == 0 {
+        Some((off / MAP_STRIDE) as usize)
+    } else {
+        None
+    }
+}
