@@ -64,7 +64,7 @@ pub const fn map_handle(index: usize) -> u64 {
 /// Map index of a handle, if it is one.
 pub const fn map_index(handle: u64) -> Option<usize> {
     let off = handle.wrapping_sub(MAP_BASE);
-    if off < MAX_MAPS as u64 * MAP_STRIDE && off % MAP_STRIDE == 0 {
+    if off < MAX_MAPS as u64 * MAP_STRIDE && off.is_multiple_of(MAP_STRIDE) {
         Some((off / MAP_STRIDE) as usize)
     } else {
         None

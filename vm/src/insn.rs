@@ -96,7 +96,7 @@ pub fn from_image(bytes: &[u8]) -> Result<Vec<Insn>, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
-    if bytes.len() % Insn::SIZE != 0 {
+    if !bytes.len().is_multiple_of(Insn::SIZE) {
         return Err(ImageError::Length(bytes.len()));
     }
     Ok(bytes

@@ -1,0 +1,72 @@
+# nfbpf: build, run and test. Every install step lives here (CI starts on a
+# fresh Debian machine with only the Rust toolchain).
+#
+#   make run    install what is missing, build, run the main job
+#   make test   install what is missing, run every check
+#   make deps   install system packages (idempotent; needs root)
+#   make build  release build of the CLI
+#   make lint   cargo fmt --check, clippy -D warnings, verilator --lint-only -Wall
+
+SHELL := /bin/bash
+CARGO ?= cargo
+NFBPF := target/release/nfbpf
+# System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
+# 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
+APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
+RTL_SOURCES := $(wildcard rtl/*.v)
+
+.PHONY: all deps build run test lint fmt-check clippy rtl-lint test-cargo clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "make deps: system packages present"; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo not found: install the Rust toolchain (rustup)"; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
+
+build: deps
+	$(CARGO) build --release --bin nfbpf
+
+# The main job. Until the device and report land, it assembles and runs the
+# sample program on the reference interpreter.
+run: build
+	$(NFBPF) run examples/prime.s
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+rtl-lint:
+	@if [ -n "$(RTL_SOURCES)" ]; then \
+	  verilator --lint-only -Wall -Irtl $(RTL_SOURCES) --top-module ebpf_dataplane; \
+	else \
+	  echo "rtl-lint: no RTL sources in rtl/ yet"; \
+	fi
+
+lint: deps fmt-check clippy rtl-lint
+
+# Doc tests first (nextest does not run them), then every other test; the
+# last line printed is nextest's summary.
+test-cargo:
+	$(CARGO) test --workspace --doc -q
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+test: deps fmt-check clippy rtl-lint test-cargo
+
+clean:
+	$(CARGO) clean
