@@ -9,7 +9,7 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-NFBPF := target/release/nfbpf
+NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 # System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
 # 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
 APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
@@ -43,7 +43,7 @@ build: deps
 # The main job. Until the device and report land, it assembles and runs the
 # sample program on the reference interpreter.
 run: build
-	$(NFBPF) run examples/prime.s
+	$(NFBPF) run examples/prime.s --budget 20000000
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "nfbpf", version, about = "eBPF packet processing in hardware: model, RTL, loader, agent")]
+#[command(
+    name = "nfbpf",
+    version,
+    about = "eBPF packet processing in hardware: model, RTL, loader, agent"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

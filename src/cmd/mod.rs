@@ -4,5 +4,6 @@ pub mod asm;
 pub mod bench;
 pub mod conform;
 pub mod disasm;
+pub mod input;
 pub mod plugin;
 pub mod run;
