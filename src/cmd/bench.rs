@@ -168,28 +168,38 @@ fn benches() -> Vec<Bench> {
     ]
 }
 
-/// Run `f` repeatedly for at least `min` and at least `reps` times; return
-/// the number of runs and the elapsed time of the fastest batch.
-fn measure(min: Duration, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
-    // Calibrate a batch of about min/10, then take the best of ten batches.
-    let mut batch = 1u64;
-    loop {
-        let t = Instant::now();
-        for _ in 0..batch {
-            f()?;
+/// A benchmarked runner: one call runs the program once.
+type Runner<'a> = Box<dyn FnMut() -> anyhow::Result<()> + 'a>;
+
+/// Seconds per run of each runner. Each runner gets a batch size calibrated
+/// to about `min / 10`; then ten rounds run one batch of every runner in
+/// turn, so a burst of load on the machine hits all of them alike, and the
+/// fastest batch of each counts.
+fn measure(min: Duration, runners: &mut [Runner<'_>]) -> anyhow::Result<Vec<f64>> {
+    let mut batches = Vec::with_capacity(runners.len());
+    for f in runners.iter_mut() {
+        let mut batch = 1u64;
+        loop {
+            let t = Instant::now();
+            for _ in 0..batch {
+                f()?;
+            }
+            if t.elapsed() >= min / 10 || batch >= 1 << 30 {
+                break;
+            }
+            batch *= 2;
         }
-        if t.elapsed() >= min / 10 || batch >= 1 << 30 {
-            break;
-        }
-        batch *= 2;
+        batches.push(batch);
     }
-    let mut best = f64::MAX;
+    let mut best = vec![f64::MAX; runners.len()];
     for _ in 0..10 {
-        let t = Instant::now();
-        for _ in 0..batch {
-            f()?;
+        for ((f, &batch), b) in runners.iter_mut().zip(&batches).zip(best.iter_mut()) {
+            let t = Instant::now();
+            for _ in 0..batch {
+                f()?;
+            }
+            *b = b.min(t.elapsed().as_secs_f64() / batch as f64);
         }
-        best = best.min(t.elapsed().as_secs_f64() / batch as f64);
     }
     Ok(best)
 }
@@ -235,17 +245,24 @@ fn bench_one(b: &Bench, min: Duration) -> anyhow::Result<Row> {
         );
     }
 
-    let ours = measure(min, || {
-        interp::run(&prog, &mut mem, &mut helpers, args, &cfg, &mut NoTrace)
-            .map(|_| ())
-            .map_err(|e| anyhow::anyhow!("{e}"))
-    })?;
-    let rbpf_interp = measure(min, || {
-        vm.execute_program(&mut rmem)
-            .map(|_| ())
-            .map_err(|e| anyhow::anyhow!("{e}"))
-    })?;
-    let rbpf_jit = measure(min, || run_jit(&vm, &mut rmem).map(|_| ()))?;
+    let vm = std::cell::RefCell::new(vm);
+    let rmem = std::cell::RefCell::new(rmem);
+    let mut runners: Vec<Runner<'_>> = vec![
+        Box::new(|| {
+            interp::run(&prog, &mut mem, &mut helpers, args, &cfg, &mut NoTrace)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }),
+        Box::new(|| {
+            vm.borrow()
+                .execute_program(&mut rmem.borrow_mut())
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }),
+        Box::new(|| run_jit(&vm.borrow(), &mut rmem.borrow_mut()).map(|_| ())),
+    ];
+    let t = measure(min, &mut runners)?;
+    let (ours, rbpf_interp, rbpf_jit) = (t[0], t[1], t[2]);
     let n = out.insns as f64;
     Ok(Row {
         name: b.name,
