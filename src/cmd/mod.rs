@@ -6,4 +6,5 @@ pub mod conform;
 pub mod disasm;
 pub mod input;
 pub mod plugin;
+pub mod regs;
 pub mod run;

@@ -8,7 +8,8 @@
 //! - [`interp`]: the reference interpreter ([`fast`]: its flat dispatch); [`trace`]: retire records;
 //! - [`asm`] and [`disasm`]: the assembler and disassembler;
 //! - [`conformance`]: the conformance suite's test format and runner;
-//! - [`contract`]: the hardware contract (address map, geometry, timing).
+//! - [`contract`]: the hardware contract (address map, geometry, timing);
+//! - [`regs`]: the register map of the device.
 //!
 //! No I/O happens here.
 
@@ -23,6 +24,7 @@ pub mod interp;
 pub mod isa;
 pub mod mem;
 pub mod program;
+pub mod regs;
 pub mod sem;
 pub mod trace;
 pub mod validate;
