@@ -51,12 +51,15 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Every module is linted as its own top (so each file stands alone), with
+# the whole rtl/ directory as its library.
 rtl-lint:
-	@if [ -n "$(RTL_SOURCES)" ]; then \
-	  verilator --lint-only -Wall -Irtl $(RTL_SOURCES) --top-module ebpf_dataplane; \
-	else \
-	  echo "rtl-lint: no RTL sources in rtl/ yet"; \
-	fi
+	@if [ -z "$(RTL_SOURCES)" ]; then echo "rtl-lint: no RTL sources"; exit 1; fi
+	@for f in $(RTL_SOURCES); do \
+	  top=$$(basename $$f .v); \
+	  verilator --lint-only -Wall -y rtl $$f --top-module $$top || exit 1; \
+	done; \
+	echo "rtl-lint: $(words $(RTL_SOURCES)) modules, verilator --lint-only -Wall clean"
 
 lint: deps fmt-check clippy rtl-lint
 
