@@ -17,6 +17,7 @@ pub mod helpers;
 pub mod insn;
 pub mod interp;
 pub mod isa;
+pub mod maps;
 pub mod mem;
 pub mod program;
 pub mod sem;
