@@ -11,6 +11,7 @@
 //!
 //! No I/O happens here.
 
+pub mod abi;
 pub mod contract;
 pub mod disasm;
 pub mod helpers;
@@ -22,6 +23,7 @@ pub mod mem;
 pub mod program;
 pub mod sem;
 pub mod trace;
+pub mod units;
 pub mod validate;
 
 pub use insn::Insn;
