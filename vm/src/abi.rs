@@ -138,7 +138,12 @@ impl Abi {
     }
 
     /// Memory (context, packet window, stack; no map values) and r1..r5 for
-    /// one packet.
+    /// one packet. A caller that runs the program itself (rather than
+    /// through [`execute`]) lends the map values
+    /// ([`crate::maps::MapTable::lend`]), resets the engine's per-packet
+    /// state ([`crate::units::EngineState::begin_packet`]), and reclaims the
+    /// values afterwards; it must not hold the device lock while the program
+    /// runs (the helpers take it).
     pub fn context(self, packet: &[u8], rx: &RxMeta) -> Result<(Memory, [u64; 5]), AbiError> {
         let mut m = Memory::new();
         interp::add_stack(&mut m)?;
@@ -198,6 +203,15 @@ impl Abi {
         match self {
             Abi::Xdp => units::xdp_helpers(dev, engine),
             Abi::Sume => units::sume_helpers(dev, engine),
+        }
+    }
+
+    /// Which helper ids this ABI provides (for
+    /// [`crate::validate::Limits::helper_known`]).
+    pub fn helper_known(self) -> fn(u32) -> bool {
+        match self {
+            Abi::Xdp => units::xdp_helper_known,
+            Abi::Sume => units::sume_helper_known,
         }
     }
 
@@ -273,6 +287,7 @@ pub struct Execution {
 /// reference interpreter: build the context, lend the map values, run,
 /// take the values back (also after a fault), decode the verdict. Faults
 /// give [`Verdict::Aborted`] with the fault recorded, as the device does.
+/// The device timer is not advanced (the device model owns time).
 #[allow(clippy::too_many_arguments)]
 pub fn execute<T: Tracer>(
     abi: Abi,

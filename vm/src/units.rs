@@ -187,6 +187,10 @@ pub struct HelperUnit {
     pub id: u32,
     pub name: &'static str,
     pub latency: LatencyFn,
+    /// The call goes to the map coprocessor, through the round-robin
+    /// [`crate::maps::Arbiter`] (the other units are per engine or
+    /// contention-free).
+    pub coprocessor: bool,
 }
 
 fn lat_simple(_: &DeviceState, _: &[u64; 5]) -> u32 {
@@ -219,56 +223,67 @@ pub const UNITS: &[HelperUnit] = &[
         id: contract::HELPER_MAP_LOOKUP_ELEM,
         name: "map_lookup_elem",
         latency: lat_lookup,
+        coprocessor: true,
     },
     HelperUnit {
         id: contract::HELPER_MAP_UPDATE_ELEM,
         name: "map_update_elem",
         latency: lat_update,
+        coprocessor: true,
     },
     HelperUnit {
         id: contract::HELPER_MAP_DELETE_ELEM,
         name: "map_delete_elem",
         latency: lat_delete,
+        coprocessor: true,
     },
     HelperUnit {
         id: contract::HELPER_KTIME_GET_NS,
         name: "ktime_get_ns",
         latency: lat_simple,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_TRACE_PRINTK,
         name: "trace_printk",
         latency: lat_printk,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_GET_PRANDOM_U32,
         name: "get_prandom_u32",
         latency: lat_simple,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_REDIRECT,
         name: "redirect",
         latency: lat_simple,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_CSUM_DIFF,
         name: "csum_diff",
         latency: lat_csum,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_HEAD,
         name: "xdp_adjust_head",
         latency: lat_simple,
+        coprocessor: false,
     },
     HelperUnit {
         id: contract::HELPER_REDIRECT_MAP,
         name: "redirect_map",
         latency: lat_lookup,
+        coprocessor: true,
     },
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_TAIL,
         name: "xdp_adjust_tail",
         latency: lat_simple,
+        coprocessor: false,
     },
 ];
 
@@ -365,20 +380,22 @@ pub fn xdp_map_delete(
 
 // ---- SUME map helpers: 64-bit keys and values by value ----
 
-fn sume_bytes(
-    v: u64,
-    mask: u64,
-    size: u32,
-    what: &str,
-    d: &crate::maps::MapDef,
-) -> Result<Vec<u8>, String> {
-    if size > 8 {
-        return Err(format!(
-            "SUME ABI passes {what}s by value: map {:?} has a {size}-byte {what}",
-            d.name
-        ));
-    }
-    Ok((v & mask).to_le_bytes()[..size as usize].to_vec())
+fn sume_key(d: &crate::maps::MapDef, k: u64) -> Result<Vec<u8>, String> {
+    d.key_from_u64(k).ok_or_else(|| {
+        format!(
+            "SUME ABI passes keys by value: map {:?} has a {}-byte key",
+            d.name, d.key_size
+        )
+    })
+}
+
+fn sume_value(d: &crate::maps::MapDef, v: u64) -> Result<Vec<u8>, String> {
+    d.value_from_u64(v).ok_or_else(|| {
+        format!(
+            "SUME ABI passes values by value: map {:?} has a {}-byte value",
+            d.name, d.value_size
+        )
+    })
 }
 
 pub fn sume_map_lookup(
@@ -388,7 +405,7 @@ pub fn sume_map_lookup(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
-    let key = sume_bytes(a[1], d.key_mask(), d.key_size, "key", &d)?;
+    let key = sume_key(&d, a[1])?;
     if d.value_size > 8 {
         return Err(format!(
             "SUME ABI returns values by value: map {:?} has a {}-byte value",
@@ -401,9 +418,7 @@ pub fn sume_map_lookup(
                 .maps
                 .value_in(a[0], slot.index, mem)
                 .map_err(|e| e.to_string())?;
-            let mut b = [0u8; 8];
-            b[..v.len()].copy_from_slice(v);
-            Ok(u64::from_le_bytes(b) & d.value_mask())
+            Ok(d.value_to_u64(v))
         }
         Ok(None) => Ok(contract::SUME_LOOKUP_MISS),
         Err(e) => errno_or_fault(e),
@@ -417,8 +432,8 @@ pub fn sume_map_update(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
-    let key = sume_bytes(a[1], d.key_mask(), d.key_size, "key", &d)?;
-    let val = sume_bytes(a[2], d.value_mask(), d.value_size, "value", &d)?;
+    let key = sume_key(&d, a[1])?;
+    let val = sume_value(&d, a[2])?;
     match s.maps.update_in(a[0], &key, &val, a[3], mem).value {
         Ok(_) => Ok(0),
         Err(e) => errno_or_fault(e),
@@ -432,7 +447,7 @@ pub fn sume_map_delete(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
-    let key = sume_bytes(a[1], d.key_mask(), d.key_size, "key", &d)?;
+    let key = sume_key(&d, a[1])?;
     match s.maps.delete(a[0], &key).value {
         Ok(()) => Ok(0),
         Err(e) => errno_or_fault(e),
@@ -635,7 +650,9 @@ pub fn redirect_map(
 /// of the little-endian u32 words with end-around carry. It is 0 only when
 /// the seed and every word are 0; otherwise it lies in `1..=0xffff_ffff`.
 /// Its 16-bit fold (`csum_fold`) is what programs use and is the same on
-/// every architecture. Sizes must be multiples of 4 bytes (checked by the
+/// every architecture (other architectures, and kernels that fold the
+/// result with `csum_from32to16`, return a different 32-bit value with the
+/// same fold). Sizes must be multiples of 4 bytes (checked by the
 /// helper).
 pub fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
     let mut sum = seed as u64;
@@ -764,6 +781,16 @@ pub fn xdp_adjust_tail(
     }
     set_ctx_u32(mem, abi::xdp_md::DATA_END, new as u64)?;
     Ok(0)
+}
+
+/// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
+pub fn xdp_helper_known(id: u32) -> bool {
+    unit(id).is_some()
+}
+
+/// Helper ids the SUME ABI provides.
+pub fn sume_helper_known(id: u32) -> bool {
+    matches!(id, 1..=3 | 5..=7)
 }
 
 /// The XDP ABI's helpers for `engine`.

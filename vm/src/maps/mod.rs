@@ -182,6 +182,28 @@ impl MapDef {
         low_bytes_mask(self.value_size)
     }
 
+    /// A 64-bit by-value key cut by the key mask to the map's key bytes
+    /// (SUME ABI and the register interface). `None` for keys over 8 bytes.
+    pub fn key_from_u64(&self, key: u64) -> Option<Vec<u8>> {
+        (self.key_size <= 8)
+            .then(|| (key & self.key_mask()).to_le_bytes()[..self.key_size as usize].to_vec())
+    }
+
+    /// A 64-bit by-value value cut by the value mask. `None` for values over
+    /// 8 bytes.
+    pub fn value_from_u64(&self, value: u64) -> Option<Vec<u8>> {
+        (self.value_size <= 8)
+            .then(|| (value & self.value_mask()).to_le_bytes()[..self.value_size as usize].to_vec())
+    }
+
+    /// Value bytes as the 64-bit by-value result (first 8 bytes, masked).
+    pub fn value_to_u64(&self, bytes: &[u8]) -> u64 {
+        let mut b = [0u8; 8];
+        let n = bytes.len().min(8);
+        b[..n].copy_from_slice(&bytes[..n]);
+        u64::from_le_bytes(b) & self.value_mask()
+    }
+
     /// Bytes of the map's value area.
     pub fn value_area(&self) -> u64 {
         self.max_entries as u64 * self.value_size as u64
@@ -858,6 +880,58 @@ impl MapTable {
             None => Ok(None),
             Some(s) => Ok(Some(self.value(handle, s.index)?.to_vec())),
         }
+    }
+
+    fn by_value(&self, handle: u64, key: u64) -> Result<(MapDef, Vec<u8>), MapError> {
+        let (_, r) = self.row(handle)?;
+        let k = r.def.key_from_u64(key).ok_or(MapError::Size {
+            what: "by-value key",
+            got: 8,
+            want: r.def.key_size,
+        })?;
+        Ok((r.def.clone(), k))
+    }
+
+    /// Lookup with a 64-bit key and value by value (the SUME ABI's and the
+    /// register interface's view; table storage).
+    pub fn lookup_u64(&self, handle: u64, key: u64) -> Timed<Result<Option<u64>, MapError>> {
+        let cycles = self.latency(handle, MapOp::Lookup);
+        let value = self.by_value(handle, key).and_then(|(def, k)| {
+            Ok(match self.lookup_value(handle, &k)? {
+                Some(v) => Some(def.value_to_u64(&v)),
+                None => None,
+            })
+        });
+        Timed { value, cycles }
+    }
+
+    /// Update with a 64-bit key and value by value (table storage).
+    pub fn update_u64(
+        &mut self,
+        handle: u64,
+        key: u64,
+        value: u64,
+        flags: u64,
+    ) -> Timed<Result<(), MapError>> {
+        let cycles = self.latency(handle, MapOp::Update);
+        let value = self.by_value(handle, key).and_then(|(def, k)| {
+            let v = def.value_from_u64(value).ok_or(MapError::Size {
+                what: "by-value value",
+                got: 8,
+                want: def.value_size,
+            })?;
+            self.update(handle, &k, &v, flags).value.map(|_| ())
+        });
+        Timed { value, cycles }
+    }
+
+    /// Delete with a 64-bit key by value.
+    pub fn delete_u64(&mut self, handle: u64, key: u64) -> Timed<Result<(), MapError>> {
+        let cycles = self.latency(handle, MapOp::Delete);
+        let value = self
+            .by_value(handle, key)
+            .and_then(|(_, k)| self.delete(handle, &k).value);
+        Timed { value, cycles }
     }
 
     /// Keys present in map `index` with their slots (HASH and LPM in CAM

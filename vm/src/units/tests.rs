@@ -264,3 +264,28 @@ fn every_unit_has_a_distinct_id_and_name() {
     let s = Abi::Sume.helpers(&SharedDeviceState::default());
     assert!(s.contains(1) && !s.contains(51));
 }
+
+#[test]
+fn abis_name_their_helpers_for_the_validator() {
+    use crate::validate::Limits;
+    let call51 = [
+        crate::Insn::new(0x85, 0, 0, 0, 51),
+        crate::Insn::new(0x95, 0, 0, 0, 0),
+    ];
+    for (abi, ok) in [(Abi::Xdp, true), (Abi::Sume, false)] {
+        let limits = Limits {
+            helper_known: Some(abi.helper_known()),
+            ..Limits::default()
+        };
+        let p = crate::Program::with_limits(call51.to_vec(), &limits);
+        assert_eq!(p.is_ok(), ok, "{abi:?}");
+    }
+    assert!(sume_helper_known(7) && !sume_helper_known(4) && !sume_helper_known(23));
+    assert!(xdp_helper_known(65) && !xdp_helper_known(4));
+    let maps: Vec<u32> = UNITS
+        .iter()
+        .filter(|u| u.coprocessor)
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(maps, vec![1, 2, 3, 51]);
+}
