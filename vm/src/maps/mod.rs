@@ -896,12 +896,9 @@ impl MapTable {
     /// register interface's view; table storage).
     pub fn lookup_u64(&self, handle: u64, key: u64) -> Timed<Result<Option<u64>, MapError>> {
         let cycles = self.latency(handle, MapOp::Lookup);
-        let value = self.by_value(handle, key).and_then(|(def, k)| {
-            Ok(match self.lookup_value(handle, &k)? {
-                Some(v) => Some(def.value_to_u64(&v)),
-                None => None,
-            })
-        });
+        let value = self
+            .by_value(handle, key)
+            .and_then(|(def, k)| Ok(self.lookup_value(handle, &k)?.map(|v| def.value_to_u64(&v))));
         Timed { value, cycles }
     }
 
