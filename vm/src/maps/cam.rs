@@ -26,7 +26,8 @@ pub struct CamEntry {
 pub struct Cam {
     entries: Vec<Option<CamEntry>>,
     free: BTreeSet<usize>,
-    index: HashMap<(u8, Vec<u8>), usize>,
+    /// Shadow index: map tag -> key -> address.
+    index: HashMap<u8, HashMap<Vec<u8>, usize>>,
 }
 
 impl Cam {
@@ -58,7 +59,7 @@ impl Cam {
 
     /// Address of the entry matching `(map, key)`.
     pub fn search(&self, map: u8, key: &[u8]) -> Option<usize> {
-        self.index.get(&(map, key.to_vec())).copied()
+        self.index.get(&map)?.get(key).copied()
     }
 
     pub fn get(&self, addr: usize) -> Option<&CamEntry> {
@@ -77,7 +78,10 @@ impl Cam {
             return Some(a);
         }
         let addr = self.free.pop_first()?;
-        self.index.insert((e.map, e.key.clone()), addr);
+        self.index
+            .entry(e.map)
+            .or_default()
+            .insert(e.key.clone(), addr);
         self.entries[addr] = Some(e);
         Some(addr)
     }
@@ -85,7 +89,9 @@ impl Cam {
     /// Invalidate the entry at `addr`.
     pub fn remove(&mut self, addr: usize) -> Option<CamEntry> {
         let e = self.entries.get_mut(addr)?.take()?;
-        self.index.remove(&(e.map, e.key.clone()));
+        if let Some(m) = self.index.get_mut(&e.map) {
+            m.remove(&e.key);
+        }
         self.free.insert(addr);
         Some(e)
     }
