@@ -289,3 +289,52 @@ fn abis_name_their_helpers_for_the_validator() {
         .collect();
     assert_eq!(maps, vec![1, 2, 3, 51]);
 }
+
+#[test]
+fn contract_numbers_match_the_spec() {
+    use crate::contract as c;
+    // spec/hardware.md: CAM write 12 / read 10, TCAM write 26 / read 10.
+    assert_eq!((c::CAM_READ_CYCLES, c::CAM_WRITE_CYCLES), (10, 12));
+    assert_eq!((c::TCAM_READ_CYCLES, c::TCAM_WRITE_CYCLES), (10, 26));
+    // Linux helper numbers and XDP actions.
+    let ids = [
+        c::HELPER_MAP_LOOKUP_ELEM,
+        c::HELPER_MAP_UPDATE_ELEM,
+        c::HELPER_MAP_DELETE_ELEM,
+        c::HELPER_KTIME_GET_NS,
+        c::HELPER_TRACE_PRINTK,
+        c::HELPER_GET_PRANDOM_U32,
+        c::HELPER_REDIRECT,
+        c::HELPER_CSUM_DIFF,
+        c::HELPER_XDP_ADJUST_HEAD,
+        c::HELPER_REDIRECT_MAP,
+        c::HELPER_XDP_ADJUST_TAIL,
+    ];
+    assert_eq!(ids, [1, 2, 3, 5, 6, 7, 23, 28, 44, 51, 65]);
+    let acts = [
+        c::XDP_ABORTED,
+        c::XDP_DROP,
+        c::XDP_PASS,
+        c::XDP_TX,
+        c::XDP_REDIRECT,
+    ];
+    assert_eq!(acts, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        (c::SUME_DROP, c::SUME_CONTROLLER, c::SUME_FLOOD),
+        (0xfff0, 0xfff1, 0xffff)
+    );
+    let types = [
+        c::MAP_TYPE_HASH,
+        c::MAP_TYPE_ARRAY,
+        c::MAP_TYPE_LPM_TRIE,
+        c::MAP_TYPE_DEVMAP,
+    ];
+    assert_eq!(types, [1, 2, 11, 14]);
+    // SUME header: 1+1+1+4+4+2+19 bytes.
+    assert_eq!(c::SUME_MD_SIZE, 32);
+    assert_eq!(crate::abi::sume_md::HEADROOM + 19, c::SUME_MD_SIZE);
+    assert_eq!(c::XDP_MD_SIZE, 6 * 4);
+    // The XDP window fits below 4 GiB with its headroom (compile time).
+    const _: () = assert!(c::PKT_BASE + (c::PKT_WINDOW as u64) < 1 << 32);
+    const _: () = assert!(c::XDP_HEADROOM < c::PKT_WINDOW);
+}
