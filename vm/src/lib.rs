@@ -18,6 +18,7 @@ pub mod insn;
 pub mod interp;
 pub mod isa;
 pub mod mem;
+pub mod pipeline;
 pub mod program;
 pub mod sem;
 pub mod trace;

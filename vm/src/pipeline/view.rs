@@ -1,0 +1,1 @@
+//! Text traces, pipeline diagram, VCD.
