@@ -146,3 +146,50 @@ fn generator_covers_classes() {
         assert!(seen.contains(want), "generator never emits {want}: {seen:?}");
     }
 }
+
+/// Print what the generated cases exercise (run with --nocapture).
+#[test]
+fn coverage_report() {
+    let mut ok = 0;
+    let mut faults = std::collections::BTreeMap::<String, u32>::new();
+    let mut retired = 0u64;
+    let mut stalls = [0u64; pipeline::Stall::COUNT];
+    let n = 2000u64;
+    for seed in 0..n {
+        let case = randprog::generate(seed);
+        let prog = Program::new(case.insns.clone()).unwrap();
+        let (mut m, args) = conformance_memory(&case.packet);
+        let cfg = pipeline::Config {
+            budget: case.budget,
+            ..pipeline::Config::default()
+        };
+        let rep = pipeline::run_report(
+            &prog,
+            &mut m,
+            &mut randprog::helpers(),
+            args,
+            &cfg,
+            &mut nfbpf_vm::trace::NoTrace,
+            &mut pipeline::NoCycles,
+        );
+        retired += rep.stats.retired;
+        for (i, s) in rep.stats.stalls.iter().enumerate() {
+            stalls[i] += s;
+        }
+        match rep.result {
+            Ok(_) => ok += 1,
+            Err(f) => {
+                let k = format!("{:?}", f.kind);
+                if std::env::var("COV_DEBUG").is_ok() && k.starts_with("Mem") {
+                    println!("{} :: {}", disasm::disasm_one(&case.insns[f.pc..]), f);
+                }
+                *faults.entry(k.split(['(', ' ', '{']).next().unwrap_or("").to_string()).or_default() += 1
+            }
+        }
+    }
+    println!("ok {ok}/{n}, faults {faults:?}, avg retired {}", retired / n);
+    for s in pipeline::Stall::ALL {
+        println!("  {:12} {}", s.name(), stalls[s.index()]);
+    }
+    assert!(ok > n / 4, "too few programs run to their exit");
+}

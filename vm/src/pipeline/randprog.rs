@@ -156,16 +156,16 @@ fn wreg(g: &mut Rng) -> u8 {
 /// A memory operand: base register and offset, mostly inside the packet or
 /// the current stack frame.
 fn mem_operand(g: &mut Rng, len: usize, w: u32) -> (u8, i16) {
-    match g.below(10) {
-        0..=4 if len > 0 => {
+    match g.below(400) {
+        0..=199 if len > 0 => {
             let span = (len as i64 + 4).max(1) as u64;
             let mut off = g.below(span) as i64;
-            if g.pct(85) {
+            if g.below(1000) < 995 {
                 off = off.min(len as i64 - w as i64).max(0);
             }
             (6, off as i16)
         }
-        0..=8 => (10, -(1 + g.below(contract::STACK_FRAME - 8) as i16) - 7 * (w == 8) as i16),
+        0..=397 => (10, -((w as u64 + g.below(contract::STACK_FRAME - w as u64)) as i16)),
         _ => (any_reg(g), g.below(64) as i16 - 32),
     }
 }
@@ -196,10 +196,7 @@ fn fill(def: &OpDef, g: &mut Rng, len: usize) -> Insn {
             i.imm = g.below(len as u64 + 4) as i32;
             if ops.src {
                 i.src = any_reg(g);
-                if g.pct(70) {
-                    // a small index register value makes ldind mostly hit
-                    i.src = 0;
-                }
+
             }
         }
         _ => {
@@ -236,7 +233,18 @@ fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive
             47..=51 => Item::Plain(pf(g, &ROWS.st, len)),
             52..=58 => Item::Plain(pf(g, &ROWS.stx, len)),
             59..=63 => Item::Plain(pf(g, &ROWS.atomic, len)),
-            64..=66 => Item::Plain(pf(g, &ROWS.ldpkt, len)),
+            64..=66 if len > 0 => {
+                let mut i = pf(g, &ROWS.ldpkt, len);
+                if i.src != 0 || g.pct(50) {
+                    // ldind: a small index in the index register
+                    let r = if i.src != 0 { i.src } else { 0 };
+                    if r != 6 && r != 10 {
+                        items.push(Item::Plain(Insn::new(0xb4, r, 0, 0, g.below(len as u64) as i32)));
+                        i.imm = g.below(8) as i32;
+                    }
+                }
+                Item::Plain(i)
+            }
             67..=70 => Item::Lddw(wreg(g), g.next_u64()),
             71..=82 => {
                 let t: &OpDef = if g.pct(85) { ROWS.jmp[g.below(ROWS.jmp.len() as u64) as usize] } else { row(|k| matches!(k, Kind::Ja)) };
@@ -244,13 +252,25 @@ fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive
                 Item::Branch(fill(t, g, len), 0)
             }
             83..=89 => {
-                let id = match g.below(20) {
+                let id = match g.below(60) {
                     0 => HELPER_UNKNOWN,
-                    1 => crate::helpers::HELPER_UNWIND,
-                    2..=7 => HELPER_PEEK,
-                    8..=12 => HELPER_POKE,
+                    1..=3 => crate::helpers::HELPER_UNWIND,
+                    4..=20 => HELPER_PEEK,
+                    21..=36 => HELPER_POKE,
                     _ => HELPER_MIX,
                 };
+                // Point r1 at the packet or the stack most of the time.
+                match g.below(10) {
+                    0..=3 if len >= 4 => {
+                        items.push(Item::Plain(Insn::new(0xbf, 1, 6, 0, 0)));
+                        items.push(Item::Plain(Insn::new(0x07, 1, 0, 0, g.below(len as u64 - 3) as i32)));
+                    }
+                    0..=7 => {
+                        items.push(Item::Plain(Insn::new(0xbf, 1, 10, 0, 0)));
+                        items.push(Item::Plain(Insn::new(0x07, 1, 0, 0, -8 - g.below(500) as i32)));
+                    }
+                    _ => {}
+                }
                 if g.pct(20) {
                     let r = *g.pick(&[7u8, 8, 9]);
                     items.push(Item::Plain(Insn::new(0xb7, r, 0, 0, id as i32)));
@@ -302,7 +322,7 @@ pub fn generate(seed: u64) -> Case {
     let recursive = g.pct(3);
     let mut fns: Vec<Vec<Item>> = Vec::new();
     for f in 0..nfns {
-        let n = if f == 0 { 4 + g.below(40) } else { 2 + g.below(12) } as usize;
+        let n = if f == 0 { 4 + g.below(80) } else { 2 + g.below(16) } as usize;
         let mut b = body(&mut g, n, len, f, nfns, recursive && f == nfns - 1);
         if f == 0 {
             // Prologue: r6 = packet pointer (r1 at entry).
