@@ -80,7 +80,11 @@ fn check(seed: u64) -> Result<(), String> {
     }
     for (a, b) in m1.regions().iter().zip(m2.regions()) {
         if a.data != b.data {
-            return Err(format!("final memory of region {} differs\n{}", a.name, ctx()));
+            return Err(format!(
+                "final memory of region {} differs\n{}",
+                a.name,
+                ctx()
+            ));
         }
     }
     // Retire cycles strictly increase.
@@ -140,10 +144,23 @@ fn generator_covers_classes() {
         }
     }
     for want in [
-        "Alu", "Mul", "Div", "ldx", "store", "atomic", "lddw", "jmp", "call", "callx",
-        "call local", "ldpkt",
+        "Alu",
+        "Mul",
+        "Div",
+        "ldx",
+        "store",
+        "atomic",
+        "lddw",
+        "jmp",
+        "call",
+        "callx",
+        "call local",
+        "ldpkt",
     ] {
-        assert!(seen.contains(want), "generator never emits {want}: {seen:?}");
+        assert!(
+            seen.contains(want),
+            "generator never emits {want}: {seen:?}"
+        );
     }
 }
 
@@ -183,11 +200,16 @@ fn coverage_report() {
                 if std::env::var("COV_DEBUG").is_ok() && k.starts_with("Mem") {
                     println!("{} :: {}", disasm::disasm_one(&case.insns[f.pc..]), f);
                 }
-                *faults.entry(k.split(['(', ' ', '{']).next().unwrap_or("").to_string()).or_default() += 1
+                *faults
+                    .entry(k.split(['(', ' ', '{']).next().unwrap_or("").to_string())
+                    .or_default() += 1
             }
         }
     }
-    println!("ok {ok}/{n}, faults {faults:?}, avg retired {}", retired / n);
+    println!(
+        "ok {ok}/{n}, faults {faults:?}, avg retired {}",
+        retired / n
+    );
     for s in pipeline::Stall::ALL {
         println!("  {:12} {}", s.name(), stalls[s.index()]);
     }

@@ -24,9 +24,13 @@ pub enum ResultStage {
 pub const fn result_stage(unit: Unit) -> ResultStage {
     match unit {
         Unit::Load | Unit::Atomic | Unit::Call => ResultStage::Mem,
-        Unit::Alu | Unit::Mul | Unit::Div | Unit::Lddw | Unit::Store | Unit::Branch | Unit::Exit => {
-            ResultStage::Ex
-        }
+        Unit::Alu
+        | Unit::Mul
+        | Unit::Div
+        | Unit::Lddw
+        | Unit::Store
+        | Unit::Branch
+        | Unit::Exit => ResultStage::Ex,
     }
 }
 

@@ -424,7 +424,11 @@ impl Engine {
             }
             Some(_) => self.pkt_len = 0,
             None => {
-                if len > 0 && mem.add("packet", contract::PKT_BASE, vec![0; len], true).is_err() {
+                if len > 0
+                    && mem
+                        .add("packet", contract::PKT_BASE, vec![0; len], true)
+                        .is_err()
+                {
                     self.pkt_len = 0;
                 }
             }
@@ -620,7 +624,10 @@ impl Engine {
         // Forwarding sources as they stand at the start of the clock.
         let fw_exmem = (self.exmem.valid && !self.exmem.p.mem_result)
             .then_some((self.exmem.p.wreg, self.exmem.val));
-        let fw_memwb = self.memwb.valid.then_some((self.memwb.p.wreg, self.memwb.val));
+        let fw_memwb = self
+            .memwb
+            .valid
+            .then_some((self.memwb.p.wreg, self.memwb.val));
 
         let mut stall = Stall::None;
         let mut flush = false;
@@ -630,7 +637,10 @@ impl Engine {
             let w = self.memwb;
             self.memwb.valid = false;
             if w.faulted {
-                let kind = self.fault.take().unwrap_or(FaultKind::Budget(self.cfg.budget));
+                let kind = self
+                    .fault
+                    .take()
+                    .unwrap_or(FaultKind::Budget(self.cfg.budget));
                 if T::ENABLED {
                     tracer.retire(self.retire_record(&w, None, Some(kind.to_string())));
                 }
@@ -789,7 +799,13 @@ impl Engine {
     }
 
     #[inline(always)]
-    fn end_cycle<C: CycleTracer>(&mut self, ct: &mut C, mut rec: CycleRecord, stall: Stall, flush: bool) {
+    fn end_cycle<C: CycleTracer>(
+        &mut self,
+        ct: &mut C,
+        mut rec: CycleRecord,
+        stall: Stall,
+        flush: bool,
+    ) {
         self.stats.stalls[stall.index()] += 1;
         if flush {
             self.stats.flushes += 1;
@@ -1028,7 +1044,8 @@ impl Engine {
                         } else {
                             0
                         };
-                        out.addr = contract::PKT_BASE + (base as u32).wrapping_add(d.imm as u32) as u64;
+                        out.addr =
+                            contract::PKT_BASE + (base as u32).wrapping_add(d.imm as u32) as u64;
                     }
                     Kind::Jmp { cond, wide, src } => {
                         let b = match src {
@@ -1078,7 +1095,11 @@ impl Engine {
             if !out.faulted && p.ex_cycles > 1 {
                 ix.out = out;
                 self.exmem = EXMEM_BUBBLE;
-                let cause = if p.unit == Unit::Mul { Stall::Mul } else { Stall::Div };
+                let cause = if p.unit == Unit::Mul {
+                    Stall::Mul
+                } else {
+                    Stall::Div
+                };
                 return (sel, ExResult::Busy(cause));
             }
             self.exmem = out;
@@ -1089,7 +1110,11 @@ impl Engine {
         ix.ecount += 1;
         if ix.ecount < ix.p.ex_cycles {
             self.exmem = EXMEM_BUBBLE;
-            let cause = if ix.p.unit == Unit::Mul { Stall::Mul } else { Stall::Div };
+            let cause = if ix.p.unit == Unit::Mul {
+                Stall::Mul
+            } else {
+                Stall::Div
+            };
             return (sel, ExResult::Busy(cause));
         }
         self.exmem = ix.out;

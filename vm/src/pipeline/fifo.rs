@@ -247,9 +247,7 @@ impl FifoMd {
     /// The head packet's bytes as they are now.
     pub fn head_bytes(&self) -> Vec<u8> {
         let len = self.slots.front().map_or(0, |s| s.len);
-        (0..len)
-            .map(|i| self.data[self.ring_off(i)])
-            .collect()
+        (0..len).map(|i| self.data[self.ring_off(i)]).collect()
     }
 
     /// Overwrite the head packet's bytes (a helper wrote through a pointer).
@@ -313,7 +311,10 @@ mod tests {
         // 3-word packet wraps from word 0..; 2 words free at 62,63? no: tail is 0.
         f.push(&(0..96u8).collect::<Vec<_>>(), [0; 5]).unwrap();
         assert_eq!(f.pop().unwrap(), vec![2u8; 64]);
-        assert_eq!(f.read(60, 8), u64::from_le_bytes([60, 61, 62, 63, 64, 65, 66, 67]));
+        assert_eq!(
+            f.read(60, 8),
+            u64::from_le_bytes([60, 61, 62, 63, 64, 65, 66, 67])
+        );
         f.write(62, 4, 0xaabb_ccdd);
         assert_eq!(f.head_bytes()[62..66], [0xdd, 0xcc, 0xbb, 0xaa]);
     }

@@ -120,7 +120,11 @@ static ROWS: LazyLock<Rows> = LazyLock::new(|| {
 
 fn row(k: fn(&Kind) -> bool) -> &'static OpDef {
     // Every kind used here has a row in the table.
-    ROWS.by_kind.iter().find(|r| k(&r.kind)).copied().unwrap_or(&ROWS.by_kind[0])
+    ROWS.by_kind
+        .iter()
+        .find(|r| k(&r.kind))
+        .copied()
+        .unwrap_or(&ROWS.by_kind[0])
 }
 
 /// A program item: one instruction (two slots for lddw) or a branch whose
@@ -165,7 +169,10 @@ fn mem_operand(g: &mut Rng, len: usize, w: u32) -> (u8, i16) {
             }
             (6, off as i16)
         }
-        0..=397 => (10, -((w as u64 + g.below(contract::STACK_FRAME - w as u64)) as i16)),
+        0..=397 => (
+            10,
+            -((w as u64 + g.below(contract::STACK_FRAME - w as u64)) as i16),
+        ),
         _ => (any_reg(g), g.below(64) as i16 - 32),
     }
 }
@@ -186,7 +193,11 @@ fn fill(def: &OpDef, g: &mut Rng, len: usize) -> Insn {
             i.dst = b;
             i.off = off;
             if ops.src {
-                i.src = if let Kind::Atomic { .. } = def.kind { wreg(g) } else { any_reg(g) };
+                i.src = if let Kind::Atomic { .. } = def.kind {
+                    wreg(g)
+                } else {
+                    any_reg(g)
+                };
             }
             if ops.imm {
                 i.imm = g.next_u64() as i32;
@@ -196,7 +207,6 @@ fn fill(def: &OpDef, g: &mut Rng, len: usize) -> Insn {
             i.imm = g.below(len as u64 + 4) as i32;
             if ops.src {
                 i.src = any_reg(g);
-
             }
         }
         _ => {
@@ -223,7 +233,14 @@ fn pf(g: &mut Rng, rows: &[&'static OpDef], len: usize) -> Insn {
     fill(d, g, len)
 }
 
-fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive: bool) -> Vec<Item> {
+fn body(
+    g: &mut Rng,
+    n: usize,
+    len: usize,
+    fn_idx: usize,
+    nfns: usize,
+    recursive: bool,
+) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(n + 2);
     let mut branches: Vec<usize> = Vec::new();
     for _ in 0..n {
@@ -239,7 +256,13 @@ fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive
                     // ldind: a small index in the index register
                     let r = if i.src != 0 { i.src } else { 0 };
                     if r != 6 && r != 10 {
-                        items.push(Item::Plain(Insn::new(0xb4, r, 0, 0, g.below(len as u64) as i32)));
+                        items.push(Item::Plain(Insn::new(
+                            0xb4,
+                            r,
+                            0,
+                            0,
+                            g.below(len as u64) as i32,
+                        )));
                         i.imm = g.below(8) as i32;
                     }
                 }
@@ -247,7 +270,11 @@ fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive
             }
             67..=70 => Item::Lddw(wreg(g), g.next_u64()),
             71..=82 => {
-                let t: &OpDef = if g.pct(85) { ROWS.jmp[g.below(ROWS.jmp.len() as u64) as usize] } else { row(|k| matches!(k, Kind::Ja)) };
+                let t: &OpDef = if g.pct(85) {
+                    ROWS.jmp[g.below(ROWS.jmp.len() as u64) as usize]
+                } else {
+                    row(|k| matches!(k, Kind::Ja))
+                };
                 branches.push(items.len());
                 Item::Branch(fill(t, g, len), 0)
             }
@@ -263,11 +290,23 @@ fn body(g: &mut Rng, n: usize, len: usize, fn_idx: usize, nfns: usize, recursive
                 match g.below(10) {
                     0..=3 if len >= 4 => {
                         items.push(Item::Plain(Insn::new(0xbf, 1, 6, 0, 0)));
-                        items.push(Item::Plain(Insn::new(0x07, 1, 0, 0, g.below(len as u64 - 3) as i32)));
+                        items.push(Item::Plain(Insn::new(
+                            0x07,
+                            1,
+                            0,
+                            0,
+                            g.below(len as u64 - 3) as i32,
+                        )));
                     }
                     0..=7 => {
                         items.push(Item::Plain(Insn::new(0xbf, 1, 10, 0, 0)));
-                        items.push(Item::Plain(Insn::new(0x07, 1, 0, 0, -8 - g.below(500) as i32)));
+                        items.push(Item::Plain(Insn::new(
+                            0x07,
+                            1,
+                            0,
+                            0,
+                            -8 - g.below(500) as i32,
+                        )));
                     }
                     _ => {}
                 }
@@ -322,7 +361,11 @@ pub fn generate(seed: u64) -> Case {
     let recursive = g.pct(3);
     let mut fns: Vec<Vec<Item>> = Vec::new();
     for f in 0..nfns {
-        let n = if f == 0 { 4 + g.below(80) } else { 2 + g.below(16) } as usize;
+        let n = if f == 0 {
+            4 + g.below(80)
+        } else {
+            2 + g.below(16)
+        } as usize;
         let mut b = body(&mut g, n, len, f, nfns, recursive && f == nfns - 1);
         if f == 0 {
             // Prologue: r6 = packet pointer (r1 at entry).

@@ -130,7 +130,8 @@ pub struct CycleRecord {
 
 impl CycleRecord {
     /// Header line of the text format.
-    pub const HEADER: &'static str = "cycle\tengine\tIF\tID\tEX\tMEM\tWB\tstall\tflush\tfwd_a\tfwd_b\tbank";
+    pub const HEADER: &'static str =
+        "cycle\tengine\tIF\tID\tEX\tMEM\tWB\tstall\tflush\tfwd_a\tfwd_b\tbank";
 
     /// The record as one line of the text format.
     pub fn to_line(&self) -> String {
