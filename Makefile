@@ -9,7 +9,7 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-NFBPF := target/release/nfbpf
+NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 # System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
 # 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
 APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
@@ -43,7 +43,7 @@ build: deps
 # The main job. Until the device and report land, it assembles and runs the
 # sample program on the reference interpreter.
 run: build
-	$(NFBPF) run examples/prime.s
+	$(NFBPF) run examples/prime.s --budget 20000000
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -51,12 +51,15 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Every module is linted as its own top (so each file stands alone), with
+# the whole rtl/ directory as its library.
 rtl-lint:
-	@if [ -n "$(RTL_SOURCES)" ]; then \
-	  verilator --lint-only -Wall -Irtl $(RTL_SOURCES) --top-module ebpf_dataplane; \
-	else \
-	  echo "rtl-lint: no RTL sources in rtl/ yet"; \
-	fi
+	@if [ -z "$(RTL_SOURCES)" ]; then echo "rtl-lint: no RTL sources"; exit 1; fi
+	@for f in $(RTL_SOURCES); do \
+	  top=$$(basename $$f .v); \
+	  verilator --lint-only -Wall -y rtl $$f --top-module $$top || exit 1; \
+	done; \
+	echo "rtl-lint: $(words $(RTL_SOURCES)) modules, verilator --lint-only -Wall clean"
 
 lint: deps fmt-check clippy rtl-lint
 

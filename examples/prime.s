@@ -1,6 +1,7 @@
 # Is r1 prime? Trial division, as in the conformance suite's prime.data,
 # on a larger number: 1000003 is prime, so the loop runs ~1M times.
-# Run: nfbpf run examples/prime.s          (prints r0 = 1 and the counts)
+# Run: nfbpf run examples/prime.s --budget 20000000   (prints r0 = 1 and the counts;
+# the default budget of 2^20 instructions per packet stops it as a runaway)
 mov %r1, 1000003
 mov %r0, 0x1
 mov %r2, 0x2

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "nfbpf", version, about = "eBPF packet processing in hardware: model, RTL, loader, agent")]
+#[command(
+    name = "nfbpf",
+    version,
+    about = "eBPF packet processing in hardware: model, RTL, loader, agent"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,6 +34,8 @@ enum Command {
     ConformancePlugin(cmd::plugin::Args),
     /// Benchmarks: `nfbpf bench interp` compares the interpreter with rbpf.
     Bench(cmd::bench::Args),
+    /// Print the device's register map.
+    Regs(cmd::regs::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,7 @@ fn main() -> ExitCode {
         Command::Conform(a) => cmd::conform::run(a),
         Command::ConformancePlugin(a) => cmd::plugin::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Regs(a) => cmd::regs::run(a),
     };
     match r {
         Ok(code) => code,

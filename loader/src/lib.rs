@@ -1,3 +1,5 @@
-//! nfbpf-loader: ELF objects to device images (issue: network functions).
+//! nfbpf-loader: ELF objects to device images, and device targets.
 //!
-//! Nothing here yet: loading clang-compiled objects is not implemented.
+//! [`bus`]: the transports to a device's registers (`sim:PATH`, `sume:IFNAME`).
+
+pub mod bus;

@@ -7,8 +7,9 @@
 //! instruction budget, and faults that name the pc and the address.
 
 use crate::contract;
+use crate::fast::{self, Fast};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::isa::{Kind, Src};
+use crate::isa::{Kind, Src, Width};
 use crate::mem::{MemFault, Memory};
 use crate::program::Program;
 use crate::sem;
@@ -186,6 +187,53 @@ pub fn run<T: Tracer>(
         count += 1;
         let dst = (d.dst & 15) as usize;
         let src = (d.src & 15) as usize;
+        // Untraced runs take the flat path for the common ALU and jump forms.
+        if !T::ENABLED {
+            if let Some(taken) = fast::exec(d.fast, &mut r, dst, src, d.imm as u64) {
+                pc = if taken {
+                    (pc as i64 + 1 + d.off as i64) as usize
+                } else {
+                    pc + 1
+                };
+                continue;
+            }
+            macro_rules! ldx {
+                ($w:expr) => {{
+                    let addr = r[src].wrapping_add(d.off as i64 as u64);
+                    match mem.load(addr, $w) {
+                        Ok(v) => r[dst] = v,
+                        Err(e) => fault!(FaultKind::Mem(e)),
+                    }
+                    pc += 1;
+                    continue;
+                }};
+            }
+            macro_rules! st {
+                ($w:expr, $v:expr) => {{
+                    let addr = r[dst].wrapping_add(d.off as i64 as u64);
+                    if let Err(e) = mem.store(addr, $w, $v) {
+                        fault!(FaultKind::Mem(e));
+                    }
+                    pc += 1;
+                    continue;
+                }};
+            }
+            match d.fast {
+                Fast::LdxB => ldx!(Width::B),
+                Fast::LdxH => ldx!(Width::H),
+                Fast::LdxW => ldx!(Width::W),
+                Fast::LdxDW => ldx!(Width::DW),
+                Fast::StxB => st!(Width::B, r[src]),
+                Fast::StxH => st!(Width::H, r[src]),
+                Fast::StxW => st!(Width::W, r[src]),
+                Fast::StxDW => st!(Width::DW, r[src]),
+                Fast::StB => st!(Width::B, d.imm as u64),
+                Fast::StH => st!(Width::H, d.imm as u64),
+                Fast::StW => st!(Width::W, d.imm as u64),
+                Fast::StDW => st!(Width::DW, d.imm as u64),
+                _ => {}
+            }
+        }
         let mut next = pc + 1;
         match d.kind {
             Kind::Alu { op, wide, src: s } => {

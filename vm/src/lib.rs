@@ -5,14 +5,19 @@
 //! - [`validate`] and [`program`]: table-driven validation and pre-decoding;
 //! - [`sem`]: instruction semantics, shared by interpreter and pipeline;
 //! - [`mem`]: bounds-checked memory regions; [`helpers`]: helper registry;
-//! - [`interp`]: the reference interpreter; [`trace`]: retire records;
-//! - [`disasm`]: the disassembler;
-//! - [`contract`]: the hardware contract (address map, geometry, timing).
+//! - [`interp`]: the reference interpreter ([`fast`]: its flat dispatch); [`trace`]: retire records;
+//! - [`asm`] and [`disasm`]: the assembler and disassembler;
+//! - [`conformance`]: the conformance suite's test format and runner;
+//! - [`contract`]: the hardware contract (address map, geometry, timing);
+//! - [`regs`]: the register map of the device.
 //!
 //! No I/O happens here.
 
+pub mod asm;
+pub mod conformance;
 pub mod contract;
 pub mod disasm;
+pub mod fast;
 pub mod helpers;
 pub mod insn;
 pub mod interp;
@@ -20,6 +25,7 @@ pub mod isa;
 pub mod mem;
 pub mod pipeline;
 pub mod program;
+pub mod regs;
 pub mod sem;
 pub mod trace;
 pub mod validate;

@@ -6,6 +6,7 @@
 //! exist. No program-supplied address is ever dereferenced unchecked.
 
 use crate::isa::Width;
+use std::cell::Cell;
 use std::fmt;
 
 /// A contiguous, bounds-checked piece of the engine address map.
@@ -73,10 +74,35 @@ impl fmt::Display for MemFault {
     }
 }
 
+/// Little-endian read of one access (`d` holds at least `w` bytes).
+#[inline(always)]
+fn read_le(d: &[u8], w: Width) -> u64 {
+    match w {
+        Width::B => d[0] as u64,
+        Width::H => u16::from_le_bytes([d[0], d[1]]) as u64,
+        Width::W => u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as u64,
+        Width::DW => u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]),
+    }
+}
+
+/// Little-endian write of the low `w` bytes of `v`.
+#[inline(always)]
+fn write_le(d: &mut [u8], w: Width, v: u64) {
+    match w {
+        Width::B => d[0] = v as u8,
+        Width::H => d[..2].copy_from_slice(&(v as u16).to_le_bytes()),
+        Width::W => d[..4].copy_from_slice(&(v as u32).to_le_bytes()),
+        Width::DW => d[..8].copy_from_slice(&v.to_le_bytes()),
+    }
+}
+
 /// The regions one program run can touch.
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
     regions: Vec<Region>,
+    /// Region of the last successful access: checked first (a lookup hint,
+    /// never a permission).
+    last: Cell<usize>,
 }
 
 /// Error adding a region.
@@ -133,6 +159,7 @@ impl Memory {
         &self.regions
     }
 
+    #[cold]
     fn fault(&self, addr: u64, w: u32, write: bool, read_only: bool) -> MemFault {
         let map = self
             .regions
@@ -150,32 +177,55 @@ impl Memory {
     }
 
     /// Read `w` bytes little-endian at `addr`.
-    #[inline]
+    #[inline(always)]
     pub fn load(&self, addr: u64, w: Width) -> Result<u64, MemFault> {
         let n = w.bytes() as u64;
-        for r in &self.regions {
+        if let Some(r) = self.regions.get(self.last.get())
+            && let Some(off) = r.offset(addr, n)
+        {
+            return Ok(read_le(&r.data[off..], w));
+        }
+        self.load_search(addr, w)
+    }
+
+    #[inline(never)]
+    fn load_search(&self, addr: u64, w: Width) -> Result<u64, MemFault> {
+        let n = w.bytes() as u64;
+        for (i, r) in self.regions.iter().enumerate() {
             if let Some(off) = r.offset(addr, n) {
-                let d = &r.data[off..off + n as usize];
-                let mut b = [0u8; 8];
-                b[..d.len()].copy_from_slice(d);
-                return Ok(u64::from_le_bytes(b));
+                self.last.set(i);
+                return Ok(read_le(&r.data[off..], w));
             }
         }
         Err(self.fault(addr, n as u32, false, false))
     }
 
     /// Write the low `w` bytes of `v` little-endian at `addr`.
-    #[inline]
+    #[inline(always)]
     pub fn store(&mut self, addr: u64, w: Width, v: u64) -> Result<(), MemFault> {
         let n = w.bytes() as u64;
+        if let Some(r) = self.regions.get_mut(self.last.get())
+            && r.writable
+            && let Some(off) = r.offset(addr, n)
+        {
+            write_le(&mut r.data[off..], w, v);
+            return Ok(());
+        }
+        self.store_search(addr, w, v)
+    }
+
+    #[inline(never)]
+    fn store_search(&mut self, addr: u64, w: Width, v: u64) -> Result<(), MemFault> {
+        let n = w.bytes() as u64;
         let mut hit_ro = false;
-        for r in &mut self.regions {
+        for (i, r) in self.regions.iter_mut().enumerate() {
             if let Some(off) = r.offset(addr, n) {
                 if !r.writable {
                     hit_ro = true;
                     break;
                 }
-                r.data[off..off + n as usize].copy_from_slice(&v.to_le_bytes()[..n as usize]);
+                write_le(&mut r.data[off..], w, v);
+                self.last.set(i);
                 return Ok(());
             }
         }

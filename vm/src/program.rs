@@ -5,6 +5,7 @@
 //! the interpreter and the pipeline never decode twice.
 
 use crate::Insn;
+use crate::fast::Fast;
 use crate::isa::{Kind, OpDef, isa};
 use crate::validate::{Limits, ValidationError, validate};
 
@@ -19,6 +20,8 @@ pub struct Decoded {
     pub imm: i64,
     /// Index of the ISA-table row; `u16::MAX` marks the second slot of `lddw`.
     pub row: u16,
+    /// Flat dispatch form of `kind` (see [`crate::fast`]).
+    pub fast: Fast,
 }
 
 impl Decoded {
@@ -64,10 +67,15 @@ impl Program {
                 off: i.off,
                 imm,
                 row,
+                fast: Fast::of(def.kind),
             };
             decoded.push(d);
             if def.slots() == 2 {
-                decoded.push(Decoded { row: u16::MAX, ..d });
+                decoded.push(Decoded {
+                    row: u16::MAX,
+                    fast: Fast::Slow,
+                    ..d
+                });
             }
             pc += def.slots();
         }

@@ -15,7 +15,7 @@ pub fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::Add => a.wrapping_add(b),
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
-        AluOp::Div => a.checked_div(b).unwrap_or(0),
+        AluOp::Div => udiv64(a, b),
         AluOp::Sdiv => {
             if b == 0 {
                 0
@@ -27,7 +27,7 @@ pub fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::And => a & b,
         AluOp::Lsh => a.wrapping_shl(b as u32 & 63),
         AluOp::Rsh => a.wrapping_shr(b as u32 & 63),
-        AluOp::Mod => a.checked_rem(b).unwrap_or(a),
+        AluOp::Mod => urem64(a, b),
         AluOp::Smod => {
             if b == 0 {
                 a
@@ -39,6 +39,31 @@ pub fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::Mov => b,
         AluOp::Movsx(bits) => sign_extend(b, bits as u32),
         AluOp::Arsh => ((a as i64) >> (b as u32 & 63)) as u64,
+    }
+}
+
+/// Unsigned 64-bit division (by zero: 0). Operands that fit in 32 bits take
+/// the 32-bit divide, several times faster on x86-64; the result is the same.
+#[inline(always)]
+fn udiv64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        0
+    } else if (a | b) >> 32 == 0 {
+        (a as u32 / b as u32) as u64
+    } else {
+        a / b
+    }
+}
+
+/// Unsigned 64-bit modulo (by zero: the dividend), as [`udiv64`].
+#[inline(always)]
+fn urem64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else if (a | b) >> 32 == 0 {
+        (a as u32 % b as u32) as u64
+    } else {
+        a % b
     }
 }
 
