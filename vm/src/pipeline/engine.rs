@@ -230,6 +230,7 @@ const BUBBLE_P: PipeDecoded = PipeDecoded {
         off: 0,
         imm: 0,
         row: u16::MAX,
+        fast: crate::fast::Fast::of(Kind::Exit),
     },
     unit: Unit::Alu,
     reads: 0,
