@@ -18,6 +18,7 @@
 //! - [`randprog`]: random valid programs for differential testing.
 
 pub mod bench;
+pub mod conform;
 pub mod decode;
 pub mod engine;
 pub mod fifo;
@@ -26,6 +27,7 @@ pub mod randprog;
 pub mod record;
 pub mod view;
 
+pub use conform::PipelineExecutor;
 pub use engine::{Config, Engine, HelperLatency, Stats, Verdict};
 pub use fifo::{FifoError, FifoMd, Pacing};
 pub use imem::{BankBusy, InstrMem};
