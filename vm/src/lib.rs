@@ -25,6 +25,7 @@ pub mod interp;
 pub mod isa;
 pub mod maps;
 pub mod mem;
+pub mod pipeline;
 pub mod program;
 pub mod regs;
 pub mod sem;
