@@ -5,96 +5,17 @@
 
 use nfbpf_vm::contract;
 use nfbpf_vm::interp::{self, conformance_memory};
-use nfbpf_vm::pipeline::{self, Pacing, randprog};
+use nfbpf_vm::pipeline::{self, randprog};
 use nfbpf_vm::trace::Collect;
 use nfbpf_vm::{Program, disasm};
 use proptest::prelude::*;
 
 /// Run one generated case on both executors; `Err` describes the first
-/// difference.
+/// difference (see `pipeline::diff`).
 fn check(seed: u64) -> Result<(), String> {
-    let case = randprog::generate(seed);
-    let prog = Program::new(case.insns.clone())
-        .map_err(|e| format!("generator made an invalid program: {e}"))?;
-    let icfg = interp::Config {
-        budget: case.budget,
-        ..interp::Config::default()
-    };
-    let pcfg = pipeline::Config {
-        budget: case.budget,
-        pacing: if case.paced {
-            Pacing::default()
-        } else {
-            Pacing::Instant
-        },
-        ..pipeline::Config::default()
-    };
-    let (mut m1, args) = conformance_memory(&case.packet);
-    let (mut m2, _) = conformance_memory(&case.packet);
-    let mut h1 = randprog::helpers();
-    let mut h2 = randprog::helpers();
-    let mut t1 = Collect::default();
-    let mut t2 = Collect::default();
-    let r1 = interp::run(&prog, &mut m1, &mut h1, args, &icfg, &mut t1);
-    let r2 = pipeline::run(
-        &prog,
-        &mut m2,
-        &mut h2,
-        args,
-        &pcfg,
-        &mut t2,
-        &mut pipeline::NoCycles,
-    );
-    let ctx = || {
-        format!(
-            "seed {seed:#x}, packet {} bytes, budget {}, paced {}\n{}",
-            case.packet.len(),
-            case.budget,
-            case.paced,
-            disasm::listing(&case.insns)
-        )
-    };
-    for (k, (a, b)) in t1.0.iter().zip(&t2.0).enumerate() {
-        if !a.same_effect(b) {
-            return Err(format!(
-                "retire record {k} differs:\n interp   {}\n pipeline {}\n{}",
-                a.to_line(),
-                b.to_line(),
-                ctx()
-            ));
-        }
-    }
-    if t1.0.len() != t2.0.len() {
-        return Err(format!(
-            "retire counts differ: interp {} pipeline {}\n{}",
-            t1.0.len(),
-            t2.0.len(),
-            ctx()
-        ));
-    }
-    if r1 != r2 {
-        return Err(format!(
-            "results differ: interp {r1:?} pipeline {r2:?}\n{}",
-            ctx()
-        ));
-    }
-    for (a, b) in m1.regions().iter().zip(m2.regions()) {
-        if a.data != b.data {
-            return Err(format!(
-                "final memory of region {} differs\n{}",
-                a.name,
-                ctx()
-            ));
-        }
-    }
-    // Retire cycles strictly increase.
-    for w in t2.0.windows(2) {
-        if w[1].cycle <= w[0].cycle {
-            return Err(format!("retire cycles not increasing\n{}", ctx()));
-        }
-    }
-    let _ = contract::PKT_BASE;
-    Ok(())
+    pipeline::diff::check_seed(seed)
+        .map(|_| ())
+        .map_err(|m| format!("seed {seed:#x}: {m}"))
 }
 
 proptest! {

@@ -693,6 +693,7 @@ impl Engine {
 
         // ---------------- MEM ----------------
         let mut mem_stall = false;
+        let fetching = self.fetch_on;
         if self.exmem.valid {
             match self.mem_stage(mem, helpers) {
                 None => {}
@@ -701,6 +702,11 @@ impl Engine {
                     stall = cause;
                 }
             }
+        }
+
+        // A fault or an unwind in MEM discarded IF, ID and EX.
+        if fetching && !self.fetch_on {
+            flush = true;
         }
 
         // ---------------- EX ----------------

@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod conform;
 pub mod decode;
+pub mod diff;
 pub mod engine;
 pub mod fifo;
 pub mod imem;
