@@ -318,6 +318,9 @@ pub struct Engine {
     ex_hold: ExMem,
     /// r1..r5 of the helper call in EX/MEM (one call in flight at most).
     call_args: [u64; 5],
+    /// The packet is not in FIFO_MD but in `Memory` (oversized, see
+    /// [`Engine::bypass_packet_window`]).
+    bypass: bool,
 }
 
 impl Engine {
@@ -348,7 +351,19 @@ impl Engine {
             memwb: MEMWB_BUBBLE,
             ex_hold: EXMEM_BUBBLE,
             call_args: [0; 5],
+            bypass: false,
         }
+    }
+
+    /// Leave the "packet" region of `Memory` alone: packet accesses go to
+    /// plain memory without FIFO_MD timing. For packets larger than the
+    /// FIFO_MD window, which the hardware cannot hold; push empty packets.
+    pub fn bypass_packet_window(&mut self) {
+        self.bypass = true;
+    }
+
+    pub fn packet_window_bypassed(&self) -> bool {
+        self.bypass
     }
 
     pub fn config(&self) -> &Config {
@@ -422,6 +437,7 @@ impl Engine {
         self.pkt_len = len;
         self.pkt_writable = true;
         match mem.region_mut("packet") {
+            _ if self.bypass => self.pkt_len = 0,
             Some(reg) if reg.base == contract::PKT_BASE => {
                 reg.data.resize(len, 0);
                 self.pkt_writable = reg.writable;
