@@ -8,7 +8,7 @@
 //! Semantics come from [`crate::sem`]; this file decides only *when* things
 //! happen. See `docs/pipeline.md` for the stall and latency table.
 
-use super::decode::{NO_REG, PipeDecoded};
+use super::decode::{Lite, NO_REG, PipeDecoded};
 use super::fifo::{FifoError, FifoMd, Pacing};
 use super::imem::{Bank, InstrMem};
 use super::record::{CycleRecord, CycleTracer, EX, Fwd, ID, IF, MEM, StageSlot, Stall, WB};
@@ -184,7 +184,7 @@ pub struct ExMem {
     pub valid: bool,
     pub pc: u32,
     pub seq: u32,
-    pub p: PipeDecoded,
+    pub l: Lite,
     /// Result made in EX (or, after MEM, the loaded value).
     pub val: u64,
     /// Memory address of a load, store or atomic.
@@ -208,7 +208,7 @@ pub struct MemWb {
     pub valid: bool,
     pub pc: u32,
     pub seq: u32,
-    pub p: PipeDecoded,
+    pub l: Lite,
     pub val: u64,
     pub mem: Option<MemAccess>,
     ctl: Ctl,
@@ -246,7 +246,7 @@ const EXMEM_BUBBLE: ExMem = ExMem {
     valid: false,
     pc: 0,
     seq: 0,
-    p: BUBBLE_P,
+    l: BUBBLE_P.lite(),
     val: 0,
     addr: 0,
     sval: 0,
@@ -261,7 +261,7 @@ const MEMWB_BUBBLE: MemWb = MemWb {
     valid: false,
     pc: 0,
     seq: 0,
-    p: BUBBLE_P,
+    l: BUBBLE_P.lite(),
     val: 0,
     mem: None,
     ctl: Ctl::None,
@@ -598,7 +598,7 @@ impl Engine {
         let insns = self.bank.as_ref().map(|b| b.prog.insns());
         let pc = w.pc as usize;
         let insn = insns.and_then(|i| i.get(pc)).copied().unwrap_or_default();
-        let insn_hi = if fault.is_none() && w.p.slots == 2 {
+        let insn_hi = if fault.is_none() && w.l.slots == 2 {
             insns.and_then(|i| i.get(pc + 1)).copied()
         } else {
             None
@@ -642,12 +642,12 @@ impl Engine {
         self.stats.cycles += 1;
         self.stats.busy_cycles += 1;
         // Forwarding sources as they stand at the start of the clock.
-        let fw_exmem = (self.exmem.valid && !self.exmem.p.mem_result)
-            .then_some((self.exmem.p.wreg, self.exmem.val));
+        let fw_exmem = (self.exmem.valid && !self.exmem.l.mem_result)
+            .then_some((self.exmem.l.wreg, self.exmem.val));
         let fw_memwb = self
             .memwb
             .valid
-            .then_some((self.memwb.p.wreg, self.memwb.val));
+            .then_some((self.memwb.l.wreg, self.memwb.val));
 
         let mut stall = Stall::None;
         let mut flush = false;
@@ -671,9 +671,9 @@ impl Engine {
                     kind,
                 }));
             }
-            let reg = (w.p.wreg != NO_REG).then(|| {
-                self.r[w.p.wreg as usize] = w.val;
-                (w.p.wreg, w.val)
+            let reg = (w.l.wreg != NO_REG).then(|| {
+                self.r[w.l.wreg as usize] = w.val;
+                (w.l.wreg, w.val)
             });
             if T::ENABLED {
                 tracer.retire(self.retire_record(&w, reg, None));
@@ -697,7 +697,7 @@ impl Engine {
                     }
                 }
                 Ctl::Final => {
-                    let r0 = if w.p.wreg == 0 { w.val } else { self.r[0] };
+                    let r0 = if w.l.wreg == 0 { w.val } else { self.r[0] };
                     self.end_cycle(ct, rec, Stall::Drain, false);
                     return Some(Ok(Outcome {
                         r0,
@@ -764,7 +764,7 @@ impl Engine {
                 let bank = self.bank.as_ref();
                 let p = bank.map_or(BUBBLE_P, |b| b.pre[self.ifid.pc as usize]);
                 let e = &self.exmem;
-                if e.valid && e.p.mem_result && p.reads & (1u16 << (e.p.wreg & 15)) != 0 {
+                if e.valid && e.l.mem_result && p.reads & (1u16 << (e.l.wreg & 15)) != 0 {
                     id_stall = true;
                     stall = Stall::LoadUse;
                 } else {
@@ -846,13 +846,13 @@ impl Engine {
     #[inline]
     fn mem_stage(&mut self, mem: &mut Memory, helpers: &mut Helpers) -> Option<Stall> {
         // Fast path: nothing to do in MEM (ALU, branches, lddw, local calls).
-        if !self.exmem.p.uses_mem || self.exmem.faulted {
+        if !self.exmem.l.uses_mem || self.exmem.faulted {
             let e = &self.exmem;
             self.memwb = MemWb {
                 valid: true,
                 pc: e.pc,
                 seq: e.seq,
-                p: e.p,
+                l: e.l,
                 val: e.val,
                 mem: None,
                 ctl: e.ctl,
@@ -870,7 +870,7 @@ impl Engine {
             valid: true,
             pc: e.pc,
             seq: e.seq,
-            p: e.p,
+            l: e.l,
             val: e.val,
             mem: None,
             ctl: e.ctl,
@@ -882,13 +882,13 @@ impl Engine {
             return None;
         }
         let mut fault: Option<FaultKind> = None;
-        match e.p.d.kind {
+        match e.l.kind {
             Kind::Ldx { width, .. } | Kind::LdAbs { width } | Kind::LdInd { width } => {
                 match self.load(mem, e.addr, width) {
                     Access::Wait => return Some(Stall::FifoWait),
                     Access::Fault(f) => fault = Some(FaultKind::Mem(f)),
                     Access::Done(v) => {
-                        out.val = match e.p.d.kind {
+                        out.val = match e.l.kind {
                             Kind::Ldx { sx: true, .. } => sem::sign_extend(v, width.bytes() * 8),
                             Kind::Ldx { .. } => v,
                             _ => sem::ntoh(v, width),
@@ -1038,7 +1038,7 @@ impl Engine {
                 valid: true,
                 pc: ix.pc,
                 seq: ix.seq,
-                p,
+                l: p.lite(),
                 ..EXMEM_BUBBLE
             };
             let mut redirect = None;
