@@ -598,3 +598,53 @@ fn oversized_packet_runs_from_memory() {
     let r = run_cfg(&prog, &pkt, &pipeline::Config::default());
     assert_eq!(r.r0, Some(0x5a));
 }
+
+#[test]
+fn backward_loop_pays_per_taken_iteration() {
+    // mov r9, 3 ; L: add r0, 1 ; add r9, -1 ; jne r9, 0, L ; exit
+    let r = run(&[
+        movi(9, 3),
+        addi(0, 1),
+        addi(9, -1),
+        ins("jne", Form::JmpImm, 9, 0, -3, 0),
+        exit(),
+    ]);
+    assert_eq!(r.r0, Some(3));
+    assert_eq!(r.retired, 1 + 3 * 3 + 1);
+    assert_eq!(r.extra(), 2 * contract::TAKEN_BRANCH_PENALTY);
+}
+
+#[test]
+fn idle_engine_reports_idle_cycles() {
+    let mut imem = InstrMem::with_program(Arc::new(Program::new(vec![exit()]).unwrap()));
+    let mut e = Engine::new(pipeline::Config::default());
+    let mut mem = nfbpf_vm::mem::Memory::new();
+    let mut cc = CollectCycles::default();
+    for _ in 0..3 {
+        let v = e.step(
+            &mut imem,
+            &mut mem,
+            &mut Helpers::new(),
+            &mut nfbpf_vm::trace::NoTrace,
+            &mut cc,
+        );
+        assert!(v.is_none());
+    }
+    assert!(cc.0.iter().all(|c| c.stall == Stall::Idle));
+    assert_eq!(e.stats().stall(Stall::Idle), 3);
+    // A packet pushed now starts at the next clock (its first word arrives).
+    e.push_packet(&[0; 40], [contract::PKT_BASE, 40, 0, 0, 0])
+        .unwrap();
+    let mut v = None;
+    while v.is_none() {
+        v = e.step(
+            &mut imem,
+            &mut mem,
+            &mut Helpers::new(),
+            &mut nfbpf_vm::trace::NoTrace,
+            &mut cc,
+        );
+    }
+    let v = v.unwrap();
+    assert_eq!((v.start, v.cycles()), (3, contract::PIPE_STAGES));
+}
