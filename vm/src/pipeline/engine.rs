@@ -306,7 +306,7 @@ pub struct Engine {
     retired: u64,
     /// Fault of the instruction flagged `faulted` (at most one in flight).
     fault: Option<FaultKind>,
-    /// r0 of a helper unwind.
+    /// Length of the running packet's window (0: no packet mapped).
     pkt_len: usize,
     pkt_writable: bool,
     ifid: IfId,

@@ -12,9 +12,11 @@
 //! word boundaries, and a few fault. Instruction rows are drawn from the ISA
 //! table, so new rows are covered without touching this file.
 //!
-//! Control flow only goes forward, and calls only go to later functions
-//! (except in the occasional self-recursive case, which ends in a call-depth
-//! fault), so every program terminates; small budgets exercise budget faults.
+//! Branches go forward, except the backward `jne` closing a counted loop
+//! (1..=4 iterations on r9, which the loop body never writes and no branch
+//! from outside enters), and calls only go to later functions (except in the
+//! occasional self-recursive case, which ends in a call-depth fault), so
+//! every program terminates; small budgets exercise budget faults.
 
 use crate::Insn;
 use crate::contract;
