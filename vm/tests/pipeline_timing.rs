@@ -648,3 +648,41 @@ fn idle_engine_reports_idle_cycles() {
     let v = v.unwrap();
     assert_eq!((v.start, v.cycles()), (3, contract::PIPE_STAGES));
 }
+
+#[test]
+fn helper_latency_reported_by_the_device() {
+    use nfbpf_vm::pipeline::HelperLatency;
+    use nfbpf_vm::units::{CallRecord, DeviceConfig, SharedDeviceState};
+    // A helper unit that reports 9 cycles for its call, as the map
+    // coprocessor reports CAM/TCAM latencies through EngineState::last_call.
+    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let d2 = dev.clone();
+    let mut h = Helpers::new();
+    h.register(1, "lookup", move |_, _| {
+        d2.with(|d| d.engine_mut(0).last_call = Some(CallRecord { id: 1, cycles: 9 }));
+        Ok(HelperOutcome::Return(5))
+    });
+    let prog = Program::new(vec![
+        ins("call", Form::Call, 0, 0, 0, 1),
+        movi(2, 0),
+        exit(),
+    ])
+    .unwrap();
+    let (mut m, args) = conformance_memory(&[]);
+    let cfg = pipeline::Config {
+        helper_latency: HelperLatency::from_device(dev, 0),
+        ..pipeline::Config::default()
+    };
+    let rep = pipeline::run_report(
+        &prog,
+        &mut m,
+        &mut h,
+        args,
+        &cfg,
+        &mut nfbpf_vm::trace::NoTrace,
+        &mut pipeline::NoCycles,
+    );
+    assert_eq!(rep.result.unwrap().r0, 5);
+    assert_eq!(rep.cycles - (3 + 4), 8);
+    assert_eq!(rep.stats.stall(Stall::Helper), 8);
+}

@@ -20,12 +20,32 @@ use crate::mem::{MemFault, Memory};
 use crate::sem;
 use crate::trace::{MemAccess, Retire, Tracer};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A latency the helper unit reports after a call (e.g. the map
+/// coprocessor's CAM/TCAM cycles for the operation just done), or `None` to
+/// use the table.
+pub type LatencyFn = Arc<dyn Fn(u32) -> Option<u64> + Send + Sync>;
 
 /// Helper latency: cycles in MEM from request to answer, per helper id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The helper runs when the request issues (the first MEM cycle); MEM then
+/// holds the call until the answer.
+#[derive(Clone)]
 pub struct HelperLatency {
     pub default: u64,
     pub by_id: BTreeMap<u32, u64>,
+    /// Asked after each call; its answer wins over the table.
+    pub after_call: Option<LatencyFn>,
+}
+
+impl std::fmt::Debug for HelperLatency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperLatency")
+            .field("default", &self.default)
+            .field("by_id", &self.by_id)
+            .field("after_call", &self.after_call.is_some())
+            .finish()
+    }
 }
 
 impl Default for HelperLatency {
@@ -33,14 +53,38 @@ impl Default for HelperLatency {
         HelperLatency {
             default: contract::HELPER_DEFAULT_CYCLES,
             by_id: BTreeMap::new(),
+            after_call: None,
         }
     }
 }
 
 impl HelperLatency {
-    /// Latency of helper `id` (at least 1 cycle).
+    /// Latency of helper `id` from the table (at least 1 cycle).
     pub fn of(&self, id: u32) -> u64 {
         self.by_id.get(&id).copied().unwrap_or(self.default).max(1)
+    }
+
+    /// Latency of the call to `id` that just ran.
+    pub fn after(&self, id: u32) -> u64 {
+        self.after_call
+            .as_ref()
+            .and_then(|f| f(id))
+            .unwrap_or_else(|| self.of(id))
+            .max(1)
+    }
+
+    /// Latencies as the device's helper units report them
+    /// ([`crate::units::EngineState::last_call`] of `engine`), falling back
+    /// to the table.
+    pub fn from_device(dev: crate::units::SharedDeviceState, engine: usize) -> Self {
+        HelperLatency {
+            after_call: Some(Arc::new(move |id| {
+                dev.with(|d| d.engine(engine).last_call)
+                    .filter(|c| c.id == id)
+                    .map(|c| c.cycles as u64)
+            })),
+            ..HelperLatency::default()
+        }
     }
 }
 
@@ -200,6 +244,8 @@ pub struct ExMem {
     /// Cycles spent in MEM so far (counting from the first cycle its words
     /// are valid).
     mcount: u32,
+    /// Cycles the helper unit takes for this call (known once it ran).
+    mlat: u32,
 }
 
 /// MEM/WB pipeline register.
@@ -255,6 +301,7 @@ const EXMEM_BUBBLE: ExMem = ExMem {
     ctl: Ctl::None,
     faulted: false,
     mcount: 0,
+    mlat: 0,
 };
 
 const MEMWB_BUBBLE: MemWb = MemWb {
@@ -318,6 +365,8 @@ pub struct Engine {
     ex_hold: ExMem,
     /// r1..r5 of the helper call in EX/MEM (one call in flight at most).
     call_args: [u64; 5],
+    /// The helper's answer, waiting for its latency to pass.
+    helper_answer: Option<Option<Result<HelperOutcome, String>>>,
     /// The packet is not in FIFO_MD but in `Memory` (oversized, see
     /// [`Engine::bypass_packet_window`]).
     bypass: bool,
@@ -351,6 +400,7 @@ impl Engine {
             memwb: MEMWB_BUBBLE,
             ex_hold: EXMEM_BUBBLE,
             call_args: [0; 5],
+            helper_answer: None,
             bypass: false,
         }
     }
@@ -954,26 +1004,33 @@ impl Engine {
                 }
             }
             Kind::Call | Kind::Callx => {
-                // A helper may read the packet through a pointer: wait for
-                // the whole packet before issuing the request.
-                if self.pkt_len > 0 && !self.fifo.head_complete() {
-                    return Some(Stall::FifoWait);
+                if e.mcount == 0 {
+                    // A helper may read the packet through a pointer: wait
+                    // for the whole packet before issuing the request.
+                    if self.pkt_len > 0 && !self.fifo.head_complete() {
+                        return Some(Stall::FifoWait);
+                    }
+                    // The request issues: the unit runs the helper now.
+                    let synced = self.pkt_len > 0;
+                    if synced {
+                        let b = self.fifo.head_bytes();
+                        self.sync_to_mem(mem, &b);
+                    }
+                    let r = helpers.call(e.hid, mem, self.call_args);
+                    if synced && let Some(reg) = mem.region("packet") {
+                        let b = reg.data.clone();
+                        self.fifo.set_head_bytes(&b);
+                    }
+                    self.helper_answer = Some(r);
+                    e.mlat = self.cfg.helper_latency.after(e.hid) as u32;
+                    self.exmem.mlat = e.mlat;
                 }
                 e.mcount += 1;
-                if (e.mcount as u64) < self.cfg.helper_latency.of(e.hid) {
+                if e.mcount < e.mlat {
                     self.exmem.mcount = e.mcount;
                     return Some(Stall::Helper);
                 }
-                let synced = self.pkt_len > 0;
-                if synced {
-                    let b = self.fifo.head_bytes();
-                    self.sync_to_mem(mem, &b);
-                }
-                let r = helpers.call(e.hid, mem, self.call_args);
-                if synced && let Some(reg) = mem.region("packet") {
-                    let b = reg.data.clone();
-                    self.fifo.set_head_bytes(&b);
-                }
+                let r = self.helper_answer.take().flatten();
                 match r {
                     None => fault = Some(FaultKind::UnknownHelper(e.hid)),
                     Some(Err(msg)) => {
