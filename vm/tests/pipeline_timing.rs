@@ -686,3 +686,73 @@ fn helper_latency_reported_by_the_device() {
     assert_eq!(rep.cycles - (3 + 4), 8);
     assert_eq!(rep.stats.stall(Stall::Helper), 8);
 }
+
+/// Cycle records of random programs are self-consistent: consecutive cycles,
+/// each instruction in at most one stage per cycle and moving only forward,
+/// every retire record matching a WB slot, stall counts adding up.
+#[test]
+fn cycle_records_are_consistent() {
+    use nfbpf_vm::pipeline::randprog;
+    use std::collections::HashMap;
+    for seed in 0..400u64 {
+        let case = randprog::generate(seed);
+        let prog = Program::new(case.insns.clone()).unwrap();
+        let (mut m, args) = conformance_memory(&case.packet);
+        let cfg = pipeline::Config {
+            budget: case.budget,
+            pacing: if case.paced {
+                Pacing::default()
+            } else {
+                Pacing::Instant
+            },
+            ..pipeline::Config::default()
+        };
+        let mut t = Collect::default();
+        let mut cc = CollectCycles::default();
+        let rep = pipeline::run_report(
+            &prog,
+            &mut m,
+            &mut randprog::helpers(),
+            args,
+            &cfg,
+            &mut t,
+            &mut cc,
+        );
+        let recs = &cc.0;
+        assert_eq!(recs.len() as u64, rep.cycles, "seed {seed}");
+        assert_eq!(
+            rep.stats.stalls.iter().sum::<u64>(),
+            rep.stats.cycles,
+            "seed {seed}"
+        );
+        let mut last_stage: HashMap<u32, usize> = HashMap::new();
+        for (k, c) in recs.iter().enumerate() {
+            assert_eq!(c.cycle, k as u64, "seed {seed}");
+            let mut seen = std::collections::HashSet::new();
+            for (st, s) in c.stage.iter().enumerate() {
+                if !s.valid {
+                    continue;
+                }
+                assert!(
+                    seen.insert(s.seq),
+                    "seed {seed} cycle {k}: seq {} twice",
+                    s.seq
+                );
+                let prev = last_stage.insert(s.seq, st).unwrap_or(0);
+                assert!(
+                    prev <= st,
+                    "seed {seed} cycle {k}: seq {} moved back",
+                    s.seq
+                );
+            }
+        }
+        for r in &t.0 {
+            let c = &recs[r.cycle as usize];
+            assert!(
+                c.stage[4].valid && c.stage[4].pc == r.pc,
+                "seed {seed}: {}",
+                r.to_line()
+            );
+        }
+    }
+}
