@@ -347,7 +347,8 @@ pub struct Engine {
     frames: Vec<Frame>,
     pc: u32,
     fetch_on: bool,
-    lddw_hi: bool,
+    /// Cycles the current fetch has spent in IF (lddw takes more than one).
+    if_count: u32,
     next_seq: u32,
     executed: u64,
     retired: u64,
@@ -387,7 +388,7 @@ impl Engine {
             frames: Vec::with_capacity(contract::MAX_FRAMES),
             pc: 0,
             fetch_on: false,
-            lddw_hi: false,
+            if_count: 0,
             next_seq: 0,
             executed: 0,
             retired: 0,
@@ -473,7 +474,7 @@ impl Engine {
         self.frames.clear();
         self.pc = 0;
         self.fetch_on = true;
-        self.lddw_hi = false;
+        self.if_count = 0;
         self.next_seq = 0;
         self.executed = 0;
         self.retired = 0;
@@ -671,7 +672,7 @@ impl Engine {
         self.idex.valid = false;
         self.ifid.valid = false;
         self.fetch_on = false;
-        self.lddw_hi = false;
+        self.if_count = 0;
     }
 
     /// One clock of a running packet. `Some` when the packet ends.
@@ -795,7 +796,7 @@ impl Engine {
                         if stop {
                             flush = true;
                             self.fetch_on = false;
-                            self.lddw_hi = false;
+                            self.if_count = 0;
                         }
                     }
                 }
@@ -833,7 +834,7 @@ impl Engine {
         // ---------------- IF ----------------
         if let Some(t) = redirect {
             self.pc = t;
-            self.lddw_hi = false;
+            self.if_count = 0;
             self.ifid.valid = false;
             if self.fetch_on {
                 self.next_seq += 1;
@@ -847,14 +848,14 @@ impl Engine {
             match pre.get(self.pc as usize) {
                 None => self.ifid.valid = false, // speculative fetch past the end
                 Some(p) => {
-                    if p.if_cycles > 1 && !self.lddw_hi {
-                        self.lddw_hi = true;
+                    if self.if_count + 1 < p.if_cycles {
+                        self.if_count += 1;
                         self.ifid.valid = false;
                         if stall == Stall::None {
                             stall = Stall::LddwFetch;
                         }
                     } else {
-                        self.lddw_hi = false;
+                        self.if_count = 0;
                         self.ifid = IfId {
                             valid: true,
                             pc: self.pc,
