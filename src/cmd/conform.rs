@@ -13,12 +13,15 @@ use std::process::ExitCode;
 pub enum Engine {
     /// The reference interpreter.
     Interp,
+    /// The cycle-accurate pipeline model.
+    Pipeline,
 }
 
 impl Engine {
     pub fn executor(self) -> Box<dyn Executor> {
         match self {
             Engine::Interp => Box::new(InterpExecutor::default()),
+            Engine::Pipeline => Box::new(nfbpf_vm::pipeline::PipelineExecutor::default()),
         }
     }
 }
