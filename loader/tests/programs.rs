@@ -1,0 +1,387 @@
+//! The network functions of programs/, compiled by clang-19 (-mcpu=v3 and
+//! v4) and loaded: map tables, relocations, prologue, validation, and runs
+//! on the reference interpreter. Skipped with a notice when clang-19 is
+//! absent (NFBPF_REQUIRE_CLANG=1 makes that a failure).
+
+mod common;
+
+use common::{ALL_PROGRAMS, build};
+use nfbpf_loader::{Abi, Cpu, Image, MapOrigin, MapType, Options, Target, load, load_file};
+use nfbpf_vm::Insn;
+use nfbpf_vm::contract;
+use nfbpf_vm::helpers::{HelperOutcome, Helpers};
+use nfbpf_vm::interp::{add_stack, run_plain};
+use nfbpf_vm::mem::Memory;
+
+const CPUS: [Cpu; 2] = [Cpu::V3, Cpu::V4];
+
+fn load_program(name: &str, cpu: Cpu) -> Option<Image> {
+    let bytes = build(name, cpu)?;
+    match load(&bytes, &Options::default()) {
+        Ok(i) => Some(i),
+        Err(e) => panic!("{name} ({cpu:?}): {e}"),
+    }
+}
+
+/// Checks every image must pass.
+fn check_common(name: &str, img: &Image) {
+    // Prologue: r1 = context pointer, r10 = STACK_TOP, two mov64 slots.
+    assert_eq!(img.prologue_len, 2, "{name}");
+    assert_eq!(img.entry, 2, "{name}");
+    let ctx = img.abi.context_pointer() as i32;
+    assert_eq!(img.insns[0], Insn::new(0xb7, 1, 0, 0, ctx), "{name}");
+    assert_eq!(
+        img.insns[1],
+        Insn::new(0xb7, 10, 0, 0, contract::STACK_TOP as i32),
+        "{name}"
+    );
+    // Every lddw got a relocation, with src = 0 and the right value.
+    let mut pc = img.prologue_len;
+    while pc < img.insns.len() {
+        let i = img.insns[pc];
+        if i.opc == 0x18 {
+            assert_eq!(i.src, 0, "{name} pc {pc}");
+            let r = img
+                .relocations
+                .iter()
+                .find(|r| r.pc == pc)
+                .unwrap_or_else(|| panic!("{name}: lddw at pc {pc} has no relocation"));
+            let v = (u64::from(img.insns[pc + 1].imm as u32) << 32) | u64::from(i.imm as u32);
+            match r.target {
+                Target::MapHandle { map } => {
+                    assert_eq!(v, contract::map_handle(map), "{name} pc {pc}");
+                    assert_ne!(img.maps[map].origin, MapOrigin::Global);
+                }
+                Target::MapValue { map, offset } => {
+                    assert_eq!(v, contract::map_handle(map) + offset, "{name} pc {pc}");
+                    assert_eq!(img.maps[map].origin, MapOrigin::Global);
+                }
+                Target::Call { .. } => panic!("{name}: call relocation on lddw"),
+            }
+            pc += 2;
+        } else {
+            if i.opc == 0x85 && i.src == 1 {
+                let r = img
+                    .relocations
+                    .iter()
+                    .find(|r| r.pc == pc)
+                    .expect("call reloc");
+                let Target::Call { pc: t, .. } = r.target else {
+                    panic!("{name}: call without call target")
+                };
+                assert_eq!(pc as i64 + 1 + i64::from(i.imm), t as i64);
+                assert!(img.functions.iter().any(|f| f.pc == t));
+            }
+            pc += 1;
+        }
+    }
+    // Validates with the prologue exemption, and not without it.
+    let limits = img.limits();
+    assert_eq!(limits.prologue, 2);
+    assert_eq!(limits.max_insns, contract::IMEM_SLOTS);
+    nfbpf_vm::Program::with_limits(img.insns.clone(), &limits)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let strict = nfbpf_vm::validate::Limits {
+        prologue: 0,
+        ..img.limits()
+    };
+    assert!(nfbpf_vm::Program::with_limits(img.insns.clone(), &strict).is_err());
+    // The listing names the entry function and section.
+    let l = img.listing();
+    assert!(
+        l.contains(&format!("<{}> section {}:", img.function, img.section)),
+        "{l}"
+    );
+    assert!(l.contains("<prologue>:"));
+}
+
+#[test]
+fn every_program_loads_and_validates() {
+    for name in ALL_PROGRAMS {
+        for cpu in CPUS {
+            let Some(img) = load_program(name, cpu) else {
+                return;
+            };
+            check_common(name, &img);
+            let xdp = *name != "wire_sume";
+            assert_eq!(img.abi, if xdp { Abi::Xdp } else { Abi::Sume }, "{name}");
+            if xdp {
+                assert_eq!(img.license.as_deref(), Some("Dual BSD/GPL"), "{name}");
+            }
+        }
+    }
+}
+
+fn map<'a>(img: &'a Image, name: &str) -> (usize, &'a nfbpf_loader::MapDef) {
+    img.map(name)
+        .unwrap_or_else(|| panic!("no map {name}: {:?}", img.maps))
+}
+
+#[test]
+fn l2_switch_hash_map_and_subprogram() {
+    for cpu in CPUS {
+        let Some(img) = load_program("l2_switch", cpu) else {
+            return;
+        };
+        assert_eq!(img.maps.len(), 1);
+        let (i, m) = map(&img, "mac_table");
+        assert_eq!(i, 0);
+        assert_eq!(
+            (
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                &m.origin
+            ),
+            (MapType::Hash, 8, 4, 64, &MapOrigin::Btf)
+        );
+        // mac_key is laid out once, behind the entry, and called twice.
+        assert_eq!(img.functions.len(), 2);
+        assert_eq!(img.functions[0].name, "l2_switch");
+        assert_eq!(img.functions[1].name, "mac_key");
+        assert_eq!(img.functions[1].section, ".text");
+        assert_eq!(
+            img.functions[1].pc,
+            img.functions[0].pc + img.functions[0].len
+        );
+        let calls = img
+            .relocations
+            .iter()
+            .filter(|r| matches!(r.target, Target::Call { .. }))
+            .count();
+        assert_eq!(calls, 2);
+        let maps = img
+            .relocations
+            .iter()
+            .filter(|r| r.target == Target::MapHandle { map: 0 })
+            .count();
+        assert_eq!(maps, 2);
+    }
+}
+
+#[test]
+fn router_lpm_trie_and_devmap() {
+    for cpu in CPUS {
+        let Some(img) = load_program("router", cpu) else {
+            return;
+        };
+        let (_, r) = map(&img, "routes");
+        assert_eq!(
+            (r.map_type, r.key_size, r.value_size, r.max_entries, r.flags),
+            (MapType::LpmTrie, 8, 16, 64, 1)
+        );
+        let (_, t) = map(&img, "tx_ports");
+        assert_eq!(
+            (t.map_type, t.key_size, t.value_size, t.max_entries),
+            (MapType::Devmap, 4, 4, 4)
+        );
+        assert!(img.listing().contains("; bpf_redirect_map"));
+    }
+}
+
+#[test]
+fn firewall_legacy_maps_section() {
+    for cpu in CPUS {
+        let Some(img) = load_program("firewall", cpu) else {
+            return;
+        };
+        assert_eq!(img.section, "xdp/firewall");
+        let names: Vec<&str> = img.maps.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["flows", "blocked_ports"]);
+        assert!(img.maps.iter().all(|m| m.origin == MapOrigin::Legacy));
+        let (_, f) = map(&img, "flows");
+        assert_eq!(
+            (f.map_type, f.key_size, f.value_size, f.max_entries),
+            (MapType::Hash, 16, 4, 64)
+        );
+        let (_, b) = map(&img, "blocked_ports");
+        assert_eq!((b.key_size, b.value_size, b.max_entries), (2, 1, 16));
+    }
+}
+
+#[test]
+fn ddos_globals_become_array_maps() {
+    for cpu in CPUS {
+        let Some(img) = load_program("ddos", cpu) else {
+            return;
+        };
+        let (_, c) = map(&img, "counters");
+        assert_eq!(
+            (c.map_type, c.key_size, c.value_size),
+            (MapType::Hash, 4, 8)
+        );
+        let (_, ro) = map(&img, ".rodata");
+        assert_eq!(ro.initial.as_deref(), Some(&1000u64.to_le_bytes()[..]));
+        assert!(ro.is_readonly());
+        assert_eq!(
+            (ro.map_type, ro.key_size, ro.max_entries),
+            (MapType::Array, 4, 1)
+        );
+        let (_, d) = map(&img, ".data");
+        assert_eq!(d.initial.as_deref(), Some(&0x5eedu64.to_le_bytes()[..]));
+        let (_, b) = map(&img, ".bss");
+        assert_eq!(b.initial.as_deref(), Some(&[0u8; 8][..]));
+        assert_eq!(img.global_data().len(), 3);
+        let syms: Vec<&str> = img
+            .relocations
+            .iter()
+            .filter(|r| matches!(r.target, Target::MapValue { .. }))
+            .map(|r| r.symbol.as_str())
+            .collect();
+        for s in ["seen", "threshold", "dropped"] {
+            assert!(syms.contains(&s), "{syms:?}");
+        }
+    }
+}
+
+/// Memory for a run: the stack, the packet window, every global-data map at
+/// its handle, and (XDP) an `xdp_md` at CTX_BASE.
+fn memory(img: &Image, packet: &[u8], ingress: u32) -> Memory {
+    let mut m = Memory::new();
+    add_stack(&mut m).unwrap();
+    let mut pkt = vec![0u8; contract::PKT_WINDOW];
+    pkt[..packet.len()].copy_from_slice(packet);
+    m.add("packet", contract::PKT_BASE, pkt, true).unwrap();
+    for (h, data) in img.global_data() {
+        m.add(format!("global@{h:#x}"), h, data.to_vec(), true)
+            .unwrap();
+    }
+    if img.abi == Abi::Xdp {
+        let mut md = Vec::new();
+        for w in [
+            contract::PKT_BASE as u32,
+            (contract::PKT_BASE as usize + packet.len()) as u32,
+            contract::PKT_BASE as u32,
+            ingress,
+            0,
+            0,
+        ] {
+            md.extend_from_slice(&w.to_le_bytes());
+        }
+        m.add("ctx", contract::CTX_BASE, md, false).unwrap();
+    }
+    m
+}
+
+#[test]
+fn wire_runs_on_the_interpreter() {
+    for cpu in CPUS {
+        // SUME ABI: r0 = in_port ^ 1, metadata at r1 = PKT_BASE.
+        let Some(img) = load_program("wire_sume", cpu) else {
+            return;
+        };
+        let prog = img.program().unwrap();
+        let mut md = [0u8; 32];
+        md[0] = 2;
+        let mut mem = memory(&img, &md, 0);
+        let out = run_plain(&prog, &mut mem, &mut Helpers::new(), [0; 5]).unwrap();
+        assert_eq!(out.r0, 3);
+
+        // XDP ABI: bpf_redirect(ingress ^ 1).
+        let img = load_program("wire", cpu).unwrap();
+        let prog = img.program().unwrap();
+        let mut h = Helpers::new();
+        h.register(23, "redirect", |_, a| {
+            Ok(HelperOutcome::Return(0x100 | a[0]))
+        });
+        let mut mem = memory(&img, &[0u8; 64], 4);
+        let out = run_plain(&prog, &mut mem, &mut h, [0; 5]).unwrap();
+        assert_eq!(out.r0, 0x105);
+
+        let img = load_program("xdp_drop", cpu).unwrap();
+        let mut mem = memory(&img, &[0u8; 64], 0);
+        let out = run_plain(
+            &img.program().unwrap(),
+            &mut mem,
+            &mut Helpers::new(),
+            [0; 5],
+        )
+        .unwrap();
+        assert_eq!(out.r0, 1);
+    }
+}
+
+#[test]
+fn ddos_globals_are_read_and_written_at_their_addresses() {
+    let Some(img) = load_program("ddos", Cpu::V3) else {
+        return;
+    };
+    let prog = img.program().unwrap();
+    let (counters, _) = map(&img, "counters");
+    let (data, _) = map(&img, ".data");
+    let (bss, _) = map(&img, ".bss");
+    // One IPv4 frame from 10.0.0.1.
+    let mut pkt = vec![0u8; 64];
+    pkt[12] = 0x08;
+    pkt[26..30].copy_from_slice(&[10, 0, 0, 1]);
+    // A map whose only entry (value at a fixed address) has count 5000.
+    let value_addr = contract::map_handle(counters);
+    let mut h = Helpers::new();
+    h.register(1, "map_lookup_elem", move |_, a| {
+        assert_eq!(a[0], contract::map_handle(counters));
+        Ok(HelperOutcome::Return(value_addr))
+    });
+    let mut mem = memory(&img, &pkt, 0);
+    mem.add("counters", value_addr, 5000u64.to_le_bytes().to_vec(), true)
+        .unwrap();
+    let out = run_plain(&prog, &mut mem, &mut h, [0; 5]).unwrap();
+    assert_eq!(out.r0, 1, "above the threshold (1000 in .rodata): XDP_DROP");
+    let rd = |m: &Memory, i: usize| {
+        u64::from_le_bytes(
+            m.read_bytes(contract::map_handle(i), 8)
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+    };
+    assert_eq!(rd(&mem, data), 0x5eed + 1, ".data `seen` incremented");
+    assert_eq!(rd(&mem, bss), 1, ".bss `dropped` incremented");
+    assert_eq!(rd(&mem, counters), 5001);
+}
+
+#[test]
+fn c_files_load_through_load_file_and_compile_errors_carry_stderr() {
+    if common::clang().is_none() {
+        return;
+    }
+    let opts = Options {
+        include_dirs: vec![common::programs_dir().join("include")],
+        cpu: Cpu::V4,
+        ..Options::default()
+    };
+    let img = load_file(&common::programs_dir().join("router.c"), &opts).unwrap();
+    assert_eq!(img.function, "router");
+    let listing = nfbpf_loader::disasm_file(&common::programs_dir().join("wire.c"), &opts).unwrap();
+    assert!(listing.contains("<wire> section xdp:"), "{listing}");
+    assert!(listing.contains("call 23  ; bpf_redirect"), "{listing}");
+
+    let dir = common::scratch();
+    let bad = dir.join("bad.c");
+    std::fs::write(&bad, "int f(void) { return undeclared_thing; }\n").unwrap();
+    let e = load_file(&bad, &opts).unwrap_err().to_string();
+    assert!(e.contains("clang failed to compile"), "{e}");
+    assert!(e.contains("undeclared_thing"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sume_variant_rejects_xdp_only_helpers_when_forced() {
+    // The XDP wire calls helper 23; loaded as SUME it must name the helper.
+    let Some(bytes) = build("wire", Cpu::V3) else {
+        return;
+    };
+    let opts = Options {
+        abi: Some(Abi::Sume),
+        ..Options::default()
+    };
+    let e = load(&bytes, &opts).unwrap_err().to_string();
+    assert!(
+        e.contains("helper 23 (redirect) is not supported by the SUME ABI"),
+        "{e}"
+    );
+    assert!(
+        e.contains("section xdp, function wire, instruction 3"),
+        "{e}"
+    );
+}
