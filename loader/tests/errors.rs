@@ -1,6 +1,8 @@
 //! Hand-built objects: one per error the loader reports, checking that the
 //! message names the section and instruction (or offset, or map).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! on the reference interpreter. Skipped with a notice when clang-19 is
 //! absent (NFBPF_REQUIRE_CLANG=1 makes that a failure).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{ALL_PROGRAMS, build};

@@ -1,7 +1,7 @@
 //! Test support: clang discovery, program compilation, and builders for
 //! hand-made ELF objects and BTF.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use nfbpf_loader::Cpu;
 use nfbpf_loader::compile;
@@ -110,6 +110,9 @@ struct Sec {
     data: Vec<u8>,
     size_override: Option<(u64, u64)>,
 }
+
+/// (name, type, flags, data, link, info, entsize, (offset, size) override)
+type Shdr = (String, u32, u64, Vec<u8>, u32, u32, u64, Option<(u64, u64)>);
 
 struct Sym {
     name: String,
@@ -303,8 +306,7 @@ impl ElfBuilder {
         }
 
         // Section headers: (name, type, flags, data, link, info, entsize, override).
-        let mut all: Vec<(String, u32, u64, Vec<u8>, u32, u32, u64, Option<(u64, u64)>)> =
-            vec![(String::new(), 0, 0, vec![], 0, 0, 0, None)];
+        let mut all: Vec<Shdr> = vec![(String::new(), 0, 0, vec![], 0, 0, 0, None)];
         for s in &self.secs {
             all.push((
                 s.name.clone(),
@@ -358,7 +360,7 @@ impl ElfBuilder {
         let mut out = vec![0u8; 64];
         let mut offsets = Vec::new();
         for a in &all {
-            while out.len() % 8 != 0 {
+            while !out.len().is_multiple_of(8) {
                 out.push(0);
             }
             offsets.push(out.len() as u64);
@@ -366,7 +368,7 @@ impl ElfBuilder {
                 out.extend_from_slice(&a.3);
             }
         }
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let shoff = out.len() as u64;
