@@ -387,3 +387,156 @@ fn sume_variant_rejects_xdp_only_helpers_when_forced() {
         "{e}"
     );
 }
+
+/// Compile a C snippet (XDP, with nf_common.h) and load it.
+fn load_snippet(src: &str, cpu: Cpu) -> Option<Result<Image, nfbpf_loader::LoadError>> {
+    common::clang()?;
+    let dir = common::scratch();
+    let path = dir.join("snippet.c");
+    std::fs::write(&path, src).unwrap();
+    let opts = Options {
+        include_dirs: vec![common::programs_dir().join("include")],
+        cpu,
+        ..Options::default()
+    };
+    let r = load_file(&path, &opts);
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(r)
+}
+
+#[test]
+fn string_literals_and_trace_printk() {
+    // String literals land in .rodata.str1.1 and are referenced through the
+    // section symbol plus an offset in the lddw immediate.
+    let src = r#"
+#include "nf_common.h"
+SEC("xdp")
+int p(struct xdp_md *ctx)
+{
+	bpf_printk("in %d", ctx->ingress_ifindex);
+	bpf_printk("second %d", ctx->rx_queue_index);
+	return XDP_PASS;
+}
+"#;
+    for cpu in CPUS {
+        let Some(r) = load_snippet(src, cpu) else {
+            return;
+        };
+        let img = r.unwrap();
+        let (i, m) = img
+            .maps
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.name.starts_with(".rodata"))
+            .expect("a .rodata map for the strings");
+        let init = m.initial.clone().unwrap();
+        let values: Vec<u64> = img
+            .relocations
+            .iter()
+            .filter_map(|r| match r.target {
+                Target::MapValue { map, offset } if map == i => Some(offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(values.len(), 2, "{}", img.listing());
+        let strings: Vec<String> = values
+            .iter()
+            .map(|&o| {
+                let rest = &init[o as usize..];
+                let end = rest.iter().position(|&b| b == 0).unwrap();
+                String::from_utf8_lossy(&rest[..end]).into_owned()
+            })
+            .collect();
+        assert!(strings.contains(&"in %d".to_string()), "{strings:?}");
+        assert!(strings.contains(&"second %d".to_string()), "{strings:?}");
+        check_common("printk", &img);
+    }
+}
+
+#[test]
+fn snippet_errors_name_section_and_function() {
+    let tail_call = r#"
+#include "nf_common.h"
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(key_size, 4); __uint(value_size, 4); __uint(max_entries, 4); } jt SEC(".maps");
+SEC("xdp")
+int p(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &jt, 0);
+	return XDP_PASS;
+}
+"#;
+    let Some(r) = load_snippet(tail_call, Cpu::V3) else {
+        return;
+    };
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("map jt (section .maps): unsupported map type 3 (PROG_ARRAY)"),
+        "{e}"
+    );
+
+    let big_key = r#"
+#include "nf_common.h"
+struct k { __u8 b[80]; };
+struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct k); __type(value, __u32); __uint(max_entries, 4); } m SEC(".maps");
+SEC("xdp")
+int p(struct xdp_md *ctx)
+{
+	struct k key = {};
+	return bpf_map_lookup_elem(&m, &key) ? XDP_DROP : XDP_PASS;
+}
+"#;
+    let e = load_snippet(big_key, Cpu::V3)
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("map m (section .maps): key of 80 bytes"), "{e}");
+
+    let helper = r#"
+#include "nf_common.h"
+SEC("xdp")
+int p(struct xdp_md *ctx)
+{
+	return bpf_get_smp_processor_id() ? XDP_DROP : XDP_PASS;
+}
+"#;
+    let e = load_snippet(helper, Cpu::V3)
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("section xdp, function p, instruction 0")
+            && e.contains("helper 8 (get_smp_processor_id) is not supported by the XDP ABI"),
+        "{e}"
+    );
+
+    // v4 instructions load when the limit allows them, and are refused
+    // with the section and instruction named when it does not.
+    let sdiv = r#"
+#include "nf_common.h"
+SEC("xdp")
+int p(struct xdp_md *ctx)
+{
+	int a = (int)ctx->ingress_ifindex - 100;
+	int b = (int)ctx->rx_queue_index - 3;
+	return (a / b) & 3;
+}
+"#;
+    let img = load_snippet(sdiv, Cpu::V4).unwrap().unwrap();
+    img.program().unwrap();
+    let dir = common::scratch();
+    let path = dir.join("s.c");
+    std::fs::write(&path, sdiv).unwrap();
+    let opts = Options {
+        include_dirs: vec![common::programs_dir().join("include")],
+        cpu: Cpu::V4,
+        max_version: 3,
+        ..Options::default()
+    };
+    let e = load_file(&path, &opts).unwrap_err().to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(e.contains("section xdp, function p, instruction"), "{e}");
+    assert!(
+        e.contains("needs ISA v4, the target accepts up to v3"),
+        "{e}"
+    );
+}
