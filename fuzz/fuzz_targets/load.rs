@@ -11,4 +11,5 @@ fuzz_target!(|data: &[u8]| {
         ..Options::default()
     };
     let _ = load(data, &sume);
+    let _ = nfbpf_loader::disasm_object(data);
 });

@@ -141,3 +141,44 @@ pub fn load_file(path: &Path, opts: &Options) -> Result<Image, LoadError> {
 pub fn disasm_file(path: &Path, opts: &Options) -> Result<String, LoadError> {
     Ok(load_file(path, opts)?.listing())
 }
+
+/// Raw listing of every code section of an object, without linking or
+/// validating: function headers, instructions, and each relocation's type
+/// and symbol. For objects [`load`] rejects (the error names a section and
+/// instruction; this shows it).
+pub fn disasm_object(bytes: &[u8]) -> Result<String, LoadError> {
+    let obj = elf::Object::parse(bytes)?;
+    let mut s = String::new();
+    for (shndx, sec) in obj.sections.iter().enumerate() {
+        if !sec.is_exec() || sec.size == 0 {
+            continue;
+        }
+        s.push_str(&format!("\nsection {}:\n", sec.name));
+        let data = sec.data()?;
+        let insns: Vec<nfbpf_vm::Insn> = data
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                nfbpf_vm::Insn::from_bytes(b)
+            })
+            .collect();
+        let funcs = obj.functions_in(shndx);
+        for (pc, text) in nfbpf_vm::disasm::disasm(&insns) {
+            for f in funcs.iter().filter(|f| f.value == pc as u64 * 8) {
+                s.push_str(&format!("<{}>:\n", f.name));
+            }
+            let mut line = format!("{pc:5}: {text}");
+            if let Some(r) = obj.reloc_at(shndx, pc as u64 * 8) {
+                let name = obj.symbols.get(r.sym).map_or("?", |x| x.name.as_str());
+                line.push_str(&format!("  ; {} {name}", elf::reloc_type_name(r.rtype)));
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
+        if data.len() % 8 != 0 {
+            s.push_str(&format!("  ; {} trailing bytes\n", data.len() % 8));
+        }
+    }
+    Ok(s)
+}

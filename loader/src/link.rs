@@ -321,6 +321,24 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         Abi::Sume
     });
     let table = maps::collect(obj, btf, abi)?;
+    // Pointers stored in global data or map definitions would need run-time
+    // addresses the image cannot express: refuse them rather than load
+    // wrong bytes.
+    for (&shndx, rs) in &obj.relocs {
+        let sec = &obj.sections[shndx];
+        let data_like = table.global(shndx).is_some() || table.is_map_section(shndx);
+        if let (true, Some(r)) = (data_like, rs.values().next()) {
+            return Err(reloc_err(
+                &sec.name,
+                r.offset,
+                format!(
+                    "{} in data section {}: pointers in global data or map definitions are not supported",
+                    reloc_type_name(r.rtype),
+                    sec.name
+                ),
+            ));
+        }
+    }
 
     let mut out = prologue(abi);
     let prologue_len = out.len();

@@ -614,3 +614,35 @@ fn error_values_are_structured() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn pointers_in_global_data_are_refused() {
+    let mut b = xdp(&[exit()]);
+    b.section(".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, vec![0; 16])
+        .object("ptr", ".data", 8, 8)
+        .reloc(".data", 8, 2, "ptr");
+    has(
+        &err(&b.build()),
+        &[
+            "relocation in section .data at offset 0x8",
+            "R_BPF_64_ABS64 in data section .data",
+            "not supported",
+        ],
+    );
+}
+
+#[test]
+fn raw_listing_of_an_object() {
+    let s = nfbpf_loader::disasm_object(&sample_object()).unwrap();
+    assert!(s.contains("section xdp:\n<prog>:\n"), "{s}");
+    assert!(s.contains("lddw %r1, 0x0  ; R_BPF_64_64 counters"), "{s}");
+    assert!(s.contains("call local -1  ; R_BPF_64_32 .text"), "{s}");
+    assert!(s.contains("section .text:\n<helper_fn>:"), "{s}");
+    // Objects the loader rejects still list.
+    let b = xdp(&[call(12), exit()]);
+    assert!(
+        nfbpf_loader::disasm_object(&b.build())
+            .unwrap()
+            .contains("call 12")
+    );
+}

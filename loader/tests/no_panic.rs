@@ -143,6 +143,7 @@ proptest! {
         // The other entry selections walk other paths.
         let _ = load(&m, &Options { abi: Some(nfbpf_loader::Abi::Sume), ..Options::default() });
         let _ = load(&m, &Options { section: Some(".text".into()), ..Options::default() });
+        let _ = nfbpf_loader::disasm_object(&m);
     }
 }
 
@@ -151,5 +152,6 @@ fn every_single_byte_truncation_of_the_sample() {
     let s = common::sample_object();
     for n in 0..s.len() {
         let _ = load(&s[..n], &Options::default());
+        let _ = nfbpf_loader::disasm_object(&s[..n]);
     }
 }
