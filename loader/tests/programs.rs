@@ -43,11 +43,11 @@ fn check_common(name: &str, img: &Image) {
         let i = img.insns[pc];
         if i.opc == 0x18 {
             assert_eq!(i.src, 0, "{name} pc {pc}");
-            let r = img
-                .relocations
-                .iter()
-                .find(|r| r.pc == pc)
-                .unwrap_or_else(|| panic!("{name}: lddw at pc {pc} has no relocation"));
+            // An lddw without relocation is a 64-bit constant.
+            let Some(r) = img.relocations.iter().find(|r| r.pc == pc) else {
+                pc += 2;
+                continue;
+            };
             let v = (u64::from(img.insns[pc + 1].imm as u32) << 32) | u64::from(i.imm as u32);
             match r.target {
                 Target::MapHandle { map } => {
@@ -101,11 +101,26 @@ fn check_common(name: &str, img: &Image) {
 fn every_program_loads_and_validates() {
     for name in ALL_PROGRAMS {
         for cpu in CPUS {
-            let Some(img) = load_program(name, cpu) else {
+            let Some(bytes) = build(name, cpu) else {
                 return;
             };
+            let img = load(&bytes, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
             check_common(name, &img);
-            let xdp = *name != "wire_sume";
+            // Every R_BPF_64_64 of the object (one program each) was applied.
+            let raw = nfbpf_loader::disasm_object(&bytes).unwrap();
+            let in_object = raw.matches("R_BPF_64_64").count();
+            let applied = img
+                .relocations
+                .iter()
+                .filter(|r| !matches!(r.target, Target::Call { .. }))
+                .count();
+            assert_eq!(in_object, applied, "{name}:\n{raw}");
+            let calls = raw.matches("R_BPF_64_32").count();
+            assert!(
+                img.relocations.len() - applied >= calls,
+                "{name}: every R_BPF_64_32 call resolved"
+            );
+            let xdp = !name.ends_with("_sume");
             assert_eq!(img.abi, if xdp { Abi::Xdp } else { Abi::Sume }, "{name}");
             if xdp {
                 assert_eq!(img.license.as_deref(), Some("Dual BSD/GPL"), "{name}");
@@ -539,4 +554,53 @@ int p(struct xdp_md *ctx)
         e.contains("needs ISA v4, the target accepts up to v3"),
         "{e}"
     );
+}
+
+#[test]
+fn sume_l2_switch_passes_keys_by_value() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let Some(img) = load_program("l2_switch_sume", Cpu::V3) else {
+        return;
+    };
+    assert_eq!(img.abi, Abi::Sume);
+    assert_eq!(img.section, ".text");
+    let (mi, m) = map(&img, "mac_table");
+    assert_eq!(
+        (m.map_type, m.key_size, m.value_size, &m.origin),
+        (MapType::Hash, 8, 8, &MapOrigin::Legacy)
+    );
+    let prog = img.program().unwrap();
+    let table: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    let mut h = Helpers::new();
+    let handle = contract::map_handle(mi);
+    let t = table.clone();
+    h.register(1, "map_lookup_elem", move |_, a| {
+        assert_eq!(a[0], handle);
+        Ok(HelperOutcome::Return(
+            t.lock().unwrap().get(&a[1]).copied().unwrap_or(0xffff_ffff),
+        ))
+    });
+    let t = table.clone();
+    h.register(2, "map_update_elem", move |_, a| {
+        assert_eq!(a[0], handle);
+        t.lock().unwrap().insert(a[1], a[2]);
+        Ok(HelperOutcome::Return(0))
+    });
+    // Metadata (in_port) + frame: dst 02:..:02, src 02:..:01.
+    let frame = |in_port: u8, dst: u8, src: u8| {
+        let mut p = vec![0u8; 32 + 64];
+        p[0] = in_port;
+        p[32..38].copy_from_slice(&[2, 0, 0, 0, 0, dst]);
+        p[38..44].copy_from_slice(&[2, 0, 0, 0, 0, src]);
+        p
+    };
+    let mut run = |p: Vec<u8>| {
+        let mut mem = memory(&img, &p, 0);
+        run_plain(&prog, &mut mem, &mut h, [0; 5]).unwrap().r0
+    };
+    assert_eq!(run(frame(0, 2, 1)), 0xffff, "unknown destination floods");
+    assert_eq!(table.lock().unwrap().get(&0x0200_0000_0001), Some(&0));
+    assert_eq!(run(frame(3, 1, 2)), 0, "learned: host 1 is on port 0");
+    assert_eq!(run(frame(0, 2, 1)), 3, "learned: host 2 is on port 3");
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const ALL_PROGRAMS: &[&str] = &[
     "wire",
     "wire_sume",
+    "l2_switch_sume",
     "xdp_drop",
     "l2_switch",
     "router",
