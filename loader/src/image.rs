@@ -86,6 +86,12 @@ impl Image {
         Program::with_limits(self.insns.clone(), &self.limits())
     }
 
+    /// The instructions as the 64-bit words the instruction memory stores
+    /// (what the device's `HIINST`/`LOINST` writes carry).
+    pub fn words(&self) -> Vec<u64> {
+        self.insns.iter().map(|i| i.to_u64()).collect()
+    }
+
     /// Index and definition of the map called `name`.
     pub fn map(&self, name: &str) -> Option<(usize, &MapDef)> {
         self.maps.iter().enumerate().find(|(_, m)| m.name == name)

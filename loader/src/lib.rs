@@ -103,9 +103,11 @@ impl Default for Options {
 /// Object bytes -> image. Pure: no files, no processes, no device.
 pub fn load(bytes: &[u8], opts: &Options) -> Result<Image, LoadError> {
     let obj = elf::Object::parse(bytes)?;
-    let btf = match obj.section_index(".BTF") {
-        Some(i) => Some(btf::Btf::parse(obj.sections[i].data()?)?),
-        None => None,
+    // BTF is read only when BTF-defined maps need it: a debug-info problem
+    // must not stop an object whose maps are all legacy.
+    let btf = match (obj.section_index(".maps"), obj.section_index(".BTF")) {
+        (Some(_), Some(i)) => Some(btf::Btf::parse(obj.sections[i].data()?)?),
+        _ => None,
     };
     link::link(&obj, btf.as_ref(), opts)
 }

@@ -646,3 +646,13 @@ fn raw_listing_of_an_object() {
             .contains("call 12")
     );
 }
+
+#[test]
+fn broken_btf_without_btf_maps_is_ignored() {
+    let mut b = xdp(&[exit()]);
+    b.legacy_maps(&[("m", [1, 4, 4, 8, 0])])
+        .section(".BTF", SHT_PROGBITS, 0, vec![1, 2, 3]);
+    let img = load(&b.build(), &Options::default()).unwrap();
+    assert_eq!(img.maps.len(), 1);
+    assert_eq!(img.words()[2], exit().to_u64());
+}
