@@ -307,7 +307,245 @@ fn resolve_data(
     )))
 }
 
-/// Link the object into an image (maps already collected).
+/// Refuse relocations inside global data or map definitions: pointers
+/// stored there would need run-time addresses the image cannot express.
+fn check_data_relocations(obj: &Object<'_>, table: &MapTable) -> Result<(), LoadError> {
+    for (&shndx, rs) in &obj.relocs {
+        let data_like = table.global(shndx).is_some() || table.is_map_section(shndx);
+        if let (true, Some(r)) = (data_like, rs.values().next()) {
+            let name = &obj.sections[shndx].name;
+            return Err(reloc_err(
+                name,
+                r.offset,
+                format!(
+                    "{} in data section {name}: pointers in global data or map definitions are not supported",
+                    reloc_type_name(r.rtype)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The image under construction.
+struct Linker<'c, 'o, 'a> {
+    ctx: &'c mut Ctx<'o, 'a>,
+    table: &'c MapTable,
+    abi: Abi,
+    out: Vec<Insn>,
+    prologue_len: usize,
+    /// Placed functions and their first image pc.
+    placed: Vec<(Func, usize)>,
+    by_start: BTreeMap<(usize, usize), usize>,
+    relocations: Vec<Relocation>,
+    /// Local calls to fix once every callee is placed: (pc, callee index).
+    calls: Vec<(usize, usize)>,
+}
+
+impl Linker<'_, '_, '_> {
+    /// Index of function `f` in the image, appending it if needed.
+    fn place(&mut self, f: Func) -> Result<usize, LoadError> {
+        if let Some(&k) = self.by_start.get(&(f.shndx, f.start)) {
+            return Ok(k);
+        }
+        let len = self.out.len() + f.len;
+        if len > contract::IMEM_SLOTS {
+            return Err(LoadError::TooLarge {
+                slots: len,
+                prologue: self.prologue_len,
+                max: contract::IMEM_SLOTS,
+            });
+        }
+        let slots = &self.ctx.slots[&f.shndx];
+        let k = self.placed.len();
+        let base = self.out.len();
+        self.by_start.insert((f.shndx, f.start), k);
+        self.out.extend_from_slice(&slots[f.start..f.start + f.len]);
+        self.placed.push((f, base));
+        Ok(k)
+    }
+
+    /// Relocate and check the instruction at slot `s` of placed function
+    /// `k`; returns the number of slots it occupies.
+    fn link_insn(&mut self, k: usize, s: usize) -> Result<usize, LoadError> {
+        let obj = self.ctx.obj;
+        let (f, base) = self.placed[k].clone();
+        let sidx = f.start + s;
+        let pc = base + s;
+        let i = self.out[pc];
+        let at = InsnLoc {
+            section: f.section.clone(),
+            function: f.name.clone(),
+            insn: sidx,
+            pc: Some(pc),
+        };
+        let ierr = |msg: String| LoadError::Insn {
+            at: Box::new(at.clone()),
+            msg,
+        };
+        let is_lddw = i.opc == OPC_LDDW;
+        if is_lddw && s + 1 >= f.len {
+            return Err(ierr(format!(
+                "lddw is missing its second slot at the end of function {}",
+                f.name
+            )));
+        }
+        let is_local_call = i.opc == OPC_CALL && i.src == CALL_LOCAL;
+        let offset = sidx as u64 * 8;
+        // Where a local call goes: (section, slot in that section, symbol).
+        let mut callee: Option<(usize, i64, String)> = None;
+        match obj.reloc_at(f.shndx, offset) {
+            Some(r) => {
+                let sy = sym(obj, r.sym, &f.section, offset)?;
+                match r.rtype {
+                    R_BPF_64_64 if is_lddw => {
+                        let (value, target) = resolve_data(
+                            obj,
+                            self.table,
+                            sy,
+                            i64::from(i.imm),
+                            &f.section,
+                            offset,
+                        )?;
+                        self.out[pc].imm = value as u32 as i32;
+                        self.out[pc].src = 0;
+                        self.out[pc + 1].imm = (value >> 32) as u32 as i32;
+                        self.relocations.push(Relocation {
+                            pc,
+                            symbol: sy.name.clone(),
+                            target,
+                        });
+                    }
+                    R_BPF_64_32 if is_local_call => {
+                        if sy.shndx == 0 {
+                            return Err(ierr(format!(
+                                "call to undefined function {} (extern functions and kfuncs are not supported)",
+                                sy.name
+                            )));
+                        }
+                        if sy.value % 8 != 0 {
+                            return Err(reloc_err(
+                                &f.section,
+                                offset,
+                                format!("call target symbol {} is not 8-byte aligned", sy.name),
+                            ));
+                        }
+                        let slot = (sy.value / 8) as i64 + i64::from(i.imm) + 1;
+                        callee = Some((sy.shndx, slot, sy.name.clone()));
+                    }
+                    rt => {
+                        let what = isa()
+                            .decode(&i)
+                            .map_or("an undecodable instruction", |d| d.mnemonic);
+                        return Err(reloc_err(
+                            &f.section,
+                            offset,
+                            format!(
+                                "{} against {} on {what} is not supported (expected R_BPF_64_64 on lddw or R_BPF_64_32 on a local call)",
+                                reloc_type_name(rt),
+                                sy.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            None if is_local_call => {
+                let slot = sidx as i64 + i64::from(i.imm) + 1;
+                callee = Some((f.shndx, slot, f.section.clone()));
+            }
+            None if is_lddw && i.src != 0 => {
+                return Err(ierr(format!(
+                    "lddw with src = {} (a map or function reference) has no relocation",
+                    i.src
+                )));
+            }
+            None => {}
+        }
+        if let Some((tsh, slot, symname)) = callee {
+            let Some(tsec) = obj.sections.get(tsh) else {
+                return Err(ierr(format!("call target section {tsh} does not exist")));
+            };
+            if !tsec.is_exec() {
+                return Err(ierr(format!(
+                    "call target {symname} is in section {}, which is not code",
+                    tsec.name
+                )));
+            }
+            self.ctx.load(tsh)?;
+            let Some(target) = self.ctx.funcs[&tsh]
+                .iter()
+                .find(|g| g.start as i64 == slot)
+                .cloned()
+            else {
+                return Err(ierr(format!(
+                    "call target is instruction {slot} of section {}, which is not the start of a function",
+                    tsec.name
+                )));
+            };
+            let ci = self.place(target)?;
+            self.calls.push((pc, ci));
+        }
+        // Only the helpers the ABI supports, named in the message.
+        if i.opc == OPC_CALL && i.src == 0 {
+            let id = i.imm as u32;
+            if !self.abi.helpers().contains(&id) {
+                return Err(LoadError::Helper {
+                    at: Box::new(at),
+                    id,
+                    name: helper_name(id).unwrap_or("unknown"),
+                    abi: self.abi,
+                    supported: self.abi.helper_list(),
+                });
+            }
+        }
+        // Jumps stay inside their function.
+        if let Ok(def) = isa().decode(&i)
+            && matches!(def.kind, Kind::Jmp { .. } | Kind::Ja | Kind::Ja32)
+            && let Some(rel) = branch_offset(def.kind, &i)
+        {
+            let tgt = s as i64 + 1 + rel;
+            if tgt < 0 || tgt >= f.len as i64 {
+                return Err(ierr(format!(
+                    "jump to instruction {} leaves function {} (instructions {}..{})",
+                    sidx as i64 + 1 + rel,
+                    f.name,
+                    f.start,
+                    f.start + f.len
+                )));
+            }
+        }
+        Ok(if is_lddw { 2 } else { 1 })
+    }
+
+    /// Point every local call at its callee's place.
+    fn fix_calls(&mut self) {
+        for &(pc, ci) in &self.calls {
+            let (callee, base) = &self.placed[ci];
+            self.out[pc].imm = (*base as i64 - (pc as i64 + 1)) as i32;
+            self.relocations.push(Relocation {
+                pc,
+                symbol: callee.name.clone(),
+                target: Target::Call {
+                    function: callee.name.clone(),
+                    pc: *base,
+                },
+            });
+        }
+        self.relocations.sort_by_key(|r| r.pc);
+    }
+}
+
+fn license(obj: &Object<'_>) -> Result<Option<String>, LoadError> {
+    let Some(i) = obj.section_index("license") else {
+        return Ok(None);
+    };
+    let d = obj.sections[i].data()?;
+    let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
+    Ok(Some(String::from_utf8_lossy(&d[..end]).into_owned()))
+}
+
+/// Link the object into an image: select the entry, collect the maps, lay
+/// out and relocate the functions, validate.
 pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<Image, LoadError> {
     let mut ctx = Ctx {
         obj,
@@ -321,246 +559,45 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         Abi::Sume
     });
     let table = maps::collect(obj, btf, abi)?;
-    // Pointers stored in global data or map definitions would need run-time
-    // addresses the image cannot express: refuse them rather than load
-    // wrong bytes.
-    for (&shndx, rs) in &obj.relocs {
-        let sec = &obj.sections[shndx];
-        let data_like = table.global(shndx).is_some() || table.is_map_section(shndx);
-        if let (true, Some(r)) = (data_like, rs.values().next()) {
-            return Err(reloc_err(
-                &sec.name,
-                r.offset,
-                format!(
-                    "{} in data section {}: pointers in global data or map definitions are not supported",
-                    reloc_type_name(r.rtype),
-                    sec.name
-                ),
-            ));
-        }
-    }
+    check_data_relocations(obj, &table)?;
 
-    let mut out = prologue(abi);
-    let prologue_len = out.len();
-    let mut placed: Vec<Func> = Vec::new();
-    let mut bases: Vec<usize> = Vec::new();
-    let mut by_start: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    let mut relocations = Vec::new();
-    let mut calls: Vec<(usize, usize, String)> = Vec::new(); // (pc, callee index, symbol)
-
-    let place = |f: Func,
-                 out: &mut Vec<Insn>,
-                 placed: &mut Vec<Func>,
-                 bases: &mut Vec<usize>,
-                 by_start: &mut BTreeMap<(usize, usize), usize>,
-                 slots: &BTreeMap<usize, Vec<Insn>>|
-     -> Result<usize, LoadError> {
-        let s = &slots[&f.shndx];
-        let len = out.len() + f.len;
-        if len > contract::IMEM_SLOTS {
-            return Err(LoadError::TooLarge {
-                slots: len,
-                prologue: prologue_len,
-                max: contract::IMEM_SLOTS,
-            });
-        }
-        let k = placed.len();
-        bases.push(out.len());
-        out.extend_from_slice(&s[f.start..f.start + f.len]);
-        by_start.insert((f.shndx, f.start), k);
-        placed.push(f);
-        Ok(k)
+    let out = prologue(abi);
+    let mut l = Linker {
+        ctx: &mut ctx,
+        table: &table,
+        abi,
+        prologue_len: out.len(),
+        out,
+        placed: Vec::new(),
+        by_start: BTreeMap::new(),
+        relocations: Vec::new(),
+        calls: Vec::new(),
     };
-    place(
-        entry,
-        &mut out,
-        &mut placed,
-        &mut bases,
-        &mut by_start,
-        &ctx.slots,
-    )?;
-
-    let t = isa();
+    l.place(entry)?;
+    // Functions are appended while we walk them (callees of callees).
     let mut k = 0;
-    while k < placed.len() {
-        let f = placed[k].clone();
-        let base = bases[k];
+    while k < l.placed.len() {
         let mut s = 0;
-        while s < f.len {
-            let sidx = f.start + s;
-            let pc = base + s;
-            let i = out[pc];
-            let at = InsnLoc {
-                section: f.section.clone(),
-                function: f.name.clone(),
-                insn: sidx,
-                pc: Some(pc),
-            };
-            let ierr = |msg: String| LoadError::Insn {
-                at: Box::new(at.clone()),
-                msg,
-            };
-            let is_lddw = i.opc == OPC_LDDW;
-            if is_lddw && s + 1 >= f.len {
-                return Err(ierr(format!(
-                    "lddw is missing its second slot at the end of function {}",
-                    f.name
-                )));
-            }
-            let offset = sidx as u64 * 8;
-            let reloc = obj.reloc_at(f.shndx, offset);
-            // Where a local call goes: (section, slot in section).
-            let mut callee: Option<(usize, i64, String)> = None;
-            match reloc {
-                Some(r) => {
-                    let s_ = sym(obj, r.sym, &f.section, offset)?;
-                    match r.rtype {
-                        R_BPF_64_64 if is_lddw => {
-                            let addend = i64::from(i.imm);
-                            let (value, target) =
-                                resolve_data(obj, &table, s_, addend, &f.section, offset)?;
-                            out[pc].imm = value as u32 as i32;
-                            out[pc].src = 0;
-                            out[pc + 1].imm = (value >> 32) as u32 as i32;
-                            relocations.push(Relocation {
-                                pc,
-                                symbol: s_.name.clone(),
-                                target,
-                            });
-                        }
-                        R_BPF_64_32 if i.opc == OPC_CALL && i.src == CALL_LOCAL => {
-                            if s_.shndx == 0 {
-                                return Err(ierr(format!(
-                                    "call to undefined function {} (extern functions and kfuncs are not supported)",
-                                    s_.name
-                                )));
-                            }
-                            if s_.value % 8 != 0 {
-                                return Err(reloc_err(
-                                    &f.section,
-                                    offset,
-                                    format!("call target symbol {} is not 8-byte aligned", s_.name),
-                                ));
-                            }
-                            let slot = (s_.value / 8) as i64 + i64::from(i.imm) + 1;
-                            callee = Some((s_.shndx, slot, s_.name.clone()));
-                        }
-                        rt => {
-                            let what = t
-                                .decode(&i)
-                                .map_or("an undecodable instruction", |d| d.mnemonic);
-                            return Err(reloc_err(
-                                &f.section,
-                                offset,
-                                format!(
-                                    "{} against {} on {what} is not supported (expected R_BPF_64_64 on lddw or R_BPF_64_32 on a local call)",
-                                    reloc_type_name(rt),
-                                    s_.name
-                                ),
-                            ));
-                        }
-                    }
-                }
-                None => {
-                    if i.opc == OPC_CALL && i.src == CALL_LOCAL {
-                        let slot = sidx as i64 + i64::from(i.imm) + 1;
-                        callee = Some((f.shndx, slot, f.section.clone()));
-                    } else if is_lddw && i.src != 0 {
-                        return Err(ierr(format!(
-                            "lddw with src = {} (a map or function reference) has no relocation",
-                            i.src
-                        )));
-                    }
-                }
-            }
-            if let Some((tsh, slot, symname)) = callee {
-                let tsec = obj
-                    .sections
-                    .get(tsh)
-                    .ok_or_else(|| ierr(format!("call target section {tsh} does not exist")))?;
-                if !tsec.is_exec() {
-                    return Err(ierr(format!(
-                        "call target {symname} is in section {}, which is not code",
-                        tsec.name
-                    )));
-                }
-                ctx.load(tsh)?;
-                let target = ctx.funcs[&tsh]
-                    .iter()
-                    .find(|g| g.start as i64 == slot)
-                    .cloned()
-                    .ok_or_else(|| {
-                        ierr(format!(
-                            "call target is instruction {slot} of section {}, which is not the start of a function",
-                            tsec.name
-                        ))
-                    })?;
-                let ci = match by_start.get(&(tsh, target.start)) {
-                    Some(&ci) => ci,
-                    None => place(
-                        target,
-                        &mut out,
-                        &mut placed,
-                        &mut bases,
-                        &mut by_start,
-                        &ctx.slots,
-                    )?,
-                };
-                calls.push((pc, ci, placed[ci].name.clone()));
-            }
-            // Helpers the ABI supports, named.
-            if i.opc == OPC_CALL && i.src == 0 {
-                let id = i.imm as u32;
-                if !abi.helpers().contains(&id) {
-                    return Err(LoadError::Helper {
-                        at: Box::new(at),
-                        id,
-                        name: helper_name(id).unwrap_or("unknown"),
-                        abi,
-                        supported: abi.helper_list(),
-                    });
-                }
-            }
-            // Jumps stay inside their function.
-            if let Ok(def) = t.decode(&i)
-                && matches!(def.kind, Kind::Jmp { .. } | Kind::Ja | Kind::Ja32)
-                && let Some(rel) = branch_offset(def.kind, &i)
-            {
-                let tgt = s as i64 + 1 + rel;
-                if tgt < 0 || tgt >= f.len as i64 {
-                    return Err(ierr(format!(
-                        "jump to instruction {} leaves function {} (instructions {}..{})",
-                        sidx as i64 + 1 + rel,
-                        f.name,
-                        f.start,
-                        f.start + f.len
-                    )));
-                }
-            }
-            s += if is_lddw { 2 } else { 1 };
+        while s < l.placed[k].0.len {
+            s += l.link_insn(k, s)?;
         }
         k += 1;
     }
-    for (pc, ci, name) in calls {
-        out[pc].imm = (bases[ci] as i64 - (pc as i64 + 1)) as i32;
-        relocations.push(Relocation {
-            pc,
-            symbol: name.clone(),
-            target: Target::Call {
-                function: name,
-                pc: bases[ci],
-            },
-        });
-    }
-    relocations.sort_by_key(|r| r.pc);
+    l.fix_calls();
+    let Linker {
+        out,
+        placed,
+        relocations,
+        prologue_len,
+        ..
+    } = l;
 
     let functions: Vec<Function> = placed
         .iter()
-        .zip(&bases)
-        .map(|(f, &b)| Function {
+        .map(|(f, b)| Function {
             name: f.name.clone(),
             section: f.section.clone(),
-            pc: b,
+            pc: *b,
             len: f.len,
             section_insn: f.start,
         })
@@ -572,22 +609,13 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
             error,
         });
     }
-    let license = obj
-        .section_index("license")
-        .map(|i| obj.sections[i].data())
-        .transpose()?
-        .map(|d| {
-            let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
-            String::from_utf8_lossy(&d[..end]).into_owned()
-        });
-    let first = &placed[0];
     Ok(Image {
         entry: prologue_len,
         abi,
         prologue_len,
-        section: first.section.clone(),
-        function: first.name.clone(),
-        license,
+        section: functions[0].section.clone(),
+        function: functions[0].name.clone(),
+        license: license(obj)?,
         functions,
         relocations,
         maps: table.defs,
