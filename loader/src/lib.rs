@@ -1,5 +1,187 @@
-//! nfbpf-loader: ELF objects to device images, and device targets.
+//! nfbpf-loader: ELF objects from `clang -target bpf` to device [`Image`]s.
 //!
-//! [`bus`]: the transports to a device's registers (`sim:PATH`, `sume:IFNAME`).
+//! Three steps, kept apart:
+//! - [`compile`]: C source -> object (runs clang; only for `.c` inputs);
+//! - [`load`]: object bytes -> [`Image`] (pure: no I/O, never panics);
+//! - device writes (the `RegisterBus` sequence) consume an [`Image`].
+//!
+//! What [`load`] does:
+//! - picks the program: the global function of section `xdp` / `xdp/*`
+//!   (XDP ABI), or, when there is none, the global function of `.text` (the
+//!   existing SUME system's convention, SUME ABI); [`Options`] can name the
+//!   section, the function and the ABI;
+//! - lays out the entry function behind a two-slot prologue and appends the
+//!   static subprograms it calls, fixing each `call` (src = 1, relocation
+//!   `R_BPF_64_32` or none) to the callee's new relative position;
+//! - builds the map table: BTF-defined maps of `.maps` (read from `.BTF`,
+//!   see [`btf`]), legacy `maps` (five u32 each), then each global-data
+//!   section (`.rodata*`, `.data*`, `.bss*`) as a one-entry ARRAY map with
+//!   its initial bytes;
+//! - resolves every `R_BPF_64_64` on `lddw`: a map reference loads the map's
+//!   handle [`contract::map_handle`]`(i)`; a global-data reference loads the
+//!   address of the referenced byte, `map_handle(i) + st_value + imm` (this
+//!   is Linux's `BPF_PSEUDO_MAP_VALUE`, src = 2, resolved at load time: the
+//!   image's `lddw` always has src = 0 and carries the final address);
+//! - checks what the hardware cannot run: helpers outside the ABI's set
+//!   (named from [`abi::helper_name`]), map types other than HASH, ARRAY,
+//!   LPM_TRIE and DEVMAP, more than [`contract::MAX_MAPS`] maps, keys and
+//!   values wider than [`contract::MAX_KEY_BYTES`] /
+//!   [`contract::MAX_VALUE_BYTES`] (8 B each for the SUME ABI, which passes
+//!   them by value), programs over [`contract::IMEM_SLOTS`] slots, jumps
+//!   leaving their function; then runs the vm validator with
+//!   [`Image::limits`]. Every error names the section and instruction (or
+//!   the section and byte offset, or the map).
+//!
+//! The prologue is `mov64 r1, ctx` and `mov64 r10, STACK_TOP` (opcode 0xb7,
+//! sign-extended imm32; all addresses of the contract are positive 32-bit
+//! values). r1 is [`contract::CTX_BASE`] (`xdp_md`) for XDP and
+//! [`contract::PKT_BASE`] (metadata header + frame) for SUME. The validator
+//! accepts the r10 write because [`Image::limits`] sets `prologue`.
+//!
+//! [`contract::map_handle`]: nfbpf_vm::contract::map_handle
+//! [`contract::MAX_MAPS`]: nfbpf_vm::contract::MAX_MAPS
+//! [`contract::MAX_KEY_BYTES`]: nfbpf_vm::contract::MAX_KEY_BYTES
+//! [`contract::MAX_VALUE_BYTES`]: nfbpf_vm::contract::MAX_VALUE_BYTES
+//! [`contract::IMEM_SLOTS`]: nfbpf_vm::contract::IMEM_SLOTS
+//! [`contract::CTX_BASE`]: nfbpf_vm::contract::CTX_BASE
+//! [`contract::PKT_BASE`]: nfbpf_vm::contract::PKT_BASE
 
+pub mod abi;
+pub mod btf;
 pub mod bus;
+pub mod compile;
+mod elf;
+pub mod error;
+pub mod image;
+mod link;
+pub mod maps;
+
+pub use abi::Abi;
+pub use compile::Cpu;
+pub use error::{InsnLoc, LoadError};
+pub use image::{Function, Image, Relocation, Target};
+pub use link::{is_xdp_section, prologue};
+pub use maps::{MapDef, MapOrigin, MapType};
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How to load an object.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Program section to load (`xdp`, `xdp/firewall`, `.text`); default:
+    /// the only program of the object.
+    pub section: Option<String>,
+    /// Entry function by name; default: the only global function of the
+    /// program section.
+    pub function: Option<String>,
+    /// ABI; default: XDP for `xdp*` sections, SUME for `.text`.
+    pub abi: Option<Abi>,
+    /// Highest ISA version accepted (4 = everything clang 19 emits).
+    pub max_version: u8,
+    /// For `.c` inputs: clang's `-mcpu`.
+    pub cpu: Cpu,
+    /// For `.c` inputs: the clang binary (default `$NFBPF_CLANG` or `clang-19`).
+    pub clang: PathBuf,
+    /// For `.c` inputs: extra include directories.
+    pub include_dirs: Vec<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            section: None,
+            function: None,
+            abi: None,
+            max_version: 4,
+            cpu: Cpu::default(),
+            clang: compile::default_clang(),
+            include_dirs: Vec::new(),
+        }
+    }
+}
+
+/// Object bytes -> image. Pure: no files, no processes, no device.
+pub fn load(bytes: &[u8], opts: &Options) -> Result<Image, LoadError> {
+    let obj = elf::Object::parse(bytes)?;
+    // BTF is read only when BTF-defined maps need it: a debug-info problem
+    // must not stop an object whose maps are all legacy.
+    let btf = match (obj.section_index(".maps"), obj.section_index(".BTF")) {
+        (Some(_), Some(i)) => Some(btf::Btf::parse(obj.sections[i].data()?)?),
+        _ => None,
+    };
+    link::link(&obj, btf.as_ref(), opts)
+}
+
+static SCRATCH: AtomicUsize = AtomicUsize::new(0);
+
+/// Load an object file, or a `.c` file after compiling it with clang into a
+/// temporary directory (removed afterwards).
+pub fn load_file(path: &Path, opts: &Options) -> Result<Image, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.extension().is_some_and(|e| e == "c") {
+        let dir = std::env::temp_dir().join(format!(
+            "nfbpf-loader-{}-{}",
+            std::process::id(),
+            SCRATCH.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let out = dir.join("prog.o");
+        let r = compile::compile(&opts.clang, path, &out, opts.cpu, &opts.include_dirs)
+            .and_then(|()| std::fs::read(&out).map_err(io))
+            .and_then(|bytes| load(&bytes, opts));
+        let _ = std::fs::remove_dir_all(&dir);
+        return r;
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    load(&bytes, opts)
+}
+
+/// The listing of an object (or `.c` file) as `nfbpf disasm FILE` prints it.
+pub fn disasm_file(path: &Path, opts: &Options) -> Result<String, LoadError> {
+    Ok(load_file(path, opts)?.listing())
+}
+
+/// Raw listing of every code section of an object, without linking or
+/// validating: function headers, instructions, and each relocation's type
+/// and symbol. For objects [`load`] rejects (the error names a section and
+/// instruction; this shows it).
+pub fn disasm_object(bytes: &[u8]) -> Result<String, LoadError> {
+    let obj = elf::Object::parse(bytes)?;
+    let mut s = String::new();
+    for (shndx, sec) in obj.sections.iter().enumerate() {
+        if !sec.is_exec() || sec.size == 0 {
+            continue;
+        }
+        s.push_str(&format!("\nsection {}:\n", sec.name));
+        let data = sec.data()?;
+        let insns: Vec<nfbpf_vm::Insn> = data
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                nfbpf_vm::Insn::from_bytes(b)
+            })
+            .collect();
+        let funcs = obj.functions_in(shndx);
+        for (pc, text) in nfbpf_vm::disasm::disasm(&insns) {
+            for f in funcs.iter().filter(|f| f.value == pc as u64 * 8) {
+                s.push_str(&format!("<{}>:\n", f.name));
+            }
+            let mut line = format!("{pc:5}: {text}");
+            if let Some(r) = obj.reloc_at(shndx, pc as u64 * 8) {
+                let name = obj.symbols.get(r.sym).map_or("?", |x| x.name.as_str());
+                line.push_str(&format!("  ; {} {name}", elf::reloc_type_name(r.rtype)));
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
+        if data.len() % 8 != 0 {
+            s.push_str(&format!("  ; {} trailing bytes\n", data.len() % 8));
+        }
+    }
+    Ok(s)
+}

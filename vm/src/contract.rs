@@ -203,3 +203,21 @@ pub const SIMPLE_HELPER_CYCLES: u32 = 1;
 // ---------------------------------------------------------------------------
 // END maps/abi section.
 // ---------------------------------------------------------------------------
+/// Instruction memory: slots (64-bit instructions) per bank. The memory is
+/// double-buffered (two banks); a program, prologue included, must fit one
+/// bank. Project choice: 4096 slots = 32 KiB per bank (the existing system's
+/// programs are a few hundred slots at most).
+pub const IMEM_SLOTS: usize = 4096;
+
+/// Widest map key the map coprocessor holds, in bytes (XDP ABI: keys are
+/// read through a pointer). Project choice: 64 B covers IPv6 5-tuples and
+/// LPM keys (4 B prefix length + 16 B address) with room to spare; the
+/// existing bitstream's 64-bit keys are the SUME ABI's limit below.
+pub const MAX_KEY_BYTES: usize = 64;
+/// Widest map value the map coprocessor holds, in bytes (XDP ABI).
+/// Project choice: 64 B, one cache-line-sized entry.
+pub const MAX_VALUE_BYTES: usize = 64;
+/// SUME ABI: keys and values travel by value in 64-bit registers.
+pub const SUME_MAX_KEY_BYTES: usize = 8;
+/// SUME ABI: see [`SUME_MAX_KEY_BYTES`].
+pub const SUME_MAX_VALUE_BYTES: usize = 8;

@@ -1,10 +1,11 @@
 //! The validator, driven by the ISA table.
 //!
 //! It rejects what no executor may run: unknown opcodes and selector values,
-//! non-zero unused fields, registers outside r0..r10, writes to r10, broken
-//! `lddw` pairs, jump and call targets outside the program or into the middle
-//! of an `lddw`, unknown helpers, programs over the size limit, and programs
-//! that can run off their end.
+//! non-zero unused fields, registers outside r0..r10, writes to r10 (except in
+//! the loader's prologue, see [`Limits::prologue`]), broken `lddw` pairs, jump
+//! and call targets outside the program or into the middle of an `lddw`,
+//! unknown helpers, programs over the size limit, and programs that can run
+//! off their end.
 
 use crate::Insn;
 use crate::isa::{DecodeError, Form, Kind, Sel, Writes, isa};
@@ -19,6 +20,10 @@ pub struct Limits {
     pub max_version: u8,
     /// Which helper ids exist; `None` accepts any id.
     pub helper_known: Option<fn(u32) -> bool>,
+    /// Number of leading slots that form the loader's prologue (the two
+    /// instructions that set r1 and r10). They are exempt from the rule that
+    /// forbids writing r10; every other rule still applies to them.
+    pub prologue: usize,
 }
 
 impl fmt::Debug for Limits {
@@ -27,6 +32,7 @@ impl fmt::Debug for Limits {
             .field("max_insns", &self.max_insns)
             .field("max_version", &self.max_version)
             .field("helper_known", &self.helper_known.is_some())
+            .field("prologue", &self.prologue)
             .finish()
     }
 }
@@ -37,6 +43,7 @@ impl Default for Limits {
             max_insns: 1 << 16,
             max_version: 4,
             helper_known: None,
+            prologue: 0,
         }
     }
 }
@@ -251,6 +258,7 @@ pub fn validate(insns: &[Insn], limits: &Limits) -> Result<(), ValidationError> 
             });
         }
         match def.writes() {
+            _ if pc < limits.prologue => {}
             Writes::Dst if i.dst == 10 => return err(Problem::WritesR10),
             Writes::Src if i.src == 10 => return err(Problem::WritesR10),
             _ => {}
@@ -387,6 +395,25 @@ mod tests {
                 .unwrap_err()
                 .contains("fall off")
         );
+    }
+
+    #[test]
+    fn prologue_may_write_r10_and_nothing_after_it() {
+        let set_r1 = Insn::new(0xb7, 1, 0, 0, 0x1000_0000);
+        let set_r10 = Insn::new(0xb7, 10, 0, 0, 0x3000_1000);
+        let prog = [set_r1, set_r10, Insn::new(0xb7, 0, 0, 0, 0), EXIT];
+        let l = Limits {
+            prologue: 2,
+            ..Limits::default()
+        };
+        assert!(validate(&prog, &l).is_ok());
+        // Without the exemption the same program is rejected at pc 1.
+        let e = validate(&prog, &Limits::default()).unwrap_err();
+        assert_eq!((e.pc, e.problem), (Some(1), Problem::WritesR10));
+        // A write to r10 just past the prologue is still rejected.
+        let late = [set_r1, set_r10, set_r10, EXIT];
+        let e = validate(&late, &l).unwrap_err();
+        assert_eq!((e.pc, e.problem), (Some(2), Problem::WritesR10));
     }
 
     #[test]

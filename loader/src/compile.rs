@@ -1,0 +1,83 @@
+//! Compiling C network functions with clang (`-target bpf`). Separate from
+//! parsing: [`crate::load`] never runs a process.
+
+use crate::error::LoadError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// ISA version clang emits (`-mcpu=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Cpu {
+    /// v3: 32-bit jumps, atomics; what clang 14 emits at most.
+    #[default]
+    V3,
+    /// v4: adds sdiv/smod, movsx, ldsx, bswap, gotol.
+    V4,
+}
+
+impl Cpu {
+    pub const fn flag(self) -> &'static str {
+        match self {
+            Cpu::V3 => "-mcpu=v3",
+            Cpu::V4 => "-mcpu=v4",
+        }
+    }
+}
+
+/// The clang to use: `$NFBPF_CLANG`, else `clang-19`.
+pub fn default_clang() -> PathBuf {
+    std::env::var_os("NFBPF_CLANG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("clang-19"))
+}
+
+/// The command line used for `src` -> `out`:
+/// `clang -O2 -g -target bpf -mcpu=vN -I/usr/include/x86_64-linux-gnu [-I dir]... -c src -o out`.
+pub fn clang_command(
+    clang: &Path,
+    src: &Path,
+    out: &Path,
+    cpu: Cpu,
+    include: &[PathBuf],
+) -> Command {
+    let mut c = Command::new(clang);
+    c.args(["-O2", "-g", "-target", "bpf", cpu.flag()])
+        .arg("-I/usr/include/x86_64-linux-gnu");
+    for d in include {
+        c.arg("-I").arg(d);
+    }
+    c.arg("-c").arg(src).arg("-o").arg(out);
+    c
+}
+
+/// Compile `src` to the object `out`. clang's stderr is in the error.
+pub fn compile(
+    clang: &Path,
+    src: &Path,
+    out: &Path,
+    cpu: Cpu,
+    include: &[PathBuf],
+) -> Result<(), LoadError> {
+    let output = clang_command(clang, src, out, cpu, include)
+        .output()
+        .map_err(|source| LoadError::ClangMissing {
+            clang: clang.to_path_buf(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(LoadError::Compile {
+            path: src.to_path_buf(),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Is `clang` runnable?
+pub fn clang_available(clang: &Path) -> bool {
+    Command::new(clang)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

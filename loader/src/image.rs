@@ -1,0 +1,214 @@
+//! The loaded program: what both engines (model and RTL) and the device
+//! programming sequence consume.
+
+use crate::abi::{Abi, helper_name};
+use crate::error::InsnLoc;
+use crate::maps::MapDef;
+use nfbpf_vm::contract;
+use nfbpf_vm::validate::{Limits, ValidationError};
+use nfbpf_vm::{Insn, Program};
+
+/// A function of the object placed in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+    /// Section it came from.
+    pub section: String,
+    /// First slot in the image.
+    pub pc: usize,
+    /// Slots.
+    pub len: usize,
+    /// Its first slot's index within its section.
+    pub section_insn: usize,
+}
+
+/// What a relocation resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `lddw rX, map`: the map's handle, [`contract::map_handle`]`(map)`.
+    MapHandle { map: usize },
+    /// `lddw rX, &global + offset`: address of byte `offset` of the value of
+    /// global-data map `map` (Linux's `BPF_PSEUDO_MAP_VALUE`, resolved at
+    /// load time to `map_handle(map) + offset`).
+    MapValue { map: usize, offset: u64 },
+    /// `call` of a subprogram, now at image pc `pc`.
+    Call { function: String, pc: usize },
+}
+
+/// One applied relocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relocation {
+    /// Image pc of the instruction.
+    pub pc: usize,
+    /// Symbol the object named.
+    pub symbol: String,
+    pub target: Target,
+}
+
+/// A program ready to run or to write to the device.
+///
+/// `insns[..prologue_len]` is the loader's prologue (`mov64 r1, ctx`;
+/// `mov64 r10, STACK_TOP`), `insns[entry..]` starts with the entry function,
+/// subprograms follow it. Every map reference is resolved: `lddw` carries a
+/// handle or a value address, with `src` = 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub insns: Vec<Insn>,
+    pub maps: Vec<MapDef>,
+    /// Image pc of the entry function's first instruction (== prologue_len).
+    /// Execution starts at pc 0, the prologue.
+    pub entry: usize,
+    pub abi: Abi,
+    pub prologue_len: usize,
+    /// Section of the entry function.
+    pub section: String,
+    /// Name of the entry function.
+    pub function: String,
+    /// Contents of the `license` section, if any.
+    pub license: Option<String>,
+    /// Placed functions, entry first, in image order.
+    pub functions: Vec<Function>,
+    /// Applied relocations, in pc order.
+    pub relocations: Vec<Relocation>,
+    /// Highest ISA version the image was validated against.
+    pub max_version: u8,
+}
+
+impl Image {
+    /// Validator limits for this image: the prologue exemption, the ABI's
+    /// helpers, one instruction-memory bank.
+    pub fn limits(&self) -> Limits {
+        limits(self.abi, self.prologue_len, self.max_version)
+    }
+
+    /// Validate and pre-decode for the vm's executors.
+    pub fn program(&self) -> Result<Program, ValidationError> {
+        Program::with_limits(self.insns.clone(), &self.limits())
+    }
+
+    /// The instructions as the 64-bit words the instruction memory stores
+    /// (what the device's `HIINST`/`LOINST` writes carry).
+    pub fn words(&self) -> Vec<u64> {
+        self.insns.iter().map(|i| i.to_u64()).collect()
+    }
+
+    /// Index and definition of the map called `name`.
+    pub fn map(&self, name: &str) -> Option<(usize, &MapDef)> {
+        self.maps.iter().enumerate().find(|(_, m)| m.name == name)
+    }
+
+    /// Initial global-data values: (handle, bytes) per global-data map.
+    pub fn global_data(&self) -> Vec<(u64, &[u8])> {
+        self.maps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((contract::map_handle(i), m.initial.as_deref()?)))
+            .collect()
+    }
+
+    /// The function containing image pc `pc`.
+    pub fn function_at(&self, pc: usize) -> Option<&Function> {
+        self.functions
+            .iter()
+            .find(|f| pc >= f.pc && pc < f.pc + f.len)
+    }
+
+    /// Where the slot at image pc `pc` came from.
+    pub fn locate(&self, pc: usize) -> InsnLoc {
+        locate(self.prologue_len, &self.functions, pc)
+    }
+
+    /// objdump-style listing: a header per function (`<name> section S:`),
+    /// one line per instruction, relocations and helper names as comments.
+    pub fn listing(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!(
+            "; {} ABI, entry {} in section {}, {} slots, {} maps{}\n",
+            self.abi,
+            self.function,
+            self.section,
+            self.insns.len(),
+            self.maps.len(),
+            self.license
+                .as_ref()
+                .map(|l| format!(", license {l:?}"))
+                .unwrap_or_default()
+        ));
+        for (i, m) in self.maps.iter().enumerate() {
+            s.push_str(&format!(
+                "; map {i} {}: {} key {} value {} max_entries {} flags {:#x} handle {:#x}\n",
+                m.name,
+                m.map_type.name(),
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.flags,
+                contract::map_handle(i)
+            ));
+        }
+        for (pc, text) in nfbpf_vm::disasm::disasm(&self.insns) {
+            if pc == 0 && self.prologue_len > 0 {
+                s.push_str("\n<prologue>:\n");
+            }
+            if let Some(f) = self.functions.iter().find(|f| f.pc == pc) {
+                s.push_str(&format!("\n<{}> section {}:\n", f.name, f.section));
+            }
+            let b = self.insns[pc].to_bytes();
+            let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+            let mut line = format!("{pc:5}: {}  {text}", hex.join(" "));
+            if let Some(r) = self.relocations.iter().find(|r| r.pc == pc) {
+                let note = match &r.target {
+                    Target::MapHandle { map } => format!("map {}", self.maps[*map].name),
+                    Target::MapValue { map, offset } => {
+                        format!("&{} = {}+{offset}", r.symbol, self.maps[*map].name)
+                    }
+                    Target::Call { function, .. } => format!("<{function}>"),
+                };
+                line.push_str(&format!("  ; {note}"));
+            } else {
+                let i = self.insns[pc];
+                if i.opc == 0x85 && i.src == 0 {
+                    let name = helper_name(i.imm as u32).unwrap_or("?");
+                    line.push_str(&format!("  ; bpf_{name}"));
+                }
+            }
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+pub(crate) fn limits(abi: Abi, prologue: usize, max_version: u8) -> Limits {
+    Limits {
+        max_insns: contract::IMEM_SLOTS,
+        max_version,
+        helper_known: Some(abi.helper_predicate()),
+        prologue,
+    }
+}
+
+pub(crate) fn locate(prologue: usize, functions: &[Function], pc: usize) -> InsnLoc {
+    if pc < prologue {
+        return InsnLoc {
+            section: "<prologue>".into(),
+            function: "<prologue>".into(),
+            insn: pc,
+            pc: Some(pc),
+        };
+    }
+    match functions.iter().find(|f| pc >= f.pc && pc < f.pc + f.len) {
+        Some(f) => InsnLoc {
+            section: f.section.clone(),
+            function: f.name.clone(),
+            insn: f.section_insn + (pc - f.pc),
+            pc: Some(pc),
+        },
+        None => InsnLoc {
+            section: "?".into(),
+            function: "?".into(),
+            insn: pc,
+            pc: Some(pc),
+        },
+    }
+}

@@ -1,0 +1,625 @@
+//! Entry selection, subprogram layout and relocation: object -> [`Image`].
+//!
+//! The entry function is placed right behind the prologue; every static
+//! subprogram it calls (transitively) is appended behind it in the order the
+//! calls are found, and each `call` (src = 1) gets the pc-relative
+//! displacement to its callee's new place. The callee of a call with an
+//! `R_BPF_64_32` relocation is slot `sym.st_value / 8 + imm + 1` of the
+//! symbol's section (clang emits `imm = -1` against the function or section
+//! symbol); a call without relocation stays within its own section.
+
+use crate::Options;
+use crate::abi::{Abi, helper_name};
+use crate::btf::Btf;
+use crate::elf::{Object, R_BPF_64_32, R_BPF_64_64, STB_LOCAL, Symbol, reloc_type_name};
+use crate::error::{InsnLoc, LoadError, reloc_err, section_err};
+use crate::image::{Function, Image, Relocation, Target, limits, locate};
+use crate::maps::{self, MapTable};
+use nfbpf_vm::Insn;
+use nfbpf_vm::contract;
+use nfbpf_vm::isa::{Kind, isa};
+use nfbpf_vm::validate::{branch_offset, validate};
+use std::collections::BTreeMap;
+
+const OPC_LDDW: u8 = 0x18;
+const OPC_CALL: u8 = 0x85;
+/// `src` of a bpf-to-bpf call.
+const CALL_LOCAL: u8 = 1;
+
+/// The prologue: `mov64 r1, <context pointer>` and `mov64 r10, STACK_TOP`.
+/// Both addresses are positive 32-bit values (checked at compile time in
+/// [`crate::abi`]), so the sign-extending `mov64 dst, imm32` (opcode 0xb7)
+/// loads them exactly, in two slots and without `lddw`.
+pub fn prologue(abi: Abi) -> Vec<Insn> {
+    vec![
+        Insn::new(0xb7, 1, 0, 0, abi.context_pointer() as i32),
+        Insn::new(0xb7, 10, 0, 0, contract::STACK_TOP as i32),
+    ]
+}
+
+/// Is this the name of a program section (XDP)?
+pub fn is_xdp_section(name: &str) -> bool {
+    name == "xdp" || name.starts_with("xdp/") || name.starts_with("xdp.")
+}
+
+#[derive(Debug, Clone)]
+struct Func {
+    shndx: usize,
+    section: String,
+    name: String,
+    /// First slot within the section.
+    start: usize,
+    len: usize,
+    global: bool,
+}
+
+fn slots_of(obj: &Object<'_>, shndx: usize) -> Result<Vec<Insn>, LoadError> {
+    let sec = &obj.sections[shndx];
+    let data = sec.data()?;
+    if data.len() % Insn::SIZE != 0 {
+        return Err(section_err(
+            &sec.name,
+            format!(
+                "{} bytes is not a whole number of 8-byte instructions",
+                data.len()
+            ),
+        ));
+    }
+    // Every relocation of a code section must sit on an instruction.
+    if let Some(rs) = obj.relocs.get(&shndx) {
+        let rname = obj.reloc_names.get(&shndx).map_or("?", |s| s.as_str());
+        for r in rs.values() {
+            if r.offset % 8 != 0 || r.offset >= data.len() as u64 {
+                return Err(reloc_err(
+                    &sec.name,
+                    r.offset,
+                    format!(
+                        "{rname}: offset is not on an instruction of the {}-byte section",
+                        data.len()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(data
+        .chunks_exact(Insn::SIZE)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            Insn::from_bytes(b)
+        })
+        .collect())
+}
+
+/// Functions of an executable section. A section without function symbols
+/// (hand-written assembly) is one function named after the section.
+fn functions(obj: &Object<'_>, shndx: usize, nslots: usize) -> Result<Vec<Func>, LoadError> {
+    let sec = &obj.sections[shndx];
+    let syms = obj.functions_in(shndx);
+    if syms.is_empty() {
+        return Ok(vec![Func {
+            shndx,
+            section: sec.name.clone(),
+            name: sec.name.clone(),
+            start: 0,
+            len: nslots,
+            global: true,
+        }]);
+    }
+    let mut out = Vec::new();
+    for (k, s) in syms.iter().enumerate() {
+        let bad = |msg: String| section_err(&sec.name, format!("function {}: {msg}", s.name));
+        if s.value % 8 != 0 || s.size % 8 != 0 {
+            return Err(bad(format!(
+                "offset {:#x} and size {} must be multiples of 8",
+                s.value, s.size
+            )));
+        }
+        let start = usize::try_from(s.value / 8).map_err(|_| bad("offset out of range".into()))?;
+        let end = if s.size > 0 {
+            start.checked_add(
+                usize::try_from(s.size / 8).map_err(|_| bad("size out of range".into()))?,
+            )
+        } else {
+            // No size: up to the next function or the end of the section.
+            Some(syms.get(k + 1).map_or(nslots, |n| (n.value / 8) as usize))
+        };
+        let Some(end) = end.filter(|&e| e <= nslots && e >= start) else {
+            return Err(bad(format!(
+                "offset {:#x} size {} extends beyond the section's {} bytes",
+                s.value,
+                s.size,
+                nslots * 8
+            )));
+        };
+        out.push(Func {
+            shndx,
+            section: sec.name.clone(),
+            name: s.name.clone(),
+            start,
+            len: end - start,
+            global: s.bind != STB_LOCAL,
+        });
+    }
+    Ok(out)
+}
+
+struct Ctx<'o, 'a> {
+    obj: &'o Object<'a>,
+    slots: BTreeMap<usize, Vec<Insn>>,
+    funcs: BTreeMap<usize, Vec<Func>>,
+}
+
+impl Ctx<'_, '_> {
+    fn load(&mut self, shndx: usize) -> Result<(), LoadError> {
+        if !self.slots.contains_key(&shndx) {
+            let s = slots_of(self.obj, shndx)?;
+            let f = functions(self.obj, shndx, s.len())?;
+            self.slots.insert(shndx, s);
+            self.funcs.insert(shndx, f);
+        }
+        Ok(())
+    }
+}
+
+/// Pick the entry function according to the options.
+fn select_entry(ctx: &mut Ctx<'_, '_>, opts: &Options) -> Result<Func, LoadError> {
+    let obj = ctx.obj;
+    let exec: Vec<usize> = (0..obj.sections.len())
+        .filter(|&i| obj.sections[i].is_exec() && obj.sections[i].size > 0)
+        .collect();
+    let describe = |fs: &[Func]| {
+        fs.iter()
+            .map(|f| format!("{} (section {})", f.name, f.section))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut candidates: Vec<Func> = Vec::new();
+    if let Some(sec) = &opts.section {
+        let Some(i) = obj.section_index(sec).filter(|i| exec.contains(i)) else {
+            return Err(LoadError::NoProgram(format!(
+                "no executable section named {sec} in the object"
+            )));
+        };
+        ctx.load(i)?;
+        candidates.extend(ctx.funcs[&i].iter().filter(|f| f.global).cloned());
+    } else if opts.function.is_some() {
+        for &i in &exec {
+            ctx.load(i)?;
+            candidates.extend(ctx.funcs[&i].iter().cloned());
+        }
+    } else {
+        for &i in exec
+            .iter()
+            .filter(|&&i| is_xdp_section(&obj.sections[i].name))
+        {
+            ctx.load(i)?;
+            candidates.extend(ctx.funcs[&i].iter().filter(|f| f.global).cloned());
+        }
+        if candidates.is_empty()
+            && let Some(i) = obj.section_index(".text").filter(|i| exec.contains(i))
+        {
+            // The existing SUME system: the entry function in `.text`.
+            ctx.load(i)?;
+            candidates.extend(ctx.funcs[&i].iter().filter(|f| f.global).cloned());
+        }
+    }
+    if let Some(name) = &opts.function {
+        candidates.retain(|f| &f.name == name);
+        return match candidates.len() {
+            0 => Err(LoadError::NoProgram(format!(
+                "no function named {name} in the object"
+            ))),
+            _ => Ok(candidates.swap_remove(0)),
+        };
+    }
+    match candidates.len() {
+        1 => Ok(candidates.swap_remove(0)),
+        0 => Err(LoadError::NoProgram(
+            "no program in the object: expected a global function in section xdp or xdp/*, \
+             or (SUME ABI) in .text"
+                .into(),
+        )),
+        _ => Err(LoadError::NoProgram(format!(
+            "the object has several programs: {}; choose one with the function option",
+            describe(&candidates)
+        ))),
+    }
+}
+
+fn sym<'o>(
+    obj: &'o Object<'_>,
+    idx: usize,
+    section: &str,
+    offset: u64,
+) -> Result<&'o Symbol, LoadError> {
+    obj.symbols.get(idx).ok_or_else(|| {
+        reloc_err(
+            section,
+            offset,
+            format!(
+                "symbol index {idx} is outside the symbol table ({} symbols)",
+                obj.symbols.len()
+            ),
+        )
+    })
+}
+
+/// Resolve an `lddw` relocation to (value, target).
+fn resolve_data(
+    obj: &Object<'_>,
+    table: &MapTable,
+    s: &Symbol,
+    addend: i64,
+    section: &str,
+    offset: u64,
+) -> Result<(u64, Target), LoadError> {
+    let e = |msg: String| reloc_err(section, offset, msg);
+    if s.shndx == 0 {
+        return Err(e(format!(
+            "R_BPF_64_64 against undefined symbol {} (extern variables are not supported)",
+            s.name
+        )));
+    }
+    let tsec = obj.sections.get(s.shndx).ok_or_else(|| {
+        e(format!(
+            "symbol {} is in section {}, which does not exist",
+            s.name, s.shndx
+        ))
+    })?;
+    if let Some(m) = table.global(s.shndx) {
+        let off = i128::from(s.value) + i128::from(addend);
+        let size = table.defs[m].value_size;
+        if off < 0 || off > i128::from(size) {
+            return Err(e(format!(
+                "reference to {}{addend:+} is outside section {} ({size} bytes)",
+                s.name, tsec.name
+            )));
+        }
+        let off = off as u64;
+        return Ok((
+            contract::map_handle(m) + off,
+            Target::MapValue {
+                map: m,
+                offset: off,
+            },
+        ));
+    }
+    if table.is_map_section(s.shndx) {
+        let at = s.value.wrapping_add(addend as u64);
+        let m = table.at_def(s.shndx, at).ok_or_else(|| {
+            e(format!(
+                "{}{addend:+} does not point at a map definition in section {}",
+                s.name, tsec.name
+            ))
+        })?;
+        return Ok((contract::map_handle(m), Target::MapHandle { map: m }));
+    }
+    if tsec.is_exec() {
+        return Err(e(format!(
+            "lddw of the address of function {} (callbacks are not supported)",
+            s.name
+        )));
+    }
+    Err(e(format!(
+        "symbol {} in section {} is neither a map nor global data",
+        s.name, tsec.name
+    )))
+}
+
+/// Refuse relocations inside global data or map definitions: pointers
+/// stored there would need run-time addresses the image cannot express.
+fn check_data_relocations(obj: &Object<'_>, table: &MapTable) -> Result<(), LoadError> {
+    for (&shndx, rs) in &obj.relocs {
+        let data_like = table.global(shndx).is_some() || table.is_map_section(shndx);
+        if let (true, Some(r)) = (data_like, rs.values().next()) {
+            let name = &obj.sections[shndx].name;
+            return Err(reloc_err(
+                name,
+                r.offset,
+                format!(
+                    "{} in data section {name}: pointers in global data or map definitions are not supported",
+                    reloc_type_name(r.rtype)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The image under construction.
+struct Linker<'c, 'o, 'a> {
+    ctx: &'c mut Ctx<'o, 'a>,
+    table: &'c MapTable,
+    abi: Abi,
+    out: Vec<Insn>,
+    prologue_len: usize,
+    /// Placed functions and their first image pc.
+    placed: Vec<(Func, usize)>,
+    by_start: BTreeMap<(usize, usize), usize>,
+    relocations: Vec<Relocation>,
+    /// Local calls to fix once every callee is placed: (pc, callee index).
+    calls: Vec<(usize, usize)>,
+}
+
+impl Linker<'_, '_, '_> {
+    /// Index of function `f` in the image, appending it if needed.
+    fn place(&mut self, f: Func) -> Result<usize, LoadError> {
+        if let Some(&k) = self.by_start.get(&(f.shndx, f.start)) {
+            return Ok(k);
+        }
+        let len = self.out.len() + f.len;
+        if len > contract::IMEM_SLOTS {
+            return Err(LoadError::TooLarge {
+                slots: len,
+                prologue: self.prologue_len,
+                max: contract::IMEM_SLOTS,
+            });
+        }
+        let slots = &self.ctx.slots[&f.shndx];
+        let k = self.placed.len();
+        let base = self.out.len();
+        self.by_start.insert((f.shndx, f.start), k);
+        self.out.extend_from_slice(&slots[f.start..f.start + f.len]);
+        self.placed.push((f, base));
+        Ok(k)
+    }
+
+    /// Relocate and check the instruction at slot `s` of placed function
+    /// `k`; returns the number of slots it occupies.
+    fn link_insn(&mut self, k: usize, s: usize) -> Result<usize, LoadError> {
+        let obj = self.ctx.obj;
+        let (f, base) = self.placed[k].clone();
+        let sidx = f.start + s;
+        let pc = base + s;
+        let i = self.out[pc];
+        let at = InsnLoc {
+            section: f.section.clone(),
+            function: f.name.clone(),
+            insn: sidx,
+            pc: Some(pc),
+        };
+        let ierr = |msg: String| LoadError::Insn {
+            at: Box::new(at.clone()),
+            msg,
+        };
+        let is_lddw = i.opc == OPC_LDDW;
+        if is_lddw && s + 1 >= f.len {
+            return Err(ierr(format!(
+                "lddw is missing its second slot at the end of function {}",
+                f.name
+            )));
+        }
+        let is_local_call = i.opc == OPC_CALL && i.src == CALL_LOCAL;
+        let offset = sidx as u64 * 8;
+        // Where a local call goes: (section, slot in that section, symbol).
+        let mut callee: Option<(usize, i64, String)> = None;
+        match obj.reloc_at(f.shndx, offset) {
+            Some(r) => {
+                let sy = sym(obj, r.sym, &f.section, offset)?;
+                match r.rtype {
+                    R_BPF_64_64 if is_lddw => {
+                        let (value, target) = resolve_data(
+                            obj,
+                            self.table,
+                            sy,
+                            i64::from(i.imm),
+                            &f.section,
+                            offset,
+                        )?;
+                        self.out[pc].imm = value as u32 as i32;
+                        self.out[pc].src = 0;
+                        self.out[pc + 1].imm = (value >> 32) as u32 as i32;
+                        self.relocations.push(Relocation {
+                            pc,
+                            symbol: sy.name.clone(),
+                            target,
+                        });
+                    }
+                    R_BPF_64_32 if is_local_call => {
+                        if sy.shndx == 0 {
+                            return Err(ierr(format!(
+                                "call to undefined function {} (extern functions and kfuncs are not supported)",
+                                sy.name
+                            )));
+                        }
+                        if sy.value % 8 != 0 {
+                            return Err(reloc_err(
+                                &f.section,
+                                offset,
+                                format!("call target symbol {} is not 8-byte aligned", sy.name),
+                            ));
+                        }
+                        let slot = (sy.value / 8) as i64 + i64::from(i.imm) + 1;
+                        callee = Some((sy.shndx, slot, sy.name.clone()));
+                    }
+                    rt => {
+                        let what = isa()
+                            .decode(&i)
+                            .map_or("an undecodable instruction", |d| d.mnemonic);
+                        return Err(reloc_err(
+                            &f.section,
+                            offset,
+                            format!(
+                                "{} against {} on {what} is not supported (expected R_BPF_64_64 on lddw or R_BPF_64_32 on a local call)",
+                                reloc_type_name(rt),
+                                sy.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            None if is_local_call => {
+                let slot = sidx as i64 + i64::from(i.imm) + 1;
+                callee = Some((f.shndx, slot, f.section.clone()));
+            }
+            None if is_lddw && i.src != 0 => {
+                return Err(ierr(format!(
+                    "lddw with src = {} (a map or function reference) has no relocation",
+                    i.src
+                )));
+            }
+            None => {}
+        }
+        if let Some((tsh, slot, symname)) = callee {
+            let Some(tsec) = obj.sections.get(tsh) else {
+                return Err(ierr(format!("call target section {tsh} does not exist")));
+            };
+            if !tsec.is_exec() {
+                return Err(ierr(format!(
+                    "call target {symname} is in section {}, which is not code",
+                    tsec.name
+                )));
+            }
+            self.ctx.load(tsh)?;
+            let Some(target) = self.ctx.funcs[&tsh]
+                .iter()
+                .find(|g| g.start as i64 == slot)
+                .cloned()
+            else {
+                return Err(ierr(format!(
+                    "call target is instruction {slot} of section {}, which is not the start of a function",
+                    tsec.name
+                )));
+            };
+            let ci = self.place(target)?;
+            self.calls.push((pc, ci));
+        }
+        // Only the helpers the ABI supports, named in the message.
+        if i.opc == OPC_CALL && i.src == 0 {
+            let id = i.imm as u32;
+            if !self.abi.helpers().contains(&id) {
+                return Err(LoadError::Helper {
+                    at: Box::new(at),
+                    id,
+                    name: helper_name(id).unwrap_or("unknown"),
+                    abi: self.abi,
+                    supported: self.abi.helper_list(),
+                });
+            }
+        }
+        // Jumps stay inside their function.
+        if let Ok(def) = isa().decode(&i)
+            && matches!(def.kind, Kind::Jmp { .. } | Kind::Ja | Kind::Ja32)
+            && let Some(rel) = branch_offset(def.kind, &i)
+        {
+            let tgt = s as i64 + 1 + rel;
+            if tgt < 0 || tgt >= f.len as i64 {
+                return Err(ierr(format!(
+                    "jump to instruction {} leaves function {} (instructions {}..{})",
+                    sidx as i64 + 1 + rel,
+                    f.name,
+                    f.start,
+                    f.start + f.len
+                )));
+            }
+        }
+        Ok(if is_lddw { 2 } else { 1 })
+    }
+
+    /// Point every local call at its callee's place.
+    fn fix_calls(&mut self) {
+        for &(pc, ci) in &self.calls {
+            let (callee, base) = &self.placed[ci];
+            self.out[pc].imm = (*base as i64 - (pc as i64 + 1)) as i32;
+            self.relocations.push(Relocation {
+                pc,
+                symbol: callee.name.clone(),
+                target: Target::Call {
+                    function: callee.name.clone(),
+                    pc: *base,
+                },
+            });
+        }
+        self.relocations.sort_by_key(|r| r.pc);
+    }
+}
+
+fn license(obj: &Object<'_>) -> Result<Option<String>, LoadError> {
+    let Some(i) = obj.section_index("license") else {
+        return Ok(None);
+    };
+    let d = obj.sections[i].data()?;
+    let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
+    Ok(Some(String::from_utf8_lossy(&d[..end]).into_owned()))
+}
+
+/// Link the object into an image: select the entry, collect the maps, lay
+/// out and relocate the functions, validate.
+pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<Image, LoadError> {
+    let mut ctx = Ctx {
+        obj,
+        slots: BTreeMap::new(),
+        funcs: BTreeMap::new(),
+    };
+    let entry = select_entry(&mut ctx, opts)?;
+    let abi = opts.abi.unwrap_or(if is_xdp_section(&entry.section) {
+        Abi::Xdp
+    } else {
+        Abi::Sume
+    });
+    let table = maps::collect(obj, btf, abi)?;
+    check_data_relocations(obj, &table)?;
+
+    let out = prologue(abi);
+    let mut l = Linker {
+        ctx: &mut ctx,
+        table: &table,
+        abi,
+        prologue_len: out.len(),
+        out,
+        placed: Vec::new(),
+        by_start: BTreeMap::new(),
+        relocations: Vec::new(),
+        calls: Vec::new(),
+    };
+    l.place(entry)?;
+    // Functions are appended while we walk them (callees of callees).
+    let mut k = 0;
+    while k < l.placed.len() {
+        let mut s = 0;
+        while s < l.placed[k].0.len {
+            s += l.link_insn(k, s)?;
+        }
+        k += 1;
+    }
+    l.fix_calls();
+    let Linker {
+        out,
+        placed,
+        relocations,
+        prologue_len,
+        ..
+    } = l;
+
+    let functions: Vec<Function> = placed
+        .iter()
+        .map(|(f, b)| Function {
+            name: f.name.clone(),
+            section: f.section.clone(),
+            pc: *b,
+            len: f.len,
+            section_insn: f.start,
+        })
+        .collect();
+    if let Err(error) = validate(&out, &limits(abi, prologue_len, opts.max_version)) {
+        let at = locate(prologue_len, &functions, error.pc.unwrap_or(prologue_len));
+        return Err(LoadError::Invalid {
+            at: Box::new(at),
+            error,
+        });
+    }
+    Ok(Image {
+        entry: prologue_len,
+        abi,
+        prologue_len,
+        section: functions[0].section.clone(),
+        function: functions[0].name.clone(),
+        license: license(obj)?,
+        functions,
+        relocations,
+        maps: table.defs,
+        insns: out,
+        max_version: opts.max_version,
+    })
+}
