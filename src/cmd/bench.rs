@@ -33,6 +33,8 @@ enum What {
         #[arg(long)]
         quick: bool,
     },
+    /// Simulated cycles per second of one pipeline engine.
+    Pipeline(super::bench_pipeline::Args),
 }
 
 /// One benchmark program: assembly, and the memory it runs on.
@@ -71,7 +73,7 @@ exit
 /// Ethernet / IPv4 / UDP parser: checks ethertype, version, IHL and
 /// protocol, verifies the IPv4 header checksum (10 half-words, folded),
 /// then classifies on the UDP destination port.
-const PARSER: &str = "
+pub(super) const PARSER: &str = "
 mov %r0, 1
 ldxh %r2, [%r1+12]
 be16 %r2
@@ -122,7 +124,7 @@ exit
 ";
 
 /// A 64-byte UDP/IPv4 frame to port 5000 with a correct header checksum.
-fn udp_frame() -> Vec<u8> {
+pub(super) fn udp_frame() -> Vec<u8> {
     let mut f = vec![0u8; 64];
     f[12] = 0x08; // ethertype IPv4
     let ip = [
@@ -292,7 +294,10 @@ fn fmt_rate(x: f64) -> String {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let What::Interp { json, quick } = a.what;
+    let (json, quick) = match a.what {
+        What::Interp { json, quick } => (json, quick),
+        What::Pipeline(p) => return super::bench_pipeline::run(p),
+    };
     let min = if quick {
         Duration::from_millis(100)
     } else {
