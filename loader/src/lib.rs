@@ -53,6 +53,7 @@ pub mod compile;
 mod elf;
 pub mod error;
 pub mod image;
+pub mod install;
 mod link;
 pub mod maps;
 

@@ -281,6 +281,18 @@ pub struct Execution {
     pub helper_cycles: u64,
     /// The run faulted (verdict is [`Verdict::Aborted`]).
     pub fault: Option<Fault>,
+    /// Clocks from first fetch to verdict (pipeline model only).
+    pub cycles: Option<u64>,
+}
+
+/// Which engine model runs the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The reference interpreter (architectural state only).
+    Interp,
+    /// The cycle-accurate pipeline model; helper latencies come from the
+    /// device's helper units (map operations at CAM/TCAM timing).
+    Pipeline,
 }
 
 /// Run `prog` on `packet` as engine `engine` of the device `dev` with the
@@ -290,6 +302,24 @@ pub struct Execution {
 /// The device timer is not advanced (the device model owns time).
 #[allow(clippy::too_many_arguments)]
 pub fn execute<T: Tracer>(
+    abi: Abi,
+    prog: &Program,
+    dev: &SharedDeviceState,
+    engine: usize,
+    packet: &[u8],
+    rx: &RxMeta,
+    cfg: &Config,
+    tracer: &mut T,
+) -> Result<Execution, AbiError> {
+    execute_on(EngineKind::Interp, abi, prog, dev, engine, packet, rx, cfg, tracer)
+}
+
+/// [`execute`] on a chosen engine model. Both models see the same context,
+/// maps and helper units, so their verdicts and frames must agree; the
+/// pipeline also reports the clocks the packet took.
+#[allow(clippy::too_many_arguments)]
+pub fn execute_on<T: Tracer>(
+    kind: EngineKind,
     abi: Abi,
     prog: &Program,
     dev: &SharedDeviceState,
@@ -310,7 +340,28 @@ pub fn execute<T: Tracer>(
         e.begin_packet();
         Ok::<_, OverlapError>((e.helper_calls, e.helper_cycles))
     })?;
-    let res = interp::run(prog, &mut mem, &mut helpers, args, cfg, tracer);
+    let (res, clocks) = match kind {
+        EngineKind::Interp => (interp::run(prog, &mut mem, &mut helpers, args, cfg, tracer), None),
+        EngineKind::Pipeline => {
+            let pcfg = crate::pipeline::Config {
+                engine: cfg.engine,
+                budget: cfg.budget,
+                max_frames: cfg.max_frames,
+                helper_latency: crate::pipeline::HelperLatency::from_device(dev.clone(), engine),
+                ..crate::pipeline::Config::default()
+            };
+            let rep = crate::pipeline::run_report(
+                prog,
+                &mut mem,
+                &mut helpers,
+                args,
+                &pcfg,
+                tracer,
+                &mut crate::pipeline::NoCycles,
+            );
+            (rep.result, Some(rep.cycles))
+        }
+    };
     let (redirect, calls, cycles) = dev.with(|d| {
         d.maps.reclaim(&mut mem);
         let e = d.engine(engine);
@@ -330,6 +381,7 @@ pub fn execute<T: Tracer>(
             helper_calls: calls,
             helper_cycles: cycles,
             fault: None,
+            cycles: clocks,
         },
         Err(f) => Execution {
             r0: 0,
@@ -339,6 +391,7 @@ pub fn execute<T: Tracer>(
             helper_calls: calls,
             helper_cycles: cycles,
             fault: Some(f),
+            cycles: clocks,
         },
     })
 }
