@@ -29,7 +29,14 @@ fn clang_available() -> bool {
 }
 
 /// Ethernet + IPv4 + UDP/TCP frame.
-fn frame(dst_mac: u8, src_mac: u8, src_ip: [u8; 4], dst_ip: [u8; 4], proto: u8, dport: u16) -> Vec<u8> {
+fn frame(
+    dst_mac: u8,
+    src_mac: u8,
+    src_ip: [u8; 4],
+    dst_ip: [u8; 4],
+    proto: u8,
+    dport: u16,
+) -> Vec<u8> {
     let mut f = vec![0u8; 64];
     f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dst_mac]);
     f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src_mac]);
@@ -70,7 +77,9 @@ struct Pair {
 
 impl Pair {
     fn new(name: &str) -> Pair {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs").join(format!("{name}.c"));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("programs")
+            .join(format!("{name}.c"));
         let image = load_file(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let abi = match image.abi {
             nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
@@ -79,7 +88,8 @@ impl Pair {
         let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
         let devs = [0, 1].map(|_| {
             let d = SharedDeviceState::new(DeviceConfig::default());
-            d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps)).unwrap();
+            d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps))
+                .unwrap();
             d
         });
         Pair { abi, prog, devs }
@@ -88,7 +98,8 @@ impl Pair {
     /// Update map `index` on both devices.
     fn update(&self, index: usize, key: &[u8], value: &[u8]) {
         for d in &self.devs {
-            d.with(|s| s.maps.update(map_handle(index), key, value, 0).value).unwrap();
+            d.with(|s| s.maps.update(map_handle(index), key, value, 0).value)
+                .unwrap();
         }
     }
 
@@ -99,12 +110,20 @@ impl Pair {
             ..RxMeta::default()
         };
         let cfg = Config::default();
-        let run = |k, d| execute_on(k, self.abi, &self.prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let run =
+            |k, d| execute_on(k, self.abi, &self.prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
         let a = run(EngineKind::Interp, &self.devs[0]);
         let b = run(EngineKind::Pipeline, &self.devs[1]);
         assert_eq!(a.fault, b.fault, "faults differ");
-        assert_eq!((a.r0, a.verdict, &a.frame, a.insns), (b.r0, b.verdict, &b.frame, b.insns), "engines differ");
-        assert!(b.cycles.unwrap() >= b.insns, "a pipeline run takes at least one clock per instruction");
+        assert_eq!(
+            (a.r0, a.verdict, &a.frame, a.insns),
+            (b.r0, b.verdict, &b.frame, b.insns),
+            "engines differ"
+        );
+        assert!(
+            b.cycles.unwrap() >= b.insns,
+            "a pipeline run takes at least one clock per instruction"
+        );
         assert!(a.fault.is_none(), "fault: {:?}", a.fault);
         b
     }
@@ -121,11 +140,17 @@ fn wire_and_drop() {
     }
     let w = Pair::new("wire");
     for port in 0..4 {
-        assert_eq!(w.send(&frame(1, 2, A, B, 17, 53), port).verdict, Verdict::Redirect(port ^ 1));
+        assert_eq!(
+            w.send(&frame(1, 2, A, B, 17, 53), port).verdict,
+            Verdict::Redirect(port ^ 1)
+        );
     }
     let ws = Pair::new("wire_sume");
     for port in 0..4 {
-        assert_eq!(ws.send(&frame(1, 2, A, B, 17, 53), port).verdict, Verdict::Tx(port ^ 1));
+        assert_eq!(
+            ws.send(&frame(1, 2, A, B, 17, 53), port).verdict,
+            Verdict::Tx(port ^ 1)
+        );
     }
     let d = Pair::new("xdp_drop");
     assert_eq!(d.send(&arp(), 0).verdict, Verdict::Drop);
@@ -139,15 +164,33 @@ fn l2_switches_learn() {
     }
     let s = Pair::new("l2_switch");
     // Unknown destination: to the host stack; the source is learned.
-    assert_eq!(s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict, Verdict::Pass);
+    assert_eq!(
+        s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict,
+        Verdict::Pass
+    );
     // B answers from port 1: A is known on port 0.
-    assert_eq!(s.send(&frame(0xa, 0xb, B, A, 17, 9), 1).verdict, Verdict::Redirect(0));
-    assert_eq!(s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict, Verdict::Redirect(1));
+    assert_eq!(
+        s.send(&frame(0xa, 0xb, B, A, 17, 9), 1).verdict,
+        Verdict::Redirect(0)
+    );
+    assert_eq!(
+        s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict,
+        Verdict::Redirect(1)
+    );
 
     let s = Pair::new("l2_switch_sume");
-    assert_eq!(s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict, Verdict::Flood);
-    assert_eq!(s.send(&frame(0xa, 0xb, B, A, 17, 9), 1).verdict, Verdict::Tx(0));
-    assert_eq!(s.send(&frame(0xb, 0xa, A, B, 17, 9), 2).verdict, Verdict::Tx(1));
+    assert_eq!(
+        s.send(&frame(0xb, 0xa, A, B, 17, 9), 0).verdict,
+        Verdict::Flood
+    );
+    assert_eq!(
+        s.send(&frame(0xa, 0xb, B, A, 17, 9), 1).verdict,
+        Verdict::Tx(0)
+    );
+    assert_eq!(
+        s.send(&frame(0xb, 0xa, A, B, 17, 9), 2).verdict,
+        Verdict::Tx(1)
+    );
 }
 
 #[test]
@@ -178,8 +221,16 @@ fn router_forwards_by_longest_prefix() {
         .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
         .sum();
     assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff);
-    assert_eq!(r.send(&frame(1, 2, B, A, 17, 53), 0).verdict, Verdict::Redirect(2), "10.0.0.1 takes the /8");
-    assert_eq!(r.send(&frame(1, 2, A, FAR, 17, 53), 0).verdict, Verdict::Pass, "no route");
+    assert_eq!(
+        r.send(&frame(1, 2, B, A, 17, 53), 0).verdict,
+        Verdict::Redirect(2),
+        "10.0.0.1 takes the /8"
+    );
+    assert_eq!(
+        r.send(&frame(1, 2, A, FAR, 17, 53), 0).verdict,
+        Verdict::Pass,
+        "no route"
+    );
     assert_eq!(r.send(&arp(), 0).verdict, Verdict::Pass);
 }
 
@@ -194,7 +245,11 @@ fn ddos_drops_a_flooding_source() {
     // Bring A's counter to the threshold (1000, in .rodata).
     d.update(0, &A, &1000u64.to_le_bytes());
     assert_eq!(d.send(&frame(1, 2, A, B, 17, 53), 0).verdict, Verdict::Drop);
-    assert_eq!(d.send(&frame(1, 2, B, A, 17, 53), 0).verdict, Verdict::Pass, "other sources pass");
+    assert_eq!(
+        d.send(&frame(1, 2, B, A, 17, 53), 0).verdict,
+        Verdict::Pass,
+        "other sources pass"
+    );
 }
 
 #[test]

@@ -49,7 +49,11 @@ pub fn clang_command(
     // The source's own directory and its `include/`, as a build next to the
     // file would see them (`programs/include/nf_common.h`).
     if let Some(dir) = src.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         c.arg("-I").arg(dir).arg("-I").arg(dir.join("include"));
     }
     c.arg("-c").arg(src).arg("-o").arg(out);

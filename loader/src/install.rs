@@ -59,7 +59,12 @@ pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), Install
             let mut value = init.clone();
             value.resize(m.value_size as usize, 0);
             table
-                .update(handle, &0u32.to_le_bytes(), &value, nfbpf_vm::contract::BPF_ANY)
+                .update(
+                    handle,
+                    &0u32.to_le_bytes(),
+                    &value,
+                    nfbpf_vm::contract::BPF_ANY,
+                )
                 .value
                 .map_err(|source| InstallError::Initial {
                     index,

@@ -7,7 +7,9 @@ pub mod conform;
 pub mod disasm;
 pub mod fuzz_diff; // pipeline branch
 pub mod input;
+pub mod nf;
 pub mod plugin;
 pub mod regs;
+pub mod rules;
 pub mod run;
 pub mod trace; // pipeline branch

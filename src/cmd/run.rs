@@ -26,9 +26,68 @@ pub struct Args {
     /// Print every retired instruction (trace text format).
     #[arg(long)]
     trace: bool,
+    /// Network function mode: run PROG (C source or clang object) on every
+    /// packet of this pcap/pcapng file.
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// Program ABI (default: from the section: `xdp*` is XDP, `.text` SUME).
+    #[arg(long, value_enum)]
+    abi: Option<AbiArg>,
+    /// Engine model for network functions.
+    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    engine: EngineArg,
+    /// Input port of every packet (default: the pcapng interface id, or 0).
+    #[arg(long)]
+    in_port: Option<u32>,
+    /// Map entries to pre-load (see `nfbpf run --help` and docs).
+    #[arg(short = 'r', long = "rules")]
+    rules: Option<PathBuf>,
+    /// Write the packets as the program left them to this pcap file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// One JSON object per packet, then a summary object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AbiArg {
+    Xdp,
+    Sume,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum EngineArg {
+    Interp,
+    Pipeline,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(pcap) = &a.pcap {
+        return super::nf::run(super::nf::NfArgs {
+            prog: &a.prog,
+            pcap,
+            abi: a.abi.map(|x| match x {
+                AbiArg::Xdp => nfbpf_vm::abi::Abi::Xdp,
+                AbiArg::Sume => nfbpf_vm::abi::Abi::Sume,
+            }),
+            engine: match a.engine {
+                EngineArg::Interp => nfbpf_vm::abi::EngineKind::Interp,
+                EngineArg::Pipeline => nfbpf_vm::abi::EngineKind::Pipeline,
+            },
+            in_port: a.in_port,
+            rules: a.rules.as_deref(),
+            out: a.out.as_deref(),
+            json: a.json,
+            budget: a.budget,
+        });
+    }
+    if super::nf::is_nf(&a.prog) {
+        anyhow::bail!(
+            "{}: a network function (C source or object) runs over traffic: add --pcap FILE",
+            a.prog.display()
+        );
+    }
     let insns = read_program(&a.prog)?;
     let prog = Program::new(insns).with_context(|| a.prog.display().to_string())?;
     let data = parse_hex(&a.mem).context("--mem")?;

@@ -281,7 +281,8 @@ pub struct Execution {
     pub helper_cycles: u64,
     /// The run faulted (verdict is [`Verdict::Aborted`]).
     pub fault: Option<Fault>,
-    /// Clocks from first fetch to verdict (pipeline model only).
+    /// Clocks from first fetch to verdict (pipeline model only), with the
+    /// packet already in FIFO_MD.
     pub cycles: Option<u64>,
 }
 
@@ -311,7 +312,17 @@ pub fn execute<T: Tracer>(
     cfg: &Config,
     tracer: &mut T,
 ) -> Result<Execution, AbiError> {
-    execute_on(EngineKind::Interp, abi, prog, dev, engine, packet, rx, cfg, tracer)
+    execute_on(
+        EngineKind::Interp,
+        abi,
+        prog,
+        dev,
+        engine,
+        packet,
+        rx,
+        cfg,
+        tracer,
+    )
 }
 
 /// [`execute`] on a chosen engine model. Both models see the same context,
@@ -341,14 +352,21 @@ pub fn execute_on<T: Tracer>(
         Ok::<_, OverlapError>((e.helper_calls, e.helper_cycles))
     })?;
     let (res, clocks) = match kind {
-        EngineKind::Interp => (interp::run(prog, &mut mem, &mut helpers, args, cfg, tracer), None),
+        EngineKind::Interp => (
+            interp::run(prog, &mut mem, &mut helpers, args, cfg, tracer),
+            None,
+        ),
         EngineKind::Pipeline => {
             let pcfg = crate::pipeline::Config {
                 engine: cfg.engine,
                 budget: cfg.budget,
                 max_frames: cfg.max_frames,
                 helper_latency: crate::pipeline::HelperLatency::from_device(dev.clone(), engine),
-                ..crate::pipeline::Config::default()
+                // The whole packet window is present when the program
+                // starts: these are the program's own cycles. Arrival at
+                // line rate (FIFO_MD word by word) belongs to device runs,
+                // where frames, not ABI windows, are paced.
+                pacing: crate::pipeline::Pacing::Instant,
             };
             let rep = crate::pipeline::run_report(
                 prog,

@@ -1,0 +1,222 @@
+//! `nfbpf run PROG --pcap IN ...`: a network function over captured traffic.
+//!
+//! PROG is a C file (compiled by clang) or a clang object; the loader makes
+//! its image, its maps go into the map coprocessor (pre-loaded from `-r`),
+//! and every packet of the pcap or pcapng file runs on the chosen engine
+//! model, map state carrying from packet to packet. Per packet: the
+//! verdict, output port, instructions and (pipeline) cycles; totals per
+//! verdict at the end. `--out` writes the packets as the program left them.
+
+use super::rules;
+use anyhow::{Context, anyhow};
+use nfbpf_loader::{Options, load_file};
+use nfbpf_vm::abi::{Abi, EngineKind, RxMeta, Verdict, execute_on};
+use nfbpf_vm::interp::Config;
+use nfbpf_vm::trace::NoTrace;
+use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+use pcap_file::pcapng::{Block, PcapNgReader};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What `run` needs for a network-function run.
+pub struct NfArgs<'a> {
+    pub prog: &'a Path,
+    pub pcap: &'a Path,
+    pub abi: Option<Abi>,
+    pub engine: EngineKind,
+    pub in_port: Option<u32>,
+    pub rules: Option<&'a Path>,
+    pub out: Option<&'a Path>,
+    pub json: bool,
+    pub budget: u64,
+}
+
+/// One input packet.
+struct Pkt {
+    ts: Duration,
+    data: Vec<u8>,
+    /// pcapng interface id.
+    iface: Option<u32>,
+}
+
+fn read_packets(path: &Path) -> anyhow::Result<Vec<Pkt>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    // pcapng starts with a section header block (0x0a0d0d0a).
+    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let mut r =
+            PcapNgReader::new(&bytes[..]).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        while let Some(b) = r.next_block() {
+            match b.map_err(|e| anyhow!("{}: block {}: {e}", path.display(), out.len()))? {
+                Block::EnhancedPacket(p) => out.push(Pkt {
+                    ts: p.timestamp,
+                    data: p.data.to_vec(),
+                    iface: Some(p.interface_id),
+                }),
+                Block::SimplePacket(p) => out.push(Pkt {
+                    ts: Duration::ZERO,
+                    data: p.data.to_vec(),
+                    iface: None,
+                }),
+                _ => {}
+            }
+        }
+    } else {
+        let mut r = PcapReader::new(&bytes[..])
+            .map_err(|e| anyhow!("{}: not a pcap or pcapng file: {e}", path.display()))?;
+        while let Some(p) = r.next_packet() {
+            let p = p.map_err(|e| anyhow!("{}: packet {}: {e}", path.display(), out.len()))?;
+            out.push(Pkt {
+                ts: p.timestamp,
+                data: p.data.to_vec(),
+                iface: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `(action, port)` as the JSON output names them.
+fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
+    match (abi, v) {
+        (_, Verdict::Aborted) => ("aborted", None),
+        (_, Verdict::Drop) => ("drop", None),
+        (Abi::Xdp, Verdict::Pass) => ("pass", None),
+        (Abi::Sume, Verdict::Pass) => ("controller", None),
+        (Abi::Xdp, Verdict::Tx(p)) if r0 == nfbpf_vm::contract::XDP_TX => ("tx", Some(p)),
+        (Abi::Xdp, Verdict::Tx(p)) => ("redirect", Some(p)),
+        (Abi::Sume, Verdict::Tx(p)) => ("port", Some(p)),
+        (Abi::Xdp, Verdict::Flood) => ("redirect", None),
+        (Abi::Sume, Verdict::Flood) => ("flood", None),
+        (_, Verdict::Redirect(p)) => ("redirect", Some(p)),
+    }
+}
+
+pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
+    let opts = Options {
+        abi: a.abi.map(|x| match x {
+            Abi::Xdp => nfbpf_loader::abi::Abi::Xdp,
+            Abi::Sume => nfbpf_loader::abi::Abi::Sume,
+        }),
+        ..Options::default()
+    };
+    let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    let abi = match image.abi {
+        nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
+        nfbpf_loader::abi::Abi::Sume => Abi::Sume,
+    };
+    let prog = image
+        .program()
+        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    let dev = SharedDeviceState::new(DeviceConfig::default());
+    dev.with(|d| nfbpf_loader::install::configure_maps(&image, &mut d.maps))
+        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    if let Some(r) = a.rules {
+        dev.with(|d| rules::load(r, &image, &mut d.maps))?;
+    }
+    let packets = read_packets(a.pcap)?;
+    let mut writer = match a.out {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            Some(PcapWriter::new(f).map_err(|e| anyhow!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let cfg = Config {
+        budget: a.budget,
+        ..Config::default()
+    };
+    let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let (mut insns, mut cycles, mut faults) = (0u64, 0u64, 0u64);
+    for (index, p) in packets.iter().enumerate() {
+        let rx = RxMeta {
+            in_port: a.in_port.or(p.iface).unwrap_or(0),
+            ..RxMeta::default()
+        };
+        let ex = execute_on(
+            a.engine,
+            abi,
+            &prog,
+            &dev,
+            0,
+            &p.data,
+            &rx,
+            &cfg,
+            &mut NoTrace,
+        )
+        .map_err(|e| anyhow!("packet {index}: {e}"))?;
+        let (act, port) = action(abi, ex.verdict, ex.r0);
+        *totals.entry(act).or_default() += 1;
+        insns += ex.insns;
+        cycles += ex.cycles.unwrap_or(0);
+        if let Some(f) = &ex.fault {
+            faults += 1;
+            let loc = format!(" ({})", image.locate(f.pc));
+            eprintln!("packet {index}: {f}{loc}");
+        }
+        if a.json {
+            let mut o = serde_json::json!({
+                "index": index, "action": act, "port": port, "r0": ex.r0,
+                "instructions": ex.insns, "cycles": ex.cycles, "in_port": rx.in_port,
+                "len": p.data.len(),
+            });
+            if let Some(f) = &ex.fault {
+                o["fault"] = serde_json::Value::String(f.to_string());
+            }
+            println!("{o}");
+        } else {
+            let port = port.map_or("-".to_string(), |p| p.to_string());
+            let cyc = ex.cycles.map_or("-".to_string(), |c| c.to_string());
+            println!(
+                "{index:6}  in {:2}  {act:<10} port {port:>3}  insns {:5}  cycles {cyc:>6}",
+                rx.in_port, ex.insns
+            );
+        }
+        if let Some(w) = writer.as_mut() {
+            let frame = if ex.frame.is_empty() {
+                &p.data
+            } else {
+                &ex.frame
+            };
+            w.write_packet(&PcapPacket::new(p.ts, frame.len() as u32, frame))
+                .map_err(|e| anyhow!("writing packet {index}: {e}"))?;
+        }
+    }
+    let n = packets.len() as u64;
+    if a.json {
+        let mut o = serde_json::json!({
+            "summary": true, "packets": n, "instructions": insns, "faults": faults,
+            "engine": match a.engine { EngineKind::Interp => "interp", EngineKind::Pipeline => "pipeline" },
+            "abi": abi.name(),
+        });
+        if a.engine == EngineKind::Pipeline {
+            o["cycles"] = cycles.into();
+        }
+        for (k, v) in &totals {
+            o[*k] = (*v).into();
+        }
+        println!("{o}");
+    } else {
+        let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!(
+            "{n} packets: {}; {insns} instructions{}",
+            t.join(", "),
+            if a.engine == EngineKind::Pipeline {
+                format!(", {cycles} cycles")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Is this program file a network function (C source or ELF object)?
+pub fn is_nf(path: &PathBuf) -> bool {
+    path.extension().is_some_and(|e| e == "c" || e == "o")
+        || std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x7fELF"))
+}

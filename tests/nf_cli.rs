@@ -1,0 +1,176 @@
+//! `nfbpf run PROG --pcap ...` as users run it: JSON per packet and a
+//! summary, both engines agreeing, rules pre-loading maps, `--out` pcap.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn frame(dst: [u8; 4], dport: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 64];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+    f[12] = 0x08;
+    let ip = [
+        0x45, 0, 0, 50, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, dst[0], dst[1], dst[2], dst[3],
+    ];
+    f[14..34].copy_from_slice(&ip);
+    let mut sum: u32 = f[14..34]
+        .chunks(2)
+        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nfbpf-nfcli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn nfbpf(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn program(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn router_over_a_pcap_on_both_engines() {
+    if Command::new("clang-19").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
+            "clang-19 required"
+        );
+        eprintln!("SKIPPED: clang-19 not installed");
+        return;
+    }
+    let pcap = tmp("in.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    for (i, dst) in [[10, 1, 2, 3], [10, 0, 9, 9], [192, 168, 1, 1]]
+        .iter()
+        .enumerate()
+    {
+        let f = frame(*dst, 53);
+        w.write_packet(&PcapPacket::new(Duration::from_micros(i as u64), 64, &f))
+            .unwrap();
+    }
+    drop(w);
+    let rules = tmp("rules.txt");
+    std::fs::write(
+        &rules,
+        "# prefix -> dmac smac port-slot\n\
+         routes 10.1.0.0/16 hex:02000000001602000000500101000000\n\
+         routes 10.0.0.0/8  hex:02000000000802000000500100000000\n\
+         tx_ports 0 2\ntx_ports 1 3\n",
+    )
+    .unwrap();
+    let out = tmp("out.pcap");
+    let mut results = Vec::new();
+    for engine in ["interp", "pipeline"] {
+        let (code, stdout, stderr) = nfbpf(&[
+            "run",
+            &program("router.c"),
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "-r",
+            rules.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        let acts: Vec<(String, serde_json::Value, u64)> = lines[..3]
+            .iter()
+            .map(|o| {
+                (
+                    o["action"].as_str().unwrap().to_string(),
+                    o["port"].clone(),
+                    o["instructions"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(acts[0].0, "redirect");
+        assert_eq!(acts[0].1, 3);
+        assert_eq!(acts[1].1, 2);
+        assert_eq!(acts[2].0, "pass");
+        assert_eq!(lines[2]["port"], serde_json::Value::Null);
+        assert_eq!(lines[3]["summary"], true);
+        assert_eq!(lines[3]["redirect"], 2);
+        if engine == "pipeline" {
+            assert!(lines[0]["cycles"].as_u64().unwrap() >= 66);
+        }
+        results.push(acts);
+    }
+    assert_eq!(results[0], results[1], "engines differ");
+    // The rewritten packets: TTL 63, destination MAC of the /16 route.
+    let mut r = PcapReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let p = r.next_packet().unwrap().unwrap();
+    assert_eq!(p.data[5], 0x16);
+    assert_eq!(p.data[22], 63);
+
+    // A bad rules line names the line, the map and the cause.
+    std::fs::write(&rules, "routes 10.1.0.0/16 hex:00\n").unwrap();
+    let (code, _, stderr) = nfbpf(&[
+        "run",
+        &program("router.c"),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "-r",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("rules line 1") && stderr.contains("has 1 bytes, the map's value is 16"),
+        "{stderr}"
+    );
+    std::fs::write(&rules, "nosuch 1 2\n").unwrap();
+    let (_, _, stderr) = nfbpf(&[
+        "run",
+        &program("router.c"),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "-r",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr.contains("no map `nosuch` (the program has: routes, tx_ports)"),
+        "{stderr}"
+    );
+    // Not a pcap.
+    let (code, _, stderr) = nfbpf(&[
+        "run",
+        &program("router.c"),
+        "--pcap",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
+}
