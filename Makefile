@@ -15,7 +15,7 @@ NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
 RTL_SOURCES := $(wildcard rtl/*.v)
 
-.PHONY: all deps build run test lint fmt-check clippy rtl-lint test-cargo clean
+.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint test-cargo clean
 
 all: build
 
@@ -37,8 +37,16 @@ deps:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
 
-build: deps
+build: deps programs
 	$(CARGO) build --release --bin nfbpf
+
+# The network functions of programs/ as clang objects (what `nfbpf run`,
+# `nfbpf disasm` and the device load; they also accept the .c files).
+PROGRAM_OBJS := $(patsubst programs/%.c,target/programs/%.o,$(wildcard programs/*.c))
+programs: $(PROGRAM_OBJS)
+target/programs/%.o: programs/%.c $(wildcard programs/include/*.h) | deps
+	@mkdir -p target/programs
+	clang-19 -O2 -g -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -Iprograms/include -c $< -o $@
 
 # The main job. Until the device and report land, it assembles and runs the
 # sample program on the reference interpreter.

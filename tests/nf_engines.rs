@@ -265,3 +265,53 @@ fn firewall_blocks_ports_and_flows() {
     assert_eq!(f.send(&frame(1, 2, A, B, 6, 80), 0).verdict, Verdict::Pass);
     assert_eq!(f.send(&arp(), 0).verdict, Verdict::Pass);
 }
+
+#[test]
+fn sume_router_and_ddos() {
+    if !clang_available() {
+        return;
+    }
+    let r = Pair::new("router_sume");
+    // 10.1.0.0/16 -> next hop 02:00:00:00:00:16 on port 3 (value by value).
+    let mut key = 16u32.to_le_bytes().to_vec();
+    key.extend_from_slice(&[10, 1, 0, 0]);
+    r.update(0, &key, &((0x0200_0000_0016u64 << 16) | 3).to_le_bytes());
+    let out = r.send(&frame(1, 2, A, B, 17, 53), 0);
+    assert_eq!(out.verdict, Verdict::Tx(3));
+    assert_eq!(&out.frame[..6], &[2, 0, 0, 0, 0, 0x16]);
+    assert_eq!(out.frame[22], 63, "TTL decremented");
+    let sum: u32 = out.frame[14..34]
+        .chunks(2)
+        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
+        .sum();
+    assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff, "checksum still valid");
+    assert_eq!(
+        r.send(&frame(1, 2, B, FAR, 17, 53), 0).verdict,
+        Verdict::Pass,
+        "no route: controller"
+    );
+    assert_eq!(r.send(&arp(), 1).verdict, Verdict::Pass);
+
+    let d = Pair::new("ddos_sume");
+    assert_eq!(
+        d.send(&frame(1, 2, A, B, 17, 53), 0).verdict,
+        Verdict::Tx(1)
+    );
+    d.update(0, &53u16.to_le_bytes(), &[1]);
+    assert_eq!(
+        d.send(&frame(1, 2, A, B, 17, 53), 2).verdict,
+        Verdict::Drop,
+        "blocked port"
+    );
+    assert_eq!(d.send(&frame(1, 2, A, B, 6, 80), 2).verdict, Verdict::Tx(3));
+    d.update(
+        1,
+        &u32::from_be_bytes(B).to_le_bytes(),
+        &1000u64.to_le_bytes(),
+    );
+    assert_eq!(
+        d.send(&frame(1, 2, B, A, 6, 80), 0).verdict,
+        Verdict::Drop,
+        "over the threshold"
+    );
+}
