@@ -71,3 +71,34 @@ fn conformance_suite_passes_on_the_pipeline() {
     assert_eq!(out.lines().last(), Some("225 passed, 0 failed"), "{out}");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn trace_queues_the_packets_of_a_pcap() {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    let dir = std::env::temp_dir().join(format!("nfbpf-trace-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pcap = dir.join("two.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).expect("create")).expect("pcap");
+    for len in [20u8, 40] {
+        let f: Vec<u8> = (0..len).collect();
+        w.write_packet(&PcapPacket::new(std::time::Duration::ZERO, len as u32, &f))
+            .expect("write");
+    }
+    drop(w);
+    // r0 = the packet's length (r2) plus its last byte.
+    let prog = program(
+        "len.s",
+        "mov %r0, %r2\nmov %r3, %r1\nadd %r3, %r2\nldxb %r4, [%r3-1]\nadd %r0, %r4\nexit\n",
+    );
+    let (code, out) = nfbpf(&[
+        "trace",
+        prog.to_str().expect("utf-8"),
+        "--pcap",
+        pcap.to_str().expect("utf-8"),
+        "--stats",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("packet 0: r0 = 0x27,"), "{out}"); // 20 + 19
+    assert!(out.contains("packet 1: r0 = 0x4f,"), "{out}"); // 40 + 39
+    assert!(out.contains("packets 2"), "{out}");
+}

@@ -35,14 +35,14 @@ pub struct NfArgs<'a> {
 }
 
 /// One input packet.
-struct Pkt {
-    ts: Duration,
-    data: Vec<u8>,
+pub struct Pkt {
+    pub ts: Duration,
+    pub data: Vec<u8>,
     /// pcapng interface id.
-    iface: Option<u32>,
+    pub iface: Option<u32>,
 }
 
-fn read_packets(path: &Path) -> anyhow::Result<Vec<Pkt>> {
+pub fn read_packets(path: &Path) -> anyhow::Result<Vec<Pkt>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut out = Vec::new();
     // pcapng starts with a section header block (0x0a0d0d0a).

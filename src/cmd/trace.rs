@@ -37,6 +37,10 @@ pub struct Args {
     /// Instruction budget.
     #[arg(long, default_value_t = contract::DEFAULT_INSN_BUDGET)]
     budget: u64,
+    /// Run every packet of this pcap/pcapng file, queued in FIFO_MD one
+    /// after another as they arrive (r1 = the packet, r2 = its length).
+    #[arg(long, value_name = "FILE", conflicts_with = "mem")]
+    pcap: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -55,15 +59,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let mut retires = Collect::default();
     let mut cycles = CollectCycles::default();
-    let rep = pipeline::run_report(
-        &prog,
-        &mut mem,
-        &mut Helpers::conformance(),
-        args,
-        &cfg,
-        &mut retires,
-        &mut cycles,
-    );
+    let (stats, last) = if let Some(pcap) = &a.pcap {
+        run_pcap(&prog, pcap, &cfg, &mut retires, &mut cycles)?
+    } else {
+        let rep = pipeline::run_report(
+            &prog,
+            &mut mem,
+            &mut Helpers::conformance(),
+            args,
+            &cfg,
+            &mut retires,
+            &mut cycles,
+        );
+        (rep.stats, (rep.result, rep.cycles))
+    };
     for r in &retires.0 {
         println!("{}", r.to_line());
     }
@@ -79,14 +88,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| path.display().to_string())?;
     }
     if a.stats {
-        print!("{}", rep.stats.report());
+        print!("{}", stats.report());
     }
-    match rep.result {
+    let (result, total) = last;
+    match result {
         Ok(o) => {
-            println!(
-                "r0 = {:#x} ({}) after {} cycles",
-                o.r0, o.r0 as i64, rep.cycles
-            );
+            println!("r0 = {:#x} ({}) after {} cycles", o.r0, o.r0 as i64, total);
             Ok(ExitCode::SUCCESS)
         }
         Err(f) => {
@@ -94,4 +101,57 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// A packet's result and its cycles.
+type Last = (
+    Result<nfbpf_vm::interp::Outcome, nfbpf_vm::interp::Fault>,
+    u64,
+);
+
+/// Queue the packets of `pcap` into one engine's FIFO_MD (as many as fit,
+/// the next whenever a verdict frees a slot) and run until every packet has
+/// its verdict. Prints one line per verdict; returns the engine's stats and
+/// the last packet's result with its cycles.
+fn run_pcap(
+    prog: &Program,
+    pcap: &std::path::Path,
+    cfg: &pipeline::Config,
+    retires: &mut Collect,
+    cycles: &mut CollectCycles,
+) -> anyhow::Result<(pipeline::Stats, Last)> {
+    let packets = super::nf::read_packets(pcap)?;
+    anyhow::ensure!(!packets.is_empty(), "{}: no packets", pcap.display());
+    let mut imem = pipeline::InstrMem::with_program(std::sync::Arc::new(prog.clone()));
+    let mut e = pipeline::Engine::new(cfg.clone());
+    let (mut mem, _) = conformance_memory(&[]);
+    let mut helpers = Helpers::conformance();
+    let (mut next, mut done) = (0usize, 0usize);
+    let mut last = None;
+    while done < packets.len() {
+        while next < packets.len() {
+            let d = &packets[next].data;
+            let args = [contract::PKT_BASE, d.len() as u64, 0, 0, 0];
+            if e.push_packet(d, args).is_err() {
+                break;
+            }
+            next += 1;
+        }
+        if let Some(v) = e.step(&mut imem, &mut mem, &mut helpers, retires, cycles) {
+            match &v.result {
+                Ok(o) => println!(
+                    "packet {done}: r0 = {:#x}, cycles {}..{} ({})",
+                    o.r0,
+                    v.start,
+                    v.end,
+                    v.cycles()
+                ),
+                Err(f) => println!("packet {done}: {f}, cycles {}..{}", v.start, v.end),
+            }
+            last = Some((v.result.clone(), v.cycles()));
+            done += 1;
+        }
+    }
+    let last = last.ok_or_else(|| anyhow::anyhow!("no verdict"))?;
+    Ok((e.stats().clone(), last))
 }
