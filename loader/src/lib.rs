@@ -54,6 +54,7 @@ mod elf;
 pub mod error;
 pub mod image;
 pub mod install;
+pub mod kernel;
 mod link;
 pub mod maps;
 

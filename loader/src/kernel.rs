@@ -1,0 +1,517 @@
+//! The Linux kernel as an oracle: an XDP [`Image`] loaded into the running
+//! kernel with raw `bpf(2)` calls and run with `BPF_PROG_TEST_RUN`.
+//!
+//! The loader has already resolved everything, so this is a thin layer:
+//! - each map of the image becomes a kernel map (`BPF_MAP_CREATE`), global
+//!   data (`.rodata`, `.data`, `.bss`) a one-entry ARRAY map holding the
+//!   section's initial bytes (`.rodata` keeps `BPF_F_RDONLY_PROG`; LPM_TRIE
+//!   maps get the `BPF_F_NO_PREALLOC` Linux requires);
+//! - every map relocation's `lddw` is turned back into its Linux form:
+//!   [`Target::MapHandle`] -> `src = BPF_PSEUDO_MAP_FD`, `imm = fd`;
+//!   [`Target::MapValue`] -> `src = BPF_PSEUDO_MAP_VALUE`, `imm = fd`, second
+//!   slot `imm = offset`;
+//! - the loader's prologue (`mov64 r1, ctx`; `mov64 r10, STACK_TOP`) is
+//!   dropped: the kernel sets r1 and r10 itself. Every jump and bpf-to-bpf
+//!   call is pc-relative and the prologue precedes all functions, so nothing
+//!   else moves;
+//! - the program is loaded as `BPF_PROG_TYPE_XDP` (the verifier's log is
+//!   returned with a refusal) and run packet by packet with
+//!   `BPF_PROG_TEST_RUN`, which gives the program's return value and the
+//!   packet as the program left it. The kernel does not perform a redirect
+//!   in a test run, so the output port of `XDP_REDIRECT` is unknown.
+//!
+//! Only the XDP ABI exists in Linux; SUME images are refused. Every file
+//! descriptor is closed when the [`KernelProgram`] is dropped.
+
+use crate::abi::Abi;
+use crate::image::{Image, Target};
+use crate::maps::MapType;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+
+const BPF_PROG_TYPE_XDP: u32 = 6;
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+const BPF_PSEUDO_MAP_VALUE: u8 = 2;
+const BPF_F_NO_PREALLOC: u32 = 1;
+/// Size of `struct xdp_md` (data, data_end, data_meta, ingress_ifindex,
+/// rx_queue_index, egress_ifindex).
+const XDP_MD_SIZE: usize = 24;
+/// Largest output packet a test run can return (one page).
+const DATA_OUT_MAX: usize = 4096;
+/// Verifier log buffer for a refused program.
+const LOG_SIZE: usize = 4 << 20;
+
+/// Why the kernel could not load or run a program.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// EPERM: not root, no CAP_BPF, or unprivileged BPF disabled.
+    #[error("the kernel refused BPF (need root / CAP_BPF): {op}: {source}")]
+    Permission {
+        op: &'static str,
+        source: std::io::Error,
+    },
+    /// ENOSYS: the kernel has no bpf(2).
+    #[error("no BPF in this kernel: {op}: {source}")]
+    NoBpf {
+        op: &'static str,
+        source: std::io::Error,
+    },
+    /// The verifier refused the program (EINVAL, EACCES, ...).
+    #[error("the kernel verifier refused the program: {source}\n{log}")]
+    Verifier { source: std::io::Error, log: String },
+    /// A map could not be created.
+    #[error("map {index} `{name}`: BPF_MAP_CREATE: {source}")]
+    MapCreate {
+        index: usize,
+        name: String,
+        source: std::io::Error,
+    },
+    /// An image the kernel cannot run.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A map index out of range or a key/value of the wrong size.
+    #[error("map {map}: {msg}")]
+    BadArgument { map: usize, msg: String },
+    /// Any other failed call.
+    #[error("{op}: {source}")]
+    Sys {
+        op: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl KernelError {
+    /// Is this the kernel (or its configuration) saying no BPF here, rather
+    /// than a problem of the program?
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            KernelError::Permission { .. } | KernelError::NoBpf { .. }
+        )
+    }
+}
+
+/// One `BPF_PROG_TEST_RUN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelRun {
+    /// The program's return value (the XDP action).
+    pub retval: u32,
+    /// The packet as the program left it (`data..data_end`).
+    pub data_out: Vec<u8>,
+}
+
+/// A kernel map of the program.
+#[derive(Debug)]
+struct KernelMap {
+    fd: OwnedFd,
+    key_size: u32,
+    value_size: u32,
+}
+
+/// An image loaded into the kernel, with its maps.
+#[derive(Debug)]
+pub struct KernelProgram {
+    prog: OwnedFd,
+    maps: Vec<KernelMap>,
+}
+
+/// `union bpf_attr`, zeroed, as bytes (the kernel checks that the bytes it
+/// does not know are zero).
+#[repr(C, align(8))]
+struct Attr([u8; 128]);
+
+impl Attr {
+    fn new() -> Attr {
+        Attr([0; 128])
+    }
+    fn u32(&mut self, off: usize, v: u32) -> &mut Attr {
+        self.0[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn u64(&mut self, off: usize, v: u64) -> &mut Attr {
+        self.0[off..off + 8].copy_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn ptr<T>(&mut self, off: usize, p: *const T) -> &mut Attr {
+        self.u64(off, p as usize as u64)
+    }
+    fn name(&mut self, off: usize, name: &str) -> &mut Attr {
+        // BPF object names: at most 15 of [A-Za-z0-9_.], NUL-terminated.
+        let clean = name
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
+                    b
+                } else {
+                    b'_'
+                }
+            })
+            .take(15);
+        for (i, b) in clean.enumerate() {
+            self.0[off + i] = b;
+        }
+        self
+    }
+    fn get_u32(&self, off: usize) -> u32 {
+        u32::from_le_bytes([
+            self.0[off],
+            self.0[off + 1],
+            self.0[off + 2],
+            self.0[off + 3],
+        ])
+    }
+}
+
+/// `bpf(cmd, attr, sizeof attr)`: the result (an fd or 0) or errno.
+fn bpf(cmd: libc::c_long, attr: &mut Attr) -> Result<libc::c_long, std::io::Error> {
+    let size = std::mem::size_of::<Attr>() as libc::c_long;
+    let ptr = attr.0.as_mut_ptr();
+    // SAFETY: `attr` is a live, 8-aligned, zero-initialised 128-byte buffer
+    // laid out as `union bpf_attr`; every pointer stored in it (keys,
+    // values, instructions, license, log and packet buffers) is taken by the
+    // callers from borrows that outlive this call, with the sizes they
+    // declare to the kernel. The kernel reads and writes only within them.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, ptr, size) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Wrap a new file descriptor returned by `bpf(2)`.
+fn owned(fd: libc::c_long) -> OwnedFd {
+    // SAFETY: `fd` was just returned by a successful bpf(2) call that
+    // creates a file descriptor (map or program); nothing else owns it.
+    #[allow(unsafe_code)]
+    unsafe {
+        OwnedFd::from_raw_fd(fd as i32)
+    }
+}
+
+fn classify(op: &'static str, source: std::io::Error) -> KernelError {
+    match source.raw_os_error() {
+        Some(libc::EPERM) => KernelError::Permission { op, source },
+        Some(libc::ENOSYS) => KernelError::NoBpf { op, source },
+        _ => KernelError::Sys { op, source },
+    }
+}
+
+/// Map flags as Linux wants them for this map.
+fn kernel_flags(m: &crate::maps::MapDef) -> u32 {
+    match m.map_type {
+        MapType::LpmTrie => m.flags | BPF_F_NO_PREALLOC,
+        _ => m.flags,
+    }
+}
+
+/// The image's instructions in Linux's form: map `lddw`s with their pseudo
+/// sources and fds, the prologue dropped.
+fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
+    let mut insns = image.insns.clone();
+    for r in &image.relocations {
+        let (map, src, next) = match r.target {
+            Target::MapHandle { map } => (map, BPF_PSEUDO_MAP_FD, 0),
+            Target::MapValue { map, offset } => (
+                map,
+                BPF_PSEUDO_MAP_VALUE,
+                i32::try_from(offset).map_err(|_| {
+                    KernelError::Unsupported(format!(
+                        "pc {}: global-data offset {offset} too large",
+                        r.pc
+                    ))
+                })?,
+            ),
+            Target::Call { .. } => continue,
+        };
+        if r.pc < image.prologue_len || r.pc + 1 >= insns.len() || insns[r.pc].opc != 0x18 {
+            return Err(KernelError::Unsupported(format!(
+                "pc {}: map relocation `{}` is not on an lddw",
+                r.pc, r.symbol
+            )));
+        }
+        let fd = *fds.get(map).ok_or_else(|| {
+            KernelError::Unsupported(format!("pc {}: map {map} does not exist", r.pc))
+        })?;
+        insns[r.pc].src = src;
+        insns[r.pc].imm = fd;
+        insns[r.pc + 1].imm = next;
+    }
+    Ok(insns[image.prologue_len..]
+        .iter()
+        .flat_map(|i| i.to_bytes())
+        .collect())
+}
+
+impl KernelProgram {
+    /// Create the image's maps (global data with its initial bytes) and
+    /// load the program as XDP.
+    pub fn load(image: &Image) -> Result<KernelProgram, KernelError> {
+        if image.abi != Abi::Xdp {
+            return Err(KernelError::Unsupported(format!(
+                "the kernel runs only XDP programs; {} is a {} ABI program",
+                image.function, image.abi
+            )));
+        }
+        if image.entry != image.prologue_len {
+            return Err(KernelError::Unsupported(format!(
+                "entry at pc {} but the prologue has {} slots",
+                image.entry, image.prologue_len
+            )));
+        }
+        let mut maps = Vec::with_capacity(image.maps.len());
+        for (index, m) in image.maps.iter().enumerate() {
+            let mut a = Attr::new();
+            a.u32(0, m.map_type.code())
+                .u32(4, m.key_size)
+                .u32(8, m.value_size)
+                .u32(12, m.max_entries)
+                .u32(16, kernel_flags(m))
+                .name(28, &m.name);
+            let fd = bpf(BPF_MAP_CREATE, &mut a).map_err(|source| {
+                match classify("BPF_MAP_CREATE", source) {
+                    KernelError::Sys { source, .. } => KernelError::MapCreate {
+                        index,
+                        name: m.name.clone(),
+                        source,
+                    },
+                    e => e,
+                }
+            })?;
+            maps.push(KernelMap {
+                fd: owned(fd),
+                key_size: m.key_size,
+                value_size: m.value_size,
+            });
+        }
+        let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
+        let insns = kernel_insns(image, &fds)?;
+        let mut license = image
+            .license
+            .clone()
+            .unwrap_or_else(|| "GPL".into())
+            .into_bytes();
+        license.retain(|&b| b != 0);
+        license.push(0);
+        let load = |log: Option<&mut Vec<u8>>| {
+            let mut a = Attr::new();
+            a.u32(0, BPF_PROG_TYPE_XDP)
+                .u32(4, (insns.len() / 8) as u32)
+                .ptr(8, insns.as_ptr())
+                .ptr(16, license.as_ptr())
+                .name(48, &image.function);
+            if let Some(log) = log {
+                a.u32(24, 1)
+                    .u32(28, log.len() as u32)
+                    .ptr(32, log.as_mut_ptr());
+            }
+            bpf(BPF_PROG_LOAD, &mut a)
+        };
+        let prog = match load(None) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
+                return Err(classify("BPF_PROG_LOAD", e));
+            }
+            Err(_) => {
+                // Again with the verifier's log.
+                let mut log = vec![0u8; LOG_SIZE];
+                let source = match load(Some(&mut log)) {
+                    // Loaded the second time: keep it.
+                    Ok(fd) => return Self::finish(owned(fd), maps, image),
+                    Err(e) => e,
+                };
+                let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                return Err(KernelError::Verifier {
+                    source,
+                    log: String::from_utf8_lossy(&log[..end]).into_owned(),
+                });
+            }
+        };
+        Self::finish(owned(prog), maps, image)
+    }
+
+    fn finish(
+        prog: OwnedFd,
+        maps: Vec<KernelMap>,
+        image: &Image,
+    ) -> Result<KernelProgram, KernelError> {
+        let p = KernelProgram { prog, maps };
+        for (index, m) in image.maps.iter().enumerate() {
+            if let Some(init) = &m.initial {
+                let mut value = init.clone();
+                value.resize(m.value_size as usize, 0);
+                p.update(index, &0u32.to_le_bytes(), &value)?;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Number of maps.
+    pub fn map_count(&self) -> usize {
+        self.maps.len()
+    }
+
+    fn map(&self, map: usize, key: &[u8]) -> Result<&KernelMap, KernelError> {
+        let m = self.maps.get(map).ok_or_else(|| KernelError::BadArgument {
+            map,
+            msg: format!("no such map ({} maps)", self.maps.len()),
+        })?;
+        if key.len() != m.key_size as usize {
+            return Err(KernelError::BadArgument {
+                map,
+                msg: format!(
+                    "key of {} bytes, the map's key is {}",
+                    key.len(),
+                    m.key_size
+                ),
+            });
+        }
+        Ok(m)
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`.
+    pub fn update(&self, map: usize, key: &[u8], value: &[u8]) -> Result<(), KernelError> {
+        let m = self.map(map, key)?;
+        if value.len() != m.value_size as usize {
+            return Err(KernelError::BadArgument {
+                map,
+                msg: format!(
+                    "value of {} bytes, the map's value is {}",
+                    value.len(),
+                    m.value_size
+                ),
+            });
+        }
+        let mut a = Attr::new();
+        a.u32(0, m.fd.as_raw_fd() as u32)
+            .ptr(8, key.as_ptr())
+            .ptr(16, value.as_ptr());
+        bpf(BPF_MAP_UPDATE_ELEM, &mut a).map_err(|e| classify("BPF_MAP_UPDATE_ELEM", e))?;
+        Ok(())
+    }
+
+    /// `BPF_MAP_DELETE_ELEM`; `false` when the key was absent.
+    pub fn delete(&self, map: usize, key: &[u8]) -> Result<bool, KernelError> {
+        let m = self.map(map, key)?;
+        let mut a = Attr::new();
+        a.u32(0, m.fd.as_raw_fd() as u32).ptr(8, key.as_ptr());
+        match bpf(BPF_MAP_DELETE_ELEM, &mut a) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(classify("BPF_MAP_DELETE_ELEM", e)),
+        }
+    }
+
+    /// `BPF_MAP_LOOKUP_ELEM`: the value, or `None` when the key is absent.
+    pub fn lookup(&self, map: usize, key: &[u8]) -> Result<Option<Vec<u8>>, KernelError> {
+        let m = self.map(map, key)?;
+        let mut value = vec![0u8; m.value_size as usize];
+        let mut a = Attr::new();
+        a.u32(0, m.fd.as_raw_fd() as u32)
+            .ptr(8, key.as_ptr())
+            .ptr(16, value.as_mut_ptr());
+        match bpf(BPF_MAP_LOOKUP_ELEM, &mut a) {
+            Ok(_) => Ok(Some(value)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(classify("BPF_MAP_LOOKUP_ELEM", e)),
+        }
+    }
+
+    /// Every key of map `map` (`BPF_MAP_GET_NEXT_KEY`), in the kernel's
+    /// order.
+    pub fn keys(&self, map: usize) -> Result<Vec<Vec<u8>>, KernelError> {
+        let m = self.maps.get(map).ok_or_else(|| KernelError::BadArgument {
+            map,
+            msg: format!("no such map ({} maps)", self.maps.len()),
+        })?;
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let mut next = vec![0u8; m.key_size as usize];
+            let mut a = Attr::new();
+            a.u32(0, m.fd.as_raw_fd() as u32);
+            if let Some(k) = out.last() {
+                a.ptr(8, k.as_ptr());
+            }
+            a.ptr(16, next.as_mut_ptr());
+            match bpf(BPF_MAP_GET_NEXT_KEY, &mut a) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+                Err(e) => return Err(classify("BPF_MAP_GET_NEXT_KEY", e)),
+            }
+            if out.len() > (1 << 24) {
+                return Err(KernelError::BadArgument {
+                    map,
+                    msg: "map iteration does not end".into(),
+                });
+            }
+            out.push(next);
+        }
+    }
+
+    /// Every (key, value) of map `map`.
+    pub fn entries(&self, map: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KernelError> {
+        let mut out = Vec::new();
+        for k in self.keys(map)? {
+            if let Some(v) = self.lookup(map, &k)? {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run the program once on `packet` (`BPF_PROG_TEST_RUN`, repeat 1).
+    /// `in_port` is `ingress_ifindex`: 0 lets the kernel pick its test
+    /// device (the loopback, ifindex 1); any other value must be an existing
+    /// interface.
+    pub fn run(&self, packet: &[u8], in_port: u32) -> Result<KernelRun, KernelError> {
+        let mut out = vec![0u8; DATA_OUT_MAX];
+        let mut ctx = [0u8; XDP_MD_SIZE];
+        // xdp_md: data = 0, data_end = len (the kernel checks both),
+        // ingress_ifindex.
+        ctx[4..8].copy_from_slice(&(packet.len() as u32).to_le_bytes());
+        ctx[12..16].copy_from_slice(&in_port.to_le_bytes());
+        let mut a = Attr::new();
+        a.u32(0, self.prog.as_raw_fd() as u32)
+            .u32(8, packet.len() as u32)
+            .u32(12, out.len() as u32)
+            .ptr(16, packet.as_ptr())
+            .ptr(24, out.as_mut_ptr())
+            .u32(32, 1);
+        if in_port != 0 {
+            a.u32(40, XDP_MD_SIZE as u32).ptr(48, ctx.as_ptr());
+        }
+        bpf(BPF_PROG_TEST_RUN, &mut a).map_err(|e| classify("BPF_PROG_TEST_RUN", e))?;
+        let retval = a.get_u32(4);
+        let len = (a.get_u32(12) as usize).min(out.len());
+        out.truncate(len);
+        Ok(KernelRun {
+            retval,
+            data_out: out,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_layout() {
+        let mut a = Attr::new();
+        a.u32(4, 7)
+            .u64(8, 0x0102_0304_0506_0708)
+            .name(28, "a-b.c_0123456789xyz");
+        assert_eq!(a.get_u32(4), 7);
+        assert_eq!(a.0[8], 8);
+        assert_eq!(&a.0[28..44], b"a_b.c_012345678\0");
+        assert_eq!(std::mem::align_of::<Attr>(), 8);
+    }
+}
