@@ -50,6 +50,7 @@ pub mod abi;
 pub mod btf;
 pub mod bus;
 pub mod compile;
+pub mod device;
 mod elf;
 pub mod error;
 pub mod image;

@@ -17,6 +17,7 @@ pub mod abi;
 pub mod asm;
 pub mod conformance;
 pub mod contract;
+pub mod device;
 pub mod disasm;
 pub mod fast;
 pub mod helpers;

@@ -151,6 +151,9 @@ pub const KEYSIZEMAP: u32 = 0x140;
 pub const VALUESIZEMAP: u32 = 0x144;
 pub const WIDEOP: u32 = 0x148;
 pub const WIDESTATUS: u32 = 0x14c;
+pub const RDINSTADDR: u32 = 0x150;
+pub const RDINSTHI: u32 = 0x154;
+pub const RDINSTLO: u32 = 0x158;
 pub const WIDEKEY: u32 = 0x180;
 pub const WIDEVALUE: u32 = 0x1c0;
 /// Words in each wide key/value window (64 bytes).
@@ -478,6 +481,24 @@ pub const REGISTERS: &[RegDef] = &[
         WIDESTATUS,
         Ro,
         "Bit 0 done, bit 1 busy; bits 31:16 the negated errno of the last wide operation.",
+    ),
+    r(
+        "RDINSTADDR",
+        RDINSTADDR,
+        Rw,
+        "Slot of the written program (idle bank) that RDINSTHI/RDINSTLO read back.",
+    ),
+    r(
+        "RDINSTHI",
+        RDINSTHI,
+        Ro,
+        "High 32 bits of slot RDINSTADDR as written (loader read-back).",
+    ),
+    r(
+        "RDINSTLO",
+        RDINSTLO,
+        Ro,
+        "Low 32 bits of slot RDINSTADDR as written (loader read-back).",
     ),
     arr(
         "WIDEKEY",

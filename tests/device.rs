@@ -1,0 +1,229 @@
+//! The data plane model programmed only through its registers, by the
+//! loader's register sequence: multi-engine forwarding, counters, map
+//! entries through registers, and a program swap under traffic with no
+//! packet lost and no packet run partly on each program.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use nfbpf_loader::{Options, device::program, load_file};
+use nfbpf_vm::device::{Dest, Device, DeviceConfig};
+use nfbpf_vm::regs::{self, RegisterBus};
+use std::path::{Path, PathBuf};
+
+fn clang() -> bool {
+    let ok = std::process::Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        assert!(
+            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
+            "clang-19 required"
+        );
+        eprintln!("SKIPPED: clang-19 not installed");
+    }
+    ok
+}
+
+fn image(src: &Path) -> nfbpf_loader::image::Image {
+    load_file(src, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
+}
+
+fn programs(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(name)
+}
+
+/// A SUME function that sends everything out of `port`.
+fn fixed_port(port: u32) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nfbpf-dev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("to{port}.c"));
+    std::fs::write(
+        &p,
+        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
+    )
+    .unwrap();
+    p
+}
+
+fn frame(src: u8, dst: u8, len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dst]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src]);
+    f[12] = 0x08;
+    f
+}
+
+#[test]
+fn wire_on_four_engines_through_registers() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    let report = program(&mut d, &image(&programs("wire_sume.c"))).unwrap();
+    assert_eq!(report.bank, 1);
+    assert_eq!(d.read32(regs::NUMENGINES).unwrap(), 4);
+    for i in 0..40 {
+        assert!(d.rx(i % 4, &frame(1, 2, 64)));
+    }
+    d.drain(100_000);
+    let out = d.take_outputs();
+    assert_eq!(out.len(), 40);
+    for o in &out {
+        assert_eq!(o.dest, Dest::Port(o.in_port ^ 1));
+        assert_eq!(o.engine as u32, o.in_port, "engine e serves port e");
+        assert_eq!(o.frame, frame(1, 2, 64));
+        assert!(o.done > o.arrival);
+    }
+    for e in 0..4u32 {
+        assert_eq!(d.read32(regs::RXPKT + 4 * e).unwrap(), 10);
+        assert_eq!(d.read32(regs::TXPKT + 4 * e).unwrap(), 10);
+    }
+    // R0 of engine 2's last verdict (port 2 -> 3).
+    assert_eq!(d.read32(regs::ENG_R0 + 4 * 4 + 4).unwrap(), 3);
+    assert!(d.read32(regs::CYCLELO).unwrap() > 0);
+}
+
+#[test]
+fn several_engines_per_port_round_robin() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig {
+        engines: 8,
+        ..DeviceConfig::default()
+    })
+    .unwrap();
+    program(&mut d, &image(&programs("wire_sume.c"))).unwrap();
+    for _ in 0..10 {
+        d.rx(0, &frame(1, 2, 64));
+    }
+    d.drain(100_000);
+    let out = d.take_outputs();
+    let on4 = out.iter().filter(|o| o.engine == 4).count();
+    let on0 = out.iter().filter(|o| o.engine == 0).count();
+    assert_eq!((on0, on4), (5, 5), "port 0 feeds engines 0 and 4 in turn");
+}
+
+#[test]
+fn map_entries_through_registers() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    program(&mut d, &image(&programs("l2_switch_sume.c"))).unwrap();
+    // Host installs a MAC -> port entry by value.
+    let mac = 0x0200_0000_0007u64;
+    d.write32(regs::MAPSELECT, 0).unwrap();
+    d.write32(regs::SELECTMEMORY, 2).unwrap();
+    d.write32(regs::HIKEY, (mac >> 32) as u32).unwrap();
+    d.write32(regs::LOKEY, mac as u32).unwrap();
+    d.write32(regs::HIDIN, 0).unwrap();
+    d.write32(regs::LODIN, 2).unwrap();
+    d.write32(regs::OPERATION, 1).unwrap();
+    assert_eq!(
+        (d.read32(regs::ACK).unwrap(), d.read32(regs::ERROR).unwrap()),
+        (1, 0)
+    );
+    // A packet to that MAC from port 0 goes to port 2; the source is learned.
+    d.rx(0, &frame(9, 7, 64));
+    d.drain(100_000);
+    assert_eq!(d.take_outputs()[0].dest, Dest::Port(2));
+    let learned = 0x0200_0000_0009u64;
+    d.write32(regs::HIKEY, (learned >> 32) as u32).unwrap();
+    d.write32(regs::LOKEY, learned as u32).unwrap();
+    d.write32(regs::OPERATION, 3).unwrap();
+    assert_eq!(d.read32(regs::ERROR).unwrap(), 0);
+    assert_eq!(d.read32(regs::LODIN).unwrap(), 0, "learned on port 0");
+    // A lookup of an absent key: ENOENT.
+    d.write32(regs::LOKEY, 0x1234).unwrap();
+    d.write32(regs::OPERATION, 3).unwrap();
+    assert_eq!(d.read32(regs::ERROR).unwrap(), 2);
+}
+
+#[test]
+fn program_swap_under_traffic_loses_nothing() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    program(&mut d, &image(&fixed_port(1))).unwrap();
+    let p2 = image(&fixed_port(0));
+    let mut sent = 0u64;
+    for cycle in 0..20_000u64 {
+        // 512-byte frames on port 0 at about 10 Gb/s: one every ~85 clocks.
+        if cycle % 85 == 0 {
+            assert!(
+                d.rx(0, &frame(1, 2, 512)),
+                "FIFO_MD overflow at cycle {cycle}"
+            );
+            sent += 1;
+        }
+        if cycle == 10_000 {
+            program(&mut d, &p2).unwrap();
+        }
+        d.step();
+    }
+    d.drain(100_000);
+    let out = d.take_outputs();
+    assert_eq!(out.len() as u64, sent, "every packet left the device");
+    let mut seen_new = false;
+    for o in &out {
+        // Bank 1 runs P1 (to port 1), bank 0 runs P2 (to port 0): a packet's
+        // output follows from the one bank it ran on.
+        let want = if o.bank == 1 { 1 } else { 0 };
+        assert_eq!(
+            o.dest,
+            Dest::Port(want),
+            "packet {} on bank {}",
+            o.seq,
+            o.bank
+        );
+        if o.bank == 0 {
+            seen_new = true;
+        } else {
+            assert!(!seen_new, "an old-program packet after the switch");
+        }
+    }
+    assert!(seen_new && out.iter().any(|o| o.bank == 1));
+    assert_eq!(d.read32(regs::CURRINSTMEM).unwrap(), 0);
+}
+
+#[test]
+fn register_errors_are_clear() {
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    assert_eq!(d.read32(regs::ID).unwrap(), regs::DEVICE_ID);
+    assert!(
+        d.read32(0x1000)
+            .unwrap_err()
+            .to_string()
+            .contains("no register at offset 0x1000")
+    );
+    assert!(
+        d.write32(regs::ID, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("ID (0x0) is read-only")
+    );
+    // An invalid program in the idle bank: FLIP refuses and says why.
+    d.write32(regs::WRINST, 0).unwrap();
+    d.write32(regs::NUMINST, 1).unwrap();
+    d.write32(regs::HIINST, 0).unwrap();
+    d.write32(regs::LOINST, 0xff).unwrap();
+    let e = d.write32(regs::FLIP, 1).unwrap_err().to_string();
+    assert!(
+        e.contains("FLIP: the program in the idle bank is invalid")
+            && e.contains("unknown opcode 0xff"),
+        "{e}"
+    );
+    assert_eq!(d.read32(regs::CURRINSTMEM).unwrap(), 0, "no swap");
+    assert!(
+        Device::new(DeviceConfig {
+            engines: 17,
+            ..DeviceConfig::default()
+        })
+        .is_err()
+    );
+}

@@ -1,0 +1,881 @@
+//! The data plane model: several engines behind a demultiplexer, one shared
+//! double-buffered instruction memory, the map coprocessor, the timer, and
+//! the verdicts turned into output packets; driven by the host only through
+//! [`RegisterBus`].
+//!
+//! - Ports and engines: `engines` engines (default 4, up to 16) serve
+//!   [`PORTS`] input ports; engine `e` serves port `e % PORTS`, and a port
+//!   with several engines feeds them round-robin, skipping an engine whose
+//!   FIFO_MD is full. A packet no engine of its port can take is dropped and
+//!   counted (`rx_dropped`).
+//! - Each engine is a [`pipeline::Engine`] with its own FIFO_MD (frames
+//!   arrive word by word at the port's pacing), stack and ABI context; all
+//!   engines share one [`Memory`] for the map values, so a value written by
+//!   one engine is what the next lookup anywhere reads. Before an engine's
+//!   clock its private regions (stack, context, packet window) are swapped
+//!   into the shared memory and out again after it (a move of buffers, not a
+//!   copy).
+//! - The packet window an engine receives is the ABI's: SUME, the 32-byte
+//!   metadata header then the frame; XDP, `XDP_HEADROOM` bytes of headroom
+//!   then the frame (the headroom occupies FIFO_MD words too: the price of
+//!   `bpf_xdp_adjust_head`).
+//! - A verdict becomes an [`Output`] at once (the output arbiter moves one
+//!   packet per engine per clock, which a verdict never exceeds): a port, all
+//!   ports but the input one (flood), the host (pass/controller), or nothing
+//!   (drop, abort). A fault aborts the packet, counts it, and records the pc
+//!   and address in the engine's fault registers; the engine goes on.
+//! - Not modeled yet: contention of engines at the map coprocessor's
+//!   arbiter (each helper call costs its unit's latency), and back-pressure
+//!   from the TX queues.
+//!
+//! The register map is [`crate::regs`]; programs are written into the idle
+//! bank and become active on `FLIP`, at each engine's next packet boundary.
+
+use crate::abi::{Abi, RxMeta, Verdict};
+use crate::contract::{self, PKT_BASE, SUME_MD_SIZE, XDP_HEADROOM};
+use crate::helpers::Helpers;
+use crate::insn::Insn;
+use crate::interp::FaultKind;
+use crate::maps::{MapConfig, MapDef};
+use crate::mem::Memory;
+use crate::pipeline::{self, Engine, HelperLatency, InstrMem, NoCycles, Pacing};
+use crate::program::Program;
+use crate::regs::{self, BusError, RegisterBus};
+use crate::trace::NoTrace;
+use crate::units::{DeviceConfig as UnitsConfig, SharedDeviceState};
+use crate::validate::Limits;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Input ports of the board (four SFP+ ports).
+pub const PORTS: usize = 4;
+/// Most engines a data plane may have.
+pub const MAX_ENGINES: usize = 16;
+
+/// Shape of a data plane.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    pub engines: usize,
+    pub abi: Abi,
+    pub pacing: Pacing,
+    pub maps: MapConfig,
+    /// Instruction budget per packet.
+    pub budget: u64,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            engines: 4,
+            abi: Abi::Sume,
+            pacing: Pacing::default(),
+            maps: MapConfig::default(),
+            budget: contract::DEFAULT_INSN_BUDGET,
+        }
+    }
+}
+
+/// Where an output packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    Port(u32),
+    /// Every port but the input one.
+    Flood,
+    /// The host (XDP_PASS, SUME CONTROLLER).
+    Host,
+}
+
+/// A processed packet leaving the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub seq: u64,
+    pub engine: usize,
+    pub in_port: u32,
+    pub dest: Dest,
+    pub frame: Vec<u8>,
+    /// Cycle the packet entered the device and the cycle of its verdict.
+    pub arrival: u64,
+    pub done: u64,
+    /// Instruction bank the packet ran on.
+    pub bank: u8,
+    pub verdict: Verdict,
+}
+
+/// Counters of one engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineCounters {
+    pub pkt_in: u64,
+    pub pkt_out: u64,
+    pub dropped: u64,
+    pub faults: u64,
+    pub busy: u64,
+    pub stalled: u64,
+    pub last_r0: u64,
+    pub fault_pc: u32,
+    pub fault_addr: u32,
+    pub fault_cause: u32,
+}
+
+/// Counters of one port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    pub rx: u64,
+    pub rx_dropped: u64,
+    pub tx: u64,
+}
+
+struct Pending {
+    seq: u64,
+    rx: RxMeta,
+    ctx: Vec<u8>,
+    arrival: u64,
+}
+
+/// One engine and its private memory.
+struct Lane {
+    engine: Engine,
+    helpers: Helpers,
+    queue: VecDeque<Pending>,
+    started: bool,
+    /// Private regions while another engine runs: stack, ctx, packet.
+    stack: Vec<u8>,
+    ctx: Vec<u8>,
+    packet: Vec<u8>,
+    counters: EngineCounters,
+}
+
+/// Register-interface staging (what the host has written so far).
+#[derive(Debug, Default)]
+struct Staging {
+    numinst: u32,
+    wrptr: u32,
+    hiinst: u32,
+    insns: Vec<u64>,
+    rdaddr: u32,
+    nummap: u32,
+    maprow: u32,
+    typemap: u32,
+    maxelems: u32,
+    keymask: u64,
+    valuemask: u64,
+    keysize: u32,
+    valuesize: u32,
+    mapselect: u32,
+    selectmemory: u32,
+    key: u64,
+    mask: u64,
+    value: u64,
+    ack: u32,
+    error: u32,
+    widekey: [u32; regs::WIDE_WORDS as usize],
+    widevalue: [u32; regs::WIDE_WORDS as usize],
+    widestatus: u32,
+    cyclehi: u32,
+    engselect: u32,
+    debug: u32,
+    routermode: u32,
+}
+
+/// The data plane.
+pub struct Device {
+    cfg: DeviceConfig,
+    lanes: Vec<Lane>,
+    imem: InstrMem,
+    dev: SharedDeviceState,
+    mem: Memory,
+    ports: [PortCounters; PORTS],
+    rr: [usize; PORTS],
+    cycle: u64,
+    seq: u64,
+    out: Vec<Output>,
+    st: Staging,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("engines", &self.lanes.len())
+            .field("abi", &self.cfg.abi)
+            .field("cycle", &self.cycle)
+            .finish()
+    }
+}
+
+/// Why a device could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("{0} engines: a data plane has 1..={MAX_ENGINES}")]
+    Engines(usize),
+}
+
+const STACK: &str = "stack";
+const CTX: &str = "ctx";
+const PACKET: &str = "packet";
+
+impl Device {
+    pub fn new(cfg: DeviceConfig) -> Result<Self, DeviceError> {
+        if cfg.engines == 0 || cfg.engines > MAX_ENGINES {
+            return Err(DeviceError::Engines(cfg.engines));
+        }
+        let dev = SharedDeviceState::new(UnitsConfig {
+            maps: cfg.maps,
+            engines: cfg.engines,
+            ..UnitsConfig::default()
+        });
+        let mut mem = Memory::new();
+        // Fixed, disjoint bases: these adds cannot overlap.
+        let _ = mem.add(STACK, contract::STACK_BASE, Vec::new(), true);
+        let _ = mem.add(CTX, contract::CTX_BASE, Vec::new(), false);
+        let _ = mem.add(PACKET, PKT_BASE, Vec::new(), true);
+        let lanes = (0..cfg.engines)
+            .map(|i| Lane {
+                engine: Engine::new(pipeline::Config {
+                    budget: cfg.budget,
+                    engine: i as u8,
+                    helper_latency: HelperLatency::from_device(dev.clone(), i),
+                    pacing: cfg.pacing,
+                    ..pipeline::Config::default()
+                }),
+                helpers: cfg.abi.engine_helpers(&dev, i),
+                queue: VecDeque::new(),
+                started: false,
+                stack: vec![0; contract::STACK_SIZE as usize],
+                ctx: Vec::new(),
+                packet: Vec::new(),
+                counters: EngineCounters::default(),
+            })
+            .collect();
+        Ok(Device {
+            cfg,
+            lanes,
+            imem: InstrMem::new(),
+            dev,
+            mem,
+            ports: [PortCounters::default(); PORTS],
+            rr: [0; PORTS],
+            cycle: 0,
+            seq: 0,
+            out: Vec::new(),
+            st: Staging::default(),
+        })
+    }
+
+    pub fn config(&self) -> &DeviceConfig {
+        &self.cfg
+    }
+
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// The shared units (map table, timer, per-engine helper state).
+    pub fn units(&self) -> &SharedDeviceState {
+        &self.dev
+    }
+
+    pub fn engine_counters(&self, e: usize) -> Option<EngineCounters> {
+        self.lanes.get(e).map(|l| {
+            let s = l.engine.stats();
+            EngineCounters {
+                busy: s.busy_cycles,
+                stalled: s.stalls.iter().sum::<u64>() - s.stall(pipeline::Stall::None),
+                ..l.counters
+            }
+        })
+    }
+
+    pub fn port_counters(&self, p: usize) -> Option<PortCounters> {
+        self.ports.get(p).copied()
+    }
+
+    /// Active instruction bank (CURRINSTMEM).
+    pub fn active_bank(&self) -> u8 {
+        self.imem.active()
+    }
+
+    /// Load a validated program into the idle bank (the in-process path the
+    /// register sequence ends in).
+    pub fn write_idle(&mut self, prog: Program) -> Result<(), BusError> {
+        self.imem.write_idle(Arc::new(prog)).map_err(|b| {
+            BusError::Transport(format!(
+                "{b}: the idle bank still runs packets of the previous program; retry the write"
+            ))
+        })
+    }
+
+    /// Make the idle bank active; engines switch at their next packet.
+    pub fn flip(&mut self) {
+        self.imem.swap();
+    }
+
+    /// Packets still inside the device.
+    pub fn in_flight(&self) -> usize {
+        self.lanes.iter().map(|l| l.queue.len()).sum()
+    }
+
+    /// A frame arrives on `port`. Returns false when it was dropped because
+    /// no engine of the port had room.
+    pub fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        let Some(pc) = self.ports.get_mut(port) else {
+            return false;
+        };
+        pc.rx += 1;
+        let rx = RxMeta {
+            in_port: port as u32,
+            timestamp_ns: self.dev.with(|d| d.now_ns()),
+            ..RxMeta::default()
+        };
+        let (win, ctx, args) = match self.window(frame, &rx) {
+            Some(x) => x,
+            None => {
+                self.ports[port].rx_dropped += 1;
+                return false;
+            }
+        };
+        let mine: Vec<usize> = (port..self.lanes.len()).step_by(PORTS).collect();
+        for k in 0..mine.len() {
+            let e = mine[(self.rr[port] + k) % mine.len()];
+            if self.lanes[e].engine.push_packet(&win, args).is_ok() {
+                self.rr[port] = (self.rr[port] + k + 1) % mine.len();
+                let seq = self.seq;
+                self.seq += 1;
+                let l = &mut self.lanes[e];
+                l.counters.pkt_in += 1;
+                l.queue.push_back(Pending {
+                    seq,
+                    rx,
+                    ctx,
+                    arrival: self.cycle,
+                });
+                return true;
+            }
+        }
+        self.ports[port].rx_dropped += 1;
+        false
+    }
+
+    /// The ABI window pushed into FIFO_MD, the context, and r1..r5.
+    fn window(&self, frame: &[u8], rx: &RxMeta) -> Option<(Vec<u8>, Vec<u8>, [u64; 5])> {
+        let (mem, args) = self.cfg.abi.context(frame, rx).ok()?;
+        let head = match self.cfg.abi {
+            Abi::Xdp => XDP_HEADROOM,
+            Abi::Sume => SUME_MD_SIZE,
+        };
+        let w = mem.region(PACKET)?;
+        let n = head + frame.len();
+        if n > contract::PKT_WINDOW {
+            return None;
+        }
+        let ctx = mem.region(CTX).map(|r| r.data.clone()).unwrap_or_default();
+        Some((w.data[..n].to_vec(), ctx, args))
+    }
+
+    fn swap_in(mem: &mut Memory, l: &mut Lane) {
+        for (name, buf) in [
+            (STACK, &mut l.stack),
+            (CTX, &mut l.ctx),
+            (PACKET, &mut l.packet),
+        ] {
+            if let Some(r) = mem.region_mut(name) {
+                std::mem::swap(&mut r.data, buf);
+            }
+        }
+    }
+
+    /// One clock of the whole data plane.
+    pub fn step(&mut self) {
+        let lent = self
+            .lanes
+            .iter()
+            .any(|l| l.engine.busy() || l.engine.fifo.queued() > 0);
+        if lent {
+            self.dev.with(|d| {
+                let _ = d.maps.lend(&mut self.mem);
+            });
+        }
+        for (i, l) in self.lanes.iter_mut().enumerate() {
+            Self::swap_in(&mut self.mem, l);
+            let v = l.engine.step(
+                &mut self.imem,
+                &mut self.mem,
+                &mut l.helpers,
+                &mut NoTrace,
+                &mut NoCycles,
+            );
+            // Context of a packet that starts this clock (read in MEM, three
+            // clocks later at the earliest).
+            Self::swap_in(&mut self.mem, l);
+            if let Some(v) = v {
+                let p = l.queue.pop_front();
+                l.started = false;
+                if let Some(p) = p {
+                    let redirect = self.dev.with(|d| d.engine(i).redirect);
+                    let (verdict, r0) = match &v.result {
+                        Ok(o) => (self.cfg.abi.verdict(o.r0, &p.rx, redirect), o.r0),
+                        Err(f) => {
+                            l.counters.faults += 1;
+                            l.counters.fault_pc = f.pc as u32;
+                            l.counters.fault_addr = match &f.kind {
+                                FaultKind::Mem(m) => m.addr as u32,
+                                _ => 0,
+                            };
+                            l.counters.fault_cause = match f.kind {
+                                FaultKind::Mem(_) => 1,
+                                FaultKind::Budget(_) => 2,
+                                FaultKind::UnknownHelper(_) => 3,
+                                FaultKind::Helper { .. } => 4,
+                                FaultKind::CallDepth(_) => 5,
+                            };
+                            (Verdict::Aborted, 0)
+                        }
+                    };
+                    l.counters.last_r0 = r0;
+                    let frame = frame_of(self.cfg.abi, &v.packet, &l.ctx);
+                    let dest = match verdict {
+                        Verdict::Tx(p) | Verdict::Redirect(p) => Some(Dest::Port(p)),
+                        Verdict::Flood => Some(Dest::Flood),
+                        Verdict::Pass => Some(Dest::Host),
+                        Verdict::Drop | Verdict::Aborted => None,
+                    };
+                    match dest {
+                        Some(d) => {
+                            l.counters.pkt_out += 1;
+                            match d {
+                                Dest::Port(q) if (q as usize) < PORTS => {
+                                    self.ports[q as usize].tx += 1
+                                }
+                                Dest::Flood => {
+                                    for (q, pc) in self.ports.iter_mut().enumerate() {
+                                        if q as u32 != p.rx.in_port {
+                                            pc.tx += 1;
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                            self.out.push(Output {
+                                seq: p.seq,
+                                engine: i,
+                                in_port: p.rx.in_port,
+                                dest: d,
+                                frame,
+                                arrival: p.arrival,
+                                done: self.cycle,
+                                bank: v.bank,
+                                verdict,
+                            });
+                        }
+                        None => l.counters.dropped += u64::from(verdict == Verdict::Drop),
+                    }
+                }
+            }
+            if l.engine.busy() && !l.started {
+                l.started = true;
+                if let Some(p) = l.queue.front() {
+                    l.ctx.clone_from(&p.ctx);
+                }
+                self.dev.with(|d| d.engine_mut(i).begin_packet());
+            }
+        }
+        if lent {
+            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
+        }
+        self.dev.with(|d| d.advance(1));
+        self.cycle += 1;
+    }
+
+    /// Step until no packet is left inside (or `limit` clocks passed).
+    pub fn drain(&mut self, limit: u64) -> u64 {
+        let start = self.cycle;
+        while self.in_flight() > 0 && self.cycle - start < limit {
+            self.step();
+        }
+        self.cycle - start
+    }
+
+    /// Take the packets that left the device so far.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.out)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            helper_known: Some(self.cfg.abi.helper_known()),
+            prologue: 2,
+            max_insns: contract::IMEM_SLOTS,
+            ..Limits::default()
+        }
+    }
+
+    fn map_op(&mut self, op: u32) -> u32 {
+        let h = contract::map_handle(self.st.mapselect as usize);
+        let (key, value) = (self.st.key, self.st.value);
+        let r = self.dev.with(|d| match op {
+            1 => d
+                .maps
+                .update_u64(h, key, value, contract::BPF_ANY)
+                .value
+                .map(|_| None),
+            2 => d.maps.delete_u64(h, key).value.map(|_| None),
+            3 => d.maps.lookup_u64(h, key).value,
+            _ => Err(crate::maps::MapError::Inval),
+        });
+        match r {
+            Ok(Some(v)) => {
+                self.st.value = v;
+                0
+            }
+            // A lookup that finds nothing: ENOENT, as Linux reports it.
+            Ok(None) if op == 3 => contract::ENOENT as u32,
+            Ok(None) => 0,
+            Err(e) => e.errno().unwrap_or(contract::EINVAL) as u32,
+        }
+    }
+
+    fn wide_op(&mut self, w: u32) -> u32 {
+        let idx = self.st.mapselect as usize;
+        let h = contract::map_handle(idx);
+        let Some(def) = self.dev.with(|d| d.maps.def(idx).cloned()) else {
+            return 2; // ENOENT: no such map
+        };
+        let bytes = |words: &[u32], n: u32| -> Vec<u8> {
+            words
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .take(n as usize)
+                .collect()
+        };
+        let key = bytes(&self.st.widekey, def.key_size);
+        let r = match w & 0xff {
+            1 => {
+                let value = bytes(&self.st.widevalue, def.value_size);
+                let flags = u64::from((w >> 8) & 3);
+                self.dev
+                    .with(|d| d.maps.update(h, &key, &value, flags).value.map(|_| None))
+            }
+            2 => self
+                .dev
+                .with(|d| d.maps.delete(h, &key).value.map(|_| None)),
+            3 => self.dev.with(|d| d.maps.lookup_value(h, &key)),
+            _ => Err(crate::maps::MapError::Inval),
+        };
+        match r {
+            Ok(Some(v)) => {
+                self.st.widevalue = [0; regs::WIDE_WORDS as usize];
+                for (i, c) in v.chunks(4).enumerate().take(regs::WIDE_WORDS as usize) {
+                    let mut b = [0u8; 4];
+                    b[..c.len()].copy_from_slice(c);
+                    self.st.widevalue[i] = u32::from_le_bytes(b);
+                }
+                0
+            }
+            Ok(None) if w & 0xff == 3 => contract::ENOENT as u32,
+            Ok(None) => 0,
+            Err(e) => e.errno().unwrap_or(contract::EINVAL) as u32,
+        }
+    }
+
+    fn commit_map_row(&mut self) -> Result<(), BusError> {
+        let row = self.st.maprow as usize;
+        let mut def = MapDef::from_masks(
+            self.st.typemap,
+            self.st.keymask,
+            self.st.valuemask,
+            self.st.maxelems,
+        )
+        .map_err(|e| BusError::Transport(format!("map table row {row}: {e}")))?;
+        if self.st.keysize != 0 {
+            def.key_size = self.st.keysize;
+        }
+        if self.st.valuesize != 0 {
+            def.value_size = self.st.valuesize;
+        }
+        self.dev
+            .with(|d| d.maps.configure(row, def))
+            .map_err(|e| BusError::Transport(format!("map table row {row}: {e}")))?;
+        self.st.maprow += 1;
+        self.st.keysize = 0;
+        self.st.valuesize = 0;
+        Ok(())
+    }
+
+    fn load_staged(&mut self) -> Result<(), BusError> {
+        let n = self.st.numinst as usize;
+        if n == 0 || n > self.st.insns.len() {
+            return Err(BusError::Transport(format!(
+                "FLIP: NUMINST is {n} but {} instruction slots were written",
+                self.st.insns.len()
+            )));
+        }
+        let insns: Vec<Insn> = self.st.insns[..n]
+            .iter()
+            .map(|&w| Insn::from_u64(w))
+            .collect();
+        let prog = Program::with_limits(insns, &self.limits()).map_err(|e| {
+            BusError::Transport(format!(
+                "FLIP: the program in the idle bank is invalid: {e}"
+            ))
+        })?;
+        self.write_idle(prog)?;
+        self.flip();
+        Ok(())
+    }
+
+    fn selected(&self) -> Option<EngineCounters> {
+        self.engine_counters(self.st.engselect as usize)
+    }
+}
+
+/// The frame as the program left it.
+fn frame_of(abi: Abi, window: &[u8], ctx: &[u8]) -> Vec<u8> {
+    match abi {
+        Abi::Xdp => {
+            let f = |o: usize| {
+                ctx.get(o..o + 4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
+                    .unwrap_or(0)
+            };
+            let (d, e) = (f(0), f(4));
+            let (d, e) = (
+                d.wrapping_sub(PKT_BASE) as usize,
+                e.wrapping_sub(PKT_BASE) as usize,
+            );
+            window.get(d..e).map(<[u8]>::to_vec).unwrap_or_default()
+        }
+        Abi::Sume => {
+            let l = crate::abi::sume_md::LENGTH;
+            let len = window
+                .get(l..l + 2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+                .unwrap_or(0);
+            window
+                .get(SUME_MD_SIZE..SUME_MD_SIZE + len)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }
+    }
+}
+
+impl RegisterBus for Device {
+    fn read32(&mut self, off: u32) -> Result<u32, BusError> {
+        use regs::*;
+        let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
+        if reg.access == Access::Wo {
+            return Ok(0);
+        }
+        let e = self.selected().unwrap_or_default();
+        let lo = |v: u64| v as u32;
+        Ok(match reg.offset {
+            ID => DEVICE_ID,
+            VERSION => DEVICE_VERSION,
+            ROUTERMODE => self.st.routermode,
+            NUMINST => self.st.numinst,
+            CURRINSTMEM => u32::from(self.imem.active()),
+            ENG_R0 => {
+                let r0 = self
+                    .engine_counters((i / 2) as usize)
+                    .map_or(0, |c| c.last_r0);
+                if i % 2 == 0 {
+                    (r0 >> 32) as u32
+                } else {
+                    r0 as u32
+                }
+            }
+            NUMMAP => self.st.nummap,
+            TYPEMAP => self.st.typemap,
+            HIKEYMASKMAP => (self.st.keymask >> 32) as u32,
+            LOKEYMASKMAP => self.st.keymask as u32,
+            HIVALUEMASKMAP => (self.st.valuemask >> 32) as u32,
+            LOVALUEMASKMAP => self.st.valuemask as u32,
+            MAXELEMSMAP => self.st.maxelems,
+            SELECTMEMORY => self.st.selectmemory,
+            HIKEY => (self.st.key >> 32) as u32,
+            LOKEY => self.st.key as u32,
+            HIMASK => (self.st.mask >> 32) as u32,
+            LOMASK => self.st.mask as u32,
+            HIDIN => (self.st.value >> 32) as u32,
+            LODIN => self.st.value as u32,
+            ACK | CLEANACK => self.st.ack,
+            ERROR => self.st.error,
+            CAMFULL => self.dev.with(|d| u32::from(d.maps.cam().is_full())),
+            TCAMFULL => self.dev.with(|d| u32::from(d.maps.tcam().is_full())),
+            CAMBUSY | TCAMBUSY | CLEANDEBUG => 0,
+            ENG_FSM => {
+                let busy = self
+                    .lanes
+                    .get((i / 2) as usize)
+                    .is_some_and(|l| l.engine.busy());
+                u32::from(busy)
+            }
+            TUSERREADY => 1,
+            COPROCARBFSMSTATE | OUTARBFSMSTATE => 0xf,
+            RXPKT => self.engine_counters(i as usize).map_or(0, |c| lo(c.pkt_in)),
+            TXPKT => self
+                .engine_counters(i as usize)
+                .map_or(0, |c| lo(c.pkt_out)),
+            DEBUG => self.st.debug,
+            NUMENGINES => self.lanes.len() as u32,
+            ABIMODE => u32::from(self.cfg.abi == Abi::Xdp),
+            IMEMSLOTS => contract::IMEM_SLOTS as u32,
+            CYCLELO => {
+                self.st.cyclehi = (self.cycle >> 32) as u32;
+                self.cycle as u32
+            }
+            CYCLEHI => self.st.cyclehi,
+            ENGSELECT => self.st.engselect,
+            ENGPKTIN => lo(e.pkt_in),
+            ENGPKTOUT => lo(e.pkt_out),
+            ENGDROP => lo(e.dropped),
+            ENGFAULTS => lo(e.faults),
+            ENGBUSY => lo(e.busy),
+            ENGSTALL => lo(e.stalled),
+            ENGFAULTPC => e.fault_pc,
+            ENGFAULTADDR => e.fault_addr,
+            ENGFAULTCAUSE => e.fault_cause,
+            MAPSELECT => self.st.mapselect,
+            KEYSIZEMAP => self.st.keysize,
+            VALUESIZEMAP => self.st.valuesize,
+            WIDESTATUS => self.st.widestatus,
+            WIDEKEY => self.st.widekey[i as usize],
+            WIDEVALUE => self.st.widevalue[i as usize],
+            RDINSTADDR => self.st.rdaddr,
+            RDINSTHI | RDINSTLO => {
+                let w = self
+                    .st
+                    .insns
+                    .get(self.st.rdaddr as usize)
+                    .copied()
+                    .unwrap_or(0);
+                if reg.offset == RDINSTHI {
+                    (w >> 32) as u32
+                } else {
+                    w as u32
+                }
+            }
+            _ => return Err(BusError::Unmapped(off)),
+        })
+    }
+
+    fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
+        use regs::*;
+        let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
+        if reg.access == Access::Ro {
+            return Err(BusError::Transport(format!(
+                "{} ({off:#x}) is read-only",
+                reg.name
+            )));
+        }
+        let hi = |x: &mut u64| *x = (*x & 0xffff_ffff) | (u64::from(v) << 32);
+        let lo = |x: &mut u64| *x = (*x & !0xffff_ffff) | u64::from(v);
+        match reg.offset {
+            FLIP if v & 1 == 1 => self.load_staged()?,
+            FLIP => {}
+            ROUTERMODE => self.st.routermode = v,
+            NUMINST => {
+                if v as usize > contract::IMEM_SLOTS {
+                    return Err(BusError::Transport(format!(
+                        "NUMINST {v}: a bank holds {} slots",
+                        contract::IMEM_SLOTS
+                    )));
+                }
+                self.st.numinst = v;
+            }
+            WRINST => {
+                self.st.wrptr = v;
+                if v == 0 {
+                    self.st.insns.clear();
+                }
+            }
+            HIINST => self.st.hiinst = v,
+            LOINST => {
+                let at = self.st.wrptr as usize;
+                if at >= contract::IMEM_SLOTS {
+                    return Err(BusError::Transport(format!(
+                        "LOINST: slot {at} is past the bank's {} slots",
+                        contract::IMEM_SLOTS
+                    )));
+                }
+                if self.st.insns.len() <= at {
+                    self.st.insns.resize(at + 1, 0);
+                }
+                self.st.insns[at] = (u64::from(self.st.hiinst) << 32) | u64::from(v);
+                self.st.wrptr += 1;
+            }
+            NUMMAP => {
+                if v as usize > contract::MAX_MAPS {
+                    return Err(BusError::Transport(format!(
+                        "NUMMAP {v}: the table has {} rows",
+                        contract::MAX_MAPS
+                    )));
+                }
+                self.st.nummap = v;
+                self.st.maprow = 0;
+                self.dev.with(|d| d.maps.clear());
+                for r in 0..contract::MAX_MAPS {
+                    self.dev.with(|d| d.maps.unconfigure(r));
+                }
+            }
+            TYPEMAP => self.st.typemap = v,
+            HIKEYMASKMAP => hi(&mut self.st.keymask),
+            LOKEYMASKMAP => lo(&mut self.st.keymask),
+            HIVALUEMASKMAP => hi(&mut self.st.valuemask),
+            LOVALUEMASKMAP => lo(&mut self.st.valuemask),
+            MAXELEMSMAP => {
+                self.st.maxelems = v;
+                if self.st.maprow >= self.st.nummap {
+                    return Err(BusError::Transport(format!(
+                        "MAXELEMSMAP: NUMMAP announced {} maps, all written",
+                        self.st.nummap
+                    )));
+                }
+                self.commit_map_row()?;
+            }
+            SELECTMEMORY => self.st.selectmemory = v,
+            OPERATION => {
+                self.st.error = self.map_op(v);
+                self.st.ack = 1;
+            }
+            HIKEY => hi(&mut self.st.key),
+            LOKEY => lo(&mut self.st.key),
+            HIMASK => hi(&mut self.st.mask),
+            LOMASK => lo(&mut self.st.mask),
+            HIDIN => hi(&mut self.st.value),
+            LODIN => lo(&mut self.st.value),
+            CLEAN => {
+                if v & 1 == 1 {
+                    self.dev.with(|d| d.maps.clear());
+                    self.st.ack = 1;
+                }
+            }
+            DEBUG => self.st.debug = v,
+            ABIMODE => {
+                let abi = if v & 1 == 1 { Abi::Xdp } else { Abi::Sume };
+                if abi != self.cfg.abi {
+                    if self.in_flight() > 0 {
+                        return Err(BusError::Transport(
+                            "ABIMODE: packets are in flight; change the ABI on an idle device"
+                                .into(),
+                        ));
+                    }
+                    self.cfg.abi = abi;
+                    for (e, l) in self.lanes.iter_mut().enumerate() {
+                        l.helpers = abi.engine_helpers(&self.dev, e);
+                    }
+                }
+            }
+            ENGSELECT => self.st.engselect = v,
+            MAPSELECT => self.st.mapselect = v,
+            KEYSIZEMAP => self.st.keysize = v,
+            VALUESIZEMAP => self.st.valuesize = v,
+            WIDEOP => {
+                let errno = self.wide_op(v);
+                self.st.widestatus = 1 | (errno << 16);
+            }
+            WIDEKEY => self.st.widekey[i as usize] = v,
+            WIDEVALUE => self.st.widevalue[i as usize] = v,
+            RDINSTADDR => self.st.rdaddr = v,
+            _ => return Err(BusError::Unmapped(off)),
+        }
+        Ok(())
+    }
+}
