@@ -76,7 +76,7 @@ lint: deps fmt-check clippy rtl-lint
 # that compile programs/*.c must not skip (NFBPF_REQUIRE_CLANG=1).
 test-cargo:
 	$(CARGO) test --workspace --doc -q
-	NFBPF_REQUIRE_CLANG=1 $(CARGO) nextest run --workspace --no-fail-fast
+	NFBPF_REQUIRE_CLANG=1 NFBPF_REQUIRE_KERNEL=1 $(CARGO) nextest run --workspace --no-fail-fast
 
 test: deps fmt-check clippy rtl-lint test-cargo
 

@@ -1,0 +1,534 @@
+//! The Linux kernel as an oracle: every XDP program of `programs/` runs on
+//! the kernel (`BPF_PROG_TEST_RUN`, through `nfbpf_loader::kernel`), the
+//! reference interpreter and the pipeline model, with the same map contents,
+//! over seeded random traffic (Ethernet / IPv4 UDP, TCP, ICMP / ARP / other
+//! frames of 14..1500 bytes, addresses from small pools so maps hit,
+//! sometimes truncated headers), packet by packet so map state evolves on
+//! all three. Per packet the kernel's return value must equal our r0 and
+//! its output packet our frame; at the end every map must hold the same
+//! entries.
+//!
+//! The SUME programs are not run: Linux has no SUME ABI.
+//!
+//! Needs root (or CAP_BPF + CAP_NET_ADMIN): without it the tests print a
+//! `SKIPPED` line, unless `NFBPF_REQUIRE_KERNEL` is set (as `make test`
+//! does), when they fail.
+//!
+//! Documented differences: none. Both places where the hardware's view and
+//! Linux's could differ are made equal by construction, not hidden:
+//! - `ingress_ifindex`: the kernel accepts only existing interfaces, so the
+//!   input ports are the machine's interface indices (lo = 1, ...), the
+//!   same numbers on our engines;
+//! - DEVMAP values: the kernel accepts only existing interfaces, so the
+//!   router's `tx_ports` hold 1 (lo) on both sides. A test run does not
+//!   redirect, so the kernel cannot say which port a redirect takes; the
+//!   comparison is of the action (r0 = `XDP_REDIRECT`), while the interface
+//!   a redirect names is checked by `tests/nf_engines.rs`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use nfbpf_loader::image::Image;
+use nfbpf_loader::kernel::{KernelError, KernelProgram};
+use nfbpf_loader::{Options, load_file};
+use nfbpf_vm::abi::{Abi, EngineKind, Execution, RxMeta, execute_on};
+use nfbpf_vm::contract::map_handle;
+use nfbpf_vm::interp::Config;
+use nfbpf_vm::trace::NoTrace;
+use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use std::path::PathBuf;
+
+fn clang_available() -> bool {
+    let ok = std::process::Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
+            "clang-19 is required (NFBPF_REQUIRE_CLANG is set): run `make deps`"
+        );
+        eprintln!("SKIPPED: clang-19 not installed (run `make deps`)");
+    }
+    ok
+}
+
+fn image(name: &str) -> Image {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(format!("{name}.c"));
+    load_file(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Load `image` into the kernel; `None` (after a SKIPPED line) when the
+/// kernel refuses BPF and `NFBPF_REQUIRE_KERNEL` is not set.
+fn kernel_load(name: &str, image: &Image) -> Option<KernelProgram> {
+    match KernelProgram::load(image) {
+        Ok(k) => Some(k),
+        Err(e) if e.is_unavailable() => {
+            assert!(
+                std::env::var_os("NFBPF_REQUIRE_KERNEL").is_none(),
+                "{name}: the kernel oracle is required (NFBPF_REQUIRE_KERNEL is set): {e}"
+            );
+            eprintln!("SKIPPED: kernel oracle unavailable: {e}");
+            None
+        }
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+/// Interface indices of this machine (the kernel's test run accepts only
+/// existing ones as `ingress_ifindex`).
+fn ifindices() -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.filter_map(|e| {
+                let p = e.ok()?.path().join("ifindex");
+                std::fs::read_to_string(p).ok()?.trim().parse().ok()
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    if v.is_empty() {
+        v.push(1);
+    }
+    v
+}
+
+/// xorshift64*: the traffic is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const IPS: [[u8; 4]; 8] = [
+    [10, 0, 0, 1],
+    [10, 0, 0, 2],
+    [10, 1, 2, 3],
+    [10, 1, 9, 9],
+    [10, 2, 0, 1],
+    [172, 16, 0, 5],
+    [192, 168, 7, 7],
+    [8, 8, 8, 8],
+];
+const PORTS: [u16; 6] = [53, 80, 443, 22, 1234, 8080];
+
+fn mac(r: &mut Rng) -> [u8; 6] {
+    match r.below(10) {
+        0 => [0xff; 6],
+        1 => {
+            let mut m = [0u8; 6];
+            m.iter_mut().for_each(|b| *b = r.next() as u8);
+            m
+        }
+        _ => [2, 0, 0, 0, 0, 1 + r.below(6) as u8],
+    }
+}
+
+fn ip(r: &mut Rng) -> [u8; 4] {
+    if r.chance(10) {
+        (r.next() as u32).to_be_bytes()
+    } else {
+        r.pick(&IPS)
+    }
+}
+
+fn checksum(b: &[u8]) -> u16 {
+    let mut sum: u32 = b
+        .chunks(2)
+        .map(|w| u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]) as u32)
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// One random frame of 14..=1500 bytes.
+fn packet(r: &mut Rng) -> Vec<u8> {
+    let mut f = Vec::with_capacity(1500);
+    f.extend_from_slice(&mac(r));
+    f.extend_from_slice(&mac(r));
+    let kind = r.below(100);
+    match kind {
+        // IPv4
+        0..=79 => {
+            f.extend_from_slice(&[0x08, 0x00]);
+            let ihl: u8 = if r.chance(5) { 6 } else { 5 };
+            let proto = match r.below(10) {
+                0..=3 => 17,
+                4..=7 => 6,
+                8 => 1,
+                _ => r.next() as u8,
+            };
+            let ttl = r.pick(&[0u8, 1, 2, 64, 64, 64, 128, 255]);
+            let mut h = vec![
+                0x40 | ihl,
+                0,
+                0,
+                0,
+                r.next() as u8,
+                r.next() as u8,
+                0x40,
+                0,
+                ttl,
+                proto,
+                0,
+                0,
+            ];
+            h.extend_from_slice(&ip(r));
+            h.extend_from_slice(&ip(r));
+            if ihl == 6 {
+                h.extend_from_slice(&[1, 1, 1, 0]);
+            }
+            let c = if r.chance(5) {
+                r.next() as u16
+            } else {
+                checksum(&h)
+            };
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            f.extend_from_slice(&h);
+            let port = |r: &mut Rng| {
+                if r.chance(20) {
+                    r.next() as u16
+                } else {
+                    r.pick(&PORTS)
+                }
+            };
+            match proto {
+                17 => {
+                    f.extend_from_slice(&port(r).to_be_bytes());
+                    f.extend_from_slice(&port(r).to_be_bytes());
+                    f.extend_from_slice(&[0, 8, 0, 0]);
+                }
+                6 => {
+                    f.extend_from_slice(&port(r).to_be_bytes());
+                    f.extend_from_slice(&port(r).to_be_bytes());
+                    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff]);
+                    f.extend_from_slice(&[0, 0, 0, 0]);
+                }
+                1 => f.extend_from_slice(&[8, 0, 0, 0, 0, 1, 0, 1]),
+                _ => {}
+            }
+        }
+        // ARP
+        80..=89 => {
+            f.extend_from_slice(&[0x08, 0x06]);
+            f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+            f.extend_from_slice(&f[6..12].to_vec());
+            f.extend_from_slice(&ip(r));
+            f.extend_from_slice(&[0; 6]);
+            f.extend_from_slice(&ip(r));
+        }
+        // IPv6 or anything
+        _ => {
+            let t: u16 = if r.chance(50) {
+                0x86dd
+            } else {
+                r.next() as u16
+            };
+            f.extend_from_slice(&t.to_be_bytes());
+        }
+    }
+    // Length: mostly the headers plus padding to a random size; sometimes
+    // cut inside the headers.
+    let len = if r.chance(8) {
+        14 + r.below(f.len().saturating_sub(14) as u64 + 1) as usize
+    } else if r.chance(10) {
+        f.len().max(60) + r.below(1500 - f.len().max(60) as u64 + 1) as usize
+    } else {
+        f.len().max(60) + r.below(64) as usize
+    };
+    let len = len.clamp(14, 1500);
+    let mut tail = Vec::with_capacity(len.saturating_sub(f.len()));
+    while f.len() + tail.len() < len {
+        tail.push(r.next() as u8);
+    }
+    f.extend_from_slice(&tail);
+    f.truncate(len);
+    f
+}
+
+/// One program on the kernel and on both engine models (two devices, so
+/// map state evolves identically on all three).
+struct Triple {
+    name: &'static str,
+    image: Image,
+    prog: nfbpf_vm::Program,
+    devs: [SharedDeviceState; 2],
+    kernel: KernelProgram,
+}
+
+impl Triple {
+    fn new(name: &'static str) -> Option<Triple> {
+        let image = image(name);
+        assert_eq!(image.abi, nfbpf_loader::Abi::Xdp, "{name}");
+        let kernel = kernel_load(name, &image)?;
+        let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let devs = [0, 1].map(|_| {
+            let d = SharedDeviceState::new(DeviceConfig::default());
+            d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps))
+                .unwrap();
+            d
+        });
+        Some(Triple {
+            name,
+            image,
+            prog,
+            devs,
+            kernel,
+        })
+    }
+
+    fn update(&self, index: usize, key: &[u8], value: &[u8]) {
+        for d in &self.devs {
+            d.with(|s| s.maps.update(map_handle(index), key, value, 0).value)
+                .unwrap();
+        }
+        self.kernel.update(index, key, value).unwrap();
+    }
+
+    /// One packet on all three; they must agree.
+    fn send(&self, n: usize, pkt: &[u8], in_port: u32) -> Execution {
+        let rx = RxMeta {
+            in_port,
+            ..RxMeta::default()
+        };
+        let cfg = Config::default();
+        let run =
+            |k, d| execute_on(k, Abi::Xdp, &self.prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let a = run(EngineKind::Interp, &self.devs[0]);
+        let b = run(EngineKind::Pipeline, &self.devs[1]);
+        let ctx = || {
+            format!(
+                "{} packet {n} (in {in_port}, {} bytes)",
+                self.name,
+                pkt.len()
+            )
+        };
+        assert!(a.fault.is_none(), "{}: fault {:?}", ctx(), a.fault);
+        assert_eq!(a.fault, b.fault, "{}: faults differ", ctx());
+        assert_eq!(
+            (a.r0, a.verdict, &a.frame, a.insns),
+            (b.r0, b.verdict, &b.frame, b.insns),
+            "{}: engines differ",
+            ctx()
+        );
+        let k = self
+            .kernel
+            .run(pkt, in_port)
+            .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
+        assert_eq!(
+            u64::from(k.retval),
+            a.r0 & 0xffff_ffff,
+            "{}: kernel retval vs r0 (verdict {})\npacket {pkt:02x?}",
+            ctx(),
+            a.verdict
+        );
+        assert_eq!(
+            k.data_out,
+            a.frame,
+            "{}: kernel output packet differs\nin {pkt:02x?}",
+            ctx()
+        );
+        a
+    }
+
+    /// Every map holds the same entries on the kernel and both devices.
+    fn compare_maps(&self) {
+        for (i, m) in self.image.maps.iter().enumerate() {
+            let mut k = self.kernel.entries(i).unwrap();
+            k.sort();
+            for d in &self.devs {
+                let mut ours: Vec<(Vec<u8>, Vec<u8>)> = d.with(|s| {
+                    s.maps
+                        .keys(i)
+                        .into_iter()
+                        .filter_map(|(key, _)| {
+                            let v = s.maps.lookup_value(map_handle(i), &key).unwrap()?;
+                            Some((key, v))
+                        })
+                        .collect()
+                });
+                ours.sort();
+                assert_eq!(
+                    k, ours,
+                    "{}: map {i} `{}` differs at the end (kernel vs engine)",
+                    self.name, m.name
+                );
+            }
+        }
+    }
+
+    /// `n` random packets from `seed`; returns how many r0 values of each
+    /// action were seen (index = XDP action, 5 = other).
+    fn traffic(&self, seed: u64, n: usize, ports: &[u32]) -> [usize; 6] {
+        let mut r = Rng(seed | 1);
+        let mut seen = [0usize; 6];
+        for i in 0..n {
+            let p = packet(&mut r);
+            let port = r.pick(ports);
+            let ex = self.send(i, &p, port);
+            seen[(ex.r0 as u32).min(5) as usize] += 1;
+        }
+        self.compare_maps();
+        eprintln!(
+            "{}: {n} packets identical on kernel, interpreter and pipeline; r0 aborted/drop/pass/tx/redirect/other = {seen:?}",
+            self.name
+        );
+        seen
+    }
+}
+
+const PACKETS: usize = 3000;
+
+#[test]
+fn stateless_programs_match_the_kernel() {
+    if !clang_available() {
+        return;
+    }
+    let ports = ifindices();
+    for name in ["wire", "xdp_drop"] {
+        let Some(t) = Triple::new(name) else { return };
+        let seen = t.traffic(0x5eed_0001 + name.len() as u64, PACKETS, &ports);
+        match name {
+            "wire" => assert_eq!(seen[4], PACKETS),
+            _ => assert_eq!(seen[1], PACKETS),
+        }
+    }
+}
+
+#[test]
+fn l2_switch_matches_the_kernel() {
+    if !clang_available() {
+        return;
+    }
+    let Some(t) = Triple::new("l2_switch") else {
+        return;
+    };
+    let seen = t.traffic(0x5eed_0002, PACKETS, &ifindices());
+    assert!(
+        seen[2] > 0 && seen[4] > 0,
+        "both pass and redirect: {seen:?}"
+    );
+}
+
+#[test]
+fn router_matches_the_kernel() {
+    if !clang_available() {
+        return;
+    }
+    let Some(t) = Triple::new("router") else {
+        return;
+    };
+    let (routes, _) = t.image.map("routes").unwrap();
+    let (tx, _) = t.image.map("tx_ports").unwrap();
+    let route = |len: u32, net: [u8; 4], dmac: u8, slot: u32| {
+        let mut k = len.to_le_bytes().to_vec();
+        k.extend_from_slice(&net);
+        let mut v = vec![2, 0, 0, 0, 0xd0, dmac, 2, 0, 0, 0, 0x50, 0x01];
+        v.extend_from_slice(&slot.to_le_bytes());
+        t.update(routes, &k, &v);
+    };
+    route(8, [10, 0, 0, 0], 0x08, 0);
+    route(16, [10, 1, 0, 0], 0x16, 1);
+    route(32, [10, 1, 9, 9], 0x32, 2); // slot 2 has no port: XDP_DROP
+    route(12, [172, 16, 0, 0], 0x12, 1);
+    // DEVMAP values are interfaces: 1 (lo) exists everywhere.
+    for slot in [0u32, 1] {
+        t.update(tx, &slot.to_le_bytes(), &1u32.to_le_bytes());
+    }
+    let seen = t.traffic(0x5eed_0003, PACKETS, &ifindices());
+    assert!(
+        seen[1] > 0 && seen[2] > 0 && seen[4] > 0,
+        "drop, pass and redirect: {seen:?}"
+    );
+}
+
+#[test]
+fn ddos_matches_the_kernel() {
+    if !clang_available() {
+        return;
+    }
+    let Some(t) = Triple::new("ddos") else {
+        return;
+    };
+    let (counters, _) = t.image.map("counters").unwrap();
+    // Two sources close to the threshold (1000, .rodata) so drops happen.
+    t.update(counters, &IPS[0], &990u64.to_le_bytes());
+    t.update(counters, &IPS[2], &1000u64.to_le_bytes());
+    let seen = t.traffic(0x5eed_0004, PACKETS, &ifindices());
+    assert!(seen[1] > 0 && seen[2] > 0, "drop and pass: {seen:?}");
+}
+
+#[test]
+fn firewall_matches_the_kernel() {
+    if !clang_available() {
+        return;
+    }
+    let Some(t) = Triple::new("firewall") else {
+        return;
+    };
+    let (flows, _) = t.image.map("flows").unwrap();
+    let (blocked, _) = t.image.map("blocked_ports").unwrap();
+    t.update(blocked, &53u16.to_be_bytes(), &[1]);
+    t.update(blocked, &22u16.to_be_bytes(), &[0]);
+    let flow = |s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, proto: u8, verdict: u32| {
+        let mut k = Vec::new();
+        k.extend_from_slice(&s);
+        k.extend_from_slice(&d);
+        k.extend_from_slice(&sp.to_be_bytes());
+        k.extend_from_slice(&dp.to_be_bytes());
+        k.extend_from_slice(&[proto, 0, 0, 0]);
+        t.update(flows, &k, &verdict.to_le_bytes());
+    };
+    for s in IPS {
+        flow(s, IPS[2], 80, 443, 6, 1);
+        flow(s, IPS[3], 1234, 80, 17, 1);
+        flow(s, IPS[1], 443, 80, 6, 0);
+    }
+    let seen = t.traffic(0x5eed_0005, PACKETS, &ifindices());
+    assert!(seen[1] > 0 && seen[2] > 0, "drop and pass: {seen:?}");
+}
+
+#[test]
+fn kernel_refusals_are_clear() {
+    if !clang_available() {
+        return;
+    }
+    let drop = image("xdp_drop");
+    if kernel_load("xdp_drop", &drop).is_none() {
+        return;
+    }
+    // A program the verifier refuses: r0 = r5, r5 never written.
+    let mut bad = drop.clone();
+    bad.insns[bad.entry] = nfbpf_vm::Insn::new(0xbf, 0, 5, 0, 0);
+    match KernelProgram::load(&bad) {
+        Err(KernelError::Verifier { log, .. }) => {
+            assert!(log.contains("R5"), "verifier log names r5:\n{log}")
+        }
+        other => panic!("expected a verifier refusal, got {other:?}"),
+    }
+    // The SUME ABI does not exist in Linux.
+    let sume = image("wire_sume");
+    let e = KernelProgram::load(&sume).unwrap_err();
+    assert!(
+        matches!(e, KernelError::Unsupported(_)) && e.to_string().contains("only XDP"),
+        "{e}"
+    );
+}
