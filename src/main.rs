@@ -36,6 +36,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Print the device's register map.
     Regs(cmd::regs::Args),
+    /// A simulated board (`serve`), and programming/status of any board.
+    Device(cmd::device::Args),
     /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::ConformancePlugin(a) => cmd::plugin::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Regs(a) => cmd::regs::run(a),
+        Command::Device(a) => cmd::device::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };

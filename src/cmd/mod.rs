@@ -4,6 +4,7 @@ pub mod asm;
 pub mod bench;
 pub mod bench_pipeline;
 pub mod conform;
+pub mod device;
 pub mod disasm;
 pub mod fuzz_diff; // pipeline branch
 pub mod input;

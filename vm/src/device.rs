@@ -278,7 +278,9 @@ impl Device {
             let s = l.engine.stats();
             EngineCounters {
                 busy: s.busy_cycles,
-                stalled: s.stalls.iter().sum::<u64>() - s.stall(pipeline::Stall::None),
+                stalled: s.stalls.iter().sum::<u64>()
+                    - s.stall(pipeline::Stall::None)
+                    - s.stall(pipeline::Stall::Idle),
                 ..l.counters
             }
         })

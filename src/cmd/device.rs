@@ -1,0 +1,313 @@
+//! `nfbpf device serve|load|status`: a simulated board and the host side
+//! that drives any board through its registers.
+//!
+//! - `serve --backend model [--socket PATH] [--engines N] [--traffic SPEC]`
+//!   runs the data plane model as a long-lived process with its register
+//!   interface on a Unix socket (protocol: `loader::bus::socket`), the way
+//!   the SUME driver exposes the board. With `--traffic`, frames arrive on
+//!   the given ports at the given rate in simulated time, which runs as fast
+//!   as the host allows.
+//! - `load PROG --target TARGET` compiles/loads PROG and programs it with
+//!   the loader's register sequence (idle bank, read-back, swap).
+//! - `status --target TARGET` reads the identification, the active bank, the
+//!   cycle counter and every engine's counters.
+//!
+//! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
+
+use anyhow::{Context, anyhow, bail};
+use nfbpf_loader::bus::{self, Target, socket};
+use nfbpf_loader::{Options, load_file};
+use nfbpf_vm::abi::Abi;
+use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
+use nfbpf_vm::regs::{self, RegisterBus};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Run a simulated board with its registers on a Unix socket.
+    Serve {
+        #[arg(long, value_enum, default_value_t = Backend::Model)]
+        backend: Backend,
+        #[arg(long, default_value = "/tmp/nfbpf.sock")]
+        socket: PathBuf,
+        /// Engines (1..16; engine e serves port e % 4).
+        #[arg(long, default_value_t = 4)]
+        engines: usize,
+        /// Traffic: `PORTS:BYTES[:GBPS]`, e.g. `0,1:64:10` (10 Gb/s of 64-byte
+        /// frames on ports 0 and 1, preamble and gap counted).
+        #[arg(long)]
+        traffic: Option<String>,
+    },
+    /// Program a function into a device through its registers.
+    Load {
+        prog: PathBuf,
+        #[arg(long)]
+        target: String,
+    },
+    /// Print a device's identification and counters.
+    Status {
+        #[arg(long)]
+        target: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Backend {
+    /// The cycle-accurate data plane model.
+    Model,
+    /// The Verilog, through Verilator.
+    Rtl,
+}
+
+/// Parsed `--traffic`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traffic {
+    pub ports: Vec<usize>,
+    pub bytes: usize,
+    /// Clocks between frames on one port.
+    pub gap_cycles: f64,
+}
+
+/// `PORTS:BYTES[:GBPS]`.
+pub fn parse_traffic(s: &str) -> anyhow::Result<Traffic> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        bail!("--traffic `{s}`: expected PORTS:BYTES[:GBPS], e.g. 0,1:64:10");
+    }
+    let ports = parts[0]
+        .split(',')
+        .map(|p| match p.parse::<usize>() {
+            Ok(n) if n < PORTS => Ok(n),
+            _ => Err(anyhow!(
+                "--traffic `{s}`: port `{p}` is not 0..{}",
+                PORTS - 1
+            )),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes: usize = parts[1]
+        .parse()
+        .ok()
+        .filter(|b| (14..=1500).contains(b))
+        .ok_or_else(|| {
+            anyhow!(
+                "--traffic `{s}`: frame size `{}` is not 14..1500 bytes",
+                parts[1]
+            )
+        })?;
+    let gbps: f64 = match parts.get(2) {
+        Some(g) => g
+            .parse()
+            .ok()
+            .filter(|g: &f64| *g > 0.0 && *g <= 10.0)
+            .ok_or_else(|| anyhow!("--traffic `{s}`: rate `{g}` is not 0..10 Gb/s"))?,
+        None => 10.0,
+    };
+    // 20 bytes of preamble and inter-frame gap per frame on the wire.
+    let secs = ((bytes + 20) * 8) as f64 / (gbps * 1e9);
+    Ok(Traffic {
+        ports,
+        bytes,
+        gap_cycles: secs * nfbpf_vm::contract::CLOCK_HZ as f64,
+    })
+}
+
+fn serve(
+    socket_path: PathBuf,
+    engines: usize,
+    traffic: Option<Traffic>,
+) -> anyhow::Result<ExitCode> {
+    let dev = Device::new(DeviceConfig {
+        engines,
+        abi: Abi::Sume,
+        ..DeviceConfig::default()
+    })?;
+    let dev = Arc::new(Mutex::new(dev));
+    if socket_path.exists() {
+        std::fs::remove_file(&socket_path)
+            .with_context(|| format!("{} exists and cannot be removed", socket_path.display()))?;
+    }
+    let listener = std::os::unix::net::UnixListener::bind(&socket_path)
+        .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
+    eprintln!(
+        "nfbpf device: model, {engines} engines, registers on sim:{}{}",
+        socket_path.display(),
+        traffic
+            .as_ref()
+            .map(|t| format!(", traffic {} B on ports {:?}", t.bytes, t.ports))
+            .unwrap_or_default()
+    );
+    // The clock: steps while there is work, in chunks so that register
+    // requests get the device between them.
+    let clock = Arc::clone(&dev);
+    std::thread::spawn(move || {
+        let frame = traffic.as_ref().map(|t| {
+            let mut f = vec![0u8; t.bytes];
+            f[12] = 0x08;
+            f
+        });
+        let mut next = 0.0f64;
+        loop {
+            let idle = {
+                let Ok(mut d) = clock.lock() else { return };
+                for _ in 0..2000 {
+                    if let (Some(t), Some(f)) = (&traffic, &frame) {
+                        if d.cycle() as f64 >= next {
+                            for &p in &t.ports {
+                                d.rx(p, f);
+                            }
+                            next += t.gap_cycles;
+                        }
+                    } else if d.in_flight() == 0 {
+                        break;
+                    }
+                    d.step();
+                }
+                d.take_outputs();
+                traffic.is_none() && d.in_flight() == 0
+            };
+            if idle {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    });
+    for conn in listener.incoming() {
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("nfbpf device: accept: {e}");
+                continue;
+            }
+        };
+        let d = Arc::clone(&dev);
+        std::thread::spawn(move || {
+            let r = socket::serve_connection(stream, |f| match d.lock() {
+                Ok(mut g) => f(&mut *g),
+                Err(_) => "ERR the device thread stopped\n".to_string(),
+            });
+            if let Err(e) = r {
+                eprintln!("nfbpf device: connection: {e}");
+            }
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(target: &str) -> anyhow::Result<Box<dyn RegisterBus + Send>> {
+    let t: Target = target.parse()?;
+    Ok(bus::open(&t)?)
+}
+
+fn status(target: &str) -> anyhow::Result<ExitCode> {
+    let mut b = open(target)?;
+    let v = b.read32(regs::VERSION)?;
+    let n = b.read32(regs::NUMENGINES)?;
+    let abi = if b.read32(regs::ABIMODE)? & 1 == 1 {
+        "xdp"
+    } else {
+        "sume"
+    };
+    let bank = b.read32(regs::CURRINSTMEM)?;
+    let lo = b.read32(regs::CYCLELO)?;
+    let hi = b.read32(regs::CYCLEHI)?;
+    println!(
+        "{target}: nfbpf device v{}.{}, {n} engines, ABI {abi}, active bank {bank}, cycle {}",
+        v >> 16,
+        v & 0xffff,
+        (u64::from(hi) << 32) | u64::from(lo)
+    );
+    println!("engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  last-fault");
+    for e in 0..n {
+        b.write32(regs::ENGSELECT, e)?;
+        let r = |b: &mut Box<dyn RegisterBus + Send>, o| b.read32(o);
+        let (i, o, d, f) = (
+            r(&mut b, regs::ENGPKTIN)?,
+            r(&mut b, regs::ENGPKTOUT)?,
+            r(&mut b, regs::ENGDROP)?,
+            r(&mut b, regs::ENGFAULTS)?,
+        );
+        let (busy, stall) = (r(&mut b, regs::ENGBUSY)?, r(&mut b, regs::ENGSTALL)?);
+        let fault = if f > 0 {
+            format!(
+                "pc {} addr {:#x} cause {}",
+                r(&mut b, regs::ENGFAULTPC)?,
+                r(&mut b, regs::ENGFAULTADDR)?,
+                r(&mut b, regs::ENGFAULTCAUSE)?
+            )
+        } else {
+            "-".into()
+        };
+        println!("{e:6}  {i:7}  {o:8}  {d:7}  {f:6}  {busy:11}  {stall:12}  {fault}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    match a.what {
+        What::Serve {
+            backend: Backend::Rtl,
+            ..
+        } => bail!("--backend rtl: the RTL data plane is not built yet (use --backend model)"),
+        What::Serve {
+            backend: Backend::Model,
+            socket,
+            engines,
+            traffic,
+        } => serve(
+            socket,
+            engines,
+            traffic.as_deref().map(parse_traffic).transpose()?,
+        ),
+        What::Load { prog, target } => {
+            let image = load_file(&prog, &Options::default())
+                .map_err(|e| anyhow!("{}: {e}", prog.display()))?;
+            let mut b = open(&target)?;
+            let r = nfbpf_loader::device::program(&mut *b, &image)
+                .map_err(|e| anyhow!("{target}: {e}"))?;
+            println!(
+                "{target}: {} slots and {} maps written, read back and swapped in (bank {}), {} register accesses",
+                r.slots, r.maps, r.bank, r.accesses
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        What::Status { target } => status(&target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_specs() {
+        let t = parse_traffic("0,1:64:10").unwrap();
+        assert_eq!(t.ports, vec![0, 1]);
+        assert!((t.gap_cycles - 13.44).abs() < 1e-9, "{}", t.gap_cycles);
+        assert!(
+            parse_traffic("4:64")
+                .unwrap_err()
+                .to_string()
+                .contains("port `4`")
+        );
+        assert!(
+            parse_traffic("0:9000")
+                .unwrap_err()
+                .to_string()
+                .contains("frame size")
+        );
+        assert!(
+            parse_traffic("0:64:40")
+                .unwrap_err()
+                .to_string()
+                .contains("rate")
+        );
+        assert!(parse_traffic("0").is_err());
+    }
+}
