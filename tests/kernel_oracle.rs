@@ -230,7 +230,7 @@ fn packet(r: &mut Rng) -> Vec<u8> {
         80..=89 => {
             f.extend_from_slice(&[0x08, 0x06]);
             f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
-            f.extend_from_slice(&f[6..12].to_vec());
+            f.extend_from_within(6..12);
             f.extend_from_slice(&ip(r));
             f.extend_from_slice(&[0; 6]);
             f.extend_from_slice(&ip(r));
@@ -531,4 +531,115 @@ fn kernel_refusals_are_clear() {
         matches!(e, KernelError::Unsupported(_)) && e.to_string().contains("only XDP"),
         "{e}"
     );
+}
+
+fn nfbpf(args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `nfbpf run PROG --pcap IN --engine kernel`: the same actions and output
+/// packets as `--engine interp`, instructions, cycles and redirect ports
+/// null; SUME programs refused with a clear message.
+#[test]
+fn cli_engine_kernel_matches_the_interpreter() {
+    use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+    if !clang_available() {
+        return;
+    }
+    let router = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs/router.c");
+    if kernel_load("router", &image("router")).is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("nfbpf-kernel-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("in.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut r = Rng(0x5eed_0006);
+    for i in 0..300u64 {
+        let p = packet(&mut r);
+        w.write_packet(&PcapPacket::new(
+            std::time::Duration::from_micros(i),
+            p.len() as u32,
+            &p,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    let rules = dir.join("rules.txt");
+    std::fs::write(
+        &rules,
+        "routes 10.1.0.0/16 hex:02000000001602000000500101000000\n\
+         routes 10.0.0.0/8  hex:02000000000802000000500100000000\n\
+         routes 10.1.9.9/32 hex:02000000003202000000500102000000\n\
+         tx_ports 0 1\ntx_ports 1 1\n",
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    for engine in ["interp", "kernel"] {
+        let out = dir.join(format!("out-{engine}.pcap"));
+        let (code, stdout, stderr) = nfbpf(&[
+            "run",
+            router.to_str().unwrap(),
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "-r",
+            rules.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--in-port",
+            "1",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "--engine {engine}: {stderr}");
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 301, "--engine {engine}");
+        let mut frames = Vec::new();
+        let mut rd = PcapReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+        while let Some(p) = rd.next_packet() {
+            frames.push(p.unwrap().data.into_owned());
+        }
+        runs.push((lines, frames));
+    }
+    let (interp, kernel) = (&runs[0], &runs[1]);
+    for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
+        assert_eq!(a["action"], k["action"], "packet {i}");
+        assert_eq!(a["r0"], k["r0"], "packet {i}");
+        assert!(k["instructions"].is_null() && k["cycles"].is_null());
+        if k["action"] == "redirect" {
+            assert!(k["port"].is_null(), "a test run cannot tell the port");
+        }
+    }
+    assert_eq!(kernel.0[300]["engine"], "kernel");
+    for key in ["drop", "pass", "redirect"] {
+        assert_eq!(interp.0[300][key], kernel.0[300][key], "{key} total");
+    }
+    assert!(kernel.0[300]["redirect"].as_u64().unwrap() > 0);
+    assert_eq!(interp.1, kernel.1, "output packets differ");
+
+    // SUME: refused, saying why.
+    let sume = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs/wire_sume.c");
+    let (code, _, stderr) = nfbpf(&[
+        "run",
+        sume.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--engine",
+        "kernel",
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no SUME ABI"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

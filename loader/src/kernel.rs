@@ -98,6 +98,9 @@ impl KernelError {
     }
 }
 
+/// A map entry: (key, value).
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// One `BPF_PROG_TEST_RUN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelRun {
@@ -457,7 +460,7 @@ impl KernelProgram {
     }
 
     /// Every (key, value) of map `map`.
-    pub fn entries(&self, map: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KernelError> {
+    pub fn entries(&self, map: usize) -> Result<Vec<Entry>, KernelError> {
         let mut out = Vec::new();
         for k in self.keys(map)? {
             if let Some(v) = self.lookup(map, &k)? {

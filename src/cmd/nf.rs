@@ -6,6 +6,11 @@
 //! model, map state carrying from packet to packet. Per packet: the
 //! verdict, output port, instructions and (pipeline) cycles; totals per
 //! verdict at the end. `--out` writes the packets as the program left them.
+//!
+//! `--engine kernel` runs XDP programs on the running Linux kernel instead
+//! (`BPF_PROG_TEST_RUN` through [`nfbpf_loader::kernel`]): same maps and
+//! rules, the same per-packet lines; instructions, cycles and the port of a
+//! redirect are unknown there (the kernel does not redirect in a test run).
 
 use super::rules;
 use anyhow::{Context, anyhow};
@@ -27,6 +32,8 @@ pub struct NfArgs<'a> {
     pub pcap: &'a Path,
     pub abi: Option<Abi>,
     pub engine: EngineKind,
+    /// Run on the Linux kernel (XDP only) instead of `engine`.
+    pub kernel: bool,
     pub in_port: Option<u32>,
     pub rules: Option<&'a Path>,
     pub out: Option<&'a Path>,
@@ -108,6 +115,9 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
         nfbpf_loader::abi::Abi::Sume => Abi::Sume,
     };
+    if a.kernel {
+        return run_kernel(&a, &image);
+    }
     let prog = image
         .program()
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
@@ -211,6 +221,100 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
                 String::new()
             }
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The XDP action of a kernel return value.
+fn kernel_action(retval: u32) -> &'static str {
+    match u64::from(retval) {
+        nfbpf_vm::contract::XDP_DROP => "drop",
+        nfbpf_vm::contract::XDP_PASS => "pass",
+        nfbpf_vm::contract::XDP_TX => "tx",
+        nfbpf_vm::contract::XDP_REDIRECT => "redirect",
+        _ => "aborted",
+    }
+}
+
+/// `--engine kernel`: the packets through the running kernel.
+fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<ExitCode> {
+    use nfbpf_loader::kernel::KernelProgram;
+    if image.abi != nfbpf_loader::abi::Abi::Xdp {
+        anyhow::bail!(
+            "{}: --engine kernel runs XDP programs only: Linux has no SUME ABI (use --engine interp or pipeline)",
+            a.prog.display()
+        );
+    }
+    let k = KernelProgram::load(image).map_err(|e| anyhow!("{}: kernel: {e}", a.prog.display()))?;
+    if let Some(r) = a.rules {
+        let text =
+            std::fs::read_to_string(r).with_context(|| format!("cannot read {}", r.display()))?;
+        let entries = rules::parse(&text, image).with_context(|| r.display().to_string())?;
+        for e in &entries {
+            k.update(e.map, &e.key, &e.value).map_err(|err| {
+                anyhow!(
+                    "{}: map `{}`: kernel: {err}",
+                    r.display(),
+                    image.maps[e.map].name
+                )
+            })?;
+        }
+    }
+    let packets = read_packets(a.pcap)?;
+    let mut writer = match a.out {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            Some(PcapWriter::new(f).map_err(|e| anyhow!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (index, p) in packets.iter().enumerate() {
+        // 0: the kernel's test device (the loopback); others must exist.
+        let in_port = a.in_port.or(p.iface).unwrap_or(0);
+        let run = k
+            .run(&p.data, in_port)
+            .map_err(|e| anyhow!("packet {index}: kernel: {e}"))?;
+        let act = kernel_action(run.retval);
+        let port = (act == "tx").then_some(in_port);
+        *totals.entry(act).or_default() += 1;
+        if a.json {
+            let o = serde_json::json!({
+                "index": index, "action": act, "port": port, "r0": run.retval,
+                "instructions": null, "cycles": null, "in_port": in_port,
+                "len": p.data.len(),
+            });
+            println!("{o}");
+        } else {
+            let port = port.map_or("-".to_string(), |p| p.to_string());
+            println!(
+                "{index:6}  in {in_port:2}  {act:<10} port {port:>3}  insns {:>5}  cycles {:>6}",
+                "-", "-"
+            );
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_packet(&PcapPacket::new(
+                p.ts,
+                run.data_out.len() as u32,
+                &run.data_out,
+            ))
+            .map_err(|e| anyhow!("writing packet {index}: {e}"))?;
+        }
+    }
+    let n = packets.len() as u64;
+    if a.json {
+        let mut o = serde_json::json!({
+            "summary": true, "packets": n, "instructions": null, "faults": 0,
+            "engine": "kernel", "abi": Abi::Xdp.name(),
+        });
+        for (key, v) in &totals {
+            o[*key] = (*v).into();
+        }
+        println!("{o}");
+    } else {
+        let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("{n} packets: {} (kernel)", t.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

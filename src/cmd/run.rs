@@ -33,7 +33,8 @@ pub struct Args {
     /// Program ABI (default: from the section: `xdp*` is XDP, `.text` SUME).
     #[arg(long, value_enum)]
     abi: Option<AbiArg>,
-    /// Engine model for network functions.
+    /// Engine for network functions: a model, or `kernel` (XDP only: the
+    /// running Linux kernel's BPF_PROG_TEST_RUN, needs root / CAP_BPF).
     #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
     engine: EngineArg,
     /// Input port of every packet (default: the pcapng interface id, or 0).
@@ -60,6 +61,7 @@ pub enum AbiArg {
 pub enum EngineArg {
     Interp,
     Pipeline,
+    Kernel,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -72,9 +74,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 AbiArg::Sume => nfbpf_vm::abi::Abi::Sume,
             }),
             engine: match a.engine {
-                EngineArg::Interp => nfbpf_vm::abi::EngineKind::Interp,
+                EngineArg::Interp | EngineArg::Kernel => nfbpf_vm::abi::EngineKind::Interp,
                 EngineArg::Pipeline => nfbpf_vm::abi::EngineKind::Pipeline,
             },
+            kernel: matches!(a.engine, EngineArg::Kernel),
             in_port: a.in_port,
             rules: a.rules.as_deref(),
             out: a.out.as_deref(),
