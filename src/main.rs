@@ -38,6 +38,10 @@ enum Command {
     Regs(cmd::regs::Args),
     /// A simulated board (`serve`), and programming/status of any board.
     Device(cmd::device::Args),
+    /// Program a function into a device (`nfbpf device load`).
+    Load(cmd::device::LoadArgs),
+    /// A device's identification and counters (`nfbpf device status`).
+    Status(cmd::device::StatusArgs),
     /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
@@ -55,6 +59,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Regs(a) => cmd::regs::run(a),
         Command::Device(a) => cmd::device::run(a),
+        Command::Load(a) => cmd::device::load(a),
+        Command::Status(a) => cmd::device::status_cmd(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };

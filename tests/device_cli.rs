@@ -61,13 +61,13 @@ fn serve_load_status() {
     }
     let target = format!("sim:{}", sock.display());
     let wire = concat!(env!("CARGO_MANIFEST_DIR"), "/programs/wire_sume.c");
-    let (code, out, err) = nfbpf(&["device", "load", wire, "--target", &target]);
+    let (code, out, err) = nfbpf(&["device", "load", wire, "-t", &target]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("read back and swapped in (bank 1)"), "{out}");
     // Traffic flows: engine 0 (port 0) sends packets out after the load.
     let t0 = Instant::now();
     loop {
-        let (code, out, err) = nfbpf(&["device", "status", "--target", &target]);
+        let (code, out, err) = nfbpf(&["status", "-t", &target]);
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("4 engines, ABI sume, active bank 1"), "{out}");
         let row: Vec<u64> = out
@@ -88,11 +88,11 @@ fn serve_load_status() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // Errors name the target and the cause.
-    let (code, _, err) = nfbpf(&["device", "status", "--target", "sim:/nonexistent/x.sock"]);
+    let (code, _, err) = nfbpf(&["status", "-t", "sim:/nonexistent/x.sock"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot connect"), "{err}");
-    let (_, _, err) = nfbpf(&["device", "status", "--target", "sume:nfbpfnone9"]);
+    let (_, _, err) = nfbpf(&["status", "-t", "sume:nfbpfnone9"]);
     assert!(err.contains("no network interface `nfbpfnone9`"), "{err}");
-    let (_, _, err) = nfbpf(&["device", "status", "--target", "nf0"]);
+    let (_, _, err) = nfbpf(&["status", "-t", "nf0"]);
     assert!(err.contains("invalid target `nf0`"), "{err}");
 }

@@ -304,7 +304,7 @@ fn a_thousand_swaps_under_traffic() {
                 sent += 1;
             }
         }
-        if cycle % 150 == 0 && cycle > 0 {
+        if cycle.is_multiple_of(150) && cycle > 0 {
             let img = if swaps % 2 == 0 { &p2 } else { &p1 };
             // The idle bank may still hold packets of the program before the
             // last one: the device refuses the write until they are done.

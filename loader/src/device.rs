@@ -71,6 +71,73 @@ fn low_mask(bytes: u32) -> u64 {
     }
 }
 
+/// Insert or replace an entry of map `index` (key and value as the map's
+/// bytes, at most 64 each) through the wide-entry window. For HASH and
+/// LPM_TRIE maps the CAM/TCAM full flag is checked first, as the existing
+/// loader does; the device's error number comes back as an error.
+pub fn update_entry(
+    bus: &mut dyn RegisterBus,
+    index: usize,
+    kind: nfbpf_vm::maps::MapType,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    entry_on(&mut b, index, kind, key, value).map(|_| ())
+}
+
+fn entry_on(
+    b: &mut Counting<'_>,
+    index: usize,
+    kind: nfbpf_vm::maps::MapType,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), ProgramError> {
+    use nfbpf_vm::maps::MapType;
+    use regs::*;
+    let err = |msg: String| ProgramError::Map {
+        index,
+        name: format!("#{index}"),
+        msg,
+    };
+    let window = 4 * WIDE_WORDS as usize;
+    if key.len() > window || value.len() > window {
+        return Err(err(format!(
+            "key of {} or value of {} bytes does not fit the {window}-byte wide-entry window",
+            key.len(),
+            value.len()
+        )));
+    }
+    let full = match kind {
+        MapType::Hash => Some((CAMFULL, "CAM")),
+        MapType::LpmTrie => Some((TCAMFULL, "TCAM")),
+        _ => None,
+    };
+    if let Some((reg, what)) = full
+        && b.r(reg)? != 0
+    {
+        return Err(err(format!("the {what} is full (no entry can be added)")));
+    }
+    let word = |bytes: &[u8], k: u32| {
+        let mut w = [0u8; 4];
+        for (j, x) in w.iter_mut().enumerate() {
+            *x = bytes.get((4 * k) as usize + j).copied().unwrap_or(0);
+        }
+        u32::from_le_bytes(w)
+    };
+    b.w(MAPSELECT, index as u32)?;
+    for k in 0..WIDE_WORDS {
+        b.w(WIDEKEY + 4 * k, word(key, k))?;
+        b.w(WIDEVALUE + 4 * k, word(value, k))?;
+    }
+    b.w(WIDEOP, 1)?;
+    let st = b.r(WIDESTATUS)?;
+    if st >> 16 != 0 {
+        return Err(err(format!("update refused: errno {}", st >> 16)));
+    }
+    Ok(())
+}
+
 /// Program `image` into the device behind `bus`.
 pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, ProgramError> {
     use regs::*;
@@ -107,20 +174,11 @@ pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, P
                     4 * WIDE_WORDS
                 )));
             }
-            b.w(MAPSELECT, index as u32)?;
-            for k in 0..WIDE_WORDS {
-                b.w(WIDEKEY + 4 * k, 0)?;
-                let mut w = [0u8; 4];
-                for (j, x) in w.iter_mut().enumerate() {
-                    *x = init.get((4 * k) as usize + j).copied().unwrap_or(0);
-                }
-                b.w(WIDEVALUE + 4 * k, u32::from_le_bytes(w))?;
-            }
-            b.w(WIDEOP, 1)?;
-            let st = b.r(WIDESTATUS)?;
-            if st >> 16 != 0 {
-                return Err(err(format!("initial value refused, errno {}", st >> 16)));
-            }
+            // A global-data map is an ARRAY with one entry, key 0.
+            entry_on(&mut b, index, d.kind, &0u32.to_le_bytes(), init).map_err(|e| match e {
+                ProgramError::Map { msg, .. } => err(msg),
+                other => other,
+            })?;
         }
     }
 

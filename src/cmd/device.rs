@@ -47,16 +47,93 @@ enum What {
         traffic: Option<String>,
     },
     /// Program a function into a device through its registers.
-    Load {
-        prog: PathBuf,
-        #[arg(long)]
-        target: String,
-    },
+    Load(LoadArgs),
     /// Print a device's identification and counters.
-    Status {
-        #[arg(long)]
-        target: String,
-    },
+    Status(StatusArgs),
+}
+
+/// `nfbpf device load` (also `nfbpf load`).
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// The function: C source or clang object.
+    prog: PathBuf,
+    /// The device: `sim:PATH` or `sume:IFNAME`.
+    #[arg(short = 't', long, required_unless_present = "dry_run")]
+    target: Option<String>,
+    /// Dry run: print the register sequence against a fresh model, write
+    /// nothing to any device.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Print every register access (offset, value, register name).
+    #[arg(short = 'd', long)]
+    debug: bool,
+}
+
+/// `nfbpf device status` (also `nfbpf status`).
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The device: `sim:PATH` or `sume:IFNAME`.
+    #[arg(short = 't', long)]
+    target: String,
+}
+
+/// A bus that prints each access.
+struct Logged<'a> {
+    inner: &'a mut dyn RegisterBus,
+}
+
+fn reg_name(off: u32) -> String {
+    match regs::lookup(off) {
+        Some((r, 0)) if r.count == 1 => r.name.to_string(),
+        Some((r, i)) => format!("{}[{i}]", r.name),
+        None => "?".into(),
+    }
+}
+
+impl RegisterBus for Logged<'_> {
+    fn read32(&mut self, off: u32) -> Result<u32, regs::BusError> {
+        let v = self.inner.read32(off);
+        match &v {
+            Ok(x) => println!("R {off:#06x} -> {x:#010x}  {}", reg_name(off)),
+            Err(e) => println!("R {off:#06x} !! {e}  {}", reg_name(off)),
+        }
+        v
+    }
+    fn write32(&mut self, off: u32, v: u32) -> Result<(), regs::BusError> {
+        println!("W {off:#06x} <- {v:#010x}  {}", reg_name(off));
+        self.inner.write32(off, v)
+    }
+}
+
+pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
+    let image = load_file(&a.prog, &Options::default())
+        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    let (mut bus, what): (Box<dyn RegisterBus + Send>, String) = if a.dry_run {
+        (
+            Box::new(Device::new(DeviceConfig::default())?),
+            "dry run (model, nothing written)".into(),
+        )
+    } else {
+        let t = a.target.clone().unwrap_or_default();
+        (open(&t)?, t)
+    };
+    let r = if a.debug || a.dry_run {
+        let mut l = Logged { inner: &mut *bus };
+        nfbpf_loader::device::program(&mut l, &image)
+    } else {
+        nfbpf_loader::device::program(&mut *bus, &image)
+    }
+    .map_err(|e| anyhow!("{what}: {e}"))?;
+    println!(
+        "{what}: {} ({:?} ABI): {} slots and {} maps written, read back and swapped in (bank {}), {} register accesses",
+        a.prog.display(),
+        image.abi,
+        r.slots,
+        r.maps,
+        r.bank,
+        r.accesses
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -205,7 +282,7 @@ fn open(target: &str) -> anyhow::Result<Box<dyn RegisterBus + Send>> {
     Ok(bus::open(&t)?)
 }
 
-fn status(target: &str) -> anyhow::Result<ExitCode> {
+pub fn status(target: &str) -> anyhow::Result<ExitCode> {
     let mut b = open(target)?;
     let v = b.read32(regs::VERSION)?;
     let n = b.read32(regs::NUMENGINES)?;
@@ -246,6 +323,16 @@ fn status(target: &str) -> anyhow::Result<ExitCode> {
         };
         println!("{e:6}  {i:7}  {o:8}  {d:7}  {f:6}  {busy:11}  {stall:12}  {fault}");
     }
+    println!("port  rx  rx-dropped  tx");
+    for p in 0..PORTS as u32 {
+        b.write32(regs::PORTSELECT, p)?;
+        let (rx, drop, tx) = (
+            b.read32(regs::PORTRX)?,
+            b.read32(regs::PORTRXDROP)?,
+            b.read32(regs::PORTTX)?,
+        );
+        println!("{p:4}  {rx}  {drop}  {tx}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -265,20 +352,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             engines,
             traffic.as_deref().map(parse_traffic).transpose()?,
         ),
-        What::Load { prog, target } => {
-            let image = load_file(&prog, &Options::default())
-                .map_err(|e| anyhow!("{}: {e}", prog.display()))?;
-            let mut b = open(&target)?;
-            let r = nfbpf_loader::device::program(&mut *b, &image)
-                .map_err(|e| anyhow!("{target}: {e}"))?;
-            println!(
-                "{target}: {} slots and {} maps written, read back and swapped in (bank {}), {} register accesses",
-                r.slots, r.maps, r.bank, r.accesses
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        What::Status { target } => status(&target),
+        What::Load(l) => load(l),
+        What::Status(st) => status(&st.target),
     }
+}
+
+/// `nfbpf status`.
+pub fn status_cmd(a: StatusArgs) -> anyhow::Result<ExitCode> {
+    status(&a.target)
 }
 
 #[cfg(test)]

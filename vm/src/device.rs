@@ -174,6 +174,7 @@ struct Staging {
     engselect: u32,
     debug: u32,
     routermode: u32,
+    portselect: u32,
 }
 
 /// The data plane.
@@ -741,6 +742,17 @@ impl RegisterBus for Device {
             WIDEKEY => self.st.widekey[i as usize],
             WIDEVALUE => self.st.widevalue[i as usize],
             RDINSTADDR => self.st.rdaddr,
+            PORTSELECT => self.st.portselect,
+            PORTRX | PORTRXDROP | PORTTX => {
+                let p = self
+                    .port_counters(self.st.portselect as usize)
+                    .unwrap_or_default();
+                lo(match reg.offset {
+                    PORTRX => p.rx,
+                    PORTRXDROP => p.rx_dropped,
+                    _ => p.tx,
+                })
+            }
             RDINSTHI | RDINSTLO => {
                 let w = self
                     .st
@@ -876,6 +888,7 @@ impl RegisterBus for Device {
             WIDEKEY => self.st.widekey[i as usize] = v,
             WIDEVALUE => self.st.widevalue[i as usize] = v,
             RDINSTADDR => self.st.rdaddr = v,
+            PORTSELECT => self.st.portselect = v,
             _ => return Err(BusError::Unmapped(off)),
         }
         Ok(())

@@ -151,6 +151,10 @@ pub const KEYSIZEMAP: u32 = 0x140;
 pub const VALUESIZEMAP: u32 = 0x144;
 pub const WIDEOP: u32 = 0x148;
 pub const WIDESTATUS: u32 = 0x14c;
+pub const PORTSELECT: u32 = 0x15c;
+pub const PORTRX: u32 = 0x160;
+pub const PORTRXDROP: u32 = 0x164;
+pub const PORTTX: u32 = 0x168;
 pub const RDINSTADDR: u32 = 0x150;
 pub const RDINSTHI: u32 = 0x154;
 pub const RDINSTLO: u32 = 0x158;
@@ -499,6 +503,25 @@ pub const REGISTERS: &[RegDef] = &[
         RDINSTLO,
         Ro,
         "Low 32 bits of slot RDINSTADDR as written (loader read-back).",
+    ),
+    r(
+        "PORTSELECT",
+        PORTSELECT,
+        Rw,
+        "Port whose counters PORTRX, PORTRXDROP and PORTTX show.",
+    ),
+    r("PORTRX", PORTRX, Ro, "Selected port: frames received."),
+    r(
+        "PORTRXDROP",
+        PORTRXDROP,
+        Ro,
+        "Selected port: frames dropped at the demultiplexer (every engine's FIFO_MD of the port full).",
+    ),
+    r(
+        "PORTTX",
+        PORTTX,
+        Ro,
+        "Selected port: frames sent (a flood counts on every port it leaves).",
     ),
     arr(
         "WIDEKEY",
