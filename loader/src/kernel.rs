@@ -76,6 +76,11 @@ pub enum KernelError {
     /// An image the kernel cannot run.
     #[error("{0}")]
     Unsupported(String),
+    /// `ingress_ifindex` names no interface of this machine (ENODEV).
+    #[error(
+        "BPF_PROG_TEST_RUN: input port {0} is not an interface of this machine (the kernel runs XDP only on existing ingress_ifindex values; 0 = loopback)"
+    )]
+    NoInterface(u32),
     /// A map index out of range or a key/value of the wrong size.
     #[error("map {map}: {msg}")]
     BadArgument { map: usize, msg: String },
@@ -491,7 +496,10 @@ impl KernelProgram {
         if in_port != 0 {
             a.u32(40, XDP_MD_SIZE as u32).ptr(48, ctx.as_ptr());
         }
-        bpf(BPF_PROG_TEST_RUN, &mut a).map_err(|e| classify("BPF_PROG_TEST_RUN", e))?;
+        bpf(BPF_PROG_TEST_RUN, &mut a).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENODEV) => KernelError::NoInterface(in_port),
+            _ => classify("BPF_PROG_TEST_RUN", e),
+        })?;
         let retval = a.get_u32(4);
         let len = (a.get_u32(12) as usize).min(out.len());
         out.truncate(len);
