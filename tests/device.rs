@@ -5,34 +5,16 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use common::clang;
 use nfbpf_loader::{Options, device::program, load_file};
 use nfbpf_vm::device::{Dest, Device, DeviceConfig};
 use nfbpf_vm::regs::{self, RegisterBus};
 use std::path::{Path, PathBuf};
 
-fn clang() -> bool {
-    let ok = std::process::Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !ok {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 required"
-        );
-        eprintln!("SKIPPED: clang-19 not installed");
-    }
-    ok
-}
+mod common;
 
 fn image(src: &Path) -> nfbpf_loader::image::Image {
     load_file(src, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
-}
-
-fn programs(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("programs")
-        .join(name)
 }
 
 /// A SUME function that sends everything out of `port`.
@@ -62,7 +44,7 @@ fn wire_on_four_engines_through_registers() {
         return;
     }
     let mut d = Device::new(DeviceConfig::default()).unwrap();
-    let report = program(&mut d, &image(&programs("wire_sume.c"))).unwrap();
+    let report = program(&mut d, &image(&common::program("wire_sume.c"))).unwrap();
     assert_eq!(report.bank, 1);
     assert_eq!(d.read32(regs::NUMENGINES).unwrap(), 4);
     for i in 0..40 {
@@ -96,7 +78,7 @@ fn several_engines_per_port_round_robin() {
         ..DeviceConfig::default()
     })
     .unwrap();
-    program(&mut d, &image(&programs("wire_sume.c"))).unwrap();
+    program(&mut d, &image(&common::program("wire_sume.c"))).unwrap();
     for _ in 0..10 {
         d.rx(0, &frame(1, 2, 64));
     }
@@ -113,7 +95,7 @@ fn map_entries_through_registers() {
         return;
     }
     let mut d = Device::new(DeviceConfig::default()).unwrap();
-    program(&mut d, &image(&programs("l2_switch_sume.c"))).unwrap();
+    program(&mut d, &image(&common::program("l2_switch_sume.c"))).unwrap();
     // Host installs a MAC -> port entry by value.
     let mac = 0x0200_0000_0007u64;
     d.write32(regs::MAPSELECT, 0).unwrap();

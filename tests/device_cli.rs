@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use common::nfbpf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 struct Server(std::process::Child);
 impl Drop for Server {
@@ -14,25 +17,9 @@ impl Drop for Server {
     }
 }
 
-fn nfbpf(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn serve_load_status() {
-    if Command::new("clang-19").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 required"
-        );
+    if !common::clang() {
         return;
     }
     let sock = std::env::temp_dir().join(format!("nfbpf-devcli-{}.sock", std::process::id()));

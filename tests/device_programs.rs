@@ -14,22 +14,11 @@ use nfbpf_vm::interp::Config;
 use nfbpf_vm::regs::{self, BusError, RegisterBus};
 use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{DeviceConfig as UnitsConfig, SharedDeviceState};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn clang() -> bool {
-    let ok = std::process::Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !ok {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 required"
-        );
-        eprintln!("SKIPPED: clang-19 not installed");
-    }
-    ok
-}
+use common::{arp, clang, ipv4_frame as frame};
+
+mod common;
 
 /// A bus that records every access on its way to the device.
 struct Recording<'a> {
@@ -47,36 +36,6 @@ impl RegisterBus for Recording<'_> {
         self.log.push(('W', off, v));
         self.dev.write32(off, v)
     }
-}
-
-fn frame(
-    dmac: u8,
-    smac: u8,
-    src: [u8; 4],
-    dst: [u8; 4],
-    proto: u8,
-    dport: u16,
-    len: usize,
-) -> Vec<u8> {
-    let mut f = vec![0u8; len];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dmac]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, smac]);
-    f[12] = 0x08;
-    let ip = [
-        0x45, 0, 0, 50, 0, 1, 0x40, 0, 64, proto, 0, 0, src[0], src[1], src[2], src[3], dst[0],
-        dst[1], dst[2], dst[3],
-    ];
-    f[14..34].copy_from_slice(&ip);
-    let mut sum: u32 = f[14..34]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f
 }
 
 fn traffic() -> Vec<(u32, Vec<u8>)> {
@@ -98,10 +57,7 @@ fn traffic() -> Vec<(u32, Vec<u8>)> {
             frame(i % 3, (i + 1) % 3, src, dst, proto, dport, len),
         ));
     }
-    let mut arp = vec![0u8; 60];
-    arp[12] = 0x08;
-    arp[13] = 0x06;
-    v.push((0, arp));
+    v.push((0, arp()));
     v
 }
 
@@ -173,7 +129,7 @@ fn every_program_through_registers() {
     if !clang() {
         return;
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+    let dir = common::program("");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| {

@@ -3,30 +3,19 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use common::nfbpf;
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
+mod common;
+
 fn frame(dst: [u8; 4], dport: u16) -> Vec<u8> {
-    let mut f = vec![0u8; 64];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
-    f[12] = 0x08;
-    let ip = [
-        0x45, 0, 0, 50, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, dst[0], dst[1], dst[2], dst[3],
-    ];
-    f[14..34].copy_from_slice(&ip);
-    let mut sum: u32 = f[14..34]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f
+    common::ipv4_frame(1, 2, [10, 0, 0, 1], dst, 17, dport, 64)
+}
+
+fn program(name: &str) -> String {
+    common::program(name).display().to_string()
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -35,34 +24,9 @@ fn tmp(name: &str) -> PathBuf {
     d.join(name)
 }
 
-fn nfbpf(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-fn program(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("programs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn router_over_a_pcap_on_both_engines() {
-    if Command::new("clang-19").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 required"
-        );
-        eprintln!("SKIPPED: clang-19 not installed");
+    if !common::clang() {
         return;
     }
     let pcap = tmp("in.pcap");

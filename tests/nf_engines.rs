@@ -5,66 +5,19 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use common::{arp, clang, ones_sum};
 use nfbpf_loader::{Options, load_file};
 use nfbpf_vm::abi::{Abi, EngineKind, Execution, RxMeta, Verdict, execute_on};
 use nfbpf_vm::contract::map_handle;
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
-use std::path::PathBuf;
 
-fn clang_available() -> bool {
-    let ok = std::process::Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 is required (NFBPF_REQUIRE_CLANG is set): run `make deps`"
-        );
-        eprintln!("SKIPPED: clang-19 not installed (run `make deps`)");
-    }
-    ok
-}
+mod common;
 
-/// Ethernet + IPv4 + UDP/TCP frame.
-fn frame(
-    dst_mac: u8,
-    src_mac: u8,
-    src_ip: [u8; 4],
-    dst_ip: [u8; 4],
-    proto: u8,
-    dport: u16,
-) -> Vec<u8> {
-    let mut f = vec![0u8; 64];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dst_mac]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src_mac]);
-    f[12] = 0x08;
-    let ip = [
-        0x45, 0, 0, 50, 0, 1, 0x40, 0, 64, proto, 0, 0, src_ip[0], src_ip[1], src_ip[2], src_ip[3],
-        dst_ip[0], dst_ip[1], dst_ip[2], dst_ip[3],
-    ];
-    f[14..34].copy_from_slice(&ip);
-    let mut sum: u32 = f[14..34]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f[34..36].copy_from_slice(&1234u16.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f
-}
-
-fn arp() -> Vec<u8> {
-    let mut f = vec![0u8; 60];
-    f[0..6].copy_from_slice(&[0xff; 6]);
-    f[12] = 0x08;
-    f[13] = 0x06;
-    f
+/// A 64-byte Ethernet + IPv4 + UDP/TCP frame.
+fn frame(dmac: u8, smac: u8, src: [u8; 4], dst: [u8; 4], proto: u8, dport: u16) -> Vec<u8> {
+    common::ipv4_frame(dmac, smac, src, dst, proto, dport, 64)
 }
 
 /// A program on two separate devices (one per engine model), so map state
@@ -77,9 +30,7 @@ struct Pair {
 
 impl Pair {
     fn new(name: &str) -> Pair {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("programs")
-            .join(format!("{name}.c"));
+        let path = common::program(&format!("{name}.c"));
         let image = load_file(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let abi = match image.abi {
             nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
@@ -135,7 +86,7 @@ const FAR: [u8; 4] = [192, 168, 7, 7];
 
 #[test]
 fn wire_and_drop() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let w = Pair::new("wire");
@@ -159,7 +110,7 @@ fn wire_and_drop() {
 
 #[test]
 fn l2_switches_learn() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let s = Pair::new("l2_switch");
@@ -195,7 +146,7 @@ fn l2_switches_learn() {
 
 #[test]
 fn router_forwards_by_longest_prefix() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let r = Pair::new("router");
@@ -216,11 +167,7 @@ fn router_forwards_by_longest_prefix() {
     assert_eq!(out.frame[5], 0x16, "destination MAC rewritten");
     assert_eq!(out.frame[22], 63, "TTL decremented");
     // The checksum still verifies after the RFC 1624 update.
-    let sum: u32 = out.frame[14..34]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
-        .sum();
-    assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff);
+    assert_eq!(ones_sum(&out.frame[14..34]), 0xffff, "checksum still valid");
     assert_eq!(
         r.send(&frame(1, 2, B, A, 17, 53), 0).verdict,
         Verdict::Redirect(2),
@@ -236,7 +183,7 @@ fn router_forwards_by_longest_prefix() {
 
 #[test]
 fn ddos_drops_a_flooding_source() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let d = Pair::new("ddos");
@@ -254,7 +201,7 @@ fn ddos_drops_a_flooding_source() {
 
 #[test]
 fn firewall_blocks_ports_and_flows() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let f = Pair::new("firewall");
@@ -268,7 +215,7 @@ fn firewall_blocks_ports_and_flows() {
 
 #[test]
 fn sume_router_and_ddos() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let r = Pair::new("router_sume");
@@ -280,11 +227,7 @@ fn sume_router_and_ddos() {
     assert_eq!(out.verdict, Verdict::Tx(3));
     assert_eq!(&out.frame[..6], &[2, 0, 0, 0, 0, 0x16]);
     assert_eq!(out.frame[22], 63, "TTL decremented");
-    let sum: u32 = out.frame[14..34]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]) as u32)
-        .sum();
-    assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff, "checksum still valid");
+    assert_eq!(ones_sum(&out.frame[14..34]), 0xffff, "checksum still valid");
     assert_eq!(
         r.send(&frame(1, 2, B, FAR, 17, 53), 0).verdict,
         Verdict::Pass,

@@ -1,0 +1,92 @@
+//! Helpers shared by the cross-crate tests: running the CLI, the clang
+//! requirement, and crafted frames.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Run the `nfbpf` binary: (exit code, stdout, stderr).
+pub fn nfbpf(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        .args(args)
+        .output()
+        .expect("run nfbpf");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Is clang-19 here? Without it a test prints SKIPPED, unless
+/// `NFBPF_REQUIRE_CLANG` is set (`make test` sets it), when it fails.
+pub fn clang() -> bool {
+    let ok = Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
+            "clang-19 is required (NFBPF_REQUIRE_CLANG is set): run `make deps`"
+        );
+        eprintln!("SKIPPED: clang-19 not installed (run `make deps`)");
+    }
+    ok
+}
+
+/// `programs/NAME`.
+pub fn program(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(name)
+}
+
+/// An Ethernet + IPv4 (correct header checksum) + UDP/TCP frame of `len`
+/// bytes: MACs 02:00:00:00:00:dmac/smac, source port 1234.
+pub fn ipv4_frame(
+    dmac: u8,
+    smac: u8,
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    dport: u16,
+    len: usize,
+) -> Vec<u8> {
+    let mut f = vec![0u8; len.max(38)];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dmac]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, smac]);
+    f[12] = 0x08;
+    let ip = [
+        0x45, 0, 0, 50, 0, 1, 0x40, 0, 64, proto, 0, 0, src[0], src[1], src[2], src[3], dst[0],
+        dst[1], dst[2], dst[3],
+    ];
+    f[14..34].copy_from_slice(&ip);
+    let csum = !ones_sum(&f[14..34]);
+    f[24..26].copy_from_slice(&csum.to_be_bytes());
+    f[34..36].copy_from_slice(&1234u16.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f
+}
+
+/// The folded ones-complement sum of 16-bit big-endian words.
+pub fn ones_sum(b: &[u8]) -> u16 {
+    let mut sum: u32 = b
+        .chunks(2)
+        .map(|w| u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]) as u32)
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// A broadcast ARP frame (not IPv4).
+pub fn arp() -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[0..6].copy_from_slice(&[0xff; 6]);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    f
+}
