@@ -93,6 +93,11 @@ fn kernel_load(name: &str, image: &Image) -> Option<KernelProgram> {
 /// Interface indices of this machine (the kernel's test run accepts only
 /// existing ones as `ingress_ifindex`).
 fn ifindices() -> Vec<u32> {
+    static PORTS: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    PORTS.get_or_init(probe_ifindices).clone()
+}
+
+fn probe_ifindices() -> Vec<u32> {
     let mut v: Vec<u32> = std::fs::read_dir("/sys/class/net")
         .map(|d| {
             d.filter_map(|e| {
