@@ -209,3 +209,42 @@ fn register_errors_are_clear() {
         .is_err()
     );
 }
+
+#[test]
+fn engines_wait_for_the_shared_map_coprocessor() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    program(&mut d, &image(&common::program("l2_switch_sume.c"))).unwrap();
+    // All four ports at once: every packet makes two CAM operations.
+    for _ in 0..50 {
+        for p in 0..4 {
+            assert!(d.rx(p, &frame(p as u8 + 1, 9, 64)));
+        }
+        for _ in 0..150 {
+            d.step();
+        }
+    }
+    d.drain(1_000_000);
+    assert_eq!(
+        d.take_outputs().len(),
+        200 - (0..4)
+            .map(|e| d.engine_counters(e).unwrap().dropped as usize)
+            .sum::<usize>()
+    );
+    let waits: Vec<u64> = (0..4)
+        .map(|e| d.engine_counters(e).unwrap().map_wait)
+        .collect();
+    assert!(
+        waits.iter().all(|&w| w > 0),
+        "every engine waited: {waits:?}"
+    );
+    let (lo, hi) = (*waits.iter().min().unwrap(), *waits.iter().max().unwrap());
+    assert!(
+        hi <= 3 * lo,
+        "rotating priority keeps waits comparable: {waits:?}"
+    );
+    d.write32(regs::ENGSELECT, 2).unwrap();
+    assert_eq!(u64::from(d.read32(regs::ENGMAPWAIT).unwrap()), waits[2]);
+}

@@ -300,7 +300,7 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
         v & 0xffff,
         (u64::from(hi) << 32) | u64::from(lo)
     );
-    println!("engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  last-fault");
+    println!("engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  map-wait  last-fault");
     for e in 0..n {
         b.write32(regs::ENGSELECT, e)?;
         let r = |b: &mut Box<dyn RegisterBus + Send>, o| b.read32(o);
@@ -311,6 +311,7 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
             r(&mut b, regs::ENGFAULTS)?,
         );
         let (busy, stall) = (r(&mut b, regs::ENGBUSY)?, r(&mut b, regs::ENGSTALL)?);
+        let wait = r(&mut b, regs::ENGMAPWAIT)?;
         let fault = if f > 0 {
             format!(
                 "pc {} addr {:#x} cause {}",
@@ -321,7 +322,7 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
         } else {
             "-".into()
         };
-        println!("{e:6}  {i:7}  {o:8}  {d:7}  {f:6}  {busy:11}  {stall:12}  {fault}");
+        println!("{e:6}  {i:7}  {o:8}  {d:7}  {f:6}  {busy:11}  {stall:12}  {wait:8}  {fault}");
     }
     println!("port  rx  rx-dropped  tx");
     for p in 0..PORTS as u32 {

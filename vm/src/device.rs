@@ -114,6 +114,8 @@ pub struct EngineCounters {
     pub fault_pc: u32,
     pub fault_addr: u32,
     pub fault_cause: u32,
+    /// Clocks waiting for the map coprocessor's arbiter.
+    pub map_wait: u64,
 }
 
 /// Counters of one port.
@@ -223,6 +225,7 @@ impl Device {
             engines: cfg.engines,
             ..UnitsConfig::default()
         });
+        dev.with(|d| d.arbitrate = true);
         let mut mem = Memory::new();
         // Fixed, disjoint bases: these adds cannot overlap.
         let _ = mem.add(STACK, contract::STACK_BASE, Vec::new(), true);
@@ -278,6 +281,7 @@ impl Device {
         self.lanes.get(e).map(|l| {
             let s = l.engine.stats();
             EngineCounters {
+                map_wait: self.dev.with(|d| d.engine(e).coproc_wait),
                 busy: s.busy_cycles,
                 stalled: s.stalls.iter().sum::<u64>()
                     - s.stall(pipeline::Stall::None)
@@ -396,7 +400,13 @@ impl Device {
                 let _ = d.maps.lend(&mut self.mem);
             });
         }
-        for (i, l) in self.lanes.iter_mut().enumerate() {
+        // Rotating order: the engine stepped first (and so first to the map
+        // coprocessor in a clock) changes every clock: round-robin.
+        let n = self.lanes.len();
+        let first = (self.cycle % n as u64) as usize;
+        for k in 0..n {
+            let i = (first + k) % n;
+            let l = &mut self.lanes[i];
             Self::swap_in(&mut self.mem, l);
             let v = l.engine.step(
                 &mut self.imem,
@@ -735,6 +745,7 @@ impl RegisterBus for Device {
             ENGFAULTPC => e.fault_pc,
             ENGFAULTADDR => e.fault_addr,
             ENGFAULTCAUSE => e.fault_cause,
+            ENGMAPWAIT => lo(e.map_wait),
             MAPSELECT => self.st.mapselect,
             KEYSIZEMAP => self.st.keysize,
             VALUESIZEMAP => self.st.valuesize,

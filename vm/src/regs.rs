@@ -151,6 +151,7 @@ pub const KEYSIZEMAP: u32 = 0x140;
 pub const VALUESIZEMAP: u32 = 0x144;
 pub const WIDEOP: u32 = 0x148;
 pub const WIDESTATUS: u32 = 0x14c;
+pub const ENGMAPWAIT: u32 = 0x16c;
 pub const PORTSELECT: u32 = 0x15c;
 pub const PORTRX: u32 = 0x160;
 pub const PORTRXDROP: u32 = 0x164;
@@ -522,6 +523,12 @@ pub const REGISTERS: &[RegDef] = &[
         PORTTX,
         Ro,
         "Selected port: frames sent (a flood counts on every port it leaves).",
+    ),
+    r(
+        "ENGMAPWAIT",
+        ENGMAPWAIT,
+        Ro,
+        "Selected engine: clocks its map operations waited for the coprocessor's arbiter (low 32 bits).",
     ),
     arr(
         "WIDEKEY",

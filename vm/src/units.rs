@@ -72,6 +72,9 @@ pub struct EngineState {
     /// Totals since the device was created.
     pub helper_calls: u64,
     pub helper_cycles: u64,
+    /// Clocks spent waiting for the map coprocessor while another engine's
+    /// operation held it (the arbiter's wait; only when the device arbitrates).
+    pub coproc_wait: u64,
 }
 
 impl EngineState {
@@ -101,6 +104,12 @@ pub struct DeviceState {
     rng: u32,
     pub log: Vec<TraceRecord>,
     pub engines: Vec<EngineState>,
+    /// Serialize coprocessor operations in time (set by a data plane that
+    /// advances [`Self::cycle`]): an operation issued while another holds
+    /// the coprocessor waits for it. Single-packet runs leave it off.
+    pub arbitrate: bool,
+    /// First clock the coprocessor is free.
+    pub coproc_free_at: u64,
 }
 
 impl Default for DeviceState {
@@ -121,6 +130,8 @@ impl DeviceState {
             },
             log: Vec::new(),
             engines: vec![EngineState::default(); cfg.engines],
+            arbitrate: false,
+            coproc_free_at: 0,
         }
     }
 
@@ -299,11 +310,22 @@ pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32
     let Some(u) = unit(id) else { return };
     let d = dev.clone();
     let lat = u.latency;
+    let coproc = u.coprocessor;
     h.register(id, u.name, move |mem, a| {
         d.with(|s| {
-            let cycles = lat(s, &a);
+            let mut cycles = lat(s, &a);
+            // One coprocessor for all engines: an operation waits while
+            // another holds it (engines are served in rotating order).
+            let mut wait = 0;
+            if coproc && s.arbitrate {
+                let start = s.cycle.max(s.coproc_free_at);
+                wait = start - s.cycle;
+                s.coproc_free_at = start + u64::from(cycles);
+                cycles += wait as u32;
+            }
             let r = body(s, engine, mem, a);
             let e = s.engine_mut(engine);
+            e.coproc_wait += wait;
             e.last_call = Some(CallRecord { id, cycles });
             e.helper_calls += 1;
             e.helper_cycles += cycles as u64;
