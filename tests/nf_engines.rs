@@ -258,3 +258,48 @@ fn sume_router_and_ddos() {
         "over the threshold"
     );
 }
+
+/// The HASH counter, LPM_TRIE route and ARRAY config maps in one function,
+/// with BTF-defined and with legacy maps: both load, run, and agree.
+#[test]
+fn flow_router_btf_and_legacy() {
+    if !clang() {
+        return;
+    }
+    for name in ["flow_router", "flow_router_legacy"] {
+        let f = Pair::new(name);
+        // Disabled by default (config zeroed): everything passes.
+        assert_eq!(
+            f.send(&frame(1, 2, A, B, 17, 53), 0).verdict,
+            Verdict::Pass,
+            "{name}"
+        );
+        // config = {enabled 1, default_port 7}; route 10.1.0.0/16 -> port 3.
+        let mut cfg = 1u32.to_le_bytes().to_vec();
+        cfg.extend_from_slice(&7u32.to_le_bytes());
+        f.update(0, &0u32.to_le_bytes(), &cfg);
+        let mut k = 16u32.to_le_bytes().to_vec();
+        k.extend_from_slice(&[10, 1, 0, 0]);
+        f.update(2, &k, &3u32.to_le_bytes());
+        for _ in 0..3 {
+            assert_eq!(
+                f.send(&frame(1, 2, A, B, 17, 53), 0).verdict,
+                Verdict::Redirect(3),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            f.send(&frame(1, 2, A, FAR, 6, 80), 0).verdict,
+            Verdict::Redirect(7),
+            "{name}: default"
+        );
+        assert_eq!(f.send(&arp(), 0).verdict, Verdict::Pass, "{name}");
+        // A's counter: 4 IPv4 packets since enabling, the same on both devices.
+        for d in &f.devs {
+            let n = d
+                .with(|s| s.maps.lookup_value(nfbpf_vm::contract::map_handle(1), &A))
+                .unwrap();
+            assert_eq!(n, Some(4u64.to_le_bytes().to_vec()), "{name}");
+        }
+    }
+}
