@@ -42,6 +42,8 @@ enum Command {
     Load(cmd::device::LoadArgs),
     /// A device's identification and counters (`nfbpf device status`).
     Status(cmd::device::StatusArgs),
+    /// The maps of a function loaded in a device.
+    Map(cmd::map::Args),
     /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Device(a) => cmd::device::run(a),
         Command::Load(a) => cmd::device::load(a),
         Command::Status(a) => cmd::device::status_cmd(a),
+        Command::Map(a) => cmd::map::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };

@@ -10,6 +10,33 @@ use std::time::{Duration, Instant};
 mod common;
 
 struct Server(std::process::Child);
+
+impl Server {
+    /// `nfbpf device serve` on a fresh socket, with extra arguments.
+    fn start(tag: &str, extra: &[&str]) -> (Server, String) {
+        let sock = std::env::temp_dir().join(format!("nfbpf-{tag}-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&sock);
+        let mut args = vec!["device", "serve", "--socket", sock.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let s = Server(
+            Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+                .args(&args)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let t0 = Instant::now();
+        while !sock.exists() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (s, format!("sim:{}", sock.display()))
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -82,4 +109,62 @@ fn serve_load_status() {
     assert!(err.contains("no network interface `nfbpfnone9`"), "{err}");
     let (_, _, err) = nfbpf(&["status", "-t", "nf0"]);
     assert!(err.contains("invalid target `nf0`"), "{err}");
+}
+
+#[test]
+fn maps_of_a_loaded_function() {
+    if !common::clang() {
+        return;
+    }
+    let (_server, target) = Server::start("maps", &[]);
+    let prog = common::program("flow_router.c");
+    let p = prog.to_str().unwrap();
+    let t = target.as_str();
+    assert_eq!(nfbpf(&["load", p, "-t", t]).0, 0);
+    for (map, key, value) in [
+        ("routes", "10.1.0.0/16", "3"),
+        ("routes", "10.2.0.0/16", "4"),
+        ("config", "0", "hex:0100000007000000"),
+    ] {
+        let (code, _, err) = nfbpf(&["map", "update", map, key, value, "--prog", p, "-t", t]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (_, out, _) = nfbpf(&["map", "dump", "routes", "--prog", p, "-t", t]);
+    assert_eq!(
+        out,
+        "routes 10.1.0.0/16 hex:03000000\nroutes 10.2.0.0/16 hex:04000000\n"
+    );
+    assert_eq!(
+        nfbpf(&[
+            "map",
+            "delete",
+            "routes",
+            "10.2.0.0/16",
+            "--prog",
+            p,
+            "-t",
+            t
+        ])
+        .0,
+        0
+    );
+    let (code, _, err) = nfbpf(&[
+        "map",
+        "delete",
+        "routes",
+        "10.2.0.0/16",
+        "--prog",
+        p,
+        "-t",
+        t,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no entry 10.2.0.0/16"), "{err}");
+    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
+    assert!(out.contains("routes") && out.contains("entries 1"), "{out}");
+    let (_, _, err) = nfbpf(&["map", "update", "nosuch", "1", "2", "--prog", p, "-t", t]);
+    assert!(err.contains("no map `nosuch`"), "{err}");
+    assert_eq!(nfbpf(&["map", "clean", "-t", t]).0, 0);
+    let (_, out, _) = nfbpf(&["map", "dump", "routes", "--prog", p, "-t", t]);
+    assert_eq!(out, "");
 }

@@ -213,3 +213,109 @@ pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, P
         accesses: b.n,
     })
 }
+
+fn wide_words(b: &mut Counting<'_>, base: u32, bytes: &[u8]) -> Result<(), BusError> {
+    for k in 0..regs::WIDE_WORDS {
+        let mut w = [0u8; 4];
+        for (j, x) in w.iter_mut().enumerate() {
+            *x = bytes.get((4 * k) as usize + j).copied().unwrap_or(0);
+        }
+        b.w(base + 4 * k, u32::from_le_bytes(w))?;
+    }
+    Ok(())
+}
+
+fn read_words(b: &mut Counting<'_>, base: u32, n: usize) -> Result<Vec<u8>, BusError> {
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n.div_ceil(4) as u32 {
+        out.extend_from_slice(&b.r(base + 4 * k)?.to_le_bytes());
+    }
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Errno of the last wide operation, or 0.
+fn wide(b: &mut Counting<'_>, op: u32) -> Result<u32, BusError> {
+    b.w(regs::WIDEOP, op)?;
+    Ok(b.r(regs::WIDESTATUS)? >> 16)
+}
+
+/// Delete the entry `key` of map `index`; false when it was not there.
+pub fn delete_entry(
+    bus: &mut dyn RegisterBus,
+    index: usize,
+    key: &[u8],
+) -> Result<bool, ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    b.w(regs::MAPSELECT, index as u32)?;
+    wide_words(&mut b, regs::WIDEKEY, key)?;
+    match wide(&mut b, 2)? {
+        0 => Ok(true),
+        2 => Ok(false),
+        e => Err(ProgramError::Map {
+            index,
+            name: format!("#{index}"),
+            msg: format!("delete refused: errno {e}"),
+        }),
+    }
+}
+
+/// The value of `key` in map `index` (`value_size` bytes), if present.
+pub fn lookup_entry(
+    bus: &mut dyn RegisterBus,
+    index: usize,
+    key: &[u8],
+    value_size: usize,
+) -> Result<Option<Vec<u8>>, ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    b.w(regs::MAPSELECT, index as u32)?;
+    wide_words(&mut b, regs::WIDEKEY, key)?;
+    match wide(&mut b, 3)? {
+        0 => Ok(Some(read_words(&mut b, regs::WIDEVALUE, value_size)?)),
+        2 => Ok(None),
+        e => Err(ProgramError::Map {
+            index,
+            name: format!("#{index}"),
+            msg: format!("lookup refused: errno {e}"),
+        }),
+    }
+}
+
+/// One map entry: key bytes, value bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// Every entry of map `index`, in key order.
+pub fn entries(
+    bus: &mut dyn RegisterBus,
+    index: usize,
+    key_size: usize,
+    value_size: usize,
+) -> Result<Vec<Entry>, ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    b.w(regs::MAPSELECT, index as u32)?;
+    let mut out = Vec::new();
+    let mut op = 4 | 0x100;
+    loop {
+        match wide(&mut b, op)? {
+            0 => {}
+            2 => return Ok(out),
+            e => {
+                return Err(ProgramError::Map {
+                    index,
+                    name: format!("#{index}"),
+                    msg: format!("iteration refused: errno {e}"),
+                });
+            }
+        }
+        let k = read_words(&mut b, regs::WIDEKEY, key_size)?;
+        let v = read_words(&mut b, regs::WIDEVALUE, value_size)?;
+        out.push((k, v));
+        op = 4;
+    }
+}
+
+/// Remove every entry of every map (`CLEAN`).
+pub fn clean(bus: &mut dyn RegisterBus) -> Result<(), ProgramError> {
+    bus.write32(regs::CLEAN, 1)?;
+    Ok(())
+}

@@ -300,7 +300,9 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
         v & 0xffff,
         (u64::from(hi) << 32) | u64::from(lo)
     );
-    println!("engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  map-wait  last-fault");
+    println!(
+        "engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  map-wait  last-fault"
+    );
     for e in 0..n {
         b.write32(regs::ENGSELECT, e)?;
         let r = |b: &mut Box<dyn RegisterBus + Send>, o| b.read32(o);

@@ -8,6 +8,7 @@ pub mod device;
 pub mod disasm;
 pub mod fuzz_diff; // pipeline branch
 pub mod input;
+pub mod map;
 pub mod nf;
 pub mod plugin;
 pub mod regs;

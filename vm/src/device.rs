@@ -177,6 +177,7 @@ struct Staging {
     debug: u32,
     routermode: u32,
     portselect: u32,
+    iter_pos: usize,
 }
 
 /// The data plane.
@@ -570,19 +571,37 @@ impl Device {
                 .dev
                 .with(|d| d.maps.delete(h, &key).value.map(|_| None)),
             3 => self.dev.with(|d| d.maps.lookup_value(h, &key)),
+            // Next entry (bit 8: from the first): key into WIDEKEY, value
+            // into WIDEVALUE; ENOENT after the last.
+            4 => {
+                if w & 0x100 != 0 {
+                    self.st.iter_pos = 0;
+                }
+                let pos = self.st.iter_pos;
+                let entry = self.dev.with(|d| {
+                    let mut keys = d.maps.keys(idx);
+                    keys.sort();
+                    keys.get(pos).and_then(|(k, slot)| {
+                        Some((k.clone(), d.maps.value(h, *slot).ok()?.to_vec()))
+                    })
+                });
+                match entry {
+                    Some((k, v)) => {
+                        self.st.iter_pos += 1;
+                        self.st.widekey = words_of(&k);
+                        Ok(Some(v))
+                    }
+                    None => Ok(None),
+                }
+            }
             _ => Err(crate::maps::MapError::Inval),
         };
         match r {
             Ok(Some(v)) => {
-                self.st.widevalue = [0; regs::WIDE_WORDS as usize];
-                for (i, c) in v.chunks(4).enumerate().take(regs::WIDE_WORDS as usize) {
-                    let mut b = [0u8; 4];
-                    b[..c.len()].copy_from_slice(c);
-                    self.st.widevalue[i] = u32::from_le_bytes(b);
-                }
+                self.st.widevalue = words_of(&v);
                 0
             }
-            Ok(None) if w & 0xff == 3 => contract::ENOENT as u32,
+            Ok(None) if matches!(w & 0xff, 3 | 4) => contract::ENOENT as u32,
             Ok(None) => 0,
             Err(e) => e.errno().unwrap_or(contract::EINVAL) as u32,
         }
@@ -637,6 +656,17 @@ impl Device {
     fn selected(&self) -> Option<EngineCounters> {
         self.engine_counters(self.st.engselect as usize)
     }
+}
+
+/// Bytes as the little-endian words of a wide-entry window.
+fn words_of(b: &[u8]) -> [u32; regs::WIDE_WORDS as usize] {
+    let mut out = [0u32; regs::WIDE_WORDS as usize];
+    for (i, c) in b.chunks(4).enumerate().take(out.len()) {
+        let mut w = [0u8; 4];
+        w[..c.len()].copy_from_slice(c);
+        out[i] = u32::from_le_bytes(w);
+    }
+    out
 }
 
 /// The frame as the program left it.

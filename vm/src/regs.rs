@@ -479,7 +479,7 @@ pub const REGISTERS: &[RegDef] = &[
         "WIDEOP",
         WIDEOP,
         Wo,
-        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup.",
+        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 next entry in key order (bit 8: from the first; ENOENT after the last).",
     ),
     r(
         "WIDESTATUS",
