@@ -70,3 +70,44 @@ pub const fn map_index(handle: u64) -> Option<usize> {
         None
     }
 }
+
+// ---------------------------------------------------------------------------
+// Engine core timing (pipeline model, `crate::pipeline`). Owned by the
+// pipeline branch; docs/pipeline.md tabulates these and a test checks that the
+// table matches both these constants and the cycle counts the model measures.
+// ---------------------------------------------------------------------------
+
+/// Pipeline depth: IF, ID, EX, MEM, WB.
+pub const PIPE_STAGES: u64 = 5;
+/// Cycles an instruction spends in EX on the multiplier (`mul`, 32 and 64
+/// bit). A 64 x 64 -> 64 product on Virtex-7 DSP48E1 slices (25 x 18) is a
+/// cascade of partial products; registered at input, between cascades and at
+/// output it closes 200 MHz with 4 cycles. Not pipelined across instructions
+/// in this core: the EX stage is busy for all 4.
+pub const MUL_CYCLES: u64 = 4;
+/// Cycles in EX on the divider for 32-bit `div`/`sdiv`/`mod`/`smod`: a
+/// radix-2 restoring divider, one quotient bit per cycle, plus one cycle to
+/// take operand signs and one to fix the result's sign (bits + 2).
+pub const DIV32_CYCLES: u64 = 32 + 2;
+/// Cycles in EX on the divider for 64-bit division and modulo (bits + 2).
+pub const DIV64_CYCLES: u64 = 64 + 2;
+/// Cycles in MEM for an atomic read-modify-write: one to read the word, one
+/// to write the modified word back (the port is held between them).
+pub const ATOMIC_MEM_CYCLES: u64 = 2;
+/// Cycles in IF for `lddw`: the instruction memory is 64 bits wide, so the
+/// second slot is fetched in a second cycle (one bubble behind an `lddw`).
+pub const LDDW_FETCH_CYCLES: u64 = 2;
+/// Bubbles after a taken branch, jump, local call or return: control
+/// transfers resolve in EX, predicting not taken, so IF and ID are discarded.
+pub const TAKEN_BRANCH_PENALTY: u64 = 2;
+/// Bubbles between a load (or any result made in MEM: atomic fetch, helper
+/// r0) and an instruction right behind it that reads the loaded register.
+pub const LOAD_USE_PENALTY: u64 = 1;
+/// Default latency of a helper call, in MEM cycles from request to answer,
+/// for helper ids without an entry in the per-helper latency table.
+pub const HELPER_DEFAULT_CYCLES: u64 = 4;
+/// Maximum packets queued in one engine's FIFO_MD (64 words / 2 words for
+/// the smallest 64-byte frame).
+pub const FIFO_MAX_PACKETS: usize = 32;
+/// Default port rate feeding FIFO_MD: one 10 Gb/s port.
+pub const PORT_RATE_BPS: u64 = 10_000_000_000;

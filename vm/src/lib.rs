@@ -23,6 +23,7 @@ pub mod insn;
 pub mod interp;
 pub mod isa;
 pub mod mem;
+pub mod pipeline;
 pub mod program;
 pub mod regs;
 pub mod sem;

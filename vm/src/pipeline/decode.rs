@@ -1,0 +1,122 @@
+//! Pipeline pre-decode: what the ID stage's hazard logic and the EX/MEM
+//! timing need per instruction, derived from the ISA table only (register use
+//! from `OpDef::reads`/`writes`, timing from `OpDef::unit` and the latencies
+//! in [`crate::contract`]). No opcode fact is restated here.
+
+use crate::contract;
+use crate::isa::{Kind, Unit, Writes};
+use crate::program::{Decoded, Program};
+
+/// Register index meaning "writes no register".
+pub const NO_REG: u8 = 0xff;
+
+/// Where an instruction's register result becomes available for forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultStage {
+    /// End of EX (ALU, multiplier, divider, lddw).
+    Ex,
+    /// End of MEM (loads, atomic fetches, helper r0): a consumer right behind
+    /// it waits one cycle (load-use).
+    Mem,
+}
+
+/// Stage in which a unit's result is ready (a timing attribute of the unit).
+pub const fn result_stage(unit: Unit) -> ResultStage {
+    match unit {
+        Unit::Load | Unit::Atomic | Unit::Call => ResultStage::Mem,
+        Unit::Alu
+        | Unit::Mul
+        | Unit::Div
+        | Unit::Lddw
+        | Unit::Store
+        | Unit::Branch
+        | Unit::Exit => ResultStage::Ex,
+    }
+}
+
+/// Cycles an instruction occupies EX (1 except on the multiplier and divider).
+pub const fn ex_cycles(unit: Unit, wide: bool) -> u64 {
+    match unit {
+        Unit::Mul => contract::MUL_CYCLES,
+        Unit::Div if wide => contract::DIV64_CYCLES,
+        Unit::Div => contract::DIV32_CYCLES,
+        _ => 1,
+    }
+}
+
+/// Cycles an instruction occupies IF.
+pub const fn if_cycles(unit: Unit) -> u64 {
+    match unit {
+        Unit::Lddw => contract::LDDW_FETCH_CYCLES,
+        _ => 1,
+    }
+}
+
+/// Per-slot decode for the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipeDecoded {
+    pub d: Decoded,
+    pub unit: Unit,
+    /// Registers read (bit i = ri), for the load-use interlock.
+    pub reads: u16,
+    /// Register written, or [`NO_REG`].
+    pub wreg: u8,
+    /// The result is made in MEM.
+    pub mem_result: bool,
+    pub ex_cycles: u32,
+    pub if_cycles: u32,
+    /// Slots (2 for lddw).
+    pub slots: u8,
+}
+
+impl PipeDecoded {
+    /// Decode of one program slot (the second slot of `lddw` decodes as a
+    /// bubble-only placeholder that is never issued).
+    pub fn of(d: &Decoded) -> Self {
+        let Some(def) = d.def() else {
+            return PipeDecoded {
+                d: *d,
+                unit: Unit::Alu,
+                reads: 0,
+                wreg: NO_REG,
+                mem_result: false,
+                ex_cycles: 1,
+                if_cycles: 1,
+                slots: 1,
+            };
+        };
+        let r = def.reads();
+        let mut reads = r.fixed;
+        if r.dst {
+            reads |= 1 << (d.dst & 15);
+        }
+        if r.src {
+            reads |= 1 << (d.src & 15);
+        }
+        let wreg = match def.writes() {
+            Writes::None => NO_REG,
+            Writes::Dst => d.dst & 15,
+            Writes::Src => d.src & 15,
+            Writes::R0 => 0,
+        };
+        let wide = match def.kind {
+            Kind::Alu { wide, .. } => wide,
+            _ => true,
+        };
+        PipeDecoded {
+            d: *d,
+            unit: def.unit,
+            reads,
+            wreg,
+            mem_result: wreg != NO_REG && matches!(result_stage(def.unit), ResultStage::Mem),
+            ex_cycles: ex_cycles(def.unit, wide) as u32,
+            if_cycles: if_cycles(def.unit) as u32,
+            slots: def.slots() as u8,
+        }
+    }
+
+    /// The pre-decode of every slot of `prog`.
+    pub fn table(prog: &Program) -> Vec<PipeDecoded> {
+        prog.decoded().iter().map(PipeDecoded::of).collect()
+    }
+}

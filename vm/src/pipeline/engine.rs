@@ -1,0 +1,1135 @@
+//! One eBPF engine: the five-stage pipeline, its forwarding and hazard units,
+//! the call-frame stack and the engine's FIFO_MD.
+//!
+//! Each pipeline register is a struct ([`IfId`], [`IdEx`], [`ExMem`],
+//! [`MemWb`]); [`Engine::step`] is one clock. Stages are evaluated from WB
+//! back to IF so each reads its input register before the stage upstream
+//! overwrites it; forwarding sources are sampled at the start of the clock.
+//! Semantics come from [`crate::sem`]; this file decides only *when* things
+//! happen. See `docs/pipeline.md` for the stall and latency table.
+
+use super::decode::{NO_REG, PipeDecoded};
+use super::fifo::{FifoError, FifoMd, Pacing};
+use super::imem::{Bank, InstrMem};
+use super::record::{CycleRecord, CycleTracer, EX, Fwd, ID, IF, MEM, StageSlot, Stall, WB};
+use crate::contract;
+use crate::helpers::{HelperOutcome, Helpers};
+use crate::interp::{Fault, FaultKind, Outcome};
+use crate::isa::{Kind, Src, Unit, Width};
+use crate::mem::{MemFault, Memory};
+use crate::sem;
+use crate::trace::{MemAccess, Retire, Tracer};
+use std::collections::BTreeMap;
+
+/// Helper latency: cycles in MEM from request to answer, per helper id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperLatency {
+    pub default: u64,
+    pub by_id: BTreeMap<u32, u64>,
+}
+
+impl Default for HelperLatency {
+    fn default() -> Self {
+        HelperLatency {
+            default: contract::HELPER_DEFAULT_CYCLES,
+            by_id: BTreeMap::new(),
+        }
+    }
+}
+
+impl HelperLatency {
+    /// Latency of helper `id` (at least 1 cycle).
+    pub fn of(&self, id: u32) -> u64 {
+        self.by_id.get(&id).copied().unwrap_or(self.default).max(1)
+    }
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Instruction budget per packet (counted like the interpreter counts).
+    pub budget: u64,
+    pub max_frames: usize,
+    pub engine: u8,
+    pub helper_latency: HelperLatency,
+    /// FIFO_MD word arrival.
+    pub pacing: Pacing,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            budget: contract::DEFAULT_INSN_BUDGET,
+            max_frames: contract::MAX_FRAMES,
+            engine: 0,
+            helper_latency: HelperLatency::default(),
+            pacing: Pacing::default(),
+        }
+    }
+}
+
+impl From<&crate::interp::Config> for Config {
+    fn from(c: &crate::interp::Config) -> Self {
+        Config {
+            budget: c.budget,
+            max_frames: c.max_frames,
+            engine: c.engine,
+            ..Config::default()
+        }
+    }
+}
+
+/// Cycle statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Clocks stepped (idle ones included).
+    pub cycles: u64,
+    /// Clocks with a packet running.
+    pub busy_cycles: u64,
+    pub retired: u64,
+    /// Clocks per stall cause, indexed by [`Stall::index`].
+    pub stalls: [u64; Stall::COUNT],
+    /// Clocks in which IF and ID were discarded.
+    pub flushes: u64,
+    pub packets: u64,
+}
+
+impl Stats {
+    /// Cycles per retired instruction over the busy cycles.
+    pub fn cpi(&self) -> f64 {
+        if self.retired == 0 {
+            0.0
+        } else {
+            self.busy_cycles as f64 / self.retired as f64
+        }
+    }
+
+    pub fn stall(&self, s: Stall) -> u64 {
+        self.stalls[s.index()]
+    }
+
+    /// Human-readable summary.
+    pub fn report(&self) -> String {
+        let mut s = format!(
+            "cycles {}\nbusy cycles {}\ninstructions retired {}\nCPI {:.3}\npackets {}\nflushes {}\n",
+            self.cycles,
+            self.busy_cycles,
+            self.retired,
+            self.cpi(),
+            self.packets,
+            self.flushes
+        );
+        for c in Stall::ALL {
+            if c != Stall::None && self.stall(c) > 0 {
+                s.push_str(&format!("stall {} {}\n", c.name(), self.stall(c)));
+            }
+        }
+        s
+    }
+}
+
+/// A packet's end: its result, its bytes as the program left them, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub result: Result<Outcome, Fault>,
+    pub packet: Vec<u8>,
+    /// Cycle of the packet's first fetch and of its last retirement.
+    pub start: u64,
+    pub end: u64,
+    pub bank: u8,
+}
+
+impl Verdict {
+    /// Cycles from first fetch to last retirement, both included.
+    pub fn cycles(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+/// Control effect carried to WB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Ctl {
+    #[default]
+    None,
+    /// bpf-to-bpf call: push a frame at WB.
+    Call { ret: u32 },
+    /// Return from a bpf-to-bpf call: pop the frame at WB.
+    Return,
+    /// Final `exit` (or a helper's unwind): r0 goes to the action unit.
+    Final,
+}
+
+/// IF/ID pipeline register.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IfId {
+    pub valid: bool,
+    pub pc: u32,
+    pub seq: u32,
+}
+
+/// ID/EX pipeline register.
+#[derive(Debug, Clone, Copy)]
+pub struct IdEx {
+    pub valid: bool,
+    pub pc: u32,
+    pub seq: u32,
+    pub p: PipeDecoded,
+    /// Cycles spent in EX so far.
+    ecount: u32,
+    /// Result computed on the first EX cycle, held while the unit is busy.
+    out: ExMem,
+}
+
+/// EX/MEM pipeline register.
+#[derive(Debug, Clone, Copy)]
+pub struct ExMem {
+    pub valid: bool,
+    pub pc: u32,
+    pub seq: u32,
+    pub p: PipeDecoded,
+    /// Result made in EX (or, after MEM, the loaded value).
+    pub val: u64,
+    /// Memory address of a load, store or atomic.
+    pub addr: u64,
+    /// Store value / atomic operand.
+    pub sval: u64,
+    /// r0 for cmpxchg.
+    pub cmp: u64,
+    /// Helper id and arguments.
+    hid: u32,
+    args: [u64; 5],
+    ctl: Ctl,
+    faulted: bool,
+    /// Cycles spent in MEM so far (counting from the first cycle its words
+    /// are valid).
+    mcount: u32,
+}
+
+/// MEM/WB pipeline register.
+#[derive(Debug, Clone, Copy)]
+pub struct MemWb {
+    pub valid: bool,
+    pub pc: u32,
+    pub seq: u32,
+    pub p: PipeDecoded,
+    pub val: u64,
+    pub mem: Option<MemAccess>,
+    ctl: Ctl,
+    faulted: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    ret: u32,
+    saved: [u64; 4],
+    r10: u64,
+}
+
+const BUBBLE_P: PipeDecoded = PipeDecoded {
+    d: crate::program::Decoded {
+        kind: Kind::Exit,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm: 0,
+        row: u16::MAX,
+    },
+    unit: Unit::Alu,
+    reads: 0,
+    wreg: NO_REG,
+    mem_result: false,
+    ex_cycles: 1,
+    if_cycles: 1,
+    slots: 1,
+};
+
+const EXMEM_BUBBLE: ExMem = ExMem {
+    valid: false,
+    pc: 0,
+    seq: 0,
+    p: BUBBLE_P,
+    val: 0,
+    addr: 0,
+    sval: 0,
+    cmp: 0,
+    hid: 0,
+    args: [0; 5],
+    ctl: Ctl::None,
+    faulted: false,
+    mcount: 0,
+};
+
+const MEMWB_BUBBLE: MemWb = MemWb {
+    valid: false,
+    pc: 0,
+    seq: 0,
+    p: BUBBLE_P,
+    val: 0,
+    mem: None,
+    ctl: Ctl::None,
+    faulted: false,
+};
+
+const IDEX_BUBBLE: IdEx = IdEx {
+    valid: false,
+    pc: 0,
+    seq: 0,
+    p: BUBBLE_P,
+    ecount: 0,
+    out: EXMEM_BUBBLE,
+};
+
+/// Result of a data-memory access in MEM.
+enum Access<T> {
+    Done(T),
+    /// The FIFO_MD word has not arrived.
+    Wait,
+    Fault(MemFault),
+}
+
+/// One engine.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: Config,
+    pub fifo: FifoMd,
+    cycle: u64,
+    stats: Stats,
+    // Per packet.
+    running: bool,
+    bank: Option<Bank>,
+    bank_idx: u8,
+    start: u64,
+    r: [u64; 16],
+    frames: Vec<Frame>,
+    pc: u32,
+    fetch_on: bool,
+    lddw_hi: bool,
+    next_seq: u32,
+    executed: u64,
+    retired: u64,
+    /// Fault of the instruction flagged `faulted` (at most one in flight).
+    fault: Option<FaultKind>,
+    /// r0 of a helper unwind.
+    pkt_len: usize,
+    pkt_writable: bool,
+    ifid: IfId,
+    idex: IdEx,
+    exmem: ExMem,
+    memwb: MemWb,
+}
+
+impl Engine {
+    pub fn new(cfg: Config) -> Self {
+        Engine {
+            fifo: FifoMd::new(cfg.pacing),
+            cfg,
+            cycle: 0,
+            stats: Stats::default(),
+            running: false,
+            bank: None,
+            bank_idx: 0,
+            start: 0,
+            r: [0; 16],
+            frames: Vec::with_capacity(contract::MAX_FRAMES),
+            pc: 0,
+            fetch_on: false,
+            lddw_hi: false,
+            next_seq: 0,
+            executed: 0,
+            retired: 0,
+            fault: None,
+            pkt_len: 0,
+            pkt_writable: true,
+            ifid: IfId::default(),
+            idex: IDEX_BUBBLE,
+            exmem: EXMEM_BUBBLE,
+            memwb: MEMWB_BUBBLE,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The next clock's number.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// A packet is running.
+    pub fn busy(&self) -> bool {
+        self.running
+    }
+
+    /// Architectural registers r0..r10 (as written back so far).
+    pub fn regs(&self) -> [u64; 11] {
+        let mut o = [0; 11];
+        o.copy_from_slice(&self.r[..11]);
+        o
+    }
+
+    /// Queue a packet into FIFO_MD with r1..r5 = `args` for its run.
+    pub fn push_packet(&mut self, bytes: &[u8], args: [u64; 5]) -> Result<(), FifoError> {
+        self.fifo.push(bytes, args)
+    }
+
+    /// Start the head packet if it is ready; false if it is not.
+    fn start_packet(&mut self, imem: &mut InstrMem, mem: &mut Memory) -> bool {
+        if !self.fifo.head_ready() {
+            return false;
+        }
+        let Some(b) = imem.begin_packet() else {
+            return false;
+        };
+        let Some(bank) = imem.bank(b).cloned() else {
+            imem.end_packet(b);
+            return false;
+        };
+        let Some(head) = self.fifo.head() else {
+            imem.end_packet(b);
+            return false;
+        };
+        let (len, args) = (head.len, head.args);
+        self.bank = Some(bank);
+        self.bank_idx = b;
+        self.running = true;
+        self.start = self.cycle;
+        self.r = [0; 16];
+        self.r[1..6].copy_from_slice(&args);
+        self.r[10] = contract::STACK_TOP;
+        self.frames.clear();
+        self.pc = 0;
+        self.fetch_on = true;
+        self.lddw_hi = false;
+        self.next_seq = 0;
+        self.executed = 0;
+        self.retired = 0;
+        self.fault = None;
+        self.ifid = IfId::default();
+        self.idex = IDEX_BUBBLE;
+        self.exmem = EXMEM_BUBBLE;
+        self.memwb = MEMWB_BUBBLE;
+        // The packet window: mirror its extent as the "packet" region so that
+        // accesses partly outside it fault exactly as the interpreter's do.
+        self.pkt_len = len;
+        self.pkt_writable = true;
+        match mem.region_mut("packet") {
+            Some(reg) if reg.base == contract::PKT_BASE => {
+                reg.data.resize(len, 0);
+                self.pkt_writable = reg.writable;
+            }
+            Some(_) => self.pkt_len = 0,
+            None => {
+                if len > 0
+                    && mem
+                        .add("packet", contract::PKT_BASE, vec![0; len], true)
+                        .is_err()
+                {
+                    self.pkt_len = 0;
+                }
+            }
+        }
+        true
+    }
+
+    fn finish(
+        &mut self,
+        imem: &mut InstrMem,
+        mem: &mut Memory,
+        result: Result<Outcome, Fault>,
+    ) -> Verdict {
+        self.running = false;
+        self.bank = None;
+        imem.end_packet(self.bank_idx);
+        let packet = self.fifo.pop().unwrap_or_default();
+        self.sync_to_mem(mem, &packet);
+        self.stats.packets += 1;
+        Verdict {
+            result,
+            packet,
+            start: self.start,
+            end: self.cycle,
+            bank: self.bank_idx,
+        }
+    }
+
+    fn sync_to_mem(&self, mem: &mut Memory, bytes: &[u8]) {
+        if self.pkt_len > 0
+            && let Some(reg) = mem.region_mut("packet")
+            && reg.data.len() == bytes.len()
+        {
+            reg.data.copy_from_slice(bytes);
+        }
+    }
+
+    /// Offset into the running packet when `addr..addr + n` lies in it.
+    #[inline(always)]
+    fn pkt_off(&self, addr: u64, n: u64) -> Option<usize> {
+        let off = addr.wrapping_sub(contract::PKT_BASE);
+        let len = self.pkt_len as u64;
+        (off < len && n <= len - off).then_some(off as usize)
+    }
+
+    #[inline]
+    fn load(&self, mem: &Memory, addr: u64, w: Width) -> Access<u64> {
+        let n = w.bytes() as u64;
+        if let Some(off) = self.pkt_off(addr, n) {
+            if !self.fifo.valid(off, n as usize) {
+                return Access::Wait;
+            }
+            return Access::Done(self.fifo.read(off, n as usize));
+        }
+        match mem.load(addr, w) {
+            Ok(v) => Access::Done(v),
+            Err(e) => Access::Fault(e),
+        }
+    }
+
+    /// Can a store at `addr` proceed (its FIFO_MD words valid)?
+    #[inline]
+    fn store_ready(&self, addr: u64, w: Width) -> bool {
+        let n = w.bytes() as u64;
+        match self.pkt_off(addr, n) {
+            Some(off) => self.fifo.valid(off, n as usize),
+            None => true,
+        }
+    }
+
+    #[inline]
+    fn store(&mut self, mem: &mut Memory, addr: u64, w: Width, v: u64) -> Result<(), MemFault> {
+        let n = w.bytes() as u64;
+        if self.pkt_writable
+            && let Some(off) = self.pkt_off(addr, n)
+        {
+            self.fifo.write(off, n as usize, v);
+            return Ok(());
+        }
+        mem.store(addr, w, v)
+    }
+
+    /// One clock. Returns the verdict of a packet that ended in this clock.
+    pub fn step<T: Tracer, C: CycleTracer>(
+        &mut self,
+        imem: &mut InstrMem,
+        mem: &mut Memory,
+        helpers: &mut Helpers,
+        tracer: &mut T,
+        ct: &mut C,
+    ) -> Option<Verdict> {
+        self.fifo.tick();
+        if !self.running && !self.start_packet(imem, mem) {
+            self.stats.cycles += 1;
+            self.stats.stalls[Stall::Idle.index()] += 1;
+            if C::ENABLED {
+                ct.cycle(&CycleRecord {
+                    cycle: self.cycle,
+                    engine: self.cfg.engine,
+                    stall: Stall::Idle,
+                    bank: imem.active(),
+                    ..CycleRecord::default()
+                });
+            }
+            self.cycle += 1;
+            return None;
+        }
+        let v = self.clock(mem, helpers, tracer, ct);
+        let v = v.map(|res| self.finish(imem, mem, res));
+        self.cycle += 1;
+        v
+    }
+
+    /// Snapshot of the stages at the start of the clock.
+    fn stages(&self) -> [StageSlot; 5] {
+        let mut s = [StageSlot::default(); 5];
+        let len = self.bank.as_ref().map_or(0, |b| b.pre.len());
+        s[IF] = StageSlot {
+            valid: self.fetch_on && (self.pc as usize) < len,
+            pc: self.pc,
+            seq: self.next_seq,
+        };
+        s[ID] = StageSlot {
+            valid: self.ifid.valid,
+            pc: self.ifid.pc,
+            seq: self.ifid.seq,
+        };
+        s[EX] = StageSlot {
+            valid: self.idex.valid,
+            pc: self.idex.pc,
+            seq: self.idex.seq,
+        };
+        s[MEM] = StageSlot {
+            valid: self.exmem.valid,
+            pc: self.exmem.pc,
+            seq: self.exmem.seq,
+        };
+        s[WB] = StageSlot {
+            valid: self.memwb.valid,
+            pc: self.memwb.pc,
+            seq: self.memwb.seq,
+        };
+        s
+    }
+
+    fn retire_record(&self, w: &MemWb, reg: Option<(u8, u64)>, fault: Option<String>) -> Retire {
+        let insns = self.bank.as_ref().map(|b| b.prog.insns());
+        let pc = w.pc as usize;
+        let insn = insns.and_then(|i| i.get(pc)).copied().unwrap_or_default();
+        let insn_hi = if fault.is_none() && w.p.slots == 2 {
+            insns.and_then(|i| i.get(pc + 1)).copied()
+        } else {
+            None
+        };
+        Retire {
+            order: self.retired,
+            cycle: self.cycle,
+            engine: self.cfg.engine,
+            pc: w.pc,
+            insn,
+            insn_hi,
+            reg,
+            mem: if fault.is_none() { w.mem } else { None },
+            fault,
+        }
+    }
+
+    /// Kill everything younger than MEM and stop fetching.
+    fn kill_younger(&mut self) {
+        self.idex.valid = false;
+        self.ifid.valid = false;
+        self.fetch_on = false;
+        self.lddw_hi = false;
+    }
+
+    /// One clock of a running packet. `Some` when the packet ends.
+    fn clock<T: Tracer, C: CycleTracer>(
+        &mut self,
+        mem: &mut Memory,
+        helpers: &mut Helpers,
+        tracer: &mut T,
+        ct: &mut C,
+    ) -> Option<Result<Outcome, Fault>> {
+        let mut rec = CycleRecord::default();
+        if C::ENABLED {
+            rec.cycle = self.cycle;
+            rec.engine = self.cfg.engine;
+            rec.stage = self.stages();
+            rec.bank = self.bank_idx;
+        }
+        self.stats.cycles += 1;
+        self.stats.busy_cycles += 1;
+        // Forwarding sources as they stand at the start of the clock.
+        let fw_exmem = (self.exmem.valid && !self.exmem.p.mem_result)
+            .then_some((self.exmem.p.wreg, self.exmem.val));
+        let fw_memwb = self
+            .memwb
+            .valid
+            .then_some((self.memwb.p.wreg, self.memwb.val));
+
+        let mut stall = Stall::None;
+        let mut flush = false;
+
+        // ---------------- WB ----------------
+        if self.memwb.valid {
+            let w = self.memwb;
+            self.memwb.valid = false;
+            if w.faulted {
+                let kind = self
+                    .fault
+                    .take()
+                    .unwrap_or(FaultKind::Budget(self.cfg.budget));
+                if T::ENABLED {
+                    tracer.retire(self.retire_record(&w, None, Some(kind.to_string())));
+                }
+                self.stats.retired += 1;
+                self.end_cycle(ct, rec, Stall::Drain, false);
+                return Some(Err(Fault {
+                    pc: w.pc as usize,
+                    kind,
+                }));
+            }
+            let reg = (w.p.wreg != NO_REG).then(|| {
+                self.r[w.p.wreg as usize] = w.val;
+                (w.p.wreg, w.val)
+            });
+            if T::ENABLED {
+                tracer.retire(self.retire_record(&w, reg, None));
+            }
+            self.retired += 1;
+            self.stats.retired += 1;
+            match w.ctl {
+                Ctl::None => {}
+                Ctl::Call { ret } => {
+                    self.frames.push(Frame {
+                        ret,
+                        saved: [self.r[6], self.r[7], self.r[8], self.r[9]],
+                        r10: self.r[10],
+                    });
+                    self.r[10] = self.r[10].wrapping_sub(contract::STACK_FRAME);
+                }
+                Ctl::Return => {
+                    if let Some(f) = self.frames.pop() {
+                        self.r[6..10].copy_from_slice(&f.saved);
+                        self.r[10] = f.r10;
+                    }
+                }
+                Ctl::Final => {
+                    let r0 = if w.p.wreg == 0 { w.val } else { self.r[0] };
+                    self.end_cycle(ct, rec, Stall::Drain, false);
+                    return Some(Ok(Outcome {
+                        r0,
+                        insns: self.retired,
+                    }));
+                }
+            }
+        }
+
+        // ---------------- MEM ----------------
+        let mut mem_stall = false;
+        if self.exmem.valid {
+            match self.mem_stage(mem, helpers) {
+                None => {}
+                Some(cause) => {
+                    mem_stall = true;
+                    stall = cause;
+                }
+            }
+        }
+
+        // ---------------- EX ----------------
+        let mut ex_stall = false;
+        let mut redirect: Option<u32> = None;
+        if !mem_stall {
+            if self.idex.valid {
+                let (fwd, r) = self.ex_stage(fw_exmem, fw_memwb);
+                rec.fwd = fwd;
+                match r {
+                    ExResult::Busy(cause) => {
+                        ex_stall = true;
+                        stall = cause;
+                    }
+                    ExResult::Done { redirect: rd, stop } => {
+                        if let Some(t) = rd {
+                            redirect = Some(t);
+                            flush = true;
+                        }
+                        if stop {
+                            flush = true;
+                            self.fetch_on = false;
+                            self.lddw_hi = false;
+                        }
+                    }
+                }
+            } else {
+                self.exmem = EXMEM_BUBBLE;
+            }
+        }
+
+        // ---------------- ID ----------------
+        let frozen = mem_stall || ex_stall;
+        let mut id_stall = false;
+        if !frozen {
+            if flush {
+                self.ifid.valid = false;
+            } else if self.ifid.valid {
+                let bank = self.bank.as_ref();
+                let p = bank.map_or(BUBBLE_P, |b| b.pre[self.ifid.pc as usize]);
+                let e = &self.exmem;
+                if e.valid && e.p.mem_result && p.reads & (1u16 << (e.p.wreg & 15)) != 0 {
+                    id_stall = true;
+                    stall = Stall::LoadUse;
+                } else {
+                    self.idex = IdEx {
+                        valid: true,
+                        pc: self.ifid.pc,
+                        seq: self.ifid.seq,
+                        p,
+                        ecount: 0,
+                        out: EXMEM_BUBBLE,
+                    };
+                    self.ifid.valid = false;
+                }
+            }
+        }
+
+        // ---------------- IF ----------------
+        if let Some(t) = redirect {
+            self.pc = t;
+            self.lddw_hi = false;
+            self.ifid.valid = false;
+            if self.fetch_on {
+                self.next_seq += 1;
+            }
+        } else if flush {
+            // Stop: the IF slot is discarded.
+            self.ifid.valid = false;
+        } else if !frozen && !id_stall && self.fetch_on {
+            let bank = self.bank.as_ref();
+            let pre = bank.map(|b| &b.pre[..]).unwrap_or(&[]);
+            match pre.get(self.pc as usize) {
+                None => self.ifid.valid = false, // speculative fetch past the end
+                Some(p) => {
+                    if p.if_cycles > 1 && !self.lddw_hi {
+                        self.lddw_hi = true;
+                        self.ifid.valid = false;
+                        if stall == Stall::None {
+                            stall = Stall::LddwFetch;
+                        }
+                    } else {
+                        self.lddw_hi = false;
+                        self.ifid = IfId {
+                            valid: true,
+                            pc: self.pc,
+                            seq: self.next_seq,
+                        };
+                        self.next_seq += 1;
+                        self.pc += p.slots as u32;
+                    }
+                }
+            }
+        }
+        if stall == Stall::None && !self.fetch_on {
+            stall = Stall::Drain;
+        }
+        self.end_cycle(ct, rec, stall, flush);
+        None
+    }
+
+    #[inline(always)]
+    fn end_cycle<C: CycleTracer>(
+        &mut self,
+        ct: &mut C,
+        mut rec: CycleRecord,
+        stall: Stall,
+        flush: bool,
+    ) {
+        self.stats.stalls[stall.index()] += 1;
+        if flush {
+            self.stats.flushes += 1;
+        }
+        if C::ENABLED {
+            rec.stall = stall;
+            rec.flush = flush;
+            ct.cycle(&rec);
+        }
+    }
+
+    /// MEM for the instruction in EX/MEM. `Some(cause)` when it stays.
+    fn mem_stage(&mut self, mem: &mut Memory, helpers: &mut Helpers) -> Option<Stall> {
+        let mut e = self.exmem;
+        let mut out = MemWb {
+            valid: true,
+            pc: e.pc,
+            seq: e.seq,
+            p: e.p,
+            val: e.val,
+            mem: None,
+            ctl: e.ctl,
+            faulted: e.faulted,
+        };
+        if e.faulted {
+            self.memwb = out;
+            self.exmem.valid = false;
+            return None;
+        }
+        let mut fault: Option<FaultKind> = None;
+        match e.p.d.kind {
+            Kind::Ldx { width, .. } | Kind::LdAbs { width } | Kind::LdInd { width } => {
+                match self.load(mem, e.addr, width) {
+                    Access::Wait => return Some(Stall::FifoWait),
+                    Access::Fault(f) => fault = Some(FaultKind::Mem(f)),
+                    Access::Done(v) => {
+                        out.val = match e.p.d.kind {
+                            Kind::Ldx { sx: true, .. } => sem::sign_extend(v, width.bytes() * 8),
+                            Kind::Ldx { .. } => v,
+                            _ => sem::ntoh(v, width),
+                        };
+                        out.mem = Some(MemAccess {
+                            addr: e.addr,
+                            width: width.bytes() as u8,
+                            read: Some(v),
+                            write: None,
+                        });
+                    }
+                }
+            }
+            Kind::St { width } | Kind::Stx { width } => {
+                if !self.store_ready(e.addr, width) {
+                    return Some(Stall::FifoWait);
+                }
+                match self.store(mem, e.addr, width, e.sval) {
+                    Err(f) => fault = Some(FaultKind::Mem(f)),
+                    Ok(()) => {
+                        out.mem = Some(MemAccess {
+                            addr: e.addr,
+                            width: width.bytes() as u8,
+                            read: None,
+                            write: Some(sem::truncate(e.sval, width)),
+                        })
+                    }
+                }
+            }
+            Kind::Atomic { width, op, fetch } => {
+                if !self.store_ready(e.addr, width) {
+                    return Some(Stall::FifoWait);
+                }
+                e.mcount += 1;
+                if (e.mcount as u64) < contract::ATOMIC_MEM_CYCLES {
+                    self.exmem.mcount = e.mcount;
+                    return Some(Stall::Atomic);
+                }
+                match self.load(mem, e.addr, width) {
+                    Access::Wait => return Some(Stall::FifoWait),
+                    Access::Fault(f) => fault = Some(FaultKind::Mem(f)),
+                    Access::Done(old) => {
+                        let res = sem::atomic(op, fetch, width, old, e.sval, e.cmp);
+                        let st = match res.store {
+                            Some(v) => self.store(mem, e.addr, width, v),
+                            None => Ok(()),
+                        };
+                        match st {
+                            Err(f) => fault = Some(FaultKind::Mem(f)),
+                            Ok(()) => {
+                                if let Some(v) = res.fetched {
+                                    out.val = v;
+                                }
+                                out.mem = Some(MemAccess {
+                                    addr: e.addr,
+                                    width: width.bytes() as u8,
+                                    read: Some(old),
+                                    write: res.store,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::Call | Kind::Callx => {
+                // A helper may read the packet through a pointer: wait for
+                // the whole packet before issuing the request.
+                if self.pkt_len > 0 && !self.fifo.head_complete() {
+                    return Some(Stall::FifoWait);
+                }
+                e.mcount += 1;
+                if (e.mcount as u64) < self.cfg.helper_latency.of(e.hid) {
+                    self.exmem.mcount = e.mcount;
+                    return Some(Stall::Helper);
+                }
+                let synced = self.pkt_len > 0;
+                if synced {
+                    let b = self.fifo.head_bytes();
+                    self.sync_to_mem(mem, &b);
+                }
+                let r = helpers.call(e.hid, mem, e.args);
+                if synced && let Some(reg) = mem.region("packet") {
+                    let b = reg.data.clone();
+                    self.fifo.set_head_bytes(&b);
+                }
+                match r {
+                    None => fault = Some(FaultKind::UnknownHelper(e.hid)),
+                    Some(Err(msg)) => {
+                        fault = Some(FaultKind::Helper {
+                            id: e.hid,
+                            name: helpers.name(e.hid).unwrap_or("?"),
+                            msg,
+                        })
+                    }
+                    Some(Ok(HelperOutcome::Return(v))) => out.val = v,
+                    Some(Ok(HelperOutcome::Unwind(v))) => {
+                        out.val = v;
+                        out.ctl = Ctl::Final;
+                        self.kill_younger();
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(f) = fault {
+            out.faulted = true;
+            self.fault = Some(f);
+            self.kill_younger();
+        }
+        self.memwb = out;
+        self.exmem.valid = false;
+        None
+    }
+
+    /// EX for the instruction in ID/EX.
+    fn ex_stage(
+        &mut self,
+        fw_exmem: Option<(u8, u64)>,
+        fw_memwb: Option<(u8, u64)>,
+    ) -> ([Fwd; 2], ExResult) {
+        let mut sel = [Fwd::None; 2];
+        let ix = &mut self.idex;
+        if ix.ecount == 0 {
+            // First EX cycle: count the instruction against the budget, read
+            // the operands through the forwarding unit, compute.
+            let p = ix.p;
+            let d = p.d;
+            let r = &self.r;
+            let fwd = |reg: u8, s: &mut Fwd| -> u64 {
+                let reg = reg & 15;
+                if let Some((w, v)) = fw_exmem
+                    && w == reg
+                {
+                    *s = Fwd::ExMem;
+                    return v;
+                }
+                if let Some((w, v)) = fw_memwb
+                    && w == reg
+                {
+                    *s = Fwd::MemWb;
+                    return v;
+                }
+                *s = Fwd::Reg;
+                r[reg as usize]
+            };
+            let mut out = ExMem {
+                valid: true,
+                pc: ix.pc,
+                seq: ix.seq,
+                p,
+                ..EXMEM_BUBBLE
+            };
+            let mut redirect = None;
+            let mut stop = false;
+            let next = ix.pc as i64 + 1;
+            if self.executed >= self.cfg.budget {
+                out.faulted = true;
+                self.fault = Some(FaultKind::Budget(self.cfg.budget));
+                stop = true;
+            } else {
+                self.executed += 1;
+                let mut scratch = Fwd::None;
+                let a = |s: &mut Fwd| fwd(d.dst, s);
+                match d.kind {
+                    Kind::Alu { op, wide, src } => {
+                        let b = match src {
+                            Src::Reg => fwd(d.src, &mut sel[1]),
+                            Src::Imm => d.imm as u64,
+                        };
+                        let av = if p.reads & (1 << (d.dst & 15)) != 0 {
+                            a(&mut sel[0])
+                        } else {
+                            0
+                        };
+                        out.val = sem::alu(op, wide, av, b);
+                    }
+                    Kind::Neg { wide } => out.val = sem::neg(wide, a(&mut sel[0])),
+                    Kind::End { order, bits } => out.val = sem::endian(order, bits, a(&mut sel[0])),
+                    Kind::Lddw => out.val = d.imm as u64,
+                    Kind::Ldx { .. } => {
+                        out.addr = fwd(d.src, &mut sel[1]).wrapping_add(d.off as i64 as u64)
+                    }
+                    Kind::St { .. } => {
+                        out.addr = a(&mut sel[0]).wrapping_add(d.off as i64 as u64);
+                        out.sval = d.imm as u64;
+                    }
+                    Kind::Stx { .. } => {
+                        out.addr = a(&mut sel[0]).wrapping_add(d.off as i64 as u64);
+                        out.sval = fwd(d.src, &mut sel[1]);
+                    }
+                    Kind::Atomic { .. } => {
+                        out.addr = a(&mut sel[0]).wrapping_add(d.off as i64 as u64);
+                        out.sval = fwd(d.src, &mut sel[1]);
+                        out.cmp = fwd(0, &mut scratch);
+                    }
+                    Kind::LdAbs { .. } | Kind::LdInd { .. } => {
+                        let base = if let Kind::LdInd { .. } = d.kind {
+                            fwd(d.src, &mut sel[1])
+                        } else {
+                            0
+                        };
+                        out.addr =
+                            contract::PKT_BASE + (base as u32).wrapping_add(d.imm as u32) as u64;
+                    }
+                    Kind::Jmp { cond, wide, src } => {
+                        let b = match src {
+                            Src::Reg => fwd(d.src, &mut sel[1]),
+                            Src::Imm => d.imm as u64,
+                        };
+                        if sem::cond(cond, wide, a(&mut sel[0]), b) {
+                            redirect = Some((next + d.off as i64) as u32);
+                        }
+                    }
+                    Kind::Ja => redirect = Some((next + d.off as i64) as u32),
+                    Kind::Ja32 => redirect = Some((next + d.imm) as u32),
+                    Kind::Call | Kind::Callx => {
+                        out.hid = if let Kind::Call = d.kind {
+                            d.imm as u32
+                        } else {
+                            a(&mut sel[0]) as u32
+                        };
+                        for (i, x) in out.args.iter_mut().enumerate() {
+                            *x = fwd(i as u8 + 1, &mut scratch);
+                        }
+                    }
+                    Kind::CallLocal => {
+                        if self.frames.len() + 1 >= self.cfg.max_frames {
+                            out.faulted = true;
+                            self.fault = Some(FaultKind::CallDepth(self.cfg.max_frames));
+                            stop = true;
+                        } else {
+                            out.ctl = Ctl::Call { ret: next as u32 };
+                            redirect = Some((next + d.imm) as u32);
+                        }
+                    }
+                    Kind::Exit => match self.frames.last() {
+                        None => {
+                            out.ctl = Ctl::Final;
+                            stop = true;
+                        }
+                        Some(f) => {
+                            out.ctl = Ctl::Return;
+                            redirect = Some(f.ret);
+                        }
+                    },
+                }
+            }
+            let ix = &mut self.idex;
+            ix.ecount = 1;
+            if !out.faulted && p.ex_cycles > 1 {
+                ix.out = out;
+                self.exmem = EXMEM_BUBBLE;
+                let cause = if p.unit == Unit::Mul {
+                    Stall::Mul
+                } else {
+                    Stall::Div
+                };
+                return (sel, ExResult::Busy(cause));
+            }
+            self.exmem = out;
+            ix.valid = false;
+            return (sel, ExResult::Done { redirect, stop });
+        }
+        // A multi-cycle unit counting down.
+        ix.ecount += 1;
+        if ix.ecount < ix.p.ex_cycles {
+            self.exmem = EXMEM_BUBBLE;
+            let cause = if ix.p.unit == Unit::Mul {
+                Stall::Mul
+            } else {
+                Stall::Div
+            };
+            return (sel, ExResult::Busy(cause));
+        }
+        self.exmem = ix.out;
+        ix.valid = false;
+        (
+            sel,
+            ExResult::Done {
+                redirect: None,
+                stop: false,
+            },
+        )
+    }
+}
+
+enum ExResult {
+    Busy(Stall),
+    Done { redirect: Option<u32>, stop: bool },
+}

@@ -1,0 +1,185 @@
+//! Cycle records: what every stage holds in one clock, why the pipeline
+//! stalled, whether it flushed, where EX's operands came from, and which
+//! instruction bank the engine reads. The text form is one tab-separated line
+//! per cycle (`cycle engine IF ID EX MEM WB stall flush fwd_a fwd_b bank`,
+//! a stage is `pc` or `-`), so two cycle traces compare with `diff`.
+
+use std::fmt::Write as _;
+
+/// Why the pipeline did not advance an instruction in some stage this cycle.
+/// Exactly one cause (the most downstream one) is reported per cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Stall {
+    /// Every stage that holds an instruction advanced.
+    #[default]
+    None,
+    /// MEM: a load, store or atomic touches a FIFO_MD word that has not
+    /// arrived (or a helper call waits for the whole packet).
+    FifoWait,
+    /// MEM: the read-modify-write of an atomic holds the port.
+    Atomic,
+    /// MEM: waiting for a helper unit's answer.
+    Helper,
+    /// EX: the multiplier is busy.
+    Mul,
+    /// EX: the divider is busy.
+    Div,
+    /// ID: the instruction reads a register a load (or any MEM-made result)
+    /// right ahead of it has not produced yet; one bubble goes into EX.
+    LoadUse,
+    /// IF: second fetch cycle of `lddw`; a bubble goes into ID.
+    LddwFetch,
+    /// Fetch stopped after `exit` or a fault: the pipeline drains.
+    Drain,
+    /// No packet: the engine waits for the first FIFO_MD word.
+    Idle,
+}
+
+impl Stall {
+    pub const ALL: [Stall; 10] = [
+        Stall::None,
+        Stall::FifoWait,
+        Stall::Atomic,
+        Stall::Helper,
+        Stall::Mul,
+        Stall::Div,
+        Stall::LoadUse,
+        Stall::LddwFetch,
+        Stall::Drain,
+        Stall::Idle,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stall::None => "-",
+            Stall::FifoWait => "fifo_wait",
+            Stall::Atomic => "atomic",
+            Stall::Helper => "helper",
+            Stall::Mul => "mul",
+            Stall::Div => "div",
+            Stall::LoadUse => "load_use",
+            Stall::LddwFetch => "lddw_fetch",
+            Stall::Drain => "drain",
+            Stall::Idle => "idle",
+        }
+    }
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Source of an EX operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Fwd {
+    /// Not used this cycle.
+    #[default]
+    None,
+    /// Register file.
+    Reg,
+    /// Forwarded from the EX/MEM pipeline register.
+    ExMem,
+    /// Forwarded from the MEM/WB pipeline register.
+    MemWb,
+}
+
+impl Fwd {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Fwd::None => "-",
+            Fwd::Reg => "rf",
+            Fwd::ExMem => "exmem",
+            Fwd::MemWb => "memwb",
+        }
+    }
+}
+
+/// What one stage holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StageSlot {
+    pub valid: bool,
+    pub pc: u32,
+    /// Fetch sequence number within the packet (tells repeated pcs apart).
+    pub seq: u32,
+}
+
+/// Stage indices into [`CycleRecord::stage`].
+pub const IF: usize = 0;
+pub const ID: usize = 1;
+pub const EX: usize = 2;
+pub const MEM: usize = 3;
+pub const WB: usize = 4;
+pub const STAGE_NAMES: [&str; 5] = ["IF", "ID", "EX", "MEM", "WB"];
+
+/// One clock of one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CycleRecord {
+    pub cycle: u64,
+    pub engine: u8,
+    /// Contents of IF, ID, EX, MEM, WB during this cycle.
+    pub stage: [StageSlot; 5],
+    pub stall: Stall,
+    /// IF and ID were discarded (taken control transfer, exit, fault).
+    pub flush: bool,
+    /// Sources of EX's first (dst) and second (src) register operands.
+    pub fwd: [Fwd; 2],
+    /// Instruction bank the engine reads.
+    pub bank: u8,
+}
+
+impl CycleRecord {
+    /// Header line of the text format.
+    pub const HEADER: &'static str =
+        "cycle\tengine\tIF\tID\tEX\tMEM\tWB\tstall\tflush\tfwd_a\tfwd_b\tbank";
+
+    /// The record as one line of the text format.
+    pub fn to_line(&self) -> String {
+        let mut s = String::with_capacity(64);
+        let _ = write!(s, "{}\t{}", self.cycle, self.engine);
+        for st in &self.stage {
+            if st.valid {
+                let _ = write!(s, "\t{}", st.pc);
+            } else {
+                s.push_str("\t-");
+            }
+        }
+        let _ = write!(
+            s,
+            "\t{}\t{}\t{}\t{}\t{}",
+            self.stall.name(),
+            if self.flush { "flush" } else { "-" },
+            self.fwd[0].name(),
+            self.fwd[1].name(),
+            self.bank
+        );
+        s
+    }
+}
+
+/// Receives one record per cycle. `ENABLED = false` compiles it away.
+pub trait CycleTracer {
+    const ENABLED: bool;
+    fn cycle(&mut self, r: &CycleRecord);
+}
+
+/// No cycle tracing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoCycles;
+
+impl CycleTracer for NoCycles {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn cycle(&mut self, _: &CycleRecord) {}
+}
+
+/// Collects cycle records in memory.
+#[derive(Debug, Default, Clone)]
+pub struct CollectCycles(pub Vec<CycleRecord>);
+
+impl CycleTracer for CollectCycles {
+    const ENABLED: bool = true;
+    fn cycle(&mut self, r: &CycleRecord) {
+        self.0.push(*r);
+    }
+}
