@@ -67,6 +67,8 @@ pub struct PipeDecoded {
     pub if_cycles: u32,
     /// Slots (2 for lddw).
     pub slots: u8,
+    /// Does something in MEM (data memory or the helper unit).
+    pub uses_mem: bool,
 }
 
 impl PipeDecoded {
@@ -83,6 +85,7 @@ impl PipeDecoded {
                 ex_cycles: 1,
                 if_cycles: 1,
                 slots: 1,
+                uses_mem: false,
             };
         };
         let r = def.reads();
@@ -112,6 +115,7 @@ impl PipeDecoded {
             ex_cycles: ex_cycles(def.unit, wide) as u32,
             if_cycles: if_cycles(def.unit) as u32,
             slots: def.slots() as u8,
+            uses_mem: def.width().is_some() || matches!(def.kind, Kind::Call | Kind::Callx),
         }
     }
 

@@ -176,8 +176,6 @@ pub struct IdEx {
     pub p: PipeDecoded,
     /// Cycles spent in EX so far.
     ecount: u32,
-    /// Result computed on the first EX cycle, held while the unit is busy.
-    out: ExMem,
 }
 
 /// EX/MEM pipeline register.
@@ -195,9 +193,8 @@ pub struct ExMem {
     pub sval: u64,
     /// r0 for cmpxchg.
     pub cmp: u64,
-    /// Helper id and arguments.
+    /// Helper id (arguments wait in `Engine::call_args`).
     hid: u32,
-    args: [u64; 5],
     ctl: Ctl,
     faulted: bool,
     /// Cycles spent in MEM so far (counting from the first cycle its words
@@ -233,6 +230,7 @@ const BUBBLE_P: PipeDecoded = PipeDecoded {
         off: 0,
         imm: 0,
         row: u16::MAX,
+        fast: crate::fast::Fast::of(Kind::Exit),
     },
     unit: Unit::Alu,
     reads: 0,
@@ -241,6 +239,7 @@ const BUBBLE_P: PipeDecoded = PipeDecoded {
     ex_cycles: 1,
     if_cycles: 1,
     slots: 1,
+    uses_mem: false,
 };
 
 const EXMEM_BUBBLE: ExMem = ExMem {
@@ -253,7 +252,6 @@ const EXMEM_BUBBLE: ExMem = ExMem {
     sval: 0,
     cmp: 0,
     hid: 0,
-    args: [0; 5],
     ctl: Ctl::None,
     faulted: false,
     mcount: 0,
@@ -276,7 +274,6 @@ const IDEX_BUBBLE: IdEx = IdEx {
     seq: 0,
     p: BUBBLE_P,
     ecount: 0,
-    out: EXMEM_BUBBLE,
 };
 
 /// Result of a data-memory access in MEM.
@@ -316,6 +313,11 @@ pub struct Engine {
     idex: IdEx,
     exmem: ExMem,
     memwb: MemWb,
+    /// Result computed on a multi-cycle instruction's first EX cycle, held
+    /// while the unit is busy.
+    ex_hold: ExMem,
+    /// r1..r5 of the helper call in EX/MEM (one call in flight at most).
+    call_args: [u64; 5],
 }
 
 impl Engine {
@@ -344,6 +346,8 @@ impl Engine {
             idex: IDEX_BUBBLE,
             exmem: EXMEM_BUBBLE,
             memwb: MEMWB_BUBBLE,
+            ex_hold: EXMEM_BUBBLE,
+            call_args: [0; 5],
         }
     }
 
@@ -724,7 +728,7 @@ impl Engine {
                     }
                 }
             } else {
-                self.exmem = EXMEM_BUBBLE;
+                self.exmem.valid = false;
             }
         }
 
@@ -748,7 +752,6 @@ impl Engine {
                         seq: self.ifid.seq,
                         p,
                         ecount: 0,
-                        out: EXMEM_BUBBLE,
                     };
                     self.ifid.valid = false;
                 }
@@ -818,7 +821,28 @@ impl Engine {
     }
 
     /// MEM for the instruction in EX/MEM. `Some(cause)` when it stays.
+    #[inline]
     fn mem_stage(&mut self, mem: &mut Memory, helpers: &mut Helpers) -> Option<Stall> {
+        // Fast path: nothing to do in MEM (ALU, branches, lddw, local calls).
+        if !self.exmem.p.uses_mem || self.exmem.faulted {
+            let e = &self.exmem;
+            self.memwb = MemWb {
+                valid: true,
+                pc: e.pc,
+                seq: e.seq,
+                p: e.p,
+                val: e.val,
+                mem: None,
+                ctl: e.ctl,
+                faulted: e.faulted,
+            };
+            self.exmem.valid = false;
+            return None;
+        }
+        self.mem_stage_slow(mem, helpers)
+    }
+
+    fn mem_stage_slow(&mut self, mem: &mut Memory, helpers: &mut Helpers) -> Option<Stall> {
         let mut e = self.exmem;
         let mut out = MemWb {
             valid: true,
@@ -923,7 +947,7 @@ impl Engine {
                     let b = self.fifo.head_bytes();
                     self.sync_to_mem(mem, &b);
                 }
-                let r = helpers.call(e.hid, mem, e.args);
+                let r = helpers.call(e.hid, mem, self.call_args);
                 if synced && let Some(reg) = mem.region("packet") {
                     let b = reg.data.clone();
                     self.fifo.set_head_bytes(&b);
@@ -1064,7 +1088,7 @@ impl Engine {
                         } else {
                             a(&mut sel[0]) as u32
                         };
-                        for (i, x) in out.args.iter_mut().enumerate() {
+                        for (i, x) in self.call_args.iter_mut().enumerate() {
                             *x = fwd(i as u8 + 1, &mut scratch);
                         }
                     }
@@ -1093,8 +1117,8 @@ impl Engine {
             let ix = &mut self.idex;
             ix.ecount = 1;
             if !out.faulted && p.ex_cycles > 1 {
-                ix.out = out;
-                self.exmem = EXMEM_BUBBLE;
+                self.ex_hold = out;
+                self.exmem.valid = false;
                 let cause = if p.unit == Unit::Mul {
                     Stall::Mul
                 } else {
@@ -1109,7 +1133,7 @@ impl Engine {
         // A multi-cycle unit counting down.
         ix.ecount += 1;
         if ix.ecount < ix.p.ex_cycles {
-            self.exmem = EXMEM_BUBBLE;
+            self.exmem.valid = false;
             let cause = if ix.p.unit == Unit::Mul {
                 Stall::Mul
             } else {
@@ -1117,7 +1141,7 @@ impl Engine {
             };
             return (sel, ExResult::Busy(cause));
         }
-        self.exmem = ix.out;
+        self.exmem = self.ex_hold;
         ix.valid = false;
         (
             sel,

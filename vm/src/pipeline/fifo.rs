@@ -304,18 +304,24 @@ mod tests {
     #[test]
     fn ring_wraps_and_frees() {
         let mut f = FifoMd::new(Pacing::Instant);
-        f.push(&[1u8; 62 * 32], [0; 5]).unwrap();
-        assert!(f.push(&[2u8; 96], [0; 5]).is_err());
-        f.push(&[2u8; 64], [0; 5]).unwrap();
-        assert_eq!(f.pop().unwrap().len(), 62 * 32);
-        // 3-word packet wraps from word 0..; 2 words free at 62,63? no: tail is 0.
-        f.push(&(0..96u8).collect::<Vec<_>>(), [0; 5]).unwrap();
+        f.push(&[1u8; 61 * 32], [0; 5]).unwrap();
+        f.push(&[2u8; 64], [0; 5]).unwrap(); // words 61, 62
+        assert!(f.push(&[3u8; 96], [0; 5]).is_err()); // only word 63 free
+        assert_eq!(f.pop().unwrap().len(), 61 * 32);
+        // 3 words: 63, 0, 1 (wraps)
+        let p: Vec<u8> = (0..96u8).collect();
+        f.push(&p, [0; 5]).unwrap();
         assert_eq!(f.pop().unwrap(), vec![2u8; 64]);
+        assert_eq!(f.head().unwrap().start, 63);
+        // a read spanning ring words 63 and 0
         assert_eq!(
-            f.read(60, 8),
-            u64::from_le_bytes([60, 61, 62, 63, 64, 65, 66, 67])
+            f.read(28, 8),
+            u64::from_le_bytes([28, 29, 30, 31, 32, 33, 34, 35])
         );
-        f.write(62, 4, 0xaabb_ccdd);
-        assert_eq!(f.head_bytes()[62..66], [0xdd, 0xcc, 0xbb, 0xaa]);
+        f.write(30, 4, 0xaabb_ccdd);
+        assert_eq!(f.head_bytes()[30..34], [0xdd, 0xcc, 0xbb, 0xaa]);
+        assert_eq!(f.valid_bits(), 0b11 | 1 << 63);
+        f.pop().unwrap();
+        assert_eq!(f.valid_bits(), 0);
     }
 }

@@ -17,6 +17,7 @@
 //! - [`view`]: text traces, the pipeline diagram, VCD;
 //! - [`randprog`]: random valid programs for differential testing.
 
+pub mod bench;
 pub mod decode;
 pub mod engine;
 pub mod fifo;

@@ -124,7 +124,7 @@ fn row(k: fn(&Kind) -> bool) -> &'static OpDef {
         .iter()
         .find(|r| k(&r.kind))
         .copied()
-        .unwrap_or(&ROWS.by_kind[0])
+        .unwrap_or(ROWS.by_kind[0])
 }
 
 /// A program item: one instruction (two slots for lddw) or a branch whose
