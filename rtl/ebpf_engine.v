@@ -1,0 +1,870 @@
+// ebpf_engine: one eBPF engine core, cycle-exact with vm::pipeline::Engine.
+//
+// Five stages IF, ID, EX, MEM, WB (docs/pipeline.md is the timing contract).
+// The clock's work is one combinational block evaluated in the model's order
+// (WB, MEM, EX, ID, IF; each stage reads its input latch as it stood at the
+// start of the clock) producing every latch's next value (_d), and one
+// register block (_q <= _d). Units: ebpf_alu, ebpf_mul, ebpf_div (EX),
+// ebpf_fwd x 8 (EX operands, call arguments, cmpxchg's r0), ebpf_hazard
+// (ID), ebpf_decode_rom (generated from the ISA table; one per stage that
+// needs instruction facts), ebpf_regfile, ebpf_frames, ebpf_imem (two banks),
+// ebpf_fifo_md (packet memory), ebpf_stack_ram.
+//
+// Memory map (ebpf_params.vh, from vm::contract): accesses wholly inside the
+// running packet go to FIFO_MD, wholly inside the stack to the stack RAM;
+// every other access goes out on the ext_* port, which the harness serves
+// combinationally in the same clock from its memory (context, map values)
+// and answers with data or a fault. Helper calls go out on helper_*: the
+// request stays up in MEM until helper_ack_i (the harness acks after the
+// helper's latency).
+//
+// Debug ports give, per clock, the retire record (WB), the stage contents at
+// the start of the clock, the stall cause (model's Stall order), flush,
+// forward selects and the bank, so co-simulation can compare every clock.
+module ebpf_engine (
+  input  wire         clk_i,
+  input  wire         rst_ni,
+  // configuration
+  input  wire [63:0]  budget_i,
+  input  wire [7:0]   max_frames_i,
+  // instruction memory host port (writes the idle bank)
+  input  wire         imem_wr_i,
+  input  wire [11:0]  imem_wr_addr_i,
+  input  wire [63:0]  imem_wr_data_i,
+  input  wire         imem_len_wr_i,
+  input  wire [31:0]  imem_len_i,
+  input  wire         imem_swap_i,
+  output wire         imem_active_o,
+  output wire         imem_refused_o,
+  // head packet descriptor (the harness keeps the queue)
+  input  wire         pkt_push_i,
+  input  wire [5:0]   pkt_start_i,
+  input  wire [11:0]  pkt_len_i,
+  input  wire         pkt_writable_i,
+  input  wire         stack_en_i,
+  input  wire [63:0]  pkt_arg1_i,
+  input  wire [63:0]  pkt_arg2_i,
+  input  wire [63:0]  pkt_arg3_i,
+  input  wire [63:0]  pkt_arg4_i,
+  input  wire [63:0]  pkt_arg5_i,
+  output wire         pkt_pending_o,
+  // FIFO_MD port side: one word per clock
+  input  wire         fifo_wr_i,
+  input  wire [5:0]   fifo_wr_word_i,
+  input  wire [255:0] fifo_wr_data_i,
+  // external memory (served combinationally by the harness)
+  output reg          ext_rd_o,
+  output reg          ext_wr_o,
+  output wire [63:0]  ext_addr_o,
+  output wire [1:0]   ext_width_o,
+  output reg  [63:0]  ext_wdata_o,
+  input  wire [63:0]  ext_rdata_i,
+  input  wire         ext_rd_fault_i,
+  input  wire         ext_wr_fault_i,
+  // helper unit
+  output reg          helper_req_o,
+  output wire [31:0]  helper_id_o,
+  output wire [63:0]  helper_arg1_o,
+  output wire [63:0]  helper_arg2_o,
+  output wire [63:0]  helper_arg3_o,
+  output wire [63:0]  helper_arg4_o,
+  output wire [63:0]  helper_arg5_o,
+  input  wire         helper_ack_i,
+  input  wire [63:0]  helper_ret_i,
+  input  wire         helper_unwind_i,
+  input  wire         helper_fault_i,
+  input  wire [2:0]   helper_fault_code_i,
+  // debug: retire record of this clock
+  output reg          dbg_retire_o,
+  output wire [31:0]  dbg_retire_pc_o,
+  output reg          dbg_reg_we_o,
+  output wire [3:0]   dbg_reg_idx_o,
+  output wire [63:0]  dbg_reg_val_o,
+  output reg          dbg_mem_v_o,
+  output wire [63:0]  dbg_mem_addr_o,
+  output wire [1:0]   dbg_mem_width_o,
+  output wire         dbg_mem_rd_o,
+  output wire [63:0]  dbg_mem_rdata_o,
+  output wire         dbg_mem_wr_o,
+  output wire [63:0]  dbg_mem_wdata_o,
+  output reg          dbg_fault_o,
+  output wire [2:0]   dbg_fault_code_o,
+  output reg          dbg_done_o,
+  output reg  [63:0]  dbg_r0_o,
+  // debug: cycle record of this clock
+  output wire         dbg_running_o,
+  output wire [4:0]   dbg_stage_v_o,
+  output wire [31:0]  dbg_pc_if_o,
+  output wire [31:0]  dbg_pc_id_o,
+  output wire [31:0]  dbg_pc_ex_o,
+  output wire [31:0]  dbg_pc_mem_o,
+  output wire [31:0]  dbg_pc_wb_o,
+  output wire [31:0]  dbg_seq_if_o,
+  output wire [31:0]  dbg_seq_id_o,
+  output wire [31:0]  dbg_seq_ex_o,
+  output wire [31:0]  dbg_seq_mem_o,
+  output wire [31:0]  dbg_seq_wb_o,
+  output reg  [3:0]   dbg_stall_o,
+  output reg          dbg_flush_o,
+  output reg  [1:0]   dbg_fwd_a_o,
+  output reg  [1:0]   dbg_fwd_b_o,
+  output wire         dbg_bank_o
+);
+  `include "ebpf_params.vh"
+
+  localparam [1:0] CTL_NONE = 2'd0, CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
+  localparam [3:0] U_MUL = 4'd1, U_DIV = 4'd2, U_LOAD = 4'd3, U_ATOMIC = 4'd5,
+                   U_LDDW = 4'd6, U_CALL = 4'd8;
+  localparam [7:0] MULC = MUL_CYCLES[7:0];
+  localparam [7:0] DIV32C = DIV32_CYCLES[7:0];
+  localparam [7:0] DIV64C = DIV64_CYCLES[7:0];
+  localparam [7:0] ATOMC = ATOMIC_MEM_CYCLES[7:0];
+
+  // ------------------------------------------------------------------
+  // State (_q) and next state (_d)
+  // ------------------------------------------------------------------
+  reg         run_q, run_d;
+  reg         pend_q, pend_d;
+  reg         bank_q, bank_d;
+  reg  [31:0] pc_q, pc_d;
+  reg         fetch_on_q, fetch_on_d;
+  reg         lddw_hi_q, lddw_hi_d;
+  reg  [63:0] lddw_lo_q, lddw_lo_d;
+  reg  [31:0] seq_q, seq_d;
+  reg  [63:0] exec_q, exec_d;
+  // head packet
+  reg  [5:0]  pstart_q;
+  reg  [11:0] plen_q;
+  reg         pwr_q;
+  reg         stk_en_q;
+  reg  [319:0] args_q;
+  // IF/ID
+  reg         ifid_v_q, ifid_v_d;
+  reg  [31:0] ifid_pc_q, ifid_pc_d, ifid_seq_q, ifid_seq_d;
+  reg  [63:0] ifid_insn_q, ifid_insn_d;
+  reg  [31:0] ifid_hi_q, ifid_hi_d;
+  // ID/EX
+  reg         idex_v_q, idex_v_d;
+  reg  [31:0] idex_pc_q, idex_pc_d, idex_seq_q, idex_seq_d;
+  reg  [63:0] idex_insn_q, idex_insn_d;
+  reg  [31:0] idex_hi_q, idex_hi_d;
+  reg  [7:0]  ecount_q, ecount_d;
+  // EX/MEM
+  reg         em_v_q, em_v_d;
+  reg  [31:0] em_pc_q, em_pc_d, em_seq_q, em_seq_d;
+  reg  [63:0] em_insn_q, em_insn_d;
+  reg  [63:0] em_val_q, em_val_d, em_addr_q, em_addr_d, em_sval_q, em_sval_d;
+  reg  [63:0] em_cmp_q, em_cmp_d;
+  reg  [31:0] em_hid_q, em_hid_d, em_ret_q, em_ret_d;
+  reg  [1:0]  em_ctl_q, em_ctl_d;
+  reg         em_flt_q, em_flt_d;
+  reg  [2:0]  em_fcode_q, em_fcode_d;
+  reg  [7:0]  em_mcount_q, em_mcount_d;
+  reg         em_we_q, em_we_d, em_memres_q, em_memres_d;
+  reg  [3:0]  em_wreg_q, em_wreg_d;
+  reg  [319:0] cargs_q, cargs_d;
+  // MEM/WB
+  reg         mw_v_q, mw_v_d;
+  reg  [31:0] mw_pc_q, mw_pc_d, mw_seq_q, mw_seq_d;
+  reg  [63:0] mw_val_q, mw_val_d;
+  reg         mw_we_q, mw_we_d;
+  reg  [3:0]  mw_wreg_q, mw_wreg_d;
+  reg  [1:0]  mw_ctl_q, mw_ctl_d;
+  reg  [31:0] mw_ret_q, mw_ret_d;
+  reg         mw_flt_q, mw_flt_d;
+  reg  [2:0]  mw_fcode_q, mw_fcode_d;
+  reg         mw_mem_q, mw_mem_d, mw_rd_q, mw_rd_d, mw_wr_q, mw_wr_d;
+  reg  [63:0] mw_addr_q, mw_addr_d, mw_rdata_q, mw_rdata_d, mw_wdata_q, mw_wdata_d;
+  reg  [1:0]  mw_width_q, mw_width_d;
+
+  // ------------------------------------------------------------------
+  // Units
+  // ------------------------------------------------------------------
+  wire [703:0] regs;
+  wire [63:0]  fifo_valid;
+  wire         imem_loaded;
+  wire [63:0]  imem_rd;
+  wire [31:0]  imem_len;
+  wire [7:0]   depth;
+  wire [31:0]  top_ret;
+  wire [319:0] top_regs;
+
+  // Start of a packet: in the clock its first word is valid.
+  wire head_ready = (plen_q == 12'd0) || fifo_valid[pstart_q];
+  wire start      = !run_q && pend_q && head_ready && imem_loaded;
+  wire running    = run_q || start;
+  wire bank_e     = start ? imem_active_o : bank_q;
+
+  // Words of the head slot, and whether all have arrived.
+  reg [63:0] slot_mask;
+  reg [5:0]  srel;
+  integer sw;
+  wire [6:0] pwords = plen_q[11:5] + {6'd0, plen_q[4:0] != 5'd0};
+  always @(*) begin
+    for (sw = 0; sw < FIFO_WORDS; sw = sw + 1) begin
+      srel = sw[5:0] - pstart_q;
+      slot_mask[sw] = ({1'b0, srel} < pwords);
+    end
+  end
+  wire pkt_complete = (fifo_valid & slot_mask) == slot_mask;
+
+  // --- decoders (one per stage that needs instruction facts) ---
+  wire        if_valid;
+  wire [4:0]  ex_kind, mem_kind;
+  wire [3:0]  if_unit, ex_unit;
+  wire        id_rd_dst, id_rd_src, ex_rd_dst, ex_rd_src;
+  wire [10:0] id_rd_fixed, ex_rd_fixed;
+  wire [1:0]  ex_wr;
+  wire [3:0]  ex_alu_op;
+  wire        ex_wide, ex_src_reg, ex_signed, ex_end_be, ex_swap;
+  wire [5:0]  ex_movsx;
+  wire [3:0]  ex_cond;
+  wire [2:0]  mem_aop;
+  wire        mem_fetch, mem_sx;
+  wire [1:0]  mem_width;
+
+  /* verilator lint_off PINCONNECTEMPTY */
+  // Each stage's decoder instance uses only the facts that stage needs.
+  ebpf_decode_rom u_if_dec (
+    .opc_i(imem_rd[7:0]), .src_i(imem_rd[15:12]), .off_i(imem_rd[31:16]), .imm_i(imem_rd[63:32]),
+    .valid_o(if_valid), .kind_o(), .unit_o(if_unit), .rd_dst_o(), .rd_src_o(),
+    .rd_fixed_o(), .wr_o(), .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(),
+    .end_be_o(), .swap_o(), .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
+  ebpf_decode_rom u_id_dec (
+    .opc_i(ifid_insn_q[7:0]), .src_i(ifid_insn_q[15:12]), .off_i(ifid_insn_q[31:16]),
+    .imm_i(ifid_insn_q[63:32]),
+    .valid_o(), .kind_o(), .unit_o(), .rd_dst_o(id_rd_dst),
+    .rd_src_o(id_rd_src), .rd_fixed_o(id_rd_fixed), .wr_o(), .alu_op_o(), .wide_o(),
+    .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(), .cond_o(), .aop_o(),
+    .fetch_o(), .width_o(), .sx_o());
+  ebpf_decode_rom u_ex_dec (
+    .opc_i(idex_insn_q[7:0]), .src_i(idex_insn_q[15:12]), .off_i(idex_insn_q[31:16]),
+    .imm_i(idex_insn_q[63:32]),
+    .valid_o(), .kind_o(ex_kind), .unit_o(ex_unit), .rd_dst_o(ex_rd_dst),
+    .rd_src_o(ex_rd_src), .rd_fixed_o(ex_rd_fixed), .wr_o(ex_wr), .alu_op_o(ex_alu_op),
+    .wide_o(ex_wide), .src_reg_o(ex_src_reg), .signed_o(ex_signed), .movsx_o(ex_movsx),
+    .end_be_o(ex_end_be), .swap_o(ex_swap), .cond_o(ex_cond), .aop_o(), .fetch_o(),
+    .width_o(), .sx_o());
+  ebpf_decode_rom u_mem_dec (
+    .opc_i(em_insn_q[7:0]), .src_i(em_insn_q[15:12]), .off_i(em_insn_q[31:16]),
+    .imm_i(em_insn_q[63:32]),
+    .valid_o(), .kind_o(mem_kind), .unit_o(), .rd_dst_o(), .rd_src_o(),
+    .rd_fixed_o(), .wr_o(), .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(),
+    .end_be_o(), .swap_o(), .cond_o(), .aop_o(mem_aop), .fetch_o(mem_fetch),
+    .width_o(mem_width), .sx_o(mem_sx));
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  // --- register file, frame stack ---
+  reg rf_we, rf_push, rf_pop;
+  ebpf_regfile u_regfile (
+    .clk_i(clk_i), .init_i(start), .args_i(args_q),
+    .we_i(rf_we), .widx_i(mw_wreg_q), .wdata_i(mw_val_q),
+    .push_i(rf_push), .pop_i(rf_pop), .pop_regs_i(top_regs), .regs_o(regs));
+
+  reg fr_clear;
+  ebpf_frames u_frames (
+    .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(fr_clear),
+    .push_i(rf_push), .push_ret_i(mw_ret_q), .push_regs_i(regs[64*6 +: 320]),
+    .pop_i(rf_pop), .depth_o(depth), .top_ret_o(top_ret), .top_regs_o(top_regs));
+
+  // --- instruction memory ---
+  // IF reads only below the bank's length (at most IMEM_SLOTS), so the high
+  // pc bits never select a slot.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [31:0] fetch_addr = lddw_hi_q ? pc_q + 32'd1 : pc_q;
+  /* verilator lint_on UNUSEDSIGNAL */
+  ebpf_imem u_imem (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .wr_i(imem_wr_i), .wr_addr_i(imem_wr_addr_i), .wr_data_i(imem_wr_data_i),
+    .len_wr_i(imem_len_wr_i), .len_i(imem_len_i), .swap_i(imem_swap_i),
+    .busy_i(run_q), .busy_bank_i(bank_q),
+    .active_o(imem_active_o), .wr_refused_o(imem_refused_o),
+    .rd_bank_i(bank_e), .rd_addr_i(fetch_addr[11:0]), .rd_data_o(imem_rd),
+    .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
+
+  // --- forwarding: dst, src, r0 (cmpxchg), r1..r5 (helper arguments) ---
+  wire [3:0]  ex_dst = idex_insn_q[11:8];
+  wire [3:0]  ex_src = idex_insn_q[15:12];
+  wire        fx_v = em_v_q && em_we_q && !em_memres_q;
+  wire        fm_v = mw_v_q && mw_we_q;
+  wire [63:0] fv [0:7];
+  wire [1:0]  fs [0:7];
+  wire [3:0]  fidx [0:7];
+  assign fidx[0] = ex_dst;
+  assign fidx[1] = ex_src;
+  assign fidx[2] = 4'd0;
+  assign fidx[3] = 4'd1;
+  assign fidx[4] = 4'd2;
+  assign fidx[5] = 4'd3;
+  assign fidx[6] = 4'd4;
+  assign fidx[7] = 4'd5;
+  genvar gf;
+  generate
+    for (gf = 0; gf < 8; gf = gf + 1) begin : gen_fwd
+      ebpf_fwd u_fwd (
+        .idx_i(fidx[gf]), .exmem_v_i(fx_v), .exmem_idx_i(em_wreg_q), .exmem_val_i(em_val_q),
+        .memwb_v_i(fm_v), .memwb_idx_i(mw_wreg_q), .memwb_val_i(mw_val_q), .regs_i(regs),
+        .val_o(fv[gf]), .sel_o(fs[gf]));
+    end
+  endgenerate
+
+  // --- EX operands and units ---
+  wire [63:0] imm64  = {{32{idex_insn_q[63]}}, idex_insn_q[63:32]};
+  wire [63:0] off64  = {{48{idex_insn_q[31]}}, idex_insn_q[31:16]};
+  wire [10:0] ex_reads = ex_rd_fixed | (ex_rd_dst ? (11'd1 << ex_dst) : 11'd0)
+                                     | (ex_rd_src ? (11'd1 << ex_src) : 11'd0);
+  wire        alu_a_read = ex_reads[ex_dst];
+  wire [63:0] alu_a = (ex_kind == K_ALU && !alu_a_read) ? 64'd0 : fv[0];
+  wire [63:0] alu_b = ex_src_reg ? fv[1] : imm64;
+  wire [63:0] alu_y, mul_y, div_y;
+  reg         mul_start, div_start;
+
+  ebpf_alu u_alu (
+    .op_i(ex_alu_op), .wide_i(ex_wide), .off_i({10'd0, ex_movsx}), .imm_i(idex_insn_q[63:32]),
+    .end_be_i(ex_end_be), .swap_i(ex_swap), .a_i(alu_a), .b_i(alu_b), .y_o(alu_y));
+  ebpf_mul u_mul (
+    .clk_i(clk_i), .start_i(mul_start), .wide_i(ex_wide), .a_i(alu_a), .b_i(alu_b),
+    .y_o(mul_y));
+  ebpf_div u_div (
+    .clk_i(clk_i), .start_i(div_start), .wide_i(ex_wide), .signed_i(ex_signed),
+    .rem_i(ex_alu_op == 4'h9), .a_i(alu_a), .b_i(alu_b), .y_o(div_y));
+
+  // Branch condition (vm::sem::cond), cond codes in vm::isa::Cond order.
+  wire [63:0] ca = ex_wide ? fv[0] : {32'd0, fv[0][31:0]};
+  wire [63:0] cb = ex_wide ? alu_b : {32'd0, alu_b[31:0]};
+  wire [63:0] csa = ex_wide ? fv[0] : {{32{fv[0][31]}}, fv[0][31:0]};
+  wire [63:0] csb = ex_wide ? alu_b : {{32{alu_b[31]}}, alu_b[31:0]};
+  reg taken;
+  always @(*) begin
+    case (ex_cond)
+      4'd0:    taken = ca == cb;
+      4'd1:    taken = ca > cb;
+      4'd2:    taken = ca >= cb;
+      4'd3:    taken = (ca & cb) != 64'd0;
+      4'd4:    taken = ca != cb;
+      4'd5:    taken = $signed(csa) > $signed(csb);
+      4'd6:    taken = $signed(csa) >= $signed(csb);
+      4'd7:    taken = ca < cb;
+      4'd8:    taken = ca <= cb;
+      4'd9:    taken = $signed(csa) < $signed(csb);
+      default: taken = $signed(csa) <= $signed(csb);
+    endcase
+  end
+
+  wire [7:0] ex_cycles = (ex_unit == U_MUL) ? MULC :
+                         (ex_unit == U_DIV) ? (ex_wide ? DIV64C : DIV32C) : 8'd1;
+  wire [3:0] ex_wreg = (ex_wr == 2'd1) ? ex_dst : (ex_wr == 2'd2) ? ex_src : 4'd0;
+  wire       ex_memres = (ex_wr != 2'd0) &&
+                         (ex_unit == U_LOAD || ex_unit == U_ATOMIC || ex_unit == U_CALL);
+  wire [31:0] ex_next = idex_pc_q + 32'd1;
+
+  // --- MEM: address routing ---
+  wire [3:0]  mbytes = (mem_width == 2'd0) ? 4'd1 : (mem_width == 2'd1) ? 4'd2 :
+                       (mem_width == 2'd2) ? 4'd4 : 4'd8;
+  wire [63:0] poff   = em_addr_q - PKT_BASE;
+  wire [63:0] plen64 = {52'd0, plen_q};
+  wire        in_pkt = (poff < plen64) && ({60'd0, mbytes} <= plen64 - poff);
+  // Offset of the access's last byte; only its word index (bits 10:5) matters.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [10:0] pend_off = poff[10:0] + {7'd0, mbytes} - 11'd1;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [5:0]  w0 = pstart_q + poff[10:5];
+  wire [5:0]  w1 = pstart_q + pend_off[10:5];
+  wire        words_ok = fifo_valid[w0] && fifo_valid[w1];
+  wire [10:0] ring = {pstart_q, 5'd0} + poff[10:0];
+  wire [63:0] soff   = em_addr_q - STACK_BASE;
+  wire        in_stk = stk_en_q && (soff < STACK_SIZE) && ({60'd0, mbytes} <= STACK_SIZE - soff);
+  wire [63:0] fifo_rd, stk_rd;
+  reg         fifo_st, stk_st;
+  reg  [63:0] st_data;
+  wire [7:0]  st_mask = (mem_width == 2'd0) ? 8'h01 : (mem_width == 2'd1) ? 8'h03 :
+                        (mem_width == 2'd2) ? 8'h0f : 8'hff;
+  reg         fifo_free;
+
+  ebpf_fifo_md u_fifo (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
+    .rd_addr_i(ring), .rd_data_o(fifo_rd),
+    .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
+    .free_i(fifo_free), .free_start_i(pstart_q), .free_words_i(pwords), .valid_o(fifo_valid));
+
+  ebpf_stack_ram u_stack (
+    .clk_i(clk_i), .rd_addr_i(soff[11:0]), .rd_data_o(stk_rd),
+    .st_i(stk_st), .st_addr_i(soff[11:0]), .st_mask_i(st_mask), .st_data_i(st_data));
+
+  function [63:0] trunc(input [63:0] v, input [1:0] w);
+    case (w)
+      2'd0:    trunc = {56'd0, v[7:0]};
+      2'd1:    trunc = {48'd0, v[15:0]};
+      2'd2:    trunc = {32'd0, v[31:0]};
+      default: trunc = v;
+    endcase
+  endfunction
+
+  function [63:0] sext(input [63:0] v, input [1:0] w);
+    case (w)
+      2'd0:    sext = {{56{v[7]}}, v[7:0]};
+      2'd1:    sext = {{48{v[15]}}, v[15:0]};
+      2'd2:    sext = {{32{v[31]}}, v[31:0]};
+      default: sext = v;
+    endcase
+  endfunction
+
+  function [63:0] ntoh(input [63:0] v, input [1:0] w);
+    case (w)
+      2'd0:    ntoh = {56'd0, v[7:0]};
+      2'd1:    ntoh = {48'd0, v[7:0], v[15:8]};
+      2'd2:    ntoh = {32'd0, v[7:0], v[15:8], v[23:16], v[31:24]};
+      default: ntoh = {v[7:0], v[15:8], v[23:16], v[31:24], v[39:32], v[47:40], v[55:48],
+                       v[63:56]};
+    endcase
+  endfunction
+
+  // Raw value read at em_addr: FIFO_MD, stack or the external port.
+  wire [63:0] mem_raw = trunc(in_pkt ? fifo_rd : in_stk ? stk_rd : ext_rdata_i, mem_width);
+  // Atomic operation on the value read (vm::sem::atomic).
+  wire [63:0] aval = trunc(em_sval_q, mem_width);
+  reg  [63:0] anew;
+  reg         astore;
+  always @(*) begin
+    astore = 1'b1;
+    case (mem_aop)
+      3'd0:    anew = trunc(mem_raw + aval, mem_width);
+      3'd1:    anew = mem_raw | aval;
+      3'd2:    anew = mem_raw & aval;
+      3'd3:    anew = mem_raw ^ aval;
+      3'd4:    anew = aval;
+      default: begin
+        anew = aval;
+        astore = (mem_raw == trunc(em_cmp_q, mem_width));
+      end
+    endcase
+  end
+
+  assign ext_addr_o  = em_addr_q;
+  assign ext_width_o = mem_width;
+  assign helper_id_o = em_hid_q;
+  assign helper_arg1_o = cargs_q[63:0];
+  assign helper_arg2_o = cargs_q[127:64];
+  assign helper_arg3_o = cargs_q[191:128];
+  assign helper_arg4_o = cargs_q[255:192];
+  assign helper_arg5_o = cargs_q[319:256];
+
+  // ------------------------------------------------------------------
+  // One clock: WB, MEM, EX, ID, IF (the model's order)
+  // ------------------------------------------------------------------
+  reg wb_end, mem_stall, ex_stall, kill, flush, stop, redirect, id_stall, frozen, load_use;
+  reg [31:0] target;
+  reg [3:0]  stall;
+  reg        mem_fault;
+  reg [2:0]  mem_fcode;
+
+  ebpf_hazard u_hazard (
+    .id_v_i(ifid_v_q), .id_reads_i(id_rd_fixed | (id_rd_dst ? (11'd1 << ifid_insn_q[11:8]) : 11'd0)
+                                   | (id_rd_src ? (11'd1 << ifid_insn_q[15:12]) : 11'd0)),
+    // The instruction leaving EX this clock: results made in MEM come only
+    // from single-cycle EX units, so it leaves whenever ID/EX holds it.
+    .exmem_v_i(idex_v_q), .exmem_mem_result_i(ex_memres), .exmem_wreg_i(ex_wreg),
+    .load_use_o(load_use));
+
+  always @(*) begin
+    run_d = run_q; pend_d = pend_q; bank_d = bank_e; pc_d = pc_q; fetch_on_d = fetch_on_q;
+    lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q; seq_d = seq_q; exec_d = exec_q;
+    ifid_v_d = ifid_v_q; ifid_pc_d = ifid_pc_q; ifid_seq_d = ifid_seq_q;
+    ifid_insn_d = ifid_insn_q; ifid_hi_d = ifid_hi_q;
+    idex_v_d = idex_v_q; idex_pc_d = idex_pc_q; idex_seq_d = idex_seq_q;
+    idex_insn_d = idex_insn_q; idex_hi_d = idex_hi_q; ecount_d = ecount_q;
+    em_v_d = em_v_q; em_pc_d = em_pc_q; em_seq_d = em_seq_q; em_insn_d = em_insn_q;
+    em_val_d = em_val_q; em_addr_d = em_addr_q; em_sval_d = em_sval_q; em_cmp_d = em_cmp_q;
+    em_hid_d = em_hid_q; em_ret_d = em_ret_q; em_ctl_d = em_ctl_q; em_flt_d = em_flt_q;
+    em_fcode_d = em_fcode_q; em_mcount_d = em_mcount_q; em_we_d = em_we_q;
+    em_memres_d = em_memres_q; em_wreg_d = em_wreg_q; cargs_d = cargs_q;
+    mw_v_d = mw_v_q; mw_pc_d = mw_pc_q; mw_seq_d = mw_seq_q; mw_val_d = mw_val_q;
+    mw_we_d = mw_we_q; mw_wreg_d = mw_wreg_q; mw_ctl_d = mw_ctl_q; mw_ret_d = mw_ret_q;
+    mw_flt_d = mw_flt_q; mw_fcode_d = mw_fcode_q; mw_mem_d = mw_mem_q; mw_rd_d = mw_rd_q;
+    mw_wr_d = mw_wr_q; mw_addr_d = mw_addr_q; mw_rdata_d = mw_rdata_q; mw_wdata_d = mw_wdata_q;
+    mw_width_d = mw_width_q;
+
+    rf_we = 1'b0; rf_push = 1'b0; rf_pop = 1'b0; fr_clear = 1'b0;
+    fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0; fifo_free = 1'b0;
+    ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
+    mul_start = 1'b0; div_start = 1'b0;
+    dbg_retire_o = 1'b0; dbg_reg_we_o = 1'b0; dbg_mem_v_o = 1'b0; dbg_fault_o = 1'b0;
+    dbg_done_o = 1'b0; dbg_r0_o = 64'd0;
+    dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
+    wb_end = 1'b0; mem_stall = 1'b0; ex_stall = 1'b0; kill = 1'b0; flush = 1'b0;
+    stop = 1'b0; redirect = 1'b0; id_stall = 1'b0; frozen = 1'b0; target = 32'd0;
+    stall = STALL_NONE; mem_fault = 1'b0; mem_fcode = 3'd0;
+
+    if (start) run_d = 1'b1;
+
+    if (!running) begin
+      stall = STALL_IDLE;
+    end else begin
+      // ---------------- WB ----------------
+      if (mw_v_q) begin
+        mw_v_d = 1'b0;
+        dbg_retire_o = 1'b1;
+        if (mw_flt_q) begin
+          dbg_fault_o = 1'b1;
+          wb_end = 1'b1;
+        end else begin
+          rf_we = mw_we_q;
+          dbg_reg_we_o = mw_we_q;
+          dbg_mem_v_o = mw_mem_q;
+          case (mw_ctl_q)
+            CTL_CALL: rf_push = 1'b1;
+            CTL_RET:  rf_pop = 1'b1;
+            CTL_FINAL: begin
+              wb_end = 1'b1;
+              dbg_r0_o = (mw_we_q && mw_wreg_q == 4'd0) ? mw_val_q : regs[63:0];
+            end
+            default: ;
+          endcase
+        end
+      end
+
+      if (wb_end) begin
+        // Verdict: free the slot, reset for the next packet.
+        stall = STALL_DRAIN;
+        dbg_done_o = 1'b1;
+        run_d = 1'b0; pend_d = 1'b0; fifo_free = 1'b1; fr_clear = 1'b1;
+        pc_d = 32'd0; fetch_on_d = 1'b1; lddw_hi_d = 1'b0; seq_d = 32'd0; exec_d = 64'd0;
+        ifid_v_d = 1'b0; idex_v_d = 1'b0; em_v_d = 1'b0; mw_v_d = 1'b0;
+      end else begin
+        // ---------------- MEM ----------------
+        if (em_v_q) begin
+          mw_pc_d = em_pc_q; mw_seq_d = em_seq_q; mw_val_d = em_val_q; mw_we_d = em_we_q;
+          mw_wreg_d = em_wreg_q; mw_ctl_d = em_ctl_q; mw_ret_d = em_ret_q;
+          mw_flt_d = em_flt_q; mw_fcode_d = em_fcode_q;
+          mw_mem_d = 1'b0; mw_rd_d = 1'b0; mw_wr_d = 1'b0;
+          mw_addr_d = em_addr_q; mw_width_d = mem_width; mw_rdata_d = 64'd0; mw_wdata_d = 64'd0;
+          if (!em_flt_q) begin
+            case (mem_kind)
+              K_LDX, K_LDABS, K_LDIND: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  ext_rd_o = !in_pkt && !in_stk;
+                  if (ext_rd_o && ext_rd_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    mw_val_d = (mem_kind == K_LDX) ? (mem_sx ? sext(mem_raw, mem_width) : mem_raw)
+                                                   : ntoh(mem_raw, mem_width);
+                    mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
+                  end
+                end
+              end
+              K_ST, K_STX: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  st_data = em_sval_q;
+                  if (in_pkt && pwr_q) fifo_st = 1'b1;
+                  else if (in_stk) stk_st = 1'b1;
+                  else begin
+                    ext_wr_o = 1'b1; ext_wdata_o = trunc(em_sval_q, mem_width);
+                  end
+                  if (ext_wr_o && ext_wr_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    mw_mem_d = 1'b1; mw_wr_d = 1'b1; mw_wdata_d = trunc(em_sval_q, mem_width);
+                  end
+                end
+              end
+              K_ATOMIC: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else if (em_mcount_q + 8'd1 < ATOMC) begin
+                  em_mcount_d = em_mcount_q + 8'd1;
+                  mem_stall = 1'b1; stall = STALL_ATOMIC;
+                end else begin
+                  ext_rd_o = !in_pkt && !in_stk;
+                  if (ext_rd_o && ext_rd_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    if (astore) begin
+                      st_data = anew;
+                      if (in_pkt && pwr_q) fifo_st = 1'b1;
+                      else if (in_stk) stk_st = 1'b1;
+                      else begin
+                        ext_wr_o = 1'b1; ext_wdata_o = anew;
+                      end
+                    end
+                    if (ext_wr_o && ext_wr_fault_i) begin
+                      mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                    end else begin
+                      if (mem_fetch) mw_val_d = mem_raw;
+                      mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
+                      mw_wr_d = astore; mw_wdata_d = anew;
+                    end
+                  end
+                end
+              end
+              K_CALL, K_CALLX: begin
+                if (plen_q != 12'd0 && !pkt_complete) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  helper_req_o = 1'b1;
+                  if (!helper_ack_i) begin
+                    mem_stall = 1'b1; stall = STALL_HELPER;
+                  end else if (helper_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = helper_fault_code_i;
+                  end else begin
+                    mw_val_d = helper_ret_i;
+                    if (helper_unwind_i) begin
+                      mw_ctl_d = CTL_FINAL;
+                      kill = 1'b1;
+                    end
+                  end
+                end
+              end
+              default: ;
+            endcase
+          end
+          if (mem_fault) begin
+            mw_flt_d = 1'b1; mw_fcode_d = mem_fcode;
+            kill = 1'b1;
+          end
+          if (!mem_stall) begin
+            mw_v_d = 1'b1;
+            em_v_d = 1'b0;
+          end
+        end
+        if (kill) begin
+          idex_v_d = 1'b0; ifid_v_d = 1'b0; fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
+        end
+
+        // ---------------- EX ----------------
+        if (!mem_stall) begin
+          if (idex_v_q && !kill) begin
+            if (ecount_q == 8'd0) begin
+              em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
+              em_val_d = 64'd0; em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0;
+              em_hid_d = 32'd0; em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0;
+              em_fcode_d = 3'd0; em_mcount_d = 8'd0;
+              em_we_d = ex_wr != 2'd0; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
+              if (exec_q >= budget_i) begin
+                em_flt_d = 1'b1; em_fcode_d = FAULT_BUDGET; stop = 1'b1;
+              end else begin
+                exec_d = exec_q + 64'd1;
+                case (ex_kind)
+                  K_ALU: begin
+                    em_val_d = alu_y;
+                    if (alu_a_read) dbg_fwd_a_o = fs[0];
+                    if (ex_src_reg) dbg_fwd_b_o = fs[1];
+                  end
+                  K_NEG, K_END: begin
+                    em_val_d = alu_y; dbg_fwd_a_o = fs[0];
+                  end
+                  K_LDDW: em_val_d = {idex_hi_q, idex_insn_q[63:32]};
+                  K_LDX: begin
+                    em_addr_d = fv[1] + off64; dbg_fwd_b_o = fs[1];
+                  end
+                  K_ST: begin
+                    em_addr_d = fv[0] + off64; em_sval_d = imm64; dbg_fwd_a_o = fs[0];
+                  end
+                  K_STX: begin
+                    em_addr_d = fv[0] + off64; em_sval_d = fv[1];
+                    dbg_fwd_a_o = fs[0]; dbg_fwd_b_o = fs[1];
+                  end
+                  K_ATOMIC: begin
+                    em_addr_d = fv[0] + off64; em_sval_d = fv[1]; em_cmp_d = fv[2];
+                    dbg_fwd_a_o = fs[0]; dbg_fwd_b_o = fs[1];
+                  end
+                  K_LDABS: em_addr_d = PKT_BASE + {32'd0, idex_insn_q[63:32]};
+                  K_LDIND: begin
+                    em_addr_d = PKT_BASE + {32'd0, fv[1][31:0] + idex_insn_q[63:32]};
+                    dbg_fwd_b_o = fs[1];
+                  end
+                  K_JMP: begin
+                    if (ex_src_reg) dbg_fwd_b_o = fs[1];
+                    dbg_fwd_a_o = fs[0];
+                    if (taken) begin
+                      redirect = 1'b1; target = ex_next + off64[31:0];
+                    end
+                  end
+                  K_JA: begin
+                    redirect = 1'b1; target = ex_next + off64[31:0];
+                  end
+                  K_JA32: begin
+                    redirect = 1'b1; target = ex_next + idex_insn_q[63:32];
+                  end
+                  K_CALL, K_CALLX: begin
+                    if (ex_kind == K_CALL) em_hid_d = idex_insn_q[63:32];
+                    else begin
+                      em_hid_d = fv[0][31:0]; dbg_fwd_a_o = fs[0];
+                    end
+                    cargs_d = {fv[7], fv[6], fv[5], fv[4], fv[3]};
+                  end
+                  K_CALLLOCAL: begin
+                    if (depth + 8'd1 >= max_frames_i) begin
+                      em_flt_d = 1'b1; em_fcode_d = FAULT_CALL_DEPTH; stop = 1'b1;
+                    end else begin
+                      em_ctl_d = CTL_CALL; em_ret_d = ex_next;
+                      redirect = 1'b1; target = ex_next + idex_insn_q[63:32];
+                    end
+                  end
+                  default: begin // K_EXIT
+                    if (depth == 8'd0) begin
+                      em_ctl_d = CTL_FINAL; stop = 1'b1;
+                    end else begin
+                      em_ctl_d = CTL_RET;
+                      redirect = 1'b1; target = top_ret;
+                    end
+                  end
+                endcase
+              end
+              if (!em_flt_d && ex_cycles > 8'd1) begin
+                ecount_d = 8'd1;
+                mul_start = ex_unit == U_MUL;
+                div_start = ex_unit == U_DIV;
+                em_v_d = 1'b0;
+                ex_stall = 1'b1;
+                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
+              end else begin
+                em_v_d = 1'b1;
+                idex_v_d = 1'b0;
+              end
+            end else begin
+              // A multi-cycle unit counting down.
+              ecount_d = ecount_q + 8'd1;
+              if (ecount_q + 8'd1 < ex_cycles) begin
+                em_v_d = 1'b0;
+                ex_stall = 1'b1;
+                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
+              end else begin
+                em_v_d = 1'b1; idex_v_d = 1'b0;
+                em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
+                em_val_d = (ex_unit == U_MUL) ? mul_y : div_y;
+                em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0; em_hid_d = 32'd0;
+                em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0; em_fcode_d = 3'd0;
+                em_mcount_d = 8'd0; em_we_d = ex_wr != 2'd0; em_wreg_d = ex_wreg;
+                em_memres_d = ex_memres;
+              end
+            end
+          end else begin
+            em_v_d = 1'b0;
+          end
+          if (redirect || stop) flush = 1'b1;
+          if (stop) begin
+            fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
+          end
+        end
+
+        // ---------------- ID ----------------
+        frozen = mem_stall || ex_stall;
+        if (!frozen) begin
+          if (flush) begin
+            ifid_v_d = 1'b0;
+          end else if (ifid_v_q && !kill) begin
+            if (load_use) begin
+              id_stall = 1'b1; stall = STALL_LOADUSE;
+            end else begin
+              idex_v_d = 1'b1; idex_pc_d = ifid_pc_q; idex_seq_d = ifid_seq_q;
+              idex_insn_d = ifid_insn_q; idex_hi_d = ifid_hi_q; ecount_d = 8'd0;
+              ifid_v_d = 1'b0;
+            end
+          end
+        end
+
+        // ---------------- IF ----------------
+        if (redirect) begin
+          pc_d = target; lddw_hi_d = 1'b0; ifid_v_d = 1'b0;
+          if (fetch_on_q) seq_d = seq_q + 32'd1;
+        end else if (flush) begin
+          ifid_v_d = 1'b0;
+        end else if (!frozen && !id_stall && fetch_on_d) begin
+          if (pc_q >= imem_len) begin
+            ifid_v_d = 1'b0;
+          end else if (lddw_hi_q) begin
+            lddw_hi_d = 1'b0;
+            ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
+            ifid_insn_d = lddw_lo_q; ifid_hi_d = imem_rd[63:32];
+            seq_d = seq_q + 32'd1; pc_d = pc_q + 32'd2;
+          end else if (if_valid && if_unit == U_LDDW) begin
+            lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
+            if (stall == STALL_NONE) stall = STALL_LDDWFETCH;
+          end else begin
+            ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
+            ifid_insn_d = imem_rd; ifid_hi_d = 32'd0;
+            seq_d = seq_q + 32'd1; pc_d = pc_q + 32'd1;
+          end
+        end
+        if (stall == STALL_NONE && !fetch_on_d) stall = STALL_DRAIN;
+      end
+    end
+    dbg_stall_o = stall;
+    dbg_flush_o = flush;
+  end
+
+  // ------------------------------------------------------------------
+  // Registers
+  // ------------------------------------------------------------------
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      run_q <= 1'b0; pend_q <= 1'b0; bank_q <= 1'b0; pc_q <= 32'd0; fetch_on_q <= 1'b1;
+      lddw_hi_q <= 1'b0; seq_q <= 32'd0; exec_q <= 64'd0;
+      ifid_v_q <= 1'b0; idex_v_q <= 1'b0; em_v_q <= 1'b0; mw_v_q <= 1'b0;
+      pstart_q <= 6'd0; plen_q <= 12'd0; pwr_q <= 1'b0; stk_en_q <= 1'b0;
+    end else begin
+      run_q <= run_d; pend_q <= pend_d; bank_q <= bank_d; pc_q <= pc_d;
+      fetch_on_q <= fetch_on_d; lddw_hi_q <= lddw_hi_d; seq_q <= seq_d; exec_q <= exec_d;
+      ifid_v_q <= ifid_v_d; idex_v_q <= idex_v_d; em_v_q <= em_v_d; mw_v_q <= mw_v_d;
+      if (pkt_push_i && !running) begin
+        pend_q <= 1'b1; pstart_q <= pkt_start_i; plen_q <= pkt_len_i;
+        pwr_q <= pkt_writable_i; stk_en_q <= stack_en_i;
+      end
+    end
+  end
+
+  always @(posedge clk_i) begin
+    lddw_lo_q <= lddw_lo_d;
+    ifid_pc_q <= ifid_pc_d; ifid_seq_q <= ifid_seq_d; ifid_insn_q <= ifid_insn_d;
+    ifid_hi_q <= ifid_hi_d;
+    idex_pc_q <= idex_pc_d; idex_seq_q <= idex_seq_d; idex_insn_q <= idex_insn_d;
+    idex_hi_q <= idex_hi_d; ecount_q <= ecount_d;
+    em_pc_q <= em_pc_d; em_seq_q <= em_seq_d; em_insn_q <= em_insn_d; em_val_q <= em_val_d;
+    em_addr_q <= em_addr_d; em_sval_q <= em_sval_d; em_cmp_q <= em_cmp_d; em_hid_q <= em_hid_d;
+    em_ret_q <= em_ret_d; em_ctl_q <= em_ctl_d; em_flt_q <= em_flt_d; em_fcode_q <= em_fcode_d;
+    em_mcount_q <= em_mcount_d; em_we_q <= em_we_d; em_memres_q <= em_memres_d;
+    em_wreg_q <= em_wreg_d; cargs_q <= cargs_d;
+    mw_pc_q <= mw_pc_d; mw_seq_q <= mw_seq_d; mw_val_q <= mw_val_d; mw_we_q <= mw_we_d;
+    mw_wreg_q <= mw_wreg_d; mw_ctl_q <= mw_ctl_d; mw_ret_q <= mw_ret_d; mw_flt_q <= mw_flt_d;
+    mw_fcode_q <= mw_fcode_d; mw_mem_q <= mw_mem_d; mw_rd_q <= mw_rd_d; mw_wr_q <= mw_wr_d;
+    mw_addr_q <= mw_addr_d; mw_rdata_q <= mw_rdata_d; mw_wdata_q <= mw_wdata_d;
+    mw_width_q <= mw_width_d;
+    if (pkt_push_i && !running)
+      args_q <= {pkt_arg5_i, pkt_arg4_i, pkt_arg3_i, pkt_arg2_i, pkt_arg1_i};
+  end
+
+  // ------------------------------------------------------------------
+  // Debug outputs
+  // ------------------------------------------------------------------
+  assign pkt_pending_o    = pend_q;
+  assign dbg_retire_pc_o  = mw_pc_q;
+  assign dbg_reg_idx_o    = mw_wreg_q;
+  assign dbg_reg_val_o    = mw_val_q;
+  assign dbg_mem_addr_o   = mw_addr_q;
+  assign dbg_mem_width_o  = mw_width_q;
+  assign dbg_mem_rd_o     = mw_rd_q;
+  assign dbg_mem_rdata_o  = mw_rdata_q;
+  assign dbg_mem_wr_o     = mw_wr_q;
+  assign dbg_mem_wdata_o  = mw_wdata_q;
+  assign dbg_fault_code_o = mw_fcode_q;
+  assign dbg_running_o    = running;
+  assign dbg_stage_v_o    = running ? {mw_v_q, em_v_q, idex_v_q, ifid_v_q,
+                                       fetch_on_q && (pc_q < imem_len)} : 5'd0;
+  assign dbg_pc_if_o      = pc_q;
+  assign dbg_pc_id_o      = ifid_pc_q;
+  assign dbg_pc_ex_o      = idex_pc_q;
+  assign dbg_pc_mem_o     = em_pc_q;
+  assign dbg_pc_wb_o      = mw_pc_q;
+  assign dbg_seq_if_o     = seq_q;
+  assign dbg_seq_id_o     = ifid_seq_q;
+  assign dbg_seq_ex_o     = idex_seq_q;
+  assign dbg_seq_mem_o    = em_seq_q;
+  assign dbg_seq_wb_o     = mw_seq_q;
+  assign dbg_bank_o       = bank_e;
+
+endmodule
