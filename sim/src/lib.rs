@@ -8,5 +8,7 @@
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder).
 
+pub mod cosim;
+pub mod engine;
 pub mod rtlgen;
 pub mod rtl;

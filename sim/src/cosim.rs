@@ -1,0 +1,230 @@
+//! Co-simulation: the pipeline model and the engine RTL in lockstep on the
+//! same program and packet, compared every clock.
+//!
+//! Each side has its own memory and helpers (made the same way). Every clock
+//! both sides are stepped once and their cycle records and retire records of
+//! that clock are compared, all fields (`cycle` included); the pc and seq of
+//! an empty stage are not compared (they are stale latch contents that the
+//! text format shows as `-`). At the first difference the run stops with a
+//! [`Mismatch`] that prints the last cycles of both sides in the text format
+//! of `vm::pipeline::view` and `vm::trace`. At the end the results (r0 or the
+//! fault) and the final memories (every region's bytes) are compared.
+
+use crate::engine::{RtlEngine, packet_of};
+use nfbpf_vm::helpers::Helpers;
+use nfbpf_vm::interp::{Fault, FaultKind, Outcome};
+use nfbpf_vm::mem::Memory;
+use nfbpf_vm::pipeline::{CollectCycles, Config, CycleRecord, Engine, InstrMem};
+use nfbpf_vm::program::Program;
+use nfbpf_vm::trace::{Collect, Retire};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+/// Clocks of history printed around a difference.
+const HISTORY: usize = 12;
+
+/// The first difference between model and RTL.
+#[derive(Debug, Clone)]
+pub struct Mismatch {
+    pub cycle: u64,
+    pub what: String,
+    /// Recent clocks of both sides, text format.
+    pub model: Vec<String>,
+    pub rtl: Vec<String>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "model and RTL differ at cycle {}: {}", self.cycle, self.what)?;
+        writeln!(f, "--- model (last clocks)\n{}", CycleRecord::HEADER)?;
+        for l in &self.model {
+            writeln!(f, "{l}")?;
+        }
+        writeln!(f, "--- rtl (last clocks)\n{}", CycleRecord::HEADER)?;
+        for l in &self.rtl {
+            writeln!(f, "{l}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+/// A co-simulation that matched.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub result: Result<Outcome, Fault>,
+    /// Clocks stepped.
+    pub cycles: u64,
+    pub retired: usize,
+}
+
+fn norm(mut r: CycleRecord) -> CycleRecord {
+    for s in r.stage.iter_mut() {
+        if !s.valid {
+            s.pc = 0;
+            s.seq = 0;
+        }
+    }
+    r
+}
+
+fn push_hist(h: &mut VecDeque<String>, c: &[CycleRecord], r: &[Retire]) {
+    for x in c {
+        h.push_back(x.to_line());
+    }
+    for x in r {
+        h.push_back(format!("  retire\t{}", x.to_line()));
+    }
+    while h.len() > 2 * HISTORY {
+        h.pop_front();
+    }
+}
+
+fn mem_diff(a: &Memory, b: &Memory) -> Option<String> {
+    let (ra, rb) = (a.regions(), b.regions());
+    if ra.len() != rb.len() {
+        return Some(format!("region lists differ: {ra:?} vs {rb:?}"));
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        if x.name != y.name || x.base != y.base || x.data.len() != y.data.len() {
+            return Some(format!("region {x:?} vs {y:?}"));
+        }
+        if let Some(i) = (0..x.data.len()).find(|&i| x.data[i] != y.data[i]) {
+            return Some(format!(
+                "region {} differs at {:#x}: model {:#04x}, rtl {:#04x}",
+                x.name,
+                x.base + i as u64,
+                x.data[i],
+                y.data[i]
+            ));
+        }
+    }
+    None
+}
+
+/// Run `prog` on the model and on `rtl` from the same memory `mem` and
+/// helpers from `helpers()`, comparing every clock.
+pub fn cosim_with(
+    rtl: &mut RtlEngine,
+    prog: &Program,
+    mem: &Memory,
+    helpers: impl Fn() -> Helpers,
+    args: [u64; 5],
+    cfg: &Config,
+) -> Result<Report, Mismatch> {
+    let (mut m1, mut m2) = (mem.clone(), mem.clone());
+    let (mut h1, mut h2) = (helpers(), helpers());
+    let mut imem = InstrMem::with_program(Arc::new(prog.clone()));
+    let mut e = Engine::new(cfg.clone());
+    let pushed = e.push_packet(&packet_of(&m1), args);
+    let begun = rtl.begin(prog, &mut m2, args, cfg);
+    let mismatch = |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {
+        cycle,
+        what,
+        model: hm.iter().cloned().collect(),
+        rtl: hr.iter().cloned().collect(),
+    };
+    let (mut hm, mut hr) = (VecDeque::new(), VecDeque::new());
+    match (pushed, begun) {
+        (Ok(()), Ok(())) => {}
+        (Err(a), Err(b)) => {
+            let a = Fault {
+                pc: 0,
+                kind: FaultKind::Helper {
+                    id: 0,
+                    name: "fifo_md",
+                    msg: a.to_string(),
+                },
+            };
+            return if a == b {
+                Ok(Report {
+                    result: Err(a),
+                    cycles: 0,
+                    retired: 0,
+                })
+            } else {
+                Err(mismatch(0, format!("start: model {a} rtl {b}"), &hm, &hr))
+            };
+        }
+        (a, b) => {
+            return Err(mismatch(0, format!("start: model {a:?} rtl {b:?}"), &hm, &hr));
+        }
+    }
+    let mut retired = 0;
+    let mut cycle = 0u64;
+    loop {
+        let (mut t1, mut t2) = (Collect::default(), Collect::default());
+        let (mut c1, mut c2) = (CollectCycles::default(), CollectCycles::default());
+        let v1 = e.step(&mut imem, &mut m1, &mut h1, &mut t1, &mut c1);
+        let v2 = rtl.step(&mut m2, &mut h2, &mut t2, &mut c2);
+        push_hist(&mut hm, &c1.0, &t1.0);
+        push_hist(&mut hr, &c2.0, &t2.0);
+        let n1: Vec<CycleRecord> = c1.0.iter().copied().map(norm).collect();
+        let n2: Vec<CycleRecord> = c2.0.iter().copied().map(norm).collect();
+        if n1 != n2 {
+            return Err(mismatch(cycle, "cycle records differ".into(), &hm, &hr));
+        }
+        if t1.0 != t2.0 {
+            let what = match t1.0.iter().zip(&t2.0).find(|(a, b)| a != b) {
+                Some((a, b)) => format!(
+                    "retire records differ:\n model {}\n rtl   {}",
+                    a.to_line(),
+                    b.to_line()
+                ),
+                None => format!(
+                    "retire counts differ in this clock: model {} rtl {}",
+                    t1.0.len(),
+                    t2.0.len()
+                ),
+            };
+            return Err(mismatch(cycle, what, &hm, &hr));
+        }
+        retired += t1.0.len();
+        match (v1, v2) {
+            (None, None) => {}
+            (Some(v), Some(r)) => {
+                if v.result != r {
+                    return Err(mismatch(
+                        cycle,
+                        format!("results differ: model {:?} rtl {r:?}", v.result),
+                        &hm,
+                        &hr,
+                    ));
+                }
+                if let Some(d) = mem_diff(&m1, &m2) {
+                    return Err(mismatch(cycle, format!("final memory: {d}"), &hm, &hr));
+                }
+                return Ok(Report {
+                    result: r,
+                    cycles: cycle + 1,
+                    retired,
+                });
+            }
+            (a, b) => {
+                return Err(mismatch(
+                    cycle,
+                    format!(
+                        "one side ended: model {:?} rtl {b:?}",
+                        a.map(|v| v.result)
+                    ),
+                    &hm,
+                    &hr,
+                ));
+            }
+        }
+        cycle += 1;
+    }
+}
+
+/// [`cosim_with`] on a fresh RTL core.
+pub fn cosim(
+    prog: &Program,
+    mem: &Memory,
+    helpers: impl Fn() -> Helpers,
+    args: [u64; 5],
+    cfg: &Config,
+) -> Result<Report, Mismatch> {
+    cosim_with(&mut RtlEngine::new(), prog, mem, helpers, args, cfg)
+}
