@@ -114,12 +114,27 @@ pub fn cosim_with(
     args: [u64; 5],
     cfg: &Config,
 ) -> Result<Report, Mismatch> {
+    cosim_configs(rtl, prog, mem, helpers, args, cfg, cfg)
+}
+
+/// [`cosim_with`] with a configuration per side (the same one everywhere
+/// but in the comparator's own tests, which make the sides differ on
+/// purpose).
+pub fn cosim_configs(
+    rtl: &mut RtlEngine,
+    prog: &Program,
+    mem: &Memory,
+    helpers: impl Fn() -> Helpers,
+    args: [u64; 5],
+    cfg: &Config,
+    rtl_cfg: &Config,
+) -> Result<Report, Mismatch> {
     let (mut m1, mut m2) = (mem.clone(), mem.clone());
     let (mut h1, mut h2) = (helpers(), helpers());
     let mut imem = InstrMem::with_program(Arc::new(prog.clone()));
     let mut e = Engine::new(cfg.clone());
     let pushed = e.push_packet(&packet_of(&m1), args);
-    let begun = rtl.begin(prog, &mut m2, args, cfg);
+    let begun = rtl.begin(prog, &mut m2, args, rtl_cfg);
     let mismatch = |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {
         cycle,
         what,
