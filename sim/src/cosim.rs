@@ -36,7 +36,11 @@ pub struct Mismatch {
 
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "model and RTL differ at cycle {}: {}", self.cycle, self.what)?;
+        writeln!(
+            f,
+            "model and RTL differ at cycle {}: {}",
+            self.cycle, self.what
+        )?;
         writeln!(f, "--- model (last clocks)\n{}", CycleRecord::HEADER)?;
         for l in &self.model {
             writeln!(f, "{l}")?;
@@ -135,12 +139,13 @@ pub fn cosim_configs(
     let mut e = Engine::new(cfg.clone());
     let pushed = e.push_packet(&packet_of(&m1), args);
     let begun = rtl.begin(prog, &mut m2, args, rtl_cfg);
-    let mismatch = |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {
-        cycle,
-        what,
-        model: hm.iter().cloned().collect(),
-        rtl: hr.iter().cloned().collect(),
-    };
+    let mismatch =
+        |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {
+            cycle,
+            what,
+            model: hm.iter().cloned().collect(),
+            rtl: hr.iter().cloned().collect(),
+        };
     let (mut hm, mut hr) = (VecDeque::new(), VecDeque::new());
     match (pushed, begun) {
         (Ok(()), Ok(())) => {}
@@ -164,7 +169,12 @@ pub fn cosim_configs(
             };
         }
         (a, b) => {
-            return Err(mismatch(0, format!("start: model {a:?} rtl {b:?}"), &hm, &hr));
+            return Err(mismatch(
+                0,
+                format!("start: model {a:?} rtl {b:?}"),
+                &hm,
+                &hr,
+            ));
         }
     }
     let mut retired = 0;
@@ -220,10 +230,7 @@ pub fn cosim_configs(
             (a, b) => {
                 return Err(mismatch(
                     cycle,
-                    format!(
-                        "one side ended: model {:?} rtl {b:?}",
-                        a.map(|v| v.result)
-                    ),
+                    format!("one side ended: model {:?} rtl {b:?}", a.map(|v| v.result)),
                     &hm,
                     &hr,
                 ));

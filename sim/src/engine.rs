@@ -22,8 +22,8 @@
 
 use crate::rtl::{EngIn, EngOut, RtlCore};
 use crate::rtlgen::IMEM_SLOTS;
-use nfbpf_vm::contract;
 use nfbpf_vm::conformance::Executor;
+use nfbpf_vm::contract;
 use nfbpf_vm::helpers::{HelperOutcome, Helpers};
 use nfbpf_vm::interp::{self, Fault, FaultKind, Outcome};
 use nfbpf_vm::isa::{Kind, Width};
@@ -171,7 +171,10 @@ impl RtlEngine {
         }
         // The stack RAM serves the stack region when the memory has it.
         let stack_en = match mem.region("stack") {
-            Some(r) if r.base == contract::STACK_BASE && r.data.len() as u64 == contract::STACK_SIZE => {
+            Some(r)
+                if r.base == contract::STACK_BASE
+                    && r.data.len() as u64 == contract::STACK_SIZE =>
+            {
                 for (i, b) in r.data.iter().enumerate() {
                     self.core.stack_set(i, *b);
                 }
@@ -213,7 +216,11 @@ impl RtlEngine {
             retired: 0,
             pending: None,
             helper_clocks: 0,
-            limit: cfg.budget.saturating_mul(80).saturating_add(1 << 16).min(1 << 32),
+            limit: cfg
+                .budget
+                .saturating_mul(80)
+                .saturating_add(1 << 16)
+                .min(1 << 32),
         });
         Ok(())
     }
@@ -417,7 +424,11 @@ impl RtlEngine {
                         engine: run.cfg.engine,
                         pc: pc as u32,
                         insn,
-                        insn_hi: if lddw { insns.get(pc + 1).copied() } else { None },
+                        insn_hi: if lddw {
+                            insns.get(pc + 1).copied()
+                        } else {
+                            None
+                        },
                         reg: (o.reg_we != 0).then_some((o.reg_idx as u8, o.reg_val)),
                         mem: (o.mem_v != 0).then_some(MemAccess {
                             addr: o.mem_addr,

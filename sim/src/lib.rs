@@ -10,5 +10,5 @@
 
 pub mod cosim;
 pub mod engine;
-pub mod rtlgen;
 pub mod rtl;
+pub mod rtlgen;

@@ -6,7 +6,9 @@
 //! what these functions produce (rerun it with `NFBPF_BLESS=1` to rewrite).
 
 use nfbpf_vm::contract as c;
-use nfbpf_vm::isa::{AluOp, AtomicOp, Cond, Kind, OpDef, Order, Sel, Src, Unit, Width, Writes, isa};
+use nfbpf_vm::isa::{
+    AluOp, AtomicOp, Cond, Kind, OpDef, Order, Sel, Src, Unit, Width, Writes, isa,
+};
 use nfbpf_vm::pipeline::{Fwd, Stall};
 use std::fmt::Write as _;
 
@@ -16,8 +18,23 @@ pub const IMEM_SLOTS: usize = 4096;
 
 /// Kind codes of the decoder's `kind_o` output.
 pub const KINDS: &[&str] = &[
-    "ALU", "NEG", "END", "LDDW", "LDX", "ST", "STX", "ATOMIC", "LDABS", "LDIND", "JMP", "JA",
-    "JA32", "CALL", "CALLLOCAL", "CALLX", "EXIT",
+    "ALU",
+    "NEG",
+    "END",
+    "LDDW",
+    "LDX",
+    "ST",
+    "STX",
+    "ATOMIC",
+    "LDABS",
+    "LDIND",
+    "JMP",
+    "JA",
+    "JA32",
+    "CALL",
+    "CALLLOCAL",
+    "CALLX",
+    "EXIT",
 ];
 
 /// Fault codes (the `FAULTCAUSE` register's encoding in `vm::regs`).
@@ -148,8 +165,18 @@ pub fn params_vh() -> String {
     p("STACK_SIZE", 64, c::STACK_SIZE, "contract::STACK_SIZE");
     p("STACK_TOP", 64, c::STACK_TOP, "contract::STACK_TOP");
     p("MUL_CYCLES", 32, c::MUL_CYCLES, "contract::MUL_CYCLES");
-    p("DIV32_CYCLES", 32, c::DIV32_CYCLES, "contract::DIV32_CYCLES");
-    p("DIV64_CYCLES", 32, c::DIV64_CYCLES, "contract::DIV64_CYCLES");
+    p(
+        "DIV32_CYCLES",
+        32,
+        c::DIV32_CYCLES,
+        "contract::DIV32_CYCLES",
+    );
+    p(
+        "DIV64_CYCLES",
+        32,
+        c::DIV64_CYCLES,
+        "contract::DIV64_CYCLES",
+    );
     p(
         "ATOMIC_MEM_CYCLES",
         32,
@@ -268,7 +295,11 @@ fn row_assign(r: &OpDef) -> String {
             aop = aop_code(op);
             fetch = f as u8;
         }
-        Kind::Jmp { cond: c, wide: w, src } => {
+        Kind::Jmp {
+            cond: c,
+            wide: w,
+            src,
+        } => {
             cond = cond_code(c);
             wide = w as u8;
             srcreg = (src == Src::Reg) as u8;

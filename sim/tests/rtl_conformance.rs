@@ -5,8 +5,8 @@
 //! clock, then results and final memory).
 
 use nfbpf_sim::cosim;
-use nfbpf_sim::engine::RtlExecutor;
 use nfbpf_sim::engine::RtlEngine;
+use nfbpf_sim::engine::RtlExecutor;
 use nfbpf_vm::conformance::{self, Verdict};
 use nfbpf_vm::helpers::Helpers;
 use nfbpf_vm::interp::conformance_memory;
@@ -30,7 +30,13 @@ fn conformance_suite_passes_on_rtl() {
             fails.push(format!("{}: {c}", f.display()));
         }
     }
-    assert!(fails.is_empty(), "{} of {} failed:\n{}", fails.len(), files.len(), fails.join("\n"));
+    assert!(
+        fails.is_empty(),
+        "{} of {} failed:\n{}",
+        fails.len(),
+        files.len(),
+        fails.join("\n")
+    );
 }
 
 #[test]
@@ -53,6 +59,11 @@ fn conformance_suite_is_cycle_exact() {
             Err(m) => fails.push(format!("{}: {m}", f.display())),
         }
     }
-    assert!(fails.is_empty(), "{} mismatches:\n{}", fails.len(), fails.join("\n"));
+    assert!(
+        fails.is_empty(),
+        "{} mismatches:\n{}",
+        fails.len(),
+        fails.join("\n")
+    );
     println!("{ran} tests cycle-exact, {rejected} rejected by the validator (nothing to run)");
 }

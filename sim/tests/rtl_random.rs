@@ -50,5 +50,7 @@ fn random_programs_are_cycle_exact() {
             ),
         }
     }
-    println!("{n} random programs cycle-exact: {cycles} clocks, {faults} ended in a fault, {paced} paced at 10 Gb/s");
+    println!(
+        "{n} random programs cycle-exact: {cycles} clocks, {faults} ended in a fault, {paced} paced at 10 Gb/s"
+    );
 }

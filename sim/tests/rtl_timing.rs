@@ -138,7 +138,10 @@ fn measured(key: &str) -> u64 {
                 movi(2, 0),
                 exit(),
             ]);
-            assert_eq!(r.count(Stall::Atomic) as u64, contract::ATOMIC_MEM_CYCLES - 1);
+            assert_eq!(
+                r.count(Stall::Atomic) as u64,
+                contract::ATOMIC_MEM_CYCLES - 1
+            );
             r.extra()
         }
         "helper" => {
@@ -239,5 +242,8 @@ fn cosim_reports_the_first_difference() {
     .expect_err("the sides differ");
     let text = e.to_string();
     assert_eq!(e.cycle, 3 + contract::HELPER_DEFAULT_CYCLES - 1, "{text}");
-    assert!(text.contains("--- model") && text.contains("--- rtl") && text.contains("helper"), "{text}");
+    assert!(
+        text.contains("--- model") && text.contains("--- rtl") && text.contains("helper"),
+        "{text}"
+    );
 }
