@@ -811,7 +811,9 @@ module ebpf_engine (
       run_q <= run_d; pend_q <= pend_d; bank_q <= bank_d; pc_q <= pc_d;
       fetch_on_q <= fetch_on_d; lddw_hi_q <= lddw_hi_d; seq_q <= seq_d; exec_q <= exec_d;
       ifid_v_q <= ifid_v_d; idex_v_q <= idex_v_d; em_v_q <= em_v_d; mw_v_q <= mw_v_d;
-      if (pkt_push_i && !running) begin
+      // A descriptor is taken while idle or in the clock the running
+      // packet's verdict is taken (the next packet may start right after).
+      if (pkt_push_i && (!running || dbg_done_o)) begin
         pend_q <= 1'b1; pstart_q <= pkt_start_i; plen_q <= pkt_len_i;
         pwr_q <= pkt_writable_i; stk_en_q <= stack_en_i;
       end
@@ -834,7 +836,7 @@ module ebpf_engine (
     mw_fcode_q <= mw_fcode_d; mw_mem_q <= mw_mem_d; mw_rd_q <= mw_rd_d; mw_wr_q <= mw_wr_d;
     mw_addr_q <= mw_addr_d; mw_rdata_q <= mw_rdata_d; mw_wdata_q <= mw_wdata_d;
     mw_width_q <= mw_width_d;
-    if (pkt_push_i && !running)
+    if (pkt_push_i && (!running || dbg_done_o))
       args_q <= {pkt_arg5_i, pkt_arg4_i, pkt_arg3_i, pkt_arg2_i, pkt_arg1_i};
   end
 
@@ -865,6 +867,7 @@ module ebpf_engine (
   assign dbg_seq_ex_o     = idex_seq_q;
   assign dbg_seq_mem_o    = em_seq_q;
   assign dbg_seq_wb_o     = mw_seq_q;
-  assign dbg_bank_o       = bank_e;
+  // The bank the engine reads; idle, the one the next packet will latch.
+  assign dbg_bank_o       = running ? bank_e : imem_active_o;
 
 endmodule

@@ -8,8 +8,9 @@
 // taken (free_start_i, free_words_i words from there).
 //
 // Storage is a byte array with an asynchronous 8-byte read (distributed RAM
-// on Virtex-7); mem_q is public so the harness can copy packet bytes to and
-// from the model's memory around helper calls and at the verdict.
+// on Virtex-7); mem_q and valid_q are public so the harness can copy packet
+// bytes to and from the model's memory around helper calls and at the
+// verdict, and deliver several words in one clock (instant arrival).
 module ebpf_fifo_md (
   input  wire         clk_i,
   input  wire         rst_ni,
@@ -34,7 +35,7 @@ module ebpf_fifo_md (
   `include "ebpf_params.vh"
 
   reg [7:0]  mem_q [0:PKT_WINDOW-1] /*verilator public_flat_rw*/;
-  reg [63:0] valid_q;
+  reg [63:0] valid_q /*verilator public_flat_rw*/;
 
   integer k;
   always @(*) begin

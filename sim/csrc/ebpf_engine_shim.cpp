@@ -177,3 +177,15 @@ void nfbpf_eng_stack_set(void* p, uint32_t i, uint8_t v) {
 }
 
 }
+
+extern "C" {
+
+uint64_t nfbpf_eng_valid_get(void* p) {
+    return static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q;
+}
+
+void nfbpf_eng_valid_set(void* p, uint64_t v) {
+    static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q = v;
+}
+
+}

@@ -210,10 +210,10 @@ pub fn cosim_configs(
         match (v1, v2) {
             (None, None) => {}
             (Some(v), Some(r)) => {
-                if v.result != r {
+                if v != r {
                     return Err(mismatch(
                         cycle,
-                        format!("results differ: model {:?} rtl {r:?}", v.result),
+                        format!("verdicts differ: model {v:?} rtl {r:?}"),
                         &hm,
                         &hr,
                     ));
@@ -222,7 +222,7 @@ pub fn cosim_configs(
                     return Err(mismatch(cycle, format!("final memory: {d}"), &hm, &hr));
                 }
                 return Ok(Report {
-                    result: r,
+                    result: r.result,
                     cycles: cycle + 1,
                     retired,
                 });
@@ -249,4 +249,149 @@ pub fn cosim(
     cfg: &Config,
 ) -> Result<Report, Mismatch> {
     cosim_with(&mut RtlEngine::new(), prog, mem, helpers, args, cfg)
+}
+
+/// Something the data plane does to the engine before a clock.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Queue a packet with r1..r5.
+    Push(Vec<u8>, [u64; 5]),
+    /// Write a program into the idle instruction bank.
+    WriteIdle(Program),
+    /// Make the idle bank active.
+    Swap,
+}
+
+/// A stream co-simulation that matched.
+#[derive(Debug, Clone)]
+pub struct StreamReport {
+    pub verdicts: Vec<nfbpf_vm::pipeline::Verdict>,
+    pub cycles: u64,
+}
+
+/// Model and RTL in lockstep on a stream: `events` (at the cycle given,
+/// before that clock) on one engine starting with `prog` in bank 0, until
+/// every event has happened and every packet queued has its verdict (or
+/// `max_cycles` clocks, an error). Besides every
+/// clock's records, the verdicts (result, packet bytes, start, end, bank),
+/// the answers to each event and the final memories must agree.
+pub fn cosim_stream(
+    prog: &Program,
+    mem: &Memory,
+    helpers: impl Fn() -> Helpers,
+    cfg: &Config,
+    events: &[(u64, Event)],
+    max_cycles: u64,
+) -> Result<StreamReport, Mismatch> {
+    let last_event = events.iter().map(|(at, _)| *at).max().unwrap_or(0);
+    let mut accepted = 0usize;
+    let (mut m1, mut m2) = (mem.clone(), mem.clone());
+    let (mut h1, mut h2) = (helpers(), helpers());
+    let mut imem = InstrMem::with_program(Arc::new(prog.clone()));
+    let mut e = Engine::new(cfg.clone());
+    let mut rtl = RtlEngine::new();
+    let (mut hm, mut hr) = (VecDeque::new(), VecDeque::new());
+    let mismatch =
+        |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {
+            cycle,
+            what,
+            model: hm.iter().cloned().collect(),
+            rtl: hr.iter().cloned().collect(),
+        };
+    if let Err(f) = rtl.device(prog, &m2, cfg) {
+        return Err(mismatch(0, format!("rtl device: {f}"), &hm, &hr));
+    }
+    // Events of cycle c go to the model before its step c and to the RTL
+    // before the edge into cycle c (the RTL's port runs one edge ahead).
+    let apply = |cycle: u64,
+                 e: &mut Engine,
+                 imem: &mut InstrMem,
+                 rtl: &mut RtlEngine,
+                 accepted: &mut usize|
+     -> Result<(), String> {
+        for (_, ev) in events.iter().filter(|(at, _)| *at == cycle) {
+            let (a, b) = match ev {
+                Event::Push(bytes, args) => {
+                    let a = e.push_packet(bytes, *args);
+                    *accepted += a.is_ok() as usize;
+                    (
+                        format!("{a:?}"),
+                        format!("{:?}", rtl.push_packet(bytes, *args)),
+                    )
+                }
+                Event::WriteIdle(p) => (
+                    format!("{:?}", imem.write_idle(Arc::new(p.clone()))),
+                    format!("{:?}", rtl.write_idle(p)),
+                ),
+                Event::Swap => {
+                    if rtl.writes_pending() {
+                        return Err("swap scheduled before the RTL's bank writes finished".into());
+                    }
+                    imem.swap();
+                    rtl.swap();
+                    (String::new(), String::new())
+                }
+            };
+            if a != b {
+                return Err(format!("event {ev:?}: model {a} rtl {b}"));
+            }
+        }
+        Ok(())
+    };
+    if let Err(w) = apply(0, &mut e, &mut imem, &mut rtl, &mut accepted) {
+        return Err(mismatch(0, w, &hm, &hr));
+    }
+    rtl.prime(&mut m2);
+    let mut verdicts = Vec::new();
+    for cycle in 0..max_cycles {
+        let (mut t1, mut t2) = (Collect::default(), Collect::default());
+        let (mut c1, mut c2) = (CollectCycles::default(), CollectCycles::default());
+        let v1 = e.step(&mut imem, &mut m1, &mut h1, &mut t1, &mut c1);
+        let v2 = rtl.clock(&mut m2, &mut h2, &mut t2, &mut c2);
+        push_hist(&mut hm, &c1.0, &t1.0);
+        push_hist(&mut hr, &c2.0, &t2.0);
+        let n1: Vec<CycleRecord> = c1.0.iter().copied().map(norm).collect();
+        let n2: Vec<CycleRecord> = c2.0.iter().copied().map(norm).collect();
+        if n1 != n2 {
+            return Err(mismatch(cycle, "cycle records differ".into(), &hm, &hr));
+        }
+        if t1.0 != t2.0 {
+            return Err(mismatch(cycle, "retire records differ".into(), &hm, &hr));
+        }
+        if v1 != v2 {
+            return Err(mismatch(
+                cycle,
+                format!("verdicts differ: model {v1:?} rtl {v2:?}"),
+                &hm,
+                &hr,
+            ));
+        }
+        if let Some(v) = v1 {
+            verdicts.push(v);
+        }
+        if cycle >= last_event && verdicts.len() == accepted {
+            {
+                if let Some(d) = mem_diff(&m1, &m2) {
+                    return Err(mismatch(cycle, format!("final memory: {d}"), &hm, &hr));
+                }
+                return Ok(StreamReport {
+                    verdicts,
+                    cycles: cycle + 1,
+                });
+            }
+        }
+        if let Err(w) = apply(cycle + 1, &mut e, &mut imem, &mut rtl, &mut accepted) {
+            return Err(mismatch(cycle + 1, w, &hm, &hr));
+        }
+        rtl.finish_clock(&mut m2);
+    }
+    Err(mismatch(
+        max_cycles,
+        format!(
+            "only {} of {accepted} verdicts in {max_cycles} clocks",
+            verdicts.len()
+        ),
+        &hm,
+        &hr,
+    ))
 }

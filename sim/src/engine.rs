@@ -28,9 +28,13 @@ use nfbpf_vm::helpers::{HelperOutcome, Helpers};
 use nfbpf_vm::interp::{self, Fault, FaultKind, Outcome};
 use nfbpf_vm::isa::{Kind, Width};
 use nfbpf_vm::mem::Memory;
-use nfbpf_vm::pipeline::{Config, CycleRecord, CycleTracer, FifoMd, Fwd, StageSlot, Stall};
+use nfbpf_vm::pipeline::{
+    BankBusy, Config, CycleRecord, CycleTracer, FifoError, FifoMd, Fwd, Pacing, StageSlot, Stall,
+    Verdict,
+};
 use nfbpf_vm::program::Program;
 use nfbpf_vm::trace::{MemAccess, NoTrace, Retire, Tracer};
+use std::collections::VecDeque;
 
 /// Fault codes on `dbg_fault_code_o` (see `rtlgen::FAULTS`).
 const F_MEM: u64 = 1;
@@ -42,32 +46,58 @@ const F_CALL_DEPTH: u64 = 5;
 const FWD: [Fwd; 4] = [Fwd::None, Fwd::Reg, Fwd::ExMem, Fwd::MemWb];
 const WIDTHS: [Width; 4] = [Width::B, Width::H, Width::W, Width::DW];
 
-/// One packet's run on the core.
+/// The packet running on the core.
 #[derive(Debug)]
-struct Run {
-    prog: Program,
-    cfg: Config,
-    /// The port's view of the packet (which words have arrived).
-    port: FifoMd,
-    packet: Vec<u8>,
-    pkt_len: usize,
-    stack_en: bool,
-    cycle: u64,
+struct Cur {
+    bank: u8,
+    start: u64,
     retired: u64,
-    /// Fault the harness answered (memory, helper) for the retire record.
-    pending: Option<FaultKind>,
-    /// Clocks the current helper request has been up.
-    helper_clocks: u64,
-    /// Give up (an RTL defect) after this many clocks.
-    limit: u64,
 }
 
-/// The Verilated engine core plus its harness. One packet at a time.
+/// The head packet's descriptor as given to the core.
+#[derive(Debug, Clone, Copy)]
+struct Desc {
+    pkt_len: usize,
+}
+
+/// The Verilated engine core plus its harness: one engine with its FIFO_MD
+/// and the two-bank instruction memory, like `vm::pipeline::Engine` with an
+/// `InstrMem`. [`RtlEngine::begin`] / [`RtlEngine::run`] run one packet;
+/// [`RtlEngine::device`], [`RtlEngine::push_packet`],
+/// [`RtlEngine::write_idle`], [`RtlEngine::swap`] and [`RtlEngine::step`]
+/// drive it as a data plane does.
 #[derive(Debug, Default)]
 pub struct RtlEngine {
     core: RtlCore,
     inp: EngIn,
-    run: Option<Run>,
+    cfg: Config,
+    /// Programs in the two banks (for the retire records' instructions).
+    banks: [Option<Program>; 2],
+    active: u8,
+    /// The port's view of FIFO_MD (which words have arrived, ring slots).
+    port: Option<FifoMd>,
+    /// Every queued packet, head first: first ring word, words, bytes (the
+    /// port's sources; ring slots allocated as `FifoMd` allocates them).
+    sources: VecDeque<(usize, usize, Vec<u8>)>,
+    /// Next ring word to allocate.
+    tail: usize,
+    /// FIFO_MD valid bits as delivered to the core.
+    delivered: u64,
+    desc: Option<Desc>,
+    cur: Option<Cur>,
+    /// Instruction-memory writes still to go through the host port.
+    writes: VecDeque<(u64, u64)>,
+    write_len: Option<u64>,
+    cycle: u64,
+    stack_en: bool,
+    /// Fault the harness answered (memory, helper) for the retire record.
+    pending: Option<FaultKind>,
+    /// Clocks the current helper request has been up.
+    helper_clocks: u64,
+    /// Give up (an RTL defect) when a packet runs this many clocks.
+    limit: u64,
+    /// A verdict was taken in the current clock.
+    ended: bool,
 }
 
 fn fifo_fault(msg: String) -> Fault {
@@ -97,7 +127,18 @@ impl RtlEngine {
 
     /// The cycle number of the next clock.
     pub fn cycle(&self) -> u64 {
-        self.run.as_ref().map_or(0, |r| r.cycle)
+        self.cycle
+    }
+
+    /// A packet is running.
+    pub fn busy(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    /// Instruction-memory writes still going through the host port (a swap
+    /// must wait for them).
+    pub fn writes_pending(&self) -> bool {
+        !self.writes.is_empty() || self.write_len.is_some()
     }
 
     fn edge(&mut self) {
@@ -105,15 +146,10 @@ impl RtlEngine {
         self.core.tick();
     }
 
-    /// Load `prog`, queue the "packet" region of `mem` with r1..r5 = `args`,
-    /// and bring the core to the clock before cycle 0.
-    pub fn begin(
-        &mut self,
-        prog: &Program,
-        mem: &mut Memory,
-        args: [u64; 5],
-        cfg: &Config,
-    ) -> Result<(), Fault> {
+    /// Reset into an empty device with configuration `cfg`, `prog` in the
+    /// active bank 0 (as `InstrMem::with_program`) and `mem`'s stack region
+    /// (if it has one) in the stack RAM. No clock is counted.
+    pub fn device(&mut self, prog: &Program, mem: &Memory, cfg: &Config) -> Result<(), Fault> {
         let n = prog.insns().len();
         if n > IMEM_SLOTS {
             return Err(fifo_fault(format!(
@@ -126,8 +162,9 @@ impl RtlEngine {
             max_frames: cfg.max_frames as u64,
             ..EngIn::default()
         };
+        self.cfg = cfg.clone();
         // Program into the idle bank, swap; twice, so bank 0 is the active
-        // one holding it (as `InstrMem::with_program`).
+        // one holding it.
         for _ in 0..2 {
             for (i, insn) in prog.insns().iter().enumerate() {
                 self.inp.imem_wr = 1;
@@ -144,13 +181,107 @@ impl RtlEngine {
             self.edge();
             self.inp.imem_swap = 0;
         }
+        self.banks = [Some(prog.clone()), Some(prog.clone())];
+        self.active = 0;
+        self.port = Some(FifoMd::new(cfg.pacing));
+        self.sources.clear();
+        self.tail = 0;
+        self.delivered = 0;
+        self.desc = None;
+        self.cur = None;
+        self.writes.clear();
+        self.write_len = None;
+        self.cycle = 0;
+        self.ended = false;
+        self.pending = None;
+        self.helper_clocks = 0;
+        self.limit = cfg
+            .budget
+            .saturating_mul(80)
+            .saturating_add(1 << 16)
+            .min(1 << 32);
+        self.stack_en = match mem.region("stack") {
+            Some(r)
+                if r.base == contract::STACK_BASE
+                    && r.data.len() as u64 == contract::STACK_SIZE =>
+            {
+                for (i, b) in r.data.iter().enumerate() {
+                    self.core.stack_set(i, *b);
+                }
+                true
+            }
+            _ => false,
+        };
+        Ok(())
+    }
 
+    /// Queue a packet into FIFO_MD with r1..r5 = `args` (as
+    /// `Engine::push_packet`); its words arrive at the configured pacing.
+    pub fn push_packet(&mut self, bytes: &[u8], args: [u64; 5]) -> Result<(), FifoError> {
+        let port = self
+            .port
+            .get_or_insert_with(|| FifoMd::new(Pacing::default()));
+        port.push(bytes, args)?;
+        let words = bytes.len().div_ceil(contract::FIFO_WORD_BYTES);
+        self.sources.push_back((self.tail, words, bytes.to_vec()));
+        self.tail = (self.tail + words) % contract::FIFO_WORDS;
+        Ok(())
+    }
+
+    /// Write `prog` into the idle bank through the host port, one slot per
+    /// clock from the next clock on (as `InstrMem::write_idle`, refused while
+    /// the running packet uses that bank).
+    pub fn write_idle(&mut self, prog: &Program) -> Result<(), BankBusy> {
+        let idle = self.active ^ 1;
+        if self.cur.as_ref().is_some_and(|c| c.bank == idle) {
+            return Err(BankBusy {
+                bank: idle,
+                users: 1,
+            });
+        }
+        self.writes = prog
+            .insns()
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as u64, u64::from_le_bytes(x.to_bytes())))
+            .collect();
+        self.write_len = Some(prog.insns().len() as u64);
+        self.banks[idle as usize] = Some(prog.clone());
+        Ok(())
+    }
+
+    /// Make the idle bank active at the next clock edge (`CURRINSTMEM`).
+    pub fn swap(&mut self) {
+        self.inp.imem_swap = 1;
+        self.active ^= 1;
+    }
+
+    /// Load `prog`, queue the "packet" region of `mem` with r1..r5 = `args`,
+    /// and bring the core to the clock before cycle 0 (one packet, like
+    /// `pipeline::run`).
+    pub fn begin(
+        &mut self,
+        prog: &Program,
+        mem: &mut Memory,
+        args: [u64; 5],
+        cfg: &Config,
+    ) -> Result<(), Fault> {
+        self.device(prog, mem, cfg)?;
         let packet = packet_of(mem);
-        let mut port = FifoMd::new(cfg.pacing);
-        port.push(&packet, args)
+        self.push_packet(&packet, args)
             .map_err(|e| fifo_fault(e.to_string()))?;
-        // The packet window as the model's start_packet mirrors it.
-        let len = packet.len();
+        self.prime(mem);
+        Ok(())
+    }
+
+    /// Put the head packet's descriptor on the core's inputs for the next
+    /// edge, with the packet window mirrored into `mem` as the model's
+    /// start_packet does.
+    fn give_descriptor(&mut self, mem: &mut Memory) {
+        let Some(head) = self.port.as_ref().and_then(|p| p.head()) else {
+            return;
+        };
+        let (len, args, start) = (head.len, head.args, head.start);
         let mut pkt_len = len;
         let mut pkt_writable = true;
         match mem.region_mut("packet") {
@@ -169,71 +300,19 @@ impl RtlEngine {
                 }
             }
         }
-        // The stack RAM serves the stack region when the memory has it.
-        let stack_en = match mem.region("stack") {
-            Some(r)
-                if r.base == contract::STACK_BASE
-                    && r.data.len() as u64 == contract::STACK_SIZE =>
-            {
-                for (i, b) in r.data.iter().enumerate() {
-                    self.core.stack_set(i, *b);
-                }
-                true
-            }
-            _ => false,
-        };
-        // Words valid in cycle 0 (the port's first tick), one per edge; the
-        // descriptor goes with the last.
-        port.tick();
-        let words: Vec<usize> = (0..contract::FIFO_WORDS)
-            .filter(|w| port.valid_bits() & (1 << w) != 0)
-            .collect();
-        let start = port.head().map_or(0, |s| s.start);
+        self.inp.pkt_push = 1;
         self.inp.pkt_start = start as u64;
         self.inp.pkt_len = pkt_len as u64;
         self.inp.pkt_writable = pkt_writable as u64;
-        self.inp.stack_en = stack_en as u64;
+        self.inp.stack_en = self.stack_en as u64;
         self.inp.pkt_args = args;
-        if words.is_empty() {
-            self.inp.pkt_push = 1;
-            self.edge();
-        }
-        for (k, &w) in words.iter().enumerate() {
-            self.set_word(w, start, &packet);
-            self.inp.pkt_push = (k + 1 == words.len()) as u64;
-            self.edge();
-        }
-        self.inp.pkt_push = 0;
-        self.inp.fifo_wr = 0;
-        self.run = Some(Run {
-            prog: prog.clone(),
-            cfg: cfg.clone(),
-            port,
-            packet,
-            pkt_len,
-            stack_en,
-            cycle: 0,
-            retired: 0,
-            pending: None,
-            helper_clocks: 0,
-            limit: cfg
-                .budget
-                .saturating_mul(80)
-                .saturating_add(1 << 16)
-                .min(1 << 32),
-        });
-        Ok(())
+        self.desc = Some(Desc { pkt_len });
     }
 
     /// Put ring word `w` of the packet starting at ring word `start` on the
     /// FIFO_MD write port.
     fn set_word(&mut self, w: usize, start: usize, packet: &[u8]) {
-        let rel = (w + contract::FIFO_WORDS - start) % contract::FIFO_WORDS;
-        let lo = rel * contract::FIFO_WORD_BYTES;
-        let mut bytes = [0u8; 32];
-        for (k, b) in bytes.iter_mut().enumerate() {
-            *b = packet.get(lo + k).copied().unwrap_or(0);
-        }
+        let bytes = word_bytes(w, start, packet);
         self.inp.fifo_wr = 1;
         self.inp.fifo_wr_word = w as u64;
         for (k, limb) in self.inp.fifo_wr_data.iter_mut().enumerate() {
@@ -243,21 +322,30 @@ impl RtlEngine {
         }
     }
 
-    fn ring(&self, run: &Run, off: usize) -> usize {
-        let start = run.port.head().map_or(0, |s| s.start);
+    fn ring(&self, off: usize) -> usize {
+        let start = self
+            .port
+            .as_ref()
+            .and_then(|p| p.head())
+            .map_or(0, |s| s.start);
         (start * contract::FIFO_WORD_BYTES + off) % contract::PKT_WINDOW
     }
 
     /// Head packet bytes as the core holds them (words not yet arrived come
     /// from the source, as `FifoMd::pop`).
-    fn packet_now(&self, run: &Run) -> Vec<u8> {
-        let arrived = run.port.head().map_or(0, |s| s.arrived);
-        (0..run.packet.len())
+    fn packet_now(&self) -> Vec<u8> {
+        let arrived = self
+            .port
+            .as_ref()
+            .and_then(|p| p.head())
+            .map_or(0, |s| s.arrived);
+        let src = self.sources.front().map_or(&[][..], |v| &v.2[..]);
+        (0..src.len())
             .map(|i| {
                 if i / contract::FIFO_WORD_BYTES < arrived {
-                    self.core.fifo_get(self.ring(run, i))
+                    self.core.fifo_get(self.ring(i))
                 } else {
-                    run.packet[i]
+                    src[i]
                 }
             })
             .collect()
@@ -279,8 +367,12 @@ impl RtlEngine {
         }
     }
 
-    fn sync_packet_to_mem(&self, run: &Run, mem: &mut Memory, bytes: &[u8]) {
-        if run.pkt_len > 0
+    fn pkt_len(&self) -> usize {
+        self.desc.map_or(0, |d| d.pkt_len)
+    }
+
+    fn sync_packet_to_mem(&self, mem: &mut Memory, bytes: &[u8]) {
+        if self.pkt_len() > 0
             && let Some(reg) = mem.region_mut("packet")
             && reg.data.len() == bytes.len()
         {
@@ -289,25 +381,25 @@ impl RtlEngine {
     }
 
     /// Serve a helper request that has waited its latency.
-    fn call_helper(&mut self, run: &mut Run, o: &EngOut, mem: &mut Memory, helpers: &mut Helpers) {
+    fn call_helper(&mut self, o: &EngOut, mem: &mut Memory, helpers: &mut Helpers) {
         let hid = o.helper_id as u32;
-        let synced = run.pkt_len > 0;
+        let synced = self.pkt_len() > 0;
         if synced {
-            let b = self.packet_now(run);
-            self.sync_packet_to_mem(run, mem, &b);
+            let b = self.packet_now();
+            self.sync_packet_to_mem(mem, &b);
         }
-        if run.stack_en {
+        if self.stack_en {
             self.stack_to_mem(mem);
         }
         let r = helpers.call(hid, mem, o.helper_args);
         if synced && let Some(reg) = mem.region("packet") {
             let b = reg.data.clone();
             for (i, v) in b.iter().enumerate() {
-                let at = self.ring(run, i);
+                let at = self.ring(i);
                 self.core.fifo_set(at, *v);
             }
         }
-        if run.stack_en {
+        if self.stack_en {
             self.stack_from_mem(mem);
         }
         self.inp.helper_ack = 1;
@@ -315,12 +407,12 @@ impl RtlEngine {
             None => {
                 self.inp.helper_fault = 1;
                 self.inp.helper_fault_code = F_UNKNOWN_HELPER;
-                run.pending = Some(FaultKind::UnknownHelper(hid));
+                self.pending = Some(FaultKind::UnknownHelper(hid));
             }
             Some(Err(msg)) => {
                 self.inp.helper_fault = 1;
                 self.inp.helper_fault_code = F_HELPER;
-                run.pending = Some(FaultKind::Helper {
+                self.pending = Some(FaultKind::Helper {
                     id: hid,
                     name: helpers.name(hid).unwrap_or("?"),
                     msg,
@@ -334,15 +426,31 @@ impl RtlEngine {
         }
     }
 
-    /// One clock. `Some` with the packet's result in the clock it ends.
+    /// One clock ([`RtlEngine::clock`] then [`RtlEngine::finish_clock`]).
+    /// `Some` with the packet's verdict in the clock it ends.
     pub fn step<T: Tracer, C: CycleTracer>(
         &mut self,
         mem: &mut Memory,
         helpers: &mut Helpers,
         tracer: &mut T,
         ct: &mut C,
-    ) -> Option<Result<Outcome, Fault>> {
-        let mut run = self.run.take()?;
+    ) -> Option<Verdict> {
+        let v = self.clock(mem, helpers, tracer, ct);
+        self.finish_clock(mem);
+        v
+    }
+
+    /// The first half of a clock: settle the core, serve its memory and
+    /// helper requests, report the clock's records. Events for the next
+    /// clock (packets, bank writes, a swap) may be given before
+    /// [`RtlEngine::finish_clock`].
+    pub fn clock<T: Tracer, C: CycleTracer>(
+        &mut self,
+        mem: &mut Memory,
+        helpers: &mut Helpers,
+        tracer: &mut T,
+        ct: &mut C,
+    ) -> Option<Verdict> {
         let i = &mut self.inp;
         i.ext_rd_fault = 0;
         i.ext_wr_fault = 0;
@@ -353,12 +461,19 @@ impl RtlEngine {
         i.helper_ret = 0;
         i.helper_fault_code = 0;
         let mut o = self.core.eval(&self.inp);
+        if o.running != 0 && self.cur.is_none() {
+            self.cur = Some(Cur {
+                bank: o.bank as u8,
+                start: self.cycle,
+                retired: 0,
+            });
+        }
         if o.ext_rd != 0 {
             match mem.load(o.ext_addr, WIDTHS[o.ext_width as usize & 3]) {
                 Ok(v) => self.inp.ext_rdata = v,
                 Err(f) => {
                     self.inp.ext_rd_fault = 1;
-                    run.pending = Some(FaultKind::Mem(f));
+                    self.pending = Some(FaultKind::Mem(f));
                 }
             }
             o = self.core.eval(&self.inp);
@@ -366,42 +481,45 @@ impl RtlEngine {
         if o.ext_wr != 0 {
             if let Err(f) = mem.store(o.ext_addr, WIDTHS[o.ext_width as usize & 3], o.ext_wdata) {
                 self.inp.ext_wr_fault = 1;
-                run.pending = Some(FaultKind::Mem(f));
+                self.pending = Some(FaultKind::Mem(f));
             }
             o = self.core.eval(&self.inp);
         }
         if o.helper_req != 0 {
-            run.helper_clocks += 1;
-            if run.helper_clocks >= run.cfg.helper_latency.of(o.helper_id as u32) {
-                run.helper_clocks = 0;
-                self.call_helper(&mut run, &o, mem, helpers);
+            self.helper_clocks += 1;
+            if self.helper_clocks >= self.cfg.helper_latency.of(o.helper_id as u32) {
+                self.helper_clocks = 0;
+                self.call_helper(&o, mem, helpers);
                 o = self.core.eval(&self.inp);
             }
         }
 
         if C::ENABLED {
-            ct.cycle(&cycle_record(&o, run.cycle, run.cfg.engine));
+            ct.cycle(&cycle_record(&o, self.cycle, self.cfg.engine));
         }
         let mut result = None;
-        if o.retire != 0 {
+        if o.retire != 0
+            && let Some(cur) = self.cur.as_mut()
+        {
             let pc = o.retire_pc as usize;
-            let insns = run.prog.insns();
+            let prog = self.banks[cur.bank as usize & 1].as_ref();
+            let insns = prog.map_or(&[][..], |p| p.insns());
             let insn = insns.get(pc).copied().unwrap_or_default();
             if o.fault != 0 {
                 let kind = match o.fault_code {
-                    F_BUDGET => FaultKind::Budget(run.cfg.budget),
-                    F_CALL_DEPTH => FaultKind::CallDepth(run.cfg.max_frames),
-                    F_MEM | F_UNKNOWN_HELPER | F_HELPER => run
+                    F_BUDGET => FaultKind::Budget(self.cfg.budget),
+                    F_CALL_DEPTH => FaultKind::CallDepth(self.cfg.max_frames),
+                    F_MEM | F_UNKNOWN_HELPER | F_HELPER => self
                         .pending
                         .take()
-                        .unwrap_or(FaultKind::Budget(run.cfg.budget)),
-                    _ => FaultKind::Budget(run.cfg.budget),
+                        .unwrap_or(FaultKind::Budget(self.cfg.budget)),
+                    _ => FaultKind::Budget(self.cfg.budget),
                 };
                 if T::ENABLED {
                     tracer.retire(Retire {
-                        order: run.retired,
-                        cycle: run.cycle,
-                        engine: run.cfg.engine,
+                        order: cur.retired,
+                        cycle: self.cycle,
+                        engine: self.cfg.engine,
                         pc: pc as u32,
                         insn,
                         insn_hi: None,
@@ -413,15 +531,13 @@ impl RtlEngine {
                 result = Some(Err(Fault { pc, kind }));
             } else {
                 if T::ENABLED {
-                    let lddw = run
-                        .prog
-                        .decoded()
-                        .get(pc)
+                    let lddw = prog
+                        .and_then(|p| p.decoded().get(pc))
                         .is_some_and(|d| matches!(d.kind, Kind::Lddw) && d.row != u16::MAX);
                     tracer.retire(Retire {
-                        order: run.retired,
-                        cycle: run.cycle,
-                        engine: run.cfg.engine,
+                        order: cur.retired,
+                        cycle: self.cycle,
+                        engine: self.cfg.engine,
                         pc: pc as u32,
                         insn,
                         insn_hi: if lddw {
@@ -439,55 +555,134 @@ impl RtlEngine {
                         fault: None,
                     });
                 }
-                run.retired += 1;
+                cur.retired += 1;
                 if o.done != 0 {
                     result = Some(Ok(Outcome {
                         r0: o.r0,
-                        insns: run.retired,
+                        insns: cur.retired,
                     }));
                 }
             }
         }
-        if result.is_none() && run.cycle >= run.limit {
+        if result.is_none()
+            && let Some(cur) = &self.cur
+            && self.cycle - cur.start >= self.limit
+        {
             result = Some(Err(Fault {
                 pc: 0,
                 kind: FaultKind::Helper {
                     id: 0,
                     name: "rtl",
-                    msg: format!("no verdict after {} clocks", run.cycle),
+                    msg: format!("no verdict after {} clocks", self.limit),
                 },
             }));
         }
+        let mut verdict = None;
         if let Some(r) = result {
             // Verdict: the packet (as it stands in FIFO_MD) and the stack
-            // back to the memory, as the model's finish does.
-            let bytes = self.packet_now(&run);
-            self.sync_packet_to_mem(&run, mem, &bytes);
-            if run.stack_en {
+            // back to the memory, as the model's finish does; the slot is
+            // freed and the next packet's descriptor goes in at this edge.
+            let bytes = self.packet_now();
+            self.sync_packet_to_mem(mem, &bytes);
+            if self.stack_en {
                 self.stack_to_mem(mem);
             }
-            self.inp.fifo_wr = 0;
-            self.core.eval(&self.inp);
-            self.core.tick();
-            return Some(r);
+            if let Some(p) = self.port.as_mut() {
+                p.pop();
+                self.delivered = p.valid_bits();
+            }
+            self.sources.pop_front();
+            let cur = self.cur.take();
+            self.desc = None;
+            verdict = Some(Verdict {
+                result: r,
+                packet: bytes,
+                start: cur.as_ref().map_or(0, |c| c.start),
+                end: self.cycle,
+                bank: cur.map_or(0, |c| c.bank),
+            });
         }
-        // Word arriving in the next clock goes in at this edge.
-        let before = run.port.valid_bits();
-        run.port.tick();
-        let new = run.port.valid_bits() & !before;
+        self.ended = verdict.is_some();
+        verdict
+    }
+
+    /// The second half of a clock: the host port's next instruction-memory
+    /// write, the next head packet's descriptor, the words that arrive in
+    /// the next clock, then the clock edge.
+    pub fn finish_clock(&mut self, mem: &mut Memory) {
+        self.edge_inputs(mem);
+        self.ended = false;
+        self.cycle += 1;
+    }
+
+    /// Before cycle 0: the descriptor and the words valid in cycle 0 go in
+    /// at one edge that is not counted.
+    pub fn prime(&mut self, mem: &mut Memory) {
+        self.edge_inputs(mem);
+    }
+
+    fn edge_inputs(&mut self, mem: &mut Memory) {
+        // Host port: one instruction-memory write per clock.
+        self.inp.imem_wr = 0;
+        self.inp.imem_len_wr = 0;
+        if let Some((a, d)) = self.writes.pop_front() {
+            self.inp.imem_wr = 1;
+            self.inp.imem_wr_addr = a;
+            self.inp.imem_wr_data = d;
+        } else if let Some(n) = self.write_len.take() {
+            self.inp.imem_len_wr = 1;
+            self.inp.imem_len = n;
+        }
+        // Next head packet's descriptor, when the core can take it.
+        self.inp.pkt_push = 0;
+        if self.desc.is_none() && (self.cur.is_none() || self.ended) {
+            self.give_descriptor(mem);
+        }
+        // Words arriving in the next clock go in at this edge: through the
+        // port when one arrives, directly when several do (instant arrival).
         self.inp.fifo_wr = 0;
-        if new != 0 {
-            let w = new.trailing_zeros() as usize;
-            let start = run.port.head().map_or(0, |s| s.start);
-            let packet = std::mem::take(&mut run.packet);
-            self.set_word(w, start, &packet);
-            run.packet = packet;
+        if let Some(port) = self.port.as_mut() {
+            port.tick();
+            let new = port.valid_bits() & !self.delivered;
+            self.delivered = port.valid_bits();
+            let mut head_words = Vec::new();
+            // Ring word -> (slot start, queue index).
+            for w in 0..contract::FIFO_WORDS {
+                if new & (1 << w) != 0 {
+                    head_words.push(w);
+                }
+            }
+            let sources = &self.sources;
+            let find = |w: usize| -> Option<(usize, usize)> {
+                sources.iter().enumerate().find_map(|(k, &(st, n, _))| {
+                    let rel = (w + contract::FIFO_WORDS - st) % contract::FIFO_WORDS;
+                    (rel < n).then_some((k, st))
+                })
+            };
+            if head_words.len() == 1 {
+                let w = head_words[0];
+                if let Some((k, st)) = find(w) {
+                    let src = self.sources[k].2.clone();
+                    self.set_word(w, st, &src);
+                }
+            } else if head_words.len() > 1 {
+                for &w in &head_words {
+                    if let Some((k, st)) = find(w) {
+                        let bytes = word_bytes(w, st, &self.sources[k].2);
+                        for (b, v) in bytes.iter().enumerate() {
+                            self.core.fifo_set(w * contract::FIFO_WORD_BYTES + b, *v);
+                        }
+                    }
+                }
+                let v = self.core.valid_get();
+                self.core.valid_set(v | new);
+            }
         }
         self.core.eval(&self.inp);
         self.core.tick();
-        run.cycle += 1;
-        self.run = Some(run);
-        None
+        self.inp.imem_swap = 0;
+        self.inp.fifo_wr = 0;
+        self.inp.pkt_push = 0;
     }
 
     /// Run `prog` on one packet, like [`nfbpf_vm::pipeline::run`].
@@ -504,11 +699,22 @@ impl RtlEngine {
     ) -> Result<Outcome, Fault> {
         self.begin(prog, mem, args, cfg)?;
         loop {
-            if let Some(r) = self.step(mem, helpers, tracer, cycles) {
-                return r;
+            if let Some(v) = self.step(mem, helpers, tracer, cycles) {
+                return v.result;
             }
         }
     }
+}
+
+/// Bytes of ring word `w` of a packet whose slot starts at ring word `start`.
+fn word_bytes(w: usize, start: usize, packet: &[u8]) -> [u8; 32] {
+    let rel = (w + contract::FIFO_WORDS - start) % contract::FIFO_WORDS;
+    let lo = rel * contract::FIFO_WORD_BYTES;
+    let mut bytes = [0u8; 32];
+    for (k, b) in bytes.iter_mut().enumerate() {
+        *b = packet.get(lo + k).copied().unwrap_or(0);
+    }
+    bytes
 }
 
 /// The cycle record of one clock from the core's debug outputs.

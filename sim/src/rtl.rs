@@ -20,6 +20,8 @@ mod ffi {
         pub fn nfbpf_eng_fifo_set(p: *mut std::ffi::c_void, i: u32, v: u8);
         pub fn nfbpf_eng_stack_get(p: *mut std::ffi::c_void, i: u32) -> u8;
         pub fn nfbpf_eng_stack_set(p: *mut std::ffi::c_void, i: u32, v: u8);
+        pub fn nfbpf_eng_valid_get(p: *mut std::ffi::c_void) -> u64;
+        pub fn nfbpf_eng_valid_set(p: *mut std::ffi::c_void, v: u64);
         pub fn nfbpf_alu_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_alu_free(p: *mut std::ffi::c_void);
         #[allow(clippy::too_many_arguments)]
@@ -232,6 +234,24 @@ impl RtlCore {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_eng_fifo_set(self.handle, i as u32, v)
+        }
+    }
+
+    /// FIFO_MD valid bits (bit i = ring word i).
+    pub fn valid_get(&self) -> u64 {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_valid_get(self.handle)
+        }
+    }
+
+    /// Set FIFO_MD valid bits directly (words delivered all at once).
+    pub fn valid_set(&mut self, v: u64) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_valid_set(self.handle, v)
         }
     }
 
