@@ -168,13 +168,25 @@ void nfbpf_eng_fifo_set(void* p, uint32_t i, uint8_t v) {
     static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047] = v;
 }
 
-uint8_t nfbpf_eng_stack_get(void* p, uint32_t i) {
-    return static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_stack__DOT__mem_q[i & 4095];
+// Stack byte i lives in lane i % 8, row i / 8 (see rtl/ebpf_stack_ram.v).
+static CData* stack_byte(void* p, uint32_t i) {
+    Vebpf_engine___024root* r = static_cast<Vebpf_engine*>(p)->rootp;
+    uint32_t row = (i & 4095) >> 3;
+    switch (i & 7) {
+    case 0: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__0__KET____DOT__mem_q[row];
+    case 1: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__1__KET____DOT__mem_q[row];
+    case 2: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__2__KET____DOT__mem_q[row];
+    case 3: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__3__KET____DOT__mem_q[row];
+    case 4: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__4__KET____DOT__mem_q[row];
+    case 5: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__5__KET____DOT__mem_q[row];
+    case 6: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__6__KET____DOT__mem_q[row];
+    default: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__7__KET____DOT__mem_q[row];
+    }
 }
 
-void nfbpf_eng_stack_set(void* p, uint32_t i, uint8_t v) {
-    static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_stack__DOT__mem_q[i & 4095] = v;
-}
+uint8_t nfbpf_eng_stack_get(void* p, uint32_t i) { return *stack_byte(p, i); }
+
+void nfbpf_eng_stack_set(void* p, uint32_t i, uint8_t v) { *stack_byte(p, i) = v; }
 
 }
 
