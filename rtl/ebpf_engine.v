@@ -113,11 +113,7 @@ module ebpf_engine (
   `include "ebpf_params.vh"
 
   localparam [1:0] CTL_NONE = 2'd0, CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
-  localparam [3:0] U_MUL = 4'd1, U_DIV = 4'd2, U_LOAD = 4'd3, U_ATOMIC = 4'd5,
-                   U_LDDW = 4'd6, U_CALL = 4'd8;
-  localparam [7:0] MULC = MUL_CYCLES[7:0];
-  localparam [7:0] DIV32C = DIV32_CYCLES[7:0];
-  localparam [7:0] DIV64C = DIV64_CYCLES[7:0];
+  localparam [3:0] U_MUL = 4'd1, U_LDDW = 4'd6;
   localparam [7:0] ATOMC = ATOMIC_MEM_CYCLES[7:0];
 
   // ------------------------------------------------------------------
@@ -210,15 +206,9 @@ module ebpf_engine (
 
   // --- decoders (one per stage that needs instruction facts) ---
   wire        if_valid;
-  wire [4:0]  ex_kind, mem_kind;
-  wire [3:0]  if_unit, ex_unit;
-  wire        id_rd_dst, id_rd_src, ex_rd_dst, ex_rd_src;
-  wire [10:0] id_rd_fixed, ex_rd_fixed;
-  wire [1:0]  ex_wr;
-  wire [3:0]  ex_alu_op;
-  wire        ex_wide, ex_src_reg, ex_signed, ex_end_be, ex_swap;
-  wire [5:0]  ex_movsx;
-  wire [3:0]  ex_cond;
+  wire [4:0]  mem_kind;
+  wire [3:0]  if_unit;
+  wire [10:0] id_reads;
   wire [2:0]  mem_aop;
   wire        mem_fetch, mem_sx;
   wire [1:0]  mem_width;
@@ -230,21 +220,11 @@ module ebpf_engine (
     .valid_o(if_valid), .kind_o(), .unit_o(if_unit), .rd_dst_o(), .rd_src_o(),
     .rd_fixed_o(), .wr_o(), .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(),
     .end_be_o(), .swap_o(), .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
-  ebpf_decode_rom u_id_dec (
-    .opc_i(ifid_insn_q[7:0]), .src_i(ifid_insn_q[15:12]), .off_i(ifid_insn_q[31:16]),
-    .imm_i(ifid_insn_q[63:32]),
-    .valid_o(), .kind_o(), .unit_o(), .rd_dst_o(id_rd_dst),
-    .rd_src_o(id_rd_src), .rd_fixed_o(id_rd_fixed), .wr_o(), .alu_op_o(), .wide_o(),
-    .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(), .cond_o(), .aop_o(),
-    .fetch_o(), .width_o(), .sx_o());
-  ebpf_decode_rom u_ex_dec (
-    .opc_i(idex_insn_q[7:0]), .src_i(idex_insn_q[15:12]), .off_i(idex_insn_q[31:16]),
-    .imm_i(idex_insn_q[63:32]),
-    .valid_o(), .kind_o(ex_kind), .unit_o(ex_unit), .rd_dst_o(ex_rd_dst),
-    .rd_src_o(ex_rd_src), .rd_fixed_o(ex_rd_fixed), .wr_o(ex_wr), .alu_op_o(ex_alu_op),
-    .wide_o(ex_wide), .src_reg_o(ex_src_reg), .signed_o(ex_signed), .movsx_o(ex_movsx),
-    .end_be_o(ex_end_be), .swap_o(ex_swap), .cond_o(ex_cond), .aop_o(), .fetch_o(),
-    .width_o(), .sx_o());
+  ebpf_decode u_id_dec (
+    .insn_i(ifid_insn_q), .valid_o(), .kind_o(), .unit_o(), .dst_o(), .src_o(),
+    .reads_o(id_reads), .we_o(), .wreg_o(), .mem_result_o(), .ex_cycles_o(), .rd_dst_o(),
+    .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(),
+    .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
   ebpf_decode_rom u_mem_dec (
     .opc_i(em_insn_q[7:0]), .src_i(em_insn_q[15:12]), .off_i(em_insn_q[31:16]),
     .imm_i(em_insn_q[63:32]),
@@ -282,81 +262,29 @@ module ebpf_engine (
     .rd_bank_i(bank_e), .rd_addr_i(fetch_addr[11:0]), .rd_data_o(imem_rd),
     .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
 
-  // --- forwarding: dst, src, r0 (cmpxchg), r1..r5 (helper arguments) ---
-  wire [3:0]  ex_dst = idex_insn_q[11:8];
-  wire [3:0]  ex_src = idex_insn_q[15:12];
+  // --- EX datapath: operands through the forwarding units, ALU, mul, div,
+  // branch condition, addresses ---
   wire        fx_v = em_v_q && em_we_q && !em_memres_q;
   wire        fm_v = mw_v_q && mw_we_q;
-  wire [63:0] fv [0:7];
-  wire [1:0]  fs [0:7];
-  wire [3:0]  fidx [0:7];
-  assign fidx[0] = ex_dst;
-  assign fidx[1] = ex_src;
-  assign fidx[2] = 4'd0;
-  assign fidx[3] = 4'd1;
-  assign fidx[4] = 4'd2;
-  assign fidx[5] = 4'd3;
-  assign fidx[6] = 4'd4;
-  assign fidx[7] = 4'd5;
-  genvar gf;
-  generate
-    for (gf = 0; gf < 8; gf = gf + 1) begin : gen_fwd
-      ebpf_fwd u_fwd (
-        .idx_i(fidx[gf]), .exmem_v_i(fx_v), .exmem_idx_i(em_wreg_q), .exmem_val_i(em_val_q),
-        .memwb_v_i(fm_v), .memwb_idx_i(mw_wreg_q), .memwb_val_i(mw_val_q), .regs_i(regs),
-        .val_o(fv[gf]), .sel_o(fs[gf]));
-    end
-  endgenerate
-
-  // --- EX operands and units ---
-  wire [63:0] imm64  = {{32{idex_insn_q[63]}}, idex_insn_q[63:32]};
-  wire [63:0] off64  = {{48{idex_insn_q[31]}}, idex_insn_q[31:16]};
-  wire [10:0] ex_reads = ex_rd_fixed | (ex_rd_dst ? (11'd1 << ex_dst) : 11'd0)
-                                     | (ex_rd_src ? (11'd1 << ex_src) : 11'd0);
-  wire        alu_a_read = ex_reads[ex_dst];
-  wire [63:0] alu_a = (ex_kind == K_ALU && !alu_a_read) ? 64'd0 : fv[0];
-  wire [63:0] alu_b = ex_src_reg ? fv[1] : imm64;
-  wire [63:0] alu_y, mul_y, div_y;
-  reg         mul_start, div_start;
-
-  ebpf_alu u_alu (
-    .op_i(ex_alu_op), .wide_i(ex_wide), .off_i({10'd0, ex_movsx}), .imm_i(idex_insn_q[63:32]),
-    .end_be_i(ex_end_be), .swap_i(ex_swap), .a_i(alu_a), .b_i(alu_b), .y_o(alu_y));
-  ebpf_mul u_mul (
-    .clk_i(clk_i), .start_i(mul_start), .wide_i(ex_wide), .a_i(alu_a), .b_i(alu_b),
-    .y_o(mul_y));
-  ebpf_div u_div (
-    .clk_i(clk_i), .start_i(div_start), .wide_i(ex_wide), .signed_i(ex_signed),
-    .rem_i(ex_alu_op == 4'h9), .a_i(alu_a), .b_i(alu_b), .y_o(div_y));
-
-  // Branch condition (vm::sem::cond), cond codes in vm::isa::Cond order.
-  wire [63:0] ca = ex_wide ? fv[0] : {32'd0, fv[0][31:0]};
-  wire [63:0] cb = ex_wide ? alu_b : {32'd0, alu_b[31:0]};
-  wire [63:0] csa = ex_wide ? fv[0] : {{32{fv[0][31]}}, fv[0][31:0]};
-  wire [63:0] csb = ex_wide ? alu_b : {{32{alu_b[31]}}, alu_b[31:0]};
-  reg taken;
-  always @(*) begin
-    case (ex_cond)
-      4'd0:    taken = ca == cb;
-      4'd1:    taken = ca > cb;
-      4'd2:    taken = ca >= cb;
-      4'd3:    taken = (ca & cb) != 64'd0;
-      4'd4:    taken = ca != cb;
-      4'd5:    taken = $signed(csa) > $signed(csb);
-      4'd6:    taken = $signed(csa) >= $signed(csb);
-      4'd7:    taken = ca < cb;
-      4'd8:    taken = ca <= cb;
-      4'd9:    taken = $signed(csa) < $signed(csb);
-      default: taken = $signed(csa) <= $signed(csb);
-    endcase
-  end
-
-  wire [7:0] ex_cycles = (ex_unit == U_MUL) ? MULC :
-                         (ex_unit == U_DIV) ? (ex_wide ? DIV64C : DIV32C) : 8'd1;
-  wire [3:0] ex_wreg = (ex_wr == 2'd1) ? ex_dst : (ex_wr == 2'd2) ? ex_src : 4'd0;
-  wire       ex_memres = (ex_wr != 2'd0) &&
-                         (ex_unit == U_LOAD || ex_unit == U_ATOMIC || ex_unit == U_CALL);
-  wire [31:0] ex_next = idex_pc_q + 32'd1;
+  wire [4:0]  ex_kind;
+  wire [3:0]  ex_unit;
+  wire [7:0]  ex_cycles;
+  wire        ex_we, ex_memres, ex_branch;
+  wire [3:0]  ex_wreg;
+  wire [63:0] ex_val, ex_mdu, ex_addr, ex_sval, ex_cmp;
+  wire [31:0] ex_hid, ex_target, ex_next;
+  wire [319:0] ex_args;
+  wire [1:0]  ex_fwd_a, ex_fwd_b;
+  reg         ex_start;
+  ebpf_execute u_execute (
+    .clk_i(clk_i), .start_i(ex_start), .insn_i(idex_insn_q), .imm_hi_i(idex_hi_q),
+    .pc_i(idex_pc_q), .exmem_v_i(fx_v), .exmem_idx_i(em_wreg_q), .exmem_val_i(em_val_q),
+    .memwb_v_i(fm_v), .memwb_idx_i(mw_wreg_q), .memwb_val_i(mw_val_q), .regs_i(regs),
+    .kind_o(ex_kind), .unit_o(ex_unit), .ex_cycles_o(ex_cycles), .we_o(ex_we),
+    .wreg_o(ex_wreg), .mem_result_o(ex_memres), .val_o(ex_val), .mdu_o(ex_mdu),
+    .addr_o(ex_addr), .sval_o(ex_sval), .cmp_o(ex_cmp), .hid_o(ex_hid), .args_o(ex_args),
+    .branch_o(ex_branch), .target_o(ex_target), .next_o(ex_next), .fwd_a_o(ex_fwd_a),
+    .fwd_b_o(ex_fwd_b));
 
   // --- MEM: address routing ---
   wire [3:0]  mbytes = (mem_width == 2'd0) ? 4'd1 : (mem_width == 2'd1) ? 4'd2 :
@@ -460,8 +388,7 @@ module ebpf_engine (
   reg [2:0]  mem_fcode;
 
   ebpf_hazard u_hazard (
-    .id_v_i(ifid_v_q), .id_reads_i(id_rd_fixed | (id_rd_dst ? (11'd1 << ifid_insn_q[11:8]) : 11'd0)
-                                   | (id_rd_src ? (11'd1 << ifid_insn_q[15:12]) : 11'd0)),
+    .id_v_i(ifid_v_q), .id_reads_i(id_reads),
     // The instruction leaving EX this clock: results made in MEM come only
     // from single-cycle EX units, so it leaves whenever ID/EX holds it.
     .exmem_v_i(idex_v_q), .exmem_mem_result_i(ex_memres), .exmem_wreg_i(ex_wreg),
@@ -488,7 +415,7 @@ module ebpf_engine (
     rf_we = 1'b0; rf_push = 1'b0; rf_pop = 1'b0; fr_clear = 1'b0;
     fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0; fifo_free = 1'b0;
     ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
-    mul_start = 1'b0; div_start = 1'b0;
+    ex_start = 1'b0;
     dbg_retire_o = 1'b0; dbg_reg_we_o = 1'b0; dbg_mem_v_o = 1'b0; dbg_fault_o = 1'b0;
     dbg_done_o = 1'b0; dbg_r0_o = 64'd0;
     dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
@@ -643,69 +570,30 @@ module ebpf_engine (
               em_val_d = 64'd0; em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0;
               em_hid_d = 32'd0; em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0;
               em_fcode_d = 3'd0; em_mcount_d = 8'd0;
-              em_we_d = ex_wr != 2'd0; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
+              em_we_d = ex_we; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
               if (exec_q >= budget_i) begin
                 em_flt_d = 1'b1; em_fcode_d = FAULT_BUDGET; stop = 1'b1;
               end else begin
                 exec_d = exec_q + 64'd1;
+                ex_start = 1'b1;
+                em_val_d = ex_val; em_addr_d = ex_addr; em_sval_d = ex_sval;
+                em_cmp_d = ex_cmp; em_hid_d = ex_hid;
+                dbg_fwd_a_o = ex_fwd_a; dbg_fwd_b_o = ex_fwd_b;
                 case (ex_kind)
-                  K_ALU: begin
-                    em_val_d = alu_y;
-                    if (alu_a_read) dbg_fwd_a_o = fs[0];
-                    if (ex_src_reg) dbg_fwd_b_o = fs[1];
+                  K_JMP, K_JA, K_JA32: begin
+                    redirect = ex_branch; target = ex_target;
                   end
-                  K_NEG, K_END: begin
-                    em_val_d = alu_y; dbg_fwd_a_o = fs[0];
-                  end
-                  K_LDDW: em_val_d = {idex_hi_q, idex_insn_q[63:32]};
-                  K_LDX: begin
-                    em_addr_d = fv[1] + off64; dbg_fwd_b_o = fs[1];
-                  end
-                  K_ST: begin
-                    em_addr_d = fv[0] + off64; em_sval_d = imm64; dbg_fwd_a_o = fs[0];
-                  end
-                  K_STX: begin
-                    em_addr_d = fv[0] + off64; em_sval_d = fv[1];
-                    dbg_fwd_a_o = fs[0]; dbg_fwd_b_o = fs[1];
-                  end
-                  K_ATOMIC: begin
-                    em_addr_d = fv[0] + off64; em_sval_d = fv[1]; em_cmp_d = fv[2];
-                    dbg_fwd_a_o = fs[0]; dbg_fwd_b_o = fs[1];
-                  end
-                  K_LDABS: em_addr_d = PKT_BASE + {32'd0, idex_insn_q[63:32]};
-                  K_LDIND: begin
-                    em_addr_d = PKT_BASE + {32'd0, fv[1][31:0] + idex_insn_q[63:32]};
-                    dbg_fwd_b_o = fs[1];
-                  end
-                  K_JMP: begin
-                    if (ex_src_reg) dbg_fwd_b_o = fs[1];
-                    dbg_fwd_a_o = fs[0];
-                    if (taken) begin
-                      redirect = 1'b1; target = ex_next + off64[31:0];
-                    end
-                  end
-                  K_JA: begin
-                    redirect = 1'b1; target = ex_next + off64[31:0];
-                  end
-                  K_JA32: begin
-                    redirect = 1'b1; target = ex_next + idex_insn_q[63:32];
-                  end
-                  K_CALL, K_CALLX: begin
-                    if (ex_kind == K_CALL) em_hid_d = idex_insn_q[63:32];
-                    else begin
-                      em_hid_d = fv[0][31:0]; dbg_fwd_a_o = fs[0];
-                    end
-                    cargs_d = {fv[7], fv[6], fv[5], fv[4], fv[3]};
-                  end
+                  K_CALL, K_CALLX: cargs_d = ex_args;
                   K_CALLLOCAL: begin
                     if (depth + 8'd1 >= max_frames_i) begin
                       em_flt_d = 1'b1; em_fcode_d = FAULT_CALL_DEPTH; stop = 1'b1;
+                      dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
                     end else begin
                       em_ctl_d = CTL_CALL; em_ret_d = ex_next;
-                      redirect = 1'b1; target = ex_next + idex_insn_q[63:32];
+                      redirect = 1'b1; target = ex_target;
                     end
                   end
-                  default: begin // K_EXIT
+                  K_EXIT: begin
                     if (depth == 8'd0) begin
                       em_ctl_d = CTL_FINAL; stop = 1'b1;
                     end else begin
@@ -713,12 +601,11 @@ module ebpf_engine (
                       redirect = 1'b1; target = top_ret;
                     end
                   end
+                  default: ;
                 endcase
               end
               if (!em_flt_d && ex_cycles > 8'd1) begin
                 ecount_d = 8'd1;
-                mul_start = ex_unit == U_MUL;
-                div_start = ex_unit == U_DIV;
                 em_v_d = 1'b0;
                 ex_stall = 1'b1;
                 stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
@@ -736,10 +623,10 @@ module ebpf_engine (
               end else begin
                 em_v_d = 1'b1; idex_v_d = 1'b0;
                 em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
-                em_val_d = (ex_unit == U_MUL) ? mul_y : div_y;
+                em_val_d = ex_mdu;
                 em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0; em_hid_d = 32'd0;
                 em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0; em_fcode_d = 3'd0;
-                em_mcount_d = 8'd0; em_we_d = ex_wr != 2'd0; em_wreg_d = ex_wreg;
+                em_mcount_d = 8'd0; em_we_d = ex_we; em_wreg_d = ex_wreg;
                 em_memres_d = ex_memres;
               end
             end
