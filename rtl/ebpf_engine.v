@@ -206,12 +206,8 @@ module ebpf_engine (
 
   // --- decoders (one per stage that needs instruction facts) ---
   wire        if_valid;
-  wire [4:0]  mem_kind;
   wire [3:0]  if_unit;
   wire [10:0] id_reads;
-  wire [2:0]  mem_aop;
-  wire        mem_fetch, mem_sx;
-  wire [1:0]  mem_width;
 
   /* verilator lint_off PINCONNECTEMPTY */
   // Each stage's decoder instance uses only the facts that stage needs.
@@ -225,13 +221,6 @@ module ebpf_engine (
     .reads_o(id_reads), .we_o(), .wreg_o(), .mem_result_o(), .ex_cycles_o(), .rd_dst_o(),
     .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(),
     .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
-  ebpf_decode_rom u_mem_dec (
-    .opc_i(em_insn_q[7:0]), .src_i(em_insn_q[15:12]), .off_i(em_insn_q[31:16]),
-    .imm_i(em_insn_q[63:32]),
-    .valid_o(), .kind_o(mem_kind), .unit_o(), .rd_dst_o(), .rd_src_o(),
-    .rd_fixed_o(), .wr_o(), .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(),
-    .end_be_o(), .swap_o(), .cond_o(), .aop_o(mem_aop), .fetch_o(mem_fetch),
-    .width_o(mem_width), .sx_o(mem_sx));
   /* verilator lint_on PINCONNECTEMPTY */
 
   // --- register file, frame stack ---
@@ -286,28 +275,28 @@ module ebpf_engine (
     .branch_o(ex_branch), .target_o(ex_target), .next_o(ex_next), .fwd_a_o(ex_fwd_a),
     .fwd_b_o(ex_fwd_b));
 
-  // --- MEM: address routing ---
-  wire [3:0]  mbytes = (mem_width == 2'd0) ? 4'd1 : (mem_width == 2'd1) ? 4'd2 :
-                       (mem_width == 2'd2) ? 4'd4 : 4'd8;
-  wire [63:0] poff   = em_addr_q - PKT_BASE;
-  wire [63:0] plen64 = {52'd0, plen_q};
-  wire        in_pkt = (poff < plen64) && ({60'd0, mbytes} <= plen64 - poff);
-  // Offset of the access's last byte; only its word index (bits 10:5) matters.
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [10:0] pend_off = poff[10:0] + {7'd0, mbytes} - 11'd1;
-  /* verilator lint_on UNUSEDSIGNAL */
-  wire [5:0]  w0 = pstart_q + poff[10:5];
-  wire [5:0]  w1 = pstart_q + pend_off[10:5];
-  wire        words_ok = fifo_valid[w0] && fifo_valid[w1];
-  wire [10:0] ring = {pstart_q, 5'd0} + poff[10:0];
-  wire [63:0] soff   = em_addr_q - STACK_BASE;
-  wire        in_stk = stk_en_q && (soff < STACK_SIZE) && ({60'd0, mbytes} <= STACK_SIZE - soff);
+  // --- MEM datapath: address routing, load formatting, atomic operation ---
+  wire [4:0]  mem_kind;
+  wire [1:0]  mem_width;
+  wire        mem_fetch, in_pkt, in_stk, words_ok, astore;
+  wire [10:0] ring;
+  wire [11:0] soff;
+  wire [7:0]  st_mask;
+  wire [63:0] mem_raw, mem_load, mem_sdata, anew;
   wire [63:0] fifo_rd, stk_rd;
   reg         fifo_st, stk_st;
   reg  [63:0] st_data;
-  wire [7:0]  st_mask = (mem_width == 2'd0) ? 8'h01 : (mem_width == 2'd1) ? 8'h03 :
-                        (mem_width == 2'd2) ? 8'h0f : 8'hff;
   reg         fifo_free;
+
+  ebpf_mem_stage u_mem_stage (
+    .insn_i(em_insn_q), .addr_i(em_addr_q), .sval_i(em_sval_q), .cmp_i(em_cmp_q),
+    .pkt_start_i(pstart_q), .pkt_len_i(plen_q), .stack_en_i(stk_en_q),
+    .fifo_valid_i(fifo_valid), .fifo_rd_i(fifo_rd), .stack_rd_i(stk_rd),
+    .ext_rdata_i(ext_rdata_i),
+    .kind_o(mem_kind), .width_o(mem_width), .fetch_o(mem_fetch), .in_pkt_o(in_pkt),
+    .in_stack_o(in_stk), .words_ok_o(words_ok), .ring_o(ring), .stack_off_o(soff),
+    .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
+    .anew_o(anew), .astore_o(astore));
 
   ebpf_fifo_md u_fifo (
     .clk_i(clk_i), .rst_ni(rst_ni),
@@ -317,57 +306,8 @@ module ebpf_engine (
     .free_i(fifo_free), .free_start_i(pstart_q), .free_words_i(pwords), .valid_o(fifo_valid));
 
   ebpf_stack_ram u_stack (
-    .clk_i(clk_i), .rd_addr_i(soff[11:0]), .rd_data_o(stk_rd),
-    .st_i(stk_st), .st_addr_i(soff[11:0]), .st_mask_i(st_mask), .st_data_i(st_data));
-
-  function [63:0] trunc(input [63:0] v, input [1:0] w);
-    case (w)
-      2'd0:    trunc = {56'd0, v[7:0]};
-      2'd1:    trunc = {48'd0, v[15:0]};
-      2'd2:    trunc = {32'd0, v[31:0]};
-      default: trunc = v;
-    endcase
-  endfunction
-
-  function [63:0] sext(input [63:0] v, input [1:0] w);
-    case (w)
-      2'd0:    sext = {{56{v[7]}}, v[7:0]};
-      2'd1:    sext = {{48{v[15]}}, v[15:0]};
-      2'd2:    sext = {{32{v[31]}}, v[31:0]};
-      default: sext = v;
-    endcase
-  endfunction
-
-  function [63:0] ntoh(input [63:0] v, input [1:0] w);
-    case (w)
-      2'd0:    ntoh = {56'd0, v[7:0]};
-      2'd1:    ntoh = {48'd0, v[7:0], v[15:8]};
-      2'd2:    ntoh = {32'd0, v[7:0], v[15:8], v[23:16], v[31:24]};
-      default: ntoh = {v[7:0], v[15:8], v[23:16], v[31:24], v[39:32], v[47:40], v[55:48],
-                       v[63:56]};
-    endcase
-  endfunction
-
-  // Raw value read at em_addr: FIFO_MD, stack or the external port.
-  wire [63:0] mem_raw = trunc(in_pkt ? fifo_rd : in_stk ? stk_rd : ext_rdata_i, mem_width);
-  // Atomic operation on the value read (vm::sem::atomic).
-  wire [63:0] aval = trunc(em_sval_q, mem_width);
-  reg  [63:0] anew;
-  reg         astore;
-  always @(*) begin
-    astore = 1'b1;
-    case (mem_aop)
-      3'd0:    anew = trunc(mem_raw + aval, mem_width);
-      3'd1:    anew = mem_raw | aval;
-      3'd2:    anew = mem_raw & aval;
-      3'd3:    anew = mem_raw ^ aval;
-      3'd4:    anew = aval;
-      default: begin
-        anew = aval;
-        astore = (mem_raw == trunc(em_cmp_q, mem_width));
-      end
-    endcase
-  end
+    .clk_i(clk_i), .rd_addr_i(soff), .rd_data_o(stk_rd),
+    .st_i(stk_st), .st_addr_i(soff), .st_mask_i(st_mask), .st_data_i(st_data));
 
   assign ext_addr_o  = em_addr_q;
   assign ext_width_o = mem_width;
@@ -476,8 +416,7 @@ module ebpf_engine (
                   if (ext_rd_o && ext_rd_fault_i) begin
                     mem_fault = 1'b1; mem_fcode = FAULT_MEM;
                   end else begin
-                    mw_val_d = (mem_kind == K_LDX) ? (mem_sx ? sext(mem_raw, mem_width) : mem_raw)
-                                                   : ntoh(mem_raw, mem_width);
+                    mw_val_d = mem_load;
                     mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
                   end
                 end
@@ -490,12 +429,12 @@ module ebpf_engine (
                   if (in_pkt && pwr_q) fifo_st = 1'b1;
                   else if (in_stk) stk_st = 1'b1;
                   else begin
-                    ext_wr_o = 1'b1; ext_wdata_o = trunc(em_sval_q, mem_width);
+                    ext_wr_o = 1'b1; ext_wdata_o = mem_sdata;
                   end
                   if (ext_wr_o && ext_wr_fault_i) begin
                     mem_fault = 1'b1; mem_fcode = FAULT_MEM;
                   end else begin
-                    mw_mem_d = 1'b1; mw_wr_d = 1'b1; mw_wdata_d = trunc(em_sval_q, mem_width);
+                    mw_mem_d = 1'b1; mw_wr_d = 1'b1; mw_wdata_d = mem_sdata;
                   end
                 end
               end
