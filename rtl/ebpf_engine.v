@@ -224,7 +224,8 @@ module ebpf_engine (
   /* verilator lint_on PINCONNECTEMPTY */
 
   // --- register file, frame stack ---
-  reg rf_we, rf_push, rf_pop;
+  wire rf_we, rf_push, rf_pop, wb_retire, wb_fault, wb_mem, wb_done;
+  wire [63:0] wb_r0;
   ebpf_regfile u_regfile (
     .clk_i(clk_i), .init_i(start), .args_i(args_q),
     .we_i(rf_we), .widx_i(mw_wreg_q), .wdata_i(mw_val_q),
@@ -334,6 +335,12 @@ module ebpf_engine (
     .exmem_v_i(idex_v_q), .exmem_mem_result_i(ex_memres), .exmem_wreg_i(ex_wreg),
     .load_use_o(load_use));
 
+  ebpf_writeback u_writeback (
+    .run_i(running), .v_i(mw_v_q), .fault_i(mw_flt_q), .we_i(mw_we_q), .wreg_i(mw_wreg_q),
+    .val_i(mw_val_q), .ctl_i(mw_ctl_q), .mem_i(mw_mem_q), .r0_i(regs[63:0]),
+    .retire_o(wb_retire), .fault_o(wb_fault), .rf_we_o(rf_we), .push_o(rf_push),
+    .pop_o(rf_pop), .mem_o(wb_mem), .end_o(wb_done), .r0_o(wb_r0));
+
   always @(*) begin
     run_d = run_q; pend_d = pend_q; bank_d = bank_e; pc_d = pc_q; fetch_on_d = fetch_on_q;
     lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q; seq_d = seq_q; exec_d = exec_q;
@@ -352,7 +359,7 @@ module ebpf_engine (
     mw_wr_d = mw_wr_q; mw_addr_d = mw_addr_q; mw_rdata_d = mw_rdata_q; mw_wdata_d = mw_wdata_q;
     mw_width_d = mw_width_q;
 
-    rf_we = 1'b0; rf_push = 1'b0; rf_pop = 1'b0; fr_clear = 1'b0;
+    fr_clear = 1'b0;
     fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0; fifo_free = 1'b0;
     ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
     ex_start = 1'b0;
@@ -369,27 +376,9 @@ module ebpf_engine (
       stall = STALL_IDLE;
     end else begin
       // ---------------- WB ----------------
-      if (mw_v_q) begin
-        mw_v_d = 1'b0;
-        dbg_retire_o = 1'b1;
-        if (mw_flt_q) begin
-          dbg_fault_o = 1'b1;
-          wb_end = 1'b1;
-        end else begin
-          rf_we = mw_we_q;
-          dbg_reg_we_o = mw_we_q;
-          dbg_mem_v_o = mw_mem_q;
-          case (mw_ctl_q)
-            CTL_CALL: rf_push = 1'b1;
-            CTL_RET:  rf_pop = 1'b1;
-            CTL_FINAL: begin
-              wb_end = 1'b1;
-              dbg_r0_o = (mw_we_q && mw_wreg_q == 4'd0) ? mw_val_q : regs[63:0];
-            end
-            default: ;
-          endcase
-        end
-      end
+      if (mw_v_q) mw_v_d = 1'b0;
+      dbg_retire_o = wb_retire; dbg_fault_o = wb_fault; dbg_reg_we_o = rf_we;
+      dbg_mem_v_o = wb_mem; dbg_r0_o = wb_r0; wb_end = wb_done;
 
       if (wb_end) begin
         // Verdict: free the slot, reset for the next packet.
