@@ -113,7 +113,7 @@ module ebpf_engine (
   `include "ebpf_params.vh"
 
   localparam [1:0] CTL_NONE = 2'd0, CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
-  localparam [3:0] U_MUL = 4'd1, U_LDDW = 4'd6;
+  localparam [3:0] U_MUL = 4'd1;
   localparam [7:0] ATOMC = ATOMIC_MEM_CYCLES[7:0];
 
   // ------------------------------------------------------------------
@@ -205,17 +205,10 @@ module ebpf_engine (
   wire pkt_complete = (fifo_valid & slot_mask) == slot_mask;
 
   // --- decoders (one per stage that needs instruction facts) ---
-  wire        if_valid;
-  wire [3:0]  if_unit;
   wire [10:0] id_reads;
 
   /* verilator lint_off PINCONNECTEMPTY */
   // Each stage's decoder instance uses only the facts that stage needs.
-  ebpf_decode_rom u_if_dec (
-    .opc_i(imem_rd[7:0]), .src_i(imem_rd[15:12]), .off_i(imem_rd[31:16]), .imm_i(imem_rd[63:32]),
-    .valid_o(if_valid), .kind_o(), .unit_o(if_unit), .rd_dst_o(), .rd_src_o(),
-    .rd_fixed_o(), .wr_o(), .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(),
-    .end_be_o(), .swap_o(), .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
   ebpf_decode u_id_dec (
     .insn_i(ifid_insn_q), .valid_o(), .kind_o(), .unit_o(), .dst_o(), .src_o(),
     .reads_o(id_reads), .we_o(), .wreg_o(), .mem_result_o(), .ex_cycles_o(), .rd_dst_o(),
@@ -238,18 +231,22 @@ module ebpf_engine (
     .pop_i(rf_pop), .depth_o(depth), .top_ret_o(top_ret), .top_regs_o(top_regs));
 
   // --- instruction memory ---
-  // IF reads only below the bank's length (at most IMEM_SLOTS), so the high
-  // pc bits never select a slot.
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [31:0] fetch_addr = lddw_hi_q ? pc_q + 32'd1 : pc_q;
-  /* verilator lint_on UNUSEDSIGNAL */
+  wire [11:0] fetch_addr;
+  wire        if_slot_v, if_lddw_first;
+  wire [63:0] if_insn;
+  wire [31:0] if_hi, if_next_pc;
+  ebpf_fetch u_fetch (
+    .pc_i(pc_q), .lddw_hi_i(lddw_hi_q), .lddw_lo_i(lddw_lo_q), .len_i(imem_len),
+    .addr_o(fetch_addr), .rd_i(imem_rd), .slot_v_o(if_slot_v), .lddw_first_o(if_lddw_first),
+    .insn_o(if_insn), .hi_o(if_hi), .next_pc_o(if_next_pc));
+
   ebpf_imem u_imem (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(imem_wr_i), .wr_addr_i(imem_wr_addr_i), .wr_data_i(imem_wr_data_i),
     .len_wr_i(imem_len_wr_i), .len_i(imem_len_i), .swap_i(imem_swap_i),
     .busy_i(run_q), .busy_bank_i(bank_q),
     .active_o(imem_active_o), .wr_refused_o(imem_refused_o),
-    .rd_bank_i(bank_e), .rd_addr_i(fetch_addr[11:0]), .rd_data_o(imem_rd),
+    .rd_bank_i(bank_e), .rd_addr_i(fetch_addr), .rd_data_o(imem_rd),
     .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
 
   // --- EX datapath: operands through the forwarding units, ALU, mul, div,
@@ -590,20 +587,16 @@ module ebpf_engine (
         end else if (flush) begin
           ifid_v_d = 1'b0;
         end else if (!frozen && !id_stall && fetch_on_d) begin
-          if (pc_q >= imem_len) begin
+          if (!if_slot_v) begin
             ifid_v_d = 1'b0;
-          end else if (lddw_hi_q) begin
-            lddw_hi_d = 1'b0;
-            ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
-            ifid_insn_d = lddw_lo_q; ifid_hi_d = imem_rd[63:32];
-            seq_d = seq_q + 32'd1; pc_d = pc_q + 32'd2;
-          end else if (if_valid && if_unit == U_LDDW) begin
+          end else if (if_lddw_first) begin
             lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
             if (stall == STALL_NONE) stall = STALL_LDDWFETCH;
           end else begin
+            lddw_hi_d = 1'b0;
             ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
-            ifid_insn_d = imem_rd; ifid_hi_d = 32'd0;
-            seq_d = seq_q + 32'd1; pc_d = pc_q + 32'd1;
+            ifid_insn_d = if_insn; ifid_hi_d = if_hi;
+            seq_d = seq_q + 32'd1; pc_d = if_next_pc;
           end
         end
         if (stall == STALL_NONE && !fetch_on_d) stall = STALL_DRAIN;
@@ -671,7 +664,7 @@ module ebpf_engine (
   assign dbg_fault_code_o = mw_fcode_q;
   assign dbg_running_o    = running;
   assign dbg_stage_v_o    = running ? {mw_v_q, em_v_q, idex_v_q, ifid_v_q,
-                                       fetch_on_q && (pc_q < imem_len)} : 5'd0;
+                                       fetch_on_q && if_slot_v} : 5'd0;
   assign dbg_pc_if_o      = pc_q;
   assign dbg_pc_id_o      = ifid_pc_q;
   assign dbg_pc_ex_o      = idex_pc_q;
