@@ -485,6 +485,9 @@ module ebpf_engine (
         end
         if (kill) begin
           idex_v_d = 1'b0; ifid_v_d = 1'b0; fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
+          // A fault or an unwind in MEM discards IF, ID and EX: a flush
+          // while fetch was still on.
+          if (fetch_on_q) flush = 1'b1;
         end
 
         // ---------------- EX ----------------

@@ -36,6 +36,10 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Print the device's register map.
     Regs(cmd::regs::Args),
+    /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
+    Trace(cmd::trace::Args),
+    /// Random programs on interpreter and pipeline; print any counterexample.
+    FuzzDiff(cmd::fuzz_diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::ConformancePlugin(a) => cmd::plugin::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Regs(a) => cmd::regs::run(a),
+        Command::Trace(a) => cmd::trace::run(a),
+        Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };
     match r {
         Ok(code) => code,

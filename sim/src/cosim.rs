@@ -137,7 +137,17 @@ pub fn cosim_configs(
     let (mut h1, mut h2) = (helpers(), helpers());
     let mut imem = InstrMem::with_program(Arc::new(prog.clone()));
     let mut e = Engine::new(cfg.clone());
-    let pushed = e.push_packet(&packet_of(&m1), args);
+    // As `pipeline::run`: a packet larger than FIFO_MD runs from memory.
+    let pkt = packet_of(&m1);
+    if pkt.len() > nfbpf_vm::contract::PKT_WINDOW {
+        e.bypass_packet_window();
+    }
+    let first = if e.packet_window_bypassed() {
+        &[][..]
+    } else {
+        &pkt[..]
+    };
+    let pushed = e.push_packet(first, args);
     let begun = rtl.begin(prog, &mut m2, args, rtl_cfg);
     let mismatch =
         |cycle: u64, what: String, hm: &VecDeque<String>, hr: &VecDeque<String>| Mismatch {

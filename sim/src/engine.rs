@@ -54,6 +54,14 @@ struct Cur {
     retired: u64,
 }
 
+/// A helper's answer, held for its latency.
+#[derive(Debug)]
+enum Answer {
+    Return(u64),
+    Unwind(u64),
+    Fault(u64, FaultKind),
+}
+
 /// The head packet's descriptor as given to the core.
 #[derive(Debug, Clone, Copy)]
 struct Desc {
@@ -94,6 +102,12 @@ pub struct RtlEngine {
     pending: Option<FaultKind>,
     /// Clocks the current helper request has been up.
     helper_clocks: u64,
+    /// The current call's latency and answer (the helper ran at the request).
+    helper_lat: u64,
+    helper_answer: Option<Answer>,
+    /// The packet is larger than FIFO_MD: it stays in `Memory` and every
+    /// packet access goes out on the external port (as the model's bypass).
+    bypass: bool,
     /// Give up (an RTL defect) when a packet runs this many clocks.
     limit: u64,
     /// A verdict was taken in the current clock.
@@ -195,6 +209,9 @@ impl RtlEngine {
         self.ended = false;
         self.pending = None;
         self.helper_clocks = 0;
+        self.helper_lat = 1;
+        self.helper_answer = None;
+        self.bypass = false;
         self.limit = cfg
             .budget
             .saturating_mul(80)
@@ -268,7 +285,11 @@ impl RtlEngine {
     ) -> Result<(), Fault> {
         self.device(prog, mem, cfg)?;
         let packet = packet_of(mem);
-        self.push_packet(&packet, args)
+        // Larger than FIFO_MD (as `pipeline::run`): an empty packet, and the
+        // program reaches the bytes in `mem` through the external port.
+        self.bypass = packet.len() > contract::PKT_WINDOW;
+        let first = if self.bypass { &[][..] } else { &packet[..] };
+        self.push_packet(first, args)
             .map_err(|e| fifo_fault(e.to_string()))?;
         self.prime(mem);
         Ok(())
@@ -285,6 +306,7 @@ impl RtlEngine {
         let mut pkt_len = len;
         let mut pkt_writable = true;
         match mem.region_mut("packet") {
+            _ if self.bypass => pkt_len = 0,
             Some(reg) if reg.base == contract::PKT_BASE => {
                 reg.data.resize(len, 0);
                 pkt_writable = reg.writable;
@@ -380,7 +402,8 @@ impl RtlEngine {
         }
     }
 
-    /// Serve a helper request that has waited its latency.
+    /// A helper request issues (its first clock in MEM): the unit runs the
+    /// helper now, as the model does, and answers after its latency.
     fn call_helper(&mut self, o: &EngOut, mem: &mut Memory, helpers: &mut Helpers) {
         let hid = o.helper_id as u32;
         let synced = self.pkt_len() > 0;
@@ -402,27 +425,37 @@ impl RtlEngine {
         if self.stack_en {
             self.stack_from_mem(mem);
         }
-        self.inp.helper_ack = 1;
-        match r {
-            None => {
-                self.inp.helper_fault = 1;
-                self.inp.helper_fault_code = F_UNKNOWN_HELPER;
-                self.pending = Some(FaultKind::UnknownHelper(hid));
-            }
-            Some(Err(msg)) => {
-                self.inp.helper_fault = 1;
-                self.inp.helper_fault_code = F_HELPER;
-                self.pending = Some(FaultKind::Helper {
+        self.helper_lat = self.cfg.helper_latency.after(hid);
+        self.helper_answer = Some(match r {
+            None => Answer::Fault(F_UNKNOWN_HELPER, FaultKind::UnknownHelper(hid)),
+            Some(Err(msg)) => Answer::Fault(
+                F_HELPER,
+                FaultKind::Helper {
                     id: hid,
                     name: helpers.name(hid).unwrap_or("?"),
                     msg,
-                });
-            }
-            Some(Ok(HelperOutcome::Return(v))) => self.inp.helper_ret = v,
-            Some(Ok(HelperOutcome::Unwind(v))) => {
+                },
+            ),
+            Some(Ok(HelperOutcome::Return(v))) => Answer::Return(v),
+            Some(Ok(HelperOutcome::Unwind(v))) => Answer::Unwind(v),
+        });
+    }
+
+    /// The helper unit's answer goes to the core.
+    fn answer_helper(&mut self) {
+        self.inp.helper_ack = 1;
+        match self.helper_answer.take() {
+            Some(Answer::Return(v)) => self.inp.helper_ret = v,
+            Some(Answer::Unwind(v)) => {
                 self.inp.helper_ret = v;
                 self.inp.helper_unwind = 1;
             }
+            Some(Answer::Fault(code, kind)) => {
+                self.inp.helper_fault = 1;
+                self.inp.helper_fault_code = code;
+                self.pending = Some(kind);
+            }
+            None => {}
         }
     }
 
@@ -486,10 +519,13 @@ impl RtlEngine {
             o = self.core.eval(&self.inp);
         }
         if o.helper_req != 0 {
-            self.helper_clocks += 1;
-            if self.helper_clocks >= self.cfg.helper_latency.of(o.helper_id as u32) {
-                self.helper_clocks = 0;
+            if self.helper_clocks == 0 {
                 self.call_helper(&o, mem, helpers);
+            }
+            self.helper_clocks += 1;
+            if self.helper_clocks >= self.helper_lat {
+                self.helper_clocks = 0;
+                self.answer_helper();
                 o = self.core.eval(&self.inp);
             }
         }

@@ -6,11 +6,6 @@
 use clap::ValueEnum;
 use nfbpf_sim::engine::RtlExecutor;
 use nfbpf_vm::conformance::{self, Executor, InterpExecutor, Verdict};
-use nfbpf_vm::helpers::Helpers;
-use nfbpf_vm::interp;
-use nfbpf_vm::pipeline;
-use nfbpf_vm::program::Program;
-use nfbpf_vm::trace::NoTrace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +14,7 @@ use std::process::ExitCode;
 pub enum Engine {
     /// The reference interpreter.
     Interp,
-    /// The cycle-accurate pipeline model (vm::pipeline).
+    /// The cycle-accurate pipeline model.
     Pipeline,
     /// The engine RTL, Verilated (sim::engine).
     Rtl,
@@ -29,37 +24,9 @@ impl Engine {
     pub fn executor(self) -> Box<dyn Executor> {
         match self {
             Engine::Interp => Box::new(InterpExecutor::default()),
-            Engine::Pipeline => Box::new(PipelineExecutor::default()),
+            Engine::Pipeline => Box::new(nfbpf_vm::pipeline::PipelineExecutor::default()),
             Engine::Rtl => Box::new(RtlExecutor::default()),
         }
-    }
-}
-
-/// The pipeline model as a conformance executor.
-#[derive(Debug, Default)]
-pub struct PipelineExecutor {
-    pub config: pipeline::Config,
-}
-
-impl Executor for PipelineExecutor {
-    fn name(&self) -> &'static str {
-        "pipeline"
-    }
-
-    fn execute(&mut self, prog: &Program, mem: &[u8]) -> Result<u64, String> {
-        let (mut m, args) = interp::conformance_memory(mem);
-        let mut h = Helpers::conformance();
-        pipeline::run(
-            prog,
-            &mut m,
-            &mut h,
-            args,
-            &self.config,
-            &mut NoTrace,
-            &mut pipeline::NoCycles,
-        )
-        .map(|o| o.r0)
-        .map_err(|f| f.to_string())
     }
 }
 

@@ -111,3 +111,95 @@ pub const HELPER_DEFAULT_CYCLES: u64 = 4;
 pub const FIFO_MAX_PACKETS: usize = 32;
 /// Default port rate feeding FIFO_MD: one 10 Gb/s port.
 pub const PORT_RATE_BPS: u64 = 10_000_000_000;
+
+// ---------------------------------------------------------------------------
+// BEGIN maps/abi section (branch `maps`): map coprocessor, helpers, ABIs.
+// Additive only; everything below is owned by `maps`, `units` and `abi`.
+// ---------------------------------------------------------------------------
+
+/// Map type codes (Linux `enum bpf_map_type`; the map table's TYPEMAP).
+pub const MAP_TYPE_HASH: u32 = 1;
+pub const MAP_TYPE_ARRAY: u32 = 2;
+pub const MAP_TYPE_LPM_TRIE: u32 = 11;
+pub const MAP_TYPE_DEVMAP: u32 = 14;
+
+/// Map update flags (Linux).
+pub const BPF_ANY: u64 = 0;
+pub const BPF_NOEXIST: u64 = 1;
+pub const BPF_EXIST: u64 = 2;
+/// `bpf_redirect_map` flags (Linux): send to every port of the map,
+/// optionally not back to the ingress port.
+pub const BPF_F_BROADCAST: u64 = 1 << 3;
+pub const BPF_F_EXCLUDE_INGRESS: u64 = 1 << 4;
+
+/// Error numbers helpers return as `-errno` in r0 (Linux values).
+pub const ENOENT: i64 = 2;
+pub const E2BIG: i64 = 7;
+pub const EEXIST: i64 = 17;
+pub const EINVAL: i64 = 22;
+pub const ENOSPC: i64 = 28;
+
+/// Helper numbers (Linux `enum bpf_func_id`; SUME uses 1..3 with by-value
+/// keys and values).
+pub const HELPER_MAP_LOOKUP_ELEM: u32 = 1;
+pub const HELPER_MAP_UPDATE_ELEM: u32 = 2;
+pub const HELPER_MAP_DELETE_ELEM: u32 = 3;
+pub const HELPER_KTIME_GET_NS: u32 = 5;
+pub const HELPER_TRACE_PRINTK: u32 = 6;
+pub const HELPER_GET_PRANDOM_U32: u32 = 7;
+pub const HELPER_REDIRECT: u32 = 23;
+pub const HELPER_CSUM_DIFF: u32 = 28;
+pub const HELPER_XDP_ADJUST_HEAD: u32 = 44;
+pub const HELPER_REDIRECT_MAP: u32 = 51;
+pub const HELPER_XDP_ADJUST_TAIL: u32 = 65;
+
+/// XDP actions (r0 at exit, XDP ABI).
+pub const XDP_ABORTED: u64 = 0;
+pub const XDP_DROP: u64 = 1;
+pub const XDP_PASS: u64 = 2;
+pub const XDP_TX: u64 = 3;
+pub const XDP_REDIRECT: u64 = 4;
+
+/// SUME ABI special output ports (r0 at exit; any smaller value is a port).
+pub const SUME_DROP: u64 = 0xfff0;
+pub const SUME_CONTROLLER: u64 = 0xfff1;
+pub const SUME_FLOOD: u64 = 0xffff;
+/// SUME ABI: what a by-value map lookup returns when the key is absent.
+pub const SUME_LOOKUP_MISS: u64 = 0xffff_ffff;
+/// SUME ABI: bytes of the packed metadata header in front of the frame.
+pub const SUME_MD_SIZE: usize = 32;
+
+/// XDP ABI: bytes of `struct xdp_md` (six u32) at [`CTX_BASE`].
+pub const XDP_MD_SIZE: usize = 24;
+/// XDP ABI: headroom in front of the frame in the packet window, so
+/// `bpf_xdp_adjust_head` can grow the packet (Linux reserves 256 B,
+/// `XDP_PACKET_HEADROOM`). The frame starts at `PKT_BASE + XDP_HEADROOM`.
+pub const XDP_HEADROOM: usize = 256;
+/// Minimum frame length `xdp_adjust_head`/`xdp_adjust_tail` leave (Linux's
+/// `ETH_HLEN`).
+pub const ETH_HLEN: usize = 14;
+
+/// Map coprocessor timing defaults, cycles (the reported CAM 10/12 and TCAM
+/// 10/26). ARRAY and DEVMAP are direct-indexed block RAM: the project's
+/// choice of 2 cycles for read and write.
+pub const CAM_READ_CYCLES: u32 = 10;
+pub const CAM_WRITE_CYCLES: u32 = 12;
+pub const TCAM_READ_CYCLES: u32 = 10;
+pub const TCAM_WRITE_CYCLES: u32 = 26;
+pub const ARRAY_READ_CYCLES: u32 = 2;
+pub const ARRAY_WRITE_CYCLES: u32 = 2;
+/// CAM and TCAM capacities (entries shared by all maps of that kind, as in
+/// the existing bitstream's 64-entry tables).
+pub const CAM_ENTRIES: usize = 64;
+pub const TCAM_ENTRIES: usize = 64;
+
+/// Latencies of the helpers that are not map operations, cycles (the
+/// project's choices): timer and PRNG are one register read; redirect and
+/// adjust_head/adjust_tail one register write; csum_diff adds one 256-bit
+/// word (eight u32) per cycle after one setup cycle; trace_printk one cycle
+/// per 32 bytes of format string after one setup cycle.
+pub const SIMPLE_HELPER_CYCLES: u32 = 1;
+
+// ---------------------------------------------------------------------------
+// END maps/abi section.
+// ---------------------------------------------------------------------------

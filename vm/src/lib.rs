@@ -13,6 +13,7 @@
 //!
 //! No I/O happens here.
 
+pub mod abi;
 pub mod asm;
 pub mod conformance;
 pub mod contract;
@@ -22,12 +23,14 @@ pub mod helpers;
 pub mod insn;
 pub mod interp;
 pub mod isa;
+pub mod maps;
 pub mod mem;
 pub mod pipeline;
 pub mod program;
 pub mod regs;
 pub mod sem;
 pub mod trace;
+pub mod units;
 pub mod validate;
 
 pub use insn::Insn;

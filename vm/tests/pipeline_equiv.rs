@@ -5,96 +5,17 @@
 
 use nfbpf_vm::contract;
 use nfbpf_vm::interp::{self, conformance_memory};
-use nfbpf_vm::pipeline::{self, Pacing, randprog};
+use nfbpf_vm::pipeline::{self, randprog};
 use nfbpf_vm::trace::Collect;
 use nfbpf_vm::{Program, disasm};
 use proptest::prelude::*;
 
 /// Run one generated case on both executors; `Err` describes the first
-/// difference.
+/// difference (see `pipeline::diff`).
 fn check(seed: u64) -> Result<(), String> {
-    let case = randprog::generate(seed);
-    let prog = Program::new(case.insns.clone())
-        .map_err(|e| format!("generator made an invalid program: {e}"))?;
-    let icfg = interp::Config {
-        budget: case.budget,
-        ..interp::Config::default()
-    };
-    let pcfg = pipeline::Config {
-        budget: case.budget,
-        pacing: if case.paced {
-            Pacing::default()
-        } else {
-            Pacing::Instant
-        },
-        ..pipeline::Config::default()
-    };
-    let (mut m1, args) = conformance_memory(&case.packet);
-    let (mut m2, _) = conformance_memory(&case.packet);
-    let mut h1 = randprog::helpers();
-    let mut h2 = randprog::helpers();
-    let mut t1 = Collect::default();
-    let mut t2 = Collect::default();
-    let r1 = interp::run(&prog, &mut m1, &mut h1, args, &icfg, &mut t1);
-    let r2 = pipeline::run(
-        &prog,
-        &mut m2,
-        &mut h2,
-        args,
-        &pcfg,
-        &mut t2,
-        &mut pipeline::NoCycles,
-    );
-    let ctx = || {
-        format!(
-            "seed {seed:#x}, packet {} bytes, budget {}, paced {}\n{}",
-            case.packet.len(),
-            case.budget,
-            case.paced,
-            disasm::listing(&case.insns)
-        )
-    };
-    for (k, (a, b)) in t1.0.iter().zip(&t2.0).enumerate() {
-        if !a.same_effect(b) {
-            return Err(format!(
-                "retire record {k} differs:\n interp   {}\n pipeline {}\n{}",
-                a.to_line(),
-                b.to_line(),
-                ctx()
-            ));
-        }
-    }
-    if t1.0.len() != t2.0.len() {
-        return Err(format!(
-            "retire counts differ: interp {} pipeline {}\n{}",
-            t1.0.len(),
-            t2.0.len(),
-            ctx()
-        ));
-    }
-    if r1 != r2 {
-        return Err(format!(
-            "results differ: interp {r1:?} pipeline {r2:?}\n{}",
-            ctx()
-        ));
-    }
-    for (a, b) in m1.regions().iter().zip(m2.regions()) {
-        if a.data != b.data {
-            return Err(format!(
-                "final memory of region {} differs\n{}",
-                a.name,
-                ctx()
-            ));
-        }
-    }
-    // Retire cycles strictly increase.
-    for w in t2.0.windows(2) {
-        if w[1].cycle <= w[0].cycle {
-            return Err(format!("retire cycles not increasing\n{}", ctx()));
-        }
-    }
-    let _ = contract::PKT_BASE;
-    Ok(())
+    pipeline::diff::check_seed(seed)
+        .map(|_| ())
+        .map_err(|m| format!("seed {seed:#x}: {m}"))
 }
 
 proptest! {
@@ -309,4 +230,63 @@ fn queued_packets_match_interpreter() {
             assert!(w[1].start > w[0].end);
         }
     }
+}
+
+/// Wild programs: random table rows with unconstrained fields (backward
+/// jumps, loops, any register as a pointer), kept when they validate. The
+/// pipeline must not panic and must still agree with the interpreter.
+#[test]
+fn wild_valid_programs_agree() {
+    use nfbpf_vm::Insn;
+    use nfbpf_vm::isa::isa;
+    use nfbpf_vm::pipeline::diff;
+    let rows = &isa().rows;
+    let mut ran = 0;
+    for seed in 0..30_000u64 {
+        let mut g = randprog::Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let n = 1 + g.below(24) as usize;
+        let mut insns = Vec::with_capacity(n + 1);
+        for _ in 0..n {
+            let def = &rows[g.below(rows.len() as u64) as usize];
+            let mut i = def.template();
+            let ops = def.form.operands();
+            if ops.dst {
+                i.dst = g.below(11) as u8;
+            }
+            if ops.src {
+                i.src = g.below(11) as u8;
+            }
+            if ops.off {
+                i.off = g.below(2 * n as u64 + 2) as i16 - n as i16;
+            }
+            if ops.imm {
+                i.imm = if def.is_branch() {
+                    g.below(2 * n as u64 + 2) as i32 - n as i32
+                } else {
+                    g.next_u64() as i32
+                };
+            }
+            insns.push(i);
+            if def.slots() == 2 {
+                insns.push(Insn::new(0, 0, 0, 0, g.next_u64() as i32));
+            }
+        }
+        insns.push(Insn::new(0x95, 0, 0, 0, 0));
+        if Program::new(insns.clone()).is_err() {
+            continue;
+        }
+        let len = g.below(80) as usize;
+        let case = randprog::Case {
+            insns,
+            packet: (0..len).map(|_| g.next_u64() as u8).collect(),
+            budget: 1 + g.below(3000),
+            paced: g.pct(50),
+        };
+        if let Err(m) = diff::check(&case) {
+            panic!("wild seed {seed}: {m}");
+        }
+        ran += 1;
+    }
+    eprintln!("{ran} wild programs validated and agreed");
+    assert!(ran > 3000, "only {ran} wild programs validated");
 }

@@ -52,6 +52,17 @@ pub const fn if_cycles(unit: Unit) -> u64 {
     }
 }
 
+/// What EX/MEM and MEM/WB carry of an instruction's decode (small, so the
+/// pipeline registers stay cheap to move).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lite {
+    pub kind: Kind,
+    pub wreg: u8,
+    pub mem_result: bool,
+    pub uses_mem: bool,
+    pub slots: u8,
+}
+
 /// Per-slot decode for the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PipeDecoded {
@@ -116,6 +127,16 @@ impl PipeDecoded {
             if_cycles: if_cycles(def.unit) as u32,
             slots: def.slots() as u8,
             uses_mem: def.width().is_some() || matches!(def.kind, Kind::Call | Kind::Callx),
+        }
+    }
+
+    pub const fn lite(&self) -> Lite {
+        Lite {
+            kind: self.d.kind,
+            wreg: self.wreg,
+            mem_result: self.mem_result,
+            uses_mem: self.uses_mem,
+            slots: self.slots,
         }
     }
 

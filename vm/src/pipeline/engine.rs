@@ -8,7 +8,7 @@
 //! Semantics come from [`crate::sem`]; this file decides only *when* things
 //! happen. See `docs/pipeline.md` for the stall and latency table.
 
-use super::decode::{NO_REG, PipeDecoded};
+use super::decode::{Lite, NO_REG, PipeDecoded};
 use super::fifo::{FifoError, FifoMd, Pacing};
 use super::imem::{Bank, InstrMem};
 use super::record::{CycleRecord, CycleTracer, EX, Fwd, ID, IF, MEM, StageSlot, Stall, WB};
@@ -20,12 +20,32 @@ use crate::mem::{MemFault, Memory};
 use crate::sem;
 use crate::trace::{MemAccess, Retire, Tracer};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A latency the helper unit reports after a call (e.g. the map
+/// coprocessor's CAM/TCAM cycles for the operation just done), or `None` to
+/// use the table.
+pub type LatencyFn = Arc<dyn Fn(u32) -> Option<u64> + Send + Sync>;
 
 /// Helper latency: cycles in MEM from request to answer, per helper id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The helper runs when the request issues (the first MEM cycle); MEM then
+/// holds the call until the answer.
+#[derive(Clone)]
 pub struct HelperLatency {
     pub default: u64,
     pub by_id: BTreeMap<u32, u64>,
+    /// Asked after each call; its answer wins over the table.
+    pub after_call: Option<LatencyFn>,
+}
+
+impl std::fmt::Debug for HelperLatency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperLatency")
+            .field("default", &self.default)
+            .field("by_id", &self.by_id)
+            .field("after_call", &self.after_call.is_some())
+            .finish()
+    }
 }
 
 impl Default for HelperLatency {
@@ -33,14 +53,38 @@ impl Default for HelperLatency {
         HelperLatency {
             default: contract::HELPER_DEFAULT_CYCLES,
             by_id: BTreeMap::new(),
+            after_call: None,
         }
     }
 }
 
 impl HelperLatency {
-    /// Latency of helper `id` (at least 1 cycle).
+    /// Latency of helper `id` from the table (at least 1 cycle).
     pub fn of(&self, id: u32) -> u64 {
         self.by_id.get(&id).copied().unwrap_or(self.default).max(1)
+    }
+
+    /// Latency of the call to `id` that just ran.
+    pub fn after(&self, id: u32) -> u64 {
+        self.after_call
+            .as_ref()
+            .and_then(|f| f(id))
+            .unwrap_or_else(|| self.of(id))
+            .max(1)
+    }
+
+    /// Latencies as the device's helper units report them
+    /// ([`crate::units::EngineState::last_call`] of `engine`), falling back
+    /// to the table.
+    pub fn from_device(dev: crate::units::SharedDeviceState, engine: usize) -> Self {
+        HelperLatency {
+            after_call: Some(Arc::new(move |id| {
+                dev.with(|d| d.engine(engine).last_call)
+                    .filter(|c| c.id == id)
+                    .map(|c| c.cycles as u64)
+            })),
+            ..HelperLatency::default()
+        }
     }
 }
 
@@ -184,7 +228,7 @@ pub struct ExMem {
     pub valid: bool,
     pub pc: u32,
     pub seq: u32,
-    pub p: PipeDecoded,
+    pub l: Lite,
     /// Result made in EX (or, after MEM, the loaded value).
     pub val: u64,
     /// Memory address of a load, store or atomic.
@@ -200,6 +244,8 @@ pub struct ExMem {
     /// Cycles spent in MEM so far (counting from the first cycle its words
     /// are valid).
     mcount: u32,
+    /// Cycles the helper unit takes for this call (known once it ran).
+    mlat: u32,
 }
 
 /// MEM/WB pipeline register.
@@ -208,7 +254,7 @@ pub struct MemWb {
     pub valid: bool,
     pub pc: u32,
     pub seq: u32,
-    pub p: PipeDecoded,
+    pub l: Lite,
     pub val: u64,
     pub mem: Option<MemAccess>,
     ctl: Ctl,
@@ -246,7 +292,7 @@ const EXMEM_BUBBLE: ExMem = ExMem {
     valid: false,
     pc: 0,
     seq: 0,
-    p: BUBBLE_P,
+    l: BUBBLE_P.lite(),
     val: 0,
     addr: 0,
     sval: 0,
@@ -255,13 +301,14 @@ const EXMEM_BUBBLE: ExMem = ExMem {
     ctl: Ctl::None,
     faulted: false,
     mcount: 0,
+    mlat: 0,
 };
 
 const MEMWB_BUBBLE: MemWb = MemWb {
     valid: false,
     pc: 0,
     seq: 0,
-    p: BUBBLE_P,
+    l: BUBBLE_P.lite(),
     val: 0,
     mem: None,
     ctl: Ctl::None,
@@ -300,13 +347,14 @@ pub struct Engine {
     frames: Vec<Frame>,
     pc: u32,
     fetch_on: bool,
-    lddw_hi: bool,
+    /// Cycles the current fetch has spent in IF (lddw takes more than one).
+    if_count: u32,
     next_seq: u32,
     executed: u64,
     retired: u64,
     /// Fault of the instruction flagged `faulted` (at most one in flight).
     fault: Option<FaultKind>,
-    /// r0 of a helper unwind.
+    /// Length of the running packet's window (0: no packet mapped).
     pkt_len: usize,
     pkt_writable: bool,
     ifid: IfId,
@@ -318,6 +366,11 @@ pub struct Engine {
     ex_hold: ExMem,
     /// r1..r5 of the helper call in EX/MEM (one call in flight at most).
     call_args: [u64; 5],
+    /// The helper's answer, waiting for its latency to pass.
+    helper_answer: Option<Option<Result<HelperOutcome, String>>>,
+    /// The packet is not in FIFO_MD but in `Memory` (oversized, see
+    /// [`Engine::bypass_packet_window`]).
+    bypass: bool,
 }
 
 impl Engine {
@@ -335,7 +388,7 @@ impl Engine {
             frames: Vec::with_capacity(contract::MAX_FRAMES),
             pc: 0,
             fetch_on: false,
-            lddw_hi: false,
+            if_count: 0,
             next_seq: 0,
             executed: 0,
             retired: 0,
@@ -348,7 +401,20 @@ impl Engine {
             memwb: MEMWB_BUBBLE,
             ex_hold: EXMEM_BUBBLE,
             call_args: [0; 5],
+            helper_answer: None,
+            bypass: false,
         }
+    }
+
+    /// Leave the "packet" region of `Memory` alone: packet accesses go to
+    /// plain memory without FIFO_MD timing. For packets larger than the
+    /// FIFO_MD window, which the hardware cannot hold; push empty packets.
+    pub fn bypass_packet_window(&mut self) {
+        self.bypass = true;
+    }
+
+    pub fn packet_window_bypassed(&self) -> bool {
+        self.bypass
     }
 
     pub fn config(&self) -> &Config {
@@ -408,7 +474,7 @@ impl Engine {
         self.frames.clear();
         self.pc = 0;
         self.fetch_on = true;
-        self.lddw_hi = false;
+        self.if_count = 0;
         self.next_seq = 0;
         self.executed = 0;
         self.retired = 0;
@@ -422,6 +488,7 @@ impl Engine {
         self.pkt_len = len;
         self.pkt_writable = true;
         match mem.region_mut("packet") {
+            _ if self.bypass => self.pkt_len = 0,
             Some(reg) if reg.base == contract::PKT_BASE => {
                 reg.data.resize(len, 0);
                 self.pkt_writable = reg.writable;
@@ -582,7 +649,7 @@ impl Engine {
         let insns = self.bank.as_ref().map(|b| b.prog.insns());
         let pc = w.pc as usize;
         let insn = insns.and_then(|i| i.get(pc)).copied().unwrap_or_default();
-        let insn_hi = if fault.is_none() && w.p.slots == 2 {
+        let insn_hi = if fault.is_none() && w.l.slots == 2 {
             insns.and_then(|i| i.get(pc + 1)).copied()
         } else {
             None
@@ -605,7 +672,7 @@ impl Engine {
         self.idex.valid = false;
         self.ifid.valid = false;
         self.fetch_on = false;
-        self.lddw_hi = false;
+        self.if_count = 0;
     }
 
     /// One clock of a running packet. `Some` when the packet ends.
@@ -626,12 +693,12 @@ impl Engine {
         self.stats.cycles += 1;
         self.stats.busy_cycles += 1;
         // Forwarding sources as they stand at the start of the clock.
-        let fw_exmem = (self.exmem.valid && !self.exmem.p.mem_result)
-            .then_some((self.exmem.p.wreg, self.exmem.val));
+        let fw_exmem = (self.exmem.valid && !self.exmem.l.mem_result)
+            .then_some((self.exmem.l.wreg, self.exmem.val));
         let fw_memwb = self
             .memwb
             .valid
-            .then_some((self.memwb.p.wreg, self.memwb.val));
+            .then_some((self.memwb.l.wreg, self.memwb.val));
 
         let mut stall = Stall::None;
         let mut flush = false;
@@ -655,9 +722,9 @@ impl Engine {
                     kind,
                 }));
             }
-            let reg = (w.p.wreg != NO_REG).then(|| {
-                self.r[w.p.wreg as usize] = w.val;
-                (w.p.wreg, w.val)
+            let reg = (w.l.wreg != NO_REG).then(|| {
+                self.r[w.l.wreg as usize] = w.val;
+                (w.l.wreg, w.val)
             });
             if T::ENABLED {
                 tracer.retire(self.retire_record(&w, reg, None));
@@ -681,7 +748,7 @@ impl Engine {
                     }
                 }
                 Ctl::Final => {
-                    let r0 = if w.p.wreg == 0 { w.val } else { self.r[0] };
+                    let r0 = if w.l.wreg == 0 { w.val } else { self.r[0] };
                     self.end_cycle(ct, rec, Stall::Drain, false);
                     return Some(Ok(Outcome {
                         r0,
@@ -693,6 +760,7 @@ impl Engine {
 
         // ---------------- MEM ----------------
         let mut mem_stall = false;
+        let fetching = self.fetch_on;
         if self.exmem.valid {
             match self.mem_stage(mem, helpers) {
                 None => {}
@@ -701,6 +769,11 @@ impl Engine {
                     stall = cause;
                 }
             }
+        }
+
+        // A fault or an unwind in MEM discarded IF, ID and EX.
+        if fetching && !self.fetch_on {
+            flush = true;
         }
 
         // ---------------- EX ----------------
@@ -723,7 +796,7 @@ impl Engine {
                         if stop {
                             flush = true;
                             self.fetch_on = false;
-                            self.lddw_hi = false;
+                            self.if_count = 0;
                         }
                     }
                 }
@@ -742,7 +815,7 @@ impl Engine {
                 let bank = self.bank.as_ref();
                 let p = bank.map_or(BUBBLE_P, |b| b.pre[self.ifid.pc as usize]);
                 let e = &self.exmem;
-                if e.valid && e.p.mem_result && p.reads & (1u16 << (e.p.wreg & 15)) != 0 {
+                if e.valid && e.l.mem_result && p.reads & (1u16 << (e.l.wreg & 15)) != 0 {
                     id_stall = true;
                     stall = Stall::LoadUse;
                 } else {
@@ -761,7 +834,7 @@ impl Engine {
         // ---------------- IF ----------------
         if let Some(t) = redirect {
             self.pc = t;
-            self.lddw_hi = false;
+            self.if_count = 0;
             self.ifid.valid = false;
             if self.fetch_on {
                 self.next_seq += 1;
@@ -775,14 +848,14 @@ impl Engine {
             match pre.get(self.pc as usize) {
                 None => self.ifid.valid = false, // speculative fetch past the end
                 Some(p) => {
-                    if p.if_cycles > 1 && !self.lddw_hi {
-                        self.lddw_hi = true;
+                    if self.if_count + 1 < p.if_cycles {
+                        self.if_count += 1;
                         self.ifid.valid = false;
                         if stall == Stall::None {
                             stall = Stall::LddwFetch;
                         }
                     } else {
-                        self.lddw_hi = false;
+                        self.if_count = 0;
                         self.ifid = IfId {
                             valid: true,
                             pc: self.pc,
@@ -824,13 +897,13 @@ impl Engine {
     #[inline]
     fn mem_stage(&mut self, mem: &mut Memory, helpers: &mut Helpers) -> Option<Stall> {
         // Fast path: nothing to do in MEM (ALU, branches, lddw, local calls).
-        if !self.exmem.p.uses_mem || self.exmem.faulted {
+        if !self.exmem.l.uses_mem || self.exmem.faulted {
             let e = &self.exmem;
             self.memwb = MemWb {
                 valid: true,
                 pc: e.pc,
                 seq: e.seq,
-                p: e.p,
+                l: e.l,
                 val: e.val,
                 mem: None,
                 ctl: e.ctl,
@@ -848,7 +921,7 @@ impl Engine {
             valid: true,
             pc: e.pc,
             seq: e.seq,
-            p: e.p,
+            l: e.l,
             val: e.val,
             mem: None,
             ctl: e.ctl,
@@ -860,13 +933,13 @@ impl Engine {
             return None;
         }
         let mut fault: Option<FaultKind> = None;
-        match e.p.d.kind {
+        match e.l.kind {
             Kind::Ldx { width, .. } | Kind::LdAbs { width } | Kind::LdInd { width } => {
                 match self.load(mem, e.addr, width) {
                     Access::Wait => return Some(Stall::FifoWait),
                     Access::Fault(f) => fault = Some(FaultKind::Mem(f)),
                     Access::Done(v) => {
-                        out.val = match e.p.d.kind {
+                        out.val = match e.l.kind {
                             Kind::Ldx { sx: true, .. } => sem::sign_extend(v, width.bytes() * 8),
                             Kind::Ldx { .. } => v,
                             _ => sem::ntoh(v, width),
@@ -932,26 +1005,33 @@ impl Engine {
                 }
             }
             Kind::Call | Kind::Callx => {
-                // A helper may read the packet through a pointer: wait for
-                // the whole packet before issuing the request.
-                if self.pkt_len > 0 && !self.fifo.head_complete() {
-                    return Some(Stall::FifoWait);
+                if e.mcount == 0 {
+                    // A helper may read the packet through a pointer: wait
+                    // for the whole packet before issuing the request.
+                    if self.pkt_len > 0 && !self.fifo.head_complete() {
+                        return Some(Stall::FifoWait);
+                    }
+                    // The request issues: the unit runs the helper now.
+                    let synced = self.pkt_len > 0;
+                    if synced {
+                        let b = self.fifo.head_bytes();
+                        self.sync_to_mem(mem, &b);
+                    }
+                    let r = helpers.call(e.hid, mem, self.call_args);
+                    if synced && let Some(reg) = mem.region("packet") {
+                        let b = reg.data.clone();
+                        self.fifo.set_head_bytes(&b);
+                    }
+                    self.helper_answer = Some(r);
+                    e.mlat = self.cfg.helper_latency.after(e.hid) as u32;
+                    self.exmem.mlat = e.mlat;
                 }
                 e.mcount += 1;
-                if (e.mcount as u64) < self.cfg.helper_latency.of(e.hid) {
+                if e.mcount < e.mlat {
                     self.exmem.mcount = e.mcount;
                     return Some(Stall::Helper);
                 }
-                let synced = self.pkt_len > 0;
-                if synced {
-                    let b = self.fifo.head_bytes();
-                    self.sync_to_mem(mem, &b);
-                }
-                let r = helpers.call(e.hid, mem, self.call_args);
-                if synced && let Some(reg) = mem.region("packet") {
-                    let b = reg.data.clone();
-                    self.fifo.set_head_bytes(&b);
-                }
+                let r = self.helper_answer.take().flatten();
                 match r {
                     None => fault = Some(FaultKind::UnknownHelper(e.hid)),
                     Some(Err(msg)) => {
@@ -1016,7 +1096,7 @@ impl Engine {
                 valid: true,
                 pc: ix.pc,
                 seq: ix.seq,
-                p,
+                l: p.lite(),
                 ..EXMEM_BUBBLE
             };
             let mut redirect = None;

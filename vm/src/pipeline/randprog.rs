@@ -12,9 +12,11 @@
 //! word boundaries, and a few fault. Instruction rows are drawn from the ISA
 //! table, so new rows are covered without touching this file.
 //!
-//! Control flow only goes forward, and calls only go to later functions
-//! (except in the occasional self-recursive case, which ends in a call-depth
-//! fault), so every program terminates; small budgets exercise budget faults.
+//! Branches go forward, except the backward `jne` closing a counted loop
+//! (1..=4 iterations on r9, which the loop body never writes and no branch
+//! from outside enters), and calls only go to later functions (except in the
+//! occasional self-recursive case, which ends in a call-depth fault), so
+//! every program terminates; small budgets exercise budget faults.
 
 use crate::Insn;
 use crate::contract;
@@ -241,8 +243,53 @@ fn body(
     nfns: usize,
     recursive: bool,
 ) -> Vec<Item> {
+    let mut items = block(g, n, len, fn_idx, nfns, recursive, 0);
+    // A function ends with exit; branches may target it.
+    items.push(Item::Plain(row(|k| matches!(k, Kind::Exit)).template()));
+    items
+}
+
+/// Register of the loop counter: loop bodies never write it (r6..r9 survive
+/// local and helper calls).
+const LOOP_REG: u8 = 9;
+
+/// Rewrite writes of the loop counter to r8 (and `callx r9` to `callx r8`,
+/// whose id was moved into r8 by the same rewrite).
+fn spare_loop_reg(it: &mut Item) {
+    match it {
+        Item::Lddw(d, _) if *d == LOOP_REG => *d = 8,
+        Item::Plain(i) => {
+            let Ok(def) = isa().decode(i) else { return };
+            match def.writes() {
+                crate::isa::Writes::Dst if i.dst == LOOP_REG => i.dst = 8,
+                crate::isa::Writes::Src if i.src == LOOP_REG => i.src = 8,
+                _ => {}
+            }
+            if matches!(def.kind, Kind::Callx) && i.dst == LOOP_REG {
+                i.dst = 8;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `n` random items; forward branch targets lie inside the block or just
+/// past its end. At depth 0 a block may hold one counted loop (1..=4
+/// iterations, a backward `jne`).
+fn block(
+    g: &mut Rng,
+    n: usize,
+    len: usize,
+    fn_idx: usize,
+    nfns: usize,
+    recursive: bool,
+    depth: u32,
+) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(n + 2);
     let mut branches: Vec<usize> = Vec::new();
+    // Loop interiors (first body item ..= the backward jne): no branch from
+    // outside may land there, or the counter would not be set.
+    let mut interiors: Vec<(usize, usize)> = Vec::new();
     for _ in 0..n {
         let it = match g.below(100) {
             0..=34 => Item::Plain(pf(g, &ROWS.alu, len)),
@@ -332,16 +379,36 @@ fn body(
                 };
                 Item::CallFn(target)
             }
+            96..=98 if depth == 0 => {
+                // mov r9, k ; loop: <block> ; add r9, -1 ; jne r9, 0, loop
+                let k = 1 + g.below(4) as i32;
+                items.push(Item::Plain(Insn::new(0xb7, LOOP_REG, 0, 0, k)));
+                let top = items.len();
+                let m = 1 + g.below(8) as usize;
+                let mut inner = block(g, m, len, fn_idx, nfns, recursive, depth + 1);
+                for it in inner.iter_mut() {
+                    spare_loop_reg(it);
+                    if let Item::Branch(_, t) = it {
+                        *t += top;
+                    }
+                }
+                items.extend(inner);
+                items.push(Item::Plain(Insn::new(0x07, LOOP_REG, 0, 0, -1)));
+                interiors.push((top, items.len()));
+                Item::Branch(Insn::new(0x55, LOOP_REG, 0, 0, 0), top)
+            }
             _ => Item::Plain(pf(g, &ROWS.alu, len)),
         };
         items.push(it);
     }
-    // The last item: exit (a function's end). Branch targets: any later item.
-    items.push(Item::Plain(row(|k| matches!(k, Kind::Exit)).template()));
-    let last = items.len() - 1;
+    // Forward branch targets: any later item, or just past the block.
+    let end = items.len();
     for b in branches {
         if let Item::Branch(i, _) = items[b] {
-            let t = b + 1 + g.below((last - b) as u64) as usize;
+            let mut t = b + 1 + g.below((end - b) as u64) as usize;
+            if let Some(&(_, last)) = interiors.iter().find(|&&(a, z)| a <= t && t <= z) {
+                t = last + 1;
+            }
             items[b] = Item::Branch(i, t);
         }
     }

@@ -1,0 +1,97 @@
+//! `nfbpf trace`: run a program on the cycle-accurate pipeline model and
+//! print its retire records (`cycle` = retire cycle), and optionally the
+//! cycle records, a pipeline diagram, a VCD waveform and statistics.
+
+use super::input::{parse_hex, read_program};
+use anyhow::Context;
+use nfbpf_vm::helpers::Helpers;
+use nfbpf_vm::interp::conformance_memory;
+use nfbpf_vm::pipeline::{self, CollectCycles, Pacing, view};
+use nfbpf_vm::trace::Collect;
+use nfbpf_vm::{Program, contract};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Program: assembly (.s) or raw little-endian image.
+    prog: PathBuf,
+    /// Packet bytes in hex (FIFO_MD); r1 points at them, r2 holds their length.
+    #[arg(long, default_value = "")]
+    mem: String,
+    /// Print the pipeline diagram (rows instructions, columns cycles).
+    #[arg(long)]
+    pipeline_diagram: bool,
+    /// Print one cycle record per clock.
+    #[arg(long)]
+    cycles: bool,
+    /// Write the cycle records as a VCD waveform.
+    #[arg(long, value_name = "FILE")]
+    vcd: Option<PathBuf>,
+    /// Print cycles, instructions, CPI and stall cycles by cause.
+    #[arg(long)]
+    stats: bool,
+    /// All packet words valid at once (default: 10 Gb/s port pacing).
+    #[arg(long)]
+    instant: bool,
+    /// Instruction budget.
+    #[arg(long, default_value_t = contract::DEFAULT_INSN_BUDGET)]
+    budget: u64,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let insns = read_program(&a.prog)?;
+    let prog = Program::new(insns).with_context(|| a.prog.display().to_string())?;
+    let data = parse_hex(&a.mem).context("--mem")?;
+    let (mut mem, args) = conformance_memory(&data);
+    let cfg = pipeline::Config {
+        budget: a.budget,
+        pacing: if a.instant {
+            Pacing::Instant
+        } else {
+            Pacing::default()
+        },
+        ..pipeline::Config::default()
+    };
+    let mut retires = Collect::default();
+    let mut cycles = CollectCycles::default();
+    let rep = pipeline::run_report(
+        &prog,
+        &mut mem,
+        &mut Helpers::conformance(),
+        args,
+        &cfg,
+        &mut retires,
+        &mut cycles,
+    );
+    for r in &retires.0 {
+        println!("{}", r.to_line());
+    }
+    if a.cycles {
+        print!("{}", view::cycle_text(&cycles.0));
+    }
+    if a.pipeline_diagram {
+        print!("{}", view::diagram(&cycles.0, prog.insns()));
+    }
+    if let Some(path) = &a.vcd {
+        let f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
+        view::write_vcd(std::io::BufWriter::new(f), &cycles.0)
+            .with_context(|| path.display().to_string())?;
+    }
+    if a.stats {
+        print!("{}", rep.stats.report());
+    }
+    match rep.result {
+        Ok(o) => {
+            println!(
+                "r0 = {:#x} ({}) after {} cycles",
+                o.r0, o.r0 as i64, rep.cycles
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(f) => {
+            eprintln!("{}: {f}", a.prog.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}

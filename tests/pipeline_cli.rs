@@ -1,0 +1,73 @@
+//! The pipeline model through the CLI: `nfbpf trace`, `nfbpf fuzz-diff` and
+//! `nfbpf conform --engine pipeline`.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+use std::path::PathBuf;
+use std::process::Command;
+
+fn nfbpf(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        .args(args)
+        .output()
+        .expect("run nfbpf");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn program(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nfbpf-pipeline-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn trace_prints_retires_diagram_stats_and_vcd() {
+    let p = program(
+        "t.s",
+        "ldxdw %r3, [%r1+32]\nadd %r3, 1\nmul %r3, 3\nja +1\nmov %r0, 1\nlddw %r0, 0x123456789\nexit\n",
+    );
+    let vcd = p.with_extension("vcd");
+    let mem = vec!["01"; 64].join(" ");
+    let (code, out) = nfbpf(&[
+        "trace",
+        p.to_str().unwrap(),
+        "--mem",
+        &mem,
+        "--pipeline-diagram",
+        "--stats",
+        "--vcd",
+        vcd.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // retire records: the loaded word 1 arrives at cycle 6 (10 Gb/s)
+    assert!(out.starts_with("0\t7\t0\t0\t"), "{out}");
+    assert!(out.contains("FDXMmmmW"), "{out}");
+    assert!(out.contains("stall fifo_wait 3"), "{out}");
+    assert!(out.contains("stall mul 3"), "{out}");
+    assert!(out.contains("r0 = 0x123456789"), "{out}");
+    let v = std::fs::read_to_string(&vcd).unwrap();
+    assert!(v.contains("$enddefinitions"));
+}
+
+#[test]
+fn fuzz_diff_finds_no_counterexample() {
+    let (code, out) = nfbpf(&["fuzz-diff", "--cases", "500", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("500 cases agree"), "{out}");
+}
+
+#[test]
+fn conformance_suite_passes_on_the_pipeline() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/tests");
+    if !dir.is_dir() {
+        eprintln!("no conformance vectors at {}; skipped", dir.display());
+        return;
+    }
+    let (code, out) = nfbpf(&["conform", dir.to_str().unwrap(), "--engine", "pipeline"]);
+    assert_eq!(out.lines().last(), Some("225 passed, 0 failed"), "{out}");
+    assert_eq!(code, 0);
+}

@@ -1,0 +1,580 @@
+//! End-to-end: hand-assembled programs through the reference interpreter,
+//! calling the helper units through both ABIs.
+
+use super::*;
+use crate::Insn;
+use crate::contract::map_handle;
+use crate::maps::{MapDef, MapType};
+use crate::units::DeviceConfig;
+
+// A few opcodes, written out (tests only; the ISA table is the authority).
+const MOV64_IMM: u8 = 0xb7;
+const MOV64_REG: u8 = 0xbf;
+const MOV32_IMM: u8 = 0xb4;
+const ADD64_IMM: u8 = 0x07;
+const XOR64_IMM: u8 = 0xa7;
+const LDXB: u8 = 0x71;
+const LDXH: u8 = 0x69;
+const LDXW: u8 = 0x61;
+const LDXDW: u8 = 0x79;
+const STB: u8 = 0x72;
+const STW: u8 = 0x62;
+const STXDW: u8 = 0x7b;
+const ATOMIC_DW: u8 = 0xdb;
+const JEQ_IMM: u8 = 0x15;
+const JNE_IMM: u8 = 0x55;
+const JEQ_REG: u8 = 0x1d;
+const CALL: u8 = 0x85;
+const EXIT: u8 = 0x95;
+
+fn i(opc: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+    Insn::new(opc, dst, src, off, imm)
+}
+
+fn lddw(dst: u8, v: u64) -> [Insn; 2] {
+    [
+        i(0x18, dst, 0, 0, v as u32 as i32),
+        i(0, 0, 0, 0, (v >> 32) as u32 as i32),
+    ]
+}
+
+fn mov(dst: u8, imm: i32) -> Insn {
+    i(MOV64_IMM, dst, 0, 0, imm)
+}
+
+fn call(id: u32) -> Insn {
+    i(CALL, 0, 0, 0, id as i32)
+}
+
+fn exit() -> Insn {
+    i(EXIT, 0, 0, 0, 0)
+}
+
+fn prog(parts: &[&[Insn]]) -> Program {
+    Program::new(parts.concat()).unwrap()
+}
+
+fn device(defs: &[(usize, MapDef)]) -> SharedDeviceState {
+    let dev = SharedDeviceState::new(DeviceConfig::default());
+    dev.with(|d| {
+        for (i, def) in defs {
+            d.maps.configure(*i, def.clone()).unwrap();
+        }
+    });
+    dev
+}
+
+fn frame(n: usize) -> Vec<u8> {
+    (0..n).map(|x| x as u8).collect()
+}
+
+fn rx(port: u32) -> RxMeta {
+    RxMeta {
+        in_port: port,
+        ..RxMeta::default()
+    }
+}
+
+fn run(abi: Abi, p: &Program, dev: &SharedDeviceState, pkt: &[u8], port: u32) -> Execution {
+    let x = execute_plain(abi, p, dev, 0, pkt, &rx(port)).unwrap();
+    assert!(dev.with(|d| d.maps.is_home()), "values reclaimed");
+    x
+}
+
+#[test]
+fn xdp_context_layout() {
+    let (mut m, a) = Abi::Xdp
+        .context(
+            &frame(60),
+            &RxMeta {
+                in_port: 2,
+                rx_queue_index: 5,
+                ..RxMeta::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(a[0], contract::CTX_BASE);
+    let w = |o| {
+        m.load(contract::CTX_BASE + o, crate::isa::Width::W)
+            .unwrap()
+    };
+    let data = contract::PKT_BASE + 256;
+    assert_eq!(w(xdp_md::DATA), data);
+    assert_eq!(w(xdp_md::DATA_END), data + 60);
+    assert_eq!(w(xdp_md::DATA_META), data);
+    assert_eq!(w(xdp_md::INGRESS_IFINDEX), 2);
+    assert_eq!(w(xdp_md::RX_QUEUE_INDEX), 5);
+    assert_eq!(m.load(data + 5, crate::isa::Width::B).unwrap(), 5);
+    assert_eq!(m.region(PACKET_REGION).unwrap().data.len(), 2048);
+    assert!(
+        m.store(contract::CTX_BASE, crate::isa::Width::W, 0)
+            .is_err()
+    );
+    assert_eq!(Abi::Xdp.frame(&m).unwrap(), frame(60));
+}
+
+#[test]
+fn sume_context_layout() {
+    let r = RxMeta {
+        in_port: 3,
+        src_queue: 4,
+        dst_queue: 5,
+        timestamp_ns: 2_000_000_123,
+        ..RxMeta::default()
+    };
+    let (m, a) = Abi::Sume.context(&frame(64), &r).unwrap();
+    assert_eq!(a[0], contract::PKT_BASE);
+    let w = &m.region(PACKET_REGION).unwrap().data;
+    assert_eq!(&w[..3], &[3, 4, 5]);
+    assert_eq!(&w[3..7], &2u32.to_le_bytes());
+    assert_eq!(&w[7..11], &123u32.to_le_bytes());
+    assert_eq!(&w[11..13], &64u16.to_le_bytes());
+    assert_eq!(&w[13..32], &[0; 19]);
+    assert_eq!(&w[32..96], &frame(64)[..]);
+    assert_eq!(Abi::Sume.frame(&m).unwrap(), frame(64));
+    assert!(Abi::Sume.context(&vec![0; 70_000], &r).is_err());
+}
+
+#[test]
+fn verdict_decoding() {
+    let r = rx(1);
+    let x = |r0| Abi::Xdp.verdict(r0, &r, None);
+    assert_eq!(x(0), Verdict::Aborted);
+    assert_eq!(x(1), Verdict::Drop);
+    assert_eq!(x(2), Verdict::Pass);
+    assert_eq!(x(3), Verdict::Tx(1));
+    assert_eq!(x(4), Verdict::Aborted, "redirect without a target");
+    assert_eq!(x(5), Verdict::Aborted);
+    assert_eq!(x(1 << 32 | 2), Verdict::Pass, "XDP actions are u32");
+    assert_eq!(
+        Abi::Xdp.verdict(4, &r, Some(RedirectTarget::Port(7))),
+        Verdict::Redirect(7)
+    );
+    let s = |r0| Abi::Sume.verdict(r0, &r, None);
+    assert_eq!(s(0), Verdict::Tx(0));
+    assert_eq!(s(0xffef), Verdict::Tx(0xffef));
+    assert_eq!(s(0xfff0), Verdict::Drop);
+    assert_eq!(s(0xfff1), Verdict::Pass);
+    assert_eq!(s(0xffff), Verdict::Flood);
+    assert_eq!(s(0xfff2), Verdict::Aborted);
+    assert_eq!(s(1 << 32), Verdict::Aborted);
+}
+
+/// `counter[0] += 1` through the lookup pointer with an atomic add.
+fn xdp_counter() -> Program {
+    prog(&[
+        &[i(MOV64_REG, 6, 1, 0, 0), i(STW, 10, 0, -4, 0)],
+        &lddw(1, map_handle(2)),
+        &[
+            i(MOV64_REG, 2, 10, 0, 0),
+            i(ADD64_IMM, 2, 0, 0, -4),
+            call(1),
+            i(JEQ_IMM, 0, 0, 4, 0),
+            mov(1, 1),
+            i(ATOMIC_DW, 0, 1, 0, 0),
+            mov(0, 2),
+            exit(),
+            mov(0, 0),
+            exit(),
+        ],
+    ])
+}
+
+#[test]
+fn xdp_array_counter_via_lookup_pointer() {
+    let dev = device(&[(2, MapDef::new(MapType::Array, 4, 8, 4).named("cnt"))]);
+    let p = xdp_counter();
+    for n in 1..=3u64 {
+        let x = run(Abi::Xdp, &p, &dev, &frame(64), 0);
+        assert_eq!(x.verdict, Verdict::Pass);
+        assert_eq!((x.helper_calls, x.helper_cycles), (1, 2));
+        let v = dev.with(|d| d.maps.lookup_value(map_handle(2), &0u32.to_le_bytes()));
+        assert_eq!(v.unwrap(), Some(n.to_le_bytes().to_vec()));
+    }
+    // The same program on a 4-entry HASH misses: 0 -> aborted.
+    let dev = device(&[(2, MapDef::new(MapType::Hash, 4, 8, 4))]);
+    let x = run(Abi::Xdp, &p, &dev, &frame(64), 0);
+    assert_eq!((x.verdict, x.helper_cycles), (Verdict::Aborted, 10));
+}
+
+#[test]
+fn xdp_hash_update_through_pointers() {
+    let dev = device(&[(0, MapDef::new(MapType::Hash, 4, 8, 4))]);
+    // key 7 at r10-4, value 0x1122334455667788 at r10-16, flags NOEXIST.
+    let p = prog(&[
+        &[i(STW, 10, 0, -4, 7)],
+        &lddw(1, 0x1122_3344_5566_7788),
+        &[i(STXDW, 10, 1, -16, 0)],
+        &lddw(1, map_handle(0)),
+        &[
+            i(MOV64_REG, 2, 10, 0, 0),
+            i(ADD64_IMM, 2, 0, 0, -4),
+            i(MOV64_REG, 3, 10, 0, 0),
+            i(ADD64_IMM, 3, 0, 0, -16),
+            mov(4, 1),
+            call(2),
+            exit(),
+        ],
+    ]);
+    let x = run(Abi::Xdp, &p, &dev, &frame(64), 0);
+    assert_eq!(x.r0, 0);
+    assert_eq!(x.helper_cycles, 12);
+    let x = run(Abi::Xdp, &p, &dev, &frame(64), 0);
+    assert_eq!(x.r0, (-contract::EEXIST) as u64);
+    let v = dev.with(|d| d.maps.lookup_value(map_handle(0), &7u32.to_le_bytes()));
+    assert_eq!(
+        v.unwrap(),
+        Some(0x1122_3344_5566_7788u64.to_le_bytes().to_vec())
+    );
+}
+
+fn redirect_map_prog(key: i32, flags: i32) -> Program {
+    prog(&[
+        &lddw(1, map_handle(1)),
+        &[mov(2, key), mov(3, flags), call(51), exit()],
+    ])
+}
+
+#[test]
+fn xdp_redirect_map_and_redirect() {
+    let dev = device(&[(1, MapDef::new(MapType::Devmap, 4, 4, 8))]);
+    dev.with(|d| {
+        d.maps
+            .update(map_handle(1), &1u32.to_le_bytes(), &3u32.to_le_bytes(), 0)
+    })
+    .value
+    .unwrap();
+    let v = |key, flags| {
+        run(
+            Abi::Xdp,
+            &redirect_map_prog(key, flags),
+            &dev,
+            &frame(64),
+            0,
+        )
+    };
+    assert_eq!(v(1, 0).verdict, Verdict::Redirect(3));
+    assert_eq!(v(1, 0).helper_cycles, 2);
+    assert_eq!(
+        v(2, 1).verdict,
+        Verdict::Drop,
+        "miss returns the flags' action"
+    );
+    assert_eq!(v(2, 2).verdict, Verdict::Pass);
+    assert_eq!(v(2, 0).verdict, Verdict::Aborted);
+    assert_eq!(v(2, 8).verdict, Verdict::Flood, "broadcast");
+    assert_eq!(v(1, 0x100).verdict, Verdict::Aborted, "unknown flag");
+    let p = prog(&[&[mov(1, 5), mov(2, 0), call(23), exit()]]);
+    assert_eq!(
+        run(Abi::Xdp, &p, &dev, &frame(64), 0).verdict,
+        Verdict::Redirect(5)
+    );
+    let p = prog(&[&[mov(1, 5), mov(2, 1), call(23), exit()]]);
+    assert_eq!(
+        run(Abi::Xdp, &p, &dev, &frame(64), 0).verdict,
+        Verdict::Aborted
+    );
+    // A redirect target does not leak into the next packet.
+    let p = prog(&[&[mov(0, 4), exit()]]);
+    assert_eq!(
+        run(Abi::Xdp, &p, &dev, &frame(64), 0).verdict,
+        Verdict::Aborted
+    );
+    // XDP_TX goes back out of the input port.
+    let p = prog(&[&[mov(0, 3), exit()]]);
+    assert_eq!(
+        run(Abi::Xdp, &p, &dev, &frame(64), 2).verdict,
+        Verdict::Tx(2)
+    );
+}
+
+/// adjust_head(delta); on success write 0xaa at the new data and pass.
+fn adjust_prog(helper: u32, delta: i32) -> Program {
+    prog(&[&[
+        i(MOV64_REG, 6, 1, 0, 0),
+        mov(2, delta),
+        call(helper),
+        i(JNE_IMM, 0, 0, 4, 0),
+        i(LDXW, 2, 6, 0, 0),
+        i(STB, 2, 0, 0, 0xaa),
+        mov(0, 2),
+        exit(),
+        exit(),
+    ]])
+}
+
+#[test]
+fn xdp_adjust_head() {
+    let dev = device(&[]);
+    let pkt = frame(60);
+    let x = run(Abi::Xdp, &adjust_prog(44, -14), &dev, &pkt, 0);
+    assert_eq!(x.verdict, Verdict::Pass);
+    assert_eq!(x.frame.len(), 74);
+    assert_eq!(x.frame[0], 0xaa);
+    assert_eq!(&x.frame[14..], &pkt[..]);
+    let x = run(Abi::Xdp, &adjust_prog(44, 46), &dev, &pkt, 0);
+    assert_eq!(x.frame.len(), 14);
+    assert_eq!(x.frame[0], 0xaa);
+    assert_eq!(x.frame[1..], pkt[47..]);
+    let x = run(Abi::Xdp, &adjust_prog(44, -256), &dev, &pkt, 0);
+    assert_eq!(x.frame.len(), 316);
+    for bad in [47, -257, i32::MIN] {
+        let x = run(Abi::Xdp, &adjust_prog(44, bad), &dev, &pkt, 0);
+        assert_eq!(x.r0, (-contract::EINVAL) as u64, "delta {bad}");
+        assert_eq!(x.verdict, Verdict::Aborted);
+        assert_eq!(x.frame, pkt);
+    }
+}
+
+#[test]
+fn xdp_adjust_tail() {
+    let dev = device(&[]);
+    let pkt = frame(60);
+    let x = run(Abi::Xdp, &adjust_prog(65, -10), &dev, &pkt, 0);
+    assert_eq!(x.frame.len(), 50);
+    assert_eq!(x.frame[1..], pkt[1..50]);
+    let x = run(Abi::Xdp, &adjust_prog(65, 100), &dev, &pkt, 0);
+    assert_eq!(x.frame.len(), 160);
+    assert_eq!(&x.frame[60..], &[0; 100][..]);
+    // The window is 2048 bytes; the frame starts 256 bytes in.
+    let room = 2048 - 256 - 60;
+    assert_eq!(
+        run(Abi::Xdp, &adjust_prog(65, room), &dev, &pkt, 0)
+            .frame
+            .len(),
+        2048 - 256
+    );
+    for bad in [room + 1, -47] {
+        let x = run(Abi::Xdp, &adjust_prog(65, bad), &dev, &pkt, 0);
+        assert_eq!(x.r0, (-contract::EINVAL) as u64, "offset {bad}");
+    }
+    assert_eq!(
+        run(Abi::Xdp, &adjust_prog(65, -46), &dev, &pkt, 0)
+            .frame
+            .len(),
+        14
+    );
+}
+
+#[test]
+fn xdp_fault_aborts_and_returns_the_values() {
+    let dev = device(&[(0, MapDef::new(MapType::Array, 4, 8, 1))]);
+    // Write through a lookup pointer past the end of the map's values.
+    let p = prog(&[
+        &[i(STW, 10, 0, -4, 0)],
+        &lddw(1, map_handle(0)),
+        &[
+            i(MOV64_REG, 2, 10, 0, 0),
+            i(ADD64_IMM, 2, 0, 0, -4),
+            call(1),
+            i(STXDW, 0, 0, 8, 0),
+            exit(),
+        ],
+    ]);
+    let x = run(Abi::Xdp, &p, &dev, &frame(64), 0);
+    assert_eq!(x.verdict, Verdict::Aborted);
+    let f = x.fault.unwrap();
+    assert!(f.to_string().contains("0x40000008"), "{f}");
+    assert_eq!(x.helper_calls, 1);
+}
+
+#[test]
+fn xdp_time_random_printk_csum() {
+    let dev = device(&[]);
+    dev.with(|d| d.advance(400));
+    let p = prog(&[&[call(5), exit()]]);
+    assert_eq!(run(Abi::Xdp, &p, &dev, &frame(64), 0).r0, 2000);
+    let p = prog(&[&[call(7), exit()]]);
+    let a = run(Abi::Xdp, &p, &dev, &frame(64), 0).r0;
+    let b = run(Abi::Xdp, &p, &dev, &frame(64), 0).r0;
+    let mut d2 = crate::units::DeviceState::default();
+    assert_eq!((a, b), (d2.next_random() as u64, d2.next_random() as u64));
+    // trace_printk("x=%d\n"-less, 42): "x=%d" + NUL on the stack.
+    let p = prog(&[&[
+        i(STW, 10, 0, -8, i32::from_le_bytes(*b"x=%d")),
+        i(STB, 10, 0, -4, 0),
+        i(MOV64_REG, 1, 10, 0, 0),
+        i(ADD64_IMM, 1, 0, 0, -8),
+        mov(2, 5),
+        mov(3, 42),
+        call(6),
+        exit(),
+    ]]);
+    assert_eq!(run(Abi::Xdp, &p, &dev, &frame(64), 0).r0, 4);
+    let log = dev.with(|d| d.log.clone());
+    assert_eq!(
+        (log[0].fmt.as_str(), log[0].text.as_str(), log[0].cycle),
+        ("x=%d", "x=42", 400)
+    );
+    // csum_diff over the first 8 bytes of the frame (from) and 4 zero bytes
+    // (to), seed 0.
+    let p = prog(&[&[
+        i(LDXW, 1, 1, 0, 0),
+        i(STW, 10, 0, -4, 0),
+        mov(2, 8),
+        i(MOV64_REG, 3, 10, 0, 0),
+        i(ADD64_IMM, 3, 0, 0, -4),
+        mov(4, 4),
+        mov(5, 0),
+        call(28),
+        exit(),
+    ]]);
+    let pkt = frame(64);
+    let want = crate::units::csum_diff(&pkt[..8], &[0; 4], 0) as u64;
+    let x = run(Abi::Xdp, &p, &dev, &pkt, 0);
+    assert_eq!((x.r0, x.helper_cycles), (want, 2));
+}
+
+#[test]
+fn sume_wire() {
+    let dev = device(&[]);
+    let p = prog(&[&[i(LDXB, 0, 1, 0, 0), i(XOR64_IMM, 0, 0, 0, 1), exit()]]);
+    for port in 0..4 {
+        let x = run(Abi::Sume, &p, &dev, &frame(64), port);
+        assert_eq!(x.verdict, Verdict::Tx(port ^ 1));
+        assert_eq!(x.frame, frame(64));
+    }
+}
+
+/// Look the destination MAC (frame bytes 0..6, read as 8 bytes: the C
+/// wrapper's habit) up by value; flood on a miss.
+fn sume_switch() -> Program {
+    prog(&[
+        &[i(LDXDW, 2, 1, 32, 0)],
+        &lddw(1, map_handle(0)),
+        &[
+            call(1),
+            i(MOV32_IMM, 1, 0, 0, -1),
+            i(JEQ_REG, 0, 1, 1, 0),
+            exit(),
+            mov(0, 0xffff),
+            exit(),
+        ],
+    ])
+}
+
+#[test]
+fn sume_lookup_by_value_masks_the_key() {
+    let dev = device(&[(0, MapDef::new(MapType::Hash, 6, 2, 16))]);
+    let mac = [0x02, 0, 0, 0, 0, 0x07];
+    dev.with(|d| d.maps.update(map_handle(0), &mac, &3u16.to_le_bytes(), 0))
+        .value
+        .unwrap();
+    let mut pkt = frame(64);
+    pkt[..6].copy_from_slice(&mac);
+    let x = run(Abi::Sume, &sume_switch(), &dev, &pkt, 0);
+    assert_eq!(
+        x.verdict,
+        Verdict::Tx(3),
+        "bytes 6..8 are cut by the key mask"
+    );
+    assert_eq!(x.helper_cycles, 10);
+    pkt[5] = 8;
+    assert_eq!(
+        run(Abi::Sume, &sume_switch(), &dev, &pkt, 0).verdict,
+        Verdict::Flood
+    );
+}
+
+#[test]
+fn sume_learn_then_lookup_by_value() {
+    let dev = device(&[(0, MapDef::new(MapType::Hash, 6, 2, 16))]);
+    // update(map, key = src-like constant | garbage, value = 0xdead0002, ANY)
+    // then return lookup(map, key): value cut to 2 bytes -> port 2.
+    let key = 0xffff_0a0b_0c0d_0e0fu64;
+    let p = prog(&[
+        &lddw(1, map_handle(0)),
+        &lddw(2, key),
+        &lddw(3, 0xdead_0002),
+        &[mov(4, 0), call(2), i(JNE_IMM, 0, 0, 6, 0)],
+        &lddw(1, map_handle(0)),
+        &lddw(2, key & 0xffff_ffff_ffff),
+        &[call(1), exit(), mov(0, 0xfff0), exit()],
+    ]);
+    let x = run(Abi::Sume, &p, &dev, &frame(64), 0);
+    assert_eq!(x.verdict, Verdict::Tx(2));
+    assert_eq!((x.helper_calls, x.helper_cycles), (2, 22));
+    let v = dev.with(|d| d.maps.lookup_value(map_handle(0), &key.to_le_bytes()[..6]));
+    assert_eq!(v.unwrap(), Some(vec![2, 0]));
+    // Delete by value, then the lookup misses: 0xffffffff is not a port.
+    let p = prog(&[&lddw(1, map_handle(0)), &lddw(2, key), &[call(3), exit()]]);
+    assert_eq!(run(Abi::Sume, &p, &dev, &frame(64), 0).r0, 0);
+    assert_eq!(
+        run(Abi::Sume, &p, &dev, &frame(64), 0).r0,
+        (-contract::ENOENT) as u64
+    );
+    let x = run(Abi::Sume, &sume_switch(), &dev, &frame(64), 0);
+    assert_eq!(x.verdict, Verdict::Flood);
+}
+
+#[test]
+fn sume_lpm_router_by_value() {
+    // key = u32 prefixlen (low half) + 4 address bytes (high half).
+    let dev = device(&[(0, MapDef::new(MapType::LpmTrie, 8, 2, 16))]);
+    let route = |plen: u32, ip: [u8; 4], port: u16| {
+        let mut k = plen.to_le_bytes().to_vec();
+        k.extend_from_slice(&ip);
+        dev.with(|d| d.maps.update(map_handle(0), &k, &port.to_le_bytes(), 0))
+            .value
+            .unwrap();
+    };
+    route(8, [10, 0, 0, 0], 1);
+    route(24, [10, 1, 2, 0], 2);
+    // Build the key from the IPv4 destination (frame bytes 30..34).
+    let p = prog(&[
+        &[
+            i(LDXW, 2, 1, 32 + 30, 0),
+            i(0x67, 2, 0, 0, 32), // lsh64 r2, 32
+            i(0x47, 2, 0, 0, 32), // or64 r2, 32 (prefixlen)
+        ],
+        &lddw(1, map_handle(0)),
+        &[call(1), exit()],
+    ]);
+    let mut pkt = frame(64);
+    pkt[30..34].copy_from_slice(&[10, 1, 2, 9]);
+    let x = run(Abi::Sume, &p, &dev, &pkt, 0);
+    assert_eq!((x.verdict, x.helper_cycles), (Verdict::Tx(2), 10));
+    pkt[30..34].copy_from_slice(&[10, 9, 9, 9]);
+    assert_eq!(run(Abi::Sume, &p, &dev, &pkt, 0).verdict, Verdict::Tx(1));
+    pkt[30..34].copy_from_slice(&[11, 9, 9, 9]);
+    assert_eq!(run(Abi::Sume, &p, &dev, &pkt, 0).r0, 0xffff_ffff);
+}
+
+#[test]
+fn sume_reads_length_and_timestamp() {
+    let dev = device(&[]);
+    let p = prog(&[&[i(LDXH, 0, 1, 11, 0), exit()]]);
+    assert_eq!(
+        run(Abi::Sume, &p, &dev, &frame(99), 0).verdict,
+        Verdict::Tx(99)
+    );
+    let p = prog(&[&[i(LDXW, 0, 1, 7, 0), exit()]]);
+    let r = RxMeta {
+        timestamp_ns: 5_000_000_777,
+        ..RxMeta::default()
+    };
+    let x = execute_plain(Abi::Sume, &p, &dev, 0, &frame(64), &r).unwrap();
+    assert_eq!(x.r0, 777);
+    // A program may shorten the frame through `length`.
+    let p = prog(&[&[i(0x6a, 1, 0, 11, 20), mov(0, 1), exit()]]);
+    assert_eq!(run(Abi::Sume, &p, &dev, &frame(64), 0).frame, frame(20));
+}
+
+#[test]
+fn engines_keep_their_own_redirect_state() {
+    let dev = device(&[(1, MapDef::new(MapType::Devmap, 4, 4, 8))]);
+    dev.with(|d| {
+        d.maps
+            .update(map_handle(1), &1u32.to_le_bytes(), &6u32.to_le_bytes(), 0)
+    })
+    .value
+    .unwrap();
+    let p = redirect_map_prog(1, 0);
+    let x = execute_plain(Abi::Xdp, &p, &dev, 3, &frame(64), &rx(0)).unwrap();
+    assert_eq!(x.verdict, Verdict::Redirect(6));
+    assert_eq!(
+        dev.with(|d| d.engine(3).redirect),
+        Some(RedirectTarget::Port(6))
+    );
+    assert_eq!(dev.with(|d| d.engine(0).redirect), None);
+}

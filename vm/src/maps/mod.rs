@@ -1,0 +1,1036 @@
+//! The map coprocessor: map table, CAM, TCAM, direct-indexed memories, and
+//! the round-robin arbiter that shares it among the engines.
+//!
+//! # Map table
+//! [`MapTable`] holds, per map index (`0..MAX_MAPS`), a [`MapDef`]: type,
+//! key size, value size (from which the key and value masks of the register
+//! interface follow, [`MapDef::key_mask`]), maximum entries and flags. The
+//! loader and the register interface configure it with
+//! [`MapTable::configure`]; programs reach a map through its handle
+//! ([`contract::map_handle`]).
+//!
+//! # Where entries live
+//! - HASH: keys in the one [`Cam`] shared by all HASH maps (entries tagged
+//!   with the map index, capacity [`MapConfig::cam_entries`]); a map is also
+//!   limited by its own `max_entries`. Values in the map's value area, one
+//!   slot per entry (slots are reused after deletes, last freed first).
+//! - ARRAY: direct-indexed memory, slot = the u32 key; every slot exists and
+//!   starts zeroed.
+//! - LPM_TRIE: the one [`Tcam`] shared by all LPM maps; Linux's key layout
+//!   (`u32 prefixlen` little-endian, then the data bytes in network order).
+//! - DEVMAP: direct-indexed memory of `{u32 ifindex[, u32 prog]}`; a slot is
+//!   present when its ifindex is non-zero (Linux's NULL entry otherwise).
+//!
+//! Values of map `i` live at `map_handle(i) + slot * value_size`, so an XDP
+//! lookup can return a pointer. The table owns the value bytes; around a
+//! program run it *lends* them to the run's [`Memory`] as a region per map
+//! named `map<i>:<name>` ([`MapTable::lend`]) and takes them back afterwards
+//! ([`MapTable::reclaim`]). Moving the buffers costs O(maps), never a copy.
+//! While lent, operations that touch values must be given that memory
+//! ([`MapTable::update_in`], [`MapTable::value_in`]).
+//!
+//! # Errors and flags
+//! As in Linux, returned to programs as `-errno` in r0: flags other than
+//! `BPF_ANY`/`BPF_NOEXIST`/`BPF_EXIST` give `-EINVAL`; `BPF_NOEXIST` on a
+//! present key `-EEXIST`; `BPF_EXIST` on an absent key `-ENOENT`; a full HASH
+//! map (or full CAM) `-E2BIG`; deleting an absent key `-ENOENT`. ARRAY:
+//! index out of range `-E2BIG` on update, `BPF_NOEXIST` always `-EEXIST`,
+//! delete always `-EINVAL`. LPM_TRIE: prefix longer than the data
+//! `-EINVAL`; full map (or full TCAM) `-ENOSPC` (Linux's trie returns
+//! ENOSPC, not E2BIG). DEVMAP: index out of range `-E2BIG` on update and
+//! `-EINVAL` on delete; `BPF_NOEXIST` always `-EEXIST`; ifindex 0 empties
+//! the slot.
+//!
+//! # Timing
+//! Every operation returns its latency with its result ([`Timed`]): HASH on
+//! the CAM (read 10, write 12 by default), LPM_TRIE on the TCAM (read 10,
+//! write 26), ARRAY and DEVMAP on block RAM (2, 2). Lookups are reads;
+//! updates and deletes are writes, whether or not they succeed.
+
+mod arbiter;
+mod cam;
+mod tcam;
+
+pub use arbiter::{Arbiter, ArbiterError, ArbiterStats, Done, Tick};
+pub use cam::{Cam, CamEntry};
+pub use tcam::{Tcam, TcamEntry, masked, prefix_mask};
+
+use crate::contract::{self, MAP_STRIDE, MAX_MAPS};
+use crate::mem::{Memory, OverlapError};
+use std::fmt;
+
+/// Map types the coprocessor implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MapType {
+    Hash,
+    Array,
+    LpmTrie,
+    Devmap,
+}
+
+impl MapType {
+    /// Linux's type number (the TYPEMAP register).
+    pub const fn code(self) -> u32 {
+        match self {
+            MapType::Hash => contract::MAP_TYPE_HASH,
+            MapType::Array => contract::MAP_TYPE_ARRAY,
+            MapType::LpmTrie => contract::MAP_TYPE_LPM_TRIE,
+            MapType::Devmap => contract::MAP_TYPE_DEVMAP,
+        }
+    }
+
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            contract::MAP_TYPE_HASH => Some(MapType::Hash),
+            contract::MAP_TYPE_ARRAY => Some(MapType::Array),
+            contract::MAP_TYPE_LPM_TRIE => Some(MapType::LpmTrie),
+            contract::MAP_TYPE_DEVMAP => Some(MapType::Devmap),
+            _ => None,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            MapType::Hash => "hash",
+            MapType::Array => "array",
+            MapType::LpmTrie => "lpm_trie",
+            MapType::Devmap => "devmap",
+        }
+    }
+}
+
+impl fmt::Display for MapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One map's definition (a row of the map table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDef {
+    pub kind: MapType,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+    /// For messages and region names only.
+    pub name: String,
+}
+
+/// Bytes of the LPM key header (`u32 prefixlen`).
+pub const LPM_HEADER: u32 = 4;
+/// Largest LPM data part Linux accepts.
+pub const LPM_MAX_DATA: u32 = 256;
+
+fn low_bytes_mask(bytes: u32) -> u64 {
+    if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * bytes)) - 1
+    }
+}
+
+fn bytes_of_mask(mask: u64) -> u32 {
+    (64 - mask.leading_zeros()).div_ceil(8)
+}
+
+impl MapDef {
+    pub fn new(kind: MapType, key_size: u32, value_size: u32, max_entries: u32) -> Self {
+        MapDef {
+            kind,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+            name: String::new(),
+        }
+    }
+
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The map table row written through the register interface: type code,
+    /// key and value masks (sizes are the bytes the masks cover) and maximum
+    /// entries.
+    pub fn from_masks(
+        type_code: u32,
+        key_mask: u64,
+        value_mask: u64,
+        max_entries: u32,
+    ) -> Result<Self, ConfigError> {
+        let kind = MapType::from_code(type_code).ok_or(ConfigError::Type(type_code))?;
+        let d = MapDef::new(
+            kind,
+            bytes_of_mask(key_mask),
+            bytes_of_mask(value_mask),
+            max_entries,
+        );
+        d.check()?;
+        Ok(d)
+    }
+
+    /// Key mask of the register interface: the low `key_size` bytes (all 64
+    /// bits for keys of 8 bytes or more).
+    pub fn key_mask(&self) -> u64 {
+        low_bytes_mask(self.key_size)
+    }
+
+    /// Value mask of the register interface.
+    pub fn value_mask(&self) -> u64 {
+        low_bytes_mask(self.value_size)
+    }
+
+    /// A 64-bit by-value key cut by the key mask to the map's key bytes
+    /// (SUME ABI and the register interface). `None` for keys over 8 bytes.
+    pub fn key_from_u64(&self, key: u64) -> Option<Vec<u8>> {
+        (self.key_size <= 8)
+            .then(|| (key & self.key_mask()).to_le_bytes()[..self.key_size as usize].to_vec())
+    }
+
+    /// A 64-bit by-value value cut by the value mask. `None` for values over
+    /// 8 bytes.
+    pub fn value_from_u64(&self, value: u64) -> Option<Vec<u8>> {
+        (self.value_size <= 8)
+            .then(|| (value & self.value_mask()).to_le_bytes()[..self.value_size as usize].to_vec())
+    }
+
+    /// Value bytes as the 64-bit by-value result (first 8 bytes, masked).
+    pub fn value_to_u64(&self, bytes: &[u8]) -> u64 {
+        let mut b = [0u8; 8];
+        let n = bytes.len().min(8);
+        b[..n].copy_from_slice(&bytes[..n]);
+        u64::from_le_bytes(b) & self.value_mask()
+    }
+
+    /// Bytes of the map's value area.
+    pub fn value_area(&self) -> u64 {
+        self.max_entries as u64 * self.value_size as u64
+    }
+
+    /// LPM_TRIE: bytes of the data part and the longest prefix.
+    pub fn lpm_data_size(&self) -> u32 {
+        self.key_size.saturating_sub(LPM_HEADER)
+    }
+
+    pub fn max_prefixlen(&self) -> u32 {
+        self.lpm_data_size() * 8
+    }
+
+    /// Name of the map's value region in a program's memory.
+    pub fn region_name(&self, index: usize) -> String {
+        if self.name.is_empty() {
+            format!("map{index}")
+        } else {
+            format!("map{index}:{}", self.name)
+        }
+    }
+
+    /// Check the shape as Linux's `map_alloc_check` does for each type.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |what: String| {
+            Err(ConfigError::Shape {
+                kind: self.kind.name(),
+                what,
+            })
+        };
+        if self.key_size == 0 || self.value_size == 0 || self.max_entries == 0 {
+            return bad(format!(
+                "key_size {}, value_size {} and max_entries {} must be non-zero",
+                self.key_size, self.value_size, self.max_entries
+            ));
+        }
+        match self.kind {
+            MapType::Hash => {}
+            MapType::Array if self.key_size != 4 => {
+                return bad(format!("key_size {} (must be 4)", self.key_size));
+            }
+            MapType::Array => {}
+            MapType::LpmTrie => {
+                let d = self.lpm_data_size();
+                if self.key_size <= LPM_HEADER || d > LPM_MAX_DATA {
+                    return bad(format!(
+                        "key_size {} (must be 4 + 1..={LPM_MAX_DATA} data bytes)",
+                        self.key_size
+                    ));
+                }
+            }
+            MapType::Devmap => {
+                if self.key_size != 4 || !matches!(self.value_size, 4 | 8) {
+                    return bad(format!(
+                        "key_size {} / value_size {} (must be 4 / 4 or 8)",
+                        self.key_size, self.value_size
+                    ));
+                }
+            }
+        }
+        if self.value_area() > MAP_STRIDE {
+            return Err(ConfigError::TooBig {
+                need: self.value_area(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A map definition the table cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("map index {0} out of range (the table has {MAX_MAPS} rows)")]
+    Index(usize),
+    #[error("unknown map type {0}")]
+    Type(u32),
+    #[error("{kind} map: {what}")]
+    Shape { kind: &'static str, what: String },
+    #[error("map values need {need} bytes, more than the {MAP_STRIDE}-byte area of one map")]
+    TooBig { need: u64 },
+}
+
+/// Why a map operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// Linux error numbers (returned to programs as `-errno`).
+    #[error("-ENOENT (no such entry)")]
+    NoEnt,
+    #[error("-E2BIG (map full or index out of range)")]
+    TooBig,
+    #[error("-EEXIST (entry exists)")]
+    Exist,
+    #[error("-EINVAL (invalid flags, prefix or operation)")]
+    Inval,
+    #[error("-ENOSPC (LPM map full)")]
+    NoSpc,
+    /// Not an errno: the handle names no configured map (the program or the
+    /// caller is wrong; helpers fault on it).
+    #[error("{0:#x} is not the handle of a configured map")]
+    NoMap(u64),
+    /// Not an errno: a key or value slice of the wrong length.
+    #[error("{what} of {got} bytes, the map's is {want}")]
+    Size {
+        what: &'static str,
+        got: usize,
+        want: u32,
+    },
+    /// Not an errno: the values are lent to a memory that was not passed.
+    #[error("map {0}'s values are lent to a program's memory")]
+    Lent(usize),
+}
+
+impl MapError {
+    /// The positive Linux errno, for errors a program sees.
+    pub fn errno(self) -> Option<i64> {
+        Some(match self {
+            MapError::NoEnt => contract::ENOENT,
+            MapError::TooBig => contract::E2BIG,
+            MapError::Exist => contract::EEXIST,
+            MapError::Inval => contract::EINVAL,
+            MapError::NoSpc => contract::ENOSPC,
+            _ => return None,
+        })
+    }
+
+    /// The r0 a helper returns for this error (`-errno` as u64).
+    pub fn r0(self) -> Option<u64> {
+        self.errno().map(|e| (-e) as u64)
+    }
+}
+
+/// A result and the cycles the coprocessor spent on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timed<T> {
+    pub value: T,
+    pub cycles: u32,
+}
+
+/// Where an entry's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub index: u32,
+    /// `map_handle(map) + index * value_size`.
+    pub addr: u64,
+}
+
+/// Kind of coprocessor operation, for latencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapOp {
+    Lookup,
+    Update,
+    Delete,
+}
+
+/// Latencies in cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapTiming {
+    pub cam_read: u32,
+    pub cam_write: u32,
+    pub tcam_read: u32,
+    pub tcam_write: u32,
+    pub array_read: u32,
+    pub array_write: u32,
+}
+
+impl Default for MapTiming {
+    fn default() -> Self {
+        MapTiming {
+            cam_read: contract::CAM_READ_CYCLES,
+            cam_write: contract::CAM_WRITE_CYCLES,
+            tcam_read: contract::TCAM_READ_CYCLES,
+            tcam_write: contract::TCAM_WRITE_CYCLES,
+            array_read: contract::ARRAY_READ_CYCLES,
+            array_write: contract::ARRAY_WRITE_CYCLES,
+        }
+    }
+}
+
+/// Capacities and timing of the coprocessor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapConfig {
+    pub cam_entries: usize,
+    pub tcam_entries: usize,
+    pub timing: MapTiming,
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        MapConfig {
+            cam_entries: contract::CAM_ENTRIES,
+            tcam_entries: contract::TCAM_ENTRIES,
+            timing: MapTiming::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    def: MapDef,
+    /// Value bytes; `None` while lent to a program's memory.
+    values: Option<Vec<u8>>,
+    /// Entries present (HASH, LPM_TRIE, DEVMAP).
+    count: u32,
+    /// HASH/LPM slot allocator: next never-used slot and freed slots.
+    fresh: u32,
+    freed: Vec<u32>,
+    /// DEVMAP presence.
+    present: Vec<bool>,
+}
+
+impl Row {
+    fn new(def: MapDef) -> Self {
+        let n = def.value_area() as usize;
+        let present = if def.kind == MapType::Devmap {
+            vec![false; def.max_entries as usize]
+        } else {
+            Vec::new()
+        };
+        Row {
+            def,
+            values: Some(vec![0; n]),
+            count: 0,
+            fresh: 0,
+            freed: Vec::new(),
+            present,
+        }
+    }
+
+    fn alloc(&mut self) -> Option<u32> {
+        if let Some(s) = self.freed.pop() {
+            return Some(s);
+        }
+        (self.fresh < self.def.max_entries).then(|| {
+            self.fresh += 1;
+            self.fresh - 1
+        })
+    }
+}
+
+/// The map coprocessor's state: the map table, CAM, TCAM and value areas.
+#[derive(Debug, Clone)]
+pub struct MapTable {
+    cfg: MapConfig,
+    rows: Vec<Option<Row>>,
+    cam: Cam,
+    tcam: Tcam,
+}
+
+impl Default for MapTable {
+    fn default() -> Self {
+        Self::new(MapConfig::default())
+    }
+}
+
+fn flags_ok(flags: u64) -> bool {
+    flags <= contract::BPF_EXIST
+}
+
+fn u32_key(key: &[u8]) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&key[..4]);
+    u32::from_le_bytes(b)
+}
+
+impl MapTable {
+    pub fn new(cfg: MapConfig) -> Self {
+        MapTable {
+            cfg,
+            rows: vec![None; MAX_MAPS],
+            cam: Cam::new(cfg.cam_entries),
+            tcam: Tcam::new(cfg.tcam_entries),
+        }
+    }
+
+    pub fn config(&self) -> &MapConfig {
+        &self.cfg
+    }
+
+    pub fn cam(&self) -> &Cam {
+        &self.cam
+    }
+
+    pub fn tcam(&self) -> &Tcam {
+        &self.tcam
+    }
+
+    /// Define map `index` (any earlier map there and its entries go away).
+    pub fn configure(&mut self, index: usize, def: MapDef) -> Result<(), ConfigError> {
+        if index >= MAX_MAPS {
+            return Err(ConfigError::Index(index));
+        }
+        def.check()?;
+        self.unconfigure(index);
+        self.rows[index] = Some(Row::new(def));
+        Ok(())
+    }
+
+    /// Remove map `index` and its entries.
+    pub fn unconfigure(&mut self, index: usize) {
+        if let Some(slot) = self.rows.get_mut(index)
+            && slot.take().is_some()
+        {
+            self.cam.remove_map(index as u8);
+            self.tcam.remove_map(index as u8);
+        }
+    }
+
+    /// Remove every map (the CLEAN register).
+    pub fn clear(&mut self) {
+        for i in 0..MAX_MAPS {
+            self.unconfigure(i);
+        }
+    }
+
+    pub fn def(&self, index: usize) -> Option<&MapDef> {
+        self.rows.get(index)?.as_ref().map(|r| &r.def)
+    }
+
+    /// Configured maps in index order.
+    pub fn defs(&self) -> impl Iterator<Item = (usize, &MapDef)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i, &r.def)))
+    }
+
+    /// Index of the configured map `handle` names.
+    pub fn index_of(&self, handle: u64) -> Result<usize, MapError> {
+        contract::map_index(handle)
+            .filter(|&i| self.rows[i].is_some())
+            .ok_or(MapError::NoMap(handle))
+    }
+
+    /// Entries present in map `index` (ARRAY: `max_entries`).
+    pub fn len(&self, index: usize) -> usize {
+        match self.rows.get(index).and_then(Option::as_ref) {
+            Some(r) if r.def.kind == MapType::Array => r.def.max_entries as usize,
+            Some(r) => r.count as usize,
+            None => 0,
+        }
+    }
+
+    /// No map has any entry.
+    pub fn is_empty(&self) -> bool {
+        (0..MAX_MAPS).all(|i| self.len(i) == 0)
+    }
+
+    /// Latency of `op` on the map `handle` names (1 cycle for a bad handle:
+    /// the table row is read and the request refused).
+    pub fn latency(&self, handle: u64, op: MapOp) -> u32 {
+        let t = &self.cfg.timing;
+        let Ok(i) = self.index_of(handle) else {
+            return 1;
+        };
+        let read = op == MapOp::Lookup;
+        match self.rows[i].as_ref().map(|r| r.def.kind) {
+            Some(MapType::Hash) if read => t.cam_read,
+            Some(MapType::Hash) => t.cam_write,
+            Some(MapType::LpmTrie) if read => t.tcam_read,
+            Some(MapType::LpmTrie) => t.tcam_write,
+            Some(_) if read => t.array_read,
+            _ => t.array_write,
+        }
+    }
+
+    fn row(&self, handle: u64) -> Result<(usize, &Row), MapError> {
+        let i = self.index_of(handle)?;
+        match &self.rows[i] {
+            Some(r) => Ok((i, r)),
+            None => Err(MapError::NoMap(handle)),
+        }
+    }
+
+    fn slot(i: usize, def: &MapDef, index: u32) -> Slot {
+        Slot {
+            index,
+            addr: contract::map_handle(i) + index as u64 * def.value_size as u64,
+        }
+    }
+
+    fn check_key(def: &MapDef, key: &[u8]) -> Result<(), MapError> {
+        if key.len() != def.key_size as usize {
+            return Err(MapError::Size {
+                what: "key",
+                got: key.len(),
+                want: def.key_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Find `key` in the map `handle` names.
+    pub fn lookup(&self, handle: u64, key: &[u8]) -> Timed<Result<Option<Slot>, MapError>> {
+        let cycles = self.latency(handle, MapOp::Lookup);
+        Timed {
+            value: self.lookup_inner(handle, key),
+            cycles,
+        }
+    }
+
+    fn lookup_inner(&self, handle: u64, key: &[u8]) -> Result<Option<Slot>, MapError> {
+        let (i, r) = self.row(handle)?;
+        let def = &r.def;
+        Self::check_key(def, key)?;
+        let found = match def.kind {
+            MapType::Hash => self
+                .cam
+                .search(i as u8, key)
+                .and_then(|a| self.cam.get(a))
+                .map(|e| e.slot),
+            MapType::Array => {
+                let k = u32_key(key);
+                (k < def.max_entries).then_some(k)
+            }
+            MapType::Devmap => {
+                let k = u32_key(key);
+                (k < def.max_entries && r.present[k as usize]).then_some(k)
+            }
+            MapType::LpmTrie => {
+                let plen = u32_key(key);
+                if plen > def.max_prefixlen() {
+                    None
+                } else {
+                    self.tcam
+                        .search(i as u8, &key[4..], plen)
+                        .and_then(|a| self.tcam.get(a))
+                        .map(|e| e.slot)
+                }
+            }
+        };
+        Ok(found.map(|s| Self::slot(i, def, s)))
+    }
+
+    /// Insert or replace `key` with `value`, values in the table's own
+    /// storage (not lent).
+    pub fn update(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+    ) -> Timed<Result<Slot, MapError>> {
+        self.update_impl(handle, key, value, flags, None)
+    }
+
+    /// [`MapTable::update`] while the values may be lent to `mem`.
+    pub fn update_in(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        mem: &mut Memory,
+    ) -> Timed<Result<Slot, MapError>> {
+        self.update_impl(handle, key, value, flags, Some(mem))
+    }
+
+    fn update_impl(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        mem: Option<&mut Memory>,
+    ) -> Timed<Result<Slot, MapError>> {
+        let cycles = self.latency(handle, MapOp::Update);
+        Timed {
+            value: self.update_inner(handle, key, value, flags, mem),
+            cycles,
+        }
+    }
+
+    fn update_inner(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        mem: Option<&mut Memory>,
+    ) -> Result<Slot, MapError> {
+        let i = self.index_of(handle)?;
+        let (cam, tcam) = (&mut self.cam, &mut self.tcam);
+        let Some(r) = self.rows[i].as_mut() else {
+            return Err(MapError::NoMap(handle));
+        };
+        Self::check_key(&r.def, key)?;
+        if value.len() != r.def.value_size as usize {
+            return Err(MapError::Size {
+                what: "value",
+                got: value.len(),
+                want: r.def.value_size,
+            });
+        }
+        if !flags_ok(flags) {
+            return Err(MapError::Inval);
+        }
+        // Check the value area is reachable before changing anything.
+        let area = r.def.value_area() as usize;
+        let reachable = r.values.is_some()
+            || mem
+                .as_deref()
+                .and_then(|m| m.region(&r.def.region_name(i)))
+                .is_some_and(|g| g.data.len() == area);
+        if !reachable {
+            return Err(MapError::Lent(i));
+        }
+        let max = r.def.max_entries;
+        let slot = match r.def.kind {
+            MapType::Array => {
+                let k = u32_key(key);
+                if k >= max {
+                    return Err(MapError::TooBig);
+                }
+                if flags == contract::BPF_NOEXIST {
+                    return Err(MapError::Exist);
+                }
+                k
+            }
+            MapType::Devmap => {
+                let k = u32_key(key);
+                if k >= max {
+                    return Err(MapError::TooBig);
+                }
+                if flags == contract::BPF_NOEXIST {
+                    return Err(MapError::Exist);
+                }
+                let on = u32_key(value) != 0;
+                let was = r.present[k as usize];
+                r.present[k as usize] = on;
+                match (was, on) {
+                    (false, true) => r.count += 1,
+                    (true, false) => r.count -= 1,
+                    _ => {}
+                }
+                if !on {
+                    let zero = vec![0; value.len()];
+                    write_value(r, i, k, &zero, mem)?;
+                    return Ok(Self::slot(i, &r.def, k));
+                }
+                k
+            }
+            MapType::Hash => match cam.search(i as u8, key).and_then(|a| cam.get(a)) {
+                Some(_) if flags == contract::BPF_NOEXIST => return Err(MapError::Exist),
+                Some(e) => e.slot,
+                None if flags == contract::BPF_EXIST => return Err(MapError::NoEnt),
+                None => {
+                    if r.count >= max || cam.is_full() {
+                        return Err(MapError::TooBig);
+                    }
+                    let s = r.alloc().ok_or(MapError::TooBig)?;
+                    cam.insert(CamEntry {
+                        map: i as u8,
+                        key: key.to_vec(),
+                        slot: s,
+                    });
+                    r.count += 1;
+                    s
+                }
+            },
+            MapType::LpmTrie => {
+                let plen = u32_key(key);
+                if plen > r.def.max_prefixlen() {
+                    return Err(MapError::Inval);
+                }
+                let mask = prefix_mask(key.len() - 4, plen);
+                let v = masked(&key[4..], &mask);
+                match tcam.find_exact(i as u8, plen, &v).and_then(|a| tcam.get(a)) {
+                    Some(_) if flags == contract::BPF_NOEXIST => return Err(MapError::Exist),
+                    Some(e) => e.slot,
+                    None if flags == contract::BPF_EXIST => return Err(MapError::NoEnt),
+                    None => {
+                        if r.count >= max || tcam.is_full() {
+                            return Err(MapError::NoSpc);
+                        }
+                        let s = r.alloc().ok_or(MapError::NoSpc)?;
+                        tcam.insert(TcamEntry {
+                            map: i as u8,
+                            prefixlen: plen,
+                            value: v,
+                            mask,
+                            slot: s,
+                        });
+                        r.count += 1;
+                        s
+                    }
+                }
+            }
+        };
+        write_value(r, i, slot, value, mem)?;
+        Ok(Self::slot(i, &r.def, slot))
+    }
+
+    /// Remove `key`.
+    pub fn delete(&mut self, handle: u64, key: &[u8]) -> Timed<Result<(), MapError>> {
+        let cycles = self.latency(handle, MapOp::Delete);
+        Timed {
+            value: self.delete_inner(handle, key),
+            cycles,
+        }
+    }
+
+    fn delete_inner(&mut self, handle: u64, key: &[u8]) -> Result<(), MapError> {
+        let i = self.index_of(handle)?;
+        let (cam, tcam) = (&mut self.cam, &mut self.tcam);
+        let Some(r) = self.rows[i].as_mut() else {
+            return Err(MapError::NoMap(handle));
+        };
+        Self::check_key(&r.def, key)?;
+        match r.def.kind {
+            MapType::Array => Err(MapError::Inval),
+            MapType::Devmap => {
+                let k = u32_key(key);
+                if k >= r.def.max_entries {
+                    return Err(MapError::Inval);
+                }
+                if r.present[k as usize] {
+                    r.present[k as usize] = false;
+                    r.count -= 1;
+                }
+                Ok(())
+            }
+            MapType::Hash => {
+                let a = cam.search(i as u8, key).ok_or(MapError::NoEnt)?;
+                let e = cam.remove(a).ok_or(MapError::NoEnt)?;
+                r.freed.push(e.slot);
+                r.count -= 1;
+                Ok(())
+            }
+            MapType::LpmTrie => {
+                let plen = u32_key(key);
+                if plen > r.def.max_prefixlen() {
+                    return Err(MapError::Inval);
+                }
+                let v = masked(&key[4..], &prefix_mask(key.len() - 4, plen));
+                let a = tcam.find_exact(i as u8, plen, &v).ok_or(MapError::NoEnt)?;
+                let e = tcam.remove(a).ok_or(MapError::NoEnt)?;
+                r.freed.push(e.slot);
+                r.count -= 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// The value bytes of `slot` in the table's own storage.
+    pub fn value(&self, handle: u64, slot: u32) -> Result<&[u8], MapError> {
+        let (i, r) = self.row(handle)?;
+        let vs = r.def.value_size as usize;
+        let v = r.values.as_deref().ok_or(MapError::Lent(i))?;
+        v.get(slot as usize * vs..(slot as usize + 1) * vs)
+            .ok_or(MapError::NoEnt)
+    }
+
+    /// The value bytes of `slot`, wherever they are (table or `mem`).
+    pub fn value_in<'a>(
+        &'a self,
+        handle: u64,
+        slot: u32,
+        mem: &'a Memory,
+    ) -> Result<&'a [u8], MapError> {
+        let (i, r) = self.row(handle)?;
+        if r.values.is_some() {
+            return self.value(handle, slot);
+        }
+        let a = Self::slot(i, &r.def, slot).addr;
+        mem.read_bytes(a, r.def.value_size as usize)
+            .map_err(|_| MapError::Lent(i))
+    }
+
+    /// Lookup returning a copy of the value (table storage; for the loader,
+    /// the register interface and tests).
+    pub fn lookup_value(&self, handle: u64, key: &[u8]) -> Result<Option<Vec<u8>>, MapError> {
+        match self.lookup(handle, key).value? {
+            None => Ok(None),
+            Some(s) => Ok(Some(self.value(handle, s.index)?.to_vec())),
+        }
+    }
+
+    fn by_value(&self, handle: u64, key: u64) -> Result<(MapDef, Vec<u8>), MapError> {
+        let (_, r) = self.row(handle)?;
+        let k = r.def.key_from_u64(key).ok_or(MapError::Size {
+            what: "by-value key",
+            got: 8,
+            want: r.def.key_size,
+        })?;
+        Ok((r.def.clone(), k))
+    }
+
+    /// Lookup with a 64-bit key and value by value (the SUME ABI's and the
+    /// register interface's view; table storage).
+    pub fn lookup_u64(&self, handle: u64, key: u64) -> Timed<Result<Option<u64>, MapError>> {
+        let cycles = self.latency(handle, MapOp::Lookup);
+        let value = self
+            .by_value(handle, key)
+            .and_then(|(def, k)| Ok(self.lookup_value(handle, &k)?.map(|v| def.value_to_u64(&v))));
+        Timed { value, cycles }
+    }
+
+    /// Update with a 64-bit key and value by value (table storage).
+    pub fn update_u64(
+        &mut self,
+        handle: u64,
+        key: u64,
+        value: u64,
+        flags: u64,
+    ) -> Timed<Result<(), MapError>> {
+        let cycles = self.latency(handle, MapOp::Update);
+        let value = self.by_value(handle, key).and_then(|(def, k)| {
+            let v = def.value_from_u64(value).ok_or(MapError::Size {
+                what: "by-value value",
+                got: 8,
+                want: def.value_size,
+            })?;
+            self.update(handle, &k, &v, flags).value.map(|_| ())
+        });
+        Timed { value, cycles }
+    }
+
+    /// Delete with a 64-bit key by value.
+    pub fn delete_u64(&mut self, handle: u64, key: u64) -> Timed<Result<(), MapError>> {
+        let cycles = self.latency(handle, MapOp::Delete);
+        let value = self
+            .by_value(handle, key)
+            .and_then(|(_, k)| self.delete(handle, &k).value);
+        Timed { value, cycles }
+    }
+
+    /// Keys present in map `index` with their slots (HASH and LPM in CAM
+    /// address / TCAM priority order; ARRAY and DEVMAP by index).
+    pub fn keys(&self, index: usize) -> Vec<(Vec<u8>, u32)> {
+        let Some(r) = self.rows.get(index).and_then(Option::as_ref) else {
+            return Vec::new();
+        };
+        match r.def.kind {
+            MapType::Hash => self
+                .cam
+                .entries()
+                .filter(|(_, e)| e.map as usize == index)
+                .map(|(_, e)| (e.key.clone(), e.slot))
+                .collect(),
+            MapType::LpmTrie => self
+                .tcam
+                .entries()
+                .iter()
+                .filter(|e| e.map as usize == index)
+                .map(|e| {
+                    let mut k = e.prefixlen.to_le_bytes().to_vec();
+                    k.extend_from_slice(&e.value);
+                    (k, e.slot)
+                })
+                .collect(),
+            MapType::Array => (0..r.def.max_entries)
+                .map(|k| (k.to_le_bytes().to_vec(), k))
+                .collect(),
+            MapType::Devmap => (0..r.def.max_entries)
+                .filter(|&k| r.present[k as usize])
+                .map(|k| (k.to_le_bytes().to_vec(), k))
+                .collect(),
+        }
+    }
+
+    /// Move every map's values into `mem` as regions `map<i>[:name]` at
+    /// `map_handle(i)` (reusing regions of those names left by an earlier
+    /// [`MapTable::reclaim`]).
+    pub fn lend(&mut self, mem: &mut Memory) -> Result<(), OverlapError> {
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            let Some(r) = row else { continue };
+            let Some(v) = r.values.take() else { continue };
+            let name = r.def.region_name(i);
+            let base = contract::map_handle(i);
+            match mem.region_mut(&name) {
+                Some(reg) if reg.base == base => reg.data = v,
+                _ => {
+                    if let Err(e) = mem.add(name, base, Vec::new(), true) {
+                        r.values = Some(v);
+                        return Err(e);
+                    }
+                    if let Some(reg) = mem.region_mut(&r.def.region_name(i)) {
+                        reg.data = v;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Take back the values lent to `mem` (the regions stay, empty, so any
+    /// later access through an old pointer faults).
+    pub fn reclaim(&mut self, mem: &mut Memory) {
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            let Some(r) = row else { continue };
+            if r.values.is_some() {
+                continue;
+            }
+            let name = r.def.region_name(i);
+            if let Some(reg) = mem.region_mut(&name) {
+                r.values = Some(std::mem::take(&mut reg.data));
+            }
+        }
+    }
+
+    /// Every map's values are in the table (none lent).
+    pub fn is_home(&self) -> bool {
+        self.rows.iter().flatten().all(|r| r.values.is_some())
+    }
+}
+
+fn write_value(
+    r: &mut Row,
+    i: usize,
+    slot: u32,
+    value: &[u8],
+    mem: Option<&mut Memory>,
+) -> Result<(), MapError> {
+    let vs = r.def.value_size as usize;
+    let off = slot as usize * vs;
+    let buf: &mut [u8] = match (&mut r.values, mem) {
+        (Some(v), _) => v,
+        (None, Some(m)) => match m.region_mut(&r.def.region_name(i)) {
+            Some(reg) if reg.data.len() >= off + vs => &mut reg.data,
+            _ => return Err(MapError::Lent(i)),
+        },
+        (None, None) => return Err(MapError::Lent(i)),
+    };
+    buf[off..off + vs].copy_from_slice(value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,838 @@
+//! Helper functions as hardware units, and the device state they share.
+//!
+//! Every helper a program may call is a unit of the device with a modeled
+//! latency ([`HelperUnit`], table [`UNITS`]): map operations go to the map
+//! coprocessor (CAM/TCAM/block RAM latencies from [`MapTable::latency`]);
+//! the timer and PRNG are one register read; redirect and the XDP window
+//! adjustments one register write; `csum_diff` one 256-bit word per cycle.
+//! The bodies run against a [`SharedDeviceState`] (map table, timer, PRNG,
+//! trace log, per-engine state) and are registered into a
+//! [`Helpers`] registry per engine by [`crate::abi::Abi::helpers`].
+//!
+//! After each call the engine's [`EngineState::last_call`] holds the helper
+//! id and its latency, so a pipeline model can stall for it (map operations
+//! additionally go through [`crate::maps::Arbiter`]). State the engine needs
+//! after the run is in [`EngineState`]: the redirect target set by
+//! `bpf_redirect`/`bpf_redirect_map`; the adjusted XDP window is in the
+//! context (`xdp_md.data`/`data_end`) of the run's memory.
+
+use crate::abi::{self, CTX_REGION, PACKET_REGION};
+use crate::contract::{self, EINVAL};
+use crate::helpers::{HelperOutcome, Helpers};
+use crate::isa::Width;
+use crate::maps::{MapConfig, MapError, MapOp, MapTable, MapType};
+use crate::mem::Memory;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Default PRNG seed (any non-zero value; xorshift needs one).
+pub const DEFAULT_SEED: u32 = 0x2545_f491;
+
+/// Device-wide configuration of the shared units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceConfig {
+    pub maps: MapConfig,
+    /// Engines (four on the board).
+    pub engines: usize,
+    /// Seed of `bpf_get_prandom_u32`'s xorshift32 (0 is replaced by
+    /// [`DEFAULT_SEED`]).
+    pub seed: u32,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            maps: MapConfig::default(),
+            engines: 4,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Where `bpf_redirect`/`bpf_redirect_map` sent the packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectTarget {
+    /// One port (the ifindex, which on this device is the port number).
+    Port(u32),
+    /// `BPF_F_BROADCAST`: every port of the devmap.
+    Broadcast { exclude_ingress: bool },
+}
+
+/// The latency of the last helper call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRecord {
+    pub id: u32,
+    pub cycles: u32,
+}
+
+/// State of one engine the helpers set and the engine reads after the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineState {
+    pub redirect: Option<RedirectTarget>,
+    pub last_call: Option<CallRecord>,
+    /// Totals since the device was created.
+    pub helper_calls: u64,
+    pub helper_cycles: u64,
+}
+
+impl EngineState {
+    /// Forget per-packet state (redirect target, last call).
+    pub fn begin_packet(&mut self) {
+        self.redirect = None;
+        self.last_call = None;
+    }
+}
+
+/// One `bpf_trace_printk`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRecord {
+    pub engine: usize,
+    pub cycle: u64,
+    pub fmt: String,
+    pub text: String,
+}
+
+/// The units all engines share.
+#[derive(Debug, Clone)]
+pub struct DeviceState {
+    pub maps: MapTable,
+    /// The device timer: cycles since reset (advanced by whoever models
+    /// time; `ktime_get_ns` converts it at [`contract::CLOCK_HZ`]).
+    pub cycle: u64,
+    rng: u32,
+    pub log: Vec<TraceRecord>,
+    pub engines: Vec<EngineState>,
+}
+
+impl Default for DeviceState {
+    fn default() -> Self {
+        Self::new(DeviceConfig::default())
+    }
+}
+
+impl DeviceState {
+    pub fn new(cfg: DeviceConfig) -> Self {
+        DeviceState {
+            maps: MapTable::new(cfg.maps),
+            cycle: 0,
+            rng: if cfg.seed == 0 {
+                DEFAULT_SEED
+            } else {
+                cfg.seed
+            },
+            log: Vec::new(),
+            engines: vec![EngineState::default(); cfg.engines],
+        }
+    }
+
+    /// The timer in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        (self.cycle as u128 * 1_000_000_000 / contract::CLOCK_HZ as u128) as u64
+    }
+
+    pub fn advance(&mut self, cycles: u64) {
+        self.cycle += cycles;
+    }
+
+    pub fn reseed(&mut self, seed: u32) {
+        self.rng = if seed == 0 { DEFAULT_SEED } else { seed };
+    }
+
+    /// xorshift32 (Marsaglia 13/17/5).
+    pub fn next_random(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    pub fn engine(&self, e: usize) -> EngineState {
+        self.engines.get(e).cloned().unwrap_or_default()
+    }
+
+    pub fn engine_mut(&mut self, e: usize) -> &mut EngineState {
+        if e >= self.engines.len() {
+            self.engines.resize(e + 1, EngineState::default());
+        }
+        &mut self.engines[e]
+    }
+}
+
+/// The device state behind a lock, shared by every engine's helpers, the
+/// loader and the register interface.
+#[derive(Debug, Clone, Default)]
+pub struct SharedDeviceState(Arc<Mutex<DeviceState>>);
+
+impl SharedDeviceState {
+    pub fn new(cfg: DeviceConfig) -> Self {
+        SharedDeviceState(Arc::new(Mutex::new(DeviceState::new(cfg))))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, DeviceState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut DeviceState) -> R) -> R {
+        f(&mut self.lock())
+    }
+}
+
+/// A helper's latency, from the device state and r1..r5.
+pub type LatencyFn = fn(&DeviceState, &[u64; 5]) -> u32;
+
+/// One helper unit.
+#[derive(Debug, Clone, Copy)]
+pub struct HelperUnit {
+    pub id: u32,
+    pub name: &'static str,
+    pub latency: LatencyFn,
+    /// The call goes to the map coprocessor, through the round-robin
+    /// [`crate::maps::Arbiter`] (the other units are per engine or
+    /// contention-free).
+    pub coprocessor: bool,
+}
+
+fn lat_simple(_: &DeviceState, _: &[u64; 5]) -> u32 {
+    contract::SIMPLE_HELPER_CYCLES
+}
+fn lat_lookup(d: &DeviceState, a: &[u64; 5]) -> u32 {
+    d.maps.latency(a[0], MapOp::Lookup)
+}
+fn lat_update(d: &DeviceState, a: &[u64; 5]) -> u32 {
+    d.maps.latency(a[0], MapOp::Update)
+}
+fn lat_delete(d: &DeviceState, a: &[u64; 5]) -> u32 {
+    d.maps.latency(a[0], MapOp::Delete)
+}
+/// One setup cycle, then 32 bytes per cycle.
+fn per_word(bytes: u64) -> u32 {
+    1 + bytes.min(1 << 20).div_ceil(32) as u32
+}
+fn lat_csum(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word((a[1] as u32 as u64) + (a[3] as u32 as u64))
+}
+fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word(a[1] as u32 as u64)
+}
+
+/// Every helper unit of the device (both ABIs; SUME's 1..3 take keys and
+/// values by value but cost the same).
+pub const UNITS: &[HelperUnit] = &[
+    HelperUnit {
+        id: contract::HELPER_MAP_LOOKUP_ELEM,
+        name: "map_lookup_elem",
+        latency: lat_lookup,
+        coprocessor: true,
+    },
+    HelperUnit {
+        id: contract::HELPER_MAP_UPDATE_ELEM,
+        name: "map_update_elem",
+        latency: lat_update,
+        coprocessor: true,
+    },
+    HelperUnit {
+        id: contract::HELPER_MAP_DELETE_ELEM,
+        name: "map_delete_elem",
+        latency: lat_delete,
+        coprocessor: true,
+    },
+    HelperUnit {
+        id: contract::HELPER_KTIME_GET_NS,
+        name: "ktime_get_ns",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_TRACE_PRINTK,
+        name: "trace_printk",
+        latency: lat_printk,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_GET_PRANDOM_U32,
+        name: "get_prandom_u32",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_REDIRECT,
+        name: "redirect",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_CSUM_DIFF,
+        name: "csum_diff",
+        latency: lat_csum,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_ADJUST_HEAD,
+        name: "xdp_adjust_head",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_REDIRECT_MAP,
+        name: "redirect_map",
+        latency: lat_lookup,
+        coprocessor: true,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_ADJUST_TAIL,
+        name: "xdp_adjust_tail",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+];
+
+pub fn unit(id: u32) -> Option<&'static HelperUnit> {
+    UNITS.iter().find(|u| u.id == id)
+}
+
+/// A helper body: device state, engine, the program's memory, r1..r5.
+pub type Body = fn(&mut DeviceState, usize, &mut Memory, [u64; 5]) -> Result<u64, String>;
+
+/// Register unit `id` with `body` for `engine`.
+pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32, body: Body) {
+    let Some(u) = unit(id) else { return };
+    let d = dev.clone();
+    let lat = u.latency;
+    h.register(id, u.name, move |mem, a| {
+        d.with(|s| {
+            let cycles = lat(s, &a);
+            let r = body(s, engine, mem, a);
+            let e = s.engine_mut(engine);
+            e.last_call = Some(CallRecord { id, cycles });
+            e.helper_calls += 1;
+            e.helper_cycles += cycles as u64;
+            r.map(HelperOutcome::Return)
+        })
+    });
+}
+
+fn neg(errno: i64) -> u64 {
+    (-errno) as u64
+}
+
+fn errno_or_fault(e: MapError) -> Result<u64, String> {
+    e.r0().ok_or_else(|| e.to_string())
+}
+
+fn map_def(s: &DeviceState, handle: u64) -> Result<(usize, crate::maps::MapDef), String> {
+    let i = s.maps.index_of(handle).map_err(|e| e.to_string())?;
+    let d = s.maps.def(i).cloned().ok_or("map vanished")?;
+    Ok((i, d))
+}
+
+fn read(mem: &Memory, addr: u64, len: usize, what: &str) -> Result<Vec<u8>, String> {
+    mem.read_bytes(addr, len)
+        .map(<[u8]>::to_vec)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+// ---- XDP map helpers: keys and values through pointers ----
+
+pub fn xdp_map_lookup(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = read(mem, a[1], d.key_size as usize, "key")?;
+    match s.maps.lookup(a[0], &key).value {
+        Ok(Some(slot)) => Ok(slot.addr),
+        Ok(None) => Ok(0),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+pub fn xdp_map_update(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = read(mem, a[1], d.key_size as usize, "key")?;
+    let val = read(mem, a[2], d.value_size as usize, "value")?;
+    match s.maps.update_in(a[0], &key, &val, a[3], mem).value {
+        Ok(_) => Ok(0),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+pub fn xdp_map_delete(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = read(mem, a[1], d.key_size as usize, "key")?;
+    match s.maps.delete(a[0], &key).value {
+        Ok(()) => Ok(0),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+// ---- SUME map helpers: 64-bit keys and values by value ----
+
+fn sume_key(d: &crate::maps::MapDef, k: u64) -> Result<Vec<u8>, String> {
+    d.key_from_u64(k).ok_or_else(|| {
+        format!(
+            "SUME ABI passes keys by value: map {:?} has a {}-byte key",
+            d.name, d.key_size
+        )
+    })
+}
+
+fn sume_value(d: &crate::maps::MapDef, v: u64) -> Result<Vec<u8>, String> {
+    d.value_from_u64(v).ok_or_else(|| {
+        format!(
+            "SUME ABI passes values by value: map {:?} has a {}-byte value",
+            d.name, d.value_size
+        )
+    })
+}
+
+pub fn sume_map_lookup(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = sume_key(&d, a[1])?;
+    if d.value_size > 8 {
+        return Err(format!(
+            "SUME ABI returns values by value: map {:?} has a {}-byte value",
+            d.name, d.value_size
+        ));
+    }
+    match s.maps.lookup(a[0], &key).value {
+        Ok(Some(slot)) => {
+            let v = s
+                .maps
+                .value_in(a[0], slot.index, mem)
+                .map_err(|e| e.to_string())?;
+            Ok(d.value_to_u64(v))
+        }
+        Ok(None) => Ok(contract::SUME_LOOKUP_MISS),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+pub fn sume_map_update(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = sume_key(&d, a[1])?;
+    let val = sume_value(&d, a[2])?;
+    match s.maps.update_in(a[0], &key, &val, a[3], mem).value {
+        Ok(_) => Ok(0),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+pub fn sume_map_delete(
+    s: &mut DeviceState,
+    _: usize,
+    _: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (_, d) = map_def(s, a[0])?;
+    let key = sume_key(&d, a[1])?;
+    match s.maps.delete(a[0], &key).value {
+        Ok(()) => Ok(0),
+        Err(e) => errno_or_fault(e),
+    }
+}
+
+// ---- Timer, PRNG, trace ----
+
+pub fn ktime_get_ns(
+    s: &mut DeviceState,
+    _: usize,
+    _: &mut Memory,
+    _: [u64; 5],
+) -> Result<u64, String> {
+    Ok(s.now_ns())
+}
+
+pub fn get_prandom_u32(
+    s: &mut DeviceState,
+    _: usize,
+    _: &mut Memory,
+    _: [u64; 5],
+) -> Result<u64, String> {
+    Ok(s.next_random() as u64)
+}
+
+/// `bpf_trace_printk(fmt, fmt_size, a, b, c)`: the format must end with a
+/// NUL inside `fmt_size` bytes (else -EINVAL); supports `%d %i %u %x %X %c
+/// %s %p %%` with `l`/`ll` and width/`0`/`-` flags, at most three
+/// arguments. Logs the text and returns its length, as Linux does.
+pub fn trace_printk(
+    s: &mut DeviceState,
+    engine: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let n = a[1] as u32 as usize;
+    if n == 0 {
+        return Ok(neg(EINVAL));
+    }
+    let raw = read(mem, a[0], n, "format")?;
+    if raw[n - 1] != 0 {
+        return Ok(neg(EINVAL));
+    }
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(n);
+    let fmt = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let Some(text) = format_printk(&fmt, [a[2], a[3], a[4]], mem) else {
+        return Ok(neg(EINVAL));
+    };
+    let len = text.len() as u64;
+    let cycle = s.cycle;
+    s.log.push(TraceRecord {
+        engine,
+        cycle,
+        fmt,
+        text,
+    });
+    Ok(len)
+}
+
+fn c_string(mem: &Memory, mut addr: u64) -> String {
+    let mut out = Vec::new();
+    while out.len() < 64 {
+        match mem.load(addr, Width::B) {
+            Ok(0) => break,
+            Ok(b) => out.push(b as u8),
+            Err(_) => return "(efault)".into(),
+        }
+        addr += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The small printf `trace_printk` understands. `None` for a bad format.
+pub fn format_printk(fmt: &str, args: [u64; 3], mem: &Memory) -> Option<String> {
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut n = 0;
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if it.peek() == Some(&'%') {
+            it.next();
+            out.push('%');
+            continue;
+        }
+        let left = it.next_if_eq(&'-').is_some();
+        let zero = it.next_if_eq(&'0').is_some();
+        let mut width = 0usize;
+        while let Some(d) = it.next_if(char::is_ascii_digit) {
+            width = width * 10 + d.to_digit(10).unwrap_or(0) as usize;
+        }
+        let mut longs = 0;
+        while it.next_if_eq(&'l').is_some() {
+            longs += 1;
+        }
+        let conv = it.next()?;
+        if n >= 3 || longs > 2 {
+            return None;
+        }
+        let v = args[n];
+        n += 1;
+        let narrow = longs == 0;
+        let body = match conv {
+            'd' | 'i' if narrow => (v as u32 as i32).to_string(),
+            'd' | 'i' => (v as i64).to_string(),
+            'u' if narrow => (v as u32).to_string(),
+            'u' => v.to_string(),
+            'x' if narrow => format!("{:x}", v as u32),
+            'x' => format!("{v:x}"),
+            'X' if narrow => format!("{:X}", v as u32),
+            'X' => format!("{v:X}"),
+            'c' => char::from(v as u8).to_string(),
+            'p' => format!("0x{v:x}"),
+            's' => c_string(mem, v),
+            _ => return None,
+        };
+        let pad = width.saturating_sub(body.chars().count());
+        if left {
+            out.push_str(&body);
+            out.extend(std::iter::repeat_n(' ', pad));
+        } else if zero && !matches!(conv, 's' | 'c') {
+            let (sign, digits) = body.split_at(usize::from(body.starts_with('-')));
+            out.push_str(sign);
+            out.extend(std::iter::repeat_n('0', pad));
+            out.push_str(digits);
+        } else {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&body);
+        }
+    }
+    Some(out)
+}
+
+// ---- Redirect ----
+
+/// `bpf_redirect(ifindex, flags)`: any flag gives XDP_ABORTED.
+pub fn redirect(
+    s: &mut DeviceState,
+    engine: usize,
+    _: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    if a[1] != 0 {
+        return Ok(contract::XDP_ABORTED);
+    }
+    s.engine_mut(engine).redirect = Some(RedirectTarget::Port(a[0] as u32));
+    Ok(contract::XDP_REDIRECT)
+}
+
+/// `bpf_redirect_map(devmap, key, flags)` as Linux's
+/// `__bpf_xdp_redirect_map`: unknown flag bits give XDP_ABORTED; a miss
+/// clears the target and returns the flags' low two bits (the action to
+/// take instead); `BPF_F_BROADCAST` redirects to every port of the map.
+pub fn redirect_map(
+    s: &mut DeviceState,
+    engine: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    const ACTION_MASK: u64 = 3;
+    let flags = a[2];
+    if flags & !(ACTION_MASK | contract::BPF_F_BROADCAST | contract::BPF_F_EXCLUDE_INGRESS) != 0 {
+        return Ok(contract::XDP_ABORTED);
+    }
+    let (_, d) = map_def(s, a[0])?;
+    if d.kind != MapType::Devmap {
+        return Err(format!("redirect_map on a {} map (needs a devmap)", d.kind));
+    }
+    let key = (a[1] as u32).to_le_bytes();
+    let hit = s.maps.lookup(a[0], &key).value.map_err(|e| e.to_string())?;
+    let target = if flags & contract::BPF_F_BROADCAST != 0 {
+        Some(RedirectTarget::Broadcast {
+            exclude_ingress: flags & contract::BPF_F_EXCLUDE_INGRESS != 0,
+        })
+    } else if let Some(slot) = hit {
+        let v = s
+            .maps
+            .value_in(a[0], slot.index, mem)
+            .map_err(|e| e.to_string())?;
+        Some(RedirectTarget::Port(u32::from_le_bytes([
+            v[0], v[1], v[2], v[3],
+        ])))
+    } else {
+        None
+    };
+    s.engine_mut(engine).redirect = target;
+    Ok(match target {
+        Some(_) => contract::XDP_REDIRECT,
+        None => flags & ACTION_MASK,
+    })
+}
+
+// ---- Checksum ----
+
+/// Linux's `bpf_csum_diff` on x86-64 (the 32-bit, unfolded result of
+/// `csum_partial` over `~from` then `to`, seeded): the ones-complement sum
+/// of the little-endian u32 words with end-around carry. It is 0 only when
+/// the seed and every word are 0; otherwise it lies in `1..=0xffff_ffff`.
+/// Its 16-bit fold (`csum_fold`) is what programs use and is the same on
+/// every architecture (other architectures, and kernels that fold the
+/// result with `csum_from32to16`, return a different 32-bit value with the
+/// same fold). Sizes must be multiples of 4 bytes (checked by the
+/// helper).
+pub fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
+    let mut sum = seed as u64;
+    for w in from.chunks_exact(4) {
+        sum += !u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64;
+    }
+    for w in to.chunks_exact(4) {
+        sum += u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64;
+    }
+    while sum >> 32 != 0 {
+        sum = (sum & 0xffff_ffff) + (sum >> 32);
+    }
+    sum as u32
+}
+
+/// The helper: `(from, from_size, to, to_size, seed)`; -EINVAL when a size
+/// is not a multiple of 4 or both exceed 512 bytes (Linux's scratch pad).
+pub fn csum_diff_helper(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (fs, ts) = (a[1] as u32, a[3] as u32);
+    if (fs | ts) & 3 != 0 || fs as u64 + ts as u64 > 512 {
+        return Ok(neg(EINVAL));
+    }
+    let from = if fs == 0 {
+        Vec::new()
+    } else {
+        read(mem, a[0], fs as usize, "from")?
+    };
+    let to = if ts == 0 {
+        Vec::new()
+    } else {
+        read(mem, a[2], ts as usize, "to")?
+    };
+    Ok(csum_diff(&from, &to, a[4] as u32) as u64)
+}
+
+// ---- XDP window ----
+
+fn ctx_u32(mem: &Memory, off: u64) -> Result<u64, String> {
+    mem.load(contract::CTX_BASE + off, Width::W)
+        .map_err(|e| format!("xdp_md: {e}"))
+}
+
+fn set_ctx_u32(mem: &mut Memory, off: u64, v: u64) -> Result<(), String> {
+    let r = mem
+        .region_mut(CTX_REGION)
+        .ok_or("no xdp_md context in this memory")?;
+    let o = off as usize;
+    r.data
+        .get_mut(o..o + 4)
+        .ok_or("xdp_md too short")?
+        .copy_from_slice(&(v as u32).to_le_bytes());
+    Ok(())
+}
+
+fn window(mem: &Memory) -> Result<(u64, u64), String> {
+    let r = mem
+        .region(PACKET_REGION)
+        .ok_or("no packet window in this memory")?;
+    Ok((r.base, r.end()))
+}
+
+fn check_ctx(a0: u64) -> Result<(), String> {
+    if a0 != contract::CTX_BASE {
+        return Err(format!("r1 = {a0:#x} is not the xdp_md context"));
+    }
+    Ok(())
+}
+
+/// `bpf_xdp_adjust_head(ctx, delta)`: `data += delta`, keeping `data` inside
+/// the window (from its first byte: this device reserves no `xdp_frame`)
+/// and at least `ETH_HLEN` bytes before `data_end`; else -EINVAL.
+pub fn xdp_adjust_head(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    check_ctx(a[0])?;
+    let delta = a[1] as u32 as i32 as i64;
+    let data = ctx_u32(mem, abi::xdp_md::DATA)?;
+    let end = ctx_u32(mem, abi::xdp_md::DATA_END)?;
+    let meta = ctx_u32(mem, abi::xdp_md::DATA_META)?;
+    let (lo, _) = window(mem)?;
+    let metalen = data.saturating_sub(meta) as i64;
+    let new = data as i64 + delta;
+    if new - metalen < lo as i64 || new > end as i64 - contract::ETH_HLEN as i64 {
+        return Ok(neg(EINVAL));
+    }
+    if metalen > 0 {
+        // Move the metadata along with the start of the packet.
+        let m = read(mem, meta, metalen as usize, "data_meta")?;
+        mem.write_bytes((new - metalen) as u64, &m)
+            .map_err(|e| e.to_string())?;
+    }
+    set_ctx_u32(mem, abi::xdp_md::DATA, new as u64)?;
+    set_ctx_u32(mem, abi::xdp_md::DATA_META, (meta as i64 + delta) as u64)?;
+    Ok(0)
+}
+
+/// `bpf_xdp_adjust_tail(ctx, offset)`: `data_end += offset`, keeping it
+/// inside the window and at least `ETH_HLEN` bytes after `data`; else
+/// -EINVAL. Bytes a grow exposes are zeroed.
+pub fn xdp_adjust_tail(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    check_ctx(a[0])?;
+    let off = a[1] as u32 as i32 as i64;
+    let data = ctx_u32(mem, abi::xdp_md::DATA)?;
+    let end = ctx_u32(mem, abi::xdp_md::DATA_END)?;
+    let (_, hi) = window(mem)?;
+    let new = end as i64 + off;
+    if new > hi as i64 || new < (data + contract::ETH_HLEN as u64) as i64 {
+        return Ok(neg(EINVAL));
+    }
+    if off > 0 {
+        mem.write_bytes(end, &vec![0; off as usize])
+            .map_err(|e| e.to_string())?;
+    }
+    set_ctx_u32(mem, abi::xdp_md::DATA_END, new as u64)?;
+    Ok(0)
+}
+
+/// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
+pub fn xdp_helper_known(id: u32) -> bool {
+    unit(id).is_some()
+}
+
+/// Helper ids the SUME ABI provides.
+pub fn sume_helper_known(id: u32) -> bool {
+    matches!(id, 1..=3 | 5..=7)
+}
+
+/// The XDP ABI's helpers for `engine`.
+pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
+    let mut h = Helpers::new();
+    let table: [(u32, Body); 11] = [
+        (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
+        (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
+        (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
+        (contract::HELPER_KTIME_GET_NS, ktime_get_ns),
+        (contract::HELPER_TRACE_PRINTK, trace_printk),
+        (contract::HELPER_GET_PRANDOM_U32, get_prandom_u32),
+        (contract::HELPER_REDIRECT, redirect),
+        (contract::HELPER_CSUM_DIFF, csum_diff_helper),
+        (contract::HELPER_XDP_ADJUST_HEAD, xdp_adjust_head),
+        (contract::HELPER_REDIRECT_MAP, redirect_map),
+        (contract::HELPER_XDP_ADJUST_TAIL, xdp_adjust_tail),
+    ];
+    for (id, body) in table {
+        register(&mut h, dev, engine, id, body);
+    }
+    h
+}
+
+/// The SUME ABI's helpers for `engine`: map lookup/update/delete by value,
+/// plus the timer, PRNG and trace units (which take no pointers but
+/// trace_printk's format).
+pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
+    let mut h = Helpers::new();
+    let table: [(u32, Body); 6] = [
+        (contract::HELPER_MAP_LOOKUP_ELEM, sume_map_lookup),
+        (contract::HELPER_MAP_UPDATE_ELEM, sume_map_update),
+        (contract::HELPER_MAP_DELETE_ELEM, sume_map_delete),
+        (contract::HELPER_KTIME_GET_NS, ktime_get_ns),
+        (contract::HELPER_TRACE_PRINTK, trace_printk),
+        (contract::HELPER_GET_PRANDOM_U32, get_prandom_u32),
+    ];
+    for (id, body) in table {
+        register(&mut h, dev, engine, id, body);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+use super::*;
+use crate::abi::{Abi, RxMeta};
+use crate::maps::MapDef;
+use proptest::prelude::*;
+
+/// Literal model of x86-64 `csum_partial`: 64-bit adds with carry, the
+/// zero-padded tail, `csum_finalize_sum`.
+fn x86_csum_partial(buf: &[u8], seed: u32) -> u32 {
+    let adc = |t: u64, x: u64| {
+        let (r, c) = t.overflowing_add(x);
+        r + c as u64
+    };
+    let mut t = seed as u64;
+    let mut it = buf.chunks_exact(8);
+    for c in &mut it {
+        t = adc(t, u64::from_le_bytes(c.try_into().unwrap()));
+    }
+    let rem = it.remainder();
+    if !rem.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rem.len()].copy_from_slice(rem);
+        t = adc(t, u64::from_le_bytes(b));
+    }
+    (t.wrapping_add(t.rotate_right(32)) >> 32) as u32
+}
+
+/// Linux's `bpf_csum_diff` body: scratch pad of `~from` then `to`.
+fn reference_csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
+    let mut pad = Vec::new();
+    for w in from.chunks_exact(4) {
+        pad.extend_from_slice(&(!u32::from_le_bytes(w.try_into().unwrap())).to_le_bytes());
+    }
+    pad.extend_from_slice(to);
+    x86_csum_partial(&pad, seed)
+}
+
+/// 16-bit ones-complement sum of little-endian u16 words (RFC 1071).
+fn ones16(buf: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for w in buf.chunks_exact(2) {
+        s += u16::from_le_bytes([w[0], w[1]]) as u32;
+    }
+    while s >> 16 != 0 {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+fn fold16(x: u32) -> u16 {
+    let mut s = (x & 0xffff) + (x >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+fn words() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 0..64).prop_map(|mut v| {
+        v.truncate(v.len() / 4 * 4);
+        v
+    })
+}
+
+proptest! {
+    #[test]
+    fn csum_diff_matches_linux_x86(from in words(), to in words(), seed in any::<u32>()) {
+        prop_assert_eq!(csum_diff(&from, &to, seed), reference_csum_diff(&from, &to, seed));
+    }
+
+    #[test]
+    fn csum_diff_folds_to_the_rfc1071_sum(to in words()) {
+        prop_assert_eq!(fold16(csum_diff(&[], &to, 0)), ones16(&to));
+    }
+}
+
+#[test]
+fn csum_diff_edge_cases() {
+    assert_eq!(csum_diff(&[], &[], 0), 0);
+    assert_eq!(csum_diff(&[], &[], 0x1234), 0x1234);
+    assert_eq!(csum_diff(&[], &[0xff; 4], 0), 0xffff_ffff);
+    // ~0 of an all-zero `from` word.
+    assert_eq!(csum_diff(&[0; 4], &[], 0), 0xffff_ffff);
+    // Same from and to: the diff is a ones-complement zero.
+    let w = [1, 2, 3, 4];
+    assert_eq!(csum_diff(&w, &w, 0), 0xffff_ffff);
+    assert_eq!(reference_csum_diff(&w, &w, 0), 0xffff_ffff);
+    // Incremental IPv4 checksum update (RFC 1624): change TTL 64 -> 63.
+    let mut hdr: [u8; 20] = [
+        0x45, 0, 0, 0x54, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let sum = !ones16_be(&hdr);
+    hdr[10..12].copy_from_slice(&sum.to_be_bytes());
+    let old = hdr[8..12].to_vec();
+    hdr[8] = 63;
+    let mut new = hdr[8..12].to_vec();
+    new[2..4].copy_from_slice(&[0, 0]);
+    let mut oldz = old.clone();
+    oldz[2..4].copy_from_slice(&[0, 0]);
+    let d = csum_diff(&oldz, &new, !(sum.swap_bytes() as u32) & 0xffff);
+    let updated = !fold16(d);
+    hdr[10..12].copy_from_slice(&updated.to_le_bytes());
+    assert_eq!(ones16_be(&hdr), 0xffff, "header checksum verifies");
+}
+
+fn ones16_be(buf: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for w in buf.chunks_exact(2) {
+        s += u16::from_be_bytes([w[0], w[1]]) as u32;
+    }
+    while s >> 16 != 0 {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+#[test]
+fn prandom_is_seeded_and_deterministic() {
+    let cfg = |seed| DeviceConfig {
+        seed,
+        ..DeviceConfig::default()
+    };
+    let mut a = DeviceState::new(cfg(7));
+    let mut b = DeviceState::new(cfg(7));
+    let mut c = DeviceState::new(cfg(8));
+    let sa: Vec<u32> = (0..8).map(|_| a.next_random()).collect();
+    let sb: Vec<u32> = (0..8).map(|_| b.next_random()).collect();
+    let sc: Vec<u32> = (0..8).map(|_| c.next_random()).collect();
+    assert_eq!(sa, sb);
+    assert_ne!(sa, sc);
+    // xorshift32 from 1: 270369, 67634689, ...
+    let mut d = DeviceState::new(cfg(1));
+    assert_eq!(d.next_random(), 270_369);
+    assert_eq!(d.next_random(), 67_634_689);
+    let mut z = DeviceState::new(cfg(0));
+    let mut dflt = DeviceState::default();
+    assert_eq!(z.next_random(), dflt.next_random());
+}
+
+#[test]
+fn timer_converts_cycles_at_200_mhz() {
+    let mut d = DeviceState::default();
+    d.advance(200);
+    assert_eq!(d.now_ns(), 1000);
+    d.advance(200_000_000 - 200);
+    assert_eq!(d.now_ns(), 1_000_000_000);
+}
+
+#[test]
+fn printk_formats() {
+    let m = Memory::new();
+    let f = |s: &str, a: [u64; 3]| format_printk(s, a, &m);
+    assert_eq!(f("x=%d y=%u", [-5i64 as u64, 7, 0]).unwrap(), "x=-5 y=7");
+    assert_eq!(
+        f("%x %lx %X", [0x1_0000_00ab, 0x1_0000_00ab, 255]).unwrap(),
+        "ab 1000000ab FF"
+    );
+    assert_eq!(f("%lld|%llu", [-1i64 as u64, 3, 0]).unwrap(), "-1|3");
+    assert_eq!(
+        f("%5d|%-4d|%04d", [42, 7, -9i64 as u64]).unwrap(),
+        "   42|7   |-009"
+    );
+    assert_eq!(f("100%%", [0; 3]).unwrap(), "100%");
+    assert_eq!(f("%q", [0; 3]), None);
+    assert_eq!(f("%d %d %d %d", [0; 3]), None);
+    assert_eq!(f("%s", [0; 3]).unwrap(), "(efault)");
+}
+
+fn xdp_setup(defs: &[(usize, MapDef)]) -> (SharedDeviceState, Memory, Helpers) {
+    let dev = SharedDeviceState::default();
+    dev.with(|d| {
+        for (i, def) in defs {
+            d.maps.configure(*i, def.clone()).unwrap();
+        }
+    });
+    let (mut mem, _) = Abi::Xdp.context(&[0u8; 60], &RxMeta::default()).unwrap();
+    dev.with(|d| d.maps.lend(&mut mem)).unwrap();
+    let h = Abi::Xdp.helpers(&dev);
+    (dev, mem, h)
+}
+
+fn call(h: &mut Helpers, mem: &mut Memory, id: u32, a: [u64; 5]) -> Result<u64, String> {
+    match h.call(id, mem, a).unwrap()? {
+        HelperOutcome::Return(v) => Ok(v),
+        HelperOutcome::Unwind(v) => Err(format!("unwind {v}")),
+    }
+}
+
+const SP: u64 = contract::STACK_TOP - 16;
+
+#[test]
+fn map_helpers_record_latency_and_errors() {
+    let (dev, mut mem, mut h) = xdp_setup(&[
+        (0, MapDef::new(MapType::Hash, 4, 4, 2)),
+        (1, MapDef::new(MapType::LpmTrie, 8, 4, 2)),
+    ]);
+    let hash = contract::map_handle(0);
+    mem.write_bytes(SP, &[1, 0, 0, 0, 9, 0, 0, 0]).unwrap();
+    assert_eq!(call(&mut h, &mut mem, 1, [hash, SP, 0, 0, 0]), Ok(0));
+    let last = || dev.with(|d| d.engine(0).last_call);
+    assert_eq!(last(), Some(CallRecord { id: 1, cycles: 10 }));
+    assert_eq!(call(&mut h, &mut mem, 2, [hash, SP, SP + 4, 0, 0]), Ok(0));
+    assert_eq!(last(), Some(CallRecord { id: 2, cycles: 12 }));
+    assert_eq!(
+        call(&mut h, &mut mem, 2, [hash, SP, SP + 4, 1, 0]),
+        Ok((-contract::EEXIST) as u64)
+    );
+    assert_eq!(
+        call(&mut h, &mut mem, 2, [hash, SP, SP + 4, 5, 0]),
+        Ok((-contract::EINVAL) as u64)
+    );
+    let p = call(&mut h, &mut mem, 1, [hash, SP, 0, 0, 0]).unwrap();
+    assert_eq!(p, hash);
+    assert_eq!(mem.load(p, Width::W).unwrap(), 9);
+    assert_eq!(call(&mut h, &mut mem, 3, [hash, SP, 0, 0, 0]), Ok(0));
+    assert_eq!(
+        call(&mut h, &mut mem, 3, [hash, SP, 0, 0, 0]),
+        Ok((-contract::ENOENT) as u64)
+    );
+    // LPM update costs a TCAM write.
+    let lpm = contract::map_handle(1);
+    mem.write_bytes(SP, &[24, 0, 0, 0, 10, 0, 0, 0]).unwrap();
+    assert_eq!(call(&mut h, &mut mem, 2, [lpm, SP, SP, 0, 0]), Ok(0));
+    assert_eq!(last(), Some(CallRecord { id: 2, cycles: 26 }));
+    // Bad handles and bad pointers fault.
+    assert!(call(&mut h, &mut mem, 1, [0x1234, SP, 0, 0, 0]).is_err());
+    assert!(call(&mut h, &mut mem, 1, [hash, 8, 0, 0, 0]).is_err());
+    let e = dev.with(|d| d.engine(0));
+    assert_eq!(e.helper_calls, 10);
+    assert_eq!(
+        e.helper_cycles,
+        10 + 12 + 12 + 12 + 10 + 12 + 12 + 26 + 1 + 10
+    );
+}
+
+#[test]
+fn csum_diff_helper_checks_sizes() {
+    let (_, mut mem, mut h) = xdp_setup(&[]);
+    mem.write_bytes(SP, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+    let inval = Ok((-contract::EINVAL) as u64);
+    assert_eq!(call(&mut h, &mut mem, 28, [SP, 3, SP, 4, 0]), inval);
+    assert_eq!(call(&mut h, &mut mem, 28, [SP, 256, SP, 260, 0]), inval);
+    assert_eq!(call(&mut h, &mut mem, 28, [0, 0, 0, 0, 77]), Ok(77));
+    assert_eq!(
+        call(&mut h, &mut mem, 28, [SP, 4, SP + 4, 4, 0]),
+        Ok(csum_diff(&[1, 2, 3, 4], &[5, 6, 7, 8], 0) as u64)
+    );
+    assert!(call(&mut h, &mut mem, 28, [8, 4, 0, 0, 0]).is_err());
+}
+
+#[test]
+fn every_unit_has_a_distinct_id_and_name() {
+    for (i, u) in UNITS.iter().enumerate() {
+        for v in &UNITS[i + 1..] {
+            assert_ne!(u.id, v.id);
+            assert_ne!(u.name, v.name);
+        }
+        assert!(unit(u.id).is_some());
+    }
+    let d = DeviceState::default();
+    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 5);
+    assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
+    let h = Abi::Xdp.helpers(&SharedDeviceState::default());
+    for u in UNITS {
+        assert_eq!(h.name(u.id), Some(u.name));
+    }
+    let s = Abi::Sume.helpers(&SharedDeviceState::default());
+    assert!(s.contains(1) && !s.contains(51));
+}
+
+#[test]
+fn abis_name_their_helpers_for_the_validator() {
+    use crate::validate::Limits;
+    let call51 = [
+        crate::Insn::new(0x85, 0, 0, 0, 51),
+        crate::Insn::new(0x95, 0, 0, 0, 0),
+    ];
+    for (abi, ok) in [(Abi::Xdp, true), (Abi::Sume, false)] {
+        let limits = Limits {
+            helper_known: Some(abi.helper_known()),
+            ..Limits::default()
+        };
+        let p = crate::Program::with_limits(call51.to_vec(), &limits);
+        assert_eq!(p.is_ok(), ok, "{abi:?}");
+    }
+    assert!(sume_helper_known(7) && !sume_helper_known(4) && !sume_helper_known(23));
+    assert!(xdp_helper_known(65) && !xdp_helper_known(4));
+    let maps: Vec<u32> = UNITS
+        .iter()
+        .filter(|u| u.coprocessor)
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(maps, vec![1, 2, 3, 51]);
+}
+
+#[test]
+fn contract_numbers_match_the_spec() {
+    use crate::contract as c;
+    // spec/hardware.md: CAM write 12 / read 10, TCAM write 26 / read 10.
+    assert_eq!((c::CAM_READ_CYCLES, c::CAM_WRITE_CYCLES), (10, 12));
+    assert_eq!((c::TCAM_READ_CYCLES, c::TCAM_WRITE_CYCLES), (10, 26));
+    // Linux helper numbers and XDP actions.
+    let ids = [
+        c::HELPER_MAP_LOOKUP_ELEM,
+        c::HELPER_MAP_UPDATE_ELEM,
+        c::HELPER_MAP_DELETE_ELEM,
+        c::HELPER_KTIME_GET_NS,
+        c::HELPER_TRACE_PRINTK,
+        c::HELPER_GET_PRANDOM_U32,
+        c::HELPER_REDIRECT,
+        c::HELPER_CSUM_DIFF,
+        c::HELPER_XDP_ADJUST_HEAD,
+        c::HELPER_REDIRECT_MAP,
+        c::HELPER_XDP_ADJUST_TAIL,
+    ];
+    assert_eq!(ids, [1, 2, 3, 5, 6, 7, 23, 28, 44, 51, 65]);
+    let acts = [
+        c::XDP_ABORTED,
+        c::XDP_DROP,
+        c::XDP_PASS,
+        c::XDP_TX,
+        c::XDP_REDIRECT,
+    ];
+    assert_eq!(acts, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        (c::SUME_DROP, c::SUME_CONTROLLER, c::SUME_FLOOD),
+        (0xfff0, 0xfff1, 0xffff)
+    );
+    let types = [
+        c::MAP_TYPE_HASH,
+        c::MAP_TYPE_ARRAY,
+        c::MAP_TYPE_LPM_TRIE,
+        c::MAP_TYPE_DEVMAP,
+    ];
+    assert_eq!(types, [1, 2, 11, 14]);
+    // SUME header: 1+1+1+4+4+2+19 bytes.
+    assert_eq!(c::SUME_MD_SIZE, 32);
+    assert_eq!(crate::abi::sume_md::HEADROOM + 19, c::SUME_MD_SIZE);
+    assert_eq!(c::XDP_MD_SIZE, 6 * 4);
+    // The XDP window fits below 4 GiB with its headroom (compile time).
+    const _: () = assert!(c::PKT_BASE + (c::PKT_WINDOW as u64) < 1 << 32);
+    const _: () = assert!(c::XDP_HEADROOM < c::PKT_WINDOW);
+}
