@@ -108,3 +108,61 @@ fn packet_accesses_spanning_words_while_arriving() {
         assert!(rep.result.is_ok(), "{:?}", rep.result);
     }
 }
+
+#[test]
+fn oversized_packet_runs_from_memory() {
+    // Larger than FIFO_MD: as pipeline::run, the bytes stay in memory and
+    // every packet access goes out on the external port.
+    let packet: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let src = "
+        ldxdw %r2, [%r1+2500]
+        stxdw [%r1+2990], %r2
+        ldxb %r0, [%r1+2991]
+        exit";
+    let rep = check(src, &memory(&packet, true), Pacing::default());
+    assert_eq!(rep.result.map(|o| o.r0), Ok((2501 % 256) as u64));
+}
+
+#[test]
+fn helper_latency_table_and_device_report() {
+    // Per-id latencies from the table, one overridden after the call (as a
+    // device's helper units report them), with the packet and the stack
+    // passed to the helper through pointers.
+    let helpers = || {
+        let mut h = Helpers::conformance();
+        h.register(1, "sum", |m, a| {
+            let x = m
+                .load(a[0], nfbpf_vm::isa::Width::DW)
+                .map_err(|e| e.to_string())?;
+            m.store(a[1], nfbpf_vm::isa::Width::W, x ^ 0x55)
+                .map_err(|e| e.to_string())?;
+            Ok(nfbpf_vm::helpers::HelperOutcome::Return(x.wrapping_add(1)))
+        });
+        h
+    };
+    let src = "
+        stdw [%r10-8], 77
+        mov %r6, %r1
+        mov %r1, %r10
+        add %r1, -8
+        mov %r2, %r6
+        add %r2, 4
+        call 1
+        ldxw %r3, [%r6+4]
+        add %r0, %r3
+        mov %r1, %r6
+        mov %r2, %r10
+        add %r2, -16
+        call 1
+        ldxw %r3, [%r10-16]
+        add %r0, %r3
+        exit";
+    let prog = Program::new(assemble(src).unwrap_or_else(|e| panic!("{e}"))).expect("valid");
+    let mut cfg = pipeline::Config::default();
+    cfg.helper_latency.by_id.insert(1, 9);
+    cfg.helper_latency.after_call = Some(std::sync::Arc::new(|id| (id == 1).then_some(13)));
+    let mem = memory(&[3u8; 64], true);
+    let args = [contract::PKT_BASE, 64, 0, 0, 0];
+    let rep = cosim::cosim(&prog, &mem, helpers, args, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rep.result.is_ok(), "{:?}", rep.result);
+}
