@@ -121,20 +121,33 @@ static void get(Vebpf_engine* m, EngOut* o) {
 
 extern "C" {
 
+// Each model has its own context, so models in different threads (parallel
+// tests) share no Verilator state.
+struct Eng {
+    VerilatedContext ctx;
+    Vebpf_engine* m;
+};
+
 void* nfbpf_eng_new() {
-    Vebpf_engine* m = new Vebpf_engine;
+    Eng* e = new Eng;
+    e->m = new Vebpf_engine(&e->ctx);
+    Vebpf_engine* m = e->m;
     m->clk_i = 0;
     m->rst_ni = 0;
     m->eval();
     m->rst_ni = 1;
     m->eval();
-    return m;
+    return e;
 }
 
-void nfbpf_eng_free(void* p) { delete static_cast<Vebpf_engine*>(p); }
+void nfbpf_eng_free(void* p) {
+    Eng* e = static_cast<Eng*>(p);
+    delete e->m;
+    delete e;
+}
 
 void nfbpf_eng_reset(void* p) {
-    Vebpf_engine* m = static_cast<Vebpf_engine*>(p);
+    Vebpf_engine* m = static_cast<Eng*>(p)->m;
     m->clk_i = 0;
     m->rst_ni = 0;
     m->eval();
@@ -143,14 +156,14 @@ void nfbpf_eng_reset(void* p) {
 }
 
 void nfbpf_eng_eval(void* p, const EngIn* i, EngOut* o) {
-    Vebpf_engine* m = static_cast<Vebpf_engine*>(p);
+    Vebpf_engine* m = static_cast<Eng*>(p)->m;
     put(m, i);
     m->eval();
     get(m, o);
 }
 
 void nfbpf_eng_tick(void* p) {
-    Vebpf_engine* m = static_cast<Vebpf_engine*>(p);
+    Vebpf_engine* m = static_cast<Eng*>(p)->m;
     m->clk_i = 1;
     m->eval();
     m->clk_i = 0;
@@ -161,16 +174,16 @@ uint32_t nfbpf_eng_fifo_len() { return 2048; }
 uint32_t nfbpf_eng_stack_len() { return 4096; }
 
 uint8_t nfbpf_eng_fifo_get(void* p, uint32_t i) {
-    return static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047];
+    return static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047];
 }
 
 void nfbpf_eng_fifo_set(void* p, uint32_t i, uint8_t v) {
-    static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047] = v;
+    static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047] = v;
 }
 
 // Stack byte i lives in lane i % 8, row i / 8 (see rtl/ebpf_stack_ram.v).
 static CData* stack_byte(void* p, uint32_t i) {
-    Vebpf_engine___024root* r = static_cast<Vebpf_engine*>(p)->rootp;
+    Vebpf_engine___024root* r = static_cast<Eng*>(p)->m->rootp;
     uint32_t row = (i & 4095) >> 3;
     switch (i & 7) {
     case 0: return &r->ebpf_engine__DOT__u_stack__DOT__gen_lane__BRA__0__KET____DOT__mem_q[row];
@@ -193,11 +206,11 @@ void nfbpf_eng_stack_set(void* p, uint32_t i, uint8_t v) { *stack_byte(p, i) = v
 extern "C" {
 
 uint64_t nfbpf_eng_valid_get(void* p) {
-    return static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q;
+    return static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q;
 }
 
 void nfbpf_eng_valid_set(void* p, uint64_t v) {
-    static_cast<Vebpf_engine*>(p)->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q = v;
+    static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q = v;
 }
 
 }
