@@ -1,6 +1,8 @@
-//! `nfbpf trace`: run a program on the cycle-accurate pipeline model and
-//! print its retire records (`cycle` = retire cycle), and optionally the
-//! cycle records, a pipeline diagram, a VCD waveform and statistics.
+//! `nfbpf trace`: run a program on the cycle-accurate pipeline model (or,
+//! with `--rtl`, on the engine RTL) and print its retire records (`cycle` =
+//! retire cycle), and optionally the cycle records, a pipeline diagram, a
+//! VCD waveform and statistics. `--cosim` runs model and RTL in lockstep and
+//! reports the first difference.
 
 use super::input::{parse_hex, read_program};
 use anyhow::Context;
@@ -37,6 +39,13 @@ pub struct Args {
     /// Instruction budget.
     #[arg(long, default_value_t = contract::DEFAULT_INSN_BUDGET)]
     budget: u64,
+    /// Run on the engine RTL (Verilated) instead of the model.
+    #[arg(long, conflicts_with_all = ["stats", "cosim"])]
+    rtl: bool,
+    /// Run model and RTL in lockstep, comparing every clock; print the
+    /// first difference with the cycles around it.
+    #[arg(long)]
+    cosim: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -53,8 +62,44 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         ..pipeline::Config::default()
     };
+    if a.cosim {
+        return match nfbpf_sim::cosim::cosim(&prog, &mem, Helpers::conformance, args, &cfg) {
+            Ok(r) => {
+                println!(
+                    "model and RTL cycle-exact: {} clocks, {} retired, {:?}",
+                    r.cycles, r.retired, r.result
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(m) => {
+                print!("{m}");
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
     let mut retires = Collect::default();
     let mut cycles = CollectCycles::default();
+    if a.rtl {
+        let mut e = nfbpf_sim::engine::RtlEngine::new();
+        e.begin(&prog, &mut mem, args, &cfg)
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
+        let v = loop {
+            if let Some(v) = e.step(
+                &mut mem,
+                &mut Helpers::conformance(),
+                &mut retires,
+                &mut cycles,
+            ) {
+                break v;
+            }
+        };
+        let rep = pipeline::RunReport {
+            cycles: v.cycles(),
+            result: v.result,
+            stats: pipeline::Stats::default(),
+        };
+        return finish(&a, &prog, &retires, &cycles, rep);
+    }
     let rep = pipeline::run_report(
         &prog,
         &mut mem,
@@ -64,6 +109,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &mut retires,
         &mut cycles,
     );
+    finish(&a, &prog, &retires, &cycles, rep)
+}
+
+fn finish(
+    a: &Args,
+    prog: &Program,
+    retires: &Collect,
+    cycles: &CollectCycles,
+    rep: pipeline::RunReport,
+) -> anyhow::Result<ExitCode> {
     for r in &retires.0 {
         println!("{}", r.to_line());
     }
