@@ -7,10 +7,15 @@
 // the ring's wrap). free_i clears the valid bits of the slot whose verdict is
 // taken (free_start_i, free_words_i words from there).
 //
-// Storage is a byte array with an asynchronous 8-byte read (distributed RAM
-// on Virtex-7); mem_q and valid_q are public so the harness can copy packet
-// bytes to and from the model's memory around helper calls and at the
-// verdict, and deliver several words in one clock (instant arrival).
+// Storage: 32 byte lanes (lane = byte within the word, row = word), so a
+// word arrival writes one row of every lane and an 8-byte access touches 8
+// lanes once each. Both writers may hit a lane in the same clock (at
+// different rows: the port writes words not yet valid, the engine stores
+// into valid ones), so each lane is two single-write-port RAMs, A written by
+// the port and B by the engine, holding the data as A ^ B: a writer stores
+// its byte XOR the other RAM's byte at that row. Reads are asynchronous
+// (distributed RAM). The lanes' a_q/b_q are public so the harness can copy
+// packet bytes to and from the model's memory.
 module ebpf_fifo_md (
   input  wire         clk_i,
   input  wire         rst_ni,
@@ -34,13 +39,49 @@ module ebpf_fifo_md (
 );
   `include "ebpf_params.vh"
 
-  reg [7:0]  mem_q [0:PKT_WINDOW-1] /*verilator public_flat_rw*/;
   reg [63:0] valid_q /*verilator public_flat_rw*/;
 
+  wire [4:0] rd_lane = rd_addr_i[4:0];
+  wire [5:0] rd_row  = rd_addr_i[10:5];
+  wire [4:0] st_lane = st_addr_i[4:0];
+  wire [5:0] st_row  = st_addr_i[10:5];
+
+  // Bit l set: lane l is below the access's first lane (its byte is in the
+  // next row).
+  wire [31:0] rd_next = ~(32'hffffffff << rd_lane);
+  wire [31:0] st_next = ~(32'hffffffff << st_lane);
+  // The store's bytes rotated to lane order, and which lanes it writes.
+  wire [255:0] st_wide = {192'd0, st_data_i};
+  wire [255:0] st_rot  = (st_wide << {st_lane, 3'b000}) |
+                         (st_wide >> {5'd0 - st_lane, 3'b000});
+  wire [63:0]  st_m2   = {56'd0, st_mask_i} << st_lane;
+  wire [31:0]  st_lmask = st_m2[31:0] | st_m2[63:32];
+
+  wire [255:0] lanes_rd;
+
+  genvar l;
+  generate
+    for (l = 0; l < FIFO_WORD_BYTES; l = l + 1) begin : gen_lane
+      reg [7:0] a_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
+      reg [7:0] b_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
+      wire [5:0] rrow = rd_row + {5'd0, rd_next[l]};
+      wire [5:0] srow = st_row + {5'd0, st_next[l]};
+      assign lanes_rd[8*l +: 8] = a_q[rrow] ^ b_q[rrow];
+      always @(posedge clk_i) begin
+        if (wr_i) a_q[wr_word_i] <= wr_data_i[8*l +: 8] ^ b_q[wr_word_i];
+        if (st_i && st_lmask[l]) b_q[srow] <= st_rot[8*l +: 8] ^ a_q[srow];
+      end
+    end
+  endgenerate
+
+  // Back to access order: byte k comes from lane (rd_lane + k) mod 32.
+  reg [4:0] src_lane;
   integer k;
   always @(*) begin
-    for (k = 0; k < 8; k = k + 1)
-      rd_data_o[8*k +: 8] = mem_q[rd_addr_i + k[10:0]];
+    for (k = 0; k < 8; k = k + 1) begin
+      src_lane = rd_lane + k[4:0];
+      rd_data_o[8*k +: 8] = lanes_rd[8*src_lane +: 8];
+    end
   end
 
   // Words of the slot being freed: (i - start) mod 64 < words.
@@ -52,16 +93,6 @@ module ebpf_fifo_md (
       rel = w[5:0] - free_start_i;
       free_mask[w] = ({1'b0, rel} < free_words_i);
     end
-  end
-
-  integer b;
-  always @(posedge clk_i) begin
-    if (wr_i)
-      for (b = 0; b < FIFO_WORD_BYTES; b = b + 1)
-        mem_q[{wr_word_i, b[4:0]}] <= wr_data_i[8*b +: 8];
-    if (st_i)
-      for (b = 0; b < 8; b = b + 1)
-        if (st_mask_i[b]) mem_q[st_addr_i + b[10:0]] <= st_data_i[8*b +: 8];
   end
 
   always @(posedge clk_i or negedge rst_ni) begin

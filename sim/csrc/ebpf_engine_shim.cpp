@@ -173,13 +173,91 @@ void nfbpf_eng_tick(void* p) {
 uint32_t nfbpf_eng_fifo_len() { return 2048; }
 uint32_t nfbpf_eng_stack_len() { return 4096; }
 
-uint8_t nfbpf_eng_fifo_get(void* p, uint32_t i) {
-    return static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047];
+// FIFO_MD byte i (ring address) lives in lane i % 32, row i / 32, as
+// A ^ B (see rtl/ebpf_fifo_md.v): read both, write A.
+static CData* fifo_a(void* p, uint32_t i) {
+    Vebpf_engine___024root* r = static_cast<Eng*>(p)->m->rootp;
+    uint32_t row = (i & 2047) >> 5;
+    switch (i & 31) {
+    case 0: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[row];
+    case 1: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[row];
+    case 2: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__a_q[row];
+    case 3: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__a_q[row];
+    case 4: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__a_q[row];
+    case 5: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__a_q[row];
+    case 6: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__a_q[row];
+    case 7: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__a_q[row];
+    case 8: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__a_q[row];
+    case 9: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__a_q[row];
+    case 10: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__a_q[row];
+    case 11: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__a_q[row];
+    case 12: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__a_q[row];
+    case 13: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__a_q[row];
+    case 14: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__a_q[row];
+    case 15: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__a_q[row];
+    case 16: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__a_q[row];
+    case 17: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__a_q[row];
+    case 18: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__a_q[row];
+    case 19: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__a_q[row];
+    case 20: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__a_q[row];
+    case 21: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__a_q[row];
+    case 22: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__a_q[row];
+    case 23: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__a_q[row];
+    case 24: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__a_q[row];
+    case 25: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__a_q[row];
+    case 26: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__a_q[row];
+    case 27: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__a_q[row];
+    case 28: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__a_q[row];
+    case 29: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__a_q[row];
+    case 30: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__a_q[row];
+    case 31: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__a_q[row];
+    default: return nullptr;
+    }
 }
 
-void nfbpf_eng_fifo_set(void* p, uint32_t i, uint8_t v) {
-    static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__mem_q[i & 2047] = v;
+static CData* fifo_b(void* p, uint32_t i) {
+    Vebpf_engine___024root* r = static_cast<Eng*>(p)->m->rootp;
+    uint32_t row = (i & 2047) >> 5;
+    switch (i & 31) {
+    case 0: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[row];
+    case 1: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[row];
+    case 2: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__b_q[row];
+    case 3: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__b_q[row];
+    case 4: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__b_q[row];
+    case 5: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__b_q[row];
+    case 6: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__b_q[row];
+    case 7: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__b_q[row];
+    case 8: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__b_q[row];
+    case 9: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__b_q[row];
+    case 10: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__b_q[row];
+    case 11: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__b_q[row];
+    case 12: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__b_q[row];
+    case 13: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__b_q[row];
+    case 14: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__b_q[row];
+    case 15: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__b_q[row];
+    case 16: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__b_q[row];
+    case 17: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__b_q[row];
+    case 18: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__b_q[row];
+    case 19: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__b_q[row];
+    case 20: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__b_q[row];
+    case 21: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__b_q[row];
+    case 22: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__b_q[row];
+    case 23: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__b_q[row];
+    case 24: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__b_q[row];
+    case 25: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__b_q[row];
+    case 26: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__b_q[row];
+    case 27: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__b_q[row];
+    case 28: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__b_q[row];
+    case 29: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__b_q[row];
+    case 30: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__b_q[row];
+    case 31: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__b_q[row];
+    default: return nullptr;
+    }
 }
+
+uint8_t nfbpf_eng_fifo_get(void* p, uint32_t i) { return *fifo_a(p, i) ^ *fifo_b(p, i); }
+
+void nfbpf_eng_fifo_set(void* p, uint32_t i, uint8_t v) { *fifo_a(p, i) = v ^ *fifo_b(p, i); }
 
 // Stack byte i lives in lane i % 8, row i / 8 (see rtl/ebpf_stack_ram.v).
 static CData* stack_byte(void* p, uint32_t i) {
