@@ -15,7 +15,7 @@ NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
 RTL_SOURCES := $(wildcard rtl/*.v)
 
-.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint test-cargo clean
+.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint synth test-cargo clean
 
 all: build
 
@@ -68,6 +68,16 @@ rtl-lint:
 	  verilator --lint-only -Wall -y rtl $$f --top-module $$top || exit 1; \
 	done; \
 	echo "rtl-lint: $(words $(RTL_SOURCES)) modules, verilator --lint-only -Wall clean"
+
+# Synthesis of one engine core for the Virtex-7 (yosys synth_xilinx, xc7):
+# cell counts (LUTs, flip-flops, LUTRAM, block RAM, DSP48E1) in
+# $(SYNTH_DIR)/stat.txt; docs/resources.md records a run. Takes a while
+# (FIFO_MD maps to flip-flops).
+SYNTH_DIR := $(or $(CARGO_TARGET_DIR),target)/synth
+synth:
+	@mkdir -p $(SYNTH_DIR)
+	yosys -q -l $(SYNTH_DIR)/synth.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top ebpf_engine; tee -q -o $(SYNTH_DIR)/stat.txt stat"
+	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat.txt
 
 lint: deps fmt-check clippy rtl-lint
 

@@ -35,6 +35,20 @@ fn suite_passes_on_the_interpreter() {
 }
 
 #[test]
+fn suite_passes_on_the_pipeline_model_and_the_rtl() {
+    let dir = shared().join("tests");
+    for engine in ["pipeline", "rtl"] {
+        let (code, out) = nfbpf(&["conform", dir.to_str().unwrap(), "--engine", engine]);
+        assert_eq!(
+            out.lines().last(),
+            Some("225 passed, 0 failed"),
+            "{engine}: {out}"
+        );
+        assert_eq!(code, 0);
+    }
+}
+
+#[test]
 fn negative_cases_fail_with_causes() {
     let dir = shared().join("negative");
     let (code, out) = nfbpf(&["conform", dir.to_str().unwrap()]);

@@ -102,3 +102,20 @@ fn trace_queues_the_packets_of_a_pcap() {
     assert!(out.contains("packet 1: r0 = 0x4f,"), "{out}"); // 40 + 39
     assert!(out.contains("packets 2"), "{out}");
 }
+
+#[test]
+fn trace_on_the_rtl_equals_the_model_and_cosim_agrees() {
+    let p = program(
+        "rtl.s",
+        "ldxdw %r3, [%r1+32]\nadd %r3, 1\nmul %r3, 3\nja +1\nmov %r0, 1\nlddw %r0, 0x123456789\nexit\n",
+    );
+    let mem = vec!["01"; 64].join(" ");
+    let args = ["trace", p.to_str().unwrap(), "--mem", &mem, "--cycles"];
+    let (c1, model) = nfbpf(&args);
+    let (c2, rtl) = nfbpf(&[&args[..], &["--rtl"]].concat());
+    assert_eq!((c1, c2), (0, 0), "{model}\n{rtl}");
+    assert_eq!(model, rtl);
+    let (code, out) = nfbpf(&["trace", p.to_str().unwrap(), "--mem", &mem, "--cosim"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("model and RTL cycle-exact"), "{out}");
+}

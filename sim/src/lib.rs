@@ -1,10 +1,14 @@
 //! nfbpf-sim: the RTL of `rtl/` built with Verilator, driven from Rust.
 //!
-//! - [`rtl`]: Verilated units behind safe types (today the EX-stage ALU,
-//!   checked against the model's semantics for every single-cycle ALU row of
-//!   the ISA table).
-//!
-//! Still to come (open issues): the whole engine and data plane in RTL,
-//! cycle-exact co-simulation against the pipeline model, traffic and reports.
+//! - [`rtl`]: Verilated units behind safe types (the EX-stage ALU and the
+//!   whole engine core);
+//! - [`engine`]: [`engine::RtlEngine`], the engine RTL with the harness that
+//!   serves its memory and helper ports, behind the pipeline model's `run`
+//!   interface, and [`engine::RtlExecutor`] for the conformance suite;
+//! - [`cosim`]: model and RTL in lockstep, compared every clock;
+//! - [`rtlgen`]: the generated RTL sources (parameters, decoder).
 
+pub mod cosim;
+pub mod engine;
 pub mod rtl;
+pub mod rtlgen;

@@ -9,7 +9,19 @@ use nfbpf_vm::Insn;
 
 #[allow(unsafe_code)]
 mod ffi {
+    use super::{EngIn, EngOut};
     unsafe extern "C" {
+        pub fn nfbpf_eng_new() -> *mut std::ffi::c_void;
+        pub fn nfbpf_eng_free(p: *mut std::ffi::c_void);
+        pub fn nfbpf_eng_reset(p: *mut std::ffi::c_void);
+        pub fn nfbpf_eng_eval(p: *mut std::ffi::c_void, i: *const EngIn, o: *mut EngOut);
+        pub fn nfbpf_eng_tick(p: *mut std::ffi::c_void);
+        pub fn nfbpf_eng_fifo_get(p: *mut std::ffi::c_void, i: u32) -> u8;
+        pub fn nfbpf_eng_fifo_set(p: *mut std::ffi::c_void, i: u32, v: u8);
+        pub fn nfbpf_eng_stack_get(p: *mut std::ffi::c_void, i: u32) -> u8;
+        pub fn nfbpf_eng_stack_set(p: *mut std::ffi::c_void, i: u32, v: u8);
+        pub fn nfbpf_eng_valid_get(p: *mut std::ffi::c_void) -> u64;
+        pub fn nfbpf_eng_valid_set(p: *mut std::ffi::c_void, v: u64);
         pub fn nfbpf_alu_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_alu_free(p: *mut std::ffi::c_void);
         #[allow(clippy::too_many_arguments)]
@@ -82,6 +94,197 @@ impl Drop for RtlAlu {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_alu_free(self.handle)
+        }
+    }
+}
+
+/// Inputs of `rtl/ebpf_engine.v`, one field per port (see
+/// `sim/csrc/ebpf_engine_shim.cpp`, which mirrors this layout).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngIn {
+    pub budget: u64,
+    pub max_frames: u64,
+    pub imem_wr: u64,
+    pub imem_wr_addr: u64,
+    pub imem_wr_data: u64,
+    pub imem_len_wr: u64,
+    pub imem_len: u64,
+    pub imem_swap: u64,
+    pub pkt_push: u64,
+    pub pkt_start: u64,
+    pub pkt_len: u64,
+    pub pkt_writable: u64,
+    pub stack_en: u64,
+    pub pkt_args: [u64; 5],
+    pub fifo_wr: u64,
+    pub fifo_wr_word: u64,
+    /// 256-bit word, little-endian 64-bit limbs.
+    pub fifo_wr_data: [u64; 4],
+    pub ext_rdata: u64,
+    pub ext_rd_fault: u64,
+    pub ext_wr_fault: u64,
+    pub helper_ack: u64,
+    pub helper_ret: u64,
+    pub helper_unwind: u64,
+    pub helper_fault: u64,
+    pub helper_fault_code: u64,
+}
+
+/// Outputs of `rtl/ebpf_engine.v` after an evaluation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngOut {
+    pub imem_active: u64,
+    pub imem_refused: u64,
+    pub pkt_pending: u64,
+    pub ext_rd: u64,
+    pub ext_wr: u64,
+    pub ext_addr: u64,
+    pub ext_width: u64,
+    pub ext_wdata: u64,
+    pub helper_req: u64,
+    pub helper_id: u64,
+    pub helper_args: [u64; 5],
+    pub retire: u64,
+    pub retire_pc: u64,
+    pub reg_we: u64,
+    pub reg_idx: u64,
+    pub reg_val: u64,
+    pub mem_v: u64,
+    pub mem_addr: u64,
+    pub mem_width: u64,
+    pub mem_rd: u64,
+    pub mem_rdata: u64,
+    pub mem_wr: u64,
+    pub mem_wdata: u64,
+    pub fault: u64,
+    pub fault_code: u64,
+    pub done: u64,
+    pub r0: u64,
+    pub running: u64,
+    pub stage_v: u64,
+    pub pc: [u64; 5],
+    pub seq: [u64; 5],
+    pub stall: u64,
+    pub flush: u64,
+    pub fwd_a: u64,
+    pub fwd_b: u64,
+    pub bank: u64,
+}
+
+/// The Verilated engine core (`rtl/ebpf_engine.v`): set inputs and settle
+/// the logic ([`RtlCore::eval`]), clock it ([`RtlCore::tick`]), and reach
+/// FIFO_MD and the stack RAM for the harness's memory copies.
+#[derive(Debug)]
+pub struct RtlCore {
+    handle: *mut std::ffi::c_void,
+}
+
+impl RtlCore {
+    pub fn new() -> Self {
+        // SAFETY: the shim allocates and resets a fresh model; C++ `new`
+        // aborts rather than returning null.
+        #[allow(unsafe_code)]
+        let handle = unsafe { ffi::nfbpf_eng_new() };
+        RtlCore { handle }
+    }
+
+    /// Asynchronous reset.
+    pub fn reset(&mut self) {
+        // SAFETY: `handle` came from `nfbpf_eng_new` and is freed only in Drop.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_reset(self.handle)
+        }
+    }
+
+    /// Drive `i` and settle the combinational logic (no clock edge).
+    pub fn eval(&mut self, i: &EngIn) -> EngOut {
+        let mut o = EngOut::default();
+        // SAFETY: `handle` is live; `i` and `o` are valid for the call and
+        // have the C layout the shim expects (#[repr(C)], u64 fields only).
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_eval(self.handle, i, &mut o)
+        };
+        o
+    }
+
+    /// One clock edge with the inputs last given to [`RtlCore::eval`].
+    pub fn tick(&mut self) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_tick(self.handle)
+        }
+    }
+
+    /// FIFO_MD byte `i` (ring address, modulo the window).
+    pub fn fifo_get(&self, i: usize) -> u8 {
+        // SAFETY: `handle` is live; the shim masks the index to the array.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_fifo_get(self.handle, i as u32)
+        }
+    }
+
+    pub fn fifo_set(&mut self, i: usize, v: u8) {
+        // SAFETY: `handle` is live; the shim masks the index to the array.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_fifo_set(self.handle, i as u32, v)
+        }
+    }
+
+    /// FIFO_MD valid bits (bit i = ring word i).
+    pub fn valid_get(&self) -> u64 {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_valid_get(self.handle)
+        }
+    }
+
+    /// Set FIFO_MD valid bits directly (words delivered all at once).
+    pub fn valid_set(&mut self, v: u64) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_valid_set(self.handle, v)
+        }
+    }
+
+    /// Stack RAM byte `i` (offset from `contract::STACK_BASE`).
+    pub fn stack_get(&self, i: usize) -> u8 {
+        // SAFETY: `handle` is live; the shim masks the index to the array.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_stack_get(self.handle, i as u32)
+        }
+    }
+
+    pub fn stack_set(&mut self, i: usize, v: u8) {
+        // SAFETY: `handle` is live; the shim masks the index to the array.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_stack_set(self.handle, i as u32, v)
+        }
+    }
+}
+
+impl Default for RtlCore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RtlCore {
+    fn drop(&mut self) {
+        // SAFETY: `handle` came from `nfbpf_eng_new` and is not used after this.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_eng_free(self.handle)
         }
     }
 }

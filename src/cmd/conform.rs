@@ -4,6 +4,7 @@
 //! `N passed, M failed`; exits 1 when any test failed.
 
 use clap::ValueEnum;
+use nfbpf_sim::engine::RtlExecutor;
 use nfbpf_vm::conformance::{self, Executor, InterpExecutor, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ pub enum Engine {
     Interp,
     /// The cycle-accurate pipeline model.
     Pipeline,
+    /// The engine RTL, Verilated (sim::engine).
+    Rtl,
 }
 
 impl Engine {
@@ -22,6 +25,7 @@ impl Engine {
         match self {
             Engine::Interp => Box::new(InterpExecutor::default()),
             Engine::Pipeline => Box::new(nfbpf_vm::pipeline::PipelineExecutor::default()),
+            Engine::Rtl => Box::new(RtlExecutor::default()),
         }
     }
 }

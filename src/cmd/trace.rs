@@ -1,6 +1,8 @@
-//! `nfbpf trace`: run a program on the cycle-accurate pipeline model and
-//! print its retire records (`cycle` = retire cycle), and optionally the
-//! cycle records, a pipeline diagram, a VCD waveform and statistics.
+//! `nfbpf trace`: run a program on the cycle-accurate pipeline model (or,
+//! with `--rtl`, on the engine RTL) and print its retire records (`cycle` =
+//! retire cycle), and optionally the cycle records, a pipeline diagram, a
+//! VCD waveform and statistics. `--cosim` runs model and RTL in lockstep and
+//! reports the first difference.
 
 use super::input::{parse_hex, read_program};
 use anyhow::Context;
@@ -41,6 +43,13 @@ pub struct Args {
     /// after another as they arrive (r1 = the packet, r2 = its length).
     #[arg(long, value_name = "FILE", conflicts_with = "mem")]
     pcap: Option<PathBuf>,
+    /// Run on the engine RTL (Verilated) instead of the model.
+    #[arg(long, conflicts_with_all = ["stats", "cosim"])]
+    rtl: bool,
+    /// Run model and RTL in lockstep, comparing every clock; print the
+    /// first difference with the cycles around it.
+    #[arg(long)]
+    cosim: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -57,22 +66,72 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         },
         ..pipeline::Config::default()
     };
+    if a.cosim {
+        return match nfbpf_sim::cosim::cosim(&prog, &mem, Helpers::conformance, args, &cfg) {
+            Ok(r) => {
+                println!(
+                    "model and RTL cycle-exact: {} clocks, {} retired, {:?}",
+                    r.cycles, r.retired, r.result
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(m) => {
+                print!("{m}");
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
     let mut retires = Collect::default();
     let mut cycles = CollectCycles::default();
-    let (stats, last) = if let Some(pcap) = &a.pcap {
-        run_pcap(&prog, pcap, &cfg, &mut retires, &mut cycles)?
-    } else {
-        let rep = pipeline::run_report(
-            &prog,
-            &mut mem,
-            &mut Helpers::conformance(),
-            args,
-            &cfg,
-            &mut retires,
-            &mut cycles,
-        );
-        (rep.stats, (rep.result, rep.cycles))
-    };
+    if a.rtl {
+        let mut e = nfbpf_sim::engine::RtlEngine::new();
+        e.begin(&prog, &mut mem, args, &cfg)
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
+        let v = loop {
+            if let Some(v) = e.step(
+                &mut mem,
+                &mut Helpers::conformance(),
+                &mut retires,
+                &mut cycles,
+            ) {
+                break v;
+            }
+        };
+        let rep = pipeline::RunReport {
+            cycles: v.cycles(),
+            result: v.result,
+            stats: pipeline::Stats::default(),
+        };
+        return finish(&a, &prog, &retires, &cycles, rep);
+    }
+    if let Some(pcap) = &a.pcap {
+        let (stats, (result, cycles_n)) = run_pcap(&prog, pcap, &cfg, &mut retires, &mut cycles)?;
+        let rep = pipeline::RunReport {
+            cycles: cycles_n,
+            result,
+            stats,
+        };
+        return finish(&a, &prog, &retires, &cycles, rep);
+    }
+    let rep = pipeline::run_report(
+        &prog,
+        &mut mem,
+        &mut Helpers::conformance(),
+        args,
+        &cfg,
+        &mut retires,
+        &mut cycles,
+    );
+    finish(&a, &prog, &retires, &cycles, rep)
+}
+
+fn finish(
+    a: &Args,
+    prog: &Program,
+    retires: &Collect,
+    cycles: &CollectCycles,
+    rep: pipeline::RunReport,
+) -> anyhow::Result<ExitCode> {
     for r in &retires.0 {
         println!("{}", r.to_line());
     }
@@ -88,12 +147,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| path.display().to_string())?;
     }
     if a.stats {
-        print!("{}", stats.report());
+        print!("{}", rep.stats.report());
     }
-    let (result, total) = last;
-    match result {
+    match rep.result {
         Ok(o) => {
-            println!("r0 = {:#x} ({}) after {} cycles", o.r0, o.r0 as i64, total);
+            println!(
+                "r0 = {:#x} ({}) after {} cycles",
+                o.r0, o.r0 as i64, rep.cycles
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(f) => {

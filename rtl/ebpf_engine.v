@@ -1,0 +1,684 @@
+// ebpf_engine: one eBPF engine core, cycle-exact with vm::pipeline::Engine.
+//
+// Five stages IF, ID, EX, MEM, WB (docs/pipeline.md is the timing contract).
+// The clock's work is one combinational block evaluated in the model's order
+// (WB, MEM, EX, ID, IF; each stage reads its input latch as it stood at the
+// start of the clock) producing every latch's next value (_d), and one
+// register block (_q <= _d). Units: ebpf_alu, ebpf_mul, ebpf_div (EX),
+// ebpf_fwd x 8 (EX operands, call arguments, cmpxchg's r0), ebpf_hazard
+// (ID), ebpf_decode_rom (generated from the ISA table; one per stage that
+// needs instruction facts), ebpf_regfile, ebpf_frames, ebpf_imem (two banks),
+// ebpf_fifo_md (packet memory), ebpf_stack_ram.
+//
+// Memory map (ebpf_params.vh, from vm::contract): accesses wholly inside the
+// running packet go to FIFO_MD, wholly inside the stack to the stack RAM;
+// every other access goes out on the ext_* port, which the harness serves
+// combinationally in the same clock from its memory (context, map values)
+// and answers with data or a fault. Helper calls go out on helper_*: the
+// request stays up in MEM until helper_ack_i (the harness acks after the
+// helper's latency).
+//
+// Debug ports give, per clock, the retire record (WB), the stage contents at
+// the start of the clock, the stall cause (model's Stall order), flush,
+// forward selects and the bank, so co-simulation can compare every clock.
+module ebpf_engine (
+  input  wire         clk_i,
+  input  wire         rst_ni,
+  // configuration
+  input  wire [63:0]  budget_i,
+  input  wire [7:0]   max_frames_i,
+  // instruction memory host port (writes the idle bank)
+  input  wire         imem_wr_i,
+  input  wire [11:0]  imem_wr_addr_i,
+  input  wire [63:0]  imem_wr_data_i,
+  input  wire         imem_len_wr_i,
+  input  wire [31:0]  imem_len_i,
+  input  wire         imem_swap_i,
+  output wire         imem_active_o,
+  output wire         imem_refused_o,
+  // head packet descriptor (the harness keeps the queue)
+  input  wire         pkt_push_i,
+  input  wire [5:0]   pkt_start_i,
+  input  wire [11:0]  pkt_len_i,
+  input  wire         pkt_writable_i,
+  input  wire         stack_en_i,
+  input  wire [63:0]  pkt_arg1_i,
+  input  wire [63:0]  pkt_arg2_i,
+  input  wire [63:0]  pkt_arg3_i,
+  input  wire [63:0]  pkt_arg4_i,
+  input  wire [63:0]  pkt_arg5_i,
+  output wire         pkt_pending_o,
+  // FIFO_MD port side: one word per clock
+  input  wire         fifo_wr_i,
+  input  wire [5:0]   fifo_wr_word_i,
+  input  wire [255:0] fifo_wr_data_i,
+  // external memory (served combinationally by the harness)
+  output reg          ext_rd_o,
+  output reg          ext_wr_o,
+  output wire [63:0]  ext_addr_o,
+  output wire [1:0]   ext_width_o,
+  output reg  [63:0]  ext_wdata_o,
+  input  wire [63:0]  ext_rdata_i,
+  input  wire         ext_rd_fault_i,
+  input  wire         ext_wr_fault_i,
+  // helper unit
+  output reg          helper_req_o,
+  output wire [31:0]  helper_id_o,
+  output wire [63:0]  helper_arg1_o,
+  output wire [63:0]  helper_arg2_o,
+  output wire [63:0]  helper_arg3_o,
+  output wire [63:0]  helper_arg4_o,
+  output wire [63:0]  helper_arg5_o,
+  input  wire         helper_ack_i,
+  input  wire [63:0]  helper_ret_i,
+  input  wire         helper_unwind_i,
+  input  wire         helper_fault_i,
+  input  wire [2:0]   helper_fault_code_i,
+  // debug: retire record of this clock
+  output reg          dbg_retire_o,
+  output wire [31:0]  dbg_retire_pc_o,
+  output reg          dbg_reg_we_o,
+  output wire [3:0]   dbg_reg_idx_o,
+  output wire [63:0]  dbg_reg_val_o,
+  output reg          dbg_mem_v_o,
+  output wire [63:0]  dbg_mem_addr_o,
+  output wire [1:0]   dbg_mem_width_o,
+  output wire         dbg_mem_rd_o,
+  output wire [63:0]  dbg_mem_rdata_o,
+  output wire         dbg_mem_wr_o,
+  output wire [63:0]  dbg_mem_wdata_o,
+  output reg          dbg_fault_o,
+  output wire [2:0]   dbg_fault_code_o,
+  output reg          dbg_done_o,
+  output reg  [63:0]  dbg_r0_o,
+  // debug: cycle record of this clock
+  output wire         dbg_running_o,
+  output wire [4:0]   dbg_stage_v_o,
+  output wire [31:0]  dbg_pc_if_o,
+  output wire [31:0]  dbg_pc_id_o,
+  output wire [31:0]  dbg_pc_ex_o,
+  output wire [31:0]  dbg_pc_mem_o,
+  output wire [31:0]  dbg_pc_wb_o,
+  output wire [31:0]  dbg_seq_if_o,
+  output wire [31:0]  dbg_seq_id_o,
+  output wire [31:0]  dbg_seq_ex_o,
+  output wire [31:0]  dbg_seq_mem_o,
+  output wire [31:0]  dbg_seq_wb_o,
+  output reg  [3:0]   dbg_stall_o,
+  output reg          dbg_flush_o,
+  output reg  [1:0]   dbg_fwd_a_o,
+  output reg  [1:0]   dbg_fwd_b_o,
+  output wire         dbg_bank_o
+);
+  `include "ebpf_params.vh"
+
+  localparam [1:0] CTL_NONE = 2'd0, CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
+  localparam [3:0] U_MUL = 4'd1;
+  localparam [7:0] ATOMC = ATOMIC_MEM_CYCLES[7:0];
+
+  // ------------------------------------------------------------------
+  // State (_q) and next state (_d)
+  // ------------------------------------------------------------------
+  reg         run_q, run_d;
+  reg         pend_q, pend_d;
+  reg         bank_q, bank_d;
+  reg  [31:0] pc_q, pc_d;
+  reg         fetch_on_q, fetch_on_d;
+  reg         lddw_hi_q, lddw_hi_d;
+  reg  [63:0] lddw_lo_q, lddw_lo_d;
+  reg  [31:0] seq_q, seq_d;
+  reg  [63:0] exec_q, exec_d;
+  // head packet
+  reg  [5:0]  pstart_q;
+  reg  [11:0] plen_q;
+  reg         pwr_q;
+  reg         stk_en_q;
+  reg  [319:0] args_q;
+  // IF/ID
+  reg         ifid_v_q, ifid_v_d;
+  reg  [31:0] ifid_pc_q, ifid_pc_d, ifid_seq_q, ifid_seq_d;
+  reg  [63:0] ifid_insn_q, ifid_insn_d;
+  reg  [31:0] ifid_hi_q, ifid_hi_d;
+  // ID/EX
+  reg         idex_v_q, idex_v_d;
+  reg  [31:0] idex_pc_q, idex_pc_d, idex_seq_q, idex_seq_d;
+  reg  [63:0] idex_insn_q, idex_insn_d;
+  reg  [31:0] idex_hi_q, idex_hi_d;
+  reg  [7:0]  ecount_q, ecount_d;
+  // EX/MEM
+  reg         em_v_q, em_v_d;
+  reg  [31:0] em_pc_q, em_pc_d, em_seq_q, em_seq_d;
+  reg  [63:0] em_insn_q, em_insn_d;
+  reg  [63:0] em_val_q, em_val_d, em_addr_q, em_addr_d, em_sval_q, em_sval_d;
+  reg  [63:0] em_cmp_q, em_cmp_d;
+  reg  [31:0] em_hid_q, em_hid_d, em_ret_q, em_ret_d;
+  reg  [1:0]  em_ctl_q, em_ctl_d;
+  reg         em_flt_q, em_flt_d;
+  reg  [2:0]  em_fcode_q, em_fcode_d;
+  reg  [7:0]  em_mcount_q, em_mcount_d;
+  reg         em_we_q, em_we_d, em_memres_q, em_memres_d;
+  reg  [3:0]  em_wreg_q, em_wreg_d;
+  reg  [319:0] cargs_q, cargs_d;
+  // MEM/WB
+  reg         mw_v_q, mw_v_d;
+  reg  [31:0] mw_pc_q, mw_pc_d, mw_seq_q, mw_seq_d;
+  reg  [63:0] mw_val_q, mw_val_d;
+  reg         mw_we_q, mw_we_d;
+  reg  [3:0]  mw_wreg_q, mw_wreg_d;
+  reg  [1:0]  mw_ctl_q, mw_ctl_d;
+  reg  [31:0] mw_ret_q, mw_ret_d;
+  reg         mw_flt_q, mw_flt_d;
+  reg  [2:0]  mw_fcode_q, mw_fcode_d;
+  reg         mw_mem_q, mw_mem_d, mw_rd_q, mw_rd_d, mw_wr_q, mw_wr_d;
+  reg  [63:0] mw_addr_q, mw_addr_d, mw_rdata_q, mw_rdata_d, mw_wdata_q, mw_wdata_d;
+  reg  [1:0]  mw_width_q, mw_width_d;
+
+  // ------------------------------------------------------------------
+  // Units
+  // ------------------------------------------------------------------
+  wire [703:0] regs;
+  wire [63:0]  fifo_valid;
+  wire         imem_loaded;
+  wire [63:0]  imem_rd;
+  wire [31:0]  imem_len;
+  wire [7:0]   depth;
+  wire [31:0]  top_ret;
+  wire [319:0] top_regs;
+
+  // Start of a packet: in the clock its first word is valid.
+  wire head_ready = (plen_q == 12'd0) || fifo_valid[pstart_q];
+  wire start      = !run_q && pend_q && head_ready && imem_loaded;
+  wire running    = run_q || start;
+  wire bank_e     = start ? imem_active_o : bank_q;
+
+  // Words of the head slot, and whether all have arrived.
+  reg [63:0] slot_mask;
+  reg [5:0]  srel;
+  integer sw;
+  wire [6:0] pwords = plen_q[11:5] + {6'd0, plen_q[4:0] != 5'd0};
+  always @(*) begin
+    for (sw = 0; sw < FIFO_WORDS; sw = sw + 1) begin
+      srel = sw[5:0] - pstart_q;
+      slot_mask[sw] = ({1'b0, srel} < pwords);
+    end
+  end
+  wire pkt_complete = (fifo_valid & slot_mask) == slot_mask;
+
+  // --- decoders (one per stage that needs instruction facts) ---
+  wire [10:0] id_reads;
+
+  /* verilator lint_off PINCONNECTEMPTY */
+  // Each stage's decoder instance uses only the facts that stage needs.
+  ebpf_decode u_id_dec (
+    .insn_i(ifid_insn_q), .valid_o(), .kind_o(), .unit_o(), .dst_o(), .src_o(),
+    .reads_o(id_reads), .we_o(), .wreg_o(), .mem_result_o(), .ex_cycles_o(), .rd_dst_o(),
+    .alu_op_o(), .wide_o(), .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(),
+    .cond_o(), .aop_o(), .fetch_o(), .width_o(), .sx_o());
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  // --- register file, frame stack ---
+  wire rf_we, rf_push, rf_pop, wb_retire, wb_fault, wb_mem, wb_done;
+  wire [63:0] wb_r0;
+  ebpf_regfile u_regfile (
+    .clk_i(clk_i), .init_i(start), .args_i(args_q),
+    .we_i(rf_we), .widx_i(mw_wreg_q), .wdata_i(mw_val_q),
+    .push_i(rf_push), .pop_i(rf_pop), .pop_regs_i(top_regs), .regs_o(regs));
+
+  reg fr_clear;
+  ebpf_frames u_frames (
+    .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(fr_clear),
+    .push_i(rf_push), .push_ret_i(mw_ret_q), .push_regs_i(regs[64*6 +: 320]),
+    .pop_i(rf_pop), .depth_o(depth), .top_ret_o(top_ret), .top_regs_o(top_regs));
+
+  // --- instruction memory ---
+  wire [11:0] fetch_addr;
+  wire        if_slot_v, if_lddw_first;
+  wire [63:0] if_insn;
+  wire [31:0] if_hi, if_next_pc;
+  ebpf_fetch u_fetch (
+    .pc_i(pc_q), .lddw_hi_i(lddw_hi_q), .lddw_lo_i(lddw_lo_q), .len_i(imem_len),
+    .addr_o(fetch_addr), .rd_i(imem_rd), .slot_v_o(if_slot_v), .lddw_first_o(if_lddw_first),
+    .insn_o(if_insn), .hi_o(if_hi), .next_pc_o(if_next_pc));
+
+  ebpf_imem u_imem (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .wr_i(imem_wr_i), .wr_addr_i(imem_wr_addr_i), .wr_data_i(imem_wr_data_i),
+    .len_wr_i(imem_len_wr_i), .len_i(imem_len_i), .swap_i(imem_swap_i),
+    .busy_i(run_q), .busy_bank_i(bank_q),
+    .active_o(imem_active_o), .wr_refused_o(imem_refused_o),
+    .rd_bank_i(bank_e), .rd_addr_i(fetch_addr), .rd_data_o(imem_rd),
+    .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
+
+  // --- EX datapath: operands through the forwarding units, ALU, mul, div,
+  // branch condition, addresses ---
+  wire        fx_v = em_v_q && em_we_q && !em_memres_q;
+  wire        fm_v = mw_v_q && mw_we_q;
+  wire [4:0]  ex_kind;
+  wire [3:0]  ex_unit;
+  wire [7:0]  ex_cycles;
+  wire        ex_we, ex_memres, ex_branch;
+  wire [3:0]  ex_wreg;
+  wire [63:0] ex_val, ex_mdu, ex_addr, ex_sval, ex_cmp;
+  wire [31:0] ex_hid, ex_target, ex_next;
+  wire [319:0] ex_args;
+  wire [1:0]  ex_fwd_a, ex_fwd_b;
+  reg         ex_start;
+  ebpf_execute u_execute (
+    .clk_i(clk_i), .start_i(ex_start), .insn_i(idex_insn_q), .imm_hi_i(idex_hi_q),
+    .pc_i(idex_pc_q), .exmem_v_i(fx_v), .exmem_idx_i(em_wreg_q), .exmem_val_i(em_val_q),
+    .memwb_v_i(fm_v), .memwb_idx_i(mw_wreg_q), .memwb_val_i(mw_val_q), .regs_i(regs),
+    .kind_o(ex_kind), .unit_o(ex_unit), .ex_cycles_o(ex_cycles), .we_o(ex_we),
+    .wreg_o(ex_wreg), .mem_result_o(ex_memres), .val_o(ex_val), .mdu_o(ex_mdu),
+    .addr_o(ex_addr), .sval_o(ex_sval), .cmp_o(ex_cmp), .hid_o(ex_hid), .args_o(ex_args),
+    .branch_o(ex_branch), .target_o(ex_target), .next_o(ex_next), .fwd_a_o(ex_fwd_a),
+    .fwd_b_o(ex_fwd_b));
+
+  // --- MEM datapath: address routing, load formatting, atomic operation ---
+  wire [4:0]  mem_kind;
+  wire [1:0]  mem_width;
+  wire        mem_fetch, in_pkt, in_stk, words_ok, astore;
+  wire [10:0] ring;
+  wire [11:0] soff;
+  wire [7:0]  st_mask;
+  wire [63:0] mem_raw, mem_load, mem_sdata, anew;
+  wire [63:0] fifo_rd, stk_rd;
+  reg         fifo_st, stk_st;
+  reg  [63:0] st_data;
+  reg         fifo_free;
+
+  ebpf_mem_stage u_mem_stage (
+    .insn_i(em_insn_q), .addr_i(em_addr_q), .sval_i(em_sval_q), .cmp_i(em_cmp_q),
+    .pkt_start_i(pstart_q), .pkt_len_i(plen_q), .stack_en_i(stk_en_q),
+    .fifo_valid_i(fifo_valid), .fifo_rd_i(fifo_rd), .stack_rd_i(stk_rd),
+    .ext_rdata_i(ext_rdata_i),
+    .kind_o(mem_kind), .width_o(mem_width), .fetch_o(mem_fetch), .in_pkt_o(in_pkt),
+    .in_stack_o(in_stk), .words_ok_o(words_ok), .ring_o(ring), .stack_off_o(soff),
+    .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
+    .anew_o(anew), .astore_o(astore));
+
+  ebpf_fifo_md u_fifo (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
+    .rd_addr_i(ring), .rd_data_o(fifo_rd),
+    .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
+    .free_i(fifo_free), .free_start_i(pstart_q), .free_words_i(pwords), .valid_o(fifo_valid));
+
+  ebpf_stack_ram u_stack (
+    .clk_i(clk_i), .rd_addr_i(soff), .rd_data_o(stk_rd),
+    .st_i(stk_st), .st_addr_i(soff), .st_mask_i(st_mask), .st_data_i(st_data));
+
+  assign ext_addr_o  = em_addr_q;
+  assign ext_width_o = mem_width;
+  assign helper_id_o = em_hid_q;
+  assign helper_arg1_o = cargs_q[63:0];
+  assign helper_arg2_o = cargs_q[127:64];
+  assign helper_arg3_o = cargs_q[191:128];
+  assign helper_arg4_o = cargs_q[255:192];
+  assign helper_arg5_o = cargs_q[319:256];
+
+  // ------------------------------------------------------------------
+  // One clock: WB, MEM, EX, ID, IF (the model's order)
+  // ------------------------------------------------------------------
+  reg wb_end, mem_stall, ex_stall, kill, flush, stop, redirect, id_stall, frozen, load_use;
+  reg [31:0] target;
+  reg [3:0]  stall;
+  reg        mem_fault;
+  reg [2:0]  mem_fcode;
+
+  ebpf_hazard u_hazard (
+    .id_v_i(ifid_v_q), .id_reads_i(id_reads),
+    // The instruction leaving EX this clock: results made in MEM come only
+    // from single-cycle EX units, so it leaves whenever ID/EX holds it.
+    .exmem_v_i(idex_v_q), .exmem_mem_result_i(ex_memres), .exmem_wreg_i(ex_wreg),
+    .load_use_o(load_use));
+
+  ebpf_writeback u_writeback (
+    .run_i(running), .v_i(mw_v_q), .fault_i(mw_flt_q), .we_i(mw_we_q), .wreg_i(mw_wreg_q),
+    .val_i(mw_val_q), .ctl_i(mw_ctl_q), .mem_i(mw_mem_q), .r0_i(regs[63:0]),
+    .retire_o(wb_retire), .fault_o(wb_fault), .rf_we_o(rf_we), .push_o(rf_push),
+    .pop_o(rf_pop), .mem_o(wb_mem), .end_o(wb_done), .r0_o(wb_r0));
+
+  always @(*) begin
+    run_d = run_q; pend_d = pend_q; bank_d = bank_e; pc_d = pc_q; fetch_on_d = fetch_on_q;
+    lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q; seq_d = seq_q; exec_d = exec_q;
+    ifid_v_d = ifid_v_q; ifid_pc_d = ifid_pc_q; ifid_seq_d = ifid_seq_q;
+    ifid_insn_d = ifid_insn_q; ifid_hi_d = ifid_hi_q;
+    idex_v_d = idex_v_q; idex_pc_d = idex_pc_q; idex_seq_d = idex_seq_q;
+    idex_insn_d = idex_insn_q; idex_hi_d = idex_hi_q; ecount_d = ecount_q;
+    em_v_d = em_v_q; em_pc_d = em_pc_q; em_seq_d = em_seq_q; em_insn_d = em_insn_q;
+    em_val_d = em_val_q; em_addr_d = em_addr_q; em_sval_d = em_sval_q; em_cmp_d = em_cmp_q;
+    em_hid_d = em_hid_q; em_ret_d = em_ret_q; em_ctl_d = em_ctl_q; em_flt_d = em_flt_q;
+    em_fcode_d = em_fcode_q; em_mcount_d = em_mcount_q; em_we_d = em_we_q;
+    em_memres_d = em_memres_q; em_wreg_d = em_wreg_q; cargs_d = cargs_q;
+    mw_v_d = mw_v_q; mw_pc_d = mw_pc_q; mw_seq_d = mw_seq_q; mw_val_d = mw_val_q;
+    mw_we_d = mw_we_q; mw_wreg_d = mw_wreg_q; mw_ctl_d = mw_ctl_q; mw_ret_d = mw_ret_q;
+    mw_flt_d = mw_flt_q; mw_fcode_d = mw_fcode_q; mw_mem_d = mw_mem_q; mw_rd_d = mw_rd_q;
+    mw_wr_d = mw_wr_q; mw_addr_d = mw_addr_q; mw_rdata_d = mw_rdata_q; mw_wdata_d = mw_wdata_q;
+    mw_width_d = mw_width_q;
+
+    fr_clear = 1'b0;
+    fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0; fifo_free = 1'b0;
+    ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
+    ex_start = 1'b0;
+    dbg_retire_o = 1'b0; dbg_reg_we_o = 1'b0; dbg_mem_v_o = 1'b0; dbg_fault_o = 1'b0;
+    dbg_done_o = 1'b0; dbg_r0_o = 64'd0;
+    dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
+    wb_end = 1'b0; mem_stall = 1'b0; ex_stall = 1'b0; kill = 1'b0; flush = 1'b0;
+    stop = 1'b0; redirect = 1'b0; id_stall = 1'b0; frozen = 1'b0; target = 32'd0;
+    stall = STALL_NONE; mem_fault = 1'b0; mem_fcode = 3'd0;
+
+    if (start) run_d = 1'b1;
+
+    if (!running) begin
+      stall = STALL_IDLE;
+    end else begin
+      // ---------------- WB ----------------
+      if (mw_v_q) mw_v_d = 1'b0;
+      dbg_retire_o = wb_retire; dbg_fault_o = wb_fault; dbg_reg_we_o = rf_we;
+      dbg_mem_v_o = wb_mem; dbg_r0_o = wb_r0; wb_end = wb_done;
+
+      if (wb_end) begin
+        // Verdict: free the slot, reset for the next packet.
+        stall = STALL_DRAIN;
+        dbg_done_o = 1'b1;
+        run_d = 1'b0; pend_d = 1'b0; fifo_free = 1'b1; fr_clear = 1'b1;
+        pc_d = 32'd0; fetch_on_d = 1'b1; lddw_hi_d = 1'b0; seq_d = 32'd0; exec_d = 64'd0;
+        ifid_v_d = 1'b0; idex_v_d = 1'b0; em_v_d = 1'b0; mw_v_d = 1'b0;
+      end else begin
+        // ---------------- MEM ----------------
+        if (em_v_q) begin
+          mw_pc_d = em_pc_q; mw_seq_d = em_seq_q; mw_val_d = em_val_q; mw_we_d = em_we_q;
+          mw_wreg_d = em_wreg_q; mw_ctl_d = em_ctl_q; mw_ret_d = em_ret_q;
+          mw_flt_d = em_flt_q; mw_fcode_d = em_fcode_q;
+          mw_mem_d = 1'b0; mw_rd_d = 1'b0; mw_wr_d = 1'b0;
+          mw_addr_d = em_addr_q; mw_width_d = mem_width; mw_rdata_d = 64'd0; mw_wdata_d = 64'd0;
+          if (!em_flt_q) begin
+            case (mem_kind)
+              K_LDX, K_LDABS, K_LDIND: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  ext_rd_o = !in_pkt && !in_stk;
+                  if (ext_rd_o && ext_rd_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    mw_val_d = mem_load;
+                    mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
+                  end
+                end
+              end
+              K_ST, K_STX: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  st_data = em_sval_q;
+                  if (in_pkt && pwr_q) fifo_st = 1'b1;
+                  else if (in_stk) stk_st = 1'b1;
+                  else begin
+                    ext_wr_o = 1'b1; ext_wdata_o = mem_sdata;
+                  end
+                  if (ext_wr_o && ext_wr_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    mw_mem_d = 1'b1; mw_wr_d = 1'b1; mw_wdata_d = mem_sdata;
+                  end
+                end
+              end
+              K_ATOMIC: begin
+                if (in_pkt && !words_ok) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else if (em_mcount_q + 8'd1 < ATOMC) begin
+                  em_mcount_d = em_mcount_q + 8'd1;
+                  mem_stall = 1'b1; stall = STALL_ATOMIC;
+                end else begin
+                  ext_rd_o = !in_pkt && !in_stk;
+                  if (ext_rd_o && ext_rd_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                  end else begin
+                    if (astore) begin
+                      st_data = anew;
+                      if (in_pkt && pwr_q) fifo_st = 1'b1;
+                      else if (in_stk) stk_st = 1'b1;
+                      else begin
+                        ext_wr_o = 1'b1; ext_wdata_o = anew;
+                      end
+                    end
+                    if (ext_wr_o && ext_wr_fault_i) begin
+                      mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+                    end else begin
+                      if (mem_fetch) mw_val_d = mem_raw;
+                      mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
+                      mw_wr_d = astore; mw_wdata_d = anew;
+                    end
+                  end
+                end
+              end
+              K_CALL, K_CALLX: begin
+                if (plen_q != 12'd0 && !pkt_complete) begin
+                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
+                end else begin
+                  helper_req_o = 1'b1;
+                  if (!helper_ack_i) begin
+                    mem_stall = 1'b1; stall = STALL_HELPER;
+                  end else if (helper_fault_i) begin
+                    mem_fault = 1'b1; mem_fcode = helper_fault_code_i;
+                  end else begin
+                    mw_val_d = helper_ret_i;
+                    if (helper_unwind_i) begin
+                      mw_ctl_d = CTL_FINAL;
+                      kill = 1'b1;
+                    end
+                  end
+                end
+              end
+              default: ;
+            endcase
+          end
+          if (mem_fault) begin
+            mw_flt_d = 1'b1; mw_fcode_d = mem_fcode;
+            kill = 1'b1;
+          end
+          if (!mem_stall) begin
+            mw_v_d = 1'b1;
+            em_v_d = 1'b0;
+          end
+        end
+        if (kill) begin
+          idex_v_d = 1'b0; ifid_v_d = 1'b0; fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
+          // A fault or an unwind in MEM discards IF, ID and EX: a flush
+          // while fetch was still on.
+          if (fetch_on_q) flush = 1'b1;
+        end
+
+        // ---------------- EX ----------------
+        if (!mem_stall) begin
+          if (idex_v_q && !kill) begin
+            if (ecount_q == 8'd0) begin
+              em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
+              em_val_d = 64'd0; em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0;
+              em_hid_d = 32'd0; em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0;
+              em_fcode_d = 3'd0; em_mcount_d = 8'd0;
+              em_we_d = ex_we; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
+              if (exec_q >= budget_i) begin
+                em_flt_d = 1'b1; em_fcode_d = FAULT_BUDGET; stop = 1'b1;
+              end else begin
+                exec_d = exec_q + 64'd1;
+                ex_start = 1'b1;
+                em_val_d = ex_val; em_addr_d = ex_addr; em_sval_d = ex_sval;
+                em_cmp_d = ex_cmp; em_hid_d = ex_hid;
+                dbg_fwd_a_o = ex_fwd_a; dbg_fwd_b_o = ex_fwd_b;
+                case (ex_kind)
+                  K_JMP, K_JA, K_JA32: begin
+                    redirect = ex_branch; target = ex_target;
+                  end
+                  K_CALL, K_CALLX: cargs_d = ex_args;
+                  K_CALLLOCAL: begin
+                    if (depth + 8'd1 >= max_frames_i) begin
+                      em_flt_d = 1'b1; em_fcode_d = FAULT_CALL_DEPTH; stop = 1'b1;
+                      dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
+                    end else begin
+                      em_ctl_d = CTL_CALL; em_ret_d = ex_next;
+                      redirect = 1'b1; target = ex_target;
+                    end
+                  end
+                  K_EXIT: begin
+                    if (depth == 8'd0) begin
+                      em_ctl_d = CTL_FINAL; stop = 1'b1;
+                    end else begin
+                      em_ctl_d = CTL_RET;
+                      redirect = 1'b1; target = top_ret;
+                    end
+                  end
+                  default: ;
+                endcase
+              end
+              if (!em_flt_d && ex_cycles > 8'd1) begin
+                ecount_d = 8'd1;
+                em_v_d = 1'b0;
+                ex_stall = 1'b1;
+                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
+              end else begin
+                em_v_d = 1'b1;
+                idex_v_d = 1'b0;
+              end
+            end else begin
+              // A multi-cycle unit counting down.
+              ecount_d = ecount_q + 8'd1;
+              if (ecount_q + 8'd1 < ex_cycles) begin
+                em_v_d = 1'b0;
+                ex_stall = 1'b1;
+                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
+              end else begin
+                em_v_d = 1'b1; idex_v_d = 1'b0;
+                em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
+                em_val_d = ex_mdu;
+                em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0; em_hid_d = 32'd0;
+                em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0; em_fcode_d = 3'd0;
+                em_mcount_d = 8'd0; em_we_d = ex_we; em_wreg_d = ex_wreg;
+                em_memres_d = ex_memres;
+              end
+            end
+          end else begin
+            em_v_d = 1'b0;
+          end
+          if (redirect || stop) flush = 1'b1;
+          if (stop) begin
+            fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
+          end
+        end
+
+        // ---------------- ID ----------------
+        frozen = mem_stall || ex_stall;
+        if (!frozen) begin
+          if (flush) begin
+            ifid_v_d = 1'b0;
+          end else if (ifid_v_q && !kill) begin
+            if (load_use) begin
+              id_stall = 1'b1; stall = STALL_LOADUSE;
+            end else begin
+              idex_v_d = 1'b1; idex_pc_d = ifid_pc_q; idex_seq_d = ifid_seq_q;
+              idex_insn_d = ifid_insn_q; idex_hi_d = ifid_hi_q; ecount_d = 8'd0;
+              ifid_v_d = 1'b0;
+            end
+          end
+        end
+
+        // ---------------- IF ----------------
+        if (redirect) begin
+          pc_d = target; lddw_hi_d = 1'b0; ifid_v_d = 1'b0;
+          if (fetch_on_q) seq_d = seq_q + 32'd1;
+        end else if (flush) begin
+          ifid_v_d = 1'b0;
+        end else if (!frozen && !id_stall && fetch_on_d) begin
+          if (!if_slot_v) begin
+            ifid_v_d = 1'b0;
+          end else if (if_lddw_first) begin
+            lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
+            if (stall == STALL_NONE) stall = STALL_LDDWFETCH;
+          end else begin
+            lddw_hi_d = 1'b0;
+            ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
+            ifid_insn_d = if_insn; ifid_hi_d = if_hi;
+            seq_d = seq_q + 32'd1; pc_d = if_next_pc;
+          end
+        end
+        if (stall == STALL_NONE && !fetch_on_d) stall = STALL_DRAIN;
+      end
+    end
+    dbg_stall_o = stall;
+    dbg_flush_o = flush;
+  end
+
+  // ------------------------------------------------------------------
+  // Registers
+  // ------------------------------------------------------------------
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      run_q <= 1'b0; pend_q <= 1'b0; bank_q <= 1'b0; pc_q <= 32'd0; fetch_on_q <= 1'b1;
+      lddw_hi_q <= 1'b0; seq_q <= 32'd0; exec_q <= 64'd0;
+      ifid_v_q <= 1'b0; idex_v_q <= 1'b0; em_v_q <= 1'b0; mw_v_q <= 1'b0;
+      pstart_q <= 6'd0; plen_q <= 12'd0; pwr_q <= 1'b0; stk_en_q <= 1'b0;
+    end else begin
+      run_q <= run_d; pend_q <= pend_d; bank_q <= bank_d; pc_q <= pc_d;
+      fetch_on_q <= fetch_on_d; lddw_hi_q <= lddw_hi_d; seq_q <= seq_d; exec_q <= exec_d;
+      ifid_v_q <= ifid_v_d; idex_v_q <= idex_v_d; em_v_q <= em_v_d; mw_v_q <= mw_v_d;
+      // A descriptor is taken while idle or in the clock the running
+      // packet's verdict is taken (the next packet may start right after).
+      if (pkt_push_i && (!running || dbg_done_o)) begin
+        pend_q <= 1'b1; pstart_q <= pkt_start_i; plen_q <= pkt_len_i;
+        pwr_q <= pkt_writable_i; stk_en_q <= stack_en_i;
+      end
+    end
+  end
+
+  always @(posedge clk_i) begin
+    lddw_lo_q <= lddw_lo_d;
+    ifid_pc_q <= ifid_pc_d; ifid_seq_q <= ifid_seq_d; ifid_insn_q <= ifid_insn_d;
+    ifid_hi_q <= ifid_hi_d;
+    idex_pc_q <= idex_pc_d; idex_seq_q <= idex_seq_d; idex_insn_q <= idex_insn_d;
+    idex_hi_q <= idex_hi_d; ecount_q <= ecount_d;
+    em_pc_q <= em_pc_d; em_seq_q <= em_seq_d; em_insn_q <= em_insn_d; em_val_q <= em_val_d;
+    em_addr_q <= em_addr_d; em_sval_q <= em_sval_d; em_cmp_q <= em_cmp_d; em_hid_q <= em_hid_d;
+    em_ret_q <= em_ret_d; em_ctl_q <= em_ctl_d; em_flt_q <= em_flt_d; em_fcode_q <= em_fcode_d;
+    em_mcount_q <= em_mcount_d; em_we_q <= em_we_d; em_memres_q <= em_memres_d;
+    em_wreg_q <= em_wreg_d; cargs_q <= cargs_d;
+    mw_pc_q <= mw_pc_d; mw_seq_q <= mw_seq_d; mw_val_q <= mw_val_d; mw_we_q <= mw_we_d;
+    mw_wreg_q <= mw_wreg_d; mw_ctl_q <= mw_ctl_d; mw_ret_q <= mw_ret_d; mw_flt_q <= mw_flt_d;
+    mw_fcode_q <= mw_fcode_d; mw_mem_q <= mw_mem_d; mw_rd_q <= mw_rd_d; mw_wr_q <= mw_wr_d;
+    mw_addr_q <= mw_addr_d; mw_rdata_q <= mw_rdata_d; mw_wdata_q <= mw_wdata_d;
+    mw_width_q <= mw_width_d;
+    if (pkt_push_i && (!running || dbg_done_o))
+      args_q <= {pkt_arg5_i, pkt_arg4_i, pkt_arg3_i, pkt_arg2_i, pkt_arg1_i};
+  end
+
+  // ------------------------------------------------------------------
+  // Debug outputs
+  // ------------------------------------------------------------------
+  assign pkt_pending_o    = pend_q;
+  assign dbg_retire_pc_o  = mw_pc_q;
+  assign dbg_reg_idx_o    = mw_wreg_q;
+  assign dbg_reg_val_o    = mw_val_q;
+  assign dbg_mem_addr_o   = mw_addr_q;
+  assign dbg_mem_width_o  = mw_width_q;
+  assign dbg_mem_rd_o     = mw_rd_q;
+  assign dbg_mem_rdata_o  = mw_rdata_q;
+  assign dbg_mem_wr_o     = mw_wr_q;
+  assign dbg_mem_wdata_o  = mw_wdata_q;
+  assign dbg_fault_code_o = mw_fcode_q;
+  assign dbg_running_o    = running;
+  assign dbg_stage_v_o    = running ? {mw_v_q, em_v_q, idex_v_q, ifid_v_q,
+                                       fetch_on_q && if_slot_v} : 5'd0;
+  assign dbg_pc_if_o      = pc_q;
+  assign dbg_pc_id_o      = ifid_pc_q;
+  assign dbg_pc_ex_o      = idex_pc_q;
+  assign dbg_pc_mem_o     = em_pc_q;
+  assign dbg_pc_wb_o      = mw_pc_q;
+  assign dbg_seq_if_o     = seq_q;
+  assign dbg_seq_id_o     = ifid_seq_q;
+  assign dbg_seq_ex_o     = idex_seq_q;
+  assign dbg_seq_mem_o    = em_seq_q;
+  assign dbg_seq_wb_o     = mw_seq_q;
+  // The bank the engine reads; idle, the one the next packet will latch.
+  assign dbg_bank_o       = running ? bank_e : imem_active_o;
+
+endmodule

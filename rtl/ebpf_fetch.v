@@ -1,0 +1,49 @@
+// ebpf_fetch: the IF stage's datapath. Reads the slot at pc (or, in the
+// second clock of an lddw, the slot after it) from the latched bank and says
+// what IF does with it when the pipeline lets it fetch: nothing past the
+// bank's length; the first clock of an lddw (the low slot is held, one
+// bubble goes to ID); otherwise an instruction (lddw with both halves) goes
+// to IF/ID and pc moves past it. Redirects, flushes and stalls are the
+// engine's control.
+module ebpf_fetch (
+  input  wire [31:0] pc_i,
+  input  wire        lddw_hi_i,
+  input  wire [63:0] lddw_lo_i,
+  input  wire [31:0] len_i,
+  output wire [11:0] addr_o,
+  input  wire [63:0] rd_i,
+  output wire        slot_v_o,
+  output wire        lddw_first_o,
+  output wire [63:0] insn_o,
+  output wire [31:0] hi_o,
+  output wire [31:0] next_pc_o
+);
+  `include "ebpf_params.vh"
+
+  localparam [3:0] U_LDDW = 4'd6;
+
+  // The bank holds at most IMEM_SLOTS slots and IF reads only below its
+  // length, so the high pc bits never select a slot.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [31:0] addr = lddw_hi_i ? pc_i + 32'd1 : pc_i;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire        valid;
+  wire [3:0]  unit;
+
+  /* verilator lint_off PINCONNECTEMPTY */
+  // IF needs only to know an lddw (two slots, two fetch clocks).
+  ebpf_decode u_dec (
+    .insn_i(rd_i), .valid_o(valid), .kind_o(), .unit_o(unit), .dst_o(), .src_o(), .reads_o(),
+    .we_o(), .wreg_o(), .mem_result_o(), .ex_cycles_o(), .rd_dst_o(), .alu_op_o(), .wide_o(),
+    .src_reg_o(), .signed_o(), .movsx_o(), .end_be_o(), .swap_o(), .cond_o(), .aop_o(),
+    .fetch_o(), .width_o(), .sx_o());
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  assign addr_o       = addr[11:0];
+  assign slot_v_o     = pc_i < len_i;
+  assign lddw_first_o = !lddw_hi_i && valid && unit == U_LDDW;
+  assign insn_o       = lddw_hi_i ? lddw_lo_i : rd_i;
+  assign hi_o         = lddw_hi_i ? rd_i[63:32] : 32'd0;
+  assign next_pc_o    = pc_i + (lddw_hi_i ? 32'd2 : 32'd1);
+
+endmodule

@@ -1,0 +1,109 @@
+// ebpf_fifo_md: one engine's packet data memory (FIFO_MD).
+//
+// FIFO_WORDS x 256-bit words (2 KiB) used as a ring of packet slots, a valid
+// bit per word. The port side writes whole words (wr_i, one per clock at
+// most, paced by the traffic source); the engine reads and writes up to 8
+// bytes at any byte address of the ring (an access may span two words and
+// the ring's wrap). free_i clears the valid bits of the slot whose verdict is
+// taken (free_start_i, free_words_i words from there).
+//
+// Storage: 32 byte lanes (lane = byte within the word, row = word), so a
+// word arrival writes one row of every lane and an 8-byte access touches 8
+// lanes once each. Both writers may hit a lane in the same clock (at
+// different rows: the port writes words not yet valid, the engine stores
+// into valid ones), so each lane is two single-write-port RAMs, A written by
+// the port and B by the engine, holding the data as A ^ B: a writer stores
+// its byte XOR the other RAM's byte at that row. Reads are asynchronous
+// (distributed RAM). The lanes' a_q/b_q are public so the harness can copy
+// packet bytes to and from the model's memory.
+module ebpf_fifo_md (
+  input  wire         clk_i,
+  input  wire         rst_ni,
+  // port side: one 256-bit word
+  input  wire         wr_i,
+  input  wire [5:0]   wr_word_i,
+  input  wire [255:0] wr_data_i,
+  // engine read: 8 bytes little-endian from ring byte rd_addr_i
+  input  wire [10:0]  rd_addr_i,
+  output reg  [63:0]  rd_data_o,
+  // engine write: bytes st_mask_i of st_data_i at ring byte st_addr_i
+  input  wire         st_i,
+  input  wire [10:0]  st_addr_i,
+  input  wire [7:0]   st_mask_i,
+  input  wire [63:0]  st_data_i,
+  // verdict: free a slot
+  input  wire         free_i,
+  input  wire [5:0]   free_start_i,
+  input  wire [6:0]   free_words_i,
+  output wire [63:0]  valid_o
+);
+  `include "ebpf_params.vh"
+
+  reg [63:0] valid_q /*verilator public_flat_rw*/;
+
+  wire [4:0] rd_lane = rd_addr_i[4:0];
+  wire [5:0] rd_row  = rd_addr_i[10:5];
+  wire [4:0] st_lane = st_addr_i[4:0];
+  wire [5:0] st_row  = st_addr_i[10:5];
+
+  // Bit l set: lane l is below the access's first lane (its byte is in the
+  // next row).
+  wire [31:0] rd_next = ~(32'hffffffff << rd_lane);
+  wire [31:0] st_next = ~(32'hffffffff << st_lane);
+  // The store's bytes rotated to lane order, and which lanes it writes.
+  wire [255:0] st_wide = {192'd0, st_data_i};
+  wire [255:0] st_rot  = (st_wide << {st_lane, 3'b000}) |
+                         (st_wide >> {5'd0 - st_lane, 3'b000});
+  wire [63:0]  st_m2   = {56'd0, st_mask_i} << st_lane;
+  wire [31:0]  st_lmask = st_m2[31:0] | st_m2[63:32];
+
+  wire [255:0] lanes_rd;
+
+  genvar l;
+  generate
+    for (l = 0; l < FIFO_WORD_BYTES; l = l + 1) begin : gen_lane
+      reg [7:0] a_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
+      reg [7:0] b_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
+      wire [5:0] rrow = rd_row + {5'd0, rd_next[l]};
+      wire [5:0] srow = st_row + {5'd0, st_next[l]};
+      assign lanes_rd[8*l +: 8] = a_q[rrow] ^ b_q[rrow];
+      always @(posedge clk_i) begin
+        if (wr_i) a_q[wr_word_i] <= wr_data_i[8*l +: 8] ^ b_q[wr_word_i];
+        if (st_i && st_lmask[l]) b_q[srow] <= st_rot[8*l +: 8] ^ a_q[srow];
+      end
+    end
+  endgenerate
+
+  // Back to access order: byte k comes from lane (rd_lane + k) mod 32.
+  reg [4:0] src_lane;
+  integer k;
+  always @(*) begin
+    for (k = 0; k < 8; k = k + 1) begin
+      src_lane = rd_lane + k[4:0];
+      rd_data_o[8*k +: 8] = lanes_rd[8*src_lane +: 8];
+    end
+  end
+
+  // Words of the slot being freed: (i - start) mod 64 < words.
+  reg [63:0] free_mask;
+  reg [5:0]  rel;
+  integer w;
+  always @(*) begin
+    for (w = 0; w < FIFO_WORDS; w = w + 1) begin
+      rel = w[5:0] - free_start_i;
+      free_mask[w] = ({1'b0, rel} < free_words_i);
+    end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      valid_q <= 64'd0;
+    end else begin
+      valid_q <= (valid_q & ~(free_i ? free_mask : 64'd0))
+               | (wr_i ? (64'd1 << wr_word_i) : 64'd0);
+    end
+  end
+
+  assign valid_o = valid_q;
+
+endmodule
