@@ -138,3 +138,73 @@ fn router_over_a_pcap_on_both_engines() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
 }
+
+/// The eight functions (four, each for XDP and SUME) over one crafted pcap
+/// on both engines: the expected actions, identical between engines.
+#[test]
+fn eight_functions_over_a_pcap_on_both_engines() {
+    if !common::clang() {
+        return;
+    }
+    let pcap = tmp("eight.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let frames = [
+        common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 1, 2, 3], 17, 53, 64),
+        common::ipv4_frame(1, 2, [10, 0, 0, 1], [192, 168, 1, 1], 6, 80, 128),
+        common::arp(),
+    ];
+    for (i, f) in frames.iter().enumerate() {
+        w.write_packet(&PcapPacket::new(
+            Duration::from_micros(i as u64),
+            f.len() as u32,
+            f,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    let expect: [(&str, [(&str, Option<u64>); 3]); 8] = [
+        ("wire", [("redirect", Some(1)); 3]),
+        ("wire_sume", [("port", Some(1)); 3]),
+        ("l2_switch", [("pass", None); 3]),
+        ("l2_switch_sume", [("flood", None); 3]),
+        ("router", [("pass", None); 3]),
+        ("router_sume", [("controller", None); 3]),
+        ("ddos", [("pass", None); 3]),
+        ("ddos_sume", [("port", Some(1)); 3]),
+    ];
+    for (name, want) in expect {
+        let mut per_engine = Vec::new();
+        for engine in ["interp", "pipeline"] {
+            let (code, out, err) = nfbpf(&[
+                "run",
+                &program(&format!("{name}.c")),
+                "--pcap",
+                pcap.to_str().unwrap(),
+                "--engine",
+                engine,
+                "--json",
+            ]);
+            assert_eq!(code, 0, "{name}: {err}");
+            let rows: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let got: Vec<(String, Option<u64>, u64, u64)> = rows[..3]
+                .iter()
+                .map(|o| {
+                    (
+                        o["action"].as_str().unwrap().to_string(),
+                        o["port"].as_u64(),
+                        o["r0"].as_u64().unwrap(),
+                        o["instructions"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert_eq!((g.0.as_str(), g.1), w, "{name} on {engine}, packet {i}");
+            }
+            per_engine.push(got);
+        }
+        assert_eq!(per_engine[0], per_engine[1], "{name}: engines differ");
+    }
+}
