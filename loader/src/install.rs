@@ -7,7 +7,6 @@
 //! is the in-process path the engines use directly (`nfbpf run`, tests).
 
 use crate::image::Image;
-use crate::maps::MapType;
 use nfbpf_vm::maps::{self, MapTable};
 
 /// Why a map could not be installed.
@@ -30,12 +29,7 @@ pub enum InstallError {
 /// The coprocessor's description of a loader map.
 pub fn map_def(m: &crate::maps::MapDef) -> maps::MapDef {
     maps::MapDef {
-        kind: match m.map_type {
-            MapType::Hash => maps::MapType::Hash,
-            MapType::Array => maps::MapType::Array,
-            MapType::LpmTrie => maps::MapType::LpmTrie,
-            MapType::Devmap => maps::MapType::Devmap,
-        },
+        kind: m.map_type,
         key_size: m.key_size,
         value_size: m.value_size,
         max_entries: m.max_entries,

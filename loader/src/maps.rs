@@ -8,54 +8,10 @@ use crate::elf::{Object, STT_FUNC, STT_SECTION};
 use crate::error::{LoadError, section_err};
 use nfbpf_vm::contract;
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// Map types the map coprocessor implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MapType {
-    /// Exact match (CAM).
-    Hash,
-    /// Index 0..max_entries (CAM, also the global-data sections).
-    Array,
-    /// Longest prefix match (TCAM); key = `u32 prefixlen` + data.
-    LpmTrie,
-    /// Output ports for `bpf_redirect_map`.
-    Devmap,
-}
-
-impl MapType {
-    pub const fn code(self) -> u32 {
-        match self {
-            MapType::Hash => 1,
-            MapType::Array => 2,
-            MapType::LpmTrie => 11,
-            MapType::Devmap => 14,
-        }
-    }
-    pub const fn from_code(code: u32) -> Option<Self> {
-        match code {
-            1 => Some(MapType::Hash),
-            2 => Some(MapType::Array),
-            11 => Some(MapType::LpmTrie),
-            14 => Some(MapType::Devmap),
-            _ => None,
-        }
-    }
-    pub const fn name(self) -> &'static str {
-        match self {
-            MapType::Hash => "HASH",
-            MapType::Array => "ARRAY",
-            MapType::LpmTrie => "LPM_TRIE",
-            MapType::Devmap => "DEVMAP",
-        }
-    }
-}
-
-impl fmt::Display for MapType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.name(), self.code())
-    }
-}
+/// Map types the map coprocessor implements: the coprocessor's own type
+/// (one definition of the type codes, in `nfbpf_vm::contract`).
+pub use nfbpf_vm::maps::MapType;
 
 /// Linux's name of map type `code` (for messages about unsupported types).
 pub fn linux_map_type_name(code: u32) -> &'static str {

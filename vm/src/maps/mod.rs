@@ -89,12 +89,13 @@ impl MapType {
         }
     }
 
+    /// Linux's name without the `BPF_MAP_TYPE_` prefix.
     pub const fn name(self) -> &'static str {
         match self {
-            MapType::Hash => "hash",
-            MapType::Array => "array",
-            MapType::LpmTrie => "lpm_trie",
-            MapType::Devmap => "devmap",
+            MapType::Hash => "HASH",
+            MapType::Array => "ARRAY",
+            MapType::LpmTrie => "LPM_TRIE",
+            MapType::Devmap => "DEVMAP",
         }
     }
 }
