@@ -162,7 +162,9 @@ fn eight_functions_over_a_pcap_on_both_engines() {
         .unwrap();
     }
     drop(w);
-    let expect: [(&str, [(&str, Option<u64>); 3]); 8] = [
+    // (function, per packet (action, port))
+    type Expected<'a> = (&'a str, [(&'a str, Option<u64>); 3]);
+    let expect: [Expected; 8] = [
         ("wire", [("redirect", Some(1)); 3]),
         ("wire_sume", [("port", Some(1)); 3]),
         ("l2_switch", [("pass", None); 3]),
