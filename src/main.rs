@@ -50,7 +50,19 @@ enum Command {
     FuzzDiff(cmd::fuzz_diff::Args),
 }
 
+/// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
+/// do, instead of Rust's default of a panic on the failed write.
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up,
+    // before any thread exists; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Asm(a) => cmd::asm::run(a),

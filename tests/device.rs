@@ -248,3 +248,41 @@ fn engines_wait_for_the_shared_map_coprocessor() {
     d.write32(regs::ENGSELECT, 2).unwrap();
     assert_eq!(u64::from(d.read32(regs::ENGMAPWAIT).unwrap()), waits[2]);
 }
+
+#[test]
+fn a_second_function_with_other_maps_and_abi() {
+    if !clang() {
+        return;
+    }
+    let mut d = Device::new(DeviceConfig::default()).unwrap();
+    program(&mut d, &image(&common::program("l2_switch_sume.c"))).unwrap();
+    d.rx(0, &frame(1, 2, 64));
+    d.drain(100_000);
+    assert_eq!(d.take_outputs()[0].dest, Dest::Flood);
+    // Then an XDP function whose map 0 is another map (an ARRAY config).
+    let img = image(&common::program("flow_router.c"));
+    program(&mut d, &img).unwrap();
+    let mut cfg = 1u32.to_le_bytes().to_vec();
+    cfg.extend_from_slice(&2u32.to_le_bytes());
+    nfbpf_loader::device::update_entry(
+        &mut d,
+        0,
+        nfbpf_vm::maps::MapType::Array,
+        &0u32.to_le_bytes(),
+        &cfg,
+    )
+    .unwrap();
+    d.rx(
+        1,
+        &common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 9, 9, 9], 17, 53, 64),
+    );
+    d.drain(100_000);
+    let out = d.take_outputs();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].dest,
+        Dest::Port(2),
+        "default port from the config map"
+    );
+    assert_eq!(d.engine_counters(1).unwrap().faults, 0);
+}

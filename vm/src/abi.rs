@@ -66,6 +66,10 @@ pub mod sume_md {
     pub const HEADROOM: usize = 13;
 }
 
+/// A packet as an ABI presents it: the window bytes (header or headroom,
+/// then the frame), the context bytes if the ABI has one, and r1..r5.
+pub type Window = (Vec<u8>, Option<Vec<u8>>, [u64; 5]);
+
 /// Which program convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Abi {
@@ -145,8 +149,22 @@ impl Abi {
     /// values afterwards; it must not hold the device lock while the program
     /// runs (the helpers take it).
     pub fn context(self, packet: &[u8], rx: &RxMeta) -> Result<(Memory, [u64; 5]), AbiError> {
+        let (mut win, ctx, args) = self.window(packet, rx)?;
+        win.resize(PKT_WINDOW.max(win.len()), 0);
         let mut m = Memory::new();
         interp::add_stack(&mut m)?;
+        m.add(PACKET_REGION, PKT_BASE, win, true)?;
+        if let Some(ctx) = ctx {
+            m.add(CTX_REGION, contract::CTX_BASE, ctx, false)?;
+        }
+        Ok((m, args))
+    }
+
+    /// The packet window (headroom or metadata header, then the frame; no
+    /// tail padding), the context bytes (XDP's `xdp_md`), and r1..r5: what
+    /// [`Self::context`] places in memory, and what a data plane pushes into
+    /// FIFO_MD.
+    pub fn window(self, packet: &[u8], rx: &RxMeta) -> Result<Window, AbiError> {
         let mut args = [0u64; 5];
         match self {
             Abi::Xdp => {
@@ -154,9 +172,8 @@ impl Abi {
                 if packet.len() > u32::MAX as usize - (PKT_BASE as usize + XDP_HEADROOM) {
                     return Err(AbiError::TooLong(packet.len(), "xdp"));
                 }
-                let mut win = vec![0u8; PKT_WINDOW.max(XDP_HEADROOM + packet.len())];
+                let mut win = vec![0u8; XDP_HEADROOM + packet.len()];
                 put(&mut win, XDP_HEADROOM, packet);
-                m.add(PACKET_REGION, PKT_BASE, win, true)?;
                 let data = PKT_BASE as u32 + XDP_HEADROOM as u32;
                 let mut ctx = vec![0u8; XDP_MD_SIZE];
                 let fields = [
@@ -170,13 +187,13 @@ impl Abi {
                 for (off, v) in fields {
                     put(&mut ctx, off as usize, &v.to_le_bytes());
                 }
-                m.add(CTX_REGION, contract::CTX_BASE, ctx, false)?;
                 args[0] = contract::CTX_BASE;
+                Ok((win, Some(ctx), args))
             }
             Abi::Sume => {
                 let len = u16::try_from(packet.len())
                     .map_err(|_| AbiError::TooLong(packet.len(), "sume"))?;
-                let mut win = vec![0u8; PKT_WINDOW.max(SUME_MD_SIZE + packet.len())];
+                let mut win = vec![0u8; SUME_MD_SIZE + packet.len()];
                 win[sume_md::IN_PORT] = rx.in_port as u8;
                 win[sume_md::SRC_QUEUE] = rx.src_queue;
                 win[sume_md::DST_QUEUE] = rx.dst_queue;
@@ -186,11 +203,10 @@ impl Abi {
                 put(&mut win, sume_md::TIMESTAMP_NSEC, &nsec.to_le_bytes());
                 put(&mut win, sume_md::LENGTH, &len.to_le_bytes());
                 put(&mut win, SUME_MD_SIZE, packet);
-                m.add(PACKET_REGION, PKT_BASE, win, true)?;
                 args[0] = PKT_BASE;
+                Ok((win, None, args))
             }
         }
-        Ok((m, args))
     }
 
     /// Helpers of this ABI for engine 0.

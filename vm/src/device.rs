@@ -32,7 +32,7 @@
 //! bank and become active on `FLIP`, at each engine's next packet boundary.
 
 use crate::abi::{Abi, RxMeta, Verdict};
-use crate::contract::{self, PKT_BASE, SUME_MD_SIZE, XDP_HEADROOM};
+use crate::contract::{self, PKT_BASE, SUME_MD_SIZE};
 use crate::helpers::Helpers;
 use crate::insn::Insn;
 use crate::interp::FaultKind;
@@ -193,6 +193,8 @@ pub struct Device {
     seq: u64,
     out: Vec<Output>,
     st: Staging,
+    /// Map values are in `mem` (engines running) rather than the table.
+    lent: bool,
 }
 
 impl std::fmt::Debug for Device {
@@ -262,6 +264,7 @@ impl Device {
             seq: 0,
             out: Vec::new(),
             st: Staging::default(),
+            lent: false,
         })
     }
 
@@ -273,9 +276,19 @@ impl Device {
         self.cycle
     }
 
-    /// The shared units (map table, timer, per-engine helper state).
-    pub fn units(&self) -> &SharedDeviceState {
+    /// The shared units (map table, timer, per-engine helper state), with
+    /// the map values back in the table.
+    pub fn units(&mut self) -> &SharedDeviceState {
+        self.home();
         &self.dev
+    }
+
+    /// Take the map values back from the engines' memory into the table.
+    fn home(&mut self) {
+        if self.lent {
+            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
+            self.lent = false;
+        }
     }
 
     pub fn engine_counters(&self, e: usize) -> Option<EngineCounters> {
@@ -340,11 +353,12 @@ impl Device {
                 return false;
             }
         };
-        let mine: Vec<usize> = (port..self.lanes.len()).step_by(PORTS).collect();
-        for k in 0..mine.len() {
-            let e = mine[(self.rr[port] + k) % mine.len()];
+        // Engines of this port: port, port + PORTS, port + 2 * PORTS, ...
+        let mine = (self.lanes.len() + PORTS - 1 - port) / PORTS;
+        for k in 0..mine {
+            let e = port + PORTS * ((self.rr[port] + k) % mine);
             if self.lanes[e].engine.push_packet(&win, args).is_ok() {
-                self.rr[port] = (self.rr[port] + k + 1) % mine.len();
+                self.rr[port] = (self.rr[port] + k + 1) % mine;
                 let seq = self.seq;
                 self.seq += 1;
                 let l = &mut self.lanes[e];
@@ -364,27 +378,21 @@ impl Device {
 
     /// The ABI window pushed into FIFO_MD, the context, and r1..r5.
     fn window(&self, frame: &[u8], rx: &RxMeta) -> Option<(Vec<u8>, Vec<u8>, [u64; 5])> {
-        let (mem, args) = self.cfg.abi.context(frame, rx).ok()?;
-        let head = match self.cfg.abi {
-            Abi::Xdp => XDP_HEADROOM,
-            Abi::Sume => SUME_MD_SIZE,
-        };
-        let w = mem.region(PACKET)?;
-        let n = head + frame.len();
-        if n > contract::PKT_WINDOW {
+        let (win, ctx, args) = self.cfg.abi.window(frame, rx).ok()?;
+        if win.len() > contract::PKT_WINDOW {
             return None;
         }
-        let ctx = mem.region(CTX).map(|r| r.data.clone()).unwrap_or_default();
-        Some((w.data[..n].to_vec(), ctx, args))
+        Some((win, ctx.unwrap_or_default(), args))
     }
 
     fn swap_in(mem: &mut Memory, l: &mut Lane) {
-        for (name, buf) in [
-            (STACK, &mut l.stack),
-            (CTX, &mut l.ctx),
-            (PACKET, &mut l.packet),
-        ] {
-            if let Some(r) = mem.region_mut(name) {
+        // The first three regions of the shared memory, in the order
+        // `Device::new` adds them.
+        for (i, buf) in [&mut l.stack, &mut l.ctx, &mut l.packet]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(r) = mem.region_at_mut(i) {
                 std::mem::swap(&mut r.data, buf);
             }
         }
@@ -392,14 +400,13 @@ impl Device {
 
     /// One clock of the whole data plane.
     pub fn step(&mut self) {
-        let lent = self
-            .lanes
-            .iter()
-            .any(|l| l.engine.busy() || l.engine.fifo.queued() > 0);
-        if lent {
+        // Map values live in the engines' memory while they run; the host's
+        // register accesses take them home first (see `home`).
+        if !self.lent {
             self.dev.with(|d| {
                 let _ = d.maps.lend(&mut self.mem);
             });
+            self.lent = true;
         }
         // Rotating order: the engine stepped first (and so first to the map
         // coprocessor in a clock) changes every clock: round-robin.
@@ -490,9 +497,6 @@ impl Device {
                 }
                 self.dev.with(|d| d.engine_mut(i).begin_packet());
             }
-        }
-        if lent {
-            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
         }
         self.dev.with(|d| d.advance(1));
         self.cycle += 1;
@@ -702,6 +706,7 @@ fn frame_of(abi: Abi, window: &[u8], ctx: &[u8]) -> Vec<u8> {
 impl RegisterBus for Device {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         use regs::*;
+        self.home();
         let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
         if reg.access == Access::Wo {
             return Ok(0);
@@ -813,6 +818,7 @@ impl RegisterBus for Device {
 
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
         use regs::*;
+        self.home();
         let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
         if reg.access == Access::Ro {
             return Err(BusError::Transport(format!(

@@ -155,6 +155,16 @@ impl Memory {
         self.regions.iter_mut().find(|r| r.name == name)
     }
 
+    /// The region that starts at `base`.
+    pub fn region_at_base_mut(&mut self, base: u64) -> Option<&mut Region> {
+        self.regions.iter_mut().find(|r| r.base == base)
+    }
+
+    /// The `i`-th region added (for callers that keep indices).
+    pub fn region_at_mut(&mut self, i: usize) -> Option<&mut Region> {
+        self.regions.get_mut(i)
+    }
+
     pub fn regions(&self) -> &[Region] {
         &self.regions
     }

@@ -975,9 +975,14 @@ impl MapTable {
             let Some(v) = r.values.take() else { continue };
             let name = r.def.region_name(i);
             let base = contract::map_handle(i);
-            match mem.region_mut(&name) {
-                Some(reg) if reg.base == base => reg.data = v,
-                _ => {
+            // A region left at this base by an earlier map of the same row
+            // (another program's) is reused under the new map's name.
+            match mem.region_at_base_mut(base) {
+                Some(reg) => {
+                    reg.data = v;
+                    reg.name = name;
+                }
+                None => {
                     if let Err(e) = mem.add(name, base, Vec::new(), true) {
                         r.values = Some(v);
                         return Err(e);
