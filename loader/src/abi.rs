@@ -14,18 +14,12 @@ pub enum Abi {
     Sume,
 }
 
-/// Helpers the XDP ABI supports on this hardware.
-pub const XDP_HELPERS: &[u32] = &[1, 2, 3, 5, 6, 7, 23, 28, 44, 51, 65];
-/// Helpers the SUME ABI supports (map lookup, update, delete by value).
-pub const SUME_HELPERS: &[u32] = &[1, 2, 3];
-
-fn xdp_helper(id: u32) -> bool {
-    XDP_HELPERS.contains(&id)
-}
-
-fn sume_helper(id: u32) -> bool {
-    SUME_HELPERS.contains(&id)
-}
+/// Helpers the SUME ABI supports (map lookup, update, delete by value; timer,
+/// PRNG, trace).
+pub use nfbpf_vm::units::SUME_HELPER_IDS as SUME_HELPERS;
+/// Helpers the XDP ABI supports on this hardware (the device's helper units).
+pub use nfbpf_vm::units::XDP_HELPER_IDS as XDP_HELPERS;
+use nfbpf_vm::units::{sume_helper_known as sume_helper, xdp_helper_known as xdp_helper};
 
 // The prologue is two `mov64 rX, imm32` (sign-extending). Both addresses must
 // be positive 32-bit values for that encoding; checked at compile time.
@@ -334,6 +328,7 @@ mod tests {
                 .starts_with("1 map_lookup_elem, 2 map_update_elem")
         );
         assert!(Abi::Sume.helper_predicate()(3));
-        assert!(!Abi::Sume.helper_predicate()(5));
+        assert!(Abi::Sume.helper_predicate()(5));
+        assert!(!Abi::Sume.helper_predicate()(23));
     }
 }

@@ -805,20 +805,46 @@ pub fn xdp_adjust_tail(
     Ok(0)
 }
 
+/// Helper ids the XDP ABI provides: every helper unit.
+pub const XDP_HELPER_IDS: &[u32] = &[
+    contract::HELPER_MAP_LOOKUP_ELEM,
+    contract::HELPER_MAP_UPDATE_ELEM,
+    contract::HELPER_MAP_DELETE_ELEM,
+    contract::HELPER_KTIME_GET_NS,
+    contract::HELPER_TRACE_PRINTK,
+    contract::HELPER_GET_PRANDOM_U32,
+    contract::HELPER_REDIRECT,
+    contract::HELPER_CSUM_DIFF,
+    contract::HELPER_XDP_ADJUST_HEAD,
+    contract::HELPER_REDIRECT_MAP,
+    contract::HELPER_XDP_ADJUST_TAIL,
+];
+
 /// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
 pub fn xdp_helper_known(id: u32) -> bool {
-    unit(id).is_some()
+    XDP_HELPER_IDS.contains(&id)
 }
+
+/// Helper ids the SUME ABI provides: map lookup, update and delete by
+/// value, and the timer, PRNG and trace units.
+pub const SUME_HELPER_IDS: &[u32] = &[
+    contract::HELPER_MAP_LOOKUP_ELEM,
+    contract::HELPER_MAP_UPDATE_ELEM,
+    contract::HELPER_MAP_DELETE_ELEM,
+    contract::HELPER_KTIME_GET_NS,
+    contract::HELPER_TRACE_PRINTK,
+    contract::HELPER_GET_PRANDOM_U32,
+];
 
 /// Helper ids the SUME ABI provides.
 pub fn sume_helper_known(id: u32) -> bool {
-    matches!(id, 1..=3 | 5..=7)
+    SUME_HELPER_IDS.contains(&id)
 }
 
 /// The XDP ABI's helpers for `engine`.
 pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
-    let table: [(u32, Body); 11] = [
+    let table: [(u32, Body); XDP_HELPER_IDS.len()] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
@@ -842,7 +868,7 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
 /// trace_printk's format).
 pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
-    let table: [(u32, Body); 6] = [
+    let table: [(u32, Body); SUME_HELPER_IDS.len()] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, sume_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, sume_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, sume_map_delete),
