@@ -61,42 +61,12 @@ fn random_programs_are_cycle_exact() {
 /// lockstep.
 #[test]
 fn wild_programs_are_cycle_exact() {
-    use nfbpf_vm::Insn;
-    use nfbpf_vm::isa::isa;
-    let rows = &isa().rows;
     let n_seeds = seeds() * 4;
     let mut rtl = RtlEngine::new();
     let mut ran = 0;
     for seed in 0..n_seeds {
         let mut g = randprog::Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let n = 1 + g.below(24) as usize;
-        let mut insns = Vec::with_capacity(n + 1);
-        for _ in 0..n {
-            let def = &rows[g.below(rows.len() as u64) as usize];
-            let mut i = def.template();
-            let ops = def.form.operands();
-            if ops.dst {
-                i.dst = g.below(11) as u8;
-            }
-            if ops.src {
-                i.src = g.below(11) as u8;
-            }
-            if ops.off {
-                i.off = g.below(2 * n as u64 + 2) as i16 - n as i16;
-            }
-            if ops.imm {
-                i.imm = if def.is_branch() {
-                    g.below(2 * n as u64 + 2) as i32 - n as i32
-                } else {
-                    g.next_u64() as i32
-                };
-            }
-            insns.push(i);
-            if def.slots() == 2 {
-                insns.push(Insn::new(0, 0, 0, 0, g.next_u64() as i32));
-            }
-        }
-        insns.push(Insn::new(0x95, 0, 0, 0, 0));
+        let insns = randprog::wild(&mut g);
         let Ok(prog) = Program::new(insns.clone()) else {
             continue;
         };

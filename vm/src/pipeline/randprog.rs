@@ -497,3 +497,41 @@ pub fn generate(seed: u64) -> Case {
         paced: g.pct(50),
     }
 }
+
+/// A "wild" program: 1..24 random table rows with unconstrained operand
+/// fields (backward jumps and loops, any register as a pointer, any helper
+/// id), then `exit`. Most do not validate; callers keep those that do. It
+/// reaches corners the constrained generator avoids.
+pub fn wild(g: &mut Rng) -> Vec<crate::Insn> {
+    use crate::Insn;
+    let rows = &crate::isa::isa().rows;
+    let n = 1 + g.below(24) as usize;
+    let mut insns = Vec::with_capacity(n + 1);
+    for _ in 0..n {
+        let def = &rows[g.below(rows.len() as u64) as usize];
+        let mut i = def.template();
+        let ops = def.form.operands();
+        if ops.dst {
+            i.dst = g.below(11) as u8;
+        }
+        if ops.src {
+            i.src = g.below(11) as u8;
+        }
+        if ops.off {
+            i.off = g.below(2 * n as u64 + 2) as i16 - n as i16;
+        }
+        if ops.imm {
+            i.imm = if def.is_branch() {
+                g.below(2 * n as u64 + 2) as i32 - n as i32
+            } else {
+                g.next_u64() as i32
+            };
+        }
+        insns.push(i);
+        if def.slots() == 2 {
+            insns.push(Insn::new(0, 0, 0, 0, g.next_u64() as i32));
+        }
+    }
+    insns.push(Insn::new(0x95, 0, 0, 0, 0));
+    insns
+}
