@@ -44,6 +44,8 @@ enum Command {
     Status(cmd::device::StatusArgs),
     /// The maps of a function loaded in a device.
     Map(cmd::map::Args),
+    /// Generate test traffic into a pcapng file.
+    Traffic(cmd::traffic::Args),
     /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::device::load(a),
         Command::Status(a) => cmd::device::status_cmd(a),
         Command::Map(a) => cmd::map::run(a),
+        Command::Traffic(a) => cmd::traffic::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };

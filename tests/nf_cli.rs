@@ -210,3 +210,50 @@ fn eight_functions_over_a_pcap_on_both_engines() {
         assert_eq!(per_engine[0], per_engine[1], "{name}: engines differ");
     }
 }
+
+/// `nfbpf traffic` writes pcapng with one interface per port; `nfbpf run`
+/// gives each packet its port from it.
+#[test]
+fn generated_traffic_carries_ports() {
+    if !common::clang() {
+        return;
+    }
+    let out = tmp("gen.pcapng");
+    let (code, text, err) = nfbpf(&[
+        "traffic",
+        "--out",
+        out.to_str().unwrap(),
+        "--count",
+        "200",
+        "--ports",
+        "0,1,2,3",
+        "--size",
+        "imix",
+        "--proto",
+        "mix",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("200 frames"), "{text}");
+    let (code, text, err) = nfbpf(&[
+        "run",
+        &program("wire.c"),
+        "--pcap",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut ports = std::collections::BTreeSet::new();
+    for o in &rows[..200] {
+        let inp = o["in_port"].as_u64().unwrap();
+        ports.insert(inp);
+        assert_eq!(o["port"].as_u64(), Some(inp ^ 1), "{o}");
+    }
+    assert_eq!(ports.len(), 4);
+    let (code, _, err) = nfbpf(&["traffic", "--out", out.to_str().unwrap(), "--size", "9000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("frame size 9000"), "{err}");
+}

@@ -6,9 +6,11 @@
 //!   serves its memory and helper ports, behind the pipeline model's `run`
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
-//! - [`rtlgen`]: the generated RTL sources (parameters, decoder).
+//! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
+//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates).
 
 pub mod cosim;
 pub mod engine;
 pub mod rtl;
 pub mod rtlgen;
+pub mod traffic;

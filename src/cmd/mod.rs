@@ -14,4 +14,5 @@ pub mod plugin;
 pub mod regs;
 pub mod rules;
 pub mod run;
-pub mod trace; // pipeline branch
+pub mod trace;
+pub mod traffic; // pipeline branch
