@@ -677,20 +677,7 @@ mod tests {
     #[test]
     fn disasm_then_asm_is_identity_on_every_row() {
         for r in &isa().rows {
-            let mut i = r.template();
-            let f = r.form.operands();
-            if f.dst {
-                i.dst = 3;
-            }
-            if f.src {
-                i.src = 4;
-            }
-            if f.off {
-                i.off = -7;
-            }
-            if f.imm {
-                i.imm = -9;
-            }
+            let i = r.with_operands(3, 4, -7, -9);
             let mut prog = vec![i];
             if r.slots() == 2 {
                 prog.push(Insn::new(0, 0, 0, 0, 0x55));

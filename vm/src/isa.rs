@@ -508,6 +508,27 @@ impl OpDef {
         i
     }
 
+    /// This row's instruction with the given operands placed in the fields
+    /// its form uses (the others stay as the template has them: zero, or
+    /// the selector).
+    pub const fn with_operands(&self, dst: u8, src: u8, off: i16, imm: i32) -> crate::Insn {
+        let mut i = self.template();
+        let f = self.form.operands();
+        if f.dst {
+            i.dst = dst;
+        }
+        if f.src {
+            i.src = src;
+        }
+        if f.off {
+            i.off = off;
+        }
+        if f.imm {
+            i.imm = imm;
+        }
+        i
+    }
+
     /// Does this row's selector match the instruction?
     pub const fn selects(&self, i: &crate::Insn) -> bool {
         match self.sel {

@@ -30,20 +30,7 @@ fn build(spec: &[Spec]) -> Vec<Insn> {
     let mut starts = Vec::new();
     for &(row, dst, src, off, imm, _) in spec {
         let r = t.row(row);
-        let f = r.form.operands();
-        let mut i = r.template();
-        if f.dst {
-            i.dst = dst;
-        }
-        if f.src {
-            i.src = src;
-        }
-        if f.off {
-            i.off = off;
-        }
-        if f.imm {
-            i.imm = imm;
-        }
+        let i = r.with_operands(dst, src, off, imm);
         starts.push(out.len());
         out.push(i);
         if r.slots() == 2 {

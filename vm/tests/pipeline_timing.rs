@@ -23,21 +23,7 @@ fn ins(m: &str, form: Form, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
         .by_mnemonic(m)
         .find(|r| r.form == form)
         .unwrap_or_else(|| panic!("no row {m} {form:?}"));
-    let mut i = def.template();
-    let ops = form.operands();
-    if ops.dst {
-        i.dst = dst;
-    }
-    if ops.src {
-        i.src = src;
-    }
-    if ops.off {
-        i.off = off;
-    }
-    if ops.imm {
-        i.imm = imm;
-    }
-    i
+    def.with_operands(dst, src, off, imm)
 }
 fn movi(d: u8, v: i32) -> Insn {
     ins("mov", Form::AluImm, d, 0, 0, v)
