@@ -30,6 +30,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use common::{clang, nfbpf};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::kernel::{KernelError, KernelProgram};
 use nfbpf_loader::{Cpu, Options, load_file};
@@ -40,20 +41,7 @@ use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
 use std::path::PathBuf;
 
-fn clang_available() -> bool {
-    let ok = std::process::Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 is required (NFBPF_REQUIRE_CLANG is set): run `make deps`"
-        );
-        eprintln!("SKIPPED: clang-19 not installed (run `make deps`)");
-    }
-    ok
-}
+mod common;
 
 fn image(name: &str) -> Image {
     image_for(name, Cpu::V3)
@@ -468,7 +456,7 @@ const COVERED: [&str; 6] = [
 /// empty maps.
 #[test]
 fn every_xdp_program_is_compared() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs");
@@ -502,7 +490,7 @@ fn every_xdp_program_is_compared() {
 
 #[test]
 fn stateless_programs_match_the_kernel() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let ports = ifindices();
@@ -522,7 +510,7 @@ fn stateless_programs_match_the_kernel() {
 
 #[test]
 fn l2_switch_matches_the_kernel() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     for cpu in CPUS {
@@ -539,7 +527,7 @@ fn l2_switch_matches_the_kernel() {
 
 #[test]
 fn router_matches_the_kernel() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     for cpu in CPUS {
@@ -581,7 +569,7 @@ fn router_matches_the_kernel() {
 
 #[test]
 fn ddos_matches_the_kernel() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     for cpu in CPUS {
@@ -599,7 +587,7 @@ fn ddos_matches_the_kernel() {
 
 #[test]
 fn firewall_matches_the_kernel() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     for cpu in CPUS {
@@ -631,7 +619,7 @@ fn firewall_matches_the_kernel() {
 
 #[test]
 fn kernel_refusals_are_clear() {
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let drop = image("xdp_drop");
@@ -660,25 +648,13 @@ fn kernel_refusals_are_clear() {
     );
 }
 
-fn nfbpf(args: &[&str]) -> (i32, String, String) {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 /// `nfbpf run PROG --pcap IN --engine kernel`: the same actions and output
 /// packets as `--engine interp`, instructions, cycles and redirect ports
 /// null; SUME programs refused with a clear message.
 #[test]
 fn cli_engine_kernel_matches_the_interpreter() {
     use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
-    if !clang_available() {
+    if !clang() {
         return;
     }
     let router = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs/router.c");
