@@ -374,15 +374,13 @@ pub fn execute_on<T: Tracer>(
         ),
         EngineKind::Pipeline => {
             let pcfg = crate::pipeline::Config {
-                engine: cfg.engine,
-                budget: cfg.budget,
-                max_frames: cfg.max_frames,
                 helper_latency: crate::pipeline::HelperLatency::from_device(dev.clone(), engine),
                 // The whole packet window is present when the program
                 // starts: these are the program's own cycles. Arrival at
                 // line rate (FIFO_MD word by word) belongs to device runs,
                 // where frames, not ABI windows, are paced.
                 pacing: crate::pipeline::Pacing::Instant,
+                ..crate::pipeline::Config::from(cfg)
             };
             let rep = crate::pipeline::run_report(
                 prog,
