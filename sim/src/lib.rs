@@ -7,10 +7,12 @@
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
-//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates).
+//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
+//! - [`sysrun`]: the data plane model under offered load, and its statistics.
 
 pub mod cosim;
 pub mod engine;
 pub mod rtl;
 pub mod rtlgen;
+pub mod sysrun;
 pub mod traffic;

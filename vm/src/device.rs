@@ -305,6 +305,12 @@ impl Device {
         })
     }
 
+    /// The pipeline statistics of engine `e`: clocks, busy clocks, retired
+    /// instructions, stall clocks by cause (observability only).
+    pub fn engine_stats(&self, e: usize) -> Option<&pipeline::Stats> {
+        self.lanes.get(e).map(|l| l.engine.stats())
+    }
+
     pub fn port_counters(&self, p: usize) -> Option<PortCounters> {
         self.ports.get(p).copied()
     }
