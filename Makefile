@@ -48,10 +48,11 @@ target/programs/%.o: programs/%.c $(wildcard programs/include/*.h) | deps
 	@mkdir -p target/programs
 	clang-19 -O2 -g -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -Iprograms/include -c $< -o $@
 
-# The main job. Until the device and report land, it assembles and runs the
-# sample program on the reference interpreter.
+# The main job: the evaluation of the data plane model under line-rate load
+# (`nfbpf report`): prints the summary table, writes the plots (SVG, PNG),
+# summary.md and summary.json to target/report.
 run: build
-	$(NFBPF) run examples/prime.s --budget 20000000
+	$(NFBPF) report --out target/report
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -46,6 +46,8 @@ enum Command {
     Map(cmd::map::Args),
     /// Generate test traffic into a pcapng file.
     Traffic(cmd::traffic::Args),
+    /// The evaluation under line-rate load: plots, summary.md, summary.json.
+    Report(cmd::report::Args),
     /// Run a program on the pipeline model: retire/cycle traces, diagram, VCD, stats.
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Status(a) => cmd::device::status_cmd(a),
         Command::Map(a) => cmd::map::run(a),
         Command::Traffic(a) => cmd::traffic::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
     };

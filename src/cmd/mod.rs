@@ -10,8 +10,10 @@ pub mod fuzz_diff; // pipeline branch
 pub mod input;
 pub mod map;
 pub mod nf;
+pub mod plot; // report branch
 pub mod plugin;
 pub mod regs;
+pub mod report; // report branch
 pub mod rules;
 pub mod run;
 pub mod trace;

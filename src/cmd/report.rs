@@ -1,0 +1,999 @@
+//! `nfbpf report [--out DIR] [--engines N] [--quick]`: the evaluation of
+//! the data plane model under line-rate load (`nfbpf_sim::sysrun`), written
+//! as plots (SVG and PNG), `summary.md` and `summary.json`, with the summary
+//! table on stdout.
+//!
+//! What it runs, all on the device model programmed through its register
+//! interface (`nfbpf_loader::device::program`), with built-in traffic
+//! (`nfbpf_sim::traffic`, 10 Gb/s per port, preamble and gap counted):
+//!
+//! - the four published functions (Wire, L2 switch, router, DDoS; the
+//!   `programs/*_sume.c` functions with map entries that make them work) at
+//!   frame sizes 64..1500 B on all four ports, with `--engines` engines:
+//!   throughput, loss, latency, CPI, stall clocks by cause;
+//! - engine scaling: each function at 64 B with 1..16 engines, and the
+//!   smallest engine count that sustains line rate on 4 x 10 Gb/s;
+//! - the serverless switch: P1 (`port1_sume`) forwards to port 1, at the
+//!   deadline P2 (`port0_sume`) is programmed and swapped in and forwards to
+//!   port 0; output throughput per port over time and the loss;
+//! - zero downtime: `wire_sume` reloaded several times under 10 Gb/s of
+//!   512-byte frames on every port; the loss.
+//!
+//! Independent runs go to worker threads (one per core).
+
+use super::plot::{Chart, Series};
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use nfbpf_loader::image::Image;
+use nfbpf_loader::{Options, load_file};
+use nfbpf_sim::sysrun::{self, RunStats, Runner, Window};
+use nfbpf_sim::traffic::{Proto, Size, Spec};
+use nfbpf_vm::contract::CLOCK_HZ;
+use nfbpf_vm::device::{Dest, Device, DeviceConfig, MAX_ENGINES, PORTS};
+use nfbpf_vm::pipeline::Stall;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory for the plots, summary.md and summary.json.
+    #[arg(long, default_value = "target/report")]
+    out: PathBuf,
+    /// Engines of the frame-size runs and the scenarios (1..16; engine e
+    /// serves port e % 4).
+    #[arg(long, default_value_t = 4)]
+    engines: usize,
+    /// Short windows and fewer points (a few seconds).
+    #[arg(long)]
+    quick: bool,
+    /// Where the functions are: NAME.o (`make programs`) or NAME.c. Default:
+    /// target/programs if it holds them, else programs/.
+    #[arg(long)]
+    programs: Option<PathBuf>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// Output port of a route and of the switch's known MAC.
+const ROUTE_PORT: u64 = 2;
+const MAC_PORT: u64 = 3;
+
+/// Map entries: map name, key bytes, value bytes.
+type Rules = Vec<(&'static str, Vec<u8>, Vec<u8>)>;
+
+/// A network function of the evaluation.
+struct Function {
+    name: &'static str,
+    program: &'static str,
+    proto: Proto,
+    flows: u32,
+    rules: fn() -> Rules,
+    what: &'static str,
+}
+
+fn no_rules() -> Rules {
+    Vec::new()
+}
+
+const FUNCTIONS: [Function; 4] = [
+    Function {
+        name: "wire",
+        program: "wire_sume",
+        proto: Proto::Udp,
+        flows: 32,
+        rules: no_rules,
+        what: "every packet to the neighbouring port (in_port ^ 1)",
+    },
+    Function {
+        name: "l2_switch",
+        program: "l2_switch_sume",
+        proto: Proto::Udp,
+        flows: 32,
+        // The generated frames' destination MAC 02:00:00:00:00:01, known on
+        // port 3; every source MAC is learned (a CAM update per packet).
+        rules: || {
+            vec![(
+                "mac_table",
+                0x0200_0000_0001u64.to_le_bytes().to_vec(),
+                MAC_PORT.to_le_bytes().to_vec(),
+            )]
+        },
+        what: "learns 32 source MACs, forwards to the known destination (port 3)",
+    },
+    Function {
+        name: "router",
+        program: "router_sume",
+        proto: Proto::Udp,
+        flows: 32,
+        // 192.168.0.0/16 (the generated destination 192.168.0.1) via port 2.
+        rules: || {
+            let mut k = 16u32.to_le_bytes().to_vec();
+            k.extend_from_slice(&[192, 168, 0, 0]);
+            let v = (0x0200_0000_00aa_u64 << 16) | ROUTE_PORT;
+            vec![("routes", k, v.to_le_bytes().to_vec())]
+        },
+        what: "LPM route 192.168.0.0/16 -> port 2, TTL-1, next-hop MAC",
+    },
+    Function {
+        name: "ddos",
+        program: "ddos_sume",
+        proto: Proto::Mix,
+        flows: 32,
+        // TCP to port 80 is blocked: a third of the mixed traffic.
+        rules: || vec![("blocked", 80u16.to_le_bytes().to_vec(), vec![1])],
+        what: "UDP/TCP/ICMP mix, TCP to port 80 blocked, per-source counters",
+    },
+];
+
+/// Sizes of the frame-size runs.
+const SIZES: [usize; 6] = [64, 128, 256, 512, 1024, 1500];
+const QUICK_SIZES: [usize; 3] = [64, 512, 1500];
+const QUICK_ENGINES: [usize; 4] = [1, 2, 4, 8];
+
+/// How much traffic each kind of run offers.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    /// Frames per port: warm-up and measured.
+    warmup: u64,
+    measure: u64,
+    /// Serverless switch and zero-downtime runs, simulated microseconds.
+    switch_us: f64,
+    reload_us: f64,
+    reloads: u32,
+}
+
+/// The published switch happens at t = 5 s; here at 5 ms: time scaled
+/// down 1000 times.
+const FULL: Scale = Scale {
+    warmup: 1000,
+    measure: 20_000,
+    switch_us: 10_000.0,
+    reload_us: 10_000.0,
+    reloads: 9,
+};
+const QUICK: Scale = Scale {
+    warmup: 50,
+    measure: 300,
+    switch_us: 100.0,
+    reload_us: 100.0,
+    reloads: 3,
+};
+
+/// One line of summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub function: String,
+    pub frame_bytes: usize,
+    pub engines: usize,
+    pub offered_mpps: f64,
+    pub mpps: f64,
+    pub gbps: f64,
+    pub line_rate_pct: f64,
+    pub loss: f64,
+    pub latency_p50_ns: Option<f64>,
+    pub latency_p99_ns: Option<f64>,
+    pub latency_max_ns: Option<f64>,
+    pub cpi: f64,
+    /// CPI of the core alone: busy clocks less the clocks waiting for
+    /// units outside it (helper/map coprocessor, FIFO_MD words) and the
+    /// drain after `exit`, over retired instructions.
+    pub cpi_core: f64,
+    pub offered: u64,
+    pub accepted: u64,
+    pub fifo_drops: u64,
+    pub forwarded: u64,
+    pub verdict_drops: u64,
+    pub faults: u64,
+    pub retired: u64,
+    pub busy_clocks: u64,
+    pub stall_clocks: BTreeMap<&'static str, u64>,
+    /// Per input port: offered, accepted, FIFO_MD drops; tx per output port.
+    pub ports: Vec<PortRecord>,
+    pub window_us: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortRecord {
+    pub port: usize,
+    pub offered: u64,
+    pub accepted: u64,
+    pub fifo_drops: u64,
+    pub tx: u64,
+}
+
+fn record(function: &str, frame_bytes: usize, st: &RunStats) -> Record {
+    let outside = st.stall(Stall::Drain) + st.stall(Stall::Helper) + st.stall(Stall::FifoWait);
+    Record {
+        function: function.to_string(),
+        frame_bytes,
+        engines: st.engines,
+        offered_mpps: st.offered_mpps(),
+        mpps: st.mpps(),
+        gbps: st.gbps(),
+        line_rate_pct: st.line_rate_pct(),
+        loss: st.loss(),
+        latency_p50_ns: st.latency_ns(0.5),
+        latency_p99_ns: st.latency_ns(0.99),
+        latency_max_ns: st.latency_ns(1.0),
+        cpi: st.cpi(),
+        cpi_core: if st.retired == 0 {
+            0.0
+        } else {
+            st.busy_clocks.saturating_sub(outside) as f64 / st.retired as f64
+        },
+        offered: st.offered,
+        accepted: st.accepted,
+        fifo_drops: st.dropped,
+        forwarded: st.forwarded,
+        verdict_drops: st.verdict_drops,
+        faults: st.faults,
+        retired: st.retired,
+        busy_clocks: st.busy_clocks,
+        stall_clocks: Stall::ALL
+            .iter()
+            .filter(|&&s| !matches!(s, Stall::None | Stall::Idle))
+            .map(|&s| (s.name(), st.stall(s)))
+            .collect(),
+        ports: (0..PORTS)
+            .map(|p| PortRecord {
+                port: p,
+                offered: st.ports[p].offered,
+                accepted: st.ports[p].accepted,
+                fifo_drops: st.ports[p].dropped,
+                tx: st.ports[p].tx,
+            })
+            .collect(),
+        window_us: st.window_clocks as f64 * 1e6 / CLOCK_HZ as f64,
+    }
+}
+
+/// The loaded functions, by program name.
+struct Programs {
+    images: BTreeMap<&'static str, Image>,
+}
+
+impl Programs {
+    fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut names: Vec<&'static str> = FUNCTIONS.iter().map(|f| f.program).collect();
+        names.extend(["port0_sume", "port1_sume"]);
+        let dirs: Vec<PathBuf> = match dir {
+            Some(d) => vec![d.to_path_buf()],
+            None => vec![PathBuf::from("target/programs"), PathBuf::from("programs")],
+        };
+        let mut images = BTreeMap::new();
+        for n in names {
+            let path = dirs
+                .iter()
+                .flat_map(|d| [d.join(format!("{n}.o")), d.join(format!("{n}.c"))])
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "program `{n}`: no {n}.o or {n}.c in {} (run `make programs`, or pass --programs DIR)",
+                        dirs.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                })?;
+            let img = load_file(&path, &Options::default())
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            images.insert(n, img);
+        }
+        Ok(Programs { images })
+    }
+
+    fn get(&self, name: &str) -> anyhow::Result<&Image> {
+        self.images
+            .get(name)
+            .ok_or_else(|| anyhow!("program `{name}` is not loaded"))
+    }
+}
+
+/// A device with `engines` engines running `f`'s program and its map
+/// entries, all written through the register interface.
+fn device_for(progs: &Programs, f: &Function, engines: usize) -> anyhow::Result<Device> {
+    let img = progs.get(f.program)?;
+    let mut dev = Device::new(DeviceConfig {
+        engines,
+        ..DeviceConfig::default()
+    })?;
+    nfbpf_loader::device::program(&mut dev, img).map_err(|e| anyhow!("{}: {e}", f.program))?;
+    for (map, k, v) in (f.rules)() {
+        let (index, def) = img
+            .map(map)
+            .ok_or_else(|| anyhow!("{}: no map `{map}`", f.program))?;
+        nfbpf_loader::device::update_entry(&mut dev, index, def.map_type, &k, &v)
+            .map_err(|e| anyhow!("{}: map `{map}`: {e}", f.program))?;
+    }
+    Ok(dev)
+}
+
+fn spec(f: &Function, bytes: usize, ports: Vec<u32>, gbps: f64) -> Spec {
+    Spec {
+        size: Size::Fixed(bytes),
+        proto: f.proto,
+        flows: f.flows,
+        gbps,
+        ports,
+        seed: 7,
+    }
+}
+
+/// One line-rate run: `f` on all four ports at `bytes`.
+fn line_rate_run(
+    progs: &Programs,
+    f: &Function,
+    bytes: usize,
+    engines: usize,
+    scale: Scale,
+) -> anyhow::Result<Record> {
+    let mut dev = device_for(progs, f, engines)?;
+    let all: Vec<u32> = (0..PORTS as u32).collect();
+    let st = sysrun::run(
+        &mut dev,
+        spec(f, bytes, all, sysrun::PORT_GBPS),
+        Window::frames(bytes, sysrun::PORT_GBPS, scale.warmup, scale.measure),
+    )?;
+    if st.stuck > 0 {
+        bail!(
+            "{} at {bytes} B, {engines} engines: {} packets still inside after the drain",
+            f.name,
+            st.stuck
+        );
+    }
+    Ok(record(f.name, bytes, &st))
+}
+
+/// Program `img` under traffic: the device refuses the write while its idle
+/// bank still runs packets of the program before; the clock goes on.
+fn reprogram(r: &mut Runner<'_>, img: &Image) -> anyhow::Result<()> {
+    for _ in 0..100_000 {
+        match nfbpf_loader::device::program(r.device(), img) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.to_string().contains("retry") => r.step(),
+            Err(e) => return Err(anyhow!("reprogramming: {e}")),
+        }
+    }
+    bail!("reprogramming: the idle bank stayed busy for 100,000 clocks")
+}
+
+/// Result of a timeline scenario.
+#[derive(Debug, Clone, Serialize)]
+struct Scenario {
+    name: &'static str,
+    what: String,
+    engines: usize,
+    simulated_us: f64,
+    offered: u64,
+    accepted: u64,
+    fifo_drops: u64,
+    forwarded: u64,
+    /// Packets out of each port.
+    tx: [u64; PORTS],
+    /// Clocks of the reprogramming events.
+    events_us: Vec<f64>,
+    /// Output Gb/s per port in bins of `bin_us`.
+    bin_us: f64,
+    series: [Vec<f64>; PORTS],
+    #[serde(skip)]
+    switch_gap_us: Option<f64>,
+    lossless: bool,
+}
+
+const BINS: usize = 50;
+
+fn scenario_stats(
+    name: &'static str,
+    what: String,
+    st: &RunStats,
+    total_clocks: u64,
+    events: &[u64],
+) -> Scenario {
+    let bin = (total_clocks / BINS as u64).max(1);
+    let mut tx = [0u64; PORTS];
+    for d in &st.timeline {
+        if let Dest::Port(q) = d.dest
+            && (q as usize) < PORTS
+        {
+            tx[q as usize] += 1;
+        }
+    }
+    let us = |c: u64| c as f64 * 1e6 / CLOCK_HZ as f64;
+    Scenario {
+        name,
+        what,
+        engines: st.engines,
+        simulated_us: us(total_clocks),
+        offered: st.offered,
+        accepted: st.accepted,
+        fifo_drops: st.dropped,
+        forwarded: st.timeline.len() as u64,
+        tx,
+        events_us: events.iter().map(|&c| us(c)).collect(),
+        bin_us: us(bin),
+        series: sysrun::throughput_series(&st.timeline, bin, BINS),
+        switch_gap_us: None,
+        lossless: st.dropped == 0
+            && st.timeline.len() as u64 == st.accepted
+            && st.faults == 0
+            && st.stuck == 0,
+    }
+}
+
+/// (a) P1 to port 1, at the deadline P2 to port 0; 5 Gb/s of 64-byte frames
+/// on ports 2 and 3.
+fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Result<Scenario> {
+    let (p1, p2) = (progs.get("port1_sume")?, progs.get("port0_sume")?);
+    let mut dev = Device::new(DeviceConfig {
+        engines,
+        ..DeviceConfig::default()
+    })?;
+    nfbpf_loader::device::program(&mut dev, p1).map_err(|e| anyhow!("port1_sume: {e}"))?;
+    let s = Spec {
+        ports: vec![2, 3],
+        gbps: 5.0,
+        ..spec(&FUNCTIONS[0], 64, vec![], 5.0)
+    };
+    let window = Window {
+        warmup_ns: 0.0,
+        measure_ns: scale.switch_us * 1e3,
+    };
+    let mut r = Runner::new(&mut dev, s, window)?.with_timeline();
+    let total = r.end();
+    let deadline = total / 2;
+    r.run_until(deadline);
+    reprogram(&mut r, p2)?;
+    let st = r.finish(1_000_000);
+    let last_p1 = st
+        .timeline
+        .iter()
+        .filter(|d| d.dest == Dest::Port(1))
+        .map(|d| d.done)
+        .max();
+    let first_p2 = st
+        .timeline
+        .iter()
+        .filter(|d| d.dest == Dest::Port(0))
+        .map(|d| d.done)
+        .min();
+    let mut sc = scenario_stats(
+        "serverless_switch",
+        format!(
+            "P1 (to port 1) until the deadline at {:.0} us, then P2 (to port 0) programmed through the registers and swapped in; 5 Gb/s of 64 B frames on ports 2 and 3",
+            deadline as f64 * 1e6 / CLOCK_HZ as f64
+        ),
+        &st,
+        total,
+        &[deadline],
+    );
+    sc.switch_gap_us = match (last_p1, first_p2) {
+        (Some(a), Some(b)) => Some((b as f64 - a as f64) * 1e6 / CLOCK_HZ as f64),
+        _ => None,
+    };
+    Ok(sc)
+}
+
+/// (b) `wire_sume` reloaded `reloads` times under 10 Gb/s of 512 B frames
+/// on every port.
+fn zero_downtime(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Result<Scenario> {
+    let f = &FUNCTIONS[0];
+    let img = progs.get(f.program)?;
+    let mut dev = device_for(progs, f, engines)?;
+    let window = Window {
+        warmup_ns: 0.0,
+        measure_ns: scale.reload_us * 1e3,
+    };
+    let all: Vec<u32> = (0..PORTS as u32).collect();
+    let mut r =
+        Runner::new(&mut dev, spec(f, 512, all, sysrun::PORT_GBPS), window)?.with_timeline();
+    let total = r.end();
+    let mut events = Vec::new();
+    for k in 1..=u64::from(scale.reloads) {
+        let at = total * k / (u64::from(scale.reloads) + 1);
+        r.run_until(at);
+        events.push(r.clock());
+        reprogram(&mut r, img)?;
+    }
+    let st = r.finish(1_000_000);
+    Ok(scenario_stats(
+        "zero_downtime",
+        format!(
+            "wire_sume reloaded {} times through the registers under 10 Gb/s of 512 B frames on each of the 4 ports",
+            scale.reloads
+        ),
+        &st,
+        total,
+        &events,
+    ))
+}
+
+/// Work for the worker threads.
+enum Job {
+    LineRate {
+        f: usize,
+        bytes: usize,
+        engines: usize,
+    },
+    Switch,
+    Reload,
+}
+
+enum Done {
+    Rec(Record),
+    Scen(Scenario),
+}
+
+fn run_jobs(
+    progs: &Programs,
+    jobs: &[Job],
+    engines: usize,
+    scale: Scale,
+    threads: usize,
+) -> anyhow::Result<Vec<Done>> {
+    let bar = ProgressBar::new(jobs.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<anyhow::Result<Done>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let r = match *job {
+                        Job::LineRate { f, bytes, engines } => {
+                            line_rate_run(progs, &FUNCTIONS[f], bytes, engines, scale)
+                                .map(Done::Rec)
+                        }
+                        Job::Switch => serverless_switch(progs, engines, scale).map(Done::Scen),
+                        Job::Reload => zero_downtime(progs, engines, scale).map(Done::Scen),
+                    };
+                    if let Ok(mut v) = results.lock() {
+                        v[i] = Some(r);
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let v = results
+        .into_inner()
+        .map_err(|_| anyhow!("a worker thread panicked"))?;
+    v.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(anyhow!("a run did not finish"))))
+        .collect()
+}
+
+fn opt_ns(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.0}"))
+}
+
+fn table(recs: &[&Record]) -> String {
+    let mut s = String::from(
+        "| function | frame B | engines | offered Mpps | Mpps | Gb/s | % line rate | loss | p50 ns | p99 ns | max ns | CPI |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in recs {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2}% | {} | {} | {} | {:.2} |",
+            r.function,
+            r.frame_bytes,
+            r.engines,
+            r.offered_mpps,
+            r.mpps,
+            r.gbps,
+            r.line_rate_pct,
+            100.0 * r.loss,
+            opt_ns(r.latency_p50_ns),
+            opt_ns(r.latency_p99_ns),
+            opt_ns(r.latency_max_ns),
+            r.cpi
+        );
+    }
+    s
+}
+
+/// Full line rate: no loss and (within rounding of the window) all offered
+/// packets served.
+fn at_line_rate(r: &Record) -> bool {
+    r.loss == 0.0 && r.line_rate_pct > 99.5
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    clock_mhz: f64,
+    quick: bool,
+    engines: usize,
+    frames_per_port_measured: u64,
+    frames_per_port_warmup: u64,
+    records: &'a [Record],
+    scaling: Vec<ScalingRow>,
+    scenarios: &'a [Scenario],
+    elapsed_s: f64,
+}
+
+#[derive(Serialize)]
+struct ScalingRow {
+    function: String,
+    /// Smallest engine count with 64-byte line rate on 4 x 10 Gb/s.
+    min_engines_line_rate: Option<usize>,
+    p99_ns_at_that_count: Option<f64>,
+    /// Without line rate: the best throughput's engine count and its p99
+    /// (under overload: the FIFO_MDs are full).
+    best_engines: Option<usize>,
+    best_line_rate_pct: Option<f64>,
+    p99_ns_at_best: Option<f64>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if a.engines == 0 || a.engines > MAX_ENGINES {
+        bail!(
+            "--engines {}: a data plane has 1..={MAX_ENGINES}",
+            a.engines
+        );
+    }
+    let t0 = std::time::Instant::now();
+    let scale = if a.quick { QUICK } else { FULL };
+    let progs = Programs::load(a.programs.as_deref())?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    let sizes: &[usize] = if a.quick { &QUICK_SIZES } else { &SIZES };
+    let counts: Vec<usize> = if a.quick {
+        QUICK_ENGINES.to_vec()
+    } else {
+        (1..=MAX_ENGINES).collect()
+    };
+    // The slow ones first so the two threads finish together.
+    let mut jobs = vec![Job::Switch, Job::Reload];
+    for (f, _) in FUNCTIONS.iter().enumerate() {
+        for &e in counts.iter().rev() {
+            jobs.push(Job::LineRate {
+                f,
+                bytes: 64,
+                engines: e,
+            });
+        }
+        for &bytes in sizes.iter().rev() {
+            if bytes != 64 || !counts.contains(&a.engines) {
+                jobs.push(Job::LineRate {
+                    f,
+                    bytes,
+                    engines: a.engines,
+                });
+            }
+        }
+    }
+    let threads = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let done = run_jobs(&progs, &jobs, a.engines, scale, threads)?;
+    let mut records = Vec::new();
+    let mut scenarios = Vec::new();
+    for d in done {
+        match d {
+            Done::Rec(r) => records.push(r),
+            Done::Scen(s) => scenarios.push(s),
+        }
+    }
+    records.sort_by(|x, y| {
+        let fi = |r: &Record| FUNCTIONS.iter().position(|f| f.name == r.function);
+        (fi(x), x.frame_bytes, x.engines).cmp(&(fi(y), y.frame_bytes, y.engines))
+    });
+    let elapsed = t0.elapsed().as_secs_f64();
+    let rows: Vec<ScalingRow> = FUNCTIONS
+        .iter()
+        .map(|f| {
+            let hit = records
+                .iter()
+                .filter(|r| r.function == f.name && r.frame_bytes == 64)
+                .filter(|r| at_line_rate(r))
+                .min_by_key(|r| r.engines);
+            // The fewest engines within 0.5 % of the best throughput.
+            let at64 = || {
+                records
+                    .iter()
+                    .filter(|r| r.function == f.name && r.frame_bytes == 64)
+            };
+            let top = at64().map(|r| r.line_rate_pct).fold(0.0, f64::max);
+            let best = at64()
+                .filter(|r| r.line_rate_pct >= top - 0.5)
+                .min_by_key(|r| r.engines);
+            ScalingRow {
+                function: f.name.to_string(),
+                min_engines_line_rate: hit.map(|r| r.engines),
+                p99_ns_at_that_count: hit.and_then(|r| r.latency_p99_ns),
+                best_engines: best.map(|r| r.engines),
+                best_line_rate_pct: best.map(|r| r.line_rate_pct),
+                p99_ns_at_best: best.and_then(|r| r.latency_p99_ns),
+            }
+        })
+        .collect();
+    write_plots(&a.out, &records, &scenarios, a.engines)?;
+    let md = summary_md(
+        &records, &rows, &scenarios, a.engines, scale, a.quick, elapsed,
+    );
+    std::fs::write(a.out.join("summary.md"), &md)
+        .with_context(|| format!("cannot write {}/summary.md", a.out.display()))?;
+    let json = serde_json::to_string_pretty(&Summary {
+        clock_mhz: CLOCK_HZ as f64 / 1e6,
+        quick: a.quick,
+        engines: a.engines,
+        frames_per_port_measured: scale.measure,
+        frames_per_port_warmup: scale.warmup,
+        records: &records,
+        scaling: rows,
+        scenarios: &scenarios,
+        elapsed_s: elapsed,
+    })?;
+    std::fs::write(a.out.join("summary.json"), json)
+        .with_context(|| format!("cannot write {}/summary.json", a.out.display()))?;
+    print!("{md}");
+    println!(
+        "\nnfbpf report: {} runs in {elapsed:.1} s; plots, summary.md and summary.json in {}",
+        jobs.len(),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary_md(
+    records: &[Record],
+    rows: &[ScalingRow],
+    scenarios: &[Scenario],
+    engines: usize,
+    scale: Scale,
+    quick: bool,
+    elapsed: f64,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# nfbpf report{}\n\nDevice model at {} MHz, 10 Gb/s per port (preamble and gap counted), {} warm-up and {} measured frames per port per run. Latency: first word in to last 256-bit word out. CPI: busy clocks over retired instructions.\n",
+        if quick { " (--quick)" } else { "" },
+        CLOCK_HZ / 1_000_000,
+        scale.warmup,
+        scale.measure
+    );
+    s.push_str("Functions (programs/*_sume.c, map entries written through the registers):\n\n");
+    for f in &FUNCTIONS {
+        let _ = writeln!(s, "- {} (`{}`): {}", f.name, f.program, f.what);
+    }
+    let _ = writeln!(
+        s,
+        "\n## Throughput and latency against frame size ({engines} engines, all 4 ports)\n"
+    );
+    let sweep: Vec<&Record> = records.iter().filter(|r| r.engines == engines).collect();
+    s.push_str(&table(&sweep));
+    let _ = writeln!(s, "\n## Engine scaling at 64 B on 4 x 10 Gb/s\n");
+    let counts: Vec<usize> = {
+        let mut c: Vec<usize> = records
+            .iter()
+            .filter(|r| r.frame_bytes == 64)
+            .map(|r| r.engines)
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let _ = write!(s, "| function |");
+    for c in &counts {
+        let _ = write!(s, " {c} |");
+    }
+    let _ = write!(s, " line rate from |\n|---|");
+    for _ in &counts {
+        s.push_str("---:|");
+    }
+    s.push_str("---:|\n");
+    for (f, row) in FUNCTIONS.iter().zip(rows) {
+        let _ = write!(s, "| {} |", f.name);
+        for c in &counts {
+            let r = records
+                .iter()
+                .find(|r| r.function == f.name && r.frame_bytes == 64 && r.engines == *c);
+            let _ = write!(
+                s,
+                " {} |",
+                r.map_or("-".into(), |r| format!("{:.1}%", r.line_rate_pct))
+            );
+        }
+        let _ = writeln!(
+            s,
+            " {} |",
+            row.min_engines_line_rate
+                .map_or("not reached".into(), |e| format!("{e} engines"))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n(percent of 4 x 14.88 Mpps served; engine e serves port e % 4, so with fewer than 4 engines some ports have no engine and lose all their frames.)\n\n## Scenarios\n"
+    );
+    for sc in scenarios {
+        let _ = writeln!(
+            s,
+            "- **{}**: {}. {:.0} us simulated, {} frames offered, {} FIFO_MD drops, {} out (ports 0..3: {:?}){}: **{}**.",
+            sc.name,
+            sc.what,
+            sc.simulated_us,
+            sc.offered,
+            sc.fifo_drops,
+            sc.forwarded,
+            sc.tx,
+            sc.switch_gap_us
+                .map(|g| format!(", last P1 packet to first P2 packet {g:.3} us"))
+                .unwrap_or_default(),
+            if sc.lossless { "no loss" } else { "LOSS" }
+        );
+    }
+    let _ = writeln!(s, "\n## Targets\n");
+    let all_lr = rows.iter().all(|r| r.min_engines_line_rate.is_some());
+    let _ = writeln!(
+        s,
+        "- Line rate at 64 B on all four ports for all four functions: **{}** ({}).",
+        if all_lr { "met" } else { "not met" },
+        rows.iter()
+            .map(|r| match r.min_engines_line_rate {
+                Some(e) => format!("{} from {e} engines", r.function),
+                None => format!(
+                    "{} not reached: at most {:.1}% from {} engines",
+                    r.function,
+                    r.best_line_rate_pct.unwrap_or(0.0),
+                    r.best_engines.unwrap_or(0)
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let p99_ok = rows
+        .iter()
+        .all(|r| r.p99_ns_at_that_count.is_some_and(|p| p < 1000.0));
+    let _ = writeln!(
+        s,
+        "- p99 latency under 1 us at 200 MHz at 64 B (at the line-rate engine count): **{}** ({}).",
+        if p99_ok { "met" } else { "not met" },
+        rows.iter()
+            .map(|r| match r.min_engines_line_rate {
+                Some(_) => format!("{} {} ns", r.function, opt_ns(r.p99_ns_at_that_count)),
+                None => format!(
+                    "{} no line-rate count; {} ns at {} engines, overloaded",
+                    r.function,
+                    opt_ns(r.p99_ns_at_best),
+                    r.best_engines.unwrap_or(0)
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let common: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.frame_bytes == 64 && r.engines == engines)
+        .collect();
+    let cpi_ok = common.iter().all(|r| r.cpi < 1.2);
+    let _ = writeln!(
+        s,
+        "- CPI under 1.2 on each function's common path (64 B, {engines} engines): **{}** ({}).",
+        if cpi_ok { "met" } else { "not met" },
+        common
+            .iter()
+            .map(|r| format!("{} {:.2} (core alone {:.2})", r.function, r.cpi, r.cpi_core))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "- Model at least 5x faster than the Verilated RTL: **not yet measured** (needs the RTL data plane).\n\n({elapsed:.1} s of host time; scenario time scaled down 1000x from the published seconds: the switch deadline at 5 ms instead of 5 s in the full run.)"
+    );
+    s
+}
+
+fn write_plots(
+    dir: &Path,
+    records: &[Record],
+    scenarios: &[Scenario],
+    engines: usize,
+) -> anyhow::Result<()> {
+    let by_fn = |pick: &dyn Fn(&Record) -> Option<(f64, f64)>, filt: &dyn Fn(&Record) -> bool| {
+        FUNCTIONS
+            .iter()
+            .map(|f| Series {
+                name: f.name.to_string(),
+                points: records
+                    .iter()
+                    .filter(|r| r.function == f.name && filt(r))
+                    .filter_map(pick)
+                    .collect(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let sweep = |r: &Record| r.engines == engines;
+    Chart {
+        title: format!("Throughput against frame size, {engines} engines, 4 x 10 Gb/s"),
+        x: "frame size (bytes)".into(),
+        y: "% of line rate".into(),
+        series: by_fn(&|r| Some((r.frame_bytes as f64, r.line_rate_pct)), &sweep),
+        dots: true,
+        ..Chart::default()
+    }
+    .write(dir, "throughput_vs_size")?;
+    Chart {
+        title: format!("Mpps against frame size, {engines} engines, 4 x 10 Gb/s"),
+        x: "frame size (bytes)".into(),
+        y: "Mpps".into(),
+        series: by_fn(&|r| Some((r.frame_bytes as f64, r.mpps)), &sweep),
+        dots: true,
+        ..Chart::default()
+    }
+    .write(dir, "mpps_vs_size")?;
+    let mut lat = by_fn(
+        &|r| r.latency_p99_ns.map(|p| (r.frame_bytes as f64, p)),
+        &sweep,
+    );
+    for s in &mut lat {
+        s.name = format!("{} p99", s.name);
+    }
+    Chart {
+        title: format!("Latency p99 against frame size, {engines} engines, line rate offered"),
+        x: "frame size (bytes)".into(),
+        y: "latency p99 (ns)".into(),
+        series: lat,
+        dots: true,
+        ..Chart::default()
+    }
+    .write(dir, "latency_vs_size")?;
+    Chart {
+        title: "Engine scaling at 64 B, 4 x 10 Gb/s offered".into(),
+        x: "engines".into(),
+        y: "% of line rate".into(),
+        series: by_fn(&|r| Some((r.engines as f64, r.line_rate_pct)), &|r| {
+            r.frame_bytes == 64
+        }),
+        dots: true,
+        legend_middle: true,
+        ..Chart::default()
+    }
+    .write(dir, "engine_scaling")?;
+    for sc in scenarios {
+        let series = (0..PORTS)
+            .filter(|&p| sc.tx[p] > 0)
+            .map(|p| Series {
+                name: format!("out port {p}"),
+                points: sc.series[p]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &g)| ((i as f64 + 0.5) * sc.bin_us, g))
+                    .collect(),
+            })
+            .collect();
+        let label = if sc.name == "serverless_switch" {
+            "deadline: P2"
+        } else {
+            "reload"
+        };
+        Chart {
+            title: format!("{} ({} engines)", sc.name.replace('_', " "), sc.engines),
+            x: "time (us, simulated)".into(),
+            y: "output Gb/s".into(),
+            series,
+            marks: sc
+                .events_us
+                .iter()
+                .map(|&t| (t, label.to_string()))
+                .collect(),
+            dots: false,
+            legend_middle: true,
+        }
+        .write(dir, sc.name)?;
+    }
+    Ok(())
+}

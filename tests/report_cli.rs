@@ -1,0 +1,124 @@
+//! `nfbpf report --quick`: the files it writes, the fields of summary.json,
+//! and figures that follow from the traffic (Wire keeps line rate with four
+//! engines, the program swap and the reloads lose nothing); bad arguments
+//! are named.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use common::{clang, nfbpf, program};
+
+#[test]
+fn quick_report_files_and_fields() {
+    if !clang() {
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("nfbpf-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let progs = program("");
+    let (code, stdout, stderr) = nfbpf(&[
+        "report",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--programs",
+        progs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("| function | frame B | engines |"),
+        "{stdout}"
+    );
+    for stem in [
+        "throughput_vs_size",
+        "mpps_vs_size",
+        "latency_vs_size",
+        "engine_scaling",
+        "serverless_switch",
+        "zero_downtime",
+    ] {
+        for ext in ["svg", "png"] {
+            let p = out.join(format!("{stem}.{ext}"));
+            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 1000, "{} missing or empty", p.display());
+        }
+    }
+    let png = std::fs::read(out.join("engine_scaling.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Targets"), "{md}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let recs = j["records"].as_array().unwrap();
+    // 4 functions x (3 sizes at 4 engines + 3 more engine counts at 64 B).
+    assert_eq!(recs.len(), 4 * (3 + 3), "{recs:?}");
+    for r in recs {
+        for k in [
+            "function",
+            "frame_bytes",
+            "engines",
+            "offered_mpps",
+            "mpps",
+            "gbps",
+            "line_rate_pct",
+            "loss",
+            "latency_p50_ns",
+            "latency_p99_ns",
+            "cpi",
+        ] {
+            assert!(r.get(k).is_some(), "{k} missing in {r}");
+        }
+        let loss = r["loss"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&loss), "{r}");
+        // Every offered frame is accepted or lost.
+        let (o, a, d) = (
+            r["offered"].as_u64().unwrap(),
+            r["accepted"].as_u64().unwrap(),
+            r["fifo_drops"].as_u64().unwrap(),
+        );
+        assert_eq!(o, a + d, "{r}");
+    }
+    let find = |f: &str, b: u64, e: u64| {
+        recs.iter()
+            .find(|r| r["function"] == f && r["frame_bytes"] == b && r["engines"] == e)
+            .unwrap()
+    };
+    // 64-byte frames at 10 Gb/s on 4 ports: 4 x 14.88 Mpps offered.
+    let w = find("wire", 64, 4);
+    assert!(
+        (w["offered_mpps"].as_f64().unwrap() - 59.52).abs() < 0.1,
+        "{w}"
+    );
+    assert_eq!(w["loss"].as_f64().unwrap(), 0.0, "{w}");
+    assert!(w["line_rate_pct"].as_f64().unwrap() > 99.5, "{w}");
+    // One engine serves port 0 only: three quarters of the frames are lost.
+    let w1 = find("wire", 64, 1);
+    assert!((w1["loss"].as_f64().unwrap() - 0.75).abs() < 0.01, "{w1}");
+    let scen = j["scenarios"].as_array().unwrap();
+    assert_eq!(scen.len(), 2);
+    for s in scen {
+        assert_eq!(s["lossless"], true, "{s}");
+        assert!(s["offered"].as_u64().unwrap() > 500, "{s}");
+    }
+    let sw = scen
+        .iter()
+        .find(|s| s["name"] == "serverless_switch")
+        .unwrap();
+    // Both programs ran: packets out of port 1 (P1), then out of port 0 (P2).
+    assert!(sw["tx"][0].as_u64().unwrap() > 100 && sw["tx"][1].as_u64().unwrap() > 100);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let (code, _, stderr) = nfbpf(&["report", "--quick", "--engines", "17"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--engines 17"), "{stderr}");
+    let (code, _, stderr) = nfbpf(&["report", "--quick", "--programs", "/nonexistent-dir"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("wire_sume") && stderr.contains("/nonexistent-dir"),
+        "{stderr}"
+    );
+}
