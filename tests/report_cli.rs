@@ -51,8 +51,9 @@ fn quick_report_files_and_fields() {
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let recs = j["records"].as_array().unwrap();
-    // 4 functions x (3 sizes at 4 engines + 3 more engine counts at 64 B).
-    assert_eq!(recs.len(), 4 * (3 + 3), "{recs:?}");
+    // 4 functions x (3 sizes at 4 engines + 3 more engine counts at 64 B),
+    // and the two hXDP baselines at 64 B.
+    assert_eq!(recs.len(), 4 * (3 + 3) + 2, "{recs:?}");
     for r in recs {
         for k in [
             "function",

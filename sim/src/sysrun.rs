@@ -138,6 +138,8 @@ pub struct RunStats {
     /// Engine statistics over the whole run.
     pub retired: u64,
     pub busy_clocks: u64,
+    /// Packets the engines ran (whole run).
+    pub packets: u64,
     pub stalls: [u64; Stall::COUNT],
     /// Packets still inside after the drain limit (0 for a complete run).
     pub stuck: usize,
@@ -201,6 +203,15 @@ impl RunStats {
     }
     pub fn stall(&self, s: Stall) -> u64 {
         self.stalls[s.index()]
+    }
+    /// What one engine could serve if packets were always waiting: the
+    /// clock over the busy clocks per packet, Mpps.
+    pub fn engine_capacity_mpps(&self) -> f64 {
+        if self.busy_clocks == 0 {
+            0.0
+        } else {
+            self.packets as f64 * CLOCK_HZ as f64 / self.busy_clocks as f64 / 1e6
+        }
     }
 }
 
@@ -386,6 +397,7 @@ impl<'d> Runner<'d> {
             if let Some(s) = self.dev.engine_stats(e) {
                 st.retired += s.retired;
                 st.busy_clocks += s.busy_cycles;
+                st.packets += s.packets;
                 for (a, b) in st.stalls.iter_mut().zip(s.stalls.iter()) {
                     *a += b;
                 }
@@ -457,6 +469,13 @@ mod tests {
         assert_eq!(st.latency_clocks(1.0), Some(100));
         assert_eq!(st.latency_ns(0.5), Some(250.0));
         assert!((st.cpi() - 1.2).abs() < 1e-12);
+        let st = RunStats {
+            packets: 10,
+            busy_clocks: 100,
+            ..st
+        };
+        // 10 clocks a packet at 200 MHz: 20 Mpps.
+        assert!((st.engine_capacity_mpps() - 20.0).abs() < 1e-9);
         assert_eq!(RunStats::default().latency_clocks(0.5), None);
     }
 

@@ -131,6 +131,27 @@ const FUNCTIONS: [Function; 4] = [
     },
 ];
 
+/// The hXDP baselines (XDP ABI), at 64 B with `--engines` engines.
+const BASELINES: [Function; 2] = [
+    Function {
+        name: "xdp_drop",
+        program: "xdp_drop",
+        proto: Proto::Udp,
+        flows: 32,
+        rules: no_rules,
+        what: "drops everything (hXDP's XDP_DROP)",
+    },
+    Function {
+        name: "firewall",
+        program: "firewall",
+        proto: Proto::Mix,
+        flows: 32,
+        // TCP to port 80 blocked; the flow table empty (lookups miss).
+        rules: || vec![("blocked_ports", 80u16.to_be_bytes().to_vec(), vec![1])],
+        what: "hXDP's simple firewall: blocked destination ports and per-flow verdicts, TCP to port 80 blocked",
+    },
+];
+
 /// Sizes of the frame-size runs.
 const SIZES: [usize; 6] = [64, 128, 256, 512, 1024, 1500];
 const QUICK_SIZES: [usize; 3] = [64, 512, 1500];
@@ -184,6 +205,9 @@ pub struct Record {
     /// units outside it (helper/map coprocessor, FIFO_MD words) and the
     /// drain after `exit`, over retired instructions.
     pub cpi_core: f64,
+    /// One engine's capacity with packets always waiting: 200 MHz over the
+    /// busy clocks per packet.
+    pub engine_capacity_mpps: f64,
     pub offered: u64,
     pub accepted: u64,
     pub fifo_drops: u64,
@@ -227,6 +251,7 @@ fn record(function: &str, frame_bytes: usize, st: &RunStats) -> Record {
         } else {
             st.busy_clocks.saturating_sub(outside) as f64 / st.retired as f64
         },
+        engine_capacity_mpps: st.engine_capacity_mpps(),
         offered: st.offered,
         accepted: st.accepted,
         fifo_drops: st.dropped,
@@ -260,7 +285,11 @@ struct Programs {
 
 impl Programs {
     fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
-        let mut names: Vec<&'static str> = FUNCTIONS.iter().map(|f| f.program).collect();
+        let mut names: Vec<&'static str> = FUNCTIONS
+            .iter()
+            .chain(&BASELINES)
+            .map(|f| f.program)
+            .collect();
         names.extend(["port0_sume", "port1_sume"]);
         let dirs: Vec<PathBuf> = match dir {
             Some(d) => vec![d.to_path_buf()],
@@ -520,6 +549,10 @@ enum Job {
         bytes: usize,
         engines: usize,
     },
+    Baseline {
+        f: usize,
+        engines: usize,
+    },
     Switch,
     Reload,
 }
@@ -555,6 +588,9 @@ fn run_jobs(
                         Job::LineRate { f, bytes, engines } => {
                             line_rate_run(progs, &FUNCTIONS[f], bytes, engines, scale)
                                 .map(Done::Rec)
+                        }
+                        Job::Baseline { f, engines } => {
+                            line_rate_run(progs, &BASELINES[f], 64, engines, scale).map(Done::Rec)
                         }
                         Job::Switch => serverless_switch(progs, engines, scale).map(Done::Scen),
                         Job::Reload => zero_downtime(progs, engines, scale).map(Done::Scen),
@@ -675,6 +711,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    for f in 0..BASELINES.len() {
+        jobs.push(Job::Baseline {
+            f,
+            engines: a.engines,
+        });
+    }
     let threads = a.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -688,7 +730,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     records.sort_by(|x, y| {
-        let fi = |r: &Record| FUNCTIONS.iter().position(|f| f.name == r.function);
+        let fi = |r: &Record| {
+            FUNCTIONS
+                .iter()
+                .chain(&BASELINES)
+                .position(|f| f.name == r.function)
+        };
         (fi(x), x.frame_bytes, x.engines).cmp(&(fi(y), y.frame_bytes, y.engines))
     });
     let elapsed = t0.elapsed().as_secs_f64();
@@ -767,7 +814,7 @@ fn summary_md(
         scale.measure
     );
     s.push_str("Functions (programs/*_sume.c, map entries written through the registers):\n\n");
-    for f in &FUNCTIONS {
+    for f in FUNCTIONS.iter().chain(&BASELINES) {
         let _ = writeln!(s, "- {} (`{}`): {}", f.name, f.program, f.what);
     }
     let _ = writeln!(
@@ -836,6 +883,24 @@ fn summary_md(
             if sc.lossless { "no loss" } else { "LOSS" }
         );
     }
+    let _ = writeln!(
+        s,
+        "\n## Engine capacity (64 B, {engines} engines)\n\nPackets one engine serves per second when packets always wait: 200 MHz over its busy clocks per packet (helper and arbiter waits included).\n\n| function | busy clocks/packet | Mpps per engine | CPI | core CPI |\n|---|---:|---:|---:|---:|"
+    );
+    for r in records
+        .iter()
+        .filter(|r| r.frame_bytes == 64 && r.engines == engines)
+    {
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {:.2} | {:.2} | {:.2} |",
+            r.function,
+            CLOCK_HZ as f64 / 1e6 / r.engine_capacity_mpps.max(1e-9),
+            r.engine_capacity_mpps,
+            r.cpi,
+            r.cpi_core
+        );
+    }
     let _ = writeln!(s, "\n## Targets\n");
     let all_lr = rows.iter().all(|r| r.min_engines_line_rate.is_some());
     let _ = writeln!(
@@ -878,6 +943,7 @@ fn summary_md(
     let common: Vec<&Record> = records
         .iter()
         .filter(|r| r.frame_bytes == 64 && r.engines == engines)
+        .filter(|r| FUNCTIONS.iter().any(|f| f.name == r.function))
         .collect();
     let cpi_ok = common.iter().all(|r| r.cpi < 1.2);
     let _ = writeln!(
