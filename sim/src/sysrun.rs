@@ -105,7 +105,8 @@ pub struct PortStats {
     pub accepted: u64,
     /// FIFO_MD overflow drops.
     pub dropped: u64,
-    /// Packets sent out of this port (window arrivals).
+    /// Packets sent out of this port (window arrivals; a flooded packet
+    /// counts on every port but its input one).
     pub tx: u64,
 }
 
@@ -352,19 +353,27 @@ impl<'d> Runner<'d> {
         for o in self.dev.take_outputs() {
             if self.keep_timeline {
                 self.st.timeline.push(Departure {
-                    done: o.done - self.start,
+                    done: o.done.saturating_sub(self.start),
                     dest: o.dest,
                     bytes: o.frame.len(),
                 });
             }
-            if o.arrival - self.start < self.warm {
+            // Packets of the warm-up (or from before the run) do not count.
+            if o.arrival < self.start + self.warm {
                 continue;
             }
             self.st.forwarded += 1;
             match o.dest {
                 Dest::Port(q) if (q as usize) < PORTS => self.st.ports[q as usize].tx += 1,
                 Dest::Host => self.st.to_host += 1,
-                _ => {}
+                Dest::Flood => {
+                    for (q, p) in self.st.ports.iter_mut().enumerate() {
+                        if q as u32 != o.in_port {
+                            p.tx += 1;
+                        }
+                    }
+                }
+                Dest::Port(_) => {}
             }
             self.st.latencies.push(latency_clocks(&o));
         }

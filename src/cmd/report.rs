@@ -212,6 +212,8 @@ pub struct Record {
     pub accepted: u64,
     pub fifo_drops: u64,
     pub forwarded: u64,
+    /// Of those, sent to the host (XDP_PASS, SUME CONTROLLER).
+    pub to_host: u64,
     pub verdict_drops: u64,
     pub faults: u64,
     pub retired: u64,
@@ -256,6 +258,7 @@ fn record(function: &str, frame_bytes: usize, st: &RunStats) -> Record {
         accepted: st.accepted,
         fifo_drops: st.dropped,
         forwarded: st.forwarded,
+        to_host: st.to_host,
         verdict_drops: st.verdict_drops,
         faults: st.faults,
         retired: st.retired,
@@ -823,6 +826,20 @@ fn summary_md(
     );
     let sweep: Vec<&Record> = records.iter().filter(|r| r.engines == engines).collect();
     s.push_str(&table(&sweep));
+    let _ = writeln!(
+        s,
+        "\nPer port at 64 B ({engines} engines): frames offered / lost at FIFO_MD on each input port, packets sent out of each port and to the host.\n\n| function | in 0 | in 1 | in 2 | in 3 | out 0 | out 1 | out 2 | out 3 | host |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in sweep.iter().filter(|r| r.frame_bytes == 64) {
+        let _ = write!(s, "| {} |", r.function);
+        for p in &r.ports {
+            let _ = write!(s, " {} / {} |", p.offered, p.fifo_drops);
+        }
+        for p in &r.ports {
+            let _ = write!(s, " {} |", p.tx);
+        }
+        let _ = writeln!(s, " {} |", r.to_host);
+    }
     let _ = writeln!(s, "\n## Engine scaling at 64 B on 4 x 10 Gb/s\n");
     let counts: Vec<usize> = {
         let mut c: Vec<usize> = records
