@@ -96,6 +96,16 @@ fn quick_report_files_and_fields() {
     // One engine serves port 0 only: three quarters of the frames are lost.
     let w1 = find("wire", 64, 1);
     assert!((w1["loss"].as_f64().unwrap() - 0.75).abs() < 0.01, "{w1}");
+    // Light load (1 Gb/s per port): every function keeps up, nothing lost.
+    let light = j["light_load"].as_array().unwrap();
+    assert_eq!(light.len(), 4);
+    for r in light {
+        assert_eq!(r["loss"].as_f64().unwrap(), 0.0, "{r}");
+        assert!(
+            (r["line_rate_pct"].as_f64().unwrap() - 10.0).abs() < 0.5,
+            "{r}"
+        );
+    }
     let scen = j["scenarios"].as_array().unwrap();
     assert_eq!(scen.len(), 2);
     for s in scen {

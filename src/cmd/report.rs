@@ -152,6 +152,9 @@ const BASELINES: [Function; 2] = [
     },
 ];
 
+/// Offered load per port of the light-load latency runs, Gb/s.
+const LIGHT_GBPS: f64 = 1.0;
+
 /// Sizes of the frame-size runs.
 const SIZES: [usize; 6] = [64, 128, 256, 512, 1024, 1500];
 const QUICK_SIZES: [usize; 3] = [64, 512, 1500];
@@ -365,12 +368,40 @@ fn line_rate_run(
     engines: usize,
     scale: Scale,
 ) -> anyhow::Result<Record> {
+    load_run(progs, f, bytes, engines, scale, sysrun::PORT_GBPS)
+}
+
+/// `f` at 64 B, `LIGHT_GBPS` per port (a quarter of the frames: they are
+/// ten times further apart).
+fn light_run(
+    progs: &Programs,
+    f: &Function,
+    engines: usize,
+    scale: Scale,
+) -> anyhow::Result<Record> {
+    let scale = Scale {
+        warmup: scale.warmup / 4,
+        measure: scale.measure / 4,
+        ..scale
+    };
+    load_run(progs, f, 64, engines, scale, LIGHT_GBPS)
+}
+
+/// `f` on all four ports at `bytes` and `gbps` per port.
+fn load_run(
+    progs: &Programs,
+    f: &Function,
+    bytes: usize,
+    engines: usize,
+    scale: Scale,
+    gbps: f64,
+) -> anyhow::Result<Record> {
     let mut dev = device_for(progs, f, engines)?;
     let all: Vec<u32> = (0..PORTS as u32).collect();
     let st = sysrun::run(
         &mut dev,
-        spec(f, bytes, all, sysrun::PORT_GBPS),
-        Window::frames(bytes, sysrun::PORT_GBPS, scale.warmup, scale.measure),
+        spec(f, bytes, all, gbps),
+        Window::frames(bytes, gbps, scale.warmup, scale.measure),
     )?;
     if st.stuck > 0 {
         bail!(
@@ -556,12 +587,18 @@ enum Job {
         f: usize,
         engines: usize,
     },
+    /// 64 B at `LIGHT_GBPS` per port: latency without queueing.
+    Light {
+        f: usize,
+        engines: usize,
+    },
     Switch,
     Reload,
 }
 
 enum Done {
     Rec(Record),
+    Light(Record),
     Scen(Scenario),
 }
 
@@ -594,6 +631,9 @@ fn run_jobs(
                         }
                         Job::Baseline { f, engines } => {
                             line_rate_run(progs, &BASELINES[f], 64, engines, scale).map(Done::Rec)
+                        }
+                        Job::Light { f, engines } => {
+                            light_run(progs, &FUNCTIONS[f], engines, scale).map(Done::Light)
                         }
                         Job::Switch => serverless_switch(progs, engines, scale).map(Done::Scen),
                         Job::Reload => zero_downtime(progs, engines, scale).map(Done::Scen),
@@ -658,6 +698,8 @@ struct Summary<'a> {
     frames_per_port_measured: u64,
     frames_per_port_warmup: u64,
     records: &'a [Record],
+    /// 64 B at 1 Gb/s per port: latency without queueing.
+    light_load: &'a [Record],
     scaling: Vec<ScalingRow>,
     scenarios: &'a [Scenario],
     elapsed_s: f64,
@@ -714,6 +756,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    for f in 0..FUNCTIONS.len() {
+        jobs.push(Job::Light {
+            f,
+            engines: a.engines,
+        });
+    }
     for f in 0..BASELINES.len() {
         jobs.push(Job::Baseline {
             f,
@@ -726,9 +774,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let done = run_jobs(&progs, &jobs, a.engines, scale, threads)?;
     let mut records = Vec::new();
     let mut scenarios = Vec::new();
+    let mut light = Vec::new();
     for d in done {
         match d {
             Done::Rec(r) => records.push(r),
+            Done::Light(r) => light.push(r),
             Done::Scen(s) => scenarios.push(s),
         }
     }
@@ -771,8 +821,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     write_plots(&a.out, &records, &scenarios, a.engines)?;
+    light.sort_by_key(|r| FUNCTIONS.iter().position(|f| f.name == r.function));
     let md = summary_md(
-        &records, &rows, &scenarios, a.engines, scale, a.quick, elapsed,
+        &records, &light, &rows, &scenarios, a.engines, scale, a.quick, elapsed,
     );
     std::fs::write(a.out.join("summary.md"), &md)
         .with_context(|| format!("cannot write {}/summary.md", a.out.display()))?;
@@ -783,6 +834,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         frames_per_port_measured: scale.measure,
         frames_per_port_warmup: scale.warmup,
         records: &records,
+        light_load: &light,
         scaling: rows,
         scenarios: &scenarios,
         elapsed_s: elapsed,
@@ -798,8 +850,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_arguments)] // the report's parts, each used once
 fn summary_md(
     records: &[Record],
+    light: &[Record],
     rows: &[ScalingRow],
     scenarios: &[Scenario],
     engines: usize,
@@ -902,6 +956,11 @@ fn summary_md(
     }
     let _ = writeln!(
         s,
+        "\n## Latency at light load (64 B, {LIGHT_GBPS} Gb/s per port, {engines} engines)\n"
+    );
+    s.push_str(&table(&light.iter().collect::<Vec<_>>()));
+    let _ = writeln!(
+        s,
         "\n## Engine capacity (64 B, {engines} engines)\n\nPackets one engine serves per second when packets always wait: 200 MHz over its busy clocks per packet (helper and arbiter waits included).\n\n| function | busy clocks/packet | Mpps per engine | CPI | core CPI |\n|---|---:|---:|---:|---:|"
     );
     for r in records
@@ -954,6 +1013,24 @@ fn summary_md(
                     r.best_engines.unwrap_or(0)
                 ),
             })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let light_ok = !light.is_empty()
+        && light
+            .iter()
+            .all(|r| r.latency_p99_ns.is_some_and(|p| p < 1000.0));
+    let _ = writeln!(
+        s,
+        "- The same at light load ({LIGHT_GBPS} Gb/s per port, a tenth of line rate, 64 B, {engines} engines): **{}** ({}).",
+        if light_ok {
+            "under 1 us"
+        } else {
+            "not under 1 us"
+        },
+        light
+            .iter()
+            .map(|r| format!("{} {} ns", r.function, opt_ns(r.latency_p99_ns)))
             .collect::<Vec<_>>()
             .join(", ")
     );
