@@ -493,8 +493,13 @@ fn scenario_stats(
     }
 }
 
-/// (a) P1 to port 1, at the deadline P2 to port 0; 5 Gb/s of 64-byte frames
-/// on ports 2 and 3.
+/// Ports with at least one engine (engine e serves port e % 4).
+fn served(engines: usize) -> Vec<u32> {
+    (0..PORTS.min(engines) as u32).collect()
+}
+
+/// (a) P1 to port 1, at the deadline P2 to port 0; 10 Gb/s of 64-byte frames
+/// in all on ports 2 and 3.
 fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Result<Scenario> {
     let (p1, p2) = (progs.get("port1_sume")?, progs.get("port0_sume")?);
     let mut dev = Device::new(DeviceConfig {
@@ -502,11 +507,21 @@ fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::
         ..DeviceConfig::default()
     })?;
     nfbpf_loader::device::program(&mut dev, p1).map_err(|e| anyhow!("port1_sume: {e}"))?;
-    let s = Spec {
-        ports: vec![2, 3],
-        gbps: 5.0,
-        ..spec(&FUNCTIONS[0], 64, vec![], 5.0)
-    };
+    // Ports 2 and 3 (with fewer than 4 engines: the highest ports that
+    // have an engine), 10 Gb/s in all.
+    let inputs: Vec<u32> = served(engines).into_iter().rev().take(2).collect();
+    let gbps = sysrun::PORT_GBPS / inputs.len() as f64;
+    let inputs_text = format!(
+        "port{} {}",
+        if inputs.len() > 1 { "s" } else { "" },
+        inputs
+            .iter()
+            .rev()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let s = spec(&FUNCTIONS[0], 64, inputs, gbps);
     let window = Window {
         warmup_ns: 0.0,
         measure_ns: scale.switch_us * 1e3,
@@ -532,7 +547,7 @@ fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::
     let mut sc = scenario_stats(
         "serverless_switch",
         format!(
-            "P1 (to port 1) until the deadline at {:.0} us, then P2 (to port 0) programmed through the registers and swapped in; 5 Gb/s of 64 B frames on ports 2 and 3",
+            "P1 (to port 1) until the deadline at {:.0} us, then P2 (to port 0) programmed through the registers and swapped in; {gbps} Gb/s of 64 B frames on {inputs_text}",
             deadline as f64 * 1e6 / CLOCK_HZ as f64
         ),
         &st,
@@ -556,9 +571,12 @@ fn zero_downtime(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Resu
         warmup_ns: 0.0,
         measure_ns: scale.reload_us * 1e3,
     };
-    let all: Vec<u32> = (0..PORTS as u32).collect();
-    let mut r =
-        Runner::new(&mut dev, spec(f, 512, all, sysrun::PORT_GBPS), window)?.with_timeline();
+    let mut r = Runner::new(
+        &mut dev,
+        spec(f, 512, served(engines), sysrun::PORT_GBPS),
+        window,
+    )?
+    .with_timeline();
     let total = r.end();
     let mut events = Vec::new();
     for k in 1..=u64::from(scale.reloads) {
@@ -571,8 +589,12 @@ fn zero_downtime(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Resu
     Ok(scenario_stats(
         "zero_downtime",
         format!(
-            "wire_sume reloaded {} times through the registers under 10 Gb/s of 512 B frames on each of the 4 ports",
-            scale.reloads
+            "wire_sume reloaded {} times through the registers under 10 Gb/s of 512 B frames on each port with an engine ({})",
+            scale.reloads,
+            match served(engines).len() {
+                PORTS => "all 4".to_string(),
+                n => format!("{n} of 4"),
+            }
         ),
         &st,
         total,
