@@ -1183,7 +1183,21 @@ fn write_plots(
                     .map(|(i, &g)| ((i as f64 + 0.5) * sc.bin_us, g))
                     .collect(),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Several ports: their sum too (equal port lines overlap).
+        let mut series = series;
+        if series.len() > 1 {
+            let points = (0..BINS)
+                .map(|i| {
+                    let g: f64 = (0..PORTS).map(|p| sc.series[p][i]).sum();
+                    ((i as f64 + 0.5) * sc.bin_us, g)
+                })
+                .collect();
+            series.push(Series {
+                name: "all ports".into(),
+                points,
+            });
+        }
         let label = if sc.name == "serverless_switch" {
             "deadline: P2"
         } else {
