@@ -98,8 +98,9 @@ const FUNCTIONS: [Function; 4] = [
         program: "l2_switch_sume",
         proto: Proto::Udp,
         flows: 32,
-        // The generated frames' destination MAC 02:00:00:00:00:01, known on
-        // port 3; every source MAC is learned (a CAM update per packet).
+        // The generated frames' destination MAC 02:00:00:00:00:01, seeded on
+        // port 3; every source MAC is learned (a CAM update per packet), flow
+        // 1's source being that same MAC, so the destination follows flow 1.
         rules: || {
             vec![(
                 "mac_table",
@@ -107,7 +108,7 @@ const FUNCTIONS: [Function; 4] = [
                 MAC_PORT.to_le_bytes().to_vec(),
             )]
         },
-        what: "learns 32 source MACs, forwards to the known destination (port 3)",
+        what: "learns 32 source MACs (one is the destination's, seeded on port 3), forwards to the destination's learned port, drops what would leave by its input port",
     },
     Function {
         name: "router",
