@@ -542,6 +542,55 @@ mod tests {
     }
 
     #[test]
+    fn flooded_packets_count_on_every_other_port_and_series_bin_by_hand() {
+        let mut dev = Device::new(DeviceConfig::default()).unwrap();
+        // SUME FLOOD (0xffff): out of every port but the input one.
+        fixed_port(&mut dev, 0xffff);
+        let spec = Spec {
+            gbps: 1.0,
+            ports: vec![2],
+            ..Spec::default()
+        };
+        let st = Runner::new(&mut dev, spec, Window::frames(64, 1.0, 0, 20))
+            .unwrap()
+            .with_timeline()
+            .finish(10_000);
+        assert_eq!(st.forwarded, 20);
+        let tx: Vec<u64> = st.ports.iter().map(|p| p.tx).collect();
+        assert_eq!(tx, vec![20, 20, 0, 20]);
+        // A flood is one output packet; the per-port series count ports only.
+        assert_eq!(st.timeline.len(), 20);
+        assert!(st.timeline.iter().all(|d| d.dest == Dest::Flood));
+        let timeline = [
+            Departure {
+                done: 10,
+                dest: Dest::Port(1),
+                bytes: 125,
+            },
+            Departure {
+                done: 150,
+                dest: Dest::Port(1),
+                bytes: 125,
+            },
+            Departure {
+                done: 199,
+                dest: Dest::Port(3),
+                bytes: 250,
+            },
+            Departure {
+                done: 250,
+                dest: Dest::Port(0),
+                bytes: 1000,
+            },
+        ];
+        // Bins of 100 clocks = 0.5 us: 1,000 bits in a bin are 2 Gb/s.
+        let s = throughput_series(&timeline, 100, 2);
+        assert_eq!(s[1], vec![2.0, 2.0]);
+        assert_eq!(s[3], vec![0.0, 4.0]);
+        assert_eq!(s[0], vec![0.0, 0.0], "past the last bin: not counted");
+    }
+
+    #[test]
     fn overload_drops_at_the_fifo_and_bad_input_is_named() {
         let mut dev = Device::new(DeviceConfig {
             engines: 1,
