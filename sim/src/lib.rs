@@ -7,10 +7,13 @@
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
-//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates).
+//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
+//! - [`units`]: the helper units, map coprocessor and map registers
+//!   (`rtl/ebpf_units.v`) co-simulated with the model's.
 
 pub mod cosim;
 pub mod engine;
 pub mod rtl;
 pub mod rtlgen;
 pub mod traffic;
+pub mod units;
