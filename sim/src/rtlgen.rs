@@ -407,6 +407,21 @@ pub fn units_params_vh() -> String {
          // when this file differs (NFBPF_BLESS=1 rewrites it).\n\
          /* verilator lint_off UNUSEDPARAM */\n\n",
     );
+    // ebpf_map_arbiter executes a queued operation up to one clock after its
+    // slot starts, so every map latency must leave that clock.
+    for (name, l) in [
+        ("CAM_READ_CYCLES", c::CAM_READ_CYCLES),
+        ("CAM_WRITE_CYCLES", c::CAM_WRITE_CYCLES),
+        ("TCAM_READ_CYCLES", c::TCAM_READ_CYCLES),
+        ("TCAM_WRITE_CYCLES", c::TCAM_WRITE_CYCLES),
+        ("ARRAY_READ_CYCLES", c::ARRAY_READ_CYCLES),
+        ("ARRAY_WRITE_CYCLES", c::ARRAY_WRITE_CYCLES),
+    ] {
+        assert!(
+            (2..64).contains(&l),
+            "contract::{name} = {l}: the map coprocessor RTL needs 2..=63 clocks"
+        );
+    }
     let mut p = |name: &str, v: u64, doc: &str| {
         let _ = writeln!(s, "// {doc}");
         let _ = writeln!(s, "localparam integer {name} = {v};");
