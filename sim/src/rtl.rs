@@ -374,6 +374,13 @@ impl RtlUnits {
     }
 }
 
+// SAFETY: a Verilated model has no thread affinity (no thread-local state
+// with Verilator's default single-threaded build); the handle is owned, and
+// moving it to another thread is sound. It is not Sync: callers that share
+// one put it behind a Mutex (`units::UnitsPort`).
+#[allow(unsafe_code)]
+unsafe impl Send for RtlUnits {}
+
 impl Default for RtlUnits {
     fn default() -> Self {
         Self::new()

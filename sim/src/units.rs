@@ -33,8 +33,10 @@ use nfbpf_vm::contract;
 use nfbpf_vm::device::{Device, DeviceConfig};
 use nfbpf_vm::helpers::{HelperOutcome, Helpers};
 use nfbpf_vm::mem::Memory;
+use nfbpf_vm::pipeline::HelperLatency;
 use nfbpf_vm::regs::{self, RegisterBus};
 use nfbpf_vm::units::{self, SharedDeviceState};
+use std::sync::{Arc, Mutex, PoisonError};
 
 const N: usize = UNITS_ENGINES;
 /// Fault codes of the helper port (`vm::regs` FAULTCAUSE encoding).
@@ -635,4 +637,156 @@ pub fn random_run(seed: u64, ops: u64) -> Result<UnitsStats, Mismatch> {
         }
     }
     Ok(s.stats)
+}
+
+/// `ebpf_units` as the helper unit of engine `engine` of the engine harness
+/// ([`crate::engine::RtlEngine`]): a call drives the units' helper port of
+/// that engine until its ack, clocking the units; the answer and the clocks
+/// it took become the harness's helper answer and latency
+/// ([`UnitsPort::helpers`]). With one engine calling, the units see exactly
+/// what they would in lockstep with the engine (nothing else moves them).
+/// The units' timer (`cycle_i`) is their own clock count. Maps are set up
+/// and read back through the host registers.
+#[derive(Debug)]
+pub struct UnitsPort {
+    rtl: RtlUnits,
+    engine: usize,
+    cycle: u64,
+    last: Option<(u32, u64)>,
+}
+
+impl UnitsPort {
+    pub fn new(engine: usize) -> Self {
+        assert!(engine < N, "ebpf_units serves engines 0..{N}");
+        UnitsPort {
+            rtl: RtlUnits::new(),
+            engine,
+            cycle: 0,
+            last: None,
+        }
+    }
+
+    fn clock(&mut self, mut i: UnitsIn) -> UnitsOut {
+        i.cycle = self.cycle;
+        let o = self.rtl.eval(&i);
+        self.rtl.tick();
+        self.cycle += 1;
+        o
+    }
+
+    /// Write a map register; `Err` when the units refuse it.
+    pub fn write(&mut self, off: u32, v: u32) -> Result<(), String> {
+        let o = self.clock(UnitsIn {
+            mreg_wr: 1,
+            mreg_addr: off.into(),
+            mreg_wdata: v.into(),
+            ..UnitsIn::default()
+        });
+        if o.mreg_err != 0 {
+            return Err(format!("register {off:#x} refused the write of {v:#x}"));
+        }
+        Ok(())
+    }
+
+    pub fn read(&mut self, off: u32) -> u32 {
+        self.clock(UnitsIn {
+            mreg_rd: 1,
+            mreg_addr: off.into(),
+            ..UnitsIn::default()
+        })
+        .mreg_rdata as u32
+    }
+
+    /// A host map operation (OPERATION `op` on map `map`): ERROR and the
+    /// 64-bit value registers once ACK rises.
+    pub fn host_op(
+        &mut self,
+        map: u32,
+        key: u64,
+        value: u64,
+        op: u32,
+    ) -> Result<(u32, u64), String> {
+        for (r, v) in [
+            (regs::MAPSELECT, map),
+            (regs::HIKEY, (key >> 32) as u32),
+            (regs::LOKEY, key as u32),
+            (regs::HIDIN, (value >> 32) as u32),
+            (regs::LODIN, value as u32),
+            (regs::OPERATION, op),
+        ] {
+            self.write(r, v)?;
+        }
+        let mut n = 0;
+        while self.read(regs::ACK) != 1 {
+            n += 1;
+            if n > 1000 {
+                return Err("host operation: no ACK after 1000 clocks".into());
+            }
+        }
+        let err = self.read(regs::ERROR);
+        let v = (u64::from(self.read(regs::HIDIN)) << 32) | u64::from(self.read(regs::LODIN));
+        Ok((err, v))
+    }
+
+    /// One helper call: `Ok(r0)` or `Err(fault code)`, and the clocks from
+    /// request to ack (both counted).
+    pub fn call(&mut self, id: u32, args: [u64; 5]) -> (Result<u64, u64>, u64) {
+        let e = self.engine;
+        let mut i = UnitsIn {
+            helper_req: 1 << e,
+            ..UnitsIn::default()
+        };
+        i.helper_id[e] = id.into();
+        i.args[e] = args;
+        let mut clocks = 0;
+        loop {
+            clocks += 1;
+            let o = self.clock(i);
+            if o.helper_ack >> e & 1 == 1 {
+                let r = if o.helper_fault >> e & 1 == 1 {
+                    Err(o.helper_fault_code[e])
+                } else {
+                    Ok(o.helper_ret[e])
+                };
+                self.last = Some((id, clocks));
+                return (r, clocks);
+            }
+            if clocks > 100_000 {
+                self.last = Some((id, clocks));
+                return (Err(F_HELPER), clocks);
+            }
+        }
+    }
+
+    /// The SUME ABI's helper ids but trace_printk (not in the RTL) answered
+    /// by `port`, and the latency each call took there.
+    pub fn helpers(port: &Arc<Mutex<UnitsPort>>) -> (Helpers, HelperLatency) {
+        let mut h = Helpers::new();
+        for &id in units::SUME_HELPER_IDS {
+            if id == contract::HELPER_TRACE_PRINTK {
+                continue;
+            }
+            let Some(u) = units::unit(id) else { continue };
+            let p = port.clone();
+            h.register(id, u.name, move |_, args| {
+                let mut p = p.lock().unwrap_or_else(PoisonError::into_inner);
+                match p.call(id, args).0 {
+                    Ok(v) => Ok(HelperOutcome::Return(v)),
+                    Err(code) => Err(format!("ebpf_units answered fault code {code}")),
+                }
+            });
+        }
+        let p = port.clone();
+        let lat = HelperLatency {
+            after_call: Some(Arc::new(move |id| {
+                p.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .last
+                    .filter(|(i, _)| *i == id)
+                    .map(|(_, c)| c)
+            })),
+            ..HelperLatency::default()
+        };
+        (h, lat)
+    }
 }
