@@ -456,8 +456,8 @@ fn low_mask(bytes: u64) -> u64 {
     }
 }
 
-/// Write a random map table through the registers; returns the key pools
-/// of the rows (empty pools for rows the model refused).
+/// Write a random map table through the registers (refused rows
+/// included); returns the key pools of the committed rows, in row order.
 fn configure(s: &mut UnitsCosim, rng: &mut Rng) -> Result<Vec<RowGen>, Mismatch> {
     // Sometimes a refused NUMMAP first.
     if rng.pct(5) {
@@ -504,10 +504,13 @@ fn configure(s: &mut UnitsCosim, rng: &mut Rng) -> Result<Vec<RowGen>, Mismatch>
             s.write(regs::VALUESIZEMAP, rng.pick(&[4, 8, 16]))?;
         }
         s.write(regs::MAXELEMSMAP, max as u32)?;
+        // A refused row leaves the next write to the same row index.
         let idx = rows.len();
-        let def = s.shared.with(|d| d.maps.def(idx).cloned());
+        let Some(def) = s.shared.with(|d| d.maps.def(idx).cloned()) else {
+            continue;
+        };
         let mut keys = Vec::new();
-        if let Some(def) = def {
+        {
             let kmask = low_mask(u64::from(def.key_size));
             match def.kind {
                 nfbpf_vm::maps::MapType::Array | nfbpf_vm::maps::MapType::Devmap => {
@@ -560,7 +563,7 @@ fn random_call(rng: &mut Rng, rows: &[RowGen]) -> (u32, [u64; 5]) {
         *x = rng.next_u64();
     }
     if (1..=3).contains(&id) {
-        let row = if rng.pct(90) {
+        let row = if !rows.is_empty() && rng.pct(90) {
             rng.below(rows.len() as u64) as usize
         } else {
             rows.len()
@@ -599,7 +602,14 @@ pub fn random_run(seed: u64, ops: u64) -> Result<UnitsStats, Mismatch> {
     let mut rng = Rng::new(seed);
     let mut s = UnitsCosim::new();
     while s.stats.helper_calls + s.stats.host_ops < ops {
-        let rows = configure(&mut s, &mut rng)?;
+        // Traffic on at least one map (a table of refused rows only is
+        // configured again).
+        let rows = loop {
+            let rows = configure(&mut s, &mut rng)?;
+            if !rows.is_empty() {
+                break rows;
+            }
+        };
         let clocks = 200 + rng.below(800);
         let load = 20 + rng.below(80);
         for _ in 0..clocks {

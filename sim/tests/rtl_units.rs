@@ -9,7 +9,7 @@ fn ops() -> u64 {
     std::env::var("NFBPF_UNITS_OPS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3000)
+        .unwrap_or(8000)
 }
 
 #[test]
