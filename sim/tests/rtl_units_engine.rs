@@ -115,15 +115,24 @@ fn norm(mut r: CycleRecord) -> CycleRecord {
     r
 }
 
+/// Both sides' results and cycle records, the model's units and the RTL's.
+struct Runs {
+    want: Result<interp::Outcome, interp::Fault>,
+    got: Result<interp::Outcome, interp::Fault>,
+    model_cycles: CollectCycles,
+    rtl_cycles: CollectCycles,
+    dev: SharedDeviceState,
+    port: Arc<Mutex<UnitsPort>>,
+}
+
 fn memory() -> Memory {
     let mut m = Memory::new();
     interp::add_stack(&mut m).expect("stack");
     m
 }
 
-#[test]
-fn engine_rtl_with_units_rtl_matches_the_model() {
-    let prog = Program::new(assemble(PROG).unwrap_or_else(|e| panic!("{e}"))).expect("valid");
+fn both(src: &str) -> Runs {
+    let prog = Program::new(assemble(src).unwrap_or_else(|e| panic!("{e}"))).expect("valid");
     let args = [1, 2, 3, 4, 5];
 
     // Model: the device's SUME units, latencies as they report them.
@@ -147,8 +156,7 @@ fn engine_rtl_with_units_rtl_matches_the_model() {
         &cfg,
         &mut NoTrace,
         &mut model_cycles,
-    )
-    .expect("the program runs");
+    );
 
     // RTL: engine core + ebpf_units, maps written through the registers.
     let port = Arc::new(Mutex::new(UnitsPort::new(0)));
@@ -184,14 +192,58 @@ fn engine_rtl_with_units_rtl_matches_the_model() {
         &rcfg,
         &mut NoTrace,
         &mut rtl_cycles,
-    )
-    .expect("the program runs on the RTL");
-
-    assert_eq!(got.r0, want.r0, "r0");
-    assert_eq!(model_cycles.0.len(), rtl_cycles.0.len(), "clocks");
-    for (m, r) in model_cycles.0.iter().zip(&rtl_cycles.0) {
-        assert_eq!(norm(*m), norm(*r), "cycle {}", m.cycle);
+    );
+    Runs {
+        want,
+        got,
+        model_cycles,
+        rtl_cycles,
+        dev,
+        port,
     }
+}
+
+fn same_clocks(r: &Runs) {
+    assert_eq!(r.model_cycles.0.len(), r.rtl_cycles.0.len(), "clocks");
+    for (m, x) in r.model_cycles.0.iter().zip(&r.rtl_cycles.0) {
+        assert_eq!(norm(*m), norm(*x), "cycle {}", m.cycle);
+    }
+}
+
+#[test]
+fn a_bad_handle_faults_at_the_same_clock() {
+    // A good update, then a lookup on a map index with no map.
+    let r = both(
+        "lddw %r1, 0x40000000
+        mov %r2, 9
+        mov %r3, 1
+        mov %r4, 0
+        call 2
+        lddw %r1, 0x40700000
+        call 1
+        exit",
+    );
+    same_clocks(&r);
+    match (&r.want, &r.got) {
+        (Err(m), Err(g)) => {
+            assert_eq!(m.pc, g.pc);
+            assert!(matches!(m.kind, interp::FaultKind::Helper { id: 1, .. }));
+            assert!(matches!(g.kind, interp::FaultKind::Helper { id: 1, .. }));
+        }
+        other => panic!("both sides must fault: {other:?}"),
+    }
+}
+
+#[test]
+fn engine_rtl_with_units_rtl_matches_the_model() {
+    let r = both(PROG);
+    let (want, got) = match (&r.want, &r.got) {
+        (Ok(w), Ok(g)) => (w, g),
+        other => panic!("the program runs on both: {other:?}"),
+    };
+    assert_eq!(got.r0, want.r0, "r0");
+    same_clocks(&r);
+    let (model_cycles, dev, port) = (&r.model_cycles, &r.dev, &r.port);
     // 40 iterations of ten helper calls, most of them on the coprocessor.
     assert!(
         model_cycles.0.len() > 40 * 60,
