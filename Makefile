@@ -80,6 +80,14 @@ synth:
 	yosys -q -l $(SYNTH_DIR)/synth.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top ebpf_engine; tee -q -o $(SYNTH_DIR)/stat.txt stat"
 	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat.txt
 
+# Synthesis of the helper units, map coprocessor and map registers
+# (ebpf_units, four engines) alone; docs/rtl.md records a run.
+.PHONY: synth-units
+synth-units:
+	@mkdir -p $(SYNTH_DIR)
+	yosys -q -l $(SYNTH_DIR)/synth-units.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top ebpf_units; tee -q -o $(SYNTH_DIR)/stat-units.txt stat"
+	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat-units.txt
+
 lint: deps fmt-check clippy rtl-lint
 
 # Doc tests first (nextest does not run them), then every other test; the

@@ -8,7 +8,9 @@
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
-//! - [`sysrun`]: the data plane model under offered load, and its statistics.
+//! - [`sysrun`]: the data plane model under offered load, and its statistics;
+//! - [`units`]: the helper units, map coprocessor and map registers
+//!   (`rtl/ebpf_units.v`) co-simulated with the model's.
 
 pub mod cosim;
 pub mod engine;
@@ -16,3 +18,4 @@ pub mod rtl;
 pub mod rtlgen;
 pub mod sysrun;
 pub mod traffic;
+pub mod units;

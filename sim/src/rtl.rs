@@ -9,8 +9,12 @@ use nfbpf_vm::Insn;
 
 #[allow(unsafe_code)]
 mod ffi {
-    use super::{EngIn, EngOut};
+    use super::{EngIn, EngOut, UnitsIn, UnitsOut};
     unsafe extern "C" {
+        pub fn nfbpf_units_new() -> *mut std::ffi::c_void;
+        pub fn nfbpf_units_free(p: *mut std::ffi::c_void);
+        pub fn nfbpf_units_eval(p: *mut std::ffi::c_void, i: *const UnitsIn, o: *mut UnitsOut);
+        pub fn nfbpf_units_tick(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_eng_free(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_reset(p: *mut std::ffi::c_void);
@@ -285,6 +289,110 @@ impl Drop for RtlCore {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_eng_free(self.handle)
+        }
+    }
+}
+
+/// Engines of the Verilated `ebpf_units` (its `ENGINES` parameter's default,
+/// the board's four).
+pub const UNITS_ENGINES: usize = 4;
+
+/// Inputs of `rtl/ebpf_units.v`, per-engine vectors unflattened (see
+/// `sim/csrc/ebpf_units_shim.cpp`, which mirrors this layout). Bit `e` of
+/// the one-bit vectors is engine `e`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitsIn {
+    pub cycle: u64,
+    pub pkt_start: u64,
+    pub helper_req: u64,
+    pub helper_id: [u64; UNITS_ENGINES],
+    /// r1..r5 of each engine's call.
+    pub args: [[u64; 5]; UNITS_ENGINES],
+    pub ext_rd: u64,
+    pub ext_wr: u64,
+    pub ext_addr: [u64; UNITS_ENGINES],
+    pub mreg_wr: u64,
+    pub mreg_rd: u64,
+    pub mreg_addr: u64,
+    pub mreg_wdata: u64,
+}
+
+/// Outputs of `rtl/ebpf_units.v` after an evaluation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitsOut {
+    pub helper_ack: u64,
+    pub helper_unwind: u64,
+    pub helper_fault: u64,
+    pub helper_ret: [u64; UNITS_ENGINES],
+    pub helper_fault_code: [u64; UNITS_ENGINES],
+    pub ext_rd_fault: u64,
+    pub ext_wr_fault: u64,
+    pub ext_rdata: [u64; UNITS_ENGINES],
+    pub mapwait: [u64; UNITS_ENGINES],
+    pub arb_state: u64,
+    pub mreg_rdata: u64,
+    pub mreg_err: u64,
+}
+
+/// The Verilated helper units, map coprocessor and map registers
+/// (`rtl/ebpf_units.v`, four engines), reset on creation.
+#[derive(Debug)]
+pub struct RtlUnits {
+    handle: *mut std::ffi::c_void,
+}
+
+impl RtlUnits {
+    pub fn new() -> Self {
+        // SAFETY: the shim allocates and resets a fresh model; C++ `new`
+        // aborts rather than returning null.
+        #[allow(unsafe_code)]
+        let handle = unsafe { ffi::nfbpf_units_new() };
+        RtlUnits { handle }
+    }
+
+    /// Drive `i` and settle the combinational logic (no clock edge).
+    pub fn eval(&mut self, i: &UnitsIn) -> UnitsOut {
+        let mut o = UnitsOut::default();
+        // SAFETY: `handle` is live; `i` and `o` are valid for the call and
+        // have the C layout the shim expects (#[repr(C)], u64 fields only).
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_units_eval(self.handle, i, &mut o)
+        };
+        o
+    }
+
+    /// One clock edge with the inputs last given to [`RtlUnits::eval`].
+    pub fn tick(&mut self) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_units_tick(self.handle)
+        }
+    }
+}
+
+// SAFETY: a Verilated model has no thread affinity (no thread-local state
+// with Verilator's default single-threaded build); the handle is owned, and
+// moving it to another thread is sound. It is not Sync: callers that share
+// one put it behind a Mutex (`units::UnitsPort`).
+#[allow(unsafe_code)]
+unsafe impl Send for RtlUnits {}
+
+impl Default for RtlUnits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RtlUnits {
+    fn drop(&mut self) {
+        // SAFETY: `handle` came from `nfbpf_units_new` and is not used after this.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_units_free(self.handle)
         }
     }
 }

@@ -37,3 +37,8 @@ fn params_vh_matches_contract() {
 fn decode_rom_matches_isa_table() {
     check("ebpf_decode_rom.v", &rtlgen::decode_rom_v());
 }
+
+#[test]
+fn units_params_vh_matches_contract() {
+    check("ebpf_units_params.vh", &rtlgen::units_params_vh());
+}

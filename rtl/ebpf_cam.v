@@ -1,0 +1,85 @@
+// ebpf_cam: the exact-match CAM shared by every HASH map (vm::maps::Cam).
+//
+// ENTRIES entries of {valid, tag (map index), key, value}. The value of an
+// entry lives in the entry itself (the SUME ABI's by-value maps: keys and
+// values of at most 64 bits), so no separate slot allocator is needed; the
+// model's slot numbers are not observable through by-value operations.
+//
+// Search is combinational over all entries (tag and key equal); at most one
+// entry matches because an update searches before it inserts. A new entry
+// takes the lowest free address (priority encoder over the valid bits), as
+// the model's Cam::insert does. count_o is the number of valid entries of
+// tag_i (the map's entry count, compared with its max_entries).
+//
+// Writes happen at the clock edge: wr_i writes {tag,key,value} at wr_addr_i
+// (insert or overwrite), inv_i invalidates inv_addr_i, clear_i invalidates
+// everything (NUMMAP, CLEAN).
+module ebpf_cam #(
+  parameter integer ENTRIES = 64,
+  parameter integer AW = 6,
+  parameter integer TAG_W = 6
+) (
+  input  wire             clk_i,
+  input  wire             rst_ni,
+  input  wire             clear_i,
+  // search
+  input  wire [TAG_W-1:0] tag_i,
+  input  wire [63:0]      key_i,
+  output reg              hit_o,
+  output reg  [AW-1:0]    hit_addr_o,
+  output reg  [63:0]      hit_val_o,
+  output reg  [AW:0]      count_o,
+  output reg              full_o,
+  output reg  [AW-1:0]    free_addr_o,
+  // write
+  input  wire             wr_i,
+  input  wire [AW-1:0]    wr_addr_i,
+  input  wire [TAG_W-1:0] wr_tag_i,
+  input  wire [63:0]      wr_key_i,
+  input  wire [63:0]      wr_val_i,
+  input  wire             inv_i,
+  input  wire [AW-1:0]    inv_addr_i
+);
+  reg [ENTRIES-1:0] valid_q;
+  reg [TAG_W-1:0]   tag_q [0:ENTRIES-1];
+  reg [63:0]        key_q [0:ENTRIES-1];
+  reg [63:0]        val_q [0:ENTRIES-1];
+
+  integer i;
+  always @* begin
+    hit_o       = 1'b0;
+    hit_addr_o  = {AW{1'b0}};
+    hit_val_o   = 64'd0;
+    count_o     = {(AW+1){1'b0}};
+    full_o      = 1'b1;
+    free_addr_o = {AW{1'b0}};
+    for (i = ENTRIES - 1; i >= 0; i = i - 1) begin
+      if (valid_q[i] && tag_q[i] == tag_i) begin
+        count_o = count_o + 1'b1;
+        if (key_q[i] == key_i) begin
+          hit_o      = 1'b1;
+          hit_addr_o = i[AW-1:0];
+          hit_val_o  = val_q[i];
+        end
+      end
+      if (!valid_q[i]) begin
+        full_o      = 1'b0;
+        free_addr_o = i[AW-1:0];
+      end
+    end
+  end
+
+  always @(posedge clk_i) begin
+    if (!rst_ni || clear_i) begin
+      valid_q <= {ENTRIES{1'b0}};
+    end else begin
+      if (inv_i) valid_q[inv_addr_i] <= 1'b0;
+      if (wr_i) valid_q[wr_addr_i] <= 1'b1;
+    end
+    if (wr_i) begin
+      tag_q[wr_addr_i] <= wr_tag_i;
+      key_q[wr_addr_i] <= wr_key_i;
+      val_q[wr_addr_i] <= wr_val_i;
+    end
+  end
+endmodule

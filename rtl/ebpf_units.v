@@ -1,0 +1,504 @@
+// ebpf_units: the device's shared helper units for ENGINES engines, the map
+// coprocessor with its arbiter, and the host's map registers (the seam
+// between the data plane and the coprocessor, docs/rtl.md).
+//
+// Per engine e it serves exactly the engine's helper and ext ports
+// (ebpf_engine.v's helper_* and ext_* signals, flattened with engine e at
+// [e*W +: W]). Cycle-exact with the model's SUME ABI units
+// (vm::units::sume_helpers with DeviceState::arbitrate, as vm::device runs
+// them):
+//   - map_lookup/update/delete_elem (1, 2, 3), keys and values by value:
+//     through ebpf_map_arbiter to ebpf_map_coproc; the answer comes after
+//     wait + latency clocks (CAM 10/12, TCAM 10/26, direct 2/2; 1 for a
+//     handle that names no map, answered with a helper fault). Lookup
+//     returns the value or SUME_LOOKUP_MISS, update/delete 0 or -errno; a
+//     key or value wider than 8 bytes is a helper fault, as in the model.
+//   - ktime_get_ns (5): cycle_i * 1e9 / CLOCK_HZ, one clock (the answer in
+//     the request's clock).
+//   - get_prandom_u32 (7): the model's xorshift32 from its seed, one clock;
+//     engines asking in the same clock draw in the clock's rotating order.
+//   - any other id, including trace_printk (6, not implemented here: it
+//     reads its format string from the engine's stack), is an unknown
+//     helper: fault after HELPER_DEFAULT_CYCLES, as the model's engine does
+//     for ids the ABI lacks.
+// The helper arguments must stay stable while helper_req is up (the engine
+// holds them in its EX/MEM latch). The answer (ack, ret, fault) is
+// combinational in the clock it is due, so a one-clock helper is answered
+// in the clock of its request.
+//
+// ext port: the SUME ABI has no context and no map values in the engine's
+// address space, so every ext access faults (as the model's memory does
+// outside its regions). XDP-ABI pointer helpers are not implemented.
+//
+// Host map registers (mreg_*, byte offsets of docs/registers.md; read data
+// combinational): NUMMAP..MAXELEMSMAP (a MAXELEMSMAP write commits the next
+// row, checked as MapDef::check does), SELECTMEMORY, OPERATION (1 update
+// BPF_ANY, 2 delete, 3 lookup on map MAPSELECT with HIKEY/LOKEY and
+// HIDIN/LODIN), ACK, ERROR, CAMFULL, TCAMFULL, CLEAN, CLEANACK, CAMBUSY,
+// TCAMBUSY, CLEANDEBUG (0), COPROCARBFSMSTATE (0xf, as the model reads it),
+// MAPSELECT, KEYSIZEMAP, VALUESIZEMAP. An OPERATION runs on the coprocessor
+// in the first clock its queue is empty; ACK reads 0 until it is done (the
+// model answers at once). mreg_err_o is high in the clock of an access the
+// model refuses with an error (write to a read-only register, NUMMAP over
+// U_MAX_MAPS, a row the model rejects or that does not fit the direct
+// store, the WIDE* registers, which are not implemented): the data plane
+// answers SLVERR.
+module ebpf_units #(
+  parameter integer ENGINES = 4
+) (
+  input  wire                  clk_i,
+  input  wire                  rst_ni,
+  input  wire [63:0]           cycle_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  // No per-packet state in the SUME ABI's units (no redirect target).
+  input  wire [ENGINES-1:0]    pkt_start_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  // helper ports
+  input  wire [ENGINES-1:0]    helper_req_i,
+  input  wire [ENGINES*32-1:0] helper_id_i,
+  input  wire [ENGINES*64-1:0] helper_arg1_i,
+  input  wire [ENGINES*64-1:0] helper_arg2_i,
+  input  wire [ENGINES*64-1:0] helper_arg3_i,
+  input  wire [ENGINES*64-1:0] helper_arg4_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  wire [ENGINES*64-1:0] helper_arg5_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  output reg  [ENGINES-1:0]    helper_ack_o,
+  output reg  [ENGINES*64-1:0] helper_ret_o,
+  output wire [ENGINES-1:0]    helper_unwind_o,
+  output reg  [ENGINES-1:0]    helper_fault_o,
+  output reg  [ENGINES*3-1:0]  helper_fault_code_o,
+  // ext ports
+  input  wire [ENGINES-1:0]    ext_rd_i,
+  input  wire [ENGINES-1:0]    ext_wr_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  wire [ENGINES*64-1:0] ext_addr_i,
+  input  wire [ENGINES*2-1:0]  ext_width_i,
+  input  wire [ENGINES*64-1:0] ext_wdata_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  output wire [ENGINES*64-1:0] ext_rdata_o,
+  output wire [ENGINES-1:0]    ext_rd_fault_o,
+  output wire [ENGINES-1:0]    ext_wr_fault_o,
+  // counters and state
+  output wire [ENGINES*32-1:0] mapwait_o,
+  output wire [3:0]            arb_state_o,
+  // host map registers
+  input  wire                  mreg_wr_i,
+  input  wire                  mreg_rd_i,
+  input  wire [11:0]           mreg_addr_i,
+  input  wire [31:0]           mreg_wdata_i,
+  output reg  [31:0]           mreg_rdata_o,
+  output reg                   mreg_err_o
+);
+  `include "ebpf_params.vh"
+  `include "ebpf_units_params.vh"
+
+  localparam integer EW = ENGINES > 1 ? $clog2(ENGINES) : 1;
+  localparam integer LW = 6;
+  localparam integer BW = 12;
+  localparam [1:0] K_HASH = 2'd0, K_ARRAY = 2'd1, K_LPM = 2'd2, K_DEVMAP = 2'd3;
+  localparam [EW:0] NE = ENGINES[EW:0];
+  localparam [1:0] OP_LOOKUP = 2'd1, OP_UPDATE = 2'd2, OP_DELETE = 2'd3;
+
+  assign ext_rdata_o = {(ENGINES*64){1'b0}};
+  assign ext_rd_fault_o = ext_rd_i;
+  assign ext_wr_fault_o = ext_wr_i;
+  assign helper_unwind_o = {ENGINES{1'b0}};
+  assign arb_state_o = 4'hf;
+
+  // ---- coprocessor ----
+  wire [63:0]  row_valid;
+  wire [127:0] row_kind;
+  reg          cp_v;
+  reg  [1:0]   cp_op;
+  reg  [5:0]   cp_row;
+  reg  [63:0]  cp_key, cp_val, cp_flags;
+  wire         cp_bad, cp_kwide, cp_vwide, cp_found, cp_fit, cam_full, tcam_full;
+  wire [63:0]  cp_value;
+  wire [5:0]   cp_errno;
+  reg          cfg_we, cp_clear;
+  reg  [1:0]   cfg_kind;
+  reg  [3:0]   cfg_ks, cfg_vs;
+  ebpf_map_coproc #(.DIRECT_AW($clog2(U_DIRECT_WORDS))) u_coproc (
+    .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(cp_clear),
+    .cfg_we_i(cfg_we), .cfg_row_i(maprow_q[5:0]), .cfg_kind_i(cfg_kind),
+    .cfg_ks_i(cfg_ks), .cfg_vs_i(cfg_vs), .cfg_max_i(mreg_wdata_i),
+    .cfg_fit_o(cp_fit), .row_valid_o(row_valid), .row_kind_o(row_kind),
+    .op_v_i(cp_v), .op_i(cp_op), .row_i(cp_row), .key_i(cp_key), .val_i(cp_val),
+    .flags_i(cp_flags), .bad_o(cp_bad), .key_wide_o(cp_kwide), .val_wide_o(cp_vwide),
+    .found_o(cp_found), .value_o(cp_value), .errno_o(cp_errno),
+    .cam_full_o(cam_full), .tcam_full_o(tcam_full)
+  );
+
+  // ---- per-engine request decode ----
+  reg [ENGINES-1:0]    act_q;
+  reg [BW-1:0]         rem_q   [0:ENGINES-1];
+  reg [63:0]           ret_q   [0:ENGINES-1];
+  reg                  flt_q   [0:ENGINES-1];
+  reg [2:0]            fcode_q [0:ENGINES-1];
+  reg [31:0]           wait_q  [0:ENGINES-1];
+  reg [31:0]           rng_q;
+
+  wire [ENGINES-1:0]    is_new = helper_req_i & ~act_q;
+  reg  [ENGINES-1:0]    is_map, good;
+  reg  [ENGINES*LW-1:0] lat;
+  reg  [5:0]            idx [0:ENGINES-1];
+  wire [ENGINES*BW-1:0] waits;
+  wire                  head_v, host_go;
+  wire [EW-1:0]         head;
+  reg                   host_pend_q;
+
+  integer e;
+  reg [31:0] id;
+  reg [63:0] a1, off;
+  reg [1:0]  kind;
+  reg        hit;
+  always @* begin
+    for (e = 0; e < ENGINES; e = e + 1) begin
+      id = helper_id_i[e*32 +: 32];
+      a1 = helper_arg1_i[e*64 +: 64];
+      off = a1 - U_MAP_BASE;
+      is_map[e] = id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE;
+      /* verilator lint_off WIDTH */
+      hit = off < U_MAX_MAPS * U_MAP_STRIDE && off % U_MAP_STRIDE == 0;
+      idx[e] = off / U_MAP_STRIDE;
+      /* verilator lint_on WIDTH */
+      good[e] = hit && row_valid[idx[e]];
+      kind = row_kind[idx[e]*2 +: 2];
+      lat[e*LW +: LW] = 6'd1;
+      if (good[e]) begin
+        case (kind)
+          K_HASH:  lat[e*LW +: LW] = id == U_H_LOOKUP ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
+          K_LPM:   lat[e*LW +: LW] = id == U_H_LOOKUP ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
+          default: lat[e*LW +: LW] = id == U_H_LOOKUP ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
+        endcase
+      end
+    end
+  end
+
+  ebpf_map_arbiter #(.ENGINES(ENGINES), .EW(EW), .LW(LW), .BW(BW)) u_arb (
+    .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_i),
+    .new_i(is_new & is_map), .lat_i(lat), .push_i(is_map & good), .wait_o(waits),
+    .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q), .host_go_o(host_go)
+  );
+
+  // ---- host register state ----
+  reg [31:0] nummap_q, typemap_q, maxelems_q, selmem_q, mapsel_q, keysize_q, valsize_q;
+  reg [63:0] keymask_q, valmask_q, hkey_q, hmask_q, hval_q;
+  reg [31:0] hop_q, error_q;
+  reg [6:0]  maprow_q;
+  reg        ack_q;
+
+  // ---- coprocessor operation of this clock: the queue's head or the host ----
+  reg [31:0] hid;
+  wire hop_ok = hop_q >= 32'd1 && hop_q <= 32'd3 && mapsel_q < U_MAX_MAPS;
+  always @* begin
+    hid = helper_id_i[head*32 +: 32];
+    // A host operation the model refuses before touching a map does not run.
+    cp_v = head_v || host_go && hop_ok;
+    cp_op = OP_LOOKUP;
+    cp_row = 6'd0;
+    cp_key = 64'd0;
+    cp_val = 64'd0;
+    cp_flags = 64'd0;
+    if (head_v) begin
+      cp_op = hid == U_H_LOOKUP ? OP_LOOKUP : hid == U_H_UPDATE ? OP_UPDATE : OP_DELETE;
+      cp_row = idx[head];
+      cp_key = helper_arg2_i[head*64 +: 64];
+      cp_val = helper_arg3_i[head*64 +: 64];
+      cp_flags = helper_arg4_i[head*64 +: 64];
+    end else if (host_go) begin
+      cp_op = hop_q == 32'd1 ? OP_UPDATE : hop_q == 32'd2 ? OP_DELETE : OP_LOOKUP;
+      cp_row = mapsel_q[5:0];
+      cp_key = hkey_q;
+      cp_val = hval_q;
+    end
+  end
+
+  // The head's answer as the model's SUME body gives it.
+  reg [63:0] x_ret;
+  reg        x_flt;
+  always @* begin
+    x_ret = 64'd0;
+    x_flt = cp_bad || cp_kwide;
+    case (cp_op)
+      OP_LOOKUP: begin
+        x_flt = x_flt || cp_vwide;
+        x_ret = cp_found ? cp_value : U_LOOKUP_MISS;
+      end
+      OP_UPDATE: begin
+        x_flt = x_flt || cp_vwide;
+        x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
+      end
+      default: x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
+    endcase
+  end
+
+  // ---- answers, timers, PRNG ----
+  reg [ENGINES-1:0] ack_now;
+  reg [63:0]        imm_ret [0:ENGINES-1];
+  reg               imm_flt [0:ENGINES-1];
+  reg [2:0]         imm_code[0:ENGINES-1];
+  reg [BW-1:0]      cyc     [0:ENGINES-1];
+  reg [31:0]        rng, r, aid;
+  reg [EW:0]        first, ee;
+  reg [EW-1:0]      ei;
+  integer k;
+  always @* begin
+    /* verilator lint_off WIDTH */
+    first = cycle_i % ENGINES;
+    /* verilator lint_on WIDTH */
+    rng = rng_q;
+    r = rng_q;
+    aid = 32'd0;
+    ei = {EW{1'b0}};
+    for (e = 0; e < ENGINES; e = e + 1) begin
+      imm_ret[e] = 64'd0;
+      imm_flt[e] = 1'b0;
+      imm_code[e] = 3'd0;
+      cyc[e] = {{(BW-LW){1'b0}}, lat[e*LW +: LW]};
+    end
+    for (k = 0; k < ENGINES; k = k + 1) begin
+      ee = first + k[EW:0];
+      if (ee >= NE) ee = ee - NE;
+      ei = ee[EW-1:0];
+      aid = helper_id_i[ei*32 +: 32];
+      if (is_map[ei]) begin
+        cyc[ei] = waits[ei*BW +: BW] + {{(BW-LW){1'b0}}, lat[ei*LW +: LW]};
+        imm_flt[ei] = !good[ei];
+        imm_code[ei] = FAULT_HELPER;
+      end else if (aid == U_H_KTIME) begin
+        cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
+        imm_ret[ei] = cycle_i * U_NS_PER_CYCLE;
+      end else if (aid == U_H_PRANDOM) begin
+        cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
+        if (is_new[ei]) begin
+          r = rng;
+          r = r ^ (r << 13);
+          r = r ^ (r >> 17);
+          r = r ^ (r << 5);
+          rng = r;
+        end
+        imm_ret[ei] = {32'd0, rng};
+      end else begin
+        cyc[ei] = U_DEFAULT_CYCLES[BW-1:0];
+        imm_flt[ei] = 1'b1;
+        imm_code[ei] = FAULT_UNKNOWN_HELPER;
+      end
+    end
+    for (e = 0; e < ENGINES; e = e + 1) begin
+      ack_now[e] = is_new[e] ? cyc[e] == 1 : act_q[e] && rem_q[e] == 1;
+      helper_ack_o[e] = ack_now[e];
+      helper_ret_o[e*64 +: 64] = 64'd0;
+      helper_fault_o[e] = 1'b0;
+      helper_fault_code_o[e*3 +: 3] = 3'd0;
+      if (ack_now[e]) begin
+        if (is_new[e]) begin
+          helper_ret_o[e*64 +: 64] = imm_flt[e] ? 64'd0 : imm_ret[e];
+          helper_fault_o[e] = imm_flt[e];
+          helper_fault_code_o[e*3 +: 3] = imm_flt[e] ? imm_code[e] : 3'd0;
+        end else if (head_v && head == e[EW-1:0]) begin
+          helper_ret_o[e*64 +: 64] = x_flt ? 64'd0 : x_ret;
+          helper_fault_o[e] = x_flt;
+          helper_fault_code_o[e*3 +: 3] = x_flt ? FAULT_HELPER : 3'd0;
+        end else begin
+          helper_ret_o[e*64 +: 64] = flt_q[e] ? 64'd0 : ret_q[e];
+          helper_fault_o[e] = flt_q[e];
+          helper_fault_code_o[e*3 +: 3] = flt_q[e] ? fcode_q[e] : 3'd0;
+        end
+      end
+    end
+  end
+
+  genvar g;
+  generate
+    for (g = 0; g < ENGINES; g = g + 1) begin : g_eng
+      assign mapwait_o[g*32 +: 32] = wait_q[g];
+      always @(posedge clk_i) begin
+        if (!rst_ni) begin
+          act_q[g] <= 1'b0;
+          rem_q[g] <= {BW{1'b0}};
+          wait_q[g] <= 32'd0;
+        end else if (is_new[g] && !ack_now[g]) begin
+          act_q[g] <= 1'b1;
+          rem_q[g] <= cyc[g] - 1'b1;
+        end else if (act_q[g]) begin
+          act_q[g] <= !ack_now[g];
+          rem_q[g] <= rem_q[g] - 1'b1;
+        end
+        if (rst_ni && is_new[g] && is_map[g])
+          wait_q[g] <= wait_q[g] + {{(32-BW){1'b0}}, waits[g*BW +: BW]};
+        if (is_new[g]) begin
+          ret_q[g] <= imm_ret[g];
+          flt_q[g] <= imm_flt[g];
+          fcode_q[g] <= imm_code[g];
+        end else if (head_v && head == g[EW-1:0]) begin
+          ret_q[g] <= x_ret;
+          flt_q[g] <= x_flt;
+          fcode_q[g] <= FAULT_HELPER;
+        end
+      end
+    end
+  endgenerate
+
+  always @(posedge clk_i) begin
+    if (!rst_ni) rng_q <= U_PRNG_SEED[31:0];
+    else rng_q <= rng;
+  end
+
+  // ---- host map registers ----
+  function [31:0] mask_bytes(input [63:0] m);
+    integer i;
+    reg [6:0] bits;
+    begin
+      bits = 7'd0;
+      for (i = 0; i < 64; i = i + 1) if (m[i]) bits = i[6:0] + 7'd1;
+      mask_bytes = {25'd0, (bits + 7'd7) >> 3};
+    end
+  endfunction
+
+  function shape_ok(input [1:0] kd, input [31:0] ks, input [31:0] vs, input [31:0] mx);
+    reg ok;
+    begin
+      ok = ks != 0 && vs != 0 && mx != 0;
+      case (kd)
+        K_ARRAY:  ok = ok && ks == 32'd4;
+        K_LPM:    ok = ok && ks > U_LPM_HEADER && ks - U_LPM_HEADER <= U_LPM_MAX_DATA;
+        K_DEVMAP: ok = ok && ks == 32'd4 && (vs == 32'd4 || vs == 32'd8);
+        default:  ;
+      endcase
+      /* verilator lint_off WIDTH */
+      shape_ok = ok && ({32'd0, mx} * {32'd0, vs}) <= U_MAP_STRIDE;
+      /* verilator lint_on WIDTH */
+    end
+  endfunction
+
+  reg        type_ok, shape;
+  reg [31:0] ks0, vs0, ks1, vs1;
+  always @* begin
+    type_ok = 1'b1;
+    cfg_kind = K_HASH;
+    case (typemap_q)
+      U_MAP_TYPE_HASH:   cfg_kind = K_HASH;
+      U_MAP_TYPE_ARRAY:  cfg_kind = K_ARRAY;
+      U_MAP_TYPE_LPM:    cfg_kind = K_LPM;
+      U_MAP_TYPE_DEVMAP: cfg_kind = K_DEVMAP;
+      default:           type_ok = 1'b0;
+    endcase
+    ks0 = mask_bytes(keymask_q);
+    vs0 = mask_bytes(valmask_q);
+    ks1 = keysize_q != 0 ? keysize_q : ks0;
+    vs1 = valsize_q != 0 ? valsize_q : vs0;
+    cfg_ks = ks1 <= 32'd8 ? ks1[3:0] : 4'd0;
+    cfg_vs = vs1 <= 32'd8 ? vs1[3:0] : 4'd0;
+    shape = type_ok && shape_ok(cfg_kind, ks0, vs0, mreg_wdata_i)
+         && shape_ok(cfg_kind, ks1, vs1, mreg_wdata_i);
+  end
+  wire row_ok = shape && cp_fit && {25'd0, maprow_q} < nummap_q;
+
+  wire wr = mreg_wr_i;
+  wire [11:0] a = mreg_addr_i;
+  wire wide_reg = a >= 12'h148 && a <= 12'h14c || a >= 12'h180 && a <= 12'h1fc;
+  wire ro_reg = a == R_ACK || a == R_ERROR || a == R_CAMFULL || a == R_TCAMFULL
+             || a == R_CAMBUSY || a == R_TCAMBUSY || a == R_CLEANACK || a == R_CLEANDEBUG
+             || a == R_COPROCARBFSMSTATE;
+  always @* begin
+    cfg_we = wr && a == R_MAXELEMSMAP && row_ok;
+    cp_clear = wr && (a == R_NUMMAP && mreg_wdata_i <= U_MAX_MAPS || a == R_CLEAN && mreg_wdata_i[0]);
+    mreg_err_o = (wr || mreg_rd_i) && wide_reg
+              || wr && ro_reg
+              || wr && a == R_NUMMAP && mreg_wdata_i > U_MAX_MAPS
+              || wr && a == R_MAXELEMSMAP && !row_ok;
+  end
+
+  always @(posedge clk_i) begin
+    if (!rst_ni) begin
+      nummap_q <= 32'd0; typemap_q <= 32'd0; maxelems_q <= 32'd0; selmem_q <= 32'd0;
+      mapsel_q <= 32'd0; keysize_q <= 32'd0; valsize_q <= 32'd0;
+      keymask_q <= 64'd0; valmask_q <= 64'd0; hkey_q <= 64'd0; hmask_q <= 64'd0;
+      hval_q <= 64'd0; hop_q <= 32'd0; error_q <= 32'd0; maprow_q <= 7'd0;
+      ack_q <= 1'b0; host_pend_q <= 1'b0;
+    end else begin
+      if (wr) begin
+        case (a)
+          R_NUMMAP: if (mreg_wdata_i <= U_MAX_MAPS) begin
+            nummap_q <= mreg_wdata_i;
+            maprow_q <= 7'd0;
+          end
+          R_TYPEMAP:        typemap_q <= mreg_wdata_i;
+          R_HIKEYMASKMAP:   keymask_q[63:32] <= mreg_wdata_i;
+          R_LOKEYMASKMAP:   keymask_q[31:0] <= mreg_wdata_i;
+          R_HIVALUEMASKMAP: valmask_q[63:32] <= mreg_wdata_i;
+          R_LOVALUEMASKMAP: valmask_q[31:0] <= mreg_wdata_i;
+          R_MAXELEMSMAP: begin
+            maxelems_q <= mreg_wdata_i;
+            if (row_ok) begin
+              maprow_q <= maprow_q + 7'd1;
+              keysize_q <= 32'd0;
+              valsize_q <= 32'd0;
+            end
+          end
+          R_SELECTMEMORY:   selmem_q <= mreg_wdata_i;
+          R_OPERATION: begin
+            hop_q <= mreg_wdata_i;
+            host_pend_q <= 1'b1;
+            ack_q <= 1'b0;
+          end
+          R_HIKEY:          hkey_q[63:32] <= mreg_wdata_i;
+          R_LOKEY:          hkey_q[31:0] <= mreg_wdata_i;
+          R_HIMASK:         hmask_q[63:32] <= mreg_wdata_i;
+          R_LOMASK:         hmask_q[31:0] <= mreg_wdata_i;
+          R_HIDIN:          hval_q[63:32] <= mreg_wdata_i;
+          R_LODIN:          hval_q[31:0] <= mreg_wdata_i;
+          R_CLEAN:          if (mreg_wdata_i[0]) ack_q <= 1'b1;
+          R_MAPSELECT:      mapsel_q <= mreg_wdata_i;
+          R_KEYSIZEMAP:     keysize_q <= mreg_wdata_i;
+          R_VALUESIZEMAP:   valsize_q <= mreg_wdata_i;
+          default: ;
+        endcase
+      end
+      if (host_go) begin
+        host_pend_q <= 1'b0;
+        ack_q <= 1'b1;
+        if (!hop_ok || cp_bad || cp_kwide
+            || (cp_op == OP_UPDATE && cp_vwide)) begin
+          error_q <= U_EINVAL;
+        end else if (cp_op == OP_LOOKUP) begin
+          error_q <= cp_found ? 32'd0 : U_ENOENT;
+          if (cp_found) hval_q <= cp_value;
+        end else begin
+          error_q <= {26'd0, cp_errno};
+        end
+      end
+    end
+  end
+
+  always @* begin
+    mreg_rdata_o = 32'd0;
+    case (a)
+      R_NUMMAP:            mreg_rdata_o = nummap_q;
+      R_TYPEMAP:           mreg_rdata_o = typemap_q;
+      R_HIKEYMASKMAP:      mreg_rdata_o = keymask_q[63:32];
+      R_LOKEYMASKMAP:      mreg_rdata_o = keymask_q[31:0];
+      R_HIVALUEMASKMAP:    mreg_rdata_o = valmask_q[63:32];
+      R_LOVALUEMASKMAP:    mreg_rdata_o = valmask_q[31:0];
+      R_MAXELEMSMAP:       mreg_rdata_o = maxelems_q;
+      R_SELECTMEMORY:      mreg_rdata_o = selmem_q;
+      R_HIKEY:             mreg_rdata_o = hkey_q[63:32];
+      R_LOKEY:             mreg_rdata_o = hkey_q[31:0];
+      R_HIMASK:            mreg_rdata_o = hmask_q[63:32];
+      R_LOMASK:            mreg_rdata_o = hmask_q[31:0];
+      R_HIDIN:             mreg_rdata_o = hval_q[63:32];
+      R_LODIN:             mreg_rdata_o = hval_q[31:0];
+      R_ACK, R_CLEANACK:   mreg_rdata_o = {31'd0, ack_q};
+      R_ERROR:             mreg_rdata_o = error_q;
+      R_CAMFULL:           mreg_rdata_o = {31'd0, cam_full};
+      R_TCAMFULL:          mreg_rdata_o = {31'd0, tcam_full};
+      R_COPROCARBFSMSTATE: mreg_rdata_o = {28'd0, arb_state_o};
+      R_MAPSELECT:         mreg_rdata_o = mapsel_q;
+      R_KEYSIZEMAP:        mreg_rdata_o = keysize_q;
+      R_VALUESIZEMAP:      mreg_rdata_o = valsize_q;
+      default: ;
+    endcase
+  end
+endmodule

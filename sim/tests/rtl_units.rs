@@ -1,0 +1,156 @@
+//! `rtl/ebpf_units.v` (helper units, map coprocessor and arbiter, map
+//! registers) against the model, clock by clock: seeded random runs.
+//! `NFBPF_UNITS_OPS` sets the operations per seed (default a CI-sized run).
+
+use nfbpf_sim::units::{Mismatch, UnitsCosim, random_run};
+use nfbpf_vm::contract;
+
+fn ops() -> u64 {
+    std::env::var("NFBPF_UNITS_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8000)
+}
+
+#[test]
+fn random_runs_match_the_model() {
+    let mut total = 0;
+    for seed in 1..=3 {
+        let st = random_run(seed, ops()).unwrap_or_else(|m| panic!("seed {seed}: {m}"));
+        // The stimulus must exercise what it claims to.
+        assert!(st.map_calls > st.helper_calls / 2, "seed {seed}: {st:?}");
+        assert!(st.contended > 0, "seed {seed}: no contention: {st:?}");
+        assert!(
+            st.host_ops > 0 && st.lookup_hits > 0 && st.errnos > 0,
+            "seed {seed}: {st:?}"
+        );
+        eprintln!("seed {seed}: {st:?}");
+        total += st.helper_calls + st.host_ops;
+    }
+    eprintln!("{total} operations compared");
+}
+
+#[test]
+fn four_engines_at_once_queue_in_rotating_order() {
+    let mut s = UnitsCosim::new();
+    // One HASH map of 8-byte keys and values.
+    s.write(nfbpf_vm::regs::NUMMAP, 1).unwrap();
+    s.write(nfbpf_vm::regs::TYPEMAP, contract::MAP_TYPE_HASH)
+        .unwrap();
+    for r in [
+        nfbpf_vm::regs::HIKEYMASKMAP,
+        nfbpf_vm::regs::LOKEYMASKMAP,
+        nfbpf_vm::regs::HIVALUEMASKMAP,
+        nfbpf_vm::regs::LOVALUEMASKMAP,
+    ] {
+        s.write(r, u32::MAX).unwrap();
+    }
+    s.write(nfbpf_vm::regs::MAXELEMSMAP, 16).unwrap();
+    let h = contract::map_handle(0);
+    for e in 0..4 {
+        s.issue(
+            e,
+            contract::HELPER_MAP_UPDATE_ELEM,
+            [h, e as u64, 100 + e as u64, 0, 0],
+        );
+    }
+    let start = s.cycle();
+    s.drain().unwrap();
+    // Four CAM writes back to back.
+    assert_eq!(s.cycle() - start, 4 * u64::from(contract::CAM_WRITE_CYCLES));
+    assert_eq!(s.stats.contended, 3);
+    for e in 0..4 {
+        s.host_op(0, e, 0, 3).unwrap();
+    }
+}
+
+/// Configure one map through the registers: type, key and value bytes,
+/// max_entries.
+fn map(s: &mut UnitsCosim, kind: u32, ks: u32, vs: u32, max: u32) -> Result<(), Mismatch> {
+    use nfbpf_vm::regs::*;
+    let mask = |b: u32| {
+        if b >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * b)) - 1
+        }
+    };
+    s.write(TYPEMAP, kind)?;
+    s.write(HIKEYMASKMAP, (mask(ks) >> 32) as u32)?;
+    s.write(LOKEYMASKMAP, mask(ks) as u32)?;
+    s.write(HIVALUEMASKMAP, (mask(vs) >> 32) as u32)?;
+    s.write(LOVALUEMASKMAP, mask(vs) as u32)?;
+    s.write(MAXELEMSMAP, max)?;
+    Ok(())
+}
+
+#[test]
+fn cam_and_tcam_fill_up_across_maps() {
+    use nfbpf_vm::regs::*;
+    let mut s = UnitsCosim::new();
+    s.write(NUMMAP, 4).unwrap();
+    // Two HASH maps share the CAM, two LPM maps the TCAM; each allows more
+    // than the shared capacity.
+    let cap = contract::CAM_ENTRIES as u64;
+    let tcap = contract::TCAM_ENTRIES as u64;
+    map(&mut s, contract::MAP_TYPE_HASH, 8, 8, 2 * cap as u32).unwrap();
+    map(&mut s, contract::MAP_TYPE_HASH, 2, 4, 2 * cap as u32).unwrap();
+    map(&mut s, contract::MAP_TYPE_LPM_TRIE, 8, 8, 2 * tcap as u32).unwrap();
+    map(&mut s, contract::MAP_TYPE_LPM_TRIE, 6, 2, 2 * tcap as u32).unwrap();
+    let upd = contract::HELPER_MAP_UPDATE_ELEM;
+    // Engines take turns filling; the last inserts find the stores full.
+    for i in 0..cap / 2 + 2 {
+        for (e, m) in [(0usize, 0usize), (1, 1)] {
+            s.issue(e, upd, [contract::map_handle(m), i * 7 + 1, i, 0, 0]);
+        }
+        // LPM keys: prefix length i % 33 (row 2) / i % 17 (row 3) over
+        // varying data.
+        s.issue(
+            2,
+            upd,
+            [contract::map_handle(2), (i << 40) | (i % 33), i, 0, 0],
+        );
+        s.issue(
+            3,
+            upd,
+            [contract::map_handle(3), (i << 36) | (i % 17), i, 1, 0],
+        );
+        s.drain().unwrap();
+    }
+    assert_eq!(s.read(CAMFULL).unwrap(), 1);
+    s.read(TCAMFULL).unwrap();
+    // Replacing an existing key still works when full; a new one does not.
+    s.issue(0, upd, [contract::map_handle(0), 1, 99, 0, 0]);
+    s.issue(1, upd, [contract::map_handle(1), 0xfffe, 99, 0, 0]);
+    s.drain().unwrap();
+    // Longest-prefix lookups over what the LPM maps hold.
+    for k in 0..40u64 {
+        s.issue(
+            2,
+            contract::HELPER_MAP_LOOKUP_ELEM,
+            [contract::map_handle(2), (k << 40) | 32, 0, 0, 0],
+        );
+        s.issue(
+            3,
+            contract::HELPER_MAP_LOOKUP_ELEM,
+            [contract::map_handle(3), (k << 36) | 16, 0, 0, 0],
+        );
+        s.drain().unwrap();
+    }
+    // Free a CAM entry from one map, insert into the other.
+    s.issue(
+        0,
+        contract::HELPER_MAP_DELETE_ELEM,
+        [contract::map_handle(0), 1, 0, 0, 0],
+    );
+    s.drain().unwrap();
+    assert_eq!(s.read(CAMFULL).unwrap(), 0);
+    s.issue(1, upd, [contract::map_handle(1), 0xfffe, 5, 0, 0]);
+    s.drain().unwrap();
+    assert_eq!(s.read(CAMFULL).unwrap(), 1);
+    assert!(s.stats.errnos > 0, "{:?}", s.stats);
+    // CLEAN empties everything.
+    s.write(CLEAN, 1).unwrap();
+    s.read(CAMFULL).unwrap();
+    s.host_op(0, 7 + 1, 0, 3).unwrap();
+}
