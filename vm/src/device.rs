@@ -24,9 +24,11 @@
 //!   ports but the input one (flood), the host (pass/controller), or nothing
 //!   (drop, abort). A fault aborts the packet, counts it, and records the pc
 //!   and address in the engine's fault registers; the engine goes on.
-//! - Not modeled yet: contention of engines at the map coprocessor's
-//!   arbiter (each helper call costs its unit's latency), and back-pressure
-//!   from the TX queues.
+//! - Map operations of all engines share the one map coprocessor: first
+//!   come, first served, the engines of one clock in the rotating step order
+//!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
+//!   wait (`ENGMAPWAIT`).
+//! - Not modeled yet: back-pressure from the TX queues.
 //!
 //! The register map is [`crate::regs`]; programs are written into the idle
 //! bank and become active on `FLIP`, at each engine's next packet boundary.

@@ -10,8 +10,9 @@
 //! [`Helpers`] registry per engine by [`crate::abi::Abi::helpers`].
 //!
 //! After each call the engine's [`EngineState::last_call`] holds the helper
-//! id and its latency, so a pipeline model can stall for it (map operations
-//! additionally go through [`crate::maps::Arbiter`]). State the engine needs
+//! id and its latency, so a pipeline model can stall for it (in a data plane
+//! map operations additionally wait for the one coprocessor:
+//! [`DeviceState::arbitrate`]). State the engine needs
 //! after the run is in [`EngineState`]: the redirect target set by
 //! `bpf_redirect`/`bpf_redirect_map`; the adjusted XDP window is in the
 //! context (`xdp_md.data`/`data_end`) of the run's memory.
@@ -198,8 +199,8 @@ pub struct HelperUnit {
     pub id: u32,
     pub name: &'static str,
     pub latency: LatencyFn,
-    /// The call goes to the map coprocessor, through the round-robin
-    /// [`crate::maps::Arbiter`] (the other units are per engine or
+    /// The call goes to the map coprocessor, which the engines share in time
+    /// ([`DeviceState::arbitrate`]; the other units are per engine or
     /// contention-free).
     pub coprocessor: bool,
 }

@@ -1,5 +1,7 @@
-//! The map coprocessor: map table, CAM, TCAM, direct-indexed memories, and
-//! the round-robin arbiter that shares it among the engines.
+//! The map coprocessor: map table, CAM, TCAM and direct-indexed memories.
+//! Engines share it in time through [`crate::units::DeviceState`]'s
+//! arbitration (first come, first served; the engines of one clock in the
+//! data plane's rotating order), which `rtl/ebpf_map_arbiter.v` mirrors.
 //!
 //! # Map table
 //! [`MapTable`] holds, per map index (`0..MAX_MAPS`), a [`MapDef`]: type,
@@ -47,11 +49,9 @@
 //! write 26), ARRAY and DEVMAP on block RAM (2, 2). Lookups are reads;
 //! updates and deletes are writes, whether or not they succeed.
 
-mod arbiter;
 mod cam;
 mod tcam;
 
-pub use arbiter::{Arbiter, ArbiterError, ArbiterStats, Done, Tick};
 pub use cam::{Cam, CamEntry};
 pub use tcam::{Tcam, TcamEntry, masked, prefix_mask};
 
