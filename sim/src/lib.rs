@@ -7,10 +7,12 @@
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
-//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates).
+//! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
+//! - [`host`]: the model run as a board (clock thread, traffic, registers).
 
 pub mod cosim;
 pub mod engine;
+pub mod host;
 pub mod rtl;
 pub mod rtlgen;
 pub mod traffic;
