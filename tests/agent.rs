@@ -4,6 +4,8 @@
 //! mid-run loses neither functions nor queue; bad requests get 4xx JSON;
 //! a short load test.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use serde_json::Value;
