@@ -94,6 +94,14 @@ fn respond(mut req: tiny_http::Request, sched: &Scheduler) {
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
         resp.add_header(h);
     }
+    // One request per connection: tiny_http serves each connection from a
+    // pool thread for the connection's whole life, and a new connection can
+    // wait behind long-lived keep-alive ones (seen as 10 s latencies under
+    // 50 concurrent clients); with `Connection: close` clients hang up after
+    // each answer and every connection's thread is free again at once.
+    if let Ok(h) = tiny_http::Header::from_bytes("Connection", "close") {
+        resp.add_header(h);
+    }
     let _ = req.respond(resp);
 }
 
