@@ -1,5 +1,6 @@
-//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`), on tiny_http
-//! with a pool of worker threads. Every request gets a JSON answer; a bad
+//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`): HTTP/1.1 on a
+//! std `TcpListener`, one thread per connection, one request per connection
+//! (every answer has `Connection: close`). Every request gets a JSON answer; a bad
 //! request gets a 4xx `{"error": MESSAGE}` naming the problem, and nothing a
 //! client sends can stop the agent.
 //!
@@ -17,8 +18,11 @@ use crate::registry::{self, Code, Function, Reject};
 use crate::scheduler::{Cancelled, Scheduler, now_ms};
 use crate::store::{Refused, StoreError};
 use serde_json::{Value, json};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Largest request body (a C source or a base64 object).
 pub const BODY_MAX: usize = 4 << 20;
@@ -53,56 +57,152 @@ impl From<StoreError> for Reply {
     }
 }
 
-/// Serve `server` with `workers` threads until it is unblocked.
-pub fn serve(server: Arc<tiny_http::Server>, sched: Arc<Scheduler>, workers: usize) {
-    let threads: Vec<_> = (0..workers.max(1))
-        .map(|_| {
-            let (server, sched) = (Arc::clone(&server), Arc::clone(&sched));
-            std::thread::spawn(move || {
-                while let Ok(req) = server.recv() {
-                    respond(req, &sched);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
+/// Connections served at once; past this a connection gets a 503.
+pub const CONNECTIONS_MAX: usize = 512;
+/// Longest request line or header line, and most header lines.
+const LINE_MAX: u64 = 8192;
+const HEADERS_MAX: usize = 100;
+/// A client that sends nothing for this long is dropped.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accept connections on `listener` until `stop` is set (then one more
+/// connection wakes the accept), one thread per connection.
+pub fn serve(listener: TcpListener, sched: Arc<Scheduler>, stop: Arc<AtomicBool>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(stream) = conn else { continue };
+        if active.fetch_add(1, Ordering::AcqRel) >= CONNECTIONS_MAX {
+            active.fetch_sub(1, Ordering::AcqRel);
+            let _ = write_reply(
+                &stream,
+                &err(
+                    503,
+                    format!("over {CONNECTIONS_MAX} connections at once; retry"),
+                ),
+            );
+            continue;
+        }
+        let (s, a) = (Arc::clone(&sched), Arc::clone(&active));
+        std::thread::spawn(move || {
+            let _ = connection(stream, &s);
+            a.fetch_sub(1, Ordering::AcqRel);
+        });
     }
 }
 
-fn respond(mut req: tiny_http::Request, sched: &Scheduler) {
-    let method = req.method().as_str().to_string();
-    let url = req.url().to_string();
-    let mut body = Vec::new();
-    let too_long = req.body_length().is_some_and(|n| n > BODY_MAX);
-    let read = if too_long {
-        Ok(0)
-    } else {
-        req.as_reader()
-            .take(BODY_MAX as u64 + 1)
-            .read_to_end(&mut body)
-    };
-    let reply = if too_long || body.len() > BODY_MAX {
-        err(413, format!("request body over {BODY_MAX} bytes"))
-    } else if let Err(e) = read {
-        err(400, format!("cannot read the request body: {e}"))
-    } else {
-        handle(sched, &method, &url, &body)
-    };
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Content",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+fn write_reply(mut stream: &TcpStream, reply: &Reply) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(&reply.body).unwrap_or_else(|_| "{}".into());
-    let mut resp = tiny_http::Response::from_string(text).with_status_code(reply.status);
-    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
-        resp.add_header(h);
+    write!(
+        stream,
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        reply.status,
+        reason(reply.status),
+        text.len()
+    )?;
+    stream.flush()
+}
+
+/// One line (without CRLF), at most `LINE_MAX` bytes.
+fn line(r: &mut impl BufRead) -> Result<String, Reply> {
+    let mut buf = Vec::new();
+    r.take(LINE_MAX)
+        .read_until(b'\n', &mut buf)
+        .map_err(|e| err(400, format!("cannot read the request: {e}")))?;
+    if !buf.ends_with(b"\n") {
+        return Err(err(
+            400,
+            format!("request line or header over {LINE_MAX} bytes, or cut short"),
+        ));
     }
-    // One request per connection: tiny_http serves each connection from a
-    // pool thread for the connection's whole life, and a new connection can
-    // wait behind long-lived keep-alive ones (seen as 10 s latencies under
-    // 50 concurrent clients); with `Connection: close` clients hang up after
-    // each answer and every connection's thread is free again at once.
-    if let Ok(h) = tiny_http::Header::from_bytes("Connection", "close") {
-        resp.add_header(h);
+    let s = String::from_utf8(buf).map_err(|_| err(400, "request head is not UTF-8"))?;
+    Ok(s.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Read one request (one per connection: every answer closes it).
+fn request(r: &mut impl BufRead) -> Result<(String, String, Vec<u8>), Reply> {
+    let first = line(r)?;
+    let mut it = first.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
+        return Err(err(
+            400,
+            format!("malformed request line `{}`", first.escape_debug()),
+        ));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(err(
+            400,
+            format!("unsupported protocol `{version}` (HTTP/1.x)"),
+        ));
     }
-    let _ = req.respond(resp);
+    let mut length = 0usize;
+    for n in 0.. {
+        let h = line(r)?;
+        if h.is_empty() {
+            break;
+        }
+        if n >= HEADERS_MAX {
+            return Err(err(400, format!("over {HEADERS_MAX} header lines")));
+        }
+        let Some((k, v)) = h.split_once(':') else {
+            return Err(err(400, format!("malformed header `{}`", h.escape_debug())));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k.eq_ignore_ascii_case("content-length") {
+            length = v
+                .parse()
+                .map_err(|_| err(400, format!("Content-Length `{v}` is not a number")))?;
+        } else if k.eq_ignore_ascii_case("transfer-encoding") && !v.eq_ignore_ascii_case("identity")
+        {
+            return Err(err(
+                400,
+                format!("Transfer-Encoding `{v}` is not supported: send Content-Length"),
+            ));
+        }
+    }
+    if length > BODY_MAX {
+        return Err(err(413, format!("request body over {BODY_MAX} bytes")));
+    }
+    let mut body = vec![0u8; length];
+    r.read_exact(&mut body).map_err(|e| {
+        err(
+            400,
+            format!("body shorter than its Content-Length {length}: {e}"),
+        )
+    })?;
+    Ok((method.to_string(), target.to_string(), body))
+}
+
+fn connection(stream: TcpStream, sched: &Scheduler) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    let mut r = BufReader::new(stream.try_clone()?);
+    let reply = match request(&mut r) {
+        Ok((method, target, body)) => handle(sched, &method, &target, &body),
+        Err(reply) => reply,
+    };
+    write_reply(&stream, &reply)?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    Ok(())
 }
 
 /// Route one request (also the entry point of the in-process tests).

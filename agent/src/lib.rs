@@ -34,8 +34,6 @@ pub const DEFAULT_TRAFFIC: &str = "0,1,2,3:256:1";
 /// millisecond (200,000 clocks), so a 5 s run takes about 5 ms of device
 /// time, a fraction of a wall second.
 pub const MODEL_TIME_SCALE: f64 = 0.001;
-/// Worker threads of the HTTP server.
-pub const WORKERS: usize = 16;
 
 /// How to start an agent.
 #[derive(Debug, Clone)]
@@ -101,7 +99,7 @@ pub enum StartError {
 /// A running agent.
 pub struct Agent {
     pub addr: SocketAddr,
-    server: Arc<tiny_http::Server>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     sched: Arc<scheduler::Scheduler>,
     threads: Vec<JoinHandle<()>>,
     /// Kept alive while the agent runs (the embedded model's clock).
@@ -175,26 +173,24 @@ impl Agent {
             },
             model,
         )?);
-        let server = tiny_http::Server::http(&cfg.listen).map_err(|e| StartError::Listen {
+        let listen_err = |msg: String| StartError::Listen {
             addr: cfg.listen.clone(),
-            msg: e.to_string(),
-        })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| StartError::Listen {
-                addr: cfg.listen.clone(),
-                msg: "not an IP address".into(),
-            })?;
-        let server = Arc::new(server);
+            msg,
+        };
+        let listener =
+            std::net::TcpListener::bind(&cfg.listen).map_err(|e| listen_err(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| listen_err(e.to_string()))?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut threads = Vec::new();
         let s = Arc::clone(&sched);
         threads.push(std::thread::spawn(move || s.run()));
-        let (srv, s) = (Arc::clone(&server), Arc::clone(&sched));
-        threads.push(std::thread::spawn(move || api::serve(srv, s, WORKERS)));
+        let (st, s) = (Arc::clone(&stop), Arc::clone(&sched));
+        threads.push(std::thread::spawn(move || api::serve(listener, s, st)));
         Ok(Agent {
             addr,
-            server,
+            stop,
             sched,
             threads,
             _host: host,
@@ -216,9 +212,9 @@ impl Agent {
     /// Stop serving and scheduling.
     pub fn stop(mut self) {
         self.sched.shutdown();
-        for _ in 0..=WORKERS {
-            self.server.unblock();
-        }
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Wake the accept.
+        let _ = std::net::TcpStream::connect(self.addr);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

@@ -669,7 +669,7 @@ impl Scheduler {
     /// The status document of `GET /status`.
     pub fn status(&self) -> Result<serde_json::Value, StoreError> {
         use serde_json::json;
-        let queue = self.store.queue()?;
+        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
         let timeline = self.store.history(TIMELINE)?;
         let mut guard = self.lock();
         let g = &mut *guard;
@@ -747,8 +747,8 @@ impl Scheduler {
             "resume_pending": resume,
             "next_staged": staged,
             "queue": {
-                "length": queue.len(),
-                "head": queue.iter().take(QUEUE_SHOWN).collect::<Vec<_>>(),
+                "length": queue_len,
+                "head": queue,
             },
             "timeline": timeline,
             "device": device,

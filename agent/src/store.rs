@@ -14,7 +14,7 @@
 
 use crate::registry::Function;
 use crate::scheduler::{Invocation, RunRecord, Running};
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -242,6 +242,24 @@ impl Store {
         raw.iter()
             .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
             .collect()
+    }
+
+    /// Length of the queue and its first `n` invocations.
+    pub fn queue_head(&self, n: usize) -> R<(u64, Vec<Invocation>)> {
+        let (len, raw) = self.read(|tx| {
+            let t = tx.open_table(QUEUE)?;
+            let mut out = Vec::new();
+            for kv in t.iter()?.take(n) {
+                let (k, v) = kv?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok((t.len()?, out))
+        })?;
+        let head = raw
+            .iter()
+            .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
+            .collect::<R<Vec<_>>>()?;
+        Ok((len, head))
     }
 
     /// The first queued invocation.
