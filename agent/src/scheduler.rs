@@ -38,7 +38,7 @@ use nfbpf_vm::device::PORTS;
 use nfbpf_vm::regs::{self, BusError, RegisterBus};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Wall time between checkpoints of the running invocation's elapsed time.
@@ -307,6 +307,8 @@ pub struct Scheduler {
     /// The embedded model, for the exact conservation check in status.
     model: Option<SharedBus>,
     stop: AtomicBool,
+    /// The latest checkpoint for the checkpoint thread.
+    checkpoint: Arc<(Mutex<Option<Running>>, Condvar)>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -386,6 +388,7 @@ impl Scheduler {
             cfg,
             model,
             stop: AtomicBool::new(false),
+            checkpoint: Arc::new((Mutex::new(None), Condvar::new())),
         })
     }
 
@@ -403,11 +406,35 @@ impl Scheduler {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Run ticks until `shutdown`.
+    /// Run ticks until `shutdown` (with the checkpoint writer beside).
     pub fn run(&self) {
+        std::thread::scope(|sc| {
+            sc.spawn(|| self.write_checkpoints());
+            while !self.stop.load(Ordering::Relaxed) {
+                self.tick();
+                std::thread::sleep(TICK);
+            }
+            self.checkpoint.1.notify_one();
+        });
+    }
+
+    /// Write the latest checkpoint whenever there is one.
+    fn write_checkpoints(&self) {
+        let (slot, cv) = &*self.checkpoint;
         while !self.stop.load(Ordering::Relaxed) {
-            self.tick();
-            std::thread::sleep(TICK);
+            let next = {
+                let g = slot.lock().unwrap_or_else(|p| p.into_inner());
+                let mut g = cv
+                    .wait_timeout(g, CHECKPOINT)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                g.take()
+            };
+            if let Some(r) = next
+                && let Err(e) = self.store.checkpoint(&r)
+            {
+                self.lock().last_error = Some(e.to_string());
+            }
         }
     }
 
@@ -458,7 +485,11 @@ impl Scheduler {
                 && let Some(a) = &mut g.active
             {
                 a.run.elapsed_s = a.base_elapsed + (now - a.start_s);
-                self.store.checkpoint(&a.run).map_err(serr)?;
+                // Written by the checkpoint thread: a slow disk sync must not
+                // delay the tick (and so the swap).
+                let (slot, cv) = &*self.checkpoint;
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(a.run.clone());
+                cv.notify_one();
                 g.last_checkpoint = Instant::now();
             }
             Ok(())

@@ -295,11 +295,17 @@ impl Store {
         })
     }
 
-    /// Checkpoint the running invocation (its elapsed time).
+    /// Checkpoint the running invocation (its elapsed time), unless it is
+    /// no longer the running one (a late checkpoint after its end).
     pub fn checkpoint(&self, r: &Running) -> R<()> {
         self.write(|tx| {
-            tx.open_table(META)?
-                .insert(RUNNING, Self::encode(r).as_slice())?;
+            let mut m = tx.open_table(META)?;
+            let current = m
+                .get(RUNNING)?
+                .and_then(|v| serde_json::from_slice::<Running>(v.value()).ok());
+            if current.is_some_and(|c| c.invocation.id == r.invocation.id) {
+                m.insert(RUNNING, Self::encode(r).as_slice())?;
+            }
             Ok(())
         })
     }
