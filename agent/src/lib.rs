@@ -161,6 +161,7 @@ impl Agent {
             clang: cfg.clang.clone(),
             abi: cfg.abi,
             scratch,
+            jobs: registry::Jobs::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         };
         let sched = Arc::new(scheduler::Scheduler::new(
             bus,

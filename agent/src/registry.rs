@@ -169,6 +169,39 @@ pub struct Toolchain {
     /// The device's ABI: every function must use it.
     pub abi: Abi,
     pub scratch: std::path::PathBuf,
+    /// Compiles running at once (the rest wait their turn).
+    pub jobs: Jobs,
+}
+
+/// A counting semaphore bounding the clang processes: 50 clients creating
+/// at once would otherwise start 50 compilers on a 2-core machine and slow
+/// every other request down with them.
+#[derive(Debug, Clone)]
+pub struct Jobs(std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>);
+
+impl Jobs {
+    pub fn new(n: usize) -> Jobs {
+        Jobs(std::sync::Arc::new((
+            std::sync::Mutex::new(n.max(1)),
+            std::sync::Condvar::new(),
+        )))
+    }
+
+    /// Run `f` holding one slot.
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let (m, cv) = &*self.0;
+        {
+            let mut free = m.lock().unwrap_or_else(|p| p.into_inner());
+            while *free == 0 {
+                free = cv.wait(free).unwrap_or_else(|p| p.into_inner());
+            }
+            *free -= 1;
+        }
+        let r = f();
+        *m.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        cv.notify_one();
+        r
+    }
 }
 
 static SCRATCH: AtomicU64 = AtomicU64::new(0);
@@ -191,7 +224,7 @@ impl Toolchain {
             std::process::id(),
             SCRATCH.fetch_add(1, Ordering::Relaxed)
         ));
-        let r = self.compile_in(&dir, name, src);
+        let r = self.jobs.run(|| self.compile_in(&dir, name, src));
         let _ = std::fs::remove_dir_all(&dir);
         r
     }
