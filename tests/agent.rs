@@ -201,7 +201,37 @@ fn wire_then_ddos_swap_at_the_deadline_without_loss() {
         s2["conservation"]["rx_dropped"], c["rx_dropped"],
         "frames refused after the first load"
     );
-    // The CLI's status shows both runs.
+    // Map rules are installed at the swap: DDoS with the traffic's UDP port
+    // (5000) blocked drops every frame. A swap between two functions with
+    // maps (the table rewritten in one hold of the model) faults nothing.
+    let block = scratch("block").join("r.json");
+    std::fs::write(&block, r#"[{"map": "blocked", "key": 5000, "value": 1}]"#).unwrap();
+    let ddos = common::program("ddos_sume.c");
+    let (c, o, e) = fncli(
+        &a.url,
+        &[
+            "create",
+            "ddos-block",
+            ddos.to_str().unwrap(),
+            "--rules",
+            block.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    let (c, o, e) = fncli(&a.url, &["invoke", "ddos-block", "--run-time", "3"]);
+    assert_eq!(c, 0, "{o}{e}");
+    let s3 = wait_for(&a.url, "the blocking run", 60, |s| {
+        s["timeline"].as_array().unwrap().len() == 3
+    });
+    let b = &s3["timeline"][2];
+    assert_eq!(b["function"], "ddos-block");
+    assert!(counters(b, "dropped") > 1000, "{b:#}");
+    // Only packets already inside at the swap leave (under the old program).
+    assert!(counters(b, "pkt_out") < 16, "{b:#}");
+    assert_eq!(counters(b, "faults"), 0, "{b:#}");
+    assert_eq!(s3["conservation"]["lost"], 0);
+    assert_eq!(s3["conservation"]["faults"], 0);
+    // The CLI's status shows the runs.
     let (code, o, _) = fncli(&a.url, &["status"]);
     assert_eq!(code, 0);
     assert!(
