@@ -76,15 +76,15 @@ impl Config {
 pub enum StartError {
     #[error("--time-scale {0}: must be a positive number")]
     TimeScale(f64),
-    #[error("{0}")]
+    #[error(transparent)]
     Traffic(#[from] nfbpf_sim::host::TrafficError),
-    #[error("embedded device: {0}")]
+    #[error(transparent)]
     Device(#[from] nfbpf_vm::device::DeviceError),
-    #[error("target: {0}")]
+    #[error(transparent)]
     Target(#[from] nfbpf_vm::regs::BusError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Scheduler(#[from] scheduler::StartError),
     #[error("cannot listen on {addr}: {msg}")]
     Listen { addr: String, msg: String },

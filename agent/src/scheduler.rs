@@ -322,7 +322,7 @@ impl std::fmt::Debug for Scheduler {
 /// Why the scheduler could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("device {target}: {e}")]
     Bus { target: String, e: BusError },

@@ -59,7 +59,7 @@ struct ServeArgs {
     traffic: Option<String>,
     /// Schedule seconds = device (or wall) seconds / X. Default 0.001 on the
     /// embedded model, 1 on a target.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     time_scale: Option<f64>,
     /// Force the schedule's clock (default: the cycle counter if it runs).
     #[arg(long, value_enum)]
