@@ -52,6 +52,10 @@ enum Command {
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
     FuzzDiff(cmd::fuzz_diff::Args),
+    /// The agent: serverless functions scheduled onto a device (`serve`, `bench`).
+    Agent(cmd::agent::Args),
+    /// Client of the agent's API: create|get|list|update|delete|invoke|queue|cancel|status.
+    Fn(cmd::fn_client::Args),
 }
 
 /// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
@@ -84,6 +88,8 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
+        Command::Agent(a) => cmd::agent::run(a),
+        Command::Fn(a) => cmd::fn_client::run(a),
     };
     match r {
         Ok(code) => code,

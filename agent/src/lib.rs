@@ -1,3 +1,223 @@
-//! nfbpf-agent: function registry, scheduler and HTTP API.
+//! nfbpf-agent: serverless eBPF functions scheduled onto the device.
 //!
-//! Nothing here yet: the agent is not implemented.
+//! - [`registry`]: function records; compiling (clang) and validating (the
+//!   loader) what clients submit;
+//! - [`store`]: the redb database holding registry, queue, running
+//!   invocation and timeline (crash-safe);
+//! - [`scheduler`]: the FIFO schedule, staging the next program into the idle
+//!   bank ahead of its start and swapping at the deadline;
+//! - [`api`]: the HTTP JSON API;
+//! - [`Agent`]: all of it started together, on a target (`sim:PATH`,
+//!   `sume:IFNAME`) or on an embedded model device with traffic
+//!   (`nfbpf_sim::host`).
+
+pub mod api;
+pub mod registry;
+pub mod scheduler;
+pub mod store;
+
+use nfbpf_loader::Abi;
+use nfbpf_sim::host::{ModelHost, Traffic};
+use nfbpf_vm::device::{Device, DeviceConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use scheduler::ClockSource;
+
+/// Traffic of the embedded device when none is given: 256-byte frames at
+/// 1 Gb/s on each of the four ports (the model keeps up with it under every
+/// program of `programs/`, so no frame is refused at the ports).
+pub const DEFAULT_TRAFFIC: &str = "0,1,2,3:256:1";
+/// Time scale of the embedded model: a schedule second is a device
+/// millisecond (200,000 clocks), so a 5 s run takes about 5 ms of device
+/// time, a fraction of a wall second.
+pub const MODEL_TIME_SCALE: f64 = 0.001;
+
+/// How to start an agent.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST:PORT` (port 0: any free port).
+    pub listen: String,
+    pub store: PathBuf,
+    /// `sim:PATH` or `sume:IFNAME`; None: the embedded model.
+    pub target: Option<String>,
+    /// Traffic of the embedded model (None: [`DEFAULT_TRAFFIC`]).
+    pub traffic: Option<Traffic>,
+    /// Schedule seconds = clock seconds / time scale (None: 1 on a target,
+    /// [`MODEL_TIME_SCALE`] on the embedded model).
+    pub time_scale: Option<f64>,
+    pub clock: Option<ClockSource>,
+    /// Engines of the embedded model.
+    pub engines: usize,
+    pub abi: Abi,
+    pub clang: PathBuf,
+}
+
+impl Config {
+    pub fn new(listen: &str, store: PathBuf) -> Config {
+        Config {
+            listen: listen.to_string(),
+            store,
+            target: None,
+            traffic: None,
+            time_scale: None,
+            clock: None,
+            engines: 4,
+            abi: Abi::Sume,
+            clang: nfbpf_loader::compile::default_clang(),
+        }
+    }
+}
+
+/// Why an agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("--time-scale {0}: must be a positive number")]
+    TimeScale(f64),
+    #[error(transparent)]
+    Traffic(#[from] nfbpf_sim::host::TrafficError),
+    #[error(transparent)]
+    Device(#[from] nfbpf_vm::device::DeviceError),
+    #[error(transparent)]
+    Target(#[from] nfbpf_vm::regs::BusError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Scheduler(#[from] scheduler::StartError),
+    #[error("cannot listen on {addr}: {msg}")]
+    Listen { addr: String, msg: String },
+    #[error("scratch directory {path}: {e}")]
+    Scratch {
+        path: PathBuf,
+        #[source]
+        e: std::io::Error,
+    },
+}
+
+/// A running agent.
+pub struct Agent {
+    pub addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    sched: Arc<scheduler::Scheduler>,
+    threads: Vec<JoinHandle<()>>,
+    /// Kept alive while the agent runs (the embedded model's clock).
+    _host: Option<ModelHost>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("addr", &self.addr).finish()
+    }
+}
+
+impl Agent {
+    pub fn start(cfg: Config) -> Result<Agent, StartError> {
+        let scale = cfg.time_scale.unwrap_or(if cfg.target.is_some() {
+            1.0
+        } else {
+            MODEL_TIME_SCALE
+        });
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(StartError::TimeScale(scale));
+        }
+        let store = Arc::new(store::Store::open(&cfg.store)?);
+        let (bus, host, model, target): (Box<dyn nfbpf_vm::regs::RegisterBus + Send>, _, _, _) =
+            match &cfg.target {
+                Some(t) => {
+                    let parsed: nfbpf_loader::bus::Target = t.parse()?;
+                    (nfbpf_loader::bus::open(&parsed)?, None, None, t.clone())
+                }
+                None => {
+                    let traffic = match &cfg.traffic {
+                        Some(t) => t.clone(),
+                        None => nfbpf_sim::host::parse_traffic(DEFAULT_TRAFFIC)?,
+                    };
+                    let dev = Device::new(DeviceConfig {
+                        engines: cfg.engines,
+                        abi: match cfg.abi {
+                            Abi::Sume => nfbpf_vm::abi::Abi::Sume,
+                            Abi::Xdp => nfbpf_vm::abi::Abi::Xdp,
+                        },
+                        ..DeviceConfig::default()
+                    })?;
+                    let host = ModelHost::start(dev, Some(traffic));
+                    let model = host.bus();
+                    (
+                        Box::new(host.bus()),
+                        Some(host),
+                        Some(model),
+                        format!("embedded model ({} engines)", cfg.engines),
+                    )
+                }
+            };
+        let scratch = std::env::temp_dir().join(format!("nfbpf-agent-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).map_err(|e| StartError::Scratch {
+            path: scratch.clone(),
+            e,
+        })?;
+        let tools = registry::Toolchain {
+            clang: cfg.clang.clone(),
+            abi: cfg.abi,
+            scratch,
+            jobs: registry::Jobs::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        };
+        let sched = Arc::new(scheduler::Scheduler::new(
+            bus,
+            store,
+            tools,
+            scheduler::Config {
+                time_scale: scale,
+                clock: cfg.clock,
+                target,
+            },
+            model,
+        )?);
+        let listen_err = |msg: String| StartError::Listen {
+            addr: cfg.listen.clone(),
+            msg,
+        };
+        let listener =
+            std::net::TcpListener::bind(&cfg.listen).map_err(|e| listen_err(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| listen_err(e.to_string()))?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let s = Arc::clone(&sched);
+        threads.push(std::thread::spawn(move || s.run()));
+        let (st, s) = (Arc::clone(&stop), Arc::clone(&sched));
+        threads.push(std::thread::spawn(move || api::serve(listener, s, st)));
+        Ok(Agent {
+            addr,
+            stop,
+            sched,
+            threads,
+            _host: host,
+        })
+    }
+
+    /// The scheduler (status, cancel) for in-process use.
+    pub fn scheduler(&self) -> &scheduler::Scheduler {
+        &self.sched
+    }
+
+    /// Serve until the process ends.
+    pub fn wait(mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Stop serving and scheduling.
+    pub fn stop(mut self) {
+        self.sched.shutdown();
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Wake the accept.
+        let _ = std::net::TcpStream::connect(self.addr);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

@@ -138,11 +138,37 @@ fn entry_on(
     Ok(())
 }
 
-/// Program `image` into the device behind `bus`.
+/// Program `image` into the device behind `bus`: [`configure`], [`stage`]
+/// and [`flip`] in one go.
 pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, ProgramError> {
-    use regs::*;
     check_id(bus, "device")?;
-    let mut b = Counting { bus, n: 1 };
+    let mut accesses = 1 + configure(bus, image)?;
+    let staged = stage(bus, image)?;
+    let (bank, n) = flip(bus)?;
+    accesses += staged.accesses + n;
+    Ok(Programmed {
+        slots: staged.slots,
+        maps: image.maps.len(),
+        bank,
+        accesses,
+    })
+}
+
+/// What [`stage`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staged {
+    pub slots: usize,
+    /// Register accesses made.
+    pub accesses: u64,
+}
+
+/// Steps 2 and 3: the ABI mode and the map table (with global data) of
+/// `image`. The map table is not double-buffered: writing it replaces the
+/// running program's maps, so a host swapping programs calls this at the
+/// swap, right before [`flip`]. Returns the register accesses made.
+pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, ProgramError> {
+    use regs::*;
+    let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
     b.w(ABIMODE, u32::from(xdp))?;
 
@@ -181,7 +207,15 @@ pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, P
             })?;
         }
     }
+    Ok(b.n)
+}
 
+/// Steps 4 and 5: the program of `image` into the idle bank, then every
+/// slot read back. The running program is untouched until [`flip`]; a host
+/// may stage the next program well ahead of its start.
+pub fn stage(bus: &mut dyn RegisterBus, image: &Image) -> Result<Staged, ProgramError> {
+    use regs::*;
+    let mut b = Counting { bus, n: 0 };
     let words = image.words();
     b.w(WRINST, 0)?;
     b.w(NUMINST, words.len() as u32)?;
@@ -200,18 +234,24 @@ pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, P
             });
         }
     }
+    Ok(Staged {
+        slots: words.len(),
+        accesses: b.n,
+    })
+}
+
+/// Step 6: `FLIP`, confirmed by `CURRINSTMEM`. Returns the active bank and
+/// the register accesses made.
+pub fn flip(bus: &mut dyn RegisterBus) -> Result<(u32, u64), ProgramError> {
+    use regs::*;
+    let mut b = Counting { bus, n: 0 };
     let before = b.r(CURRINSTMEM)?;
     b.w(FLIP, 1)?;
     let bank = b.r(CURRINSTMEM)?;
     if bank == before {
         return Err(ProgramError::NoSwap(bank));
     }
-    Ok(Programmed {
-        slots: words.len(),
-        maps: image.maps.len(),
-        bank,
-        accesses: b.n,
-    })
+    Ok((bank, b.n))
 }
 
 fn wide_words(b: &mut Counting<'_>, base: u32, bytes: &[u8]) -> Result<(), BusError> {

@@ -10,10 +10,12 @@
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
 //! - [`units`]: the helper units, map coprocessor and map registers
-//!   (`rtl/ebpf_units.v`) co-simulated with the model's.
+//!   (`rtl/ebpf_units.v`) co-simulated with the model's;
+//! - [`host`]: the model run as a board (clock thread, traffic, registers).
 
 pub mod cosim;
 pub mod engine;
+pub mod host;
 pub mod rtl;
 pub mod rtlgen;
 pub mod sysrun;

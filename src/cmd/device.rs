@@ -15,14 +15,13 @@
 //! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
 
 use anyhow::{Context, anyhow, bail};
-use nfbpf_loader::bus::{self, Target, socket};
+use nfbpf_loader::bus::{self, Target};
 use nfbpf_loader::{Options, load_file};
 use nfbpf_vm::abi::Abi;
 use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
 use nfbpf_vm::regs::{self, RegisterBus};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -144,57 +143,7 @@ enum Backend {
     Rtl,
 }
 
-/// Parsed `--traffic`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Traffic {
-    pub ports: Vec<usize>,
-    pub bytes: usize,
-    /// Clocks between frames on one port.
-    pub gap_cycles: f64,
-}
-
-/// `PORTS:BYTES[:GBPS]`.
-pub fn parse_traffic(s: &str) -> anyhow::Result<Traffic> {
-    let parts: Vec<&str> = s.split(':').collect();
-    if !(2..=3).contains(&parts.len()) {
-        bail!("--traffic `{s}`: expected PORTS:BYTES[:GBPS], e.g. 0,1:64:10");
-    }
-    let ports = parts[0]
-        .split(',')
-        .map(|p| match p.parse::<usize>() {
-            Ok(n) if n < PORTS => Ok(n),
-            _ => Err(anyhow!(
-                "--traffic `{s}`: port `{p}` is not 0..{}",
-                PORTS - 1
-            )),
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes: usize = parts[1]
-        .parse()
-        .ok()
-        .filter(|b| (14..=1500).contains(b))
-        .ok_or_else(|| {
-            anyhow!(
-                "--traffic `{s}`: frame size `{}` is not 14..1500 bytes",
-                parts[1]
-            )
-        })?;
-    let gbps: f64 = match parts.get(2) {
-        Some(g) => g
-            .parse()
-            .ok()
-            .filter(|g: &f64| *g > 0.0 && *g <= 10.0)
-            .ok_or_else(|| anyhow!("--traffic `{s}`: rate `{g}` is not 0..10 Gb/s"))?,
-        None => 10.0,
-    };
-    // 20 bytes of preamble and inter-frame gap per frame on the wire.
-    let secs = ((bytes + 20) * 8) as f64 / (gbps * 1e9);
-    Ok(Traffic {
-        ports,
-        bytes,
-        gap_cycles: secs * nfbpf_vm::contract::CLOCK_HZ as f64,
-    })
-}
+pub use nfbpf_sim::host::{Traffic, parse_traffic};
 
 fn serve(
     socket_path: PathBuf,
@@ -206,7 +155,6 @@ fn serve(
         abi: Abi::Sume,
         ..DeviceConfig::default()
     })?;
-    let dev = Arc::new(Mutex::new(dev));
     if socket_path.exists() {
         std::fs::remove_file(&socket_path)
             .with_context(|| format!("{} exists and cannot be removed", socket_path.display()))?;
@@ -221,59 +169,7 @@ fn serve(
             .map(|t| format!(", traffic {} B on ports {:?}", t.bytes, t.ports))
             .unwrap_or_default()
     );
-    // The clock: steps while there is work, in chunks so that register
-    // requests get the device between them.
-    let clock = Arc::clone(&dev);
-    std::thread::spawn(move || {
-        let frame = traffic.as_ref().map(|t| {
-            let mut f = vec![0u8; t.bytes];
-            f[12] = 0x08;
-            f
-        });
-        let mut next = 0.0f64;
-        loop {
-            let idle = {
-                let Ok(mut d) = clock.lock() else { return };
-                for _ in 0..2000 {
-                    if let (Some(t), Some(f)) = (&traffic, &frame) {
-                        if d.cycle() as f64 >= next {
-                            for &p in &t.ports {
-                                d.rx(p, f);
-                            }
-                            next += t.gap_cycles;
-                        }
-                    } else if d.in_flight() == 0 {
-                        break;
-                    }
-                    d.step();
-                }
-                d.take_outputs();
-                traffic.is_none() && d.in_flight() == 0
-            };
-            if idle {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-        }
-    });
-    for conn in listener.incoming() {
-        let stream = match conn {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("nfbpf device: accept: {e}");
-                continue;
-            }
-        };
-        let d = Arc::clone(&dev);
-        std::thread::spawn(move || {
-            let r = socket::serve_connection(stream, |f| match d.lock() {
-                Ok(mut g) => f(&mut *g),
-                Err(_) => "ERR the device thread stopped\n".to_string(),
-            });
-            if let Err(e) = r {
-                eprintln!("nfbpf device: connection: {e}");
-            }
-        });
-    }
+    nfbpf_sim::host::ModelHost::start(dev, traffic).serve_socket(listener);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -363,35 +259,4 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// `nfbpf status`.
 pub fn status_cmd(a: StatusArgs) -> anyhow::Result<ExitCode> {
     status(&a.target)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traffic_specs() {
-        let t = parse_traffic("0,1:64:10").unwrap();
-        assert_eq!(t.ports, vec![0, 1]);
-        assert!((t.gap_cycles - 13.44).abs() < 1e-9, "{}", t.gap_cycles);
-        assert!(
-            parse_traffic("4:64")
-                .unwrap_err()
-                .to_string()
-                .contains("port `4`")
-        );
-        assert!(
-            parse_traffic("0:9000")
-                .unwrap_err()
-                .to_string()
-                .contains("frame size")
-        );
-        assert!(
-            parse_traffic("0:64:40")
-                .unwrap_err()
-                .to_string()
-                .contains("rate")
-        );
-        assert!(parse_traffic("0").is_err());
-    }
 }

@@ -1,11 +1,13 @@
 //! Subcommands, one module each.
 
+pub mod agent;
 pub mod asm;
 pub mod bench;
 pub mod bench_pipeline;
 pub mod conform;
 pub mod device;
 pub mod disasm;
+pub mod fn_client;
 pub mod fuzz_diff; // pipeline branch
 pub mod input;
 pub mod map;

@@ -1,0 +1,420 @@
+//! The function registry's records and how a request becomes one: name and
+//! run-time checks, compiling C source with clang (the Makefile's flags,
+//! through `nfbpf_loader::compile`), validating the object with the loader
+//! for the agent's ABI (helpers, size, maps), and resolving map rules
+//! (entries installed into the function's maps when it is swapped in)
+//! against the object's maps.
+
+use base64::Engine as _;
+use nfbpf_loader::{Abi, Image, LoadError, Options};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Shortest and longest run time of an invocation, seconds (as in the
+/// published system).
+pub const RUN_TIME_MIN: u32 = 3;
+pub const RUN_TIME_MAX: u32 = 300;
+/// Run time when neither the invocation nor the function names one.
+pub const RUN_TIME_DEFAULT: u32 = 5;
+/// Longest function name.
+pub const NAME_MAX: usize = 64;
+
+/// The headers every C function may include, as in `programs/include`.
+const HEADERS: &[(&str, &str)] = &[
+    ("sume.h", include_str!("../../programs/include/sume.h")),
+    (
+        "nf_common.h",
+        include_str!("../../programs/include/nf_common.h"),
+    ),
+];
+
+/// One map entry installed when the function is swapped in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Map name, as in the object.
+    pub map: String,
+    /// Key bytes, little-endian at the map's key size.
+    #[serde(with = "b64")]
+    pub key: Vec<u8>,
+    #[serde(with = "b64")]
+    pub value: Vec<u8>,
+}
+
+/// A map of a function's object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+/// A registered function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    pub name: String,
+    pub abi: String,
+    pub default_run_time: u32,
+    /// The C source, when created from source.
+    pub source: Option<String>,
+    /// The clang object the device runs (compiled from `source`, or given).
+    #[serde(with = "b64")]
+    pub object: Vec<u8>,
+    pub rules: Vec<Rule>,
+    /// Instruction slots of the loaded image (prologue included).
+    pub slots: usize,
+    pub maps: Vec<MapInfo>,
+    /// 1 at creation, +1 per update.
+    pub version: u64,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+}
+
+mod b64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a request cannot become a function: a message for the caller and
+/// the HTTP status class (400 malformed, 422 does not compile/validate,
+/// 500 the agent's own problem).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub status: u16,
+    pub msg: String,
+}
+
+impl Reject {
+    pub fn bad(msg: impl Into<String>) -> Reject {
+        Reject {
+            status: 400,
+            msg: msg.into(),
+        }
+    }
+    pub fn invalid(msg: impl Into<String>) -> Reject {
+        Reject {
+            status: 422,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// A function name: 1..=64 of `A-Za-z0-9_.-`, not starting with `.`.
+pub fn check_name(name: &str) -> Result<(), Reject> {
+    let ok = !name.is_empty()
+        && name.len() <= NAME_MAX
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Reject::bad(format!(
+            "name `{}`: a function name is 1..{NAME_MAX} characters of A-Z a-z 0-9 _ - . (not starting with .)",
+            name.escape_debug()
+        )))
+    }
+}
+
+/// A run time in seconds from a JSON value: an integer in 3..=300.
+pub fn run_time(field: &str, v: &serde_json::Value) -> Result<u32, Reject> {
+    match v.as_u64() {
+        Some(n) if (u64::from(RUN_TIME_MIN)..=u64::from(RUN_TIME_MAX)).contains(&n) => Ok(n as u32),
+        _ => Err(Reject::bad(format!(
+            "{field} {v}: the run time is an integer number of seconds, {RUN_TIME_MIN}..{RUN_TIME_MAX}"
+        ))),
+    }
+}
+
+pub fn abi_name(abi: Abi) -> &'static str {
+    match abi {
+        Abi::Sume => "sume",
+        Abi::Xdp => "xdp",
+    }
+}
+
+/// `sume` or `xdp`.
+pub fn parse_abi(s: &str) -> Option<Abi> {
+    match s {
+        "sume" => Some(Abi::Sume),
+        "xdp" => Some(Abi::Xdp),
+        _ => None,
+    }
+}
+
+/// Where the code comes from.
+#[derive(Debug, Clone)]
+pub enum Code {
+    Source(String),
+    Object(Vec<u8>),
+}
+
+/// How the registry compiles and validates.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub clang: std::path::PathBuf,
+    /// The device's ABI: every function must use it.
+    pub abi: Abi,
+    pub scratch: std::path::PathBuf,
+    /// Compiles running at once (the rest wait their turn).
+    pub jobs: Jobs,
+}
+
+/// A counting semaphore bounding the clang processes: 50 clients creating
+/// at once would otherwise start 50 compilers on a 2-core machine and slow
+/// every other request down with them.
+#[derive(Debug, Clone)]
+pub struct Jobs(std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>);
+
+impl Jobs {
+    pub fn new(n: usize) -> Jobs {
+        Jobs(std::sync::Arc::new((
+            std::sync::Mutex::new(n.max(1)),
+            std::sync::Condvar::new(),
+        )))
+    }
+
+    /// Run `f` holding one slot.
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let (m, cv) = &*self.0;
+        {
+            let mut free = m.lock().unwrap_or_else(|p| p.into_inner());
+            while *free == 0 {
+                free = cv.wait(free).unwrap_or_else(|p| p.into_inner());
+            }
+            *free -= 1;
+        }
+        let r = f();
+        *m.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        cv.notify_one();
+        r
+    }
+}
+
+static SCRATCH: AtomicU64 = AtomicU64::new(0);
+
+impl Toolchain {
+    /// Loader options for this device.
+    pub fn options(&self) -> Options {
+        Options {
+            abi: Some(self.abi),
+            clang: self.clang.clone(),
+            ..Options::default()
+        }
+    }
+
+    /// C source -> object bytes. clang's message (with the file named
+    /// `NAME.c`) comes back on failure.
+    pub fn compile(&self, name: &str, src: &str) -> Result<Vec<u8>, Reject> {
+        let dir = self.scratch.join(format!(
+            "build-{}-{}",
+            std::process::id(),
+            SCRATCH.fetch_add(1, Ordering::Relaxed)
+        ));
+        let r = self.jobs.run(|| self.compile_in(&dir, name, src));
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    fn compile_in(&self, dir: &Path, name: &str, src: &str) -> Result<Vec<u8>, Reject> {
+        let internal = |e: std::io::Error| Reject {
+            status: 500,
+            msg: format!("agent scratch directory {}: {e}", dir.display()),
+        };
+        std::fs::create_dir_all(dir.join("include")).map_err(internal)?;
+        for (h, text) in HEADERS {
+            std::fs::write(dir.join("include").join(h), text).map_err(internal)?;
+        }
+        let file = format!("{name}.c");
+        let c = dir.join(&file);
+        std::fs::write(&c, src).map_err(internal)?;
+        let o = dir.join("out.o");
+        let opts = self.options();
+        match nfbpf_loader::compile::compile(&opts.clang, &c, &o, opts.cpu, &[]) {
+            Ok(()) => std::fs::read(&o).map_err(internal),
+            Err(LoadError::Compile { stderr, .. }) => {
+                let dir_s = format!("{}/", dir.display());
+                Err(Reject::invalid(format!(
+                    "compile error: {}",
+                    stderr.replace(&dir_s, "").trim_end()
+                )))
+            }
+            Err(e) => Err(Reject {
+                status: 500,
+                msg: e.to_string(),
+            }),
+        }
+    }
+
+    /// Object bytes -> the image the device will run, or the loader's
+    /// error (unsupported helper, too large, bad map, not an object...).
+    pub fn validate(&self, object: &[u8]) -> Result<Image, Reject> {
+        nfbpf_loader::load(object, &self.options())
+            .map_err(|e| Reject::invalid(format!("the loader rejects the object: {e}")))
+    }
+}
+
+/// The maps of an image, for the record.
+pub fn map_infos(image: &Image) -> Vec<MapInfo> {
+    image
+        .maps
+        .iter()
+        .map(|m| MapInfo {
+            name: m.name.clone(),
+            kind: format!("{:?}", m.map_type).to_lowercase(),
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+        })
+        .collect()
+}
+
+/// A rule field: a JSON integer (little-endian at `size` bytes) or a string
+/// `hex:0a0b...` of exactly `size` bytes.
+fn rule_bytes(at: &str, what: &str, v: &serde_json::Value, size: u32) -> Result<Vec<u8>, Reject> {
+    let size = size as usize;
+    if let Some(n) = v.as_u64() {
+        if size < 8 && n >> (8 * size) != 0 {
+            return Err(Reject::invalid(format!(
+                "{at}: {what} {n} does not fit the map's {size}-byte {what}"
+            )));
+        }
+        let mut b = n.to_le_bytes().to_vec();
+        b.resize(size, 0);
+        return Ok(b);
+    }
+    let hex = v.as_str().and_then(|s| s.strip_prefix("hex:"));
+    let Some(hex) = hex else {
+        return Err(Reject::bad(format!(
+            "{at}: {what} {v}: expected an unsigned integer or a string \"hex:..\""
+        )));
+    };
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| Reject::bad(format!("{at}: {what} `hex:{hex}` is not hex bytes")))?;
+    if bytes.len() != size {
+        return Err(Reject::invalid(format!(
+            "{at}: {what} has {} bytes, the map's {what} is {size} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Map rules (`[{"map": NAME, "key": K, "value": V}, ...]`) checked against
+/// the image's maps.
+pub fn rules(v: &serde_json::Value, image: &Image) -> Result<Vec<Rule>, Reject> {
+    let Some(list) = v.as_array() else {
+        return Err(Reject::bad(
+            "rules: expected an array of {\"map\": NAME, \"key\": K, \"value\": V}",
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        let at = format!("rules[{i}]");
+        let Some(obj) = r.as_object() else {
+            return Err(Reject::bad(format!("{at}: expected an object")));
+        };
+        if let Some(k) = obj
+            .keys()
+            .find(|k| !["map", "key", "value"].contains(&k.as_str()))
+        {
+            return Err(Reject::bad(format!("{at}: unknown field `{k}`")));
+        }
+        let name = obj
+            .get("map")
+            .and_then(|m| m.as_str())
+            .ok_or_else(|| Reject::bad(format!("{at}: `map` (a map name) is missing")))?;
+        let Some(m) = image.maps.iter().find(|m| m.name == name) else {
+            let names: Vec<&str> = image.maps.iter().map(|m| m.name.as_str()).collect();
+            return Err(Reject::invalid(format!(
+                "{at}: the function has no map `{name}` (its maps: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        if m.initial.is_some() {
+            return Err(Reject::invalid(format!(
+                "{at}: map `{name}` holds global data; rules fill HASH, ARRAY, LPM_TRIE and DEVMAP maps"
+            )));
+        }
+        let field = |f: &str| {
+            obj.get(f)
+                .ok_or_else(|| Reject::bad(format!("{at}: `{f}` is missing")))
+        };
+        let key = rule_bytes(&at, "key", field("key")?, m.key_size)?;
+        let value = rule_bytes(&at, "value", field("value")?, m.value_size)?;
+        out.push(Rule {
+            map: name.to_string(),
+            key,
+            value,
+        });
+    }
+    let per_map = |n: &str| out.iter().filter(|r| r.map == n).count();
+    if let Some(m) = image
+        .maps
+        .iter()
+        .find(|m| per_map(&m.name) > m.max_entries as usize)
+    {
+        return Err(Reject::invalid(format!(
+            "rules: {} entries for map `{}`, which holds {}",
+            per_map(&m.name),
+            m.name,
+            m.max_entries
+        )));
+    }
+    Ok(out)
+}
+
+/// Decode a base64 object.
+pub fn object_b64(s: &str) -> Result<Vec<u8>, Reject> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| Reject::bad(format!("object: not base64: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_run_times() {
+        assert!(check_name("wire_sume-2.v1").is_ok());
+        for bad in ["", ".x", "a b", "a/b", &"x".repeat(65)] {
+            assert_eq!(check_name(bad).unwrap_err().status, 400, "{bad}");
+        }
+        assert_eq!(run_time("run_time", &serde_json::json!(3)), Ok(3));
+        assert_eq!(run_time("run_time", &serde_json::json!(300)), Ok(300));
+        for bad in [
+            serde_json::json!(2),
+            serde_json::json!(301),
+            serde_json::json!(4.5),
+            serde_json::json!("5"),
+            serde_json::json!(-3),
+        ] {
+            let e = run_time("run_time", &bad).unwrap_err();
+            assert!(e.msg.contains("3..300"), "{}", e.msg);
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The agent's persistent state: one redb database file holding the
+//! function registry, the invocation queue, the running invocation (with a
+//! checkpoint of its elapsed time) and the timeline of past runs. Every
+//! change is one write transaction, committed durably before the caller
+//! answers, so a kill -9 loses nothing that was acknowledged.
+//!
+//! Records are JSON (the types of [`crate::registry`] and
+//! [`crate::scheduler`]); queue and history keys are invocation ids, in
+//! submission order.
+
+// The transaction closures return redb::Error, which is large; it becomes a
+// StoreError (a message) as soon as the transaction ends.
+#![allow(clippy::result_large_err)]
+
+use crate::registry::Function;
+use crate::scheduler::{Invocation, RunRecord, Running};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions");
+const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
+const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const NEXT_ID: &str = "next_id";
+const RUNNING: &str = "running";
+
+/// A store failure (I/O, a corrupt record); names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: {msg}")]
+    Db { path: PathBuf, msg: String },
+    #[error("store {path}: record {what} is corrupt: {msg}")]
+    Corrupt {
+        path: PathBuf,
+        what: String,
+        msg: String,
+    },
+}
+
+/// Why a registry or queue change did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    Exists,
+    Missing,
+    /// The function has invocations queued or running (their ids).
+    InUse(Vec<u64>),
+}
+
+/// The database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+type R<T> = Result<T, StoreError>;
+
+impl Store {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> R<Store> {
+        let err = |e: String| StoreError::Db {
+            path: path.to_path_buf(),
+            msg: e,
+        };
+        let db = Database::create(path).map_err(|e| err(e.to_string()))?;
+        let s = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        // Every table exists from the start (reads of a missing table fail).
+        s.write(|tx| {
+            tx.open_table(FUNCTIONS)?;
+            tx.open_table(QUEUE)?;
+            tx.open_table(HISTORY)?;
+            tx.open_table(META)?;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db_err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            msg: e.to_string(),
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, what: impl Fn() -> String, b: &[u8]) -> R<T> {
+        serde_json::from_slice(b).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            what: what(),
+            msg: e.to_string(),
+        })
+    }
+
+    fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+        // Our record types serialize infallibly (no maps with non-string keys).
+        serde_json::to_vec(v).unwrap_or_default()
+    }
+
+    /// Run `f` in one write transaction and commit it.
+    fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>) -> R<T> {
+        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        let v = f(&tx).map_err(|e| self.db_err(e))?;
+        tx.commit().map_err(|e| self.db_err(e))?;
+        Ok(v)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>) -> R<T> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        f(&tx).map_err(|e| self.db_err(e))
+    }
+
+    pub fn function(&self, name: &str) -> R<Option<Function>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(FUNCTIONS)?;
+            Ok(t.get(name)?.map(|v| v.value().to_vec()))
+        })?;
+        raw.map(|b| self.decode(|| format!("function `{name}`"), &b))
+            .transpose()
+    }
+
+    pub fn functions(&self) -> R<Vec<Function>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(FUNCTIONS)?;
+            let mut out = Vec::new();
+            for kv in t.iter()? {
+                let (k, v) = kv?;
+                out.push((k.value().to_string(), v.value().to_vec()));
+            }
+            Ok(out)
+        })?;
+        raw.iter()
+            .map(|(k, b)| self.decode(|| format!("function `{k}`"), b))
+            .collect()
+    }
+
+    /// Insert (`create`) or replace (`!create`) a function. On update the
+    /// version goes up by one and the creation time is kept.
+    pub fn put_function(&self, f: &Function, create: bool) -> R<Result<Function, Refused>> {
+        self.write(|tx| {
+            let mut t = tx.open_table(FUNCTIONS)?;
+            let old = t.get(f.name.as_str())?.map(|v| v.value().to_vec());
+            let mut f = f.clone();
+            match (&old, create) {
+                (Some(_), true) => return Ok(Err(Refused::Exists)),
+                (None, false) => return Ok(Err(Refused::Missing)),
+                (Some(b), false) => {
+                    // A corrupt old record is replaced: the new one is whole.
+                    if let Ok(o) = serde_json::from_slice::<Function>(b) {
+                        f.version = o.version + 1;
+                        f.created_ms = o.created_ms;
+                    }
+                }
+                (None, true) => {}
+            }
+            t.insert(f.name.as_str(), Self::encode(&f).as_slice())?;
+            Ok(Ok(f))
+        })
+    }
+
+    /// Delete a function unless an invocation of it is queued or running.
+    pub fn delete_function(&self, name: &str) -> R<Result<(), Refused>> {
+        self.write(|tx| {
+            let mut t = tx.open_table(FUNCTIONS)?;
+            if t.get(name)?.is_none() {
+                return Ok(Err(Refused::Missing));
+            }
+            let mut users = Vec::new();
+            {
+                let q = tx.open_table(QUEUE)?;
+                for kv in q.iter()? {
+                    let (k, v) = kv?;
+                    if serde_json::from_slice::<Invocation>(v.value())
+                        .is_ok_and(|i| i.function == name)
+                    {
+                        users.push(k.value());
+                    }
+                }
+                let m = tx.open_table(META)?;
+                if let Some(v) = m.get(RUNNING)?
+                    && let Ok(r) = serde_json::from_slice::<Running>(v.value())
+                    && r.invocation.function == name
+                {
+                    users.insert(0, r.invocation.id);
+                }
+            }
+            if !users.is_empty() {
+                return Ok(Err(Refused::InUse(users)));
+            }
+            t.remove(name)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Append an invocation of `function` (which must exist) to the queue.
+    pub fn enqueue(
+        &self,
+        function: &str,
+        run_time: u32,
+        now_ms: u64,
+    ) -> R<Result<Invocation, Refused>> {
+        self.write(|tx| {
+            if tx.open_table(FUNCTIONS)?.get(function)?.is_none() {
+                return Ok(Err(Refused::Missing));
+            }
+            let mut m = tx.open_table(META)?;
+            let id = m
+                .get(NEXT_ID)?
+                .and_then(|v| v.value().try_into().ok().map(u64::from_le_bytes))
+                .unwrap_or(1);
+            m.insert(NEXT_ID, (id + 1).to_le_bytes().as_slice())?;
+            let inv = Invocation {
+                id,
+                function: function.to_string(),
+                run_time,
+                submitted_ms: now_ms,
+            };
+            tx.open_table(QUEUE)?
+                .insert(id, Self::encode(&inv).as_slice())?;
+            Ok(Ok(inv))
+        })
+    }
+
+    /// The queue, oldest first.
+    pub fn queue(&self) -> R<Vec<Invocation>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(QUEUE)?;
+            let mut out = Vec::new();
+            for kv in t.iter()? {
+                let (k, v) = kv?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok(out)
+        })?;
+        raw.iter()
+            .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
+            .collect()
+    }
+
+    /// Length of the queue and its first `n` invocations.
+    pub fn queue_head(&self, n: usize) -> R<(u64, Vec<Invocation>)> {
+        let (len, raw) = self.read(|tx| {
+            let t = tx.open_table(QUEUE)?;
+            let mut out = Vec::new();
+            for kv in t.iter()?.take(n) {
+                let (k, v) = kv?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok((t.len()?, out))
+        })?;
+        let head = raw
+            .iter()
+            .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
+            .collect::<R<Vec<_>>>()?;
+        Ok((len, head))
+    }
+
+    /// The first queued invocation.
+    pub fn head(&self) -> R<Option<Invocation>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(QUEUE)?;
+            let first = t.first()?.map(|(k, v)| (k.value(), v.value().to_vec()));
+            Ok(first)
+        })?;
+        raw.map(|(k, b)| self.decode(|| format!("queue entry {k}"), &b))
+            .transpose()
+    }
+
+    /// Remove a queued invocation.
+    pub fn dequeue(&self, id: u64) -> R<Option<Invocation>> {
+        let raw = self.write(|tx| {
+            let mut t = tx.open_table(QUEUE)?;
+            let v = t.remove(id)?.map(|v| v.value().to_vec());
+            Ok(v)
+        })?;
+        raw.map(|b| self.decode(|| format!("queue entry {id}"), &b))
+            .transpose()
+    }
+
+    /// The invocation `r` leaves the queue and becomes the running one, in
+    /// one transaction.
+    pub fn start(&self, r: &Running) -> R<()> {
+        self.write(|tx| {
+            tx.open_table(QUEUE)?.remove(r.invocation.id)?;
+            tx.open_table(META)?
+                .insert(RUNNING, Self::encode(r).as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Checkpoint the running invocation (its elapsed time), unless it is
+    /// no longer the running one (a late checkpoint after its end).
+    pub fn checkpoint(&self, r: &Running) -> R<()> {
+        self.write(|tx| {
+            let mut m = tx.open_table(META)?;
+            let current = m
+                .get(RUNNING)?
+                .and_then(|v| serde_json::from_slice::<Running>(v.value()).ok());
+            if current.is_some_and(|c| c.invocation.id == r.invocation.id) {
+                m.insert(RUNNING, Self::encode(r).as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The running invocation ends: its record joins the timeline.
+    pub fn finish(&self, rec: &RunRecord) -> R<()> {
+        self.write(|tx| {
+            tx.open_table(META)?.remove(RUNNING)?;
+            tx.open_table(HISTORY)?
+                .insert(rec.id, Self::encode(rec).as_slice())?;
+            Ok(())
+        })
+    }
+
+    pub fn running(&self) -> R<Option<Running>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(META)?;
+            Ok(t.get(RUNNING)?.map(|v| v.value().to_vec()))
+        })?;
+        raw.map(|b| self.decode(|| "running".to_string(), &b))
+            .transpose()
+    }
+
+    /// Past runs, oldest first (at most the last `limit`).
+    pub fn history(&self, limit: usize) -> R<Vec<RunRecord>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(HISTORY)?;
+            let mut out = Vec::new();
+            for kv in t.iter()?.rev().take(limit) {
+                let (k, v) = kv?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            out.reverse();
+            Ok(out)
+        })?;
+        raw.iter()
+            .map(|(k, b)| self.decode(|| format!("timeline entry {k}"), b))
+            .collect()
+    }
+}

@@ -1,0 +1,325 @@
+//! `nfbpf fn create|get|list|update|delete|invoke|queue|cancel|status`: the
+//! client of the agent's HTTP API (`docs/api.md`). The agent is `--agent
+//! URL`, else `$NFBPF_AGENT`, else `http://127.0.0.1:8080`. An error answer
+//! prints the agent's message and exits with 1.
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub const DEFAULT_AGENT: &str = "http://127.0.0.1:8080";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The agent's URL (default: $NFBPF_AGENT, else http://127.0.0.1:8080).
+    #[arg(long, global = true)]
+    agent: Option<String>,
+    /// Print the agent's JSON answer as it is.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Args)]
+struct FunctionArgs {
+    /// Function name.
+    name: String,
+    /// C source (`.c`, compiled by the agent) or clang object (sent base64).
+    file: PathBuf,
+    /// ABI (`sume` or `xdp`; default: the agent's device's).
+    #[arg(long)]
+    abi: Option<String>,
+    /// Default run time of an invocation, seconds (3..300).
+    #[arg(long)]
+    run_time: Option<u32>,
+    /// Map rules: a JSON array of {"map": NAME, "key": K, "value": V}.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Register a function (compiled and validated by the agent).
+    Create(FunctionArgs),
+    /// Replace a function's code and settings.
+    Update(FunctionArgs),
+    /// Show a function (with its source).
+    Get { name: String },
+    /// List the functions.
+    List,
+    /// Remove a function (not while invoked).
+    Delete { name: String },
+    /// Queue an invocation.
+    Invoke {
+        name: String,
+        /// Run time, seconds (3..300; default: the function's).
+        #[arg(long)]
+        run_time: Option<u32>,
+    },
+    /// Show the queue.
+    Queue,
+    /// Cancel a queued or running invocation.
+    Cancel { id: u64 },
+    /// Running function, remaining time, queue, timeline, device counters.
+    Status,
+}
+
+/// An HTTP client of the agent.
+pub struct Client {
+    base: String,
+    http: ureq::Agent,
+}
+
+/// An answer: status code and JSON body.
+pub type Answer = (u16, Value);
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(120))
+                .build(),
+        }
+    }
+
+    /// One request; transport failures are errors, HTTP errors answers.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+        let url = format!("{}{path}", self.base);
+        let req = self
+            .http
+            .request(method, &url)
+            .set("Content-Type", "application/json");
+        let r = match body {
+            Some(b) => req.send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let resp = match r {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(anyhow!("agent {}: {e}", self.base)),
+        };
+        let status = resp.status();
+        let text = resp
+            .into_string()
+            .with_context(|| format!("agent {}: reading the answer", self.base))?;
+        let v = serde_json::from_str(&text)
+            .map_err(|e| anyhow!("agent {}: answer is not JSON ({e}): {text}", self.base))?;
+        Ok((status, v))
+    }
+}
+
+fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    let mut b = json!({ "name": a.name });
+    if a.file.extension().is_some_and(|e| e == "c") {
+        b["source"] = json!(
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow!("{}: not UTF-8 text", a.file.display()))?
+        );
+    } else {
+        b["object"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+    }
+    if let Some(abi) = &a.abi {
+        b["abi"] = json!(abi);
+    }
+    if let Some(rt) = a.run_time {
+        b["default_run_time"] = json!(rt);
+    }
+    if let Some(r) = &a.rules {
+        b["rules"] = read_json(r)?;
+    }
+    Ok(b)
+}
+
+fn read_json(p: &Path) -> anyhow::Result<Value> {
+    let t = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+    serde_json::from_str(&t).with_context(|| format!("{}: not JSON", p.display()))
+}
+
+fn f64_of(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+fn print_status(s: &Value) {
+    println!(
+        "device: {}, clock {} (time scale {}), now {:.3} s{}",
+        s["target"].as_str().unwrap_or("?"),
+        s["clock"].as_str().unwrap_or("?"),
+        s["time_scale"],
+        f64_of(&s["now_s"]),
+        s["cycle"]
+            .as_u64()
+            .map(|c| format!(", cycle {c}"))
+            .unwrap_or_default()
+    );
+    match s["running"].as_object() {
+        Some(r) => println!(
+            "running: #{} {} (v{}), {:.2} of {} s, {:.2} s remaining",
+            r["id"],
+            r["function"].as_str().unwrap_or("?"),
+            r["version"],
+            f64_of(&r["elapsed_s"]),
+            r["run_time"],
+            f64_of(&r["remaining_s"])
+        ),
+        None => println!(
+            "running: nothing{}",
+            s["loaded"]
+                .as_str()
+                .map(|l| format!(" ({l} stays loaded)"))
+                .unwrap_or_default()
+        ),
+    }
+    if let Some(st) = s["next_staged"].as_object() {
+        println!(
+            "next: #{} {} written into the idle bank at {:.3} s",
+            st["id"],
+            st["function"].as_str().unwrap_or("?"),
+            f64_of(&st["staged_at_s"])
+        );
+    }
+    let q = &s["queue"];
+    println!("queue: {} waiting", q["length"]);
+    for i in q["head"].as_array().into_iter().flatten() {
+        println!(
+            "  #{} {} {} s",
+            i["id"],
+            i["function"].as_str().unwrap_or("?"),
+            i["run_time"]
+        );
+    }
+    println!("timeline:");
+    println!(
+        "  id  function          outcome     start_s    end_s  late_s  ahead_s  pkts_in  pkts_out  dropped  rx_dropped"
+    );
+    for r in s["timeline"].as_array().into_iter().flatten() {
+        let c = &r["counters"];
+        println!(
+            "  {:<3} {:<16}  {:<10} {:8.3} {:8.3}  {:6.3}  {:>7}  {:7}  {:8}  {:7}  {:10}",
+            r["id"],
+            r["function"].as_str().unwrap_or("?"),
+            r["outcome"]
+                .as_str()
+                .unwrap_or("?")
+                .chars()
+                .take(10)
+                .collect::<String>(),
+            f64_of(&r["start_s"]),
+            f64_of(&r["end_s"]),
+            f64_of(&r["end_s"]) - f64_of(&r["deadline_s"]),
+            r["staged_ahead_s"]
+                .as_f64()
+                .map(|a| format!("{a:.3}"))
+                .unwrap_or("-".into()),
+            c["pkt_in"],
+            c["pkt_out"],
+            c["dropped"],
+            c["rx_dropped"]
+        );
+    }
+    if let Some(e) = s["last_error"].as_str() {
+        println!("last error: {e}");
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let base = a
+        .agent
+        .clone()
+        .or_else(|| std::env::var("NFBPF_AGENT").ok())
+        .unwrap_or_else(|| DEFAULT_AGENT.to_string());
+    let c = Client::new(&base);
+    let (method, path, body) = match &a.what {
+        What::Create(f) => ("POST", "/functions".to_string(), Some(function_body(f)?)),
+        What::Update(f) => (
+            "PUT",
+            format!("/functions/{}", f.name),
+            Some(function_body(f)?),
+        ),
+        What::Get { name } => ("GET", format!("/functions/{name}"), None),
+        What::List => ("GET", "/functions".into(), None),
+        What::Delete { name } => ("DELETE", format!("/functions/{name}"), None),
+        What::Invoke { name, run_time } => (
+            "POST",
+            format!("/functions/{name}/invoke"),
+            Some(match run_time {
+                Some(r) => json!({ "run_time": r }),
+                None => json!({}),
+            }),
+        ),
+        What::Queue => ("GET", "/queue".into(), None),
+        What::Cancel { id } => ("DELETE", format!("/queue/{id}"), None),
+        What::Status => ("GET", "/status".into(), None),
+    };
+    let (status, v) = c.call(method, &path, body.as_ref())?;
+    if status >= 400 {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        bail!(
+            "agent answered {status}: {}",
+            v["error"].as_str().unwrap_or(&v.to_string())
+        );
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &a.what {
+        What::Create(_) | What::Update(_) => println!(
+            "{} v{}: {} slots, {} maps, default run time {} s",
+            v["name"].as_str().unwrap_or("?"),
+            v["version"],
+            v["slots"],
+            v["maps"].as_array().map_or(0, Vec::len),
+            v["default_run_time"]
+        ),
+        What::Get { .. } => {
+            let mut v = v;
+            if let Some(o) = v.as_object_mut() {
+                o.remove("object");
+            }
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        What::List => {
+            println!("name              abi   version  slots  maps  default_run_time");
+            for f in v["functions"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<16}  {:<4}  {:7}  {:5}  {:4}  {}",
+                    f["name"].as_str().unwrap_or("?"),
+                    f["abi"].as_str().unwrap_or("?"),
+                    f["version"],
+                    f["slots"],
+                    f["maps"].as_array().map_or(0, Vec::len),
+                    f["default_run_time"]
+                );
+            }
+        }
+        What::Delete { name } => println!("{name} deleted"),
+        What::Invoke { .. } => println!(
+            "queued #{}: {} for {} s",
+            v["id"],
+            v["function"].as_str().unwrap_or("?"),
+            v["run_time"]
+        ),
+        What::Queue => {
+            println!("id  function          run_time");
+            for i in v["queue"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<3} {:<16}  {}",
+                    i["id"],
+                    i["function"].as_str().unwrap_or("?"),
+                    i["run_time"]
+                );
+            }
+        }
+        What::Cancel { id } => println!("cancelled #{id} ({})", v["was"].as_str().unwrap_or("?")),
+        What::Status => print_status(&v),
+    }
+    Ok(ExitCode::SUCCESS)
+}

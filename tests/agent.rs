@@ -1,0 +1,436 @@
+//! The agent end to end, as processes: `nfbpf agent serve` on loopback with
+//! the embedded model and traffic, driven through `nfbpf fn` and its HTTP
+//! API. Wire and DDoS run in turn with zero loss at the swap; a kill -9
+//! mid-run loses neither functions nor queue; bad requests get 4xx JSON;
+//! a short load test.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct AgentProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(store: &Path, port: u16, extra: &[&str]) -> AgentProc {
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        .args(["agent", "serve", "--listen", &listen, "--store"])
+        .arg(store)
+        .args(extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the agent");
+    let a = AgentProc {
+        child,
+        url: format!("http://{listen}"),
+    };
+    let t = Instant::now();
+    while TcpStream::connect(&listen).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(20), "agent did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a
+}
+
+/// A raw HTTP request: (status, JSON body).
+fn http(url: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let host = url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out.split_once("\r\n\r\n").map_or("", |x| x.1);
+    (
+        status,
+        serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {out}")),
+    )
+}
+
+fn fncli(url: &str, args: &[&str]) -> (i32, String, String) {
+    let mut v = vec!["fn", "--agent", url];
+    v.extend_from_slice(args);
+    common::nfbpf(&v)
+}
+
+fn status(url: &str) -> Value {
+    let (c, v) = http(url, "GET", "/status", "");
+    assert_eq!(c, 200, "{v}");
+    v
+}
+
+/// Wait until `pred(status)` holds.
+fn wait_for(url: &str, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    let t = Instant::now();
+    loop {
+        let s = status(url);
+        if pred(&s) {
+            return s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timeout waiting for {what}: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nfbpf-agent-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn create_both(url: &str) {
+    let wire = common::program("wire_sume.c");
+    let ddos = common::program("ddos_sume.c");
+    let rules = scratch("rules").join("r.json");
+    std::fs::write(&rules, r#"[{"map": "blocked", "key": 53, "value": 1}]"#).unwrap();
+    let (c, o, e) = fncli(url, &["create", "wire", wire.to_str().unwrap()]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("wire v1"), "{o}");
+    let (c, o, e) = fncli(
+        url,
+        &[
+            "create",
+            "ddos",
+            ddos.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("ddos v1") && o.contains("2 maps"), "{o}");
+}
+
+fn counters(r: &Value, k: &str) -> u64 {
+    r["counters"][k].as_u64().unwrap()
+}
+
+#[test]
+fn wire_then_ddos_swap_at_the_deadline_without_loss() {
+    if !common::clang() {
+        return;
+    }
+    let dir = scratch("e2e");
+    let a = start(&dir.join("a.redb"), free_port(), &[]);
+    create_both(&a.url);
+    let (c, o, _) = fncli(&a.url, &["list"]);
+    assert!(c == 0 && o.contains("wire") && o.contains("ddos"), "{o}");
+    let (c, o, e) = fncli(&a.url, &["invoke", "wire", "--run-time", "3"]);
+    assert_eq!(c, 0, "{o}{e}");
+    let (c, o, e) = fncli(&a.url, &["invoke", "ddos", "--run-time", "3"]);
+    assert!(c == 0 && o.contains("queued #2"), "{o}{e}");
+    // While Wire runs, DDoS is already in the idle bank.
+    let s = wait_for(&a.url, "wire running", 30, |s| {
+        s["running"]["function"] == "wire" && s["next_staged"]["function"] == "ddos"
+    });
+    let remaining = s["running"]["remaining_s"].as_f64().unwrap();
+    assert!(remaining > 0.0 && remaining <= 3.0, "{s:#}");
+    let s = wait_for(&a.url, "both runs in the timeline", 60, |s| {
+        s["timeline"].as_array().unwrap().len() == 2
+    });
+    let tl = s["timeline"].as_array().unwrap();
+    let (w, d) = (&tl[0], &tl[1]);
+    assert_eq!(
+        (w["function"].as_str(), d["function"].as_str()),
+        (Some("wire"), Some("ddos"))
+    );
+    for r in tl {
+        assert_eq!(r["outcome"], "completed", "{r:#}");
+        // The run lasted its run time; the swap came at the deadline (within
+        // a few scheduler ticks of schedule time).
+        let (start, end, deadline) = (
+            r["start_s"].as_f64().unwrap(),
+            r["end_s"].as_f64().unwrap(),
+            r["deadline_s"].as_f64().unwrap(),
+        );
+        assert!((deadline - start - 3.0).abs() < 1e-9, "{r:#}");
+        assert!(end >= deadline && end - deadline < 1.0, "late swap: {r:#}");
+        // Packets flowed, none refused at the ports, none faulted.
+        assert!(counters(r, "pkt_in") > 1000, "{r:#}");
+        assert!(counters(r, "pkt_out") > 1000, "{r:#}");
+        assert_eq!(counters(r, "rx_dropped"), 0, "{r:#}");
+        assert_eq!(counters(r, "faults"), 0, "{r:#}");
+    }
+    // DDoS went into the idle bank ahead of its start; Wire's end is DDoS's start.
+    assert!(d["staged_ahead_s"].as_f64().unwrap() > 1.0, "{d:#}");
+    assert_eq!(w["end_s"], d["start_s"]);
+    assert_eq!(w["end_cycle"], d["start_cycle"]);
+    // Conservation over the whole device, read in one hold of the model:
+    // every packet an engine took is out, dropped by the program, or still
+    // inside; every frame a port received went to an engine or was refused
+    // (before the first load only).
+    let c = &s["conservation"];
+    assert_eq!(c["lost"], 0, "{c:#}");
+    assert_eq!(c["rx_unaccounted"], 0, "{c:#}");
+    assert_eq!(c["faults"], 0, "{c:#}");
+    let s2 = status(&a.url);
+    assert_eq!(
+        s2["conservation"]["rx_dropped"], c["rx_dropped"],
+        "frames refused after the first load"
+    );
+    // Map rules are installed at the swap: DDoS with the traffic's UDP port
+    // (5000) blocked drops every frame. A swap between two functions with
+    // maps (the table rewritten in one hold of the model) faults nothing.
+    let block = scratch("block").join("r.json");
+    std::fs::write(&block, r#"[{"map": "blocked", "key": 5000, "value": 1}]"#).unwrap();
+    let ddos = common::program("ddos_sume.c");
+    let (c, o, e) = fncli(
+        &a.url,
+        &[
+            "create",
+            "ddos-block",
+            ddos.to_str().unwrap(),
+            "--rules",
+            block.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    let (c, o, e) = fncli(&a.url, &["invoke", "ddos-block", "--run-time", "3"]);
+    assert_eq!(c, 0, "{o}{e}");
+    let s3 = wait_for(&a.url, "the blocking run", 60, |s| {
+        s["timeline"].as_array().unwrap().len() == 3
+    });
+    let b = &s3["timeline"][2];
+    assert_eq!(b["function"], "ddos-block");
+    assert!(counters(b, "dropped") > 1000, "{b:#}");
+    // Only packets already inside at the swap leave (under the old program).
+    assert!(counters(b, "pkt_out") < 16, "{b:#}");
+    assert_eq!(counters(b, "faults"), 0, "{b:#}");
+    assert_eq!(s3["conservation"]["lost"], 0);
+    assert_eq!(s3["conservation"]["faults"], 0);
+    // The CLI's status shows the runs.
+    let (code, o, _) = fncli(&a.url, &["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        o.contains("wire") && o.contains("ddos") && o.contains("completed"),
+        "{o}"
+    );
+}
+
+#[test]
+fn kill_9_mid_run_keeps_functions_and_queue() {
+    if !common::clang() {
+        return;
+    }
+    let dir = scratch("restart");
+    let store = dir.join("a.redb");
+    let port = free_port();
+    // A schedule second is 10 device ms here, so a run lasts a few wall seconds.
+    let args = ["--time-scale", "0.01"];
+    let mut a = start(&store, port, &args);
+    create_both(&a.url);
+    for (f, t) in [("wire", "5"), ("ddos", "3"), ("wire", "3")] {
+        let (c, o, e) = fncli(&a.url, &["invoke", f, "--run-time", t]);
+        assert_eq!(c, 0, "{o}{e}");
+    }
+    let before = wait_for(&a.url, "wire 1 s into its run", 60, |s| {
+        s["running"]["id"] == 1 && s["running"]["elapsed_s"].as_f64().unwrap() > 1.0
+    });
+    std::thread::sleep(Duration::from_millis(300)); // a checkpoint or two
+    a.child.kill().unwrap(); // SIGKILL
+    a.child.wait().unwrap();
+    let a = start(&store, port, &args);
+    let (c, v) = http(&a.url, "GET", "/functions", "");
+    assert_eq!(c, 200);
+    let names: Vec<&str> = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ddos", "wire"]);
+    let (_, q) = http(&a.url, "GET", "/queue", "");
+    let ids: Vec<u64> = q["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3], "{q:#}");
+    // The interrupted run is loaded again for the rest of its time, then the
+    // queue goes on.
+    let s = wait_for(&a.url, "the schedule to finish", 120, |s| {
+        s["timeline"].as_array().unwrap().len() == 3
+    });
+    let tl = s["timeline"].as_array().unwrap();
+    let got: Vec<(&str, u64)> = tl
+        .iter()
+        .map(|r| {
+            (
+                r["function"].as_str().unwrap(),
+                r["resumed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("wire", 1), ("ddos", 0), ("wire", 0)], "{s:#}");
+    let w = &tl[0];
+    let ran = w["end_s"].as_f64().unwrap() - w["start_s"].as_f64().unwrap();
+    let elapsed = before["running"]["elapsed_s"].as_f64().unwrap();
+    assert!(
+        ran < 5.0 - elapsed + 1.0 && ran > 0.5,
+        "resumed for {ran} s: {w:#}"
+    );
+    for r in tl {
+        assert_eq!(r["outcome"], "completed", "{r:#}");
+    }
+}
+
+#[test]
+fn bad_requests_get_4xx_json_naming_the_problem() {
+    if !common::clang() {
+        return;
+    }
+    let dir = scratch("bad");
+    let a = start(&dir.join("a.redb"), free_port(), &[]);
+    create_both(&a.url);
+    let huge = format!(
+        "{{\"name\":\"big\",\"source\":\"unsigned long long f(void *p) {{ volatile unsigned long long x = 0; {} return x; }}\"}}",
+        "x += 1; x *= 3; x ^= 7; ".repeat(1500)
+    );
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        ("POST", "/functions", "{not json".into(), 400, "not JSON"),
+        ("POST", "/functions", "".into(), 400, "empty"),
+        ("POST", "/functions", "[1]".into(), 400, "expected a JSON object"),
+        ("POST", "/functions", r#"{"source":"x"}"#.into(), 400, "`name` is missing"),
+        ("POST", "/functions", r#"{"name":"a b","source":"x"}"#.into(), 400, "name `a b`"),
+        ("POST", "/functions", r#"{"name":"n"}"#.into(), 400, "`source`"),
+        ("POST", "/functions", r#"{"name":"n","source":"x","colour":1}"#.into(), 400, "unknown field `colour`"),
+        ("POST", "/functions", r#"{"name":"wire","source":"x"}"#.into(), 409, "exists"),
+        ("POST", "/functions", r#"{"name":"n","source":"int f( {"}"#.into(), 422, "compile error"),
+        ("POST", "/functions", r#"{"name":"n","object":"!!"}"#.into(), 400, "not base64"),
+        ("POST", "/functions", r#"{"name":"n","object":"aGVsbG8="}"#.into(), 422, "not a valid ELF"),
+        (
+            "POST",
+            "/functions",
+            r##"{"name":"n","source":"#include \"sume.h\"\nu64 f(struct sume_md *m) { return ((u64 (*)(void))12)(); }"}"##.into(),
+            422,
+            "helper 12",
+        ),
+        ("POST", "/functions", huge, 422, "instruction slots"),
+        ("POST", "/functions", r#"{"name":"n","source":"x","abi":"xdp"}"#.into(), 422, "runs the sume ABI"),
+        ("POST", "/functions", r#"{"name":"n","source":"x","abi":"arm"}"#.into(), 400, "abi"),
+        ("POST", "/functions", r#"{"name":"n","source":"x","default_run_time":500}"#.into(), 400, "3..300"),
+        (
+            "POST",
+            "/functions",
+            format!(
+                r#"{{"name":"n","source":{},"rules":[{{"map":"nope","key":1,"value":1}}]}}"#,
+                serde_json::to_string(&std::fs::read_to_string(common::program("ddos_sume.c")).unwrap()).unwrap()
+            ),
+            422,
+            "no map `nope`",
+        ),
+        (
+            "POST",
+            "/functions",
+            format!(
+                r#"{{"name":"n","source":{},"rules":[{{"map":"blocked","key":70000,"value":1}}]}}"#,
+                serde_json::to_string(&std::fs::read_to_string(common::program("ddos_sume.c")).unwrap()).unwrap()
+            ),
+            422,
+            "does not fit",
+        ),
+        ("GET", "/functions/nosuch", "".into(), 404, "unknown function `nosuch`"),
+        ("PUT", "/functions/nosuch", r#"{"source":"x"}"#.into(), 404, "unknown function"),
+        ("PUT", "/functions/wire", r#"{"name":"other","source":"x"}"#.into(), 400, "differs"),
+        ("DELETE", "/functions/nosuch", "".into(), 404, "unknown function"),
+        ("POST", "/functions/nosuch/invoke", "{}".into(), 404, "unknown function `nosuch`"),
+        ("POST", "/functions/wire/invoke", r#"{"run_time":2}"#.into(), 400, "3..300"),
+        ("POST", "/functions/wire/invoke", r#"{"run_time":301}"#.into(), 400, "3..300"),
+        ("POST", "/functions/wire/invoke", r#"{"run_time":"5"}"#.into(), 400, "3..300"),
+        ("POST", "/functions/wire/invoke", r#"{"runtime":5}"#.into(), 400, "unknown field `runtime`"),
+        ("DELETE", "/queue/abc", "".into(), 400, "not a number"),
+        ("DELETE", "/queue/999", "".into(), 404, "no queued or running invocation 999"),
+        ("PATCH", "/functions/wire", "".into(), 405, "not allowed"),
+        ("GET", "/nothing", "".into(), 404, "no route"),
+    ];
+    for (m, p, b, want, msg) in &cases {
+        let (c, v) = http(&a.url, m, p, b);
+        let e = v["error"].as_str().unwrap_or("");
+        assert_eq!(c, *want, "{m} {p} {}: {v}", &b[..b.len().min(80)]);
+        assert!(e.contains(msg), "{m} {p}: `{e}` lacks `{msg}`");
+    }
+    // A function with queued invocations cannot be deleted; cancelled, it can.
+    let (_, inv) = http(
+        &a.url,
+        "POST",
+        "/functions/ddos/invoke",
+        r#"{"run_time": 300}"#,
+    );
+    let (_, inv2) = http(&a.url, "POST", "/functions/wire/invoke", "");
+    assert_eq!(inv2["run_time"], 5, "default run time: {inv2}");
+    let (c, v) = http(&a.url, "DELETE", "/functions/wire", "");
+    assert_eq!(c, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("cancel them first"));
+    let (c, _) = http(&a.url, "DELETE", &format!("/queue/{}", inv2["id"]), "");
+    assert_eq!(c, 200);
+    let (c, v) = http(&a.url, "DELETE", "/functions/wire", "");
+    assert_eq!(c, 200, "{v}");
+    // The running invocation can be cancelled too.
+    wait_for(&a.url, "ddos running", 30, |s| {
+        s["running"]["id"] == inv["id"]
+    });
+    let (c, v) = http(&a.url, "DELETE", &format!("/queue/{}", inv["id"]), "");
+    assert_eq!((c, v["was"].as_str()), (200, Some("running")), "{v}");
+    let s = wait_for(&a.url, "the cancel", 30, |s| s["running"].is_null());
+    assert_eq!(s["timeline"][0]["outcome"], "cancelled");
+    // Still serving after all that.
+    let (c, _) = http(&a.url, "GET", "/functions/ddos", "");
+    assert_eq!(c, 200);
+}
+
+#[test]
+fn short_load_test() {
+    if !common::clang() {
+        return;
+    }
+    let wire = common::program("wire_sume.c");
+    let (c, o, e) = common::nfbpf(&[
+        "agent",
+        "bench",
+        "--clients",
+        "8",
+        "--seconds",
+        "2",
+        "--source",
+        wire.to_str().unwrap(),
+    ]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(
+        o.contains("requests/s") && o.contains(" 0 unintended answers"),
+        "{o}"
+    );
+}
