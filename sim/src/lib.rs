@@ -6,10 +6,15 @@
 //!   serves its memory and helper ports, behind the pipeline model's `run`
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
+//! - [`devcosim`]: the model and RTL data planes in lockstep;
+//! - [`device`]: [`device::RtlDevice`], the data-plane RTL with its
+//!   harness behind the model device's interface and register bus;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates).
 
 pub mod cosim;
+pub mod devcosim;
+pub mod device;
 pub mod engine;
 pub mod rtl;
 pub mod rtlgen;

@@ -37,3 +37,14 @@ fn params_vh_matches_contract() {
 fn decode_rom_matches_isa_table() {
     check("ebpf_decode_rom.v", &rtlgen::decode_rom_v());
 }
+
+#[test]
+fn dp_params_vh_matches_model() {
+    // rtl/ebpf_dataplane.v has one AXI4-Stream slave per input port.
+    assert_eq!(
+        nfbpf_vm::device::PORTS,
+        4,
+        "ebpf_dataplane has 4 ingress ports"
+    );
+    check("ebpf_dp_params.vh", &rtlgen::dp_params_vh());
+}
