@@ -85,3 +85,151 @@ fn fixed_port_program_matches_model() {
     check_counters(&mut c);
     assert_eq!(c.read32(regs::CURRINSTMEM).unwrap(), 1);
 }
+
+/// Map entries the SUME programs need before traffic (as
+/// tests/device_programs.rs gives them), through the wide-entry registers.
+fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+    match name {
+        "router_sume" => {
+            let mut k = 16u32.to_le_bytes().to_vec();
+            k.extend_from_slice(&[10, 1, 0, 0]);
+            vec![(
+                0,
+                k,
+                ((0x0200_0000_0016u64 << 16) | 3).to_le_bytes().to_vec(),
+            )]
+        }
+        "ddos_sume" => vec![(0, 443u16.to_le_bytes().to_vec(), vec![1])],
+        _ => vec![],
+    }
+}
+
+fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
+    let word = |bytes: &[u8], k: usize| {
+        let mut w = [0u8; 4];
+        for (j, x) in w.iter_mut().enumerate() {
+            *x = bytes.get(4 * k + j).copied().unwrap_or(0);
+        }
+        u32::from_le_bytes(w)
+    };
+    b.write32(regs::MAPSELECT, map).unwrap();
+    for k in 0..regs::WIDE_WORDS as usize {
+        b.write32(regs::WIDEKEY + 4 * k as u32, word(key, k))
+            .unwrap();
+        b.write32(regs::WIDEVALUE + 4 * k as u32, word(value, k))
+            .unwrap();
+    }
+    b.write32(regs::WIDEOP, 1).unwrap();
+    assert_eq!(b.read32(regs::WIDESTATUS).unwrap() >> 16, 0, "wide update");
+}
+
+/// Mixed traffic on four ports: flows between a few hosts, TCP and UDP,
+/// several sizes, an ARP frame, a runt and a frame larger than the window.
+fn traffic() -> Vec<(usize, Vec<u8>)> {
+    let ips = [
+        [10, 0, 0, 1],
+        [10, 1, 2, 3],
+        [192, 168, 7, 7],
+        [10, 1, 9, 9],
+    ];
+    let mut v = Vec::new();
+    for i in 0..48u8 {
+        let src = ips[(i % 4) as usize];
+        let dst = ips[((i / 4) % 4) as usize];
+        let proto = if i % 3 == 0 { 6 } else { 17 };
+        let dport = [53, 80, 443, 9][(i % 4) as usize];
+        let len = [64, 128, 512, 60, 1500, 90][(i % 6) as usize];
+        v.push((
+            (i % 4) as usize,
+            frame(i % 3, (i + 1) % 3, src, dst, proto, dport, len),
+        ));
+    }
+    v.push((1, arp()));
+    v.push((2, vec![0xff; 20]));
+    v.push((3, vec![0x11; 2100]));
+    v
+}
+
+#[test]
+fn sume_programs_match_model() {
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "c" && stem.ends_with("_sume")).then_some(stem)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    let frames = traffic();
+    for name in &names {
+        let img = load_file(&dir.join(format!("{name}.c")), &Options::default()).unwrap();
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (m, k, v) in entries(name) {
+            wide_update(&mut c, m, &k, &v);
+        }
+        let n = run_traffic(&mut c, &frames);
+        let (es, ps) = read_counters(&mut c, 4).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rx: u64 = ps.iter().map(|p| p.rx).sum();
+        assert_eq!(rx, frames.len() as u64, "{name}: {ps:?}");
+        let ins: u64 = es.iter().map(|e| e.pkt_in).sum();
+        let done: u64 = es.iter().map(|e| e.pkt_out + e.dropped + e.faults).sum();
+        assert!(ins >= done && done >= n, "{name}: {es:?}");
+        eprintln!(
+            "{name}: {} frames, {n} outputs, {} cycles, 0 mismatches",
+            frames.len(),
+            c.cycle()
+        );
+    }
+}
+
+#[test]
+fn swaps_under_line_rate_match_model() {
+    if !clang() {
+        return;
+    }
+    let (p1, p2) = (fixed(1), fixed(2));
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &p1).unwrap();
+    let f = frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 9, 64);
+    let (mut sent, mut swaps, mut refused) = (0u64, 0u32, 0u32);
+    let start = c.cycle();
+    let mut next = 0u64;
+    while swaps < 200 {
+        // Four ports at 10 Gb/s of 64-byte frames: one frame every 13.44
+        // clocks on each.
+        if c.cycle() * 100 >= next {
+            for p in 0..4 {
+                assert!(c.rx(p, &f).unwrap(), "dropped at cycle {}", c.cycle());
+                sent += 1;
+            }
+            next = next.max(c.cycle() * 100) + wire_centiclocks(64);
+        }
+        if (c.cycle() - start) % 200 == 199 {
+            let img = if swaps % 2 == 0 { &p2 } else { &p1 };
+            while let Err(e) = program(&mut c, img) {
+                assert!(e.to_string().contains("retry"), "{e}");
+                refused += 1;
+                c.step().unwrap();
+            }
+            swaps += 1;
+        }
+        c.step().unwrap();
+    }
+    c.drain(100_000).unwrap();
+    assert_eq!(c.outputs, sent, "packets lost");
+    let (es, _) = read_counters(&mut c, 4).unwrap();
+    for (e, k) in es.iter().enumerate() {
+        assert_eq!(k.pkt_in, k.pkt_out, "engine {e}: {k:?}");
+    }
+    eprintln!(
+        "{swaps} swaps ({refused} refused and retried), {sent} frames, {} cycles, 0 mismatches",
+        c.cycle()
+    );
+}

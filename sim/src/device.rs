@@ -125,7 +125,6 @@ pub struct RtlDevice {
     calls: Vec<Call>,
     streams: [Option<Stream>; PORTS],
     waiting: [VecDeque<Vec<u8>>; PORTS],
-    started: [bool; PORTS],
     queues: Vec<VecDeque<Meta>>,
     tails: Vec<usize>,
     seq: u64,
@@ -188,7 +187,6 @@ impl RtlDevice {
             calls: (0..DP_ENGINES).map(|_| Call::default()).collect(),
             streams: Default::default(),
             waiting: Default::default(),
-            started: [false; PORTS],
             queues: (0..DP_ENGINES).map(|_| VecDeque::new()).collect(),
             tails: vec![0; DP_ENGINES],
             seq: 0,
@@ -214,9 +212,10 @@ impl RtlDevice {
             + self.waiting.iter().map(VecDeque::len).sum::<usize>()
     }
 
-    /// Port `p` can start a frame now (no frame of it still going in).
+    /// Port `p` can start a frame now (no beat of an earlier frame in this
+    /// clock, none waiting).
     pub fn port_free(&self, p: usize) -> bool {
-        p < PORTS && self.streams[p].is_none() && !self.started[p] && self.waiting[p].is_empty()
+        p < PORTS && self.inp.tvalid >> p & 1 == 0 && self.waiting[p].is_empty()
     }
 
     /// The shared units (map table, timer, helper state), map values home.
@@ -288,7 +287,6 @@ impl RtlDevice {
         let beats = frame.len().div_ceil(WB).max(1);
         self.inp.tuser[p] = frame.len().min(0xffff) as u64;
         self.set_beat(p, &frame, 0, beats == 1);
-        self.started[p] = true;
         self.eval();
         let acc = self.out.rx_acc >> p & 1 == 1;
         if acc {
@@ -341,7 +339,6 @@ impl RtlDevice {
         i.ext_rd_fault = 0;
         i.ext_wr_fault = 0;
         i.mreg_rdata = 0;
-        self.started = [false; PORTS];
         for p in 0..PORTS {
             if let Some(s) = self.streams[p].take() {
                 let k = s.next;
@@ -378,8 +375,7 @@ impl RtlDevice {
         self.dev.with(|d| d.advance(1));
         self.steps += 1;
         for p in 0..PORTS {
-            if self.streams[p].is_none()
-                && !self.started[p]
+            if self.inp.tvalid >> p & 1 == 0
                 && let Some(f) = self.waiting[p].pop_front()
             {
                 self.start_frame(p, f);
