@@ -436,6 +436,13 @@ impl RtlDataplane {
     }
 }
 
+// SAFETY: the model behind `handle` is owned by this value alone (its own
+// VerilatedContext, no threads of its own, never shared): moving it to another
+// thread is moving plain memory; `&mut self` on every call keeps the use
+// single-threaded (the device server keeps it behind a Mutex).
+#[allow(unsafe_code)]
+unsafe impl Send for RtlDataplane {}
+
 impl Default for RtlDataplane {
     fn default() -> Self {
         Self::new()

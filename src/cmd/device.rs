@@ -1,8 +1,9 @@
 //! `nfbpf device serve|load|status`: a simulated board and the host side
 //! that drives any board through its registers.
 //!
-//! - `serve --backend model [--socket PATH] [--engines N] [--traffic SPEC]`
-//!   runs the data plane model as a long-lived process with its register
+//! - `serve --backend model|rtl [--socket PATH] [--engines N] [--traffic SPEC]`
+//!   runs the data plane model (or its RTL through Verilator,
+//!   `sim::device::RtlDevice`: 4 engines, SUME ABI) as a long-lived process with its register
 //!   interface on a Unix socket (protocol: `loader::bus::socket`), the way
 //!   the SUME driver exposes the board. With `--traffic`, frames arrive on
 //!   the given ports at the given rate in simulated time, which runs as fast
@@ -17,8 +18,9 @@
 use anyhow::{Context, anyhow, bail};
 use nfbpf_loader::bus::{self, Target, socket};
 use nfbpf_loader::{Options, load_file};
+use nfbpf_sim::device::RtlDevice;
 use nfbpf_vm::abi::Abi;
-use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
+use nfbpf_vm::device::{Device, DeviceConfig, Output, PORTS};
 use nfbpf_vm::regs::{self, RegisterBus};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -196,16 +198,66 @@ pub fn parse_traffic(s: &str) -> anyhow::Result<Traffic> {
     })
 }
 
+/// What `serve` runs: a data plane with registers, frames in and a clock.
+trait Board: RegisterBus + Send {
+    fn cycle(&self) -> u64;
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool;
+    fn step(&mut self);
+    fn in_flight(&self) -> usize;
+    fn take_outputs(&mut self) -> Vec<Output>;
+}
+
+impl Board for Device {
+    fn cycle(&self) -> u64 {
+        Device::cycle(self)
+    }
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        Device::rx(self, port, frame)
+    }
+    fn step(&mut self) {
+        Device::step(self)
+    }
+    fn in_flight(&self) -> usize {
+        Device::in_flight(self)
+    }
+    fn take_outputs(&mut self) -> Vec<Output> {
+        Device::take_outputs(self)
+    }
+}
+
+impl Board for RtlDevice {
+    fn cycle(&self) -> u64 {
+        RtlDevice::cycle(self)
+    }
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        RtlDevice::rx(self, port, frame)
+    }
+    fn step(&mut self) {
+        RtlDevice::step(self)
+    }
+    fn in_flight(&self) -> usize {
+        RtlDevice::in_flight(self)
+    }
+    fn take_outputs(&mut self) -> Vec<Output> {
+        RtlDevice::take_outputs(self)
+    }
+}
+
 fn serve(
+    backend: Backend,
     socket_path: PathBuf,
     engines: usize,
     traffic: Option<Traffic>,
 ) -> anyhow::Result<ExitCode> {
-    let dev = Device::new(DeviceConfig {
+    let cfg = DeviceConfig {
         engines,
         abi: Abi::Sume,
         ..DeviceConfig::default()
-    })?;
+    };
+    let dev: Box<dyn Board> = match backend {
+        Backend::Model => Box::new(Device::new(cfg)?),
+        Backend::Rtl => Box::new(RtlDevice::new(cfg).map_err(|e| anyhow!("--backend rtl: {e}"))?),
+    };
     let dev = Arc::new(Mutex::new(dev));
     if socket_path.exists() {
         std::fs::remove_file(&socket_path)
@@ -214,7 +266,11 @@ fn serve(
     let listener = std::os::unix::net::UnixListener::bind(&socket_path)
         .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
     eprintln!(
-        "nfbpf device: model, {engines} engines, registers on sim:{}{}",
+        "nfbpf device: {}, {engines} engines, registers on sim:{}{}",
+        match backend {
+            Backend::Model => "model",
+            Backend::Rtl => "RTL (Verilator)",
+        },
         socket_path.display(),
         traffic
             .as_ref()
@@ -266,7 +322,7 @@ fn serve(
         let d = Arc::clone(&dev);
         std::thread::spawn(move || {
             let r = socket::serve_connection(stream, |f| match d.lock() {
-                Ok(mut g) => f(&mut *g),
+                Ok(mut g) => f(&mut **g),
                 Err(_) => "ERR the device thread stopped\n".to_string(),
             });
             if let Err(e) = r {
@@ -342,15 +398,12 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.what {
         What::Serve {
-            backend: Backend::Rtl,
-            ..
-        } => bail!("--backend rtl: the RTL data plane is not built yet (use --backend model)"),
-        What::Serve {
-            backend: Backend::Model,
+            backend,
             socket,
             engines,
             traffic,
         } => serve(
+            backend,
             socket,
             engines,
             traffic.as_deref().map(parse_traffic).transpose()?,
