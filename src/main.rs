@@ -50,6 +50,8 @@ enum Command {
     Trace(cmd::trace::Args),
     /// Random programs on interpreter and pipeline; print any counterexample.
     FuzzDiff(cmd::fuzz_diff::Args),
+    /// The data plane model and its RTL in lockstep on a capture.
+    Cosim(cmd::cosim::Args),
 }
 
 /// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Traffic(a) => cmd::traffic::run(a),
         Command::Trace(a) => cmd::trace::run(a),
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
+        Command::Cosim(a) => cmd::cosim::run(a),
     };
     match r {
         Ok(code) => code,

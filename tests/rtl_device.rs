@@ -233,3 +233,33 @@ fn swaps_under_line_rate_match_model() {
         c.cycle()
     );
 }
+
+#[test]
+fn cosim_command_on_a_capture() {
+    if !clang() {
+        return;
+    }
+    let pcap = std::env::temp_dir().join(format!("nfbpf-rtldev-{}.pcapng", std::process::id()));
+    let pc = pcap.to_str().unwrap();
+    let (code, _, err) = common::nfbpf(&[
+        "traffic", "--out", pc, "--count", "300", "--size", "imix", "--proto", "mix", "--ports",
+        "0,1,2,3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let prog = common::program("l2_switch_sume.c");
+    let (code, out, err) = common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("300 packets, ") && out.trim_end().ends_with(" 0 mismatches"),
+        "{out}"
+    );
+    // An XDP function: the RTL data plane refuses its ABI, named.
+    let xdp = common::program("xdp_drop.c");
+    let (code, _, err) = common::nfbpf(&["cosim", xdp.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 1);
+    assert!(err.contains("SUME ABI"), "{err}");
+    let (code, _, err) =
+        common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc, "--port", "7"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--port 7"), "{err}");
+}

@@ -258,6 +258,12 @@ fn serve(
         Backend::Model => Box::new(Device::new(cfg)?),
         Backend::Rtl => Box::new(RtlDevice::new(cfg).map_err(|e| anyhow!("--backend rtl: {e}"))?),
     };
+    // Clocks per turn of the clock thread: about 2.5 ms of simulated work,
+    // so a register request waits little for the lock.
+    let chunk = match backend {
+        Backend::Model => 2000,
+        Backend::Rtl => 150,
+    };
     let dev = Arc::new(Mutex::new(dev));
     if socket_path.exists() {
         std::fs::remove_file(&socket_path)
@@ -290,7 +296,7 @@ fn serve(
         loop {
             let idle = {
                 let Ok(mut d) = clock.lock() else { return };
-                for _ in 0..2000 {
+                for _ in 0..chunk {
                     if let (Some(t), Some(f)) = (&traffic, &frame) {
                         if d.cycle() as f64 >= next {
                             for &p in &t.ports {
