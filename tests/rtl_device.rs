@@ -263,3 +263,34 @@ fn cosim_command_on_a_capture() {
     assert_eq!(code, 2);
     assert!(err.contains("--port 7"), "{err}");
 }
+
+/// More than the engines can take: 4 x 10 Gb/s of 64-byte frames into a
+/// function that runs longer than a frame time, so FIFO_MD fills (packets
+/// and words queued, refusals counted at the ports) in lockstep.
+#[test]
+fn overload_fills_fifo_md_in_lockstep() {
+    if !clang() {
+        return;
+    }
+    let img = load_file(&common::program("l2_switch_sume.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap();
+    let mut frames = Vec::new();
+    for i in 0..1200u32 {
+        let b = i as u8;
+        frames.push((
+            (i % 4) as usize,
+            frame(b % 5, b.wrapping_add(2) % 5, [10, 0, 0, b], [10, 0, 1, b], 17, 53, 64),
+        ));
+    }
+    run_traffic(&mut c, &frames);
+    let (_, ps) = read_counters(&mut c, 4).unwrap();
+    let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+    assert!(dropped > 0, "no refusals: {ps:?}");
+    eprintln!(
+        "{} frames, {dropped} refused at full FIFO_MD, {} outputs, {} cycles, 0 mismatches",
+        frames.len(),
+        c.outputs,
+        c.cycle()
+    );
+}
