@@ -280,7 +280,15 @@ fn overload_fills_fifo_md_in_lockstep() {
         let b = i as u8;
         frames.push((
             (i % 4) as usize,
-            frame(b % 5, b.wrapping_add(2) % 5, [10, 0, 0, b], [10, 0, 1, b], 17, 53, 64),
+            frame(
+                b % 5,
+                b.wrapping_add(2) % 5,
+                [10, 0, 0, b],
+                [10, 0, 1, b],
+                17,
+                53,
+                64,
+            ),
         ));
     }
     run_traffic(&mut c, &frames);
