@@ -302,3 +302,31 @@ fn overload_fills_fifo_md_in_lockstep() {
         c.cycle()
     );
 }
+
+/// Refused register accesses: the RTL device answers with the model's error
+/// (AXI4-Lite SLVERR / DECERR, or the host side's FLIP check), and the two
+/// stay in lockstep.
+#[test]
+fn register_errors_match_model() {
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    for (off, v) in [
+        (regs::ID, 1),
+        (regs::NUMINST, 5000),
+        (regs::FLIP, 1),
+        (0x3fc, 0),
+    ] {
+        let m = c.model.write32(off, v).unwrap_err().to_string();
+        let r = c.rtl.write32(off, v).unwrap_err().to_string();
+        assert_eq!(m, r, "write of {v} to {off:#x}");
+    }
+    assert!(c.rtl.read32(0x3fc).is_err());
+    assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
+    let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
+    assert!(e.contains("SUME ABI"), "{e}");
+    assert_eq!(c.rtl.read32(regs::NUMENGINES).unwrap(), 4);
+    // A read samples the registers as they stand when it is issued (as the
+    // model's), then takes three clocks.
+    let before = c.rtl.cycle();
+    assert_eq!(u64::from(c.rtl.read32(regs::CYCLELO).unwrap()), before);
+    assert_eq!(c.rtl.cycle(), before + 3);
+}
