@@ -70,15 +70,22 @@ rtl-lint:
 	done; \
 	echo "rtl-lint: $(words $(RTL_SOURCES)) modules, verilator --lint-only -Wall clean"
 
-# Synthesis of one engine core for the Virtex-7 (yosys synth_xilinx, xc7):
-# cell counts (LUTs, flip-flops, LUTRAM, block RAM, DSP48E1) in
-# $(SYNTH_DIR)/stat.txt; docs/resources.md records a run. Takes a while
-# (FIFO_MD maps to flip-flops).
+# Synthesis for the Virtex-7 (yosys synth_xilinx, xc7), by default of the
+# whole data plane, ebpf_dataplane with 4 engines (the seam to the map
+# coprocessor and helper units, and the verdict outputs, are top-level ports
+# until ebpf_units is in); `make synth SYNTH_TOP=ebpf_engine` for one engine
+# core. Cell counts (LUTs, flip-flops, LUTRAM, block RAM, DSP48E1) in
+# $(SYNTH_DIR)/stat.txt; the longest register-to-register path in cells
+# (yosys ltp on the flattened netlist without its flip-flops, LUTRAMs and
+# DSPs: LUTs, MUXF7/8 and CARRY4 count one each) in $(SYNTH_DIR)/ltp.txt;
+# docs/resources.md records a run. About 10 minutes of CPU for 4 engines.
 SYNTH_DIR := $(or $(CARGO_TARGET_DIR),target)/synth
+SYNTH_TOP ?= ebpf_dataplane
 synth:
 	@mkdir -p $(SYNTH_DIR)
-	yosys -q -l $(SYNTH_DIR)/synth.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top ebpf_engine; tee -q -o $(SYNTH_DIR)/stat.txt stat"
+	yosys -q -l $(SYNTH_DIR)/synth.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top $(SYNTH_TOP) -flatten; tee -q -o $(SYNTH_DIR)/stat.txt stat; delete t:FD* t:RAM* t:DSP48E1; tee -q -o $(SYNTH_DIR)/ltp.txt ltp"
 	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat.txt
+	@grep "Longest topological path" $(SYNTH_DIR)/ltp.txt
 
 # Synthesis of the helper units, map coprocessor and map registers
 # (ebpf_units, four engines) alone; docs/rtl.md records a run.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Top modules with a Rust binding.
-const TOPS: &[&str] = &["ebpf_alu", "ebpf_engine", "ebpf_units"];
+const TOPS: &[&str] = &["ebpf_alu", "ebpf_engine", "ebpf_units", "ebpf_dataplane"];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));

@@ -56,6 +56,8 @@ enum Command {
     Agent(cmd::agent::Args),
     /// Client of the agent's API: create|get|list|update|delete|invoke|queue|cancel|status.
     Fn(cmd::fn_client::Args),
+    /// The data plane model and its RTL in lockstep on a capture.
+    Cosim(cmd::cosim::Args),
 }
 
 /// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::FuzzDiff(a) => cmd::fuzz_diff::run(a),
         Command::Agent(a) => cmd::agent::run(a),
         Command::Fn(a) => cmd::fn_client::run(a),
+        Command::Cosim(a) => cmd::cosim::run(a),
     };
     match r {
         Ok(code) => code,

@@ -168,3 +168,62 @@ fn maps_of_a_loaded_function() {
     let (_, out, _) = nfbpf(&["map", "dump", "routes", "--prog", p, "-t", t]);
     assert_eq!(out, "");
 }
+
+/// The same commands against the RTL data plane (`--backend rtl`).
+#[test]
+fn rtl_backend_serves_load_status_and_maps() {
+    if !common::clang() {
+        return;
+    }
+    let (_server, target) = Server::start("rtl", &["--backend", "rtl", "--traffic", "0,1:64:10"]);
+    let t = target.as_str();
+    let wire = common::program("wire_sume.c");
+    let (code, out, err) = nfbpf(&["load", wire.to_str().unwrap(), "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("read back and swapped in (bank 1)"), "{out}");
+    let t0 = Instant::now();
+    loop {
+        let (code, out, err) = nfbpf(&["status", "-t", t]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("4 engines, ABI sume, active bank 1"), "{out}");
+        let row: Vec<u64> = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("0 "))
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        if row[2] > 100 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no packets out: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A function with maps: entries written and read through the map
+    // registers (the seam) of the RTL.
+    let ddos = common::program("ddos_sume.c");
+    let p = ddos.to_str().unwrap();
+    assert_eq!(nfbpf(&["load", p, "-t", t]).0, 0);
+    let (code, _, err) = nfbpf(&["map", "update", "blocked", "443", "1", "--prog", p, "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("blocked "), "{out}");
+    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
+    assert!(
+        out.contains("blocked") && out.contains("entries 1"),
+        "{out}"
+    );
+    // What the RTL does not do is refused with the reason.
+    let (_, _, err) = nfbpf(&[
+        "load",
+        common::program("xdp_drop.c").to_str().unwrap(),
+        "-t",
+        t,
+    ]);
+    assert!(err.contains("SUME ABI"), "{err}");
+}

@@ -1,16 +1,18 @@
-//! The data plane model run as a board: a [`Device`] behind a mutex, a clock
-//! thread that steps it (feeding it traffic, if any, in simulated time), and
-//! its register interface for in-process hosts ([`SharedBus`]) and for other
-//! processes on a Unix socket ([`ModelHost::serve_socket`], the protocol of
-//! `loader::bus::socket`). `nfbpf device serve` and the agent's embedded
-//! device both run on this.
+//! A data plane run as a board: a [`Board`] (the model [`Device`] or the
+//! RTL [`RtlDevice`]) behind a mutex, a clock thread that steps it (feeding
+//! it traffic, if any, in simulated time), and its register interface for
+//! in-process hosts ([`SharedBus`]) and for other processes on a Unix socket
+//! ([`Host::serve_socket`], the protocol of `loader::bus::socket`).
+//! `nfbpf device serve` (both backends) and the agent's embedded device run
+//! on this.
 //!
 //! Simulated time runs as fast as the host steps the model (a few million
 //! device clocks per second), so device time passes much slower than the
 //! wall clock; the cycle counter (`CYCLELO`/`CYCLEHI`) is its clock.
 
+use crate::device::RtlDevice;
 use nfbpf_loader::bus::socket;
-use nfbpf_vm::device::{Device, PORTS};
+use nfbpf_vm::device::{Device, Output, PORTS};
 use nfbpf_vm::regs::{BusError, RegisterBus};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,28 +73,78 @@ pub fn parse_traffic(s: &str) -> Result<Traffic, TrafficError> {
     })
 }
 
-/// A running model board.
+/// What a [`Host`] runs: a data plane with registers, frames in and a clock.
+pub trait Board: RegisterBus + Send + 'static {
+    /// Clocks stepped per hold of the device lock (register requests get the
+    /// device between chunks): a few milliseconds of host time.
+    const CHUNK: usize;
+    fn cycle(&self) -> u64;
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool;
+    fn step(&mut self);
+    fn in_flight(&self) -> usize;
+    fn take_outputs(&mut self) -> Vec<Output>;
+}
+
+impl Board for Device {
+    const CHUNK: usize = 2000;
+    fn cycle(&self) -> u64 {
+        Device::cycle(self)
+    }
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        Device::rx(self, port, frame)
+    }
+    fn step(&mut self) {
+        Device::step(self)
+    }
+    fn in_flight(&self) -> usize {
+        Device::in_flight(self)
+    }
+    fn take_outputs(&mut self) -> Vec<Output> {
+        Device::take_outputs(self)
+    }
+}
+
+impl Board for RtlDevice {
+    // The Verilated data plane steps about 60 K clocks per second.
+    const CHUNK: usize = 150;
+    fn cycle(&self) -> u64 {
+        RtlDevice::cycle(self)
+    }
+    fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        RtlDevice::rx(self, port, frame)
+    }
+    fn step(&mut self) {
+        RtlDevice::step(self)
+    }
+    fn in_flight(&self) -> usize {
+        RtlDevice::in_flight(self)
+    }
+    fn take_outputs(&mut self) -> Vec<Output> {
+        RtlDevice::take_outputs(self)
+    }
+}
+
+/// A running board.
 #[derive(Debug)]
-pub struct ModelHost {
-    dev: Arc<Mutex<Device>>,
+pub struct Host<B: Board = Device> {
+    dev: Arc<Mutex<B>>,
     waiting: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     clock: Option<JoinHandle<()>>,
 }
 
-/// Clocks stepped per hold of the device lock: register requests get the
-/// device between chunks.
-const CHUNK: usize = 2000;
+/// The model run as a board (the agent's embedded device).
+pub type ModelHost = Host<Device>;
 
-impl ModelHost {
+impl<B: Board + std::fmt::Debug> Host<B> {
     /// Start the clock thread of `dev`, feeding it `traffic`.
-    pub fn start(dev: Device, traffic: Option<Traffic>) -> ModelHost {
+    pub fn start(dev: B, traffic: Option<Traffic>) -> Host<B> {
         let dev = Arc::new(Mutex::new(dev));
         let stop = Arc::new(AtomicBool::new(false));
         let waiting = Arc::new(AtomicUsize::new(0));
         let (d, s, w) = (Arc::clone(&dev), Arc::clone(&stop), Arc::clone(&waiting));
         let clock = std::thread::spawn(move || clock_loop(&d, &s, &w, traffic));
-        ModelHost {
+        Host {
             dev,
             waiting,
             stop,
@@ -101,12 +153,12 @@ impl ModelHost {
     }
 
     /// The device, for direct inspection (counters, outputs).
-    pub fn device(&self) -> Arc<Mutex<Device>> {
+    pub fn device(&self) -> Arc<Mutex<B>> {
         Arc::clone(&self.dev)
     }
 
     /// A register bus onto the device for an in-process host.
-    pub fn bus(&self) -> SharedBus {
+    pub fn bus(&self) -> SharedBus<B> {
         SharedBus {
             dev: Arc::clone(&self.dev),
             waiting: Arc::clone(&self.waiting),
@@ -138,7 +190,7 @@ impl ModelHost {
     }
 }
 
-impl Drop for ModelHost {
+impl<B: Board> Drop for Host<B> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.clock.take() {
@@ -150,8 +202,8 @@ impl Drop for ModelHost {
 /// The clock: steps while there is work, in chunks; between chunks it lets
 /// every waiting register access in first (a plain mutex would let the
 /// clock thread take the lock again at once and starve the host).
-fn clock_loop(
-    dev: &Mutex<Device>,
+fn clock_loop<B: Board>(
+    dev: &Mutex<B>,
     stop: &AtomicBool,
     waiting: &AtomicUsize,
     traffic: Option<Traffic>,
@@ -168,7 +220,7 @@ fn clock_loop(
     while !stop.load(Ordering::Relaxed) {
         let idle = {
             let Ok(mut d) = dev.lock() else { return };
-            for _ in 0..CHUNK {
+            for _ in 0..B::CHUNK {
                 if let Some(t) = &traffic {
                     if d.cycle() as f64 >= next {
                         for &p in &t.ports {
@@ -194,21 +246,30 @@ fn clock_loop(
     }
 }
 
-/// [`RegisterBus`] onto a [`ModelHost`]'s device: each access takes the
-/// lock, ahead of the clock thread.
-#[derive(Debug, Clone)]
-pub struct SharedBus {
-    dev: Arc<Mutex<Device>>,
+/// [`RegisterBus`] onto a [`Host`]'s device: each access takes the lock,
+/// ahead of the clock thread.
+#[derive(Debug)]
+pub struct SharedBus<B = Device> {
+    dev: Arc<Mutex<B>>,
     waiting: Arc<AtomicUsize>,
 }
 
-fn stopped() -> BusError {
-    BusError::Transport("the model device's clock thread stopped".into())
+impl<B> Clone for SharedBus<B> {
+    fn clone(&self) -> Self {
+        SharedBus {
+            dev: Arc::clone(&self.dev),
+            waiting: Arc::clone(&self.waiting),
+        }
+    }
 }
 
-impl SharedBus {
+fn stopped() -> BusError {
+    BusError::Transport("the device's clock thread stopped".into())
+}
+
+impl<B> SharedBus<B> {
     /// The device, locked ahead of the clock thread.
-    pub fn lock(&mut self) -> Result<std::sync::MutexGuard<'_, Device>, BusError> {
+    pub fn lock(&mut self) -> Result<std::sync::MutexGuard<'_, B>, BusError> {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let g = self.dev.lock();
         self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -216,7 +277,7 @@ impl SharedBus {
     }
 }
 
-impl RegisterBus for SharedBus {
+impl<B: RegisterBus> RegisterBus for SharedBus<B> {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         self.lock()?.read32(off)
     }

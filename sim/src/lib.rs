@@ -6,6 +6,9 @@
 //!   serves its memory and helper ports, behind the pipeline model's `run`
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
+//! - [`devcosim`]: the model and RTL data planes in lockstep;
+//! - [`device`]: [`device::RtlDevice`], the data-plane RTL with its
+//!   harness behind the model device's interface and register bus;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
@@ -14,6 +17,8 @@
 //! - [`host`]: the model run as a board (clock thread, traffic, registers).
 
 pub mod cosim;
+pub mod devcosim;
+pub mod device;
 pub mod engine;
 pub mod host;
 pub mod rtl;

@@ -9,12 +9,20 @@ use nfbpf_vm::Insn;
 
 #[allow(unsafe_code)]
 mod ffi {
-    use super::{EngIn, EngOut, UnitsIn, UnitsOut};
+    use super::{DpIn, DpOut, EngIn, EngOut, UnitsIn, UnitsOut};
     unsafe extern "C" {
         pub fn nfbpf_units_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_units_free(p: *mut std::ffi::c_void);
         pub fn nfbpf_units_eval(p: *mut std::ffi::c_void, i: *const UnitsIn, o: *mut UnitsOut);
         pub fn nfbpf_units_tick(p: *mut std::ffi::c_void);
+        pub fn nfbpf_dp_engines() -> u32;
+        pub fn nfbpf_dp_new() -> *mut std::ffi::c_void;
+        pub fn nfbpf_dp_free(p: *mut std::ffi::c_void);
+        pub fn nfbpf_dp_reset(p: *mut std::ffi::c_void, i: *const DpIn);
+        pub fn nfbpf_dp_eval(p: *mut std::ffi::c_void, i: *const DpIn, o: *mut DpOut);
+        pub fn nfbpf_dp_tick(p: *mut std::ffi::c_void);
+        pub fn nfbpf_dp_fifo_get(p: *mut std::ffi::c_void, e: u32, i: u32) -> u8;
+        pub fn nfbpf_dp_valid_get(p: *mut std::ffi::c_void, e: u32) -> u64;
         pub fn nfbpf_eng_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_eng_free(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_reset(p: *mut std::ffi::c_void);
@@ -393,6 +401,168 @@ impl Drop for RtlUnits {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_units_free(self.handle)
+        }
+    }
+}
+
+/// Engines of the Verilated data plane build (`sim/build.rs`).
+pub const DP_ENGINES: usize = 4;
+
+/// Inputs of `rtl/ebpf_dataplane.v` (see `sim/csrc/ebpf_dataplane_shim.cpp`,
+/// which mirrors this layout). Per-engine one-bit inputs are bit masks.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpIn {
+    pub budget: u64,
+    /// Per port: the 256-bit beat as little-endian 64-bit limbs.
+    pub tdata: [[u64; 4]; 4],
+    pub tkeep: [u64; 4],
+    /// Per port: tuser[63:0] (SUME: bits 15:0 the frame length).
+    pub tuser: [u64; 4],
+    pub tlast: u64,
+    pub tvalid: u64,
+    pub awaddr: u64,
+    pub awvalid: u64,
+    pub wdata: u64,
+    pub wvalid: u64,
+    pub bready: u64,
+    pub araddr: u64,
+    pub arvalid: u64,
+    pub rready: u64,
+    pub helper_ack: u64,
+    pub helper_ret: [u64; DP_ENGINES],
+    pub helper_unwind: u64,
+    pub helper_fault: u64,
+    pub helper_fault_code: [u64; DP_ENGINES],
+    pub ext_rdata: [u64; DP_ENGINES],
+    pub ext_rd_fault: u64,
+    pub ext_wr_fault: u64,
+    pub mapwait: [u64; DP_ENGINES],
+    pub mreg_rdata: u64,
+}
+
+/// Outputs of `rtl/ebpf_dataplane.v` after an evaluation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpOut {
+    pub tready: u64,
+    pub rx_acc: u64,
+    pub rx_drop: u64,
+    pub rx_eng: [u64; 4],
+    pub out_v: u64,
+    pub out_kind: [u64; DP_ENGINES],
+    pub out_port: [u64; DP_ENGINES],
+    pub out_bank: u64,
+    pub awready: u64,
+    pub wready: u64,
+    pub bresp: u64,
+    pub bvalid: u64,
+    pub arready: u64,
+    pub rdata: u64,
+    pub rresp: u64,
+    pub rvalid: u64,
+    pub helper_req: u64,
+    pub helper_id: [u64; DP_ENGINES],
+    pub helper_args: [[u64; 5]; DP_ENGINES],
+    pub ext_rd: u64,
+    pub ext_wr: u64,
+    pub ext_addr: [u64; DP_ENGINES],
+    pub ext_width: [u64; DP_ENGINES],
+    pub ext_wdata: [u64; DP_ENGINES],
+    pub cycle: u64,
+    pub pkt_start: u64,
+    pub mreg_wr: u64,
+    pub mreg_rd: u64,
+    pub mreg_addr: u64,
+    pub mreg_wdata: u64,
+}
+
+/// The Verilated data plane (`rtl/ebpf_dataplane.v`, [`DP_ENGINES`]
+/// engines): reset, set inputs and settle ([`RtlDataplane::eval`]), clock
+/// ([`RtlDataplane::tick`]), and read an engine's FIFO_MD.
+#[derive(Debug)]
+pub struct RtlDataplane {
+    handle: *mut std::ffi::c_void,
+}
+
+impl RtlDataplane {
+    pub fn new() -> Self {
+        // SAFETY: the shim allocates a fresh model; C++ `new` aborts rather
+        // than returning null. The engine count is a constant of the build.
+        #[allow(unsafe_code)]
+        let (handle, n) = unsafe { (ffi::nfbpf_dp_new(), ffi::nfbpf_dp_engines()) };
+        debug_assert_eq!(n as usize, DP_ENGINES);
+        RtlDataplane { handle }
+    }
+
+    /// Reset with inputs `i` (rst_ni low over one edge, then released).
+    pub fn reset(&mut self, i: &DpIn) {
+        // SAFETY: `handle` is live; `i` has the C layout the shim expects.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_reset(self.handle, i)
+        }
+    }
+
+    /// Drive `i` and settle the combinational logic (no clock edge).
+    pub fn eval(&mut self, i: &DpIn) -> DpOut {
+        let mut o = DpOut::default();
+        // SAFETY: `handle` is live; `i` and `o` are valid for the call and
+        // have the C layout the shim expects (#[repr(C)], u64 fields only).
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_eval(self.handle, i, &mut o)
+        };
+        o
+    }
+
+    /// One clock edge with the inputs last given to [`RtlDataplane::eval`].
+    pub fn tick(&mut self) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_tick(self.handle)
+        }
+    }
+
+    /// Byte `i` (ring address) of engine `e`'s FIFO_MD.
+    pub fn fifo_get(&self, e: usize, i: usize) -> u8 {
+        // SAFETY: `handle` is live; the shim checks `e` and masks `i`.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_fifo_get(self.handle, e as u32, i as u32)
+        }
+    }
+
+    /// Engine `e`'s FIFO_MD valid bits (bit i = ring word i).
+    pub fn valid_get(&self, e: usize) -> u64 {
+        // SAFETY: `handle` is live; the shim checks `e`.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_valid_get(self.handle, e as u32)
+        }
+    }
+}
+
+// SAFETY: the model behind `handle` is owned by this value alone (its own
+// VerilatedContext, no threads of its own, never shared): moving it to another
+// thread is moving plain memory; `&mut self` on every call keeps the use
+// single-threaded (the device server keeps it behind a Mutex).
+#[allow(unsafe_code)]
+unsafe impl Send for RtlDataplane {}
+
+impl Default for RtlDataplane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RtlDataplane {
+    fn drop(&mut self) {
+        // SAFETY: `handle` came from `nfbpf_dp_new` and is not used after this.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_free(self.handle)
         }
     }
 }

@@ -42,3 +42,14 @@ fn decode_rom_matches_isa_table() {
 fn units_params_vh_matches_contract() {
     check("ebpf_units_params.vh", &rtlgen::units_params_vh());
 }
+
+#[test]
+fn dp_params_vh_matches_model() {
+    // rtl/ebpf_dataplane.v has one AXI4-Stream slave per input port.
+    assert_eq!(
+        nfbpf_vm::device::PORTS,
+        4,
+        "ebpf_dataplane has 4 ingress ports"
+    );
+    check("ebpf_dp_params.vh", &rtlgen::dp_params_vh());
+}

@@ -35,6 +35,8 @@ enum What {
     },
     /// Simulated cycles per second of one pipeline engine.
     Pipeline(super::bench_pipeline::Args),
+    /// Simulated clocks per second of the data plane: model and RTL.
+    Device(super::bench_device::Args),
 }
 
 /// One benchmark program: assembly, and the memory it runs on.
@@ -249,6 +251,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (json, quick) = match a.what {
         What::Interp { json, quick } => (json, quick),
         What::Pipeline(p) => return super::bench_pipeline::run(p),
+        What::Device(d) => return super::bench_device::run(d),
     };
     let min = if quick {
         Duration::from_millis(100)

@@ -1,8 +1,9 @@
 //! `nfbpf device serve|load|status`: a simulated board and the host side
 //! that drives any board through its registers.
 //!
-//! - `serve --backend model [--socket PATH] [--engines N] [--traffic SPEC]`
-//!   runs the data plane model as a long-lived process with its register
+//! - `serve --backend model|rtl [--socket PATH] [--engines N] [--traffic SPEC]`
+//!   runs the data plane model (or its RTL through Verilator,
+//!   `sim::device::RtlDevice`: 4 engines, SUME ABI) as a long-lived process with its register
 //!   interface on a Unix socket (protocol: `loader::bus::socket`), the way
 //!   the SUME driver exposes the board. With `--traffic`, frames arrive on
 //!   the given ports at the given rate in simulated time, which runs as fast
@@ -14,9 +15,11 @@
 //!
 //! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use nfbpf_loader::bus::{self, Target};
 use nfbpf_loader::{Options, load_file};
+use nfbpf_sim::device::RtlDevice;
+use nfbpf_sim::host::Host;
 use nfbpf_vm::abi::Abi;
 use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
 use nfbpf_vm::regs::{self, RegisterBus};
@@ -146,15 +149,16 @@ enum Backend {
 pub use nfbpf_sim::host::{Traffic, parse_traffic};
 
 fn serve(
+    backend: Backend,
     socket_path: PathBuf,
     engines: usize,
     traffic: Option<Traffic>,
 ) -> anyhow::Result<ExitCode> {
-    let dev = Device::new(DeviceConfig {
+    let cfg = DeviceConfig {
         engines,
         abi: Abi::Sume,
         ..DeviceConfig::default()
-    })?;
+    };
     if socket_path.exists() {
         std::fs::remove_file(&socket_path)
             .with_context(|| format!("{} exists and cannot be removed", socket_path.display()))?;
@@ -162,14 +166,24 @@ fn serve(
     let listener = std::os::unix::net::UnixListener::bind(&socket_path)
         .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
     eprintln!(
-        "nfbpf device: model, {engines} engines, registers on sim:{}{}",
+        "nfbpf device: {}, {engines} engines, registers on sim:{}{}",
+        match backend {
+            Backend::Model => "model",
+            Backend::Rtl => "RTL (Verilator)",
+        },
         socket_path.display(),
         traffic
             .as_ref()
             .map(|t| format!(", traffic {} B on ports {:?}", t.bytes, t.ports))
             .unwrap_or_default()
     );
-    nfbpf_sim::host::ModelHost::start(dev, traffic).serve_socket(listener);
+    match backend {
+        Backend::Model => Host::start(Device::new(cfg)?, traffic).serve_socket(listener),
+        Backend::Rtl => {
+            let dev = RtlDevice::new(cfg).map_err(|e| anyhow!("--backend rtl: {e}"))?;
+            Host::start(dev, traffic).serve_socket(listener)
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -238,15 +252,12 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.what {
         What::Serve {
-            backend: Backend::Rtl,
-            ..
-        } => bail!("--backend rtl: the RTL data plane is not built yet (use --backend model)"),
-        What::Serve {
-            backend: Backend::Model,
+            backend,
             socket,
             engines,
             traffic,
         } => serve(
+            backend,
             socket,
             engines,
             traffic.as_deref().map(parse_traffic).transpose()?,

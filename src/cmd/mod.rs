@@ -3,8 +3,10 @@
 pub mod agent;
 pub mod asm;
 pub mod bench;
+pub mod bench_device;
 pub mod bench_pipeline;
 pub mod conform;
+pub mod cosim;
 pub mod device;
 pub mod disasm;
 pub mod fn_client;

@@ -524,7 +524,8 @@ impl Device {
         std::mem::take(&mut self.out)
     }
 
-    fn limits(&self) -> Limits {
+    /// What the FLIP check accepts: the ABI's helpers, the prologue, a bank.
+    pub fn limits(&self) -> Limits {
         Limits {
             helper_known: Some(self.cfg.abi.helper_known()),
             prologue: 2,
@@ -681,8 +682,9 @@ fn words_of(b: &[u8]) -> [u32; regs::WIDE_WORDS as usize] {
     out
 }
 
-/// The frame as the program left it.
-fn frame_of(abi: Abi, window: &[u8], ctx: &[u8]) -> Vec<u8> {
+/// The frame as the program left it: `window` is the packet window at the
+/// verdict, `ctx` the context (XDP's data/data_end).
+pub fn frame_of(abi: Abi, window: &[u8], ctx: &[u8]) -> Vec<u8> {
     match abi {
         Abi::Xdp => {
             let f = |o: usize| {

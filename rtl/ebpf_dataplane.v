@@ -1,0 +1,530 @@
+// ebpf_dataplane: the data plane of vm::device::Device in RTL (SUME ABI).
+//
+// ENGINES (1..16) ebpf_engine cores behind four AXI4-Stream ingress ports,
+// the timer, the per-engine packet queues and FIFO_MD pacing, the verdict
+// outputs, the counters and the AXI4-Lite register slave (ebpf_axil_regs).
+// Cycle-exact with the model; the timing contract:
+//
+// - Ingress (per port p, 256-bit tdata, byte 0 in tdata[7:0]; tuser[15:0]
+//   the frame length in bytes as on NetFPGA SUME; tkeep masks the last beat;
+//   tready is always 1: a frame no engine can take is consumed and counted,
+//   never back-pressured, as the model drops it). The first beat of a frame
+//   in clock c is the model's Device::rx between step c and step c+1: the
+//   demux decides in that clock on the engines' state after clock c (a
+//   verdict in clock c frees its FIFO_MD words for it). Engine e serves port
+//   e % 4; a port's engines are tried round-robin from the one after the
+//   last that took a frame, skipping an engine whose FIFO_MD has no room
+//   (words or FIFO_MAX_PACKETS). A frame's beats must follow each other in
+//   consecutive clocks (as from the MAC); they go into the engine's shadow
+//   ring (the bytes the port still has to deliver, the model's Slot::source)
+//   at the ring words the packet was given.
+// - FIFO_MD pacing: per engine, exactly vm::pipeline::fifo's accumulator
+//   (PORT_RATE credits per clock, WORD_COST per 256-bit word, one word per
+//   clock at most, word 0 of a packet pushed onto an idle port in the next
+//   clock). Word 0 is the 32-byte SUME metadata header built from the slot
+//   (in_port, timestamp sec/nsec of the receive clock, length); word k is
+//   frame beat k-1 from the shadow ring.
+// - The engine gets its head packet's descriptor as soon as it is free (r1 =
+//   PKT_BASE, the window writable, the stack on).
+// - Verdicts: in the clock an engine takes its verdict (dbg_done_o), out_v_o
+//   pulses with out_kind_o (0 port, 1 flood, 2 host, 3 drop, 4 aborted),
+//   out_port_o and out_bank_o; the counters move at the end of that clock.
+//   The frame is the head slot's bytes in FIFO_MD at that clock (freed at its
+//   end). This is the model's Output; an egress AXI4-Stream (serializing the
+//   frame at one beat per clock) is not part of this module yet.
+// - Seam with the map coprocessor and helper units (ebpf_units): every
+//   engine's helper_* and ext_* ports, flattened (engine e at [e*W +: W]),
+//   the timer (cycle_o), pkt_start_o (an engine starts a packet in this
+//   clock), mapwait_i (ENGMAPWAIT) and the mreg_* map-register sub-bus.
+module ebpf_dataplane #(
+  parameter integer ENGINES = 4
+) (
+  input  wire                   clk_i,
+  input  wire                   rst_ni,
+  // instruction budget per packet (the model's DeviceConfig::budget)
+  input  wire [63:0]            budget_i,
+  // AXI4-Stream ingress, ports 0..3
+  input  wire [4*256-1:0]       s_axis_tdata_i,
+  input  wire [4*32-1:0]        s_axis_tkeep_i,
+  input  wire [4*128-1:0]       s_axis_tuser_i,
+  input  wire [3:0]             s_axis_tlast_i,
+  input  wire [3:0]             s_axis_tvalid_i,
+  output wire [3:0]             s_axis_tready_o,
+  // receive events (first beat): accepted by engine rx_eng_o, or dropped
+  output reg  [3:0]             rx_acc_o,
+  output reg  [3:0]             rx_drop_o,
+  output reg  [4*4-1:0]         rx_eng_o,
+  // verdicts
+  output wire [ENGINES-1:0]     out_v_o,
+  output wire [ENGINES*3-1:0]   out_kind_o,
+  output wire [ENGINES*32-1:0]  out_port_o,
+  output wire [ENGINES-1:0]     out_bank_o,
+  // AXI4-Lite register slave
+  input  wire [11:0]            s_axil_awaddr_i,
+  input  wire                   s_axil_awvalid_i,
+  output wire                   s_axil_awready_o,
+  input  wire [31:0]            s_axil_wdata_i,
+  input  wire [3:0]             s_axil_wstrb_i,
+  input  wire                   s_axil_wvalid_i,
+  output wire                   s_axil_wready_o,
+  output wire [1:0]             s_axil_bresp_o,
+  output wire                   s_axil_bvalid_o,
+  input  wire                   s_axil_bready_i,
+  input  wire [11:0]            s_axil_araddr_i,
+  input  wire                   s_axil_arvalid_i,
+  output wire                   s_axil_arready_o,
+  output wire [31:0]            s_axil_rdata_o,
+  output wire [1:0]             s_axil_rresp_o,
+  output wire                   s_axil_rvalid_o,
+  input  wire                   s_axil_rready_i,
+  // seam: helper units
+  output wire [ENGINES-1:0]     helper_req_o,
+  output wire [ENGINES*32-1:0]  helper_id_o,
+  output wire [ENGINES*64-1:0]  helper_arg1_o,
+  output wire [ENGINES*64-1:0]  helper_arg2_o,
+  output wire [ENGINES*64-1:0]  helper_arg3_o,
+  output wire [ENGINES*64-1:0]  helper_arg4_o,
+  output wire [ENGINES*64-1:0]  helper_arg5_o,
+  input  wire [ENGINES-1:0]     helper_ack_i,
+  input  wire [ENGINES*64-1:0]  helper_ret_i,
+  input  wire [ENGINES-1:0]     helper_unwind_i,
+  input  wire [ENGINES-1:0]     helper_fault_i,
+  input  wire [ENGINES*3-1:0]   helper_fault_code_i,
+  // seam: external memory (context, map values)
+  output wire [ENGINES-1:0]     ext_rd_o,
+  output wire [ENGINES-1:0]     ext_wr_o,
+  output wire [ENGINES*64-1:0]  ext_addr_o,
+  output wire [ENGINES*2-1:0]   ext_width_o,
+  output wire [ENGINES*64-1:0]  ext_wdata_o,
+  input  wire [ENGINES*64-1:0]  ext_rdata_i,
+  input  wire [ENGINES-1:0]     ext_rd_fault_i,
+  input  wire [ENGINES-1:0]     ext_wr_fault_i,
+  // seam: timer, packet starts, map-wait counters, map registers
+  output wire [63:0]            cycle_o,
+  output wire [ENGINES-1:0]     pkt_start_o,
+  input  wire [ENGINES*32-1:0]  mapwait_i,
+  output wire                   mreg_wr_o,
+  output wire                   mreg_rd_o,
+  output wire [11:0]            mreg_addr_o,
+  output wire [31:0]            mreg_wdata_o,
+  input  wire [31:0]            mreg_rdata_i
+);
+  `include "ebpf_params.vh"
+  `include "ebpf_dp_params.vh"
+
+  localparam [2:0] O_PORT = 3'd0, O_FLOOD = 3'd1, O_HOST = 3'd2, O_DROP = 3'd3, O_ABORT = 3'd4;
+  localparam [63:0] NS_PER_SEC = 64'd1000000000;
+
+  // ------------------------------------------------------------------
+  // Timer. Reset leaves the data plane in a setup clock numbered -1 (all
+  // ones): clock 0 is the first after the first edge, so a frame whose first
+  // beat comes in the setup clock is the model's rx before step 0. sec_n /
+  // nsec_n hold the time of the next clock, the receive timestamp of a frame
+  // starting in this one (the model's now_ns between the two steps).
+  // ------------------------------------------------------------------
+  reg  [63:0] cycle_q;
+  reg  [31:0] sec_n, nsec_n;
+  wire [31:0] nsec_add = nsec_n + NS_PER_CLOCK;
+  wire        sec_wrap = {32'd0, nsec_add} >= NS_PER_SEC;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cycle_q <= {64{1'b1}}; sec_n <= 32'd0; nsec_n <= 32'd0;
+    end else begin
+      cycle_q <= cycle_q + 64'd1;
+      nsec_n <= sec_wrap ? nsec_add - NS_PER_SEC[31:0] : nsec_add;
+      sec_n <= sec_n + {31'd0, sec_wrap};
+    end
+  end
+  assign cycle_o = cycle_q;
+
+  // ------------------------------------------------------------------
+  // Per-engine wires between the engine blocks, the demux and the regs
+  // ------------------------------------------------------------------
+  wire [ENGINES*7-1:0]  free_words;   // FIFO_MD words free after this clock's verdict
+  wire [ENGINES-1:0]    slots_ok;     // fewer than FIFO_MAX_PACKETS queued after it
+  wire [ENGINES*6-1:0]  tail_word;    // ring word the next packet starts at
+  wire [ENGINES-1:0]    verdict;
+  wire [ENGINES-1:0]    running;
+  wire [ENGINES-1:0]    imem_active, imem_refused, idle_busy;
+  reg  [ENGINES-1:0]    push;
+  reg  [ENGINES*16-1:0] push_len;
+  reg  [ENGINES-1:0]    sw_en;
+  reg  [ENGINES*6-1:0]  sw_idx;
+  reg  [ENGINES*256-1:0] sw_data;
+
+  wire        imem_wr, imem_flip;
+  wire [11:0] imem_addr;
+  wire [63:0] imem_data;
+  wire [31:0] imem_len;
+
+  wire [ENGINES*64-1:0] c_r0;
+  wire [ENGINES*32-1:0] c_in, c_out, c_drop, c_faults, c_busy, c_stall, c_fpc, c_faddr, c_fcause;
+
+  // ------------------------------------------------------------------
+  // Ingress: per-port frame state and the demux
+  // ------------------------------------------------------------------
+  reg  [3:0]  st_act_q, st_drop_q;
+  reg  [3:0]  st_eng_q [0:3];
+  reg  [5:0]  st_word_q [0:3];
+  reg  [11:0] st_left_q [0:3];
+  reg  [3:0]  rr_q [0:3];
+  reg  [3:0]  st_act_d, st_drop_d;
+  reg  [3:0]  st_eng_d [0:3];
+  reg  [5:0]  st_word_d [0:3];
+  reg  [11:0] st_left_d [0:3];
+  reg  [3:0]  rr_d [0:3];
+  reg  [31:0] prx_q [0:3], prxdrop_q [0:3], ptx_q [0:3];
+
+  integer p, k, e;
+  reg        found;
+  reg [4:0]  mine, m, ce;
+  reg [ENGINES-1:0] slots_sh;
+  reg [15:0] flen;
+  reg [11:0] fwords;
+  reg [255:0] beat [0:3];
+  // Per port: the engine a beat goes to this clock, and what it does there.
+  reg [3:0]  sel_v, sel_push;
+  reg [4:0]  sel_eng [0:3];
+  reg [5:0]  sel_idx [0:3];
+  reg [15:0] sel_len [0:3];
+
+  always @* begin
+    rx_acc_o = 4'd0; rx_drop_o = 4'd0; rx_eng_o = 16'd0;
+    found = 1'b0; mine = 5'd0; m = 5'd0; ce = 5'd0; flen = 16'd0; fwords = 12'd0;
+    slots_sh = {ENGINES{1'b0}};
+    sel_v = 4'd0; sel_push = 4'd0;
+    for (p = 0; p < 4; p = p + 1) begin
+      st_act_d[p] = st_act_q[p]; st_drop_d[p] = st_drop_q[p];
+      st_eng_d[p] = st_eng_q[p]; st_word_d[p] = st_word_q[p]; st_left_d[p] = st_left_q[p];
+      rr_d[p] = rr_q[p];
+      sel_eng[p] = 5'd0; sel_idx[p] = 6'd0; sel_len[p] = 16'd0;
+      for (k = 0; k < 32; k = k + 1)
+        beat[p][8*k +: 8] = s_axis_tkeep_i[32*p + k] ? s_axis_tdata_i[256*p + 8*k +: 8] : 8'd0;
+      if (s_axis_tvalid_i[p]) begin
+        if (!st_act_q[p]) begin
+          // First beat: the receive decision.
+          flen = s_axis_tuser_i[128*p +: 16];
+          fwords = {1'b0, flen[15:5]} + {11'd0, |flen[4:0]} + 12'd1;
+          mine = (ENGINES[4:0] + 5'd3 - p[4:0]) >> 2;
+          found = 1'b0;
+          for (k = 0; k < 4; k = k + 1) begin
+            if (!found && k[4:0] < mine) begin
+              m = ({1'b0, rr_q[p]} + k[4:0]) % mine;
+              ce = p[4:0] + 5'd4 * m;
+              slots_sh = slots_ok >> ce;
+              if (fwords <= 12'd64 && fwords[6:0] <= free_words[ce*7 +: 7] && slots_sh[0]) begin
+                found = 1'b1;
+                m = ({1'b0, rr_q[p]} + k[4:0] + 5'd1) % mine;
+                rr_d[p] = m[3:0];
+                sel_push[p] = 1'b1;
+                sel_eng[p] = ce;
+                sel_len[p] = flen;
+                rx_eng_o[4*p +: 4] = ce[3:0];
+                sel_v[p] = fwords > 12'd1;
+                sel_idx[p] = tail_word[ce*6 +: 6] + 6'd1;
+                st_eng_d[p] = ce[3:0];
+                st_word_d[p] = tail_word[ce*6 +: 6] + 6'd2;
+                st_left_d[p] = fwords - 12'd2;
+              end
+            end
+          end
+          rx_acc_o[p] = found;
+          rx_drop_o[p] = !found;
+          st_drop_d[p] = !found;
+          st_act_d[p] = !s_axis_tlast_i[p];
+        end else begin
+          if (!st_drop_q[p] && st_left_q[p] != 12'd0) begin
+            sel_v[p] = 1'b1;
+            sel_eng[p] = {1'b0, st_eng_q[p]};
+            sel_idx[p] = st_word_q[p];
+            st_word_d[p] = st_word_q[p] + 6'd1;
+            st_left_d[p] = st_left_q[p] - 12'd1;
+          end
+          if (s_axis_tlast_i[p]) st_act_d[p] = 1'b0;
+        end
+      end
+    end
+  end
+
+  // What each engine gets from its port this clock.
+  always @* begin
+    push = {ENGINES{1'b0}};
+    push_len = {ENGINES*16{1'b0}};
+    sw_en = {ENGINES{1'b0}};
+    sw_idx = {ENGINES*6{1'b0}};
+    sw_data = {ENGINES*256{1'b0}};
+    for (e = 0; e < ENGINES; e = e + 1) begin
+      if (sel_push[e % 4] && sel_eng[e % 4] == e[4:0]) begin
+        push[e] = 1'b1;
+        push_len[e*16 +: 16] = sel_len[e % 4];
+      end
+      if (sel_v[e % 4] && sel_eng[e % 4] == e[4:0]) begin
+        sw_en[e] = 1'b1;
+        sw_idx[e*6 +: 6] = sel_idx[e % 4];
+        sw_data[e*256 +: 256] = beat[e % 4];
+      end
+    end
+  end
+
+  assign s_axis_tready_o = {4{rst_ni}};
+  // Only bit 0 of the shifted slot flags is looked at.
+  wire unused_dp = &{1'b0, slots_sh};
+
+  // Port tx counts of this clock's verdicts.
+  reg [4:0] tx_add [0:3];
+  always @* begin
+    for (p = 0; p < 4; p = p + 1) begin
+      tx_add[p] = 5'd0;
+      for (e = 0; e < ENGINES; e = e + 1) begin
+        if (out_v_o[e] && out_kind_o[3*e +: 3] == O_PORT && out_port_o[32*e +: 32] == p)
+          tx_add[p] = tx_add[p] + 5'd1;
+        if (out_v_o[e] && out_kind_o[3*e +: 3] == O_FLOOD && (e % 4) != p)
+          tx_add[p] = tx_add[p] + 5'd1;
+      end
+    end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (p = 0; p < 4; p = p + 1) begin
+        st_act_q[p] <= 1'b0; st_drop_q[p] <= 1'b0; st_eng_q[p] <= 4'd0;
+        st_word_q[p] <= 6'd0; st_left_q[p] <= 12'd0; rr_q[p] <= 4'd0;
+        prx_q[p] <= 32'd0; prxdrop_q[p] <= 32'd0; ptx_q[p] <= 32'd0;
+      end
+    end else begin
+      for (p = 0; p < 4; p = p + 1) begin
+        st_act_q[p] <= st_act_d[p]; st_drop_q[p] <= st_drop_d[p]; st_eng_q[p] <= st_eng_d[p];
+        st_word_q[p] <= st_word_d[p]; st_left_q[p] <= st_left_d[p]; rr_q[p] <= rr_d[p];
+        prx_q[p] <= prx_q[p] + {31'd0, rx_acc_o[p] | rx_drop_o[p]};
+        prxdrop_q[p] <= prxdrop_q[p] + {31'd0, rx_drop_o[p]};
+        ptx_q[p] <= ptx_q[p] + {27'd0, tx_add[p]};
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------
+  // Engines
+  // ------------------------------------------------------------------
+  genvar g;
+  generate
+    for (g = 0; g < ENGINES; g = g + 1) begin : g_eng
+      // Packet queue (FIFO_MAX_PACKETS slots; 6-bit pointers, 5-bit index).
+      reg  [5:0]  qstart [0:31];
+      reg  [6:0]  qwords [0:31];
+      reg  [15:0] qlen [0:31];
+      reg  [31:0] qsec [0:31];
+      reg  [31:0] qnsec [0:31];
+      reg  [5:0]  qhead_q, qtail_q, pend_q;
+      reg  [6:0]  used_q, arr_q;
+      reg  [5:0]  tail_q;
+      reg  [63:0] acc_q;
+      reg         dsc_q;
+      reg  [255:0] shadow [0:63];
+
+      wire        vd = verdict[g];
+      wire [15:0] plen = push_len[g*16 +: 16];
+      wire [6:0]  pwords = {1'b0, plen[10:5]} + {6'd0, |plen[4:0]} + 7'd1;
+      wire [4:0]  hidx = qhead_q[4:0];
+      wire [6:0]  used1 = used_q - (vd ? qwords[hidx] : 7'd0);
+      wire [5:0]  cnt1 = qtail_q - qhead_q - {5'd0, vd};
+      wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
+      wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
+      wire        pend_pop = vd && pend_q == qhead_q;
+      wire [5:0]  pend1 = pend_pop ? pend_q + 6'd1 : pend_q;
+      wire [6:0]  arr1 = pend_pop ? 7'd0 : arr_q;
+      wire        fresh = push[g] && pend1 == qtail_q;
+      wire [63:0] acc1 = fresh ? WORD_COST : acc_q;
+      wire        pending = pend1 != qtail1;
+      // The pending slot's fields (it may be the packet pushed now).
+      wire        pnew = pend1 == qtail_q;
+      wire [5:0]  s_start = pnew ? tail_q : qstart[pend1[4:0]];
+      wire [6:0]  s_words = pnew ? pwords : qwords[pend1[4:0]];
+      wire [15:0] s_len = pnew ? plen : qlen[pend1[4:0]];
+      wire [31:0] s_sec = pnew ? sec_n : qsec[pend1[4:0]];
+      wire [31:0] s_nsec = pnew ? nsec_n : qnsec[pend1[4:0]];
+      wire        arrive = pending && acc1 >= WORD_COST;
+      wire [5:0]  a_word = s_start + arr1[5:0];
+      localparam [7:0] IN_PORT = g % 4;
+      wire [255:0] md = ({248'd0, IN_PORT} << (8 * MD_IN_PORT)) |
+                        ({224'd0, s_sec} << (8 * MD_TS_SEC)) |
+                        ({224'd0, s_nsec} << (8 * MD_TS_NSEC)) |
+                        ({240'd0, s_len} << (8 * MD_LENGTH));
+      wire [255:0] a_data = arr1 == 7'd0 ? md : shadow[a_word];
+      wire [6:0]  arr2 = arrive ? arr1 + 7'd1 : arr1;
+      wire        slot_done = arrive && arr2 == s_words;
+      // The head descriptor for the engine (the head after this clock).
+      wire        hnew = qhead1 == qtail_q;
+      wire        give = (!dsc_q || vd) && qhead1 != qtail1;
+      wire [5:0]  h_start = hnew ? tail_q : qstart[qhead1[4:0]];
+      wire [15:0] h_len = hnew ? plen : qlen[qhead1[4:0]];
+      wire [11:0] h_win = h_len[11:0] + SUME_MD_SIZE[11:0];
+
+      assign free_words[g*7 +: 7] = 7'd64 - used1;
+      assign slots_ok[g] = cnt1 < FIFO_MAX_PACKETS[5:0];
+      assign tail_word[g*6 +: 6] = tail_q;
+
+      always @(posedge clk_i) begin
+        if (sw_en[g]) shadow[sw_idx[g*6 +: 6]] <= sw_data[g*256 +: 256];
+        if (push[g]) begin
+          qstart[qtail_q[4:0]] <= tail_q;
+          qwords[qtail_q[4:0]] <= pwords;
+          qlen[qtail_q[4:0]] <= plen;
+          qsec[qtail_q[4:0]] <= sec_n;
+          qnsec[qtail_q[4:0]] <= nsec_n;
+        end
+      end
+
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          qhead_q <= 6'd0; qtail_q <= 6'd0; pend_q <= 6'd0; used_q <= 7'd0; arr_q <= 7'd0;
+          tail_q <= 6'd0; acc_q <= 64'd0; dsc_q <= 1'b0;
+        end else begin
+          qhead_q <= qhead1;
+          qtail_q <= qtail1;
+          used_q <= used1 + (push[g] ? pwords : 7'd0);
+          tail_q <= tail_q + (push[g] ? pwords[5:0] : 6'd0);
+          pend_q <= slot_done ? pend1 + 6'd1 : pend1;
+          arr_q <= slot_done ? 7'd0 : arr2;
+          acc_q <= !pending ? acc1 : (arrive ? acc1 - WORD_COST + PORT_RATE : acc1 + PORT_RATE);
+          dsc_q <= give || (dsc_q && !vd);
+        end
+      end
+
+      // The core.
+      wire        e_done, e_fault, e_retire, e_running;
+      wire [63:0] e_r0, e_maddr;
+      wire [31:0] e_rpc;
+      wire [2:0]  e_fcode;
+      wire [3:0]  e_stall;
+      wire        e_bank;
+      // Debug outputs the data plane does not use are left open.
+      /* verilator lint_off PINCONNECTEMPTY */
+      ebpf_engine u_eng (
+        .clk_i(clk_i), .rst_ni(rst_ni),
+        .budget_i(budget_i), .max_frames_i(MAX_FRAMES[7:0]),
+        .imem_wr_i(imem_wr), .imem_wr_addr_i(imem_addr), .imem_wr_data_i(imem_data),
+        .imem_len_wr_i(imem_flip), .imem_len_i(imem_len), .imem_swap_i(imem_flip),
+        .imem_active_o(imem_active[g]), .imem_refused_o(imem_refused[g]),
+        .pkt_push_i(give), .pkt_start_i(h_start), .pkt_len_i(h_win),
+        .pkt_writable_i(1'b1), .stack_en_i(1'b1),
+        .pkt_arg1_i(PKT_BASE), .pkt_arg2_i(64'd0), .pkt_arg3_i(64'd0),
+        .pkt_arg4_i(64'd0), .pkt_arg5_i(64'd0),
+        .pkt_pending_o(),
+        .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
+        .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
+        .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
+        .ext_rdata_i(ext_rdata_i[g*64 +: 64]), .ext_rd_fault_i(ext_rd_fault_i[g]),
+        .ext_wr_fault_i(ext_wr_fault_i[g]),
+        .helper_req_o(helper_req_o[g]), .helper_id_o(helper_id_o[g*32 +: 32]),
+        .helper_arg1_o(helper_arg1_o[g*64 +: 64]), .helper_arg2_o(helper_arg2_o[g*64 +: 64]),
+        .helper_arg3_o(helper_arg3_o[g*64 +: 64]), .helper_arg4_o(helper_arg4_o[g*64 +: 64]),
+        .helper_arg5_o(helper_arg5_o[g*64 +: 64]),
+        .helper_ack_i(helper_ack_i[g]), .helper_ret_i(helper_ret_i[g*64 +: 64]),
+        .helper_unwind_i(helper_unwind_i[g]), .helper_fault_i(helper_fault_i[g]),
+        .helper_fault_code_i(helper_fault_code_i[g*3 +: 3]),
+        .dbg_retire_o(e_retire), .dbg_retire_pc_o(e_rpc), .dbg_reg_we_o(), .dbg_reg_idx_o(),
+        .dbg_reg_val_o(), .dbg_mem_v_o(), .dbg_mem_addr_o(e_maddr), .dbg_mem_width_o(),
+        .dbg_mem_rd_o(), .dbg_mem_rdata_o(), .dbg_mem_wr_o(), .dbg_mem_wdata_o(),
+        .dbg_fault_o(e_fault), .dbg_fault_code_o(e_fcode), .dbg_done_o(e_done), .dbg_r0_o(e_r0),
+        .dbg_running_o(e_running), .dbg_stage_v_o(), .dbg_pc_if_o(), .dbg_pc_id_o(),
+        .dbg_pc_ex_o(), .dbg_pc_mem_o(), .dbg_pc_wb_o(), .dbg_seq_if_o(), .dbg_seq_id_o(),
+        .dbg_seq_ex_o(), .dbg_seq_mem_o(), .dbg_seq_wb_o(), .dbg_stall_o(e_stall),
+        .dbg_flush_o(), .dbg_fwd_a_o(), .dbg_fwd_b_o(), .dbg_bank_o(e_bank)
+      );
+      /* verilator lint_on PINCONNECTEMPTY */
+
+      // A packet starts: running now, not running at the start of the clock.
+      reg run_prev_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) run_prev_q <= 1'b0;
+        else run_prev_q <= e_running && !e_done;
+      end
+      assign pkt_start_o[g] = e_running && !run_prev_q;
+      assign verdict[g] = e_done;
+      assign running[g] = e_running;
+      assign idle_busy[g] = e_running && e_bank != imem_active[g];
+
+      // The verdict as the SUME ABI reads r0.
+      wire [2:0] kind = e_fault ? O_ABORT :
+                        e_r0 == SUME_DROP ? O_DROP :
+                        e_r0 == SUME_CONTROLLER ? O_HOST :
+                        e_r0 == SUME_FLOOD ? O_FLOOD :
+                        e_r0 < SUME_DROP ? O_PORT : O_ABORT;
+      assign out_v_o[g] = e_done;
+      assign out_kind_o[g*3 +: 3] = kind;
+      assign out_port_o[g*32 +: 32] = e_r0[31:0];
+      assign out_bank_o[g] = e_bank;
+
+      // Counters.
+      reg [31:0] n_in, n_out, n_drop, n_faults, n_busy, n_stall, f_pc, f_addr, f_cause;
+      reg [63:0] last_r0;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          n_in <= 32'd0; n_out <= 32'd0; n_drop <= 32'd0; n_faults <= 32'd0; n_busy <= 32'd0;
+          n_stall <= 32'd0; f_pc <= 32'd0; f_addr <= 32'd0; f_cause <= 32'd0; last_r0 <= 64'd0;
+        end else begin
+          if (push[g]) n_in <= n_in + 32'd1;
+          if (e_running) n_busy <= n_busy + 32'd1;
+          if (e_running && e_stall != STALL_NONE && e_stall != STALL_IDLE)
+            n_stall <= n_stall + 32'd1;
+          if (e_done) begin
+            last_r0 <= e_fault ? 64'd0 : e_r0;
+            if (kind == O_PORT || kind == O_FLOOD || kind == O_HOST) n_out <= n_out + 32'd1;
+            if (kind == O_DROP) n_drop <= n_drop + 32'd1;
+            if (e_fault) begin
+              n_faults <= n_faults + 32'd1;
+              f_pc <= e_rpc;
+              f_addr <= e_fcode == FAULT_MEM ? e_maddr[31:0] : 32'd0;
+              f_cause <= {29'd0, e_fcode};
+            end
+          end
+        end
+      end
+      assign c_r0[g*64 +: 64] = last_r0;
+      assign c_in[g*32 +: 32] = n_in;
+      assign c_out[g*32 +: 32] = n_out;
+      assign c_drop[g*32 +: 32] = n_drop;
+      assign c_faults[g*32 +: 32] = n_faults;
+      assign c_busy[g*32 +: 32] = n_busy;
+      assign c_stall[g*32 +: 32] = n_stall;
+      assign c_fpc[g*32 +: 32] = f_pc;
+      assign c_faddr[g*32 +: 32] = f_addr;
+      assign c_fcause[g*32 +: 32] = f_cause;
+
+      // Unused engine outputs: the retire strobe (verdicts come with
+      // dbg_done_o), the upper address bits (FAULTADDR is 32 bits), length
+      // bits above an accepted frame's (at most PKT_WINDOW - SUME_MD_SIZE).
+      wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:12], plen[15:11]};
+    end
+  endgenerate
+
+  // ------------------------------------------------------------------
+  // Registers
+  // ------------------------------------------------------------------
+  ebpf_axil_regs #(.ENGINES(ENGINES)) u_regs (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .s_axil_awaddr_i(s_axil_awaddr_i), .s_axil_awvalid_i(s_axil_awvalid_i),
+    .s_axil_awready_o(s_axil_awready_o), .s_axil_wdata_i(s_axil_wdata_i),
+    .s_axil_wstrb_i(s_axil_wstrb_i), .s_axil_wvalid_i(s_axil_wvalid_i),
+    .s_axil_wready_o(s_axil_wready_o), .s_axil_bresp_o(s_axil_bresp_o),
+    .s_axil_bvalid_o(s_axil_bvalid_o), .s_axil_bready_i(s_axil_bready_i),
+    .s_axil_araddr_i(s_axil_araddr_i), .s_axil_arvalid_i(s_axil_arvalid_i),
+    .s_axil_arready_o(s_axil_arready_o), .s_axil_rdata_o(s_axil_rdata_o),
+    .s_axil_rresp_o(s_axil_rresp_o), .s_axil_rvalid_o(s_axil_rvalid_o),
+    .s_axil_rready_i(s_axil_rready_i),
+    .mreg_wr_o(mreg_wr_o), .mreg_rd_o(mreg_rd_o), .mreg_addr_o(mreg_addr_o),
+    .mreg_wdata_o(mreg_wdata_o), .mreg_rdata_i(mreg_rdata_i),
+    .imem_wr_o(imem_wr), .imem_addr_o(imem_addr), .imem_data_o(imem_data),
+    .imem_flip_o(imem_flip), .imem_len_o(imem_len), .imem_active_i(imem_active[0]),
+    .imem_idle_busy_i(|idle_busy), .imem_refused_i(|imem_refused),
+    .cycle_i(cycle_q), .eng_running_i(running), .eng_r0_i(c_r0),
+    .eng_pkt_in_i(c_in), .eng_pkt_out_i(c_out), .eng_drop_i(c_drop),
+    .eng_faults_i(c_faults), .eng_busy_i(c_busy), .eng_stall_i(c_stall),
+    .eng_fault_pc_i(c_fpc), .eng_fault_addr_i(c_faddr), .eng_fault_cause_i(c_fcause),
+    .eng_mapwait_i(mapwait_i),
+    .port_rx_i({prx_q[3], prx_q[2], prx_q[1], prx_q[0]}),
+    .port_rxdrop_i({prxdrop_q[3], prxdrop_q[2], prxdrop_q[1], prxdrop_q[0]}),
+    .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]})
+  );
+
+endmodule

@@ -1,0 +1,665 @@
+//! The data-plane RTL (`rtl/ebpf_dataplane.v`) behind the model device's
+//! interface: [`RtlDevice`] has `rx`, `step`, `take_outputs`, `cycle`,
+//! `in_flight`, `drain` like [`nfbpf_vm::device::Device`] and implements
+//! [`RegisterBus`] with real AXI4-Lite transactions over clocks.
+//!
+//! What the harness plays (the seam the map coprocessor RTL, `ebpf_units`,
+//! will take over): every engine's helper and external-memory ports, served
+//! from the model's units ([`SharedDeviceState`]: map table, arbiter, timer,
+//! per-engine helper state) in the model's engine order (rotating, first =
+//! cycle % engines), helper answers after the units' latency; the map
+//! registers on the `mreg_*` sub-bus, answered by the model device's own
+//! map-register code (a [`Device`] that is never stepped, sharing those
+//! units); the packets' bookkeeping (sequence number, arrival) and reading
+//! each verdict's frame out of the engine's FIFO_MD (the stand-in for an
+//! egress stream).
+//!
+//! Clocks: between two [`RtlDevice::step`]s the RTL sits in the clock just
+//! evaluated, before its edge (after reset, a setup clock numbered -1). A
+//! frame given to [`RtlDevice::rx`] puts its first beat in that clock, which
+//! the RTL's contract makes the model's `rx` before the next step; its other
+//! beats follow one per clock. A register write is taken in that clock and
+//! its response consumed over the next two clocks (two steps); a read takes
+//! three (address, read, data). [`RtlDevice::cycle`] counts the steps, equal
+//! to the model's cycle.
+//!
+//! Limits: the SUME ABI only (ABIMODE 1 is refused), [`DP_ENGINES`] engines,
+//! the default 10 Gb/s pacing; helpers that read engine memory through a
+//! pointer (trace_printk) do not see the stack from here; the hardware does
+//! not validate programs, so the FLIP check (the model's) runs here, in the
+//! host side of the bus, before the FLIP goes out.
+
+use crate::rtl::{DP_ENGINES, DpIn, DpOut, RtlDataplane};
+use nfbpf_vm::Insn;
+use nfbpf_vm::abi::{Abi, RxMeta, Verdict};
+use nfbpf_vm::contract;
+use nfbpf_vm::device::{self as model, Dest, Device, DeviceConfig, EngineCounters, Output};
+use nfbpf_vm::device::{PORTS, PortCounters};
+use nfbpf_vm::helpers::{HelperOutcome, Helpers};
+use nfbpf_vm::isa::Width;
+use nfbpf_vm::mem::Memory;
+use nfbpf_vm::pipeline::{HelperLatency, Pacing};
+use nfbpf_vm::program::Program;
+use nfbpf_vm::regs::{self, Access, BusError, RegisterBus};
+use nfbpf_vm::units::SharedDeviceState;
+use std::collections::VecDeque;
+
+const WB: usize = contract::FIFO_WORD_BYTES;
+const WIDTHS: [Width; 4] = [Width::B, Width::H, Width::W, Width::DW];
+/// AXI4-Lite responses.
+const SLVERR: u64 = 2;
+const DECERR: u64 = 3;
+/// `out_kind_o` codes of `rtl/ebpf_dataplane.v`.
+const O_PORT: u64 = 0;
+const O_FLOOD: u64 = 1;
+const O_HOST: u64 = 2;
+
+/// Why an RTL device cannot be built with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RtlDeviceError {
+    #[error("{0} engines: the Verilated data plane is built with {DP_ENGINES}")]
+    Engines(usize),
+    #[error("the RTL data plane implements the SUME ABI only")]
+    Abi,
+    #[error("the RTL data plane paces FIFO_MD at the contract's port rate only")]
+    Pacing,
+}
+
+/// A packet inside the device, as the harness tracks it.
+#[derive(Debug)]
+struct Meta {
+    seq: u64,
+    in_port: u32,
+    arrival: u64,
+    /// First FIFO_MD ring word.
+    start: usize,
+    /// The window as received (header and frame).
+    window: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum Answer {
+    Return(u64),
+    Unwind(u64),
+    Fault(u64),
+}
+
+/// A helper call in progress on one engine.
+#[derive(Debug, Default)]
+struct Call {
+    clocks: u64,
+    lat: u64,
+    answer: Option<Answer>,
+}
+
+/// A frame going into a port beat by beat.
+#[derive(Debug)]
+struct Stream {
+    frame: Vec<u8>,
+    next: usize,
+    beats: usize,
+}
+
+/// Host-side mirror of the instruction registers for the FLIP check.
+#[derive(Debug, Default)]
+struct Staged {
+    numinst: u32,
+    wrptr: u32,
+    hiinst: u32,
+    insns: Vec<u64>,
+}
+
+/// The data-plane RTL and its harness.
+pub struct RtlDevice {
+    dp: RtlDataplane,
+    inp: DpIn,
+    out: DpOut,
+    /// Serves the map registers; its units are the engines' units.
+    maps: Device,
+    dev: SharedDeviceState,
+    /// Map values (lent while the engines run) and the empty private regions.
+    mem: Memory,
+    lent: bool,
+    helpers: Vec<Helpers>,
+    latency: Vec<HelperLatency>,
+    calls: Vec<Call>,
+    streams: [Option<Stream>; PORTS],
+    waiting: [VecDeque<Vec<u8>>; PORTS],
+    queues: Vec<VecDeque<Meta>>,
+    tails: Vec<usize>,
+    seq: u64,
+    steps: u64,
+    outputs: Vec<Output>,
+    staged: Staged,
+    /// Error of a map-register write (the coprocessor's answer).
+    mreg_err: Option<BusError>,
+}
+
+impl std::fmt::Debug for RtlDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtlDevice")
+            .field("engines", &DP_ENGINES)
+            .field("cycle", &self.steps)
+            .finish()
+    }
+}
+
+impl RtlDevice {
+    pub fn new(cfg: DeviceConfig) -> Result<Self, RtlDeviceError> {
+        if cfg.engines != DP_ENGINES {
+            return Err(RtlDeviceError::Engines(cfg.engines));
+        }
+        if cfg.abi != Abi::Sume {
+            return Err(RtlDeviceError::Abi);
+        }
+        if cfg.pacing != Pacing::default() {
+            return Err(RtlDeviceError::Pacing);
+        }
+        let mut maps =
+            Device::new(cfg.clone()).map_err(|_| RtlDeviceError::Engines(cfg.engines))?;
+        let dev = maps.units().clone();
+        let mut mem = Memory::new();
+        // As the model's shared memory: fixed, disjoint bases.
+        let _ = mem.add("stack", contract::STACK_BASE, Vec::new(), true);
+        let _ = mem.add("ctx", contract::CTX_BASE, Vec::new(), false);
+        let _ = mem.add("packet", contract::PKT_BASE, Vec::new(), true);
+        let helpers = (0..DP_ENGINES)
+            .map(|e| cfg.abi.engine_helpers(&dev, e))
+            .collect();
+        let latency = (0..DP_ENGINES)
+            .map(|e| HelperLatency::from_device(dev.clone(), e))
+            .collect();
+        let mut d = RtlDevice {
+            dp: RtlDataplane::new(),
+            inp: DpIn {
+                budget: cfg.budget,
+                bready: 1,
+                rready: 1,
+                ..DpIn::default()
+            },
+            out: DpOut::default(),
+            maps,
+            dev,
+            mem,
+            lent: false,
+            helpers,
+            latency,
+            calls: (0..DP_ENGINES).map(|_| Call::default()).collect(),
+            streams: Default::default(),
+            waiting: Default::default(),
+            queues: (0..DP_ENGINES).map(|_| VecDeque::new()).collect(),
+            tails: vec![0; DP_ENGINES],
+            seq: 0,
+            steps: 0,
+            outputs: Vec::new(),
+            staged: Staged::default(),
+            mreg_err: None,
+        };
+        d.dp.reset(&d.inp);
+        d.out = d.dp.eval(&d.inp);
+        Ok(d)
+    }
+
+    /// Steps so far (the model's cycle).
+    pub fn cycle(&self) -> u64 {
+        self.steps
+    }
+
+    /// Packets inside the device (queued or running) and frames still
+    /// waiting for their port.
+    pub fn in_flight(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum::<usize>()
+            + self.waiting.iter().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// Port `p` can start a frame now (no beat of an earlier frame in this
+    /// clock, none waiting).
+    pub fn port_free(&self, p: usize) -> bool {
+        p < PORTS && self.inp.tvalid >> p & 1 == 0 && self.waiting[p].is_empty()
+    }
+
+    /// The shared units (map table, timer, helper state), map values home.
+    pub fn units(&mut self) -> &SharedDeviceState {
+        self.home();
+        &self.dev
+    }
+
+    fn home(&mut self) {
+        if self.lent {
+            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
+            self.lent = false;
+        }
+    }
+
+    fn lend(&mut self) {
+        if !self.lent {
+            self.dev.with(|d| {
+                let _ = d.maps.lend(&mut self.mem);
+            });
+            self.lent = true;
+        }
+    }
+
+    fn eval(&mut self) {
+        self.out = self.dp.eval(&self.inp);
+    }
+
+    /// A frame arrives on `port`. Its first beat goes in now when the port is
+    /// free; false when the data plane dropped it (no engine of the port had
+    /// room, or larger than the window). When the port is still taking an
+    /// earlier frame, this one waits for it (true; its fate shows in the
+    /// counters).
+    pub fn rx(&mut self, port: usize, frame: &[u8]) -> bool {
+        if port >= PORTS {
+            return false;
+        }
+        if !self.port_free(port) {
+            self.waiting[port].push_back(frame.to_vec());
+            return true;
+        }
+        self.start_frame(port, frame.to_vec())
+    }
+
+    fn set_beat(&mut self, p: usize, frame: &[u8], k: usize, last: bool) {
+        let mut bytes = [0u8; WB];
+        let lo = (k * WB).min(frame.len());
+        let hi = (lo + WB).min(frame.len());
+        bytes[..hi - lo].copy_from_slice(&frame[lo..hi]);
+        for (l, limb) in self.inp.tdata[p].iter_mut().enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[8 * l..8 * l + 8]);
+            *limb = u64::from_le_bytes(b);
+        }
+        self.inp.tkeep[p] = if hi - lo == WB {
+            u64::from(u32::MAX)
+        } else {
+            (1u64 << (hi - lo)) - 1
+        };
+        self.inp.tvalid |= 1 << p;
+        if last {
+            self.inp.tlast |= 1 << p;
+        } else {
+            self.inp.tlast &= !(1 << p);
+        }
+    }
+
+    fn start_frame(&mut self, p: usize, frame: Vec<u8>) -> bool {
+        let beats = frame.len().div_ceil(WB).max(1);
+        self.inp.tuser[p] = frame.len().min(0xffff) as u64;
+        self.set_beat(p, &frame, 0, beats == 1);
+        self.eval();
+        let acc = self.out.rx_acc >> p & 1 == 1;
+        if acc {
+            let e = self.out.rx_eng[p] as usize % DP_ENGINES;
+            let rx = RxMeta {
+                in_port: p as u32,
+                timestamp_ns: self.dev.with(|d| d.now_ns()),
+                ..RxMeta::default()
+            };
+            let window = Abi::Sume
+                .window(&frame, &rx)
+                .map(|w| w.0)
+                .unwrap_or_default();
+            let words = window.len().div_ceil(WB);
+            self.queues[e].push_back(Meta {
+                seq: self.seq,
+                in_port: p as u32,
+                arrival: self.steps,
+                start: self.tails[e],
+                window,
+            });
+            self.tails[e] = (self.tails[e] + words) % contract::FIFO_WORDS;
+            self.seq += 1;
+        }
+        if beats > 1 {
+            self.streams[p] = Some(Stream {
+                frame,
+                next: 1,
+                beats,
+            });
+        }
+        acc
+    }
+
+    /// One clock of the whole data plane.
+    pub fn step(&mut self) {
+        self.dp.tick();
+        let i = &mut self.inp;
+        i.tvalid = 0;
+        i.tlast = 0;
+        i.awvalid = 0;
+        i.wvalid = 0;
+        i.arvalid = 0;
+        i.helper_ack = 0;
+        i.helper_unwind = 0;
+        i.helper_fault = 0;
+        i.helper_ret = [0; DP_ENGINES];
+        i.helper_fault_code = [0; DP_ENGINES];
+        i.ext_rdata = [0; DP_ENGINES];
+        i.ext_rd_fault = 0;
+        i.ext_wr_fault = 0;
+        i.mreg_rdata = 0;
+        for p in 0..PORTS {
+            if let Some(s) = self.streams[p].take() {
+                let k = s.next;
+                let last = k + 1 == s.beats;
+                self.set_beat(p, &s.frame, k, last);
+                if !last {
+                    self.streams[p] = Some(Stream { next: k + 1, ..s });
+                }
+            }
+        }
+        for e in 0..DP_ENGINES {
+            self.inp.mapwait[e] = self.dev.with(|d| d.engine(e).coproc_wait) & 0xffff_ffff;
+        }
+        self.eval();
+        // A map register read of this clock sees the state before the
+        // engines' clock (the model's read between two steps).
+        if self.out.mreg_rd == 1 {
+            self.home();
+            let off = self.out.mreg_addr as u32;
+            self.inp.mreg_rdata = u64::from(self.maps.read32(off).unwrap_or(0));
+            self.eval();
+        }
+        self.lend();
+        let first = (self.steps % DP_ENGINES as u64) as usize;
+        for k in 0..DP_ENGINES {
+            self.serve((first + k) % DP_ENGINES);
+        }
+        for k in 0..DP_ENGINES {
+            let e = (first + k) % DP_ENGINES;
+            if self.out.out_v >> e & 1 == 1 {
+                self.verdict(e);
+            }
+        }
+        self.dev.with(|d| d.advance(1));
+        self.steps += 1;
+        for p in 0..PORTS {
+            if self.inp.tvalid >> p & 1 == 0
+                && let Some(f) = self.waiting[p].pop_front()
+            {
+                self.start_frame(p, f);
+            }
+        }
+    }
+
+    /// Serve engine `e`'s external-memory and helper requests of this clock.
+    fn serve(&mut self, e: usize) {
+        let bit = 1u64 << e;
+        if self.out.ext_rd & bit != 0 {
+            let w = WIDTHS[self.out.ext_width[e] as usize & 3];
+            match self.mem.load(self.out.ext_addr[e], w) {
+                Ok(v) => self.inp.ext_rdata[e] = v,
+                Err(_) => self.inp.ext_rd_fault |= bit,
+            }
+            self.eval();
+        }
+        if self.out.ext_wr & bit != 0 {
+            let w = WIDTHS[self.out.ext_width[e] as usize & 3];
+            if self
+                .mem
+                .store(self.out.ext_addr[e], w, self.out.ext_wdata[e])
+                .is_err()
+            {
+                self.inp.ext_wr_fault |= bit;
+            }
+            self.eval();
+        }
+        if self.out.helper_req & bit != 0 {
+            if self.calls[e].clocks == 0 {
+                let id = self.out.helper_id[e] as u32;
+                let r = self.helpers[e].call(id, &mut self.mem, self.out.helper_args[e]);
+                let answer = match r {
+                    None => Answer::Fault(3),
+                    Some(Err(_)) => Answer::Fault(4),
+                    Some(Ok(HelperOutcome::Return(v))) => Answer::Return(v),
+                    Some(Ok(HelperOutcome::Unwind(v))) => Answer::Unwind(v),
+                };
+                self.calls[e].lat = self.latency[e].after(id);
+                self.calls[e].answer = Some(answer);
+            }
+            self.calls[e].clocks += 1;
+            if self.calls[e].clocks >= self.calls[e].lat {
+                self.calls[e].clocks = 0;
+                self.inp.helper_ack |= bit;
+                match self.calls[e].answer.take() {
+                    Some(Answer::Return(v)) => self.inp.helper_ret[e] = v,
+                    Some(Answer::Unwind(v)) => {
+                        self.inp.helper_ret[e] = v;
+                        self.inp.helper_unwind |= bit;
+                    }
+                    Some(Answer::Fault(code)) => {
+                        self.inp.helper_fault |= bit;
+                        self.inp.helper_fault_code[e] = code;
+                    }
+                    None => {}
+                }
+                self.eval();
+            }
+        }
+        if self.out.pkt_start & bit != 0 {
+            self.dev.with(|d| d.engine_mut(e).begin_packet());
+        }
+    }
+
+    /// Engine `e` took its verdict in this clock.
+    fn verdict(&mut self, e: usize) {
+        let Some(m) = self.queues[e].pop_front() else {
+            return;
+        };
+        // Words that have arrived are read from FIFO_MD, the rest are still
+        // the port's (as the model's FifoMd::pop).
+        let valid = self.dp.valid_get(e);
+        let win: Vec<u8> = (0..m.window.len())
+            .map(|i| {
+                let w = (m.start + i / WB) % contract::FIFO_WORDS;
+                if valid >> w & 1 == 1 {
+                    self.dp
+                        .fifo_get(e, (m.start * WB + i) % contract::PKT_WINDOW)
+                } else {
+                    m.window[i]
+                }
+            })
+            .collect();
+        let port = self.out.out_port[e] as u32;
+        let (dest, verdict) = match self.out.out_kind[e] {
+            O_PORT => (Dest::Port(port), Verdict::Tx(port)),
+            O_FLOOD => (Dest::Flood, Verdict::Flood),
+            O_HOST => (Dest::Host, Verdict::Pass),
+            _ => return,
+        };
+        self.outputs.push(Output {
+            seq: m.seq,
+            engine: e,
+            in_port: m.in_port,
+            dest,
+            frame: model::frame_of(Abi::Sume, &win, &[]),
+            arrival: m.arrival,
+            done: self.steps,
+            bank: (self.out.out_bank >> e & 1) as u8,
+            verdict,
+        });
+    }
+
+    /// Step until no packet is left inside (or `limit` clocks passed).
+    pub fn drain(&mut self, limit: u64) -> u64 {
+        let start = self.steps;
+        while self.in_flight() > 0 && self.steps - start < limit {
+            self.step();
+        }
+        self.steps - start
+    }
+
+    /// Take the packets that left the device so far.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// The host side's FLIP check (the model's): what was staged is a valid
+    /// program for the bank.
+    fn check_flip(&self) -> Result<(), BusError> {
+        let n = self.staged.numinst as usize;
+        if n == 0 || n > self.staged.insns.len() {
+            return Err(BusError::Transport(format!(
+                "FLIP: NUMINST is {n} but {} instruction slots were written",
+                self.staged.insns.len()
+            )));
+        }
+        let insns: Vec<Insn> = self.staged.insns[..n]
+            .iter()
+            .map(|&w| Insn::from_u64(w))
+            .collect();
+        Program::with_limits(insns, &self.maps.limits()).map_err(|e| {
+            BusError::Transport(format!(
+                "FLIP: the program in the idle bank is invalid: {e}"
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn stage(&mut self, off: u32, v: u32) {
+        match off {
+            regs::NUMINST => self.staged.numinst = v,
+            regs::WRINST => {
+                self.staged.wrptr = v;
+                if v == 0 {
+                    self.staged.insns.clear();
+                }
+            }
+            regs::HIINST => self.staged.hiinst = v,
+            regs::LOINST => {
+                let at = self.staged.wrptr as usize;
+                if self.staged.insns.len() <= at {
+                    self.staged.insns.resize(at + 1, 0);
+                }
+                self.staged.insns[at] = (u64::from(self.staged.hiinst) << 32) | u64::from(v);
+                self.staged.wrptr += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// The message of an error response, as the model words it.
+    fn slverr(off: u32, v: u32, name: &str, access: Access) -> BusError {
+        BusError::Transport(match off {
+            _ if access == Access::Ro => format!("{name} ({off:#x}) is read-only"),
+            regs::NUMINST => format!("NUMINST {v}: a bank holds {} slots", contract::IMEM_SLOTS),
+            regs::LOINST => format!(
+                "LOINST: the slot is past the bank's {} slots",
+                contract::IMEM_SLOTS
+            ),
+            regs::FLIP => "FLIP: the idle bank still runs packets of the previous program; \
+                 retry the write"
+                .into(),
+            regs::ABIMODE => RtlDeviceError::Abi.to_string(),
+            _ => format!("{name} ({off:#x}): the device refused the write"),
+        })
+    }
+}
+
+impl RegisterBus for RtlDevice {
+    fn read32(&mut self, off: u32) -> Result<u32, BusError> {
+        if regs::lookup(off).is_none() {
+            return Err(BusError::Unmapped(off));
+        }
+        self.inp.araddr = u64::from(off & 0xfff);
+        self.inp.arvalid = 1;
+        self.eval();
+        if self.out.arready != 1 {
+            return Err(BusError::Transport(format!(
+                "read of {off:#x}: the AXI4-Lite slave did not take the address"
+            )));
+        }
+        // Address taken at this edge, read in the next clock, data after it.
+        self.step();
+        self.step();
+        if self.out.rvalid != 1 {
+            return Err(BusError::Transport(format!(
+                "read of {off:#x}: no AXI4-Lite read response"
+            )));
+        }
+        let (data, resp) = (self.out.rdata as u32, self.out.rresp);
+        self.step();
+        if resp == DECERR {
+            return Err(BusError::Unmapped(off));
+        }
+        Ok(data)
+    }
+
+    fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
+        let (reg, _) = regs::lookup(off).ok_or(BusError::Unmapped(off))?;
+        if off == regs::FLIP && v & 1 == 1 {
+            self.check_flip()?;
+        }
+        self.inp.awaddr = u64::from(off & 0xfff);
+        self.inp.wdata = u64::from(v);
+        self.inp.awvalid = 1;
+        self.inp.wvalid = 1;
+        self.eval();
+        if self.out.awready != 1 || self.out.wready != 1 {
+            return Err(BusError::Transport(format!(
+                "write of {off:#x}: the AXI4-Lite slave did not take it"
+            )));
+        }
+        if self.out.mreg_wr == 1 {
+            self.home();
+            self.mreg_err = self.maps.write32(off, v).err();
+        }
+        self.step();
+        if self.out.bvalid != 1 {
+            return Err(BusError::Transport(format!(
+                "write of {off:#x}: no AXI4-Lite write response"
+            )));
+        }
+        let resp = self.out.bresp;
+        self.step();
+        if let Some(e) = self.mreg_err.take() {
+            return Err(e);
+        }
+        match resp {
+            DECERR => Err(BusError::Unmapped(off)),
+            SLVERR => Err(Self::slverr(off, v, reg.name, reg.access)),
+            _ => {
+                self.stage(off, v);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Every engine's and port's counters read through the register bus (the
+/// same accesses on any device: ENGSELECT / PORTSELECT then the windows).
+pub fn read_counters<B: RegisterBus>(
+    bus: &mut B,
+    engines: usize,
+) -> Result<(Vec<EngineCounters>, Vec<PortCounters>), BusError> {
+    let mut es = Vec::new();
+    for e in 0..engines {
+        bus.write32(regs::ENGSELECT, e as u32)?;
+        let hi = bus.read32(regs::ENG_R0 + 8 * e as u32)?;
+        let lo = bus.read32(regs::ENG_R0 + 8 * e as u32 + 4)?;
+        es.push(EngineCounters {
+            pkt_in: u64::from(bus.read32(regs::ENGPKTIN)?),
+            pkt_out: u64::from(bus.read32(regs::ENGPKTOUT)?),
+            dropped: u64::from(bus.read32(regs::ENGDROP)?),
+            faults: u64::from(bus.read32(regs::ENGFAULTS)?),
+            busy: u64::from(bus.read32(regs::ENGBUSY)?),
+            stalled: u64::from(bus.read32(regs::ENGSTALL)?),
+            last_r0: (u64::from(hi) << 32) | u64::from(lo),
+            fault_pc: bus.read32(regs::ENGFAULTPC)?,
+            fault_addr: bus.read32(regs::ENGFAULTADDR)?,
+            fault_cause: bus.read32(regs::ENGFAULTCAUSE)?,
+            map_wait: u64::from(bus.read32(regs::ENGMAPWAIT)?),
+        });
+    }
+    let mut ps = Vec::new();
+    for p in 0..PORTS {
+        bus.write32(regs::PORTSELECT, p as u32)?;
+        ps.push(PortCounters {
+            rx: u64::from(bus.read32(regs::PORTRX)?),
+            rx_dropped: u64::from(bus.read32(regs::PORTRXDROP)?),
+            tx: u64::from(bus.read32(regs::PORTTX)?),
+        });
+    }
+    Ok((es, ps))
+}

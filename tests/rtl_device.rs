@@ -1,0 +1,332 @@
+//! The data-plane RTL (`sim::device::RtlDevice`) against the model device
+//! in lockstep (`sim::devcosim`): the SUME programs of `programs/` loaded
+//! through the registers of both at once and run on line-rate traffic, and
+//! program swaps under four ports of 64-byte frames; every output, receive
+//! decision and register read (counters included) must be equal.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use nfbpf_loader::image::Image;
+use nfbpf_loader::{Options, device::program, load_file};
+use nfbpf_sim::devcosim::DevCosim;
+use nfbpf_sim::device::read_counters;
+use nfbpf_vm::device::DeviceConfig;
+use nfbpf_vm::regs::{self, RegisterBus};
+
+use common::{arp, clang, ipv4_frame as frame};
+
+mod common;
+
+/// Clocks a frame of `len` bytes occupies on a 10 Gb/s port at 200 MHz
+/// (preamble and inter-frame gap included), in hundredths.
+fn wire_centiclocks(len: usize) -> u64 {
+    (len as u64 + 20) * 16
+}
+
+/// Run `frames` (port, bytes) at line rate per port, then drain; returns
+/// the outputs compared.
+fn run_traffic(c: &mut DevCosim, frames: &[(usize, Vec<u8>)]) -> u64 {
+    let mut next = [0u64; 4];
+    let mut i = 0;
+    while i < frames.len() {
+        let now = c.cycle() * 100;
+        while i < frames.len() {
+            let (p, f) = &frames[i];
+            if next[*p] > now || !c.port_free(*p) {
+                break;
+            }
+            c.rx(*p, f).unwrap();
+            next[*p] = now.max(next[*p]) + wire_centiclocks(f.len());
+            i += 1;
+        }
+        c.step().unwrap();
+    }
+    c.drain(1_000_000).unwrap();
+    c.outputs
+}
+
+fn fixed(port: u32) -> Image {
+    let dir = std::env::temp_dir().join(format!("nfbpf-rtldev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("p{port}.c"));
+    std::fs::write(
+        &p,
+        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
+    )
+    .unwrap();
+    load_file(&p, &Options::default()).unwrap()
+}
+
+fn check_counters(c: &mut DevCosim) {
+    let (es, ps) = read_counters(c, 4).unwrap();
+    let ins: u64 = es.iter().map(|e| e.pkt_in).sum();
+    let rx: u64 = ps.iter().map(|p| p.rx).sum();
+    assert!(ins > 0 && rx >= ins, "{es:?} {ps:?}");
+}
+
+#[test]
+fn fixed_port_program_matches_model() {
+    if !clang() {
+        return;
+    }
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &fixed(2)).unwrap();
+    let mut frames = Vec::new();
+    for i in 0..40u8 {
+        let len = [64, 128, 300, 1500][(i % 4) as usize];
+        frames.push((
+            (i % 4) as usize,
+            frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
+        ));
+    }
+    frames.push((0, arp()));
+    let n = run_traffic(&mut c, &frames);
+    assert_eq!(n, frames.len() as u64);
+    check_counters(&mut c);
+    assert_eq!(c.read32(regs::CURRINSTMEM).unwrap(), 1);
+}
+
+/// Map entries the SUME programs need before traffic (as
+/// tests/device_programs.rs gives them), through the wide-entry registers.
+fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+    match name {
+        "router_sume" => {
+            let mut k = 16u32.to_le_bytes().to_vec();
+            k.extend_from_slice(&[10, 1, 0, 0]);
+            vec![(
+                0,
+                k,
+                ((0x0200_0000_0016u64 << 16) | 3).to_le_bytes().to_vec(),
+            )]
+        }
+        "ddos_sume" => vec![(0, 443u16.to_le_bytes().to_vec(), vec![1])],
+        _ => vec![],
+    }
+}
+
+fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
+    let word = |bytes: &[u8], k: usize| {
+        let mut w = [0u8; 4];
+        for (j, x) in w.iter_mut().enumerate() {
+            *x = bytes.get(4 * k + j).copied().unwrap_or(0);
+        }
+        u32::from_le_bytes(w)
+    };
+    b.write32(regs::MAPSELECT, map).unwrap();
+    for k in 0..regs::WIDE_WORDS as usize {
+        b.write32(regs::WIDEKEY + 4 * k as u32, word(key, k))
+            .unwrap();
+        b.write32(regs::WIDEVALUE + 4 * k as u32, word(value, k))
+            .unwrap();
+    }
+    b.write32(regs::WIDEOP, 1).unwrap();
+    assert_eq!(b.read32(regs::WIDESTATUS).unwrap() >> 16, 0, "wide update");
+}
+
+/// Mixed traffic on four ports: flows between a few hosts, TCP and UDP,
+/// several sizes, an ARP frame, a runt and a frame larger than the window.
+fn traffic() -> Vec<(usize, Vec<u8>)> {
+    let ips = [
+        [10, 0, 0, 1],
+        [10, 1, 2, 3],
+        [192, 168, 7, 7],
+        [10, 1, 9, 9],
+    ];
+    let mut v = Vec::new();
+    for i in 0..48u8 {
+        let src = ips[(i % 4) as usize];
+        let dst = ips[((i / 4) % 4) as usize];
+        let proto = if i % 3 == 0 { 6 } else { 17 };
+        let dport = [53, 80, 443, 9][(i % 4) as usize];
+        let len = [64, 128, 512, 60, 1500, 90][(i % 6) as usize];
+        v.push((
+            (i % 4) as usize,
+            frame(i % 3, (i + 1) % 3, src, dst, proto, dport, len),
+        ));
+    }
+    v.push((1, arp()));
+    v.push((2, vec![0xff; 20]));
+    v.push((3, vec![0x11; 2100]));
+    v
+}
+
+#[test]
+fn sume_programs_match_model() {
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "c" && stem.ends_with("_sume")).then_some(stem)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    let frames = traffic();
+    for name in &names {
+        let img = load_file(&dir.join(format!("{name}.c")), &Options::default()).unwrap();
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (m, k, v) in entries(name) {
+            wide_update(&mut c, m, &k, &v);
+        }
+        let n = run_traffic(&mut c, &frames);
+        let (es, ps) = read_counters(&mut c, 4).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rx: u64 = ps.iter().map(|p| p.rx).sum();
+        assert_eq!(rx, frames.len() as u64, "{name}: {ps:?}");
+        let ins: u64 = es.iter().map(|e| e.pkt_in).sum();
+        let done: u64 = es.iter().map(|e| e.pkt_out + e.dropped + e.faults).sum();
+        assert!(ins >= done && done >= n, "{name}: {es:?}");
+        eprintln!(
+            "{name}: {} frames, {n} outputs, {} cycles, 0 mismatches",
+            frames.len(),
+            c.cycle()
+        );
+    }
+}
+
+#[test]
+fn swaps_under_line_rate_match_model() {
+    if !clang() {
+        return;
+    }
+    let (p1, p2) = (fixed(1), fixed(2));
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &p1).unwrap();
+    let f = frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 9, 64);
+    let (mut sent, mut swaps, mut refused) = (0u64, 0u32, 0u32);
+    let start = c.cycle();
+    let mut next = 0u64;
+    while swaps < 200 {
+        // Four ports at 10 Gb/s of 64-byte frames: one frame every 13.44
+        // clocks on each.
+        if c.cycle() * 100 >= next {
+            for p in 0..4 {
+                assert!(c.rx(p, &f).unwrap(), "dropped at cycle {}", c.cycle());
+                sent += 1;
+            }
+            next = next.max(c.cycle() * 100) + wire_centiclocks(64);
+        }
+        if (c.cycle() - start) % 200 == 199 {
+            let img = if swaps % 2 == 0 { &p2 } else { &p1 };
+            while let Err(e) = program(&mut c, img) {
+                assert!(e.to_string().contains("retry"), "{e}");
+                refused += 1;
+                c.step().unwrap();
+            }
+            swaps += 1;
+        }
+        c.step().unwrap();
+    }
+    c.drain(100_000).unwrap();
+    assert_eq!(c.outputs, sent, "packets lost");
+    let (es, _) = read_counters(&mut c, 4).unwrap();
+    for (e, k) in es.iter().enumerate() {
+        assert_eq!(k.pkt_in, k.pkt_out, "engine {e}: {k:?}");
+    }
+    eprintln!(
+        "{swaps} swaps ({refused} refused and retried), {sent} frames, {} cycles, 0 mismatches",
+        c.cycle()
+    );
+}
+
+#[test]
+fn cosim_command_on_a_capture() {
+    if !clang() {
+        return;
+    }
+    let pcap = std::env::temp_dir().join(format!("nfbpf-rtldev-{}.pcapng", std::process::id()));
+    let pc = pcap.to_str().unwrap();
+    let (code, _, err) = common::nfbpf(&[
+        "traffic", "--out", pc, "--count", "300", "--size", "imix", "--proto", "mix", "--ports",
+        "0,1,2,3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let prog = common::program("l2_switch_sume.c");
+    let (code, out, err) = common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("300 packets, ") && out.trim_end().ends_with(" 0 mismatches"),
+        "{out}"
+    );
+    // An XDP function: the RTL data plane refuses its ABI, named.
+    let xdp = common::program("xdp_drop.c");
+    let (code, _, err) = common::nfbpf(&["cosim", xdp.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 1);
+    assert!(err.contains("SUME ABI"), "{err}");
+    let (code, _, err) =
+        common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc, "--port", "7"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--port 7"), "{err}");
+}
+
+/// More than the engines can take: 4 x 10 Gb/s of 64-byte frames into a
+/// function that runs longer than a frame time, so FIFO_MD fills (packets
+/// and words queued, refusals counted at the ports) in lockstep.
+#[test]
+fn overload_fills_fifo_md_in_lockstep() {
+    if !clang() {
+        return;
+    }
+    let img = load_file(&common::program("l2_switch_sume.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap();
+    let mut frames = Vec::new();
+    for i in 0..1200u32 {
+        let b = i as u8;
+        frames.push((
+            (i % 4) as usize,
+            frame(
+                b % 5,
+                b.wrapping_add(2) % 5,
+                [10, 0, 0, b],
+                [10, 0, 1, b],
+                17,
+                53,
+                64,
+            ),
+        ));
+    }
+    run_traffic(&mut c, &frames);
+    let (_, ps) = read_counters(&mut c, 4).unwrap();
+    let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+    assert!(dropped > 0, "no refusals: {ps:?}");
+    eprintln!(
+        "{} frames, {dropped} refused at full FIFO_MD, {} outputs, {} cycles, 0 mismatches",
+        frames.len(),
+        c.outputs,
+        c.cycle()
+    );
+}
+
+/// Refused register accesses: the RTL device answers with the model's error
+/// (AXI4-Lite SLVERR / DECERR, or the host side's FLIP check), and the two
+/// stay in lockstep.
+#[test]
+fn register_errors_match_model() {
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    for (off, v) in [
+        (regs::ID, 1),
+        (regs::NUMINST, 5000),
+        (regs::FLIP, 1),
+        (0x3fc, 0),
+    ] {
+        let m = c.model.write32(off, v).unwrap_err().to_string();
+        let r = c.rtl.write32(off, v).unwrap_err().to_string();
+        assert_eq!(m, r, "write of {v} to {off:#x}");
+    }
+    assert!(c.rtl.read32(0x3fc).is_err());
+    assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
+    let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
+    assert!(e.contains("SUME ABI"), "{e}");
+    assert_eq!(c.rtl.read32(regs::NUMENGINES).unwrap(), 4);
+    // A read samples the registers as they stand when it is issued (as the
+    // model's), then takes three clocks.
+    let before = c.rtl.cycle();
+    assert_eq!(u64::from(c.rtl.read32(regs::CYCLELO).unwrap()), before);
+    assert_eq!(c.rtl.cycle(), before + 3);
+}
