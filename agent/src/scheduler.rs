@@ -605,18 +605,27 @@ impl Scheduler {
         g.staged = None;
         let image = self.tools.validate(&f.object).map_err(|r| r.msg)?;
         let mut maps_ahead = false;
-        let image = if !image.maps.is_empty() && image.maps.len() <= HALF && g.rows_ok {
+        // The idle half: the one the loaded function's rows are not in.
+        // Unknown rows (nothing loaded by this agent yet: a target may run
+        // a program of an earlier agent) or rows over both halves (a
+        // function of more than HALF maps): the table is written at the
+        // swap instead.
+        let idle = match g.rows {
+            Some((b, n)) if b + n <= HALF => Some(HALF),
+            Some((b, _)) if b >= HALF => Some(0),
+            _ => None,
+        };
+        let image = if let Some(base) = idle
+            && !image.maps.is_empty()
+            && image.maps.len() <= HALF
+            && g.rows_ok
+        {
             if !self.try_clear(g)? && !at_swap {
                 // Engines still hold packets of the function before the
                 // running one, on that half: next tick.
                 return Ok(());
             }
             g.clear = None;
-            let base = match g.rows {
-                Some((b, _)) if b < HALF => HALF,
-                Some(_) => 0,
-                None => HALF,
-            };
             let placed = image
                 .at_map_row(base)
                 .map_err(|e| format!("staging {}: {e}", f.name))?;
@@ -855,10 +864,12 @@ impl Scheduler {
     /// The status document of `GET /status`.
     pub fn status(&self) -> Result<serde_json::Value, StoreError> {
         use serde_json::json;
-        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
-        let timeline = self.store.history(TIMELINE)?;
         let mut guard = self.lock();
         let g = &mut *guard;
+        // Read under the lock: a run the scheduler just ended is either
+        // still `running` or already in the timeline.
+        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
+        let timeline = self.store.history(TIMELINE)?;
         let now = g.clock.now(&mut *g.bus);
         let (now_s, cycle) = match &now {
             Ok((t, c)) => (Some(*t), *c),
