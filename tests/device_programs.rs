@@ -302,3 +302,104 @@ fn a_thousand_swaps_under_traffic() {
         );
     }
 }
+
+/// Two programs' maps side by side in the map table: the next program is
+/// placed at row 32 (`Image::at_map_row`), its rows and entries loaded with
+/// `MAPLOAD` (`device::load_rows`) while the running program keeps rows
+/// 0.. and its entries; after the FLIP the new program runs on its rows as
+/// the interpreter does, and `clear_rows` removes the old program's rows
+/// only.
+#[test]
+fn next_programs_maps_load_beside_the_running_ones() {
+    use nfbpf_loader::device::{clear_rows, load_rows, lookup_entry, stage};
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let old = load_file(&dir.join("ddos_sume.c"), &Options::default()).unwrap();
+    let next = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
+    let mut dev = Device::new(DeviceConfig::default()).unwrap();
+    program(&mut dev, &old).unwrap();
+    let [(m, k, v)] = entries("ddos_sume").try_into().unwrap();
+    wide_update(&mut dev, m, &k, &v);
+
+    let placed = next.at_map_row(32).unwrap();
+    assert_eq!(placed.map_row(0), 32);
+    assert_ne!(placed.insns, next.insns, "no map reference was relocated");
+    let err = next.at_map_row(64 - next.maps.len() + 1).unwrap_err();
+    assert!(err.to_string().contains("do not fit"), "{err}");
+    load_rows(&mut dev, &placed).unwrap();
+    stage(&mut dev, &placed).unwrap();
+    for (m, k, v) in entries("router_sume") {
+        wide_update(&mut dev, 32 + m, &k, &v);
+    }
+    // The running program's row and entry are untouched.
+    assert_eq!(
+        lookup_entry(&mut dev, 0, &k, v.len()).unwrap(),
+        Some(v.clone())
+    );
+    nfbpf_loader::device::flip(&mut dev).unwrap();
+
+    let refdev = SharedDeviceState::new(UnitsConfig::default());
+    refdev
+        .with(|d| nfbpf_loader::install::configure_maps(&placed, &mut d.maps))
+        .unwrap();
+    for (m, k, v) in entries("router_sume") {
+        refdev
+            .with(|d| {
+                d.maps
+                    .update(nfbpf_vm::contract::map_handle(32 + m as usize), &k, &v, 0)
+                    .value
+            })
+            .unwrap();
+    }
+    let prog = placed.program().unwrap();
+    let mut forwarded = 0;
+    for (i, (port, f)) in traffic().into_iter().enumerate() {
+        let rx = RxMeta {
+            in_port: port,
+            ..RxMeta::default()
+        };
+        let want = execute_on(
+            EngineKind::Interp,
+            Abi::Sume,
+            &prog,
+            &refdev,
+            0,
+            &f,
+            &rx,
+            &Config::default(),
+            &mut NoTrace,
+        )
+        .unwrap();
+        assert!(dev.rx(port as usize, &f));
+        dev.drain(1_000_000);
+        let out = dev.take_outputs();
+        match want.verdict {
+            Verdict::Drop | Verdict::Aborted => assert!(out.is_empty(), "packet {i}: {out:?}"),
+            v => {
+                assert_eq!(out.len(), 1, "packet {i}: expected {v}");
+                assert_eq!(out[0].verdict, v, "packet {i}");
+                assert_eq!(out[0].frame, want.frame, "packet {i}: frame");
+                forwarded += 1;
+            }
+        }
+    }
+    assert!(forwarded > 0, "no packet took the routed path");
+    for e in 0..4 {
+        let c = dev.engine_counters(e).unwrap();
+        assert_eq!(c.faults, 0, "engine {e}: {c:?}");
+    }
+
+    clear_rows(&mut dev, 0, old.maps.len()).unwrap();
+    let units = dev.units();
+    assert!(units.with(|d| d.maps.def(0).is_none()), "row 0 not cleared");
+    assert!(
+        units.with(|d| d.maps.def(32).is_some()),
+        "the running program's row went away"
+    );
+    assert!(!matches!(
+        lookup_entry(&mut dev, 0, &k, v.len()),
+        Ok(Some(_))
+    ));
+}

@@ -1,6 +1,7 @@
-//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`): HTTP/1.1 on a
-//! std `TcpListener`, one thread per connection, one request per connection
-//! (every answer has `Connection: close`). Every request gets a JSON answer; a bad
+//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`): axum (HTTP/1.1,
+//! keep-alive) on a small tokio runtime; every request goes, whole, to the
+//! pure router [`handle`] on tokio's blocking pool (a create compiles with
+//! clang, the store syncs to disk). Every request gets a JSON answer; a bad
 //! request gets a 4xx `{"error": MESSAGE}` naming the problem, and nothing a
 //! client sends can stop the agent.
 //!
@@ -17,12 +18,15 @@
 use crate::registry::{self, Code, Function, Reject};
 use crate::scheduler::{Cancelled, Scheduler, now_ms};
 use crate::store::{Refused, StoreError};
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
 
 /// Largest request body (a C source or a base64 object).
 pub const BODY_MAX: usize = 4 << 20;
@@ -57,152 +61,92 @@ impl From<StoreError> for Reply {
     }
 }
 
-/// Connections served at once; past this a connection gets a 503.
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let text = serde_json::to_string_pretty(&self.body).unwrap_or_else(|_| "{}".into());
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+    }
+}
+
+/// Requests handled at once; past this a request gets a 503.
 pub const CONNECTIONS_MAX: usize = 512;
-/// Longest request line or header line, and most header lines.
-const LINE_MAX: u64 = 8192;
-const HEADERS_MAX: usize = 100;
-/// A client that sends nothing for this long is dropped.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Worker threads of the HTTP runtime (the handlers run on its blocking
+/// pool, at most [`CONNECTIONS_MAX`] threads).
+pub const WORKERS: usize = 2;
+/// How long a stop waits for handlers still running.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Accept connections on `listener` until `stop` is set (then one more
-/// connection wakes the accept), one thread per connection.
-pub fn serve(listener: TcpListener, sched: Arc<Scheduler>, stop: Arc<AtomicBool>) {
-    let active = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let Ok(stream) = conn else { continue };
-        if active.fetch_add(1, Ordering::AcqRel) >= CONNECTIONS_MAX {
-            active.fetch_sub(1, Ordering::AcqRel);
-            let _ = write_reply(
-                &stream,
-                &err(
-                    503,
-                    format!("over {CONNECTIONS_MAX} connections at once; retry"),
-                ),
-            );
-            continue;
-        }
-        let (s, a) = (Arc::clone(&sched), Arc::clone(&active));
-        std::thread::spawn(move || {
-            let _ = connection(stream, &s);
-            a.fetch_sub(1, Ordering::AcqRel);
-        });
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Payload Too Large",
-        422 => "Unprocessable Content",
-        503 => "Service Unavailable",
-        _ => "Internal Server Error",
-    }
-}
-
-fn write_reply(mut stream: &TcpStream, reply: &Reply) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(&reply.body).unwrap_or_else(|_| "{}".into());
-    write!(
-        stream,
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        reply.status,
-        reason(reply.status),
-        text.len()
-    )?;
-    stream.flush()
-}
-
-/// One line (without CRLF), at most `LINE_MAX` bytes.
-fn line(r: &mut impl BufRead) -> Result<String, Reply> {
-    let mut buf = Vec::new();
-    r.take(LINE_MAX)
-        .read_until(b'\n', &mut buf)
-        .map_err(|e| err(400, format!("cannot read the request: {e}")))?;
-    if !buf.ends_with(b"\n") {
-        return Err(err(
-            400,
-            format!("request line or header over {LINE_MAX} bytes, or cut short"),
-        ));
-    }
-    let s = String::from_utf8(buf).map_err(|_| err(400, "request head is not UTF-8"))?;
-    Ok(s.trim_end_matches(['\r', '\n']).to_string())
-}
-
-/// Read one request (one per connection: every answer closes it).
-fn request(r: &mut impl BufRead) -> Result<(String, String, Vec<u8>), Reply> {
-    let first = line(r)?;
-    let mut it = first.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (it.next(), it.next(), it.next(), it.next())
-    else {
-        return Err(err(
-            400,
-            format!("malformed request line `{}`", first.escape_debug()),
-        ));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(err(
-            400,
-            format!("unsupported protocol `{version}` (HTTP/1.x)"),
-        ));
-    }
-    let mut length = 0usize;
-    for n in 0.. {
-        let h = line(r)?;
-        if h.is_empty() {
-            break;
-        }
-        if n >= HEADERS_MAX {
-            return Err(err(400, format!("over {HEADERS_MAX} header lines")));
-        }
-        let Some((k, v)) = h.split_once(':') else {
-            return Err(err(400, format!("malformed header `{}`", h.escape_debug())));
-        };
-        let (k, v) = (k.trim(), v.trim());
-        if k.eq_ignore_ascii_case("content-length") {
-            length = v
-                .parse()
-                .map_err(|_| err(400, format!("Content-Length `{v}` is not a number")))?;
-        } else if k.eq_ignore_ascii_case("transfer-encoding") && !v.eq_ignore_ascii_case("identity")
-        {
-            return Err(err(
-                400,
-                format!("Transfer-Encoding `{v}` is not supported: send Content-Length"),
-            ));
-        }
-    }
-    if length > BODY_MAX {
-        return Err(err(413, format!("request body over {BODY_MAX} bytes")));
-    }
-    let mut body = vec![0u8; length];
-    r.read_exact(&mut body).map_err(|e| {
-        err(
-            400,
-            format!("body shorter than its Content-Length {length}: {e}"),
+/// Serve on `listener` until `stop` is notified (graceful: requests in
+/// flight are answered, idle keep-alive connections are closed).
+pub fn serve(
+    listener: std::net::TcpListener,
+    sched: Arc<Scheduler>,
+    stop: Arc<Notify>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .max_blocking_threads(CONNECTIONS_MAX)
+        .thread_name("nfbpf-api")
+        .enable_io()
+        .enable_time()
+        .build()?;
+    let gate = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let app = axum::Router::new()
+        .fallback(
+            move |method: Method, uri: Uri, body: Result<Bytes, BytesRejection>| {
+                let (sched, gate) = (Arc::clone(&sched), Arc::clone(&gate));
+                async move { respond(sched, gate, method, uri, body).await }
+            },
         )
-    })?;
-    Ok((method.to_string(), target.to_string(), body))
+        .layer(DefaultBodyLimit::max(BODY_MAX));
+    let served = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.notified().await })
+            .await
+    });
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
+    served
 }
 
-fn connection(stream: TcpStream, sched: &Scheduler) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(READ_TIMEOUT))?;
-    let mut r = BufReader::new(stream.try_clone()?);
-    let reply = match request(&mut r) {
-        Ok((method, target, body)) => handle(sched, &method, &target, &body),
-        Err(reply) => reply,
+/// One request: its body read whole (at most [`BODY_MAX`]), then routed by
+/// [`handle`] on the blocking pool.
+async fn respond(
+    sched: Arc<Scheduler>,
+    gate: Arc<Semaphore>,
+    method: Method,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body = match body {
+        Ok(b) => b,
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return err(413, format!("request body over {BODY_MAX} bytes"));
+        }
+        Err(r) => {
+            return err(
+                r.status().as_u16(),
+                format!("cannot read the request body: {}", r.body_text()),
+            );
+        }
     };
-    write_reply(&stream, &reply)?;
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    Ok(())
+    let Ok(permit) = gate.try_acquire_owned() else {
+        return err(
+            503,
+            format!("over {CONNECTIONS_MAX} requests at once; retry"),
+        );
+    };
+    let url = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
+    let reply = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        handle(&sched, method.as_str(), &url, &body)
+    })
+    .await;
+    reply.unwrap_or_else(|e| err(500, format!("the request's handler failed: {e}")))
 }
 
 /// Route one request (also the entry point of the in-process tests).

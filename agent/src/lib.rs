@@ -99,7 +99,7 @@ pub enum StartError {
 /// A running agent.
 pub struct Agent {
     pub addr: SocketAddr,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<tokio::sync::Notify>,
     sched: Arc<scheduler::Scheduler>,
     threads: Vec<JoinHandle<()>>,
     /// Kept alive while the agent runs (the embedded model's clock).
@@ -183,12 +183,16 @@ impl Agent {
         let addr = listener
             .local_addr()
             .map_err(|e| listen_err(e.to_string()))?;
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::new(tokio::sync::Notify::new());
         let mut threads = Vec::new();
         let s = Arc::clone(&sched);
         threads.push(std::thread::spawn(move || s.run()));
         let (st, s) = (Arc::clone(&stop), Arc::clone(&sched));
-        threads.push(std::thread::spawn(move || api::serve(listener, s, st)));
+        threads.push(std::thread::spawn(move || {
+            if let Err(e) = api::serve(listener, s, st) {
+                eprintln!("nfbpf agent: the HTTP server stopped: {e}");
+            }
+        }));
         Ok(Agent {
             addr,
             stop,
@@ -213,9 +217,8 @@ impl Agent {
     /// Stop serving and scheduling.
     pub fn stop(mut self) {
         self.sched.shutdown();
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        // Wake the accept.
-        let _ = std::net::TcpStream::connect(self.addr);
+        // A stored permit: the server stops even if it is not waiting yet.
+        self.stop.notify_one();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

@@ -8,11 +8,14 @@
 //!   its time, then the queue goes on.
 //! - While a function runs, the queue's head is written into the idle
 //!   instruction bank and read back (`loader::device::stage`) ahead of its
-//!   start. At the deadline the scheduler writes the new function's map
-//!   table (and its map rules) and `FLIP`s: each engine takes the new bank
-//!   at its next packet boundary, so no packet is lost. The map table is
-//!   not double-buffered in the hardware, which is why it is written at the
-//!   swap and not ahead.
+//!   start, and its maps and rules into the half of the map table
+//!   ([`HALF`] rows) the running function does not use (`MAPLOAD`,
+//!   `loader::device::load_rows`). At the deadline the scheduler only
+//!   `FLIP`s: each engine takes the new bank at its next packet boundary,
+//!   so no packet is lost and the outgoing function's last packets keep
+//!   their rows. The old half is emptied once every engine has finished the
+//!   packets it had taken by the `FLIP`. A device without `MAPLOAD` gets
+//!   the whole map table written at the swap instead.
 //! - With an empty queue at the deadline the run ends (it joins the
 //!   timeline) and its program stays in the instruction memory, forwarding,
 //!   until the next invocation is swapped in: the device always runs
@@ -110,6 +113,11 @@ pub struct RunRecord {
     pub start_cycle: Option<u64>,
     pub end_cycle: Option<u64>,
     pub counters: Counters,
+    /// Map-table rows `[first, count]` of the function when its maps and
+    /// rules were written beside the outgoing function's ahead of the swap
+    /// (None: written at the swap, or no maps).
+    #[serde(default)]
+    pub map_rows_ahead: Option<[usize; 2]>,
 }
 
 /// What drives the schedule's seconds.
@@ -180,26 +188,62 @@ impl Clock {
     }
 }
 
-/// Map table and rules of `st`, then FLIP. A program without maps leaves the
-/// map table as it is: rewriting it would take the maps away from packets
-/// of the outgoing program still in the engines.
-fn swap_registers(bus: &mut dyn RegisterBus, st: &Staged) -> Result<(), String> {
+/// The swap: FLIP alone when `st`'s maps and rules were loaded ahead;
+/// otherwise its map table and rules first (a program without maps leaves
+/// the map table as it is: rewriting it would take the maps away from
+/// packets of the outgoing program still in the engines). Returns each
+/// engine's `ENGPKTIN` right after the FLIP.
+fn swap_registers(
+    bus: &mut dyn RegisterBus,
+    st: &Staged,
+    engines: u32,
+) -> Result<Vec<u32>, String> {
     let cfg = |e: ProgramError| format!("swapping in {}: {e}", st.function);
-    if !st.image.maps.is_empty() {
-        program::configure(bus, &st.image).map_err(cfg)?;
+    if !st.maps_ahead {
+        if !st.image.maps.is_empty() {
+            program::configure(bus, &st.image).map_err(cfg)?;
+        }
+        write_rules(bus, &st.image, &st.rules)
+            .map_err(|e| format!("swapping in {}: {e}", st.function))?;
     }
-    for r in &st.rules {
-        let (i, m) = st
-            .image
+    program::flip(bus).map_err(cfg)?;
+    let mut taken = Vec::new();
+    for e in 0..engines {
+        bus.write32(regs::ENGSELECT, e).map_err(|e| e.to_string())?;
+        taken.push(bus.read32(regs::ENGPKTIN).map_err(|e| e.to_string())?);
+    }
+    Ok(taken)
+}
+
+/// The rules of a function into its maps (at the image's rows).
+fn write_rules(bus: &mut dyn RegisterBus, image: &Image, rules: &[Rule]) -> Result<(), String> {
+    for r in rules {
+        let (i, m) = image
             .maps
             .iter()
             .enumerate()
             .find(|(_, m)| m.name == r.map)
             .ok_or_else(|| format!("rule for unknown map `{}`", r.map))?;
-        program::update_entry(bus, i, m.map_type, &r.key, &r.value).map_err(cfg)?;
+        program::update_entry(bus, image.map_row(i), m.map_type, &r.key, &r.value)
+            .map_err(|e| e.to_string())?;
     }
-    program::flip(bus).map_err(cfg)?;
     Ok(())
+}
+
+/// Every engine has finished the packets it had taken by the FLIP (those
+/// ran the outgoing program; later ones run the new bank).
+fn drained(bus: &mut dyn RegisterBus, taken: &[u32]) -> Result<bool, BusError> {
+    for (e, &t) in taken.iter().enumerate() {
+        bus.write32(regs::ENGSELECT, e as u32)?;
+        let done = bus
+            .read32(regs::ENGPKTOUT)?
+            .wrapping_add(bus.read32(regs::ENGDROP)?)
+            .wrapping_add(bus.read32(regs::ENGFAULTS)?);
+        if (done.wrapping_sub(t) as i32) < 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Raw counter registers.
@@ -260,6 +304,7 @@ struct Active {
     start_cycle: Option<u64>,
     snap: Snap,
     staged_ahead_s: Option<f64>,
+    map_rows_ahead: Option<[usize; 2]>,
 }
 
 struct Staged {
@@ -269,6 +314,21 @@ struct Staged {
     image: Image,
     rules: Vec<Rule>,
     at_s: f64,
+    /// Its maps and rules are in the map table already (at
+    /// `image.map_base`), beside the running function's.
+    maps_ahead: bool,
+}
+
+/// Half of the map table: a function's maps go to rows `0..HALF` or
+/// `HALF..MAX_MAPS`, the other half from the running function's.
+const HALF: usize = nfbpf_vm::contract::MAX_MAPS / 2;
+
+/// Rows of the outgoing function, emptied once every engine has finished
+/// the packets it had taken at the swap.
+struct Clear {
+    base: usize,
+    /// Per engine: `ENGPKTIN` read right after the FLIP.
+    taken: Vec<u32>,
 }
 
 struct Inner {
@@ -281,6 +341,12 @@ struct Inner {
     resume: Option<Running>,
     /// Function in the active bank (also after its run ended).
     loaded: Option<String>,
+    /// Map-table rows `(first, count)` of the loaded function.
+    rows: Option<(usize, usize)>,
+    /// The device loads rows beside others (`MAPLOAD`); false after it
+    /// refused, then maps are written at the swap.
+    rows_ok: bool,
+    clear: Option<Clear>,
     cancel: bool,
     failures: u32,
     last_error: Option<String>,
@@ -378,6 +444,9 @@ impl Scheduler {
                 staged: None,
                 resume,
                 loaded: None,
+                rows: None,
+                rows_ok: true,
+                clear: None,
                 cancel: false,
                 failures: 0,
                 last_error: None,
@@ -452,6 +521,7 @@ impl Scheduler {
 
     fn tick_in(&self, g: &mut Inner) -> Result<(), String> {
         let (now, _) = g.clock.now(&mut *g.bus).map_err(|e| e.to_string())?;
+        self.try_clear(g)?;
         let serr = |e: StoreError| e.to_string();
         let next: Option<Running> = match g.resume.clone() {
             Some(r) => Some(r),
@@ -479,7 +549,7 @@ impl Scheduler {
             }
         } else {
             if let Some(n) = next {
-                self.stage_ahead(g, &n, now)?;
+                self.stage_ahead(g, &n, now, false)?;
             }
             if g.last_checkpoint.elapsed() >= CHECKPOINT
                 && let Some(a) = &mut g.active
@@ -496,9 +566,31 @@ impl Scheduler {
         }
     }
 
+    /// Empty the outgoing function's half of the map table once every
+    /// engine is done with the packets it had taken by the swap.
+    fn try_clear(&self, g: &mut Inner) -> Result<bool, String> {
+        let Some(c) = &g.clear else { return Ok(true) };
+        if !drained(&mut *g.bus, &c.taken).map_err(|e| e.to_string())? {
+            return Ok(false);
+        }
+        program::clear_rows(&mut *g.bus, c.base, HALF)
+            .map_err(|e| format!("clearing map rows {}..{}: {e}", c.base, c.base + HALF))?;
+        g.clear = None;
+        Ok(true)
+    }
+
     /// Write `n`'s function into the idle bank unless it is there already
-    /// (same invocation, same function version).
-    fn stage_ahead(&self, g: &mut Inner, n: &Running, now: f64) -> Result<(), String> {
+    /// (same invocation, same function version). A function with maps gets
+    /// them (and its rules) in the half of the map table the running
+    /// function does not use, once the function before that one is gone from
+    /// it; at the swap (`at_swap`) that half is taken over regardless.
+    fn stage_ahead(
+        &self,
+        g: &mut Inner,
+        n: &Running,
+        now: f64,
+        at_swap: bool,
+    ) -> Result<(), String> {
         let f = self
             .store
             .function(&n.invocation.function)
@@ -512,6 +604,52 @@ impl Scheduler {
         }
         g.staged = None;
         let image = self.tools.validate(&f.object).map_err(|r| r.msg)?;
+        let mut maps_ahead = false;
+        // The idle half: the one the loaded function's rows are not in.
+        // Unknown rows (nothing loaded by this agent yet: a target may run
+        // a program of an earlier agent) or rows over both halves (a
+        // function of more than HALF maps): the table is written at the
+        // swap instead.
+        let idle = match g.rows {
+            Some((b, n)) if b + n <= HALF => Some(HALF),
+            Some((b, _)) if b >= HALF => Some(0),
+            _ => None,
+        };
+        let image = if let Some(base) = idle
+            && !image.maps.is_empty()
+            && image.maps.len() <= HALF
+            && g.rows_ok
+        {
+            if !self.try_clear(g)? && !at_swap {
+                // Engines still hold packets of the function before the
+                // running one, on that half: next tick.
+                return Ok(());
+            }
+            g.clear = None;
+            let placed = image
+                .at_map_row(base)
+                .map_err(|e| format!("staging {}: {e}", f.name))?;
+            let bus = &mut *g.bus;
+            match program::clear_rows(bus, base, HALF)
+                .and_then(|_| program::load_rows(bus, &placed))
+            {
+                Ok(_) => {
+                    write_rules(bus, &placed, &f.rules)
+                        .map_err(|e| format!("staging {}: {e}", f.name))?;
+                    maps_ahead = true;
+                    placed
+                }
+                // A device without MAPLOAD (the RTL's register slave):
+                // maps are written at the swap from now on.
+                Err(ProgramError::RowLoad { .. }) => {
+                    g.rows_ok = false;
+                    image
+                }
+                Err(e) => return Err(format!("staging {}: {e}", f.name)),
+            }
+        } else {
+            image
+        };
         program::stage(&mut *g.bus, &image).map_err(|e| format!("staging {}: {e}", f.name))?;
         g.staged = Some(Staged {
             id: n.invocation.id,
@@ -520,6 +658,7 @@ impl Scheduler {
             image,
             rules: f.rules.clone(),
             at_s: now,
+            maps_ahead,
         });
         Ok(())
     }
@@ -548,6 +687,7 @@ impl Scheduler {
             start_cycle: a.start_cycle,
             end_cycle,
             counters: a.snap.delta(snap),
+            map_rows_ahead: a.map_rows_ahead,
         }
     }
 
@@ -596,6 +736,7 @@ impl Scheduler {
                         start_cycle: None,
                         end_cycle: None,
                         counters: Counters::default(),
+                        map_rows_ahead: None,
                     };
                     let _ = self.store.finish(&rec);
                 }
@@ -605,22 +746,43 @@ impl Scheduler {
     }
 
     fn try_swap(&self, g: &mut Inner, n: &mut Running, now: f64) -> Result<(), String> {
-        self.stage_ahead(g, n, now)?;
+        self.stage_ahead(g, n, now, true)?;
         let Some(st) = g.staged.take() else {
             return Err(format!(
                 "invocation {}: function `{}` is not registered",
                 n.invocation.id, n.invocation.function
             ));
         };
-        let snap = snapshot(&mut *g.bus, g.engines).map_err(|e| e.to_string())?;
-        // The swap: map table, rules, FLIP. On the embedded model it happens
-        // within one hold of the device (no clock passes in between).
-        match self.model.clone() {
+        // The counters and the swap (map table and rules unless staged
+        // ahead, FLIP). On the embedded model they happen within one hold of
+        // the device (no clock passes in between).
+        let (snap, taken) = match self.model.clone() {
             Some(mut m) => {
                 let mut d = m.lock().map_err(|e| e.to_string())?;
-                swap_registers(&mut *d, &st)?;
+                let snap = snapshot(&mut *d, g.engines).map_err(|e| e.to_string())?;
+                (snap, swap_registers(&mut *d, &st, g.engines)?)
             }
-            None => swap_registers(&mut *g.bus, &st)?,
+            None => {
+                let snap = snapshot(&mut *g.bus, g.engines).map_err(|e| e.to_string())?;
+                (snap, swap_registers(&mut *g.bus, &st, g.engines)?)
+            }
+        };
+        let (maps, base) = (st.image.maps.len(), st.image.map_base);
+        let map_rows_ahead = st.maps_ahead.then_some([base, maps]);
+        if st.maps_ahead {
+            // The outgoing function's half goes once the engines are done
+            // with its packets.
+            if let Some((old, _)) = g.rows {
+                g.clear = Some(Clear {
+                    base: if old < HALF { 0 } else { HALF },
+                    taken,
+                });
+            }
+            g.rows = Some((base, maps));
+        } else if maps > 0 {
+            // The whole table was rewritten (`configure`).
+            g.rows = Some((base, maps));
+            g.clear = None;
         }
         let (t, c) = g.clock.now(&mut *g.bus).map_err(|e| e.to_string())?;
         let ahead = (st.at_s < now).then_some(t - st.at_s);
@@ -646,6 +808,7 @@ impl Scheduler {
             start_cycle: c,
             snap,
             staged_ahead_s: ahead,
+            map_rows_ahead,
         });
         g.last_checkpoint = Instant::now();
         Ok(())
@@ -681,6 +844,7 @@ impl Scheduler {
                     start_cycle: None,
                     end_cycle: None,
                     counters: Counters::default(),
+                    map_rows_ahead: None,
                 };
                 self.store.finish(&rec)?;
                 return Ok(Cancelled::Running(r.invocation));
@@ -700,10 +864,12 @@ impl Scheduler {
     /// The status document of `GET /status`.
     pub fn status(&self) -> Result<serde_json::Value, StoreError> {
         use serde_json::json;
-        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
-        let timeline = self.store.history(TIMELINE)?;
         let mut guard = self.lock();
         let g = &mut *guard;
+        // Read under the lock: a run the scheduler just ended is either
+        // still `running` or already in the timeline.
+        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
+        let timeline = self.store.history(TIMELINE)?;
         let now = g.clock.now(&mut *g.bus);
         let (now_s, cycle) = match &now {
             Ok((t, c)) => (Some(*t), *c),
@@ -737,7 +903,10 @@ impl Scheduler {
             })
         });
         let staged = g.staged.as_ref().map(|s| {
-            json!({ "id": s.id, "function": s.function, "version": s.version, "staged_at_s": s.at_s })
+            json!({
+                "id": s.id, "function": s.function, "version": s.version, "staged_at_s": s.at_s,
+                "map_rows": s.maps_ahead.then_some([s.image.map_base, s.image.maps.len()]),
+            })
         });
         let resume = g.resume.as_ref().map(|r| {
             json!({ "id": r.invocation.id, "function": r.invocation.function, "elapsed_s": r.elapsed_s })
@@ -774,6 +943,8 @@ impl Scheduler {
             "now_s": now_s,
             "cycle": cycle,
             "loaded": g.loaded,
+            "map_rows": g.rows.map(|(b, n)| [b, n]),
+            "map_rows_clearing": g.clear.as_ref().map(|c| [c.base, HALF]),
             "running": running,
             "resume_pending": resume,
             "next_staged": staged,

@@ -6,7 +6,9 @@
 //! 3. the map table: `NUMMAP`, then per map `TYPEMAP`, key and value masks,
 //!    `KEYSIZEMAP`/`VALUESIZEMAP` (widths beyond 64 bits), `MAXELEMSMAP`;
 //!    global-data maps get their initial bytes through the wide-entry window
-//!    (`MAPSELECT`, `WIDEKEY`, `WIDEVALUE`, `WIDEOP`, `WIDESTATUS`);
+//!    (`MAPSELECT`, `WIDEKEY`, `WIDEVALUE`, `WIDEOP`, `WIDESTATUS`); an
+//!    image placed at other rows ([`Image::at_map_row`]) is loaded with
+//!    `MAPLOAD` beside the rows already there ([`load_rows`]);
 //! 4. the program into the idle bank: `WRINST <- 0`, `NUMINST <- n`, then per
 //!    slot `HIINST`, `LOINST` (the existing loader's sequence);
 //! 5. read-back of every slot (`RDINSTADDR`, `RDINSTHI`, `RDINSTLO`): a
@@ -34,6 +36,14 @@ pub enum ProgramError {
     ReadBack { slot: usize, wrote: u64, read: u64 },
     #[error("FLIP did not change the active bank (still {0})")]
     NoSwap(u32),
+    /// The device refused `MAPLOAD` (a row load beside the running
+    /// program's maps): the RTL register slave does not implement it yet.
+    #[error("the device refused MAPLOAD (loading map rows {base}..{end} beside other rows): {e}")]
+    RowLoad {
+        base: usize,
+        end: usize,
+        e: BusError,
+    },
 }
 
 /// What was written.
@@ -163,17 +173,73 @@ pub struct Staged {
 }
 
 /// Steps 2 and 3: the ABI mode and the map table (with global data) of
-/// `image`. The map table is not double-buffered: writing it replaces the
-/// running program's maps, so a host swapping programs calls this at the
-/// swap, right before [`flip`]. Returns the register accesses made.
+/// `image`. This replaces the whole table (`NUMMAP`), taking the running
+/// program's maps away, so a host swapping programs calls it at the swap,
+/// right before [`flip`]; [`load_rows`] instead loads only the image's rows
+/// beside the running program's. An image placed at a row other than 0
+/// ([`Image::at_map_row`]) is loaded with `NUMMAP 0` then `MAPLOAD`.
+/// Returns the register accesses made.
 pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, ProgramError> {
     use regs::*;
     let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
     b.w(ABIMODE, u32::from(xdp))?;
+    if image.map_base == 0 {
+        b.w(NUMMAP, image.maps.len() as u32)?;
+    } else {
+        b.w(NUMMAP, 0)?;
+        row_load(&mut b, image.map_base, image.maps.len())?;
+    }
+    rows(&mut b, image)?;
+    Ok(b.n)
+}
 
-    b.w(NUMMAP, image.maps.len() as u32)?;
-    for (index, m) in image.maps.iter().enumerate() {
+/// `MAPLOAD`: rows `base..base + count` emptied, the next `count` row
+/// writes define them.
+fn row_load(b: &mut Counting<'_>, base: usize, count: usize) -> Result<(), ProgramError> {
+    let end = base + count;
+    if end > nfbpf_vm::contract::MAX_MAPS {
+        return Err(ProgramError::RowLoad {
+            base,
+            end,
+            e: BusError::Transport(format!(
+                "past the table's {} rows",
+                nfbpf_vm::contract::MAX_MAPS
+            )),
+        });
+    }
+    b.w(regs::MAPLOAD, ((base as u32) << 8) | count as u32)
+        .map_err(|e| ProgramError::RowLoad { base, end, e })
+}
+
+/// The map rows (with global data) of `image` at its rows
+/// (`image.map_base..`), through `MAPLOAD`: every other row of the table and
+/// its entries stay as they are, so a host stages the next program's maps
+/// beside the running program's, ahead of the swap. Returns the register
+/// accesses made.
+pub fn load_rows(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    row_load(&mut b, image.map_base, image.maps.len())?;
+    rows(&mut b, image)?;
+    Ok(b.n)
+}
+
+/// Empty rows `base..base + count` (definitions and entries) through
+/// `MAPLOAD` without defining them again; the other rows stay.
+pub fn clear_rows(
+    bus: &mut dyn RegisterBus,
+    base: usize,
+    count: usize,
+) -> Result<(), ProgramError> {
+    let mut b = Counting { bus, n: 0 };
+    row_load(&mut b, base, count)
+}
+
+/// Per map of `image`: its row definition and global data.
+fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
+    use regs::*;
+    for (i, m) in image.maps.iter().enumerate() {
+        let index = image.map_row(i);
         let d = map_def(m);
         let (km, vm) = (low_mask(d.key_size), low_mask(d.value_size));
         b.w(TYPEMAP, d.kind.code())?;
@@ -201,13 +267,13 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
                 )));
             }
             // A global-data map is an ARRAY with one entry, key 0.
-            entry_on(&mut b, index, d.kind, &0u32.to_le_bytes(), init).map_err(|e| match e {
+            entry_on(b, index, d.kind, &0u32.to_le_bytes(), init).map_err(|e| match e {
                 ProgramError::Map { msg, .. } => err(msg),
                 other => other,
             })?;
         }
     }
-    Ok(b.n)
+    Ok(())
 }
 
 /// Steps 4 and 5: the program of `image` into the idle bank, then every

@@ -72,6 +72,19 @@ pub struct Image {
     pub relocations: Vec<Relocation>,
     /// Highest ISA version the image was validated against.
     pub max_version: u8,
+    /// Device map-table row of map 0: map `i` is row `map_base + i`, and its
+    /// handle `map_handle(map_base + i)` ([`Image::at_map_row`]; 0 as
+    /// linked).
+    pub map_base: usize,
+}
+
+/// Why an image cannot be placed at a map-table row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{maps} maps from row {base} do not fit the device's {max} map-table rows")]
+pub struct PlaceError {
+    pub base: usize,
+    pub maps: usize,
+    pub max: usize,
 }
 
 impl Image {
@@ -92,6 +105,38 @@ impl Image {
         self.insns.iter().map(|i| i.to_u64()).collect()
     }
 
+    /// The same program with its maps at device rows `base..base + n`: every
+    /// map reference (`lddw` of a handle or of a global's address) is
+    /// relocated to the new rows, so two programs placed at disjoint rows
+    /// can share the device's map table.
+    pub fn at_map_row(&self, base: usize) -> Result<Image, PlaceError> {
+        if base + self.maps.len() > contract::MAX_MAPS {
+            return Err(PlaceError {
+                base,
+                maps: self.maps.len(),
+                max: contract::MAX_MAPS,
+            });
+        }
+        let mut out = self.clone();
+        for r in &self.relocations {
+            let value = match r.target {
+                Target::MapHandle { map } => contract::map_handle(base + map),
+                Target::MapValue { map, offset } => contract::map_handle(base + map) + offset,
+                Target::Call { .. } => continue,
+            };
+            // Relocations of map references are on `lddw` (two slots).
+            out.insns[r.pc].imm = value as u32 as i32;
+            out.insns[r.pc + 1].imm = (value >> 32) as u32 as i32;
+        }
+        out.map_base = base;
+        Ok(out)
+    }
+
+    /// Device map-table row of map `index`.
+    pub fn map_row(&self, index: usize) -> usize {
+        self.map_base + index
+    }
+
     /// Index and definition of the map called `name`.
     pub fn map(&self, name: &str) -> Option<(usize, &MapDef)> {
         self.maps.iter().enumerate().find(|(_, m)| m.name == name)
@@ -102,7 +147,9 @@ impl Image {
         self.maps
             .iter()
             .enumerate()
-            .filter_map(|(i, m)| Some((contract::map_handle(i), m.initial.as_deref()?)))
+            .filter_map(|(i, m)| {
+                Some((contract::map_handle(self.map_row(i)), m.initial.as_deref()?))
+            })
             .collect()
     }
 
@@ -143,7 +190,7 @@ impl Image {
                 m.value_size,
                 m.max_entries,
                 m.flags,
-                contract::map_handle(i)
+                contract::map_handle(self.map_row(i))
             ));
         }
         for (pc, text) in nfbpf_vm::disasm::disasm(&self.insns) {

@@ -38,18 +38,19 @@ pub fn map_def(m: &crate::maps::MapDef) -> maps::MapDef {
     }
 }
 
-/// Configure rows `0..image.maps.len()` of `table` and write initial data.
+/// Configure rows `image.map_base..` (one per map) of `table` and write
+/// initial data.
 pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), InstallError> {
     for (index, m) in image.maps.iter().enumerate() {
         table
-            .configure(index, map_def(m))
+            .configure(image.map_base + index, map_def(m))
             .map_err(|source| InstallError::Config {
                 index,
                 name: m.name.clone(),
                 source,
             })?;
         if let Some(init) = &m.initial {
-            let handle = nfbpf_vm::contract::map_handle(index);
+            let handle = nfbpf_vm::contract::map_handle(image.map_base + index);
             let mut value = init.clone();
             value.resize(m.value_size as usize, 0);
             table

@@ -621,5 +621,6 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         maps: table.defs,
         insns: out,
         max_version: opts.max_version,
+        map_base: 0,
     })
 }

@@ -158,6 +158,8 @@ struct Staging {
     rdaddr: u32,
     nummap: u32,
     maprow: u32,
+    /// End (exclusive) of the rows the current table load writes.
+    maprowend: u32,
     typemap: u32,
     maxelems: u32,
     keymask: u64,
@@ -881,6 +883,7 @@ impl RegisterBus for Device {
                 }
                 self.st.nummap = v;
                 self.st.maprow = 0;
+                self.st.maprowend = v;
                 self.dev.with(|d| d.maps.clear());
                 for r in 0..contract::MAX_MAPS {
                     self.dev.with(|d| d.maps.unconfigure(r));
@@ -893,13 +896,28 @@ impl RegisterBus for Device {
             LOVALUEMASKMAP => lo(&mut self.st.valuemask),
             MAXELEMSMAP => {
                 self.st.maxelems = v;
-                if self.st.maprow >= self.st.nummap {
+                if self.st.maprow >= self.st.maprowend {
                     return Err(BusError::Transport(format!(
-                        "MAXELEMSMAP: NUMMAP announced {} maps, all written",
-                        self.st.nummap
+                        "MAXELEMSMAP: the table load (NUMMAP or MAPLOAD) ended at row {}, all written",
+                        self.st.maprowend
                     )));
                 }
                 self.commit_map_row()?;
+            }
+            MAPLOAD => {
+                let (base, count) = (v >> 8, v & 0xff);
+                if v >> 16 != 0 || (base + count) as usize > contract::MAX_MAPS {
+                    return Err(BusError::Transport(format!(
+                        "MAPLOAD {v:#x}: rows {base}..{} are past the table's {} rows",
+                        base + count,
+                        contract::MAX_MAPS
+                    )));
+                }
+                self.st.maprow = base;
+                self.st.maprowend = base + count;
+                for r in base..base + count {
+                    self.dev.with(|d| d.maps.unconfigure(r as usize));
+                }
             }
             SELECTMEMORY => self.st.selectmemory = v,
             OPERATION => {

@@ -152,6 +152,7 @@ pub const VALUESIZEMAP: u32 = 0x144;
 pub const WIDEOP: u32 = 0x148;
 pub const WIDESTATUS: u32 = 0x14c;
 pub const ENGMAPWAIT: u32 = 0x16c;
+pub const MAPLOAD: u32 = 0x170;
 pub const PORTSELECT: u32 = 0x15c;
 pub const PORTRX: u32 = 0x160;
 pub const PORTRXDROP: u32 = 0x164;
@@ -529,6 +530,12 @@ pub const REGISTERS: &[RegDef] = &[
         ENGMAPWAIT,
         Ro,
         "Selected engine: clocks its map operations waited for the coprocessor's arbiter (low 32 bits).",
+    ),
+    r(
+        "MAPLOAD",
+        MAPLOAD,
+        Wo,
+        "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. The model implements it; the RTL's register slave does not decode it yet.",
     ),
     arr(
         "WIDEKEY",
