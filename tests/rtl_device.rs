@@ -314,12 +314,24 @@ fn register_errors_match_model() {
         (regs::NUMINST, 5000),
         (regs::FLIP, 1),
         (0x3fc, 0),
+        (regs::ACK, 1),
+        (regs::CAMFULL, 1),
     ] {
         let m = c.model.write32(off, v).unwrap_err().to_string();
         let r = c.rtl.write32(off, v).unwrap_err().to_string();
         assert_eq!(m, r, "write of {v} to {off:#x}");
     }
     assert!(c.rtl.read32(0x3fc).is_err());
+    // Map registers the RTL units refuse (mreg_err_o -> SLVERR): more maps
+    // than the table holds, like the model; the WIDE* window, which the
+    // model has and the RTL has not, on a write and on a read.
+    let n = nfbpf_vm::contract::MAX_MAPS as u32 + 1;
+    assert!(c.model.write32(regs::NUMMAP, n).is_err());
+    assert!(c.rtl.write32(regs::NUMMAP, n).is_err());
+    let e = c.rtl.write32(regs::WIDEOP, 1).unwrap_err().to_string();
+    assert!(e.contains("no WIDE* registers"), "{e}");
+    let e = c.rtl.read32(regs::WIDESTATUS).unwrap_err().to_string();
+    assert!(e.contains("no WIDE* registers"), "{e}");
     assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
     let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
     assert!(e.contains("SUME ABI"), "{e}");
