@@ -71,9 +71,8 @@ rtl-lint:
 	echo "rtl-lint: $(words $(RTL_SOURCES)) modules, verilator --lint-only -Wall clean"
 
 # Synthesis for the Virtex-7 (yosys synth_xilinx, xc7), by default of the
-# whole data plane, ebpf_dataplane with 4 engines (the seam to the map
-# coprocessor and helper units, and the verdict outputs, are top-level ports
-# until ebpf_units is in); `make synth SYNTH_TOP=ebpf_engine` for one engine
+# whole device, ebpf_dataplane with 4 engines and its ebpf_units (the
+# verdict outputs are top-level ports); `make synth SYNTH_TOP=ebpf_engine` for one engine
 # core. Cell counts (LUTs, flip-flops, LUTRAM, block RAM, DSP48E1) in
 # $(SYNTH_DIR)/stat.txt; the longest register-to-register path in cells
 # (yosys ltp on the flattened netlist without its flip-flops, LUTRAMs and

@@ -17,7 +17,9 @@
 //   WIDESTATUS, WIDEKEY, WIDEVALUE) go out on the mreg_* sub-bus of the map
 //   coprocessor (the seam with ebpf_units): mreg_wr_o in the clock the write
 //   is taken, mreg_rd_o in the clock the read is done, mreg_rdata_i
-//   combinational in that clock. Their errors are the coprocessor's.
+//   combinational in that clock. Their errors are the coprocessor's:
+//   mreg_err_i (combinational with the access) turns the response into
+//   SLVERR, for a write (BRESP) and for a read (RRESP).
 // - Instruction memory: LOINST stores HIINST:LOINST in the staging RAM
 //   (RDINSTHI/LO read it back) and writes it through to the idle bank of
 //   every engine (imem_wr_o); FLIP writes NUMINST as the idle bank's length
@@ -52,6 +54,7 @@ module ebpf_axil_regs #(
   output wire [11:0]           mreg_addr_o,
   output wire [31:0]           mreg_wdata_o,
   input  wire [31:0]           mreg_rdata_i,
+  input  wire                  mreg_err_i,
   // instruction memory of the engines
   output wire                  imem_wr_o,
   output wire [11:0]           imem_addr_o,
@@ -134,6 +137,7 @@ module ebpf_axil_regs #(
   always @* begin
     if (!w_known) wresp = DECERR;
     else if (!w_ok) wresp = SLVERR;
+    else if (w_map && mreg_err_i) wresp = SLVERR;
     else if (waddr == REG_NUMINST && wdata > CONTRACT_IMEM_SLOTS) wresp = SLVERR;
     else if (waddr == REG_LOINST && wrptr_q >= IMEM_SLOTS) wresp = SLVERR;
     else if (waddr == REG_FLIP && wdata[0] && flip_refused) wresp = SLVERR;
@@ -283,7 +287,7 @@ module ebpf_axil_regs #(
         rd_pend_q       <= 1'b0;
         s_axil_rvalid_o <= 1'b1;
         s_axil_rdata_o  <= rdata;
-        s_axil_rresp_o  <= known(raddr_q) ? OKAY : DECERR;
+        s_axil_rresp_o  <= !known(raddr_q) ? DECERR : r_map && mreg_err_i ? SLVERR : OKAY;
         if (raddr_q == REG_CYCLELO) cyclehi_q <= cycle_i[63:32];
       end
     end

@@ -32,15 +32,20 @@
 //   The frame is the head slot's bytes in FIFO_MD at that clock (freed at its
 //   end). This is the model's Output; an egress AXI4-Stream (serializing the
 //   frame at one beat per clock) is not part of this module yet.
-// - Seam with the map coprocessor and helper units (ebpf_units): every
-//   engine's helper_* and ext_* ports, flattened (engine e at [e*W +: W]),
-//   the timer (cycle_o), pkt_start_o (an engine starts a packet in this
-//   clock), mapwait_i (ENGMAPWAIT) and the mreg_* map-register sub-bus.
+// - The map coprocessor and helper units (ebpf_units, u_units) serve every
+//   engine's helper_* and ext_* ports (flattened, engine e at [e*W +: W]),
+//   with the timer, pkt_start (an engine starts a packet in this clock),
+//   the ENGMAPWAIT counters and the mreg_* map-register sub-bus of the
+//   register slave (an access the units refuse answers SLVERR).
 module ebpf_dataplane #(
   parameter integer ENGINES = 4
 ) (
   input  wire                   clk_i,
+  // The data plane resets asynchronously, ebpf_units (held in reset over a
+  // clock edge, as after power-up) synchronously: both from this net.
+  /* verilator lint_off SYNCASYNCNET */
   input  wire                   rst_ni,
+  /* verilator lint_on SYNCASYNCNET */
   // instruction budget per packet (the model's DeviceConfig::budget)
   input  wire [63:0]            budget_i,
   // AXI4-Stream ingress, ports 0..3
@@ -77,40 +82,31 @@ module ebpf_dataplane #(
   output wire [1:0]             s_axil_rresp_o,
   output wire                   s_axil_rvalid_o,
   input  wire                   s_axil_rready_i,
-  // seam: helper units
-  output wire [ENGINES-1:0]     helper_req_o,
-  output wire [ENGINES*32-1:0]  helper_id_o,
-  output wire [ENGINES*64-1:0]  helper_arg1_o,
-  output wire [ENGINES*64-1:0]  helper_arg2_o,
-  output wire [ENGINES*64-1:0]  helper_arg3_o,
-  output wire [ENGINES*64-1:0]  helper_arg4_o,
-  output wire [ENGINES*64-1:0]  helper_arg5_o,
-  input  wire [ENGINES-1:0]     helper_ack_i,
-  input  wire [ENGINES*64-1:0]  helper_ret_i,
-  input  wire [ENGINES-1:0]     helper_unwind_i,
-  input  wire [ENGINES-1:0]     helper_fault_i,
-  input  wire [ENGINES*3-1:0]   helper_fault_code_i,
-  // seam: external memory (context, map values)
-  output wire [ENGINES-1:0]     ext_rd_o,
-  output wire [ENGINES-1:0]     ext_wr_o,
-  output wire [ENGINES*64-1:0]  ext_addr_o,
-  output wire [ENGINES*2-1:0]   ext_width_o,
-  output wire [ENGINES*64-1:0]  ext_wdata_o,
-  input  wire [ENGINES*64-1:0]  ext_rdata_i,
-  input  wire [ENGINES-1:0]     ext_rd_fault_i,
-  input  wire [ENGINES-1:0]     ext_wr_fault_i,
-  // seam: timer, packet starts, map-wait counters, map registers
-  output wire [63:0]            cycle_o,
-  output wire [ENGINES-1:0]     pkt_start_o,
-  input  wire [ENGINES*32-1:0]  mapwait_i,
-  output wire                   mreg_wr_o,
-  output wire                   mreg_rd_o,
-  output wire [11:0]            mreg_addr_o,
-  output wire [31:0]            mreg_wdata_o,
-  input  wire [31:0]            mreg_rdata_i
+  // the device timer (the model's cycle)
+  output wire [63:0]            cycle_o
 );
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
+
+  // ------------------------------------------------------------------
+  // Seam with the map coprocessor and helper units (ebpf_units)
+  // ------------------------------------------------------------------
+  wire [ENGINES-1:0]     helper_req_o;
+  wire [ENGINES*32-1:0]  helper_id_o;
+  wire [ENGINES*64-1:0]  helper_arg1_o, helper_arg2_o, helper_arg3_o, helper_arg4_o, helper_arg5_o;
+  wire [ENGINES-1:0]     helper_ack_i, helper_unwind_i, helper_fault_i;
+  wire [ENGINES*64-1:0]  helper_ret_i;
+  wire [ENGINES*3-1:0]   helper_fault_code_i;
+  wire [ENGINES-1:0]     ext_rd_o, ext_wr_o;
+  wire [ENGINES*64-1:0]  ext_addr_o, ext_wdata_o;
+  wire [ENGINES*2-1:0]   ext_width_o;
+  wire [ENGINES*64-1:0]  ext_rdata_i;
+  wire [ENGINES-1:0]     ext_rd_fault_i, ext_wr_fault_i;
+  wire [ENGINES-1:0]     pkt_start_o;
+  wire [ENGINES*32-1:0]  mapwait_i;
+  wire                   mreg_wr_o, mreg_rd_o, mreg_err_i;
+  wire [11:0]            mreg_addr_o;
+  wire [31:0]            mreg_wdata_o, mreg_rdata_i;
 
   localparam [2:0] O_PORT = 3'd0, O_FLOOD = 3'd1, O_HOST = 3'd2, O_DROP = 3'd3, O_ABORT = 3'd4;
   localparam [63:0] NS_PER_SEC = 64'd1000000000;
@@ -513,7 +509,7 @@ module ebpf_dataplane #(
     .s_axil_rresp_o(s_axil_rresp_o), .s_axil_rvalid_o(s_axil_rvalid_o),
     .s_axil_rready_i(s_axil_rready_i),
     .mreg_wr_o(mreg_wr_o), .mreg_rd_o(mreg_rd_o), .mreg_addr_o(mreg_addr_o),
-    .mreg_wdata_o(mreg_wdata_o), .mreg_rdata_i(mreg_rdata_i),
+    .mreg_wdata_o(mreg_wdata_o), .mreg_rdata_i(mreg_rdata_i), .mreg_err_i(mreg_err_i),
     .imem_wr_o(imem_wr), .imem_addr_o(imem_addr), .imem_data_o(imem_data),
     .imem_flip_o(imem_flip), .imem_len_o(imem_len), .imem_active_i(imem_active[0]),
     .imem_idle_busy_i(|idle_busy), .imem_refused_i(|imem_refused),
@@ -526,5 +522,26 @@ module ebpf_dataplane #(
     .port_rxdrop_i({prxdrop_q[3], prxdrop_q[2], prxdrop_q[1], prxdrop_q[0]}),
     .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]})
   );
+
+  // COPROCARBFSMSTATE is read over mreg_* (ebpf_units answers it there).
+  wire [3:0] arb_state;
+  ebpf_units #(.ENGINES(ENGINES)) u_units (
+    .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_q), .pkt_start_i(pkt_start_o),
+    .helper_req_i(helper_req_o), .helper_id_i(helper_id_o),
+    .helper_arg1_i(helper_arg1_o), .helper_arg2_i(helper_arg2_o),
+    .helper_arg3_i(helper_arg3_o), .helper_arg4_i(helper_arg4_o),
+    .helper_arg5_i(helper_arg5_o),
+    .helper_ack_o(helper_ack_i), .helper_ret_o(helper_ret_i),
+    .helper_unwind_o(helper_unwind_i), .helper_fault_o(helper_fault_i),
+    .helper_fault_code_o(helper_fault_code_i),
+    .ext_rd_i(ext_rd_o), .ext_wr_i(ext_wr_o), .ext_addr_i(ext_addr_o),
+    .ext_width_i(ext_width_o), .ext_wdata_i(ext_wdata_o),
+    .ext_rdata_o(ext_rdata_i), .ext_rd_fault_o(ext_rd_fault_i),
+    .ext_wr_fault_o(ext_wr_fault_i),
+    .mapwait_o(mapwait_i), .arb_state_o(arb_state),
+    .mreg_wr_i(mreg_wr_o), .mreg_rd_i(mreg_rd_o), .mreg_addr_i(mreg_addr_o),
+    .mreg_wdata_i(mreg_wdata_o), .mreg_rdata_o(mreg_rdata_i), .mreg_err_o(mreg_err_i)
+  );
+  wire unused_units = &{1'b0, arb_state};
 
 endmodule

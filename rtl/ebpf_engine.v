@@ -52,9 +52,15 @@ module ebpf_engine (
   input  wire         fifo_wr_i,
   input  wire [5:0]   fifo_wr_word_i,
   input  wire [255:0] fifo_wr_data_i,
-  // external memory (served combinationally by the harness)
+  // external memory (served combinationally by the harness or ebpf_units).
+  // The answers (ext_*_i, helper_*_i) may depend combinationally on these
+  // requests (a one-clock answer), and the one always block below reads the
+  // answers while it makes the requests: Verilator sees a loop there
+  // (UNOPTFLAT) although no path goes from an answer back to its request.
+  /* verilator lint_off UNOPTFLAT */
   output reg          ext_rd_o,
   output reg          ext_wr_o,
+  /* verilator lint_on UNOPTFLAT */
   output wire [63:0]  ext_addr_o,
   output wire [1:0]   ext_width_o,
   output reg  [63:0]  ext_wdata_o,
@@ -62,7 +68,9 @@ module ebpf_engine (
   input  wire         ext_rd_fault_i,
   input  wire         ext_wr_fault_i,
   // helper unit
+  /* verilator lint_off UNOPTFLAT */
   output reg          helper_req_o,
+  /* verilator lint_on UNOPTFLAT */
   output wire [31:0]  helper_id_o,
   output wire [63:0]  helper_arg1_o,
   output wire [63:0]  helper_arg2_o,

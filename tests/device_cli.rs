@@ -203,21 +203,17 @@ fn rtl_backend_serves_load_status_and_maps() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // A function with maps: entries written and read through the map
-    // registers (the seam) of the RTL.
+    // A function with maps: an entry written through the map registers of
+    // the RTL map coprocessor (HIKEY..OPERATION, ACK polled), which has no
+    // WIDE* window to read entries back: dump says so.
     let ddos = common::program("ddos_sume.c");
     let p = ddos.to_str().unwrap();
     assert_eq!(nfbpf(&["load", p, "-t", t]).0, 0);
     let (code, _, err) = nfbpf(&["map", "update", "blocked", "443", "1", "--prog", p, "-t", t]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("blocked "), "{out}");
-    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
-    assert!(
-        out.contains("blocked") && out.contains("entries 1"),
-        "{out}"
-    );
+    let (code, _, err) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no WIDE* registers"), "{err}");
     // What the RTL does not do is refused with the reason.
     let (_, _, err) = nfbpf(&[
         "load",

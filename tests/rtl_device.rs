@@ -104,23 +104,23 @@ fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
     }
 }
 
-fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
-    let word = |bytes: &[u8], k: usize| {
-        let mut w = [0u8; 4];
-        for (j, x) in w.iter_mut().enumerate() {
-            *x = bytes.get(4 * k + j).copied().unwrap_or(0);
-        }
-        u32::from_le_bytes(w)
+/// An entry through the original map registers (the RTL map coprocessor
+/// has no WIDE* window; SUME keys and values are at most 8 bytes).
+fn map_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
+    let u = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
     };
+    let (k, v) = (u(key), u(value));
     b.write32(regs::MAPSELECT, map).unwrap();
-    for k in 0..regs::WIDE_WORDS as usize {
-        b.write32(regs::WIDEKEY + 4 * k as u32, word(key, k))
-            .unwrap();
-        b.write32(regs::WIDEVALUE + 4 * k as u32, word(value, k))
-            .unwrap();
-    }
-    b.write32(regs::WIDEOP, 1).unwrap();
-    assert_eq!(b.read32(regs::WIDESTATUS).unwrap() >> 16, 0, "wide update");
+    b.write32(regs::HIKEY, (k >> 32) as u32).unwrap();
+    b.write32(regs::LOKEY, k as u32).unwrap();
+    b.write32(regs::HIDIN, (v >> 32) as u32).unwrap();
+    b.write32(regs::LODIN, v as u32).unwrap();
+    b.write32(regs::OPERATION, 1).unwrap();
+    assert_eq!(b.read32(regs::ACK).unwrap(), 1, "update acknowledged");
+    assert_eq!(b.read32(regs::ERROR).unwrap(), 0, "update refused");
 }
 
 /// Mixed traffic on four ports: flows between a few hosts, TCP and UDP,
@@ -172,7 +172,7 @@ fn sume_programs_match_model() {
         let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
         program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
         for (m, k, v) in entries(name) {
-            wide_update(&mut c, m, &k, &v);
+            map_update(&mut c, m, &k, &v);
         }
         let n = run_traffic(&mut c, &frames);
         let (es, ps) = read_counters(&mut c, 4).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -314,12 +314,24 @@ fn register_errors_match_model() {
         (regs::NUMINST, 5000),
         (regs::FLIP, 1),
         (0x3fc, 0),
+        (regs::ACK, 1),
+        (regs::CAMFULL, 1),
     ] {
         let m = c.model.write32(off, v).unwrap_err().to_string();
         let r = c.rtl.write32(off, v).unwrap_err().to_string();
         assert_eq!(m, r, "write of {v} to {off:#x}");
     }
     assert!(c.rtl.read32(0x3fc).is_err());
+    // Map registers the RTL units refuse (mreg_err_o -> SLVERR): more maps
+    // than the table holds, like the model; the WIDE* window, which the
+    // model has and the RTL has not, on a write and on a read.
+    let n = nfbpf_vm::contract::MAX_MAPS as u32 + 1;
+    assert!(c.model.write32(regs::NUMMAP, n).is_err());
+    assert!(c.rtl.write32(regs::NUMMAP, n).is_err());
+    let e = c.rtl.write32(regs::WIDEOP, 1).unwrap_err().to_string();
+    assert!(e.contains("no WIDE* registers"), "{e}");
+    let e = c.rtl.read32(regs::WIDESTATUS).unwrap_err().to_string();
+    assert!(e.contains("no WIDE* registers"), "{e}");
     assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
     let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
     assert!(e.contains("SUME ABI"), "{e}");

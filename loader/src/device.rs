@@ -128,6 +128,12 @@ fn entry_on(
     {
         return Err(err(format!("the {what} is full (no entry can be added)")));
     }
+    if key.len() <= 8 && value.len() <= 8 {
+        return narrow_update(b, index, key, value).map_err(|e| match e {
+            NarrowError::Bus(e) => ProgramError::from(e),
+            NarrowError::Msg(m) => err(m),
+        });
+    }
     let word = |bytes: &[u8], k: u32| {
         let mut w = [0u8; 4];
         for (j, x) in w.iter_mut().enumerate() {
@@ -144,6 +150,60 @@ fn entry_on(
     let st = b.r(WIDESTATUS)?;
     if st >> 16 != 0 {
         return Err(err(format!("update refused: errno {}", st >> 16)));
+    }
+    Ok(())
+}
+
+enum NarrowError {
+    Bus(BusError),
+    Msg(String),
+}
+
+impl From<BusError> for NarrowError {
+    fn from(e: BusError) -> Self {
+        NarrowError::Bus(e)
+    }
+}
+
+/// ACK reads of an update before giving up (the RTL coprocessor takes an
+/// OPERATION in the first clock its queue is empty; each read is clocks).
+const ACK_POLLS: u32 = 10_000;
+
+/// An update of at most 8-byte key and value through the original map
+/// registers (HIKEY/LOKEY, HIDIN/LODIN, OPERATION 1 = BPF_ANY, ACK, ERROR),
+/// which every device has, the RTL map coprocessor included (it has no
+/// WIDE* window). Key and value are their little-endian bytes.
+fn narrow_update(
+    b: &mut Counting<'_>,
+    index: usize,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), NarrowError> {
+    use regs::*;
+    let u = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    };
+    let (k, v) = (u(key), u(value));
+    b.w(MAPSELECT, index as u32)?;
+    b.w(HIKEY, (k >> 32) as u32)?;
+    b.w(LOKEY, k as u32)?;
+    b.w(HIDIN, (v >> 32) as u32)?;
+    b.w(LODIN, v as u32)?;
+    b.w(OPERATION, 1)?;
+    let mut polls = 0;
+    while b.r(ACK)? == 0 {
+        polls += 1;
+        if polls == ACK_POLLS {
+            return Err(NarrowError::Msg(format!(
+                "update not acknowledged after {ACK_POLLS} reads of ACK"
+            )));
+        }
+    }
+    let e = b.r(ERROR)?;
+    if e != 0 {
+        return Err(NarrowError::Msg(format!("update refused: errno {e}")));
     }
     Ok(())
 }

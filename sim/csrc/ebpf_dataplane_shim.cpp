@@ -4,8 +4,8 @@
 // and outputs cross the boundary as two plain structs of 64-bit fields
 // (mirrored by #[repr(C)] structs in Rust); per-engine one-bit signals are
 // bit masks (engine e at bit e). eval() settles the combinational logic for
-// the current inputs without a clock edge, so the harness can serve the seam
-// (helper and ext requests, map registers) within the clock; tick() is one
+// the current inputs without a clock edge (the harness sees a frame's
+// acceptance in the clock of its first beat); tick() is one
 // rising and falling edge. The engines' FIFO_MD lanes are reached directly
 // (verilator public_flat_rw) to read the frame at a verdict.
 #include "Vebpf_dataplane.h"
@@ -22,20 +22,13 @@ struct DpIn {
     uint64_t tuser[4];
     uint64_t tlast, tvalid;
     uint64_t awaddr, awvalid, wdata, wvalid, bready, araddr, arvalid, rready;
-    uint64_t helper_ack, helper_ret[DP_ENGINES], helper_unwind, helper_fault;
-    uint64_t helper_fault_code[DP_ENGINES];
-    uint64_t ext_rdata[DP_ENGINES], ext_rd_fault, ext_wr_fault;
-    uint64_t mapwait[DP_ENGINES];
-    uint64_t mreg_rdata;
 };
 
 struct DpOut {
     uint64_t tready, rx_acc, rx_drop, rx_eng[4];
     uint64_t out_v, out_kind[DP_ENGINES], out_port[DP_ENGINES], out_bank;
     uint64_t awready, wready, bresp, bvalid, arready, rdata, rresp, rvalid;
-    uint64_t helper_req, helper_id[DP_ENGINES], helper_args[DP_ENGINES][5];
-    uint64_t ext_rd, ext_wr, ext_addr[DP_ENGINES], ext_width[DP_ENGINES], ext_wdata[DP_ENGINES];
-    uint64_t cycle, pkt_start, mreg_wr, mreg_rd, mreg_addr, mreg_wdata;
+    uint64_t cycle;
 };
 
 static void wput(uint32_t* w, int lsb, int n, uint64_t v) {
@@ -92,20 +85,6 @@ static void put(Vebpf_dataplane* m, const DpIn* i) {
     m->s_axil_araddr_i = i->araddr;
     m->s_axil_arvalid_i = i->arvalid;
     m->s_axil_rready_i = i->rready;
-    m->helper_ack_i = i->helper_ack;
-    m->helper_unwind_i = i->helper_unwind;
-    m->helper_fault_i = i->helper_fault;
-    uint16_t codes = 0;
-    for (int e = 0; e < DP_ENGINES; e++) {
-        put64(m->helper_ret_i.data(), e, i->helper_ret[e]);
-        put64(m->ext_rdata_i.data(), e, i->ext_rdata[e]);
-        wput(m->mapwait_i.data(), 32 * e, 32, i->mapwait[e]);
-        codes |= (uint16_t)((i->helper_fault_code[e] & 7) << (3 * e));
-    }
-    m->helper_fault_code_i = codes;
-    m->ext_rd_fault_i = i->ext_rd_fault;
-    m->ext_wr_fault_i = i->ext_wr_fault;
-    m->mreg_rdata_i = (uint32_t)i->mreg_rdata;
 }
 
 static void get(Vebpf_dataplane* m, DpOut* o) {
@@ -118,15 +97,6 @@ static void get(Vebpf_dataplane* m, DpOut* o) {
     for (int e = 0; e < DP_ENGINES; e++) {
         o->out_kind[e] = (m->out_kind_o >> (3 * e)) & 7;
         o->out_port[e] = wget(m->out_port_o.data(), 32 * e, 32);
-        o->helper_id[e] = wget(m->helper_id_o.data(), 32 * e, 32);
-        o->helper_args[e][0] = get64(m->helper_arg1_o.data(), e);
-        o->helper_args[e][1] = get64(m->helper_arg2_o.data(), e);
-        o->helper_args[e][2] = get64(m->helper_arg3_o.data(), e);
-        o->helper_args[e][3] = get64(m->helper_arg4_o.data(), e);
-        o->helper_args[e][4] = get64(m->helper_arg5_o.data(), e);
-        o->ext_addr[e] = get64(m->ext_addr_o.data(), e);
-        o->ext_wdata[e] = get64(m->ext_wdata_o.data(), e);
-        o->ext_width[e] = (m->ext_width_o >> (2 * e)) & 3;
     }
     o->awready = m->s_axil_awready_o;
     o->wready = m->s_axil_wready_o;
@@ -136,15 +106,7 @@ static void get(Vebpf_dataplane* m, DpOut* o) {
     o->rdata = m->s_axil_rdata_o;
     o->rresp = m->s_axil_rresp_o;
     o->rvalid = m->s_axil_rvalid_o;
-    o->helper_req = m->helper_req_o;
-    o->ext_rd = m->ext_rd_o;
-    o->ext_wr = m->ext_wr_o;
     o->cycle = m->cycle_o;
-    o->pkt_start = m->pkt_start_o;
-    o->mreg_wr = m->mreg_wr_o;
-    o->mreg_rd = m->mreg_rd_o;
-    o->mreg_addr = m->mreg_addr_o;
-    o->mreg_wdata = m->mreg_wdata_o;
 }
 
 extern "C" {

@@ -1,18 +1,14 @@
-//! The data-plane RTL (`rtl/ebpf_dataplane.v`) behind the model device's
+//! The device RTL (`rtl/ebpf_dataplane.v`, which holds the engines and the
+//! map coprocessor and helper units, `rtl/ebpf_units.v`) behind the model device's
 //! interface: [`RtlDevice`] has `rx`, `step`, `take_outputs`, `cycle`,
 //! `in_flight`, `drain` like [`nfbpf_vm::device::Device`] and implements
 //! [`RegisterBus`] with real AXI4-Lite transactions over clocks.
 //!
-//! What the harness plays (the seam the map coprocessor RTL, `ebpf_units`,
-//! will take over): every engine's helper and external-memory ports, served
-//! from the model's units ([`SharedDeviceState`]: map table, arbiter, timer,
-//! per-engine helper state) in the model's engine order (rotating, first =
-//! cycle % engines), helper answers after the units' latency; the map
-//! registers on the `mreg_*` sub-bus, answered by the model device's own
-//! map-register code (a [`Device`] that is never stepped, sharing those
-//! units); the packets' bookkeeping (sequence number, arrival) and reading
-//! each verdict's frame out of the engine's FIFO_MD (the stand-in for an
-//! egress stream).
+//! Everything the device computes is the RTL's: the engines, the helper
+//! units and the map coprocessor (map registers on the AXI4-Lite bus
+//! included). The harness only keeps the packets' bookkeeping (sequence
+//! number, arrival) and reads each verdict's frame out of the engine's
+//! FIFO_MD (the stand-in for an egress stream).
 //!
 //! Clocks: between two [`RtlDevice::step`]s the RTL sits in the clock just
 //! evaluated, before its edge (after reset, a setup clock numbered -1). A
@@ -24,8 +20,9 @@
 //! to the model's cycle.
 //!
 //! Limits: the SUME ABI only (ABIMODE 1 is refused), [`DP_ENGINES`] engines,
-//! the default 10 Gb/s pacing; helpers that read engine memory through a
-//! pointer (trace_printk) do not see the stack from here; the hardware does
+//! the default 10 Gb/s pacing; the RTL units' own limits (docs/rtl.md:
+//! trace_printk is an unknown helper, the WIDE* map registers are refused,
+//! an OPERATION's ACK reads 0 until the coprocessor took it); the hardware does
 //! not validate programs, so the FLIP check (the model's) runs here, in the
 //! host side of the bus, before the FLIP goes out.
 
@@ -33,19 +30,14 @@ use crate::rtl::{DP_ENGINES, DpIn, DpOut, RtlDataplane};
 use nfbpf_vm::Insn;
 use nfbpf_vm::abi::{Abi, RxMeta, Verdict};
 use nfbpf_vm::contract;
-use nfbpf_vm::device::{self as model, Dest, Device, DeviceConfig, EngineCounters, Output};
+use nfbpf_vm::device::{self as model, Dest, DeviceConfig, EngineCounters, Output};
 use nfbpf_vm::device::{PORTS, PortCounters};
-use nfbpf_vm::helpers::{HelperOutcome, Helpers};
-use nfbpf_vm::isa::Width;
-use nfbpf_vm::mem::Memory;
-use nfbpf_vm::pipeline::{HelperLatency, Pacing};
+use nfbpf_vm::pipeline::Pacing;
 use nfbpf_vm::program::Program;
 use nfbpf_vm::regs::{self, Access, BusError, RegisterBus};
-use nfbpf_vm::units::SharedDeviceState;
 use std::collections::VecDeque;
 
 const WB: usize = contract::FIFO_WORD_BYTES;
-const WIDTHS: [Width; 4] = [Width::B, Width::H, Width::W, Width::DW];
 /// AXI4-Lite responses.
 const SLVERR: u64 = 2;
 const DECERR: u64 = 3;
@@ -77,21 +69,6 @@ struct Meta {
     window: Vec<u8>,
 }
 
-#[derive(Debug)]
-enum Answer {
-    Return(u64),
-    Unwind(u64),
-    Fault(u64),
-}
-
-/// A helper call in progress on one engine.
-#[derive(Debug, Default)]
-struct Call {
-    clocks: u64,
-    lat: u64,
-    answer: Option<Answer>,
-}
-
 /// A frame going into a port beat by beat.
 #[derive(Debug)]
 struct Stream {
@@ -114,15 +91,6 @@ pub struct RtlDevice {
     dp: RtlDataplane,
     inp: DpIn,
     out: DpOut,
-    /// Serves the map registers; its units are the engines' units.
-    maps: Device,
-    dev: SharedDeviceState,
-    /// Map values (lent while the engines run) and the empty private regions.
-    mem: Memory,
-    lent: bool,
-    helpers: Vec<Helpers>,
-    latency: Vec<HelperLatency>,
-    calls: Vec<Call>,
     streams: [Option<Stream>; PORTS],
     waiting: [VecDeque<Vec<u8>>; PORTS],
     queues: Vec<VecDeque<Meta>>,
@@ -131,8 +99,6 @@ pub struct RtlDevice {
     steps: u64,
     outputs: Vec<Output>,
     staged: Staged,
-    /// Error of a map-register write (the coprocessor's answer).
-    mreg_err: Option<BusError>,
 }
 
 impl std::fmt::Debug for RtlDevice {
@@ -155,20 +121,6 @@ impl RtlDevice {
         if cfg.pacing != Pacing::default() {
             return Err(RtlDeviceError::Pacing);
         }
-        let mut maps =
-            Device::new(cfg.clone()).map_err(|_| RtlDeviceError::Engines(cfg.engines))?;
-        let dev = maps.units().clone();
-        let mut mem = Memory::new();
-        // As the model's shared memory: fixed, disjoint bases.
-        let _ = mem.add("stack", contract::STACK_BASE, Vec::new(), true);
-        let _ = mem.add("ctx", contract::CTX_BASE, Vec::new(), false);
-        let _ = mem.add("packet", contract::PKT_BASE, Vec::new(), true);
-        let helpers = (0..DP_ENGINES)
-            .map(|e| cfg.abi.engine_helpers(&dev, e))
-            .collect();
-        let latency = (0..DP_ENGINES)
-            .map(|e| HelperLatency::from_device(dev.clone(), e))
-            .collect();
         let mut d = RtlDevice {
             dp: RtlDataplane::new(),
             inp: DpIn {
@@ -178,13 +130,6 @@ impl RtlDevice {
                 ..DpIn::default()
             },
             out: DpOut::default(),
-            maps,
-            dev,
-            mem,
-            lent: false,
-            helpers,
-            latency,
-            calls: (0..DP_ENGINES).map(|_| Call::default()).collect(),
             streams: Default::default(),
             waiting: Default::default(),
             queues: (0..DP_ENGINES).map(|_| VecDeque::new()).collect(),
@@ -193,7 +138,6 @@ impl RtlDevice {
             steps: 0,
             outputs: Vec::new(),
             staged: Staged::default(),
-            mreg_err: None,
         };
         d.dp.reset(&d.inp);
         d.out = d.dp.eval(&d.inp);
@@ -216,28 +160,6 @@ impl RtlDevice {
     /// clock, none waiting).
     pub fn port_free(&self, p: usize) -> bool {
         p < PORTS && self.inp.tvalid >> p & 1 == 0 && self.waiting[p].is_empty()
-    }
-
-    /// The shared units (map table, timer, helper state), map values home.
-    pub fn units(&mut self) -> &SharedDeviceState {
-        self.home();
-        &self.dev
-    }
-
-    fn home(&mut self) {
-        if self.lent {
-            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
-            self.lent = false;
-        }
-    }
-
-    fn lend(&mut self) {
-        if !self.lent {
-            self.dev.with(|d| {
-                let _ = d.maps.lend(&mut self.mem);
-            });
-            self.lent = true;
-        }
     }
 
     fn eval(&mut self) {
@@ -293,7 +215,7 @@ impl RtlDevice {
             let e = self.out.rx_eng[p] as usize % DP_ENGINES;
             let rx = RxMeta {
                 in_port: p as u32,
-                timestamp_ns: self.dev.with(|d| d.now_ns()),
+                timestamp_ns: model::now_ns(self.steps),
                 ..RxMeta::default()
             };
             let window = Abi::Sume
@@ -330,15 +252,6 @@ impl RtlDevice {
         i.awvalid = 0;
         i.wvalid = 0;
         i.arvalid = 0;
-        i.helper_ack = 0;
-        i.helper_unwind = 0;
-        i.helper_fault = 0;
-        i.helper_ret = [0; DP_ENGINES];
-        i.helper_fault_code = [0; DP_ENGINES];
-        i.ext_rdata = [0; DP_ENGINES];
-        i.ext_rd_fault = 0;
-        i.ext_wr_fault = 0;
-        i.mreg_rdata = 0;
         for p in 0..PORTS {
             if let Some(s) = self.streams[p].take() {
                 let k = s.next;
@@ -349,30 +262,14 @@ impl RtlDevice {
                 }
             }
         }
-        for e in 0..DP_ENGINES {
-            self.inp.mapwait[e] = self.dev.with(|d| d.engine(e).coproc_wait) & 0xffff_ffff;
-        }
         self.eval();
-        // A map register read of this clock sees the state before the
-        // engines' clock (the model's read between two steps).
-        if self.out.mreg_rd == 1 {
-            self.home();
-            let off = self.out.mreg_addr as u32;
-            self.inp.mreg_rdata = u64::from(self.maps.read32(off).unwrap_or(0));
-            self.eval();
-        }
-        self.lend();
         let first = (self.steps % DP_ENGINES as u64) as usize;
-        for k in 0..DP_ENGINES {
-            self.serve((first + k) % DP_ENGINES);
-        }
         for k in 0..DP_ENGINES {
             let e = (first + k) % DP_ENGINES;
             if self.out.out_v >> e & 1 == 1 {
                 self.verdict(e);
             }
         }
-        self.dev.with(|d| d.advance(1));
         self.steps += 1;
         for p in 0..PORTS {
             if self.inp.tvalid >> p & 1 == 0
@@ -380,65 +277,6 @@ impl RtlDevice {
             {
                 self.start_frame(p, f);
             }
-        }
-    }
-
-    /// Serve engine `e`'s external-memory and helper requests of this clock.
-    fn serve(&mut self, e: usize) {
-        let bit = 1u64 << e;
-        if self.out.ext_rd & bit != 0 {
-            let w = WIDTHS[self.out.ext_width[e] as usize & 3];
-            match self.mem.load(self.out.ext_addr[e], w) {
-                Ok(v) => self.inp.ext_rdata[e] = v,
-                Err(_) => self.inp.ext_rd_fault |= bit,
-            }
-            self.eval();
-        }
-        if self.out.ext_wr & bit != 0 {
-            let w = WIDTHS[self.out.ext_width[e] as usize & 3];
-            if self
-                .mem
-                .store(self.out.ext_addr[e], w, self.out.ext_wdata[e])
-                .is_err()
-            {
-                self.inp.ext_wr_fault |= bit;
-            }
-            self.eval();
-        }
-        if self.out.helper_req & bit != 0 {
-            if self.calls[e].clocks == 0 {
-                let id = self.out.helper_id[e] as u32;
-                let r = self.helpers[e].call(id, &mut self.mem, self.out.helper_args[e]);
-                let answer = match r {
-                    None => Answer::Fault(3),
-                    Some(Err(_)) => Answer::Fault(4),
-                    Some(Ok(HelperOutcome::Return(v))) => Answer::Return(v),
-                    Some(Ok(HelperOutcome::Unwind(v))) => Answer::Unwind(v),
-                };
-                self.calls[e].lat = self.latency[e].after(id);
-                self.calls[e].answer = Some(answer);
-            }
-            self.calls[e].clocks += 1;
-            if self.calls[e].clocks >= self.calls[e].lat {
-                self.calls[e].clocks = 0;
-                self.inp.helper_ack |= bit;
-                match self.calls[e].answer.take() {
-                    Some(Answer::Return(v)) => self.inp.helper_ret[e] = v,
-                    Some(Answer::Unwind(v)) => {
-                        self.inp.helper_ret[e] = v;
-                        self.inp.helper_unwind |= bit;
-                    }
-                    Some(Answer::Fault(code)) => {
-                        self.inp.helper_fault |= bit;
-                        self.inp.helper_fault_code[e] = code;
-                    }
-                    None => {}
-                }
-                self.eval();
-            }
-        }
-        if self.out.pkt_start & bit != 0 {
-            self.dev.with(|d| d.engine_mut(e).begin_packet());
         }
     }
 
@@ -509,7 +347,7 @@ impl RtlDevice {
             .iter()
             .map(|&w| Insn::from_u64(w))
             .collect();
-        Program::with_limits(insns, &self.maps.limits()).map_err(|e| {
+        Program::with_limits(insns, &model::limits(Abi::Sume)).map_err(|e| {
             BusError::Transport(format!(
                 "FLIP: the program in the idle bank is invalid: {e}"
             ))
@@ -542,6 +380,10 @@ impl RtlDevice {
     /// The message of an error response, as the model words it.
     fn slverr(off: u32, v: u32, name: &str, access: Access) -> BusError {
         BusError::Transport(match off {
+            _ if wide(off) => format!(
+                "{name} ({off:#x}): the RTL map coprocessor has no WIDE* registers \
+                 (entries of at most 8-byte keys and values go through HIKEY..OPERATION)"
+            ),
             _ if access == Access::Ro => format!("{name} ({off:#x}) is read-only"),
             regs::NUMINST => format!("NUMINST {v}: a bank holds {} slots", contract::IMEM_SLOTS),
             regs::LOINST => format!(
@@ -555,6 +397,13 @@ impl RtlDevice {
             _ => format!("{name} ({off:#x}): the device refused the write"),
         })
     }
+}
+
+/// The WIDE* map registers (the model's wide-entry window), which the RTL
+/// map coprocessor refuses.
+fn wide(off: u32) -> bool {
+    (regs::WIDEOP..=regs::WIDESTATUS).contains(&off)
+        || (regs::WIDEKEY..regs::WIDEVALUE + 4 * regs::WIDE_WORDS).contains(&off)
 }
 
 impl RegisterBus for RtlDevice {
@@ -583,6 +432,14 @@ impl RegisterBus for RtlDevice {
         if resp == DECERR {
             return Err(BusError::Unmapped(off));
         }
+        if resp == SLVERR {
+            let name = regs::lookup(off).map_or("register", |(r, _)| r.name);
+            return Err(if wide(off) {
+                Self::slverr(off, 0, name, Access::Rw)
+            } else {
+                BusError::Transport(format!("{name} ({off:#x}): the device refused the read"))
+            });
+        }
         Ok(data)
     }
 
@@ -601,10 +458,6 @@ impl RegisterBus for RtlDevice {
                 "write of {off:#x}: the AXI4-Lite slave did not take it"
             )));
         }
-        if self.out.mreg_wr == 1 {
-            self.home();
-            self.mreg_err = self.maps.write32(off, v).err();
-        }
         self.step();
         if self.out.bvalid != 1 {
             return Err(BusError::Transport(format!(
@@ -613,9 +466,6 @@ impl RegisterBus for RtlDevice {
         }
         let resp = self.out.bresp;
         self.step();
-        if let Some(e) = self.mreg_err.take() {
-            return Err(e);
-        }
         match resp {
             DECERR => Err(BusError::Unmapped(off)),
             SLVERR => Err(Self::slverr(off, v, reg.name, reg.access)),

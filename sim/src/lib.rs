@@ -7,7 +7,8 @@
 //!   interface, and [`engine::RtlExecutor`] for the conformance suite;
 //! - [`cosim`]: model and RTL in lockstep, compared every clock;
 //! - [`devcosim`]: the model and RTL data planes in lockstep;
-//! - [`device`]: [`device::RtlDevice`], the data-plane RTL with its
+//! - [`device`]: [`device::RtlDevice`], the device RTL (data plane with its
+//!   map coprocessor and helper units) with its
 //!   harness behind the model device's interface and register bus;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);

@@ -429,16 +429,6 @@ pub struct DpIn {
     pub araddr: u64,
     pub arvalid: u64,
     pub rready: u64,
-    pub helper_ack: u64,
-    pub helper_ret: [u64; DP_ENGINES],
-    pub helper_unwind: u64,
-    pub helper_fault: u64,
-    pub helper_fault_code: [u64; DP_ENGINES],
-    pub ext_rdata: [u64; DP_ENGINES],
-    pub ext_rd_fault: u64,
-    pub ext_wr_fault: u64,
-    pub mapwait: [u64; DP_ENGINES],
-    pub mreg_rdata: u64,
 }
 
 /// Outputs of `rtl/ebpf_dataplane.v` after an evaluation.
@@ -461,23 +451,10 @@ pub struct DpOut {
     pub rdata: u64,
     pub rresp: u64,
     pub rvalid: u64,
-    pub helper_req: u64,
-    pub helper_id: [u64; DP_ENGINES],
-    pub helper_args: [[u64; 5]; DP_ENGINES],
-    pub ext_rd: u64,
-    pub ext_wr: u64,
-    pub ext_addr: [u64; DP_ENGINES],
-    pub ext_width: [u64; DP_ENGINES],
-    pub ext_wdata: [u64; DP_ENGINES],
     pub cycle: u64,
-    pub pkt_start: u64,
-    pub mreg_wr: u64,
-    pub mreg_rd: u64,
-    pub mreg_addr: u64,
-    pub mreg_wdata: u64,
 }
 
-/// The Verilated data plane (`rtl/ebpf_dataplane.v`, [`DP_ENGINES`]
+/// The Verilated device (`rtl/ebpf_dataplane.v` with its `ebpf_units`, [`DP_ENGINES`]
 /// engines): reset, set inputs and settle ([`RtlDataplane::eval`]), clock
 /// ([`RtlDataplane::tick`]), and read an engine's FIFO_MD.
 #[derive(Debug)]

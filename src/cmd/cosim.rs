@@ -48,10 +48,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if let Some(r) = &a.rules {
-        c.model
-            .units()
-            .with(|d| rules::load(r, &img, &mut d.maps))?;
-        c.rtl.units().with(|d| rules::load(r, &img, &mut d.maps))?;
+        // Through the map registers of both devices, in lockstep.
+        let text =
+            std::fs::read_to_string(r).with_context(|| format!("cannot read {}", r.display()))?;
+        let entries = rules::parse(&text, &img).with_context(|| r.display().to_string())?;
+        for e in &entries {
+            let kind = img.maps[e.map].map_type;
+            nfbpf_loader::device::update_entry(&mut c, e.map, kind, &e.key, &e.value)
+                .with_context(|| r.display().to_string())?;
+        }
     }
     let r = (|| -> Result<(), String> {
         // Per port, the clock (in hundredths) the port is free again.

@@ -528,12 +528,7 @@ impl Device {
 
     /// What the FLIP check accepts: the ABI's helpers, the prologue, a bank.
     pub fn limits(&self) -> Limits {
-        Limits {
-            helper_known: Some(self.cfg.abi.helper_known()),
-            prologue: 2,
-            max_insns: contract::IMEM_SLOTS,
-            ..Limits::default()
-        }
+        limits(self.cfg.abi)
     }
 
     fn map_op(&mut self, op: u32) -> u32 {
@@ -682,6 +677,23 @@ fn words_of(b: &[u8]) -> [u32; regs::WIDE_WORDS as usize] {
         out[i] = u32::from_le_bytes(w);
     }
     out
+}
+
+/// What the device accepts as a program for an ABI (the FLIP check): its
+/// helpers, the two-instruction prologue, at most a bank of instructions.
+pub fn limits(abi: Abi) -> Limits {
+    Limits {
+        helper_known: Some(abi.helper_known()),
+        prologue: 2,
+        max_insns: contract::IMEM_SLOTS,
+        ..Limits::default()
+    }
+}
+
+/// The device time at clock `cycle` in nanoseconds (the timer's
+/// `SharedDeviceState::now_ns`, a frame's receive timestamp).
+pub fn now_ns(cycle: u64) -> u64 {
+    crate::units::now_ns(cycle)
 }
 
 /// The frame as the program left it: `window` is the packet window at the

@@ -138,7 +138,7 @@ impl DeviceState {
 
     /// The timer in nanoseconds.
     pub fn now_ns(&self) -> u64 {
-        (self.cycle as u128 * 1_000_000_000 / contract::CLOCK_HZ as u128) as u64
+        now_ns(self.cycle)
     }
 
     pub fn advance(&mut self, cycles: u64) {
@@ -885,3 +885,8 @@ pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
 
 #[cfg(test)]
 mod tests;
+
+/// The device timer at clock `cycle` in nanoseconds.
+pub fn now_ns(cycle: u64) -> u64 {
+    (cycle as u128 * 1_000_000_000 / contract::CLOCK_HZ as u128) as u64
+}
