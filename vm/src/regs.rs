@@ -535,7 +535,7 @@ pub const REGISTERS: &[RegDef] = &[
         "MAPLOAD",
         MAPLOAD,
         Wo,
-        "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. The model implements it; the RTL's register slave does not decode it yet.",
+        "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. The model implements it; the RTL's register slave answers DECERR (no register), so a host falls back to a whole-table load.",
     ),
     arr(
         "WIDEKEY",
