@@ -80,27 +80,7 @@ fn serve_load_status() {
     assert!(out.contains("read back and swapped in (bank 1)"), "{out}");
     // Traffic flows: engine 0 (port 0) sends packets out after the load.
     let t0 = Instant::now();
-    loop {
-        let (code, out, err) = nfbpf(&["status", "-t", &target]);
-        assert_eq!(code, 0, "{err}");
-        assert!(out.contains("4 engines, ABI sume, active bank 1"), "{out}");
-        let row: Vec<u64> = out
-            .lines()
-            .find(|l| l.trim_start().starts_with("0 "))
-            .unwrap()
-            .split_whitespace()
-            .take(3)
-            .map(|x| x.parse().unwrap())
-            .collect();
-        if row[2] > 100 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no packets out: {out}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_packets_out(&target, t0, 30);
     // Errors name the target and the cause.
     let (code, _, err) = nfbpf(&["status", "-t", "sim:/nonexistent/x.sock"]);
     assert_eq!(code, 2);
@@ -182,27 +162,7 @@ fn rtl_backend_serves_load_status_and_maps() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("read back and swapped in (bank 1)"), "{out}");
     let t0 = Instant::now();
-    loop {
-        let (code, out, err) = nfbpf(&["status", "-t", t]);
-        assert_eq!(code, 0, "{err}");
-        assert!(out.contains("4 engines, ABI sume, active bank 1"), "{out}");
-        let row: Vec<u64> = out
-            .lines()
-            .find(|l| l.trim_start().starts_with("0 "))
-            .unwrap()
-            .split_whitespace()
-            .take(3)
-            .map(|x| x.parse().unwrap())
-            .collect();
-        if row[2] > 100 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no packets out: {out}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_packets_out(t, t0, 60);
     // A function with maps: an entry written through the map registers of
     // the RTL map coprocessor (HIKEY..OPERATION, ACK polled), which has no
     // WIDE* window to read entries back: dump says so.
@@ -222,4 +182,30 @@ fn rtl_backend_serves_load_status_and_maps() {
         t,
     ]);
     assert!(err.contains("SUME ABI"), "{err}");
+}
+
+/// Poll `status` until engine 0 of `target` (bank 1 active) has sent more
+/// than 100 packets, `secs` seconds after `t0` at the latest.
+fn wait_for_packets_out(target: &str, t0: Instant, secs: u64) {
+    loop {
+        let (code, out, err) = nfbpf(&["status", "-t", target]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("4 engines, ABI sume, active bank 1"), "{out}");
+        let row: Vec<u64> = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("0 "))
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        if row[2] > 100 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "no packets out: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
