@@ -80,7 +80,9 @@ module ebpf_axil_regs #(
   input  wire [ENGINES*32-1:0] eng_mapwait_i,
   input  wire [4*32-1:0]       port_rx_i,
   input  wire [4*32-1:0]       port_rxdrop_i,
-  input  wire [4*32-1:0]       port_tx_i
+  input  wire [4*32-1:0]       port_tx_i,
+  // output arbiter: engine sending, or 0xf when idle (OUTARBFSMSTATE)
+  input  wire [3:0]            outarb_state_i
 );
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
@@ -207,7 +209,7 @@ module ebpf_axil_regs #(
         REG_ROUTERMODE:    rdata = routermode_q;
         REG_NUMINST:       rdata = numinst_q;
         REG_CURRINSTMEM:   rdata = {31'd0, imem_active_i};
-        REG_OUTARBFSMSTATE: rdata = 32'hf;
+        REG_OUTARBFSMSTATE: rdata = {28'd0, outarb_state_i};
         REG_DEBUG:         rdata = debug_q;
         REG_NUMENGINES:    rdata = ENGINES;
         REG_ABIMODE:       rdata = 32'd0;

@@ -26,12 +26,19 @@
 //   frame beat k-1 from the shadow ring.
 // - The engine gets its head packet's descriptor as soon as it is free (r1 =
 //   PKT_BASE, the window writable, the stack on).
+// - FIFO_MD pacing charges no credit for word 0 (the header is not on the
+//   wire: it travels in tuser with the first beat); the frame's words follow
+//   at the port's pace (vm::pipeline::fifo's push_framed).
 // - Verdicts: in the clock an engine takes its verdict (dbg_done_o), out_v_o
 //   pulses with out_kind_o (0 port, 1 flood, 2 host, 3 drop, 4 aborted),
 //   out_port_o and out_bank_o; the counters move at the end of that clock.
-//   The frame is the head slot's bytes in FIFO_MD at that clock (freed at its
-//   end). This is the model's Output; an egress AXI4-Stream (serializing the
-//   frame at one beat per clock) is not part of this module yet.
+//   The packet's slot is retired: the engine goes on, the slot keeps its
+//   words (and goes on receiving) until the egress (ebpf_egress, the output
+//   arbiter and the AXI4-Stream master m_axis_*) has sent the frame; a
+//   dropped packet is freed at once unless an earlier retired packet of the
+//   engine is still waiting, then in ring order in a later clock (one
+//   release per engine per clock, decided on the state at the start of the
+//   clock). This is vm::device's egress, clock for clock.
 // - The map coprocessor and helper units (ebpf_units, u_units) serve every
 //   engine's helper_* and ext_* ports (flattened, engine e at [e*W +: W]),
 //   with the timer, pkt_start (an engine starts a packet in this clock),
@@ -64,6 +71,13 @@ module ebpf_dataplane #(
   output wire [ENGINES*3-1:0]   out_kind_o,
   output wire [ENGINES*32-1:0]  out_port_o,
   output wire [ENGINES-1:0]     out_bank_o,
+  // AXI4-Stream egress (ebpf_egress: tuser as on NetFPGA SUME)
+  output wire [255:0]           m_axis_tdata_o,
+  output wire [31:0]            m_axis_tkeep_o,
+  output wire [127:0]           m_axis_tuser_o,
+  output wire                   m_axis_tlast_o,
+  output wire                   m_axis_tvalid_o,
+  input  wire                   m_axis_tready_i,
   // AXI4-Lite register slave
   input  wire [11:0]            s_axil_awaddr_i,
   input  wire                   s_axil_awvalid_i,
@@ -147,6 +161,16 @@ module ebpf_dataplane #(
   reg  [ENGINES-1:0]    sw_en;
   reg  [ENGINES*6-1:0]  sw_idx;
   reg  [ENGINES*256-1:0] sw_data;
+
+  // Egress: each engine's oldest retired packet, the FIFO_MD reads, releases.
+  wire [ENGINES-1:0]     eg_avail, eg_bank, eg_rel;
+  wire [ENGINES*6-1:0]   eg_start;
+  wire [ENGINES*16-1:0]  eg_len, eg_mdlen;
+  wire [ENGINES*3-1:0]   eg_kind;
+  wire [ENGINES*32-1:0]  eg_port;
+  wire [ENGINES*256-1:0] eg_data;
+  wire [5:0]             eg_word, eg_hdr;
+  wire [3:0]             outarb_state;
 
   wire        imem_wr, imem_flip;
   wire [11:0] imem_addr;
@@ -310,7 +334,18 @@ module ebpf_dataplane #(
       reg  [15:0] qlen [0:31];
       reg  [31:0] qsec [0:31];
       reg  [31:0] qnsec [0:31];
-      reg  [5:0]  qhead_q, qtail_q, pend_q;
+      wire        e_done, e_fault, e_retire, e_running;
+      wire [63:0] e_r0, e_maddr;
+      wire [31:0] e_rpc;
+      wire [2:0]  e_fcode;
+      wire [3:0]  e_stall;
+      wire        e_bank;
+      wire [2:0]  kind;
+      reg  [2:0]  qkind [0:31];
+      reg  [31:0] qport [0:31];
+      reg         qbank [0:31];
+      reg  [31:0] qdrop;
+      reg  [5:0]  qhead_q, qtail_q, pend_q, qrel_q;
       reg  [6:0]  used_q, arr_q;
       reg  [5:0]  tail_q;
       reg  [63:0] acc_q;
@@ -318,14 +353,27 @@ module ebpf_dataplane #(
       reg  [255:0] shadow [0:63];
 
       wire        vd = verdict[g];
+      // The verdict sends the packet nowhere (drop, abort).
+      wire        vd_drop = vd && (kind == O_DROP || kind == O_ABORT);
       wire [15:0] plen = push_len[g*16 +: 16];
       wire [6:0]  pwords = {1'b0, plen[10:5]} + {6'd0, |plen[4:0]} + 7'd1;
       wire [4:0]  hidx = qhead_q[4:0];
-      wire [6:0]  used1 = used_q - (vd ? qwords[hidx] : 7'd0);
-      wire [5:0]  cnt1 = qtail_q - qhead_q - {5'd0, vd};
+      wire [4:0]  ridx = qrel_q[4:0];
+      // Releases: the oldest retired slot (a drop waiting its turn, or a
+      // packet whose last beat the egress takes now), and a drop at its
+      // verdict when no retired slot is left ahead of it.
+      wire        retired = qrel_q != qhead_q;
+      wire        front_drop = retired && qdrop[ridx];
+      wire        rel_now = front_drop || eg_rel[g];
+      wire [5:0]  qrel_a = qrel_q + {5'd0, rel_now};
+      wire        imm = vd_drop && qrel_a == qhead_q;
+      wire [5:0]  qrel1 = qrel_a + {5'd0, imm};
+      wire [6:0]  used1 = used_q - (rel_now ? qwords[ridx] : 7'd0) - (imm ? qwords[hidx] : 7'd0);
+      wire [5:0]  cnt1 = qtail_q - qrel1;
       wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
       wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
-      wire        pend_pop = vd && pend_q == qhead_q;
+      // A dropped packet stops receiving; a packet to send goes on.
+      wire        pend_pop = vd_drop && pend_q == qhead_q;
       wire [5:0]  pend1 = pend_pop ? pend_q + 6'd1 : pend_q;
       wire [6:0]  arr1 = pend_pop ? 7'd0 : arr_q;
       wire        fresh = push[g] && pend1 == qtail_q;
@@ -338,7 +386,9 @@ module ebpf_dataplane #(
       wire [15:0] s_len = pnew ? plen : qlen[pend1[4:0]];
       wire [31:0] s_sec = pnew ? sec_n : qsec[pend1[4:0]];
       wire [31:0] s_nsec = pnew ? nsec_n : qnsec[pend1[4:0]];
-      wire        arrive = pending && acc1 >= WORD_COST;
+      // Word 0 (the header) is not on the wire: it costs no credit.
+      wire        hdr_word = arr1 == 7'd0;
+      wire        arrive = pending && (hdr_word || acc1 >= WORD_COST);
       wire [5:0]  a_word = s_start + arr1[5:0];
       localparam [7:0] IN_PORT = g % 4;
       wire [255:0] md = ({248'd0, IN_PORT} << (8 * MD_IN_PORT)) |
@@ -355,6 +405,37 @@ module ebpf_dataplane #(
       wire [15:0] h_len = hnew ? plen : qlen[qhead1[4:0]];
       wire [11:0] h_win = h_len[11:0] + SUME_MD_SIZE[11:0];
 
+      // Words freed this clock (FIFO_MD valid bits).
+      reg [63:0] xfree;
+      reg [5:0]  rrel, rimm;
+      integer w;
+      always @* begin
+        for (w = 0; w < 64; w = w + 1) begin
+          rrel = w[5:0] - qstart[ridx];
+          rimm = w[5:0] - qstart[hidx];
+          xfree[w] = (rel_now && {1'b0, rrel} < qwords[ridx]) ||
+                     (imm && {1'b0, rimm} < qwords[hidx]);
+        end
+      end
+
+      // The egress offer: the oldest retired packet, one to send, ready:
+      // all its words in (the slot still receiving is the pending one), or
+      // the ones to come each in time for its beat: with A credits, B beats
+      // (the received frame's words) and R words to come, A + (B-2) x
+      // PORT_RATE >= R x WORD_COST (vm::pipeline::FifoMd::retired_front_ready).
+      wire [6:0]  r_left = qwords[ridx] - arr_q;
+      wire [6:0]  r_beats = qwords[ridx] - 7'd1;
+      wire [63:0] r_have = acc_q + {57'd0, r_beats - 7'd2} * PORT_RATE;
+      wire [63:0] r_need = {57'd0, r_left} * WORD_COST;
+      wire        r_ready = pend_q != qrel_q ||
+                            (arr_q != 7'd0 && r_beats >= 7'd2 && r_have >= r_need);
+      assign eg_avail[g] = retired && !qdrop[ridx] && r_ready;
+      assign eg_start[g*6 +: 6] = qstart[ridx];
+      assign eg_len[g*16 +: 16] = qlen[ridx];
+      assign eg_kind[g*3 +: 3] = qkind[ridx];
+      assign eg_port[g*32 +: 32] = qport[ridx];
+      assign eg_bank[g] = qbank[ridx];
+
       assign free_words[g*7 +: 7] = 7'd64 - used1;
       assign slots_ok[g] = cnt1 < FIFO_MAX_PACKETS[5:0];
       assign tail_word[g*6 +: 6] = tail_q;
@@ -368,34 +449,36 @@ module ebpf_dataplane #(
           qsec[qtail_q[4:0]] <= sec_n;
           qnsec[qtail_q[4:0]] <= nsec_n;
         end
+        if (vd) begin
+          qkind[hidx] <= kind;
+          qport[hidx] <= e_r0[31:0];
+          qbank[hidx] <= e_bank;
+        end
       end
 
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           qhead_q <= 6'd0; qtail_q <= 6'd0; pend_q <= 6'd0; used_q <= 7'd0; arr_q <= 7'd0;
-          tail_q <= 6'd0; acc_q <= 64'd0; dsc_q <= 1'b0;
+          tail_q <= 6'd0; acc_q <= 64'd0; dsc_q <= 1'b0; qrel_q <= 6'd0; qdrop <= 32'd0;
         end else begin
           qhead_q <= qhead1;
+          qrel_q <= qrel1;
+          if (vd) qdrop[hidx] <= vd_drop;
           qtail_q <= qtail1;
           used_q <= used1 + (push[g] ? pwords : 7'd0);
           tail_q <= tail_q + (push[g] ? pwords[5:0] : 6'd0);
           pend_q <= slot_done ? pend1 + 6'd1 : pend1;
           arr_q <= slot_done ? 7'd0 : arr2;
-          acc_q <= !pending ? acc1 : (arrive ? acc1 - WORD_COST + PORT_RATE : acc1 + PORT_RATE);
+          acc_q <= !pending ? acc1 :
+                   (arrive && !hdr_word ? acc1 - WORD_COST + PORT_RATE : acc1 + PORT_RATE);
           dsc_q <= give || (dsc_q && !vd);
         end
       end
 
       // The core.
-      wire        e_done, e_fault, e_retire, e_running;
-      wire [63:0] e_r0, e_maddr;
-      wire [31:0] e_rpc;
-      wire [2:0]  e_fcode;
-      wire [3:0]  e_stall;
-      wire        e_bank;
       // Debug outputs the data plane does not use are left open.
       /* verilator lint_off PINCONNECTEMPTY */
-      ebpf_engine u_eng (
+      ebpf_engine #(.HOLD(1), .LEN_LANE(MD_LENGTH)) u_eng (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .budget_i(budget_i), .max_frames_i(MAX_FRAMES[7:0]),
         .imem_wr_i(imem_wr), .imem_wr_addr_i(imem_addr), .imem_wr_data_i(imem_data),
@@ -407,6 +490,8 @@ module ebpf_dataplane #(
         .pkt_arg4_i(64'd0), .pkt_arg5_i(64'd0),
         .pkt_pending_o(),
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
+        .fifo_xfree_i(xfree), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
+        .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
         .ext_rdata_i(ext_rdata_i[g*64 +: 64]), .ext_rd_fault_i(ext_rd_fault_i[g]),
@@ -441,7 +526,7 @@ module ebpf_dataplane #(
       assign idle_busy[g] = e_running && e_bank != imem_active[g];
 
       // The verdict as the SUME ABI reads r0.
-      wire [2:0] kind = e_fault ? O_ABORT :
+      assign kind = e_fault ? O_ABORT :
                         e_r0 == SUME_DROP ? O_DROP :
                         e_r0 == SUME_CONTROLLER ? O_HOST :
                         e_r0 == SUME_FLOOD ? O_FLOOD :
@@ -520,7 +605,22 @@ module ebpf_dataplane #(
     .eng_mapwait_i(mapwait_i),
     .port_rx_i({prx_q[3], prx_q[2], prx_q[1], prx_q[0]}),
     .port_rxdrop_i({prxdrop_q[3], prxdrop_q[2], prxdrop_q[1], prxdrop_q[0]}),
-    .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]})
+    .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]}),
+    .outarb_state_i(outarb_state)
+  );
+
+  // ------------------------------------------------------------------
+  // Output arbiter and egress stream
+  // ------------------------------------------------------------------
+  ebpf_egress #(.ENGINES(ENGINES)) u_egress (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .avail_i(eg_avail), .start_i(eg_start), .len_i(eg_len), .md_len_i(eg_mdlen),
+    .kind_i(eg_kind), .port_i(eg_port), .bank_i(eg_bank),
+    .word_o(eg_word), .hdr_o(eg_hdr), .data_i(eg_data), .rel_o(eg_rel),
+    .m_axis_tdata_o(m_axis_tdata_o), .m_axis_tkeep_o(m_axis_tkeep_o),
+    .m_axis_tuser_o(m_axis_tuser_o), .m_axis_tlast_o(m_axis_tlast_o),
+    .m_axis_tvalid_o(m_axis_tvalid_o), .m_axis_tready_i(m_axis_tready_i),
+    .state_o(outarb_state)
   );
 
   // COPROCARBFSMSTATE is read over mreg_* (ebpf_units answers it there).

@@ -18,10 +18,20 @@
 // request stays up in MEM until helper_ack_i (the harness acks after the
 // helper's latency).
 //
+// HOLD = 1 (the data plane): a verdict does not free the packet's FIFO_MD
+// words; the data plane frees them (fifo_xfree_i) once its egress stream has
+// sent them (vm::pipeline::Config::hold); fifo_eg_word_i/fifo_eg_data_o read
+// whole words for that stream, fifo_eg_hdr_i/fifo_eg_len_o the frame length
+// in a header word (byte LEN_LANE).
+//
 // Debug ports give, per clock, the retire record (WB), the stage contents at
 // the start of the clock, the stall cause (model's Stall order), flush,
 // forward selects and the bank, so co-simulation can compare every clock.
-module ebpf_engine (
+module ebpf_engine #(
+  parameter integer HOLD = 0,
+  // byte of FIFO_MD's header word holding the frame length (fifo_eg_len_o)
+  parameter integer LEN_LANE = 0
+) (
   input  wire         clk_i,
   input  wire         rst_ni,
   // configuration
@@ -52,6 +62,12 @@ module ebpf_engine (
   input  wire         fifo_wr_i,
   input  wire [5:0]   fifo_wr_word_i,
   input  wire [255:0] fifo_wr_data_i,
+  // FIFO_MD words freed by the data plane (HOLD), and the egress read port
+  input  wire [63:0]  fifo_xfree_i,
+  input  wire [5:0]   fifo_eg_word_i,
+  output wire [255:0] fifo_eg_data_o,
+  input  wire [5:0]   fifo_eg_hdr_i,
+  output wire [15:0]  fifo_eg_len_o,
   // external memory (served combinationally by the harness or ebpf_units).
   // The answers (ext_*_i, helper_*_i) may depend combinationally on these
   // requests (a one-clock answer), and the one always block below reads the
@@ -304,12 +320,15 @@ module ebpf_engine (
     .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
     .anew_o(anew), .astore_o(astore));
 
-  ebpf_fifo_md u_fifo (
+  ebpf_fifo_md #(.LEN_LANE(LEN_LANE)) u_fifo (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
     .rd_addr_i(ring), .rd_data_o(fifo_rd),
     .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
-    .free_i(fifo_free), .free_start_i(pstart_q), .free_words_i(pwords), .valid_o(fifo_valid));
+    .free_i(fifo_free && HOLD == 0), .free_start_i(pstart_q), .free_words_i(pwords),
+    .xfree_i(fifo_xfree_i), .valid_o(fifo_valid),
+    .eg_word_i(fifo_eg_word_i), .eg_data_o(fifo_eg_data_o),
+    .eg_hdr_i(fifo_eg_hdr_i), .eg_len_o(fifo_eg_len_o));
 
   ebpf_stack_ram u_stack (
     .clk_i(clk_i), .rd_addr_i(soff), .rd_data_o(stk_rd),

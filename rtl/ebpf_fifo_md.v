@@ -5,7 +5,11 @@
 // most, paced by the traffic source); the engine reads and writes up to 8
 // bytes at any byte address of the ring (an access may span two words and
 // the ring's wrap). free_i clears the valid bits of the slot whose verdict is
-// taken (free_start_i, free_words_i words from there).
+// taken (free_start_i, free_words_i words from there); xfree_i clears more
+// (a data plane with an egress frees slots after their verdict). eg_word_i
+// reads one whole word for the egress stream (eg_data_o, asynchronous), and
+// eg_len_o the 16-bit field at byte LEN_LANE of word eg_hdr_i (the SUME
+// metadata header's frame length, which the program may have rewritten).
 //
 // Storage: 32 byte lanes (lane = byte within the word, row = word), so a
 // word arrival writes one row of every lane and an 8-byte access touches 8
@@ -16,7 +20,9 @@
 // its byte XOR the other RAM's byte at that row. Reads are asynchronous
 // (distributed RAM). The lanes' a_q/b_q are public so the harness can copy
 // packet bytes to and from the model's memory.
-module ebpf_fifo_md (
+module ebpf_fifo_md #(
+  parameter integer LEN_LANE = 0
+) (
   input  wire         clk_i,
   input  wire         rst_ni,
   // port side: one 256-bit word
@@ -35,7 +41,13 @@ module ebpf_fifo_md (
   input  wire         free_i,
   input  wire [5:0]   free_start_i,
   input  wire [6:0]   free_words_i,
-  output wire [63:0]  valid_o
+  input  wire [63:0]  xfree_i,
+  output wire [63:0]  valid_o,
+  // egress: one whole word
+  input  wire [5:0]   eg_word_i,
+  output wire [255:0] eg_data_o,
+  input  wire [5:0]   eg_hdr_i,
+  output wire [15:0]  eg_len_o
 );
   `include "ebpf_params.vh"
 
@@ -67,6 +79,10 @@ module ebpf_fifo_md (
       wire [5:0] rrow = rd_row + {5'd0, rd_next[l]};
       wire [5:0] srow = st_row + {5'd0, st_next[l]};
       assign lanes_rd[8*l +: 8] = a_q[rrow] ^ b_q[rrow];
+      assign eg_data_o[8*l +: 8] = a_q[eg_word_i] ^ b_q[eg_word_i];
+      if (l == LEN_LANE || l == LEN_LANE + 1) begin : gen_len
+        assign eg_len_o[8*(l-LEN_LANE) +: 8] = a_q[eg_hdr_i] ^ b_q[eg_hdr_i];
+      end
       always @(posedge clk_i) begin
         if (wr_i) a_q[wr_word_i] <= wr_data_i[8*l +: 8] ^ b_q[wr_word_i];
         if (st_i && st_lmask[l]) b_q[srow] <= st_rot[8*l +: 8] ^ a_q[srow];
@@ -99,7 +115,7 @@ module ebpf_fifo_md (
     if (!rst_ni) begin
       valid_q <= 64'd0;
     end else begin
-      valid_q <= (valid_q & ~(free_i ? free_mask : 64'd0))
+      valid_q <= (valid_q & ~(free_i ? free_mask : 64'd0) & ~xfree_i)
                | (wr_i ? (64'd1 << wr_word_i) : 64'd0);
     end
   end

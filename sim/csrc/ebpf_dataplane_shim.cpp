@@ -6,10 +6,8 @@
 // bit masks (engine e at bit e). eval() settles the combinational logic for
 // the current inputs without a clock edge (the harness sees a frame's
 // acceptance in the clock of its first beat); tick() is one
-// rising and falling edge. The engines' FIFO_MD lanes are reached directly
-// (verilator public_flat_rw) to read the frame at a verdict.
+// rising and falling edge. Frames leave on the egress AXI4-Stream (m_axis_*).
 #include "Vebpf_dataplane.h"
-#include "Vebpf_dataplane___024root.h"
 #include "verilated.h"
 #include <cstdint>
 
@@ -22,6 +20,7 @@ struct DpIn {
     uint64_t tuser[4];
     uint64_t tlast, tvalid;
     uint64_t awaddr, awvalid, wdata, wvalid, bready, araddr, arvalid, rready;
+    uint64_t m_tready;
 };
 
 struct DpOut {
@@ -29,6 +28,7 @@ struct DpOut {
     uint64_t out_v, out_kind[DP_ENGINES], out_port[DP_ENGINES], out_bank;
     uint64_t awready, wready, bresp, bvalid, arready, rdata, rresp, rvalid;
     uint64_t cycle;
+    uint64_t m_tdata[4], m_tkeep, m_tuser[2], m_tlast, m_tvalid;
 };
 
 static void wput(uint32_t* w, int lsb, int n, uint64_t v) {
@@ -61,9 +61,6 @@ static uint64_t get64(const uint32_t* w, int k) {
 struct Dp {
     VerilatedContext ctx;
     Vebpf_dataplane* m;
-    CData* a[DP_ENGINES][32];
-    CData* b[DP_ENGINES][32];
-    QData* valid[DP_ENGINES];
 };
 
 static void put(Vebpf_dataplane* m, const DpIn* i) {
@@ -85,6 +82,7 @@ static void put(Vebpf_dataplane* m, const DpIn* i) {
     m->s_axil_araddr_i = i->araddr;
     m->s_axil_arvalid_i = i->arvalid;
     m->s_axil_rready_i = i->rready;
+    m->m_axis_tready_i = i->m_tready;
 }
 
 static void get(Vebpf_dataplane* m, DpOut* o) {
@@ -107,6 +105,11 @@ static void get(Vebpf_dataplane* m, DpOut* o) {
     o->rresp = m->s_axil_rresp_o;
     o->rvalid = m->s_axil_rvalid_o;
     o->cycle = m->cycle_o;
+    for (int k = 0; k < 4; k++) o->m_tdata[k] = get64(m->m_axis_tdata_o.data(), k);
+    o->m_tkeep = m->m_axis_tkeep_o;
+    for (int k = 0; k < 2; k++) o->m_tuser[k] = get64(m->m_axis_tuser_o.data(), k);
+    o->m_tlast = m->m_axis_tlast_o;
+    o->m_tvalid = m->m_axis_tvalid_o;
 }
 
 extern "C" {
@@ -116,267 +119,6 @@ uint32_t nfbpf_dp_engines() { return DP_ENGINES; }
 void* nfbpf_dp_new() {
     Dp* d = new Dp;
     d->m = new Vebpf_dataplane(&d->ctx);
-    Vebpf_dataplane___024root* r = d->m->rootp;
-    d->a[0][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[0];
-    d->b[0][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[0];
-    d->a[0][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[0];
-    d->b[0][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[0];
-    d->a[0][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__a_q[0];
-    d->b[0][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__b_q[0];
-    d->a[0][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__a_q[0];
-    d->b[0][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__b_q[0];
-    d->a[0][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__a_q[0];
-    d->b[0][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__b_q[0];
-    d->a[0][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__a_q[0];
-    d->b[0][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__b_q[0];
-    d->a[0][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__a_q[0];
-    d->b[0][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__b_q[0];
-    d->a[0][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__a_q[0];
-    d->b[0][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__b_q[0];
-    d->a[0][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__a_q[0];
-    d->b[0][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__b_q[0];
-    d->a[0][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__a_q[0];
-    d->b[0][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__b_q[0];
-    d->a[0][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__a_q[0];
-    d->b[0][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__b_q[0];
-    d->a[0][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__a_q[0];
-    d->b[0][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__b_q[0];
-    d->a[0][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__a_q[0];
-    d->b[0][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__b_q[0];
-    d->a[0][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__a_q[0];
-    d->b[0][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__b_q[0];
-    d->a[0][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__a_q[0];
-    d->b[0][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__b_q[0];
-    d->a[0][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__a_q[0];
-    d->b[0][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__b_q[0];
-    d->a[0][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__a_q[0];
-    d->b[0][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__b_q[0];
-    d->a[0][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__a_q[0];
-    d->b[0][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__b_q[0];
-    d->a[0][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__a_q[0];
-    d->b[0][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__b_q[0];
-    d->a[0][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__a_q[0];
-    d->b[0][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__b_q[0];
-    d->a[0][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__a_q[0];
-    d->b[0][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__b_q[0];
-    d->a[0][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__a_q[0];
-    d->b[0][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__b_q[0];
-    d->a[0][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__a_q[0];
-    d->b[0][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__b_q[0];
-    d->a[0][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__a_q[0];
-    d->b[0][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__b_q[0];
-    d->a[0][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__a_q[0];
-    d->b[0][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__b_q[0];
-    d->a[0][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__a_q[0];
-    d->b[0][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__b_q[0];
-    d->a[0][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__a_q[0];
-    d->b[0][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__b_q[0];
-    d->a[0][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__a_q[0];
-    d->b[0][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__b_q[0];
-    d->a[0][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__a_q[0];
-    d->b[0][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__b_q[0];
-    d->a[0][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__a_q[0];
-    d->b[0][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__b_q[0];
-    d->a[0][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__a_q[0];
-    d->b[0][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__b_q[0];
-    d->a[0][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__a_q[0];
-    d->b[0][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__b_q[0];
-    d->a[1][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[0];
-    d->b[1][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[0];
-    d->a[1][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[0];
-    d->b[1][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[0];
-    d->a[1][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__a_q[0];
-    d->b[1][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__b_q[0];
-    d->a[1][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__a_q[0];
-    d->b[1][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__b_q[0];
-    d->a[1][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__a_q[0];
-    d->b[1][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__b_q[0];
-    d->a[1][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__a_q[0];
-    d->b[1][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__b_q[0];
-    d->a[1][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__a_q[0];
-    d->b[1][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__b_q[0];
-    d->a[1][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__a_q[0];
-    d->b[1][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__b_q[0];
-    d->a[1][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__a_q[0];
-    d->b[1][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__b_q[0];
-    d->a[1][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__a_q[0];
-    d->b[1][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__b_q[0];
-    d->a[1][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__a_q[0];
-    d->b[1][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__b_q[0];
-    d->a[1][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__a_q[0];
-    d->b[1][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__b_q[0];
-    d->a[1][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__a_q[0];
-    d->b[1][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__b_q[0];
-    d->a[1][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__a_q[0];
-    d->b[1][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__b_q[0];
-    d->a[1][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__a_q[0];
-    d->b[1][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__b_q[0];
-    d->a[1][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__a_q[0];
-    d->b[1][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__b_q[0];
-    d->a[1][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__a_q[0];
-    d->b[1][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__b_q[0];
-    d->a[1][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__a_q[0];
-    d->b[1][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__b_q[0];
-    d->a[1][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__a_q[0];
-    d->b[1][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__b_q[0];
-    d->a[1][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__a_q[0];
-    d->b[1][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__b_q[0];
-    d->a[1][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__a_q[0];
-    d->b[1][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__b_q[0];
-    d->a[1][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__a_q[0];
-    d->b[1][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__b_q[0];
-    d->a[1][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__a_q[0];
-    d->b[1][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__b_q[0];
-    d->a[1][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__a_q[0];
-    d->b[1][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__b_q[0];
-    d->a[1][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__a_q[0];
-    d->b[1][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__b_q[0];
-    d->a[1][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__a_q[0];
-    d->b[1][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__b_q[0];
-    d->a[1][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__a_q[0];
-    d->b[1][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__b_q[0];
-    d->a[1][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__a_q[0];
-    d->b[1][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__b_q[0];
-    d->a[1][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__a_q[0];
-    d->b[1][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__b_q[0];
-    d->a[1][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__a_q[0];
-    d->b[1][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__b_q[0];
-    d->a[1][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__a_q[0];
-    d->b[1][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__b_q[0];
-    d->a[1][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__a_q[0];
-    d->b[1][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__b_q[0];
-    d->a[2][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[0];
-    d->b[2][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[0];
-    d->a[2][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[0];
-    d->b[2][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[0];
-    d->a[2][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__a_q[0];
-    d->b[2][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__b_q[0];
-    d->a[2][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__a_q[0];
-    d->b[2][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__b_q[0];
-    d->a[2][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__a_q[0];
-    d->b[2][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__b_q[0];
-    d->a[2][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__a_q[0];
-    d->b[2][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__b_q[0];
-    d->a[2][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__a_q[0];
-    d->b[2][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__b_q[0];
-    d->a[2][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__a_q[0];
-    d->b[2][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__b_q[0];
-    d->a[2][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__a_q[0];
-    d->b[2][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__b_q[0];
-    d->a[2][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__a_q[0];
-    d->b[2][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__b_q[0];
-    d->a[2][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__a_q[0];
-    d->b[2][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__b_q[0];
-    d->a[2][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__a_q[0];
-    d->b[2][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__b_q[0];
-    d->a[2][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__a_q[0];
-    d->b[2][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__b_q[0];
-    d->a[2][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__a_q[0];
-    d->b[2][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__b_q[0];
-    d->a[2][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__a_q[0];
-    d->b[2][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__b_q[0];
-    d->a[2][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__a_q[0];
-    d->b[2][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__b_q[0];
-    d->a[2][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__a_q[0];
-    d->b[2][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__b_q[0];
-    d->a[2][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__a_q[0];
-    d->b[2][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__b_q[0];
-    d->a[2][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__a_q[0];
-    d->b[2][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__b_q[0];
-    d->a[2][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__a_q[0];
-    d->b[2][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__b_q[0];
-    d->a[2][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__a_q[0];
-    d->b[2][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__b_q[0];
-    d->a[2][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__a_q[0];
-    d->b[2][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__b_q[0];
-    d->a[2][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__a_q[0];
-    d->b[2][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__b_q[0];
-    d->a[2][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__a_q[0];
-    d->b[2][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__b_q[0];
-    d->a[2][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__a_q[0];
-    d->b[2][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__b_q[0];
-    d->a[2][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__a_q[0];
-    d->b[2][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__b_q[0];
-    d->a[2][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__a_q[0];
-    d->b[2][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__b_q[0];
-    d->a[2][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__a_q[0];
-    d->b[2][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__b_q[0];
-    d->a[2][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__a_q[0];
-    d->b[2][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__b_q[0];
-    d->a[2][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__a_q[0];
-    d->b[2][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__b_q[0];
-    d->a[2][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__a_q[0];
-    d->b[2][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__b_q[0];
-    d->a[2][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__a_q[0];
-    d->b[2][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__b_q[0];
-    d->a[3][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[0];
-    d->b[3][0] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[0];
-    d->a[3][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[0];
-    d->b[3][1] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[0];
-    d->a[3][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__a_q[0];
-    d->b[3][2] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__2__KET____DOT__b_q[0];
-    d->a[3][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__a_q[0];
-    d->b[3][3] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__3__KET____DOT__b_q[0];
-    d->a[3][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__a_q[0];
-    d->b[3][4] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__4__KET____DOT__b_q[0];
-    d->a[3][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__a_q[0];
-    d->b[3][5] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__5__KET____DOT__b_q[0];
-    d->a[3][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__a_q[0];
-    d->b[3][6] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__6__KET____DOT__b_q[0];
-    d->a[3][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__a_q[0];
-    d->b[3][7] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__7__KET____DOT__b_q[0];
-    d->a[3][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__a_q[0];
-    d->b[3][8] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__8__KET____DOT__b_q[0];
-    d->a[3][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__a_q[0];
-    d->b[3][9] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__9__KET____DOT__b_q[0];
-    d->a[3][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__a_q[0];
-    d->b[3][10] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__10__KET____DOT__b_q[0];
-    d->a[3][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__a_q[0];
-    d->b[3][11] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__11__KET____DOT__b_q[0];
-    d->a[3][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__a_q[0];
-    d->b[3][12] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__12__KET____DOT__b_q[0];
-    d->a[3][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__a_q[0];
-    d->b[3][13] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__13__KET____DOT__b_q[0];
-    d->a[3][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__a_q[0];
-    d->b[3][14] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__14__KET____DOT__b_q[0];
-    d->a[3][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__a_q[0];
-    d->b[3][15] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__15__KET____DOT__b_q[0];
-    d->a[3][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__a_q[0];
-    d->b[3][16] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__16__KET____DOT__b_q[0];
-    d->a[3][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__a_q[0];
-    d->b[3][17] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__17__KET____DOT__b_q[0];
-    d->a[3][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__a_q[0];
-    d->b[3][18] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__18__KET____DOT__b_q[0];
-    d->a[3][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__a_q[0];
-    d->b[3][19] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__19__KET____DOT__b_q[0];
-    d->a[3][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__a_q[0];
-    d->b[3][20] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__20__KET____DOT__b_q[0];
-    d->a[3][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__a_q[0];
-    d->b[3][21] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__21__KET____DOT__b_q[0];
-    d->a[3][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__a_q[0];
-    d->b[3][22] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__22__KET____DOT__b_q[0];
-    d->a[3][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__a_q[0];
-    d->b[3][23] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__23__KET____DOT__b_q[0];
-    d->a[3][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__a_q[0];
-    d->b[3][24] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__24__KET____DOT__b_q[0];
-    d->a[3][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__a_q[0];
-    d->b[3][25] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__25__KET____DOT__b_q[0];
-    d->a[3][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__a_q[0];
-    d->b[3][26] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__26__KET____DOT__b_q[0];
-    d->a[3][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__a_q[0];
-    d->b[3][27] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__27__KET____DOT__b_q[0];
-    d->a[3][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__a_q[0];
-    d->b[3][28] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__28__KET____DOT__b_q[0];
-    d->a[3][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__a_q[0];
-    d->b[3][29] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__29__KET____DOT__b_q[0];
-    d->a[3][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__a_q[0];
-    d->b[3][30] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__30__KET____DOT__b_q[0];
-    d->a[3][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__a_q[0];
-    d->b[3][31] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__gen_lane__BRA__31__KET____DOT__b_q[0];
-    d->valid[0] = &r->ebpf_dataplane__DOT__g_eng__BRA__0__KET____DOT__u_eng__DOT__u_fifo__DOT__valid_q;
-    d->valid[1] = &r->ebpf_dataplane__DOT__g_eng__BRA__1__KET____DOT__u_eng__DOT__u_fifo__DOT__valid_q;
-    d->valid[2] = &r->ebpf_dataplane__DOT__g_eng__BRA__2__KET____DOT__u_eng__DOT__u_fifo__DOT__valid_q;
-    d->valid[3] = &r->ebpf_dataplane__DOT__g_eng__BRA__3__KET____DOT__u_eng__DOT__u_fifo__DOT__valid_q;
     return d;
 }
 
@@ -414,21 +156,6 @@ void nfbpf_dp_tick(void* p) {
     m->eval();
     m->clk_i = 0;
     m->eval();
-}
-
-// FIFO_MD byte at ring address i of engine e (lane i % 32, row i / 32, A ^ B).
-uint8_t nfbpf_dp_fifo_get(void* p, uint32_t e, uint32_t i) {
-    Dp* d = static_cast<Dp*>(p);
-    if (e >= DP_ENGINES) return 0;
-    uint32_t row = (i & 2047) >> 5, lane = i & 31;
-    return d->a[e][lane][row] ^ d->b[e][lane][row];
-}
-
-// FIFO_MD valid bits of engine e (bit i = ring word i).
-uint64_t nfbpf_dp_valid_get(void* p, uint32_t e) {
-    Dp* d = static_cast<Dp*>(p);
-    if (e >= DP_ENGINES) return 0;
-    return *d->valid[e];
 }
 
 }

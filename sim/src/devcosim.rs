@@ -7,8 +7,8 @@
 //! register access takes clocks on the RTL's AXI4-Lite bus: the model does
 //! the access at the clock the RTL takes it and then steps as many clocks.
 //! After every clock the outputs of both sides (frame bytes, destination,
-//! engine, bank, arrival and verdict cycles, sequence number) must be
-//! equal, as must the receive decisions and every register value read; the
+//! engine, bank, arrival, verdict and egress cycles, sequence number) must
+//! be equal, the RTL's egress `tuser` must agree with its verdicts, as must the receive decisions and every register value read; the
 //! first difference stops the run with the last clocks of both sides.
 
 use crate::device::RtlDevice;
@@ -27,6 +27,10 @@ pub struct DevCosim {
     pub rtl: RtlDevice,
     /// Outputs compared so far.
     pub outputs: u64,
+    /// The model's outputs not yet due on the RTL side: the RTL's egress
+    /// register puts the beat taken in clock `sent` on the bus in clock
+    /// `sent + 1`, where the harness sees it.
+    due: VecDeque<Output>,
     history: VecDeque<String>,
     /// Events of the current clock, for the history.
     now: String,
@@ -40,6 +44,7 @@ impl DevCosim {
             model,
             rtl,
             outputs: 0,
+            due: VecDeque::new(),
             history: VecDeque::new(),
             now: String::new(),
         })
@@ -86,12 +91,22 @@ impl DevCosim {
     }
 
     fn compare(&mut self, a: Vec<Output>, b: Vec<Output>) -> Result<(), String> {
+        self.due.extend(a);
+        let now = self.model.cycle();
+        let mut a = Vec::new();
+        while self.due.front().is_some_and(|o| o.sent + 2 <= now) {
+            a.extend(self.due.pop_front());
+        }
         for o in &a {
             let _ = write!(
                 self.now,
-                " out#{} e{} {:?} done {}",
-                o.seq, o.engine, o.dest, o.done
+                " out#{} e{} {:?} done {} sent {}",
+                o.seq, o.engine, o.dest, o.done, o.sent
             );
+        }
+        let errors = self.rtl.take_errors();
+        if !errors.is_empty() {
+            return Err(self.mismatch(format!("RTL egress: {}", errors.join("; "))));
         }
         let n = a.len().max(b.len());
         for k in 0..n {
@@ -150,7 +165,7 @@ impl DevCosim {
     /// Step until neither side holds a packet (or `limit` clocks passed).
     pub fn drain(&mut self, limit: u64) -> Result<u64, String> {
         let start = self.cycle();
-        while (self.model.in_flight() > 0 || self.rtl.in_flight() > 0)
+        while (self.model.in_flight() > 0 || self.rtl.in_flight() > 0 || !self.due.is_empty())
             && self.cycle() - start < limit
         {
             self.step()?;

@@ -6,9 +6,13 @@
 //!
 //! Everything the device computes is the RTL's: the engines, the helper
 //! units and the map coprocessor (map registers on the AXI4-Lite bus
-//! included). The harness only keeps the packets' bookkeeping (sequence
-//! number, arrival) and reads each verdict's frame out of the engine's
-//! FIFO_MD (the stand-in for an egress stream).
+//! included), the output arbiter and the egress AXI4-Stream. The harness
+//! keeps the packets' bookkeeping (sequence number, arrival, verdict clock)
+//! and takes each frame off the egress stream (`tready` always 1): its
+//! bytes (tkeep), and from `tuser` its length, ports and the engine it came
+//! from. A frame whose `tuser` disagrees with its verdict (destination bits
+//! as SUME encodes them, source port, bank, length) is an egress error
+//! ([`RtlDevice::take_errors`]).
 //!
 //! Clocks: between two [`RtlDevice::step`]s the RTL sits in the clock just
 //! evaluated, before its edge (after reset, a setup clock numbered -1). A
@@ -28,7 +32,7 @@
 
 use crate::rtl::{DP_ENGINES, DpIn, DpOut, RtlDataplane};
 use nfbpf_vm::Insn;
-use nfbpf_vm::abi::{Abi, RxMeta, Verdict};
+use nfbpf_vm::abi::{Abi, Verdict};
 use nfbpf_vm::contract;
 use nfbpf_vm::device::{self as model, Dest, DeviceConfig, EngineCounters, Output};
 use nfbpf_vm::device::{PORTS, PortCounters};
@@ -63,10 +67,16 @@ struct Meta {
     seq: u64,
     in_port: u32,
     arrival: u64,
-    /// First FIFO_MD ring word.
-    start: usize,
-    /// The window as received (header and frame).
-    window: Vec<u8>,
+}
+
+/// A packet after its verdict, waiting for the egress stream.
+#[derive(Debug)]
+struct Sending {
+    meta: Meta,
+    dest: Dest,
+    verdict: Verdict,
+    done: u64,
+    bank: u8,
 }
 
 /// A frame going into a port beat by beat.
@@ -94,7 +104,10 @@ pub struct RtlDevice {
     streams: [Option<Stream>; PORTS],
     waiting: [VecDeque<Vec<u8>>; PORTS],
     queues: Vec<VecDeque<Meta>>,
-    tails: Vec<usize>,
+    sending: Vec<VecDeque<Sending>>,
+    /// Bytes of the frame on the egress stream so far.
+    beats: Vec<u8>,
+    errors: Vec<String>,
     seq: u64,
     steps: u64,
     outputs: Vec<Output>,
@@ -127,13 +140,16 @@ impl RtlDevice {
                 budget: cfg.budget,
                 bready: 1,
                 rready: 1,
+                m_tready: 1,
                 ..DpIn::default()
             },
             out: DpOut::default(),
             streams: Default::default(),
             waiting: Default::default(),
             queues: (0..DP_ENGINES).map(|_| VecDeque::new()).collect(),
-            tails: vec![0; DP_ENGINES],
+            sending: (0..DP_ENGINES).map(|_| VecDeque::new()).collect(),
+            beats: Vec::new(),
+            errors: Vec::new(),
             seq: 0,
             steps: 0,
             outputs: Vec::new(),
@@ -149,11 +165,17 @@ impl RtlDevice {
         self.steps
     }
 
-    /// Packets inside the device (queued or running) and frames still
-    /// waiting for their port.
+    /// Packets inside the device (queued, running, or waiting for the
+    /// egress) and frames still waiting for their port.
     pub fn in_flight(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum::<usize>()
+            + self.sending.iter().map(VecDeque::len).sum::<usize>()
             + self.waiting.iter().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// Egress frames that disagreed with their verdicts since the last call.
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
     }
 
     /// Port `p` can start a frame now (no beat of an earlier frame in this
@@ -213,24 +235,11 @@ impl RtlDevice {
         let acc = self.out.rx_acc >> p & 1 == 1;
         if acc {
             let e = self.out.rx_eng[p] as usize % DP_ENGINES;
-            let rx = RxMeta {
-                in_port: p as u32,
-                timestamp_ns: model::now_ns(self.steps),
-                ..RxMeta::default()
-            };
-            let window = Abi::Sume
-                .window(&frame, &rx)
-                .map(|w| w.0)
-                .unwrap_or_default();
-            let words = window.len().div_ceil(WB);
             self.queues[e].push_back(Meta {
                 seq: self.seq,
                 in_port: p as u32,
                 arrival: self.steps,
-                start: self.tails[e],
-                window,
             });
-            self.tails[e] = (self.tails[e] + words) % contract::FIFO_WORDS;
             self.seq += 1;
         }
         if beats > 1 {
@@ -263,6 +272,9 @@ impl RtlDevice {
             }
         }
         self.eval();
+        if self.out.m_tvalid == 1 {
+            self.egress_beat();
+        }
         let first = (self.steps % DP_ENGINES as u64) as usize;
         for k in 0..DP_ENGINES {
             let e = (first + k) % DP_ENGINES;
@@ -282,23 +294,9 @@ impl RtlDevice {
 
     /// Engine `e` took its verdict in this clock.
     fn verdict(&mut self, e: usize) {
-        let Some(m) = self.queues[e].pop_front() else {
+        let Some(meta) = self.queues[e].pop_front() else {
             return;
         };
-        // Words that have arrived are read from FIFO_MD, the rest are still
-        // the port's (as the model's FifoMd::pop).
-        let valid = self.dp.valid_get(e);
-        let win: Vec<u8> = (0..m.window.len())
-            .map(|i| {
-                let w = (m.start + i / WB) % contract::FIFO_WORDS;
-                if valid >> w & 1 == 1 {
-                    self.dp
-                        .fifo_get(e, (m.start * WB + i) % contract::PKT_WINDOW)
-                } else {
-                    m.window[i]
-                }
-            })
-            .collect();
         let port = self.out.out_port[e] as u32;
         let (dest, verdict) = match self.out.out_kind[e] {
             O_PORT => (Dest::Port(port), Verdict::Tx(port)),
@@ -306,16 +304,78 @@ impl RtlDevice {
             O_HOST => (Dest::Host, Verdict::Pass),
             _ => return,
         };
-        self.outputs.push(Output {
-            seq: m.seq,
-            engine: e,
-            in_port: m.in_port,
+        self.sending[e].push_back(Sending {
+            meta,
             dest,
-            frame: model::frame_of(Abi::Sume, &win, &[]),
-            arrival: m.arrival,
+            verdict,
             done: self.steps,
             bank: (self.out.out_bank >> e & 1) as u8,
-            verdict,
+        });
+    }
+
+    /// A beat on the egress stream (taken out of FIFO_MD in the clock
+    /// before this one).
+    fn egress_beat(&mut self) {
+        for (l, limb) in self.out.m_tdata.iter().enumerate() {
+            for (k, b) in limb.to_le_bytes().into_iter().enumerate() {
+                if self.out.m_tkeep >> (8 * l + k) & 1 == 1 {
+                    self.beats.push(b);
+                }
+            }
+        }
+        if self.out.m_tlast != 1 {
+            return;
+        }
+        let frame = std::mem::take(&mut self.beats);
+        let [lo, hi] = self.out.m_tuser;
+        let len = (lo & 0xffff) as usize;
+        let (src, dst) = ((lo >> 16) & 0xff, (lo >> 24) & 0xff);
+        let e = ((lo >> 32) & 0xf) as usize;
+        let bank = ((lo >> 36) & 1) as u8;
+        let port = ((lo >> 40) | (hi << 24)) as u32;
+        let Some(s) = self.sending.get_mut(e).and_then(VecDeque::pop_front) else {
+            self.errors.push(format!(
+                "clock {}: a frame on the egress stream from engine {e}, which has no \
+                 packet waiting to be sent",
+                self.steps
+            ));
+            return;
+        };
+        let in_port = s.meta.in_port;
+        let want_src = 1u64 << (2 * in_port);
+        let want_dst = match s.dest {
+            Dest::Port(q) if q < PORTS as u32 => 1u64 << (2 * q),
+            Dest::Port(_) => 0,
+            Dest::Flood => 0x55 & !want_src,
+            Dest::Host => want_src << 1,
+        };
+        let want_port = match s.dest {
+            Dest::Port(q) => q,
+            _ => port,
+        };
+        if (len, src, dst, bank, port) != (frame.len(), want_src, want_dst, s.bank, want_port) {
+            self.errors.push(format!(
+                "clock {}: egress frame of packet {} (engine {e}): tuser says length {len}, \
+                 source {src:#04x}, destination {dst:#04x}, bank {bank}, port {port}; the \
+                 stream carried {} bytes and the verdict wants source {want_src:#04x}, \
+                 destination {want_dst:#04x}, bank {}, port {want_port}",
+                self.steps,
+                s.meta.seq,
+                frame.len(),
+                s.bank
+            ));
+        }
+        self.outputs.push(Output {
+            seq: s.meta.seq,
+            engine: e,
+            in_port,
+            dest: s.dest,
+            frame,
+            arrival: s.meta.arrival,
+            done: s.done,
+            bank: s.bank,
+            verdict: s.verdict,
+            sent: self.steps - 1,
         });
     }
 

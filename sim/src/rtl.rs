@@ -21,8 +21,6 @@ mod ffi {
         pub fn nfbpf_dp_reset(p: *mut std::ffi::c_void, i: *const DpIn);
         pub fn nfbpf_dp_eval(p: *mut std::ffi::c_void, i: *const DpIn, o: *mut DpOut);
         pub fn nfbpf_dp_tick(p: *mut std::ffi::c_void);
-        pub fn nfbpf_dp_fifo_get(p: *mut std::ffi::c_void, e: u32, i: u32) -> u8;
-        pub fn nfbpf_dp_valid_get(p: *mut std::ffi::c_void, e: u32) -> u64;
         pub fn nfbpf_eng_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_eng_free(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_reset(p: *mut std::ffi::c_void);
@@ -429,6 +427,8 @@ pub struct DpIn {
     pub araddr: u64,
     pub arvalid: u64,
     pub rready: u64,
+    /// Egress `m_axis_tready`.
+    pub m_tready: u64,
 }
 
 /// Outputs of `rtl/ebpf_dataplane.v` after an evaluation.
@@ -452,11 +452,18 @@ pub struct DpOut {
     pub rresp: u64,
     pub rvalid: u64,
     pub cycle: u64,
+    /// Egress AXI4-Stream: the beat as little-endian 64-bit limbs, tkeep,
+    /// tuser (two limbs), tlast, tvalid.
+    pub m_tdata: [u64; 4],
+    pub m_tkeep: u64,
+    pub m_tuser: [u64; 2],
+    pub m_tlast: u64,
+    pub m_tvalid: u64,
 }
 
 /// The Verilated device (`rtl/ebpf_dataplane.v` with its `ebpf_units`, [`DP_ENGINES`]
 /// engines): reset, set inputs and settle ([`RtlDataplane::eval`]), clock
-/// ([`RtlDataplane::tick`]), and read an engine's FIFO_MD.
+/// ([`RtlDataplane::tick`]).
 #[derive(Debug)]
 pub struct RtlDataplane {
     handle: *mut std::ffi::c_void,
@@ -499,24 +506,6 @@ impl RtlDataplane {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_dp_tick(self.handle)
-        }
-    }
-
-    /// Byte `i` (ring address) of engine `e`'s FIFO_MD.
-    pub fn fifo_get(&self, e: usize, i: usize) -> u8 {
-        // SAFETY: `handle` is live; the shim checks `e` and masks `i`.
-        #[allow(unsafe_code)]
-        unsafe {
-            ffi::nfbpf_dp_fifo_get(self.handle, e as u32, i as u32)
-        }
-    }
-
-    /// Engine `e`'s FIFO_MD valid bits (bit i = ring word i).
-    pub fn valid_get(&self, e: usize) -> u64 {
-        // SAFETY: `handle` is live; the shim checks `e`.
-        #[allow(unsafe_code)]
-        unsafe {
-            ffi::nfbpf_dp_valid_get(self.handle, e as u32)
         }
     }
 }

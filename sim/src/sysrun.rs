@@ -22,15 +22,15 @@
 //!   program is not loss, it is counted apart);
 //! - latency of a packet that leaves the device: clocks from the clock its
 //!   first word enters the device (`Output::arrival`) to the clock its last
-//!   256-bit word leaves on the output stream, which starts after the
-//!   verdict and not before the frame's last byte has arrived at line rate:
-//!   `max(done, arrival + rx_clocks(len)) + ceil(len / 32) - arrival`
-//!   ([`latency_clocks`]);
+//!   256-bit word is on the output stream: `sent + 1 - arrival`
+//!   ([`latency_clocks`]; the device's egress sends a packet once all its
+//!   words have arrived at the port's pace and the output arbiter has come
+//!   to it, so the latency includes the queueing for the one stream);
 //! - CPI and stall clocks by cause: the engines' pipeline statistics over
 //!   the whole run (busy clocks over retired instructions).
 
 use crate::traffic::{Frame, Generator, Spec, SpecError, WIRE_OVERHEAD};
-use nfbpf_vm::contract::{CLOCK_HZ, FIFO_WORD_BYTES};
+use nfbpf_vm::contract::CLOCK_HZ;
 use nfbpf_vm::device::{Dest, Device, Output, PORTS};
 use nfbpf_vm::pipeline::Stall;
 
@@ -52,21 +52,13 @@ pub fn line_rate_mpps(frame_bytes: f64) -> f64 {
     PORT_GBPS * 1e3 / ((frame_bytes + WIRE_OVERHEAD as f64) * 8.0)
 }
 
-/// Clocks a frame of `len` bytes takes to arrive at the port's line rate
-/// (its last byte is in this many clocks after its first).
-pub fn rx_clocks(len: usize) -> u64 {
-    let bits = len as u64 * 8 * CLOCK_HZ;
-    bits.div_ceil(nfbpf_vm::contract::PORT_RATE_BPS)
-}
-
-/// Clocks from a packet's first word in to its last word out: the output
-/// stream starts after the verdict, and not before the frame's last byte
-/// has arrived from the wire (the model's verdict may precede it when the
-/// program reads only the frame's head); it then takes one clock per
-/// 256-bit word of the frame.
+/// Clocks from a packet's first word in to its last word out: the egress
+/// stream takes the last beat out of FIFO_MD in clock `sent` (after the
+/// verdict, after the output arbiter, and not before the words it sends
+/// have arrived at the port's pace), and it is on the output bus in the next
+/// clock.
 pub fn latency_clocks(o: &Output) -> u64 {
-    let ready = o.done.max(o.arrival + rx_clocks(o.frame.len()));
-    ready + o.frame.len().div_ceil(FIFO_WORD_BYTES) as u64 - o.arrival
+    o.sent + 1 - o.arrival
 }
 
 /// How long to offer traffic.
@@ -92,7 +84,8 @@ impl Window {
 /// One output packet on the run's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Departure {
-    /// Clock of the verdict, from the run's start.
+    /// Clock the packet left the device (its last beat on the egress
+    /// stream), from the run's start.
     pub done: u64,
     pub dest: Dest,
     pub bytes: usize,
@@ -353,7 +346,7 @@ impl<'d> Runner<'d> {
         for o in self.dev.take_outputs() {
             if self.keep_timeline {
                 self.st.timeline.push(Departure {
-                    done: o.done.saturating_sub(self.start),
+                    done: o.sent.saturating_sub(self.start),
                     dest: o.dest,
                     bytes: o.frame.len(),
                 });
@@ -527,15 +520,17 @@ mod tests {
         // of 84-byte wire frames, 1.488 Mpps, 10 % of the port's line rate.
         assert!((st.mpps() - 1e3 / 672.0).abs() < 0.02, "{}", st.mpps());
         assert!((st.line_rate_pct() - 10.0).abs() < 0.2);
-        // Every packet alone: the same latency for all. The program's two
-        // instructions give the verdict 5 clocks after the first word; the
-        // 64-byte frame's last byte is in only after 512 bits / 50 bits a
-        // clock = 10.24, so 11 clocks; then its two 256-bit words leave:
-        // 13 clocks, 65 ns.
-        assert_eq!(rx_clocks(64), 11);
-        assert_eq!(st.latencies.first(), Some(&13));
-        assert_eq!(st.latencies.last(), Some(&13));
-        assert_eq!(st.latency_ns(0.99), Some(65.0));
+        // Every packet alone: the same latency for all. The window's three
+        // 256-bit words arrive in clocks 0 (the SUME header, not on the
+        // wire), 1 and 6 (the frame's two words, 5.12 clocks apart at
+        // 10 Gb/s). The program's two instructions give the verdict in
+        // clock 5; the egress takes the packet in clock 6, when its last
+        // word is in, and sends its two beats in clocks 6 and 7, the last on
+        // the bus one clock later: 8 clocks, 40 ns from the first beat in to
+        // the last beat out.
+        assert_eq!(st.latencies.first(), Some(&8));
+        assert_eq!(st.latencies.last(), Some(&8));
+        assert_eq!(st.latency_ns(0.99), Some(40.0));
         // Two instructions per packet over 110 packets; CPI counts busy clocks.
         assert_eq!(st.retired, 2 * 110);
         assert!(st.cpi() >= 1.0);
@@ -620,5 +615,45 @@ mod tests {
         assert!(e.to_string().contains("port 7"), "{e}");
         let e = Runner::new(&mut dev, spec, Window::frames(64, 10.0, 1, 0)).unwrap_err();
         assert!(e.to_string().contains("measurement"), "{e}");
+    }
+
+    #[test]
+    fn line_rate_with_the_packet_held_until_the_egress_has_sent_it() {
+        // The packet stays in FIFO_MD until the one egress stream has sent
+        // it; the stream starts a frame as soon as its words will arrive in
+        // time (cut-through), so on one port even 1500-byte frames (47 of
+        // FIFO_MD's 64 words) leave before the next one comes in, and on
+        // four ports so do frames up to 512 bytes. Four ports of frames of
+        // 1024 bytes and more arriving in step need the stream for four
+        // frames in the time one FIFO_MD can wait for it: some are lost.
+        let cases = [
+            (1, 64, true),
+            (1, 512, true),
+            (1, 1024, true),
+            (1, 1500, true),
+            (4, 64, true),
+            (4, 128, true),
+            (4, 512, true),
+            (4, 1024, false),
+            (4, 1500, false),
+        ];
+        for (ports, bytes, lossless) in cases {
+            let mut dev = Device::new(DeviceConfig::default()).unwrap();
+            fixed_port(&mut dev, 2);
+            let spec = Spec {
+                size: Size::Fixed(bytes),
+                ports: (0..ports).collect(),
+                ..Spec::default()
+            };
+            let st = run(&mut dev, spec, Window::frames(bytes, 10.0, 5, 40)).unwrap();
+            let pct = st.line_rate_pct();
+            assert_eq!(st.forwarded, st.accepted, "{ports} x {bytes} B");
+            if lossless {
+                assert_eq!(st.dropped, 0, "{ports} x {bytes} B");
+                assert!(pct > 99.0, "{ports} x {bytes} B: {pct}");
+            } else {
+                assert!(st.dropped > 0 && pct > 60.0, "{ports} x {bytes} B: {pct}");
+            }
+        }
     }
 }

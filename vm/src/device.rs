@@ -19,11 +19,33 @@
 //!   metadata header then the frame; XDP, `XDP_HEADROOM` bytes of headroom
 //!   then the frame (the headroom occupies FIFO_MD words too: the price of
 //!   `bpf_xdp_adjust_head`).
-//! - A verdict becomes an [`Output`] at once (the output arbiter moves one
-//!   packet per engine per clock, which a verdict never exceeds): a port, all
-//!   ports but the input one (flood), the host (pass/controller), or nothing
-//!   (drop, abort). A fault aborts the packet, counts it, and records the pc
-//!   and address in the engine's fault registers; the engine goes on.
+//! - A verdict sends the packet to a port, all ports but the input one
+//!   (flood), the host (pass/controller), or nowhere (drop, abort); the
+//!   counters move in the verdict's clock. A fault aborts the packet, counts
+//!   it, and records the pc and address in the engine's fault registers; the
+//!   engine goes on with its next packet at once.
+//! - Egress: one 256-bit output stream (the AXI4-Stream master of the RTL,
+//!   `tuser` naming the destination ports as on NetFPGA SUME) behind an
+//!   output arbiter. A packet to send keeps its FIFO_MD words after its
+//!   verdict (the engine's slot is *retired*, [`pipeline::Config::hold`]).
+//!   Each clock, after the words of the clock arrived and before the
+//!   engines step: when the stream is idle, the
+//!   arbiter takes the next engine, round-robin from the one after the last
+//!   served, whose oldest retired packet is one to send and is ready: all
+//!   its words are in FIFO_MD, or the ones still to come will each arrive
+//!   before the beat that sends it ([`pipeline::FifoMd::retired_front_ready`]:
+//!   cut-through without ever stalling the stream, so that one slow frame
+//!   never holds it, as AXI4-Stream frames cannot interleave, and a large
+//!   frame leaves as its last word arrives). The stream sends one 256-bit
+//!   beat per clock from that clock on (the frame without the ABI's header
+//!   or headroom, from FIFO_MD as the program left it). The
+//!   clock of the last beat releases the slot's words and makes the packet
+//!   an [`Output`] (`sent`); at most one packet leaves per clock. A dropped packet's
+//!   words are freed at its verdict, unless an earlier retired packet of the
+//!   engine still waits for the stream: then it is freed, in ring order, in
+//!   a later clock (one release per engine per clock, decided on the state
+//!   at the start of the clock). The stream is never back-pressured here
+//!   (the RTL honours `tready`; the model assumes it is always 1).
 //! - Map operations of all engines share the one map coprocessor: first
 //!   come, first served, the engines of one clock in the rotating step order
 //!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
@@ -34,7 +56,7 @@
 //! bank and become active on `FLIP`, at each engine's next packet boundary.
 
 use crate::abi::{Abi, RxMeta, Verdict};
-use crate::contract::{self, PKT_BASE, SUME_MD_SIZE};
+use crate::contract::{self, FIFO_WORD_BYTES, PKT_BASE, SUME_MD_SIZE};
 use crate::helpers::Helpers;
 use crate::insn::Insn;
 use crate::interp::FaultKind;
@@ -101,6 +123,18 @@ pub struct Output {
     /// Instruction bank the packet ran on.
     pub bank: u8,
     pub verdict: Verdict,
+    /// Cycle the egress stream took the packet's last beat out of FIFO_MD
+    /// (on the RTL's AXI4-Stream bus one clock later).
+    pub sent: u64,
+}
+
+/// The output arbiter and the egress stream.
+#[derive(Debug, Clone, Copy)]
+struct Egress {
+    /// Engine being sent from and its next beat.
+    cur: Option<(usize, usize)>,
+    /// Engine served last (round-robin).
+    last: usize,
 }
 
 /// Counters of one engine.
@@ -140,6 +174,9 @@ struct Lane {
     engine: Engine,
     helpers: Helpers,
     queue: VecDeque<Pending>,
+    /// Finished packets still holding FIFO_MD words, oldest first: one to
+    /// send, or a dropped one (`None`) waiting to be freed in ring order.
+    retired: VecDeque<Option<Output>>,
     started: bool,
     /// Private regions while another engine runs: stack, ctx, packet.
     stack: Vec<u8>,
@@ -196,6 +233,7 @@ pub struct Device {
     cycle: u64,
     seq: u64,
     out: Vec<Output>,
+    egress: Egress,
     st: Staging,
     /// Map values are in `mem` (engines running) rather than the table.
     lent: bool,
@@ -245,10 +283,12 @@ impl Device {
                     engine: i as u8,
                     helper_latency: HelperLatency::from_device(dev.clone(), i),
                     pacing: cfg.pacing,
+                    hold: true,
                     ..pipeline::Config::default()
                 }),
                 helpers: cfg.abi.engine_helpers(&dev, i),
                 queue: VecDeque::new(),
+                retired: VecDeque::new(),
                 started: false,
                 stack: vec![0; contract::STACK_SIZE as usize],
                 ctx: Vec::new(),
@@ -256,6 +296,7 @@ impl Device {
                 counters: EngineCounters::default(),
             })
             .collect();
+        let lanes_n = cfg.engines;
         Ok(Device {
             cfg,
             lanes,
@@ -267,6 +308,10 @@ impl Device {
             cycle: 0,
             seq: 0,
             out: Vec::new(),
+            egress: Egress {
+                cur: None,
+                last: lanes_n - 1,
+            },
             st: Staging::default(),
             lent: false,
         })
@@ -339,9 +384,62 @@ impl Device {
         self.imem.swap();
     }
 
-    /// Packets still inside the device.
+    /// Packets still inside the device (queued, running, or holding FIFO_MD
+    /// words for the egress).
     pub fn in_flight(&self) -> usize {
-        self.lanes.iter().map(|l| l.queue.len()).sum()
+        self.lanes
+            .iter()
+            .map(|l| l.queue.len() + l.retired.len())
+            .sum()
+    }
+
+    /// The output arbiter's state (OUTARBFSMSTATE): the engine whose packet
+    /// the stream is sending, or 0xf when it is idle.
+    pub fn egress_engine(&self) -> Option<usize> {
+        self.egress.cur.map(|(e, _)| e)
+    }
+
+    /// One clock of the egress (before the engines step; see the module
+    /// comment).
+    fn egress(&mut self) {
+        let n = self.lanes.len();
+        let front_drop: Vec<bool> = self
+            .lanes
+            .iter()
+            .map(|l| matches!(l.retired.front(), Some(None)))
+            .collect();
+        if self.egress.cur.is_none() {
+            for k in 1..=n {
+                let i = (self.egress.last + k) % n;
+                let l = &self.lanes[i];
+                if l.engine.egress_ready() && matches!(l.retired.front(), Some(Some(_))) {
+                    self.egress.cur = Some((i, 0));
+                    self.egress.last = i;
+                    break;
+                }
+            }
+        }
+        if let Some((i, beat)) = self.egress.cur {
+            let l = &mut self.lanes[i];
+            let beats = match l.retired.front() {
+                Some(Some(o)) => o.frame.len().div_ceil(FIFO_WORD_BYTES).max(1),
+                _ => 1,
+            };
+            if beat + 1 < beats {
+                self.egress.cur = Some((i, beat + 1));
+            } else {
+                l.engine.release_retired();
+                if let Some(Some(mut o)) = l.retired.pop_front() {
+                    o.sent = self.cycle;
+                    self.out.push(o);
+                }
+                self.egress.cur = None;
+            }
+        }
+        for (l, _) in self.lanes.iter_mut().zip(front_drop).filter(|(_, d)| *d) {
+            l.retired.pop_front();
+            l.engine.release_retired();
+        }
     }
 
     /// A frame arrives on `port`. Returns false when it was dropped because
@@ -363,11 +461,14 @@ impl Device {
                 return false;
             }
         };
+        // The ABI's header or headroom is not on the wire: whole words of it
+        // arrive ahead of the frame at no cost (FifoMd::push_framed).
+        let header = (win.len() - frame.len().min(win.len())) / FIFO_WORD_BYTES;
         // Engines of this port: port, port + PORTS, port + 2 * PORTS, ...
         let mine = (self.lanes.len() + PORTS - 1 - port) / PORTS;
         for k in 0..mine {
             let e = port + PORTS * ((self.rr[port] + k) % mine);
-            if self.lanes[e].engine.push_packet(&win, args).is_ok() {
+            if self.lanes[e].engine.push_framed(&win, header, args).is_ok() {
                 self.rr[port] = (self.rr[port] + k + 1) % mine;
                 let seq = self.seq;
                 self.seq += 1;
@@ -418,6 +519,12 @@ impl Device {
             });
             self.lent = true;
         }
+        // The ports' clock first: the egress sees this clock's arrivals (as
+        // the RTL's egress reads words written at the end of the last clock).
+        for l in &mut self.lanes {
+            l.engine.tick_port();
+        }
+        self.egress();
         // Rotating order: the engine stepped first (and so first to the map
         // coprocessor in a clock) changes every clock: round-robin.
         let n = self.lanes.len();
@@ -484,7 +591,7 @@ impl Device {
                                 }
                                 _ => {}
                             }
-                            self.out.push(Output {
+                            l.retired.push_back(Some(Output {
                                 seq: p.seq,
                                 engine: i,
                                 in_port: p.rx.in_port,
@@ -494,9 +601,16 @@ impl Device {
                                 done: self.cycle,
                                 bank: v.bank,
                                 verdict,
-                            });
+                                sent: 0,
+                            }));
                         }
-                        None => l.counters.dropped += u64::from(verdict == Verdict::Drop),
+                        None => {
+                            l.counters.dropped += u64::from(verdict == Verdict::Drop);
+                            l.engine.drop_retired();
+                            if l.engine.retired() > l.retired.len() {
+                                l.retired.push_back(None);
+                            }
+                        }
                     }
                 }
             }
@@ -780,7 +894,8 @@ impl RegisterBus for Device {
                 u32::from(busy)
             }
             TUSERREADY => 1,
-            COPROCARBFSMSTATE | OUTARBFSMSTATE => 0xf,
+            COPROCARBFSMSTATE => 0xf,
+            OUTARBFSMSTATE => self.egress_engine().map_or(0xf, |e| e as u32),
             RXPKT => self.engine_counters(i as usize).map_or(0, |c| lo(c.pkt_in)),
             TXPKT => self
                 .engine_counters(i as usize)
@@ -979,5 +1094,74 @@ impl RegisterBus for Device {
             _ => return Err(BusError::Unmapped(off)),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs::RegisterBus;
+
+    /// Four engines sending everything to port 1, frames whose words are
+    /// all there at once.
+    fn device() -> Device {
+        let mut d = Device::new(DeviceConfig {
+            pacing: Pacing::Instant,
+            ..DeviceConfig::default()
+        })
+        .unwrap();
+        // r0 = 1; exit
+        let p = Program::new(vec![
+            Insn::new(0xb7, 0, 0, 0, 1),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ]);
+        d.write_idle(p.unwrap()).unwrap();
+        d.flip();
+        d
+    }
+
+    #[test]
+    fn one_stream_sends_packets_one_after_the_other_round_robin() {
+        let mut d = device();
+        for port in 0..PORTS {
+            assert!(d.rx(port, &[port as u8; 128]));
+        }
+        let mut states = Vec::new();
+        while d.in_flight() > 0 {
+            d.step();
+            states.push(d.read32(regs::OUTARBFSMSTATE).unwrap());
+        }
+        let out = d.take_outputs();
+        // Same verdict clock on every engine; then engine 0 (the one after
+        // the last served, 3 at reset), 1, 2, 3, four 256-bit beats each.
+        assert!(out.iter().all(|o| o.done == out[0].done));
+        let engines: Vec<usize> = out.iter().map(|o| o.engine).collect();
+        assert_eq!(engines, vec![0, 1, 2, 3]);
+        let sent: Vec<u64> = out.iter().map(|o| o.sent).collect();
+        let s0 = out[0].done + 4;
+        assert_eq!(sent, vec![s0, s0 + 4, s0 + 8, s0 + 12]);
+        assert!(out.iter().all(|o| o.frame == vec![o.in_port as u8; 128]));
+        // OUTARBFSMSTATE: the engine being sent from, 0xf when idle.
+        let busy: Vec<u32> = states.iter().copied().filter(|&s| s != 0xf).collect();
+        assert_eq!(busy, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+        assert_eq!(states.last(), Some(&0xf));
+    }
+
+    #[test]
+    fn a_sent_packet_keeps_its_words_until_the_stream_has_sent_them() {
+        let mut d = device();
+        // 1500 bytes: 48 FIFO_MD words, held until the stream has sent them;
+        // 16 words left for the next frame.
+        assert!(d.rx(0, &[7; 1500]));
+        d.step();
+        d.step();
+        assert!(!d.rx(0, &[8; 1500]), "no room while the first is held");
+        assert!(d.rx(0, &[9; 400]));
+        d.drain(10_000);
+        let out = d.take_outputs();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].sent, out[0].sent + 13, "13 beats of 400 bytes");
+        assert!(d.rx(0, &[8; 1500]), "all words free again");
+        assert_eq!(d.port_counters(0).unwrap().rx_dropped, 1);
     }
 }

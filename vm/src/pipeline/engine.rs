@@ -98,6 +98,9 @@ pub struct Config {
     pub helper_latency: HelperLatency,
     /// FIFO_MD word arrival.
     pub pacing: Pacing,
+    /// A verdict retires its FIFO_MD slot until the data plane's egress
+    /// releases it ([`Engine::retired`]) instead of freeing it.
+    pub hold: bool,
 }
 
 impl Default for Config {
@@ -108,6 +111,7 @@ impl Default for Config {
             engine: 0,
             helper_latency: HelperLatency::default(),
             pacing: Pacing::default(),
+            hold: false,
         }
     }
 }
@@ -336,6 +340,8 @@ enum Access<T> {
 pub struct Engine {
     cfg: Config,
     pub fifo: FifoMd,
+    /// The port's clock was already run this cycle ([`Engine::tick_port`]).
+    ticked: bool,
     cycle: u64,
     stats: Stats,
     // Per packet.
@@ -376,7 +382,12 @@ pub struct Engine {
 impl Engine {
     pub fn new(cfg: Config) -> Self {
         Engine {
-            fifo: FifoMd::new(cfg.pacing),
+            ticked: false,
+            fifo: if cfg.hold {
+                FifoMd::with_hold(cfg.pacing)
+            } else {
+                FifoMd::new(cfg.pacing)
+            },
             cfg,
             cycle: 0,
             stats: Stats::default(),
@@ -442,9 +453,50 @@ impl Engine {
         o
     }
 
+    /// FIFO_MD's finished packets the egress has not released (see
+    /// [`Config::hold`]).
+    pub fn retired(&self) -> usize {
+        self.fifo.retired()
+    }
+
+    /// The egress may start the oldest retired packet now
+    /// ([`FifoMd::retired_front_ready`]).
+    pub fn egress_ready(&self) -> bool {
+        self.fifo.retired_front_ready()
+    }
+
+    /// Run this cycle's FIFO_MD port clock (a word may arrive) ahead of
+    /// [`Engine::step`], which then does not run it again: the data plane's
+    /// egress looks at the arrivals of the cycle before the engines step.
+    pub fn tick_port(&mut self) {
+        self.fifo.tick();
+        self.ticked = true;
+    }
+
+    /// Free the oldest retired packet's FIFO_MD words.
+    pub fn release_retired(&mut self) -> bool {
+        self.fifo.release()
+    }
+
+    /// The packet just finished has nothing to send ([`FifoMd::drop_retired`]).
+    pub fn drop_retired(&mut self) {
+        self.fifo.drop_retired();
+    }
+
     /// Queue a packet into FIFO_MD with r1..r5 = `args` for its run.
     pub fn push_packet(&mut self, bytes: &[u8], args: [u64; 5]) -> Result<(), FifoError> {
         self.fifo.push(bytes, args)
+    }
+
+    /// Queue a packet whose first `header` FIFO_MD words are not on the wire
+    /// ([`FifoMd::push_framed`]).
+    pub fn push_framed(
+        &mut self,
+        bytes: &[u8],
+        header: usize,
+        args: [u64; 5],
+    ) -> Result<(), FifoError> {
+        self.fifo.push_framed(bytes, header, args)
     }
 
     /// Start the head packet if it is ready; false if it is not.
@@ -591,7 +643,9 @@ impl Engine {
         tracer: &mut T,
         ct: &mut C,
     ) -> Option<Verdict> {
-        self.fifo.tick();
+        if !std::mem::take(&mut self.ticked) {
+            self.fifo.tick();
+        }
         if !self.running && !self.start_packet(imem, mem) {
             self.stats.cycles += 1;
             self.stats.stalls[Stall::Idle.index()] += 1;

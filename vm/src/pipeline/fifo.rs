@@ -9,7 +9,14 @@
 //! touching a word that has not arrived stall MEM; an access may span two
 //! words at any alignment (including the ring's wrap). Stores write in place.
 //! The slot's words are freed, and their valid bits cleared, when the verdict
-//! is taken ([`FifoMd::pop`]).
+//! is taken ([`FifoMd::pop`]); or, in a data plane with an egress stream
+//! ([`FifoMd::with_hold`]), the verdict *retires* the slot: the engine moves
+//! on to the next packet while the retired slot keeps its words (and goes on
+//! receiving the ones not arrived yet) until the egress has sent them
+//! ([`FifoMd::release`]). A dropped packet has nothing to send: it is freed
+//! at once when no retired slot is ahead of it, else it stops receiving and
+//! waits its turn ([`FifoMd::drop_retired`]), so that the ring is always
+//! freed in order.
 //!
 //! Arrival pacing is exact: a fractional accumulator in units of
 //! bit x Hz. Every cycle the port earns `rate_bps` credits; a word costs
@@ -20,6 +27,14 @@
 //! port is idle arrives in the next cycle the engine steps; packets pushed
 //! back to back follow each other's last word at the same pacing (the
 //! caller models inter-frame gaps by when it pushes).
+//!
+//! A packet may start with header words that are not on the wire
+//! ([`FifoMd::push_framed`]: the SUME metadata header, which travels in
+//! `tuser` with the frame's first beat; the XDP headroom): they cost no
+//! credit and arrive one per cycle ahead of the frame, whose words keep the
+//! schedule above (frame word `n` at `ceil(n x 5.12)`, but not in the
+//! cycle of a header word: 0, 6, 11, ... after a one-word header that
+//! arrived in cycle 0 becomes 1, 6, 11, ...).
 
 use crate::contract::{self, FIFO_WORD_BYTES, FIFO_WORDS, PKT_WINDOW};
 
@@ -66,6 +81,8 @@ pub struct Slot {
     pub len: usize,
     /// Words arrived so far.
     pub arrived: usize,
+    /// Leading words that are not on the wire (free to arrive).
+    pub header: usize,
     /// Engine arguments r1..r5 for this packet.
     pub args: [u64; 5],
     /// The bytes still to arrive (the port's view).
@@ -78,6 +95,11 @@ pub struct FifoMd {
     data: Vec<u8>,
     valid: u64,
     slots: std::collections::VecDeque<Slot>,
+    /// Finished packets whose words the egress has not released yet (oldest
+    /// first, all ahead of `slots` in the ring).
+    retired: std::collections::VecDeque<Slot>,
+    /// Verdicts retire slots instead of freeing them.
+    hold: bool,
     /// Next ring word to allocate.
     tail: usize,
     used: usize,
@@ -91,10 +113,20 @@ impl FifoMd {
             data: vec![0; PKT_WINDOW],
             valid: 0,
             slots: Default::default(),
+            retired: Default::default(),
+            hold: false,
             tail: 0,
             used: 0,
             pacing,
             acc: Self::word_cost(pacing),
+        }
+    }
+
+    /// A FIFO_MD whose verdicts retire slots until [`FifoMd::release`].
+    pub fn with_hold(pacing: Pacing) -> Self {
+        FifoMd {
+            hold: true,
+            ..Self::new(pacing)
         }
     }
 
@@ -107,15 +139,27 @@ impl FifoMd {
 
     /// Queue a packet; its words arrive at the port's pace.
     pub fn push(&mut self, bytes: &[u8], args: [u64; 5]) -> Result<(), FifoError> {
+        self.push_framed(bytes, 0, args)
+    }
+
+    /// Queue a packet whose first `header` words are not on the wire (see
+    /// the module comment); the rest arrive at the port's pace.
+    pub fn push_framed(
+        &mut self,
+        bytes: &[u8],
+        header: usize,
+        args: [u64; 5],
+    ) -> Result<(), FifoError> {
         if bytes.len() > PKT_WINDOW {
             return Err(FifoError::TooLong(bytes.len()));
         }
         let words = bytes.len().div_ceil(WB);
-        if words > FIFO_WORDS - self.used || self.slots.len() >= contract::FIFO_MAX_PACKETS {
+        let queued = self.slots.len() + self.retired.len();
+        if words > FIFO_WORDS - self.used || queued >= contract::FIFO_MAX_PACKETS {
             return Err(FifoError::Full {
                 need: words,
                 free: FIFO_WORDS - self.used,
-                slots: self.slots.len(),
+                slots: queued,
             });
         }
         if self.pending_slot().is_none() {
@@ -127,26 +171,37 @@ impl FifoMd {
             words,
             len: bytes.len(),
             arrived: 0,
+            header,
             args,
             source: bytes.to_vec(),
         });
         self.tail = (self.tail + words) % FIFO_WORDS;
         self.used += words;
         if let Pacing::Instant = self.pacing {
-            let i = self.slots.len() - 1;
-            while self.slots[i].arrived < words {
-                self.arrive(i);
-            }
+            while self.arrive_next() {}
         }
         Ok(())
     }
 
-    fn pending_slot(&self) -> Option<usize> {
-        self.slots.iter().position(|s| s.arrived < s.words)
+    /// The oldest slot (retired or queued) with a word still to arrive.
+    fn pending_slot(&self) -> Option<&Slot> {
+        self.retired
+            .iter()
+            .chain(self.slots.iter())
+            .find(|s| s.arrived < s.words)
     }
 
-    fn arrive(&mut self, i: usize) {
-        let s = &mut self.slots[i];
+    /// The next word of the oldest slot still receiving arrives; false when
+    /// none is.
+    fn arrive_next(&mut self) -> bool {
+        let Some(s) = self
+            .retired
+            .iter_mut()
+            .chain(self.slots.iter_mut())
+            .find(|s| s.arrived < s.words)
+        else {
+            return false;
+        };
         let w = s.arrived;
         let lo = w * WB;
         let hi = (lo + WB).min(s.len);
@@ -157,6 +212,7 @@ impl FifoMd {
         if s.arrived == s.words {
             s.source = Vec::new();
         }
+        true
     }
 
     /// One clock of the port: at most one word arrives.
@@ -166,12 +222,14 @@ impl FifoMd {
             return;
         };
         let cost = Self::word_cost(self.pacing);
-        let Some(i) = self.pending_slot() else {
+        let Some(s) = self.pending_slot() else {
             return;
         };
-        if self.acc >= cost {
+        if s.arrived < s.header {
+            self.arrive_next();
+        } else if self.acc >= cost {
             self.acc -= cost;
-            self.arrive(i);
+            self.arrive_next();
         }
         self.acc = self.acc.saturating_add(rate_bps);
     }
@@ -258,8 +316,9 @@ impl FifoMd {
         }
     }
 
-    /// Take the verdict: free the head slot and return its final bytes.
-    /// Words that had not arrived yet pass through unchanged.
+    /// Take the verdict: free the head slot (or retire it, see
+    /// [`FifoMd::with_hold`]) and return its final bytes. Words that had not
+    /// arrived yet pass through unchanged.
     pub fn pop(&mut self) -> Option<Vec<u8>> {
         let mut bytes = self.head_bytes();
         let s = self.slots.pop_front()?;
@@ -267,11 +326,80 @@ impl FifoMd {
         if from < s.len {
             bytes[from..].copy_from_slice(&s.source[from..]);
         }
+        if self.hold {
+            self.retired.push_back(s);
+        } else {
+            self.free(&s);
+        }
+        Some(bytes)
+    }
+
+    fn free(&mut self, s: &Slot) {
         for w in 0..s.words {
             self.valid &= !(1 << ((s.start + w) % FIFO_WORDS));
         }
         self.used -= s.words;
-        Some(bytes)
+    }
+
+    /// The oldest retired slot (the next the egress sends or releases).
+    pub fn retired_front(&self) -> Option<&Slot> {
+        self.retired.front()
+    }
+
+    /// May the egress start sending the oldest retired packet in this cycle
+    /// (after this cycle's arrival), one 256-bit beat per cycle from here on,
+    /// the frame's words after its header? Yes when every word has arrived,
+    /// or when the ones still to come will each arrive in time for the beat
+    /// that sends it (cut-through). The slot still receiving is the oldest,
+    /// so the port's credit is its own: with `A` credits now, `B` beats and
+    /// `R` words still to arrive, the last word arrives by the last beat iff
+    /// `A + (B - 2) x rate >= R x cost`; earlier words arrive at least five
+    /// cycles apart, faster than the one-cycle beats need them. (A frame the
+    /// program shortened sends fewer beats and needs fewer words: the same
+    /// test, on the received length, covers it.)
+    pub fn retired_front_ready(&self) -> bool {
+        let Some(s) = self.retired.front() else {
+            return false;
+        };
+        let left = (s.words - s.arrived) as u64;
+        if left == 0 {
+            return true;
+        }
+        let Pacing::Port { rate_bps, .. } = self.pacing else {
+            return false;
+        };
+        let beats = (s.words - s.header.min(s.words)).max(1) as u64;
+        s.arrived >= s.header
+            && beats >= 2
+            && self.acc + (beats - 2) * rate_bps >= left * Self::word_cost(self.pacing)
+    }
+
+    /// Retired slots.
+    pub fn retired(&self) -> usize {
+        self.retired.len()
+    }
+
+    /// Free the oldest retired slot's words.
+    pub fn release(&mut self) -> bool {
+        match self.retired.pop_front() {
+            Some(s) => {
+                self.free(&s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The packet just retired has nothing to send (dropped): it is freed
+    /// now when it is the only retired slot; otherwise it stops receiving
+    /// and waits for [`FifoMd::release`] behind the others.
+    pub fn drop_retired(&mut self) {
+        if self.retired.len() == 1 {
+            self.release();
+        } else if let Some(s) = self.retired.back_mut() {
+            s.arrived = s.words;
+            s.source = Vec::new();
+        }
     }
 
     /// Valid bits, bit i = ring word i.
@@ -299,6 +427,48 @@ mod tests {
         // word n at ceil(n * 5.12) cycles after word 0
         let expect: Vec<u64> = (0..11u64).map(|n| (n * 512).div_ceil(100)).collect();
         assert_eq!(when, expect);
+    }
+
+    #[test]
+    fn header_words_are_free() {
+        let mut f = FifoMd::new(Pacing::default());
+        f.push_framed(&[0u8; 32 * 4], 1, [0; 5]).unwrap();
+        f.push_framed(&[0u8; 32 * 2], 1, [0; 5]).unwrap();
+        let mut when = Vec::new();
+        for c in 0..40 {
+            let before = f.valid_bits().count_ones();
+            f.tick();
+            if f.valid_bits().count_ones() > before {
+                when.push(c);
+            }
+        }
+        // First packet: header at 0, frame words at 1, 6, 11 (ceil(5.12 n),
+        // not in the header's cycle); the second's header follows in the
+        // next cycle, its frame word at the port's pace (ceil(3 x 5.12)).
+        assert_eq!(when, vec![0, 1, 6, 11, 12, 16]);
+    }
+
+    #[test]
+    fn retired_slots_keep_their_words_and_free_in_order() {
+        let mut f = FifoMd::with_hold(Pacing::Instant);
+        f.push(&[1u8; 64], [0; 5]).unwrap();
+        f.push(&[2u8; 64], [0; 5]).unwrap();
+        f.push(&[3u8; 64], [0; 5]).unwrap();
+        assert_eq!(f.pop().unwrap(), vec![1u8; 64]);
+        assert_eq!(f.valid_bits(), 0b11_1111);
+        // A drop behind a retired packet waits; the one ahead frees first.
+        f.pop().unwrap();
+        f.drop_retired();
+        assert_eq!(f.retired(), 2);
+        assert!(f.release());
+        assert_eq!(f.valid_bits(), 0b11_1100);
+        assert!(f.release());
+        assert_eq!(f.valid_bits(), 0b11_0000);
+        // The only retired packet dropped: freed at once.
+        f.pop().unwrap();
+        f.drop_retired();
+        assert_eq!((f.retired(), f.valid_bits()), (0, 0));
+        assert!(!f.release());
     }
 
     #[test]
