@@ -346,7 +346,7 @@ module ebpf_dataplane #(
       reg         qbank [0:31];
       reg  [31:0] qdrop;
       reg  [5:0]  qhead_q, qtail_q, pend_q, qrel_q;
-      reg  [6:0]  used_q, arr_q;
+      reg  [6:0]  used_q, arr_q;   // used_q: words of queued and running slots
       reg  [5:0]  tail_q;
       reg  [63:0] acc_q;
       reg         dsc_q;
@@ -368,12 +368,14 @@ module ebpf_dataplane #(
       wire [5:0]  qrel_a = qrel_q + {5'd0, rel_now};
       wire        imm = vd_drop && qrel_a == qhead_q;
       wire [5:0]  qrel1 = qrel_a + {5'd0, imm};
-      wire [6:0]  used1 = used_q - (rel_now ? qwords[ridx] : 7'd0) - (imm ? qwords[hidx] : 7'd0);
+      // Only the queued and running slots reserve words: a new slot may be
+      // given words a retired one holds; each arrives once released.
+      wire [6:0]  used1 = used_q - (vd ? qwords[hidx] : 7'd0);
       wire [5:0]  cnt1 = qtail_q - qrel1;
       wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
       wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
-      // A dropped packet stops receiving; a packet to send goes on.
-      wire        pend_pop = vd_drop && pend_q == qhead_q;
+      // A packet freed at its verdict stops receiving; a retired one goes on.
+      wire        pend_pop = imm && pend_q == qhead_q;
       wire [5:0]  pend1 = pend_pop ? pend_q + 6'd1 : pend_q;
       wire [6:0]  arr1 = pend_pop ? 7'd0 : arr_q;
       wire        fresh = push[g] && pend1 == qtail_q;
@@ -388,7 +390,9 @@ module ebpf_dataplane #(
       wire [31:0] s_nsec = pnew ? nsec_n : qnsec[pend1[4:0]];
       // Word 0 (the header) is not on the wire: it costs no credit.
       wire        hdr_word = arr1 == 7'd0;
-      wire        arrive = pending && (hdr_word || acc1 >= WORD_COST);
+      wire [63:0] e_valid;
+      wire        a_free = !e_valid[a_word];
+      wire        arrive = pending && (hdr_word || acc1 >= WORD_COST) && a_free;
       wire [5:0]  a_word = s_start + arr1[5:0];
       localparam [7:0] IN_PORT = g % 4;
       wire [255:0] md = ({248'd0, IN_PORT} << (8 * MD_IN_PORT)) |
@@ -428,7 +432,7 @@ module ebpf_dataplane #(
       wire [63:0] r_have = acc_q + {57'd0, r_beats - 7'd2} * PORT_RATE;
       wire [63:0] r_need = {57'd0, r_left} * WORD_COST;
       wire        r_ready = pend_q != qrel_q ||
-                            (arr_q != 7'd0 && r_beats >= 7'd2 && r_have >= r_need);
+                            (arr_q > 7'd1 && r_beats >= 7'd2 && r_have >= r_need);
       assign eg_avail[g] = retired && !qdrop[ridx] && r_ready;
       assign eg_start[g*6 +: 6] = qstart[ridx];
       assign eg_len[g*16 +: 16] = qlen[ridx];
@@ -491,7 +495,7 @@ module ebpf_dataplane #(
         .pkt_pending_o(),
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
         .fifo_xfree_i(xfree), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
-        .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]),
+        .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]), .fifo_valid_o(e_valid),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
         .ext_rdata_i(ext_rdata_i[g*64 +: 64]), .ext_rd_fault_i(ext_rd_fault_i[g]),

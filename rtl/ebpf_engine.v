@@ -68,6 +68,7 @@ module ebpf_engine #(
   output wire [255:0] fifo_eg_data_o,
   input  wire [5:0]   fifo_eg_hdr_i,
   output wire [15:0]  fifo_eg_len_o,
+  output wire [63:0]  fifo_valid_o,
   // external memory (served combinationally by the harness or ebpf_units).
   // The answers (ext_*_i, helper_*_i) may depend combinationally on these
   // requests (a one-clock answer), and the one always block below reads the
@@ -320,6 +321,7 @@ module ebpf_engine #(
     .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
     .anew_o(anew), .astore_o(astore));
 
+  assign fifo_valid_o = fifo_valid;
   ebpf_fifo_md #(.LEN_LANE(LEN_LANE)) u_fifo (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),

@@ -14,9 +14,12 @@
 //! on to the next packet while the retired slot keeps its words (and goes on
 //! receiving the ones not arrived yet) until the egress has sent them
 //! ([`FifoMd::release`]). A dropped packet has nothing to send: it is freed
-//! at once when no retired slot is ahead of it, else it stops receiving and
-//! waits its turn ([`FifoMd::drop_retired`]), so that the ring is always
-//! freed in order.
+//! at once when no retired slot is ahead of it, else it waits its turn
+//! ([`FifoMd::drop_retired`]), so that the ring is always freed in order.
+//! Only the queued and running slots reserve their words: a new packet may
+//! be given words a retired one still holds, and each such word arrives
+//! once the egress has released it (words arrive in slot order, so the
+//! retired slot has all its words by then).
 //!
 //! Arrival pacing is exact: a fractional accumulator in units of
 //! bit x Hz. Every cycle the port earns `rate_bps` credits; a word costs
@@ -102,6 +105,8 @@ pub struct FifoMd {
     hold: bool,
     /// Next ring word to allocate.
     tail: usize,
+    /// Words of the queued and running slots (retired ones not counted: a
+    /// new slot may be given their words, see `arrive_next`).
     used: usize,
     pacing: Pacing,
     acc: u64,
@@ -191,9 +196,22 @@ impl FifoMd {
             .find(|s| s.arrived < s.words)
     }
 
+    /// Can the next word of the oldest slot still receiving arrive: is its
+    /// ring word free? A retired slot's words stay valid until the egress
+    /// releases them, and a slot queued since may have been given them
+    /// (only the queued and running slots' words are reserved at push):
+    /// its word waits.
+    fn next_word_free(&self) -> bool {
+        self.pending_slot()
+            .is_some_and(|s| self.valid & (1 << ((s.start + s.arrived) % FIFO_WORDS)) == 0)
+    }
+
     /// The next word of the oldest slot still receiving arrives; false when
-    /// none is.
+    /// none is or its ring word is still held.
     fn arrive_next(&mut self) -> bool {
+        if !self.next_word_free() {
+            return false;
+        }
         let Some(s) = self
             .retired
             .iter_mut()
@@ -227,9 +245,8 @@ impl FifoMd {
         };
         if s.arrived < s.header {
             self.arrive_next();
-        } else if self.acc >= cost {
+        } else if self.acc >= cost && self.arrive_next() {
             self.acc -= cost;
-            self.arrive_next();
         }
         self.acc = self.acc.saturating_add(rate_bps);
     }
@@ -326,6 +343,7 @@ impl FifoMd {
         if from < s.len {
             bytes[from..].copy_from_slice(&s.source[from..]);
         }
+        self.used -= s.words;
         if self.hold {
             self.retired.push_back(s);
         } else {
@@ -338,7 +356,6 @@ impl FifoMd {
         for w in 0..s.words {
             self.valid &= !(1 << ((s.start + w) % FIFO_WORDS));
         }
-        self.used -= s.words;
     }
 
     /// The oldest retired slot (the next the egress sends or releases).
@@ -354,7 +371,9 @@ impl FifoMd {
     /// so the port's credit is its own: with `A` credits now, `B` beats and
     /// `R` words still to arrive, the last word arrives by the last beat iff
     /// `A + (B - 2) x rate >= R x cost`; earlier words arrive at least five
-    /// cycles apart, faster than the one-cycle beats need them. (A frame the
+    /// cycles apart, faster than the one-cycle beats need them, or, after
+    /// a wait piled credit up, one a cycle, still in time once the word
+    /// after the header is in. (A frame the
     /// program shortened sends fewer beats and needs fewer words: the same
     /// test, on the received length, covers it.)
     pub fn retired_front_ready(&self) -> bool {
@@ -369,7 +388,9 @@ impl FifoMd {
             return false;
         };
         let beats = (s.words - s.header.min(s.words)).max(1) as u64;
-        s.arrived >= s.header
+        // The word after the header in too: should credit have piled up
+        // (a word waited for its ring word), words may come one a cycle.
+        s.arrived > s.header
             && beats >= 2
             && self.acc + (beats - 2) * rate_bps >= left * Self::word_cost(self.pacing)
     }
@@ -391,14 +412,13 @@ impl FifoMd {
     }
 
     /// The packet just retired has nothing to send (dropped): it is freed
-    /// now when it is the only retired slot; otherwise it stops receiving
-    /// and waits for [`FifoMd::release`] behind the others.
+    /// now when it is the only retired slot; otherwise it waits for
+    /// [`FifoMd::release`] behind the others (receiving its words meanwhile:
+    /// the port delivers a frame whole, and words of a later slot that
+    /// reuse these must not be cleared by its release).
     pub fn drop_retired(&mut self) {
         if self.retired.len() == 1 {
             self.release();
-        } else if let Some(s) = self.retired.back_mut() {
-            s.arrived = s.words;
-            s.source = Vec::new();
         }
     }
 
