@@ -100,7 +100,7 @@ module ebpf_axil_regs #(
 
   function automatic is_map(input [11:0] a);
     is_map = (a >= REG_NUMMAP && a <= REG_CLEANDEBUG) || a == REG_COPROCARBFSMSTATE ||
-             (a >= REG_MAPSELECT && a <= REG_WIDESTATUS) ||
+             (a >= REG_MAPSELECT && a <= REG_WIDESTATUS) || a == REG_MAPLOAD ||
              (a >= REG_WIDEKEY && a < REG_WIDEVALUE + 12'd4 * REG_WIDEVALUE_N[11:0]);
   endfunction
 

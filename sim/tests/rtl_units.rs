@@ -24,8 +24,12 @@ fn random_runs_match_the_model() {
             st.host_ops > 0 && st.lookup_hits > 0 && st.errnos > 0,
             "seed {seed}: {st:?}"
         );
+        assert!(
+            st.wide_ops > 0 && st.dumped > 0 && st.reloads > 0 && st.refused_rows > 0,
+            "seed {seed}: {st:?}"
+        );
         eprintln!("seed {seed}: {st:?}");
-        total += st.helper_calls + st.host_ops;
+        total += st.helper_calls + st.host_ops + st.wide_ops;
     }
     eprintln!("{total} operations compared");
 }
