@@ -356,3 +356,45 @@ fn register_errors_match_model() {
     assert_eq!(u64::from(c.rtl.read32(regs::CYCLELO).unwrap()), before);
     assert_eq!(c.rtl.cycle(), before + 3);
 }
+
+/// MAPLOAD on both devices in lockstep (the agent's double-buffered map
+/// table): the next program placed at row 32 (`Image::at_map_row`), its
+/// rows loaded beside the running program's (`device::load_rows`) and its
+/// entries written through the wide-entry window; after the FLIP it routes
+/// the traffic on its rows, then the old rows are emptied (`clear_rows`).
+/// Every output, register read and refusal is compared.
+#[test]
+fn maps_load_beside_the_running_ones_match_model() {
+    use nfbpf_loader::device::{clear_rows, flip, load_rows, lookup_entry, stage, update_entry};
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let old = load_file(&dir.join("ddos_sume.c"), &Options::default()).unwrap();
+    let next = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &old).unwrap();
+    let kind = |img: &Image, m: u32| nfbpf_loader::install::map_def(&img.maps[m as usize]).kind;
+    let [(m, k, v)] = entries("ddos_sume").try_into().unwrap();
+    update_entry(&mut c, m as usize, kind(&old, m), &k, &v).unwrap();
+    let placed = next.at_map_row(32).unwrap();
+    load_rows(&mut c, &placed).unwrap();
+    stage(&mut c, &placed).unwrap();
+    for (m, k2, v2) in entries("router_sume") {
+        update_entry(&mut c, 32 + m as usize, kind(&next, m), &k2, &v2).unwrap();
+    }
+    assert_eq!(lookup_entry(&mut c, 0, &k, v.len()).unwrap(), Some(v));
+    flip(&mut c).unwrap();
+    let n = run_traffic(&mut c, &traffic());
+    assert!(n > 0, "no output");
+    clear_rows(&mut c, 0, old.maps.len()).unwrap();
+    // Row 0 is gone (ENOENT: no such map), the running program's stay.
+    assert_eq!(lookup_entry(&mut c, 0, &k, 1).unwrap(), None);
+    let (m, k2, v2) = entries("router_sume").remove(0);
+    assert_eq!(
+        lookup_entry(&mut c, 32 + m as usize, &k2, v2.len()).unwrap(),
+        Some(v2)
+    );
+    // A MAPLOAD past the table is refused by both.
+    assert!(c.write32(regs::MAPLOAD, (63 << 8) | 2).is_err());
+}

@@ -16,16 +16,21 @@
 //! it the arbiter's grant order), return value, fault and fault code; the
 //! map-wait counters; every host register read and whether a host access is
 //! refused. Host map operations (OPERATION) are compared when the RTL's ACK
-//! rises: ERROR and the value registers. [`random_run`] is the seeded random
-//! stimulus (map tables through the registers, helper calls from all engines
-//! at once, host operations, a final read-back of every key through the
-//! host registers).
+//! rises: ERROR and the value registers; wide operations (WIDEOP) when
+//! WIDESTATUS is done: WIDESTATUS and the 16 words of WIDEKEY and
+//! WIDEVALUE. [`random_run`] is the seeded random stimulus (map tables
+//! through the registers, MAPLOADs of some rows with large ARRAY/DEVMAP
+//! rows filling the direct store, helper calls from all engines at once,
+//! host and wide operations, after each phase a read-back of every key
+//! through the host registers and a dump of every map by next-entry steps).
 //!
-//! Known difference kept out of the stimulus (docs/rtl.md): the RTL runs a
-//! host operation when the coprocessor's queue is empty and raises ACK
-//! then, the model at once; the stimulus issues no engine request while a
-//! host operation or a register write is under way. trace_printk (not in
-//! the RTL) is never called.
+//! Known differences kept out of the stimulus (docs/rtl.md): the RTL runs a
+//! host operation when the coprocessor's queue is empty and raises ACK or
+//! WIDESTATUS done then (a next-entry scan some clocks later), the model at
+//! once; the stimulus issues no engine request while a host operation or a
+//! register write is under way. WIDEOP on a map with keys or values over 8
+//! bytes (the RTL answers E2BIG, the model holds them) is not issued.
+//! trace_printk (not in the RTL) is never called.
 
 use crate::rtl::{RtlUnits, UNITS_ENGINES, UnitsIn, UnitsOut};
 use nfbpf_vm::abi::Abi;
