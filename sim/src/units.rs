@@ -122,6 +122,8 @@ pub struct UnitsCosim {
     calls: [Option<Call>; N],
     new: [Option<(u32, [u64; 5])>; N],
     pub stats: UnitsStats,
+    /// The last host access was refused (by both sides: compared).
+    pub last_refused: bool,
 }
 
 impl std::fmt::Debug for UnitsCosim {
@@ -160,6 +162,7 @@ impl UnitsCosim {
             calls: [None; N],
             new: [None; N],
             stats: UnitsStats::default(),
+            last_refused: false,
         }
     }
 
@@ -347,6 +350,7 @@ impl UnitsCosim {
             self.calls[e] = None;
         }
         let got_err = o.mreg_err == 1;
+        self.last_refused = got_err;
         if got_err != want_err {
             return Err(self.err(format!(
                 "host access {host:x?}: RTL {} it, the model {}",
