@@ -332,7 +332,11 @@ module ebpf_map_coproc #(
   end
 
   // Words of the window a reload frees (they read as zero afterwards).
-  wire [DW-1:0] wmask = ({DW{1'b1}} << wlo) & ~({DW{1'b1}} << whi);
+  // The window is a prefix [0, whi) or a suffix [wlo, DW) of the store:
+  // one thermometer code of the boundary.
+  wire          wprefix = wlo == {(DIRECT_AW+1){1'b0}};
+  wire [DW-1:0] wtherm = {DW{1'b1}} << (wprefix ? whi : wlo);
+  wire [DW-1:0] wmask = wprefix ? ~wtherm : wtherm;
 
   always @(posedge clk_i) begin
     if (!rst_ni || clear_i) dvalid_q <= {DW{1'b0}};
