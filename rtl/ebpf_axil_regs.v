@@ -14,7 +14,7 @@
 //   (the state after the clock the address came in, as the model's read32
 //   between two steps) and RVALID/RDATA follow in the clock after.
 // - Map registers (NUMMAP..CLEANDEBUG, COPROCARBFSMSTATE, MAPSELECT..
-//   WIDESTATUS, WIDEKEY, WIDEVALUE) go out on the mreg_* sub-bus of the map
+//   WIDESTATUS, MAPLOAD, WIDEKEY, WIDEVALUE) go out on the mreg_* sub-bus of the map
 //   coprocessor (the seam with ebpf_units): mreg_wr_o in the clock the write
 //   is taken, mreg_rd_o in the clock the read is done, mreg_rdata_i
 //   combinational in that clock. Their errors are the coprocessor's:
