@@ -12,8 +12,10 @@
 // tag_i (the map's entry count, compared with its max_entries).
 //
 // Writes happen at the clock edge: wr_i writes {tag,key,value} at wr_addr_i
-// (insert or overwrite), inv_i invalidates inv_addr_i, clear_i invalidates
-// everything (NUMMAP, CLEAN).
+// (insert or overwrite), inv_i invalidates inv_addr_i, drop_i invalidates
+// every entry whose tag is in drop_lo_i..drop_hi_i-1 (MAPLOAD), clear_i
+// invalidates everything (NUMMAP, CLEAN). rd_addr_i reads one entry
+// (the host's next-key scan).
 module ebpf_cam #(
   parameter integer ENTRIES = 64,
   parameter integer AW = 6,
@@ -38,12 +40,34 @@ module ebpf_cam #(
   input  wire [63:0]      wr_key_i,
   input  wire [63:0]      wr_val_i,
   input  wire             inv_i,
-  input  wire [AW-1:0]    inv_addr_i
+  input  wire [AW-1:0]    inv_addr_i,
+  // read by address (the host's next-key scan) and drop by tag range
+  input  wire [AW-1:0]    rd_addr_i,
+  output wire             rd_valid_o,
+  output wire [TAG_W-1:0] rd_tag_o,
+  output wire [63:0]      rd_key_o,
+  output wire [63:0]      rd_val_o,
+  input  wire             drop_i,
+  input  wire [TAG_W:0]   drop_lo_i,
+  input  wire [TAG_W:0]   drop_hi_i
 );
   reg [ENTRIES-1:0] valid_q;
   reg [TAG_W-1:0]   tag_q [0:ENTRIES-1];
   reg [63:0]        key_q [0:ENTRIES-1];
   reg [63:0]        val_q [0:ENTRIES-1];
+
+  assign rd_valid_o = valid_q[rd_addr_i];
+  assign rd_tag_o   = tag_q[rd_addr_i];
+  assign rd_key_o   = key_q[rd_addr_i];
+  assign rd_val_o   = val_q[rd_addr_i];
+
+  // Entries of the tags drop_lo_i..drop_hi_i-1 (rows a MAPLOAD empties).
+  reg [ENTRIES-1:0] drop;
+  integer j;
+  always @* begin
+    for (j = 0; j < ENTRIES; j = j + 1)
+      drop[j] = drop_i && {1'b0, tag_q[j]} >= drop_lo_i && {1'b0, tag_q[j]} < drop_hi_i;
+  end
 
   integer i;
   always @* begin
@@ -73,6 +97,7 @@ module ebpf_cam #(
     if (!rst_ni || clear_i) begin
       valid_q <= {ENTRIES{1'b0}};
     end else begin
+      valid_q <= valid_q & ~drop;
       if (inv_i) valid_q[inv_addr_i] <= 1'b0;
       if (wr_i) valid_q[wr_addr_i] <= 1'b1;
     end

@@ -6,8 +6,25 @@
 // kind (0 HASH, 1 ARRAY, 2 LPM_TRIE, 3 DEVMAP), key and value size in bytes
 // (1..8, or 0 for "wider than 8": such maps exist, but by-value operations
 // on them fail as in the model), max_entries and, for ARRAY and DEVMAP, the
-// base of the map's words in the direct store (given out in commit order;
-// cfg_fit_o says whether a row of cfg_max_i words still fits).
+// map's words in the direct store (vm::maps::MapTable's policy: a row takes
+// max_entries words of the store's window in commit order; cfg_fit_o says
+// whether a row of cfg_max_i words still fits). The window is the whole
+// store after clear_i; reload_i (MAPLOAD) empties rows reload_lo_i ..
+// reload_hi_i-1 (their CAM and TCAM entries too) and makes the window the
+// larger free end of the store beside the direct rows that stay (below the
+// lowest or above the highest of their words, the lower one on a tie; all
+// of it when none stays), whose words then read as zero.
+//
+// Next-key scan (scan_go_i, the host's WIDEOP 4; vm::maps::MapTable::
+// next_entry): the entry of row row_i with the smallest key greater than
+// key_i (or the smallest, scan_first_i), keys compared as
+// little-endian unsigned numbers (an LPM_TRIE key is {data bytes, prefix
+// length}). HASH and LPM_TRIE walk the CAM or TCAM, one entry per clock;
+// ARRAY and DEVMAP walk the indices from key_i + 1 (or 0) to the first
+// present one. scan_done_o pulses in the clock after the last step with
+// scan_found_o, scan_key_o, scan_val_o. The
+// scan reads the storage while engines may write it (the model's scan is
+// instantaneous); the host tools scan while no engine writes the map.
 //
 // Where entries live: HASH in ebpf_cam, LPM_TRIE in ebpf_tcam (both tagged
 // by map index, values inside the entries), ARRAY and DEVMAP in the direct
@@ -36,6 +53,9 @@ module ebpf_map_coproc #(
   input  wire [3:0]   cfg_vs_i,
   input  wire [31:0]  cfg_max_i,
   output wire         cfg_fit_o,
+  input  wire         reload_i,
+  input  wire [6:0]   reload_lo_i,
+  input  wire [6:0]   reload_hi_i,
   output wire [63:0]  row_valid_o,
   output wire [127:0] row_kind_o,
   // operation
@@ -52,7 +72,15 @@ module ebpf_map_coproc #(
   output reg  [63:0]  value_o,
   output reg  [5:0]   errno_o,
   output wire         cam_full_o,
-  output wire         tcam_full_o
+  output wire         tcam_full_o,
+  // next-key scan (row_i and key_i give the row and the key in the
+  // scan_go_i clock)
+  input  wire         scan_go_i,
+  input  wire         scan_first_i,
+  output wire         scan_done_o,
+  output wire         scan_found_o,
+  output wire [63:0]  scan_key_o,
+  output wire [63:0]  scan_val_o
 );
   `include "ebpf_units_params.vh"
 
@@ -69,7 +97,8 @@ module ebpf_map_coproc #(
   reg [3:0]           vs_q   [0:63];
   reg [31:0]          max_q  [0:63];
   reg [DIRECT_AW:0]   base_q [0:63];
-  reg [DIRECT_AW:0]   next_q;
+  reg [DIRECT_AW:0]   end_q  [0:63];
+  reg [DIRECT_AW:0]   dnext_q, dend_q;
 
   genvar g;
   generate
@@ -79,22 +108,60 @@ module ebpf_map_coproc #(
   endgenerate
   assign row_valid_o = valid_q;
   wire cfg_direct = cfg_kind_i == K_ARRAY || cfg_kind_i == K_DEVMAP;
-  assign cfg_fit_o = !cfg_direct || ({{(31-DIRECT_AW){1'b0}}, next_q} + cfg_max_i) <= DW;
+  wire [DIRECT_AW:0] dfree = dend_q - dnext_q;
+  assign cfg_fit_o = !cfg_direct || cfg_max_i <= {{(31-DIRECT_AW){1'b0}}, dfree};
+  wire [DIRECT_AW:0] cfg_end = dnext_q + cfg_max_i[DIRECT_AW:0];
+
+  // The window after a reload: lowest base and highest end of the direct
+  // rows that stay.
+  reg [63:0]        stay;
+  reg               any;
+  reg [DIRECT_AW:0] lo, hi, wlo, whi;
+  integer r;
+  always @* begin
+    any = 1'b0;
+    lo = DW[DIRECT_AW:0];
+    hi = {(DIRECT_AW+1){1'b0}};
+    for (r = 0; r < 64; r = r + 1) begin
+      stay[r] = valid_q[r] && (r[6:0] < reload_lo_i || r[6:0] >= reload_hi_i);
+      if (stay[r] && (kind_q[r] == K_ARRAY || kind_q[r] == K_DEVMAP)) begin
+        any = 1'b1;
+        if (base_q[r] < lo) lo = base_q[r];
+        if (end_q[r] > hi) hi = end_q[r];
+      end
+    end
+    if (!any) begin
+      wlo = {(DIRECT_AW+1){1'b0}};
+      whi = DW[DIRECT_AW:0];
+    end else if (lo >= DW[DIRECT_AW:0] - hi) begin
+      wlo = {(DIRECT_AW+1){1'b0}};
+      whi = lo;
+    end else begin
+      wlo = hi;
+      whi = DW[DIRECT_AW:0];
+    end
+  end
 
   always @(posedge clk_i) begin
     if (!rst_ni || clear_i) begin
       valid_q <= 64'd0;
-      next_q  <= {(DIRECT_AW+1){1'b0}};
+      dnext_q <= {(DIRECT_AW+1){1'b0}};
+      dend_q  <= DW[DIRECT_AW:0];
+    end else if (reload_i) begin
+      valid_q <= stay;
+      dnext_q <= wlo;
+      dend_q  <= whi;
     end else if (cfg_we_i) begin
       valid_q[cfg_row_i] <= 1'b1;
-      if (cfg_direct) next_q <= next_q + cfg_max_i[DIRECT_AW:0];
+      if (cfg_direct) dnext_q <= cfg_end;
     end
     if (cfg_we_i) begin
       kind_q[cfg_row_i] <= cfg_kind_i;
       ks_q[cfg_row_i]   <= cfg_ks_i;
       vs_q[cfg_row_i]   <= cfg_vs_i;
       max_q[cfg_row_i]  <= cfg_max_i;
-      base_q[cfg_row_i] <= next_q;
+      base_q[cfg_row_i] <= dnext_q;
+      end_q[cfg_row_i]  <= cfg_direct ? cfg_end : dnext_q;
     end
   end
 
@@ -115,6 +182,19 @@ module ebpf_map_coproc #(
   wire        noexist = flags_i == {32'd0, U_BPF_NOEXIST[31:0]};
   wire        exist = flags_i == {32'd0, U_BPF_EXIST[31:0]};
 
+  // ---- next-key scan state (the walk is at the end) ----
+  reg              sc_busy_q, sc_done_q, sc_found_q, sc_first_q;
+  reg [1:0]        sc_kind_q;
+  reg [5:0]        sc_row_q;
+  reg [63:0]       sc_cur_q, sc_key_q, sc_val_q;
+  reg [32:0]       sc_ptr_q;
+  reg [31:0]       sc_max_q;
+  reg [DIRECT_AW-1:0] sc_base_q;
+  wire             c_rd_valid, t_rd_valid;
+  wire [5:0]       c_rd_tag, t_rd_tag, t_rd_plen;
+  wire [63:0]      c_rd_key, c_rd_val, t_rd_val;
+  wire [31:0]      t_rd_data;
+
   // ---- CAM ----
   wire          cam_hit, cam_full;
   wire [CAW-1:0] cam_addr, cam_free;
@@ -128,7 +208,10 @@ module ebpf_map_coproc #(
     .hit_o(cam_hit), .hit_addr_o(cam_addr), .hit_val_o(cam_val),
     .count_o(cam_count), .full_o(cam_full), .free_addr_o(cam_free),
     .wr_i(cam_wr), .wr_addr_i(cam_wr_addr), .wr_tag_i(row_i), .wr_key_i(key),
-    .wr_val_i(val), .inv_i(cam_inv), .inv_addr_i(cam_addr)
+    .wr_val_i(val), .inv_i(cam_inv), .inv_addr_i(cam_addr),
+    .rd_addr_i(sc_ptr_q[CAW-1:0]), .rd_valid_o(c_rd_valid), .rd_tag_o(c_rd_tag),
+    .rd_key_o(c_rd_key), .rd_val_o(c_rd_val),
+    .drop_i(reload_i), .drop_lo_i(reload_lo_i), .drop_hi_i(reload_hi_i)
   );
   assign cam_full_o = cam_full;
 
@@ -153,7 +236,10 @@ module ebpf_map_coproc #(
     .count_o(t_count), .full_o(t_full), .free_addr_o(t_free),
     .wr_i(t_wr), .wr_addr_i(t_wr_addr), .wr_tag_i(row_i), .wr_plen_i(plen),
     .wr_data_i(xdata), .wr_mask_i(pmask), .wr_val_i(val),
-    .inv_i(t_inv), .inv_addr_i(t_xaddr)
+    .inv_i(t_inv), .inv_addr_i(t_xaddr),
+    .rd_addr_i(sc_ptr_q[TAW-1:0]), .rd_valid_o(t_rd_valid), .rd_tag_o(t_rd_tag),
+    .rd_plen_o(t_rd_plen), .rd_data_o(t_rd_data), .rd_val_o(t_rd_val),
+    .drop_i(reload_i), .drop_lo_i(reload_lo_i), .drop_hi_i(reload_hi_i)
   );
   assign tcam_full_o = t_full;
 
@@ -245,9 +331,88 @@ module ebpf_map_coproc #(
     end
   end
 
+  // Words of the window a reload frees (they read as zero afterwards).
+  // The window is a prefix [0, whi) or a suffix [wlo, DW) of the store:
+  // one thermometer code of the boundary.
+  wire          wprefix = wlo == {(DIRECT_AW+1){1'b0}};
+  wire [DW-1:0] wtherm = {DW{1'b1}} << (wprefix ? whi : wlo);
+  wire [DW-1:0] wmask = wprefix ? ~wtherm : wtherm;
+
   always @(posedge clk_i) begin
     if (!rst_ni || clear_i) dvalid_q <= {DW{1'b0}};
-    else if (d_wr) dvalid_q[didx] <= 1'b1;
+    else begin
+      if (reload_i) dvalid_q <= dvalid_q & ~wmask;
+      if (d_wr) dvalid_q[didx] <= 1'b1;
+    end
     if (d_wr) dstore_q[didx] <= d_wdata;
+  end
+
+  // ---- next-key scan ----
+  wire              sc_direct = sc_kind_q == K_ARRAY || sc_kind_q == K_DEVMAP;
+  wire [DIRECT_AW-1:0] sidx = sc_base_q + sc_ptr_q[DIRECT_AW-1:0];
+  wire [63:0]       sword = dvalid_q[sidx] ? dstore_q[sidx] : 64'd0;
+  wire              s_in = sc_ptr_q < {1'b0, sc_max_q};
+  wire              s_present = sc_kind_q == K_ARRAY || sword[31:0] != 32'd0;
+  wire [63:0]       t_key = {t_rd_data[7:0], t_rd_data[15:8], t_rd_data[23:16],
+                             t_rd_data[31:24], 26'd0, t_rd_plen};
+  wire              c_is = sc_kind_q == K_HASH;
+  wire              e_valid = c_is ? c_rd_valid && c_rd_tag == sc_row_q
+                                   : t_rd_valid && t_rd_tag == sc_row_q;
+  wire [63:0]       e_key = c_is ? c_rd_key : t_key;
+  wire [63:0]       e_val = c_is ? c_rd_val : t_rd_val;
+  wire              e_cand = e_valid && (sc_first_q || e_key > sc_cur_q)
+                             && (!sc_found_q || e_key < sc_key_q);
+  wire [32:0]       e_last = c_is ? U_CAM_ENTRIES - 1 : U_TCAM_ENTRIES - 1;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [DIRECT_AW:0] go_base = base_q[row_i];
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire              go_direct = kind == K_ARRAY || kind == K_DEVMAP;
+
+  assign scan_done_o  = sc_done_q;
+  assign scan_found_o = sc_found_q;
+  assign scan_key_o   = sc_key_q;
+  assign scan_val_o   = sc_val_q;
+
+  always @(posedge clk_i) begin
+    sc_done_q <= 1'b0;
+    if (!rst_ni) begin
+      sc_busy_q <= 1'b0;
+      sc_found_q <= 1'b0;
+    end else if (clear_i || reload_i) begin
+      // The map table changed under the scan: it ends, nothing found.
+      if (sc_busy_q) sc_done_q <= 1'b1;
+      sc_busy_q <= 1'b0;
+      sc_found_q <= 1'b0;
+    end else if (scan_go_i) begin
+      sc_busy_q  <= 1'b1;
+      sc_found_q <= 1'b0;
+      sc_first_q <= scan_first_i;
+      sc_kind_q  <= kind;
+      sc_row_q   <= row_i;
+      sc_cur_q   <= key;
+      sc_max_q   <= maxe;
+      sc_base_q  <= go_base[DIRECT_AW-1:0];
+      sc_ptr_q   <= go_direct && !scan_first_i ? {1'b0, k32} + 33'd1 : 33'd0;
+    end else if (sc_busy_q) begin
+      if (sc_direct) begin
+        if (!s_in || s_present) begin
+          sc_busy_q <= 1'b0;
+          sc_done_q <= 1'b1;
+          sc_found_q <= s_in;
+          sc_key_q <= {31'd0, sc_ptr_q};
+          sc_val_q <= sword;
+        end else sc_ptr_q <= sc_ptr_q + 33'd1;
+      end else begin
+        if (e_cand) begin
+          sc_found_q <= 1'b1;
+          sc_key_q <= e_key;
+          sc_val_q <= e_val;
+        end
+        if (sc_ptr_q == e_last) begin
+          sc_busy_q <= 1'b0;
+          sc_done_q <= 1'b1;
+        end else sc_ptr_q <= sc_ptr_q + 33'd1;
+      end
+    end
   end
 endmodule

@@ -16,6 +16,8 @@
 //
 // find_*: the entry of tag_i with exactly prefix plen_i and data x_data_i
 // (already masked): update and delete. count_o: entries of tag_i.
+// rd_addr_i reads one entry (the host's next-key scan); drop_i invalidates
+// every entry whose tag is in drop_lo_i..drop_hi_i-1 (MAPLOAD).
 module ebpf_tcam #(
   parameter integer ENTRIES = 64,
   parameter integer AW = 6,
@@ -43,7 +45,17 @@ module ebpf_tcam #(
   input  wire [31:0]      wr_mask_i,
   input  wire [63:0]      wr_val_i,
   input  wire             inv_i,
-  input  wire [AW-1:0]    inv_addr_i
+  input  wire [AW-1:0]    inv_addr_i,
+  // read by address (the host's next-key scan) and drop by tag range
+  input  wire [AW-1:0]    rd_addr_i,
+  output wire             rd_valid_o,
+  output wire [TAG_W-1:0] rd_tag_o,
+  output wire [5:0]       rd_plen_o,
+  output wire [31:0]      rd_data_o,
+  output wire [63:0]      rd_val_o,
+  input  wire             drop_i,
+  input  wire [TAG_W:0]   drop_lo_i,
+  input  wire [TAG_W:0]   drop_hi_i
 );
   reg [ENTRIES-1:0] valid_q;
   reg [TAG_W-1:0]   tag_q  [0:ENTRIES-1];
@@ -53,6 +65,20 @@ module ebpf_tcam #(
   reg [63:0]        val_q  [0:ENTRIES-1];
 
   reg [5:0] best;
+  assign rd_valid_o = valid_q[rd_addr_i];
+  assign rd_tag_o   = tag_q[rd_addr_i];
+  assign rd_plen_o  = plen_q[rd_addr_i];
+  assign rd_data_o  = data_q[rd_addr_i];
+  assign rd_val_o   = val_q[rd_addr_i];
+
+  // Entries of the tags drop_lo_i..drop_hi_i-1 (rows a MAPLOAD empties).
+  reg [ENTRIES-1:0] drop;
+  integer j;
+  always @* begin
+    for (j = 0; j < ENTRIES; j = j + 1)
+      drop[j] = drop_i && {1'b0, tag_q[j]} >= drop_lo_i && {1'b0, tag_q[j]} < drop_hi_i;
+  end
+
   integer i;
   always @* begin
     hit_o       = 1'b0;
@@ -88,6 +114,7 @@ module ebpf_tcam #(
     if (!rst_ni || clear_i) begin
       valid_q <= {ENTRIES{1'b0}};
     end else begin
+      valid_q <= valid_q & ~drop;
       if (inv_i) valid_q[inv_addr_i] <= 1'b0;
       if (wr_i) valid_q[wr_addr_i] <= 1'b1;
     end

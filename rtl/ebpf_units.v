@@ -32,17 +32,27 @@
 //
 // Host map registers (mreg_*, byte offsets of docs/registers.md; read data
 // combinational): NUMMAP..MAXELEMSMAP (a MAXELEMSMAP write commits the next
-// row, checked as MapDef::check does), SELECTMEMORY, OPERATION (1 update
-// BPF_ANY, 2 delete, 3 lookup on map MAPSELECT with HIKEY/LOKEY and
+// row, checked as MapDef::check does, within the rows NUMMAP or MAPLOAD
+// opened), MAPLOAD (rows base..base+count-1 emptied and loaded next, the
+// others stay; vm::maps::MapTable::reload), SELECTMEMORY, OPERATION (1
+// update BPF_ANY, 2 delete, 3 lookup on map MAPSELECT with HIKEY/LOKEY and
 // HIDIN/LODIN), ACK, ERROR, CAMFULL, TCAMFULL, CLEAN, CLEANACK, CAMBUSY,
 // TCAMBUSY, CLEANDEBUG (0), COPROCARBFSMSTATE (0xf, as the model reads it),
-// MAPSELECT, KEYSIZEMAP, VALUESIZEMAP. An OPERATION runs on the coprocessor
-// in the first clock its queue is empty; ACK reads 0 until it is done (the
-// model answers at once). mreg_err_o is high in the clock of an access the
-// model refuses with an error (write to a read-only register, NUMMAP over
-// U_MAX_MAPS, a row the model rejects or that does not fit the direct
-// store, the WIDE* registers, which are not implemented): the data plane
-// answers SLVERR.
+// MAPSELECT, KEYSIZEMAP, VALUESIZEMAP, and the wide-entry window: WIDEKEY
+// and WIDEVALUE (16 words each, read back as written), WIDEOP (1 update
+// with flags in bits 9:8, 2 delete, 3 lookup, 4 next key, bit 8 from the
+// first; the model's Device::wide_op) and WIDESTATUS (bit 0 done, bit 1
+// busy, bits 31:16 the errno). Keys and values of at most 8 bytes go through
+// the coprocessor (words 0 and 1); a WIDEOP on a map whose key or value is
+// wider answers E2BIG (the RTL holds no such entries; the model does). An
+// OPERATION or WIDEOP runs on the coprocessor in the first clock its queue
+// is empty (a next-key scan then walks the map's storage for up to
+// max(CAM, TCAM entries, max_entries) clocks); ACK reads 0 and WIDESTATUS
+// busy until it is done (the model answers at once). mreg_err_o is high in
+// the clock of an access the model refuses with an error (write to a
+// read-only register, NUMMAP over U_MAX_MAPS, MAPLOAD past the table, a row
+// the model rejects, past the rows opened, or that does not fit the direct
+// store): the data plane answers SLVERR.
 module ebpf_units #(
   parameter integer ENGINES = 4
 ) (
@@ -84,7 +94,10 @@ module ebpf_units #(
   output wire [3:0]            arb_state_o,
   // host map registers
   input  wire                  mreg_wr_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  // Reads of the map registers have no side effect (read data is combinational).
   input  wire                  mreg_rd_i,
+  /* verilator lint_on UNUSEDSIGNAL */
   input  wire [11:0]           mreg_addr_i,
   input  wire [31:0]           mreg_wdata_i,
   output reg  [31:0]           mreg_rdata_o,
@@ -116,18 +129,26 @@ module ebpf_units #(
   wire         cp_bad, cp_kwide, cp_vwide, cp_found, cp_fit, cam_full, tcam_full;
   wire [63:0]  cp_value;
   wire [5:0]   cp_errno;
-  reg          cfg_we, cp_clear;
+  reg          cfg_we, cp_clear, cp_reload, scan_go;
   reg  [1:0]   cfg_kind;
   reg  [3:0]   cfg_ks, cfg_vs;
+  wire         scan_done, scan_found;
+  wire [63:0]  scan_key, scan_val;
+  wire [6:0]   ml_lo = {1'b0, mreg_wdata_i[13:8]};
+  wire [8:0]   ml_hi = {1'b0, mreg_wdata_i[15:8]} + {1'b0, mreg_wdata_i[7:0]};
   ebpf_map_coproc #(.DIRECT_AW($clog2(U_DIRECT_WORDS))) u_coproc (
     .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(cp_clear),
     .cfg_we_i(cfg_we), .cfg_row_i(maprow_q[5:0]), .cfg_kind_i(cfg_kind),
     .cfg_ks_i(cfg_ks), .cfg_vs_i(cfg_vs), .cfg_max_i(mreg_wdata_i),
-    .cfg_fit_o(cp_fit), .row_valid_o(row_valid), .row_kind_o(row_kind),
+    .cfg_fit_o(cp_fit), .reload_i(cp_reload), .reload_lo_i(ml_lo),
+    .reload_hi_i(ml_hi[6:0]), .row_valid_o(row_valid), .row_kind_o(row_kind),
     .op_v_i(cp_v), .op_i(cp_op), .row_i(cp_row), .key_i(cp_key), .val_i(cp_val),
     .flags_i(cp_flags), .bad_o(cp_bad), .key_wide_o(cp_kwide), .val_wide_o(cp_vwide),
     .found_o(cp_found), .value_o(cp_value), .errno_o(cp_errno),
-    .cam_full_o(cam_full), .tcam_full_o(tcam_full)
+    .cam_full_o(cam_full), .tcam_full_o(tcam_full),
+    .scan_go_i(scan_go), .scan_first_i(wop_q[8]),
+    .scan_done_o(scan_done), .scan_found_o(scan_found), .scan_key_o(scan_key),
+    .scan_val_o(scan_val)
   );
 
   // ---- per-engine request decode ----
@@ -146,7 +167,8 @@ module ebpf_units #(
   wire [ENGINES*BW-1:0] waits;
   wire                  head_v, host_go;
   wire [EW-1:0]         head;
-  reg                   host_pend_q;
+  reg                   host_pend_q, wpend_q;
+  reg  [9:0]            wop_q;   // the model reads bits 7:0 (op) and 9:8 (flags)
 
   integer e;
   reg [31:0] id;
@@ -179,23 +201,35 @@ module ebpf_units #(
   ebpf_map_arbiter #(.ENGINES(ENGINES), .EW(EW), .LW(LW), .BW(BW)) u_arb (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_i),
     .new_i(is_new & is_map), .lat_i(lat), .push_i(is_map & good), .wait_o(waits),
-    .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q), .host_go_o(host_go)
+    .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q || wpend_q), .host_go_o(host_go)
   );
 
   // ---- host register state ----
   reg [31:0] nummap_q, typemap_q, maxelems_q, selmem_q, mapsel_q, keysize_q, valsize_q;
   reg [63:0] keymask_q, valmask_q, hkey_q, hmask_q, hval_q;
   reg [31:0] hop_q, error_q;
-  reg [6:0]  maprow_q;
+  reg [6:0]  maprow_q, maprowend_q;
   reg        ack_q;
+  reg [31:0] wkey_q [0:R_WIDE_WORDS-1];
+  reg [31:0] wval_q [0:R_WIDE_WORDS-1];
+  reg [15:0] werrno_q;
+  reg        wdone_q, wbusy_q;
 
   // ---- coprocessor operation of this clock: the queue's head or the host ----
+  // The host's: OPERATION first, then WIDEOP (w_*: the wide operation).
   reg [31:0] hid;
   wire hop_ok = hop_q >= 32'd1 && hop_q <= 32'd3 && mapsel_q < U_MAX_MAPS;
+  wire w_go = host_go && !host_pend_q;
+  wire [7:0] w_op = wop_q[7:0];
+  wire w_nomap = mapsel_q >= U_MAX_MAPS || cp_bad;
+  wire w_badop = w_op == 8'd0 || w_op > 8'd4;
+  wire w_wide = cp_kwide || cp_vwide;
+  wire w_run = w_go && !w_nomap && !w_badop && !w_wide;
   always @* begin
     hid = helper_id_i[head*32 +: 32];
     // A host operation the model refuses before touching a map does not run.
-    cp_v = head_v || host_go && hop_ok;
+    cp_v = head_v || host_go && host_pend_q && hop_ok || w_run && w_op != 8'd4;
+    scan_go = w_run && w_op == 8'd4;
     cp_op = OP_LOOKUP;
     cp_row = 6'd0;
     cp_key = 64'd0;
@@ -207,11 +241,17 @@ module ebpf_units #(
       cp_key = helper_arg2_i[head*64 +: 64];
       cp_val = helper_arg3_i[head*64 +: 64];
       cp_flags = helper_arg4_i[head*64 +: 64];
-    end else if (host_go) begin
+    end else if (host_go && host_pend_q) begin
       cp_op = hop_q == 32'd1 ? OP_UPDATE : hop_q == 32'd2 ? OP_DELETE : OP_LOOKUP;
       cp_row = mapsel_q[5:0];
       cp_key = hkey_q;
       cp_val = hval_q;
+    end else if (w_go) begin
+      cp_op = w_op == 8'd1 ? OP_UPDATE : w_op == 8'd2 ? OP_DELETE : OP_LOOKUP;
+      cp_row = mapsel_q[5:0];
+      cp_key = {wkey_q[1], wkey_q[0]};
+      cp_val = {wval_q[1], wval_q[0]};
+      cp_flags = {62'd0, wop_q[9:8]};
     end
   end
 
@@ -394,36 +434,76 @@ module ebpf_units #(
     shape = type_ok && shape_ok(cfg_kind, ks0, vs0, mreg_wdata_i)
          && shape_ok(cfg_kind, ks1, vs1, mreg_wdata_i);
   end
-  wire row_ok = shape && cp_fit && {25'd0, maprow_q} < nummap_q;
+  wire row_ok = shape && cp_fit && maprow_q < maprowend_q;
 
   wire wr = mreg_wr_i;
   wire [11:0] a = mreg_addr_i;
-  wire wide_reg = a >= 12'h148 && a <= 12'h14c || a >= 12'h180 && a <= 12'h1fc;
   wire ro_reg = a == R_ACK || a == R_ERROR || a == R_CAMFULL || a == R_TCAMFULL
              || a == R_CAMBUSY || a == R_TCAMBUSY || a == R_CLEANACK || a == R_CLEANDEBUG
-             || a == R_COPROCARBFSMSTATE;
+             || a == R_COPROCARBFSMSTATE || a == R_WIDESTATUS;
+  wire ml_ok = mreg_wdata_i[31:16] == 16'd0 && ml_hi <= U_MAX_MAPS[8:0];
+  // Word index in the window (bits 5:2 of the offset; the rest is the
+  // window's base, checked by in_wkey/in_wval).
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [11:0] wk_off = a - R_WIDEKEY;
+  wire [11:0] wv_off = a - R_WIDEVALUE;
+  /* verilator lint_on UNUSEDSIGNAL */
+  localparam [11:0] WIN = 12'd4 * R_WIDE_WORDS[11:0];
+  wire in_wkey = a >= R_WIDEKEY && a < R_WIDEKEY + WIN;
+  wire in_wval = a >= R_WIDEVALUE && a < R_WIDEVALUE + WIN;
+  wire [3:0] wk_i = wk_off[5:2];
+  wire [3:0] wv_i = wv_off[5:2];
   always @* begin
     cfg_we = wr && a == R_MAXELEMSMAP && row_ok;
     cp_clear = wr && (a == R_NUMMAP && mreg_wdata_i <= U_MAX_MAPS || a == R_CLEAN && mreg_wdata_i[0]);
-    mreg_err_o = (wr || mreg_rd_i) && wide_reg
-              || wr && ro_reg
+    cp_reload = wr && a == R_MAPLOAD && ml_ok;
+    mreg_err_o = wr && ro_reg
               || wr && a == R_NUMMAP && mreg_wdata_i > U_MAX_MAPS
+              || wr && a == R_MAPLOAD && !ml_ok
               || wr && a == R_MAXELEMSMAP && !row_ok;
   end
 
+  // The wide operation's result in its clock (the scan's when it ends).
+  reg [15:0] w_errno;
+  always @* begin
+    w_errno = 16'd0;
+    if (w_nomap) w_errno = U_ENOENT[15:0];
+    else if (w_badop) w_errno = U_EINVAL[15:0];
+    else if (w_wide) w_errno = U_E2BIG[15:0];
+    else if (w_op == 8'd3) w_errno = cp_found ? 16'd0 : U_ENOENT[15:0];
+    else w_errno = {10'd0, cp_errno};
+  end
+
+  integer q;
   always @(posedge clk_i) begin
     if (!rst_ni) begin
       nummap_q <= 32'd0; typemap_q <= 32'd0; maxelems_q <= 32'd0; selmem_q <= 32'd0;
       mapsel_q <= 32'd0; keysize_q <= 32'd0; valsize_q <= 32'd0;
       keymask_q <= 64'd0; valmask_q <= 64'd0; hkey_q <= 64'd0; hmask_q <= 64'd0;
       hval_q <= 64'd0; hop_q <= 32'd0; error_q <= 32'd0; maprow_q <= 7'd0;
-      ack_q <= 1'b0; host_pend_q <= 1'b0;
+      maprowend_q <= 7'd0; ack_q <= 1'b0; host_pend_q <= 1'b0;
+      wpend_q <= 1'b0; wop_q <= 10'd0; werrno_q <= 16'd0; wdone_q <= 1'b0; wbusy_q <= 1'b0;
+      for (q = 0; q < R_WIDE_WORDS; q = q + 1) begin
+        wkey_q[q] <= 32'd0;
+        wval_q[q] <= 32'd0;
+      end
     end else begin
       if (wr) begin
         case (a)
           R_NUMMAP: if (mreg_wdata_i <= U_MAX_MAPS) begin
             nummap_q <= mreg_wdata_i;
             maprow_q <= 7'd0;
+            maprowend_q <= mreg_wdata_i[6:0];
+          end
+          R_MAPLOAD: if (ml_ok) begin
+            maprow_q <= ml_lo;
+            maprowend_q <= ml_hi[6:0];
+          end
+          R_WIDEOP: begin
+            wop_q <= mreg_wdata_i[9:0];
+            wpend_q <= 1'b1;
+            wdone_q <= 1'b0;
+            wbusy_q <= 1'b1;
           end
           R_TYPEMAP:        typemap_q <= mreg_wdata_i;
           R_HIKEYMASKMAP:   keymask_q[63:32] <= mreg_wdata_i;
@@ -454,10 +534,41 @@ module ebpf_units #(
           R_MAPSELECT:      mapsel_q <= mreg_wdata_i;
           R_KEYSIZEMAP:     keysize_q <= mreg_wdata_i;
           R_VALUESIZEMAP:   valsize_q <= mreg_wdata_i;
-          default: ;
+          default: begin
+            if (in_wkey) wkey_q[wk_i] <= mreg_wdata_i;
+            if (in_wval) wval_q[wv_i] <= mreg_wdata_i;
+          end
         endcase
       end
-      if (host_go) begin
+      if (w_go) begin
+        wpend_q <= 1'b0;
+        if (!scan_go) begin
+          wbusy_q <= 1'b0;
+          wdone_q <= 1'b1;
+          werrno_q <= w_errno;
+          if (w_run && w_op == 8'd3 && cp_found) begin
+            for (q = 2; q < R_WIDE_WORDS; q = q + 1) wval_q[q] <= 32'd0;
+            wval_q[0] <= cp_value[31:0];
+            wval_q[1] <= cp_value[63:32];
+          end
+        end
+      end
+      if (scan_done) begin
+        wbusy_q <= 1'b0;
+        wdone_q <= 1'b1;
+        werrno_q <= scan_found ? 16'd0 : U_ENOENT[15:0];
+        if (scan_found) begin
+          for (q = 2; q < R_WIDE_WORDS; q = q + 1) begin
+            wkey_q[q] <= 32'd0;
+            wval_q[q] <= 32'd0;
+          end
+          wkey_q[0] <= scan_key[31:0];
+          wkey_q[1] <= scan_key[63:32];
+          wval_q[0] <= scan_val[31:0];
+          wval_q[1] <= scan_val[63:32];
+        end
+      end
+      if (host_go && host_pend_q) begin
         host_pend_q <= 1'b0;
         ack_q <= 1'b1;
         if (!hop_ok || cp_bad || cp_kwide
@@ -498,7 +609,11 @@ module ebpf_units #(
       R_MAPSELECT:         mreg_rdata_o = mapsel_q;
       R_KEYSIZEMAP:        mreg_rdata_o = keysize_q;
       R_VALUESIZEMAP:      mreg_rdata_o = valsize_q;
-      default: ;
+      R_WIDESTATUS:        mreg_rdata_o = {werrno_q, 14'd0, wbusy_q, wdone_q};
+      default: begin
+        if (in_wkey) mreg_rdata_o = wkey_q[wk_i];
+        if (in_wval) mreg_rdata_o = wval_q[wv_i];
+      end
     endcase
   end
 endmodule

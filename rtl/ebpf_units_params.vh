@@ -9,7 +9,7 @@ localparam integer U_MAX_MAPS = 64;
 localparam integer U_CAM_ENTRIES = 64;
 // contract::TCAM_ENTRIES
 localparam integer U_TCAM_ENTRIES = 64;
-// RTL sizing: direct-store words
+// maps::MapConfig::default().direct_words
 localparam integer U_DIRECT_WORDS = 1024;
 // contract::CAM_READ_CYCLES
 localparam integer U_CAM_READ = 10;
@@ -129,5 +129,17 @@ localparam [11:0] R_MAPSELECT = 12'h13c;
 localparam [11:0] R_KEYSIZEMAP = 12'h140;
 // regs::VALUESIZEMAP
 localparam [11:0] R_VALUESIZEMAP = 12'h144;
+// regs::WIDEOP
+localparam [11:0] R_WIDEOP = 12'h148;
+// regs::WIDESTATUS
+localparam [11:0] R_WIDESTATUS = 12'h14c;
+// regs::MAPLOAD
+localparam [11:0] R_MAPLOAD = 12'h170;
+// regs::WIDEKEY
+localparam [11:0] R_WIDEKEY = 12'h180;
+// regs::WIDEVALUE
+localparam [11:0] R_WIDEVALUE = 12'h1c0;
+// regs::WIDE_WORDS
+localparam integer R_WIDE_WORDS = 16;
 
 /* verilator lint_on UNUSEDPARAM */

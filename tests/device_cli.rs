@@ -163,17 +163,38 @@ fn rtl_backend_serves_load_status_and_maps() {
     assert!(out.contains("read back and swapped in (bank 1)"), "{out}");
     let t0 = Instant::now();
     wait_for_packets_out(t, t0, 60);
-    // A function with maps: an entry written through the map registers of
-    // the RTL map coprocessor (HIKEY..OPERATION, ACK polled), which has no
-    // WIDE* window to read entries back: dump says so.
+    // A function with maps: entries written, dumped in key order, listed,
+    // looked up and deleted through the RTL map coprocessor's wide-entry
+    // window (WIDEOP, WIDESTATUS polled).
     let ddos = common::program("ddos_sume.c");
     let p = ddos.to_str().unwrap();
     assert_eq!(nfbpf(&["load", p, "-t", t]).0, 0);
-    let (code, _, err) = nfbpf(&["map", "update", "blocked", "443", "1", "--prog", p, "-t", t]);
+    for port in ["443", "80"] {
+        let (code, _, err) = nfbpf(&["map", "update", "blocked", port, "1", "--prog", p, "-t", t]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, dump, err) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
-    assert_ne!(code, 0);
-    assert!(err.contains("no WIDE* registers"), "{err}");
+    // Keys in order as little-endian numbers (the map has no BTF: hex).
+    assert_eq!(dump, "blocked hex:5000 hex:01\nblocked hex:bb01 hex:01\n");
+    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
+    assert!(
+        out.contains("blocked") && out.contains("entries 2"),
+        "{out}"
+    );
+    let (code, out, err) = nfbpf(&["map", "lookup", "blocked", "443", "--prog", p, "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "blocked hex:bb01 hex:01\n");
+    let (code, _, err) = nfbpf(&["map", "lookup", "blocked", "22", "--prog", p, "-t", t]);
+    assert!(code != 0 && err.contains("no entry hex:1600"), "{err}");
+    assert_eq!(
+        nfbpf(&["map", "delete", "blocked", "80", "--prog", p, "-t", t]).0,
+        0
+    );
+    let (code, _, err) = nfbpf(&["map", "delete", "blocked", "80", "--prog", p, "-t", t]);
+    assert_eq!(code, 2, "{err}");
+    let (_, dump, _) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
+    assert_eq!(dump, "blocked hex:bb01 hex:01\n");
     // What the RTL does not do is refused with the reason.
     let (_, _, err) = nfbpf(&[
         "load",

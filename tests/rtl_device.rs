@@ -104,8 +104,8 @@ fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
     }
 }
 
-/// An entry through the original map registers (the RTL map coprocessor
-/// has no WIDE* window; SUME keys and values are at most 8 bytes).
+/// An entry through the original map registers (SUME keys and values are
+/// at most 8 bytes).
 fn map_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
     let u = |bytes: &[u8]| {
         let mut w = [0u8; 8];
@@ -369,6 +369,8 @@ fn register_errors_match_model() {
         (0x3fc, 0),
         (regs::ACK, 1),
         (regs::CAMFULL, 1),
+        (regs::WIDESTATUS, 1),
+        (regs::MAPLOAD, (63 << 8) | 2),
     ] {
         let m = c.model.write32(off, v).unwrap_err().to_string();
         let r = c.rtl.write32(off, v).unwrap_err().to_string();
@@ -376,15 +378,27 @@ fn register_errors_match_model() {
     }
     assert!(c.rtl.read32(0x3fc).is_err());
     // Map registers the RTL units refuse (mreg_err_o -> SLVERR): more maps
-    // than the table holds, like the model; the WIDE* window, which the
-    // model has and the RTL has not, on a write and on a read.
+    // than the table holds, like the model.
     let n = nfbpf_vm::contract::MAX_MAPS as u32 + 1;
     assert!(c.model.write32(regs::NUMMAP, n).is_err());
     assert!(c.rtl.write32(regs::NUMMAP, n).is_err());
-    let e = c.rtl.write32(regs::WIDEOP, 1).unwrap_err().to_string();
-    assert!(e.contains("no WIDE* registers"), "{e}");
-    let e = c.rtl.read32(regs::WIDESTATUS).unwrap_err().to_string();
-    assert!(e.contains("no WIDE* registers"), "{e}");
+    // The wide-entry window on both: a lookup in a map that is not there
+    // (WIDESTATUS polled until done: the RTL's coprocessor takes it).
+    let sides: [&mut dyn RegisterBus; 2] = [&mut c.model, &mut c.rtl];
+    for b in sides {
+        b.write32(regs::MAPSELECT, 9).unwrap();
+        b.write32(regs::WIDEKEY + 4, 7).unwrap();
+        b.write32(regs::WIDEOP, 3).unwrap();
+        let mut st = b.read32(regs::WIDESTATUS).unwrap();
+        for _ in 0..100 {
+            if st & 1 == 1 {
+                break;
+            }
+            st = b.read32(regs::WIDESTATUS).unwrap();
+        }
+        assert_eq!(st, 1 | 2 << 16, "WIDESTATUS: done, ENOENT");
+        assert_eq!(b.read32(regs::WIDEKEY + 4).unwrap(), 7);
+    }
     assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
     let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
     assert!(e.contains("SUME ABI"), "{e}");
@@ -394,4 +408,46 @@ fn register_errors_match_model() {
     let before = c.rtl.cycle();
     assert_eq!(u64::from(c.rtl.read32(regs::CYCLELO).unwrap()), before);
     assert_eq!(c.rtl.cycle(), before + 3);
+}
+
+/// MAPLOAD on both devices in lockstep (the agent's double-buffered map
+/// table): the next program placed at row 32 (`Image::at_map_row`), its
+/// rows loaded beside the running program's (`device::load_rows`) and its
+/// entries written through the wide-entry window; after the FLIP it routes
+/// the traffic on its rows, then the old rows are emptied (`clear_rows`).
+/// Every output, register read and refusal is compared.
+#[test]
+fn maps_load_beside_the_running_ones_match_model() {
+    use nfbpf_loader::device::{clear_rows, flip, load_rows, lookup_entry, stage, update_entry};
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let old = load_file(&dir.join("ddos_sume.c"), &Options::default()).unwrap();
+    let next = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &old).unwrap();
+    let kind = |img: &Image, m: u32| nfbpf_loader::install::map_def(&img.maps[m as usize]).kind;
+    let [(m, k, v)] = entries("ddos_sume").try_into().unwrap();
+    update_entry(&mut c, m as usize, kind(&old, m), &k, &v).unwrap();
+    let placed = next.at_map_row(32).unwrap();
+    load_rows(&mut c, &placed).unwrap();
+    stage(&mut c, &placed).unwrap();
+    for (m, k2, v2) in entries("router_sume") {
+        update_entry(&mut c, 32 + m as usize, kind(&next, m), &k2, &v2).unwrap();
+    }
+    assert_eq!(lookup_entry(&mut c, 0, &k, v.len()).unwrap(), Some(v));
+    flip(&mut c).unwrap();
+    let n = run_traffic(&mut c, &traffic());
+    assert!(n > 0, "no output");
+    clear_rows(&mut c, 0, old.maps.len()).unwrap();
+    // Row 0 is gone (ENOENT: no such map), the running program's stay.
+    assert_eq!(lookup_entry(&mut c, 0, &k, 1).unwrap(), None);
+    let (m, k2, v2) = entries("router_sume").remove(0);
+    assert_eq!(
+        lookup_entry(&mut c, 32 + m as usize, &k2, v2.len()).unwrap(),
+        Some(v2)
+    );
+    // A MAPLOAD past the table is refused by both.
+    assert!(c.write32(regs::MAPLOAD, (63 << 8) | 2).is_err());
 }

@@ -639,8 +639,8 @@ impl Scheduler {
                     maps_ahead = true;
                     placed
                 }
-                // A device without MAPLOAD (the RTL's register slave):
-                // maps are written at the swap from now on.
+                // A device without MAPLOAD (e.g. the original eBPFlow
+                // bitstream): maps are written at the swap from now on.
                 Err(ProgramError::RowLoad { .. }) => {
                     g.rows_ok = false;
                     image

@@ -37,7 +37,7 @@ pub enum ProgramError {
     #[error("FLIP did not change the active bank (still {0})")]
     NoSwap(u32),
     /// The device refused `MAPLOAD` (a row load beside the running
-    /// program's maps): the RTL register slave does not implement it yet.
+    /// program's maps): rows past the table, or a device without it.
     #[error("the device refused MAPLOAD (loading map rows {base}..{end} beside other rows): {e}")]
     RowLoad {
         base: usize,
@@ -146,10 +146,12 @@ fn entry_on(
         b.w(WIDEKEY + 4 * k, word(key, k))?;
         b.w(WIDEVALUE + 4 * k, word(value, k))?;
     }
-    b.w(WIDEOP, 1)?;
-    let st = b.r(WIDESTATUS)?;
-    if st >> 16 != 0 {
-        return Err(err(format!("update refused: errno {}", st >> 16)));
+    let e = wide(b, 1).map_err(|e| match e {
+        NarrowError::Bus(e) => ProgramError::from(e),
+        NarrowError::Msg(m) => err(m),
+    })?;
+    if e != 0 {
+        return Err(err(format!("update refused: errno {e}")));
     }
     Ok(())
 }
@@ -165,14 +167,15 @@ impl From<BusError> for NarrowError {
     }
 }
 
-/// ACK reads of an update before giving up (the RTL coprocessor takes an
-/// OPERATION in the first clock its queue is empty; each read is clocks).
+/// ACK or WIDESTATUS reads of an operation before giving up (the RTL
+/// coprocessor takes an OPERATION or WIDEOP in the first clock its queue is
+/// empty, and a next-key scan walks the map's storage; each read is clocks).
 const ACK_POLLS: u32 = 10_000;
 
 /// An update of at most 8-byte key and value through the original map
 /// registers (HIKEY/LOKEY, HIDIN/LODIN, OPERATION 1 = BPF_ANY, ACK, ERROR),
-/// which every device has, the RTL map coprocessor included (it has no
-/// WIDE* window). Key and value are their little-endian bytes.
+/// which every device has (the original eBPFlow bitstream too). Key and
+/// value are their little-endian bytes.
 fn narrow_update(
     b: &mut Counting<'_>,
     index: usize,
@@ -312,7 +315,23 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
             VALUESIZEMAP,
             if d.value_size > 8 { d.value_size } else { 0 },
         )?;
-        b.w(MAXELEMSMAP, d.max_entries)?;
+        b.w(MAXELEMSMAP, d.max_entries).map_err(|e| {
+            let store = match d.kind {
+                nfbpf_vm::maps::MapType::Array | nfbpf_vm::maps::MapType::Devmap => format!(
+                    " (ARRAY and DEVMAP maps share a direct store of {} words, one per entry)",
+                    nfbpf_vm::maps::MapConfig::default().direct_words
+                ),
+                _ => String::new(),
+            };
+            ProgramError::Map {
+                index,
+                name: m.name.clone(),
+                msg: format!(
+                    "the device refused the {} map of {} entries{store}: {e}",
+                    d.kind, d.max_entries
+                ),
+            }
+        })?;
         if let Some(init) = &m.initial {
             let err = |msg: String| ProgramError::Map {
                 index,
@@ -400,10 +419,35 @@ fn read_words(b: &mut Counting<'_>, base: u32, n: usize) -> Result<Vec<u8>, BusE
     Ok(out)
 }
 
-/// Errno of the last wide operation, or 0.
-fn wide(b: &mut Counting<'_>, op: u32) -> Result<u32, BusError> {
+/// WIDEOP `op`, then WIDESTATUS polled until done (bit 0; the model is done
+/// at once, the RTL after its coprocessor ran the operation): its errno, or
+/// 0.
+fn wide(b: &mut Counting<'_>, op: u32) -> Result<u32, NarrowError> {
     b.w(regs::WIDEOP, op)?;
-    Ok(b.r(regs::WIDESTATUS)? >> 16)
+    let mut polls = 0;
+    loop {
+        let st = b.r(regs::WIDESTATUS)?;
+        if st & 1 == 1 {
+            return Ok(st >> 16);
+        }
+        polls += 1;
+        if polls == ACK_POLLS {
+            return Err(NarrowError::Msg(format!(
+                "wide operation {op:#x} not done after {ACK_POLLS} reads of WIDESTATUS"
+            )));
+        }
+    }
+}
+
+fn wide_err(e: NarrowError, index: usize) -> ProgramError {
+    match e {
+        NarrowError::Bus(e) => ProgramError::from(e),
+        NarrowError::Msg(msg) => ProgramError::Map {
+            index,
+            name: format!("#{index}"),
+            msg,
+        },
+    }
 }
 
 /// Delete the entry `key` of map `index`; false when it was not there.
@@ -415,7 +459,7 @@ pub fn delete_entry(
     let mut b = Counting { bus, n: 0 };
     b.w(regs::MAPSELECT, index as u32)?;
     wide_words(&mut b, regs::WIDEKEY, key)?;
-    match wide(&mut b, 2)? {
+    match wide(&mut b, 2).map_err(|e| wide_err(e, index))? {
         0 => Ok(true),
         2 => Ok(false),
         e => Err(ProgramError::Map {
@@ -436,7 +480,7 @@ pub fn lookup_entry(
     let mut b = Counting { bus, n: 0 };
     b.w(regs::MAPSELECT, index as u32)?;
     wide_words(&mut b, regs::WIDEKEY, key)?;
-    match wide(&mut b, 3)? {
+    match wide(&mut b, 3).map_err(|e| wide_err(e, index))? {
         0 => Ok(Some(read_words(&mut b, regs::WIDEVALUE, value_size)?)),
         2 => Ok(None),
         e => Err(ProgramError::Map {
@@ -462,7 +506,7 @@ pub fn entries(
     let mut out = Vec::new();
     let mut op = 4 | 0x100;
     loop {
-        match wide(&mut b, op)? {
+        match wide(&mut b, op).map_err(|e| wide_err(e, index))? {
             0 => {}
             2 => return Ok(out),
             e => {

@@ -25,8 +25,9 @@
 //!
 //! Limits: the SUME ABI only (ABIMODE 1 is refused), [`DP_ENGINES`] engines,
 //! the default 10 Gb/s pacing; the RTL units' own limits (docs/rtl.md:
-//! trace_printk is an unknown helper, the WIDE* map registers are refused,
-//! an OPERATION's ACK reads 0 until the coprocessor took it); the hardware does
+//! trace_printk is an unknown helper, a WIDEOP on a map of keys or values
+//! over 8 bytes answers E2BIG, an OPERATION's ACK reads 0 and WIDESTATUS
+//! busy until the coprocessor took it); the hardware does
 //! not validate programs, so the FLIP check (the model's) runs here, in the
 //! host side of the bus, before the FLIP goes out.
 
@@ -440,10 +441,6 @@ impl RtlDevice {
     /// The message of an error response, as the model words it.
     fn slverr(off: u32, v: u32, name: &str, access: Access) -> BusError {
         BusError::Transport(match off {
-            _ if wide(off) => format!(
-                "{name} ({off:#x}): the RTL map coprocessor has no WIDE* registers \
-                 (entries of at most 8-byte keys and values go through HIKEY..OPERATION)"
-            ),
             _ if access == Access::Ro => format!("{name} ({off:#x}) is read-only"),
             regs::NUMINST => format!("NUMINST {v}: a bank holds {} slots", contract::IMEM_SLOTS),
             regs::LOINST => format!(
@@ -454,16 +451,20 @@ impl RtlDevice {
                  retry the write"
                 .into(),
             regs::ABIMODE => RtlDeviceError::Abi.to_string(),
+            regs::MAPLOAD => format!(
+                "MAPLOAD {v:#x}: rows {}..{} are past the table's {} rows",
+                v >> 8 & 0xff,
+                (v >> 8 & 0xff) + (v & 0xff),
+                contract::MAX_MAPS
+            ),
+            regs::MAXELEMSMAP => format!(
+                "MAXELEMSMAP {v}: the map row was refused (a shape the model refuses, \
+                 past the rows NUMMAP or MAPLOAD opened, or an ARRAY/DEVMAP row that \
+                 does not fit the direct store's free words)"
+            ),
             _ => format!("{name} ({off:#x}): the device refused the write"),
         })
     }
-}
-
-/// The WIDE* map registers (the model's wide-entry window), which the RTL
-/// map coprocessor refuses.
-fn wide(off: u32) -> bool {
-    (regs::WIDEOP..=regs::WIDESTATUS).contains(&off)
-        || (regs::WIDEKEY..regs::WIDEVALUE + 4 * regs::WIDE_WORDS).contains(&off)
 }
 
 impl RegisterBus for RtlDevice {
@@ -494,11 +495,9 @@ impl RegisterBus for RtlDevice {
         }
         if resp == SLVERR {
             let name = regs::lookup(off).map_or("register", |(r, _)| r.name);
-            return Err(if wide(off) {
-                Self::slverr(off, 0, name, Access::Rw)
-            } else {
-                BusError::Transport(format!("{name} ({off:#x}): the device refused the read"))
-            });
+            return Err(BusError::Transport(format!(
+                "{name} ({off:#x}): the device refused the read"
+            )));
         }
         Ok(data)
     }

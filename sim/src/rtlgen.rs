@@ -388,12 +388,6 @@ pub fn decode_rom_v() -> String {
     s
 }
 
-/// Words of the map coprocessor's direct-indexed store (ARRAY and DEVMAP
-/// values, one 64-bit word per index, shared by all such maps and given out
-/// in map-table order). An RTL sizing choice: the model's maps may be larger;
-/// the register block refuses a map row that does not fit.
-pub const DIRECT_WORDS: usize = 1024;
-
 /// `rtl/ebpf_units_params.vh`: the map coprocessor's and helper units'
 /// constants (capacities, latencies, map types, errnos, helper ids, the
 /// timer and PRNG, the map registers' offsets).
@@ -439,8 +433,8 @@ pub fn units_params_vh() -> String {
     );
     p(
         "U_DIRECT_WORDS",
-        DIRECT_WORDS as u64,
-        "RTL sizing: direct-store words",
+        u64::from(nfbpf_vm::maps::MapConfig::default().direct_words),
+        "maps::MapConfig::default().direct_words",
     );
     p(
         "U_CAM_READ",
@@ -596,10 +590,17 @@ pub fn units_params_vh() -> String {
         ("MAPSELECT", r::MAPSELECT),
         ("KEYSIZEMAP", r::KEYSIZEMAP),
         ("VALUESIZEMAP", r::VALUESIZEMAP),
+        ("WIDEOP", r::WIDEOP),
+        ("WIDESTATUS", r::WIDESTATUS),
+        ("MAPLOAD", r::MAPLOAD),
+        ("WIDEKEY", r::WIDEKEY),
+        ("WIDEVALUE", r::WIDEVALUE),
     ] {
         let _ = writeln!(s, "// regs::{name}");
         let _ = writeln!(s, "localparam [11:0] R_{name} = 12'h{off:03x};");
     }
+    let _ = writeln!(s, "// regs::WIDE_WORDS");
+    let _ = writeln!(s, "localparam integer R_WIDE_WORDS = {};", r::WIDE_WORDS);
     s.push_str("\n/* verilator lint_on UNUSEDPARAM */\n");
     s
 }
@@ -653,6 +654,7 @@ const DP_REGS: &[(&str, u32)] = {
         ("PORTRXDROP", PORTRXDROP),
         ("PORTTX", PORTTX),
         ("ENGMAPWAIT", ENGMAPWAIT),
+        ("MAPLOAD", MAPLOAD),
         ("WIDEKEY", WIDEKEY),
         ("WIDEVALUE", WIDEVALUE),
     ]

@@ -16,16 +16,21 @@
 //! it the arbiter's grant order), return value, fault and fault code; the
 //! map-wait counters; every host register read and whether a host access is
 //! refused. Host map operations (OPERATION) are compared when the RTL's ACK
-//! rises: ERROR and the value registers. [`random_run`] is the seeded random
-//! stimulus (map tables through the registers, helper calls from all engines
-//! at once, host operations, a final read-back of every key through the
-//! host registers).
+//! rises: ERROR and the value registers; wide operations (WIDEOP) when
+//! WIDESTATUS is done: WIDESTATUS and the 16 words of WIDEKEY and
+//! WIDEVALUE. [`random_run`] is the seeded random stimulus (map tables
+//! through the registers, MAPLOADs of some rows with large ARRAY/DEVMAP
+//! rows filling the direct store, helper calls from all engines at once,
+//! host and wide operations, after each phase a read-back of every key
+//! through the host registers and a dump of every map by next-entry steps).
 //!
-//! Known difference kept out of the stimulus (docs/rtl.md): the RTL runs a
-//! host operation when the coprocessor's queue is empty and raises ACK
-//! then, the model at once; the stimulus issues no engine request while a
-//! host operation or a register write is under way. trace_printk (not in
-//! the RTL) is never called.
+//! Known differences kept out of the stimulus (docs/rtl.md): the RTL runs a
+//! host operation when the coprocessor's queue is empty and raises ACK or
+//! WIDESTATUS done then (a next-entry scan some clocks later), the model at
+//! once; the stimulus issues no engine request while a host operation or a
+//! register write is under way. WIDEOP on a map with keys or values over 8
+//! bytes (the RTL answers E2BIG, the model holds them) is not issued.
+//! trace_printk (not in the RTL) is never called.
 
 use crate::rtl::{RtlUnits, UNITS_ENGINES, UnitsIn, UnitsOut};
 use nfbpf_vm::abi::Abi;
@@ -71,6 +76,14 @@ pub struct UnitsStats {
     pub host_reads: u64,
     /// Host map operations (OPERATION), the final read-back included.
     pub host_ops: u64,
+    /// Wide operations (WIDEOP), the dumps' next-key steps included.
+    pub wide_ops: u64,
+    /// Entries seen by the dumps.
+    pub dumped: u64,
+    /// MAPLOAD row reloads (refused ones included).
+    pub reloads: u64,
+    /// Map rows the model and the RTL refused (shape, direct store, rows).
+    pub refused_rows: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +122,8 @@ pub struct UnitsCosim {
     calls: [Option<Call>; N],
     new: [Option<(u32, [u64; 5])>; N],
     pub stats: UnitsStats,
+    /// The last host access was refused (by both sides: compared).
+    pub last_refused: bool,
 }
 
 impl std::fmt::Debug for UnitsCosim {
@@ -147,6 +162,7 @@ impl UnitsCosim {
             calls: [None; N],
             new: [None; N],
             stats: UnitsStats::default(),
+            last_refused: false,
         }
     }
 
@@ -334,6 +350,7 @@ impl UnitsCosim {
             self.calls[e] = None;
         }
         let got_err = o.mreg_err == 1;
+        self.last_refused = got_err;
         if got_err != want_err {
             return Err(self.err(format!(
                 "host access {host:x?}: RTL {} it, the model {}",
@@ -405,6 +422,81 @@ impl UnitsCosim {
     }
 }
 
+impl UnitsCosim {
+    /// Poll `reg` (RTL only) until `done(value)`, then read it compared.
+    fn poll(&mut self, reg: u32, done: fn(u32) -> bool, what: &str) -> Result<(), Mismatch> {
+        let mut n = 0;
+        while !done(self.clock(Some(Host::Poll(reg)))?) {
+            n += 1;
+            if n > 5000 {
+                return Err(self.err(format!("{what}: not done after 5000 clocks")));
+            }
+        }
+        self.read(reg).map(|_| ())
+    }
+
+    /// A wide operation through the WIDE* window: map `map`, key and value
+    /// in words 0 and 1 (`junk` in the other words, which a map of at most
+    /// 8-byte keys and values ignores), WIDEOP `op`; polls WIDESTATUS until
+    /// done, then compares it and the key and value windows. Returns the
+    /// errno.
+    pub fn wide_op(
+        &mut self,
+        map: u32,
+        key: u64,
+        value: u64,
+        op: u32,
+        junk: u32,
+    ) -> Result<u32, Mismatch> {
+        self.write(regs::MAPSELECT, map)?;
+        for w in 0..regs::WIDE_WORDS {
+            let (k, v) = match w {
+                0 => (key as u32, value as u32),
+                1 => ((key >> 32) as u32, (value >> 32) as u32),
+                _ => (junk, !junk),
+            };
+            if w < 2 || junk != 0 {
+                self.write(regs::WIDEKEY + 4 * w, k)?;
+                self.write(regs::WIDEVALUE + 4 * w, v)?;
+            }
+        }
+        self.write(regs::WIDEOP, op)?;
+        self.poll(regs::WIDESTATUS, |v| v & 1 == 1, "wide operation")?;
+        self.stats.wide_ops += 1;
+        for w in 0..regs::WIDE_WORDS {
+            self.read(regs::WIDEKEY + 4 * w)?;
+            self.read(regs::WIDEVALUE + 4 * w)?;
+        }
+        Ok(self.dev.read32(regs::WIDESTATUS).unwrap_or(0) >> 16)
+    }
+
+    /// Every entry of map `map` in key order through WIDEOP 4 (the first
+    /// with bit 8, then from the key left in WIDEKEY), compared step by
+    /// step; returns the number of entries.
+    pub fn dump(&mut self, map: u32) -> Result<u64, Mismatch> {
+        self.write(regs::MAPSELECT, map)?;
+        let mut op = 4 | 0x100;
+        let mut n = 0;
+        loop {
+            self.write(regs::WIDEOP, op)?;
+            self.poll(regs::WIDESTATUS, |v| v & 1 == 1, "next key")?;
+            self.stats.wide_ops += 1;
+            for w in 0..2 {
+                self.read(regs::WIDEKEY + 4 * w)?;
+                self.read(regs::WIDEVALUE + 4 * w)?;
+            }
+            if self.dev.read32(regs::WIDESTATUS).unwrap_or(0) >> 16 != 0 {
+                return Ok(n);
+            }
+            n += 1;
+            if n > 5000 {
+                return Err(self.err(format!("map {map}: more than 5000 entries in a dump")));
+            }
+            op = 4;
+        }
+    }
+}
+
 /// xorshift64*: the stimulus's generator (reproducible from the seed).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -468,71 +560,9 @@ fn configure(s: &mut UnitsCosim, rng: &mut Rng) -> Result<Vec<RowGen>, Mismatch>
     s.read(regs::NUMMAP)?;
     let mut rows = Vec::new();
     for _ in 0..n + u32::from(rng.pct(10)) {
-        let t = rng.pick(&[
-            contract::MAP_TYPE_HASH,
-            contract::MAP_TYPE_HASH,
-            contract::MAP_TYPE_ARRAY,
-            contract::MAP_TYPE_LPM_TRIE,
-            contract::MAP_TYPE_LPM_TRIE,
-            contract::MAP_TYPE_DEVMAP,
-            5,
-        ]);
-        let (ks, vs, max) = match t {
-            contract::MAP_TYPE_ARRAY => (4, 1 + rng.below(8), 1 + rng.below(64)),
-            contract::MAP_TYPE_DEVMAP => (4, rng.pick(&[4, 8]), 1 + rng.below(32)),
-            contract::MAP_TYPE_LPM_TRIE => (5 + rng.below(4), 1 + rng.below(8), 1 + rng.below(80)),
-            _ => (1 + rng.below(8), 1 + rng.below(8), 1 + rng.below(80)),
-        };
-        // Occasionally a shape the model refuses or a wide size.
-        let (ks, vs, max) = match rng.below(20) {
-            0 => (ks, vs, 0),
-            1 => (ks + 1, vs, max),
-            2 => (ks, 0, max),
-            _ => (ks, vs, max),
-        };
-        s.write(regs::TYPEMAP, t)?;
-        let km = low_mask(ks);
-        let vm = low_mask(vs);
-        s.write(regs::HIKEYMASKMAP, (km >> 32) as u32)?;
-        s.write(regs::LOKEYMASKMAP, km as u32)?;
-        s.write(regs::HIVALUEMASKMAP, (vm >> 32) as u32)?;
-        s.write(regs::LOVALUEMASKMAP, vm as u32)?;
-        if rng.pct(4) {
-            s.write(regs::KEYSIZEMAP, rng.pick(&[4, 8, 12, 16]))?;
+        if let Some(r) = write_row(s, rng, rows.len())? {
+            rows.push(r);
         }
-        if rng.pct(4) {
-            s.write(regs::VALUESIZEMAP, rng.pick(&[4, 8, 16]))?;
-        }
-        s.write(regs::MAXELEMSMAP, max as u32)?;
-        // A refused row leaves the next write to the same row index.
-        let idx = rows.len();
-        let Some(def) = s.shared.with(|d| d.maps.def(idx).cloned()) else {
-            continue;
-        };
-        let mut keys = Vec::new();
-        {
-            let kmask = low_mask(u64::from(def.key_size));
-            match def.kind {
-                nfbpf_vm::maps::MapType::Array | nfbpf_vm::maps::MapType::Devmap => {
-                    keys.extend(0..u64::from(def.max_entries) + 2);
-                }
-                nfbpf_vm::maps::MapType::LpmTrie => {
-                    let maxp = u64::from(def.key_size.saturating_sub(4)) * 8;
-                    let bases: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
-                    for _ in 0..12 {
-                        let plen = rng.below(maxp + 3);
-                        let data = rng.pick(&bases) ^ (rng.below(4) << rng.below(32));
-                        keys.push(((data << 32) | plen) & kmask);
-                    }
-                }
-                nfbpf_vm::maps::MapType::Hash => {
-                    for _ in 0..12 {
-                        keys.push(rng.next_u64() & kmask & rng.pick(&[0xff, 0xffff, u64::MAX]));
-                    }
-                }
-            }
-        }
-        rows.push(RowGen { keys });
     }
     for r in [
         regs::TYPEMAP,
@@ -543,6 +573,116 @@ fn configure(s: &mut UnitsCosim, rng: &mut Rng) -> Result<Vec<RowGen>, Mismatch>
         s.read(r)?;
     }
     Ok(rows)
+}
+
+/// MAPLOAD: reload `count` random rows at a random base (sometimes past the
+/// table, refused), then write them (refused rows included); `rows` gets
+/// the new key pools (an empty pool for a row left empty).
+fn reload(s: &mut UnitsCosim, rng: &mut Rng, rows: &mut Vec<RowGen>) -> Result<(), Mismatch> {
+    let base = if rng.pct(5) {
+        contract::MAX_MAPS as u64 - rng.below(2)
+    } else {
+        rng.below(rows.len() as u64 + 2)
+    };
+    let count = 1 + rng.below(4);
+    s.stats.reloads += 1;
+    s.write(regs::MAPLOAD, ((base << 8) | count) as u32)?;
+    if (base + count) as usize > contract::MAX_MAPS {
+        return Ok(());
+    }
+    let (base, end) = (base as usize, (base + count) as usize);
+    if rows.len() < end {
+        rows.resize(end, RowGen { keys: Vec::new() });
+    }
+    for r in &mut rows[base..end] {
+        r.keys.clear();
+    }
+    let mut idx = base;
+    for _ in 0..count + u64::from(rng.pct(10)) {
+        if let Some(r) = write_row(s, rng, idx)? {
+            rows[idx] = r;
+            idx += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Write one random map row (TYPEMAP..MAXELEMSMAP); the key pool when the
+/// model committed it at row `idx`.
+fn write_row(s: &mut UnitsCosim, rng: &mut Rng, idx: usize) -> Result<Option<RowGen>, Mismatch> {
+    let t = rng.pick(&[
+        contract::MAP_TYPE_HASH,
+        contract::MAP_TYPE_HASH,
+        contract::MAP_TYPE_ARRAY,
+        contract::MAP_TYPE_LPM_TRIE,
+        contract::MAP_TYPE_LPM_TRIE,
+        contract::MAP_TYPE_DEVMAP,
+        5,
+    ]);
+    // Direct rows sometimes large, so the direct store fills up.
+    let big = |rng: &mut Rng, n: u64| {
+        if rng.pct(15) {
+            100 + rng.below(600)
+        } else {
+            1 + rng.below(n)
+        }
+    };
+    let (ks, vs, max) = match t {
+        contract::MAP_TYPE_ARRAY => (4, 1 + rng.below(8), big(rng, 64)),
+        contract::MAP_TYPE_DEVMAP => (4, rng.pick(&[4, 8]), big(rng, 32)),
+        contract::MAP_TYPE_LPM_TRIE => (5 + rng.below(4), 1 + rng.below(8), 1 + rng.below(80)),
+        _ => (1 + rng.below(8), 1 + rng.below(8), 1 + rng.below(80)),
+    };
+    // Occasionally a shape the model refuses or a wide size.
+    let (ks, vs, max) = match rng.below(20) {
+        0 => (ks, vs, 0),
+        1 => (ks + 1, vs, max),
+        2 => (ks, 0, max),
+        _ => (ks, vs, max),
+    };
+    s.write(regs::TYPEMAP, t)?;
+    let km = low_mask(ks);
+    let vm = low_mask(vs);
+    s.write(regs::HIKEYMASKMAP, (km >> 32) as u32)?;
+    s.write(regs::LOKEYMASKMAP, km as u32)?;
+    s.write(regs::HIVALUEMASKMAP, (vm >> 32) as u32)?;
+    s.write(regs::LOVALUEMASKMAP, vm as u32)?;
+    if rng.pct(4) {
+        s.write(regs::KEYSIZEMAP, rng.pick(&[4, 8, 12, 16]))?;
+    }
+    if rng.pct(4) {
+        s.write(regs::VALUESIZEMAP, rng.pick(&[4, 8, 16]))?;
+    }
+    s.write(regs::MAXELEMSMAP, max as u32)?;
+    // A refused row leaves the next write to the same row index.
+    let Some(def) = s.shared.with(|d| d.maps.def(idx).cloned()) else {
+        s.stats.refused_rows += 1;
+        return Ok(None);
+    };
+    let mut keys = Vec::new();
+    let kmask = low_mask(u64::from(def.key_size));
+    match def.kind {
+        nfbpf_vm::maps::MapType::Array | nfbpf_vm::maps::MapType::Devmap => {
+            let m = u64::from(def.max_entries);
+            keys.extend(0..m.min(40) + 2);
+            keys.extend([m - 1, m, m + 1, rng.below(m + 4)]);
+        }
+        nfbpf_vm::maps::MapType::LpmTrie => {
+            let maxp = u64::from(def.key_size.saturating_sub(4)) * 8;
+            let bases: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+            for _ in 0..12 {
+                let plen = rng.below(maxp + 3);
+                let data = rng.pick(&bases) ^ (rng.below(4) << rng.below(32));
+                keys.push(((data << 32) | plen) & kmask);
+            }
+        }
+        nfbpf_vm::maps::MapType::Hash => {
+            for _ in 0..12 {
+                keys.push(rng.next_u64() & kmask & rng.pick(&[0xff, 0xffff, u64::MAX]));
+            }
+        }
+    }
+    Ok(Some(RowGen { keys }))
 }
 
 fn random_call(rng: &mut Rng, rows: &[RowGen]) -> (u32, [u64; 5]) {
@@ -593,6 +733,17 @@ fn random_call(rng: &mut Rng, rows: &[RowGen]) -> (u32, [u64; 5]) {
     (id, a)
 }
 
+/// Map `row` exists with keys and values of at most 8 bytes, or does not
+/// exist (wide operations on wider maps: the RTL answers E2BIG, the model
+/// holds them; the stimulus leaves them out, docs/rtl.md).
+fn narrow(s: &UnitsCosim, row: u32) -> bool {
+    s.shared.with(|d| {
+        d.maps
+            .def(row as usize)
+            .is_none_or(|def| def.key_size <= 8 && def.value_size <= 8)
+    })
+}
+
 /// A seeded random run of at least `ops` helper calls and host operations:
 /// map tables written through the registers, helper calls from all four
 /// engines at once (with contention at the coprocessor), host operations
@@ -601,26 +752,36 @@ fn random_call(rng: &mut Rng, rows: &[RowGen]) -> (u32, [u64; 5]) {
 pub fn random_run(seed: u64, ops: u64) -> Result<UnitsStats, Mismatch> {
     let mut rng = Rng::new(seed);
     let mut s = UnitsCosim::new();
+    let mut rows: Vec<RowGen> = Vec::new();
     while s.stats.helper_calls + s.stats.host_ops < ops {
         // Traffic on at least one map (a table of refused rows only is
-        // configured again).
-        let rows = loop {
-            let rows = configure(&mut s, &mut rng)?;
-            if !rows.is_empty() {
-                break rows;
-            }
-        };
+        // configured again); after a MAPLOAD the table as reloaded.
+        while rows.iter().all(|r| r.keys.is_empty()) {
+            rows = configure(&mut s, &mut rng)?;
+        }
         let clocks = 200 + rng.below(800);
         let load = 20 + rng.below(80);
         for _ in 0..clocks {
-            if rng.pct(2) {
+            if rng.pct(3) {
                 // A host operation: no new engine request until it is done.
                 let row = rng.below(rows.len() as u64 + 1) as u32;
                 let key = rows
                     .get(row as usize)
                     .filter(|r| !r.keys.is_empty())
                     .map_or(rng.next_u64(), |r| rng.pick(&r.keys));
-                s.host_op(row, key, rng.next_u64(), rng.pick(&[0, 1, 1, 2, 3, 3, 4]))?;
+                if rng.pct(50) {
+                    s.host_op(row, key, rng.next_u64(), rng.pick(&[0, 1, 1, 2, 3, 3, 4]))?;
+                } else if narrow(&s, row) {
+                    let op = rng.pick(&[0, 1, 1, 1, 2, 3, 3, 4, 0x104, 5]);
+                    let flags = rng.pick(&[0, 0, 0, 1, 2, 3]) << 8;
+                    let junk = if rng.pct(20) {
+                        rng.next_u64() as u32
+                    } else {
+                        0
+                    };
+                    let op = if op & 0xff == 1 { op | flags } else { op };
+                    s.wide_op(row, key, rng.next_u64(), op, junk)?;
+                }
                 continue;
             }
             for e in 0..N {
@@ -640,7 +801,15 @@ pub fn random_run(seed: u64, ops: u64) -> Result<UnitsStats, Mismatch> {
             for &k in &r.keys {
                 s.host_op(i as u32, k, 0, 3)?;
             }
+            if narrow(&s, i as u32) {
+                s.stats.dumped += s.dump(i as u32)?;
+            }
         }
+        if rng.pct(40) {
+            reload(&mut s, &mut rng, &mut rows)?;
+            continue;
+        }
+        rows.clear();
         if rng.pct(20) {
             s.write(regs::CLEAN, 1)?;
             s.read(regs::CLEANACK)?;

@@ -1,4 +1,4 @@
-//! `nfbpf map list|dump|update|delete|load|clean`: the maps of a function
+//! `nfbpf map list|dump|lookup|update|delete|load|clean`: the maps of a function
 //! loaded in a device, through the device's registers (any target).
 //!
 //! The device knows maps by index; `--prog` names the loaded function so
@@ -38,6 +38,13 @@ enum What {
     /// Every entry of a map.
     Dump {
         map: String,
+        #[command(flatten)]
+        c: Common,
+    },
+    /// One entry's value (KEY as in rules files), as `dump` prints it.
+    Lookup {
+        map: String,
+        key: String,
         #[command(flatten)]
         c: Common,
     },
@@ -126,6 +133,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             for (k, v) in dev::entries(&mut *bus, i, d.key_size as usize, d.value_size as usize)? {
                 println!("{map} {} hex:{}", show_key(&image, i, &k), hex(&v));
             }
+        }
+        What::Lookup { map, key, c } => {
+            let (image, mut bus) = setup(&c)?;
+            let e = rules::parse(&format!("{map} {key} 0"), &image)?;
+            let e = &e[0];
+            let vs = map_def(&image.maps[e.map]).value_size as usize;
+            let Some(v) = dev::lookup_entry(&mut *bus, e.map, &e.key, vs)? else {
+                bail!("{map}: no entry {}", show_key(&image, e.map, &e.key));
+            };
+            println!("{map} {} hex:{}", show_key(&image, e.map, &e.key), hex(&v));
         }
         What::Update { map, key, value, c } => {
             let (image, mut bus) = setup(&c)?;

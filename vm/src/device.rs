@@ -218,7 +218,6 @@ struct Staging {
     debug: u32,
     routermode: u32,
     portselect: u32,
-    iter_pos: usize,
 }
 
 /// The data plane.
@@ -695,23 +694,13 @@ impl Device {
                 .dev
                 .with(|d| d.maps.delete(h, &key).value.map(|_| None)),
             3 => self.dev.with(|d| d.maps.lookup_value(h, &key)),
-            // Next entry (bit 8: from the first): key into WIDEKEY, value
-            // into WIDEVALUE; ENOENT after the last.
+            // Next entry after the key in WIDEKEY in key order (bit 8: the
+            // first): key into WIDEKEY, value into WIDEVALUE; ENOENT after
+            // the last (`MapTable::next_entry`).
             4 => {
-                if w & 0x100 != 0 {
-                    self.st.iter_pos = 0;
-                }
-                let pos = self.st.iter_pos;
-                let entry = self.dev.with(|d| {
-                    let mut keys = d.maps.keys(idx);
-                    keys.sort();
-                    keys.get(pos).and_then(|(k, slot)| {
-                        Some((k.clone(), d.maps.value(h, *slot).ok()?.to_vec()))
-                    })
-                });
-                match entry {
+                let after = (w & 0x100 == 0).then_some(key.as_slice());
+                match self.dev.with(|d| d.maps.next_entry(idx, after)) {
                     Some((k, v)) => {
-                        self.st.iter_pos += 1;
                         self.st.widekey = words_of(&k);
                         Ok(Some(v))
                     }
@@ -1042,9 +1031,8 @@ impl RegisterBus for Device {
                 }
                 self.st.maprow = base;
                 self.st.maprowend = base + count;
-                for r in base..base + count {
-                    self.dev.with(|d| d.maps.unconfigure(r as usize));
-                }
+                self.dev
+                    .with(|d| d.maps.reload(base as usize..(base + count) as usize));
             }
             SELECTMEMORY => self.st.selectmemory = v,
             OPERATION => {

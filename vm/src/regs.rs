@@ -480,13 +480,13 @@ pub const REGISTERS: &[RegDef] = &[
         "WIDEOP",
         WIDEOP,
         Wo,
-        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 next entry in key order (bit 8: from the first; ENOENT after the last).",
+        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 the entry after the key in WIDEKEY in key order, keys compared as little-endian numbers (bit 8: the first; ENOENT after the last). The RTL holds keys and values of at most 8 bytes and answers E2BIG for a map with wider ones.",
     ),
     r(
         "WIDESTATUS",
         WIDESTATUS,
         Ro,
-        "Bit 0 done, bit 1 busy; bits 31:16 the negated errno of the last wide operation.",
+        "Bit 0 done, bit 1 busy; bits 31:16 the errno of the last wide operation (0 ok). Poll until done: the RTL runs the operation when its coprocessor is free (a next-entry scan walks the map's storage), the model at once.",
     ),
     r(
         "RDINSTADDR",
@@ -535,7 +535,7 @@ pub const REGISTERS: &[RegDef] = &[
         "MAPLOAD",
         MAPLOAD,
         Wo,
-        "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. The model implements it; the RTL's register slave answers DECERR (no register), so a host falls back to a whole-table load.",
+        "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. ARRAY/DEVMAP rows written next take the larger free end of the direct store beside the rows that stay.",
     ),
     arr(
         "WIDEKEY",

@@ -22,6 +22,15 @@
 //!   (`u32 prefixlen` little-endian, then the data bytes in network order).
 //! - DEVMAP: direct-indexed memory of `{u32 ifindex[, u32 prog]}`; a slot is
 //!   present when its ifindex is non-zero (Linux's NULL entry otherwise).
+//! - ARRAY and DEVMAP share one direct store of [`MapConfig::direct_words`]
+//!   words, one word per index (`rtl/ebpf_map_coproc.v` holds a 64-bit word
+//!   each): a row takes `max_entries` words from the store's *window*, in
+//!   commit order, and is refused ([`ConfigError::DirectStore`]) when they
+//!   do not fit. The window is the whole store after [`MapTable::clear`]; a
+//!   row reload ([`MapTable::reload`], the MAPLOAD register) takes the larger
+//!   free end of the store beside the rows that stay (below the lowest or
+//!   above the highest of their words), so two halves of the table can be
+//!   loaded in turn.
 //!
 //! Values of map `i` live at `map_handle(i) + slot * value_size`, so an XDP
 //! lookup can return a pointer. The table owns the value bytes; around a
@@ -286,6 +295,15 @@ pub enum ConfigError {
     Shape { kind: &'static str, what: String },
     #[error("map values need {need} bytes, more than the {MAP_STRIDE}-byte area of one map")]
     TooBig { need: u64 },
+    #[error(
+        "{kind} map of {need} entries: the direct store (ARRAY and DEVMAP, {total} words) has {free} words free for it"
+    )]
+    DirectStore {
+        kind: &'static str,
+        need: u32,
+        free: u32,
+        total: u32,
+    },
 }
 
 /// Why a map operation failed.
@@ -389,14 +407,23 @@ impl Default for MapTiming {
 pub struct MapConfig {
     pub cam_entries: usize,
     pub tcam_entries: usize,
+    /// Words of the direct store shared by ARRAY and DEVMAP maps (one per
+    /// index); `rtl/ebpf_units_params.vh`'s `U_DIRECT_WORDS` is generated
+    /// from the default.
+    pub direct_words: u32,
     pub timing: MapTiming,
 }
+
+/// Default size of the direct store ([`MapConfig::direct_words`]): 1,024
+/// 64-bit words, 8 KiB of distributed RAM in the RTL.
+pub const DIRECT_WORDS: u32 = 1024;
 
 impl Default for MapConfig {
     fn default() -> Self {
         MapConfig {
             cam_entries: contract::CAM_ENTRIES,
             tcam_entries: contract::TCAM_ENTRIES,
+            direct_words: DIRECT_WORDS,
             timing: MapTiming::default(),
         }
     }
@@ -414,6 +441,8 @@ struct Row {
     freed: Vec<u32>,
     /// DEVMAP presence.
     present: Vec<bool>,
+    /// ARRAY/DEVMAP: first word in the direct store.
+    base: u32,
 }
 
 impl Row {
@@ -431,7 +460,14 @@ impl Row {
             fresh: 0,
             freed: Vec::new(),
             present,
+            base: 0,
         }
+    }
+
+    /// Direct-store words of the row: `[base, end)` (ARRAY and DEVMAP).
+    fn words(&self) -> Option<(u32, u32)> {
+        matches!(self.def.kind, MapType::Array | MapType::Devmap)
+            .then(|| (self.base, self.base + self.def.max_entries))
     }
 
     fn alloc(&mut self) -> Option<u32> {
@@ -452,6 +488,9 @@ pub struct MapTable {
     rows: Vec<Option<Row>>,
     cam: Cam,
     tcam: Tcam,
+    /// Direct-store window new rows take words from: next free, end.
+    dnext: u32,
+    dend: u32,
 }
 
 impl Default for MapTable {
@@ -477,6 +516,8 @@ impl MapTable {
             rows: vec![None; MAX_MAPS],
             cam: Cam::new(cfg.cam_entries),
             tcam: Tcam::new(cfg.tcam_entries),
+            dnext: 0,
+            dend: cfg.direct_words,
         }
     }
 
@@ -499,8 +540,43 @@ impl MapTable {
         }
         def.check()?;
         self.unconfigure(index);
-        self.rows[index] = Some(Row::new(def));
+        let mut row = Row::new(def);
+        if let Some((_, n)) = row.words() {
+            let free = self.dend - self.dnext;
+            if n > free {
+                return Err(ConfigError::DirectStore {
+                    kind: row.def.kind.name(),
+                    need: n,
+                    free,
+                    total: self.cfg.direct_words,
+                });
+            }
+            row.base = self.dnext;
+            self.dnext += n;
+        }
+        self.rows[index] = Some(row);
         Ok(())
+    }
+
+    /// Empty rows `rows` for a reload beside the others (the MAPLOAD
+    /// register): their maps and entries go; the direct-store window for the
+    /// rows configured next is the larger free end of the store beside the
+    /// rows that stay (all of it when none of them uses the store; the lower
+    /// end on a tie).
+    pub fn reload(&mut self, rows: std::ops::Range<usize>) {
+        for r in rows {
+            self.unconfigure(r);
+        }
+        let used = self.rows.iter().flatten().filter_map(Row::words);
+        let (lo, hi) = used.fold((u32::MAX, 0), |(lo, hi), (b, e)| (lo.min(b), hi.max(e)));
+        let total = self.cfg.direct_words;
+        (self.dnext, self.dend) = if lo == u32::MAX {
+            (0, total)
+        } else if lo >= total - hi {
+            (0, lo)
+        } else {
+            (hi, total)
+        };
     }
 
     /// Remove map `index` and its entries.
@@ -513,11 +589,13 @@ impl MapTable {
         }
     }
 
-    /// Remove every map (the CLEAN register).
+    /// Remove every map (the CLEAN register); the whole direct store is free.
     pub fn clear(&mut self) {
         for i in 0..MAX_MAPS {
             self.unconfigure(i);
         }
+        self.dnext = 0;
+        self.dend = self.cfg.direct_words;
     }
 
     pub fn def(&self, index: usize) -> Option<&MapDef> {
@@ -930,6 +1008,34 @@ impl MapTable {
             .by_value(handle, key)
             .and_then(|(_, k)| self.delete(handle, &k).value);
         Timed { value, cycles }
+    }
+
+    /// The entry (key, value bytes) of map `index` whose key follows
+    /// `after` (the first one when `None`) in key order: keys compared as
+    /// little-endian unsigned integers (ARRAY and DEVMAP by index, HASH keys
+    /// as numbers, LPM_TRIE keys by their data bytes read backwards, then
+    /// the prefix length). Stateless like Linux's `get_next_key`, so
+    /// entries added or removed between two calls do not shift it; the RTL
+    /// finds it by scanning the map's storage (`rtl/ebpf_map_coproc.v`).
+    pub fn next_entry(&self, index: usize, after: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        let le = |a: &[u8], b: &[u8]| a.iter().rev().cmp(b.iter().rev());
+        let h = contract::map_handle(index);
+        let r = self.rows.get(index)?.as_ref()?;
+        if matches!(r.def.kind, MapType::Array | MapType::Devmap) {
+            // By index, without listing every index.
+            let from = after.map_or(0, |a| u64::from(u32_key(a)) + 1);
+            let k = (from..u64::from(r.def.max_entries))
+                .find(|&k| r.def.kind == MapType::Array || r.present[k as usize])?;
+            let v = self.value(h, k as u32).ok()?.to_vec();
+            return Some(((k as u32).to_le_bytes().to_vec(), v));
+        }
+        let (k, slot) = self
+            .keys(index)
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| le(k, a).is_gt()))
+            .min_by(|a, b| le(&a.0, &b.0))?;
+        let v = self.value(h, slot).ok()?.to_vec();
+        Some((k, v))
     }
 
     /// Keys present in map `index` with their slots (HASH and LPM in CAM

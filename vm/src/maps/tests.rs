@@ -522,3 +522,88 @@ fn by_value_operations_mask_keys_and_values() {
         Err(MapError::Size { .. })
     ));
 }
+
+#[test]
+fn direct_store_is_shared_and_refuses_what_does_not_fit() {
+    let mut t = MapTable::new(MapConfig {
+        direct_words: 100,
+        ..MapConfig::default()
+    });
+    t.configure(0, MapDef::new(MapType::Array, 4, 8, 60))
+        .unwrap();
+    // HASH rows take no direct words.
+    t.configure(1, MapDef::new(MapType::Hash, 4, 8, 500))
+        .unwrap();
+    let e = t
+        .configure(2, MapDef::new(MapType::Devmap, 4, 4, 41))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::DirectStore {
+            kind: "DEVMAP",
+            need: 41,
+            free: 40,
+            total: 100
+        }
+    );
+    assert!(e.to_string().contains("40 words free"), "{e}");
+    t.configure(2, MapDef::new(MapType::Devmap, 4, 4, 40))
+        .unwrap();
+    // A reload of row 2 frees its words: the window is above row 0's.
+    t.reload(2..3);
+    t.configure(2, MapDef::new(MapType::Array, 4, 4, 40))
+        .unwrap();
+    // Reloading row 0: the larger free end is below row 2's words (0..60),
+    // not above them (100..100).
+    t.reload(0..1);
+    assert!(
+        t.configure(0, MapDef::new(MapType::Array, 4, 4, 61))
+            .is_err()
+    );
+    t.configure(0, MapDef::new(MapType::Array, 4, 4, 60))
+        .unwrap();
+    t.clear();
+    t.configure(0, MapDef::new(MapType::Array, 4, 4, 100))
+        .unwrap();
+}
+
+#[test]
+fn next_entry_walks_keys_as_little_endian_numbers() {
+    let mut t = MapTable::default();
+    t.configure(0, MapDef::new(MapType::Hash, 4, 4, 8)).unwrap();
+    let h = contract::map_handle(0);
+    for k in [0x100u32, 1, 0x2_0000, 7] {
+        t.update(h, &k.to_le_bytes(), &k.to_le_bytes(), 0)
+            .value
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    while let Some((k, v)) = t.next_entry(0, after.as_deref()) {
+        assert_eq!(k, v);
+        got.push(u32::from_le_bytes(k.clone().try_into().unwrap()));
+        after = Some(k);
+    }
+    assert_eq!(got, [1, 7, 0x100, 0x2_0000]);
+    // From a key that is not there: the next one.
+    assert_eq!(
+        t.next_entry(0, Some(&8u32.to_le_bytes())).unwrap().0,
+        0x100u32.to_le_bytes()
+    );
+    // ARRAY: every index in order; DEVMAP: the present ones.
+    t.configure(1, MapDef::new(MapType::Array, 4, 4, 3))
+        .unwrap();
+    assert_eq!(
+        t.next_entry(1, Some(&1u32.to_le_bytes())).unwrap().0,
+        2u32.to_le_bytes()
+    );
+    assert!(t.next_entry(1, Some(&2u32.to_le_bytes())).is_none());
+    t.configure(2, MapDef::new(MapType::Devmap, 4, 4, 8))
+        .unwrap();
+    let d = contract::map_handle(2);
+    t.update(d, &5u32.to_le_bytes(), &3u32.to_le_bytes(), 0)
+        .value
+        .unwrap();
+    assert_eq!(t.next_entry(2, None).unwrap().0, 5u32.to_le_bytes());
+    assert!(t.next_entry(2, Some(&5u32.to_le_bytes())).is_none());
+}
