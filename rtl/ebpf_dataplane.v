@@ -45,7 +45,10 @@
 //   the ENGMAPWAIT counters and the mreg_* map-register sub-bus of the
 //   register slave (an access the units refuse answers SLVERR).
 module ebpf_dataplane #(
-  parameter integer ENGINES = 4
+  parameter integer ENGINES = 4,
+  // 1: the dbg_* ports carry every engine's debug records (co-simulation);
+  // 0: they are tied to zero (synthesis: make synth sets it).
+  parameter integer DEBUG_RECORDS = 1
 ) (
   input  wire                   clk_i,
   // The data plane resets asynchronously, ebpf_units (held in reset over a
@@ -97,7 +100,46 @@ module ebpf_dataplane #(
   output wire                   s_axil_rvalid_o,
   input  wire                   s_axil_rready_i,
   // the device timer (the model's cycle)
-  output wire [63:0]            cycle_o
+  output wire [63:0]            cycle_o,
+  // ------------------------------------------------------------------
+  // Debug records (co-simulation; sim/src/device.rs reads them): every
+  // engine's ebpf_engine dbg_* outputs, engine e at [e*W +: W] of each
+  // port, under the engine's port names. Retire record: dbg_retire_o ..
+  // dbg_done_o; cycle record: dbg_running_o .. dbg_bank_o. All zero when
+  // DEBUG_RECORDS is 0.
+  // ------------------------------------------------------------------
+  output wire [ENGINES-1:0]     dbg_retire_o,
+  output wire [ENGINES*32-1:0]  dbg_retire_pc_o,
+  output wire [ENGINES-1:0]     dbg_reg_we_o,
+  output wire [ENGINES*4-1:0]   dbg_reg_idx_o,
+  output wire [ENGINES*64-1:0]  dbg_reg_val_o,
+  output wire [ENGINES-1:0]     dbg_mem_v_o,
+  output wire [ENGINES*64-1:0]  dbg_mem_addr_o,
+  output wire [ENGINES*2-1:0]   dbg_mem_width_o,
+  output wire [ENGINES-1:0]     dbg_mem_rd_o,
+  output wire [ENGINES*64-1:0]  dbg_mem_rdata_o,
+  output wire [ENGINES-1:0]     dbg_mem_wr_o,
+  output wire [ENGINES*64-1:0]  dbg_mem_wdata_o,
+  output wire [ENGINES-1:0]     dbg_fault_o,
+  output wire [ENGINES*3-1:0]   dbg_fault_code_o,
+  output wire [ENGINES-1:0]     dbg_done_o,
+  output wire [ENGINES-1:0]     dbg_running_o,
+  output wire [ENGINES*5-1:0]   dbg_stage_v_o,
+  output wire [ENGINES*32-1:0]  dbg_pc_if_o,
+  output wire [ENGINES*32-1:0]  dbg_pc_id_o,
+  output wire [ENGINES*32-1:0]  dbg_pc_ex_o,
+  output wire [ENGINES*32-1:0]  dbg_pc_mem_o,
+  output wire [ENGINES*32-1:0]  dbg_pc_wb_o,
+  output wire [ENGINES*32-1:0]  dbg_seq_if_o,
+  output wire [ENGINES*32-1:0]  dbg_seq_id_o,
+  output wire [ENGINES*32-1:0]  dbg_seq_ex_o,
+  output wire [ENGINES*32-1:0]  dbg_seq_mem_o,
+  output wire [ENGINES*32-1:0]  dbg_seq_wb_o,
+  output wire [ENGINES*4-1:0]   dbg_stall_o,
+  output wire [ENGINES-1:0]     dbg_flush_o,
+  output wire [ENGINES*2-1:0]   dbg_fwd_a_o,
+  output wire [ENGINES*2-1:0]   dbg_fwd_b_o,
+  output wire [ENGINES-1:0]     dbg_bank_o
 );
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
@@ -480,8 +522,13 @@ module ebpf_dataplane #(
       end
 
       // The core.
-      // Debug outputs the data plane does not use are left open.
-      /* verilator lint_off PINCONNECTEMPTY */
+      // Debug record signals (see the dbg_* ports).
+      wire        d_reg_we, d_mem_v, d_mem_rd, d_mem_wr, d_flush;
+      wire [3:0]  d_reg_idx;
+      wire [63:0] d_reg_val, d_mem_rdata, d_mem_wdata;
+      wire [1:0]  d_mem_width, d_fwd_a, d_fwd_b;
+      wire [4:0]  d_stage_v;
+      wire [5*32-1:0] d_pc, d_seq;
       ebpf_engine #(.HOLD(1), .LEN_LANE(MD_LENGTH)) u_eng (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .budget_i(budget_i), .max_frames_i(MAX_FRAMES[7:0]),
@@ -492,7 +539,9 @@ module ebpf_dataplane #(
         .pkt_writable_i(1'b1), .stack_en_i(1'b1),
         .pkt_arg1_i(PKT_BASE), .pkt_arg2_i(64'd0), .pkt_arg3_i(64'd0),
         .pkt_arg4_i(64'd0), .pkt_arg5_i(64'd0),
+        /* verilator lint_off PINCONNECTEMPTY */
         .pkt_pending_o(),
+        /* verilator lint_on PINCONNECTEMPTY */
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
         .fifo_xfree_i(xfree), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
         .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]), .fifo_valid_o(e_valid),
@@ -507,16 +556,15 @@ module ebpf_dataplane #(
         .helper_ack_i(helper_ack_i[g]), .helper_ret_i(helper_ret_i[g*64 +: 64]),
         .helper_unwind_i(helper_unwind_i[g]), .helper_fault_i(helper_fault_i[g]),
         .helper_fault_code_i(helper_fault_code_i[g*3 +: 3]),
-        .dbg_retire_o(e_retire), .dbg_retire_pc_o(e_rpc), .dbg_reg_we_o(), .dbg_reg_idx_o(),
-        .dbg_reg_val_o(), .dbg_mem_v_o(), .dbg_mem_addr_o(e_maddr), .dbg_mem_width_o(),
-        .dbg_mem_rd_o(), .dbg_mem_rdata_o(), .dbg_mem_wr_o(), .dbg_mem_wdata_o(),
+        .dbg_retire_o(e_retire), .dbg_retire_pc_o(e_rpc), .dbg_reg_we_o(d_reg_we), .dbg_reg_idx_o(d_reg_idx),
+        .dbg_reg_val_o(d_reg_val), .dbg_mem_v_o(d_mem_v), .dbg_mem_addr_o(e_maddr), .dbg_mem_width_o(d_mem_width),
+        .dbg_mem_rd_o(d_mem_rd), .dbg_mem_rdata_o(d_mem_rdata), .dbg_mem_wr_o(d_mem_wr), .dbg_mem_wdata_o(d_mem_wdata),
         .dbg_fault_o(e_fault), .dbg_fault_code_o(e_fcode), .dbg_done_o(e_done), .dbg_r0_o(e_r0),
-        .dbg_running_o(e_running), .dbg_stage_v_o(), .dbg_pc_if_o(), .dbg_pc_id_o(),
-        .dbg_pc_ex_o(), .dbg_pc_mem_o(), .dbg_pc_wb_o(), .dbg_seq_if_o(), .dbg_seq_id_o(),
-        .dbg_seq_ex_o(), .dbg_seq_mem_o(), .dbg_seq_wb_o(), .dbg_stall_o(e_stall),
-        .dbg_flush_o(), .dbg_fwd_a_o(), .dbg_fwd_b_o(), .dbg_bank_o(e_bank)
+        .dbg_running_o(e_running), .dbg_stage_v_o(d_stage_v), .dbg_pc_if_o(d_pc[0*32 +: 32]), .dbg_pc_id_o(d_pc[1*32 +: 32]),
+        .dbg_pc_ex_o(d_pc[2*32 +: 32]), .dbg_pc_mem_o(d_pc[3*32 +: 32]), .dbg_pc_wb_o(d_pc[4*32 +: 32]), .dbg_seq_if_o(d_seq[0*32 +: 32]), .dbg_seq_id_o(d_seq[1*32 +: 32]),
+        .dbg_seq_ex_o(d_seq[2*32 +: 32]), .dbg_seq_mem_o(d_seq[3*32 +: 32]), .dbg_seq_wb_o(d_seq[4*32 +: 32]), .dbg_stall_o(e_stall),
+        .dbg_flush_o(d_flush), .dbg_fwd_a_o(d_fwd_a), .dbg_fwd_b_o(d_fwd_b), .dbg_bank_o(e_bank)
       );
-      /* verilator lint_on PINCONNECTEMPTY */
 
       // A packet starts: running now, not running at the start of the clock.
       reg run_prev_q;
@@ -580,6 +628,79 @@ module ebpf_dataplane #(
       // dbg_done_o), the upper address bits (FAULTADDR is 32 bits), length
       // bits above an accepted frame's (at most PKT_WINDOW - SUME_MD_SIZE).
       wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:12], plen[15:11]};
+
+      // ---------------- Debug records (the dbg_* ports) ----------------
+      if (DEBUG_RECORDS != 0) begin : g_dbg
+        assign dbg_retire_o[g] = e_retire;
+        assign dbg_retire_pc_o[g*32 +: 32] = e_rpc;
+        assign dbg_reg_we_o[g] = d_reg_we;
+        assign dbg_reg_idx_o[g*4 +: 4] = d_reg_idx;
+        assign dbg_reg_val_o[g*64 +: 64] = d_reg_val;
+        assign dbg_mem_v_o[g] = d_mem_v;
+        assign dbg_mem_addr_o[g*64 +: 64] = e_maddr;
+        assign dbg_mem_width_o[g*2 +: 2] = d_mem_width;
+        assign dbg_mem_rd_o[g] = d_mem_rd;
+        assign dbg_mem_rdata_o[g*64 +: 64] = d_mem_rdata;
+        assign dbg_mem_wr_o[g] = d_mem_wr;
+        assign dbg_mem_wdata_o[g*64 +: 64] = d_mem_wdata;
+        assign dbg_fault_o[g] = e_fault;
+        assign dbg_fault_code_o[g*3 +: 3] = e_fcode;
+        assign dbg_done_o[g] = e_done;
+        assign dbg_running_o[g] = e_running;
+        assign dbg_stage_v_o[g*5 +: 5] = d_stage_v;
+        assign dbg_pc_if_o[g*32 +: 32] = d_pc[0*32 +: 32];
+        assign dbg_pc_id_o[g*32 +: 32] = d_pc[1*32 +: 32];
+        assign dbg_pc_ex_o[g*32 +: 32] = d_pc[2*32 +: 32];
+        assign dbg_pc_mem_o[g*32 +: 32] = d_pc[3*32 +: 32];
+        assign dbg_pc_wb_o[g*32 +: 32] = d_pc[4*32 +: 32];
+        assign dbg_seq_if_o[g*32 +: 32] = d_seq[0*32 +: 32];
+        assign dbg_seq_id_o[g*32 +: 32] = d_seq[1*32 +: 32];
+        assign dbg_seq_ex_o[g*32 +: 32] = d_seq[2*32 +: 32];
+        assign dbg_seq_mem_o[g*32 +: 32] = d_seq[3*32 +: 32];
+        assign dbg_seq_wb_o[g*32 +: 32] = d_seq[4*32 +: 32];
+        assign dbg_stall_o[g*4 +: 4] = e_stall;
+        assign dbg_flush_o[g] = d_flush;
+        assign dbg_fwd_a_o[g*2 +: 2] = d_fwd_a;
+        assign dbg_fwd_b_o[g*2 +: 2] = d_fwd_b;
+        assign dbg_bank_o[g] = e_bank;
+      end else begin : g_nodbg
+        assign dbg_retire_o[g] = 1'b0;
+        assign dbg_retire_pc_o[g*32 +: 32] = 32'd0;
+        assign dbg_reg_we_o[g] = 1'b0;
+        assign dbg_reg_idx_o[g*4 +: 4] = 4'd0;
+        assign dbg_reg_val_o[g*64 +: 64] = 64'd0;
+        assign dbg_mem_v_o[g] = 1'b0;
+        assign dbg_mem_addr_o[g*64 +: 64] = 64'd0;
+        assign dbg_mem_width_o[g*2 +: 2] = 2'd0;
+        assign dbg_mem_rd_o[g] = 1'b0;
+        assign dbg_mem_rdata_o[g*64 +: 64] = 64'd0;
+        assign dbg_mem_wr_o[g] = 1'b0;
+        assign dbg_mem_wdata_o[g*64 +: 64] = 64'd0;
+        assign dbg_fault_o[g] = 1'b0;
+        assign dbg_fault_code_o[g*3 +: 3] = 3'd0;
+        assign dbg_done_o[g] = 1'b0;
+        assign dbg_running_o[g] = 1'b0;
+        assign dbg_stage_v_o[g*5 +: 5] = 5'd0;
+        assign dbg_pc_if_o[g*32 +: 32] = 32'd0;
+        assign dbg_pc_id_o[g*32 +: 32] = 32'd0;
+        assign dbg_pc_ex_o[g*32 +: 32] = 32'd0;
+        assign dbg_pc_mem_o[g*32 +: 32] = 32'd0;
+        assign dbg_pc_wb_o[g*32 +: 32] = 32'd0;
+        assign dbg_seq_if_o[g*32 +: 32] = 32'd0;
+        assign dbg_seq_id_o[g*32 +: 32] = 32'd0;
+        assign dbg_seq_ex_o[g*32 +: 32] = 32'd0;
+        assign dbg_seq_mem_o[g*32 +: 32] = 32'd0;
+        assign dbg_seq_wb_o[g*32 +: 32] = 32'd0;
+        assign dbg_stall_o[g*4 +: 4] = 4'd0;
+        assign dbg_flush_o[g] = 1'b0;
+        assign dbg_fwd_a_o[g*2 +: 2] = 2'd0;
+        assign dbg_fwd_b_o[g*2 +: 2] = 2'd0;
+        assign dbg_bank_o[g] = 1'b0;
+        // The engine's debug signals go nowhere in this configuration.
+        wire unused_dbg = &{1'b0, d_reg_we, d_mem_v, d_mem_rd, d_mem_wr, d_flush, d_reg_idx,
+                            d_reg_val, d_mem_rdata, d_mem_wdata, d_mem_width, d_fwd_a, d_fwd_b,
+                            d_stage_v, d_pc, d_seq};
+      end
     end
   endgenerate
 

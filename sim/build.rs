@@ -29,7 +29,8 @@ fn main() {
         .include(&include)
         .include(include.join("vltstd"))
         .file(include.join("verilated.cpp"))
-        .file(include.join("verilated_threads.cpp"));
+        .file(include.join("verilated_threads.cpp"))
+        .file(include.join("verilated_vcd_c.cpp"));
 
     for top in TOPS {
         let mdir = out.join(top);
@@ -39,6 +40,13 @@ fn main() {
             // The engines' requests and the units' one-clock answers meet in
             // one always block each side: no real loop, Verilator settles it.
             .arg("-Wno-UNOPTFLAT")
+            // The data plane can write a VCD (a co-simulation mismatch);
+            // tracing costs nothing until a trace file is opened.
+            .args(if *top == "ebpf_dataplane" {
+                &["--trace"][..]
+            } else {
+                &[][..]
+            })
             .arg("--Mdir")
             .arg(&mdir)
             .arg("-y")

@@ -1,8 +1,11 @@
 //! The data-plane RTL (`sim::device::RtlDevice`) against the model device
 //! in lockstep (`sim::devcosim`): the SUME programs of `programs/` loaded
 //! through the registers of both at once and run on line-rate traffic, and
-//! program swaps under four ports of 64-byte frames; every output, receive
-//! decision and register read (counters included) must be equal.
+//! program swaps under four ports of 64-byte frames; every engine's cycle
+//! record and retire records of every clock, every output, receive decision
+//! and register read (counters included) must be equal. A difference put
+//! into the model's records on purpose is caught, with both sides' last
+//! clocks and a VCD of the RTL.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -11,6 +14,7 @@ use nfbpf_loader::{Options, device::program, load_file};
 use nfbpf_sim::devcosim::DevCosim;
 use nfbpf_sim::device::read_counters;
 use nfbpf_vm::device::DeviceConfig;
+use nfbpf_vm::pipeline::Stall;
 use nfbpf_vm::regs::{self, RegisterBus};
 
 use common::{arp, clang, ipv4_frame as frame};
@@ -57,6 +61,13 @@ fn fixed(port: u32) -> Image {
     load_file(&p, &Options::default()).unwrap()
 }
 
+/// Every clock's cycle records (one per engine) were compared, and retire
+/// records with them.
+fn check_records(c: &DevCosim) {
+    assert_eq!(c.cycle_records, 4 * c.cycle(), "cycle records compared");
+    assert!(c.retires > 0, "no retire records compared");
+}
+
 fn check_counters(c: &mut DevCosim) {
     let (es, ps) = read_counters(c, 4).unwrap();
     let ins: u64 = es.iter().map(|e| e.pkt_in).sum();
@@ -84,6 +95,7 @@ fn fixed_port_program_matches_model() {
     assert_eq!(n, frames.len() as u64);
     check_counters(&mut c);
     assert_eq!(c.read32(regs::CURRINSTMEM).unwrap(), 1);
+    check_records(&c);
 }
 
 /// Map entries the SUME programs need before traffic (as
@@ -181,10 +193,14 @@ fn sume_programs_match_model() {
         let ins: u64 = es.iter().map(|e| e.pkt_in).sum();
         let done: u64 = es.iter().map(|e| e.pkt_out + e.dropped + e.faults).sum();
         assert!(ins >= done && done >= n, "{name}: {es:?}");
+        check_records(&c);
         eprintln!(
-            "{name}: {} frames, {n} outputs, {} cycles, 0 mismatches",
+            "{name}: {} frames, {n} outputs, {} cycles, {} retire records, {} cycle records, \
+             0 mismatches",
             frames.len(),
-            c.cycle()
+            c.cycle(),
+            c.retires,
+            c.cycle_records
         );
     }
 }
@@ -228,9 +244,13 @@ fn swaps_under_line_rate_match_model() {
     for (e, k) in es.iter().enumerate() {
         assert_eq!(k.pkt_in, k.pkt_out, "engine {e}: {k:?}");
     }
+    check_records(&c);
     eprintln!(
-        "{swaps} swaps ({refused} refused and retried), {sent} frames, {} cycles, 0 mismatches",
-        c.cycle()
+        "{swaps} swaps ({refused} refused and retried), {sent} frames, {} cycles, \
+         {} retire records, {} cycle records, 0 mismatches",
+        c.cycle(),
+        c.retires,
+        c.cycle_records
     );
 }
 
@@ -253,6 +273,20 @@ fn cosim_command_on_a_capture() {
         out.starts_with("300 packets, ") && out.trim_end().ends_with(" 0 mismatches"),
         "{out}"
     );
+    // Records were compared: "... K outputs, R retire records, C cycle records, ...".
+    let count = |what: &str| -> u64 {
+        let i = out.find(what).unwrap_or_else(|| panic!("{what}: {out}"));
+        out[..i]
+            .rsplit(", ")
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let cycles = count(" cycles");
+    assert!(count(" retire records") > 0, "{out}");
+    assert_eq!(count(" cycle records"), 4 * cycles, "{out}");
     // An XDP function: the RTL data plane refuses its ABI, named.
     let xdp = common::program("xdp_drop.c");
     let (code, _, err) = common::nfbpf(&["cosim", xdp.to_str().unwrap(), "--pcap", pc]);
@@ -295,11 +329,15 @@ fn overload_fills_fifo_md_in_lockstep() {
     let (_, ps) = read_counters(&mut c, 4).unwrap();
     let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
     assert!(dropped > 0, "no refusals: {ps:?}");
+    check_records(&c);
     eprintln!(
-        "{} frames, {dropped} refused at full FIFO_MD, {} outputs, {} cycles, 0 mismatches",
+        "{} frames, {dropped} refused at full FIFO_MD, {} outputs, {} cycles, \
+         {} retire records, {} cycle records, 0 mismatches",
         frames.len(),
         c.outputs,
-        c.cycle()
+        c.cycle(),
+        c.retires,
+        c.cycle_records
     );
 }
 
@@ -450,4 +488,92 @@ fn maps_load_beside_the_running_ones_match_model() {
     );
     // A MAPLOAD past the table is refused by both.
     assert!(c.write32(regs::MAPLOAD, (63 << 8) | 2).is_err());
+}
+
+/// Run traffic into engine 1's port until the co-simulation stops at a
+/// difference (or give up); returns the mismatch message.
+fn run_until_mismatch(c: &mut DevCosim) -> Option<String> {
+    let f = frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 9, 64);
+    for i in 0..2000u64 {
+        if i % 20 == 0
+            && c.port_free(1)
+            && let Err(e) = c.rx(1, &f)
+        {
+            return Some(e);
+        }
+        if let Err(e) = c.step() {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// The comparator catches a difference: one retire record of the model
+/// changed (the register value written), then one cycle record (the stall
+/// cause of an idle engine). The run stops at that clock with both sides'
+/// last clocks of the engine and writes a VCD of the RTL, named in the
+/// message.
+#[test]
+fn injected_record_difference_is_caught_with_history_and_vcd() {
+    if !clang() {
+        return;
+    }
+    let vcd = std::env::temp_dir().join(format!("nfbpf-rtldev-{}-inject.vcd", std::process::id()));
+    // A retire record: the first engine-1 instruction writing a register
+    // after the program is loaded.
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &fixed(2)).unwrap();
+    let _ = std::fs::remove_file(&vcd);
+    c.set_vcd_path(&vcd);
+    let mut hit = None;
+    c.perturb_model_records(move |x| {
+        if hit.is_none()
+            && x.engine == 1
+            && let Some(r) = x.retired.iter_mut().find(|r| r.reg.is_some())
+        {
+            if let Some((_, v)) = r.reg.as_mut() {
+                *v ^= 1;
+            }
+            hit = Some(x.cycle.cycle);
+        }
+    });
+    let e = run_until_mismatch(&mut c).expect("the changed retire record was not caught");
+    assert!(e.contains("engine 1 retire records differ"), "{e}");
+    assert!(e.contains("model, engine 1, last clocks:"), "{e}");
+    assert!(e.contains("rtl, engine 1, last clocks:"), "{e}");
+    assert!(e.contains("    retire\t"), "{e}");
+    assert!(e.contains(&vcd.display().to_string()), "{e}");
+    assert_eq!(c.vcd_written.as_deref(), Some(vcd.as_path()));
+    let v = std::fs::read_to_string(&vcd).unwrap();
+    assert!(
+        v.contains("$enddefinitions") && v.contains("dbg_retire_o"),
+        "VCD header"
+    );
+    assert!(
+        v.lines().filter(|l| l.starts_with('#')).count() > 10,
+        "VCD times"
+    );
+    eprintln!("caught:\n{e}");
+    std::fs::remove_file(&vcd).unwrap();
+
+    // A cycle record: engine 3 (port 3, no traffic) idle at clock 500.
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &fixed(2)).unwrap();
+    c.set_vcd_path(&vcd);
+    c.perturb_model_records(|x| {
+        if x.engine == 3 && x.cycle.cycle == 500 {
+            assert_eq!(x.cycle.stall, Stall::Idle);
+            x.cycle.stall = Stall::None;
+        }
+    });
+    let e = run_until_mismatch(&mut c).expect("the changed cycle record was not caught");
+    assert!(e.contains("engine 3 cycle records differ"), "{e}");
+    assert!(e.starts_with("cycle 501:"), "{e}");
+    assert_eq!(
+        c.cycle_records,
+        4 * 500 + 3,
+        "compared before the difference"
+    );
+    assert!(std::fs::metadata(&vcd).unwrap().len() > 0);
+    std::fs::remove_file(&vcd).unwrap();
 }

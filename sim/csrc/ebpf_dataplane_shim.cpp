@@ -9,6 +9,7 @@
 // rising and falling edge. Frames leave on the egress AXI4-Stream (m_axis_*).
 #include "Vebpf_dataplane.h"
 #include "verilated.h"
+#include "verilated_vcd_c.h"
 #include <cstdint>
 
 #define DP_ENGINES 4
@@ -61,6 +62,9 @@ static uint64_t get64(const uint32_t* w, int k) {
 struct Dp {
     VerilatedContext ctx;
     Vebpf_dataplane* m;
+    // VCD of every signal once nfbpf_dp_trace opened one (debug records).
+    VerilatedVcdC* vcd = nullptr;
+    uint64_t vcd_time = 0;
 };
 
 static void put(Vebpf_dataplane* m, const DpIn* i) {
@@ -124,6 +128,14 @@ void* nfbpf_dp_new() {
 
 void nfbpf_dp_free(void* p) {
     Dp* d = static_cast<Dp*>(p);
+    if (d->vcd) {
+        // A model that traced is not destroyed: with Verilator 5.006, once
+        // one is, destroying any other model of the process hangs (in
+        // VerilatedContextImp::scopeErase). It stays until the process
+        // ends (one per co-simulation mismatch).
+        d->vcd->close();
+        return;
+    }
     delete d->m;
     delete d;
 }
@@ -151,11 +163,101 @@ void nfbpf_dp_eval(void* p, const DpIn* i, DpOut* o) {
 }
 
 void nfbpf_dp_tick(void* p) {
-    Vebpf_dataplane* m = static_cast<Dp*>(p)->m;
+    Dp* d = static_cast<Dp*>(p);
+    Vebpf_dataplane* m = d->m;
+    // VCD: the settled clock at 10k, the rising edge at 10k + 5.
+    if (d->vcd) d->vcd->dump(d->vcd_time);
     m->clk_i = 1;
     m->eval();
+    if (d->vcd) d->vcd->dump(d->vcd_time + 5);
+    d->vcd_time += 10;
     m->clk_i = 0;
     m->eval();
+}
+
+}
+
+// ---------------------------------------------------------------------
+// Debug records: every engine's dbg_* ports (read only when the harness
+// records), and the VCD trace.
+// ---------------------------------------------------------------------
+
+struct DpDbg {
+    // One-bit signals as bit masks (engine e at bit e).
+    uint64_t retire, reg_we, mem_v, mem_rd, mem_wr, fault, done, running, flush, bank;
+    uint64_t retire_pc[DP_ENGINES], reg_idx[DP_ENGINES], reg_val[DP_ENGINES];
+    uint64_t mem_addr[DP_ENGINES], mem_width[DP_ENGINES], mem_rdata[DP_ENGINES];
+    uint64_t mem_wdata[DP_ENGINES], fault_code[DP_ENGINES], stage_v[DP_ENGINES];
+    uint64_t pc[DP_ENGINES][5], seq[DP_ENGINES][5];
+    uint64_t stall[DP_ENGINES], fwd_a[DP_ENGINES], fwd_b[DP_ENGINES];
+};
+
+// Field e of a flattened port of at most 64 bits.
+static uint64_t nfield(uint64_t v, int e, int w) {
+    return (v >> (w * e)) & (w == 64 ? ~0ull : ((1ull << w) - 1));
+}
+
+extern "C" {
+
+void nfbpf_dp_dbg(void* p, DpDbg* o) {
+    Vebpf_dataplane* m = static_cast<Dp*>(p)->m;
+    o->retire = m->dbg_retire_o;
+    o->reg_we = m->dbg_reg_we_o;
+    o->mem_v = m->dbg_mem_v_o;
+    o->mem_rd = m->dbg_mem_rd_o;
+    o->mem_wr = m->dbg_mem_wr_o;
+    o->fault = m->dbg_fault_o;
+    o->done = m->dbg_done_o;
+    o->running = m->dbg_running_o;
+    o->flush = m->dbg_flush_o;
+    o->bank = m->dbg_bank_o;
+    for (int e = 0; e < DP_ENGINES; e++) {
+        o->retire_pc[e] = wget(m->dbg_retire_pc_o.data(), 32 * e, 32);
+        o->reg_idx[e] = nfield(m->dbg_reg_idx_o, e, 4);
+        o->reg_val[e] = get64(m->dbg_reg_val_o.data(), e);
+        o->mem_addr[e] = get64(m->dbg_mem_addr_o.data(), e);
+        o->mem_width[e] = nfield(m->dbg_mem_width_o, e, 2);
+        o->mem_rdata[e] = get64(m->dbg_mem_rdata_o.data(), e);
+        o->mem_wdata[e] = get64(m->dbg_mem_wdata_o.data(), e);
+        o->fault_code[e] = nfield(m->dbg_fault_code_o, e, 3);
+        o->stage_v[e] = nfield(m->dbg_stage_v_o, e, 5);
+        o->pc[e][0] = wget(m->dbg_pc_if_o.data(), 32 * e, 32);
+        o->pc[e][1] = wget(m->dbg_pc_id_o.data(), 32 * e, 32);
+        o->pc[e][2] = wget(m->dbg_pc_ex_o.data(), 32 * e, 32);
+        o->pc[e][3] = wget(m->dbg_pc_mem_o.data(), 32 * e, 32);
+        o->pc[e][4] = wget(m->dbg_pc_wb_o.data(), 32 * e, 32);
+        o->seq[e][0] = wget(m->dbg_seq_if_o.data(), 32 * e, 32);
+        o->seq[e][1] = wget(m->dbg_seq_id_o.data(), 32 * e, 32);
+        o->seq[e][2] = wget(m->dbg_seq_ex_o.data(), 32 * e, 32);
+        o->seq[e][3] = wget(m->dbg_seq_mem_o.data(), 32 * e, 32);
+        o->seq[e][4] = wget(m->dbg_seq_wb_o.data(), 32 * e, 32);
+        o->stall[e] = nfield(m->dbg_stall_o, e, 4);
+        o->fwd_a[e] = nfield(m->dbg_fwd_a_o, e, 2);
+        o->fwd_b[e] = nfield(m->dbg_fwd_b_o, e, 2);
+    }
+}
+
+// Start a VCD of every signal at `path` (from the next clock on). 0 on
+// success, -1 when the file cannot be opened.
+int nfbpf_dp_trace(void* p, const char* path) {
+    Dp* d = static_cast<Dp*>(p);
+    if (d->vcd) return 0;
+    d->ctx.traceEverOn(true);
+    d->vcd = new VerilatedVcdC;
+    d->m->trace(d->vcd, 99);
+    d->vcd->open(path);
+    if (!d->vcd->isOpen()) {
+        delete d->vcd;
+        d->vcd = nullptr;
+        return -1;
+    }
+    return 0;
+}
+
+// Write what the VCD holds so far to its file.
+void nfbpf_dp_trace_flush(void* p) {
+    Dp* d = static_cast<Dp*>(p);
+    if (d->vcd) d->vcd->flush();
 }
 
 }

@@ -6,22 +6,49 @@
 //! both devices at once); each goes to both sides at the same clock. A
 //! register access takes clocks on the RTL's AXI4-Lite bus: the model does
 //! the access at the clock the RTL takes it and then steps as many clocks.
-//! After every clock the outputs of both sides (frame bytes, destination,
-//! engine, bank, arrival, verdict and egress cycles, sequence number) must
-//! be equal, the RTL's egress `tuser` must agree with its verdicts, as must the receive decisions and every register value read; the
-//! first difference stops the run with the last clocks of both sides.
+//!
+//! Compared, clock by clock, engine by engine: the cycle record (what each
+//! stage holds, the stall cause, flush, forwarding, bank; the pc and seq of
+//! an empty stage are stale latches and not compared) and the retire
+//! records in full (order, cycle, pc, instruction, register written, memory
+//! access; a fault as the hardware states it, [`DeviceFault`]); then the
+//! outputs of both sides (frame bytes, destination, engine, bank, arrival,
+//! verdict and egress cycles, sequence number), the RTL's egress `tuser`
+//! against its verdicts, the receive decisions and every register value
+//! read. The first difference stops the run with the last
+//! clocks of both sides (the differing engine's records and the stimulus),
+//! and a VCD of the RTL around it: the stimulus is logged and, at a
+//! mismatch, replayed on a fresh RTL device that traces (the lockstep run
+//! itself never traces, so it keeps its speed).
 
 use crate::device::RtlDevice;
 use nfbpf_vm::device::{Device, DeviceConfig, Output};
+use nfbpf_vm::pipeline::{CollectDevice, CycleRecord, EngineClock};
 use nfbpf_vm::regs::{BusError, RegisterBus};
+use nfbpf_vm::trace::Retire;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Clocks of history shown with a mismatch.
 const HISTORY: usize = 12;
+/// Clocks the VCD holds before and after the clock of a mismatch.
+const VCD_BEFORE: u64 = 64;
+const VCD_AFTER: u64 = 4;
+
+/// One piece of stimulus, as given to both sides (replayed for the VCD).
+#[derive(Debug, Clone)]
+enum Stim {
+    Rx(usize, Vec<u8>),
+    Steps(u64),
+    Read(u32),
+    Write(u32, u32),
+}
+
+/// A change to the model's records before the comparison (test hook).
+type Perturb = Box<dyn FnMut(&mut EngineClock) + Send>;
 
 /// Both data planes in lockstep.
-#[derive(Debug)]
 pub struct DevCosim {
     pub model: Device,
     pub rtl: RtlDevice,
@@ -31,22 +58,114 @@ pub struct DevCosim {
     /// register puts the beat taken in clock `sent` on the bus in clock
     /// `sent + 1`, where the harness sees it.
     due: VecDeque<Output>,
+    /// Retire records compared so far (all engines).
+    pub retires: u64,
+    /// Cycle records compared so far (one per engine per clock).
+    pub cycle_records: u64,
+    /// The VCD written at the last mismatch.
+    pub vcd_written: Option<PathBuf>,
+    cfg: DeviceConfig,
     history: VecDeque<String>,
     /// Events of the current clock, for the history.
     now: String,
+    /// Model records not compared yet.
+    pending: CollectDevice,
+    /// Both sides' records of the last clocks.
+    hist_model: VecDeque<EngineClock>,
+    hist_rtl: VecDeque<EngineClock>,
+    log: Vec<Stim>,
+    vcd: PathBuf,
+    perturb: Option<Perturb>,
+}
+
+impl std::fmt::Debug for DevCosim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevCosim")
+            .field("cycle", &self.cycle())
+            .field("outputs", &self.outputs)
+            .field("retires", &self.retires)
+            .field("cycle_records", &self.cycle_records)
+            .finish()
+    }
+}
+
+/// The record as compared: empty stages' pc and seq cleared.
+fn norm(mut c: CycleRecord) -> CycleRecord {
+    for s in c.stage.iter_mut() {
+        if !s.valid {
+            s.pc = 0;
+            s.seq = 0;
+        }
+    }
+    c
+}
+
+/// The model's records as the hardware states them: a fault's text is its
+/// [`DeviceFault`] form.
+fn device_form(mut x: EngineClock) -> EngineClock {
+    if let Some(f) = x.fault
+        && let Some(r) = x.retired.iter_mut().rev().find(|r| r.fault.is_some())
+    {
+        r.fault = Some(f.text());
+    }
+    x
+}
+
+fn lines(x: &EngineClock, out: &mut String) {
+    let _ = writeln!(out, "  {}", x.cycle.to_line());
+    for r in &x.retired {
+        let _ = writeln!(out, "    retire\t{}", r.to_line());
+    }
+}
+
+/// What differs between two records of one engine and clock.
+fn differ(a: &EngineClock, b: &EngineClock) -> Option<String> {
+    if norm(a.cycle) != norm(b.cycle) {
+        return Some(format!(
+            "engine {} cycle records differ:\n  model {}\n  rtl   {}",
+            a.engine,
+            a.cycle.to_line(),
+            b.cycle.to_line()
+        ));
+    }
+    if a.retired != b.retired {
+        let show = |r: Option<&Retire>| r.map_or("(none)".to_string(), Retire::to_line);
+        let k = (0..a.retired.len().max(b.retired.len()))
+            .find(|&k| a.retired.get(k) != b.retired.get(k))
+            .unwrap_or(0);
+        return Some(format!(
+            "engine {} retire records differ at cycle {}:\n  model {}\n  rtl   {}",
+            a.engine,
+            a.cycle.cycle,
+            show(a.retired.get(k)),
+            show(b.retired.get(k))
+        ));
+    }
+    None
 }
 
 impl DevCosim {
     pub fn new(cfg: DeviceConfig) -> Result<Self, String> {
         let model = Device::new(cfg.clone()).map_err(|e| e.to_string())?;
-        let rtl = RtlDevice::new(cfg).map_err(|e| e.to_string())?;
+        let mut rtl = RtlDevice::new(cfg.clone()).map_err(|e| e.to_string())?;
+        rtl.record(true);
         Ok(DevCosim {
             model,
             rtl,
             outputs: 0,
             due: VecDeque::new(),
+            retires: 0,
+            cycle_records: 0,
+            vcd_written: None,
+            cfg,
             history: VecDeque::new(),
             now: String::new(),
+            pending: CollectDevice::default(),
+            hist_model: VecDeque::new(),
+            hist_rtl: VecDeque::new(),
+            log: Vec::new(),
+            vcd: std::env::temp_dir().join(format!("nfbpf-devcosim-{}.vcd", std::process::id())),
+            perturb: None,
         })
     }
 
@@ -54,38 +173,143 @@ impl DevCosim {
         self.model.cycle()
     }
 
+    /// Where a mismatch writes its VCD (default: `nfbpf-devcosim-PID.vcd`
+    /// in the temporary directory).
+    pub fn set_vcd_path(&mut self, path: &Path) {
+        self.vcd = path.to_path_buf();
+    }
+
+    /// Test hook: `f` changes each of the model's records before it is
+    /// compared (to check that a difference is caught).
+    pub fn perturb_model_records(&mut self, f: impl FnMut(&mut EngineClock) + Send + 'static) {
+        self.perturb = Some(Box::new(f));
+    }
+
     /// Can a frame go into `port` now on both sides at the same clock?
     pub fn port_free(&self, port: usize) -> bool {
         self.rtl.port_free(port)
     }
 
-    fn mismatch(&self, what: String) -> String {
-        let mut s = format!("cycle {}: {what}\nlast clocks:\n", self.cycle());
+    /// The error of a difference: what, the last clocks of both sides (the
+    /// records of `engine`, or of every engine in the last clocks), the
+    /// stimulus, and the VCD of the RTL.
+    fn mismatch(&mut self, what: String, engine: Option<u8>) -> String {
+        let mut s = format!("cycle {}: {what}\n", self.cycle());
+        let n = self.model.config().engines;
+        for (side, h) in [("model", &self.hist_model), ("rtl", &self.hist_rtl)] {
+            let recs: Vec<&EngineClock> = match engine {
+                Some(e) => h.iter().filter(|x| x.engine == e).collect(),
+                None => h.iter().skip(h.len().saturating_sub(3 * n)).collect(),
+            };
+            let _ = match engine {
+                Some(e) => writeln!(s, "{side}, engine {e}, last clocks:"),
+                None => writeln!(s, "{side}, every engine, last clocks:"),
+            };
+            let _ = writeln!(s, "  {}", CycleRecord::HEADER);
+            for x in recs {
+                lines(x, &mut s);
+            }
+        }
+        let _ = writeln!(s, "stimulus, last clocks:");
         for h in &self.history {
             let _ = writeln!(s, "  {h}");
         }
         let _ = writeln!(s, "  (this clock) {}", self.now);
+        match self.write_vcd() {
+            Ok((p, from, to)) => {
+                let _ = write!(
+                    s,
+                    "VCD of the RTL, clocks {from}..={to} (clock N from time 10N+5): {}",
+                    p.display()
+                );
+                self.vcd_written = Some(p);
+            }
+            Err(e) => {
+                let _ = write!(s, "VCD of the RTL not written: {e}");
+            }
+        }
         s
+    }
+
+    /// Replay the stimulus on a fresh RTL device that traces from
+    /// [`VCD_BEFORE`] clocks before this one to [`VCD_AFTER`] after.
+    fn write_vcd(&self) -> Result<(PathBuf, u64, u64), String> {
+        let at = self.rtl.cycle();
+        let from = at.saturating_sub(VCD_BEFORE);
+        let mut r = RtlDevice::new(self.cfg.clone()).map_err(|e| e.to_string())?;
+        let path = self.vcd.clone();
+        let mut tracing = false;
+        let start = |r: &mut RtlDevice, tracing: &mut bool| -> Result<(), String> {
+            if !*tracing && r.cycle() >= from {
+                r.trace(&path)?;
+                *tracing = true;
+            }
+            Ok(())
+        };
+        for s in &self.log {
+            start(&mut r, &mut tracing)?;
+            match s {
+                Stim::Rx(p, f) => {
+                    r.rx(*p, f);
+                }
+                Stim::Steps(n) => {
+                    for _ in 0..*n {
+                        start(&mut r, &mut tracing)?;
+                        r.step();
+                    }
+                }
+                Stim::Read(off) => {
+                    let _ = r.read32(*off);
+                }
+                Stim::Write(off, v) => {
+                    let _ = r.write32(*off, *v);
+                }
+            }
+        }
+        start(&mut r, &mut tracing)?;
+        for _ in 0..VCD_AFTER {
+            r.step();
+        }
+        r.trace_flush();
+        // After step s the RTL sits in clock s - 1: the trace opened there.
+        let to = r.cycle().saturating_sub(1);
+        drop(r);
+        Ok((path, from.saturating_sub(1), to))
+    }
+
+    fn log_steps(&mut self, n: u64) {
+        if let Some(Stim::Steps(k)) = self.log.last_mut() {
+            *k += n;
+        } else {
+            self.log.push(Stim::Steps(n));
+        }
     }
 
     /// A frame on `port` on both sides; the receive decisions must agree.
     pub fn rx(&mut self, port: usize, frame: &[u8]) -> Result<bool, String> {
         if !self.rtl.port_free(port) {
-            return Err(self.mismatch(format!(
-                "port {port} is still taking a frame on the RTL side: frames on one port \
-                 need at least one clock per 32 bytes"
-            )));
+            return Err(self.mismatch(
+                format!(
+                    "port {port} is still taking a frame on the RTL side: frames on one port \
+                     need at least one clock per 32 bytes"
+                ),
+                None,
+            ));
         }
+        self.log.push(Stim::Rx(port, frame.to_vec()));
         let a = self.model.rx(port, frame);
         let b = self.rtl.rx(port, frame);
         let _ = write!(self.now, " rx p{port} {}B:{a}/{b}", frame.len());
         if a != b {
-            return Err(self.mismatch(format!(
-                "frame of {} bytes on port {port}: model {}, RTL {}",
-                frame.len(),
-                if a { "took it" } else { "dropped it" },
-                if b { "took it" } else { "dropped it" }
-            )));
+            return Err(self.mismatch(
+                format!(
+                    "frame of {} bytes on port {port}: model {}, RTL {}",
+                    frame.len(),
+                    if a { "took it" } else { "dropped it" },
+                    if b { "took it" } else { "dropped it" }
+                ),
+                None,
+            ));
         }
         Ok(a)
     }
@@ -106,21 +330,73 @@ impl DevCosim {
         }
         let errors = self.rtl.take_errors();
         if !errors.is_empty() {
-            return Err(self.mismatch(format!("RTL egress: {}", errors.join("; "))));
+            return Err(self.mismatch(format!("RTL egress: {}", errors.join("; ")), None));
         }
         let n = a.len().max(b.len());
         for k in 0..n {
             match (a.get(k), b.get(k)) {
                 (Some(x), Some(y)) if x == y => {}
                 (x, y) => {
-                    return Err(self.mismatch(format!(
-                        "output {} differs:\n  model {x:?}\n  RTL   {y:?}",
-                        self.outputs + k as u64
-                    )));
+                    let e = x.or(y).map(|o| o.engine as u8);
+                    return Err(self.mismatch(
+                        format!(
+                            "output {} differs:\n  model {x:?}\n  RTL   {y:?}",
+                            self.outputs + k as u64
+                        ),
+                        e,
+                    ));
                 }
             }
         }
         self.outputs += n as u64;
+        Ok(())
+    }
+
+    /// Compare the records both sides made since the last comparison (the
+    /// same clocks on both).
+    fn compare_records(&mut self) -> Result<(), String> {
+        let mut a = std::mem::take(&mut self.pending.0);
+        // The model steps its engines in a rotating order; the RTL reports
+        // them in engine order.
+        a.sort_by_key(|x| (x.cycle.cycle, x.engine));
+        let b = self.rtl.take_records();
+        let n = a.len().max(b.len());
+        let mut a = a.into_iter();
+        let mut b = b.into_iter();
+        for _ in 0..n {
+            let (x, y) = (a.next().map(device_form), b.next());
+            let (x, y) = match (x, y) {
+                (Some(mut x), Some(y)) => {
+                    if let Some(f) = self.perturb.as_mut() {
+                        f(&mut x);
+                    }
+                    (x, y)
+                }
+                (x, y) => {
+                    let what = format!(
+                        "record streams end apart: model {:?}, RTL {:?}",
+                        x.map(|x| (x.cycle.cycle, x.engine)),
+                        y.map(|y| (y.cycle.cycle, y.engine))
+                    );
+                    return Err(self.mismatch(what, None));
+                }
+            };
+            let d = differ(&x, &y);
+            let e = x.engine;
+            self.retires += x.retired.len() as u64;
+            self.cycle_records += 1;
+            let keep = HISTORY * self.model.config().engines;
+            for (h, r) in [(&mut self.hist_model, x), (&mut self.hist_rtl, y)] {
+                h.push_back(r);
+                while h.len() > keep {
+                    h.pop_front();
+                }
+            }
+            if let Some(what) = d {
+                self.cycle_records -= 1;
+                return Err(self.mismatch(what, Some(e)));
+            }
+        }
         Ok(())
     }
 
@@ -133,12 +409,15 @@ impl DevCosim {
         }
     }
 
-    /// One clock on both sides; their outputs must be equal.
+    /// One clock on both sides; their records and outputs must be equal.
     pub fn step(&mut self) -> Result<(), String> {
-        self.model.step();
+        self.log_steps(1);
+        self.model.step_recorded(&mut self.pending);
         self.rtl.step();
-        let (a, b) = (self.model.take_outputs(), self.rtl.take_outputs());
-        let r = self.compare(a, b);
+        let r = self.compare_records().and_then(|()| {
+            let (a, b) = (self.model.take_outputs(), self.rtl.take_outputs());
+            self.compare(a, b)
+        });
         self.end_clock();
         r
     }
@@ -148,14 +427,14 @@ impl DevCosim {
         let _ = write!(self.now, " {what}");
         let mut a = Vec::new();
         while self.model.cycle() < self.rtl.cycle() {
-            self.model.step();
+            self.model.step_recorded(&mut self.pending);
             a.extend(self.model.take_outputs());
             if self.model.cycle() < self.rtl.cycle() {
                 self.end_clock();
             }
         }
         let b = self.rtl.take_outputs();
-        let r = self.compare(a, b);
+        let r = self.compare_records().and_then(|()| self.compare(a, b));
         if self.rtl.cycle() > from {
             self.end_clock();
         }
@@ -177,6 +456,7 @@ impl DevCosim {
 impl RegisterBus for DevCosim {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         let from = self.rtl.cycle();
+        self.log.push(Stim::Read(off));
         let a = self.model.read32(off);
         let b = self.rtl.read32(off);
         self.catch_up(from, &format!("R {off:#x}"))
@@ -185,13 +465,14 @@ impl RegisterBus for DevCosim {
             (Ok(x), Ok(y)) if x == y => Ok(x),
             (Err(x), Err(_)) => Err(x),
             (a, b) => Err(BusError::Transport(
-                self.mismatch(format!("read of {off:#x}: model {a:?}, RTL {b:?}")),
+                self.mismatch(format!("read of {off:#x}: model {a:?}, RTL {b:?}"), None),
             )),
         }
     }
 
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
         let from = self.rtl.cycle();
+        self.log.push(Stim::Write(off, v));
         let a = self.model.write32(off, v);
         let b = self.rtl.write32(off, v);
         self.catch_up(from, &format!("W {off:#x}={v:#x}"))
@@ -199,9 +480,10 @@ impl RegisterBus for DevCosim {
         match (a, b) {
             (Ok(()), Ok(())) => Ok(()),
             (Err(x), Err(_)) => Err(x),
-            (a, b) => Err(BusError::Transport(self.mismatch(format!(
-                "write of {v:#x} to {off:#x}: model {a:?}, RTL {b:?}"
-            )))),
+            (a, b) => Err(BusError::Transport(self.mismatch(
+                format!("write of {v:#x} to {off:#x}: model {a:?}, RTL {b:?}"),
+                None,
+            ))),
         }
     }
 }

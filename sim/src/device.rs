@@ -30,6 +30,11 @@
 //! busy until the coprocessor took it); the hardware does
 //! not validate programs, so the FLIP check (the model's) runs here, in the
 //! host side of the bus, before the FLIP goes out.
+//!
+//! Debug records: when asked ([`RtlDevice::record`]), every clock's retire
+//! records and cycle record of each engine are read from the data plane's
+//! `dbg_*` ports ([`RtlDevice::take_records`], the records of the model's
+//! `Device::step_recorded`); [`RtlDevice::trace`] writes a VCD of the RTL.
 
 use crate::rtl::{DP_ENGINES, DpIn, DpOut, RtlDataplane};
 use nfbpf_vm::Insn;
@@ -37,9 +42,11 @@ use nfbpf_vm::abi::{Abi, Verdict};
 use nfbpf_vm::contract;
 use nfbpf_vm::device::{self as model, Dest, DeviceConfig, EngineCounters, Output};
 use nfbpf_vm::device::{PORTS, PortCounters};
-use nfbpf_vm::pipeline::Pacing;
+use nfbpf_vm::isa::{Kind, Width};
+use nfbpf_vm::pipeline::{CycleRecord, EngineClock, Fwd, Pacing, StageSlot, Stall};
 use nfbpf_vm::program::Program;
 use nfbpf_vm::regs::{self, Access, BusError, RegisterBus};
+use nfbpf_vm::trace::{DeviceFault, MemAccess, Retire};
 use std::collections::VecDeque;
 
 const WB: usize = contract::FIFO_WORD_BYTES;
@@ -113,6 +120,10 @@ pub struct RtlDevice {
     steps: u64,
     outputs: Vec<Output>,
     staged: Staged,
+    // Debug records (see the section at the end).
+    banks: [Option<Program>; 2],
+    active: u8,
+    rec: Option<Recorder>,
 }
 
 impl std::fmt::Debug for RtlDevice {
@@ -155,6 +166,9 @@ impl RtlDevice {
             steps: 0,
             outputs: Vec::new(),
             staged: Staged::default(),
+            banks: [None, None],
+            active: 0,
+            rec: None,
         };
         d.dp.reset(&d.inp);
         d.out = d.dp.eval(&d.inp);
@@ -275,6 +289,9 @@ impl RtlDevice {
         self.eval();
         if self.out.m_tvalid == 1 {
             self.egress_beat();
+        }
+        if self.rec.is_some() {
+            self.read_records();
         }
         let first = (self.steps % DP_ENGINES as u64) as usize;
         for k in 0..DP_ENGINES {
@@ -426,6 +443,7 @@ impl RtlDevice {
                 }
             }
             regs::HIINST => self.staged.hiinst = v,
+            regs::FLIP if v & 1 == 1 => self.flipped(),
             regs::LOINST => {
                 let at = self.staged.wrptr as usize;
                 if self.staged.insns.len() <= at {
@@ -464,6 +482,156 @@ impl RtlDevice {
             ),
             _ => format!("{name} ({off:#x}): the device refused the write"),
         })
+    }
+}
+
+// ----------------------------------------------------------------------
+// Debug records: each engine's retire records and cycle record of every
+// clock, read from the data plane's dbg_* ports (the records of
+// `vm::device::Device::step_recorded`). The instructions of the retire
+// records come from the programs the host wrote (the banks as each FLIP
+// made them); a fault is stated as the hardware knows it (`DeviceFault`).
+// ----------------------------------------------------------------------
+
+/// Record state: each engine's retire count in its packet, the records so
+/// far.
+#[derive(Debug, Default)]
+struct Recorder {
+    retired: [u64; DP_ENGINES],
+    out: Vec<EngineClock>,
+}
+
+const FWD: [Fwd; 4] = [Fwd::None, Fwd::Reg, Fwd::ExMem, Fwd::MemWb];
+const WIDTHS: [Width; 4] = [Width::B, Width::H, Width::W, Width::DW];
+/// `dbg_fault_code_o` of a memory fault.
+const F_MEM: u32 = 1;
+
+impl RtlDevice {
+    /// Record every engine's retire and cycle records from now on (or stop).
+    pub fn record(&mut self, on: bool) {
+        match (on, self.rec.is_some()) {
+            (true, false) => self.rec = Some(Recorder::default()),
+            (false, true) => self.rec = None,
+            _ => {}
+        }
+    }
+
+    /// Take the records made so far (clock by clock, engines in order).
+    pub fn take_records(&mut self) -> Vec<EngineClock> {
+        self.rec
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.out))
+            .unwrap_or_default()
+    }
+
+    /// Write a VCD of every RTL signal to `path` from the next clock on.
+    pub fn trace(&mut self, path: &std::path::Path) -> Result<(), String> {
+        self.dp.trace(path)
+    }
+
+    /// Flush the VCD written so far to its file.
+    pub fn trace_flush(&mut self) {
+        self.dp.trace_flush();
+    }
+
+    /// A FLIP the device took: the staged program is in the new active bank.
+    fn flipped(&mut self) {
+        let n = (self.staged.numinst as usize).min(self.staged.insns.len());
+        let insns: Vec<Insn> = self.staged.insns[..n]
+            .iter()
+            .map(|&w| Insn::from_u64(w))
+            .collect();
+        self.active ^= 1;
+        self.banks[self.active as usize] =
+            Program::with_limits(insns, &model::limits(Abi::Sume)).ok();
+    }
+
+    /// The records of the clock just evaluated.
+    fn read_records(&mut self) {
+        let d = self.dp.dbg();
+        let cycle = self.steps;
+        let Some(r) = self.rec.as_mut() else {
+            return;
+        };
+        for e in 0..DP_ENGINES {
+            let bit = |m: u64| m >> e & 1 != 0;
+            let bank = u8::from(bit(d.bank));
+            let mut c = CycleRecord {
+                cycle,
+                engine: e as u8,
+                stall: Stall::Idle,
+                bank,
+                ..CycleRecord::default()
+            };
+            if bit(d.running) {
+                for (k, s) in c.stage.iter_mut().enumerate() {
+                    *s = StageSlot {
+                        valid: d.stage_v[e] >> k & 1 != 0,
+                        pc: d.pc[e][k] as u32,
+                        seq: d.seq[e][k] as u32,
+                    };
+                }
+                c.stall = Stall::ALL
+                    .get(d.stall[e] as usize)
+                    .copied()
+                    .unwrap_or(Stall::None);
+                c.flush = bit(d.flush);
+                c.fwd = [FWD[d.fwd_a[e] as usize & 3], FWD[d.fwd_b[e] as usize & 3]];
+            }
+            let mut retired = Vec::new();
+            let mut fault = None;
+            if bit(d.retire) {
+                let pc = d.retire_pc[e] as u32;
+                let prog = self.banks[bank as usize & 1].as_ref();
+                let insns = prog.map_or(&[][..], |p| p.insns());
+                let insn = insns.get(pc as usize).copied().unwrap_or_default();
+                let mut rr = Retire {
+                    order: r.retired[e],
+                    cycle,
+                    engine: e as u8,
+                    pc,
+                    insn,
+                    insn_hi: None,
+                    reg: None,
+                    mem: None,
+                    fault: None,
+                };
+                if bit(d.fault) {
+                    let cause = d.fault_code[e] as u32;
+                    let f = DeviceFault {
+                        cause,
+                        addr: if cause == F_MEM { d.mem_addr[e] } else { 0 },
+                    };
+                    rr.fault = Some(f.text());
+                    fault = Some(f);
+                } else {
+                    let lddw = prog
+                        .and_then(|p| p.decoded().get(pc as usize))
+                        .is_some_and(|x| matches!(x.kind, Kind::Lddw) && x.row != u16::MAX);
+                    if lddw {
+                        rr.insn_hi = insns.get(pc as usize + 1).copied();
+                    }
+                    rr.reg = bit(d.reg_we).then_some((d.reg_idx[e] as u8, d.reg_val[e]));
+                    rr.mem = bit(d.mem_v).then_some(MemAccess {
+                        addr: d.mem_addr[e],
+                        width: WIDTHS[d.mem_width[e] as usize & 3].bytes() as u8,
+                        read: bit(d.mem_rd).then_some(d.mem_rdata[e]),
+                        write: bit(d.mem_wr).then_some(d.mem_wdata[e]),
+                    });
+                    r.retired[e] += 1;
+                }
+                retired.push(rr);
+            }
+            if bit(d.done) {
+                r.retired[e] = 0;
+            }
+            r.out.push(EngineClock {
+                engine: e as u8,
+                cycle: c,
+                retired,
+                fault,
+            });
+        }
     }
 }
 

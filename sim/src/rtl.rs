@@ -9,7 +9,7 @@ use nfbpf_vm::Insn;
 
 #[allow(unsafe_code)]
 mod ffi {
-    use super::{DpIn, DpOut, EngIn, EngOut, UnitsIn, UnitsOut};
+    use super::{DpDbg, DpIn, DpOut, EngIn, EngOut, UnitsIn, UnitsOut};
     unsafe extern "C" {
         pub fn nfbpf_units_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_units_free(p: *mut std::ffi::c_void);
@@ -21,6 +21,9 @@ mod ffi {
         pub fn nfbpf_dp_reset(p: *mut std::ffi::c_void, i: *const DpIn);
         pub fn nfbpf_dp_eval(p: *mut std::ffi::c_void, i: *const DpIn, o: *mut DpOut);
         pub fn nfbpf_dp_tick(p: *mut std::ffi::c_void);
+        pub fn nfbpf_dp_dbg(p: *mut std::ffi::c_void, o: *mut DpDbg);
+        pub fn nfbpf_dp_trace(p: *mut std::ffi::c_void, path: *const std::ffi::c_char) -> i32;
+        pub fn nfbpf_dp_trace_flush(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_eng_free(p: *mut std::ffi::c_void);
         pub fn nfbpf_eng_reset(p: *mut std::ffi::c_void);
@@ -506,6 +509,80 @@ impl RtlDataplane {
         #[allow(unsafe_code)]
         unsafe {
             ffi::nfbpf_dp_tick(self.handle)
+        }
+    }
+}
+
+/// Every engine's debug records on the data plane's `dbg_*` ports after an
+/// evaluation (see `sim/csrc/ebpf_dataplane_shim.cpp`, which mirrors this
+/// layout): one-bit signals as bit masks (engine `e` at bit `e`), the others
+/// per engine.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpDbg {
+    pub retire: u64,
+    pub reg_we: u64,
+    pub mem_v: u64,
+    pub mem_rd: u64,
+    pub mem_wr: u64,
+    pub fault: u64,
+    pub done: u64,
+    pub running: u64,
+    pub flush: u64,
+    pub bank: u64,
+    pub retire_pc: [u64; DP_ENGINES],
+    pub reg_idx: [u64; DP_ENGINES],
+    pub reg_val: [u64; DP_ENGINES],
+    pub mem_addr: [u64; DP_ENGINES],
+    pub mem_width: [u64; DP_ENGINES],
+    pub mem_rdata: [u64; DP_ENGINES],
+    pub mem_wdata: [u64; DP_ENGINES],
+    pub fault_code: [u64; DP_ENGINES],
+    pub stage_v: [u64; DP_ENGINES],
+    /// IF, ID, EX, MEM, WB.
+    pub pc: [[u64; 5]; DP_ENGINES],
+    pub seq: [[u64; 5]; DP_ENGINES],
+    pub stall: [u64; DP_ENGINES],
+    pub fwd_a: [u64; DP_ENGINES],
+    pub fwd_b: [u64; DP_ENGINES],
+}
+
+impl RtlDataplane {
+    /// The `dbg_*` ports as the last evaluation left them.
+    pub fn dbg(&self) -> DpDbg {
+        let mut o = DpDbg::default();
+        // SAFETY: `handle` is live; `o` is valid for the call and has the C
+        // layout the shim expects (#[repr(C)], u64 fields only).
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_dbg(self.handle, &mut o)
+        };
+        o
+    }
+
+    /// Write a VCD of every signal to `path` from the next clock on (until
+    /// the model is dropped; a model that traced is then closed but not
+    /// freed, a Verilator 5.006 limit, see the shim).
+    pub fn trace(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("{}: a NUL byte in the path", path.display()))?;
+        // SAFETY: `handle` is live; `c` is a NUL-terminated string alive
+        // for the call (the shim copies what it keeps).
+        #[allow(unsafe_code)]
+        let r = unsafe { ffi::nfbpf_dp_trace(self.handle, c.as_ptr()) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(format!("{}: cannot open the VCD file", path.display()))
+        }
+    }
+
+    /// Flush the VCD written so far to its file.
+    pub fn trace_flush(&mut self) {
+        // SAFETY: `handle` is live.
+        #[allow(unsafe_code)]
+        unsafe {
+            ffi::nfbpf_dp_trace_flush(self.handle)
         }
     }
 }

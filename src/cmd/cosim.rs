@@ -4,9 +4,12 @@
 //! both map tables); each packet enters on its pcapng interface's port (or
 //! `--port`), every port at 10 Gb/s line rate in the capture's order; the
 //! device is drained at the end and the counters of both are read back
-//! through the registers. Prints `N packets, M cycles, K outputs, 0
-//! mismatches`, or the first difference with the last clocks of both sides
-//! (exit 1). The single-engine lockstep is `nfbpf trace --cosim`.
+//! through the registers. Every clock each engine's cycle record and retire
+//! records are compared, then the outputs. Prints `N packets, M cycles, K
+//! outputs, R retire records, C cycle records, 0 mismatches`, or the first
+//! difference with the last clocks of both sides and the path of a VCD of
+//! the RTL around it (`--vcd`, exit 1). The single-engine lockstep is
+//! `nfbpf trace --cosim`.
 
 use super::nf::read_packets;
 use super::rules;
@@ -31,6 +34,10 @@ pub struct Args {
     /// Map entries to install first (the `nfbpf run --rules` format).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Where a mismatch writes the VCD of the RTL (default: a file in the
+    /// temporary directory, named in the message).
+    #[arg(long)]
+    vcd: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -43,6 +50,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot load {}", a.prog.display()))?;
     let pkts = read_packets(&a.pcap)?;
     let mut c = DevCosim::new(DeviceConfig::default()).map_err(|e| anyhow!(e))?;
+    if let Some(v) = &a.vcd {
+        c.set_vcd_path(v);
+    }
     if let Err(e) = program(&mut c, &img) {
         eprintln!("{}: {e}", a.prog.display());
         return Ok(ExitCode::from(1));
@@ -76,10 +86,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match r {
         Ok(()) => {
             println!(
-                "{} packets, {} cycles, {} outputs, 0 mismatches",
+                "{} packets, {} cycles, {} outputs, {} retire records, {} cycle records, \
+                 0 mismatches",
                 pkts.len(),
                 c.cycle(),
-                c.outputs
+                c.outputs,
+                c.retires,
+                c.cycle_records
             );
             Ok(ExitCode::SUCCESS)
         }

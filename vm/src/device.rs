@@ -63,9 +63,10 @@ use crate::interp::FaultKind;
 use crate::maps::{MapConfig, MapDef};
 use crate::mem::Memory;
 use crate::pipeline::{self, Engine, HelperLatency, InstrMem, NoCycles, Pacing};
+use crate::pipeline::{CollectCycles, DeviceRecords, NoRecords};
 use crate::program::Program;
 use crate::regs::{self, BusError, RegisterBus};
-use crate::trace::NoTrace;
+use crate::trace::{Collect, NoTrace};
 use crate::units::{DeviceConfig as UnitsConfig, SharedDeviceState};
 use crate::validate::Limits;
 use std::collections::VecDeque;
@@ -510,6 +511,12 @@ impl Device {
 
     /// One clock of the whole data plane.
     pub fn step(&mut self) {
+        self.step_recorded(&mut NoRecords);
+    }
+
+    /// [`Device::step`], handing each engine's retire records and cycle
+    /// record of the clock to `rec` (engines in the clock's step order).
+    pub fn step_recorded<R: DeviceRecords>(&mut self, rec: &mut R) {
         // Map values live in the engines' memory while they run; the host's
         // register accesses take them home first (see `home`).
         if !self.lent {
@@ -532,13 +539,27 @@ impl Device {
             let i = (first + k) % n;
             let l = &mut self.lanes[i];
             Self::swap_in(&mut self.mem, l);
-            let v = l.engine.step(
-                &mut self.imem,
-                &mut self.mem,
-                &mut l.helpers,
-                &mut NoTrace,
-                &mut NoCycles,
-            );
+            let v = if R::ENABLED {
+                let (mut t, mut c) = (Collect::default(), CollectCycles::default());
+                let v = l.engine.step(
+                    &mut self.imem,
+                    &mut self.mem,
+                    &mut l.helpers,
+                    &mut t,
+                    &mut c,
+                );
+                let fault = v.as_ref().and_then(|v| v.result.as_ref().err());
+                rec.engine_clock(i, t.0, &c.0, fault.map(|f| &f.kind));
+                v
+            } else {
+                l.engine.step(
+                    &mut self.imem,
+                    &mut self.mem,
+                    &mut l.helpers,
+                    &mut NoTrace,
+                    &mut NoCycles,
+                )
+            };
             // Context of a packet that starts this clock (read in MEM, three
             // clocks later at the earliest).
             Self::swap_in(&mut self.mem, l);

@@ -132,3 +132,45 @@ impl Tracer for Collect {
         self.0.push(r);
     }
 }
+
+/// A fault as the data plane reports it, in its counters (`ENGFAULTCAUSE`,
+/// `ENGFAULTADDR`) and on the RTL's debug ports: the cause and, for a memory
+/// fault, the address. The device-level co-simulation compares faults in
+/// this form (the model's message names its memory map, which the hardware
+/// does not know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceFault {
+    /// 1 memory, 2 instruction budget, 3 unknown helper, 4 helper failed,
+    /// 5 call depth.
+    pub cause: u32,
+    /// The faulting address of a memory fault, else 0.
+    pub addr: u64,
+}
+
+impl DeviceFault {
+    pub fn of(kind: &crate::interp::FaultKind) -> Self {
+        use crate::interp::FaultKind;
+        match kind {
+            FaultKind::Mem(m) => DeviceFault {
+                cause: 1,
+                addr: m.addr,
+            },
+            FaultKind::Budget(_) => DeviceFault { cause: 2, addr: 0 },
+            FaultKind::UnknownHelper(_) => DeviceFault { cause: 3, addr: 0 },
+            FaultKind::Helper { .. } => DeviceFault { cause: 4, addr: 0 },
+            FaultKind::CallDepth(_) => DeviceFault { cause: 5, addr: 0 },
+        }
+    }
+
+    /// The text a device-level retire record carries in `fault`.
+    pub fn text(&self) -> String {
+        match self.cause {
+            1 => format!("memory fault at {:#x}", self.addr),
+            2 => "instruction budget exhausted".into(),
+            3 => "call to an unknown helper".into(),
+            4 => "helper failed".into(),
+            5 => "call depth exceeded".into(),
+            c => format!("fault cause {c}"),
+        }
+    }
+}

@@ -32,7 +32,10 @@ pub use conform::PipelineExecutor;
 pub use engine::{Config, Engine, HelperLatency, Stats, Verdict};
 pub use fifo::{FifoError, FifoMd, Pacing};
 pub use imem::{BankBusy, InstrMem};
-pub use record::{CollectCycles, CycleRecord, CycleTracer, Fwd, NoCycles, StageSlot, Stall};
+pub use record::{
+    CollectCycles, CollectDevice, CycleRecord, CycleTracer, DeviceRecords, EngineClock, Fwd,
+    NoCycles, NoRecords, StageSlot, Stall,
+};
 
 use crate::contract;
 use crate::helpers::Helpers;

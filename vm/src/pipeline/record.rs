@@ -4,6 +4,8 @@
 //! per cycle (`cycle engine IF ID EX MEM WB stall flush fwd_a fwd_b bank`,
 //! a stage is `pc` or `-`), so two cycle traces compare with `diff`.
 
+use crate::interp::FaultKind;
+use crate::trace::{DeviceFault, Retire};
 use std::fmt::Write as _;
 
 /// Why the pipeline did not advance an instruction in some stage this cycle.
@@ -181,5 +183,71 @@ impl CycleTracer for CollectCycles {
     const ENABLED: bool = true;
     fn cycle(&mut self, r: &CycleRecord) {
         self.0.push(*r);
+    }
+}
+
+/// One engine's records of one clock of a data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineClock {
+    pub engine: u8,
+    pub cycle: CycleRecord,
+    /// The instructions the engine retired in this clock, in order.
+    pub retired: Vec<Retire>,
+    /// The packet ended in this clock with this fault (the last retire
+    /// record is the faulting instruction's).
+    pub fault: Option<DeviceFault>,
+}
+
+/// Receives a data plane's records clock by clock, engine by engine
+/// ([`crate::device::Device::step_recorded`]). `ENABLED = false` compiles
+/// recording away.
+pub trait DeviceRecords {
+    const ENABLED: bool;
+    /// Engine `engine`'s records of one clock: its retire records and its
+    /// cycle record; `fault` when its packet ended with a fault in it.
+    fn engine_clock(
+        &mut self,
+        engine: usize,
+        retired: Vec<Retire>,
+        cycles: &[CycleRecord],
+        fault: Option<&FaultKind>,
+    );
+}
+
+/// No device records.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoRecords;
+
+impl DeviceRecords for NoRecords {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn engine_clock(&mut self, _: usize, _: Vec<Retire>, _: &[CycleRecord], _: Option<&FaultKind>) {
+    }
+}
+
+/// Collects a data plane's records in memory.
+#[derive(Debug, Default, Clone)]
+pub struct CollectDevice(pub Vec<EngineClock>);
+
+impl DeviceRecords for CollectDevice {
+    const ENABLED: bool = true;
+    fn engine_clock(
+        &mut self,
+        engine: usize,
+        retired: Vec<Retire>,
+        cycles: &[CycleRecord],
+        fault: Option<&FaultKind>,
+    ) {
+        // An engine makes exactly one cycle record per clock.
+        let cycle = cycles.last().copied().unwrap_or(CycleRecord {
+            engine: engine as u8,
+            ..CycleRecord::default()
+        });
+        self.0.push(EngineClock {
+            engine: engine as u8,
+            cycle,
+            retired,
+            fault: fault.map(DeviceFault::of),
+        });
     }
 }
