@@ -114,6 +114,18 @@ fn maps_of_a_loaded_function() {
         out,
         "routes 10.1.0.0/16 hex:03000000\nroutes 10.2.0.0/16 hex:04000000\n"
     );
+    let (code, out, err) = nfbpf(&[
+        "map",
+        "lookup",
+        "routes",
+        "10.2.0.0/16",
+        "--prog",
+        p,
+        "-t",
+        t,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "routes 10.2.0.0/16 hex:04000000\n");
     assert_eq!(
         nfbpf(&[
             "map",
