@@ -927,7 +927,9 @@ impl Scheduler {
                 c.rx_dropped += x.rx_dropped;
                 c.tx += x.tx;
             }
-            let in_flight = d.in_flight() as u64;
+            // Counted out at their verdicts: the packets before it are the
+            // ones inside (the egress may still hold some counted out).
+            let in_flight = d.awaiting_verdict() as u64;
             Some(json!({
                 "pkt_in": c.pkt_in, "pkt_out": c.pkt_out, "dropped": c.dropped,
                 "faults": c.faults, "in_flight": in_flight,

@@ -393,6 +393,12 @@ impl Device {
             .sum()
     }
 
+    /// Packets queued or running, before their verdict (the ones the
+    /// engines' counters have not counted out yet).
+    pub fn awaiting_verdict(&self) -> usize {
+        self.lanes.iter().map(|l| l.queue.len()).sum()
+    }
+
     /// The output arbiter's state (OUTARBFSMSTATE): the engine whose packet
     /// the stream is sending, or 0xf when it is idle.
     pub fn egress_engine(&self) -> Option<usize> {
