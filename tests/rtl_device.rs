@@ -30,6 +30,14 @@ fn wire_centiclocks(len: usize) -> u64 {
 /// Run `frames` (port, bytes) at line rate per port, then drain; returns
 /// the outputs compared.
 fn run_traffic(c: &mut DevCosim, frames: &[(usize, Vec<u8>)]) -> u64 {
+    offer(c, frames, |c| c.step().unwrap());
+    c.drain(1_000_000).unwrap();
+    c.outputs
+}
+
+/// Offer `frames` (port, bytes) at line rate per port; `clock` moves both
+/// sides on by a clock or more (a step, a register access).
+fn offer(c: &mut DevCosim, frames: &[(usize, Vec<u8>)], mut clock: impl FnMut(&mut DevCosim)) {
     let mut next = [0u64; 4];
     let mut i = 0;
     while i < frames.len() {
@@ -43,10 +51,8 @@ fn run_traffic(c: &mut DevCosim, frames: &[(usize, Vec<u8>)]) -> u64 {
             next[*p] = now.max(next[*p]) + wire_centiclocks(f.len());
             i += 1;
         }
-        c.step().unwrap();
+        clock(c);
     }
-    c.drain(1_000_000).unwrap();
-    c.outputs
 }
 
 fn fixed(port: u32) -> Image {
@@ -362,25 +368,16 @@ fn full_size_frames_on_four_ports_share_the_egress_in_lockstep() {
             frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
         ));
     }
-    let mut next = [0u64; 4];
-    let mut i = 0;
     let mut sending = std::collections::BTreeSet::new();
-    while i < frames.len() || c.model.in_flight() > 0 {
-        let now = c.cycle() * 100;
-        while i < frames.len() {
-            let (p, f) = &frames[i];
-            if next[*p] > now || !c.port_free(*p) {
-                break;
-            }
-            c.rx(*p, f).unwrap();
-            next[*p] = now.max(next[*p]) + wire_centiclocks(f.len());
-            i += 1;
-        }
+    offer(&mut c, &frames, |c| {
         if c.cycle().is_multiple_of(37) {
             sending.insert(c.read32(regs::OUTARBFSMSTATE).unwrap());
         } else {
             c.step().unwrap();
         }
+    });
+    while c.model.in_flight() > 0 {
+        sending.insert(c.read32(regs::OUTARBFSMSTATE).unwrap());
     }
     c.drain(100_000).unwrap();
     assert_eq!(c.outputs, frames.len() as u64);
