@@ -9,25 +9,12 @@ use common::clang;
 use nfbpf_loader::{Options, device::program, load_file};
 use nfbpf_vm::device::{Dest, Device, DeviceConfig};
 use nfbpf_vm::regs::{self, RegisterBus};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 
 fn image(src: &Path) -> nfbpf_loader::image::Image {
     load_file(src, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
-}
-
-/// A SUME function that sends everything out of `port`.
-fn fixed_port(port: u32) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nfbpf-dev-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("to{port}.c"));
-    std::fs::write(
-        &p,
-        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
-    )
-    .unwrap();
-    p
 }
 
 fn frame(src: u8, dst: u8, len: usize) -> Vec<u8> {
@@ -131,8 +118,8 @@ fn program_swap_under_traffic_loses_nothing() {
         return;
     }
     let mut d = Device::new(DeviceConfig::default()).unwrap();
-    program(&mut d, &image(&fixed_port(1))).unwrap();
-    let p2 = image(&fixed_port(0));
+    program(&mut d, &image(&common::fixed_port_source(1))).unwrap();
+    let p2 = image(&common::fixed_port_source(0));
     let mut sent = 0u64;
     for cycle in 0..20_000u64 {
         // 512-byte frames on port 0 at about 10 Gb/s: one every ~85 clocks.

@@ -230,15 +230,7 @@ fn every_program_through_registers() {
 
 /// A SUME function sending everything to `port`.
 fn fixed(port: u32) -> Image {
-    let dir = std::env::temp_dir().join(format!("nfbpf-swaps-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("p{port}.c"));
-    std::fs::write(
-        &p,
-        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
-    )
-    .unwrap();
-    load_file(&p, &Options::default()).unwrap()
+    load_file(&common::fixed_port_source(port), &Options::default()).unwrap()
 }
 
 #[test]

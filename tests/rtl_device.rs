@@ -55,16 +55,9 @@ fn offer(c: &mut DevCosim, frames: &[(usize, Vec<u8>)], mut clock: impl FnMut(&m
     }
 }
 
+/// A SUME function sending everything to `port`.
 fn fixed(port: u32) -> Image {
-    let dir = std::env::temp_dir().join(format!("nfbpf-rtldev-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("p{port}.c"));
-    std::fs::write(
-        &p,
-        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
-    )
-    .unwrap();
-    load_file(&p, &Options::default()).unwrap()
+    load_file(&common::fixed_port_source(port), &Options::default()).unwrap()
 }
 
 /// Every clock's cycle records (one per engine) were compared, and retire

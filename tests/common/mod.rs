@@ -90,3 +90,17 @@ pub fn arp() -> Vec<u8> {
     f[13] = 0x06;
     f
 }
+
+/// The C source of a SUME function that sends everything out of `port`,
+/// written into this test process's temporary directory.
+pub fn fixed_port_source(port: u32) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nfbpf-fixed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let p = dir.join(format!("to{port}.c"));
+    std::fs::write(
+        &p,
+        format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
+    )
+    .expect("write the source");
+    p
+}
