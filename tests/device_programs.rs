@@ -61,39 +61,6 @@ fn traffic() -> Vec<(u32, Vec<u8>)> {
     v
 }
 
-/// Map entries a program needs before traffic (router tables), written
-/// through the wide-entry registers on the device and directly on the
-/// reference.
-fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
-    let route = |len: u32, net: [u8; 4], dmac: u8, slot: u32| {
-        let mut k = len.to_le_bytes().to_vec();
-        k.extend_from_slice(&net);
-        let mut v = vec![2, 0, 0, 0, 0xd0, dmac, 2, 0, 0, 0, 0x50, 1];
-        v.extend_from_slice(&slot.to_le_bytes());
-        (0, k, v)
-    };
-    match name {
-        "router" => vec![
-            route(8, [10, 0, 0, 0], 8, 0),
-            route(16, [10, 1, 0, 0], 16, 1),
-            (1, 0u32.to_le_bytes().to_vec(), 2u32.to_le_bytes().to_vec()),
-            (1, 1u32.to_le_bytes().to_vec(), 3u32.to_le_bytes().to_vec()),
-        ],
-        "router_sume" => {
-            let mut k = 16u32.to_le_bytes().to_vec();
-            k.extend_from_slice(&[10, 1, 0, 0]);
-            vec![(
-                0,
-                k,
-                ((0x0200_0000_0016u64 << 16) | 3).to_le_bytes().to_vec(),
-            )]
-        }
-        "firewall" => vec![(1, 80u16.to_be_bytes().to_vec(), vec![1])],
-        "ddos_sume" => vec![(0, 443u16.to_le_bytes().to_vec(), vec![1])],
-        _ => vec![],
-    }
-}
-
 fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
     let word = |bytes: &[u8], k: usize| {
         let mut w = [0u8; 4];
@@ -148,7 +115,7 @@ fn every_program_through_registers() {
             log: Vec::new(),
         };
         program(&mut rec, &img).unwrap();
-        for (m, k, v) in entries(name) {
+        for (m, k, v) in common::map_entries(name) {
             wide_update(&mut rec, m, &k, &v);
         }
         // The exact sequence: ID check, ABI, map table, program, read-back, FLIP.
@@ -184,7 +151,7 @@ fn every_program_through_registers() {
         refdev
             .with(|d| nfbpf_loader::install::configure_maps(&img, &mut d.maps))
             .unwrap();
-        for (m, k, v) in entries(name) {
+        for (m, k, v) in common::map_entries(name) {
             refdev
                 .with(|d| {
                     d.maps
@@ -312,7 +279,7 @@ fn next_programs_maps_load_beside_the_running_ones() {
     let next = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
     let mut dev = Device::new(DeviceConfig::default()).unwrap();
     program(&mut dev, &old).unwrap();
-    let [(m, k, v)] = entries("ddos_sume").try_into().unwrap();
+    let [(m, k, v)] = common::map_entries("ddos_sume").try_into().unwrap();
     wide_update(&mut dev, m, &k, &v);
 
     let placed = next.at_map_row(32).unwrap();
@@ -322,7 +289,7 @@ fn next_programs_maps_load_beside_the_running_ones() {
     assert!(err.to_string().contains("do not fit"), "{err}");
     load_rows(&mut dev, &placed).unwrap();
     stage(&mut dev, &placed).unwrap();
-    for (m, k, v) in entries("router_sume") {
+    for (m, k, v) in common::map_entries("router_sume") {
         wide_update(&mut dev, 32 + m, &k, &v);
     }
     // The running program's row and entry are untouched.
@@ -336,7 +303,7 @@ fn next_programs_maps_load_beside_the_running_ones() {
     refdev
         .with(|d| nfbpf_loader::install::configure_maps(&placed, &mut d.maps))
         .unwrap();
-    for (m, k, v) in entries("router_sume") {
+    for (m, k, v) in common::map_entries("router_sume") {
         refdev
             .with(|d| {
                 d.maps

@@ -97,24 +97,6 @@ fn fixed_port_program_matches_model() {
     check_records(&c);
 }
 
-/// Map entries the SUME programs need before traffic (as
-/// tests/device_programs.rs gives them), through the wide-entry registers.
-fn entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
-    match name {
-        "router_sume" => {
-            let mut k = 16u32.to_le_bytes().to_vec();
-            k.extend_from_slice(&[10, 1, 0, 0]);
-            vec![(
-                0,
-                k,
-                ((0x0200_0000_0016u64 << 16) | 3).to_le_bytes().to_vec(),
-            )]
-        }
-        "ddos_sume" => vec![(0, 443u16.to_le_bytes().to_vec(), vec![1])],
-        _ => vec![],
-    }
-}
-
 /// An entry through the original map registers (SUME keys and values are
 /// at most 8 bytes).
 fn map_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
@@ -182,7 +164,7 @@ fn sume_programs_match_model() {
         let img = load_file(&dir.join(format!("{name}.c")), &Options::default()).unwrap();
         let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
         program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
-        for (m, k, v) in entries(name) {
+        for (m, k, v) in common::map_entries(name) {
             map_update(&mut c, m, &k, &v);
         }
         let n = run_traffic(&mut c, &frames);
@@ -456,12 +438,12 @@ fn maps_load_beside_the_running_ones_match_model() {
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
     program(&mut c, &old).unwrap();
     let kind = |img: &Image, m: u32| nfbpf_loader::install::map_def(&img.maps[m as usize]).kind;
-    let [(m, k, v)] = entries("ddos_sume").try_into().unwrap();
+    let [(m, k, v)] = common::map_entries("ddos_sume").try_into().unwrap();
     update_entry(&mut c, m as usize, kind(&old, m), &k, &v).unwrap();
     let placed = next.at_map_row(32).unwrap();
     load_rows(&mut c, &placed).unwrap();
     stage(&mut c, &placed).unwrap();
-    for (m, k2, v2) in entries("router_sume") {
+    for (m, k2, v2) in common::map_entries("router_sume") {
         update_entry(&mut c, 32 + m as usize, kind(&next, m), &k2, &v2).unwrap();
     }
     assert_eq!(lookup_entry(&mut c, 0, &k, v.len()).unwrap(), Some(v));
@@ -471,7 +453,7 @@ fn maps_load_beside_the_running_ones_match_model() {
     clear_rows(&mut c, 0, old.maps.len()).unwrap();
     // Row 0 is gone (ENOENT: no such map), the running program's stay.
     assert_eq!(lookup_entry(&mut c, 0, &k, 1).unwrap(), None);
-    let (m, k2, v2) = entries("router_sume").remove(0);
+    let (m, k2, v2) = common::map_entries("router_sume").remove(0);
     assert_eq!(
         lookup_entry(&mut c, 32 + m as usize, &k2, v2.len()).unwrap(),
         Some(v2)

@@ -104,3 +104,36 @@ pub fn fixed_port_source(port: u32) -> PathBuf {
     .expect("write the source");
     p
 }
+
+/// Map entries a program of `programs/` needs before traffic (router
+/// tables, blocked ports): (map index, key, value), written through the
+/// wide-entry registers on the devices and directly on references.
+pub fn map_entries(name: &str) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+    let route = |len: u32, net: [u8; 4], dmac: u8, slot: u32| {
+        let mut k = len.to_le_bytes().to_vec();
+        k.extend_from_slice(&net);
+        let mut v = vec![2, 0, 0, 0, 0xd0, dmac, 2, 0, 0, 0, 0x50, 1];
+        v.extend_from_slice(&slot.to_le_bytes());
+        (0, k, v)
+    };
+    match name {
+        "router" => vec![
+            route(8, [10, 0, 0, 0], 8, 0),
+            route(16, [10, 1, 0, 0], 16, 1),
+            (1, 0u32.to_le_bytes().to_vec(), 2u32.to_le_bytes().to_vec()),
+            (1, 1u32.to_le_bytes().to_vec(), 3u32.to_le_bytes().to_vec()),
+        ],
+        "router_sume" => {
+            let mut k = 16u32.to_le_bytes().to_vec();
+            k.extend_from_slice(&[10, 1, 0, 0]);
+            vec![(
+                0,
+                k,
+                ((0x0200_0000_0016u64 << 16) | 3).to_le_bytes().to_vec(),
+            )]
+        }
+        "firewall" => vec![(1, 80u16.to_be_bytes().to_vec(), vec![1])],
+        "ddos_sume" => vec![(0, 443u16.to_le_bytes().to_vec(), vec![1])],
+        _ => vec![],
+    }
+}
