@@ -409,11 +409,14 @@ impl Device {
     /// comment).
     fn egress(&mut self) {
         let n = self.lanes.len();
-        let front_drop: Vec<bool> = self
+        // Engines whose oldest retired packet is a drop (bit e; at most
+        // MAX_ENGINES), as at the start of the clock: no allocation per clock.
+        let front_drop: u32 = self
             .lanes
             .iter()
-            .map(|l| matches!(l.retired.front(), Some(None)))
-            .collect();
+            .enumerate()
+            .filter(|(_, l)| matches!(l.retired.front(), Some(None)))
+            .fold(0, |m, (e, _)| m | 1 << e);
         if self.egress.cur.is_none() {
             for k in 1..=n {
                 let i = (self.egress.last + k) % n;
@@ -442,9 +445,11 @@ impl Device {
                 self.egress.cur = None;
             }
         }
-        for (l, _) in self.lanes.iter_mut().zip(front_drop).filter(|(_, d)| *d) {
-            l.retired.pop_front();
-            l.engine.release_retired();
+        for (e, l) in self.lanes.iter_mut().enumerate() {
+            if front_drop >> e & 1 == 1 {
+                l.retired.pop_front();
+                l.engine.release_retired();
+            }
         }
     }
 
