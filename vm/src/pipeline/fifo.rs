@@ -358,11 +358,6 @@ impl FifoMd {
         }
     }
 
-    /// The oldest retired slot (the next the egress sends or releases).
-    pub fn retired_front(&self) -> Option<&Slot> {
-        self.retired.front()
-    }
-
     /// May the egress start sending the oldest retired packet in this cycle
     /// (after this cycle's arrival), one 256-bit beat per cycle from here on,
     /// the frame's words after its header? Yes when every word has arrived,
