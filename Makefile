@@ -12,7 +12,7 @@ CARGO ?= cargo
 NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 # System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
 # 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
-APT_PACKAGES := verilator yosys clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
+APT_PACKAGES := verilator yosys bubblewrap clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
 RTL_SOURCES := $(wildcard rtl/*.v)
 
 .PHONY: all deps build programs run test lint fmt-check clippy rtl-lint synth test-cargo clean

@@ -10,6 +10,7 @@
 //! device clocks per second), so device time passes much slower than the
 //! wall clock; the cycle counter (`CYCLELO`/`CYCLEHI`) is its clock.
 
+#[cfg(feature = "rtl")]
 use crate::device::RtlDevice;
 use nfbpf_loader::bus::socket;
 use nfbpf_vm::device::{Device, Output, PORTS};
@@ -104,6 +105,7 @@ impl Board for Device {
     }
 }
 
+#[cfg(feature = "rtl")]
 impl Board for RtlDevice {
     // The Verilated data plane steps about 60 K clocks per second.
     const CHUNK: usize = 150;

@@ -16,14 +16,24 @@
 //! - [`units`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
 //! - [`host`]: the model run as a board (clock thread, traffic, registers).
+//!
+//! The Verilated RTL (`rtl`, `engine`, `cosim`, `devcosim`, `device`,
+//! `units`) is behind the default feature `rtl`: without it the crate builds
+//! no C++ (the agent, which drives only the model or a board, uses it so).
 
+#[cfg(feature = "rtl")]
 pub mod cosim;
+#[cfg(feature = "rtl")]
 pub mod devcosim;
+#[cfg(feature = "rtl")]
 pub mod device;
+#[cfg(feature = "rtl")]
 pub mod engine;
 pub mod host;
+#[cfg(feature = "rtl")]
 pub mod rtl;
 pub mod rtlgen;
 pub mod sysrun;
 pub mod traffic;
+#[cfg(feature = "rtl")]
 pub mod units;
