@@ -61,7 +61,10 @@ enum Command {
 }
 
 /// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
-/// do, instead of Rust's default of a panic on the failed write.
+/// do, instead of Rust's default of a panic on the failed write. Not for
+/// the servers (`agent serve`, `device serve`): there a client that resets
+/// its connection must cost that connection only, so SIGPIPE stays ignored
+/// (Rust's default) and the write fails with EPIPE.
 #[allow(unsafe_code)]
 fn default_sigpipe() {
     // SAFETY: restoring the default disposition of SIGPIPE at start-up,
@@ -72,8 +75,15 @@ fn default_sigpipe() {
 }
 
 fn main() -> ExitCode {
-    default_sigpipe();
     let cli = Cli::parse();
+    let server = match &cli.command {
+        Command::Agent(a) => a.is_server(),
+        Command::Device(a) => a.is_server(),
+        _ => false,
+    };
+    if !server {
+        default_sigpipe();
+    }
     let r = match cli.command {
         Command::Asm(a) => cmd::asm::run(a),
         Command::Disasm(a) => cmd::disasm::run(a),

@@ -1,35 +1,40 @@
-//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`): axum (HTTP/1.1,
-//! keep-alive) on a small tokio runtime; every request goes, whole, to the
-//! pure router [`handle`] on tokio's blocking pool (a create compiles with
-//! clang, the store syncs to disk). Every request gets a JSON answer; a bad
-//! request gets a 4xx `{"error": MESSAGE}` naming the problem, and nothing a
-//! client sends can stop the agent.
+//! The HTTP JSON API (`docs/api.md`, `docs/openapi.yaml`): hyper (HTTP/1.1,
+//! keep-alive) on a small tokio runtime. [`Front`] admits a request (Host
+//! and Origin, credentials, body type and size, every bound of
+//! [`crate::limits::Limits`]); its body is read within a time limit; then it
+//! goes, whole, to the pure router [`handle`] on tokio's blocking pool (a
+//! create compiles with clang, the store syncs to disk). Every request gets
+//! a JSON answer; a bad request gets a 4xx `{"error": MESSAGE}` naming the
+//! problem, and nothing a client sends can stop the agent.
 //!
 //! | route | what |
 //! |---|---|
 //! | `POST /functions` | register (compile, validate) |
-//! | `GET /functions` | list |
+//! | `GET /functions[?limit=N&after=NAME]` | list, a page at a time |
 //! | `GET PUT DELETE /functions/{name}` | read, replace, remove |
 //! | `POST /functions/{name}/invoke` | queue an invocation |
-//! | `GET /queue` | the queue |
+//! | `GET /queue[?limit=N&after=ID]` | the queue, a page at a time |
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
 //! | `GET /status` | running function, remaining time, queue, timeline, device counters |
+//! | `GET /healthz` | `{"status": "ok"}`, without credentials |
 
+use crate::auth::Credentials;
+use crate::limits::{Limits, PAGE_DEFAULT};
 use crate::registry::{self, Code, Function, Reject};
 use crate::scheduler::{Cancelled, Scheduler, now_ms};
 use crate::store::{Refused, StoreError};
-use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::http::{Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
-
-/// Largest request body (a C source or a base64 object).
-pub const BODY_MAX: usize = 4 << 20;
 
 /// An answer: status and JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,97 +66,356 @@ impl From<StoreError> for Reply {
     }
 }
 
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
+impl Reply {
+    /// The HTTP response: pretty JSON; a 401 names the scheme to use, a
+    /// 429 or 503 says when to retry, and a refusal before the body was
+    /// read closes the connection (the unread body cannot be skipped).
+    fn into_response(self, close: bool) -> Response<Full<Bytes>> {
         let text = serde_json::to_string_pretty(&self.body).unwrap_or_else(|_| "{}".into());
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+        let mut r = Response::new(Full::new(Bytes::from(text)));
+        *r.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status == 401 {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"nfbpf\""),
+            );
+        }
+        if matches!(self.status, 429 | 503) {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if close {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        r
     }
 }
 
-/// Requests handled at once; past this a request gets a 503.
-pub const CONNECTIONS_MAX: usize = 512;
-/// Worker threads of the HTTP runtime (the handlers run on its blocking
-/// pool, at most [`CONNECTIONS_MAX`] threads).
-pub const WORKERS: usize = 2;
-/// How long a stop waits for handlers still running.
+/// Who sent a request: the credential's name when the agent checks
+/// credentials, else the peer's address. Per-client limits count by it,
+/// and a function can be replaced or deleted only by the client that
+/// created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    /// The name comes from a checked credential.
+    pub authenticated: bool,
+}
+
+impl Caller {
+    /// A caller for in-process use (tests, tools in the same process).
+    pub fn local() -> Caller {
+        Caller {
+            name: "local".into(),
+            authenticated: false,
+        }
+    }
+}
+
+/// What the HTTP front checks before a request reaches [`handle`].
+#[derive(Debug, Clone, Default)]
+pub struct Front {
+    /// Credentials every route but `GET /healthz` requires (None: none).
+    pub auth: Option<Credentials>,
+    /// Host names clients may address the agent by, besides `localhost`
+    /// and IP literals (a name an attacker's DNS answers with 127.0.0.1
+    /// is not among them: DNS rebinding fails the Host check).
+    pub hosts: Vec<String>,
+    pub limits: Limits,
+}
+
+/// How long a stop waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Worker threads of the HTTP runtime (the handlers run on its blocking
+/// pool, at most [`Limits::requests`] threads).
+pub const WORKERS: usize = 2;
+/// Largest request head (request line and headers), bytes.
+pub const HEAD_MAX: usize = 64 << 10;
 
 /// Serve on `listener` until `stop` is notified (graceful: requests in
 /// flight are answered, idle keep-alive connections are closed).
 pub fn serve(
     listener: std::net::TcpListener,
     sched: Arc<Scheduler>,
+    front: Arc<Front>,
     stop: Arc<Notify>,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
-        .max_blocking_threads(CONNECTIONS_MAX)
+        .max_blocking_threads(front.limits.requests.max(1))
         .thread_name("nfbpf-api")
         .enable_io()
         .enable_time()
         .build()?;
-    let gate = Arc::new(Semaphore::new(CONNECTIONS_MAX));
-    let app = axum::Router::new()
-        .fallback(
-            move |method: Method, uri: Uri, body: Result<Bytes, BytesRejection>| {
-                let (sched, gate) = (Arc::clone(&sched), Arc::clone(&gate));
-                async move { respond(sched, gate, method, uri, body).await }
-            },
-        )
-        .layer(DefaultBodyLimit::max(BODY_MAX));
     let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.notified().await })
-            .await
+        let conns = Arc::new(Semaphore::new(front.limits.connections.max(1)));
+        let gate = Arc::new(Semaphore::new(front.limits.requests.max(1)));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        loop {
+            let (stream, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors or the like: wait for
+                        // connections to close rather than spin.
+                        eprintln!("nfbpf agent: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = stop.notified() => break,
+            };
+            let Ok(permit) = Arc::clone(&conns).try_acquire_owned() else {
+                refuse_connection(&stream, front.limits.connections);
+                continue;
+            };
+            let header_timeout = front.limits.header_timeout;
+            let (sched, front, gate) = (Arc::clone(&sched), Arc::clone(&front), Arc::clone(&gate));
+            let svc = hyper::service::service_fn(move |req| {
+                let (sched, front, gate) =
+                    (Arc::clone(&sched), Arc::clone(&front), Arc::clone(&gate));
+                async move { Ok::<_, Infallible>(respond(sched, front, gate, peer, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(HEAD_MAX)
+                .serve_connection(TokioIo::new(stream), svc);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                // A connection error (reset, timeout, malformed request) ends
+                // that connection only.
+                let _ = conn.await;
+                drop(permit);
+            });
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+        }
+        Ok::<_, std::io::Error>(())
     });
     rt.shutdown_timeout(SHUTDOWN_GRACE);
     served
 }
 
-/// One request: its body read whole (at most [`BODY_MAX`]), then routed by
-/// [`handle`] on the blocking pool.
+/// A connection over [`Limits::connections`]: one 503 written without
+/// waiting (the socket's send buffer is empty), then closed.
+fn refuse_connection(stream: &tokio::net::TcpStream, max: usize) {
+    let body = json!({ "error": format!("over {max} open connections; retry") }).to_string();
+    let text = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(text.as_bytes());
+}
+
+/// The host part of a `Host` header or an origin's authority, lowercase,
+/// without port or IPv6 brackets.
+fn host_part(authority: &str) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = a.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_string();
+    }
+    match a.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        _ => a,
+    }
+}
+
+impl Front {
+    /// May a client address the agent as `host`?
+    fn host_allowed(&self, host: &str) -> bool {
+        host == "localhost"
+            || host.parse::<IpAddr>().is_ok()
+            || self.hosts.iter().any(|h| h == host)
+    }
+
+    /// May a browser page from `origin` use the agent? Only pages served
+    /// from this host's loopback or the configured names.
+    fn origin_allowed(&self, origin: &str) -> bool {
+        let Some((scheme, authority)) = origin.split_once("://") else {
+            return false;
+        };
+        if !matches!(scheme, "http" | "https") {
+            return false;
+        }
+        let host = host_part(authority);
+        host == "localhost"
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || self.hosts.contains(&host)
+    }
+
+    /// The checks before routing: Host, Origin, credentials, body type and
+    /// size. `Err` is the refusal.
+    fn admit(
+        &self,
+        peer: SocketAddr,
+        method: &str,
+        path: &str,
+        h: &HeaderMap,
+    ) -> Result<Caller, Reply> {
+        let text = |n: header::HeaderName| h.get(n).and_then(|v| v.to_str().ok());
+        match text(header::HOST) {
+            None => return Err(err(400, "the request has no Host header")),
+            Some(host) if !self.host_allowed(&host_part(host)) => {
+                return Err(err(
+                    403,
+                    format!(
+                        "Host `{}` is not a name of this agent (allowed: localhost, IP addresses{}); start the agent with --host-name NAME to allow a name",
+                        host.escape_debug(),
+                        self.hosts
+                            .iter()
+                            .map(|h| format!(", {h}"))
+                            .collect::<String>()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(o) = h.get(header::ORIGIN) {
+            let o = o.to_str().unwrap_or("");
+            if !self.origin_allowed(o) {
+                return Err(err(
+                    403,
+                    format!(
+                        "requests from pages of origin `{}` are refused",
+                        o.escape_debug()
+                    ),
+                ));
+            }
+        }
+        if method == "GET" && path == "/healthz" {
+            return Ok(Caller {
+                name: String::new(),
+                authenticated: false,
+            });
+        }
+        let caller = match &self.auth {
+            Some(creds) => {
+                match creds.check(h.get(header::AUTHORIZATION).map(HeaderValue::as_bytes)) {
+                    Some(name) => Caller {
+                        name,
+                        authenticated: true,
+                    },
+                    None => {
+                        return Err(err(
+                            401,
+                            if h.contains_key(header::AUTHORIZATION) {
+                                "wrong credentials"
+                            } else {
+                                "credentials required (HTTP basic auth or a bearer token)"
+                            },
+                        ));
+                    }
+                }
+            }
+            None => Caller {
+                name: peer.ip().to_string(),
+                authenticated: false,
+            },
+        };
+        let length = text(header::CONTENT_LENGTH).map(|l| l.trim().parse::<u64>());
+        let chunked = h.contains_key(header::TRANSFER_ENCODING);
+        let has_body = chunked || matches!(length, Some(Ok(n)) if n > 0);
+        match length {
+            Some(Err(_)) => return Err(err(400, "Content-Length is not a number")),
+            Some(Ok(n)) if n > self.limits.body_max as u64 => {
+                return Err(err(
+                    413,
+                    format!(
+                        "request body of {n} bytes: the limit is {} bytes",
+                        self.limits.body_max
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if has_body {
+            let ct = text(header::CONTENT_TYPE).unwrap_or("");
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json") {
+                return Err(err(
+                    415,
+                    format!(
+                        "Content-Type `{}`: request bodies are JSON (Content-Type: application/json)",
+                        ct.escape_debug()
+                    ),
+                ));
+            }
+        }
+        Ok(caller)
+    }
+}
+
+/// One request: admitted by [`Front::admit`], its body read (bounded in
+/// size and time), then routed by [`handle`] on the blocking pool.
 async fn respond(
     sched: Arc<Scheduler>,
+    front: Arc<Front>,
     gate: Arc<Semaphore>,
-    method: Method,
-    uri: Uri,
-    body: Result<Bytes, BytesRejection>,
-) -> Reply {
-    let body = match body {
-        Ok(b) => b,
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            return err(413, format!("request body over {BODY_MAX} bytes"));
-        }
-        Err(r) => {
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let method = req.method().as_str().to_string();
+    let url = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let path = req.uri().path().to_string();
+    let caller = match front.admit(peer, &method, &path, req.headers()) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(true),
+    };
+    let max = front.limits.body_max;
+    let read = Limited::new(req.into_body(), max).collect();
+    let body = match tokio::time::timeout(front.limits.body_timeout, read).await {
+        Err(_) => {
             return err(
-                r.status().as_u16(),
-                format!("cannot read the request body: {}", r.body_text()),
-            );
+                408,
+                format!(
+                    "the request body did not arrive within {} s",
+                    front.limits.body_timeout.as_secs()
+                ),
+            )
+            .into_response(true);
         }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return err(413, format!("request body over {max} bytes")).into_response(true);
+        }
+        Ok(Err(e)) => {
+            return err(400, format!("cannot read the request body: {e}")).into_response(true);
+        }
+        Ok(Ok(b)) => b.to_bytes(),
     };
     let Ok(permit) = gate.try_acquire_owned() else {
         return err(
             503,
-            format!("over {CONNECTIONS_MAX} requests at once; retry"),
-        );
+            format!("over {} requests at once; retry", front.limits.requests),
+        )
+        .into_response(false);
     };
-    let url = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
     let reply = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        handle(&sched, method.as_str(), &url, &body)
+        handle(&sched, &caller, &method, &url, &body)
     })
     .await;
-    reply.unwrap_or_else(|e| err(500, format!("the request's handler failed: {e}")))
+    reply
+        .unwrap_or_else(|e| err(500, format!("the request's handler failed: {e}")))
+        .into_response(false)
 }
 
-/// Route one request (also the entry point of the in-process tests).
-pub fn handle(sched: &Scheduler, method: &str, url: &str, body: &[u8]) -> Reply {
-    let path = url.split('?').next().unwrap_or("");
+/// Route one request from `caller` (also the entry point of the
+/// in-process tests).
+pub fn handle(sched: &Scheduler, caller: &Caller, method: &str, url: &str, body: &[u8]) -> Reply {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let allow = |m: &str| {
         err(
@@ -159,22 +423,25 @@ pub fn handle(sched: &Scheduler, method: &str, url: &str, body: &[u8]) -> Reply 
             format!("method {method} not allowed on {path} (allowed: {m})"),
         )
     };
+    let page = match Page::parse(query, sched.limits().page_max) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     match (parts.as_slice(), method) {
-        (["functions"], "POST") => create(sched, body),
-        (["functions"], "GET") => list(sched),
+        (["healthz"], "GET") => ok(200, json!({ "status": "ok" })),
+        (["healthz"], _) => allow("GET"),
+        (["functions"], "POST") => create(sched, caller, body),
+        (["functions"], "GET") => list(sched, &page),
         (["functions"], _) => allow("GET, POST"),
         (["functions", name], "GET") => get(sched, name),
-        (["functions", name], "PUT") => update(sched, name, body),
-        (["functions", name], "DELETE") => delete(sched, name),
+        (["functions", name], "PUT") => update(sched, caller, name, body),
+        (["functions", name], "DELETE") => delete(sched, caller, name),
         (["functions", _], _) => allow("GET, PUT, DELETE"),
-        (["functions", name, "invoke"], "POST") => invoke(sched, name, body),
+        (["functions", name, "invoke"], "POST") => invoke(sched, caller, name, body),
         (["functions", _, "invoke"], _) => allow("POST"),
-        (["queue"], "GET") => match sched.store().queue() {
-            Ok(q) => ok(200, json!({ "length": q.len(), "queue": q })),
-            Err(e) => e.into(),
-        },
+        (["queue"], "GET") => queue(sched, &page),
         (["queue"], _) => allow("GET"),
-        (["queue", id], "DELETE") => cancel(sched, id),
+        (["queue", id], "DELETE") => cancel(sched, caller, id),
         (["queue", _], _) => allow("DELETE"),
         (["status"], "GET") => match sched.status() {
             Ok(s) => ok(200, s),
@@ -184,9 +451,45 @@ pub fn handle(sched: &Scheduler, method: &str, url: &str, body: &[u8]) -> Reply 
         _ => err(
             404,
             format!(
-                "no route {method} {path}: the API has /functions, /functions/{{name}}, /functions/{{name}}/invoke, /queue, /queue/{{id}}, /status"
+                "no route {method} {path}: the API has /functions, /functions/{{name}}, /functions/{{name}}/invoke, /queue, /queue/{{id}}, /status, /healthz"
             ),
         ),
+    }
+}
+
+/// A page of a listing: `?limit=N&after=CURSOR` (CURSOR: the last name or
+/// id of the previous page, as its `next` gives it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl Page {
+    fn parse(query: &str, max: usize) -> Result<Page, Reply> {
+        let mut p = Page {
+            limit: PAGE_DEFAULT.min(max),
+            after: None,
+        };
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            match k {
+                "limit" => {
+                    p.limit = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=max).contains(n))
+                        .ok_or_else(|| {
+                            err(400, format!("limit={v}: a page holds 1..{max} entries"))
+                        })?;
+                }
+                "after" => p.after = Some(v.to_string()),
+                // Other parameters belong to other routes' clients; ignored
+                // as HTTP servers do.
+                _ => {}
+            }
+        }
+        Ok(p)
     }
 }
 
@@ -333,10 +636,11 @@ fn build(
         version: 1,
         created_ms: now,
         updated_ms: now,
+        owner: String::new(),
     })
 }
 
-fn create(sched: &Scheduler, body: &[u8]) -> Reply {
+fn create(sched: &Scheduler, caller: &Caller, body: &[u8]) -> Reply {
     let o = match object(body, FUNCTION_FIELDS) {
         Ok(o) => o,
         Err(r) => return r,
@@ -346,19 +650,25 @@ fn create(sched: &Scheduler, body: &[u8]) -> Reply {
         Some(v) => return err(400, format!("name: expected a string, got {v}")),
         None => return err(400, "`name` is missing"),
     };
-    // Cheap refusal before compiling.
+    // Cheap refusals before compiling.
     match sched.store().function(&name) {
         Ok(Some(_)) => return exists(&name),
         Ok(None) => {}
         Err(e) => return e.into(),
     }
-    let f = match build(sched, &name, &o) {
+    match sched.store().function_room(&caller.name, sched.limits()) {
+        Ok(Ok(())) => {}
+        Ok(Err(r)) => return refused(&name, r),
+        Err(e) => return e.into(),
+    }
+    let mut f = match build(sched, &name, &o) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    match sched.store().put_function(&f, true) {
+    f.owner = caller.name.clone();
+    match sched.store().put_function(&f, true, sched.limits()) {
         Ok(Ok(f)) => ok(201, summary(&f)),
-        Ok(Err(_)) => exists(&name),
+        Ok(Err(r)) => refused(&name, r),
         Err(e) => e.into(),
     }
 }
@@ -374,14 +684,70 @@ fn unknown(name: &str) -> Reply {
     err(404, format!("unknown function `{name}`"))
 }
 
-fn list(sched: &Scheduler) -> Reply {
-    match sched.store().functions() {
-        Ok(fs) => ok(
+/// The store's refusal as an answer.
+fn refused(name: &str, r: Refused) -> Reply {
+    match r {
+        Refused::Exists => exists(name),
+        Refused::Missing => unknown(name),
+        Refused::InUse(ids) => err(
+            409,
+            format!(
+                "function `{name}` has invocations queued or running ({ids:?}): cancel them first (DELETE /queue/{{id}})"
+            ),
+        ),
+        Refused::Limit(msg) => err(429, msg),
+    }
+}
+
+fn list(sched: &Scheduler, page: &Page) -> Reply {
+    match sched
+        .store()
+        .functions_page(page.after.as_deref(), page.limit)
+    {
+        Ok((total, fs, more)) => ok(
             200,
-            json!({ "functions": fs.iter().map(summary).collect::<Vec<_>>() }),
+            json!({
+                "total": total,
+                "functions": fs.iter().map(summary).collect::<Vec<_>>(),
+                "next": if more { fs.last().map(|f| json!(f.name)) } else { None },
+            }),
         ),
         Err(e) => e.into(),
     }
+}
+
+fn queue(sched: &Scheduler, page: &Page) -> Reply {
+    let after = match page.after.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return err(400, "after: a queue cursor is an invocation id"),
+    };
+    match sched.store().queue_page(after, page.limit) {
+        Ok((len, q, more)) => ok(
+            200,
+            json!({
+                "length": len,
+                "queue": q,
+                "next": if more { q.last().map(|i| json!(i.id.to_string())) } else { None },
+            }),
+        ),
+        Err(e) => e.into(),
+    }
+}
+
+/// A function may be replaced or deleted, and its invocations cancelled,
+/// only by the client that created it (when the agent checks credentials).
+fn owner_check(caller: &Caller, owner: &str, what: &str) -> Result<(), Reply> {
+    if caller.authenticated && !owner.is_empty() && owner != caller.name {
+        return Err(err(
+            403,
+            format!(
+                "{what} belongs to client `{owner}`; `{}` may not change it",
+                caller.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn get(sched: &Scheduler, name: &str) -> Reply {
@@ -392,7 +758,7 @@ fn get(sched: &Scheduler, name: &str) -> Reply {
     }
 }
 
-fn update(sched: &Scheduler, name: &str, body: &[u8]) -> Reply {
+fn update(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
     let o = match object(body, FUNCTION_FIELDS) {
         Ok(o) => o,
         Err(r) => return r,
@@ -405,37 +771,44 @@ fn update(sched: &Scheduler, name: &str, body: &[u8]) -> Reply {
             format!("name {n} in the body differs from `{name}` in the path"),
         );
     }
-    match sched.store().function(name) {
+    let owner = match sched.store().function(name) {
         Ok(None) => return unknown(name),
-        Ok(Some(_)) => {}
+        Ok(Some(old)) => old.owner,
         Err(e) => return e.into(),
+    };
+    if let Err(r) = owner_check(caller, &owner, &format!("function `{name}`")) {
+        return r;
     }
-    let f = match build(sched, name, &o) {
+    let mut f = match build(sched, name, &o) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    match sched.store().put_function(&f, false) {
+    f.owner = owner;
+    match sched.store().put_function(&f, false, sched.limits()) {
         Ok(Ok(f)) => ok(200, summary(&f)),
-        Ok(Err(_)) => unknown(name),
+        Ok(Err(r)) => refused(name, r),
         Err(e) => e.into(),
     }
 }
 
-fn delete(sched: &Scheduler, name: &str) -> Reply {
+fn delete(sched: &Scheduler, caller: &Caller, name: &str) -> Reply {
+    match sched.store().function(name) {
+        Ok(None) => return unknown(name),
+        Ok(Some(f)) => {
+            if let Err(r) = owner_check(caller, &f.owner, &format!("function `{name}`")) {
+                return r;
+            }
+        }
+        Err(e) => return e.into(),
+    }
     match sched.store().delete_function(name) {
         Ok(Ok(())) => ok(200, json!({ "deleted": name })),
-        Ok(Err(Refused::InUse(ids))) => err(
-            409,
-            format!(
-                "function `{name}` has invocations queued or running ({ids:?}): cancel them first (DELETE /queue/{{id}})"
-            ),
-        ),
-        Ok(Err(_)) => unknown(name),
+        Ok(Err(r)) => refused(name, r),
         Err(e) => e.into(),
     }
 }
 
-fn invoke(sched: &Scheduler, name: &str, body: &[u8]) -> Reply {
+fn invoke(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
     let rt = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -456,17 +829,29 @@ fn invoke(sched: &Scheduler, name: &str, body: &[u8]) -> Reply {
         Err(e) => return e.into(),
     };
     let run_time = rt.unwrap_or(f.default_run_time);
-    match sched.store().enqueue(name, run_time, now_ms()) {
+    match sched
+        .store()
+        .enqueue(name, run_time, now_ms(), &caller.name, sched.limits())
+    {
         Ok(Ok(inv)) => ok(202, json!(inv)),
-        Ok(Err(_)) => unknown(name),
+        Ok(Err(r)) => refused(name, r),
         Err(e) => e.into(),
     }
 }
 
-fn cancel(sched: &Scheduler, id: &str) -> Reply {
+fn cancel(sched: &Scheduler, caller: &Caller, id: &str) -> Reply {
     let Ok(n) = id.parse::<u64>() else {
         return err(400, format!("queue id `{id}` is not a number"));
     };
+    match sched.store().invocation(n) {
+        Ok(Some(inv)) => {
+            if let Err(r) = owner_check(caller, &inv.owner, &format!("invocation {n}")) {
+                return r;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return e.into(),
+    }
     match sched.cancel(n) {
         Ok(Cancelled::Queued(inv)) => ok(200, json!({ "cancelled": inv, "was": "queued" })),
         Ok(Cancelled::Running(inv)) => ok(200, json!({ "cancelled": inv, "was": "running" })),

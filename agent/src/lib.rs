@@ -12,6 +12,8 @@
 //!   (`nfbpf_sim::host`).
 
 pub mod api;
+pub mod auth;
+pub mod limits;
 pub mod registry;
 pub mod scheduler;
 pub mod store;
@@ -53,6 +55,13 @@ pub struct Config {
     pub engines: usize,
     pub abi: Abi,
     pub clang: PathBuf,
+    /// Credentials every route but `/healthz` requires. Without them the
+    /// agent listens on loopback addresses only.
+    pub auth: Option<auth::Credentials>,
+    /// Host names clients may address the agent by, besides `localhost`
+    /// and IP literals.
+    pub hosts: Vec<String>,
+    pub limits: limits::Limits,
 }
 
 impl Config {
@@ -67,6 +76,9 @@ impl Config {
             engines: 4,
             abi: Abi::Sume,
             clang: nfbpf_loader::compile::default_clang(),
+            auth: None,
+            hosts: Vec::new(),
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -88,6 +100,10 @@ pub enum StartError {
     Scheduler(#[from] scheduler::StartError),
     #[error("cannot listen on {addr}: {msg}")]
     Listen { addr: String, msg: String },
+    #[error(
+        "refusing to listen on {addr} without authentication: beyond loopback anyone who reaches the port could load code onto the device; give credentials (nfbpf agent serve --auth FILE, see docs/security.md) or listen on 127.0.0.1"
+    )]
+    NoAuth { addr: String },
     #[error("scratch directory {path}: {e}")]
     Scratch {
         path: PathBuf,
@@ -121,6 +137,19 @@ impl Agent {
         });
         if !(scale.is_finite() && scale > 0.0) {
             return Err(StartError::TimeScale(scale));
+        }
+        let listen_err = |msg: String| StartError::Listen {
+            addr: cfg.listen.clone(),
+            msg,
+        };
+        // Where to listen is checked before anything starts.
+        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&cfg.listen)
+            .map_err(|e| listen_err(e.to_string()))?
+            .collect();
+        if cfg.auth.is_none() && addrs.iter().any(|a| !a.ip().is_loopback()) {
+            return Err(StartError::NoAuth {
+                addr: cfg.listen.clone(),
+            });
         }
         let store = Arc::new(store::Store::open(&cfg.store)?);
         let (bus, host, model, target): (Box<dyn nfbpf_vm::regs::RegisterBus + Send>, _, _, _) =
@@ -171,15 +200,13 @@ impl Agent {
                 time_scale: scale,
                 clock: cfg.clock,
                 target,
+                limits: cfg.limits.clone(),
             },
             model,
         )?);
-        let listen_err = |msg: String| StartError::Listen {
-            addr: cfg.listen.clone(),
-            msg,
-        };
+
         let listener =
-            std::net::TcpListener::bind(&cfg.listen).map_err(|e| listen_err(e.to_string()))?;
+            std::net::TcpListener::bind(&addrs[..]).map_err(|e| listen_err(e.to_string()))?;
         let addr = listener
             .local_addr()
             .map_err(|e| listen_err(e.to_string()))?;
@@ -188,8 +215,13 @@ impl Agent {
         let s = Arc::clone(&sched);
         threads.push(std::thread::spawn(move || s.run()));
         let (st, s) = (Arc::clone(&stop), Arc::clone(&sched));
+        let front = Arc::new(api::Front {
+            auth: cfg.auth.clone(),
+            hosts: cfg.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            limits: cfg.limits.clone(),
+        });
         threads.push(std::thread::spawn(move || {
-            if let Err(e) = api::serve(listener, s, st) {
+            if let Err(e) = api::serve(listener, s, front, st) {
                 eprintln!("nfbpf agent: the HTTP server stopped: {e}");
             }
         }));

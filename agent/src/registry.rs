@@ -71,6 +71,9 @@ pub struct Function {
     pub version: u64,
     pub created_ms: u64,
     pub updated_ms: u64,
+    /// The client that created it (empty in records from before owners).
+    #[serde(default)]
+    pub owner: String,
 }
 
 mod b64 {

@@ -32,6 +32,7 @@
 //!   registers, wrapping 32-bit differences) are read at its swap-in and
 //!   swap-out and kept in the timeline.
 
+use crate::limits::Limits;
 use crate::registry::{Rule, Toolchain};
 use crate::store::{Store, StoreError};
 use nfbpf_loader::Image;
@@ -63,6 +64,9 @@ pub struct Invocation {
     /// Seconds of schedule time.
     pub run_time: u32,
     pub submitted_ms: u64,
+    /// The client that queued it (empty in records from before owners).
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// The running invocation as persisted.
@@ -362,6 +366,9 @@ pub struct Config {
     pub clock: Option<ClockSource>,
     /// Name of the target, for status.
     pub target: String,
+    /// The bounds on clients (caps on functions and the queue, the
+    /// timeline's length, page sizes).
+    pub limits: Limits,
 }
 
 /// The scheduler; `tick` is called by its thread, the rest by the API.
@@ -463,6 +470,11 @@ impl Scheduler {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The bounds on clients.
+    pub fn limits(&self) -> &Limits {
+        &self.cfg.limits
     }
 
     pub fn tools(&self) -> &Toolchain {
@@ -698,7 +710,9 @@ impl Scheduler {
         let outcome = if g.cancel { "cancelled" } else { "completed" };
         if let Some(a) = g.active.take() {
             let rec = self.record(&a, now, c, &snap, outcome);
-            self.store.finish(&rec).map_err(|e| e.to_string())?;
+            self.store
+                .finish(&rec, self.cfg.limits.history)
+                .map_err(|e| e.to_string())?;
         }
         g.cancel = false;
         Ok(())
@@ -738,7 +752,7 @@ impl Scheduler {
                         counters: Counters::default(),
                         map_rows_ahead: None,
                     };
-                    let _ = self.store.finish(&rec);
+                    let _ = self.store.finish(&rec, self.cfg.limits.history);
                 }
                 Err(e)
             }
@@ -789,7 +803,9 @@ impl Scheduler {
         if let Some(a) = g.active.take() {
             let outcome = if g.cancel { "cancelled" } else { "completed" };
             let rec = self.record(&a, t, c, &snap, outcome);
-            self.store.finish(&rec).map_err(|e| e.to_string())?;
+            self.store
+                .finish(&rec, self.cfg.limits.history)
+                .map_err(|e| e.to_string())?;
         }
         g.cancel = false;
         n.version = st.version;
@@ -846,7 +862,7 @@ impl Scheduler {
                     counters: Counters::default(),
                     map_rows_ahead: None,
                 };
-                self.store.finish(&rec)?;
+                self.store.finish(&rec, self.cfg.limits.history)?;
                 return Ok(Cancelled::Running(r.invocation));
             }
         }

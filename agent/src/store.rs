@@ -12,6 +12,7 @@
 // StoreError (a message) as soon as the transaction ends.
 #![allow(clippy::result_large_err)]
 
+use crate::limits::Limits;
 use crate::registry::Function;
 use crate::scheduler::{Invocation, RunRecord, Running};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -23,6 +24,9 @@ const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions"
 const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Function name -> the client that created it (counted for the
+/// per-client cap without decoding whole function records).
+const OWNERS: TableDefinition<&str, &str> = TableDefinition::new("owners");
 const NEXT_ID: &str = "next_id";
 const RUNNING: &str = "running";
 
@@ -46,6 +50,8 @@ pub enum Refused {
     Missing,
     /// The function has invocations queued or running (their ids).
     InUse(Vec<u64>),
+    /// A limit of [`Limits`] would be passed (the message names it).
+    Limit(String),
 }
 
 /// The database.
@@ -75,6 +81,7 @@ impl Store {
             tx.open_table(QUEUE)?;
             tx.open_table(HISTORY)?;
             tx.open_table(META)?;
+            tx.open_table(OWNERS)?;
             Ok(())
         })?;
         Ok(s)
@@ -141,15 +148,101 @@ impl Store {
             .collect()
     }
 
+    /// A page of functions in name order: those after `after`, at most
+    /// `limit`; with the number of functions and whether more follow.
+    pub fn functions_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> R<(u64, Vec<Function>, bool)> {
+        let (total, raw, more) = self.read(|tx| {
+            let t = tx.open_table(FUNCTIONS)?;
+            let mut out = Vec::new();
+            let mut more = false;
+            let range = match after {
+                Some(a) => {
+                    t.range::<&str>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))?
+                }
+                None => t.range::<&str>(..)?,
+            };
+            for kv in range {
+                let (k, v) = kv?;
+                if out.len() == limit {
+                    more = true;
+                    break;
+                }
+                out.push((k.value().to_string(), v.value().to_vec()));
+            }
+            Ok((t.len()?, out, more))
+        })?;
+        let fs = raw
+            .iter()
+            .map(|(k, b)| self.decode(|| format!("function `{k}`"), b))
+            .collect::<R<Vec<_>>>()?;
+        Ok((total, fs, more))
+    }
+
+    /// Would one more function of `owner` pass the caps? (Checked again,
+    /// atomically, by [`Store::put_function`]; this is the cheap refusal
+    /// before a compile.)
+    pub fn function_room(&self, owner: &str, limits: &Limits) -> R<Result<(), Refused>> {
+        self.read(|tx| {
+            Self::room(
+                &tx.open_table(FUNCTIONS)?,
+                &tx.open_table(OWNERS)?,
+                owner,
+                limits,
+            )
+        })
+    }
+
+    fn room(
+        functions: &impl ReadableTableMetadata,
+        owners: &impl ReadableTable<&'static str, &'static str>,
+        owner: &str,
+        limits: &Limits,
+    ) -> Result<Result<(), Refused>, redb::Error> {
+        if functions.len()? >= limits.functions as u64 {
+            return Ok(Err(Refused::Limit(format!(
+                "the agent holds {} functions, its limit (delete some first)",
+                limits.functions
+            ))));
+        }
+        let mut mine = 0usize;
+        for kv in owners.iter()? {
+            if kv?.1.value() == owner {
+                mine += 1;
+            }
+        }
+        if mine >= limits.functions_per_client {
+            return Ok(Err(Refused::Limit(format!(
+                "client `{owner}` has {mine} functions, the limit per client (delete some first)"
+            ))));
+        }
+        Ok(Ok(()))
+    }
+
     /// Insert (`create`) or replace (`!create`) a function. On update the
-    /// version goes up by one and the creation time is kept.
-    pub fn put_function(&self, f: &Function, create: bool) -> R<Result<Function, Refused>> {
+    /// version goes up by one and the creation time is kept; a create
+    /// passes the caps of `limits` on functions (in all and of its owner).
+    pub fn put_function(
+        &self,
+        f: &Function,
+        create: bool,
+        limits: &Limits,
+    ) -> R<Result<Function, Refused>> {
         self.write(|tx| {
             let mut t = tx.open_table(FUNCTIONS)?;
+            let mut owners = tx.open_table(OWNERS)?;
             let old = t.get(f.name.as_str())?.map(|v| v.value().to_vec());
             let mut f = f.clone();
             match (&old, create) {
                 (Some(_), true) => return Ok(Err(Refused::Exists)),
+                (None, true) => {
+                    if let Err(r) = Self::room(&t, &owners, &f.owner, limits)? {
+                        return Ok(Err(r));
+                    }
+                }
                 (None, false) => return Ok(Err(Refused::Missing)),
                 (Some(b), false) => {
                     // A corrupt old record is replaced: the new one is whole.
@@ -158,9 +251,9 @@ impl Store {
                         f.created_ms = o.created_ms;
                     }
                 }
-                (None, true) => {}
             }
             t.insert(f.name.as_str(), Self::encode(&f).as_slice())?;
+            owners.insert(f.name.as_str(), f.owner.as_str())?;
             Ok(Ok(f))
         })
     }
@@ -195,20 +288,64 @@ impl Store {
                 return Ok(Err(Refused::InUse(users)));
             }
             t.remove(name)?;
+            tx.open_table(OWNERS)?.remove(name)?;
             Ok(Ok(()))
         })
     }
 
-    /// Append an invocation of `function` (which must exist) to the queue.
+    /// Append an invocation of `function` (which must exist) by `owner` to
+    /// the queue, within the caps of `limits` on queued invocations and
+    /// queued run time (in all and of the owner).
     pub fn enqueue(
         &self,
         function: &str,
         run_time: u32,
         now_ms: u64,
+        owner: &str,
+        limits: &Limits,
     ) -> R<Result<Invocation, Refused>> {
         self.write(|tx| {
             if tx.open_table(FUNCTIONS)?.get(function)?.is_none() {
                 return Ok(Err(Refused::Missing));
+            }
+            {
+                let q = tx.open_table(QUEUE)?;
+                let (mut n, mut secs, mut mine, mut my_secs) = (0usize, 0u64, 0usize, 0u64);
+                for kv in q.iter()? {
+                    let (_, v) = kv?;
+                    // A record that does not decode counts as nobody's.
+                    let Ok(i) = serde_json::from_slice::<Invocation>(v.value()) else {
+                        n += 1;
+                        continue;
+                    };
+                    n += 1;
+                    secs += u64::from(i.run_time);
+                    if i.owner == owner {
+                        mine += 1;
+                        my_secs += u64::from(i.run_time);
+                    }
+                }
+                let rt = u64::from(run_time);
+                let refuse = if n >= limits.queue {
+                    Some(format!("the queue holds {n} invocations, its limit; retry when it is shorter"))
+                } else if mine >= limits.queue_per_client {
+                    Some(format!("client `{owner}` has {mine} invocations queued, the limit per client"))
+                } else if secs + rt > limits.queued_seconds {
+                    Some(format!(
+                        "the queue holds {secs} s of run time; {rt} s more would pass its limit of {} s",
+                        limits.queued_seconds
+                    ))
+                } else if my_secs + rt > limits.queued_seconds_per_client {
+                    Some(format!(
+                        "client `{owner}` has {my_secs} s of run time queued; {rt} s more would pass the limit per client of {} s",
+                        limits.queued_seconds_per_client
+                    ))
+                } else {
+                    None
+                };
+                if let Some(msg) = refuse {
+                    return Ok(Err(Refused::Limit(msg)));
+                }
             }
             let mut m = tx.open_table(META)?;
             let id = m
@@ -221,6 +358,7 @@ impl Store {
                 function: function.to_string(),
                 run_time,
                 submitted_ms: now_ms,
+                owner: owner.to_string(),
             };
             tx.open_table(QUEUE)?
                 .insert(id, Self::encode(&inv).as_slice())?;
@@ -242,6 +380,40 @@ impl Store {
         raw.iter()
             .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
             .collect()
+    }
+
+    /// A page of the queue in id order: the invocations after `after`, at
+    /// most `limit`; with the queue's length and whether more follow.
+    pub fn queue_page(&self, after: Option<u64>, limit: usize) -> R<(u64, Vec<Invocation>, bool)> {
+        let (len, raw, more) = self.read(|tx| {
+            let t = tx.open_table(QUEUE)?;
+            let mut out = Vec::new();
+            let mut more = false;
+            let from = after.map_or(0, |a| a.saturating_add(1));
+            for kv in t.range(from..)? {
+                let (k, v) = kv?;
+                if out.len() == limit {
+                    more = true;
+                    break;
+                }
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok((t.len()?, out, more))
+        })?;
+        let q = raw
+            .iter()
+            .map(|(k, b)| self.decode(|| format!("queue entry {k}"), b))
+            .collect::<R<Vec<_>>>()?;
+        Ok((len, q, more))
+    }
+
+    /// The invocation `id`, queued or running.
+    pub fn invocation(&self, id: u64) -> R<Option<Invocation>> {
+        let raw = self.read(|tx| Ok(tx.open_table(QUEUE)?.get(id)?.map(|v| v.value().to_vec())))?;
+        if let Some(b) = raw {
+            return self.decode(|| format!("queue entry {id}"), &b).map(Some);
+        }
+        Ok(self.running()?.map(|r| r.invocation).filter(|i| i.id == id))
     }
 
     /// Length of the queue and its first `n` invocations.
@@ -310,12 +482,18 @@ impl Store {
         })
     }
 
-    /// The running invocation ends: its record joins the timeline.
-    pub fn finish(&self, rec: &RunRecord) -> R<()> {
+    /// The running invocation ends: its record joins the timeline, which
+    /// keeps the last `keep` records.
+    pub fn finish(&self, rec: &RunRecord, keep: usize) -> R<()> {
         self.write(|tx| {
             tx.open_table(META)?.remove(RUNNING)?;
-            tx.open_table(HISTORY)?
-                .insert(rec.id, Self::encode(rec).as_slice())?;
+            let mut h = tx.open_table(HISTORY)?;
+            h.insert(rec.id, Self::encode(rec).as_slice())?;
+            while h.len()? > keep as u64 {
+                if h.pop_first()?.is_none() {
+                    break;
+                }
+            }
             Ok(())
         })
     }

@@ -16,6 +16,7 @@
 
 use super::fn_client::Client;
 use anyhow::{Context, anyhow, bail};
+use nfbpf_agent::auth::Credentials;
 use nfbpf_agent::{Agent, ClockSource, Config};
 use serde_json::json;
 use std::path::PathBuf;
@@ -70,6 +71,22 @@ struct ServeArgs {
     /// The device's ABI: every function must use it.
     #[arg(long, value_enum, default_value_t = AbiArg::Sume)]
     abi: AbiArg,
+    /// Credentials file: lines `NAME:SECRET` (secret of 16 characters or
+    /// more); every route but GET /healthz then requires HTTP basic auth or
+    /// a bearer token. Required to listen beyond loopback.
+    #[arg(long, value_name = "FILE")]
+    auth: Option<PathBuf>,
+    /// A host name clients may use to reach the agent (the Host header),
+    /// besides localhost and IP addresses; repeat for several.
+    #[arg(long = "host-name", value_name = "NAME")]
+    host_names: Vec<String>,
+    /// Change a bound on clients, NAME=VALUE; repeat for several. NAMEs:
+    /// connections, requests, header-timeout, body-timeout (seconds),
+    /// body-max (bytes), functions, functions-per-client, queue,
+    /// queue-per-client, queued-seconds, queued-seconds-per-client, history,
+    /// page-max (docs/api.md lists defaults).
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -92,6 +109,13 @@ enum What {
     Serve(ServeArgs),
     /// Load test of an agent's API.
     Bench(BenchArgs),
+}
+
+impl Args {
+    /// `agent serve`: a server, which must outlive any client.
+    pub fn is_server(&self) -> bool {
+        matches!(self.what, What::Serve(_))
+    }
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -122,6 +146,23 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         AbiArg::Sume => nfbpf_loader::Abi::Sume,
         AbiArg::Xdp => nfbpf_loader::Abi::Xdp,
     };
+    if let Some(path) = &a.auth {
+        cfg.auth = Some(Credentials::from_file(path)?);
+        if nfbpf_agent::auth::readable_by_others(path) {
+            eprintln!(
+                "nfbpf agent: warning: {} is readable by other users (chmod 600 it)",
+                path.display()
+            );
+        }
+    } else {
+        eprintln!(
+            "nfbpf agent: no --auth: any local user or process can use the agent (loopback only)"
+        );
+    }
+    cfg.hosts = a.host_names.clone();
+    for l in &a.limits {
+        cfg.limits.set(l).map_err(|e| anyhow!(e))?;
+    }
     let agent = Agent::start(cfg)?;
     let st = agent.scheduler().status().map_err(|e| anyhow!("{e}"))?;
     eprintln!(

@@ -32,6 +32,13 @@ pub struct Args {
     what: What,
 }
 
+impl Args {
+    /// `device serve`: a server, which must outlive any client.
+    pub fn is_server(&self) -> bool {
+        matches!(self.what, What::Serve { .. })
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum What {
     /// Run a simulated board with its registers on a Unix socket.

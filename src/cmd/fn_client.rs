@@ -20,6 +20,11 @@ pub struct Args {
     /// Print the agent's JSON answer as it is.
     #[arg(long, global = true)]
     json: bool,
+    /// Credentials file (lines `NAME:SECRET`, the agent's `--auth` file or
+    /// one line of it); the first line is sent as HTTP basic auth. Default:
+    /// $NFBPF_AGENT_AUTH.
+    #[arg(long, global = true, value_name = "FILE")]
+    auth: Option<PathBuf>,
     #[command(subcommand)]
     what: What,
 }
@@ -72,6 +77,14 @@ enum What {
 pub struct Client {
     base: String,
     http: ureq::Agent,
+    /// The `Authorization` header sent with every request.
+    authorization: Option<String>,
+}
+
+/// The credentials file a client uses: `--auth`, else `$NFBPF_AGENT_AUTH`.
+pub fn auth_file(arg: Option<&Path>) -> Option<PathBuf> {
+    arg.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("NFBPF_AGENT_AUTH").map(PathBuf::from))
 }
 
 /// An answer: status code and JSON body.
@@ -84,16 +97,29 @@ impl Client {
             http: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(120))
                 .build(),
+            authorization: None,
         }
+    }
+
+    /// Send the first credential of `file` with every request.
+    pub fn with_auth(mut self, file: Option<&Path>) -> anyhow::Result<Client> {
+        if let Some(f) = file {
+            let c = nfbpf_agent::auth::Credentials::from_file(f)?;
+            self.authorization = c.basic_header();
+        }
+        Ok(self)
     }
 
     /// One request; transport failures are errors, HTTP errors answers.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
         let url = format!("{}{path}", self.base);
-        let req = self
+        let mut req = self
             .http
             .request(method, &url)
             .set("Content-Type", "application/json");
+        if let Some(a) = &self.authorization {
+            req = req.set("Authorization", a);
+        }
         let r = match body {
             Some(b) => req.send_string(&b.to_string()),
             None => req.call(),
@@ -110,6 +136,28 @@ impl Client {
         let v = serde_json::from_str(&text)
             .map_err(|e| anyhow!("agent {}: answer is not JSON ({e}): {text}", self.base))?;
         Ok((status, v))
+    }
+}
+
+impl Client {
+    /// A paginated listing (`GET path`), every page, its `key` arrays
+    /// joined into the first answer.
+    pub fn call_all(&self, path: &str, key: &str) -> anyhow::Result<Answer> {
+        let (status, mut first) = self.call("GET", path, None)?;
+        let mut next = first["next"].clone();
+        while status < 400 {
+            let Some(after) = next.as_str() else { break };
+            let (s, page) = self.call("GET", &format!("{path}?after={after}&limit=1000"), None)?;
+            if s >= 400 {
+                return Ok((s, page));
+            }
+            if let (Some(all), Some(more)) = (first[key].as_array_mut(), page[key].as_array()) {
+                all.extend(more.iter().cloned());
+            }
+            next = page["next"].clone();
+        }
+        first["next"] = Value::Null;
+        Ok((status, first))
     }
 }
 
@@ -233,7 +281,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var("NFBPF_AGENT").ok())
         .unwrap_or_else(|| DEFAULT_AGENT.to_string());
-    let c = Client::new(&base);
+    let c = Client::new(&base).with_auth(auth_file(a.auth.as_deref()).as_deref())?;
     let (method, path, body) = match &a.what {
         What::Create(f) => ("POST", "/functions".to_string(), Some(function_body(f)?)),
         What::Update(f) => (
@@ -256,7 +304,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Cancel { id } => ("DELETE", format!("/queue/{id}"), None),
         What::Status => ("GET", "/status".into(), None),
     };
-    let (status, v) = c.call(method, &path, body.as_ref())?;
+    let (status, v) = match &a.what {
+        What::List => c.call_all(&path, "functions")?,
+        What::Queue => c.call_all(&path, "queue")?,
+        _ => c.call(method, &path, body.as_ref())?,
+    };
     if status >= 400 {
         if a.json {
             println!("{}", serde_json::to_string_pretty(&v)?);
