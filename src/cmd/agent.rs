@@ -7,21 +7,14 @@
 //!   schedule second is a device millisecond (`--time-scale 0.001`); on a
 //!   target a schedule second is a device second (the cycle counter) or, on
 //!   a target without a running cycle counter, a wall second.
-//! - `bench [--agent URL] [--clients N] [--seconds S]`: N clients, each in a
-//!   loop: create a function from C source, invoke it, read the status, and
-//!   send an invocation with a run time out of range (an intended 400).
-//!   Prints requests/s and latency percentiles per request kind; exits 1 on
-//!   any answer other than the intended ones. Without `--agent` it starts an
-//!   agent in-process on a free port with a fresh store.
+//! - `bench`: a load test of the API, with hostile clients if asked
+//!   (`super::agent_bench`).
 
-use super::fn_client::Client;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use nfbpf_agent::auth::Credentials;
 use nfbpf_agent::{Agent, ClockSource, Config};
-use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -89,26 +82,12 @@ struct ServeArgs {
     limits: Vec<String>,
 }
 
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// An agent to load (default: one started in-process).
-    #[arg(long)]
-    agent: Option<String>,
-    #[arg(long, default_value_t = 50)]
-    clients: usize,
-    #[arg(long, default_value_t = 30.0)]
-    seconds: f64,
-    /// The function every client creates (C source).
-    #[arg(long, default_value = "programs/wire_sume.c")]
-    source: PathBuf,
-}
-
 #[derive(clap::Subcommand)]
 enum What {
     /// Run the agent.
     Serve(ServeArgs),
     /// Load test of an agent's API.
-    Bench(BenchArgs),
+    Bench(super::agent_bench::BenchArgs),
 }
 
 impl Args {
@@ -121,7 +100,7 @@ impl Args {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.what {
         What::Serve(s) => serve(s),
-        What::Bench(b) => bench(b),
+        What::Bench(b) => super::agent_bench::bench(b),
     }
 }
 
@@ -175,161 +154,4 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     agent.wait();
     Ok(ExitCode::SUCCESS)
-}
-
-/// One request's kind, latency and whether its answer was the intended one.
-struct Sample {
-    kind: usize,
-    micros: u64,
-    ok: bool,
-}
-
-const KINDS: [&str; 4] = [
-    "create (POST /functions)",
-    "invoke (POST .../invoke)",
-    "status (GET /status)",
-    "bad invoke (run_time 1, 400 intended)",
-];
-
-fn pct(v: &[u64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
-    v[i] as f64 / 1000.0
-}
-
-fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&a.source)
-        .with_context(|| format!("--source {}", a.source.display()))?;
-    if a.clients == 0 || !a.seconds.is_finite() || a.seconds <= 0.0 {
-        bail!("--clients and --seconds must be positive");
-    }
-    let store_dir = std::env::temp_dir().join(format!("nfbpf-bench-{}", std::process::id()));
-    let (local, base) = match &a.agent {
-        Some(u) => (None, u.clone()),
-        None => {
-            std::fs::create_dir_all(&store_dir)?;
-            let agent = Agent::start(Config::new("127.0.0.1:0", store_dir.join("agent.redb")))?;
-            let base = format!("http://{}", agent.addr);
-            (Some(agent), base)
-        }
-    };
-    println!(
-        "bench: {} clients for {} s against {base} ({})",
-        a.clients,
-        a.seconds,
-        if local.is_some() {
-            "in-process agent, embedded model"
-        } else {
-            "external agent"
-        }
-    );
-    let run = format!("b{}", std::process::id());
-    let until = Instant::now() + Duration::from_secs_f64(a.seconds);
-    let start = Instant::now();
-    let threads: Vec<_> = (0..a.clients)
-        .map(|c| {
-            let (base, source, run) = (base.clone(), source.clone(), run.clone());
-            std::thread::spawn(move || {
-                let cl = Client::new(&base);
-                let mut out = Vec::new();
-                let mut errors = Vec::new();
-                let mut i = 0;
-                while Instant::now() < until {
-                    let name = format!("{run}-{c}-{i}");
-                    i += 1;
-                    let reqs = [
-                        (
-                            "POST",
-                            "/functions".to_string(),
-                            Some(json!({"name": name, "source": source})),
-                            201,
-                        ),
-                        (
-                            "POST",
-                            format!("/functions/{name}/invoke"),
-                            Some(json!({"run_time": 3})),
-                            202,
-                        ),
-                        ("GET", "/status".to_string(), None, 200),
-                        (
-                            "POST",
-                            format!("/functions/{name}/invoke"),
-                            Some(json!({"run_time": 1})),
-                            400,
-                        ),
-                    ];
-                    for (kind, (m, p, b, want)) in reqs.iter().enumerate() {
-                        let t = Instant::now();
-                        let r = cl.call(m, p, b.as_ref());
-                        let micros = t.elapsed().as_micros() as u64;
-                        let ok = matches!(&r, Ok((s, _)) if s == want);
-                        if !ok && errors.len() < 5 {
-                            errors.push(format!("{m} {p}: {r:?}"));
-                        }
-                        out.push(Sample { kind, micros, ok });
-                    }
-                }
-                (out, errors)
-            })
-        })
-        .collect();
-    let mut samples = Vec::new();
-    let mut errors = Vec::new();
-    for t in threads {
-        let (s, e) = t.join().map_err(|_| anyhow!("a client thread panicked"))?;
-        samples.extend(s);
-        errors.extend(e);
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let bad = samples.iter().filter(|s| !s.ok).count();
-    let mut all: Vec<u64> = samples.iter().map(|s| s.micros).collect();
-    all.sort_unstable();
-    println!(
-        "{} requests in {wall:.1} s: {:.1} requests/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {bad} unintended answers",
-        samples.len(),
-        samples.len() as f64 / wall,
-        pct(&all, 0.5),
-        pct(&all, 0.99),
-        pct(&all, 1.0)
-    );
-    println!(
-        "{:<40} {:>7} {:>9} {:>9} {:>9}",
-        "kind", "count", "p50 ms", "p99 ms", "max ms"
-    );
-    for (k, name) in KINDS.iter().enumerate() {
-        let mut v: Vec<u64> = samples
-            .iter()
-            .filter(|s| s.kind == k)
-            .map(|s| s.micros)
-            .collect();
-        v.sort_unstable();
-        println!(
-            "{name:<40} {:>7} {:>9.1} {:>9.1} {:>9.1}",
-            v.len(),
-            pct(&v, 0.5),
-            pct(&v, 0.99),
-            pct(&v, 1.0)
-        );
-    }
-    for e in &errors {
-        println!("unintended: {e}");
-    }
-    if let Some(agent) = local {
-        let st = agent.scheduler().status().map_err(|e| anyhow!("{e}"))?;
-        println!(
-            "agent after the run: queue {} waiting, {} runs in the timeline shown, running {}",
-            st["queue"]["length"],
-            st["timeline"].as_array().map_or(0, Vec::len),
-            st["running"]["function"].as_str().unwrap_or("nothing")
-        );
-        agent.stop();
-        let _ = std::fs::remove_dir_all(&store_dir);
-    }
-    Ok(if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

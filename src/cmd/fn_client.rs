@@ -101,6 +101,18 @@ impl Client {
         }
     }
 
+    /// Send `NAME:SECRET` as HTTP basic auth with every request.
+    pub fn with_auth_pair(mut self, pair: Option<&str>) -> Client {
+        use base64::Engine as _;
+        self.authorization = pair.map(|p| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(p)
+            )
+        });
+        self
+    }
+
     /// Send the first credential of `file` with every request.
     pub fn with_auth(mut self, file: Option<&Path>) -> anyhow::Result<Client> {
         if let Some(f) = file {

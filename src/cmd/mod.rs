@@ -1,6 +1,7 @@
 //! Subcommands, one module each.
 
 pub mod agent;
+pub mod agent_bench;
 pub mod asm;
 pub mod bench;
 pub mod bench_device;
