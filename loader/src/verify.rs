@@ -1986,9 +1986,12 @@ impl<'c, 'a> Explorer<'c, 'a> {
                 (lp, LoopEvidence::Repeats { pc })
             }
             Fail::Limit => {
+                // The loop whose trips took the largest share; to blame, it
+                // must account for at least an eighth of the exploration.
+                let share = |l: usize| self.trips[l].saturating_mul(cfg.loops[l].size as u64);
                 let lp = (0..cfg.loops.len())
-                    .filter(|&l| self.trips[l] > 0)
-                    .max_by_key(|&l| self.trips[l]);
+                    .filter(|&l| share(l).saturating_mul(8) >= self.explored)
+                    .max_by_key(|&l| share(l));
                 let trips = lp.map_or(0, |l| self.trips[l]);
                 (
                     lp,

@@ -907,3 +907,36 @@ fn accepted_programs_finish_within_the_instructions_explored() {
     eprintln!("{ok} accepted, {no} refused");
     assert!(ok >= 50 && no >= 50, "{ok} accepted, {no} refused");
 }
+
+#[test]
+fn too_many_paths_are_reported_as_such() {
+    // 24 branches on packet bytes, each storing one of two constants in its
+    // own stack slot: 2^24 distinct states, and no loop to blame (a small
+    // constant loop in front is not).
+    let mut l: Vec<String> = vec![
+        "ldxw %r6, [%r1+0]".into(),
+        "mov %r7, 0".into(),
+        "L:".into(),
+        "add %r7, 1".into(),
+        "jlt %r7, 4, L".into(),
+    ];
+    for k in 0..24 {
+        l.push(format!("ldxb %r2, [%r6+{k}]"));
+        l.push("jgt %r2, 100, +2".into());
+        l.push(format!("stdw [%r10-{}], 1", 8 * (k + 1)));
+        l.push("ja +1".into());
+        l.push(format!("stdw [%r10-{}], 2", 8 * (k + 1)));
+    }
+    for k in 0..24 {
+        l.push(format!("ldxdw %r2, [%r10-{}]", 8 * (k + 1)));
+        l.push("jeq %r2, 3, +0".into());
+    }
+    l.push("mov %r0, 2".into());
+    l.push("exit".into());
+    let lines: Vec<&str> = l.iter().map(String::as_str).collect();
+    let e = refused(&asm_object(&[("paths", &lines)]));
+    let msg = e.to_string();
+    eprintln!("{msg}");
+    assert!(matches!(e.problem, Problem::Paths { .. }), "{msg}");
+    assert!(msg.contains("too many paths"), "{msg}");
+}
