@@ -30,14 +30,17 @@
 //!    branch or an address from here on (a backwards "relevance" analysis over
 //!    the ISA table's register use) are forgotten at those points, so
 //!    straight-line and branchy code merges. A loop with a constant trip count
-//!    is explored trip by trip; exploration stops after [`EXPLORE_LIMIT`]
-//!    instructions, and the loop whose back edge was taken most often is named
-//!    with the registers its exits depend on and where they come from (packet
-//!    data, a map value, a helper's result, ...).
+//!    is explored trip by trip (so is one bounded by a packet byte: at most
+//!    255 trips, as in the kernel; a wider bound exhausts the limit).
+//!    Exploration stops after [`EXPLORE_LIMIT`] instructions; the loop whose
+//!    trips took the largest share is named with the registers its exits
+//!    depend on and where they come from (packet data, a map value, a
+//!    helper's result, ...), or, when no loop took a real share, the program
+//!    has too many paths.
 //! 4. **Stack.** The exploration records, per function, the lowest stack
 //!    address it touches relative to its own r10 (loads, stores, atomics and
-//!    stack pointers handed to helpers), rounded up to 8 bytes as the kernel
-//!    does. The device gives frame `k` of a call chain the fixed slot below
+//!    stack pointers handed to helpers or called functions), rounded up to 8
+//!    bytes as the kernel does. The device gives frame `k` of a call chain the fixed slot below
 //!    `STACK_TOP - k * STACK_FRAME`: a function that calls another must stay
 //!    within [`contract::STACK_FRAME`] bytes (beyond that it overlaps its
 //!    callee's frame), and the deepest access of every frame of every chain
@@ -344,8 +347,9 @@ impl fmt::Display for Problem {
             Problem::Paths { explored } => write!(
                 f,
                 "the check explored {explored} instructions, its limit, without finishing every path, \
-                 and no loop is to blame: the program has too many paths through its branches; \
-                 simplify it or split it into functions"
+                 and no loop is to blame: the program has too many paths through its branches \
+                 (values that differ between paths and are used later keep them apart); \
+                 simplify its branches"
             ),
         }
     }
