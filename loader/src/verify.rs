@@ -1928,11 +1928,18 @@ impl<'c, 'a> Explorer<'c, 'a> {
                 if p.st.frames.len() + 1 >= contract::MAX_FRAMES {
                     // The call graph check bounds the depth; kept for images
                     // it did not see.
-                    let mut chain = Vec::new();
-                    for f in &p.st.frames {
+                    let mut calls: Vec<usize> = p.st.frames.iter().map(|f| f.ret - 1).collect();
+                    calls.push(pc);
+                    let name =
+                        |k: Option<usize>| k.map_or("?".to_string(), |k| cfg.funcs[k].name.clone());
+                    let mut chain = vec![Frame {
+                        function: name(Some(cfg.func_of[calls[0]] as usize)),
+                        call_pc: None,
+                    }];
+                    for c in calls {
                         chain.push(Frame {
-                            function: cfg.funcs[cfg.func_of[f.ret - 1] as usize].name.clone(),
-                            call_pc: None,
+                            function: name(cfg.target(c).and_then(|t| cfg.callee_at(t))),
+                            call_pc: Some(c),
                         });
                     }
                     return Err(Fail::Depth { chain });
