@@ -2,6 +2,7 @@
 //! and offset, the map, or the section, function and instruction.
 
 use crate::abi::Abi;
+use crate::verify::VerifyError;
 use nfbpf_vm::validate::ValidationError;
 use std::fmt;
 use std::path::PathBuf;
@@ -110,6 +111,11 @@ pub enum LoadError {
     /// An instruction the loader cannot place (bad jump, bad call, ...).
     #[error("{at}: {msg}")]
     Insn { at: Box<InsnLoc>, msg: String },
+    /// The program may not finish: an unbounded loop, recursion, calls too
+    /// deep, stack beyond the device's, or a jump out of its function (see
+    /// [`crate::verify`]). The message names the section, function and pc.
+    #[error("{0}")]
+    Verify(Box<VerifyError>),
     /// The laid-out program fails the vm validator.
     #[error("{at}: {}", error.problem)]
     Invalid {

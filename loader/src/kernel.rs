@@ -20,6 +20,10 @@
 //!   packet as the program left it. The kernel does not perform a redirect
 //!   in a test run, so the output port of `XDP_REDIRECT` is unknown.
 //!
+//! [`kernel_verify`] asks only for the verifier's verdict and log (what the
+//! kernel says about a program nfbpf's own check, [`crate::verify`], refuses
+//! or accepts); nothing stays loaded.
+//!
 //! Only the XDP ABI exists in Linux; SUME images are refused. Every file
 //! descriptor is closed when the [`KernelProgram`] is dropped.
 
@@ -259,71 +263,179 @@ fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
         .collect())
 }
 
+/// The kernel verifier's answer for an XDP image ([`kernel_verify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelVerdict {
+    /// Did `BPF_PROG_LOAD` accept the program?
+    pub accepted: bool,
+    /// Why not: the error `BPF_PROG_LOAD` returned.
+    pub error: Option<String>,
+    /// The verifier's log at the requested level; at most [`VERDICT_LOG_MAX`]
+    /// bytes, its beginning and its end (where the verdict is) when longer.
+    pub log: String,
+    /// Part of the log is missing (too long for the kernel's buffer or for
+    /// [`VERDICT_LOG_MAX`]).
+    pub truncated: bool,
+}
+
+/// Longest log a [`KernelVerdict`] carries.
+pub const VERDICT_LOG_MAX: usize = 64 << 10;
+
+/// Ask the running kernel's verifier about an XDP image: load it (with its
+/// maps) as `BPF_PROG_TYPE_XDP`, once without a log for the verdict, once
+/// with the log at `log_level` (1: the path that failed; 2: every
+/// instruction), then close everything. Errors are only for an unusable
+/// kernel ([`KernelError::is_unavailable`]), a SUME image or maps the kernel
+/// refuses; a refused program is `Ok` with `accepted: false`.
+pub fn kernel_verify(image: &Image, log_level: u32) -> Result<KernelVerdict, KernelError> {
+    check_xdp(image)?;
+    let maps = create_maps(image)?;
+    let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
+    let insns = kernel_insns(image, &fds)?;
+    let license = license_of(image);
+    let verdict = prog_load(image, &insns, &license, None);
+    let error = match verdict {
+        Ok(fd) => {
+            drop(owned(fd));
+            None
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
+            return Err(classify("BPF_PROG_LOAD", e));
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    let mut buf = vec![0u8; LOG_SIZE];
+    let mut truncated = false;
+    match prog_load(image, &insns, &license, Some((&mut buf, log_level.max(1)))) {
+        Ok(fd) => drop(owned(fd)),
+        // The log did not fit the buffer (the kernel keeps its end).
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => truncated = true,
+        Err(_) => {}
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let mut log = String::from_utf8_lossy(&buf[..end]).into_owned();
+    if log.len() > VERDICT_LOG_MAX {
+        let head = floor_char(&log, VERDICT_LOG_MAX / 4);
+        let tail = ceil_char(&log, log.len() - (VERDICT_LOG_MAX - head));
+        log = format!(
+            "{}\n[... {} bytes of the log left out ...]\n{}",
+            &log[..head],
+            tail - head,
+            &log[tail..]
+        );
+        truncated = true;
+    }
+    Ok(KernelVerdict {
+        accepted: error.is_none(),
+        error,
+        log,
+        truncated,
+    })
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn check_xdp(image: &Image) -> Result<(), KernelError> {
+    if image.abi != Abi::Xdp {
+        return Err(KernelError::Unsupported(format!(
+            "the kernel runs only XDP programs; {} is a {} ABI program",
+            image.function, image.abi
+        )));
+    }
+    if image.entry != image.prologue_len {
+        return Err(KernelError::Unsupported(format!(
+            "entry at pc {} but the prologue has {} slots",
+            image.entry, image.prologue_len
+        )));
+    }
+    Ok(())
+}
+
+/// One kernel map per map of the image (global data gets its bytes later).
+fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
+    let mut maps = Vec::with_capacity(image.maps.len());
+    for (index, m) in image.maps.iter().enumerate() {
+        let mut a = Attr::new();
+        a.u32(0, m.map_type.code())
+            .u32(4, m.key_size)
+            .u32(8, m.value_size)
+            .u32(12, m.max_entries)
+            .u32(16, kernel_flags(m))
+            .name(28, &m.name);
+        let fd = bpf(BPF_MAP_CREATE, &mut a).map_err(|source| {
+            match classify("BPF_MAP_CREATE", source) {
+                KernelError::Sys { source, .. } => KernelError::MapCreate {
+                    index,
+                    name: m.name.clone(),
+                    source,
+                },
+                e => e,
+            }
+        })?;
+        maps.push(KernelMap {
+            fd: owned(fd),
+            key_size: m.key_size,
+            value_size: m.value_size,
+        });
+    }
+    Ok(maps)
+}
+
+/// The license string, NUL-terminated (GPL when the object has none).
+fn license_of(image: &Image) -> Vec<u8> {
+    let mut license = image
+        .license
+        .clone()
+        .unwrap_or_else(|| "GPL".into())
+        .into_bytes();
+    license.retain(|&b| b != 0);
+    license.push(0);
+    license
+}
+
+/// `BPF_PROG_LOAD` as XDP, with the verifier's log into `log` at a level.
+fn prog_load(
+    image: &Image,
+    insns: &[u8],
+    license: &[u8],
+    log: Option<(&mut [u8], u32)>,
+) -> Result<libc::c_long, std::io::Error> {
+    let mut a = Attr::new();
+    a.u32(0, BPF_PROG_TYPE_XDP)
+        .u32(4, (insns.len() / 8) as u32)
+        .ptr(8, insns.as_ptr())
+        .ptr(16, license.as_ptr())
+        .name(48, &image.function);
+    if let Some((log, level)) = log {
+        a.u32(24, level)
+            .u32(28, log.len() as u32)
+            .ptr(32, log.as_mut_ptr());
+    }
+    bpf(BPF_PROG_LOAD, &mut a)
+}
+
 impl KernelProgram {
     /// Create the image's maps (global data with its initial bytes) and
     /// load the program as XDP.
     pub fn load(image: &Image) -> Result<KernelProgram, KernelError> {
-        if image.abi != Abi::Xdp {
-            return Err(KernelError::Unsupported(format!(
-                "the kernel runs only XDP programs; {} is a {} ABI program",
-                image.function, image.abi
-            )));
-        }
-        if image.entry != image.prologue_len {
-            return Err(KernelError::Unsupported(format!(
-                "entry at pc {} but the prologue has {} slots",
-                image.entry, image.prologue_len
-            )));
-        }
-        let mut maps = Vec::with_capacity(image.maps.len());
-        for (index, m) in image.maps.iter().enumerate() {
-            let mut a = Attr::new();
-            a.u32(0, m.map_type.code())
-                .u32(4, m.key_size)
-                .u32(8, m.value_size)
-                .u32(12, m.max_entries)
-                .u32(16, kernel_flags(m))
-                .name(28, &m.name);
-            let fd = bpf(BPF_MAP_CREATE, &mut a).map_err(|source| {
-                match classify("BPF_MAP_CREATE", source) {
-                    KernelError::Sys { source, .. } => KernelError::MapCreate {
-                        index,
-                        name: m.name.clone(),
-                        source,
-                    },
-                    e => e,
-                }
-            })?;
-            maps.push(KernelMap {
-                fd: owned(fd),
-                key_size: m.key_size,
-                value_size: m.value_size,
-            });
-        }
+        check_xdp(image)?;
+        let maps = create_maps(image)?;
         let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
         let insns = kernel_insns(image, &fds)?;
-        let mut license = image
-            .license
-            .clone()
-            .unwrap_or_else(|| "GPL".into())
-            .into_bytes();
-        license.retain(|&b| b != 0);
-        license.push(0);
-        let load = |log: Option<&mut Vec<u8>>| {
-            let mut a = Attr::new();
-            a.u32(0, BPF_PROG_TYPE_XDP)
-                .u32(4, (insns.len() / 8) as u32)
-                .ptr(8, insns.as_ptr())
-                .ptr(16, license.as_ptr())
-                .name(48, &image.function);
-            if let Some(log) = log {
-                a.u32(24, 1)
-                    .u32(28, log.len() as u32)
-                    .ptr(32, log.as_mut_ptr());
-            }
-            bpf(BPF_PROG_LOAD, &mut a)
-        };
-        let prog = match load(None) {
+        let license = license_of(image);
+        let prog = match prog_load(image, &insns, &license, None) {
             Ok(fd) => fd,
             Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
                 return Err(classify("BPF_PROG_LOAD", e));
@@ -331,7 +443,7 @@ impl KernelProgram {
             Err(_) => {
                 // Again with the verifier's log.
                 let mut log = vec![0u8; LOG_SIZE];
-                let source = match load(Some(&mut log)) {
+                let source = match prog_load(image, &insns, &license, Some((&mut log, 1))) {
                     // Loaded the second time: keep it.
                     Ok(fd) => return Self::finish(owned(fd), maps, image),
                     Err(e) => e,

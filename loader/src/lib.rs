@@ -30,7 +30,12 @@
 //!   them by value), programs over [`contract::IMEM_SLOTS`] slots, jumps
 //!   leaving their function; then runs the vm validator with
 //!   [`Image::limits`]. Every error names the section and instruction (or
-//!   the section and byte offset, or the map).
+//!   the section and byte offset, or the map);
+//! - unless [`Options::verify`] is off, checks that the image can finish
+//!   ([`verify`]): no jump out of its function or into an `lddw`, no
+//!   recursion, at most [`contract::MAX_FRAMES`] frames, every frame inside
+//!   the device's stack, and every loop bounded (a bounded abstract
+//!   interpretation, in the spirit of the kernel verifier).
 //!
 //! The prologue is `mov64 r1, ctx` and `mov64 r10, STACK_TOP` (opcode 0xb7,
 //! sign-extended imm32; all addresses of the contract are positive 32-bit
@@ -44,6 +49,7 @@
 //! [`contract::MAX_VALUE_BYTES`]: nfbpf_vm::contract::MAX_VALUE_BYTES
 //! [`contract::IMEM_SLOTS`]: nfbpf_vm::contract::IMEM_SLOTS
 //! [`contract::CTX_BASE`]: nfbpf_vm::contract::CTX_BASE
+//! [`contract::MAX_FRAMES`]: nfbpf_vm::contract::MAX_FRAMES
 //! [`contract::PKT_BASE`]: nfbpf_vm::contract::PKT_BASE
 
 pub mod abi;
@@ -58,6 +64,7 @@ pub mod install;
 pub mod kernel;
 mod link;
 pub mod maps;
+pub mod verify;
 
 pub use abi::Abi;
 pub use compile::Cpu;
@@ -88,6 +95,11 @@ pub struct Options {
     pub clang: PathBuf,
     /// For `.c` inputs: extra include directories.
     pub include_dirs: Vec<PathBuf>,
+    /// Refuse images that may not finish (unbounded loops, recursion, calls
+    /// too deep, stack beyond the device's): see [`verify`]. Default on;
+    /// off loads them anyway, and the device's per-packet instruction
+    /// budget stops them when they run.
+    pub verify: bool,
 }
 
 impl Default for Options {
@@ -100,6 +112,7 @@ impl Default for Options {
             cpu: Cpu::default(),
             clang: compile::default_clang(),
             include_dirs: Vec::new(),
+            verify: true,
         }
     }
 }
@@ -113,7 +126,11 @@ pub fn load(bytes: &[u8], opts: &Options) -> Result<Image, LoadError> {
         (Some(_), Some(i)) => Some(btf::Btf::parse(obj.sections[i].data()?)?),
         _ => None,
     };
-    link::link(&obj, btf.as_ref(), opts)
+    let image = link::link(&obj, btf.as_ref(), opts)?;
+    if opts.verify {
+        verify::verify(&image).map_err(LoadError::Verify)?;
+    }
+    Ok(image)
 }
 
 static SCRATCH: AtomicUsize = AtomicUsize::new(0);

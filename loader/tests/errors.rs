@@ -386,10 +386,21 @@ fn local_calls_without_relocation_and_recursion() {
         .func("prog", "xdp", 0, 2)
         .static_func("sub", "xdp", 2, 2);
     b.reloc("xdp", 16, 10, "sub");
-    let img = load(&b.build(), &Options::default()).unwrap();
+    let bytes = b.build();
+    // Linking alone (the check that programs can finish is off).
+    let linking = Options {
+        verify: false,
+        ..Options::default()
+    };
+    let img = load(&bytes, &linking).unwrap();
     assert_eq!(img.functions.len(), 2);
     assert_eq!(img.insns[2].imm, 1); // pc 2 -> pc 4
     assert_eq!(img.insns[4].imm, -1); // pc 4 -> pc 4
+    // The check refuses the recursion, naming it.
+    has(
+        &err(&bytes),
+        &["program `prog` (section xdp): recursion: `sub` calls `sub` at pc 4"],
+    );
 }
 
 #[test]
