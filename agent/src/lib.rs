@@ -2,6 +2,8 @@
 //!
 //! - [`registry`]: function records; compiling (clang) and validating (the
 //!   loader) what clients submit;
+//! - [`sandbox`]: clang in bubblewrap with time, CPU, memory and output
+//!   limits, the bounded compile queue and the scratch directories;
 //! - [`store`]: the redb database holding registry, queue, running
 //!   invocation and timeline (crash-safe);
 //! - [`scheduler`]: the FIFO schedule, staging the next program into the idle
@@ -15,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod limits;
 pub mod registry;
+pub mod sandbox;
 pub mod scheduler;
 pub mod store;
 
@@ -62,6 +65,18 @@ pub struct Config {
     /// and IP literals.
     pub hosts: Vec<String>,
     pub limits: limits::Limits,
+    /// Compile C sources inside the bubblewrap sandbox ([`sandbox`]); true
+    /// by default. Without bubblewrap (or where it cannot create its
+    /// namespaces) the agent then refuses creates from source with a 503
+    /// and still accepts objects. False is the explicit opt-out: clang runs
+    /// unconfined (under the same limits) and a source can read any file the
+    /// agent can; only for an agent whose clients are trusted.
+    pub compile_sandbox: bool,
+    /// The bubblewrap program (a path, or a name looked up on `PATH`).
+    pub bwrap: PathBuf,
+    /// Time, CPU, memory, object, output and queue limits of compiles
+    /// (defaults: [`sandbox::Limits::default`]).
+    pub compile_limits: sandbox::Limits,
 }
 
 impl Config {
@@ -79,6 +94,9 @@ impl Config {
             auth: None,
             hosts: Vec::new(),
             limits: limits::Limits::default(),
+            compile_sandbox: true,
+            bwrap: PathBuf::from("bwrap"),
+            compile_limits: sandbox::Limits::default(),
         }
     }
 }
@@ -152,6 +170,23 @@ impl Agent {
             });
         }
         let store = Arc::new(store::Store::open(&cfg.store)?);
+        // Beside the store, whose lock keeps a second agent off it.
+        let root = sandbox::Scratch::root_for(&cfg.store);
+        let scratch =
+            sandbox::Scratch::open(&root).map_err(|e| StartError::Scratch { path: root, e })?;
+        let compiler = sandbox::Compiler::new(
+            &cfg.clang,
+            cfg.compile_sandbox.then_some(cfg.bwrap.as_path()),
+            scratch,
+            cfg.compile_limits.clone(),
+        );
+        if let Some(why) = compiler.unavailable() {
+            eprintln!("nfbpf agent: {why}; creates from C source get a 503, objects are accepted");
+        } else if !compiler.sandboxed() {
+            eprintln!(
+                "nfbpf agent: compiling C without the sandbox (compile_sandbox is off): sources can read the agent's files"
+            );
+        }
         let (bus, host, model, target): (Box<dyn nfbpf_vm::regs::RegisterBus + Send>, _, _, _) =
             match &cfg.target {
                 Some(t) => {
@@ -181,16 +216,10 @@ impl Agent {
                     )
                 }
             };
-        let scratch = std::env::temp_dir().join(format!("nfbpf-agent-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch).map_err(|e| StartError::Scratch {
-            path: scratch.clone(),
-            e,
-        })?;
         let tools = registry::Toolchain {
             clang: cfg.clang.clone(),
             abi: cfg.abi,
-            scratch,
-            jobs: registry::Jobs::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            compiler: Arc::new(compiler),
         };
         let sched = Arc::new(scheduler::Scheduler::new(
             bus,

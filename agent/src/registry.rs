@@ -1,15 +1,13 @@
 //! The function registry's records and how a request becomes one: name and
 //! run-time checks, compiling C source with clang (the Makefile's flags,
-//! through `nfbpf_loader::compile`), validating the object with the loader
+//! from `nfbpf_loader::compile`, in the sandbox of [`crate::sandbox`]), validating the object with the loader
 //! for the agent's ABI (helpers, size, maps), and resolving map rules
 //! (entries installed into the function's maps when it is swapped in)
 //! against the object's maps.
 
 use base64::Engine as _;
-use nfbpf_loader::{Abi, Image, LoadError, Options};
+use nfbpf_loader::{Abi, Image, Options};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shortest and longest run time of an invocation, seconds (as in the
 /// published system).
@@ -20,8 +18,9 @@ pub const RUN_TIME_DEFAULT: u32 = 5;
 /// Longest function name.
 pub const NAME_MAX: usize = 64;
 
-/// The headers every C function may include, as in `programs/include`.
-const HEADERS: &[(&str, &str)] = &[
+/// The headers every C function may include, as in `programs/include`
+/// (written into each build's `include/`).
+pub const HEADERS: &[(&str, &str)] = &[
     ("sume.h", include_str!("../../programs/include/sume.h")),
     (
         "nf_common.h",
@@ -92,7 +91,8 @@ mod b64 {
 
 /// Why a request cannot become a function: a message for the caller and
 /// the HTTP status class (400 malformed, 422 does not compile/validate,
-/// 500 the agent's own problem).
+/// 500 the agent's own problem, 503 busy or unable to compile: retry or
+/// send an object).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
     pub status: u16,
@@ -171,43 +171,9 @@ pub struct Toolchain {
     pub clang: std::path::PathBuf,
     /// The device's ABI: every function must use it.
     pub abi: Abi,
-    pub scratch: std::path::PathBuf,
-    /// Compiles running at once (the rest wait their turn).
-    pub jobs: Jobs,
+    /// clang in its sandbox, with its limits, queue and scratch directories.
+    pub compiler: std::sync::Arc<crate::sandbox::Compiler>,
 }
-
-/// A counting semaphore bounding the clang processes: 50 clients creating
-/// at once would otherwise start 50 compilers on a 2-core machine and slow
-/// every other request down with them.
-#[derive(Debug, Clone)]
-pub struct Jobs(std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>);
-
-impl Jobs {
-    pub fn new(n: usize) -> Jobs {
-        Jobs(std::sync::Arc::new((
-            std::sync::Mutex::new(n.max(1)),
-            std::sync::Condvar::new(),
-        )))
-    }
-
-    /// Run `f` holding one slot.
-    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let (m, cv) = &*self.0;
-        {
-            let mut free = m.lock().unwrap_or_else(|p| p.into_inner());
-            while *free == 0 {
-                free = cv.wait(free).unwrap_or_else(|p| p.into_inner());
-            }
-            *free -= 1;
-        }
-        let r = f();
-        *m.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        cv.notify_one();
-        r
-    }
-}
-
-static SCRATCH: AtomicU64 = AtomicU64::new(0);
 
 impl Toolchain {
     /// Loader options for this device.
@@ -219,47 +185,13 @@ impl Toolchain {
         }
     }
 
-    /// C source -> object bytes. clang's message (with the file named
-    /// `NAME.c`) comes back on failure.
+    /// C source -> object bytes, compiled in the sandbox
+    /// ([`crate::sandbox`]). clang's message (with the file named `NAME.c`)
+    /// comes back on failure (422), as does a limit the compile reached; a
+    /// full compile queue or a missing sandbox is a 503.
     pub fn compile(&self, name: &str, src: &str) -> Result<Vec<u8>, Reject> {
-        let dir = self.scratch.join(format!(
-            "build-{}-{}",
-            std::process::id(),
-            SCRATCH.fetch_add(1, Ordering::Relaxed)
-        ));
-        let r = self.jobs.run(|| self.compile_in(&dir, name, src));
-        let _ = std::fs::remove_dir_all(&dir);
-        r
-    }
-
-    fn compile_in(&self, dir: &Path, name: &str, src: &str) -> Result<Vec<u8>, Reject> {
-        let internal = |e: std::io::Error| Reject {
-            status: 500,
-            msg: format!("agent scratch directory {}: {e}", dir.display()),
-        };
-        std::fs::create_dir_all(dir.join("include")).map_err(internal)?;
-        for (h, text) in HEADERS {
-            std::fs::write(dir.join("include").join(h), text).map_err(internal)?;
-        }
-        let file = format!("{name}.c");
-        let c = dir.join(&file);
-        std::fs::write(&c, src).map_err(internal)?;
-        let o = dir.join("out.o");
-        let opts = self.options();
-        match nfbpf_loader::compile::compile(&opts.clang, &c, &o, opts.cpu, &[]) {
-            Ok(()) => std::fs::read(&o).map_err(internal),
-            Err(LoadError::Compile { stderr, .. }) => {
-                let dir_s = format!("{}/", dir.display());
-                Err(Reject::invalid(format!(
-                    "compile error: {}",
-                    stderr.replace(&dir_s, "").trim_end()
-                )))
-            }
-            Err(e) => Err(Reject {
-                status: 500,
-                msg: e.to_string(),
-            }),
-        }
+        self.compiler
+            .compile(name, src, self.options().cpu, HEADERS)
     }
 
     /// Object bytes -> the image the device will run, or the loader's

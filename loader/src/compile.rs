@@ -2,6 +2,7 @@
 //! parsing: [`crate::load`] never runs a process.
 
 use crate::error::LoadError;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,10 +42,21 @@ pub fn clang_command(
     include: &[PathBuf],
 ) -> Command {
     let mut c = Command::new(clang);
-    c.args(["-O2", "-g", "-target", "bpf", cpu.flag()])
-        .arg("-I/usr/include/x86_64-linux-gnu");
+    c.args(clang_args(src, out, cpu, include));
+    c
+}
+
+/// The arguments of [`clang_command`] (after the program), for callers
+/// that run clang their own way (the agent runs it in a sandbox).
+pub fn clang_args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = ["-O2", "-g", "-target", "bpf", cpu.flag()]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    a.push("-I/usr/include/x86_64-linux-gnu".into());
     for d in include {
-        c.arg("-I").arg(d);
+        a.push("-I".into());
+        a.push(d.into());
     }
     // The source's own directory and its `include/`, as a build next to the
     // file would see them (`programs/include/nf_common.h`).
@@ -54,10 +66,16 @@ pub fn clang_command(
         } else {
             dir
         };
-        c.arg("-I").arg(dir).arg("-I").arg(dir.join("include"));
+        a.push("-I".into());
+        a.push(dir.into());
+        a.push("-I".into());
+        a.push(dir.join("include").into());
     }
-    c.arg("-c").arg(src).arg("-o").arg(out);
-    c
+    a.push("-c".into());
+    a.push(src.into());
+    a.push("-o".into());
+    a.push(out.into());
+    a
 }
 
 /// Compile `src` to the object `out`. clang's stderr is in the error.
