@@ -561,6 +561,7 @@ fn hex(b: &[u8]) -> String {
 /// Build a function from a create/update body.
 fn build(
     sched: &Scheduler,
+    caller: &Caller,
     name: &str,
     o: &serde_json::Map<String, Value>,
 ) -> Result<Function, Reply> {
@@ -613,6 +614,16 @@ fn build(
     };
     let (source, object) = match code {
         Code::Source(s) => {
+            let Some(_slot) = sched.compile_slot(&caller.name) else {
+                return Err(err(
+                    429,
+                    format!(
+                        "client `{}` has {} compiles in flight, the limit per client; retry when one ends",
+                        caller.name,
+                        sched.limits().compiles_per_client
+                    ),
+                ));
+            };
             let obj = tools.compile(name, &s)?;
             (Some(s), obj)
         }
@@ -661,7 +672,7 @@ fn create(sched: &Scheduler, caller: &Caller, body: &[u8]) -> Reply {
         Ok(Err(r)) => return refused(&name, r),
         Err(e) => return e.into(),
     }
-    let mut f = match build(sched, &name, &o) {
+    let mut f = match build(sched, caller, &name, &o) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -779,7 +790,7 @@ fn update(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply 
     if let Err(r) = owner_check(caller, &owner, &format!("function `{name}`")) {
         return r;
     }
-    let mut f = match build(sched, name, &o) {
+    let mut f = match build(sched, caller, name, &o) {
         Ok(f) => f,
         Err(r) => return r,
     };

@@ -74,9 +74,6 @@ pub struct Config {
     pub compile_sandbox: bool,
     /// The bubblewrap program (a path, or a name looked up on `PATH`).
     pub bwrap: PathBuf,
-    /// Time, CPU, memory, object, output and queue limits of compiles
-    /// (defaults: [`sandbox::Limits::default`]).
-    pub compile_limits: sandbox::Limits,
 }
 
 impl Config {
@@ -96,7 +93,6 @@ impl Config {
             limits: limits::Limits::default(),
             compile_sandbox: true,
             bwrap: PathBuf::from("bwrap"),
-            compile_limits: sandbox::Limits::default(),
         }
     }
 }
@@ -178,7 +174,7 @@ impl Agent {
             &cfg.clang,
             cfg.compile_sandbox.then_some(cfg.bwrap.as_path()),
             scratch,
-            cfg.compile_limits.clone(),
+            cfg.limits.compile.clone(),
         );
         if let Some(why) = compiler.unavailable() {
             eprintln!("nfbpf agent: {why}; creates from C source get a 503, objects are accepted");

@@ -43,6 +43,13 @@ pub struct Limits {
     pub history: usize,
     /// Most entries in one page of `GET /functions` or `GET /queue`.
     pub page_max: usize,
+    /// Compiles (creates and updates from C source) one client has in
+    /// flight, running or waiting; past it a 429, so one client cannot
+    /// fill the compile queue that everyone shares.
+    pub compiles_per_client: usize,
+    /// Time, CPU, memory, object size, output and queue of compiles
+    /// ([`crate::sandbox`]).
+    pub compile: crate::sandbox::Limits,
 }
 
 /// Entries in a page when the request names no `limit`.
@@ -64,6 +71,8 @@ impl Default for Limits {
             queued_seconds_per_client: 24 * 3600,
             history: 10_000,
             page_max: 1000,
+            compiles_per_client: 2,
+            compile: crate::sandbox::Limits::default(),
         }
     }
 }
@@ -87,6 +96,15 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("history", "past runs kept in the timeline"),
     ("page-max", "entries in one page of a listing"),
+    ("compiles-per-client", "compiles one client has in flight"),
+    ("compile-time", "seconds of wall-clock time of one compile"),
+    ("compile-cpu", "seconds of CPU time of one compile"),
+    ("compile-memory", "address space of one compile, MiB"),
+    ("compile-object", "largest object a compile writes, MiB"),
+    ("compile-output", "bytes of clang's messages kept"),
+    ("compile-running", "compiles running at once"),
+    ("compile-waiting", "compiles waiting for a slot"),
+    ("compile-wait", "seconds a compile waits for a slot"),
 ];
 
 impl Limits {
@@ -117,6 +135,15 @@ impl Limits {
             "queued-seconds-per-client" => self.queued_seconds_per_client = v,
             "history" => self.history = n,
             "page-max" => self.page_max = n,
+            "compiles-per-client" => self.compiles_per_client = n,
+            "compile-time" => self.compile.time = secs,
+            "compile-cpu" => self.compile.cpu_secs = v,
+            "compile-memory" => self.compile.memory = v.saturating_mul(1 << 20),
+            "compile-object" => self.compile.object = v.saturating_mul(1 << 20),
+            "compile-output" => self.compile.output = n,
+            "compile-running" => self.compile.running = n,
+            "compile-waiting" => self.compile.waiting = n,
+            "compile-wait" => self.compile.wait = secs,
             other => {
                 return Err(format!(
                     "--limit {spec}: no limit `{other}` (limits: {})",

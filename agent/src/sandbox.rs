@@ -33,7 +33,8 @@
 //! runs unconfined (limits, queue and scratch directories still apply) and
 //! can read whatever the agent can.
 //!
-//! **Limits** ([`Limits`], `Config::compile_limits`; each one's refusal
+//! **Limits** ([`Limits`], `crate::limits::Limits::compile`, set with
+//! `--limit compile-...=N`; each one's refusal
 //! names it; a limit the source reaches is the client's fault, 422):
 //!
 //! | limit | default | how |

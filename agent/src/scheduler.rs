@@ -380,6 +380,8 @@ pub struct Scheduler {
     /// The embedded model, for the exact conservation check in status.
     model: Option<SharedBus>,
     stop: AtomicBool,
+    /// Compiles in flight per client (the per-client compile cap).
+    compiles: Mutex<std::collections::HashMap<String, usize>>,
     /// The latest checkpoint for the checkpoint thread.
     checkpoint: Arc<(Mutex<Option<Running>>, Condvar)>,
 }
@@ -405,6 +407,29 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A compile in flight of one client; dropped when the compile ends.
+#[derive(Debug)]
+pub struct CompileSlot<'a> {
+    sched: &'a Scheduler,
+    client: String,
+}
+
+impl Drop for CompileSlot<'_> {
+    fn drop(&mut self) {
+        let mut m = self
+            .sched
+            .compiles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// Outcome of `cancel`.
@@ -464,6 +489,7 @@ impl Scheduler {
             cfg,
             model,
             stop: AtomicBool::new(false),
+            compiles: Mutex::new(std::collections::HashMap::new()),
             checkpoint: Arc::new((Mutex::new(None), Condvar::new())),
         })
     }
@@ -475,6 +501,21 @@ impl Scheduler {
     /// The bounds on clients.
     pub fn limits(&self) -> &Limits {
         &self.cfg.limits
+    }
+
+    /// A compile slot of `client`, unless it has
+    /// [`Limits::compiles_per_client`] compiles in flight already.
+    pub fn compile_slot(&self, client: &str) -> Option<CompileSlot<'_>> {
+        let mut m = self.compiles.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(client.to_string()).or_insert(0);
+        if *n >= self.cfg.limits.compiles_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(CompileSlot {
+            sched: self,
+            client: client.to_string(),
+        })
     }
 
     pub fn tools(&self) -> &Toolchain {
