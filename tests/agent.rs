@@ -489,7 +489,7 @@ fn bad_requests_get_4xx_json_naming_the_problem() {
 }
 
 #[test]
-fn short_load_test() {
+fn short_load_test_with_hostile_clients() {
     if !common::clang() {
         return;
     }
@@ -499,8 +499,10 @@ fn short_load_test() {
         "bench",
         "--clients",
         "8",
+        "--hostile",
+        "4",
         "--seconds",
-        "2",
+        "3",
         "--source",
         wire.to_str().unwrap(),
     ]);
@@ -509,4 +511,44 @@ fn short_load_test() {
         o.contains("requests/s") && o.contains(" 0 unintended answers"),
         "{o}"
     );
+    assert!(o.contains(", 0 answered other than intended"), "{o}");
+    assert!(o.contains("alive, 0 crashes"), "{o}");
+    assert!(o.contains("file descriptors:"), "{o}");
+}
+
+/// A client that sends half a request, or asks for a large answer and
+/// resets the connection before reading it, costs that connection only:
+/// the agent process does not die of SIGPIPE (it did: exit 141).
+#[test]
+fn resets_and_half_requests_do_not_kill_the_agent() {
+    if !common::clang() {
+        return;
+    }
+    let dir = scratch("reset");
+    let mut a = start(&dir.join("a.redb"), free_port(), &[]);
+    create_both(&a.url);
+    let host = a.url.trim_start_matches("http://").to_string();
+    for i in 0..20 {
+        let mut s = TcpStream::connect(&host).unwrap();
+        if i % 2 == 0 {
+            // The whole function (its object, base64) is left unread; the
+            // close with unread data resets the connection.
+            write!(s, "GET /functions/ddos HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        } else {
+            write!(
+                s,
+                "POST /functions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{{\"name\":"
+            )
+            .unwrap();
+        }
+        drop(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        a.child.try_wait().unwrap().is_none(),
+        "the agent exited: {:?}",
+        a.child.try_wait()
+    );
+    assert!(status(&a.url)["target"].is_string());
 }

@@ -537,6 +537,7 @@ fn summary(f: &Function) -> Value {
         "object_bytes": f.object.len(),
         "created_ms": f.created_ms,
         "updated_ms": f.updated_ms,
+        "owner": f.owner,
     })
 }
 

@@ -125,13 +125,17 @@ fn random_secret() -> anyhow::Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn spawn_agent() -> anyhow::Result<Spawned> {
+fn spawn_agent(clients: usize) -> anyhow::Result<Spawned> {
     let dir = tempfile::Builder::new().prefix("nfbpf-bench-").tempdir()?;
     let creds = dir.path().join("credentials");
-    std::fs::write(
-        &creds,
-        format!("bench:{}\nhostile:{}\n", random_secret()?, random_secret()?),
-    )?;
+    // One credential per valid client (per-client limits count each
+    // apart), the last line the hostile clients'.
+    let mut text = String::new();
+    for c in 0..clients {
+        text.push_str(&format!("bench-{c}:{}\n", random_secret()?));
+    }
+    text.push_str(&format!("hostile:{}\n", random_secret()?));
+    std::fs::write(&creds, text)?;
     let exe = std::env::current_exe().context("the nfbpf binary")?;
     let mut child = Command::new(exe)
         .args(["agent", "serve", "--listen", "127.0.0.1:0", "--store"])
@@ -256,7 +260,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let spawned = match &a.agent {
         Some(_) => None,
-        None => Some(spawn_agent()?),
+        None => Some(spawn_agent(a.clients)?),
     };
     let (base, creds) = match (&spawned, &a.agent) {
         (Some(s), _) => (
@@ -272,12 +276,11 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         ),
         (None, None) => unreachable!("one of the two is set"),
     };
-    let valid_auth = creds.first().cloned();
-    let hostile_auth = creds
-        .get(1)
-        .or(creds.first())
-        .map(|c| basic(c))
-        .unwrap_or_default();
+    // Valid clients take the lines but the last in turn; hostile clients
+    // the last (with one line, everyone shares it).
+    let valid_lines = creds.len().saturating_sub(1).max(1);
+    let valid_auth = |c: usize| creds.get(c % valid_lines).cloned();
+    let hostile_auth = creds.last().map(|c| basic(c)).unwrap_or_default();
     let pid = spawned.as_ref().map(|s| s.child.id());
     println!(
         "bench: {} valid and {} hostile clients for {} s against {base} ({})",
@@ -310,16 +313,21 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let valid: Vec<_> = (0..a.clients)
         .map(|c| {
             let (base, source, name) = (base.clone(), source.clone(), format!("{run}-{c}"));
-            let auth = valid_auth.clone();
+            let auth = valid_auth(c);
             std::thread::spawn(move || -> anyhow::Result<(Vec<Sample>, Vec<String>)> {
                 let cl = Client::new(&base).with_auth_pair(auth.as_deref());
-                let (s, v) = cl.call(
-                    "POST",
-                    "/functions",
-                    Some(&json!({"name": name, "source": source})),
-                )?;
-                if s != 201 {
-                    bail!("creating {name}: {s} {v}");
+                // The create is retried while the agent is busy (429, 503).
+                let body = json!({"name": name, "source": source});
+                let t = Instant::now();
+                loop {
+                    let (s, v) = cl.call("POST", "/functions", Some(&body))?;
+                    match s {
+                        201 => break,
+                        429 | 503 if t.elapsed() < Duration::from_secs(60) => {
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                        _ => bail!("creating {name}: {s} {v}"),
+                    }
                 }
                 let mut out = Vec::new();
                 let mut errors = Vec::new();
@@ -493,7 +501,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 println!("agent crashed: {st}");
             }
             _ => {
-                let cl = Client::new(&s.url).with_auth_pair(valid_auth.as_deref());
+                let cl = Client::new(&s.url).with_auth_pair(valid_auth(0).as_deref());
                 let alive = matches!(cl.call("GET", "/healthz", None), Ok((200, _)));
                 println!(
                     "agent after the run: {}",
