@@ -50,8 +50,13 @@ enum What {
         /// frames on ports 0 and 1, preamble and gap counted).
         #[arg(long)]
         traffic: Option<String>,
-        /// Clients served at once; past this a client gets `ERR ... busy`.
-        #[arg(long, default_value_t = bus::socket::MAX_CONNECTIONS)]
+        /// Clients served at once (1 or more); past this a client gets
+        /// `ERR the device is busy`.
+        #[arg(
+            long,
+            default_value_t = bus::socket::MAX_CONNECTIONS,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+        )]
         max_connections: usize,
         /// Seconds a client may stay silent before it is closed (0: never).
         #[arg(long, default_value_t = bus::socket::IDLE_TIMEOUT.as_secs())]
