@@ -49,6 +49,29 @@ fn sock_path(name: &str) -> PathBuf {
     p
 }
 
+/// A server's socket path, unlinked when the test ends (the server thread
+/// itself runs on until the test process ends).
+struct Sock(PathBuf);
+
+impl std::ops::Deref for Sock {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Sock {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A server on a new socket with `limits`, serving one shared [`Fake`];
 /// `answered` gets a message after each request the device answered. The
 /// server thread runs until the test process ends.
@@ -56,7 +79,7 @@ fn start(
     name: &str,
     limits: Limits,
     answered: Option<mpsc::Sender<()>>,
-) -> (PathBuf, Arc<Mutex<Fake>>) {
+) -> (Sock, Arc<Mutex<Fake>>) {
     let path = sock_path(name);
     let listener = UnixListener::bind(&path).unwrap();
     let dev = Arc::new(Mutex::new(Fake::default()));
@@ -74,7 +97,7 @@ fn start(
             }
         })
     });
-    (path, dev)
+    (Sock(path), dev)
 }
 
 /// One reply line on a raw connection.
@@ -357,6 +380,7 @@ fn prepare_socket_path_refuses_what_is_not_a_stale_socket() {
     // Nothing there.
     let p = sock_path("none");
     prepare_socket_path(&p).unwrap();
+    assert!(!p.exists());
 
     // A regular file is kept, and named.
     let p = sock_path("file");
@@ -403,7 +427,7 @@ fn prepare_socket_path_replaces_only_a_stale_socket() {
     assert!(p.exists());
     prepare_socket_path(&p).unwrap();
     assert!(!p.exists());
-    let _l = UnixListener::bind(&p).unwrap();
+    let rebound = UnixListener::bind(&p).unwrap();
 
     // Live: someone listens on it.
     let (live, _) = start("live", Limits::default(), None);
@@ -415,6 +439,6 @@ fn prepare_socket_path_replaces_only_a_stale_socket() {
     );
     assert!(live.exists());
     assert_eq!(SocketBus::connect(&live).unwrap().read32(0), Ok(0));
-    drop(_l);
+    drop(rebound);
     let _ = std::fs::remove_file(&p);
 }
