@@ -35,6 +35,11 @@ const RUNNING: &str = "running";
 pub enum StoreError {
     #[error("store {path}: {msg}")]
     Db { path: PathBuf, msg: String },
+    /// The file is not a readable store (truncated, overwritten).
+    #[error(
+        "store {path} is corrupt or truncated ({why}): move it aside to start with an empty store, or restore it from a backup"
+    )]
+    Damaged { path: PathBuf, why: String },
     #[error("store {path}: record {what} is corrupt: {msg}")]
     Corrupt {
         path: PathBuf,
@@ -54,6 +59,49 @@ pub enum Refused {
     Limit(String),
 }
 
+/// Whether an error opening the store says the file itself is bad (rather
+/// than the system: permissions, another process holding it).
+fn is_damage(e: &redb::Error) -> bool {
+    match e {
+        redb::Error::Corrupted(_) => true,
+        redb::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
+thread_local! {
+    /// Set while [`catch_quietly`] runs on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`; a panic in it becomes `Err(its message)` and is not printed.
+/// The panic hook is wrapped once (the previous hook still runs for every
+/// panic outside `catch_quietly`, and on other threads).
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                prev(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    r.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into())
+            .replace('\n', " ")
+    })
+}
+
 /// The database.
 #[derive(Debug)]
 pub struct Store {
@@ -64,27 +112,48 @@ pub struct Store {
 type R<T> = Result<T, StoreError>;
 
 impl Store {
-    /// Open (or create) the database at `path`.
+    /// Open (or create) the database at `path`. A file redb cannot read
+    /// (truncated, overwritten, not a store at all) gives
+    /// [`StoreError::Damaged`], never a panic: redb panics on some truncated
+    /// files, and that panic is caught (and kept off stderr).
     pub fn open(path: &Path) -> R<Store> {
         let err = |e: String| StoreError::Db {
             path: path.to_path_buf(),
             msg: e,
         };
-        let db = Database::create(path).map_err(|e| err(e.to_string()))?;
-        let s = Store {
-            db,
-            path: path.to_path_buf(),
-        };
-        // Every table exists from the start (reads of a missing table fail).
-        s.write(|tx| {
+        if path.is_dir() {
+            return Err(err(
+                "is a directory, not a store file: give the path of a file (it is created if missing)"
+                    .into(),
+            ));
+        }
+        // Open and, in the first transaction, make every table exist (reads
+        // of a missing table fail).
+        let open = || -> Result<Database, redb::Error> {
+            let db = Database::create(path)?;
+            let tx = db.begin_write()?;
             tx.open_table(FUNCTIONS)?;
             tx.open_table(QUEUE)?;
             tx.open_table(HISTORY)?;
             tx.open_table(META)?;
             tx.open_table(OWNERS)?;
-            Ok(())
-        })?;
-        Ok(s)
+            tx.commit()?;
+            Ok(db)
+        };
+        let damaged = |why: String| StoreError::Damaged {
+            path: path.to_path_buf(),
+            why,
+        };
+        let db = match catch_quietly(open) {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) if is_damage(&e) => return Err(damaged(format!("redb: {e}"))),
+            Ok(Err(e)) => return Err(err(e.to_string())),
+            Err(panic) => return Err(damaged(format!("redb panicked: {panic}"))),
+        };
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {

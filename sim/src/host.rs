@@ -167,28 +167,22 @@ impl<B: Board + std::fmt::Debug> Host<B> {
         }
     }
 
-    /// Serve the register protocol on `listener`, one thread per
-    /// connection; returns only when accepting fails for good.
-    pub fn serve_socket(&self, listener: std::os::unix::net::UnixListener) {
-        for conn in listener.incoming() {
-            let stream = match conn {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("nfbpf device: accept: {e}");
-                    continue;
-                }
-            };
+    /// Serve the register protocol on `listener` ([`socket::serve`]): one
+    /// thread per client, within `limits` (line length, clients at once,
+    /// idle time; [`socket::Limits::default`] for the defaults). Never
+    /// returns.
+    pub fn serve_socket(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+        limits: &socket::Limits,
+    ) -> ! {
+        socket::serve(&listener, limits, || {
             let mut bus = self.bus();
-            std::thread::spawn(move || {
-                let r = socket::serve_connection(stream, |f| match bus.lock() {
-                    Ok(mut g) => f(&mut *g),
-                    Err(_) => "ERR the device thread stopped\n".to_string(),
-                });
-                if let Err(e) = r {
-                    eprintln!("nfbpf device: connection: {e}");
-                }
-            });
-        }
+            move |f: &mut dyn FnMut(&mut dyn RegisterBus) -> String| match bus.lock() {
+                Ok(mut g) => f(&mut *g),
+                Err(_) => "ERR the device thread stopped\n".to_string(),
+            }
+        })
     }
 }
 
@@ -302,5 +296,43 @@ mod tests {
         assert!(e("0:9000").contains("frame size"));
         assert!(e("0:64:40").contains("rate"));
         assert!(parse_traffic("0").is_err());
+    }
+
+    /// The model served on a socket within limits: a client past the cap is
+    /// told the device is busy, and admitted once a slot frees.
+    #[test]
+    fn socket_clients_within_the_cap() {
+        use nfbpf_loader::bus::socket::{Limits, SocketBus};
+        use nfbpf_vm::device::DeviceConfig;
+        use nfbpf_vm::regs::{DEVICE_ID, ID, NUMENGINES};
+        let path = std::env::temp_dir().join(format!("nfbpf-host-cap-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let host = ModelHost::start(Device::new(DeviceConfig::default()).unwrap(), None);
+        let limits = Limits {
+            max_connections: 1,
+            ..Limits::default()
+        };
+        std::thread::spawn(move || host.serve_socket(listener, &limits));
+        let mut a = SocketBus::connect(&path).unwrap();
+        assert_eq!(a.read32(ID), Ok(DEVICE_ID));
+        let e = SocketBus::connect(&path).unwrap().read32(ID).unwrap_err();
+        assert!(
+            e.to_string().contains("the device is busy: 1 clients"),
+            "{e}"
+        );
+        drop(a);
+        let t = std::time::Instant::now();
+        let engines = loop {
+            match SocketBus::connect(&path).and_then(|mut b| b.read32(NUMENGINES)) {
+                Ok(n) => break n,
+                Err(e) => {
+                    assert!(t.elapsed().as_secs() < 10, "never admitted: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        };
+        assert_eq!(engines as usize, DeviceConfig::default().engines);
+        let _ = std::fs::remove_file(&path);
     }
 }

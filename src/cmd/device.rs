@@ -1,13 +1,16 @@
 //! `nfbpf device serve|load|status`: a simulated board and the host side
 //! that drives any board through its registers.
 //!
-//! - `serve --backend model|rtl [--socket PATH] [--engines N] [--traffic SPEC]`
+//! - `serve --backend model|rtl [--socket PATH] [--engines N] [--traffic SPEC]
+//!   [--max-connections N] [--idle-timeout SECS]`
 //!   runs the data plane model (or its RTL through Verilator,
 //!   `sim::device::RtlDevice`: 4 engines, SUME ABI) as a long-lived process with its register
 //!   interface on a Unix socket (protocol: `loader::bus::socket`), the way
 //!   the SUME driver exposes the board. With `--traffic`, frames arrive on
 //!   the given ports at the given rate in simulated time, which runs as fast
-//!   as the host allows.
+//!   as the host allows. An existing socket at PATH is replaced only when
+//!   stale (nobody answers on it); anything else there is refused. Clients
+//!   are held to `loader::bus::socket::Limits`.
 //! - `load PROG --target TARGET` compiles/loads PROG and programs it with
 //!   the loader's register sequence (idle bank, read-back, swap).
 //! - `status --target TARGET` reads the identification, the active bank, the
@@ -54,6 +57,17 @@ enum What {
         /// frames on ports 0 and 1, preamble and gap counted).
         #[arg(long)]
         traffic: Option<String>,
+        /// Clients served at once (1 or more); past this a client gets
+        /// `ERR the device is busy`.
+        #[arg(
+            long,
+            default_value_t = bus::socket::MAX_CONNECTIONS,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+        )]
+        max_connections: usize,
+        /// Seconds a client may stay silent before it is closed (0: never).
+        #[arg(long, default_value_t = bus::socket::IDLE_TIMEOUT.as_secs())]
+        idle_timeout: u64,
     },
     /// Program a function into a device through its registers.
     Load(LoadArgs),
@@ -160,16 +174,15 @@ fn serve(
     socket_path: PathBuf,
     engines: usize,
     traffic: Option<Traffic>,
+    limits: bus::socket::Limits,
 ) -> anyhow::Result<ExitCode> {
     let cfg = DeviceConfig {
         engines,
         abi: Abi::Sume,
         ..DeviceConfig::default()
     };
-    if socket_path.exists() {
-        std::fs::remove_file(&socket_path)
-            .with_context(|| format!("{} exists and cannot be removed", socket_path.display()))?;
-    }
+    // Only a stale socket is replaced; anything else at the path is refused.
+    bus::socket::prepare_socket_path(&socket_path)?;
     let listener = std::os::unix::net::UnixListener::bind(&socket_path)
         .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
     eprintln!(
@@ -185,13 +198,12 @@ fn serve(
             .unwrap_or_default()
     );
     match backend {
-        Backend::Model => Host::start(Device::new(cfg)?, traffic).serve_socket(listener),
+        Backend::Model => Host::start(Device::new(cfg)?, traffic).serve_socket(listener, &limits),
         Backend::Rtl => {
             let dev = RtlDevice::new(cfg).map_err(|e| anyhow!("--backend rtl: {e}"))?;
-            Host::start(dev, traffic).serve_socket(listener)
+            Host::start(dev, traffic).serve_socket(listener, &limits)
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn open(target: &str) -> anyhow::Result<Box<dyn RegisterBus + Send>> {
@@ -263,11 +275,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             socket,
             engines,
             traffic,
+            max_connections,
+            idle_timeout,
         } => serve(
             backend,
             socket,
             engines,
             traffic.as_deref().map(parse_traffic).transpose()?,
+            bus::socket::Limits {
+                max_connections,
+                idle_timeout: Some(std::time::Duration::from_secs(idle_timeout)),
+                ..bus::socket::Limits::default()
+            },
         ),
         What::Load(l) => load(l),
         What::Status(st) => status(&st.target),

@@ -9,15 +9,70 @@
 //! anything wrong          ->  ERR <message>
 //! ```
 //!
-//! The server ([`serve_connection`]) answers from any [`RegisterBus`], so
+//! A request counts only with its newline: bytes after the last newline
+//! when the client closes are dropped, not executed.
+//!
+//! The server ([`serve`], one thread per client running
+//! [`serve_connection`]) answers from any [`RegisterBus`], so
 //! `nfbpf device serve --backend model|rtl` serves the model and the RTL the
 //! same way, and `socat - UNIX-CONNECT:PATH` is enough to poke a register
 //! by hand.
+//!
+//! The server holds out against hostile or broken clients within
+//! [`Limits`]: a request line longer than [`MAX_LINE`] bytes gets one `ERR`
+//! line and the connection is closed without reading the rest; past
+//! [`MAX_CONNECTIONS`] clients at once, a new one gets one `ERR` line (the
+//! device is busy) and is closed; a client silent (or not reading its
+//! replies) for [`IDLE_TIMEOUT`] is closed. Nothing a client sends panics
+//! the server: a panic of the device on a request is caught and answered
+//! with an `ERR`. [`prepare_socket_path`] makes room for the socket without
+//! deleting anything but a stale socket.
 
 use super::{BusError, RegisterBus};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The longest request line the server reads, newline included. The
+/// longest request of the protocol, `W 0x0000001c 0x00000005`, is 24 bytes
+/// with its newline; the rest is room for extra blanks and leading zeros.
+/// A longer line gets `ERR` and the connection is closed.
+pub const MAX_LINE: usize = 4096;
+
+/// Clients served at once (one thread each). A client past the cap gets
+/// one `ERR` line saying the device is busy and is closed.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long a connection may stay silent (no byte arrives) or leave its
+/// replies unread (a write cannot proceed) before the server closes it, so
+/// held-open connections do not pin their thread and slot forever.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The server's limits on its clients; [`Limits::default`] is
+/// [`MAX_LINE`], [`MAX_CONNECTIONS`] and [`IDLE_TIMEOUT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest request line, newline included, in bytes.
+    pub max_line: usize,
+    /// Clients served at once.
+    pub max_connections: usize,
+    /// Silence after which a client is closed; `None` (or zero): never.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: MAX_LINE,
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: Some(IDLE_TIMEOUT),
+        }
+    }
+}
 
 /// Client side: a simulated board's registers.
 #[derive(Debug)]
@@ -48,8 +103,17 @@ impl SocketBus {
 
     fn request(&mut self, line: &str) -> Result<String, BusError> {
         let io = |e: std::io::Error| BusError::Transport(format!("{}: {e}", self.what));
-        self.writer.write_all(line.as_bytes()).map_err(io)?;
         let mut reply = String::new();
+        if let Err(e) = self.writer.write_all(line.as_bytes()) {
+            // A server that closed on us (busy, idle) said why first.
+            if matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset)
+                && self.reader.read_line(&mut reply).is_ok()
+                && let Some(msg) = reply.trim_end().strip_prefix("ERR ")
+            {
+                return Err(BusError::Transport(format!("{}: {msg}", self.what)));
+            }
+            return Err(io(e));
+        }
         let n = self
             .reader
             .read_line(&mut reply)
@@ -132,23 +196,237 @@ pub fn answer(bus: &mut dyn RegisterBus, line: &str) -> String {
     r.unwrap_or_else(|e| encode_err(&e))
 }
 
-/// Serve one client until it disconnects. The device is locked per request
-/// by the caller's `with` function, so several clients may share it.
+/// [`answer`], with a panic of the device on the request caught (the
+/// caller's lock is still held here, so it is not poisoned) and answered
+/// with an `ERR`: no request can stop the server.
+fn answer_caught(bus: &mut dyn RegisterBus, line: &str) -> String {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(bus, line))).unwrap_or_else(
+        |p| {
+            let why = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!(
+                "ERR internal error: the device panicked on `{}`: {}\n",
+                line.trim(),
+                why.replace('\n', " ")
+            )
+        },
+    )
+}
+
+/// What [`read_line`] got.
+#[derive(Debug, PartialEq, Eq)]
+enum Got {
+    /// A line (in the buffer, without its newline).
+    Line,
+    /// The client closed the connection. Bytes after its last newline are
+    /// dropped: a client that dies in the middle of `W 0x1c 0x000000ff`
+    /// must not leave `W 0x1c 0x00` behind.
+    End,
+    /// The line is longer than the limit; what was read of it is dropped.
+    TooLong,
+}
+
+/// Read one line into `buf`, never holding more than `max` bytes of it.
+fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Result<Got> {
+    buf.clear();
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            buf.clear();
+            return Ok(Got::End);
+        }
+        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (avail.len(), false),
+        };
+        // The line so far plus its newline (still to come if !done).
+        if buf.len() + take + 1 > max {
+            buf.clear();
+            return Ok(Got::TooLong);
+        }
+        buf.extend_from_slice(&avail[..take]);
+        r.consume(take + usize::from(done));
+        if done {
+            return Ok(Got::Line);
+        }
+    }
+}
+
+/// Serve one client until it disconnects, sends a line longer than
+/// `limits.max_line` (answered with `ERR`, then closed) or stays idle for
+/// `limits.idle_timeout` (closed). The device is locked per request by the
+/// caller's `with` function, so several clients may share it. Errors are
+/// the connection's (a reset, a write to a closed client).
 pub fn serve_connection(
     stream: UnixStream,
+    limits: &Limits,
     mut with: impl FnMut(&mut dyn FnMut(&mut dyn RegisterBus) -> String) -> String,
 ) -> std::io::Result<()> {
+    let timeout = limits.idle_timeout.filter(|d| !d.is_zero());
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)?;
+    // Only printed once a timeout fired, so there is one.
+    let idle = timeout.unwrap_or_default();
     let mut writer = stream.try_clone()?;
-    let reader = BufReader::new(stream);
-    for line in reader.lines() {
-        let line = line?;
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        match read_line(&mut reader, limits.max_line, &mut buf) {
+            Ok(Got::Line) => {}
+            Ok(Got::End) => return Ok(()),
+            Ok(Got::TooLong) => {
+                // The rest of the line is never read: the connection closes.
+                let msg = format!(
+                    "ERR request line longer than {} bytes (the limit); closing the connection\n",
+                    limits.max_line
+                );
+                return writer.write_all(msg.as_bytes());
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let msg = format!("ERR idle for {idle:?}; closing the connection\n");
+                // Best effort: an idle client may not read either.
+                let _ = writer.write_all(msg.as_bytes());
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        let line = String::from_utf8_lossy(&buf);
         if line.trim().is_empty() {
             continue;
         }
-        let reply = with(&mut |bus| answer(bus, &line));
-        writer.write_all(reply.as_bytes())?;
+        let reply = with(&mut |bus| answer_caught(bus, &line));
+        writer.write_all(reply.as_bytes()).map_err(|e| {
+            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    format!("the client left its replies unread for {idle:?}; closed"),
+                )
+            } else {
+                e
+            }
+        })?;
     }
-    Ok(())
+}
+
+/// A held connection slot; frees itself when the connection's thread ends,
+/// however it ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serve the protocol on `listener`: each client in a thread of its own
+/// ([`serve_connection`], with the `with` function `new_client` returns for
+/// it), at most `limits.max_connections` at once; a client past the cap
+/// gets `ERR the device is busy ...` and is closed. Accept errors (out of
+/// file descriptors, say) are logged and retried after a pause; never
+/// returns.
+pub fn serve<W>(listener: &UnixListener, limits: &Limits, mut new_client: impl FnMut() -> W) -> !
+where
+    W: FnMut(&mut dyn FnMut(&mut dyn RegisterBus) -> String) -> String + Send + 'static,
+{
+    let active = Arc::new(AtomicUsize::new(0));
+    let limits = *limits;
+    loop {
+        let mut stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) => {
+                eprintln!("nfbpf device: accept: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if active.fetch_add(1, Ordering::AcqRel) >= limits.max_connections {
+            active.fetch_sub(1, Ordering::AcqRel);
+            let msg = format!(
+                "ERR the device is busy: {} clients connected (the limit); try again later\n",
+                limits.max_connections
+            );
+            // Never block the accept loop on a client: the line fits in the
+            // fresh socket's buffer, or it is lost.
+            let _ = stream.set_nonblocking(true);
+            let _ = stream.write_all(msg.as_bytes());
+            continue;
+        }
+        let slot = Slot(Arc::clone(&active));
+        let with = new_client();
+        let spawned = std::thread::Builder::new()
+            .name("nfbpf-device-client".into())
+            .spawn(move || {
+                let _slot = slot;
+                if let Err(e) = serve_connection(stream, &limits, with) {
+                    eprintln!("nfbpf device: connection: {e}");
+                }
+            });
+        // Without a thread the client is closed (its slot freed with it).
+        if let Err(e) = spawned {
+            eprintln!("nfbpf device: cannot start a thread for a client: {e}");
+        }
+    }
+}
+
+/// Make room for a device's socket at `path`: nothing there is fine; a
+/// stale socket (nobody answers on it) is removed. Anything else is left
+/// alone and refused: a socket a device still serves (`another device
+/// serves PATH`) or any other kind of file (a regular file, a directory, a
+/// symbolic link, ...), named in the error.
+pub fn prepare_socket_path(path: &Path) -> std::io::Result<()> {
+    let p = path.display();
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(std::io::Error::new(e.kind(), format!("{p}: {e}"))),
+    };
+    let t = meta.file_type();
+    if !t.is_socket() {
+        let what = if t.is_file() {
+            "a regular file"
+        } else if t.is_dir() {
+            "a directory"
+        } else if t.is_symlink() {
+            "a symbolic link"
+        } else if t.is_fifo() {
+            "a named pipe"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device file"
+        } else {
+            "not a socket"
+        };
+        return Err(std::io::Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "{p} is {what}, not a socket: refusing to replace it (remove it yourself or choose another path)"
+            ),
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(std::io::Error::new(
+            ErrorKind::AddrInUse,
+            format!("another device serves {p}"),
+        )),
+        Err(e) if e.kind() == ErrorKind::ConnectionRefused => match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(std::io::Error::new(
+                e.kind(),
+                format!("{p} is a stale socket and cannot be removed: {e}"),
+            )),
+        },
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("{p} is a socket that cannot be probed ({e}): refusing to replace it"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -195,7 +473,7 @@ mod tests {
         let server = std::thread::spawn(move || {
             let (s, _) = listener.accept().expect("accept");
             let mut dev = Fake::default();
-            serve_connection(s, |f| f(&mut dev)).expect("serve");
+            serve_connection(s, &Limits::default(), |f| f(&mut dev)).expect("serve");
         });
         let mut bus = SocketBus::connect(&dir).expect("connect");
         bus.write32(8, 0xdead_beef).expect("write");
