@@ -79,6 +79,9 @@ struct Sample {
     kind: usize,
     micros: u64,
     ok: bool,
+    /// Refused as busy (429 or 503 with `Retry-After`): the agent's bounds
+    /// at work, not a wrong answer.
+    busy: bool,
 }
 
 fn pct(v: &[u64], p: f64) -> f64 {
@@ -364,15 +367,21 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                         let micros = t.elapsed().as_micros() as u64;
                         // A cancel may find the invocation already run (404).
                         let ok = matches!(&r, Ok((s, _)) if *s == want || (kind == 2 && *s == 404));
+                        let busy = matches!(&r, Ok((429 | 503, _)));
                         if kind == 1
                             && let Ok((_, v)) = &r
                         {
                             inv_id = v["id"].as_u64();
                         }
-                        if !ok && errors.len() < 5 {
+                        if !ok && !busy && errors.len() < 3 {
                             errors.push(format!("{m} {p}: {r:?}"));
                         }
-                        out.push(Sample { kind, micros, ok });
+                        out.push(Sample {
+                            kind,
+                            micros,
+                            ok,
+                            busy,
+                        });
                     }
                 }
                 Ok((out, errors))
@@ -417,13 +426,16 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     let usage_samples = sampler
         .map(|s| s.join().unwrap_or_default())
         .unwrap_or_default();
-    let bad = samples.iter().filter(|s| !s.ok).count();
-    let mut all: Vec<u64> = samples.iter().map(|s| s.micros).collect();
+    let bad = samples.iter().filter(|s| !s.ok && !s.busy).count();
+    let busy = samples.iter().filter(|s| s.busy && !s.ok).count();
+    let served: Vec<&Sample> = samples.iter().filter(|s| s.ok).collect();
+    let mut all: Vec<u64> = served.iter().map(|s| s.micros).collect();
     all.sort_unstable();
     println!(
-        "{} valid requests in {wall:.1} s: {:.1} requests/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {bad} unintended answers",
+        "{} valid requests in {wall:.1} s: {} served ({:.1}/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms), {busy} refused as busy (429/503), {bad} unintended answers",
         samples.len(),
-        samples.len() as f64 / wall,
+        served.len(),
+        served.len() as f64 / wall,
         pct(&all, 0.5),
         pct(&all, 0.99),
         pct(&all, 1.0)
@@ -442,10 +454,11 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
             pct(&v, 1.0)
         );
     };
+    // Valid kinds: latency of the requests served.
     for (k, name) in VALID.iter().enumerate() {
         row(
             name,
-            samples
+            served
                 .iter()
                 .filter(|s| s.kind == k)
                 .map(|s| s.micros)
@@ -493,6 +506,21 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                 last.1,
                 max_fd,
                 usage_samples.len()
+            );
+        }
+        if usage_samples.len() >= 2 {
+            let n = usage_samples.len();
+            let pick = |i: usize| usage_samples[(i * (n - 1)) / 9];
+            println!(
+                "agent memory over the run (MiB, 10 points): {}; file descriptors: {}",
+                (0..10)
+                    .map(|i| (pick(i).0 / 1024).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                (0..10)
+                    .map(|i| pick(i).1.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
         match s.child.try_wait() {
