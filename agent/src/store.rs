@@ -28,6 +28,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// per-client cap without decoding whole function records).
 const OWNERS: TableDefinition<&str, &str> = TableDefinition::new("owners");
 const NEXT_ID: &str = "next_id";
+/// redb's page cache, bytes.
+const CACHE_BYTES: usize = 4 << 20;
 const RUNNING: &str = "running";
 
 /// A store failure (I/O, a corrupt record); names the file.
@@ -130,7 +132,11 @@ impl Store {
         // Open and, in the first transaction, make every table exist (reads
         // of a missing table fail).
         let open = || -> Result<Database, redb::Error> {
-            let db = Database::create(path)?;
+            // A bounded page cache (redb's default is 1 GiB): the agent's
+            // memory stays flat however long its timeline grows.
+            let db = redb::Builder::new()
+                .set_cache_size(CACHE_BYTES)
+                .create(path)?;
             let tx = db.begin_write()?;
             tx.open_table(FUNCTIONS)?;
             tx.open_table(QUEUE)?;
