@@ -326,7 +326,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                     let (s, v) = cl.call("POST", "/functions", Some(&body))?;
                     match s {
                         201 => break,
-                        429 | 503 if t.elapsed() < Duration::from_secs(60) => {
+                        429 | 503 if t.elapsed() < Duration::from_secs(300) => {
                             std::thread::sleep(Duration::from_millis(200));
                         }
                         _ => bail!("creating {name}: {s} {v}"),
