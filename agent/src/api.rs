@@ -156,7 +156,10 @@ pub fn serve(
     let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let conns = Arc::new(Semaphore::new(front.limits.connections.max(1)));
-        let gate = Arc::new(Semaphore::new(front.limits.requests.max(1)));
+        let gate = Arc::new(Gates {
+            requests: Arc::new(Semaphore::new(front.limits.requests.max(1))),
+            body_kib: Semaphore::new(kib(front.limits.bodies_in_flight) as usize),
+        });
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {
             let (stream, peer) = tokio::select! {
@@ -355,12 +358,28 @@ impl Front {
     }
 }
 
+/// The semaphores every connection shares: requests handled at once, and
+/// KiB of request bodies being received.
+#[derive(Debug)]
+struct Gates {
+    requests: Arc<Semaphore>,
+    body_kib: Semaphore,
+}
+
+/// `bytes` in KiB permits, rounded up (a semaphore holds at most
+/// `u32::MAX` permits at once).
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024))
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
 /// One request: admitted by [`Front::admit`], its body read (bounded in
 /// size and time), then routed by [`handle`] on the blocking pool.
 async fn respond(
     sched: Arc<Scheduler>,
     front: Arc<Front>,
-    gate: Arc<Semaphore>,
+    gate: Arc<Gates>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -375,6 +394,31 @@ async fn respond(
         Err(r) => return r.into_response(true),
     };
     let max = front.limits.body_max;
+    // Memory for the body, reserved before it is read: its Content-Length,
+    // or the largest body when chunked (none when it has no body).
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let need = if chunked { max } else { length.unwrap_or(0) };
+    let _reserved = if need == 0 {
+        None
+    } else {
+        match gate.body_kib.try_acquire_many(kib(need)) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                return err(
+                    503,
+                    format!(
+                        "over {} MiB of request bodies are being received; retry",
+                        front.limits.bodies_in_flight >> 20
+                    ),
+                )
+                .into_response(true);
+            }
+        }
+    };
     let read = Limited::new(req.into_body(), max).collect();
     let body = match tokio::time::timeout(front.limits.body_timeout, read).await {
         Err(_) => {
@@ -395,7 +439,7 @@ async fn respond(
         }
         Ok(Ok(b)) => b.to_bytes(),
     };
-    let Ok(permit) = gate.try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(&gate.requests).try_acquire_owned() else {
         return err(
             503,
             format!("over {} requests at once; retry", front.limits.requests),

@@ -27,6 +27,10 @@ pub struct Limits {
     /// Largest request body, bytes (a C source or a base64 object); a
     /// larger `Content-Length` is refused before anything is read.
     pub body_max: usize,
+    /// Bytes of request bodies being received at once, all connections
+    /// together (a chunked body counts as [`Limits::body_max`]); past it a
+    /// 503. Bounds the memory bodies take whatever the connections do.
+    pub bodies_in_flight: usize,
     /// Functions registered, all clients together.
     pub functions: usize,
     /// Functions registered by one client.
@@ -63,6 +67,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             body_max: 4 << 20,
+            bodies_in_flight: 64 << 20,
             functions: 1024,
             functions_per_client: 128,
             queue: 4096,
@@ -85,6 +90,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("header-timeout", "seconds to receive a request's headers"),
     ("body-timeout", "seconds to receive a request's body"),
     ("body-max", "largest request body, bytes"),
+    (
+        "bodies-in-flight",
+        "bytes of request bodies received at once",
+    ),
     ("functions", "functions registered in all"),
     ("functions-per-client", "functions one client registers"),
     ("queue", "invocations waiting in all"),
@@ -127,6 +136,7 @@ impl Limits {
             "header-timeout" => self.header_timeout = secs,
             "body-timeout" => self.body_timeout = secs,
             "body-max" => self.body_max = n,
+            "bodies-in-flight" => self.bodies_in_flight = n,
             "functions" => self.functions = n,
             "functions-per-client" => self.functions_per_client = n,
             "queue" => self.queue = n,

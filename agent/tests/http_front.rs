@@ -449,3 +449,52 @@ fn no_listening_beyond_loopback_without_credentials() {
         }
     }
 }
+
+#[test]
+fn bodies_in_flight_are_bounded_in_memory() {
+    let a = start(
+        Limits {
+            body_max: 1500,
+            bodies_in_flight: 2048,
+            body_timeout: Duration::from_secs(3),
+            ..Limits::default()
+        },
+        &[],
+    );
+    // One client holds 1500 bytes of body reserved and sends them slowly.
+    let mut slow = TcpStream::connect(a.addr).unwrap();
+    write!(
+        slow,
+        "POST /functions HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 1500\r\n\r\n{{",
+        a.addr,
+        basic(ALICE)
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // A second body that would pass the budget is refused at once.
+    let body = format!("{{\"name\":\"x\",\"source\":\"{}\"}}", "y".repeat(900));
+    let (c, _, v) = req(a.addr, "POST", "/functions", &auth(ALICE), &body);
+    assert_eq!(c, 503, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("request bodies"),
+        "{v}"
+    );
+    // Bodiless requests are not held up.
+    assert_eq!(req(a.addr, "GET", "/status", &auth(ALICE), "").0, 200);
+    drop(slow);
+    let t = Instant::now();
+    loop {
+        let (c, _, v) = req(a.addr, "POST", "/functions", &auth(ALICE), &body);
+        if c != 503 {
+            assert_eq!(
+                c,
+                422,
+                "the body is read and compiled: {}",
+                &v.to_string()[..80]
+            );
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "still refused: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
