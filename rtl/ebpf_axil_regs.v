@@ -25,6 +25,12 @@
 //   every engine (imem_wr_o); FLIP writes NUMINST as the idle bank's length
 //   and swaps the banks in one clock (engines switch at their next packet).
 //   The hardware does not validate programs: the host (RtlDevice) does.
+// - Instruction budget per packet (BUDGET): written into budget_q, the
+//   staged program's (WRINST 0 clears it); the FLIP that makes a bank active
+//   copies it into that bank's bbud_q, the bank's budget (bank_budget_o, 0:
+//   the default budget_dflt_i), which the engines running on that bank get.
+//   A read gives the active bank's as applied (0 read as the default),
+//   saturated to 32 bits.
 module ebpf_axil_regs #(
   parameter integer ENGINES = 4
 ) (
@@ -64,6 +70,10 @@ module ebpf_axil_regs #(
   input  wire                  imem_active_i,
   input  wire                  imem_idle_busy_i,
   input  wire                  imem_refused_i,
+  // instruction budget per packet: the default (for a bank loaded with 0)
+  // and each bank's as its FLIP set it ({bank 1, bank 0})
+  input  wire [63:0]           budget_dflt_i,
+  output wire [63:0]           bank_budget_o,
   // data plane state
   input  wire [63:0]           cycle_i,
   input  wire [ENGINES-1:0]    eng_running_i,
@@ -92,6 +102,7 @@ module ebpf_axil_regs #(
   // ---------------- storage registers ----------------
   reg [31:0] routermode_q, numinst_q, hiinst_q, wrptr_q, debug_q;
   reg [31:0] engselect_q, portselect_q, rdaddr_q, cyclehi_q;
+  reg [31:0] budget_q, bbud0_q, bbud1_q;
   reg        refused_q;
   reg [63:0] stage_q [0:IMEM_SLOTS-1];
 
@@ -117,7 +128,7 @@ module ebpf_axil_regs #(
             in_arr(a, REG_TUSERREADY, REG_TUSERREADY_N[11:0]) || a == REG_OUTARBFSMSTATE ||
             in_arr(a, REG_RXPKT, REG_RXPKT_N[11:0]) || in_arr(a, REG_TXPKT, REG_TXPKT_N[11:0]) ||
             (a >= REG_DEBUG && a <= REG_ENGFAULTCAUSE) ||
-            (a >= REG_RDINSTADDR && a <= REG_PORTTX) || a == REG_ENGMAPWAIT;
+            (a >= REG_RDINSTADDR && a <= REG_PORTTX) || a == REG_ENGMAPWAIT || a == REG_BUDGET;
   endfunction
 
   // Writable registers outside the map range.
@@ -125,7 +136,7 @@ module ebpf_axil_regs #(
     writable = a == REG_FLIP || a == REG_ROUTERMODE || a == REG_NUMINST ||
                a == REG_HIINST || a == REG_LOINST || a == REG_WRINST ||
                a == REG_DEBUG || a == REG_ABIMODE || a == REG_ENGSELECT ||
-               a == REG_RDINSTADDR || a == REG_PORTSELECT;
+               a == REG_RDINSTADDR || a == REG_PORTSELECT || a == REG_BUDGET;
   endfunction
 
   wire w_map   = is_map(waddr);
@@ -155,6 +166,12 @@ module ebpf_axil_regs #(
   assign imem_data_o = {hiinst_q, wdata};
   assign imem_flip_o = w_flip && !flip_refused;
   assign imem_len_o  = numinst_q;
+  assign bank_budget_o = {bbud1_q, bbud0_q};
+
+  // BUDGET as read: the active bank's, 0 meaning the default, at most 2^32-1.
+  wire [31:0] act_bud = imem_active_i ? bbud1_q : bbud0_q;
+  wire [63:0] act_eff = act_bud != 32'd0 ? {32'd0, act_bud} : budget_dflt_i;
+  wire [31:0] act_rd  = act_eff[63:32] != 32'd0 ? 32'hffffffff : act_eff[31:0];
 
   // ---------------- read path ----------------
   reg         rd_pend_q;
@@ -214,6 +231,7 @@ module ebpf_axil_regs #(
         REG_NUMENGINES:    rdata = ENGINES;
         REG_ABIMODE:       rdata = 32'd0;
         REG_IMEMSLOTS:     rdata = CONTRACT_IMEM_SLOTS;
+        REG_BUDGET:        rdata = act_rd;
         REG_CYCLELO:       rdata = cycle_i[31:0];
         REG_CYCLEHI:       rdata = cyclehi_q;
         REG_ENGSELECT:     rdata = engselect_q;
@@ -248,6 +266,7 @@ module ebpf_axil_regs #(
       routermode_q <= 32'd0; numinst_q <= 32'd0; hiinst_q <= 32'd0; wrptr_q <= 32'd0;
       debug_q <= 32'd0; engselect_q <= 32'd0; portselect_q <= 32'd0; rdaddr_q <= 32'd0;
       cyclehi_q <= 32'd0; refused_q <= 1'b0;
+      budget_q <= 32'd0; bbud0_q <= 32'd0; bbud1_q <= 32'd0;
       s_axil_bvalid_o <= 1'b0; s_axil_bresp_o <= OKAY;
       rd_pend_q <= 1'b0; raddr_q <= 12'd0;
       s_axil_rvalid_o <= 1'b0; s_axil_rdata_o <= 32'd0; s_axil_rresp_o <= OKAY;
@@ -264,8 +283,12 @@ module ebpf_axil_regs #(
             REG_HIINST:     hiinst_q <= wdata;
             REG_WRINST: begin
               wrptr_q <= wdata;
-              if (wdata == 32'd0) refused_q <= 1'b0;
+              if (wdata == 32'd0) begin
+                refused_q <= 1'b0;
+                budget_q <= 32'd0;
+              end
             end
+            REG_BUDGET:     budget_q <= wdata;
             REG_LOINST: begin
               wrptr_q <= wrptr_q + 32'd1;
               if (imem_refused_i) refused_q <= 1'b1;
@@ -278,6 +301,11 @@ module ebpf_axil_regs #(
             default: ;
           endcase
         end
+      end
+      // the FLIP puts the staged budget in the bank it makes active
+      if (imem_flip_o) begin
+        if (imem_active_i) bbud0_q <= budget_q;
+        else               bbud1_q <= budget_q;
       end
       // read
       if (s_axil_rvalid_o && s_axil_rready_i) s_axil_rvalid_o <= 1'b0;

@@ -39,6 +39,10 @@
 //   engine is still waiting, then in ring order in a later clock (one
 //   release per engine per clock, decided on the state at the start of the
 //   clock). This is vm::device's egress, clock for clock.
+// - Instruction budget: each engine runs a packet under the budget of the
+//   bank it latched at the packet's start (ebpf_axil_regs' bank_budget_o, 0
+//   meaning budget_i), as vm::pipeline::Bank::budget. A FLIP cannot rewrite
+//   a bank an engine still runs on, so the budget holds until the verdict.
 // - The map coprocessor and helper units (ebpf_units, u_units) serve every
 //   engine's helper_* and ext_* ports (flattened, engine e at [e*W +: W]),
 //   with the timer, pkt_start (an engine starts a packet in this clock),
@@ -56,7 +60,9 @@ module ebpf_dataplane #(
   /* verilator lint_off SYNCASYNCNET */
   input  wire                   rst_ni,
   /* verilator lint_on SYNCASYNCNET */
-  // instruction budget per packet (the model's DeviceConfig::budget)
+  // instruction budget per packet of a program loaded with BUDGET 0 (the
+  // model's DeviceConfig::budget); each bank's own comes from the BUDGET
+  // register with its FLIP (ebpf_axil_regs)
   input  wire [63:0]            budget_i,
   // AXI4-Stream ingress, ports 0..3
   input  wire [4*256-1:0]       s_axis_tdata_i,
@@ -218,6 +224,7 @@ module ebpf_dataplane #(
   wire [11:0] imem_addr;
   wire [63:0] imem_data;
   wire [31:0] imem_len;
+  wire [63:0] bank_budget;
 
   wire [ENGINES*64-1:0] c_r0;
   wire [ENGINES*32-1:0] c_in, c_out, c_drop, c_faults, c_busy, c_stall, c_fpc, c_faddr, c_fcause;
@@ -382,6 +389,9 @@ module ebpf_dataplane #(
       wire [2:0]  e_fcode;
       wire [3:0]  e_stall;
       wire        e_bank;
+      // The budget of the bank the engine runs on (0: the default).
+      wire [31:0] e_bbud = e_bank ? bank_budget[63:32] : bank_budget[31:0];
+      wire [63:0] e_budget = e_bbud != 32'd0 ? {32'd0, e_bbud} : budget_i;
       wire [2:0]  kind;
       reg  [2:0]  qkind [0:31];
       reg  [31:0] qport [0:31];
@@ -531,7 +541,7 @@ module ebpf_dataplane #(
       wire [5*32-1:0] d_pc, d_seq;
       ebpf_engine #(.HOLD(1), .LEN_LANE(MD_LENGTH)) u_eng (
         .clk_i(clk_i), .rst_ni(rst_ni),
-        .budget_i(budget_i), .max_frames_i(MAX_FRAMES[7:0]),
+        .budget_i(e_budget), .max_frames_i(MAX_FRAMES[7:0]),
         .imem_wr_i(imem_wr), .imem_wr_addr_i(imem_addr), .imem_wr_data_i(imem_data),
         .imem_len_wr_i(imem_flip), .imem_len_i(imem_len), .imem_swap_i(imem_flip),
         .imem_active_o(imem_active[g]), .imem_refused_o(imem_refused[g]),
@@ -723,6 +733,7 @@ module ebpf_dataplane #(
     .imem_wr_o(imem_wr), .imem_addr_o(imem_addr), .imem_data_o(imem_data),
     .imem_flip_o(imem_flip), .imem_len_o(imem_len), .imem_active_i(imem_active[0]),
     .imem_idle_busy_i(|idle_busy), .imem_refused_i(|imem_refused),
+    .budget_dflt_i(budget_i), .bank_budget_o(bank_budget),
     .cycle_i(cycle_q), .eng_running_i(running), .eng_r0_i(c_r0),
     .eng_pkt_in_i(c_in), .eng_pkt_out_i(c_out), .eng_drop_i(c_drop),
     .eng_faults_i(c_faults), .eng_busy_i(c_busy), .eng_stall_i(c_stall),

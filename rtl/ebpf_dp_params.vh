@@ -87,6 +87,7 @@ localparam [11:0] REG_PORTRXDROP = 12'h164;
 localparam [11:0] REG_PORTTX = 12'h168;
 localparam [11:0] REG_ENGMAPWAIT = 12'h16c;
 localparam [11:0] REG_MAPLOAD = 12'h170;
+localparam [11:0] REG_BUDGET = 12'h174;
 localparam [11:0] REG_WIDEKEY = 12'h180;
 localparam integer REG_WIDEKEY_N = 16;
 localparam [11:0] REG_WIDEVALUE = 12'h1c0;

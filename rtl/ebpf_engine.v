@@ -34,7 +34,8 @@ module ebpf_engine #(
 ) (
   input  wire         clk_i,
   input  wire         rst_ni,
-  // configuration
+  // configuration: the instruction budget of the running packet (the data
+  // plane gives the budget of the bank the engine latched)
   input  wire [63:0]  budget_i,
   input  wire [7:0]   max_frames_i,
   // instruction memory host port (writes the idle bank)

@@ -92,6 +92,35 @@ fn serve_load_status() {
 }
 
 #[test]
+fn load_with_budget_sets_the_function_budget() {
+    if !common::clang() {
+        return;
+    }
+    let (_server, target) = Server::start("budget", &[]);
+    let wire = common::program("wire_sume.c");
+    let wire = wire.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let (code, out, err) = nfbpf(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let per_packet = |n: u64| format!("budget {n} instructions per packet");
+    let out = run(&["load", wire, "-t", &target, "--budget", "100"]);
+    assert!(out.contains(&per_packet(100)), "{out}");
+    let out = run(&["status", "-t", &target]);
+    assert!(out.contains(&per_packet(100)), "{out}");
+    // Without --budget: the device's default again.
+    let out = run(&["load", wire, "-t", &target]);
+    let default = per_packet(nfbpf_vm::contract::DEVICE_INSN_BUDGET);
+    assert!(out.contains(&default), "{out}");
+    let out = run(&["status", "-t", &target]);
+    assert!(out.contains(&default), "{out}");
+    // The dry run shows the BUDGET write in the register sequence.
+    let out = run(&["load", wire, "--dry-run", "--budget", "64"]);
+    assert!(out.contains("W 0x0174 <- 0x00000040  BUDGET"), "{out}");
+}
+
+#[test]
 fn maps_of_a_loaded_function() {
     if !common::clang() {
         return;

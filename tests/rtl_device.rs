@@ -17,15 +17,9 @@ use nfbpf_vm::device::DeviceConfig;
 use nfbpf_vm::pipeline::Stall;
 use nfbpf_vm::regs::{self, RegisterBus};
 
-use common::{arp, clang, ipv4_frame as frame};
+use common::{arp, clang, ipv4_frame as frame, offer, wire_centiclocks};
 
 mod common;
-
-/// Clocks a frame of `len` bytes occupies on a 10 Gb/s port at 200 MHz
-/// (preamble and inter-frame gap included), in hundredths.
-fn wire_centiclocks(len: usize) -> u64 {
-    (len as u64 + 20) * 16
-}
 
 /// Run `frames` (port, bytes) at line rate per port, then drain; returns
 /// the outputs compared.
@@ -33,26 +27,6 @@ fn run_traffic(c: &mut DevCosim, frames: &[(usize, Vec<u8>)]) -> u64 {
     offer(c, frames, |c| c.step().unwrap());
     c.drain(1_000_000).unwrap();
     c.outputs
-}
-
-/// Offer `frames` (port, bytes) at line rate per port; `clock` moves both
-/// sides on by a clock or more (a step, a register access).
-fn offer(c: &mut DevCosim, frames: &[(usize, Vec<u8>)], mut clock: impl FnMut(&mut DevCosim)) {
-    let mut next = [0u64; 4];
-    let mut i = 0;
-    while i < frames.len() {
-        let now = c.cycle() * 100;
-        while i < frames.len() {
-            let (p, f) = &frames[i];
-            if next[*p] > now || !c.port_free(*p) {
-                break;
-            }
-            c.rx(*p, f).unwrap();
-            next[*p] = now.max(next[*p]) + wire_centiclocks(f.len());
-            i += 1;
-        }
-        clock(c);
-    }
 }
 
 /// A SUME function sending everything to `port`.

@@ -9,11 +9,15 @@
 //!    (`MAPSELECT`, `WIDEKEY`, `WIDEVALUE`, `WIDEOP`, `WIDESTATUS`); an
 //!    image placed at other rows ([`Image::at_map_row`]) is loaded with
 //!    `MAPLOAD` beside the rows already there ([`load_rows`]);
-//! 4. the program into the idle bank: `WRINST <- 0`, `NUMINST <- n`, then per
-//!    slot `HIINST`, `LOINST` (the existing loader's sequence);
+//! 4. the program into the idle bank: `WRINST <- 0`, `NUMINST <- n`, its
+//!    instruction budget per packet `BUDGET <- b` when the image sets one
+//!    ([`Image::budget`]; `WRINST <- 0` leaves the device's default staged
+//!    otherwise), then per slot `HIINST`, `LOINST` (the existing loader's
+//!    sequence);
 //! 5. read-back of every slot (`RDINSTADDR`, `RDINSTHI`, `RDINSTLO`): a
 //!    mismatch is an error naming the slot;
-//! 6. `FLIP`: the banks swap, each engine at its next packet boundary; the
+//! 6. `FLIP`: the banks swap, each engine at its next packet boundary, and
+//!    the staged budget goes with the program into its bank; the
 //!    `CURRINSTMEM` read afterwards confirms it.
 
 use crate::bus::{BusError, RegisterBus, check_id};
@@ -364,6 +368,9 @@ pub fn stage(bus: &mut dyn RegisterBus, image: &Image) -> Result<Staged, Program
     let words = image.words();
     b.w(WRINST, 0)?;
     b.w(NUMINST, words.len() as u32)?;
+    if let Some(budget) = image.budget {
+        b.w(BUDGET, budget)?;
+    }
     for &w in &words {
         b.w(HIINST, (w >> 32) as u32)?;
         b.w(LOINST, w as u32)?;

@@ -76,6 +76,10 @@ pub struct Image {
     /// handle `map_handle(map_base + i)` ([`Image::at_map_row`]; 0 as
     /// linked).
     pub map_base: usize,
+    /// Instruction budget per packet the device gives this program (its
+    /// `BUDGET` register, written with the program); `None`: the device's
+    /// default, `contract::DEVICE_INSN_BUDGET` (one full-size frame time).
+    pub budget: Option<u32>,
 }
 
 /// Why an image cannot be placed at a map-table row.
@@ -130,6 +134,13 @@ impl Image {
         }
         out.map_base = base;
         Ok(out)
+    }
+
+    /// The same program under an instruction budget per packet of
+    /// `budget` instructions on the device (`None`: the device's default).
+    pub fn with_budget(mut self, budget: Option<u32>) -> Image {
+        self.budget = budget;
+        self
     }
 
     /// Device map-table row of map `index`.

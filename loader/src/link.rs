@@ -622,5 +622,6 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         insns: out,
         max_version: opts.max_version,
         map_base: 0,
+        budget: None,
     })
 }

@@ -129,6 +129,48 @@ fn every_program_loads_and_validates() {
     }
 }
 
+/// The device's default instruction budget (one full-size frame time)
+/// holds every function of programs/ with its margin: the longest path of
+/// each, prologue included, is at most 1/BUDGET_MARGIN of it.
+#[test]
+fn every_program_fits_the_device_budget_with_margin() {
+    let mut names: Vec<String> = std::fs::read_dir(common::programs_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "c").then(|| p.file_stem().unwrap().to_string_lossy().into())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= ALL_PROGRAMS.len(), "{names:?}");
+    let mut longest = (0, String::new());
+    for name in &names {
+        for cpu in CPUS {
+            let Some(img) = load_program(name, cpu) else {
+                return;
+            };
+            let n = img.program().unwrap().worst_path();
+            let n = n.unwrap_or_else(|| panic!("{name} ({cpu:?}): a loop, no bound"));
+            assert!(
+                n * contract::BUDGET_MARGIN <= contract::DEVICE_INSN_BUDGET,
+                "{name} ({cpu:?}): {n} instructions on its longest path, over 1/{} of the \
+                 device's default budget of {}",
+                contract::BUDGET_MARGIN,
+                contract::DEVICE_INSN_BUDGET
+            );
+            if n > longest.0 {
+                longest = (n, format!("{name} ({cpu:?})"));
+            }
+        }
+    }
+    eprintln!(
+        "longest path: {} instructions, {}; default budget {}",
+        longest.0,
+        longest.1,
+        contract::DEVICE_INSN_BUDGET
+    );
+}
+
 fn map<'a>(img: &'a Image, name: &str) -> (usize, &'a nfbpf_loader::MapDef) {
     img.map(name)
         .unwrap_or_else(|| panic!("no map {name}: {:?}", img.maps))

@@ -655,6 +655,7 @@ const DP_REGS: &[(&str, u32)] = {
         ("PORTTX", PORTTX),
         ("ENGMAPWAIT", ENGMAPWAIT),
         ("MAPLOAD", MAPLOAD),
+        ("BUDGET", BUDGET),
         ("WIDEKEY", WIDEKEY),
         ("WIDEVALUE", WIDEVALUE),
     ]

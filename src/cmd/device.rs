@@ -11,8 +11,10 @@
 //!   as the host allows. An existing socket at PATH is replaced only when
 //!   stale (nobody answers on it); anything else there is refused. Clients
 //!   are held to `loader::bus::socket::Limits`.
-//! - `load PROG --target TARGET` compiles/loads PROG and programs it with
-//!   the loader's register sequence (idle bank, read-back, swap).
+//! - `load PROG --target TARGET [--budget N]` compiles/loads PROG and
+//!   programs it with the loader's register sequence (idle bank, read-back,
+//!   swap), with its instruction budget per packet (`BUDGET`; without
+//!   `--budget`, the device's default: one full-size frame time).
 //! - `status --target TARGET` reads the identification, the active bank, the
 //!   cycle counter and every engine's counters.
 //!
@@ -90,6 +92,12 @@ pub struct LoadArgs {
     /// Print every register access (offset, value, register name).
     #[arg(short = 'd', long)]
     debug: bool,
+    /// Instruction budget per packet of the function (the BUDGET register,
+    /// written with the program; a packet that needs more is aborted, fault
+    /// cause 2). Without it (or 0): the device's default, one full-size
+    /// frame time (contract::DEVICE_INSN_BUDGET).
+    #[arg(long, value_name = "N")]
+    budget: Option<u32>,
 }
 
 /// `nfbpf device status` (also `nfbpf status`).
@@ -130,7 +138,8 @@ impl RegisterBus for Logged<'_> {
 
 pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     let image = load_file(&a.prog, &Options::default())
-        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?
+        .with_budget(a.budget);
     let (mut bus, what): (Box<dyn RegisterBus + Send>, String) = if a.dry_run {
         (
             Box::new(Device::new(DeviceConfig::default())?),
@@ -147,8 +156,11 @@ pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
         nfbpf_loader::device::program(&mut *bus, &image)
     }
     .map_err(|e| anyhow!("{what}: {e}"))?;
+    let budget = bus
+        .read32(regs::BUDGET)
+        .map_err(|e| anyhow!("{what}: BUDGET: {e}"))?;
     println!(
-        "{what}: {} ({:?} ABI): {} slots and {} maps written, read back and swapped in (bank {}), {} register accesses",
+        "{what}: {} ({:?} ABI): {} slots and {} maps written, read back and swapped in (bank {}), budget {budget} instructions per packet, {} register accesses",
         a.prog.display(),
         image.abi,
         r.slots,
@@ -221,10 +233,11 @@ pub fn status(target: &str) -> anyhow::Result<ExitCode> {
         "sume"
     };
     let bank = b.read32(regs::CURRINSTMEM)?;
+    let budget = b.read32(regs::BUDGET)?;
     let lo = b.read32(regs::CYCLELO)?;
     let hi = b.read32(regs::CYCLEHI)?;
     println!(
-        "{target}: nfbpf device v{}.{}, {n} engines, ABI {abi}, active bank {bank}, cycle {}",
+        "{target}: nfbpf device v{}.{}, {n} engines, ABI {abi}, active bank {bank}, budget {budget} instructions per packet, cycle {}",
         v >> 16,
         v & 0xffff,
         (u64::from(hi) << 32) | u64::from(lo)

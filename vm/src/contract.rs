@@ -36,7 +36,9 @@ pub const STACK_SIZE: u64 = STACK_FRAME * MAX_FRAMES as u64;
 /// r10 of the entry frame.
 pub const STACK_TOP: u64 = STACK_BASE + STACK_SIZE;
 
-/// Default instruction budget per packet (runaway programs are stopped).
+/// Default instruction budget per packet of the reference executors (the
+/// interpreter, a lone pipeline engine, the conformance runs): runaway
+/// programs are stopped. The device's default is [`DEVICE_INSN_BUDGET`].
 pub const DEFAULT_INSN_BUDGET: u64 = 1 << 20;
 
 /// FIFO_MD geometry: 64 words of 256 bits per engine.
@@ -111,6 +113,34 @@ pub const HELPER_DEFAULT_CYCLES: u64 = 4;
 pub const FIFO_MAX_PACKETS: usize = 32;
 /// Default port rate feeding FIFO_MD: one 10 Gb/s port.
 pub const PORT_RATE_BPS: u64 = 10_000_000_000;
+/// Bytes a frame occupies on the wire besides its own: preamble and start
+/// delimiter (8) and the minimum inter-frame gap (12).
+pub const WIRE_OVERHEAD_BYTES: u64 = 20;
+/// Largest Ethernet frame, FCS included (untagged).
+pub const MAX_FRAME_BYTES: u64 = 1518;
+
+/// Clocks of [`CLOCK_HZ`] that a frame of `frame_bytes` occupies on one port
+/// at [`PORT_RATE_BPS`] (overhead included), rounded up.
+pub const fn wire_clocks(frame_bytes: u64) -> u64 {
+    ((frame_bytes + WIRE_OVERHEAD_BYTES) * 8 * CLOCK_HZ).div_ceil(PORT_RATE_BPS)
+}
+
+/// The device's default instruction budget per packet, per function: the
+/// clocks one full-size frame occupies on its port, so that a function
+/// never spends more than one full-size frame time on a packet (every
+/// instruction takes at least one clock):
+/// (1518 + 20) B x 8 / 10 Gb/s = 1230.4 ns, x 200 MHz = 246.08, rounded up
+/// to 247 instructions. A runaway function stopped there still costs its
+/// engine at least 247 clocks per packet, not the 2^20 of
+/// [`DEFAULT_INSN_BUDGET`]. Headroom: every function of `programs/` runs at
+/// most 1/[`BUDGET_MARGIN`] of it on its longest path (the IPv4 router of
+/// the SUME ABI, the longest, 73 instructions; a loader test checks them
+/// all). A function that needs more sets its own (`BUDGET` register,
+/// `nfbpf load --budget`).
+pub const DEVICE_INSN_BUDGET: u64 = wire_clocks(MAX_FRAME_BYTES);
+/// How far under [`DEVICE_INSN_BUDGET`] the longest path of every function
+/// in `programs/` stays: at most a third of it.
+pub const BUDGET_MARGIN: u64 = 3;
 
 // ---------------------------------------------------------------------------
 // BEGIN maps/abi section (branch `maps`): map coprocessor, helpers, ABIs.
@@ -221,3 +251,18 @@ pub const MAX_VALUE_BYTES: usize = 64;
 pub const SUME_MAX_KEY_BYTES: usize = 8;
 /// SUME ABI: see [`SUME_MAX_KEY_BYTES`].
 pub const SUME_MAX_VALUE_BYTES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_budget_is_one_full_size_frame_time() {
+        // (1518 + 20) * 8 bits / 10 Gb/s * 200 MHz = 246.08 clocks.
+        assert_eq!(wire_clocks(MAX_FRAME_BYTES), 247);
+        assert_eq!(DEVICE_INSN_BUDGET, 247);
+        // 64-byte frames: 13.44 clocks apart (../shared/spec/hardware.md).
+        assert_eq!(wire_clocks(64), 14);
+        const { assert!(DEVICE_INSN_BUDGET < DEFAULT_INSN_BUDGET) };
+    }
+}

@@ -54,6 +54,11 @@
 //!
 //! The register map is [`crate::regs`]; programs are written into the idle
 //! bank and become active on `FLIP`, at each engine's next packet boundary.
+//! Each program carries its instruction budget per packet (`BUDGET`, staged
+//! with the program and put in its bank by the `FLIP`; 0 is
+//! [`DeviceConfig::budget`]): a packet runs under the budget of the bank it
+//! started on, and one that executes more instructions is aborted with
+//! fault cause 2 like any other fault.
 
 use crate::abi::{Abi, RxMeta, Verdict};
 use crate::contract::{self, FIFO_WORD_BYTES, PKT_BASE, SUME_MD_SIZE};
@@ -84,7 +89,9 @@ pub struct DeviceConfig {
     pub abi: Abi,
     pub pacing: Pacing,
     pub maps: MapConfig,
-    /// Instruction budget per packet.
+    /// Instruction budget per packet of a program loaded with `BUDGET` 0
+    /// (the power-on default; the loader sets each program's own through
+    /// the register).
     pub budget: u64,
 }
 
@@ -95,7 +102,7 @@ impl Default for DeviceConfig {
             abi: Abi::Sume,
             pacing: Pacing::default(),
             maps: MapConfig::default(),
-            budget: contract::DEFAULT_INSN_BUDGET,
+            budget: contract::DEVICE_INSN_BUDGET,
         }
     }
 }
@@ -190,6 +197,8 @@ struct Lane {
 #[derive(Debug, Default)]
 struct Staging {
     numinst: u32,
+    /// BUDGET: the staged program's instruction budget (0: the default).
+    budget: u32,
     wrptr: u32,
     hiinst: u32,
     insns: Vec<u64>,
@@ -370,18 +379,30 @@ impl Device {
     }
 
     /// Load a validated program into the idle bank (the in-process path the
-    /// register sequence ends in).
+    /// register sequence ends in), with the instruction budget staged in
+    /// `BUDGET` (0 unless written since the last `WRINST 0`: the default).
     pub fn write_idle(&mut self, prog: Program) -> Result<(), BusError> {
-        self.imem.write_idle(Arc::new(prog)).map_err(|b| {
-            BusError::Transport(format!(
-                "{b}: the idle bank still runs packets of the previous program; retry the write"
-            ))
-        })
+        let budget = self.st.budget;
+        self.imem
+            .write_idle_budget(Arc::new(prog), budget)
+            .map_err(|b| {
+                BusError::Transport(format!(
+                    "{b}: the idle bank still runs packets of the previous program; retry the write"
+                ))
+            })
     }
 
     /// Make the idle bank active; engines switch at their next packet.
     pub fn flip(&mut self) {
         self.imem.swap();
+    }
+
+    /// The instruction budget per packet of bank `b` as the engines apply
+    /// it (its `BUDGET`, or the configured default for 0 or an empty bank).
+    pub fn bank_budget(&self, b: u8) -> u64 {
+        self.imem
+            .bank(b)
+            .map_or(self.cfg.budget, |k| k.budget_or(self.cfg.budget))
     }
 
     /// Packets still inside the device (queued, running, or holding FIFO_MD
@@ -925,6 +946,9 @@ impl RegisterBus for Device {
             NUMENGINES => self.lanes.len() as u32,
             ABIMODE => u32::from(self.cfg.abi == Abi::Xdp),
             IMEMSLOTS => contract::IMEM_SLOTS as u32,
+            BUDGET => self
+                .bank_budget(self.imem.active())
+                .min(u64::from(u32::MAX)) as u32,
             CYCLELO => {
                 self.st.cyclehi = (self.cycle >> 32) as u32;
                 self.cycle as u32
@@ -1005,8 +1029,10 @@ impl RegisterBus for Device {
                 self.st.wrptr = v;
                 if v == 0 {
                     self.st.insns.clear();
+                    self.st.budget = 0;
                 }
             }
+            BUDGET => self.st.budget = v,
             HIINST => self.st.hiinst = v,
             LOINST => {
                 let at = self.st.wrptr as usize;
@@ -1165,6 +1191,90 @@ mod tests {
         let busy: Vec<u32> = states.iter().copied().filter(|&s| s != 0xf).collect();
         assert_eq!(busy, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
         assert_eq!(states.last(), Some(&0xf));
+    }
+
+    /// Write `src` through the program registers (BUDGET `budget` unless
+    /// None) and FLIP.
+    fn load(d: &mut Device, src: &str, budget: Option<u32>) {
+        let insns = crate::asm::assemble(src).unwrap();
+        d.write32(regs::WRINST, 0).unwrap();
+        d.write32(regs::NUMINST, insns.len() as u32).unwrap();
+        if let Some(b) = budget {
+            d.write32(regs::BUDGET, b).unwrap();
+        }
+        for i in &insns {
+            let w = i.to_u64();
+            d.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            d.write32(regs::LOINST, w as u32).unwrap();
+        }
+        d.write32(regs::FLIP, 1).unwrap();
+    }
+
+    /// Counts r0 to `n` (2n + 3 instructions), then sends to port 1.
+    fn count_to(n: u32) -> String {
+        format!("mov %r0, 0\ntop: add %r0, 1\njlt %r0, {n}, top\nmov %r0, 1\nexit")
+    }
+
+    #[test]
+    fn the_budget_travels_with_the_program_and_its_bank() {
+        // The default: one full-size frame time (203 instructions fit).
+        let mut d = device();
+        assert_eq!(
+            d.read32(regs::BUDGET).unwrap() as u64,
+            contract::DEVICE_INSN_BUDGET
+        );
+        load(&mut d, &count_to(100), None);
+        assert!(d.rx(0, &[0; 64]));
+        d.drain(100_000);
+        assert_eq!(d.take_outputs().len(), 1);
+        assert_eq!(d.engine_counters(0).unwrap().faults, 0);
+        // BUDGET 64 with the same program: aborted with cause 2.
+        load(&mut d, &count_to(100), Some(64));
+        assert_eq!(d.read32(regs::BUDGET).unwrap(), 64);
+        assert!(d.rx(0, &[0; 64]));
+        d.drain(100_000);
+        assert!(d.take_outputs().is_empty());
+        let c = d.engine_counters(0).unwrap();
+        assert_eq!((c.faults, c.fault_cause), (1, 2));
+        // The 65th instruction faults: the add or the jlt of iteration 32.
+        assert!(c.fault_pc == 1 || c.fault_pc == 2, "{}", c.fault_pc);
+        // A program written without BUDGET after WRINST 0: the default again.
+        load(&mut d, &count_to(100), None);
+        assert_eq!(
+            d.read32(regs::BUDGET).unwrap() as u64,
+            contract::DEVICE_INSN_BUDGET
+        );
+        assert!(d.rx(0, &[0; 64]));
+        d.drain(100_000);
+        assert_eq!(d.take_outputs().len(), 1);
+        assert_eq!(d.engine_counters(0).unwrap().faults, 1);
+    }
+
+    #[test]
+    fn a_packet_in_flight_keeps_the_budget_of_the_bank_it_started_on() {
+        let mut d = device();
+        // 603 instructions under a budget of 1000.
+        load(&mut d, &count_to(300), Some(1000));
+        let bank = d.active_bank();
+        assert!(d.rx(0, &[1; 64]));
+        for _ in 0..20 {
+            d.step();
+        }
+        assert!(d.lanes[0].engine.busy());
+        // Swap in the same program under 64 while the packet runs.
+        load(&mut d, &count_to(300), Some(64));
+        assert_ne!(d.active_bank(), bank);
+        assert_eq!(d.read32(regs::BUDGET).unwrap(), 64);
+        assert!(d.rx(0, &[2; 64]));
+        d.drain(100_000);
+        let out = d.take_outputs();
+        // The first finished on its bank; the second ran under 64.
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].frame[0], out[0].bank), (1, bank));
+        let c = d.engine_counters(0).unwrap();
+        assert_eq!((c.faults, c.fault_cause), (1, 2));
+        assert_eq!(d.bank_budget(bank), 1000);
+        assert_eq!(d.bank_budget(bank ^ 1), 64);
     }
 
     #[test]

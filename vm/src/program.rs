@@ -7,7 +7,7 @@
 use crate::Insn;
 use crate::fast::Fast;
 use crate::isa::{Kind, OpDef, isa};
-use crate::validate::{Limits, ValidationError, validate};
+use crate::validate::{Limits, ValidationError, branch_offset, validate};
 
 /// One decoded slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,5 +96,81 @@ impl Program {
 
     pub fn is_empty(&self) -> bool {
         self.insns.is_empty()
+    }
+
+    /// The most instructions one run from pc 0 can execute (what the
+    /// instruction budget counts: every instruction once, `lddw` once, a
+    /// bpf-to-bpf call's callee with its `exit`), over every path of the
+    /// control flow whatever the data; `None` when a loop or a recursive
+    /// call makes it unbounded. Helpers count as their `call` alone.
+    pub fn worst_path(&self) -> Option<u64> {
+        // Longest path from each pc to the `exit` that ends its function,
+        // memoized; `Busy` marks a pc on the current path (a cycle).
+        #[derive(Clone, Copy)]
+        enum State {
+            New,
+            Busy,
+            Done(u64),
+        }
+        fn from(p: &Program, pc: usize, st: &mut [State]) -> Option<u64> {
+            match *st.get(pc)? {
+                State::Done(n) => return Some(n),
+                State::Busy => return None,
+                State::New => {}
+            }
+            st[pc] = State::Busy;
+            let d = p.decoded.get(pc)?;
+            let def = d.def()?;
+            let insn = p.insns[pc];
+            let target = |st: &mut [State]| {
+                let off = branch_offset(d.kind, &insn)?;
+                from(p, usize::try_from(pc as i64 + 1 + off).ok()?, st)
+            };
+            let rest = match d.kind {
+                Kind::Exit => 0,
+                Kind::Ja | Kind::Ja32 => target(st)?,
+                Kind::Jmp { .. } => target(st)?.max(from(p, pc + 1, st)?),
+                Kind::CallLocal => target(st)? + from(p, pc + 1, st)?,
+                _ => from(p, pc + def.slots(), st)?,
+            };
+            st[pc] = State::Done(rest + 1);
+            Some(rest + 1)
+        }
+        let mut st = vec![State::New; self.insns.len()];
+        from(self, 0, &mut st)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::assemble;
+
+    fn worst(src: &str) -> Option<u64> {
+        Program::new(assemble(src).unwrap()).unwrap().worst_path()
+    }
+
+    #[test]
+    fn worst_path_takes_the_longest_branch_and_counts_callees() {
+        // Straight line, lddw counted once.
+        assert_eq!(worst("lddw %r0, 0x100000000\nmov %r1, 1\nexit"), Some(3));
+        // The taken side is longer: jeq, 3 movs, exit.
+        assert_eq!(
+            worst("jeq %r1, 0, +1\nja exit\nmov %r0, 1\nmov %r0, 2\nmov %r0, 3\nexit"),
+            Some(5)
+        );
+        // A bpf-to-bpf call: call, the callee (mov, exit), mov, exit.
+        assert_eq!(
+            worst("call local f\nmov %r0, 0\nexit\nf: mov %r0, 1\nexit"),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn worst_path_of_a_loop_is_unbounded() {
+        assert_eq!(worst("mov %r0, 0\nja -1\nexit"), None);
+        assert_eq!(worst("top: add %r0, 1\njlt %r0, 9, top\nexit"), None);
+        // Recursion.
+        assert_eq!(worst("f: call local f\nexit"), None);
     }
 }

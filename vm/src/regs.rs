@@ -10,8 +10,10 @@
 //!
 //! Offsets from 0x100 are nfbpf's extension: identification of the build
 //! (engine count, ABI mode), the cycle counter, per-engine counters and fault
-//! registers, and wide map entries (keys and values up to
-//! [`crate::contract::MAX_KEY_BYTES`]-style widths through 32-bit windows).
+//! registers, wide map entries (keys and values up to
+//! [`crate::contract::MAX_KEY_BYTES`]-style widths through 32-bit windows),
+//! and the instruction budget per packet that travels with a program
+//! (`BUDGET`, per instruction bank like the program itself).
 //!
 //! `docs/registers.md` is generated from [`REGISTERS`] (`nfbpf regs --markdown`)
 //! and a test fails when the two differ.
@@ -153,6 +155,7 @@ pub const WIDEOP: u32 = 0x148;
 pub const WIDESTATUS: u32 = 0x14c;
 pub const ENGMAPWAIT: u32 = 0x16c;
 pub const MAPLOAD: u32 = 0x170;
+pub const BUDGET: u32 = 0x174;
 pub const PORTSELECT: u32 = 0x15c;
 pub const PORTRX: u32 = 0x160;
 pub const PORTRXDROP: u32 = 0x164;
@@ -536,6 +539,12 @@ pub const REGISTERS: &[RegDef] = &[
         MAPLOAD,
         Wo,
         "Write base * 256 + count: load rows base..base+count-1 only (then per map TYPEMAP..MAXELEMSMAP, as after NUMMAP); those rows and their entries are emptied, every other row stays, so a host stages the next program's maps beside the running one's. Rows not written stay empty. ARRAY/DEVMAP rows written next take the larger free end of the direct store beside the rows that stay.",
+    ),
+    r(
+        "BUDGET",
+        BUDGET,
+        Rw,
+        "Instruction budget per packet of the program being written: FLIP puts it in the bank it makes active, with the program (0: the device's default, contract::DEVICE_INSN_BUDGET, one full-size frame time, unless the device was built with another); WRINST 0 sets it back to 0. A packet runs under the budget of the bank it started on; one that executes more instructions is aborted with fault cause 2 (ENGFAULTS). Reads: the active bank's budget as the engines apply it (the default for 0), at most 0xffffffff.",
     ),
     arr(
         "WIDEKEY",

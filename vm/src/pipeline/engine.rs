@@ -91,7 +91,8 @@ impl HelperLatency {
 /// Engine configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Instruction budget per packet (counted like the interpreter counts).
+    /// Instruction budget per packet (counted like the interpreter counts),
+    /// for a packet whose bank sets none ([`Bank::budget`] 0).
     pub budget: u64,
     pub max_frames: usize,
     pub engine: u8,
@@ -348,6 +349,8 @@ pub struct Engine {
     running: bool,
     bank: Option<Bank>,
     bank_idx: u8,
+    /// Instruction budget of the running packet (its bank's).
+    budget: u64,
     start: u64,
     r: [u64; 16],
     frames: Vec<Frame>,
@@ -382,6 +385,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(cfg: Config) -> Self {
         Engine {
+            budget: cfg.budget,
             ticked: false,
             fifo: if cfg.hold {
                 FifoMd::with_hold(cfg.pacing)
@@ -516,6 +520,7 @@ impl Engine {
             return false;
         };
         let (len, args) = (head.len, head.args);
+        self.budget = bank.budget_or(self.cfg.budget);
         self.bank = Some(bank);
         self.bank_idx = b;
         self.running = true;
@@ -762,10 +767,7 @@ impl Engine {
             let w = self.memwb;
             self.memwb.valid = false;
             if w.faulted {
-                let kind = self
-                    .fault
-                    .take()
-                    .unwrap_or(FaultKind::Budget(self.cfg.budget));
+                let kind = self.fault.take().unwrap_or(FaultKind::Budget(self.budget));
                 if T::ENABLED {
                     tracer.retire(self.retire_record(&w, None, Some(kind.to_string())));
                 }
@@ -1156,9 +1158,9 @@ impl Engine {
             let mut redirect = None;
             let mut stop = false;
             let next = ix.pc as i64 + 1;
-            if self.executed >= self.cfg.budget {
+            if self.executed >= self.budget {
                 out.faulted = true;
-                self.fault = Some(FaultKind::Budget(self.cfg.budget));
+                self.fault = Some(FaultKind::Budget(self.budget));
                 stop = true;
             } else {
                 self.executed += 1;

@@ -8,22 +8,47 @@
 //! program and partly on the new one. A bank that still has a packet running
 //! on it is not writable ([`BankBusy`]); the host retries, as the hardware's
 //! write FSM waits.
+//!
+//! A bank also holds its program's instruction budget per packet
+//! ([`Bank::budget`], the `BUDGET` register as the FLIP found it), so a
+//! packet runs under the budget of the bank it latched: a swap changes the
+//! program and its budget together, at each engine's next packet boundary.
 
 use super::decode::PipeDecoded;
 use crate::program::Program;
 use std::sync::Arc;
 
-/// One bank: a validated program and its pipeline pre-decode.
+/// One bank: a validated program, its pipeline pre-decode and its budget.
 #[derive(Debug, Clone)]
 pub struct Bank {
     pub prog: Arc<Program>,
     pub(crate) pre: Arc<[PipeDecoded]>,
+    /// Instruction budget per packet of this program; 0: the engine's
+    /// configured budget ([`super::Config::budget`]).
+    pub budget: u32,
 }
 
 impl Bank {
+    /// A bank running under the engine's configured budget.
     pub fn new(prog: Arc<Program>) -> Self {
+        Self::with_budget(prog, 0)
+    }
+
+    /// A bank whose packets run under `budget` instructions (0: the
+    /// engine's configured budget).
+    pub fn with_budget(prog: Arc<Program>, budget: u32) -> Self {
         let pre = PipeDecoded::table(&prog).into();
-        Bank { prog, pre }
+        Bank { prog, pre, budget }
+    }
+
+    /// The budget a packet on this bank runs under, `default` being the
+    /// engine's configured one.
+    pub fn budget_or(&self, default: u64) -> u64 {
+        if self.budget == 0 {
+            default
+        } else {
+            u64::from(self.budget)
+        }
     }
 }
 
@@ -77,8 +102,15 @@ impl InstrMem {
         self.users[(b & 1) as usize]
     }
 
-    /// Write `prog` into the idle bank.
+    /// Write `prog` into the idle bank, to run under the engine's
+    /// configured budget.
     pub fn write_idle(&mut self, prog: Arc<Program>) -> Result<(), BankBusy> {
+        self.write_idle_budget(prog, 0)
+    }
+
+    /// Write `prog` and its instruction budget per packet (0: the engine's
+    /// configured budget) into the idle bank.
+    pub fn write_idle_budget(&mut self, prog: Arc<Program>, budget: u32) -> Result<(), BankBusy> {
         let b = self.idle();
         if self.users(b) > 0 {
             return Err(BankBusy {
@@ -86,7 +118,7 @@ impl InstrMem {
                 users: self.users(b),
             });
         }
-        self.banks[b as usize] = Some(Bank::new(prog));
+        self.banks[b as usize] = Some(Bank::with_budget(prog, budget));
         Ok(())
     }
 
