@@ -566,6 +566,7 @@ const FUNCTION_FIELDS: &[&str] = &[
     "abi",
     "default_run_time",
     "rules",
+    "budget",
 ];
 
 fn summary(f: &Function) -> Value {
@@ -582,6 +583,7 @@ fn summary(f: &Function) -> Value {
         "created_ms": f.created_ms,
         "updated_ms": f.updated_ms,
         "owner": f.owner,
+        "budget": f.budget.map_or(nfbpf_vm::contract::DEVICE_INSN_BUDGET, u64::from),
     })
 }
 
@@ -632,6 +634,7 @@ fn build(
         Some(v) => registry::run_time("default_run_time", v)?,
         None => registry::RUN_TIME_DEFAULT,
     };
+    let budget = o.get("budget").map(registry::budget).transpose()?;
     let code = match (o.get("source"), o.get("object")) {
         (Some(_), Some(_)) => {
             return Err(err(
@@ -693,6 +696,7 @@ fn build(
         created_ms: now,
         updated_ms: now,
         owner: String::new(),
+        budget,
     })
 }
 

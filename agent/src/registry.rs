@@ -15,6 +15,22 @@ pub const RUN_TIME_MIN: u32 = 3;
 pub const RUN_TIME_MAX: u32 = 300;
 /// Run time when neither the invocation nor the function names one.
 pub const RUN_TIME_DEFAULT: u32 = 5;
+/// Largest instruction budget per packet a function may ask for: the
+/// reference executors' (and the load-time check's) bound.
+pub const BUDGET_MAX: u64 = nfbpf_vm::contract::DEFAULT_INSN_BUDGET;
+
+/// An instruction budget per packet from a JSON value: an integer in
+/// 1..=[`BUDGET_MAX`].
+pub fn budget(v: &serde_json::Value) -> Result<u32, Reject> {
+    match v.as_u64() {
+        Some(n) if (1..=BUDGET_MAX).contains(&n) => Ok(n as u32),
+        _ => Err(Reject::bad(format!(
+            "budget {v}: the instruction budget per packet is an integer, 1..{BUDGET_MAX} (default: the device's, {} instructions, one full-size frame time)",
+            nfbpf_vm::contract::DEVICE_INSN_BUDGET
+        ))),
+    }
+}
+
 /// Longest function name.
 pub const NAME_MAX: usize = 64;
 
@@ -73,6 +89,10 @@ pub struct Function {
     /// The client that created it (empty in records from before owners).
     #[serde(default)]
     pub owner: String,
+    /// Instructions per packet the device allows it (its `BUDGET`); None:
+    /// the device's default, one full-size frame time.
+    #[serde(default)]
+    pub budget: Option<u32>,
 }
 
 mod b64 {

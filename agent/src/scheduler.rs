@@ -656,7 +656,11 @@ impl Scheduler {
             return Ok(());
         }
         g.staged = None;
-        let image = self.tools.validate(&f.object).map_err(|r| r.msg)?;
+        let image = self
+            .tools
+            .validate(&f.object)
+            .map_err(|r| r.msg)?
+            .with_budget(f.budget);
         let mut maps_ahead = false;
         // The idle half: the one the loaded function's rows are not in.
         // Unknown rows (nothing loaded by this agent yet: a target may run
@@ -933,8 +937,11 @@ impl Scheduler {
             Err(_) => (None, None),
         };
         let engines = g.engines;
+        // The active bank's instruction budget per packet.
+        let budget = g.bus.read32(regs::BUDGET).ok();
         let device = match snapshot(&mut *g.bus, engines) {
             Ok(s) => json!({
+                "budget": budget,
                 "engines": s.engines.iter().map(|e| json!({
                     "pkt_in": e[0], "pkt_out": e[1], "dropped": e[2], "faults": e[3]
                 })).collect::<Vec<_>>(),

@@ -498,3 +498,41 @@ fn bodies_in_flight_are_bounded_in_memory() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_functions_budget_reaches_the_device_with_it() {
+    if !clang() {
+        return;
+    }
+    let a = start(Limits::default(), &[]);
+    let src = wire_source();
+    let bad = json!({"name": "w", "source": src, "budget": 0}).to_string();
+    let (c, _, v) = req(a.addr, "POST", "/functions", &auth(ALICE), &bad);
+    assert_eq!(c, 400, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("instruction budget"),
+        "{v}"
+    );
+    let body = json!({"name": "w", "source": src, "budget": 64}).to_string();
+    let (c, _, v) = req(a.addr, "POST", "/functions", &auth(ALICE), &body);
+    assert_eq!((c, v["budget"].as_u64()), (201, Some(64)), "{v}");
+    let plain = json!({"name": "p", "source": src}).to_string();
+    let (_, _, v) = req(a.addr, "POST", "/functions", &auth(ALICE), &plain);
+    assert_eq!(
+        v["budget"].as_u64(),
+        Some(nfbpf_vm::contract::DEVICE_INSN_BUDGET),
+        "{v}"
+    );
+    let (c, _, v) = req(a.addr, "POST", "/functions/w/invoke", &auth(ALICE), "");
+    assert_eq!(c, 202, "{v}");
+    let t = Instant::now();
+    loop {
+        let (_, _, s) = req(a.addr, "GET", "/status", &auth(ALICE), "");
+        if s["running"]["function"] == "w" {
+            assert_eq!(s["device"]["budget"], 64, "{s:#}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "w never ran: {s:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -36,6 +36,7 @@ fn function(i: usize) -> Function {
         created_ms: 0,
         updated_ms: 0,
         owner: String::new(),
+        budget: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn function(name: &str, owner: &str) -> Function {
         created_ms: 0,
         updated_ms: 0,
         owner: owner.into(),
+        budget: None,
     }
 }
 

@@ -44,6 +44,11 @@ struct FunctionArgs {
     /// Map rules: a JSON array of {"map": NAME, "key": K, "value": V}.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Instruction budget per packet on the device (default: the device's,
+    /// one full-size frame time); a packet over it is aborted and counted
+    /// as a fault.
+    #[arg(long)]
+    budget: Option<u32>,
 }
 
 #[derive(clap::Subcommand)]
@@ -192,6 +197,9 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
     }
     if let Some(r) = &a.rules {
         b["rules"] = read_json(r)?;
+    }
+    if let Some(n) = a.budget {
+        b["budget"] = json!(n);
     }
     Ok(b)
 }
