@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// clients', the second, if any, the hostile clients').
     #[arg(long, value_name = "FILE")]
     auth: Option<PathBuf>,
+    /// A limit for the agent started as a child (`agent serve --limit`),
+    /// NAME=VALUE; repeat for several.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
 }
 
 /// Kinds of valid request, in loop order.
@@ -128,7 +132,7 @@ fn random_secret() -> anyhow::Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn spawn_agent(clients: usize) -> anyhow::Result<Spawned> {
+fn spawn_agent(clients: usize, limits: &[String]) -> anyhow::Result<Spawned> {
     let dir = tempfile::Builder::new().prefix("nfbpf-bench-").tempdir()?;
     let creds = dir.path().join("credentials");
     // One credential per valid client (per-client limits count each
@@ -145,6 +149,7 @@ fn spawn_agent(clients: usize) -> anyhow::Result<Spawned> {
         .arg(dir.path().join("agent.redb"))
         .arg("--auth")
         .arg(&creds)
+        .args(limits.iter().flat_map(|l| ["--limit", l.as_str()]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -263,7 +268,7 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let spawned = match &a.agent {
         Some(_) => None,
-        None => Some(spawn_agent(a.clients)?),
+        None => Some(spawn_agent(a.clients, &a.limits)?),
     };
     let (base, creds) = match (&spawned, &a.agent) {
         (Some(s), _) => (
