@@ -161,9 +161,11 @@ impl Client {
     /// joined into the first answer.
     pub fn call_all(&self, path: &str, key: &str) -> anyhow::Result<Answer> {
         let (status, mut first) = self.call("GET", path, None)?;
+        if status >= 400 {
+            return Ok((status, first));
+        }
         let mut next = first["next"].clone();
-        while status < 400 {
-            let Some(after) = next.as_str() else { break };
+        while let Some(after) = next.as_str() {
             let (s, page) = self.call("GET", &format!("{path}?after={after}&limit=1000"), None)?;
             if s >= 400 {
                 return Ok((s, page));
