@@ -37,7 +37,13 @@ deps:
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
 
+# The first cargo step of a clone also Verilates rtl/ and compiles the C++
+# models (sim/build.rs); every profile then shares that one build, kept in
+# target/verilated/ until rtl/ changes.
+VERILATED_NOTE := @echo "cargo: the first build also Verilates rtl/ and compiles the C++ models (about 10 min on 2 cores; kept in target/verilated/ until rtl/ changes)"
+
 build: deps programs
+	$(VERILATED_NOTE)
 	$(CARGO) build --release --bin nfbpf
 
 # The network functions of programs/ as clang objects (what `nfbpf run`,
@@ -58,6 +64,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
+	$(VERILATED_NOTE)
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Every module is linted as its own top (so each file stands alone), with

@@ -4,12 +4,27 @@
 //!
 //! Each top module in `TOPS` becomes a Verilated class `V<top>`; the shim in
 //! `csrc/<top>_shim.cpp` exposes it to Rust as plain C functions.
+//!
+//! The C++ is the same whatever cargo profile asks for it (it is compiled
+//! at `-O2` without debug information in every profile), so it is built
+//! once and kept in `<target>/verilated/<key>/`, where the key is a hash of
+//! everything that goes into it: the RTL, the shims, this script, the
+//! Verilator version and the C++ compiler. `cargo build --release`,
+//! `cargo clippy` and `cargo test` then share one build, and a change to
+//! any of those inputs builds a new one. A build is made in a scratch
+//! directory and renamed into place, so an interrupted build is never
+//! taken for a finished one. `NFBPF_VERILATED_DIR` names another place
+//! for the cache (several worktrees can share one).
 
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Top modules with a Rust binding.
 const TOPS: &[&str] = &["ebpf_alu", "ebpf_engine", "ebpf_units", "ebpf_dataplane"];
+
+/// The static library's name (`lib<LIB>.a`).
+const LIB: &str = "nfbpf_rtl";
 
 fn main() {
     // Without the `rtl` feature the crate is the model's host, traffic and
@@ -19,10 +34,53 @@ fn main() {
     }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let rtl = manifest.join("../rtl");
+    let csrc = manifest.join("csrc");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-changed={}", rtl.display());
-    println!("cargo:rerun-if-changed={}", manifest.join("csrc").display());
+    println!("cargo:rerun-if-changed={}", csrc.display());
+    println!("cargo:rerun-if-env-changed=CXX");
 
+    let key = cache_key(&manifest, &rtl, &csrc);
+    // OUT_DIR is <target>[/<triple>]/<profile>/build/<package>-<hash>/out;
+    // NFBPF_VERILATED_DIR puts the cache elsewhere (shared by worktrees).
+    println!("cargo:rerun-if-env-changed=NFBPF_VERILATED_DIR");
+    let cache_root = match std::env::var_os("NFBPF_VERILATED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => out
+            .ancestors()
+            .nth(4)
+            .map(|t| t.join("verilated"))
+            .unwrap_or_else(|| out.join("verilated")),
+    };
+    let done = cache_root.join(format!("{key:016x}"));
+    if !done.join(format!("lib{LIB}.a")).is_file() {
+        let scratch = cache_root.join(format!("{key:016x}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).expect("create the Verilated build directory");
+        build(&manifest, &rtl, &scratch);
+        // Another build of the same key may have finished meanwhile: the
+        // first one in place is kept, both are the same.
+        if std::fs::rename(&scratch, &done).is_err() {
+            if !done.join(format!("lib{LIB}.a")).is_file() {
+                let _ = std::fs::remove_dir_all(&done);
+                std::fs::rename(&scratch, &done).expect("move the Verilated build into place");
+            }
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        // A shared cache may serve worktrees with other RTL: only the
+        // target's own cache drops older builds.
+        if std::env::var_os("NFBPF_VERILATED_DIR").is_none() {
+            prune(&cache_root, &done);
+        }
+    }
+    println!("cargo:rustc-link-search=native={}", done.display());
+    println!("cargo:rustc-link-lib=static={LIB}");
+    println!("cargo:rustc-link-lib=stdc++");
+    println!("cargo:rustc-link-lib=pthread");
+}
+
+/// Verilate every top and compile the C++ into `dir/lib<LIB>.a`.
+fn build(manifest: &Path, rtl: &Path, dir: &Path) {
     let root = verilator_root();
     let include = root.join("include");
     let mut build = cc::Build::new();
@@ -30,7 +88,10 @@ fn main() {
         .cpp(true)
         .std("c++17")
         .opt_level(2)
+        .debug(false)
         .warnings(false)
+        .cargo_metadata(false)
+        .out_dir(dir)
         .include(&include)
         .include(include.join("vltstd"))
         .file(include.join("verilated.cpp"))
@@ -38,8 +99,7 @@ fn main() {
         .file(include.join("verilated_vcd_c.cpp"));
 
     for top in TOPS {
-        let mdir = out.join(top);
-        let _ = std::fs::remove_dir_all(&mdir);
+        let mdir = dir.join(format!("V{top}"));
         let status = Command::new("verilator")
             .args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast"])
             // The engines' requests and the units' one-clock answers meet in
@@ -55,7 +115,7 @@ fn main() {
             .arg("--Mdir")
             .arg(&mdir)
             .arg("-y")
-            .arg(&rtl)
+            .arg(rtl)
             .arg("--top-module")
             .arg(top)
             .arg(rtl.join(format!("{top}.v")))
@@ -70,8 +130,84 @@ fn main() {
         }
         build.file(manifest.join(format!("csrc/{top}_shim.cpp")));
     }
-    build.compile("nfbpf_rtl");
-    println!("cargo:rustc-link-lib=pthread");
+    build.compile(LIB);
+    // Only the archive is linked: the generated C++ and the objects (about
+    // 150 MB) go.
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.file_name() != Some(std::ffi::OsStr::new(&format!("lib{LIB}.a"))) {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+/// Remove finished builds of other keys (an older RTL), keeping `keep`.
+fn prune(root: &Path, keep: &Path) {
+    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let finished = name.len() == 16
+            && name
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit());
+        if finished && p != keep {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
+}
+
+/// FNV-1a over every input of the C++ build: file names and contents of
+/// rtl/ and csrc/, this script, `verilator --version` and the C++
+/// compiler's `--version`.
+fn cache_key(manifest: &Path, rtl: &Path, csrc: &Path) -> u64 {
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 ^= u64::from(*b);
+                self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut files: Vec<PathBuf> = [rtl, csrc]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(d)
+                .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files.push(manifest.join("build.rs"));
+    for f in &files {
+        h.write(f.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+        h.write(&std::fs::read(f).unwrap_or_default());
+    }
+    let version = |cmd: &str| {
+        Command::new(cmd)
+            .arg("--version")
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+    };
+    h.write(&version("verilator"));
+    let cxx = cc::Build::new()
+        .cpp(true)
+        .cargo_metadata(false)
+        .get_compiler();
+    h.write(cxx.path().as_os_str().as_encoded_bytes());
+    h.write(&version(&cxx.path().to_string_lossy()));
+    h.finish()
 }
 
 fn verilator_root() -> PathBuf {
