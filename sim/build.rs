@@ -53,6 +53,12 @@ fn main() {
             .unwrap_or_else(|| out.join("verilated")),
     };
     let done = cache_root.join(format!("{key:016x}"));
+    std::fs::create_dir_all(&cache_root).expect("create the Verilated cache directory");
+    // One build of a key at a time (two profiles, or two worktrees sharing
+    // the cache): the others wait for it and take its result.
+    let lock = std::fs::File::create(cache_root.join(format!("{key:016x}.lock")))
+        .expect("create the Verilated build's lock file");
+    lock.lock().expect("lock the Verilated build");
     if !done.join(format!("lib{LIB}.a")).is_file() {
         let scratch = cache_root.join(format!("{key:016x}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&scratch);
@@ -158,6 +164,13 @@ fn prune(root: &Path, keep: &Path) {
         if finished && p != keep {
             let _ = std::fs::remove_dir_all(&p);
         }
+        let stale_lock = name.to_string_lossy().ends_with(".lock")
+            && keep.file_name().is_some_and(|k| {
+                name != std::ffi::OsString::from(format!("{}.lock", k.to_string_lossy()))
+            });
+        if stale_lock {
+            let _ = std::fs::remove_file(&p);
+        }
     }
 }
 
@@ -182,7 +195,10 @@ fn cache_key(manifest: &Path, rtl: &Path, csrc: &Path) -> u64 {
         .iter()
         .flat_map(|d| {
             std::fs::read_dir(d)
-                .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>())
+                .map(|r| {
+                    r.filter_map(|e| e.ok().map(|e| e.path()))
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         })
         .filter(|p| p.is_file())
@@ -190,7 +206,11 @@ fn cache_key(manifest: &Path, rtl: &Path, csrc: &Path) -> u64 {
     files.sort();
     files.push(manifest.join("build.rs"));
     for f in &files {
-        h.write(f.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+        h.write(
+            f.file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
         h.write(&std::fs::read(f).unwrap_or_default());
     }
     let version = |cmd: &str| {
