@@ -305,6 +305,17 @@ pub fn clear_rows(
 /// Per map of `image`: its row definition and global data.
 fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
     use regs::*;
+    // Types the map coprocessor does not take are refused before any row
+    // is written.
+    for (i, m) in image.maps.iter().enumerate() {
+        if let Some(why) = m.map_type.not_on_device() {
+            return Err(ProgramError::Map {
+                index: image.map_row(i),
+                name: m.name.clone(),
+                msg: format!("{} map: {why}", m.map_type),
+            });
+        }
+    }
     for (i, m) in image.maps.iter().enumerate() {
         let index = image.map_row(i);
         let d = map_def(m);
@@ -321,7 +332,7 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
         )?;
         b.w(MAXELEMSMAP, d.max_entries).map_err(|e| {
             let store = match d.kind {
-                nfbpf_vm::maps::MapType::Array | nfbpf_vm::maps::MapType::Devmap => format!(
+                k if k.is_direct() => format!(
                     " (ARRAY and DEVMAP maps share a direct store of {} words, one per entry)",
                     nfbpf_vm::maps::MapConfig::default().direct_words
                 ),

@@ -177,7 +177,7 @@ fn check(def: &MapDef, abi: Abi) -> Result<(), LoadError> {
     if def.max_entries == 0 {
         return Err(e("max_entries is 0".into()));
     }
-    if matches!(def.map_type, MapType::Array | MapType::Devmap) && def.key_size != 4 {
+    if def.map_type.is_direct() && def.key_size != 4 {
         return Err(e(format!(
             "{} maps need a 4-byte key, this one has {} bytes",
             def.map_type.name(),
@@ -202,8 +202,13 @@ fn map_type(code: Option<u32>, name: &str, section: &str) -> Result<MapType, Loa
     let code = code.ok_or_else(|| e("no map type".into()))?;
     MapType::from_code(code).ok_or_else(|| {
         e(format!(
-            "unsupported map type {code} ({}); supported: HASH 1, ARRAY 2, LPM_TRIE 11, DEVMAP 14",
-            linux_map_type_name(code)
+            "unsupported map type {code} ({}); supported: {}",
+            linux_map_type_name(code),
+            MapType::ALL
+                .iter()
+                .map(|t| format!("{t} {}", t.code()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }

@@ -676,7 +676,8 @@ fn write_row(s: &mut UnitsCosim, rng: &mut Rng, idx: usize) -> Result<Option<Row
                 keys.push(((data << 32) | plen) & kmask);
             }
         }
-        nfbpf_vm::maps::MapType::Hash => {
+        // HASH (the device's rows are of its four types only).
+        _ => {
             for _ in 0..12 {
                 keys.push(rng.next_u64() & kmask & rng.pick(&[0xff, 0xffff, u64::MAX]));
             }

@@ -152,6 +152,13 @@ pub const MAP_TYPE_HASH: u32 = 1;
 pub const MAP_TYPE_ARRAY: u32 = 2;
 pub const MAP_TYPE_LPM_TRIE: u32 = 11;
 pub const MAP_TYPE_DEVMAP: u32 = 14;
+/// Map types of the software engines only (interpreter, pipeline, one
+/// engine's view): the RTL map coprocessor does not take them, so the
+/// device refuses them at TYPEMAP.
+pub const MAP_TYPE_PERCPU_HASH: u32 = 5;
+pub const MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+pub const MAP_TYPE_LRU_HASH: u32 = 9;
+pub const MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 
 /// Map update flags (Linux).
 pub const BPF_ANY: u64 = 0;

@@ -241,7 +241,7 @@ pub const REGISTERS: &[RegDef] = &[
         "TYPEMAP",
         TYPEMAP,
         Rw,
-        "Map type (Linux numbering: HASH 1, ARRAY 2, LPM_TRIE 11, DEVMAP 14) of the map being configured.",
+        "Map type (Linux numbering: HASH 1, ARRAY 2, LPM_TRIE 11, DEVMAP 14) of the map being configured; any other type (the software engines' PERCPU_* and LRU_* among them) leaves the row empty.",
     ),
     r(
         "HIKEYMASKMAP",

@@ -66,18 +66,49 @@ pub use tcam::{Tcam, TcamEntry, masked, prefix_mask};
 
 use crate::contract::{self, MAP_STRIDE, MAX_MAPS};
 use crate::mem::{Memory, OverlapError};
+use std::collections::BTreeMap;
 use std::fmt;
 
-/// Map types the coprocessor implements.
+/// Map types of the map table. HASH, ARRAY, LPM_TRIE and DEVMAP are the
+/// coprocessor's (model and RTL). The others are the software engines'
+/// (interpreter and pipeline; [`MapType::on_device`] is false): the device
+/// refuses them at TYPEMAP ([`MapDef::from_masks`]) with the reason.
+///
+/// - PERCPU_HASH and PERCPU_ARRAY are one CPU's copy: a software engine is
+///   one CPU, so a program sees exactly what Linux gives it on the CPU it
+///   runs on (the host reads the one copy; Linux shows one per CPU, each
+///   rounded up to 8 bytes).
+/// - LRU_HASH (and LRU_PERCPU_HASH) is a HASH that, when an insert finds the
+///   map full, evicts the entry used least recently (a program's lookup or
+///   update uses an entry; the host's reads do not, as in Linux) instead of
+///   failing with `-E2BIG`. Linux's LRU is approximate (per-CPU free lists,
+///   a second-chance reference bit) and may evict before the map is full;
+///   until the map is full both agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MapType {
     Hash,
     Array,
     LpmTrie,
     Devmap,
+    PercpuHash,
+    PercpuArray,
+    LruHash,
+    LruPercpuHash,
 }
 
 impl MapType {
+    /// Every type, in Linux's numbering order.
+    pub const ALL: [MapType; 8] = [
+        MapType::Hash,
+        MapType::Array,
+        MapType::PercpuHash,
+        MapType::PercpuArray,
+        MapType::LruHash,
+        MapType::LruPercpuHash,
+        MapType::LpmTrie,
+        MapType::Devmap,
+    ];
+
     /// Linux's type number (the TYPEMAP register).
     pub const fn code(self) -> u32 {
         match self {
@@ -85,6 +116,10 @@ impl MapType {
             MapType::Array => contract::MAP_TYPE_ARRAY,
             MapType::LpmTrie => contract::MAP_TYPE_LPM_TRIE,
             MapType::Devmap => contract::MAP_TYPE_DEVMAP,
+            MapType::PercpuHash => contract::MAP_TYPE_PERCPU_HASH,
+            MapType::PercpuArray => contract::MAP_TYPE_PERCPU_ARRAY,
+            MapType::LruHash => contract::MAP_TYPE_LRU_HASH,
+            MapType::LruPercpuHash => contract::MAP_TYPE_LRU_PERCPU_HASH,
         }
     }
 
@@ -94,6 +129,10 @@ impl MapType {
             contract::MAP_TYPE_ARRAY => Some(MapType::Array),
             contract::MAP_TYPE_LPM_TRIE => Some(MapType::LpmTrie),
             contract::MAP_TYPE_DEVMAP => Some(MapType::Devmap),
+            contract::MAP_TYPE_PERCPU_HASH => Some(MapType::PercpuHash),
+            contract::MAP_TYPE_PERCPU_ARRAY => Some(MapType::PercpuArray),
+            contract::MAP_TYPE_LRU_HASH => Some(MapType::LruHash),
+            contract::MAP_TYPE_LRU_PERCPU_HASH => Some(MapType::LruPercpuHash),
             _ => None,
         }
     }
@@ -105,6 +144,64 @@ impl MapType {
             MapType::Array => "ARRAY",
             MapType::LpmTrie => "LPM_TRIE",
             MapType::Devmap => "DEVMAP",
+            MapType::PercpuHash => "PERCPU_HASH",
+            MapType::PercpuArray => "PERCPU_ARRAY",
+            MapType::LruHash => "LRU_HASH",
+            MapType::LruPercpuHash => "LRU_PERCPU_HASH",
+        }
+    }
+
+    /// Keys in the CAM, values in slots (HASH and its per-CPU and LRU kinds).
+    pub const fn is_hash(self) -> bool {
+        matches!(
+            self,
+            MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash
+        )
+    }
+
+    /// Direct-indexed, every index present (ARRAY, PERCPU_ARRAY).
+    pub const fn is_array(self) -> bool {
+        matches!(self, MapType::Array | MapType::PercpuArray)
+    }
+
+    /// Entries in the direct store (the array kinds and DEVMAP).
+    pub const fn is_direct(self) -> bool {
+        self.is_array() || matches!(self, MapType::Devmap)
+    }
+
+    /// A full map evicts its least recently used entry.
+    pub const fn is_lru(self) -> bool {
+        matches!(self, MapType::LruHash | MapType::LruPercpuHash)
+    }
+
+    /// One copy per CPU in Linux.
+    pub const fn is_percpu(self) -> bool {
+        matches!(
+            self,
+            MapType::PercpuHash | MapType::PercpuArray | MapType::LruPercpuHash
+        )
+    }
+
+    /// Does the map coprocessor (model and RTL) take this type?
+    pub const fn on_device(self) -> bool {
+        matches!(
+            self,
+            MapType::Hash | MapType::Array | MapType::LpmTrie | MapType::Devmap
+        )
+    }
+
+    /// Why the device does not take this type (`None` when it does).
+    pub const fn not_on_device(self) -> Option<&'static str> {
+        match self {
+            MapType::PercpuHash | MapType::PercpuArray | MapType::LruPercpuHash => Some(
+                "per-CPU maps need a copy per engine, which the map coprocessor does not keep \
+                 yet; the interpreter and the pipeline run them (one engine is one CPU)",
+            ),
+            MapType::LruHash => Some(
+                "the map coprocessor's CAM has no least-recently-used eviction yet; the \
+                 interpreter and the pipeline run LRU_HASH maps",
+            ),
+            _ => None,
         }
     }
 }
@@ -171,6 +268,12 @@ impl MapDef {
         max_entries: u32,
     ) -> Result<Self, ConfigError> {
         let kind = MapType::from_code(type_code).ok_or(ConfigError::Type(type_code))?;
+        if let Some(why) = kind.not_on_device() {
+            return Err(ConfigError::NotOnDevice {
+                kind: kind.name(),
+                why,
+            });
+        }
         let d = MapDef::new(
             kind,
             bytes_of_mask(key_mask),
@@ -252,11 +355,11 @@ impl MapDef {
             ));
         }
         match self.kind {
-            MapType::Hash => {}
-            MapType::Array if self.key_size != 4 => {
+            k if k.is_hash() => {}
+            k if k.is_array() && self.key_size != 4 => {
                 return bad(format!("key_size {} (must be 4)", self.key_size));
             }
-            MapType::Array => {}
+            MapType::Array | MapType::PercpuArray => {}
             MapType::LpmTrie => {
                 let d = self.lpm_data_size();
                 if self.key_size <= LPM_HEADER || d > LPM_MAX_DATA {
@@ -266,7 +369,7 @@ impl MapDef {
                     ));
                 }
             }
-            MapType::Devmap => {
+            _ => {
                 if self.key_size != 4 || !matches!(self.value_size, 4 | 8) {
                     return bad(format!(
                         "key_size {} / value_size {} (must be 4 / 4 or 8)",
@@ -291,6 +394,11 @@ pub enum ConfigError {
     Index(usize),
     #[error("unknown map type {0}")]
     Type(u32),
+    #[error("{kind} maps are not on the device: {why}")]
+    NotOnDevice {
+        kind: &'static str,
+        why: &'static str,
+    },
     #[error("{kind} map: {what}")]
     Shape { kind: &'static str, what: String },
     #[error("map values need {need} bytes, more than the {MAP_STRIDE}-byte area of one map")]
@@ -443,11 +551,23 @@ struct Row {
     present: Vec<bool>,
     /// ARRAY/DEVMAP: first word in the direct store.
     base: u32,
+    /// The software engines' hash kinds (not [`MapType::on_device`]): keys
+    /// in a CAM of the map's own, `max_entries` deep, so they neither take
+    /// nor are limited by the device's shared CAM.
+    own_cam: Option<Cam>,
+    /// LRU kinds: per slot, when it was last used (0: free) and its CAM
+    /// address; the slots by last use; the clock of the stamps.
+    used: Vec<u64>,
+    addr: Vec<usize>,
+    order: BTreeMap<u64, u32>,
+    clock: u64,
 }
 
 impl Row {
     fn new(def: MapDef) -> Self {
         let n = def.value_area() as usize;
+        let (def_lru, max) = (def.kind.is_lru(), def.max_entries);
+        let (def_hash, def_device) = (def.kind.is_hash(), def.kind.on_device());
         let present = if def.kind == MapType::Devmap {
             vec![false; def.max_entries as usize]
         } else {
@@ -461,12 +581,92 @@ impl Row {
             freed: Vec::new(),
             present,
             base: 0,
+            own_cam: (def_hash && !def_device).then(|| Cam::new(max as usize)),
+            used: if def_lru {
+                vec![0; max as usize]
+            } else {
+                Vec::new()
+            },
+            addr: if def_lru {
+                vec![0; max as usize]
+            } else {
+                Vec::new()
+            },
+            order: BTreeMap::new(),
+            clock: 0,
+        }
+    }
+
+    /// Mark `slot` used now (LRU kinds).
+    fn touch(&mut self, slot: u32) {
+        if let Some(u) = self.used.get_mut(slot as usize) {
+            if *u != 0 {
+                self.order.remove(u);
+            }
+            self.clock += 1;
+            *u = self.clock;
+            self.order.insert(self.clock, slot);
+        }
+    }
+
+    /// `slot` was freed (LRU kinds).
+    fn forget(&mut self, slot: u32) {
+        if let Some(u) = self.used.get_mut(slot as usize)
+            && *u != 0
+        {
+            self.order.remove(u);
+            *u = 0;
+        }
+    }
+
+    /// Insert (or find) `key` of hash row `self` (map `i`) in `cam`: its slot.
+    fn hash_slot(
+        &mut self,
+        i: usize,
+        cam: &mut Cam,
+        key: &[u8],
+        flags: u64,
+    ) -> Result<u32, MapError> {
+        let max = self.def.max_entries;
+        match cam.search(i as u8, key).and_then(|a| cam.get(a)) {
+            Some(_) if flags == contract::BPF_NOEXIST => Err(MapError::Exist),
+            Some(e) => Ok(e.slot),
+            None if flags == contract::BPF_EXIST => Err(MapError::NoEnt),
+            None => {
+                if self.def.kind.is_lru()
+                    && (self.count >= max || cam.is_full())
+                    && let Some((_, victim)) = self.order.pop_first()
+                {
+                    self.used[victim as usize] = 0;
+                    cam.remove(self.addr[victim as usize]);
+                    self.freed.push(victim);
+                    self.count -= 1;
+                }
+                if self.count >= max || cam.is_full() {
+                    return Err(MapError::TooBig);
+                }
+                let s = self.alloc().ok_or(MapError::TooBig)?;
+                let a = cam
+                    .insert(CamEntry {
+                        map: i as u8,
+                        key: key.to_vec(),
+                        slot: s,
+                    })
+                    .ok_or(MapError::TooBig)?;
+                if let Some(x) = self.addr.get_mut(s as usize) {
+                    *x = a;
+                }
+                self.count += 1;
+                Ok(s)
+            }
         }
     }
 
     /// Direct-store words of the row: `[base, end)` (ARRAY and DEVMAP).
     fn words(&self) -> Option<(u32, u32)> {
-        matches!(self.def.kind, MapType::Array | MapType::Devmap)
+        self.def
+            .kind
+            .is_direct()
             .then(|| (self.base, self.base + self.def.max_entries))
     }
 
@@ -620,7 +820,7 @@ impl MapTable {
     /// Entries present in map `index` (ARRAY: `max_entries`).
     pub fn len(&self, index: usize) -> usize {
         match self.rows.get(index).and_then(Option::as_ref) {
-            Some(r) if r.def.kind == MapType::Array => r.def.max_entries as usize,
+            Some(r) if r.def.kind.is_array() => r.def.max_entries as usize,
             Some(r) => r.count as usize,
             None => 0,
         }
@@ -640,8 +840,8 @@ impl MapTable {
         };
         let read = op == MapOp::Lookup;
         match self.rows[i].as_ref().map(|r| r.def.kind) {
-            Some(MapType::Hash) if read => t.cam_read,
-            Some(MapType::Hash) => t.cam_write,
+            Some(k) if k.is_hash() && read => t.cam_read,
+            Some(k) if k.is_hash() => t.cam_write,
             Some(MapType::LpmTrie) if read => t.tcam_read,
             Some(MapType::LpmTrie) => t.tcam_write,
             Some(_) if read => t.array_read,
@@ -689,12 +889,13 @@ impl MapTable {
         let def = &r.def;
         Self::check_key(def, key)?;
         let found = match def.kind {
-            MapType::Hash => self
-                .cam
-                .search(i as u8, key)
-                .and_then(|a| self.cam.get(a))
-                .map(|e| e.slot),
-            MapType::Array => {
+            k if k.is_hash() => {
+                let cam = r.own_cam.as_ref().unwrap_or(&self.cam);
+                cam.search(i as u8, key)
+                    .and_then(|a| cam.get(a))
+                    .map(|e| e.slot)
+            }
+            k if k.is_array() => {
                 let k = u32_key(key);
                 (k < def.max_entries).then_some(k)
             }
@@ -702,7 +903,7 @@ impl MapTable {
                 let k = u32_key(key);
                 (k < def.max_entries && r.present[k as usize]).then_some(k)
             }
-            MapType::LpmTrie => {
+            _ => {
                 let plen = u32_key(key);
                 if plen > def.max_prefixlen() {
                     None
@@ -792,7 +993,7 @@ impl MapTable {
         }
         let max = r.def.max_entries;
         let slot = match r.def.kind {
-            MapType::Array => {
+            k if k.is_array() => {
                 let k = u32_key(key);
                 if k >= max {
                     return Err(MapError::TooBig);
@@ -825,25 +1026,13 @@ impl MapTable {
                 }
                 k
             }
-            MapType::Hash => match cam.search(i as u8, key).and_then(|a| cam.get(a)) {
-                Some(_) if flags == contract::BPF_NOEXIST => return Err(MapError::Exist),
-                Some(e) => e.slot,
-                None if flags == contract::BPF_EXIST => return Err(MapError::NoEnt),
-                None => {
-                    if r.count >= max || cam.is_full() {
-                        return Err(MapError::TooBig);
-                    }
-                    let s = r.alloc().ok_or(MapError::TooBig)?;
-                    cam.insert(CamEntry {
-                        map: i as u8,
-                        key: key.to_vec(),
-                        slot: s,
-                    });
-                    r.count += 1;
-                    s
-                }
-            },
-            MapType::LpmTrie => {
+            k if k.is_hash() => {
+                let mut own = r.own_cam.take();
+                let slot = r.hash_slot(i, own.as_mut().unwrap_or(cam), key, flags);
+                r.own_cam = own;
+                slot?
+            }
+            _ => {
                 let plen = u32_key(key);
                 if plen > r.def.max_prefixlen() {
                     return Err(MapError::Inval);
@@ -873,7 +1062,26 @@ impl MapTable {
             }
         };
         write_value(r, i, slot, value, mem)?;
+        r.touch(slot);
         Ok(Self::slot(i, &r.def, slot))
+    }
+
+    /// A program's lookup: [`MapTable::lookup`], and a hit marks the entry
+    /// used (LRU kinds). The helpers call this; the host's reads call
+    /// `lookup`, which leaves the order alone, as Linux's syscalls do.
+    pub fn lookup_used(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+    ) -> Timed<Result<Option<Slot>, MapError>> {
+        let t = self.lookup(handle, key);
+        if let Ok(Some(s)) = t.value
+            && let Ok(i) = self.index_of(handle)
+            && let Some(r) = self.rows[i].as_mut()
+        {
+            r.touch(s.index);
+        }
+        t
     }
 
     /// Remove `key`.
@@ -893,7 +1101,7 @@ impl MapTable {
         };
         Self::check_key(&r.def, key)?;
         match r.def.kind {
-            MapType::Array => Err(MapError::Inval),
+            k if k.is_array() => Err(MapError::Inval),
             MapType::Devmap => {
                 let k = u32_key(key);
                 if k >= r.def.max_entries {
@@ -905,14 +1113,16 @@ impl MapTable {
                 }
                 Ok(())
             }
-            MapType::Hash => {
+            k if k.is_hash() => {
+                let cam = r.own_cam.as_mut().unwrap_or(cam);
                 let a = cam.search(i as u8, key).ok_or(MapError::NoEnt)?;
                 let e = cam.remove(a).ok_or(MapError::NoEnt)?;
+                r.forget(e.slot);
                 r.freed.push(e.slot);
                 r.count -= 1;
                 Ok(())
             }
-            MapType::LpmTrie => {
+            _ => {
                 let plen = u32_key(key);
                 if plen > r.def.max_prefixlen() {
                     return Err(MapError::Inval);
@@ -1021,11 +1231,11 @@ impl MapTable {
         let le = |a: &[u8], b: &[u8]| a.iter().rev().cmp(b.iter().rev());
         let h = contract::map_handle(index);
         let r = self.rows.get(index)?.as_ref()?;
-        if matches!(r.def.kind, MapType::Array | MapType::Devmap) {
+        if r.def.kind.is_direct() {
             // By index, without listing every index.
             let from = after.map_or(0, |a| u64::from(u32_key(a)) + 1);
             let k = (from..u64::from(r.def.max_entries))
-                .find(|&k| r.def.kind == MapType::Array || r.present[k as usize])?;
+                .find(|&k| r.def.kind.is_array() || r.present[k as usize])?;
             let v = self.value(h, k as u32).ok()?.to_vec();
             return Some(((k as u32).to_le_bytes().to_vec(), v));
         }
@@ -1045,8 +1255,10 @@ impl MapTable {
             return Vec::new();
         };
         match r.def.kind {
-            MapType::Hash => self
-                .cam
+            k if k.is_hash() => r
+                .own_cam
+                .as_ref()
+                .unwrap_or(&self.cam)
                 .entries()
                 .filter(|(_, e)| e.map as usize == index)
                 .map(|(_, e)| (e.key.clone(), e.slot))
@@ -1062,10 +1274,10 @@ impl MapTable {
                     (k, e.slot)
                 })
                 .collect(),
-            MapType::Array => (0..r.def.max_entries)
+            k if k.is_array() => (0..r.def.max_entries)
                 .map(|k| (k.to_le_bytes().to_vec(), k))
                 .collect(),
-            MapType::Devmap => (0..r.def.max_entries)
+            _ => (0..r.def.max_entries)
                 .filter(|&k| r.present[k as usize])
                 .map(|k| (k.to_le_bytes().to_vec(), k))
                 .collect(),

@@ -607,3 +607,114 @@ fn next_entry_walks_keys_as_little_endian_numbers() {
     assert_eq!(t.next_entry(2, None).unwrap().0, 5u32.to_le_bytes());
     assert!(t.next_entry(2, Some(&5u32.to_le_bytes())).is_none());
 }
+
+#[test]
+fn lru_hash_evicts_the_entry_used_least_recently() {
+    for kind in [MapType::LruHash, MapType::LruPercpuHash] {
+        let mut t = table(&[MapDef::new(kind, 4, 4, 3)]);
+        let h = map_handle(0);
+        for k in 1..=3u32 {
+            t.update(h, &k4(k), &k4(10 * k), BPF_ANY).value.unwrap();
+        }
+        // A program's lookup of 1 makes 2 the least recently used.
+        assert!(t.lookup_used(h, &k4(1)).value.unwrap().is_some());
+        // The host's lookup of 2 does not change the order.
+        assert!(t.lookup(h, &k4(2)).value.unwrap().is_some());
+        t.update(h, &k4(4), &k4(40), BPF_ANY).value.unwrap();
+        assert_eq!(t.len(0), 3, "{kind}");
+        assert_eq!(
+            t.lookup_value(h, &k4(2)).unwrap(),
+            None,
+            "{kind}: 2 evicted"
+        );
+        for (k, v) in [(1, 10), (3, 30), (4, 40)] {
+            assert_eq!(t.lookup_value(h, &k4(k)).unwrap(), Some(k4(v).to_vec()));
+        }
+        // An update of 3 uses it: 1 goes next.
+        t.update(h, &k4(3), &k4(31), BPF_EXIST).value.unwrap();
+        t.update(h, &k4(5), &k4(50), BPF_NOEXIST).value.unwrap();
+        assert_eq!(
+            t.lookup_value(h, &k4(1)).unwrap(),
+            None,
+            "{kind}: 1 evicted"
+        );
+        // BPF_EXIST on an absent key still fails, and evicts nothing.
+        assert_eq!(
+            t.update(h, &k4(9), &k4(90), BPF_EXIST).value,
+            Err(MapError::NoEnt)
+        );
+        assert_eq!(t.len(0), 3);
+        // Deleted slots are reused before anything is evicted.
+        t.delete(h, &k4(4)).value.unwrap();
+        t.update(h, &k4(6), &k4(60), BPF_ANY).value.unwrap();
+        let mut keys: Vec<u32> = t.keys(0).iter().map(|(k, _)| u32_key(k)).collect();
+        keys.sort();
+        assert_eq!(keys, [3, 5, 6], "{kind}");
+    }
+    // A plain HASH refuses instead.
+    let mut t = table(&[MapDef::new(MapType::Hash, 4, 4, 1)]);
+    t.update(map_handle(0), &k4(1), &k4(1), BPF_ANY)
+        .value
+        .unwrap();
+    assert_eq!(
+        t.update(map_handle(0), &k4(2), &k4(2), BPF_ANY).value,
+        Err(MapError::TooBig)
+    );
+}
+
+#[test]
+fn percpu_maps_are_one_cpus_copy() {
+    let mut t = table(&[
+        MapDef::new(MapType::PercpuArray, 4, 8, 4),
+        MapDef::new(MapType::PercpuHash, 4, 8, 2),
+    ]);
+    // PERCPU_ARRAY: every index present and zeroed, no delete, as ARRAY.
+    assert_eq!(t.len(0), 4);
+    assert_eq!(
+        t.lookup_value(map_handle(0), &k4(3)).unwrap(),
+        Some(vec![0; 8])
+    );
+    assert_eq!(t.delete(map_handle(0), &k4(0)).value, Err(MapError::Inval));
+    assert_eq!(
+        t.update(map_handle(0), &k4(4), &[0; 8], BPF_ANY).value,
+        Err(MapError::TooBig)
+    );
+    // PERCPU_HASH: a HASH (full map refused, no eviction).
+    for k in 0..2 {
+        t.update(map_handle(1), &k4(k), &[1; 8], BPF_ANY)
+            .value
+            .unwrap();
+    }
+    assert_eq!(
+        t.update(map_handle(1), &k4(7), &[1; 8], BPF_ANY).value,
+        Err(MapError::TooBig)
+    );
+    assert_eq!(
+        t.latency(map_handle(1), MapOp::Lookup),
+        contract::CAM_READ_CYCLES
+    );
+    assert_eq!(
+        t.latency(map_handle(0), MapOp::Lookup),
+        contract::ARRAY_READ_CYCLES
+    );
+}
+
+#[test]
+fn the_device_refuses_the_software_kinds_by_name() {
+    for kind in MapType::ALL {
+        assert_eq!(MapType::from_code(kind.code()), Some(kind));
+        let key_mask = match kind {
+            MapType::LpmTrie => u64::MAX,
+            _ => 0xffff_ffff,
+        };
+        let r = MapDef::from_masks(kind.code(), key_mask, 0xffff_ffff, 4);
+        match kind.not_on_device() {
+            None => assert!(r.is_ok(), "{kind}: {r:?}"),
+            Some(why) => {
+                assert!(!kind.on_device());
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains(kind.name()) && e.contains(why), "{e}");
+            }
+        }
+    }
+}
