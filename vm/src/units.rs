@@ -365,7 +365,7 @@ pub fn xdp_map_lookup(
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
     let key = read(mem, a[1], d.key_size as usize, "key")?;
-    match s.maps.lookup(a[0], &key).value {
+    match s.maps.lookup_used(a[0], &key).value {
         Ok(Some(slot)) => Ok(slot.addr),
         Ok(None) => Ok(0),
         Err(e) => errno_or_fault(e),
@@ -435,7 +435,7 @@ pub fn sume_map_lookup(
             d.name, d.value_size
         ));
     }
-    match s.maps.lookup(a[0], &key).value {
+    match s.maps.lookup_used(a[0], &key).value {
         Ok(Some(slot)) => {
             let v = s
                 .maps
@@ -668,31 +668,61 @@ pub fn redirect_map(
 
 // ---- Checksum ----
 
-/// Linux's `bpf_csum_diff` on x86-64 (the 32-bit, unfolded result of
-/// `csum_partial` over `~from` then `to`, seeded): the ones-complement sum
-/// of the little-endian u32 words with end-around carry. It is 0 only when
-/// the seed and every word are 0; otherwise it lies in `1..=0xffff_ffff`.
-/// Its 16-bit fold (`csum_fold`) is what programs use and is the same on
-/// every architecture (other architectures, and kernels that fold the
-/// result with `csum_from32to16`, return a different 32-bit value with the
-/// same fold). Sizes must be multiples of 4 bytes (checked by the
-/// helper).
-pub fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
-    let mut sum = seed as u64;
-    for w in from.chunks_exact(4) {
-        sum += !u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64;
+/// x86-64 Linux's `csum_partial`: the ones-complement sum of `buf` as
+/// little-endian u64 words (a last partial word zero-padded) added to
+/// `sum` with end-around carry, folded to 32 bits.
+pub fn csum_partial(buf: &[u8], sum: u32) -> u32 {
+    let add = |acc: u64, w: u64| {
+        let (s, c) = acc.overflowing_add(w);
+        s.wrapping_add(u64::from(c))
+    };
+    let mut t = u64::from(sum);
+    let mut words = buf.chunks_exact(8);
+    for w in &mut words {
+        t = add(t, u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
     }
-    for w in to.chunks_exact(4) {
-        sum += u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as u64;
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        let mut b = [0u8; 8];
+        b[..tail.len()].copy_from_slice(tail);
+        t = add(t, u64::from_le_bytes(b));
     }
-    while sum >> 32 != 0 {
-        sum = (sum & 0xffff_ffff) + (sum >> 32);
-    }
-    sum as u32
+    (t.wrapping_add(t.rotate_right(32)) >> 32) as u32
 }
 
-/// The helper: `(from, from_size, to, to_size, seed)`; -EINVAL when a size
-/// is not a multiple of 4 or both exceed 512 bytes (Linux's scratch pad).
+/// Linux's `csum_add` of two 32-bit partial sums (end-around carry).
+pub fn csum_add(a: u32, b: u32) -> u32 {
+    let r = a.wrapping_add(b);
+    r.wrapping_add(u32::from(r < b))
+}
+
+/// Linux's `csum_from32to16`: a 32-bit partial sum folded to 16 bits (not
+/// complemented).
+pub fn csum_from32to16(x: u32) -> u32 {
+    x.wrapping_add(x.rotate_right(16)) >> 16
+}
+
+/// Linux's `bpf_csum_diff` as current kernels compute it (the same on
+/// every architecture since the helper lost its scratch pad): the sum of
+/// `to` (seeded) minus the sum of `from`, folded to 16 bits with
+/// `csum_from32to16`; any sizes, a last partial word of either buffer
+/// zero-padded. Programs fold the result again (`csum_fold`), which leaves
+/// a 16-bit value as it is. Older kernels returned the unfolded 32-bit sum
+/// on x86-64 and refused sizes that are not multiples of 4.
+pub fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
+    let ret = match (from.is_empty(), to.is_empty()) {
+        (false, false) => csum_add(csum_partial(to, seed), !csum_partial(from, 0)),
+        (true, false) => csum_partial(to, seed),
+        (false, true) => !csum_partial(from, !seed),
+        (true, true) => seed,
+    };
+    csum_from32to16(ret)
+}
+
+/// The helper: `(from, from_size, to, to_size, seed)`. Current kernels
+/// take any sizes (the verifier bounds each by the memory passed; the
+/// helper's 512-byte scratch pad and its -EINVAL are gone): here a size
+/// beyond the memory it names faults, as the verifier would have refused.
 pub fn csum_diff_helper(
     _: &mut DeviceState,
     _: usize,
@@ -700,9 +730,6 @@ pub fn csum_diff_helper(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (fs, ts) = (a[1] as u32, a[3] as u32);
-    if (fs | ts) & 3 != 0 || fs as u64 + ts as u64 > 512 {
-        return Ok(neg(EINVAL));
-    }
     let from = if fs == 0 {
         Vec::new()
     } else {

@@ -24,8 +24,9 @@ fn x86_csum_partial(buf: &[u8], seed: u32) -> u32 {
     (t.wrapping_add(t.rotate_right(32)) >> 32) as u32
 }
 
-/// Linux's `bpf_csum_diff` body: scratch pad of `~from` then `to`.
-fn reference_csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
+/// Linux's `bpf_csum_diff` before it lost its scratch pad (x86-64, sizes
+/// multiples of 4): the unfolded sum of `~from` then `to`.
+fn old_csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
     let mut pad = Vec::new();
     for w in from.chunks_exact(4) {
         pad.extend_from_slice(&(!u32::from_le_bytes(w.try_into().unwrap())).to_le_bytes());
@@ -34,11 +35,12 @@ fn reference_csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
     x86_csum_partial(&pad, seed)
 }
 
-/// 16-bit ones-complement sum of little-endian u16 words (RFC 1071).
+/// 16-bit ones-complement sum of little-endian u16 words (RFC 1071), an
+/// odd last byte zero-padded.
 fn ones16(buf: &[u8]) -> u16 {
     let mut s: u32 = 0;
-    for w in buf.chunks_exact(2) {
-        s += u16::from_le_bytes([w[0], w[1]]) as u32;
+    for w in buf.chunks(2) {
+        s += u16::from_le_bytes([w[0], w.get(1).copied().unwrap_or(0)]) as u32;
     }
     while s >> 16 != 0 {
         s = (s & 0xffff) + (s >> 16);
@@ -59,15 +61,37 @@ fn words() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 0..80)
+}
+
+/// Equal as ones-complement 16-bit numbers (0 and 0xffff are both zero).
+fn same16(a: u32, b: u32) -> bool {
+    a <= 0xffff && b <= 0xffff && a % 0xffff == b % 0xffff
+}
+
 proptest! {
+    /// Any sizes: seed + sum(to) - sum(from), in 16 bits.
     #[test]
-    fn csum_diff_matches_linux_x86(from in words(), to in words(), seed in any::<u32>()) {
-        prop_assert_eq!(csum_diff(&from, &to, seed), reference_csum_diff(&from, &to, seed));
+    fn csum_diff_is_the_ones_complement_difference(
+        from in bytes(), to in bytes(), seed in any::<u32>()
+    ) {
+        let want = (u32::from(fold16(seed)) + u32::from(ones16(&to))
+            + u32::from(!ones16(&from))) % 0xffff;
+        prop_assert!(same16(csum_diff(&from, &to, seed), want));
+    }
+
+    /// The fold of what older x86-64 kernels returned, for the sizes they
+    /// took.
+    #[test]
+    fn csum_diff_folds_the_old_result(from in words(), to in words(), seed in any::<u32>()) {
+        let old = old_csum_diff(&from, &to, seed);
+        prop_assert!(same16(csum_diff(&from, &to, seed), csum_from32to16(old)));
     }
 
     #[test]
-    fn csum_diff_folds_to_the_rfc1071_sum(to in words()) {
-        prop_assert_eq!(fold16(csum_diff(&[], &to, 0)), ones16(&to));
+    fn csum_diff_of_to_alone_is_the_rfc1071_sum(to in bytes()) {
+        prop_assert!(same16(csum_diff(&[], &to, 0), u32::from(ones16(&to))));
     }
 }
 
@@ -75,13 +99,17 @@ proptest! {
 fn csum_diff_edge_cases() {
     assert_eq!(csum_diff(&[], &[], 0), 0);
     assert_eq!(csum_diff(&[], &[], 0x1234), 0x1234);
-    assert_eq!(csum_diff(&[], &[0xff; 4], 0), 0xffff_ffff);
-    // ~0 of an all-zero `from` word.
-    assert_eq!(csum_diff(&[0; 4], &[], 0), 0xffff_ffff);
+    assert_eq!(csum_diff(&[], &[], 0x1234_5678), 0x68ac);
+    assert_eq!(csum_diff(&[], &[0xff; 4], 0), 0xffff);
+    // `from` alone: the complement of its sum, seeded.
+    assert_eq!(csum_diff(&[0; 4], &[], 0), 0);
+    assert_eq!(csum_diff(&[1, 0, 0, 0], &[], 0), 0xfffe);
     // Same from and to: the diff is a ones-complement zero.
     let w = [1, 2, 3, 4];
-    assert_eq!(csum_diff(&w, &w, 0), 0xffff_ffff);
-    assert_eq!(reference_csum_diff(&w, &w, 0), 0xffff_ffff);
+    assert_eq!(csum_diff(&w, &w, 0), 0xffff);
+    // Odd sizes: the last bytes zero-padded.
+    assert_eq!(csum_diff(&[], &[1, 2, 3], 0), 0x0201 + 0x0003);
+    assert_eq!(csum_from32to16(0xffff_ffff), 0xffff);
     // Incremental IPv4 checksum update (RFC 1624): change TTL 64 -> 63.
     let mut hdr: [u8; 20] = [
         0x45, 0, 0, 0x54, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
@@ -231,12 +259,26 @@ fn map_helpers_record_latency_and_errors() {
 }
 
 #[test]
-fn csum_diff_helper_checks_sizes() {
+fn csum_diff_helper_takes_any_size() {
     let (_, mut mem, mut h) = xdp_setup(&[]);
     mem.write_bytes(SP, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
-    let inval = Ok((-contract::EINVAL) as u64);
-    assert_eq!(call(&mut h, &mut mem, 28, [SP, 3, SP, 4, 0]), inval);
-    assert_eq!(call(&mut h, &mut mem, 28, [SP, 256, SP, 260, 0]), inval);
+    // Sizes that are not multiples of 4 are summed, zero-padded.
+    assert_eq!(
+        call(&mut h, &mut mem, 28, [SP, 3, SP, 5, 0]),
+        Ok(csum_diff(&[1, 2, 3], &[1, 2, 3, 4, 5], 0) as u64)
+    );
+    // Any total size (the kernel's 512-byte limit went with its scratch
+    // pad); memory beyond the regions faults.
+    let low = SP - 400;
+    assert_eq!(
+        call(&mut h, &mut mem, 28, [low, 400, low, 300, 0]),
+        Ok(csum_diff(
+            &mem.read_bytes(low, 400).unwrap(),
+            &mem.read_bytes(low, 300).unwrap(),
+            0
+        ) as u64)
+    );
+    assert!(call(&mut h, &mut mem, 28, [SP, 256, SP, 260, 0]).is_err());
     assert_eq!(call(&mut h, &mut mem, 28, [0, 0, 0, 0, 77]), Ok(77));
     assert_eq!(
         call(&mut h, &mut mem, 28, [SP, 4, SP + 4, 4, 0]),
