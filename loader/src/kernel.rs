@@ -125,13 +125,113 @@ struct KernelMap {
     fd: OwnedFd,
     key_size: u32,
     value_size: u32,
+    /// One value per possible CPU (PERCPU_* kinds): the syscalls read and
+    /// write `possible CPUs x round_up(value_size, 8)` bytes.
+    percpu: bool,
 }
 
 /// An image loaded into the kernel, with its maps.
+///
+/// Per-CPU maps: the program's test runs are pinned to one CPU ([`cpu`]),
+/// so the copy it sees is that CPU's, as on one of our engines. `lookup`
+/// and `entries` read that copy; `update` writes every CPU's copy;
+/// `lookup_percpu` reads them all.
+///
+/// [`cpu`]: KernelProgram::cpu
 #[derive(Debug)]
 pub struct KernelProgram {
     prog: OwnedFd,
     maps: Vec<KernelMap>,
+    cpu: usize,
+    possible_cpus: usize,
+}
+
+/// Number of possible CPUs (`/sys/devices/system/cpu/possible`, as libbpf
+/// reads it): the per-CPU values the map syscalls take.
+pub fn possible_cpus() -> Result<usize, KernelError> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").map_err(|source| {
+        KernelError::Sys {
+            op: "reading /sys/devices/system/cpu/possible",
+            source,
+        }
+    })?;
+    let bad = || KernelError::Sys {
+        op: "parsing /sys/devices/system/cpu/possible",
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, text.trim().to_string()),
+    };
+    let mut highest = 0usize;
+    for part in text.trim().split(',') {
+        let last = part.rsplit('-').next().ok_or_else(bad)?;
+        highest = highest.max(last.parse::<usize>().map_err(|_| bad())?);
+    }
+    Ok(highest + 1)
+}
+
+/// The CPUs this thread may run on.
+fn affinity() -> Result<libc::cpu_set_t, KernelError> {
+    // SAFETY: cpu_set_t is plain bits; all-zero is a valid (empty) set.
+    #[allow(unsafe_code)]
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live cpu_set_t of the size passed.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r != 0 {
+        return Err(KernelError::Sys {
+            op: "sched_getaffinity",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(set)
+}
+
+fn set_affinity(set: &libc::cpu_set_t) -> Result<(), KernelError> {
+    // SAFETY: `set` is a live cpu_set_t of the size passed.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) };
+    if r != 0 {
+        return Err(KernelError::Sys {
+            op: "sched_setaffinity",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// The first CPU of this thread's affinity (the CPU test runs are pinned
+/// to).
+fn first_cpu() -> Result<usize, KernelError> {
+    let set = affinity()?;
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: CPU_ISSET reads a bit of a live cpu_set_t, in range.
+        .find(|&c| {
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::CPU_ISSET(c, &set)
+            }
+        })
+        .ok_or_else(|| KernelError::Sys {
+            op: "sched_getaffinity",
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no CPU in the affinity"),
+        })
+}
+
+/// Run `f` with this thread pinned to `cpu`, then give the thread back its
+/// affinity.
+fn pinned<T>(cpu: usize, f: impl FnOnce() -> T) -> Result<T, KernelError> {
+    let old = affinity()?;
+    // SAFETY: as in `affinity`.
+    #[allow(unsafe_code)]
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET writes a bit of a live cpu_set_t; `cpu` came from
+    // `first_cpu`, below CPU_SETSIZE.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::CPU_SET(cpu, &mut one)
+    };
+    set_affinity(&one)?;
+    let r = f();
+    set_affinity(&old)?;
+    Ok(r)
 }
 
 /// `union bpf_attr`, zeroed, as bytes (the kernel checks that the bytes it
@@ -388,6 +488,7 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
             fd: owned(fd),
             key_size: m.key_size,
             value_size: m.value_size,
+            percpu: m.map_type.is_percpu(),
         });
     }
     Ok(maps)
@@ -463,7 +564,12 @@ impl KernelProgram {
         maps: Vec<KernelMap>,
         image: &Image,
     ) -> Result<KernelProgram, KernelError> {
-        let p = KernelProgram { prog, maps };
+        let p = KernelProgram {
+            prog,
+            maps,
+            cpu: first_cpu()?,
+            possible_cpus: possible_cpus()?,
+        };
         for (index, m) in image.maps.iter().enumerate() {
             if let Some(init) = &m.initial {
                 let mut value = init.clone();
@@ -477,6 +583,17 @@ impl KernelProgram {
     /// Number of maps.
     pub fn map_count(&self) -> usize {
         self.maps.len()
+    }
+
+    /// The CPU the program's test runs are pinned to (whose copy of a
+    /// per-CPU map `lookup` reads).
+    pub fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    /// Bytes of one CPU's value in a per-CPU syscall buffer.
+    fn stride(m: &KernelMap) -> usize {
+        (m.value_size as usize).next_multiple_of(8)
     }
 
     fn map(&self, map: usize, key: &[u8]) -> Result<&KernelMap, KernelError> {
@@ -510,10 +627,21 @@ impl KernelProgram {
                 ),
             });
         }
+        // Per-CPU: the same value on every CPU.
+        let buf: Vec<u8> = if m.percpu {
+            let stride = Self::stride(m);
+            let mut b = vec![0u8; stride * self.possible_cpus];
+            for c in b.chunks_exact_mut(stride) {
+                c[..value.len()].copy_from_slice(value);
+            }
+            b
+        } else {
+            value.to_vec()
+        };
         let mut a = Attr::new();
         a.u32(0, m.fd.as_raw_fd() as u32)
             .ptr(8, key.as_ptr())
-            .ptr(16, value.as_ptr());
+            .ptr(16, buf.as_ptr());
         bpf(BPF_MAP_UPDATE_ELEM, &mut a).map_err(|e| classify("BPF_MAP_UPDATE_ELEM", e))?;
         Ok(())
     }
@@ -530,16 +658,39 @@ impl KernelProgram {
         }
     }
 
-    /// `BPF_MAP_LOOKUP_ELEM`: the value, or `None` when the key is absent.
+    /// `BPF_MAP_LOOKUP_ELEM`: the value, or `None` when the key is absent
+    /// (per-CPU maps: the copy of [`KernelProgram::cpu`]).
     pub fn lookup(&self, map: usize, key: &[u8]) -> Result<Option<Vec<u8>>, KernelError> {
         let m = self.map(map, key)?;
-        let mut value = vec![0u8; m.value_size as usize];
+        Ok(self.lookup_percpu(map, key)?.map(|mut all| match m.percpu {
+            true => all.swap_remove(self.cpu.min(all.len().saturating_sub(1))),
+            false => all.swap_remove(0),
+        }))
+    }
+
+    /// `BPF_MAP_LOOKUP_ELEM` with every CPU's copy (one value for maps
+    /// that are not per-CPU), or `None` when the key is absent.
+    pub fn lookup_percpu(
+        &self,
+        map: usize,
+        key: &[u8],
+    ) -> Result<Option<Vec<Vec<u8>>>, KernelError> {
+        let m = self.map(map, key)?;
+        let (stride, n) = match m.percpu {
+            true => (Self::stride(m), self.possible_cpus),
+            false => (m.value_size as usize, 1),
+        };
+        let mut buf = vec![0u8; stride * n];
         let mut a = Attr::new();
         a.u32(0, m.fd.as_raw_fd() as u32)
             .ptr(8, key.as_ptr())
-            .ptr(16, value.as_mut_ptr());
+            .ptr(16, buf.as_mut_ptr());
         match bpf(BPF_MAP_LOOKUP_ELEM, &mut a) {
-            Ok(_) => Ok(Some(value)),
+            Ok(_) => Ok(Some(
+                buf.chunks_exact(stride)
+                    .map(|c| c[..m.value_size as usize].to_vec())
+                    .collect(),
+            )),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) => Err(classify("BPF_MAP_LOOKUP_ELEM", e)),
         }
@@ -608,9 +759,12 @@ impl KernelProgram {
         if in_port != 0 {
             a.u32(40, XDP_MD_SIZE as u32).ptr(48, ctx.as_ptr());
         }
-        bpf(BPF_PROG_TEST_RUN, &mut a).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENODEV) => KernelError::NoInterface(in_port),
-            _ => classify("BPF_PROG_TEST_RUN", e),
+        // Pinned to one CPU: per-CPU maps are one copy, as on an engine.
+        pinned(self.cpu, || bpf(BPF_PROG_TEST_RUN, &mut a))?.map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::ENODEV) => KernelError::NoInterface(in_port),
+                _ => classify("BPF_PROG_TEST_RUN", e),
+            }
         })?;
         let retval = a.get_u32(4);
         let len = (a.get_u32(12) as usize).min(out.len());
