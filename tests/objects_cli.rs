@@ -343,3 +343,112 @@ u64 by_port(struct sume_md *md) { return lookup(&ports, md->in_port) & 3; }
         (Some("one"), Some(2))
     );
 }
+
+/// Is this stderr the kernel saying no BPF here (not root, no bpf(2))?
+fn kernel_unavailable(err: &str) -> bool {
+    let no = err.contains("need root / CAP_BPF") || err.contains("no BPF in this kernel");
+    if no {
+        eprintln!("SKIPPED: the kernel runs no BPF here: {err}");
+    }
+    no
+}
+
+#[test]
+fn kernel_engine_explains_short_frames_and_verifier_refusals() {
+    if !common::clang() {
+        return;
+    }
+    let prog = two_xdp();
+    let p = tmp("short.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&p).unwrap()).unwrap();
+    for len in [64usize, 10] {
+        let f = vec![0u8; len];
+        w.write_packet(&PcapPacket::new(Duration::ZERO, len as u32, &f))
+            .unwrap();
+    }
+    drop(w);
+    let pcap = p.to_str().unwrap();
+    let (code, out, err) = nfbpf(&[
+        "run",
+        &prog,
+        "--pcap",
+        pcap,
+        "--engine",
+        "kernel",
+        "--program",
+        "drop_all",
+    ]);
+    if kernel_unavailable(&err) {
+        return;
+    }
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("drop"), "{out}");
+    assert!(
+        err.contains("packet 1: kernel: a frame of 10 bytes")
+            && err.contains("refuses XDP frames under 14 bytes"),
+        "{err}"
+    );
+    // Reading the packet without a bounds check: the model runs it, the
+    // verifier refuses it, and its log says why.
+    let src = tmp("unchecked.c");
+    std::fs::write(
+        &src,
+        r#"
+typedef unsigned int u32;
+struct xdp_md { u32 data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; };
+__attribute__((section("xdp"), used)) int unchecked(struct xdp_md *ctx) {
+    unsigned char *d = (void *)(long)ctx->data;
+    return d[0] ? 1 : 2;
+}
+char _license[] __attribute__((section("license"), used)) = "GPL";
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = nfbpf(&[
+        "run",
+        src.to_str().unwrap(),
+        "--pcap",
+        pcap,
+        "--engine",
+        "kernel",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("kernel: the kernel verifier refused the program")
+            && err.contains("the verifier's log:")
+            && err.contains("invalid access to packet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cosim_takes_program() {
+    if !common::clang() {
+        return;
+    }
+    let src = tmp("two_sume_cosim.c");
+    std::fs::write(
+        &src,
+        r#"
+typedef unsigned long long u64;
+struct sume_md { unsigned char in_port; };
+u64 one(struct sume_md *md) { return 1; }
+u64 flip(struct sume_md *md) { return md->in_port ^ 1; }
+"#,
+    )
+    .unwrap();
+    let src = src.to_str().unwrap();
+    let pcap = pcap();
+    let (code, _, err) = nfbpf(&["cosim", src, "--pcap", &pcap]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("one (section .text), flip (section .text)") && err.contains("--program"),
+        "{err}"
+    );
+    let (code, out, err) = nfbpf(&["cosim", src, "--pcap", &pcap, "--program", "flip"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("2 packets") && out.contains("0 mismatches"),
+        "{out}"
+    );
+}
