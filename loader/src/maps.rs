@@ -436,6 +436,12 @@ pub fn collect(
                 msg: format!("map {}: no {what}", bm.name),
             };
             let def = (|| {
+                if let Some((offset, msg)) = &bm.problem {
+                    return Err(LoadError::Btf {
+                        offset: *offset,
+                        msg: msg.clone(),
+                    });
+                }
                 Ok(MapDef {
                     name: bm.name.clone(),
                     map_type: map_type(f.map_type, &bm.name, ".maps")?,

@@ -259,6 +259,39 @@ SEC("xdp/events") int events_prog(struct xdp_md *ctx) {
 }
 
 #[test]
+fn unused_map_in_map_does_not_block() {
+    let Some(bytes) = object(
+        r#"
+#define __array(name, val) typeof(val) *name[]
+struct inner_t { __uint(type, 2); __type(key, u32); __type(value, u32); __uint(max_entries, 1); };
+struct inner_t inner_map SEC(".maps");
+struct {
+    __uint(type, 12); __type(key, u32); __uint(max_entries, 1);
+    __array(values, struct inner_t);
+} outer SEC(".maps") = { .values = { &inner_map } };
+struct { __uint(type, 1); __type(key, u32); __type(value, u32); __uint(max_entries, 8); } allow SEC(".maps");
+SEC("xdp") int filter(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    return bpf_map_lookup_elem(&allow, &k) ? 2 : 1;
+}
+SEC("xdp/outer") int by_outer(struct xdp_md *ctx) {
+    u32 k = 0;
+    return bpf_map_lookup_elem(&outer, &k) ? 2 : 1;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &program("filter")).unwrap();
+    assert_eq!(img.maps.len(), 1);
+    assert_eq!(img.dropped_maps, ["inner_map", "outer"]);
+    has(
+        &err_with(&bytes, &program("by_outer")),
+        &["map outer: map-in-map (`values`) is not supported"],
+    );
+}
+
+#[test]
 fn map_size_for_maps_without_max_entries() {
     let Some(bytes) = object(
         r#"
