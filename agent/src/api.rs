@@ -567,6 +567,8 @@ const FUNCTION_FIELDS: &[&str] = &[
     "default_run_time",
     "rules",
     "budget",
+    "program",
+    "map_sizes",
 ];
 
 fn summary(f: &Function) -> Value {
@@ -584,6 +586,8 @@ fn summary(f: &Function) -> Value {
         "updated_ms": f.updated_ms,
         "owner": f.owner,
         "budget": f.budget.map_or(nfbpf_vm::contract::DEVICE_INSN_BUDGET, u64::from),
+        "program": f.program,
+        "map_sizes": f.map_sizes,
     })
 }
 
@@ -635,6 +639,12 @@ fn build(
         None => registry::RUN_TIME_DEFAULT,
     };
     let budget = o.get("budget").map(registry::budget).transpose()?;
+    let program = o.get("program").map(registry::program).transpose()?;
+    let map_sizes = o
+        .get("map_sizes")
+        .map(registry::map_sizes)
+        .transpose()?
+        .unwrap_or_default();
     let code = match (o.get("source"), o.get("object")) {
         (Some(_), Some(_)) => {
             return Err(err(
@@ -677,7 +687,7 @@ fn build(
         }
         Code::Object(b) => (None, b),
     };
-    let image = tools.validate(&object)?;
+    let image = tools.validate_with(&object, program.as_deref(), &map_sizes)?;
     let rules = match o.get("rules") {
         Some(v) => registry::rules(v, &image)?,
         None => Vec::new(),
@@ -697,6 +707,8 @@ fn build(
         updated_ms: now,
         owner: String::new(),
         budget,
+        program,
+        map_sizes,
     })
 }
 

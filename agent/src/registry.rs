@@ -56,6 +56,37 @@ pub struct Rule {
     pub value: Vec<u8>,
 }
 
+/// `program` of a create/update body: a function or section name.
+pub fn program(v: &serde_json::Value) -> Result<String, Reject> {
+    match v.as_str() {
+        Some(s) if !s.is_empty() && s.len() <= 256 => Ok(s.to_string()),
+        _ => Err(Reject::bad(format!(
+            "program {v}: expected the name of a function or section of the object (a non-empty string)"
+        ))),
+    }
+}
+
+/// `map_sizes` of a create/update body: `{"NAME": N, ...}`, N in
+/// 1..=2^32-1.
+pub fn map_sizes(v: &serde_json::Value) -> Result<std::collections::BTreeMap<String, u32>, Reject> {
+    let Some(o) = v.as_object() else {
+        return Err(Reject::bad(format!(
+            "map_sizes {v}: expected an object {{\"MAP\": max_entries, ...}}"
+        )));
+    };
+    o.iter()
+        .map(
+            |(k, n)| match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if n > 0 => Ok((k.clone(), n)),
+                _ => Err(Reject::bad(format!(
+                    "map_sizes.{k} {n}: max_entries is an integer, 1..={}",
+                    u32::MAX
+                ))),
+            },
+        )
+        .collect()
+}
+
 /// A map of a function's object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapInfo {
@@ -93,6 +124,14 @@ pub struct Function {
     /// the device's default, one full-size frame time.
     #[serde(default)]
     pub budget: Option<u32>,
+    /// The program of the object to load (a function or section name),
+    /// for objects with several; None: the object's only program.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// `max_entries` by map name, for maps declared without it or to
+    /// override it.
+    #[serde(default)]
+    pub map_sizes: std::collections::BTreeMap<String, u32>,
 }
 
 mod b64 {
@@ -217,8 +256,29 @@ impl Toolchain {
     /// Object bytes -> the image the device will run, or the loader's
     /// error (unsupported helper, too large, bad map, not an object...).
     pub fn validate(&self, object: &[u8]) -> Result<Image, Reject> {
-        nfbpf_loader::load(object, &self.options())
+        self.validate_with(object, None, &std::collections::BTreeMap::new())
+    }
+
+    /// [`Toolchain::validate`] of the program named `program` (a function
+    /// or section name), with `max_entries` from `map_sizes`.
+    pub fn validate_with(
+        &self,
+        object: &[u8],
+        program: Option<&str>,
+        map_sizes: &std::collections::BTreeMap<String, u32>,
+    ) -> Result<Image, Reject> {
+        let opts = Options {
+            program: program.map(String::from),
+            map_sizes: map_sizes.clone(),
+            ..self.options()
+        };
+        nfbpf_loader::load(object, &opts)
             .map_err(|e| Reject::invalid(format!("the loader rejects the object: {e}")))
+    }
+
+    /// [`Toolchain::validate_with`] with a function's choices.
+    pub fn validate_function(&self, f: &Function) -> Result<Image, Reject> {
+        self.validate_with(&f.object, f.program.as_deref(), &f.map_sizes)
     }
 }
 

@@ -658,7 +658,7 @@ impl Scheduler {
         g.staged = None;
         let image = self
             .tools
-            .validate(&f.object)
+            .validate_function(&f)
             .map_err(|r| r.msg)?
             .with_budget(f.budget);
         let mut maps_ahead = false;

@@ -37,6 +37,8 @@ fn function(i: usize) -> Function {
         updated_ms: 0,
         owner: String::new(),
         budget: None,
+        program: None,
+        map_sizes: Default::default(),
     }
 }
 

@@ -33,6 +33,8 @@ fn function(name: &str, owner: &str) -> Function {
         updated_ms: 0,
         owner: owner.into(),
         budget: None,
+        program: None,
+        map_sizes: Default::default(),
     }
 }
 

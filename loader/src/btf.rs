@@ -99,6 +99,10 @@ pub struct BtfMap {
     pub fields: MapFields,
     /// Offset of the VAR record, for messages.
     pub at: usize,
+    /// Why the definition cannot be used (an attribute the device does not
+    /// have, such as map-in-map `values`): (offset in `.BTF`, message).
+    /// Reported only if the program references the map.
+    pub problem: Option<(usize, String)>,
 }
 
 impl<'a> Btf<'a> {
@@ -366,39 +370,50 @@ impl<'a> Btf<'a> {
                         format!("map {name}: definition is not a struct"),
                     ));
                 }
-                let mut f = MapFields::default();
-                for &(moff, mty) in members {
-                    let mname = self.str_at(moff, st.at)?;
-                    match mname.as_str() {
-                        "type" => f.map_type = Some(self.uint_member(mty, st.at)?),
-                        "max_entries" => f.max_entries = Some(self.uint_member(mty, st.at)?),
-                        "map_flags" => f.map_flags = Some(self.uint_member(mty, st.at)?),
-                        "key_size" => f.key_size = Some(self.uint_member(mty, st.at)?),
-                        "value_size" => f.value_size = Some(self.uint_member(mty, st.at)?),
-                        "key" => f.key_size = Some(self.type_member(mty, st.at)?),
-                        "value" => f.value_size = Some(self.type_member(mty, st.at)?),
-                        // Host-side attributes with no meaning on the device.
-                        "pinning" | "numa_node" | "map_extra" => {
-                            self.uint_member(mty, st.at)?;
-                        }
-                        "values" => {
-                            return Err(err(
-                                st.at,
-                                format!("map {name}: map-in-map (`values`) is not supported"),
-                            ));
-                        }
-                        other => {
-                            return Err(err(
-                                st.at,
-                                format!("map {name}: unknown map attribute `{other}`"),
-                            ));
+                let fields = || -> Result<MapFields, LoadError> {
+                    let mut f = MapFields::default();
+                    for &(moff, mty) in members {
+                        let mname = self.str_at(moff, st.at)?;
+                        match mname.as_str() {
+                            "type" => f.map_type = Some(self.uint_member(mty, st.at)?),
+                            "max_entries" => f.max_entries = Some(self.uint_member(mty, st.at)?),
+                            "map_flags" => f.map_flags = Some(self.uint_member(mty, st.at)?),
+                            "key_size" => f.key_size = Some(self.uint_member(mty, st.at)?),
+                            "value_size" => f.value_size = Some(self.uint_member(mty, st.at)?),
+                            "key" => f.key_size = Some(self.type_member(mty, st.at)?),
+                            "value" => f.value_size = Some(self.type_member(mty, st.at)?),
+                            // Host-side attributes with no meaning on the device.
+                            "pinning" | "numa_node" | "map_extra" => {
+                                self.uint_member(mty, st.at)?;
+                            }
+                            "values" => {
+                                return Err(err(
+                                    st.at,
+                                    format!("map {name}: map-in-map (`values`) is not supported"),
+                                ));
+                            }
+                            other => {
+                                return Err(err(
+                                    st.at,
+                                    format!("map {name}: unknown map attribute `{other}`"),
+                                ));
+                            }
                         }
                     }
-                }
+                    Ok(f)
+                };
+                let (fields, problem) = match fields() {
+                    Ok(f) => (f, None),
+                    Err(LoadError::Btf { offset, msg }) => {
+                        (MapFields::default(), Some((offset, msg)))
+                    }
+                    Err(e) => return Err(e),
+                };
                 out.push(BtfMap {
                     name,
-                    fields: f,
+                    fields,
                     at: var.at,
+                    problem,
                 });
             }
         }

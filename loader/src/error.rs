@@ -87,7 +87,11 @@ pub enum LoadError {
         section: String,
         msg: String,
     },
-    #[error("the object defines {count} maps, the map table holds at most {max}")]
+    /// `--map-size` ([`crate::Options::map_sizes`]) names a map the object
+    /// does not define.
+    #[error("--map-size {name}: the object has no map {name} (its maps: {maps})")]
+    NoMap { name: String, maps: String },
+    #[error("the program uses {count} maps, the map table holds at most {max}")]
     TooManyMaps { count: usize, max: usize },
     #[error(
         "program needs {slots} instruction slots ({prologue} of them the prologue), \

@@ -80,6 +80,9 @@ pub struct Image {
     /// `BUDGET` register, written with the program); `None`: the device's
     /// default, `contract::DEVICE_INSN_BUDGET` (one full-size frame time).
     pub budget: Option<u32>,
+    /// Maps of the object the program does not reference, left out of
+    /// [`Image::maps`] (a map only another program of the object uses).
+    pub dropped_maps: Vec<String>,
 }
 
 /// Why an image cannot be placed at a map-table row.

@@ -67,9 +67,24 @@ pub enum KernelError {
         op: &'static str,
         source: std::io::Error,
     },
-    /// The verifier refused the program (EINVAL, EACCES, ...).
-    #[error("the kernel verifier refused the program: {source}\n{log}")]
+    /// The verifier refused the program (EINVAL, EACCES, ...); `log` is
+    /// the verifier's log (empty: the kernel refused before verifying).
+    #[error(
+        "the kernel verifier refused the program ({source}){}",
+        if log.trim().is_empty() {
+            ": the kernel wrote no verifier log (it refused the program before verifying it: \
+             program type, license, map or attribute)".to_string()
+        } else {
+            format!("; the verifier's log:\n{log}")
+        }
+    )]
     Verifier { source: std::io::Error, log: String },
+    /// A frame `BPF_PROG_TEST_RUN` refuses: XDP test runs need at least
+    /// an Ethernet header.
+    #[error(
+        "a frame of {len} bytes: the kernel's BPF_PROG_TEST_RUN refuses XDP frames under {min} bytes (an Ethernet header)"
+    )]
+    FrameTooShort { len: usize, min: usize },
     /// A map could not be created.
     #[error("map {index} `{name}`: BPF_MAP_CREATE: {source}")]
     MapCreate {
@@ -105,6 +120,21 @@ impl KernelError {
             KernelError::Permission { .. } | KernelError::NoBpf { .. }
         )
     }
+}
+
+/// Shortest frame the kernel's XDP test run takes (`ETH_HLEN`).
+pub const MIN_FRAME: usize = 14;
+
+/// Can `BPF_PROG_TEST_RUN` run an XDP program on this frame? (It refuses
+/// frames shorter than an Ethernet header with a bare EINVAL.)
+pub fn check_frame(packet: &[u8]) -> Result<(), KernelError> {
+    if packet.len() < MIN_FRAME {
+        return Err(KernelError::FrameTooShort {
+            len: packet.len(),
+            min: MIN_FRAME,
+        });
+    }
+    Ok(())
 }
 
 /// A map entry: (key, value).
@@ -743,6 +773,7 @@ impl KernelProgram {
     /// device (the loopback, ifindex 1); any other value must be an existing
     /// interface.
     pub fn run(&self, packet: &[u8], in_port: u32) -> Result<KernelRun, KernelError> {
+        check_frame(packet)?;
         let mut out = vec![0u8; DATA_OUT_MAX];
         let mut ctx = [0u8; XDP_MD_SIZE];
         // xdp_md: data = 0, data_end = len (the kernel checks both),
@@ -779,6 +810,31 @@ impl KernelProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_frames_are_explained() {
+        let e = check_frame(&[0; 13]).unwrap_err().to_string();
+        assert!(
+            e.contains("13 bytes") && e.contains("under 14 bytes"),
+            "{e}"
+        );
+        assert!(check_frame(&[0; 14]).is_ok());
+        let v = KernelError::Verifier {
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+            log: "0: R1 invalid mem access\n".into(),
+        }
+        .to_string();
+        assert!(
+            v.contains("verifier's log:\n0: R1 invalid mem access"),
+            "{v}"
+        );
+        let v = KernelError::Verifier {
+            source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            log: String::new(),
+        }
+        .to_string();
+        assert!(v.contains("no verifier log"), "{v}");
+    }
 
     #[test]
     fn attr_layout() {

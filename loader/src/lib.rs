@@ -6,17 +6,26 @@
 //! - device writes (the `RegisterBus` sequence) consume an [`Image`].
 //!
 //! What [`load`] does:
-//! - picks the program: the global function of section `xdp` / `xdp/*`
-//!   (XDP ABI), or, when there is none, the global function of `.text` (the
-//!   existing SUME system's convention, SUME ABI); [`Options`] can name the
-//!   section, the function and the ABI;
+//! - picks the program: the global function of an XDP section (libbpf's
+//!   `xdp`, `xdp/*`, `xdp.*`, and older names starting with `xdp` such as
+//!   `xdp1`, `xdp_prog`; XDP ABI), or, when there is none, the global
+//!   function of `.text` (the existing SUME system's convention, SUME ABI);
+//!   [`Options::program`] names it (a function or section name; any other
+//!   code section, laid out with [`Options::abi`]). Sections of program
+//!   types the device cannot run (`tc`, `classifier`, `socket*`,
+//!   `kprobe*`, ...) are named with their type ([`section_kind`]);
 //! - lays out the entry function behind a two-slot prologue and appends the
 //!   static subprograms it calls, fixing each `call` (src = 1, relocation
 //!   `R_BPF_64_32` or none) to the callee's new relative position;
 //! - builds the map table: BTF-defined maps of `.maps` (read from `.BTF`,
-//!   see [`btf`]), legacy `maps` (five u32 each), then each global-data
-//!   section (`.rodata*`, `.data*`, `.bss*`) as a one-entry ARRAY map with
-//!   its initial bytes;
+//!   see [`btf`]), legacy `maps` (libbpf's five u32, iproute2's 28 bytes or
+//!   eBPFlow's 32 bytes, told apart by the definition's size), then each
+//!   global-data section (`.rodata*`, `.data*`, `.bss*`) as a one-entry
+//!   ARRAY map with its initial bytes; [`Options::map_sizes`] gives
+//!   `max_entries` to maps declared without it. Only the maps the program
+//!   references stay in the image (renumbered, in object order); the others
+//!   are named in [`Image::dropped_maps`], and their problems (an
+//!   unsupported type, no `max_entries`) do not stop the load;
 //! - resolves every `R_BPF_64_64` on `lddw`: a map reference loads the map's
 //!   handle [`contract::map_handle`]`(i)`; a global-data reference loads the
 //!   address of the referenced byte, `map_handle(i) + st_value + imm` (this
@@ -70,9 +79,10 @@ pub use abi::Abi;
 pub use compile::Cpu;
 pub use error::{InsnLoc, LoadError};
 pub use image::{Function, Image, Relocation, Target};
-pub use link::{is_xdp_section, prologue};
+pub use link::{SectionKind, is_xdp_section, prologue, section_kind};
 pub use maps::{MapDef, MapOrigin, MapType};
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -85,8 +95,16 @@ pub struct Options {
     /// Entry function by name; default: the only global function of the
     /// program section.
     pub function: Option<String>,
-    /// ABI; default: XDP for `xdp*` sections, SUME for `.text`.
+    /// The program by name (`--program`): a function name, or the name of a
+    /// code section with one global function. Takes precedence over
+    /// `section` and `function`.
+    pub program: Option<String>,
+    /// ABI; default: XDP for `xdp*` sections, SUME for `.text`; required
+    /// for other sections. Overrides the section's type for any section.
     pub abi: Option<Abi>,
+    /// `max_entries` by map name (`--map-size NAME=N`): for maps declared
+    /// without it, or to override it.
+    pub map_sizes: BTreeMap<String, u32>,
     /// Highest ISA version accepted (4 = everything clang 19 emits).
     pub max_version: u8,
     /// For `.c` inputs: clang's `-mcpu`.
@@ -107,7 +125,9 @@ impl Default for Options {
         Options {
             section: None,
             function: None,
+            program: None,
             abi: None,
+            map_sizes: BTreeMap::new(),
             max_version: 4,
             cpu: Cpu::default(),
             clang: compile::default_clang(),

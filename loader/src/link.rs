@@ -19,12 +19,14 @@ use nfbpf_vm::Insn;
 use nfbpf_vm::contract;
 use nfbpf_vm::isa::{Kind, isa};
 use nfbpf_vm::validate::{branch_offset, validate};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const OPC_LDDW: u8 = 0x18;
 const OPC_CALL: u8 = 0x85;
 /// `src` of a bpf-to-bpf call.
 const CALL_LOCAL: u8 = 1;
+/// `src` of a kfunc call (`BPF_PSEUDO_KFUNC_CALL`).
+const CALL_KFUNC: u8 = 2;
 
 /// The prologue: `mov64 r1, <context pointer>` and `mov64 r10, STACK_TOP`.
 /// Both addresses are positive 32-bit values (checked at compile time in
@@ -37,9 +39,99 @@ pub fn prologue(abi: Abi) -> Vec<Insn> {
     ]
 }
 
-/// Is this the name of a program section (XDP)?
+/// Is this the name of an XDP program section? As libbpf: `xdp`, `xdp/*`,
+/// `xdp.*` (`xdp.frags`, ...), and the older names libbpf also took and
+/// published programs still use (`xdp1`, `xdp_prog`, `xdp_pass`...): any
+/// section whose name starts with `xdp`.
 pub fn is_xdp_section(name: &str) -> bool {
-    name == "xdp" || name.starts_with("xdp/") || name.starts_with("xdp.")
+    name.starts_with("xdp")
+}
+
+/// What a code section's name says about its program, by libbpf's
+/// section-name conventions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    /// `xdp*`: an XDP program (XDP ABI).
+    Xdp,
+    /// `.text`: the SUME system's convention (SUME ABI).
+    Text,
+    /// A program type the device cannot run (`tc`, `socket`, `kprobe`...):
+    /// its description, e.g. "a tc (sched_cls) program".
+    Unsupported(&'static str),
+    /// Any other name: a program only when chosen (`--program`), laid out
+    /// with the ABI given (`--abi`).
+    Other,
+}
+
+/// Program types of libbpf's section names that the device cannot run:
+/// (prefix, matches any continuation?, description). Without "any
+/// continuation" the name must be the prefix or continue with `/` or `.`.
+const UNSUPPORTED: &[(&str, bool, &str)] = &[
+    ("tc", false, "a tc (sched_cls) program"),
+    ("tcx", false, "a tcx (sched_cls) program"),
+    ("classifier", true, "a tc (sched_cls) program"),
+    ("sched_cls", true, "a tc (sched_cls) program"),
+    ("action", false, "a tc action (sched_act) program"),
+    ("sched_act", true, "a tc action (sched_act) program"),
+    ("socket", true, "a socket filter (socket_filter) program"),
+    ("sk_skb", true, "an sk_skb program"),
+    ("sk_msg", true, "an sk_msg program"),
+    ("sockops", true, "a sock_ops program"),
+    ("sk_lookup", true, "an sk_lookup program"),
+    ("sk_reuseport", true, "an sk_reuseport program"),
+    ("flow_dissector", true, "a flow_dissector program"),
+    ("cgroup_skb", true, "a cgroup_skb program"),
+    ("cgroup/skb", true, "a cgroup_skb program"),
+    ("cgroup", true, "a cgroup program"),
+    ("kprobe", true, "a kprobe program"),
+    ("kretprobe", true, "a kprobe program"),
+    ("ksyscall", true, "a kprobe program"),
+    ("kretsyscall", true, "a kprobe program"),
+    ("uprobe", true, "a uprobe (kprobe) program"),
+    ("uretprobe", true, "a uprobe (kprobe) program"),
+    ("usdt", true, "a usdt (kprobe) program"),
+    ("tracepoint", true, "a tracepoint program"),
+    ("tp_btf", false, "a tracing (tp_btf) program"),
+    ("tp", false, "a tracepoint program"),
+    ("raw_tracepoint", true, "a raw_tracepoint program"),
+    ("raw_tp", true, "a raw_tracepoint program"),
+    ("fentry", true, "a tracing (fentry) program"),
+    ("fexit", true, "a tracing (fexit) program"),
+    ("fmod_ret", true, "a tracing (fmod_ret) program"),
+    ("freplace", false, "an ext (freplace) program"),
+    ("iter", true, "a tracing (iter) program"),
+    ("lsm", true, "an lsm program"),
+    ("perf_event", true, "a perf_event program"),
+    ("lwt_", true, "a lwt program"),
+    ("struct_ops", true, "a struct_ops program"),
+    ("syscall", false, "a syscall program"),
+    ("netfilter", false, "a netfilter program"),
+];
+
+/// The kind of the code section `name`.
+pub fn section_kind(name: &str) -> SectionKind {
+    if is_xdp_section(name) {
+        return SectionKind::Xdp;
+    }
+    if name == ".text" {
+        return SectionKind::Text;
+    }
+    for &(p, any, what) in UNSUPPORTED {
+        if let Some(rest) = name.strip_prefix(p)
+            && (any || rest.is_empty() || rest.starts_with('/') || rest.starts_with('.'))
+        {
+            return SectionKind::Unsupported(what);
+        }
+    }
+    SectionKind::Other
+}
+
+/// "section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs".
+fn unsupported_msg(section: &str, what: &str) -> String {
+    format!(
+        "section {section}: {what}; nfbpf runs XDP and SUME programs \
+         (XDP: sections xdp, xdp/*, xdp.*, xdp...; SUME: .text)"
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -162,18 +254,72 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// "f (section s), g (section t)".
+fn describe(fs: &[Func]) -> String {
+    fs.iter()
+        .map(|f| format!("{} (section {})", f.name, f.section))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The entry named by [`Options::program`]: a function of that name (a
+/// global one first), else the only global function of the section of
+/// that name.
+fn select_program(ctx: &mut Ctx<'_, '_>, exec: &[usize], name: &str) -> Result<Func, LoadError> {
+    let obj = ctx.obj;
+    let mut all: Vec<Func> = Vec::new();
+    for &i in exec {
+        ctx.load(i)?;
+        all.extend(ctx.funcs[&i].iter().cloned());
+    }
+    let named: Vec<&Func> = all.iter().filter(|f| f.name == name).collect();
+    let globals: Vec<&Func> = named.iter().copied().filter(|f| f.global).collect();
+    let pick = if globals.is_empty() { named } else { globals };
+    match pick.len() {
+        1 => return Ok(pick[0].clone()),
+        0 => {}
+        _ => {
+            let v: Vec<Func> = pick.into_iter().cloned().collect();
+            return Err(LoadError::NoProgram(format!(
+                "--program {name}: several functions have this name: {}",
+                describe(&v)
+            )));
+        }
+    }
+    let programs: Vec<Func> = all.iter().filter(|f| f.global).cloned().collect();
+    if let Some(i) = exec.iter().copied().find(|&i| obj.sections[i].name == name) {
+        let mut in_sec: Vec<Func> = ctx.funcs[&i].iter().filter(|f| f.global).cloned().collect();
+        return match in_sec.len() {
+            1 => Ok(in_sec.swap_remove(0)),
+            0 => Err(LoadError::NoProgram(format!(
+                "--program {name}: section {name} has no global function (its functions: {})",
+                describe(&ctx.funcs[&i])
+            ))),
+            _ => Err(LoadError::NoProgram(format!(
+                "--program {name}: section {name} has several programs: {}; choose one with --program FUNCTION",
+                describe(&in_sec)
+            ))),
+        };
+    }
+    Err(LoadError::NoProgram(format!(
+        "--program {name}: no function or code section of that name in the object (its programs: {})",
+        if programs.is_empty() {
+            "none".to_string()
+        } else {
+            describe(&programs)
+        }
+    )))
+}
+
 /// Pick the entry function according to the options.
 fn select_entry(ctx: &mut Ctx<'_, '_>, opts: &Options) -> Result<Func, LoadError> {
     let obj = ctx.obj;
     let exec: Vec<usize> = (0..obj.sections.len())
         .filter(|&i| obj.sections[i].is_exec() && obj.sections[i].size > 0)
         .collect();
-    let describe = |fs: &[Func]| {
-        fs.iter()
-            .map(|f| format!("{} (section {})", f.name, f.section))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    if let Some(p) = &opts.program {
+        return select_program(ctx, &exec, p);
+    }
     let mut candidates: Vec<Func> = Vec::new();
     if let Some(sec) = &opts.section {
         let Some(i) = obj.section_index(sec).filter(|i| exec.contains(i)) else {
@@ -215,14 +361,83 @@ fn select_entry(ctx: &mut Ctx<'_, '_>, opts: &Options) -> Result<Func, LoadError
     }
     match candidates.len() {
         1 => Ok(candidates.swap_remove(0)),
-        0 => Err(LoadError::NoProgram(
-            "no program in the object: expected a global function in section xdp or xdp/*, \
-             or (SUME ABI) in .text"
-                .into(),
-        )),
+        0 => Err(no_program(ctx, &exec)),
         _ => Err(LoadError::NoProgram(format!(
-            "the object has several programs: {}; choose one with the function option",
+            "the object has several programs: {}; choose one with --program NAME (a function or section name)",
             describe(&candidates)
+        ))),
+    }
+}
+
+/// Why there is no default program: the sections the device cannot run
+/// (named with their program type), or the sections that need `--program`.
+fn no_program(ctx: &mut Ctx<'_, '_>, exec: &[usize]) -> LoadError {
+    let obj = ctx.obj;
+    let mut unsupported = Vec::new();
+    let mut other = Vec::new();
+    for &i in exec {
+        let name = &obj.sections[i].name;
+        match section_kind(name) {
+            SectionKind::Unsupported(what) => unsupported.push(unsupported_msg(name, what)),
+            SectionKind::Other => {
+                let funcs = match ctx.load(i) {
+                    Ok(()) => describe(
+                        &ctx.funcs[&i]
+                            .iter()
+                            .filter(|f| f.global)
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    ),
+                    Err(_) => String::new(),
+                };
+                other.push(if funcs.is_empty() {
+                    format!("section {name}")
+                } else {
+                    funcs
+                });
+            }
+            SectionKind::Xdp | SectionKind::Text => {}
+        }
+    }
+    if !other.is_empty() {
+        let mut m = format!(
+            "no XDP program (section xdp, xdp/*, xdp.*, xdp...) and no .text program in the object; \
+             other code: {}: choose one with --program NAME and give its ABI with --abi xdp or --abi sume",
+            other.join(", ")
+        );
+        if !unsupported.is_empty() {
+            m.push_str(&format!(" ({})", unsupported.join("; ")));
+        }
+        return LoadError::NoProgram(m);
+    }
+    if !unsupported.is_empty() {
+        return LoadError::NoProgram(unsupported.join("; "));
+    }
+    LoadError::NoProgram(
+        "no program in the object: expected a global function in section xdp, xdp/*, xdp.* \
+         or xdp..., or (SUME ABI) in .text"
+            .into(),
+    )
+}
+
+/// The ABI of the entry's section: `--abi` when given (for any section),
+/// else XDP for `xdp*`, SUME for `.text`; other sections need `--abi`.
+fn entry_abi(entry: &Func, opts: &Options) -> Result<Abi, LoadError> {
+    if let Some(a) = opts.abi {
+        return Ok(a);
+    }
+    match section_kind(&entry.section) {
+        SectionKind::Xdp => Ok(Abi::Xdp),
+        SectionKind::Text => Ok(Abi::Sume),
+        SectionKind::Unsupported(what) => Err(LoadError::NoProgram(format!(
+            "{} (function {}; --abi xdp or --abi sume lays it out anyway)",
+            unsupported_msg(&entry.section, what),
+            entry.name
+        ))),
+        SectionKind::Other => Err(LoadError::NoProgram(format!(
+            "section {}, function {}: the section name says no program type \
+             (XDP: xdp, xdp/*, xdp.*, xdp...; SUME: .text): give its ABI with --abi xdp or --abi sume",
+            entry.section, entry.name
         ))),
     }
 }
@@ -248,7 +463,7 @@ fn sym<'o>(
 /// Resolve an `lddw` relocation to (value, target).
 fn resolve_data(
     obj: &Object<'_>,
-    table: &MapTable,
+    table: &mut MapTable,
     s: &Symbol,
     addend: i64,
     section: &str,
@@ -268,8 +483,12 @@ fn resolve_data(
         ))
     })?;
     if let Some(m) = table.global(s.shndx) {
+        // A map the program references must be usable.
+        if let Some(err) = table.take_error(m) {
+            return Err(err);
+        }
         let off = i128::from(s.value) + i128::from(addend);
-        let size = table.defs[m].value_size;
+        let size = table.size(m);
         if off < 0 || off > i128::from(size) {
             return Err(e(format!(
                 "reference to {}{addend:+} is outside section {} ({size} bytes)",
@@ -293,6 +512,9 @@ fn resolve_data(
                 s.name, tsec.name
             ))
         })?;
+        if let Some(err) = table.take_error(m) {
+            return Err(err);
+        }
         return Ok((contract::map_handle(m), Target::MapHandle { map: m }));
     }
     if tsec.is_exec() {
@@ -307,12 +529,22 @@ fn resolve_data(
     )))
 }
 
-/// Refuse relocations inside global data or map definitions: pointers
-/// stored there would need run-time addresses the image cannot express.
-fn check_data_relocations(obj: &Object<'_>, table: &MapTable) -> Result<(), LoadError> {
-    for (&shndx, rs) in &obj.relocs {
-        let data_like = table.global(shndx).is_some() || table.is_map_section(shndx);
-        if let (true, Some(r)) = (data_like, rs.values().next()) {
+/// Refuse relocations inside the global data or map definitions the
+/// program uses: pointers stored there would need run-time addresses the
+/// image cannot express.
+fn check_data_relocations(
+    obj: &Object<'_>,
+    table: &MapTable,
+    used: &BTreeSet<usize>,
+) -> Result<(), LoadError> {
+    for &m in used {
+        let Some((shndx, start, end)) = table.range(m) else {
+            continue;
+        };
+        let Some(rs) = obj.relocs.get(&shndx) else {
+            continue;
+        };
+        if let Some(r) = rs.range(start..end.max(start)).next().map(|(_, r)| r) {
             let name = &obj.sections[shndx].name;
             return Err(reloc_err(
                 name,
@@ -330,7 +562,7 @@ fn check_data_relocations(obj: &Object<'_>, table: &MapTable) -> Result<(), Load
 /// The image under construction.
 struct Linker<'c, 'o, 'a> {
     ctx: &'c mut Ctx<'o, 'a>,
-    table: &'c MapTable,
+    table: &'c mut MapTable,
     abi: Abi,
     out: Vec<Insn>,
     prologue_len: usize,
@@ -391,6 +623,7 @@ impl Linker<'_, '_, '_> {
             )));
         }
         let is_local_call = i.opc == OPC_CALL && i.src == CALL_LOCAL;
+        let is_kfunc = i.opc == OPC_CALL && i.src == CALL_KFUNC;
         let offset = sidx as u64 * 8;
         // Where a local call goes: (section, slot in that section, symbol).
         let mut callee: Option<(usize, i64, String)> = None;
@@ -416,11 +649,15 @@ impl Linker<'_, '_, '_> {
                             target,
                         });
                     }
-                    R_BPF_64_32 if is_local_call => {
-                        if sy.shndx == 0 {
+                    R_BPF_64_32 if is_local_call || is_kfunc => {
+                        if sy.shndx == 0 || is_kfunc {
                             return Err(ierr(format!(
-                                "call to undefined function {} (extern functions and kfuncs are not supported)",
-                                sy.name
+                                "call to kfunc {} (src = {}, an extern function the kernel resolves at load time, BPF_PSEUDO_KFUNC_CALL): \
+                                 kfuncs are not supported, the device has the {} ABI's helpers only ({})",
+                                sy.name,
+                                i.src,
+                                self.abi,
+                                self.abi.helper_list()
                             )));
                         }
                         if sy.value % 8 != 0 {
@@ -452,6 +689,15 @@ impl Linker<'_, '_, '_> {
             None if is_local_call => {
                 let slot = sidx as i64 + i64::from(i.imm) + 1;
                 callee = Some((f.shndx, slot, f.section.clone()));
+            }
+            None if is_kfunc => {
+                return Err(ierr(format!(
+                    "call to kfunc id {} (src = 2, BPF_PSEUDO_KFUNC_CALL): kfuncs are not supported, \
+                     the device has the {} ABI's helpers only ({})",
+                    i.imm,
+                    self.abi,
+                    self.abi.helper_list()
+                )));
             }
             None if is_lddw && i.src != 0 => {
                 return Err(ierr(format!(
@@ -553,18 +799,13 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         funcs: BTreeMap::new(),
     };
     let entry = select_entry(&mut ctx, opts)?;
-    let abi = opts.abi.unwrap_or(if is_xdp_section(&entry.section) {
-        Abi::Xdp
-    } else {
-        Abi::Sume
-    });
-    let table = maps::collect(obj, btf, abi)?;
-    check_data_relocations(obj, &table)?;
+    let abi = entry_abi(&entry, opts)?;
+    let mut table = maps::collect(obj, btf, abi, &opts.map_sizes)?;
 
     let out = prologue(abi);
     let mut l = Linker {
         ctx: &mut ctx,
-        table: &table,
+        table: &mut table,
         abi,
         prologue_len: out.len(),
         out,
@@ -585,12 +826,39 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
     }
     l.fix_calls();
     let Linker {
-        out,
+        mut out,
         placed,
-        relocations,
+        mut relocations,
         prologue_len,
         ..
     } = l;
+
+    // Only the maps the program references: renumber them and patch the
+    // handles and addresses loaded by `lddw`.
+    let used: BTreeSet<usize> = relocations
+        .iter()
+        .filter_map(|r| match r.target {
+            Target::MapHandle { map } | Target::MapValue { map, .. } => Some(map),
+            Target::Call { .. } => None,
+        })
+        .collect();
+    check_data_relocations(obj, &table, &used)?;
+    let selected = table.select(&used)?;
+    for r in &mut relocations {
+        let value = match &mut r.target {
+            Target::MapHandle { map } => {
+                *map = selected.index[*map].unwrap_or(*map);
+                contract::map_handle(*map)
+            }
+            Target::MapValue { map, offset } => {
+                *map = selected.index[*map].unwrap_or(*map);
+                contract::map_handle(*map) + *offset
+            }
+            Target::Call { .. } => continue,
+        };
+        out[r.pc].imm = value as u32 as i32;
+        out[r.pc + 1].imm = (value >> 32) as u32 as i32;
+    }
 
     let functions: Vec<Function> = placed
         .iter()
@@ -618,7 +886,8 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         license: license(obj)?,
         functions,
         relocations,
-        maps: table.defs,
+        maps: selected.defs,
+        dropped_maps: selected.dropped,
         insns: out,
         max_version: opts.max_version,
         map_base: 0,

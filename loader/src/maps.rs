@@ -56,17 +56,31 @@ pub fn linux_map_type_name(code: u32) -> &'static str {
 
 /// `BPF_F_RDONLY_PROG`: the program may only read the map (set on `.rodata`).
 pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
-/// Bytes of one legacy `maps` definition: type, key_size, value_size,
-/// max_entries, flags (five little-endian u32).
+/// Bytes of one legacy `maps` definition in libbpf's layout
+/// (`struct bpf_map_def`): type, key_size, value_size, max_entries, flags
+/// (five little-endian u32).
 pub const LEGACY_DEF_BYTES: usize = 20;
+/// iproute2's `struct bpf_elf_map` of its first versions: the five u32 of
+/// libbpf, then `id` and `pinning` (ignored here).
+pub const IPROUTE2_DEF_BYTES: usize = 28;
+/// eBPFlow's `struct bpf_map_def`: `unsigned int type; uint64_t key_size;
+/// uint64_t value_size; unsigned int max_entries; unsigned int map_flags;`
+/// (type at 0, padding, key_size at 8, value_size at 16, max_entries at 24,
+/// map_flags at 28).
+pub const EBPFLOW_DEF_BYTES: usize = 32;
+
+/// The legacy definition sizes the loader reads, for messages.
+pub const KNOWN_LEGACY_SIZES: &str = "20 (libbpf's struct bpf_map_def: five u32), \
+28 (iproute2's struct bpf_elf_map: five u32, id, pinning) or \
+32 (eBPFlow's struct bpf_map_def: type u32, key_size u64, value_size u64, max_entries u32, map_flags u32)";
 
 /// Where a map was defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MapOrigin {
     /// A variable in `.maps`, described by BTF.
     Btf,
-    /// A `struct { u32 type, key_size, value_size, max_entries, flags; }`
-    /// in the legacy `maps` section.
+    /// A definition in the legacy `maps` section: libbpf's five u32,
+    /// iproute2's 28 bytes or eBPFlow's 32 bytes (told apart by size).
     Legacy,
     /// A global-data section (`.rodata`, `.data`, `.bss`, `.rodata.str1.1`,
     /// ...) as a one-entry ARRAY map whose value is the section.
@@ -97,14 +111,39 @@ impl MapDef {
     }
 }
 
-/// The map table plus what relocation needs to find entries.
+/// One map of the object: its definition, or why it cannot be used. The
+/// error is reported only if the program references the map: a map that
+/// only another program of the object uses must not stop this one.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    def: Result<MapDef, LoadError>,
+    /// Bytes a reference may point into (global data: the section size).
+    size: u64,
+    /// Where the definition (or the global data) lies: section index and
+    /// byte range.
+    range: (usize, u64, u64),
+}
+
+/// Every map the object defines plus what relocation needs to find them;
+/// [`MapTable::select`] keeps the ones the program references.
 #[derive(Debug, Default)]
 pub struct MapTable {
-    pub defs: Vec<MapDef>,
+    entries: Vec<Entry>,
     /// (section index, offset of the definition) -> map index.
     by_def: BTreeMap<(usize, u64), usize>,
     /// Global-data section index -> map index.
     by_global: BTreeMap<usize, usize>,
+}
+
+/// The maps a program references, renumbered.
+#[derive(Debug)]
+pub struct Selected {
+    pub defs: Vec<MapDef>,
+    /// Object map index -> index in `defs` (`None`: not referenced).
+    pub index: Vec<Option<usize>>,
+    /// Names of the maps left out, in object order.
+    pub dropped: Vec<String>,
 }
 
 impl MapTable {
@@ -116,6 +155,57 @@ impl MapTable {
     }
     pub fn is_map_section(&self, shndx: usize) -> bool {
         self.by_def.keys().any(|&(s, _)| s == shndx)
+    }
+    /// Number of maps the object defines.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// Bytes of map `i`'s value a reference may point into.
+    pub fn size(&self, i: usize) -> u64 {
+        self.entries.get(i).map_or(0, |e| e.size)
+    }
+    /// Section index and byte range of map `i`'s definition or data.
+    pub fn range(&self, i: usize) -> Option<(usize, u64, u64)> {
+        self.entries.get(i).map(|e| e.range)
+    }
+
+    /// Why map `i` cannot be used, if it cannot (taken out of the table:
+    /// for the first reference, which ends the load).
+    pub fn take_error(&mut self, i: usize) -> Option<LoadError> {
+        let e = self.entries.get_mut(i)?;
+        if e.def.is_ok() {
+            return None;
+        }
+        let placeholder = Err(map_err(&e.name, "", "reported"));
+        std::mem::replace(&mut e.def, placeholder).err()
+    }
+
+    /// The maps in `used` (object indices), in object order: the first
+    /// unusable one is the error; the others are dropped (and named).
+    pub fn select(self, used: &std::collections::BTreeSet<usize>) -> Result<Selected, LoadError> {
+        let mut out = Selected {
+            defs: Vec::new(),
+            index: vec![None; self.entries.len()],
+            dropped: Vec::new(),
+        };
+        for (i, e) in self.entries.into_iter().enumerate() {
+            if !used.contains(&i) {
+                out.dropped.push(e.name);
+                continue;
+            }
+            out.index[i] = Some(out.defs.len());
+            out.defs.push(e.def?);
+        }
+        if out.defs.len() > contract::MAX_MAPS {
+            return Err(LoadError::TooManyMaps {
+                count: out.defs.len(),
+                max: contract::MAX_MAPS,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -174,9 +264,6 @@ fn check(def: &MapDef, abi: Abi) -> Result<(), LoadError> {
             def.value_size
         )));
     }
-    if def.max_entries == 0 {
-        return Err(e("max_entries is 0".into()));
-    }
     if def.map_type.is_direct() && def.key_size != 4 {
         return Err(e(format!(
             "{} maps need a 4-byte key, this one has {} bytes",
@@ -213,24 +300,118 @@ fn map_type(code: Option<u32>, name: &str, section: &str) -> Result<MapType, Loa
     })
 }
 
-/// Build the map table of an object.
-pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapTable, LoadError> {
+fn map_err(name: &str, section: &str, msg: impl Into<String>) -> LoadError {
+    LoadError::Map {
+        map: name.to_string(),
+        section: section.to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// `max_entries` from the definition, or from `sizes` (which overrides it);
+/// a map declared without it (0 or absent) needs `--map-size`.
+fn max_entries(
+    declared: Option<u32>,
+    name: &str,
+    section: &str,
+    sizes: &BTreeMap<String, u32>,
+) -> Result<u32, LoadError> {
+    match (sizes.get(name), declared) {
+        (Some(&n), _) if n > 0 => Ok(n),
+        (Some(_), _) => Err(map_err(
+            name,
+            section,
+            format!("--map-size {name}=0: max_entries must be at least 1"),
+        )),
+        (None, Some(n)) if n > 0 => Ok(n),
+        (None, _) => Err(map_err(
+            name,
+            section,
+            format!(
+                "declared without max_entries (or with 0): pass --map-size {name}=N to give it N entries"
+            ),
+        )),
+    }
+}
+
+/// A legacy definition's fields: (type, key_size, value_size, max_entries,
+/// flags), from `bytes` (exactly the definition) by its size.
+fn legacy_fields(name: &str, bytes: &[u8]) -> Result<[u32; 5], LoadError> {
+    let u32_at =
+        |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    match bytes.len() {
+        LEGACY_DEF_BYTES | IPROUTE2_DEF_BYTES => {
+            Ok([u32_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)])
+        }
+        EBPFLOW_DEF_BYTES => {
+            let u64_at = |o: usize| u64::from(u32_at(o)) | (u64::from(u32_at(o + 4)) << 32);
+            if u32_at(4) != 0 {
+                return Err(map_err(
+                    name,
+                    "maps",
+                    format!(
+                        "a 32-byte definition is read in eBPFlow's layout (type u32, padding, key_size u64, value_size u64, max_entries u32, map_flags u32), but its padding at offset 4 is {:#x}, not 0",
+                        u32_at(4)
+                    ),
+                ));
+            }
+            let narrow = |what: &str, v: u64| {
+                u32::try_from(v).map_err(|_| {
+                    map_err(
+                        name,
+                        "maps",
+                        format!("{what} of {v} bytes does not fit 32 bits"),
+                    )
+                })
+            };
+            Ok([
+                u32_at(0),
+                narrow("key_size", u64_at(8))?,
+                narrow("value_size", u64_at(16))?,
+                u32_at(24),
+                u32_at(28),
+            ])
+        }
+        n => Err(map_err(
+            name,
+            "maps",
+            format!(
+                "a legacy map definition of {n} bytes; the loader reads definitions of {KNOWN_LEGACY_SIZES}"
+            ),
+        )),
+    }
+}
+
+/// Build the table of every map of an object: BTF-defined maps, legacy
+/// maps, global data. Problems of one map are kept with it (reported when
+/// the program references it, see [`MapTable::select`]); `sizes` gives or
+/// overrides `max_entries` by map name (`--map-size NAME=N`).
+pub fn collect(
+    obj: &Object<'_>,
+    btf: Option<&Btf<'_>>,
+    abi: Abi,
+    sizes: &BTreeMap<String, u32>,
+) -> Result<MapTable, LoadError> {
     let mut t = MapTable::default();
     let push = |t: &mut MapTable,
-                def: MapDef,
-                key: Option<(usize, u64)>,
-                global: Option<usize>|
-     -> Result<(), LoadError> {
-        check(&def, abi)?;
-        let i = t.defs.len();
-        if let Some(k) = key {
-            t.by_def.insert(k, i);
+                name: String,
+                def: Result<MapDef, LoadError>,
+                size: u64,
+                range: (usize, u64, u64),
+                global: bool| {
+        let def = def.and_then(|d| check(&d, abi).map(|()| d));
+        let i = t.entries.len();
+        if global {
+            t.by_global.insert(range.0, i);
+        } else {
+            t.by_def.insert((range.0, range.1), i);
         }
-        if let Some(g) = global {
-            t.by_global.insert(g, i);
-        }
-        t.defs.push(def);
-        Ok(())
+        t.entries.push(Entry {
+            name,
+            def,
+            size,
+            range,
+        });
     };
 
     // BTF-defined maps.
@@ -242,7 +423,9 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
             )
         })?;
         let bmaps = btf.maps()?;
-        for sym in map_symbols(obj, shndx) {
+        let syms = map_symbols(obj, shndx);
+        let sec_size = obj.sections[shndx].size;
+        for (k, sym) in syms.iter().enumerate() {
             let Some(bm) = bmaps.iter().find(|m| m.name == sym.name) else {
                 return Err(section_err(
                     ".maps",
@@ -257,22 +440,42 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
                 offset: bm.at,
                 msg: format!("map {}: no {what}", bm.name),
             };
-            let def = MapDef {
-                name: bm.name.clone(),
-                map_type: map_type(f.map_type, &bm.name, ".maps")?,
-                key_size: f.key_size.ok_or_else(|| bad("key or key_size"))?,
-                value_size: f.value_size.ok_or_else(|| bad("value or value_size"))?,
-                max_entries: f.max_entries.ok_or_else(|| bad("max_entries"))?,
-                flags: f.map_flags.unwrap_or(0),
-                origin: MapOrigin::Btf,
-                section: ".maps".into(),
-                initial: None,
+            let def = (|| {
+                if let Some((offset, msg)) = &bm.problem {
+                    return Err(LoadError::Btf {
+                        offset: *offset,
+                        msg: msg.clone(),
+                    });
+                }
+                Ok(MapDef {
+                    name: bm.name.clone(),
+                    map_type: map_type(f.map_type, &bm.name, ".maps")?,
+                    key_size: f.key_size.ok_or_else(|| bad("key or key_size"))?,
+                    value_size: f.value_size.ok_or_else(|| bad("value or value_size"))?,
+                    max_entries: max_entries(f.max_entries, &bm.name, ".maps", sizes)?,
+                    flags: f.map_flags.unwrap_or(0),
+                    origin: MapOrigin::Btf,
+                    section: ".maps".into(),
+                    initial: None,
+                })
+            })();
+            let end = if sym.size > 0 {
+                sym.value.saturating_add(sym.size)
+            } else {
+                syms.get(k + 1).map_or(sec_size, |n| n.value)
             };
-            push(&mut t, def, Some((shndx, sym.value)), None)?;
+            push(
+                &mut t,
+                sym.name.clone(),
+                def,
+                0,
+                (shndx, sym.value, end),
+                false,
+            );
         }
         if let Some(m) = bmaps
             .iter()
-            .find(|m| t.defs.iter().all(|d| d.name != m.name))
+            .find(|m| t.entries.iter().all(|d| d.name != m.name))
         {
             return Err(LoadError::Btf {
                 offset: m.at,
@@ -284,7 +487,9 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
         }
     }
 
-    // Legacy maps: five u32 per definition, located by their symbols.
+    // Legacy maps, located by their symbols; the layout by the definition's
+    // size: the symbol's size, else (as libbpf) the section's size divided
+    // by the number of maps, else the distance to the next symbol.
     if let Some(shndx) = obj.section_index("maps") {
         let sec = &obj.sections[shndx];
         let data = sec.data()?;
@@ -292,42 +497,73 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
         if syms.is_empty() && !data.is_empty() {
             return Err(section_err("maps", "legacy map section has no map symbols"));
         }
-        for sym in syms {
-            let start = usize::try_from(sym.value).ok();
-            let bytes = start
-                .and_then(|s| data.get(s..s.checked_add(LEGACY_DEF_BYTES)?))
-                .ok_or_else(|| {
-                    section_err(
-                        "maps",
-                        format!(
-                            "map {} at offset {:#x}: a definition needs {LEGACY_DEF_BYTES} bytes, the section has {}",
-                            sym.name,
-                            sym.value,
-                            data.len()
-                        ),
-                    )
-                })?;
-            let w = |i: usize| {
-                u32::from_le_bytes([
-                    bytes[4 * i],
-                    bytes[4 * i + 1],
-                    bytes[4 * i + 2],
-                    bytes[4 * i + 3],
-                ])
+        let even = (!syms.is_empty() && data.len() % syms.len() == 0)
+            .then(|| (data.len() / syms.len()) as u64);
+        for (k, sym) in syms.iter().enumerate() {
+            let size = if sym.size > 0 {
+                sym.size
+            } else if let Some(e) = even {
+                e
+            } else {
+                syms.get(k + 1)
+                    .map_or(data.len() as u64, |n| n.value)
+                    .saturating_sub(sym.value)
             };
-            let def = MapDef {
-                name: sym.name.clone(),
-                map_type: map_type(Some(w(0)), &sym.name, "maps")?,
-                key_size: w(1),
-                value_size: w(2),
-                max_entries: w(3),
-                flags: w(4),
-                origin: MapOrigin::Legacy,
-                section: "maps".into(),
-                initial: None,
-            };
-            push(&mut t, def, Some((shndx, sym.value)), None)?;
+            let end = sym.value.saturating_add(size);
+            let def = (|| {
+                let bytes = usize::try_from(sym.value)
+                    .ok()
+                    .zip(usize::try_from(end).ok())
+                    .and_then(|(s, e)| data.get(s..e))
+                    .ok_or_else(|| {
+                        map_err(
+                            &sym.name,
+                            "maps",
+                            format!(
+                                "a definition of {size} bytes at offset {:#x} extends beyond the section's {} bytes",
+                                sym.value,
+                                data.len()
+                            ),
+                        )
+                    })?;
+                let w = legacy_fields(&sym.name, bytes)?;
+                Ok(MapDef {
+                    name: sym.name.clone(),
+                    map_type: map_type(Some(w[0]), &sym.name, "maps")?,
+                    key_size: w[1],
+                    value_size: w[2],
+                    max_entries: max_entries(Some(w[3]), &sym.name, "maps", sizes)?,
+                    flags: w[4],
+                    origin: MapOrigin::Legacy,
+                    section: "maps".into(),
+                    initial: None,
+                })
+            })();
+            push(
+                &mut t,
+                sym.name.clone(),
+                def,
+                0,
+                (shndx, sym.value, end),
+                false,
+            );
         }
+    }
+
+    // `--map-size` must name a map of the object.
+    if let Some(name) = sizes
+        .keys()
+        .find(|n| t.entries.iter().all(|e| &e.name != *n))
+    {
+        let names: Vec<&str> = t.entries.iter().map(|e| e.name.as_str()).collect();
+        return Err(LoadError::NoMap {
+            name: name.clone(),
+            maps: if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
+        });
     }
 
     // Global data.
@@ -335,16 +571,19 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
         if !sec.is_alloc() || sec.is_exec() || !is_global_data_name(&sec.name) || sec.size == 0 {
             continue;
         }
+        let range = (shndx, 0, sec.size);
         if sec.size > contract::MAP_STRIDE {
-            return Err(LoadError::Map {
-                map: sec.name.clone(),
-                section: sec.name.clone(),
-                msg: format!(
+            let e = map_err(
+                &sec.name,
+                &sec.name,
+                format!(
                     "{} bytes of global data, a map's value area holds at most {} bytes",
                     sec.size,
                     contract::MAP_STRIDE
                 ),
-            });
+            );
+            push(&mut t, sec.name.clone(), Err(e), sec.size, range, true);
+            continue;
         }
         let initial = if sec.is_nobits() {
             vec![0; sec.size as usize]
@@ -363,14 +602,7 @@ pub fn collect(obj: &Object<'_>, btf: Option<&Btf<'_>>, abi: Abi) -> Result<MapT
             section: sec.name.clone(),
             initial: Some(initial),
         };
-        push(&mut t, def, None, Some(shndx))?;
-    }
-
-    if t.defs.len() > contract::MAX_MAPS {
-        return Err(LoadError::TooManyMaps {
-            count: t.defs.len(),
-            max: contract::MAX_MAPS,
-        });
+        push(&mut t, sec.name.clone(), Ok(def), sec.size, range, true);
     }
     Ok(t)
 }

@@ -38,6 +38,8 @@ pub struct Args {
     /// temporary directory, named in the message).
     #[arg(long)]
     vcd: Option<PathBuf>,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -46,8 +48,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--port {p}: the device has ports 0..{}", PORTS - 1);
     }
-    let img = load_file(&a.prog, &Options::default())
-        .with_context(|| format!("cannot load {}", a.prog.display()))?;
+    let opts: Options = a.object.options();
+    let img =
+        load_file(&a.prog, &opts).with_context(|| format!("cannot load {}", a.prog.display()))?;
+    a.object.report(&a.prog, &img);
     let pkts = read_packets(&a.pcap)?;
     let mut c = DevCosim::new(DeviceConfig::default()).map_err(|e| anyhow!(e))?;
     if let Some(v) = &a.vcd {

@@ -98,6 +98,12 @@ pub struct LoadArgs {
     /// frame time (contract::DEVICE_INSN_BUDGET).
     #[arg(long, value_name = "N")]
     budget: Option<u32>,
+    /// Program ABI (default: from the section: `xdp*` is XDP, `.text`
+    /// SUME; other sections need it).
+    #[arg(long, value_enum)]
+    abi: Option<super::run::AbiArg>,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
 }
 
 /// `nfbpf device status` (also `nfbpf status`).
@@ -137,9 +143,14 @@ impl RegisterBus for Logged<'_> {
 }
 
 pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
-    let image = load_file(&a.prog, &Options::default())
+    let opts = Options {
+        abi: a.abi.map(super::run::AbiArg::loader),
+        ..a.object.options()
+    };
+    let image = load_file(&a.prog, &opts)
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?
         .with_budget(a.budget);
+    a.object.report(&a.prog, &image);
     let (mut bus, what): (Box<dyn RegisterBus + Send>, String) = if a.dry_run {
         (
             Box::new(Device::new(DeviceConfig::default())?),

@@ -19,6 +19,13 @@ pub struct Args {
     /// For objects: the program section to load (default: the only one).
     #[arg(long)]
     section: Option<String>,
+    /// For objects: the ABI to lay the program out with (default: from its
+    /// section, as the loader does: `xdp*` XDP, `.text` SUME; other
+    /// sections need it).
+    #[arg(long, value_enum)]
+    abi: Option<super::run::AbiArg>,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -34,14 +41,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             );
         } else {
             let opts = Options {
-                section: a.section,
-                ..Options::default()
+                section: a.section.clone(),
+                abi: a.abi.map(super::run::AbiArg::loader),
+                ..a.object.options()
             };
-            print!(
-                "{}",
-                nfbpf_loader::disasm_file(&a.prog, &opts)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?
-            );
+            let image = nfbpf_loader::load_file(&a.prog, &opts)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
+            a.object.report(&a.prog, &image);
+            print!("{}", image.listing());
         }
         return Ok(ExitCode::SUCCESS);
     }

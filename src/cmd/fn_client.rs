@@ -49,6 +49,14 @@ struct FunctionArgs {
     /// as a fault.
     #[arg(long)]
     budget: Option<u32>,
+    /// The program to load when the object has several: a function name or
+    /// a section name (`xdp/drop`).
+    #[arg(long, value_name = "NAME")]
+    program: Option<String>,
+    /// max_entries of map NAME, for maps declared without it (or with 0),
+    /// or to override it. Repeatable.
+    #[arg(long = "map-size", value_name = "NAME=N", value_parser = super::object::parse_map_size)]
+    map_size: Vec<(String, u32)>,
 }
 
 #[derive(clap::Subcommand)]
@@ -202,6 +210,17 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
     }
     if let Some(n) = a.budget {
         b["budget"] = json!(n);
+    }
+    if let Some(p) = &a.program {
+        b["program"] = json!(p);
+    }
+    if !a.map_size.is_empty() {
+        let sizes: serde_json::Map<String, Value> = a
+            .map_size
+            .iter()
+            .map(|(k, n)| (k.clone(), json!(n)))
+            .collect();
+        b["map_sizes"] = Value::Object(sizes);
     }
     Ok(b)
 }

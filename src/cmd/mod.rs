@@ -15,6 +15,7 @@ pub mod fuzz_diff; // pipeline branch
 pub mod input;
 pub mod map;
 pub mod nf;
+pub mod object;
 pub mod plot; // report branch
 pub mod plugin;
 pub mod regs;

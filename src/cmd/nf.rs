@@ -39,6 +39,8 @@ pub struct NfArgs<'a> {
     pub out: Option<&'a Path>,
     pub json: bool,
     pub budget: u64,
+    /// `--program`, `--map-size`, `-v`.
+    pub object: &'a super::object::ObjectArgs,
 }
 
 /// One input packet.
@@ -108,9 +110,10 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             Abi::Xdp => nfbpf_loader::abi::Abi::Xdp,
             Abi::Sume => nfbpf_loader::abi::Abi::Sume,
         }),
-        ..Options::default()
+        ..a.object.options()
     };
     let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    a.object.report(a.prog, &image);
     let abi = match image.abi {
         nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
         nfbpf_loader::abi::Abi::Sume => Abi::Sume,

@@ -30,9 +30,12 @@ pub struct Args {
     /// packet of this pcap/pcapng file.
     #[arg(long)]
     pcap: Option<PathBuf>,
-    /// Program ABI (default: from the section: `xdp*` is XDP, `.text` SUME).
+    /// Program ABI (default: from the section: `xdp*` is XDP, `.text`
+    /// SUME; other sections need it). Overrides the section's type.
     #[arg(long, value_enum)]
     abi: Option<AbiArg>,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
     /// Engine for network functions: a model, or `kernel` (XDP only: the
     /// running Linux kernel's BPF_PROG_TEST_RUN, needs root / CAP_BPF).
     #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
@@ -55,6 +58,16 @@ pub struct Args {
 pub enum AbiArg {
     Xdp,
     Sume,
+}
+
+impl AbiArg {
+    /// The loader's ABI.
+    pub fn loader(self) -> nfbpf_loader::Abi {
+        match self {
+            AbiArg::Xdp => nfbpf_loader::Abi::Xdp,
+            AbiArg::Sume => nfbpf_loader::Abi::Sume,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -83,6 +96,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             out: a.out.as_deref(),
             json: a.json,
             budget: a.budget,
+            object: &a.object,
         });
     }
     if super::nf::is_nf(&a.prog) {

@@ -3,6 +3,11 @@
 //! retire cycle), and optionally the cycle records, a pipeline diagram, a
 //! VCD waveform and statistics. `--cosim` runs model and RTL in lockstep and
 //! reports the first difference.
+//!
+//! PROG may also be an object (C source or clang object): the loader lays
+//! it out (`--program`, `--abi`, `--map-size` as for `nfbpf run`), its maps
+//! are configured empty, and `--mem` is the frame it runs on, through its
+//! ABI's context, on the pipeline model.
 
 use super::input::{parse_hex, read_program};
 use anyhow::Context;
@@ -16,7 +21,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Program: assembly (.s) or raw little-endian image.
+    /// Program: assembly (.s), raw little-endian image, or an object (C
+    /// source or clang object; `--mem` is then the frame).
     prog: PathBuf,
     /// Packet bytes in hex (FIFO_MD); r1 points at them, r2 holds their length.
     #[arg(long, default_value = "")]
@@ -50,9 +56,81 @@ pub struct Args {
     /// first difference with the cycles around it.
     #[arg(long)]
     cosim: bool,
+    /// For objects: the ABI (default: from the section: `xdp*` is XDP,
+    /// `.text` SUME; other sections need it).
+    #[arg(long, value_enum)]
+    abi: Option<super::run::AbiArg>,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
+}
+
+/// An object on the pipeline model: the frame of `--mem` through the ABI's
+/// context, the image's maps configured (empty), the device's helper units.
+fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
+    use nfbpf_vm::abi::{Abi, RxMeta};
+    use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+    if a.pcap.is_some() || a.rtl || a.cosim {
+        anyhow::bail!(
+            "{}: --pcap, --rtl and --cosim trace raw programs; an object (C source or clang object) runs on one frame given with --mem",
+            a.prog.display()
+        );
+    }
+    let opts = nfbpf_loader::Options {
+        abi: a.abi.map(super::run::AbiArg::loader),
+        ..a.object.options()
+    };
+    let image = nfbpf_loader::load_file(&a.prog, &opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
+    a.object.report(&a.prog, &image);
+    let prog = image
+        .program()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
+    let abi = match image.abi {
+        nfbpf_loader::Abi::Xdp => Abi::Xdp,
+        nfbpf_loader::Abi::Sume => Abi::Sume,
+    };
+    let dev = SharedDeviceState::new(DeviceConfig::default());
+    dev.with(|d| nfbpf_loader::install::configure_maps(&image, &mut d.maps))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
+    let data = parse_hex(&a.mem).context("--mem")?;
+    let (mut mem, args) = abi
+        .context(&data, &RxMeta::default())
+        .map_err(|e| anyhow::anyhow!("--mem: {e}"))?;
+    let mut helpers = abi.engine_helpers(&dev, 0);
+    dev.with(|d| {
+        d.engine_mut(0).begin_packet();
+        d.maps.lend(&mut mem)
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
+    let cfg = pipeline::Config {
+        budget: a.budget,
+        pacing: if a.instant {
+            Pacing::Instant
+        } else {
+            Pacing::default()
+        },
+        helper_latency: pipeline::HelperLatency::from_device(dev.clone(), 0),
+        ..pipeline::Config::default()
+    };
+    let mut retires = Collect::default();
+    let mut cycles = CollectCycles::default();
+    let rep = pipeline::run_report(
+        &prog,
+        &mut mem,
+        &mut helpers,
+        args,
+        &cfg,
+        &mut retires,
+        &mut cycles,
+    );
+    dev.with(|d| d.maps.reclaim(&mut mem));
+    finish(a, &prog, &retires, &cycles, rep)
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if super::nf::is_nf(&a.prog) {
+        return run_object(&a);
+    }
     let insns = read_program(&a.prog)?;
     let prog = Program::new(insns).with_context(|| a.prog.display().to_string())?;
     let data = parse_hex(&a.mem).context("--mem")?;

@@ -1,0 +1,602 @@
+//! Real-world objects: the shapes of published XDP and tc programs. Several
+//! programs in one object (`Options::program`), libbpf's section names
+//! (`xdp1`, `xdp_prog`, `xdp.frags`; tc and tracing sections refused by
+//! type), maps only another program uses, maps without `max_entries`
+//! (`Options::map_sizes`), legacy map definitions of libbpf (20 bytes),
+//! iproute2 (28) and eBPFlow (32), and kfuncs. C objects are built with
+//! clang (`-O2 -g -target bpf`; skipped with a notice when clang is absent,
+//! a failure with `NFBPF_REQUIRE_CLANG=1`), the rest are hand-made ELF.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use nfbpf_loader::{Abi, MapOrigin, MapType, Options, SectionKind, load, section_kind};
+use nfbpf_vm::abi::{Abi as VmAbi, RxMeta, Verdict, execute_plain};
+use nfbpf_vm::contract::map_handle;
+use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::{Insn, Program};
+use std::collections::BTreeMap;
+
+/// Declarations the C sources below share (no system headers needed).
+const PRELUDE: &str = r#"
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef unsigned long long uint64_t;
+#define SEC(n) __attribute__((section(n), used))
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+struct xdp_md { u32 data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; };
+struct __sk_buff { u32 len; };
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *) 1;
+char _license[] SEC("license") = "GPL";
+"#;
+
+/// Compile `src` (after the prelude) to object bytes; `None` without clang.
+fn object(src: &str) -> Option<Vec<u8>> {
+    let clang = clang()?;
+    let dir = scratch();
+    let c = dir.join("obj.c");
+    let o = dir.join("obj.o");
+    std::fs::write(&c, format!("{PRELUDE}\n{src}")).unwrap();
+    if let Err(e) = nfbpf_loader::compile::compile(&clang, &c, &o, Default::default(), &[]) {
+        panic!("{e}");
+    }
+    let bytes = std::fs::read(&o).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(bytes)
+}
+
+fn err_with(bytes: &[u8], opts: &Options) -> String {
+    match load(bytes, opts) {
+        Ok(img) => panic!("loaded, expected an error:\n{}", img.listing()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn has(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "message {msg:?} lacks {p:?}");
+    }
+}
+
+fn program(name: &str) -> Options {
+    Options {
+        program: Some(name.into()),
+        ..Options::default()
+    }
+}
+
+const TWO_PROGRAMS: &str = r#"
+SEC("xdp") int pass_all(struct xdp_md *ctx) { return 2; }
+SEC("xdp/drop") int drop_all(struct xdp_md *ctx) { return 1; }
+"#;
+
+#[test]
+fn several_programs_need_program_by_function_or_section() {
+    let Some(bytes) = object(TWO_PROGRAMS) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "several programs",
+            "pass_all (section xdp)",
+            "drop_all (section xdp/drop)",
+            "choose one with --program NAME",
+        ],
+    );
+    // By function name.
+    let img = load(&bytes, &program("drop_all")).unwrap();
+    assert_eq!(
+        (img.function.as_str(), img.section.as_str()),
+        ("drop_all", "xdp/drop")
+    );
+    assert_eq!(img.abi, Abi::Xdp);
+    // By section name.
+    let img = load(&bytes, &program("xdp/drop")).unwrap();
+    assert_eq!(img.function, "drop_all");
+    let img = load(&bytes, &program("xdp")).unwrap();
+    assert_eq!(img.function, "pass_all");
+    // A name that is neither lists the programs.
+    has(
+        &err_with(&bytes, &program("nope")),
+        &[
+            "--program nope",
+            "no function or code section of that name",
+            "pass_all (section xdp), drop_all (section xdp/drop)",
+        ],
+    );
+}
+
+#[test]
+fn old_xdp_section_names_are_xdp() {
+    for sec in ["xdp1", "xdp_prog", "xdp.frags", "xdp/redirect"] {
+        assert_eq!(section_kind(sec), SectionKind::Xdp, "{sec}");
+    }
+    let Some(bytes) = object(
+        r#"
+SEC("xdp1") int one(struct xdp_md *ctx) { return 2; }
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    assert_eq!((img.section.as_str(), img.abi), ("xdp1", Abi::Xdp));
+    let bytes = object(
+        r#"
+SEC("xdp_prog") int main_prog(struct xdp_md *ctx) { return 1; }
+"#,
+    )
+    .unwrap();
+    let img = load(&bytes, &Options::default()).unwrap();
+    assert_eq!(
+        (img.function.as_str(), img.section.as_str(), img.abi),
+        ("main_prog", "xdp_prog", Abi::Xdp)
+    );
+    // --program names the section or the function.
+    assert_eq!(
+        load(&bytes, &program("xdp_prog")).unwrap().function,
+        "main_prog"
+    );
+    assert_eq!(
+        load(&bytes, &program("main_prog")).unwrap().section,
+        "xdp_prog"
+    );
+}
+
+#[test]
+fn tc_and_tracing_sections_are_named_by_type() {
+    for (sec, what) in [
+        ("tc", "a tc (sched_cls) program"),
+        ("tc/ingress", "a tc (sched_cls) program"),
+        ("classifier", "a tc (sched_cls) program"),
+        ("sched_cls", "a tc (sched_cls) program"),
+        ("socket1", "a socket filter (socket_filter) program"),
+        ("cgroup/skb", "a cgroup_skb program"),
+        ("kprobe/sys_open", "a kprobe program"),
+        ("tracepoint/syscalls/x", "a tracepoint program"),
+    ] {
+        assert_eq!(section_kind(sec), SectionKind::Unsupported(what), "{sec}");
+    }
+    assert_eq!(section_kind("prog"), SectionKind::Other);
+    assert_eq!(section_kind("tcp_filter"), SectionKind::Other);
+    let Some(bytes) = object(
+        r#"
+SEC("tc") int cls(struct __sk_buff *skb) { return 0; }
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &["section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs"],
+    );
+    // Chosen by name: the same, with the function.
+    has(
+        &err_with(&bytes, &program("cls")),
+        &[
+            "section tc: a tc (sched_cls) program",
+            "function cls",
+            "--abi xdp or --abi sume",
+        ],
+    );
+    // The user's ABI overrides the section's type.
+    let opts = Options {
+        abi: Some(Abi::Xdp),
+        ..program("cls")
+    };
+    assert_eq!(load(&bytes, &opts).unwrap().abi, Abi::Xdp);
+}
+
+#[test]
+fn other_sections_need_program_and_abi() {
+    let mut b = ElfBuilder::new();
+    b.code("prog", &[mov(0, 2), exit()])
+        .func("entry", "prog", 0, 2);
+    let bytes = b.build();
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "no XDP program",
+            "entry (section prog)",
+            "--program NAME",
+            "--abi xdp or --abi sume",
+        ],
+    );
+    has(
+        &err_with(&bytes, &program("entry")),
+        &["section prog, function entry", "--abi xdp or --abi sume"],
+    );
+    let opts = Options {
+        abi: Some(Abi::Sume),
+        ..program("prog")
+    };
+    let img = load(&bytes, &opts).unwrap();
+    assert_eq!((img.function.as_str(), img.abi), ("entry", Abi::Sume));
+}
+
+#[test]
+fn unused_percpu_map_does_not_block() {
+    let Some(bytes) = object(
+        r#"
+struct { __uint(type, 6); __type(key, u32); __type(value, u64); __uint(max_entries, 4); } stats SEC(".maps");
+struct { __uint(type, 27); __uint(max_entries, 4096); } events SEC(".maps");
+struct { __uint(type, 1); __type(key, u32); __type(value, u32); __uint(max_entries, 8); } allow SEC(".maps");
+SEC("xdp") int filter(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    return bpf_map_lookup_elem(&allow, &k) ? 2 : 1;
+}
+SEC("xdp/stats") int count(struct xdp_md *ctx) {
+    u32 k = 0;
+    u64 *v = bpf_map_lookup_elem(&stats, &k);
+    if (v) *v += 1;
+    return 2;
+}
+SEC("xdp/events") int events_prog(struct xdp_md *ctx) {
+    u32 k = 0;
+    return bpf_map_lookup_elem(&events, &k) ? 2 : 1;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &program("filter")).unwrap();
+    let names: Vec<&str> = img.maps.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["allow"]);
+    assert_eq!(img.dropped_maps, ["stats", "events"]);
+    img.program().unwrap();
+    // A map the program references still needs a supported type.
+    has(
+        &err_with(&bytes, &program("events_prog")),
+        &[
+            "map events (section .maps)",
+            "unsupported map type 27 (RINGBUF)",
+        ],
+    );
+}
+
+#[test]
+fn unused_map_in_map_does_not_block() {
+    let Some(bytes) = object(
+        r#"
+#define __array(name, val) typeof(val) *name[]
+struct inner_t { __uint(type, 2); __type(key, u32); __type(value, u32); __uint(max_entries, 1); };
+struct inner_t inner_map SEC(".maps");
+struct {
+    __uint(type, 12); __type(key, u32); __uint(max_entries, 1);
+    __array(values, struct inner_t);
+} outer SEC(".maps") = { .values = { &inner_map } };
+struct { __uint(type, 1); __type(key, u32); __type(value, u32); __uint(max_entries, 8); } allow SEC(".maps");
+SEC("xdp") int filter(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    return bpf_map_lookup_elem(&allow, &k) ? 2 : 1;
+}
+SEC("xdp/outer") int by_outer(struct xdp_md *ctx) {
+    u32 k = 0;
+    return bpf_map_lookup_elem(&outer, &k) ? 2 : 1;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &program("filter")).unwrap();
+    assert_eq!(img.maps.len(), 1);
+    assert_eq!(img.dropped_maps, ["inner_map", "outer"]);
+    has(
+        &err_with(&bytes, &program("by_outer")),
+        &["map outer: map-in-map (`values`) is not supported"],
+    );
+}
+
+#[test]
+fn map_size_for_maps_without_max_entries() {
+    let Some(bytes) = object(
+        r#"
+struct { __uint(type, 1); __type(key, u32); __type(value, u64); } flows SEC(".maps");
+SEC("xdp") int count(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    return bpf_map_lookup_elem(&flows, &k) ? 2 : 1;
+}
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "map flows (section .maps)",
+            "declared without max_entries",
+            "pass --map-size flows=N",
+        ],
+    );
+    let opts = Options {
+        map_sizes: BTreeMap::from([("flows".to_string(), 128)]),
+        ..Options::default()
+    };
+    let img = load(&bytes, &opts).unwrap();
+    assert_eq!(img.maps[0].max_entries, 128);
+    // A name the object does not have.
+    let opts = Options {
+        map_sizes: BTreeMap::from([("flow".to_string(), 128)]),
+        ..Options::default()
+    };
+    has(
+        &err_with(&bytes, &opts),
+        &[
+            "--map-size flow",
+            "the object has no map flow",
+            "its maps: flows",
+        ],
+    );
+}
+
+#[test]
+fn map_size_for_legacy_defs_and_overrides() {
+    let [l0, l1] = lddw(1);
+    let build = |max: u32| {
+        let mut b = ElfBuilder::new();
+        b.code("xdp", &[l0, l1, exit()])
+            .func("prog", "xdp", 0, 3)
+            .reloc("xdp", 0, 1, "m");
+        b.legacy_maps(&[("m", [1, 4, 4, max, 0])]);
+        b.build()
+    };
+    has(
+        &err_with(&build(0), &Options::default()),
+        &["map m (section maps)", "pass --map-size m=N"],
+    );
+    let opts = Options {
+        map_sizes: BTreeMap::from([("m".to_string(), 32)]),
+        ..Options::default()
+    };
+    assert_eq!(load(&build(0), &opts).unwrap().maps[0].max_entries, 32);
+    // Overrides a declared size.
+    assert_eq!(load(&build(8), &opts).unwrap().maps[0].max_entries, 32);
+    assert_eq!(
+        load(&build(8), &Options::default()).unwrap().maps[0].max_entries,
+        8
+    );
+}
+
+/// An Ethernet + IPv4 frame from `src` to `dst`.
+fn ipv4(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0u8; 64];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&50u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    f
+}
+
+#[test]
+fn ebpflow_32_byte_defs_load_and_run() {
+    let Some(bytes) = object(
+        r#"
+struct bpf_map_def { unsigned int type; uint64_t key_size; uint64_t value_size; unsigned int max_entries; unsigned int map_flags; };
+struct bpf_map_def SEC("maps") routes = { .type = 11, .key_size = 8, .value_size = 4, .max_entries = 64, .map_flags = 1 };
+struct bpf_map_def SEC("maps") blocked = { .type = 1, .key_size = 4, .value_size = 4, .max_entries = 16 };
+struct lpm_key { u32 prefixlen; u32 addr; };
+SEC("xdp") int filter(struct xdp_md *ctx) {
+    u8 *data = (u8 *)(long)ctx->data, *end = (u8 *)(long)ctx->data_end;
+    if (data + 34 > end) return 2;
+    u32 src, dst;
+    __builtin_memcpy(&src, data + 26, 4);
+    __builtin_memcpy(&dst, data + 30, 4);
+    if (bpf_map_lookup_elem(&blocked, &src)) return 1;
+    struct lpm_key k = { 32, dst };
+    if (bpf_map_lookup_elem(&routes, &k)) return 3;
+    return 2;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.flags,
+                m.origin.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("routes", MapType::LpmTrie, 8, 4, 64, 1, MapOrigin::Legacy),
+            ("blocked", MapType::Hash, 4, 4, 16, 0, MapOrigin::Legacy),
+        ]
+    );
+    // Run it: 10.0.0.0/8 routed (XDP_TX), 192.168.0.9 blocked (XDP_DROP).
+    let prog: Program = img.program().unwrap();
+    let dev = SharedDeviceState::new(DeviceConfig::default());
+    dev.with(|d| nfbpf_loader::install::configure_maps(&img, &mut d.maps))
+        .unwrap();
+    let mut route = 8u32.to_le_bytes().to_vec();
+    route.extend_from_slice(&[10, 0, 0, 0]);
+    dev.with(|d| {
+        d.maps
+            .update(map_handle(0), &route, &7u32.to_le_bytes(), 0)
+            .value
+    })
+    .unwrap();
+    dev.with(|d| {
+        d.maps
+            .update(map_handle(1), &[192, 168, 0, 9], &1u32.to_le_bytes(), 0)
+            .value
+    })
+    .unwrap();
+    let run = |f: Vec<u8>| {
+        let ex = execute_plain(VmAbi::Xdp, &prog, &dev, 0, &f, &RxMeta::default()).unwrap();
+        assert_eq!(ex.fault, None);
+        (ex.r0, ex.verdict)
+    };
+    assert_eq!(run(ipv4([1, 2, 3, 4], [10, 1, 2, 3])).0, 3);
+    assert!(matches!(
+        run(ipv4([1, 2, 3, 4], [10, 1, 2, 3])).1,
+        Verdict::Tx(_)
+    ));
+    assert_eq!(
+        run(ipv4([192, 168, 0, 9], [10, 1, 2, 3])),
+        (1, Verdict::Drop)
+    );
+    assert_eq!(run(ipv4([1, 2, 3, 4], [11, 0, 0, 1])), (2, Verdict::Pass));
+}
+
+#[test]
+fn iproute2_28_byte_defs() {
+    let Some(bytes) = object(
+        r#"
+struct bpf_elf_map { u32 type, size_key, size_value, max_elem, flags, id, pinning; };
+struct bpf_elf_map SEC("maps") ports = { .type = 2, .size_key = 4, .size_value = 8, .max_elem = 4, .id = 1, .pinning = 2 };
+struct bpf_elf_map SEC("maps") hosts = { .type = 1, .size_key = 4, .size_value = 4, .max_elem = 32, .pinning = 2 };
+SEC("xdp") int prog(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    if (bpf_map_lookup_elem(&hosts, &k)) return 1;
+    return bpf_map_lookup_elem(&ports, &k) ? 2 : 1;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("ports", MapType::Array, 4, 8, 4),
+            ("hosts", MapType::Hash, 4, 4, 32),
+        ]
+    );
+}
+
+/// An XDP program referencing map `m`, defined by `def` in section `maps`
+/// with a symbol of `sym_size` bytes (0: no size, the layout comes from
+/// the section).
+fn legacy_object(def: &[u8], sym_size: u64) -> Vec<u8> {
+    let [l0, l1] = lddw(1);
+    let mut b = ElfBuilder::new();
+    b.code("xdp", &[l0, l1, exit()])
+        .func("prog", "xdp", 0, 3)
+        .reloc("xdp", 0, 1, "m")
+        .section("maps", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, def.to_vec())
+        .object("m", "maps", 0, sym_size);
+    b.build()
+}
+
+fn words(w: &[u32]) -> Vec<u8> {
+    w.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn legacy_def_sizes_from_symbol_or_section() {
+    // 32 bytes without a symbol size: eBPFlow's layout from the section.
+    let ebpflow = words(&[1, 0, 4, 0, 8, 0, 16, 0]);
+    let img = load(&legacy_object(&ebpflow, 0), &Options::default()).unwrap();
+    let m = &img.maps[0];
+    assert_eq!((m.key_size, m.value_size, m.max_entries), (4, 8, 16));
+    // A 20-byte libbpf definition.
+    let img = load(
+        &legacy_object(&words(&[1, 4, 8, 16, 0]), 20),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(img.maps[0].value_size, 8);
+    // eBPFlow's padding must be zero: another 32-byte layout is refused.
+    let not_ebpflow = words(&[1, 4, 8, 16, 0, 0, 0, 0]);
+    has(
+        &err_with(&legacy_object(&not_ebpflow, 32), &Options::default()),
+        &[
+            "map m (section maps)",
+            "eBPFlow's layout",
+            "padding at offset 4 is 0x4",
+        ],
+    );
+}
+
+#[test]
+fn bad_legacy_def_size() {
+    let bytes = legacy_object(&words(&[1, 4, 4, 8, 0, 0]), 24);
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "map m (section maps)",
+            "a legacy map definition of 24 bytes",
+            "20 (libbpf",
+            "28 (iproute2",
+            "32 (eBPFlow",
+        ],
+    );
+}
+
+#[test]
+fn kfuncs_are_refused_by_name() {
+    // As clang emits them: a local call relocated against an extern.
+    let Some(bytes) = object(
+        r#"
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, u64 *ts) __attribute__((section(".ksyms")));
+SEC("xdp") int stamp(struct xdp_md *ctx) {
+    u64 ts = 0;
+    bpf_xdp_metadata_rx_timestamp(ctx, &ts);
+    return ts ? 1 : 2;
+}
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "section xdp, function stamp, instruction",
+            "call to kfunc bpf_xdp_metadata_rx_timestamp",
+            "kfuncs are not supported",
+        ],
+    );
+    // src = 2 (BPF_PSEUDO_KFUNC_CALL), as libbpf leaves it.
+    let mut b = ElfBuilder::new();
+    b.code("xdp", &[Insn::new(0x85, 0, 2, 0, 0), exit()])
+        .func("prog", "xdp", 0, 2)
+        .sym("bpf_kfunc", None, 0, 0, STT_FUNC, STB_GLOBAL)
+        .reloc("xdp", 0, 10, "bpf_kfunc");
+    has(
+        &err_with(&b.build(), &Options::default()),
+        &[
+            "section xdp, function prog, instruction 0",
+            "call to kfunc bpf_kfunc (src = 2",
+        ],
+    );
+    let mut b = ElfBuilder::new();
+    b.code("xdp", &[Insn::new(0x85, 0, 2, 0, 77), exit()])
+        .func("prog", "xdp", 0, 2);
+    has(
+        &err_with(&b.build(), &Options::default()),
+        &["instruction 0", "call to kfunc id 77 (src = 2"],
+    );
+}

@@ -1,0 +1,75 @@
+//! What the commands that load an object (`run`, `disasm`, `load`,
+//! `trace`, `cosim`) share: which program of the object (`--program`), map
+//! sizes (`--map-size`), and `-v` to name the maps left out.
+
+use nfbpf_loader::{Image, Options};
+use std::path::Path;
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ObjectArgs {
+    /// The program to load when the object has several: a function name or
+    /// a section name (`xdp/drop`). Sections other than `xdp*` and `.text`
+    /// also need `--abi`.
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
+    /// max_entries of map NAME, for maps declared without it (or with 0),
+    /// or to override it. Repeatable.
+    #[arg(long = "map-size", value_name = "NAME=N", value_parser = parse_map_size)]
+    pub map_size: Vec<(String, u32)>,
+    /// Say which maps of the object are left out (the program does not use
+    /// them).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// `NAME=N` with N in 1..=u32::MAX.
+pub fn parse_map_size(s: &str) -> Result<(String, u32), String> {
+    let (name, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=N (a map name and its max_entries)"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}`: the map name is empty"));
+    }
+    let n: u32 = n
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}`: N must be a number of entries, 1..={}", u32::MAX))?;
+    Ok((name.to_string(), n))
+}
+
+impl ObjectArgs {
+    /// Loader options with the program and map sizes.
+    pub fn options(&self) -> Options {
+        let mut o = Options::default();
+        self.apply(&mut o);
+        o
+    }
+
+    pub fn apply(&self, o: &mut Options) {
+        o.program.clone_from(&self.program);
+        o.map_sizes = self.map_size.iter().cloned().collect();
+    }
+
+    /// With `-v`: the program loaded and the maps left out, on stderr.
+    pub fn report(&self, prog: &Path, image: &Image) {
+        if !self.verbose {
+            return;
+        }
+        eprintln!(
+            "{}: program {} (section {}, {:?} ABI), {} maps",
+            prog.display(),
+            image.function,
+            image.section,
+            image.abi,
+            image.maps.len()
+        );
+        if !image.dropped_maps.is_empty() {
+            eprintln!(
+                "{}: maps the program does not use, left out: {}",
+                prog.display(),
+                image.dropped_maps.join(", ")
+            );
+        }
+    }
+}
