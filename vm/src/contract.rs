@@ -173,6 +173,8 @@ pub const BPF_F_EXCLUDE_INGRESS: u64 = 1 << 4;
 pub const ENOENT: i64 = 2;
 pub const E2BIG: i64 = 7;
 pub const EEXIST: i64 = 17;
+pub const EACCES: i64 = 13;
+pub const EFAULT: i64 = 14;
 pub const EINVAL: i64 = 22;
 pub const ENOSPC: i64 = 28;
 
@@ -189,6 +191,11 @@ pub const HELPER_CSUM_DIFF: u32 = 28;
 pub const HELPER_XDP_ADJUST_HEAD: u32 = 44;
 pub const HELPER_REDIRECT_MAP: u32 = 51;
 pub const HELPER_XDP_ADJUST_TAIL: u32 = 65;
+pub const HELPER_GET_SMP_PROCESSOR_ID: u32 = 8;
+pub const HELPER_XDP_ADJUST_META: u32 = 54;
+pub const HELPER_XDP_GET_BUFF_LEN: u32 = 188;
+pub const HELPER_XDP_LOAD_BYTES: u32 = 189;
+pub const HELPER_XDP_STORE_BYTES: u32 = 190;
 
 /// XDP actions (r0 at exit, XDP ABI).
 pub const XDP_ABORTED: u64 = 0;
@@ -212,6 +219,11 @@ pub const XDP_MD_SIZE: usize = 24;
 /// `bpf_xdp_adjust_head` can grow the packet (Linux reserves 256 B,
 /// `XDP_PACKET_HEADROOM`). The frame starts at `PKT_BASE + XDP_HEADROOM`.
 pub const XDP_HEADROOM: usize = 256;
+/// Bytes at the start of the headroom that `bpf_xdp_adjust_head` and
+/// `bpf_xdp_adjust_meta` cannot reach: Linux keeps its `struct xdp_frame`
+/// there (40 bytes on x86-64), so a packet start or metadata may grow into
+/// the other 216 bytes, the same on the device as on Linux.
+pub const XDP_FRAME_BYTES: u64 = 40;
 /// Minimum frame length `xdp_adjust_head`/`xdp_adjust_tail` leave (Linux's
 /// `ETH_HLEN`).
 pub const ETH_HLEN: usize = 14;

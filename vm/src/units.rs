@@ -224,6 +224,10 @@ fn per_word(bytes: u64) -> u32 {
 fn lat_csum(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word((a[1] as u32 as u64) + (a[3] as u32 as u64))
 }
+/// `xdp_load_bytes`/`xdp_store_bytes`: `len` is r4.
+fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word(a[3] as u32 as u64)
+}
 fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
 }
@@ -295,6 +299,36 @@ pub const UNITS: &[HelperUnit] = &[
         id: contract::HELPER_XDP_ADJUST_TAIL,
         name: "xdp_adjust_tail",
         latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_GET_SMP_PROCESSOR_ID,
+        name: "get_smp_processor_id",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_ADJUST_META,
+        name: "xdp_adjust_meta",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_GET_BUFF_LEN,
+        name: "xdp_get_buff_len",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_LOAD_BYTES,
+        name: "xdp_load_bytes",
+        latency: lat_copy,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_XDP_STORE_BYTES,
+        name: "xdp_store_bytes",
+        latency: lat_copy,
         coprocessor: false,
     },
 ];
@@ -776,9 +810,10 @@ fn check_ctx(a0: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// `bpf_xdp_adjust_head(ctx, delta)`: `data += delta`, keeping `data` inside
-/// the window (from its first byte: this device reserves no `xdp_frame`)
-/// and at least `ETH_HLEN` bytes before `data_end`; else -EINVAL.
+/// `bpf_xdp_adjust_head(ctx, delta)`: `data += delta`, keeping `data` (and
+/// the metadata before it) inside the window past its first
+/// [`contract::XDP_FRAME_BYTES`] (as Linux, which keeps its `xdp_frame`
+/// there) and at least `ETH_HLEN` bytes before `data_end`; else -EINVAL.
 pub fn xdp_adjust_head(
     _: &mut DeviceState,
     _: usize,
@@ -793,7 +828,8 @@ pub fn xdp_adjust_head(
     let (lo, _) = window(mem)?;
     let metalen = data.saturating_sub(meta) as i64;
     let new = data as i64 + delta;
-    if new - metalen < lo as i64 || new > end as i64 - contract::ETH_HLEN as i64 {
+    let lo = (lo + contract::XDP_FRAME_BYTES) as i64;
+    if new - metalen < lo || new > end as i64 - contract::ETH_HLEN as i64 {
         return Ok(neg(EINVAL));
     }
     if metalen > 0 {
@@ -833,6 +869,106 @@ pub fn xdp_adjust_tail(
     Ok(0)
 }
 
+/// `bpf_xdp_adjust_meta(ctx, delta)`: `data_meta += delta`, keeping it
+/// inside the window past its first [`contract::XDP_FRAME_BYTES`] and at
+/// most `data` (else -EINVAL), the metadata (`data - data_meta`) a
+/// multiple of 4 bytes (else -EACCES), as Linux.
+pub fn xdp_adjust_meta(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    check_ctx(a[0])?;
+    let delta = a[1] as u32 as i32 as i64;
+    let data = ctx_u32(mem, abi::xdp_md::DATA)?;
+    let meta = ctx_u32(mem, abi::xdp_md::DATA_META)?;
+    let (lo, _) = window(mem)?;
+    let new = meta as i64 + delta;
+    if new < (lo + contract::XDP_FRAME_BYTES) as i64 || new > data as i64 {
+        return Ok(neg(EINVAL));
+    }
+    let metalen = data as i64 - new;
+    if metalen % 4 != 0 {
+        return Ok(neg(contract::EACCES));
+    }
+    set_ctx_u32(mem, abi::xdp_md::DATA_META, new as u64)?;
+    Ok(0)
+}
+
+/// `bpf_xdp_get_buff_len(ctx)`: the packet's length (one buffer, no
+/// fragments).
+pub fn xdp_get_buff_len(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    check_ctx(a[0])?;
+    Ok(ctx_u32(mem, abi::xdp_md::DATA_END)? - ctx_u32(mem, abi::xdp_md::DATA)?)
+}
+
+/// Where `bpf_xdp_{load,store}_bytes(ctx, offset, buf, len)` reach in the
+/// packet: `Err(r0)` as Linux answers out of range (-EFAULT beyond 0xffff,
+/// -EINVAL past the packet's end).
+fn xdp_bytes(mem: &Memory, a: &[u64; 5]) -> Result<Result<(u64, usize), u64>, String> {
+    check_ctx(a[0])?;
+    let (off, len) = (a[1] as u32 as u64, a[3] as u32 as u64);
+    let data = ctx_u32(mem, abi::xdp_md::DATA)?;
+    let size = ctx_u32(mem, abi::xdp_md::DATA_END)? - data;
+    if off > 0xffff || len > 0xffff {
+        return Ok(Err(neg(contract::EFAULT)));
+    }
+    if off > size || off + len > size {
+        return Ok(Err(neg(EINVAL)));
+    }
+    Ok(Ok((data + off, len as usize)))
+}
+
+/// `bpf_xdp_load_bytes(ctx, offset, buf, len)`: packet bytes to `buf`.
+pub fn xdp_load_bytes(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (at, len) = match xdp_bytes(mem, &a)? {
+        Ok(x) => x,
+        Err(r0) => return Ok(r0),
+    };
+    let b = read(mem, at, len, "packet")?;
+    mem.write_bytes(a[2], &b).map_err(|e| format!("buf: {e}"))?;
+    Ok(0)
+}
+
+/// `bpf_xdp_store_bytes(ctx, offset, buf, len)`: `buf` into the packet.
+pub fn xdp_store_bytes(
+    _: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let (at, len) = match xdp_bytes(mem, &a)? {
+        Ok(x) => x,
+        Err(r0) => return Ok(r0),
+    };
+    let b = read(mem, a[2], len, "buf")?;
+    mem.write_bytes(at, &b)
+        .map_err(|e| format!("packet: {e}"))?;
+    Ok(0)
+}
+
+/// `bpf_get_smp_processor_id()`: the engine's number (one engine is one
+/// CPU, as for per-CPU maps).
+pub fn get_smp_processor_id(
+    _: &mut DeviceState,
+    engine: usize,
+    _: &mut Memory,
+    _: [u64; 5],
+) -> Result<u64, String> {
+    Ok(engine as u64)
+}
+
 /// Helper ids the XDP ABI provides: every helper unit.
 pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_MAP_LOOKUP_ELEM,
@@ -846,6 +982,11 @@ pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_XDP_ADJUST_HEAD,
     contract::HELPER_REDIRECT_MAP,
     contract::HELPER_XDP_ADJUST_TAIL,
+    contract::HELPER_GET_SMP_PROCESSOR_ID,
+    contract::HELPER_XDP_ADJUST_META,
+    contract::HELPER_XDP_GET_BUFF_LEN,
+    contract::HELPER_XDP_LOAD_BYTES,
+    contract::HELPER_XDP_STORE_BYTES,
 ];
 
 /// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
@@ -884,6 +1025,11 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_XDP_ADJUST_HEAD, xdp_adjust_head),
         (contract::HELPER_REDIRECT_MAP, redirect_map),
         (contract::HELPER_XDP_ADJUST_TAIL, xdp_adjust_tail),
+        (contract::HELPER_GET_SMP_PROCESSOR_ID, get_smp_processor_id),
+        (contract::HELPER_XDP_ADJUST_META, xdp_adjust_meta),
+        (contract::HELPER_XDP_GET_BUFF_LEN, xdp_get_buff_len),
+        (contract::HELPER_XDP_LOAD_BYTES, xdp_load_bytes),
+        (contract::HELPER_XDP_STORE_BYTES, xdp_store_bytes),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);

@@ -316,9 +316,10 @@ fn xdp_adjust_head() {
     assert_eq!(x.frame.len(), 14);
     assert_eq!(x.frame[0], 0xaa);
     assert_eq!(x.frame[1..], pkt[47..]);
-    let x = run(Abi::Xdp, &adjust_prog(44, -256), &dev, &pkt, 0);
-    assert_eq!(x.frame.len(), 316);
-    for bad in [47, -257, i32::MIN] {
+    // The first 40 bytes of the headroom are Linux's xdp_frame.
+    let x = run(Abi::Xdp, &adjust_prog(44, -216), &dev, &pkt, 0);
+    assert_eq!(x.frame.len(), 276);
+    for bad in [47, -217, -256, i32::MIN] {
         let x = run(Abi::Xdp, &adjust_prog(44, bad), &dev, &pkt, 0);
         assert_eq!(x.r0, (-contract::EINVAL) as u64, "delta {bad}");
         assert_eq!(x.verdict, Verdict::Aborted);

@@ -273,8 +273,8 @@ fn csum_diff_helper_takes_any_size() {
     assert_eq!(
         call(&mut h, &mut mem, 28, [low, 400, low, 300, 0]),
         Ok(csum_diff(
-            &mem.read_bytes(low, 400).unwrap(),
-            &mem.read_bytes(low, 300).unwrap(),
+            mem.read_bytes(low, 400).unwrap(),
+            mem.read_bytes(low, 300).unwrap(),
             0
         ) as u64)
     );
