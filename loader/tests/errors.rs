@@ -179,13 +179,13 @@ fn unsupported_helper_named() {
 #[test]
 fn unsupported_map_type() {
     let mut b = xdp_using(&["pc"]);
-    b.legacy_maps(&[("pc", [5, 4, 8, 16, 0])]);
+    b.legacy_maps(&[("pc", [12, 4, 4, 16, 0])]);
     has(
         &err(&b.build()),
         &[
             "map pc (section maps)",
-            "unsupported map type 5 (PERCPU_HASH)",
-            "HASH 1, ARRAY 2, LPM_TRIE 11, DEVMAP 14",
+            "unsupported map type 12 (ARRAY_OF_MAPS)",
+            "supported: HASH 1, ARRAY 2, PERCPU_HASH 5, PERCPU_ARRAY 6, LRU_HASH 9, LRU_PERCPU_HASH 10, LPM_TRIE 11, DEVMAP 14",
         ],
     );
 }
@@ -616,14 +616,14 @@ fn malformed_btf() {
     );
     has(
         &err(&one_map(&[
-            ("type", Attr::Uint(6)),
+            ("type", Attr::Uint(3)),
             ("key", Attr::Type(4)),
             ("value", Attr::Type(4)),
             ("max_entries", Attr::Uint(1)),
         ])),
         &[
             "map m (section .maps)",
-            "unsupported map type 6 (PERCPU_ARRAY)",
+            "unsupported map type 3 (PROG_ARRAY)",
         ],
     );
     // A .maps symbol BTF does not describe, and the other way round.

@@ -553,7 +553,7 @@ int p(struct xdp_md *ctx)
 SEC("xdp")
 int p(struct xdp_md *ctx)
 {
-	return bpf_get_smp_processor_id() ? XDP_DROP : XDP_PASS;
+	return bpf_get_numa_node_id() ? XDP_DROP : XDP_PASS;
 }
 "#;
     let e = load_snippet(helper, Cpu::V3)
@@ -562,7 +562,7 @@ int p(struct xdp_md *ctx)
         .to_string();
     assert!(
         e.contains("section xdp, function p, instruction 0")
-            && e.contains("helper 8 (get_smp_processor_id) is not supported by the XDP ABI"),
+            && e.contains("helper 42 (get_numa_node_id) is not supported by the XDP ABI"),
         "{e}"
     );
 
