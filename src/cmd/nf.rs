@@ -101,6 +101,7 @@ fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
         (Abi::Xdp, Verdict::Flood) => ("redirect", None),
         (Abi::Sume, Verdict::Flood) => ("flood", None),
         (_, Verdict::Redirect(p)) => ("redirect", Some(p)),
+        (_, Verdict::Host(_)) => ("redirect", None),
     }
 }
 
@@ -180,9 +181,15 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             if let Some(f) = &ex.fault {
                 o["fault"] = serde_json::Value::String(f.to_string());
             }
+            if let Verdict::Host(q) = ex.verdict {
+                o["host_queue"] = serde_json::Value::String(q.to_string());
+            }
             println!("{o}");
         } else {
-            let port = port.map_or("-".to_string(), |p| p.to_string());
+            let port = match ex.verdict {
+                Verdict::Host(q) => q.to_string(),
+                _ => port.map_or("-".to_string(), |p| p.to_string()),
+            };
             let cyc = ex.cycles.map_or("-".to_string(), |c| c.to_string());
             println!(
                 "{index:6}  in {:2}  {act:<10} port {port:>3}  insns {:5}  cycles {cyc:>6}",

@@ -105,6 +105,8 @@ pub enum Verdict {
     Flood,
     /// XDP_REDIRECT to this port.
     Redirect(u32),
+    /// XDP_REDIRECT to a host queue (CPUMAP, XSKMAP).
+    Host(units::HostQueue),
 }
 
 impl fmt::Display for Verdict {
@@ -116,6 +118,7 @@ impl fmt::Display for Verdict {
             Verdict::Tx(p) => write!(f, "tx:{p}"),
             Verdict::Flood => f.write_str("flood"),
             Verdict::Redirect(p) => write!(f, "redirect:{p}"),
+            Verdict::Host(q) => write!(f, "redirect:{q}"),
         }
     }
 }
@@ -241,6 +244,7 @@ impl Abi {
                 contract::XDP_REDIRECT => match redirect {
                     Some(RedirectTarget::Port(p)) => Verdict::Redirect(p),
                     Some(RedirectTarget::Broadcast { .. }) => Verdict::Flood,
+                    Some(RedirectTarget::Host(q)) => Verdict::Host(q),
                     None => Verdict::Aborted,
                 },
                 _ => Verdict::Aborted,

@@ -159,6 +159,8 @@ pub const MAP_TYPE_PERCPU_HASH: u32 = 5;
 pub const MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 pub const MAP_TYPE_LRU_HASH: u32 = 9;
 pub const MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
+pub const MAP_TYPE_CPUMAP: u32 = 16;
+pub const MAP_TYPE_XSKMAP: u32 = 17;
 
 /// Map update flags (Linux).
 pub const BPF_ANY: u64 = 0;

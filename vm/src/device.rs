@@ -624,7 +624,9 @@ impl Device {
                     let dest = match verdict {
                         Verdict::Tx(p) | Verdict::Redirect(p) => Some(Dest::Port(p)),
                         Verdict::Flood => Some(Dest::Flood),
-                        Verdict::Pass => Some(Dest::Host),
+                        // A host queue is the host's path (the device
+                        // refuses CPUMAP and XSKMAP at load).
+                        Verdict::Pass | Verdict::Host(_) => Some(Dest::Host),
                         Verdict::Drop | Verdict::Aborted => None,
                     };
                     match dest {

@@ -56,6 +56,26 @@ pub enum RedirectTarget {
     Port(u32),
     /// `BPF_F_BROADCAST`: every port of the devmap.
     Broadcast { exclude_ingress: bool },
+    /// A host queue (CPUMAP, XSKMAP).
+    Host(HostQueue),
+}
+
+/// Where a redirect to the host goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostQueue {
+    /// CPUMAP: the queue of this host CPU.
+    Cpu(u32),
+    /// XSKMAP: the AF_XDP socket of this index (the receive queue).
+    Xsk(u32),
+}
+
+impl std::fmt::Display for HostQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostQueue::Cpu(c) => write!(f, "cpu:{c}"),
+            HostQueue::Xsk(q) => write!(f, "xsk:{q}"),
+        }
+    }
 }
 
 /// The latency of the last helper call.
@@ -660,7 +680,10 @@ pub fn redirect(
 /// `bpf_redirect_map(devmap, key, flags)` as Linux's
 /// `__bpf_xdp_redirect_map`: unknown flag bits give XDP_ABORTED; a miss
 /// clears the target and returns the flags' low two bits (the action to
-/// take instead); `BPF_F_BROADCAST` redirects to every port of the map.
+/// take instead); `BPF_F_BROADCAST` redirects to every port of a DEVMAP
+/// (CPUMAP and XSKMAP take the action bits only, as Linux). A CPUMAP hit
+/// sends the packet to the host CPU of the key, an XSKMAP hit to the
+/// AF_XDP socket of the key.
 pub fn redirect_map(
     s: &mut DeviceState,
     engine: usize,
@@ -669,12 +692,19 @@ pub fn redirect_map(
 ) -> Result<u64, String> {
     const ACTION_MASK: u64 = 3;
     let flags = a[2];
-    if flags & !(ACTION_MASK | contract::BPF_F_BROADCAST | contract::BPF_F_EXCLUDE_INGRESS) != 0 {
-        return Ok(contract::XDP_ABORTED);
-    }
     let (_, d) = map_def(s, a[0])?;
-    if d.kind != MapType::Devmap {
-        return Err(format!("redirect_map on a {} map (needs a devmap)", d.kind));
+    if !d.kind.is_redirect() {
+        return Err(format!(
+            "redirect_map on a {} map (needs a DEVMAP, CPUMAP or XSKMAP)",
+            d.kind
+        ));
+    }
+    let extra = match d.kind {
+        MapType::Devmap => contract::BPF_F_BROADCAST | contract::BPF_F_EXCLUDE_INGRESS,
+        _ => 0,
+    };
+    if flags & !(ACTION_MASK | extra) != 0 {
+        return Ok(contract::XDP_ABORTED);
     }
     let key = (a[1] as u32).to_le_bytes();
     let hit = s.maps.lookup(a[0], &key).value.map_err(|e| e.to_string())?;
@@ -682,6 +712,13 @@ pub fn redirect_map(
         Some(RedirectTarget::Broadcast {
             exclude_ingress: flags & contract::BPF_F_EXCLUDE_INGRESS != 0,
         })
+    } else if let Some(slot) = hit
+        && d.kind != MapType::Devmap
+    {
+        Some(RedirectTarget::Host(match d.kind {
+            MapType::Cpumap => HostQueue::Cpu(slot.index),
+            _ => HostQueue::Xsk(slot.index),
+        }))
     } else if let Some(slot) = hit {
         let v = s
             .maps

@@ -579,3 +579,66 @@ fn engines_keep_their_own_redirect_state() {
     );
     assert_eq!(dev.with(|d| d.engine(0).redirect), None);
 }
+
+/// CPUMAP and XSKMAP: a present index (first value word non-zero) sends the
+/// packet to that host queue; an absent one takes the flags' action; the
+/// broadcast flags abort, as Linux.
+#[test]
+fn redirect_map_to_host_queues() {
+    use crate::units::HostQueue;
+    for (kind, queue) in [
+        (MapType::Cpumap, HostQueue::Cpu(2)),
+        (MapType::Xskmap, HostQueue::Xsk(2)),
+    ] {
+        let dev = device(&[(1, MapDef::new(kind, 4, 4, 4))]);
+        dev.with(|d| {
+            d.maps
+                .update(map_handle(1), &2u32.to_le_bytes(), &9u32.to_le_bytes(), 0)
+        })
+        .value
+        .unwrap();
+        let v = |key, flags| {
+            run(
+                Abi::Xdp,
+                &redirect_map_prog(key, flags),
+                &dev,
+                &frame(64),
+                0,
+            )
+        };
+        let x = v(2, 0);
+        assert_eq!(
+            (x.r0, x.verdict),
+            (contract::XDP_REDIRECT, Verdict::Host(queue))
+        );
+        assert_eq!(x.verdict.to_string(), format!("redirect:{queue}"));
+        // Absent (never set, or set to 0): the action of the flags.
+        assert_eq!(v(1, contract::XDP_PASS as i32).verdict, Verdict::Pass);
+        dev.with(|d| {
+            d.maps
+                .update(map_handle(1), &2u32.to_le_bytes(), &0u32.to_le_bytes(), 0)
+        })
+        .value
+        .unwrap();
+        assert_eq!(v(2, contract::XDP_DROP as i32).verdict, Verdict::Drop);
+        assert_eq!(
+            v(2, contract::BPF_F_BROADCAST as i32).r0,
+            contract::XDP_ABORTED
+        );
+    }
+}
+
+/// Software-only array kinds do not take the device's direct store: a
+/// PERCPU_ARRAY larger than the store configures.
+#[test]
+fn software_arrays_do_not_take_the_direct_store() {
+    let mut t = crate::maps::MapTable::default();
+    t.configure(0, MapDef::new(MapType::PercpuArray, 4, 8, 65536))
+        .unwrap();
+    t.configure(1, MapDef::new(MapType::Xskmap, 4, 4, 4096))
+        .unwrap();
+    assert!(
+        t.configure(2, MapDef::new(MapType::Array, 4, 8, 65536))
+            .is_err()
+    );
+}

@@ -84,6 +84,11 @@ use std::fmt;
 ///   failing with `-E2BIG`. Linux's LRU is approximate (per-CPU free lists,
 ///   a second-chance reference bit) and may evict before the map is full;
 ///   until the map is full both agree.
+/// - CPUMAP and XSKMAP are DEVMAP's kin: `bpf_redirect_map` through them
+///   hands the packet to a host CPU's queue or an AF_XDP socket (the
+///   verdict [`crate::abi::Verdict::Host`]); an index is present when its
+///   first 4 value bytes (CPUMAP's queue size, XSKMAP's socket) are
+///   non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MapType {
     Hash,
@@ -94,11 +99,13 @@ pub enum MapType {
     PercpuArray,
     LruHash,
     LruPercpuHash,
+    Cpumap,
+    Xskmap,
 }
 
 impl MapType {
     /// Every type, in Linux's numbering order.
-    pub const ALL: [MapType; 8] = [
+    pub const ALL: [MapType; 10] = [
         MapType::Hash,
         MapType::Array,
         MapType::PercpuHash,
@@ -107,6 +114,8 @@ impl MapType {
         MapType::LruPercpuHash,
         MapType::LpmTrie,
         MapType::Devmap,
+        MapType::Cpumap,
+        MapType::Xskmap,
     ];
 
     /// Linux's type number (the TYPEMAP register).
@@ -120,6 +129,8 @@ impl MapType {
             MapType::PercpuArray => contract::MAP_TYPE_PERCPU_ARRAY,
             MapType::LruHash => contract::MAP_TYPE_LRU_HASH,
             MapType::LruPercpuHash => contract::MAP_TYPE_LRU_PERCPU_HASH,
+            MapType::Cpumap => contract::MAP_TYPE_CPUMAP,
+            MapType::Xskmap => contract::MAP_TYPE_XSKMAP,
         }
     }
 
@@ -133,6 +144,8 @@ impl MapType {
             contract::MAP_TYPE_PERCPU_ARRAY => Some(MapType::PercpuArray),
             contract::MAP_TYPE_LRU_HASH => Some(MapType::LruHash),
             contract::MAP_TYPE_LRU_PERCPU_HASH => Some(MapType::LruPercpuHash),
+            contract::MAP_TYPE_CPUMAP => Some(MapType::Cpumap),
+            contract::MAP_TYPE_XSKMAP => Some(MapType::Xskmap),
             _ => None,
         }
     }
@@ -148,6 +161,8 @@ impl MapType {
             MapType::PercpuArray => "PERCPU_ARRAY",
             MapType::LruHash => "LRU_HASH",
             MapType::LruPercpuHash => "LRU_PERCPU_HASH",
+            MapType::Cpumap => "CPUMAP",
+            MapType::Xskmap => "XSKMAP",
         }
     }
 
@@ -164,9 +179,16 @@ impl MapType {
         matches!(self, MapType::Array | MapType::PercpuArray)
     }
 
-    /// Entries in the direct store (the array kinds and DEVMAP).
+    /// Indexed by the u32 key (the array kinds and the redirect maps);
+    /// on the device, in the direct store.
     pub const fn is_direct(self) -> bool {
-        self.is_array() || matches!(self, MapType::Devmap)
+        self.is_array() || self.is_redirect()
+    }
+
+    /// `bpf_redirect_map` targets: DEVMAP, CPUMAP, XSKMAP (an index is
+    /// present when its first 4 value bytes are non-zero).
+    pub const fn is_redirect(self) -> bool {
+        matches!(self, MapType::Devmap | MapType::Cpumap | MapType::Xskmap)
     }
 
     /// A full map evicts its least recently used entry.
@@ -200,6 +222,10 @@ impl MapType {
             MapType::LruHash => Some(
                 "the map coprocessor's CAM has no least-recently-used eviction yet; the \
                  interpreter and the pipeline run LRU_HASH maps",
+            ),
+            MapType::Cpumap | MapType::Xskmap => Some(
+                "the device has no path from an engine to a host CPU's queue or an AF_XDP \
+                 socket yet; the interpreter and the pipeline run them (redirects to the host)",
             ),
             _ => None,
         }
@@ -568,7 +594,7 @@ impl Row {
         let n = def.value_area() as usize;
         let (def_lru, max) = (def.kind.is_lru(), def.max_entries);
         let (def_hash, def_device) = (def.kind.is_hash(), def.kind.on_device());
-        let present = if def.kind == MapType::Devmap {
+        let present = if def.kind.is_redirect() {
             vec![false; def.max_entries as usize]
         } else {
             Vec::new()
@@ -664,9 +690,7 @@ impl Row {
 
     /// Direct-store words of the row: `[base, end)` (ARRAY and DEVMAP).
     fn words(&self) -> Option<(u32, u32)> {
-        self.def
-            .kind
-            .is_direct()
+        (self.def.kind.is_direct() && self.def.kind.on_device())
             .then(|| (self.base, self.base + self.def.max_entries))
     }
 
@@ -899,7 +923,7 @@ impl MapTable {
                 let k = u32_key(key);
                 (k < def.max_entries).then_some(k)
             }
-            MapType::Devmap => {
+            k if k.is_redirect() => {
                 let k = u32_key(key);
                 (k < def.max_entries && r.present[k as usize]).then_some(k)
             }
@@ -1003,7 +1027,7 @@ impl MapTable {
                 }
                 k
             }
-            MapType::Devmap => {
+            k if k.is_redirect() => {
                 let k = u32_key(key);
                 if k >= max {
                     return Err(MapError::TooBig);
@@ -1102,7 +1126,7 @@ impl MapTable {
         Self::check_key(&r.def, key)?;
         match r.def.kind {
             k if k.is_array() => Err(MapError::Inval),
-            MapType::Devmap => {
+            k if k.is_redirect() => {
                 let k = u32_key(key);
                 if k >= r.def.max_entries {
                     return Err(MapError::Inval);
