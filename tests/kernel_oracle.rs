@@ -814,8 +814,8 @@ fn csum_diff_matches_the_kernel() {
 /// `bpf_xdp_load_bytes`, `bpf_xdp_store_bytes` (offsets and lengths in
 /// and out of the packet), `bpf_xdp_get_buff_len` and `bpf_xdp_adjust_meta`
 /// (metadata of 0..254 bytes, odd multiples of 2 refused, beyond the
-/// headroom refused; written, read back and given back, so that
-/// the packet out starts at `data` on both sides); every return value is
+/// headroom refused; written, read back, and given back or left: the packet
+/// out is `data..data_end` on both sides); every return value is
 /// written into the packet.
 const XDP_BYTES_C: &str = r#"
 #include <linux/bpf.h>
@@ -833,6 +833,7 @@ int xdp_bytes(struct xdp_md *ctx)
     __u32 len = (p[2] & 63) + 1;
     __u32 dst = p[3] | ((p[4] & 7) << 8);
     int m = -(int)((p[5] & 127) * 2);
+    int give_back = p[6] & 1;
     unsigned char buf[64];
     __builtin_memset(buf, 0, sizeof(buf));
     long r1 = bpf_xdp_load_bytes(ctx, off, buf, len);
@@ -847,7 +848,8 @@ int xdp_bytes(struct xdp_md *ctx)
             *(__u32 *)meta = 0xa5a5a5a5 ^ (__u32)blen;
             word = *(__u32 *)meta;
         }
-        bpf_xdp_adjust_meta(ctx, -m);
+        if (give_back)
+            bpf_xdp_adjust_meta(ctx, -m);
     }
     data = (void *)(long)ctx->data;
     end = (void *)(long)ctx->data_end;

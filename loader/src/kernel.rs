@@ -145,7 +145,8 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub struct KernelRun {
     /// The program's return value (the XDP action).
     pub retval: u32,
-    /// The packet as the program left it (`data..data_end`).
+    /// The packet as the program left it (`data..data_end`; metadata the
+    /// program left before `data` is not part of it).
     pub data_out: Vec<u8>,
 }
 
@@ -787,9 +788,14 @@ impl KernelProgram {
             .ptr(16, packet.as_ptr())
             .ptr(24, out.as_mut_ptr())
             .u32(32, 1);
-        if in_port != 0 {
-            a.u32(40, XDP_MD_SIZE as u32).ptr(48, ctx.as_ptr());
-        }
+        // The context in (ingress_ifindex 0 keeps the kernel's loopback) and
+        // out: the test run's output starts at `data_meta`, and the context
+        // out says how many bytes of metadata precede `data`.
+        let mut ctx_out = [0u8; XDP_MD_SIZE];
+        a.u32(40, XDP_MD_SIZE as u32)
+            .ptr(48, ctx.as_ptr())
+            .u32(44, XDP_MD_SIZE as u32)
+            .ptr(56, ctx_out.as_mut_ptr());
         // Pinned to one CPU: per-CPU maps are one copy, as on an engine.
         pinned(self.cpu, || bpf(BPF_PROG_TEST_RUN, &mut a))?.map_err(|e| {
             match e.raw_os_error() {
@@ -800,6 +806,9 @@ impl KernelProgram {
         let retval = a.get_u32(4);
         let len = (a.get_u32(12) as usize).min(out.len());
         out.truncate(len);
+        // The packet is `data..data_end`; metadata is not sent with it.
+        let metalen = u32::from_le_bytes([ctx_out[0], ctx_out[1], ctx_out[2], ctx_out[3]]) as usize;
+        out.drain(..metalen.min(out.len()));
         Ok(KernelRun {
             retval,
             data_out: out,
