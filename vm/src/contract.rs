@@ -161,6 +161,7 @@ pub const MAP_TYPE_LRU_HASH: u32 = 9;
 pub const MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 pub const MAP_TYPE_CPUMAP: u32 = 16;
 pub const MAP_TYPE_XSKMAP: u32 = 17;
+pub const MAP_TYPE_DEVMAP_HASH: u32 = 25;
 
 /// Map update flags (Linux).
 pub const BPF_ANY: u64 = 0;

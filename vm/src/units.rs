@@ -681,6 +681,7 @@ pub fn redirect(
 /// `__bpf_xdp_redirect_map`: unknown flag bits give XDP_ABORTED; a miss
 /// clears the target and returns the flags' low two bits (the action to
 /// take instead); `BPF_F_BROADCAST` redirects to every port of a DEVMAP
+/// or DEVMAP_HASH
 /// (CPUMAP and XSKMAP take the action bits only, as Linux). A CPUMAP hit
 /// sends the packet to the host CPU of the key, an XSKMAP hit to the
 /// AF_XDP socket of the key.
@@ -693,15 +694,16 @@ pub fn redirect_map(
     const ACTION_MASK: u64 = 3;
     let flags = a[2];
     let (_, d) = map_def(s, a[0])?;
-    if !d.kind.is_redirect() {
+    let devmap = matches!(d.kind, MapType::Devmap | MapType::DevmapHash);
+    if !d.kind.is_redirect() && !devmap {
         return Err(format!(
-            "redirect_map on a {} map (needs a DEVMAP, CPUMAP or XSKMAP)",
+            "redirect_map on a {} map (needs a DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP)",
             d.kind
         ));
     }
-    let extra = match d.kind {
-        MapType::Devmap => contract::BPF_F_BROADCAST | contract::BPF_F_EXCLUDE_INGRESS,
-        _ => 0,
+    let extra = match devmap {
+        true => contract::BPF_F_BROADCAST | contract::BPF_F_EXCLUDE_INGRESS,
+        false => 0,
     };
     if flags & !(ACTION_MASK | extra) != 0 {
         return Ok(contract::XDP_ABORTED);
@@ -713,7 +715,7 @@ pub fn redirect_map(
             exclude_ingress: flags & contract::BPF_F_EXCLUDE_INGRESS != 0,
         })
     } else if let Some(slot) = hit
-        && d.kind != MapType::Devmap
+        && !devmap
     {
         Some(RedirectTarget::Host(match d.kind {
             MapType::Cpumap => HostQueue::Cpu(slot.index),

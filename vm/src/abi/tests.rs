@@ -642,3 +642,39 @@ fn software_arrays_do_not_take_the_direct_store() {
             .is_err()
     );
 }
+
+/// DEVMAP_HASH: any u32 key names a port; a miss takes the flags' action.
+#[test]
+fn redirect_map_through_a_devmap_hash() {
+    let dev = device(&[(1, MapDef::new(MapType::DevmapHash, 4, 4, 4))]);
+    dev.with(|d| {
+        d.maps.update(
+            map_handle(1),
+            &0x1234_5678u32.to_le_bytes(),
+            &3u32.to_le_bytes(),
+            0,
+        )
+    })
+    .value
+    .unwrap();
+    let v = |key, flags| {
+        run(
+            Abi::Xdp,
+            &redirect_map_prog(key, flags),
+            &dev,
+            &frame(64),
+            0,
+        )
+    };
+    assert_eq!(v(0x1234_5678, 0).verdict, Verdict::Redirect(3));
+    assert_eq!(v(7, contract::XDP_PASS as i32).verdict, Verdict::Pass);
+    assert_eq!(
+        v(7, contract::BPF_F_BROADCAST as i32).verdict,
+        Verdict::Flood
+    );
+    let mut t = crate::maps::MapTable::default();
+    assert!(
+        t.configure(0, MapDef::new(MapType::DevmapHash, 4, 2, 4))
+            .is_err()
+    );
+}

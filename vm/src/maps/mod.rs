@@ -84,6 +84,8 @@ use std::fmt;
 ///   failing with `-E2BIG`. Linux's LRU is approximate (per-CPU free lists,
 ///   a second-chance reference bit) and may evict before the map is full;
 ///   until the map is full both agree.
+/// - DEVMAP_HASH is a DEVMAP keyed by any u32 (a HASH of `{ifindex[,
+///   prog]}`), for `bpf_redirect_map` to a port.
 /// - CPUMAP and XSKMAP are DEVMAP's kin: `bpf_redirect_map` through them
 ///   hands the packet to a host CPU's queue or an AF_XDP socket (the
 ///   verdict [`crate::abi::Verdict::Host`]); an index is present when its
@@ -101,11 +103,12 @@ pub enum MapType {
     LruPercpuHash,
     Cpumap,
     Xskmap,
+    DevmapHash,
 }
 
 impl MapType {
     /// Every type, in Linux's numbering order.
-    pub const ALL: [MapType; 10] = [
+    pub const ALL: [MapType; 11] = [
         MapType::Hash,
         MapType::Array,
         MapType::PercpuHash,
@@ -116,6 +119,7 @@ impl MapType {
         MapType::Devmap,
         MapType::Cpumap,
         MapType::Xskmap,
+        MapType::DevmapHash,
     ];
 
     /// Linux's type number (the TYPEMAP register).
@@ -131,6 +135,7 @@ impl MapType {
             MapType::LruPercpuHash => contract::MAP_TYPE_LRU_PERCPU_HASH,
             MapType::Cpumap => contract::MAP_TYPE_CPUMAP,
             MapType::Xskmap => contract::MAP_TYPE_XSKMAP,
+            MapType::DevmapHash => contract::MAP_TYPE_DEVMAP_HASH,
         }
     }
 
@@ -146,6 +151,7 @@ impl MapType {
             contract::MAP_TYPE_LRU_PERCPU_HASH => Some(MapType::LruPercpuHash),
             contract::MAP_TYPE_CPUMAP => Some(MapType::Cpumap),
             contract::MAP_TYPE_XSKMAP => Some(MapType::Xskmap),
+            contract::MAP_TYPE_DEVMAP_HASH => Some(MapType::DevmapHash),
             _ => None,
         }
     }
@@ -163,6 +169,7 @@ impl MapType {
             MapType::LruPercpuHash => "LRU_PERCPU_HASH",
             MapType::Cpumap => "CPUMAP",
             MapType::Xskmap => "XSKMAP",
+            MapType::DevmapHash => "DEVMAP_HASH",
         }
     }
 
@@ -170,7 +177,11 @@ impl MapType {
     pub const fn is_hash(self) -> bool {
         matches!(
             self,
-            MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash
+            MapType::Hash
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+                | MapType::DevmapHash
         )
     }
 
@@ -222,6 +233,10 @@ impl MapType {
             MapType::LruHash => Some(
                 "the map coprocessor's CAM has no least-recently-used eviction yet; the \
                  interpreter and the pipeline run LRU_HASH maps",
+            ),
+            MapType::DevmapHash => Some(
+                "the map coprocessor's DEVMAP is indexed, not hashed, yet; the interpreter and \
+                 the pipeline run DEVMAP_HASH maps",
             ),
             MapType::Cpumap | MapType::Xskmap => Some(
                 "the device has no path from an engine to a host CPU's queue or an AF_XDP \
@@ -381,6 +396,12 @@ impl MapDef {
             ));
         }
         match self.kind {
+            MapType::DevmapHash if self.key_size != 4 || !matches!(self.value_size, 4 | 8) => {
+                return bad(format!(
+                    "key_size {} / value_size {} (must be 4 / 4 or 8)",
+                    self.key_size, self.value_size
+                ));
+            }
             k if k.is_hash() => {}
             k if k.is_array() && self.key_size != 4 => {
                 return bad(format!("key_size {} (must be 4)", self.key_size));
