@@ -103,14 +103,8 @@ fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
     let cfg = pipeline::Config {
-        budget: a.budget,
-        pacing: if a.instant {
-            Pacing::Instant
-        } else {
-            Pacing::default()
-        },
         helper_latency: pipeline::HelperLatency::from_device(dev.clone(), 0),
-        ..pipeline::Config::default()
+        ..pipeline_config(a)
     };
     let mut retires = Collect::default();
     let mut cycles = CollectCycles::default();
@@ -127,6 +121,19 @@ fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
     finish(a, &prog, &retires, &cycles, rep)
 }
 
+/// The pipeline's configuration from `--budget` and `--instant`.
+fn pipeline_config(a: &Args) -> pipeline::Config {
+    pipeline::Config {
+        budget: a.budget,
+        pacing: if a.instant {
+            Pacing::Instant
+        } else {
+            Pacing::default()
+        },
+        ..pipeline::Config::default()
+    }
+}
+
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if super::nf::is_nf(&a.prog) {
         return run_object(&a);
@@ -135,15 +142,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let prog = Program::new(insns).with_context(|| a.prog.display().to_string())?;
     let data = parse_hex(&a.mem).context("--mem")?;
     let (mut mem, args) = conformance_memory(&data);
-    let cfg = pipeline::Config {
-        budget: a.budget,
-        pacing: if a.instant {
-            Pacing::Instant
-        } else {
-            Pacing::default()
-        },
-        ..pipeline::Config::default()
-    };
+    let cfg = pipeline_config(&a);
     if a.cosim {
         return match nfbpf_sim::cosim::cosim(&prog, &mem, Helpers::conformance, args, &cfg) {
             Ok(r) => {
