@@ -562,7 +562,7 @@ fn encode(
             let x = imm64(*v, t)?;
             i.dst = *d;
             i.imm = x as u32 as i32;
-            hi = Some(Insn::new(0, 0, 0, 0, (x >> 32) as u32 as i32));
+            hi = Some(Insn::second_slot((x >> 32) as u32 as i32));
         }
         (Form::Load, [Reg(d), Mem(s, o)]) => (i.dst, i.src, i.off) = (*d, *s, *o),
         (Form::StoreImm, [Mem(d, o), Num(v, t)]) => (i.dst, i.off, i.imm) = (*d, *o, imm32(*v, t)?),
@@ -680,7 +680,7 @@ mod tests {
             let i = r.with_operands(3, 4, -7, -9);
             let mut prog = vec![i];
             if r.slots() == 2 {
-                prog.push(Insn::new(0, 0, 0, 0, 0x55));
+                prog.push(Insn::second_slot(0x55));
             }
             let text: String = disasm(&prog).into_iter().map(|(_, t)| t + "\n").collect();
             assert_eq!(assemble(&text).expect(&text), prog, "{text}");

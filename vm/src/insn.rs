@@ -29,6 +29,17 @@ impl Insn {
         }
     }
 
+    /// The second slot of a two-slot instruction (`lddw`): the upper 32 bits
+    /// of the immediate in `imm`, every other field zero.
+    pub const fn second_slot(imm_hi: i32) -> Self {
+        Insn::new(0, 0, 0, 0, imm_hi)
+    }
+
+    /// Is this a well-formed second slot (every field but `imm` zero)?
+    pub const fn is_second_slot(self) -> bool {
+        self.opc == 0 && self.dst == 0 && self.src == 0 && self.off == 0
+    }
+
     /// Decode one little-endian slot (the byte order clang's `bpfel` target and
     /// the conformance suite use).
     pub fn from_bytes(b: [u8; 8]) -> Self {

@@ -465,16 +465,17 @@ pub fn run_plain(
 mod tests {
     use super::*;
     use crate::Insn;
+    use crate::build as b;
+    use crate::isa::Width;
     use crate::trace::Collect;
 
     fn prog(v: &[Insn]) -> Program {
         Program::new(v.to_vec()).unwrap()
     }
-    const EXIT: Insn = Insn::new(0x95, 0, 0, 0, 0);
 
     #[test]
     fn budget_stops_runaway() {
-        let p = prog(&[Insn::new(0x05, 0, 0, -1, 0), EXIT]);
+        let p = prog(&[b::ja(-1), b::exit()]);
         let (mut m, a) = conformance_memory(&[]);
         let cfg = Config {
             budget: 100,
@@ -495,7 +496,7 @@ mod tests {
 
     #[test]
     fn out_of_bounds_names_pc_and_address() {
-        let p = prog(&[Insn::new(0x61, 0, 1, 4, 0), EXIT]);
+        let p = prog(&[b::ldx(Width::W, 0, 1, 4), b::exit()]);
         let (mut m, a) = conformance_memory(&[1, 2, 3, 4]);
         let e = run_plain(&p, &mut m, &mut Helpers::new(), a).unwrap_err();
         assert_eq!(e.pc, 0);
@@ -509,7 +510,7 @@ mod tests {
     #[test]
     fn recursion_depth_is_bounded() {
         // call local -1 calls itself forever.
-        let p = prog(&[Insn::new(0x85, 0, 1, 0, -1), EXIT]);
+        let p = prog(&[b::call_local(-1), b::exit()]);
         let (mut m, a) = conformance_memory(&[]);
         let e = run_plain(&p, &mut m, &mut Helpers::new(), a).unwrap_err();
         assert!(matches!(e.kind, FaultKind::CallDepth(8)), "{e}");
@@ -518,10 +519,10 @@ mod tests {
     #[test]
     fn trace_records_effects() {
         let p = prog(&[
-            Insn::new(0xb7, 1, 0, 0, 7),
-            Insn::new(0x7b, 10, 1, -8, 0),
-            Insn::new(0x79, 0, 10, -8, 0),
-            EXIT,
+            b::mov64_imm(1, 7),
+            b::stx(Width::DW, 10, 1, -8),
+            b::ldx(Width::DW, 0, 10, -8),
+            b::exit(),
         ]);
         let (mut m, a) = conformance_memory(&[]);
         let mut t = Collect::default();

@@ -90,6 +90,24 @@ pub enum Cond {
     Sle,
 }
 
+impl Cond {
+    /// Every condition, in declaration order (the RTL's branch-condition
+    /// codes are positions in this list).
+    pub const ALL: [Cond; 11] = [
+        Cond::Eq,
+        Cond::Gt,
+        Cond::Ge,
+        Cond::Set,
+        Cond::Ne,
+        Cond::Sgt,
+        Cond::Sge,
+        Cond::Lt,
+        Cond::Le,
+        Cond::Slt,
+        Cond::Sle,
+    ];
+}
+
 /// Atomic read-modify-write operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AtomicOp {
@@ -99,6 +117,19 @@ pub enum AtomicOp {
     Xor,
     Xchg,
     Cmpxchg,
+}
+
+impl AtomicOp {
+    /// Every operation, in declaration order (the RTL's atomic-operation
+    /// codes are positions in this list).
+    pub const ALL: [AtomicOp; 6] = [
+        AtomicOp::Add,
+        AtomicOp::Or,
+        AtomicOp::And,
+        AtomicOp::Xor,
+        AtomicOp::Xchg,
+        AtomicOp::Cmpxchg,
+    ];
 }
 
 /// Byte-order operation.
@@ -306,6 +337,23 @@ pub enum Unit {
     Branch,
     Call,
     Exit,
+}
+
+impl Unit {
+    /// Every unit, in declaration order (the RTL's functional-unit codes are
+    /// positions in this list).
+    pub const ALL: [Unit; 10] = [
+        Unit::Alu,
+        Unit::Mul,
+        Unit::Div,
+        Unit::Load,
+        Unit::Store,
+        Unit::Atomic,
+        Unit::Lddw,
+        Unit::Branch,
+        Unit::Call,
+        Unit::Exit,
+    ];
 }
 
 /// Register use, as bit sets over r0..r10.
@@ -1192,6 +1240,11 @@ impl Isa {
 
     pub fn row(&self, index: u16) -> &OpDef {
         &self.rows[index as usize]
+    }
+
+    /// The row that does `kind` (each kind has at most one row), if any.
+    pub fn by_kind(&self, kind: Kind) -> Option<&OpDef> {
+        self.rows.iter().find(|r| r.kind == kind)
     }
 }
 

@@ -1,7 +1,7 @@
 //! nfbpf-vm: the eBPF machine every other layer is checked against.
 //!
 //! - [`isa`]: the one ISA table (every opcode fact, written once);
-//! - [`insn`]: the raw 64-bit encoding;
+//! - [`insn`]: the raw 64-bit encoding; [`build`]: instruction builders from the table;
 //! - [`validate`] and [`program`]: table-driven validation and pre-decoding;
 //! - [`sem`]: instruction semantics, shared by interpreter and pipeline;
 //! - [`mem`]: bounds-checked memory regions; [`helpers`]: helper registry;
@@ -15,6 +15,7 @@
 
 pub mod abi;
 pub mod asm;
+pub mod build;
 pub mod conformance;
 pub mod contract;
 pub mod device;

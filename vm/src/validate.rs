@@ -267,7 +267,7 @@ pub fn validate(insns: &[Insn], limits: &Limits) -> Result<(), ValidationError> 
             let Some(hi) = insns.get(pc + 1) else {
                 return err(Problem::LddwIncomplete);
             };
-            if hi.opc != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 {
+            if !hi.is_second_slot() {
                 return err(Problem::LddwBadSecondSlot);
             }
             second[pc + 1] = true;
@@ -328,11 +328,12 @@ pub fn branch_offset(kind: Kind, i: &Insn) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build as b;
+    use crate::isa::{AluOp, Cond};
 
     fn v(insns: &[Insn]) -> Result<(), String> {
         validate(insns, &Limits::default()).map_err(|e| e.to_string())
     }
-    const EXIT: Insn = Insn::new(0x95, 0, 0, 0, 0);
 
     #[test]
     fn rejects_with_named_causes() {
@@ -341,57 +342,64 @@ mod tests {
             "invalid program: program has no instructions"
         );
         assert!(
-            v(&[Insn::new(0x04, 0, 1, 0, 1), EXIT])
-                .unwrap_err()
-                .contains("unused field src is 1")
+            v(&[
+                Insn {
+                    src: 1,
+                    ..b::alu_imm(AluOp::Add, false, 0, 1)
+                },
+                b::exit()
+            ])
+            .unwrap_err()
+            .contains("unused field src is 1")
         );
         assert!(
-            v(&[Insn::new(0xb7, 10, 0, 0, 1), EXIT])
+            v(&[b::mov64_imm(10, 1), b::exit()])
                 .unwrap_err()
                 .contains("writes r10")
         );
         assert!(
-            v(&[Insn::new(0xbf, 0, 11, 0, 0), EXIT])
+            v(&[b::mov64_reg(0, 11), b::exit()])
                 .unwrap_err()
                 .contains("invalid register r11")
         );
         assert!(
-            v(&[Insn::new(0x05, 0, 0, 5, 0), EXIT])
+            v(&[b::ja(5), b::exit()])
                 .unwrap_err()
                 .contains("outside the program")
         );
         assert!(
-            v(&[Insn::new(0xb7, 0, 0, 0, 0)])
+            v(&[b::mov64_imm(0, 0)])
                 .unwrap_err()
                 .contains("fall off the end")
         );
         assert!(
-            v(&[Insn::new(0x18, 0, 0, 0, 0)])
+            v(&[b::lddw(0, 0)[0]])
                 .unwrap_err()
                 .contains("missing its second slot")
         );
         assert!(
-            v(&[
-                Insn::new(0x05, 0, 0, 1, 0),
-                Insn::new(0x18, 0, 0, 0, 0),
-                Insn::new(0, 0, 0, 0, 0),
-                EXIT
-            ])
-            .unwrap_err()
-            .contains("second slot of an lddw")
+            v(&[b::ja(1), b::lddw(0, 0)[0], b::lddw(0, 0)[1], b::exit()])
+                .unwrap_err()
+                .contains("second slot of an lddw")
         );
         assert!(
-            v(&[Insn::new(0x3f, 0, 1, 3, 0), EXIT])
-                .unwrap_err()
-                .contains("offset = 3")
+            v(&[
+                Insn {
+                    off: 3,
+                    ..b::alu_reg(AluOp::Div, true, 0, 1)
+                },
+                b::exit()
+            ])
+            .unwrap_err()
+            .contains("offset = 3")
         );
-        assert!(v(&[Insn::new(0xb7, 0, 0, 0, 1), EXIT]).is_ok());
+        assert!(v(&[b::mov64_imm(0, 1), b::exit()]).is_ok());
     }
 
     #[test]
     fn conditional_jump_at_end_falls_off() {
         assert!(
-            v(&[EXIT, Insn::new(0x15, 0, 0, -2, 0)])
+            v(&[b::exit(), b::jmp_imm(Cond::Eq, true, 0, 0, -2)])
                 .unwrap_err()
                 .contains("fall off")
         );
@@ -399,9 +407,9 @@ mod tests {
 
     #[test]
     fn prologue_may_write_r10_and_nothing_after_it() {
-        let set_r1 = Insn::new(0xb7, 1, 0, 0, 0x1000_0000);
-        let set_r10 = Insn::new(0xb7, 10, 0, 0, 0x3000_1000);
-        let prog = [set_r1, set_r10, Insn::new(0xb7, 0, 0, 0, 0), EXIT];
+        let set_r1 = b::mov64_imm(1, 0x1000_0000);
+        let set_r10 = b::mov64_imm(10, 0x3000_1000);
+        let prog = [set_r1, set_r10, b::mov64_imm(0, 0), b::exit()];
         let l = Limits {
             prologue: 2,
             ..Limits::default()
@@ -411,7 +419,7 @@ mod tests {
         let e = validate(&prog, &Limits::default()).unwrap_err();
         assert_eq!((e.pc, e.problem), (Some(1), Problem::WritesR10));
         // A write to r10 just past the prologue is still rejected.
-        let late = [set_r1, set_r10, set_r10, EXIT];
+        let late = [set_r1, set_r10, set_r10, b::exit()];
         let e = validate(&late, &l).unwrap_err();
         assert_eq!((e.pc, e.problem), (Some(2), Problem::WritesR10));
     }
@@ -423,16 +431,16 @@ mod tests {
             helper_known: Some(|id| id == 1),
             ..Limits::default()
         };
-        let sdiv = Insn::new(0x37, 0, 0, 1, 3);
+        let sdiv = b::alu_imm(AluOp::Sdiv, true, 0, 3);
         assert!(
-            validate(&[sdiv, EXIT], &l)
+            validate(&[sdiv, b::exit()], &l)
                 .unwrap_err()
                 .to_string()
                 .contains("needs ISA v4")
         );
-        let call = Insn::new(0x85, 0, 0, 0, 7);
+        let call = b::call(7);
         assert!(
-            validate(&[call, EXIT], &l)
+            validate(&[call, b::exit()], &l)
                 .unwrap_err()
                 .to_string()
                 .contains("unknown helper 7")

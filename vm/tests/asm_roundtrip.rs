@@ -34,10 +34,10 @@ fn build(spec: &[Spec]) -> Vec<Insn> {
         starts.push(out.len());
         out.push(i);
         if r.slots() == 2 {
-            out.push(Insn::new(0, 0, 0, 0, imm.rotate_left(7)));
+            out.push(Insn::second_slot(imm.rotate_left(7)));
         }
     }
-    out.push(Insn::new(0x95, 0, 0, 0, 0));
+    out.push(nfbpf_vm::build::exit());
     for (k, &(row, _, _, _, _, tgt)) in spec.iter().enumerate() {
         let r = t.row(row);
         if r.is_branch() {

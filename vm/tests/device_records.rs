@@ -5,18 +5,12 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use nfbpf_vm::device::{Device, DeviceConfig};
-use nfbpf_vm::isa::{Form, isa};
+use nfbpf_vm::isa::Form;
 use nfbpf_vm::pipeline::{CollectDevice, Stall};
 use nfbpf_vm::trace::DeviceFault;
 use nfbpf_vm::{Insn, Program};
 
-fn ins(m: &str, form: Form, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    let def = isa()
-        .by_mnemonic(m)
-        .find(|r| r.form == form)
-        .unwrap_or_else(|| panic!("no row {m} {form:?}"));
-    def.with_operands(dst, src, off, imm)
-}
+use nfbpf_vm::build::named as ins;
 
 fn device(insns: Vec<Insn>) -> Device {
     let mut d = Device::new(DeviceConfig::default()).unwrap();

@@ -17,14 +17,7 @@ use nfbpf_vm::trace::Collect;
 use nfbpf_vm::{Insn, Program};
 use std::sync::Arc;
 
-/// Instruction by mnemonic and operand form, fields filled as the form uses them.
-fn ins(m: &str, form: Form, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    let def = isa()
-        .by_mnemonic(m)
-        .find(|r| r.form == form)
-        .unwrap_or_else(|| panic!("no row {m} {form:?}"));
-    def.with_operands(dst, src, off, imm)
-}
+use nfbpf_vm::build::{lddw, named as ins};
 fn movi(d: u8, v: i32) -> Insn {
     ins("mov", Form::AluImm, d, 0, 0, v)
 }
@@ -296,8 +289,8 @@ fn mul_and_div_occupy_ex() {
 #[test]
 fn lddw_fetches_in_two_cycles() {
     let r = run(&[
-        Insn::new(0x18, 0, 0, 0, 0x5678),
-        Insn::new(0, 0, 0, 0, 0x1234),
+        lddw(0, 0x1234_0000_5678)[0],
+        lddw(0, 0x1234_0000_5678)[1],
         exit(),
     ]);
     assert_eq!(r.extra(), contract::LDDW_FETCH_CYCLES - 1);
@@ -491,13 +484,7 @@ fn measured(key: &str) -> u64 {
         "mul" => run(&[ins("mul", Form::AluImm, 1, 0, 0, 5), movi(2, 0), exit()]).extra(),
         "div32" => run(&[ins("div32", Form::AluImm, 1, 0, 0, 5), movi(2, 0), exit()]).extra(),
         "div64" => run(&[ins("mod", Form::AluImm, 1, 0, 0, 5), movi(2, 0), exit()]).extra(),
-        "lddw" => run(&[
-            Insn::new(0x18, 1, 0, 0, 1),
-            Insn::new(0, 0, 0, 0, 0),
-            movi(2, 0),
-            exit(),
-        ])
-        .extra(),
+        "lddw" => run(&[lddw(1, 1)[0], lddw(1, 1)[1], movi(2, 0), exit()]).extra(),
         "atomic" => run(&[
             ins("lock add", Form::StoreReg, 10, 3, -8, 0),
             movi(2, 0),

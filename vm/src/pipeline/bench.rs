@@ -3,12 +3,12 @@
 //! pipeline` can call [`measure`] directly.
 
 use super::{Config, Engine, InstrMem, NoCycles, Pacing};
+use crate::contract;
 use crate::helpers::Helpers;
 use crate::interp::add_stack;
 use crate::mem::Memory;
 use crate::program::Program;
 use crate::trace::NoTrace;
-use crate::{Insn, contract};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,18 +33,19 @@ impl Throughput {
 /// A loop of `iters` iterations mixing loads, stores, ALU, forwarding, a
 /// load-use and a taken branch per iteration (about 8 clocks each).
 pub fn loop_program(iters: i32) -> Program {
-    let i = Insn::new;
+    use crate::build as b;
+    use crate::isa::{AluOp, Cond, Width};
     let v = vec![
-        i(0xb7, 2, 0, 0, 0),     // mov r2, 0
-        i(0xb7, 3, 0, 0, iters), // mov r3, iters
-        i(0x79, 4, 10, -8, 0),   // ldxdw r4, [r10-8]
-        i(0x0f, 4, 3, 0, 0),     // add r4, r3 (load-use)
-        i(0x7b, 10, 4, -8, 0),   // stxdw [r10-8], r4
-        i(0xaf, 2, 4, 0, 0),     // xor r2, r4
-        i(0x07, 3, 0, 0, -1),    // add r3, -1
-        i(0x55, 3, 0, -6, 0),    // jne r3, 0, -6
-        i(0xbf, 0, 2, 0, 0),     // mov r0, r2
-        i(0x95, 0, 0, 0, 0),     // exit
+        b::mov64_imm(2, 0),                   // mov r2, 0
+        b::mov64_imm(3, iters),               // mov r3, iters
+        b::ldx(Width::DW, 4, 10, -8),         // ldxdw r4, [r10-8]
+        b::alu_reg(AluOp::Add, true, 4, 3),   // add r4, r3 (load-use)
+        b::stx(Width::DW, 10, 4, -8),         // stxdw [r10-8], r4
+        b::alu_reg(AluOp::Xor, true, 2, 4),   // xor r2, r4
+        b::add64_imm(3, -1),                  // add r3, -1
+        b::jmp_imm(Cond::Ne, true, 3, 0, -6), // jne r3, 0, -6
+        b::mov64_reg(0, 2),                   // mov r0, r2
+        b::exit(),                            // exit
     ];
     // The program is fixed and valid.
     Program::new(v).unwrap_or_else(|e| panic!("bench program: {e}"))

@@ -19,9 +19,10 @@
 //! every program terminates; small budgets exercise budget faults.
 
 use crate::Insn;
+use crate::build;
 use crate::contract;
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::isa::{Form, Kind, OpDef, isa};
+use crate::isa::{Cond, Form, Kind, OpDef, isa};
 use std::sync::LazyLock;
 
 /// Small deterministic generator (SplitMix64).
@@ -303,13 +304,7 @@ fn block(
                     // ldind: a small index in the index register
                     let r = if i.src != 0 { i.src } else { 0 };
                     if r != 6 && r != 10 {
-                        items.push(Item::Plain(Insn::new(
-                            0xb4,
-                            r,
-                            0,
-                            0,
-                            g.below(len as u64) as i32,
-                        )));
+                        items.push(Item::Plain(build::mov32_imm(r, g.below(len as u64) as i32)));
                         i.imm = g.below(8) as i32;
                     }
                 }
@@ -336,30 +331,21 @@ fn block(
                 // Point r1 at the packet or the stack most of the time.
                 match g.below(10) {
                     0..=3 if len >= 4 => {
-                        items.push(Item::Plain(Insn::new(0xbf, 1, 6, 0, 0)));
-                        items.push(Item::Plain(Insn::new(
-                            0x07,
+                        items.push(Item::Plain(build::mov64_reg(1, 6)));
+                        items.push(Item::Plain(build::add64_imm(
                             1,
-                            0,
-                            0,
                             g.below(len as u64 - 3) as i32,
                         )));
                     }
                     0..=7 => {
-                        items.push(Item::Plain(Insn::new(0xbf, 1, 10, 0, 0)));
-                        items.push(Item::Plain(Insn::new(
-                            0x07,
-                            1,
-                            0,
-                            0,
-                            -8 - g.below(500) as i32,
-                        )));
+                        items.push(Item::Plain(build::mov64_reg(1, 10)));
+                        items.push(Item::Plain(build::add64_imm(1, -8 - g.below(500) as i32)));
                     }
                     _ => {}
                 }
                 if g.pct(20) {
                     let r = *g.pick(&[7u8, 8, 9]);
-                    items.push(Item::Plain(Insn::new(0xb7, r, 0, 0, id as i32)));
+                    items.push(Item::Plain(build::mov64_imm(r, id as i32)));
                     let mut c = row(|k| matches!(k, Kind::Callx)).template();
                     c.dst = r;
                     Item::Plain(c)
@@ -382,7 +368,7 @@ fn block(
             96..=98 if depth == 0 => {
                 // mov r9, k ; loop: <block> ; add r9, -1 ; jne r9, 0, loop
                 let k = 1 + g.below(4) as i32;
-                items.push(Item::Plain(Insn::new(0xb7, LOOP_REG, 0, 0, k)));
+                items.push(Item::Plain(build::mov64_imm(LOOP_REG, k)));
                 let top = items.len();
                 let m = 1 + g.below(8) as usize;
                 let mut inner = block(g, m, len, fn_idx, nfns, recursive, depth + 1);
@@ -393,9 +379,9 @@ fn block(
                     }
                 }
                 items.extend(inner);
-                items.push(Item::Plain(Insn::new(0x07, LOOP_REG, 0, 0, -1)));
+                items.push(Item::Plain(build::add64_imm(LOOP_REG, -1)));
                 interiors.push((top, items.len()));
-                Item::Branch(Insn::new(0x55, LOOP_REG, 0, 0, 0), top)
+                Item::Branch(build::jmp_imm(Cond::Ne, true, LOOP_REG, 0, 0), top)
             }
             _ => Item::Plain(pf(g, &ROWS.alu, len)),
         };
@@ -436,7 +422,7 @@ pub fn generate(seed: u64) -> Case {
         let mut b = body(&mut g, n, len, f, nfns, recursive && f == nfns - 1);
         if f == 0 {
             // Prologue: r6 = packet pointer (r1 at entry).
-            b.insert(0, Item::Plain(Insn::new(0xbf, 6, 1, 0, 0)));
+            b.insert(0, Item::Plain(build::mov64_reg(6, 1)));
             for it in b.iter_mut() {
                 if let Item::Branch(_, t) = it {
                     *t += 1;
@@ -465,8 +451,7 @@ pub fn generate(seed: u64) -> Case {
             match *it {
                 Item::Plain(i) => insns.push(i),
                 Item::Lddw(d, v) => {
-                    insns.push(Insn::new(0x18, d, 0, 0, v as u32 as i32));
-                    insns.push(Insn::new(0, 0, 0, 0, (v >> 32) as u32 as i32));
+                    insns.extend(build::lddw(d, v));
                 }
                 Item::Branch(mut i, t) => {
                     let rel = slot_of[fi][t] as i64 - here - 1;
@@ -529,9 +514,9 @@ pub fn wild(g: &mut Rng) -> Vec<crate::Insn> {
         }
         insns.push(i);
         if def.slots() == 2 {
-            insns.push(Insn::new(0, 0, 0, 0, g.next_u64() as i32));
+            insns.push(Insn::second_slot(g.next_u64() as i32));
         }
     }
-    insns.push(Insn::new(0x95, 0, 0, 0, 0));
+    insns.push(crate::build::exit());
     insns
 }

@@ -310,10 +310,7 @@ fn every_unit_has_a_distinct_id_and_name() {
 #[test]
 fn abis_name_their_helpers_for_the_validator() {
     use crate::validate::Limits;
-    let call51 = [
-        crate::Insn::new(0x85, 0, 0, 0, 51),
-        crate::Insn::new(0x95, 0, 0, 0, 0),
-    ];
+    let call51 = [crate::build::call(51), crate::build::exit()];
     for (abi, ok) in [(Abi::Xdp, true), (Abi::Sume, false)] {
         let limits = Limits {
             helper_known: Some(abi.helper_known()),
