@@ -920,7 +920,7 @@ fn kernel_refusals_are_clear() {
     assert_eq!(k.run(&[0u8; 60], 0).unwrap().retval, 1, "0 = loopback");
     // A program the verifier refuses: r0 = r5, r5 never written.
     let mut bad = drop.clone();
-    bad.insns[bad.entry] = nfbpf_vm::Insn::new(0xbf, 0, 5, 0, 0);
+    bad.insns[bad.entry] = nfbpf_vm::build::mov64_reg(0, 5);
     match KernelProgram::load(&bad) {
         Err(KernelError::Verifier { log, .. }) => {
             assert!(log.contains("R5"), "verifier log names r5:\n{log}")

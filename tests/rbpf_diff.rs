@@ -13,7 +13,8 @@
 
 use nfbpf_vm::helpers::Helpers;
 use nfbpf_vm::interp;
-use nfbpf_vm::{Insn, Program, insn};
+use nfbpf_vm::isa::{AluOp, Cond, Order, Width};
+use nfbpf_vm::{Insn, Program, build, insn};
 use proptest::prelude::*;
 
 const BUF: usize = 64;
@@ -33,20 +34,20 @@ fn reg() -> impl Strategy<Value = u8> {
 }
 
 fn alu() -> impl Strategy<Value = Insn> {
-    // (op code, may use register source, immediate must be non-zero)
-    let ops: Vec<(u8, bool, bool)> = vec![
-        (0x0, true, false), // add
-        (0x1, true, false), // sub
-        (0x2, true, false), // mul
-        (0x3, false, true), // div (non-zero imm only)
-        (0x4, true, false), // or
-        (0x5, true, false), // and
-        (0x6, true, false), // lsh
-        (0x7, true, false), // rsh
-        (0x9, false, true), // mod (non-zero imm only)
-        (0xa, true, false), // xor
-        (0xb, true, false), // mov
-        (0xc, true, false), // arsh
+    // (operation, may use register source, immediate must be non-zero)
+    let ops: Vec<(AluOp, bool, bool)> = vec![
+        (AluOp::Add, true, false),
+        (AluOp::Sub, true, false),
+        (AluOp::Mul, true, false),
+        (AluOp::Div, false, true), // non-zero imm only
+        (AluOp::Or, true, false),
+        (AluOp::And, true, false),
+        (AluOp::Lsh, true, false),
+        (AluOp::Rsh, true, false),
+        (AluOp::Mod, false, true), // non-zero imm only
+        (AluOp::Xor, true, false),
+        (AluOp::Mov, true, false),
+        (AluOp::Arsh, true, false),
     ];
     (
         prop::sample::select(ops),
@@ -56,59 +57,59 @@ fn alu() -> impl Strategy<Value = Insn> {
         reg(),
         any::<i32>(),
     )
-        .prop_map(|((code, reg_ok, nonzero), wide, use_reg, dst, src, imm)| {
-            let cls = if wide { 0x07 } else { 0x04 };
+        .prop_map(|((op, reg_ok, nonzero), wide, use_reg, dst, src, imm)| {
             if use_reg && reg_ok {
-                Insn::new((code << 4) | 0x08 | cls, dst, src, 0, 0)
+                build::alu_reg(op, wide, dst, src)
             } else {
                 let imm = if nonzero && imm == 0 { 7 } else { imm };
-                Insn::new((code << 4) | cls, dst, 0, 0, imm)
+                build::alu_imm(op, wide, dst, imm)
             }
         })
 }
 
 fn unary() -> impl Strategy<Value = Insn> {
     prop_oneof![
-        (any::<bool>(), reg()).prop_map(|(w, d)| Insn::new(
-            if w { 0x87 } else { 0x84 },
-            d,
-            0,
-            0,
-            0
-        )),
-        (prop::sample::select(vec![16, 32, 64]), any::<bool>(), reg())
-            .prop_map(|(bits, be, d)| Insn::new(if be { 0xdc } else { 0xd4 }, d, 0, 0, bits)),
+        (any::<bool>(), reg()).prop_map(|(w, d)| build::neg(w, d)),
+        (
+            prop::sample::select(vec![16u8, 32, 64]),
+            any::<bool>(),
+            reg()
+        )
+            .prop_map(|(bits, be, d)| build::end(
+                if be { Order::Be } else { Order::Le },
+                bits,
+                d
+            )),
     ]
 }
 
-fn width() -> impl Strategy<Value = (u8, usize)> {
-    prop::sample::select(vec![(0x10u8, 1usize), (0x08, 2), (0x00, 4), (0x18, 8)])
+fn width() -> impl Strategy<Value = (Width, usize)> {
+    prop::sample::select(Width::ALL.map(|w| (w, w.bytes() as usize)).to_vec())
 }
 
 fn mem_op() -> impl Strategy<Value = Insn> {
     prop_oneof![
         // ldx dst, [r1+off]
         (width(), reg(), any::<u16>()).prop_map(|((w, n), d, o)| {
-            Insn::new(0x61 | w, d, 1, (o as usize % (BUF - n + 1)) as i16, 0)
+            build::ldx(w, d, 1, (o as usize % (BUF - n + 1)) as i16)
         }),
         // stx [r1+off], src
         (width(), reg(), any::<u16>()).prop_map(|((w, n), s, o)| {
-            Insn::new(0x63 | w, 1, s, (o as usize % (BUF - n + 1)) as i16, 0)
+            build::stx(w, 1, s, (o as usize % (BUF - n + 1)) as i16)
         }),
         // st [r1+off], imm
         (width(), any::<u16>(), any::<i32>()).prop_map(|((w, n), o, imm)| {
-            Insn::new(0x62 | w, 1, 0, (o as usize % (BUF - n + 1)) as i16, imm)
+            build::st(w, 1, (o as usize % (BUF - n + 1)) as i16, imm)
         }),
         // stack spill and fill through r10
-        (reg(), 1i16..=8).prop_map(|(s, k)| Insn::new(0x7b, 10, s, -8 * k, 0)),
-        (reg(), 1i16..=8).prop_map(|(d, k)| Insn::new(0x79, d, 10, -8 * k, 0)),
+        (reg(), 1i16..=8).prop_map(|(s, k)| build::stx(Width::DW, 10, s, -8 * k)),
+        (reg(), 1i16..=8).prop_map(|(d, k)| build::ldx(Width::DW, d, 10, -8 * k)),
     ]
 }
 
 fn jump() -> impl Strategy<Value = Item> {
-    let conds: Vec<u8> = vec![0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0xa, 0xb, 0xc, 0xd];
     (
-        prop::sample::select(conds),
+        prop::sample::select(Cond::ALL.to_vec()),
         any::<bool>(),
         any::<bool>(),
         reg(),
@@ -117,15 +118,18 @@ fn jump() -> impl Strategy<Value = Item> {
         0u8..6,
     )
         .prop_map(|(c, wide, use_reg, d, s, imm, skip)| {
-            let cls = if wide { 0x05 } else { 0x06 };
             // rbpf zero-extends the immediate of 64-bit jeq/jne/jgt/jge/jlt/jle
             // (RFC 9669 sign-extends it): keep those immediates non-negative.
-            let zero_ext_bug = wide && matches!(c, 0x1 | 0x2 | 0x3 | 0x5 | 0xa | 0xb);
+            let zero_ext_bug = wide
+                && matches!(
+                    c,
+                    Cond::Eq | Cond::Gt | Cond::Ge | Cond::Ne | Cond::Lt | Cond::Le
+                );
             let imm = if zero_ext_bug { imm & i32::MAX } else { imm };
             let i = if use_reg {
-                Insn::new((c << 4) | 0x08 | cls, d, s, 0, 0)
+                build::jmp_reg(c, wide, d, s, 0)
             } else {
-                Insn::new((c << 4) | cls, d, 0, 0, imm)
+                build::jmp_imm(c, wide, d, imm, 0)
             };
             Item::Jump(i, skip)
         })
@@ -152,8 +156,7 @@ fn case() -> impl Strategy<Value = (Vec<u64>, Vec<Item>, Vec<u8>)> {
 fn build(init: &[u64], body: &[Item]) -> Vec<Insn> {
     let mut p = Vec::new();
     for (&r, &v) in REGS.iter().zip(init) {
-        p.push(Insn::new(0x18, r, 0, 0, v as u32 as i32));
-        p.push(Insn::new(0, 0, 0, 0, (v >> 32) as u32 as i32));
+        p.extend(build::lddw(r, v));
     }
     let n = body.len();
     for (k, it) in body.iter().enumerate() {
@@ -168,9 +171,9 @@ fn build(init: &[u64], body: &[Item]) -> Vec<Insn> {
     }
     // Make every register observable in r0.
     for &r in &REGS[1..] {
-        p.push(Insn::new(0xaf, 0, r, 0, 0));
+        p.push(build::alu_reg(AluOp::Xor, true, 0, r));
     }
-    p.push(Insn::new(0x95, 0, 0, 0, 0));
+    p.push(build::exit());
     p
 }
 

@@ -4,7 +4,9 @@
 use crate::abi::{Abi, helper_name};
 use crate::error::InsnLoc;
 use crate::maps::MapDef;
+use nfbpf_vm::build;
 use nfbpf_vm::contract;
+use nfbpf_vm::isa::Kind;
 use nfbpf_vm::validate::{Limits, ValidationError};
 use nfbpf_vm::{Insn, Program};
 
@@ -228,7 +230,7 @@ impl Image {
                 line.push_str(&format!("  ; {note}"));
             } else {
                 let i = self.insns[pc];
-                if i.opc == 0x85 && i.src == 0 {
+                if build::is(&i, Kind::Call) {
                     let name = helper_name(i.imm as u32).unwrap_or("?");
                     line.push_str(&format!("  ; bpf_{name}"));
                 }

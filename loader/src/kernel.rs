@@ -375,7 +375,10 @@ fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
             ),
             Target::Call { .. } => continue,
         };
-        if r.pc < image.prologue_len || r.pc + 1 >= insns.len() || insns[r.pc].opc != 0x18 {
+        if r.pc < image.prologue_len
+            || r.pc + 1 >= insns.len()
+            || !nfbpf_vm::build::has_opcode(&insns[r.pc], nfbpf_vm::isa::Kind::Lddw)
+        {
             return Err(KernelError::Unsupported(format!(
                 "pc {}: map relocation `{}` is not on an lddw",
                 r.pc, r.symbol

@@ -16,26 +16,23 @@ use crate::error::{InsnLoc, LoadError, reloc_err, section_err};
 use crate::image::{Function, Image, Relocation, Target, limits, locate};
 use crate::maps::{self, MapTable};
 use nfbpf_vm::Insn;
+use nfbpf_vm::build;
 use nfbpf_vm::contract;
 use nfbpf_vm::isa::{Kind, isa};
 use nfbpf_vm::validate::{branch_offset, validate};
 use std::collections::{BTreeMap, BTreeSet};
 
-const OPC_LDDW: u8 = 0x18;
-const OPC_CALL: u8 = 0x85;
-/// `src` of a bpf-to-bpf call.
-const CALL_LOCAL: u8 = 1;
 /// `src` of a kfunc call (`BPF_PSEUDO_KFUNC_CALL`).
 const CALL_KFUNC: u8 = 2;
 
 /// The prologue: `mov64 r1, <context pointer>` and `mov64 r10, STACK_TOP`.
 /// Both addresses are positive 32-bit values (checked at compile time in
-/// [`crate::abi`]), so the sign-extending `mov64 dst, imm32` (opcode 0xb7)
-/// loads them exactly, in two slots and without `lddw`.
+/// [`crate::abi`]), so the sign-extending `mov64 dst, imm32` loads them
+/// exactly, in two slots and without `lddw`.
 pub fn prologue(abi: Abi) -> Vec<Insn> {
     vec![
-        Insn::new(0xb7, 1, 0, 0, abi.context_pointer() as i32),
-        Insn::new(0xb7, 10, 0, 0, contract::STACK_TOP as i32),
+        build::mov64_imm(1, abi.context_pointer() as i32),
+        build::mov64_imm(10, contract::STACK_TOP as i32),
     ]
 }
 
@@ -615,15 +612,15 @@ impl Linker<'_, '_, '_> {
             at: Box::new(at.clone()),
             msg,
         };
-        let is_lddw = i.opc == OPC_LDDW;
+        let is_lddw = build::has_opcode(&i, Kind::Lddw);
         if is_lddw && s + 1 >= f.len {
             return Err(ierr(format!(
                 "lddw is missing its second slot at the end of function {}",
                 f.name
             )));
         }
-        let is_local_call = i.opc == OPC_CALL && i.src == CALL_LOCAL;
-        let is_kfunc = i.opc == OPC_CALL && i.src == CALL_KFUNC;
+        let is_local_call = build::is(&i, Kind::CallLocal);
+        let is_kfunc = build::has_opcode(&i, Kind::Call) && i.src == CALL_KFUNC;
         let offset = sidx as u64 * 8;
         // Where a local call goes: (section, slot in that section, symbol).
         let mut callee: Option<(usize, i64, String)> = None;
@@ -732,7 +729,7 @@ impl Linker<'_, '_, '_> {
             self.calls.push((pc, ci));
         }
         // Only the helpers the ABI supports, named in the message.
-        if i.opc == OPC_CALL && i.src == 0 {
+        if build::is(&i, Kind::Call) {
             let id = i.imm as u32;
             if !self.abi.helpers().contains(&id) {
                 return Err(LoadError::Helper {

@@ -7,7 +7,8 @@ mod common;
 
 use common::*;
 use nfbpf_loader::{Abi, LoadError, MapOrigin, Options, Target, load};
-use nfbpf_vm::{Insn, contract};
+use nfbpf_vm::isa::Cond;
+use nfbpf_vm::{Insn, build, contract};
 
 fn err(bytes: &[u8]) -> String {
     err_with(bytes, &Options::default())
@@ -268,7 +269,7 @@ fn program_larger_than_instruction_memory() {
 
 #[test]
 fn jumps_out_of_range() {
-    let b = xdp(&[Insn::new(0x05, 0, 0, 5, 0), exit()]);
+    let b = xdp(&[build::ja(5), exit()]);
     has(
         &err(&b.build()),
         &[
@@ -280,12 +281,17 @@ fn jumps_out_of_range() {
     let mut b = ElfBuilder::new();
     b.code(
         "xdp",
-        &[Insn::new(0x15, 1, 0, 1, 0), exit(), mov(0, 1), exit()],
+        &[
+            build::jmp_imm(Cond::Eq, true, 1, 0, 1),
+            exit(),
+            mov(0, 1),
+            exit(),
+        ],
     )
     .func("prog", "xdp", 0, 2)
     .static_func("other", "xdp", 2, 2);
     has(&err(&b.build()), &["leaves function prog"]);
-    let b = xdp(&[Insn::new(0x05, 0, 0, -3, 0), exit()]);
+    let b = xdp(&[build::ja(-3), exit()]);
     has(&err(&b.build()), &["jump to instruction -2"]);
 }
 
@@ -325,7 +331,7 @@ fn bad_relocations() {
         ],
     );
     // Out of the global's section.
-    let mut b = xdp(&[Insn::new(0x18, 1, 0, 0, 100), c, exit()]);
+    let mut b = xdp(&[build::lddw(1, 100)[0], c, exit()]);
     b.section(".rodata", SHT_PROGBITS, SHF_ALLOC, vec![0; 8])
         .object("g", ".rodata", 0, 8);
     b.reloc("xdp", 0, 1, "g");
@@ -334,7 +340,7 @@ fn bad_relocations() {
         &["g+100 is outside section .rodata (8 bytes)"],
     );
     // Map symbol that points between definitions.
-    let mut b = xdp(&[Insn::new(0x18, 1, 0, 0, 4), c, exit()]);
+    let mut b = xdp(&[build::lddw(1, 4)[0], c, exit()]);
     b.legacy_maps(&[("m", [1, 4, 4, 8, 0])]);
     b.reloc("xdp", 0, 1, "m");
     has(
@@ -346,7 +352,7 @@ fn bad_relocations() {
     b.reloc("xdp", 0, 1, "prog");
     has(&err(&b.build()), &["callbacks are not supported"]);
     // lddw with a pseudo src but no relocation.
-    let b = xdp(&[Insn::new(0x18, 1, 1, 0, 0), c, exit()]);
+    let b = xdp(&[Insn { src: 1, ..a }, c, exit()]);
     has(
         &err(&b.build()),
         &["instruction 0", "lddw with src = 1", "has no relocation"],

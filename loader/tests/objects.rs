@@ -581,7 +581,7 @@ SEC("xdp") int stamp(struct xdp_md *ctx) {
     );
     // src = 2 (BPF_PSEUDO_KFUNC_CALL), as libbpf leaves it.
     let mut b = ElfBuilder::new();
-    b.code("xdp", &[Insn::new(0x85, 0, 2, 0, 0), exit()])
+    b.code("xdp", &[kfunc_call(0), exit()])
         .func("prog", "xdp", 0, 2)
         .sym("bpf_kfunc", None, 0, 0, STT_FUNC, STB_GLOBAL)
         .reloc("xdp", 0, 10, "bpf_kfunc");
@@ -593,10 +593,16 @@ SEC("xdp") int stamp(struct xdp_md *ctx) {
         ],
     );
     let mut b = ElfBuilder::new();
-    b.code("xdp", &[Insn::new(0x85, 0, 2, 0, 77), exit()])
+    b.code("xdp", &[kfunc_call(77), exit()])
         .func("prog", "xdp", 0, 2);
     has(
         &err_with(&b.build(), &Options::default()),
         &["instruction 0", "call to kfunc id 77 (src = 2"],
     );
+}
+
+/// A kfunc call as an object carries it: the helper call's opcode with
+/// `src` = 2 (`BPF_PSEUDO_KFUNC_CALL`), which no ISA row has.
+fn kfunc_call(id: i32) -> Insn {
+    Insn { src: 2, ..call(id) }
 }

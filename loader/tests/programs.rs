@@ -9,10 +9,11 @@ mod common;
 
 use common::{ALL_PROGRAMS, build};
 use nfbpf_loader::{Abi, Cpu, Image, MapOrigin, MapType, Options, Target, load, load_file};
-use nfbpf_vm::Insn;
+use nfbpf_vm::build as asm;
 use nfbpf_vm::contract;
 use nfbpf_vm::helpers::{HelperOutcome, Helpers};
 use nfbpf_vm::interp::{add_stack, run_plain};
+use nfbpf_vm::isa::Kind;
 use nfbpf_vm::mem::Memory;
 
 const CPUS: [Cpu; 2] = [Cpu::V3, Cpu::V4];
@@ -31,17 +32,17 @@ fn check_common(name: &str, img: &Image) {
     assert_eq!(img.prologue_len, 2, "{name}");
     assert_eq!(img.entry, 2, "{name}");
     let ctx = img.abi.context_pointer() as i32;
-    assert_eq!(img.insns[0], Insn::new(0xb7, 1, 0, 0, ctx), "{name}");
+    assert_eq!(img.insns[0], asm::mov64_imm(1, ctx), "{name}");
     assert_eq!(
         img.insns[1],
-        Insn::new(0xb7, 10, 0, 0, contract::STACK_TOP as i32),
+        asm::mov64_imm(10, contract::STACK_TOP as i32),
         "{name}"
     );
     // Every lddw got a relocation, with src = 0 and the right value.
     let mut pc = img.prologue_len;
     while pc < img.insns.len() {
         let i = img.insns[pc];
-        if i.opc == 0x18 {
+        if asm::has_opcode(&i, Kind::Lddw) {
             assert_eq!(i.src, 0, "{name} pc {pc}");
             // An lddw without relocation is a 64-bit constant.
             let Some(r) = img.relocations.iter().find(|r| r.pc == pc) else {
@@ -62,7 +63,7 @@ fn check_common(name: &str, img: &Image) {
             }
             pc += 2;
         } else {
-            if i.opc == 0x85 && i.src == 1 {
+            if asm::is(&i, Kind::CallLocal) {
                 let r = img
                     .relocations
                     .iter()

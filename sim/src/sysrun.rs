@@ -441,8 +441,8 @@ mod tests {
     use super::*;
     use crate::traffic::{Proto, Size};
     use nfbpf_vm::abi::Abi;
+    use nfbpf_vm::build;
     use nfbpf_vm::device::DeviceConfig;
-    use nfbpf_vm::insn::Insn;
     use nfbpf_vm::program::Program;
 
     #[test]
@@ -483,12 +483,7 @@ mod tests {
 
     /// `mov r0, PORT; exit` in the SUME ABI: every packet to one port.
     fn fixed_port(dev: &mut Device, port: i32) {
-        // BPF_ALU64 | BPF_MOV | BPF_K, then BPF_JMP | BPF_EXIT.
-        let prog = Program::new(vec![
-            Insn::new(0xb7, 0, 0, 0, port),
-            Insn::new(0x95, 0, 0, 0, 0),
-        ])
-        .unwrap();
+        let prog = Program::new(vec![build::mov64_imm(0, port), build::exit()]).unwrap();
         dev.write_idle(prog).unwrap();
         dev.flip();
     }

@@ -7,18 +7,12 @@ use nfbpf_sim::{cosim, engine};
 use nfbpf_vm::contract;
 use nfbpf_vm::helpers::{HelperOutcome, Helpers};
 use nfbpf_vm::interp::conformance_memory;
-use nfbpf_vm::isa::{Form, isa};
+use nfbpf_vm::isa::Form;
 use nfbpf_vm::pipeline::{self, CollectCycles, Pacing, Stall};
 use nfbpf_vm::trace::Collect;
 use nfbpf_vm::{Insn, Program};
 
-fn ins(m: &str, form: Form, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    let def = isa()
-        .by_mnemonic(m)
-        .find(|r| r.form == form)
-        .unwrap_or_else(|| panic!("no row {m} {form:?}"));
-    def.with_operands(dst, src, off, imm)
-}
+use nfbpf_vm::build::{lddw, named as ins};
 fn movi(d: u8, v: i32) -> Insn {
     ins("mov", Form::AluImm, d, 0, 0, v)
 }
@@ -109,12 +103,7 @@ fn measured(key: &str) -> u64 {
             r.extra()
         }
         "lddw" => {
-            let r = run(&[
-                Insn::new(0x18, 1, 0, 0, 1),
-                Insn::new(0, 0, 0, 0, 0),
-                movi(2, 0),
-                exit(),
-            ]);
+            let r = run(&[lddw(1, 1)[0], lddw(1, 1)[1], movi(2, 0), exit()]);
             assert_eq!(r.count(Stall::LddwFetch), 1);
             r.extra()
         }

@@ -6,6 +6,8 @@
 use nfbpf_loader::Cpu;
 use nfbpf_loader::compile;
 use nfbpf_vm::Insn;
+use nfbpf_vm::build;
+use nfbpf_vm::isa::Width;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -73,20 +75,20 @@ pub fn build(name: &str, cpu: Cpu) -> Option<Vec<u8>> {
 }
 
 pub fn exit() -> Insn {
-    Insn::new(0x95, 0, 0, 0, 0)
+    build::exit()
 }
 pub fn mov(dst: u8, imm: i32) -> Insn {
-    Insn::new(0xb7, dst, 0, 0, imm)
+    build::mov64_imm(dst, imm)
 }
 pub fn call(id: i32) -> Insn {
-    Insn::new(0x85, 0, 0, 0, id)
+    build::call(id)
 }
 pub fn call_local(imm: i32) -> Insn {
-    Insn::new(0x85, 0, 1, 0, imm)
+    build::call_local(imm)
 }
 /// Both slots of `lddw dst, 0`.
 pub fn lddw(dst: u8) -> [Insn; 2] {
-    [Insn::new(0x18, dst, 0, 0, 0), Insn::new(0, 0, 0, 0, 0)]
+    build::lddw(dst, 0)
 }
 
 pub const SHT_PROGBITS: u32 = 1;
@@ -545,7 +547,7 @@ pub fn sample_builder() -> ElfBuilder {
         l1,
         g0,
         g1,
-        Insn::new(0x79, 2, 2, 0, 0), // ldxdw r2, [r2]
+        build::ldx(Width::DW, 2, 2, 0), // ldxdw r2, [r2]
         call(1),
         call_local(-1),
         exit(),
