@@ -2,14 +2,13 @@
 //
 // Mirrors vm/src/sem.rs (alu64, alu32, neg, endian, sign_extend) for every
 // operation that completes in one cycle. Multiplication and division live in
-// ebpf_mul.v / ebpf_div.v (multi-cycle units); op_i values 2 (mul), 3 (div)
-// and 9 (mod) give 0 here.
+// ebpf_mul.v / ebpf_div.v (multi-cycle units); ALU_MUL, ALU_DIV and ALU_MOD
+// give 0 here.
 //
-// The operation is the eBPF opcode's op field (bits 7:4), so the decoder
-// passes instruction bits straight through:
-//   0 add  1 sub  4 or  5 and  6 lsh  7 rsh  8 neg  a xor  b mov (off_i:
-//   0 plain, 8/16/32 sign-extending movsx)  c arsh  d end (bits in imm_i;
-//   end_be_i: to big endian, swap_i: unconditional bswap)
+// The operation is the eBPF opcode's op field (bits 7:4), the ALU_* codes
+// that ebpf_params.vh takes from the ISA table: add, sub, or, and, lsh, rsh,
+// neg, xor, mov (off_i: 0 plain, 8/16/32 sign-extending movsx), arsh and end
+// (bits in imm_i; end_be_i: to big endian, swap_i: unconditional bswap).
 // wide_i selects 64-bit (ALU64 class) or 32-bit (ALU class; the result is
 // zero-extended). Shift amounts are masked to the operand width.
 module ebpf_alu (
@@ -23,6 +22,7 @@ module ebpf_alu (
   input  wire [63:0] b_i,
   output reg  [63:0] y_o
 );
+  `include "ebpf_params.vh"
 
   wire [31:0] a32 = a_i[31:0];
   wire [31:0] b32 = b_i[31:0];
@@ -62,34 +62,34 @@ module ebpf_alu (
     endcase
 
     case (op_i)
-      4'h0:    r64 = a_i + b_i;
-      4'h1:    r64 = a_i - b_i;
-      4'h4:    r64 = a_i | b_i;
-      4'h5:    r64 = a_i & b_i;
-      4'h6:    r64 = a_i << sh64;
-      4'h7:    r64 = a_i >> sh64;
-      4'h8:    r64 = 64'd0 - a_i;
-      4'ha:    r64 = a_i ^ b_i;
-      4'hb:    r64 = mov_v;
-      4'hc:    r64 = $signed(a_i) >>> sh64;
-      default: r64 = 64'd0;
+      ALU_ADD:  r64 = a_i + b_i;
+      ALU_SUB:  r64 = a_i - b_i;
+      ALU_OR:   r64 = a_i | b_i;
+      ALU_AND:  r64 = a_i & b_i;
+      ALU_LSH:  r64 = a_i << sh64;
+      ALU_RSH:  r64 = a_i >> sh64;
+      ALU_NEG:  r64 = 64'd0 - a_i;
+      ALU_XOR:  r64 = a_i ^ b_i;
+      ALU_MOV:  r64 = mov_v;
+      ALU_ARSH: r64 = $signed(a_i) >>> sh64;
+      default:  r64 = 64'd0;
     endcase
 
     case (op_i)
-      4'h0:    r32 = a32 + b32;
-      4'h1:    r32 = a32 - b32;
-      4'h4:    r32 = a32 | b32;
-      4'h5:    r32 = a32 & b32;
-      4'h6:    r32 = a32 << sh32;
-      4'h7:    r32 = a32 >> sh32;
-      4'h8:    r32 = 32'd0 - a32;
-      4'ha:    r32 = a32 ^ b32;
-      4'hb:    r32 = mov_v[31:0];
-      4'hc:    r32 = $signed(a32) >>> sh32;
-      default: r32 = 32'd0;
+      ALU_ADD:  r32 = a32 + b32;
+      ALU_SUB:  r32 = a32 - b32;
+      ALU_OR:   r32 = a32 | b32;
+      ALU_AND:  r32 = a32 & b32;
+      ALU_LSH:  r32 = a32 << sh32;
+      ALU_RSH:  r32 = a32 >> sh32;
+      ALU_NEG:  r32 = 32'd0 - a32;
+      ALU_XOR:  r32 = a32 ^ b32;
+      ALU_MOV:  r32 = mov_v[31:0];
+      ALU_ARSH: r32 = $signed(a32) >>> sh32;
+      default:  r32 = 32'd0;
     endcase
 
-    if (op_i == 4'hd)
+    if (op_i == ALU_END)
       y_o = end_v;
     else if (wide_i)
       y_o = r64;

@@ -32,8 +32,6 @@ module ebpf_decode (
 );
   `include "ebpf_params.vh"
 
-  localparam [3:0] U_MUL = 4'd1, U_DIV = 4'd2, U_LOAD = 4'd3, U_ATOMIC = 4'd5, U_CALL = 4'd8;
-
   wire        rd_src;
   wire [10:0] rd_fixed;
   wire [1:0]  wr;
@@ -50,8 +48,8 @@ module ebpf_decode (
   assign src_o   = insn_i[15:12];
   assign reads_o = rd_fixed | (rd_dst_o ? (11'd1 << dst_o) : 11'd0)
                             | (rd_src   ? (11'd1 << src_o) : 11'd0);
-  assign we_o    = wr != 2'd0;
-  assign wreg_o  = (wr == 2'd1) ? dst_o : (wr == 2'd2) ? src_o : 4'd0;
+  assign we_o    = wr != WR_NONE;
+  assign wreg_o  = (wr == WR_DST) ? dst_o : (wr == WR_SRC) ? src_o : 4'd0;
   assign mem_result_o = we_o && (unit_o == U_LOAD || unit_o == U_ATOMIC || unit_o == U_CALL);
   assign ex_cycles_o  = (unit_o == U_MUL) ? MUL_CYCLES[7:0] :
                         (unit_o == U_DIV) ? (wide_o ? DIV64_CYCLES[7:0] : DIV32_CYCLES[7:0])

@@ -138,8 +138,6 @@ module ebpf_engine #(
 );
   `include "ebpf_params.vh"
 
-  localparam [1:0] CTL_NONE = 2'd0, CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
-  localparam [3:0] U_MUL = 4'd1;
   localparam [7:0] ATOMC = ATOMIC_MEM_CYCLES[7:0];
 
   // ------------------------------------------------------------------

@@ -44,8 +44,6 @@ module ebpf_execute (
 );
   `include "ebpf_params.vh"
 
-  localparam [3:0] U_MUL = 4'd1, U_DIV = 4'd2;
-
   wire [3:0]  dst, src, alu_op, cond;
   wire [10:0] reads;
   wire        wide, src_reg, signed_op, end_be, swap;
@@ -100,10 +98,10 @@ module ebpf_execute (
     .b_i(alu_b), .y_o(mul_y));
   ebpf_div u_div (
     .clk_i(clk_i), .start_i(start_i && unit_o == U_DIV), .wide_i(wide), .signed_i(signed_op),
-    .rem_i(alu_op == 4'h9), .a_i(alu_a), .b_i(alu_b), .y_o(div_y));
+    .rem_i(alu_op == ALU_MOD), .a_i(alu_a), .b_i(alu_b), .y_o(div_y));
   assign mdu_o = (unit_o == U_MUL) ? mul_y : div_y;
 
-  // Branch condition (vm::sem::cond), codes in vm::isa::Cond order.
+  // Branch condition (vm::sem::cond); COND_* of ebpf_params.vh.
   wire [63:0] ca  = wide ? fv[0] : {32'd0, fv[0][31:0]};
   wire [63:0] cb  = wide ? alu_b : {32'd0, alu_b[31:0]};
   wire [63:0] csa = wide ? fv[0] : {{32{fv[0][31]}}, fv[0][31:0]};
@@ -111,17 +109,17 @@ module ebpf_execute (
   reg taken;
   always @(*) begin
     case (cond)
-      4'd0:    taken = ca == cb;
-      4'd1:    taken = ca > cb;
-      4'd2:    taken = ca >= cb;
-      4'd3:    taken = (ca & cb) != 64'd0;
-      4'd4:    taken = ca != cb;
-      4'd5:    taken = $signed(csa) > $signed(csb);
-      4'd6:    taken = $signed(csa) >= $signed(csb);
-      4'd7:    taken = ca < cb;
-      4'd8:    taken = ca <= cb;
-      4'd9:    taken = $signed(csa) < $signed(csb);
-      default: taken = $signed(csa) <= $signed(csb);
+      COND_EQ:  taken = ca == cb;
+      COND_GT:  taken = ca > cb;
+      COND_GE:  taken = ca >= cb;
+      COND_SET: taken = (ca & cb) != 64'd0;
+      COND_NE:  taken = ca != cb;
+      COND_SGT: taken = $signed(csa) > $signed(csb);
+      COND_SGE: taken = $signed(csa) >= $signed(csb);
+      COND_LT:  taken = ca < cb;
+      COND_LE:  taken = ca <= cb;
+      COND_SLT: taken = $signed(csa) < $signed(csb);
+      default:  taken = $signed(csa) <= $signed(csb); // COND_SLE
     endcase
   end
 

@@ -20,8 +20,6 @@ module ebpf_fetch (
 );
   `include "ebpf_params.vh"
 
-  localparam [3:0] U_LDDW = 4'd6;
-
   // The bank holds at most IMEM_SLOTS slots and IF reads only below its
   // length, so the high pc bits never select a slot.
   /* verilator lint_off UNUSEDSIGNAL */

@@ -84,8 +84,6 @@ module ebpf_map_coproc #(
 );
   `include "ebpf_units_params.vh"
 
-  localparam [1:0] K_HASH = 2'd0, K_ARRAY = 2'd1, K_LPM = 2'd2, K_DEVMAP = 2'd3;
-  localparam [1:0] OP_LOOKUP = 2'd1, OP_UPDATE = 2'd2, OP_DELETE = 2'd3;
   localparam integer CAW = $clog2(U_CAM_ENTRIES);
   localparam integer TAW = $clog2(U_TCAM_ENTRIES);
   localparam integer DW = 1 << DIRECT_AW;
@@ -107,7 +105,7 @@ module ebpf_map_coproc #(
     end
   endgenerate
   assign row_valid_o = valid_q;
-  wire cfg_direct = cfg_kind_i == K_ARRAY || cfg_kind_i == K_DEVMAP;
+  wire cfg_direct = cfg_kind_i == MAPK_ARRAY || cfg_kind_i == MAPK_DEVMAP;
   wire [DIRECT_AW:0] dfree = dend_q - dnext_q;
   assign cfg_fit_o = !cfg_direct || cfg_max_i <= {{(31-DIRECT_AW){1'b0}}, dfree};
   wire [DIRECT_AW:0] cfg_end = dnext_q + cfg_max_i[DIRECT_AW:0];
@@ -124,7 +122,7 @@ module ebpf_map_coproc #(
     hi = {(DIRECT_AW+1){1'b0}};
     for (r = 0; r < 64; r = r + 1) begin
       stay[r] = valid_q[r] && (r[6:0] < reload_lo_i || r[6:0] >= reload_hi_i);
-      if (stay[r] && (kind_q[r] == K_ARRAY || kind_q[r] == K_DEVMAP)) begin
+      if (stay[r] && (kind_q[r] == MAPK_ARRAY || kind_q[r] == MAPK_DEVMAP)) begin
         any = 1'b1;
         if (base_q[r] < lo) lo = base_q[r];
         if (end_q[r] > hi) hi = end_q[r];
@@ -271,23 +269,23 @@ module ebpf_map_coproc #(
     t_wr_addr = t_free;
     d_wr = 1'b0;
     d_wdata = val;
-    if (go && op_i == OP_LOOKUP) begin
+    if (go && op_i == MOP_LOOKUP) begin
       case (kind)
-        K_HASH:   begin found_o = cam_hit; value_o = cam_val; end
-        K_ARRAY:  begin found_o = in_range; value_o = dword; end
-        K_DEVMAP: begin found_o = in_range && dpresent; value_o = dword; end
-        K_LPM:    begin found_o = !plen_bad && t_hit; value_o = t_val; end
+        MAPK_HASH:   begin found_o = cam_hit; value_o = cam_val; end
+        MAPK_ARRAY:  begin found_o = in_range; value_o = dword; end
+        MAPK_DEVMAP: begin found_o = in_range && dpresent; value_o = dword; end
+        MAPK_LPMTRIE:    begin found_o = !plen_bad && t_hit; value_o = t_val; end
       endcase
       if (!found_o) value_o = 64'd0;
-    end else if (go && op_i == OP_UPDATE && !val_wide_o) begin
+    end else if (go && op_i == MOP_UPDATE && !val_wide_o) begin
       if (flags_bad) errno_o = U_EINVAL[5:0];
       else case (kind)
-        K_ARRAY: begin
+        MAPK_ARRAY: begin
           if (!in_range) errno_o = U_E2BIG[5:0];
           else if (noexist) errno_o = U_EEXIST[5:0];
           else d_wr = 1'b1;
         end
-        K_DEVMAP: begin
+        MAPK_DEVMAP: begin
           if (!in_range) errno_o = U_E2BIG[5:0];
           else if (noexist) errno_o = U_EEXIST[5:0];
           else begin
@@ -295,7 +293,7 @@ module ebpf_map_coproc #(
             if (val[31:0] == 32'd0) d_wdata = 64'd0;
           end
         end
-        K_HASH: begin
+        MAPK_HASH: begin
           if (cam_hit && noexist) errno_o = U_EEXIST[5:0];
           else if (cam_hit) begin cam_wr = 1'b1; cam_wr_addr = cam_addr; end
           else if (exist) errno_o = U_ENOENT[5:0];
@@ -311,14 +309,14 @@ module ebpf_map_coproc #(
           else t_wr = 1'b1;
         end
       endcase
-    end else if (go && op_i == OP_DELETE) begin
+    end else if (go && op_i == MOP_DELETE) begin
       case (kind)
-        K_ARRAY: errno_o = U_EINVAL[5:0];
-        K_DEVMAP: begin
+        MAPK_ARRAY: errno_o = U_EINVAL[5:0];
+        MAPK_DEVMAP: begin
           if (!in_range) errno_o = U_EINVAL[5:0];
           else begin d_wr = 1'b1; d_wdata = 64'd0; end
         end
-        K_HASH: begin
+        MAPK_HASH: begin
           if (!cam_hit) errno_o = U_ENOENT[5:0];
           else cam_inv = 1'b1;
         end
@@ -348,14 +346,14 @@ module ebpf_map_coproc #(
   end
 
   // ---- next-key scan ----
-  wire              sc_direct = sc_kind_q == K_ARRAY || sc_kind_q == K_DEVMAP;
+  wire              sc_direct = sc_kind_q == MAPK_ARRAY || sc_kind_q == MAPK_DEVMAP;
   wire [DIRECT_AW-1:0] sidx = sc_base_q + sc_ptr_q[DIRECT_AW-1:0];
   wire [63:0]       sword = dvalid_q[sidx] ? dstore_q[sidx] : 64'd0;
   wire              s_in = sc_ptr_q < {1'b0, sc_max_q};
-  wire              s_present = sc_kind_q == K_ARRAY || sword[31:0] != 32'd0;
+  wire              s_present = sc_kind_q == MAPK_ARRAY || sword[31:0] != 32'd0;
   wire [63:0]       t_key = {t_rd_data[7:0], t_rd_data[15:8], t_rd_data[23:16],
                              t_rd_data[31:24], 26'd0, t_rd_plen};
-  wire              c_is = sc_kind_q == K_HASH;
+  wire              c_is = sc_kind_q == MAPK_HASH;
   wire              e_valid = c_is ? c_rd_valid && c_rd_tag == sc_row_q
                                    : t_rd_valid && t_rd_tag == sc_row_q;
   wire [63:0]       e_key = c_is ? c_rd_key : t_key;
@@ -366,7 +364,7 @@ module ebpf_map_coproc #(
   /* verilator lint_off UNUSEDSIGNAL */
   wire [DIRECT_AW:0] go_base = base_q[row_i];
   /* verilator lint_on UNUSEDSIGNAL */
-  wire              go_direct = kind == K_ARRAY || kind == K_DEVMAP;
+  wire              go_direct = kind == MAPK_ARRAY || kind == MAPK_DEVMAP;
 
   assign scan_done_o  = sc_done_q;
   assign scan_found_o = sc_found_q;

@@ -48,34 +48,34 @@ module ebpf_mem_stage (
 
   function [63:0] trunc(input [63:0] v, input [1:0] w);
     case (w)
-      2'd0:    trunc = {56'd0, v[7:0]};
-      2'd1:    trunc = {48'd0, v[15:0]};
-      2'd2:    trunc = {32'd0, v[31:0]};
-      default: trunc = v;
+      W_B:      trunc = {56'd0, v[7:0]};
+      W_H:      trunc = {48'd0, v[15:0]};
+      W_W:      trunc = {32'd0, v[31:0]};
+      default:  trunc = v;
     endcase
   endfunction
 
   function [63:0] sext(input [63:0] v, input [1:0] w);
     case (w)
-      2'd0:    sext = {{56{v[7]}}, v[7:0]};
-      2'd1:    sext = {{48{v[15]}}, v[15:0]};
-      2'd2:    sext = {{32{v[31]}}, v[31:0]};
-      default: sext = v;
+      W_B:      sext = {{56{v[7]}}, v[7:0]};
+      W_H:      sext = {{48{v[15]}}, v[15:0]};
+      W_W:      sext = {{32{v[31]}}, v[31:0]};
+      default:  sext = v;
     endcase
   endfunction
 
   function [63:0] ntoh(input [63:0] v, input [1:0] w);
     case (w)
-      2'd0:    ntoh = {56'd0, v[7:0]};
-      2'd1:    ntoh = {48'd0, v[7:0], v[15:8]};
-      2'd2:    ntoh = {32'd0, v[7:0], v[15:8], v[23:16], v[31:24]};
-      default: ntoh = {v[7:0], v[15:8], v[23:16], v[31:24], v[39:32], v[47:40], v[55:48],
-                       v[63:56]};
+      W_B:      ntoh = {56'd0, v[7:0]};
+      W_H:      ntoh = {48'd0, v[7:0], v[15:8]};
+      W_W:      ntoh = {32'd0, v[7:0], v[15:8], v[23:16], v[31:24]};
+      default:  ntoh = {v[7:0], v[15:8], v[23:16], v[31:24], v[39:32], v[47:40], v[55:48],
+                        v[63:56]};
     endcase
   endfunction
 
-  wire [3:0]  nbytes = (width_o == 2'd0) ? 4'd1 : (width_o == 2'd1) ? 4'd2 :
-                       (width_o == 2'd2) ? 4'd4 : 4'd8;
+  wire [3:0]  nbytes = (width_o == W_B) ? 4'd1 : (width_o == W_H) ? 4'd2 :
+                       (width_o == W_W) ? 4'd4 : 4'd8;
   wire [63:0] poff   = addr_i - PKT_BASE;
   wire [63:0] plen64 = {52'd0, pkt_len_i};
   assign in_pkt_o    = (poff < plen64) && ({60'd0, nbytes} <= plen64 - poff);
@@ -93,8 +93,8 @@ module ebpf_mem_stage (
   /* verilator lint_on UNUSEDSIGNAL */
   assign in_stack_o  = stack_en_i && (soff < STACK_SIZE) && ({60'd0, nbytes} <= STACK_SIZE - soff);
   assign stack_off_o = soff[11:0];
-  assign st_mask_o   = (width_o == 2'd0) ? 8'h01 : (width_o == 2'd1) ? 8'h03 :
-                       (width_o == 2'd2) ? 8'h0f : 8'hff;
+  assign st_mask_o   = (width_o == W_B) ? 8'h01 : (width_o == W_H) ? 8'h03 :
+                       (width_o == W_W) ? 8'h0f : 8'hff;
 
   assign raw_o   = trunc(in_pkt_o ? fifo_rd_i : in_stack_o ? stack_rd_i : ext_rdata_i, width_o);
   assign load_o  = (kind_o == K_LDX) ? (sx ? sext(raw_o, width_o) : raw_o) : ntoh(raw_o, width_o);
@@ -103,12 +103,12 @@ module ebpf_mem_stage (
   always @(*) begin
     astore_o = 1'b1;
     case (aop)
-      3'd0:    anew_o = trunc(raw_o + sdata_o, width_o);
-      3'd1:    anew_o = raw_o | sdata_o;
-      3'd2:    anew_o = raw_o & sdata_o;
-      3'd3:    anew_o = raw_o ^ sdata_o;
-      3'd4:    anew_o = sdata_o;
-      default: begin
+      AOP_ADD:   anew_o = trunc(raw_o + sdata_o, width_o);
+      AOP_OR:    anew_o = raw_o | sdata_o;
+      AOP_AND:   anew_o = raw_o & sdata_o;
+      AOP_XOR:   anew_o = raw_o ^ sdata_o;
+      AOP_XCHG:  anew_o = sdata_o;
+      default: begin // AOP_CMPXCHG
         anew_o = sdata_o;
         astore_o = (raw_o == trunc(cmp_i, width_o));
       end

@@ -65,6 +65,74 @@ localparam [2:0] FAULT_UNKNOWN_HELPER = 3'd3;
 localparam [2:0] FAULT_HELPER = 3'd4;
 localparam [2:0] FAULT_CALL_DEPTH = 3'd5;
 
+// isa::Unit, positions in Unit::ALL (ebpf_decode_rom unit_o)
+localparam [3:0] U_ALU = 4'd0;
+localparam [3:0] U_MUL = 4'd1;
+localparam [3:0] U_DIV = 4'd2;
+localparam [3:0] U_LOAD = 4'd3;
+localparam [3:0] U_STORE = 4'd4;
+localparam [3:0] U_ATOMIC = 4'd5;
+localparam [3:0] U_LDDW = 4'd6;
+localparam [3:0] U_BRANCH = 4'd7;
+localparam [3:0] U_CALL = 4'd8;
+localparam [3:0] U_EXIT = 4'd9;
+
+// isa::Cond, positions in Cond::ALL (ebpf_decode_rom cond_o)
+localparam [3:0] COND_EQ = 4'd0;
+localparam [3:0] COND_GT = 4'd1;
+localparam [3:0] COND_GE = 4'd2;
+localparam [3:0] COND_SET = 4'd3;
+localparam [3:0] COND_NE = 4'd4;
+localparam [3:0] COND_SGT = 4'd5;
+localparam [3:0] COND_SGE = 4'd6;
+localparam [3:0] COND_LT = 4'd7;
+localparam [3:0] COND_LE = 4'd8;
+localparam [3:0] COND_SLT = 4'd9;
+localparam [3:0] COND_SLE = 4'd10;
+
+// isa::AtomicOp, positions in AtomicOp::ALL (ebpf_decode_rom aop_o)
+localparam [2:0] AOP_ADD = 3'd0;
+localparam [2:0] AOP_OR = 3'd1;
+localparam [2:0] AOP_AND = 3'd2;
+localparam [2:0] AOP_XOR = 3'd3;
+localparam [2:0] AOP_XCHG = 3'd4;
+localparam [2:0] AOP_CMPXCHG = 3'd5;
+
+// isa::Width, positions in Width::ALL (ebpf_decode_rom width_o)
+localparam [1:0] W_B = 2'd0;
+localparam [1:0] W_H = 2'd1;
+localparam [1:0] W_W = 2'd2;
+localparam [1:0] W_DW = 2'd3;
+
+// isa::Writes, positions in rtlgen::WRITES (ebpf_decode_rom wr_o)
+localparam [1:0] WR_NONE = 2'd0;
+localparam [1:0] WR_DST = 2'd1;
+localparam [1:0] WR_SRC = 2'd2;
+localparam [1:0] WR_R0 = 2'd3;
+
+// ebpf_alu op codes: the opcode's op field (bits 7:4) of the ISA table's
+// ALU, neg and byte-order rows (ebpf_decode_rom alu_op_o)
+localparam [3:0] ALU_ADD = 4'h0;
+localparam [3:0] ALU_SUB = 4'h1;
+localparam [3:0] ALU_MUL = 4'h2;
+localparam [3:0] ALU_DIV = 4'h3;
+localparam [3:0] ALU_OR = 4'h4;
+localparam [3:0] ALU_AND = 4'h5;
+localparam [3:0] ALU_LSH = 4'h6;
+localparam [3:0] ALU_RSH = 4'h7;
+localparam [3:0] ALU_NEG = 4'h8;
+localparam [3:0] ALU_MOD = 4'h9;
+localparam [3:0] ALU_XOR = 4'ha;
+localparam [3:0] ALU_MOV = 4'hb;
+localparam [3:0] ALU_ARSH = 4'hc;
+localparam [3:0] ALU_END = 4'hd;
+
+// pipeline::Ctl::code (the control effect carried to WB)
+localparam [1:0] CTL_NONE = 2'd0;
+localparam [1:0] CTL_CALL = 2'd1;
+localparam [1:0] CTL_RET = 2'd2;
+localparam [1:0] CTL_FINAL = 2'd3;
+
 // Decoder kind codes (ebpf_decode_rom kind_o)
 localparam [4:0] K_ALU = 5'd0;
 localparam [4:0] K_NEG = 5'd1;

@@ -109,9 +109,7 @@ module ebpf_units #(
   localparam integer EW = ENGINES > 1 ? $clog2(ENGINES) : 1;
   localparam integer LW = 6;
   localparam integer BW = 12;
-  localparam [1:0] K_HASH = 2'd0, K_ARRAY = 2'd1, K_LPM = 2'd2, K_DEVMAP = 2'd3;
   localparam [EW:0] NE = ENGINES[EW:0];
-  localparam [1:0] OP_LOOKUP = 2'd1, OP_UPDATE = 2'd2, OP_DELETE = 2'd3;
 
   assign ext_rdata_o = {(ENGINES*64){1'b0}};
   assign ext_rd_fault_o = ext_rd_i;
@@ -190,8 +188,8 @@ module ebpf_units #(
       lat[e*LW +: LW] = 6'd1;
       if (good[e]) begin
         case (kind)
-          K_HASH:  lat[e*LW +: LW] = id == U_H_LOOKUP ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
-          K_LPM:   lat[e*LW +: LW] = id == U_H_LOOKUP ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
+          MAPK_HASH:  lat[e*LW +: LW] = id == U_H_LOOKUP ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
+          MAPK_LPMTRIE:   lat[e*LW +: LW] = id == U_H_LOOKUP ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
           default: lat[e*LW +: LW] = id == U_H_LOOKUP ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
         endcase
       end
@@ -230,24 +228,24 @@ module ebpf_units #(
     // A host operation the model refuses before touching a map does not run.
     cp_v = head_v || host_go && host_pend_q && hop_ok || w_run && w_op != 8'd4;
     scan_go = w_run && w_op == 8'd4;
-    cp_op = OP_LOOKUP;
+    cp_op = MOP_LOOKUP;
     cp_row = 6'd0;
     cp_key = 64'd0;
     cp_val = 64'd0;
     cp_flags = 64'd0;
     if (head_v) begin
-      cp_op = hid == U_H_LOOKUP ? OP_LOOKUP : hid == U_H_UPDATE ? OP_UPDATE : OP_DELETE;
+      cp_op = hid == U_H_LOOKUP ? MOP_LOOKUP : hid == U_H_UPDATE ? MOP_UPDATE : MOP_DELETE;
       cp_row = idx[head];
       cp_key = helper_arg2_i[head*64 +: 64];
       cp_val = helper_arg3_i[head*64 +: 64];
       cp_flags = helper_arg4_i[head*64 +: 64];
     end else if (host_go && host_pend_q) begin
-      cp_op = hop_q == 32'd1 ? OP_UPDATE : hop_q == 32'd2 ? OP_DELETE : OP_LOOKUP;
+      cp_op = hop_q == 32'd1 ? MOP_UPDATE : hop_q == 32'd2 ? MOP_DELETE : MOP_LOOKUP;
       cp_row = mapsel_q[5:0];
       cp_key = hkey_q;
       cp_val = hval_q;
     end else if (w_go) begin
-      cp_op = w_op == 8'd1 ? OP_UPDATE : w_op == 8'd2 ? OP_DELETE : OP_LOOKUP;
+      cp_op = w_op == 8'd1 ? MOP_UPDATE : w_op == 8'd2 ? MOP_DELETE : MOP_LOOKUP;
       cp_row = mapsel_q[5:0];
       cp_key = {wkey_q[1], wkey_q[0]};
       cp_val = {wval_q[1], wval_q[0]};
@@ -262,11 +260,11 @@ module ebpf_units #(
     x_ret = 64'd0;
     x_flt = cp_bad || cp_kwide;
     case (cp_op)
-      OP_LOOKUP: begin
+      MOP_LOOKUP: begin
         x_flt = x_flt || cp_vwide;
         x_ret = cp_found ? cp_value : U_LOOKUP_MISS;
       end
-      OP_UPDATE: begin
+      MOP_UPDATE: begin
         x_flt = x_flt || cp_vwide;
         x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
       end
@@ -402,9 +400,9 @@ module ebpf_units #(
     begin
       ok = ks != 0 && vs != 0 && mx != 0;
       case (kd)
-        K_ARRAY:  ok = ok && ks == 32'd4;
-        K_LPM:    ok = ok && ks > U_LPM_HEADER && ks - U_LPM_HEADER <= U_LPM_MAX_DATA;
-        K_DEVMAP: ok = ok && ks == 32'd4 && (vs == 32'd4 || vs == 32'd8);
+        MAPK_ARRAY:  ok = ok && ks == 32'd4;
+        MAPK_LPMTRIE:    ok = ok && ks > U_LPM_HEADER && ks - U_LPM_HEADER <= U_LPM_MAX_DATA;
+        MAPK_DEVMAP: ok = ok && ks == 32'd4 && (vs == 32'd4 || vs == 32'd8);
         default:  ;
       endcase
       /* verilator lint_off WIDTH */
@@ -417,12 +415,12 @@ module ebpf_units #(
   reg [31:0] ks0, vs0, ks1, vs1;
   always @* begin
     type_ok = 1'b1;
-    cfg_kind = K_HASH;
+    cfg_kind = MAPK_HASH;
     case (typemap_q)
-      U_MAP_TYPE_HASH:   cfg_kind = K_HASH;
-      U_MAP_TYPE_ARRAY:  cfg_kind = K_ARRAY;
-      U_MAP_TYPE_LPM:    cfg_kind = K_LPM;
-      U_MAP_TYPE_DEVMAP: cfg_kind = K_DEVMAP;
+      U_MAP_TYPE_HASH:   cfg_kind = MAPK_HASH;
+      U_MAP_TYPE_ARRAY:  cfg_kind = MAPK_ARRAY;
+      U_MAP_TYPE_LPM:    cfg_kind = MAPK_LPMTRIE;
+      U_MAP_TYPE_DEVMAP: cfg_kind = MAPK_DEVMAP;
       default:           type_ok = 1'b0;
     endcase
     ks0 = mask_bytes(keymask_q);
@@ -572,9 +570,9 @@ module ebpf_units #(
         host_pend_q <= 1'b0;
         ack_q <= 1'b1;
         if (!hop_ok || cp_bad || cp_kwide
-            || (cp_op == OP_UPDATE && cp_vwide)) begin
+            || (cp_op == MOP_UPDATE && cp_vwide)) begin
           error_q <= U_EINVAL;
-        end else if (cp_op == OP_LOOKUP) begin
+        end else if (cp_op == MOP_LOOKUP) begin
           error_q <= cp_found ? 32'd0 : U_ENOENT;
           if (cp_found) hval_q <= cp_value;
         end else begin

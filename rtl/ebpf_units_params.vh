@@ -73,6 +73,15 @@ localparam integer U_MAP_STRIDE = 1048576;
 localparam [63:0] U_MAP_BASE = 64'h40000000;
 // contract::SUME_LOOKUP_MISS
 localparam [63:0] U_LOOKUP_MISS = 64'hffffffff;
+// Coprocessor map kinds (rtlgen::MAP_KINDS order)
+localparam [1:0] MAPK_HASH = 2'd0;
+localparam [1:0] MAPK_ARRAY = 2'd1;
+localparam [1:0] MAPK_LPMTRIE = 2'd2;
+localparam [1:0] MAPK_DEVMAP = 2'd3;
+// Coprocessor operations: 1 + position in rtlgen::MAP_OPS (0 none)
+localparam [1:0] MOP_LOOKUP = 2'd1;
+localparam [1:0] MOP_UPDATE = 2'd2;
+localparam [1:0] MOP_DELETE = 2'd3;
 // regs::NUMMAP
 localparam [11:0] R_NUMMAP = 12'h044;
 // regs::TYPEMAP

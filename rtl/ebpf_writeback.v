@@ -22,7 +22,7 @@ module ebpf_writeback (
   output wire        end_o,
   output wire [63:0] r0_o
 );
-  localparam [1:0] CTL_CALL = 2'd1, CTL_RET = 2'd2, CTL_FINAL = 2'd3;
+  `include "ebpf_params.vh"
 
   wire ok = run_i && v_i && !fault_i;
 

@@ -6,6 +6,7 @@
 //! threads.
 
 use nfbpf_vm::Insn;
+use nfbpf_vm::isa::isa;
 
 #[allow(unsafe_code)]
 mod ffi {
@@ -69,14 +70,17 @@ impl RtlAlu {
 
     /// Evaluate the ALU for an ALU-class instruction with operands `a`
     /// (dst) and `b` (src register or sign-extended immediate), driving the
-    /// control inputs straight from the instruction's bits as the decoder
-    /// does.
+    /// control inputs from the instruction's ISA-table row as the generated
+    /// decoder does ([`crate::rtlgen::alu_ctl`]); an instruction that is no
+    /// ALU, neg or byte-order row drives them all zero.
     pub fn eval(&mut self, i: &Insn, a: u64, b: u64) -> u64 {
-        let class = i.opc & 7;
-        let op = u32::from(i.opc >> 4);
-        let wide = u32::from(class == 7);
-        let end_be = u32::from(i.opc & 0x08 != 0);
-        let swap = u32::from(class == 7 && op == 0xd);
+        let c = isa()
+            .decode(i)
+            .ok()
+            .and_then(crate::rtlgen::alu_ctl)
+            .unwrap_or_default();
+        let (op, wide) = (u32::from(c.op), u32::from(c.wide));
+        let (end_be, swap) = (u32::from(c.end_be), u32::from(c.swap));
         // SAFETY: `handle` came from `nfbpf_alu_new` and is freed only in Drop.
         #[allow(unsafe_code)]
         unsafe {

@@ -9,7 +9,8 @@ use nfbpf_vm::contract as c;
 use nfbpf_vm::isa::{
     AluOp, AtomicOp, Cond, Kind, OpDef, Order, Sel, Src, Unit, Width, Writes, isa,
 };
-use nfbpf_vm::pipeline::{Fwd, Stall};
+use nfbpf_vm::maps::{MapOp, MapType};
+use nfbpf_vm::pipeline::{Ctl, Fwd, Stall};
 use std::fmt::Write as _;
 
 /// Instruction slots per instruction-memory bank (an RTL sizing choice: the
@@ -69,73 +70,110 @@ fn kind_code(k: &Kind) -> usize {
     KINDS.iter().position(|k| *k == name).unwrap_or(0)
 }
 
-/// `ebpf_alu`'s op code (the opcode's op field) for an ALU-unit operation.
-fn alu_op(op: AluOp) -> u8 {
-    match op {
-        AluOp::Add => 0x0,
-        AluOp::Sub => 0x1,
-        AluOp::Mul => 0x2,
-        AluOp::Div | AluOp::Sdiv => 0x3,
-        AluOp::Or => 0x4,
-        AluOp::And => 0x5,
-        AluOp::Lsh => 0x6,
-        AluOp::Rsh => 0x7,
-        AluOp::Mod | AluOp::Smod => 0x9,
-        AluOp::Xor => 0xa,
-        AluOp::Mov | AluOp::Movsx(_) => 0xb,
-        AluOp::Arsh => 0xc,
+/// Position of `x` in `all` (the code the RTL gives an enum value).
+fn pos<T: PartialEq + std::fmt::Debug>(all: &[T], x: T) -> u8 {
+    let i = all.iter().position(|a| *a == x);
+    // Every value is in its type's ALL list; a test checks each list.
+    i.unwrap_or_else(|| panic!("{x:?} is missing from its ALL list")) as u8
+}
+
+/// Upper-case name of a unit-like enum value (`LoadUse` -> `LOADUSE`).
+fn upper<T: std::fmt::Debug>(x: T) -> String {
+    let d = format!("{x:?}");
+    d.split([' ', '{', '(']).next().unwrap_or("").to_uppercase()
+}
+
+/// The `ebpf_alu` controls an ALU-unit row drives: its op code (the opcode's
+/// op field, bits 7:4, for every ALU, neg and byte-order row), whether it is
+/// 64-bit, and for byte-order rows whether it converts to big endian or
+/// swaps unconditionally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AluCtl {
+    pub op: u8,
+    pub wide: bool,
+    pub end_be: bool,
+    pub swap: bool,
+}
+
+/// The ALU controls of `r`, if it is an ALU, neg or byte-order row.
+pub fn alu_ctl(r: &OpDef) -> Option<AluCtl> {
+    let op = r.opcode >> 4;
+    match r.kind {
+        Kind::Alu { wide, .. } | Kind::Neg { wide } => Some(AluCtl {
+            op,
+            wide,
+            ..AluCtl::default()
+        }),
+        Kind::End { order, .. } => Some(AluCtl {
+            op,
+            wide: true,
+            end_be: order == Order::Be,
+            swap: order == Order::Swap,
+        }),
+        _ => None,
     }
 }
 
-fn cond_code(c: Cond) -> u8 {
-    match c {
-        Cond::Eq => 0,
-        Cond::Gt => 1,
-        Cond::Ge => 2,
-        Cond::Set => 3,
-        Cond::Ne => 4,
-        Cond::Sgt => 5,
-        Cond::Sge => 6,
-        Cond::Lt => 7,
-        Cond::Le => 8,
-        Cond::Slt => 9,
-        Cond::Sle => 10,
+/// The `ALU_<name>` codes of `ebpf_alu`: one per op field value the ALU,
+/// neg and byte-order rows use, named after the operation (the signed
+/// divide and modulo and the sign-extending move share their unsigned or
+/// plain row's code).
+pub fn alu_codes() -> Vec<(String, u8)> {
+    let mut v: Vec<(String, u8)> = Vec::new();
+    for r in &isa().rows {
+        let name = match r.kind {
+            Kind::Alu {
+                op: AluOp::Sdiv | AluOp::Smod | AluOp::Movsx(_),
+                ..
+            } => continue,
+            Kind::Alu { op, .. } => upper(op),
+            Kind::Neg { .. } => "NEG".to_string(),
+            Kind::End { .. } => "END".to_string(),
+            _ => continue,
+        };
+        let Some(c) = alu_ctl(r) else { continue };
+        if !v.iter().any(|(n, _)| *n == name) {
+            v.push((name, c.op));
+        }
     }
+    v.sort_by_key(|(_, c)| *c);
+    v
 }
 
-fn aop_code(op: AtomicOp) -> u8 {
-    match op {
-        AtomicOp::Add => 0,
-        AtomicOp::Or => 1,
-        AtomicOp::And => 2,
-        AtomicOp::Xor => 3,
-        AtomicOp::Xchg => 4,
-        AtomicOp::Cmpxchg => 5,
-    }
+/// Map kinds of the map coprocessor (`MAPK_<name>`, 2 bits): the device's
+/// map types, by their storage (CAM, direct store, TCAM, direct store with
+/// presence), in this order.
+pub const MAP_KINDS: [MapType; 4] = [
+    MapType::Hash,
+    MapType::Array,
+    MapType::LpmTrie,
+    MapType::Devmap,
+];
+
+/// Coprocessor operations (`MOP_<name>`, 2 bits; 0 is no operation).
+pub const MAP_OPS: [MapOp; 3] = [MapOp::Lookup, MapOp::Update, MapOp::Delete];
+
+/// Register-write codes of the decoder's `wr_o` (`WR_<name>`).
+pub const WRITES: [Writes; 4] = [Writes::None, Writes::Dst, Writes::Src, Writes::R0];
+
+fn writes_code(w: Writes) -> u8 {
+    pos(&WRITES, w)
 }
 
 fn width_code(w: Width) -> u8 {
-    match w {
-        Width::B => 0,
-        Width::H => 1,
-        Width::W => 2,
-        Width::DW => 3,
-    }
+    pos(&Width::ALL, w)
 }
 
 fn unit_code(u: Unit) -> u8 {
-    match u {
-        Unit::Alu => 0,
-        Unit::Mul => 1,
-        Unit::Div => 2,
-        Unit::Load => 3,
-        Unit::Store => 4,
-        Unit::Atomic => 5,
-        Unit::Lddw => 6,
-        Unit::Branch => 7,
-        Unit::Call => 8,
-        Unit::Exit => 9,
-    }
+    pos(&Unit::ALL, u)
+}
+
+fn cond_code(c: Cond) -> u8 {
+    pos(&Cond::ALL, c)
+}
+
+fn aop_code(op: AtomicOp) -> u8 {
+    pos(&AtomicOp::ALL, op)
 }
 
 /// `rtl/ebpf_params.vh`.
@@ -233,6 +271,47 @@ pub fn params_vh() -> String {
     for (n, v) in FAULTS {
         let _ = writeln!(s, "localparam [2:0] FAULT_{n} = 3'd{v};");
     }
+    s.push_str("\n// isa::Unit, positions in Unit::ALL (ebpf_decode_rom unit_o)\n");
+    for u in Unit::ALL {
+        let _ = writeln!(s, "localparam [3:0] U_{} = 4'd{};", upper(u), unit_code(u));
+    }
+    s.push_str("\n// isa::Cond, positions in Cond::ALL (ebpf_decode_rom cond_o)\n");
+    for c in Cond::ALL {
+        let _ = writeln!(
+            s,
+            "localparam [3:0] COND_{} = 4'd{};",
+            upper(c),
+            cond_code(c)
+        );
+    }
+    s.push_str("\n// isa::AtomicOp, positions in AtomicOp::ALL (ebpf_decode_rom aop_o)\n");
+    for a in AtomicOp::ALL {
+        let _ = writeln!(s, "localparam [2:0] AOP_{} = 3'd{};", upper(a), aop_code(a));
+    }
+    s.push_str("\n// isa::Width, positions in Width::ALL (ebpf_decode_rom width_o)\n");
+    for w in Width::ALL {
+        let _ = writeln!(s, "localparam [1:0] W_{} = 2'd{};", upper(w), width_code(w));
+    }
+    s.push_str("\n// isa::Writes, positions in rtlgen::WRITES (ebpf_decode_rom wr_o)\n");
+    for w in WRITES {
+        let _ = writeln!(
+            s,
+            "localparam [1:0] WR_{} = 2'd{};",
+            upper(w),
+            writes_code(w)
+        );
+    }
+    s.push_str(
+        "\n// ebpf_alu op codes: the opcode's op field (bits 7:4) of the ISA table's\n\
+         // ALU, neg and byte-order rows (ebpf_decode_rom alu_op_o)\n",
+    );
+    for (n, c) in alu_codes() {
+        let _ = writeln!(s, "localparam [3:0] ALU_{n} = 4'h{c:x};");
+    }
+    s.push_str("\n// pipeline::Ctl::code (the control effect carried to WB)\n");
+    for c in Ctl::ALL {
+        let _ = writeln!(s, "localparam [1:0] CTL_{} = 2'd{};", c.name(), c.code());
+    }
     s.push_str("\n// Decoder kind codes (ebpf_decode_rom kind_o)\n");
     for (i, k) in KINDS.iter().enumerate() {
         let _ = writeln!(s, "localparam [4:0] K_{k} = 5'd{i};");
@@ -252,18 +331,13 @@ fn sel_cond(sel: Sel) -> Option<String> {
 
 fn row_assign(r: &OpDef) -> String {
     let rd = r.reads();
-    let wr = match r.writes() {
-        Writes::None => 0,
-        Writes::Dst => 1,
-        Writes::Src => 2,
-        Writes::R0 => 3,
-    };
+    let wr = writes_code(r.writes());
     let (mut alu, mut wide, mut srcreg, mut signed, mut movsx) = (0u8, 1u8, 0u8, 0u8, 0u8);
     let (mut cond, mut aop, mut fetch, mut width, mut sx) = (0u8, 0u8, 0u8, 3u8, 0u8);
     let (mut end_be, mut swap) = (0u8, 0u8);
     match r.kind {
         Kind::Alu { op, wide: w, src } => {
-            alu = alu_op(op);
+            alu = alu_ctl(r).map_or(0, |c| c.op);
             wide = w as u8;
             srcreg = (src == Src::Reg) as u8;
             signed = matches!(op, AluOp::Sdiv | AluOp::Smod) as u8;
@@ -272,13 +346,14 @@ fn row_assign(r: &OpDef) -> String {
             }
         }
         Kind::Neg { wide: w } => {
-            alu = 0x8;
+            alu = alu_ctl(r).map_or(0, |c| c.op);
             wide = w as u8;
         }
-        Kind::End { order, .. } => {
-            alu = 0xd;
-            end_be = (order == Order::Be) as u8;
-            swap = (order == Order::Swap) as u8;
+        Kind::End { .. } => {
+            let c = alu_ctl(r).unwrap_or_default();
+            alu = c.op;
+            end_be = c.end_be as u8;
+            swap = c.swap as u8;
         }
         Kind::Ldx { width: w, sx: s } => {
             width = width_code(w);
@@ -560,6 +635,14 @@ pub fn units_params_vh() -> String {
     ] {
         let _ = writeln!(s, "// {doc}");
         let _ = writeln!(s, "localparam [63:0] {name} = 64'h{v:x};");
+    }
+    s.push_str("// Coprocessor map kinds (rtlgen::MAP_KINDS order)\n");
+    for (i, t) in MAP_KINDS.iter().enumerate() {
+        let _ = writeln!(s, "localparam [1:0] MAPK_{} = 2'd{i};", upper(t));
+    }
+    s.push_str("// Coprocessor operations: 1 + position in rtlgen::MAP_OPS (0 none)\n");
+    for (i, o) in MAP_OPS.iter().enumerate() {
+        let _ = writeln!(s, "localparam [1:0] MOP_{} = 2'd{};", upper(o), i + 1);
     }
     for (name, off) in [
         ("NUMMAP", r::NUMMAP),

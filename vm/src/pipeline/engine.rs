@@ -195,9 +195,10 @@ impl Verdict {
     }
 }
 
-/// Control effect carried to WB.
+/// Control effect carried to WB (the RTL's `CTL_*` codes are
+/// [`Ctl::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Ctl {
+pub enum Ctl {
     #[default]
     None,
     /// bpf-to-bpf call: push a frame at WB.
@@ -206,6 +207,31 @@ enum Ctl {
     Return,
     /// Final `exit` (or a helper's unwind): r0 goes to the action unit.
     Final,
+}
+
+impl Ctl {
+    /// One of each effect, in code order.
+    pub const ALL: [Ctl; 4] = [Ctl::None, Ctl::Call { ret: 0 }, Ctl::Return, Ctl::Final];
+
+    /// The effect's code in the EX/MEM and MEM/WB registers of the RTL.
+    pub const fn code(self) -> u8 {
+        match self {
+            Ctl::None => 0,
+            Ctl::Call { .. } => 1,
+            Ctl::Return => 2,
+            Ctl::Final => 3,
+        }
+    }
+
+    /// The effect's name, upper case (`CTL_<name>` in the RTL).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Ctl::None => "NONE",
+            Ctl::Call { .. } => "CALL",
+            Ctl::Return => "RET",
+            Ctl::Final => "FINAL",
+        }
+    }
 }
 
 /// IF/ID pipeline register.

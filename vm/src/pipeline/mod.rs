@@ -29,7 +29,7 @@ pub mod record;
 pub mod view;
 
 pub use conform::PipelineExecutor;
-pub use engine::{Config, Engine, HelperLatency, Stats, Verdict};
+pub use engine::{Config, Ctl, Engine, HelperLatency, Stats, Verdict};
 pub use fifo::{FifoError, FifoMd, Pacing};
 pub use imem::{BankBusy, InstrMem};
 pub use record::{
