@@ -261,7 +261,7 @@ module ebpf_axil_regs #(
     if (w_loinst) stage_q[wrptr_q[11:0]] <= {hiinst_q, wdata};
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       routermode_q <= 32'd0; numinst_q <= 32'd0; hiinst_q <= 32'd0; wrptr_q <= 32'd0;
       debug_q <= 32'd0; engselect_q <= 32'd0; portselect_q <= 32'd0; rdaddr_q <= 32'd0;

@@ -55,11 +55,9 @@ module ebpf_dataplane #(
   parameter integer DEBUG_RECORDS = 1
 ) (
   input  wire                   clk_i,
-  // The data plane resets asynchronously, ebpf_units (held in reset over a
-  // clock edge, as after power-up) synchronously: both from this net.
-  /* verilator lint_off SYNCASYNCNET */
+  // Synchronous, active low, like every register of the design (docs/rtl.md,
+  // "Reset"): held low over at least one clock edge.
   input  wire                   rst_ni,
-  /* verilator lint_on SYNCASYNCNET */
   // instruction budget per packet of a program loaded with BUDGET 0 (the
   // model's DeviceConfig::budget); each bank's own comes from the BUDGET
   // register with its FLIP (ebpf_axil_regs)
@@ -184,7 +182,7 @@ module ebpf_dataplane #(
   reg  [31:0] sec_n, nsec_n;
   wire [31:0] nsec_add = nsec_n + NS_PER_CLOCK;
   wire        sec_wrap = {32'd0, nsec_add} >= NS_PER_SEC;
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       cycle_q <= {64{1'b1}}; sec_n <= 32'd0; nsec_n <= 32'd0;
     end else begin
@@ -353,7 +351,7 @@ module ebpf_dataplane #(
     end
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       for (p = 0; p < 4; p = p + 1) begin
         st_act_q[p] <= 1'b0; st_drop_q[p] <= 1'b0; st_eng_q[p] <= 4'd0;
@@ -512,7 +510,7 @@ module ebpf_dataplane #(
         end
       end
 
-      always @(posedge clk_i or negedge rst_ni) begin
+      always @(posedge clk_i) begin
         if (!rst_ni) begin
           qhead_q <= 6'd0; qtail_q <= 6'd0; pend_q <= 6'd0; used_q <= 7'd0; arr_q <= 7'd0;
           tail_q <= 6'd0; acc_q <= 64'd0; dsc_q <= 1'b0; qrel_q <= 6'd0; qdrop <= 32'd0;
@@ -578,7 +576,7 @@ module ebpf_dataplane #(
 
       // A packet starts: running now, not running at the start of the clock.
       reg run_prev_q;
-      always @(posedge clk_i or negedge rst_ni) begin
+      always @(posedge clk_i) begin
         if (!rst_ni) run_prev_q <= 1'b0;
         else run_prev_q <= e_running && !e_done;
       end
@@ -601,7 +599,7 @@ module ebpf_dataplane #(
       // Counters.
       reg [31:0] n_in, n_out, n_drop, n_faults, n_busy, n_stall, f_pc, f_addr, f_cause;
       reg [63:0] last_r0;
-      always @(posedge clk_i or negedge rst_ni) begin
+      always @(posedge clk_i) begin
         if (!rst_ni) begin
           n_in <= 32'd0; n_out <= 32'd0; n_drop <= 32'd0; n_faults <= 32'd0; n_busy <= 32'd0;
           n_stall <= 32'd0; f_pc <= 32'd0; f_addr <= 32'd0; f_cause <= 32'd0; last_r0 <= 64'd0;

@@ -116,7 +116,7 @@ module ebpf_egress #(
           port < 32'd4 ? 8'd1 << {port[1:0], 1'b0} : 8'd0;
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       cur_v_q <= 1'b0; cur_e_q <= 4'd0; beat_q <= 6'd0;
       last_q <= ENGINES[3:0] - 4'd1;

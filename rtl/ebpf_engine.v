@@ -640,7 +640,7 @@ module ebpf_engine #(
   // ------------------------------------------------------------------
   // Registers
   // ------------------------------------------------------------------
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       run_q <= 1'b0; pend_q <= 1'b0; bank_q <= 1'b0; pc_q <= 32'd0; fetch_on_q <= 1'b1;
       lddw_hi_q <= 1'b0; seq_q <= 32'd0; exec_q <= 64'd0;

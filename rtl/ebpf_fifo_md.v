@@ -111,7 +111,7 @@ module ebpf_fifo_md #(
     end
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       valid_q <= 64'd0;
     end else begin

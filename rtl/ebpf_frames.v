@@ -29,7 +29,7 @@ module ebpf_frames (
     end
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni)      depth_q <= 8'd0;
     else if (clear_i) depth_q <= 8'd0;
     else if (push_i)  depth_q <= depth_q + 8'd1;

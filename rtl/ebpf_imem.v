@@ -42,7 +42,7 @@ module ebpf_imem (
     end
   end
 
-  always @(posedge clk_i or negedge rst_ni) begin
+  always @(posedge clk_i) begin
     if (!rst_ni) begin
       active_q <= 1'b0;
       len_q[0] <= 32'd0;

@@ -119,6 +119,22 @@ static void get(Vebpf_engine* m, EngOut* o) {
     o->bank = m->dbg_bank_o;
 }
 
+// The RTL resets synchronously: inputs idle, rst_ni low over one clock
+// edge, then released with the clock low.
+static void reset(Vebpf_engine* m) {
+    const EngIn idle = {};
+    put(m, &idle);
+    m->clk_i = 0;
+    m->rst_ni = 0;
+    m->eval();
+    m->clk_i = 1;
+    m->eval();
+    m->clk_i = 0;
+    m->eval();
+    m->rst_ni = 1;
+    m->eval();
+}
+
 extern "C" {
 
 // Each model has its own context, so models in different threads (parallel
@@ -131,12 +147,7 @@ struct Eng {
 void* nfbpf_eng_new() {
     Eng* e = new Eng;
     e->m = new Vebpf_engine(&e->ctx);
-    Vebpf_engine* m = e->m;
-    m->clk_i = 0;
-    m->rst_ni = 0;
-    m->eval();
-    m->rst_ni = 1;
-    m->eval();
+    reset(e->m);
     return e;
 }
 
@@ -147,12 +158,7 @@ void nfbpf_eng_free(void* p) {
 }
 
 void nfbpf_eng_reset(void* p) {
-    Vebpf_engine* m = static_cast<Eng*>(p)->m;
-    m->clk_i = 0;
-    m->rst_ni = 0;
-    m->eval();
-    m->rst_ni = 1;
-    m->eval();
+    reset(static_cast<Eng*>(p)->m);
 }
 
 void nfbpf_eng_eval(void* p, const EngIn* i, EngOut* o) {
