@@ -115,16 +115,17 @@ lint: deps fmt-check clippy rtl-lint
 # The eBPF conformance suite (tests/ and negative/ .data files): the public
 # bpf_conformance suite by Alan Jowett at the commit the tests are pinned to
 # (SUITE_COMMIT in vm/src/conformance.rs, the one place that names it),
-# cloned into target/bpf_conformance, where the tests look for it when
+# cloned into target/bpf_conformance (SUITE_PINNED_DIR there), where the tests look for it when
 # NFBPF_CONFORMANCE is unset and no ../shared/conformance is beside the
 # repository. Idempotent: a clean copy at the pinned commit is kept as is;
 # anything else is cloned afresh beside it and then swapped in.
 # CONFORMANCE_REPO may name any clone of the suite (a local mirror).
 CONFORMANCE_REPO ?= https://github.com/Alan-Jowett/bpf_conformance
 CONFORMANCE_COMMIT := $(shell sed -n 's/^pub const SUITE_COMMIT: &str = "\([0-9a-f]\{40\}\)";$$/\1/p' vm/src/conformance.rs)
-CONFORMANCE_DIR := target/bpf_conformance
+CONFORMANCE_DIR := $(shell sed -n 's/^pub const SUITE_PINNED_DIR: &str = "\([^"]*\)";$$/\1/p' vm/src/conformance.rs)
 conformance:
 	@test -n "$(CONFORMANCE_COMMIT)" || { echo "make conformance: no SUITE_COMMIT in vm/src/conformance.rs"; exit 1; }
+	@test -n "$(CONFORMANCE_DIR)" || { echo "make conformance: no SUITE_PINNED_DIR in vm/src/conformance.rs"; exit 1; }
 	@command -v git >/dev/null || { echo "make conformance: git not found (make deps installs it)"; exit 1; }
 	@if [ "$$(git -C $(CONFORMANCE_DIR) rev-parse HEAD 2>/dev/null)" = "$(CONFORMANCE_COMMIT)" ] && \
 	    [ -z "$$(git -C $(CONFORMANCE_DIR) status --porcelain 2>/dev/null)" ]; then \
