@@ -6,16 +6,17 @@
 #   make deps   install system packages (idempotent; needs root)
 #   make build  release build of the CLI
 #   make lint   cargo fmt --check, clippy -D warnings, verilator --lint-only -Wall
+#   make conformance  fetch the conformance suite at its pinned commit
 
 SHELL := /bin/bash
 CARGO ?= cargo
 NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 # System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
 # 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
-APT_PACKAGES := verilator yosys bubblewrap clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config
+APT_PACKAGES := verilator yosys bubblewrap clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config git
 RTL_SOURCES := $(wildcard rtl/*.v)
 
-.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint synth test-cargo clean
+.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint synth test-cargo conformance clean
 
 all: build
 
@@ -111,14 +112,50 @@ synth-units:
 
 lint: deps fmt-check clippy rtl-lint
 
-# Doc tests first (nextest does not run them), then every other test; the
-# last line printed is nextest's summary. `deps` installs clang-19, so tests
-# that compile programs/*.c must not skip (NFBPF_REQUIRE_CLANG=1).
-test-cargo:
-	$(CARGO) test --workspace --doc -q
-	NFBPF_REQUIRE_CLANG=1 NFBPF_REQUIRE_KERNEL=1 $(CARGO) nextest run --workspace --no-fail-fast
+# The eBPF conformance suite (tests/ and negative/ .data files): the public
+# bpf_conformance suite by Alan Jowett at the commit the tests are pinned to
+# (SUITE_COMMIT in vm/src/conformance.rs, the one place that names it),
+# cloned into target/bpf_conformance (SUITE_PINNED_DIR there), where the tests look for it when
+# NFBPF_CONFORMANCE is unset and no ../shared/conformance is beside the
+# repository. Idempotent: a clean copy at the pinned commit is kept as is;
+# anything else is cloned afresh beside it and then swapped in.
+# CONFORMANCE_REPO may name any clone of the suite (a local mirror).
+CONFORMANCE_REPO ?= https://github.com/Alan-Jowett/bpf_conformance
+CONFORMANCE_COMMIT := $(shell sed -n 's/^pub const SUITE_COMMIT: &str = "\([0-9a-f]\{40\}\)";$$/\1/p' vm/src/conformance.rs)
+CONFORMANCE_DIR := $(shell sed -n 's/^pub const SUITE_PINNED_DIR: &str = "\([^"]*\)";$$/\1/p' vm/src/conformance.rs)
+conformance:
+	@test -n "$(CONFORMANCE_COMMIT)" || { echo "make conformance: no SUITE_COMMIT in vm/src/conformance.rs"; exit 1; }
+	@test -n "$(CONFORMANCE_DIR)" || { echo "make conformance: no SUITE_PINNED_DIR in vm/src/conformance.rs"; exit 1; }
+	@command -v git >/dev/null || { echo "make conformance: git not found (make deps installs it)"; exit 1; }
+	@if [ "$$(git -C $(CONFORMANCE_DIR) rev-parse HEAD 2>/dev/null)" = "$(CONFORMANCE_COMMIT)" ] && \
+	    [ -z "$$(git -C $(CONFORMANCE_DIR) status --porcelain 2>/dev/null)" ]; then \
+	  echo "make conformance: $(CONFORMANCE_DIR) is at $(CONFORMANCE_COMMIT)"; \
+	else \
+	  rm -rf $(CONFORMANCE_DIR).new && mkdir -p $(dir $(CONFORMANCE_DIR)) && \
+	  git clone --quiet --no-checkout $(CONFORMANCE_REPO) $(CONFORMANCE_DIR).new && \
+	  git -C $(CONFORMANCE_DIR).new -c advice.detachedHead=false checkout --quiet $(CONFORMANCE_COMMIT) && \
+	  rm -rf $(CONFORMANCE_DIR) && mv $(CONFORMANCE_DIR).new $(CONFORMANCE_DIR) && \
+	  echo "make conformance: $(CONFORMANCE_REPO) at $(CONFORMANCE_COMMIT) in $(CONFORMANCE_DIR)" || \
+	  { rm -rf $(CONFORMANCE_DIR).new; echo "make conformance: could not clone $(CONFORMANCE_REPO) at $(CONFORMANCE_COMMIT)"; exit 1; }; \
+	fi
 
-test: deps fmt-check clippy rtl-lint test-cargo
+# The checks run by scripts/test.sh, which goes on after a failure and
+# prints nextest's summary as its last line. make itself prints
+# `make: *** [...] Error N` after a failed recipe and has no option to keep
+# quiet; so when the script fails, the recipe ends make with SIGPIPE, which
+# neither make nor the shell reports: the summary stays the last line and
+# make's exit status is non-zero (141). Should make survive that signal
+# (ignored by whoever started it), the recipe fails the usual way.
+define TEST_RECIPE
+@scripts/test.sh $(1) || { kill -PIPE $$PPID; sleep 1; exit 1; }
+endef
+
+# Doc tests first (nextest does not run them), then every other test.
+test-cargo:
+	$(call TEST_RECIPE,)
+
+test: deps
+	$(call TEST_RECIPE,fmt-check clippy rtl-lint)
 
 clean:
 	$(CARGO) clean

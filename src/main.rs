@@ -12,7 +12,8 @@ mod cmd;
 #[command(
     name = "nfbpf",
     version,
-    about = "eBPF packet processing in hardware: model, RTL, loader, agent"
+    about = "eBPF packet processing in hardware: model, RTL, loader, agent",
+    after_help = cmd::ENVIRONMENT
 )]
 struct Cli {
     #[command(subcommand)]

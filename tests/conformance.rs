@@ -1,19 +1,13 @@
-//! T1 conformance: `../shared/conformance` through the CLI, as users run it,
-//! and through the suite's plugin protocol.
+//! T1 conformance: the conformance suite (found by
+//! `nfbpf_vm::conformance::suite_dir`: `$NFBPF_CONFORMANCE`, the vectors
+//! beside the repository, or `make conformance`'s copy) through the CLI, as
+//! users run it, and through the suite's plugin protocol.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-use std::path::PathBuf;
+mod common;
+use common::{data_files, suite};
+use nfbpf_vm::conformance::Part;
 use std::process::{Command, Stdio};
-
-fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
-    assert!(
-        p.join("tests").is_dir(),
-        "the conformance vectors are expected at {} (../shared beside the repository)",
-        p.display()
-    );
-    p
-}
 
 fn nfbpf(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
@@ -28,29 +22,33 @@ fn nfbpf(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn suite_passes_on_the_interpreter() {
-    let dir = shared().join("tests");
+    let dir = suite(Part::Tests);
+    let n = data_files(&dir);
+    assert!(
+        n >= 225,
+        "{}: {n} tests, the suite has 225 or more",
+        dir.display()
+    );
     let (code, out) = nfbpf(&["conform", dir.to_str().unwrap(), "--engine", "interp"]);
-    assert_eq!(out.lines().last(), Some("225 passed, 0 failed"), "{out}");
+    let want = format!("{n} passed, 0 failed");
+    assert_eq!(out.lines().last(), Some(want.as_str()), "{out}");
     assert_eq!(code, 0);
 }
 
 #[test]
 fn suite_passes_on_the_pipeline_model_and_the_rtl() {
-    let dir = shared().join("tests");
+    let dir = suite(Part::Tests);
+    let want = format!("{} passed, 0 failed", data_files(&dir));
     for engine in ["pipeline", "rtl"] {
         let (code, out) = nfbpf(&["conform", dir.to_str().unwrap(), "--engine", engine]);
-        assert_eq!(
-            out.lines().last(),
-            Some("225 passed, 0 failed"),
-            "{engine}: {out}"
-        );
+        assert_eq!(out.lines().last(), Some(want.as_str()), "{engine}: {out}");
         assert_eq!(code, 0);
     }
 }
 
 #[test]
 fn negative_cases_fail_with_causes() {
-    let dir = shared().join("negative");
+    let dir = suite(Part::Negative);
     let (code, out) = nfbpf(&["conform", dir.to_str().unwrap()]);
     assert_eq!(out.lines().last(), Some("45 passed, 15 failed"), "{out}");
     assert_eq!(code, 1);

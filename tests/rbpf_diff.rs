@@ -1,7 +1,7 @@
 //! T2 differential tier: random valid programs give the same r0 and the same
 //! memory on our reference interpreter and on rbpf's interpreter.
 //!
-//! Restricted to what rbpf 0.4.1 gets right (see ../shared/spec/hardware.md):
+//! Restricted to what rbpf 0.4.1 gets right:
 //! ISA v1..v3 without atomics (rbpf rejects them), division and modulo only
 //! by non-zero immediates (rbpf returns 2^64-1 for 32-bit modulo by zero),
 //! no sdiv/smod/movsx/ldsx/bswap (rbpf ignores the v4 `off` field), and no

@@ -34,15 +34,9 @@ pub fn budget(v: &serde_json::Value) -> Result<u32, Reject> {
 /// Longest function name.
 pub const NAME_MAX: usize = 64;
 
-/// The headers every C function may include, as in `programs/include`
-/// (written into each build's `include/`).
-pub const HEADERS: &[(&str, &str)] = &[
-    ("sume.h", include_str!("../../programs/include/sume.h")),
-    (
-        "nf_common.h",
-        include_str!("../../programs/include/nf_common.h"),
-    ),
-];
+/// The headers every C function may include, the built-in ones of
+/// `programs/include` (written into each build's `include/`).
+pub const HEADERS: &[(&str, &str)] = nfbpf_loader::builtin::HEADERS;
 
 /// One map entry installed when the function is swapped in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

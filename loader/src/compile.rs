@@ -1,6 +1,7 @@
 //! Compiling C network functions with clang (`-target bpf`). Separate from
 //! parsing: [`crate::load`] never runs a process.
 
+use crate::builtin;
 use crate::error::LoadError;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -25,11 +26,17 @@ impl Cpu {
     }
 }
 
+/// The clang used when [`CLANG_ENV`] is not set.
+pub const DEFAULT_CLANG: &str = "clang-19";
+/// The environment variable naming the clang to use.
+pub const CLANG_ENV: &str = "NFBPF_CLANG";
+
 /// The clang to use: `$NFBPF_CLANG`, else `clang-19`.
 pub fn default_clang() -> PathBuf {
-    std::env::var_os("NFBPF_CLANG")
+    std::env::var_os(CLANG_ENV)
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("clang-19"))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CLANG))
 }
 
 /// The command line used for `src` -> `out`:
@@ -49,6 +56,11 @@ pub fn clang_command(
 /// The arguments of [`clang_command`] (after the program), for callers
 /// that run clang their own way (the agent runs it in a sandbox).
 pub fn clang_args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf]) -> Vec<OsString> {
+    args(src, out, cpu, include, &[])
+}
+
+/// [`clang_args`] with `last` searched after every other include directory.
+fn args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf], last: &[PathBuf]) -> Vec<OsString> {
     let mut a: Vec<OsString> = ["-O2", "-g", "-target", "bpf", cpu.flag()]
         .into_iter()
         .map(OsString::from)
@@ -71,6 +83,10 @@ pub fn clang_args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf]) -> Vec<
         a.push("-I".into());
         a.push(dir.join("include").into());
     }
+    for d in last {
+        a.push("-I".into());
+        a.push(d.into());
+    }
     a.push("-c".into());
     a.push(src.into());
     a.push("-o".into());
@@ -78,7 +94,10 @@ pub fn clang_args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf]) -> Vec<
     a
 }
 
-/// Compile `src` to the object `out`. clang's stderr is in the error.
+/// Compile `src` to the object `out`. `src` is a `.c` file or a built-in
+/// program (`builtin:NAME`, [`builtin`]); the built-in headers (`sume.h`,
+/// `nf_common.h`) are on the include path after every other directory.
+/// clang's stderr is in the error.
 pub fn compile(
     clang: &Path,
     src: &Path,
@@ -86,7 +105,26 @@ pub fn compile(
     cpu: Cpu,
     include: &[PathBuf],
 ) -> Result<(), LoadError> {
-    let output = clang_command(clang, src, out, cpu, include)
+    let io = |source| LoadError::Io {
+        path: src.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("nfbpf-cc-")
+        .tempdir()
+        .map_err(io)?;
+    let headers = tmp.path().join("builtin-include");
+    builtin::write_headers(&headers).map_err(io)?;
+    let file = match builtin::name_of(src) {
+        Some(name) => {
+            let f = tmp.path().join(format!("{name}.c"));
+            std::fs::write(&f, builtin::source(name)?).map_err(io)?;
+            f
+        }
+        None => src.to_path_buf(),
+    };
+    let output = Command::new(clang)
+        .args(args(&file, out, cpu, include, &[headers]))
         .output()
         .map_err(|source| LoadError::ClangMissing {
             clang: clang.to_path_buf(),
@@ -100,6 +138,33 @@ pub fn compile(
         });
     }
     Ok(())
+}
+
+/// [`compile`] into a temporary directory (removed afterwards): the object's
+/// bytes.
+pub fn compile_to_bytes(
+    clang: &Path,
+    src: &Path,
+    cpu: Cpu,
+    include: &[PathBuf],
+) -> Result<Vec<u8>, LoadError> {
+    let io = |source| LoadError::Io {
+        path: src.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("nfbpf-obj-")
+        .tempdir()
+        .map_err(io)?;
+    let out = tmp.path().join("prog.o");
+    compile(clang, src, &out, cpu, include)?;
+    std::fs::read(&out).map_err(io)
+}
+
+/// Is `path` C to compile: a `.c` file or a built-in program
+/// (`builtin:NAME`)?
+pub fn is_c_source(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "c") || builtin::name_of(path).is_some()
 }
 
 /// Is `clang` runnable?

@@ -52,6 +52,8 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("no built-in program `{name}` (built in: {known})")]
+    UnknownBuiltin { name: String, known: String },
     #[error("clang failed to compile {path} ({status}):\n{stderr}")]
     Compile {
         path: PathBuf,

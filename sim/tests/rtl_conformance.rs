@@ -1,4 +1,4 @@
-//! T3: the conformance suite (`../shared/conformance/tests`) on the engine
+//! T3: the conformance suite (`tests/`, found by `conformance::suite_dir`) on the engine
 //! RTL. Every test passes through the RTL executor, and every test whose
 //! program the validator accepts also runs in co-simulation against the
 //! pipeline model, cycle-exact (cycle records and retire records every
@@ -15,14 +15,14 @@ use nfbpf_vm::program::Program;
 use std::path::PathBuf;
 
 fn suite() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/tests");
-    conformance::collect(&[dir]).expect("the conformance suite next to the repository")
+    let dir = conformance::suite_dir(conformance::Part::Tests).unwrap_or_else(|e| panic!("{e}"));
+    conformance::collect(&[dir]).unwrap_or_else(|e| panic!("the conformance suite: {e}"))
 }
 
 #[test]
 fn conformance_suite_passes_on_rtl() {
     let files = suite();
-    assert_eq!(files.len(), 225, "the suite has 225 tests");
+    assert!(files.len() >= 225, "the suite has 225 tests or more");
     let mut exec = RtlExecutor::default();
     let mut fails = Vec::new();
     for f in &files {

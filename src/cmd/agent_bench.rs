@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The function valid clients register when no `--source` is given.
-const WIRE: &str = include_str!("../../programs/wire_sume.c");
+const WIRE: &str = "builtin:wire_sume";
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -40,8 +40,9 @@ pub struct BenchArgs {
     clients: usize,
     #[arg(long, default_value_t = 30.0)]
     seconds: f64,
-    /// The function every valid client registers (C source; default: the
-    /// Wire function of programs/wire_sume.c, built in).
+    /// The function every valid client registers (C source, or
+    /// `builtin:NAME` for programs/NAME.c built into nfbpf; default: the
+    /// Wire function, builtin:wire_sume).
     #[arg(long)]
     source: Option<PathBuf>,
     /// Hostile clients beside the valid ones.
@@ -257,11 +258,13 @@ fn hostile(addr: &str, kind: usize, auth: &str, victim: &str) -> Option<u16> {
 }
 
 pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
-    let source = match &a.source {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("--source {}", p.display()))?
-        }
-        None => WIRE.to_string(),
+    let path = a.source.unwrap_or_else(|| PathBuf::from(WIRE));
+    let source = match nfbpf_loader::builtin::name_of(&path) {
+        Some(name) => nfbpf_loader::builtin::source(name)
+            .with_context(|| format!("--source {}", path.display()))?
+            .to_string(),
+        None => std::fs::read_to_string(&path)
+            .with_context(|| format!("--source {}", path.display()))?,
     };
     if a.clients == 0 || !a.seconds.is_finite() || a.seconds <= 0.0 {
         bail!("--clients and --seconds must be positive");

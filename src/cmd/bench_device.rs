@@ -1,7 +1,7 @@
 //! `nfbpf bench device`: simulated device clocks per second of the data
 //! plane model (`vm::device::Device`) and of its RTL through Verilator
 //! (`sim::device::RtlDevice`), in one run on the same function and traffic:
-//! PROG (a SUME function, default `programs/l2_switch_sume.c`) loaded
+//! PROG (a SUME function, default the built-in `l2_switch_sume`) loaded
 //! through the registers of each, then `--cycles` clocks of 64-byte frames
 //! at 10 Gb/s on all four ports. The outputs of both must be the same
 //! number (the lockstep comparison is `tests/rtl_device.rs`).
@@ -16,8 +16,9 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The function (C source or clang object, SUME ABI).
-    #[arg(default_value = "programs/l2_switch_sume.c")]
+    /// The function (C source, clang object, or `builtin:NAME` for
+    /// programs/NAME.c built into nfbpf; SUME ABI).
+    #[arg(default_value = "builtin:l2_switch_sume")]
     prog: PathBuf,
     /// Device clocks to run on each.
     #[arg(long, default_value_t = 200_000)]
@@ -89,10 +90,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (mc, rc) = (a.cycles as f64 / ms, a.cycles as f64 / rs);
     if a.json {
         println!(
-            "{{\"prog\":\"{}\",\"cycles\":{},\"frames_in\":{msent},\"frames_out\":{mout},\
-             \"model_cycles_per_sec\":{mc:.0},\"rtl_cycles_per_sec\":{rc:.0}}}",
-            a.prog.display(),
-            a.cycles
+            "{}",
+            serde_json::json!({"prog": a.prog.display().to_string(), "cycles": a.cycles,
+                "frames_in": msent, "frames_out": mout,
+                "model_cycles_per_sec": mc.round(), "rtl_cycles_per_sec": rc.round()})
         );
     } else {
         println!(

@@ -3,9 +3,9 @@
 //! - `loop`: a load/ALU/branch loop (hazards every iteration);
 //! - `parser`: the Ethernet/IPv4/UDP parser of `nfbpf bench interp`, one
 //!   packet after another through FIFO_MD;
-//! - `conformance`: every program of the conformance suite (from
-//!   `../shared/conformance/tests`, or `--conformance DIR`), each run as one
-//!   packet, the whole suite repeated.
+//! - `conformance`: every program of the conformance suite (`--conformance
+//!   DIR`, else the suite's `tests/` as `nfbpf conform --help` says where),
+//!   each run as one packet, the whole suite repeated.
 
 use super::bench::{PARSER, udp_frame};
 use nfbpf_vm::Program;
@@ -23,9 +23,11 @@ pub struct Args {
     /// One JSON object per workload.
     #[arg(long)]
     json: bool,
-    /// Directory of conformance `.data` files.
-    #[arg(long, default_value = "../shared/conformance/tests")]
-    conformance: PathBuf,
+    /// Directory of conformance `.data` files (default: the suite's `tests/`
+    /// under $NFBPF_CONFORMANCE, else the copy `make conformance` fetches;
+    /// see `nfbpf conform --help`).
+    #[arg(long, value_name = "DIR")]
+    conformance: Option<PathBuf>,
 }
 
 struct Row {
@@ -50,6 +52,11 @@ fn best(
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    // Where the suite is, before the first workload runs.
+    let dir = match a.conformance {
+        Some(d) => d,
+        None => conformance::suite_dir(conformance::Part::Tests)?,
+    };
     let mut rows = Vec::new();
 
     let lp = bench::loop_program(1_000_000);
@@ -78,7 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         secs: s,
     });
 
-    let files = conformance::collect(std::slice::from_ref(&a.conformance))
+    let files = conformance::collect(std::slice::from_ref(&dir))
         .map_err(|e| anyhow::anyhow!("conformance programs: {e}"))?;
     let mut cases = Vec::new();
     for f in &files {
@@ -96,7 +103,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         !cases.is_empty(),
         "no conformance programs under {}",
-        a.conformance.display()
+        dir.display()
     );
     let cfg = pipeline::Config::default();
     let (c, r, s) = best(|| {

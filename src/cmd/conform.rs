@@ -30,10 +30,25 @@ impl Engine {
     }
 }
 
+/// Where the suite comes from, for `nfbpf conform --help`.
+const SUITE_HELP: &str = "\
+Conformance vectors:
+  The suite is the public bpf_conformance suite by Alan Jowett
+  (Alan-Jowett/bpf_conformance on GitHub), pinned at commit f558566 of
+  2026-03-31: tests/ holds programs with their expected result, negative/
+  cases built to fail (45 unused-* programs a conformant runtime rejects,
+  15 malformed test files that must be reported as failed).
+  Without PATHS, the suite's tests/ is looked for under $NFBPF_CONFORMANCE
+  (the root of a copy, holding tests/ and negative/) if set, else under
+  ../shared/conformance beside the repository, else under
+  target/bpf_conformance of the repository, where `make conformance` clones
+  the pinned commit.";
+
 #[derive(clap::Args)]
+#[command(after_help = SUITE_HELP)]
 pub struct Args {
-    /// `.data` files or directories holding them.
-    #[arg(required = true)]
+    /// `.data` files or directories holding them (default: the suite's
+    /// tests/, see below).
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Engine::Interp)]
     engine: Engine,
@@ -43,7 +58,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let files = conformance::collect(&a.paths)?;
+    let paths = if a.paths.is_empty() {
+        vec![conformance::suite_dir(conformance::Part::Tests)?]
+    } else {
+        a.paths
+    };
+    let files = conformance::collect(&paths)?;
     if files.is_empty() {
         anyhow::bail!("no .data files under the given paths");
     }

@@ -29,9 +29,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let is_c = a.prog.extension().is_some_and(|e| e == "c");
-    let bytes = std::fs::read(&a.prog)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.prog.display()))?;
+    let is_c = nfbpf_loader::compile::is_c_source(&a.prog);
+    let bytes = if is_c {
+        Vec::new()
+    } else {
+        std::fs::read(&a.prog)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.prog.display()))?
+    };
     if is_c || bytes.starts_with(b"\x7fELF") {
         if a.raw && !is_c {
             print!(

@@ -329,8 +329,10 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Is this program file a network function (C source or ELF object)?
+/// Is this program file a network function (C source, built-in program or
+/// ELF object)?
 pub fn is_nf(path: &PathBuf) -> bool {
-    path.extension().is_some_and(|e| e == "c" || e == "o")
+    nfbpf_loader::compile::is_c_source(path)
+        || path.extension().is_some_and(|e| e == "o")
         || std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x7fELF"))
 }

@@ -1,9 +1,10 @@
 //! What the commands that load an object (`run`, `disasm`, `load`,
 //! `trace`, `cosim`) share: which program of the object (`--program`), map
-//! sizes (`--map-size`), and `-v` to name the maps left out.
+//! sizes (`--map-size`), include directories for C sources (`-I`), and `-v`
+//! to name the maps left out.
 
 use nfbpf_loader::{Image, Options};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ObjectArgs {
@@ -16,6 +17,11 @@ pub struct ObjectArgs {
     /// or to override it. Repeatable.
     #[arg(long = "map-size", value_name = "NAME=N", value_parser = parse_map_size)]
     pub map_size: Vec<(String, u32)>,
+    /// For C sources: a directory clang searches for `#include "..."`
+    /// (`-I DIR`, repeatable). The built-in sume.h and nf_common.h are
+    /// always found, after these.
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    pub include: Vec<PathBuf>,
     /// Say which maps of the object are left out (the program does not use
     /// them).
     #[arg(short = 'v', long)]
@@ -49,6 +55,7 @@ impl ObjectArgs {
     pub fn apply(&self, o: &mut Options) {
         o.program.clone_from(&self.program);
         o.map_sizes = self.map_size.iter().cloned().collect();
+        o.include_dirs.clone_from(&self.include);
     }
 
     /// With `-v`: the program loaded and the maps left out, on stderr.

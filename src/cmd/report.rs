@@ -55,7 +55,8 @@ pub struct Args {
     #[arg(long)]
     quick: bool,
     /// Where the functions are: NAME.o (`make programs`) or NAME.c. Default:
-    /// target/programs if it holds them, else programs/.
+    /// target/programs if it holds them, else programs/, else the ones
+    /// built into nfbpf.
     #[arg(long)]
     programs: Option<PathBuf>,
     /// Worker threads (default: the machine's cores).
@@ -317,6 +318,9 @@ impl Programs {
                 .iter()
                 .flat_map(|d| [d.join(format!("{n}.o")), d.join(format!("{n}.c"))])
                 .find(|p| p.is_file())
+                // Without --programs, the one built into nfbpf: the report
+                // runs from any directory.
+                .or_else(|| dir.is_none().then(|| PathBuf::from(format!("builtin:{n}"))))
                 .ok_or_else(|| {
                     anyhow!(
                         "program `{n}`: no {n}.o or {n}.c in {} (run `make programs`, or pass --programs DIR)",

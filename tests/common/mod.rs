@@ -36,6 +36,20 @@ pub fn clang() -> bool {
     ok
 }
 
+/// The directory of `part` of the conformance suite, or a failed test with
+/// the one message that says where the suite was looked for and how to get
+/// it ([`nfbpf_vm::conformance::suite_dir`]).
+pub fn suite(part: nfbpf_vm::conformance::Part) -> PathBuf {
+    nfbpf_vm::conformance::suite_dir(part).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The number of `.data` files in `dir`.
+pub fn data_files(dir: &std::path::Path) -> usize {
+    nfbpf_vm::conformance::collect(&[dir.to_path_buf()])
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .len()
+}
+
 /// `programs/NAME`.
 pub fn program(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

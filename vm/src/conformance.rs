@@ -321,9 +321,161 @@ pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The environment variable naming the suite's root: the directory that
+/// holds `tests/` (and `negative/`).
+pub const SUITE_ENV: &str = "NFBPF_CONFORMANCE";
+/// The commit of the public bpf_conformance suite the project is measured
+/// against (2026-03-31); `make conformance` checks it out.
+pub const SUITE_COMMIT: &str = "f558566280d8e76c95a502cfd8014264d8668130";
+/// Where `make conformance` puts its copy, relative to the repository.
+pub const SUITE_PINNED_DIR: &str = "target/bpf_conformance";
+
+/// A part of the suite: a directory of `.data` files under its root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `tests/`: programs with their expected result.
+    Tests,
+    /// `negative/`: cases built to fail (unused fields that are not zero,
+    /// malformed test files).
+    Negative,
+}
+
+impl Part {
+    pub const fn dir(self) -> &'static str {
+        match self {
+            Part::Tests => "tests",
+            Part::Negative => "negative",
+        }
+    }
+}
+
+/// The suite (or the part of it asked for) is nowhere to be found: where it
+/// was looked for, and how to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteMissing {
+    pub part: Part,
+    /// The directories looked at, each with how it was chosen.
+    pub looked: Vec<(String, PathBuf)>,
+}
+
+impl fmt::Display for SuiteMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let part = self.part.dir();
+        write!(
+            f,
+            "conformance vectors not found: no {part}/ with .data files in "
+        )?;
+        for (i, (how, dir)) in self.looked.iter().enumerate() {
+            if i > 0 {
+                write!(f, " nor ")?;
+            }
+            write!(f, "{} ({how})", dir.display())?;
+        }
+        write!(
+            f,
+            ". The vectors are the public bpf_conformance suite by Alan Jowett \
+             (Alan-Jowett/bpf_conformance on GitHub; tests/ and negative/), pinned at \
+             commit {} of 2026-03-31. Get it with `make conformance` (a clone into \
+             {SUITE_PINNED_DIR}), or set {SUITE_ENV} to the root of a copy (the \
+             directory that holds tests/ and negative/).",
+            &SUITE_COMMIT[..7]
+        )
+    }
+}
+
+impl std::error::Error for SuiteMissing {}
+
+/// The repository this crate was built from (the workspace root).
+fn repository() -> PathBuf {
+    let vm = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vm.parent().unwrap_or(vm).to_path_buf()
+}
+
+/// The directory of `part` of the conformance suite: under `$NFBPF_CONFORMANCE`
+/// if set (and then only there), else under `../shared/conformance` beside the
+/// repository, else under the copy `make conformance` fetches into
+/// `target/bpf_conformance`. The one place that knows where the suite is; the
+/// error says where it looked and how to get the suite.
+pub fn suite_dir(part: Part) -> Result<PathBuf, SuiteMissing> {
+    suite_dir_from(std::env::var_os(SUITE_ENV), &repository(), part)
+}
+
+/// [`suite_dir`] with the environment variable's value and the repository
+/// given.
+pub fn suite_dir_from(
+    env: Option<std::ffi::OsString>,
+    repo: &Path,
+    part: Part,
+) -> Result<PathBuf, SuiteMissing> {
+    let roots: Vec<(String, PathBuf)> = match env.filter(|v| !v.is_empty()) {
+        Some(root) => vec![(format!("${SUITE_ENV}"), PathBuf::from(root))],
+        None => vec![
+            (
+                "beside the repository".to_string(),
+                repo.join("../shared/conformance"),
+            ),
+            (
+                "`make conformance`".to_string(),
+                repo.join(SUITE_PINNED_DIR),
+            ),
+        ],
+    };
+    let has_data = |d: &Path| collect(&[d.to_path_buf()]).is_ok_and(|v| !v.is_empty());
+    let looked: Vec<(String, PathBuf)> = roots
+        .into_iter()
+        .map(|(how, root)| (how, root.join(part.dir())))
+        .collect();
+    match looked.iter().find(|(_, d)| has_data(d)) {
+        Some((_, d)) => Ok(d.clone()),
+        None => Err(SuiteMissing { part, looked }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suite_lookup_names_where_it_looked_and_how_to_get_the_suite() {
+        let tmp = std::env::temp_dir().join(format!("nfbpf-suite-{}", std::process::id()));
+        let empty = tmp.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        // $NFBPF_CONFORMANCE is the only place looked at when set.
+        let e = suite_dir_from(
+            Some(empty.clone().into()),
+            Path::new("/nonexistent"),
+            Part::Tests,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.looked,
+            vec![("$NFBPF_CONFORMANCE".to_string(), empty.join("tests"))]
+        );
+        let m = e.to_string();
+        for want in [
+            "conformance vectors not found: no tests/",
+            "bpf_conformance suite by Alan Jowett",
+            "commit f558566",
+            "make conformance",
+            "NFBPF_CONFORMANCE",
+        ] {
+            assert!(m.contains(want), "`{want}` in {m}");
+        }
+        // Unset: beside the repository, then the pinned copy.
+        let repo = tmp.join("repo");
+        let e = suite_dir_from(None, &repo, Part::Negative).unwrap_err();
+        assert_eq!(e.looked.len(), 2);
+        assert_eq!(e.looked[1].1, repo.join("target/bpf_conformance/negative"));
+        assert!(e.to_string().contains("no negative/"), "{e}");
+        // The pinned copy with one vector is found; a directory without
+        // .data files is not a suite.
+        let pinned = repo.join("target/bpf_conformance/tests");
+        std::fs::create_dir_all(&pinned).unwrap();
+        assert!(suite_dir_from(None, &repo, Part::Tests).is_err());
+        std::fs::write(pinned.join("a.data"), "-- asm\nexit\n-- result\n0x0\n").unwrap();
+        assert_eq!(suite_dir_from(None, &repo, Part::Tests).unwrap(), pinned);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     fn verdict(text: &str) -> Verdict {
         match parse(text) {

@@ -3,7 +3,7 @@
 //!
 //! Offsets 0x00..0xfc are the existing eBPFlow bitstream's layout, bit for
 //! bit, so the existing host tools and our loader program the same hardware.
-//! Where `../shared/spec/hardware.md` leaves the order of a group open, the
+//! Where the bitstream's layout leaves the order of a group open, the
 //! choice is written here: per-engine pairs interleave by engine
 //! (`ENG0_HIR0, ENG0_LOR0, ENG1_HIR0, ...`, `ENG0_CTRLFSM, ENG0_FWFSM, ...`),
 //! packet counters are grouped (`RXPKT0..3`, then `TXPKT0..3`).
@@ -657,7 +657,7 @@ mod tests {
 
     #[test]
     fn existing_bitstream_offsets() {
-        // The layout of ../shared/spec/hardware.md, spot-checked.
+        // The existing bitstream's layout (docs/registers.md), spot-checked.
         let at = |o| lookup(o).map(|(r, i)| (r.name, i));
         assert_eq!(at(0x1c), Some(("WRINST", 0)));
         assert_eq!(at(0x2c), Some(("ENGn_HIR0/LOR0", 2)));

@@ -1,5 +1,5 @@
-//! T1 conformance through the pipeline model: every vector of
-//! `../shared/conformance` passes on the pipeline exactly when it passes on
+//! T1 conformance through the pipeline model: every vector of the
+//! conformance suite (`conformance::suite_dir`) passes on the pipeline exactly when it passes on
 //! the interpreter, and the two emit the same retire records (every field
 //! but `cycle`) on each.
 
@@ -11,20 +11,14 @@ use nfbpf_vm::pipeline::{self, NoCycles, PipelineExecutor};
 use nfbpf_vm::trace::Collect;
 use std::path::PathBuf;
 
-fn vectors() -> Option<Vec<PathBuf>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/tests");
-    let alt = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/tests");
-    let d = if dir.is_dir() { dir } else { alt };
-    if !d.is_dir() {
-        eprintln!("conformance vectors not found beside the repository; skipped");
-        return None;
-    }
-    conformance::collect(&[d]).ok()
+fn vectors() -> Vec<PathBuf> {
+    let d = conformance::suite_dir(conformance::Part::Tests).unwrap_or_else(|e| panic!("{e}"));
+    conformance::collect(&[d]).unwrap_or_else(|e| panic!("the conformance suite: {e}"))
 }
 
 #[test]
 fn pipeline_passes_what_the_interpreter_passes() {
-    let Some(files) = vectors() else { return };
+    let files = vectors();
     let (mut n, mut pass) = (0, 0);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();

@@ -332,7 +332,7 @@ fn abis_name_their_helpers_for_the_validator() {
 #[test]
 fn contract_numbers_match_the_spec() {
     use crate::contract as c;
-    // spec/hardware.md: CAM write 12 / read 10, TCAM write 26 / read 10.
+    // The hardware's latencies: CAM write 12 / read 10, TCAM write 26 / read 10.
     assert_eq!((c::CAM_READ_CYCLES, c::CAM_WRITE_CYCLES), (10, 12));
     assert_eq!((c::TCAM_READ_CYCLES, c::TCAM_WRITE_CYCLES), (10, 26));
     // Linux helper numbers and XDP actions.
