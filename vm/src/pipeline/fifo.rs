@@ -356,18 +356,38 @@ impl FifoMd {
         }
     }
 
+    /// Where head-packet bytes `0..len` (`len` at most the window) are in
+    /// the ring: up to the ring's end, then from its start.
+    fn head_spans(&self, len: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let p = self.ring_off(0);
+        let first = len.min(PKT_WINDOW - p);
+        (p..p + first, 0..len - first)
+    }
+
     /// The head packet's bytes as they are now.
     pub fn head_bytes(&self) -> Vec<u8> {
         let len = self.slots.front().map_or(0, |s| s.len);
-        (0..len).map(|i| self.data[self.ring_off(i)]).collect()
+        let (a, b) = self.head_spans(len);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(&self.data[a]);
+        v.extend_from_slice(&self.data[b]);
+        v
     }
 
     /// Overwrite the head packet's bytes (a helper wrote through a pointer).
     pub fn set_head_bytes(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            let p = self.ring_off(i);
-            self.data[p] = b;
+        if bytes.len() > PKT_WINDOW {
+            // Longer than the ring: byte by byte, the later bytes winning.
+            for (i, &b) in bytes.iter().enumerate() {
+                let p = self.ring_off(i);
+                self.data[p] = b;
+            }
+            return;
         }
+        let (a, b) = self.head_spans(bytes.len());
+        let (x, y) = bytes.split_at(a.len());
+        self.data[a].copy_from_slice(x);
+        self.data[b].copy_from_slice(y);
     }
 
     /// Take the verdict: free the head slot (or retire it, see
@@ -598,6 +618,15 @@ mod tests {
         );
         f.write(30, 4, 0xaabb_ccdd);
         assert_eq!(f.head_bytes()[30..34], [0xdd, 0xcc, 0xbb, 0xaa]);
+        // The whole packet across the wrap, read and written back.
+        let mut q = p.clone();
+        q[30..34].copy_from_slice(&[0xdd, 0xcc, 0xbb, 0xaa]);
+        assert_eq!(f.head_bytes(), q);
+        let r: Vec<u8> = (100..196u8).collect();
+        f.set_head_bytes(&r);
+        assert_eq!(f.head_bytes(), r);
+        assert_eq!(f.read(31, 2), u64::from_le_bytes([131, 132, 0, 0, 0, 0, 0, 0]));
+        f.set_head_bytes(&p);
         assert_eq!(f.valid_bits(), 0b11 | 1 << 63);
         f.pop().unwrap();
         assert_eq!(f.valid_bits(), 0);
