@@ -169,7 +169,10 @@ fn decimals(step: f64) -> usize {
 /// A tick label: `decimals` digits after the point, `-0` printed as `0`.
 pub fn format_tick(v: f64, decimals: usize) -> String {
     let s = format!("{v:.decimals$}");
-    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+    if s.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         s.trim_start_matches('-').to_string()
     } else {
         s
@@ -308,9 +311,7 @@ impl Chart {
         let ((x0, x1), (y0, y1)) = self.ranges();
         let (xt, xd) = ticks(self.x_ticks, x0, x1, &self.xs());
         let (yt, yd) = ticks(self.y_ticks, y0, y1, &self.ys());
-        let area = area
-            .titled(&self.title, ("sans-serif", 20))
-            .map_err(e)?;
+        let area = area.titled(&self.title, ("sans-serif", 20)).map_err(e)?;
         let w = area.dim_in_pixel().0;
         let (plot, legend) = area.split_horizontally(w.saturating_sub(LEGEND_W));
         let mut ch = ChartBuilder::on(&plot)
@@ -343,7 +344,11 @@ impl Chart {
             .map_err(e)?;
         }
         let order = self.series.iter().enumerate();
-        for (i, s) in order.clone().filter(|s| s.1.under).chain(order.filter(|s| !s.1.under)) {
+        for (i, s) in order
+            .clone()
+            .filter(|s| s.1.under)
+            .chain(order.filter(|s| !s.1.under))
+        {
             let c = COLORS[i % COLORS.len()];
             if self.style != Style::Dots {
                 let line = if s.under {
@@ -382,11 +387,7 @@ impl Chart {
                 };
                 area.draw(&PathElement::new(vec![(4, y), (28, y)], line))?;
             }
-            area.draw(&Text::new(
-                s.name.clone(),
-                (36, y - 8),
-                ("sans-serif", 14),
-            ))?;
+            area.draw(&Text::new(s.name.clone(), (36, y - 8), ("sans-serif", 14)))?;
         }
         Ok(())
     }
@@ -405,7 +406,10 @@ mod tests {
         let labels: Vec<String> = t.iter().map(|&v| format_tick(v, d)).collect();
         assert_eq!(labels, ["64", "128", "256", "512", "1024", "1500"]);
         // Points outside the range get no tick.
-        assert_eq!(ticks(Ticks::Measured, 100.0, 600.0, &pts).0, [128.0, 256.0, 512.0]);
+        assert_eq!(
+            ticks(Ticks::Measured, 100.0, 600.0, &pts).0,
+            [128.0, 256.0, 512.0]
+        );
     }
 
     #[test]

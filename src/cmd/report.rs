@@ -1299,8 +1299,7 @@ fn scenario_charts(sc: &Scenario) -> Vec<Chart> {
         charts.push(Chart {
             title: format!(
                 "Around the switch: each packet out; last P1 to first P2 {} us",
-                sc.switch_gap_us
-                    .map_or("-".into(), |g| format!("{g:.3}"))
+                sc.switch_gap_us.map_or("-".into(), |g| format!("{g:.3}"))
             ),
             x: "time (us, simulated)".into(),
             y: "output port".into(),

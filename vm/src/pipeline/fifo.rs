@@ -625,7 +625,10 @@ mod tests {
         let r: Vec<u8> = (100..196u8).collect();
         f.set_head_bytes(&r);
         assert_eq!(f.head_bytes(), r);
-        assert_eq!(f.read(31, 2), u64::from_le_bytes([131, 132, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(
+            f.read(31, 2),
+            u64::from_le_bytes([131, 132, 0, 0, 0, 0, 0, 0])
+        );
         f.set_head_bytes(&p);
         assert_eq!(f.valid_bits(), 0b11 | 1 << 63);
         f.pop().unwrap();
