@@ -4,12 +4,15 @@
 //! PROG (a SUME function, default the built-in `l2_switch_sume`) loaded
 //! through the registers of each, then `--cycles` clocks of 64-byte frames
 //! at 10 Gb/s on all four ports. The outputs of both must be the same
-//! number (the lockstep comparison is `tests/rtl_device.rs`).
+//! number (the lockstep comparison is `tests/rtl_device.rs`). The model
+//! also runs the same traffic with each of `--engines` (default 4 and 16:
+//! what idle engines cost), reported as nanoseconds per clock and per
+//! engine-clock and as frames per host second.
 
 use anyhow::{Context, bail};
 use nfbpf_loader::{Options, device::program, load_file};
 use nfbpf_sim::device::RtlDevice;
-use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
+use nfbpf_vm::device::{Device, DeviceConfig, MAX_ENGINES, PORTS};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -26,6 +29,39 @@ pub struct Args {
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Engine counts of the model runs (the RTL runs the default 4).
+    #[arg(long, value_delimiter = ',', default_value = "4,16")]
+    engines: Vec<usize>,
+    /// The model only: no Verilated RTL run.
+    #[arg(long)]
+    no_rtl: bool,
+}
+
+/// One timed run.
+struct Run {
+    engines: usize,
+    secs: f64,
+    sent: u64,
+    out: u64,
+}
+
+impl Run {
+    fn ns_per_clock(&self, cycles: u64) -> f64 {
+        self.secs * 1e9 / cycles as f64
+    }
+    fn json(&self, device: &str, cycles: u64) -> serde_json::Value {
+        serde_json::json!({
+            "device": device,
+            "engines": self.engines,
+            "frames_in": self.sent,
+            "frames_out": self.out,
+            "seconds": self.secs,
+            "cycles_per_sec": cycles as f64 / self.secs,
+            "ns_per_clock": self.ns_per_clock(cycles),
+            "ns_per_engine_clock": self.ns_per_clock(cycles) / self.engines as f64,
+            "frames_per_sec": self.sent as f64 / self.secs,
+        })
+    }
 }
 
 /// A 64-byte IPv4/UDP frame.
@@ -74,37 +110,114 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.cycles == 0 {
         bail!("--cycles must be at least 1");
     }
+    if let Some(&e) = a.engines.iter().find(|&&e| e == 0 || e > MAX_ENGINES) {
+        bail!("--engines {e}: a data plane has 1..={MAX_ENGINES}");
+    }
     let img = load_file(&a.prog, &Options::default())
         .with_context(|| format!("cannot load {}", a.prog.display()))?;
-    let mut model = Device::new(DeviceConfig::default())?;
-    program(&mut model, &img).context("programming the model device")?;
-    let mut rtl = RtlDevice::new(DeviceConfig::default())?;
-    program(&mut rtl, &img).context("programming the RTL device")?;
-    let (ms, msent, mout) = drive!(model, a.cycles);
-    let (rs, rsent, rout) = drive!(rtl, a.cycles);
-    if (msent, mout) != (rsent, rout) {
-        bail!(
-            "the devices disagree: model {msent} frames in, {mout} out; RTL {rsent} in, {rout} out"
-        );
+    let default = DeviceConfig::default();
+    let mut models = Vec::new();
+    for &engines in &a.engines {
+        let mut model = Device::new(DeviceConfig {
+            engines,
+            ..default.clone()
+        })?;
+        program(&mut model, &img)
+            .with_context(|| format!("programming the model device ({engines} engines)"))?;
+        let (secs, sent, out) = drive!(model, a.cycles);
+        models.push(Run {
+            engines,
+            secs,
+            sent,
+            out,
+        });
     }
-    let (mc, rc) = (a.cycles as f64 / ms, a.cycles as f64 / rs);
-    if a.json {
-        println!(
-            "{}",
-            serde_json::json!({"prog": a.prog.display().to_string(), "cycles": a.cycles,
-                "frames_in": msent, "frames_out": mout,
-                "model_cycles_per_sec": mc.round(), "rtl_cycles_per_sec": rc.round()})
-        );
+    let rtl = if a.no_rtl {
+        None
     } else {
+        let (ms, msent, mout) = match models.iter().find(|m| m.engines == default.engines) {
+            Some(m) => (m.secs, m.sent, m.out),
+            None => {
+                let mut model = Device::new(default.clone())?;
+                program(&mut model, &img).context("programming the model device")?;
+                drive!(model, a.cycles)
+            }
+        };
+        let mut rtl = RtlDevice::new(default.clone())?;
+        program(&mut rtl, &img).context("programming the RTL device")?;
+        let (rs, rsent, rout) = drive!(rtl, a.cycles);
+        if (msent, mout) != (rsent, rout) {
+            bail!(
+                "the devices disagree: model {msent} frames in, {mout} out; RTL {rsent} in, {rout} out"
+            );
+        }
+        Some((
+            Run {
+                engines: default.engines,
+                secs: ms,
+                sent: msent,
+                out: mout,
+            },
+            Run {
+                engines: default.engines,
+                secs: rs,
+                sent: rsent,
+                out: rout,
+            },
+        ))
+    };
+    if a.json {
+        let mut runs: Vec<serde_json::Value> =
+            models.iter().map(|m| m.json("model", a.cycles)).collect();
+        if let Some((_, r)) = &rtl {
+            runs.push(r.json("rtl", a.cycles));
+        }
+        let mut o = serde_json::json!({
+            "prog": a.prog.display().to_string(),
+            "cycles": a.cycles,
+            "runs": runs,
+        });
+        if let Some((m, r)) = &rtl {
+            o["frames_in"] = m.sent.into();
+            o["frames_out"] = m.out.into();
+            o["model_cycles_per_sec"] = (a.cycles as f64 / m.secs).round().into();
+            o["rtl_cycles_per_sec"] = (a.cycles as f64 / r.secs).round().into();
+        }
+        println!("{o}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} clocks, 4 ports x 10 Gb/s of 64-byte frames",
+        a.prog.display(),
+        a.cycles
+    );
+    println!(
+        "device  engines  frames in  frames out    clocks/s  ns/clock  ns/engine-clock  frames/s  seconds"
+    );
+    let row = |device: &str, r: &Run| {
+        let ns = r.ns_per_clock(a.cycles);
         println!(
-            "{}: {} clocks, 4 ports x 10 Gb/s of 64-byte frames, {msent} frames in, {mout} out",
-            a.prog.display(),
-            a.cycles
+            "{device:<7} {:>7} {:>10} {:>11} {:>11.0} {:>9.1} {:>16.1} {:>9.0} {:>8.3}",
+            r.engines,
+            r.sent,
+            r.out,
+            a.cycles as f64 / r.secs,
+            ns,
+            ns / r.engines as f64,
+            r.sent as f64 / r.secs,
+            r.secs
         );
-        println!("device  clocks/s     seconds");
-        println!("model   {mc:>10.0}  {ms:8.3}");
-        println!("rtl     {rc:>10.0}  {rs:8.3}");
-        println!("model / rtl: {:.1}x", mc / rc);
+    };
+    for m in &models {
+        row("model", m);
+    }
+    if let Some((m, r)) = &rtl {
+        row("rtl", r);
+        println!(
+            "model / rtl at {} engines: {:.1}x",
+            m.engines,
+            r.secs / m.secs
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,7 +24,7 @@
 //!
 //! Independent runs go to worker threads (one per core).
 
-use super::plot::{Chart, Series};
+use super::plot::{Chart, Series, Style, Ticks, write_figure};
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use nfbpf_loader::image::Image;
@@ -465,8 +465,29 @@ struct Scenario {
     /// Serverless switch: from the last packet out of port 1 (P1) to the
     /// first out of port 0 (P2).
     switch_gap_us: Option<f64>,
+    /// Serverless switch: every packet out around the switch, at the
+    /// resolution of a clock (the bins above are far wider than the gap).
+    zoom: Option<Zoom>,
     lossless: bool,
 }
+
+/// The packets out in a short window of a scenario.
+#[derive(Debug, Clone, Serialize)]
+struct Zoom {
+    from_us: f64,
+    to_us: f64,
+    /// (microseconds, output port) of each packet out to a port.
+    departures: Vec<(f64, u32)>,
+}
+
+/// Simulated microseconds of `clocks`.
+fn us_of(clocks: u64) -> f64 {
+    clocks as f64 * 1e6 / CLOCK_HZ as f64
+}
+
+/// How far the zoom reaches on each side of the switch: about eight
+/// 64-byte frames at 10 Gb/s.
+const ZOOM_MARGIN_US: f64 = 0.5;
 
 const BINS: usize = 50;
 
@@ -501,6 +522,7 @@ fn scenario_stats(
         bin_us: us(bin),
         series: sysrun::throughput_series(&st.timeline, bin, BINS),
         switch_gap_us: None,
+        zoom: None,
         lossless: st.dropped == 0
             && st.timeline.len() as u64 == st.accepted
             && st.faults == 0
@@ -573,6 +595,23 @@ fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::
         (Some(a), Some(b)) => Some((b as f64 - a as f64) * 1e6 / CLOCK_HZ as f64),
         _ => None,
     };
+    if let (Some(a), Some(b)) = (last_p1, first_p2) {
+        let from_us = us_of(a.min(b).min(deadline)) - ZOOM_MARGIN_US;
+        let to_us = us_of(a.max(b)) + ZOOM_MARGIN_US;
+        sc.zoom = Some(Zoom {
+            from_us,
+            to_us,
+            departures: st
+                .timeline
+                .iter()
+                .filter_map(|d| match d.dest {
+                    Dest::Port(q) => Some((us_of(d.done), q)),
+                    _ => None,
+                })
+                .filter(|&(t, _)| t >= from_us && t <= to_us)
+                .collect(),
+        });
+    }
     Ok(sc)
 }
 
@@ -1127,27 +1166,32 @@ fn write_plots(
                     .filter(|r| r.function == f.name && filt(r))
                     .filter_map(pick)
                     .collect(),
+                under: false,
             })
             .collect::<Vec<_>>()
     };
     let sweep = |r: &Record| r.engines == engines;
-    Chart {
-        title: format!("Throughput against frame size, {engines} engines, 4 x 10 Gb/s"),
+    // Against frame size: a tick at each measured size.
+    let by_size = |title: String, y: &str, series: Vec<Series>| Chart {
+        title,
         x: "frame size (bytes)".into(),
-        y: "% of line rate".into(),
-        series: by_fn(&|r| Some((r.frame_bytes as f64, r.line_rate_pct)), &sweep),
-        dots: true,
+        y: y.into(),
+        series,
+        style: Style::LinesDots,
+        x_ticks: Ticks::Measured,
         ..Chart::default()
-    }
+    };
+    by_size(
+        format!("Throughput against frame size, {engines} engines, 4 x 10 Gb/s"),
+        "% of line rate",
+        by_fn(&|r| Some((r.frame_bytes as f64, r.line_rate_pct)), &sweep),
+    )
     .write(dir, "throughput_vs_size")?;
-    Chart {
-        title: format!("Mpps against frame size, {engines} engines, 4 x 10 Gb/s"),
-        x: "frame size (bytes)".into(),
-        y: "Mpps".into(),
-        series: by_fn(&|r| Some((r.frame_bytes as f64, r.mpps)), &sweep),
-        dots: true,
-        ..Chart::default()
-    }
+    by_size(
+        format!("Mpps against frame size, {engines} engines, 4 x 10 Gb/s"),
+        "Mpps",
+        by_fn(&|r| Some((r.frame_bytes as f64, r.mpps)), &sweep),
+    )
     .write(dir, "mpps_vs_size")?;
     let mut lat = by_fn(
         &|r| r.latency_p99_ns.map(|p| (r.frame_bytes as f64, p)),
@@ -1156,14 +1200,11 @@ fn write_plots(
     for s in &mut lat {
         s.name = format!("{} p99", s.name);
     }
-    Chart {
-        title: format!("Latency p99 against frame size, {engines} engines, line rate offered"),
-        x: "frame size (bytes)".into(),
-        y: "latency p99 (ns)".into(),
-        series: lat,
-        dots: true,
-        ..Chart::default()
-    }
+    by_size(
+        format!("Latency p99 against frame size, {engines} engines, line rate offered"),
+        "latency p99 (ns)",
+        lat,
+    )
     .write(dir, "latency_vs_size")?;
     Chart {
         title: "Engine scaling at 64 B, 4 x 10 Gb/s offered".into(),
@@ -1172,56 +1213,219 @@ fn write_plots(
         series: by_fn(&|r| Some((r.engines as f64, r.line_rate_pct)), &|r| {
             r.frame_bytes == 64
         }),
-        dots: true,
-        legend_middle: true,
+        style: Style::LinesDots,
+        x_ticks: Ticks::Integer,
         ..Chart::default()
     }
     .write(dir, "engine_scaling")?;
     for sc in scenarios {
-        let series = (0..PORTS)
-            .filter(|&p| sc.tx[p] > 0)
-            .map(|p| Series {
-                name: format!("out port {p}"),
-                points: sc.series[p]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &g)| ((i as f64 + 0.5) * sc.bin_us, g))
-                    .collect(),
-            })
-            .collect::<Vec<_>>();
-        // Several ports: their sum too (equal port lines overlap).
-        let mut series = series;
-        if series.len() > 1 {
-            let points = (0..BINS)
-                .map(|i| {
-                    let g: f64 = (0..PORTS).map(|p| sc.series[p][i]).sum();
-                    ((i as f64 + 0.5) * sc.bin_us, g)
-                })
-                .collect();
-            series.push(Series {
-                name: "all ports".into(),
-                points,
-            });
-        }
-        let label = if sc.name == "serverless_switch" {
-            "deadline: P2"
-        } else {
-            "reload"
-        };
-        Chart {
-            title: format!("{} ({} engines)", sc.name.replace('_', " "), sc.engines),
-            x: "time (us, simulated)".into(),
-            y: "output Gb/s".into(),
-            series,
-            marks: sc
-                .events_us
-                .iter()
-                .map(|&t| (t, label.to_string()))
-                .collect(),
-            dots: false,
-            legend_middle: true,
-        }
-        .write(dir, sc.name)?;
+        write_figure(dir, sc.name, &scenario_charts(sc))?;
     }
     Ok(())
+}
+
+/// Binned values as steps: each bin's value held from its start to its
+/// end (a line from bin centre to bin centre would draw a change inside
+/// one bin as a ramp across two).
+fn step_points(values: &[f64], bin_us: f64) -> Vec<(f64, f64)> {
+    values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &g)| [(i as f64 * bin_us, g), ((i + 1) as f64 * bin_us, g)])
+        .collect()
+}
+
+/// A scenario's figure: output throughput per port over the whole run;
+/// for the serverless switch also every packet out around the switch, at
+/// the time scale of the gap the summary reports.
+fn scenario_charts(sc: &Scenario) -> Vec<Chart> {
+    let mut series = (0..PORTS)
+        .filter(|&p| sc.tx[p] > 0)
+        .map(|p| Series {
+            name: format!("out port {p}"),
+            points: step_points(&sc.series[p], sc.bin_us),
+            under: false,
+        })
+        .collect::<Vec<_>>();
+    // Several ports: their sum too (equal port lines overlap).
+    if series.len() > 1 {
+        let sum: Vec<f64> = (0..BINS)
+            .map(|i| (0..PORTS).map(|p| sc.series[p][i]).sum())
+            .collect();
+        series.push(Series {
+            name: "all ports".into(),
+            points: step_points(&sum, sc.bin_us),
+            under: true,
+        });
+    }
+    let switch = sc.name == "serverless_switch";
+    let label = if switch { "deadline: P2" } else { "reload" };
+    let mut charts = vec![Chart {
+        title: format!(
+            "{} ({} engines), output in bins of {} us",
+            sc.name.replace('_', " "),
+            sc.engines,
+            (sc.bin_us * 1e3).round() / 1e3
+        ),
+        x: "time (us, simulated)".into(),
+        y: "output Gb/s".into(),
+        series,
+        marks: sc
+            .events_us
+            .iter()
+            .map(|&t| (t, label.to_string()))
+            .collect(),
+        ..Chart::default()
+    }];
+    if let Some(z) = &sc.zoom {
+        let ports: Vec<u32> = {
+            let mut p: Vec<u32> = z.departures.iter().map(|d| d.1).collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        };
+        let top = ports.last().copied().unwrap_or(0);
+        let mut marks: Vec<(f64, String)> = sc
+            .events_us
+            .iter()
+            .filter(|&&t| t >= z.from_us && t <= z.to_us)
+            .map(|&t| (t, "deadline".to_string()))
+            .collect();
+        let out_of = |p: u32| z.departures.iter().filter(move |d| d.1 == p).map(|d| d.0);
+        let last_p1 = out_of(1).fold(f64::NEG_INFINITY, f64::max);
+        let first_p2 = out_of(0).fold(f64::INFINITY, f64::min);
+        if last_p1.is_finite() {
+            marks.push((last_p1, "last P1".into()));
+        }
+        if first_p2.is_finite() {
+            marks.push((first_p2, "first P2".into()));
+        }
+        charts.push(Chart {
+            title: format!(
+                "Around the switch: each packet out; last P1 to first P2 {} us",
+                sc.switch_gap_us.map_or("-".into(), |g| format!("{g:.3}"))
+            ),
+            x: "time (us, simulated)".into(),
+            y: "output port".into(),
+            series: ports
+                .iter()
+                .map(|&p| Series {
+                    name: format!("out port {p}"),
+                    points: out_of(p).map(|t| (t, f64::from(p))).collect(),
+                    under: false,
+                })
+                .collect(),
+            marks,
+            style: Style::Dots,
+            y_ticks: Ticks::Integer,
+            x_range: Some((z.from_us, z.to_us)),
+            y_range: Some((-0.5, f64::from(top) + 0.95)),
+            ..Chart::default()
+        });
+    }
+    charts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A switch like the report's: P1's packets to port 1 every 67 ns
+    /// until 5000 us, P2's to port 0 from 125 ns after P1's last.
+    fn switch_scenario() -> Scenario {
+        let mut departures = Vec::new();
+        let mut t = 4999.0;
+        while t <= 5000.05 {
+            departures.push((t, 1));
+            t += 0.067;
+        }
+        let last = departures.last().map_or(0.0, |d| d.0);
+        let mut t = last + 0.125;
+        while t <= 5001.0 {
+            departures.push((t, 0));
+            t += 0.067;
+        }
+        let mut series: [Vec<f64>; PORTS] = std::array::from_fn(|_| vec![0.0; BINS]);
+        for i in 0..BINS {
+            series[if i < BINS / 2 { 1 } else { 0 }][i] = 10.0;
+        }
+        Scenario {
+            name: "serverless_switch",
+            what: String::new(),
+            engines: 4,
+            simulated_us: 10_000.0,
+            offered: 0,
+            accepted: 0,
+            fifo_drops: 0,
+            forwarded: 0,
+            tx: [100, 100, 0, 0],
+            events_us: vec![5000.0],
+            bin_us: 200.0,
+            series,
+            switch_gap_us: Some(0.125),
+            zoom: Some(Zoom {
+                from_us: 4999.0,
+                to_us: 5001.0,
+                departures,
+            }),
+            lossless: true,
+        }
+    }
+
+    #[test]
+    fn switch_figure_shows_the_reported_gap() {
+        let sc = switch_scenario();
+        let charts = scenario_charts(&sc);
+        assert_eq!(charts.len(), 2);
+        let zoom = &charts[1];
+        let s = |name: &str| {
+            zoom.series
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.points.clone())
+                .unwrap_or_default()
+        };
+        let last_p1 = s("out port 1").iter().map(|p| p.0).fold(0.0, f64::max);
+        let first_p2 = s("out port 0").iter().map(|p| p.0).fold(f64::MAX, f64::min);
+        let gap = first_p2 - last_p1;
+        assert!((gap - 0.125).abs() < 1e-9, "gap in the plot {gap}");
+        assert!(zoom.title.contains("0.125 us"), "{}", zoom.title);
+        // The zoom's x axis is the gap's scale: a couple of microseconds.
+        let ((x0, x1), _) = zoom.ranges();
+        assert!(x1 - x0 <= 2.0 && x0 <= last_p1 && x1 >= first_p2);
+        // Marks at the packets that bound the gap, and the deadline.
+        let at: Vec<f64> = zoom.marks.iter().map(|m| m.0).collect();
+        assert!(at.contains(&last_p1) && at.contains(&first_p2) && at.contains(&5000.0));
+        // The port axis has integer ticks only.
+        let (yt, yd) = crate::cmd::plot::ticks(zoom.y_ticks, -0.5, 1.95, &[]);
+        assert_eq!((yt, yd), (vec![0.0, 1.0], 0));
+    }
+
+    #[test]
+    fn overview_switches_at_the_deadline_not_over_a_bin() {
+        let sc = switch_scenario();
+        let charts = scenario_charts(&sc);
+        assert_eq!(charts[0].series[1].name, "out port 1");
+        let p1 = &charts[0].series[1].points;
+        // Port 1 holds 10 Gb/s up to 5000 us and is 0 from 5000 us: the
+        // change is a vertical step at the bin edge, never a ramp.
+        for w in p1.windows(2) {
+            let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+            assert!(ya == yb || xa == xb, "ramp from {xa},{ya} to {xb},{yb}");
+        }
+        assert!(p1.contains(&(5000.0, 10.0)) && p1.contains(&(5000.0, 0.0)));
+        // The sum of the ports stays at 10 Gb/s across the switch.
+        let all = &charts[0].series[2];
+        assert_eq!(all.name, "all ports");
+        assert!(all.points.iter().all(|p| p.1 == 10.0));
+    }
+
+    #[test]
+    fn step_points_hold_each_bin() {
+        assert_eq!(
+            step_points(&[1.0, 3.0], 2.5),
+            vec![(0.0, 1.0), (2.5, 1.0), (2.5, 3.0), (5.0, 3.0)]
+        );
+        assert!(step_points(&[], 1.0).is_empty());
+    }
 }

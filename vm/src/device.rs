@@ -439,8 +439,8 @@ impl Device {
             .filter(|(_, l)| matches!(l.retired.front(), Some(None)))
             .fold(0, |m, (e, _)| m | 1 << e);
         if self.egress.cur.is_none() {
-            for k in 1..=n {
-                let i = (self.egress.last + k) % n;
+            let last = self.egress.last;
+            for i in (last + 1..n).chain(0..=last) {
                 let l = &self.lanes[i];
                 if l.engine.egress_ready() && matches!(l.retired.front(), Some(Some(_))) {
                     self.egress.cur = Some((i, 0));
@@ -567,9 +567,16 @@ impl Device {
         // coprocessor in a clock) changes every clock: round-robin.
         let n = self.lanes.len();
         let first = (self.cycle % n as u64) as usize;
-        for k in 0..n {
-            let i = (first + k) % n;
+        // (A range, not `(first + k) % n`: a division per engine per clock
+        // costs more than an idle engine's clock.)
+        for i in (first..n).chain(0..first) {
             let l = &mut self.lanes[i];
+            // An engine with no packet running or queued only counts an
+            // idle clock (`Engine::step_idle`): its memory need not be
+            // swapped in, and it has no verdict and no packet to start.
+            if !R::ENABLED && l.engine.step_idle() {
+                continue;
+            }
             Self::swap_in(&mut self.mem, l);
             let v = if R::ENABLED {
                 let (mut t, mut c) = (Collect::default(), CollectCycles::default());

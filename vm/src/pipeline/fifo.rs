@@ -108,6 +108,11 @@ pub struct FifoMd {
     /// Words of the queued and running slots (retired ones not counted: a
     /// new slot may be given their words, see `arrive_next`).
     used: usize,
+    /// How many slots, counted in ring order (the retired ones, then the
+    /// queued ones), have all their words: words arrive in slot order, so
+    /// these are a prefix and the slot after them is the one receiving
+    /// (found in constant time, not by a scan each clock).
+    arrived_prefix: usize,
     pacing: Pacing,
     acc: u64,
 }
@@ -122,6 +127,7 @@ impl FifoMd {
             hold: false,
             tail: 0,
             used: 0,
+            arrived_prefix: 0,
             pacing,
             acc: Self::word_cost(pacing),
         }
@@ -182,18 +188,47 @@ impl FifoMd {
         });
         self.tail = (self.tail + words) % FIFO_WORDS;
         self.used += words;
+        // An empty packet has all its words already.
+        self.settle();
         if let Pacing::Instant = self.pacing {
             while self.arrive_next() {}
         }
         Ok(())
     }
 
+    /// Slot `i` in ring order: the retired slots, then the queued ones.
+    #[inline]
+    fn slot_at(&self, i: usize) -> Option<&Slot> {
+        match i.checked_sub(self.retired.len()) {
+            None => self.retired.get(i),
+            Some(q) => self.slots.get(q),
+        }
+    }
+
+    /// Move `arrived_prefix` past the slots that have all their words.
+    #[inline]
+    fn settle(&mut self) {
+        while self
+            .slot_at(self.arrived_prefix)
+            .is_some_and(|s| s.arrived == s.words)
+        {
+            self.arrived_prefix += 1;
+        }
+    }
+
+    /// The slot at ring-order position `i` left the FIFO_MD.
+    fn removed_at(&mut self, i: usize) {
+        if i < self.arrived_prefix {
+            self.arrived_prefix -= 1;
+        } else {
+            self.settle();
+        }
+    }
+
     /// The oldest slot (retired or queued) with a word still to arrive.
+    #[inline]
     fn pending_slot(&self) -> Option<&Slot> {
-        self.retired
-            .iter()
-            .chain(self.slots.iter())
-            .find(|s| s.arrived < s.words)
+        self.slot_at(self.arrived_prefix)
     }
 
     /// Can the next word of the oldest slot still receiving arrive: is its
@@ -212,12 +247,13 @@ impl FifoMd {
         if !self.next_word_free() {
             return false;
         }
-        let Some(s) = self
-            .retired
-            .iter_mut()
-            .chain(self.slots.iter_mut())
-            .find(|s| s.arrived < s.words)
-        else {
+        let (at, held) = (self.arrived_prefix, self.retired.len());
+        // The fields apart: the slot is written while `data` takes its word.
+        let slot = match at.checked_sub(held) {
+            None => self.retired.get_mut(at),
+            Some(q) => self.slots.get_mut(q),
+        };
+        let Some(s) = slot else {
             return false;
         };
         let w = s.arrived;
@@ -229,6 +265,7 @@ impl FifoMd {
         s.arrived += 1;
         if s.arrived == s.words {
             s.source = Vec::new();
+            self.settle();
         }
         true
     }
@@ -319,18 +356,38 @@ impl FifoMd {
         }
     }
 
+    /// Where head-packet bytes `0..len` (`len` at most the window) are in
+    /// the ring: up to the ring's end, then from its start.
+    fn head_spans(&self, len: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let p = self.ring_off(0);
+        let first = len.min(PKT_WINDOW - p);
+        (p..p + first, 0..len - first)
+    }
+
     /// The head packet's bytes as they are now.
     pub fn head_bytes(&self) -> Vec<u8> {
         let len = self.slots.front().map_or(0, |s| s.len);
-        (0..len).map(|i| self.data[self.ring_off(i)]).collect()
+        let (a, b) = self.head_spans(len);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(&self.data[a]);
+        v.extend_from_slice(&self.data[b]);
+        v
     }
 
     /// Overwrite the head packet's bytes (a helper wrote through a pointer).
     pub fn set_head_bytes(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            let p = self.ring_off(i);
-            self.data[p] = b;
+        if bytes.len() > PKT_WINDOW {
+            // Longer than the ring: byte by byte, the later bytes winning.
+            for (i, &b) in bytes.iter().enumerate() {
+                let p = self.ring_off(i);
+                self.data[p] = b;
+            }
+            return;
         }
+        let (a, b) = self.head_spans(bytes.len());
+        let (x, y) = bytes.split_at(a.len());
+        self.data[a].copy_from_slice(x);
+        self.data[b].copy_from_slice(y);
     }
 
     /// Take the verdict: free the head slot (or retire it, see
@@ -345,9 +402,12 @@ impl FifoMd {
         }
         self.used -= s.words;
         if self.hold {
+            // Ring order unchanged: the head of the queued slots becomes
+            // the newest retired one.
             self.retired.push_back(s);
         } else {
             self.free(&s);
+            self.removed_at(self.retired.len());
         }
         Some(bytes)
     }
@@ -400,6 +460,7 @@ impl FifoMd {
         match self.retired.pop_front() {
             Some(s) => {
                 self.free(&s);
+                self.removed_at(0);
                 true
             }
             None => false,
@@ -486,6 +547,58 @@ mod tests {
         assert!(!f.release());
     }
 
+    /// The oldest slot still receiving, by a scan of every slot (what
+    /// `arrived_prefix` finds in constant time).
+    fn pending_by_scan(f: &FifoMd) -> Option<(usize, usize, usize)> {
+        f.retired
+            .iter()
+            .chain(f.slots.iter())
+            .find(|s| s.arrived < s.words)
+            .map(|s| (s.start, s.words, s.arrived))
+    }
+
+    #[test]
+    fn pending_slot_is_the_oldest_still_receiving() {
+        for hold in [false, true] {
+            let mut f = if hold {
+                FifoMd::with_hold(Pacing::default())
+            } else {
+                FifoMd::new(Pacing::default())
+            };
+            // xorshift: pushes of 0..300 bytes (empty ones too), clocks,
+            // verdicts before and after the last word, drops, releases.
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let (mut pushed, mut popped, mut released) = (0, 0, 0);
+            for _ in 0..50_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match x % 8 {
+                    0 | 1 => {
+                        let len = (x >> 8) as usize % 300;
+                        let header = (x >> 20) as usize % 2;
+                        pushed += usize::from(f.push_framed(&vec![7; len], header, [0; 5]).is_ok());
+                    }
+                    2..=4 => f.tick(),
+                    5 if f.head_complete() || x & 0x100 != 0 => {
+                        popped += usize::from(f.pop().is_some());
+                        if hold && x & 0x200 != 0 {
+                            f.drop_retired();
+                        }
+                    }
+                    6 => released += usize::from(f.release()),
+                    _ => {}
+                }
+                assert_eq!(
+                    f.pending_slot().map(|s| (s.start, s.words, s.arrived)),
+                    pending_by_scan(&f)
+                );
+            }
+            assert!(pushed > 1000 && popped > 1000, "{pushed} {popped}");
+            assert_eq!(hold, released > 100, "{released}");
+        }
+    }
+
     #[test]
     fn ring_wraps_and_frees() {
         let mut f = FifoMd::new(Pacing::Instant);
@@ -505,6 +618,18 @@ mod tests {
         );
         f.write(30, 4, 0xaabb_ccdd);
         assert_eq!(f.head_bytes()[30..34], [0xdd, 0xcc, 0xbb, 0xaa]);
+        // The whole packet across the wrap, read and written back.
+        let mut q = p.clone();
+        q[30..34].copy_from_slice(&[0xdd, 0xcc, 0xbb, 0xaa]);
+        assert_eq!(f.head_bytes(), q);
+        let r: Vec<u8> = (100..196u8).collect();
+        f.set_head_bytes(&r);
+        assert_eq!(f.head_bytes(), r);
+        assert_eq!(
+            f.read(31, 2),
+            u64::from_le_bytes([131, 132, 0, 0, 0, 0, 0, 0])
+        );
+        f.set_head_bytes(&p);
         assert_eq!(f.valid_bits(), 0b11 | 1 << 63);
         f.pop().unwrap();
         assert_eq!(f.valid_bits(), 0);
