@@ -73,6 +73,7 @@ pub mod install;
 pub mod kernel;
 mod link;
 pub mod maps;
+pub mod rules;
 pub mod verify;
 
 pub use abi::Abi;
@@ -84,7 +85,6 @@ pub use maps::{MapDef, MapOrigin, MapType};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How to load an object.
 #[derive(Debug, Clone)]
@@ -153,28 +153,25 @@ pub fn load(bytes: &[u8], opts: &Options) -> Result<Image, LoadError> {
     Ok(image)
 }
 
-static SCRATCH: AtomicUsize = AtomicUsize::new(0);
-
 /// Load an object file, or a `.c` file after compiling it with clang into a
-/// temporary directory (removed afterwards).
+/// fresh, randomly named temporary directory (removed afterwards).
 pub fn load_file(path: &Path, opts: &Options) -> Result<Image, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     };
     if path.extension().is_some_and(|e| e == "c") {
-        let dir = std::env::temp_dir().join(format!(
-            "nfbpf-loader-{}-{}",
-            std::process::id(),
-            SCRATCH.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let out = dir.join("prog.o");
-        let r = compile::compile(&opts.clang, path, &out, opts.cpu, &opts.include_dirs)
+        let dir = tempfile::Builder::new()
+            .prefix("nfbpf-loader-")
+            .tempdir()
+            .map_err(|source| LoadError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let out = dir.path().join("prog.o");
+        return compile::compile(&opts.clang, path, &out, opts.cpu, &opts.include_dirs)
             .and_then(|()| std::fs::read(&out).map_err(io))
             .and_then(|bytes| load(&bytes, opts));
-        let _ = std::fs::remove_dir_all(&dir);
-        return r;
     }
     let bytes = std::fs::read(path).map_err(io)?;
     load(&bytes, opts)
