@@ -41,7 +41,8 @@ struct FunctionArgs {
     /// Default run time of an invocation, seconds (3..300).
     #[arg(long)]
     run_time: Option<u32>,
-    /// Map rules: a JSON array of {"map": NAME, "key": K, "value": V}.
+    /// Map rules: the JSON form of docs/rules.md, an array of
+    /// {"map": NAME, "key": K, "value": V}.
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Instruction budget per packet on the device (default: the device's,
