@@ -29,19 +29,19 @@ fn main() {
     if let Some(head) = git(&["rev-parse", "--git-path", "HEAD"]) {
         println!("cargo:rerun-if-changed={head}");
     }
-    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = git(&["rev-parse", "--git-path", &r]) {
-            println!("cargo:rerun-if-changed={p}");
-        }
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(p) = git(&["rev-parse", "--git-path", &r])
+    {
+        println!("cargo:rerun-if-changed={p}");
     }
     // The index changes with commits and staging (the dirty mark); a ref
     // may also move inside packed-refs. Outside git nothing is printed, and
     // cargo reruns this on any change of the package.
     for p in ["index", "packed-refs"] {
-        if let Some(path) = git(&["rev-parse", "--git-path", p]) {
-            if Path::new(&path).exists() {
-                println!("cargo:rerun-if-changed={path}");
-            }
+        if let Some(path) = git(&["rev-parse", "--git-path", p])
+            && Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
 }

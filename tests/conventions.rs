@@ -87,7 +87,10 @@ fn terminate(child: &mut Child, secs: u64) -> std::process::ExitStatus {
 fn exit_codes_follow_the_table() {
     let (code, out, _) = nfbpf(&["--help"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Exit codes:") && out.contains("3  not found"), "{out}");
+    assert!(
+        out.contains("Exit codes:") && out.contains("3  not found"),
+        "{out}"
+    );
     // Usage: clap's own errors.
     assert_eq!(nfbpf(&["disasm"]).0, 2);
     assert_eq!(nfbpf(&["status", "-t", "nf0"]).0, 2);
@@ -192,7 +195,15 @@ fn map_commands_check_the_loaded_program() {
         r#"[{"map": "mac_table", "key": "0x0000020000000a", "value": 3}]"#,
     )
     .unwrap();
-    let (code, out, err) = nfbpf(&["map", "load", rules.to_str().unwrap(), "--prog", l2, "-t", t]);
+    let (code, out, err) = nfbpf(&[
+        "map",
+        "load",
+        rules.to_str().unwrap(),
+        "--prog",
+        l2,
+        "-t",
+        t,
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1 entries loaded\n");
     let (code, out, err) = nfbpf(&["map", "list", "--json", "--prog", l2, "-t", t]);
@@ -208,16 +219,29 @@ fn map_commands_check_the_loaded_program() {
     let e = json_lines(&out);
     assert_eq!(
         e,
-        vec![serde_json::json!({"map": "mac_table", "key": "hex:0a00000002000000", "value": "hex:0300000000000000"})]
+        vec![
+            serde_json::json!({"map": "mac_table", "key": "hex:0a00000002000000", "value": "hex:0300000000000000"})
+        ]
     );
     // What dump prints loads back as rules.
     std::fs::write(&rules, format!("[{}]", out.trim())).unwrap();
-    let (code, _, err) = nfbpf(&["map", "load", rules.to_str().unwrap(), "--prog", l2, "-t", t]);
+    let (code, _, err) = nfbpf(&[
+        "map",
+        "load",
+        rules.to_str().unwrap(),
+        "--prog",
+        l2,
+        "-t",
+        t,
+    ]);
     assert_eq!(code, 0, "{err}");
     // Not found: a map, an entry.
     let (code, _, err) = nfbpf(&["map", "dump", "routes", "--prog", l2, "-t", t]);
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("no map `routes` (the program has: mac_table)"), "{err}");
+    assert!(
+        err.contains("no map `routes` (the program has: mac_table)"),
+        "{err}"
+    );
     let (code, _, err) = nfbpf(&["map", "lookup", "mac_table", "5", "--prog", l2, "-t", t]);
     assert_eq!(code, 3, "{err}");
     // status --json: the agent's words for counters.
@@ -273,7 +297,10 @@ fn an_abi_change_under_traffic_says_what_differs() {
     let d = tmp();
     let dev = Device::start(d.path(), &["--traffic", "0,1:64:10"]);
     let wire_sume = common::program("wire_sume.c");
-    assert_eq!(nfbpf(&["load", wire_sume.to_str().unwrap(), "-t", &dev.target]).0, 0);
+    assert_eq!(
+        nfbpf(&["load", wire_sume.to_str().unwrap(), "-t", &dev.target]).0,
+        0
+    );
     let wire = common::program("wire.c");
     let (code, _, err) = nfbpf(&["load", wire.to_str().unwrap(), "-t", &dev.target]);
     assert_eq!(code, 5, "{err}");
@@ -336,7 +363,10 @@ fn the_agent_stops_on_sigterm_and_cleans_up() {
     // Nobody listens now: the client says how to start an agent.
     let (code, _, e) = nfbpf(&["fn", "list", "--agent", &url]);
     assert_eq!(code, 4, "{e}");
-    assert!(e.contains("start one with `nfbpf agent serve --listen 127.0.0.1:"), "{e}");
+    assert!(
+        e.contains("start one with `nfbpf agent serve --listen 127.0.0.1:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -359,7 +389,10 @@ fn completions_man_page_and_version() {
     for section in [".TH nfbpf", ".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
         assert!(page.contains(section), "{section} missing");
     }
-    assert!(page.contains("Exit codes"), "the exit codes are in the page");
+    assert!(
+        page.contains("Exit codes"),
+        "the exit codes are in the page"
+    );
     let dir = d.path().join("man");
     assert_eq!(nfbpf(&["man", "--dir", dir.to_str().unwrap()]).0, 0);
     assert!(dir.join("nfbpf.1").exists() && dir.join("nfbpf-map.1").exists());

@@ -662,10 +662,10 @@ pub fn match_program(dev: &LoadedProgram, image: &Image) -> Result<Image, Mismat
     let rows = nfbpf_vm::contract::MAX_MAPS.saturating_sub(image.maps.len());
     if !image.maps.is_empty() {
         for base in 1..=rows {
-            if let Ok(placed) = image.at_map_row(base) {
-                if first_diff(&placed.words()).is_none() {
-                    return Ok(placed);
-                }
+            if let Ok(placed) = image.at_map_row(base)
+                && first_diff(&placed.words()).is_none()
+            {
+                return Ok(placed);
             }
         }
     }

@@ -10,13 +10,15 @@
 //!   the given ports at the given rate in simulated time, which runs as fast
 //!   as the host allows. An existing socket at PATH is replaced only when
 //!   stale (nobody answers on it); anything else there is refused. Clients
-//!   are held to `loader::bus::socket::Limits`.
+//!   are held to `loader::bus::socket::Limits`. SIGTERM or SIGINT removes
+//!   the socket and ends the server with 0.
 //! - `load PROG --target TARGET [--budget N]` compiles/loads PROG and
 //!   programs it with the loader's register sequence (idle bank, read-back,
 //!   swap), with its instruction budget per packet (`BUDGET`; without
 //!   `--budget`, the device's default: one full-size frame time).
-//! - `status --target TARGET` reads the identification, the active bank, the
-//!   cycle counter and every engine's counters.
+//! - `status --target TARGET [--json]` reads the identification, the active
+//!   bank, the cycle counter and every engine's and port's counters
+//!   (`nfbpf_loader::device::status`).
 //!
 //! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
 
@@ -236,7 +238,10 @@ fn serve(
         socket_path.display(),
         traffic
             .as_ref()
-            .map(|t| format!(", traffic {} B on ports {:?}", t.bytes, t.ports))
+            .map(|t| {
+                let ports: Vec<String> = t.ports.iter().map(ToString::to_string).collect();
+                format!(", traffic {} B on ports {}", t.bytes, ports.join(","))
+            })
             .unwrap_or_default()
     );
     match backend {

@@ -31,8 +31,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let is_c = a.prog.extension().is_some_and(|e| e == "c");
-    let bytes = std::fs::read(&a.prog)
-        .with_context(|| format!("cannot read {}", a.prog.display()))?;
+    let bytes =
+        std::fs::read(&a.prog).with_context(|| format!("cannot read {}", a.prog.display()))?;
     if is_c || bytes.starts_with(b"\x7fELF") {
         if a.raw && !is_c {
             print!(
@@ -54,16 +54,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let asm = a.prog.extension().is_some_and(|e| e == "s" || e == "asm");
-    if !asm {
-        if let Some(what) = text_kind(&bytes) {
-            return Err(super::exit::err(
-                super::exit::Code::Refused,
-                format!(
-                    "{}: is {what}, not a program: disasm takes an ELF object (clang -target bpf), a .c file, assembly (.s, .asm) or a raw little-endian image",
-                    a.prog.display()
-                ),
-            ));
-        }
+    if !asm && let Some(what) = text_kind(&bytes) {
+        return Err(super::exit::err(
+            super::exit::Code::Refused,
+            format!(
+                "{}: is {what}, not a program: disasm takes an ELF object (clang -target bpf), a .c file, assembly (.s, .asm) or a raw little-endian image",
+                a.prog.display()
+            ),
+        ));
     }
     let insns = read_program(&a.prog)?;
     print!("{}", nfbpf_vm::disasm::listing(&insns));

@@ -1,7 +1,8 @@
 //! `nfbpf fn create|get|list|update|delete|invoke|queue|cancel|status`: the
 //! client of the agent's HTTP API (`docs/api.md`). The agent is `--agent
 //! URL`, else `$NFBPF_AGENT`, else `http://127.0.0.1:8080`. An error answer
-//! prints the agent's message and exits with 1.
+//! prints the agent's message and exits with 3 for a 404 (not found), else
+//! 1; an agent that cannot be reached exits with 4 (docs/cli.md).
 
 use anyhow::{Context, anyhow};
 use base64::Engine as _;

@@ -15,8 +15,8 @@ use anyhow::anyhow;
 use nfbpf_loader::device as dev;
 use nfbpf_loader::image::Image;
 use nfbpf_loader::install::map_def;
-use nfbpf_loader::maps::MapInfo;
 use nfbpf_loader::load_file;
+use nfbpf_loader::maps::MapInfo;
 use nfbpf_vm::regs::RegisterBus;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -92,8 +92,8 @@ enum What {
 /// The object, the device, and the object placed at the device's rows
 /// once the device confirmed it holds that program.
 fn setup(c: &Common) -> anyhow::Result<(Image, Box<dyn RegisterBus + Send>)> {
-    let image = load_file(&c.prog, &c.object.options())
-        .map_err(|e| super::exit::load_err(&c.prog, e))?;
+    let image =
+        load_file(&c.prog, &c.object.options()).map_err(|e| super::exit::load_err(&c.prog, e))?;
     let mut bus = super::device::open(&c.target)?;
     let placed = dev::match_loaded(&mut *bus, &image).map_err(|m| match m {
         dev::Mismatch::Bus(e) => err(Code::Io, format!("{}: {e}", c.target)),
