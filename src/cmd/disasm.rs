@@ -90,7 +90,7 @@ mod tests {
     fn text_is_told_from_images() {
         assert_eq!(
             super::text_kind(b"# nfbpf\nhello\n").as_deref(),
-            Some("UTF-8 text (15 bytes, 2 lines)")
+            Some("UTF-8 text (14 bytes, 2 lines)")
         );
         // exit: b7 00 .. 95 00 ..: binary.
         let image = [0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
