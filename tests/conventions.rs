@@ -393,6 +393,24 @@ fn completions_man_page_and_version() {
         page.contains("Exit codes"),
         "the exit codes are in the page"
     );
+    // Rendered by man where it is installed (a fresh machine may not have it).
+    let man_page = d.path().join("nfbpf.1");
+    std::fs::write(&man_page, &page).unwrap();
+    if let Ok(o) = Command::new("man")
+        .arg("-l")
+        .arg(&man_page)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+    {
+        let text = String::from_utf8_lossy(&o.stdout);
+        let why = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "man -l: {why}");
+        assert!(
+            text.contains("SYNOPSIS") && text.contains("nfbpf-map(1)"),
+            "{text}"
+        );
+    }
     let dir = d.path().join("man");
     assert_eq!(nfbpf(&["man", "--dir", dir.to_str().unwrap()]).0, 0);
     assert!(dir.join("nfbpf.1").exists() && dir.join("nfbpf-map.1").exists());
