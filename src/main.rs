@@ -11,9 +11,9 @@ mod cmd;
 #[derive(Parser)]
 #[command(
     name = "nfbpf",
-    version,
+    version = env!("NFBPF_VERSION"),
     about = "eBPF packet processing in hardware: model, RTL, loader, agent",
-    after_help = cmd::ENVIRONMENT
+    after_help = format!("{}\n{}", cmd::ENVIRONMENT, cmd::exit::TABLE)
 )]
 struct Cli {
     #[command(subcommand)]
@@ -59,6 +59,10 @@ enum Command {
     Fn(cmd::fn_client::Args),
     /// The data plane model and its RTL in lockstep on a capture.
     Cosim(cmd::cosim::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::manual::CompletionsArgs),
+    /// Print the manual page (roff; `nfbpf man | man -l -`).
+    Man(cmd::manual::ManArgs),
 }
 
 /// Die quietly on a closed pipe (`nfbpf trace ... | head`), as Unix tools
@@ -104,12 +108,14 @@ fn main() -> ExitCode {
         Command::Agent(a) => cmd::agent::run(a),
         Command::Fn(a) => cmd::fn_client::run(a),
         Command::Cosim(a) => cmd::cosim::run(a),
+        Command::Completions(a) => cmd::manual::completions::<Cli>(a),
+        Command::Man(a) => cmd::manual::man::<Cli>(a),
     };
     match r {
         Ok(code) => code,
         Err(e) => {
             eprintln!("nfbpf: {e:#}");
-            ExitCode::from(2)
+            cmd::exit::classify(&e).exit()
         }
     }
 }

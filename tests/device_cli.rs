@@ -83,7 +83,7 @@ fn serve_load_status() {
     wait_for_packets_out(&target, t0, 30);
     // Errors name the target and the cause.
     let (code, _, err) = nfbpf(&["status", "-t", "sim:/nonexistent/x.sock"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 4, "I/O: nobody serves the socket");
     assert!(err.contains("cannot connect"), "{err}");
     let (_, _, err) = nfbpf(&["status", "-t", "sume:nfbpfnone9"]);
     assert!(err.contains("no network interface `nfbpfnone9`"), "{err}");
@@ -179,10 +179,14 @@ fn maps_of_a_loaded_function() {
         "-t",
         t,
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3, "not found");
     assert!(err.contains("no entry 10.2.0.0/16"), "{err}");
-    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
-    assert!(out.contains("routes") && out.contains("entries 1"), "{out}");
+    let (_, out, _) = nfbpf(&["map", "list", "--json", "--prog", p, "-t", t]);
+    assert!(
+        out.lines()
+            .any(|l| l.contains(r#""name":"routes""#) && l.contains(r#""entries":1"#)),
+        "{out}"
+    );
     let (_, _, err) = nfbpf(&["map", "update", "nosuch", "1", "2", "--prog", p, "-t", t]);
     assert!(err.contains("no map `nosuch`"), "{err}");
     assert_eq!(nfbpf(&["map", "clean", "-t", t]).0, 0);
@@ -218,9 +222,10 @@ fn rtl_backend_serves_load_status_and_maps() {
     assert_eq!(code, 0, "{err}");
     // Keys in order as little-endian numbers (the map has no BTF: hex).
     assert_eq!(dump, "blocked hex:5000 hex:01\nblocked hex:bb01 hex:01\n");
-    let (_, out, _) = nfbpf(&["map", "list", "--prog", p, "-t", t]);
+    let (_, out, _) = nfbpf(&["map", "list", "--json", "--prog", p, "-t", t]);
     assert!(
-        out.contains("blocked") && out.contains("entries 2"),
+        out.lines()
+            .any(|l| l.contains(r#""name":"blocked""#) && l.contains(r#""entries":2"#)),
         "{out}"
     );
     let (code, out, err) = nfbpf(&["map", "lookup", "blocked", "443", "--prog", p, "-t", t]);
@@ -233,7 +238,7 @@ fn rtl_backend_serves_load_status_and_maps() {
         0
     );
     let (code, _, err) = nfbpf(&["map", "delete", "blocked", "80", "--prog", p, "-t", t]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 3, "not found: {err}");
     let (_, dump, _) = nfbpf(&["map", "dump", "blocked", "--prog", p, "-t", t]);
     assert_eq!(dump, "blocked hex:bb01 hex:01\n");
     // What the RTL does not do is refused with the reason.

@@ -110,7 +110,7 @@ fn router_over_a_pcap_on_both_engines() {
         "-r",
         rules.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5, "refused");
     assert!(
         stderr.contains("rules line 1") && stderr.contains("has 1 bytes, the map's value is 16"),
         "{stderr}"
@@ -135,7 +135,7 @@ fn router_over_a_pcap_on_both_engines() {
         "--pcap",
         rules.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5, "refused");
     assert!(stderr.contains("not a pcap or pcapng file"), "{stderr}");
 }
 
@@ -254,6 +254,6 @@ fn generated_traffic_carries_ports() {
     }
     assert_eq!(ports.len(), 4);
     let (code, _, err) = nfbpf(&["traffic", "--out", out.to_str().unwrap(), "--size", "9000"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5, "refused");
     assert!(err.contains("frame size 9000"), "{err}");
 }

@@ -71,7 +71,7 @@ fn run_needs_program_and_takes_it_by_function_or_section() {
     }
     let (prog, pcap) = (two_xdp(), pcap());
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     for p in [
         "several programs",
         "pass_all (section xdp)",
@@ -100,7 +100,7 @@ fn run_needs_program_and_takes_it_by_function_or_section() {
     );
     // count_all uses it: the map type is the error.
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap, "--program", "count_all"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("map stats (section .maps)") && err.contains("PROG_ARRAY"),
         "{err}"
@@ -114,7 +114,7 @@ fn map_size_gives_max_entries() {
     }
     let (prog, pcap) = (two_xdp(), pcap());
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap, "--program", "by_flow"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("map flows (section .maps)") && err.contains("pass --map-size flows=N"),
         "{err}"
@@ -153,7 +153,7 @@ fn map_size_gives_max_entries() {
         "--map-size",
         "flow=4",
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("--map-size flow: the object has no map flow"),
         "{err}"
@@ -171,7 +171,7 @@ fn disasm_load_and_trace_take_program() {
     assert!(out.contains("drop_all"), "{out}");
     assert!(!out.contains("pass_all"), "{out}");
     let (code, _, err) = nfbpf(&["disasm", &prog]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(err.contains("--program NAME"), "{err}");
 
     let (code, out, err) = nfbpf(&["load", &prog, "-n", "--program", "xdp/drop"]);
@@ -203,7 +203,7 @@ __attribute__((section("tc"), used)) int cls(struct __sk_buff *skb) { return 0; 
     )
     .unwrap();
     let (code, _, err) = nfbpf(&["run", p.to_str().unwrap(), "--pcap", &pcap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs"),
         "{err}"
@@ -220,13 +220,13 @@ __attribute__((section("forward"), used)) u64 fwd(struct sume_md *md) { return m
     .unwrap();
     let p = p.to_str().unwrap();
     let (code, _, err) = nfbpf(&["disasm", p]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("fwd (section forward)") && err.contains("--abi"),
         "{err}"
     );
     let (code, _, err) = nfbpf(&["disasm", p, "--program", "fwd"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 5);
     assert!(
         err.contains("section forward, function fwd") && err.contains("--abi"),
         "{err}"
@@ -382,7 +382,7 @@ fn kernel_engine_explains_short_frames_and_verifier_refusals() {
     if kernel_unavailable(&err) {
         return;
     }
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 5, "{out}{err}");
     assert!(out.contains("drop"), "{out}");
     assert!(
         err.contains("packet 1: kernel: a frame of 10 bytes")
@@ -413,7 +413,7 @@ char _license[] __attribute__((section("license"), used)) = "GPL";
         "--engine",
         "kernel",
     ]);
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 5, "{out}{err}");
     assert!(
         err.contains("kernel: the kernel verifier refused the program")
             && err.contains("the verifier's log:")

@@ -761,12 +761,16 @@ fn refused(name: &str, r: Refused) -> Reply {
     match r {
         Refused::Exists => exists(name),
         Refused::Missing => unknown(name),
-        Refused::InUse(ids) => err(
-            409,
-            format!(
-                "function `{name}` has invocations queued or running ({ids:?}): cancel them first (DELETE /queue/{{id}})"
-            ),
-        ),
+        Refused::InUse(ids) => {
+            let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+            err(
+                409,
+                format!(
+                    "function `{name}` has invocations queued or running ({}): cancel them first (DELETE /queue/{{id}})",
+                    ids.join(", ")
+                ),
+            )
+        }
         Refused::Limit(msg) => err(429, msg),
     }
 }

@@ -132,6 +132,8 @@ pub struct Agent {
     stop: Arc<tokio::sync::Notify>,
     sched: Arc<scheduler::Scheduler>,
     threads: Vec<JoinHandle<()>>,
+    /// The compile scratch root (beside the store), removed at [`Agent::stop`].
+    scratch: PathBuf,
     /// Kept alive while the agent runs (the embedded model's clock).
     _host: Option<ModelHost>,
 }
@@ -168,8 +170,10 @@ impl Agent {
         let store = Arc::new(store::Store::open(&cfg.store)?);
         // Beside the store, whose lock keeps a second agent off it.
         let root = sandbox::Scratch::root_for(&cfg.store);
-        let scratch =
-            sandbox::Scratch::open(&root).map_err(|e| StartError::Scratch { path: root, e })?;
+        let scratch = sandbox::Scratch::open(&root).map_err(|e| StartError::Scratch {
+            path: root.clone(),
+            e,
+        })?;
         let compiler = sandbox::Compiler::new(
             &cfg.clang,
             cfg.compile_sandbox.then_some(cfg.bwrap.as_path()),
@@ -255,6 +259,7 @@ impl Agent {
             stop,
             sched,
             threads,
+            scratch: root,
             _host: host,
         })
     }
@@ -271,13 +276,25 @@ impl Agent {
         }
     }
 
-    /// Stop serving and scheduling.
+    /// Stop serving and scheduling: no new connection is accepted,
+    /// requests in flight are answered within the server's grace period
+    /// (then cut), the scheduler ends its step, and the compile scratch
+    /// directory is removed. The store is closed when the agent is dropped
+    /// (every change was committed as it was made).
     pub fn stop(mut self) {
         self.sched.shutdown();
         // A stored permit: the server stops even if it is not waiting yet.
         self.stop.notify_one();
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        match std::fs::remove_dir_all(&self.scratch) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "nfbpf agent: cannot remove the scratch directory {}: {e}",
+                self.scratch.display()
+            ),
         }
     }
 }

@@ -81,16 +81,8 @@ pub fn map_sizes(v: &serde_json::Value) -> Result<std::collections::BTreeMap<Str
         .collect()
 }
 
-/// A map of a function's object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MapInfo {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-}
+/// A map of a function, for the record (the loader's one description).
+pub use nfbpf_loader::maps::MapInfo;
 
 /// A registered function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,122 +270,26 @@ impl Toolchain {
 
 /// The maps of an image, for the record.
 pub fn map_infos(image: &Image) -> Vec<MapInfo> {
-    image
-        .maps
-        .iter()
-        .map(|m| MapInfo {
-            name: m.name.clone(),
-            kind: format!("{:?}", m.map_type).to_lowercase(),
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-        })
-        .collect()
+    image.maps.iter().map(MapInfo::from).collect()
 }
 
-/// A rule field: a JSON integer (little-endian at `size` bytes) or a string
-/// `hex:0a0b...` of exactly `size` bytes.
-fn rule_bytes(at: &str, what: &str, v: &serde_json::Value, size: u32) -> Result<Vec<u8>, Reject> {
-    let size = size as usize;
-    if let Some(n) = v.as_u64() {
-        if size < 8 && n >> (8 * size) != 0 {
-            return Err(Reject::invalid(format!(
-                "{at}: {what} {n} does not fit the map's {size}-byte {what}"
-            )));
-        }
-        let mut b = n.to_le_bytes().to_vec();
-        b.resize(size, 0);
-        return Ok(b);
-    }
-    let hex = v.as_str().and_then(|s| s.strip_prefix("hex:"));
-    let Some(hex) = hex else {
-        return Err(Reject::bad(format!(
-            "{at}: {what} {v}: expected an unsigned integer or a string \"hex:..\""
-        )));
-    };
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(|| Reject::bad(format!("{at}: {what} `hex:{hex}` is not hex bytes")))?;
-    if bytes.len() != size {
-        return Err(Reject::invalid(format!(
-            "{at}: {what} has {} bytes, the map's {what} is {size} bytes",
-            bytes.len()
-        )));
-    }
-    Ok(bytes)
-}
-
-/// Map rules (`[{"map": NAME, "key": K, "value": V}, ...]`) checked against
-/// the image's maps.
+/// Map rules (`[{"map": NAME, "key": K, "value": V}, ...]`, docs/rules.md)
+/// checked against the image's maps by the one rules parser,
+/// [`nfbpf_loader::rules`]: a malformed rule is a 400, one that does not fit
+/// the function's maps a 422.
 pub fn rules(v: &serde_json::Value, image: &Image) -> Result<Vec<Rule>, Reject> {
-    let Some(list) = v.as_array() else {
-        return Err(Reject::bad(
-            "rules: expected an array of {\"map\": NAME, \"key\": K, \"value\": V}",
-        ));
-    };
-    let mut out = Vec::new();
-    for (i, r) in list.iter().enumerate() {
-        let at = format!("rules[{i}]");
-        let Some(obj) = r.as_object() else {
-            return Err(Reject::bad(format!("{at}: expected an object")));
-        };
-        if let Some(k) = obj
-            .keys()
-            .find(|k| !["map", "key", "value"].contains(&k.as_str()))
-        {
-            return Err(Reject::bad(format!("{at}: unknown field `{k}`")));
-        }
-        let name = obj
-            .get("map")
-            .and_then(|m| m.as_str())
-            .ok_or_else(|| Reject::bad(format!("{at}: `map` (a map name) is missing")))?;
-        let Some(m) = image.maps.iter().find(|m| m.name == name) else {
-            let names: Vec<&str> = image.maps.iter().map(|m| m.name.as_str()).collect();
-            return Err(Reject::invalid(format!(
-                "{at}: the function has no map `{name}` (its maps: {})",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        };
-        if m.initial.is_some() {
-            return Err(Reject::invalid(format!(
-                "{at}: map `{name}` holds global data; rules fill HASH, ARRAY, LPM_TRIE and DEVMAP maps"
-            )));
-        }
-        let field = |f: &str| {
-            obj.get(f)
-                .ok_or_else(|| Reject::bad(format!("{at}: `{f}` is missing")))
-        };
-        let key = rule_bytes(&at, "key", field("key")?, m.key_size)?;
-        let value = rule_bytes(&at, "value", field("value")?, m.value_size)?;
-        out.push(Rule {
-            map: name.to_string(),
-            key,
-            value,
-        });
-    }
-    let per_map = |n: &str| out.iter().filter(|r| r.map == n).count();
-    if let Some(m) = image
-        .maps
-        .iter()
-        .find(|m| per_map(&m.name) > m.max_entries as usize)
-    {
-        return Err(Reject::invalid(format!(
-            "rules: {} entries for map `{}`, which holds {}",
-            per_map(&m.name),
-            m.name,
-            m.max_entries
-        )));
-    }
-    Ok(out)
+    let entries = nfbpf_loader::rules::from_json(v, &image.maps).map_err(|e| match e.problem {
+        nfbpf_loader::rules::Problem::Syntax => Reject::bad(e.to_string()),
+        nfbpf_loader::rules::Problem::Invalid => Reject::invalid(e.to_string()),
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|e| Rule {
+            map: image.maps[e.map].name.clone(),
+            key: e.key,
+            value: e.value,
+        })
+        .collect())
 }
 
 /// Decode a base64 object.

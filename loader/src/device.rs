@@ -2,7 +2,7 @@
 //! the model, a simulated board on a socket, the RTL and the real board.
 //!
 //! 1. check the ID register (an nfbpf device);
-//! 2. set the ABI mode;
+//! 2. set the ABI mode (a refused change names both ABIs);
 //! 3. the map table: `NUMMAP`, then per map `TYPEMAP`, key and value masks,
 //!    `KEYSIZEMAP`/`VALUESIZEMAP` (widths beyond 64 bits), `MAXELEMSMAP`;
 //!    global-data maps get their initial bytes through the wide-entry window
@@ -20,6 +20,7 @@
 //!    the staged budget goes with the program into its bank; the
 //!    `CURRINSTMEM` read afterwards confirms it.
 
+use crate::abi::Abi;
 use crate::bus::{BusError, RegisterBus, check_id};
 use crate::image::Image;
 use crate::install::map_def;
@@ -40,6 +41,16 @@ pub enum ProgramError {
     ReadBack { slot: usize, wrote: u64, read: u64 },
     #[error("FLIP did not change the active bank (still {0})")]
     NoSwap(u32),
+    /// The device would not change its ABI mode to the program's.
+    #[error(
+        "the program is for the {program} ABI; the device is in {device} ABI mode and refused the change: {e}; to load it, build it for the {device} ABI ({hint})"
+    )]
+    AbiChange {
+        program: &'static str,
+        device: &'static str,
+        hint: &'static str,
+        e: BusError,
+    },
     /// The device refused `MAPLOAD` (a row load beside the running
     /// program's maps): rows past the table, or a device without it.
     #[error("the device refused MAPLOAD (loading map rows {base}..{end} beside other rows): {e}")]
@@ -250,7 +261,22 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
     use regs::*;
     let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
-    b.w(ABIMODE, u32::from(xdp))?;
+    // A device refuses ABIMODE only when it would change the mode (the
+    // model with packets in flight; the RTL, SUME only, any XDP): after a
+    // refusal it is in the other mode. Nothing is read back here, so model
+    // and RTL in lockstep see the same accesses.
+    if let Err(e) = b.w(ABIMODE, u32::from(xdp)) {
+        let device = if xdp { Abi::Sume } else { Abi::Xdp };
+        return Err(ProgramError::AbiChange {
+            program: image.abi.name(),
+            device: device.name(),
+            hint: match device {
+                Abi::Sume => "section `.text`, or `--abi sume`",
+                Abi::Xdp => "an `xdp` section, or `--abi xdp`",
+            },
+            e,
+        });
+    }
     if image.map_base == 0 {
         b.w(NUMMAP, image.maps.len() as u32)?;
     } else {
@@ -546,4 +572,216 @@ pub fn entries(
 pub fn clean(bus: &mut dyn RegisterBus) -> Result<(), ProgramError> {
     bus.write32(regs::CLEAN, 1)?;
     Ok(())
+}
+
+/// What a device says of the program it was last given: its ABI mode and
+/// the instruction slots it holds (`NUMINST` slots, read back through
+/// `RDINSTADDR`/`RDINSTHI`/`RDINSTLO`). After [`program`] (or a host's
+/// stage and flip) that is the running program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedProgram {
+    pub abi: Abi,
+    pub slots: Vec<u64>,
+}
+
+/// Read [`LoadedProgram`] from the device.
+pub fn loaded_program(bus: &mut dyn RegisterBus) -> Result<LoadedProgram, BusError> {
+    use regs::*;
+    let abi = if bus.read32(ABIMODE)? & 1 == 1 {
+        Abi::Xdp
+    } else {
+        Abi::Sume
+    };
+    let n = bus.read32(NUMINST)?;
+    let mut slots = Vec::with_capacity(n as usize);
+    for slot in 0..n {
+        bus.write32(RDINSTADDR, slot)?;
+        slots.push((u64::from(bus.read32(RDINSTHI)?) << 32) | u64::from(bus.read32(RDINSTLO)?));
+    }
+    Ok(LoadedProgram { abi, slots })
+}
+
+/// Why an object is not the program a device holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("{0}")]
+    Bus(#[from] BusError),
+    #[error("the device holds no program (NUMINST is 0)")]
+    Empty,
+    #[error("the object's program is for the {object} ABI; the device is in {device} ABI mode")]
+    Abi {
+        object: &'static str,
+        device: &'static str,
+    },
+    #[error("the object's program has {object} instruction slots, the device's has {device}")]
+    Length { object: usize, device: usize },
+    #[error(
+        "the object's program differs from the device's at slot {slot} of {slots} (object {object:#018x}, device {device:#018x})"
+    )]
+    Differs {
+        slot: usize,
+        slots: usize,
+        object: u64,
+        device: u64,
+    },
+}
+
+/// Check that `image` is the program the device holds, at whichever
+/// map-table rows it was placed ([`Image::at_map_row`]: a host may load a
+/// program's maps beside another's): the image placed at the device's
+/// rows, so that [`Image::map_row`] names the device's row of each map.
+pub fn match_loaded(bus: &mut dyn RegisterBus, image: &Image) -> Result<Image, Mismatch> {
+    let dev = loaded_program(bus)?;
+    match_program(&dev, image)
+}
+
+/// [`match_loaded`] against a [`LoadedProgram`] already read.
+pub fn match_program(dev: &LoadedProgram, image: &Image) -> Result<Image, Mismatch> {
+    if dev.slots.is_empty() {
+        return Err(Mismatch::Empty);
+    }
+    if dev.abi != image.abi {
+        return Err(Mismatch::Abi {
+            object: image.abi.name(),
+            device: dev.abi.name(),
+        });
+    }
+    let words = image.words();
+    if words.len() != dev.slots.len() {
+        return Err(Mismatch::Length {
+            object: words.len(),
+            device: dev.slots.len(),
+        });
+    }
+    let first_diff = |w: &[u64]| w.iter().zip(&dev.slots).position(|(a, b)| a != b);
+    let Some(slot) = first_diff(&words) else {
+        return Ok(image.clone());
+    };
+    // The same program with its maps at other rows matches too.
+    let rows = nfbpf_vm::contract::MAX_MAPS.saturating_sub(image.maps.len());
+    if !image.maps.is_empty() {
+        for base in 1..=rows {
+            if let Ok(placed) = image.at_map_row(base)
+                && first_diff(&placed.words()).is_none()
+            {
+                return Ok(placed);
+            }
+        }
+    }
+    Err(Mismatch::Differs {
+        slot,
+        slots: words.len(),
+        object: words[slot],
+        device: dev.slots[slot],
+    })
+}
+
+/// A device's identification and counters (`nfbpf status`), in the
+/// vocabulary of the agent's `GET /status` (`pkt_in`, `rx_dropped`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// `major.minor` of the register map (`VERSION`).
+    pub version: String,
+    /// `sume` or `xdp` (`ABIMODE`).
+    pub abi: String,
+    /// The active instruction bank (`CURRINSTMEM`).
+    pub bank: u32,
+    /// The active program's instruction budget per packet (`BUDGET`).
+    pub budget: u32,
+    /// The device's cycle counter.
+    pub cycle: u64,
+    pub engines: Vec<EngineStatus>,
+    pub ports: Vec<PortStatus>,
+}
+
+/// One engine's counters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EngineStatus {
+    pub engine: u32,
+    pub pkt_in: u32,
+    pub pkt_out: u32,
+    pub dropped: u32,
+    pub faults: u32,
+    pub busy_cycles: u32,
+    pub stall_cycles: u32,
+    pub map_wait_cycles: u32,
+    /// The last fault, when there was one.
+    pub last_fault: Option<Fault>,
+}
+
+/// Where and why an engine last faulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Fault {
+    pub pc: u32,
+    pub addr: u32,
+    pub cause: u32,
+}
+
+/// One port's counters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PortStatus {
+    pub port: u32,
+    pub rx: u32,
+    pub rx_dropped: u32,
+    pub tx: u32,
+}
+
+/// Read [`Status`] from the device.
+pub fn status(bus: &mut dyn RegisterBus) -> Result<Status, BusError> {
+    use regs::*;
+    let v = bus.read32(VERSION)?;
+    let n = bus.read32(NUMENGINES)?;
+    let abi = if bus.read32(ABIMODE)? & 1 == 1 {
+        "xdp"
+    } else {
+        "sume"
+    };
+    let bank = bus.read32(CURRINSTMEM)?;
+    let budget = bus.read32(BUDGET)?;
+    // Reading CYCLELO latches CYCLEHI.
+    let lo = bus.read32(CYCLELO)?;
+    let hi = bus.read32(CYCLEHI)?;
+    let mut engines = Vec::new();
+    for e in 0..n {
+        bus.write32(ENGSELECT, e)?;
+        let faults = bus.read32(ENGFAULTS)?;
+        engines.push(EngineStatus {
+            engine: e,
+            pkt_in: bus.read32(ENGPKTIN)?,
+            pkt_out: bus.read32(ENGPKTOUT)?,
+            dropped: bus.read32(ENGDROP)?,
+            faults,
+            busy_cycles: bus.read32(ENGBUSY)?,
+            stall_cycles: bus.read32(ENGSTALL)?,
+            map_wait_cycles: bus.read32(ENGMAPWAIT)?,
+            last_fault: if faults > 0 {
+                Some(Fault {
+                    pc: bus.read32(ENGFAULTPC)?,
+                    addr: bus.read32(ENGFAULTADDR)?,
+                    cause: bus.read32(ENGFAULTCAUSE)?,
+                })
+            } else {
+                None
+            },
+        });
+    }
+    let mut ports = Vec::new();
+    for p in 0..nfbpf_vm::device::PORTS as u32 {
+        bus.write32(PORTSELECT, p)?;
+        ports.push(PortStatus {
+            port: p,
+            rx: bus.read32(PORTRX)?,
+            rx_dropped: bus.read32(PORTRXDROP)?,
+            tx: bus.read32(PORTTX)?,
+        });
+    }
+    Ok(Status {
+        version: format!("{}.{}", v >> 16, v & 0xffff),
+        abi: abi.into(),
+        bank,
+        budget,
+        cycle: (u64::from(hi) << 32) | u64::from(lo),
+        engines,
+        ports,
+    })
 }

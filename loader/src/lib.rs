@@ -74,6 +74,7 @@ pub mod install;
 pub mod kernel;
 mod link;
 pub mod maps;
+pub mod rules;
 pub mod verify;
 
 pub use abi::Abi;

@@ -104,6 +104,32 @@ pub struct MapDef {
     pub initial: Option<Vec<u8>>,
 }
 
+/// A map as the tools show it (`nfbpf map list --json`, the agent's
+/// function records): the one vocabulary of map descriptions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MapInfo {
+    pub name: String,
+    /// The type, lowercase without separators (`hash`, `array`, `lpmtrie`,
+    /// `devmap`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+impl From<&MapDef> for MapInfo {
+    fn from(m: &MapDef) -> MapInfo {
+        MapInfo {
+            name: m.name.clone(),
+            kind: m.map_type.name().replace('_', "").to_lowercase(),
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+        }
+    }
+}
+
 impl MapDef {
     /// Is this a read-only global (`.rodata*`)?
     pub fn is_readonly(&self) -> bool {

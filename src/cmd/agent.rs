@@ -7,6 +7,9 @@
 //!   schedule second is a device millisecond (`--time-scale 0.001`); on a
 //!   target a schedule second is a device second (the cycle counter) or, on
 //!   a target without a running cycle counter, a wall second.
+//!   SIGTERM or SIGINT stops it gracefully ([`nfbpf_agent::Agent::stop`]:
+//!   no new connection, requests in flight answered within a grace period,
+//!   the compile scratch directory removed) and it exits with 0.
 //! - `bench`: a load test of the API, with hostile clients if asked
 //!   (`super::agent_bench`).
 
@@ -142,6 +145,13 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     for l in &a.limits {
         cfg.limits.set(l).map_err(|e| anyhow!(e))?;
     }
+    // Registered before the agent starts, so that a signal from then on
+    // stops it gracefully instead of killing the process.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|e| anyhow!("cannot install the SIGTERM/SIGINT handler: {e}"))?;
     let agent = Agent::start(cfg)?;
     let st = agent.scheduler().status().map_err(|e| anyhow!("{e}"))?;
     eprintln!(
@@ -152,6 +162,15 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         st["clock"].as_str().unwrap_or("?"),
         st["time_scale"]
     );
-    agent.wait();
+    let sig = signals.forever().next();
+    eprintln!(
+        "nfbpf agent: {}: stopping (requests in flight are answered first)",
+        match sig {
+            Some(signal_hook::consts::SIGINT) => "SIGINT",
+            _ => "SIGTERM",
+        }
+    );
+    agent.stop();
+    eprintln!("nfbpf agent: stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,8 @@
 //! `nfbpf conform PATH... [--engine E]`: run conformance `.data` files.
 //!
 //! Prints one `FAIL file: cause` line per failing test, then
-//! `N passed, M failed`; exits 1 when any test failed.
+//! `N passed, M failed`; exits 1 when any test failed. With `--json`: one
+//! object per test, then a summary object (docs/cli.md).
 
 use clap::ValueEnum;
 use nfbpf_sim::engine::RtlExecutor;
@@ -21,6 +22,15 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The name `--engine` takes, as `--json` reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+            Engine::Pipeline => "pipeline",
+            Engine::Rtl => "rtl",
+        }
+    }
+
     pub fn executor(self) -> Box<dyn Executor> {
         match self {
             Engine::Interp => Box::new(InterpExecutor::default()),
@@ -55,6 +65,29 @@ pub struct Args {
     /// Also print a line for every passing test.
     #[arg(short, long)]
     verbose: bool,
+    /// One JSON object per test (`file`, `verdict`, `cause`), then a
+    /// summary object (`summary`, `engine`, `passed`, `failed`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// One test of `--json`.
+#[derive(serde::Serialize)]
+struct TestJson<'a> {
+    file: String,
+    /// `pass` or `fail`.
+    verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+}
+
+/// The last object of `--json`.
+#[derive(serde::Serialize)]
+struct SummaryJson {
+    summary: bool,
+    engine: &'static str,
+    passed: usize,
+    failed: usize,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -70,23 +103,44 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut exec = a.engine.executor();
     let (mut pass, mut fail) = (0usize, 0usize);
     for f in &files {
-        match conformance::run_file(f, exec.as_mut()) {
-            Verdict::Pass => {
-                pass += 1;
-                if a.verbose {
-                    println!("PASS {}", f.display());
-                }
-            }
-            Verdict::Fail(cause) => {
-                fail += 1;
-                println!("FAIL {}: {cause}", f.display());
-            }
+        let verdict = conformance::run_file(f, exec.as_mut());
+        match &verdict {
+            Verdict::Pass => pass += 1,
+            Verdict::Fail(_) => fail += 1,
+        }
+        if a.json {
+            let (v, cause) = match &verdict {
+                Verdict::Pass => ("pass", None),
+                Verdict::Fail(c) => ("fail", Some(c.as_str())),
+            };
+            let t = TestJson {
+                file: f.display().to_string(),
+                verdict: v,
+                cause,
+            };
+            println!("{}", serde_json::to_string(&t)?);
+            continue;
+        }
+        match verdict {
+            Verdict::Pass if a.verbose => println!("PASS {}", f.display()),
+            Verdict::Pass => {}
+            Verdict::Fail(cause) => println!("FAIL {}: {cause}", f.display()),
         }
     }
-    println!("{pass} passed, {fail} failed");
+    if a.json {
+        let s = SummaryJson {
+            summary: true,
+            engine: a.engine.name(),
+            passed: pass,
+            failed: fail,
+        };
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!("{pass} passed, {fail} failed");
+    }
     Ok(if fail == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        super::exit::Code::No.exit()
     })
 }

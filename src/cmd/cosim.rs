@@ -31,7 +31,7 @@ pub struct Args {
     /// Input port of every packet (default: the pcapng interface id mod 4).
     #[arg(long)]
     port: Option<usize>,
-    /// Map entries to install first (the `nfbpf run --rules` format).
+    /// Map entries to install first: a rules file, text or JSON (docs/rules.md).
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Where a mismatch writes the VCD of the RTL (default: a file in the

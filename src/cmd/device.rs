@@ -10,13 +10,15 @@
 //!   the given ports at the given rate in simulated time, which runs as fast
 //!   as the host allows. An existing socket at PATH is replaced only when
 //!   stale (nobody answers on it); anything else there is refused. Clients
-//!   are held to `loader::bus::socket::Limits`.
+//!   are held to `loader::bus::socket::Limits`. SIGTERM or SIGINT removes
+//!   the socket and ends the server with 0.
 //! - `load PROG --target TARGET [--budget N]` compiles/loads PROG and
 //!   programs it with the loader's register sequence (idle bank, read-back,
 //!   swap), with its instruction budget per packet (`BUDGET`; without
 //!   `--budget`, the device's default: one full-size frame time).
-//! - `status --target TARGET` reads the identification, the active bank, the
-//!   cycle counter and every engine's counters.
+//! - `status --target TARGET [--json]` reads the identification, the active
+//!   bank, the cycle counter and every engine's and port's counters
+//!   (`nfbpf_loader::device::status`).
 //!
 //! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
 
@@ -26,7 +28,7 @@ use nfbpf_loader::{Options, load_file};
 use nfbpf_sim::device::RtlDevice;
 use nfbpf_sim::host::Host;
 use nfbpf_vm::abi::Abi;
-use nfbpf_vm::device::{Device, DeviceConfig, PORTS};
+use nfbpf_vm::device::{Device, DeviceConfig};
 use nfbpf_vm::regs::{self, RegisterBus};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,6 +114,9 @@ pub struct StatusArgs {
     /// The device: `sim:PATH` or `sume:IFNAME`.
     #[arg(short = 't', long)]
     target: String,
+    /// Print one JSON object (docs/cli.md lists its keys).
+    #[arg(long)]
+    json: bool,
 }
 
 /// A bus that prints each access.
@@ -148,7 +153,7 @@ pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
         ..a.object.options()
     };
     let image = load_file(&a.prog, &opts)
-        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?
+        .map_err(|e| super::exit::load_err(&a.prog, e))?
         .with_budget(a.budget);
     a.object.report(&a.prog, &image);
     let (mut bus, what): (Box<dyn RegisterBus + Send>, String) = if a.dry_run {
@@ -166,14 +171,14 @@ pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     } else {
         nfbpf_loader::device::program(&mut *bus, &image)
     }
-    .map_err(|e| anyhow!("{what}: {e}"))?;
+    .map_err(|e| anyhow!("{what}: {}: {e}", a.prog.display()))?;
     let budget = bus
         .read32(regs::BUDGET)
         .map_err(|e| anyhow!("{what}: BUDGET: {e}"))?;
     println!(
-        "{what}: {} ({:?} ABI): {} slots and {} maps written, read back and swapped in (bank {}), budget {budget} instructions per packet, {} register accesses",
+        "{what}: {} ({} ABI): {} slots and {} maps written, read back and swapped in (bank {}), budget {budget} instructions per packet, {} register accesses",
         a.prog.display(),
-        image.abi,
+        image.abi.name(),
         r.slots,
         r.maps,
         r.bank,
@@ -206,8 +211,24 @@ fn serve(
     };
     // Only a stale socket is replaced; anything else at the path is refused.
     bus::socket::prepare_socket_path(&socket_path)?;
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|e| anyhow!("cannot install the SIGTERM/SIGINT handler: {e}"))?;
     let listener = std::os::unix::net::UnixListener::bind(&socket_path)
         .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
+    // SIGTERM/SIGINT: the socket goes first (no new client finds it), then
+    // the process ends with 0; a register access in flight is cut, as a
+    // board's would be by a reset.
+    let path = socket_path.clone();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = std::fs::remove_file(&path);
+            eprintln!("nfbpf device: stopped, {} removed", path.display());
+            std::process::exit(0);
+        }
+    });
     eprintln!(
         "nfbpf device: {}, {engines} engines, registers on sim:{}{}",
         match backend {
@@ -217,7 +238,10 @@ fn serve(
         socket_path.display(),
         traffic
             .as_ref()
-            .map(|t| format!(", traffic {} B on ports {:?}", t.bytes, t.ports))
+            .map(|t| {
+                let ports: Vec<String> = t.ports.iter().map(ToString::to_string).collect();
+                format!(", traffic {} B on ports {}", t.bytes, ports.join(","))
+            })
             .unwrap_or_default()
     );
     match backend {
@@ -229,66 +253,67 @@ fn serve(
     }
 }
 
-fn open(target: &str) -> anyhow::Result<Box<dyn RegisterBus + Send>> {
-    let t: Target = target.parse()?;
-    Ok(bus::open(&t)?)
+/// Open a target: a target that does not parse is a usage error, one that
+/// cannot be reached an I/O error (docs/cli.md, exit codes).
+pub fn open(target: &str) -> anyhow::Result<Box<dyn RegisterBus + Send>> {
+    use super::exit::{Code, err};
+    let t: Target = target
+        .parse()
+        .map_err(|e: regs::BusError| err(Code::Usage, e.to_string()))?;
+    bus::open(&t).map_err(|e| err(Code::Io, e.to_string()))
 }
 
-pub fn status(target: &str) -> anyhow::Result<ExitCode> {
+pub fn status(target: &str, json: bool) -> anyhow::Result<ExitCode> {
     let mut b = open(target)?;
-    let v = b.read32(regs::VERSION)?;
-    let n = b.read32(regs::NUMENGINES)?;
-    let abi = if b.read32(regs::ABIMODE)? & 1 == 1 {
-        "xdp"
-    } else {
-        "sume"
-    };
-    let bank = b.read32(regs::CURRINSTMEM)?;
-    let budget = b.read32(regs::BUDGET)?;
-    let lo = b.read32(regs::CYCLELO)?;
-    let hi = b.read32(regs::CYCLEHI)?;
-    println!(
-        "{target}: nfbpf device v{}.{}, {n} engines, ABI {abi}, active bank {bank}, budget {budget} instructions per packet, cycle {}",
-        v >> 16,
-        v & 0xffff,
-        (u64::from(hi) << 32) | u64::from(lo)
-    );
-    println!(
-        "engine  pkts-in  pkts-out  dropped  faults  busy-cycles  stall-cycles  map-wait  last-fault"
-    );
-    for e in 0..n {
-        b.write32(regs::ENGSELECT, e)?;
-        let r = |b: &mut Box<dyn RegisterBus + Send>, o| b.read32(o);
-        let (i, o, d, f) = (
-            r(&mut b, regs::ENGPKTIN)?,
-            r(&mut b, regs::ENGPKTOUT)?,
-            r(&mut b, regs::ENGDROP)?,
-            r(&mut b, regs::ENGFAULTS)?,
-        );
-        let (busy, stall) = (r(&mut b, regs::ENGBUSY)?, r(&mut b, regs::ENGSTALL)?);
-        let wait = r(&mut b, regs::ENGMAPWAIT)?;
-        let fault = if f > 0 {
-            format!(
-                "pc {} addr {:#x} cause {}",
-                r(&mut b, regs::ENGFAULTPC)?,
-                r(&mut b, regs::ENGFAULTADDR)?,
-                r(&mut b, regs::ENGFAULTCAUSE)?
-            )
-        } else {
-            "-".into()
-        };
-        println!("{e:6}  {i:7}  {o:8}  {d:7}  {f:6}  {busy:11}  {stall:12}  {wait:8}  {fault}");
+    let s = nfbpf_loader::device::status(&mut *b).map_err(|e| anyhow!("{target}: {e}"))?;
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(ExitCode::SUCCESS);
     }
-    println!("port  rx  rx-dropped  tx");
-    for p in 0..PORTS as u32 {
-        b.write32(regs::PORTSELECT, p)?;
-        let (rx, drop, tx) = (
-            b.read32(regs::PORTRX)?,
-            b.read32(regs::PORTRXDROP)?,
-            b.read32(regs::PORTTX)?,
-        );
-        println!("{p:4}  {rx}  {drop}  {tx}");
+    println!(
+        "{target}: nfbpf device v{}, {} engines, ABI {}, active bank {}, budget {} instructions per packet, cycle {}",
+        s.version,
+        s.engines.len(),
+        s.abi,
+        s.bank,
+        s.budget,
+        s.cycle
+    );
+    let cols = [
+        "engine",
+        "pkt_in",
+        "pkt_out",
+        "dropped",
+        "faults",
+        "busy_cycles",
+        "stall_cycles",
+        "map_wait_cycles",
+        "last_fault",
+    ];
+    let mut t = super::table::new(&cols, &cols[..8]);
+    for e in &s.engines {
+        let fault = e.last_fault.map_or("-".into(), |f| {
+            format!("pc {} addr {:#x} cause {}", f.pc, f.addr, f.cause)
+        });
+        t.add_row(vec![
+            e.engine.to_string(),
+            e.pkt_in.to_string(),
+            e.pkt_out.to_string(),
+            e.dropped.to_string(),
+            e.faults.to_string(),
+            e.busy_cycles.to_string(),
+            e.stall_cycles.to_string(),
+            e.map_wait_cycles.to_string(),
+            fault,
+        ]);
     }
+    print!("{}", super::table::render(&t, ""));
+    let cols = ["port", "rx", "rx_dropped", "tx"];
+    let mut t = super::table::new(&cols, &cols);
+    for p in &s.ports {
+        t.add_row(vec![p.port, p.rx, p.rx_dropped, p.tx]);
+    }
+    print!("{}", super::table::render(&t, ""));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -313,11 +338,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             },
         ),
         What::Load(l) => load(l),
-        What::Status(st) => status(&st.target),
+        What::Status(st) => status(&st.target, st.json),
     }
 }
 
 /// `nfbpf status`.
 pub fn status_cmd(a: StatusArgs) -> anyhow::Result<ExitCode> {
-    status(&a.target)
+    status(&a.target, a.json)
 }

@@ -1,9 +1,10 @@
 //! `nfbpf fn create|get|list|update|delete|invoke|queue|cancel|status`: the
 //! client of the agent's HTTP API (`docs/api.md`). The agent is `--agent
 //! URL`, else `$NFBPF_AGENT`, else `http://127.0.0.1:8080`. An error answer
-//! prints the agent's message and exits with 1.
+//! prints the agent's message and exits with 3 for a 404 (not found), else
+//! 1; an agent that cannot be reached exits with 4 (docs/cli.md).
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,8 @@ struct FunctionArgs {
     /// Default run time of an invocation, seconds (3..300).
     #[arg(long)]
     run_time: Option<u32>,
-    /// Map rules: a JSON array of {"map": NAME, "key": K, "value": V}.
+    /// Map rules: the JSON form of docs/rules.md, an array of
+    /// {"map": NAME, "key": K, "value": V}.
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Instruction budget per packet on the device (default: the device's,
@@ -152,7 +154,24 @@ impl Client {
         let resp = match r {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(anyhow!("agent {}: {e}", self.base)),
+            Err(ureq::Error::Transport(t)) => {
+                let refused = std::error::Error::source(&t)
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+                    || t.to_string().contains("Connection refused");
+                let hint = if refused {
+                    format!(
+                        " (no agent listens there: start one with `nfbpf agent serve --listen {}`, or point --agent / $NFBPF_AGENT at a running one)",
+                        listen_addr(&self.base)
+                    )
+                } else {
+                    String::new()
+                };
+                return Err(super::exit::err(
+                    super::exit::Code::Io,
+                    format!("agent {}: {t}{hint}", self.base),
+                ));
+            }
         };
         let status = resp.status();
         let text = resp
@@ -162,6 +181,12 @@ impl Client {
             .map_err(|e| anyhow!("agent {}: answer is not JSON ({e}): {text}", self.base))?;
         Ok((status, v))
     }
+}
+
+/// `HOST:PORT` of an agent URL, for `--listen`.
+fn listen_addr(base: &str) -> &str {
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
 }
 
 impl Client {
@@ -230,6 +255,15 @@ fn read_json(p: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(&t).with_context(|| format!("{}: not JSON", p.display()))
 }
 
+/// A JSON value as a table cell: strings without quotes, `-` for null.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
 fn f64_of(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
@@ -283,34 +317,39 @@ fn print_status(s: &Value) {
         );
     }
     println!("timeline:");
-    println!(
-        "  id  function          outcome     start_s    end_s  late_s  ahead_s  pkts_in  pkts_out  dropped  rx_dropped"
-    );
+    let cols = [
+        "id",
+        "function",
+        "outcome",
+        "start_s",
+        "end_s",
+        "late_s",
+        "ahead_s",
+        "pkt_in",
+        "pkt_out",
+        "dropped",
+        "rx_dropped",
+    ];
+    let mut t = super::table::new(&cols, &[&cols[..1], &cols[3..]].concat());
     for r in s["timeline"].as_array().into_iter().flatten() {
         let c = &r["counters"];
-        println!(
-            "  {:<3} {:<16}  {:<10} {:8.3} {:8.3}  {:6.3}  {:>7}  {:7}  {:8}  {:7}  {:10}",
-            r["id"],
-            r["function"].as_str().unwrap_or("?"),
-            r["outcome"]
-                .as_str()
-                .unwrap_or("?")
-                .chars()
-                .take(10)
-                .collect::<String>(),
-            f64_of(&r["start_s"]),
-            f64_of(&r["end_s"]),
-            f64_of(&r["end_s"]) - f64_of(&r["deadline_s"]),
+        t.add_row(vec![
+            text(&r["id"]),
+            text(&r["function"]),
+            text(&r["outcome"]),
+            format!("{:.3}", f64_of(&r["start_s"])),
+            format!("{:.3}", f64_of(&r["end_s"])),
+            format!("{:.3}", f64_of(&r["end_s"]) - f64_of(&r["deadline_s"])),
             r["staged_ahead_s"]
                 .as_f64()
-                .map(|a| format!("{a:.3}"))
-                .unwrap_or("-".into()),
-            c["pkt_in"],
-            c["pkt_out"],
-            c["dropped"],
-            c["rx_dropped"]
-        );
+                .map_or("-".into(), |a| format!("{a:.3}")),
+            text(&c["pkt_in"]),
+            text(&c["pkt_out"]),
+            text(&c["dropped"]),
+            text(&c["rx_dropped"]),
+        ]);
     }
+    print!("{}", super::table::render(&t, "  "));
     if let Some(e) = s["last_error"].as_str() {
         println!("last error: {e}");
     }
@@ -354,10 +393,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if a.json {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        bail!(
-            "agent answered {status}: {}",
-            v["error"].as_str().unwrap_or(&v.to_string())
-        );
+        let code = if status == 404 {
+            super::exit::Code::NotFound
+        } else {
+            super::exit::Code::No
+        };
+        return Err(super::exit::err(
+            code,
+            format!(
+                "agent answered {status}: {}",
+                v["error"].as_str().unwrap_or(&v.to_string())
+            ),
+        ));
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -380,18 +427,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         What::List => {
-            println!("name              abi   version  slots  maps  default_run_time");
+            let cols = [
+                "name",
+                "abi",
+                "version",
+                "slots",
+                "maps",
+                "default_run_time",
+            ];
+            let mut t = super::table::new(&cols, &cols[2..]);
             for f in v["functions"].as_array().into_iter().flatten() {
-                println!(
-                    "{:<16}  {:<4}  {:7}  {:5}  {:4}  {}",
-                    f["name"].as_str().unwrap_or("?"),
-                    f["abi"].as_str().unwrap_or("?"),
-                    f["version"],
-                    f["slots"],
-                    f["maps"].as_array().map_or(0, Vec::len),
-                    f["default_run_time"]
-                );
+                t.add_row(vec![
+                    text(&f["name"]),
+                    text(&f["abi"]),
+                    text(&f["version"]),
+                    text(&f["slots"]),
+                    f["maps"].as_array().map_or(0, Vec::len).to_string(),
+                    text(&f["default_run_time"]),
+                ]);
             }
+            print!("{}", super::table::render(&t, ""));
         }
         What::Delete { name } => println!("{name} deleted"),
         What::Invoke { .. } => println!(
@@ -401,15 +456,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             v["run_time"]
         ),
         What::Queue => {
-            println!("id  function          run_time");
+            let cols = ["id", "function", "run_time"];
+            let mut t = super::table::new(&cols, &["id", "run_time"]);
             for i in v["queue"].as_array().into_iter().flatten() {
-                println!(
-                    "{:<3} {:<16}  {}",
-                    i["id"],
-                    i["function"].as_str().unwrap_or("?"),
-                    i["run_time"]
-                );
+                t.add_row(vec![
+                    text(&i["id"]),
+                    text(&i["function"]),
+                    text(&i["run_time"]),
+                ]);
             }
+            print!("{}", super::table::render(&t, ""));
         }
         What::Cancel { id } => println!("cancelled #{id} ({})", v["was"].as_str().unwrap_or("?")),
         What::Status => print_status(&v),

@@ -44,7 +44,7 @@ pub fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
         .step_by(2)
         .map(|i| {
             u8::from_str_radix(&digits[i..i + 2], 16)
-                .with_context(|| format!("invalid hex byte {:?} at digit {i}", &digits[i..i + 2]))
+                .with_context(|| format!("invalid hex byte `{}` at digit {i}", &digits[i..i + 2]))
         })
         .collect()
 }

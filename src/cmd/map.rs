@@ -1,17 +1,24 @@
 //! `nfbpf map list|dump|lookup|update|delete|load|clean`: the maps of a function
 //! loaded in a device, through the device's registers (any target).
 //!
-//! The device knows maps by index; `--prog` names the loaded function so
+//! The device knows maps by row; `--prog` names the loaded function so
 //! maps are addressed by name and keys and values are sized and parsed as
-//! in rules files (see [`super::rules`]).
+//! in rules files (docs/rules.md). The device is asked which program it
+//! holds first (its ABI mode and instruction slots, read back): an object
+//! that is not that program is refused with what differs, since its map
+//! table would describe rows the device does not have. A program whose
+//! maps a host placed at other rows (the agent) is found at those rows.
 
+use super::exit::{Code, err};
 use super::rules;
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use nfbpf_loader::device as dev;
 use nfbpf_loader::image::Image;
 use nfbpf_loader::install::map_def;
-use nfbpf_loader::{Options, load_file};
+use nfbpf_loader::load_file;
+use nfbpf_loader::maps::MapInfo;
 use nfbpf_vm::regs::RegisterBus;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +36,12 @@ struct Common {
     /// The device: `sim:PATH` or `sume:IFNAME`.
     #[arg(short = 't', long)]
     target: String,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
+    /// JSON output: `list` one object per map, the others one object per
+    /// entry in the rules' JSON form (docs/cli.md).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -76,11 +89,26 @@ enum What {
     },
 }
 
+/// The object, the device, and the object placed at the device's rows
+/// once the device confirmed it holds that program.
 fn setup(c: &Common) -> anyhow::Result<(Image, Box<dyn RegisterBus + Send>)> {
-    let image = load_file(&c.prog, &Options::default())
-        .map_err(|e| anyhow!("{}: {e}", c.prog.display()))?;
-    let t: nfbpf_loader::bus::Target = c.target.parse()?;
-    Ok((image, nfbpf_loader::bus::open(&t)?))
+    let image =
+        load_file(&c.prog, &c.object.options()).map_err(|e| super::exit::load_err(&c.prog, e))?;
+    let mut bus = super::device::open(&c.target)?;
+    let placed = dev::match_loaded(&mut *bus, &image).map_err(|m| match m {
+        dev::Mismatch::Bus(e) => err(Code::Io, format!("{}: {e}", c.target)),
+        m => err(
+            Code::Refused,
+            format!(
+                "{} is not the program loaded on {}: {m}; map commands need the object the device runs (load it with `nfbpf load {} -t {}`)",
+                c.prog.display(),
+                c.target,
+                c.prog.display(),
+                c.target
+            ),
+        ),
+    })?;
+    Ok((placed, bus))
 }
 
 fn index(image: &Image, name: &str) -> anyhow::Result<usize> {
@@ -90,7 +118,10 @@ fn index(image: &Image, name: &str) -> anyhow::Result<usize> {
         .position(|m| m.name == name)
         .ok_or_else(|| {
             let names: Vec<&str> = image.maps.iter().map(|m| m.name.as_str()).collect();
-            anyhow!("no map `{name}` (the program has: {})", names.join(", "))
+            err(
+                Code::NotFound,
+                format!("no map `{name}` (the program has: {})", names.join(", ")),
+            )
         })
 }
 
@@ -98,7 +129,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// An LPM key of `u32 prefixlen` + IPv4 address as `a.b.c.d/len`.
+/// A key as rules spell it: an LPM key of `u32 prefixlen` + IPv4 address
+/// as `a.b.c.d/len`, else `hex:` bytes.
 fn show_key(image: &Image, i: usize, k: &[u8]) -> String {
     let m = &image.maps[i];
     if m.map_type == nfbpf_loader::maps::MapType::LpmTrie && k.len() == 8 {
@@ -108,92 +140,194 @@ fn show_key(image: &Image, i: usize, k: &[u8]) -> String {
     format!("hex:{}", hex(k))
 }
 
+/// One entry in the rules' JSON form (`nfbpf map load` takes it back).
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    map: &'a str,
+    key: String,
+    /// Absent for a deleted entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+/// One map of `map list --json`: its description, device row and entries.
+#[derive(Serialize)]
+struct MapJson {
+    row: usize,
+    #[serde(flatten)]
+    info: MapInfo,
+    entries: usize,
+}
+
+fn print_entry(json: bool, image: &Image, i: usize, k: &[u8], v: &[u8]) -> anyhow::Result<()> {
+    let map = &image.maps[i].name;
+    if json {
+        let e = EntryJson {
+            map,
+            key: show_key(image, i, k),
+            value: Some(format!("hex:{}", hex(v))),
+        };
+        println!("{}", serde_json::to_string(&e)?);
+    } else {
+        println!("{map} {} hex:{}", show_key(image, i, k), hex(v));
+    }
+    Ok(())
+}
+
+/// The one entry of a `map lookup|update|delete` line.
+fn one(image: &Image, map: &str, key: &str, value: &str) -> anyhow::Result<rules::Entry> {
+    index(image, map)?;
+    let mut e = rules::parse(&format!("{map} {key} {value}"), image)?;
+    e.pop().ok_or_else(|| anyhow!("{map}: no entry parsed"))
+}
+
+fn dev_err(target: &str) -> impl Fn(dev::ProgramError) -> anyhow::Error + '_ {
+    move |e| match e {
+        dev::ProgramError::Bus(b) => err(Code::Io, format!("{target}: {b}")),
+        other => err(Code::Refused, format!("{target}: {other}")),
+    }
+}
+
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.what {
         What::List(c) => {
             let (image, mut bus) = setup(&c)?;
+            let cols = [
+                "row",
+                "name",
+                "type",
+                "key_size",
+                "value_size",
+                "max_entries",
+                "entries",
+            ];
+            let numeric = ["row", "key_size", "value_size", "max_entries", "entries"];
+            let mut t = super::table::new(&cols, &numeric);
             for (i, m) in image.maps.iter().enumerate() {
                 let d = map_def(m);
-                let n =
-                    dev::entries(&mut *bus, i, d.key_size as usize, d.value_size as usize)?.len();
-                println!(
-                    "{i:2} {:<16} {:<8} key {:3} B  value {:4} B  max {:5}  entries {n}",
-                    m.name,
-                    d.kind.name(),
-                    d.key_size,
-                    d.value_size,
-                    d.max_entries
-                );
+                let row = image.map_row(i);
+                let n = dev::entries(&mut *bus, row, d.key_size as usize, d.value_size as usize)
+                    .map_err(dev_err(&c.target))?
+                    .len();
+                if c.json {
+                    let m = MapJson {
+                        row,
+                        info: MapInfo::from(m),
+                        entries: n,
+                    };
+                    println!("{}", serde_json::to_string(&m)?);
+                } else {
+                    t.add_row(vec![
+                        row.to_string(),
+                        m.name.clone(),
+                        d.kind.name().to_string(),
+                        d.key_size.to_string(),
+                        d.value_size.to_string(),
+                        d.max_entries.to_string(),
+                        n.to_string(),
+                    ]);
+                }
+            }
+            if !c.json {
+                print!("{}", super::table::render(&t, ""));
             }
         }
         What::Dump { map, c } => {
             let (image, mut bus) = setup(&c)?;
             let i = index(&image, &map)?;
             let d = map_def(&image.maps[i]);
-            for (k, v) in dev::entries(&mut *bus, i, d.key_size as usize, d.value_size as usize)? {
-                println!("{map} {} hex:{}", show_key(&image, i, &k), hex(&v));
+            let all = dev::entries(
+                &mut *bus,
+                image.map_row(i),
+                d.key_size as usize,
+                d.value_size as usize,
+            )
+            .map_err(dev_err(&c.target))?;
+            for (k, v) in all {
+                print_entry(c.json, &image, i, &k, &v)?;
             }
         }
         What::Lookup { map, key, c } => {
             let (image, mut bus) = setup(&c)?;
-            let e = rules::parse(&format!("{map} {key} 0"), &image)?;
-            let e = &e[0];
+            let e = one(&image, &map, &key, "0")?;
             let vs = map_def(&image.maps[e.map]).value_size as usize;
-            let Some(v) = dev::lookup_entry(&mut *bus, e.map, &e.key, vs)? else {
-                bail!("{map}: no entry {}", show_key(&image, e.map, &e.key));
+            let Some(v) = dev::lookup_entry(&mut *bus, image.map_row(e.map), &e.key, vs)
+                .map_err(dev_err(&c.target))?
+            else {
+                return Err(err(
+                    Code::NotFound,
+                    format!("{map}: no entry {}", show_key(&image, e.map, &e.key)),
+                ));
             };
-            println!("{map} {} hex:{}", show_key(&image, e.map, &e.key), hex(&v));
+            print_entry(c.json, &image, e.map, &e.key, &v)?;
         }
         What::Update { map, key, value, c } => {
             let (image, mut bus) = setup(&c)?;
-            let e = rules::parse(&format!("{map} {key} {value}"), &image)?;
-            let e = &e[0];
+            let e = one(&image, &map, &key, &value)?;
             dev::update_entry(
                 &mut *bus,
-                e.map,
+                image.map_row(e.map),
                 map_def(&image.maps[e.map]).kind,
                 &e.key,
                 &e.value,
-            )?;
-            println!("{map}: {} updated", show_key(&image, e.map, &e.key));
+            )
+            .map_err(dev_err(&c.target))?;
+            if c.json {
+                print_entry(true, &image, e.map, &e.key, &e.value)?;
+            } else {
+                println!("{map}: {} updated", show_key(&image, e.map, &e.key));
+            }
         }
         What::Delete { map, key, c } => {
             let (image, mut bus) = setup(&c)?;
-            let e = rules::parse(&format!("{map} {key} 0"), &image)?;
-            let e = &e[0];
-            if !dev::delete_entry(&mut *bus, e.map, &e.key)? {
-                bail!("{map}: no entry {}", show_key(&image, e.map, &e.key));
+            let e = one(&image, &map, &key, "0")?;
+            if !dev::delete_entry(&mut *bus, image.map_row(e.map), &e.key)
+                .map_err(dev_err(&c.target))?
+            {
+                return Err(err(
+                    Code::NotFound,
+                    format!("{map}: no entry {}", show_key(&image, e.map, &e.key)),
+                ));
             }
-            println!("{map}: {} deleted", show_key(&image, e.map, &e.key));
+            if c.json {
+                let e = EntryJson {
+                    map: &map,
+                    key: show_key(&image, e.map, &e.key),
+                    value: None,
+                };
+                println!("{}", serde_json::to_string(&e)?);
+            } else {
+                println!("{map}: {} deleted", show_key(&image, e.map, &e.key));
+            }
         }
         What::Load { rules: path, c } => {
             let (image, mut bus) = setup(&c)?;
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let entries =
-                rules::parse(&text, &image).with_context(|| path.display().to_string())?;
+            let entries = rules::read(&path, &image)?;
             for e in &entries {
                 dev::update_entry(
                     &mut *bus,
-                    e.map,
+                    image.map_row(e.map),
                     map_def(&image.maps[e.map]).kind,
                     &e.key,
                     &e.value,
                 )
-                .map_err(|err| {
-                    anyhow!(
-                        "{}: map `{}`: {err}",
+                .map_err(|er| {
+                    dev_err(&c.target)(er).context(format!(
+                        "{}: map `{}`",
                         path.display(),
                         image.maps[e.map].name
-                    )
+                    ))
                 })?;
             }
-            println!("{} entries loaded", entries.len());
+            if c.json {
+                println!("{}", serde_json::json!({ "loaded": entries.len() }));
+            } else {
+                println!("{} entries loaded", entries.len());
+            }
         }
         What::Clean { target } => {
-            let t: nfbpf_loader::bus::Target = target.parse()?;
-            let mut bus = nfbpf_loader::bus::open(&t)?;
-            dev::clean(&mut *bus)?;
+            let mut bus = super::device::open(&target)?;
+            dev::clean(&mut *bus).map_err(dev_err(&target))?;
             println!("{target}: every map entry removed");
         }
     }

@@ -10,9 +10,11 @@ pub mod conform;
 pub mod cosim;
 pub mod device;
 pub mod disasm;
+pub mod exit;
 pub mod fn_client;
 pub mod fuzz_diff; // pipeline branch
 pub mod input;
+pub mod manual;
 pub mod map;
 pub mod nf;
 pub mod object;
@@ -22,6 +24,7 @@ pub mod regs;
 pub mod report; // report branch
 pub mod rules;
 pub mod run;
+pub mod table;
 pub mod trace;
 pub mod traffic; // pipeline branch
 

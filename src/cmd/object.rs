@@ -64,11 +64,11 @@ impl ObjectArgs {
             return;
         }
         eprintln!(
-            "{}: program {} (section {}, {:?} ABI), {} maps",
+            "{}: program {} (section {}, {} ABI), {} maps",
             prog.display(),
             image.function,
             image.section,
-            image.abi,
+            image.abi.name(),
             image.maps.len()
         );
         if !image.dropped_maps.is_empty() {

@@ -43,7 +43,7 @@ pub struct Args {
     /// Input port of every packet (default: the pcapng interface id, or 0).
     #[arg(long)]
     in_port: Option<u32>,
-    /// Map entries to pre-load (see `nfbpf run --help` and docs).
+    /// Map entries to pre-load: a rules file, text or JSON (docs/rules.md).
     #[arg(short = 'r', long = "rules")]
     rules: Option<PathBuf>,
     /// Write the packets as the program left them to this pcap file.

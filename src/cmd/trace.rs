@@ -56,6 +56,10 @@ pub struct Args {
     /// first difference with the cycles around it.
     #[arg(long)]
     cosim: bool,
+    /// One JSON object per retired instruction, then a summary object
+    /// (docs/cli.md).
+    #[arg(long, conflicts_with_all = ["pipeline_diagram", "cycles", "stats", "cosim"])]
+    json: bool,
     /// For objects: the ABI (default: from the section: `xdp*` is XDP,
     /// `.text` SUME; other sections need it).
     #[arg(long, value_enum)]
@@ -147,8 +151,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         return match nfbpf_sim::cosim::cosim(&prog, &mem, Helpers::conformance, args, &cfg) {
             Ok(r) => {
                 println!(
-                    "model and RTL cycle-exact: {} clocks, {} retired, {:?}",
-                    r.cycles, r.retired, r.result
+                    "model and RTL cycle-exact: {} clocks, {} retired, {}",
+                    r.cycles,
+                    r.retired,
+                    match &r.result {
+                        Ok(o) => format!("r0 = {:#x} after {} instructions", o.r0, o.insns),
+                        Err(f) => format!("fault: {f}"),
+                    }
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -209,6 +218,14 @@ fn finish(
     cycles: &CollectCycles,
     rep: pipeline::RunReport,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &a.vcd {
+        let f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
+        view::write_vcd(std::io::BufWriter::new(f), &cycles.0)
+            .with_context(|| path.display().to_string())?;
+    }
+    if a.json {
+        return finish_json(retires, rep);
+    }
     for r in &retires.0 {
         println!("{}", r.to_line());
     }
@@ -217,11 +234,6 @@ fn finish(
     }
     if a.pipeline_diagram {
         print!("{}", view::diagram(&cycles.0, prog.insns()));
-    }
-    if let Some(path) = &a.vcd {
-        let f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
-        view::write_vcd(std::io::BufWriter::new(f), &cycles.0)
-            .with_context(|| path.display().to_string())?;
     }
     if a.stats {
         print!("{}", rep.stats.report());
@@ -239,6 +251,86 @@ fn finish(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// One retired instruction of `--json`.
+#[derive(serde::Serialize)]
+struct RetireJson {
+    order: u64,
+    cycle: u64,
+    engine: u8,
+    pc: u32,
+    /// The instruction as the disassembler writes it.
+    insn: String,
+    /// The register written and its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reg: Option<RegJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mem: Option<MemJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct RegJson {
+    reg: u8,
+    value: u64,
+}
+
+#[derive(serde::Serialize)]
+struct MemJson {
+    addr: u64,
+    width: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write: Option<u64>,
+}
+
+/// The last object of `--json`, in `nfbpf run --json`'s words.
+#[derive(serde::Serialize)]
+struct SummaryJson {
+    summary: bool,
+    r0: Option<u64>,
+    instructions: usize,
+    cycles: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<String>,
+}
+
+fn finish_json(retires: &Collect, rep: pipeline::RunReport) -> anyhow::Result<ExitCode> {
+    for r in &retires.0 {
+        let slots = [r.insn, r.insn_hi.unwrap_or_default()];
+        let j = RetireJson {
+            order: r.order,
+            cycle: r.cycle,
+            engine: r.engine,
+            pc: r.pc,
+            insn: nfbpf_vm::disasm::disasm_one(&slots),
+            reg: r.reg.map(|(reg, value)| RegJson { reg, value }),
+            mem: r.mem.map(|m| MemJson {
+                addr: m.addr,
+                width: m.width,
+                read: m.read,
+                write: m.write,
+            }),
+            fault: r.fault.clone(),
+        };
+        println!("{}", serde_json::to_string(&j)?);
+    }
+    let s = SummaryJson {
+        summary: true,
+        r0: rep.result.as_ref().ok().map(|o| o.r0),
+        instructions: retires.0.len(),
+        cycles: rep.cycles,
+        fault: rep.result.as_ref().err().map(ToString::to_string),
+    };
+    println!("{}", serde_json::to_string(&s)?);
+    Ok(if rep.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        super::exit::Code::No.exit()
+    })
 }
 
 /// A packet's result and its cycles.

@@ -144,6 +144,19 @@ struct Pending {
 }
 
 /// Assemble source text into instruction slots.
+///
+/// ```
+/// use nfbpf_vm::asm::assemble;
+/// let slots = assemble("mov %r0, 7\nlddw %r1, 0x100000002\nexit\n").unwrap();
+/// // lddw takes two slots.
+/// assert_eq!(slots.len(), 4);
+/// assert_eq!(slots[0].opc, 0xb7); // mov64 dst, imm
+/// assert_eq!(slots[0].imm, 7);
+/// assert_eq!(slots[3].opc, 0x95); // exit
+/// // An error names the line and what is wrong with it.
+/// let e = assemble("mov %r0, 1\nfrob %r1\n").unwrap_err();
+/// assert!(e.to_string().contains("line 2"), "{e}");
+/// ```
 pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut pending: Vec<Pending> = Vec::new();

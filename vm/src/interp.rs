@@ -123,6 +123,30 @@ pub fn conformance_memory(data: &[u8]) -> (Memory, [u64; 5]) {
 }
 
 /// Run `prog` with r1..r5 = `args` and r10 at the top of the stack region.
+///
+/// ```
+/// use nfbpf_vm::helpers::Helpers;
+/// use nfbpf_vm::interp::{self, Config, conformance_memory};
+/// use nfbpf_vm::trace::NoTrace;
+/// use nfbpf_vm::{Program, asm};
+/// // r0 = the packet's length (r2) + its first byte.
+/// let prog = Program::new(asm::assemble("ldxb %r0, [%r1]\nadd %r0, %r2\nexit\n").unwrap()).unwrap();
+/// let (mut mem, args) = conformance_memory(&[40, 1, 2]);
+/// let out = interp::run(
+///     &prog,
+///     &mut mem,
+///     &mut Helpers::conformance(),
+///     args,
+///     &Config::default(),
+///     &mut NoTrace,
+/// )
+/// .unwrap();
+/// assert_eq!((out.r0, out.insns), (43, 3));
+/// // A load outside every region faults, naming the address.
+/// let bad = Program::new(asm::assemble("ldxw %r0, [%r2+0]\nexit\n").unwrap()).unwrap();
+/// let f = interp::run(&bad, &mut mem, &mut Helpers::conformance(), args, &Config::default(), &mut NoTrace);
+/// assert!(f.is_err());
+/// ```
 pub fn run<T: Tracer>(
     prog: &Program,
     mem: &mut Memory,

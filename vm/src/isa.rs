@@ -1234,6 +1234,17 @@ impl Isa {
 
     /// All rows with this mnemonic (a mnemonic has a register and an immediate
     /// form for ALU and jumps).
+    /// The rows of a mnemonic (one per operand form).
+    ///
+    /// ```
+    /// use nfbpf_vm::isa::isa;
+    /// let mut add: Vec<u8> = isa().by_mnemonic("add").map(|r| r.opcode).collect();
+    /// add.sort();
+    /// // add64 with an immediate (0x07) and with a register (0x0f).
+    /// assert_eq!(add, vec![0x07, 0x0f]);
+    /// let exit = isa().by_mnemonic("exit").next().unwrap();
+    /// assert_eq!((exit.opcode, exit.version), (0x95, 1));
+    /// ```
     pub fn by_mnemonic<'a>(&'a self, m: &'a str) -> impl Iterator<Item = &'a OpDef> + 'a {
         self.rows.iter().filter(move |r| r.mnemonic == m)
     }
