@@ -321,16 +321,31 @@ impl FifoMd {
 
     /// The head packet's bytes as they are now.
     pub fn head_bytes(&self) -> Vec<u8> {
-        let len = self.slots.front().map_or(0, |s| s.len);
-        (0..len).map(|i| self.data[self.ring_off(i)]).collect()
+        // A packet is at most the window: it wraps around the ring once at
+        // most, so it is two slices.
+        let len = self.slots.front().map_or(0, |s| s.len).min(PKT_WINDOW);
+        let p = self.ring_off(0);
+        let first = len.min(PKT_WINDOW - p);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(&self.data[p..p + first]);
+        v.extend_from_slice(&self.data[..len - first]);
+        v
     }
 
     /// Overwrite the head packet's bytes (a helper wrote through a pointer).
     pub fn set_head_bytes(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            let p = self.ring_off(i);
-            self.data[p] = b;
+        if bytes.len() > PKT_WINDOW {
+            // Longer than the ring: later bytes overwrite earlier ones.
+            for (i, &b) in bytes.iter().enumerate() {
+                let p = self.ring_off(i);
+                self.data[p] = b;
+            }
+            return;
         }
+        let p = self.ring_off(0);
+        let first = bytes.len().min(PKT_WINDOW - p);
+        self.data[p..p + first].copy_from_slice(&bytes[..first]);
+        self.data[..bytes.len() - first].copy_from_slice(&bytes[first..]);
     }
 
     /// Take the verdict: free the head slot (or retire it, see
