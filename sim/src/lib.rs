@@ -12,6 +12,8 @@
 //!   harness behind the model device's interface and register bus;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
+//! - [`capture`]: pcap and pcapng read packet by packet, pcapng written
+//!   with declared timestamp resolution and one interface per port;
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
 //! - [`units`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
@@ -29,6 +31,7 @@ pub mod devcosim;
 pub mod device;
 #[cfg(feature = "rtl")]
 pub mod engine;
+pub mod capture;
 pub mod host;
 #[cfg(feature = "rtl")]
 pub mod rtl;
