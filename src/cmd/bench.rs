@@ -37,6 +37,8 @@ enum What {
     Pipeline(super::bench_pipeline::Args),
     /// Simulated clocks per second of the data plane: model and RTL.
     Device(super::bench_device::Args),
+    /// Time per packet of `nfbpf run` against the bare engine.
+    Run(super::bench_run::Args),
 }
 
 /// One benchmark program: assembly, and the memory it runs on.
@@ -252,6 +254,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Interp { json, quick } => (json, quick),
         What::Pipeline(p) => return super::bench_pipeline::run(p),
         What::Device(d) => return super::bench_device::run(d),
+        What::Run(r) => return super::bench_run::run(r),
     };
     let min = if quick {
         Duration::from_millis(100)
