@@ -7,6 +7,8 @@
 //! `NFBPF_REQUIRE_READERS` is set (`make test` sets it, after `make deps`
 //! installed them), when it fails.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::{nfbpf, program};
@@ -251,7 +253,10 @@ fn run_out_has_ports_times_and_checksums() {
             assert!(!l.contains("bad cksum"), "--engine {engine}: {l}");
         }
         // The routed ones left with TTL - 1.
-        assert!(lines[0].contains("ttl 63") && lines[3].contains("ttl 127"), "{lines:#?}");
+        assert!(
+            lines[0].contains("ttl 63") && lines[3].contains("ttl 127"),
+            "{lines:#?}"
+        );
     }
 }
 

@@ -221,8 +221,8 @@ impl Reader {
                         }
                         // The library reads the raw count as nanoseconds.
                         let raw = epb.timestamp.as_nanos() as u64;
-                        let ns = raw_to_ns(raw, t.resol) as i128
-                            + i128::from(t.offset) * 1_000_000_000;
+                        let ns =
+                            raw_to_ns(raw, t.resol) as i128 + i128::from(t.offset) * 1_000_000_000;
                         let ns = u64::try_from(ns).map_err(|_| {
                             err(&format_args!(
                                 "timestamp {raw} (resolution {:#x}, offset {} s) is out of range",
@@ -389,9 +389,7 @@ impl<W: Write> Writer<W> {
                 data: Cow::Borrowed(frame),
                 options: vec![],
             })
-            .map_err(|e| {
-                CaptureError(format!("{}: packet {}: {e}", self.name, self.written))
-            })?;
+            .map_err(|e| CaptureError(format!("{}: packet {}: {e}", self.name, self.written)))?;
         self.written += 1;
         Ok(())
     }
@@ -526,10 +524,21 @@ mod tests {
         assert_eq!(w.write_verdict(Verdict::Tx(2), 0, t, &[2]).unwrap(), 1);
         assert_eq!(w.write_verdict(Verdict::Pass, 0, t, &[3]).unwrap(), 1);
         assert_eq!(w.write_verdict(Verdict::Flood, 1, t, &[4]).unwrap(), 3);
-        assert_eq!(w.write_verdict(Verdict::Redirect(9), 1, t, &[5]).unwrap(), 1);
-        assert_eq!(w.write_verdict(Verdict::Redirect(9), 1, t, &[6]).unwrap(), 1);
+        assert_eq!(
+            w.write_verdict(Verdict::Redirect(9), 1, t, &[5]).unwrap(),
+            1
+        );
+        assert_eq!(
+            w.write_verdict(Verdict::Redirect(9), 1, t, &[6]).unwrap(),
+            1
+        );
         assert_eq!(w.interfaces(), 6);
-        assert!(w.write(6, t, &[0]).unwrap_err().0.contains("interface 6 not declared"));
+        assert!(
+            w.write(6, t, &[0])
+                .unwrap_err()
+                .0
+                .contains("interface 6 not declared")
+        );
         let bytes = w.finish().unwrap();
         let got: Vec<Packet> = Reader::new(std::io::Cursor::new(bytes), "mem")
             .unwrap()

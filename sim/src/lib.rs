@@ -23,6 +23,7 @@
 //! `units`) is behind the default feature `rtl`: without it the crate builds
 //! no C++ (the agent, which drives only the model or a board, uses it so).
 
+pub mod capture;
 #[cfg(feature = "rtl")]
 pub mod cosim;
 #[cfg(feature = "rtl")]
@@ -31,7 +32,6 @@ pub mod devcosim;
 pub mod device;
 #[cfg(feature = "rtl")]
 pub mod engine;
-pub mod capture;
 pub mod host;
 #[cfg(feature = "rtl")]
 pub mod rtl;

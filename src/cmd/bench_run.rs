@@ -109,8 +109,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.count == 0 {
         bail!("--count: at least one packet");
     }
-    let image =
-        load_file(&a.prog, &Options::default()).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
+    let image = load_file(&a.prog, &Options::default())
+        .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     let abi = match image.abi {
         nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
         nfbpf_loader::abi::Abi::Sume => Abi::Sume,
@@ -152,7 +152,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(m, _)| {
                 (
-                    m.region(PACKET_REGION).map(|r| r.data.clone()).unwrap_or_default(),
+                    m.region(PACKET_REGION)
+                        .map(|r| r.data.clone())
+                        .unwrap_or_default(),
                     m.region(CTX_REGION).map(|r| r.data.clone()),
                 )
             })
@@ -248,9 +250,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("temporary directory")?;
     let input = dir.path().join("in.pcapng");
     let out = dir.path().join("out.pcapng");
-    let mut w = Writer::create(&input, &(0..4).map(|p| format!("port{p}")).collect::<Vec<_>>())?;
+    let mut w = Writer::create(
+        &input,
+        &(0..4).map(|p| format!("port{p}")).collect::<Vec<_>>(),
+    )?;
     for f in &frames {
-        w.write(f.port, Duration::from_nanos(f.time_ns.round() as u64), &f.data)?;
+        w.write(
+            f.port,
+            Duration::from_nanos(f.time_ns.round() as u64),
+            &f.data,
+        )?;
     }
     w.finish()?;
     let exe = std::env::current_exe().context("this executable")?;

@@ -21,11 +21,11 @@
 use super::rules;
 use anyhow::{Context, anyhow};
 use nfbpf_loader::{Options, load_file};
+use nfbpf_sim::capture::{self, Reader, Writer};
 use nfbpf_vm::abi::{Abi, EngineKind, Runner, RxMeta, Verdict};
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
-use nfbpf_sim::capture::{self, Reader, Writer};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -427,7 +427,7 @@ impl Runner {
             prog,
             dev: dev.clone(),
             engine,
-            cfg: cfg.clone(),
+            cfg: *cfg,
             mem: None,
             helpers: abi.engine_helpers(dev, engine),
             pipe,

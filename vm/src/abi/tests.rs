@@ -689,7 +689,10 @@ fn runner_reuse_matches_fresh_runs() {
     let progs = [xdp_counter(), adjust_prog(44, -14), adjust_prog(44, 47)];
     for kind in [EngineKind::Interp, EngineKind::Pipeline] {
         for p in &progs {
-            let (fresh_dev, reused_dev) = (device(&[def.clone()]), device(&[def.clone()]));
+            let (fresh_dev, reused_dev) = (
+                device(std::slice::from_ref(&def)),
+                device(std::slice::from_ref(&def)),
+            );
             let cfg = Config::default();
             let mut runner = Runner::new(kind, Abi::Xdp, p, &reused_dev, 0, &cfg);
             for (n, len) in [64usize, 60, 1500, 14, 64, 300].into_iter().enumerate() {
@@ -713,7 +716,8 @@ fn runner_reuse_matches_fresh_runs() {
             }
             let key = 0u32.to_le_bytes();
             let count = |d: &SharedDeviceState| {
-                d.with(|d| d.maps.lookup_value(map_handle(2), &key)).unwrap()
+                d.with(|d| d.maps.lookup_value(map_handle(2), &key))
+                    .unwrap()
             };
             assert_eq!(count(&fresh_dev), count(&reused_dev));
         }
