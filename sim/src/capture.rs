@@ -21,6 +21,9 @@
 //! | 4 | `host` | to the host: XDP_PASS, SUME CONTROLLER, a redirect to a CPU or AF_XDP queue |
 //! | 5.. | `portN` | a redirect to port N >= 4 (no such port on the device), declared at its first packet |
 //!
+//! (`nfbpf run --engine kernel` adds one more, `redirect`, at its first
+//! XDP_REDIRECT: the kernel's test run does not say where to.)
+//!
 //! Dropped and aborted packets are not written.
 
 use nfbpf_vm::abi::Verdict;
