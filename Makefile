@@ -12,11 +12,17 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NFBPF := $(or $(CARGO_TARGET_DIR),target)/release/nfbpf
 # System packages: HDL tools, the clang that compiles eBPF C, libbpf headers,
-# 32-bit glibc headers (gnu/stubs-32.h for -target bpf).
-APT_PACKAGES := verilator yosys bubblewrap clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config git
+# 32-bit glibc headers (gnu/stubs-32.h for -target bpf); tcpdump, the
+# independent reader of the pcapng files the tests check.
+APT_PACKAGES := verilator yosys bubblewrap clang-19 llvm-19 libbpf-dev libc6-dev-i386 make pkg-config git tcpdump
+# Python packages the tests use as independent readers and validators:
+# the OpenAPI validator (docs/openapi.yaml), scapy (pcapng interfaces and
+# checksums), pyvcd (VCD headers).
+PY_PACKAGES := openapi-spec-validator scapy pyvcd
+PYTHON ?= python3
 RTL_SOURCES := $(wildcard rtl/*.v)
 
-.PHONY: all deps build programs run test lint fmt-check clippy rtl-lint synth test-cargo conformance clean
+.PHONY: all deps pydeps build programs run test lint fmt-check clippy rtl-lint synth test-cargo conformance clean
 
 all: build
 
@@ -37,6 +43,24 @@ deps:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
+	@$(MAKE) --no-print-directory pydeps
+
+# The Python packages (idempotent: pip is asked only for what is missing;
+# Debian's own python needs --break-system-packages, a pyenv or venv python
+# does not).
+pydeps:
+	@command -v $(PYTHON) >/dev/null || { echo "make pydeps: $(PYTHON) not found"; exit 1; }
+	@missing=""; \
+	for p in $(PY_PACKAGES); do \
+	  $(PYTHON) -m pip show -q $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make pydeps: installing$$missing"; \
+	  $(PYTHON) -m pip install -q $$missing 2>/dev/null || \
+	  $(PYTHON) -m pip install -q --break-system-packages $$missing; \
+	else \
+	  echo "make pydeps: python packages present"; \
+	fi
 
 # The first cargo step of a clone also Verilates rtl/ and compiles the C++
 # models (sim/build.rs); every profile then shares that one build, kept in

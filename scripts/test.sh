@@ -22,9 +22,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 color=never
 [ -t 2 ] && color=always
-# `deps` installs clang-19 and the kernel is there: tests that need them
-# must not skip.
-NFBPF_REQUIRE_CLANG=1 NFBPF_REQUIRE_KERNEL=1 \
+# `deps` installs clang-19, tcpdump and the Python readers (pydeps), and
+# the kernel is there: tests that need them must not skip.
+NFBPF_REQUIRE_CLANG=1 NFBPF_REQUIRE_KERNEL=1 NFBPF_REQUIRE_READERS=1 \
     "$cargo" nextest run --workspace --no-fail-fast --color "$color" 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("tests")
 

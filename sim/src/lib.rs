@@ -12,6 +12,8 @@
 //!   harness behind the model device's interface and register bus;
 //! - [`rtlgen`]: the generated RTL sources (parameters, decoder);
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
+//! - [`capture`]: pcap and pcapng read packet by packet, pcapng written
+//!   with declared timestamp resolution and one interface per port;
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
 //! - [`units`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
@@ -21,6 +23,7 @@
 //! `units`) is behind the default feature `rtl`: without it the crate builds
 //! no C++ (the agent, which drives only the model or a board, uses it so).
 
+pub mod capture;
 #[cfg(feature = "rtl")]
 pub mod cosim;
 #[cfg(feature = "rtl")]

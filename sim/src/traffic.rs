@@ -217,6 +217,22 @@ pub fn build(len: usize, flow: u32, proto: Proto, seq: u64) -> Vec<u8> {
             f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
         }
     }
+    // TCP and UDP checksums over the pseudo-header (addresses, protocol,
+    // segment length) and the segment.
+    let at = match proto {
+        Proto::Tcp => Some(50),
+        Proto::Icmp => None,
+        _ => Some(40),
+    };
+    if let Some(at) = at {
+        let seg = u32::from(ip_len - 20);
+        let pseudo = ones_sum(&f[26..34], 0) as u32 + u32::from(ipproto) + seg;
+        let mut c = !ones_sum(&f[34..], pseudo);
+        if c == 0 && ipproto == 17 {
+            c = 0xffff; // UDP: 0 means "no checksum"
+        }
+        f[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    }
     f
 }
 
@@ -288,6 +304,13 @@ mod tests {
         // ICMP frames carry a valid ICMP checksum.
         let icmp = frames.iter().find(|f| f.data[23] == 1).unwrap();
         assert_eq!(ones_sum(&icmp.data[34..], 0), 0xffff);
+        // TCP and UDP: the pseudo-header and segment sum to all ones.
+        for proto in [6u8, 17] {
+            let f = frames.iter().find(|f| f.data[23] == proto).unwrap();
+            let seg = (f.data.len() - 34) as u32;
+            let pseudo = ones_sum(&f.data[26..34], 0) as u32 + u32::from(proto) + seg;
+            assert_eq!(ones_sum(&f.data[34..], pseudo), 0xffff, "protocol {proto}");
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ enum What {
     Pipeline(super::bench_pipeline::Args),
     /// Simulated clocks per second of the data plane: model and RTL.
     Device(super::bench_device::Args),
+    /// Time per packet of `nfbpf run` against the bare engine.
+    Run(super::bench_run::Args),
 }
 
 /// Ethernet / IPv4 / UDP parser: checks ethertype, version, IHL and
@@ -68,6 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Interp { json, quick } => interp(json, quick),
         What::Pipeline(p) => super::bench_pipeline::run(p),
         What::Device(d) => super::bench_device::run(d),
+        What::Run(r) => super::bench_run::run(r),
     }
 }
 

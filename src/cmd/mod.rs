@@ -6,6 +6,7 @@ pub mod asm;
 pub mod bench;
 pub mod bench_device;
 pub mod bench_pipeline;
+pub mod bench_run;
 pub mod conform;
 pub mod cosim;
 pub mod device;

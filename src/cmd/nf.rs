@@ -5,7 +5,13 @@
 //! and every packet of the pcap or pcapng file runs on the chosen engine
 //! model, map state carrying from packet to packet. Per packet: the
 //! verdict, output port, instructions and (pipeline) cycles; totals per
-//! verdict at the end. `--out` writes the packets as the program left them.
+//! verdict at the end. `--out` writes the packets as the program left them
+//! to a pcapng file, each on the interface of its output port (the layout
+//! of [`nfbpf_sim::capture`]); drops are not written.
+//!
+//! The capture is read packet by packet ([`nfbpf_sim::capture::Reader`]),
+//! one [`nfbpf_vm::abi::Runner`] runs them all, and the lines printed and
+//! the packets written go through buffers.
 //!
 //! `--engine kernel` runs XDP programs on the running Linux kernel instead
 //! (`BPF_PROG_TEST_RUN` through [`nfbpf_loader::kernel`]): same maps and
@@ -15,13 +21,13 @@
 use super::rules;
 use anyhow::{Context, anyhow};
 use nfbpf_loader::{Options, load_file};
-use nfbpf_vm::abi::{Abi, EngineKind, RxMeta, Verdict, execute_on};
+use nfbpf_sim::capture::{self, Reader, Writer};
+use nfbpf_vm::abi::{Abi, EngineKind, Runner, RxMeta, Verdict};
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
-use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
-use pcap_file::pcapng::{Block, PcapNgReader};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -44,48 +50,12 @@ pub struct NfArgs<'a> {
 }
 
 /// One input packet.
-pub struct Pkt {
-    pub ts: Duration,
-    pub data: Vec<u8>,
-    /// pcapng interface id.
-    pub iface: Option<u32>,
-}
+pub use nfbpf_sim::capture::Packet as Pkt;
 
+/// Every packet of a pcap or pcapng file (for the commands that need them
+/// all at once; `run` streams).
 pub fn read_packets(path: &Path) -> anyhow::Result<Vec<Pkt>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = Vec::new();
-    // pcapng starts with a section header block (0x0a0d0d0a).
-    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r =
-            PcapNgReader::new(&bytes[..]).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        while let Some(b) = r.next_block() {
-            match b.map_err(|e| anyhow!("{}: block {}: {e}", path.display(), out.len()))? {
-                Block::EnhancedPacket(p) => out.push(Pkt {
-                    ts: p.timestamp,
-                    data: p.data.to_vec(),
-                    iface: Some(p.interface_id),
-                }),
-                Block::SimplePacket(p) => out.push(Pkt {
-                    ts: Duration::ZERO,
-                    data: p.data.to_vec(),
-                    iface: None,
-                }),
-                _ => {}
-            }
-        }
-    } else {
-        let mut r = PcapReader::new(&bytes[..])
-            .map_err(|e| anyhow!("{}: not a pcap or pcapng file: {e}", path.display()))?;
-        while let Some(p) = r.next_packet() {
-            let p = p.map_err(|e| anyhow!("{}: packet {}: {e}", path.display(), out.len()))?;
-            out.push(Pkt {
-                ts: p.timestamp,
-                data: p.data.to_vec(),
-                iface: None,
-            });
-        }
-    }
-    Ok(out)
+    Ok(capture::read_all(path)?)
 }
 
 /// `(action, port)` as the JSON output names them.
@@ -131,38 +101,27 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     if let Some(r) = a.rules {
         dev.with(|d| rules::load(r, &image, &mut d.maps))?;
     }
-    let packets = read_packets(a.pcap)?;
-    let mut writer = match a.out {
-        Some(p) => {
-            let f = std::fs::File::create(p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
-            Some(PcapWriter::new(f).map_err(|e| anyhow!("{}: {e}", p.display()))?)
-        }
-        None => None,
-    };
+    let mut reader = Reader::open(a.pcap)?;
+    let mut writer = a.out.map(Writer::create_egress).transpose()?;
     let cfg = Config {
         budget: a.budget,
         ..Config::default()
     };
+    let mut runner = Runner::new(a.engine, abi, &prog, &dev, 0, &cfg);
+    let ns_per_cycle = 1_000_000_000 / nfbpf_vm::contract::CLOCK_HZ;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut insns, mut cycles, mut faults) = (0u64, 0u64, 0u64);
-    for (index, p) in packets.iter().enumerate() {
+    let mut p = Pkt::default();
+    let mut index = 0u64;
+    while reader.next_into(&mut p)? {
         let rx = RxMeta {
             in_port: a.in_port.or(p.iface).unwrap_or(0),
             ..RxMeta::default()
         };
-        let ex = execute_on(
-            a.engine,
-            abi,
-            &prog,
-            &dev,
-            0,
-            &p.data,
-            &rx,
-            &cfg,
-            &mut NoTrace,
-        )
-        .map_err(|e| anyhow!("packet {index}: {e}"))?;
+        let ex = runner
+            .run(&p.data, &rx, &mut NoTrace)
+            .map_err(|e| anyhow!("packet {index}: {e}"))?;
         let (act, port) = action(abi, ex.verdict, ex.r0);
         *totals.entry(act).or_default() += 1;
         insns += ex.insns;
@@ -170,6 +129,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         if let Some(f) = &ex.fault {
             faults += 1;
             let loc = format!(" ({})", image.locate(f.pc));
+            out.flush()?;
             eprintln!("packet {index}: {f}{loc}");
         }
         if a.json {
@@ -184,17 +144,18 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             if let Verdict::Host(q) = ex.verdict {
                 o["host_queue"] = serde_json::Value::String(q.to_string());
             }
-            println!("{o}");
+            writeln!(out, "{o}")?;
         } else {
             let port = match ex.verdict {
                 Verdict::Host(q) => q.to_string(),
                 _ => port.map_or("-".to_string(), |p| p.to_string()),
             };
             let cyc = ex.cycles.map_or("-".to_string(), |c| c.to_string());
-            println!(
+            writeln!(
+                out,
                 "{index:6}  in {:2}  {act:<10} port {port:>3}  insns {:5}  cycles {cyc:>6}",
                 rx.in_port, ex.insns
-            );
+            )?;
         }
         if let Some(w) = writer.as_mut() {
             let frame = if ex.frame.is_empty() {
@@ -202,11 +163,16 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             } else {
                 &ex.frame
             };
-            w.write_packet(&PcapPacket::new(p.ts, frame.len() as u32, frame))
-                .map_err(|e| anyhow!("writing packet {index}: {e}"))?;
+            // Leaves at arrival plus the modelled latency (pipeline).
+            let ts = p.ts + Duration::from_nanos(ex.cycles.unwrap_or(0) * ns_per_cycle);
+            w.write_verdict(ex.verdict, rx.in_port, ts, frame)?;
         }
+        index += 1;
     }
-    let n = packets.len() as u64;
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    let n = index;
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": insns, "faults": faults,
@@ -219,10 +185,11 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         for (k, v) in &totals {
             o[*k] = (*v).into();
         }
-        println!("{o}");
+        writeln!(out, "{o}")?;
     } else {
         let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!(
+        writeln!(
+            out,
             "{n} packets: {}; {insns} instructions{}",
             t.join(", "),
             if a.engine == EngineKind::Pipeline {
@@ -230,8 +197,9 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             } else {
                 String::new()
             }
-        );
+        )?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -270,17 +238,16 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
             })?;
         }
     }
-    let packets = read_packets(a.pcap)?;
-    let mut writer = match a.out {
-        Some(p) => {
-            let f = std::fs::File::create(p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
-            Some(PcapWriter::new(f).map_err(|e| anyhow!("{}: {e}", p.display()))?)
-        }
-        None => None,
-    };
+    let mut reader = Reader::open(a.pcap)?;
+    let mut writer = a.out.map(Writer::create_egress).transpose()?;
+    // A test run does not redirect: the port of an XDP_REDIRECT is unknown,
+    // and such packets go on an interface of their own, `redirect`.
+    let mut redirect_iface = None;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for (index, p) in packets.iter().enumerate() {
+    let mut p = Pkt::default();
+    let mut index = 0u64;
+    while reader.next_into(&mut p)? {
         // 0: the kernel's test device (the loopback); others must exist.
         let in_port = a.in_port.or(p.iface).unwrap_or(0);
         let run = k
@@ -295,24 +262,38 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
                 "instructions": null, "cycles": null, "in_port": in_port,
                 "len": p.data.len(),
             });
-            println!("{o}");
+            writeln!(out, "{o}")?;
         } else {
             let port = port.map_or("-".to_string(), |p| p.to_string());
-            println!(
+            writeln!(
+                out,
                 "{index:6}  in {in_port:2}  {act:<10} port {port:>3}  insns {:>5}  cycles {:>6}",
                 "-", "-"
-            );
+            )?;
         }
         if let Some(w) = writer.as_mut() {
-            w.write_packet(&PcapPacket::new(
-                p.ts,
-                run.data_out.len() as u32,
-                &run.data_out,
-            ))
-            .map_err(|e| anyhow!("writing packet {index}: {e}"))?;
+            let v = match act {
+                "drop" => Verdict::Drop,
+                "pass" => Verdict::Pass,
+                "tx" => Verdict::Tx(in_port),
+                "redirect" => {
+                    let id = match redirect_iface {
+                        Some(id) => id,
+                        None => *redirect_iface.insert(w.add_interface("redirect")?),
+                    };
+                    w.write(id, p.ts, &run.data_out)?;
+                    Verdict::Drop // written above
+                }
+                _ => Verdict::Aborted,
+            };
+            w.write_verdict(v, in_port, p.ts, &run.data_out)?;
         }
+        index += 1;
     }
-    let n = packets.len() as u64;
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    let n = index;
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": null, "faults": 0,
@@ -321,11 +302,12 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
         for (key, v) in &totals {
             o[*key] = (*v).into();
         }
-        println!("{o}");
+        writeln!(out, "{o}")?;
     } else {
         let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("{n} packets: {} (kernel)", t.join(", "));
+        writeln!(out, "{n} packets: {} (kernel)", t.join(", "))?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

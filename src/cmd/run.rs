@@ -46,8 +46,15 @@ pub struct Args {
     /// Map entries to pre-load: a rules file, text or JSON (docs/rules.md).
     #[arg(short = 'r', long = "rules")]
     rules: Option<PathBuf>,
-    /// Write the packets as the program left them to this pcap file.
-    #[arg(long)]
+    /// Write the packets as the program left them to this pcapng file, each
+    /// on the interface of its output port: ids 0..3 `port0`..`port3`
+    /// (a flood on every port but the input), 4 `host` (XDP_PASS, SUME
+    /// CONTROLLER, CPUMAP/XSKMAP), then `portN` for a redirect to a port
+    /// N >= 4 and (kernel) `redirect`, in order of first use. Drops and
+    /// aborts are not written. Timestamps are in nanoseconds: the input
+    /// packet's, plus (pipeline engine) the modelled processing latency,
+    /// its cycles at 200 MHz; the interpreter and the kernel model no time.
+    #[arg(long, verbatim_doc_comment)]
     out: Option<PathBuf>,
     /// One JSON object per packet, then a summary object.
     #[arg(long)]

@@ -1,15 +1,13 @@
 //! `nfbpf traffic --out FILE.pcapng ...`: generate test traffic (see
 //! `nfbpf_sim::traffic`). The file has one interface per input port, so
 //! `nfbpf run PROG --pcap FILE` gives each packet its port; timestamps are
-//! the frames' arrival times at the offered rate.
+//! the frames' arrival times at the offered rate, in nanoseconds (each
+//! interface declares the resolution, `if_tsresol` 9). Interface N is
+//! named `portN`.
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
+use nfbpf_sim::capture::Writer;
 use nfbpf_sim::traffic::{Generator, Proto, Size, Spec};
-use pcap_file::DataLink;
-use pcap_file::pcapng::PcapNgWriter;
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
-use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -72,33 +70,21 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         seed: a.seed,
     };
     let g = Generator::new(spec)?;
-    let f = std::fs::File::create(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    let mut w = PcapNgWriter::new(std::io::BufWriter::new(f))
-        .map_err(|e| anyhow!("{}: {e}", a.out.display()))?;
     let max_port = a.ports.iter().copied().max().unwrap_or(0);
-    for _ in 0..=max_port {
-        w.write_pcapng_block(InterfaceDescriptionBlock {
-            linktype: DataLink::ETHERNET,
-            snaplen: 0,
-            options: vec![],
-        })
-        .map_err(|e| anyhow!("{}: {e}", a.out.display()))?;
-    }
+    let names: Vec<String> = (0..=max_port).map(|p| format!("port{p}")).collect();
+    let mut w = Writer::create(&a.out, &names)?;
     let (mut n, mut bytes, mut last) = (0usize, 0usize, 0.0f64);
     for fr in g.take(a.count) {
-        w.write_pcapng_block(EnhancedPacketBlock {
-            interface_id: fr.port,
-            timestamp: Duration::from_nanos(fr.time_ns.round() as u64),
-            original_len: fr.data.len() as u32,
-            data: Cow::Borrowed(&fr.data),
-            options: vec![],
-        })
-        .map_err(|e| anyhow!("{}: {e}", a.out.display()))?;
+        w.write(
+            fr.port,
+            Duration::from_nanos(fr.time_ns.round() as u64),
+            &fr.data,
+        )?;
         n += 1;
         bytes += fr.data.len();
         last = fr.time_ns;
     }
+    w.finish()?;
     println!(
         "{}: {n} frames, {bytes} bytes, {:.3} us of traffic on ports {:?}",
         a.out.display(),

@@ -360,76 +360,184 @@ pub fn execute_on<T: Tracer>(
     cfg: &Config,
     tracer: &mut T,
 ) -> Result<Execution, AbiError> {
-    let (mut mem, args) = abi.context(packet, rx)?;
-    let mut helpers = abi.engine_helpers(dev, engine);
-    let (calls0, cycles0) = dev.with(|d| {
-        if let Err(e) = d.maps.lend(&mut mem) {
-            d.maps.reclaim(&mut mem);
-            return Err(e);
+    Runner::new(kind, abi, prog, dev, engine, cfg).run(packet, rx, tracer)
+}
+
+/// [`execute_on`] for packet after packet of one program on one engine of
+/// a device: the memory (stack, context, packet window, map regions), the
+/// helper table and (pipeline) the decoded instruction memory are built
+/// once and reused; every packet starts from a zeroed stack and a fresh
+/// context and window, as [`execute_on`] gives it. Map state carries from
+/// packet to packet through the device, as in [`execute_on`].
+pub struct Runner {
+    kind: EngineKind,
+    abi: Abi,
+    prog: std::sync::Arc<Program>,
+    dev: SharedDeviceState,
+    engine: usize,
+    cfg: Config,
+    /// The memory of the last packet (None before the first).
+    mem: Option<Memory>,
+    helpers: Helpers,
+    /// Pipeline: the instruction memory and the engine configuration.
+    pipe: Option<(crate::pipeline::InstrMem, crate::pipeline::Config)>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("kind", &self.kind)
+            .field("abi", &self.abi)
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    pub fn new(
+        kind: EngineKind,
+        abi: Abi,
+        prog: &Program,
+        dev: &SharedDeviceState,
+        engine: usize,
+        cfg: &Config,
+    ) -> Self {
+        let prog = std::sync::Arc::new(prog.clone());
+        let pipe = match kind {
+            EngineKind::Interp => None,
+            EngineKind::Pipeline => Some((
+                crate::pipeline::InstrMem::with_program(prog.clone()),
+                crate::pipeline::Config {
+                    helper_latency: crate::pipeline::HelperLatency::from_device(
+                        dev.clone(),
+                        engine,
+                    ),
+                    // The whole packet window is present when the program
+                    // starts: these are the program's own cycles. Arrival
+                    // at line rate (FIFO_MD word by word) belongs to device
+                    // runs, where frames, not ABI windows, are paced.
+                    pacing: crate::pipeline::Pacing::Instant,
+                    ..crate::pipeline::Config::from(cfg)
+                },
+            )),
+        };
+        Runner {
+            kind,
+            abi,
+            prog,
+            dev: dev.clone(),
+            engine,
+            cfg: *cfg,
+            mem: None,
+            helpers: abi.engine_helpers(dev, engine),
+            pipe,
         }
-        let e = d.engine_mut(engine);
-        e.begin_packet();
-        Ok::<_, OverlapError>((e.helper_calls, e.helper_cycles))
-    })?;
-    let (res, clocks) = match kind {
-        EngineKind::Interp => (
-            interp::run(prog, &mut mem, &mut helpers, args, cfg, tracer),
-            None,
-        ),
-        EngineKind::Pipeline => {
-            let pcfg = crate::pipeline::Config {
-                helper_latency: crate::pipeline::HelperLatency::from_device(dev.clone(), engine),
-                // The whole packet window is present when the program
-                // starts: these are the program's own cycles. Arrival at
-                // line rate (FIFO_MD word by word) belongs to device runs,
-                // where frames, not ABI windows, are paced.
-                pacing: crate::pipeline::Pacing::Instant,
-                ..crate::pipeline::Config::from(cfg)
+    }
+
+    /// Place `packet` in the memory: the last packet's memory with its
+    /// stack zeroed and context and window rewritten, or a new one.
+    fn load(&mut self, packet: &[u8], rx: &RxMeta) -> Result<(Memory, [u64; 5]), AbiError> {
+        if let Some(mut m) = self.mem.take() {
+            let (mut win, ctx, args) = self.abi.window(packet, rx)?;
+            win.resize(PKT_WINDOW.max(win.len()), 0);
+            let reused = match m.region_mut(PACKET_REGION) {
+                Some(r) => {
+                    r.data = win;
+                    true
+                }
+                None => false,
+            } && match (ctx, m.region_mut(CTX_REGION)) {
+                (Some(c), Some(r)) => {
+                    r.data = c;
+                    true
+                }
+                (None, None) => true,
+                _ => false,
+            } && match m.region_mut(interp::STACK_REGION) {
+                Some(r) => {
+                    r.data.fill(0);
+                    true
+                }
+                None => false,
             };
-            let rep = crate::pipeline::run_report(
-                prog,
-                &mut mem,
-                &mut helpers,
-                args,
-                &pcfg,
-                tracer,
-                &mut crate::pipeline::NoCycles,
-            );
-            (rep.result, Some(rep.cycles))
+            if reused {
+                return Ok((m, args));
+            }
         }
-    };
-    let (redirect, calls, cycles) = dev.with(|d| {
-        d.maps.reclaim(&mut mem);
-        let e = d.engine(engine);
-        (
-            e.redirect,
-            e.helper_calls - calls0,
-            e.helper_cycles - cycles0,
-        )
-    });
-    let frame = abi.frame(&mem).unwrap_or_default();
-    Ok(match res {
-        Ok(o) => Execution {
-            r0: o.r0,
-            verdict: abi.verdict(o.r0, rx, redirect),
-            frame,
-            insns: o.insns,
-            helper_calls: calls,
-            helper_cycles: cycles,
-            fault: None,
-            cycles: clocks,
-        },
-        Err(f) => Execution {
-            r0: 0,
-            verdict: Verdict::Aborted,
-            frame,
-            insns: 0,
-            helper_calls: calls,
-            helper_cycles: cycles,
-            fault: Some(f),
-            cycles: clocks,
-        },
-    })
+        self.abi.context(packet, rx)
+    }
+
+    /// Run the program on `packet`.
+    pub fn run<T: Tracer>(
+        &mut self,
+        packet: &[u8],
+        rx: &RxMeta,
+        tracer: &mut T,
+    ) -> Result<Execution, AbiError> {
+        let (mut m, args) = self.load(packet, rx)?;
+        let mem = &mut m;
+        let engine = self.engine;
+        let (calls0, cycles0) = self.dev.with(|d| {
+            if let Err(e) = d.maps.lend(mem) {
+                d.maps.reclaim(mem);
+                return Err(e);
+            }
+            let e = d.engine_mut(engine);
+            e.begin_packet();
+            Ok::<_, OverlapError>((e.helper_calls, e.helper_cycles))
+        })?;
+        let (res, clocks) = match self.pipe.as_mut() {
+            None => (
+                interp::run(&self.prog, mem, &mut self.helpers, args, &self.cfg, tracer),
+                None,
+            ),
+            Some((imem, pcfg)) => {
+                let rep = crate::pipeline::run_report_on(
+                    imem,
+                    mem,
+                    &mut self.helpers,
+                    args,
+                    pcfg,
+                    tracer,
+                    &mut crate::pipeline::NoCycles,
+                );
+                (rep.result, Some(rep.cycles))
+            }
+        };
+        let (redirect, calls, cycles) = self.dev.with(|d| {
+            d.maps.reclaim(mem);
+            let e = d.engine(engine);
+            (
+                e.redirect,
+                e.helper_calls - calls0,
+                e.helper_cycles - cycles0,
+            )
+        });
+        let frame = self.abi.frame(mem).unwrap_or_default();
+        self.mem = Some(m);
+        Ok(match res {
+            Ok(o) => Execution {
+                r0: o.r0,
+                verdict: self.abi.verdict(o.r0, rx, redirect),
+                frame,
+                insns: o.insns,
+                helper_calls: calls,
+                helper_cycles: cycles,
+                fault: None,
+                cycles: clocks,
+            },
+            Err(f) => Execution {
+                r0: 0,
+                verdict: Verdict::Aborted,
+                frame,
+                insns: 0,
+                helper_calls: calls,
+                helper_cycles: cycles,
+                fault: Some(f),
+                cycles: clocks,
+            },
+        })
+    }
 }
 
 /// [`execute`] without tracing, default limits.

@@ -97,10 +97,13 @@ struct Frame {
     r10: u64,
 }
 
+/// Name of the stack region.
+pub const STACK_REGION: &str = "stack";
+
 /// Add the stack region of the address map to `mem` (zeroed).
 pub fn add_stack(mem: &mut Memory) -> Result<(), crate::mem::OverlapError> {
     mem.add(
-        "stack",
+        STACK_REGION,
         contract::STACK_BASE,
         vec![0; contract::STACK_SIZE as usize],
         true,

@@ -89,6 +89,21 @@ pub fn run_report<T: Tracer, C: CycleTracer>(
     cycles: &mut C,
 ) -> RunReport {
     let mut imem = InstrMem::with_program(Arc::new(prog.clone()));
+    run_report_on(&mut imem, mem, helpers, args, cfg, tracer, cycles)
+}
+
+/// [`run_report`] on the program of `imem`'s active bank: a caller that
+/// runs one program on packet after packet builds the instruction memory
+/// (and its decode table) once.
+pub fn run_report_on<T: Tracer, C: CycleTracer>(
+    imem: &mut InstrMem,
+    mem: &mut Memory,
+    helpers: &mut Helpers,
+    args: [u64; 5],
+    cfg: &Config,
+    tracer: &mut T,
+    cycles: &mut C,
+) -> RunReport {
     let mut e = Engine::new(cfg.clone());
     let pkt = packet_of(mem);
     if pkt.len() > contract::PKT_WINDOW {
@@ -105,7 +120,7 @@ pub fn run_report<T: Tracer, C: CycleTracer>(
     // One packet into an empty FIFO_MD fits when it fits the window.
     let _ = e.push_packet(first, args);
     loop {
-        if let Some(v) = e.step(&mut imem, mem, helpers, tracer, cycles) {
+        if let Some(v) = e.step(imem, mem, helpers, tracer, cycles) {
             return RunReport {
                 cycles: v.cycles(),
                 result: v.result,

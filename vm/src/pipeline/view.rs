@@ -141,13 +141,23 @@ pub fn diagram(recs: &[CycleRecord], insns: &[Insn]) -> String {
     s
 }
 
-/// Write cycle records as a VCD waveform (1 cycle = 5 ns at 200 MHz): per
-/// stage a valid bit and a 32-bit pc, the stall cause (as a string and as
-/// its 4-bit code), flush, the two forward selects (2 bits each) and the
-/// active bank.
+/// Nanoseconds per engine clock ([`crate::contract::CLOCK_HZ`]): 5 at 200 MHz.
+pub const VCD_NS_PER_CYCLE: u64 = 1_000_000_000 / crate::contract::CLOCK_HZ;
+
+/// Write cycle records as a VCD waveform: per stage a valid bit and a
+/// 32-bit pc, the stall cause (as a string and as its 4-bit code), flush,
+/// the two forward selects (2 bits each) and the active bank.
+///
+/// The timescale is `1 ns` (VCD allows only 1, 10 or 100 of a unit) and
+/// cycle `c` is at time `c * VCD_NS_PER_CYCLE`; a `$comment` states the
+/// clock period.
 pub fn write_vcd<W: Write>(out: W, recs: &[CycleRecord]) -> io::Result<()> {
     let mut w = vcd::Writer::new(out);
-    w.timescale(5, TimescaleUnit::NS)?;
+    w.comment(&format!(
+        "engine clock {} MHz: one cycle is {VCD_NS_PER_CYCLE} ns; cycle c is at time c * {VCD_NS_PER_CYCLE}",
+        crate::contract::CLOCK_HZ / 1_000_000
+    ))?;
+    w.timescale(1, TimescaleUnit::NS)?;
     w.add_module("engine")?;
     let mut valid = Vec::new();
     let mut pc = Vec::new();
@@ -184,7 +194,7 @@ pub fn write_vcd<W: Write>(out: W, recs: &[CycleRecord]) -> io::Result<()> {
     };
     let mut prev: Option<CycleRecord> = None;
     for r in recs {
-        w.timestamp(r.cycle)?;
+        w.timestamp(r.cycle * VCD_NS_PER_CYCLE)?;
         for k in 0..5 {
             let s = r.stage[k];
             if prev.is_none_or(|p| p.stage[k].valid != s.valid) {
@@ -211,7 +221,7 @@ pub fn write_vcd<W: Write>(out: W, recs: &[CycleRecord]) -> io::Result<()> {
         prev = Some(*r);
     }
     if let Some(p) = prev {
-        w.timestamp(p.cycle + 1)?;
+        w.timestamp((p.cycle + 1) * VCD_NS_PER_CYCLE)?;
     }
     w.flush()
 }
