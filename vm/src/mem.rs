@@ -51,6 +51,8 @@ pub struct MemFault {
     pub write: bool,
     /// The access hit a read-only region (otherwise: no region holds it).
     pub read_only: bool,
+    /// The read-only region's name (empty when no region holds it).
+    pub region: String,
     /// The regions that do exist, for the message.
     pub map: String,
 }
@@ -61,8 +63,8 @@ impl fmt::Display for MemFault {
         if self.read_only {
             write!(
                 f,
-                "{what} of {} bytes at {:#x} hits a read-only region",
-                self.width, self.addr
+                "{what} of {} bytes at {:#x} hits the read-only region {}",
+                self.width, self.addr, self.region
             )
         } else {
             write!(
@@ -171,6 +173,15 @@ impl Memory {
 
     #[cold]
     fn fault(&self, addr: u64, w: u32, write: bool, read_only: bool) -> MemFault {
+        let region = match read_only {
+            true => self
+                .regions
+                .iter()
+                .find(|r| r.offset(addr, 1).is_some())
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+            false => String::new(),
+        };
         let map = self
             .regions
             .iter()
@@ -182,6 +193,7 @@ impl Memory {
             width: w,
             write,
             read_only,
+            region,
             map,
         }
     }
@@ -285,6 +297,10 @@ mod tests {
         assert!(m.load(u64::MAX, Width::B).is_err());
         let e = m.store(0x200, Width::B, 1).unwrap_err();
         assert!(e.read_only);
+        assert_eq!(
+            e.to_string(),
+            "write of 1 bytes at 0x200 hits the read-only region ctx"
+        );
         let e = m.load(0x1000, Width::DW).unwrap_err();
         assert_eq!(
             e.to_string(),
