@@ -40,6 +40,9 @@ pub enum ProgramError {
     ReadBack { slot: usize, wrote: u64, read: u64 },
     #[error("FLIP did not change the active bank (still {0})")]
     NoSwap(u32),
+    /// An ABI the device's engines do not run.
+    #[error("{0}")]
+    Abi(String),
     /// The device refused `MAPLOAD` (a row load beside the running
     /// program's maps): rows past the table, or a device without it.
     #[error("the device refused MAPLOAD (loading map rows {base}..{end} beside other rows): {e}")]
@@ -215,6 +218,21 @@ fn narrow_update(
     Ok(())
 }
 
+/// Can the device run `image`? Its engines run SUME programs (and, in the
+/// model, XDP): the `ABIMODE` register has those two modes. tc programs
+/// run on the software engines (interpreter, pipeline model) and the
+/// kernel only.
+pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
+    match image.abi {
+        crate::abi::Abi::Xdp | crate::abi::Abi::Sume => Ok(()),
+        crate::abi::Abi::Tc => Err(ProgramError::Abi(format!(
+            "{} is a tc program: the device runs SUME programs (and XDP in the model; its ABIMODE \
+             register has no tc mode); run tc programs on the interpreter, the pipeline model or the kernel",
+            image.function
+        ))),
+    }
+}
+
 /// Program `image` into the device behind `bus`: [`configure`], [`stage`]
 /// and [`flip`] in one go.
 pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, ProgramError> {
@@ -248,6 +266,7 @@ pub struct Staged {
 /// Returns the register accesses made.
 pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, ProgramError> {
     use regs::*;
+    check_abi(image)?;
     let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
     b.w(ABIMODE, u32::from(xdp))?;
@@ -375,6 +394,7 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
 /// may stage the next program well ahead of its start.
 pub fn stage(bus: &mut dyn RegisterBus, image: &Image) -> Result<Staged, ProgramError> {
     use regs::*;
+    check_abi(image)?;
     let mut b = Counting { bus, n: 0 };
     let words = image.words();
     b.w(WRINST, 0)?;
