@@ -1174,14 +1174,17 @@ pub fn tc_helper_known(id: u32) -> bool {
 pub fn tc_helper_refusal(id: u32) -> Option<&'static str> {
     Some(match id {
         13 => {
-            "bpf_clone_redirect sends a copy of the packet and keeps the original:              two outputs, and an engine's verdict has one"
+            "bpf_clone_redirect sends a copy of the packet and keeps the original: \
+             two outputs, and an engine's verdict has one"
         }
-        34 | 41 | 48 => {
-            "the skb hash is Linux's flow dissector hash keyed with a random per-boot              secret: a model cannot compute the same value"
+        34 => {
+            "the skb hash is Linux's flow dissector hash keyed with a random per-boot \
+             secret: a model cannot compute the same value"
         }
         51 => "Linux gives bpf_redirect_map to XDP programs only; tc programs use bpf_redirect",
         20 | 21 | 29 | 30 => {
-            "tunnel metadata (bpf_skb_{get,set}_tunnel_*) belongs to a tunnel device              the model does not have"
+            "tunnel metadata (bpf_skb_{get,set}_tunnel_*) belongs to a tunnel device \
+             the model does not have"
         }
         _ => return None,
     })
