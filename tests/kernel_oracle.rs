@@ -1266,7 +1266,9 @@ int tc_helpers(struct __sk_buff *skb)
         r[5] = skb->vlan_present | (skb->vlan_tci << 8) | ((__u64)skb->vlan_proto << 32);
         r[6] = skb->protocol | ((__u64)skb->len << 32);
         break;
-    case 5: /* change head */
+    case 5: /* change proto (4 to 6, 6 to 4, others, a bad flag), change head */
+        if (y & 32)
+            r[2] = bpf_skb_change_proto(skb, (y & 64) ? bpf_htons(0x86dd) : bpf_htons(0x0800), (y & 128) ? 1 : 0);
         r[1] = bpf_skb_change_head(skb, x & 63, (y & 16) ? 1 : 0);
         r[6] = skb->protocol | ((__u64)skb->len << 32);
         break;
@@ -1286,8 +1288,14 @@ int tc_helpers(struct __sk_buff *skb)
         r[6] = skb->protocol | ((__u64)skb->len << 32);
         break;
     }
-    default: /* redirect */
+    default: /* redirect, redirect_neigh */
         r[1] = bpf_redirect(x & 1, y & 3);
+        if ((y & 12) == 4)
+            r[1] = bpf_redirect_neigh(x & 1, (void *)(a + 8), 20, y & 16);
+        else if ((y & 12) == 8)
+            r[1] = bpf_redirect_neigh(x & 1, 0, 0, 0);
+        else if ((y & 12) == 12)
+            r[1] = bpf_redirect_neigh(x & 1, (void *)(a + 8), 12, 0);
         r[6] = bpf_get_smp_processor_id();
         break;
     }
@@ -1351,6 +1359,9 @@ fn tc_helpers_match_the_kernel() {
             (4, 1, 0),
             (5, 1, 0),
             (5, 1, -22),
+            (5, 2, 0),
+            (5, 2, -22),
+            (5, 2, -524),
             (6, 1, 0),
             (6, 1, -22),
             (6, 1, -524),

@@ -261,10 +261,12 @@ pub const HELPER_L4_CSUM_REPLACE: u32 = 11;
 pub const HELPER_SKB_VLAN_PUSH: u32 = 18;
 pub const HELPER_SKB_VLAN_POP: u32 = 19;
 pub const HELPER_SKB_LOAD_BYTES: u32 = 26;
+pub const HELPER_SKB_CHANGE_PROTO: u32 = 31;
 pub const HELPER_SKB_PULL_DATA: u32 = 39;
 pub const HELPER_SKB_CHANGE_HEAD: u32 = 43;
 pub const HELPER_SKB_ADJUST_ROOM: u32 = 50;
 pub const HELPER_KTIME_GET_BOOT_NS: u32 = 125;
+pub const HELPER_REDIRECT_NEIGH: u32 = 152;
 
 /// tc actions (`TC_ACT_*`, r0 as a signed 32-bit value).
 pub const TC_ACT_UNSPEC: i32 = -1;

@@ -422,6 +422,12 @@ pub const UNITS: &[HelperUnit] = &[
         coprocessor: false,
     },
     HelperUnit {
+        id: contract::HELPER_SKB_CHANGE_PROTO,
+        name: "skb_change_proto",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
         id: contract::HELPER_SKB_CHANGE_HEAD,
         name: "skb_change_head",
         latency: lat_simple,
@@ -430,6 +436,12 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_SKB_ADJUST_ROOM,
         name: "skb_adjust_room",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_REDIRECT_NEIGH,
+        name: "redirect_neigh",
         latency: lat_simple,
         coprocessor: false,
     },
@@ -1159,9 +1171,11 @@ pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_SKB_LOAD_BYTES,
     contract::HELPER_CSUM_DIFF,
     contract::HELPER_SKB_PULL_DATA,
+    contract::HELPER_SKB_CHANGE_PROTO,
     contract::HELPER_SKB_CHANGE_HEAD,
     contract::HELPER_SKB_ADJUST_ROOM,
     contract::HELPER_KTIME_GET_BOOT_NS,
+    contract::HELPER_REDIRECT_NEIGH,
 ];
 
 /// Helper ids the tc ABI provides.
@@ -1210,9 +1224,11 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_SKB_LOAD_BYTES, tc::skb_load_bytes),
         (contract::HELPER_CSUM_DIFF, csum_diff_helper),
         (contract::HELPER_SKB_PULL_DATA, tc::skb_pull_data),
+        (contract::HELPER_SKB_CHANGE_PROTO, tc::skb_change_proto),
         (contract::HELPER_SKB_CHANGE_HEAD, tc::skb_change_head),
         (contract::HELPER_SKB_ADJUST_ROOM, tc::skb_adjust_room),
         (contract::HELPER_KTIME_GET_BOOT_NS, tc::ktime_get_boot_ns),
+        (contract::HELPER_REDIRECT_NEIGH, tc::redirect_neigh),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);

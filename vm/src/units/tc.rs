@@ -579,3 +579,71 @@ pub fn ktime_get_boot_ns(
 ) -> Result<u64, String> {
     Ok(s.now_ns())
 }
+
+/// `bpf_skb_change_proto(skb, proto, flags)`: IPv4 to IPv6 inserts 20
+/// zero bytes after the MAC header, IPv6 to IPv4 removes 20 bytes there
+/// (the program writes the new header itself), and `protocol` follows;
+/// flags -EINVAL, any other change -ENOTSUPP, a frame too short to remove
+/// from -ENOMEM.
+pub fn skb_change_proto(
+    s: &mut DeviceState,
+    engine: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    use contract::ENOTSUPP;
+    check_ctx(a[0])?;
+    if a[2] != 0 {
+        return Ok(neg(EINVAL));
+    }
+    const DIFF: u64 = 40 - 20;
+    let to = (a[1] as u16).swap_bytes();
+    let from = protocol(mem)?;
+    let off = u64::from(s.engine_mut(engine).skb.net_off);
+    let (data, end) = frame(mem)?;
+    let nd = match (from, to) {
+        (ETH_P_IP, ETH_P_IPV6) => {
+            headroom(mem, data, DIFF)?;
+            let head = read(mem, data, off as usize, "packet")?;
+            let nd = data - DIFF;
+            mem.write_bytes(nd, &head).map_err(|e| e.to_string())?;
+            mem.write_bytes(nd + off, &[0; DIFF as usize])
+                .map_err(|e| e.to_string())?;
+            nd
+        }
+        (ETH_P_IPV6, ETH_P_IP) => {
+            if off + DIFF > end - data {
+                return Ok(neg(ENOMEM));
+            }
+            let head = read(mem, data, off as usize, "packet")?;
+            let nd = data + DIFF;
+            mem.write_bytes(nd, &head).map_err(|e| e.to_string())?;
+            nd
+        }
+        _ => return Ok(neg(ENOTSUPP)),
+    };
+    set_protocol(mem, to)?;
+    set(mem, "hash", 0)?;
+    set_frame(mem, nd, end)?;
+    Ok(0)
+}
+
+/// `bpf_redirect_neigh(ifindex, params, plen, flags)`: as
+/// [`redirect`] to the egress of `ifindex` (any flag, or `plen` shorter
+/// than `struct bpf_redir_neigh`'s 20 bytes: `TC_ACT_SHOT`). Linux then
+/// fills in the MAC addresses from its neighbour table; the model has
+/// none, so the frame leaves as the program left it (a test run does not
+/// redirect either).
+pub fn redirect_neigh(
+    s: &mut DeviceState,
+    engine: usize,
+    _: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    let plen = a[2] as u32 as i32;
+    if (plen != 0 && plen < 20) || a[3] != 0 {
+        return Ok(contract::TC_ACT_SHOT as u64);
+    }
+    s.engine_mut(engine).redirect = Some(RedirectTarget::Port(a[0] as u32));
+    Ok(contract::TC_ACT_REDIRECT as u64)
+}
