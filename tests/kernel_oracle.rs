@@ -1202,7 +1202,9 @@ fn tc_context_and_actions_match_the_kernel() {
             let ex = t.send_with(n, &p, 1, loopback_broadcast(20));
             *seen.entry(ex.verdict.to_string()).or_insert(0usize) += 1;
             if len >= 100 {
-                let w = |i: usize| u32::from_le_bytes(ex.frame[16 + 4 * i..20 + 4 * i].try_into().unwrap());
+                let w = |i: usize| {
+                    u32::from_le_bytes(ex.frame[16 + 4 * i..20 + 4 * i].try_into().unwrap())
+                };
                 assert_eq!((w(0), w(6), w(7), w(10)), (len as u32, 1, 1, len as u32));
             }
         }
@@ -1337,7 +1339,8 @@ fn tc_helpers_match_the_kernel() {
             let op = p[0] & 7;
             if ex.frame.len() >= 80 {
                 for j in 1..5 {
-                    let v = i64::from_le_bytes(ex.frame[16 + 8 * j..24 + 8 * j].try_into().unwrap());
+                    let v =
+                        i64::from_le_bytes(ex.frame[16 + 8 * j..24 + 8 * j].try_into().unwrap());
                     results.insert((op, j, v));
                 }
             }

@@ -209,7 +209,11 @@ __attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { retur
     let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(summary["abi"], "tc", "{out}");
     // Two 64-byte frames: len <= 100, TC_ACT_OK.
-    assert_eq!((&summary["ok"], &summary["packets"]), (&2.into(), &2.into()), "{out}");
+    assert_eq!(
+        (&summary["ok"], &summary["packets"]),
+        (&2.into(), &2.into()),
+        "{out}"
+    );
     // A socket filter is not run, and the message says what it is.
     let (code, _, err) = nfbpf(&[
         "run",

@@ -26,8 +26,7 @@ pub use nfbpf_vm::units::TC_HELPER_IDS as TC_HELPERS;
 /// Helpers the XDP ABI supports on this hardware (the device's helper units).
 pub use nfbpf_vm::units::XDP_HELPER_IDS as XDP_HELPERS;
 use nfbpf_vm::units::{
-    sume_helper_known as sume_helper, tc_helper_known as tc_helper,
-    xdp_helper_known as xdp_helper,
+    sume_helper_known as sume_helper, tc_helper_known as tc_helper, xdp_helper_known as xdp_helper,
 };
 
 // The prologue is two `mov64 rX, imm32` (sign-extending). Both addresses must
@@ -361,7 +360,12 @@ mod tests {
         assert!(!Abi::Sume.helper_predicate()(23));
         assert!(Abi::Tc.helper_predicate()(9) && Abi::Tc.helper_predicate()(23));
         assert!(!Abi::Tc.helper_predicate()(51) && !Abi::Tc.helper_predicate()(44));
-        assert!(Abi::Tc.helper_refusal(51).unwrap().contains("XDP programs only"));
+        assert!(
+            Abi::Tc
+                .helper_refusal(51)
+                .unwrap()
+                .contains("XDP programs only")
+        );
         assert!(Abi::Tc.helper_refusal(13).unwrap().contains("two outputs"));
         assert_eq!(Abi::Xdp.helper_refusal(13), None);
         assert!(Abi::Tc.helper_list().contains("9 skb_store_bytes"));

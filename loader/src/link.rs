@@ -355,13 +355,10 @@ fn select_entry(ctx: &mut Ctx<'_, '_>, opts: &Options) -> Result<Func, LoadError
             candidates.extend(ctx.funcs[&i].iter().cloned());
         }
     } else {
-        for &i in exec
-            .iter()
-            .filter(|&&i| {
-                let name = &obj.sections[i].name;
-                is_xdp_section(name) || is_tc_section(name)
-            })
-        {
+        for &i in exec.iter().filter(|&&i| {
+            let name = &obj.sections[i].name;
+            is_xdp_section(name) || is_tc_section(name)
+        }) {
             ctx.load(i)?;
             candidates.extend(ctx.funcs[&i].iter().filter(|f| f.global).cloned());
         }

@@ -178,7 +178,9 @@ SEC("tc") int cls(struct __sk_buff *skb) { return 0; }
     let img = load(&bytes, &Options::default()).unwrap();
     assert_eq!((img.function.as_str(), img.abi), ("cls", Abi::Tc));
     // The device does not run it, and says why, before any register write.
-    let e = nfbpf_loader::device::check_abi(&img).unwrap_err().to_string();
+    let e = nfbpf_loader::device::check_abi(&img)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("cls is a tc program") && e.contains("no tc mode"),
         "{e}"
@@ -243,7 +245,9 @@ SEC("socket") int sock(struct __sk_buff *skb) { return 0; }
     };
     has(
         &err_with(&bytes, &Options::default()),
-        &["section socket: a socket filter (socket_filter) program; nfbpf runs XDP, tc and SUME programs"],
+        &[
+            "section socket: a socket filter (socket_filter) program; nfbpf runs XDP, tc and SUME programs",
+        ],
     );
     // Chosen by name: the same, with the function.
     has(
@@ -273,7 +277,10 @@ fn other_sections_need_program_and_abi() {
     );
     has(
         &err_with(&bytes, &program("entry")),
-        &["section prog, function entry", "--abi xdp, --abi tc or --abi sume"],
+        &[
+            "section prog, function entry",
+            "--abi xdp, --abi tc or --abi sume",
+        ],
     );
     let opts = Options {
         abi: Some(Abi::Sume),

@@ -799,7 +799,10 @@ fn tc_writable_fields_and_read_only_faults() {
         let p = prog(&[&[i(STW, 1, 0, off as i16, 1), mov(0, 0), exit()]]);
         let x = tc_run(&p, &frame(60));
         let f = x.fault.expect("fault");
-        assert!(f.to_string().contains(&format!("read-only region {name}")), "{f}");
+        assert!(
+            f.to_string().contains(&format!("read-only region {name}")),
+            "{f}"
+        );
         assert_eq!(x.verdict, Verdict::Aborted);
     }
     // A field tc may not access at all is not mapped.
@@ -821,14 +824,8 @@ fn tc_verdict_decoding() {
         assert_eq!(t(drop, None), Verdict::Drop, "{drop}");
     }
     assert_eq!(t(7, None), Verdict::Drop, "redirect without a target");
-    assert_eq!(
-        t(7, Some(RedirectTarget::Port(3))),
-        Verdict::Redirect(3)
-    );
-    assert_eq!(
-        t(7, Some(RedirectTarget::Ingress(2))),
-        Verdict::Ingress(2)
-    );
+    assert_eq!(t(7, Some(RedirectTarget::Port(3))), Verdict::Redirect(3));
+    assert_eq!(t(7, Some(RedirectTarget::Ingress(2))), Verdict::Ingress(2));
     assert_eq!(t(1 << 32 | 2, None), Verdict::Drop, "tc actions are 32-bit");
     assert_eq!(Verdict::Ingress(2).to_string(), "ingress:2");
 }

@@ -199,9 +199,7 @@ fn csum_field(mem: &Memory, a: &[u64; 5]) -> Result<Result<u64, u64>, String> {
 }
 
 fn load16(mem: &Memory, at: u64) -> Result<u16, String> {
-    Ok(mem
-        .load(at, Width::H)
-        .map_err(|e| format!("packet: {e}"))? as u16)
+    Ok(mem.load(at, Width::H).map_err(|e| format!("packet: {e}"))? as u16)
 }
 
 fn store16(mem: &mut Memory, at: u64, v: u16) -> Result<(), String> {
