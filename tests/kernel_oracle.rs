@@ -1378,3 +1378,115 @@ fn tc_helpers_match_the_kernel() {
         eprintln!("tc_helpers ({}): {PACKETS} packets agree", cpu.flag());
     }
 }
+
+/// `nfbpf run TC_PROG --pcap IN --engine kernel`: the same tc actions
+/// (named as tc names them), return values, context fields and output
+/// packets as `--engine interp`; a frame the kernel's tc test run refuses
+/// is named with the reason.
+#[test]
+fn cli_engine_kernel_runs_tc_programs() {
+    use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
+    if !clang() {
+        return;
+    }
+    if kernel_load(
+        "tc_helpers",
+        &own_image("tc_helpers", TC_HELPERS_C, Cpu::V3),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("nfbpf-kernel-tc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("tc_helpers.c");
+    std::fs::write(&src, TC_HELPERS_C).unwrap();
+    let write = |name: &str, frames: &[Vec<u8>]| {
+        let p = dir.join(name);
+        let mut w = PcapWriter::new(std::fs::File::create(&p).unwrap()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            w.write_packet(&PcapPacket::new(
+                std::time::Duration::from_micros(i as u64),
+                f.len() as u32,
+                f,
+            ))
+            .unwrap();
+        }
+        p
+    };
+    let mut r = Rng(0x5eed_000c);
+    let frames: Vec<Vec<u8>> = (0..300)
+        .map(|_| {
+            let len = r.pick(&[64, 128, 600]);
+            let et = r.pick(&[0x0800, 0x86dd, 0x8100, 0x0806]);
+            tc_frame(&mut r, len, et, 0x0800)
+        })
+        .collect();
+    let pcap = write("in.pcap", &frames);
+    let mut runs = Vec::new();
+    for engine in ["interp", "kernel"] {
+        let out = dir.join(format!("out-{engine}.pcap"));
+        let (code, stdout, stderr) = nfbpf(&[
+            "run",
+            src.to_str().unwrap(),
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--in-port",
+            "1",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "--engine {engine}: {stderr}");
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 301, "--engine {engine}");
+        let mut out_frames = Vec::new();
+        let mut rd = PcapReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+        while let Some(p) = rd.next_packet() {
+            out_frames.push(p.unwrap().data.into_owned());
+        }
+        runs.push((lines, out_frames));
+    }
+    let (interp, kernel) = (&runs[0], &runs[1]);
+    for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
+        for key in ["action", "r0", "mark", "priority", "cb"] {
+            assert_eq!(a[key], k[key], "packet {i}: {key}");
+        }
+    }
+    assert_eq!(kernel.0[300]["abi"], "tc");
+    for key in ["ok", "shot", "redirect"] {
+        assert_eq!(interp.0[300][key], kernel.0[300][key], "{key} total");
+        assert!(kernel.0[300][key].as_u64().unwrap() > 0, "{key} seen");
+    }
+    assert_eq!(interp.1, kernel.1, "output packets differ");
+    // A 30-byte IPv4 frame: tc sees it, the kernel's test run refuses it.
+    let mut short = frames[0][..30].to_vec();
+    short[12..14].copy_from_slice(&[0x08, 0x00]);
+    let pcap = write("short.pcap", &[short]);
+    let (code, _, stderr) = nfbpf(&[
+        "run",
+        src.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--engine",
+        "kernel",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("refuses tc frames of IPv4 under 34 bytes"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = nfbpf(&[
+        "run",
+        src.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "the model runs it: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
