@@ -711,18 +711,38 @@ pub fn execute_on<T: Tracer>(
             fault: None,
             cycles: clocks,
         },
-        Err(f) => Execution {
-            r0: 0,
-            verdict: Verdict::Aborted,
-            frame,
-            ctx,
-            insns: 0,
-            helper_calls: calls,
-            helper_cycles: cycles,
-            fault: Some(f),
-            cycles: clocks,
-        },
+        Err(mut f) => {
+            name_ctx_hole(abi, &mut f);
+            Execution {
+                r0: 0,
+                verdict: Verdict::Aborted,
+                frame,
+                ctx,
+                insns: 0,
+                helper_calls: calls,
+                helper_cycles: cycles,
+                fault: Some(f),
+                cycles: clocks,
+            }
+        }
     })
+}
+
+/// A tc program's access to a `__sk_buff` field it may not touch (not
+/// mapped): the fault names the field.
+fn name_ctx_hole(abi: Abi, f: &mut Fault) {
+    if let (Abi::Tc, crate::interp::FaultKind::Mem(m)) = (abi, &mut f.kind)
+        && !m.read_only
+        && let Some(off) = m.addr.checked_sub(contract::CTX_BASE)
+        && off < SK_BUFF_SIZE as u64
+    {
+        m.region = match sk_buff::field_at(off) {
+            Some((name, ..)) => {
+                format!("__sk_buff.{name}, which tc programs may not access")
+            }
+            None => "padding of __sk_buff, which tc programs may not access".into(),
+        };
+    }
 }
 
 /// [`execute`] without tracing, default limits.

@@ -51,7 +51,9 @@ pub struct MemFault {
     pub write: bool,
     /// The access hit a read-only region (otherwise: no region holds it).
     pub read_only: bool,
-    /// The read-only region's name (empty when no region holds it).
+    /// The read-only region's name; for an access no region holds, what
+    /// the owner of the address map says is there, if anything (empty
+    /// otherwise).
     pub region: String,
     /// The regions that do exist, for the message.
     pub map: String,
@@ -64,6 +66,12 @@ impl fmt::Display for MemFault {
             write!(
                 f,
                 "{what} of {} bytes at {:#x} hits the read-only region {}",
+                self.width, self.addr, self.region
+            )
+        } else if !self.region.is_empty() {
+            write!(
+                f,
+                "{what} of {} bytes at {:#x}: {}",
                 self.width, self.addr, self.region
             )
         } else {
@@ -182,10 +190,22 @@ impl Memory {
                 .unwrap_or_default(),
             false => String::new(),
         };
-        let map = self
-            .regions
-            .iter()
-            .map(|r| format!("{r:?}"))
+        // Adjacent regions named `group.part` are listed as one `group.*`.
+        let mut parts: Vec<(String, u64, u64)> = Vec::new();
+        for r in &self.regions {
+            let group = r.name.split_once('.').map(|(g, _)| format!("{g}.*"));
+            match (parts.last_mut(), group) {
+                (Some(last), Some(g)) if last.0 == g && last.2 <= r.base => last.2 = r.end(),
+                (_, Some(g)) => parts.push((g, r.base, r.end())),
+                (_, None) => parts.push((format!("{r:?}"), 0, 0)),
+            }
+        }
+        let map = parts
+            .into_iter()
+            .map(|(n, b, e)| match e {
+                0 => n,
+                _ => format!("{n} {b:#x}..{e:#x}"),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         MemFault {

@@ -807,7 +807,15 @@ fn tc_writable_fields_and_read_only_faults() {
     }
     // A field tc may not access at all is not mapped.
     let p = prog(&[&[i(LDXW, 0, 1, sk_buff::REMOTE_IP4 as i16, 0), exit()]]);
-    assert!(tc_run(&p, &frame(60)).fault.is_some());
+    let f = tc_run(&p, &frame(60)).fault.expect("fault").to_string();
+    assert!(
+        f.contains("__sk_buff.remote_ip4, which tc programs may not access"),
+        "{f}"
+    );
+    // Past the struct: the address map, the context's fields as one group.
+    let p = prog(&[&[i(LDXW, 0, 1, 200, 0), exit()]]);
+    let f = tc_run(&p, &frame(60)).fault.expect("fault").to_string();
+    assert!(f.contains("__sk_buff.* 0x10000000..0x100000c0"), "{f}");
 }
 
 #[test]
