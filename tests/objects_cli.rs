@@ -214,6 +214,14 @@ __attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { retur
         (&2.into(), &2.into()),
         "{out}"
     );
+    // The device does not run it, and says so before writing a register.
+    let (code, _, err) = nfbpf(&["load", p.to_str().unwrap(), "--program", "cls", "--dry-run"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("cls is a tc program")
+            && err.contains("interpreter, the pipeline model or the kernel"),
+        "{err}"
+    );
     // A socket filter is not run, and the message says what it is.
     let (code, _, err) = nfbpf(&[
         "run",
