@@ -258,7 +258,8 @@ pub enum Abi {
 /// What the receive side knows about a packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RxMeta {
-    /// Input port (XDP: `ingress_ifindex`).
+    /// Input port (XDP: `ingress_ifindex`; tc: `ingress_ifindex` and
+    /// `ifindex`).
     pub in_port: u32,
     /// SUME header fields.
     pub src_queue: u8,
