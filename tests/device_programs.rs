@@ -85,10 +85,7 @@ fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
 }
 
 fn abi_of(img: &Image) -> Abi {
-    match img.abi {
-        nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
-        nfbpf_loader::abi::Abi::Sume => Abi::Sume,
-    }
+    img.abi.vm()
 }
 
 #[test]

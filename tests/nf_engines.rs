@@ -32,10 +32,7 @@ impl Pair {
     fn new(name: &str) -> Pair {
         let path = common::program(&format!("{name}.c"));
         let image = load_file(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let abi = match image.abi {
-            nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
-            nfbpf_loader::abi::Abi::Sume => Abi::Sume,
-        };
+        let abi = image.abi.vm();
         let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
         let devs = [0, 1].map(|_| {
             let d = SharedDeviceState::new(DeviceConfig::default());

@@ -198,14 +198,42 @@ fn other_sections_and_tc_sections() {
         r#"
 typedef unsigned long long u64;
 struct __sk_buff { unsigned int len; };
-__attribute__((section("tc"), used)) int cls(struct __sk_buff *skb) { return 0; }
+__attribute__((section("tc"), used)) int cls(struct __sk_buff *skb) { return skb->len > 100 ? 2 : 0; }
+__attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { return 0; }
 "#,
     )
     .unwrap();
-    let (code, _, err) = nfbpf(&["run", p.to_str().unwrap(), "--pcap", &pcap()]);
+    // The tc program is the object's program; tc names its actions.
+    let (code, out, err) = nfbpf(&["run", p.to_str().unwrap(), "--pcap", &pcap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["abi"], "tc", "{out}");
+    // Two 64-byte frames: len <= 100, TC_ACT_OK.
+    assert_eq!(
+        (&summary["ok"], &summary["packets"]),
+        (&2.into(), &2.into()),
+        "{out}"
+    );
+    // The device does not run it, and says so before writing a register.
+    let (code, _, err) = nfbpf(&["load", p.to_str().unwrap(), "--program", "cls", "--dry-run"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("cls is a tc program")
+            && err.contains("interpreter, the pipeline model or the kernel"),
+        "{err}"
+    );
+    // A socket filter is not run, and the message says what it is.
+    let (code, _, err) = nfbpf(&[
+        "run",
+        p.to_str().unwrap(),
+        "--pcap",
+        &pcap(),
+        "--program",
+        "sock",
+    ]);
     assert_eq!(code, 5);
     assert!(
-        err.contains("section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs"),
+        err.contains("section socket: a socket filter (socket_filter) program; nfbpf runs XDP, tc and SUME programs"),
         "{err}"
     );
     let p = tmp("other.c");

@@ -200,10 +200,7 @@ impl Agent {
                     };
                     let dev = Device::new(DeviceConfig {
                         engines: cfg.engines,
-                        abi: match cfg.abi {
-                            Abi::Sume => nfbpf_vm::abi::Abi::Sume,
-                            Abi::Xdp => nfbpf_vm::abi::Abi::Xdp,
-                        },
+                        abi: cfg.abi.vm(),
                         ..DeviceConfig::default()
                     })?;
                     let host = ModelHost::start(dev, Some(traffic));

@@ -191,6 +191,8 @@ pub fn abi_name(abi: Abi) -> &'static str {
     match abi {
         Abi::Sume => "sume",
         Abi::Xdp => "xdp",
+        // Never parsed (the device runs no tc programs); named for messages.
+        Abi::Tc => "tc",
     }
 }
 

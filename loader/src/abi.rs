@@ -1,5 +1,5 @@
-//! Program ABIs (XDP and the existing SUME system's), their helper sets, and
-//! the table of Linux helper numbers used in messages.
+//! Program ABIs (XDP, tc, and the existing SUME system's), their helper
+//! sets, and the table of Linux helper numbers used in messages.
 
 use nfbpf_vm::contract;
 use std::fmt;
@@ -9,6 +9,10 @@ use std::fmt;
 pub enum Abi {
     /// Linux XDP: r1 = `struct xdp_md *`, verdict in r0, helpers by pointer.
     Xdp,
+    /// Linux tc classifier in direct-action mode (`sched_cls`): r1 =
+    /// `struct __sk_buff *`, `TC_ACT_*` in r0 (software engines and the
+    /// kernel only; the device runs no tc programs).
+    Tc,
     /// The existing SUME system: r1 = 32-byte metadata header followed by
     /// the frame, r0 = output port; helpers 1..3 take key and value by value.
     Sume,
@@ -17,9 +21,13 @@ pub enum Abi {
 /// Helpers the SUME ABI supports (map lookup, update, delete by value; timer,
 /// PRNG, trace).
 pub use nfbpf_vm::units::SUME_HELPER_IDS as SUME_HELPERS;
+/// Helpers the tc ABI supports (software engines).
+pub use nfbpf_vm::units::TC_HELPER_IDS as TC_HELPERS;
 /// Helpers the XDP ABI supports on this hardware (the device's helper units).
 pub use nfbpf_vm::units::XDP_HELPER_IDS as XDP_HELPERS;
-use nfbpf_vm::units::{sume_helper_known as sume_helper, xdp_helper_known as xdp_helper};
+use nfbpf_vm::units::{
+    sume_helper_known as sume_helper, tc_helper_known as tc_helper, xdp_helper_known as xdp_helper,
+};
 
 // The prologue is two `mov64 rX, imm32` (sign-extending). Both addresses must
 // be positive 32-bit values for that encoding; checked at compile time.
@@ -31,16 +39,17 @@ impl Abi {
     pub const fn name(self) -> &'static str {
         match self {
             Abi::Xdp => "XDP",
+            Abi::Tc => "tc",
             Abi::Sume => "SUME",
         }
     }
 
     /// What r1 holds when the program starts: the `xdp_md` context for XDP,
-    /// the start of the packet window (metadata header, then the frame) for
-    /// SUME.
+    /// `__sk_buff` for tc, the start of the packet window (metadata header,
+    /// then the frame) for SUME.
     pub const fn context_pointer(self) -> u64 {
         match self {
-            Abi::Xdp => contract::CTX_BASE,
+            Abi::Xdp | Abi::Tc => contract::CTX_BASE,
             Abi::Sume => contract::PKT_BASE,
         }
     }
@@ -49,6 +58,7 @@ impl Abi {
     pub const fn helpers(self) -> &'static [u32] {
         match self {
             Abi::Xdp => XDP_HELPERS,
+            Abi::Tc => TC_HELPERS,
             Abi::Sume => SUME_HELPERS,
         }
     }
@@ -57,6 +67,7 @@ impl Abi {
     pub fn helper_predicate(self) -> fn(u32) -> bool {
         match self {
             Abi::Xdp => xdp_helper,
+            Abi::Tc => tc_helper,
             Abi::Sume => sume_helper,
         }
     }
@@ -64,8 +75,25 @@ impl Abi {
     /// Widest map key and value, in bytes.
     pub const fn max_key_value(self) -> (usize, usize) {
         match self {
-            Abi::Xdp => (contract::MAX_KEY_BYTES, contract::MAX_VALUE_BYTES),
+            Abi::Xdp | Abi::Tc => (contract::MAX_KEY_BYTES, contract::MAX_VALUE_BYTES),
             Abi::Sume => (contract::SUME_MAX_KEY_BYTES, contract::SUME_MAX_VALUE_BYTES),
+        }
+    }
+
+    /// Why this ABI leaves out helper `id` on purpose, when it does.
+    pub fn helper_refusal(self, id: u32) -> Option<&'static str> {
+        match self {
+            Abi::Tc => nfbpf_vm::units::tc_helper_refusal(id),
+            Abi::Xdp | Abi::Sume => None,
+        }
+    }
+
+    /// The engine model's ABI.
+    pub const fn vm(self) -> nfbpf_vm::abi::Abi {
+        match self {
+            Abi::Xdp => nfbpf_vm::abi::Abi::Xdp,
+            Abi::Tc => nfbpf_vm::abi::Abi::Tc,
+            Abi::Sume => nfbpf_vm::abi::Abi::Sume,
         }
     }
 
@@ -330,5 +358,16 @@ mod tests {
         assert!(Abi::Sume.helper_predicate()(3));
         assert!(Abi::Sume.helper_predicate()(5));
         assert!(!Abi::Sume.helper_predicate()(23));
+        assert!(Abi::Tc.helper_predicate()(9) && Abi::Tc.helper_predicate()(23));
+        assert!(!Abi::Tc.helper_predicate()(51) && !Abi::Tc.helper_predicate()(44));
+        assert!(
+            Abi::Tc
+                .helper_refusal(51)
+                .unwrap()
+                .contains("XDP programs only")
+        );
+        assert!(Abi::Tc.helper_refusal(13).unwrap().contains("two outputs"));
+        assert_eq!(Abi::Xdp.helper_refusal(13), None);
+        assert!(Abi::Tc.helper_list().contains("9 skb_store_bytes"));
     }
 }

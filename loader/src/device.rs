@@ -51,6 +51,9 @@ pub enum ProgramError {
         hint: &'static str,
         e: BusError,
     },
+    /// An ABI the device's engines do not run.
+    #[error("{0}")]
+    Abi(String),
     /// The device refused `MAPLOAD` (a row load beside the running
     /// program's maps): rows past the table, or a device without it.
     #[error("the device refused MAPLOAD (loading map rows {base}..{end} beside other rows): {e}")]
@@ -226,6 +229,21 @@ fn narrow_update(
     Ok(())
 }
 
+/// Can the device run `image`? Its engines run SUME programs (and, in the
+/// model, XDP): the `ABIMODE` register has those two modes. tc programs
+/// run on the software engines (interpreter, pipeline model) and the
+/// kernel only.
+pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
+    match image.abi {
+        crate::abi::Abi::Xdp | crate::abi::Abi::Sume => Ok(()),
+        crate::abi::Abi::Tc => Err(ProgramError::Abi(format!(
+            "{} is a tc program: the device runs SUME programs (and XDP in the model; its ABIMODE \
+             register has no tc mode); run tc programs on the interpreter, the pipeline model or the kernel",
+            image.function
+        ))),
+    }
+}
+
 /// Program `image` into the device behind `bus`: [`configure`], [`stage`]
 /// and [`flip`] in one go.
 pub fn program(bus: &mut dyn RegisterBus, image: &Image) -> Result<Programmed, ProgramError> {
@@ -259,6 +277,7 @@ pub struct Staged {
 /// Returns the register accesses made.
 pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, ProgramError> {
     use regs::*;
+    check_abi(image)?;
     let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
     // A device refuses ABIMODE only when it would change the mode (the
@@ -401,6 +420,7 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
 /// may stage the next program well ahead of its start.
 pub fn stage(bus: &mut dyn RegisterBus, image: &Image) -> Result<Staged, ProgramError> {
     use regs::*;
+    check_abi(image)?;
     let mut b = Counting { bus, n: 0 };
     let words = image.words();
     b.w(WRINST, 0)?;

@@ -105,13 +105,15 @@ pub enum LoadError {
         max: usize,
     },
     #[error(
-        "{at}: helper {id} ({name}) is not supported by the {abi} ABI (supported: {supported})"
+        "{at}: helper {id} ({name}) is not supported by the {abi} ABI{why} (supported: {supported})"
     )]
     Helper {
         at: Box<InsnLoc>,
         id: u32,
         name: &'static str,
         abi: Abi,
+        /// ": <reason>" when the ABI leaves the helper out on purpose.
+        why: String,
         supported: String,
     },
     /// An instruction the loader cannot place (bad jump, bad call, ...).

@@ -24,7 +24,18 @@
 //! kernel says about a program nfbpf's own check, [`crate::verify`], refuses
 //! or accepts); nothing stays loaded.
 //!
-//! Only the XDP ABI exists in Linux; SUME images are refused. Every file
+//! tc images are loaded as `BPF_PROG_TYPE_SCHED_CLS` and run with a
+//! `struct __sk_buff` context in and out: the kernel builds an skb of the
+//! frame (MAC header first, as at tc ingress), takes `mark`, `priority`,
+//! `ingress_ifindex`, `ifindex`, `cb`, `tstamp`, `wire_len`, `gso_*` and
+//! `hwtstamp` from the context in (every other field must be 0), and
+//! returns the program's raw return value (a `TC_ACT_*`), the packet from
+//! the MAC header, and the context out (`mark`, `priority`, `cb`,
+//! `ingress_ifindex`, `ifindex`, `tstamp`, `wire_len`, `gso_segs`,
+//! `hwtstamp`; not `tc_classid`, `tc_index` or `queue_mapping`). A
+//! redirect is not performed.
+//!
+//! The XDP and tc ABIs exist in Linux; SUME images are refused. Every file
 //! descriptor is closed when the [`KernelProgram`] is dropped.
 
 use crate::abi::Abi;
@@ -40,6 +51,7 @@ const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 
+const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 const BPF_PROG_TYPE_XDP: u32 = 6;
 const BPF_PSEUDO_MAP_FD: u8 = 1;
 const BPF_PSEUDO_MAP_VALUE: u8 = 2;
@@ -47,6 +59,11 @@ const BPF_F_NO_PREALLOC: u32 = 1;
 /// Size of `struct xdp_md` (data, data_end, data_meta, ingress_ifindex,
 /// rx_queue_index, egress_ifindex).
 const XDP_MD_SIZE: usize = 24;
+/// Size of `struct __sk_buff`, and the offsets of the fields a test run
+/// takes in.
+const SK_BUFF_SIZE: usize = nfbpf_vm::contract::SK_BUFF_SIZE;
+const SKB_INGRESS_IFINDEX: usize = nfbpf_vm::abi::sk_buff::INGRESS_IFINDEX as usize;
+const SKB_IFINDEX: usize = nfbpf_vm::abi::sk_buff::IFINDEX as usize;
 /// Largest output packet a test run can return (one page).
 const DATA_OUT_MAX: usize = 4096;
 /// Verifier log buffer for a refused program.
@@ -85,6 +102,16 @@ pub enum KernelError {
         "a frame of {len} bytes: the kernel's BPF_PROG_TEST_RUN refuses XDP frames under {min} bytes (an Ethernet header)"
     )]
     FrameTooShort { len: usize, min: usize },
+    /// An IP frame shorter than its IP header: the kernel's tc test run
+    /// refuses it (tc itself would see it).
+    #[error(
+        "a frame of {len} bytes: the kernel's BPF_PROG_TEST_RUN refuses tc frames of {proto} under {min} bytes (an Ethernet and an {proto} header)"
+    )]
+    TcFrameTooShort {
+        len: usize,
+        proto: &'static str,
+        min: usize,
+    },
     /// A map could not be created.
     #[error("map {index} `{name}`: BPF_MAP_CREATE: {source}")]
     MapCreate {
@@ -97,7 +124,7 @@ pub enum KernelError {
     Unsupported(String),
     /// `ingress_ifindex` names no interface of this machine (ENODEV).
     #[error(
-        "BPF_PROG_TEST_RUN: input port {0} is not an interface of this machine (the kernel runs XDP only on existing ingress_ifindex values; 0 = loopback)"
+        "BPF_PROG_TEST_RUN: input port {0} is not an interface of this machine (the kernel test-runs programs only on existing interfaces; 0 = loopback)"
     )]
     NoInterface(u32),
     /// A map index out of range or a key/value of the wrong size.
@@ -137,6 +164,26 @@ pub fn check_frame(packet: &[u8]) -> Result<(), KernelError> {
     Ok(())
 }
 
+/// Can `BPF_PROG_TEST_RUN` run a tc program on this frame? Beyond
+/// [`check_frame`], it refuses IPv4 frames without a whole IPv4 header
+/// (34 bytes) and IPv6 frames without a whole IPv6 header (54 bytes).
+pub fn check_tc_frame(packet: &[u8]) -> Result<(), KernelError> {
+    check_frame(packet)?;
+    let (proto, min) = match (packet[12], packet[13]) {
+        (0x08, 0x00) => ("IPv4", MIN_FRAME + 20),
+        (0x86, 0xdd) => ("IPv6", MIN_FRAME + 40),
+        _ => return Ok(()),
+    };
+    if packet.len() < min {
+        return Err(KernelError::TcFrameTooShort {
+            len: packet.len(),
+            proto,
+            min,
+        });
+    }
+    Ok(())
+}
+
 /// A map entry: (key, value).
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -148,6 +195,9 @@ pub struct KernelRun {
     /// The packet as the program left it (`data..data_end`; metadata the
     /// program left before `data` is not part of it).
     pub data_out: Vec<u8>,
+    /// The context after the run (tc: `struct __sk_buff`, the fields the
+    /// kernel writes back; XDP: `xdp_md`).
+    pub ctx_out: Vec<u8>,
 }
 
 /// A kernel map of the program.
@@ -172,6 +222,7 @@ struct KernelMap {
 #[derive(Debug)]
 pub struct KernelProgram {
     prog: OwnedFd,
+    abi: Abi,
     maps: Vec<KernelMap>,
     cpu: usize,
     possible_cpus: usize,
@@ -422,7 +473,7 @@ pub const VERDICT_LOG_MAX: usize = 64 << 10;
 /// kernel ([`KernelError::is_unavailable`]), a SUME image or maps the kernel
 /// refuses; a refused program is `Ok` with `accepted: false`.
 pub fn kernel_verify(image: &Image, log_level: u32) -> Result<KernelVerdict, KernelError> {
-    check_xdp(image)?;
+    check_abi(image)?;
     let maps = create_maps(image)?;
     let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
     let insns = kernel_insns(image, &fds)?;
@@ -481,10 +532,10 @@ fn ceil_char(s: &str, mut i: usize) -> usize {
     i
 }
 
-fn check_xdp(image: &Image) -> Result<(), KernelError> {
-    if image.abi != Abi::Xdp {
+fn check_abi(image: &Image) -> Result<(), KernelError> {
+    if image.abi == Abi::Sume {
         return Err(KernelError::Unsupported(format!(
-            "the kernel runs only XDP programs; {} is a {} ABI program",
+            "the kernel runs only XDP and tc programs; {} is a {} ABI program",
             image.function, image.abi
         )));
     }
@@ -547,8 +598,12 @@ fn prog_load(
     license: &[u8],
     log: Option<(&mut [u8], u32)>,
 ) -> Result<libc::c_long, std::io::Error> {
+    let kind = match image.abi {
+        Abi::Tc => BPF_PROG_TYPE_SCHED_CLS,
+        _ => BPF_PROG_TYPE_XDP,
+    };
     let mut a = Attr::new();
-    a.u32(0, BPF_PROG_TYPE_XDP)
+    a.u32(0, kind)
         .u32(4, (insns.len() / 8) as u32)
         .ptr(8, insns.as_ptr())
         .ptr(16, license.as_ptr())
@@ -565,7 +620,7 @@ impl KernelProgram {
     /// Create the image's maps (global data with its initial bytes) and
     /// load the program as XDP.
     pub fn load(image: &Image) -> Result<KernelProgram, KernelError> {
-        check_xdp(image)?;
+        check_abi(image)?;
         let maps = create_maps(image)?;
         let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
         let insns = kernel_insns(image, &fds)?;
@@ -600,6 +655,7 @@ impl KernelProgram {
     ) -> Result<KernelProgram, KernelError> {
         let p = KernelProgram {
             prog,
+            abi: image.abi,
             maps,
             cpu: first_cpu()?,
             possible_cpus: possible_cpus()?,
@@ -778,6 +834,9 @@ impl KernelProgram {
     /// interface.
     pub fn run(&self, packet: &[u8], in_port: u32) -> Result<KernelRun, KernelError> {
         check_frame(packet)?;
+        if self.abi == Abi::Tc {
+            return self.run_tc(packet, in_port);
+        }
         let mut out = vec![0u8; DATA_OUT_MAX];
         let mut ctx = [0u8; XDP_MD_SIZE];
         // xdp_md: data = 0, data_end = len (the kernel checks both),
@@ -815,6 +874,44 @@ impl KernelProgram {
         Ok(KernelRun {
             retval,
             data_out: out,
+            ctx_out: ctx_out.to_vec(),
+        })
+    }
+
+    /// A tc program's test run: `__sk_buff` in with `ingress_ifindex` and
+    /// `ifindex` = `in_port` (0 and 1: the kernel's test device, the
+    /// loopback; others must exist), the frame from its MAC header.
+    fn run_tc(&self, packet: &[u8], in_port: u32) -> Result<KernelRun, KernelError> {
+        check_tc_frame(packet)?;
+        let mut out = vec![0u8; DATA_OUT_MAX];
+        let mut ctx = [0u8; SK_BUFF_SIZE];
+        ctx[SKB_INGRESS_IFINDEX..SKB_INGRESS_IFINDEX + 4].copy_from_slice(&in_port.to_le_bytes());
+        ctx[SKB_IFINDEX..SKB_IFINDEX + 4].copy_from_slice(&in_port.to_le_bytes());
+        let mut ctx_out = [0u8; SK_BUFF_SIZE];
+        let mut a = Attr::new();
+        a.u32(0, self.prog.as_raw_fd() as u32)
+            .u32(8, packet.len() as u32)
+            .u32(12, out.len() as u32)
+            .ptr(16, packet.as_ptr())
+            .ptr(24, out.as_mut_ptr())
+            .u32(32, 1)
+            .u32(40, SK_BUFF_SIZE as u32)
+            .ptr(48, ctx.as_ptr())
+            .u32(44, SK_BUFF_SIZE as u32)
+            .ptr(56, ctx_out.as_mut_ptr());
+        pinned(self.cpu, || bpf(BPF_PROG_TEST_RUN, &mut a))?.map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::ENODEV) => KernelError::NoInterface(in_port),
+                _ => classify("BPF_PROG_TEST_RUN", e),
+            }
+        })?;
+        let retval = a.get_u32(4);
+        let len = (a.get_u32(12) as usize).min(out.len());
+        out.truncate(len);
+        Ok(KernelRun {
+            retval,
+            data_out: out,
+            ctx_out: ctx_out.to_vec(),
         })
     }
 }
@@ -831,6 +928,16 @@ mod tests {
             "{e}"
         );
         assert!(check_frame(&[0; 14]).is_ok());
+        let mut ip = vec![0u8; 33];
+        ip[12] = 0x08;
+        let e = check_tc_frame(&ip).unwrap_err().to_string();
+        assert!(e.contains("IPv4 under 34 bytes"), "{e}");
+        ip.push(0);
+        assert!(check_tc_frame(&ip).is_ok());
+        ip[12..14].copy_from_slice(&[0x86, 0xdd]);
+        assert!(check_tc_frame(&ip).is_err());
+        ip[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(check_tc_frame(&ip).is_ok());
         let v = KernelError::Verifier {
             source: std::io::Error::from_raw_os_error(libc::EACCES),
             log: "0: R1 invalid mem access\n".into(),

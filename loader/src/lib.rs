@@ -81,7 +81,7 @@ pub use abi::Abi;
 pub use compile::Cpu;
 pub use error::{InsnLoc, LoadError};
 pub use image::{Function, Image, Relocation, Target};
-pub use link::{SectionKind, is_xdp_section, prologue, section_kind};
+pub use link::{SectionKind, is_tc_section, is_xdp_section, prologue, section_kind};
 pub use maps::{MapDef, MapOrigin, MapType};
 
 use std::collections::BTreeMap;

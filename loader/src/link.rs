@@ -44,16 +44,35 @@ pub fn is_xdp_section(name: &str) -> bool {
     name.starts_with("xdp")
 }
 
+/// Is this the name of a tc classifier (`sched_cls`) section? As libbpf's
+/// section table: `tc`, `tc/ingress`, `tc/egress`, `tcx/ingress`,
+/// `tcx/egress`, `netkit/primary`, `netkit/peer`, and `classifier`, which
+/// older libbpf (and published programs) took with any continuation.
+pub fn is_tc_section(name: &str) -> bool {
+    matches!(
+        name,
+        "tc" | "tc/ingress"
+            | "tc/egress"
+            | "tcx/ingress"
+            | "tcx/egress"
+            | "netkit/primary"
+            | "netkit/peer"
+    ) || name.starts_with("classifier")
+}
+
 /// What a code section's name says about its program, by libbpf's
 /// section-name conventions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionKind {
     /// `xdp*`: an XDP program (XDP ABI).
     Xdp,
+    /// `tc`, `classifier*`, ...: a tc classifier (tc ABI, see
+    /// [`is_tc_section`]).
+    Tc,
     /// `.text`: the SUME system's convention (SUME ABI).
     Text,
-    /// A program type the device cannot run (`tc`, `socket`, `kprobe`...):
-    /// its description, e.g. "a tc (sched_cls) program".
+    /// A program type nfbpf cannot run (`action`, `socket`, `kprobe`...):
+    /// its description, e.g. "a socket filter (socket_filter) program".
     Unsupported(&'static str),
     /// Any other name: a program only when chosen (`--program`), laid out
     /// with the ABI given (`--abi`).
@@ -64,10 +83,6 @@ pub enum SectionKind {
 /// (prefix, matches any continuation?, description). Without "any
 /// continuation" the name must be the prefix or continue with `/` or `.`.
 const UNSUPPORTED: &[(&str, bool, &str)] = &[
-    ("tc", false, "a tc (sched_cls) program"),
-    ("tcx", false, "a tcx (sched_cls) program"),
-    ("classifier", true, "a tc (sched_cls) program"),
-    ("sched_cls", true, "a tc (sched_cls) program"),
     ("action", false, "a tc action (sched_act) program"),
     ("sched_act", true, "a tc action (sched_act) program"),
     ("socket", true, "a socket filter (socket_filter) program"),
@@ -113,6 +128,9 @@ pub fn section_kind(name: &str) -> SectionKind {
     if name == ".text" {
         return SectionKind::Text;
     }
+    if is_tc_section(name) {
+        return SectionKind::Tc;
+    }
     for &(p, any, what) in UNSUPPORTED {
         if let Some(rest) = name.strip_prefix(p)
             && (any || rest.is_empty() || rest.starts_with('/') || rest.starts_with('.'))
@@ -123,11 +141,13 @@ pub fn section_kind(name: &str) -> SectionKind {
     SectionKind::Other
 }
 
-/// "section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs".
+/// "section socket: a socket filter (socket_filter) program; nfbpf runs
+/// XDP, tc and SUME programs".
 fn unsupported_msg(section: &str, what: &str) -> String {
     format!(
-        "section {section}: {what}; nfbpf runs XDP and SUME programs \
-         (XDP: sections xdp, xdp/*, xdp.*, xdp...; SUME: .text)"
+        "section {section}: {what}; nfbpf runs XDP, tc and SUME programs \
+         (XDP: sections xdp, xdp/*, xdp.*, xdp...; tc: tc, tc/ingress, tc/egress, \
+         tcx/ingress, tcx/egress, classifier...; SUME: .text)"
     )
 }
 
@@ -332,10 +352,10 @@ fn select_entry(ctx: &mut Ctx<'_, '_>, opts: &Options) -> Result<Func, LoadError
             candidates.extend(ctx.funcs[&i].iter().cloned());
         }
     } else {
-        for &i in exec
-            .iter()
-            .filter(|&&i| is_xdp_section(&obj.sections[i].name))
-        {
+        for &i in exec.iter().filter(|&&i| {
+            let name = &obj.sections[i].name;
+            is_xdp_section(name) || is_tc_section(name)
+        }) {
             ctx.load(i)?;
             candidates.extend(ctx.funcs[&i].iter().filter(|f| f.global).cloned());
         }
@@ -393,13 +413,14 @@ fn no_program(ctx: &mut Ctx<'_, '_>, exec: &[usize]) -> LoadError {
                     funcs
                 });
             }
-            SectionKind::Xdp | SectionKind::Text => {}
+            SectionKind::Xdp | SectionKind::Tc | SectionKind::Text => {}
         }
     }
     if !other.is_empty() {
         let mut m = format!(
-            "no XDP program (section xdp, xdp/*, xdp.*, xdp...) and no .text program in the object; \
-             other code: {}: choose one with --program NAME and give its ABI with --abi xdp or --abi sume",
+            "no XDP program (section xdp, xdp/*, xdp.*, xdp...), no tc program (section tc, tc/ingress, \
+             classifier...) and no .text program in the object; \
+             other code: {}: choose one with --program NAME and give its ABI with --abi xdp, --abi tc or --abi sume",
             other.join(", ")
         );
         if !unsupported.is_empty() {
@@ -412,7 +433,7 @@ fn no_program(ctx: &mut Ctx<'_, '_>, exec: &[usize]) -> LoadError {
     }
     LoadError::NoProgram(
         "no program in the object: expected a global function in section xdp, xdp/*, xdp.* \
-         or xdp..., or (SUME ABI) in .text"
+         or xdp..., (tc ABI) in tc, tc/ingress, classifier..., or (SUME ABI) in .text"
             .into(),
     )
 }
@@ -425,15 +446,17 @@ fn entry_abi(entry: &Func, opts: &Options) -> Result<Abi, LoadError> {
     }
     match section_kind(&entry.section) {
         SectionKind::Xdp => Ok(Abi::Xdp),
+        SectionKind::Tc => Ok(Abi::Tc),
         SectionKind::Text => Ok(Abi::Sume),
         SectionKind::Unsupported(what) => Err(LoadError::NoProgram(format!(
-            "{} (function {}; --abi xdp or --abi sume lays it out anyway)",
+            "{} (function {}; --abi xdp, --abi tc or --abi sume lays it out anyway)",
             unsupported_msg(&entry.section, what),
             entry.name
         ))),
         SectionKind::Other => Err(LoadError::NoProgram(format!(
             "section {}, function {}: the section name says no program type \
-             (XDP: xdp, xdp/*, xdp.*, xdp...; SUME: .text): give its ABI with --abi xdp or --abi sume",
+             (XDP: xdp, xdp/*, xdp.*, xdp...; tc: tc, tc/ingress, classifier...; SUME: .text): \
+             give its ABI with --abi xdp, --abi tc or --abi sume",
             entry.section, entry.name
         ))),
     }
@@ -737,6 +760,11 @@ impl Linker<'_, '_, '_> {
                     id,
                     name: helper_name(id).unwrap_or("unknown"),
                     abi: self.abi,
+                    why: self
+                        .abi
+                        .helper_refusal(id)
+                        .map(|w| format!(": {w}"))
+                        .unwrap_or_default(),
                     supported: self.abi.helper_list(),
                 });
             }

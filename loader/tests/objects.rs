@@ -148,21 +148,26 @@ SEC("xdp_prog") int main_prog(struct xdp_md *ctx) { return 1; }
 }
 
 #[test]
-fn tc_and_tracing_sections_are_named_by_type() {
-    for (sec, what) in [
-        ("tc", "a tc (sched_cls) program"),
-        ("tc/ingress", "a tc (sched_cls) program"),
-        ("classifier", "a tc (sched_cls) program"),
-        ("sched_cls", "a tc (sched_cls) program"),
-        ("socket1", "a socket filter (socket_filter) program"),
-        ("cgroup/skb", "a cgroup_skb program"),
-        ("kprobe/sys_open", "a kprobe program"),
-        ("tracepoint/syscalls/x", "a tracepoint program"),
+fn tc_sections_select_the_tc_abi() {
+    // libbpf's sched_cls section names (and `classifier...`, which older
+    // libbpf took with any continuation).
+    for sec in [
+        "tc",
+        "tc/ingress",
+        "tc/egress",
+        "tcx/ingress",
+        "tcx/egress",
+        "netkit/primary",
+        "netkit/peer",
+        "classifier",
+        "classifier/x",
     ] {
-        assert_eq!(section_kind(sec), SectionKind::Unsupported(what), "{sec}");
+        assert_eq!(section_kind(sec), SectionKind::Tc, "{sec}");
     }
-    assert_eq!(section_kind("prog"), SectionKind::Other);
-    assert_eq!(section_kind("tcp_filter"), SectionKind::Other);
+    // Not libbpf sched_cls names: the user says what they are.
+    for sec in ["tc/other", "tcx", "sched_cls", "tcp_filter", "prog"] {
+        assert_eq!(section_kind(sec), SectionKind::Other, "{sec}");
+    }
     let Some(bytes) = object(
         r#"
 SEC("tc") int cls(struct __sk_buff *skb) { return 0; }
@@ -170,18 +175,15 @@ SEC("tc") int cls(struct __sk_buff *skb) { return 0; }
     ) else {
         return;
     };
-    has(
-        &err_with(&bytes, &Options::default()),
-        &["section tc: a tc (sched_cls) program; nfbpf runs XDP and SUME programs"],
-    );
-    // Chosen by name: the same, with the function.
-    has(
-        &err_with(&bytes, &program("cls")),
-        &[
-            "section tc: a tc (sched_cls) program",
-            "function cls",
-            "--abi xdp or --abi sume",
-        ],
+    let img = load(&bytes, &Options::default()).unwrap();
+    assert_eq!((img.function.as_str(), img.abi), ("cls", Abi::Tc));
+    // The device does not run it, and says why, before any register write.
+    let e = nfbpf_loader::device::check_abi(&img)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cls is a tc program") && e.contains("no tc mode"),
+        "{e}"
     );
     // The user's ABI overrides the section's type.
     let opts = Options {
@@ -189,6 +191,73 @@ SEC("tc") int cls(struct __sk_buff *skb) { return 0; }
         ..program("cls")
     };
     assert_eq!(load(&bytes, &opts).unwrap().abi, Abi::Xdp);
+}
+
+#[test]
+fn tc_helpers_are_checked_with_the_reason() {
+    let Some(bytes) = object(
+        r#"
+static long (*bpf_clone_redirect)(struct __sk_buff *skb, u32 ifindex, u64 flags) = (void *) 13;
+SEC("tc") int cls(struct __sk_buff *skb) { return bpf_clone_redirect(skb, 1, 0); }
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "helper 13 (clone_redirect) is not supported by the tc ABI",
+            "two outputs",
+            "9 skb_store_bytes",
+        ],
+    );
+    let Some(bytes) = object(
+        r#"
+static u32 (*bpf_get_hash_recalc)(struct __sk_buff *skb) = (void *) 34;
+SEC("tc") int cls(struct __sk_buff *skb) { return bpf_get_hash_recalc(skb) & 1; }
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &["helper 34 (get_hash_recalc)", "random per-boot secret"],
+    );
+}
+
+#[test]
+fn tracing_sections_are_named_by_type() {
+    for (sec, what) in [
+        ("action", "a tc action (sched_act) program"),
+        ("socket1", "a socket filter (socket_filter) program"),
+        ("cgroup/skb", "a cgroup_skb program"),
+        ("kprobe/sys_open", "a kprobe program"),
+        ("tracepoint/syscalls/x", "a tracepoint program"),
+    ] {
+        assert_eq!(section_kind(sec), SectionKind::Unsupported(what), "{sec}");
+    }
+    let Some(bytes) = object(
+        r#"
+SEC("socket") int sock(struct __sk_buff *skb) { return 0; }
+"#,
+    ) else {
+        return;
+    };
+    has(
+        &err_with(&bytes, &Options::default()),
+        &[
+            "section socket: a socket filter (socket_filter) program; nfbpf runs XDP, tc and SUME programs",
+        ],
+    );
+    // Chosen by name: the same, with the function.
+    has(
+        &err_with(&bytes, &program("sock")),
+        &[
+            "section socket: a socket filter (socket_filter) program",
+            "function sock",
+            "--abi xdp, --abi tc or --abi sume",
+        ],
+    );
 }
 
 #[test]
@@ -203,12 +272,15 @@ fn other_sections_need_program_and_abi() {
             "no XDP program",
             "entry (section prog)",
             "--program NAME",
-            "--abi xdp or --abi sume",
+            "--abi xdp, --abi tc or --abi sume",
         ],
     );
     has(
         &err_with(&bytes, &program("entry")),
-        &["section prog, function entry", "--abi xdp or --abi sume"],
+        &[
+            "section prog, function entry",
+            "--abi xdp, --abi tc or --abi sume",
+        ],
     );
     let opts = Options {
         abi: Some(Abi::Sume),

@@ -13,7 +13,7 @@
 //! one [`nfbpf_vm::abi::Runner`] runs them all, and the lines printed and
 //! the packets written go through buffers.
 //!
-//! `--engine kernel` runs XDP programs on the running Linux kernel instead
+//! `--engine kernel` runs XDP and tc programs on the running Linux kernel instead
 //! (`BPF_PROG_TEST_RUN` through [`nfbpf_loader::kernel`]): same maps and
 //! rules, the same per-packet lines; instructions, cycles and the port of a
 //! redirect are unknown there (the kernel does not redirect in a test run).
@@ -38,7 +38,7 @@ pub struct NfArgs<'a> {
     pub pcap: &'a Path,
     pub abi: Option<Abi>,
     pub engine: EngineKind,
-    /// Run on the Linux kernel (XDP only) instead of `engine`.
+    /// Run on the Linux kernel (XDP and tc) instead of `engine`.
     pub kernel: bool,
     pub in_port: Option<u32>,
     pub rules: Option<&'a Path>,
@@ -58,8 +58,55 @@ pub fn read_packets(path: &Path) -> anyhow::Result<Vec<Pkt>> {
     Ok(capture::read_all(path)?)
 }
 
+/// A tc return value as tc names it (what `cls_bpf` in direct-action
+/// mode turns into `unspec` is named so).
+fn tc_action(r0: u64) -> &'static str {
+    use nfbpf_vm::contract::*;
+    match r0 as u32 as i32 {
+        TC_ACT_OK => "ok",
+        TC_ACT_RECLASSIFY => "reclassify",
+        TC_ACT_SHOT => "shot",
+        TC_ACT_PIPE => "pipe",
+        TC_ACT_STOLEN => "stolen",
+        TC_ACT_QUEUED => "queued",
+        TC_ACT_REPEAT => "repeat",
+        TC_ACT_REDIRECT => "redirect",
+        TC_ACT_TRAP => "trap",
+        _ => "unspec",
+    }
+}
+
+/// tc: the context fields a run leaves for the stack (`mark`, `priority`,
+/// `cb`; the models also `tc_classid`, `tc_index`, `queue_mapping`), for
+/// `--json`.
+fn skb_fields(o: &mut serde_json::Value, ctx: &[u8], model: bool) {
+    use nfbpf_vm::abi::sk_buff;
+    let f = |off: u64| {
+        ctx.get(off as usize..off as usize + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    o["mark"] = f(sk_buff::MARK).into();
+    o["priority"] = f(sk_buff::PRIORITY).into();
+    o["cb"] = (0..5)
+        .map(|i| f(sk_buff::CB + 4 * i))
+        .collect::<Vec<_>>()
+        .into();
+    if model {
+        o["tc_classid"] = f(sk_buff::TC_CLASSID).into();
+        o["tc_index"] = f(sk_buff::TC_INDEX).into();
+        o["queue_mapping"] = f(sk_buff::QUEUE_MAPPING).into();
+    }
+}
+
 /// `(action, port)` as the JSON output names them.
 fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
+    if abi == Abi::Tc {
+        return match v {
+            Verdict::Aborted => ("aborted", None),
+            Verdict::Redirect(p) | Verdict::Ingress(p) => ("redirect", Some(p)),
+            _ => (tc_action(r0), None),
+        };
+    }
     match (abi, v) {
         (_, Verdict::Aborted) => ("aborted", None),
         (_, Verdict::Drop) => ("drop", None),
@@ -72,6 +119,8 @@ fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
         (Abi::Sume, Verdict::Flood) => ("flood", None),
         (_, Verdict::Redirect(p)) => ("redirect", Some(p)),
         (_, Verdict::Host(_)) => ("redirect", None),
+        // tc verdicts are named above.
+        (Abi::Tc, _) | (_, Verdict::Ingress(_)) => ("unspec", None),
     }
 }
 
@@ -79,16 +128,14 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let opts = Options {
         abi: a.abi.map(|x| match x {
             Abi::Xdp => nfbpf_loader::abi::Abi::Xdp,
+            Abi::Tc => nfbpf_loader::abi::Abi::Tc,
             Abi::Sume => nfbpf_loader::abi::Abi::Sume,
         }),
         ..a.object.options()
     };
     let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     a.object.report(a.prog, &image);
-    let abi = match image.abi {
-        nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
-        nfbpf_loader::abi::Abi::Sume => Abi::Sume,
-    };
+    let abi = image.abi.vm();
     if a.kernel {
         return run_kernel(&a, &image);
     }
@@ -143,6 +190,12 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             }
             if let Verdict::Host(q) = ex.verdict {
                 o["host_queue"] = serde_json::Value::String(q.to_string());
+            }
+            if let Verdict::Ingress(_) = ex.verdict {
+                o["ingress"] = true.into();
+            }
+            if abi == Abi::Tc {
+                skb_fields(&mut o, &ex.ctx, true);
             }
             writeln!(out, "{o}")?;
         } else {
@@ -203,8 +256,11 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The XDP action of a kernel return value.
-fn kernel_action(retval: u32) -> &'static str {
+/// The action of a kernel return value (XDP or tc).
+fn kernel_action(abi: Abi, retval: u32) -> &'static str {
+    if abi == Abi::Tc {
+        return tc_action(u64::from(retval));
+    }
     match u64::from(retval) {
         nfbpf_vm::contract::XDP_DROP => "drop",
         nfbpf_vm::contract::XDP_PASS => "pass",
@@ -217,12 +273,13 @@ fn kernel_action(retval: u32) -> &'static str {
 /// `--engine kernel`: the packets through the running kernel.
 fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<ExitCode> {
     use nfbpf_loader::kernel::KernelProgram;
-    if image.abi != nfbpf_loader::abi::Abi::Xdp {
+    if image.abi == nfbpf_loader::abi::Abi::Sume {
         anyhow::bail!(
-            "{}: --engine kernel runs XDP programs only: Linux has no SUME ABI (use --engine interp or pipeline)",
+            "{}: --engine kernel runs XDP and tc programs only: Linux has no SUME ABI (use --engine interp or pipeline)",
             a.prog.display()
         );
     }
+    let abi = image.abi.vm();
     let k = KernelProgram::load(image).map_err(|e| anyhow!("{}: kernel: {e}", a.prog.display()))?;
     if let Some(r) = a.rules {
         let text =
@@ -253,15 +310,18 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
         let run = k
             .run(&p.data, in_port)
             .map_err(|e| anyhow!("packet {index}: kernel: {e}"))?;
-        let act = kernel_action(run.retval);
+        let act = kernel_action(abi, run.retval);
         let port = (act == "tx").then_some(in_port);
         *totals.entry(act).or_default() += 1;
         if a.json {
-            let o = serde_json::json!({
+            let mut o = serde_json::json!({
                 "index": index, "action": act, "port": port, "r0": run.retval,
                 "instructions": null, "cycles": null, "in_port": in_port,
                 "len": p.data.len(),
             });
+            if abi == Abi::Tc {
+                skb_fields(&mut o, &run.ctx_out, false);
+            }
             writeln!(out, "{o}")?;
         } else {
             let port = port.map_or("-".to_string(), |p| p.to_string());
@@ -297,7 +357,7 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": null, "faults": 0,
-            "engine": "kernel", "abi": Abi::Xdp.name(),
+            "engine": "kernel", "abi": abi.name(),
         });
         for (key, v) in &totals {
             o[*key] = (*v).into();

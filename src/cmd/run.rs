@@ -30,13 +30,14 @@ pub struct Args {
     /// packet of this pcap/pcapng file.
     #[arg(long)]
     pcap: Option<PathBuf>,
-    /// Program ABI (default: from the section: `xdp*` is XDP, `.text`
-    /// SUME; other sections need it). Overrides the section's type.
+    /// Program ABI (default: from the section: `xdp*` is XDP, `tc`,
+    /// `tc/ingress`, `classifier*`... tc, `.text` SUME; other sections need
+    /// it). Overrides the section's type.
     #[arg(long, value_enum)]
     abi: Option<AbiArg>,
     #[command(flatten)]
     object: super::object::ObjectArgs,
-    /// Engine for network functions: a model, or `kernel` (XDP only: the
+    /// Engine for network functions: a model, or `kernel` (XDP and tc: the
     /// running Linux kernel's BPF_PROG_TEST_RUN, needs root / CAP_BPF).
     #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
     engine: EngineArg,
@@ -64,6 +65,9 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum AbiArg {
     Xdp,
+    /// tc classifier, direct action (`struct __sk_buff`; software engines
+    /// and the kernel).
+    Tc,
     Sume,
 }
 
@@ -72,6 +76,7 @@ impl AbiArg {
     pub fn loader(self) -> nfbpf_loader::Abi {
         match self {
             AbiArg::Xdp => nfbpf_loader::Abi::Xdp,
+            AbiArg::Tc => nfbpf_loader::Abi::Tc,
             AbiArg::Sume => nfbpf_loader::Abi::Sume,
         }
     }
@@ -89,10 +94,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         return super::nf::run(super::nf::NfArgs {
             prog: &a.prog,
             pcap,
-            abi: a.abi.map(|x| match x {
-                AbiArg::Xdp => nfbpf_vm::abi::Abi::Xdp,
-                AbiArg::Sume => nfbpf_vm::abi::Abi::Sume,
-            }),
+            abi: a.abi.map(|x| x.loader().vm()),
             engine: match a.engine {
                 EngineArg::Interp | EngineArg::Kernel => nfbpf_vm::abi::EngineKind::Interp,
                 EngineArg::Pipeline => nfbpf_vm::abi::EngineKind::Pipeline,

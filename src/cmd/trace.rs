@@ -71,7 +71,7 @@ pub struct Args {
 /// An object on the pipeline model: the frame of `--mem` through the ABI's
 /// context, the image's maps configured (empty), the device's helper units.
 fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
-    use nfbpf_vm::abi::{Abi, RxMeta};
+    use nfbpf_vm::abi::RxMeta;
     use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
     if a.pcap.is_some() || a.rtl || a.cosim {
         anyhow::bail!(
@@ -89,10 +89,7 @@ fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
     let prog = image
         .program()
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
-    let abi = match image.abi {
-        nfbpf_loader::Abi::Xdp => Abi::Xdp,
-        nfbpf_loader::Abi::Sume => Abi::Sume,
-    };
+    let abi = image.abi.vm();
     let dev = SharedDeviceState::new(DeviceConfig::default());
     dev.with(|d| nfbpf_loader::install::configure_maps(&image, &mut d.maps))
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;

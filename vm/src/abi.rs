@@ -1,4 +1,4 @@
-//! The two program ABIs: XDP and SUME.
+//! The three program ABIs: XDP, tc and SUME.
 //!
 //! # XDP
 //! r1 = [`contract::CTX_BASE`], where a read-only region `ctx` holds
@@ -27,11 +27,54 @@
 //! returns `0xffffffff`. The output frame is `length` bytes after the
 //! header (a program may change `length`).
 //!
-//! Both ABIs: the stack region of [`crate::interp::add_stack`], and the map
+//! # tc
+//! A tc classifier in direct-action mode (`sched_cls`, as `cls_bpf da`
+//! and NICs that offload it run it) at ingress. r1 = [`contract::CTX_BASE`],
+//! where `struct __sk_buff` (Linux uapi, 192 bytes, offsets in [`sk_buff`])
+//! lies field by field, each field its own region named
+//! `__sk_buff.<field>`: the fields a tc program may write (`mark`,
+//! `queue_mapping`, `priority`, `tc_index`, `cb[0..5]`, `tc_classid`,
+//! `tstamp`, as the kernel's `tc_cls_act_is_valid_access`) are writable,
+//! every other field read-only (a store faults naming the field), and the
+//! fields a tc program may not touch at all (`family` .. `local_port`,
+//! `flow_keys`, the padding after `tstamp_type`) are not mapped. Per packet:
+//! `len` = `wire_len` = the frame's length; `pkt_type` as Linux's
+//! `eth_type_trans` classifies the destination MAC for a port whose own
+//! address is 00:00:00:00:00:00 (0 host, 1 broadcast ff:ff:ff:ff:ff:ff, 2
+//! other multicast, 3 other host); `protocol` the ethertype as the kernel
+//! stores `skb->protocol` (network order, so IPv4 reads 0x0008; `ETH_P_802_3`
+//! or `ETH_P_802_2` for 802.3 lengths, as `eth_type_trans`);
+//! `ingress_ifindex` = `ifindex` = the input port; `data`/`data_end` the
+//! frame, Ethernet header first (tc at ingress sees the MAC header pushed
+//! back), `data_meta` = `data`; `vlan_present`/`vlan_tci`/`vlan_proto` the
+//! out-of-line VLAN tag (none on arrival; `bpf_skb_vlan_push` sets it); all
+//! else 0 (`mark`, `priority`, `cb`, `hash`, `tc_classid`, `tstamp`,
+//! `queue_mapping`, `napi_id`, `gso_*`, `hwtstamp`, and `sk`: no socket).
+//! The packet window is the region `packet` as for XDP: the frame starts
+//! [`contract::TC_HEADROOM`] bytes in, so helpers that grow the frame at its
+//! front move `data` back; every helper that changes the packet recomputes
+//! `data`/`data_end`/`data_meta`/`len` in the context (the kernel
+//! invalidates packet pointers there). The frame after the run is
+//! `data..data_end`; the context after the run is in
+//! [`Execution::ctx`].
+//!
+//! Actions: r0 as a 32-bit `TC_ACT_*`, decoded as `cls_bpf` in direct-action
+//! mode and the ingress hook do: `OK` 0 and `UNSPEC` -1 pass the packet up
+//! the stack ([`Verdict::Pass`]); `SHOT` 2 drops it; `STOLEN` 4 and `TRAP` 8
+//! consume it (the packet goes nowhere: [`Verdict::Drop`], named "stolen" /
+//! "trap"); `REDIRECT` 7 sends it where `bpf_redirect` said (out of a port,
+//! [`Verdict::Redirect`], or with `BPF_F_INGRESS` into a port's receive
+//! path, [`Verdict::Ingress`]; without a target the kernel drops it);
+//! every other value, `RECLASSIFY` 1, `PIPE` 3, `QUEUED` 5, `REPEAT` 6
+//! included, `cls_bpf` turns into `UNSPEC`: pass.
+//!
+//! All ABIs: the stack region of [`crate::interp::add_stack`], and the map
 //! value regions lent by [`crate::maps::MapTable::lend`] (done by
 //! [`execute`]).
 
-use crate::contract::{self, PKT_BASE, PKT_WINDOW, SUME_MD_SIZE, XDP_HEADROOM, XDP_MD_SIZE};
+use crate::contract::{
+    self, PKT_BASE, PKT_WINDOW, SK_BUFF_SIZE, SUME_MD_SIZE, TC_HEADROOM, XDP_HEADROOM, XDP_MD_SIZE,
+};
 use crate::helpers::Helpers;
 use crate::interp::{self, Config, Fault};
 use crate::mem::{Memory, OverlapError};
@@ -55,6 +98,139 @@ pub mod xdp_md {
     pub const EGRESS_IFINDEX: u64 = 20;
 }
 
+/// `struct __sk_buff` (Linux uapi): byte offsets, and which fields a tc
+/// program may read and write.
+pub mod sk_buff {
+    pub const LEN: u64 = 0;
+    pub const PKT_TYPE: u64 = 4;
+    pub const MARK: u64 = 8;
+    pub const QUEUE_MAPPING: u64 = 12;
+    pub const PROTOCOL: u64 = 16;
+    pub const VLAN_PRESENT: u64 = 20;
+    pub const VLAN_TCI: u64 = 24;
+    pub const VLAN_PROTO: u64 = 28;
+    pub const PRIORITY: u64 = 32;
+    pub const INGRESS_IFINDEX: u64 = 36;
+    pub const IFINDEX: u64 = 40;
+    pub const TC_INDEX: u64 = 44;
+    pub const CB: u64 = 48;
+    pub const HASH: u64 = 68;
+    pub const TC_CLASSID: u64 = 72;
+    pub const DATA: u64 = 76;
+    pub const DATA_END: u64 = 80;
+    pub const NAPI_ID: u64 = 84;
+    pub const FAMILY: u64 = 88;
+    pub const REMOTE_IP4: u64 = 92;
+    pub const LOCAL_IP4: u64 = 96;
+    pub const REMOTE_IP6: u64 = 100;
+    pub const LOCAL_IP6: u64 = 116;
+    pub const REMOTE_PORT: u64 = 132;
+    pub const LOCAL_PORT: u64 = 136;
+    pub const DATA_META: u64 = 140;
+    pub const FLOW_KEYS: u64 = 144;
+    pub const TSTAMP: u64 = 152;
+    pub const WIRE_LEN: u64 = 160;
+    pub const GSO_SEGS: u64 = 164;
+    pub const SK: u64 = 168;
+    pub const GSO_SIZE: u64 = 176;
+    pub const TSTAMP_TYPE: u64 = 180;
+    pub const HWTSTAMP: u64 = 184;
+
+    /// What a tc program may do with a field.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Access {
+        ReadWrite,
+        Read,
+        /// Not accessible to tc programs (the verifier refuses any access):
+        /// not mapped.
+        None,
+    }
+
+    /// Every field: (name, offset, size, access), in layout order.
+    pub const FIELDS: &[(&str, u64, u64, Access)] = &[
+        ("len", LEN, 4, Access::Read),
+        ("pkt_type", PKT_TYPE, 4, Access::Read),
+        ("mark", MARK, 4, Access::ReadWrite),
+        ("queue_mapping", QUEUE_MAPPING, 4, Access::ReadWrite),
+        ("protocol", PROTOCOL, 4, Access::Read),
+        ("vlan_present", VLAN_PRESENT, 4, Access::Read),
+        ("vlan_tci", VLAN_TCI, 4, Access::Read),
+        ("vlan_proto", VLAN_PROTO, 4, Access::Read),
+        ("priority", PRIORITY, 4, Access::ReadWrite),
+        ("ingress_ifindex", INGRESS_IFINDEX, 4, Access::Read),
+        ("ifindex", IFINDEX, 4, Access::Read),
+        ("tc_index", TC_INDEX, 4, Access::ReadWrite),
+        ("cb", CB, 20, Access::ReadWrite),
+        ("hash", HASH, 4, Access::Read),
+        ("tc_classid", TC_CLASSID, 4, Access::ReadWrite),
+        ("data", DATA, 4, Access::Read),
+        ("data_end", DATA_END, 4, Access::Read),
+        ("napi_id", NAPI_ID, 4, Access::Read),
+        ("family", FAMILY, 4, Access::None),
+        ("remote_ip4", REMOTE_IP4, 4, Access::None),
+        ("local_ip4", LOCAL_IP4, 4, Access::None),
+        ("remote_ip6", REMOTE_IP6, 16, Access::None),
+        ("local_ip6", LOCAL_IP6, 16, Access::None),
+        ("remote_port", REMOTE_PORT, 4, Access::None),
+        ("local_port", LOCAL_PORT, 4, Access::None),
+        ("data_meta", DATA_META, 4, Access::Read),
+        ("flow_keys", FLOW_KEYS, 8, Access::None),
+        ("tstamp", TSTAMP, 8, Access::ReadWrite),
+        ("wire_len", WIRE_LEN, 4, Access::Read),
+        ("gso_segs", GSO_SEGS, 4, Access::Read),
+        ("sk", SK, 8, Access::Read),
+        ("gso_size", GSO_SIZE, 4, Access::Read),
+        ("tstamp_type", TSTAMP_TYPE, 1, Access::Read),
+        ("hwtstamp", HWTSTAMP, 8, Access::Read),
+    ];
+
+    /// The field holding byte `off` of the struct, if any.
+    pub fn field_at(off: u64) -> Option<(&'static str, u64, u64, Access)> {
+        FIELDS
+            .iter()
+            .copied()
+            .find(|&(_, o, n, _)| off >= o && off < o + n)
+    }
+
+    /// `eth_type_trans`'s `pkt_type` for a frame arriving on a port whose
+    /// address is 00:00:00:00:00:00: 0 host, 1 broadcast, 2 multicast, 3
+    /// other host.
+    pub fn pkt_type(frame: &[u8]) -> u32 {
+        let dst = frame.get(..6).unwrap_or(&[0; 6]);
+        if dst.iter().all(|&b| b == 0) {
+            0
+        } else if dst.iter().all(|&b| b == 0xff) {
+            1
+        } else if dst[0] & 1 == 1 {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// `skb->protocol` as `eth_type_trans` sets it, as the 32-bit context
+    /// field reads it (the `__be16` in network order: IPv4 is 0x0008).
+    pub fn protocol(frame: &[u8]) -> u32 {
+        let et = match frame.get(12..14) {
+            Some(b) => u16::from_be_bytes([b[0], b[1]]),
+            None => return 0,
+        };
+        let host = if et >= 0x600 {
+            et
+        } else if frame.get(14..16) == Some(&[0xff, 0xff]) {
+            1 // ETH_P_802_3: raw 802.3
+        } else {
+            4 // ETH_P_802_2
+        };
+        u32::from(host.swap_bytes())
+    }
+}
+
+/// Name of the context region holding `__sk_buff` field `name` (tc).
+pub fn skb_region(name: &str) -> String {
+    format!("__sk_buff.{name}")
+}
+
 /// Byte offsets in the SUME metadata header.
 pub mod sume_md {
     pub const IN_PORT: usize = 0;
@@ -74,13 +250,16 @@ pub type Window = (Vec<u8>, Option<Vec<u8>>, [u64; 5]);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Abi {
     Xdp,
+    /// tc classifier, direct action (`struct __sk_buff` context).
+    Tc,
     Sume,
 }
 
 /// What the receive side knows about a packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RxMeta {
-    /// Input port (XDP: `ingress_ifindex`).
+    /// Input port (XDP: `ingress_ifindex`; tc: `ingress_ifindex` and
+    /// `ifindex`).
     pub in_port: u32,
     /// SUME header fields.
     pub src_queue: u8,
@@ -107,6 +286,10 @@ pub enum Verdict {
     Redirect(u32),
     /// XDP_REDIRECT to a host queue (CPUMAP, XSKMAP).
     Host(units::HostQueue),
+    /// tc: `TC_ACT_REDIRECT` after `bpf_redirect(port, BPF_F_INGRESS)`:
+    /// into this port's receive path (to the host, as if it had arrived
+    /// there).
+    Ingress(u32),
 }
 
 impl fmt::Display for Verdict {
@@ -119,6 +302,7 @@ impl fmt::Display for Verdict {
             Verdict::Flood => f.write_str("flood"),
             Verdict::Redirect(p) => write!(f, "redirect:{p}"),
             Verdict::Host(q) => write!(f, "redirect:{q}"),
+            Verdict::Ingress(p) => write!(f, "ingress:{p}"),
         }
     }
 }
@@ -128,6 +312,10 @@ impl fmt::Display for Verdict {
 pub enum AbiError {
     #[error("frame of {0} bytes is too long for the {1} ABI")]
     TooLong(usize, &'static str),
+    #[error(
+        "frame of {0} bytes is too short for the tc ABI: tc sees frames of at least an Ethernet header ({1} bytes)"
+    )]
+    TooShort(usize, usize),
     #[error(transparent)]
     Overlap(#[from] OverlapError),
 }
@@ -140,6 +328,7 @@ impl Abi {
     pub fn name(self) -> &'static str {
         match self {
             Abi::Xdp => "xdp",
+            Abi::Tc => "tc",
             Abi::Sume => "sume",
         }
     }
@@ -158,7 +347,10 @@ impl Abi {
         interp::add_stack(&mut m)?;
         m.add(PACKET_REGION, PKT_BASE, win, true)?;
         if let Some(ctx) = ctx {
-            m.add(CTX_REGION, contract::CTX_BASE, ctx, false)?;
+            match self {
+                Abi::Tc => add_skb(&mut m, &ctx)?,
+                _ => m.add(CTX_REGION, contract::CTX_BASE, ctx, false)?,
+            }
         }
         Ok((m, args))
     }
@@ -186,6 +378,35 @@ impl Abi {
                     (xdp_md::INGRESS_IFINDEX, rx.in_port),
                     (xdp_md::RX_QUEUE_INDEX, rx.rx_queue_index),
                     (xdp_md::EGRESS_IFINDEX, 0),
+                ];
+                for (off, v) in fields {
+                    put(&mut ctx, off as usize, &v.to_le_bytes());
+                }
+                args[0] = contract::CTX_BASE;
+                Ok((win, Some(ctx), args))
+            }
+            Abi::Tc => {
+                if packet.len() < contract::ETH_HLEN {
+                    return Err(AbiError::TooShort(packet.len(), contract::ETH_HLEN));
+                }
+                if packet.len() > u32::MAX as usize - (PKT_BASE as usize + TC_HEADROOM) {
+                    return Err(AbiError::TooLong(packet.len(), "tc"));
+                }
+                let mut win = vec![0u8; TC_HEADROOM + packet.len()];
+                put(&mut win, TC_HEADROOM, packet);
+                let data = PKT_BASE as u32 + TC_HEADROOM as u32;
+                let len = packet.len() as u32;
+                let mut ctx = vec![0u8; SK_BUFF_SIZE];
+                let fields = [
+                    (sk_buff::LEN, len),
+                    (sk_buff::PKT_TYPE, sk_buff::pkt_type(packet)),
+                    (sk_buff::PROTOCOL, sk_buff::protocol(packet)),
+                    (sk_buff::INGRESS_IFINDEX, rx.in_port),
+                    (sk_buff::IFINDEX, rx.in_port),
+                    (sk_buff::DATA, data),
+                    (sk_buff::DATA_END, data + len),
+                    (sk_buff::DATA_META, data),
+                    (sk_buff::WIRE_LEN, len),
                 ];
                 for (off, v) in fields {
                     put(&mut ctx, off as usize, &v.to_le_bytes());
@@ -221,6 +442,7 @@ impl Abi {
     pub fn engine_helpers(self, dev: &SharedDeviceState, engine: usize) -> Helpers {
         match self {
             Abi::Xdp => units::xdp_helpers(dev, engine),
+            Abi::Tc => units::tc_helpers(dev, engine),
             Abi::Sume => units::sume_helpers(dev, engine),
         }
     }
@@ -230,6 +452,7 @@ impl Abi {
     pub fn helper_known(self) -> fn(u32) -> bool {
         match self {
             Abi::Xdp => units::xdp_helper_known,
+            Abi::Tc => units::tc_helper_known,
             Abi::Sume => units::sume_helper_known,
         }
     }
@@ -245,9 +468,23 @@ impl Abi {
                     Some(RedirectTarget::Port(p)) => Verdict::Redirect(p),
                     Some(RedirectTarget::Broadcast { .. }) => Verdict::Flood,
                     Some(RedirectTarget::Host(q)) => Verdict::Host(q),
-                    None => Verdict::Aborted,
+                    None | Some(RedirectTarget::Ingress(_)) => Verdict::Aborted,
                 },
                 _ => Verdict::Aborted,
+            },
+            Abi::Tc => match r0 as u32 as i32 {
+                contract::TC_ACT_SHOT | contract::TC_ACT_STOLEN | contract::TC_ACT_TRAP => {
+                    Verdict::Drop
+                }
+                contract::TC_ACT_REDIRECT => match redirect {
+                    Some(RedirectTarget::Port(p)) => Verdict::Redirect(p),
+                    Some(RedirectTarget::Ingress(p)) => Verdict::Ingress(p),
+                    // No target (or one tc cannot set): the kernel's
+                    // skb_do_redirect finds no device and drops.
+                    _ => Verdict::Drop,
+                },
+                // OK, UNSPEC, and whatever cls_bpf turns into UNSPEC.
+                _ => Verdict::Pass,
             },
             Abi::Sume => match r0 {
                 contract::SUME_DROP => Verdict::Drop,
@@ -259,11 +496,19 @@ impl Abi {
         }
     }
 
-    /// The frame after the run (XDP: `data..data_end`, as moved by the
-    /// adjust helpers; SUME: `length` bytes after the header).
+    /// The frame after the run (XDP and tc: `data..data_end`, as moved by
+    /// the helpers; SUME: `length` bytes after the header).
     pub fn frame(self, mem: &Memory) -> Option<Vec<u8>> {
         let w = mem.region(PACKET_REGION)?;
         match self {
+            Abi::Tc => {
+                let f = |o: u64| mem.load(contract::CTX_BASE + o, crate::isa::Width::W).ok();
+                let (d, e) = (f(sk_buff::DATA)?, f(sk_buff::DATA_END)?);
+                if d < w.base || e > w.end() || d > e {
+                    return None;
+                }
+                Some(w.data[(d - w.base) as usize..(e - w.base) as usize].to_vec())
+            }
             Abi::Xdp => {
                 let c = mem.region(CTX_REGION)?;
                 let f = |o: u64| {
@@ -288,6 +533,49 @@ impl Abi {
     }
 }
 
+/// Place `__sk_buff` (the 192 bytes of `ctx`) at [`contract::CTX_BASE`],
+/// one region per field, writable as [`sk_buff::FIELDS`] says; fields a tc
+/// program may not access stay unmapped.
+fn add_skb(m: &mut Memory, ctx: &[u8]) -> Result<(), OverlapError> {
+    for &(name, off, size, access) in sk_buff::FIELDS {
+        let bytes = ctx[off as usize..(off + size) as usize].to_vec();
+        match access {
+            sk_buff::Access::ReadWrite => {
+                m.add(skb_region(name), contract::CTX_BASE + off, bytes, true)?
+            }
+            sk_buff::Access::Read => {
+                m.add(skb_region(name), contract::CTX_BASE + off, bytes, false)?
+            }
+            sk_buff::Access::None => {}
+        }
+    }
+    Ok(())
+}
+
+impl Abi {
+    /// The context's bytes in `mem` (tc: all of `__sk_buff`, unmapped
+    /// fields 0; XDP: `xdp_md`; SUME: none).
+    pub fn ctx_bytes(self, mem: &Memory) -> Vec<u8> {
+        match self {
+            Abi::Tc => {
+                let mut out = vec![0u8; SK_BUFF_SIZE];
+                for &(name, off, size, _) in sk_buff::FIELDS {
+                    if let Some(r) = mem.region(&skb_region(name)) {
+                        let n = (size as usize).min(r.data.len());
+                        out[off as usize..off as usize + n].copy_from_slice(&r.data[..n]);
+                    }
+                }
+                out
+            }
+            Abi::Xdp => mem
+                .region(CTX_REGION)
+                .map(|r| r.data.clone())
+                .unwrap_or_default(),
+            Abi::Sume => Vec::new(),
+        }
+    }
+}
+
 /// One packet through one program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Execution {
@@ -295,6 +583,9 @@ pub struct Execution {
     pub verdict: Verdict,
     /// The frame after the run.
     pub frame: Vec<u8>,
+    /// The context after the run (tc: the 192 bytes of `__sk_buff`, as the
+    /// program and the helpers left them; XDP: `xdp_md`; SUME: empty).
+    pub ctx: Vec<u8>,
     pub insns: u64,
     /// Helper calls and their modeled cycles in this run.
     pub helper_calls: u64,
@@ -514,29 +805,53 @@ impl Runner {
             )
         });
         let frame = self.abi.frame(mem).unwrap_or_default();
+        let ctx = self.abi.ctx_bytes(mem);
+        let abi = self.abi;
         self.mem = Some(m);
         Ok(match res {
             Ok(o) => Execution {
                 r0: o.r0,
                 verdict: self.abi.verdict(o.r0, rx, redirect),
                 frame,
+                ctx,
                 insns: o.insns,
                 helper_calls: calls,
                 helper_cycles: cycles,
                 fault: None,
                 cycles: clocks,
             },
-            Err(f) => Execution {
+            Err(mut f) => {
+                name_ctx_hole(abi, &mut f);
+                Execution {
                 r0: 0,
                 verdict: Verdict::Aborted,
                 frame,
+                ctx,
                 insns: 0,
                 helper_calls: calls,
                 helper_cycles: cycles,
                 fault: Some(f),
                 cycles: clocks,
-            },
+            }
+            }
         })
+    }
+}
+
+/// A tc program's access to a `__sk_buff` field it may not touch (not
+/// mapped): the fault names the field.
+fn name_ctx_hole(abi: Abi, f: &mut Fault) {
+    if let (Abi::Tc, crate::interp::FaultKind::Mem(m)) = (abi, &mut f.kind)
+        && !m.read_only
+        && let Some(off) = m.addr.checked_sub(contract::CTX_BASE)
+        && off < SK_BUFF_SIZE as u64
+    {
+        m.region = match sk_buff::field_at(off) {
+            Some((name, ..)) => {
+                format!("__sk_buff.{name}, which tc programs may not access")
+            }
+            None => "padding of __sk_buff, which tc programs may not access".into(),
+        };
     }
 }
 

@@ -252,6 +252,73 @@ pub const TCAM_ENTRIES: usize = 64;
 /// per 32 bytes of format string after one setup cycle.
 pub const SIMPLE_HELPER_CYCLES: u32 = 1;
 
+// ---- tc (sched_cls, direct action): helper ids, actions, flags ----
+
+/// Helper ids of the tc ABI's own helpers (Linux numbers).
+pub const HELPER_SKB_STORE_BYTES: u32 = 9;
+pub const HELPER_L3_CSUM_REPLACE: u32 = 10;
+pub const HELPER_L4_CSUM_REPLACE: u32 = 11;
+pub const HELPER_SKB_VLAN_PUSH: u32 = 18;
+pub const HELPER_SKB_VLAN_POP: u32 = 19;
+pub const HELPER_SKB_LOAD_BYTES: u32 = 26;
+pub const HELPER_SKB_CHANGE_PROTO: u32 = 31;
+pub const HELPER_SKB_PULL_DATA: u32 = 39;
+pub const HELPER_SKB_CHANGE_HEAD: u32 = 43;
+pub const HELPER_SKB_ADJUST_ROOM: u32 = 50;
+pub const HELPER_KTIME_GET_BOOT_NS: u32 = 125;
+pub const HELPER_REDIRECT_NEIGH: u32 = 152;
+
+/// tc actions (`TC_ACT_*`, r0 as a signed 32-bit value).
+pub const TC_ACT_UNSPEC: i32 = -1;
+pub const TC_ACT_OK: i32 = 0;
+pub const TC_ACT_RECLASSIFY: i32 = 1;
+pub const TC_ACT_SHOT: i32 = 2;
+pub const TC_ACT_PIPE: i32 = 3;
+pub const TC_ACT_STOLEN: i32 = 4;
+pub const TC_ACT_QUEUED: i32 = 5;
+pub const TC_ACT_REPEAT: i32 = 6;
+pub const TC_ACT_REDIRECT: i32 = 7;
+pub const TC_ACT_TRAP: i32 = 8;
+
+/// Size of `struct __sk_buff` (Linux uapi).
+pub const SK_BUFF_SIZE: usize = 192;
+/// Headroom in front of a tc frame in the packet window: room for
+/// `bpf_skb_change_head`, `bpf_skb_adjust_room` and `bpf_skb_vlan_push` to
+/// grow the frame at its front (the same 256 bytes as XDP's).
+pub const TC_HEADROOM: usize = XDP_HEADROOM;
+
+/// `bpf_redirect` flag: to the ingress of the device (else its egress).
+pub const BPF_F_INGRESS: u64 = 1;
+/// `bpf_skb_store_bytes` flags.
+pub const BPF_F_RECOMPUTE_CSUM: u64 = 1;
+pub const BPF_F_INVALIDATE_HASH: u64 = 1 << 1;
+/// `bpf_l3/l4_csum_replace` flags: the field size in the low 4 bits.
+pub const BPF_F_HDR_FIELD_MASK: u64 = 0xf;
+pub const BPF_F_PSEUDO_HDR: u64 = 1 << 4;
+pub const BPF_F_MARK_MANGLED_0: u64 = 1 << 5;
+pub const BPF_F_MARK_ENFORCE: u64 = 1 << 6;
+pub const BPF_F_IPV6: u64 = 1 << 7;
+/// `bpf_skb_adjust_room` modes and flags.
+pub const BPF_ADJ_ROOM_NET: u64 = 0;
+pub const BPF_ADJ_ROOM_MAC: u64 = 1;
+pub const BPF_F_ADJ_ROOM_FIXED_GSO: u64 = 1;
+pub const BPF_F_ADJ_ROOM_ENCAP_L3_IPV4: u64 = 1 << 1;
+pub const BPF_F_ADJ_ROOM_ENCAP_L3_IPV6: u64 = 1 << 2;
+pub const BPF_F_ADJ_ROOM_ENCAP_L4_GRE: u64 = 1 << 3;
+pub const BPF_F_ADJ_ROOM_ENCAP_L4_UDP: u64 = 1 << 4;
+pub const BPF_F_ADJ_ROOM_NO_CSUM_RESET: u64 = 1 << 5;
+pub const BPF_F_ADJ_ROOM_ENCAP_L2_ETH: u64 = 1 << 6;
+pub const BPF_F_ADJ_ROOM_DECAP_L3_IPV4: u64 = 1 << 7;
+pub const BPF_F_ADJ_ROOM_DECAP_L3_IPV6: u64 = 1 << 8;
+/// `BPF_F_ADJ_ROOM_ENCAP_L2(len)`: the inner MAC length in bits 56..63.
+pub const BPF_ADJ_ROOM_ENCAP_L2_SHIFT: u32 = 56;
+/// Errnos of the tc helpers (beyond the map ones above).
+pub const ENOMEM: i64 = 12;
+pub const EALREADY: i64 = 114;
+/// Linux's internal `ENOTSUPP` (not `EOPNOTSUPP`), which the skb helpers
+/// return for what they cannot do.
+pub const ENOTSUPP: i64 = 524;
+
 // ---------------------------------------------------------------------------
 // END maps/abi section.
 // ---------------------------------------------------------------------------

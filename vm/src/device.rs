@@ -632,8 +632,9 @@ impl Device {
                         Verdict::Tx(p) | Verdict::Redirect(p) => Some(Dest::Port(p)),
                         Verdict::Flood => Some(Dest::Flood),
                         // A host queue is the host's path (the device
-                        // refuses CPUMAP and XSKMAP at load).
-                        Verdict::Pass | Verdict::Host(_) => Some(Dest::Host),
+                        // refuses CPUMAP and XSKMAP at load, and tc
+                        // programs, whose ingress redirect this is).
+                        Verdict::Pass | Verdict::Host(_) | Verdict::Ingress(_) => Some(Dest::Host),
                         Verdict::Drop | Verdict::Aborted => None,
                     };
                     match dest {
@@ -865,13 +866,20 @@ pub fn now_ns(cycle: u64) -> u64 {
 /// verdict, `ctx` the context (XDP's data/data_end).
 pub fn frame_of(abi: Abi, window: &[u8], ctx: &[u8]) -> Vec<u8> {
     match abi {
-        Abi::Xdp => {
+        Abi::Xdp | Abi::Tc => {
+            let (d, e) = match abi {
+                Abi::Tc => (
+                    crate::abi::sk_buff::DATA as usize,
+                    crate::abi::sk_buff::DATA_END as usize,
+                ),
+                _ => (0, 4),
+            };
             let f = |o: usize| {
                 ctx.get(o..o + 4)
                     .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
                     .unwrap_or(0)
             };
-            let (d, e) = (f(0), f(4));
+            let (d, e) = (f(d), f(e));
             let (d, e) = (
                 d.wrapping_sub(PKT_BASE) as usize,
                 e.wrapping_sub(PKT_BASE) as usize,

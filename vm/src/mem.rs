@@ -51,6 +51,10 @@ pub struct MemFault {
     pub write: bool,
     /// The access hit a read-only region (otherwise: no region holds it).
     pub read_only: bool,
+    /// The read-only region's name; for an access no region holds, what
+    /// the owner of the address map says is there, if anything (empty
+    /// otherwise).
+    pub region: String,
     /// The regions that do exist, for the message.
     pub map: String,
 }
@@ -61,8 +65,14 @@ impl fmt::Display for MemFault {
         if self.read_only {
             write!(
                 f,
-                "{what} of {} bytes at {:#x} hits a read-only region",
-                self.width, self.addr
+                "{what} of {} bytes at {:#x} hits the read-only region {}",
+                self.width, self.addr, self.region
+            )
+        } else if !self.region.is_empty() {
+            write!(
+                f,
+                "{what} of {} bytes at {:#x}: {}",
+                self.width, self.addr, self.region
             )
         } else {
             write!(
@@ -171,10 +181,31 @@ impl Memory {
 
     #[cold]
     fn fault(&self, addr: u64, w: u32, write: bool, read_only: bool) -> MemFault {
-        let map = self
-            .regions
-            .iter()
-            .map(|r| format!("{r:?}"))
+        let region = match read_only {
+            true => self
+                .regions
+                .iter()
+                .find(|r| r.offset(addr, 1).is_some())
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+            false => String::new(),
+        };
+        // Adjacent regions named `group.part` are listed as one `group.*`.
+        let mut parts: Vec<(String, u64, u64)> = Vec::new();
+        for r in &self.regions {
+            let group = r.name.split_once('.').map(|(g, _)| format!("{g}.*"));
+            match (parts.last_mut(), group) {
+                (Some(last), Some(g)) if last.0 == g && last.2 <= r.base => last.2 = r.end(),
+                (_, Some(g)) => parts.push((g, r.base, r.end())),
+                (_, None) => parts.push((format!("{r:?}"), 0, 0)),
+            }
+        }
+        let map = parts
+            .into_iter()
+            .map(|(n, b, e)| match e {
+                0 => n,
+                _ => format!("{n} {b:#x}..{e:#x}"),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         MemFault {
@@ -182,6 +213,7 @@ impl Memory {
             width: w,
             write,
             read_only,
+            region,
             map,
         }
     }
@@ -285,6 +317,10 @@ mod tests {
         assert!(m.load(u64::MAX, Width::B).is_err());
         let e = m.store(0x200, Width::B, 1).unwrap_err();
         assert!(e.read_only);
+        assert_eq!(
+            e.to_string(),
+            "write of 1 bytes at 0x200 hits the read-only region ctx"
+        );
         let e = m.load(0x1000, Width::DW).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -58,6 +58,9 @@ pub enum RedirectTarget {
     Broadcast { exclude_ingress: bool },
     /// A host queue (CPUMAP, XSKMAP).
     Host(HostQueue),
+    /// tc `bpf_redirect` with `BPF_F_INGRESS`: into this port's receive
+    /// path.
+    Ingress(u32),
 }
 
 /// Where a redirect to the host goes.
@@ -96,13 +99,36 @@ pub struct EngineState {
     /// Clocks spent waiting for the map coprocessor while another engine's
     /// operation held it (the arbiter's wait; only when the device arbitrates).
     pub coproc_wait: u64,
+    /// What the tc helpers know of the packet beyond its context.
+    pub skb: SkbState,
+}
+
+/// The parts of a Linux `sk_buff` the tc helpers use that `__sk_buff`
+/// does not show (per packet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkbState {
+    /// Offset of the network header from `data` (`ETH_HLEN` on arrival;
+    /// `bpf_skb_change_head` moves the MAC header in front of it).
+    pub net_off: u32,
+    /// `bpf_skb_adjust_room` has encapsulated the packet once already.
+    pub encapsulation: bool,
+}
+
+impl Default for SkbState {
+    fn default() -> Self {
+        SkbState {
+            net_off: contract::ETH_HLEN as u32,
+            encapsulation: false,
+        }
+    }
 }
 
 impl EngineState {
-    /// Forget per-packet state (redirect target, last call).
+    /// Forget per-packet state (redirect target, last call, skb state).
     pub fn begin_packet(&mut self) {
         self.redirect = None;
         self.last_call = None;
+        self.skb = SkbState::default();
     }
 }
 
@@ -349,6 +375,80 @@ pub const UNITS: &[HelperUnit] = &[
         id: contract::HELPER_XDP_STORE_BYTES,
         name: "xdp_store_bytes",
         latency: lat_copy,
+        coprocessor: false,
+    },
+    // The tc ABI's own helpers (software engines only: the device runs no
+    // tc programs). Copies cost a word per cycle, the rest one cycle.
+    HelperUnit {
+        id: contract::HELPER_SKB_STORE_BYTES,
+        name: "skb_store_bytes",
+        latency: lat_copy,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_LOAD_BYTES,
+        name: "skb_load_bytes",
+        latency: lat_copy,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_L3_CSUM_REPLACE,
+        name: "l3_csum_replace",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_L4_CSUM_REPLACE,
+        name: "l4_csum_replace",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_PULL_DATA,
+        name: "skb_pull_data",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_VLAN_PUSH,
+        name: "skb_vlan_push",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_VLAN_POP,
+        name: "skb_vlan_pop",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_CHANGE_PROTO,
+        name: "skb_change_proto",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_CHANGE_HEAD,
+        name: "skb_change_head",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SKB_ADJUST_ROOM,
+        name: "skb_adjust_room",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_REDIRECT_NEIGH,
+        name: "redirect_neigh",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_KTIME_GET_BOOT_NS,
+        name: "ktime_get_boot_ns",
+        latency: lat_simple,
         coprocessor: false,
     },
 ];
@@ -1049,6 +1149,93 @@ pub fn sume_helper_known(id: u32) -> bool {
     SUME_HELPER_IDS.contains(&id)
 }
 
+/// Helper ids the tc ABI provides (software engines only): map lookup,
+/// update and delete through pointers, the timer (also as
+/// `ktime_get_boot_ns`), PRNG, trace, `get_smp_processor_id`,
+/// `csum_diff`, and the skb helpers of [`tc`]. Not `redirect_map`: Linux
+/// gives it to XDP programs only.
+pub const TC_HELPER_IDS: &[u32] = &[
+    contract::HELPER_MAP_LOOKUP_ELEM,
+    contract::HELPER_MAP_UPDATE_ELEM,
+    contract::HELPER_MAP_DELETE_ELEM,
+    contract::HELPER_KTIME_GET_NS,
+    contract::HELPER_TRACE_PRINTK,
+    contract::HELPER_GET_PRANDOM_U32,
+    contract::HELPER_GET_SMP_PROCESSOR_ID,
+    contract::HELPER_SKB_STORE_BYTES,
+    contract::HELPER_L3_CSUM_REPLACE,
+    contract::HELPER_L4_CSUM_REPLACE,
+    contract::HELPER_SKB_VLAN_PUSH,
+    contract::HELPER_SKB_VLAN_POP,
+    contract::HELPER_REDIRECT,
+    contract::HELPER_SKB_LOAD_BYTES,
+    contract::HELPER_CSUM_DIFF,
+    contract::HELPER_SKB_PULL_DATA,
+    contract::HELPER_SKB_CHANGE_PROTO,
+    contract::HELPER_SKB_CHANGE_HEAD,
+    contract::HELPER_SKB_ADJUST_ROOM,
+    contract::HELPER_KTIME_GET_BOOT_NS,
+    contract::HELPER_REDIRECT_NEIGH,
+];
+
+/// Helper ids the tc ABI provides.
+pub fn tc_helper_known(id: u32) -> bool {
+    TC_HELPER_IDS.contains(&id)
+}
+
+/// Why the tc ABI does not provide helper `id`, for the helpers tc
+/// programs use that the model deliberately leaves out.
+pub fn tc_helper_refusal(id: u32) -> Option<&'static str> {
+    Some(match id {
+        13 => {
+            "bpf_clone_redirect sends a copy of the packet and keeps the original: \
+             two outputs, and an engine's verdict has one"
+        }
+        34 => {
+            "the skb hash is Linux's flow dissector hash keyed with a random per-boot \
+             secret: a model cannot compute the same value"
+        }
+        51 => "Linux gives bpf_redirect_map to XDP programs only; tc programs use bpf_redirect",
+        20 | 21 | 29 | 30 => {
+            "tunnel metadata (bpf_skb_{get,set}_tunnel_*) belongs to a tunnel device \
+             the model does not have"
+        }
+        _ => return None,
+    })
+}
+
+/// The tc ABI's helpers for `engine`.
+pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
+    let mut h = Helpers::new();
+    let table: [(u32, Body); TC_HELPER_IDS.len()] = [
+        (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
+        (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
+        (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
+        (contract::HELPER_KTIME_GET_NS, ktime_get_ns),
+        (contract::HELPER_TRACE_PRINTK, trace_printk),
+        (contract::HELPER_GET_PRANDOM_U32, get_prandom_u32),
+        (contract::HELPER_GET_SMP_PROCESSOR_ID, get_smp_processor_id),
+        (contract::HELPER_SKB_STORE_BYTES, tc::skb_store_bytes),
+        (contract::HELPER_L3_CSUM_REPLACE, tc::l3_csum_replace),
+        (contract::HELPER_L4_CSUM_REPLACE, tc::l4_csum_replace),
+        (contract::HELPER_SKB_VLAN_PUSH, tc::skb_vlan_push),
+        (contract::HELPER_SKB_VLAN_POP, tc::skb_vlan_pop),
+        (contract::HELPER_REDIRECT, tc::redirect),
+        (contract::HELPER_SKB_LOAD_BYTES, tc::skb_load_bytes),
+        (contract::HELPER_CSUM_DIFF, csum_diff_helper),
+        (contract::HELPER_SKB_PULL_DATA, tc::skb_pull_data),
+        (contract::HELPER_SKB_CHANGE_PROTO, tc::skb_change_proto),
+        (contract::HELPER_SKB_CHANGE_HEAD, tc::skb_change_head),
+        (contract::HELPER_SKB_ADJUST_ROOM, tc::skb_adjust_room),
+        (contract::HELPER_KTIME_GET_BOOT_NS, tc::ktime_get_boot_ns),
+        (contract::HELPER_REDIRECT_NEIGH, tc::redirect_neigh),
+    ];
+    for (id, body) in table {
+        register(&mut h, dev, engine, id, body);
+    }
+    h
+}
+
 /// The XDP ABI's helpers for `engine`.
 pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
@@ -1094,6 +1281,8 @@ pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     }
     h
 }
+
+pub mod tc;
 
 #[cfg(test)]
 mod tests;

@@ -723,3 +723,222 @@ fn runner_reuse_matches_fresh_runs() {
         }
     }
 }
+
+// ---- tc ----
+
+/// An Ethernet frame of `n` bytes with ethertype `et` and destination `dst`.
+fn eth(n: usize, dst: [u8; 6], et: u16) -> Vec<u8> {
+    let mut f = frame(n);
+    f[..6].copy_from_slice(&dst);
+    f[12..14].copy_from_slice(&et.to_be_bytes());
+    f
+}
+
+fn tc_run(p: &Program, pkt: &[u8]) -> Execution {
+    run(Abi::Tc, p, &device(&[]), pkt, 3)
+}
+
+#[test]
+fn tc_context_layout() {
+    let f = eth(80, [0x02, 0, 0, 0, 0, 1], 0x0800);
+    let (m, a) = Abi::Tc.context(&f, &rx(4)).unwrap();
+    assert_eq!(a[0], contract::CTX_BASE);
+    let w = |o| {
+        m.load(contract::CTX_BASE + o, crate::isa::Width::W)
+            .unwrap()
+    };
+    let data = contract::PKT_BASE + contract::TC_HEADROOM as u64;
+    assert_eq!(w(sk_buff::LEN), 80);
+    assert_eq!(w(sk_buff::PKT_TYPE), 3, "other host");
+    assert_eq!(w(sk_buff::PROTOCOL), 0x0008, "ETH_P_IP in network order");
+    assert_eq!(w(sk_buff::INGRESS_IFINDEX), 4);
+    assert_eq!(w(sk_buff::IFINDEX), 4);
+    assert_eq!(w(sk_buff::DATA), data);
+    assert_eq!(w(sk_buff::DATA_END), data + 80);
+    assert_eq!(w(sk_buff::DATA_META), data);
+    assert_eq!(w(sk_buff::WIRE_LEN), 80);
+    for off in [
+        sk_buff::MARK,
+        sk_buff::VLAN_PRESENT,
+        sk_buff::PRIORITY,
+        sk_buff::CB + 16,
+        sk_buff::HASH,
+        sk_buff::TC_CLASSID,
+        sk_buff::NAPI_ID,
+        sk_buff::GSO_SIZE,
+    ] {
+        assert_eq!(w(off), 0, "offset {off}");
+    }
+    assert_eq!(
+        m.load(contract::CTX_BASE + sk_buff::SK, crate::isa::Width::DW)
+            .unwrap(),
+        0,
+        "no socket"
+    );
+    assert_eq!(Abi::Tc.frame(&m).unwrap(), f);
+    assert_eq!(Abi::Tc.ctx_bytes(&m).len(), contract::SK_BUFF_SIZE);
+    // The fields tc may not touch are not there.
+    assert!(
+        m.load(contract::CTX_BASE + sk_buff::FAMILY, crate::isa::Width::W)
+            .is_err()
+    );
+    // Every field is where the uapi header puts it, and the table covers
+    // the struct without overlaps.
+    let mut end = 0;
+    for &(name, off, size, _) in sk_buff::FIELDS {
+        assert!(off >= end, "{name} overlaps");
+        end = off + size;
+        assert_eq!(sk_buff::field_at(off).unwrap().0, name);
+    }
+    assert!(end <= contract::SK_BUFF_SIZE as u64);
+    assert_eq!(sk_buff::field_at(sk_buff::CB + 7).unwrap().0, "cb");
+    // tc needs an Ethernet header.
+    let e = Abi::Tc.context(&frame(13), &rx(0)).unwrap_err();
+    assert_eq!(e, AbiError::TooShort(13, 14));
+    assert!(e.to_string().contains("at least an Ethernet header"), "{e}");
+}
+
+#[test]
+fn tc_pkt_type_and_protocol_follow_eth_type_trans() {
+    let t = |dst| sk_buff::pkt_type(&eth(60, dst, 0x0800));
+    assert_eq!(t([0; 6]), 0, "the port's own address");
+    assert_eq!(t([0xff; 6]), 1);
+    assert_eq!(t([0x01, 0, 0x5e, 0, 0, 1]), 2);
+    assert_eq!(t([0x02, 0, 0, 0, 0, 1]), 3);
+    let p = |f: &[u8]| sk_buff::protocol(f);
+    assert_eq!(p(&eth(60, [0; 6], 0x86dd)), 0xdd86);
+    assert_eq!(p(&eth(60, [0; 6], 0x0600)), 0x0006);
+    let mut raw = eth(60, [0; 6], 0x0040);
+    assert_eq!(p(&raw), 0x0400, "802.2");
+    raw[14..16].copy_from_slice(&[0xff, 0xff]);
+    assert_eq!(p(&raw), 0x0100, "raw 802.3");
+}
+
+#[test]
+fn tc_writable_fields_and_read_only_faults() {
+    // mark = 7, cb[4] = 9, tc_classid = 0x10, tstamp = 5; r0 = OK.
+    let p = prog(&[&[
+        i(STW, 1, 0, sk_buff::MARK as i16, 7),
+        i(STW, 1, 0, (sk_buff::CB + 16) as i16, 9),
+        i(STW, 1, 0, sk_buff::TC_CLASSID as i16, 0x10),
+        mov(2, 5),
+        i(STXDW, 1, 2, sk_buff::TSTAMP as i16, 0),
+        mov(0, 0),
+        exit(),
+    ]]);
+    let x = tc_run(&p, &frame(60));
+    assert_eq!((x.fault, x.verdict), (None, Verdict::Pass));
+    let c = |o: u64| u32::from_le_bytes(x.ctx[o as usize..o as usize + 4].try_into().unwrap());
+    assert_eq!(c(sk_buff::MARK), 7);
+    assert_eq!(c(sk_buff::CB + 16), 9);
+    assert_eq!(c(sk_buff::TC_CLASSID), 0x10);
+    assert_eq!(c(sk_buff::TSTAMP), 5);
+    assert_eq!(c(sk_buff::LEN), 60);
+    // A store into a read-only field faults naming it.
+    for (off, name) in [
+        (sk_buff::LEN, "__sk_buff.len"),
+        (sk_buff::PROTOCOL, "__sk_buff.protocol"),
+        (sk_buff::DATA, "__sk_buff.data"),
+        (sk_buff::IFINDEX, "__sk_buff.ifindex"),
+    ] {
+        let p = prog(&[&[i(STW, 1, 0, off as i16, 1), mov(0, 0), exit()]]);
+        let x = tc_run(&p, &frame(60));
+        let f = x.fault.expect("fault");
+        assert!(
+            f.to_string().contains(&format!("read-only region {name}")),
+            "{f}"
+        );
+        assert_eq!(x.verdict, Verdict::Aborted);
+    }
+    // A field tc may not access at all is not mapped.
+    let p = prog(&[&[i(LDXW, 0, 1, sk_buff::REMOTE_IP4 as i16, 0), exit()]]);
+    let f = tc_run(&p, &frame(60)).fault.expect("fault").to_string();
+    assert!(
+        f.contains("__sk_buff.remote_ip4, which tc programs may not access"),
+        "{f}"
+    );
+    // Past the struct: the address map, the context's fields as one group.
+    let p = prog(&[&[i(LDXW, 0, 1, 200, 0), exit()]]);
+    let f = tc_run(&p, &frame(60)).fault.expect("fault").to_string();
+    assert!(f.contains("__sk_buff.* 0x10000000..0x100000c0"), "{f}");
+}
+
+#[test]
+fn tc_verdict_decoding() {
+    let r = rx(1);
+    let t = |r0: i64, red| Abi::Tc.verdict(r0 as u64, &r, red);
+    assert_eq!(t(0, None), Verdict::Pass, "OK");
+    assert_eq!(t(-1, None), Verdict::Pass, "UNSPEC");
+    assert_eq!(t(0xffff_ffff, None), Verdict::Pass, "UNSPEC as u32");
+    for pass in [1, 3, 5, 6, 9, 1000, -2] {
+        assert_eq!(t(pass, None), Verdict::Pass, "cls_bpf: {pass} is UNSPEC");
+    }
+    for drop in [2, 4, 8] {
+        assert_eq!(t(drop, None), Verdict::Drop, "{drop}");
+    }
+    assert_eq!(t(7, None), Verdict::Drop, "redirect without a target");
+    assert_eq!(t(7, Some(RedirectTarget::Port(3))), Verdict::Redirect(3));
+    assert_eq!(t(7, Some(RedirectTarget::Ingress(2))), Verdict::Ingress(2));
+    assert_eq!(t(1 << 32 | 2, None), Verdict::Drop, "tc actions are 32-bit");
+    assert_eq!(Verdict::Ingress(2).to_string(), "ingress:2");
+}
+
+#[test]
+fn tc_redirect_helper() {
+    // r0 = bpf_redirect(5, flags) with flags 0, BPF_F_INGRESS, 2.
+    for (flags, want) in [
+        (0, Verdict::Redirect(5)),
+        (1, Verdict::Ingress(5)),
+        (2, Verdict::Drop),
+    ] {
+        let p = prog(&[&[mov(1, 5), mov(2, flags), call(23), exit()]]);
+        let x = tc_run(&p, &frame(60));
+        assert_eq!(x.verdict, want, "flags {flags}");
+        let r0 = if flags == 2 { 2 } else { 7 };
+        assert_eq!(x.r0, r0);
+    }
+    // XDP's redirect_map is not a tc helper.
+    assert!(!Abi::Tc.helper_known()(51));
+}
+
+#[test]
+fn tc_helpers_rewrite_the_frame_and_the_context() {
+    // bpf_skb_change_head(skb, 4, 0); r0 = skb->len.
+    let p = prog(&[&[
+        i(MOV64_REG, 6, 1, 0, 0),
+        mov(2, 4),
+        mov(3, 0),
+        call(43),
+        i(JNE_IMM, 0, 0, 2, 0),
+        i(LDXW, 0, 6, sk_buff::LEN as i16, 0),
+        exit(),
+        mov(0, -1),
+        exit(),
+    ]]);
+    let f = eth(60, [2, 0, 0, 0, 0, 1], 0x0800);
+    let x = tc_run(&p, &f);
+    assert_eq!(x.r0, 64);
+    let mut want = vec![0; 4];
+    want.extend_from_slice(&f);
+    assert_eq!(x.frame, want);
+    let c = |o: u64| u32::from_le_bytes(x.ctx[o as usize..o as usize + 4].try_into().unwrap());
+    assert_eq!(c(sk_buff::DATA_END) - c(sk_buff::DATA), 64);
+    assert_eq!(c(sk_buff::DATA_META), c(sk_buff::DATA));
+    // vlan_push keeps the tag out of line: the frame is unchanged.
+    let p = prog(&[&[
+        i(MOV64_REG, 6, 1, 0, 0),
+        mov(2, 0x0081),
+        mov(3, 0x123),
+        call(18),
+        i(LDXW, 0, 6, sk_buff::VLAN_TCI as i16, 0),
+        exit(),
+    ]]);
+    let x = tc_run(&p, &f);
+    assert_eq!((x.r0, &x.frame), (0x123, &f));
+    assert_eq!(x.ctx[sk_buff::VLAN_PRESENT as usize], 1);
+    // Growing beyond the model's headroom faults, saying so.
+    let p = prog(&[&[mov(2, 300), mov(3, 0), call(43), exit()]]);
+    let x = tc_run(&p, &f);
+    let e = x.fault.expect("fault").to_string();
+    assert!(e.contains("tc headroom"), "{e}");
+}

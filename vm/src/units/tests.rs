@@ -299,10 +299,17 @@ fn every_unit_has_a_distinct_id_and_name() {
     let d = DeviceState::default();
     assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 5);
     assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
+    // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
+    let t = Abi::Tc.helpers(&SharedDeviceState::default());
     for u in UNITS {
-        assert_eq!(h.name(u.id), Some(u.name));
+        let name = h.name(u.id).or(t.name(u.id));
+        assert_eq!(name, Some(u.name), "helper {}", u.id);
     }
+    for &id in TC_HELPER_IDS {
+        assert!(t.contains(id) && unit(id).is_some(), "tc helper {id}");
+    }
+    assert!(!t.contains(51) && !t.contains(44) && h.contains(51) && !h.contains(9));
     let s = Abi::Sume.helpers(&SharedDeviceState::default());
     assert!(s.contains(1) && !s.contains(51));
 }
@@ -311,7 +318,7 @@ fn every_unit_has_a_distinct_id_and_name() {
 fn abis_name_their_helpers_for_the_validator() {
     use crate::validate::Limits;
     let call51 = [crate::build::call(51), crate::build::exit()];
-    for (abi, ok) in [(Abi::Xdp, true), (Abi::Sume, false)] {
+    for (abi, ok) in [(Abi::Xdp, true), (Abi::Tc, false), (Abi::Sume, false)] {
         let limits = Limits {
             helper_known: Some(abi.helper_known()),
             ..Limits::default()
@@ -321,6 +328,9 @@ fn abis_name_their_helpers_for_the_validator() {
     }
     assert!(sume_helper_known(7) && !sume_helper_known(4) && !sume_helper_known(23));
     assert!(xdp_helper_known(65) && !xdp_helper_known(4));
+    assert!(tc_helper_known(9) && tc_helper_known(125) && !tc_helper_known(65));
+    assert!(tc_helper_refusal(34).unwrap().contains("random per-boot"));
+    assert_eq!(tc_helper_refusal(9), None);
     let maps: Vec<u32> = UNITS
         .iter()
         .filter(|u| u.coprocessor)
@@ -376,4 +386,58 @@ fn contract_numbers_match_the_spec() {
     // The XDP window fits below 4 GiB with its headroom (compile time).
     const _: () = assert!(c::PKT_BASE + (c::PKT_WINDOW as u64) < 1 << 32);
     const _: () = assert!(c::XDP_HEADROOM < c::PKT_WINDOW);
+}
+
+/// RFC 1071 checksum of `b` as the 16-bit value a little-endian load of
+/// the stored (big-endian) field gives.
+fn ip_csum(b: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for c in b.chunks(2) {
+        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    (!(s as u16)).swap_bytes()
+}
+
+proptest! {
+    /// The incremental updates agree with recomputing the checksum, for
+    /// 16- and 32-bit fields (as Linux's csum_replace2/4 do).
+    #[test]
+    fn tc_csum_replace_matches_a_recomputed_checksum(
+        mut hdr in proptest::collection::vec(any::<u8>(), 20),
+        new16 in any::<u16>(),
+        new32 in any::<u32>(),
+    ) {
+        hdr[10] = 0;
+        hdr[11] = 0;
+        let sum = ip_csum(&hdr);
+        let le16 = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let le32 = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        let (old16, old32) = (le16(&hdr, 8), le32(&hdr, 12));
+        let mut h2 = hdr.clone();
+        h2[8..10].copy_from_slice(&new16.to_le_bytes());
+        let a = tc::csum_replace2(sum, old16, new16);
+        prop_assert_eq!(fold_eq(a), fold_eq(ip_csum(&h2)));
+        h2[12..16].copy_from_slice(&new32.to_le_bytes());
+        let b = tc::csum_replace4(a, old32, new32);
+        prop_assert_eq!(fold_eq(b), fold_eq(ip_csum(&h2)));
+        let diff = csum_diff(&hdr[12..16], &h2[12..16], 0);
+        let c = tc::csum_replace_by_diff(a, diff);
+        prop_assert_eq!(fold_eq(c), fold_eq(ip_csum(&h2)));
+    }
+}
+
+/// Ones'-complement checksums have two zeros (0x0000 and 0xffff).
+fn fold_eq(x: u16) -> u16 {
+    if x == 0xffff { 0 } else { x }
+}
+
+#[test]
+fn tc_csum_fold() {
+    assert_eq!(tc::csum_fold(0), 0xffff);
+    assert_eq!(tc::csum_fold(0xffff), 0);
+    assert_eq!(tc::csum_fold(0x0001_fffe), 0);
+    assert_eq!(tc::csum_fold(0x1234_0000), !0x1234);
 }
