@@ -292,6 +292,8 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
             hint: match device {
                 Abi::Sume => "section `.text`, or `--abi sume`",
                 Abi::Xdp => "an `xdp` section, or `--abi xdp`",
+                // check_abi refused tc images above; the device has no tc mode.
+                Abi::Tc => "the software engines: `nfbpf run --engine interp|pipeline|kernel`",
             },
             e,
         });

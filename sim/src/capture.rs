@@ -18,7 +18,7 @@
 //! | interface id | name | packets |
 //! |---|---|---|
 //! | 0..=3 | `port0`..`port3` | sent out of that port (XDP_TX, a redirect to the port, a SUME port; a flood once on every port but the input) |
-//! | 4 | `host` | to the host: XDP_PASS, SUME CONTROLLER, a redirect to a CPU or AF_XDP queue |
+//! | 4 | `host` | to the host: XDP_PASS, tc OK, SUME CONTROLLER, a redirect to a CPU or AF_XDP queue, a tc redirect to a port's ingress (`BPF_F_INGRESS`: the packet goes up the host's stack) |
 //! | 5.. | `portN` | a redirect to port N >= 4 (no such port on the device), declared at its first packet |
 //!
 //! (`nfbpf run --engine kernel` adds one more, `redirect`, at its first
@@ -424,7 +424,7 @@ impl<W: Write> Writer<W> {
     ) -> Result<u32, CaptureError> {
         match verdict {
             Verdict::Drop | Verdict::Aborted => Ok(0),
-            Verdict::Pass | Verdict::Host(_) => {
+            Verdict::Pass | Verdict::Host(_) | Verdict::Ingress(_) => {
                 self.write(HOST_INTERFACE, ts, frame)?;
                 Ok(1)
             }

@@ -26,7 +26,7 @@ use anyhow::{Context, anyhow, bail};
 use nfbpf_loader::{Options, load_file};
 use nfbpf_sim::capture::Writer;
 use nfbpf_sim::traffic::{Generator, Spec};
-use nfbpf_vm::abi::{Abi, CTX_REGION, EngineKind, PACKET_REGION, Runner, RxMeta};
+use nfbpf_vm::abi::{CTX_REGION, EngineKind, PACKET_REGION, Runner, RxMeta};
 use nfbpf_vm::interp::{self, Config};
 use nfbpf_vm::pipeline;
 use nfbpf_vm::trace::NoTrace;
@@ -111,10 +111,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let image = load_file(&a.prog, &Options::default())
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
-    let abi = match image.abi {
-        nfbpf_loader::abi::Abi::Xdp => Abi::Xdp,
-        nfbpf_loader::abi::Abi::Sume => Abi::Sume,
-    };
+    let abi = image.abi.vm();
     let prog = image
         .program()
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;

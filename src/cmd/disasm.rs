@@ -34,8 +34,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let bytes = if is_c {
         Vec::new()
     } else {
-        std::fs::read(&a.prog)
-            .with_context(|| format!("cannot read {}", a.prog.display()))?
+        std::fs::read(&a.prog).with_context(|| format!("cannot read {}", a.prog.display()))?
     };
     if is_c || bytes.starts_with(b"\x7fELF") {
         if a.raw && !is_c {

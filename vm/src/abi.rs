@@ -823,16 +823,16 @@ impl Runner {
             Err(mut f) => {
                 name_ctx_hole(abi, &mut f);
                 Execution {
-                r0: 0,
-                verdict: Verdict::Aborted,
-                frame,
-                ctx,
-                insns: 0,
-                helper_calls: calls,
-                helper_cycles: cycles,
-                fault: Some(f),
-                cycles: clocks,
-            }
+                    r0: 0,
+                    verdict: Verdict::Aborted,
+                    frame,
+                    ctx,
+                    insns: 0,
+                    helper_calls: calls,
+                    helper_cycles: cycles,
+                    fault: Some(f),
+                    cycles: clocks,
+                }
             }
         })
     }
