@@ -332,9 +332,12 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
             )?;
         }
         if let Some(w) = writer.as_mut() {
+            // tc: shot, stolen and trap consume the packet; ok, unspec and
+            // the codes cls_bpf folds into unspec send it up the stack.
             let v = match act {
-                "drop" => Verdict::Drop,
+                "drop" | "shot" | "stolen" | "trap" => Verdict::Drop,
                 "pass" => Verdict::Pass,
+                _ if abi == Abi::Tc && act != "redirect" => Verdict::Pass,
                 "tx" => Verdict::Tx(in_port),
                 "redirect" => {
                     let id = match redirect_iface {
