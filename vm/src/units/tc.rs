@@ -207,6 +207,19 @@ fn store16(mem: &mut Memory, at: u64, v: u16) -> Result<(), String> {
         .map_err(|e| format!("packet: {e}"))
 }
 
+/// The checksum `sum` updated for a field of `flags & BPF_F_HDR_FIELD_MASK`
+/// bytes (2 or 4) changing from `from` to `to`, or (size 0, `from` 0) by
+/// the difference `to`; None for any other size (the helpers' -EINVAL).
+fn replaced_sum(sum: u16, from: u64, to: u64, flags: u64) -> Option<u16> {
+    match flags & contract::BPF_F_HDR_FIELD_MASK {
+        0 if from != 0 => None,
+        0 => Some(csum_replace_by_diff(sum, to as u32)),
+        2 => Some(csum_replace2(sum, from as u16, to as u16)),
+        4 => Some(csum_replace4(sum, from as u32, to as u32)),
+        _ => None,
+    }
+}
+
 /// `bpf_l3_csum_replace(skb, offset, from, to, flags)`: the checksum at
 /// `offset` updated for a field of `flags & 0xf` bytes (2 or 4) changing
 /// from `from` to `to`, or (size 0, `from` 0) by the difference `to`.
@@ -224,14 +237,9 @@ pub fn l3_csum_replace(
         Ok(at) => at,
         Err(r0) => return Ok(r0),
     };
-    let (from, to) = (a[2], a[3]);
     let sum = load16(mem, at)?;
-    let new = match a[4] & contract::BPF_F_HDR_FIELD_MASK {
-        0 if from != 0 => return Ok(neg(EINVAL)),
-        0 => csum_replace_by_diff(sum, to as u32),
-        2 => csum_replace2(sum, from as u16, to as u16),
-        4 => csum_replace4(sum, from as u32, to as u32),
-        _ => return Ok(neg(EINVAL)),
+    let Some(new) = replaced_sum(sum, a[2], a[3], a[4]) else {
+        return Ok(neg(EINVAL));
     };
     store16(mem, at, new)?;
     let (data, end) = frame(mem)?;
@@ -266,17 +274,12 @@ pub fn l4_csum_replace(
     };
     let mangled0 = flags & contract::BPF_F_MARK_MANGLED_0 != 0;
     let enforce = flags & contract::BPF_F_MARK_ENFORCE != 0;
-    let (from, to) = (a[2], a[3]);
     let sum = load16(mem, at)?;
     if mangled0 && !enforce && sum == 0 {
         return Ok(0);
     }
-    let mut new = match flags & contract::BPF_F_HDR_FIELD_MASK {
-        0 if from != 0 => return Ok(neg(EINVAL)),
-        0 => csum_replace_by_diff(sum, to as u32),
-        2 => csum_replace2(sum, from as u16, to as u16),
-        4 => csum_replace4(sum, from as u32, to as u32),
-        _ => return Ok(neg(EINVAL)),
+    let Some(mut new) = replaced_sum(sum, a[2], a[3], flags) else {
+        return Ok(neg(EINVAL));
     };
     if mangled0 && new == 0 {
         new = CSUM_MANGLED_0;
@@ -565,17 +568,6 @@ pub fn skb_adjust_room(
     }
     set_frame(mem, nd, end)?;
     Ok(0)
-}
-
-/// `bpf_ktime_get_boot_ns()`: the device timer, the same clock as
-/// `bpf_ktime_get_ns` (the device never suspends).
-pub fn ktime_get_boot_ns(
-    s: &mut DeviceState,
-    _: usize,
-    _: &mut Memory,
-    _: [u64; 5],
-) -> Result<u64, String> {
-    Ok(s.now_ns())
 }
 
 /// `bpf_skb_change_proto(skb, proto, flags)`: IPv4 to IPv6 inserts 20
