@@ -1018,39 +1018,13 @@ fn cli_engine_kernel_matches_the_interpreter() {
          tx_ports 0 1\ntx_ports 1 1\n",
     )
     .unwrap();
-    let mut runs = Vec::new();
-    for engine in ["interp", "kernel"] {
-        let out = dir.join(format!("out-{engine}.pcapng"));
-        let (code, stdout, stderr) = nfbpf(&[
-            "run",
-            router.to_str().unwrap(),
-            "--pcap",
-            pcap.to_str().unwrap(),
-            "-r",
-            rules.to_str().unwrap(),
-            "--engine",
-            engine,
-            "--in-port",
-            "1",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "--engine {engine}: {stderr}");
-        let lines: Vec<serde_json::Value> = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 301, "--engine {engine}");
-        // pcapng, drops left out, each packet on its port's interface (the
-        // kernel's redirects on one of their own): the frames in order.
-        let frames: Vec<Vec<u8>> = nfbpf_sim::capture::read_all(&out)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.data)
-            .collect();
-        runs.push((lines, frames));
-    }
+    // pcapng, drops left out, each packet on its port's interface (the
+    // kernel's redirects on one of their own): the frames in order.
+    let rules = rules.to_str().unwrap();
+    let runs: Vec<_> = ["interp", "kernel"]
+        .into_iter()
+        .map(|engine| run_to_pcapng(&dir, &router, &pcap, engine, &["-r", rules], 301))
+        .collect();
     let (interp, kernel) = (&runs[0], &runs[1]);
     for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
         assert_eq!(a["action"], k["action"], "packet {i}");
@@ -1425,36 +1399,11 @@ fn cli_engine_kernel_runs_tc_programs() {
         })
         .collect();
     let pcap = write("in.pcap", &frames);
-    let mut runs = Vec::new();
-    for engine in ["interp", "kernel"] {
-        let out = dir.join(format!("out-{engine}.pcapng"));
-        let (code, stdout, stderr) = nfbpf(&[
-            "run",
-            src.to_str().unwrap(),
-            "--pcap",
-            pcap.to_str().unwrap(),
-            "--engine",
-            engine,
-            "--in-port",
-            "1",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "--engine {engine}: {stderr}");
-        let lines: Vec<serde_json::Value> = stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 301, "--engine {engine}");
-        // pcapng, shot and stolen packets left out: the frames in order.
-        let out_frames: Vec<Vec<u8>> = nfbpf_sim::capture::read_all(&out)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.data)
-            .collect();
-        runs.push((lines, out_frames));
-    }
+    // pcapng, shot and stolen packets left out: the frames in order.
+    let runs: Vec<_> = ["interp", "kernel"]
+        .into_iter()
+        .map(|engine| run_to_pcapng(&dir, &src, &pcap, engine, &[], 301))
+        .collect();
     let (interp, kernel) = (&runs[0], &runs[1]);
     for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
         for key in ["action", "r0", "mark", "priority", "cb"] {
@@ -1492,4 +1441,45 @@ fn cli_engine_kernel_runs_tc_programs() {
     ]);
     assert_eq!(code, 0, "the model runs it: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `nfbpf run PROG --pcap PCAP --engine ENGINE --in-port 1 --json --out
+/// DIR/out-ENGINE.pcapng EXTRA...`: its `lines` JSON objects (one per
+/// packet and the summary) and the frames written, in order.
+fn run_to_pcapng(
+    dir: &std::path::Path,
+    prog: &std::path::Path,
+    pcap: &std::path::Path,
+    engine: &str,
+    extra: &[&str],
+    lines: usize,
+) -> (Vec<serde_json::Value>, Vec<Vec<u8>>) {
+    let out = dir.join(format!("out-{engine}.pcapng"));
+    let mut args = vec![
+        "run",
+        prog.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--engine",
+        engine,
+        "--in-port",
+        "1",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = nfbpf(&args);
+    assert_eq!(code, 0, "--engine {engine}: {stderr}");
+    let json: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json.len(), lines, "--engine {engine}");
+    let frames = nfbpf_sim::capture::read_all(&out)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.data)
+        .collect();
+    (json, frames)
 }
