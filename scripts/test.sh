@@ -16,6 +16,7 @@ for target in "$@"; do
     "$make" --no-print-directory "$target" || failed+=("$target")
 done
 
+echo "make test: the doc tests, then every other test under nextest (the first run builds the test profile: about 3 min on 2 cores, then about 2 min of tests)"
 "$cargo" test --workspace --doc -q || failed+=("doc tests")
 
 log=$(mktemp)
