@@ -92,5 +92,7 @@ localparam [11:0] REG_WIDEKEY = 12'h180;
 localparam integer REG_WIDEKEY_N = 16;
 localparam [11:0] REG_WIDEVALUE = 12'h1c0;
 localparam integer REG_WIDEVALUE_N = 16;
+localparam [11:0] REG_MAPROWTYPE = 12'h200;
+localparam [11:0] REG_MAPROWMAXELEMS = 12'h20c;
 
 /* verilator lint_on UNUSEDPARAM */

@@ -38,7 +38,11 @@
 // update BPF_ANY, 2 delete, 3 lookup on map MAPSELECT with HIKEY/LOKEY and
 // HIDIN/LODIN), ACK, ERROR, CAMFULL, TCAMFULL, CLEAN, CLEANACK, CAMBUSY,
 // TCAMBUSY, CLEANDEBUG (0), COPROCARBFSMSTATE (0xf, as the model reads it),
-// MAPSELECT, KEYSIZEMAP, VALUESIZEMAP, and the wide-entry window: WIDEKEY
+// MAPSELECT, KEYSIZEMAP, VALUESIZEMAP, MAPROWTYPE..MAPROWMAXELEMS (row
+// MAPSELECT of the table as committed: the coprocessor's valid bit and kind
+// as the Linux type, and the key size, value size and max entries its
+// MAXELEMSMAP write committed, held here beside it; 0 for an empty row), and
+// the wide-entry window: WIDEKEY
 // and WIDEVALUE (16 words each, read back as written), WIDEOP (1 update
 // with flags in bits 9:8, 2 delete, 3 lookup, 4 next key, bit 8 from the
 // first; the model's Device::wide_op) and WIDESTATUS (bit 0 done, bit 1
@@ -212,6 +216,11 @@ module ebpf_units #(
   reg [31:0] wval_q [0:R_WIDE_WORDS-1];
   reg [15:0] werrno_q;
   reg        wdone_q, wbusy_q;
+  // The committed definition of each row (MAPROW*): valid only while the
+  // coprocessor's row_valid says the row holds a map.
+  reg [31:0] rowks_q  [0:U_MAX_MAPS-1];
+  reg [31:0] rowvs_q  [0:U_MAX_MAPS-1];
+  reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
 
   // ---- coprocessor operation of this clock: the queue's head or the host ----
   // The host's: OPERATION first, then WIDEOP (w_*: the wide operation).
@@ -438,7 +447,9 @@ module ebpf_units #(
   wire [11:0] a = mreg_addr_i;
   wire ro_reg = a == R_ACK || a == R_ERROR || a == R_CAMFULL || a == R_TCAMFULL
              || a == R_CAMBUSY || a == R_TCAMBUSY || a == R_CLEANACK || a == R_CLEANDEBUG
-             || a == R_COPROCARBFSMSTATE || a == R_WIDESTATUS;
+             || a == R_COPROCARBFSMSTATE || a == R_WIDESTATUS
+             || a == R_MAPROWTYPE || a == R_MAPROWKEYSIZE || a == R_MAPROWVALUESIZE
+             || a == R_MAPROWMAXELEMS;
   wire ml_ok = mreg_wdata_i[31:16] == 16'd0 && ml_hi <= U_MAX_MAPS[8:0];
   // Word index in the window (bits 5:2 of the offset; the rest is the
   // window's base, checked by in_wkey/in_wval).
@@ -470,6 +481,27 @@ module ebpf_units #(
     else if (w_wide) w_errno = U_E2BIG[15:0];
     else if (w_op == 8'd3) w_errno = cp_found ? 16'd0 : U_ENOENT[15:0];
     else w_errno = {10'd0, cp_errno};
+  end
+
+  always @(posedge clk_i) begin
+    if (cfg_we) begin
+      rowks_q[maprow_q[5:0]]  <= ks1;
+      rowvs_q[maprow_q[5:0]]  <= vs1;
+      rowmax_q[maprow_q[5:0]] <= mreg_wdata_i;
+    end
+  end
+
+  // Row MAPSELECT as MAPROWTYPE..MAPROWMAXELEMS read it.
+  wire       rsel_ok = mapsel_q < U_MAX_MAPS && row_valid[mapsel_q[5:0]];
+  wire [1:0] rsel_kind = row_kind[mapsel_q[5:0]*2 +: 2];
+  reg [31:0] rsel_type;
+  always @* begin
+    case (rsel_kind)
+      MAPK_HASH:    rsel_type = U_MAP_TYPE_HASH;
+      MAPK_ARRAY:   rsel_type = U_MAP_TYPE_ARRAY;
+      MAPK_LPMTRIE: rsel_type = U_MAP_TYPE_LPM;
+      default:      rsel_type = U_MAP_TYPE_DEVMAP;
+    endcase
   end
 
   integer q;
@@ -608,6 +640,10 @@ module ebpf_units #(
       R_KEYSIZEMAP:        mreg_rdata_o = keysize_q;
       R_VALUESIZEMAP:      mreg_rdata_o = valsize_q;
       R_WIDESTATUS:        mreg_rdata_o = {werrno_q, 14'd0, wbusy_q, wdone_q};
+      R_MAPROWTYPE:        mreg_rdata_o = rsel_ok ? rsel_type : 32'd0;
+      R_MAPROWKEYSIZE:     mreg_rdata_o = rsel_ok ? rowks_q[mapsel_q[5:0]] : 32'd0;
+      R_MAPROWVALUESIZE:   mreg_rdata_o = rsel_ok ? rowvs_q[mapsel_q[5:0]] : 32'd0;
+      R_MAPROWMAXELEMS:    mreg_rdata_o = rsel_ok ? rowmax_q[mapsel_q[5:0]] : 32'd0;
       default: begin
         if (in_wkey) mreg_rdata_o = wkey_q[wk_i];
         if (in_wval) mreg_rdata_o = wval_q[wv_i];

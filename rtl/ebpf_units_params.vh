@@ -148,6 +148,14 @@ localparam [11:0] R_MAPLOAD = 12'h170;
 localparam [11:0] R_WIDEKEY = 12'h180;
 // regs::WIDEVALUE
 localparam [11:0] R_WIDEVALUE = 12'h1c0;
+// regs::MAPROWTYPE
+localparam [11:0] R_MAPROWTYPE = 12'h200;
+// regs::MAPROWKEYSIZE
+localparam [11:0] R_MAPROWKEYSIZE = 12'h204;
+// regs::MAPROWVALUESIZE
+localparam [11:0] R_MAPROWVALUESIZE = 12'h208;
+// regs::MAPROWMAXELEMS
+localparam [11:0] R_MAPROWMAXELEMS = 12'h20c;
 // regs::WIDE_WORDS
 localparam integer R_WIDE_WORDS = 16;
 

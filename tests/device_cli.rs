@@ -190,8 +190,96 @@ fn maps_of_a_loaded_function() {
     let (_, _, err) = nfbpf(&["map", "update", "nosuch", "1", "2", "--prog", p, "-t", t]);
     assert!(err.contains("no map `nosuch`"), "{err}");
     assert_eq!(nfbpf(&["map", "clean", "-t", t]).0, 0);
-    let (_, out, _) = nfbpf(&["map", "dump", "routes", "--prog", p, "-t", t]);
+    // CLEAN empties the map table: the program's map is no longer there.
+    let (code, out, err) = nfbpf(&["map", "dump", "routes", "--prog", p, "-t", t]);
+    assert_eq!(code, 5, "{err}");
     assert_eq!(out, "");
+    assert!(err.contains("the device's row 0 is empty"), "{err}");
+}
+
+/// `map` commands read the device's map table back (MAPROWTYPE..
+/// MAPROWMAXELEMS): another program's object is refused naming both
+/// definitions of the map's row, `map list` shows the device's table
+/// without `--prog`, and a map table that no longer matches the running
+/// program (another host reloaded its row) is refused too.
+#[test]
+fn map_commands_read_the_device_map_table() {
+    if !common::clang() {
+        return;
+    }
+    let (_server, target) = Server::start("maptable", &[]);
+    let t = target.as_str();
+    let l2 = common::program("l2_switch_sume.c");
+    let router = common::program("router_sume.c");
+    let (l2, router) = (l2.to_str().unwrap(), router.to_str().unwrap());
+    assert_eq!(nfbpf(&["load", l2, "-t", t]).0, 0);
+    let (code, out, err) = nfbpf(&["map", "dump", "routes", "--prog", router, "-t", t]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("map `routes` is LPM_TRIE key 8 value 8 max 64 in")
+            && err.contains("the device's row 0 is HASH key 8 value 8 max 64"),
+        "{err}"
+    );
+    // The device's table without the object: no names.
+    assert_eq!(
+        nfbpf(&[
+            "map",
+            "update",
+            "mac_table",
+            "0x0a",
+            "3",
+            "--prog",
+            l2,
+            "-t",
+            t
+        ])
+        .0,
+        0
+    );
+    let (code, out, err) = nfbpf(&["map", "list", "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![vec!["0", "-", "HASH", "8", "8", "64", "1"]],
+        "{out}"
+    );
+    let (code, out, err) = nfbpf(&["map", "list", "--json", "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"row": 0, "type": "hash", "key_size": 8, "value_size": 8,
+                           "max_entries": 64, "entries": 1})
+    );
+    let (code, out, err) = nfbpf(&["map", "list", "--prog", l2, "-t", t]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("mac_table"), "{out}");
+    // Row 0 reloaded by another host (as the agent stages maps): the same
+    // program, another table.
+    let sock = t.strip_prefix("sim:").unwrap();
+    let mut bus =
+        nfbpf_loader::bus::socket::SocketBus::connect(std::path::Path::new(sock)).unwrap();
+    let lpm = nfbpf_loader::load_file(
+        std::path::Path::new(router),
+        &nfbpf_loader::Options::default(),
+    )
+    .unwrap();
+    nfbpf_loader::device::load_rows(&mut bus, &lpm).unwrap();
+    drop(bus);
+    let (code, _, err) = nfbpf(&["map", "lookup", "mac_table", "0x0a", "--prog", l2, "-t", t]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("is the program loaded on")
+            && err.contains("map `mac_table` is HASH key 8 value 8 max 64 in")
+            && err.contains("the device's row 0 is LPM_TRIE key 8 value 8 max 64"),
+        "{err}"
+    );
 }
 
 /// The same commands against the RTL data plane (`--backend rtl`).

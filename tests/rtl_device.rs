@@ -355,6 +355,8 @@ fn register_errors_match_model() {
         (regs::CAMFULL, 1),
         (regs::WIDESTATUS, 1),
         (regs::MAPLOAD, (63 << 8) | 2),
+        (regs::MAPROWTYPE, 1),
+        (regs::MAPROWMAXELEMS, 1),
     ] {
         let m = c.model.write32(off, v).unwrap_err().to_string();
         let r = c.rtl.write32(off, v).unwrap_err().to_string();
@@ -434,6 +436,72 @@ fn maps_load_beside_the_running_ones_match_model() {
     );
     // A MAPLOAD past the table is refused by both.
     assert!(c.write32(regs::MAPLOAD, (63 << 8) | 2).is_err());
+}
+
+/// The map table read back (MAPSELECT, then MAPROWTYPE..MAPROWMAXELEMS)
+/// on both devices in lockstep, every read compared: the rows a program's
+/// load wrote, a row with a key and value wider than 8 bytes (KEYSIZEMAP,
+/// VALUESIZEMAP), empty rows and indexes past the table (0), and the rows
+/// MAPLOAD and CLEAN empty.
+#[test]
+fn map_table_reads_back_in_lockstep() {
+    use nfbpf_loader::device::{TableRow, clear_rows, map_table, table_row};
+    if !clang() {
+        return;
+    }
+    let dir = common::program("");
+    let img = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    assert_eq!(map_table(&mut c).unwrap(), vec![], "empty at reset");
+    program(&mut c, &img).unwrap();
+    let want: Vec<(usize, TableRow)> = img
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (i, TableRow::of(m)))
+        .collect();
+    assert_eq!(want[0].1.code, nfbpf_vm::contract::MAP_TYPE_LPM_TRIE);
+    assert_eq!(map_table(&mut c).unwrap(), want);
+    // A HASH row of 16-byte keys and 12-byte values at row 40, beside.
+    c.write32(regs::MAPLOAD, (40 << 8) | 1).unwrap();
+    c.write32(regs::TYPEMAP, nfbpf_vm::contract::MAP_TYPE_HASH)
+        .unwrap();
+    for r in [
+        regs::HIKEYMASKMAP,
+        regs::LOKEYMASKMAP,
+        regs::HIVALUEMASKMAP,
+        regs::LOVALUEMASKMAP,
+    ] {
+        c.write32(r, u32::MAX).unwrap();
+    }
+    c.write32(regs::KEYSIZEMAP, 16).unwrap();
+    c.write32(regs::VALUESIZEMAP, 12).unwrap();
+    c.write32(regs::MAXELEMSMAP, 5).unwrap();
+    let wide = TableRow {
+        code: nfbpf_vm::contract::MAP_TYPE_HASH,
+        key_size: 16,
+        value_size: 12,
+        max_entries: 5,
+    };
+    assert_eq!(table_row(&mut c, 40).unwrap(), Some(wide));
+    // Past the table and empty rows read 0 on every register.
+    for row in [39, 41, 63, 64, 0xffff_ffff] {
+        c.write32(regs::MAPSELECT, row).unwrap();
+        for r in [
+            regs::MAPROWTYPE,
+            regs::MAPROWKEYSIZE,
+            regs::MAPROWVALUESIZE,
+            regs::MAPROWMAXELEMS,
+        ] {
+            assert_eq!(c.read32(r).unwrap(), 0, "row {row}, register {r:#x}");
+        }
+    }
+    // MAPLOAD empties the program's rows, leaves row 40.
+    clear_rows(&mut c, 0, img.maps.len()).unwrap();
+    assert_eq!(map_table(&mut c).unwrap(), vec![(40, wide)]);
+    // CLEAN empties the table.
+    c.write32(regs::CLEAN, 1).unwrap();
+    assert_eq!(map_table(&mut c).unwrap(), vec![]);
 }
 
 /// Run traffic into engine 1's port until the co-simulation stops at a

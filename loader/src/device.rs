@@ -698,6 +698,119 @@ pub fn match_program(dev: &LoadedProgram, image: &Image) -> Result<Image, Mismat
     })
 }
 
+/// One row of a device's map table as the device holds it
+/// (`MAPSELECT`, then `MAPROWTYPE`..`MAPROWMAXELEMS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TableRow {
+    /// Linux's map type number (`TYPEMAP`'s numbering).
+    #[serde(rename = "type_code")]
+    pub code: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+impl TableRow {
+    /// The row `map` is written as ([`program`], [`load_rows`]).
+    pub fn of(map: &crate::maps::MapDef) -> Self {
+        let d = map_def(map);
+        TableRow {
+            code: d.kind.code(),
+            key_size: d.key_size,
+            value_size: d.value_size,
+            max_entries: d.max_entries,
+        }
+    }
+
+    /// The type's name (`LPM_TRIE`), or `type N` for a number nfbpf does
+    /// not know.
+    pub fn type_name(&self) -> String {
+        nfbpf_vm::maps::MapType::ALL
+            .iter()
+            .find(|t| t.code() == self.code)
+            .map_or_else(|| format!("type {}", self.code), |t| t.name().to_string())
+    }
+}
+
+impl std::fmt::Display for TableRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} key {} value {} max {}",
+            self.type_name(),
+            self.key_size,
+            self.value_size,
+            self.max_entries
+        )
+    }
+}
+
+/// Row `row` of the device's map table; `None` for an empty row.
+pub fn table_row(bus: &mut dyn RegisterBus, row: usize) -> Result<Option<TableRow>, BusError> {
+    use regs::*;
+    let sel = u32::try_from(row)
+        .map_err(|_| BusError::Transport(format!("map table row {row} is past any table")))?;
+    bus.write32(MAPSELECT, sel)?;
+    let code = bus.read32(MAPROWTYPE)?;
+    if code == 0 {
+        return Ok(None);
+    }
+    Ok(Some(TableRow {
+        code,
+        key_size: bus.read32(MAPROWKEYSIZE)?,
+        value_size: bus.read32(MAPROWVALUESIZE)?,
+        max_entries: bus.read32(MAPROWMAXELEMS)?,
+    }))
+}
+
+/// Every row of the device's map table that holds a map, in row order.
+pub fn map_table(bus: &mut dyn RegisterBus) -> Result<Vec<(usize, TableRow)>, BusError> {
+    let mut rows = Vec::new();
+    for row in 0..nfbpf_vm::contract::MAX_MAPS {
+        if let Some(r) = table_row(bus, row)? {
+            rows.push((row, r));
+        }
+    }
+    Ok(rows)
+}
+
+/// A map of an object whose device row holds something else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowMismatch {
+    #[error("{0}")]
+    Bus(#[from] BusError),
+    #[error(
+        "map `{name}` is {object} in the object; the device's row {row} is {}",
+        device.map_or_else(|| "empty".to_string(), |d| d.to_string())
+    )]
+    Differs {
+        name: String,
+        row: usize,
+        object: TableRow,
+        device: Option<TableRow>,
+    },
+}
+
+/// Check that every map of `image` is at its row ([`Image::map_row`]) of
+/// the device's map table with the same type, key size, value size and
+/// maximum entries; the first that is not is the error.
+pub fn match_rows(bus: &mut dyn RegisterBus, image: &Image) -> Result<(), RowMismatch> {
+    for (i, m) in image.maps.iter().enumerate() {
+        let row = image.map_row(i);
+        let object = TableRow::of(m);
+        let device = table_row(bus, row)?;
+        if device != Some(object) {
+            return Err(RowMismatch::Differs {
+                name: m.name.clone(),
+                row,
+                object,
+                device,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A device's identification and counters (`nfbpf status`), in the
 /// vocabulary of the agent's `GET /status` (`pkt_in`, `rx_dropped`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -678,6 +678,10 @@ pub fn units_params_vh() -> String {
         ("MAPLOAD", r::MAPLOAD),
         ("WIDEKEY", r::WIDEKEY),
         ("WIDEVALUE", r::WIDEVALUE),
+        ("MAPROWTYPE", r::MAPROWTYPE),
+        ("MAPROWKEYSIZE", r::MAPROWKEYSIZE),
+        ("MAPROWVALUESIZE", r::MAPROWVALUESIZE),
+        ("MAPROWMAXELEMS", r::MAPROWMAXELEMS),
     ] {
         let _ = writeln!(s, "// regs::{name}");
         let _ = writeln!(s, "localparam [11:0] R_{name} = 12'h{off:03x};");
@@ -741,6 +745,8 @@ const DP_REGS: &[(&str, u32)] = {
         ("BUDGET", BUDGET),
         ("WIDEKEY", WIDEKEY),
         ("WIDEVALUE", WIDEVALUE),
+        ("MAPROWTYPE", MAPROWTYPE),
+        ("MAPROWMAXELEMS", MAPROWMAXELEMS),
     ]
 };
 

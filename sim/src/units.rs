@@ -82,6 +82,8 @@ pub struct UnitsStats {
     pub dumped: u64,
     /// MAPLOAD row reloads (refused ones included).
     pub reloads: u64,
+    /// Map table rows read back holding a map (MAPROWTYPE not 0).
+    pub rows_read: u64,
     /// Map rows the model and the RTL refused (shape, direct store, rows).
     pub refused_rows: u64,
 }
@@ -572,7 +574,29 @@ fn configure(s: &mut UnitsCosim, rng: &mut Rng) -> Result<Vec<RowGen>, Mismatch>
     ] {
         s.read(r)?;
     }
+    read_table(s, rng, n as usize + 1)?;
     Ok(rows)
+}
+
+/// Read back rows 0..n of the map table (MAPROWTYPE..MAPROWMAXELEMS), and
+/// sometimes an index past the table, comparing the definitions.
+fn read_table(s: &mut UnitsCosim, rng: &mut Rng, n: usize) -> Result<(), Mismatch> {
+    let past = rng.pct(10).then_some(contract::MAX_MAPS as u32);
+    for row in (0..n as u32).chain(past) {
+        s.write(regs::MAPSELECT, row)?;
+        for r in [
+            regs::MAPROWTYPE,
+            regs::MAPROWKEYSIZE,
+            regs::MAPROWVALUESIZE,
+            regs::MAPROWMAXELEMS,
+        ] {
+            let v = s.read(r)?;
+            if r == regs::MAPROWTYPE && v != 0 {
+                s.stats.rows_read += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// MAPLOAD: reload `count` random rows at a random base (sometimes past the
@@ -604,7 +628,7 @@ fn reload(s: &mut UnitsCosim, rng: &mut Rng, rows: &mut Vec<RowGen>) -> Result<(
             idx += 1;
         }
     }
-    Ok(())
+    read_table(s, rng, end + 1)
 }
 
 /// Write one random map row (TYPEMAP..MAXELEMSMAP); the key pool when the

@@ -25,7 +25,11 @@ fn random_runs_match_the_model() {
             "seed {seed}: {st:?}"
         );
         assert!(
-            st.wide_ops > 0 && st.dumped > 0 && st.reloads > 0 && st.refused_rows > 0,
+            st.wide_ops > 0
+                && st.dumped > 0
+                && st.reloads > 0
+                && st.refused_rows > 0
+                && st.rows_read > 0,
             "seed {seed}: {st:?}"
         );
         eprintln!("seed {seed}: {st:?}");

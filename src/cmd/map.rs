@@ -8,6 +8,10 @@
 //! that is not that program is refused with what differs, since its map
 //! table would describe rows the device does not have. A program whose
 //! maps a host placed at other rows (the agent) is found at those rows.
+//! Then the device's map table is read back at those rows (type, key size,
+//! value size, max entries): a map the device holds otherwise is refused,
+//! naming both definitions. `map list` shows the device's table, with
+//! names where `--prog` gives them.
 
 use super::exit::{Code, err};
 use super::rules;
@@ -16,10 +20,9 @@ use nfbpf_loader::device as dev;
 use nfbpf_loader::image::Image;
 use nfbpf_loader::install::map_def;
 use nfbpf_loader::load_file;
-use nfbpf_loader::maps::MapInfo;
 use nfbpf_vm::regs::RegisterBus;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -44,10 +47,29 @@ struct Common {
     json: bool,
 }
 
+/// `map list`: the device's table; `--prog` names the program's rows.
+#[derive(clap::Args)]
+struct ListArgs {
+    /// The function loaded in the device (C source or clang object): its
+    /// maps' rows are shown with their names (checked as the other map
+    /// commands check it).
+    #[arg(long)]
+    prog: Option<PathBuf>,
+    /// The device: `sim:PATH` or `sume:IFNAME`.
+    #[arg(short = 't', long)]
+    target: String,
+    #[command(flatten)]
+    object: super::object::ObjectArgs,
+    /// JSON output: one object per map row (docs/cli.md).
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(clap::Subcommand)]
 enum What {
-    /// The function's maps and how many entries each holds.
-    List(Common),
+    /// The device's map table (type, sizes, entries of every row holding a
+    /// map); with `--prog`, the program's maps by name.
+    List(ListArgs),
     /// Every entry of a map.
     Dump {
         map: String,
@@ -90,21 +112,66 @@ enum What {
 }
 
 /// The object, the device, and the object placed at the device's rows
-/// once the device confirmed it holds that program.
+/// once the device confirmed it holds that program and its maps.
 fn setup(c: &Common) -> anyhow::Result<(Image, Box<dyn RegisterBus + Send>)> {
-    let image =
-        load_file(&c.prog, &c.object.options()).map_err(|e| super::exit::load_err(&c.prog, e))?;
-    let mut bus = super::device::open(&c.target)?;
-    let placed = dev::match_loaded(&mut *bus, &image).map_err(|m| match m {
-        dev::Mismatch::Bus(e) => err(Code::Io, format!("{}: {e}", c.target)),
+    open_prog(&c.prog, &c.object, &c.target)
+}
+
+/// A map whose device row differs, in words: both definitions.
+fn row_msg(prog: &Path, m: &dev::RowMismatch) -> String {
+    match m {
+        dev::RowMismatch::Differs {
+            name,
+            row,
+            object,
+            device,
+        } => format!(
+            "map `{name}` is {object} in {}; the device's row {row} is {}",
+            prog.display(),
+            device.map_or_else(|| "empty".to_string(), |d| d.to_string())
+        ),
+        dev::RowMismatch::Bus(e) => e.to_string(),
+    }
+}
+
+fn open_prog(
+    prog: &Path,
+    object: &super::object::ObjectArgs,
+    target: &str,
+) -> anyhow::Result<(Image, Box<dyn RegisterBus + Send>)> {
+    let image = load_file(prog, &object.options()).map_err(|e| super::exit::load_err(prog, e))?;
+    let mut bus = super::device::open(target)?;
+    let placed = match dev::match_loaded(&mut *bus, &image) {
+        Ok(placed) => placed,
+        Err(dev::Mismatch::Bus(e)) => return Err(err(Code::Io, format!("{target}: {e}"))),
+        Err(m) => {
+            // What the device's map table holds at the object's rows.
+            let rows = match (&m, dev::match_rows(&mut *bus, &image)) {
+                (dev::Mismatch::Empty, _) => String::new(),
+                (_, Err(r @ dev::RowMismatch::Differs { .. })) => {
+                    format!("; {}", row_msg(prog, &r))
+                }
+                _ => String::new(),
+            };
+            return Err(err(
+                Code::Refused,
+                format!(
+                    "{} is not the program loaded on {target}: {m}{rows}; map commands need the object the device runs (load it with `nfbpf load {} -t {target}`)",
+                    prog.display(),
+                    prog.display(),
+                ),
+            ));
+        }
+    };
+    dev::match_rows(&mut *bus, &placed).map_err(|m| match m {
+        dev::RowMismatch::Bus(e) => err(Code::Io, format!("{target}: {e}")),
         m => err(
             Code::Refused,
             format!(
-                "{} is not the program loaded on {}: {m}; map commands need the object the device runs (load it with `nfbpf load {} -t {}`)",
-                c.prog.display(),
-                c.target,
-                c.prog.display(),
-                c.target
+                "{} is the program loaded on {target}, but its map table is not: {}; load the program again (`nfbpf load {} -t {target}`)",
+                prog.display(),
+                row_msg(prog, &m),
+                prog.display(),
             ),
         ),
     })?;
@@ -150,12 +217,19 @@ struct EntryJson<'a> {
     value: Option<String>,
 }
 
-/// One map of `map list --json`: its description, device row and entries.
+/// One row of `map list --json`: the device's row, its map's name when
+/// `--prog` gives it, the definition the device holds and its entries.
 #[derive(Serialize)]
 struct MapJson {
     row: usize,
-    #[serde(flatten)]
-    info: MapInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// The type as `MapInfo` spells it (`hash`, `lpmtrie`, ...).
+    #[serde(rename = "type")]
+    kind: String,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
     entries: usize,
 }
 
@@ -191,7 +265,15 @@ fn dev_err(target: &str) -> impl Fn(dev::ProgramError) -> anyhow::Error + '_ {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.what {
         What::List(c) => {
-            let (image, mut bus) = setup(&c)?;
+            let (named, mut bus) = match &c.prog {
+                Some(p) => {
+                    let (image, bus) = open_prog(p, &c.object, &c.target)?;
+                    (Some(image), bus)
+                }
+                None => (None, super::device::open(&c.target)?),
+            };
+            let table = dev::map_table(&mut *bus)
+                .map_err(|e| err(Code::Io, format!("{}: {e}", c.target)))?;
             let cols = [
                 "row",
                 "name",
@@ -203,24 +285,31 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             ];
             let numeric = ["row", "key_size", "value_size", "max_entries", "entries"];
             let mut t = super::table::new(&cols, &numeric);
-            for (i, m) in image.maps.iter().enumerate() {
-                let d = map_def(m);
-                let row = image.map_row(i);
+            for (row, d) in table {
+                let name = named.as_ref().and_then(|img| {
+                    (0..img.maps.len())
+                        .find(|&i| img.map_row(i) == row)
+                        .map(|i| img.maps[i].name.clone())
+                });
                 let n = dev::entries(&mut *bus, row, d.key_size as usize, d.value_size as usize)
                     .map_err(dev_err(&c.target))?
                     .len();
                 if c.json {
                     let m = MapJson {
                         row,
-                        info: MapInfo::from(m),
+                        name,
+                        kind: d.type_name().replace('_', "").to_lowercase(),
+                        key_size: d.key_size,
+                        value_size: d.value_size,
+                        max_entries: d.max_entries,
                         entries: n,
                     };
                     println!("{}", serde_json::to_string(&m)?);
                 } else {
                     t.add_row(vec![
                         row.to_string(),
-                        m.name.clone(),
-                        d.kind.name().to_string(),
+                        name.unwrap_or_else(|| "-".to_string()),
+                        d.type_name(),
                         d.key_size.to_string(),
                         d.value_size.to_string(),
                         d.max_entries.to_string(),
@@ -328,7 +417,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Clean { target } => {
             let mut bus = super::device::open(&target)?;
             dev::clean(&mut *bus).map_err(dev_err(&target))?;
-            println!("{target}: every map entry removed");
+            println!(
+                "{target}: every map and its entries removed (the map table is empty; load the program again to use its maps)"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -985,6 +985,17 @@ impl RegisterBus for Device {
             MAPSELECT => self.st.mapselect,
             KEYSIZEMAP => self.st.keysize,
             VALUESIZEMAP => self.st.valuesize,
+            MAPROWTYPE | MAPROWKEYSIZE | MAPROWVALUESIZE | MAPROWMAXELEMS => {
+                let row = self.st.mapselect as usize;
+                self.dev.with(|d| {
+                    d.maps.def(row).map_or(0, |m| match reg.offset {
+                        MAPROWTYPE => m.kind.code(),
+                        MAPROWKEYSIZE => m.key_size,
+                        MAPROWVALUESIZE => m.value_size,
+                        _ => m.max_entries,
+                    })
+                })
+            }
             WIDESTATUS => self.st.widestatus,
             WIDEKEY => self.st.widekey[i as usize],
             WIDEVALUE => self.st.widevalue[i as usize],

@@ -165,6 +165,10 @@ pub const RDINSTHI: u32 = 0x154;
 pub const RDINSTLO: u32 = 0x158;
 pub const WIDEKEY: u32 = 0x180;
 pub const WIDEVALUE: u32 = 0x1c0;
+pub const MAPROWTYPE: u32 = 0x200;
+pub const MAPROWKEYSIZE: u32 = 0x204;
+pub const MAPROWVALUESIZE: u32 = 0x208;
+pub const MAPROWMAXELEMS: u32 = 0x20c;
 /// Words in each wide key/value window (64 bytes).
 pub const WIDE_WORDS: u32 = 16;
 
@@ -306,7 +310,12 @@ pub const REGISTERS: &[RegDef] = &[
         Rw,
         "Value, low 32 bits (lookup result on read).",
     ),
-    r("CLEAN", CLEAN, Wo, "Write 1: clear every map entry."),
+    r(
+        "CLEAN",
+        CLEAN,
+        Wo,
+        "Write 1: remove every map with its entries: the whole map table is emptied (MAPROWTYPE reads 0 for every row).",
+    ),
     r("ACK", ACK, Ro, "1 when the last OPERATION completed."),
     r(
         "ERROR",
@@ -465,7 +474,7 @@ pub const REGISTERS: &[RegDef] = &[
         "MAPSELECT",
         MAPSELECT,
         Rw,
-        "Map index the next entry operation and KEYSIZEMAP/VALUESIZEMAP address.",
+        "Map index the next entry operation and KEYSIZEMAP/VALUESIZEMAP address, and the map table row MAPROWTYPE..MAPROWMAXELEMS read back.",
     ),
     r(
         "KEYSIZEMAP",
@@ -559,6 +568,30 @@ pub const REGISTERS: &[RegDef] = &[
         WIDE_WORDS,
         Rw,
         "Value bytes 0..63 of a wide operation (lookup result on read).",
+    ),
+    r(
+        "MAPROWTYPE",
+        MAPROWTYPE,
+        Ro,
+        "Map table row MAPSELECT as the device holds it: its type (Linux numbering, as TYPEMAP), 0 for an empty row or an index past the table.",
+    ),
+    r(
+        "MAPROWKEYSIZE",
+        MAPROWKEYSIZE,
+        Ro,
+        "Map table row MAPSELECT: key size in bytes (0 for an empty row).",
+    ),
+    r(
+        "MAPROWVALUESIZE",
+        MAPROWVALUESIZE,
+        Ro,
+        "Map table row MAPSELECT: value size in bytes (0 for an empty row).",
+    ),
+    r(
+        "MAPROWMAXELEMS",
+        MAPROWMAXELEMS,
+        Ro,
+        "Map table row MAPSELECT: maximum entries (0 for an empty row).",
     ),
 ];
 
