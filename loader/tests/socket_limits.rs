@@ -290,7 +290,7 @@ fn an_idle_client_is_closed_and_frees_its_slot() {
     let (_s, mut r) = raw(&path);
     assert_eq!(
         reply(&mut r),
-        "ERR idle for 200ms; closing the connection\n"
+        "ERR idle for 0.2 s; closing the connection\n"
     );
     assert_eq!(reply(&mut r), "");
     assert!(t.elapsed() >= Duration::from_millis(200));

@@ -290,7 +290,10 @@ pub fn serve_connection(
                 return writer.write_all(msg.as_bytes());
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                let msg = format!("ERR idle for {idle:?}; closing the connection\n");
+                let msg = format!(
+                    "ERR idle for {} s; closing the connection\n",
+                    idle.as_secs_f64()
+                );
                 // Best effort: an idle client may not read either.
                 let _ = writer.write_all(msg.as_bytes());
                 return Ok(());
@@ -306,7 +309,10 @@ pub fn serve_connection(
             if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
                 std::io::Error::new(
                     ErrorKind::TimedOut,
-                    format!("the client left its replies unread for {idle:?}; closed"),
+                    format!(
+                        "the client left its replies unread for {} s; closed",
+                        idle.as_secs_f64()
+                    ),
                 )
             } else {
                 e
