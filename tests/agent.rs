@@ -384,6 +384,59 @@ fn kill_9_mid_run_keeps_functions_and_queue() {
     }
 }
 
+/// `nfbpf fn create` with `-I DIR` sends the headers the source includes
+/// (beside it and in the directory), and `--rules` takes the text form.
+#[test]
+fn fn_create_sends_headers_and_text_rules() {
+    if !common::clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(&dir.path().join("a.redb"), free_port(), &[]);
+    let (src_dir, inc) = (dir.path().join("src"), dir.path().join("inc"));
+    std::fs::create_dir_all(&src_dir).unwrap();
+    std::fs::create_dir_all(&inc).unwrap();
+    let ddos = std::fs::read_to_string(common::program("ddos_sume.c")).unwrap();
+    let src = src_dir.join("mine.c");
+    std::fs::write(&src, format!("#include \"mine.h\"\n{ddos}")).unwrap();
+    std::fs::write(src_dir.join("mine.h"), "#include \"deep.h\"\n").unwrap();
+    std::fs::write(inc.join("deep.h"), "#define MINE_DEEP 1\n").unwrap();
+    let rules = dir.path().join("blocked.rules");
+    std::fs::write(&rules, "# MAP KEY VALUE\nblocked 53 1\nblocked 0x7b 1\n").unwrap();
+    let (src_s, rules_s, inc_s) = (
+        src.to_str().unwrap(),
+        rules.to_str().unwrap(),
+        inc.to_str().unwrap(),
+    );
+    // Without -I, deep.h is not sent: the agent's compile names it.
+    let (c, o, e) = fncli(&a.url, &["create", "mine", src_s, "--rules", rules_s]);
+    assert_eq!(c, 1, "{o}{e}");
+    assert!(e.contains("deep.h") && e.contains("not found"), "{e}");
+    let (c, o, e) = fncli(
+        &a.url,
+        &["create", "mine", src_s, "-I", inc_s, "--rules", rules_s],
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("mine v1"), "{o}");
+    let (c, v) = http(&a.url, "GET", "/functions/mine", "");
+    assert_eq!(c, 200, "{v}");
+    let keys: Vec<&str> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["hex:3500", "hex:7b00"], "{v}");
+    // A rules text that does not fit the maps: the agent names the line.
+    std::fs::write(&rules, "blocked 53 1\nnope 1 2\n").unwrap();
+    let (c, o, e) = fncli(
+        &a.url,
+        &["update", "mine", src_s, "-I", inc_s, "--rules", rules_s],
+    );
+    assert_eq!(c, 1, "{o}{e}");
+    assert!(e.contains("rules line 2: `nope 1 2`: no map `nope`"), "{e}");
+}
+
 #[test]
 fn bad_requests_get_4xx_json_naming_the_problem() {
     if !common::clang() {

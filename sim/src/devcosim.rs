@@ -538,16 +538,14 @@ impl RegisterBus for DevCosim {
         match (a, b) {
             (Ok(x), Ok(y)) if x == y => Ok(x),
             (Err(x), Err(_)) => Err(x),
-            (a, b) => Err(BusError::Transport(
-                self.mismatch(
-                    format!(
-                        "read of {off:#x}: model {}, RTL {}",
-                        read_text(&a),
-                        read_text(&b)
-                    ),
-                    None,
+            (a, b) => Err(BusError::Transport(self.mismatch(
+                format!(
+                    "read of {off:#x}: model {}, RTL {}",
+                    read_text(&a),
+                    read_text(&b)
                 ),
-            )),
+                None,
+            ))),
         }
     }
 

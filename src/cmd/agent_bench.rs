@@ -496,7 +496,10 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
         for h in hostile_bad.iter().take(5) {
             match h.3 {
                 Some(status) => println!("hostile {}: answered {status}", HOSTILE[h.0].0),
-                None => println!("hostile {}: no answer (connection failed or closed)", HOSTILE[h.0].0),
+                None => println!(
+                    "hostile {}: no answer (connection failed or closed)",
+                    HOSTILE[h.0].0
+                ),
             }
         }
     }
