@@ -473,8 +473,8 @@ mod tests {
 
     #[test]
     fn client_and_server_over_a_socket() {
-        let dir = std::env::temp_dir().join(format!("nfbpf-sock-{}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let dir = tmp.path().join("sock");
         let listener = std::os::unix::net::UnixListener::bind(&dir).expect("bind");
         let server = std::thread::spawn(move || {
             let (s, _) = listener.accept().expect("accept");
