@@ -11,7 +11,7 @@ mod common;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -105,17 +105,19 @@ fn wait_for(url: &str, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> 
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfbpf-agent-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh temporary directory (removed when dropped), named after `name`.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("nfbpf-agent-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn create_both(url: &str) {
     let wire = common::program("wire_sume.c");
     let ddos = common::program("ddos_sume.c");
-    let rules = scratch("rules").join("r.json");
+    let tmp = scratch("rules");
+    let rules = tmp.path().join("r.json");
     std::fs::write(&rules, r#"[{"map": "blocked", "key": 53, "value": 1}]"#).unwrap();
     let (c, o, e) = fncli(url, &["create", "wire", wire.to_str().unwrap()]);
     assert_eq!(c, 0, "{o}{e}");
@@ -143,7 +145,8 @@ fn wire_then_ddos_swap_at_the_deadline_without_loss() {
     if !common::clang() {
         return;
     }
-    let dir = scratch("e2e");
+    let tmp = scratch("e2e");
+    let dir = tmp.path();
     let a = start(&dir.join("a.redb"), free_port(), &[]);
     create_both(&a.url);
     let (c, o, _) = fncli(&a.url, &["list"]);
@@ -209,7 +212,8 @@ fn wire_then_ddos_swap_at_the_deadline_without_loss() {
     // (5000) blocked drops every frame. A swap between two functions with
     // maps (the next one's rows staged beside the running one's) faults
     // nothing.
-    let block = scratch("block").join("r.json");
+    let block_dir = scratch("block");
+    let block = block_dir.path().join("r.json");
     std::fs::write(&block, r#"[{"map": "blocked", "key": 5000, "value": 1}]"#).unwrap();
     let ddos = common::program("ddos_sume.c");
     let (c, o, e) = fncli(
@@ -256,7 +260,8 @@ fn map_to_map_swaps_stage_rows_ahead_without_loss() {
     if !common::clang() {
         return;
     }
-    let dir = scratch("rows");
+    let tmp = scratch("rows");
+    let dir = tmp.path();
     let a = start(&dir.join("a.redb"), free_port(), &[]);
     create_both(&a.url);
     let block = dir.join("r.json");
@@ -321,7 +326,8 @@ fn kill_9_mid_run_keeps_functions_and_queue() {
     if !common::clang() {
         return;
     }
-    let dir = scratch("restart");
+    let tmp = scratch("restart");
+    let dir = tmp.path();
     let store = dir.join("a.redb");
     let port = free_port();
     // A schedule second is 10 device ms here, so a run lasts a few wall seconds.
@@ -384,12 +390,66 @@ fn kill_9_mid_run_keeps_functions_and_queue() {
     }
 }
 
+/// `nfbpf fn create` with `-I DIR` sends the headers the source includes
+/// (beside it and in the directory), and `--rules` takes the text form.
+#[test]
+fn fn_create_sends_headers_and_text_rules() {
+    if !common::clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(&dir.path().join("a.redb"), free_port(), &[]);
+    let (src_dir, inc) = (dir.path().join("src"), dir.path().join("inc"));
+    std::fs::create_dir_all(&src_dir).unwrap();
+    std::fs::create_dir_all(&inc).unwrap();
+    let ddos = std::fs::read_to_string(common::program("ddos_sume.c")).unwrap();
+    let src = src_dir.join("mine.c");
+    std::fs::write(&src, format!("#include \"mine.h\"\n{ddos}")).unwrap();
+    std::fs::write(src_dir.join("mine.h"), "#include \"deep.h\"\n").unwrap();
+    std::fs::write(inc.join("deep.h"), "#define MINE_DEEP 1\n").unwrap();
+    let rules = dir.path().join("blocked.rules");
+    std::fs::write(&rules, "# MAP KEY VALUE\nblocked 53 1\nblocked 0x7b 1\n").unwrap();
+    let (src_s, rules_s, inc_s) = (
+        src.to_str().unwrap(),
+        rules.to_str().unwrap(),
+        inc.to_str().unwrap(),
+    );
+    // Without -I, deep.h is not sent: the agent's compile names it.
+    let (c, o, e) = fncli(&a.url, &["create", "mine", src_s, "--rules", rules_s]);
+    assert_eq!(c, 1, "{o}{e}");
+    assert!(e.contains("deep.h") && e.contains("not found"), "{e}");
+    let (c, o, e) = fncli(
+        &a.url,
+        &["create", "mine", src_s, "-I", inc_s, "--rules", rules_s],
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("mine v1"), "{o}");
+    let (c, v) = http(&a.url, "GET", "/functions/mine", "");
+    assert_eq!(c, 200, "{v}");
+    let keys: Vec<&str> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["hex:3500", "hex:7b00"], "{v}");
+    // A rules text that does not fit the maps: the agent names the line.
+    std::fs::write(&rules, "blocked 53 1\nnope 1 2\n").unwrap();
+    let (c, o, e) = fncli(
+        &a.url,
+        &["update", "mine", src_s, "-I", inc_s, "--rules", rules_s],
+    );
+    assert_eq!(c, 1, "{o}{e}");
+    assert!(e.contains("rules line 2: `nope 1 2`: no map `nope`"), "{e}");
+}
+
 #[test]
 fn bad_requests_get_4xx_json_naming_the_problem() {
     if !common::clang() {
         return;
     }
-    let dir = scratch("bad");
+    let tmp = scratch("bad");
+    let dir = tmp.path();
     let a = start(&dir.join("a.redb"), free_port(), &[]);
     create_both(&a.url);
     let huge = format!(
@@ -524,7 +584,8 @@ fn resets_and_half_requests_do_not_kill_the_agent() {
     if !common::clang() {
         return;
     }
-    let dir = scratch("reset");
+    let tmp = scratch("reset");
+    let dir = tmp.path();
     let mut a = start(&dir.join("a.redb"), free_port(), &[]);
     create_both(&a.url);
     let host = a.url.trim_start_matches("http://").to_string();

@@ -23,7 +23,6 @@ use nfbpf_vm::contract;
 use nfbpf_vm::device::DeviceConfig;
 use nfbpf_vm::regs::{self, RegisterBus};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
 
@@ -49,11 +48,9 @@ u64 spin(struct sume_md *md)
 
 /// The spin function, compiled and loaded, under `budget`.
 fn spin(budget: Option<u32>) -> Image {
-    // One file per call: the tests of this file run at the same time.
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("nfbpf-budget-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join(format!("spin{}.c", N.fetch_add(1, Ordering::Relaxed)));
+    // One directory per call: the tests of this file run at the same time.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("spin.c");
     std::fs::write(&src, SPIN).unwrap();
     // The load-time check refuses this function (its loop may run 1.8 M
     // instructions, past what the check explores): the budget is the

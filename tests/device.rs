@@ -118,8 +118,8 @@ fn program_swap_under_traffic_loses_nothing() {
         return;
     }
     let mut d = Device::new(DeviceConfig::default()).unwrap();
-    program(&mut d, &image(&common::fixed_port_source(1))).unwrap();
-    let p2 = image(&common::fixed_port_source(0));
+    program(&mut d, &image(&common::fixed_port_source(1).1)).unwrap();
+    let p2 = image(&common::fixed_port_source(0).1);
     let mut sent = 0u64;
     for cycle in 0..20_000u64 {
         // 512-byte frames on port 0 at about 10 Gb/s: one every ~85 clocks.

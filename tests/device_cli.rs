@@ -9,22 +9,28 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-struct Server(std::process::Child);
+/// The server process and the temporary directory of its socket (removed
+/// after the process is stopped).
+struct Server {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
 
 impl Server {
     /// `nfbpf device serve` on a fresh socket, with extra arguments.
     fn start(tag: &str, extra: &[&str]) -> (Server, String) {
-        let sock = std::env::temp_dir().join(format!("nfbpf-{tag}-{}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&sock);
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join(format!("{tag}.sock"));
         let mut args = vec!["device", "serve", "--socket", sock.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let s = Server(
-            Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+        let s = Server {
+            child: Command::new(env!("CARGO_BIN_EXE_nfbpf"))
                 .args(&args)
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
-        );
+            _dir: dir,
+        };
         let t0 = Instant::now();
         while !sock.exists() {
             assert!(
@@ -39,8 +45,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -49,10 +55,10 @@ fn serve_load_status() {
     if !common::clang() {
         return;
     }
-    let sock = std::env::temp_dir().join(format!("nfbpf-devcli-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&sock);
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("devcli.sock");
+    let _server = Server {
+        child: Command::new(env!("CARGO_BIN_EXE_nfbpf"))
             .args([
                 "device",
                 "serve",
@@ -64,7 +70,8 @@ fn serve_load_status() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    );
+        _dir: dir,
+    };
     let t0 = Instant::now();
     while !sock.exists() {
         assert!(

@@ -194,7 +194,7 @@ fn every_program_through_registers() {
 
 /// A SUME function sending everything to `port`.
 fn fixed(port: u32) -> Image {
-    load_file(&common::fixed_port_source(port), &Options::default()).unwrap()
+    load_file(&common::fixed_port_source(port).1, &Options::default()).unwrap()
 }
 
 #[test]

@@ -17,10 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfbpf-files-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// `name` in the test's own temporary directory (removed with it).
+fn tmp(d: &tempfile::TempDir, name: &str) -> PathBuf {
+    d.path().join(name)
 }
 
 /// Is this reader here (`probe` exits 0)? Without it: SKIPPED, or a
@@ -121,10 +120,11 @@ for p in PcapNgReader(sys.argv[1]):
 /// scapy names the interfaces `port0`, `port1` and reads the same times.
 #[test]
 fn traffic_timestamps_in_nanoseconds() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !tcpdump() || !python_module("scapy") {
         return;
     }
-    let out = tmp("traffic.pcapng");
+    let out = tmp(&tmpdir, "traffic.pcapng");
     let (code, _, err) = nfbpf(&[
         "traffic",
         "--out",
@@ -185,10 +185,11 @@ const ROUTES: &str = "routes 10.1.0.0/16 hex:02000000001602000000500101000000\n\
 /// checksums (TTL decremented by the program) valid for tcpdump.
 #[test]
 fn run_out_has_ports_times_and_checksums() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() || !tcpdump() || !python_module("scapy") {
         return;
     }
-    let pcap = tmp("in.pcap");
+    let pcap = tmp(&tmpdir, "in.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
     let inputs = [
         ([10, 1, 2, 3], 64),   // port 3
@@ -204,10 +205,10 @@ fn run_out_has_ports_times_and_checksums() {
             .unwrap();
     }
     drop(w);
-    let rules = tmp("rules.txt");
+    let rules = tmp(&tmpdir, "rules.txt");
     std::fs::write(&rules, ROUTES).unwrap();
     for engine in ["interp", "pipeline"] {
-        let out = tmp(&format!("out-{engine}.pcapng"));
+        let out = tmp(&tmpdir, &format!("out-{engine}.pcapng"));
         let (code, stdout, err) = nfbpf(&[
             "run",
             program("router.c").to_str().unwrap(),
@@ -264,10 +265,11 @@ fn run_out_has_ports_times_and_checksums() {
 /// keeps correct IPv4 and transport checksums for tcpdump.
 #[test]
 fn rewritten_packets_keep_valid_checksums() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() || !tcpdump() {
         return;
     }
-    let input = tmp("mix.pcapng");
+    let input = tmp(&tmpdir, "mix.pcapng");
     let (code, _, err) = nfbpf(&[
         "traffic",
         "--out",
@@ -282,9 +284,9 @@ fn rewritten_packets_keep_valid_checksums() {
         "imix",
     ]);
     assert_eq!(code, 0, "{err}");
-    let rules = tmp("rules-mix.txt");
+    let rules = tmp(&tmpdir, "rules-mix.txt");
     std::fs::write(&rules, ROUTES).unwrap();
-    let out = tmp("mix-out.pcapng");
+    let out = tmp(&tmpdir, "mix-out.pcapng");
     let (code, _, err) = nfbpf(&[
         "run",
         program("router.c").to_str().unwrap(),
@@ -318,10 +320,11 @@ fn rewritten_packets_keep_valid_checksums() {
 /// unit) read by pyvcd, times in ns at 5 ns per cycle.
 #[test]
 fn vcd_timescale_is_legal() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !python_module("vcd") {
         return;
     }
-    let vcd = tmp("trace.vcd");
+    let vcd = tmp(&tmpdir, "trace.vcd");
     let parser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/parser.s");
     let mem: String = frame([10, 1, 2, 3], 64)
         .iter()

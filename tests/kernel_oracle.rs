@@ -994,8 +994,8 @@ fn cli_engine_kernel_matches_the_interpreter() {
     if kernel_load("router", &image("router")).is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("nfbpf-kernel-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmpdir = tempfile::tempdir().unwrap();
+    let dir = tmpdir.path();
     let pcap = dir.join("in.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
     let mut r = Rng(0x5eed_0006);
@@ -1053,7 +1053,6 @@ fn cli_engine_kernel_matches_the_interpreter() {
     ]);
     assert_ne!(code, 0);
     assert!(stderr.contains("no SUME ABI"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- tc (sched_cls, direct action) ----
@@ -1373,8 +1372,8 @@ fn cli_engine_kernel_runs_tc_programs() {
     {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("nfbpf-kernel-tc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmpdir = tempfile::tempdir().unwrap();
+    let dir = tmpdir.path();
     let src = dir.join("tc_helpers.c");
     std::fs::write(&src, TC_HELPERS_C).unwrap();
     let write = |name: &str, frames: &[Vec<u8>]| {
@@ -1440,7 +1439,6 @@ fn cli_engine_kernel_runs_tc_programs() {
         pcap.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "the model runs it: {stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `nfbpf run PROG --pcap PCAP --engine ENGINE --in-port 1 --json --out

@@ -18,18 +18,18 @@ fn program(name: &str) -> String {
     common::program(name).display().to_string()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfbpf-nfcli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// `name` in the test's own temporary directory (removed with it).
+fn tmp(d: &tempfile::TempDir, name: &str) -> PathBuf {
+    d.path().join(name)
 }
 
 #[test]
 fn router_over_a_pcap_on_both_engines() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let pcap = tmp("in.pcap");
+    let pcap = tmp(&tmpdir, "in.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
     for (i, dst) in [[10, 1, 2, 3], [10, 0, 9, 9], [192, 168, 1, 1]]
         .iter()
@@ -40,7 +40,7 @@ fn router_over_a_pcap_on_both_engines() {
             .unwrap();
     }
     drop(w);
-    let rules = tmp("rules.txt");
+    let rules = tmp(&tmpdir, "rules.txt");
     std::fs::write(
         &rules,
         "# prefix -> dmac smac port-slot\n\
@@ -49,7 +49,7 @@ fn router_over_a_pcap_on_both_engines() {
          tx_ports 0 2\ntx_ports 1 3\n",
     )
     .unwrap();
-    let out = tmp("out.pcapng");
+    let out = tmp(&tmpdir, "out.pcapng");
     let mut results = Vec::new();
     for engine in ["interp", "pipeline"] {
         let (code, stdout, stderr) = nfbpf(&[
@@ -147,10 +147,11 @@ fn router_over_a_pcap_on_both_engines() {
 /// on both engines: the expected actions, identical between engines.
 #[test]
 fn eight_functions_over_a_pcap_on_both_engines() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let pcap = tmp("eight.pcap");
+    let pcap = tmp(&tmpdir, "eight.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
     let frames = [
         common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 1, 2, 3], 17, 53, 64),
@@ -219,10 +220,11 @@ fn eight_functions_over_a_pcap_on_both_engines() {
 /// gives each packet its port from it.
 #[test]
 fn generated_traffic_carries_ports() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let out = tmp("gen.pcapng");
+    let out = tmp(&tmpdir, "gen.pcapng");
     let (code, text, err) = nfbpf(&[
         "traffic",
         "--out",

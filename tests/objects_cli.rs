@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nfbpf-objcli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// `name` in the test's own temporary directory (removed with it).
+fn tmp(d: &tempfile::TempDir, name: &str) -> PathBuf {
+    d.path().join(name)
 }
 
 /// Two XDP programs and a PROG_ARRAY map (a type nfbpf does not run yet)
@@ -47,14 +46,14 @@ SEC("xdp/flows") int by_flow(struct xdp_md *ctx) {
 char _license[] SEC("license") = "GPL";
 "#;
 
-fn two_xdp() -> String {
-    let p = tmp("two_xdp.c");
+fn two_xdp(d: &tempfile::TempDir) -> String {
+    let p = tmp(d, "two_xdp.c");
     std::fs::write(&p, TWO_XDP).unwrap();
     p.display().to_string()
 }
 
-fn pcap() -> String {
-    let p = tmp("in.pcap");
+fn pcap(d: &tempfile::TempDir) -> String {
+    let p = tmp(d, "in.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&p).unwrap()).unwrap();
     for i in 0..2u64 {
         let f = common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 53, 64);
@@ -66,10 +65,11 @@ fn pcap() -> String {
 
 #[test]
 fn run_needs_program_and_takes_it_by_function_or_section() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let (prog, pcap) = (two_xdp(), pcap());
+    let (prog, pcap) = (two_xdp(&tmpdir), pcap(&tmpdir));
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap]);
     assert_eq!(code, 5);
     for p in [
@@ -109,10 +109,11 @@ fn run_needs_program_and_takes_it_by_function_or_section() {
 
 #[test]
 fn map_size_gives_max_entries() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let (prog, pcap) = (two_xdp(), pcap());
+    let (prog, pcap) = (two_xdp(&tmpdir), pcap(&tmpdir));
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap, "--program", "by_flow"]);
     assert_eq!(code, 5);
     assert!(
@@ -162,10 +163,11 @@ fn map_size_gives_max_entries() {
 
 #[test]
 fn disasm_load_and_trace_take_program() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let prog = two_xdp();
+    let prog = two_xdp(&tmpdir);
     let (code, out, err) = nfbpf(&["disasm", &prog, "--program", "drop_all"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("drop_all"), "{out}");
@@ -189,10 +191,11 @@ fn disasm_load_and_trace_take_program() {
 
 #[test]
 fn other_sections_and_tc_sections() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let p = tmp("sections.c");
+    let p = tmp(&tmpdir, "sections.c");
     std::fs::write(
         &p,
         r#"
@@ -204,7 +207,13 @@ __attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { retur
     )
     .unwrap();
     // The tc program is the object's program; tc names its actions.
-    let (code, out, err) = nfbpf(&["run", p.to_str().unwrap(), "--pcap", &pcap(), "--json"]);
+    let (code, out, err) = nfbpf(&[
+        "run",
+        p.to_str().unwrap(),
+        "--pcap",
+        &pcap(&tmpdir),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(summary["abi"], "tc", "{out}");
@@ -227,7 +236,7 @@ __attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { retur
         "run",
         p.to_str().unwrap(),
         "--pcap",
-        &pcap(),
+        &pcap(&tmpdir),
         "--program",
         "sock",
     ]);
@@ -236,7 +245,7 @@ __attribute__((section("socket"), used)) int sock(struct __sk_buff *skb) { retur
         err.contains("section socket: a socket filter (socket_filter) program; nfbpf runs XDP, tc and SUME programs"),
         "{err}"
     );
-    let p = tmp("other.c");
+    let p = tmp(&tmpdir, "other.c");
     std::fs::write(
         &p,
         r#"
@@ -263,7 +272,7 @@ __attribute__((section("forward"), used)) u64 fwd(struct sume_md *md) { return m
     let (code, out, err) = nfbpf(&["disasm", p, "--program", "forward", "--abi", "sume"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("fwd"), "{out}");
-    let (code, out, err) = nfbpf(&["cosim", p, "--pcap", &pcap(), "--program", "fwd"]);
+    let (code, out, err) = nfbpf(&["cosim", p, "--pcap", &pcap(&tmpdir), "--program", "fwd"]);
     // cosim has no --abi: the section needs one, and the message says so.
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("--abi"), "{err}");
@@ -280,12 +289,13 @@ impl Drop for Agent {
 
 #[test]
 fn fn_create_takes_program_and_map_sizes() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
     // A SUME object with two functions in .text and a legacy map without
     // max_entries.
-    let src = tmp("two_sume.c");
+    let src = tmp(&tmpdir, "two_sume.c");
     std::fs::write(
         &src,
         r#"
@@ -300,7 +310,7 @@ u64 by_port(struct sume_md *md) { return lookup(&ports, md->in_port) & 3; }
 "#,
     )
     .unwrap();
-    let obj = tmp("two_sume.o");
+    let obj = tmp(&tmpdir, "two_sume.o");
     let st = Command::new("clang-19")
         .args(["-O2", "-g", "-target", "bpf", "-c"])
         .arg(&src)
@@ -316,7 +326,7 @@ u64 by_port(struct sume_md *md) { return lookup(&ports, md->in_port) & 3; }
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let store = tmp("agent-store");
+    let store = tmp(&tmpdir, "agent-store");
     let _ = std::fs::remove_dir_all(&store);
     let _agent = Agent(
         Command::new(env!("CARGO_BIN_EXE_nfbpf"))
@@ -384,11 +394,12 @@ fn kernel_unavailable(err: &str) -> bool {
 
 #[test]
 fn kernel_engine_explains_short_frames_and_verifier_refusals() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let prog = two_xdp();
-    let p = tmp("short.pcap");
+    let prog = two_xdp(&tmpdir);
+    let p = tmp(&tmpdir, "short.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&p).unwrap()).unwrap();
     for len in [64usize, 10] {
         let f = vec![0u8; len];
@@ -419,7 +430,7 @@ fn kernel_engine_explains_short_frames_and_verifier_refusals() {
     );
     // Reading the packet without a bounds check: the model runs it, the
     // verifier refuses it, and its log says why.
-    let src = tmp("unchecked.c");
+    let src = tmp(&tmpdir, "unchecked.c");
     std::fs::write(
         &src,
         r#"
@@ -452,10 +463,11 @@ char _license[] __attribute__((section("license"), used)) = "GPL";
 
 #[test]
 fn cosim_takes_program() {
+    let tmpdir = tempfile::tempdir().unwrap();
     if !common::clang() {
         return;
     }
-    let src = tmp("two_sume_cosim.c");
+    let src = tmp(&tmpdir, "two_sume_cosim.c");
     std::fs::write(
         &src,
         r#"
@@ -467,7 +479,7 @@ u64 flip(struct sume_md *md) { return md->in_port ^ 1; }
     )
     .unwrap();
     let src = src.to_str().unwrap();
-    let pcap = pcap();
+    let pcap = pcap(&tmpdir);
     let (code, _, err) = nfbpf(&["cosim", src, "--pcap", &pcap]);
     assert_ne!(code, 0);
     assert!(

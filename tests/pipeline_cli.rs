@@ -16,17 +16,18 @@ fn nfbpf(args: &[&str]) -> (i32, String) {
     )
 }
 
-fn program(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nfbpf-pipeline-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+/// `text` written as `name` in the test's own temporary directory.
+fn program(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let p = dir.path().join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
 
 #[test]
 fn trace_prints_retires_diagram_stats_and_vcd() {
+    let tmpdir = tempfile::tempdir().unwrap();
     let p = program(
+        &tmpdir,
         "t.s",
         "ldxdw %r3, [%r1+32]\nadd %r3, 1\nmul %r3, 3\nja +1\nmov %r0, 1\nlddw %r0, 0x123456789\nexit\n",
     );
@@ -77,9 +78,8 @@ fn conformance_suite_passes_on_the_pipeline() {
 #[test]
 fn trace_queues_the_packets_of_a_pcap() {
     use pcap_file::pcap::{PcapPacket, PcapWriter};
-    let dir = std::env::temp_dir().join(format!("nfbpf-trace-pcap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pcap = dir.join("two.pcap");
+    let tmpdir = tempfile::tempdir().unwrap();
+    let pcap = tmpdir.path().join("two.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).expect("create")).expect("pcap");
     for len in [20u8, 40] {
         let f: Vec<u8> = (0..len).collect();
@@ -89,6 +89,7 @@ fn trace_queues_the_packets_of_a_pcap() {
     drop(w);
     // r0 = the packet's length (r2) plus its last byte.
     let prog = program(
+        &tmpdir,
         "len.s",
         "mov %r0, %r2\nmov %r3, %r1\nadd %r3, %r2\nldxb %r4, [%r3-1]\nadd %r0, %r4\nexit\n",
     );
@@ -107,7 +108,9 @@ fn trace_queues_the_packets_of_a_pcap() {
 
 #[test]
 fn trace_on_the_rtl_equals_the_model_and_cosim_agrees() {
+    let tmpdir = tempfile::tempdir().unwrap();
     let p = program(
+        &tmpdir,
         "rtl.s",
         "ldxdw %r3, [%r1+32]\nadd %r3, 1\nmul %r3, 3\nja +1\nmov %r0, 1\nlddw %r0, 0x123456789\nexit\n",
     );

@@ -14,8 +14,8 @@ fn quick_report_files_and_fields() {
     if !clang() {
         return;
     }
-    let out = std::env::temp_dir().join(format!("nfbpf-report-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let tmpdir = tempfile::tempdir().unwrap();
+    let out = tmpdir.path().join("report");
     let progs = program("");
     let (code, stdout, stderr) = nfbpf(&[
         "report",

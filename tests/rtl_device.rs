@@ -31,7 +31,7 @@ fn run_traffic(c: &mut DevCosim, frames: &[(usize, Vec<u8>)]) -> u64 {
 
 /// A SUME function sending everything to `port`.
 fn fixed(port: u32) -> Image {
-    load_file(&common::fixed_port_source(port), &Options::default()).unwrap()
+    load_file(&common::fixed_port_source(port).1, &Options::default()).unwrap()
 }
 
 /// Every clock's cycle records (one per engine) were compared, and retire
@@ -214,7 +214,8 @@ fn cosim_command_on_a_capture() {
     if !clang() {
         return;
     }
-    let pcap = std::env::temp_dir().join(format!("nfbpf-rtldev-{}.pcapng", std::process::id()));
+    let tmpdir = tempfile::tempdir().unwrap();
+    let pcap = tmpdir.path().join("in.pcapng");
     let pc = pcap.to_str().unwrap();
     let (code, _, err) = common::nfbpf(&[
         "traffic", "--out", pc, "--count", "300", "--size", "imix", "--proto", "mix", "--ports",
@@ -532,7 +533,8 @@ fn injected_record_difference_is_caught_with_history_and_vcd() {
     if !clang() {
         return;
     }
-    let vcd = std::env::temp_dir().join(format!("nfbpf-rtldev-{}-inject.vcd", std::process::id()));
+    let tmpdir = tempfile::tempdir().unwrap();
+    let vcd = tmpdir.path().join("inject.vcd");
     // A retire record: the first engine-1 instruction writing a register
     // after the program is loaded.
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();

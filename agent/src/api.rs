@@ -569,6 +569,7 @@ const FUNCTION_FIELDS: &[&str] = &[
     "budget",
     "program",
     "map_sizes",
+    "headers",
 ];
 
 fn summary(f: &Function) -> Value {
@@ -670,6 +671,16 @@ fn build(
             ));
         }
     };
+    let user_headers = match (o.get("headers"), &code) {
+        (None, _) => Vec::new(),
+        (Some(_), Code::Object(_)) => {
+            return Err(err(
+                400,
+                "headers: only a `source` is compiled; an `object` takes no headers",
+            ));
+        }
+        (Some(h), Code::Source(_)) => registry::headers(h, sched.limits())?,
+    };
     let (source, object) = match code {
         Code::Source(s) => {
             let Some(_slot) = sched.compile_slot(&caller.name) else {
@@ -682,7 +693,7 @@ fn build(
                     ),
                 ));
             };
-            let obj = tools.compile(name, &s)?;
+            let obj = tools.compile_with(name, &s, &user_headers)?;
             (Some(s), obj)
         }
         Code::Object(b) => (None, b),

@@ -51,6 +51,11 @@ pub struct Limits {
     /// flight, running or waiting; past it a 429, so one client cannot
     /// fill the compile queue that everyone shares.
     pub compiles_per_client: usize,
+    /// User headers sent with one C source (`headers` of a create or
+    /// update), written beside it in the compile's build directory.
+    pub headers: usize,
+    /// Bytes of those headers' texts, all together.
+    pub header_bytes: usize,
     /// Time, CPU, memory, object size, output and queue of compiles
     /// ([`crate::sandbox`]).
     pub compile: crate::sandbox::Limits,
@@ -77,6 +82,8 @@ impl Default for Limits {
             history: 10_000,
             page_max: 1000,
             compiles_per_client: 2,
+            headers: 64,
+            header_bytes: 1 << 20,
             compile: crate::sandbox::Limits::default(),
         }
     }
@@ -106,6 +113,8 @@ pub const NAMES: &[(&str, &str)] = &[
     ("history", "past runs kept in the timeline"),
     ("page-max", "entries in one page of a listing"),
     ("compiles-per-client", "compiles one client has in flight"),
+    ("headers", "user headers sent with one C source"),
+    ("header-bytes", "bytes of the user headers of one C source"),
     ("compile-time", "seconds of wall-clock time of one compile"),
     ("compile-cpu", "seconds of CPU time of one compile"),
     ("compile-memory", "address space of one compile, MiB"),
@@ -146,6 +155,8 @@ impl Limits {
             "history" => self.history = n,
             "page-max" => self.page_max = n,
             "compiles-per-client" => self.compiles_per_client = n,
+            "headers" => self.headers = n,
+            "header-bytes" => self.header_bytes = n,
             "compile-time" => self.compile.time = secs,
             "compile-cpu" => self.compile.cpu_secs = v,
             "compile-memory" => self.compile.memory = v.saturating_mul(1 << 20),

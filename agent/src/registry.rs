@@ -177,6 +177,91 @@ pub fn check_name(name: &str) -> Result<(), Reject> {
     }
 }
 
+/// Longest user header name, bytes.
+pub const HEADER_NAME_MAX: usize = 128;
+
+/// A user header's name: a plain file name (no directory, no `..`) of
+/// `A-Za-z0-9_.+-`, 1..=[`HEADER_NAME_MAX`] bytes, ending in `.h`, not
+/// starting with `.`. The reason it is not, otherwise.
+pub fn header_name_problem(name: &str) -> Option<&'static str> {
+    if name.contains('/') || name.contains('\\') {
+        Some("a header name is a plain file name, without `/`")
+    } else if name.contains("..") {
+        Some("a header name may not contain `..`")
+    } else if !name.ends_with(".h") || name.len() < 3 {
+        Some("only `.h` headers can be sent, named NAME.h")
+    } else if name.starts_with('.') {
+        Some("a header name may not start with `.`")
+    } else if name.len() > HEADER_NAME_MAX {
+        Some("a header name is at most 128 bytes")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'))
+    {
+        Some("a header name is made of A-Z a-z 0-9 _ - . +")
+    } else {
+        None
+    }
+}
+
+/// The `headers` of a create or update: a JSON object of header name ->
+/// C text, each name checked by [`header_name_problem`], within the
+/// `headers` and `header-bytes` limits. Anything else is a 400 naming the
+/// header and the problem.
+pub fn headers(
+    v: &serde_json::Value,
+    limits: &crate::limits::Limits,
+) -> Result<Vec<(String, String)>, Reject> {
+    let Some(o) = v.as_object() else {
+        return Err(Reject::bad(format!(
+            "headers: expected an object {{\"NAME.h\": TEXT, ...}}, got {}",
+            kind_of(v)
+        )));
+    };
+    if o.len() > limits.headers {
+        return Err(Reject::bad(format!(
+            "headers: {} headers, more than {} (the headers limit)",
+            o.len(),
+            limits.headers
+        )));
+    }
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(o.len());
+    for (name, text) in o {
+        let shown = name.escape_debug();
+        if let Some(why) = header_name_problem(name) {
+            return Err(Reject::bad(format!("headers: `{shown}`: {why}")));
+        }
+        let Some(text) = text.as_str() else {
+            return Err(Reject::bad(format!(
+                "headers: `{shown}`: expected the header's C text (a string), got {}",
+                kind_of(text)
+            )));
+        };
+        total = total.saturating_add(text.len());
+        if total > limits.header_bytes {
+            return Err(Reject::bad(format!(
+                "headers: `{shown}`: the headers take more than {} bytes (the header-bytes limit)",
+                limits.header_bytes
+            )));
+        }
+        out.push((name.clone(), text.to_string()));
+    }
+    Ok(out)
+}
+
+/// A JSON value's kind, for messages.
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// A run time in seconds from a JSON value: an integer in 3..=300.
 pub fn run_time(field: &str, v: &serde_json::Value) -> Result<u32, Reject> {
     match v.as_u64() {
@@ -237,8 +322,19 @@ impl Toolchain {
     /// comes back on failure (422), as does a limit the compile reached; a
     /// full compile queue or a missing sandbox is a 503.
     pub fn compile(&self, name: &str, src: &str) -> Result<Vec<u8>, Reject> {
+        self.compile_with(name, src, &[])
+    }
+
+    /// [`Toolchain::compile`] with the user's headers (name, text; checked
+    /// by [`headers`]) written beside the source.
+    pub fn compile_with(
+        &self,
+        name: &str,
+        src: &str,
+        user: &[(String, String)],
+    ) -> Result<Vec<u8>, Reject> {
         self.compiler
-            .compile(name, src, self.options().cpu, HEADERS)
+            .compile(name, src, self.options().cpu, HEADERS, user)
     }
 
     /// Object bytes -> the image the device will run, or the loader's
@@ -278,9 +374,14 @@ pub fn map_infos(image: &Image) -> Vec<MapInfo> {
 /// Map rules (`[{"map": NAME, "key": K, "value": V}, ...]`, docs/rules.md)
 /// checked against the image's maps by the one rules parser,
 /// [`nfbpf_loader::rules`]: a malformed rule is a 400, one that does not fit
-/// the function's maps a 422.
+/// the function's maps a 422. `v` is the JSON form (an array), or a string
+/// holding a rules file (the text form, or the JSON form as text).
 pub fn rules(v: &serde_json::Value, image: &Image) -> Result<Vec<Rule>, Reject> {
-    let entries = nfbpf_loader::rules::from_json(v, &image.maps).map_err(|e| match e.problem {
+    let parsed = match v {
+        serde_json::Value::String(text) => nfbpf_loader::rules::parse(text, &image.maps),
+        _ => nfbpf_loader::rules::from_json(v, &image.maps),
+    };
+    let entries = parsed.map_err(|e| match e.problem {
         nfbpf_loader::rules::Problem::Syntax => Reject::bad(e.to_string()),
         nfbpf_loader::rules::Problem::Invalid => Reject::invalid(e.to_string()),
     })?;

@@ -580,14 +580,16 @@ impl Compiler {
         &self.scratch
     }
 
-    /// Compile `src` as `NAME.c` with `headers` in `include/`: the object,
-    /// or why not.
+    /// Compile `src` as `NAME.c` with `headers` (the project's) in
+    /// `include/` and `user` (the client's, name and text) beside it, where
+    /// `#include "NAME.h"` finds them first: the object, or why not.
     pub fn compile(
         &self,
         name: &str,
         src: &str,
         cpu: Cpu,
         headers: &[(&str, &str)],
+        user: &[(String, String)],
     ) -> Result<Vec<u8>, Reject> {
         if let Runner::Unavailable(why) = &self.runner {
             return Err(busy(format!(
@@ -596,6 +598,18 @@ impl Compiler {
         }
         check_name(name)?;
         refuse_embed(src)?;
+        for (h, text) in user {
+            if let Some(why) = crate::registry::header_name_problem(h) {
+                return Err(Reject::bad(format!(
+                    "headers: `{}`: {why}",
+                    h.escape_debug()
+                )));
+            }
+            refuse_embed(text).map_err(|r| Reject {
+                msg: format!("header `{h}`: {}", r.msg),
+                ..r
+            })?;
+        }
         let _slot = self.queue.slot()?;
         let dir = self
             .scratch
@@ -608,6 +622,9 @@ impl Compiler {
             .map_err(|e| internal(format!("agent scratch directory: {e}")))?;
         for (h, text) in headers {
             write(dir.path().join("include").join(h), text)?;
+        }
+        for (h, text) in user {
+            write(dir.path().join(h), text)?;
         }
         let (c, o) = (format!("{name}.c"), format!("{name}.o"));
         write(dir.path().join(&c), src)?;

@@ -564,3 +564,194 @@ fn opting_out_compiles_unconfined_with_limits() {
     let r = compile_err(&tools, "slow", UNROLL_BOMB);
     assert_eq!(r.msg, "compile stopped after 2 s (the compile time limit)");
 }
+
+/// A source that needs two headers of the user's: `port.h` includes
+/// `other.h`, which defines the port offset.
+const WITH_HEADERS: &str = "#include \"sume.h\"\n#include \"port.h\"\n\nu64 wire(struct sume_md *md)\n{\n\treturn md->in_port ^ OTHER;\n}\n";
+
+fn user(headers: &[(&str, &str)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+/// The user's headers are written beside the source, where `#include
+/// "NAME.h"` finds them (and headers they include); without them the
+/// compile fails naming the missing one; a header is checked for `embed`
+/// like the source.
+#[test]
+fn user_headers_compile_beside_the_source() {
+    let Some((_d, tools)) = toolchain(small()) else {
+        return;
+    };
+    let both = user(&[
+        ("port.h", "#include \"other.h\"\n"),
+        ("other.h", "#define OTHER 1\n"),
+    ]);
+    let obj = tools
+        .compile_with("hdrs", WITH_HEADERS, &both)
+        .unwrap_or_else(|r| panic!("{}", r.msg));
+    tools.validate(&obj).unwrap_or_else(|r| panic!("{}", r.msg));
+    let r = compile_err(&tools, "nohdrs", WITH_HEADERS);
+    assert_eq!(r.status, 422, "{}", r.msg);
+    assert!(
+        r.msg.contains("port.h") && r.msg.contains("not found"),
+        "{}",
+        r.msg
+    );
+    let r = tools
+        .compile_with(
+            "embedhdr",
+            WITH_HEADERS,
+            &user(&[
+                ("port.h", "#include \"other.h\"\n"),
+                ("other.h", "#embed \"/etc/hostname\"\n#define OTHER 1\n"),
+            ]),
+        )
+        .unwrap_err();
+    assert_eq!(r.status, 422, "{}", r.msg);
+    assert!(r.msg.starts_with("header `other.h`: line 1"), "{}", r.msg);
+    // A name that is not a plain NAME.h never reaches the build directory.
+    let r = tools
+        .compile_with("badname", WITH_HEADERS, &user(&[("../port.h", "")]))
+        .unwrap_err();
+    assert_eq!(r.status, 400, "{}", r.msg);
+}
+
+fn post(
+    sched: &nfbpf_agent::scheduler::Scheduler,
+    body: &serde_json::Value,
+) -> nfbpf_agent::api::Reply {
+    nfbpf_agent::api::handle(
+        sched,
+        &nfbpf_agent::api::Caller::local(),
+        "POST",
+        "/functions",
+        body.to_string().as_bytes(),
+    )
+}
+
+/// Through the API: `headers` with a source compile; a bad name, a header
+/// that is not text, headers with an object and headers past the limits
+/// are refused with 400 naming the problem; `rules` may be a rules text.
+#[test]
+fn api_takes_headers_and_rules_text() {
+    if clang().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = Config::new("127.0.0.1:0", d.path().join("agent.redb"));
+    cfg.limits.headers = 2;
+    cfg.limits.header_bytes = 64;
+    let agent = Agent::start(cfg).unwrap();
+    let sched = agent.scheduler();
+    if let Some(why) = sched.tools().compiler.unavailable() {
+        missing(why);
+        agent.stop();
+        return;
+    }
+    let headers =
+        serde_json::json!({ "port.h": "#include \"other.h\"\n", "other.h": "#define OTHER 1\n" });
+    let r = post(
+        sched,
+        &serde_json::json!({ "name": "hdrs", "source": WITH_HEADERS, "headers": headers }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    for (headers, msg) in [
+        (
+            serde_json::json!({ "../x.h": "" }),
+            "headers: `../x.h`: a header name is a plain file name, without `/`",
+        ),
+        (
+            serde_json::json!({ "a/b.h": "" }),
+            "headers: `a/b.h`: a header name is a plain file name",
+        ),
+        (
+            serde_json::json!({ "..h": "" }),
+            "headers: `..h`: a header name may not contain `..`",
+        ),
+        (
+            serde_json::json!({ "x.c": "" }),
+            "headers: `x.c`: only `.h` headers can be sent",
+        ),
+        (
+            serde_json::json!({ ".x.h": "" }),
+            "headers: `.x.h`: a header name may not start with `.`",
+        ),
+        (
+            serde_json::json!({ "x y.h": "" }),
+            "headers: `x y.h`: a header name is made of",
+        ),
+        (
+            serde_json::json!({ "x.h": 3 }),
+            "headers: `x.h`: expected the header's C text (a string), got a number",
+        ),
+        (serde_json::json!(["x.h"]), "headers: expected an object"),
+        (
+            serde_json::json!({ "a.h": "", "b.h": "", "c.h": "" }),
+            "headers: 3 headers, more than 2 (the headers limit)",
+        ),
+        (
+            serde_json::json!({ "a.h": "x".repeat(65) }),
+            "headers: `a.h`: the headers take more than 64 bytes (the header-bytes limit)",
+        ),
+    ] {
+        let r = post(
+            sched,
+            &serde_json::json!({ "name": "bad", "source": WITH_HEADERS, "headers": headers }),
+        );
+        assert_eq!(r.status, 400, "{headers}: {}", r.body);
+        let got = r.body["error"].as_str().unwrap();
+        assert!(got.starts_with(msg), "{headers}: {got}");
+    }
+    use base64::Engine as _;
+    let r = post(
+        sched,
+        &serde_json::json!({
+            "name": "obj",
+            "object": base64::engine::general_purpose::STANDARD.encode(b"not an object"),
+            "headers": { "x.h": "" },
+        }),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("headers: only a `source` is compiled"),
+        "{}",
+        r.body
+    );
+    // Rules in the text form (a string), checked against the maps.
+    let ddos = include_str!("../../programs/ddos_sume.c");
+    let r = post(
+        sched,
+        &serde_json::json!({ "name": "ddos", "source": ddos, "rules": "# port 53\nblocked 53 1\n" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["rules"], 1, "{}", r.body);
+    let g = nfbpf_agent::api::handle(
+        sched,
+        &nfbpf_agent::api::Caller::local(),
+        "GET",
+        "/functions/ddos",
+        b"",
+    );
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(g.body["rules"][0]["map"], "blocked", "{}", g.body);
+    assert_eq!(g.body["rules"][0]["key"], "hex:3500", "{}", g.body);
+    for (rules, status, msg) in [
+        ("blocked 53\n", 400, "rules line 1: `blocked 53`"),
+        ("nope 1 2\n", 422, "rules line 1: `nope 1 2`: no map `nope`"),
+    ] {
+        let r = post(
+            sched,
+            &serde_json::json!({ "name": "ddos2", "source": ddos, "rules": rules }),
+        );
+        assert_eq!(r.status, status, "{rules}: {}", r.body);
+        let got = r.body["error"].as_str().unwrap();
+        assert!(got.contains(msg), "{rules}: {got}");
+    }
+    agent.stop();
+}

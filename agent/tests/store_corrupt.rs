@@ -6,20 +6,14 @@
 use nfbpf_agent::limits::Limits;
 use nfbpf_agent::registry::Function;
 use nfbpf_agent::store::{Store, StoreError};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
-/// A fresh, empty directory of its own.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "nfbpf-store-corrupt-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty directory of its own (removed when dropped).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("nfbpf-store-corrupt-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn function(i: usize) -> Function {
@@ -44,7 +38,8 @@ fn function(i: usize) -> Function {
 
 /// The bytes of a store holding functions and queued invocations.
 fn full_store() -> Vec<u8> {
-    let d = scratch("full");
+    let tmp = scratch("full");
+    let d = tmp.path();
     let p = d.join("store.redb");
     {
         let s = Store::open(&p).unwrap();
@@ -58,7 +53,7 @@ fn full_store() -> Vec<u8> {
         }
     }
     let b = std::fs::read(&p).unwrap();
-    std::fs::remove_dir_all(&d).unwrap();
+    tmp.close().unwrap();
     b
 }
 
@@ -85,7 +80,8 @@ fn a_truncated_store_is_reported_not_a_panic() {
     let n = full.len();
     let page = 4096;
     assert!(n > 4 * page, "{n}");
-    let d = scratch("trunc");
+    let tmp = scratch("trunc");
+    let d = tmp.path();
     for len in [
         1,
         8,
@@ -116,12 +112,13 @@ fn a_truncated_store_is_reported_not_a_panic() {
     let s = Store::open(&p).unwrap();
     assert_eq!(s.functions().unwrap().len(), 10);
     assert_eq!(s.queue().unwrap().len(), 10);
-    std::fs::remove_dir_all(&d).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn random_bytes_are_reported_not_a_panic() {
-    let d = scratch("random");
+    let tmp = scratch("random");
+    let d = tmp.path();
     for (seed, len) in [
         (1u64, 1usize),
         (2, 100),
@@ -155,13 +152,14 @@ fn random_bytes_are_reported_not_a_panic() {
         Ok(s) => drop(s),
         Err(e) => assert!(matches!(e, StoreError::Damaged { .. }), "{e:?}"),
     }
-    std::fs::remove_dir_all(&d).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn a_directory_at_the_path_is_reported() {
-    let d = scratch("dir");
-    let e = Store::open(&d).map(|_| ()).unwrap_err().to_string();
+    let tmp = scratch("dir");
+    let d = tmp.path();
+    let e = Store::open(d).map(|_| ()).unwrap_err().to_string();
     assert_eq!(
         e,
         format!(
@@ -169,12 +167,13 @@ fn a_directory_at_the_path_is_reported() {
             d.display()
         )
     );
-    std::fs::remove_dir_all(&d).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn an_empty_file_is_a_new_store() {
-    let d = scratch("empty");
+    let tmp = scratch("empty");
+    let d = tmp.path();
     let p = d.join("store.redb");
     std::fs::write(&p, b"").unwrap();
     let s = Store::open(&p).unwrap();
@@ -184,5 +183,5 @@ fn an_empty_file_is_a_new_store() {
         .unwrap();
     drop(s);
     assert_eq!(Store::open(&p).unwrap().functions().unwrap().len(), 1);
-    std::fs::remove_dir_all(&d).unwrap();
+    tmp.close().unwrap();
 }

@@ -18,10 +18,8 @@ fn only_the_stores_own_panic_is_silenced() {
         harness(info);
     }));
 
-    let d = std::env::temp_dir().join(format!("nfbpf-store-quiet-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let p = d.join("store.redb");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("store.redb");
     drop(Store::open(&p).unwrap());
     let full = std::fs::read(&p).unwrap();
     // Cut in the middle, redb 2 panics (a length assertion) while opening.
@@ -45,5 +43,5 @@ fn only_the_stores_own_panic_is_silenced() {
             .is_err()
     );
     assert_eq!(seen.load(Ordering::SeqCst), 2);
-    std::fs::remove_dir_all(&d).unwrap();
+    d.close().unwrap();
 }

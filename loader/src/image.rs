@@ -194,7 +194,7 @@ impl Image {
             self.maps.len(),
             self.license
                 .as_ref()
-                .map(|l| format!(", license {l:?}"))
+                .map(|l| format!(", license {l}"))
                 .unwrap_or_default()
         ));
         for (i, m) in self.maps.iter().enumerate() {

@@ -37,7 +37,8 @@ char _license[] SEC("license") = "GPL";
 /// Compile `src` (after the prelude) to object bytes; `None` without clang.
 fn object(src: &str) -> Option<Vec<u8>> {
     let clang = clang()?;
-    let dir = scratch();
+    let tmp = scratch();
+    let dir = tmp.path();
     let c = dir.join("obj.c");
     let o = dir.join("obj.o");
     std::fs::write(&c, format!("{PRELUDE}\n{src}")).unwrap();
@@ -45,7 +46,6 @@ fn object(src: &str) -> Option<Vec<u8>> {
         panic!("{e}");
     }
     let bytes = std::fs::read(&o).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     Some(bytes)
 }
 

@@ -416,13 +416,13 @@ fn c_files_load_through_load_file_and_compile_errors_carry_stderr() {
     assert!(listing.contains("<wire> section xdp:"), "{listing}");
     assert!(listing.contains("call 23  ; bpf_redirect"), "{listing}");
 
-    let dir = common::scratch();
+    let tmp = common::scratch();
+    let dir = tmp.path();
     let bad = dir.join("bad.c");
     std::fs::write(&bad, "int f(void) { return undeclared_thing; }\n").unwrap();
     let e = load_file(&bad, &opts).unwrap_err().to_string();
     assert!(e.contains("clang failed to compile"), "{e}");
     assert!(e.contains("undeclared_thing"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -449,7 +449,8 @@ fn sume_variant_rejects_xdp_only_helpers_when_forced() {
 /// Compile a C snippet (XDP, with nf_common.h) and load it.
 fn load_snippet(src: &str, cpu: Cpu) -> Option<Result<Image, nfbpf_loader::LoadError>> {
     common::clang()?;
-    let dir = common::scratch();
+    let tmp = common::scratch();
+    let dir = tmp.path();
     let path = dir.join("snippet.c");
     std::fs::write(&path, src).unwrap();
     let opts = Options {
@@ -458,7 +459,6 @@ fn load_snippet(src: &str, cpu: Cpu) -> Option<Result<Image, nfbpf_loader::LoadE
         ..Options::default()
     };
     let r = load_file(&path, &opts);
-    let _ = std::fs::remove_dir_all(&dir);
     Some(r)
 }
 
@@ -581,7 +581,8 @@ int p(struct xdp_md *ctx)
 "#;
     let img = load_snippet(sdiv, Cpu::V4).unwrap().unwrap();
     img.program().unwrap();
-    let dir = common::scratch();
+    let tmp = common::scratch();
+    let dir = tmp.path();
     let path = dir.join("s.c");
     std::fs::write(&path, sdiv).unwrap();
     let opts = Options {
@@ -591,7 +592,6 @@ int p(struct xdp_md *ctx)
         ..Options::default()
     };
     let e = load_file(&path, &opts).unwrap_err().to_string();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(e.contains("section xdp, function p, instruction"), "{e}");
     assert!(
         e.contains("needs ISA v4, the target accepts up to v3"),

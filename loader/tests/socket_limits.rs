@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -36,39 +35,37 @@ impl RegisterBus for Fake {
     }
 }
 
-/// A fresh path for a socket (nothing there).
-fn sock_path(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let p = std::env::temp_dir().join(format!(
-        "nfbpf-limits-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_file(&p);
-    let _ = std::fs::remove_dir_all(&p);
-    p
+/// A fresh path for a socket (nothing there), in a temporary directory of
+/// its own: the directory (removed when dropped) and the path.
+fn sock_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join(name);
+    (d, p)
 }
 
 /// A server's socket path, unlinked when the test ends (the server thread
 /// itself runs on until the test process ends).
-struct Sock(PathBuf);
+struct Sock {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
 
 impl std::ops::Deref for Sock {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl AsRef<Path> for Sock {
     fn as_ref(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl Drop for Sock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -80,7 +77,7 @@ fn start(
     limits: Limits,
     answered: Option<mpsc::Sender<()>>,
 ) -> (Sock, Arc<Mutex<Fake>>) {
-    let path = sock_path(name);
+    let (dir, path) = sock_path(name);
     let listener = UnixListener::bind(&path).unwrap();
     let dev = Arc::new(Mutex::new(Fake::default()));
     let d = Arc::clone(&dev);
@@ -97,7 +94,7 @@ fn start(
             }
         })
     });
-    (Sock(path), dev)
+    (Sock { path, _dir: dir }, dev)
 }
 
 /// One reply line on a raw connection.
@@ -290,7 +287,7 @@ fn an_idle_client_is_closed_and_frees_its_slot() {
     let (_s, mut r) = raw(&path);
     assert_eq!(
         reply(&mut r),
-        "ERR idle for 200ms; closing the connection\n"
+        "ERR idle for 0.2 s; closing the connection\n"
     );
     assert_eq!(reply(&mut r), "");
     assert!(t.elapsed() >= Duration::from_millis(200));
@@ -378,12 +375,12 @@ fn no_request_panics_the_model() {
 #[test]
 fn prepare_socket_path_refuses_what_is_not_a_stale_socket() {
     // Nothing there.
-    let p = sock_path("none");
+    let (_dir_none, p) = sock_path("none");
     prepare_socket_path(&p).unwrap();
     assert!(!p.exists());
 
     // A regular file is kept, and named.
-    let p = sock_path("file");
+    let (_dir_file, p) = sock_path("file");
     std::fs::write(&p, b"precious").unwrap();
     let e = prepare_socket_path(&p).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
@@ -396,7 +393,7 @@ fn prepare_socket_path_refuses_what_is_not_a_stale_socket() {
     std::fs::remove_file(&p).unwrap();
 
     // A directory too.
-    let p = sock_path("dir");
+    let (_dir_dir, p) = sock_path("dir");
     std::fs::create_dir(&p).unwrap();
     std::fs::write(p.join("inside"), b"x").unwrap();
     let m = prepare_socket_path(&p).unwrap_err().to_string();
@@ -408,9 +405,9 @@ fn prepare_socket_path_refuses_what_is_not_a_stale_socket() {
     std::fs::remove_dir_all(&p).unwrap();
 
     // A symbolic link (even to a stale socket) is not followed or removed.
-    let target = sock_path("target");
+    let (_dir_target, target) = sock_path("target");
     drop(UnixListener::bind(&target).unwrap());
-    let p = sock_path("link");
+    let (_dir_link, p) = sock_path("link");
     std::os::unix::fs::symlink(&target, &p).unwrap();
     let m = prepare_socket_path(&p).unwrap_err().to_string();
     assert!(m.contains("is a symbolic link"), "{m}");
@@ -422,7 +419,7 @@ fn prepare_socket_path_refuses_what_is_not_a_stale_socket() {
 #[test]
 fn prepare_socket_path_replaces_only_a_stale_socket() {
     // Stale: bound, then its listener gone (the file stays).
-    let p = sock_path("stale");
+    let (_dir_stale, p) = sock_path("stale");
     drop(UnixListener::bind(&p).unwrap());
     assert!(p.exists());
     prepare_socket_path(&p).unwrap();

@@ -29,7 +29,8 @@ const CPUS: [Cpu; 2] = [Cpu::V3, Cpu::V4];
 /// Compile C source (with `programs/include`); `None` when clang is absent.
 fn compile_c(src: &str, cpu: Cpu) -> Option<Vec<u8>> {
     let clang = clang()?;
-    let dir = scratch();
+    let tmp = scratch();
+    let dir = tmp.path();
     let c = dir.join("prog.c");
     let o = dir.join("prog.o");
     std::fs::write(&c, src).unwrap();
@@ -38,7 +39,6 @@ fn compile_c(src: &str, cpu: Cpu) -> Option<Vec<u8>> {
         panic!("{e}");
     }
     let bytes = std::fs::read(&o).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     Some(bytes)
 }
 

@@ -153,7 +153,8 @@ impl Reader {
             let dl = r.header().datalink;
             if dl != DataLink::ETHERNET {
                 return Err(CaptureError(format!(
-                    "{name}: link type {dl:?}: only Ethernet captures can be run"
+                    "{name}: link type {}: only Ethernet captures (link type 1) can be run",
+                    u32::from(dl)
                 )));
             }
             Src::Pcap(r)
@@ -218,8 +219,8 @@ impl Reader {
                         };
                         if t.linktype != DataLink::ETHERNET {
                             return Err(err(&format_args!(
-                                "interface {id} has link type {:?}: only Ethernet captures can be run",
-                                t.linktype
+                                "interface {id} has link type {}: only Ethernet captures (link type 1) can be run",
+                                u32::from(t.linktype)
                             )));
                         }
                         // The library reads the raw count as nanoseconds.

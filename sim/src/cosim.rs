@@ -13,8 +13,8 @@
 use crate::engine::{RtlEngine, packet_of};
 use nfbpf_vm::helpers::Helpers;
 use nfbpf_vm::interp::{Fault, FaultKind, Outcome};
-use nfbpf_vm::mem::Memory;
-use nfbpf_vm::pipeline::{CollectCycles, Config, CycleRecord, Engine, InstrMem};
+use nfbpf_vm::mem::{Memory, Region};
+use nfbpf_vm::pipeline::{CollectCycles, Config, CycleRecord, Engine, InstrMem, Verdict};
 use nfbpf_vm::program::Program;
 use nfbpf_vm::trace::{Collect, Retire};
 use std::collections::VecDeque;
@@ -86,14 +86,117 @@ fn push_hist(h: &mut VecDeque<String>, c: &[CycleRecord], r: &[Retire]) {
     }
 }
 
+fn region_text(r: &Region) -> String {
+    format!(
+        "{} {:#x}..{:#x} ({})",
+        r.name,
+        r.base,
+        r.end(),
+        if r.writable { "rw" } else { "ro" }
+    )
+}
+
+fn regions_text(rs: &[Region]) -> String {
+    if rs.is_empty() {
+        return "none".into();
+    }
+    rs.iter().map(region_text).collect::<Vec<_>>().join(", ")
+}
+
+/// How one side answered a request (a packet push, a bank write, the start).
+fn answer_text<E: fmt::Display>(r: &Result<(), E>) -> String {
+    match r {
+        Ok(()) => "accepted".into(),
+        Err(e) => format!("refused ({e})"),
+    }
+}
+
+fn result_text(r: &Result<Outcome, Fault>) -> String {
+    match r {
+        Ok(o) => format!("r0 = {:#x} after {} instructions", o.r0, o.insns),
+        Err(f) => format!("fault: {f}"),
+    }
+}
+
+/// A verdict, or that the packet is still running.
+fn ended_text(v: Option<&Verdict>) -> String {
+    match v {
+        Some(v) => format!(
+            "ended ({}, {} packet bytes, cycles {}..{}, bank {})",
+            result_text(&v.result),
+            v.packet.len(),
+            v.start,
+            v.end,
+            v.bank
+        ),
+        None => "still running".into(),
+    }
+}
+
+/// The fields two verdicts differ in, each side's value named.
+fn verdict_diff(m: &Verdict, r: &Verdict) -> String {
+    let mut d = Vec::new();
+    if m.result != r.result {
+        d.push(format!(
+            "result: model {}, rtl {}",
+            result_text(&m.result),
+            result_text(&r.result)
+        ));
+    }
+    if m.packet.len() != r.packet.len() {
+        d.push(format!(
+            "packet length: model {} bytes, rtl {} bytes",
+            m.packet.len(),
+            r.packet.len()
+        ));
+    } else if let Some(i) = (0..m.packet.len()).find(|&i| m.packet[i] != r.packet[i]) {
+        d.push(format!(
+            "packet byte {i}: model {:#04x}, rtl {:#04x}",
+            m.packet[i], r.packet[i]
+        ));
+    }
+    for (what, a, b) in [
+        ("start cycle", m.start, r.start),
+        ("end cycle", m.end, r.end),
+        ("bank", u64::from(m.bank), u64::from(r.bank)),
+    ] {
+        if a != b {
+            d.push(format!("{what}: model {a}, rtl {b}"));
+        }
+    }
+    d.join("; ")
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Push(bytes, _) => write!(f, "push of a {}-byte packet", bytes.len()),
+            Event::WriteIdle(p) => write!(
+                f,
+                "write of a {}-instruction program into the idle bank",
+                p.len()
+            ),
+            Event::Swap => f.write_str("bank swap"),
+        }
+    }
+}
+
 fn mem_diff(a: &Memory, b: &Memory) -> Option<String> {
     let (ra, rb) = (a.regions(), b.regions());
     if ra.len() != rb.len() {
-        return Some(format!("region lists differ: {ra:?} vs {rb:?}"));
+        return Some(format!(
+            "region lists differ: model {}; rtl {}",
+            regions_text(ra),
+            regions_text(rb)
+        ));
     }
     for (x, y) in ra.iter().zip(rb) {
         if x.name != y.name || x.base != y.base || x.data.len() != y.data.len() {
-            return Some(format!("region {x:?} vs {y:?}"));
+            return Some(format!(
+                "regions differ: model {}; rtl {}",
+                region_text(x),
+                region_text(y)
+            ));
         }
         if let Some(i) = (0..x.data.len()).find(|&i| x.data[i] != y.data[i]) {
             return Some(format!(
@@ -181,7 +284,7 @@ pub fn cosim_configs(
         (a, b) => {
             return Err(mismatch(
                 0,
-                format!("start: model {a:?} rtl {b:?}"),
+                format!("start: model {}, rtl {}", answer_text(&a), answer_text(&b)),
                 &hm,
                 &hr,
             ));
@@ -223,7 +326,7 @@ pub fn cosim_configs(
                 if v != r {
                     return Err(mismatch(
                         cycle,
-                        format!("verdicts differ: model {v:?} rtl {r:?}"),
+                        format!("verdicts differ: {}", verdict_diff(&v, &r)),
                         &hm,
                         &hr,
                     ));
@@ -240,7 +343,11 @@ pub fn cosim_configs(
             (a, b) => {
                 return Err(mismatch(
                     cycle,
-                    format!("one side ended: model {:?} rtl {b:?}", a.map(|v| v.result)),
+                    format!(
+                        "one side ended: model {}, rtl {}",
+                        ended_text(a.as_ref()),
+                        ended_text(b.as_ref())
+                    ),
                     &hm,
                     &hr,
                 ));
@@ -324,14 +431,11 @@ pub fn cosim_stream(
                 Event::Push(bytes, args) => {
                     let a = e.push_packet(bytes, *args);
                     *accepted += a.is_ok() as usize;
-                    (
-                        format!("{a:?}"),
-                        format!("{:?}", rtl.push_packet(bytes, *args)),
-                    )
+                    (answer_text(&a), answer_text(&rtl.push_packet(bytes, *args)))
                 }
                 Event::WriteIdle(p) => (
-                    format!("{:?}", imem.write_idle(Arc::new(p.clone()))),
-                    format!("{:?}", rtl.write_idle(p)),
+                    answer_text(&imem.write_idle(Arc::new(p.clone()))),
+                    answer_text(&rtl.write_idle(p)),
                 ),
                 Event::Swap => {
                     if rtl.writes_pending() {
@@ -343,7 +447,7 @@ pub fn cosim_stream(
                 }
             };
             if a != b {
-                return Err(format!("event {ev:?}: model {a} rtl {b}"));
+                return Err(format!("{ev} at cycle {cycle}: model {a}, rtl {b}"));
             }
         }
         Ok(())
@@ -371,7 +475,17 @@ pub fn cosim_stream(
         if v1 != v2 {
             return Err(mismatch(
                 cycle,
-                format!("verdicts differ: model {v1:?} rtl {v2:?}"),
+                format!(
+                    "verdicts differ: {}",
+                    match (&v1, &v2) {
+                        (Some(a), Some(b)) => verdict_diff(a, b),
+                        (a, b) => format!(
+                            "model {}, rtl {}",
+                            ended_text(a.as_ref()),
+                            ended_text(b.as_ref())
+                        ),
+                    }
+                ),
                 &hm,
                 &hr,
             ));

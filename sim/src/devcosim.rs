@@ -22,13 +22,17 @@
 //! itself never traces, so it keeps its speed).
 
 use crate::device::RtlDevice;
-use nfbpf_vm::device::{Device, DeviceConfig, Output};
+use nfbpf_vm::device::{Dest, Device, DeviceConfig, Output};
 use nfbpf_vm::pipeline::{CollectDevice, CycleRecord, EngineClock};
 use nfbpf_vm::regs::{BusError, RegisterBus};
 use nfbpf_vm::trace::Retire;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// Where a mismatch writes its VCD unless told otherwise: this file in the
+/// current directory (each mismatch overwrites it).
+pub const DEFAULT_VCD: &str = "nfbpf-devcosim.vcd";
 
 /// Clocks of history shown with a mismatch.
 const HISTORY: usize = 12;
@@ -164,7 +168,7 @@ impl DevCosim {
             hist_model: VecDeque::new(),
             hist_rtl: VecDeque::new(),
             log: Vec::new(),
-            vcd: std::env::temp_dir().join(format!("nfbpf-devcosim-{}.vcd", std::process::id())),
+            vcd: PathBuf::from(DEFAULT_VCD),
             perturb: None,
         })
     }
@@ -173,8 +177,8 @@ impl DevCosim {
         self.model.cycle()
     }
 
-    /// Where a mismatch writes its VCD (default: `nfbpf-devcosim-PID.vcd`
-    /// in the temporary directory).
+    /// Where a mismatch writes its VCD (default: [`DEFAULT_VCD`] in the
+    /// current directory).
     pub fn set_vcd_path(&mut self, path: &Path) {
         self.vcd = path.to_path_buf();
     }
@@ -324,8 +328,12 @@ impl DevCosim {
         for o in &a {
             let _ = write!(
                 self.now,
-                " out#{} e{} {:?} done {} sent {}",
-                o.seq, o.engine, o.dest, o.done, o.sent
+                " out#{} e{} {} done {} sent {}",
+                o.seq,
+                o.engine,
+                dest_text(&o.dest),
+                o.done,
+                o.sent
             );
         }
         let errors = self.rtl.take_errors();
@@ -340,8 +348,14 @@ impl DevCosim {
                     let e = x.or(y).map(|o| o.engine as u8);
                     return Err(self.mismatch(
                         format!(
-                            "output {} differs:\n  model {x:?}\n  RTL   {y:?}",
-                            self.outputs + k as u64
+                            "output {} differs{}:\n  model {}\n  RTL   {}",
+                            self.outputs + k as u64,
+                            match (x, y) {
+                                (Some(x), Some(y)) => frame_diff(&x.frame, &y.frame),
+                                _ => String::new(),
+                            },
+                            output_text(x),
+                            output_text(y)
                         ),
                         e,
                     ));
@@ -374,9 +388,15 @@ impl DevCosim {
                 }
                 (x, y) => {
                     let what = format!(
-                        "record streams end apart: model {:?}, RTL {:?}",
-                        x.map(|x| (x.cycle.cycle, x.engine)),
-                        y.map(|y| (y.cycle.cycle, y.engine))
+                        "record streams end apart: model {}, RTL {}",
+                        x.map_or("no more records".into(), |x| format!(
+                            "cycle {} engine {}",
+                            x.cycle.cycle, x.engine
+                        )),
+                        y.map_or("no more records".into(), |y| format!(
+                            "cycle {} engine {}",
+                            y.cycle.cycle, y.engine
+                        ))
                     );
                     return Err(self.mismatch(what, None));
                 }
@@ -453,6 +473,60 @@ impl DevCosim {
     }
 }
 
+fn dest_text(d: &Dest) -> String {
+    match d {
+        Dest::Port(p) => format!("port {p}"),
+        Dest::Flood => "flood".into(),
+        Dest::Host => "host".into(),
+    }
+}
+
+/// One output, every field compared, or that there is none.
+fn output_text(o: Option<&Output>) -> String {
+    match o {
+        Some(o) => format!(
+            "#{} engine {} from port {} to {}: {} bytes, verdict {}, bank {}, arrived {} done {} sent {}",
+            o.seq,
+            o.engine,
+            o.in_port,
+            dest_text(&o.dest),
+            o.frame.len(),
+            o.verdict,
+            o.bank,
+            o.arrival,
+            o.done,
+            o.sent
+        ),
+        None => "none".into(),
+    }
+}
+
+/// Where two frames of the same length first differ (empty when they do
+/// not, or when their lengths already say they differ).
+fn frame_diff(a: &[u8], b: &[u8]) -> String {
+    if a.len() != b.len() {
+        return String::new();
+    }
+    match (0..a.len()).find(|&i| a[i] != b[i]) {
+        Some(i) => format!(" (frame byte {i}: model {:#04x}, RTL {:#04x})", a[i], b[i]),
+        None => String::new(),
+    }
+}
+
+fn read_text(r: &Result<u32, BusError>) -> String {
+    match r {
+        Ok(v) => format!("read {v:#x}"),
+        Err(e) => format!("refused ({e})"),
+    }
+}
+
+fn write_text(r: &Result<(), BusError>) -> String {
+    match r {
+        Ok(()) => "accepted".into(),
+        Err(e) => format!("refused ({e})"),
+    }
+}
+
 impl RegisterBus for DevCosim {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         let from = self.rtl.cycle();
@@ -464,9 +538,14 @@ impl RegisterBus for DevCosim {
         match (a, b) {
             (Ok(x), Ok(y)) if x == y => Ok(x),
             (Err(x), Err(_)) => Err(x),
-            (a, b) => Err(BusError::Transport(
-                self.mismatch(format!("read of {off:#x}: model {a:?}, RTL {b:?}"), None),
-            )),
+            (a, b) => Err(BusError::Transport(self.mismatch(
+                format!(
+                    "read of {off:#x}: model {}, RTL {}",
+                    read_text(&a),
+                    read_text(&b)
+                ),
+                None,
+            ))),
         }
     }
 
@@ -481,7 +560,11 @@ impl RegisterBus for DevCosim {
             (Ok(()), Ok(())) => Ok(()),
             (Err(x), Err(_)) => Err(x),
             (a, b) => Err(BusError::Transport(self.mismatch(
-                format!("write of {v:#x} to {off:#x}: model {a:?}, RTL {b:?}"),
+                format!(
+                    "write of {v:#x} to {off:#x}: model {}, RTL {}",
+                    write_text(&a),
+                    write_text(&b)
+                ),
                 None,
             ))),
         }

@@ -305,8 +305,8 @@ mod tests {
         use nfbpf_loader::bus::socket::{Limits, SocketBus};
         use nfbpf_vm::device::DeviceConfig;
         use nfbpf_vm::regs::{DEVICE_ID, ID, NUMENGINES};
-        let path = std::env::temp_dir().join(format!("nfbpf-host-cap-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cap.sock");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let host = ModelHost::start(Device::new(DeviceConfig::default()).unwrap(), None);
         let limits = Limits {

@@ -113,6 +113,25 @@ enum Host {
     Poll(u32),
 }
 
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Ret(v) => write!(f, "r0 = {v:#x}"),
+            Answer::Fault(code) => write!(f, "fault code {code:#x}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Write(off, v) => write!(f, "write of {v:#x} to {off:#x}"),
+            Host::Read(off) => write!(f, "read of {off:#x}"),
+            Host::Poll(off) => write!(f, "poll of {off:#x}"),
+        }
+    }
+}
+
 /// Model and RTL side by side.
 pub struct UnitsCosim {
     rtl: RtlUnits,
@@ -322,8 +341,14 @@ impl UnitsCosim {
             };
             if got != call.answer {
                 return Err(self.err(format!(
-                    "engine {e}: helper {} args {:x?} answered {got:x?}, model {:x?}",
-                    call.id, call.args, call.answer
+                    "engine {e}: helper {} args {} answered {got}, model {}",
+                    call.id,
+                    call.args
+                        .iter()
+                        .map(|a| format!("{a:#x}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    call.answer
                 )));
             }
             self.stats.helper_calls += 1;
@@ -355,7 +380,8 @@ impl UnitsCosim {
         self.last_refused = got_err;
         if got_err != want_err {
             return Err(self.err(format!(
-                "host access {host:x?}: RTL {} it, the model {}",
+                "host access {}: RTL {} it, the model {}",
+                host.map_or("none".into(), |h| h.to_string()),
                 if got_err { "refuses" } else { "accepts" },
                 if want_err { "refuses" } else { "accepts" }
             )));
@@ -364,7 +390,8 @@ impl UnitsCosim {
             && o.mreg_rdata as u32 != v
         {
             return Err(self.err(format!(
-                "host read {host:x?}: RTL {:#x}, model {v:#x}",
+                "host read {}: RTL {:#x}, model {v:#x}",
+                host.map_or("none".into(), |h| h.to_string()),
                 o.mreg_rdata
             )));
         }

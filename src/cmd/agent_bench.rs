@@ -382,7 +382,10 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
                             inv_id = v["id"].as_u64();
                         }
                         if !ok && !busy && errors.len() < 3 {
-                            errors.push(format!("{m} {p}: {r:?}"));
+                            errors.push(match &r {
+                                Ok((s, v)) => format!("{m} {p}: answered {s}: {v}"),
+                                Err(e) => format!("{m} {p}: {e:#}"),
+                            });
                         }
                         out.push(Sample {
                             kind,
@@ -491,7 +494,13 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
         for h in hostile_bad.iter().take(5) {
-            println!("hostile {}: answered {:?}", HOSTILE[h.0].0, h.3);
+            match h.3 {
+                Some(status) => println!("hostile {}: answered {status}", HOSTILE[h.0].0),
+                None => println!(
+                    "hostile {}: no answer (connection failed or closed)",
+                    HOSTILE[h.0].0
+                ),
+            }
         }
     }
     for e in &errors {

@@ -34,8 +34,8 @@ pub struct Args {
     /// Map entries to install first: a rules file, text or JSON (docs/rules.md).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// Where a mismatch writes the VCD of the RTL (default: a file in the
-    /// temporary directory, named in the message).
+    /// Where a mismatch writes the VCD of the RTL (default:
+    /// `nfbpf-devcosim.vcd` in the current directory, named in the message).
     #[arg(long)]
     vcd: Option<PathBuf>,
     #[command(flatten)]

@@ -42,10 +42,16 @@ struct FunctionArgs {
     /// Default run time of an invocation, seconds (3..300).
     #[arg(long)]
     run_time: Option<u32>,
-    /// Map rules: the JSON form of docs/rules.md, an array of
-    /// {"map": NAME, "key": K, "value": V}.
+    /// Map rules, a rules file in either form of docs/rules.md: text
+    /// (`MAP KEY VALUE` lines) or JSON (an array of {"map": NAME, "key": K,
+    /// "value": V}); the agent checks them against the function's maps.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Where to look for the headers a C source includes with
+    /// `#include "NAME.h"` (after the source's own directory); repeatable.
+    /// The headers found are sent with the source (docs/api.md, `headers`).
+    #[arg(short = 'I', value_name = "DIR")]
+    include: Vec<PathBuf>,
     /// Instruction budget per packet on the device (default: the device's,
     /// one full-size frame time); a packet over it is aborted and counted
     /// as a fault.
@@ -217,11 +223,21 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
     let bytes = std::fs::read(&a.file).with_context(|| format!("{}", a.file.display()))?;
     let mut b = json!({ "name": a.name });
     if a.file.extension().is_some_and(|e| e == "c") {
-        b["source"] = json!(
-            String::from_utf8(bytes)
-                .map_err(|_| anyhow!("{}: not UTF-8 text", a.file.display()))?
-        );
+        let src = String::from_utf8(bytes)
+            .map_err(|_| anyhow!("{}: not UTF-8 text", a.file.display()))?;
+        let headers = collect_headers(&a.file, &src, &a.include)?;
+        if !headers.is_empty() {
+            b["headers"] = json!(headers);
+        }
+        b["source"] = json!(src);
     } else {
+        if let Some(d) = a.include.first() {
+            anyhow::bail!(
+                "-I {}: include directories apply to a C source (`.c`), and {} is an object",
+                d.display(),
+                a.file.display()
+            );
+        }
         b["object"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
     }
     if let Some(abi) = &a.abi {
@@ -231,7 +247,7 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
         b["default_run_time"] = json!(rt);
     }
     if let Some(r) = &a.rules {
-        b["rules"] = read_json(r)?;
+        b["rules"] = read_rules(r)?;
     }
     if let Some(n) = a.budget {
         b["budget"] = json!(n);
@@ -250,9 +266,115 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
     Ok(b)
 }
 
-fn read_json(p: &Path) -> anyhow::Result<Value> {
+/// A rules file as the agent takes it: the JSON form as a JSON array,
+/// the text form as a string (the agent parses both with the one rules
+/// parser, against the function's maps).
+fn read_rules(p: &Path) -> anyhow::Result<Value> {
     let t = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
-    serde_json::from_str(&t).with_context(|| format!("{}: not JSON", p.display()))
+    if t.trim_start().starts_with('[') {
+        return serde_json::from_str(&t).map_err(|e| {
+            anyhow!(
+                "{} line {}, column {}: not JSON: {e}",
+                p.display(),
+                e.line(),
+                e.column()
+            )
+        });
+    }
+    Ok(Value::String(t))
+}
+
+/// The names of the `#include "NAME"` lines of a C text (the quoted form
+/// only: `<...>` names the agent's own or the system's headers).
+fn quoted_includes(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix('#')?.trim_start();
+            let rest = rest.strip_prefix("include")?.trim_start();
+            let rest = rest.strip_prefix('"')?;
+            rest.split_once('"').map(|(name, _)| name)
+        })
+        .collect()
+}
+
+/// The user's headers a C source includes, to send with it: each
+/// `#include "NAME"` of the source, and of every header sent, looked up
+/// beside the including file, then in the `-I` directories in order. A
+/// name found nowhere is left to the agent (its built-in `sume.h` and
+/// `nf_common.h`, or clang's error). What is found must be a plain
+/// `NAME.h` file (the agent writes the headers beside the source), and all
+/// of them fit the agent's default `headers` and `header-bytes` limits.
+fn collect_headers(
+    src_path: &Path,
+    src: &str,
+    dirs: &[PathBuf],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    for d in dirs {
+        if !d.is_dir() {
+            anyhow::bail!("-I {}: not a directory", d.display());
+        }
+    }
+    let limits = nfbpf_agent::limits::Limits::default();
+    let here = |p: &Path| {
+        p.parent()
+            .map_or_else(|| PathBuf::from("."), |d| d.to_path_buf())
+    };
+    let mut found: std::collections::BTreeMap<String, (PathBuf, String)> = Default::default();
+    let mut total = 0usize;
+    let mut todo = vec![(src_path.to_path_buf(), src.to_string())];
+    while let Some((from, text)) = todo.pop() {
+        let beside = here(&from);
+        for name in quoted_includes(&text) {
+            let Some(path) = std::iter::once(&beside)
+                .chain(dirs)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+            else {
+                continue;
+            };
+            let at = || {
+                format!(
+                    "{}: #include \"{name}\" ({})",
+                    from.display(),
+                    path.display()
+                )
+            };
+            if let Some(why) = nfbpf_agent::registry::header_name_problem(name) {
+                anyhow::bail!("{}: cannot be sent to the agent: {why}", at());
+            }
+            let canon = path.canonicalize().with_context(at)?;
+            if let Some((seen, _)) = found.get(name) {
+                if *seen != canon {
+                    anyhow::bail!(
+                        "{}: another `{name}` ({}) is sent already; the agent puts all headers in one directory",
+                        at(),
+                        seen.display()
+                    );
+                }
+                continue;
+            }
+            let bytes = std::fs::read(&path).with_context(at)?;
+            let text = String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", at()))?;
+            total += text.len();
+            if found.len() + 1 > limits.headers {
+                anyhow::bail!(
+                    "{}: more than {} headers to send (the agent's headers limit)",
+                    at(),
+                    limits.headers
+                );
+            }
+            if total > limits.header_bytes {
+                anyhow::bail!(
+                    "{}: the headers to send take more than {} bytes (the agent's header-bytes limit)",
+                    at(),
+                    limits.header_bytes
+                );
+            }
+            found.insert(name.to_string(), (canon, text.clone()));
+            todo.push((path, text));
+        }
+    }
+    Ok(found.into_iter().map(|(k, (_, t))| (k, t)).collect())
 }
 
 /// A JSON value as a table cell: strings without quotes, `-` for null.
@@ -471,4 +593,103 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Status => print_status(&v),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code
+
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn quoted_includes_are_found_however_spaced() {
+        let t = "#include \"a.h\"\n  #  include   \"b.h\" // x\n#include <sume.h>\n#define X \"c.h\"\n#include\"d.h\"\n";
+        assert_eq!(quoted_includes(t), ["a.h", "b.h", "d.h"]);
+    }
+
+    #[test]
+    fn headers_come_from_beside_the_source_then_the_include_dirs() {
+        let d = tempfile::tempdir().unwrap();
+        let (src_dir, inc) = (d.path().join("src"), d.path().join("inc"));
+        std::fs::create_dir_all(&src_dir).unwrap();
+        std::fs::create_dir_all(&inc).unwrap();
+        let text = "#include \"sume.h\"\n#include \"near.h\"\n#include \"far.h\"\n";
+        let src = write(&src_dir, "f.c", text);
+        write(&src_dir, "near.h", "#include \"far.h\"\n#define NEAR 1\n");
+        write(&inc, "far.h", "#include \"near.h\"\n#define FAR 2\n");
+        let got = collect_headers(&src, text, std::slice::from_ref(&inc)).unwrap();
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["far.h", "near.h"]);
+        assert!(got["far.h"].contains("FAR 2"));
+        // Without the -I directory, far.h is left to the agent.
+        let got = collect_headers(&src, text, &[]).unwrap();
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["near.h"]);
+    }
+
+    #[test]
+    fn headers_that_cannot_be_sent_are_named() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        write(&d.path().join("sub"), "x.h", "");
+        write(d.path(), "t.inc", "");
+        let src = d.path().join("f.c");
+        let e = collect_headers(&src, "#include \"sub/x.h\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("#include \"sub/x.h\"") && e.contains("without `/`"),
+            "{e}"
+        );
+        let e = collect_headers(&src, "#include \"t.inc\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only `.h` headers"), "{e}");
+        let e = collect_headers(&src, "", &[d.path().join("none")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none: not a directory"), "{e}");
+        // Two different headers of one name cannot share the build directory.
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        write(&a, "one.h", "#include \"two.h\"\n");
+        write(&a, "two.h", "");
+        write(&b, "two.h", "");
+        write(&b, "three.h", "#include \"two.h\"\n");
+        let e = collect_headers(&src, "#include \"one.h\"\n#include \"three.h\"\n", &[a, b])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("another `two.h`"), "{e}");
+        // Past the agent's default header-bytes limit.
+        let big = nfbpf_agent::limits::Limits::default().header_bytes + 1;
+        write(d.path(), "big.h", &"x".repeat(big));
+        let e = collect_headers(&src, "#include \"big.h\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("header-bytes limit"), "{e}");
+    }
+
+    #[test]
+    fn rules_files_go_as_json_or_as_text() {
+        let d = tempfile::tempdir().unwrap();
+        let j = write(
+            d.path(),
+            "r.json",
+            " [{\"map\": \"m\", \"key\": 1, \"value\": 2}]",
+        );
+        assert!(read_rules(&j).unwrap().is_array());
+        let t = write(d.path(), "r.rules", "m 1 2\n");
+        assert_eq!(read_rules(&t).unwrap(), Value::String("m 1 2\n".into()));
+        let bad = write(d.path(), "bad.json", "[{\"map\": }]");
+        let e = read_rules(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.json line 1, column") && e.contains("not JSON"),
+            "{e}"
+        );
+    }
 }

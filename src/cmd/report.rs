@@ -1020,14 +1020,18 @@ fn summary_md(
     for sc in scenarios {
         let _ = writeln!(
             s,
-            "- **{}**: {}. {:.0} us simulated, {} frames offered, {} FIFO_MD drops, {} out (ports 0..3: {:?}){}: **{}**.",
+            "- **{}**: {}. {:.0} us simulated, {} frames offered, {} FIFO_MD drops, {} out (ports 0..3: {}){}: **{}**.",
             sc.name,
             sc.what,
             sc.simulated_us,
             sc.offered,
             sc.fifo_drops,
             sc.forwarded,
-            sc.tx,
+            sc.tx
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" / "),
             sc.switch_gap_us
                 .map(|g| format!(", last P1 packet to first P2 packet {g:.3} us"))
                 .unwrap_or_default(),

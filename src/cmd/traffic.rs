@@ -86,10 +86,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     w.finish()?;
     println!(
-        "{}: {n} frames, {bytes} bytes, {:.3} us of traffic on ports {:?}",
+        "{}: {n} frames, {bytes} bytes, {:.3} us of traffic on ports {}",
         a.out.display(),
         last / 1e3,
         a.ports
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -106,17 +106,17 @@ pub fn arp() -> Vec<u8> {
 }
 
 /// The C source of a SUME function that sends everything out of `port`,
-/// written into this test process's temporary directory.
-pub fn fixed_port_source(port: u32) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nfbpf-fixed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    let p = dir.join(format!("to{port}.c"));
+/// written into a temporary directory of its own: the directory (removed
+/// when dropped; keep it while the file is used) and the file.
+pub fn fixed_port_source(port: u32) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let p = dir.path().join(format!("to{port}.c"));
     std::fs::write(
         &p,
         format!("unsigned long long f(void *md) {{ return {port}; }}\n"),
     )
     .expect("write the source");
-    p
+    (dir, p)
 }
 
 /// Clocks a frame of `len` bytes occupies on a 10 Gb/s port at 200 MHz

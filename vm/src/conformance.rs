@@ -437,7 +437,8 @@ mod tests {
 
     #[test]
     fn suite_lookup_names_where_it_looked_and_how_to_get_the_suite() {
-        let tmp = std::env::temp_dir().join(format!("nfbpf-suite-{}", std::process::id()));
+        let tmpdir = tempfile::tempdir().unwrap();
+        let tmp = tmpdir.path();
         let empty = tmp.join("empty");
         std::fs::create_dir_all(&empty).unwrap();
         // $NFBPF_CONFORMANCE is the only place looked at when set.
@@ -474,7 +475,7 @@ mod tests {
         assert!(suite_dir_from(None, &repo, Part::Tests).is_err());
         std::fs::write(pinned.join("a.data"), "-- asm\nexit\n-- result\n0x0\n").unwrap();
         assert_eq!(suite_dir_from(None, &repo, Part::Tests).unwrap(), pinned);
-        std::fs::remove_dir_all(&tmp).unwrap();
+        tmpdir.close().unwrap();
     }
 
     fn verdict(text: &str) -> Verdict {

@@ -1185,10 +1185,7 @@ mod tests {
         })
         .unwrap();
         // r0 = 1; exit
-        let p = Program::new(vec![
-            Insn::new(0xb7, 0, 0, 0, 1),
-            Insn::new(0x95, 0, 0, 0, 0),
-        ]);
+        let p = Program::new(vec![crate::build::mov64_imm(0, 1), crate::build::exit()]);
         d.write_idle(p.unwrap()).unwrap();
         d.flip();
         d

@@ -290,7 +290,10 @@ pub fn serve_connection(
                 return writer.write_all(msg.as_bytes());
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                let msg = format!("ERR idle for {idle:?}; closing the connection\n");
+                let msg = format!(
+                    "ERR idle for {} s; closing the connection\n",
+                    idle.as_secs_f64()
+                );
                 // Best effort: an idle client may not read either.
                 let _ = writer.write_all(msg.as_bytes());
                 return Ok(());
@@ -306,7 +309,10 @@ pub fn serve_connection(
             if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
                 std::io::Error::new(
                     ErrorKind::TimedOut,
-                    format!("the client left its replies unread for {idle:?}; closed"),
+                    format!(
+                        "the client left its replies unread for {} s; closed",
+                        idle.as_secs_f64()
+                    ),
                 )
             } else {
                 e
@@ -467,8 +473,8 @@ mod tests {
 
     #[test]
     fn client_and_server_over_a_socket() {
-        let dir = std::env::temp_dir().join(format!("nfbpf-sock-{}", std::process::id()));
-        let _ = std::fs::remove_file(&dir);
+        let tmp = tempfile::tempdir().expect("temporary directory");
+        let dir = tmp.path().join("sock");
         let listener = std::os::unix::net::UnixListener::bind(&dir).expect("bind");
         let server = std::thread::spawn(move || {
             let (s, _) = listener.accept().expect("accept");

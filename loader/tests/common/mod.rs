@@ -9,7 +9,6 @@ use nfbpf_vm::Insn;
 use nfbpf_vm::build;
 use nfbpf_vm::isa::Width;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const ALL_PROGRAMS: &[&str] = &[
     "wire",
@@ -45,24 +44,18 @@ pub fn programs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../programs")
 }
 
-static N: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh scratch directory under the system temp dir.
-pub fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "nfbpf-loader-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
+/// A fresh scratch directory under the system temp dir (removed when
+/// dropped).
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("create scratch dir")
 }
 
 /// Compile `programs/<name>.c`; `None` (with a notice) when clang is absent.
 /// A compile error fails the test with clang's message.
 pub fn build(name: &str, cpu: Cpu) -> Option<Vec<u8>> {
     let clang = clang()?;
-    let dir = scratch();
+    let tmp = scratch();
+    let dir = tmp.path();
     let out = dir.join(format!("{name}.o"));
     let src = programs_dir().join(format!("{name}.c"));
     let inc = vec![programs_dir().join("include")];
@@ -70,7 +63,6 @@ pub fn build(name: &str, cpu: Cpu) -> Option<Vec<u8>> {
         panic!("{e}");
     }
     let bytes = std::fs::read(&out).expect("read object");
-    let _ = std::fs::remove_dir_all(&dir);
     Some(bytes)
 }
 
