@@ -194,8 +194,24 @@ endef
 test-cargo:
 	$(call TEST_RECIPE,)
 
-test: deps
+test: deps conformance-present
 	$(call TEST_RECIPE,fmt-check clippy rtl-lint)
+
+# `make test` looks for the conformance suite where the tests do
+# (vm/src/conformance.rs: $$NFBPF_CONFORMANCE when set, else
+# ../shared/conformance beside the clone, else make conformance's copy) and
+# fetches the pinned copy when there is none; should the fetch fail (no
+# network), it says so and the conformance tests then fail with the
+# message naming every place looked at.
+.PHONY: conformance-present
+conformance-present:
+	@if [ -n "$$NFBPF_CONFORMANCE" ] || [ -d ../shared/conformance/tests ] || [ -d $(CONFORMANCE_DIR)/tests ]; then \
+	  :; \
+	else \
+	  echo "make test: no conformance suite beside the clone; fetching the pinned copy (make conformance)"; \
+	  $(MAKE) --no-print-directory conformance || \
+	  echo "make test: the conformance suite could not be fetched; the conformance tests will fail and say where they looked"; \
+	fi
 
 clean:
 	$(CARGO) clean
