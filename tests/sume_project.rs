@@ -25,6 +25,17 @@ fn expected() -> BTreeMap<String, u32> {
             } else {
                 r.name.to_string()
             };
+            // identifiers: anything but letters, digits and `_` is `_`
+            let n: String = n
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             m.insert(n, r.offset + 4 * i);
         }
     }

@@ -57,11 +57,11 @@ pub fn registers() -> Vec<Reg> {
     for r in REGISTERS {
         for i in 0..r.count {
             let offset = r.offset + 4 * i;
-            let name = if r.count > 1 {
+            let name = ident(&if r.count > 1 {
                 format!("{}_{i}", r.name)
             } else {
                 r.name.to_string()
-            };
+            });
             let default = match (&mut dev, r.access) {
                 (_, regs::Access::Wo) | (None, _) => 0,
                 (Some(d), _) => d.read32(offset).unwrap_or(0),
@@ -74,6 +74,21 @@ pub fn registers() -> Vec<Reg> {
         }
     }
     out
+}
+
+/// A register name as a C and Tcl identifier: anything but letters,
+/// digits and `_` becomes `_` (`ENGn_HIR0/LOR0` element 3 is
+/// `ENGn_HIR0_LOR0_3`).
+pub fn ident(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// One past the highest register offset.
@@ -278,7 +293,10 @@ mod tests {
         assert_eq!(get("VERSION"), regs::DEVICE_VERSION);
         assert_eq!(get("NUMENGINES"), 4);
         assert_eq!(get("FLIP"), 0);
-        assert!(r.iter().any(|x| x.name == "ENG_R0_7" && x.offset == 0x40));
+        assert!(
+            r.iter()
+                .any(|x| x.name == "ENGn_HIR0_LOR0_7" && x.offset == 0x40)
+        );
         assert!(map_end() <= WINDOW);
     }
 }
