@@ -7,6 +7,7 @@
 #   make build  release build of the CLI
 #   make lint   cargo fmt --check, clippy -D warnings, verilator --lint-only -Wall
 #   make conformance  fetch the conformance suite at its pinned commit
+#   make sume-project the NetFPGA SUME project files (docs/sume.md)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -151,6 +152,17 @@ synth-units:
 	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat-units.txt
 
 lint: deps fmt-check clippy rtl-lint
+
+# The files to build a NetFPGA SUME bitstream with the data plane in the
+# reference pipeline's output-port-lookup slot (docs/sume.md): the Vivado
+# scripts that package rtl/ as an IP core and place it in the reference
+# design with its address window, and the register defines in the NetFPGA
+# register tools' formats (.h, .tcl, .txt), all from vm::regs, in
+# $(SUME_DIR). tests/sume_project.rs checks them (files, addresses).
+SUME_DIR := $(or $(CARGO_TARGET_DIR),target)/sume
+.PHONY: sume-project
+sume-project: build
+	$(NFBPF) regs --sume-project $(SUME_DIR)
 
 # The eBPF conformance suite (tests/ and negative/ .data files): the public
 # bpf_conformance suite by Alan Jowett at the commit the tests are pinned to

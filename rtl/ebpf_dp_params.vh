@@ -35,6 +35,8 @@ localparam [31:0] DEVICE_ID = 32'd1698844742;
 localparam [31:0] DEVICE_VERSION = 32'd131072;
 // contract::IMEM_SLOTS (IMEMSLOTS register)
 localparam [31:0] CONTRACT_IMEM_SLOTS = 32'd4096;
+// contract::DEVICE_INSN_BUDGET (budget_i of a board: one full-size frame time)
+localparam [63:0] DEVICE_INSN_BUDGET = 64'd247;
 
 // Register offsets (vm::regs) and element counts of arrays
 localparam [11:0] REG_ID = 12'h000;

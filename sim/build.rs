@@ -21,7 +21,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Top modules with a Rust binding.
-const TOPS: &[&str] = &["ebpf_alu", "ebpf_engine", "ebpf_units", "ebpf_dataplane"];
+const TOPS: &[&str] = &[
+    "ebpf_alu",
+    "ebpf_engine",
+    "ebpf_units",
+    "ebpf_dataplane",
+    "ebpf_sume_opl",
+];
 
 /// The static library's name (`lib<LIB>.a`).
 const LIB: &str = "nfbpf_rtl";

@@ -43,6 +43,8 @@ enum Command {
     Load(cmd::device::LoadArgs),
     /// A device's identification and counters (`nfbpf device status`).
     Status(cmd::device::StatusArgs),
+    /// Check a new board: identification, scratch register, bank flip, Wire with host traffic.
+    Bringup(cmd::bringup::Args),
     /// The maps of a function loaded in a device.
     Map(cmd::map::Args),
     /// Generate test traffic into a pcapng file.
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         Command::Device(a) => cmd::device::run(a),
         Command::Load(a) => cmd::device::load(a),
         Command::Status(a) => cmd::device::status_cmd(a),
+        Command::Bringup(a) => cmd::bringup::run(a),
         Command::Map(a) => cmd::map::run(a),
         Command::Traffic(a) => cmd::traffic::run(a),
         Command::Report(a) => cmd::report::run(a),

@@ -62,6 +62,7 @@
 //! [`contract::PKT_BASE`]: nfbpf_vm::contract::PKT_BASE
 
 pub mod abi;
+pub mod bringup;
 pub mod btf;
 pub mod builtin;
 pub mod bus;

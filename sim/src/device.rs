@@ -360,13 +360,8 @@ impl RtlDevice {
             return;
         };
         let in_port = s.meta.in_port;
-        let want_src = 1u64 << (2 * in_port);
-        let want_dst = match s.dest {
-            Dest::Port(q) if q < PORTS as u32 => 1u64 << (2 * q),
-            Dest::Port(_) => 0,
-            Dest::Flood => 0x55 & !want_src,
-            Dest::Host => want_src << 1,
-        };
+        let (want_src, want_dst) = crate::sume::egress_bits(in_port, s.dest);
+        let (want_src, want_dst) = (u64::from(want_src), u64::from(want_dst));
         let want_port = match s.dest {
             Dest::Port(q) => q,
             _ => port,
@@ -668,6 +663,20 @@ impl RegisterBus for RtlDevice {
             )));
         }
         Ok(data)
+    }
+
+    /// The frame enters input `port` ([`RtlDevice::rx`]: its first beat in
+    /// this clock, or after the frame the port is still taking); a frame no
+    /// engine can take is counted in `PORTRXDROP`, as on the board.
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        if port >= PORTS {
+            return Err(BusError::Transport(format!(
+                "host queue {port}: the device has ports 0..{}",
+                PORTS - 1
+            )));
+        }
+        self.rx(port, frame);
+        Ok(())
     }
 
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {

@@ -280,6 +280,9 @@ impl<B: RegisterBus> RegisterBus for SharedBus<B> {
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
         self.lock()?.write32(off, v)
     }
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        self.lock()?.host_send(port, frame)
+    }
 }
 
 #[cfg(test)]

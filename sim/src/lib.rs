@@ -17,10 +17,15 @@
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
 //! - [`units`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
-//! - [`host`]: the model run as a board (clock thread, traffic, registers).
+//! - [`host`]: the model run as a board (clock thread, traffic, registers);
+//! - [`sume`]: the data plane in the NetFPGA SUME reference pipeline (the
+//!   output-port-lookup wrapper `rtl/ebpf_sume_opl.v`, a model of the
+//!   input arbiter and output queues) co-simulated with the model device;
+//!   [`sumegen`]: the files to build a SUME bitstream with it (IP and
+//!   placement scripts, register defines in the NetFPGA formats).
 //!
 //! The Verilated RTL (`rtl`, `engine`, `cosim`, `devcosim`, `device`,
-//! `units`) is behind the default feature `rtl`: without it the crate builds
+//! `sume`, `units`) is behind the default feature `rtl`: without it the crate builds
 //! no C++ (the agent, which drives only the model or a board, uses it so).
 
 pub mod capture;
@@ -36,6 +41,9 @@ pub mod host;
 #[cfg(feature = "rtl")]
 pub mod rtl;
 pub mod rtlgen;
+#[cfg(feature = "rtl")]
+pub mod sume;
+pub mod sumegen;
 pub mod sysrun;
 pub mod traffic;
 #[cfg(feature = "rtl")]

@@ -853,6 +853,12 @@ pub fn dp_params_vh() -> String {
         c::IMEM_SLOTS as u64,
         "contract::IMEM_SLOTS (IMEMSLOTS register)",
     );
+    p(
+        "DEVICE_INSN_BUDGET",
+        64,
+        c::DEVICE_INSN_BUDGET,
+        "contract::DEVICE_INSN_BUDGET (budget_i of a board: one full-size frame time)",
+    );
     s.push_str("\n// Register offsets (vm::regs) and element counts of arrays\n");
     for (n, off) in DP_REGS {
         let _ = writeln!(s, "localparam [11:0] REG_{n} = 12'h{off:03x};");

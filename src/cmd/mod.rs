@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_device;
 pub mod bench_pipeline;
 pub mod bench_run;
+pub mod bringup;
 pub mod conform;
 pub mod cosim;
 pub mod device;

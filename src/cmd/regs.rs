@@ -1,4 +1,7 @@
-//! `nfbpf regs [--markdown | --json]`: print the device's register map.
+//! `nfbpf regs [--markdown | --json | --sume-project DIR]`: print the
+//! device's register map, or write the NetFPGA SUME project files
+//! (`nfbpf_sim::sumegen`: IP and placement scripts, register defines in the
+//! NetFPGA formats; `make sume-project`, docs/sume.md).
 
 use nfbpf_vm::regs::{self, REG_BASE, REGISTERS};
 use std::process::ExitCode;
@@ -11,6 +14,13 @@ pub struct Args {
     /// One JSON object per register (docs/cli.md).
     #[arg(long)]
     json: bool,
+    /// Write the NetFPGA SUME project files into DIR (docs/sume.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["markdown", "json"])]
+    sume_project: Option<std::path::PathBuf>,
+    /// The RTL the project script packages (default: rtl/ of the
+    /// repository nfbpf was built from).
+    #[arg(long, value_name = "DIR", requires = "sume_project")]
+    rtl: Option<std::path::PathBuf>,
 }
 
 /// One register of `--json`.
@@ -28,6 +38,23 @@ struct RegJson {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.sume_project {
+        let rtl = a
+            .rtl
+            .clone()
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl"));
+        let rtl = std::fs::canonicalize(&rtl).map_err(|e| {
+            super::exit::err(
+                super::exit::Code::NotFound,
+                format!("{}: {e}", rtl.display()),
+            )
+        })?;
+        let names = nfbpf_sim::sumegen::write_project(dir, &rtl)?;
+        for n in names {
+            println!("{}", dir.join(n).display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.markdown {
         print!("{}", regs::markdown());
         return Ok(ExitCode::SUCCESS);

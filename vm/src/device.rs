@@ -1028,6 +1028,19 @@ impl RegisterBus for Device {
         })
     }
 
+    /// The frame enters input `port` in this clock ([`Device::rx`]); a
+    /// frame no engine can take is counted in `PORTRXDROP`, as on the board.
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        if port >= PORTS {
+            return Err(BusError::Transport(format!(
+                "host queue {port}: the device has ports 0..{}",
+                PORTS - 1
+            )));
+        }
+        self.rx(port, frame);
+        Ok(())
+    }
+
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
         use regs::*;
         self.home();

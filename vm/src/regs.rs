@@ -613,6 +613,18 @@ pub enum BusError {
 pub trait RegisterBus {
     fn read32(&mut self, offset: u32) -> Result<u32, BusError>;
     fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError>;
+    /// Send `frame` from the host into the data plane through the host's
+    /// DMA queue of port `port` (0..3): on a SUME board the driver's
+    /// interface of that port; on a simulated board the frame enters input
+    /// `port` at once, as the SUME wrapper (`rtl/nfbpf_sume_opl.v`) hands
+    /// DMA queue `port` to the engines of port `port`. A bus without host
+    /// queues (the default) answers with an error.
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        let _ = frame;
+        Err(BusError::Transport(format!(
+            "this device has no host queue for port {port} (only a board's registers are reachable)"
+        )))
+    }
 }
 
 impl<B: RegisterBus + ?Sized> RegisterBus for &mut B {
@@ -622,6 +634,9 @@ impl<B: RegisterBus + ?Sized> RegisterBus for &mut B {
     fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
         (**self).write32(offset, value)
     }
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        (**self).host_send(port, frame)
+    }
 }
 
 impl<B: RegisterBus + ?Sized> RegisterBus for Box<B> {
@@ -630,6 +645,9 @@ impl<B: RegisterBus + ?Sized> RegisterBus for Box<B> {
     }
     fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
         (**self).write32(offset, value)
+    }
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        (**self).host_send(port, frame)
     }
 }
 

@@ -6,8 +6,14 @@
 //! ```text
 //! R 0x0000001c            ->  OK 0x00000000
 //! W 0x0000001c 0x00000005 ->  OK
+//! F 0x00000001 0011..ff   ->  OK
 //! anything wrong          ->  ERR <message>
 //! ```
+//!
+//! `F PORT HEX` sends a frame (its bytes in hex, 14 to
+//! [`MAX_FRAME_BYTES`] bytes) from the host's DMA queue of port `PORT`
+//! into the data plane ([`RegisterBus::host_send`]), as the host's
+//! interface of that port does on a board.
 //!
 //! A request counts only with its newline: bytes after the last newline
 //! when the client closes are dropped, not executed.
@@ -38,9 +44,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The longest request line the server reads, newline included. The
-/// longest request of the protocol, `W 0x0000001c 0x00000005`, is 24 bytes
-/// with its newline; the rest is room for extra blanks and leading zeros.
-/// A longer line gets `ERR` and the connection is closed.
+/// longest request of the protocol, `F` with a full-size frame
+/// ([`MAX_FRAME_BYTES`] bytes in hex), is 3050 bytes with its newline; the
+/// rest is room for extra blanks and leading zeros. A longer line gets
+/// `ERR` and the connection is closed.
 pub const MAX_LINE: usize = 4096;
 
 /// Clients served at once (one thread each). A client past the cap gets
@@ -149,6 +156,41 @@ impl RegisterBus for SocketBus {
         self.request(&format!("W {offset:#010x} {value:#010x}\n"))
             .map(|_| ())
     }
+
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        check_frame(frame).map_err(|m| BusError::Transport(format!("{}: {m}", self.what)))?;
+        let mut line = format!("F {port:#010x} ");
+        for b in frame {
+            line.push_str(&format!("{b:02x}"));
+        }
+        line.push('\n');
+        self.request(&line).map(|_| ())
+    }
+}
+
+/// The longest frame `F` carries: a full-size Ethernet frame
+/// (`contract::MAX_FRAME_BYTES`), which fits [`MAX_LINE`] in hex.
+pub const MAX_FRAME_BYTES: usize = nfbpf_vm::contract::MAX_FRAME_BYTES as usize;
+
+fn check_frame(frame: &[u8]) -> Result<(), String> {
+    if (14..=MAX_FRAME_BYTES).contains(&frame.len()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a frame of {} bytes: the host queues take 14 to {MAX_FRAME_BYTES} bytes",
+            frame.len()
+        ))
+    }
+}
+
+fn parse_frame(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn parse_hex(s: &str) -> Option<u32> {
@@ -186,9 +228,20 @@ pub fn answer(bus: &mut dyn RegisterBus, line: &str) -> String {
         (Some("W"), Some((_, Some(off))), Some((_, Some(v))), None) => {
             bus.write32(off, v).map(|()| "OK\n".to_string())
         }
+        (Some("F"), Some((_, Some(port))), Some((hex, _)), None) => {
+            let Some(frame) = parse_frame(hex) else {
+                return "ERR malformed frame: expected its bytes as an even number of hex digits\n"
+                    .to_string();
+            };
+            if let Err(m) = check_frame(&frame) {
+                return format!("ERR {m}\n");
+            }
+            bus.host_send(port as usize, &frame)
+                .map(|()| "OK\n".to_string())
+        }
         _ => {
             return format!(
-                "ERR malformed request `{}`: expected `R 0xOFFSET` or `W 0xOFFSET 0xVALUE`\n",
+                "ERR malformed request `{}`: expected `R 0xOFFSET`, `W 0xOFFSET 0xVALUE` or `F 0xPORT HEXBYTES`\n",
                 line.trim()
             );
         }

@@ -141,6 +141,80 @@ impl RegisterBus for SumeBus {
         let mut r = request(offset, value)?;
         self.ioctl(SIOCREGWRITE, &mut r)
     }
+
+    /// The frame goes out on the driver's interface of port `port`
+    /// ([`host_interface`]) through a raw packet socket (needs
+    /// `CAP_NET_RAW`): the driver's DMA puts it on that port's host queue.
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        let ifname = host_interface(&self.ifname, port)?;
+        send_raw(&ifname, frame)
+    }
+}
+
+/// The driver's interface of port `port` beside `ifname`: the SUME driver
+/// names its four interfaces `nf0`..`nf3`, so the trailing number of
+/// `ifname` is replaced with `port` (`nf0`, port 2: `nf2`).
+pub fn host_interface(ifname: &str, port: usize) -> Result<String, BusError> {
+    let stem = ifname.trim_end_matches(|c: char| c.is_ascii_digit());
+    if stem.len() == ifname.len() || port >= nfbpf_vm::device::PORTS {
+        return Err(BusError::Transport(format!(
+            "sume:{ifname}: no host interface for port {port} (expected an interface named like nf0, ports 0..{})",
+            nfbpf_vm::device::PORTS - 1
+        )));
+    }
+    Ok(format!("{stem}{port}"))
+}
+
+fn send_raw(ifname: &str, frame: &[u8]) -> Result<(), BusError> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let err = |what: &str| {
+        BusError::Transport(format!(
+            "sume:{ifname}: {what}: {} (sending frames from the host needs CAP_NET_RAW, e.g. sudo)",
+            std::io::Error::last_os_error()
+        ))
+    };
+    let cname = std::ffi::CString::new(ifname)
+        .map_err(|_| BusError::Transport(format!("sume:{ifname}: invalid interface name")))?;
+    // SAFETY: `cname` is a valid NUL-terminated string for the call.
+    #[allow(unsafe_code)]
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    if index == 0 {
+        return Err(BusError::Transport(format!(
+            "sume:{ifname}: no network interface `{ifname}` (is the SUME driver loaded?)"
+        )));
+    }
+    // SAFETY: plain socket(2) call; the result is checked below.
+    #[allow(unsafe_code)]
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+    if fd < 0 {
+        return Err(err("packet socket"));
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    #[allow(unsafe_code)]
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    #[allow(unsafe_code)]
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_ifindex = index as i32;
+    sa.sll_halen = 6;
+    sa.sll_addr[..6].copy_from_slice(&frame[..6.min(frame.len())]);
+    // SAFETY: `frame` and `sa` outlive the call; the lengths are theirs.
+    #[allow(unsafe_code)]
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if n < 0 {
+        return Err(err("send"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -165,6 +239,15 @@ mod tests {
         assert_eq!(&n[..4], b"nf0\0");
         assert!(encode_name("").is_err());
         assert!(encode_name("a-very-long-ifname").is_err());
+    }
+
+    #[test]
+    fn host_interfaces_are_the_drivers_port_interfaces() {
+        assert_eq!(host_interface("nf0", 2).unwrap(), "nf2");
+        assert_eq!(host_interface("nf3", 0).unwrap(), "nf0");
+        let e = host_interface("eth", 1).unwrap_err().to_string();
+        assert!(e.contains("no host interface for port 1"), "{e}");
+        assert!(host_interface("nf0", 4).is_err());
     }
 
     #[test]
