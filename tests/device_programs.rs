@@ -13,7 +13,7 @@ use nfbpf_vm::device::{Dest, Device, DeviceConfig};
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::regs::{self, BusError, RegisterBus};
 use nfbpf_vm::trace::NoTrace;
-use nfbpf_vm::units::{DeviceConfig as UnitsConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use std::path::PathBuf;
 
 use common::{arp, clang, ipv4_frame as frame};
@@ -85,7 +85,7 @@ fn wide_update(b: &mut dyn RegisterBus, map: u32, key: &[u8], value: &[u8]) {
 }
 
 fn abi_of(img: &Image) -> Abi {
-    img.abi.vm()
+    img.abi
 }
 
 #[test]

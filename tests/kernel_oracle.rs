@@ -51,7 +51,7 @@ use nfbpf_vm::abi::{Abi, EngineKind, Execution, RxMeta, execute_on, sk_buff};
 use nfbpf_vm::contract::map_handle;
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
-use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use std::path::PathBuf;
 
 mod common;
@@ -332,7 +332,7 @@ impl Triple {
         let kernel = kernel_load(name, &image)?;
         let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
         let devs = [0, 1].map(|_| {
-            let d = SharedDeviceState::new(DeviceConfig::default());
+            let d = SharedDeviceState::new(UnitsConfig::default());
             d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps))
                 .unwrap();
             d
@@ -373,7 +373,7 @@ impl Triple {
             ..RxMeta::default()
         };
         let cfg = Config::default();
-        let abi = self.image.abi.vm();
+        let abi = self.image.abi;
         let run =
             |k, d| execute_on(k, abi, &self.prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
         let a = run(EngineKind::Interp, &self.devs[0]);
@@ -436,7 +436,7 @@ impl Triple {
     fn compare_maps(&self) {
         for (i, m) in self.image.maps.iter().enumerate() {
             let mut k = self.kernel.entries(i).unwrap();
-            if m.map_type == nfbpf_loader::MapType::LpmTrie {
+            if m.kind == nfbpf_loader::MapType::LpmTrie {
                 // Documented difference: the TCAM keeps data & mask.
                 for (key, _) in &mut k {
                     *key = lpm_canonical(key);
@@ -772,7 +772,7 @@ fn map_kinds_match_the_kernel() {
     }
     for cpu in CPUS {
         let img = own_image("map_kinds", MAP_KINDS_C, cpu);
-        let kinds: Vec<_> = img.maps.iter().map(|m| m.map_type.name()).collect();
+        let kinds: Vec<_> = img.maps.iter().map(|m| m.kind.name()).collect();
         assert_eq!(
             kinds,
             ["PERCPU_ARRAY", "PERCPU_HASH", "LRU_HASH", "LRU_PERCPU_HASH"]

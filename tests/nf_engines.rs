@@ -11,7 +11,7 @@ use nfbpf_vm::abi::{Abi, EngineKind, Execution, RxMeta, Verdict, execute_on};
 use nfbpf_vm::contract::map_handle;
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
-use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 
 mod common;
 
@@ -32,10 +32,10 @@ impl Pair {
     fn new(name: &str) -> Pair {
         let path = common::program(&format!("{name}.c"));
         let image = load_file(&path, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let abi = image.abi.vm();
+        let abi = image.abi;
         let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
         let devs = [0, 1].map(|_| {
-            let d = SharedDeviceState::new(DeviceConfig::default());
+            let d = SharedDeviceState::new(UnitsConfig::default());
             d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps))
                 .unwrap();
             d

@@ -414,7 +414,7 @@ fn maps_load_beside_the_running_ones_match_model() {
     let next = load_file(&dir.join("router_sume.c"), &Options::default()).unwrap();
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
     program(&mut c, &old).unwrap();
-    let kind = |img: &Image, m: u32| nfbpf_loader::install::map_def(&img.maps[m as usize]).kind;
+    let kind = |img: &Image, m: u32| img.maps[m as usize].kind;
     let [(m, k, v)] = common::map_entries("ddos_sume").try_into().unwrap();
     update_entry(&mut c, m as usize, kind(&old, m), &k, &v).unwrap();
     let placed = next.at_map_row(32).unwrap();

@@ -30,7 +30,7 @@ fn four_functions_through_the_reference_pipeline_match_the_model() {
         let mut c = SumeCosim::new(DeviceConfig::default()).unwrap();
         program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
         for (m, k, v) in common::map_entries(name) {
-            let kind = nfbpf_loader::install::map_def(&img.maps[m as usize]).kind;
+            let kind = img.maps[m as usize].def.kind;
             nfbpf_loader::device::update_entry(&mut c, m as usize, kind, &k, &v)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }

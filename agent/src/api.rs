@@ -559,19 +559,6 @@ fn object(body: &[u8], fields: &[&str]) -> Result<serde_json::Map<String, Value>
     Ok(o)
 }
 
-const FUNCTION_FIELDS: &[&str] = &[
-    "name",
-    "source",
-    "object",
-    "abi",
-    "default_run_time",
-    "rules",
-    "budget",
-    "program",
-    "map_sizes",
-    "headers",
-];
-
 fn summary(f: &Function) -> Value {
     json!({
         "name": f.name,
@@ -724,7 +711,7 @@ fn build(
 }
 
 fn create(sched: &Scheduler, caller: &Caller, body: &[u8]) -> Reply {
-    let o = match object(body, FUNCTION_FIELDS) {
+    let o = match object(body, crate::wire::FunctionRequest::FIELDS) {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -846,7 +833,7 @@ fn get(sched: &Scheduler, name: &str) -> Reply {
 }
 
 fn update(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
-    let o = match object(body, FUNCTION_FIELDS) {
+    let o = match object(body, crate::wire::FunctionRequest::FIELDS) {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -899,7 +886,7 @@ fn invoke(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply 
     let rt = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        match object(body, &["run_time"]) {
+        match object(body, crate::wire::InvokeRequest::FIELDS) {
             Ok(o) => match o.get("run_time") {
                 Some(v) => match registry::run_time("run_time", v) {
                     Ok(n) => Some(n),

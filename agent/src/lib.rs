@@ -8,7 +8,8 @@
 //!   invocation and timeline (crash-safe);
 //! - [`scheduler`]: the FIFO schedule, staging the next program into the idle
 //!   bank ahead of its start and swapping at the deadline;
-//! - [`api`]: the HTTP JSON API;
+//! - [`api`]: the HTTP JSON API; [`wire`]: its request bodies as types
+//!   (what `nfbpf fn` sends);
 //! - [`Agent`]: all of it started together, on a target (`sim:PATH`,
 //!   `sume:IFNAME`) or on an embedded model device with traffic
 //!   (`nfbpf_sim::host`).
@@ -20,6 +21,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod scheduler;
 pub mod store;
+pub mod wire;
 
 use nfbpf_loader::Abi;
 use nfbpf_sim::host::{ModelHost, Traffic};
@@ -200,7 +202,7 @@ impl Agent {
                     };
                     let dev = Device::new(DeviceConfig {
                         engines: cfg.engines,
-                        abi: cfg.abi.vm(),
+                        abi: cfg.abi,
                         ..DeviceConfig::default()
                     })?;
                     let host = ModelHost::start(dev, Some(traffic));

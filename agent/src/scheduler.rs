@@ -228,7 +228,7 @@ fn write_rules(bus: &mut dyn RegisterBus, image: &Image, rules: &[Rule]) -> Resu
             .enumerate()
             .find(|(_, m)| m.name == r.map)
             .ok_or_else(|| format!("rule for unknown map `{}`", r.map))?;
-        program::update_entry(bus, image.map_row(i), m.map_type, &r.key, &r.value)
+        program::update_entry(bus, image.map_row(i), m.kind, &r.key, &r.value)
             .map_err(|e| e.to_string())?;
     }
     Ok(())

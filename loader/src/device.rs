@@ -20,10 +20,9 @@
 //!    the staged budget goes with the program into its bank; the
 //!    `CURRINSTMEM` read afterwards confirms it.
 
-use crate::abi::Abi;
 use crate::bus::{BusError, RegisterBus, check_id};
 use crate::image::Image;
-use crate::install::map_def;
+use nfbpf_vm::abi::Abi;
 use nfbpf_vm::regs;
 
 /// Why programming failed.
@@ -235,8 +234,8 @@ fn narrow_update(
 /// kernel only.
 pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
     match image.abi {
-        crate::abi::Abi::Xdp | crate::abi::Abi::Sume => Ok(()),
-        crate::abi::Abi::Tc => Err(ProgramError::Abi(format!(
+        Abi::Xdp | Abi::Sume => Ok(()),
+        Abi::Tc => Err(ProgramError::Abi(format!(
             "{} is a tc program: the device runs SUME programs (and XDP in the model; its ABIMODE \
              register has no tc mode); run tc programs on the interpreter, the pipeline model or the kernel",
             image.function
@@ -279,7 +278,7 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
     use regs::*;
     check_abi(image)?;
     let mut b = Counting { bus, n: 0 };
-    let xdp = matches!(image.abi, crate::abi::Abi::Xdp);
+    let xdp = matches!(image.abi, Abi::Xdp);
     // A device refuses ABIMODE only when it would change the mode (the
     // model with packets in flight; the RTL, SUME only, any XDP): after a
     // refusal it is in the other mode. Nothing is read back here, so model
@@ -287,8 +286,8 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
     if let Err(e) = b.w(ABIMODE, u32::from(xdp)) {
         let device = if xdp { Abi::Sume } else { Abi::Xdp };
         return Err(ProgramError::AbiChange {
-            program: image.abi.name(),
-            device: device.name(),
+            program: image.abi.title(),
+            device: device.title(),
             hint: match device {
                 Abi::Sume => "section `.text`, or `--abi sume`",
                 Abi::Xdp => "an `xdp` section, or `--abi xdp`",
@@ -355,17 +354,17 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
     // Types the map coprocessor does not take are refused before any row
     // is written.
     for (i, m) in image.maps.iter().enumerate() {
-        if let Some(why) = m.map_type.not_on_device() {
+        if let Some(why) = m.kind.not_on_device() {
             return Err(ProgramError::Map {
                 index: image.map_row(i),
                 name: m.name.clone(),
-                msg: format!("{} map: {why}", m.map_type),
+                msg: format!("{} map: {why}", m.kind),
             });
         }
     }
     for (i, m) in image.maps.iter().enumerate() {
         let index = image.map_row(i);
-        let d = map_def(m);
+        let d = &m.def;
         let (km, vm) = (low_mask(d.key_size), low_mask(d.value_size));
         b.w(TYPEMAP, d.kind.code())?;
         b.w(HIKEYMASKMAP, (km >> 32) as u32)?;
@@ -664,8 +663,8 @@ pub fn match_program(dev: &LoadedProgram, image: &Image) -> Result<Image, Mismat
     }
     if dev.abi != image.abi {
         return Err(Mismatch::Abi {
-            object: image.abi.name(),
-            device: dev.abi.name(),
+            object: image.abi.title(),
+            device: dev.abi.title(),
         });
     }
     let words = image.words();
@@ -712,8 +711,8 @@ pub struct TableRow {
 
 impl TableRow {
     /// The row `map` is written as ([`program`], [`load_rows`]).
-    pub fn of(map: &crate::maps::MapDef) -> Self {
-        let d = map_def(map);
+    pub fn of(map: &crate::maps::ImageMap) -> Self {
+        let d = &map.def;
         TableRow {
             code: d.kind.code(),
             key_size: d.key_size,

@@ -1,8 +1,8 @@
 //! Load errors. Every error names where it comes from: the file, the section
 //! and offset, the map, or the section, function and instruction.
 
-use crate::abi::Abi;
 use crate::verify::VerifyError;
+use nfbpf_vm::abi::Abi;
 use nfbpf_vm::validate::ValidationError;
 use std::fmt;
 use std::path::PathBuf;

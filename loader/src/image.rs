@@ -1,11 +1,12 @@
 //! The loaded program: what both engines (model and RTL) and the device
 //! programming sequence consume.
 
-use crate::abi::{Abi, helper_name};
 use crate::error::InsnLoc;
-use crate::maps::MapDef;
+use crate::maps::ImageMap;
+use nfbpf_vm::abi::Abi;
 use nfbpf_vm::build;
 use nfbpf_vm::contract;
+use nfbpf_vm::helpers::linux_name;
 use nfbpf_vm::isa::Kind;
 use nfbpf_vm::validate::{Limits, ValidationError};
 use nfbpf_vm::{Insn, Program};
@@ -56,7 +57,7 @@ pub struct Relocation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
     pub insns: Vec<Insn>,
-    pub maps: Vec<MapDef>,
+    pub maps: Vec<ImageMap>,
     /// Image pc of the entry function's first instruction (== prologue_len).
     /// Execution starts at pc 0, the prologue.
     pub entry: usize,
@@ -154,7 +155,7 @@ impl Image {
     }
 
     /// Index and definition of the map called `name`.
-    pub fn map(&self, name: &str) -> Option<(usize, &MapDef)> {
+    pub fn map(&self, name: &str) -> Option<(usize, &ImageMap)> {
         self.maps.iter().enumerate().find(|(_, m)| m.name == name)
     }
 
@@ -201,7 +202,7 @@ impl Image {
             s.push_str(&format!(
                 "; map {i} {}: {} key {} value {} max_entries {} flags {:#x} handle {:#x}\n",
                 m.name,
-                m.map_type.name(),
+                m.kind.name(),
                 m.key_size,
                 m.value_size,
                 m.max_entries,
@@ -231,7 +232,7 @@ impl Image {
             } else {
                 let i = self.insns[pc];
                 if build::is(&i, Kind::Call) {
-                    let name = helper_name(i.imm as u32).unwrap_or("?");
+                    let name = linux_name(i.imm as u32).unwrap_or("?");
                     line.push_str(&format!("  ; bpf_{name}"));
                 }
             }
@@ -242,12 +243,13 @@ impl Image {
     }
 }
 
+/// What the device accepts ([`nfbpf_vm::device::limits`]: the ABI's
+/// helpers, one bank) with this image's prologue and instruction version.
 pub(crate) fn limits(abi: Abi, prologue: usize, max_version: u8) -> Limits {
     Limits {
-        max_insns: contract::IMEM_SLOTS,
         max_version,
-        helper_known: Some(abi.helper_predicate()),
         prologue,
+        ..nfbpf_vm::device::limits(abi)
     }
 }
 

@@ -26,24 +26,12 @@ pub enum InstallError {
     },
 }
 
-/// The coprocessor's description of a loader map.
-pub fn map_def(m: &crate::maps::MapDef) -> maps::MapDef {
-    maps::MapDef {
-        kind: m.map_type,
-        key_size: m.key_size,
-        value_size: m.value_size,
-        max_entries: m.max_entries,
-        flags: m.flags,
-        name: m.name.clone(),
-    }
-}
-
 /// Configure rows `image.map_base..` (one per map) of `table` and write
 /// initial data.
 pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), InstallError> {
     for (index, m) in image.maps.iter().enumerate() {
         table
-            .configure(image.map_base + index, map_def(m))
+            .configure(image.map_base + index, m.def.clone())
             .map_err(|source| InstallError::Config {
                 index,
                 name: m.name.clone(),

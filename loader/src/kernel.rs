@@ -38,9 +38,9 @@
 //! The XDP and tc ABIs exist in Linux; SUME images are refused. Every file
 //! descriptor is closed when the [`KernelProgram`] is dropped.
 
-use crate::abi::Abi;
 use crate::image::{Image, Target};
 use crate::maps::MapType;
+use nfbpf_vm::abi::Abi;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
@@ -400,8 +400,8 @@ fn classify(op: &'static str, source: std::io::Error) -> KernelError {
 }
 
 /// Map flags as Linux wants them for this map.
-fn kernel_flags(m: &crate::maps::MapDef) -> u32 {
-    match m.map_type {
+fn kernel_flags(m: &crate::maps::ImageMap) -> u32 {
+    match m.kind {
         MapType::LpmTrie => m.flags | BPF_F_NO_PREALLOC,
         _ => m.flags,
     }
@@ -553,7 +553,7 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
     let mut maps = Vec::with_capacity(image.maps.len());
     for (index, m) in image.maps.iter().enumerate() {
         let mut a = Attr::new();
-        a.u32(0, m.map_type.code())
+        a.u32(0, m.kind.code())
             .u32(4, m.key_size)
             .u32(8, m.value_size)
             .u32(12, m.max_entries)
@@ -573,7 +573,7 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
             fd: owned(fd),
             key_size: m.key_size,
             value_size: m.value_size,
-            percpu: m.map_type.is_percpu(),
+            percpu: m.kind.is_percpu(),
         });
     }
     Ok(maps)

@@ -32,7 +32,7 @@
 //!   is Linux's `BPF_PSEUDO_MAP_VALUE`, src = 2, resolved at load time: the
 //!   image's `lddw` always has src = 0 and carries the final address);
 //! - checks what the hardware cannot run: helpers outside the ABI's set
-//!   (named from [`abi::helper_name`]), map types other than HASH, ARRAY,
+//!   (named from [`nfbpf_vm::helpers::linux_name`]), map types other than HASH, ARRAY,
 //!   LPM_TRIE and DEVMAP, more than [`contract::MAX_MAPS`] maps, keys and
 //!   values wider than [`contract::MAX_KEY_BYTES`] /
 //!   [`contract::MAX_VALUE_BYTES`] (8 B each for the SUME ABI, which passes
@@ -61,7 +61,6 @@
 //! [`contract::MAX_FRAMES`]: nfbpf_vm::contract::MAX_FRAMES
 //! [`contract::PKT_BASE`]: nfbpf_vm::contract::PKT_BASE
 
-pub mod abi;
 pub mod bringup;
 pub mod btf;
 pub mod builtin;
@@ -78,12 +77,13 @@ pub mod maps;
 pub mod rules;
 pub mod verify;
 
-pub use abi::Abi;
 pub use compile::Cpu;
 pub use error::{InsnLoc, LoadError};
 pub use image::{Function, Image, Relocation, Target};
 pub use link::{SectionKind, is_tc_section, is_xdp_section, prologue, section_kind};
-pub use maps::{MapDef, MapOrigin, MapType};
+pub use maps::{ImageMap, MapDef, MapOrigin, MapType};
+/// The program ABI (the engine model's; one type across the crates).
+pub use nfbpf_vm::abi::Abi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

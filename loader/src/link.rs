@@ -9,15 +9,16 @@
 //! symbol); a call without relocation stays within its own section.
 
 use crate::Options;
-use crate::abi::{Abi, helper_name};
 use crate::btf::Btf;
 use crate::elf::{Object, R_BPF_64_32, R_BPF_64_64, STB_LOCAL, Symbol, reloc_type_name};
 use crate::error::{InsnLoc, LoadError, reloc_err, section_err};
 use crate::image::{Function, Image, Relocation, Target, limits, locate};
 use crate::maps::{self, MapTable};
 use nfbpf_vm::Insn;
+use nfbpf_vm::abi::Abi;
 use nfbpf_vm::build;
 use nfbpf_vm::contract;
+use nfbpf_vm::helpers::linux_name;
 use nfbpf_vm::isa::{Kind, isa};
 use nfbpf_vm::validate::{branch_offset, validate};
 use std::collections::{BTreeMap, BTreeSet};
@@ -754,11 +755,11 @@ impl Linker<'_, '_, '_> {
         // Only the helpers the ABI supports, named in the message.
         if build::is(&i, Kind::Call) {
             let id = i.imm as u32;
-            if !self.abi.helpers().contains(&id) {
+            if !self.abi.helper_ids().contains(&id) {
                 return Err(LoadError::Helper {
                     at: Box::new(at),
                     id,
-                    name: helper_name(id).unwrap_or("unknown"),
+                    name: linux_name(id).unwrap_or("unknown"),
                     abi: self.abi,
                     why: self
                         .abi

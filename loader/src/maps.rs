@@ -2,13 +2,15 @@
 //! global-data sections (`.rodata*`, `.data*`, `.bss*`) as one-entry ARRAY
 //! maps, in that order. Map `i`'s handle is [`contract::map_handle`]`(i)`.
 
-use crate::abi::Abi;
 use crate::btf::Btf;
 use crate::elf::{Object, STT_FUNC, STT_SECTION};
 use crate::error::{LoadError, section_err};
+use nfbpf_vm::abi::Abi;
 use nfbpf_vm::contract;
 use std::collections::BTreeMap;
 
+/// A map's row definition (one type across the crates).
+pub use nfbpf_vm::maps::MapDef;
 /// Map types the map coprocessor implements: the coprocessor's own type
 /// (one definition of the type codes, in `nfbpf_vm::contract`).
 pub use nfbpf_vm::maps::MapType;
@@ -87,21 +89,26 @@ pub enum MapOrigin {
     Global,
 }
 
-/// One entry of the map table.
+/// One map of the image: the coprocessor's definition of its row and where
+/// the object declared it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MapDef {
-    /// Symbol name (the section name for global data).
-    pub name: String,
-    pub map_type: MapType,
-    pub key_size: u32,
-    pub value_size: u32,
-    pub max_entries: u32,
-    pub flags: u32,
+pub struct ImageMap {
+    /// The row as the map coprocessor takes it (the name is the symbol, or
+    /// the section name for global data).
+    pub def: MapDef,
     pub origin: MapOrigin,
     /// Section that defined it (`.maps`, `maps`, `.rodata`, ...).
     pub section: String,
     /// Initial value of entry 0 for global-data maps (zeros for `.bss`).
     pub initial: Option<Vec<u8>>,
+}
+
+/// An image's map is read as its row definition (`map.key_size`, ...).
+impl std::ops::Deref for ImageMap {
+    type Target = MapDef;
+    fn deref(&self) -> &MapDef {
+        &self.def
+    }
 }
 
 /// A map as the tools show it (`nfbpf map list --json`, the agent's
@@ -118,11 +125,11 @@ pub struct MapInfo {
     pub max_entries: u32,
 }
 
-impl From<&MapDef> for MapInfo {
-    fn from(m: &MapDef) -> MapInfo {
+impl From<&ImageMap> for MapInfo {
+    fn from(m: &ImageMap) -> MapInfo {
         MapInfo {
             name: m.name.clone(),
-            kind: m.map_type.name().replace('_', "").to_lowercase(),
+            kind: m.kind.name().replace('_', "").to_lowercase(),
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
@@ -130,7 +137,7 @@ impl From<&MapDef> for MapInfo {
     }
 }
 
-impl MapDef {
+impl ImageMap {
     /// Is this a read-only global (`.rodata*`)?
     pub fn is_readonly(&self) -> bool {
         self.flags & BPF_F_RDONLY_PROG != 0
@@ -143,7 +150,7 @@ impl MapDef {
 #[derive(Debug)]
 struct Entry {
     name: String,
-    def: Result<MapDef, LoadError>,
+    def: Result<ImageMap, LoadError>,
     /// Bytes a reference may point into (global data: the section size).
     size: u64,
     /// Where the definition (or the global data) lies: section index and
@@ -165,7 +172,7 @@ pub struct MapTable {
 /// The maps a program references, renumbered.
 #[derive(Debug)]
 pub struct Selected {
-    pub defs: Vec<MapDef>,
+    pub defs: Vec<ImageMap>,
     /// Object map index -> index in `defs` (`None`: not referenced).
     pub index: Vec<Option<usize>>,
     /// Names of the maps left out, in object order.
@@ -257,7 +264,7 @@ fn map_symbols<'o>(obj: &'o Object<'_>, shndx: usize) -> Vec<&'o crate::elf::Sym
     v
 }
 
-fn check(def: &MapDef, abi: Abi) -> Result<(), LoadError> {
+fn check(def: &ImageMap, abi: Abi) -> Result<(), LoadError> {
     let e = |msg: String| LoadError::Map {
         map: def.name.clone(),
         section: def.section.clone(),
@@ -290,14 +297,14 @@ fn check(def: &MapDef, abi: Abi) -> Result<(), LoadError> {
             def.value_size
         )));
     }
-    if def.map_type.is_direct() && def.key_size != 4 {
+    if def.kind.is_direct() && def.key_size != 4 {
         return Err(e(format!(
             "{} maps need a 4-byte key, this one has {} bytes",
-            def.map_type.name(),
+            def.kind.name(),
             def.key_size
         )));
     }
-    if def.map_type == MapType::LpmTrie && def.key_size <= 4 {
+    if def.kind == MapType::LpmTrie && def.key_size <= 4 {
         return Err(e(format!(
             "LPM_TRIE keys are a u32 prefix length followed by the data, {} bytes is too short",
             def.key_size
@@ -421,7 +428,7 @@ pub fn collect(
     let mut t = MapTable::default();
     let push = |t: &mut MapTable,
                 name: String,
-                def: Result<MapDef, LoadError>,
+                def: Result<ImageMap, LoadError>,
                 size: u64,
                 range: (usize, u64, u64),
                 global: bool| {
@@ -473,13 +480,15 @@ pub fn collect(
                         msg: msg.clone(),
                     });
                 }
-                Ok(MapDef {
-                    name: bm.name.clone(),
-                    map_type: map_type(f.map_type, &bm.name, ".maps")?,
-                    key_size: f.key_size.ok_or_else(|| bad("key or key_size"))?,
-                    value_size: f.value_size.ok_or_else(|| bad("value or value_size"))?,
-                    max_entries: max_entries(f.max_entries, &bm.name, ".maps", sizes)?,
-                    flags: f.map_flags.unwrap_or(0),
+                Ok(ImageMap {
+                    def: MapDef {
+                        name: bm.name.clone(),
+                        kind: map_type(f.map_type, &bm.name, ".maps")?,
+                        key_size: f.key_size.ok_or_else(|| bad("key or key_size"))?,
+                        value_size: f.value_size.ok_or_else(|| bad("value or value_size"))?,
+                        max_entries: max_entries(f.max_entries, &bm.name, ".maps", sizes)?,
+                        flags: f.map_flags.unwrap_or(0),
+                    },
                     origin: MapOrigin::Btf,
                     section: ".maps".into(),
                     initial: None,
@@ -553,13 +562,15 @@ pub fn collect(
                         )
                     })?;
                 let w = legacy_fields(&sym.name, bytes)?;
-                Ok(MapDef {
-                    name: sym.name.clone(),
-                    map_type: map_type(Some(w[0]), &sym.name, "maps")?,
-                    key_size: w[1],
-                    value_size: w[2],
-                    max_entries: max_entries(Some(w[3]), &sym.name, "maps", sizes)?,
-                    flags: w[4],
+                Ok(ImageMap {
+                    def: MapDef {
+                        name: sym.name.clone(),
+                        kind: map_type(Some(w[0]), &sym.name, "maps")?,
+                        key_size: w[1],
+                        value_size: w[2],
+                        max_entries: max_entries(Some(w[3]), &sym.name, "maps", sizes)?,
+                        flags: w[4],
+                    },
                     origin: MapOrigin::Legacy,
                     section: "maps".into(),
                     initial: None,
@@ -617,13 +628,15 @@ pub fn collect(
             sec.data()?.to_vec()
         };
         let readonly = sec.name.starts_with(".rodata");
-        let def = MapDef {
-            name: sec.name.clone(),
-            map_type: MapType::Array,
-            key_size: 4,
-            value_size: sec.size as u32,
-            max_entries: 1,
-            flags: if readonly { BPF_F_RDONLY_PROG } else { 0 },
+        let def = ImageMap {
+            def: MapDef {
+                name: sec.name.clone(),
+                kind: MapType::Array,
+                key_size: 4,
+                value_size: sec.size as u32,
+                max_entries: 1,
+                flags: if readonly { BPF_F_RDONLY_PROG } else { 0 },
+            },
             origin: MapOrigin::Global,
             section: sec.name.clone(),
             initial: Some(initial),

@@ -33,16 +33,11 @@
 //! prefix length, then the address in network order).
 //!
 //! ```
-//! use nfbpf_loader::maps::{MapDef, MapOrigin, MapType};
+//! use nfbpf_loader::maps::{ImageMap, MapDef, MapOrigin, MapType};
 //! use nfbpf_loader::rules;
 //! // A program's map table (`Image::maps`): one HASH map, key 2 bytes, value 4.
-//! let maps = [MapDef {
-//!     name: "ports".into(),
-//!     map_type: MapType::Hash,
-//!     key_size: 2,
-//!     value_size: 4,
-//!     max_entries: 16,
-//!     flags: 0,
+//! let maps = [ImageMap {
+//!     def: MapDef::new(MapType::Hash, 2, 4, 16).named("ports"),
 //!     origin: MapOrigin::Btf,
 //!     section: ".maps".into(),
 //!     initial: None,
@@ -56,7 +51,7 @@
 //! assert_eq!(e.to_string(), "rules line 1: `ports 70000 1`: key `70000` does not fit in 2 bytes");
 //! ```
 
-use crate::maps::{MapDef, MapType};
+use crate::maps::{ImageMap, MapType};
 
 /// One entry, for the map at index `map` of the image's map table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +167,7 @@ fn prefix(tok: &str, key_size: u32) -> Res<Vec<u8>> {
 
 /// The map named `name`: its index and definition. Maps holding global
 /// data are the program's own and take no rules.
-fn find<'a>(maps: &'a [MapDef], name: &str) -> Res<(usize, &'a MapDef)> {
+fn find<'a>(maps: &'a [ImageMap], name: &str) -> Res<(usize, &'a ImageMap)> {
     let Some((i, m)) = maps.iter().enumerate().find(|(_, m)| m.name == name) else {
         let names: Vec<&str> = maps.iter().map(|m| m.name.as_str()).collect();
         return invalid(format!(
@@ -193,8 +188,8 @@ fn find<'a>(maps: &'a [MapDef], name: &str) -> Res<(usize, &'a MapDef)> {
 }
 
 /// A key token: an LPM prefix where the map takes one, else a field.
-fn key(tok: &str, m: &MapDef) -> Res<Vec<u8>> {
-    if m.map_type == MapType::LpmTrie && tok.contains('/') {
+fn key(tok: &str, m: &ImageMap) -> Res<Vec<u8>> {
+    if m.kind == MapType::LpmTrie && tok.contains('/') {
         prefix(tok, m.key_size)
     } else {
         field(tok, m.key_size, "key")
@@ -202,7 +197,7 @@ fn key(tok: &str, m: &MapDef) -> Res<Vec<u8>> {
 }
 
 /// One text line's fields.
-fn line(toks: &[&str], maps: &[MapDef]) -> Res<Entry> {
+fn line(toks: &[&str], maps: &[ImageMap]) -> Res<Entry> {
     let (map, m) = find(maps, toks[0])?;
     match toks.len() {
         3 => Ok(Entry {
@@ -212,7 +207,7 @@ fn line(toks: &[&str], maps: &[MapDef]) -> Res<Entry> {
         }),
         4 => {
             let (k, mask, v) = (int(toks[1])?, int(toks[2])?, int(toks[3])?);
-            let key = if m.map_type == MapType::LpmTrie {
+            let key = if m.kind == MapType::LpmTrie {
                 let len = (mask as u32).leading_ones();
                 let mut key = len.to_le_bytes().to_vec();
                 key.extend_from_slice(&((k as u32) & (mask as u32)).to_be_bytes());
@@ -234,7 +229,7 @@ fn line(toks: &[&str], maps: &[MapDef]) -> Res<Entry> {
 }
 
 /// Parse the text form.
-pub fn parse_text(text: &str, maps: &[MapDef]) -> Result<Vec<Entry>, RulesError> {
+pub fn parse_text(text: &str, maps: &[ImageMap]) -> Result<Vec<Entry>, RulesError> {
     let mut out = Vec::new();
     for (n, l) in text.lines().enumerate() {
         let t = l.split('#').next().unwrap_or("").trim();
@@ -265,7 +260,7 @@ fn json_token(v: &serde_json::Value, what: &str) -> Res<String> {
 }
 
 /// Parse the JSON form, already parsed into a value.
-pub fn from_json(v: &serde_json::Value, maps: &[MapDef]) -> Result<Vec<Entry>, RulesError> {
+pub fn from_json(v: &serde_json::Value, maps: &[ImageMap]) -> Result<Vec<Entry>, RulesError> {
     let err = |at: String, (problem, msg): (Problem, String)| RulesError { at, msg, problem };
     let Some(list) = v.as_array() else {
         return Err(err(
@@ -312,7 +307,7 @@ pub fn from_json(v: &serde_json::Value, maps: &[MapDef]) -> Result<Vec<Entry>, R
 
 /// Parse a rules text: JSON when its first character other than white
 /// space is `[`, else the text form.
-pub fn parse(text: &str, maps: &[MapDef]) -> Result<Vec<Entry>, RulesError> {
+pub fn parse(text: &str, maps: &[ImageMap]) -> Result<Vec<Entry>, RulesError> {
     if text.trim_start().starts_with('[') {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| RulesError {
             at: format!("rules line {}, column {}", e.line(), e.column()),
@@ -325,7 +320,7 @@ pub fn parse(text: &str, maps: &[MapDef]) -> Result<Vec<Entry>, RulesError> {
 }
 
 /// No map gets more entries than it holds.
-fn check_counts(entries: &[Entry], maps: &[MapDef]) -> Result<(), RulesError> {
+fn check_counts(entries: &[Entry], maps: &[ImageMap]) -> Result<(), RulesError> {
     for (i, m) in maps.iter().enumerate() {
         let n = entries.iter().filter(|e| e.map == i).count();
         if n > m.max_entries as usize {
@@ -345,18 +340,13 @@ fn check_counts(entries: &[Entry], maps: &[MapDef]) -> Result<(), RulesError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::MapOrigin;
+    use crate::maps::{MapDef, MapOrigin};
 
     /// HASH `ports` (key 2, value 4) and LPM_TRIE `routes` (key 8, value 4),
     /// 16 entries each.
-    fn example() -> Vec<MapDef> {
-        let map = |name: &str, map_type, key_size, value_size| MapDef {
-            name: name.into(),
-            map_type,
-            key_size,
-            value_size,
-            max_entries: 16,
-            flags: 0,
+    fn example() -> Vec<ImageMap> {
+        let map = |name: &str, kind, key_size, value_size| ImageMap {
+            def: MapDef::new(kind, key_size, value_size, 16).named(name),
             origin: MapOrigin::Btf,
             section: ".maps".into(),
             initial: None,

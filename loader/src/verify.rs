@@ -58,11 +58,11 @@
 //! stack, so a store through it forgets the stack slots it may hit). Loops
 //! that need more are refused with a message saying how to bound them.
 
-use crate::abi::helper_name;
 use crate::image::Image;
 use nfbpf_vm::Insn;
 use nfbpf_vm::contract;
 use nfbpf_vm::disasm::disasm_one;
+use nfbpf_vm::helpers::linux_name;
 use nfbpf_vm::isa::{AluOp, Cond, Kind, OpDef, Order, Src, Writes, isa};
 use nfbpf_vm::sem;
 use nfbpf_vm::validate::branch_offset;
@@ -1354,7 +1354,7 @@ impl fmt::Display for Origin {
                 Some(id) => write!(
                     f,
                     "the result of helper {id} (bpf_{}) called at pc {pc}",
-                    helper_name(id).unwrap_or("?")
+                    linux_name(id).unwrap_or("?")
                 ),
                 None => write!(f, "the result of the helper called at pc {pc}"),
             },

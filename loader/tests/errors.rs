@@ -545,7 +545,7 @@ fn btf_maps_through_typedefs_structs_and_arrays() {
         ("max_entries", Attr::Uint(4)),
     ]);
     let img = load(&bytes, &Options::default()).unwrap();
-    assert_eq!(img.maps[0].map_type, nfbpf_loader::MapType::Devmap);
+    assert_eq!(img.maps[0].kind, nfbpf_loader::MapType::Devmap);
 }
 
 #[test]

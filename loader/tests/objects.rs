@@ -15,7 +15,7 @@ use common::*;
 use nfbpf_loader::{Abi, MapOrigin, MapType, Options, SectionKind, load, section_kind};
 use nfbpf_vm::abi::{Abi as VmAbi, RxMeta, Verdict, execute_plain};
 use nfbpf_vm::contract::map_handle;
-use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use nfbpf_vm::{Insn, Program};
 use std::collections::BTreeMap;
 
@@ -478,7 +478,7 @@ SEC("xdp") int filter(struct xdp_md *ctx) {
         .map(|m| {
             (
                 m.name.as_str(),
-                m.map_type,
+                m.kind,
                 m.key_size,
                 m.value_size,
                 m.max_entries,
@@ -496,7 +496,7 @@ SEC("xdp") int filter(struct xdp_md *ctx) {
     );
     // Run it: 10.0.0.0/8 routed (XDP_TX), 192.168.0.9 blocked (XDP_DROP).
     let prog: Program = img.program().unwrap();
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     dev.with(|d| nfbpf_loader::install::configure_maps(&img, &mut d.maps))
         .unwrap();
     let mut route = 8u32.to_le_bytes().to_vec();
@@ -553,7 +553,7 @@ SEC("xdp") int prog(struct xdp_md *ctx) {
         .map(|m| {
             (
                 m.name.as_str(),
-                m.map_type,
+                m.kind,
                 m.key_size,
                 m.value_size,
                 m.max_entries,

@@ -172,7 +172,7 @@ fn every_program_fits_the_device_budget_with_margin() {
     );
 }
 
-fn map<'a>(img: &'a Image, name: &str) -> (usize, &'a nfbpf_loader::MapDef) {
+fn map<'a>(img: &'a Image, name: &str) -> (usize, &'a nfbpf_loader::ImageMap) {
     img.map(name)
         .unwrap_or_else(|| panic!("no map {name}: {:?}", img.maps))
 }
@@ -187,13 +187,7 @@ fn l2_switch_hash_map_and_subprogram() {
         let (i, m) = map(&img, "mac_table");
         assert_eq!(i, 0);
         assert_eq!(
-            (
-                m.map_type,
-                m.key_size,
-                m.value_size,
-                m.max_entries,
-                &m.origin
-            ),
+            (m.kind, m.key_size, m.value_size, m.max_entries, &m.origin),
             (MapType::Hash, 8, 4, 64, &MapOrigin::Btf)
         );
         // mac_key is laid out once, behind the entry, and called twice.
@@ -228,12 +222,12 @@ fn router_lpm_trie_and_devmap() {
         };
         let (_, r) = map(&img, "routes");
         assert_eq!(
-            (r.map_type, r.key_size, r.value_size, r.max_entries, r.flags),
+            (r.kind, r.key_size, r.value_size, r.max_entries, r.flags),
             (MapType::LpmTrie, 8, 16, 64, 1)
         );
         let (_, t) = map(&img, "tx_ports");
         assert_eq!(
-            (t.map_type, t.key_size, t.value_size, t.max_entries),
+            (t.kind, t.key_size, t.value_size, t.max_entries),
             (MapType::Devmap, 4, 4, 4)
         );
         assert!(img.listing().contains("; bpf_redirect_map"));
@@ -252,7 +246,7 @@ fn firewall_legacy_maps_section() {
         assert!(img.maps.iter().all(|m| m.origin == MapOrigin::Legacy));
         let (_, f) = map(&img, "flows");
         assert_eq!(
-            (f.map_type, f.key_size, f.value_size, f.max_entries),
+            (f.kind, f.key_size, f.value_size, f.max_entries),
             (MapType::Hash, 16, 4, 64)
         );
         let (_, b) = map(&img, "blocked_ports");
@@ -267,15 +261,12 @@ fn ddos_globals_become_array_maps() {
             return;
         };
         let (_, c) = map(&img, "counters");
-        assert_eq!(
-            (c.map_type, c.key_size, c.value_size),
-            (MapType::Hash, 4, 8)
-        );
+        assert_eq!((c.kind, c.key_size, c.value_size), (MapType::Hash, 4, 8));
         let (_, ro) = map(&img, ".rodata");
         assert_eq!(ro.initial.as_deref(), Some(&1000u64.to_le_bytes()[..]));
         assert!(ro.is_readonly());
         assert_eq!(
-            (ro.map_type, ro.key_size, ro.max_entries),
+            (ro.kind, ro.key_size, ro.max_entries),
             (MapType::Array, 4, 1)
         );
         let (_, d) = map(&img, ".data");
@@ -610,7 +601,7 @@ fn sume_l2_switch_passes_keys_by_value() {
     assert_eq!(img.section, ".text");
     let (mi, m) = map(&img, "mac_table");
     assert_eq!(
-        (m.map_type, m.key_size, m.value_size, &m.origin),
+        (m.kind, m.key_size, m.value_size, &m.origin),
         (MapType::Hash, 8, 8, &MapOrigin::Legacy)
     );
     let prog = img.program().unwrap();

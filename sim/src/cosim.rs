@@ -64,16 +64,6 @@ pub struct Report {
     pub retired: usize,
 }
 
-fn norm(mut r: CycleRecord) -> CycleRecord {
-    for s in r.stage.iter_mut() {
-        if !s.valid {
-            s.pc = 0;
-            s.seq = 0;
-        }
-    }
-    r
-}
-
 fn push_hist(h: &mut VecDeque<String>, c: &[CycleRecord], r: &[Retire]) {
     for x in c {
         h.push_back(x.to_line());
@@ -299,8 +289,16 @@ pub fn cosim_configs(
         let v2 = rtl.step(&mut m2, &mut h2, &mut t2, &mut c2);
         push_hist(&mut hm, &c1.0, &t1.0);
         push_hist(&mut hr, &c2.0, &t2.0);
-        let n1: Vec<CycleRecord> = c1.0.iter().copied().map(norm).collect();
-        let n2: Vec<CycleRecord> = c2.0.iter().copied().map(norm).collect();
+        let n1: Vec<CycleRecord> =
+            c1.0.iter()
+                .copied()
+                .map(CycleRecord::cleared_empty_stages)
+                .collect();
+        let n2: Vec<CycleRecord> =
+            c2.0.iter()
+                .copied()
+                .map(CycleRecord::cleared_empty_stages)
+                .collect();
         if n1 != n2 {
             return Err(mismatch(cycle, "cycle records differ".into(), &hm, &hr));
         }
@@ -464,8 +462,16 @@ pub fn cosim_stream(
         let v2 = rtl.clock(&mut m2, &mut h2, &mut t2, &mut c2);
         push_hist(&mut hm, &c1.0, &t1.0);
         push_hist(&mut hr, &c2.0, &t2.0);
-        let n1: Vec<CycleRecord> = c1.0.iter().copied().map(norm).collect();
-        let n2: Vec<CycleRecord> = c2.0.iter().copied().map(norm).collect();
+        let n1: Vec<CycleRecord> =
+            c1.0.iter()
+                .copied()
+                .map(CycleRecord::cleared_empty_stages)
+                .collect();
+        let n2: Vec<CycleRecord> =
+            c2.0.iter()
+                .copied()
+                .map(CycleRecord::cleared_empty_stages)
+                .collect();
         if n1 != n2 {
             return Err(mismatch(cycle, "cycle records differ".into(), &hm, &hr));
         }

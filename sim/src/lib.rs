@@ -14,8 +14,10 @@
 //! - [`traffic`]: test traffic (sizes, IMIX, flows, protocols, rates);
 //! - [`capture`]: pcap and pcapng read packet by packet, pcapng written
 //!   with declared timestamp resolution and one interface per port;
+//! - [`evaluation`]: the evaluation `nfbpf report` plots (line-rate runs,
+//!   engine scaling, scenarios) and its job runner;
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
-//! - [`units`]: the helper units, map coprocessor and map registers
+//! - [`units_cosim`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
 //! - [`host`]: the model run as a board (clock thread, traffic, registers);
 //! - [`sume`]: the data plane in the NetFPGA SUME reference pipeline (the
@@ -25,7 +27,7 @@
 //!   placement scripts, register defines in the NetFPGA formats).
 //!
 //! The Verilated RTL (`rtl`, `engine`, `cosim`, `devcosim`, `device`,
-//! `sume`, `units`) is behind the default feature `rtl`: without it the crate builds
+//! `sume`, `units_cosim`) is behind the default feature `rtl`: without it the crate builds
 //! no C++ (the agent, which drives only the model or a board, uses it so).
 
 pub mod capture;
@@ -37,6 +39,7 @@ pub mod devcosim;
 pub mod device;
 #[cfg(feature = "rtl")]
 pub mod engine;
+pub mod evaluation;
 pub mod host;
 #[cfg(feature = "rtl")]
 pub mod rtl;
@@ -47,4 +50,4 @@ pub mod sumegen;
 pub mod sysrun;
 pub mod traffic;
 #[cfg(feature = "rtl")]
-pub mod units;
+pub mod units_cosim;

@@ -395,7 +395,7 @@ impl RtlUnits {
 // SAFETY: a Verilated model has no thread affinity (no thread-local state
 // with Verilator's default single-threaded build); the handle is owned, and
 // moving it to another thread is sound. It is not Sync: callers that share
-// one put it behind a Mutex (`units::UnitsPort`).
+// one put it behind a Mutex (`units_cosim::UnitsPort`).
 #[allow(unsafe_code)]
 unsafe impl Send for RtlUnits {}
 

@@ -2,7 +2,7 @@
 //! registers) against the model, clock by clock: seeded random runs.
 //! `NFBPF_UNITS_OPS` sets the operations per seed (default a CI-sized run).
 
-use nfbpf_sim::units::{Mismatch, UnitsCosim, random_run};
+use nfbpf_sim::units_cosim::{Mismatch, UnitsCosim, random_run};
 use nfbpf_vm::contract;
 
 fn ops() -> u64 {

@@ -30,7 +30,7 @@ use nfbpf_vm::abi::{CTX_REGION, EngineKind, PACKET_REGION, Runner, RxMeta};
 use nfbpf_vm::interp::{self, Config};
 use nfbpf_vm::pipeline;
 use nfbpf_vm::trace::NoTrace;
-use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -96,7 +96,7 @@ fn cpu_secs() -> anyhow::Result<(f64, f64)> {
 
 /// A device with the program's maps, pre-loaded from the rules.
 fn device(a: &Args, image: &nfbpf_loader::Image) -> anyhow::Result<SharedDeviceState> {
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     dev.with(|d| nfbpf_loader::install::configure_maps(image, &mut d.maps))
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     if let Some(r) = &a.rules {
@@ -111,7 +111,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let image = load_file(&a.prog, &Options::default())
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
-    let abi = image.abi.vm();
+    let abi = image.abi;
     let prog = image
         .program()
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;

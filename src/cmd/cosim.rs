@@ -67,7 +67,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             std::fs::read_to_string(r).with_context(|| format!("cannot read {}", r.display()))?;
         let entries = rules::parse(&text, &img).with_context(|| r.display().to_string())?;
         for e in &entries {
-            let kind = img.maps[e.map].map_type;
+            let kind = img.maps[e.map].kind;
             nfbpf_loader::device::update_entry(&mut c, e.map, kind, &e.key, &e.value)
                 .with_context(|| r.display().to_string())?;
         }

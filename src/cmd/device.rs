@@ -149,7 +149,7 @@ impl RegisterBus for Logged<'_> {
 
 pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     let opts = Options {
-        abi: a.abi.map(super::run::AbiArg::loader),
+        abi: a.abi.map(super::run::AbiArg::abi),
         ..a.object.options()
     };
     let image = load_file(&a.prog, &opts)
@@ -178,7 +178,7 @@ pub fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{what}: {} ({} ABI): {} slots and {} maps written, read back and swapped in (bank {}), budget {budget} instructions per packet, {} register accesses",
         a.prog.display(),
-        image.abi.name(),
+        image.abi.title(),
         r.slots,
         r.maps,
         r.bank,

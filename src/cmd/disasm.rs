@@ -46,7 +46,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         } else {
             let opts = Options {
                 section: a.section.clone(),
-                abi: a.abi.map(super::run::AbiArg::loader),
+                abi: a.abi.map(super::run::AbiArg::abi),
                 ..a.object.options()
             };
             let image = nfbpf_loader::load_file(&a.prog, &opts)

@@ -6,7 +6,8 @@
 
 use anyhow::{Context, anyhow};
 use base64::Engine as _;
-use serde_json::{Value, json};
+use nfbpf_agent::wire::{FunctionRequest, InvokeRequest};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -219,17 +220,24 @@ impl Client {
     }
 }
 
-fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
+fn function_body(a: &FunctionArgs) -> anyhow::Result<FunctionRequest> {
     let bytes = std::fs::read(&a.file).with_context(|| format!("{}", a.file.display()))?;
-    let mut b = json!({ "name": a.name });
+    let mut b = FunctionRequest {
+        name: a.name.clone(),
+        abi: a.abi.clone(),
+        default_run_time: a.run_time,
+        rules: a.rules.as_deref().map(read_rules).transpose()?,
+        budget: a.budget,
+        program: a.program.clone(),
+        map_sizes: (!a.map_size.is_empty()).then(|| a.map_size.iter().cloned().collect()),
+        ..FunctionRequest::default()
+    };
     if a.file.extension().is_some_and(|e| e == "c") {
         let src = String::from_utf8(bytes)
             .map_err(|_| anyhow!("{}: not UTF-8 text", a.file.display()))?;
         let headers = collect_headers(&a.file, &src, &a.include)?;
-        if !headers.is_empty() {
-            b["headers"] = json!(headers);
-        }
-        b["source"] = json!(src);
+        b.headers = (!headers.is_empty()).then_some(headers);
+        b.source = Some(src);
     } else {
         if let Some(d) = a.include.first() {
             anyhow::bail!(
@@ -238,30 +246,7 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<Value> {
                 a.file.display()
             );
         }
-        b["object"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-    }
-    if let Some(abi) = &a.abi {
-        b["abi"] = json!(abi);
-    }
-    if let Some(rt) = a.run_time {
-        b["default_run_time"] = json!(rt);
-    }
-    if let Some(r) = &a.rules {
-        b["rules"] = read_rules(r)?;
-    }
-    if let Some(n) = a.budget {
-        b["budget"] = json!(n);
-    }
-    if let Some(p) = &a.program {
-        b["program"] = json!(p);
-    }
-    if !a.map_size.is_empty() {
-        let sizes: serde_json::Map<String, Value> = a
-            .map_size
-            .iter()
-            .map(|(k, n)| (k.clone(), json!(n)))
-            .collect();
-        b["map_sizes"] = Value::Object(sizes);
+        b.object = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
     }
     Ok(b)
 }
@@ -485,11 +470,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| DEFAULT_AGENT.to_string());
     let c = Client::new(&base).with_auth(auth_file(a.auth.as_deref()).as_deref())?;
     let (method, path, body) = match &a.what {
-        What::Create(f) => ("POST", "/functions".to_string(), Some(function_body(f)?)),
+        What::Create(f) => (
+            "POST",
+            "/functions".to_string(),
+            Some(serde_json::to_value(function_body(f)?)?),
+        ),
         What::Update(f) => (
             "PUT",
             format!("/functions/{}", f.name),
-            Some(function_body(f)?),
+            Some(serde_json::to_value(function_body(f)?)?),
         ),
         What::Get { name } => ("GET", format!("/functions/{name}"), None),
         What::List => ("GET", "/functions".into(), None),
@@ -497,10 +486,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Invoke { name, run_time } => (
             "POST",
             format!("/functions/{name}/invoke"),
-            Some(match run_time {
-                Some(r) => json!({ "run_time": r }),
-                None => json!({}),
-            }),
+            Some(serde_json::to_value(InvokeRequest {
+                run_time: *run_time,
+            })?),
         ),
         What::Queue => ("GET", "/queue".into(), None),
         What::Cancel { id } => ("DELETE", format!("/queue/{id}"), None),

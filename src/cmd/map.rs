@@ -18,7 +18,6 @@ use super::rules;
 use anyhow::anyhow;
 use nfbpf_loader::device as dev;
 use nfbpf_loader::image::Image;
-use nfbpf_loader::install::map_def;
 use nfbpf_loader::load_file;
 use nfbpf_vm::regs::RegisterBus;
 use serde::Serialize;
@@ -200,7 +199,7 @@ fn hex(b: &[u8]) -> String {
 /// as `a.b.c.d/len`, else `hex:` bytes.
 fn show_key(image: &Image, i: usize, k: &[u8]) -> String {
     let m = &image.maps[i];
-    if m.map_type == nfbpf_loader::maps::MapType::LpmTrie && k.len() == 8 {
+    if m.kind == nfbpf_loader::maps::MapType::LpmTrie && k.len() == 8 {
         let len = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
         return format!("{}.{}.{}.{}/{len}", k[4], k[5], k[6], k[7]);
     }
@@ -324,7 +323,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Dump { map, c } => {
             let (image, mut bus) = setup(&c)?;
             let i = index(&image, &map)?;
-            let d = map_def(&image.maps[i]);
+            let d = &image.maps[i].def;
             let all = dev::entries(
                 &mut *bus,
                 image.map_row(i),
@@ -339,7 +338,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         What::Lookup { map, key, c } => {
             let (image, mut bus) = setup(&c)?;
             let e = one(&image, &map, &key, "0")?;
-            let vs = map_def(&image.maps[e.map]).value_size as usize;
+            let vs = image.maps[e.map].value_size as usize;
             let Some(v) = dev::lookup_entry(&mut *bus, image.map_row(e.map), &e.key, vs)
                 .map_err(dev_err(&c.target))?
             else {
@@ -356,7 +355,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             dev::update_entry(
                 &mut *bus,
                 image.map_row(e.map),
-                map_def(&image.maps[e.map]).kind,
+                image.maps[e.map].kind,
                 &e.key,
                 &e.value,
             )
@@ -396,7 +395,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 dev::update_entry(
                     &mut *bus,
                     image.map_row(e.map),
-                    map_def(&image.maps[e.map]).kind,
+                    image.maps[e.map].kind,
                     &e.key,
                     &e.value,
                 )

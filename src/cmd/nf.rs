@@ -25,7 +25,7 @@ use nfbpf_sim::capture::{self, Reader, Writer};
 use nfbpf_vm::abi::{Abi, EngineKind, Runner, RxMeta, Verdict};
 use nfbpf_vm::interp::Config;
 use nfbpf_vm::trace::NoTrace;
-use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,23 +126,19 @@ fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
 
 pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let opts = Options {
-        abi: a.abi.map(|x| match x {
-            Abi::Xdp => nfbpf_loader::abi::Abi::Xdp,
-            Abi::Tc => nfbpf_loader::abi::Abi::Tc,
-            Abi::Sume => nfbpf_loader::abi::Abi::Sume,
-        }),
+        abi: a.abi,
         ..a.object.options()
     };
     let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     a.object.report(a.prog, &image);
-    let abi = image.abi.vm();
+    let abi = image.abi;
     if a.kernel {
         return run_kernel(&a, &image);
     }
     let prog = image
         .program()
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     dev.with(|d| nfbpf_loader::install::configure_maps(&image, &mut d.maps))
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     if let Some(r) = a.rules {
@@ -273,13 +269,13 @@ fn kernel_action(abi: Abi, retval: u32) -> &'static str {
 /// `--engine kernel`: the packets through the running kernel.
 fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<ExitCode> {
     use nfbpf_loader::kernel::KernelProgram;
-    if image.abi == nfbpf_loader::abi::Abi::Sume {
+    if image.abi == nfbpf_loader::Abi::Sume {
         anyhow::bail!(
             "{}: --engine kernel runs XDP and tc programs only: Linux has no SUME ABI (use --engine interp or pipeline)",
             a.prog.display()
         );
     }
-    let abi = image.abi.vm();
+    let abi = image.abi;
     let k = KernelProgram::load(image).map_err(|e| anyhow!("{}: kernel: {e}", a.prog.display()))?;
     if let Some(r) = a.rules {
         let text =

@@ -68,7 +68,7 @@ impl ObjectArgs {
             prog.display(),
             image.function,
             image.section,
-            image.abi.name(),
+            image.abi.title(),
             image.maps.len()
         );
         if !image.dropped_maps.is_empty() {

@@ -72,12 +72,12 @@ pub enum AbiArg {
 }
 
 impl AbiArg {
-    /// The loader's ABI.
-    pub fn loader(self) -> nfbpf_loader::Abi {
+    /// The ABI this flag names.
+    pub fn abi(self) -> nfbpf_vm::abi::Abi {
         match self {
-            AbiArg::Xdp => nfbpf_loader::Abi::Xdp,
-            AbiArg::Tc => nfbpf_loader::Abi::Tc,
-            AbiArg::Sume => nfbpf_loader::Abi::Sume,
+            AbiArg::Xdp => nfbpf_vm::abi::Abi::Xdp,
+            AbiArg::Tc => nfbpf_vm::abi::Abi::Tc,
+            AbiArg::Sume => nfbpf_vm::abi::Abi::Sume,
         }
     }
 }
@@ -94,7 +94,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         return super::nf::run(super::nf::NfArgs {
             prog: &a.prog,
             pcap,
-            abi: a.abi.map(|x| x.loader().vm()),
+            abi: a.abi.map(|x| x.abi()),
             engine: match a.engine {
                 EngineArg::Interp | EngineArg::Kernel => nfbpf_vm::abi::EngineKind::Interp,
                 EngineArg::Pipeline => nfbpf_vm::abi::EngineKind::Pipeline,

@@ -72,7 +72,7 @@ pub struct Args {
 /// context, the image's maps configured (empty), the device's helper units.
 fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
     use nfbpf_vm::abi::RxMeta;
-    use nfbpf_vm::units::{DeviceConfig, SharedDeviceState};
+    use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
     if a.pcap.is_some() || a.rtl || a.cosim {
         anyhow::bail!(
             "{}: --pcap, --rtl and --cosim trace raw programs; an object (C source or clang object) runs on one frame given with --mem",
@@ -80,7 +80,7 @@ fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     let opts = nfbpf_loader::Options {
-        abi: a.abi.map(super::run::AbiArg::loader),
+        abi: a.abi.map(super::run::AbiArg::abi),
         ..a.object.options()
     };
     let image = nfbpf_loader::load_file(&a.prog, &opts)
@@ -89,8 +89,8 @@ fn run_object(a: &Args) -> anyhow::Result<ExitCode> {
     let prog = image
         .program()
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
-    let abi = image.abi.vm();
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let abi = image.abi;
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     dev.with(|d| nfbpf_loader::install::configure_maps(&image, &mut d.maps))
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.prog.display()))?;
     let data = parse_hex(&a.mem).context("--mem")?;

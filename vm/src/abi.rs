@@ -255,6 +255,12 @@ pub enum Abi {
     Sume,
 }
 
+impl fmt::Display for Abi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
 /// What the receive side knows about a packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RxMeta {
@@ -324,13 +330,73 @@ fn put(buf: &mut [u8], off: usize, bytes: &[u8]) {
     buf[off..off + bytes.len()].copy_from_slice(bytes);
 }
 
+// The prologue is two `mov64 rX, imm32` (sign-extending). Both addresses must
+// be positive 32-bit values for that encoding; checked at compile time.
+const _: () = assert!(contract::CTX_BASE < 0x8000_0000);
+const _: () = assert!(PKT_BASE < 0x8000_0000);
+const _: () = assert!(contract::STACK_TOP < 0x8000_0000);
+
 impl Abi {
+    /// The name as flags and JSON spell it (`xdp`, `tc`, `sume`).
     pub fn name(self) -> &'static str {
         match self {
             Abi::Xdp => "xdp",
             Abi::Tc => "tc",
             Abi::Sume => "sume",
         }
+    }
+
+    /// The name as prose writes it (`XDP`, `tc`, `SUME`); also `Display`.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Abi::Xdp => "XDP",
+            Abi::Tc => "tc",
+            Abi::Sume => "SUME",
+        }
+    }
+
+    /// What r1 holds when the program starts: the `xdp_md` context for XDP,
+    /// `__sk_buff` for tc, the start of the packet window (metadata header,
+    /// then the frame) for SUME.
+    pub const fn context_pointer(self) -> u64 {
+        match self {
+            Abi::Xdp | Abi::Tc => contract::CTX_BASE,
+            Abi::Sume => PKT_BASE,
+        }
+    }
+
+    /// Helper ids this ABI supports.
+    pub const fn helper_ids(self) -> &'static [u32] {
+        match self {
+            Abi::Xdp => units::XDP_HELPER_IDS,
+            Abi::Tc => units::TC_HELPER_IDS,
+            Abi::Sume => units::SUME_HELPER_IDS,
+        }
+    }
+
+    /// Widest map key and value, in bytes.
+    pub const fn max_key_value(self) -> (usize, usize) {
+        match self {
+            Abi::Xdp | Abi::Tc => (contract::MAX_KEY_BYTES, contract::MAX_VALUE_BYTES),
+            Abi::Sume => (contract::SUME_MAX_KEY_BYTES, contract::SUME_MAX_VALUE_BYTES),
+        }
+    }
+
+    /// Why this ABI leaves out helper `id` on purpose, when it does.
+    pub fn helper_refusal(self, id: u32) -> Option<&'static str> {
+        match self {
+            Abi::Tc => units::tc_helper_refusal(id),
+            Abi::Xdp | Abi::Sume => None,
+        }
+    }
+
+    /// "1 map_lookup_elem, 2 map_update_elem, ..." for messages.
+    pub fn helper_list(self) -> String {
+        self.helper_ids()
+            .iter()
+            .map(|&id| format!("{id} {}", crate::helpers::linux_name(id).unwrap_or("?")))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Memory (context, packet window, stack; no map values) and r1..r5 for

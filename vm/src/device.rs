@@ -72,7 +72,7 @@ use crate::pipeline::{CollectCycles, DeviceRecords, NoRecords};
 use crate::program::Program;
 use crate::regs::{self, BusError, RegisterBus};
 use crate::trace::{Collect, NoTrace};
-use crate::units::{DeviceConfig as UnitsConfig, SharedDeviceState};
+use crate::units::{SharedDeviceState, UnitsConfig};
 use crate::validate::Limits;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -854,12 +854,6 @@ pub fn limits(abi: Abi) -> Limits {
         max_insns: contract::IMEM_SLOTS,
         ..Limits::default()
     }
-}
-
-/// The device time at clock `cycle` in nanoseconds (the timer's
-/// `SharedDeviceState::now_ns`, a frame's receive timestamp).
-pub fn now_ns(cycle: u64) -> u64 {
-    crate::units::now_ns(cycle)
 }
 
 /// The frame as the program left it: `window` is the packet window at the

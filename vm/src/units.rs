@@ -30,7 +30,7 @@ pub const DEFAULT_SEED: u32 = 0x2545_f491;
 
 /// Device-wide configuration of the shared units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceConfig {
+pub struct UnitsConfig {
     pub maps: MapConfig,
     /// Engines (four on the board).
     pub engines: usize,
@@ -39,9 +39,9 @@ pub struct DeviceConfig {
     pub seed: u32,
 }
 
-impl Default for DeviceConfig {
+impl Default for UnitsConfig {
     fn default() -> Self {
-        DeviceConfig {
+        UnitsConfig {
             maps: MapConfig::default(),
             engines: 4,
             seed: DEFAULT_SEED,
@@ -161,12 +161,12 @@ pub struct DeviceState {
 
 impl Default for DeviceState {
     fn default() -> Self {
-        Self::new(DeviceConfig::default())
+        Self::new(UnitsConfig::default())
     }
 }
 
 impl DeviceState {
-    pub fn new(cfg: DeviceConfig) -> Self {
+    pub fn new(cfg: UnitsConfig) -> Self {
         DeviceState {
             maps: MapTable::new(cfg.maps),
             cycle: 0,
@@ -223,7 +223,7 @@ impl DeviceState {
 pub struct SharedDeviceState(Arc<Mutex<DeviceState>>);
 
 impl SharedDeviceState {
-    pub fn new(cfg: DeviceConfig) -> Self {
+    pub fn new(cfg: UnitsConfig) -> Self {
         SharedDeviceState(Arc::new(Mutex::new(DeviceState::new(cfg))))
     }
 

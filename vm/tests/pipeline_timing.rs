@@ -625,10 +625,10 @@ fn idle_engine_reports_idle_cycles() {
 #[test]
 fn helper_latency_reported_by_the_device() {
     use nfbpf_vm::pipeline::HelperLatency;
-    use nfbpf_vm::units::{CallRecord, DeviceConfig, SharedDeviceState};
+    use nfbpf_vm::units::{CallRecord, SharedDeviceState, UnitsConfig};
     // A helper unit that reports 9 cycles for its call, as the map
     // coprocessor reports CAM/TCAM latencies through EngineState::last_call.
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     let d2 = dev.clone();
     let mut h = Helpers::new();
     h.register(1, "lookup", move |_, _| {

@@ -5,7 +5,7 @@ use super::*;
 use crate::Insn;
 use crate::contract::map_handle;
 use crate::maps::{MapDef, MapType};
-use crate::units::DeviceConfig;
+use crate::units::UnitsConfig;
 
 // A few opcodes, written out (tests only; the ISA table is the authority).
 const MOV64_IMM: u8 = 0xb7;
@@ -55,7 +55,7 @@ fn prog(parts: &[&[Insn]]) -> Program {
 }
 
 fn device(defs: &[(usize, MapDef)]) -> SharedDeviceState {
-    let dev = SharedDeviceState::new(DeviceConfig::default());
+    let dev = SharedDeviceState::new(UnitsConfig::default());
     dev.with(|d| {
         for (i, def) in defs {
             d.maps.configure(*i, def.clone()).unwrap();
@@ -941,4 +941,35 @@ fn tc_helpers_rewrite_the_frame_and_the_context() {
     let x = tc_run(&p, &f);
     let e = x.fault.expect("fault").to_string();
     assert!(e.contains("tc headroom"), "{e}");
+}
+
+#[test]
+fn helper_names_and_lists() {
+    assert_eq!(crate::helpers::linux_name(1), Some("map_lookup_elem"));
+    assert_eq!(crate::helpers::linux_name(23), Some("redirect"));
+    assert_eq!(crate::helpers::linux_name(51), Some("redirect_map"));
+    assert_eq!(crate::helpers::linux_name(65), Some("xdp_adjust_tail"));
+    assert_eq!(crate::helpers::linux_name(12), Some("tail_call"));
+    assert_eq!(crate::helpers::linux_name(211), Some("cgrp_storage_delete"));
+    assert_eq!(crate::helpers::linux_name(0), None);
+    assert_eq!(crate::helpers::linux_name(212), None);
+    assert!(
+        Abi::Xdp
+            .helper_list()
+            .starts_with("1 map_lookup_elem, 2 map_update_elem")
+    );
+    assert!(Abi::Sume.helper_known()(3));
+    assert!(Abi::Sume.helper_known()(5));
+    assert!(!Abi::Sume.helper_known()(23));
+    assert!(Abi::Tc.helper_known()(9) && Abi::Tc.helper_known()(23));
+    assert!(!Abi::Tc.helper_known()(51) && !Abi::Tc.helper_known()(44));
+    assert!(
+        Abi::Tc
+            .helper_refusal(51)
+            .unwrap()
+            .contains("XDP programs only")
+    );
+    assert!(Abi::Tc.helper_refusal(13).unwrap().contains("two outputs"));
+    assert_eq!(Abi::Xdp.helper_refusal(13), None);
+    assert!(Abi::Tc.helper_list().contains("9 skb_store_bytes"));
 }

@@ -157,6 +157,16 @@ impl CycleRecord {
         );
         s
     }
+
+    /// The record as co-simulation compares it: the pc and seq of empty
+    /// stages (stale values in the RTL's registers) cleared.
+    pub fn cleared_empty_stages(mut self) -> Self {
+        for s in self.stage.iter_mut().filter(|s| !s.valid) {
+            s.pc = 0;
+            s.seq = 0;
+        }
+        self
+    }
 }
 
 /// Receives one record per cycle. `ENABLED = false` compiles it away.

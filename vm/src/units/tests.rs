@@ -141,9 +141,9 @@ fn ones16_be(buf: &[u8]) -> u16 {
 
 #[test]
 fn prandom_is_seeded_and_deterministic() {
-    let cfg = |seed| DeviceConfig {
+    let cfg = |seed| UnitsConfig {
         seed,
-        ..DeviceConfig::default()
+        ..UnitsConfig::default()
     };
     let mut a = DeviceState::new(cfg(7));
     let mut b = DeviceState::new(cfg(7));
