@@ -928,17 +928,16 @@ fn xdp_byte_and_meta_helpers_match_the_kernel() {
         // (the models' metadata is checked against Linux where it loads).
         let mut meta = true;
         let mut img = own_image("xdp_bytes", XDP_BYTES_C, cpu);
-        if let Err(e) = KernelProgram::load(&img) {
-            if e.to_string()
+        if let Err(e) = KernelProgram::load(&img)
+            && e.to_string()
                 .contains("cannot use helper bpf_xdp_adjust_meta")
-            {
-                eprintln!(
-                    "this kernel refuses bpf_xdp_adjust_meta in XDP: comparing the byte helpers only"
-                );
-                let without = format!("#define ADJUST_META(c, d) (-95L)\n{XDP_BYTES_C}");
-                img = own_image("xdp_bytes_nometa", &without, cpu);
-                meta = false;
-            }
+        {
+            eprintln!(
+                "this kernel refuses bpf_xdp_adjust_meta in XDP: comparing the byte helpers only"
+            );
+            let without = format!("#define ADJUST_META(c, d) (-95L)\n{XDP_BYTES_C}");
+            img = own_image("xdp_bytes_nometa", &without, cpu);
+            meta = false;
         }
         let Some(t) = Triple::with_image("xdp_bytes", img, cpu) else {
             return;
