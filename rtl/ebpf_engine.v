@@ -1,12 +1,15 @@
 // ebpf_engine: one eBPF engine core, cycle-exact with vm::pipeline::Engine.
 //
 // Five stages IF, ID, EX, MEM, WB (docs/pipeline.md is the timing contract).
-// The clock's work is one combinational block evaluated in the model's order
-// (WB, MEM, EX, ID, IF; each stage reads its input latch as it stood at the
-// start of the clock) producing every latch's next value (_d), and one
-// register block (_q <= _d). Units: ebpf_alu, ebpf_mul, ebpf_div (EX),
+// The clock's work is split as in the model (vm::pipeline::Engine): one
+// combinational block per stage in the model's order (WB, MEM, EX, ID, IF;
+// each stage reads its input latch as it stood at the start of the clock)
+// raising its stall causes and naming the hazard signals between stages
+// (kill, frozen, flush, redirect); one block per pipeline latch giving its
+// next value (_d) from them; ebpf_stall_enc, the one priority encoder of the
+// stall causes; and one register block (_q <= _d). Units: ebpf_alu, ebpf_mul, ebpf_div (EX),
 // ebpf_fwd x 8 (EX operands, call arguments, cmpxchg's r0), ebpf_hazard
-// (ID), ebpf_decode_rom (generated from the ISA table; one per stage that
+// (ID), ebpf_stall_enc, ebpf_decode_rom (generated from the ISA table; one per stage that
 // needs instruction facts), ebpf_regfile, ebpf_frames, ebpf_imem (two banks),
 // ebpf_fifo_md (packet memory), ebpf_stack_ram.
 //
@@ -72,7 +75,7 @@ module ebpf_engine #(
   output wire [63:0]  fifo_valid_o,
   // external memory (served combinationally by the harness or ebpf_units).
   // The answers (ext_*_i, helper_*_i) may depend combinationally on these
-  // requests (a one-clock answer), and the one always block below reads the
+  // requests (a one-clock answer), and the MEM stage block below reads the
   // answers while it makes the requests: Verilator sees a loop there
   // (UNOPTFLAT) although no path goes from an answer back to its request.
   /* verilator lint_off UNOPTFLAT */
@@ -248,7 +251,7 @@ module ebpf_engine #(
     .we_i(rf_we), .widx_i(mw_wreg_q), .wdata_i(mw_val_q),
     .push_i(rf_push), .pop_i(rf_pop), .pop_regs_i(top_regs), .regs_o(regs));
 
-  reg fr_clear;
+  wire fr_clear;
   ebpf_frames u_frames (
     .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(fr_clear),
     .push_i(rf_push), .push_ret_i(mw_ret_q), .push_regs_i(regs[64*6 +: 320]),
@@ -308,7 +311,7 @@ module ebpf_engine #(
   wire [63:0] fifo_rd, stk_rd;
   reg         fifo_st, stk_st;
   reg  [63:0] st_data;
-  reg         fifo_free;
+  wire        fifo_free;
 
   ebpf_mem_stage u_mem_stage (
     .insn_i(em_insn_q), .addr_i(em_addr_q), .sval_i(em_sval_q), .cmp_i(em_cmp_q),
@@ -345,13 +348,227 @@ module ebpf_engine #(
   assign helper_arg5_o = cargs_q[319:256];
 
   // ------------------------------------------------------------------
-  // One clock: WB, MEM, EX, ID, IF (the model's order)
+  // One clock: WB, MEM, EX, ID, IF (the model's order), one block per
+  // stage, as vm::pipeline::Engine's wb_stage .. if_stage. Each stage block
+  // computes what its stage does this clock and raises its stall causes;
+  // the hazard signals between stages are named: kill (a fault or an unwind
+  // in MEM discards IF, ID and EX), frozen (MEM or EX holds, nothing behind
+  // them moves), flush, redirect. The latch blocks after them give each
+  // pipeline latch its next value from those signals, and ebpf_stall_enc,
+  // the one priority encoder, reports the cause (docs/pipeline.md).
   // ------------------------------------------------------------------
-  reg wb_end, mem_stall, ex_stall, kill, flush, stop, redirect, id_stall, frozen, load_use;
-  reg [31:0] target;
-  reg [3:0]  stall;
-  reg        mem_fault;
-  reg [2:0]  mem_fcode;
+  wire load_use;                    // ebpf_hazard, below
+  wire live = running && !wb_done;   // a running clock that is not the verdict's
+  wire wb_end = running && wb_done;  // the verdict: WB retired the last instruction
+
+  // ---------------- WB (ebpf_writeback) ----------------
+  assign fr_clear  = wb_end;
+  assign fifo_free = wb_end;
+  always @(*) begin : wb_stage
+    dbg_retire_o = wb_retire; dbg_fault_o = wb_fault; dbg_reg_we_o = rf_we;
+    dbg_mem_v_o = wb_mem; dbg_r0_o = wb_r0; dbg_done_o = wb_end;
+  end
+
+  // ---------------- MEM ----------------
+  // Causes: mem_wait_fifo (FifoWait), mem_wait_atomic (Atomic),
+  // mem_wait_helper (Helper). The value, the memory record and the fault go
+  // to MEM/WB; the strobes go to FIFO_MD, the stack, the ext_* port and the
+  // helper unit.
+  reg         mem_wait_fifo, mem_wait_atomic, mem_wait_helper;
+  reg         mem_fault, mem_unwind;
+  reg  [2:0]  mem_fcode;
+  reg  [63:0] mem_val, mem_rdata, mem_wdata;
+  reg         mem_rec, mem_rd, mem_wr;
+  always @(*) begin : mem_stage
+    mem_wait_fifo = 1'b0; mem_wait_atomic = 1'b0; mem_wait_helper = 1'b0;
+    mem_fault = 1'b0; mem_unwind = 1'b0; mem_fcode = 3'd0;
+    mem_val = em_val_q; mem_rec = 1'b0; mem_rd = 1'b0; mem_wr = 1'b0;
+    mem_rdata = 64'd0; mem_wdata = 64'd0;
+    fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0;
+    ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
+    if (live && em_v_q && !em_flt_q) begin
+      case (mem_kind)
+        K_LDX, K_LDABS, K_LDIND: begin
+          if (in_pkt && !words_ok) begin
+            mem_wait_fifo = 1'b1;
+          end else begin
+            ext_rd_o = !in_pkt && !in_stk;
+            if (ext_rd_o && ext_rd_fault_i) begin
+              mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+            end else begin
+              mem_val = mem_load;
+              mem_rec = 1'b1; mem_rd = 1'b1; mem_rdata = mem_raw;
+            end
+          end
+        end
+        K_ST, K_STX: begin
+          if (in_pkt && !words_ok) begin
+            mem_wait_fifo = 1'b1;
+          end else begin
+            st_data = em_sval_q;
+            if (in_pkt && pwr_q) fifo_st = 1'b1;
+            else if (in_stk) stk_st = 1'b1;
+            else begin
+              ext_wr_o = 1'b1; ext_wdata_o = mem_sdata;
+            end
+            if (ext_wr_o && ext_wr_fault_i) begin
+              mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+            end else begin
+              mem_rec = 1'b1; mem_wr = 1'b1; mem_wdata = mem_sdata;
+            end
+          end
+        end
+        K_ATOMIC: begin
+          if (in_pkt && !words_ok) begin
+            mem_wait_fifo = 1'b1;
+          end else if (em_mcount_q + 8'd1 < ATOMC) begin
+            mem_wait_atomic = 1'b1;
+          end else begin
+            ext_rd_o = !in_pkt && !in_stk;
+            if (ext_rd_o && ext_rd_fault_i) begin
+              mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+            end else begin
+              if (astore) begin
+                st_data = anew;
+                if (in_pkt && pwr_q) fifo_st = 1'b1;
+                else if (in_stk) stk_st = 1'b1;
+                else begin
+                  ext_wr_o = 1'b1; ext_wdata_o = anew;
+                end
+              end
+              if (ext_wr_o && ext_wr_fault_i) begin
+                mem_fault = 1'b1; mem_fcode = FAULT_MEM;
+              end else begin
+                if (mem_fetch) mem_val = mem_raw;
+                mem_rec = 1'b1; mem_rd = 1'b1; mem_rdata = mem_raw;
+                mem_wr = astore; mem_wdata = anew;
+              end
+            end
+          end
+        end
+        K_CALL, K_CALLX: begin
+          if (plen_q != 12'd0 && !pkt_complete) begin
+            mem_wait_fifo = 1'b1;
+          end else begin
+            helper_req_o = 1'b1;
+            if (!helper_ack_i) begin
+              mem_wait_helper = 1'b1;
+            end else if (helper_fault_i) begin
+              mem_fault = 1'b1; mem_fcode = helper_fault_code_i;
+            end else begin
+              mem_val = helper_ret_i;
+              mem_unwind = helper_unwind_i;
+            end
+          end
+        end
+        default: ;
+      endcase
+    end
+  end
+  wire mem_stall = mem_wait_fifo || mem_wait_atomic || mem_wait_helper;
+  wire kill      = mem_fault || mem_unwind;
+
+  // ---------------- EX ----------------
+  // Causes: ex_busy_mul (Mul), ex_busy_div (Div), a multi-cycle unit
+  // counting. ex_out: a result enters EX/MEM; ex_stop: fetch stops (exit,
+  // a budget or call-depth fault); redirect: a taken branch, call or return.
+  reg         ex_go, ex_out, ex_exec, ex_stop, ex_flt, redirect;
+  reg         ex_busy_mul, ex_busy_div;
+  reg  [2:0]  ex_fcode;
+  reg  [1:0]  ex_ctl;
+  reg  [31:0] ex_ret, target;
+  reg  [7:0]  ex_count;
+  always @(*) begin : ex_stage
+    ex_go = live && !mem_stall && idex_v_q && !kill;
+    ex_out = 1'b0; ex_exec = 1'b0; ex_stop = 1'b0; ex_flt = 1'b0; redirect = 1'b0;
+    ex_busy_mul = 1'b0; ex_busy_div = 1'b0; ex_fcode = 3'd0; ex_ctl = CTL_NONE;
+    ex_ret = 32'd0; target = 32'd0; ex_count = ecount_q; ex_start = 1'b0;
+    dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
+    if (ex_go) begin
+      if (ecount_q == 8'd0) begin
+        // First EX clock: the budget, the operands, the unit's result.
+        if (exec_q >= budget_i) begin
+          ex_flt = 1'b1; ex_fcode = FAULT_BUDGET; ex_stop = 1'b1;
+        end else begin
+          ex_exec = 1'b1; ex_start = 1'b1;
+          dbg_fwd_a_o = ex_fwd_a; dbg_fwd_b_o = ex_fwd_b;
+          case (ex_kind)
+            K_JMP, K_JA, K_JA32: begin
+              redirect = ex_branch; target = ex_target;
+            end
+            K_CALLLOCAL: begin
+              if (depth + 8'd1 >= max_frames_i) begin
+                ex_flt = 1'b1; ex_fcode = FAULT_CALL_DEPTH; ex_stop = 1'b1;
+                dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
+              end else begin
+                ex_ctl = CTL_CALL; ex_ret = ex_next;
+                redirect = 1'b1; target = ex_target;
+              end
+            end
+            K_EXIT: begin
+              if (depth == 8'd0) begin
+                ex_ctl = CTL_FINAL; ex_stop = 1'b1;
+              end else begin
+                ex_ctl = CTL_RET;
+                redirect = 1'b1; target = top_ret;
+              end
+            end
+            default: ;
+          endcase
+        end
+        if (!ex_flt && ex_cycles > 8'd1) begin
+          ex_count = 8'd1;
+          ex_busy_mul = ex_unit == U_MUL; ex_busy_div = ex_unit != U_MUL;
+        end else begin
+          ex_out = 1'b1;
+        end
+      end else begin
+        // A multi-cycle unit counting down.
+        ex_count = ecount_q + 8'd1;
+        if (ecount_q + 8'd1 < ex_cycles) begin
+          ex_busy_mul = ex_unit == U_MUL; ex_busy_div = ex_unit != U_MUL;
+        end else begin
+          ex_out = 1'b1;
+        end
+      end
+    end
+  end
+  wire ex_stall = ex_busy_mul || ex_busy_div;
+  wire flush    = (kill && fetch_on_q) || redirect || ex_stop;
+  wire frozen   = mem_stall || ex_stall;
+
+  // ---------------- ID ----------------
+  // Cause: id_wait_load_use (LoadUse, from ebpf_hazard).
+  wire id_try           = live && !frozen && !flush && ifid_v_q && !kill;
+  wire id_wait_load_use = id_try && load_use;
+  wire id_advance       = id_try && !load_use;
+
+  // ---------------- IF ----------------
+  // Cause: if_wait_lddw (LddwFetch, the first of lddw's two fetch clocks).
+  wire fetch_on_next = wb_end ? 1'b1 : ((live && (kill || ex_stop)) ? 1'b0 : fetch_on_q);
+  wire if_go         = live && !redirect && !flush && !frozen && !id_wait_load_use
+                       && fetch_on_next;
+  wire if_wait_lddw  = if_go && if_slot_v && if_lddw_first;
+  wire if_out        = if_go && if_slot_v && !if_lddw_first;
+
+  // ---------------- stall cause ----------------
+  wire [STALL_COUNT-1:0] stall_cause;
+  assign stall_cause[STALL_NONE]      = 1'b0;
+  assign stall_cause[STALL_FIFOWAIT]  = mem_wait_fifo;
+  assign stall_cause[STALL_ATOMIC]    = mem_wait_atomic;
+  assign stall_cause[STALL_HELPER]    = mem_wait_helper;
+  assign stall_cause[STALL_MUL]       = ex_busy_mul;
+  assign stall_cause[STALL_DIV]       = ex_busy_div;
+  assign stall_cause[STALL_LOADUSE]   = id_wait_load_use;
+  assign stall_cause[STALL_LDDWFETCH] = if_wait_lddw;
+  assign stall_cause[STALL_DRAIN]     = wb_end || (live && !fetch_on_next);
+  assign stall_cause[STALL_IDLE]      = !running;
+  wire [3:0] stall;
+  ebpf_stall_enc #(.N(STALL_COUNT)) u_stall_enc (.cause_i(stall_cause), .stall_o(stall));
+  always @(*) begin : dbg_cycle
+    dbg_stall_o = stall;
+    dbg_flush_o = live && flush;
+  end
 
   ebpf_hazard u_hazard (
     .id_v_i(ifid_v_q), .id_reads_i(id_reads),
@@ -366,275 +583,106 @@ module ebpf_engine #(
     .retire_o(wb_retire), .fault_o(wb_fault), .rf_we_o(rf_we), .push_o(rf_push),
     .pop_o(rf_pop), .mem_o(wb_mem), .end_o(wb_done), .r0_o(wb_r0));
 
-  always @(*) begin
-    run_d = run_q; pend_d = pend_q; bank_d = bank_e; pc_d = pc_q; fetch_on_d = fetch_on_q;
-    lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q; seq_d = seq_q; exec_d = exec_q;
+  // ---------------- latches: next values ----------------
+  // Engine state: a packet starts (start) and ends (wb_end).
+  always @(*) begin : engine_latch
+    run_d = wb_end ? 1'b0 : (start ? 1'b1 : run_q);
+    pend_d = wb_end ? 1'b0 : pend_q;
+    bank_d = bank_e;
+    fetch_on_d = running ? fetch_on_next : fetch_on_q;
+    exec_d = wb_end ? 64'd0 : (ex_exec ? exec_q + 64'd1 : exec_q);
+  end
+
+  // IF/ID, the pc and the held low half of lddw.
+  always @(*) begin : ifid_latch
+    pc_d = pc_q; seq_d = seq_q; lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q;
     ifid_v_d = ifid_v_q; ifid_pc_d = ifid_pc_q; ifid_seq_d = ifid_seq_q;
     ifid_insn_d = ifid_insn_q; ifid_hi_d = ifid_hi_q;
+    if (wb_end) begin
+      ifid_v_d = 1'b0; pc_d = 32'd0; lddw_hi_d = 1'b0; seq_d = 32'd0;
+    end else if (live) begin
+      if (kill || ex_stop) lddw_hi_d = 1'b0;
+      if (kill || id_advance) ifid_v_d = 1'b0;
+      if (redirect) begin
+        pc_d = target; lddw_hi_d = 1'b0; ifid_v_d = 1'b0;
+        if (fetch_on_q) seq_d = seq_q + 32'd1;
+      end else if (flush) begin
+        ifid_v_d = 1'b0;
+      end else if (if_wait_lddw) begin
+        lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
+      end else if (if_out) begin
+        lddw_hi_d = 1'b0;
+        ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
+        ifid_insn_d = if_insn; ifid_hi_d = if_hi;
+        seq_d = seq_q + 32'd1; pc_d = if_next_pc;
+      end else if (if_go) begin
+        ifid_v_d = 1'b0;  // a speculative fetch past the end of the program
+      end
+    end
+  end
+
+  // ID/EX and the multi-cycle count.
+  always @(*) begin : idex_latch
     idex_v_d = idex_v_q; idex_pc_d = idex_pc_q; idex_seq_d = idex_seq_q;
     idex_insn_d = idex_insn_q; idex_hi_d = idex_hi_q; ecount_d = ecount_q;
+    if (wb_end) begin
+      idex_v_d = 1'b0;
+    end else if (live) begin
+      if (kill || ex_out) idex_v_d = 1'b0;
+      if (ex_go) ecount_d = ex_count;
+      if (id_advance) begin
+        idex_v_d = 1'b1; idex_pc_d = ifid_pc_q; idex_seq_d = ifid_seq_q;
+        idex_insn_d = ifid_insn_q; idex_hi_d = ifid_hi_q; ecount_d = 8'd0;
+      end
+    end
+  end
+
+  // EX/MEM and the call arguments; the atomic's count while MEM holds.
+  always @(*) begin : exmem_latch
     em_v_d = em_v_q; em_pc_d = em_pc_q; em_seq_d = em_seq_q; em_insn_d = em_insn_q;
     em_val_d = em_val_q; em_addr_d = em_addr_q; em_sval_d = em_sval_q; em_cmp_d = em_cmp_q;
     em_hid_d = em_hid_q; em_ret_d = em_ret_q; em_ctl_d = em_ctl_q; em_flt_d = em_flt_q;
     em_fcode_d = em_fcode_q; em_mcount_d = em_mcount_q; em_we_d = em_we_q;
     em_memres_d = em_memres_q; em_wreg_d = em_wreg_q; cargs_d = cargs_q;
+    if (wb_end) begin
+      em_v_d = 1'b0;
+    end else if (live && mem_stall) begin
+      if (mem_wait_atomic) em_mcount_d = em_mcount_q + 8'd1;
+    end else if (live) begin
+      em_v_d = ex_out;
+      if (ex_go && (ecount_q == 8'd0 || ex_out)) begin
+        em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
+        em_val_d = 64'd0; em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0;
+        em_hid_d = 32'd0; em_ret_d = ex_ret; em_ctl_d = ex_ctl; em_flt_d = ex_flt;
+        em_fcode_d = ex_fcode; em_mcount_d = 8'd0;
+        em_we_d = ex_we; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
+        if (ecount_q != 8'd0) begin
+          em_val_d = ex_mdu;
+        end else if (ex_exec) begin
+          em_val_d = ex_val; em_addr_d = ex_addr; em_sval_d = ex_sval;
+          em_cmp_d = ex_cmp; em_hid_d = ex_hid;
+          if (ex_kind == K_CALL || ex_kind == K_CALLX) cargs_d = ex_args;
+        end
+      end
+    end
+  end
+
+  // MEM/WB: WB takes it every clock; MEM fills it unless it holds.
+  always @(*) begin : memwb_latch
     mw_v_d = mw_v_q; mw_pc_d = mw_pc_q; mw_seq_d = mw_seq_q; mw_val_d = mw_val_q;
     mw_we_d = mw_we_q; mw_wreg_d = mw_wreg_q; mw_ctl_d = mw_ctl_q; mw_ret_d = mw_ret_q;
     mw_flt_d = mw_flt_q; mw_fcode_d = mw_fcode_q; mw_mem_d = mw_mem_q; mw_rd_d = mw_rd_q;
     mw_wr_d = mw_wr_q; mw_addr_d = mw_addr_q; mw_rdata_d = mw_rdata_q; mw_wdata_d = mw_wdata_q;
     mw_width_d = mw_width_q;
-
-    fr_clear = 1'b0;
-    fifo_st = 1'b0; stk_st = 1'b0; st_data = 64'd0; fifo_free = 1'b0;
-    ext_rd_o = 1'b0; ext_wr_o = 1'b0; ext_wdata_o = 64'd0; helper_req_o = 1'b0;
-    ex_start = 1'b0;
-    dbg_retire_o = 1'b0; dbg_reg_we_o = 1'b0; dbg_mem_v_o = 1'b0; dbg_fault_o = 1'b0;
-    dbg_done_o = 1'b0; dbg_r0_o = 64'd0;
-    dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
-    wb_end = 1'b0; mem_stall = 1'b0; ex_stall = 1'b0; kill = 1'b0; flush = 1'b0;
-    stop = 1'b0; redirect = 1'b0; id_stall = 1'b0; frozen = 1'b0; target = 32'd0;
-    stall = STALL_NONE; mem_fault = 1'b0; mem_fcode = 3'd0;
-
-    if (start) run_d = 1'b1;
-
-    if (!running) begin
-      stall = STALL_IDLE;
-    end else begin
-      // ---------------- WB ----------------
-      if (mw_v_q) mw_v_d = 1'b0;
-      dbg_retire_o = wb_retire; dbg_fault_o = wb_fault; dbg_reg_we_o = rf_we;
-      dbg_mem_v_o = wb_mem; dbg_r0_o = wb_r0; wb_end = wb_done;
-
-      if (wb_end) begin
-        // Verdict: free the slot, reset for the next packet.
-        stall = STALL_DRAIN;
-        dbg_done_o = 1'b1;
-        run_d = 1'b0; pend_d = 1'b0; fifo_free = 1'b1; fr_clear = 1'b1;
-        pc_d = 32'd0; fetch_on_d = 1'b1; lddw_hi_d = 1'b0; seq_d = 32'd0; exec_d = 64'd0;
-        ifid_v_d = 1'b0; idex_v_d = 1'b0; em_v_d = 1'b0; mw_v_d = 1'b0;
-      end else begin
-        // ---------------- MEM ----------------
-        if (em_v_q) begin
-          mw_pc_d = em_pc_q; mw_seq_d = em_seq_q; mw_val_d = em_val_q; mw_we_d = em_we_q;
-          mw_wreg_d = em_wreg_q; mw_ctl_d = em_ctl_q; mw_ret_d = em_ret_q;
-          mw_flt_d = em_flt_q; mw_fcode_d = em_fcode_q;
-          mw_mem_d = 1'b0; mw_rd_d = 1'b0; mw_wr_d = 1'b0;
-          mw_addr_d = em_addr_q; mw_width_d = mem_width; mw_rdata_d = 64'd0; mw_wdata_d = 64'd0;
-          if (!em_flt_q) begin
-            case (mem_kind)
-              K_LDX, K_LDABS, K_LDIND: begin
-                if (in_pkt && !words_ok) begin
-                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
-                end else begin
-                  ext_rd_o = !in_pkt && !in_stk;
-                  if (ext_rd_o && ext_rd_fault_i) begin
-                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
-                  end else begin
-                    mw_val_d = mem_load;
-                    mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
-                  end
-                end
-              end
-              K_ST, K_STX: begin
-                if (in_pkt && !words_ok) begin
-                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
-                end else begin
-                  st_data = em_sval_q;
-                  if (in_pkt && pwr_q) fifo_st = 1'b1;
-                  else if (in_stk) stk_st = 1'b1;
-                  else begin
-                    ext_wr_o = 1'b1; ext_wdata_o = mem_sdata;
-                  end
-                  if (ext_wr_o && ext_wr_fault_i) begin
-                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
-                  end else begin
-                    mw_mem_d = 1'b1; mw_wr_d = 1'b1; mw_wdata_d = mem_sdata;
-                  end
-                end
-              end
-              K_ATOMIC: begin
-                if (in_pkt && !words_ok) begin
-                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
-                end else if (em_mcount_q + 8'd1 < ATOMC) begin
-                  em_mcount_d = em_mcount_q + 8'd1;
-                  mem_stall = 1'b1; stall = STALL_ATOMIC;
-                end else begin
-                  ext_rd_o = !in_pkt && !in_stk;
-                  if (ext_rd_o && ext_rd_fault_i) begin
-                    mem_fault = 1'b1; mem_fcode = FAULT_MEM;
-                  end else begin
-                    if (astore) begin
-                      st_data = anew;
-                      if (in_pkt && pwr_q) fifo_st = 1'b1;
-                      else if (in_stk) stk_st = 1'b1;
-                      else begin
-                        ext_wr_o = 1'b1; ext_wdata_o = anew;
-                      end
-                    end
-                    if (ext_wr_o && ext_wr_fault_i) begin
-                      mem_fault = 1'b1; mem_fcode = FAULT_MEM;
-                    end else begin
-                      if (mem_fetch) mw_val_d = mem_raw;
-                      mw_mem_d = 1'b1; mw_rd_d = 1'b1; mw_rdata_d = mem_raw;
-                      mw_wr_d = astore; mw_wdata_d = anew;
-                    end
-                  end
-                end
-              end
-              K_CALL, K_CALLX: begin
-                if (plen_q != 12'd0 && !pkt_complete) begin
-                  mem_stall = 1'b1; stall = STALL_FIFOWAIT;
-                end else begin
-                  helper_req_o = 1'b1;
-                  if (!helper_ack_i) begin
-                    mem_stall = 1'b1; stall = STALL_HELPER;
-                  end else if (helper_fault_i) begin
-                    mem_fault = 1'b1; mem_fcode = helper_fault_code_i;
-                  end else begin
-                    mw_val_d = helper_ret_i;
-                    if (helper_unwind_i) begin
-                      mw_ctl_d = CTL_FINAL;
-                      kill = 1'b1;
-                    end
-                  end
-                end
-              end
-              default: ;
-            endcase
-          end
-          if (mem_fault) begin
-            mw_flt_d = 1'b1; mw_fcode_d = mem_fcode;
-            kill = 1'b1;
-          end
-          if (!mem_stall) begin
-            mw_v_d = 1'b1;
-            em_v_d = 1'b0;
-          end
-        end
-        if (kill) begin
-          idex_v_d = 1'b0; ifid_v_d = 1'b0; fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
-          // A fault or an unwind in MEM discards IF, ID and EX: a flush
-          // while fetch was still on.
-          if (fetch_on_q) flush = 1'b1;
-        end
-
-        // ---------------- EX ----------------
-        if (!mem_stall) begin
-          if (idex_v_q && !kill) begin
-            if (ecount_q == 8'd0) begin
-              em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
-              em_val_d = 64'd0; em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0;
-              em_hid_d = 32'd0; em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0;
-              em_fcode_d = 3'd0; em_mcount_d = 8'd0;
-              em_we_d = ex_we; em_wreg_d = ex_wreg; em_memres_d = ex_memres;
-              if (exec_q >= budget_i) begin
-                em_flt_d = 1'b1; em_fcode_d = FAULT_BUDGET; stop = 1'b1;
-              end else begin
-                exec_d = exec_q + 64'd1;
-                ex_start = 1'b1;
-                em_val_d = ex_val; em_addr_d = ex_addr; em_sval_d = ex_sval;
-                em_cmp_d = ex_cmp; em_hid_d = ex_hid;
-                dbg_fwd_a_o = ex_fwd_a; dbg_fwd_b_o = ex_fwd_b;
-                case (ex_kind)
-                  K_JMP, K_JA, K_JA32: begin
-                    redirect = ex_branch; target = ex_target;
-                  end
-                  K_CALL, K_CALLX: cargs_d = ex_args;
-                  K_CALLLOCAL: begin
-                    if (depth + 8'd1 >= max_frames_i) begin
-                      em_flt_d = 1'b1; em_fcode_d = FAULT_CALL_DEPTH; stop = 1'b1;
-                      dbg_fwd_a_o = FWD_NONE; dbg_fwd_b_o = FWD_NONE;
-                    end else begin
-                      em_ctl_d = CTL_CALL; em_ret_d = ex_next;
-                      redirect = 1'b1; target = ex_target;
-                    end
-                  end
-                  K_EXIT: begin
-                    if (depth == 8'd0) begin
-                      em_ctl_d = CTL_FINAL; stop = 1'b1;
-                    end else begin
-                      em_ctl_d = CTL_RET;
-                      redirect = 1'b1; target = top_ret;
-                    end
-                  end
-                  default: ;
-                endcase
-              end
-              if (!em_flt_d && ex_cycles > 8'd1) begin
-                ecount_d = 8'd1;
-                em_v_d = 1'b0;
-                ex_stall = 1'b1;
-                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
-              end else begin
-                em_v_d = 1'b1;
-                idex_v_d = 1'b0;
-              end
-            end else begin
-              // A multi-cycle unit counting down.
-              ecount_d = ecount_q + 8'd1;
-              if (ecount_q + 8'd1 < ex_cycles) begin
-                em_v_d = 1'b0;
-                ex_stall = 1'b1;
-                stall = (ex_unit == U_MUL) ? STALL_MUL : STALL_DIV;
-              end else begin
-                em_v_d = 1'b1; idex_v_d = 1'b0;
-                em_pc_d = idex_pc_q; em_seq_d = idex_seq_q; em_insn_d = idex_insn_q;
-                em_val_d = ex_mdu;
-                em_addr_d = 64'd0; em_sval_d = 64'd0; em_cmp_d = 64'd0; em_hid_d = 32'd0;
-                em_ret_d = 32'd0; em_ctl_d = CTL_NONE; em_flt_d = 1'b0; em_fcode_d = 3'd0;
-                em_mcount_d = 8'd0; em_we_d = ex_we; em_wreg_d = ex_wreg;
-                em_memres_d = ex_memres;
-              end
-            end
-          end else begin
-            em_v_d = 1'b0;
-          end
-          if (redirect || stop) flush = 1'b1;
-          if (stop) begin
-            fetch_on_d = 1'b0; lddw_hi_d = 1'b0;
-          end
-        end
-
-        // ---------------- ID ----------------
-        frozen = mem_stall || ex_stall;
-        if (!frozen) begin
-          if (flush) begin
-            ifid_v_d = 1'b0;
-          end else if (ifid_v_q && !kill) begin
-            if (load_use) begin
-              id_stall = 1'b1; stall = STALL_LOADUSE;
-            end else begin
-              idex_v_d = 1'b1; idex_pc_d = ifid_pc_q; idex_seq_d = ifid_seq_q;
-              idex_insn_d = ifid_insn_q; idex_hi_d = ifid_hi_q; ecount_d = 8'd0;
-              ifid_v_d = 1'b0;
-            end
-          end
-        end
-
-        // ---------------- IF ----------------
-        if (redirect) begin
-          pc_d = target; lddw_hi_d = 1'b0; ifid_v_d = 1'b0;
-          if (fetch_on_q) seq_d = seq_q + 32'd1;
-        end else if (flush) begin
-          ifid_v_d = 1'b0;
-        end else if (!frozen && !id_stall && fetch_on_d) begin
-          if (!if_slot_v) begin
-            ifid_v_d = 1'b0;
-          end else if (if_lddw_first) begin
-            lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
-            if (stall == STALL_NONE) stall = STALL_LDDWFETCH;
-          end else begin
-            lddw_hi_d = 1'b0;
-            ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
-            ifid_insn_d = if_insn; ifid_hi_d = if_hi;
-            seq_d = seq_q + 32'd1; pc_d = if_next_pc;
-          end
-        end
-        if (stall == STALL_NONE && !fetch_on_d) stall = STALL_DRAIN;
-      end
+    if (running) mw_v_d = live && em_v_q && !mem_stall;
+    if (live && em_v_q) begin
+      mw_pc_d = em_pc_q; mw_seq_d = em_seq_q; mw_val_d = mem_val; mw_we_d = em_we_q;
+      mw_wreg_d = em_wreg_q; mw_ctl_d = mem_unwind ? CTL_FINAL : em_ctl_q; mw_ret_d = em_ret_q;
+      mw_flt_d = em_flt_q || mem_fault; mw_fcode_d = mem_fault ? mem_fcode : em_fcode_q;
+      mw_mem_d = mem_rec; mw_rd_d = mem_rd; mw_wr_d = mem_wr;
+      mw_addr_d = em_addr_q; mw_width_d = mem_width; mw_rdata_d = mem_rdata;
+      mw_wdata_d = mem_wdata;
     end
-    dbg_stall_o = stall;
-    dbg_flush_o = flush;
   end
 
   // ------------------------------------------------------------------

@@ -254,6 +254,11 @@ pub fn params_vh() -> String {
             st.index()
         );
     }
+    let _ = writeln!(
+        s,
+        "// causes, one bit each in ebpf_stall_enc (pipeline::StallCauses)\nlocalparam integer STALL_COUNT = {};",
+        Stall::COUNT
+    );
     s.push_str("\n// pipeline::Fwd (cycle record `fwd_a`, `fwd_b`)\n");
     for (f, v) in [
         (Fwd::None, 0),

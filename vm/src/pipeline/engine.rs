@@ -11,7 +11,9 @@
 use super::decode::{Lite, NO_REG, PipeDecoded};
 use super::fifo::{FifoError, FifoMd, Pacing};
 use super::imem::{Bank, InstrMem};
-use super::record::{CycleRecord, CycleTracer, EX, Fwd, ID, IF, MEM, StageSlot, Stall, WB};
+use super::record::{
+    CycleRecord, CycleTracer, EX, Fwd, ID, IF, MEM, StageSlot, Stall, StallCauses, WB,
+};
 use crate::contract;
 use crate::helpers::{HelperOutcome, Helpers};
 use crate::interp::{Fault, FaultKind, Outcome};
@@ -782,6 +784,14 @@ impl Engine {
     }
 
     /// One clock of a running packet. `Some` when the packet ends.
+    ///
+    /// The stages run in the RTL's order, WB, MEM, EX, ID, IF, each in its
+    /// own function (`wb_stage` .. `if_stage`) that raises its stall causes
+    /// in one [`StallCauses`]; the hazard signals between them are named
+    /// here as in `rtl/ebpf_engine.v`: `kill` (a fault or unwind in MEM
+    /// discards IF, ID and EX), `frozen` (MEM or EX holds: nothing behind
+    /// them moves), `flush`, `redirect`. The reported cause is the one
+    /// priority encoder's, [`StallCauses::encode`].
     fn clock<T: Tracer, C: CycleTracer>(
         &mut self,
         mem: &mut Memory,
@@ -805,81 +815,28 @@ impl Engine {
             .memwb
             .valid
             .then_some((self.memwb.l.wreg, self.memwb.val));
+        let mut causes = StallCauses::default();
 
-        let mut stall = Stall::None;
-        let mut flush = false;
-
-        // ---------------- WB ----------------
-        if self.memwb.valid {
-            let w = self.memwb;
-            self.memwb.valid = false;
-            if w.faulted {
-                let kind = self.fault.take().unwrap_or(FaultKind::Budget(self.budget));
-                if T::ENABLED {
-                    tracer.retire(self.retire_record(&w, None, Some(kind.to_string())));
-                }
-                self.stats.retired += 1;
-                self.end_cycle(ct, rec, Stall::Drain, false);
-                return Some(Err(Fault {
-                    pc: w.pc as usize,
-                    kind,
-                }));
-            }
-            let reg = (w.l.wreg != NO_REG).then(|| {
-                self.r[w.l.wreg as usize] = w.val;
-                (w.l.wreg, w.val)
-            });
-            if T::ENABLED {
-                tracer.retire(self.retire_record(&w, reg, None));
-            }
-            self.retired += 1;
-            self.stats.retired += 1;
-            match w.ctl {
-                Ctl::None => {}
-                Ctl::Call { ret } => {
-                    self.frames.push(Frame {
-                        ret,
-                        saved: [self.r[6], self.r[7], self.r[8], self.r[9]],
-                        r10: self.r[10],
-                    });
-                    self.r[10] = self.r[10].wrapping_sub(contract::STACK_FRAME);
-                }
-                Ctl::Return => {
-                    if let Some(f) = self.frames.pop() {
-                        self.r[6..10].copy_from_slice(&f.saved);
-                        self.r[10] = f.r10;
-                    }
-                }
-                Ctl::Final => {
-                    let r0 = if w.l.wreg == 0 { w.val } else { self.r[0] };
-                    self.end_cycle(ct, rec, Stall::Drain, false);
-                    return Some(Ok(Outcome {
-                        r0,
-                        insns: self.retired,
-                    }));
-                }
-            }
+        if let Some(end) = self.wb_stage(tracer) {
+            // The verdict: the pipeline has drained.
+            causes.raise(Stall::Drain);
+            self.end_cycle(ct, rec, causes.encode(), false);
+            return Some(end);
         }
 
-        // ---------------- MEM ----------------
-        let mut mem_stall = false;
+        // MEM. A fault or an unwind here stops fetch (`kill`).
         let fetching = self.fetch_on;
-        if self.exmem.valid {
-            match self.mem_stage(mem, helpers) {
-                None => {}
-                Some(cause) => {
-                    mem_stall = true;
-                    stall = cause;
-                }
+        let mem_stall = self.exmem.valid && {
+            let cause = self.mem_stage(mem, helpers);
+            if let Some(c) = cause {
+                causes.raise(c);
             }
-        }
+            cause.is_some()
+        };
+        let kill = fetching && !self.fetch_on;
+        let mut flush = kill;
 
-        // A fault or an unwind in MEM discarded IF, ID and EX.
-        if fetching && !self.fetch_on {
-            flush = true;
-        }
-
-        // ---------------- EX ----------------
+        // EX, unless MEM holds.
         let mut ex_stall = false;
         let mut redirect: Option<u32> = None;
         if !mem_stall {
@@ -889,15 +846,12 @@ impl Engine {
                 match r {
                     ExResult::Busy(cause) => {
                         ex_stall = true;
-                        stall = cause;
+                        causes.raise(cause);
                     }
                     ExResult::Done { redirect: rd, stop } => {
-                        if let Some(t) = rd {
-                            redirect = Some(t);
-                            flush = true;
-                        }
+                        redirect = rd;
+                        flush |= rd.is_some() || stop;
                         if stop {
-                            flush = true;
                             self.fetch_on = false;
                             self.if_count = 0;
                         }
@@ -908,33 +862,117 @@ impl Engine {
             }
         }
 
-        // ---------------- ID ----------------
+        // ID and IF, unless MEM or EX holds.
         let frozen = mem_stall || ex_stall;
-        let mut id_stall = false;
-        if !frozen {
-            if flush {
-                self.ifid.valid = false;
-            } else if self.ifid.valid {
-                let bank = self.bank.as_ref();
-                let p = bank.map_or(BUBBLE_P, |b| b.pre[self.ifid.pc as usize]);
-                let e = &self.exmem;
-                if e.valid && e.l.mem_result && p.reads & (1u16 << (e.l.wreg & 15)) != 0 {
-                    id_stall = true;
-                    stall = Stall::LoadUse;
-                } else {
-                    self.idex = IdEx {
-                        valid: true,
-                        pc: self.ifid.pc,
-                        seq: self.ifid.seq,
-                        p,
-                        ecount: 0,
-                    };
-                    self.ifid.valid = false;
+        let load_use = !frozen && self.id_stage(flush);
+        if load_use {
+            causes.raise(Stall::LoadUse);
+        }
+        if self.if_stage(redirect, flush, frozen || load_use) {
+            causes.raise(Stall::LddwFetch);
+        }
+        if !self.fetch_on {
+            causes.raise(Stall::Drain);
+        }
+        self.end_cycle(ct, rec, causes.encode(), flush);
+        None
+    }
+
+    /// WB: retire the instruction in MEM/WB (register write, call frame
+    /// push or pop). `Some` when it ends the packet: a fault, or the final
+    /// `exit`.
+    #[inline(always)]
+    fn wb_stage<T: Tracer>(&mut self, tracer: &mut T) -> Option<Result<Outcome, Fault>> {
+        if !self.memwb.valid {
+            return None;
+        }
+        let w = self.memwb;
+        self.memwb.valid = false;
+        if w.faulted {
+            let kind = self.fault.take().unwrap_or(FaultKind::Budget(self.budget));
+            if T::ENABLED {
+                tracer.retire(self.retire_record(&w, None, Some(kind.to_string())));
+            }
+            self.stats.retired += 1;
+            return Some(Err(Fault {
+                pc: w.pc as usize,
+                kind,
+            }));
+        }
+        let reg = (w.l.wreg != NO_REG).then(|| {
+            self.r[w.l.wreg as usize] = w.val;
+            (w.l.wreg, w.val)
+        });
+        if T::ENABLED {
+            tracer.retire(self.retire_record(&w, reg, None));
+        }
+        self.retired += 1;
+        self.stats.retired += 1;
+        match w.ctl {
+            Ctl::None => {}
+            Ctl::Call { ret } => {
+                self.frames.push(Frame {
+                    ret,
+                    saved: [self.r[6], self.r[7], self.r[8], self.r[9]],
+                    r10: self.r[10],
+                });
+                self.r[10] = self.r[10].wrapping_sub(contract::STACK_FRAME);
+            }
+            Ctl::Return => {
+                if let Some(f) = self.frames.pop() {
+                    self.r[6..10].copy_from_slice(&f.saved);
+                    self.r[10] = f.r10;
                 }
             }
+            Ctl::Final => {
+                let r0 = if w.l.wreg == 0 { w.val } else { self.r[0] };
+                return Some(Ok(Outcome {
+                    r0,
+                    insns: self.retired,
+                }));
+            }
         }
+        None
+    }
 
-        // ---------------- IF ----------------
+    /// ID, when MEM and EX move: a flush empties IF/ID; otherwise the
+    /// instruction in IF/ID goes to EX unless the hazard unit finds a
+    /// load-use hazard (a register the MEM-made result ahead of it has not
+    /// produced yet). True on a load-use hazard.
+    #[inline(always)]
+    fn id_stage(&mut self, flush: bool) -> bool {
+        if flush {
+            self.ifid.valid = false;
+            return false;
+        }
+        if !self.ifid.valid {
+            return false;
+        }
+        let p = self
+            .bank
+            .as_ref()
+            .map_or(BUBBLE_P, |b| b.pre[self.ifid.pc as usize]);
+        let e = &self.exmem;
+        if e.valid && e.l.mem_result && p.reads & (1u16 << (e.l.wreg & 15)) != 0 {
+            return true;
+        }
+        self.idex = IdEx {
+            valid: true,
+            pc: self.ifid.pc,
+            seq: self.ifid.seq,
+            p,
+            ecount: 0,
+        };
+        self.ifid.valid = false;
+        false
+    }
+
+    /// IF: a taken branch, call or return redirects the pc; a flush
+    /// discards the slot; otherwise, unless a later stage holds, fetch the
+    /// next instruction (two clocks for `lddw`). True in the first fetch
+    /// clock of an `lddw`.
+    #[inline(always)]
+    fn if_stage(&mut self, redirect: Option<u32>, flush: bool, hold: bool) -> bool {
         if let Some(t) = redirect {
             self.pc = t;
             self.if_count = 0;
@@ -942,39 +980,36 @@ impl Engine {
             if self.fetch_on {
                 self.next_seq += 1;
             }
-        } else if flush {
-            // Stop: the IF slot is discarded.
+            return false;
+        }
+        if flush {
             self.ifid.valid = false;
-        } else if !frozen && !id_stall && self.fetch_on {
-            let bank = self.bank.as_ref();
-            let pre = bank.map(|b| &b.pre[..]).unwrap_or(&[]);
-            match pre.get(self.pc as usize) {
-                None => self.ifid.valid = false, // speculative fetch past the end
-                Some(p) => {
-                    if self.if_count + 1 < p.if_cycles {
-                        self.if_count += 1;
-                        self.ifid.valid = false;
-                        if stall == Stall::None {
-                            stall = Stall::LddwFetch;
-                        }
-                    } else {
-                        self.if_count = 0;
-                        self.ifid = IfId {
-                            valid: true,
-                            pc: self.pc,
-                            seq: self.next_seq,
-                        };
-                        self.next_seq += 1;
-                        self.pc += p.slots as u32;
-                    }
-                }
-            }
+            return false;
         }
-        if stall == Stall::None && !self.fetch_on {
-            stall = Stall::Drain;
+        if hold || !self.fetch_on {
+            return false;
         }
-        self.end_cycle(ct, rec, stall, flush);
-        None
+        let pre = self.bank.as_ref().map(|b| &b.pre[..]).unwrap_or(&[]);
+        let Some(p) = pre.get(self.pc as usize) else {
+            // Speculative fetch past the end.
+            self.ifid.valid = false;
+            return false;
+        };
+        if self.if_count + 1 < p.if_cycles {
+            self.if_count += 1;
+            self.ifid.valid = false;
+            return true;
+        }
+        let slots = p.slots as u32;
+        self.if_count = 0;
+        self.ifid = IfId {
+            valid: true,
+            pc: self.pc,
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        self.pc += slots;
+        false
     }
 
     #[inline(always)]

@@ -34,7 +34,7 @@ pub use fifo::{FifoError, FifoMd, Pacing};
 pub use imem::{BankBusy, InstrMem};
 pub use record::{
     CollectCycles, CollectDevice, CycleRecord, CycleTracer, DeviceRecords, EngineClock, Fwd,
-    NoCycles, NoRecords, StageSlot, Stall,
+    NoCycles, NoRecords, StageSlot, Stall, StallCauses,
 };
 
 use crate::contract;

@@ -72,6 +72,47 @@ impl Stall {
     }
 }
 
+/// The stall causes raised in one clock, one bit per [`Stall`] (bit `i` is
+/// `Stall::ALL[i]`; `None` has no bit), each set by the stage where it
+/// arises: MEM (`FifoWait`, `Atomic`, `Helper`), EX (`Mul`, `Div`), ID
+/// (`LoadUse`), IF (`LddwFetch`), the pipeline (`Drain`, `Idle`).
+/// [`StallCauses::encode`] is the one priority encoder: the reported cause
+/// is the lowest-numbered one raised, so the order of [`Stall`] is the
+/// priority, the most downstream stage first (a stalled stage freezes the
+/// stages behind it). The RTL's `ebpf_stall_enc` is the same encoder over
+/// the same bits (`docs/pipeline.md`, "Stall causes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StallCauses(u16);
+
+impl StallCauses {
+    /// Raise `cause` (raising `Stall::None` does nothing).
+    #[inline(always)]
+    pub fn raise(&mut self, cause: Stall) {
+        self.0 |= (1u16 << cause.index()) & !1;
+    }
+
+    #[inline(always)]
+    pub const fn raised(self, cause: Stall) -> bool {
+        self.0 & (1u16 << cause.index()) != 0
+    }
+
+    /// The raw bits (bit `i` for `Stall::ALL[i]`), as the RTL's cause vector.
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// The reported cause: the highest-priority (lowest-numbered) cause
+    /// raised, or `Stall::None`.
+    #[inline(always)]
+    pub fn encode(self) -> Stall {
+        if self.0 == 0 {
+            Stall::None
+        } else {
+            Stall::ALL[self.0.trailing_zeros() as usize]
+        }
+    }
+}
+
 /// Source of an EX operand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fwd {
