@@ -302,3 +302,30 @@ impl DeviceRecords for CollectDevice {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Stall, StallCauses};
+
+    /// The encoder reports the lowest-numbered cause raised, for every set
+    /// of causes: `Stall`'s order is the priority.
+    #[test]
+    fn the_encoder_reports_the_lowest_numbered_cause() {
+        assert_eq!(StallCauses::default().encode(), Stall::None);
+        for bits in 0u16..1 << Stall::COUNT {
+            let mut c = StallCauses::default();
+            for s in Stall::ALL {
+                if bits & (1 << s.index()) != 0 {
+                    c.raise(s);
+                }
+            }
+            let want = Stall::ALL[1..]
+                .iter()
+                .copied()
+                .find(|s| c.raised(*s))
+                .unwrap_or(Stall::None);
+            assert_eq!(c.encode(), want, "causes {bits:#012b}");
+            assert_eq!(c.bits() & 1, 0, "Stall::None has no bit");
+        }
+    }
+}
