@@ -10,12 +10,17 @@
 //!   bank ahead of its start and swapping at the deadline;
 //! - [`api`]: the HTTP JSON API; [`wire`]: its request bodies as types
 //!   (what `nfbpf fn` sends);
+//! - [`client`]: the API from Rust, one typed method per call (what
+//!   `nfbpf fn` uses); [`bench`]: the API's load test (`nfbpf agent
+//!   bench`);
 //! - [`Agent`]: all of it started together, on a target (`sim:PATH`,
 //!   `sume:IFNAME`) or on an embedded model device with traffic
 //!   (`nfbpf_sim::host`).
 
 pub mod api;
 pub mod auth;
+pub mod bench;
+pub mod client;
 pub mod limits;
 pub mod registry;
 pub mod sandbox;

@@ -19,6 +19,8 @@
 //! - [`sysrun`]: the data plane model under offered load, and its statistics;
 //! - [`units_cosim`]: the helper units, map coprocessor and map registers
 //!   (`rtl/ebpf_units.v`) co-simulated with the model's;
+//! - [`timing`]: time per packet of a program, bare engine and runner, in
+//!   CPU time (`nfbpf bench run`);
 //! - [`host`]: the model run as a board (clock thread, traffic, registers);
 //! - [`sume`]: the data plane in the NetFPGA SUME reference pipeline (the
 //!   output-port-lookup wrapper `rtl/ebpf_sume_opl.v`, a model of the
@@ -48,6 +50,7 @@ pub mod rtlgen;
 pub mod sume;
 pub mod sumegen;
 pub mod sysrun;
+pub mod timing;
 pub mod traffic;
 #[cfg(feature = "rtl")]
 pub mod units_cosim;

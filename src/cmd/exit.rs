@@ -4,9 +4,12 @@
 //! An error carries its code as a [`Coded`] somewhere in its chain; an
 //! error without one is classified by what it is made of (a missing file is
 //! [`Code::NotFound`], another I/O failure or an unreachable device or agent
-//! is [`Code::Io`]; the device's and agent's transports code their own
-//! failures), and anything else is [`Code::Refused`].
+//! is [`Code::Io`]; the device's transport codes its own failures, and an
+//! agent client's error is coded by its kind, see `client_code`), and
+//! anything else is [`Code::Refused`].
 
+use nfbpf_agent::bench::BenchError;
+use nfbpf_agent::client::ClientError;
 use std::fmt;
 use std::process::ExitCode;
 
@@ -87,6 +90,12 @@ pub fn classify(e: &anyhow::Error) -> Code {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return c.code;
         }
+        let client = cause
+            .downcast_ref::<ClientError>()
+            .or_else(|| cause.downcast_ref::<BenchError>()?.client());
+        if let Some(code) = client.and_then(client_code) {
+            return code;
+        }
     }
     for cause in e.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -102,6 +111,17 @@ pub fn classify(e: &anyhow::Error) -> Code {
         }
     }
     Code::Refused
+}
+
+/// The code of an agent client's error: an agent that cannot be reached
+/// is [`Code::Io`], an error answer [`Code::NotFound`] (404) or
+/// [`Code::No`]; else none (the error's causes say).
+fn client_code(e: &ClientError) -> Option<Code> {
+    if e.is_unreachable() {
+        return Some(Code::Io);
+    }
+    e.status()
+        .map(|s| if s == 404 { Code::NotFound } else { Code::No })
 }
 
 fn io_code(kind: std::io::ErrorKind) -> Code {

@@ -65,7 +65,7 @@ mod tests {
             nfbpf_vm::conformance::SUITE_ENV,
             nfbpf_vm::conformance::SUITE_PINNED_DIR,
             "NFBPF_AGENT ",
-            super::fn_client::DEFAULT_AGENT,
+            nfbpf_agent::client::DEFAULT_AGENT,
             "NFBPF_AGENT_AUTH",
             "TMPDIR",
         ] {
