@@ -820,7 +820,7 @@ impl Engine {
         if let Some(end) = self.wb_stage(tracer) {
             // The verdict: the pipeline has drained.
             causes.raise(Stall::Drain);
-            self.end_cycle(ct, rec, causes.encode(), false);
+            self.end_cycle(ct, rec, causes, false);
             return Some(end);
         }
 
@@ -874,7 +874,7 @@ impl Engine {
         if !self.fetch_on {
             causes.raise(Stall::Drain);
         }
-        self.end_cycle(ct, rec, causes.encode(), flush);
+        self.end_cycle(ct, rec, causes, flush);
         None
     }
 
@@ -1017,15 +1017,15 @@ impl Engine {
         &mut self,
         ct: &mut C,
         mut rec: CycleRecord,
-        stall: Stall,
+        causes: StallCauses,
         flush: bool,
     ) {
-        self.stats.stalls[stall.index()] += 1;
+        self.stats.stalls[causes.index()] += 1;
         if flush {
             self.stats.flushes += 1;
         }
         if C::ENABLED {
-            rec.stall = stall;
+            rec.stall = causes.encode();
             rec.flush = flush;
             ct.cycle(&rec);
         }

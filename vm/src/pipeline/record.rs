@@ -105,11 +105,15 @@ impl StallCauses {
     /// raised, or `Stall::None`.
     #[inline(always)]
     pub fn encode(self) -> Stall {
-        if self.0 == 0 {
-            Stall::None
-        } else {
-            Stall::ALL[self.0.trailing_zeros() as usize]
-        }
+        Stall::ALL[self.index()]
+    }
+
+    /// [`StallCauses::encode`]'s `Stall::index`, without a branch: the
+    /// lowest bit raised, 0 (`None`) when none is.
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        // trailing_zeros of 0 is 16, which the mask makes 0.
+        (self.0.trailing_zeros() & 15) as usize
     }
 }
 
