@@ -149,7 +149,9 @@ fn build(manifest: &Path, rtl: &Path, dir: &Path) {
         build.include(&mdir);
         slow.include(&mdir);
         for f in cpp_files(&mdir) {
-            if f.to_string_lossy().contains("__Slow") {
+            // The SUME wrapper's model is the data plane again, driven only
+            // by tests/sume_opl.rs (about a second): all of it at -O1.
+            if *top == "ebpf_sume_opl" || f.to_string_lossy().contains("__Slow") {
                 slow.file(f);
             } else {
                 build.file(f);
