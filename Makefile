@@ -78,8 +78,9 @@ pydeps:
 
 # The first cargo step of a clone also Verilates rtl/ and compiles the C++
 # models (sim/build.rs); every profile then shares that one build, kept in
-# target/verilated/ until rtl/ changes.
-VERILATED_NOTE := @echo "cargo: the first build also Verilates rtl/ and compiles the C++ models (about 6 min of the first build on 2 cores; kept in target/verilated/ until rtl/ changes)"
+# target/verilated/ until rtl/ changes. The CLI links the data plane's
+# models; the tests add the SUME wrapper's (feature sume-cosim).
+VERILATED_NOTE := @echo "cargo: the first build also Verilates rtl/ and compiles the C++ models (about 4 min of the first build on 2 cores, 2 more for the tests' SUME wrapper; kept in target/verilated/ until rtl/ changes)"
 
 build: deps programs
 	$(VERILATED_NOTE)

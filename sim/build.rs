@@ -2,7 +2,7 @@
 //! Verilator runtime and our C shim with the `cc` crate (the published
 //! Verilator crates do not build against Verilator 5).
 //!
-//! Each top module in `TOPS` becomes a Verilated class `V<top>`; the shim in
+//! Each top module of an [`Archive`] becomes a Verilated class `V<top>`; the shim in
 //! `csrc/<top>_shim.cpp` exposes it to Rust as plain C functions.
 //!
 //! The C++ is the same whatever cargo profile asks for it (it is compiled
@@ -11,26 +11,47 @@
 //! everything that goes into it: the RTL, the shims, this script, the
 //! Verilator version and the C++ compiler. `cargo build --release`,
 //! `cargo clippy` and `cargo test` then share one build, and a change to
-//! any of those inputs builds a new one. A build is made in a scratch
-//! directory and renamed into place, so an interrupted build is never
-//! taken for a finished one. `NFBPF_VERILATED_DIR` names another place
-//! for the cache (several worktrees can share one).
+//! any of those inputs builds a new one. Each archive (the base tops, and
+//! the SUME wrapper that only the `sume-cosim` feature of the tests
+//! links) is built on first need, in a scratch directory, and renamed into
+//! place, so an interrupted build is never taken for a finished one.
+//! `NFBPF_VERILATED_DIR` names another place for the cache (several
+//! worktrees can share one).
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Top modules with a Rust binding.
-const TOPS: &[&str] = &[
-    "ebpf_alu",
-    "ebpf_engine",
-    "ebpf_units",
-    "ebpf_dataplane",
-    "ebpf_sume_opl",
-];
+/// One static library (`lib<name>.a`) of Verilated top modules, each with
+/// a Rust binding (`csrc/<top>_shim.cpp`).
+struct Archive {
+    name: &'static str,
+    tops: &'static [&'static str],
+    /// Compile the Verilator runtime into this archive (the other archives
+    /// link against it).
+    runtime: bool,
+    /// Compile every file at -O1, not only the run-once ones.
+    all_slow: bool,
+}
 
-/// The static library's name (`lib<LIB>.a`).
-const LIB: &str = "nfbpf_rtl";
+/// What every `rtl` build links: the units, the engine and the data plane.
+const BASE: Archive = Archive {
+    name: "nfbpf_rtl",
+    tops: &["ebpf_alu", "ebpf_engine", "ebpf_units", "ebpf_dataplane"],
+    runtime: true,
+    all_slow: false,
+};
+
+/// The SUME wrapper (`sume-cosim`): a second whole data plane inside the
+/// reference pipeline's slot, driven only by tests/sume_opl.rs (about a
+/// second), so all of it at -O1; the release CLI does not link it, which
+/// takes about 2 min of C++ off the first `make run`.
+const SUME: Archive = Archive {
+    name: "nfbpf_rtl_sume",
+    tops: &["ebpf_sume_opl"],
+    runtime: false,
+    all_slow: true,
+};
 
 fn main() {
     // Without the `rtl` feature the crate is the model's host, traffic and
@@ -59,40 +80,54 @@ fn main() {
             .unwrap_or_else(|| out.join("verilated")),
     };
     let done = cache_root.join(format!("{key:016x}"));
-    std::fs::create_dir_all(&cache_root).expect("create the Verilated cache directory");
-    // One build of a key at a time (two profiles, or two worktrees sharing
-    // the cache): the others wait for it and take its result.
-    let lock = std::fs::File::create(cache_root.join(format!("{key:016x}.lock")))
-        .expect("create the Verilated build's lock file");
-    lock.lock().expect("lock the Verilated build");
-    if !done.join(format!("lib{LIB}.a")).is_file() {
-        let scratch = cache_root.join(format!("{key:016x}.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&scratch);
-        std::fs::create_dir_all(&scratch).expect("create the Verilated build directory");
-        build(&manifest, &rtl, &scratch);
-        // Another build of the same key may have finished meanwhile: the
-        // first one in place is kept, both are the same.
-        if std::fs::rename(&scratch, &done).is_err() {
-            if !done.join(format!("lib{LIB}.a")).is_file() {
-                let _ = std::fs::remove_dir_all(&done);
-                std::fs::rename(&scratch, &done).expect("move the Verilated build into place");
-            }
-            let _ = std::fs::remove_dir_all(&scratch);
-        }
-        // A shared cache may serve worktrees with other RTL: only the
-        // target's own cache drops older builds.
-        if std::env::var_os("NFBPF_VERILATED_DIR").is_none() {
-            prune(&cache_root, &done);
-        }
+    std::fs::create_dir_all(&done).expect("create the Verilated cache directory");
+    // The archives that depend on the runtime come first on the link line.
+    let mut archives = Vec::new();
+    if std::env::var_os("CARGO_FEATURE_SUME_COSIM").is_some() {
+        archives.push(SUME);
+    }
+    archives.push(BASE);
+    for a in &archives {
+        cached(a, &manifest, &rtl, &cache_root, &done, key);
+    }
+    // A shared cache may serve worktrees with other RTL: only the target's
+    // own cache drops older builds.
+    if std::env::var_os("NFBPF_VERILATED_DIR").is_none() {
+        prune(&cache_root, &done);
     }
     println!("cargo:rustc-link-search=native={}", done.display());
-    println!("cargo:rustc-link-lib=static={LIB}");
+    for a in &archives {
+        println!("cargo:rustc-link-lib=static={}", a.name);
+    }
     println!("cargo:rustc-link-lib=stdc++");
     println!("cargo:rustc-link-lib=pthread");
 }
 
-/// Verilate every top and compile the C++ into `dir/lib<LIB>.a`.
-fn build(manifest: &Path, rtl: &Path, dir: &Path) {
+/// Make sure `done/lib<name>.a` is there, building it if not. One build of
+/// an archive at a time (two profiles, or two worktrees sharing the cache):
+/// the others wait for it and take its result.
+fn cached(a: &Archive, manifest: &Path, rtl: &Path, root: &Path, done: &Path, key: u64) {
+    let lib = done.join(format!("lib{}.a", a.name));
+    let lock = std::fs::File::create(root.join(format!("{key:016x}.{}.lock", a.name)))
+        .expect("create the Verilated build's lock file");
+    lock.lock().expect("lock the Verilated build");
+    if lib.is_file() {
+        return;
+    }
+    let scratch = root.join(format!("{key:016x}.{}.tmp-{}", a.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("create the Verilated build directory");
+    build(a, manifest, rtl, &scratch);
+    // The archive is renamed into place whole, so an interrupted build is
+    // never taken for a finished one.
+    std::fs::rename(scratch.join(format!("lib{}.a", a.name)), &lib)
+        .expect("move the Verilated archive into place");
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Verilate the archive's tops and compile their C++ into
+/// `dir/lib<name>.a`.
+fn build(a: &Archive, manifest: &Path, rtl: &Path, dir: &Path) {
     let root = verilator_root();
     let include = root.join("include");
     // Verilator splits each model into code that runs every clock and
@@ -113,14 +148,16 @@ fn build(manifest: &Path, rtl: &Path, dir: &Path) {
             .include(include.join("vltstd"));
         b
     };
-    let mut build = config("2");
+    let mut build = config(if a.all_slow { "1" } else { "2" });
     let mut slow = config("1");
-    build
-        .file(include.join("verilated.cpp"))
-        .file(include.join("verilated_threads.cpp"))
-        .file(include.join("verilated_vcd_c.cpp"));
+    if a.runtime {
+        build
+            .file(include.join("verilated.cpp"))
+            .file(include.join("verilated_threads.cpp"))
+            .file(include.join("verilated_vcd_c.cpp"));
+    }
 
-    for top in TOPS {
+    for top in a.tops {
         let mdir = dir.join(format!("V{top}"));
         let status = Command::new("verilator")
             .args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast"])
@@ -149,9 +186,7 @@ fn build(manifest: &Path, rtl: &Path, dir: &Path) {
         build.include(&mdir);
         slow.include(&mdir);
         for f in cpp_files(&mdir) {
-            // The SUME wrapper's model is the data plane again, driven only
-            // by tests/sume_opl.rs (about a second): all of it at -O1.
-            if *top == "ebpf_sume_opl" || f.to_string_lossy().contains("__Slow") {
+            if f.to_string_lossy().contains("__Slow") {
                 slow.file(f);
             } else {
                 build.file(f);
@@ -162,41 +197,30 @@ fn build(manifest: &Path, rtl: &Path, dir: &Path) {
     for obj in slow.compile_intermediates() {
         build.object(obj);
     }
-    build.compile(LIB);
-    // Only the archive is linked: the generated C++ and the objects (about
-    // 150 MB) go.
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.file_name() != Some(std::ffi::OsStr::new(&format!("lib{LIB}.a"))) {
-            let _ = if p.is_dir() {
-                std::fs::remove_dir_all(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
-        }
-    }
+    build.compile(a.name);
 }
 
-/// Remove finished builds of other keys (an older RTL), keeping `keep`.
+/// Remove finished builds of other keys (an older RTL), their locks and
+/// abandoned scratch directories, keeping `keep`'s.
 fn prune(root: &Path, keep: &Path) {
+    let kept = keep
+        .file_name()
+        .map(|k| k.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let p = e.path();
-        let name = e.file_name();
-        let finished = name.len() == 16
-            && name
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit());
-        if finished && p != keep {
-            let _ = std::fs::remove_dir_all(&p);
+        let name = e.file_name().to_string_lossy().into_owned();
+        let hex = name
+            .get(..16)
+            .is_some_and(|k| k.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !hex || name.starts_with(&kept) {
+            continue;
         }
-        let stale_lock = name.to_string_lossy().ends_with(".lock")
-            && keep.file_name().is_some_and(|k| {
-                name != std::ffi::OsString::from(format!("{}.lock", k.to_string_lossy()))
-            });
-        if stale_lock {
-            let _ = std::fs::remove_file(&p);
-        }
+        let _ = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
     }
 }
 
