@@ -849,7 +849,11 @@ fn words_of(b: &[u8]) -> [u32; regs::WIDE_WORDS as usize] {
 /// helpers, the two-instruction prologue, at most a bank of instructions.
 pub fn limits(abi: Abi) -> Limits {
     Limits {
-        helper_known: Some(abi.helper_known()),
+        helper_known: Some(match abi {
+            // Less the helpers only the software engines run.
+            Abi::Xdp => crate::units::xdp_device_helper_known,
+            _ => abi.helper_known(),
+        }),
         prologue: 2,
         max_insns: contract::IMEM_SLOTS,
         ..Limits::default()
