@@ -702,9 +702,15 @@ impl Device {
         std::mem::take(&mut self.out)
     }
 
-    /// What the FLIP check accepts: the ABI's helpers, the prologue, a bank.
+    /// What the FLIP check accepts: the ABI's helpers less those only the
+    /// software engines run ([`crate::units::not_on_device`]), the
+    /// prologue, a bank.
     pub fn limits(&self) -> Limits {
-        limits(self.cfg.abi)
+        let mut l = limits(self.cfg.abi);
+        if self.cfg.abi == Abi::Xdp {
+            l.helper_known = Some(crate::units::xdp_device_helper_known);
+        }
+        l
     }
 
     fn map_op(&mut self, op: u32) -> u32 {
@@ -849,11 +855,7 @@ fn words_of(b: &[u8]) -> [u32; regs::WIDE_WORDS as usize] {
 /// helpers, the two-instruction prologue, at most a bank of instructions.
 pub fn limits(abi: Abi) -> Limits {
     Limits {
-        helper_known: Some(match abi {
-            // Less the helpers only the software engines run.
-            Abi::Xdp => crate::units::xdp_device_helper_known,
-            _ => abi.helper_known(),
-        }),
+        helper_known: Some(abi.helper_known()),
         prologue: 2,
         max_insns: contract::IMEM_SLOTS,
         ..Limits::default()

@@ -524,9 +524,10 @@ impl Fib {
             let Some(mac) = self.neighs.get(&(dev, next)) else {
                 return RET_NO_NEIGH;
             };
+            // SKIP_NEIGH leaves both MAC addresses as they were.
             p[params::DMAC..params::DMAC + 6].copy_from_slice(mac);
+            p[params::SMAC..params::SMAC + 6].copy_from_slice(&out.mac);
         }
-        p[params::SMAC..params::SMAC + 6].copy_from_slice(&out.mac);
         put_u16(p, params::H_VLAN_TCI, 0);
         put_u16(p, params::H_VLAN_PROTO, 0);
         if mtu != 0 {
