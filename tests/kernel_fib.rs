@@ -72,7 +72,10 @@ const PORTS: [u32; 5] = [1, 2, 3, 4, 5];
 /// The router. `CTX` is the context type, `PASS`/`DROP` the ABI's
 /// actions, `REDIRECT_OK` what `bpf_redirect` returns on it, `FLAGS` the
 /// lookup's flags. Counter index: the return value 0..9, 10 -EINVAL, 11
-/// -ENODEV, 12 other negative, 13 not IP, 14 TTL expired.
+/// -ENODEV, 12 other negative (-EAFNOSUPPORT), 13 not IP, 14 TTL expired.
+/// Byte 60 of the frame steers the odd cases: an interface that does not
+/// exist, a family that is neither IPv4 nor IPv6, a short params size, tc
+/// without `tot_len`, and the table id.
 const ROUTER_C: &str = r#"
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -151,8 +154,6 @@ int fib_router(CTX *ctx)
         count(13);
         return PASS;
     }
-    /* Byte 60 (the payload) steers the odd cases: an interface that does
-     * not exist, a short params size, tc without tot_len, the table. */
     unsigned char k = p[60];
     fib.ifindex = (k & 15) == 15 ? 9 : ctx->ingress_ifindex;
     if ((k & 48) == 48)
@@ -160,6 +161,8 @@ int fib_router(CTX *ctx)
 #ifdef TBID
     fib.tbid = (k >> 6) == 0 ? 100 : (k >> 6) == 1 ? 0 : (k >> 6) == 2 ? 254 : 77;
 #endif
+    if ((k & 15) == 13)
+        fib.family = 7;
     int plen = (k & 15) == 14 ? 32 : sizeof(fib);
     long rc = bpf_fib_lookup(ctx, &fib, plen, FLAGS);
     /* The helper's answer and the struct as it left it, into the frame. */
@@ -444,6 +447,7 @@ const NO_NEIGH: usize = 7;
 const FRAG_NEEDED: usize = 8;
 const EINVAL: usize = 10;
 const ENODEV: usize = 11;
+const OTHER: usize = 12;
 
 fn run_router(name: &str, defs: &str, flags: &str, seed: u64) -> Option<Vec<Vec<u64>>> {
     if !clang() {
@@ -476,6 +480,7 @@ fn xdp_router_matches_the_kernel() {
             (FRAG_NEEDED, "fragmentation needed"),
             (EINVAL, "-EINVAL (params size)"),
             (ENODEV, "-ENODEV (no interface)"),
+            (OTHER, "-EAFNOSUPPORT (family)"),
         ] {
             assert!(c[i] > 0, "{what} never seen: {c:?}");
         }
@@ -559,6 +564,18 @@ fn table_ids_match_the_kernel() {
     }
 }
 
+/// SRC: the loopback's addresses are the only ones: IPv6 gets ::1, IPv4
+/// 0.0.0.0 (the struct written into the frame says which).
+#[test]
+fn src_flag_matches_the_kernel() {
+    let Some(all) = run_router("fib_src", XDP_DEFS, "BPF_FIB_LOOKUP_SRC", 0x5eed_f1b6) else {
+        return;
+    };
+    for c in all {
+        assert!(c[SUCCESS] > 0, "{c:?}");
+    }
+}
+
 /// `nfbpf run --fib`: a bad line is named with its file and line; the
 /// device refuses the helper naming it and the reason; a table the kernel
 /// would refuse is reported with the `ip` command and its line.
@@ -620,6 +637,31 @@ fn fib_errors_name_what_and_where() {
         e.contains("helper 69 fib_lookup") && e.contains("no forwarding table"),
         "{e}"
     );
+    // The kernel, in a namespace of the same table, redirects it too.
+    if KernelProgram::load(&img).is_ok() {
+        let run = |port: &str| {
+            nfbpf(&[
+                "run",
+                src.to_str().unwrap(),
+                "--pcap",
+                pcap.to_str().unwrap(),
+                "--fib",
+                fib.to_str().unwrap(),
+                "--in-port",
+                port,
+                "--engine",
+                "kernel",
+                "--json",
+            ])
+        };
+        let (code, out, err) = run("3");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("\"redirect\""), "{out}");
+        // An interface the table does not have is none of the namespace's.
+        let (code, _, err) = run("9");
+        assert_ne!(code, 0);
+        assert!(err.contains("input port 9"), "{err}");
+    }
 }
 
 /// A pcap of one IPv4 frame to 10.5.0.1 (the gateway route out of 2).

@@ -134,11 +134,14 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     a.object.report(a.prog, &image);
     let abi = image.abi;
-    let fib = a
-        .fib
-        .map(nfbpf_vm::fib::Fib::from_file)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+    let fib = match a.fib {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            Some(nfbpf_vm::fib::Fib::parse(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?)
+        }
+        None => None,
+    };
     if a.kernel {
         return run_kernel(&a, &image, fib.as_ref());
     }

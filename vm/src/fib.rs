@@ -315,12 +315,6 @@ impl Fib {
         Ok(fib)
     }
 
-    /// Read and parse a file; errors name the file and the line.
-    pub fn from_file(path: &std::path::Path) -> Result<Fib, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Fib::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
     /// The table back in the text format.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -514,11 +508,14 @@ impl Fib {
             }
         }
         if flags & LOOKUP_SRC != 0 {
-            // No interface has an address: IPv4 selects 0.0.0.0, IPv6 none.
+            // The only addresses are the loopback's: IPv6 selects ::1 for
+            // any destination it forwards; IPv4 none (0.0.0.0), the
+            // loopback's being of host scope.
             if v6 {
-                return RET_NO_SRC_ADDR;
+                p[params::SRC..params::SRC + 16].copy_from_slice(&Ipv6Addr::LOCALHOST.octets());
+            } else {
+                put_u32(p, params::SRC, 0);
             }
-            put_u32(p, params::SRC, 0);
         }
         if flags & LOOKUP_SKIP_NEIGH == 0 {
             let Some(mac) = self.neighs.get(&(dev, next)) else {

@@ -163,10 +163,12 @@ fn ipv6() {
     p[params::TOT_LEN..params::TOT_LEN + 2].copy_from_slice(&1301u16.to_le_bytes());
     assert_eq!(fib_lookup(&f, &mut p, 64, 0, None), RET_FRAG_NEEDED);
     assert_eq!(u16_at(&p, params::TOT_LEN), 1300);
-    // SRC: no interface has an address.
+    // SRC: the loopback's addresses are the only ones.
+    let mut p = v6("2001:db8:5::1", 2);
+    assert_eq!(fib_lookup(&f, &mut p, 64, LOOKUP_SRC, None), RET_SUCCESS);
     assert_eq!(
-        fib_lookup(&f, &mut v6("2001:db8:5::1", 2), 64, LOOKUP_SRC, None),
-        RET_NO_SRC_ADDR
+        &p[params::SRC..params::SRC + 16],
+        &Ipv6Addr::LOCALHOST.octets()
     );
 }
 
