@@ -392,7 +392,7 @@ impl Fib {
             .iter()
             .filter(|r| r.table == id && r.matches(dst))
             .collect();
-        cands.sort_by(|a, b| b.len.cmp(&a.len));
+        cands.sort_by_key(|r| std::cmp::Reverse(r.len));
         for r in cands {
             if let Some(code) = r.kind.reject() {
                 return Err(code);
