@@ -496,7 +496,7 @@ pub fn fib_lookup(
     if plen > 0 {
         mem.read_bytes(a[1], plen as usize).map_err(|e| {
             format!(
-                "fib_lookup: params: {plen} bytes at {:#x} (r3) are not the program's memory: {e}",
+                "fib_lookup: params: {plen} bytes at {:#x} (r2, the size in r3) are not the program's memory: {e}",
                 a[1]
             )
         })?;

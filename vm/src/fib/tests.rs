@@ -213,3 +213,46 @@ fn text_round_trip() {
         Ok(f.to_text())
     );
 }
+
+/// Through the helper unit: a params size under the struct's is -EINVAL
+/// (as Linux); a size beyond the program's memory (which Linux's verifier
+/// refuses) faults naming the helper, the bytes and the address.
+#[test]
+fn helper_params_size() {
+    use crate::abi::{Abi, RxMeta, execute};
+    use crate::units::{SharedDeviceState, UnitsConfig};
+    let run = |size: i32, at: i16| {
+        let prog = crate::Program::new(vec![
+            crate::build::mov64_reg(2, 10),
+            crate::build::add64_imm(2, i32::from(at)),
+            crate::build::mov64_imm(3, size),
+            crate::build::mov64_imm(4, 0),
+            crate::build::call(69),
+            crate::build::exit(),
+        ])
+        .unwrap();
+        let dev = SharedDeviceState::new(UnitsConfig::default());
+        dev.with(|s| s.fib = std::sync::Arc::new(fib()));
+        let cfg = crate::interp::Config::default();
+        execute(
+            Abi::Xdp,
+            &prog,
+            &dev,
+            0,
+            &[0u8; 64],
+            &RxMeta::default(),
+            &cfg,
+            &mut crate::trace::NoTrace,
+        )
+        .unwrap()
+    };
+    let ex = run(32, -64);
+    assert!(ex.fault.is_none(), "{:?}", ex.fault);
+    assert_eq!(ex.r0, (-22i64) as u64);
+    let ex = run(64, -8);
+    let f = ex.fault.expect("a fault").to_string();
+    assert!(
+        f.contains("fib_lookup: params: 64 bytes at 0x") && f.contains("(r2, the size in r3)"),
+        "{f}"
+    );
+}
