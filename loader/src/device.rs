@@ -234,7 +234,23 @@ fn narrow_update(
 /// kernel only.
 pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
     match image.abi {
-        Abi::Xdp | Abi::Sume => Ok(()),
+        Abi::Xdp | Abi::Sume => {
+            // Helpers only the software engines run, named with the first
+            // call (`nfbpf_vm::units::not_on_device`).
+            for (pc, i) in image.insns.iter().enumerate() {
+                if nfbpf_vm::build::is(i, nfbpf_vm::isa::Kind::Call)
+                    && let Some(why) = nfbpf_vm::units::not_on_device(i.imm as u32)
+                {
+                    return Err(ProgramError::Abi(format!(
+                        "{} calls helper {} {} (instruction {pc}), which the device does not run: {why}",
+                        image.function,
+                        i.imm,
+                        nfbpf_vm::helpers::linux_name(i.imm as u32).unwrap_or("?"),
+                    )));
+                }
+            }
+            Ok(())
+        }
         Abi::Tc => Err(ProgramError::Abi(format!(
             "{} is a tc program: the device runs SUME programs (and XDP in the model; its ABIMODE \
              register has no tc mode); run tc programs on the interpreter, the pipeline model or the kernel",

@@ -38,6 +38,9 @@
 //! The XDP and tc ABIs exist in Linux; SUME images are refused. Every file
 //! descriptor is closed when the [`KernelProgram`] is dropped.
 
+mod fibns;
+pub use fibns::{FibNamespace, dev_name};
+
 use crate::image::{Image, Target};
 use crate::maps::MapType;
 use nfbpf_vm::abi::Abi;

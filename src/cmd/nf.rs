@@ -42,6 +42,8 @@ pub struct NfArgs<'a> {
     pub kernel: bool,
     pub in_port: Option<u32>,
     pub rules: Option<&'a Path>,
+    /// The forwarding table of `bpf_fib_lookup` (`--fib`).
+    pub fib: Option<&'a Path>,
     pub out: Option<&'a Path>,
     pub json: bool,
     pub budget: u64,
@@ -132,8 +134,16 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let image = load_file(a.prog, &opts).map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     a.object.report(a.prog, &image);
     let abi = image.abi;
+    let fib = match a.fib {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            Some(nfbpf_vm::fib::Fib::parse(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?)
+        }
+        None => None,
+    };
     if a.kernel {
-        return run_kernel(&a, &image);
+        return run_kernel(&a, &image, fib.as_ref());
     }
     let prog = image
         .program()
@@ -143,6 +153,9 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("{}: {e}", a.prog.display()))?;
     if let Some(r) = a.rules {
         dev.with(|d| rules::load(r, &image, &mut d.maps))?;
+    }
+    if let Some(f) = fib {
+        dev.with(|d| d.fib = std::sync::Arc::new(f));
     }
     let mut reader = Reader::open(a.pcap)?;
     let mut writer = a.out.map(Writer::create_egress).transpose()?;
@@ -267,7 +280,11 @@ fn kernel_action(abi: Abi, retval: u32) -> &'static str {
 }
 
 /// `--engine kernel`: the packets through the running kernel.
-fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<ExitCode> {
+fn run_kernel(
+    a: &NfArgs<'_>,
+    image: &nfbpf_loader::Image,
+    fib: Option<&nfbpf_vm::fib::Fib>,
+) -> anyhow::Result<ExitCode> {
     use nfbpf_loader::kernel::KernelProgram;
     if image.abi == nfbpf_loader::Abi::Sume {
         anyhow::bail!(
@@ -291,6 +308,11 @@ fn run_kernel(a: &NfArgs<'_>, image: &nfbpf_loader::Image) -> anyhow::Result<Exi
             })?;
         }
     }
+    // The table as the kernel's own, in a namespace of this thread's.
+    let _ns = fib
+        .map(nfbpf_loader::kernel::FibNamespace::enter)
+        .transpose()
+        .map_err(|e| anyhow!("--fib: kernel: {e}"))?;
     let mut reader = Reader::open(a.pcap)?;
     let mut writer = a.out.map(Writer::create_egress).transpose()?;
     // A test run does not redirect: the port of an XDP_REDIRECT is unknown,

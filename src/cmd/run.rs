@@ -47,6 +47,11 @@ pub struct Args {
     /// Map entries to pre-load: a rules file, text or JSON (docs/rules.md).
     #[arg(short = 'r', long = "rules")]
     rules: Option<PathBuf>,
+    /// The forwarding table `bpf_fib_lookup` reads: interfaces, routes and
+    /// neighbours (docs/fib.md). With `--engine kernel` the same table is
+    /// built in a new network namespace (needs root).
+    #[arg(long)]
+    fib: Option<PathBuf>,
     /// Write the packets as the program left them to this pcapng file, each
     /// on the interface of its output port: ids 0..3 `port0`..`port3`
     /// (a flood on every port but the input), 4 `host` (XDP_PASS, SUME
@@ -102,6 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             kernel: matches!(a.engine, EngineArg::Kernel),
             in_port: a.in_port,
             rules: a.rules.as_deref(),
+            fib: a.fib.as_deref(),
             out: a.out.as_deref(),
             json: a.json,
             budget: a.budget,

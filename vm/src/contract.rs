@@ -267,6 +267,8 @@ pub const HELPER_SKB_CHANGE_HEAD: u32 = 43;
 pub const HELPER_SKB_ADJUST_ROOM: u32 = 50;
 pub const HELPER_KTIME_GET_BOOT_NS: u32 = 125;
 pub const HELPER_REDIRECT_NEIGH: u32 = 152;
+/// `bpf_fib_lookup` (XDP and tc; software engines only: [`crate::fib`]).
+pub const HELPER_FIB_LOOKUP: u32 = 69;
 
 /// tc actions (`TC_ACT_*`, r0 as a signed 32-bit value).
 pub const TC_ACT_UNSPEC: i32 = -1;

@@ -702,9 +702,15 @@ impl Device {
         std::mem::take(&mut self.out)
     }
 
-    /// What the FLIP check accepts: the ABI's helpers, the prologue, a bank.
+    /// What the FLIP check accepts: the ABI's helpers less those only the
+    /// software engines run ([`crate::units::not_on_device`]), the
+    /// prologue, a bank.
     pub fn limits(&self) -> Limits {
-        limits(self.cfg.abi)
+        let mut l = limits(self.cfg.abi);
+        if self.cfg.abi == Abi::Xdp {
+            l.helper_known = Some(crate::units::xdp_device_helper_known);
+        }
+        l
     }
 
     fn map_op(&mut self, op: u32) -> u32 {
@@ -1240,6 +1246,31 @@ mod tests {
             d.write32(regs::LOINST, w as u32).unwrap();
         }
         d.write32(regs::FLIP, 1).unwrap();
+    }
+
+    /// In XDP mode FLIP refuses a program calling a helper only the
+    /// software engines run (`bpf_fib_lookup`), and keeps the running one.
+    #[test]
+    fn flip_refuses_helpers_the_device_does_not_run() {
+        let mut d = device();
+        d.write32(regs::ABIMODE, 1).unwrap();
+        let insns = [crate::build::call(69), crate::build::exit()];
+        d.write32(regs::WRINST, 0).unwrap();
+        d.write32(regs::NUMINST, 2).unwrap();
+        for i in &insns {
+            let w = i.to_u64();
+            d.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            d.write32(regs::LOINST, w as u32).unwrap();
+        }
+        let e = d.write32(regs::FLIP, 1).unwrap_err().to_string();
+        assert!(e.contains("unknown helper 69"), "{e}");
+        assert!(crate::units::xdp_helper_known(69) && crate::units::tc_helper_known(69));
+        assert!(!crate::units::xdp_device_helper_known(69));
+        assert!(
+            crate::units::not_on_device(69)
+                .unwrap()
+                .contains("no forwarding table")
+        );
     }
 
     /// Counts r0 to `n` (2n + 3 instructions), then sends to port 1.

@@ -21,6 +21,7 @@ pub mod contract;
 pub mod device;
 pub mod disasm;
 pub mod fast;
+pub mod fib;
 pub mod helpers;
 pub mod insn;
 pub mod interp;

@@ -157,6 +157,9 @@ pub struct DeviceState {
     pub arbitrate: bool,
     /// First clock the coprocessor is free.
     pub coproc_free_at: u64,
+    /// The forwarding table `bpf_fib_lookup` reads (empty: no interface
+    /// but the loopback).
+    pub fib: Arc<crate::fib::Fib>,
 }
 
 impl Default for DeviceState {
@@ -179,6 +182,7 @@ impl DeviceState {
             engines: vec![EngineState::default(); cfg.engines],
             arbitrate: false,
             coproc_free_at: 0,
+            fib: Arc::default(),
         }
     }
 
@@ -451,7 +455,70 @@ pub const UNITS: &[HelperUnit] = &[
         latency: lat_simple,
         coprocessor: false,
     },
+    // Software engines only ([`not_on_device`]): one lookup, costed as a
+    // simple unit.
+    HelperUnit {
+        id: contract::HELPER_FIB_LOOKUP,
+        name: "fib_lookup",
+        latency: lat_simple,
+        coprocessor: false,
+    },
 ];
+
+/// Why the device (model and RTL) does not provide helper `id`, for the
+/// helpers only the software engines run.
+pub const fn not_on_device(id: u32) -> Option<&'static str> {
+    match id {
+        contract::HELPER_FIB_LOOKUP => Some(
+            "the device has no forwarding table (interfaces, routes, neighbours) and no \
+             registers to load one; the interpreter and the pipeline run it against `nfbpf run \
+             --fib FILE`",
+        ),
+        _ => None,
+    }
+}
+
+/// `bpf_fib_lookup(ctx, params, plen, flags)` for XDP and tc
+/// ([`crate::fib::fib_lookup`]): the struct is read and written back
+/// whole; `plen` bytes at `params` must be the program's (the verifier's
+/// check).
+pub fn fib_lookup(
+    s: &mut DeviceState,
+    _: usize,
+    mem: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    use crate::fib::PARAMS_SIZE;
+    if a[0] != contract::CTX_BASE {
+        return Err(format!("fib_lookup: r1 = {:#x} is not the context", a[0]));
+    }
+    let plen = a[2] as u32 as i32;
+    if plen > 0 {
+        mem.read_bytes(a[1], plen as usize).map_err(|e| {
+            format!(
+                "fib_lookup: params: {plen} bytes at {:#x} (r2, the size in r3) are not the program's memory: {e}",
+                a[1]
+            )
+        })?;
+    }
+    if plen < PARAMS_SIZE as i32 {
+        return Ok(neg(EINVAL));
+    }
+    let mut p = [0u8; PARAMS_SIZE];
+    p.copy_from_slice(&read(mem, a[1], PARAMS_SIZE, "fib_lookup params")?);
+    // tc: the packet's length (`skb->len`).
+    let skb_len = match mem.region(&crate::abi::skb_region("len")) {
+        Some(_) => Some(
+            mem.load(contract::CTX_BASE + crate::abi::sk_buff::LEN, Width::W)
+                .map_err(|e| format!("__sk_buff.len: {e}"))? as u32,
+        ),
+        None => None,
+    };
+    let r0 = crate::fib::fib_lookup(&s.fib, &mut p, plen, a[3] as u32, skb_len);
+    mem.write_bytes(a[1], &p)
+        .map_err(|e| format!("fib_lookup params: {e}"))?;
+    Ok(r0)
+}
 
 pub fn unit(id: u32) -> Option<&'static HelperUnit> {
     UNITS.iter().find(|u| u.id == id)
@@ -1126,11 +1193,17 @@ pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_XDP_GET_BUFF_LEN,
     contract::HELPER_XDP_LOAD_BYTES,
     contract::HELPER_XDP_STORE_BYTES,
+    contract::HELPER_FIB_LOOKUP,
 ];
 
 /// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
 pub fn xdp_helper_known(id: u32) -> bool {
     XDP_HELPER_IDS.contains(&id)
+}
+
+/// Helper ids the XDP ABI provides on the device (less [`not_on_device`]).
+pub fn xdp_device_helper_known(id: u32) -> bool {
+    xdp_helper_known(id) && not_on_device(id).is_none()
 }
 
 /// Helper ids the SUME ABI provides: map lookup, update and delete by
@@ -1176,6 +1249,7 @@ pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_SKB_ADJUST_ROOM,
     contract::HELPER_KTIME_GET_BOOT_NS,
     contract::HELPER_REDIRECT_NEIGH,
+    contract::HELPER_FIB_LOOKUP,
 ];
 
 /// Helper ids the tc ABI provides.
@@ -1230,6 +1304,7 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         // The device never suspends: boot time is the one timer.
         (contract::HELPER_KTIME_GET_BOOT_NS, ktime_get_ns),
         (contract::HELPER_REDIRECT_NEIGH, tc::redirect_neigh),
+        (contract::HELPER_FIB_LOOKUP, fib_lookup),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
@@ -1257,6 +1332,7 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_XDP_GET_BUFF_LEN, xdp_get_buff_len),
         (contract::HELPER_XDP_LOAD_BYTES, xdp_load_bytes),
         (contract::HELPER_XDP_STORE_BYTES, xdp_store_bytes),
+        (contract::HELPER_FIB_LOOKUP, fib_lookup),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
