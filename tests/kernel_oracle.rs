@@ -1896,3 +1896,125 @@ fn ringbuf_perf_events_and_printk_match_the_kernel() {
         );
     }
 }
+
+/// `nfbpf run PROG --pcap IN [--json]`: the events a program sends to the
+/// host are printed after their packet, in order, on every engine; the
+/// kernel's match the interpreter's and the pipeline's (a perf sample
+/// there carries Linux's zero padding).
+#[test]
+fn cli_prints_events_on_every_engine() {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    if !clang() {
+        return;
+    }
+    if kernel_load("events", &own_image("events", EVENTS_C, Cpu::V3)).is_none() {
+        return;
+    }
+    let tmpdir = tempfile::tempdir().unwrap();
+    let dir = tmpdir.path();
+    let src = dir.join("events.c");
+    std::fs::write(&src, EVENTS_C).unwrap();
+    let pcap = dir.join("in.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut r = Rng(0x5eed_0103);
+    for i in 0..200u64 {
+        let len = r.pick(&[64, 100, 200]);
+        let f: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+        w.write_packet(&PcapPacket::new(
+            std::time::Duration::from_micros(i),
+            len as u32,
+            &f,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    let run = |engine: &str, json: bool| {
+        let mut args = vec![
+            "run",
+            src.to_str().unwrap(),
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--in-port",
+            "1",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let (code, stdout, stderr) = nfbpf(&args);
+        assert_eq!(code, 0, "--engine {engine}: {stderr}");
+        stdout
+    };
+    let events = |engine: &str| -> Vec<serde_json::Value> {
+        let out = run(engine, true);
+        let all: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary = all.last().unwrap();
+        let ev: Vec<_> = all
+            .iter()
+            .filter(|o| o.get("event").is_some())
+            .cloned()
+            .collect();
+        assert_eq!(summary["events"], ev.len(), "--engine {engine}: summary");
+        // Each event follows its packet's line.
+        let mut last = None;
+        for o in &all {
+            if let Some(i) = o.get("index") {
+                last = i.as_u64();
+            } else if o.get("event").is_some() {
+                assert_eq!(o["packet"].as_u64(), last, "--engine {engine}: {o}");
+            }
+        }
+        ev
+    };
+    let interp = events("interp");
+    assert_eq!(interp, events("pipeline"));
+    let kernel = events("kernel");
+    assert_eq!(kernel.len(), interp.len());
+    let kinds: std::collections::BTreeSet<&str> = interp
+        .iter()
+        .map(|o| o["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["perf_event_array", "ringbuf"].into_iter().collect(),
+        "both kinds"
+    );
+    for (k, o) in kernel.iter().zip(&interp) {
+        for key in ["event", "packet", "map", "cpu"] {
+            assert_eq!(k[key], o[key], "{k} vs {o}");
+        }
+        let (kd, od) = (k["data"].as_str().unwrap(), o["data"].as_str().unwrap());
+        if o["event"] == "ringbuf" {
+            assert_eq!(kd, od, "{k} vs {o}");
+        } else {
+            let len = o["len"].as_u64().unwrap() as usize;
+            assert_eq!(k["len"].as_u64().unwrap() as usize, perf_padded(len));
+            assert!(kd.starts_with(od) && kd[od.len()..].bytes().all(|b| b == b'0'));
+        }
+    }
+    // Text: the event lines and the count in the summary.
+    let text = run("interp", false);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("  event ")).collect();
+    assert_eq!(lines.len(), interp.len());
+    let first = &interp[0];
+    assert!(
+        lines[0].contains(&format!(
+            "event {} {}",
+            first["event"].as_str().unwrap(),
+            first["map"].as_str().unwrap()
+        )) && lines[0].ends_with(first["data"].as_str().unwrap()),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains(&format!("; {} events", interp.len())),
+        "{text}"
+    );
+}

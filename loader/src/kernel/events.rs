@@ -81,33 +81,43 @@ impl Mmap {
         Ok(Mmap { ptr: p.cast(), len })
     }
 
-    fn u64_at(&self, off: usize) -> &AtomicU64 {
-        assert!(off + 8 <= self.len && off % 8 == 0);
+    fn outside(&self, off: usize, n: usize) -> KernelError {
+        KernelError::Sys {
+            op: "reading an event ring",
+            source: std::io::Error::other(format!(
+                "{n} bytes at {off} are outside the {}-byte mapping (a corrupt record?)",
+                self.len
+            )),
+        }
+    }
+
+    fn u64_at(&self, off: usize) -> Result<&AtomicU64, KernelError> {
+        if off + 8 > self.len || !off.is_multiple_of(8) {
+            return Err(self.outside(off, 8));
+        }
         // SAFETY: in bounds (checked), 8-aligned (mappings are page
         // aligned), and the kernel updates the word atomically.
         #[allow(unsafe_code)]
-        unsafe {
-            AtomicU64::from_ptr(self.ptr.add(off).cast())
-        }
+        Ok(unsafe { AtomicU64::from_ptr(self.ptr.add(off).cast()) })
     }
 
-    fn u32_at(&self, off: usize) -> &AtomicU32 {
-        assert!(off + 4 <= self.len && off % 4 == 0);
+    fn u32_at(&self, off: usize) -> Result<&AtomicU32, KernelError> {
+        if off + 4 > self.len || !off.is_multiple_of(4) {
+            return Err(self.outside(off, 4));
+        }
         // SAFETY: as `u64_at`.
         #[allow(unsafe_code)]
-        unsafe {
-            AtomicU32::from_ptr(self.ptr.add(off).cast())
-        }
+        Ok(unsafe { AtomicU32::from_ptr(self.ptr.add(off).cast()) })
     }
 
-    fn bytes(&self, off: usize, n: usize) -> Vec<u8> {
-        assert!(off + n <= self.len);
+    fn bytes(&self, off: usize, n: usize) -> Result<Vec<u8>, KernelError> {
+        if off.saturating_add(n) > self.len {
+            return Err(self.outside(off, n));
+        }
         // SAFETY: in bounds (checked); the kernel does not write a record
         // the consumer has not been given.
         #[allow(unsafe_code)]
-        unsafe {
-            std::slice::from_raw_parts(self.ptr.add(off), n).to_vec()
-        }
+        Ok(unsafe { std::slice::from_raw_parts(self.ptr.add(off), n).to_vec() })
     }
 }
 
@@ -246,13 +256,13 @@ impl Reader {
     ) -> Result<(), KernelError> {
         match self {
             Reader::Ring(r) => {
-                let cons_pos = r.cons.u64_at(0);
-                let prod = r.prod.u64_at(0).load(Ordering::Acquire);
+                let cons_pos = r.cons.u64_at(0)?;
+                let prod = r.prod.u64_at(0)?.load(Ordering::Acquire);
                 let mut cons = cons_pos.load(Ordering::Acquire);
                 let mask = r.size - 1;
                 while cons < prod {
                     let at = r.page + (cons & mask) as usize;
-                    let hdr = r.prod.u32_at(at).load(Ordering::Acquire);
+                    let hdr = r.prod.u32_at(at)?.load(Ordering::Acquire);
                     if hdr & RINGBUF_BUSY_BIT != 0 {
                         break;
                     }
@@ -262,7 +272,7 @@ impl Reader {
                             map,
                             name: name.to_string(),
                             source: EventSource::Ringbuf,
-                            data: r.prod.bytes(at + 8, len as usize),
+                            data: r.prod.bytes(at + 8, len as usize)?,
                         });
                     }
                     cons += (u64::from(len) + 8).next_multiple_of(8);
@@ -282,11 +292,11 @@ impl Reader {
 /// The samples waiting in one perf event's ring.
 fn take_perf(b: &PerfBuf, map: usize, name: &str, out: &mut Vec<Event>) -> Result<(), KernelError> {
     let m = &b.mem;
-    let head = m.u64_at(1024).load(Ordering::Acquire);
-    let tail_at = m.u64_at(1032);
+    let head = m.u64_at(1024)?.load(Ordering::Acquire);
+    let tail_at = m.u64_at(1032)?;
     let mut tail = tail_at.load(Ordering::Acquire);
-    let off = m.u64_at(1040).load(Ordering::Relaxed) as usize;
-    let size = m.u64_at(1048).load(Ordering::Relaxed) as usize;
+    let off = m.u64_at(1040)?.load(Ordering::Relaxed) as usize;
+    let size = m.u64_at(1048)?.load(Ordering::Relaxed) as usize;
     if size == 0 || off + size > m.len {
         return Err(KernelError::Sys {
             op: "reading a perf event's ring",
@@ -294,21 +304,21 @@ fn take_perf(b: &PerfBuf, map: usize, name: &str, out: &mut Vec<Event>) -> Resul
         });
     }
     // Bytes `at..at + n` of the ring, across its end.
-    let read = |at: u64, n: usize| -> Vec<u8> {
+    let read = |at: u64, n: usize| -> Result<Vec<u8>, KernelError> {
         let s = (at % size as u64) as usize;
         let first = n.min(size - s);
-        let mut v = m.bytes(off + s, first);
-        v.extend(m.bytes(off, n - first));
-        v
+        let mut v = m.bytes(off + s, first)?;
+        v.extend(m.bytes(off, n - first)?);
+        Ok(v)
     };
     while tail < head {
-        let h = read(tail, 8);
+        let h = read(tail, 8)?;
         let kind = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let len = usize::from(u16::from_le_bytes([h[6], h[7]]));
         if len < 8 {
             break;
         }
-        let rec = read(tail, len);
+        let rec = read(tail, len)?;
         match kind {
             PERF_RECORD_SAMPLE if len >= 12 => {
                 let raw = u32::from_le_bytes([rec[8], rec[9], rec[10], rec[11]]) as usize;

@@ -131,7 +131,7 @@ pub(super) fn check(d: &MapDef) -> Option<Result<(), ConfigError>> {
                 ));
             }
             let n = d.max_entries;
-            if !n.is_power_of_two() || n % PAGE_BYTES != 0 {
+            if !n.is_power_of_two() || !n.is_multiple_of(PAGE_BYTES) {
                 return bad(format!(
                     "max_entries {n}: a ring buffer's size in bytes must be a power of two \
                      multiple of the {PAGE_BYTES}-byte page"

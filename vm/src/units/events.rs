@@ -281,7 +281,7 @@ pub fn trace_vprintk(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let len = a[3] as u32 as usize;
-    if len % 8 != 0 || len > 8 * contract::MAX_BPRINTF_VARARGS || (len > 0 && a[2] == 0) {
+    if !len.is_multiple_of(8) || len > 8 * contract::MAX_BPRINTF_VARARGS || (len > 0 && a[2] == 0) {
         return Ok(neg(EINVAL));
     }
     let raw = read(mem, a[2], len, "data")?;
