@@ -341,6 +341,14 @@ fn implied_size(kind: MapType, what: &str) -> Option<u32> {
     }
 }
 
+/// `max_entries` a BTF map of `kind` may leave out: a PERF_EVENT_ARRAY
+/// gets one event per CPU, as libbpf gives it one per possible CPU; here
+/// the device's engines (one engine is one CPU).
+fn implied_entries(kind: MapType) -> Option<u32> {
+    (kind == MapType::PerfEventArray)
+        .then(|| nfbpf_vm::units::UnitsConfig::default().engines as u32)
+}
+
 fn map_type(code: Option<u32>, name: &str, section: &str) -> Result<MapType, LoadError> {
     let e = |msg: String| LoadError::Map {
         map: name.to_string(),
@@ -521,7 +529,12 @@ pub fn collect(
                             .value_size
                             .or(implied_size(kind, "value"))
                             .ok_or_else(|| bad("value or value_size"))?,
-                        max_entries: max_entries(f.max_entries, &bm.name, ".maps", sizes)?,
+                        max_entries: max_entries(
+                            f.max_entries.filter(|&n| n > 0).or(implied_entries(kind)),
+                            &bm.name,
+                            ".maps",
+                            sizes,
+                        )?,
                         flags: f.map_flags.unwrap_or(0),
                     },
                     origin: MapOrigin::Btf,

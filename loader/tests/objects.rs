@@ -622,6 +622,54 @@ SEC("tc") int prog(struct __sk_buff *skb) {
     );
 }
 
+/// Maps libbpf creates with sizes the BTF leaves out: a QUEUE without a
+/// key, a RINGBUF without key or value, a PERF_EVENT_ARRAY without key,
+/// value or max_entries (one event per CPU: the device's four engines).
+#[test]
+fn btf_event_and_queue_maps_take_libbpf_defaults() {
+    let Some(bytes) = object(
+        r#"
+struct { __uint(type, 22); __type(value, u32); __uint(max_entries, 8); } q SEC(".maps");
+struct { __uint(type, 27); __uint(max_entries, 8192); } rb SEC(".maps");
+struct { __uint(type, 4); } pe SEC(".maps");
+static long (*push)(void *map, const void *value, u64 flags) = (void *) 87;
+static long (*out)(void *ring, void *data, u64 size, u64 flags) = (void *) 130;
+static long (*perf)(void *ctx, void *map, u64 flags, void *data, u64 size) = (void *) 25;
+SEC("xdp") int prog(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    push(&q, &k, 0);
+    out(&rb, &k, 4, 0);
+    return perf(ctx, &pe, 0xffffffffULL, &k, 4) ? 1 : 2;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.kind,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("q", MapType::Queue, 0, 4, 8),
+            ("rb", MapType::Ringbuf, 0, 0, 8192),
+            ("pe", MapType::PerfEventArray, 4, 4, 4),
+        ]
+    );
+    img.program().unwrap();
+}
+
 /// An XDP program referencing map `m`, defined by `def` in section `maps`
 /// with a symbol of `sym_size` bytes (0: no size, the layout comes from
 /// the section).
