@@ -273,3 +273,75 @@ fn a_second_function_with_other_maps_and_abi() {
     );
     assert_eq!(d.engine_counters(1).unwrap().faults, 0);
 }
+
+/// What the software engines run but the device does not hold is refused
+/// at load, before any row is written, naming the map and why: a value of
+/// 136 bytes (pping's), ring buffers, perf event arrays and queues. The
+/// same objects load for the interpreter and the pipeline.
+#[test]
+fn device_refuses_wide_values_and_event_maps() {
+    if !clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); \
+             __type(key, __u32); __type(value, struct { __u8 b[136]; }); } flows SEC(\".maps\");",
+            "bpf_map_lookup_elem(&flows, &k) ? XDP_DROP : XDP_PASS",
+            &[
+                "map 0 `flows`",
+                "HASH map with a value of 136 bytes",
+                "at most 64 bytes",
+                "wide-entry window",
+            ][..],
+        ),
+        (
+            "struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } ev SEC(\".maps\");",
+            "bpf_ringbuf_output(&ev, &k, 4, 0) ? XDP_DROP : XDP_PASS",
+            &[
+                "map 0 `ev`",
+                "RINGBUF map",
+                "no path from an engine to the host for events",
+            ][..],
+        ),
+        (
+            "struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(max_entries, 4); \
+             __uint(key_size, 4); __uint(value_size, 4); } ev SEC(\".maps\");",
+            "bpf_perf_event_output(ctx, &ev, BPF_F_CURRENT_CPU, &k, 4) ? XDP_DROP : XDP_PASS",
+            &[
+                "map 0 `ev`",
+                "PERF_EVENT_ARRAY map",
+                "no path from an engine to the host",
+            ][..],
+        ),
+        (
+            "struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 4); __type(value, __u32); } q SEC(\".maps\");",
+            "bpf_map_push_elem(&q, &k, 0) ? XDP_DROP : XDP_PASS",
+            &["map 0 `q`", "QUEUE map", "first-in-first-out"][..],
+        ),
+    ];
+    for (i, (map, body, want)) in cases.iter().enumerate() {
+        let src = dir.path().join(format!("m{i}.c"));
+        std::fs::write(
+            &src,
+            format!(
+                "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n{map}\n\
+                 SEC(\"xdp\") int f(struct xdp_md *ctx) {{ __u32 k = ctx->ingress_ifindex; return {body}; }}\n\
+                 char LICENSE[] SEC(\"license\") = \"GPL\";\n"
+            ),
+        )
+        .unwrap();
+        let img = image(&src);
+        assert!(img.program().is_ok(), "the software engines take case {i}");
+        let mut d = Device::new(DeviceConfig::default()).unwrap();
+        let e = program(&mut d, &img).unwrap_err().to_string();
+        for w in *want {
+            assert!(e.contains(w), "case {i}: {w:?} not in {e}");
+        }
+        assert!(
+            nfbpf_loader::device::map_table(&mut d).unwrap().is_empty(),
+            "case {i}: no row written"
+        );
+    }
+}

@@ -45,11 +45,12 @@
 
 use common::{clang, nfbpf};
 use nfbpf_loader::image::Image;
-use nfbpf_loader::kernel::{KernelError, KernelProgram, KernelRun};
+use nfbpf_loader::kernel::{KernelError, KernelProgram, KernelRun, perf_padded};
 use nfbpf_loader::{Cpu, Options, load_file};
 use nfbpf_vm::abi::{Abi, EngineKind, Execution, RxMeta, execute_on, sk_buff};
 use nfbpf_vm::contract::map_handle;
 use nfbpf_vm::interp::Config;
+use nfbpf_vm::maps::{Event, EventSource};
 use nfbpf_vm::trace::NoTrace;
 use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 use std::path::PathBuf;
@@ -318,6 +319,9 @@ struct Triple {
     prog: nfbpf_vm::Program,
     devs: [SharedDeviceState; 2],
     kernel: KernelProgram,
+    /// Every event the packets sent to the host, with the packet's number
+    /// (identical on all three).
+    events: std::cell::RefCell<Vec<(usize, Event)>>,
 }
 
 impl Triple {
@@ -343,6 +347,7 @@ impl Triple {
             prog,
             devs,
             kernel,
+            events: Default::default(),
         })
     }
 
@@ -429,12 +434,56 @@ impl Triple {
             "{}: kernel output packet differs\nin {pkt:02x?}",
             ctx()
         );
+        // The events the packet sent to the host: the same on the engines
+        // and, a perf sample with Linux's padding, on the kernel.
+        let ours = self.devs[0].with(|d| d.maps.take_events());
+        let theirs = self.devs[1].with(|d| d.maps.take_events());
+        assert_eq!(ours, theirs, "{}: engines' events differ", ctx());
+        let padded: Vec<Event> = ours
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                if let EventSource::PerfEvent { .. } = e.source {
+                    e.data.resize(perf_padded(e.data.len()), 0);
+                }
+                e
+            })
+            .collect();
+        let k_events = self
+            .kernel
+            .take_events()
+            .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
+        assert_eq!(k_events, padded, "{}: events (kernel vs ours)", ctx());
+        self.events
+            .borrow_mut()
+            .extend(ours.into_iter().map(|e| (n, e)));
         a
     }
 
     /// Every map holds the same entries on the kernel and both devices.
     fn compare_maps(&self) {
+        use nfbpf_loader::MapType;
         for (i, m) in self.image.maps.iter().enumerate() {
+            match m.kind {
+                // Their events were compared packet by packet.
+                MapType::Ringbuf | MapType::PerfEventArray => continue,
+                MapType::Queue | MapType::Stack => {
+                    // Taken out of the kernel's map: compared once.
+                    let k = self.kernel.drain_queue(i).unwrap();
+                    for d in &self.devs {
+                        assert_eq!(
+                            k,
+                            d.with(|s| s.maps.queued(i)),
+                            "{}: {} map {i} `{}` differs at the end (kernel vs engine, in pop order)",
+                            self.name,
+                            m.kind,
+                            m.name
+                        );
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             let mut k = self.kernel.entries(i).unwrap();
             if m.kind == nfbpf_loader::MapType::LpmTrie {
                 // Documented difference: the TCAM keeps data & mask.
@@ -1505,4 +1554,467 @@ fn run_to_pcapng(
         .map(|p| p.data)
         .collect();
     (json, frames)
+}
+
+/// QUEUE and STACK maps from a tc program (as bpf-examples' nat64 keeps
+/// its free addresses), and `bpf_perf_event_output` on tc's
+/// `bpf_skb_event_output` path: pushes with every flag (`BPF_EXIST`
+/// overwriting the oldest value of a full map, -E2BIG without it, -EINVAL
+/// beyond it), pops and peeks of full and empty maps (an empty one zeroes
+/// the value), samples with packet bytes appended, from the current CPU's
+/// index, another CPU's, past the end, with bad flags and too many packet
+/// bytes. Each result is written into the packet.
+const QUEUES_C: &str = r#"
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_QUEUE);
+    __uint(max_entries, 16);
+    __type(value, __u32);
+} addrs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_STACK);
+    __uint(max_entries, 8);
+    __type(value, __u64);
+} recent SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+    __uint(max_entries, 2);
+} samples SEC(".maps");
+
+SEC("tc")
+int queues(struct __sk_buff *skb)
+{
+    void *data = (void *)(long)skb->data;
+    void *end = (void *)(long)skb->data_end;
+    unsigned char *p = data;
+    if (data + 64 > end)
+        return TC_ACT_OK;
+    __u32 v = *(__u32 *)(p + 6);
+    __u64 w = *(__u64 *)(p + 24);
+    __u64 flags = p[1] & 3;
+    __u64 buf[6];
+    __builtin_memcpy(buf, p + 8, sizeof(buf));
+    __s64 r[3] = {};
+    switch (p[0] & 7) {
+    case 0:
+    case 1:
+        r[0] = bpf_map_push_elem(&addrs, &v, flags);
+        break;
+    case 2:
+        r[0] = bpf_map_pop_elem(&addrs, &v);
+        r[1] = v;
+        break;
+    case 3:
+        r[0] = bpf_map_peek_elem(&addrs, &v);
+        r[1] = v;
+        break;
+    case 4:
+        r[0] = bpf_map_push_elem(&recent, &w, flags);
+        break;
+    case 5:
+        r[0] = bpf_map_pop_elem(&recent, &w);
+        r[1] = w;
+        r[2] = bpf_map_peek_elem(&recent, &w);
+        break;
+    case 6: {
+        __u64 f = (p[2] & 1) ? BPF_F_CURRENT_CPU : (p[2] >> 1) & 3;
+        if ((p[3] & 7) == 0)
+            f |= 1ULL << 60;
+        f |= (__u64)(p[4] & 127) << 32;
+        r[0] = bpf_perf_event_output(skb, &samples, f, buf, 8);
+        break;
+    }
+    default:
+        r[0] = bpf_map_push_elem(&recent, &w, BPF_EXIST);
+        r[1] = bpf_map_push_elem(&addrs, &v, BPF_EXIST);
+        break;
+    }
+    __builtin_memcpy(p + 40, r, sizeof(r));
+    return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn queue_maps_and_tc_perf_events_match_the_kernel() {
+    if !clang() {
+        return;
+    }
+    for cpu in CPUS {
+        let img = own_image("queues", QUEUES_C, cpu);
+        let kinds: Vec<_> = img.maps.iter().map(|m| m.kind.name()).collect();
+        assert_eq!(kinds, ["QUEUE", "STACK", "PERF_EVENT_ARRAY"]);
+        let Some(t) = Triple::with_image("queues", img, cpu) else {
+            return;
+        };
+        assert_eq!(t.kernel.cpu(), 0, "the model's engine 0 is CPU 0");
+        let mut r = Rng(0x5eed_0101);
+        let mut results = std::collections::BTreeSet::new();
+        for n in 0..3000 {
+            let len = r.pick(&[64, 80, 100, 128]);
+            let et = r.pick(&[0x0800, 0x86dd, 0x0806]);
+            let p = tc_frame(&mut r, len, et, 0);
+            let ex = t.send(n, &p, 1);
+            let r0 = i64::from_le_bytes(ex.frame[40..48].try_into().unwrap());
+            results.insert((p[0] & 7, r0));
+        }
+        // Pushes that fit, overwrite (BPF_EXIST) and fail full or with a
+        // bad flag; pops and peeks of full and empty maps; samples sent
+        // and each refusal.
+        for want in [
+            (0, 0),
+            (0, -7),
+            (0, -22),
+            (2, 0),
+            (2, -2),
+            (3, 0),
+            (3, -2),
+            (4, 0),
+            (4, -7),
+            (5, 0),
+            (5, -2),
+            (6, 0),
+            (6, -7),
+            (6, -14),
+            (6, -22),
+            (6, -95),
+            (7, 0),
+        ] {
+            assert!(results.contains(&want), "{want:?} never seen: {results:?}");
+        }
+        let events = t.events.borrow();
+        assert!(
+            events.iter().any(|(_, e)| e.data.len() > 8),
+            "samples with packet bytes"
+        );
+        t.compare_maps();
+        eprintln!(
+            "queues ({}): 3000 packets and {} perf samples agree",
+            cpu.flag(),
+            events.len()
+        );
+    }
+}
+
+/// RINGBUF and PERF_EVENT_ARRAY from XDP, `trace_vprintk` and
+/// `ktime_get_coarse_ns`: ring records by `bpf_ringbuf_output` (bad flags
+/// -EINVAL), by reserve and submit or discard, reserved until the ring is
+/// full (reserve returns NULL: the count is written back), submitted out of
+/// order (they reach the host in ring order), `bpf_ringbuf_query` of every
+/// flag; perf samples with packet bytes from `bpf_xdp_event_output`; vprintk
+/// with 0..15 arguments (more than 12 is -EINVAL) and odd sizes.
+const EVENTS_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} ring SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+    __uint(max_entries, 2);
+} perf SEC(".maps");
+
+struct rec {
+    __u64 seq;
+    unsigned char bytes[192];
+};
+
+SEC("xdp")
+int events(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 64 > end)
+        return XDP_PASS;
+    __u64 buf[6];
+    __builtin_memcpy(buf, p + 8, sizeof(buf));
+    __s64 r[4] = {};
+    switch (p[0] & 7) {
+    case 0:
+        r[0] = bpf_ringbuf_output(&ring, buf, (p[2] & 31) + 1, p[3] & 7);
+        break;
+    case 1: {
+        int i;
+        for (i = 0; i < 24; i++) {
+            struct rec *e = bpf_ringbuf_reserve(&ring, sizeof(*e), 0);
+            if (!e)
+                break;
+            __builtin_memset(e, 0, sizeof(*e));
+            e->seq = i;
+            __builtin_memcpy(e->bytes, p + 16, 32);
+            if ((p[1] >> (i & 7)) & 1)
+                bpf_ringbuf_discard(e, 0);
+            else
+                bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+        }
+        r[0] = i;
+        break;
+    }
+    case 2: {
+        __u64 *a = bpf_ringbuf_reserve(&ring, 8, 0);
+        if (!a)
+            break;
+        __u64 *b = bpf_ringbuf_reserve(&ring, 16, 0);
+        if (!b) {
+            bpf_ringbuf_discard(a, 0);
+            break;
+        }
+        *a = *(__u64 *)(p + 8);
+        b[0] = *(__u64 *)(p + 16);
+        b[1] = *(__u64 *)(p + 24);
+        bpf_ringbuf_submit(b, 0);
+        bpf_ringbuf_submit(a, 0);
+        r[0] = 1;
+        __u64 *c = bpf_ringbuf_reserve(&ring, 8, 1);
+        r[1] = 1;
+        if (c) {
+            bpf_ringbuf_discard(c, 0);
+            r[1] = 0;
+        }
+        break;
+    }
+    case 3:
+        r[0] = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA);
+        r[1] = bpf_ringbuf_query(&ring, BPF_RB_RING_SIZE);
+        r[2] = bpf_ringbuf_query(&ring, BPF_RB_CONS_POS);
+        r[3] = bpf_ringbuf_query(&ring, BPF_RB_PROD_POS) + bpf_ringbuf_query(&ring, 9);
+        break;
+    case 4:
+    case 5: {
+        __u64 f = (p[2] & 1) ? BPF_F_CURRENT_CPU : (p[2] >> 1) & 3;
+        if ((p[3] & 7) == 0)
+            f |= 1ULL << 52;
+        f |= (__u64)(p[4] & 127) << 32;
+        r[0] = bpf_perf_event_output(ctx, &perf, f, buf + 2, 12);
+        break;
+    }
+    case 6: {
+        __u64 args[16];
+        int k;
+        for (k = 0; k < 16; k++)
+            args[k] = p[8 + k];
+        static const char fmt[] = "v %d %u %x %lld %c|";
+        __u32 len = ((p[2] & 15) * 8 + ((p[3] & 3) == 0 ? 4 : 0)) & 127;
+        r[0] = bpf_trace_vprintk(fmt, sizeof(fmt), args, len);
+        r[1] = bpf_ktime_get_coarse_ns() <= bpf_ktime_get_ns();
+        break;
+    }
+    default:
+        r[0] = bpf_ringbuf_output(&ring, buf, 40, BPF_RB_FORCE_WAKEUP);
+        r[1] = bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, buf + 1, 4);
+        break;
+    }
+    __builtin_memcpy(p + 24, r, sizeof(r));
+    return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn ringbuf_perf_events_and_printk_match_the_kernel() {
+    if !clang() {
+        return;
+    }
+    for cpu in CPUS {
+        let img = own_image("events", EVENTS_C, cpu);
+        let kinds: Vec<_> = img.maps.iter().map(|m| m.kind.name()).collect();
+        assert_eq!(kinds[..2], ["RINGBUF", "PERF_EVENT_ARRAY"]);
+        let Some(t) = Triple::with_image("events", img, cpu) else {
+            return;
+        };
+        assert_eq!(t.kernel.cpu(), 0, "the model's engine 0 is CPU 0");
+        let mut r = Rng(0x5eed_0102);
+        let mut results = std::collections::BTreeSet::new();
+        for n in 0..3000 {
+            let len = r.pick(&[64, 80, 100, 128, 200]);
+            let p: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+            let ex = t.send(n, &p, 1);
+            for j in 0..4 {
+                let v = i64::from_le_bytes(ex.frame[24 + 8 * j..32 + 8 * j].try_into().unwrap());
+                results.insert((p[0] & 7, j, v));
+            }
+        }
+        for want in [
+            (0, 0, 0),
+            (0, 0, -22),
+            (1, 0, 19), // 19 records of 208 bytes fill 4096 bytes less one
+            (2, 0, 1),
+            (2, 1, 1),
+            (3, 0, 0),
+            (3, 1, 4096),
+            (4, 0, 0),
+            (4, 0, -7),
+            (4, 0, -14),
+            (4, 0, -22),
+            (4, 0, -95),
+            (6, 0, -22),
+            (6, 1, 1),
+            (7, 0, 0),
+            (7, 1, 0),
+        ] {
+            assert!(results.contains(&want), "{want:?} never seen");
+        }
+        assert!(
+            results.iter().any(|&(op, j, v)| op == 6 && j == 0 && v > 0),
+            "trace_vprintk printed"
+        );
+        let events = t.events.borrow();
+        let rings = events
+            .iter()
+            .filter(|(_, e)| e.source == EventSource::Ringbuf)
+            .count();
+        assert!(
+            rings > 1000 && rings < events.len(),
+            "{rings} of {}",
+            events.len()
+        );
+        let log = t.devs[0].with(|d| d.log.clone());
+        assert!(
+            log.iter()
+                .any(|l| l.text.starts_with("v ") && l.text.ends_with('|')),
+            "vprintk's text in the trace log"
+        );
+        eprintln!(
+            "events ({}): 3000 packets and {} events ({rings} ring records) agree",
+            cpu.flag(),
+            events.len()
+        );
+    }
+}
+
+/// `nfbpf run PROG --pcap IN [--json]`: the events a program sends to the
+/// host are printed after their packet, in order, on every engine; the
+/// kernel's match the interpreter's and the pipeline's (a perf sample
+/// there carries Linux's zero padding).
+#[test]
+fn cli_prints_events_on_every_engine() {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    if !clang() {
+        return;
+    }
+    if kernel_load("events", &own_image("events", EVENTS_C, Cpu::V3)).is_none() {
+        return;
+    }
+    let tmpdir = tempfile::tempdir().unwrap();
+    let dir = tmpdir.path();
+    let src = dir.join("events.c");
+    std::fs::write(&src, EVENTS_C).unwrap();
+    let pcap = dir.join("in.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut r = Rng(0x5eed_0103);
+    for i in 0..200u64 {
+        let len = r.pick(&[64, 100, 200]);
+        let f: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+        w.write_packet(&PcapPacket::new(
+            std::time::Duration::from_micros(i),
+            len as u32,
+            &f,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    let run = |engine: &str, json: bool| {
+        let mut args = vec![
+            "run",
+            src.to_str().unwrap(),
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--in-port",
+            "1",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let (code, stdout, stderr) = nfbpf(&args);
+        assert_eq!(code, 0, "--engine {engine}: {stderr}");
+        stdout
+    };
+    let events = |engine: &str| -> Vec<serde_json::Value> {
+        let out = run(engine, true);
+        let all: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary = all.last().unwrap();
+        let ev: Vec<_> = all
+            .iter()
+            .filter(|o| o.get("event").is_some())
+            .cloned()
+            .collect();
+        assert_eq!(summary["events"], ev.len(), "--engine {engine}: summary");
+        // Each event follows its packet's line.
+        let mut last = None;
+        for o in &all {
+            if let Some(i) = o.get("index") {
+                last = i.as_u64();
+            } else if o.get("event").is_some() {
+                assert_eq!(o["packet"].as_u64(), last, "--engine {engine}: {o}");
+            }
+        }
+        ev
+    };
+    let interp = events("interp");
+    assert_eq!(interp, events("pipeline"));
+    let kernel = events("kernel");
+    assert_eq!(kernel.len(), interp.len());
+    let kinds: std::collections::BTreeSet<&str> = interp
+        .iter()
+        .map(|o| o["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["perf_event_array", "ringbuf"].into_iter().collect(),
+        "both kinds"
+    );
+    for (k, o) in kernel.iter().zip(&interp) {
+        for key in ["event", "packet", "map", "cpu"] {
+            assert_eq!(k[key], o[key], "{k} vs {o}");
+        }
+        let (kd, od) = (k["data"].as_str().unwrap(), o["data"].as_str().unwrap());
+        if o["event"] == "ringbuf" {
+            assert_eq!(kd, od, "{k} vs {o}");
+        } else {
+            let len = o["len"].as_u64().unwrap() as usize;
+            assert_eq!(k["len"].as_u64().unwrap() as usize, perf_padded(len));
+            assert!(kd.starts_with(od) && kd[od.len()..].bytes().all(|b| b == b'0'));
+        }
+    }
+    // Text: the event lines and the count in the summary.
+    let text = run("interp", false);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("  event ")).collect();
+    assert_eq!(lines.len(), interp.len());
+    let first = &interp[0];
+    assert!(
+        lines[0].contains(&format!(
+            "event {} {}",
+            first["event"].as_str().unwrap(),
+            first["map"].as_str().unwrap()
+        )) && lines[0].ends_with(first["data"].as_str().unwrap()),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains(&format!("; {} events", interp.len())),
+        "{text}"
+    );
 }

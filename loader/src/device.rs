@@ -364,6 +364,32 @@ pub fn clear_rows(
     row_load(&mut b, base, count)
 }
 
+/// Why the device cannot hold `m`'s entries: a key or value wider than the
+/// register map's wide-entry window, which the map coprocessor's entry
+/// width follows (the software engines take them; global data is reached
+/// by address, not through the window, and is checked with its initial
+/// bytes below).
+fn too_wide(m: &crate::maps::ImageMap) -> Option<String> {
+    use nfbpf_vm::contract::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+    if m.origin == crate::maps::MapOrigin::Global {
+        return None;
+    }
+    let (what, n, max) = if m.key_size as usize > MAX_KEY_BYTES {
+        ("key", m.key_size, MAX_KEY_BYTES)
+    } else if m.value_size as usize > MAX_VALUE_BYTES {
+        ("value", m.value_size, MAX_VALUE_BYTES)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{} map with a {what} of {n} bytes: the device holds {what}s of at most {max} bytes \
+         (the register map's {}-word wide-entry window); the interpreter and the pipeline \
+         take it",
+        m.kind,
+        regs::WIDE_WORDS
+    ))
+}
+
 /// Per map of `image`: its row definition and global data.
 fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
     use regs::*;
@@ -375,6 +401,13 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
                 index: image.map_row(i),
                 name: m.name.clone(),
                 msg: format!("{} map: {why}", m.kind),
+            });
+        }
+        if let Some(msg) = too_wide(m) {
+            return Err(ProgramError::Map {
+                index: image.map_row(i),
+                name: m.name.clone(),
+                msg,
             });
         }
     }

@@ -53,6 +53,7 @@ const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_MAP_LOOKUP_AND_DELETE_ELEM: libc::c_long = 21;
 
 const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 const BPF_PROG_TYPE_XDP: u32 = 6;
@@ -120,6 +121,15 @@ pub enum KernelError {
     MapCreate {
         index: usize,
         name: String,
+        source: std::io::Error,
+    },
+    /// The host's side of an event map (ring buffer mappings, perf
+    /// events) could not be set up.
+    #[error("map {index} `{name}`: {op}: {source}")]
+    MapEvents {
+        index: usize,
+        name: String,
+        op: &'static str,
         source: std::io::Error,
     },
     /// An image the kernel cannot run.
@@ -212,6 +222,9 @@ struct KernelMap {
     /// One value per possible CPU (PERCPU_* kinds): the syscalls read and
     /// write `possible CPUs x round_up(value_size, 8)` bytes.
     percpu: bool,
+    name: String,
+    /// Where its events are read (RINGBUF, PERF_EVENT_ARRAY).
+    events: Option<events::Reader>,
 }
 
 /// An image loaded into the kernel, with its maps.
@@ -572,11 +585,23 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
                 e => e,
             }
         })?;
+        let fd = owned(fd);
+        let events = events::Reader::open(m, &fd).map_err(|e| match e {
+            KernelError::Sys { op, source } => KernelError::MapEvents {
+                index,
+                name: m.name.clone(),
+                op,
+                source,
+            },
+            e => e,
+        })?;
         maps.push(KernelMap {
-            fd: owned(fd),
+            fd,
             key_size: m.key_size,
             value_size: m.value_size,
             percpu: m.kind.is_percpu(),
+            name: m.name.clone(),
+            events,
         });
     }
     Ok(maps)
@@ -820,6 +845,46 @@ impl KernelProgram {
         }
     }
 
+    /// The values of QUEUE or STACK map `map` in the order a pop takes
+    /// them, taken out of it (`BPF_MAP_LOOKUP_AND_DELETE_ELEM` until
+    /// ENOENT): read once, at the end of a comparison.
+    pub fn drain_queue(&self, map: usize) -> Result<Vec<Vec<u8>>, KernelError> {
+        let m = self.map(map, &[])?;
+        let mut out = Vec::new();
+        loop {
+            let mut v = vec![0u8; m.value_size as usize];
+            let mut a = Attr::new();
+            a.u32(0, m.fd.as_raw_fd() as u32).ptr(16, v.as_mut_ptr());
+            match bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM, &mut a) {
+                Ok(_) => out.push(v),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+                Err(e) => return Err(classify("BPF_MAP_LOOKUP_AND_DELETE_ELEM", e)),
+            }
+            if out.len() > (1 << 24) {
+                return Err(KernelError::BadArgument {
+                    map,
+                    msg: "the queue does not empty".into(),
+                });
+            }
+        }
+    }
+
+    /// The events the program's runs sent to the host since the last call:
+    /// map by map in index order, each ring buffer's records in ring order
+    /// (a consumer as libbpf's), each perf event array's samples CPU by
+    /// CPU in output order. A perf sample's data is as Linux's raw sample
+    /// gives it: padded with zeros so that with its 4-byte size it is a
+    /// multiple of 8 bytes ([`perf_padded`]).
+    pub fn take_events(&self) -> Result<Vec<nfbpf_vm::maps::Event>, KernelError> {
+        let mut out = Vec::new();
+        for (i, m) in self.maps.iter().enumerate() {
+            if let Some(r) = &m.events {
+                r.take(i, &m.name, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every (key, value) of map `map`.
     pub fn entries(&self, map: usize) -> Result<Vec<Entry>, KernelError> {
         let mut out = Vec::new();
@@ -918,6 +983,9 @@ impl KernelProgram {
         })
     }
 }
+
+mod events;
+pub use events::perf_padded;
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@
 //!   static subprograms it calls, fixing each `call` (src = 1, relocation
 //!   `R_BPF_64_32` or none) to the callee's new relative position;
 //! - builds the map table: BTF-defined maps of `.maps` (read from `.BTF`,
-//!   see [`btf`]), legacy `maps` (libbpf's five u32, iproute2's 28 bytes or
+//!   see [`btf`]), legacy `maps` (libbpf's five u32, iproute2's 28 or 36 bytes or
 //!   eBPFlow's 32 bytes, told apart by the definition's size), then each
 //!   global-data section (`.rodata*`, `.data*`, `.bss*`) as a one-entry
 //!   ARRAY map with its initial bytes; [`Options::map_sizes`] gives
@@ -34,9 +34,11 @@
 //! - checks what the hardware cannot run: helpers outside the ABI's set
 //!   (named from [`nfbpf_vm::helpers::linux_name`]), map types other than HASH, ARRAY,
 //!   LPM_TRIE and DEVMAP, more than [`contract::MAX_MAPS`] maps, keys and
-//!   values wider than [`contract::MAX_KEY_BYTES`] /
-//!   [`contract::MAX_VALUE_BYTES`] (8 B each for the SUME ABI, which passes
-//!   them by value), programs over [`contract::IMEM_SLOTS`] slots, jumps
+//!   values wider than [`contract::SW_MAX_KEY_BYTES`] /
+//!   [`contract::SW_MAX_VALUE_BYTES`] (8 B each for the SUME ABI, which
+//!   passes them by value; the device's narrower XDP limits,
+//!   [`contract::MAX_KEY_BYTES`] / [`contract::MAX_VALUE_BYTES`], are
+//!   checked when a program goes onto it, `device::check_maps`), programs over [`contract::IMEM_SLOTS`] slots, jumps
 //!   leaving their function; then runs the vm validator with
 //!   [`Image::limits`]. Every error names the section and instruction (or
 //!   the section and byte offset, or the map);
@@ -56,6 +58,8 @@
 //! [`contract::MAX_MAPS`]: nfbpf_vm::contract::MAX_MAPS
 //! [`contract::MAX_KEY_BYTES`]: nfbpf_vm::contract::MAX_KEY_BYTES
 //! [`contract::MAX_VALUE_BYTES`]: nfbpf_vm::contract::MAX_VALUE_BYTES
+//! [`contract::SW_MAX_KEY_BYTES`]: nfbpf_vm::contract::SW_MAX_KEY_BYTES
+//! [`contract::SW_MAX_VALUE_BYTES`]: nfbpf_vm::contract::SW_MAX_VALUE_BYTES
 //! [`contract::IMEM_SLOTS`]: nfbpf_vm::contract::IMEM_SLOTS
 //! [`contract::CTX_BASE`]: nfbpf_vm::contract::CTX_BASE
 //! [`contract::MAX_FRAMES`]: nfbpf_vm::contract::MAX_FRAMES

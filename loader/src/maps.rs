@@ -65,6 +65,10 @@ pub const LEGACY_DEF_BYTES: usize = 20;
 /// iproute2's `struct bpf_elf_map` of its first versions: the five u32 of
 /// libbpf, then `id` and `pinning` (ignored here).
 pub const IPROUTE2_DEF_BYTES: usize = 28;
+/// iproute2's `struct bpf_elf_map` today: the 28 bytes above, then
+/// `inner_id` and `inner_idx` (map-in-map templates; ignored here, as for a
+/// map that is not one).
+pub const IPROUTE2_FULL_DEF_BYTES: usize = 36;
 /// eBPFlow's `struct bpf_map_def`: `unsigned int type; uint64_t key_size;
 /// uint64_t value_size; unsigned int max_entries; unsigned int map_flags;`
 /// (type at 0, padding, key_size at 8, value_size at 16, max_entries at 24,
@@ -73,7 +77,8 @@ pub const EBPFLOW_DEF_BYTES: usize = 32;
 
 /// The legacy definition sizes the loader reads, for messages.
 pub const KNOWN_LEGACY_SIZES: &str = "20 (libbpf's struct bpf_map_def: five u32), \
-28 (iproute2's struct bpf_elf_map: five u32, id, pinning) or \
+28 (iproute2's first struct bpf_elf_map: five u32, id, pinning), \
+36 (iproute2's struct bpf_elf_map: five u32, id, pinning, inner_id, inner_idx) or \
 32 (eBPFlow's struct bpf_map_def: type u32, key_size u64, value_size u64, max_entries u32, map_flags u32)";
 
 /// Where a map was defined.
@@ -82,7 +87,7 @@ pub enum MapOrigin {
     /// A variable in `.maps`, described by BTF.
     Btf,
     /// A definition in the legacy `maps` section: libbpf's five u32,
-    /// iproute2's 28 bytes or eBPFlow's 32 bytes (told apart by size).
+    /// iproute2's 28 or 36 bytes or eBPFlow's 32 bytes (told apart by size).
     Legacy,
     /// A global-data section (`.rodata`, `.data`, `.bss`, `.rodata.str1.1`,
     /// ...) as a one-entry ARRAY map whose value is the section.
@@ -285,15 +290,27 @@ fn check(def: &ImageMap, abi: Abi) -> Result<(), LoadError> {
         return Ok(());
     }
     let (max_key, max_value) = abi.max_key_value();
+    if def.kind.is_keyless() {
+        // QUEUE and STACK values go by copy, a RINGBUF has none: the
+        // shape is the kind's own (Linux's checks, `MapDef::check`).
+        def.def.check().map_err(|x| e(x.to_string()))?;
+        if def.value_size as usize > max_value {
+            return Err(e(format!(
+                "value of {} bytes: the {abi} ABI takes values of 1..={max_value} bytes",
+                def.value_size
+            )));
+        }
+        return Ok(());
+    }
     if def.key_size == 0 || def.key_size as usize > max_key {
         return Err(e(format!(
-            "key of {} bytes: the {abi} ABI's map coprocessor takes keys of 1..={max_key} bytes",
+            "key of {} bytes: the {abi} ABI takes keys of 1..={max_key} bytes",
             def.key_size
         )));
     }
     if def.value_size == 0 || def.value_size as usize > max_value {
         return Err(e(format!(
-            "value of {} bytes: the {abi} ABI's map coprocessor takes values of 1..={max_value} bytes",
+            "value of {} bytes: the {abi} ABI takes values of 1..={max_value} bytes",
             def.value_size
         )));
     }
@@ -311,6 +328,25 @@ fn check(def: &ImageMap, abi: Abi) -> Result<(), LoadError> {
         )));
     }
     Ok(())
+}
+
+/// The key or value size a BTF map of `kind` may leave out, as libbpf
+/// creates it: none for QUEUE and STACK keys and RINGBUF keys and values,
+/// 4 for a PERF_EVENT_ARRAY (an index and a perf event's fd).
+fn implied_size(kind: MapType, what: &str) -> Option<u32> {
+    match (kind, what) {
+        (MapType::Queue | MapType::Stack, "key") | (MapType::Ringbuf, _) => Some(0),
+        (MapType::PerfEventArray, _) => Some(4),
+        _ => None,
+    }
+}
+
+/// `max_entries` a BTF map of `kind` may leave out: a PERF_EVENT_ARRAY
+/// gets one event per CPU, as libbpf gives it one per possible CPU; here
+/// the device's engines (one engine is one CPU).
+fn implied_entries(kind: MapType) -> Option<u32> {
+    (kind == MapType::PerfEventArray)
+        .then(|| nfbpf_vm::units::UnitsConfig::default().engines as u32)
 }
 
 fn map_type(code: Option<u32>, name: &str, section: &str) -> Result<MapType, LoadError> {
@@ -373,7 +409,7 @@ fn legacy_fields(name: &str, bytes: &[u8]) -> Result<[u32; 5], LoadError> {
     let u32_at =
         |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
     match bytes.len() {
-        LEGACY_DEF_BYTES | IPROUTE2_DEF_BYTES => {
+        LEGACY_DEF_BYTES | IPROUTE2_DEF_BYTES | IPROUTE2_FULL_DEF_BYTES => {
             Ok([u32_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)])
         }
         EBPFLOW_DEF_BYTES => {
@@ -480,13 +516,25 @@ pub fn collect(
                         msg: msg.clone(),
                     });
                 }
+                let kind = map_type(f.map_type, &bm.name, ".maps")?;
                 Ok(ImageMap {
                     def: MapDef {
                         name: bm.name.clone(),
-                        kind: map_type(f.map_type, &bm.name, ".maps")?,
-                        key_size: f.key_size.ok_or_else(|| bad("key or key_size"))?,
-                        value_size: f.value_size.ok_or_else(|| bad("value or value_size"))?,
-                        max_entries: max_entries(f.max_entries, &bm.name, ".maps", sizes)?,
+                        kind,
+                        key_size: f
+                            .key_size
+                            .or(implied_size(kind, "key"))
+                            .ok_or_else(|| bad("key or key_size"))?,
+                        value_size: f
+                            .value_size
+                            .or(implied_size(kind, "value"))
+                            .ok_or_else(|| bad("value or value_size"))?,
+                        max_entries: max_entries(
+                            f.max_entries.filter(|&n| n > 0).or(implied_entries(kind)),
+                            &bm.name,
+                            ".maps",
+                            sizes,
+                        )?,
                         flags: f.map_flags.unwrap_or(0),
                     },
                     origin: MapOrigin::Btf,

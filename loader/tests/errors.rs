@@ -186,7 +186,7 @@ fn unsupported_map_type() {
         &[
             "map pc (section maps)",
             "unsupported map type 12 (ARRAY_OF_MAPS)",
-            "supported: HASH 1, ARRAY 2, PERCPU_HASH 5, PERCPU_ARRAY 6, LRU_HASH 9, LRU_PERCPU_HASH 10, LPM_TRIE 11, DEVMAP 14",
+            "supported: HASH 1, ARRAY 2, PERF_EVENT_ARRAY 4, PERCPU_HASH 5, PERCPU_ARRAY 6, LRU_HASH 9, LRU_PERCPU_HASH 10, LPM_TRIE 11, DEVMAP 14, CPUMAP 16, XSKMAP 17, QUEUE 22, STACK 23, DEVMAP_HASH 25, RINGBUF 27",
         ],
     );
 }
@@ -212,17 +212,23 @@ fn too_many_maps() {
 
 #[test]
 fn key_and_value_widths() {
+    // The software engines take Linux's 512-byte keys and values up to a
+    // map's value area (the device's 64 bytes are checked when a program
+    // goes onto it: tests/device.rs).
     let mut b = xdp_using(&["wide"]);
-    b.legacy_maps(&[("wide", [1, 65, 4, 8, 0])]);
+    b.legacy_maps(&[("wide", [1, 513, 4, 8, 0])]);
     has(
         &err(&b.build()),
-        &["map wide", "key of 65 bytes", "1..=64 bytes"],
+        &["map wide", "key of 513 bytes", "XDP ABI", "1..=512 bytes"],
     );
     let mut b = xdp_using(&["wide"]);
-    b.legacy_maps(&[("wide", [1, 4, 65, 8, 0])]);
-    has(&err(&b.build()), &["map wide", "value of 65 bytes"]);
+    b.legacy_maps(&[("wide", [1, 4, (1 << 20) + 1, 1, 0])]);
+    has(
+        &err(&b.build()),
+        &["map wide", "value of 1048577 bytes", "1..=1048576 bytes"],
+    );
     let mut b = xdp_using(&["ok"]);
-    b.legacy_maps(&[("ok", [1, 64, 64, 8, 0])]);
+    b.legacy_maps(&[("ok", [1, 512, 136, 8, 0])]);
     assert!(load(&b.build(), &Options::default()).is_ok());
     // SUME passes keys and values in registers: 8 bytes at most.
     let mut b = ElfBuilder::new();
@@ -697,4 +703,27 @@ fn broken_btf_without_btf_maps_is_ignored() {
     let img = load(&b.build(), &Options::default()).unwrap();
     assert_eq!(img.maps.len(), 1);
     assert_eq!(img.words()[4], exit().to_u64());
+}
+
+#[test]
+fn ring_buffer_size_must_be_a_power_of_two_pages() {
+    let mut b = xdp_using(&["rb"]);
+    b.legacy_maps(&[("rb", [27, 0, 0, 5000, 0])]);
+    has(
+        &err(&b.build()),
+        &[
+            "map rb (section maps)",
+            "RINGBUF map: max_entries 5000",
+            "power of two multiple of the 4096-byte page",
+        ],
+    );
+    let mut b = xdp_using(&["q"]);
+    b.legacy_maps(&[("q", [22, 4, 4, 8, 0])]);
+    has(
+        &err(&b.build()),
+        &["map q (section maps)", "QUEUE map", "key size must be 0"],
+    );
+    let mut b = xdp_using(&["rb"]);
+    b.legacy_maps(&[("rb", [27, 0, 0, 8192, 0])]);
+    assert!(load(&b.build(), &Options::default()).is_ok());
 }

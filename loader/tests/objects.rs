@@ -295,7 +295,7 @@ fn unused_percpu_map_does_not_block() {
     let Some(bytes) = object(
         r#"
 struct { __uint(type, 6); __type(key, u32); __type(value, u64); __uint(max_entries, 4); } stats SEC(".maps");
-struct { __uint(type, 27); __uint(max_entries, 4096); } events SEC(".maps");
+struct { __uint(type, 7); __type(key, u32); __type(value, u64); __uint(max_entries, 4096); } events SEC(".maps");
 struct { __uint(type, 1); __type(key, u32); __type(value, u32); __uint(max_entries, 8); } allow SEC(".maps");
 SEC("xdp") int filter(struct xdp_md *ctx) {
     u32 k = ctx->ingress_ifindex;
@@ -325,7 +325,7 @@ SEC("xdp/events") int events_prog(struct xdp_md *ctx) {
         &err_with(&bytes, &program("events_prog")),
         &[
             "map events (section .maps)",
-            "unsupported map type 27 (RINGBUF)",
+            "unsupported map type 7 (STACK_TRACE)",
         ],
     );
 }
@@ -569,6 +569,107 @@ SEC("xdp") int prog(struct xdp_md *ctx) {
     );
 }
 
+/// iproute2's `struct bpf_elf_map` of today (36 bytes, as bpf-examples'
+/// traffic-pacing-edt declares it): read by the definition's size, from the
+/// symbol or (no symbol size) the section's size over the number of maps.
+#[test]
+fn iproute2_36_byte_defs() {
+    let Some(bytes) = object(
+        r#"
+struct bpf_elf_map { u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };
+struct bpf_elf_map SEC("maps") delay = { .type = 1, .size_key = 4, .size_value = 16, .max_elem = 16384, .pinning = 2 };
+struct bpf_elf_map SEC("maps") rates = { .type = 2, .size_key = 4, .size_value = 8, .max_elem = 8, .inner_idx = 3 };
+SEC("tc") int prog(struct __sk_buff *skb) {
+    u32 k = skb->len;
+    if (bpf_map_lookup_elem(&delay, &k)) return 2;
+    return bpf_map_lookup_elem(&rates, &k) ? 0 : 2;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.kind,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("delay", MapType::Hash, 4, 16, 16384),
+            ("rates", MapType::Array, 4, 8, 8),
+        ]
+    );
+    // Without a symbol size: 36 bytes from the section.
+    let img = load(
+        &legacy_object(&words(&[1, 8, 24, 64, 0, 0, 2, 0, 0]), 0),
+        &Options::default(),
+    )
+    .unwrap();
+    let m = &img.maps[0];
+    assert_eq!(
+        (m.kind, m.key_size, m.value_size, m.max_entries),
+        (MapType::Hash, 8, 24, 64)
+    );
+}
+
+/// Maps libbpf creates with sizes the BTF leaves out: a QUEUE without a
+/// key, a RINGBUF without key or value, a PERF_EVENT_ARRAY without key,
+/// value or max_entries (one event per CPU: the device's four engines).
+#[test]
+fn btf_event_and_queue_maps_take_libbpf_defaults() {
+    let Some(bytes) = object(
+        r#"
+struct { __uint(type, 22); __type(value, u32); __uint(max_entries, 8); } q SEC(".maps");
+struct { __uint(type, 27); __uint(max_entries, 8192); } rb SEC(".maps");
+struct { __uint(type, 4); } pe SEC(".maps");
+static long (*push)(void *map, const void *value, u64 flags) = (void *) 87;
+static long (*out)(void *ring, void *data, u64 size, u64 flags) = (void *) 130;
+static long (*perf)(void *ctx, void *map, u64 flags, void *data, u64 size) = (void *) 25;
+SEC("xdp") int prog(struct xdp_md *ctx) {
+    u32 k = ctx->ingress_ifindex;
+    push(&q, &k, 0);
+    out(&rb, &k, 4, 0);
+    return perf(ctx, &pe, 0xffffffffULL, &k, 4) ? 1 : 2;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.kind,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("q", MapType::Queue, 0, 4, 8),
+            ("rb", MapType::Ringbuf, 0, 0, 8192),
+            ("pe", MapType::PerfEventArray, 4, 4, 4),
+        ]
+    );
+    img.program().unwrap();
+}
+
 /// An XDP program referencing map `m`, defined by `def` in section `maps`
 /// with a symbol of `sym_size` bytes (0: no size, the layout comes from
 /// the section).
@@ -623,6 +724,7 @@ fn bad_legacy_def_size() {
             "a legacy map definition of 24 bytes",
             "20 (libbpf",
             "28 (iproute2",
+            "36 (iproute2",
             "32 (eBPFlow",
         ],
     );

@@ -525,12 +525,12 @@ int p(struct xdp_md *ctx)
 
     let big_key = r#"
 #include "nf_common.h"
-struct k { __u8 b[80]; };
+struct k { __u8 b[520]; };
 struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct k); __type(value, __u32); __uint(max_entries, 4); } m SEC(".maps");
+static struct k key;
 SEC("xdp")
 int p(struct xdp_md *ctx)
 {
-	struct k key = {};
 	return bpf_map_lookup_elem(&m, &key) ? XDP_DROP : XDP_PASS;
 }
 "#;
@@ -538,7 +538,7 @@ int p(struct xdp_md *ctx)
         .unwrap()
         .unwrap_err()
         .to_string();
-    assert!(e.contains("map m (section .maps): key of 80 bytes"), "{e}");
+    assert!(e.contains("map m (section .maps): key of 520 bytes"), "{e}");
 
     let helper = r#"
 #include "nf_common.h"

@@ -13,6 +13,13 @@
 //! one [`nfbpf_vm::abi::Runner`] runs them all, and the lines printed and
 //! the packets written go through buffers.
 //!
+//! Events a program sends to the host (RINGBUF records, PERF_EVENT_ARRAY
+//! samples) are printed after their packet's line, in order: text
+//! `INDEX  event ringbuf|perf_event_array MAP [cpu N]  LEN bytes  HEX`,
+//! JSON `{"event": "ringbuf"|"perf_event_array", "packet", "map", "cpu",
+//! "len", "data"}` (data in hex; `cpu` null for a ring buffer); the
+//! summary counts them (`events`).
+//!
 //! `--engine kernel` runs XDP and tc programs on the running Linux kernel instead
 //! (`BPF_PROG_TEST_RUN` through [`nfbpf_loader::kernel`]): same maps and
 //! rules, the same per-packet lines; instructions, cycles and the port of a
@@ -100,6 +107,42 @@ fn skb_fields(o: &mut serde_json::Value, ctx: &[u8], model: bool) {
     }
 }
 
+/// Print the events packet `index` sent to the host (ring buffer records,
+/// perf event samples), in order: one line (or JSON object) each, after
+/// the packet's. Returns how many.
+fn print_events(
+    out: &mut impl Write,
+    json: bool,
+    index: u64,
+    events: &[nfbpf_vm::maps::Event],
+) -> std::io::Result<u64> {
+    use nfbpf_vm::maps::EventSource;
+    for e in events {
+        let hex: String = e.data.iter().map(|b| format!("{b:02x}")).collect();
+        let cpu = match e.source {
+            EventSource::PerfEvent { cpu } => Some(cpu),
+            EventSource::Ringbuf => None,
+        };
+        if json {
+            let o = serde_json::json!({
+                "event": e.source.kind(), "packet": index, "map": e.name, "cpu": cpu,
+                "len": e.data.len(), "data": hex,
+            });
+            writeln!(out, "{o}")?;
+        } else {
+            let cpu = cpu.map_or(String::new(), |c| format!(" cpu {c}"));
+            writeln!(
+                out,
+                "{index:6}  event {} {}{cpu}  {} bytes  {hex}",
+                e.source.kind(),
+                e.name,
+                e.data.len()
+            )?;
+        }
+    }
+    Ok(events.len() as u64)
+}
+
 /// `(action, port)` as the JSON output names them.
 fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
     if abi == Abi::Tc {
@@ -167,7 +210,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let ns_per_cycle = 1_000_000_000 / nfbpf_vm::contract::CLOCK_HZ;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let (mut insns, mut cycles, mut faults) = (0u64, 0u64, 0u64);
+    let (mut insns, mut cycles, mut faults, mut events) = (0u64, 0u64, 0u64, 0u64);
     let mut p = Pkt::default();
     let mut index = 0u64;
     while reader.next_into(&mut p)? {
@@ -219,6 +262,8 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
                 rx.in_port, ex.insns
             )?;
         }
+        let ev = dev.with(|d| d.maps.take_events());
+        events += print_events(&mut out, a.json, index, &ev)?;
         if let Some(w) = writer.as_mut() {
             let frame = if ex.frame.is_empty() {
                 &p.data
@@ -238,6 +283,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": insns, "faults": faults,
+            "events": events,
             "engine": match a.engine { EngineKind::Interp => "interp", EngineKind::Pipeline => "pipeline" },
             "abi": abi.name(),
         });
@@ -252,10 +298,15 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(
             out,
-            "{n} packets: {}; {insns} instructions{}",
+            "{n} packets: {}; {insns} instructions{}{}",
             t.join(", "),
             if a.engine == EngineKind::Pipeline {
                 format!(", {cycles} cycles")
+            } else {
+                String::new()
+            },
+            if events > 0 {
+                format!("; {events} events")
             } else {
                 String::new()
             }
@@ -320,6 +371,7 @@ fn run_kernel(
     let mut redirect_iface = None;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut events = 0u64;
     let mut p = Pkt::default();
     let mut index = 0u64;
     while reader.next_into(&mut p)? {
@@ -349,6 +401,10 @@ fn run_kernel(
                 "-", "-"
             )?;
         }
+        let ev = k
+            .take_events()
+            .map_err(|e| anyhow!("packet {index}: kernel: {e}"))?;
+        events += print_events(&mut out, a.json, index, &ev)?;
         if let Some(w) = writer.as_mut() {
             // tc: shot, stolen and trap consume the packet; ok, unspec and
             // the codes cls_bpf folds into unspec send it up the stack.
@@ -378,7 +434,7 @@ fn run_kernel(
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": null, "faults": 0,
-            "engine": "kernel", "abi": abi.name(),
+            "events": events, "engine": "kernel", "abi": abi.name(),
         });
         for (key, v) in &totals {
             o[*key] = (*v).into();
@@ -386,7 +442,12 @@ fn run_kernel(
         writeln!(out, "{o}")?;
     } else {
         let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(out, "{n} packets: {} (kernel)", t.join(", "))?;
+        let ev = if events > 0 {
+            format!("; {events} events")
+        } else {
+            String::new()
+        };
+        writeln!(out, "{n} packets: {}{ev} (kernel)", t.join(", "))?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -374,10 +374,13 @@ impl Abi {
         }
     }
 
-    /// Widest map key and value, in bytes.
+    /// Widest map key and value of the software engines, in bytes (the
+    /// device's narrower limit for XDP is [`contract::MAX_KEY_BYTES`] /
+    /// [`contract::MAX_VALUE_BYTES`], checked when a program is loaded
+    /// onto it).
     pub const fn max_key_value(self) -> (usize, usize) {
         match self {
-            Abi::Xdp | Abi::Tc => (contract::MAX_KEY_BYTES, contract::MAX_VALUE_BYTES),
+            Abi::Xdp | Abi::Tc => (contract::SW_MAX_KEY_BYTES, contract::SW_MAX_VALUE_BYTES),
             Abi::Sume => (contract::SUME_MAX_KEY_BYTES, contract::SUME_MAX_VALUE_BYTES),
         }
     }

@@ -321,6 +321,54 @@ pub const EALREADY: i64 = 114;
 /// return for what they cannot do.
 pub const ENOTSUPP: i64 = 524;
 
+// ---- Events to the host, queue maps, the remaining simple helpers
+// (software engines: interpreter and pipeline) ----
+
+/// Map types of the software engines that carry data to the host or queue
+/// it (Linux numbers).
+pub const MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
+pub const MAP_TYPE_QUEUE: u32 = 22;
+pub const MAP_TYPE_STACK: u32 = 23;
+pub const MAP_TYPE_RINGBUF: u32 = 27;
+
+/// Their helpers, and the simple ones beside the timer and trace units.
+pub const HELPER_PERF_EVENT_OUTPUT: u32 = 25;
+pub const HELPER_MAP_PUSH_ELEM: u32 = 87;
+pub const HELPER_MAP_POP_ELEM: u32 = 88;
+pub const HELPER_MAP_PEEK_ELEM: u32 = 89;
+pub const HELPER_RINGBUF_OUTPUT: u32 = 130;
+pub const HELPER_RINGBUF_RESERVE: u32 = 131;
+pub const HELPER_RINGBUF_SUBMIT: u32 = 132;
+pub const HELPER_RINGBUF_DISCARD: u32 = 133;
+pub const HELPER_RINGBUF_QUERY: u32 = 134;
+pub const HELPER_KTIME_GET_COARSE_NS: u32 = 160;
+pub const HELPER_TRACE_VPRINTK: u32 = 177;
+
+/// `bpf_perf_event_output` flags: the index (or `BPF_F_CURRENT_CPU`) in
+/// the low 32 bits, the bytes of the packet to append in bits 32..51.
+pub const BPF_F_INDEX_MASK: u64 = 0xffff_ffff;
+pub const BPF_F_CURRENT_CPU: u64 = BPF_F_INDEX_MASK;
+pub const BPF_F_CTXLEN_MASK: u64 = 0xf_ffff << 32;
+/// `bpf_ringbuf_output` flags (wake-up hints; no effect on the data).
+pub const BPF_RB_NO_WAKEUP: u64 = 1;
+pub const BPF_RB_FORCE_WAKEUP: u64 = 2;
+/// `bpf_ringbuf_query` flags.
+pub const BPF_RB_AVAIL_DATA: u64 = 0;
+pub const BPF_RB_RING_SIZE: u64 = 1;
+pub const BPF_RB_CONS_POS: u64 = 2;
+pub const BPF_RB_PROD_POS: u64 = 3;
+/// Bytes of a ring buffer record's header (`u32 len`, `u32 pg_off`).
+pub const RINGBUF_HDR_BYTES: u64 = 8;
+/// A ring buffer's size (its `max_entries`) is a power of two multiple of
+/// the page size (Linux's `ringbuf_map_alloc`, 4 KiB pages on x86-64).
+pub const PAGE_BYTES: u32 = 4096;
+/// `bpf_trace_vprintk`: at most 12 arguments (Linux's
+/// `MAX_BPRINTF_VARARGS`), eight bytes each.
+pub const MAX_BPRINTF_VARARGS: usize = 12;
+/// Errnos of these helpers.
+pub const EAGAIN: i64 = 11;
+pub const EOPNOTSUPP: i64 = 95;
+
 // ---------------------------------------------------------------------------
 // END maps/abi section.
 // ---------------------------------------------------------------------------
@@ -330,14 +378,27 @@ pub const ENOTSUPP: i64 = 524;
 /// programs are a few hundred slots at most).
 pub const IMEM_SLOTS: usize = 4096;
 
-/// Widest map key the map coprocessor holds, in bytes (XDP ABI: keys are
-/// read through a pointer). Project choice: 64 B covers IPv6 5-tuples and
-/// LPM keys (4 B prefix length + 16 B address) with room to spare; the
-/// existing bitstream's 64-bit keys are the SUME ABI's limit below.
+/// Widest map key the device holds, in bytes (XDP ABI: keys are read
+/// through a pointer): the host reaches an entry through the register
+/// map's wide-entry window (`WIDEKEY`, [`crate::regs::WIDE_WORDS`] words),
+/// and the map coprocessor's entry width follows it. Project choice: 64 B
+/// covers IPv6 5-tuples and LPM keys (4 B prefix length + 16 B address)
+/// with room to spare; the existing bitstream's 64-bit keys are the SUME
+/// ABI's limit below. The device refuses wider maps at load
+/// (`loader::device`); the software engines take up to
+/// [`SW_MAX_KEY_BYTES`].
 pub const MAX_KEY_BYTES: usize = 64;
-/// Widest map value the map coprocessor holds, in bytes (XDP ABI).
-/// Project choice: 64 B, one cache-line-sized entry.
+/// Widest map value the device holds, in bytes (XDP ABI), for the same
+/// reason (`WIDEVALUE`, one cache-line-sized entry). The software engines
+/// keep values in memory: their limit is one map's value area
+/// ([`MAP_STRIDE`]).
 pub const MAX_VALUE_BYTES: usize = 64;
+/// Widest map key of the software engines (interpreter, pipeline) for the
+/// XDP and tc ABIs: Linux's (`MAX_BPF_STACK`, a hash map's key comes from
+/// the program's 512-byte stack frame).
+pub const SW_MAX_KEY_BYTES: usize = STACK_FRAME as usize;
+/// Widest map value of the software engines: the value area of one map.
+pub const SW_MAX_VALUE_BYTES: usize = MAP_STRIDE as usize;
 /// SUME ABI: keys and values travel by value in 64-bit registers.
 pub const SUME_MAX_KEY_BYTES: usize = 8;
 /// SUME ABI: see [`SUME_MAX_KEY_BYTES`].

@@ -281,6 +281,17 @@ fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
 fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
 }
+/// `ringbuf_output`: `size` is r3; `perf_event_output`: r5.
+fn lat_r3(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word(a[2])
+}
+fn lat_r5(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word(a[4])
+}
+/// `trace_vprintk`: the format and the argument array.
+fn lat_vprintk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    per_word((a[1] as u32 as u64) + (a[3] as u32 as u64))
+}
 
 /// Every helper unit of the device (both ABIs; SUME's 1..3 take keys and
 /// values by value but cost the same).
@@ -461,6 +472,76 @@ pub const UNITS: &[HelperUnit] = &[
         id: contract::HELPER_FIB_LOOKUP,
         name: "fib_lookup",
         latency: lat_simple,
+        coprocessor: false,
+    },
+    // Queue and event maps and the simple helpers of `events` (software
+    // engines: the device refuses those maps). A value is copied a word
+    // per cycle, as the other copies; queue operations cost a direct
+    // store's access (`MapTable::latency` of their kinds).
+    HelperUnit {
+        id: contract::HELPER_MAP_PUSH_ELEM,
+        name: "map_push_elem",
+        latency: lat_update,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_MAP_POP_ELEM,
+        name: "map_pop_elem",
+        latency: lat_update,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_MAP_PEEK_ELEM,
+        name: "map_peek_elem",
+        latency: lat_lookup,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_RINGBUF_OUTPUT,
+        name: "ringbuf_output",
+        latency: lat_r3,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_RINGBUF_RESERVE,
+        name: "ringbuf_reserve",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_RINGBUF_SUBMIT,
+        name: "ringbuf_submit",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_RINGBUF_DISCARD,
+        name: "ringbuf_discard",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_RINGBUF_QUERY,
+        name: "ringbuf_query",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_PERF_EVENT_OUTPUT,
+        name: "perf_event_output",
+        latency: lat_r5,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_KTIME_GET_COARSE_NS,
+        name: "ktime_get_coarse_ns",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_TRACE_VPRINTK,
+        name: "trace_vprintk",
+        latency: lat_vprintk,
         coprocessor: false,
     },
 ];
@@ -728,20 +809,33 @@ pub fn trace_printk(
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
-    let n = a[1] as u32 as usize;
+    printk(s, engine, mem, a[0], a[1], &[a[2], a[3], a[4]])
+}
+
+/// The body of `trace_printk` and `trace_vprintk`: the format at `fmt`
+/// (`fmt_size` bytes, NUL-terminated) with `args`, into the trace log.
+fn printk(
+    s: &mut DeviceState,
+    engine: usize,
+    mem: &mut Memory,
+    fmt: u64,
+    fmt_size: u64,
+    args: &[u64],
+) -> Result<u64, String> {
+    let n = fmt_size as u32 as usize;
     if n == 0 {
         return Ok(neg(EINVAL));
     }
-    let raw = read(mem, a[0], n, "format")?;
+    let raw = read(mem, fmt, n, "format")?;
     if raw[n - 1] != 0 {
         return Ok(neg(EINVAL));
     }
     let end = raw.iter().position(|&b| b == 0).unwrap_or(n);
     let fmt = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let Some(text) = format_printk(&fmt, [a[2], a[3], a[4]], mem) else {
+    let Some((text, len)) = format_printk_bytes(&fmt, args, mem) else {
         return Ok(neg(EINVAL));
     };
-    let len = text.len() as u64;
+    let len = len as u64;
     let cycle = s.cycle;
     s.log.push(TraceRecord {
         engine,
@@ -752,32 +846,45 @@ pub fn trace_printk(
     Ok(len)
 }
 
-fn c_string(mem: &Memory, mut addr: u64) -> String {
+/// The string at `addr` and its length in bytes.
+fn c_string(mem: &Memory, mut addr: u64) -> (String, usize) {
     let mut out = Vec::new();
     while out.len() < 64 {
         match mem.load(addr, Width::B) {
             Ok(0) => break,
             Ok(b) => out.push(b as u8),
-            Err(_) => return "(efault)".into(),
+            Err(_) => return ("(efault)".into(), 8),
         }
         addr += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    (String::from_utf8_lossy(&out).into_owned(), out.len())
 }
 
-/// The small printf `trace_printk` understands. `None` for a bad format.
-pub fn format_printk(fmt: &str, args: [u64; 3], mem: &Memory) -> Option<String> {
+/// The small printf `trace_printk` understands, with `args` (three for
+/// `trace_printk`, the array's for `trace_vprintk`). `None` for a bad
+/// format or more conversions than arguments.
+pub fn format_printk(fmt: &str, args: &[u64], mem: &Memory) -> Option<String> {
+    format_printk_bytes(fmt, args, mem).map(|(text, _)| text)
+}
+
+/// [`format_printk`] and the bytes Linux writes for it (what the helpers
+/// return): a `%c` or `%s` byte that is not ASCII is one byte there, where
+/// the text shows it as a character.
+pub fn format_printk_bytes(fmt: &str, args: &[u64], mem: &Memory) -> Option<(String, usize)> {
     let mut out = String::new();
+    let mut bytes = 0usize;
     let mut it = fmt.chars().peekable();
     let mut n = 0;
     while let Some(c) = it.next() {
         if c != '%' {
             out.push(c);
+            bytes += c.len_utf8();
             continue;
         }
         if it.peek() == Some(&'%') {
             it.next();
             out.push('%');
+            bytes += 1;
             continue;
         }
         let left = it.next_if_eq(&'-').is_some();
@@ -791,12 +898,13 @@ pub fn format_printk(fmt: &str, args: [u64; 3], mem: &Memory) -> Option<String> 
             longs += 1;
         }
         let conv = it.next()?;
-        if n >= 3 || longs > 2 {
+        if n >= args.len() || longs > 2 {
             return None;
         }
         let v = args[n];
         n += 1;
         let narrow = longs == 0;
+        let mut raw = None;
         let body = match conv {
             'd' | 'i' if narrow => (v as u32 as i32).to_string(),
             'd' | 'i' => (v as i64).to_string(),
@@ -806,12 +914,21 @@ pub fn format_printk(fmt: &str, args: [u64; 3], mem: &Memory) -> Option<String> 
             'x' => format!("{v:x}"),
             'X' if narrow => format!("{:X}", v as u32),
             'X' => format!("{v:X}"),
-            'c' => char::from(v as u8).to_string(),
+            'c' => {
+                raw = Some(1);
+                char::from(v as u8).to_string()
+            }
             'p' => format!("0x{v:x}"),
-            's' => c_string(mem, v),
+            's' => {
+                let (s, n) = c_string(mem, v);
+                raw = Some(n);
+                s
+            }
             _ => return None,
         };
-        let pad = width.saturating_sub(body.chars().count());
+        let raw = raw.unwrap_or(body.len());
+        let pad = width.saturating_sub(raw);
+        bytes += raw + pad;
         if left {
             out.push_str(&body);
             out.extend(std::iter::repeat_n(' ', pad));
@@ -825,7 +942,7 @@ pub fn format_printk(fmt: &str, args: [u64; 3], mem: &Memory) -> Option<String> 
             out.push_str(&body);
         }
     }
-    Some(out)
+    Some((out, bytes))
 }
 
 // ---- Redirect ----
@@ -1175,7 +1292,9 @@ pub fn get_smp_processor_id(
     Ok(engine as u64)
 }
 
-/// Helper ids the XDP ABI provides: every helper unit.
+/// Helper ids the XDP ABI provides: every helper unit but the tc ABI's
+/// own (the queue and event ones of [`events`] on the software engines
+/// only: the device refuses their maps).
 pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_MAP_LOOKUP_ELEM,
     contract::HELPER_MAP_UPDATE_ELEM,
@@ -1194,6 +1313,17 @@ pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_XDP_LOAD_BYTES,
     contract::HELPER_XDP_STORE_BYTES,
     contract::HELPER_FIB_LOOKUP,
+    contract::HELPER_MAP_PUSH_ELEM,
+    contract::HELPER_MAP_POP_ELEM,
+    contract::HELPER_MAP_PEEK_ELEM,
+    contract::HELPER_RINGBUF_OUTPUT,
+    contract::HELPER_RINGBUF_RESERVE,
+    contract::HELPER_RINGBUF_SUBMIT,
+    contract::HELPER_RINGBUF_DISCARD,
+    contract::HELPER_RINGBUF_QUERY,
+    contract::HELPER_PERF_EVENT_OUTPUT,
+    contract::HELPER_KTIME_GET_COARSE_NS,
+    contract::HELPER_TRACE_VPRINTK,
 ];
 
 /// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
@@ -1225,8 +1355,9 @@ pub fn sume_helper_known(id: u32) -> bool {
 /// Helper ids the tc ABI provides (software engines only): map lookup,
 /// update and delete through pointers, the timer (also as
 /// `ktime_get_boot_ns`), PRNG, trace, `get_smp_processor_id`,
-/// `csum_diff`, and the skb helpers of [`tc`]. Not `redirect_map`: Linux
-/// gives it to XDP programs only.
+/// `csum_diff`, the skb helpers of [`tc`], and the queue, event and simple
+/// helpers of [`events`]. Not `redirect_map`: Linux gives it to XDP
+/// programs only.
 pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_MAP_LOOKUP_ELEM,
     contract::HELPER_MAP_UPDATE_ELEM,
@@ -1250,6 +1381,17 @@ pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_KTIME_GET_BOOT_NS,
     contract::HELPER_REDIRECT_NEIGH,
     contract::HELPER_FIB_LOOKUP,
+    contract::HELPER_MAP_PUSH_ELEM,
+    contract::HELPER_MAP_POP_ELEM,
+    contract::HELPER_MAP_PEEK_ELEM,
+    contract::HELPER_RINGBUF_OUTPUT,
+    contract::HELPER_RINGBUF_RESERVE,
+    contract::HELPER_RINGBUF_SUBMIT,
+    contract::HELPER_RINGBUF_DISCARD,
+    contract::HELPER_RINGBUF_QUERY,
+    contract::HELPER_PERF_EVENT_OUTPUT,
+    contract::HELPER_KTIME_GET_COARSE_NS,
+    contract::HELPER_TRACE_VPRINTK,
 ];
 
 /// Helper ids the tc ABI provides.
@@ -1305,6 +1447,23 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_KTIME_GET_BOOT_NS, ktime_get_ns),
         (contract::HELPER_REDIRECT_NEIGH, tc::redirect_neigh),
         (contract::HELPER_FIB_LOOKUP, fib_lookup),
+        (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
+        (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
+        (contract::HELPER_MAP_PEEK_ELEM, events::map_peek_elem),
+        (contract::HELPER_RINGBUF_OUTPUT, events::ringbuf_output),
+        (contract::HELPER_RINGBUF_RESERVE, events::ringbuf_reserve),
+        (contract::HELPER_RINGBUF_SUBMIT, events::ringbuf_submit),
+        (contract::HELPER_RINGBUF_DISCARD, events::ringbuf_discard),
+        (contract::HELPER_RINGBUF_QUERY, events::ringbuf_query),
+        (
+            contract::HELPER_PERF_EVENT_OUTPUT,
+            events::tc_perf_event_output,
+        ),
+        (
+            contract::HELPER_KTIME_GET_COARSE_NS,
+            events::ktime_get_coarse_ns,
+        ),
+        (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
@@ -1333,6 +1492,23 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_XDP_LOAD_BYTES, xdp_load_bytes),
         (contract::HELPER_XDP_STORE_BYTES, xdp_store_bytes),
         (contract::HELPER_FIB_LOOKUP, fib_lookup),
+        (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
+        (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
+        (contract::HELPER_MAP_PEEK_ELEM, events::map_peek_elem),
+        (contract::HELPER_RINGBUF_OUTPUT, events::ringbuf_output),
+        (contract::HELPER_RINGBUF_RESERVE, events::ringbuf_reserve),
+        (contract::HELPER_RINGBUF_SUBMIT, events::ringbuf_submit),
+        (contract::HELPER_RINGBUF_DISCARD, events::ringbuf_discard),
+        (contract::HELPER_RINGBUF_QUERY, events::ringbuf_query),
+        (
+            contract::HELPER_PERF_EVENT_OUTPUT,
+            events::xdp_perf_event_output,
+        ),
+        (
+            contract::HELPER_KTIME_GET_COARSE_NS,
+            events::ktime_get_coarse_ns,
+        ),
+        (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
     ];
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
@@ -1359,6 +1535,7 @@ pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     h
 }
 
+pub mod events;
 pub mod tc;
 
 #[cfg(test)]

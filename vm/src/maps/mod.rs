@@ -59,9 +59,11 @@
 //! updates and deletes are writes, whether or not they succeed.
 
 mod cam;
+pub mod events;
 mod tcam;
 
 pub use cam::{Cam, CamEntry};
+pub use events::{Event, EventSource};
 pub use tcam::{Tcam, TcamEntry, masked, prefix_mask};
 
 use crate::contract::{self, MAP_STRIDE, MAX_MAPS};
@@ -91,6 +93,11 @@ use std::fmt;
 ///   verdict [`crate::abi::Verdict::Host`]); an index is present when its
 ///   first 4 value bytes (CPUMAP's queue size, XSKMAP's socket) are
 ///   non-zero.
+/// - QUEUE and STACK hold values without keys, first in first out and last
+///   in first out (`bpf_map_push_elem`, `_pop_elem`, `_peek_elem`).
+/// - RINGBUF and PERF_EVENT_ARRAY carry events to the host
+///   ([`events`]: `bpf_ringbuf_*`, `bpf_perf_event_output`); the host takes
+///   them with [`MapTable::take_events`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MapType {
     Hash,
@@ -104,13 +111,18 @@ pub enum MapType {
     Cpumap,
     Xskmap,
     DevmapHash,
+    PerfEventArray,
+    Queue,
+    Stack,
+    Ringbuf,
 }
 
 impl MapType {
     /// Every type, in Linux's numbering order.
-    pub const ALL: [MapType; 11] = [
+    pub const ALL: [MapType; 15] = [
         MapType::Hash,
         MapType::Array,
+        MapType::PerfEventArray,
         MapType::PercpuHash,
         MapType::PercpuArray,
         MapType::LruHash,
@@ -119,7 +131,10 @@ impl MapType {
         MapType::Devmap,
         MapType::Cpumap,
         MapType::Xskmap,
+        MapType::Queue,
+        MapType::Stack,
         MapType::DevmapHash,
+        MapType::Ringbuf,
     ];
 
     /// Linux's type number (the TYPEMAP register).
@@ -136,6 +151,10 @@ impl MapType {
             MapType::Cpumap => contract::MAP_TYPE_CPUMAP,
             MapType::Xskmap => contract::MAP_TYPE_XSKMAP,
             MapType::DevmapHash => contract::MAP_TYPE_DEVMAP_HASH,
+            MapType::PerfEventArray => contract::MAP_TYPE_PERF_EVENT_ARRAY,
+            MapType::Queue => contract::MAP_TYPE_QUEUE,
+            MapType::Stack => contract::MAP_TYPE_STACK,
+            MapType::Ringbuf => contract::MAP_TYPE_RINGBUF,
         }
     }
 
@@ -152,6 +171,10 @@ impl MapType {
             contract::MAP_TYPE_CPUMAP => Some(MapType::Cpumap),
             contract::MAP_TYPE_XSKMAP => Some(MapType::Xskmap),
             contract::MAP_TYPE_DEVMAP_HASH => Some(MapType::DevmapHash),
+            contract::MAP_TYPE_PERF_EVENT_ARRAY => Some(MapType::PerfEventArray),
+            contract::MAP_TYPE_QUEUE => Some(MapType::Queue),
+            contract::MAP_TYPE_STACK => Some(MapType::Stack),
+            contract::MAP_TYPE_RINGBUF => Some(MapType::Ringbuf),
             _ => None,
         }
     }
@@ -170,6 +193,10 @@ impl MapType {
             MapType::Cpumap => "CPUMAP",
             MapType::Xskmap => "XSKMAP",
             MapType::DevmapHash => "DEVMAP_HASH",
+            MapType::PerfEventArray => "PERF_EVENT_ARRAY",
+            MapType::Queue => "QUEUE",
+            MapType::Stack => "STACK",
+            MapType::Ringbuf => "RINGBUF",
         }
     }
 
@@ -215,6 +242,18 @@ impl MapType {
         )
     }
 
+    /// Values without keys (QUEUE, STACK), or no values at all (RINGBUF):
+    /// the key-value operations (lookup, update, delete) do not apply.
+    pub const fn is_keyless(self) -> bool {
+        matches!(self, MapType::Queue | MapType::Stack | MapType::Ringbuf)
+    }
+
+    /// Maps the key-value operations do not apply to: the keyless kinds
+    /// and PERF_EVENT_ARRAY (whose values are perf events the host opened).
+    pub const fn has_entries(self) -> bool {
+        !self.is_keyless() && !matches!(self, MapType::PerfEventArray)
+    }
+
     /// Does the map coprocessor (model and RTL) take this type?
     pub const fn on_device(self) -> bool {
         matches!(
@@ -241,6 +280,15 @@ impl MapType {
             MapType::Cpumap | MapType::Xskmap => Some(
                 "the device has no path from an engine to a host CPU's queue or an AF_XDP \
                  socket yet; the interpreter and the pipeline run them (redirects to the host)",
+            ),
+            MapType::Ringbuf | MapType::PerfEventArray => Some(
+                "the device has no path from an engine to the host for events yet; the \
+                 interpreter and the pipeline deliver them to the host (`nfbpf run` prints \
+                 them)",
+            ),
+            MapType::Queue | MapType::Stack => Some(
+                "the map coprocessor has no first-in-first-out or last-in-first-out storage \
+                 yet; the interpreter and the pipeline run QUEUE and STACK maps",
             ),
             _ => None,
         }
@@ -358,9 +406,16 @@ impl MapDef {
         u64::from_le_bytes(b) & self.value_mask()
     }
 
-    /// Bytes of the map's value area.
+    /// Bytes of the map's value area: the values a program reaches by
+    /// address. A ring buffer's is its data area twice, as Linux maps the
+    /// data pages twice so that a record is contiguous across the wrap;
+    /// QUEUE, STACK and PERF_EVENT_ARRAY have none (values go by copy).
     pub fn value_area(&self) -> u64 {
-        self.max_entries as u64 * self.value_size as u64
+        match self.kind {
+            MapType::Ringbuf => 2 * self.max_entries as u64,
+            k if !k.has_entries() => 0,
+            _ => self.max_entries as u64 * self.value_size as u64,
+        }
     }
 
     /// LPM_TRIE: bytes of the data part and the longest prefix.
@@ -389,6 +444,9 @@ impl MapDef {
                 what,
             })
         };
+        if let Some(r) = events::check(self) {
+            return r;
+        }
         if self.key_size == 0 || self.value_size == 0 || self.max_entries == 0 {
             return bad(format!(
                 "key_size {}, value_size {} and max_entries {} must be non-zero",
@@ -489,6 +547,14 @@ pub enum MapError {
     /// Not an errno: the values are lent to a memory that was not passed.
     #[error("map {0}'s values are lent to a program's memory")]
     Lent(usize),
+    /// Not an errno: an operation the map's kind does not have (Linux's
+    /// verifier refuses the program; the host's syscall says EINVAL).
+    #[error("{op} is not an operation of {kind} maps{hint}")]
+    NotOp {
+        kind: &'static str,
+        op: &'static str,
+        hint: &'static str,
+    },
 }
 
 impl MapError {
@@ -608,6 +674,8 @@ struct Row {
     addr: Vec<usize>,
     order: BTreeMap<u64, u32>,
     clock: u64,
+    /// QUEUE and STACK values, ring buffer records, perf events.
+    ev: events::RowEvents,
 }
 
 impl Row {
@@ -641,6 +709,7 @@ impl Row {
             },
             order: BTreeMap::new(),
             clock: 0,
+            ev: events::RowEvents::default(),
         }
     }
 
@@ -866,6 +935,7 @@ impl MapTable {
     pub fn len(&self, index: usize) -> usize {
         match self.rows.get(index).and_then(Option::as_ref) {
             Some(r) if r.def.kind.is_array() => r.def.max_entries as usize,
+            Some(r) if !r.def.kind.has_entries() => r.ev.len(),
             Some(r) => r.count as usize,
             None => 0,
         }
@@ -932,6 +1002,7 @@ impl MapTable {
     fn lookup_inner(&self, handle: u64, key: &[u8]) -> Result<Option<Slot>, MapError> {
         let (i, r) = self.row(handle)?;
         let def = &r.def;
+        events::keyed(def.kind, "lookup")?;
         Self::check_key(def, key)?;
         let found = match def.kind {
             k if k.is_hash() => {
@@ -1015,6 +1086,7 @@ impl MapTable {
         let Some(r) = self.rows[i].as_mut() else {
             return Err(MapError::NoMap(handle));
         };
+        events::keyed(r.def.kind, "update")?;
         Self::check_key(&r.def, key)?;
         if value.len() != r.def.value_size as usize {
             return Err(MapError::Size {
@@ -1144,6 +1216,7 @@ impl MapTable {
         let Some(r) = self.rows[i].as_mut() else {
             return Err(MapError::NoMap(handle));
         };
+        events::keyed(r.def.kind, "delete")?;
         Self::check_key(&r.def, key)?;
         match r.def.kind {
             k if k.is_array() => Err(MapError::Inval),
@@ -1300,6 +1373,7 @@ impl MapTable {
             return Vec::new();
         };
         match r.def.kind {
+            k if !k.has_entries() => Vec::new(),
             k if k.is_hash() => r
                 .own_cam
                 .as_ref()

@@ -174,7 +174,7 @@ fn timer_converts_cycles_at_200_mhz() {
 #[test]
 fn printk_formats() {
     let m = Memory::new();
-    let f = |s: &str, a: [u64; 3]| format_printk(s, a, &m);
+    let f = |s: &str, a: [u64; 3]| format_printk(s, &a, &m);
     assert_eq!(f("x=%d y=%u", [-5i64 as u64, 7, 0]).unwrap(), "x=-5 y=7");
     assert_eq!(
         f("%x %lx %X", [0x1_0000_00ab, 0x1_0000_00ab, 255]).unwrap(),
