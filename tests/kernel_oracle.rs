@@ -1718,6 +1718,71 @@ fn tail_calls_match_the_kernel() {
     }
 }
 
+/// The tail-call program on the two engine models alone (no kernel
+/// needed): each path's expected verdict and packet, before and after the
+/// user fills the ICMP slot.
+#[test]
+fn tail_calls_on_the_engines() {
+    if !clang() {
+        return;
+    }
+    let img = own_program("tail_engines", TAIL_C, Cpu::V3, Some("dispatch"));
+    let prog = img.program().unwrap();
+    let devs = [0, 1].map(|_| {
+        let d = SharedDeviceState::new(UnitsConfig::default());
+        d.with(|s| nfbpf_loader::install::configure_maps(&img, &mut s.maps))
+            .unwrap();
+        d
+    });
+    let send = |pkt: &[u8]| {
+        let (rx, cfg) = (RxMeta::default(), Config::default());
+        let run = |k, d| execute_on(k, img.abi, &prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let a = run(EngineKind::Interp, &devs[0]);
+        let b = run(EngineKind::Pipeline, &devs[1]);
+        assert!(a.fault.is_none(), "{:?}", a.fault);
+        assert_eq!(
+            (a.r0, &a.frame, a.insns),
+            (b.r0, &b.frame, b.insns),
+            "engines differ"
+        );
+        a
+    };
+    let ipv4 = |proto: u8| {
+        let mut f = vec![0u8; 60];
+        f[12] = 8;
+        f[14] = 0x45;
+        f[23] = proto;
+        f
+    };
+    // TCP and UDP: the slots `.values` fills.
+    let tcp = send(&ipv4(6));
+    assert_eq!((tcp.r0, tcp.frame[0], tcp.frame[3]), (3, 0xaa, 0xdd));
+    assert_eq!(send(&ipv4(17)).r0, 1);
+    // ICMP: slot 2 is empty until the user fills it.
+    let icmp = send(&ipv4(1));
+    assert_eq!((icmp.r0, icmp.frame[14]), (2, 2), "fell through");
+    let e = nfbpf_loader::rules::parse("jmp 2 prog:do_icmp", &img.maps).unwrap();
+    for d in &devs {
+        d.with(|s| {
+            s.maps
+                .update(map_handle(e[0].map), &e[0].key, &e[0].value, 0)
+                .value
+        })
+        .unwrap();
+    }
+    let icmp = send(&ipv4(1));
+    assert_eq!((icmp.r0, icmp.frame[1]), (3, 0xbb));
+    // The chain: 33 runs, then the 34th tail call falls through.
+    let chain = send(&ipv4(45));
+    assert_eq!((chain.r0, chain.frame[2]), (3, 33));
+    // Index 12 (non-IPv4, byte 15): past max_entries 8, falls through.
+    let mut other = ipv4(0);
+    other[12] = 0x86;
+    other[15] = 12;
+    let o = send(&other);
+    assert_eq!((o.r0, o.frame[14]), (2, 12));
+}
+
 /// ARRAY_OF_MAPS of ARRAY inner maps and HASH_OF_MAPS of HASH inner maps,
 /// slots filled by `.values` and by the user (rules `map:NAME`); inner
 /// maps read, incremented, inserted and deleted through the pointer an
