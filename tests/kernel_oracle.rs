@@ -1783,6 +1783,91 @@ fn tail_calls_on_the_engines() {
     assert_eq!((o.r0, o.frame[14]), (2, 12));
 }
 
+/// A program alone in its object whose PROG_ARRAY the user fills with the
+/// program itself (katran's root program's shape): 1 + 33 runs a packet.
+const SELF_TAIL_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, 2);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+} again_array SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} runs SEC(".maps");
+
+SEC("xdp")
+int again(struct xdp_md *ctx)
+{
+    __u32 z = 0;
+    __u32 *v = bpf_map_lookup_elem(&runs, &z);
+    if (!v)
+        return XDP_ABORTED;
+    *v += 1;
+    bpf_tail_call(ctx, &again_array, 0);
+    bpf_tail_call(ctx, &again_array, 1);
+    return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn a_program_tail_calls_itself() {
+    if !clang() {
+        return;
+    }
+    let img = own_image("self_tail", SELF_TAIL_C, Cpu::V3);
+    assert!(img.tails.is_empty());
+    let (runs, _) = img.map("runs").unwrap();
+    // The engines alone: 34 runs for the first packet, 68 after two.
+    let dev = SharedDeviceState::new(UnitsConfig::default());
+    dev.with(|s| nfbpf_loader::install::configure_maps(&img, &mut s.maps))
+        .unwrap();
+    let e = nfbpf_loader::rules::parse("again_array 0 prog:again", &img.maps).unwrap();
+    dev.with(|s| {
+        s.maps
+            .update(map_handle(e[0].map), &e[0].key, &e[0].value, 0)
+            .value
+    })
+    .unwrap();
+    let prog = img.program().unwrap();
+    let pkt = packet(&mut Rng(7));
+    for (kind, want) in [(EngineKind::Interp, 34u32), (EngineKind::Pipeline, 68)] {
+        let ex = execute_on(
+            kind,
+            img.abi,
+            &prog,
+            &dev,
+            0,
+            &pkt,
+            &RxMeta::default(),
+            &Config::default(),
+            &mut NoTrace,
+        )
+        .unwrap();
+        assert_eq!(ex.r0, 2, "{kind:?}");
+        let v = dev
+            .with(|s| s.maps.lookup_value(map_handle(runs), &0u32.to_le_bytes()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, want.to_le_bytes(), "{kind:?}");
+    }
+    // And on the kernel.
+    let Some(t) = Triple::with_image("self_tail", img, Cpu::V3) else {
+        return;
+    };
+    rules_into(&t, "again_array 0 prog:again\n");
+    t.traffic(0x5eed_0102, 200, &ifindices());
+}
+
 /// ARRAY_OF_MAPS of ARRAY inner maps and HASH_OF_MAPS of HASH inner maps,
 /// slots filled by `.values` and by the user (rules `map:NAME`); inner
 /// maps read, incremented, inserted and deleted through the pointer an

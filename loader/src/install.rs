@@ -44,7 +44,11 @@ pub enum InstallError {
 /// ([`Image::resident_programs`]) and fill the PROG_ARRAY and map-in-map
 /// slots the object initialises (`.values`).
 pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), InstallError> {
-    if !image.tails.is_empty() {
+    if image
+        .maps
+        .iter()
+        .any(|m| m.kind == nfbpf_vm::maps::MapType::ProgArray)
+    {
         let progs = image
             .resident_programs()
             .map_err(|source| InstallError::Program {
