@@ -214,6 +214,18 @@ impl Image {
         locate(self.prologue_len, &self.functions, pc)
     }
 
+    /// [`Image::locate`] in resident program `program` (1: the entry,
+    /// `k + 2`: `tails[k]`; `abi::Execution::program`).
+    pub fn locate_in(&self, program: u32, pc: usize) -> InsnLoc {
+        match (program as usize)
+            .checked_sub(2)
+            .and_then(|k| self.tails.get(k))
+        {
+            Some(t) => locate(self.prologue_len, &t.functions, pc),
+            None => self.locate(pc),
+        }
+    }
+
     /// objdump-style listing: a header per function (`<name> section S:`),
     /// one line per instruction, relocations and helper names as comments.
     pub fn listing(&self) -> String {

@@ -661,6 +661,9 @@ pub struct Execution {
     /// Clocks from first fetch to verdict (pipeline model only), with the
     /// packet already in FIFO_MD.
     pub cycles: Option<u64>,
+    /// The resident program that ended the run (1: the one run; after
+    /// tail calls, the id of the last one jumped to): where a fault's pc is.
+    pub program: u32,
 }
 
 /// Which engine model runs the program.
@@ -852,6 +855,7 @@ impl Runner {
         // and maps with a zeroed stack, r1 the context and r10 a fresh
         // frame (the prologue), its instructions and clocks added.
         let mut tail: Option<(u32, std::sync::Arc<Program>)> = None;
+        let mut program = 1;
         let (mut insns, mut total_clocks) = (0u64, 0u64);
         let (res, clocks) = loop {
             let (res, clocks) = match (self.pipe.as_mut(), &tail) {
@@ -894,6 +898,7 @@ impl Runner {
                         r.data.fill(0);
                     }
                     tail = Some((id, p));
+                    program = id;
                 }
                 (Ok(_), Some((id, None))) => {
                     let f = crate::interp::Fault {
@@ -937,6 +942,7 @@ impl Runner {
                 helper_cycles: cycles,
                 fault: None,
                 cycles: clocks,
+                program,
             },
             Err(mut f) => {
                 name_ctx_hole(abi, &mut f);
@@ -950,6 +956,7 @@ impl Runner {
                     helper_cycles: cycles,
                     fault: Some(f),
                     cycles: clocks,
+                    program,
                 }
             }
         })
