@@ -31,8 +31,8 @@
 //! map's key or value size; `hex:` bytes must be exactly that size; an
 //! LPM_TRIE key may be an IPv4 prefix `a.b.c.d/len` (Linux's layout: `u32`
 //! prefix length, then the address in network order). A PROG_ARRAY's
-//! value may be `prog:NAME` (a program of the object, by function or
-//! section name), an ARRAY_OF_MAPS or HASH_OF_MAPS value `map:NAME` (a map
+//! value may be `prog:NAME` (a program of the object, by its function's
+//! name), an ARRAY_OF_MAPS or HASH_OF_MAPS value `map:NAME` (a map
 //! of the program that matches the inner map's definition).
 //!
 //! ```
