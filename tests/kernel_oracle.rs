@@ -716,12 +716,18 @@ fn firewall_matches_the_kernel() {
 
 /// A program of this file's own, from C `source`, for `cpu`.
 fn own_image(name: &str, source: &str, cpu: Cpu) -> Image {
+    own_program(name, source, cpu, None)
+}
+
+/// [`own_image`], program `program` of the object.
+fn own_program(name: &str, source: &str, cpu: Cpu, program: Option<&str>) -> Image {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kernel_oracle");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}-{}.c", cpu.flag().trim_start_matches('-')));
     std::fs::write(&path, source).unwrap();
     let opts = Options {
         cpu,
+        program: program.map(String::from),
         ..Options::default()
     };
     load_file(&path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -2016,5 +2022,559 @@ fn cli_prints_events_on_every_engine() {
             .unwrap()
             .contains(&format!("; {} events", interp.len())),
         "{text}"
+    );
+}
+
+/// Tail calls: a dispatcher by IPv4 protocol into three programs (TCP and
+/// UDP slots filled by the object's `.values`, ICMP by the user, as a rules
+/// line), other protocols into a program that tail-calls itself until the
+/// kernel's limit stops it (33 tail calls: the 34th falls through), and
+/// non-IPv4 frames into any slot 0..15 (empty slots and indices past
+/// `max_entries` fall through). Every program counts its runs in a map.
+const TAIL_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 8);
+    __type(key, __u32);
+    __type(value, __u64);
+} hits SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} depth SEC(".maps");
+
+int do_tcp(struct xdp_md *ctx);
+int do_udp(struct xdp_md *ctx);
+int chain(struct xdp_md *ctx);
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, 8);
+    __uint(key_size, sizeof(__u32));
+    __array(values, int (void *));
+} jmp SEC(".maps") = {
+    .values = { [0] = (void *)&do_tcp, [1] = (void *)&do_udp, [4] = (void *)&chain },
+};
+
+static __always_inline void count(__u32 k)
+{
+    __u64 *v = bpf_map_lookup_elem(&hits, &k);
+    if (v)
+        *v += 1;
+}
+
+SEC("xdp")
+int dispatch(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 34 > end)
+        return XDP_PASS;
+    __u32 idx;
+    if (p[12] != 0x08 || p[13] != 0)
+        idx = p[15] & 15;
+    else if (p[23] == 6)
+        idx = 0;
+    else if (p[23] == 17)
+        idx = 1;
+    else if (p[23] == 1)
+        idx = 2;
+    else
+        idx = 3 + (p[23] & 3);
+    __u32 z = 0;
+    __u32 *d = bpf_map_lookup_elem(&depth, &z);
+    if (d)
+        *d = 0;
+    p[3] = 0xdd;
+    bpf_tail_call(ctx, &jmp, idx);
+    count(7);
+    p[14] = (unsigned char)idx;
+    return XDP_PASS;
+}
+
+SEC("xdp")
+int do_tcp(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 34 > end)
+        return XDP_ABORTED;
+    count(0);
+    p[0] = 0xaa;
+    return XDP_TX;
+}
+
+SEC("xdp")
+int do_udp(struct xdp_md *ctx)
+{
+    count(1);
+    return XDP_DROP;
+}
+
+SEC("xdp")
+int do_icmp(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 34 > end)
+        return XDP_ABORTED;
+    count(2);
+    p[1] = 0xbb;
+    return XDP_TX;
+}
+
+SEC("xdp")
+int chain(struct xdp_md *ctx)
+{
+    __u32 z = 0;
+    __u32 *d = bpf_map_lookup_elem(&depth, &z);
+    if (!d)
+        return XDP_ABORTED;
+    *d += 1;
+    count(4);
+    bpf_tail_call(ctx, &jmp, 4);
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 34 > end)
+        return XDP_ABORTED;
+    count(5);
+    p[2] = (unsigned char)*d;
+    return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// Load C `source` of this file's own (its program `program`), or the
+/// loader's error.
+fn own_load(
+    name: &str,
+    source: &str,
+    program: Option<&str>,
+) -> Result<Image, nfbpf_loader::LoadError> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kernel_oracle");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.c"));
+    std::fs::write(&path, source).unwrap();
+    let opts = Options {
+        program: program.map(String::from),
+        ..Options::default()
+    };
+    load_file(&path, &opts)
+}
+
+/// A rules text's entries into the three (map values as the rules
+/// parser makes them: `prog:NAME`, `map:NAME`).
+fn rules_into(t: &Triple, text: &str) {
+    for e in nfbpf_loader::rules::parse(text, &t.image.maps).unwrap() {
+        t.update(e.map, &e.key, &e.value);
+    }
+}
+
+#[test]
+fn tail_calls_match_the_kernel() {
+    if !clang() {
+        return;
+    }
+    for cpu in CPUS {
+        let img = own_program("tail", TAIL_C, cpu, Some("dispatch"));
+        let mut tails: Vec<&str> = img.tails.iter().map(|t| t.function.as_str()).collect();
+        tails.sort();
+        assert_eq!(tails, ["chain", "do_icmp", "do_tcp", "do_udp"]);
+        let jmp = img.map("jmp").unwrap().1;
+        assert_eq!(jmp.kind, nfbpf_loader::MapType::ProgArray);
+        assert_eq!(jmp.programs[0], "dispatch");
+        let Some(t) = Triple::with_image("tail", img, cpu) else {
+            return;
+        };
+        rules_into(&t, "jmp 2 prog:do_icmp\n");
+        let mut r = Rng(0x5eed_0100);
+        let (mut chained, mut through) = (0, 0);
+        for n in 0..PACKETS {
+            let p = packet(&mut r);
+            let ex = t.send(n, &p, ifindices()[0]);
+            if p.len() >= 34
+                && p[12..14] == [8, 0]
+                && ![1, 6, 17].contains(&p[23])
+                && p[23] & 3 == 1
+            {
+                // Into the chain: 33 runs of it, the 34th tail call falls
+                // through.
+                assert_eq!(ex.frame[2], 33, "packet {n}: chain depth");
+                assert_eq!(ex.r0, 3);
+                chained += 1;
+            }
+            if ex.r0 == 2 && p.len() >= 34 {
+                through += 1;
+            }
+        }
+        t.compare_maps();
+        let hits = t.kernel.entries(t.image.map("hits").unwrap().0).unwrap();
+        let count = |k: usize| u64::from_le_bytes(hits[k].1[..8].try_into().unwrap());
+        assert!(
+            chained > 0 && through > 0 && (0..3).all(|k| count(k) > 0),
+            "coverage: {chained} chained, {through} fell through, hits {:?}",
+            (0..8).map(count).collect::<Vec<_>>()
+        );
+        assert_eq!(count(4), 33 * count(5), "every chain runs 33 times");
+    }
+}
+
+/// The tail-call program on the two engine models alone (no kernel
+/// needed): each path's expected verdict and packet, before and after the
+/// user fills the ICMP slot.
+#[test]
+fn tail_calls_on_the_engines() {
+    if !clang() {
+        return;
+    }
+    let img = own_program("tail_engines", TAIL_C, Cpu::V3, Some("dispatch"));
+    let prog = img.program().unwrap();
+    let devs = [0, 1].map(|_| {
+        let d = SharedDeviceState::new(UnitsConfig::default());
+        d.with(|s| nfbpf_loader::install::configure_maps(&img, &mut s.maps))
+            .unwrap();
+        d
+    });
+    let send = |pkt: &[u8]| {
+        let (rx, cfg) = (RxMeta::default(), Config::default());
+        let run = |k, d| execute_on(k, img.abi, &prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let a = run(EngineKind::Interp, &devs[0]);
+        let b = run(EngineKind::Pipeline, &devs[1]);
+        assert!(a.fault.is_none(), "{:?}", a.fault);
+        assert_eq!(
+            (a.r0, &a.frame, a.insns),
+            (b.r0, &b.frame, b.insns),
+            "engines differ"
+        );
+        a
+    };
+    let ipv4 = |proto: u8| {
+        let mut f = vec![0u8; 60];
+        f[12] = 8;
+        f[14] = 0x45;
+        f[23] = proto;
+        f
+    };
+    // TCP and UDP: the slots `.values` fills.
+    let tcp = send(&ipv4(6));
+    assert_eq!((tcp.r0, tcp.frame[0], tcp.frame[3]), (3, 0xaa, 0xdd));
+    assert_eq!(send(&ipv4(17)).r0, 1);
+    // ICMP: slot 2 is empty until the user fills it.
+    let icmp = send(&ipv4(1));
+    assert_eq!((icmp.r0, icmp.frame[14]), (2, 2), "fell through");
+    let e = nfbpf_loader::rules::parse("jmp 2 prog:do_icmp", &img.maps).unwrap();
+    for d in &devs {
+        d.with(|s| {
+            s.maps
+                .update(map_handle(e[0].map), &e[0].key, &e[0].value, 0)
+                .value
+        })
+        .unwrap();
+    }
+    let icmp = send(&ipv4(1));
+    assert_eq!((icmp.r0, icmp.frame[1]), (3, 0xbb));
+    // The chain: 33 runs, then the 34th tail call falls through.
+    let chain = send(&ipv4(45));
+    assert_eq!((chain.r0, chain.frame[2]), (3, 33));
+    // Index 12 (non-IPv4, byte 15): past max_entries 8, falls through.
+    let mut other = ipv4(0);
+    other[12] = 0x86;
+    other[15] = 12;
+    let o = send(&other);
+    assert_eq!((o.r0, o.frame[14]), (2, 12));
+}
+
+/// A program alone in its object whose PROG_ARRAY the user fills with the
+/// program itself (katran's root program's shape): 1 + 33 runs a packet.
+const SELF_TAIL_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, 2);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+} again_array SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} runs SEC(".maps");
+
+SEC("xdp")
+int again(struct xdp_md *ctx)
+{
+    __u32 z = 0;
+    __u32 *v = bpf_map_lookup_elem(&runs, &z);
+    if (!v)
+        return XDP_ABORTED;
+    *v += 1;
+    bpf_tail_call(ctx, &again_array, 0);
+    bpf_tail_call(ctx, &again_array, 1);
+    return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn a_program_tail_calls_itself() {
+    if !clang() {
+        return;
+    }
+    let img = own_image("self_tail", SELF_TAIL_C, Cpu::V3);
+    assert!(img.tails.is_empty());
+    let (runs, _) = img.map("runs").unwrap();
+    // The engines alone: 34 runs for the first packet, 68 after two.
+    let dev = SharedDeviceState::new(UnitsConfig::default());
+    dev.with(|s| nfbpf_loader::install::configure_maps(&img, &mut s.maps))
+        .unwrap();
+    let e = nfbpf_loader::rules::parse("again_array 0 prog:again", &img.maps).unwrap();
+    dev.with(|s| {
+        s.maps
+            .update(map_handle(e[0].map), &e[0].key, &e[0].value, 0)
+            .value
+    })
+    .unwrap();
+    let prog = img.program().unwrap();
+    let pkt = packet(&mut Rng(7));
+    for (kind, want) in [(EngineKind::Interp, 34u32), (EngineKind::Pipeline, 68)] {
+        let ex = execute_on(
+            kind,
+            img.abi,
+            &prog,
+            &dev,
+            0,
+            &pkt,
+            &RxMeta::default(),
+            &Config::default(),
+            &mut NoTrace,
+        )
+        .unwrap();
+        assert_eq!(ex.r0, 2, "{kind:?}");
+        let v = dev
+            .with(|s| s.maps.lookup_value(map_handle(runs), &0u32.to_le_bytes()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, want.to_le_bytes(), "{kind:?}");
+    }
+    // And on the kernel.
+    let Some(t) = Triple::with_image("self_tail", img, Cpu::V3) else {
+        return;
+    };
+    rules_into(&t, "again_array 0 prog:again\n");
+    t.traffic(0x5eed_0102, 200, &ifindices());
+}
+
+/// ARRAY_OF_MAPS of ARRAY inner maps and HASH_OF_MAPS of HASH inner maps,
+/// slots filled by `.values` and by the user (rules `map:NAME`); inner
+/// maps read, incremented, inserted and deleted through the pointer an
+/// outer lookup returns.
+const MAP_IN_MAP_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct inner_arr {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 4);
+    __type(key, __u32);
+    __type(value, __u64);
+} in_a SEC(".maps"), in_b SEC(".maps");
+
+struct inner_hash {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 8);
+    __type(key, __u32);
+    __type(value, __u64);
+} in_c SEC(".maps"), in_d SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 4);
+    __type(key, __u32);
+    __array(values, struct inner_arr);
+} outer_arr SEC(".maps") = {
+    .values = { [0] = &in_a, [2] = &in_b },
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, 4);
+    __type(key, __u32);
+    __array(values, struct inner_hash);
+} outer_hash SEC(".maps") = {
+    .values = { [1] = &in_c },
+};
+
+SEC("xdp")
+int mim(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 34 > end)
+        return XDP_PASS;
+    __u32 k = p[14] & 3;
+    __u32 slot = p[15] & 7;
+    int verdict = XDP_PASS;
+    void *inner = bpf_map_lookup_elem(&outer_arr, &k);
+    if (inner) {
+        __u64 *v = bpf_map_lookup_elem(inner, &slot);
+        if (v) {
+            *v += p[16] + 1;
+            p[0] = (unsigned char)*v;
+            verdict = XDP_TX;
+        } else {
+            p[0] = 0xee;
+        }
+    }
+    __u32 hk = p[17] & 3;
+    void *h = bpf_map_lookup_elem(&outer_hash, &hk);
+    if (h) {
+        __u64 *v = bpf_map_lookup_elem(h, &slot);
+        if (v) {
+            *v += 1;
+            p[1] = (unsigned char)*v;
+            if (p[18] & 1)
+                bpf_map_delete_elem(h, &slot);
+        } else {
+            __u64 one = p[19];
+            long r = bpf_map_update_elem(h, &slot, &one, BPF_NOEXIST);
+            p[1] = (unsigned char)r;
+            return XDP_DROP;
+        }
+    }
+    return verdict;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn map_in_map_matches_the_kernel() {
+    if !clang() {
+        return;
+    }
+    for cpu in CPUS {
+        let img = own_image("map_in_map", MAP_IN_MAP_C, cpu);
+        let mut names: Vec<&str> = img.maps.iter().map(|m| m.name.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["in_a", "in_b", "in_c", "in_d", "outer_arr", "outer_hash"]
+        );
+        let Some(t) = Triple::with_image("map_in_map", img, cpu) else {
+            return;
+        };
+        rules_into(&t, "outer_arr 3 map:in_a\nouter_hash 2 map:in_d\n");
+        let seen = t.traffic(0x5eed_0101, PACKETS, &ifindices());
+        assert!(
+            seen[1] > 0 && seen[2] > 0 && seen[3] > 0,
+            "drop, pass and tx: {seen:?}"
+        );
+        for inner in ["in_a", "in_b", "in_c", "in_d"] {
+            let (i, _) = t.image.map(inner).unwrap();
+            assert!(
+                !t.kernel
+                    .entries(i)
+                    .unwrap()
+                    .iter()
+                    .all(|(_, v)| v.iter().all(|&b| b == 0)),
+                "inner map {inner} was never written"
+            );
+        }
+    }
+}
+
+/// The errors name what is missing and where.
+#[test]
+fn tail_call_and_map_in_map_errors_name_the_cause() {
+    if !clang() {
+        return;
+    }
+    // A `.values` slot naming a subprogram, not a program.
+    let src = TAIL_C.replace(
+        "[4] = (void *)&chain",
+        "[4] = (void *)&chain, [5] = (void *)&helper",
+    ).replace(
+        "int chain(struct xdp_md *ctx);",
+        "int chain(struct xdp_md *ctx);\n__attribute__((noinline)) int helper(struct xdp_md *ctx) { return ctx->data_end > ctx->data; }",
+    );
+    let e = own_load("tail_missing", &src, Some("dispatch"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("jmp")
+            && e.contains(".values[5]")
+            && e.contains("program helper is not one of the object's XDP programs")
+            && e.contains("(dispatch, do_tcp"),
+        "{e}"
+    );
+    // A rules line naming a program the object does not have.
+    let img = own_load("tail_ok", TAIL_C, Some("dispatch")).unwrap();
+    let e = nfbpf_loader::rules::parse("jmp 3 prog:nope\n", &img.maps)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("rules line 1: `jmp 3 prog:nope`")
+            && e.contains("no program `nope` for PROG_ARRAY `jmp`"),
+        "{e}"
+    );
+    // The device refuses tail calls, naming the helper and the place.
+    let e = nfbpf_loader::device::check_abi(&img)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("helper 12 tail_call") && e.contains("dispatch"),
+        "{e}"
+    );
+    // The device's map table (TYPEMAP) refuses the three types, naming
+    // each and why.
+    for (code, name, why) in [
+        (3, "PROG_ARRAY", "tail calls"),
+        (12, "ARRAY_OF_MAPS", "map-in-map"),
+        (13, "HASH_OF_MAPS", "map-in-map"),
+    ] {
+        let e = nfbpf_vm::maps::MapDef::from_masks(code, 0xffff_ffff, 0xffff_ffff, 4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{name} maps are not on the device")) && e.contains(why),
+            "{e}"
+        );
+    }
+    // A map-in-map without its inner map's definition.
+    let src = MAP_IN_MAP_C
+        .replace("    __array(values, struct inner_arr);\n} outer_arr SEC(\".maps\") = {\n    .values = { [0] = &in_a, [2] = &in_b },\n};", "    __type(value, __u32);\n} outer_arr SEC(\".maps\");");
+    assert_ne!(src, MAP_IN_MAP_C);
+    let e = own_load("mim_no_inner", &src, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("outer_arr") && e.contains("ARRAY_OF_MAPS needs its inner map's definition"),
+        "{e}"
+    );
+    // A map of another shape put in a map-in-map slot.
+    let img = own_load("mim_ok", MAP_IN_MAP_C, None).unwrap();
+    let e = nfbpf_loader::rules::parse("outer_arr 1 map:in_c\n", &img.maps)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("map `in_c` (HASH") && e.contains("inner map of `outer_arr`"),
+        "{e}"
     );
 }

@@ -18,7 +18,7 @@ fn tmp(d: &tempfile::TempDir, name: &str) -> PathBuf {
     d.path().join(name)
 }
 
-/// Two XDP programs and a PROG_ARRAY map (a type nfbpf does not run yet)
+/// Two XDP programs and a SOCKMAP map (a type nfbpf does not run)
 /// only `count_all` uses; `flows` has
 /// no max_entries.
 const TWO_XDP: &str = r#"
@@ -29,7 +29,7 @@ typedef unsigned long long u64;
 #define __type(name, val) typeof(val) *name
 struct xdp_md { u32 data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; };
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *) 1;
-struct { __uint(type, 3); __type(key, u32); __type(value, u32); __uint(max_entries, 1); } stats SEC(".maps");
+struct { __uint(type, 15); __type(key, u32); __type(value, u32); __uint(max_entries, 1); } stats SEC(".maps");
 struct { __uint(type, 1); __type(key, u32); __type(value, u32); } flows SEC(".maps");
 SEC("xdp") int pass_all(struct xdp_md *ctx) { return 2; }
 SEC("xdp/drop") int drop_all(struct xdp_md *ctx) { return 1; }
@@ -89,7 +89,7 @@ fn run_needs_program_and_takes_it_by_function_or_section() {
             "{name}: {out}"
         );
     }
-    // -v names the program and the maps left out (the PROG_ARRAY only
+    // -v names the program and the maps left out (the SOCKMAP only
     // count_all uses does not stop drop_all).
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap, "--program", "drop_all", "-v"]);
     assert_eq!(code, 0, "{err}");
@@ -102,7 +102,7 @@ fn run_needs_program_and_takes_it_by_function_or_section() {
     let (code, _, err) = nfbpf(&["run", &prog, "--pcap", &pcap, "--program", "count_all"]);
     assert_eq!(code, 5);
     assert!(
-        err.contains("map stats (section .maps)") && err.contains("PROG_ARRAY"),
+        err.contains("map stats (section .maps)") && err.contains("SOCKMAP"),
         "{err}"
     );
 }

@@ -57,8 +57,8 @@ pub enum Extra {
         elem: u32,
         nelems: u32,
     },
-    /// STRUCT/UNION members: (name_off, type).
-    Members(Vec<(u32, u32)>),
+    /// STRUCT/UNION members: (name_off, type, offset in bits).
+    Members(Vec<(u32, u32, u32)>),
     /// DATASEC entries: (type, offset, size).
     Vars(Vec<(u32, u32, u32)>),
 }
@@ -90,6 +90,13 @@ pub struct MapFields {
     pub value_size: Option<u32>,
     pub max_entries: Option<u32>,
     pub map_flags: Option<u32>,
+    /// `__array(values, ...)` (PROG_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS):
+    /// byte offset of the member, where `.values = { ... }` initialisers
+    /// lie (8 bytes each, relocated to a program or a map).
+    pub values_at: Option<u32>,
+    /// Map-in-map: the inner map's definition (the template every inner
+    /// map must match), from `__array(values, struct { ... })`.
+    pub inner: Option<Box<MapFields>>,
 }
 
 /// A map variable of the `.maps` DATASEC.
@@ -179,8 +186,7 @@ impl<'a> Btf<'a> {
                 KIND_STRUCT | KIND_UNION => {
                     let mut m = Vec::with_capacity(vlen.min(1024));
                     for _ in 0..vlen {
-                        m.push((rd(p)?, rd(p + 4)?));
-                        rd(p + 8)?;
+                        m.push((rd(p)?, rd(p + 4)?, rd(p + 8)? & 0xff_ffff));
                         p += 12;
                     }
                     Extra::Members(m)
@@ -341,6 +347,71 @@ impl<'a> Btf<'a> {
             .map_err(|_| err(p.at, format!("map key/value of {size} bytes is too large")))
     }
 
+    /// The attributes of map definition `st` (a struct of `__uint`,
+    /// `__type` and `__array` members); `outer`: `values` may give the
+    /// slots' type (an inner definition has none).
+    fn map_fields(&self, st: &Type, name: &str, outer: bool) -> Result<MapFields, LoadError> {
+        let Extra::Members(members) = &st.extra else {
+            return Err(err(
+                st.at,
+                format!("map {name}: definition is not a struct"),
+            ));
+        };
+        let mut f = MapFields::default();
+        for &(moff, mty, bits) in members {
+            let mname = self.str_at(moff, st.at)?;
+            match mname.as_str() {
+                "type" => f.map_type = Some(self.uint_member(mty, st.at)?),
+                "max_entries" => f.max_entries = Some(self.uint_member(mty, st.at)?),
+                "map_flags" => f.map_flags = Some(self.uint_member(mty, st.at)?),
+                "key_size" => f.key_size = Some(self.uint_member(mty, st.at)?),
+                "value_size" => f.value_size = Some(self.uint_member(mty, st.at)?),
+                "key" => f.key_size = Some(self.type_member(mty, st.at)?),
+                "value" => f.value_size = Some(self.type_member(mty, st.at)?),
+                // Host-side attributes with no meaning on the device.
+                "pinning" | "numa_node" | "map_extra" => {
+                    self.uint_member(mty, st.at)?;
+                }
+                "values" if outer => {
+                    // `__array(values, T)`: `T *values[]`, T a map
+                    // definition (map-in-map) or a function (PROG_ARRAY).
+                    let a = self.strip(mty, st.at)?;
+                    let Extra::Array { elem, .. } = a.extra else {
+                        return Err(err(
+                            a.at,
+                            format!(
+                                "map {name}: `values` is not an array (expected __array(values, T))"
+                            ),
+                        ));
+                    };
+                    let p = self.strip(elem, a.at)?;
+                    if p.kind != KIND_PTR {
+                        return Err(err(
+                            p.at,
+                            format!("map {name}: `values` elements are not pointers"),
+                        ));
+                    }
+                    let t = self.strip(p.size_or_type, p.at)?;
+                    if t.kind == KIND_STRUCT {
+                        f.inner = Some(Box::new(self.map_fields(
+                            t,
+                            &format!("{name} (inner map)"),
+                            false,
+                        )?));
+                    }
+                    f.values_at = Some(bits / 8);
+                }
+                other => {
+                    return Err(err(
+                        st.at,
+                        format!("map {name}: unknown map attribute `{other}`"),
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+
     /// The maps of the DATASEC named `.maps` (empty if there is none).
     pub fn maps(&self) -> Result<Vec<BtfMap>, LoadError> {
         let mut out = Vec::new();
@@ -358,50 +429,13 @@ impl<'a> Btf<'a> {
                 }
                 let name = self.name(var)?;
                 let st = self.strip(var.size_or_type, var.at)?;
-                let Extra::Members(members) = &st.extra else {
-                    return Err(err(
-                        st.at,
-                        format!("map {name}: definition is not a struct"),
-                    ));
-                };
-                if st.kind != KIND_STRUCT {
+                if st.kind != KIND_STRUCT || !matches!(st.extra, Extra::Members(_)) {
                     return Err(err(
                         st.at,
                         format!("map {name}: definition is not a struct"),
                     ));
                 }
-                let fields = || -> Result<MapFields, LoadError> {
-                    let mut f = MapFields::default();
-                    for &(moff, mty) in members {
-                        let mname = self.str_at(moff, st.at)?;
-                        match mname.as_str() {
-                            "type" => f.map_type = Some(self.uint_member(mty, st.at)?),
-                            "max_entries" => f.max_entries = Some(self.uint_member(mty, st.at)?),
-                            "map_flags" => f.map_flags = Some(self.uint_member(mty, st.at)?),
-                            "key_size" => f.key_size = Some(self.uint_member(mty, st.at)?),
-                            "value_size" => f.value_size = Some(self.uint_member(mty, st.at)?),
-                            "key" => f.key_size = Some(self.type_member(mty, st.at)?),
-                            "value" => f.value_size = Some(self.type_member(mty, st.at)?),
-                            // Host-side attributes with no meaning on the device.
-                            "pinning" | "numa_node" | "map_extra" => {
-                                self.uint_member(mty, st.at)?;
-                            }
-                            "values" => {
-                                return Err(err(
-                                    st.at,
-                                    format!("map {name}: map-in-map (`values`) is not supported"),
-                                ));
-                            }
-                            other => {
-                                return Err(err(
-                                    st.at,
-                                    format!("map {name}: unknown map attribute `{other}`"),
-                                ));
-                            }
-                        }
-                    }
-                    Ok(f)
-                };
+                let fields = || self.map_fields(st, &name, true);
                 let (fields, problem) = match fields() {
                     Ok(f) => (f, None),
                     Err(LoadError::Btf { offset, msg }) => {

@@ -233,6 +233,19 @@ fn narrow_update(
 /// run on the software engines (interpreter, pipeline model) and the
 /// kernel only.
 pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
+    // Tail calls: refused before any register is written, naming the call.
+    if let Some(pc) = image.insns.iter().position(|i| {
+        nfbpf_vm::build::is(i, nfbpf_vm::isa::Kind::Call)
+            && i.imm as u32 == nfbpf_vm::contract::HELPER_TAIL_CALL
+    }) {
+        return Err(ProgramError::Abi(format!(
+            "{} calls helper 12 tail_call ({}): an engine's instruction memory holds one \
+             program and the device has no jump to another resident program yet; tail calls \
+             run on the interpreter, the pipeline model and the kernel",
+            image.function,
+            image.locate(pc)
+        )));
+    }
     match image.abi {
         Abi::Xdp | Abi::Sume => {
             // Helpers only the software engines run, named with the first

@@ -86,6 +86,23 @@ pub struct Image {
     /// Maps of the object the program does not reference, left out of
     /// [`Image::maps`] (a map only another program of the object uses).
     pub dropped_maps: Vec<String>,
+    /// Tail calls: when the program uses a PROG_ARRAY, the object's other
+    /// programs of its type, each a program of its own (prologue, entry,
+    /// subprograms) linked against [`Image::maps`]. With the entry they are
+    /// the resident programs a PROG_ARRAY slot names by id: 1 the entry,
+    /// `k + 2` `tails[k]` ([`crate::maps::ImageMap::programs`]).
+    pub tails: Vec<Tail>,
+}
+
+/// A program a tail call can jump to ([`Image::tails`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    pub function: String,
+    pub section: String,
+    /// Prologue first, as [`Image::insns`].
+    pub insns: Vec<Insn>,
+    pub functions: Vec<Function>,
+    pub relocations: Vec<Relocation>,
 }
 
 /// Why an image cannot be placed at a map-table row.
@@ -109,6 +126,15 @@ impl Image {
         Program::with_limits(self.insns.clone(), &self.limits())
     }
 
+    /// The resident programs, validated and decoded, in id order (the
+    /// entry, then [`Image::tails`]): what PROG_ARRAY slots name.
+    pub fn resident_programs(&self) -> Result<Vec<Program>, ValidationError> {
+        std::iter::once(&self.insns)
+            .chain(self.tails.iter().map(|t| &t.insns))
+            .map(|i| Program::with_limits(i.clone(), &self.limits()))
+            .collect()
+    }
+
     /// The instructions as the 64-bit words the instruction memory stores
     /// (what the device's `HIINST`/`LOINST` writes carry).
     pub fn words(&self) -> Vec<u64> {
@@ -128,15 +154,21 @@ impl Image {
             });
         }
         let mut out = self.clone();
-        for r in &self.relocations {
-            let value = match r.target {
-                Target::MapHandle { map } => contract::map_handle(base + map),
-                Target::MapValue { map, offset } => contract::map_handle(base + map) + offset,
-                Target::Call { .. } => continue,
-            };
-            // Relocations of map references are on `lddw` (two slots).
-            out.insns[r.pc].imm = value as u32 as i32;
-            out.insns[r.pc + 1].imm = (value >> 32) as u32 as i32;
+        let place = |insns: &mut Vec<Insn>, relocations: &[Relocation]| {
+            for r in relocations {
+                let value = match r.target {
+                    Target::MapHandle { map } => contract::map_handle(base + map),
+                    Target::MapValue { map, offset } => contract::map_handle(base + map) + offset,
+                    Target::Call { .. } => continue,
+                };
+                // Relocations of map references are on `lddw` (two slots).
+                insns[r.pc].imm = value as u32 as i32;
+                insns[r.pc + 1].imm = (value >> 32) as u32 as i32;
+            }
+        };
+        place(&mut out.insns, &self.relocations);
+        for t in &mut out.tails {
+            place(&mut t.insns, &t.relocations);
         }
         out.map_base = base;
         Ok(out)
@@ -180,6 +212,18 @@ impl Image {
     /// Where the slot at image pc `pc` came from.
     pub fn locate(&self, pc: usize) -> InsnLoc {
         locate(self.prologue_len, &self.functions, pc)
+    }
+
+    /// [`Image::locate`] in resident program `program` (1: the entry,
+    /// `k + 2`: `tails[k]`; `abi::Execution::program`).
+    pub fn locate_in(&self, program: u32, pc: usize) -> InsnLoc {
+        match (program as usize)
+            .checked_sub(2)
+            .and_then(|k| self.tails.get(k))
+        {
+            Some(t) => locate(self.prologue_len, &t.functions, pc),
+            None => self.locate(pc),
+        }
     }
 
     /// objdump-style listing: a header per function (`<name> section S:`),

@@ -7,6 +7,7 @@
 //! is the in-process path the engines use directly (`nfbpf run`, tests).
 
 use crate::image::Image;
+use crate::maps::SlotTarget;
 use nfbpf_vm::maps::{self, MapTable};
 
 /// Why a map could not be installed.
@@ -24,11 +25,38 @@ pub enum InstallError {
         name: String,
         source: maps::MapError,
     },
+    #[error("map {index} `{name}`: .values[{key}]: {source}")]
+    Slot {
+        index: usize,
+        name: String,
+        key: u32,
+        source: maps::MapError,
+    },
+    #[error("tail-call program {name}: {source}")]
+    Program {
+        name: String,
+        source: nfbpf_vm::validate::ValidationError,
+    },
 }
 
 /// Configure rows `image.map_base..` (one per map) of `table` and write
-/// initial data.
+/// initial data; with tail calls, make the image's programs resident
+/// ([`Image::resident_programs`]) and fill the PROG_ARRAY and map-in-map
+/// slots the object initialises (`.values`).
 pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), InstallError> {
+    if image
+        .maps
+        .iter()
+        .any(|m| m.kind == nfbpf_vm::maps::MapType::ProgArray)
+    {
+        let progs = image
+            .resident_programs()
+            .map_err(|source| InstallError::Program {
+                name: image.function.clone(),
+                source,
+            })?;
+        table.set_programs(progs.into_iter().map(std::sync::Arc::new).collect());
+    }
     for (index, m) in image.maps.iter().enumerate() {
         table
             .configure(image.map_base + index, m.def.clone())
@@ -52,6 +80,33 @@ pub fn configure_maps(image: &Image, table: &mut MapTable) -> Result<(), Install
                 .map_err(|source| InstallError::Initial {
                     index,
                     name: m.name.clone(),
+                    source,
+                })?;
+        }
+    }
+    for (index, m) in image.maps.iter().enumerate() {
+        for (key, target) in &m.slots {
+            let id = match target {
+                SlotTarget::Map(i) => image.map_row(*i) as u32 + 1,
+                SlotTarget::Program(p) => m
+                    .programs
+                    .iter()
+                    .position(|n| n == p)
+                    .map_or(0, |k| k as u32 + 1),
+            };
+            let handle = nfbpf_vm::contract::map_handle(image.map_base + index);
+            table
+                .update(
+                    handle,
+                    &key.to_le_bytes(),
+                    &id.to_le_bytes(),
+                    nfbpf_vm::contract::BPF_ANY,
+                )
+                .value
+                .map_err(|source| InstallError::Slot {
+                    index,
+                    name: m.name.clone(),
+                    key: *key,
                     source,
                 })?;
         }

@@ -53,6 +53,7 @@ const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_MAP_LOOKUP_AND_DELETE_ELEM: libc::c_long = 21;
 
 const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
@@ -225,6 +226,9 @@ struct KernelMap {
     name: String,
     /// Where its events are read (RINGBUF, PERF_EVENT_ARRAY).
     events: Option<events::Reader>,
+    kind: MapType,
+    /// The kernel's id of the map (what a map-in-map lookup returns).
+    id: u32,
 }
 
 /// An image loaded into the kernel, with its maps.
@@ -240,6 +244,11 @@ pub struct KernelProgram {
     prog: OwnedFd,
     abi: Abi,
     maps: Vec<KernelMap>,
+    /// Tail calls: the image's other resident programs ([`Image::tails`]);
+    /// the kernel's ids of the entry and of these, in our id order (a
+    /// PROG_ARRAY holds fds going in and gives ids back).
+    tails: Vec<OwnedFd>,
+    prog_ids: Vec<u32>,
     cpu: usize,
     possible_cpus: usize,
 }
@@ -426,8 +435,18 @@ fn kernel_flags(m: &crate::maps::ImageMap) -> u32 {
 /// The image's instructions in Linux's form: map `lddw`s with their pseudo
 /// sources and fds, the prologue dropped.
 fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
-    let mut insns = image.insns.clone();
-    for r in &image.relocations {
+    kernel_insns_of(&image.insns, &image.relocations, image.prologue_len, fds)
+}
+
+/// [`kernel_insns`] of one resident program's instructions.
+fn kernel_insns_of(
+    insns: &[nfbpf_vm::Insn],
+    relocations: &[crate::image::Relocation],
+    prologue_len: usize,
+    fds: &[i32],
+) -> Result<Vec<u8>, KernelError> {
+    let mut insns = insns.to_vec();
+    for r in relocations {
         let (map, src, next) = match r.target {
             Target::MapHandle { map } => (map, BPF_PSEUDO_MAP_FD, 0),
             Target::MapValue { map, offset } => (
@@ -442,7 +461,7 @@ fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
             ),
             Target::Call { .. } => continue,
         };
-        if r.pc < image.prologue_len
+        if r.pc < prologue_len
             || r.pc + 1 >= insns.len()
             || !nfbpf_vm::build::has_opcode(&insns[r.pc], nfbpf_vm::isa::Kind::Lddw)
         {
@@ -458,7 +477,7 @@ fn kernel_insns(image: &Image, fds: &[i32]) -> Result<Vec<u8>, KernelError> {
         insns[r.pc].imm = fd;
         insns[r.pc + 1].imm = next;
     }
-    Ok(insns[image.prologue_len..]
+    Ok(insns[prologue_len..]
         .iter()
         .flat_map(|i| i.to_bytes())
         .collect())
@@ -568,6 +587,28 @@ fn check_abi(image: &Image) -> Result<(), KernelError> {
 fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
     let mut maps = Vec::with_capacity(image.maps.len());
     for (index, m) in image.maps.iter().enumerate() {
+        let err = |source| match classify("BPF_MAP_CREATE", source) {
+            KernelError::Sys { source, .. } => KernelError::MapCreate {
+                index,
+                name: m.name.clone(),
+                source,
+            },
+            e => e,
+        };
+        // Map-in-map: a map of the inner definition as the template
+        // (`inner_map_fd`), closed once the outer map exists.
+        let template = match &m.inner {
+            Some(i) => {
+                let mut a = Attr::new();
+                a.u32(0, i.kind.code())
+                    .u32(4, i.key_size)
+                    .u32(8, i.value_size)
+                    .u32(12, i.max_entries)
+                    .u32(16, i.flags);
+                Some(owned(bpf(BPF_MAP_CREATE, &mut a).map_err(err)?))
+            }
+            None => None,
+        };
         let mut a = Attr::new();
         a.u32(0, m.kind.code())
             .u32(4, m.key_size)
@@ -575,6 +616,9 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
             .u32(12, m.max_entries)
             .u32(16, kernel_flags(m))
             .name(28, &m.name);
+        if let Some(t) = &template {
+            a.u32(20, t.as_raw_fd() as u32);
+        }
         let fd = bpf(BPF_MAP_CREATE, &mut a).map_err(|source| {
             match classify("BPF_MAP_CREATE", source) {
                 KernelError::Sys { source, .. } => KernelError::MapCreate {
@@ -596,15 +640,35 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
             e => e,
         })?;
         maps.push(KernelMap {
+            id: obj_id(&fd, "map")?,
             fd,
             key_size: m.key_size,
             value_size: m.value_size,
             percpu: m.kind.is_percpu(),
             name: m.name.clone(),
             events,
+            kind: m.kind,
         });
     }
     Ok(maps)
+}
+
+/// The kernel's id of a program or map (`BPF_OBJ_GET_INFO_BY_FD`: the id
+/// is the second u32 of both `bpf_prog_info` and `bpf_map_info`).
+fn obj_id(fd: &OwnedFd, what: &str) -> Result<u32, KernelError> {
+    let mut info = [0u8; 256];
+    let mut a = Attr::new();
+    a.u32(0, fd.as_raw_fd() as u32)
+        .u32(4, info.len() as u32)
+        .ptr(8, info.as_mut_ptr());
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a).map_err(|e| classify("BPF_OBJ_GET_INFO_BY_FD", e))?;
+    let id = u32::from_le_bytes([info[4], info[5], info[6], info[7]]);
+    if id == 0 {
+        return Err(KernelError::Unsupported(format!(
+            "BPF_OBJ_GET_INFO_BY_FD gave no id for a {what}"
+        )));
+    }
+    Ok(id)
 }
 
 /// The license string, NUL-terminated (GPL when the object has none).
@@ -626,6 +690,17 @@ fn prog_load(
     license: &[u8],
     log: Option<(&mut [u8], u32)>,
 ) -> Result<libc::c_long, std::io::Error> {
+    prog_load_named(image, &image.function, insns, license, log)
+}
+
+/// [`prog_load`] of the resident program `name` of `image`.
+fn prog_load_named(
+    image: &Image,
+    name: &str,
+    insns: &[u8],
+    license: &[u8],
+    log: Option<(&mut [u8], u32)>,
+) -> Result<libc::c_long, std::io::Error> {
     let kind = match image.abi {
         Abi::Tc => BPF_PROG_TYPE_SCHED_CLS,
         _ => BPF_PROG_TYPE_XDP,
@@ -635,7 +710,7 @@ fn prog_load(
         .u32(4, (insns.len() / 8) as u32)
         .ptr(8, insns.as_ptr())
         .ptr(16, license.as_ptr())
-        .name(48, &image.function);
+        .name(48, name);
     if let Some((log, level)) = log {
         a.u32(24, level)
             .u32(28, log.len() as u32)
@@ -681,10 +756,44 @@ impl KernelProgram {
         maps: Vec<KernelMap>,
         image: &Image,
     ) -> Result<KernelProgram, KernelError> {
+        // Tail calls: the other resident programs, with the same maps.
+        let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
+        let license = license_of(image);
+        let mut tails = Vec::with_capacity(image.tails.len());
+        let mut prog_ids = vec![obj_id(&prog, "program")?];
+        for t in &image.tails {
+            let insns = kernel_insns_of(&t.insns, &t.relocations, image.prologue_len, &fds)?;
+            let fd = match prog_load_named(image, &t.function, &insns, &license, None) {
+                Ok(fd) => owned(fd),
+                Err(_) => {
+                    let mut log = vec![0u8; LOG_SIZE];
+                    match prog_load_named(image, &t.function, &insns, &license, Some((&mut log, 1)))
+                    {
+                        Ok(fd) => owned(fd),
+                        Err(source) => {
+                            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                            return Err(KernelError::Verifier {
+                                source,
+                                log: format!(
+                                    "tail-call program {} (section {}):\n{}",
+                                    t.function,
+                                    t.section,
+                                    String::from_utf8_lossy(&log[..end])
+                                ),
+                            });
+                        }
+                    }
+                }
+            };
+            prog_ids.push(obj_id(&fd, "program")?);
+            tails.push(fd);
+        }
         let p = KernelProgram {
             prog,
             abi: image.abi,
             maps,
+            tails,
+            prog_ids,
             cpu: first_cpu()?,
             possible_cpus: possible_cpus()?,
         };
@@ -693,6 +802,17 @@ impl KernelProgram {
                 let mut value = init.clone();
                 value.resize(m.value_size as usize, 0);
                 p.update(index, &0u32.to_le_bytes(), &value)?;
+            }
+            for (key, target) in &m.slots {
+                let id = match target {
+                    crate::maps::SlotTarget::Map(i) => *i as u32 + 1,
+                    crate::maps::SlotTarget::Program(n) => m
+                        .programs
+                        .iter()
+                        .position(|x| x == n)
+                        .map_or(0, |k| k as u32 + 1),
+                };
+                p.update(index, &key.to_le_bytes(), &id.to_le_bytes())?;
             }
         }
         Ok(p)
@@ -745,6 +865,9 @@ impl KernelProgram {
                 ),
             });
         }
+        // PROG_ARRAY and map-in-map values are our ids: the kernel takes
+        // the fd of that program or map.
+        let value = &self.id_to_fd(map, m, value)?;
         // Per-CPU: the same value on every CPU.
         let buf: Vec<u8> = if m.percpu {
             let stride = Self::stride(m);
@@ -762,6 +885,55 @@ impl KernelProgram {
             .ptr(16, buf.as_ptr());
         bpf(BPF_MAP_UPDATE_ELEM, &mut a).map_err(|e| classify("BPF_MAP_UPDATE_ELEM", e))?;
         Ok(())
+    }
+
+    /// A PROG_ARRAY or map-in-map value (our id of a resident program or a
+    /// map, from 1) as the fd the kernel takes.
+    fn id_to_fd(&self, map: usize, m: &KernelMap, value: &[u8]) -> Result<Vec<u8>, KernelError> {
+        let is_prog = m.kind == MapType::ProgArray;
+        if !is_prog && !m.kind.is_map_in_map() {
+            return Ok(value.to_vec());
+        }
+        let id =
+            value
+                .try_into()
+                .map(u32::from_le_bytes)
+                .map_err(|_| KernelError::BadArgument {
+                    map,
+                    msg: format!("a {} value is a 4-byte id", m.kind.name()),
+                })?;
+        let k = (id as usize).checked_sub(1);
+        let fd = match (is_prog, k) {
+            (true, Some(0)) => Some(self.prog.as_raw_fd()),
+            (true, Some(k)) => self.tails.get(k - 1).map(|f| f.as_raw_fd()),
+            (false, Some(k)) => self.maps.get(k).map(|m| m.fd.as_raw_fd()),
+            (_, None) => None,
+        };
+        let fd = fd.ok_or_else(|| KernelError::BadArgument {
+            map,
+            msg: format!(
+                "no {} with id {id}",
+                if is_prog { "program" } else { "map" }
+            ),
+        })?;
+        Ok((fd as u32).to_le_bytes().to_vec())
+    }
+
+    /// A PROG_ARRAY or map-in-map value the kernel gives back (its id of a
+    /// program or map) as our id.
+    fn kernel_id_to_ours(&self, m: &KernelMap, value: &mut [u8]) {
+        let Ok(b) = <[u8; 4]>::try_from(&value[..]) else {
+            return;
+        };
+        let kid = u32::from_le_bytes(b);
+        let ours = match m.kind {
+            MapType::ProgArray => self.prog_ids.iter().position(|&i| i == kid),
+            k if k.is_map_in_map() => self.maps.iter().position(|x| x.id == kid),
+            _ => return,
+        };
+        if let Some(k) = ours {
+            value.copy_from_slice(&(k as u32 + 1).to_le_bytes());
+        }
     }
 
     /// `BPF_MAP_DELETE_ELEM`; `false` when the key was absent.
@@ -806,7 +978,11 @@ impl KernelProgram {
         match bpf(BPF_MAP_LOOKUP_ELEM, &mut a) {
             Ok(_) => Ok(Some(
                 buf.chunks_exact(stride)
-                    .map(|c| c[..m.value_size as usize].to_vec())
+                    .map(|c| {
+                        let mut v = c[..m.value_size as usize].to_vec();
+                        self.kernel_id_to_ours(m, &mut v);
+                        v
+                    })
                     .collect(),
             )),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),

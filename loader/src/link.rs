@@ -565,6 +565,9 @@ fn check_data_relocations(
         let Some(rs) = obj.relocs.get(&shndx) else {
             continue;
         };
+        // `.values` initialisers of PROG_ARRAY and map-in-map maps are
+        // slots, not pointers (`MapTable::values_range`).
+        let end = table.values_range(m).map_or(end, |(v, _)| v);
         if let Some(r) = rs.range(start..end.max(start)).next().map(|(_, r)| r) {
             let name = &obj.sections[shndx].name;
             return Err(reloc_err(
@@ -816,22 +819,83 @@ fn license(obj: &Object<'_>) -> Result<Option<String>, LoadError> {
     Ok(Some(String::from_utf8_lossy(&d[..end]).into_owned()))
 }
 
-/// Link the object into an image: select the entry, collect the maps, lay
-/// out and relocate the functions, validate.
-pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<Image, LoadError> {
-    let mut ctx = Ctx {
-        obj,
-        slots: BTreeMap::new(),
-        funcs: BTreeMap::new(),
-    };
-    let entry = select_entry(&mut ctx, opts)?;
-    let abi = entry_abi(&entry, opts)?;
-    let mut table = maps::collect(obj, btf, abi, &opts.map_sizes)?;
+/// One program laid out and relocated against the object's map table
+/// (map indices still the object's).
+struct Linked {
+    out: Vec<Insn>,
+    placed: Vec<(Func, usize)>,
+    relocations: Vec<Relocation>,
+    prologue_len: usize,
+}
 
+impl Linked {
+    /// Object maps the program references.
+    fn maps(&self) -> impl Iterator<Item = usize> + '_ {
+        self.relocations.iter().filter_map(|r| match r.target {
+            Target::MapHandle { map } | Target::MapValue { map, .. } => Some(map),
+            Target::Call { .. } => None,
+        })
+    }
+
+    /// Renumber the map references to the selected maps and patch the
+    /// handles and addresses loaded by `lddw`.
+    fn patch(&mut self, index: &[Option<usize>]) {
+        for r in &mut self.relocations {
+            let value = match &mut r.target {
+                Target::MapHandle { map } => {
+                    *map = index[*map].unwrap_or(*map);
+                    contract::map_handle(*map)
+                }
+                Target::MapValue { map, offset } => {
+                    *map = index[*map].unwrap_or(*map);
+                    contract::map_handle(*map) + *offset
+                }
+                Target::Call { .. } => continue,
+            };
+            self.out[r.pc].imm = value as u32 as i32;
+            self.out[r.pc + 1].imm = (value >> 32) as u32 as i32;
+        }
+    }
+
+    /// The placed functions, validated.
+    fn finish(&self, abi: Abi, opts: &Options) -> Result<Vec<Function>, LoadError> {
+        let functions: Vec<Function> = self
+            .placed
+            .iter()
+            .map(|(f, b)| Function {
+                name: f.name.clone(),
+                section: f.section.clone(),
+                pc: *b,
+                len: f.len,
+                section_insn: f.start,
+            })
+            .collect();
+        if let Err(error) = validate(&self.out, &limits(abi, self.prologue_len, opts.max_version)) {
+            let at = locate(
+                self.prologue_len,
+                &functions,
+                error.pc.unwrap_or(self.prologue_len),
+            );
+            return Err(LoadError::Invalid {
+                at: Box::new(at),
+                error,
+            });
+        }
+        Ok(functions)
+    }
+}
+
+/// Lay out `entry` and its subprograms, relocating every instruction.
+fn link_one(
+    ctx: &mut Ctx<'_, '_>,
+    table: &mut MapTable,
+    entry: Func,
+    abi: Abi,
+) -> Result<Linked, LoadError> {
     let out = prologue(abi);
     let mut l = Linker {
-        ctx: &mut ctx,
-        table: &mut table,
+        ctx,
+        table,
         abi,
         prologue_len: out.len(),
         out,
@@ -851,58 +915,242 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         k += 1;
     }
     l.fix_calls();
-    let Linker {
-        mut out,
-        placed,
-        mut relocations,
-        prologue_len,
-        ..
-    } = l;
+    Ok(Linked {
+        out: l.out,
+        placed: l.placed,
+        relocations: l.relocations,
+        prologue_len: l.prologue_len,
+    })
+}
 
-    // Only the maps the program references: renumber them and patch the
-    // handles and addresses loaded by `lddw`.
-    let used: BTreeSet<usize> = relocations
-        .iter()
-        .filter_map(|r| match r.target {
-            Target::MapHandle { map } | Target::MapValue { map, .. } => Some(map),
-            Target::Call { .. } => None,
-        })
-        .collect();
-    check_data_relocations(obj, &table, &used)?;
-    let selected = table.select(&used)?;
-    for r in &mut relocations {
-        let value = match &mut r.target {
-            Target::MapHandle { map } => {
-                *map = selected.index[*map].unwrap_or(*map);
-                contract::map_handle(*map)
-            }
-            Target::MapValue { map, offset } => {
-                *map = selected.index[*map].unwrap_or(*map);
-                contract::map_handle(*map) + *offset
-            }
-            Target::Call { .. } => continue,
+/// The slots map `m`'s `.values` initialisers fill: (key, target), a
+/// program by function name or an object map.
+fn values_slots(
+    obj: &Object<'_>,
+    table: &MapTable,
+    m: usize,
+) -> Result<Vec<(u32, maps::SlotTarget)>, LoadError> {
+    let (Some((shndx, ..)), Some((start, end))) = (table.range(m), table.values_range(m)) else {
+        return Ok(Vec::new());
+    };
+    let name = table.name(m).unwrap_or("?").to_string();
+    let mut out = Vec::new();
+    let Some(rs) = obj.relocs.get(&shndx) else {
+        return Ok(out);
+    };
+    for (&off, r) in rs.range(start..end.max(start)) {
+        let sy = sym(obj, r.sym, ".maps", off)?;
+        let key = ((off - start) / 8) as u32;
+        let e = |msg: String| LoadError::Map {
+            map: name.clone(),
+            section: ".maps".into(),
+            msg: format!(".values[{key}]: {msg}"),
         };
-        out[r.pc].imm = value as u32 as i32;
-        out[r.pc + 1].imm = (value >> 32) as u32 as i32;
+        let target = match obj.sections.get(sy.shndx) {
+            Some(sec) if sec.is_exec() => maps::SlotTarget::Program(sy.name.clone()),
+            Some(_) if table.is_map_section(sy.shndx) => {
+                let i = table
+                    .at_def(sy.shndx, sy.value)
+                    .ok_or_else(|| e(format!("{} does not point at a map definition", sy.name)))?;
+                maps::SlotTarget::Map(i)
+            }
+            _ => {
+                return Err(e(format!(
+                    "{} is neither a program nor a map of the object",
+                    sy.name
+                )));
+            }
+        };
+        out.push((key, target));
+    }
+    Ok(out)
+}
+
+/// Link the object into an image: select the entry, collect the maps, lay
+/// out and relocate the functions, validate. An image whose programs use a
+/// PROG_ARRAY also carries the object's other programs of the same type
+/// ([`Image::tails`]), linked against the same maps, for tail calls.
+pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<Image, LoadError> {
+    let mut ctx = Ctx {
+        obj,
+        slots: BTreeMap::new(),
+        funcs: BTreeMap::new(),
+    };
+    let entry = select_entry(&mut ctx, opts)?;
+    let abi = entry_abi(&entry, opts)?;
+    let mut table = maps::collect(obj, btf, abi, &opts.map_sizes)?;
+    let kind = section_kind(&entry.section);
+    let (entry_shndx, entry_start) = (entry.shndx, entry.start);
+
+    let mut main = link_one(&mut ctx, &mut table, entry, abi)?;
+    let mut used: BTreeSet<usize> = main.maps().collect();
+    let uses_prog_array = |used: &BTreeSet<usize>, table: &MapTable| {
+        used.iter().any(|&m| {
+            table
+                .def(m)
+                .is_some_and(|d| d.kind == maps::MapType::ProgArray)
+        })
+    };
+    // Tail calls: the object's other programs of the entry's type.
+    let mut tails: Vec<Linked> = Vec::new();
+    let mut unavailable: BTreeMap<String, LoadError> = BTreeMap::new();
+    if uses_prog_array(&used, &table) {
+        let mut others = Vec::new();
+        for i in 0..obj.sections.len() {
+            let sec = &obj.sections[i];
+            if !sec.is_exec() || sec.size == 0 || section_kind(&sec.name) != kind {
+                continue;
+            }
+            ctx.load(i)?;
+            others.extend(
+                ctx.funcs[&i]
+                    .iter()
+                    .filter(|f| f.global && (f.shndx, f.start) != (entry_shndx, entry_start))
+                    .cloned(),
+            );
+        }
+        for f in others {
+            let name = f.name.clone();
+            match link_one(&mut ctx, &mut table, f, abi) {
+                Ok(l) => {
+                    used.extend(l.maps());
+                    tails.push(l);
+                }
+                Err(e) => {
+                    unavailable.insert(name, e);
+                }
+            }
+        }
+    }
+    // Map-in-map: every map of the object that matches a used outer map's
+    // inner definition may be put in a slot (by `.values` or by the user).
+    let inners: Vec<maps::MapDef> = used
+        .iter()
+        .filter_map(|&m| table.def(m)?.inner.clone())
+        .collect();
+    for i in 0..table.len() {
+        if let Some(d) = table.def(i)
+            && d.origin != maps::MapOrigin::Global
+            && inners.iter().any(|t| {
+                (t.kind, t.key_size, t.value_size, t.max_entries)
+                    == (d.kind, d.key_size, d.value_size, d.max_entries)
+            })
+        {
+            used.insert(i);
+        }
+    }
+    // `.values` initialisers: the maps they name are used too.
+    let mut slots: BTreeMap<usize, Vec<(u32, maps::SlotTarget)>> = BTreeMap::new();
+    let mut todo: Vec<usize> = used.iter().copied().collect();
+    while let Some(m) = todo.pop() {
+        if slots.contains_key(&m) {
+            continue;
+        }
+        let v = values_slots(obj, &table, m)?;
+        for (_, t) in &v {
+            if let maps::SlotTarget::Map(i) = t
+                && used.insert(*i)
+            {
+                if let Some(err) = table.take_error(*i) {
+                    return Err(err);
+                }
+                todo.push(*i);
+            }
+        }
+        slots.insert(m, v);
+    }
+    let names: Vec<String> = std::iter::once(&main)
+        .chain(&tails)
+        .map(|l| l.placed[0].0.name.clone())
+        .collect();
+    for (&m, v) in &slots {
+        let Some(d) = table.def(m) else { continue };
+        for (key, t) in v {
+            let e = |msg: String| LoadError::Map {
+                map: d.name.clone(),
+                section: d.section.clone(),
+                msg: format!(".values[{key}]: {msg}"),
+            };
+            if !d.kind.is_hash() && *key >= d.max_entries {
+                return Err(e(format!(
+                    "slot {key} is past max_entries {}",
+                    d.max_entries
+                )));
+            }
+            match t {
+                maps::SlotTarget::Program(p) if d.kind != maps::MapType::ProgArray => {
+                    return Err(e(format!("program {p} in a {}", d.kind.name())));
+                }
+                maps::SlotTarget::Program(p) if !names.contains(p) => {
+                    return Err(match unavailable.remove(p) {
+                        Some(err) => e(format!("program {p} cannot be loaded: {err}")),
+                        None => e(format!(
+                            "program {p} is not one of the object's {} programs ({})",
+                            abi,
+                            names.join(", ")
+                        )),
+                    });
+                }
+                maps::SlotTarget::Map(i) if !d.kind.is_map_in_map() => {
+                    return Err(e(format!(
+                        "map {} in a {}",
+                        table.name(*i).unwrap_or("?"),
+                        d.kind.name()
+                    )));
+                }
+                maps::SlotTarget::Map(i) => {
+                    let (Some(inner), Some(t)) = (d.inner.as_ref(), table.def(*i)) else {
+                        continue;
+                    };
+                    if t.kind != inner.kind
+                        || t.key_size != inner.key_size
+                        || t.value_size != inner.value_size
+                        || t.max_entries != inner.max_entries
+                    {
+                        return Err(e(format!(
+                            "map {} ({} key {} value {} max_entries {}) does not match the inner map's definition ({} key {} value {} max_entries {})",
+                            t.name,
+                            t.kind.name(),
+                            t.key_size,
+                            t.value_size,
+                            t.max_entries,
+                            inner.kind.name(),
+                            inner.key_size,
+                            inner.value_size,
+                            inner.max_entries
+                        )));
+                    }
+                }
+                maps::SlotTarget::Program(_) => {}
+            }
+        }
+    }
+    for (m, v) in slots {
+        table.set_slots(m, v);
     }
 
-    let functions: Vec<Function> = placed
-        .iter()
-        .map(|(f, b)| Function {
-            name: f.name.clone(),
-            section: f.section.clone(),
-            pc: *b,
-            len: f.len,
-            section_insn: f.start,
-        })
-        .collect();
-    if let Err(error) = validate(&out, &limits(abi, prologue_len, opts.max_version)) {
-        let at = locate(prologue_len, &functions, error.pc.unwrap_or(prologue_len));
-        return Err(LoadError::Invalid {
-            at: Box::new(at),
-            error,
+    check_data_relocations(obj, &table, &used)?;
+    let mut selected = table.select(&used)?;
+    for d in &mut selected.defs {
+        if d.kind == maps::MapType::ProgArray {
+            d.programs = names.clone();
+        }
+    }
+    main.patch(&selected.index);
+    let functions = main.finish(abi, opts)?;
+    let mut tail_images = Vec::with_capacity(tails.len());
+    for mut t in tails {
+        t.patch(&selected.index);
+        let functions = t.finish(abi, opts)?;
+        tail_images.push(crate::image::Tail {
+            function: functions[0].name.clone(),
+            section: functions[0].section.clone(),
+            insns: t.out,
+            functions,
+            relocations: t.relocations,
         });
     }
+    let prologue_len = main.prologue_len;
     Ok(Image {
         entry: prologue_len,
         abi,
@@ -911,12 +1159,13 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         function: functions[0].name.clone(),
         license: license(obj)?,
         functions,
-        relocations,
+        relocations: main.relocations,
         maps: selected.defs,
         dropped_maps: selected.dropped,
-        insns: out,
+        insns: main.out,
         max_version: opts.max_version,
         map_base: 0,
         budget: None,
+        tails: tail_images,
     })
 }

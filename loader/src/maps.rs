@@ -106,6 +106,26 @@ pub struct ImageMap {
     pub section: String,
     /// Initial value of entry 0 for global-data maps (zeros for `.bss`).
     pub initial: Option<Vec<u8>>,
+    /// ARRAY_OF_MAPS, HASH_OF_MAPS: the inner map's definition from BTF
+    /// (`__array(values, struct { ... })`), which every map put in a slot
+    /// must match.
+    pub inner: Option<MapDef>,
+    /// PROG_ARRAY and map-in-map slots the object fills (`.values = {
+    /// [KEY] = &target }`): key and target, resolved by the linker.
+    pub slots: Vec<(u32, SlotTarget)>,
+    /// PROG_ARRAY: the programs its slots may hold, by function name;
+    /// program id `k` (what a slot holds, from 1) is `programs[k - 1]`
+    /// (the image's entry first, then [`crate::image::Image::tails`]).
+    pub programs: Vec<String>,
+}
+
+/// What a PROG_ARRAY or map-in-map slot holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotTarget {
+    /// A program of the image's program table, by name (its function).
+    Program(String),
+    /// Map `i` of the image.
+    Map(usize),
 }
 
 /// An image's map is read as its row definition (`map.key_size`, ...).
@@ -161,6 +181,8 @@ struct Entry {
     /// Where the definition (or the global data) lies: section index and
     /// byte range.
     range: (usize, u64, u64),
+    /// Byte offset of `.values` initialisers in the definition.
+    values_at: Option<u64>,
 }
 
 /// Every map the object defines plus what relocation needs to find them;
@@ -210,6 +232,31 @@ impl MapTable {
         self.entries.get(i).map(|e| e.range)
     }
 
+    /// Byte range of map `i`'s `.values` initialisers in its section.
+    pub fn values_range(&self, i: usize) -> Option<(u64, u64)> {
+        let e = self.entries.get(i)?;
+        let at = e.values_at?;
+        Some((e.range.1 + at, e.range.2))
+    }
+
+    /// Map `i`'s name.
+    pub fn name(&self, i: usize) -> Option<&str> {
+        self.entries.get(i).map(|e| e.name.as_str())
+    }
+
+    /// Map `i`'s definition, if it is usable.
+    pub fn def(&self, i: usize) -> Option<&ImageMap> {
+        self.entries.get(i)?.def.as_ref().ok()
+    }
+
+    /// Record the `.values` slots of map `i` (object map indices for map
+    /// targets; [`MapTable::select`] renumbers them).
+    pub fn set_slots(&mut self, i: usize, slots: Vec<(u32, SlotTarget)>) {
+        if let Some(Ok(d)) = self.entries.get_mut(i).map(|e| &mut e.def) {
+            d.slots = slots;
+        }
+    }
+
     /// Why map `i` cannot be used, if it cannot (taken out of the table:
     /// for the first reference, which ends the load).
     pub fn take_error(&mut self, i: usize) -> Option<LoadError> {
@@ -236,6 +283,14 @@ impl MapTable {
             }
             out.index[i] = Some(out.defs.len());
             out.defs.push(e.def?);
+        }
+        let index = out.index.clone();
+        for d in &mut out.defs {
+            for (_, t) in &mut d.slots {
+                if let SlotTarget::Map(m) = t {
+                    *m = index.get(*m).copied().flatten().unwrap_or(*m);
+                }
+            }
         }
         if out.defs.len() > contract::MAX_MAPS {
             return Err(LoadError::TooManyMaps {
@@ -467,6 +522,7 @@ pub fn collect(
                 def: Result<ImageMap, LoadError>,
                 size: u64,
                 range: (usize, u64, u64),
+                values_at: Option<u64>,
                 global: bool| {
         let def = def.and_then(|d| check(&d, abi).map(|()| d));
         let i = t.entries.len();
@@ -480,6 +536,7 @@ pub fn collect(
             def,
             size,
             range,
+            values_at,
         });
     };
 
@@ -517,6 +574,38 @@ pub fn collect(
                     });
                 }
                 let kind = map_type(f.map_type, &bm.name, ".maps")?;
+                // As libbpf: PROG_ARRAY and map-in-map values are 4-byte
+                // ids (fds in Linux) when the definition gives no size.
+                let slotted = matches!(kind, MapType::ProgArray) || kind.is_map_in_map();
+                let value_size = match f.value_size.or(implied_size(kind, "value")) {
+                    None if slotted => 4,
+                    v => v.ok_or_else(|| bad("value or value_size"))?,
+                };
+                let inner = match (&f.inner, kind.is_map_in_map()) {
+                    (Some(i), true) => Some(MapDef {
+                        name: format!("{} (inner)", bm.name),
+                        kind: map_type(i.map_type, &bm.name, ".maps")?,
+                        key_size: i.key_size.ok_or_else(|| bad("inner map key or key_size"))?,
+                        value_size: i
+                            .value_size
+                            .ok_or_else(|| bad("inner map value or value_size"))?,
+                        max_entries: i.max_entries.ok_or_else(|| bad("inner map max_entries"))?,
+                        flags: i.map_flags.unwrap_or(0),
+                    }),
+                    (None, true) => {
+                        return Err(map_err(
+                            &bm.name,
+                            ".maps",
+                            format!(
+                                "a {} needs its inner map's definition: declare the slots as \
+                                 __array(values, struct {{ __uint(type, ...); __type(key, ...); \
+                                 __type(value, ...); __uint(max_entries, ...); }})",
+                                kind.name()
+                            ),
+                        ));
+                    }
+                    (_, false) => None,
+                };
                 Ok(ImageMap {
                     def: MapDef {
                         name: bm.name.clone(),
@@ -525,10 +614,7 @@ pub fn collect(
                             .key_size
                             .or(implied_size(kind, "key"))
                             .ok_or_else(|| bad("key or key_size"))?,
-                        value_size: f
-                            .value_size
-                            .or(implied_size(kind, "value"))
-                            .ok_or_else(|| bad("value or value_size"))?,
+                        value_size,
                         max_entries: max_entries(
                             f.max_entries.filter(|&n| n > 0).or(implied_entries(kind)),
                             &bm.name,
@@ -540,6 +626,9 @@ pub fn collect(
                     origin: MapOrigin::Btf,
                     section: ".maps".into(),
                     initial: None,
+                    inner,
+                    slots: Vec::new(),
+                    programs: Vec::new(),
                 })
             })();
             let end = if sym.size > 0 {
@@ -553,6 +642,7 @@ pub fn collect(
                 def,
                 0,
                 (shndx, sym.value, end),
+                f.values_at.map(u64::from),
                 false,
             );
         }
@@ -622,6 +712,9 @@ pub fn collect(
                     origin: MapOrigin::Legacy,
                     section: "maps".into(),
                     initial: None,
+                    inner: None,
+                    slots: Vec::new(),
+                    programs: Vec::new(),
                 })
             })();
             push(
@@ -630,6 +723,7 @@ pub fn collect(
                 def,
                 0,
                 (shndx, sym.value, end),
+                None,
                 false,
             );
         }
@@ -667,7 +761,15 @@ pub fn collect(
                     contract::MAP_STRIDE
                 ),
             );
-            push(&mut t, sec.name.clone(), Err(e), sec.size, range, true);
+            push(
+                &mut t,
+                sec.name.clone(),
+                Err(e),
+                sec.size,
+                range,
+                None,
+                true,
+            );
             continue;
         }
         let initial = if sec.is_nobits() {
@@ -688,8 +790,19 @@ pub fn collect(
             origin: MapOrigin::Global,
             section: sec.name.clone(),
             initial: Some(initial),
+            inner: None,
+            slots: Vec::new(),
+            programs: Vec::new(),
         };
-        push(&mut t, sec.name.clone(), Ok(def), sec.size, range, true);
+        push(
+            &mut t,
+            sec.name.clone(),
+            Ok(def),
+            sec.size,
+            range,
+            None,
+            true,
+        );
     }
     Ok(t)
 }

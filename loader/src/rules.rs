@@ -30,7 +30,10 @@
 //! Tokens: an integer (decimal or `0x` hex) is stored little-endian at the
 //! map's key or value size; `hex:` bytes must be exactly that size; an
 //! LPM_TRIE key may be an IPv4 prefix `a.b.c.d/len` (Linux's layout: `u32`
-//! prefix length, then the address in network order).
+//! prefix length, then the address in network order). A PROG_ARRAY's
+//! value may be `prog:NAME` (a program of the object, by its function's
+//! name), an ARRAY_OF_MAPS or HASH_OF_MAPS value `map:NAME` (a map
+//! of the program that matches the inner map's definition).
 //!
 //! ```
 //! use nfbpf_loader::maps::{ImageMap, MapDef, MapOrigin, MapType};
@@ -41,6 +44,9 @@
 //!     origin: MapOrigin::Btf,
 //!     section: ".maps".into(),
 //!     initial: None,
+//!     inner: None,
+//!     slots: Vec::new(),
+//!     programs: Vec::new(),
 //! }];
 //! let text = rules::parse("ports 53 0x1  # DNS\n", &maps).unwrap();
 //! let json = rules::parse(r#"[{"map": "ports", "key": 53, "value": "0x1"}]"#, &maps).unwrap();
@@ -196,6 +202,61 @@ fn key(tok: &str, m: &ImageMap) -> Res<Vec<u8>> {
     }
 }
 
+/// A value token: `prog:NAME` in a PROG_ARRAY (the id of a program of
+/// the image's table, [`ImageMap::programs`]), `map:NAME` in an
+/// ARRAY_OF_MAPS or HASH_OF_MAPS (the id, index + 1, of another map of the
+/// image that matches the inner map's definition), else a field.
+fn value(tok: &str, m: &ImageMap, maps: &[ImageMap]) -> Res<Vec<u8>> {
+    if let Some(name) = tok.strip_prefix("prog:") {
+        if m.kind != MapType::ProgArray {
+            return invalid(format!(
+                "`{tok}`: only a PROG_ARRAY holds programs, `{}` is a {}",
+                m.name,
+                m.kind.name()
+            ));
+        }
+        let Some(k) = m.programs.iter().position(|p| p == name) else {
+            return invalid(format!(
+                "`{tok}`: no program `{name}` for PROG_ARRAY `{}` (its programs: {})",
+                m.name,
+                m.programs.join(", ")
+            ));
+        };
+        return Ok((k as u32 + 1).to_le_bytes().to_vec());
+    }
+    if let Some(name) = tok.strip_prefix("map:") {
+        let Some(inner) = m.inner.as_ref().filter(|_| m.kind.is_map_in_map()) else {
+            return invalid(format!(
+                "`{tok}`: only an ARRAY_OF_MAPS or a HASH_OF_MAPS holds maps, `{}` is a {}",
+                m.name,
+                m.kind.name()
+            ));
+        };
+        let (i, t) = find(maps, name)?;
+        if t.kind != inner.kind
+            || t.key_size != inner.key_size
+            || t.value_size != inner.value_size
+            || t.max_entries != inner.max_entries
+        {
+            return invalid(format!(
+                "`{tok}`: map `{name}` ({} key {} value {} max_entries {}) does not match the \
+                 inner map of `{}` ({} key {} value {} max_entries {})",
+                t.kind.name(),
+                t.key_size,
+                t.value_size,
+                t.max_entries,
+                m.name,
+                inner.kind.name(),
+                inner.key_size,
+                inner.value_size,
+                inner.max_entries
+            ));
+        }
+        return Ok((i as u32 + 1).to_le_bytes().to_vec());
+    }
+    field(tok, m.value_size, "value")
+}
+
 /// One text line's fields.
 fn line(toks: &[&str], maps: &[ImageMap]) -> Res<Entry> {
     let (map, m) = find(maps, toks[0])?;
@@ -203,7 +264,7 @@ fn line(toks: &[&str], maps: &[ImageMap]) -> Res<Entry> {
         3 => Ok(Entry {
             map,
             key: key(toks[1], m)?,
-            value: field(toks[2], m.value_size, "value")?,
+            value: value(toks[2], m, maps)?,
         }),
         4 => {
             let (k, mask, v) = (int(toks[1])?, int(toks[2])?, int(toks[3])?);
@@ -296,7 +357,7 @@ pub fn from_json(v: &serde_json::Value, maps: &[ImageMap]) -> Result<Vec<Entry>,
             Ok(Entry {
                 map,
                 key: key(&json_token(k, "key")?, m)?,
-                value: field(&json_token(v, "value")?, m.value_size, "value")?,
+                value: value(&json_token(v, "value")?, m, maps)?,
             })
         };
         out.push(one().map_err(|e| err(at, e))?);
@@ -350,6 +411,9 @@ mod tests {
             origin: MapOrigin::Btf,
             section: ".maps".into(),
             initial: None,
+            inner: None,
+            slots: Vec::new(),
+            programs: Vec::new(),
         };
         vec![
             map("ports", MapType::Hash, 2, 4),

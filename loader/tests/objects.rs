@@ -357,9 +357,20 @@ SEC("xdp/outer") int by_outer(struct xdp_md *ctx) {
     let img = load(&bytes, &program("filter")).unwrap();
     assert_eq!(img.maps.len(), 1);
     assert_eq!(img.dropped_maps, ["inner_map", "outer"]);
-    has(
-        &err_with(&bytes, &program("by_outer")),
-        &["map outer: map-in-map (`values`) is not supported"],
+    // The program that uses the outer map gets its inner map and the slot
+    // `.values` fills.
+    let img = load(&bytes, &program("by_outer")).unwrap();
+    let (inner, _) = img.map("inner_map").unwrap();
+    let (_, outer) = img.map("outer").unwrap();
+    assert_eq!(outer.kind, nfbpf_loader::MapType::ArrayOfMaps);
+    assert_eq!(
+        outer.slots,
+        [(0, nfbpf_loader::maps::SlotTarget::Map(inner))]
+    );
+    let t = outer.inner.as_ref().unwrap();
+    assert_eq!(
+        (t.kind, t.key_size, t.value_size, t.max_entries),
+        (nfbpf_loader::MapType::Array, 4, 4, 1)
     );
 }
 

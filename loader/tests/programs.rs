@@ -506,12 +506,12 @@ int p(struct xdp_md *ctx)
 fn snippet_errors_name_section_and_function() {
     let tail_call = r#"
 #include "nf_common.h"
-struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(key_size, 4); __uint(value_size, 4); __uint(max_entries, 4); } jt SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_SOCKMAP); __uint(key_size, 4); __uint(value_size, 4); __uint(max_entries, 4); } jt SEC(".maps");
 SEC("xdp")
 int p(struct xdp_md *ctx)
 {
-	bpf_tail_call(ctx, &jt, 0);
-	return XDP_PASS;
+	__u32 k = 0;
+	return bpf_map_lookup_elem(&jt, &k) ? XDP_PASS : XDP_DROP;
 }
 "#;
     let Some(r) = load_snippet(tail_call, Cpu::V3) else {
@@ -519,7 +519,7 @@ int p(struct xdp_md *ctx)
     };
     let e = r.unwrap_err().to_string();
     assert!(
-        e.contains("map jt (section .maps): unsupported map type 3 (PROG_ARRAY)"),
+        e.contains("map jt (section .maps): unsupported map type 15 (SOCKMAP)"),
         "{e}"
     );
 

@@ -227,7 +227,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         cycles += ex.cycles.unwrap_or(0);
         if let Some(f) = &ex.fault {
             faults += 1;
-            let loc = format!(" ({})", image.locate(f.pc));
+            let loc = format!(" ({})", image.locate_in(ex.program, f.pc));
             out.flush()?;
             eprintln!("packet {index}: {f}{loc}");
         }

@@ -78,5 +78,17 @@ impl ObjectArgs {
                 image.dropped_maps.join(", ")
             );
         }
+        if !image.tails.is_empty() {
+            eprintln!(
+                "{}: programs loaded for tail calls: {}",
+                prog.display(),
+                image
+                    .tails
+                    .iter()
+                    .map(|t| format!("{} (section {})", t.function, t.section))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
 }

@@ -26,8 +26,16 @@ pub fn read(path: &Path, image: &Image) -> anyhow::Result<Vec<Entry>> {
 pub fn load(path: &Path, image: &Image, table: &mut MapTable) -> anyhow::Result<usize> {
     let entries = read(path, image)?;
     for e in &entries {
+        // A map-in-map value names a map by image index + 1: its row + 1.
+        let mut value = e.value.clone();
+        if image.maps[e.map].kind.is_map_in_map()
+            && let Ok(b) = <[u8; 4]>::try_from(&value[..])
+            && let Some(i) = (u32::from_le_bytes(b) as usize).checked_sub(1)
+        {
+            value = (image.map_row(i) as u32 + 1).to_le_bytes().to_vec();
+        }
         table
-            .update(map_handle(image.map_row(e.map)), &e.key, &e.value, BPF_ANY)
+            .update(map_handle(image.map_row(e.map)), &e.key, &value, BPF_ANY)
             .value
             .map_err(|err| {
                 anyhow!(

@@ -664,6 +664,9 @@ pub struct Execution {
     /// Clocks from first fetch to verdict (pipeline model only), with the
     /// packet already in FIFO_MD.
     pub cycles: Option<u64>,
+    /// The resident program that ended the run (1: the one run; after
+    /// tail calls, the id of the last one jumped to): where a fault's pc is.
+    pub program: u32,
 }
 
 /// Which engine model runs the program.
@@ -741,6 +744,9 @@ pub struct Runner {
     helpers: Helpers,
     /// Pipeline: the instruction memory and the engine configuration.
     pipe: Option<(crate::pipeline::InstrMem, crate::pipeline::Config)>,
+    /// Pipeline: the instruction memories of the resident programs tail
+    /// calls reached, by program id.
+    tails: std::collections::BTreeMap<u32, crate::pipeline::InstrMem>,
 }
 
 impl fmt::Debug for Runner {
@@ -791,6 +797,7 @@ impl Runner {
             mem: None,
             helpers: abi.engine_helpers(dev, engine),
             pipe,
+            tails: std::collections::BTreeMap::new(),
         }
     }
 
@@ -846,22 +853,72 @@ impl Runner {
             e.begin_packet();
             Ok::<_, OverlapError>((e.helper_calls, e.helper_cycles))
         })?;
-        let (res, clocks) = match self.pipe.as_mut() {
-            None => (
-                interp::run(&self.prog, mem, &mut self.helpers, args, &self.cfg, tracer),
-                None,
-            ),
-            Some((imem, pcfg)) => {
-                let rep = crate::pipeline::run_report_on(
-                    imem,
-                    mem,
-                    &mut self.helpers,
-                    args,
-                    pcfg,
-                    tracer,
-                    &mut crate::pipeline::NoCycles,
-                );
-                (rep.result, Some(rep.cycles))
+        // Tail calls: a taken `bpf_tail_call` stops the program; the
+        // resident program it names then runs on the same context, packet
+        // and maps with a zeroed stack, r1 the context and r10 a fresh
+        // frame (the prologue), its instructions and clocks added.
+        let mut tail: Option<(u32, std::sync::Arc<Program>)> = None;
+        let mut program = 1;
+        let (mut insns, mut total_clocks) = (0u64, 0u64);
+        let (res, clocks) = loop {
+            let (res, clocks) = match (self.pipe.as_mut(), &tail) {
+                (None, t) => {
+                    let prog = t.as_ref().map_or(&self.prog, |(_, p)| p);
+                    (
+                        interp::run(prog, mem, &mut self.helpers, args, &self.cfg, tracer),
+                        None,
+                    )
+                }
+                (Some((imem, pcfg)), t) => {
+                    let imem = match t {
+                        None => imem,
+                        Some((id, p)) => self
+                            .tails
+                            .entry(*id)
+                            .or_insert_with(|| crate::pipeline::InstrMem::with_program(p.clone())),
+                    };
+                    let rep = crate::pipeline::run_report_on(
+                        imem,
+                        mem,
+                        &mut self.helpers,
+                        args,
+                        pcfg,
+                        tracer,
+                        &mut crate::pipeline::NoCycles,
+                    );
+                    (rep.result, Some(rep.cycles))
+                }
+            };
+            total_clocks += clocks.unwrap_or(0);
+            let next = self.dev.with(|d| {
+                let id = d.engine_mut(engine).tail.take()?;
+                Some((id, d.maps.program(id).cloned()))
+            });
+            match (res, next) {
+                (Ok(o), Some((id, Some(p)))) => {
+                    insns += o.insns;
+                    if let Some(r) = mem.region_mut(interp::STACK_REGION) {
+                        r.data.fill(0);
+                    }
+                    tail = Some((id, p));
+                    program = id;
+                }
+                (Ok(_), Some((id, None))) => {
+                    let f = crate::interp::Fault {
+                        pc: 0,
+                        kind: crate::interp::FaultKind::Helper {
+                            id: contract::HELPER_TAIL_CALL,
+                            name: "tail_call",
+                            msg: format!("program id {id} is not resident"),
+                        },
+                    };
+                    break (Err(f), clocks.map(|_| total_clocks));
+                }
+                (Ok(mut o), None) => {
+                    o.insns += insns;
+                    break (Ok(o), clocks.map(|_| total_clocks));
+                }
+                (Err(f), _) => break (Err(f), clocks.map(|_| total_clocks)),
             }
         };
         let (redirect, calls, cycles) = self.dev.with(|d| {
@@ -888,6 +945,7 @@ impl Runner {
                 helper_cycles: cycles,
                 fault: None,
                 cycles: clocks,
+                program,
             },
             Err(mut f) => {
                 name_ctx_hole(abi, &mut f);
@@ -901,6 +959,7 @@ impl Runner {
                     helper_cycles: cycles,
                     fault: Some(f),
                     cycles: clocks,
+                    program,
                 }
             }
         })

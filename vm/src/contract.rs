@@ -162,6 +162,13 @@ pub const MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 pub const MAP_TYPE_CPUMAP: u32 = 16;
 pub const MAP_TYPE_XSKMAP: u32 = 17;
 pub const MAP_TYPE_DEVMAP_HASH: u32 = 25;
+/// Program and map-in-map maps (software engines only): slots hold the ids
+/// of resident programs or of other maps.
+pub const MAP_TYPE_PROG_ARRAY: u32 = 3;
+pub const MAP_TYPE_ARRAY_OF_MAPS: u32 = 12;
+pub const MAP_TYPE_HASH_OF_MAPS: u32 = 13;
+/// Linux's `MAX_TAIL_CALL_CNT`: tail calls one packet may make.
+pub const MAX_TAIL_CALL_CNT: u32 = 33;
 
 /// Map update flags (Linux).
 pub const BPF_ANY: u64 = 0;
@@ -189,6 +196,7 @@ pub const HELPER_MAP_DELETE_ELEM: u32 = 3;
 pub const HELPER_KTIME_GET_NS: u32 = 5;
 pub const HELPER_TRACE_PRINTK: u32 = 6;
 pub const HELPER_GET_PRANDOM_U32: u32 = 7;
+pub const HELPER_TAIL_CALL: u32 = 12;
 pub const HELPER_REDIRECT: u32 = 23;
 pub const HELPER_CSUM_DIFF: u32 = 28;
 pub const HELPER_XDP_ADJUST_HEAD: u32 = 44;

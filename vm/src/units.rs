@@ -101,6 +101,11 @@ pub struct EngineState {
     pub coproc_wait: u64,
     /// What the tc helpers know of the packet beyond its context.
     pub skb: SkbState,
+    /// Tail calls: the resident program a `bpf_tail_call` of this packet
+    /// jumps to (taken by the runner, which starts it), and the tail calls
+    /// the packet has made (at most [`contract::MAX_TAIL_CALL_CNT`]).
+    pub tail: Option<u32>,
+    pub tail_calls: u32,
 }
 
 /// The parts of a Linux `sk_buff` the tc helpers use that `__sk_buff`
@@ -129,6 +134,8 @@ impl EngineState {
         self.redirect = None;
         self.last_call = None;
         self.skb = SkbState::default();
+        self.tail = None;
+        self.tail_calls = 0;
     }
 }
 
@@ -329,6 +336,12 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_GET_PRANDOM_U32,
         name: "get_prandom_u32",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_TAIL_CALL,
+        name: "tail_call",
         latency: lat_simple,
         coprocessor: false,
     },
@@ -659,6 +672,88 @@ fn read(mem: &Memory, addr: u64, len: usize, what: &str) -> Result<Vec<u8>, Stri
 
 // ---- XDP map helpers: keys and values through pointers ----
 
+/// A program reaches a PROG_ARRAY only through `bpf_tail_call`, and an
+/// ARRAY_OF_MAPS or HASH_OF_MAPS only through lookups (Linux's verifier
+/// refuses the rest at load; the model faults naming the map).
+fn program_map_use(d: &crate::maps::MapDef, helper: &str, lookup: bool) -> Result<(), String> {
+    if d.kind == MapType::ProgArray || (d.kind.is_map_in_map() && !lookup) {
+        let only = if d.kind == MapType::ProgArray {
+            "bpf_tail_call"
+        } else {
+            "bpf_map_lookup_elem"
+        };
+        return Err(format!(
+            "{helper} on map {:?}, a {}: programs reach it only through {only}",
+            d.name,
+            d.kind.name()
+        ));
+    }
+    Ok(())
+}
+
+/// The handle of the inner map whose id (row + 1) a map-in-map slot at
+/// `addr` holds.
+fn inner_handle(s: &DeviceState, mem: &Memory, addr: u64) -> Result<u64, String> {
+    let id = mem
+        .load(addr, crate::isa::Width::W)
+        .map_err(|e| format!("map-in-map slot: {e}"))? as u32;
+    let row = (id as usize)
+        .checked_sub(1)
+        .filter(|&r| s.maps.def(r).is_some())
+        .ok_or_else(|| format!("map-in-map slot holds map id {id}, which is not configured"))?;
+    Ok(contract::map_handle(row))
+}
+
+/// `bpf_tail_call(ctx, prog_array, index)` (helper 12), as Linux's
+/// interpreter and JITs: an index past `max_entries` falls through; so does
+/// the call once the packet has made [`contract::MAX_TAIL_CALL_CNT`] of
+/// them; else the count goes up, and an empty slot falls through too. A
+/// taken call stops the program (the runner then starts the slot's
+/// program with the same context and packet, a fresh stack and frame). On
+/// a fall-through Linux leaves r0 undefined (the verifier lets no program
+/// read it); the model gives `-ENOENT`.
+pub fn register_tail_call(h: &mut Helpers, dev: &SharedDeviceState, engine: usize) {
+    let d = dev.clone();
+    h.register(contract::HELPER_TAIL_CALL, "tail_call", move |mem, a| {
+        d.with(|s| {
+            let (_, def) = map_def(s, a[1])?;
+            if def.kind != MapType::ProgArray {
+                return Err(format!(
+                    "tail_call through map {:?}, a {}: the map must be a PROG_ARRAY",
+                    def.name,
+                    def.kind.name()
+                ));
+            }
+            let cycles = unit(contract::HELPER_TAIL_CALL).map_or(1, |u| (u.latency)(s, &a));
+            let e = s.engine_mut(engine);
+            e.last_call = Some(CallRecord {
+                id: contract::HELPER_TAIL_CALL,
+                cycles,
+            });
+            e.helper_calls += 1;
+            e.helper_cycles += u64::from(cycles);
+            let index = a[2] as u32;
+            if index >= def.max_entries || e.tail_calls >= contract::MAX_TAIL_CALL_CNT {
+                return Ok(HelperOutcome::Return(neg(contract::ENOENT)));
+            }
+            s.engine_mut(engine).tail_calls += 1;
+            let id = match s.maps.lookup(a[1], &index.to_le_bytes()).value {
+                Ok(Some(slot)) => {
+                    mem.load(slot.addr, crate::isa::Width::W)
+                        .map_err(|e| format!("PROG_ARRAY slot: {e}"))? as u32
+                }
+                Ok(None) => 0,
+                Err(e) => return Err(e.to_string()),
+            };
+            if id == 0 {
+                return Ok(HelperOutcome::Return(neg(contract::ENOENT)));
+            }
+            s.engine_mut(engine).tail = Some(id);
+            Ok(HelperOutcome::Unwind(0))
+        })
+    });
+}
+
 pub fn xdp_map_lookup(
     s: &mut DeviceState,
     _: usize,
@@ -666,8 +761,10 @@ pub fn xdp_map_lookup(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
+    program_map_use(&d, "map_lookup_elem", true)?;
     let key = read(mem, a[1], d.key_size as usize, "key")?;
     match s.maps.lookup_used(a[0], &key).value {
+        Ok(Some(slot)) if d.kind.is_map_in_map() => inner_handle(s, mem, slot.addr),
         Ok(Some(slot)) => Ok(slot.addr),
         Ok(None) => Ok(0),
         Err(e) => errno_or_fault(e),
@@ -681,6 +778,7 @@ pub fn xdp_map_update(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
+    program_map_use(&d, "map_update_elem", false)?;
     let key = read(mem, a[1], d.key_size as usize, "key")?;
     let val = read(mem, a[2], d.value_size as usize, "value")?;
     match s.maps.update_in(a[0], &key, &val, a[3], mem).value {
@@ -696,6 +794,7 @@ pub fn xdp_map_delete(
     a: [u64; 5],
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
+    program_map_use(&d, "map_delete_elem", false)?;
     let key = read(mem, a[1], d.key_size as usize, "key")?;
     match s.maps.delete(a[0], &key).value {
         Ok(()) => Ok(0),
@@ -1308,6 +1407,7 @@ pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_REDIRECT_MAP,
     contract::HELPER_XDP_ADJUST_TAIL,
     contract::HELPER_GET_SMP_PROCESSOR_ID,
+    contract::HELPER_TAIL_CALL,
     contract::HELPER_XDP_ADJUST_META,
     contract::HELPER_XDP_GET_BUFF_LEN,
     contract::HELPER_XDP_LOAD_BYTES,
@@ -1366,6 +1466,7 @@ pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_TRACE_PRINTK,
     contract::HELPER_GET_PRANDOM_U32,
     contract::HELPER_GET_SMP_PROCESSOR_ID,
+    contract::HELPER_TAIL_CALL,
     contract::HELPER_SKB_STORE_BYTES,
     contract::HELPER_L3_CSUM_REPLACE,
     contract::HELPER_L4_CSUM_REPLACE,
@@ -1423,7 +1524,8 @@ pub fn tc_helper_refusal(id: u32) -> Option<&'static str> {
 /// The tc ABI's helpers for `engine`.
 pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
-    let table: [(u32, Body); TC_HELPER_IDS.len()] = [
+    // All but tail_call, registered after them (it can stop the program).
+    let table: [(u32, Body); TC_HELPER_IDS.len() - 1] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
@@ -1468,13 +1570,15 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
     }
+    register_tail_call(&mut h, dev, engine);
     h
 }
 
 /// The XDP ABI's helpers for `engine`.
 pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
-    let table: [(u32, Body); XDP_HELPER_IDS.len()] = [
+    // All but tail_call, registered after them (it can stop the program).
+    let table: [(u32, Body); XDP_HELPER_IDS.len() - 1] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
@@ -1513,6 +1617,7 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     for (id, body) in table {
         register(&mut h, dev, engine, id, body);
     }
+    register_tail_call(&mut h, dev, engine);
     h
 }
 

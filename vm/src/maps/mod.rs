@@ -115,19 +115,25 @@ pub enum MapType {
     Queue,
     Stack,
     Ringbuf,
+    ProgArray,
+    ArrayOfMaps,
+    HashOfMaps,
 }
 
 impl MapType {
     /// Every type, in Linux's numbering order.
-    pub const ALL: [MapType; 15] = [
+    pub const ALL: [MapType; 18] = [
         MapType::Hash,
         MapType::Array,
+        MapType::ProgArray,
         MapType::PerfEventArray,
         MapType::PercpuHash,
         MapType::PercpuArray,
         MapType::LruHash,
         MapType::LruPercpuHash,
         MapType::LpmTrie,
+        MapType::ArrayOfMaps,
+        MapType::HashOfMaps,
         MapType::Devmap,
         MapType::Cpumap,
         MapType::Xskmap,
@@ -155,6 +161,9 @@ impl MapType {
             MapType::Queue => contract::MAP_TYPE_QUEUE,
             MapType::Stack => contract::MAP_TYPE_STACK,
             MapType::Ringbuf => contract::MAP_TYPE_RINGBUF,
+            MapType::ProgArray => contract::MAP_TYPE_PROG_ARRAY,
+            MapType::ArrayOfMaps => contract::MAP_TYPE_ARRAY_OF_MAPS,
+            MapType::HashOfMaps => contract::MAP_TYPE_HASH_OF_MAPS,
         }
     }
 
@@ -175,6 +184,9 @@ impl MapType {
             contract::MAP_TYPE_QUEUE => Some(MapType::Queue),
             contract::MAP_TYPE_STACK => Some(MapType::Stack),
             contract::MAP_TYPE_RINGBUF => Some(MapType::Ringbuf),
+            contract::MAP_TYPE_PROG_ARRAY => Some(MapType::ProgArray),
+            contract::MAP_TYPE_ARRAY_OF_MAPS => Some(MapType::ArrayOfMaps),
+            contract::MAP_TYPE_HASH_OF_MAPS => Some(MapType::HashOfMaps),
             _ => None,
         }
     }
@@ -197,6 +209,9 @@ impl MapType {
             MapType::Queue => "QUEUE",
             MapType::Stack => "STACK",
             MapType::Ringbuf => "RINGBUF",
+            MapType::ProgArray => "PROG_ARRAY",
+            MapType::ArrayOfMaps => "ARRAY_OF_MAPS",
+            MapType::HashOfMaps => "HASH_OF_MAPS",
         }
     }
 
@@ -209,6 +224,7 @@ impl MapType {
                 | MapType::LruHash
                 | MapType::LruPercpuHash
                 | MapType::DevmapHash
+                | MapType::HashOfMaps
         )
     }
 
@@ -220,7 +236,21 @@ impl MapType {
     /// Indexed by the u32 key (the array kinds and the redirect maps);
     /// on the device, in the direct store.
     pub const fn is_direct(self) -> bool {
-        self.is_array() || self.is_redirect()
+        self.is_array() || self.is_slotted()
+    }
+
+    /// Indexed by the u32 key, an index present when its first 4 value
+    /// bytes are non-zero: the redirect maps, PROG_ARRAY (a program id) and
+    /// ARRAY_OF_MAPS (a map id).
+    pub const fn is_slotted(self) -> bool {
+        self.is_redirect() || matches!(self, MapType::ProgArray | MapType::ArrayOfMaps)
+    }
+
+    /// ARRAY_OF_MAPS and HASH_OF_MAPS: a value is the id of another map of
+    /// the table (row + 1), and a program's lookup returns that map's
+    /// handle, usable as a map in further map calls (as in Linux).
+    pub const fn is_map_in_map(self) -> bool {
+        matches!(self, MapType::ArrayOfMaps | MapType::HashOfMaps)
     }
 
     /// `bpf_redirect_map` targets: DEVMAP, CPUMAP, XSKMAP (an index is
@@ -289,6 +319,15 @@ impl MapType {
             MapType::Queue | MapType::Stack => Some(
                 "the map coprocessor has no first-in-first-out or last-in-first-out storage \
                  yet; the interpreter and the pipeline run QUEUE and STACK maps",
+            ),
+            MapType::ProgArray => Some(
+                "tail calls (bpf_tail_call through a PROG_ARRAY) need several resident programs \
+                 and a jump between them, which the engines' instruction memory does not have \
+                 yet; the interpreter and the pipeline run them",
+            ),
+            MapType::ArrayOfMaps | MapType::HashOfMaps => Some(
+                "the map coprocessor cannot return a map as a lookup's value (map-in-map) yet; \
+                 the interpreter and the pipeline run ARRAY_OF_MAPS and HASH_OF_MAPS",
             ),
             _ => None,
         }
@@ -683,7 +722,7 @@ impl Row {
         let n = def.value_area() as usize;
         let (def_lru, max) = (def.kind.is_lru(), def.max_entries);
         let (def_hash, def_device) = (def.kind.is_hash(), def.kind.on_device());
-        let present = if def.kind.is_redirect() {
+        let present = if def.kind.is_slotted() {
             vec![false; def.max_entries as usize]
         } else {
             Vec::new()
@@ -805,6 +844,9 @@ pub struct MapTable {
     /// Direct-store window new rows take words from: next free, end.
     dnext: u32,
     dend: u32,
+    /// The resident programs a PROG_ARRAY slot names: program id `k` (what
+    /// the slot holds, from 1) is `programs[k - 1]`.
+    programs: Vec<std::sync::Arc<crate::Program>>,
 }
 
 impl Default for MapTable {
@@ -832,7 +874,37 @@ impl MapTable {
             tcam: Tcam::new(cfg.tcam_entries),
             dnext: 0,
             dend: cfg.direct_words,
+            programs: Vec::new(),
         }
+    }
+
+    /// The resident programs PROG_ARRAY slots name (ids 1..=n), as the
+    /// loader links them (the entry program first).
+    pub fn set_programs(&mut self, programs: Vec<std::sync::Arc<crate::Program>>) {
+        self.programs = programs;
+    }
+
+    /// Resident program `id` (from 1).
+    pub fn program(&self, id: u32) -> Option<&std::sync::Arc<crate::Program>> {
+        self.programs.get((id as usize).checked_sub(1)?)
+    }
+
+    /// A value written into PROG_ARRAY or map-in-map row `kind` must name a
+    /// resident program or another map that is not itself a map-in-map
+    /// (0: an empty ARRAY-like slot), as Linux takes only such fds.
+    fn check_id(&self, kind: MapType, id: u32) -> Result<(), MapError> {
+        let ok = match kind {
+            MapType::ProgArray => id == 0 || self.program(id).is_some(),
+            MapType::ArrayOfMaps | MapType::HashOfMaps => {
+                (id == 0 && kind == MapType::ArrayOfMaps)
+                    || (id as usize)
+                        .checked_sub(1)
+                        .and_then(|r| self.def(r))
+                        .is_some_and(|d| !d.kind.is_map_in_map() && d.kind != MapType::ProgArray)
+            }
+            _ => true,
+        };
+        if ok { Ok(()) } else { Err(MapError::Inval) }
     }
 
     pub fn config(&self) -> &MapConfig {
@@ -1015,7 +1087,7 @@ impl MapTable {
                 let k = u32_key(key);
                 (k < def.max_entries).then_some(k)
             }
-            k if k.is_redirect() => {
+            k if k.is_slotted() => {
                 let k = u32_key(key);
                 (k < def.max_entries && r.present[k as usize]).then_some(k)
             }
@@ -1082,6 +1154,11 @@ impl MapTable {
         mem: Option<&mut Memory>,
     ) -> Result<Slot, MapError> {
         let i = self.index_of(handle)?;
+        if let Some(kind) = self.def(i).map(|d| d.kind)
+            && value.len() >= 4
+        {
+            self.check_id(kind, u32_key(value))?;
+        }
         let (cam, tcam) = (&mut self.cam, &mut self.tcam);
         let Some(r) = self.rows[i].as_mut() else {
             return Err(MapError::NoMap(handle));
@@ -1120,7 +1197,7 @@ impl MapTable {
                 }
                 k
             }
-            k if k.is_redirect() => {
+            k if k.is_slotted() => {
                 let k = u32_key(key);
                 if k >= max {
                     return Err(MapError::TooBig);
@@ -1220,7 +1297,7 @@ impl MapTable {
         Self::check_key(&r.def, key)?;
         match r.def.kind {
             k if k.is_array() => Err(MapError::Inval),
-            k if k.is_redirect() => {
+            k if k.is_slotted() => {
                 let k = u32_key(key);
                 if k >= r.def.max_entries {
                     return Err(MapError::Inval);
