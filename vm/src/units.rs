@@ -1521,11 +1521,31 @@ pub fn tc_helper_refusal(id: u32) -> Option<&'static str> {
     })
 }
 
+/// The software engines' helpers that the XDP and tc ABIs share with the
+/// same body (their `perf_event_output` differs: the packet's bytes come
+/// from `xdp_md` or `__sk_buff`).
+const SOFTWARE_SHARED: [(u32, Body); 11] = [
+    (contract::HELPER_FIB_LOOKUP, fib_lookup),
+    (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
+    (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
+    (contract::HELPER_MAP_PEEK_ELEM, events::map_peek_elem),
+    (contract::HELPER_RINGBUF_OUTPUT, events::ringbuf_output),
+    (contract::HELPER_RINGBUF_RESERVE, events::ringbuf_reserve),
+    (contract::HELPER_RINGBUF_SUBMIT, events::ringbuf_submit),
+    (contract::HELPER_RINGBUF_DISCARD, events::ringbuf_discard),
+    (contract::HELPER_RINGBUF_QUERY, events::ringbuf_query),
+    (
+        contract::HELPER_KTIME_GET_COARSE_NS,
+        events::ktime_get_coarse_ns,
+    ),
+    (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
+];
+
 /// The tc ABI's helpers for `engine`.
 pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
     // All but tail_call, registered after them (it can stop the program).
-    let table: [(u32, Body); TC_HELPER_IDS.len() - 1] = [
+    let table: [(u32, Body); TC_HELPER_IDS.len() - 1 - SOFTWARE_SHARED.len()] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
@@ -1548,26 +1568,12 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         // The device never suspends: boot time is the one timer.
         (contract::HELPER_KTIME_GET_BOOT_NS, ktime_get_ns),
         (contract::HELPER_REDIRECT_NEIGH, tc::redirect_neigh),
-        (contract::HELPER_FIB_LOOKUP, fib_lookup),
-        (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
-        (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
-        (contract::HELPER_MAP_PEEK_ELEM, events::map_peek_elem),
-        (contract::HELPER_RINGBUF_OUTPUT, events::ringbuf_output),
-        (contract::HELPER_RINGBUF_RESERVE, events::ringbuf_reserve),
-        (contract::HELPER_RINGBUF_SUBMIT, events::ringbuf_submit),
-        (contract::HELPER_RINGBUF_DISCARD, events::ringbuf_discard),
-        (contract::HELPER_RINGBUF_QUERY, events::ringbuf_query),
         (
             contract::HELPER_PERF_EVENT_OUTPUT,
             events::tc_perf_event_output,
         ),
-        (
-            contract::HELPER_KTIME_GET_COARSE_NS,
-            events::ktime_get_coarse_ns,
-        ),
-        (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
     ];
-    for (id, body) in table {
+    for (id, body) in table.into_iter().chain(SOFTWARE_SHARED) {
         register(&mut h, dev, engine, id, body);
     }
     register_tail_call(&mut h, dev, engine);
@@ -1578,7 +1584,7 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
 pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
     let mut h = Helpers::new();
     // All but tail_call, registered after them (it can stop the program).
-    let table: [(u32, Body); XDP_HELPER_IDS.len() - 1] = [
+    let table: [(u32, Body); XDP_HELPER_IDS.len() - 1 - SOFTWARE_SHARED.len()] = [
         (contract::HELPER_MAP_LOOKUP_ELEM, xdp_map_lookup),
         (contract::HELPER_MAP_UPDATE_ELEM, xdp_map_update),
         (contract::HELPER_MAP_DELETE_ELEM, xdp_map_delete),
@@ -1595,26 +1601,12 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         (contract::HELPER_XDP_GET_BUFF_LEN, xdp_get_buff_len),
         (contract::HELPER_XDP_LOAD_BYTES, xdp_load_bytes),
         (contract::HELPER_XDP_STORE_BYTES, xdp_store_bytes),
-        (contract::HELPER_FIB_LOOKUP, fib_lookup),
-        (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
-        (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
-        (contract::HELPER_MAP_PEEK_ELEM, events::map_peek_elem),
-        (contract::HELPER_RINGBUF_OUTPUT, events::ringbuf_output),
-        (contract::HELPER_RINGBUF_RESERVE, events::ringbuf_reserve),
-        (contract::HELPER_RINGBUF_SUBMIT, events::ringbuf_submit),
-        (contract::HELPER_RINGBUF_DISCARD, events::ringbuf_discard),
-        (contract::HELPER_RINGBUF_QUERY, events::ringbuf_query),
         (
             contract::HELPER_PERF_EVENT_OUTPUT,
             events::xdp_perf_event_output,
         ),
-        (
-            contract::HELPER_KTIME_GET_COARSE_NS,
-            events::ktime_get_coarse_ns,
-        ),
-        (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
     ];
-    for (id, body) in table {
+    for (id, body) in table.into_iter().chain(SOFTWARE_SHARED) {
         register(&mut h, dev, engine, id, body);
     }
     register_tail_call(&mut h, dev, engine);
