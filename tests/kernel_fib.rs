@@ -16,7 +16,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use common::{clang, nfbpf};
+use common::{Rng, clang, nfbpf};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::kernel::{FibNamespace, KernelProgram};
 use nfbpf_loader::{Cpu, Options, load_file};
@@ -208,24 +208,6 @@ fn image(name: &str, defs: &str, flags: &str, cpu: Cpu) -> Image {
         ..Options::default()
     };
     load_file(&path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// xorshift64*: the traffic is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 /// Destinations hitting every route, neighbour present and missing, the

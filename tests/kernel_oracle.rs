@@ -43,7 +43,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use common::{clang, nfbpf};
+use common::{Rng, clang, nfbpf};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::kernel::{KernelError, KernelProgram, KernelRun, perf_padded};
 use nfbpf_loader::{Cpu, Options, load_file};
@@ -119,27 +119,6 @@ fn probe_ifindices() -> Vec<u32> {
         v.push(1);
     }
     v
-}
-
-/// xorshift64*: the traffic is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 const IPS: [[u8; 4]; 9] = [
