@@ -260,17 +260,6 @@ pub fn tc_perf_event_output(
     perf_event_output(s, engine, mem, a, Abi::Tc)
 }
 
-/// `bpf_ktime_get_coarse_ns()`: the device timer (Linux's coarse clock is
-/// the tick-granular one; the device has one timer at clock granularity).
-pub fn ktime_get_coarse_ns(
-    s: &mut DeviceState,
-    _: usize,
-    _: &mut Memory,
-    _: [u64; 5],
-) -> Result<u64, String> {
-    Ok(s.now_ns())
-}
-
 /// `bpf_trace_vprintk(fmt, fmt_size, data, data_len)`: `trace_printk` with
 /// its arguments in an array of u64 (at most 12; `data_len` a multiple of
 /// 8, else -EINVAL), into the same trace log.
