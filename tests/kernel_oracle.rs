@@ -713,7 +713,8 @@ fn own_program(name: &str, source: &str, cpu: Cpu, program: Option<&str>) -> Ima
 }
 
 /// Every map kind of the software engines beside the device's: per-CPU
-/// array and hash, LRU hash and LRU per-CPU hash, read and written by a
+/// array and hash, LRU hash and LRU per-CPU hash, and an ARRAY of 65,536
+/// entries (64 times the device's direct store), read and written by a
 /// program (lookups that hit and miss, inserts, in-place increments, a
 /// verdict from map state).
 const MAP_KINDS_C: &str = r#"
@@ -747,6 +748,13 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } bytes_to SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u64);
+} big SEC(".maps");
 
 SEC("xdp")
 int map_kinds(struct xdp_md *ctx)
@@ -786,13 +794,18 @@ int map_kinds(struct xdp_md *ctx)
         *b += len;
     else
         bpf_map_update_elem(&bytes_to, &d, &len, BPF_ANY);
+    __u32 bi = ((__u32)p[10] << 8 | p[11]) + (len & 1) * 1024;
+    __u64 *bv = bpf_map_lookup_elem(&big, &bi);
+    if (bv)
+        *bv += len;
     return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";
 "#;
 
-/// PERCPU_ARRAY, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH: the kernel
+/// PERCPU_ARRAY, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH and an ARRAY
+/// larger than the device's direct store: the kernel
 /// (test runs pinned to one CPU, whose copies it reads), the interpreter
 /// and the pipeline agree on every verdict and, at the end, on every map.
 /// The LRU maps stay under their size (8,192 source MACs for 5,000
@@ -809,7 +822,13 @@ fn map_kinds_match_the_kernel() {
         let kinds: Vec<_> = img.maps.iter().map(|m| m.kind.name()).collect();
         assert_eq!(
             kinds,
-            ["PERCPU_ARRAY", "PERCPU_HASH", "LRU_HASH", "LRU_PERCPU_HASH"]
+            [
+                "PERCPU_ARRAY",
+                "PERCPU_HASH",
+                "LRU_HASH",
+                "LRU_PERCPU_HASH",
+                "ARRAY"
+            ]
         );
         let Some(t) = Triple::with_image("map_kinds", img, cpu) else {
             return;
