@@ -407,6 +407,10 @@ pub const MAX_VALUE_BYTES: usize = 64;
 pub const SW_MAX_KEY_BYTES: usize = STACK_FRAME as usize;
 /// Widest map value of the software engines: the value area of one map.
 pub const SW_MAX_VALUE_BYTES: usize = MAP_STRIDE as usize;
+/// Direct-store words of the software engines: an entry per word, so every
+/// ARRAY and DEVMAP that the map table's value areas can hold (the
+/// device's store is `maps::DIRECT_WORDS`).
+pub const SW_DIRECT_WORDS: u32 = (MAX_MAPS as u64 * MAP_STRIDE) as u32;
 /// SUME ABI: keys and values travel by value in 64-bit registers.
 pub const SUME_MAX_KEY_BYTES: usize = 8;
 /// SUME ABI: see [`SUME_MAX_KEY_BYTES`].

@@ -39,10 +39,17 @@ pub struct UnitsConfig {
     pub seed: u32,
 }
 
+/// The software engines' units (interpreter, pipeline): the device's map
+/// coprocessor but for its direct store, which holds any ARRAY
+/// ([`contract::SW_DIRECT_WORDS`]); the device model passes its own
+/// [`MapConfig`].
 impl Default for UnitsConfig {
     fn default() -> Self {
         UnitsConfig {
-            maps: MapConfig::default(),
+            maps: MapConfig {
+                direct_words: contract::SW_DIRECT_WORDS,
+                ..MapConfig::default()
+            },
             engines: 4,
             seed: DEFAULT_SEED,
         }
