@@ -838,6 +838,163 @@ fn map_kinds_match_the_kernel() {
     }
 }
 
+/// `bpf_spin_lock` and `bpf_spin_unlock` around a value's two counters, in
+/// a HASH map (per source MAC byte, inserted on first sight) and a one-entry
+/// ARRAY; the verdict from the counts read under the lock.
+const SPIN_LOCK_C: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct val {
+    struct bpf_spin_lock lock;
+    __u64 pkts;
+    __u64 bytes;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 64);
+    __type(key, __u32);
+    __type(value, struct val);
+} flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct val);
+} total SEC(".maps");
+
+SEC("xdp")
+int spin(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if (data + 14 > end)
+        return XDP_ABORTED;
+    __u64 len = end - data;
+    __u32 k = p[11] & 31;
+    struct val *v = bpf_map_lookup_elem(&flows, &k);
+    if (!v) {
+        struct val zero = {};
+        bpf_map_update_elem(&flows, &k, &zero, BPF_NOEXIST);
+        v = bpf_map_lookup_elem(&flows, &k);
+        if (!v)
+            return XDP_ABORTED;
+    }
+    bpf_spin_lock(&v->lock);
+    v->pkts += 1;
+    v->bytes += len;
+    __u64 pkts = v->pkts, bytes = v->bytes;
+    bpf_spin_unlock(&v->lock);
+    __u32 z = 0;
+    struct val *t = bpf_map_lookup_elem(&total, &z);
+    if (!t)
+        return XDP_ABORTED;
+    bpf_spin_lock(&t->lock);
+    t->pkts += 1;
+    t->bytes += len;
+    __u64 all = t->pkts;
+    bpf_spin_unlock(&t->lock);
+    if (pkts % 3 == 0)
+        return XDP_DROP;
+    if (bytes > 100 * pkts && (all & 1))
+        return XDP_TX;
+    return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// `bpf_spin_lock`/`bpf_spin_unlock` (software engines: the lock is always
+/// free, both return 0): the verifier accepts the program (its maps carry
+/// the lock in their BTF), and the kernel, the interpreter and the pipeline
+/// agree on every verdict and, at the end, on both maps, lock word
+/// included: Linux's syscall reads give 0 there, and the engines never
+/// write it.
+#[test]
+fn spin_lock_matches_the_kernel() {
+    if !clang() {
+        return;
+    }
+    for cpu in CPUS {
+        let img = own_image("spin", SPIN_LOCK_C, cpu);
+        let locks: Vec<_> = img
+            .maps
+            .iter()
+            .map(|m| (m.value_size, m.spin_lock))
+            .collect();
+        assert_eq!(locks, [(24, Some(0)), (24, Some(0))]);
+        // The device refuses the helpers, naming the first call and why.
+        let e = nfbpf_loader::device::check_abi(&img)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("helper 93 spin_lock") && e.contains("no lock between its engines"),
+            "{e}"
+        );
+        let Some(t) = Triple::with_image("spin", img, cpu) else {
+            return;
+        };
+        let seen = t.traffic(0x5eed_0093, PACKETS, &ifindices());
+        assert!(
+            seen[1] > 0 && seen[2] > 0 && seen[3] > 0,
+            "drop, pass and tx: {seen:?}"
+        );
+        for i in 0..2 {
+            for (_, v) in t.kernel.entries(i).unwrap() {
+                assert_eq!(v[..4], [0; 4], "the kernel shows the lock word as 0");
+            }
+        }
+    }
+}
+
+/// `bpf_spin_lock` on a pointer that is not in a map value: the kernel's
+/// verifier refuses the program, the engines fault naming the helper and
+/// the address.
+#[test]
+fn spin_lock_off_a_map_value_faults() {
+    if !clang() {
+        return;
+    }
+    let src = SPIN_LOCK_C.replace(
+        "    bpf_spin_lock(&t->lock);",
+        "    struct bpf_spin_lock here = {};\n    bpf_spin_lock(&here);\n    bpf_spin_lock(&t->lock);",
+    );
+    assert_ne!(src, SPIN_LOCK_C);
+    let img = own_image("spin_bad", &src, Cpu::V3);
+    match KernelProgram::load(&img) {
+        Ok(_) => panic!("the verifier accepted bpf_spin_lock on the stack"),
+        Err(e) if e.is_unavailable() => {}
+        Err(e) => assert!(e.to_string().contains("expected=map_value"), "{e}"),
+    }
+    let prog = img.program().unwrap();
+    for kind in [EngineKind::Interp, EngineKind::Pipeline] {
+        let d = SharedDeviceState::new(UnitsConfig::default());
+        d.with(|s| nfbpf_loader::install::configure_maps(&img, &mut s.maps))
+            .unwrap();
+        let ex = execute_on(
+            kind,
+            img.abi,
+            &prog,
+            &d,
+            0,
+            &[0u8; 64],
+            &RxMeta::default(),
+            &Config::default(),
+            &mut NoTrace,
+        )
+        .unwrap();
+        let f = format!("{}", ex.fault.expect("a fault"));
+        assert!(
+            f.contains("spin_lock: r1 = 0x3000")
+                && f.contains("is not a struct bpf_spin_lock in a HASH or ARRAY map value"),
+            "{kind:?}: {f}"
+        );
+    }
+}
+
 /// `bpf_csum_diff` as the running kernel computes it: from only, to only
 /// and both, every size 0..=511 of either (not only multiples of 4),
 /// seeded, and sums of sizes beyond 512 bytes; the result written into the

@@ -97,6 +97,9 @@ pub struct MapFields {
     /// Map-in-map: the inner map's definition (the template every inner
     /// map must match), from `__array(values, struct { ... })`.
     pub inner: Option<Box<MapFields>>,
+    /// Byte offset of the value's `struct bpf_spin_lock` member (a member
+    /// of the value struct itself, as Linux requires), if it has one.
+    pub spin_lock: Option<u32>,
 }
 
 /// A map variable of the `.maps` DATASEC.
@@ -347,6 +350,26 @@ impl<'a> Btf<'a> {
             .map_err(|_| err(p.at, format!("map key/value of {size} bytes is too large")))
     }
 
+    /// `__type(value, T)`: the byte offset of T's `struct bpf_spin_lock`
+    /// member, if T is a struct with one.
+    fn spin_lock_member(&self, ty: u32, from: usize) -> Result<Option<u32>, LoadError> {
+        let p = self.strip(ty, from)?;
+        let v = self.strip(p.size_or_type, p.at)?;
+        let Extra::Members(members) = &v.extra else {
+            return Ok(None);
+        };
+        if v.kind != KIND_STRUCT {
+            return Ok(None);
+        }
+        for &(_, mty, bits) in members {
+            let m = self.strip(mty, v.at)?;
+            if m.kind == KIND_STRUCT && self.name(m)? == "bpf_spin_lock" {
+                return Ok(Some(bits / 8));
+            }
+        }
+        Ok(None)
+    }
+
     /// The attributes of map definition `st` (a struct of `__uint`,
     /// `__type` and `__array` members); `outer`: `values` may give the
     /// slots' type (an inner definition has none).
@@ -367,7 +390,10 @@ impl<'a> Btf<'a> {
                 "key_size" => f.key_size = Some(self.uint_member(mty, st.at)?),
                 "value_size" => f.value_size = Some(self.uint_member(mty, st.at)?),
                 "key" => f.key_size = Some(self.type_member(mty, st.at)?),
-                "value" => f.value_size = Some(self.type_member(mty, st.at)?),
+                "value" => {
+                    f.value_size = Some(self.type_member(mty, st.at)?);
+                    f.spin_lock = self.spin_lock_member(mty, st.at)?;
+                }
                 // Host-side attributes with no meaning on the device.
                 "pinning" | "numa_node" | "map_extra" => {
                     self.uint_member(mty, st.at)?;

@@ -47,6 +47,7 @@ use nfbpf_vm::abi::Abi;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_BTF_LOAD: libc::c_long = 18;
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
@@ -619,6 +620,20 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
         if let Some(t) = &template {
             a.u32(20, t.as_raw_fd() as u32);
         }
+        // A value with a `struct bpf_spin_lock`: Linux takes the lock's
+        // place from the map's BTF (key type 1, value type 2), and refuses
+        // `bpf_spin_lock` on a map without it. The map keeps a reference:
+        // the BTF fd is closed after the map is created.
+        let btf = match m.spin_lock {
+            Some(off) => Some(owned(
+                bpf(BPF_BTF_LOAD, &mut btf_attr(&spin_lock_btf(m, off)))
+                    .map_err(|e| classify("BPF_BTF_LOAD", e))?,
+            )),
+            None => None,
+        };
+        if let Some(b) = &btf {
+            a.u32(48, b.as_raw_fd() as u32).u32(52, 1).u32(56, 2);
+        }
         let fd = bpf(BPF_MAP_CREATE, &mut a).map_err(|source| {
             match classify("BPF_MAP_CREATE", source) {
                 KernelError::Sys { source, .. } => KernelError::MapCreate {
@@ -651,6 +666,56 @@ fn create_maps(image: &Image) -> Result<Vec<KernelMap>, KernelError> {
         });
     }
     Ok(maps)
+}
+
+/// `BPF_BTF_LOAD`'s attributes for `blob` (which must outlive the call).
+fn btf_attr(blob: &[u8]) -> Attr {
+    let mut a = Attr::new();
+    a.ptr(0, blob.as_ptr()).u32(16, blob.len() as u32);
+    a
+}
+
+/// The BTF describing map `m`'s key and value to Linux when the value
+/// holds a `struct bpf_spin_lock` at byte `off` (Linux needs no more of the
+/// value's layout): type 1 the key (a 32-bit int for an ARRAY, as Linux
+/// requires, else bytes), type 2 the value, a struct of the value's size
+/// whose one member is the lock (type 3, `struct bpf_spin_lock { u32 val;
+/// }`), 4 `u32`, 5 `u8`.
+fn spin_lock_btf(m: &crate::maps::ImageMap, off: u32) -> Vec<u8> {
+    const INT: u32 = 1 << 24;
+    const ARRAY: u32 = 3 << 24;
+    const STRUCT: u32 = 4 << 24;
+    let strings = b"\0u32\0u8\0bpf_spin_lock\0val\0lock\0";
+    let (u32_name, u8_name, lock_name, val_name, member_name) = (1u32, 5, 8, 22, 26);
+    let mut t: Vec<u32> = Vec::new();
+    // 1: the key.
+    if m.key_size == 4 {
+        t.extend([u32_name, INT, 4, 32]);
+    } else {
+        t.extend([0, ARRAY, 0, 5, 4, m.key_size]);
+    }
+    // 2: the value: the lock at `off`.
+    t.extend([0, STRUCT | 1, m.value_size, member_name, 3, off * 8]);
+    // 3: struct bpf_spin_lock.
+    t.extend([lock_name, STRUCT | 1, 4, val_name, 4, 0]);
+    // 4: u32, 5: u8.
+    t.extend([u32_name, INT, 4, 32, u8_name, INT, 1, 8]);
+    let types: Vec<u8> = t.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut b = Vec::new();
+    b.extend(0xeb9f_u16.to_le_bytes());
+    b.extend([1, 0]);
+    for w in [
+        24,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        b.extend(w.to_le_bytes());
+    }
+    b.extend(types);
+    b.extend(strings);
+    b
 }
 
 /// The kernel's id of a program or map (`BPF_OBJ_GET_INFO_BY_FD`: the id

@@ -117,6 +117,10 @@ pub struct ImageMap {
     /// program id `k` (what a slot holds, from 1) is `programs[k - 1]`
     /// (the image's entry first, then [`crate::image::Image::tails`]).
     pub programs: Vec<String>,
+    /// Byte offset of the value's `struct bpf_spin_lock` (from BTF): the
+    /// kernel oracle describes it to Linux, which refuses
+    /// `bpf_spin_lock` on a map without one.
+    pub spin_lock: Option<u32>,
 }
 
 /// What a PROG_ARRAY or map-in-map slot holds.
@@ -627,6 +631,7 @@ pub fn collect(
                     section: ".maps".into(),
                     initial: None,
                     inner,
+                    spin_lock: f.spin_lock,
                     slots: Vec::new(),
                     programs: Vec::new(),
                 })
@@ -715,6 +720,7 @@ pub fn collect(
                     inner: None,
                     slots: Vec::new(),
                     programs: Vec::new(),
+                    spin_lock: None,
                 })
             })();
             push(
@@ -793,6 +799,7 @@ pub fn collect(
             inner: None,
             slots: Vec::new(),
             programs: Vec::new(),
+            spin_lock: None,
         };
         push(
             &mut t,

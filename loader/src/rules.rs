@@ -414,6 +414,7 @@ mod tests {
             inner: None,
             slots: Vec::new(),
             programs: Vec::new(),
+            spin_lock: None,
         };
         vec![
             map("ports", MapType::Hash, 2, 4),

@@ -351,6 +351,10 @@ pub const HELPER_RINGBUF_DISCARD: u32 = 133;
 pub const HELPER_RINGBUF_QUERY: u32 = 134;
 pub const HELPER_KTIME_GET_COARSE_NS: u32 = 160;
 pub const HELPER_TRACE_VPRINTK: u32 = 177;
+/// `bpf_spin_lock` and `bpf_spin_unlock` (XDP and tc; software engines
+/// only: [`crate::units::not_on_device`]).
+pub const HELPER_SPIN_LOCK: u32 = 93;
+pub const HELPER_SPIN_UNLOCK: u32 = 94;
 
 /// `bpf_perf_event_output` flags: the index (or `BPF_F_CURRENT_CPU`) in
 /// the low 32 bits, the bytes of the packet to append in bits 32..51.

@@ -1271,6 +1271,17 @@ mod tests {
                 .unwrap()
                 .contains("no forwarding table")
         );
+        // bpf_spin_lock and bpf_spin_unlock: the same on the software
+        // engines' XDP and tc ABIs only.
+        for id in [93, 94] {
+            assert!(crate::units::xdp_helper_known(id) && crate::units::tc_helper_known(id));
+            assert!(!crate::units::xdp_device_helper_known(id));
+            assert!(
+                crate::units::not_on_device(id)
+                    .unwrap()
+                    .contains("no lock between its engines")
+            );
+        }
     }
 
     /// Counts r0 to `n` (2n + 3 instructions), then sends to port 1.

@@ -564,6 +564,20 @@ pub const UNITS: &[HelperUnit] = &[
         latency: lat_vprintk,
         coprocessor: false,
     },
+    // Software engines only ([`not_on_device`]): an engine runs one packet
+    // at a time, so the lock is always free.
+    HelperUnit {
+        id: contract::HELPER_SPIN_LOCK,
+        name: "spin_lock",
+        latency: lat_simple,
+        coprocessor: false,
+    },
+    HelperUnit {
+        id: contract::HELPER_SPIN_UNLOCK,
+        name: "spin_unlock",
+        latency: lat_simple,
+        coprocessor: false,
+    },
 ];
 
 /// Why the device (model and RTL) does not provide helper `id`, for the
@@ -575,8 +589,57 @@ pub const fn not_on_device(id: u32) -> Option<&'static str> {
              registers to load one; the interpreter and the pipeline run it against `nfbpf run \
              --fib FILE`",
         ),
+        contract::HELPER_SPIN_LOCK | contract::HELPER_SPIN_UNLOCK => Some(
+            "the device has no lock between its engines, which run packets in parallel over \
+             shared map values; the interpreter and the pipeline run one packet at a time per \
+             engine, where the lock is always free",
+        ),
         _ => None,
     }
+}
+
+/// `bpf_spin_lock(lock)` / `bpf_spin_unlock(lock)` for XDP and tc on the
+/// software engines: an engine runs one packet at a time, so the lock is
+/// always free and both return 0 without writing the lock word (which stays
+/// 0, as Linux shows it: a program cannot read it, and the syscall side's
+/// copies of the value give 0 there). `lock` must lie in the value area of
+/// a HASH or ARRAY map (the only kinds Linux lets hold a lock), 4-aligned.
+fn spin_lock_at(s: &DeviceState, what: &str, lock: u64) -> Result<u64, String> {
+    let base = lock & !(contract::MAP_STRIDE - 1);
+    let in_value = s.maps.defs().any(|(i, d)| {
+        contract::map_handle(i) == base
+            && matches!(
+                d.kind,
+                crate::maps::MapType::Hash | crate::maps::MapType::Array
+            )
+            && lock - base + 4 <= d.value_area()
+    });
+    if !in_value || !lock.is_multiple_of(4) {
+        return Err(format!(
+            "{what}: r1 = {lock:#x} is not a struct bpf_spin_lock in a HASH or ARRAY map value"
+        ));
+    }
+    Ok(0)
+}
+
+/// `bpf_spin_lock(lock)` ([`spin_lock_at`]).
+pub fn spin_lock(
+    s: &mut DeviceState,
+    _: usize,
+    _: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    spin_lock_at(s, "spin_lock", a[0])
+}
+
+/// `bpf_spin_unlock(lock)` ([`spin_lock_at`]).
+pub fn spin_unlock(
+    s: &mut DeviceState,
+    _: usize,
+    _: &mut Memory,
+    a: [u64; 5],
+) -> Result<u64, String> {
+    spin_lock_at(s, "spin_unlock", a[0])
 }
 
 /// `bpf_fib_lookup(ctx, params, plen, flags)` for XDP and tc
@@ -1431,6 +1494,8 @@ pub const XDP_HELPER_IDS: &[u32] = &[
     contract::HELPER_PERF_EVENT_OUTPUT,
     contract::HELPER_KTIME_GET_COARSE_NS,
     contract::HELPER_TRACE_VPRINTK,
+    contract::HELPER_SPIN_LOCK,
+    contract::HELPER_SPIN_UNLOCK,
 ];
 
 /// Helper ids the XDP ABI provides (for [`crate::validate::Limits`]).
@@ -1500,6 +1565,8 @@ pub const TC_HELPER_IDS: &[u32] = &[
     contract::HELPER_PERF_EVENT_OUTPUT,
     contract::HELPER_KTIME_GET_COARSE_NS,
     contract::HELPER_TRACE_VPRINTK,
+    contract::HELPER_SPIN_LOCK,
+    contract::HELPER_SPIN_UNLOCK,
 ];
 
 /// Helper ids the tc ABI provides.
@@ -1531,7 +1598,7 @@ pub fn tc_helper_refusal(id: u32) -> Option<&'static str> {
 /// The software engines' helpers that the XDP and tc ABIs share with the
 /// same body (their `perf_event_output` differs: the packet's bytes come
 /// from `xdp_md` or `__sk_buff`).
-const SOFTWARE_SHARED: [(u32, Body); 11] = [
+const SOFTWARE_SHARED: [(u32, Body); 13] = [
     (contract::HELPER_FIB_LOOKUP, fib_lookup),
     (contract::HELPER_MAP_PUSH_ELEM, events::map_push_elem),
     (contract::HELPER_MAP_POP_ELEM, events::map_pop_elem),
@@ -1545,6 +1612,8 @@ const SOFTWARE_SHARED: [(u32, Body); 11] = [
     // timer, at clock granularity.
     (contract::HELPER_KTIME_GET_COARSE_NS, ktime_get_ns),
     (contract::HELPER_TRACE_VPRINTK, events::trace_vprintk),
+    (contract::HELPER_SPIN_LOCK, spin_lock),
+    (contract::HELPER_SPIN_UNLOCK, spin_unlock),
 ];
 
 /// The tc ABI's helpers for `engine`.
