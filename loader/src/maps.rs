@@ -167,6 +167,22 @@ impl From<&ImageMap> for MapInfo {
 }
 
 impl ImageMap {
+    /// A map declared in `.maps` with BTF, with nothing else attached (no
+    /// initial values, inner map, slots, programs or lock): what rules,
+    /// tests and examples start from.
+    pub fn declared(def: MapDef) -> ImageMap {
+        ImageMap {
+            def,
+            origin: MapOrigin::Btf,
+            section: ".maps".into(),
+            initial: None,
+            inner: None,
+            slots: Vec::new(),
+            programs: Vec::new(),
+            spin_lock: None,
+        }
+    }
+
     /// Is this a read-only global (`.rodata*`)?
     pub fn is_readonly(&self) -> bool {
         self.flags & BPF_F_RDONLY_PROG != 0

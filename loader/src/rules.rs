@@ -36,18 +36,10 @@
 //! of the program that matches the inner map's definition).
 //!
 //! ```
-//! use nfbpf_loader::maps::{ImageMap, MapDef, MapOrigin, MapType};
+//! use nfbpf_loader::maps::{ImageMap, MapDef, MapType};
 //! use nfbpf_loader::rules;
 //! // A program's map table (`Image::maps`): one HASH map, key 2 bytes, value 4.
-//! let maps = [ImageMap {
-//!     def: MapDef::new(MapType::Hash, 2, 4, 16).named("ports"),
-//!     origin: MapOrigin::Btf,
-//!     section: ".maps".into(),
-//!     initial: None,
-//!     inner: None,
-//!     slots: Vec::new(),
-//!     programs: Vec::new(),
-//! }];
+//! let maps = [ImageMap::declared(MapDef::new(MapType::Hash, 2, 4, 16).named("ports"))];
 //! let text = rules::parse("ports 53 0x1  # DNS\n", &maps).unwrap();
 //! let json = rules::parse(r#"[{"map": "ports", "key": 53, "value": "0x1"}]"#, &maps).unwrap();
 //! assert_eq!(text, json);
@@ -401,20 +393,13 @@ fn check_counts(entries: &[Entry], maps: &[ImageMap]) -> Result<(), RulesError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::{MapDef, MapOrigin};
+    use crate::maps::MapDef;
 
     /// HASH `ports` (key 2, value 4) and LPM_TRIE `routes` (key 8, value 4),
     /// 16 entries each.
     fn example() -> Vec<ImageMap> {
-        let map = |name: &str, kind, key_size, value_size| ImageMap {
-            def: MapDef::new(kind, key_size, value_size, 16).named(name),
-            origin: MapOrigin::Btf,
-            section: ".maps".into(),
-            initial: None,
-            inner: None,
-            slots: Vec::new(),
-            programs: Vec::new(),
-            spin_lock: None,
+        let map = |name: &str, kind, key_size, value_size| {
+            ImageMap::declared(MapDef::new(kind, key_size, value_size, 16).named(name))
         };
         vec![
             map("ports", MapType::Hash, 2, 4),
