@@ -11,7 +11,9 @@ project's include paths and defines; the system's libbpf headers stand in
 for the libbpf submodules, xdp-tools' headers/xdp for the libxdp headers
 a project installs from its xdp-tools submodule. Objects go to
 OUT/obj/PROJECT/PATH.o; OUT/builds.tsv lists every source: project,
-source, object or `-`, and the first error line when it fails.
+source, object or `-`, and the first error line when it fails. Like
+xdp-tools' own make, it writes lib/libxdp/xdp-dispatcher.c (m4 of its .c.in)
+into the xdp-tools checkout; it writes nothing else there.
 """
 
 import os

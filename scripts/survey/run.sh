@@ -34,8 +34,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 
-rm -rf "$out"
+# Only what an earlier run wrote is removed.
 mkdir -p "$out"
+rm -rf "$out/obj" "$out/inc" "$out/runs"
+rm -f "$out"/{builds.tsv,results.tsv,table.md,summary.md,fib.txt,frames.pcap,frames-tc.pcap}
 echo "building the objects into $out/obj"
 python3 "$here/build.py" "$src" "$out"
 # 500 varied frames, seed 1; the tc programs get them less the IPv4 and
