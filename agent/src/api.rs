@@ -17,6 +17,7 @@
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
 //! | `GET /status` | running function, remaining time, queue, timeline, device counters |
 //! | `GET /healthz` | `{"status": "ok"}`, without credentials |
+//! | `/system/...`, `/function/{name}`, `/async-function/{name}` | the OpenFaaS provider API ([`crate::openfaas`]) |
 
 use crate::auth::Credentials;
 use crate::limits::{Limits, PAGE_DEFAULT};
