@@ -571,11 +571,7 @@ fn deploy_list_invoke_scale_update_remove() {
     let r = call(a.addr, "GET", "/functions/wire", &Value::Null);
     assert_eq!(r.body["default_run_time"], 5);
     assert_eq!(r.body["version"], 2);
-    assert!(
-        r.body["source"].as_str().unwrap().contains("SPDX")
-            || r.body["from_source"] == true
-            || r.body["source"].is_string()
-    );
+    assert_eq!(r.body["source"].as_str().unwrap(), wire_source());
 
     // A copy by image: nfbpf:wire under another name.
     let r = call(
