@@ -730,3 +730,77 @@ fn own_functions_are_listed_and_adopted_objects_deploy() {
     assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
     assert!(!error_of(&r).is_empty());
 }
+
+/// A synchronous invocation waiting in the queue is answered 409 when a
+/// scale to 0 cancels it; the run ahead of it, cancelled, is answered with
+/// its record (`cancelled`).
+#[test]
+fn scale_to_zero_answers_the_waiting_invocations() {
+    if !clang() {
+        return;
+    }
+    let a = start();
+    for name in ["long", "short"] {
+        let r = call(
+            a.addr,
+            "POST",
+            "/system/functions",
+            &json!({"service": name, "image": "x", "annotations": {"nfbpf.source": wire_source()}}),
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let addr = a.addr;
+    let long =
+        std::thread::spawn(move || call(addr, "POST", "/function/long?run_time=300", &Value::Null));
+    // Wait until `long` runs.
+    let t = Instant::now();
+    loop {
+        let s = call(a.addr, "GET", "/status", &Value::Null);
+        if s.body["running"]["function"] == "long" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "long never ran: {}",
+            s.body
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let short = std::thread::spawn(move || call(addr, "POST", "/function/short", &Value::Null));
+    let t = Instant::now();
+    while call(a.addr, "GET", "/queue", &Value::Null).body["length"] != 1 {
+        assert!(t.elapsed() < Duration::from_secs(30), "short never queued");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = call(
+        a.addr,
+        "POST",
+        "/system/scale-function/short",
+        &json!({"replicas": 0}),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(
+        r.body["cancelled"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    let r = short.join().unwrap();
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        error_of(&r).contains("cancelled before it ran"),
+        "{}",
+        r.body
+    );
+    // Removing `long` cancels its run; its waiting caller gets the record.
+    let r = call(
+        a.addr,
+        "DELETE",
+        "/system/functions",
+        &json!({"functionName": "long"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = long.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["outcome"], "cancelled");
+}
