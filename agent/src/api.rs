@@ -17,6 +17,7 @@
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
 //! | `GET /status` | running function, remaining time, queue, timeline, device counters |
 //! | `GET /healthz` | `{"status": "ok"}`, without credentials |
+//! | `/system/...`, `/function/{name}`, `/async-function/{name}` | the OpenFaaS provider API ([`crate::openfaas`]) |
 
 use crate::auth::Credentials;
 use crate::limits::{Limits, PAGE_DEFAULT};
@@ -41,17 +42,20 @@ use tokio::sync::{Notify, Semaphore};
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// Extra response headers (name, value), e.g. `X-Call-Id`.
+    pub headers: Vec<(String, String)>,
 }
 
-fn ok(status: u16, body: Value) -> Reply {
-    Reply { status, body }
-}
-
-fn err(status: u16, msg: impl Into<String>) -> Reply {
+pub(crate) fn ok(status: u16, body: Value) -> Reply {
     Reply {
         status,
-        body: json!({ "error": msg.into() }),
+        body,
+        headers: Vec::new(),
     }
+}
+
+pub(crate) fn err(status: u16, msg: impl Into<String>) -> Reply {
+    ok(status, json!({ "error": msg.into() }))
 }
 
 impl From<Reject> for Reply {
@@ -91,6 +95,14 @@ impl Reply {
         }
         if close {
             h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                header::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                h.insert(k, v);
+            }
         }
         r
     }
@@ -341,7 +353,9 @@ impl Front {
             }
             _ => {}
         }
-        if has_body {
+        // OpenFaaS routes take any body: an invocation's is the caller's
+        // (any type), and the gateway forwards deploys as faas-cli sent them.
+        if has_body && !crate::openfaas::is_route(path) {
             let ct = text(header::CONTENT_TYPE).unwrap_or("");
             let essence = ct.split(';').next().unwrap_or("").trim();
             if !essence.eq_ignore_ascii_case("application/json") {
@@ -389,6 +403,13 @@ async fn respond(
         .path_and_query()
         .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let path = req.uri().path().to_string();
+    let headers: Vec<(String, String)> = crate::openfaas::HEADERS
+        .iter()
+        .filter_map(|&n| {
+            let v = req.headers().get(n)?.to_str().ok()?;
+            Some((n.to_string(), v.to_string()))
+        })
+        .collect();
     let caller = match front.admit(peer, &method, &path, req.headers()) {
         Ok(c) => c,
         Err(r) => return r.into_response(true),
@@ -448,7 +469,7 @@ async fn respond(
     };
     let reply = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        handle(&sched, &caller, &method, &url, &body)
+        handle_with(&sched, &caller, &method, &url, &headers, &body)
     })
     .await;
     reply
@@ -459,7 +480,23 @@ async fn respond(
 /// Route one request from `caller` (also the entry point of the
 /// in-process tests).
 pub fn handle(sched: &Scheduler, caller: &Caller, method: &str, url: &str, body: &[u8]) -> Reply {
+    handle_with(sched, caller, method, url, &[], body)
+}
+
+/// [`handle`] with the request headers the OpenFaaS invocation reads
+/// ([`crate::openfaas::HEADERS`]).
+pub fn handle_with(
+    sched: &Scheduler,
+    caller: &Caller,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    if let Some(r) = crate::openfaas::route(sched, caller, method, path, query, headers, body) {
+        return r;
+    }
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let allow = |m: &str| {
         err(
@@ -495,7 +532,7 @@ pub fn handle(sched: &Scheduler, caller: &Caller, method: &str, url: &str, body:
         _ => err(
             404,
             format!(
-                "no route {method} {path}: the API has /functions, /functions/{{name}}, /functions/{{name}}/invoke, /queue, /queue/{{id}}, /status, /healthz"
+                "no route {method} {path}: the API has /functions, /functions/{{name}}, /functions/{{name}}/invoke, /queue, /queue/{{id}}, /status, /healthz, and the OpenFaaS provider routes /system/... and /function/{{name}}"
             ),
         ),
     }
@@ -598,7 +635,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Build a function from a create/update body.
-fn build(
+pub(crate) fn build(
     sched: &Scheduler,
     caller: &Caller,
     name: &str,
@@ -750,12 +787,12 @@ fn exists(name: &str) -> Reply {
     )
 }
 
-fn unknown(name: &str) -> Reply {
+pub(crate) fn unknown(name: &str) -> Reply {
     err(404, format!("unknown function `{name}`"))
 }
 
 /// The store's refusal as an answer.
-fn refused(name: &str, r: Refused) -> Reply {
+pub(crate) fn refused(name: &str, r: Refused) -> Reply {
     match r {
         Refused::Exists => exists(name),
         Refused::Missing => unknown(name),
@@ -811,7 +848,7 @@ fn queue(sched: &Scheduler, page: &Page) -> Reply {
 
 /// A function may be replaced or deleted, and its invocations cancelled,
 /// only by the client that created it (when the agent checks credentials).
-fn owner_check(caller: &Caller, owner: &str, what: &str) -> Result<(), Reply> {
+pub(crate) fn owner_check(caller: &Caller, owner: &str, what: &str) -> Result<(), Reply> {
     if caller.authenticated && !owner.is_empty() && owner != caller.name {
         return Err(err(
             403,

@@ -8,7 +8,8 @@
 //!   invocation and timeline (crash-safe);
 //! - [`scheduler`]: the FIFO schedule, staging the next program into the idle
 //!   bank ahead of its start and swapping at the deadline;
-//! - [`api`]: the HTTP JSON API; [`wire`]: its request bodies as types
+//! - [`api`]: the HTTP JSON API; [`openfaas`]: the OpenFaaS provider API
+//!   beside it (an OpenFaaS gateway and `faas-cli` in front); [`wire`]: its request bodies as types
 //!   (what `nfbpf fn` sends);
 //! - [`client`]: the API from Rust, one typed method per call (what
 //!   `nfbpf fn` uses); [`bench`]: the API's load test (`nfbpf agent
@@ -22,6 +23,7 @@ pub mod auth;
 pub mod bench;
 pub mod client;
 pub mod limits;
+pub mod openfaas;
 pub mod registry;
 pub mod sandbox;
 pub mod scheduler;

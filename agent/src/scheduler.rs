@@ -518,6 +518,36 @@ impl Scheduler {
         })
     }
 
+    /// The device's engines (every one runs the loaded program).
+    pub fn engines(&self) -> u32 {
+        self.lock().engines
+    }
+
+    /// The ids of the invocations of `function` queued or running, the
+    /// running one first.
+    pub fn invocations_of(&self, function: &str) -> Result<Vec<u64>, StoreError> {
+        let mut ids = Vec::new();
+        {
+            let g = self.lock();
+            if let Some(a) = &g.active
+                && a.run.invocation.function == function
+            {
+                ids.push(a.run.invocation.id);
+            }
+            if let Some(r) = &g.resume
+                && r.invocation.function == function
+            {
+                ids.push(r.invocation.id);
+            }
+        }
+        for inv in self.store.queue()? {
+            if inv.function == function {
+                ids.push(inv.id);
+            }
+        }
+        Ok(ids)
+    }
+
     pub fn tools(&self) -> &Toolchain {
         &self.tools
     }
@@ -558,6 +588,11 @@ impl Scheduler {
                 self.lock().last_error = Some(e.to_string());
             }
         }
+    }
+
+    /// Has `shutdown` been called?
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     pub fn shutdown(&self) {

@@ -27,6 +27,12 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Function name -> the client that created it (counted for the
 /// per-client cap without decoding whole function records).
 const OWNERS: TableDefinition<&str, &str> = TableDefinition::new("owners");
+/// Function name -> its OpenFaaS deployment record ([`crate::openfaas`]):
+/// namespace, image, labels, annotations, environment, replicas.
+const FAAS: TableDefinition<&str, &[u8]> = TableDefinition::new("faas");
+/// Function name -> invocations queued since it was created (OpenFaaS's
+/// `invocationCount`).
+const INVOKED: TableDefinition<&str, u64> = TableDefinition::new("invoked");
 const NEXT_ID: &str = "next_id";
 /// redb's page cache, bytes.
 const CACHE_BYTES: usize = 4 << 20;
@@ -143,6 +149,8 @@ impl Store {
             tx.open_table(HISTORY)?;
             tx.open_table(META)?;
             tx.open_table(OWNERS)?;
+            tx.open_table(FAAS)?;
+            tx.open_table(INVOKED)?;
             tx.commit()?;
             Ok(db)
         };
@@ -364,6 +372,8 @@ impl Store {
             }
             t.remove(name)?;
             tx.open_table(OWNERS)?.remove(name)?;
+            tx.open_table(FAAS)?.remove(name)?;
+            tx.open_table(INVOKED)?.remove(name)?;
             Ok(Ok(()))
         })
     }
@@ -437,6 +447,9 @@ impl Store {
             };
             tx.open_table(QUEUE)?
                 .insert(id, Self::encode(&inv).as_slice())?;
+            let mut counts = tx.open_table(INVOKED)?;
+            let n = counts.get(function)?.map_or(0, |v| v.value());
+            counts.insert(function, n.saturating_add(1))?;
             Ok(Ok(inv))
         })
     }
@@ -580,6 +593,41 @@ impl Store {
         })?;
         raw.map(|b| self.decode(|| "running".to_string(), &b))
             .transpose()
+    }
+
+    /// The timeline's record of run `id` (None: not ended yet, or pruned).
+    pub fn run_record(&self, id: u64) -> R<Option<RunRecord>> {
+        let raw =
+            self.read(|tx| Ok(tx.open_table(HISTORY)?.get(id)?.map(|v| v.value().to_vec())))?;
+        raw.map(|b| self.decode(|| format!("timeline entry {id}"), &b))
+            .transpose()
+    }
+
+    /// The OpenFaaS record of function `name` (None: the function was
+    /// created through the agent's own API, or is unknown).
+    pub fn faas<T: DeserializeOwned>(&self, name: &str) -> R<Option<T>> {
+        let raw =
+            self.read(|tx| Ok(tx.open_table(FAAS)?.get(name)?.map(|v| v.value().to_vec())))?;
+        raw.map(|b| self.decode(|| format!("OpenFaaS record `{name}`"), &b))
+            .transpose()
+    }
+
+    /// Write the OpenFaaS record of function `name`, if the function
+    /// exists (`Refused::Missing` otherwise).
+    pub fn put_faas<T: Serialize>(&self, name: &str, rec: &T) -> R<Result<(), Refused>> {
+        self.write(|tx| {
+            if tx.open_table(FUNCTIONS)?.get(name)?.is_none() {
+                return Ok(Err(Refused::Missing));
+            }
+            tx.open_table(FAAS)?
+                .insert(name, Self::encode(rec).as_slice())?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Invocations queued of function `name` since it was created.
+    pub fn invoked(&self, name: &str) -> R<u64> {
+        self.read(|tx| Ok(tx.open_table(INVOKED)?.get(name)?.map_or(0, |v| v.value())))
     }
 
     /// Past runs, oldest first (at most the last `limit`).
