@@ -44,8 +44,10 @@
 //!   words are freed at its verdict, unless an earlier retired packet of the
 //!   engine still waits for the stream: then it is freed, in ring order, in
 //!   a later clock (one release per engine per clock, decided on the state
-//!   at the start of the clock). The stream is never back-pressured here
-//!   (the RTL honours `tready`; the model assumes it is always 1).
+//!   at the start of the clock). The stream's `tready` is an input
+//!   ([`Device::set_tready`], always 1 by default): a beat is taken when
+//!   the stream's register is empty or its beat leaves in that clock, as
+//!   in the RTL.
 //! - Map operations of all engines share the one map coprocessor: first
 //!   come, first served, the engines of one clock in the rotating step order
 //!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
@@ -143,7 +145,15 @@ struct Egress {
     cur: Option<(usize, usize)>,
     /// Engine served last (round-robin).
     last: usize,
+    /// The clock in which the beat on the bus (the stream's register) is
+    /// taken by the receiver (`tready` high), when one was put there.
+    leaves: Option<u64>,
 }
+
+/// The egress stream's `tready` in each clock (the receiver's back-pressure;
+/// see [`Device::set_tready`]): a function of the clock, high infinitely
+/// often.
+pub type Tready = std::sync::Arc<dyn Fn(u64) -> bool + Send + Sync>;
 
 /// Counters of one engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -250,6 +260,8 @@ pub struct Device {
     host_clocked: bool,
     /// The host map operation under way, its result held until its clock.
     pending: Option<HostPending>,
+    /// The egress stream's `tready` (`None`: always high).
+    tready: Option<Tready>,
 }
 
 /// A host map operation (OPERATION or WIDEOP) done in the model at its
@@ -346,12 +358,31 @@ impl Device {
             egress: Egress {
                 cur: None,
                 last: lanes_n - 1,
+                leaves: None,
             },
             st: Staging::default(),
             lent: false,
             host_clocked: false,
             pending: None,
+            tready: None,
         })
+    }
+
+    /// The egress stream's `tready`, clock by clock (`None`, the default:
+    /// always high). The egress takes a beat in a clock when the stream's
+    /// register is empty or `tready` is high, as `rtl/ebpf_egress.v`; a
+    /// frame's `sent` is the clock before the one its last beat leaves the
+    /// register in. The function must be high infinitely often.
+    pub fn set_tready(&mut self, tready: Option<Tready>) {
+        self.tready = tready;
+    }
+
+    /// The first clock after `c` with `tready` high.
+    fn tready_after(&self, c: u64) -> u64 {
+        match &self.tready {
+            None => c + 1,
+            Some(f) => (c + 1..).find(|&d| f(d)).unwrap_or(c + 1),
+        }
     }
 
     /// Host map operations in the RTL's clocks (off by default: software
@@ -560,7 +591,15 @@ impl Device {
             .enumerate()
             .filter(|(_, l)| matches!(l.retired.front(), Some(None)))
             .fold(0, |m, (e, _)| m | 1 << e);
-        if self.egress.cur.is_none() {
+        // A beat is taken when the stream's register is empty or its beat
+        // leaves in this clock (`tready`); else the stream holds, and an
+        // engine is not chosen.
+        let c = self.cycle;
+        let take = match self.egress.leaves {
+            Some(d) if d >= c => d == c,
+            _ => true,
+        };
+        if take && self.egress.cur.is_none() {
             let last = self.egress.last;
             for i in (last + 1..n).chain(0..=last) {
                 let l = &self.lanes[i];
@@ -571,7 +610,10 @@ impl Device {
                 }
             }
         }
-        if let Some((i, beat)) = self.egress.cur {
+        let cur = if take { self.egress.cur } else { None };
+        if let Some((i, beat)) = cur {
+            let leaves = self.tready_after(c);
+            self.egress.leaves = Some(leaves);
             let l = &mut self.lanes[i];
             let beats = match l.retired.front() {
                 Some(Some(o)) => o.frame.len().div_ceil(FIFO_WORD_BYTES).max(1),
@@ -582,7 +624,9 @@ impl Device {
             } else {
                 l.engine.release_retired();
                 if let Some(Some(mut o)) = l.retired.pop_front() {
-                    o.sent = self.cycle;
+                    // The last beat is on the bus from the next clock until
+                    // the receiver takes it.
+                    o.sent = leaves - 1;
                     self.out.push(o);
                 }
                 self.egress.cur = None;
