@@ -15,7 +15,7 @@
 // tkeep 0., and rel_o pulses for the engine in the clock of the last
 // beat (its words are freed at the end of that clock). A beat is taken in
 // clock c and is on the bus, registered, from clock c + 1; tready low holds
-// the bus and the stream (the model assumes tready is always 1).
+// the bus and the stream (the model the same: vm::device::Device::set_tready).
 //
 // tuser as on NetFPGA SUME: [15:0] the frame length in bytes, [23:16] the
 // source port one-hot, [31:24] the destination ports one-hot (even bits the

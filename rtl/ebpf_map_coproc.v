@@ -377,8 +377,9 @@ module ebpf_map_coproc #(
       sc_busy_q <= 1'b0;
       sc_found_q <= 1'b0;
     end else if (clear_i || reload_i) begin
-      // The map table changed under the scan: it ends, nothing found.
-      if (sc_busy_q) sc_done_q <= 1'b1;
+      // The map table changed under the scan: it ends, nothing found (also
+      // one that would start in this clock).
+      if (sc_busy_q || scan_go_i) sc_done_q <= 1'b1;
       sc_busy_q <= 1'b0;
       sc_found_q <= 1'b0;
     end else if (scan_go_i) begin

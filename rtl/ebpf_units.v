@@ -50,13 +50,17 @@
 // the coprocessor (words 0 and 1); a WIDEOP on a map whose key or value is
 // wider answers E2BIG (the RTL holds no such entries; the model does). An
 // OPERATION or WIDEOP runs on the coprocessor in the first clock its queue
-// is empty (a next-key scan then walks the map's storage for up to
-// max(CAM, TCAM entries, max_entries) clocks); ACK reads 0 and WIDESTATUS
-// busy until it is done (the model answers at once). mreg_err_o is high in
-// the clock of an access the model refuses with an error (write to a
-// read-only register, NUMMAP over U_MAX_MAPS, MAPLOAD past the table, a row
-// the model rejects, past the rows opened, or that does not fit the direct
-// store): the data plane answers SLVERR.
+// is empty, the result reading back contract::HOST_OP_CLOCKS after the
+// write's clock (a next-key scan then walks the map's storage, one read a
+// clock: contract::scan_clocks and scan_steps); ACK reads 0 and WIDESTATUS
+// busy until it is done (the model the same with Device::set_host_clocked).
+// An OPERATION or WIDEOP written while one is under way is refused; a
+// NUMMAP, CLEAN or MAPLOAD write during a scan ends it with ENOENT.
+// mreg_err_o is high in the clock of an access the model refuses with an
+// error (write to a read-only register, NUMMAP over U_MAX_MAPS, MAPLOAD
+// past the table, a row the model rejects, past the rows opened, or that
+// does not fit the direct store, an OPERATION or WIDEOP while one is under
+// way): the data plane answers SLVERR.
 module ebpf_units #(
   parameter integer ENGINES = 4
 ) (
@@ -445,6 +449,10 @@ module ebpf_units #(
 
   wire wr = mreg_wr_i;
   wire [11:0] a = mreg_addr_i;
+  // A host map operation is under way (OPERATION pending, WIDEOP pending or
+  // scanning): another OPERATION or WIDEOP is refused.
+  wire hbusy = host_pend_q || wpend_q || wbusy_q;
+  wire hop_reg = a == R_OPERATION || a == R_WIDEOP;
   wire ro_reg = a == R_ACK || a == R_ERROR || a == R_CAMFULL || a == R_TCAMFULL
              || a == R_CAMBUSY || a == R_TCAMBUSY || a == R_CLEANACK || a == R_CLEANDEBUG
              || a == R_COPROCARBFSMSTATE || a == R_WIDESTATUS
@@ -469,7 +477,8 @@ module ebpf_units #(
     mreg_err_o = wr && ro_reg
               || wr && a == R_NUMMAP && mreg_wdata_i > U_MAX_MAPS
               || wr && a == R_MAPLOAD && !ml_ok
-              || wr && a == R_MAXELEMSMAP && !row_ok;
+              || wr && a == R_MAXELEMSMAP && !row_ok
+              || wr && hop_reg && hbusy;
   end
 
   // The wide operation's result in its clock (the scan's when it ends).
@@ -529,7 +538,7 @@ module ebpf_units #(
             maprow_q <= ml_lo;
             maprowend_q <= ml_hi[6:0];
           end
-          R_WIDEOP: begin
+          R_WIDEOP: if (!hbusy) begin
             wop_q <= mreg_wdata_i[9:0];
             wpend_q <= 1'b1;
             wdone_q <= 1'b0;
@@ -549,7 +558,7 @@ module ebpf_units #(
             end
           end
           R_SELECTMEMORY:   selmem_q <= mreg_wdata_i;
-          R_OPERATION: begin
+          R_OPERATION: if (!hbusy) begin
             hop_q <= mreg_wdata_i;
             host_pend_q <= 1'b1;
             ack_q <= 1'b0;

@@ -11,7 +11,7 @@
 
 use nfbpf_loader::image::Image;
 use nfbpf_loader::{Options, device::program, load_file};
-use nfbpf_sim::devcosim::DevCosim;
+use nfbpf_sim::devcosim::{DevCosim, tready_bursty, tready_random};
 use nfbpf_sim::device::read_counters;
 use nfbpf_vm::device::DeviceConfig;
 use nfbpf_vm::pipeline::Stall;
@@ -592,4 +592,63 @@ fn injected_record_difference_is_caught_with_history_and_vcd() {
     );
     assert!(std::fs::metadata(&vcd).unwrap().len() > 0);
     std::fs::remove_file(&vcd).unwrap();
+}
+
+/// Back-pressure: the egress `tready` high in 50 % of the clocks at random
+/// and in bursts (64-clock blocks, 60 % of them high), the same seeded
+/// patterns on both sides: every output (with its `sent` clock), record,
+/// input drop and counter equal, and the frames leave later than with
+/// `tready` always 1.
+#[test]
+fn egress_back_pressure_matches_model() {
+    back_pressure(&[(1, tready_random(1, 50)), (2, tready_bursty(2, 64, 60))]);
+}
+
+/// Heavier back-pressure (`tready` high in 20 % of the clocks, or in 25 %
+/// of 128-clock blocks): NOT YET equal. Engine 1 starts a packet one clock
+/// earlier in the model than in the RTL (clock 570 of the random pattern),
+/// so some FIFO_MD or release timing that a throttled egress reaches is not
+/// modeled yet (issue #22, item 2, open).
+#[test]
+#[ignore = "known difference under heavy back-pressure, being investigated"]
+fn egress_heavy_back_pressure_matches_model() {
+    back_pressure(&[(1, tready_random(1, 20)), (2, tready_bursty(2, 128, 25))]);
+}
+
+fn back_pressure(patterns: &[(u64, nfbpf_vm::device::Tready)]) {
+    if !clang() {
+        return;
+    }
+    let mut frames = Vec::new();
+    for i in 0..32u8 {
+        let len = [64, 1500, 300, 1024][(i % 4) as usize];
+        frames.push((
+            (i % 4) as usize,
+            frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
+        ));
+    }
+    let mut clocks = Vec::new();
+    let all = std::iter::once((0, None)).chain(patterns.iter().map(|(s, t)| (*s, Some(t.clone()))));
+    for (seed, tready) in all {
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &fixed(1)).unwrap();
+        c.set_tready(tready);
+        let start = c.cycle();
+        let n = run_traffic(&mut c, &frames);
+        let end = c.cycle();
+        check_records(&c);
+        // What the egress could not take in time is dropped at the input
+        // (FIFO_MD full), the same on both sides.
+        let (_, ps) = read_counters(&mut c, 4).unwrap();
+        let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+        eprintln!(
+            "pattern {seed}: {n} frames out, {dropped} dropped, {} clocks",
+            end - start
+        );
+        assert!(n > 0, "pattern {seed}");
+        assert_eq!(n + dropped, frames.len() as u64, "pattern {seed}: {ps:?}");
+        assert_eq!(ps[1].tx, n, "pattern {seed}: {ps:?}");
+        clocks.push(end - start);
+    }
+    assert!(clocks.iter().skip(1).all(|&c| c > clocks[0]), "{clocks:?}");
 }

@@ -186,7 +186,9 @@ impl From<BusError> for NarrowError {
 
 /// ACK or WIDESTATUS reads of an operation before giving up (the RTL
 /// coprocessor takes an OPERATION or WIDEOP in the first clock its queue is
-/// empty, and a next-key scan walks the map's storage; each read is clocks).
+/// empty, done `contract::HOST_OP_CLOCKS` after the write, and a next-key
+/// scan walks the map's storage, `contract::scan_clocks`; each read is
+/// clocks).
 const ACK_POLLS: u32 = 10_000;
 
 /// An update of at most 8-byte key and value through the original map
@@ -546,9 +548,9 @@ fn read_words(b: &mut Counting<'_>, base: u32, n: usize) -> Result<Vec<u8>, BusE
     Ok(out)
 }
 
-/// WIDEOP `op`, then WIDESTATUS polled until done (bit 0; the model is done
-/// at once, the RTL after its coprocessor ran the operation): its errno, or
-/// 0.
+/// WIDEOP `op`, then WIDESTATUS polled until done (bit 0; the RTL, and the
+/// model with `Device::set_host_clocked`, after the coprocessor ran the
+/// operation, the unclocked model at once): its errno, or 0.
 fn wide(b: &mut Counting<'_>, op: u32) -> Result<u32, NarrowError> {
     b.w(regs::WIDEOP, op)?;
     let mut polls = 0;

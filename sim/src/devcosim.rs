@@ -450,6 +450,13 @@ impl DevCosim {
         r
     }
 
+    /// The same egress `tready` pattern on both sides
+    /// ([`nfbpf_vm::device::Device::set_tready`]).
+    pub fn set_tready(&mut self, tready: Option<nfbpf_vm::device::Tready>) {
+        self.model.set_tready(tready.clone());
+        self.rtl.set_tready(tready);
+    }
+
     /// Step until neither side holds a packet (or `limit` clocks passed).
     pub fn drain(&mut self, limit: u64) -> Result<u64, String> {
         let start = self.cycle();
@@ -558,4 +565,25 @@ impl RegisterBus for DevCosim {
             ))),
         }
     }
+}
+
+/// A seeded egress `tready` pattern high in `pct` percent of the clocks,
+/// each clock drawn on its own (a hash of the seed and the clock).
+pub fn tready_random(seed: u64, pct: u64) -> nfbpf_vm::device::Tready {
+    std::sync::Arc::new(move |c| mix(seed, c) % 100 < pct)
+}
+
+/// A seeded bursty egress `tready` pattern: blocks of `burst` clocks, each
+/// wholly high (`pct` percent of them) or wholly low.
+pub fn tready_bursty(seed: u64, burst: u64, pct: u64) -> nfbpf_vm::device::Tready {
+    let burst = burst.max(1);
+    std::sync::Arc::new(move |c| mix(seed, c / burst) % 100 < pct)
+}
+
+/// splitmix64 of `seed` and `x`.
+fn mix(seed: u64, x: u64) -> u64 {
+    let mut z = seed ^ x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

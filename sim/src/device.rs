@@ -8,7 +8,8 @@
 //! units and the map coprocessor (map registers on the AXI4-Lite bus
 //! included), the output arbiter and the egress AXI4-Stream. The harness
 //! keeps the packets' bookkeeping (sequence number, arrival, verdict clock)
-//! and takes each frame off the egress stream (`tready` always 1): its
+//! and takes each frame off the egress stream (`tready` always 1, or the
+//! pattern [`RtlDevice::set_tready`] gives): its
 //! bytes (tkeep), and from `tuser` its length, ports and the engine it came
 //! from. A frame whose `tuser` disagrees with its verdict (destination bits
 //! as SUME encodes them, source port, bank, length) is an egress error
@@ -41,7 +42,7 @@ use nfbpf_vm::Insn;
 use nfbpf_vm::abi::{Abi, Verdict};
 use nfbpf_vm::contract;
 use nfbpf_vm::device::{self as model, Dest, DeviceConfig, EngineCounters, Output};
-use nfbpf_vm::device::{PORTS, PortCounters};
+use nfbpf_vm::device::{PORTS, PortCounters, Tready};
 use nfbpf_vm::isa::{Kind, Width};
 use nfbpf_vm::pipeline::{CycleRecord, EngineClock, Fwd, Pacing, StageSlot, Stall};
 use nfbpf_vm::program::Program;
@@ -124,6 +125,8 @@ pub struct RtlDevice {
     banks: [Option<Program>; 2],
     active: u8,
     rec: Option<Recorder>,
+    /// The egress stream's `tready` by clock (`None`: always 1).
+    tready: Option<Tready>,
 }
 
 impl std::fmt::Debug for RtlDevice {
@@ -169,10 +172,17 @@ impl RtlDevice {
             banks: [None, None],
             active: 0,
             rec: None,
+            tready: None,
         };
         d.dp.reset(&d.inp);
         d.out = d.dp.eval(&d.inp);
         Ok(d)
+    }
+
+    /// The egress stream's `tready`, clock by clock (`None`, the default:
+    /// always 1), as the model's [`nfbpf_vm::device::Device::set_tready`].
+    pub fn set_tready(&mut self, tready: Option<Tready>) {
+        self.tready = tready;
     }
 
     /// Steps so far (the model's cycle).
@@ -286,8 +296,9 @@ impl RtlDevice {
                 }
             }
         }
+        self.inp.m_tready = self.tready.as_ref().is_none_or(|f| f(self.steps)).into();
         self.eval();
-        if self.out.m_tvalid == 1 {
+        if self.out.m_tvalid == 1 && self.inp.m_tready == 1 {
             self.egress_beat();
         }
         if self.rec.is_some() {

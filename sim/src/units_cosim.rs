@@ -24,11 +24,12 @@
 //! host and wide operations, after each phase a read-back of every key
 //! through the host registers and a dump of every map by next-entry steps).
 //!
-//! Known differences kept out of the stimulus (docs/rtl.md): the RTL runs a
-//! host operation when the coprocessor's queue is empty and raises ACK or
-//! WIDESTATUS done then (a next-entry scan some clocks later), the model at
-//! once; the stimulus issues no engine request while a host operation or a
-//! register write is under way. WIDEOP on a map with keys or values over 8
+//! The model's host operations take the RTL's clocks
+//! ([`Device::set_host_clocked`]): ACK and WIDESTATUS polls are compared
+//! clock by clock, a next-entry scan's busy clocks included. The RTL runs a
+//! host operation when the coprocessor's queue is empty, which the model
+//! assumes; the stimulus issues no engine request while a host operation
+//! or a register write is under way. WIDEOP on a map with keys or values over 8
 //! bytes (the RTL answers E2BIG, the model holds them) is not issued.
 //! trace_printk (not in the RTL) is never called.
 
@@ -109,8 +110,6 @@ enum Host {
     Write(u32, u32),
     /// Read and compare.
     Read(u32),
-    /// Read without comparing (polling ACK); the RTL's data is returned.
-    Poll(u32),
 }
 
 impl std::fmt::Display for Answer {
@@ -127,7 +126,6 @@ impl std::fmt::Display for Host {
         match self {
             Host::Write(off, v) => write!(f, "write of {v:#x} to {off:#x}"),
             Host::Read(off) => write!(f, "read of {off:#x}"),
-            Host::Poll(off) => write!(f, "poll of {off:#x}"),
         }
     }
 }
@@ -171,6 +169,8 @@ impl UnitsCosim {
             ..DeviceConfig::default()
         })
         .expect("four engines is a valid device");
+        // Host map operations in the RTL's clocks: every poll compared.
+        dev.set_host_clocked(true);
         let shared = dev.units().clone();
         let helpers = (0..N).map(|e| units::sume_helpers(&shared, e)).collect();
         UnitsCosim {
@@ -244,10 +244,6 @@ impl UnitsCosim {
                     Err(_) => want_err = true,
                 }
                 self.stats.host_reads += 1;
-            }
-            Some(Host::Poll(off)) => {
-                inp.mreg_rd = 1;
-                inp.mreg_addr = off.into();
             }
             None => {}
         }
@@ -437,14 +433,14 @@ impl UnitsCosim {
         self.write(regs::LODIN, value as u32)?;
         self.write(regs::OPERATION, op)?;
         let mut n = 0;
-        while self.clock(Some(Host::Poll(regs::ACK)))? != 1 {
+        while self.read(regs::ACK)? != 1 {
             n += 1;
             if n > 1000 {
                 return Err(self.err("host operation: no ACK after 1000 clocks".into()));
             }
         }
         self.stats.host_ops += 1;
-        for r in [regs::ACK, regs::ERROR, regs::HIDIN, regs::LODIN] {
+        for r in [regs::ERROR, regs::HIDIN, regs::LODIN] {
             self.read(r)?;
         }
         Ok(())
@@ -452,16 +448,39 @@ impl UnitsCosim {
 }
 
 impl UnitsCosim {
-    /// Poll `reg` (RTL only) until `done(value)`, then read it compared.
+    /// Poll `reg` until `done(value)`, every read compared (the model's
+    /// host operations take the RTL's clocks).
     fn poll(&mut self, reg: u32, done: fn(u32) -> bool, what: &str) -> Result<(), Mismatch> {
         let mut n = 0;
-        while !done(self.clock(Some(Host::Poll(reg)))?) {
+        while !done(self.read(reg)?) {
             n += 1;
             if n > 5000 {
                 return Err(self.err(format!("{what}: not done after 5000 clocks")));
             }
         }
-        self.read(reg).map(|_| ())
+        Ok(())
+    }
+
+    /// Read `reg` every clock from now until `done(value)` (at most
+    /// `limit` clocks), every read compared: the values with their clocks.
+    pub fn trace(
+        &mut self,
+        reg: u32,
+        done: fn(u32) -> bool,
+        limit: u64,
+    ) -> Result<Vec<(u64, u32)>, Mismatch> {
+        let mut out = Vec::new();
+        loop {
+            let c = self.cycle;
+            let v = self.read(reg)?;
+            out.push((c, v));
+            if done(v) {
+                return Ok(out);
+            }
+            if out.len() as u64 >= limit {
+                return Err(self.err(format!("{reg:#x}: not done after {limit} clocks")));
+            }
+        }
     }
 
     /// A wide operation through the WIDE* window: map `map`, key and value

@@ -202,3 +202,113 @@ fn direct_store_fills_and_mapload_reuses_it() {
     map(&mut s, array, 4, 8, 1).unwrap();
     assert!(s.last_refused, "a row past MAPLOAD's");
 }
+
+/// A next-key scan (WIDEOP 4) clock by clock: WIDESTATUS read in every
+/// clock from the write to done on both sides (every read compared), busy
+/// until the clock the contract gives (`scan_clocks`): a HASH scan (the
+/// whole CAM), DEVMAP walks and ARRAY steps, then the windows compared.
+/// An OPERATION's ACK the same way (`HOST_OP_CLOCKS`). During a scan, a
+/// second WIDEOP or an OPERATION is refused by both, and a NUMMAP ends it
+/// with ENOENT `HOST_OP_CLOCKS` after its write (also in the clock the scan
+/// starts).
+#[test]
+fn a_next_key_scan_reads_the_same_every_clock() {
+    use contract::{ENOENT, HOST_OP_CLOCKS, ScanWalk, scan_clocks, scan_steps};
+    use nfbpf_vm::regs::*;
+    let (hash, array, devmap) = (
+        contract::MAP_TYPE_HASH,
+        contract::MAP_TYPE_ARRAY,
+        contract::MAP_TYPE_DEVMAP,
+    );
+    let mut s = UnitsCosim::new();
+    s.write(NUMMAP, 3).unwrap();
+    map(&mut s, hash, 4, 8, 16).unwrap();
+    map(&mut s, devmap, 4, 4, 16).unwrap();
+    map(&mut s, array, 4, 8, 4).unwrap();
+    for k in [9u64, 2, 0x100] {
+        assert_eq!(s.wide_op(0, k, 3 * k, 1, 0).unwrap(), 0);
+    }
+    assert_eq!(s.wide_op(1, 12, 5, 1, 0).unwrap(), 0);
+    fn done(v: u32) -> bool {
+        v & 1 == 1
+    }
+    // WIDEOP `op` on `map` from `key`: the clocks from the write to done,
+    // busy (bit 1, not done) in every clock before; the errno.
+    let scan = |s: &mut UnitsCosim, map: u32, key: u32, op: u32| -> (u64, u32) {
+        s.write(MAPSELECT, map).unwrap();
+        s.write(WIDEKEY, key).unwrap();
+        s.write(WIDEKEY + 4, 0).unwrap();
+        let start = s.cycle();
+        s.write(WIDEOP, op).unwrap();
+        let t = s.trace(WIDESTATUS, done, 200).unwrap();
+        let (&(at, last), busy) = t.split_last().unwrap();
+        assert!(busy.iter().all(|&(_, v)| v & 3 == 2), "{t:x?}");
+        for w in 0..2 {
+            s.read(WIDEKEY + 4 * w).unwrap();
+            s.read(WIDEVALUE + 4 * w).unwrap();
+        }
+        (at - start, last >> 16)
+    };
+    let cam = scan_clocks(scan_steps(ScanWalk::Cam));
+    assert_eq!(cam, 67);
+    assert_eq!(scan(&mut s, 0, 2, 4), (cam, 0));
+    assert_eq!(s.read(WIDEKEY).unwrap(), 9);
+    assert_eq!(scan(&mut s, 0, 0, 0x104), (cam, 0));
+    assert_eq!(s.read(WIDEKEY).unwrap(), 2);
+    assert_eq!(scan(&mut s, 0, 0x100, 4), (cam, ENOENT as u32));
+    // DEVMAP: indices 4..=12 read, 12 present; from the first, 0..=12;
+    // after 12, 13..=16 (16: past the end).
+    let walk = |from, stop| scan_clocks(scan_steps(ScanWalk::Direct { from, stop }));
+    assert_eq!(scan(&mut s, 1, 3, 4), (walk(4, 12), 0));
+    assert_eq!(scan(&mut s, 1, 3, 0x104), (walk(0, 12), 0));
+    assert_eq!(scan(&mut s, 1, 12, 4), (walk(13, 16), ENOENT as u32));
+    // ARRAY: the next index is there (one read); after the last, none.
+    assert_eq!(scan(&mut s, 2, 1, 4), (walk(2, 2), 0));
+    assert_eq!(scan(&mut s, 2, 3, 4), (walk(4, 4), ENOENT as u32));
+    assert_eq!(walk(4, 4), HOST_OP_CLOCKS + 2);
+    // A lookup, an unknown operation and no such map: HOST_OP_CLOCKS.
+    assert_eq!(scan(&mut s, 0, 9, 3), (HOST_OP_CLOCKS, 0));
+    assert_eq!(scan(&mut s, 0, 9, 5), (HOST_OP_CLOCKS, 22));
+    assert_eq!(scan(&mut s, 7, 9, 4), (HOST_OP_CLOCKS, ENOENT as u32));
+    // OPERATION: ACK 0 until HOST_OP_CLOCKS after the write.
+    s.write(MAPSELECT, 0).unwrap();
+    s.write(HIKEY, 0).unwrap();
+    s.write(LOKEY, 9).unwrap();
+    let start = s.cycle();
+    s.write(OPERATION, 3).unwrap();
+    let t = s.trace(ACK, |v| v == 1, 20).unwrap();
+    assert_eq!(t.last().unwrap().0 - start, HOST_OP_CLOCKS);
+    assert_eq!(s.read(LODIN).unwrap(), 27);
+    // A scan under way refuses another WIDEOP and an OPERATION.
+    s.write(MAPSELECT, 0).unwrap();
+    s.write(WIDEOP, 0x104).unwrap();
+    for op in [WIDEOP, OPERATION] {
+        s.write(op, 3).unwrap();
+        assert!(s.last_refused, "{op:#x} during a scan");
+    }
+    s.trace(WIDESTATUS, done, 200).unwrap();
+    s.read(WIDEKEY).unwrap();
+    // A NUMMAP during a scan ends it: ENOENT, HOST_OP_CLOCKS later; also
+    // in the clock right after the WIDEOP write (the scan's first).
+    for wait in [10, 0] {
+        s.write(NUMMAP, 1).unwrap();
+        map(&mut s, hash, 4, 8, 16).unwrap();
+        s.wide_op(0, 1, 1, 1, 0).unwrap();
+        s.write(MAPSELECT, 0).unwrap();
+        s.write(WIDEOP, 0x104).unwrap();
+        for _ in 0..wait {
+            s.read(WIDESTATUS).unwrap();
+        }
+        let start = s.cycle();
+        s.write(NUMMAP, 1).unwrap();
+        let t = s.trace(WIDESTATUS, done, 200).unwrap();
+        let &(at, v) = t.last().unwrap();
+        assert_eq!(
+            (at - start, v >> 16),
+            (HOST_OP_CLOCKS, ENOENT as u32),
+            "{t:x?}"
+        );
+        s.read(WIDEKEY).unwrap();
+        s.read(WIDEVALUE).unwrap();
+    }
+}

@@ -253,6 +253,52 @@ pub const ARRAY_WRITE_CYCLES: u32 = 2;
 pub const CAM_ENTRIES: usize = 64;
 pub const TCAM_ENTRIES: usize = 64;
 
+/// Clocks from a host map operation's register write (OPERATION, or a
+/// WIDEOP other than a next-key step) to the first clock that reads its
+/// result (ACK 1, WIDESTATUS done), counting the write's clock: the write
+/// latches in its clock, the coprocessor runs the operation in the next
+/// (when its queue of engine operations is empty) and the result reads
+/// back in the one after. The model follows it with
+/// [`crate::device::Device::set_host_clocked`].
+pub const HOST_OP_CLOCKS: u64 = 2;
+
+/// What a next-key scan (WIDEOP 4) walks: every entry of the CAM (HASH)
+/// or TCAM (LPM_TRIE), one a clock, or for ARRAY and DEVMAP the indices
+/// from `from` (the key + 1, or 0 for the first) to `stop` (the index
+/// found, or max_entries when there is none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanWalk {
+    Cam,
+    Tcam,
+    Direct { from: u64, stop: u64 },
+}
+
+/// Clocks of a next-key scan's walk, one storage read each: at least one
+/// (an index walk that starts at or past max_entries reads nothing and
+/// ends in its first clock).
+pub const fn scan_steps(walk: ScanWalk) -> u64 {
+    match walk {
+        ScanWalk::Cam => CAM_ENTRIES as u64,
+        ScanWalk::Tcam => TCAM_ENTRIES as u64,
+        ScanWalk::Direct { from, stop } => {
+            if stop > from {
+                stop - from + 1
+            } else {
+                1
+            }
+        }
+    }
+}
+
+/// Clocks from a WIDEOP 4 write to the first clock that reads WIDESTATUS
+/// done, counting the write's clock: [`HOST_OP_CLOCKS`] to start the
+/// scan, its `steps` ([`scan_steps`]) and one clock to hand the result to
+/// the register window. A CAM or TCAM scan takes
+/// `HOST_OP_CLOCKS + 64 + 1 = 67`.
+pub const fn scan_clocks(steps: u64) -> u64 {
+    HOST_OP_CLOCKS + steps + 1
+}
+
 /// Latencies of the helpers that are not map operations, cycles (the
 /// project's choices): timer and PRNG are one register read; redirect and
 /// adjust_head/adjust_tail one register write; csum_diff adds one 256-bit
@@ -432,5 +478,19 @@ mod tests {
         // 64-byte frames: 13.44 clocks apart ((64 + 20) * 8 bits at 10 Gb/s, 200 MHz).
         assert_eq!(wire_clocks(64), 14);
         const { assert!(DEVICE_INSN_BUDGET < DEFAULT_INSN_BUDGET) };
+    }
+
+    #[test]
+    fn scans_take_the_clocks_the_rtl_takes() {
+        // CAM and TCAM: 64 entries read; the write, the start and the hand-over.
+        assert_eq!(scan_clocks(scan_steps(ScanWalk::Cam)), 67);
+        assert_eq!(scan_clocks(scan_steps(ScanWalk::Tcam)), 67);
+        // ARRAY: the index after the key is there: one read.
+        assert_eq!(scan_steps(ScanWalk::Direct { from: 3, stop: 3 }), 1);
+        // DEVMAP: indices 3, 4, 5 read, 5 present.
+        assert_eq!(scan_steps(ScanWalk::Direct { from: 3, stop: 5 }), 3);
+        // Past the end: one clock to find out.
+        assert_eq!(scan_steps(ScanWalk::Direct { from: 9, stop: 8 }), 1);
+        assert_eq!(scan_clocks(1), HOST_OP_CLOCKS + 2);
     }
 }

@@ -44,8 +44,10 @@
 //!   words are freed at its verdict, unless an earlier retired packet of the
 //!   engine still waits for the stream: then it is freed, in ring order, in
 //!   a later clock (one release per engine per clock, decided on the state
-//!   at the start of the clock). The stream is never back-pressured here
-//!   (the RTL honours `tready`; the model assumes it is always 1).
+//!   at the start of the clock). The stream's `tready` is an input
+//!   ([`Device::set_tready`], always 1 by default): a beat is taken when
+//!   the stream's register is empty or its beat leaves in that clock, as
+//!   in the RTL.
 //! - Map operations of all engines share the one map coprocessor: first
 //!   come, first served, the engines of one clock in the rotating step order
 //!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
@@ -143,7 +145,15 @@ struct Egress {
     cur: Option<(usize, usize)>,
     /// Engine served last (round-robin).
     last: usize,
+    /// The clock in which the beat on the bus (the stream's register) is
+    /// taken by the receiver (`tready` high), when one was put there.
+    leaves: Option<u64>,
 }
+
+/// The egress stream's `tready` in each clock (the receiver's back-pressure;
+/// see [`Device::set_tready`]): a function of the clock, high infinitely
+/// often.
+pub type Tready = std::sync::Arc<dyn Fn(u64) -> bool + Send + Sync>;
 
 /// Counters of one engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -246,6 +256,34 @@ pub struct Device {
     st: Staging,
     /// Map values are in `mem` (engines running) rather than the table.
     lent: bool,
+    /// Host map operations take the RTL's clocks ([`Device::set_host_clocked`]).
+    host_clocked: bool,
+    /// The host map operation under way, its result held until its clock.
+    pending: Option<HostPending>,
+    /// The egress stream's `tready` (`None`: always high).
+    tready: Option<Tready>,
+}
+
+/// A host map operation (OPERATION or WIDEOP) done in the model at its
+/// write, its result shown from clock `due` on (the RTL's clocks).
+#[derive(Debug, Clone)]
+struct HostPending {
+    due: u64,
+    /// A next-key scan (a map table write before its end ends it).
+    scan: bool,
+    done: HostDone,
+}
+
+#[derive(Debug, Clone)]
+enum HostDone {
+    /// OPERATION: ACK 1, ERROR, the value into HIDIN/LODIN (a lookup's hit).
+    Op { error: u32, value: Option<u64> },
+    /// WIDEOP: WIDESTATUS done with the errno, the windows (when written).
+    Wide {
+        errno: u32,
+        key: Option<[u32; regs::WIDE_WORDS as usize]>,
+        value: Option<[u32; regs::WIDE_WORDS as usize]>,
+    },
 }
 
 impl std::fmt::Debug for Device {
@@ -320,10 +358,125 @@ impl Device {
             egress: Egress {
                 cur: None,
                 last: lanes_n - 1,
+                leaves: None,
             },
             st: Staging::default(),
             lent: false,
+            host_clocked: false,
+            pending: None,
+            tready: None,
         })
+    }
+
+    /// The egress stream's `tready`, clock by clock (`None`, the default:
+    /// always high). The egress takes a beat in a clock when the stream's
+    /// register is empty or `tready` is high, as `rtl/ebpf_egress.v`; a
+    /// frame's `sent` is the clock before the one its last beat leaves the
+    /// register in. The function must be high infinitely often.
+    pub fn set_tready(&mut self, tready: Option<Tready>) {
+        self.tready = tready;
+    }
+
+    /// The first clock after `c` with `tready` high.
+    fn tready_after(&self, c: u64) -> u64 {
+        match &self.tready {
+            None => c + 1,
+            Some(f) => (c + 1..).find(|&d| f(d)).unwrap_or(c + 1),
+        }
+    }
+
+    /// Host map operations in the RTL's clocks (off by default: software
+    /// users see a host operation done at its write). On, an OPERATION or
+    /// WIDEOP is done [`contract::HOST_OP_CLOCKS`] clocks after its write
+    /// (a next-key scan [`contract::scan_clocks`]), ACK reading 0 and
+    /// WIDESTATUS busy until then, the clock being the units' (which
+    /// [`Device::step`] advances, or a co-simulation sets); another
+    /// OPERATION or WIDEOP meanwhile is refused, and a NUMMAP, CLEAN or
+    /// MAPLOAD write ends a scan with ENOENT, as in `rtl/ebpf_units.v`.
+    /// The RTL runs the operation only when the coprocessor's queue of
+    /// engine map requests is empty (it holds those of the last few
+    /// clocks, one leaving a clock); the model assumes it is. Off, what is
+    /// under way is done at once.
+    pub fn set_host_clocked(&mut self, on: bool) {
+        self.host_clocked = on;
+        if !on && let Some(p) = self.pending.take() {
+            self.finish(p.done);
+        }
+    }
+
+    /// The units' clock (the register path's time).
+    fn now(&mut self) -> u64 {
+        self.dev.with(|d| d.cycle)
+    }
+
+    /// Show the result of the operation under way once its clock came.
+    fn settle(&mut self) {
+        let now = self.now();
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| !self.host_clocked || now >= p.due)
+            && let Some(p) = self.pending.take()
+        {
+            self.finish(p.done);
+        }
+    }
+
+    fn finish(&mut self, done: HostDone) {
+        match done {
+            HostDone::Op { error, value } => {
+                self.st.error = error;
+                if let Some(v) = value {
+                    self.st.value = v;
+                }
+                self.st.ack = 1;
+            }
+            HostDone::Wide { errno, key, value } => {
+                if let Some(k) = key {
+                    self.st.widekey = k;
+                }
+                if let Some(v) = value {
+                    self.st.widevalue = v;
+                }
+                self.st.widestatus = 1 | (errno << 16);
+            }
+        }
+    }
+
+    /// Hold `done` until `clocks` after this one (at once when not clocked).
+    fn start_host_op(&mut self, clocks: u64, scan: bool, done: HostDone) {
+        let due = self.now() + clocks;
+        self.pending = Some(HostPending { due, scan, done });
+        self.settle();
+    }
+
+    /// A map table write (NUMMAP, CLEAN, MAPLOAD) ends a scan under way:
+    /// nothing found, [`contract::HOST_OP_CLOCKS`] after the write (a scan
+    /// whose result is already on its way to the window keeps it).
+    fn end_scan(&mut self) {
+        let at = self.now() + contract::HOST_OP_CLOCKS;
+        if let Some(p) = &mut self.pending
+            && p.scan
+            && at <= p.due
+        {
+            p.due = at;
+            p.done = HostDone::Wide {
+                errno: contract::ENOENT as u32,
+                key: None,
+                value: None,
+            };
+        }
+    }
+
+    /// Refuse an OPERATION or WIDEOP while one is under way.
+    fn host_idle(&mut self, reg: &str) -> Result<(), BusError> {
+        self.settle();
+        if self.pending.is_some() {
+            return Err(BusError::Transport(format!(
+                "{reg}: a host map operation is under way (poll ACK or WIDESTATUS)"
+            )));
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &DeviceConfig {
@@ -438,7 +591,15 @@ impl Device {
             .enumerate()
             .filter(|(_, l)| matches!(l.retired.front(), Some(None)))
             .fold(0, |m, (e, _)| m | 1 << e);
-        if self.egress.cur.is_none() {
+        // A beat is taken when the stream's register is empty or its beat
+        // leaves in this clock (`tready`); else the stream holds, and an
+        // engine is not chosen.
+        let c = self.cycle;
+        let take = match self.egress.leaves {
+            Some(d) if d >= c => d == c,
+            _ => true,
+        };
+        if take && self.egress.cur.is_none() {
             let last = self.egress.last;
             for i in (last + 1..n).chain(0..=last) {
                 let l = &self.lanes[i];
@@ -449,7 +610,10 @@ impl Device {
                 }
             }
         }
-        if let Some((i, beat)) = self.egress.cur {
+        let cur = if take { self.egress.cur } else { None };
+        if let Some((i, beat)) = cur {
+            let leaves = self.tready_after(c);
+            self.egress.leaves = Some(leaves);
             let l = &mut self.lanes[i];
             let beats = match l.retired.front() {
                 Some(Some(o)) => o.frame.len().div_ceil(FIFO_WORD_BYTES).max(1),
@@ -460,7 +624,9 @@ impl Device {
             } else {
                 l.engine.release_retired();
                 if let Some(Some(mut o)) = l.retired.pop_front() {
-                    o.sent = self.cycle;
+                    // The last beat is on the bus from the next clock until
+                    // the receiver takes it.
+                    o.sent = leaves - 1;
                     self.out.push(o);
                 }
                 self.egress.cur = None;
@@ -713,7 +879,8 @@ impl Device {
         l
     }
 
-    fn map_op(&mut self, op: u32) -> u32 {
+    /// OPERATION `op`: the errno for ERROR and a lookup's value.
+    fn map_op(&mut self, op: u32) -> (u32, Option<u64>) {
         let h = contract::map_handle(self.st.mapselect as usize);
         let (key, value) = (self.st.key, self.st.value);
         let r = self.dev.with(|d| match op {
@@ -727,22 +894,27 @@ impl Device {
             _ => Err(crate::maps::MapError::Inval),
         });
         match r {
-            Ok(Some(v)) => {
-                self.st.value = v;
-                0
-            }
+            Ok(Some(v)) => (0, Some(v)),
             // A lookup that finds nothing: ENOENT, as Linux reports it.
-            Ok(None) if op == 3 => contract::ENOENT as u32,
-            Ok(None) => 0,
-            Err(e) => e.errno().unwrap_or(contract::EINVAL) as u32,
+            Ok(None) if op == 3 => (contract::ENOENT as u32, None),
+            Ok(None) => (0, None),
+            Err(e) => (e.errno().unwrap_or(contract::EINVAL) as u32, None),
         }
     }
 
-    fn wide_op(&mut self, w: u32) -> u32 {
+    /// WIDEOP `w`: the result for WIDESTATUS and the windows, and the
+    /// steps of a next-key scan's walk (`None` for the other operations).
+    fn wide_op(&mut self, w: u32) -> (HostDone, Option<u64>) {
         let idx = self.st.mapselect as usize;
         let h = contract::map_handle(idx);
         let Some(def) = self.dev.with(|d| d.maps.def(idx).cloned()) else {
-            return 2; // ENOENT: no such map
+            // ENOENT: no such map
+            let done = HostDone::Wide {
+                errno: contract::ENOENT as u32,
+                key: None,
+                value: None,
+            };
+            return (done, None);
         };
         let bytes = |words: &[u32], n: u32| -> Vec<u8> {
             words
@@ -752,6 +924,8 @@ impl Device {
                 .collect()
         };
         let key = bytes(&self.st.widekey, def.key_size);
+        let mut new_key = None;
+        let mut steps = None;
         let r = match w & 0xff {
             1 => {
                 let value = bytes(&self.st.widevalue, def.value_size);
@@ -768,9 +942,32 @@ impl Device {
             // the last (`MapTable::next_entry`).
             4 => {
                 let after = (w & 0x100 == 0).then_some(key.as_slice());
-                match self.dev.with(|d| d.maps.next_entry(idx, after)) {
+                let next = self.dev.with(|d| d.maps.next_entry(idx, after));
+                // The RTL's walk (`ebpf_map_coproc`): the whole CAM or TCAM,
+                // or the indices from the key + 1 to the one found.
+                let walk = if def.kind.is_direct() {
+                    let word = |b: &[u8]| {
+                        let mut w = [0u8; 4];
+                        for (d, s) in w.iter_mut().zip(b) {
+                            *d = *s;
+                        }
+                        u64::from(u32::from_le_bytes(w))
+                    };
+                    contract::ScanWalk::Direct {
+                        from: after.map_or(0, |a| word(a) + 1),
+                        stop: next
+                            .as_ref()
+                            .map_or(u64::from(def.max_entries), |(k, _)| word(k)),
+                    }
+                } else if def.kind == crate::maps::MapType::LpmTrie {
+                    contract::ScanWalk::Tcam
+                } else {
+                    contract::ScanWalk::Cam
+                };
+                steps = Some(contract::scan_steps(walk));
+                match next {
                     Some((k, v)) => {
-                        self.st.widekey = words_of(&k);
+                        new_key = Some(words_of(&k));
                         Ok(Some(v))
                     }
                     None => Ok(None),
@@ -778,15 +975,18 @@ impl Device {
             }
             _ => Err(crate::maps::MapError::Inval),
         };
-        match r {
-            Ok(Some(v)) => {
-                self.st.widevalue = words_of(&v);
-                0
-            }
-            Ok(None) if matches!(w & 0xff, 3 | 4) => contract::ENOENT as u32,
-            Ok(None) => 0,
-            Err(e) => e.errno().unwrap_or(contract::EINVAL) as u32,
-        }
+        let (errno, value) = match r {
+            Ok(Some(v)) => (0, Some(words_of(&v))),
+            Ok(None) if matches!(w & 0xff, 3 | 4) => (contract::ENOENT as u32, None),
+            Ok(None) => (0, None),
+            Err(e) => (e.errno().unwrap_or(contract::EINVAL) as u32, None),
+        };
+        let done = HostDone::Wide {
+            errno,
+            key: new_key,
+            value,
+        };
+        (done, steps)
     }
 
     fn commit_map_row(&mut self) -> Result<(), BusError> {
@@ -904,6 +1104,7 @@ impl RegisterBus for Device {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         use regs::*;
         self.home();
+        self.settle();
         let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
         if reg.access == Access::Wo {
             return Ok(0);
@@ -1044,6 +1245,7 @@ impl RegisterBus for Device {
     fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
         use regs::*;
         self.home();
+        self.settle();
         let (reg, i) = lookup(off).ok_or(BusError::Unmapped(off))?;
         if reg.access == Access::Ro {
             return Err(BusError::Transport(format!(
@@ -1096,6 +1298,7 @@ impl RegisterBus for Device {
                         contract::MAX_MAPS
                     )));
                 }
+                self.end_scan();
                 self.st.nummap = v;
                 self.st.maprow = 0;
                 self.st.maprowend = v;
@@ -1128,6 +1331,7 @@ impl RegisterBus for Device {
                         contract::MAX_MAPS
                     )));
                 }
+                self.end_scan();
                 self.st.maprow = base;
                 self.st.maprowend = base + count;
                 self.dev
@@ -1135,8 +1339,11 @@ impl RegisterBus for Device {
             }
             SELECTMEMORY => self.st.selectmemory = v,
             OPERATION => {
-                self.st.error = self.map_op(v);
-                self.st.ack = 1;
+                self.host_idle("OPERATION")?;
+                let (error, value) = self.map_op(v);
+                self.st.ack = 0;
+                let done = HostDone::Op { error, value };
+                self.start_host_op(contract::HOST_OP_CLOCKS, false, done);
             }
             HIKEY => hi(&mut self.st.key),
             LOKEY => lo(&mut self.st.key),
@@ -1146,6 +1353,7 @@ impl RegisterBus for Device {
             LODIN => lo(&mut self.st.value),
             CLEAN => {
                 if v & 1 == 1 {
+                    self.end_scan();
                     self.dev.with(|d| d.maps.clear());
                     self.st.ack = 1;
                 }
@@ -1171,8 +1379,12 @@ impl RegisterBus for Device {
             KEYSIZEMAP => self.st.keysize = v,
             VALUESIZEMAP => self.st.valuesize = v,
             WIDEOP => {
-                let errno = self.wide_op(v);
-                self.st.widestatus = 1 | (errno << 16);
+                self.host_idle("WIDEOP")?;
+                let (done, steps) = self.wide_op(v);
+                // Busy (bit 1), the last errno kept until done.
+                self.st.widestatus = (self.st.widestatus & 0xffff_0000) | 2;
+                let clocks = steps.map_or(contract::HOST_OP_CLOCKS, contract::scan_clocks);
+                self.start_host_op(clocks, steps.is_some(), done);
             }
             WIDEKEY => self.st.widekey[i as usize] = v,
             WIDEVALUE => self.st.widevalue[i as usize] = v,

@@ -287,7 +287,7 @@ pub const REGISTERS: &[RegDef] = &[
         "OPERATION",
         OPERATION,
         Wo,
-        "Entry operation: 1 update, 2 delete, 3 lookup; writing starts it, ACK reports completion.",
+        "Entry operation: 1 update, 2 delete, 3 lookup; writing starts it, ACK reports completion (`contract::HOST_OP_CLOCKS` clocks after the write when the coprocessor is free). Refused while an OPERATION or WIDEOP is under way.",
     ),
     r(
         "HIKEY",
@@ -492,13 +492,13 @@ pub const REGISTERS: &[RegDef] = &[
         "WIDEOP",
         WIDEOP,
         Wo,
-        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 the entry after the key in WIDEKEY in key order, keys compared as little-endian numbers (bit 8: the first; ENOENT after the last). The RTL holds keys and values of at most 8 bytes and answers E2BIG for a map with wider ones.",
+        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 the entry after the key in WIDEKEY in key order, keys compared as little-endian numbers (bit 8: the first; ENOENT after the last). The RTL holds keys and values of at most 8 bytes and answers E2BIG for a map with wider ones. Refused while an OPERATION or WIDEOP is under way.",
     ),
     r(
         "WIDESTATUS",
         WIDESTATUS,
         Ro,
-        "Bit 0 done, bit 1 busy; bits 31:16 the errno of the last wide operation (0 ok). Poll until done: the RTL runs the operation when its coprocessor is free (a next-entry scan walks the map's storage), the model at once.",
+        "Bit 0 done, bit 1 busy; bits 31:16 the errno of the last wide operation (0 ok; kept while busy). Poll until done: the operation is done `contract::HOST_OP_CLOCKS` (2) clocks after the WIDEOP write when the coprocessor is free, a next-entry scan `contract::scan_clocks` after it (it walks the map's storage: 67 clocks for HASH and LPM_TRIE, the indices walked + 3 for ARRAY and DEVMAP); the model the same with `Device::set_host_clocked` (off: at once). A NUMMAP, CLEAN or MAPLOAD write ends a scan with ENOENT.",
     ),
     r(
         "RDINSTADDR",
