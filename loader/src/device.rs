@@ -418,6 +418,17 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
                 msg: format!("{} map: {why}", m.kind),
             });
         }
+        if m.data_key {
+            return Err(ProgramError::Map {
+                index: image.map_row(i),
+                name: m.name.clone(),
+                msg: "LPM_TRIE map in eBPFlow's form (its key is the address alone, looked up \
+                      at full length): the device's TCAM takes the prefix length from the key \
+                      (Linux's layout, as programs/router_sume.c passes it); the interpreter and \
+                      the pipeline take it"
+                    .into(),
+            });
+        }
         if let Some(msg) = too_wide(m) {
             return Err(ProgramError::Map {
                 index: image.map_row(i),

@@ -74,6 +74,10 @@ pub const IPROUTE2_FULL_DEF_BYTES: usize = 36;
 /// (type at 0, padding, key_size at 8, value_size at 16, max_entries at 24,
 /// map_flags at 28).
 pub const EBPFLOW_DEF_BYTES: usize = 32;
+/// eBPFlow's `BPF_MAP_TYPE_HASH` (its `ebpflow_consts.h`: 2, Linux's
+/// ARRAY); its loader takes 2 (HASH, in the CAM) and 11 (LPM_TRIE, in the
+/// TCAM) only.
+pub const EBPFLOW_MAP_TYPE_HASH: u32 = 2;
 
 /// The legacy definition sizes the loader reads, for messages.
 pub const KNOWN_LEGACY_SIZES: &str = "20 (libbpf's struct bpf_map_def: five u32), \
@@ -377,10 +381,15 @@ fn check(def: &ImageMap, abi: Abi) -> Result<(), LoadError> {
         }
         return Ok(());
     }
-    if def.key_size == 0 || def.key_size as usize > max_key {
+    // eBPFlow's LPM key is the data alone (`MapDef::data_key`).
+    let key_bytes = if def.data_key {
+        def.lpm_data_size()
+    } else {
+        def.key_size
+    };
+    if key_bytes == 0 || key_bytes as usize > max_key {
         return Err(e(format!(
-            "key of {} bytes: the {abi} ABI takes keys of 1..={max_key} bytes",
-            def.key_size
+            "key of {key_bytes} bytes: the {abi} ABI takes keys of 1..={max_key} bytes"
         )));
     }
     if def.value_size == 0 || def.value_size as usize > max_value {
@@ -611,6 +620,7 @@ pub fn collect(
                             .ok_or_else(|| bad("inner map value or value_size"))?,
                         max_entries: i.max_entries.ok_or_else(|| bad("inner map max_entries"))?,
                         flags: i.map_flags.unwrap_or(0),
+                        data_key: false,
                     }),
                     (None, true) => {
                         return Err(map_err(
@@ -642,6 +652,7 @@ pub fn collect(
                             sizes,
                         )?,
                         flags: f.map_flags.unwrap_or(0),
+                        data_key: false,
                     },
                     origin: MapOrigin::Btf,
                     section: ".maps".into(),
@@ -721,14 +732,37 @@ pub fn collect(
                         )
                     })?;
                 let w = legacy_fields(&sym.name, bytes)?;
+                // An eBPFlow definition in eBPFlow's own ABI (SUME) means
+                // what eBPFlow's headers and loader make of it: type 2 is
+                // HASH (its headers `#define BPF_MAP_TYPE_HASH 2`, and its
+                // loader puts type 2 in the CAM) and an LPM_TRIE's
+                // key_size counts the data alone (its helpers pass
+                // `*(u64 *)keyptr`, looked up at the full length). In the
+                // XDP and tc ABIs the layout is only a layout: Linux's
+                // types and sizes.
+                let ebpflow = bytes.len() == EBPFLOW_DEF_BYTES && abi == Abi::Sume;
+                let kind = match w[0] {
+                    EBPFLOW_MAP_TYPE_HASH if ebpflow => MapType::Hash,
+                    code => map_type(Some(code), &sym.name, "maps")?,
+                };
+                let data_key = ebpflow && kind == MapType::LpmTrie;
+                let key_size = if data_key {
+                    w[1].checked_add(nfbpf_vm::maps::LPM_HEADER)
+                        .ok_or_else(|| {
+                            map_err(&sym.name, "maps", format!("key_size {} is too large", w[1]))
+                        })?
+                } else {
+                    w[1]
+                };
                 Ok(ImageMap {
                     def: MapDef {
                         name: sym.name.clone(),
-                        kind: map_type(Some(w[0]), &sym.name, "maps")?,
-                        key_size: w[1],
+                        kind,
+                        key_size,
                         value_size: w[2],
                         max_entries: max_entries(Some(w[3]), &sym.name, "maps", sizes)?,
                         flags: w[4],
+                        data_key,
                     },
                     origin: MapOrigin::Legacy,
                     section: "maps".into(),
@@ -808,6 +842,7 @@ pub fn collect(
                 value_size: sec.size as u32,
                 max_entries: 1,
                 flags: if readonly { BPF_F_RDONLY_PROG } else { 0 },
+                data_key: false,
             },
             origin: MapOrigin::Global,
             section: sec.name.clone(),

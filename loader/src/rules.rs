@@ -15,7 +15,10 @@
 //!
 //!   `MAP KEY VALUE`, or `MAP KEY MASK VALUE` (the eBPFlow loader's line:
 //!   64-bit integers; for an LPM_TRIE map the mask's leading one bits give
-//!   the prefix length of a 32-bit key, for other maps the key is exact).
+//!   the prefix length of a 32-bit key, for other maps the key is exact;
+//!   for an LPM_TRIE of eBPFlow's own programs, whose key is the address
+//!   as the program loads it, the mask's low N bits set give the prefix
+//!   length N, as eBPFlow's rules files write it).
 //! - **JSON**, an array of objects (a text whose first character other than
 //!   white space is `[`):
 //!
@@ -260,7 +263,9 @@ fn line(toks: &[&str], maps: &[ImageMap]) -> Res<Entry> {
         }),
         4 => {
             let (k, mask, v) = (int(toks[1])?, int(toks[2])?, int(toks[3])?);
-            let key = if m.kind == MapType::LpmTrie {
+            let key = if m.data_key {
+                data_key_prefix(k, mask, m)?
+            } else if m.kind == MapType::LpmTrie {
                 let len = (mask as u32).leading_ones();
                 let mut key = len.to_le_bytes().to_vec();
                 key.extend_from_slice(&((k as u32) & (mask as u32)).to_be_bytes());
@@ -279,6 +284,29 @@ fn line(toks: &[&str], maps: &[ImageMap]) -> Res<Entry> {
             "expected `MAP KEY VALUE` or `MAP KEY MASK VALUE`, found {n} fields"
         )),
     }
+}
+
+/// The Linux-layout key of an eBPFlow `KEY MASK VALUE` line for an LPM_TRIE
+/// map in eBPFlow's form ([`MapDef::data_key`]): KEY holds the data as the
+/// program loads it (`*(u64 *)keyptr`: the first byte lowest), MASK its
+/// low N bits set, N the prefix length (eBPFlow's `lpmf.rules` write /25
+/// as `0x01FFFFFF`).
+fn data_key_prefix(k: u128, mask: u128, m: &ImageMap) -> Res<Vec<u8>> {
+    let data = m.lpm_data_size() as usize;
+    let len = mask.trailing_ones();
+    if mask.checked_add(1).is_some_and(|n| n & mask != 0) || len > m.max_prefixlen() {
+        return syntax(format!(
+            "mask {mask:#x} of LPM_TRIE map {:?}: eBPFlow's form takes the prefix as the low \
+             N bits set (N at most {}), e.g. 0xffffff for a /24",
+            m.name,
+            m.max_prefixlen()
+        ));
+    }
+    let mut key = len.to_le_bytes().to_vec();
+    let data_bytes = k.to_le_bytes();
+    key.extend_from_slice(&data_bytes[..data.min(data_bytes.len())]);
+    key.resize(m.key_size as usize, 0);
+    Ok(key)
 }
 
 /// Parse the text form.

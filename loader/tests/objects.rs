@@ -541,6 +541,127 @@ SEC("xdp") int filter(struct xdp_md *ctx) {
     assert_eq!(run(ipv4([1, 2, 3, 4], [11, 0, 0, 1])), (2, Verdict::Pass));
 }
 
+/// eBPFlow's own programs (SUME ABI), in the shapes of its published
+/// `lpm_forwarding` and `statefulfirewall`: its headers' type numbers
+/// (`#define BPF_MAP_TYPE_HASH 2`), an LPM_TRIE whose `key_size` counts the
+/// address alone, helpers that pass `*(uint64_t *)keyptr`, a 1-byte HASH key
+/// read from a 1-byte stack variable, its rules file's `KEY MASK VALUE`
+/// lines. They load, take the rules and forward as eBPFlow means them; the
+/// device refuses the LPM map, naming the reason.
+#[test]
+fn ebpflow_programs_in_their_own_abi() {
+    let Some(bytes) = object(
+        r#"
+struct bpf_map_def { unsigned int type; uint64_t key_size; uint64_t value_size; unsigned int max_entries; unsigned int map_flags; };
+#define BPF_MAP_TYPE_HASH 2
+#define BPF_MAP_TYPE_LPM_TRIE 11
+struct bpf_map_def SEC("maps") route = { .type = BPF_MAP_TYPE_LPM_TRIE, .key_size = 4, .value_size = 4, .max_entries = 16 };
+struct bpf_map_def SEC("maps") inports = { .type = BPF_MAP_TYPE_HASH, .key_size = 1, .value_size = 1, .max_entries = 256 };
+static uint64_t (*__map_lookup)(void *map, uint64_t key) = (void *) 1;
+static int (*__map_update)(void *map, uint64_t key, uint64_t value, unsigned long long flags) = (void *) 2;
+static inline uint64_t ef_lookup(void *map, void *keyptr) { return __map_lookup(map, *(uint64_t *)keyptr); }
+static inline int ef_update(void *map, void *keyptr, void *valueptr) {
+    return __map_update(map, *(uint64_t *)keyptr, *(uint64_t *)valueptr, 0);
+}
+struct packet { u8 in_port, src_queue, dst_queue; u8 ts[8]; unsigned short length; u8 headroom[19]; u8 eth[14]; } __attribute__((packed));
+uint64_t prog(struct packet *pkt)
+{
+    u8 port_0 = 0, port_1 = 1;
+    if (ef_lookup(&inports, &port_1) == 0xFFFFFFFF) {
+        if (pkt->in_port == port_1)
+            ef_update(&inports, &port_1, &port_0);
+        return 0xfff0;
+    }
+    if (pkt->eth[12] != 0x08 || pkt->eth[13] != 0)
+        return 0xfff0;
+    uint64_t out = ef_lookup(&route, pkt->eth + 14 + 16);
+    return out == 0xFFFFFFFF ? 0xfff1 : out;
+}
+"#,
+    ) else {
+        return;
+    };
+    let img = load(&bytes, &Options::default()).unwrap();
+    assert_eq!(img.abi, Abi::Sume);
+    let defs: Vec<_> = img
+        .maps
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.kind,
+                m.key_size,
+                m.value_size,
+                m.data_key,
+            )
+        })
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            ("route", MapType::LpmTrie, 8, 4, true),
+            ("inports", MapType::Hash, 1, 1, false),
+        ]
+    );
+    // eBPFlow's lpmf.rules: 192.168.0.0/25 to port 1, 192.168.0.128/26 to 0.
+    let rules = "route 0x000000000000a8c0 0x0000000001FFFFFF 0x0000000000000001\n\
+                 route 0x000000008000a8c0 0x0000000003FFFFFF 0x0000000000000000\n";
+    let entries = nfbpf_loader::rules::parse(rules, &img.maps).unwrap();
+    assert_eq!(entries[0].key, [25, 0, 0, 0, 192, 168, 0, 0]);
+    assert_eq!(entries[1].key, [26, 0, 0, 0, 192, 168, 0, 128]);
+    let bad = nfbpf_loader::rules::parse("route 0xa8c0 0xff00ff 1\n", &img.maps)
+        .unwrap_err()
+        .to_string();
+    has(&bad, &["mask 0xff00ff", "route", "low N bits"]);
+
+    let prog: Program = img.program().unwrap();
+    let dev = SharedDeviceState::new(UnitsConfig::default());
+    dev.with(|d| nfbpf_loader::install::configure_maps(&img, &mut d.maps))
+        .unwrap();
+    for e in &entries {
+        dev.with(|d| d.maps.update(map_handle(e.map), &e.key, &e.value, 0).value)
+            .unwrap();
+    }
+    let run = |in_port: u8, dst: [u8; 4]| {
+        let rx = RxMeta {
+            in_port: in_port.into(),
+            ..RxMeta::default()
+        };
+        let ex =
+            execute_plain(VmAbi::Sume, &prog, &dev, 0, &ipv4([10, 9, 9, 9], dst), &rx).unwrap();
+        assert_eq!(ex.fault, None);
+        ex.r0
+    };
+    // Stateful: dropped until a packet arrives on port 1, which opens it.
+    assert_eq!(run(0, [192, 168, 0, 5]), 0xfff0);
+    assert_eq!(run(1, [192, 168, 0, 5]), 0xfff0);
+    assert_eq!(run(0, [192, 168, 0, 5]), 1, "/25 to port 1");
+    assert_eq!(run(0, [192, 168, 0, 130]), 0, "/26 to port 0");
+    assert_eq!(run(0, [192, 168, 0, 200]), 0xfff1, "no route");
+    assert_eq!(run(0, [10, 0, 0, 1]), 0xfff1, "no route");
+
+    // The same definitions in the XDP ABI are Linux's: type 2 is ARRAY,
+    // and an LPM_TRIE key starts with the prefix length.
+    let xdp = err_with(
+        &bytes,
+        &Options {
+            abi: Some(Abi::Xdp),
+            ..Options::default()
+        },
+    );
+    has(&xdp, &["map inports", "ARRAY maps need a 4-byte key"]);
+
+    // The device's TCAM takes Linux's key layout: refused with the reason.
+    let mut device = nfbpf_vm::device::Device::new(Default::default()).unwrap();
+    let e = nfbpf_loader::device::load_rows(&mut device, &img)
+        .unwrap_err()
+        .to_string();
+    has(
+        &e,
+        &["route", "eBPFlow's form", "interpreter and the pipeline"],
+    );
+}
+
 #[test]
 fn iproute2_28_byte_defs() {
     let Some(bytes) = object(

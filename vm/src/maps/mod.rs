@@ -350,6 +350,14 @@ pub struct MapDef {
     pub flags: u32,
     /// For messages and region names only.
     pub name: String,
+    /// LPM_TRIE in eBPFlow's form: a by-value (64-bit) key is the data
+    /// alone, its low `key_size - 4` bytes as they lie in memory, looked up
+    /// at the full prefix length ([`MapDef::key_from_u64`]). Entries,
+    /// rules and dumps keep Linux's layout (`u32` prefix length, then the
+    /// data). eBPFlow's headers declare LPM maps so (`key_size` counts the
+    /// data) and its helpers pass `*(u64 *)keyptr`. The device's TCAM reads
+    /// the prefix length from the key, so the device refuses such a map.
+    pub data_key: bool,
 }
 
 /// Bytes of the LPM key header (`u32 prefixlen`).
@@ -378,6 +386,7 @@ impl MapDef {
             max_entries,
             flags: 0,
             name: String::new(),
+            data_key: false,
         }
     }
 
@@ -426,6 +435,15 @@ impl MapDef {
     /// A 64-bit by-value key cut by the key mask to the map's key bytes
     /// (SUME ABI and the register interface). `None` for keys over 8 bytes.
     pub fn key_from_u64(&self, key: u64) -> Option<Vec<u8>> {
+        if self.data_key {
+            // eBPFlow's LPM key: the data alone, at its full length.
+            let data = self.lpm_data_size();
+            return (data <= 8).then(|| {
+                let mut k = self.max_prefixlen().to_le_bytes().to_vec();
+                k.extend_from_slice(&key.to_le_bytes()[..data as usize]);
+                k
+            });
+        }
         (self.key_size <= 8)
             .then(|| (key & self.key_mask()).to_le_bytes()[..self.key_size as usize].to_vec())
     }
