@@ -7,7 +7,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use base64::Engine as _;
+use common::{clang, wire_source};
 use nfbpf_agent::auth::Credentials;
 use nfbpf_agent::limits::Limits;
 use nfbpf_agent::{Agent, Config, StartError};
@@ -103,29 +106,6 @@ fn req(
 
 fn auth(pair: &str) -> Vec<String> {
     vec![format!("Authorization: {}", basic(pair))]
-}
-
-fn clang() -> bool {
-    let ok = std::process::Command::new(nfbpf_loader::compile::default_clang())
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("NFBPF_REQUIRE_CLANG").is_none(),
-            "clang-19 is required (NFBPF_REQUIRE_CLANG is set): run `make deps`"
-        );
-        eprintln!("SKIPPED: clang-19 not installed (run `make deps`)");
-    }
-    ok
-}
-
-fn wire_source() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../programs/wire_sume.c"
-    ))
-    .unwrap()
 }
 
 #[test]
