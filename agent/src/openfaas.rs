@@ -312,6 +312,14 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, Reply> {
     }
 }
 
+/// A body's optional `namespace` field: absent, or one the agent serves.
+fn body_namespace(o: &Map<String, Value>) -> Result<(), Reply> {
+    match string(o, "namespace")? {
+        Some(ns) => check_namespace(&ns),
+        None => Ok(()),
+    }
+}
+
 fn string(o: &Map<String, Value>, k: &str) -> Result<Option<String>, Reply> {
     match o.get(k) {
         None | Some(Value::Null) => Ok(None),
@@ -362,9 +370,7 @@ fn parse_deploy(body: &[u8]) -> Result<(String, Deployment, Map<String, Value>),
         return Err(err(400, "`service` (the function's name) is missing"));
     };
     registry::check_name(&service)?;
-    if let Some(ns) = string(&o, "namespace")? {
-        check_namespace(&ns)?;
-    }
+    body_namespace(&o)?;
     let image = string(&o, "image")?.unwrap_or_default();
     let mut annotations = string_map(&o, "annotations")?;
     for k in annotations.keys() {
@@ -603,14 +609,8 @@ fn remove(sched: &Scheduler, caller: &Caller, body: &[u8]) -> Reply {
         Ok(None) => return err(400, "`functionName` is missing"),
         Err(r) => return r,
     };
-    match string(&o, "namespace") {
-        Ok(Some(ns)) => {
-            if let Err(r) = check_namespace(&ns) {
-                return r;
-            }
-        }
-        Ok(None) => {}
-        Err(r) => return r,
+    if let Err(r) = body_namespace(&o) {
+        return r;
     }
     match sched.store().function(&name) {
         Ok(None) => return unknown(&name),
@@ -659,14 +659,8 @@ fn scale(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
         Ok(_) => {}
         Err(r) => return r,
     }
-    match string(&o, "namespace") {
-        Ok(Some(ns)) => {
-            if let Err(r) = check_namespace(&ns) {
-                return r;
-            }
-        }
-        Ok(None) => {}
-        Err(r) => return r,
+    if let Err(r) = body_namespace(&o) {
+        return r;
     }
     let replicas = match o.get("replicas").map(Value::as_u64) {
         Some(Some(n)) if n <= REPLICAS_MAX => n,
