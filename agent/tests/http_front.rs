@@ -10,7 +10,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{clang, wire_source};
+use common::{Running, clang, start_agent, wire_source};
 use nfbpf_agent::auth::Credentials;
 use nfbpf_agent::limits::Limits;
 use nfbpf_agent::{Agent, Config, StartError};
@@ -30,35 +30,13 @@ fn basic(pair: &str) -> String {
     )
 }
 
-struct Running {
-    agent: Option<Agent>,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(a) = self.agent.take() {
-            a.stop();
-        }
-    }
-}
-
 fn start(limits: Limits, hosts: &[&str]) -> Running {
-    let dir = tempfile::Builder::new()
-        .prefix("nfbpf-front-")
-        .tempdir()
-        .unwrap();
-    let mut cfg = Config::new("127.0.0.1:0", dir.path().join("a.redb"));
-    cfg.auth = Some(Credentials::parse(Path::new("creds"), &format!("{ALICE}\n{BOB}\n")).unwrap());
-    cfg.hosts = hosts.iter().map(|h| h.to_string()).collect();
-    cfg.limits = limits;
-    let agent = Agent::start(cfg).unwrap();
-    Running {
-        addr: agent.addr,
-        agent: Some(agent),
-        _dir: dir,
-    }
+    start_agent("nfbpf-front-", |cfg| {
+        cfg.auth =
+            Some(Credentials::parse(Path::new("creds"), &format!("{ALICE}\n{BOB}\n")).unwrap());
+        cfg.hosts = hosts.iter().map(|h| h.to_string()).collect();
+        cfg.limits = limits;
+    })
 }
 
 /// One raw request on a new connection: (status, head, JSON body).

@@ -11,10 +11,9 @@
 mod common;
 
 use base64::Engine as _;
-use common::{clang, wire_source};
+use common::{Running, clang, start_agent, wire_source};
 use nfbpf_agent::auth::Credentials;
 use nfbpf_agent::limits::Limits;
-use nfbpf_agent::{Agent, Config};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,34 +22,11 @@ use std::time::{Duration, Instant};
 
 const ALICE: &str = "alice:alice-secret-0123456789";
 
-struct Running {
-    agent: Option<Agent>,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(a) = self.agent.take() {
-            a.stop();
-        }
-    }
-}
-
 fn start() -> Running {
-    let dir = tempfile::Builder::new()
-        .prefix("nfbpf-openfaas-")
-        .tempdir()
-        .unwrap();
-    let mut cfg = Config::new("127.0.0.1:0", dir.path().join("a.redb"));
-    cfg.auth = Some(Credentials::parse(Path::new("creds"), &format!("{ALICE}\n")).unwrap());
-    cfg.limits = Limits::default();
-    let agent = Agent::start(cfg).unwrap();
-    Running {
-        addr: agent.addr,
-        agent: Some(agent),
-        _dir: dir,
-    }
+    start_agent("nfbpf-openfaas-", |cfg| {
+        cfg.auth = Some(Credentials::parse(Path::new("creds"), &format!("{ALICE}\n")).unwrap());
+        cfg.limits = Limits::default();
+    })
 }
 
 /// An answer: status, lowercase head, JSON body (Null if not JSON).
