@@ -8,7 +8,7 @@
 //! the headers a source includes, a rules file).
 
 use crate::registry::MapInfo;
-use crate::scheduler::{Invocation, RunRecord};
+use crate::scheduler::{Interruption, Invocation, RunRecord};
 use crate::wire::{FunctionRequest, InvokeRequest};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -214,6 +214,53 @@ pub struct Status {
     pub queue: QueueHead,
     pub timeline: Vec<RunRecord>,
     pub last_error: Option<String>,
+    /// Every device (one for an agent on one device).
+    #[serde(default)]
+    pub devices: Vec<DeviceStatus>,
+    /// Devices answering now.
+    #[serde(default)]
+    pub answering: usize,
+    /// Runs waiting for a device before the queue (interrupted by a
+    /// restart, or moved off a device that stopped answering).
+    #[serde(default)]
+    pub pending: Vec<PendingRun>,
+    /// The latest runs cut short by a device that stopped answering.
+    #[serde(default)]
+    pub interrupted: Vec<Interruption>,
+}
+
+/// One device in a [`Status`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeviceStatus {
+    pub target: String,
+    /// `answering` or `stopped`.
+    pub state: String,
+    /// Since when and why it stopped answering.
+    pub stopped: Option<Stopped>,
+    pub engines: u32,
+    /// Runs started on it since the agent started.
+    pub runs: u64,
+    pub loaded: Option<String>,
+    pub running: Option<RunningStatus>,
+    pub next_staged: Option<Staged>,
+    pub last_error: Option<String>,
+}
+
+/// Why a device stopped answering.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Stopped {
+    pub since_ms: u64,
+    pub reason: String,
+}
+
+/// A run waiting for a device in a [`Status`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PendingRun {
+    pub id: u64,
+    pub function: String,
+    pub elapsed_s: f64,
+    /// The device it was cut off from (None: interrupted by a restart).
+    pub moved_from: Option<String>,
 }
 
 /// An HTTP client of the agent.

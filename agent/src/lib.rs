@@ -14,9 +14,10 @@
 //! - [`client`]: the API from Rust, one typed method per call (what
 //!   `nfbpf fn` uses); [`bench`]: the API's load test (`nfbpf agent
 //!   bench`);
-//! - [`Agent`]: all of it started together, on a target (`sim:PATH`,
-//!   `sume:IFNAME`) or on an embedded model device with traffic
-//!   (`nfbpf_sim::host`).
+//! - [`Agent`]: all of it started together, on one device or several:
+//!   targets (`sim:PATH`, `sume:IFNAME`) and embedded model devices with
+//!   traffic (`model`, `nfbpf_sim::host`); one embedded model when none is
+//!   given.
 
 pub mod api;
 pub mod auth;
@@ -48,6 +49,9 @@ pub const DEFAULT_TRAFFIC: &str = "0,1,2,3:256:1";
 /// millisecond (200,000 clocks), so a 5 s run takes about 5 ms of device
 /// time, a fraction of a wall second.
 pub const MODEL_TIME_SCALE: f64 = 0.001;
+/// The target naming an embedded model device (`--target model`, once per
+/// device).
+pub const TARGET_MODEL: &str = "model";
 
 /// How to start an agent.
 #[derive(Debug, Clone)]
@@ -55,15 +59,17 @@ pub struct Config {
     /// `HOST:PORT` (port 0: any free port).
     pub listen: String,
     pub store: PathBuf,
-    /// `sim:PATH` or `sume:IFNAME`; None: the embedded model.
-    pub target: Option<String>,
+    /// The devices, each `model` (an embedded model device), `sim:PATH`
+    /// or `sume:IFNAME` ([`TARGET_MODEL`]); none: one embedded model.
+    pub targets: Vec<String>,
     /// Traffic of the embedded model (None: [`DEFAULT_TRAFFIC`]).
     pub traffic: Option<Traffic>,
-    /// Schedule seconds = clock seconds / time scale (None: 1 on a target,
-    /// [`MODEL_TIME_SCALE`] on the embedded model).
+    /// Schedule seconds = clock seconds / time scale (None: 1 on targets,
+    /// [`MODEL_TIME_SCALE`] on embedded models; required when both are
+    /// given).
     pub time_scale: Option<f64>,
     pub clock: Option<ClockSource>,
-    /// Engines of the embedded model.
+    /// Engines of each embedded model.
     pub engines: usize,
     pub abi: Abi,
     pub clang: PathBuf,
@@ -83,6 +89,9 @@ pub struct Config {
     pub compile_sandbox: bool,
     /// The bubblewrap program (a path, or a name looked up on `PATH`).
     pub bwrap: PathBuf,
+    /// Wall time a device's cycle counter may stand still before the
+    /// device counts as stopped ([`scheduler::STALL`]).
+    pub stall: std::time::Duration,
 }
 
 impl Config {
@@ -90,7 +99,7 @@ impl Config {
         Config {
             listen: listen.to_string(),
             store,
-            target: None,
+            targets: Vec::new(),
             traffic: None,
             time_scale: None,
             clock: None,
@@ -102,6 +111,7 @@ impl Config {
             limits: limits::Limits::default(),
             compile_sandbox: true,
             bwrap: PathBuf::from("bwrap"),
+            stall: scheduler::STALL,
         }
     }
 }
@@ -111,6 +121,12 @@ impl Config {
 pub enum StartError {
     #[error("--time-scale {0}: must be a positive number")]
     TimeScale(f64),
+    #[error(
+        "embedded model devices (a schedule second is {MODEL_TIME_SCALE} of a device second) and targets (a device second) are given together: give --time-scale for all of them"
+    )]
+    MixedScale,
+    #[error("--target {0} is given twice")]
+    SameTarget(String),
     #[error(transparent)]
     Traffic(#[from] nfbpf_sim::host::TrafficError),
     #[error(transparent)]
@@ -143,8 +159,8 @@ pub struct Agent {
     threads: Vec<JoinHandle<()>>,
     /// The compile scratch root (beside the store), removed at [`Agent::stop`].
     scratch: PathBuf,
-    /// Kept alive while the agent runs (the embedded model's clock).
-    _host: Option<ModelHost>,
+    /// Kept alive while the agent runs (the embedded models' clocks).
+    _hosts: Vec<ModelHost>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -155,11 +171,30 @@ impl std::fmt::Debug for Agent {
 
 impl Agent {
     pub fn start(cfg: Config) -> Result<Agent, StartError> {
-        let scale = cfg.time_scale.unwrap_or(if cfg.target.is_some() {
-            1.0
-        } else {
-            MODEL_TIME_SCALE
-        });
+        Agent::start_on(cfg, Vec::new())
+    }
+
+    /// Start on the devices of `cfg.targets` followed by `more` (devices
+    /// opened by the caller, e.g. a bus wrapped for a test); with neither,
+    /// one embedded model.
+    pub fn start_on(cfg: Config, more: Vec<scheduler::DeviceIn>) -> Result<Agent, StartError> {
+        let mut targets = cfg.targets.clone();
+        if targets.is_empty() && more.is_empty() {
+            targets.push(TARGET_MODEL.to_string());
+        }
+        for (i, t) in targets.iter().enumerate() {
+            if t != TARGET_MODEL && targets[..i].contains(t) {
+                return Err(StartError::SameTarget(t.clone()));
+            }
+        }
+        let models = targets.iter().filter(|t| *t == TARGET_MODEL).count();
+        let scale = match cfg.time_scale {
+            Some(s) => s,
+            None if models == 0 => 1.0,
+            None if models == targets.len() && more.is_empty() => MODEL_TIME_SCALE,
+            None if models == targets.len() => 1.0,
+            None => return Err(StartError::MixedScale),
+        };
         if !(scale.is_finite() && scale > 0.0) {
             return Err(StartError::TimeScale(scale));
         }
@@ -196,48 +231,57 @@ impl Agent {
                 "nfbpf agent: compiling C without the sandbox (compile_sandbox is off): sources can read the agent's files"
             );
         }
-        let (bus, host, model, target): (Box<dyn nfbpf_vm::regs::RegisterBus + Send>, _, _, _) =
-            match &cfg.target {
-                Some(t) => {
-                    let parsed: nfbpf_loader::bus::Target = t.parse()?;
-                    (nfbpf_loader::bus::open(&parsed)?, None, None, t.clone())
-                }
-                None => {
-                    let traffic = match &cfg.traffic {
-                        Some(t) => t.clone(),
-                        None => nfbpf_sim::host::parse_traffic(DEFAULT_TRAFFIC)?,
-                    };
-                    let dev = Device::new(DeviceConfig {
-                        engines: cfg.engines,
-                        abi: cfg.abi,
-                        ..DeviceConfig::default()
-                    })?;
-                    let host = ModelHost::start(dev, Some(traffic));
-                    let model = host.bus();
-                    (
-                        Box::new(host.bus()),
-                        Some(host),
-                        Some(model),
-                        format!("embedded model ({} engines)", cfg.engines),
-                    )
-                }
-            };
+        let mut devices = Vec::new();
+        let mut hosts = Vec::new();
+        let one_model = targets.len() == 1 && models == 1 && more.is_empty();
+        for t in &targets {
+            if t == TARGET_MODEL {
+                let traffic = match &cfg.traffic {
+                    Some(t) => t.clone(),
+                    None => nfbpf_sim::host::parse_traffic(DEFAULT_TRAFFIC)?,
+                };
+                let dev = Device::new(DeviceConfig {
+                    engines: cfg.engines,
+                    abi: cfg.abi,
+                    ..DeviceConfig::default()
+                })?;
+                let host = ModelHost::start(dev, Some(traffic));
+                let name = if one_model {
+                    format!("embedded model ({} engines)", cfg.engines)
+                } else {
+                    format!("model:{}", hosts.len())
+                };
+                devices.push(scheduler::DeviceIn {
+                    name,
+                    bus: Box::new(host.bus()),
+                    model: Some(host.bus()),
+                });
+                hosts.push(host);
+            } else {
+                let parsed: nfbpf_loader::bus::Target = t.parse()?;
+                devices.push(scheduler::DeviceIn {
+                    name: t.clone(),
+                    bus: nfbpf_loader::bus::open(&parsed)?,
+                    model: None,
+                });
+            }
+        }
+        devices.extend(more);
         let tools = registry::Toolchain {
             clang: cfg.clang.clone(),
             abi: cfg.abi,
             compiler: Arc::new(compiler),
         };
         let sched = Arc::new(scheduler::Scheduler::new(
-            bus,
+            devices,
             store,
             tools,
             scheduler::Config {
                 time_scale: scale,
                 clock: cfg.clock,
-                target,
                 limits: cfg.limits.clone(),
+                stall: cfg.stall,
             },
-            model,
         )?);
 
         let listener =
@@ -266,7 +310,7 @@ impl Agent {
             sched,
             threads,
             scratch: root,
-            _host: host,
+            _hosts: hosts,
         })
     }
 

@@ -20,14 +20,21 @@
 //! function the agent holds (its code is copied; NAME may be the service
 //! itself, which adopts a function made with `nfbpf fn create`).
 //!
-//! Replicas: the device runs one program at a time on all its engines, so a
-//! function with replicas >= 1 has every engine (`availableReplicas`) when
-//! its invocation's turn comes; replicas 0 cancels its invocations and
-//! refuses new ones until it is scaled up again.
+//! Replicas: a device runs one program at a time on all its engines. On an
+//! agent with one device a function with replicas >= 1 has every engine
+//! (`availableReplicas`, 0 while the device does not answer) when its
+//! invocation's turn comes. On an agent with several devices, replicas are
+//! the most devices running the function's invocations at once (each
+//! invocation runs on one device; more replicas let queued invocations of
+//! the function run side by side), and `availableReplicas` is how many of
+//! them the answering devices can hold (`min(replicas, answering
+//! devices)`); the extra field `devices` names the devices running it now.
+//! Replicas 0 cancels its invocations and refuses new ones until it is
+//! scaled up again.
 
 use crate::api::{Caller, Reply, err, ok, refused, unknown};
 use crate::registry::{self, Function};
-use crate::scheduler::{Cancelled, Scheduler, now_ms};
+use crate::scheduler::{Cancelled, DeviceBrief, Scheduler, now_ms};
 use crate::store::Refused;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -225,8 +232,30 @@ fn deployment(sched: &Scheduler, name: &str) -> Result<Deployment, Reply> {
         .unwrap_or_else(|| Deployment::of(name)))
 }
 
+/// The replicas a function scaled to `replicas` has on `devs`: the
+/// engines of the one device (0 while it does not answer), or with several
+/// devices how many answering ones can run it at once.
+pub fn available(devs: &[DeviceBrief], replicas: u64) -> u64 {
+    if replicas == 0 {
+        return 0;
+    }
+    let up = devs.iter().filter(|d| d.up);
+    match devs {
+        [one] => u64::from(if one.up { one.engines } else { 0 }),
+        _ => replicas.min(up.count() as u64),
+    }
+}
+
+/// The answering devices running an invocation of `name`.
+fn running_on(devs: &[DeviceBrief], name: &str) -> Vec<String> {
+    devs.iter()
+        .filter(|d| d.up && d.running.as_deref() == Some(name))
+        .map(|d| d.name.clone())
+        .collect()
+}
+
 /// A function's status as OpenFaaS shows it.
-fn status(sched: &Scheduler, f: &Function, engines: u32) -> Result<Value, Reply> {
+fn status(sched: &Scheduler, f: &Function, devs: &[DeviceBrief]) -> Result<Value, Reply> {
     let d = deployment(sched, &f.name)?;
     let invoked = sched.store().invoked(&f.name)?;
     Ok(json!({
@@ -243,7 +272,8 @@ fn status(sched: &Scheduler, f: &Function, engines: u32) -> Result<Value, Reply>
         "requests": d.requests,
         "readOnlyRootFilesystem": d.read_only_root_filesystem,
         "replicas": d.replicas,
-        "availableReplicas": if d.replicas > 0 { u64::from(engines) } else { 0 },
+        "availableReplicas": available(devs, d.replicas),
+        "devices": running_on(devs, &f.name),
         "invocationCount": invoked,
         "createdAt": rfc3339(f.created_ms),
     }))
@@ -257,10 +287,10 @@ fn list(sched: &Scheduler, query: &str) -> Reply {
         Ok(fs) => fs,
         Err(e) => return e.into(),
     };
-    let engines = sched.engines();
+    let devs = sched.devices();
     let mut out = Vec::with_capacity(fs.len());
     for f in &fs {
-        match status(sched, f, engines) {
+        match status(sched, f, &devs) {
             Ok(s) => out.push(s),
             Err(r) => return r,
         }
@@ -273,7 +303,7 @@ fn one(sched: &Scheduler, name: &str, query: &str) -> Reply {
         return r;
     }
     match sched.store().function(name) {
-        Ok(Some(f)) => match status(sched, &f, sched.engines()) {
+        Ok(Some(f)) => match status(sched, &f, &sched.devices()) {
             Ok(s) => ok(200, s),
             Err(r) => r,
         },
@@ -578,7 +608,7 @@ fn deploy(sched: &Scheduler, caller: &Caller, body: &[u8], create: bool) -> Repl
         Ok(None) => return unknown(&name),
         Err(e) => return e.into(),
     };
-    match status(sched, &f, sched.engines()) {
+    match status(sched, &f, &sched.devices()) {
         Ok(s) => ok(202, s),
         Err(r) => r,
     }
@@ -701,13 +731,12 @@ fn scale(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
     } else {
         Vec::new()
     };
-    let engines = sched.engines();
     ok(
         202,
         json!({
             "serviceName": name,
             "replicas": replicas,
-            "availableReplicas": if replicas > 0 { u64::from(engines) } else { 0 },
+            "availableReplicas": available(&sched.devices(), replicas),
             "cancelled": cancelled,
         }),
     )

@@ -80,6 +80,24 @@ pub struct Running {
     pub started_ms: u64,
     /// How many times it was loaded again after a restart.
     pub resumed: u32,
+    /// The devices that stopped answering while it ran on them (it moved
+    /// on to another device each time).
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
+}
+
+/// A run cut short by its device: the device stopped answering (bus
+/// errors, or its cycle counter stuck) and the run moved to another one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interruption {
+    pub id: u64,
+    pub function: String,
+    /// The device's name (`model:0`, `sim:PATH`, `sume:IFNAME`).
+    pub device: String,
+    pub at_ms: u64,
+    /// Schedule seconds the run had done when its device stopped.
+    pub elapsed_s: f64,
+    pub reason: String,
 }
 
 /// Packet counters over all engines and ports.
@@ -122,6 +140,13 @@ pub struct RunRecord {
     /// (None: written at the swap, or no maps).
     #[serde(default)]
     pub map_rows_ahead: Option<[usize; 2]>,
+    /// The device it ran on last (None: it never started, or a record of
+    /// an agent from before several devices).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The devices that stopped answering under it, oldest first.
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
 }
 
 /// What drives the schedule's seconds.
@@ -138,6 +163,9 @@ struct Clock {
     origin: Instant,
     origin_cycle: u64,
     last_cycle: u64,
+    /// Schedule seconds at `origin_cycle` (not 0 once a device that
+    /// stopped answering is taken back: its counter may have restarted).
+    offset_s: f64,
 }
 
 fn cycle(bus: &mut dyn RegisterBus) -> Result<u64, BusError> {
@@ -175,6 +203,7 @@ impl Clock {
             origin: Instant::now(),
             origin_cycle: c,
             last_cycle: c,
+            offset_s: 0.0,
         }
     }
 
@@ -186,7 +215,7 @@ impl Clock {
                 let c = cycle(bus)?.max(self.last_cycle);
                 self.last_cycle = c;
                 let secs = (c - self.origin_cycle) as f64 / nfbpf_vm::contract::CLOCK_HZ as f64;
-                Ok((secs / self.scale, Some(c)))
+                Ok((self.offset_s + secs / self.scale, Some(c)))
             }
         }
     }
@@ -335,14 +364,32 @@ struct Clear {
     taken: Vec<u32>,
 }
 
-struct Inner {
+/// Is a device answering?
+#[derive(Debug, Clone, PartialEq)]
+enum Health {
+    Up,
+    /// Stopped answering at `since_ms` for `reason`; probed every
+    /// [`PROBE`] until it answers again.
+    Down {
+        since_ms: u64,
+        reason: String,
+        probed: Instant,
+        /// The cycle counter at the last probe (a device is back when it
+        /// reads and moves).
+        cycle: Option<u64>,
+    },
+}
+
+/// One device: its register bus and what the scheduler keeps of it.
+struct Dev {
+    name: String,
     bus: Box<dyn RegisterBus + Send>,
+    /// An embedded model, for the exact conservation check in status.
+    model: Option<SharedBus>,
     clock: Clock,
     engines: u32,
     active: Option<Active>,
     staged: Option<Staged>,
-    /// Interrupted by a restart: runs before the queue.
-    resume: Option<Running>,
     /// Function in the active bank (also after its run ended).
     loaded: Option<String>,
     /// Map-table rows `(first, count)` of the loaded function.
@@ -355,7 +402,51 @@ struct Inner {
     failures: u32,
     last_error: Option<String>,
     last_checkpoint: Instant,
+    health: Health,
+    /// Runs started on it (the placement takes the least-loaded first).
+    runs: u64,
+    /// The cycle counter as last read, and since when it reads so.
+    seen_cycle: Option<u64>,
+    seen_at: Instant,
+    /// Schedule seconds at its last tick (where a run it loses stopped).
+    last_now: f64,
 }
+
+impl Dev {
+    fn up(&self) -> bool {
+        self.health == Health::Up
+    }
+}
+
+/// A run waiting for a device before the queue: interrupted by a restart
+/// of the agent, or moved off a device that stopped answering.
+#[derive(Debug, Clone)]
+struct Pending {
+    run: Running,
+    /// The device slot whose running record holds it.
+    from: Option<usize>,
+    /// Loaded again after a restart (counted in `resumed`).
+    restarted: bool,
+}
+
+struct Inner {
+    devs: Vec<Dev>,
+    /// Runs placed before the queue, oldest invocation first.
+    resume: Vec<Pending>,
+    /// The latest interruptions (at most [`INTERRUPTIONS`]), oldest first.
+    interrupted: std::collections::VecDeque<Interruption>,
+}
+
+/// Interruptions kept for `GET /status`.
+pub const INTERRUPTIONS: usize = 20;
+/// Wall time between probes of a device that stopped answering.
+pub const PROBE: Duration = Duration::from_secs(1);
+/// Queued invocations the placement looks at per tick with several
+/// devices (a function at its replicas is skipped for the next one).
+pub const LOOKAHEAD: usize = 64;
+/// Wall time a device's cycle counter may read the same before the
+/// device counts as stopped (device clock only).
+pub const STALL: Duration = Duration::from_secs(2);
 
 /// How the scheduler runs.
 #[derive(Debug, Clone)]
@@ -364,11 +455,40 @@ pub struct Config {
     pub time_scale: f64,
     /// Force a clock (default: detect).
     pub clock: Option<ClockSource>,
-    /// Name of the target, for status.
-    pub target: String,
     /// The bounds on clients (caps on functions and the queue, the
     /// timeline's length, page sizes).
     pub limits: Limits,
+    /// Wall time a device's cycle counter may stand still before the
+    /// device counts as stopped ([`STALL`]).
+    pub stall: Duration,
+}
+
+/// A device given to the scheduler.
+pub struct DeviceIn {
+    /// Its name in status and records (`model:0`, `sim:PATH`, ...).
+    pub name: String,
+    pub bus: Box<dyn RegisterBus + Send>,
+    /// The embedded model behind `bus`, if it is one.
+    pub model: Option<SharedBus>,
+}
+
+impl std::fmt::Debug for DeviceIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceIn")
+            .field("name", &self.name)
+            .field("model", &self.model.is_some())
+            .finish()
+    }
+}
+
+/// A device as the OpenFaaS status and placement see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceBrief {
+    pub name: String,
+    pub up: bool,
+    pub engines: u32,
+    /// The function of its running invocation.
+    pub running: Option<String>,
 }
 
 /// The scheduler; `tick` is called by its thread, the rest by the API.
@@ -377,19 +497,19 @@ pub struct Scheduler {
     store: Arc<Store>,
     tools: Toolchain,
     cfg: Config,
-    /// The embedded model, for the exact conservation check in status.
-    model: Option<SharedBus>,
+    /// The devices' names, in slot order.
+    names: Vec<String>,
     stop: AtomicBool,
     /// Compiles in flight per client (the per-client compile cap).
     compiles: Mutex<std::collections::HashMap<String, usize>>,
-    /// The latest checkpoint for the checkpoint thread.
-    checkpoint: Arc<(Mutex<Option<Running>>, Condvar)>,
+    /// The latest checkpoint of each device slot, for the checkpoint thread.
+    checkpoint: Arc<(Mutex<std::collections::HashMap<usize, Running>>, Condvar)>,
 }
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
-            .field("target", &self.cfg.target)
+            .field("devices", &self.names)
             .finish()
     }
 }
@@ -401,6 +521,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("device {target}: {e}")]
     Bus { target: String, e: BusError },
+    #[error("no device to schedule on")]
+    NoDevice,
 }
 
 pub fn now_ms() -> u64 {
@@ -440,41 +562,66 @@ pub enum Cancelled {
     NotFound,
 }
 
+/// What a device takes next: a pending run or a queued invocation.
+#[derive(Debug, Clone)]
+struct Next {
+    run: Running,
+    from: Option<usize>,
+    restarted: bool,
+}
+
+/// How a swap-in failed.
+struct SwapFailed {
+    msg: String,
+    /// The invocation failed its last attempt and joined the timeline.
+    dropped: bool,
+}
+
 impl Scheduler {
     pub fn new(
-        mut bus: Box<dyn RegisterBus + Send>,
+        devices: Vec<DeviceIn>,
         store: Arc<Store>,
         tools: Toolchain,
         cfg: Config,
-        model: Option<SharedBus>,
     ) -> Result<Scheduler, StartError> {
-        let berr = |e| StartError::Bus {
-            target: cfg.target.clone(),
-            e,
-        };
-        nfbpf_loader::bus::check_id(&mut *bus, &cfg.target).map_err(berr)?;
-        let engines = bus.read32(regs::NUMENGINES).map_err(berr)?;
-        // The device runs the agent's ABI from the start (a program without
-        // maps does not rewrite it at its swap).
-        let xdp = u32::from(matches!(tools.abi, nfbpf_loader::Abi::Xdp));
-        if bus.read32(regs::ABIMODE).map_err(berr)? & 1 != xdp {
-            bus.write32(regs::ABIMODE, xdp).map_err(berr)?;
+        if devices.is_empty() {
+            return Err(StartError::NoDevice);
         }
-        let clock = Clock::detect(
-            &mut *bus,
-            cfg.time_scale,
-            cfg.clock,
-            Duration::from_millis(50),
-        );
-        let resume = store.running()?;
-        Ok(Scheduler {
-            inner: Mutex::new(Inner {
+        let mut devs = Vec::new();
+        let mut names = Vec::new();
+        for DeviceIn {
+            name,
+            mut bus,
+            model,
+        } in devices
+        {
+            let berr = |e| StartError::Bus {
+                target: name.clone(),
+                e,
+            };
+            nfbpf_loader::bus::check_id(&mut *bus, &name).map_err(berr)?;
+            let engines = bus.read32(regs::NUMENGINES).map_err(berr)?;
+            // The device runs the agent's ABI from the start (a program
+            // without maps does not rewrite it at its swap).
+            let xdp = u32::from(matches!(tools.abi, nfbpf_loader::Abi::Xdp));
+            if bus.read32(regs::ABIMODE).map_err(berr)? & 1 != xdp {
+                bus.write32(regs::ABIMODE, xdp).map_err(berr)?;
+            }
+            let clock = Clock::detect(
+                &mut *bus,
+                cfg.time_scale,
+                cfg.clock,
+                Duration::from_millis(50),
+            );
+            names.push(name.clone());
+            devs.push(Dev {
+                name,
                 bus,
+                model,
                 clock,
                 engines,
                 active: None,
                 staged: None,
-                resume,
                 loaded: None,
                 rows: None,
                 rows_ok: true,
@@ -483,14 +630,38 @@ impl Scheduler {
                 failures: 0,
                 last_error: None,
                 last_checkpoint: Instant::now(),
+                health: Health::Up,
+                runs: 0,
+                seen_cycle: None,
+                seen_at: Instant::now(),
+                last_now: 0.0,
+            });
+        }
+        // Runs interrupted by a restart (one per device slot of the agent
+        // before) go first, oldest invocation first, on any device.
+        let mut resume: Vec<Pending> = store
+            .running_all()?
+            .into_iter()
+            .map(|(slot, run)| Pending {
+                run,
+                from: Some(slot),
+                restarted: true,
+            })
+            .collect();
+        resume.sort_by_key(|p| p.run.invocation.id);
+        Ok(Scheduler {
+            inner: Mutex::new(Inner {
+                devs,
+                resume,
+                interrupted: std::collections::VecDeque::new(),
             }),
             store,
             tools,
             cfg,
-            model,
+            names,
             stop: AtomicBool::new(false),
             compiles: Mutex::new(std::collections::HashMap::new()),
-            checkpoint: Arc::new((Mutex::new(None), Condvar::new())),
+            checkpoint: Arc::new((Mutex::new(std::collections::HashMap::new()), Condvar::new())),
         })
     }
 
@@ -518,26 +689,47 @@ impl Scheduler {
         })
     }
 
-    /// The device's engines (every one runs the loaded program).
+    /// The first device's engines (every one runs the loaded program).
     pub fn engines(&self) -> u32 {
-        self.lock().engines
+        self.lock().devs[0].engines
+    }
+
+    /// The devices' names, in slot order.
+    pub fn device_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Every device: name, answering or not, engines, running function.
+    pub fn devices(&self) -> Vec<DeviceBrief> {
+        self.lock()
+            .devs
+            .iter()
+            .map(|d| DeviceBrief {
+                name: d.name.clone(),
+                up: d.up(),
+                engines: d.engines,
+                running: d.active.as_ref().map(|a| a.run.invocation.function.clone()),
+            })
+            .collect()
     }
 
     /// The ids of the invocations of `function` queued or running, the
-    /// running one first.
+    /// running ones first.
     pub fn invocations_of(&self, function: &str) -> Result<Vec<u64>, StoreError> {
         let mut ids = Vec::new();
         {
             let g = self.lock();
-            if let Some(a) = &g.active
-                && a.run.invocation.function == function
-            {
-                ids.push(a.run.invocation.id);
+            for d in &g.devs {
+                if let Some(a) = &d.active
+                    && a.run.invocation.function == function
+                {
+                    ids.push(a.run.invocation.id);
+                }
             }
-            if let Some(r) = &g.resume
-                && r.invocation.function == function
-            {
-                ids.push(r.invocation.id);
+            for p in &g.resume {
+                if p.run.invocation.function == function {
+                    ids.push(p.run.invocation.id);
+                }
             }
         }
         for inv in self.store.queue()? {
@@ -570,7 +762,7 @@ impl Scheduler {
         });
     }
 
-    /// Write the latest checkpoint whenever there is one.
+    /// Write the latest checkpoints whenever there are some.
     fn write_checkpoints(&self) {
         let (slot, cv) = &*self.checkpoint;
         while !self.stop.load(Ordering::Relaxed) {
@@ -580,12 +772,15 @@ impl Scheduler {
                     .wait_timeout(g, CHECKPOINT)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
-                g.take()
+                std::mem::take(&mut *g)
             };
-            if let Some(r) = next
-                && let Err(e) = self.store.checkpoint(&r)
-            {
-                self.lock().last_error = Some(e.to_string());
+            for (s, r) in next {
+                if let Err(e) = self.store.checkpoint_on(s, &r) {
+                    let mut g = self.lock();
+                    if let Some(d) = g.devs.get_mut(s) {
+                        d.last_error = Some(e.to_string());
+                    }
+                }
             }
         }
     }
@@ -599,56 +794,356 @@ impl Scheduler {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// One step of the schedule.
+    /// One step of the schedule: every device's health, then every
+    /// answering device's step.
     pub fn tick(&self) {
-        let mut g = self.lock();
-        if let Err(e) = self.tick_in(&mut g) {
-            g.last_error = Some(e);
+        let mut guard = self.lock();
+        let g = &mut *guard;
+        for slot in 0..g.devs.len() {
+            self.health(g, slot);
+        }
+        let plan = match self.plan(g) {
+            Ok(p) => p,
+            Err(e) => {
+                for d in g.devs.iter_mut().filter(|d| d.up()) {
+                    d.last_error = Some(e.clone());
+                }
+                return;
+            }
+        };
+        let Inner { devs, resume, .. } = g;
+        for (slot, next) in plan.into_iter().enumerate() {
+            let d = &mut devs[slot];
+            if !d.up() {
+                continue;
+            }
+            if let Err(e) = self.tick_dev(slot, d, next, resume) {
+                d.last_error = Some(e);
+            }
         }
     }
 
-    fn tick_in(&self, g: &mut Inner) -> Result<(), String> {
-        let (now, _) = g.clock.now(&mut *g.bus).map_err(|e| e.to_string())?;
-        self.try_clear(g)?;
-        let serr = |e: StoreError| e.to_string();
-        let next: Option<Running> = match g.resume.clone() {
-            Some(r) => Some(r),
-            None => self.store.head().map_err(serr)?.map(|invocation| Running {
-                invocation,
-                version: 0,
-                elapsed_s: 0.0,
-                started_ms: 0,
-                resumed: 0,
-            }),
+    /// Check device `slot`: an answering one whose bus fails or whose
+    /// cycle counter stands still stops being scheduled on (its run moves);
+    /// a stopped one is probed every [`PROBE`] and taken back when its
+    /// identity reads and its cycle counter moves.
+    fn health(&self, g: &mut Inner, slot: usize) {
+        let stall = self.cfg.stall;
+        let d = &mut g.devs[slot];
+        let why = match &mut d.health {
+            Health::Up => match cycle(&mut *d.bus) {
+                Err(e) => Some(format!("bus error: {e}")),
+                Ok(c) if d.seen_cycle != Some(c) => {
+                    d.seen_cycle = Some(c);
+                    d.seen_at = Instant::now();
+                    None
+                }
+                Ok(c)
+                    if d.clock.source == ClockSource::DeviceCycles
+                        && d.seen_at.elapsed() >= stall =>
+                {
+                    Some(format!(
+                        "cycle counter stuck at {c} for {:.1} s",
+                        d.seen_at.elapsed().as_secs_f64()
+                    ))
+                }
+                Ok(_) => None,
+            },
+            Health::Down {
+                probed,
+                cycle: last,
+                ..
+            } => {
+                if probed.elapsed() < PROBE {
+                    return;
+                }
+                *probed = Instant::now();
+                let id = nfbpf_loader::bus::check_id(&mut *d.bus, &d.name);
+                let c = cycle(&mut *d.bus).ok();
+                let moving = match (d.clock.source, c, *last) {
+                    (ClockSource::Wall, Some(_), _) => true,
+                    (_, Some(now), Some(before)) => now != before,
+                    _ => false,
+                };
+                *last = c;
+                if id.is_ok() && moving {
+                    eprintln!(
+                        "nfbpf agent: device {} answers again; scheduling on it",
+                        d.name
+                    );
+                    d.health = Health::Up;
+                    d.seen_cycle = c;
+                    d.seen_at = Instant::now();
+                    d.last_error = None;
+                    // Its schedule time goes on from where it stopped (its
+                    // counter may have restarted meanwhile).
+                    if let Some(c) = c {
+                        d.clock.origin_cycle = c;
+                        d.clock.last_cycle = c;
+                        d.clock.offset_s = d.last_now;
+                    }
+                }
+                None
+            }
         };
-        let due = match &g.active {
-            Some(a) => g.cancel || now >= a.deadline_s,
+        if let Some(reason) = why {
+            self.fail(g, slot, reason);
+        }
+    }
+
+    /// Device `slot` stopped answering: it is scheduled on no more, and
+    /// its run moves to the pending runs (the next free device takes it
+    /// for the rest of its time), its interruption reported in status, in
+    /// the run's record, and in the log.
+    fn fail(&self, g: &mut Inner, slot: usize, reason: String) {
+        let d = &mut g.devs[slot];
+        let at_ms = now_ms();
+        d.health = Health::Down {
+            since_ms: at_ms,
+            reason: reason.clone(),
+            probed: Instant::now(),
+            cycle: d.seen_cycle,
+        };
+        d.staged = None;
+        d.loaded = None;
+        d.rows = None;
+        d.clear = None;
+        d.failures = 0;
+        d.last_error = Some(format!("stopped answering: {reason}"));
+        let cancel = std::mem::take(&mut d.cancel);
+        let Some(a) = d.active.take() else {
+            eprintln!(
+                "nfbpf agent: device {} stopped answering ({reason}); nothing was running on it",
+                d.name
+            );
+            return;
+        };
+        // Checkpoints of the lost run no longer apply to this slot.
+        self.checkpoint
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&slot);
+        let mut run = a.run.clone();
+        run.elapsed_s = (a.base_elapsed + (d.last_now - a.start_s))
+            .clamp(0.0, f64::from(run.invocation.run_time));
+        let int = Interruption {
+            id: run.invocation.id,
+            function: run.invocation.function.clone(),
+            device: d.name.clone(),
+            at_ms,
+            elapsed_s: run.elapsed_s,
+            reason: reason.clone(),
+        };
+        run.interruptions.push(int.clone());
+        g.interrupted.push_back(int);
+        while g.interrupted.len() > INTERRUPTIONS {
+            g.interrupted.pop_front();
+        }
+        if cancel {
+            eprintln!(
+                "nfbpf agent: device {} stopped answering ({reason}) while invocation #{} ({}) was being cancelled: it ends cancelled",
+                d.name, run.invocation.id, run.invocation.function
+            );
+            let mut rec = self.record(&d.name, &a, d.last_now, None, &a.snap, "cancelled");
+            rec.interruptions = run.interruptions;
+            if let Err(e) = self
+                .store
+                .finish_on(Some(slot), &rec, self.cfg.limits.history)
+            {
+                d.last_error = Some(e.to_string());
+            }
+            return;
+        }
+        eprintln!(
+            "nfbpf agent: device {} stopped answering ({reason}): invocation #{} ({}) interrupted after {:.3} s of {} s; it moves to the next free device",
+            d.name,
+            run.invocation.id,
+            run.invocation.function,
+            run.elapsed_s,
+            run.invocation.run_time
+        );
+        // The interruption is kept with the run (a restart resumes it
+        // with the record).
+        if let Err(e) = self.store.checkpoint_on(slot, &run) {
+            d.last_error = Some(e.to_string());
+        }
+        g.resume.push(Pending {
+            run,
+            from: Some(slot),
+            restarted: false,
+        });
+        g.resume.sort_by_key(|p| p.run.invocation.id);
+    }
+
+    /// The most devices that may run invocations of `function` at once:
+    /// its OpenFaaS replicas (at least 1: the agent's own API invokes a
+    /// function scaled to 0 too).
+    fn replicas(&self, function: &str) -> Result<usize, String> {
+        let d = self
+            .store
+            .faas::<crate::openfaas::Deployment>(function)
+            .map_err(|e| e.to_string())?;
+        Ok(
+            d.map_or(1, |d| usize::try_from(d.replicas).unwrap_or(usize::MAX))
+                .max(1),
+        )
+    }
+
+    /// What each device takes next (None: nothing for it). Pending runs
+    /// first, then the queue in order; devices in the order they become
+    /// free (idle ones first, the one with the fewest runs started first,
+    /// then by deadline); an invocation whose function runs on as many
+    /// devices as its replicas waits and the next one goes.
+    fn plan(&self, g: &Inner) -> Result<Vec<Option<Next>>, String> {
+        let n = g.devs.len();
+        let mut out = vec![None; n];
+        let up: Vec<usize> = (0..n).filter(|&s| g.devs[s].up()).collect();
+        if up.is_empty() {
+            return Ok(out);
+        }
+        let want = if n == 1 { 1 } else { LOOKAHEAD };
+        let mut cands: Vec<Next> = g
+            .resume
+            .iter()
+            .map(|p| Next {
+                run: p.run.clone(),
+                from: p.from,
+                restarted: p.restarted,
+            })
+            .collect();
+        if cands.len() < want {
+            let (_, head) = self
+                .store
+                .queue_head(want - cands.len())
+                .map_err(|e| e.to_string())?;
+            cands.extend(head.into_iter().map(|invocation| Next {
+                run: Running {
+                    invocation,
+                    version: 0,
+                    elapsed_s: 0.0,
+                    started_ms: 0,
+                    resumed: 0,
+                    interruptions: Vec::new(),
+                },
+                from: None,
+                restarted: false,
+            }));
+        }
+        if n == 1 {
+            out[0] = cands.into_iter().next();
+            return Ok(out);
+        }
+        let mut order = up;
+        order.sort_by(|&a, &b| {
+            let (da, db) = (&g.devs[a], &g.devs[b]);
+            let key = |d: &Dev| d.active.as_ref().map(|a| a.deadline_s - d.last_now);
+            match (key(da), key(db)) {
+                (None, None) => da.runs.cmp(&db.runs).then(a.cmp(&b)),
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.total_cmp(&y).then(a.cmp(&b)),
+            }
+        });
+        let mut running: std::collections::HashMap<String, usize> = Default::default();
+        for d in g.devs.iter().filter(|d| d.up()) {
+            if let Some(a) = &d.active {
+                *running
+                    .entry(a.run.invocation.function.clone())
+                    .or_default() += 1;
+            }
+        }
+        let mut caps: std::collections::HashMap<String, usize> = Default::default();
+        let mut taken = vec![false; cands.len()];
+        for slot in order {
+            // Its own run ends before it takes the next.
+            if let Some(a) = &g.devs[slot].active
+                && let Some(c) = running.get_mut(&a.run.invocation.function)
+            {
+                *c = c.saturating_sub(1);
+            }
+            for (i, c) in cands.iter().enumerate() {
+                if taken[i] {
+                    continue;
+                }
+                let f = &c.run.invocation.function;
+                let cap = match caps.get(f) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.replicas(f)?;
+                        caps.insert(f.clone(), c);
+                        c
+                    }
+                };
+                let now = running.entry(f.clone()).or_default();
+                if *now < cap {
+                    *now += 1;
+                    taken[i] = true;
+                    out[slot] = Some(c.clone());
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One step of device `slot`: swap in `next` at the deadline (or end
+    /// the run), else stage `next` ahead and checkpoint.
+    fn tick_dev(
+        &self,
+        slot: usize,
+        d: &mut Dev,
+        next: Option<Next>,
+        resume: &mut Vec<Pending>,
+    ) -> Result<(), String> {
+        let (now, _) = d.clock.now(&mut *d.bus).map_err(|e| e.to_string())?;
+        d.last_now = now;
+        self.try_clear(d)?;
+        let due = match &d.active {
+            Some(a) => d.cancel || now >= a.deadline_s,
             None => true,
         };
         if due {
             match next {
-                Some(n) => self.swap_in(g, n, now),
+                Some(n) => {
+                    let id = n.run.invocation.id;
+                    match self.swap_in(slot, d, n, now) {
+                        Ok(()) => {
+                            resume.retain(|p| p.run.invocation.id != id);
+                            Ok(())
+                        }
+                        Err(f) => {
+                            if f.dropped {
+                                resume.retain(|p| p.run.invocation.id != id);
+                            }
+                            Err(f.msg)
+                        }
+                    }
+                }
                 None => {
-                    if g.active.is_some() {
-                        self.end_active(g, now)?;
+                    if d.active.is_some() {
+                        self.end_active(slot, d, now)?;
                     }
                     Ok(())
                 }
             }
         } else {
             if let Some(n) = next {
-                self.stage_ahead(g, &n, now, false)?;
+                self.stage_ahead(d, &n.run, now, false)?;
             }
-            if g.last_checkpoint.elapsed() >= CHECKPOINT
-                && let Some(a) = &mut g.active
+            if d.last_checkpoint.elapsed() >= CHECKPOINT
+                && let Some(a) = &mut d.active
             {
                 a.run.elapsed_s = a.base_elapsed + (now - a.start_s);
                 // Written by the checkpoint thread: a slow disk sync must not
                 // delay the tick (and so the swap).
-                let (slot, cv) = &*self.checkpoint;
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(a.run.clone());
+                let (slots, cv) = &*self.checkpoint;
+                slots
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(slot, a.run.clone());
                 cv.notify_one();
-                g.last_checkpoint = Instant::now();
+                d.last_checkpoint = Instant::now();
             }
             Ok(())
         }
@@ -656,14 +1151,14 @@ impl Scheduler {
 
     /// Empty the outgoing function's half of the map table once every
     /// engine is done with the packets it had taken by the swap.
-    fn try_clear(&self, g: &mut Inner) -> Result<bool, String> {
-        let Some(c) = &g.clear else { return Ok(true) };
-        if !drained(&mut *g.bus, &c.taken).map_err(|e| e.to_string())? {
+    fn try_clear(&self, d: &mut Dev) -> Result<bool, String> {
+        let Some(c) = &d.clear else { return Ok(true) };
+        if !drained(&mut *d.bus, &c.taken).map_err(|e| e.to_string())? {
             return Ok(false);
         }
-        program::clear_rows(&mut *g.bus, c.base, HALF)
+        program::clear_rows(&mut *d.bus, c.base, HALF)
             .map_err(|e| format!("clearing map rows {}..{}: {e}", c.base, c.base + HALF))?;
-        g.clear = None;
+        d.clear = None;
         Ok(true)
     }
 
@@ -672,25 +1167,19 @@ impl Scheduler {
     /// them (and its rules) in the half of the map table the running
     /// function does not use, once the function before that one is gone from
     /// it; at the swap (`at_swap`) that half is taken over regardless.
-    fn stage_ahead(
-        &self,
-        g: &mut Inner,
-        n: &Running,
-        now: f64,
-        at_swap: bool,
-    ) -> Result<(), String> {
+    fn stage_ahead(&self, d: &mut Dev, n: &Running, now: f64, at_swap: bool) -> Result<(), String> {
         let f = self
             .store
             .function(&n.invocation.function)
             .map_err(|e| e.to_string())?;
         let Some(f) = f else { return Ok(()) };
-        if g.staged
+        if d.staged
             .as_ref()
             .is_some_and(|s| s.id == n.invocation.id && s.version == f.version)
         {
             return Ok(());
         }
-        g.staged = None;
+        d.staged = None;
         let image = self
             .tools
             .validate_function(&f)
@@ -702,7 +1191,7 @@ impl Scheduler {
         // a program of an earlier agent) or rows over both halves (a
         // function of more than HALF maps): the table is written at the
         // swap instead.
-        let idle = match g.rows {
+        let idle = match d.rows {
             Some((b, n)) if b + n <= HALF => Some(HALF),
             Some((b, _)) if b >= HALF => Some(0),
             _ => None,
@@ -710,18 +1199,18 @@ impl Scheduler {
         let image = if let Some(base) = idle
             && !image.maps.is_empty()
             && image.maps.len() <= HALF
-            && g.rows_ok
+            && d.rows_ok
         {
-            if !self.try_clear(g)? && !at_swap {
+            if !self.try_clear(d)? && !at_swap {
                 // Engines still hold packets of the function before the
                 // running one, on that half: next tick.
                 return Ok(());
             }
-            g.clear = None;
+            d.clear = None;
             let placed = image
                 .at_map_row(base)
                 .map_err(|e| format!("staging {}: {e}", f.name))?;
-            let bus = &mut *g.bus;
+            let bus = &mut *d.bus;
             match program::clear_rows(bus, base, HALF)
                 .and_then(|_| program::load_rows(bus, &placed))
             {
@@ -734,7 +1223,7 @@ impl Scheduler {
                 // A device without MAPLOAD (e.g. the original eBPFlow
                 // bitstream): maps are written at the swap from now on.
                 Err(ProgramError::RowLoad { .. }) => {
-                    g.rows_ok = false;
+                    d.rows_ok = false;
                     image
                 }
                 Err(e) => return Err(format!("staging {}: {e}", f.name)),
@@ -742,8 +1231,8 @@ impl Scheduler {
         } else {
             image
         };
-        program::stage(&mut *g.bus, &image).map_err(|e| format!("staging {}: {e}", f.name))?;
-        g.staged = Some(Staged {
+        program::stage(&mut *d.bus, &image).map_err(|e| format!("staging {}: {e}", f.name))?;
+        d.staged = Some(Staged {
             id: n.invocation.id,
             function: f.name.clone(),
             version: f.version,
@@ -755,8 +1244,10 @@ impl Scheduler {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
+        device: &str,
         a: &Active,
         end_s: f64,
         end_cycle: Option<u64>,
@@ -780,45 +1271,48 @@ impl Scheduler {
             end_cycle,
             counters: a.snap.delta(snap),
             map_rows_ahead: a.map_rows_ahead,
+            device: Some(device.to_string()),
+            interruptions: a.run.interruptions.clone(),
         }
     }
 
     /// The active run ends with nothing to follow: its program stays loaded.
-    fn end_active(&self, g: &mut Inner, now: f64) -> Result<(), String> {
-        let snap = snapshot(&mut *g.bus, g.engines).map_err(|e| e.to_string())?;
-        let (_, c) = g.clock.now(&mut *g.bus).map_err(|e| e.to_string())?;
-        let outcome = if g.cancel { "cancelled" } else { "completed" };
-        if let Some(a) = g.active.take() {
-            let rec = self.record(&a, now, c, &snap, outcome);
+    fn end_active(&self, slot: usize, d: &mut Dev, now: f64) -> Result<(), String> {
+        let snap = snapshot(&mut *d.bus, d.engines).map_err(|e| e.to_string())?;
+        let (_, c) = d.clock.now(&mut *d.bus).map_err(|e| e.to_string())?;
+        let outcome = if d.cancel { "cancelled" } else { "completed" };
+        if let Some(a) = d.active.take() {
+            let rec = self.record(&d.name, &a, now, c, &snap, outcome);
             self.store
-                .finish(&rec, self.cfg.limits.history)
+                .finish_on(Some(slot), &rec, self.cfg.limits.history)
                 .map_err(|e| e.to_string())?;
         }
-        g.cancel = false;
+        d.cancel = false;
         Ok(())
     }
 
-    /// Swap `n` in (ending the active run, if any).
-    fn swap_in(&self, g: &mut Inner, mut n: Running, now: f64) -> Result<(), String> {
-        match self.try_swap(g, &mut n, now) {
+    /// Swap `n` in on device `slot` (ending its active run, if any).
+    fn swap_in(&self, slot: usize, d: &mut Dev, mut n: Next, now: f64) -> Result<(), SwapFailed> {
+        match self.try_swap(slot, d, &mut n, now) {
             Ok(()) => {
-                g.failures = 0;
+                d.failures = 0;
                 Ok(())
             }
             Err(e) => {
-                g.staged = None;
-                g.failures += 1;
-                if g.failures >= ATTEMPTS {
+                d.staged = None;
+                d.failures += 1;
+                let dropped = d.failures >= ATTEMPTS;
+                if dropped {
                     // Drop the invocation: it joins the timeline as failed.
-                    g.failures = 0;
-                    if g.resume.take().is_none() {
-                        let _ = self.store.dequeue(n.invocation.id);
+                    d.failures = 0;
+                    if n.from.is_none() {
+                        let _ = self.store.dequeue(n.run.invocation.id);
                     }
                     let rec = RunRecord {
-                        id: n.invocation.id,
-                        function: n.invocation.function.clone(),
-                        version: n.version,
-                        run_time: n.invocation.run_time,
+                        id: n.run.invocation.id,
+                        function: n.run.invocation.function.clone(),
+                        version: n.run.version,
+                        run_time: n.run.invocation.run_time,
                         outcome: format!("failed: {e}"),
                         started_ms: now_ms(),
                         ended_ms: now_ms(),
@@ -826,39 +1320,41 @@ impl Scheduler {
                         deadline_s: now,
                         end_s: now,
                         staged_ahead_s: None,
-                        resumed: n.resumed,
+                        resumed: n.run.resumed,
                         start_cycle: None,
                         end_cycle: None,
                         counters: Counters::default(),
                         map_rows_ahead: None,
+                        device: Some(d.name.clone()),
+                        interruptions: n.run.interruptions.clone(),
                     };
-                    let _ = self.store.finish(&rec, self.cfg.limits.history);
+                    let _ = self.store.finish_on(n.from, &rec, self.cfg.limits.history);
                 }
-                Err(e)
+                Err(SwapFailed { msg: e, dropped })
             }
         }
     }
 
-    fn try_swap(&self, g: &mut Inner, n: &mut Running, now: f64) -> Result<(), String> {
-        self.stage_ahead(g, n, now, true)?;
-        let Some(st) = g.staged.take() else {
+    fn try_swap(&self, slot: usize, d: &mut Dev, n: &mut Next, now: f64) -> Result<(), String> {
+        self.stage_ahead(d, &n.run, now, true)?;
+        let Some(st) = d.staged.take() else {
             return Err(format!(
                 "invocation {}: function `{}` is not registered",
-                n.invocation.id, n.invocation.function
+                n.run.invocation.id, n.run.invocation.function
             ));
         };
         // The counters and the swap (map table and rules unless staged
         // ahead, FLIP). On the embedded model they happen within one hold of
         // the device (no clock passes in between).
-        let (snap, taken) = match self.model.clone() {
+        let (snap, taken) = match d.model.clone() {
             Some(mut m) => {
-                let mut d = m.lock().map_err(|e| e.to_string())?;
-                let snap = snapshot(&mut *d, g.engines).map_err(|e| e.to_string())?;
-                (snap, swap_registers(&mut *d, &st, g.engines)?)
+                let mut dev = m.lock().map_err(|e| e.to_string())?;
+                let snap = snapshot(&mut *dev, d.engines).map_err(|e| e.to_string())?;
+                (snap, swap_registers(&mut *dev, &st, d.engines)?)
             }
             None => {
-                let snap = snapshot(&mut *g.bus, g.engines).map_err(|e| e.to_string())?;
-                (snap, swap_registers(&mut *g.bus, &st, g.engines)?)
+                let snap = snapshot(&mut *d.bus, d.engines).map_err(|e| e.to_string())?;
+                (snap, swap_registers(&mut *d.bus, &st, d.engines)?)
             }
         };
         let (maps, base) = (st.image.maps.len(), st.image.map_base);
@@ -866,90 +1362,107 @@ impl Scheduler {
         if st.maps_ahead {
             // The outgoing function's half goes once the engines are done
             // with its packets.
-            if let Some((old, _)) = g.rows {
-                g.clear = Some(Clear {
+            if let Some((old, _)) = d.rows {
+                d.clear = Some(Clear {
                     base: if old < HALF { 0 } else { HALF },
                     taken,
                 });
             }
-            g.rows = Some((base, maps));
+            d.rows = Some((base, maps));
         } else if maps > 0 {
             // The whole table was rewritten (`configure`).
-            g.rows = Some((base, maps));
-            g.clear = None;
+            d.rows = Some((base, maps));
+            d.clear = None;
         }
-        let (t, c) = g.clock.now(&mut *g.bus).map_err(|e| e.to_string())?;
+        let (t, c) = d.clock.now(&mut *d.bus).map_err(|e| e.to_string())?;
         let ahead = (st.at_s < now).then_some(t - st.at_s);
-        if let Some(a) = g.active.take() {
-            let outcome = if g.cancel { "cancelled" } else { "completed" };
-            let rec = self.record(&a, t, c, &snap, outcome);
+        if let Some(a) = d.active.take() {
+            let outcome = if d.cancel { "cancelled" } else { "completed" };
+            let rec = self.record(&d.name, &a, t, c, &snap, outcome);
             self.store
-                .finish(&rec, self.cfg.limits.history)
+                .finish_on(Some(slot), &rec, self.cfg.limits.history)
                 .map_err(|e| e.to_string())?;
         }
-        g.cancel = false;
-        n.version = st.version;
-        n.started_ms = now_ms();
-        let base = n.elapsed_s;
-        if g.resume.take().is_some() {
-            n.resumed += 1;
+        d.cancel = false;
+        let run = &mut n.run;
+        run.version = st.version;
+        run.started_ms = now_ms();
+        let base = run.elapsed_s;
+        if n.restarted {
+            run.resumed += 1;
         }
-        self.store.start(n).map_err(|e| e.to_string())?;
-        g.loaded = Some(st.function.clone());
-        g.active = Some(Active {
-            run: n.clone(),
+        self.store
+            .start_on(slot, run, n.from)
+            .map_err(|e| e.to_string())?;
+        d.loaded = Some(st.function.clone());
+        d.runs += 1;
+        d.active = Some(Active {
+            run: run.clone(),
             base_elapsed: base,
             start_s: t,
-            deadline_s: t + (f64::from(n.invocation.run_time) - base).max(0.0),
+            deadline_s: t + (f64::from(run.invocation.run_time) - base).max(0.0),
             start_cycle: c,
             snap,
             staged_ahead_s: ahead,
             map_rows_ahead,
         });
-        g.last_checkpoint = Instant::now();
+        d.last_checkpoint = Instant::now();
         Ok(())
     }
 
-    /// Cancel invocation `id`: the running one ends at the next tick (the
-    /// next queued one is swapped in), a queued one leaves the queue.
+    /// Cancel invocation `id`: a running one ends at its device's next
+    /// tick (the next queued one is swapped in), a pending or queued one
+    /// leaves.
     pub fn cancel(&self, id: u64) -> Result<Cancelled, StoreError> {
-        let mut g = self.lock();
-        if let Some(a) = &g.active
-            && a.run.invocation.id == id
-        {
-            let inv = a.run.invocation.clone();
-            g.cancel = true;
-            return Ok(Cancelled::Running(inv));
-        }
-        if g.resume.as_ref().is_some_and(|r| r.invocation.id == id) {
-            let r = g.resume.take();
-            if let Some(r) = r {
-                let rec = RunRecord {
-                    id,
-                    function: r.invocation.function.clone(),
-                    version: r.version,
-                    run_time: r.invocation.run_time,
-                    outcome: "cancelled".into(),
-                    started_ms: r.started_ms,
-                    ended_ms: now_ms(),
-                    start_s: 0.0,
-                    deadline_s: 0.0,
-                    end_s: 0.0,
-                    staged_ahead_s: None,
-                    resumed: r.resumed,
-                    start_cycle: None,
-                    end_cycle: None,
-                    counters: Counters::default(),
-                    map_rows_ahead: None,
-                };
-                self.store.finish(&rec, self.cfg.limits.history)?;
-                return Ok(Cancelled::Running(r.invocation));
+        let mut guard = self.lock();
+        let g = &mut *guard;
+        for d in g.devs.iter_mut() {
+            if let Some(a) = &d.active
+                && a.run.invocation.id == id
+            {
+                let inv = a.run.invocation.clone();
+                d.cancel = true;
+                return Ok(Cancelled::Running(inv));
             }
+        }
+        if let Some(i) = g.resume.iter().position(|p| p.run.invocation.id == id) {
+            let p = g.resume.remove(i);
+            let r = p.run;
+            let rec = RunRecord {
+                id,
+                function: r.invocation.function.clone(),
+                version: r.version,
+                run_time: r.invocation.run_time,
+                outcome: "cancelled".into(),
+                started_ms: r.started_ms,
+                ended_ms: now_ms(),
+                start_s: 0.0,
+                deadline_s: 0.0,
+                end_s: 0.0,
+                staged_ahead_s: None,
+                resumed: r.resumed,
+                start_cycle: None,
+                end_cycle: None,
+                counters: Counters::default(),
+                map_rows_ahead: None,
+                device: r.interruptions.last().map(|i| i.device.clone()),
+                interruptions: r.interruptions.clone(),
+            };
+            self.store
+                .finish_on(p.from, &rec, self.cfg.limits.history)?;
+            for d in g.devs.iter_mut() {
+                if d.staged.as_ref().is_some_and(|s| s.id == id) {
+                    d.staged = None;
+                }
+            }
+            return Ok(Cancelled::Running(r.invocation));
         }
         match self.store.dequeue(id)? {
             Some(inv) => {
-                if g.staged.as_ref().is_some_and(|s| s.id == id) {
-                    g.staged = None;
+                for d in g.devs.iter_mut() {
+                    if d.staged.as_ref().is_some_and(|s| s.id == id) {
+                        d.staged = None;
+                    }
                 }
                 Ok(Cancelled::Queued(inv))
             }
@@ -957,36 +1470,38 @@ impl Scheduler {
         }
     }
 
-    /// The status document of `GET /status`.
-    pub fn status(&self) -> Result<serde_json::Value, StoreError> {
+    /// One device's part of `GET /status`.
+    fn device_status(d: &mut Dev) -> serde_json::Value {
         use serde_json::json;
-        let mut guard = self.lock();
-        let g = &mut *guard;
-        // Read under the lock: a run the scheduler just ended is either
-        // still `running` or already in the timeline.
-        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
-        let timeline = self.store.history(TIMELINE)?;
-        let now = g.clock.now(&mut *g.bus);
-        let (now_s, cycle) = match &now {
-            Ok((t, c)) => (Some(*t), *c),
-            Err(_) => (None, None),
+        let now = if d.up() {
+            d.clock.now(&mut *d.bus).ok()
+        } else {
+            None
         };
-        let engines = g.engines;
-        // The active bank's instruction budget per packet.
-        let budget = g.bus.read32(regs::BUDGET).ok();
-        let device = match snapshot(&mut *g.bus, engines) {
-            Ok(s) => json!({
-                "budget": budget,
-                "engines": s.engines.iter().map(|e| json!({
-                    "pkt_in": e[0], "pkt_out": e[1], "dropped": e[2], "faults": e[3]
-                })).collect::<Vec<_>>(),
-                "ports": s.ports.iter().map(|p| json!({
-                    "rx": p[0], "rx_dropped": p[1], "tx": p[2]
-                })).collect::<Vec<_>>(),
-            }),
-            Err(e) => json!({ "error": e.to_string() }),
+        let (now_s, cycle) = match now {
+            Some((t, c)) => (Some(t), c),
+            None => (None, None),
         };
-        let running = g.active.as_ref().map(|a| {
+        let engines = d.engines;
+        let counters = if d.up() {
+            // The active bank's instruction budget per packet.
+            let budget = d.bus.read32(regs::BUDGET).ok();
+            match snapshot(&mut *d.bus, engines) {
+                Ok(s) => json!({
+                    "budget": budget,
+                    "engines": s.engines.iter().map(|e| json!({
+                        "pkt_in": e[0], "pkt_out": e[1], "dropped": e[2], "faults": e[3]
+                    })).collect::<Vec<_>>(),
+                    "ports": s.ports.iter().map(|p| json!({
+                        "rx": p[0], "rx_dropped": p[1], "tx": p[2]
+                    })).collect::<Vec<_>>(),
+                }),
+                Err(e) => json!({ "error": e.to_string() }),
+            }
+        } else {
+            json!({ "error": "the device does not answer" })
+        };
+        let running = d.active.as_ref().map(|a| {
             let t = now_s.unwrap_or(a.start_s);
             json!({
                 "id": a.run.invocation.id,
@@ -998,37 +1513,35 @@ impl Scheduler {
                 "start_s": a.start_s,
                 "deadline_s": a.deadline_s,
                 "resumed": a.run.resumed,
-                "cancelling": g.cancel,
+                "cancelling": d.cancel,
+                "interruptions": a.run.interruptions.len(),
             })
         });
-        let staged = g.staged.as_ref().map(|s| {
+        let staged = d.staged.as_ref().map(|s| {
             json!({
                 "id": s.id, "function": s.function, "version": s.version, "staged_at_s": s.at_s,
                 "map_rows": s.maps_ahead.then_some([s.image.map_base, s.image.maps.len()]),
             })
         });
-        let resume = g.resume.as_ref().map(|r| {
-            json!({ "id": r.invocation.id, "function": r.invocation.function, "elapsed_s": r.elapsed_s })
-        });
-        let conservation = self.model.clone().and_then(|mut m| {
-            let d = m.lock().ok()?;
+        let conservation = d.model.clone().and_then(|mut m| {
+            let dev = m.lock().ok()?;
             let mut c = Counters::default();
-            for e in 0..d.config().engines {
-                let x = d.engine_counters(e)?;
+            for e in 0..dev.config().engines {
+                let x = dev.engine_counters(e)?;
                 c.pkt_in += x.pkt_in;
                 c.pkt_out += x.pkt_out;
                 c.dropped += x.dropped;
                 c.faults += x.faults;
             }
             for p in 0..PORTS {
-                let x = d.port_counters(p)?;
+                let x = dev.port_counters(p)?;
                 c.rx += x.rx;
                 c.rx_dropped += x.rx_dropped;
                 c.tx += x.tx;
             }
             // Counted out at their verdicts: the packets before it are the
             // ones inside (the egress may still hold some counted out).
-            let in_flight = d.awaiting_verdict() as u64;
+            let in_flight = dev.awaiting_verdict() as u64;
             Some(json!({
                 "pkt_in": c.pkt_in, "pkt_out": c.pkt_out, "dropped": c.dropped,
                 "faults": c.faults, "in_flight": in_flight,
@@ -1037,26 +1550,86 @@ impl Scheduler {
                 "rx_unaccounted": (c.rx as i128) - (c.pkt_in + c.rx_dropped) as i128,
             }))
         });
-        Ok(json!({
-            "target": self.cfg.target,
-            "clock": g.clock.source,
-            "time_scale": g.clock.scale,
+        let (state, down) = match &d.health {
+            Health::Up => ("answering", None),
+            Health::Down {
+                since_ms, reason, ..
+            } => (
+                "stopped",
+                Some(json!({ "since_ms": since_ms, "reason": reason })),
+            ),
+        };
+        json!({
+            "target": d.name,
+            "state": state,
+            "stopped": down,
+            "engines": d.engines,
+            "runs": d.runs,
+            "clock": d.clock.source,
             "now_s": now_s,
             "cycle": cycle,
-            "loaded": g.loaded,
-            "map_rows": g.rows.map(|(b, n)| [b, n]),
-            "map_rows_clearing": g.clear.as_ref().map(|c| [c.base, HALF]),
+            "loaded": d.loaded,
+            "map_rows": d.rows.map(|(b, n)| [b, n]),
+            "map_rows_clearing": d.clear.as_ref().map(|c| [c.base, HALF]),
             "running": running,
-            "resume_pending": resume,
             "next_staged": staged,
+            "device": counters,
+            "conservation": conservation,
+            "last_error": d.last_error,
+        })
+    }
+
+    /// The status document of `GET /status`: every device under
+    /// `devices`; the first device's fields (the only one's, with one
+    /// device) also at the top, as one-device agents wrote them.
+    pub fn status(&self) -> Result<serde_json::Value, StoreError> {
+        use serde_json::json;
+        let mut guard = self.lock();
+        let g = &mut *guard;
+        // Read under the lock: a run the scheduler just ended is either
+        // still `running` or already in the timeline.
+        let (queue_len, queue) = self.store.queue_head(QUEUE_SHOWN)?;
+        let timeline = self.store.history(TIMELINE)?;
+        let scale = g.devs[0].clock.scale;
+        let devices: Vec<serde_json::Value> = g.devs.iter_mut().map(Self::device_status).collect();
+        let pending: Vec<serde_json::Value> = g
+            .resume
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.run.invocation.id,
+                    "function": p.run.invocation.function,
+                    "elapsed_s": p.run.elapsed_s,
+                    "moved_from": p.run.interruptions.last().filter(|_| !p.restarted).map(|i| &i.device),
+                })
+            })
+            .collect();
+        let first = &devices[0];
+        let answering = g.devs.iter().filter(|d| d.up()).count();
+        Ok(json!({
+            "target": self.names.join(", "),
+            "clock": first["clock"],
+            "time_scale": scale,
+            "now_s": first["now_s"],
+            "cycle": first["cycle"],
+            "loaded": first["loaded"],
+            "map_rows": first["map_rows"],
+            "map_rows_clearing": first["map_rows_clearing"],
+            "running": first["running"],
+            "resume_pending": pending.first(),
+            "pending": pending,
+            "next_staged": first["next_staged"],
             "queue": {
                 "length": queue_len,
                 "head": queue,
             },
             "timeline": timeline,
-            "device": device,
-            "conservation": conservation,
-            "last_error": g.last_error,
+            "device": first["device"],
+            "conservation": first["conservation"],
+            "last_error": first["last_error"],
+            "answering": answering,
+            "devices": devices,
+            "interrupted": g.interrupted,
         }))
     }
 }

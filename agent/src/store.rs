@@ -38,6 +38,28 @@ const NEXT_ID: &str = "next_id";
 const CACHE_BYTES: usize = 4 << 20;
 const RUNNING: &str = "running";
 
+/// The meta key of device `slot`'s running invocation: `running` for the
+/// first device (as one-device agents always wrote it), `running.N` for
+/// the others.
+fn running_key(slot: usize) -> String {
+    if slot == 0 {
+        RUNNING.to_string()
+    } else {
+        format!("{RUNNING}.{slot}")
+    }
+}
+
+/// The device slot of a meta key written by [`running_key`].
+fn running_slot(key: &str) -> Option<usize> {
+    if key == RUNNING {
+        return Some(0);
+    }
+    key.strip_prefix("running.")?
+        .parse()
+        .ok()
+        .filter(|s| *s > 0)
+}
+
 /// A store failure (I/O, a corrupt record); names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -360,12 +382,17 @@ impl Store {
                     }
                 }
                 let m = tx.open_table(META)?;
-                if let Some(v) = m.get(RUNNING)?
-                    && let Ok(r) = serde_json::from_slice::<Running>(v.value())
-                    && r.invocation.function == name
-                {
-                    users.insert(0, r.invocation.id);
+                let mut running = Vec::new();
+                for kv in m.iter()? {
+                    let (k, v) = kv?;
+                    if running_slot(k.value()).is_some()
+                        && let Ok(r) = serde_json::from_slice::<Running>(v.value())
+                        && r.invocation.function == name
+                    {
+                        running.push(r.invocation.id);
+                    }
                 }
+                users.splice(0..0, running);
             }
             if !users.is_empty() {
                 return Ok(Err(Refused::InUse(users)));
@@ -501,7 +528,11 @@ impl Store {
         if let Some(b) = raw {
             return self.decode(|| format!("queue entry {id}"), &b).map(Some);
         }
-        Ok(self.running()?.map(|r| r.invocation).filter(|i| i.id == id))
+        Ok(self
+            .running_all()?
+            .into_iter()
+            .map(|(_, r)| r.invocation)
+            .find(|i| i.id == id))
     }
 
     /// Length of the queue and its first `n` invocations.
@@ -544,37 +575,66 @@ impl Store {
             .transpose()
     }
 
-    /// The invocation `r` leaves the queue and becomes the running one, in
-    /// one transaction.
+    /// The invocation `r` leaves the queue and becomes the running one (of
+    /// the first device), in one transaction.
     pub fn start(&self, r: &Running) -> R<()> {
+        self.start_on(0, r, None)
+    }
+
+    /// The invocation `r` leaves the queue (or the running record of device
+    /// `from`, when it moves from a device that stopped answering) and
+    /// becomes device `slot`'s running one, in one transaction.
+    pub fn start_on(&self, slot: usize, r: &Running, from: Option<usize>) -> R<()> {
         self.write(|tx| {
             tx.open_table(QUEUE)?.remove(r.invocation.id)?;
-            tx.open_table(META)?
-                .insert(RUNNING, Self::encode(r).as_slice())?;
+            let mut m = tx.open_table(META)?;
+            if let Some(f) = from {
+                m.remove(running_key(f).as_str())?;
+            }
+            m.insert(running_key(slot).as_str(), Self::encode(r).as_slice())?;
             Ok(())
         })
     }
 
-    /// Checkpoint the running invocation (its elapsed time), unless it is
-    /// no longer the running one (a late checkpoint after its end).
+    /// Checkpoint the running invocation of the first device.
     pub fn checkpoint(&self, r: &Running) -> R<()> {
+        self.checkpoint_on(0, r)
+    }
+
+    /// Checkpoint the running invocation of device `slot` (its elapsed
+    /// time), unless it is no longer the running one (a late checkpoint
+    /// after its end).
+    pub fn checkpoint_on(&self, slot: usize, r: &Running) -> R<()> {
+        let key = running_key(slot);
         self.write(|tx| {
             let mut m = tx.open_table(META)?;
             let current = m
-                .get(RUNNING)?
+                .get(key.as_str())?
                 .and_then(|v| serde_json::from_slice::<Running>(v.value()).ok());
-            if current.is_some_and(|c| c.invocation.id == r.invocation.id) {
-                m.insert(RUNNING, Self::encode(r).as_slice())?;
+            // A late checkpoint does not undo a newer record's interruption.
+            if current.is_some_and(|c| {
+                c.invocation.id == r.invocation.id && c.interruptions.len() <= r.interruptions.len()
+            }) {
+                m.insert(key.as_str(), Self::encode(r).as_slice())?;
             }
             Ok(())
         })
     }
 
-    /// The running invocation ends: its record joins the timeline, which
-    /// keeps the last `keep` records.
+    /// The running invocation of the first device ends: its record joins
+    /// the timeline, which keeps the last `keep` records.
     pub fn finish(&self, rec: &RunRecord, keep: usize) -> R<()> {
+        self.finish_on(Some(0), rec, keep)
+    }
+
+    /// A run ends: its record joins the timeline (which keeps the last
+    /// `keep` records) and device `slot`'s running record goes (None: the
+    /// run held no device, e.g. one that failed to start).
+    pub fn finish_on(&self, slot: Option<usize>, rec: &RunRecord, keep: usize) -> R<()> {
         self.write(|tx| {
-            tx.open_table(META)?.remove(RUNNING)?;
+            if let Some(s) = slot {
+                tx.open_table(META)?.remove(running_key(s).as_str())?;
+            }
             let mut h = tx.open_table(HISTORY)?;
             h.insert(rec.id, Self::encode(rec).as_slice())?;
             while h.len()? > keep as u64 {
@@ -586,13 +646,35 @@ impl Store {
         })
     }
 
+    /// The running invocation of the first device.
     pub fn running(&self) -> R<Option<Running>> {
+        Ok(self
+            .running_all()?
+            .into_iter()
+            .find(|(s, _)| *s == 0)
+            .map(|(_, r)| r))
+    }
+
+    /// Every device's running invocation: (device slot, invocation), in
+    /// slot order.
+    pub fn running_all(&self) -> R<Vec<(usize, Running)>> {
         let raw = self.read(|tx| {
             let t = tx.open_table(META)?;
-            Ok(t.get(RUNNING)?.map(|v| v.value().to_vec()))
+            let mut out = Vec::new();
+            for kv in t.iter()? {
+                let (k, v) = kv?;
+                if let Some(slot) = running_slot(k.value()) {
+                    out.push((slot, k.value().to_string(), v.value().to_vec()));
+                }
+            }
+            Ok(out)
         })?;
-        raw.map(|b| self.decode(|| "running".to_string(), &b))
-            .transpose()
+        let mut out = raw
+            .iter()
+            .map(|(s, k, b)| Ok((*s, self.decode(|| k.clone(), b)?)))
+            .collect::<R<Vec<_>>>()?;
+        out.sort_by_key(|(s, _)| *s);
+        Ok(out)
     }
 
     /// The timeline's record of run `id` (None: not ended yet, or pruned).

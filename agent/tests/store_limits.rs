@@ -183,6 +183,8 @@ fn the_timeline_keeps_the_last_records() {
             end_cycle: None,
             counters: Default::default(),
             map_rows_ahead: None,
+            device: None,
+            interruptions: Vec::new(),
         };
         s.finish(&rec, 5).unwrap();
     }

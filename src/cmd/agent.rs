@@ -1,12 +1,14 @@
 //! `nfbpf agent serve|bench`: the agent (`nfbpf_agent`) as a process, and a
 //! load test of its HTTP API.
 //!
-//! - `serve [--listen ADDR] [--store PATH] [--target TARGET] [--traffic SPEC]
+//! - `serve [--listen ADDR] [--store PATH] [--target TARGET]... [--traffic SPEC]
 //!   [--time-scale X]`: without `--target` the agent runs an embedded model
 //!   device with traffic (`nfbpf_agent::DEFAULT_TRAFFIC` unless given) and a
 //!   schedule second is a device millisecond (`--time-scale 0.001`); on a
 //!   target a schedule second is a device second (the cycle counter) or, on
-//!   a target without a running cycle counter, a wall second.
+//!   a target without a running cycle counter, a wall second. `--target`
+//!   repeated gives several devices (`model` is an embedded model device),
+//!   and the agent places invocations over them.
 //!   SIGTERM or SIGINT stops it gracefully ([`nfbpf_agent::Agent::stop`]:
 //!   no new connection, requests in flight answered within a grace period,
 //!   the compile scratch directory removed) and it exits with 0.
@@ -47,21 +49,22 @@ struct ServeArgs {
     /// The database (functions, queue, timeline); created if missing.
     #[arg(long, default_value = "nfbpf-agent.redb")]
     store: PathBuf,
-    /// The device: `sim:PATH` or `sume:IFNAME`; default: an embedded model.
+    /// A device: `model` (an embedded model), `sim:PATH` or `sume:IFNAME`;
+    /// repeat for several devices. Default: one embedded model.
     #[arg(short = 't', long)]
-    target: Option<String>,
-    /// Traffic of the embedded model, `PORTS:BYTES[:GBPS]` (default
+    target: Vec<String>,
+    /// Traffic of each embedded model, `PORTS:BYTES[:GBPS]` (default
     /// `0,1,2,3:256:1`).
     #[arg(long)]
     traffic: Option<String>,
-    /// Schedule seconds = device (or wall) seconds / X. Default 0.001 on the
-    /// embedded model, 1 on a target.
+    /// Schedule seconds = device (or wall) seconds / X. Default 0.001 on
+    /// embedded models, 1 on targets; required when both are given.
     #[arg(long, allow_negative_numbers = true)]
     time_scale: Option<f64>,
     /// Force the schedule's clock (default: the cycle counter if it runs).
     #[arg(long, value_enum)]
     clock: Option<ClockArg>,
-    /// Engines of the embedded model.
+    /// Engines of each embedded model.
     #[arg(long, default_value_t = 4)]
     engines: usize,
     /// The device's ABI: every function must use it.
@@ -109,14 +112,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 
 fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = Config::new(&a.listen, a.store.clone());
-    cfg.target = a.target.clone();
+    cfg.targets = a.target.clone();
     cfg.traffic = a
         .traffic
         .as_deref()
         .map(nfbpf_sim::host::parse_traffic)
         .transpose()?;
-    if cfg.target.is_some() && cfg.traffic.is_some() {
-        bail!("--traffic is for the embedded model; a target's traffic is the target's own");
+    let model =
+        cfg.targets.is_empty() || cfg.targets.iter().any(|t| t == nfbpf_agent::TARGET_MODEL);
+    if !model && cfg.traffic.is_some() {
+        bail!(
+            "--traffic is for embedded models (--target model); a target's traffic is the target's own"
+        );
     }
     cfg.time_scale = a.time_scale;
     cfg.clock = a.clock.map(|c| match c {
@@ -155,9 +162,14 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let agent = Agent::start(cfg)?;
     let st = agent.scheduler().status().map_err(|e| anyhow!("{e}"))?;
     eprintln!(
-        "nfbpf agent: http://{}, store {}, device {}, clock {} (time scale {})",
+        "nfbpf agent: http://{}, store {}, device{} {}, clock {} (time scale {})",
         agent.addr,
         a.store.display(),
+        if agent.scheduler().device_names().len() > 1 {
+            "s"
+        } else {
+            ""
+        },
         st["target"].as_str().unwrap_or("?"),
         st["clock"].as_str().unwrap_or("?"),
         st["time_scale"]

@@ -130,6 +130,49 @@ fn print_status(s: &Status) {
             st.id, st.function, st.staged_at_s
         );
     }
+    if s.devices.len() > 1 {
+        println!("devices: {} of {} answering", s.answering, s.devices.len());
+        for d in &s.devices {
+            let what = match (&d.stopped, &d.running) {
+                (Some(st), _) => format!("STOPPED: {}", st.reason),
+                (None, Some(r)) => format!(
+                    "running #{} {}, {:.2} s remaining",
+                    r.id, r.function, r.remaining_s
+                ),
+                (None, None) => match &d.loaded {
+                    Some(l) => format!("idle ({l} stays loaded)"),
+                    None => "idle".to_string(),
+                },
+            };
+            let next = d
+                .next_staged
+                .as_ref()
+                .map(|n| format!("; next #{} {}", n.id, n.function))
+                .unwrap_or_default();
+            println!(
+                "  {}: {} engines, {} runs, {what}{next}",
+                d.target, d.engines, d.runs
+            );
+        }
+    }
+    for p in &s.pending {
+        println!(
+            "pending: #{} {} after {:.2} s{}",
+            p.id,
+            p.function,
+            p.elapsed_s,
+            p.moved_from
+                .as_deref()
+                .map(|d| format!(", moved off {d}"))
+                .unwrap_or_else(|| ", interrupted by a restart".to_string())
+        );
+    }
+    for i in &s.interrupted {
+        println!(
+            "interrupted: #{} {} on {} after {:.2} s: {}",
+            i.id, i.function, i.device, i.elapsed_s, i.reason
+        );
+    }
     println!("queue: {} waiting", s.queue.length);
     for i in &s.queue.head {
         println!("  #{} {} {} s", i.id, i.function, i.run_time);
