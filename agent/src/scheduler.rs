@@ -410,6 +410,8 @@ struct Dev {
     seen_at: Instant,
     /// Schedule seconds at its last tick (where a run it loses stopped).
     last_now: f64,
+    /// Failed reads of the cycle counter in a row.
+    bad_reads: u32,
 }
 
 impl Dev {
@@ -447,6 +449,9 @@ pub const LOOKAHEAD: usize = 64;
 /// Wall time a device's cycle counter may read the same before the
 /// device counts as stopped (device clock only).
 pub const STALL: Duration = Duration::from_secs(2);
+/// Failed reads of a device's cycle counter in a row (one a tick) before
+/// the device counts as stopped.
+pub const BAD_READS: u32 = 3;
 
 /// How the scheduler runs.
 #[derive(Debug, Clone)]
@@ -635,6 +640,7 @@ impl Scheduler {
                 seen_cycle: None,
                 seen_at: Instant::now(),
                 last_now: 0.0,
+                bad_reads: 0,
             });
         }
         // Runs interrupted by a restart (one per device slot of the agent
@@ -814,7 +820,9 @@ impl Scheduler {
         let Inner { devs, resume, .. } = g;
         for (slot, next) in plan.into_iter().enumerate() {
             let d = &mut devs[slot];
-            if !d.up() {
+            // A device whose cycle counter did not read waits for the next
+            // check (a swap on a dying bus would fail the invocation).
+            if !d.up() || d.bad_reads > 0 {
                 continue;
             }
             if let Err(e) = self.tick_dev(slot, d, next, resume) {
@@ -832,8 +840,15 @@ impl Scheduler {
         let d = &mut g.devs[slot];
         let why = match &mut d.health {
             Health::Up => match cycle(&mut *d.bus) {
-                Err(e) => Some(format!("bus error: {e}")),
+                // A transient error (one lost request) is not a stop.
+                Err(e) => {
+                    d.bad_reads += 1;
+                    (d.bad_reads >= BAD_READS).then(|| {
+                        format!("bus error: {e} ({BAD_READS} reads of the cycle counter in a row)")
+                    })
+                }
                 Ok(c) if d.seen_cycle != Some(c) => {
+                    d.bad_reads = 0;
                     d.seen_cycle = Some(c);
                     d.seen_at = Instant::now();
                     None
@@ -847,7 +862,10 @@ impl Scheduler {
                         d.seen_at.elapsed().as_secs_f64()
                     ))
                 }
-                Ok(_) => None,
+                Ok(_) => {
+                    d.bad_reads = 0;
+                    None
+                }
             },
             Health::Down {
                 probed,
@@ -872,6 +890,7 @@ impl Scheduler {
                         d.name
                     );
                     d.health = Health::Up;
+                    d.bad_reads = 0;
                     d.seen_cycle = c;
                     d.seen_at = Instant::now();
                     d.last_error = None;

@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A schedule second is 0.1 device milliseconds: a 100 s run is 10 device
-/// milliseconds (2 million clocks), a few wall seconds of the model.
+/// A schedule second is 0.1 device milliseconds: a 300 s run is 30 device
+/// milliseconds (6 million clocks), a second or two of the model's wall
+/// time.
 const SCALE: f64 = 0.0001;
 
 /// What a [`Flaky`] bus does once tripped.
@@ -154,8 +155,13 @@ fn start(switches: &[Option<Arc<Switch>>]) -> Multi {
         .prefix("nfbpf-devices-")
         .tempdir()
         .unwrap();
+    start_in(dir, switches, SCALE)
+}
+
+/// [`start`] with the store in `dir` and time scale `scale`.
+fn start_in(dir: tempfile::TempDir, switches: &[Option<Arc<Switch>>], scale: f64) -> Multi {
     let mut cfg = Config::new("127.0.0.1:0", dir.path().join("a.redb"));
-    cfg.time_scale = Some(SCALE);
+    cfg.time_scale = Some(scale);
     cfg.stall = Duration::from_millis(300);
     let mut hosts = Vec::new();
     let mut devs = Vec::new();
@@ -444,4 +450,53 @@ fn a_synchronous_invocation_reports_the_device_it_lost() {
     assert_eq!(rec["outcome"], "completed");
     assert_eq!(rec["device"], "board1");
     assert_eq!(rec["interruptions"][0]["device"], "board0", "{rec:#}");
+}
+
+/// Runs on two devices when the agent stops are resumed by the next agent
+/// (here on one device), each for the rest of its time, one after the
+/// other.
+#[test]
+fn runs_of_several_devices_resume_after_a_restart() {
+    if !clang() {
+        return;
+    }
+    // Slower: a 300 s run is 90 device milliseconds, seconds of wall time.
+    let scale = SCALE * 3.0;
+    let dir = tempfile::Builder::new()
+        .prefix("nfbpf-devices-")
+        .tempdir()
+        .unwrap();
+    let mut a = start_in(dir, &[None, None], scale);
+    a.deploy("f", None);
+    a.deploy("g", Some("f"));
+    let ids = [a.invoke("f", 300), a.invoke("g", 300)];
+    a.wait_for("both running a while", 60, |s| {
+        (0..2).all(|i| s["devices"][i]["running"]["elapsed_s"].as_f64() > Some(5.0))
+    });
+    // Checkpoints are written every 100 ms.
+    std::thread::sleep(Duration::from_millis(300));
+    a.agent.take().unwrap().stop();
+    let dir = std::mem::replace(&mut a._dir, tempfile::tempdir().unwrap());
+    drop(a);
+    let b = start_in(dir, &[None], scale);
+    let s = b.wait_for("the oldest resumed", 30, |s| {
+        s["devices"][0]["running"]["id"] == ids[0]
+    });
+    assert_eq!(s["pending"].as_array().map(Vec::len), Some(1), "{s:#}");
+    assert_eq!(s["pending"][0]["id"], ids[1], "{s:#}");
+    assert!(s["pending"][0]["moved_from"].is_null(), "{s:#}");
+    assert_eq!(s["devices"][0]["running"]["resumed"], 1, "{s:#}");
+    assert!(s["devices"][0]["running"]["elapsed_s"].as_f64() > Some(5.0));
+    let s = b.wait_for("both ended", 120, |s| {
+        ids.iter().all(|&id| timeline_record(s, id).is_some())
+    });
+    for id in ids {
+        let r = timeline_record(&s, id).unwrap();
+        assert_eq!(
+            (&r["outcome"], &r["resumed"]),
+            (&json!("completed"), &json!(1)),
+            "{r:#}"
+        );
+        assert_eq!(r["device"], "board0");
+    }
 }
