@@ -613,3 +613,59 @@ fn resets_and_half_requests_do_not_kill_the_agent() {
     );
     assert!(status(&a.url)["target"].is_string());
 }
+
+/// `--target model` twice: two embedded model devices, each running one
+/// of two functions at once; `nfbpf fn status` shows both. Targets that
+/// cannot go together are refused before the agent starts, naming why.
+#[test]
+fn serve_on_two_model_devices() {
+    if !common::clang() {
+        return;
+    }
+    let dir = scratch("two");
+    for (args, want) in [
+        (
+            &["-t", "model", "-t", "sim:/nonexistent.sock"][..],
+            "give --time-scale",
+        ),
+        (&["-t", "sim:/a.sock", "-t", "sim:/a.sock"], "given twice"),
+        (
+            &["-t", "sim:/a.sock", "--traffic", "0:256:1"],
+            "--traffic is for embedded models",
+        ),
+    ] {
+        let store = dir.path().join("refused.redb");
+        let mut v = vec!["agent", "serve", "--listen", "127.0.0.1:0", "--store"];
+        v.push(store.to_str().unwrap());
+        v.extend_from_slice(args);
+        let (c, o, e) = common::nfbpf(&v);
+        assert_ne!(c, 0, "{args:?}: {o}{e}");
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+    let a = start(
+        &dir.path().join("a.redb"),
+        free_port(),
+        &["-t", "model", "-t", "model"],
+    );
+    create_both(&a.url);
+    for f in ["wire", "ddos"] {
+        let (c, o, e) = fncli(&a.url, &["invoke", f, "--run-time", "300"]);
+        assert_eq!(c, 0, "{o}{e}");
+    }
+    let s = wait_for(&a.url, "both running", 60, |s| {
+        s["devices"]
+            .as_array()
+            .is_some_and(|d| d.iter().all(|d| !d["running"].is_null()))
+    });
+    assert_eq!(s["target"], "model:0, model:1", "{s:#}");
+    let (c, o, e) = fncli(&a.url, &["status"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.contains("devices: 2 of 2 answering"), "{o}");
+    for (i, f) in [(0, "wire"), (1, "ddos")] {
+        let line = o
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("model:{i}:")))
+            .unwrap_or_else(|| panic!("no line of model:{i}: {o}"));
+        assert!(line.contains(&format!(" {f},")), "{line}");
+    }
+}
