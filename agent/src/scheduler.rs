@@ -425,8 +425,6 @@ impl Dev {
 #[derive(Debug, Clone)]
 struct Pending {
     run: Running,
-    /// The device slot whose running record holds it.
-    from: Option<usize>,
     /// Loaded again after a restart (counted in `resumed`).
     restarted: bool,
 }
@@ -571,7 +569,9 @@ pub enum Cancelled {
 #[derive(Debug, Clone)]
 struct Next {
     run: Running,
-    from: Option<usize>,
+    /// A pending run (its record in the store is a pending one), not a
+    /// queued invocation.
+    pending: bool,
     restarted: bool,
 }
 
@@ -645,16 +645,14 @@ impl Scheduler {
         }
         // Runs interrupted by a restart (one per device slot of the agent
         // before) go first, oldest invocation first, on any device.
-        let mut resume: Vec<Pending> = store
-            .running_all()?
+        let resume: Vec<Pending> = store
+            .park_all()?
             .into_iter()
-            .map(|(slot, run)| Pending {
+            .map(|run| Pending {
                 run,
-                from: Some(slot),
                 restarted: true,
             })
             .collect();
-        resume.sort_by_key(|p| p.run.invocation.id);
         Ok(Scheduler {
             inner: Mutex::new(Inner {
                 devs,
@@ -984,12 +982,11 @@ impl Scheduler {
         );
         // The interruption is kept with the run (a restart resumes it
         // with the record).
-        if let Err(e) = self.store.checkpoint_on(slot, &run) {
+        if let Err(e) = self.store.park(slot, &run) {
             d.last_error = Some(e.to_string());
         }
         g.resume.push(Pending {
             run,
-            from: Some(slot),
             restarted: false,
         });
         g.resume.sort_by_key(|p| p.run.invocation.id);
@@ -1027,7 +1024,7 @@ impl Scheduler {
             .iter()
             .map(|p| Next {
                 run: p.run.clone(),
-                from: p.from,
+                pending: true,
                 restarted: p.restarted,
             })
             .collect();
@@ -1045,7 +1042,7 @@ impl Scheduler {
                     resumed: 0,
                     interruptions: Vec::new(),
                 },
-                from: None,
+                pending: false,
                 restarted: false,
             }));
         }
@@ -1324,7 +1321,7 @@ impl Scheduler {
                 if dropped {
                     // Drop the invocation: it joins the timeline as failed.
                     d.failures = 0;
-                    if n.from.is_none() {
+                    if !n.pending {
                         let _ = self.store.dequeue(n.run.invocation.id);
                     }
                     let rec = RunRecord {
@@ -1347,7 +1344,7 @@ impl Scheduler {
                         device: Some(d.name.clone()),
                         interruptions: n.run.interruptions.clone(),
                     };
-                    let _ = self.store.finish_on(n.from, &rec, self.cfg.limits.history);
+                    let _ = self.store.finish_on(None, &rec, self.cfg.limits.history);
                 }
                 Err(SwapFailed { msg: e, dropped })
             }
@@ -1411,7 +1408,7 @@ impl Scheduler {
             run.resumed += 1;
         }
         self.store
-            .start_on(slot, run, n.from)
+            .start_on(slot, run, n.pending)
             .map_err(|e| e.to_string())?;
         d.loaded = Some(st.function.clone());
         d.runs += 1;
@@ -1467,8 +1464,7 @@ impl Scheduler {
                 device: r.interruptions.last().map(|i| i.device.clone()),
                 interruptions: r.interruptions.clone(),
             };
-            self.store
-                .finish_on(p.from, &rec, self.cfg.limits.history)?;
+            self.store.finish_on(None, &rec, self.cfg.limits.history)?;
             for d in g.devs.iter_mut() {
                 if d.staged.as_ref().is_some_and(|s| s.id == id) {
                     d.staged = None;

@@ -60,6 +60,17 @@ fn running_slot(key: &str) -> Option<usize> {
         .filter(|s| *s > 0)
 }
 
+/// The meta key of run `id` waiting for a device (moved off a device that
+/// stopped answering, or interrupted by a restart).
+fn pending_key(id: u64) -> String {
+    format!("pending.{id}")
+}
+
+/// Is `key` a running or a pending run's?
+fn is_run_key(key: &str) -> bool {
+    running_slot(key).is_some() || key.starts_with("pending.")
+}
+
 /// A store failure (I/O, a corrupt record); names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -385,7 +396,7 @@ impl Store {
                 let mut running = Vec::new();
                 for kv in m.iter()? {
                     let (k, v) = kv?;
-                    if running_slot(k.value()).is_some()
+                    if is_run_key(k.value())
                         && let Ok(r) = serde_json::from_slice::<Running>(v.value())
                         && r.invocation.function == name
                     {
@@ -529,9 +540,9 @@ impl Store {
             return self.decode(|| format!("queue entry {id}"), &b).map(Some);
         }
         Ok(self
-            .running_all()?
+            .runs()?
             .into_iter()
-            .map(|(_, r)| r.invocation)
+            .map(|r| r.invocation)
             .find(|i| i.id == id))
     }
 
@@ -578,22 +589,59 @@ impl Store {
     /// The invocation `r` leaves the queue and becomes the running one (of
     /// the first device), in one transaction.
     pub fn start(&self, r: &Running) -> R<()> {
-        self.start_on(0, r, None)
+        self.start_on(0, r, false)
     }
 
-    /// The invocation `r` leaves the queue (or the running record of device
-    /// `from`, when it moves from a device that stopped answering) and
-    /// becomes device `slot`'s running one, in one transaction.
-    pub fn start_on(&self, slot: usize, r: &Running, from: Option<usize>) -> R<()> {
+    /// The invocation `r` leaves the queue (or the pending runs, when
+    /// `pending`) and becomes device `slot`'s running one, in one
+    /// transaction.
+    pub fn start_on(&self, slot: usize, r: &Running, pending: bool) -> R<()> {
         self.write(|tx| {
             tx.open_table(QUEUE)?.remove(r.invocation.id)?;
             let mut m = tx.open_table(META)?;
-            if let Some(f) = from {
-                m.remove(running_key(f).as_str())?;
+            if pending {
+                m.remove(pending_key(r.invocation.id).as_str())?;
             }
             m.insert(running_key(slot).as_str(), Self::encode(r).as_slice())?;
             Ok(())
         })
+    }
+
+    /// Run `r` leaves device `slot` (which stopped answering) and waits for
+    /// another, in one transaction.
+    pub fn park(&self, slot: usize, r: &Running) -> R<()> {
+        self.write(|tx| {
+            let mut m = tx.open_table(META)?;
+            m.remove(running_key(slot).as_str())?;
+            m.insert(
+                pending_key(r.invocation.id).as_str(),
+                Self::encode(r).as_slice(),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// At start: every device's running invocation (of the agent before)
+    /// becomes a pending run, in one transaction; the pending runs, oldest
+    /// invocation first.
+    pub fn park_all(&self) -> R<Vec<Running>> {
+        let running = self.running_all()?;
+        if !running.is_empty() {
+            self.write(|tx| {
+                let mut m = tx.open_table(META)?;
+                for (slot, r) in &running {
+                    m.remove(running_key(*slot).as_str())?;
+                    m.insert(
+                        pending_key(r.invocation.id).as_str(),
+                        Self::encode(r).as_slice(),
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        let mut runs = self.runs()?;
+        runs.sort_by_key(|r| r.invocation.id);
+        Ok(runs)
     }
 
     /// Checkpoint the running invocation of the first device.
@@ -629,11 +677,16 @@ impl Store {
 
     /// A run ends: its record joins the timeline (which keeps the last
     /// `keep` records) and device `slot`'s running record goes (None: the
-    /// run held no device, e.g. one that failed to start).
+    /// run held no device, e.g. one that failed to start), as does its
+    /// pending record if it had one.
     pub fn finish_on(&self, slot: Option<usize>, rec: &RunRecord, keep: usize) -> R<()> {
         self.write(|tx| {
-            if let Some(s) = slot {
-                tx.open_table(META)?.remove(running_key(s).as_str())?;
+            {
+                let mut m = tx.open_table(META)?;
+                if let Some(s) = slot {
+                    m.remove(running_key(s).as_str())?;
+                }
+                m.remove(pending_key(rec.id).as_str())?;
             }
             let mut h = tx.open_table(HISTORY)?;
             h.insert(rec.id, Self::encode(rec).as_slice())?;
@@ -653,6 +706,25 @@ impl Store {
             .into_iter()
             .find(|(s, _)| *s == 0)
             .map(|(_, r)| r))
+    }
+
+    /// Every run record: the devices' running invocations and the pending
+    /// runs.
+    fn runs(&self) -> R<Vec<Running>> {
+        let raw = self.read(|tx| {
+            let t = tx.open_table(META)?;
+            let mut out = Vec::new();
+            for kv in t.iter()? {
+                let (k, v) = kv?;
+                if is_run_key(k.value()) {
+                    out.push((k.value().to_string(), v.value().to_vec()));
+                }
+            }
+            Ok(out)
+        })?;
+        raw.iter()
+            .map(|(k, b)| self.decode(|| k.clone(), b))
+            .collect()
     }
 
     /// Every device's running invocation: (device slot, invocation), in

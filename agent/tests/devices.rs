@@ -500,3 +500,72 @@ fn runs_of_several_devices_resume_after_a_restart() {
         assert_eq!(r["device"], "board0");
     }
 }
+
+/// The store keeps a run moved off a device apart from the device's slot:
+/// the device taken back and running another invocation does not
+/// overwrite it, and a restart finds both.
+#[test]
+fn a_moved_run_and_its_old_device_s_next_run_are_both_kept() {
+    use nfbpf_agent::limits::Limits;
+    use nfbpf_agent::scheduler::Running;
+    use nfbpf_agent::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("a.redb")).unwrap();
+    let limits = Limits::default();
+    // Invocations need a function; its code does not matter to the store.
+    let f = nfbpf_agent::registry::Function {
+        name: "f".into(),
+        abi: "sume".into(),
+        default_run_time: 5,
+        source: None,
+        object: Vec::new(),
+        rules: Vec::new(),
+        slots: 0,
+        maps: Vec::new(),
+        version: 1,
+        created_ms: 0,
+        updated_ms: 0,
+        owner: String::new(),
+        budget: None,
+        program: None,
+        map_sizes: Default::default(),
+    };
+    s.put_function(&f, true, &limits).unwrap().unwrap();
+    let inv = |s: &Store| s.enqueue("f", 5, 0, "me", &limits).unwrap().unwrap();
+    let run = |i| Running {
+        invocation: i,
+        version: 1,
+        elapsed_s: 0.0,
+        started_ms: 0,
+        resumed: 0,
+        interruptions: Vec::new(),
+    };
+    let (a, b) = (run(inv(&s)), run(inv(&s)));
+    s.start_on(1, &a, false).unwrap();
+    // Device 1 stops: a waits; device 1 is back and takes b.
+    s.park(1, &a).unwrap();
+    s.start_on(1, &b, false).unwrap();
+    assert_eq!(
+        s.invocation(a.invocation.id).unwrap(),
+        Some(a.invocation.clone())
+    );
+    // Device 0 takes a.
+    s.start_on(0, &a, true).unwrap();
+    let all = s.running_all().unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|(k, r)| (*k, r.invocation.id))
+            .collect::<Vec<_>>(),
+        [(0, a.invocation.id), (1, b.invocation.id)]
+    );
+    // The function is in use by both.
+    assert!(s.delete_function("f").unwrap().is_err());
+    // A restart: both wait for a device, oldest first.
+    let parked = s.park_all().unwrap();
+    assert_eq!(
+        parked.iter().map(|r| r.invocation.id).collect::<Vec<_>>(),
+        [a.invocation.id, b.invocation.id]
+    );
+    assert!(s.running_all().unwrap().is_empty());
+    assert_eq!(s.park_all().unwrap().len(), 2);
+}
