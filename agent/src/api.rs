@@ -15,7 +15,7 @@
 //! | `POST /functions/{name}/invoke` | queue an invocation |
 //! | `GET /queue[?limit=N&after=ID]` | the queue, a page at a time |
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
-//! | `GET /status` | running function, remaining time, queue, timeline, device counters |
+//! | `GET /status` | running function, remaining time, queue, timeline, device counters; each device's state, pending runs, interruptions |
 //! | `GET /healthz` | `{"status": "ok"}`, without credentials |
 //! | `/system/...`, `/function/{name}`, `/async-function/{name}` | the OpenFaaS provider API ([`crate::openfaas`]) |
 

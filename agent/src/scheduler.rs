@@ -1,5 +1,21 @@
 //! The scheduler: runs queued invocations on the device one at a time, each
 //! for its run time, swapping programs through the register interface.
+//! Given several devices it does so on each (every device with its own
+//! bus, clock, banks and map table, all below holding per device):
+//!
+//! - Placement (`Scheduler::plan`): a free device takes the oldest
+//!   pending run (moved off a stopped device, or interrupted by a restart),
+//!   else the oldest queued invocation whose function runs on fewer devices
+//!   than its OpenFaaS replicas (among the first [`LOOKAHEAD`]); free
+//!   devices in order of fewest runs started, busy ones stage what they
+//!   will take next in order of their deadlines.
+//! - Health (`Scheduler::health`): a device whose cycle counter does not
+//!   read [`BAD_READS`] times in a row, or reads the same for
+//!   [`Config::stall`] (device clock only), is stopped: its run is
+//!   interrupted where it was, recorded ([`Interruption`]) and logged, and
+//!   waits (in the store under its own key) for the next free device, which
+//!   runs it for the rest of its time. A stopped device is probed every
+//!   [`PROBE`] and taken back once its identity reads and its counter moves.
 //!
 //! - The queue is FIFO (invocation ids) and lives in the [`Store`]; so does
 //!   the running invocation, with its elapsed time checkpointed every
