@@ -569,3 +569,36 @@ fn a_moved_run_and_its_old_device_s_next_run_are_both_kept() {
     assert!(s.running_all().unwrap().is_empty());
     assert_eq!(s.park_all().unwrap().len(), 2);
 }
+
+/// One device that stops answering: its run waits (no other device), the
+/// function has no replica available, and the run goes on where it was on
+/// the same device once it answers again.
+#[test]
+fn a_lone_device_that_stops_keeps_its_run_until_it_is_back() {
+    if !clang() {
+        return;
+    }
+    let sw = Switch::new(ERRORS);
+    let a = start(&[Some(Arc::clone(&sw))]);
+    a.deploy("f", None);
+    let (_, f) = a.call("GET", "/system/function/f", None);
+    assert_eq!(f["availableReplicas"], 2, "{f:#}"); // the engines
+    let id = a.invoke("f", 300);
+    a.wait_for("f running a while", 60, |s| {
+        s["running"]["id"] == id && s["running"]["elapsed_s"].as_f64() > Some(20.0)
+    });
+    sw.after(0);
+    let s = a.wait_for("the device stopped", 30, |s| s["answering"] == 0);
+    assert!(s["running"].is_null(), "{s:#}");
+    assert_eq!(s["pending"][0]["id"], id, "{s:#}");
+    assert_eq!(s["pending"][0]["moved_from"], "board0", "{s:#}");
+    let (_, f) = a.call("GET", "/system/function/f", None);
+    assert_eq!(f["availableReplicas"], 0, "{f:#}");
+    sw.heal();
+    let s = a.wait_for("the run's end", 120, |s| timeline_record(s, id).is_some());
+    let rec = timeline_record(&s, id).unwrap();
+    assert_eq!(rec["outcome"], "completed", "{rec:#}");
+    assert_eq!(rec["device"], "board0");
+    assert_eq!(rec["interruptions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(s["devices"][0]["runs"], 2, "{s:#}");
+}
