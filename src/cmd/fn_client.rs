@@ -103,32 +103,42 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<FunctionRequest> {
 }
 
 fn print_status(s: &Status) {
-    println!(
-        "device: {}, clock {} (time scale {}), now {:.3} s{}",
-        s.target,
-        s.clock,
-        s.time_scale,
-        s.now_s.unwrap_or(0.0),
-        s.cycle.map(|c| format!(", cycle {c}")).unwrap_or_default()
-    );
-    match &s.running {
-        Some(r) => println!(
-            "running: #{} {} (v{}), {:.2} of {} s, {:.2} s remaining",
-            r.id, r.function, r.version, r.elapsed_s, r.run_time, r.remaining_s
-        ),
-        None => println!(
-            "running: nothing{}",
-            s.loaded
-                .as_deref()
-                .map(|l| format!(" ({l} stays loaded)"))
-                .unwrap_or_default()
-        ),
-    }
-    if let Some(st) = &s.next_staged {
+    if s.devices.len() > 1 {
+        // Each device has its own clock, run and staged program.
+        println!("devices: {}, time scale {}", s.target, s.time_scale);
+    } else {
         println!(
-            "next: #{} {} written into the idle bank at {:.3} s",
-            st.id, st.function, st.staged_at_s
+            "device: {}, clock {} (time scale {}), now {:.3} s{}",
+            s.target,
+            s.clock,
+            s.time_scale,
+            s.now_s.unwrap_or(0.0),
+            s.cycle.map(|c| format!(", cycle {c}")).unwrap_or_default()
         );
+        match &s.running {
+            Some(r) => println!(
+                "running: #{} {} (v{}), {:.2} of {} s, {:.2} s remaining",
+                r.id, r.function, r.version, r.elapsed_s, r.run_time, r.remaining_s
+            ),
+            None => println!(
+                "running: nothing{}",
+                s.loaded
+                    .as_deref()
+                    .map(|l| format!(" ({l} stays loaded)"))
+                    .unwrap_or_default()
+            ),
+        }
+        if let Some(st) = &s.next_staged {
+            println!(
+                "next: #{} {} written into the idle bank at {:.3} s",
+                st.id, st.function, st.staged_at_s
+            );
+        }
+        if let Some(d) = s.devices.first()
+            && let Some(st) = &d.stopped
+        {
+            println!("the device does not answer: {}", st.reason);
+        }
     }
     if s.devices.len() > 1 {
         println!("devices: {} of {} answering", s.answering, s.devices.len());
@@ -150,8 +160,11 @@ fn print_status(s: &Status) {
                 .map(|n| format!("; next #{} {}", n.id, n.function))
                 .unwrap_or_default();
             println!(
-                "  {}: {} engines, {} runs, {what}{next}",
-                d.target, d.engines, d.runs
+                "  {}: {} engines, {} run{} started, {what}{next}",
+                d.target,
+                d.engines,
+                d.runs,
+                if d.runs == 1 { "" } else { "s" }
             );
         }
     }
