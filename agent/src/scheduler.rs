@@ -1011,15 +1011,13 @@ impl Scheduler {
     /// The most devices that may run invocations of `function` at once:
     /// its OpenFaaS replicas (at least 1: the agent's own API invokes a
     /// function scaled to 0 too).
-    fn replicas(&self, function: &str) -> Result<usize, String> {
-        let d = self
-            .store
-            .faas::<crate::openfaas::Deployment>(function)
-            .map_err(|e| e.to_string())?;
-        Ok(
-            d.map_or(1, |d| usize::try_from(d.replicas).unwrap_or(usize::MAX))
-                .max(1),
-        )
+    /// A record that cannot be read counts as 1 replica: one bad record
+    /// must not stop the schedule.
+    fn replicas(&self, function: &str) -> usize {
+        match self.store.faas::<crate::openfaas::Deployment>(function) {
+            Ok(Some(d)) => usize::try_from(d.replicas).unwrap_or(usize::MAX).max(1),
+            Ok(None) | Err(_) => 1,
+        }
     }
 
     /// What each device takes next (None: nothing for it). Pending runs
@@ -1102,7 +1100,7 @@ impl Scheduler {
                 let cap = match caps.get(f) {
                     Some(&c) => c,
                     None => {
-                        let c = self.replicas(f)?;
+                        let c = self.replicas(f);
                         caps.insert(f.clone(), c);
                         c
                     }
