@@ -274,7 +274,12 @@ fn invocations_spread_over_devices_and_replicas_cap_a_function() {
     if !clang() {
         return;
     }
-    let a = start(&[None, None, None]);
+    // Runs of seconds: b's first run is still on when it is scaled.
+    let dir = tempfile::Builder::new()
+        .prefix("nfbpf-devices-")
+        .tempdir()
+        .unwrap();
+    let a = start_in(dir, &[None, None, None], SCALE * 3.0);
     let s = a.status();
     assert_eq!(s["answering"], 3, "{s:#}");
     assert_eq!(s["target"], "board0, board1, board2");
