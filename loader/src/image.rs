@@ -92,6 +92,9 @@ pub struct Image {
     /// the resident programs a PROG_ARRAY slot names by id: 1 the entry,
     /// `k + 2` `tails[k]` ([`crate::maps::ImageMap::programs`]).
     pub tails: Vec<Tail>,
+    /// What [`crate::optimize`] changed, when the image was loaded with
+    /// `Options::optimize` (`None`: the code as clang emitted it).
+    pub optimized: Option<crate::optimize::Report>,
 }
 
 /// A program a tail call can jump to ([`Image::tails`]).
@@ -242,6 +245,11 @@ impl Image {
                 .map(|l| format!(", license {l}"))
                 .unwrap_or_default()
         ));
+        if let Some(r) = &self.optimized {
+            for line in r.to_string().lines() {
+                s.push_str(&format!("; {line}\n"));
+            }
+        }
         for (i, m) in self.maps.iter().enumerate() {
             s.push_str(&format!(
                 "; map {i} {}: {} key {} value {} max_entries {} flags {:#x} handle {:#x}\n",
