@@ -269,3 +269,30 @@ fn disasm_lists_each_rewrite() {
     assert_eq!(code, 0);
     assert!(!out.contains("optimize"), "{out}");
 }
+
+/// A location in a rewritten image (a fault's pc) names the object's
+/// instruction as clang emitted it: the one the rewritten slot came from.
+#[test]
+fn locations_name_the_original_instructions() {
+    if !clang() {
+        return;
+    }
+    for name in ["router", "l2_switch", "ddos_sume"] {
+        let orig = load(name, false);
+        let opt = load(name, true);
+        let report = opt.optimized.as_ref().unwrap();
+        let mut moved = 0;
+        for pc in 0..opt.insns.len() {
+            let from = report.origin(0, pc);
+            let (a, b) = (opt.locate(pc), orig.locate(from));
+            assert_eq!(
+                (&a.section, &a.function, a.insn),
+                (&b.section, &b.function, b.insn),
+                "{name} pc {pc} (from {from})"
+            );
+            assert_eq!(a.pc, Some(pc));
+            moved += usize::from(from != pc);
+        }
+        assert!(moved > 0, "{name}: nothing moved");
+    }
+}

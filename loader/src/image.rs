@@ -214,7 +214,21 @@ impl Image {
 
     /// Where the slot at image pc `pc` came from.
     pub fn locate(&self, pc: usize) -> InsnLoc {
-        locate(self.prologue_len, &self.functions, pc)
+        self.located(0, &self.functions, pc)
+    }
+
+    /// [`locate`], the object's instruction counted in the code as clang
+    /// emitted it when [`Image::optimized`] rewrote it (`pc` stays the
+    /// rewritten image's).
+    fn located(&self, program: usize, functions: &[Function], pc: usize) -> InsnLoc {
+        let mut loc = locate(self.prologue_len, functions, pc);
+        if let (Some(r), Some(f)) = (
+            &self.optimized,
+            functions.iter().find(|f| pc >= f.pc && pc < f.pc + f.len),
+        ) {
+            loc.insn = f.section_insn + (r.origin(program, pc) - r.origin(program, f.pc));
+        }
+        loc
     }
 
     /// [`Image::locate`] in resident program `program` (1: the entry,
@@ -224,7 +238,7 @@ impl Image {
             .checked_sub(2)
             .and_then(|k| self.tails.get(k))
         {
-            Some(t) => locate(self.prologue_len, &t.functions, pc),
+            Some(t) => self.located(program as usize - 1, &t.functions, pc),
             None => self.locate(pc),
         }
     }

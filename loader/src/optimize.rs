@@ -36,7 +36,10 @@
 //! and changes only r0; a bpf-to-bpf call reads r1..r9 (the callee may read
 //! anything) and its callee's exit passes on what any of its call sites
 //! reads afterwards. What changes is what a trace shows: the pcs, the
-//! instructions, and the pc of a fault inside a rewritten sequence.
+//! instructions, and where in a rewritten sequence a fault happens. A
+//! location ([`Image::locate`]) still names the object's instruction as
+//! clang emitted it ([`Report::origin`]: a rewritten sequence's slots name
+//! its first instruction).
 //!
 //! The interpreter and the Linux kernel check it: `loader/tests/optimize.rs`
 //! runs every program of `programs/` with and without the rewrite on random
@@ -60,6 +63,22 @@ pub struct Report {
     pub after: usize,
     /// Each rewrite, in the order of the original image's pcs.
     pub rewrites: Vec<Rewrite>,
+    /// Per program (0 the image, `k + 1` its tail `k`) and new pc, the pc
+    /// it came from (a rewritten sequence's slots: the sequence's first);
+    /// empty for a program left as it was.
+    pub origins: Vec<Vec<usize>>,
+}
+
+impl Report {
+    /// The original pc of slot `pc` of program `program` (0 the image,
+    /// `k + 1` tail `k`).
+    pub fn origin(&self, program: usize, pc: usize) -> usize {
+        self.origins
+            .get(program)
+            .and_then(|o| o.get(pc))
+            .copied()
+            .unwrap_or(pc)
+    }
 }
 
 /// One replaced sequence.
@@ -111,7 +130,9 @@ pub fn optimize(image: &Image) -> (Image, Report) {
                    relocations: &mut Vec<Relocation>| {
         report.before += insns.len();
         let starts: Vec<usize> = functions.iter().map(|f| f.pc).collect();
+        let mut origin = Vec::new();
         if let Some(done) = rewrite(insns, &starts, image.prologue_len, image.abi) {
+            origin = done.origin;
             for f in functions.iter_mut() {
                 let end = done.map[f.pc + f.len];
                 f.pc = done.map[f.pc];
@@ -129,6 +150,7 @@ pub fn optimize(image: &Image) -> (Image, Report) {
                 .extend(done.rewrites.into_iter().map(|r| Rewrite { program, ..r }));
         }
         report.after += insns.len();
+        report.origins.push(origin);
     };
     one(0, &mut out.insns, &mut out.functions, &mut out.relocations);
     for (k, t) in out.tails.iter_mut().enumerate() {
@@ -147,6 +169,8 @@ struct Done {
     insns: Vec<Insn>,
     /// Old pc -> new pc (one past the end included).
     map: Vec<usize>,
+    /// New pc -> old pc.
+    origin: Vec<usize>,
     rewrites: Vec<Rewrite>,
 }
 
@@ -211,18 +235,20 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
                 what: p.what,
             });
             out.extend_from_slice(&p.with);
-            origin.extend(std::iter::repeat_n(None, p.with.len()));
+            origin.extend(std::iter::repeat_n((pc, false), p.with.len()));
             pc = p.end;
         } else {
             map[pc] = out.len();
             out.push(insns[pc]);
-            origin.push(Some(pc));
+            origin.push((pc, true));
             pc += 1;
         }
     }
     map[n] = out.len();
-    for (new_pc, old) in origin.iter().enumerate() {
-        let Some(old) = *old else { continue };
+    for (new_pc, &(old, kept)) in origin.iter().enumerate() {
+        if !kept {
+            continue;
+        }
         let Some(def) = code.defs[old] else { continue };
         let Some(off) = branch_offset(def.kind, &insns[old]) else {
             continue;
@@ -237,6 +263,7 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
     Some(Done {
         insns: out,
         map,
+        origin: origin.into_iter().map(|(pc, _)| pc).collect(),
         rewrites,
     })
 }
