@@ -296,7 +296,12 @@ struct Triple {
     name: String,
     image: Image,
     prog: nfbpf_vm::Program,
-    devs: [SharedDeviceState; 2],
+    /// The program after `nfbpf_loader::optimize` (run on the interpreter
+    /// against `devs[2]`): it must agree with the original and the kernel.
+    opt: nfbpf_vm::Program,
+    /// Slots before and after the rewrite.
+    opt_slots: (usize, usize),
+    devs: [SharedDeviceState; 3],
     kernel: KernelProgram,
     /// Every event the packets sent to the host, with the packet's number
     /// (identical on all three).
@@ -314,9 +319,13 @@ impl Triple {
         assert_ne!(image.abi, nfbpf_loader::Abi::Sume, "{name}");
         let kernel = kernel_load(name, &image)?;
         let prog = image.program().unwrap_or_else(|e| panic!("{name}: {e}"));
-        let devs = [0, 1].map(|_| {
+        let (opt_image, report) = nfbpf_loader::optimize::optimize(&image);
+        let opt = opt_image
+            .program()
+            .unwrap_or_else(|e| panic!("{name} optimized: {e}"));
+        let devs = [&image, &image, &opt_image].map(|img| {
             let d = SharedDeviceState::new(UnitsConfig::default());
-            d.with(|s| nfbpf_loader::install::configure_maps(&image, &mut s.maps))
+            d.with(|s| nfbpf_loader::install::configure_maps(img, &mut s.maps))
                 .unwrap();
             d
         });
@@ -324,6 +333,8 @@ impl Triple {
             name: name.to_string(),
             image,
             prog,
+            opt,
+            opt_slots: (report.before, report.after),
             devs,
             kernel,
             events: Default::default(),
@@ -358,10 +369,11 @@ impl Triple {
         };
         let cfg = Config::default();
         let abi = self.image.abi;
-        let run =
-            |k, d| execute_on(k, abi, &self.prog, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let run_prog = |k, p, d| execute_on(k, abi, p, d, 0, pkt, &rx, &cfg, &mut NoTrace).unwrap();
+        let run = |k, d| run_prog(k, &self.prog, d);
         let a = run(EngineKind::Interp, &self.devs[0]);
         let b = run(EngineKind::Pipeline, &self.devs[1]);
+        let c = run_prog(EngineKind::Interp, &self.opt, &self.devs[2]);
         let ctx = || {
             format!(
                 "{} packet {n} (in {in_port}, {} bytes)",
@@ -378,6 +390,12 @@ impl Triple {
             ctx()
         );
         assert_eq!(a.ctx, b.ctx, "{}: engines' contexts differ", ctx());
+        assert_eq!(
+            (a.r0, a.verdict, &a.frame, &a.ctx, a.fault.is_some()),
+            (c.r0, c.verdict, &c.frame, &c.ctx, c.fault.is_some()),
+            "{}: the optimized program differs from the original",
+            ctx()
+        );
         let mut k = self
             .kernel
             .run(pkt, in_port)
@@ -418,6 +436,13 @@ impl Triple {
         let ours = self.devs[0].with(|d| d.maps.take_events());
         let theirs = self.devs[1].with(|d| d.maps.take_events());
         assert_eq!(ours, theirs, "{}: engines' events differ", ctx());
+        let optimized = self.devs[2].with(|d| d.maps.take_events());
+        assert_eq!(
+            ours,
+            optimized,
+            "{}: events of the optimized program differ",
+            ctx()
+        );
         let padded: Vec<Event> = ours
             .iter()
             .cloned()
@@ -508,8 +533,8 @@ impl Triple {
             .map(|i| self.kernel.entries(i).unwrap().len())
             .collect();
         eprintln!(
-            "{}: {n} packets identical on kernel, interpreter and pipeline; r0 aborted/drop/pass/tx/redirect/other = {seen:?}; map entries at the end {entries:?}",
-            self.name
+            "{}: {n} packets identical on kernel, interpreter and pipeline, and on the interpreter after optimize ({} -> {} slots); r0 aborted/drop/pass/tx/redirect/other = {seen:?}; map entries at the end {entries:?}",
+            self.name, self.opt_slots.0, self.opt_slots.1
         );
         seen
     }

@@ -92,6 +92,9 @@ pub struct Image {
     /// the resident programs a PROG_ARRAY slot names by id: 1 the entry,
     /// `k + 2` `tails[k]` ([`crate::maps::ImageMap::programs`]).
     pub tails: Vec<Tail>,
+    /// What [`crate::optimize`] changed, when the image was loaded with
+    /// `Options::optimize` (`None`: the code as clang emitted it).
+    pub optimized: Option<crate::optimize::Report>,
 }
 
 /// A program a tail call can jump to ([`Image::tails`]).
@@ -211,7 +214,21 @@ impl Image {
 
     /// Where the slot at image pc `pc` came from.
     pub fn locate(&self, pc: usize) -> InsnLoc {
-        locate(self.prologue_len, &self.functions, pc)
+        self.located(0, &self.functions, pc)
+    }
+
+    /// [`locate`], the object's instruction counted in the code as clang
+    /// emitted it when [`Image::optimized`] rewrote it (`pc` stays the
+    /// rewritten image's).
+    fn located(&self, program: usize, functions: &[Function], pc: usize) -> InsnLoc {
+        let mut loc = locate(self.prologue_len, functions, pc);
+        if let (Some(r), Some(f)) = (
+            &self.optimized,
+            functions.iter().find(|f| pc >= f.pc && pc < f.pc + f.len),
+        ) {
+            loc.insn = f.section_insn + (r.origin(program, pc) - r.origin(program, f.pc));
+        }
+        loc
     }
 
     /// [`Image::locate`] in resident program `program` (1: the entry,
@@ -221,7 +238,7 @@ impl Image {
             .checked_sub(2)
             .and_then(|k| self.tails.get(k))
         {
-            Some(t) => locate(self.prologue_len, &t.functions, pc),
+            Some(t) => self.located(program as usize - 1, &t.functions, pc),
             None => self.locate(pc),
         }
     }
@@ -242,6 +259,11 @@ impl Image {
                 .map(|l| format!(", license {l}"))
                 .unwrap_or_default()
         ));
+        if let Some(r) = &self.optimized {
+            for line in r.to_string().lines() {
+                s.push_str(&format!("; {line}\n"));
+            }
+        }
         for (i, m) in self.maps.iter().enumerate() {
             s.push_str(&format!(
                 "; map {i} {}: {} key {} value {} max_entries {} flags {:#x} handle {:#x}\n",

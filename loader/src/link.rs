@@ -1167,5 +1167,6 @@ pub fn link(obj: &Object<'_>, btf: Option<&Btf<'_>>, opts: &Options) -> Result<I
         map_base: 0,
         budget: None,
         tails: tail_images,
+        optimized: None,
     })
 }

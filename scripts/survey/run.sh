@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The survey of published XDP and tc programs (docs/real-world.md), again.
 #
-#   scripts/survey/run.sh SRC [OUT]
+#   scripts/survey/run.sh SRC [OUT] [--optimize]
+#
+# With --optimize the interpreter runs every program with the loader's
+# rewrite (`nfbpf run --optimize`) and the kernel runs it unchanged.
 #
 # SRC (or $SURVEY_SRC) holds checkouts of the surveyed projects at the
 # commits docs/real-world.md lists, one directory each: xdp-tutorial,
@@ -18,6 +21,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+optimize=()
+args=()
+for a in "$@"; do
+    if [ "$a" = --optimize ]; then optimize=(--optimize); else args+=("$a"); fi
+done
+set -- "${args[@]}"
 src=${1:-${SURVEY_SRC:-}}
 if [ -z "$src" ] || [ ! -d "$src" ]; then
     echo "usage: $0 SRC [OUT]  (SRC: the projects' checkouts; or set SURVEY_SRC)" >&2
@@ -46,7 +55,7 @@ python3 "$here/build.py" "$src" "$out"
 python3 "$here/frames.py" "$out/frames.pcap" --count 500 --seed 1
 python3 "$here/frames.py" "$out/frames-tc.pcap" --count 500 --seed 1 --tc
 echo "running every XDP and tc program on the interpreter and the kernel"
-python3 "$here/survey.py" "$out" "$nfbpf"
+python3 "$here/survey.py" "$out" "$nfbpf" "${optimize[@]}"
 echo
 cat "$out/summary.md"
 echo

@@ -3,7 +3,12 @@
 and on the kernel (`nfbpf run --engine kernel`), compare them packet by
 packet, and write the table.
 
-    survey.py OUT NFBPF
+    survey.py OUT NFBPF [--optimize]
+
+With --optimize the interpreter runs each program as `nfbpf run --optimize`
+loads it (the loader's rewrite of byte-by-byte loads and copies) while the
+kernel runs it as clang emitted it, and the tables say how many slots the
+rewrite saved.
 
 OUT is build.py's output directory (builds.tsv, obj/) with frames.pcap and
 frames-tc.pcap; NFBPF the nfbpf binary. Writes OUT/results.tsv,
@@ -184,6 +189,8 @@ def compare(i_run, k_run, tc):
 
 def main():
     out, nfbpf = Path(sys.argv[1]), sys.argv[2]
+    optimize = "--optimize" in sys.argv[3:]
+    opt = ["--optimize"] if optimize else []
     (out / "fib.txt").write_text(FIB_TABLE)
     runs = out / "runs"
     runs.mkdir(exist_ok=True)
@@ -201,21 +208,31 @@ def main():
             base = runs / f"{project}.{source.replace('/', '_')}.{prog}"
             dis = subprocess.run([nfbpf, "disasm", str(obj), "--program", prog],
                                  capture_output=True, text=True).stdout
+
             extra = ["--in-port", "1"]
             notes = []
             if "bpf_fib_lookup" in dis:
                 extra = ["--in-port", "2", "--fib", str(out / "fib.txt")]
                 notes.append("`--fib`, `--in-port 2`")
             while True:
-                i_run = run(nfbpf, obj, prog, pcap, "interp", extra, base)
+                i_run = run(nfbpf, obj, prog, pcap, "interp", extra + opt, base)
                 m = re.search(r"pass --map-size (\S+)=N", i_run[1])
                 if i_run[0] == 0 or not m:
                     break
                 extra += ["--map-size", f"{m.group(1)}={CPUS}"]
                 notes.append(f"`--map-size {m.group(1)}={CPUS}`")
+            slots = ""
+            if optimize:
+                sizes = [a for i, a in enumerate(extra) if i > 0 and extra[i - 1] == "--map-size"]
+                listing = subprocess.run(
+                    [nfbpf, "disasm", str(obj), "--program", prog, "--optimize"]
+                    + [x for sz in sizes for x in ("--map-size", sz)],
+                    capture_output=True, text=True).stdout
+                m = re.search(r"; optimize: (\d+) slots -> (\d+)", listing)
+                slots = f"{m.group(1)} -> {m.group(2)}" if m else ""
             row = dict(project=project, source=source, prog=prog, sec=sec, kind=k,
                        notes=", ".join(notes), loads="yes", blocker="", agree="",
-                       n="", diffs="")
+                       n="", diffs="", slots=slots)
             if i_run[0] != 0:
                 row["loads"] = "no"
                 row["blocker"] = first_line(i_run[1], obj)
@@ -236,19 +253,20 @@ def main():
             row["diffs"] = "; ".join(f"{i}: {w}" for i, w in diffs[:5])
             rows.append(row)
             print(f"{project} {source} {prog}: {agree} of {n} {row['diffs']}", flush=True)
-    cols = ["project", "source", "prog", "sec", "kind", "notes", "loads", "blocker", "agree", "n", "diffs"]
+    cols = ["project", "source", "prog", "sec", "kind", "notes", "loads", "blocker", "agree", "n", "diffs", "slots"]
     with open(out / "results.tsv", "w") as f:
         f.write("\t".join(cols) + "\n")
         for r in rows:
             f.write("\t".join(str(r[c]) for c in cols) + "\n")
-    write_tables(out, rows)
+    write_tables(out, rows, optimize)
 
 
-def write_tables(out, rows):
+def write_tables(out, rows, optimize=False):
     """table.md: per program, as docs/real-world.md shows it."""
     with open(out / "table.md", "w") as f:
         for k in ("xdp", "tc"):
-            f.write(f"\n{k}:\n\n| project | object | program (section) | loads | agrees with the kernel | blocker, or why not compared |\n|---|---|---|---|---|---|\n")
+            extra = " slots, --optimize |" if optimize else ""
+            f.write(f"\n{k}:\n\n| project | object | program (section) | loads | agrees with the kernel | blocker, or why not compared |{extra}\n|---|---|---|---|---|---|{'---|' if optimize else ''}\n")
             for r in rows:
                 if r["kind"] != k:
                     continue
@@ -257,7 +275,8 @@ def write_tables(out, rows):
                 if r["notes"] and r["loads"] == "yes":
                     loads += f", with {r['notes']}"
                 res = "" if r["n"] == "" else f"{r['agree']} of {r['n']}"
-                f.write(f"| {r['project']} | `{obj}` | `{r['prog']}` (`{r['sec']}`) | {loads} | {res} | {r['blocker']} |\n")
+                slots = f" {r['slots']} |" if optimize else ""
+                f.write(f"| {r['project']} | `{obj}` | `{r['prog']}` (`{r['sec']}`) | {loads} | {res} | {r['blocker']} |{slots}\n")
     with open(out / "summary.md", "w") as f:
         f.write("| project | kind | built | load | compared | agree on every packet |\n|---|---|---|---|---|---|\n")
         for k in ("xdp", "tc"):
@@ -271,6 +290,16 @@ def write_tables(out, rows):
                 comp = [r for r in load if r["n"] != ""]
                 agree = [r for r in comp if r["agree"] == r["n"]]
                 f.write(f"| {p} | {k} | {len(rs)} | {len(load)} | {len(comp)} | {len(agree)} |\n")
+        if optimize:
+            f.write("\n--optimize (the interpreter runs the rewritten program, the kernel the original):\n\n"
+                    "| kind | loaded | rewritten | slots before | slots after | rewritten and compared | of those agreeing on every packet |\n|---|---|---|---|---|---|---|\n")
+            for k in ("xdp", "tc"):
+                load = [r for r in rows if r["kind"] == k and r["loads"] == "yes" and r["slots"]]
+                pairs = [tuple(int(x) for x in r["slots"].split(" -> ")) for r in load]
+                changed = [r for r, (a, b) in zip(load, pairs) if b < a]
+                comp = [r for r in changed if r["n"] != ""]
+                agree = [r for r in comp if r["agree"] == r["n"]]
+                f.write(f"| {k} | {len(load)} | {len(changed)} | {sum(a for a, _ in pairs)} | {sum(b for _, b in pairs)} | {len(comp)} | {len(agree)} |\n")
 
 
 if __name__ == "__main__":

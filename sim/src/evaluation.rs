@@ -52,6 +52,9 @@ pub struct Plan {
     pub programs: Option<PathBuf>,
     /// Worker threads (None: the machine's cores).
     pub threads: Option<usize>,
+    /// Load every function with the loader's rewrite
+    /// (`nfbpf_loader::optimize`): the same results in fewer instructions.
+    pub optimize: bool,
 }
 
 /// What the evaluation measured, records sorted by function, frame size
@@ -307,7 +310,7 @@ struct Programs {
 }
 
 impl Programs {
-    fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+    fn load(dir: Option<&Path>, optimize: bool) -> anyhow::Result<Self> {
         let mut names: Vec<&'static str> = FUNCTIONS
             .iter()
             .chain(&BASELINES)
@@ -336,8 +339,11 @@ impl Programs {
                             .join(" or ")
                     )
                 })?;
-            let img = load_file(&path, &Options::default())
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let opts = Options {
+                optimize,
+                ..Options::default()
+            };
+            let img = load_file(&path, &opts).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             images.insert(n, img);
         }
         Ok(Programs { images })
@@ -766,7 +772,7 @@ pub fn evaluate(
         );
     }
     let scale = if plan.quick { QUICK } else { FULL };
-    let progs = Programs::load(plan.programs.as_deref())?;
+    let progs = Programs::load(plan.programs.as_deref(), plan.optimize)?;
     let sizes: &[usize] = if plan.quick { &QUICK_SIZES } else { &SIZES };
     let counts: Vec<usize> = if plan.quick {
         QUICK_ENGINES.to_vec()

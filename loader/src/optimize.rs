@@ -1,0 +1,1004 @@
+//! Load-time transformations that keep every observable result the same:
+//! fewer instructions per packet for the same verdict, output packet and
+//! maps (`Options::optimize`, `--optimize` on the CLI; off by default).
+//!
+//! This module owns the rewrite of a linked [`Image`] and the facts it rests
+//! on: which registers may still be read (liveness), which memory region a
+//! pointer register points into, and which straight-line byte sequences a
+//! wider access does in fewer instructions. The device reads and writes 1,
+//! 2, 4 or 8 bytes at any byte address in one access (FIFO_MD, the stack and
+//! the map values; `docs/pipeline.md`), so clang's byte-by-byte code for data
+//! it cannot prove aligned is the main waste in real programs. Two rewrites,
+//! both inside one basic block (no jump lands inside what they replace):
+//!
+//! 1. **Byte copies.** A run of `ldxb T, [S+a]; stxb [D+a+d], T` pairs over
+//!    a contiguous range of `a` (any order: `__builtin_memcpy` of an
+//!    unaligned struct) becomes the same copy with 8-, 4-, 2- and 1-byte
+//!    accesses through `T` (plus one `ldxb` when `T`'s last byte is still
+//!    read afterwards). Only when the two ranges cannot overlap (the same
+//!    base register and disjoint offsets, or bases known to point into
+//!    different regions: context, packet, stack, map values) and the
+//!    destination is the packet or the stack: a fault half-way aborts the
+//!    packet, and only those two regions die with it, so a copy stopped at
+//!    a different byte leaves nothing anyone sees.
+//! 2. **Byte loads assembled with shifts and ors.** A sequence of `ldxb`
+//!    from one base register combined by `lsh`, `or` and `mov` into a
+//!    value whose bytes are consecutive in memory, in little- or big-endian
+//!    order (`p[0] | p[1] << 8`, or a MAC address as `p[0] << 40 | ... |
+//!    p[5]`), becomes one to three wider loads (with `be16`/`be32`/`be64`
+//!    for big-endian order, shifts and ors to join parts). Every byte the
+//!    original loads is loaded, and no other: a packet that faulted still
+//!    faults, and the sequence stores nothing.
+//!
+//! A rewrite must leave every register that may still be read holding what
+//! it held; registers the sequence wrote that nothing reads again may end
+//! with other values. Liveness is conservative: a helper call reads r1..r5
+//! and changes only r0; a bpf-to-bpf call reads r1..r9 (the callee may read
+//! anything) and its callee's exit passes on what any of its call sites
+//! reads afterwards. What changes is what a trace shows: the pcs, the
+//! instructions, and where in a rewritten sequence a fault happens. A
+//! location ([`Image::locate`]) still names the object's instruction as
+//! clang emitted it ([`Report::origin`]: a rewritten sequence's slots name
+//! its first instruction).
+//!
+//! The interpreter and the Linux kernel check it: `loader/tests/optimize.rs`
+//! runs every program of `programs/` with and without the rewrite on random
+//! packets and compares verdicts, packets and maps; `tests/kernel_oracle.rs`
+//! compares the rewritten programs with the kernel running the originals.
+
+use crate::image::{Function, Image, Relocation, Target};
+use nfbpf_vm::Insn;
+use nfbpf_vm::abi::{Abi, sk_buff, xdp_md};
+use nfbpf_vm::build;
+use nfbpf_vm::contract;
+use nfbpf_vm::isa::{AluOp, Kind, OpDef, Order, Src, Width, Writes, isa};
+use nfbpf_vm::validate::branch_offset;
+use std::fmt;
+
+/// What [`optimize`] did to an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Slots of the image (its tail programs included) before and after.
+    pub before: usize,
+    pub after: usize,
+    /// Each rewrite, in the order of the original image's pcs.
+    pub rewrites: Vec<Rewrite>,
+    /// Per program (0 the image, `k + 1` its tail `k`) and new pc, the pc
+    /// it came from (a rewritten sequence's slots: the sequence's first);
+    /// empty for a program left as it was.
+    pub origins: Vec<Vec<usize>>,
+}
+
+impl Report {
+    /// The original pc of slot `pc` of program `program` (0 the image,
+    /// `k + 1` tail `k`).
+    pub fn origin(&self, program: usize, pc: usize) -> usize {
+        self.origins
+            .get(program)
+            .and_then(|o| o.get(pc))
+            .copied()
+            .unwrap_or(pc)
+    }
+}
+
+/// One replaced sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    /// Program: 0 the image, `k + 1` its tail `k`.
+    pub program: usize,
+    /// First pc of the sequence in the original program.
+    pub pc: usize,
+    pub old_len: usize,
+    pub new_len: usize,
+    pub what: &'static str,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "optimize: {} slots -> {} ({} rewrites)",
+            self.before,
+            self.after,
+            self.rewrites.len()
+        )?;
+        for r in &self.rewrites {
+            let prog = if r.program == 0 {
+                String::new()
+            } else {
+                format!("tail {} ", r.program - 1)
+            };
+            writeln!(
+                f,
+                "  {prog}pc {}: {} ({} -> {} instructions)",
+                r.pc, r.what, r.old_len, r.new_len
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The image rewritten (its tail programs too), and what changed. An image
+/// the rewrite cannot analyze (an undecodable slot, a jump out of range) is
+/// returned unchanged.
+pub fn optimize(image: &Image) -> (Image, Report) {
+    let mut out = image.clone();
+    let mut report = Report::default();
+    let mut one = |program: usize,
+                   insns: &mut Vec<Insn>,
+                   functions: &mut Vec<Function>,
+                   relocations: &mut Vec<Relocation>| {
+        report.before += insns.len();
+        let starts: Vec<usize> = functions.iter().map(|f| f.pc).collect();
+        let mut origin = Vec::new();
+        if let Some(done) = rewrite(insns, &starts, image.prologue_len, image.abi) {
+            origin = done.origin;
+            for f in functions.iter_mut() {
+                let end = done.map[f.pc + f.len];
+                f.pc = done.map[f.pc];
+                f.len = end - f.pc;
+            }
+            for r in relocations.iter_mut() {
+                r.pc = done.map[r.pc];
+                if let Target::Call { pc, .. } = &mut r.target {
+                    *pc = done.map[*pc];
+                }
+            }
+            *insns = done.insns;
+            report
+                .rewrites
+                .extend(done.rewrites.into_iter().map(|r| Rewrite { program, ..r }));
+        }
+        report.after += insns.len();
+        report.origins.push(origin);
+    };
+    one(0, &mut out.insns, &mut out.functions, &mut out.relocations);
+    for (k, t) in out.tails.iter_mut().enumerate() {
+        one(k + 1, &mut t.insns, &mut t.functions, &mut t.relocations);
+    }
+    (out, report)
+}
+
+const R0: u16 = 1;
+const R1_9: u16 = 0b11_1111_1110;
+const R0_5: u16 = 0b11_1111;
+const R0_9: u16 = 0b11_1111_1111;
+const R10: u8 = 10;
+
+struct Done {
+    insns: Vec<Insn>,
+    /// Old pc -> new pc (one past the end included).
+    map: Vec<usize>,
+    /// New pc -> old pc.
+    origin: Vec<usize>,
+    rewrites: Vec<Rewrite>,
+}
+
+/// A replacement: old slots `start..end` become `with`.
+struct Patch {
+    start: usize,
+    end: usize,
+    with: Vec<Insn>,
+    what: &'static str,
+}
+
+/// The decoded program and the facts the rewrites need.
+struct Code<'a> {
+    insns: &'a [Insn],
+    defs: Vec<Option<&'static OpDef>>,
+    /// Function entries, sorted (pc 0 first).
+    starts: Vec<usize>,
+    /// Function (index into `starts`) of each slot.
+    func_of: Vec<usize>,
+    /// A jump or call lands here, or a function starts here.
+    leader: Vec<bool>,
+    /// Registers that may be read from each pc on (before it executes).
+    live: Vec<u16>,
+    /// Region each register points into before each pc executes.
+    kinds: Vec<Option<[Ptr; 11]>>,
+    abi: Abi,
+}
+
+fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> Option<Done> {
+    let code = Code::new(insns, starts, abi)?;
+    let mut patches = Vec::new();
+    let mut pc = prologue_len;
+    while pc < insns.len() {
+        if let Some(p) = code.copy_run(pc).or_else(|| code.assembled_load(pc)) {
+            pc = p.end;
+            patches.push(p);
+        } else {
+            pc += 1;
+        }
+    }
+    if patches.is_empty() {
+        return None;
+    }
+    // Lay out: each patch's slots replaced, then every branch re-aimed.
+    let n = insns.len();
+    let mut map = vec![0usize; n + 1];
+    let mut out = Vec::with_capacity(n);
+    let mut origin = Vec::with_capacity(n);
+    let mut rewrites = Vec::new();
+    let mut next = patches.iter().peekable();
+    let mut pc = 0;
+    while pc < n {
+        if let Some(p) = next.next_if(|p| p.start == pc) {
+            for slot in &mut map[p.start..p.end] {
+                *slot = out.len();
+            }
+            rewrites.push(Rewrite {
+                program: 0,
+                pc,
+                old_len: p.end - p.start,
+                new_len: p.with.len(),
+                what: p.what,
+            });
+            out.extend_from_slice(&p.with);
+            origin.extend(std::iter::repeat_n((pc, false), p.with.len()));
+            pc = p.end;
+        } else {
+            map[pc] = out.len();
+            out.push(insns[pc]);
+            origin.push((pc, true));
+            pc += 1;
+        }
+    }
+    map[n] = out.len();
+    for (new_pc, &(old, kept)) in origin.iter().enumerate() {
+        if !kept {
+            continue;
+        }
+        let Some(def) = code.defs[old] else { continue };
+        let Some(off) = branch_offset(def.kind, &insns[old]) else {
+            continue;
+        };
+        let target = map[usize::try_from(old as i64 + 1 + off).ok()?];
+        let rel = target as i64 - new_pc as i64 - 1;
+        match def.kind {
+            Kind::Jmp { .. } | Kind::Ja => out[new_pc].off = i16::try_from(rel).ok()?,
+            _ => out[new_pc].imm = i32::try_from(rel).ok()?,
+        }
+    }
+    Some(Done {
+        insns: out,
+        map,
+        origin: origin.into_iter().map(|(pc, _)| pc).collect(),
+        rewrites,
+    })
+}
+
+/// Where a register points: a region of the device's address map and a
+/// constant offset from where the value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ptr {
+    Unknown,
+    At(Region, i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Region {
+    Ctx,
+    Packet,
+    Stack,
+    MapValue,
+}
+
+/// Past this much constant offset a pointer is no longer trusted to stay in
+/// its region (regions are `0x1000_0000` apart).
+const DRIFT: i64 = 0x1_0000;
+
+fn region_of_constant(v: u64) -> Ptr {
+    let r = if (contract::CTX_BASE..contract::PKT_BASE).contains(&v) {
+        Region::Ctx
+    } else if (contract::PKT_BASE..contract::STACK_BASE).contains(&v) {
+        Region::Packet
+    } else if (contract::STACK_BASE..contract::MAP_BASE).contains(&v) {
+        Region::Stack
+    } else if (contract::MAP_BASE
+        ..contract::MAP_BASE + contract::MAX_MAPS as u64 * contract::MAP_STRIDE)
+        .contains(&v)
+    {
+        Region::MapValue
+    } else {
+        return Ptr::Unknown;
+    };
+    Ptr::At(r, 0)
+}
+
+fn bit(r: u8) -> u16 {
+    1u16 << r
+}
+
+impl<'a> Code<'a> {
+    fn new(insns: &'a [Insn], starts: &[usize], abi: Abi) -> Option<Code<'a>> {
+        let n = insns.len();
+        let mut defs = vec![None; n];
+        let mut pc = 0;
+        while pc < n {
+            let def = isa().decode(&insns[pc]).ok()?;
+            defs[pc] = Some(def);
+            pc += if def.kind == Kind::Lddw { 2 } else { 1 };
+        }
+        if pc != n {
+            return None;
+        }
+        let mut starts: Vec<usize> = starts.to_vec();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut func_of = vec![0usize; n];
+        for (k, &s) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(n);
+            for f in func_of.get_mut(s..end)? {
+                *f = k;
+            }
+        }
+        let mut leader = vec![false; n + 1];
+        for &s in &starts {
+            *leader.get_mut(s)? = true;
+        }
+        for pc in 0..n {
+            let Some(def) = defs[pc] else { continue };
+            if let Some(off) = branch_offset(def.kind, &insns[pc]) {
+                let t = usize::try_from(pc as i64 + 1 + off).ok()?;
+                *leader.get_mut(t)? = true;
+                if def.kind == Kind::CallLocal && !starts.contains(&t) {
+                    return None;
+                }
+            }
+        }
+        let mut code = Code {
+            insns,
+            defs,
+            starts,
+            func_of,
+            leader,
+            live: vec![0; n + 1],
+            kinds: vec![None; n + 1],
+            abi,
+        };
+        code.liveness()?;
+        code.pointers()?;
+        Some(code)
+    }
+
+    fn target(&self, pc: usize) -> Option<usize> {
+        let def = self.defs[pc]?;
+        let off = branch_offset(def.kind, &self.insns[pc])?;
+        usize::try_from(pc as i64 + 1 + off).ok()
+    }
+
+    fn callee(&self, pc: usize) -> Option<usize> {
+        let t = self.target(pc)?;
+        self.starts.iter().position(|&s| s == t)
+    }
+
+    /// Backwards, to a fixed point: the registers each pc may read from
+    /// there on.
+    fn liveness(&mut self) -> Option<()> {
+        let n = self.insns.len();
+        let mut exit_out = vec![0u16; self.starts.len()];
+        loop {
+            let mut changed = false;
+            for pc in (0..n).rev() {
+                let Some(def) = self.defs[pc] else { continue };
+                let i = self.insns[pc];
+                let after = |s: &Self, p: usize| s.live.get(p).copied().unwrap_or(0);
+                let new = match def.kind {
+                    Kind::Exit => R0 | exit_out[self.func_of[pc]],
+                    Kind::Ja | Kind::Ja32 => after(self, self.target(pc)?),
+                    Kind::Jmp { src, .. } => {
+                        let reads = bit(i.dst) | if src == Src::Reg { bit(i.src) } else { 0 };
+                        after(self, pc + 1) | after(self, self.target(pc)?) | reads
+                    }
+                    Kind::CallLocal => {
+                        let out = after(self, pc + 1);
+                        let callee = self.callee(pc)?;
+                        if exit_out[callee] | (out & R0_5) != exit_out[callee] {
+                            exit_out[callee] |= out & R0_5;
+                            changed = true;
+                        }
+                        (out & !R0) | R1_9 | after(self, self.starts[callee])
+                    }
+                    _ => {
+                        let next = if def.kind == Kind::Lddw {
+                            pc + 2
+                        } else {
+                            pc + 1
+                        };
+                        let out = after(self, next);
+                        let r = def.reads();
+                        let reads = (if r.dst { bit(i.dst) } else { 0 })
+                            | (if r.src { bit(i.src) } else { 0 })
+                            | r.fixed;
+                        let writes = match def.writes() {
+                            Writes::None => 0,
+                            Writes::Dst => bit(i.dst),
+                            Writes::Src => bit(i.src),
+                            Writes::R0 => R0,
+                        };
+                        // r10 is always live; a call reads r1..r5.
+                        (out & !writes) | reads
+                    }
+                } & R0_9;
+                if new != self.live[pc] {
+                    self.live[pc] = new;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return Some(());
+            }
+        }
+    }
+
+    /// Forwards, to a fixed point: the region each register points into.
+    fn pointers(&mut self) -> Option<()> {
+        let n = self.insns.len();
+        let mut entry = [Ptr::Unknown; 11];
+        entry[R10 as usize] = Ptr::At(Region::Stack, 0);
+        // Execution starts at pc 0 (the loader's prologue, which sets r1
+        // and r10); a subprogram starts with r10 its own frame's top.
+        self.kinds[0] = Some([Ptr::Unknown; 11]);
+        let mut work: Vec<usize> = vec![0];
+        let mut steps = 0usize;
+        while let Some(pc) = work.pop() {
+            steps += 1;
+            if steps > 64 * (n + 1) {
+                return None;
+            }
+            let Some(def) = self.defs.get(pc).copied().flatten() else {
+                continue;
+            };
+            let Some(mut st) = self.kinds[pc] else {
+                continue;
+            };
+            let i = self.insns[pc];
+            let mut succ: [Option<usize>; 2] = [Some(pc + 1), None];
+            let mut callee = None;
+            match def.kind {
+                Kind::Alu {
+                    op: AluOp::Mov,
+                    wide: true,
+                    src: Src::Reg,
+                } => st[i.dst as usize] = st[i.src as usize],
+                Kind::Alu {
+                    op: AluOp::Mov,
+                    wide: true,
+                    src: Src::Imm,
+                } => st[i.dst as usize] = region_of_constant(i.imm as i64 as u64),
+                Kind::Alu {
+                    op: op @ (AluOp::Add | AluOp::Sub),
+                    wide: true,
+                    src: Src::Imm,
+                } => {
+                    let d = if op == AluOp::Add {
+                        i.imm as i64
+                    } else {
+                        -(i.imm as i64)
+                    };
+                    st[i.dst as usize] = match st[i.dst as usize] {
+                        Ptr::At(r, o) if (o + d).abs() <= DRIFT => Ptr::At(r, o + d),
+                        _ => Ptr::Unknown,
+                    };
+                }
+                Kind::Lddw => {
+                    let hi = self.insns.get(pc + 1)?.imm as u32 as u64;
+                    st[i.dst as usize] = region_of_constant(hi << 32 | i.imm as u32 as u64);
+                    succ[0] = Some(pc + 2);
+                }
+                Kind::Ldx { .. } => {
+                    let packet = match st[i.src as usize] {
+                        Ptr::At(Region::Ctx, o) => {
+                            let at = o + i.off as i64;
+                            let fields: &[u64] = match self.abi {
+                                Abi::Xdp => &[xdp_md::DATA, xdp_md::DATA_END, xdp_md::DATA_META],
+                                Abi::Tc => &[sk_buff::DATA, sk_buff::DATA_END, sk_buff::DATA_META],
+                                Abi::Sume => &[],
+                            };
+                            fields.iter().any(|&f| f as i64 == at)
+                        }
+                        _ => false,
+                    };
+                    st[i.dst as usize] = if packet {
+                        Ptr::At(Region::Packet, 0)
+                    } else {
+                        Ptr::Unknown
+                    };
+                }
+                Kind::Call | Kind::Callx => {
+                    let lookup = def.kind == Kind::Call
+                        && i.imm as u32 == contract::HELPER_MAP_LOOKUP_ELEM
+                        && self.abi != Abi::Sume;
+                    for r in st.iter_mut().take(6) {
+                        *r = Ptr::Unknown;
+                    }
+                    if lookup {
+                        st[0] = Ptr::At(Region::MapValue, 0);
+                    }
+                }
+                Kind::CallLocal => {
+                    callee = Some(self.target(pc)?);
+                    for r in st.iter_mut().take(6) {
+                        *r = Ptr::Unknown;
+                    }
+                }
+                Kind::Exit => succ = [None, None],
+                Kind::Ja | Kind::Ja32 => succ = [self.target(pc), None],
+                Kind::Jmp { .. } => succ[1] = self.target(pc),
+                _ => match def.writes() {
+                    Writes::None => {}
+                    Writes::Dst => st[i.dst as usize] = Ptr::Unknown,
+                    Writes::Src => st[i.src as usize] = Ptr::Unknown,
+                    Writes::R0 => st[0] = Ptr::Unknown,
+                },
+            }
+            let flows = succ
+                .into_iter()
+                .flatten()
+                .map(|s| (s, st))
+                .chain(callee.map(|c| (c, entry)));
+            for (s, st) in flows {
+                if s >= n {
+                    continue;
+                }
+                let merged = match self.kinds[s] {
+                    None => st,
+                    Some(old) => {
+                        let mut m = old;
+                        for (a, b) in m.iter_mut().zip(st.iter()) {
+                            if *a != *b {
+                                *a = Ptr::Unknown;
+                            }
+                        }
+                        m
+                    }
+                };
+                if self.kinds[s] != Some(merged) {
+                    self.kinds[s] = Some(merged);
+                    work.push(s);
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// No jump lands strictly inside `start..end`, and it stays in one
+    /// function.
+    fn straight(&self, start: usize, end: usize) -> bool {
+        end <= self.insns.len()
+            && (start + 1..end).all(|p| !self.leader[p])
+            && self.func_of[start] == self.func_of[end - 1]
+    }
+
+    fn kind_at(&self, pc: usize, k: Kind) -> bool {
+        self.defs
+            .get(pc)
+            .copied()
+            .flatten()
+            .is_some_and(|d| d.kind == k)
+    }
+
+    /// Rewrite 1: a run of byte-copy pairs starting at `pc`.
+    fn copy_run(&self, pc: usize) -> Option<Patch> {
+        let ldxb = Kind::Ldx {
+            width: Width::B,
+            sx: false,
+        };
+        let stxb = Kind::Stx { width: Width::B };
+        let first = self.insns[pc];
+        let (t, s) = (first.dst, first.src);
+        let second = *self.insns.get(pc + 1)?;
+        if !self.kind_at(pc, ldxb) || !self.kind_at(pc + 1, stxb) || second.src != t {
+            return None;
+        }
+        let d = second.dst;
+        if t == s || t == d || t == R10 {
+            return None;
+        }
+        let delta = second.off as i64 - first.off as i64;
+        let mut offs = Vec::new();
+        let mut p = pc;
+        while self.kind_at(p, ldxb) && self.kind_at(p + 1, stxb) {
+            let (l, st) = (self.insns[p], self.insns[p + 1]);
+            if l.dst != t
+                || l.src != s
+                || st.src != t
+                || st.dst != d
+                || st.off as i64 - l.off as i64 != delta
+                || (p > pc && (self.leader[p] || self.leader[p + 1]))
+                || (p == pc && self.leader[p + 1])
+            {
+                break;
+            }
+            offs.push(l.off as i64);
+            p += 2;
+        }
+        let kinds = self.kinds[pc]?;
+        // The longest prefix whose offsets are distinct and contiguous.
+        for k in (2..=offs.len()).rev() {
+            let mut o = offs[..k].to_vec();
+            o.sort_unstable();
+            if o.windows(2).any(|w| w[1] != w[0] + 1) {
+                continue;
+            }
+            let (lo, len) = (o[0], k as i64);
+            let end = pc + 2 * k;
+            if !self.straight(pc, end) {
+                continue;
+            }
+            let dst_kind = kinds[d as usize];
+            let disjoint = if s == d {
+                lo + len <= lo + delta || lo + delta + len <= lo
+            } else {
+                matches!((kinds[s as usize], dst_kind),
+                    (Ptr::At(a, _), Ptr::At(b, _)) if a != b)
+            };
+            let dies = matches!(dst_kind, Ptr::At(Region::Packet | Region::Stack, _));
+            if !disjoint || !dies {
+                continue;
+            }
+            let mut with = Vec::new();
+            let mut at = lo;
+            while at < lo + len {
+                let w = [Width::DW, Width::W, Width::H, Width::B]
+                    .into_iter()
+                    .find(|w| w.bytes() as i64 <= lo + len - at)?;
+                with.push(build::ldx(w, t, s, i16::try_from(at).ok()?));
+                with.push(build::stx(w, d, t, i16::try_from(at + delta).ok()?));
+                at += w.bytes() as i64;
+            }
+            if self.live[end] & bit(t) != 0 {
+                with.push(build::ldx(Width::B, t, s, i16::try_from(offs[k - 1]).ok()?));
+            }
+            if with.len() < 2 * k {
+                return Some(Patch {
+                    start: pc,
+                    end,
+                    with,
+                    what: "byte copy",
+                });
+            }
+        }
+        None
+    }
+
+    /// Rewrite 2: byte loads assembled by shifts and ors, starting at `pc`.
+    fn assembled_load(&self, pc: usize) -> Option<Patch> {
+        let first = self.insns[pc];
+        let ldxb = Kind::Ldx {
+            width: Width::B,
+            sx: false,
+        };
+        if !self.kind_at(pc, ldxb) || first.dst == first.src {
+            return None;
+        }
+        let base = first.src;
+        // Symbolic values after each instruction of the longest window.
+        let mut sym: [Sym; 11] = std::array::from_fn(|_| Sym::Orig);
+        let mut written = 0u16;
+        let mut loaded: Vec<i64> = Vec::new();
+        let mut states = Vec::new();
+        let mut p = pc;
+        while p < self.insns.len() && (p == pc || !self.leader[p]) {
+            let Some(def) = self.defs[p] else { break };
+            let i = self.insns[p];
+            if i.dst == R10 {
+                break;
+            }
+            let v = match def.kind {
+                Kind::Ldx {
+                    width: Width::B,
+                    sx: false,
+                } if i.src == base && sym[base as usize] == Sym::Orig => {
+                    loaded.push(i.off as i64);
+                    Sym::Bytes(vec![(i.off as i64, 0)])
+                }
+                Kind::Alu {
+                    op: AluOp::Lsh,
+                    wide,
+                    src: Src::Imm,
+                } => sym[i.dst as usize].shifted(i.imm, wide),
+                Kind::Alu {
+                    op: AluOp::Or,
+                    wide,
+                    src: Src::Reg,
+                } => sym[i.dst as usize].or(&sym[i.src as usize], wide),
+                Kind::Alu {
+                    op: AluOp::Mov,
+                    wide,
+                    src: Src::Reg,
+                } => sym[i.src as usize].moved(wide),
+                _ => break,
+            };
+            sym[i.dst as usize] = v;
+            written |= bit(i.dst);
+            p += 1;
+            states.push((sym.clone(), written, loaded.clone()));
+        }
+        for end in (pc + 2..=p).rev() {
+            let (sym, written, loaded) = &states[end - pc - 1];
+            if !self.straight(pc, end) {
+                continue;
+            }
+            let live = self.live[end];
+            let mut outs: Vec<(u8, &Vec<(i64, u32)>)> = Vec::new();
+            let mut ok = true;
+            for r in 0..10u8 {
+                if written & bit(r) == 0 || live & bit(r) == 0 {
+                    continue;
+                }
+                match &sym[r as usize] {
+                    Sym::Bytes(b) => outs.push((r, b)),
+                    _ => ok = false,
+                }
+            }
+            if !ok || outs.is_empty() {
+                continue;
+            }
+            // Every byte loaded is loaded again.
+            let covered = loaded
+                .iter()
+                .all(|o| outs.iter().any(|(_, b)| b.iter().any(|(bo, _)| bo == o)));
+            if !covered {
+                continue;
+            }
+            // The base is read by every load: its own value last.
+            outs.sort_by_key(|(r, _)| *r == base);
+            let busy = outs
+                .iter()
+                .fold(bit(base) | bit(R10), |m, (r, _)| m | bit(*r));
+            let temp = (0..10u8).find(|r| (live | busy) & bit(*r) == 0);
+            let mut with = Vec::new();
+            for (r, bytes) in &outs {
+                match emit_bytes(*r, base, bytes, temp) {
+                    Some(code)
+                        if !(*r == base
+                            && code.len() > 1
+                            && uses_base_after_first(&code, base)) =>
+                    {
+                        with.extend(code)
+                    }
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok && with.len() < end - pc {
+                return Some(Patch {
+                    start: pc,
+                    end,
+                    with,
+                    what: "byte loads assembled into one value",
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Does code after its first instruction read memory through `base`?
+fn uses_base_after_first(code: &[Insn], base: u8) -> bool {
+    code.iter().skip(1).any(|i| {
+        isa()
+            .decode(i)
+            .is_ok_and(|d| matches!(d.kind, Kind::Ldx { .. }) && i.src == base)
+    })
+}
+
+/// A register's value in an assembled-load window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sym {
+    /// What it held before the window.
+    Orig,
+    /// The OR of whole bytes `[base + offset]` shifted left by `shift`
+    /// bits, no two overlapping: every other bit zero.
+    Bytes(Vec<(i64, u32)>),
+    /// Anything else.
+    Other,
+}
+
+impl Sym {
+    fn fits(b: &[(i64, u32)], bits: u32) -> bool {
+        b.iter().all(|&(_, s)| s + 8 <= bits)
+    }
+
+    fn shifted(&self, by: i32, wide: bool) -> Sym {
+        let bits = if wide { 64 } else { 32 };
+        match self {
+            Sym::Bytes(b) if Sym::fits(b, bits) && (0..bits as i32).contains(&by) => {
+                let n: Vec<_> = b.iter().map(|&(o, s)| (o, s + by as u32)).collect();
+                if Sym::fits(&n, bits) {
+                    Sym::Bytes(n)
+                } else {
+                    Sym::Other
+                }
+            }
+            _ => Sym::Other,
+        }
+    }
+
+    fn or(&self, other: &Sym, wide: bool) -> Sym {
+        let bits = if wide { 64 } else { 32 };
+        match (self, other) {
+            (Sym::Bytes(a), Sym::Bytes(b)) if Sym::fits(a, bits) && Sym::fits(b, bits) => {
+                let overlap = a
+                    .iter()
+                    .any(|&(_, sa)| b.iter().any(|&(_, sb)| sa < sb + 8 && sb < sa + 8));
+                if overlap {
+                    Sym::Other
+                } else {
+                    Sym::Bytes(a.iter().chain(b).copied().collect())
+                }
+            }
+            _ => Sym::Other,
+        }
+    }
+
+    fn moved(&self, wide: bool) -> Sym {
+        match self {
+            Sym::Bytes(b) if Sym::fits(b, if wide { 64 } else { 32 }) => self.clone(),
+            _ => Sym::Other,
+        }
+    }
+}
+
+/// Code that loads `bytes` (offsets from `base`, shifts) into `r`: the bytes
+/// must be consecutive in memory and in little- or big-endian order, with a
+/// common extra shift. Up to three loads joined by shifts and ors through
+/// `temp`.
+fn emit_bytes(r: u8, base: u8, bytes: &[(i64, u32)], temp: Option<u8>) -> Option<Vec<Insn>> {
+    let mut b = bytes.to_vec();
+    b.sort_unstable();
+    let n = b.len() as i64;
+    let lo = b[0].0;
+    if b.iter().enumerate().any(|(k, &(o, _))| o != lo + k as i64) || n > 8 {
+        return None;
+    }
+    let shift_of = |k: i64| b[k as usize].1 as i64;
+    let le = (0..n).all(|k| shift_of(k) == shift_of(0) + 8 * k);
+    let be = (0..n).all(|k| shift_of(k) == shift_of(n - 1) + 8 * (n - 1 - k));
+    if !le && !be {
+        return None;
+    }
+    let extra = if le { shift_of(0) } else { shift_of(n - 1) };
+    // Parts: widest first, each a power of two.
+    let mut parts = Vec::new();
+    let mut at = 0;
+    while at < n {
+        let w = [Width::DW, Width::W, Width::H, Width::B]
+            .into_iter()
+            .find(|w| w.bytes() as i64 <= n - at)?;
+        parts.push((at, w));
+        at += w.bytes() as i64;
+    }
+    let mut code = Vec::new();
+    for (k, &(at, w)) in parts.iter().enumerate() {
+        let into = if k == 0 { r } else { temp? };
+        code.push(build::ldx(w, into, base, i16::try_from(lo + at).ok()?));
+        let wb = w.bytes() as i64;
+        if be && wb > 1 {
+            code.push(build::end(Order::Be, (wb * 8) as u8, into));
+        }
+        // Where this part's lowest-addressed byte sits in the value.
+        let sh = if le {
+            extra + 8 * at
+        } else {
+            extra + 8 * (n - at - wb)
+        };
+        if sh > 0 {
+            code.push(build::alu_imm(AluOp::Lsh, true, into, sh as i32));
+        }
+        if k > 0 {
+            code.push(build::alu_reg(AluOp::Or, true, r, into));
+        }
+    }
+    Some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfbpf_vm::asm::assemble;
+
+    fn run(src: &str) -> (Vec<Insn>, Option<Done>) {
+        let insns = assemble(src).expect("assembles");
+        let done = rewrite(&insns, &[0], 0, Abi::Xdp);
+        (insns, done)
+    }
+
+    #[test]
+    fn a_big_endian_mac_address_becomes_two_loads() {
+        let (_, done) = run(
+            "ldxb %r2, [%r1+0]\nlsh %r2, 40\nldxb %r0, [%r1+1]\nlsh %r0, 32\nor %r0, %r2\n\
+             ldxb %r2, [%r1+2]\nlsh %r2, 24\nor %r0, %r2\nldxb %r2, [%r1+3]\nlsh %r2, 16\n\
+             or %r0, %r2\nldxb %r2, [%r1+4]\nlsh %r2, 8\nor %r0, %r2\nldxb %r1, [%r1+5]\n\
+             or %r0, %r1\nexit",
+        );
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns.len(), 7, "{:?}", done.insns);
+        assert_eq!(done.rewrites[0].old_len, 16);
+    }
+
+    #[test]
+    fn live_registers_keep_their_values() {
+        // r1 is read after the sequence: it keeps byte 12, r3 gets the
+        // halfword.
+        let (_, done) = run(
+            "ldxb %r1, [%r6+12]\nldxb %r3, [%r6+13]\nlsh32 %r3, 8\nor32 %r3, %r1\n\
+             add %r0, %r1\nadd %r0, %r3\nexit",
+        );
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns[0], build::ldx(Width::B, 1, 6, 12));
+        assert_eq!(done.insns[1], build::ldx(Width::H, 3, 6, 12));
+        assert_eq!(done.insns.len(), 5);
+        let (_, done) = run(
+            "ldxb %r1, [%r6+12]\nldxb %r3, [%r6+13]\nlsh32 %r3, 8\nor32 %r3, %r1\n\
+             mov %r0, %r3\nexit",
+        );
+        // The move is part of it: r3 is dead after it, r0 gets the value.
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns[0], build::ldx(Width::H, 0, 6, 12));
+        assert_eq!(done.insns.len(), 2);
+    }
+
+    #[test]
+    fn bytes_not_next_to_each_other_stay() {
+        let (_, done) = run(
+            "ldxb %r1, [%r6+12]\nldxb %r3, [%r6+14]\nlsh32 %r3, 8\nor32 %r3, %r1\n\
+             mov %r0, %r3\nexit",
+        );
+        assert!(done.is_none());
+    }
+
+    #[test]
+    fn a_jump_into_the_sequence_blocks_it() {
+        let (_, done) = run(
+            "jeq %r0, 0, +2\nldxb %r1, [%r6+12]\nldxb %r3, [%r6+13]\nlsh32 %r3, 8\n\
+             or32 %r3, %r1\nmov %r0, %r3\nexit",
+        );
+        // The jump lands on the shift: the loads before it alone gain
+        // nothing.
+        assert!(done.is_none());
+    }
+
+    #[test]
+    fn copies_need_regions_that_cannot_overlap() {
+        // Same base, overlapping ranges: a byte-order-dependent copy.
+        let (_, done) = run(
+            "mov %r1, 0x20000000\nldxb %r2, [%r1+0]\nstxb [%r1+1], %r2\nldxb %r2, [%r1+1]\n\
+             stxb [%r1+2], %r2\nmov %r0, 0\nexit",
+        );
+        assert!(done.is_none());
+        // Same base, disjoint: rewritten.
+        let (_, done) = run(
+            "mov %r1, 0x20000000\nldxb %r2, [%r1+0]\nstxb [%r1+8], %r2\nldxb %r2, [%r1+1]\n\
+             stxb [%r1+9], %r2\nmov %r0, 0\nexit",
+        );
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns[1], build::ldx(Width::H, 2, 1, 0));
+        assert_eq!(done.insns[2], build::stx(Width::H, 1, 2, 8));
+        assert_eq!(done.insns.len(), 5);
+        // Unknown bases: refused.
+        let (_, done) = run(
+            "ldxb %r2, [%r1+0]\nstxb [%r3+8], %r2\nldxb %r2, [%r1+1]\nstxb [%r3+9], %r2\n\
+             mov %r0, 0\nexit",
+        );
+        assert!(done.is_none());
+    }
+
+    #[test]
+    fn branches_are_re_aimed_over_a_shorter_sequence() {
+        let (_, done) = run(
+            "jeq %r0, 1, +5\nldxb %r1, [%r6+12]\nldxb %r3, [%r6+13]\nlsh32 %r3, 8\n\
+             or32 %r3, %r1\nmov %r0, %r3\nexit",
+        );
+        let done = done.expect("rewritten");
+        // jeq jumped over 5 slots to the exit; now over 1 (the five
+        // slots after it became `ldxh %r0, [%r6+12]`).
+        assert_eq!(done.insns[0].off, 1);
+        assert_eq!(done.map, vec![0, 1, 1, 1, 1, 1, 2, 3]);
+    }
+}
