@@ -472,6 +472,26 @@ module ebpf_dataplane #(
         end
       end
 
+      // Words of the head packet (the engine's) not arrived for it yet: a
+      // valid bit there is an older retired packet's, which still holds the
+      // word (vm::pipeline::FifoMd::valid goes by the slot's arrivals). The
+      // head has all its words when the slot receiving is a later one, none
+      // when it is an earlier one, arr_q when it is the head.
+      wire [5:0] d_pend = pend_q - qrel_q;
+      wire [5:0] d_head = qhead_q - qrel_q;
+      wire [6:0] h_arr = d_pend > d_head ? qwords[hidx] :
+                         d_pend == d_head ? arr_q : 7'd0;
+      reg [63:0] held;
+      reg [5:0]  hrel;
+      integer hw;
+      always @* begin
+        for (hw = 0; hw < 64; hw = hw + 1) begin
+          hrel = hw[5:0] - qstart[hidx];
+          held[hw] = qhead_q != qtail_q && {1'b0, hrel} >= h_arr &&
+                    {1'b0, hrel} < qwords[hidx];
+        end
+      end
+
       // The egress offer: the oldest retired packet, one to send, ready:
       // all its words in (the slot still receiving is the pending one), or
       // the ones to come each in time for its beat: with A credits, B beats
@@ -551,7 +571,7 @@ module ebpf_dataplane #(
         .pkt_pending_o(),
         /* verilator lint_on PINCONNECTEMPTY */
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
-        .fifo_xfree_i(xfree), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
+        .fifo_xfree_i(xfree), .fifo_held_i(held), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
         .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]), .fifo_valid_o(e_valid),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
