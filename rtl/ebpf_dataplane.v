@@ -425,9 +425,15 @@ module ebpf_dataplane #(
       wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
       wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
       // A packet freed at its verdict stops receiving; a retired one goes on.
-      wire        pend_pop = imm && pend_q == qhead_q;
-      wire [5:0]  pend1 = pend_pop ? pend_q + 6'd1 : pend_q;
-      wire [6:0]  arr1 = pend_pop ? 7'd0 : arr_q;
+      // So does a drop freed in its turn (front_drop) before all its words
+      // came: the rest of its frame is not written (the model's
+      // FifoMd::release of the slot still receiving); then possibly the
+      // drop freed at its verdict, the slot after it.
+      wire        pop_rel = front_drop && pend_q == qrel_q;
+      wire [5:0]  pend_a = pend_q + {5'd0, pop_rel};
+      wire        pop_imm = imm && pend_a == qhead_q;
+      wire [5:0]  pend1 = pend_a + {5'd0, pop_imm};
+      wire [6:0]  arr1 = pop_rel || pop_imm ? 7'd0 : arr_q;
       wire        fresh = push[g] && pend1 == qtail_q;
       wire [63:0] acc1 = fresh ? WORD_COST : acc_q;
       wire        pending = pend1 != qtail1;

@@ -508,6 +508,53 @@ fn map_table_reads_back_in_lockstep() {
     assert_eq!(map_table(&mut c).unwrap(), vec![]);
 }
 
+/// Drops decided from the metadata header alone (frames over 1000 bytes)
+/// between packets to send, under heavy back-pressure: a dropped packet
+/// behind retired ones waits its turn to be freed, still receiving its
+/// words, while the stream is held.
+#[test]
+fn early_drops_behind_held_packets_match_model() {
+    if !clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.c");
+    std::fs::write(
+        &src,
+        "unsigned long long f(unsigned char *md) {\n\
+         \tunsigned int len = md[11] | (md[12] << 8);\n\
+         \treturn len > 1000 ? 0xfff0 : 1;\n}\n",
+    )
+    .unwrap();
+    let img = load_file(&src, &Options::default()).unwrap();
+    let mut frames = Vec::new();
+    for i in 0..48u8 {
+        let len = [1500, 64, 300, 1024][((i / 4 + i) % 4) as usize];
+        frames.push((
+            (i % 4) as usize,
+            frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
+        ));
+    }
+    for (seed, tready) in [(5, tready_random(5, 10)), (6, tready_bursty(6, 128, 20))] {
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap();
+        c.set_tready(Some(tready));
+        let n = run_traffic(&mut c, &frames);
+        check_records(&c);
+        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let lost: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+        let dropped: u64 = es.iter().map(|e| e.dropped).sum();
+        eprintln!(
+            "pattern {seed}: {n} out, {dropped} dropped by the program, {lost} lost at the input"
+        );
+        assert_eq!(
+            n + dropped + lost,
+            frames.len() as u64,
+            "pattern {seed}: {es:?} {ps:?}"
+        );
+    }
+}
+
 /// A map's entries read back by next-key scans (WIDEOP 4, each taking the
 /// RTL's clocks to walk the storage) on both devices in lockstep: the
 /// model's host operations run in the RTL's clocks

@@ -499,7 +499,9 @@ impl FifoMd {
     /// now when it is the only retired slot; otherwise it waits for
     /// [`FifoMd::release`] behind the others (receiving its words meanwhile:
     /// the port delivers a frame whole, and words of a later slot that
-    /// reuse these must not be cleared by its release).
+    /// reuse these must not be cleared by its release). Released before
+    /// all its words came, it stops receiving: the next slot's words come
+    /// next.
     pub fn drop_retired(&mut self) {
         if self.retired.len() == 1 {
             self.release();
