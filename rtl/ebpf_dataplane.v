@@ -425,9 +425,15 @@ module ebpf_dataplane #(
       wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
       wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
       // A packet freed at its verdict stops receiving; a retired one goes on.
-      wire        pend_pop = imm && pend_q == qhead_q;
-      wire [5:0]  pend1 = pend_pop ? pend_q + 6'd1 : pend_q;
-      wire [6:0]  arr1 = pend_pop ? 7'd0 : arr_q;
+      // So does a drop freed in its turn (front_drop) before all its words
+      // came: the rest of its frame is not written (the model's
+      // FifoMd::release of the slot still receiving); then possibly the
+      // drop freed at its verdict, the slot after it.
+      wire        pop_rel = front_drop && pend_q == qrel_q;
+      wire [5:0]  pend_a = pend_q + {5'd0, pop_rel};
+      wire        pop_imm = imm && pend_a == qhead_q;
+      wire [5:0]  pend1 = pend_a + {5'd0, pop_imm};
+      wire [6:0]  arr1 = pop_rel || pop_imm ? 7'd0 : arr_q;
       wire        fresh = push[g] && pend1 == qtail_q;
       wire [63:0] acc1 = fresh ? WORD_COST : acc_q;
       wire        pending = pend1 != qtail1;
@@ -469,6 +475,26 @@ module ebpf_dataplane #(
           rimm = w[5:0] - qstart[hidx];
           xfree[w] = (rel_now && {1'b0, rrel} < qwords[ridx]) ||
                      (imm && {1'b0, rimm} < qwords[hidx]);
+        end
+      end
+
+      // Words of the head packet (the engine's) not arrived for it yet: a
+      // valid bit there is an older retired packet's, which still holds the
+      // word (vm::pipeline::FifoMd::valid goes by the slot's arrivals). The
+      // head has all its words when the slot receiving is a later one, none
+      // when it is an earlier one, arr_q when it is the head.
+      wire [5:0] d_pend = pend_q - qrel_q;
+      wire [5:0] d_head = qhead_q - qrel_q;
+      wire [6:0] h_arr = d_pend > d_head ? qwords[hidx] :
+                         d_pend == d_head ? arr_q : 7'd0;
+      reg [63:0] held;
+      reg [5:0]  hrel;
+      integer hw;
+      always @* begin
+        for (hw = 0; hw < 64; hw = hw + 1) begin
+          hrel = hw[5:0] - qstart[hidx];
+          held[hw] = qhead_q != qtail_q && {1'b0, hrel} >= h_arr &&
+                    {1'b0, hrel} < qwords[hidx];
         end
       end
 
@@ -551,7 +577,7 @@ module ebpf_dataplane #(
         .pkt_pending_o(),
         /* verilator lint_on PINCONNECTEMPTY */
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
-        .fifo_xfree_i(xfree), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
+        .fifo_xfree_i(xfree), .fifo_held_i(held), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
         .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]), .fifo_valid_o(e_valid),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),

@@ -68,6 +68,10 @@ module ebpf_engine #(
   input  wire [255:0] fifo_wr_data_i,
   // FIFO_MD words freed by the data plane (HOLD), and the egress read port
   input  wire [63:0]  fifo_xfree_i,
+  // Words of the head packet that have not arrived for it although their
+  // valid bit is set: an older retired packet still holds them (HOLD: the
+  // data plane; 0 without one). The engine sees them as not valid.
+  input  wire [63:0]  fifo_held_i,
   input  wire [5:0]   fifo_eg_word_i,
   output wire [255:0] fifo_eg_data_o,
   input  wire [5:0]   fifo_eg_hdr_i,
@@ -204,7 +208,9 @@ module ebpf_engine #(
   // Units
   // ------------------------------------------------------------------
   wire [703:0] regs;
-  wire [63:0]  fifo_valid;
+  wire [63:0]  fifo_valid, fifo_valid_raw;
+  // Valid for the head packet: not held by an older retired one.
+  assign fifo_valid = fifo_valid_raw & ~fifo_held_i;
   wire         imem_loaded;
   wire [63:0]  imem_rd;
   wire [31:0]  imem_len;
@@ -323,14 +329,14 @@ module ebpf_engine #(
     .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
     .anew_o(anew), .astore_o(astore));
 
-  assign fifo_valid_o = fifo_valid;
+  assign fifo_valid_o = fifo_valid_raw;
   ebpf_fifo_md #(.LEN_LANE(LEN_LANE)) u_fifo (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
     .rd_addr_i(ring), .rd_data_o(fifo_rd),
     .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
     .free_i(fifo_free && HOLD == 0), .free_start_i(pstart_q), .free_words_i(pwords),
-    .xfree_i(fifo_xfree_i), .valid_o(fifo_valid),
+    .xfree_i(fifo_xfree_i), .valid_o(fifo_valid_raw),
     .eg_word_i(fifo_eg_word_i), .eg_data_o(fifo_eg_data_o),
     .eg_hdr_i(fifo_eg_hdr_i), .eg_len_o(fifo_eg_len_o));
 

@@ -1,7 +1,8 @@
 //! `nfbpf report --quick`: the files it writes, the fields of summary.json,
 //! and figures that follow from the traffic (Wire keeps line rate with four
-//! engines, the program swap and the reloads lose nothing); bad arguments
-//! are named.
+//! engines, the program swap and the reloads lose nothing; with the egress
+//! stream throttled to half its clocks Wire gets what the stream carries
+//! and loses the rest at the input); bad arguments are named.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -105,6 +106,42 @@ fn quick_report_files_and_fields() {
             (r["line_rate_pct"].as_f64().unwrap() - 10.0).abs() < 0.5,
             "{r}"
         );
+    }
+    // The output queues throttled (512 B at line rate, egress tready at
+    // 80 % and 50 % random and 50 % in 64-clock bursts), by function.
+    assert!(md.contains("## Output queues throttled"), "{md}");
+    let thr = j["throttled"].as_array().unwrap();
+    assert_eq!(thr.len(), 4 * 3, "{thr:?}");
+    for r in thr {
+        assert_eq!(r["frame_bytes"], 512, "{r}");
+        let (o, a, d) = (
+            r["offered"].as_u64().unwrap(),
+            r["accepted"].as_u64().unwrap(),
+            r["fifo_drops"].as_u64().unwrap(),
+        );
+        assert_eq!(o, a + d, "{r}");
+    }
+    let throttled = |f: &str, pattern: &str| {
+        thr.iter()
+            .find(|r| r["function"] == f && r["throttle"]["name"] == pattern)
+            .unwrap()
+    };
+    let w512 = find("wire", 512, 4);
+    let p99 = |r: &serde_json::Value| r["latency_p99_ns"].as_f64().unwrap();
+    // Wire keeps line rate unthrottled; at 80 % tready it still loses
+    // nothing, but its packets wait for the stream.
+    assert_eq!(w512["loss"].as_f64().unwrap(), 0.0, "{w512}");
+    let w80 = throttled("wire", "random 80 %");
+    assert_eq!(w80["loss"].as_f64().unwrap(), 0.0, "{w80}");
+    assert!(p99(w80) > p99(w512), "{w80} {w512}");
+    // At 50 % the stream takes 100 M beats/s, 16 a frame: 6.25 Mpps of the
+    // 9.40 offered; the rest is lost at the input, FIFO_MD full.
+    for pattern in ["random 50 %", "bursty 50 %, 64-clock blocks"] {
+        let w = throttled("wire", pattern);
+        let mpps = w["mpps"].as_f64().unwrap();
+        assert!((mpps - 6.25).abs() < 0.3, "{w}");
+        assert!(w["loss"].as_f64().unwrap() > 0.25, "{w}");
+        assert!(p99(w) > 5.0 * p99(w512), "{w}");
     }
     let scen = j["scenarios"].as_array().unwrap();
     assert_eq!(scen.len(), 2);

@@ -54,6 +54,8 @@ static void put(Vebpf_engine* m, const EngIn* i) {
     m->pkt_arg5_i = i->pkt_args[4];
     m->fifo_wr_i = i->fifo_wr;
     m->fifo_wr_word_i = i->fifo_wr_word;
+    // No retired packets without a data plane: nothing is held.
+    m->fifo_held_i = 0;
     for (int k = 0; k < 4; k++) {
         m->fifo_wr_data_i[2 * k] = (uint32_t)i->fifo_wr_data[k];
         m->fifo_wr_data_i[2 * k + 1] = (uint32_t)(i->fifo_wr_data[k] >> 32);

@@ -6,6 +6,9 @@
 //! both devices at once); each goes to both sides at the same clock. A
 //! register access takes clocks on the RTL's AXI4-Lite bus: the model does
 //! the access at the clock the RTL takes it and then steps as many clocks.
+//! The model's host map operations take the RTL's clocks
+//! ([`Device::set_host_clocked`]), so ACK and WIDESTATUS read the same on
+//! both sides in every clock.
 //!
 //! Compared, clock by clock, engine by engine: the cycle record (what each
 //! stage holds, the stall cause, flush, forwarding, bank; the pc and seq of
@@ -23,6 +26,8 @@
 
 use crate::device::RtlDevice;
 use nfbpf_vm::device::{Dest, Device, DeviceConfig, Output};
+/// The seeded egress `tready` patterns (the model's).
+pub use nfbpf_vm::device::{tready_bursty, tready_random};
 use nfbpf_vm::pipeline::{CollectDevice, CycleRecord, EngineClock};
 use nfbpf_vm::regs::{BusError, RegisterBus};
 use nfbpf_vm::trace::Retire;
@@ -41,12 +46,14 @@ const VCD_BEFORE: u64 = 64;
 const VCD_AFTER: u64 = 4;
 
 /// One piece of stimulus, as given to both sides (replayed for the VCD).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Stim {
     Rx(usize, Vec<u8>),
     Steps(u64),
     Read(u32),
     Write(u32, u32),
+    /// The egress `tready` pattern from this clock on.
+    Tready(Option<nfbpf_vm::device::Tready>),
 }
 
 /// A change to the model's records before the comparison (test hook).
@@ -139,7 +146,10 @@ fn differ(a: &EngineClock, b: &EngineClock) -> Option<String> {
 
 impl DevCosim {
     pub fn new(cfg: DeviceConfig) -> Result<Self, String> {
-        let model = Device::new(cfg.clone()).map_err(|e| e.to_string())?;
+        let mut model = Device::new(cfg.clone()).map_err(|e| e.to_string())?;
+        // Host map operations in the RTL's clocks: every ACK and WIDESTATUS
+        // poll reads the same on both sides.
+        model.set_host_clocked(true);
         let mut rtl = RtlDevice::new(cfg.clone()).map_err(|e| e.to_string())?;
         rtl.record(true);
         Ok(DevCosim {
@@ -257,6 +267,7 @@ impl DevCosim {
                 Stim::Write(off, v) => {
                     let _ = r.write32(*off, *v);
                 }
+                Stim::Tready(t) => r.set_tready(t.clone()),
             }
         }
         start(&mut r, &mut tracing)?;
@@ -453,6 +464,7 @@ impl DevCosim {
     /// The same egress `tready` pattern on both sides
     /// ([`nfbpf_vm::device::Device::set_tready`]).
     pub fn set_tready(&mut self, tready: Option<nfbpf_vm::device::Tready>) {
+        self.log.push(Stim::Tready(tready.clone()));
         self.model.set_tready(tready.clone());
         self.rtl.set_tready(tready);
     }
@@ -565,25 +577,4 @@ impl RegisterBus for DevCosim {
             ))),
         }
     }
-}
-
-/// A seeded egress `tready` pattern high in `pct` percent of the clocks,
-/// each clock drawn on its own (a hash of the seed and the clock).
-pub fn tready_random(seed: u64, pct: u64) -> nfbpf_vm::device::Tready {
-    std::sync::Arc::new(move |c| mix(seed, c) % 100 < pct)
-}
-
-/// A seeded bursty egress `tready` pattern: blocks of `burst` clocks, each
-/// wholly high (`pct` percent of them) or wholly low.
-pub fn tready_bursty(seed: u64, burst: u64, pct: u64) -> nfbpf_vm::device::Tready {
-    let burst = burst.max(1);
-    std::sync::Arc::new(move |c| mix(seed, c / burst) % 100 < pct)
-}
-
-/// splitmix64 of `seed` and `x`.
-fn mix(seed: u64, x: u64) -> u64 {
-    let mut z = seed ^ x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

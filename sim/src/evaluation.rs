@@ -21,7 +21,13 @@
 //!   512-byte frames on every port; the loss;
 //! - latency without overload: the four functions at 64 B and 1 Gb/s per
 //!   port; and hXDP's baselines (`xdp_drop`, `firewall`, XDP ABI) at 64 B,
-//!   with each engine's capacity (200 MHz over busy clocks per packet).
+//!   with each engine's capacity (200 MHz over busy clocks per packet);
+//! - the output queues throttled: the four functions at
+//!   [`THROTTLE_BYTES`] on all four ports at line rate with the egress
+//!   stream's `tready` following each pattern of [`THROTTLES`]
+//!   ([`Device::set_tready`]), against the same run unthrottled: what the
+//!   held stream costs in throughput, in frames lost at the input (FIFO_MD
+//!   full while retired packets wait for the stream) and in latency.
 //!
 //! Independent runs go to worker threads (one per core).
 
@@ -31,7 +37,9 @@ use anyhow::{anyhow, bail};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::{Options, load_file};
 use nfbpf_vm::contract::CLOCK_HZ;
-use nfbpf_vm::device::{Dest, Device, DeviceConfig, MAX_ENGINES, PORTS};
+use nfbpf_vm::device::{
+    Dest, Device, DeviceConfig, MAX_ENGINES, PORTS, Tready, tready_bursty, tready_random,
+};
 use nfbpf_vm::pipeline::Stall;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -66,6 +74,9 @@ pub struct Evaluation {
     pub records: Vec<Record>,
     /// 64 B at [`LIGHT_GBPS`] per port: latency without queueing.
     pub light: Vec<Record>,
+    /// Line rate at [`THROTTLE_BYTES`] with the egress throttled, by
+    /// function then pattern ([`THROTTLES`] order).
+    pub throttled: Vec<Throttled>,
     pub scaling: Vec<ScalingRow>,
     pub scenarios: Vec<Scenario>,
     /// How many runs it took.
@@ -168,6 +179,64 @@ pub const BASELINES: [Function; 2] = [
 
 /// Offered load per port of the light-load latency runs, Gb/s.
 pub const LIGHT_GBPS: f64 = 1.0;
+
+/// Frame size of the throttled runs (one of the frame-size runs' sizes, so
+/// the unthrottled run to compare with is among the records): 16 beats of
+/// the 256-bit stream a frame, 75 % of the stream's clocks at line rate on
+/// four ports.
+pub const THROTTLE_BYTES: usize = 512;
+
+/// A pattern of the egress stream's `tready` (the receiver's back-pressure)
+/// for the throttled runs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Throttle {
+    pub name: &'static str,
+    /// Percent of the clocks (or of the blocks) with `tready` high.
+    pub ready_pct: u64,
+    /// 1: each clock drawn on its own; more: blocks of that many clocks,
+    /// each wholly high or low.
+    pub burst_clocks: u64,
+}
+
+/// The throttled runs' patterns (seeded: the same clocks in every run).
+pub const THROTTLES: [Throttle; 3] = [
+    Throttle {
+        name: "random 80 %",
+        ready_pct: 80,
+        burst_clocks: 1,
+    },
+    Throttle {
+        name: "random 50 %",
+        ready_pct: 50,
+        burst_clocks: 1,
+    },
+    Throttle {
+        name: "bursty 50 %, 64-clock blocks",
+        ready_pct: 50,
+        burst_clocks: 64,
+    },
+];
+
+const THROTTLE_SEED: u64 = 7;
+
+impl Throttle {
+    /// The pattern as the device takes it.
+    pub fn tready(&self) -> Tready {
+        if self.burst_clocks <= 1 {
+            tready_random(THROTTLE_SEED, self.ready_pct)
+        } else {
+            tready_bursty(THROTTLE_SEED, self.burst_clocks, self.ready_pct)
+        }
+    }
+}
+
+/// One throttled run: the pattern and what the run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throttled {
+    pub throttle: Throttle,
+    #[serde(flatten)]
+    pub record: Record,
+}
 
 /// Sizes of the frame-size runs.
 const SIZES: [usize; 6] = [64, 128, 256, 512, 1024, 1500];
@@ -394,7 +463,30 @@ fn line_rate_run(
     engines: usize,
     scale: Scale,
 ) -> anyhow::Result<Record> {
-    load_run(progs, f, bytes, engines, scale, sysrun::PORT_GBPS)
+    load_run(progs, f, bytes, engines, scale, sysrun::PORT_GBPS, None)
+}
+
+/// `f` at line rate at [`THROTTLE_BYTES`] with the egress throttled by `t`.
+fn throttled_run(
+    progs: &Programs,
+    f: &Function,
+    engines: usize,
+    scale: Scale,
+    t: Throttle,
+) -> anyhow::Result<Throttled> {
+    let record = load_run(
+        progs,
+        f,
+        THROTTLE_BYTES,
+        engines,
+        scale,
+        sysrun::PORT_GBPS,
+        Some(t.tready()),
+    )?;
+    Ok(Throttled {
+        throttle: t,
+        record,
+    })
 }
 
 /// `f` at 64 B, `LIGHT_GBPS` per port (a quarter of the frames: they are
@@ -410,10 +502,11 @@ fn light_run(
         measure: scale.measure / 4,
         ..scale
     };
-    load_run(progs, f, 64, engines, scale, LIGHT_GBPS)
+    load_run(progs, f, 64, engines, scale, LIGHT_GBPS, None)
 }
 
-/// `f` on all four ports at `bytes` and `gbps` per port.
+/// `f` on all four ports at `bytes` and `gbps` per port, the egress stream
+/// throttled by `tready` if given.
 fn load_run(
     progs: &Programs,
     f: &Function,
@@ -421,8 +514,10 @@ fn load_run(
     engines: usize,
     scale: Scale,
     gbps: f64,
+    tready: Option<Tready>,
 ) -> anyhow::Result<Record> {
     let mut dev = device_for(progs, f, engines)?;
+    dev.set_tready(tready);
     let all: Vec<u32> = (0..PORTS as u32).collect();
     let t0 = std::time::Instant::now();
     let st = sysrun::run(
@@ -684,6 +779,13 @@ enum Job {
         f: usize,
         engines: usize,
     },
+    /// Line rate at [`THROTTLE_BYTES`], the egress throttled by
+    /// `THROTTLES[t]`.
+    Throttled {
+        f: usize,
+        t: usize,
+        engines: usize,
+    },
     Switch,
     Reload,
 }
@@ -691,6 +793,7 @@ enum Job {
 enum Done {
     Rec(Record),
     Light(Record),
+    Throttled(Box<Throttled>),
     Scen(Scenario),
 }
 
@@ -721,6 +824,10 @@ fn run_jobs(
                         }
                         Job::Light { f, engines } => {
                             light_run(progs, &FUNCTIONS[f], engines, scale).map(Done::Light)
+                        }
+                        Job::Throttled { f, t, engines } => {
+                            throttled_run(progs, &FUNCTIONS[f], engines, scale, THROTTLES[t])
+                                .map(|r| Done::Throttled(Box::new(r)))
                         }
                         Job::Switch => serverless_switch(progs, engines, scale).map(Done::Scen),
                         Job::Reload => zero_downtime(progs, engines, scale).map(Done::Scen),
@@ -811,6 +918,15 @@ pub fn evaluate(
             engines: plan.engines,
         });
     }
+    for f in 0..FUNCTIONS.len() {
+        for t in 0..THROTTLES.len() {
+            jobs.push(Job::Throttled {
+                f,
+                t,
+                engines: plan.engines,
+            });
+        }
+    }
     let threads = plan.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -821,10 +937,12 @@ pub fn evaluate(
     let mut records = Vec::new();
     let mut scenarios = Vec::new();
     let mut light = Vec::new();
+    let mut throttled = Vec::new();
     for d in done {
         match d {
             Done::Rec(r) => records.push(r),
             Done::Light(r) => light.push(r),
+            Done::Throttled(r) => throttled.push(*r),
             Done::Scen(s) => scenarios.push(s),
         }
     }
@@ -866,10 +984,17 @@ pub fn evaluate(
         })
         .collect();
     light.sort_by_key(|r| FUNCTIONS.iter().position(|f| f.name == r.function));
+    throttled.sort_by_key(|r| {
+        (
+            FUNCTIONS.iter().position(|f| f.name == r.record.function),
+            THROTTLES.iter().position(|t| t.name == r.throttle.name),
+        )
+    });
     Ok(Evaluation {
         scale,
         records,
         light,
+        throttled,
         scaling,
         scenarios,
         runs,

@@ -8,7 +8,8 @@ use super::plot::{Chart, Series, Style, Ticks, write_figure};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use nfbpf_sim::evaluation::{
-    BASELINES, BINS, FUNCTIONS, LIGHT_GBPS, Plan, Record, Scale, ScalingRow, Scenario, evaluate,
+    BASELINES, BINS, FUNCTIONS, LIGHT_GBPS, Plan, Record, Scale, ScalingRow, Scenario,
+    THROTTLE_BYTES, Throttled, evaluate,
 };
 use nfbpf_vm::contract::CLOCK_HZ;
 use nfbpf_vm::device::PORTS;
@@ -85,6 +86,8 @@ struct Summary<'a> {
     records: &'a [Record],
     /// 64 B at 1 Gb/s per port: latency without queueing.
     light_load: &'a [Record],
+    /// Line rate with the egress stream's tready throttled.
+    throttled: &'a [Throttled],
     scaling: &'a [ScalingRow],
     scenarios: &'a [Scenario],
     elapsed_s: f64,
@@ -118,6 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let md = summary_md(
         &ev.records,
         &ev.light,
+        &ev.throttled,
         &ev.scaling,
         &ev.scenarios,
         a.engines,
@@ -137,6 +141,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         frames_per_port_warmup: scale.warmup,
         records: &ev.records,
         light_load: &ev.light,
+        throttled: &ev.throttled,
         scaling: &ev.scaling,
         scenarios: &ev.scenarios,
         elapsed_s: elapsed,
@@ -156,6 +161,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 fn summary_md(
     records: &[Record],
     light: &[Record],
+    throttled: &[Throttled],
     rows: &[ScalingRow],
     scenarios: &[Scenario],
     engines: usize,
@@ -273,6 +279,7 @@ fn summary_md(
         "\n## Latency at light load (64 B, {LIGHT_GBPS} Gb/s per port, {engines} engines)\n"
     );
     s.push_str(&table(&light.iter().collect::<Vec<_>>()));
+    s.push_str(&throttled_md(records, throttled, engines));
     let _ = writeln!(
         s,
         "\n## Engine capacity (64 B, {engines} engines)\n\nPackets one engine serves per second when packets always wait: 200 MHz over its busy clocks per packet (helper and arbiter waits included).\n\n| function | busy clocks/packet | Mpps per engine | CPI | core CPI |\n|---|---:|---:|---:|---:|"
@@ -381,6 +388,40 @@ fn summary_md(
         "- Model at least 5x faster than the Verilated RTL: `nfbpf bench device` runs both devices on the same traffic in one run. The model's side: {} at {engines} engines over this report's runs.\n\n({elapsed:.1} s of host time; scenario time scaled down 1000x from the published seconds: the switch deadline at 5 ms instead of 5 s in the full run.)",
         speed
     );
+    s
+}
+
+/// The throttled runs against the same runs with `tready` always high.
+fn throttled_md(records: &[Record], throttled: &[Throttled], engines: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n## Output queues throttled ({THROTTLE_BYTES} B, line rate on all 4 ports, {engines} engines)\n\nThe egress stream's `tready` (the receiver's back-pressure) high in the given share of the clocks, drawn clock by clock or in blocks; seeded, the same clocks in every run. A packet keeps its FIFO_MD words until the stream has sent it, so a held stream fills FIFO_MD and frames are lost at the input (`PORTRXDROP`: no engine of the port had room). Latency: first word in to last word taken by the receiver.\n\n| function | tready | Mpps | % line rate | lost at input | p50 ns | p99 ns | max ns |\n|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let line = |s: &mut String, name: &str, pattern: &str, r: &Record| {
+        let _ = writeln!(
+            s,
+            "| {name} | {pattern} | {:.2} | {:.1} | {:.2}% ({} of {}) | {} | {} | {} |",
+            r.mpps,
+            r.line_rate_pct,
+            100.0 * r.loss,
+            r.fifo_drops,
+            r.offered,
+            opt_ns(r.latency_p50_ns),
+            opt_ns(r.latency_p99_ns),
+            opt_ns(r.latency_max_ns)
+        );
+    };
+    for f in &FUNCTIONS {
+        if let Some(r) = records.iter().find(|r| {
+            r.function == f.name && r.frame_bytes == THROTTLE_BYTES && r.engines == engines
+        }) {
+            line(&mut s, f.name, "always (unthrottled)", r);
+        }
+        for t in throttled.iter().filter(|t| t.record.function == f.name) {
+            line(&mut s, f.name, t.throttle.name, &t.record);
+        }
+    }
     s
 }
 

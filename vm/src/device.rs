@@ -52,7 +52,10 @@
 //!   come, first served, the engines of one clock in the rotating step order
 //!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
 //!   wait (`ENGMAPWAIT`).
-//! - Not modeled yet: back-pressure from the TX queues.
+//! - Back-pressure from the TX queues is the egress `tready` above
+//!   ([`tready_random`] and [`tready_bursty`] are seeded patterns): a
+//!   stream held longer keeps retired packets' FIFO_MD words longer, and
+//!   what no engine can then take is dropped at the input (`rx_dropped`).
 //!
 //! The register map is [`crate::regs`]; programs are written into the idle
 //! bank and become active on `FLIP`, at each engine's next packet boundary.
@@ -154,6 +157,27 @@ struct Egress {
 /// see [`Device::set_tready`]): a function of the clock, high infinitely
 /// often.
 pub type Tready = std::sync::Arc<dyn Fn(u64) -> bool + Send + Sync>;
+
+/// A seeded `tready` pattern high in `pct` percent of the clocks, each
+/// clock drawn on its own (a hash of the seed and the clock).
+pub fn tready_random(seed: u64, pct: u64) -> Tready {
+    std::sync::Arc::new(move |c| mix(seed, c) % 100 < pct)
+}
+
+/// A seeded bursty `tready` pattern: blocks of `burst` clocks, each wholly
+/// high (`pct` percent of them) or wholly low.
+pub fn tready_bursty(seed: u64, burst: u64, pct: u64) -> Tready {
+    let burst = burst.max(1);
+    std::sync::Arc::new(move |c| mix(seed, c / burst) % 100 < pct)
+}
+
+/// splitmix64 of `seed` and `x`.
+fn mix(seed: u64, x: u64) -> u64 {
+    let mut z = seed ^ x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
 /// Counters of one engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

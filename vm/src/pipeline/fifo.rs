@@ -18,8 +18,10 @@
 //! ([`FifoMd::drop_retired`]), so that the ring is always freed in order.
 //! Only the queued and running slots reserve their words: a new packet may
 //! be given words a retired one still holds, and each such word arrives
-//! once the egress has released it (words arrive in slot order, so the
-//! retired slot has all its words by then).
+//! once the egress has released it: a word released in a clock reads free
+//! from the next clock on (the RTL's valid bits are registers), so the new
+//! word is valid two clocks after the release at the earliest (words
+//! arrive in slot order, so the retired slot has all its words by then).
 //!
 //! Arrival pacing is exact: a fractional accumulator in units of
 //! bit x Hz. Every cycle the port earns `rate_bps` credits; a word costs
@@ -113,6 +115,10 @@ pub struct FifoMd {
     /// these are a prefix and the slot after them is the one receiving
     /// (found in constant time, not by a scan each clock).
     arrived_prefix: usize,
+    /// Words released since the last port clock ([`FifoMd::release`]): free
+    /// for a word to arrive only from the next port clock on, as the RTL's
+    /// registered valid bits (cleared at the end of the releasing clock).
+    released: u64,
     pacing: Pacing,
     acc: u64,
 }
@@ -128,6 +134,7 @@ impl FifoMd {
             tail: 0,
             used: 0,
             arrived_prefix: 0,
+            released: 0,
             pacing,
             acc: Self::word_cost(pacing),
         }
@@ -237,8 +244,9 @@ impl FifoMd {
     /// (only the queued and running slots' words are reserved at push):
     /// its word waits.
     fn next_word_free(&self) -> bool {
+        let held = self.valid | self.released;
         self.pending_slot()
-            .is_some_and(|s| self.valid & (1 << ((s.start + s.arrived) % FIFO_WORDS)) == 0)
+            .is_some_and(|s| held & (1 << ((s.start + s.arrived) % FIFO_WORDS)) == 0)
     }
 
     /// The next word of the oldest slot still receiving arrives; false when
@@ -270,10 +278,18 @@ impl FifoMd {
         true
     }
 
-    /// One clock of the port: at most one word arrives.
+    /// One clock of the port: at most one word arrives (with
+    /// [`Pacing::Instant`], every word whose ring word was released since).
+    /// Words released before this clock are free from now on.
     #[inline]
     pub fn tick(&mut self) {
+        self.tick_words();
+        self.released = 0;
+    }
+
+    fn tick_words(&mut self) {
         let Pacing::Port { rate_bps, .. } = self.pacing else {
+            while self.arrive_next() {}
             return;
         };
         let cost = Self::word_cost(self.pacing);
@@ -310,15 +326,23 @@ impl FifoMd {
         self.slots.front().is_some_and(|s| s.arrived == s.words)
     }
 
-    /// Are the words holding head-packet bytes `off..off + n` valid?
+    /// Are the words holding head-packet bytes `off..off + n` valid? A word
+    /// of the head's slot is valid once it has arrived for it (its ring
+    /// word's valid bit may still be an older retired packet's, which holds
+    /// the word until its release); a word past the slot by its valid bit.
     #[inline]
     pub fn valid(&self, off: usize, n: usize) -> bool {
         let Some(s) = self.slots.front() else {
             return false;
         };
-        let w0 = (s.start + off / WB) % FIFO_WORDS;
-        let w1 = (s.start + (off + n - 1) / WB) % FIFO_WORDS;
-        self.valid & (1 << w0) != 0 && self.valid & (1 << w1) != 0
+        let ok = |k: usize| {
+            if k < s.words {
+                k < s.arrived
+            } else {
+                self.valid & (1 << ((s.start + k) % FIFO_WORDS)) != 0
+            }
+        };
+        ok(off / WB) && ok((off + n - 1) / WB)
     }
 
     #[inline]
@@ -455,11 +479,15 @@ impl FifoMd {
         self.retired.len()
     }
 
-    /// Free the oldest retired slot's words.
+    /// Free the oldest retired slot's words (a later slot's word may arrive
+    /// into them from the next port clock on, see `released`).
     pub fn release(&mut self) -> bool {
         match self.retired.pop_front() {
             Some(s) => {
                 self.free(&s);
+                for w in 0..s.words {
+                    self.released |= 1 << ((s.start + w) % FIFO_WORDS);
+                }
                 self.removed_at(0);
                 true
             }
@@ -471,7 +499,9 @@ impl FifoMd {
     /// now when it is the only retired slot; otherwise it waits for
     /// [`FifoMd::release`] behind the others (receiving its words meanwhile:
     /// the port delivers a frame whole, and words of a later slot that
-    /// reuse these must not be cleared by its release).
+    /// reuse these must not be cleared by its release). Released before
+    /// all its words came, it stops receiving: the next slot's words come
+    /// next.
     pub fn drop_retired(&mut self) {
         if self.retired.len() == 1 {
             self.release();
