@@ -294,7 +294,7 @@ int ctx_a(struct xdp_md *ctx)
 	p[15] = (__u8)r;
 	p[16] = (__u8)cpu;
 	p[17] = (__u8)(ctx->rx_queue_index + ctx->egress_ifindex);
-	switch (len % 6) {
+	switch ((len + in) % 6) {
 	case 0:
 		if (bpf_xdp_adjust_head(ctx, 14))
 			return XDP_ABORTED;
