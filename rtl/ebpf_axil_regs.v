@@ -8,8 +8,13 @@
 //   between two steps). The response (BVALID) follows in the next clock:
 //   OKAY, SLVERR (write to a read-only register, NUMINST or LOINST past the
 //   bank, FLIP refused because an engine still runs a packet on the idle
-//   bank or a LOINST write was refused for that reason, ABIMODE other than
-//   SUME), DECERR (no register there).
+//   bank or a LOINST write was refused for that reason, an ABIMODE write
+//   that would change the ABI while packets are in the data plane,
+//   vm::device's "change the ABI on an idle device"), DECERR (no register
+//   there).
+// - ABIMODE: bit 0 of the write is the ABI (0 SUME, 1 XDP; abi_o), read
+//   back as written; a write that changes it is taken only when no packet
+//   is queued, running or held for the egress (pkts_in_i low).
 // - Read: AR is taken in one clock; the register is read in the next clock
 //   (the state after the clock the address came in, as the model's read32
 //   between two steps) and RVALID/RDATA follow in the clock after.
@@ -92,7 +97,11 @@ module ebpf_axil_regs #(
   input  wire [4*32-1:0]       port_rxdrop_i,
   input  wire [4*32-1:0]       port_tx_i,
   // output arbiter: engine sending, or 0xf when idle (OUTARBFSMSTATE)
-  input  wire [3:0]            outarb_state_i
+  input  wire [3:0]            outarb_state_i,
+  // ABIMODE: the ABI the data plane runs (0 SUME, 1 XDP), and whether any
+  // packet is inside it (an ABI change is refused then)
+  output reg                   abi_o,
+  input  wire                  pkts_in_i
 );
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
@@ -155,7 +164,7 @@ module ebpf_axil_regs #(
     else if (waddr == REG_NUMINST && wdata > CONTRACT_IMEM_SLOTS) wresp = SLVERR;
     else if (waddr == REG_LOINST && wrptr_q >= IMEM_SLOTS) wresp = SLVERR;
     else if (waddr == REG_FLIP && wdata[0] && flip_refused) wresp = SLVERR;
-    else if (waddr == REG_ABIMODE && wdata[0]) wresp = SLVERR;
+    else if (waddr == REG_ABIMODE && wdata[0] != abi_o && pkts_in_i) wresp = SLVERR;
     else wresp = OKAY;
   end
 
@@ -230,7 +239,7 @@ module ebpf_axil_regs #(
         REG_OUTARBFSMSTATE: rdata = {28'd0, outarb_state_i};
         REG_DEBUG:         rdata = debug_q;
         REG_NUMENGINES:    rdata = ENGINES;
-        REG_ABIMODE:       rdata = 32'd0;
+        REG_ABIMODE:       rdata = {31'd0, abi_o};
         REG_IMEMSLOTS:     rdata = CONTRACT_IMEM_SLOTS;
         REG_BUDGET:        rdata = act_rd;
         REG_CYCLELO:       rdata = cycle_i[31:0];
@@ -266,7 +275,7 @@ module ebpf_axil_regs #(
     if (!rst_ni) begin
       routermode_q <= 32'd0; numinst_q <= 32'd0; hiinst_q <= 32'd0; wrptr_q <= 32'd0;
       debug_q <= 32'd0; engselect_q <= 32'd0; portselect_q <= 32'd0; rdaddr_q <= 32'd0;
-      cyclehi_q <= 32'd0; refused_q <= 1'b0;
+      cyclehi_q <= 32'd0; refused_q <= 1'b0; abi_o <= 1'b0;
       budget_q <= 32'd0; bbud0_q <= 32'd0; bbud1_q <= 32'd0;
       s_axil_bvalid_o <= 1'b0; s_axil_bresp_o <= OKAY;
       rd_pend_q <= 1'b0; raddr_q <= 12'd0;
@@ -296,6 +305,7 @@ module ebpf_axil_regs #(
             end
             REG_FLIP:       if (wdata[0]) refused_q <= 1'b0;
             REG_DEBUG:      debug_q <= wdata;
+            REG_ABIMODE:    abi_o <= wdata[0];
             REG_ENGSELECT:  engselect_q <= wdata;
             REG_RDINSTADDR: rdaddr_q <= wdata;
             REG_PORTSELECT: portselect_q <= wdata;

@@ -1,4 +1,5 @@
-// ebpf_dataplane: the data plane of vm::device::Device in RTL (SUME ABI).
+// ebpf_dataplane: the data plane of vm::device::Device in RTL (SUME and XDP
+// ABIs, ABIMODE).
 //
 // ENGINES (1..16) ebpf_engine cores behind four AXI4-Stream ingress ports,
 // the timer, the per-engine packet queues and FIFO_MD pacing, the verdict
@@ -21,17 +22,25 @@
 // - FIFO_MD pacing: per engine, exactly vm::pipeline::fifo's accumulator
 //   (PORT_RATE credits per clock, WORD_COST per 256-bit word, one word per
 //   clock at most, word 0 of a packet pushed onto an idle port in the next
-//   clock). Word 0 is the 32-byte SUME metadata header built from the slot
-//   (in_port, timestamp sec/nsec of the receive clock, length); word k is
-//   frame beat k-1 from the shadow ring.
+//   clock). SUME ABI: word 0 is the 32-byte SUME metadata header built from
+//   the slot (in_port, timestamp sec/nsec of the receive clock, length);
+//   word k is frame beat k-1 from the shadow ring. XDP ABI (ABIMODE 1):
+//   words 0..7 are the XDP_HEADROOM zero bytes before the frame, word k
+//   frame beat k-8 (vm::abi::Abi::window).
 // - The engine gets its head packet's descriptor as soon as it is free (r1 =
-//   PKT_BASE, the window writable, the stack on).
-// - FIFO_MD pacing charges no credit for word 0 (the header is not on the
-//   wire: it travels in tuser with the first beat); the frame's words follow
-//   at the port's pace (vm::pipeline::fifo's push_framed).
+//   PKT_BASE, SUME, or CTX_BASE, XDP, whose xdp_md ebpf_units serves on the
+//   engine's ext port; the window writable, the stack on).
+// - FIFO_MD pacing charges no credit for the header words (the SUME header
+//   is not on the wire: it travels in tuser with the first beat; nor is the
+//   XDP headroom), one a clock; the frame's words follow at the port's pace
+//   (vm::pipeline::fifo's push_framed).
 // - Verdicts: in the clock an engine takes its verdict (dbg_done_o), out_v_o
-//   pulses with out_kind_o (0 port, 1 flood, 2 host, 3 drop, 4 aborted),
-//   out_port_o and out_bank_o; the counters move at the end of that clock.
+//   pulses with out_kind_o (0 port, 1 flood, 2 host, 3 drop, 4 aborted, 5
+//   redirect to a port), out_port_o and out_bank_o; the counters move at
+//   the end of that clock. SUME reads r0 as vm::abi's SUME verdicts; XDP
+//   reads its low 32 bits as XDP_DROP, XDP_PASS (host), XDP_TX (the input
+//   port), XDP_REDIRECT (the target bpf_redirect set, ebpf_units' redir_*;
+//   none: aborted), anything else aborted (vm::abi::Abi::verdict).
 //   The packet's slot is retired: the engine goes on, the slot keeps its
 //   words (and goes on receiving) until the egress (ebpf_egress, the output
 //   arbiter and the AXI4-Stream master m_axis_*) has sent the frame; a
@@ -168,7 +177,21 @@ module ebpf_dataplane #(
   wire [11:0]            mreg_addr_o;
   wire [31:0]            mreg_wdata_o, mreg_rdata_i;
 
-  localparam [2:0] O_PORT = 3'd0, O_FLOOD = 3'd1, O_HOST = 3'd2, O_DROP = 3'd3, O_ABORT = 3'd4;
+  localparam [2:0] O_PORT = 3'd0, O_FLOOD = 3'd1, O_HOST = 3'd2, O_DROP = 3'd3, O_ABORT = 3'd4,
+                   O_REDIR = 3'd5;
+  // Seam with ebpf_units for the XDP ABI: the running packet's received
+  // length (its xdp_md at the start), each engine's xdp_md.data/data_end
+  // (the frame the egress sends) and redirect target.
+  wire                   abi;        // ABIMODE: 0 SUME, 1 XDP
+  wire [ENGINES*16-1:0]  run_len;
+  wire [ENGINES*32-1:0]  ctx_data, ctx_end;
+  wire [ENGINES-1:0]     redir_v;
+  wire [ENGINES*32-1:0]  redir_port;
+  wire [ENGINES-1:0]     eng_busy;   // packets queued, running or held
+  wire [ENGINES*11-1:0]  eg_off;
+  wire [ENGINES*16-1:0]  eg_xlen;
+  // FIFO_MD words before the frame: the SUME header, or the XDP headroom.
+  wire [6:0]             hdrw = abi ? XDP_HEADROOM[11:5] : 7'd1;
   localparam [63:0] NS_PER_SEC = 64'd1000000000;
 
   // ------------------------------------------------------------------
@@ -215,7 +238,8 @@ module ebpf_dataplane #(
   wire [ENGINES*3-1:0]   eg_kind;
   wire [ENGINES*32-1:0]  eg_port;
   wire [ENGINES*256-1:0] eg_data;
-  wire [5:0]             eg_word, eg_hdr;
+  wire [10:0]            eg_addr;
+  wire [5:0]             eg_hdr;
   wire [3:0]             outarb_state;
 
   wire        imem_wr, imem_flip;
@@ -271,7 +295,7 @@ module ebpf_dataplane #(
         if (!st_act_q[p]) begin
           // First beat: the receive decision.
           flen = s_axis_tuser_i[128*p +: 16];
-          fwords = {1'b0, flen[15:5]} + {11'd0, |flen[4:0]} + 12'd1;
+          fwords = {1'b0, flen[15:5]} + {11'd0, |flen[4:0]} + {5'd0, hdrw};
           mine = (ENGINES[4:0] + 5'd3 - p[4:0]) >> 2;
           found = 1'b0;
           for (k = 0; k < 4; k = k + 1) begin
@@ -287,11 +311,11 @@ module ebpf_dataplane #(
                 sel_eng[p] = ce;
                 sel_len[p] = flen;
                 rx_eng_o[4*p +: 4] = ce[3:0];
-                sel_v[p] = fwords > 12'd1;
-                sel_idx[p] = tail_word[ce*6 +: 6] + 6'd1;
+                sel_v[p] = fwords > {5'd0, hdrw};
+                sel_idx[p] = tail_word[ce*6 +: 6] + hdrw[5:0];
                 st_eng_d[p] = ce[3:0];
-                st_word_d[p] = tail_word[ce*6 +: 6] + 6'd2;
-                st_left_d[p] = fwords - 12'd2;
+                st_word_d[p] = tail_word[ce*6 +: 6] + hdrw[5:0] + 6'd1;
+                st_left_d[p] = fwords - {5'd0, hdrw} - 12'd1;
               end
             end
           end
@@ -343,7 +367,8 @@ module ebpf_dataplane #(
     for (p = 0; p < 4; p = p + 1) begin
       tx_add[p] = 5'd0;
       for (e = 0; e < ENGINES; e = e + 1) begin
-        if (out_v_o[e] && out_kind_o[3*e +: 3] == O_PORT && out_port_o[32*e +: 32] == p)
+        if (out_v_o[e] && (out_kind_o[3*e +: 3] == O_PORT || out_kind_o[3*e +: 3] == O_REDIR) &&
+            out_port_o[32*e +: 32] == p)
           tx_add[p] = tx_add[p] + 5'd1;
         if (out_v_o[e] && out_kind_o[3*e +: 3] == O_FLOOD && (e % 4) != p)
           tx_add[p] = tx_add[p] + 5'd1;
@@ -392,6 +417,8 @@ module ebpf_dataplane #(
       wire [63:0] e_budget = e_bbud != 32'd0 ? {32'd0, e_bbud} : budget_i;
       wire [2:0]  kind;
       reg  [2:0]  qkind [0:31];
+      reg  [10:0] qoff [0:31];     // XDP: the frame's byte offset in its slot
+      reg  [15:0] qxlen [0:31];    // XDP: its length (data_end - data)
       reg  [31:0] qport [0:31];
       reg         qbank [0:31];
       reg  [31:0] qdrop;
@@ -406,13 +433,18 @@ module ebpf_dataplane #(
       // The verdict sends the packet nowhere (drop, abort).
       wire        vd_drop = vd && (kind == O_DROP || kind == O_ABORT);
       wire [15:0] plen = push_len[g*16 +: 16];
-      wire [6:0]  pwords = {1'b0, plen[10:5]} + {6'd0, |plen[4:0]} + 7'd1;
+      wire [6:0]  pwords = {1'b0, plen[10:5]} + {6'd0, |plen[4:0]} + hdrw;
       wire [4:0]  hidx = qhead_q[4:0];
       wire [4:0]  ridx = qrel_q[4:0];
       // Releases: the oldest retired slot (a drop waiting its turn, or a
       // packet whose last beat the egress takes now), and a drop at its
       // verdict when no retired slot is left ahead of it.
       wire        retired = qrel_q != qhead_q;
+      // The running (head) packet has all its words: the slot receiving
+      // words is past it (vm::pipeline::FifoMd::head_complete counts them).
+      wire [5:0]  pend_off = pend_q - qrel_q;
+      wire [5:0]  head_off = qhead_q - qrel_q;
+      wire        head_complete = pend_off > head_off;
       wire        front_drop = retired && qdrop[ridx];
       wire        rel_now = front_drop || eg_rel[g];
       wire [5:0]  qrel_a = qrel_q + {5'd0, rel_now};
@@ -444,9 +476,15 @@ module ebpf_dataplane #(
       wire [15:0] s_len = pnew ? plen : qlen[pend1[4:0]];
       wire [31:0] s_sec = pnew ? sec_n : qsec[pend1[4:0]];
       wire [31:0] s_nsec = pnew ? nsec_n : qnsec[pend1[4:0]];
-      // Word 0 (the header) is not on the wire: it costs no credit.
-      wire        hdr_word = arr1 == 7'd0;
+      // The header words (SUME header, XDP headroom) are not on the wire:
+      // they cost no credit.
+      wire        hdr_word = arr1 < hdrw;
       wire [63:0] e_valid;
+      reg [63:0]  xfree;   // words freed this clock (the block below)
+      // The word's ring slot is free: its valid bit is clear. The bits are
+      // registers, so a word released in a clock is free from the next (the
+      // model's FifoMd keeps the words released since the last port clock
+      // busy).
       wire        a_free = !e_valid[a_word];
       wire        arrive = pending && (hdr_word || acc1 >= WORD_COST) && a_free;
       wire [5:0]  a_word = s_start + arr1[5:0];
@@ -455,7 +493,7 @@ module ebpf_dataplane #(
                         ({224'd0, s_sec} << (8 * MD_TS_SEC)) |
                         ({224'd0, s_nsec} << (8 * MD_TS_NSEC)) |
                         ({240'd0, s_len} << (8 * MD_LENGTH));
-      wire [255:0] a_data = arr1 == 7'd0 ? md : shadow[a_word];
+      wire [255:0] a_data = !hdr_word ? shadow[a_word] : abi ? 256'd0 : md;
       wire [6:0]  arr2 = arrive ? arr1 + 7'd1 : arr1;
       wire        slot_done = arrive && arr2 == s_words;
       // The head descriptor for the engine (the head after this clock).
@@ -463,10 +501,9 @@ module ebpf_dataplane #(
       wire        give = (!dsc_q || vd) && qhead1 != qtail1;
       wire [5:0]  h_start = hnew ? tail_q : qstart[qhead1[4:0]];
       wire [15:0] h_len = hnew ? plen : qlen[qhead1[4:0]];
-      wire [11:0] h_win = h_len[11:0] + SUME_MD_SIZE[11:0];
+      wire [11:0] h_win = h_len[11:0] + (abi ? XDP_HEADROOM[11:0] : SUME_MD_SIZE[11:0]);
 
-      // Words freed this clock (FIFO_MD valid bits).
-      reg [63:0] xfree;
+      // Words freed this clock (FIFO_MD valid bits): xfree, declared above.
       reg [5:0]  rrel, rimm;
       integer w;
       always @* begin
@@ -504,17 +541,22 @@ module ebpf_dataplane #(
       // (the received frame's words) and R words to come, A + (B-2) x
       // PORT_RATE >= R x WORD_COST (vm::pipeline::FifoMd::retired_front_ready).
       wire [6:0]  r_left = qwords[ridx] - arr_q;
-      wire [6:0]  r_beats = qwords[ridx] - 7'd1;
+      wire [6:0]  r_beats = qwords[ridx] - hdrw;
       wire [63:0] r_have = acc_q + {57'd0, r_beats - 7'd2} * PORT_RATE;
       wire [63:0] r_need = {57'd0, r_left} * WORD_COST;
       wire        r_ready = pend_q != qrel_q ||
-                            (arr_q > 7'd1 && r_beats >= 7'd2 && r_have >= r_need);
+                            (arr_q > hdrw && r_beats >= 7'd2 && r_have >= r_need);
       assign eg_avail[g] = retired && !qdrop[ridx] && r_ready;
       assign eg_start[g*6 +: 6] = qstart[ridx];
       assign eg_len[g*16 +: 16] = qlen[ridx];
       assign eg_kind[g*3 +: 3] = qkind[ridx];
       assign eg_port[g*32 +: 32] = qport[ridx];
       assign eg_bank[g] = qbank[ridx];
+      assign eg_off[g*11 +: 11] = qoff[ridx];
+      assign eg_xlen[g*16 +: 16] = qxlen[ridx];
+      assign eng_busy[g] = qtail_q != qrel_q;
+      // The running packet's received length (its slot is the head).
+      assign run_len[g*16 +: 16] = qlen[hidx];
 
       assign free_words[g*7 +: 7] = 7'd64 - used1;
       assign slots_ok[g] = cnt1 < FIFO_MAX_PACKETS[5:0];
@@ -531,8 +573,10 @@ module ebpf_dataplane #(
         end
         if (vd) begin
           qkind[hidx] <= kind;
-          qport[hidx] <= e_r0[31:0];
+          qport[hidx] <= vport;
           qbank[hidx] <= e_bank;
+          qoff[hidx] <= x_off[10:0];
+          qxlen[hidx] <= x_len;
         end
       end
 
@@ -571,14 +615,15 @@ module ebpf_dataplane #(
         .imem_active_o(imem_active[g]), .imem_refused_o(imem_refused[g]),
         .pkt_push_i(give), .pkt_start_i(h_start), .pkt_len_i(h_win),
         .pkt_writable_i(1'b1), .stack_en_i(1'b1),
-        .pkt_arg1_i(PKT_BASE), .pkt_arg2_i(64'd0), .pkt_arg3_i(64'd0),
+        .pkt_arg1_i(abi ? CTX_BASE : PKT_BASE), .pkt_arg2_i(64'd0), .pkt_arg3_i(64'd0),
         .pkt_arg4_i(64'd0), .pkt_arg5_i(64'd0),
         /* verilator lint_off PINCONNECTEMPTY */
         .pkt_pending_o(),
         /* verilator lint_on PINCONNECTEMPTY */
         .fifo_wr_i(arrive), .fifo_wr_word_i(a_word), .fifo_wr_data_i(a_data),
-        .fifo_xfree_i(xfree), .fifo_held_i(held), .fifo_eg_word_i(eg_word), .fifo_eg_data_o(eg_data[g*256 +: 256]),
+        .fifo_xfree_i(xfree), .fifo_held_i(held), .fifo_eg_addr_i(eg_addr), .fifo_eg_data_o(eg_data[g*256 +: 256]),
         .fifo_eg_hdr_i(eg_hdr), .fifo_eg_len_o(eg_mdlen[g*16 +: 16]), .fifo_valid_o(e_valid),
+        .pkt_complete_i(head_complete),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
         .ext_rdata_i(ext_rdata_i[g*64 +: 64]), .ext_rd_fault_i(ext_rd_fault_i[g]),
@@ -611,15 +656,31 @@ module ebpf_dataplane #(
       assign running[g] = e_running;
       assign idle_busy[g] = e_running && e_bank != imem_active[g];
 
-      // The verdict as the SUME ABI reads r0.
-      assign kind = e_fault ? O_ABORT :
-                        e_r0 == SUME_DROP ? O_DROP :
-                        e_r0 == SUME_CONTROLLER ? O_HOST :
-                        e_r0 == SUME_FLOOD ? O_FLOOD :
-                        e_r0 < SUME_DROP ? O_PORT : O_ABORT;
+      // The verdict as the ABI reads r0 (vm::abi::Abi::verdict).
+      wire [2:0]  sume_kind = e_r0 == SUME_DROP ? O_DROP :
+                              e_r0 == SUME_CONTROLLER ? O_HOST :
+                              e_r0 == SUME_FLOOD ? O_FLOOD :
+                              e_r0 < SUME_DROP ? O_PORT : O_ABORT;
+      wire [31:0] xr = e_r0[31:0];
+      wire        rv = redir_v[g];
+      wire [2:0]  xdp_kind = xr == XDP_DROP ? O_DROP :
+                             xr == XDP_PASS ? O_HOST :
+                             xr == XDP_TX ? O_PORT :
+                             xr == XDP_REDIRECT && rv ? O_REDIR : O_ABORT;
+      assign kind = e_fault ? O_ABORT : abi ? xdp_kind : sume_kind;
+      // The port: SUME r0; XDP_TX the input port; a redirect its target.
+      wire [31:0] vport = !abi ? e_r0[31:0] :
+                          xr == XDP_TX ? {24'd0, IN_PORT} : redir_port[g*32 +: 32];
+      // XDP: the frame the egress sends, data..data_end of xdp_md (empty
+      // when they leave the window; vm::device::frame_of).
+      wire [31:0] x_off = ctx_data[g*32 +: 32] - PKT_BASE[31:0];
+      wire [31:0] x_endo = ctx_end[g*32 +: 32] - PKT_BASE[31:0];
+      wire [31:0] x_win = {16'd0, qlen[hidx]} + XDP_HEADROOM;
+      wire        x_ok = x_off <= x_endo && x_endo <= x_win;
+      wire [15:0] x_len = x_ok ? x_endo[15:0] - x_off[15:0] : 16'd0;
       assign out_v_o[g] = e_done;
       assign out_kind_o[g*3 +: 3] = kind;
-      assign out_port_o[g*32 +: 32] = e_r0[31:0];
+      assign out_port_o[g*32 +: 32] = vport;
       assign out_bank_o[g] = e_bank;
 
       // Counters.
@@ -636,7 +697,8 @@ module ebpf_dataplane #(
             n_stall <= n_stall + 32'd1;
           if (e_done) begin
             last_r0 <= e_fault ? 64'd0 : e_r0;
-            if (kind == O_PORT || kind == O_FLOOD || kind == O_HOST) n_out <= n_out + 32'd1;
+            if (kind == O_PORT || kind == O_FLOOD || kind == O_HOST || kind == O_REDIR)
+              n_out <= n_out + 32'd1;
             if (kind == O_DROP) n_drop <= n_drop + 32'd1;
             if (e_fault) begin
               n_faults <= n_faults + 32'd1;
@@ -661,7 +723,8 @@ module ebpf_dataplane #(
       // Unused engine outputs: the retire strobe (verdicts come with
       // dbg_done_o), the upper address bits (FAULTADDR is 32 bits), length
       // bits above an accepted frame's (at most PKT_WINDOW - SUME_MD_SIZE).
-      wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:12], plen[15:11]};
+      wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:12], plen[15:11],
+                         x_off[31:11], x_endo[31:16]};
 
       // ---------------- Debug records (the dbg_* ports) ----------------
       if (DEBUG_RECORDS != 0) begin : g_dbg
@@ -766,7 +829,8 @@ module ebpf_dataplane #(
     .port_rx_i({prx_q[3], prx_q[2], prx_q[1], prx_q[0]}),
     .port_rxdrop_i({prxdrop_q[3], prxdrop_q[2], prxdrop_q[1], prxdrop_q[0]}),
     .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]}),
-    .outarb_state_i(outarb_state)
+    .outarb_state_i(outarb_state),
+    .abi_o(abi), .pkts_in_i(|eng_busy)
   );
 
   // ------------------------------------------------------------------
@@ -775,8 +839,9 @@ module ebpf_dataplane #(
   ebpf_egress #(.ENGINES(ENGINES)) u_egress (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .avail_i(eg_avail), .start_i(eg_start), .len_i(eg_len), .md_len_i(eg_mdlen),
+    .xdp_i(abi), .off_i(eg_off), .xlen_i(eg_xlen),
     .kind_i(eg_kind), .port_i(eg_port), .bank_i(eg_bank),
-    .word_o(eg_word), .hdr_o(eg_hdr), .data_i(eg_data), .rel_o(eg_rel),
+    .addr_o(eg_addr), .hdr_o(eg_hdr), .data_i(eg_data), .rel_o(eg_rel),
     .m_axis_tdata_o(m_axis_tdata_o), .m_axis_tkeep_o(m_axis_tkeep_o),
     .m_axis_tuser_o(m_axis_tuser_o), .m_axis_tlast_o(m_axis_tlast_o),
     .m_axis_tvalid_o(m_axis_tvalid_o), .m_axis_tready_i(m_axis_tready_i),
@@ -787,6 +852,8 @@ module ebpf_dataplane #(
   wire [3:0] arb_state;
   ebpf_units #(.ENGINES(ENGINES)) u_units (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_q), .pkt_start_i(pkt_start_o),
+    .xdp_i(abi), .pkt_len_i(run_len), .ctx_data_o(ctx_data), .ctx_end_o(ctx_end),
+    .redir_v_o(redir_v), .redir_port_o(redir_port),
     .helper_req_i(helper_req_o), .helper_id_i(helper_id_o),
     .helper_arg1_i(helper_arg1_o), .helper_arg2_i(helper_arg2_o),
     .helper_arg3_i(helper_arg3_o), .helper_arg4_i(helper_arg4_o),

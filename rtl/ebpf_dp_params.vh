@@ -29,6 +29,16 @@ localparam [63:0] SUME_DROP = 64'd65520;
 localparam [63:0] SUME_CONTROLLER = 64'd65521;
 // contract::SUME_FLOOD
 localparam [63:0] SUME_FLOOD = 64'd65535;
+// contract::XDP_HEADROOM (ABIMODE 1: bytes before the frame in FIFO_MD)
+localparam [31:0] XDP_HEADROOM = 32'd256;
+// contract::XDP_DROP
+localparam [31:0] XDP_DROP = 32'd1;
+// contract::XDP_PASS
+localparam [31:0] XDP_PASS = 32'd2;
+// contract::XDP_TX
+localparam [31:0] XDP_TX = 32'd3;
+// contract::XDP_REDIRECT
+localparam [31:0] XDP_REDIRECT = 32'd4;
 // regs::DEVICE_ID
 localparam [31:0] DEVICE_ID = 32'd1698844742;
 // regs::DEVICE_VERSION

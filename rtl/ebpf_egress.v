@@ -7,12 +7,15 @@
 // plane keeps a retired packet's words until this module releases them).
 // When the stream is idle the arbiter takes the next engine offering,
 // round-robin from the one after the engine served last; from that clock on
-// the stream takes one beat per clock out of that engine's FIFO_MD (word
-// start + 1 + beat: the SUME metadata header, word 0, is not sent, its facts
-// go in tuser). The frame is as long as the header's length field says when
-// the program left it (md_len_i, read at hdr_o), or empty when that is more
-// than was received (vm::device::frame_of); an empty frame is one beat with
-// tkeep 0., and rel_o pulses for the engine in the clock of the last
+// the stream takes one beat per clock out of that engine's FIFO_MD: 32
+// bytes from ring byte addr_o. SUME ABI (xdp_i low): from word start + 1 +
+// beat (the SUME metadata header, word 0, is not sent, its facts go in
+// tuser); the frame is as long as the header's length field says when the
+// program left it (md_len_i, read at hdr_o), or empty when that is more
+// than was received. XDP ABI: from byte off_i of the slot (xdp_md.data at
+// the verdict, past the headroom as the program left it), xlen_i bytes
+// (data_end - data). (vm::device::frame_of both.) An empty frame is one
+// beat with tkeep 0, and rel_o pulses for the engine in the clock of the last
 // beat (its words are freed at the end of that clock). A beat is taken in
 // clock c and is on the bus, registered, from clock c + 1; tready low holds
 // the bus and the stream (the model the same: vm::device::Device::set_tready).
@@ -35,12 +38,17 @@ module ebpf_egress #(
   input  wire [ENGINES*6-1:0]  start_i,
   input  wire [ENGINES*16-1:0] len_i,     // frame length received
   input  wire [ENGINES*16-1:0] md_len_i,  // length in its header word now
+  // the ABI (0 SUME, 1 XDP) and, XDP, the frame's byte offset in its slot
+  // and its length as xdp_md said at the verdict
+  input  wire                  xdp_i,
+  input  wire [ENGINES*11-1:0] off_i,
+  input  wire [ENGINES*16-1:0] xlen_i,
   input  wire [ENGINES*3-1:0]  kind_i,
   input  wire [ENGINES*32-1:0] port_i,
   input  wire [ENGINES-1:0]    bank_i,
   // FIFO_MD reads (every engine at word_o and hdr_o; this clock's engine's
   // data and header length are used)
-  output reg  [5:0]            word_o,
+  output reg  [10:0]           addr_o,
   output reg  [5:0]            hdr_o,
   input  wire [ENGINES*256-1:0] data_i,
   // release the engine's packet (its last beat was taken this clock)
@@ -57,7 +65,6 @@ module ebpf_egress #(
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
 
-  localparam [31:0] HDR_WORDS = SUME_MD_SIZE / FIFO_WORD_BYTES;
 
   reg        cur_v_q;
   reg  [3:0] cur_e_q, last_q;
@@ -94,14 +101,15 @@ module ebpf_egress #(
     end
     beat = cur_v_q ? beat_q : 6'd0;
     hdr_o = start_i[sel_e*6 +: 6];
-    word_o = start_i[sel_e*6 +: 6] + HDR_WORDS[5:0] + beat;
+    addr_o = {start_i[sel_e*6 +: 6] + beat, 5'd0} +
+             (xdp_i ? off_i[sel_e*11 +: 11] : SUME_MD_SIZE[10:0]);
   end
 
   // What the FIFO_MD reads give (a block of its own: the reads' addresses
   // above do not depend on their data).
   always @* begin
     mdlen = md_len_i[sel_e*16 +: 16];
-    len = mdlen <= len_i[sel_e*16 +: 16] ? mdlen : 16'd0;
+    len = xdp_i ? xlen_i[sel_e*16 +: 16] : mdlen <= len_i[sel_e*16 +: 16] ? mdlen : 16'd0;
     beats = {1'b0, len[10:5]} + {6'd0, |len[4:0]};
     if (beats == 7'd0) beats = 7'd1;
     is_last = {1'b0, beat} + 7'd1 >= beats;

@@ -23,8 +23,8 @@
 //
 // HOLD = 1 (the data plane): a verdict does not free the packet's FIFO_MD
 // words; the data plane frees them (fifo_xfree_i) once its egress stream has
-// sent them (vm::pipeline::Config::hold); fifo_eg_word_i/fifo_eg_data_o read
-// whole words for that stream, fifo_eg_hdr_i/fifo_eg_len_o the frame length
+// sent them (vm::pipeline::Config::hold); fifo_eg_addr_i/fifo_eg_data_o read
+// 32 bytes from any ring byte for that stream, fifo_eg_hdr_i/fifo_eg_len_o the frame length
 // in a header word (byte LEN_LANE).
 //
 // Debug ports give, per clock, the retire record (WB), the stage contents at
@@ -72,11 +72,15 @@ module ebpf_engine #(
   // valid bit is set: an older retired packet still holds them (HOLD: the
   // data plane; 0 without one). The engine sees them as not valid.
   input  wire [63:0]  fifo_held_i,
-  input  wire [5:0]   fifo_eg_word_i,
+  input  wire [10:0]  fifo_eg_addr_i,
   output wire [255:0] fifo_eg_data_o,
   input  wire [5:0]   fifo_eg_hdr_i,
   output wire [15:0]  fifo_eg_len_o,
   output wire [63:0]  fifo_valid_o,
+  // HOLD: the running packet has all its words (the data plane's count; the
+  // valid bits cannot say, as a ring word a retired packet still holds is
+  // valid before the running packet's own word arrives in it)
+  input  wire         pkt_complete_i,
   // external memory (served combinationally by the harness or ebpf_units).
   // The answers (ext_*_i, helper_*_i) may depend combinationally on these
   // requests (a one-clock answer), and the MEM stage block below reads the
@@ -235,7 +239,7 @@ module ebpf_engine #(
       slot_mask[sw] = ({1'b0, srel} < pwords);
     end
   end
-  wire pkt_complete = (fifo_valid & slot_mask) == slot_mask;
+  wire pkt_complete = HOLD != 0 ? pkt_complete_i : (fifo_valid & slot_mask) == slot_mask;
 
   // --- decoders (one per stage that needs instruction facts) ---
   wire [10:0] id_reads;
@@ -337,7 +341,7 @@ module ebpf_engine #(
     .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
     .free_i(fifo_free && HOLD == 0), .free_start_i(pstart_q), .free_words_i(pwords),
     .xfree_i(fifo_xfree_i), .valid_o(fifo_valid_raw),
-    .eg_word_i(fifo_eg_word_i), .eg_data_o(fifo_eg_data_o),
+    .eg_addr_i(fifo_eg_addr_i), .eg_data_o(fifo_eg_data_o),
     .eg_hdr_i(fifo_eg_hdr_i), .eg_len_o(fifo_eg_len_o));
 
   ebpf_stack_ram u_stack (

@@ -6,8 +6,11 @@
 // bytes at any byte address of the ring (an access may span two words and
 // the ring's wrap). free_i clears the valid bits of the slot whose verdict is
 // taken (free_start_i, free_words_i words from there); xfree_i clears more
-// (a data plane with an egress frees slots after their verdict). eg_word_i
-// reads one whole word for the egress stream (eg_data_o, asynchronous), and
+// (a data plane with an egress frees slots after their verdict). eg_addr_i
+// reads 32 bytes from any ring byte for the egress stream (eg_data_o,
+// asynchronous: lane l from the row of eg_addr_i, or the next one for the
+// lanes below its first, rotated to stream order; an XDP frame starts
+// wherever bpf_xdp_adjust_head left it), and
 // eg_len_o the 16-bit field at byte LEN_LANE of word eg_hdr_i (the SUME
 // metadata header's frame length, which the program may have rewritten).
 //
@@ -43,8 +46,8 @@ module ebpf_fifo_md #(
   input  wire [6:0]   free_words_i,
   input  wire [63:0]  xfree_i,
   output wire [63:0]  valid_o,
-  // egress: one whole word
-  input  wire [5:0]   eg_word_i,
+  // egress: 32 bytes from ring byte eg_addr_i (wrapping)
+  input  wire [10:0]  eg_addr_i,
   output wire [255:0] eg_data_o,
   input  wire [5:0]   eg_hdr_i,
   output wire [15:0]  eg_len_o
@@ -69,7 +72,10 @@ module ebpf_fifo_md #(
   wire [63:0]  st_m2   = {56'd0, st_mask_i} << st_lane;
   wire [31:0]  st_lmask = st_m2[31:0] | st_m2[63:32];
 
-  wire [255:0] lanes_rd;
+  wire [255:0] lanes_rd, lanes_eg;
+  wire [4:0]   eg_lane = eg_addr_i[4:0];
+  wire [5:0]   eg_row  = eg_addr_i[10:5];
+  wire [31:0]  eg_next = ~(32'hffffffff << eg_lane);
 
   genvar l;
   generate
@@ -79,7 +85,8 @@ module ebpf_fifo_md #(
       wire [5:0] rrow = rd_row + {5'd0, rd_next[l]};
       wire [5:0] srow = st_row + {5'd0, st_next[l]};
       assign lanes_rd[8*l +: 8] = a_q[rrow] ^ b_q[rrow];
-      assign eg_data_o[8*l +: 8] = a_q[eg_word_i] ^ b_q[eg_word_i];
+      wire [5:0] erow = eg_row + {5'd0, eg_next[l]};
+      assign lanes_eg[8*l +: 8] = a_q[erow] ^ b_q[erow];
       if (l == LEN_LANE || l == LEN_LANE + 1) begin : gen_len
         assign eg_len_o[8*(l-LEN_LANE) +: 8] = a_q[eg_hdr_i] ^ b_q[eg_hdr_i];
       end
@@ -99,6 +106,9 @@ module ebpf_fifo_md #(
       rd_data_o[8*k +: 8] = lanes_rd[8*src_lane +: 8];
     end
   end
+
+  // The egress bytes in stream order: byte k from lane (eg_lane + k) mod 32.
+  assign eg_data_o = (lanes_eg >> {eg_lane, 3'b000}) | (lanes_eg << {5'd0 - eg_lane, 3'b000});
 
   // Words of the slot being freed: (i - start) mod 64 < words.
   reg [63:0] free_mask;

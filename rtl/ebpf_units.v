@@ -26,9 +26,34 @@
 // combinational in the clock it is due, so a one-clock helper is answered
 // in the clock of its request.
 //
-// ext port: the SUME ABI has no context and no map values in the engine's
-// address space, so every ext access faults (as the model's memory does
-// outside its regions). XDP-ABI pointer helpers are not implemented.
+// XDP ABI (xdp_i, ABIMODE 1; vm::units::xdp_helpers as vm::device runs
+// them):
+//   - each engine's struct xdp_md (data, data_end, data_meta,
+//     ingress_ifindex, rx_queue_index, egress_ifindex) is loaded when the
+//     engine starts a packet (pkt_start_i, with its received length
+//     pkt_len_i: data = PKT_BASE + XDP_HEADROOM, data_end = data + length,
+//     data_meta = data, ingress_ifindex = the engine's port e % 4, the
+//     others 0, as vm::abi::Abi::window) and its redirect target cleared;
+//     the engine reads it on its ext port at CTX_BASE (any width wholly
+//     inside the 24 bytes, in the clock of the access); every other ext
+//     access faults, writes to the context included (read-only, as the
+//     model's region). ctx_data_o/ctx_end_o give data and data_end (the
+//     frame the egress sends), redir_v_o/redir_port_o the redirect target.
+//   - bpf_redirect (23): flags 0 sets the target and returns XDP_REDIRECT,
+//     other flags return XDP_ABORTED; get_smp_processor_id (8): the engine;
+//     xdp_get_buff_len (188): data_end - data; xdp_adjust_meta (54) and
+//     xdp_adjust_head (44) and xdp_adjust_tail (65) with the model's bounds
+//     (-EINVAL, -EACCES); r1 other than CTX_BASE is a helper fault. One
+//     clock each (contract::SIMPLE_HELPER_CYCLES). Two cases need the units
+//     to write FIFO_MD, which they cannot reach: xdp_adjust_head with
+//     metadata before data (the model moves it) and xdp_adjust_tail growing
+//     the frame (the model zeroes the bytes it exposes); both are helper
+//     faults here (docs/rtl-dataplane.md, "Not done yet").
+//   - map helpers (1, 2, 3 take keys and values through pointers in XDP),
+//     redirect_map, csum_diff, xdp_load/store_bytes, trace_printk: unknown
+//     helpers here (RtlDevice's FLIP check refuses programs calling them).
+// SUME ABI: no context and no map values in the engine's address space, so
+// every ext access faults (as the model's memory does outside its regions).
 //
 // Host map registers (mreg_*, byte offsets of docs/registers.md; read data
 // combinational): NUMMAP..MAXELEMSMAP (a MAXELEMSMAP write commits the next
@@ -67,10 +92,17 @@ module ebpf_units #(
   input  wire                  clk_i,
   input  wire                  rst_ni,
   input  wire [63:0]           cycle_i,
-  /* verilator lint_off UNUSEDSIGNAL */
-  // No per-packet state in the SUME ABI's units (no redirect target).
+  // an engine starts a packet in this clock, and that packet's received
+  // length (XDP: its xdp_md)
   input  wire [ENGINES-1:0]    pkt_start_i,
-  /* verilator lint_on UNUSEDSIGNAL */
+  input  wire [ENGINES*16-1:0] pkt_len_i,
+  // the ABI (ABIMODE: 0 SUME, 1 XDP)
+  input  wire                  xdp_i,
+  // XDP: each engine's xdp_md.data and data_end, and its redirect target
+  output wire [ENGINES*32-1:0] ctx_data_o,
+  output wire [ENGINES*32-1:0] ctx_end_o,
+  output wire [ENGINES-1:0]    redir_v_o,
+  output wire [ENGINES*32-1:0] redir_port_o,
   // helper ports
   input  wire [ENGINES-1:0]    helper_req_i,
   input  wire [ENGINES*32-1:0] helper_id_i,
@@ -89,13 +121,14 @@ module ebpf_units #(
   // ext ports
   input  wire [ENGINES-1:0]    ext_rd_i,
   input  wire [ENGINES-1:0]    ext_wr_i,
-  /* verilator lint_off UNUSEDSIGNAL */
   input  wire [ENGINES*64-1:0] ext_addr_i,
   input  wire [ENGINES*2-1:0]  ext_width_i,
+  /* verilator lint_off UNUSEDSIGNAL */
+  // Nothing the engines may write is on the ext port yet.
   input  wire [ENGINES*64-1:0] ext_wdata_i,
   /* verilator lint_on UNUSEDSIGNAL */
-  output wire [ENGINES*64-1:0] ext_rdata_o,
-  output wire [ENGINES-1:0]    ext_rd_fault_o,
+  output reg  [ENGINES*64-1:0] ext_rdata_o,
+  output reg  [ENGINES-1:0]    ext_rd_fault_o,
   output wire [ENGINES-1:0]    ext_wr_fault_o,
   // counters and state
   output wire [ENGINES*32-1:0] mapwait_o,
@@ -119,8 +152,31 @@ module ebpf_units #(
   localparam integer BW = 12;
   localparam [EW:0] NE = ENGINES[EW:0];
 
-  assign ext_rdata_o = {(ENGINES*64){1'b0}};
-  assign ext_rd_fault_o = ext_rd_i;
+  // ---- XDP context (xdp_md) and redirect target, per engine ----
+  reg [31:0] cdata_q [0:ENGINES-1];
+  reg [31:0] cend_q  [0:ENGINES-1];
+  reg [31:0] cmeta_q [0:ENGINES-1];
+  reg [31:0] cwin_q  [0:ENGINES-1];   // end of the packet window
+  reg [ENGINES-1:0] rdv_q;
+  reg [31:0] rdp_q   [0:ENGINES-1];
+
+  // ext port: reads of the context (XDP), nothing else.
+  integer x;
+  reg [63:0]  xoff;
+  reg [191:0] xctx;
+  reg [3:0]   xn;
+  always @* begin
+    for (x = 0; x < ENGINES; x = x + 1) begin
+      xoff = ext_addr_i[x*64 +: 64] - CTX_BASE;
+      xn = 4'd1 << ext_width_i[x*2 +: 2];
+      xctx = {32'd0, 32'd0, {30'd0, x[1:0]}, cmeta_q[x], cend_q[x], cdata_q[x]};
+      /* verilator lint_off WIDTH */
+      ext_rd_fault_o[x] = ext_rd_i[x] &&
+                          !(xdp_i && xoff < U_XDP_MD_SIZE && xoff + xn <= U_XDP_MD_SIZE);
+      ext_rdata_o[x*64 +: 64] = xctx >> (8 * xoff[4:0]);
+      /* verilator lint_on WIDTH */
+    end
+  end
   assign ext_wr_fault_o = ext_wr_i;
   assign helper_unwind_o = {ENGINES{1'b0}};
   assign arb_state_o = 4'hf;
@@ -186,7 +242,8 @@ module ebpf_units #(
       id = helper_id_i[e*32 +: 32];
       a1 = helper_arg1_i[e*64 +: 64];
       off = a1 - U_MAP_BASE;
-      is_map[e] = id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE;
+      // By value (SUME) only: XDP's take pointers (not served here).
+      is_map[e] = !xdp_i && (id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE);
       /* verilator lint_off WIDTH */
       hit = off < U_MAX_MAPS * U_MAP_STRIDE && off % U_MAP_STRIDE == 0;
       idx[e] = off / U_MAP_STRIDE;
@@ -285,6 +342,88 @@ module ebpf_units #(
     endcase
   end
 
+  // ---- XDP helpers on the context (vm::units: redirect,
+  // get_smp_processor_id, xdp_get_buff_len, xdp_adjust_meta/head/tail) ----
+  reg [63:0] x_ret_e [0:ENGINES-1];
+  reg        x_flt_e [0:ENGINES-1];
+  reg        x_set   [0:ENGINES-1];   // the context changes (x_data..x_meta)
+  reg [31:0] x_data  [0:ENGINES-1];
+  reg [31:0] x_end   [0:ENGINES-1];
+  reg [31:0] x_meta  [0:ENGINES-1];
+  reg        x_rdir  [0:ENGINES-1];   // bpf_redirect sets the target
+  reg [31:0] hx_id;
+  reg [63:0] hx_a1, hx_a2, hx_delta, hx_d, hx_e, hx_m, hx_new, hx_ml, hx_lo;
+  reg        hx_ctx;
+  integer    h;
+  /* verilator lint_off WIDTH */
+  always @* begin
+    for (h = 0; h < ENGINES; h = h + 1) begin
+      hx_id = helper_id_i[h*32 +: 32];
+      hx_a1 = helper_arg1_i[h*64 +: 64];
+      hx_a2 = helper_arg2_i[h*64 +: 64];
+      hx_delta = {{32{hx_a2[31]}}, hx_a2[31:0]};
+      hx_d = {32'd0, cdata_q[h]};
+      hx_e = {32'd0, cend_q[h]};
+      hx_m = {32'd0, cmeta_q[h]};
+      hx_lo = PKT_BASE + U_XDP_FRAME_BYTES;
+      hx_ml = hx_d > hx_m ? hx_d - hx_m : 64'd0;
+      hx_new = 64'd0;
+      hx_ctx = hx_a1 == CTX_BASE;
+      x_ret_e[h] = 64'd0;
+      x_flt_e[h] = 1'b0;
+      x_set[h] = 1'b0;
+      x_rdir[h] = 1'b0;
+      x_data[h] = cdata_q[h];
+      x_end[h] = cend_q[h];
+      x_meta[h] = cmeta_q[h];
+      if (hx_id == U_H_REDIRECT) begin
+        x_rdir[h] = hx_a2 == 64'd0;
+        x_ret_e[h] = hx_a2 == 64'd0 ? U_XDP_REDIRECT : U_XDP_ABORTED;
+      end else if (hx_id == U_H_SMP_ID) begin
+        x_ret_e[h] = {32'd0, h};
+      end else if (!hx_ctx) begin
+        x_flt_e[h] = 1'b1;
+      end else if (hx_id == U_H_BUFF_LEN) begin
+        x_ret_e[h] = hx_e - hx_d;
+      end else if (hx_id == U_H_ADJUST_META) begin
+        hx_new = hx_m + hx_delta;
+        if ($signed(hx_new) < $signed(hx_lo) || $signed(hx_new) > $signed(hx_d))
+          x_ret_e[h] = -U_EINVAL;
+        else if (hx_d[1:0] != hx_new[1:0])
+          x_ret_e[h] = -U_EACCES;
+        else begin
+          x_set[h] = 1'b1;
+          x_meta[h] = hx_new[31:0];
+        end
+      end else if (hx_id == U_H_ADJUST_HEAD) begin
+        hx_new = hx_d + hx_delta;
+        if ($signed(hx_new - hx_ml) < $signed(hx_lo) ||
+            $signed(hx_new) > $signed(hx_e - U_ETH_HLEN))
+          x_ret_e[h] = -U_EINVAL;
+        else if (hx_ml != 64'd0)
+          x_flt_e[h] = 1'b1;   // the metadata would move: FIFO_MD writes
+        else begin
+          x_set[h] = 1'b1;
+          x_data[h] = hx_new[31:0];
+          x_meta[h] = hx_m[31:0] + hx_delta[31:0];
+        end
+      end else begin
+        // xdp_adjust_tail
+        hx_new = hx_e + hx_delta;
+        if ($signed(hx_new) > $signed({32'd0, cwin_q[h]}) ||
+            $signed(hx_new) < $signed(hx_d + U_ETH_HLEN))
+          x_ret_e[h] = -U_EINVAL;
+        else if ($signed(hx_delta) > 0)
+          x_flt_e[h] = 1'b1;   // the exposed bytes would be zeroed: FIFO_MD writes
+        else begin
+          x_set[h] = 1'b1;
+          x_end[h] = hx_new[31:0];
+        end
+      end
+    end
+  end
+  /* verilator lint_on WIDTH */
+
   // ---- answers, timers, PRNG ----
   reg [ENGINES-1:0] ack_now;
   reg [63:0]        imm_ret [0:ENGINES-1];
@@ -321,6 +460,13 @@ module ebpf_units #(
       end else if (aid == U_H_KTIME) begin
         cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = cycle_i * U_NS_PER_CYCLE;
+      end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
+                             aid == U_H_ADJUST_META || aid == U_H_ADJUST_HEAD ||
+                             aid == U_H_ADJUST_TAIL)) begin
+        cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
+        imm_ret[ei] = x_ret_e[ei];
+        imm_flt[ei] = x_flt_e[ei];
+        imm_code[ei] = FAULT_HELPER;
       end else if (aid == U_H_PRANDOM) begin
         cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
         if (is_new[ei]) begin
@@ -365,6 +511,39 @@ module ebpf_units #(
   generate
     for (g = 0; g < ENGINES; g = g + 1) begin : g_eng
       assign mapwait_o[g*32 +: 32] = wait_q[g];
+      assign ctx_data_o[g*32 +: 32] = cdata_q[g];
+      assign ctx_end_o[g*32 +: 32] = cend_q[g];
+      assign redir_v_o[g] = rdv_q[g];
+      assign redir_port_o[g*32 +: 32] = rdp_q[g];
+      // A helper of this engine's call that changes the context or target.
+      wire xcall = xdp_i && is_new[g] && !imm_flt[g] &&
+                   (helper_id_i[g*32 +: 32] == U_H_ADJUST_META ||
+                    helper_id_i[g*32 +: 32] == U_H_ADJUST_HEAD ||
+                    helper_id_i[g*32 +: 32] == U_H_ADJUST_TAIL ||
+                    helper_id_i[g*32 +: 32] == U_H_REDIRECT);
+      wire [31:0] plen32 = {16'd0, pkt_len_i[g*16 +: 16]};
+      always @(posedge clk_i) begin
+        if (!rst_ni) begin
+          cdata_q[g] <= 32'd0; cend_q[g] <= 32'd0; cmeta_q[g] <= 32'd0; cwin_q[g] <= 32'd0;
+          rdv_q[g] <= 1'b0; rdp_q[g] <= 32'd0;
+        end else if (pkt_start_i[g]) begin
+          cdata_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM;
+          cend_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
+          cmeta_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM;
+          cwin_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
+          rdv_q[g] <= 1'b0;
+        end else if (xcall) begin
+          if (x_set[g]) begin
+            cdata_q[g] <= x_data[g];
+            cend_q[g] <= x_end[g];
+            cmeta_q[g] <= x_meta[g];
+          end
+          if (x_rdir[g]) begin
+            rdv_q[g] <= 1'b1;
+            rdp_q[g] <= helper_arg1_i[g*64 +: 32];
+          end
+        end
+      end
       always @(posedge clk_i) begin
         if (!rst_ni) begin
           act_q[g] <= 1'b0;

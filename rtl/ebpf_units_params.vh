@@ -67,6 +67,44 @@ localparam integer U_H_PRANDOM = 7;
 localparam integer U_NS_PER_CYCLE = 5;
 // units::DEFAULT_SEED
 localparam integer U_PRNG_SEED = 625341585;
+// contract::HELPER_REDIRECT
+localparam integer U_H_REDIRECT = 23;
+// contract::HELPER_GET_SMP_PROCESSOR_ID
+localparam integer U_H_SMP_ID = 8;
+// contract::HELPER_XDP_ADJUST_HEAD
+localparam integer U_H_ADJUST_HEAD = 44;
+// contract::HELPER_XDP_ADJUST_TAIL
+localparam integer U_H_ADJUST_TAIL = 65;
+// contract::HELPER_XDP_ADJUST_META
+localparam integer U_H_ADJUST_META = 54;
+// contract::HELPER_XDP_GET_BUFF_LEN
+localparam integer U_H_BUFF_LEN = 188;
+// contract::XDP_ABORTED
+localparam integer U_XDP_ABORTED = 0;
+// contract::XDP_REDIRECT
+localparam integer U_XDP_REDIRECT = 4;
+// contract::XDP_HEADROOM
+localparam integer U_XDP_HEADROOM = 256;
+// contract::XDP_MD_SIZE
+localparam integer U_XDP_MD_SIZE = 24;
+// contract::XDP_FRAME_BYTES
+localparam integer U_XDP_FRAME_BYTES = 40;
+// contract::ETH_HLEN
+localparam integer U_ETH_HLEN = 14;
+// contract::EACCES
+localparam integer U_EACCES = 13;
+// abi::xdp_md::DATA
+localparam integer U_MD_DATA = 0;
+// abi::xdp_md::DATA_END
+localparam integer U_MD_DATA_END = 4;
+// abi::xdp_md::DATA_META
+localparam integer U_MD_DATA_META = 8;
+// abi::xdp_md::INGRESS_IFINDEX
+localparam integer U_MD_INGRESS_IFINDEX = 12;
+// abi::xdp_md::RX_QUEUE_INDEX
+localparam integer U_MD_RX_QUEUE_INDEX = 16;
+// abi::xdp_md::EGRESS_IFINDEX
+localparam integer U_MD_EGRESS_IFINDEX = 20;
 // contract::MAP_STRIDE
 localparam integer U_MAP_STRIDE = 1048576;
 // contract::MAP_BASE

@@ -243,15 +243,182 @@ fn cosim_command_on_a_capture() {
     let cycles = count(" cycles");
     assert!(count(" retire records") > 0, "{out}");
     assert_eq!(count(" cycle records"), 4 * cycles, "{out}");
-    // An XDP function: the RTL data plane refuses its ABI, named.
-    let xdp = common::program("xdp_drop.c");
-    let (code, _, err) = common::nfbpf(&["cosim", xdp.to_str().unwrap(), "--pcap", pc]);
-    assert_eq!(code, 1);
-    assert!(err.contains("SUME ABI"), "{err}");
+    // An XDP function on the same capture: the RTL runs the XDP ABI too.
+    let xdp = common::program("wire.c");
+    let (code, out, err) = common::nfbpf(&["cosim", xdp.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("300 packets, ") && out.trim_end().ends_with(" 0 mismatches"),
+        "{out}"
+    );
+    // One calling a helper the RTL does not run yet (a map lookup through
+    // a pointer): refused at the FLIP, the helper named.
+    let l2 = common::program("l2_switch.c");
+    let (code, _, err) = common::nfbpf(&["cosim", l2.to_str().unwrap(), "--pcap", pc]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("calls helper 2 map_update_elem")
+            && err.contains("does not run in the XDP ABI"),
+        "{err}"
+    );
     let (code, _, err) =
         common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc, "--port", "7"]);
     assert_eq!(code, 5, "refused");
     assert!(err.contains("--port 7"), "{err}");
+}
+
+/// XDP functions of the context helpers (written for this test): the
+/// frame moved at both ends (`xdp_adjust_head` by 14 and by -8, so the
+/// egress sends from an offset that is not a whole FIFO_MD word;
+/// `xdp_adjust_tail` shrinking), `bpf_redirect` with and without flags, a
+/// redirect without a target, the timer, the PRNG, the engine number, the
+/// context fields, `xdp_get_buff_len`, and the error answers (-EINVAL,
+/// -EACCES) of out-of-bounds adjustments; `xdp_adjust_meta` and metadata
+/// stores in the other.
+const XDP_CTX_A: &str = r#"
+#include "nf_common.h"
+SEC("xdp")
+int ctx_a(struct xdp_md *ctx)
+{
+	__u32 len = bpf_xdp_get_buff_len(ctx);
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 in = ctx->ingress_ifindex;
+	__u64 t = bpf_ktime_get_ns();
+	__u32 r = bpf_get_prandom_u32();
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 20 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	p[14] = (__u8)t;
+	p[15] = (__u8)r;
+	p[16] = (__u8)cpu;
+	p[17] = (__u8)(ctx->rx_queue_index + ctx->egress_ifindex);
+	switch ((len + in) % 6) {
+	case 0:
+		if (bpf_xdp_adjust_head(ctx, 14))
+			return XDP_ABORTED;
+		return XDP_TX;
+	case 1:
+		if (bpf_xdp_adjust_head(ctx, -8))
+			return XDP_ABORTED;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (data + 8 > end)
+			return XDP_ABORTED;
+		*(__u64 *)data = 0x0102030405060708ULL ^ t;
+		return bpf_redirect((in + cpu) & 3, 0);
+	case 2:
+		if (bpf_xdp_adjust_tail(ctx, -(int)(len / 2)))
+			return XDP_DROP;
+		return bpf_redirect(in ^ 2, 0);
+	case 3:
+		if (bpf_xdp_adjust_head(ctx, -1000) != -22)
+			return XDP_ABORTED;
+		if (bpf_xdp_adjust_tail(ctx, 5000) != -22)
+			return XDP_ABORTED;
+		if (bpf_xdp_adjust_head(ctx, (int)len) != -22)
+			return XDP_ABORTED;
+		return bpf_redirect(in, 1);
+	case 4:
+		return in == 3 ? XDP_REDIRECT : XDP_PASS;
+	default:
+		return bpf_redirect(in + 4, 0);
+	}
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+const XDP_CTX_B: &str = r#"
+#include "nf_common.h"
+SEC("xdp")
+int ctx_b(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_meta(ctx, -8))
+		return XDP_ABORTED;
+	void *meta = (void *)(long)ctx->data_meta;
+	void *data = (void *)(long)ctx->data;
+	if (meta + 8 > data)
+		return XDP_ABORTED;
+	*(__u32 *)meta = ctx->ingress_ifindex;
+	*(__u32 *)(meta + 4) = ctx->data_end - ctx->data;
+	if (bpf_xdp_adjust_meta(ctx, -2) != -13)
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_meta(ctx, 16) != -22)
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_meta(ctx, -4096) != -22)
+		return XDP_ABORTED;
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if (meta + 8 > data)
+		return XDP_ABORTED;
+	if (*(__u32 *)(meta + 4) > 1000)
+		return XDP_DROP;
+	return (ctx->ingress_ifindex & 1) ? XDP_PASS : XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// The XDP functions of `programs/` the RTL runs (no maps) and the two
+/// above, on the mixed line-rate traffic in lockstep; an ABI change while
+/// packets are inside is refused by both alike.
+#[test]
+fn xdp_programs_match_model() {
+    if !clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let include = common::program("include");
+    let mut progs = vec![
+        ("xdp_drop".to_string(), common::program("xdp_drop.c")),
+        ("wire".to_string(), common::program("wire.c")),
+    ];
+    for (name, src) in [("ctx_a", XDP_CTX_A), ("ctx_b", XDP_CTX_B)] {
+        let p = dir.path().join(format!("{name}.c"));
+        std::fs::write(&p, src).unwrap();
+        progs.push((name.to_string(), p));
+    }
+    let frames = traffic();
+    for (name, path) in &progs {
+        let opts = Options {
+            include_dirs: vec![include.clone()],
+            ..Options::default()
+        };
+        let img = load_file(path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.read32(regs::ABIMODE).unwrap(), 1, "{name}");
+        let n = run_traffic(&mut c, &frames);
+        let (es, ps) = read_counters(&mut c, 4).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rx: u64 = ps.iter().map(|p| p.rx).sum();
+        assert_eq!(rx, frames.len() as u64, "{name}: {ps:?}");
+        let done: u64 = es.iter().map(|e| e.pkt_out + e.dropped + e.faults).sum();
+        assert!(done >= n, "{name}: {es:?}");
+        check_records(&c);
+        eprintln!(
+            "{name}: {} frames, {n} outputs, {} cycles, {} retire records, {} cycle records, \
+             0 mismatches",
+            frames.len(),
+            c.cycle(),
+            c.retires,
+            c.cycle_records
+        );
+        if name == "xdp_drop" {
+            assert_eq!(n, 0);
+        } else {
+            assert!(n > 0, "{name}");
+        }
+    }
+    // ABIMODE while a packet is inside: both refuse, both stay in XDP.
+    let img = load_file(&common::program("wire.c"), &Options::default()).unwrap();
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap();
+    assert!(c.rx(0, &frames[4].1).unwrap());
+    c.step().unwrap();
+    let e = c.write32(regs::ABIMODE, 0).unwrap_err().to_string();
+    assert!(e.contains("in flight"), "{e}");
+    c.drain(10_000).unwrap();
+    assert_eq!(c.read32(regs::ABIMODE).unwrap(), 1);
 }
 
 /// More than the engines can take: 4 x 10 Gb/s of 64-byte frames into a
@@ -390,8 +557,12 @@ fn register_errors_match_model() {
         assert_eq!(b.read32(regs::WIDEKEY + 4).unwrap(), 7);
     }
     assert_eq!(c.rtl.read32(regs::ID).unwrap(), regs::DEVICE_ID);
-    let e = c.rtl.write32(regs::ABIMODE, 1).unwrap_err().to_string();
-    assert!(e.contains("SUME ABI"), "{e}");
+    // ABIMODE on an idle device: taken and read back on both (SUME again
+    // after).
+    for v in [1, 0] {
+        c.write32(regs::ABIMODE, v).unwrap();
+        assert_eq!(c.read32(regs::ABIMODE).unwrap(), v);
+    }
     assert_eq!(c.rtl.read32(regs::NUMENGINES).unwrap(), 4);
     // A read samples the registers as they stand when it is issued (as the
     // model's), then takes three clocks.
@@ -777,4 +948,91 @@ fn back_pressure(patterns: &[(u64, nfbpf_vm::device::Tready)]) {
         clocks.push(end - start);
     }
     assert!(clocks.iter().skip(1).all(|&c| c > clocks[0]), "{clocks:?}");
+}
+
+/// Random valid programs (`vm::pipeline::randprog`, every instruction
+/// class, packet and stack accesses, faults, small budgets) run as XDP
+/// programs on the device, model and RTL in lockstep: r6 is `xdp_md.data`
+/// (the generator's prologue `mov r6, r1` becomes `ldxw r6, [r1 + 0]`), so
+/// the packet accesses go through the context; the helper calls are
+/// remapped to helpers the RTL runs in the XDP ABI (the timer, the PRNG,
+/// `bpf_redirect`, the engine number, `xdp_get_buff_len`,
+/// `xdp_adjust_head`: with r1 not the context, a helper fault); r0 at exit
+/// is whatever the program left, so every verdict occurs. Each seed's
+/// packet goes in on the four ports. `NFBPF_RTL_XDP_SEEDS=N` runs more.
+#[test]
+fn random_xdp_programs_match_model() {
+    use nfbpf_vm::contract;
+    use nfbpf_vm::isa::Kind;
+    use nfbpf_vm::pipeline::randprog;
+    let seeds: u64 = std::env::var("NFBPF_RTL_XDP_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let ids = [
+        contract::HELPER_KTIME_GET_NS,
+        contract::HELPER_GET_PRANDOM_U32,
+        contract::HELPER_REDIRECT,
+        contract::HELPER_GET_SMP_PROCESSOR_ID,
+        contract::HELPER_XDP_GET_BUFF_LEN,
+        contract::HELPER_XDP_ADJUST_HEAD,
+    ];
+    let (mut outputs, mut cycles, mut faults) = (0u64, 0u64, 0u64);
+    for seed in 0..seeds {
+        let case = randprog::generate(seed);
+        let mut insns = case.insns.clone();
+        assert_eq!(insns[0], nfbpf_vm::build::mov64_reg(6, 1), "seed {seed}");
+        insns[0] = nfbpf_vm::build::ldx(nfbpf_vm::isa::Width::W, 6, 1, 0);
+        for k in 0..insns.len() {
+            let remap = |id: i32| ids[id.unsigned_abs() as usize % ids.len()] as i32;
+            if nfbpf_vm::build::is(&insns[k], Kind::Call) {
+                insns[k].imm = remap(insns[k].imm);
+            }
+            if nfbpf_vm::build::is(&insns[k], Kind::Callx)
+                && k > 0
+                && insns[k - 1].dst == insns[k].dst
+            {
+                insns[k - 1].imm = remap(insns[k - 1].imm);
+            }
+        }
+        // The loader's prologue: r1 the context, r10 the stack's top.
+        let mut all = vec![
+            nfbpf_vm::build::mov64_imm(1, contract::CTX_BASE as i32),
+            nfbpf_vm::build::mov64_imm(10, contract::STACK_TOP as i32),
+        ];
+        all.extend(insns);
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        c.write32(regs::ABIMODE, 1).unwrap();
+        c.write32(regs::WRINST, 0).unwrap();
+        c.write32(regs::NUMINST, all.len() as u32).unwrap();
+        c.write32(regs::BUDGET, case.budget.min(u64::from(u32::MAX)) as u32)
+            .unwrap();
+        for i in &all {
+            let w = i.to_u64();
+            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            c.write32(regs::LOINST, w as u32).unwrap();
+        }
+        if let Err(e) = c.write32(regs::FLIP, 1) {
+            panic!(
+                "seed {seed}: FLIP refused: {e}\n{}",
+                nfbpf_vm::disasm::listing(&all)
+            );
+        }
+        let frames: Vec<(usize, Vec<u8>)> = (0..4).map(|p| (p, case.packet.clone())).collect();
+        let start = c.cycle();
+        let n = run_traffic(&mut c, &frames);
+        let (es, _) = read_counters(&mut c, 4).unwrap();
+        faults += es.iter().map(|e| e.faults).sum::<u64>();
+        outputs += n;
+        cycles += c.cycle() - start;
+        check_records(&c);
+    }
+    eprintln!(
+        "{seeds} random XDP programs on the device: {cycles} clocks, {outputs} outputs, \
+         {faults} faults, 0 mismatches"
+    );
+    assert!(
+        outputs > 0 && faults > 0,
+        "{outputs} outputs, {faults} faults"
+    );
 }

@@ -230,8 +230,10 @@ fn narrow_update(
     Ok(())
 }
 
-/// Can the device run `image`? Its engines run SUME programs (and, in the
-/// model, XDP): the `ABIMODE` register has those two modes. tc programs
+/// Can the device run `image`? Its engines run SUME and XDP programs: the
+/// `ABIMODE` register has those two modes (the RTL device runs XDP
+/// programs without maps so far; its FLIP refuses the others, naming the
+/// helper). tc programs
 /// run on the software engines (interpreter, pipeline model) and the
 /// kernel only.
 pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
@@ -267,7 +269,7 @@ pub fn check_abi(image: &Image) -> Result<(), ProgramError> {
             Ok(())
         }
         Abi::Tc => Err(ProgramError::Abi(format!(
-            "{} is a tc program: the device runs SUME programs (and XDP in the model; its ABIMODE \
+            "{} is a tc program: the device runs SUME and XDP programs (its ABIMODE \
              register has no tc mode); run tc programs on the interpreter, the pipeline model or the kernel",
             image.function
         ))),
@@ -311,7 +313,7 @@ pub fn configure(bus: &mut dyn RegisterBus, image: &Image) -> Result<u64, Progra
     let mut b = Counting { bus, n: 0 };
     let xdp = matches!(image.abi, Abi::Xdp);
     // A device refuses ABIMODE only when it would change the mode (the
-    // model with packets in flight; the RTL, SUME only, any XDP): after a
+    // model and the RTL with packets in flight): after a
     // refusal it is in the other mode. Nothing is read back here, so model
     // and RTL in lockstep see the same accesses.
     if let Err(e) = b.w(ABIMODE, u32::from(xdp)) {

@@ -24,7 +24,18 @@
 //! three (address, read, data). [`RtlDevice::cycle`] counts the steps, equal
 //! to the model's cycle.
 //!
-//! Limits: the SUME ABI only (ABIMODE 1 is refused), [`DP_ENGINES`] engines,
+//! ABIs: the device starts in the SUME ABI; `ABIMODE` 1 (the loader writes
+//! it for an XDP program) switches it to XDP on an idle device, as the
+//! model's. In the XDP ABI the RTL runs the context (`xdp_md`), the
+//! verdicts, the egress from `data` to `data_end` and the helpers of
+//! [`RTL_XDP_HELPERS`]; the FLIP check here refuses an XDP program that
+//! calls any other (map helpers through pointers, `redirect_map`,
+//! `csum_diff`, `xdp_load/store_bytes`, `trace_printk`: not in the RTL yet)
+//! or both `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata
+//! needs FIFO_MD writes the units cannot make; `xdp_adjust_tail` growing a
+//! frame is a helper fault for the same reason, docs/rtl-dataplane.md).
+//!
+//! Limits: [`DP_ENGINES`] engines,
 //! the default 10 Gb/s pacing; the RTL units' own limits (docs/rtl.md:
 //! trace_printk is an unknown helper, a WIDEOP on a map of keys or values
 //! over 8 bytes answers E2BIG, an OPERATION's ACK reads 0 and WIDESTATUS
@@ -58,13 +69,30 @@ const DECERR: u64 = 3;
 const O_PORT: u64 = 0;
 const O_FLOOD: u64 = 1;
 const O_HOST: u64 = 2;
+const O_REDIR: u64 = 5;
+
+/// The helpers the RTL units run in the XDP ABI (`rtl/ebpf_units.v`); an
+/// XDP program calling another is refused at FLIP ([`RtlDevice`]).
+pub const RTL_XDP_HELPERS: &[u32] = &[
+    contract::HELPER_KTIME_GET_NS,
+    contract::HELPER_GET_PRANDOM_U32,
+    contract::HELPER_REDIRECT,
+    contract::HELPER_GET_SMP_PROCESSOR_ID,
+    contract::HELPER_XDP_GET_BUFF_LEN,
+    contract::HELPER_XDP_ADJUST_META,
+    contract::HELPER_XDP_ADJUST_HEAD,
+    contract::HELPER_XDP_ADJUST_TAIL,
+];
 
 /// Why an RTL device cannot be built with a configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RtlDeviceError {
     #[error("{0} engines: the Verilated data plane is built with {DP_ENGINES}")]
     Engines(usize),
-    #[error("the RTL data plane implements the SUME ABI only")]
+    #[error(
+        "the RTL data plane starts in the SUME ABI: build it with the SUME ABI and write \
+         ABIMODE 1 (the loader does for an XDP program) to run XDP"
+    )]
     Abi,
     #[error("the RTL data plane paces FIFO_MD at the contract's port rate only")]
     Pacing,
@@ -127,6 +155,8 @@ pub struct RtlDevice {
     rec: Option<Recorder>,
     /// The egress stream's `tready` by clock (`None`: always 1).
     tready: Option<Tready>,
+    /// The ABI as the last ABIMODE write the device took set it.
+    abi: Abi,
 }
 
 impl std::fmt::Debug for RtlDevice {
@@ -173,6 +203,7 @@ impl RtlDevice {
             active: 0,
             rec: None,
             tready: None,
+            abi: Abi::Sume,
         };
         d.dp.reset(&d.inp);
         d.out = d.dp.eval(&d.inp);
@@ -329,6 +360,7 @@ impl RtlDevice {
         let port = self.out.out_port[e] as u32;
         let (dest, verdict) = match self.out.out_kind[e] {
             O_PORT => (Dest::Port(port), Verdict::Tx(port)),
+            O_REDIR => (Dest::Port(port), Verdict::Redirect(port)),
             O_FLOOD => (Dest::Flood, Verdict::Flood),
             O_HOST => (Dest::Host, Verdict::Pass),
             _ => return,
@@ -431,12 +463,26 @@ impl RtlDevice {
             .iter()
             .map(|&w| Insn::from_u64(w))
             .collect();
-        Program::with_limits(insns, &model::limits(Abi::Sume)).map_err(|e| {
+        let prog = Program::with_limits(insns, &self.limits()).map_err(|e| {
             BusError::Transport(format!(
                 "FLIP: the program in the idle bank is invalid: {e}"
             ))
         })?;
+        if self.abi == Abi::Xdp
+            && let Some(why) = xdp_unsupported(prog.insns())
+        {
+            return Err(BusError::Transport(format!("FLIP: {why}")));
+        }
         Ok(())
+    }
+
+    /// What the model's FLIP check accepts in the ABI the device runs.
+    fn limits(&self) -> nfbpf_vm::validate::Limits {
+        let mut l = model::limits(self.abi);
+        if self.abi == Abi::Xdp {
+            l.helper_known = Some(nfbpf_vm::units::xdp_device_helper_known);
+        }
+        l
     }
 
     fn stage(&mut self, off: u32, v: u32) {
@@ -450,6 +496,7 @@ impl RtlDevice {
             }
             regs::HIINST => self.staged.hiinst = v,
             regs::FLIP if v & 1 == 1 => self.flipped(),
+            regs::ABIMODE => self.abi = if v & 1 == 1 { Abi::Xdp } else { Abi::Sume },
             regs::LOINST => {
                 let at = self.staged.wrptr as usize;
                 if self.staged.insns.len() <= at {
@@ -474,7 +521,9 @@ impl RtlDevice {
             regs::FLIP => "FLIP: the idle bank still runs packets of the previous program; \
                  retry the write"
                 .into(),
-            regs::ABIMODE => RtlDeviceError::Abi.to_string(),
+            regs::ABIMODE => {
+                "ABIMODE: packets are in flight; change the ABI on an idle device".into()
+            }
             regs::MAPLOAD => format!(
                 "MAPLOAD {v:#x}: rows {}..{} are past the table's {} rows",
                 v >> 8 & 0xff,
@@ -548,8 +597,7 @@ impl RtlDevice {
             .map(|&w| Insn::from_u64(w))
             .collect();
         self.active ^= 1;
-        self.banks[self.active as usize] =
-            Program::with_limits(insns, &model::limits(Abi::Sume)).ok();
+        self.banks[self.active as usize] = Program::with_limits(insns, &self.limits()).ok();
     }
 
     /// The records of the clock just evaluated.
@@ -722,6 +770,50 @@ impl RegisterBus for RtlDevice {
             }
         }
     }
+}
+
+/// Why the RTL device cannot run an XDP program the model's FLIP check
+/// takes (`None`: it can): a helper the RTL units do not run
+/// ([`RTL_XDP_HELPERS`]), or both `xdp_adjust_meta` and `xdp_adjust_head`
+/// (the head's move of the metadata is a write into FIFO_MD, which the
+/// units cannot reach). [`RtlDevice`]'s FLIP check refuses such a program
+/// with this reason.
+pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
+    let calls = insns
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| nfbpf_vm::build::is(i, Kind::Call))
+        .map(|(pc, i)| (pc, i.imm as u32));
+    let name = |id| nfbpf_vm::helpers::linux_name(id).unwrap_or("?");
+    let mut meta_head = [None, None];
+    for (pc, id) in calls {
+        if !RTL_XDP_HELPERS.contains(&id) {
+            return Some(format!(
+                "instruction {pc} calls helper {id} {}, which the RTL device does not run \
+                 in the XDP ABI yet (it runs {}; docs/rtl-dataplane.md)",
+                name(id),
+                RTL_XDP_HELPERS
+                    .iter()
+                    .map(|&h| name(h))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if id == contract::HELPER_XDP_ADJUST_META {
+            meta_head[0] = Some(pc);
+        }
+        if id == contract::HELPER_XDP_ADJUST_HEAD {
+            meta_head[1] = Some(pc);
+        }
+    }
+    let [Some(m), Some(h)] = meta_head else {
+        return None;
+    };
+    Some(format!(
+        "the program calls xdp_adjust_meta (instruction {m}) and xdp_adjust_head \
+         (instruction {h}): moving the metadata with the head writes FIFO_MD, which the \
+         RTL units cannot reach yet (docs/rtl-dataplane.md)"
+    ))
 }
 
 /// Every engine's and port's counters read through the register bus (the

@@ -472,6 +472,7 @@ pub fn decode_rom_v() -> String {
 /// constants (capacities, latencies, map types, errnos, helper ids, the
 /// timer and PRNG, the map registers' offsets).
 pub fn units_params_vh() -> String {
+    use nfbpf_vm::abi::xdp_md;
     use nfbpf_vm::regs as r;
     use nfbpf_vm::units::DEFAULT_SEED;
     let mut s = String::new();
@@ -629,6 +630,83 @@ pub fn units_params_vh() -> String {
         "1e9 / contract::CLOCK_HZ",
     );
     p("U_PRNG_SEED", DEFAULT_SEED.into(), "units::DEFAULT_SEED");
+    // The XDP ABI's helpers and context (ebpf_units serves `xdp_md` on the
+    // engines' ext ports and the helpers that move its pointers).
+    for (name, v, doc) in [
+        (
+            "U_H_REDIRECT",
+            c::HELPER_REDIRECT.into(),
+            "contract::HELPER_REDIRECT",
+        ),
+        (
+            "U_H_SMP_ID",
+            c::HELPER_GET_SMP_PROCESSOR_ID.into(),
+            "contract::HELPER_GET_SMP_PROCESSOR_ID",
+        ),
+        (
+            "U_H_ADJUST_HEAD",
+            c::HELPER_XDP_ADJUST_HEAD.into(),
+            "contract::HELPER_XDP_ADJUST_HEAD",
+        ),
+        (
+            "U_H_ADJUST_TAIL",
+            c::HELPER_XDP_ADJUST_TAIL.into(),
+            "contract::HELPER_XDP_ADJUST_TAIL",
+        ),
+        (
+            "U_H_ADJUST_META",
+            c::HELPER_XDP_ADJUST_META.into(),
+            "contract::HELPER_XDP_ADJUST_META",
+        ),
+        (
+            "U_H_BUFF_LEN",
+            c::HELPER_XDP_GET_BUFF_LEN.into(),
+            "contract::HELPER_XDP_GET_BUFF_LEN",
+        ),
+        ("U_XDP_ABORTED", c::XDP_ABORTED, "contract::XDP_ABORTED"),
+        ("U_XDP_REDIRECT", c::XDP_REDIRECT, "contract::XDP_REDIRECT"),
+        (
+            "U_XDP_HEADROOM",
+            c::XDP_HEADROOM as u64,
+            "contract::XDP_HEADROOM",
+        ),
+        (
+            "U_XDP_MD_SIZE",
+            c::XDP_MD_SIZE as u64,
+            "contract::XDP_MD_SIZE",
+        ),
+        (
+            "U_XDP_FRAME_BYTES",
+            c::XDP_FRAME_BYTES,
+            "contract::XDP_FRAME_BYTES",
+        ),
+        ("U_ETH_HLEN", c::ETH_HLEN as u64, "contract::ETH_HLEN"),
+        ("U_EACCES", c::EACCES as u64, "contract::EACCES"),
+        ("U_MD_DATA", xdp_md::DATA, "abi::xdp_md::DATA"),
+        ("U_MD_DATA_END", xdp_md::DATA_END, "abi::xdp_md::DATA_END"),
+        (
+            "U_MD_DATA_META",
+            xdp_md::DATA_META,
+            "abi::xdp_md::DATA_META",
+        ),
+        (
+            "U_MD_INGRESS_IFINDEX",
+            xdp_md::INGRESS_IFINDEX,
+            "abi::xdp_md::INGRESS_IFINDEX",
+        ),
+        (
+            "U_MD_RX_QUEUE_INDEX",
+            xdp_md::RX_QUEUE_INDEX,
+            "abi::xdp_md::RX_QUEUE_INDEX",
+        ),
+        (
+            "U_MD_EGRESS_IFINDEX",
+            xdp_md::EGRESS_IFINDEX,
+            "abi::xdp_md::EGRESS_IFINDEX",
+        ),
+    ] {
+        p(name, v, doc);
+    }
     p("U_MAP_STRIDE", c::MAP_STRIDE, "contract::MAP_STRIDE");
     for (name, v, doc) in [
         ("U_MAP_BASE", c::MAP_BASE, "contract::MAP_BASE"),
@@ -840,6 +918,21 @@ pub fn dp_params_vh() -> String {
         "contract::SUME_CONTROLLER",
     );
     p("SUME_FLOOD", 64, c::SUME_FLOOD, "contract::SUME_FLOOD");
+    p(
+        "XDP_HEADROOM",
+        32,
+        c::XDP_HEADROOM as u64,
+        "contract::XDP_HEADROOM (ABIMODE 1: bytes before the frame in FIFO_MD)",
+    );
+    p("XDP_DROP", 32, c::XDP_DROP, "contract::XDP_DROP");
+    p("XDP_PASS", 32, c::XDP_PASS, "contract::XDP_PASS");
+    p("XDP_TX", 32, c::XDP_TX, "contract::XDP_TX");
+    p(
+        "XDP_REDIRECT",
+        32,
+        c::XDP_REDIRECT,
+        "contract::XDP_REDIRECT",
+    );
     p(
         "DEVICE_ID",
         32,

@@ -53,6 +53,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         load_file(&a.prog, &opts).with_context(|| format!("cannot load {}", a.prog.display()))?;
     a.object.report(&a.prog, &img);
     let pkts = read_packets(&a.pcap)?;
+    // What the RTL cannot run yet is said before anything runs (the
+    // device's FLIP would refuse it on the RTL side only).
+    if img.abi == nfbpf_vm::abi::Abi::Xdp
+        && let Some(why) = nfbpf_sim::device::xdp_unsupported(&img.insns)
+    {
+        eprintln!("{}: the RTL device cannot run it: {why}", a.prog.display());
+        return Ok(ExitCode::from(1));
+    }
     let mut c = DevCosim::new(DeviceConfig::default()).map_err(|e| anyhow!(e))?;
     if let Some(v) = &a.vcd {
         c.set_vcd_path(v);
