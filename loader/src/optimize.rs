@@ -8,8 +8,9 @@
 //! wider access does in fewer instructions. The device reads and writes 1,
 //! 2, 4 or 8 bytes at any byte address in one access (FIFO_MD, the stack and
 //! the map values; `docs/pipeline.md`), so clang's byte-by-byte code for data
-//! it cannot prove aligned is the main waste in real programs. Two rewrites,
-//! both inside one basic block (no jump lands inside what they replace):
+//! it cannot prove aligned is the main waste in real programs. Three
+//! rewrites, each inside one basic block (no jump lands inside what they
+//! replace):
 //!
 //! 1. **Byte copies.** A run of `ldxb T, [S+a]; stxb [D+a+d], T` pairs over
 //!    a contiguous range of `a` (any order: `__builtin_memcpy` of an
@@ -29,6 +30,14 @@
 //!    for big-endian order, shifts and ors to join parts). Every byte the
 //!    original loads is loaded, and no other: a packet that faulted still
 //!    faults, and the sequence stores nothing.
+//! 3. **A register's bytes stored one by one.** `stxb [D+o], V` and `mov T,
+//!    V; rsh T, k; stxb [D+o], T` storing bytes of one register `V` to
+//!    consecutive addresses in little- or big-endian order (a 48-bit MAC
+//!    address from a map value, a checksum) become one to four stores of
+//!    `V`, or of a copy shifted (and byte-swapped with `be64` for
+//!    big-endian order) in a register the sequence wrote and nothing reads
+//!    afterwards. Only when `D` points into the packet or the stack, as for
+//!    copies.
 //!
 //! A rewrite must leave every register that may still be read holding what
 //! it held; registers the sequence wrote that nothing reads again may end
@@ -204,7 +213,11 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
     let mut patches = Vec::new();
     let mut pc = prologue_len;
     while pc < insns.len() {
-        if let Some(p) = code.copy_run(pc).or_else(|| code.assembled_load(pc)) {
+        if let Some(p) = code
+            .copy_run(pc)
+            .or_else(|| code.assembled_load(pc))
+            .or_else(|| code.split_store(pc))
+        {
             pc = p.end;
             patches.push(p);
         } else {
@@ -779,6 +792,204 @@ impl<'a> Code<'a> {
     }
 }
 
+impl Code<'_> {
+    /// Rewrite 3: the bytes of one register stored one by one, starting at
+    /// `pc`: `stxb [D+o], V` and `mov T, V; rsh T, k; stxb [D+o], T` (64-
+    /// or 32-bit moves and shifts), the bytes landing on consecutive
+    /// addresses in little- or big-endian order.
+    fn split_store(&self, pc: usize) -> Option<Patch> {
+        let stxb = Kind::Stx { width: Width::B };
+        // Per register: Some((source, shift, bits)) when it holds the source
+        // register's value shifted right by `shift` (`bits`: the width the
+        // value was truncated to, 64 or 32).
+        let mut held: [Option<(u8, u32, u32)>; 11] = [None; 11];
+        let mut source: Option<u8> = None;
+        let mut dst: Option<u8> = None;
+        let mut written = 0u16;
+        let mut stores: Vec<(i64, u32)> = Vec::new();
+        let mut best = None;
+        let mut p = pc;
+        while p < self.insns.len() && (p == pc || !self.leader[p]) {
+            let Some(def) = self.defs[p] else { break };
+            let i = self.insns[p];
+            // The value register a move or a store reads: the source, or a
+            // register holding part of it.
+            let value = |r: u8, source: &mut Option<u8>| -> Option<(u8, u32, u32)> {
+                if let Some(h) = held[r as usize] {
+                    return Some(h);
+                }
+                if written & bit(r) != 0 || r == R10 {
+                    return None;
+                }
+                match *source {
+                    None => {
+                        *source = Some(r);
+                        Some((r, 0, 64))
+                    }
+                    Some(v) if v == r => Some((r, 0, 64)),
+                    Some(_) => None,
+                }
+            };
+            match def.kind {
+                Kind::Alu {
+                    op: AluOp::Mov,
+                    wide,
+                    src: Src::Reg,
+                } if i.dst != R10 => {
+                    let Some((v, sh, bits)) = value(i.src, &mut source) else {
+                        break;
+                    };
+                    if Some(i.dst) == source || Some(i.dst) == dst {
+                        break;
+                    }
+                    let bits = if wide { bits } else { bits.min(32) };
+                    held[i.dst as usize] = Some((v, sh, bits));
+                    written |= bit(i.dst);
+                }
+                Kind::Alu {
+                    op: AluOp::Rsh,
+                    wide,
+                    src: Src::Imm,
+                } if held[i.dst as usize].is_some() => {
+                    let Some((v, sh, bits)) = held[i.dst as usize] else {
+                        break;
+                    };
+                    let bits = if wide { bits } else { bits.min(32) };
+                    let Some(k) = u32::try_from(i.imm).ok().filter(|&k| k < bits) else {
+                        break;
+                    };
+                    // What is left: bits sh + k .. sh + bits of the source.
+                    held[i.dst as usize] = Some((v, sh + k, bits - k));
+                }
+                Kind::Stx { .. } if def.kind == stxb => {
+                    if *dst.get_or_insert(i.dst) != i.dst || written & bit(i.dst) != 0 {
+                        break;
+                    }
+                    let Some((_, sh, bits)) = value(i.src, &mut source) else {
+                        break;
+                    };
+                    if bits < 8 || Some(i.dst) == source {
+                        break;
+                    }
+                    stores.push((i.off as i64, sh));
+                }
+                _ => break,
+            }
+            p += 1;
+            if def.kind == stxb && stores.len() >= 2 {
+                best = Some((p, stores.clone(), written));
+            }
+        }
+        let (d, v) = (dst?, source?);
+        let kinds = self.kinds[pc]?;
+        if !matches!(
+            kinds[d as usize],
+            Ptr::At(Region::Packet | Region::Stack, _)
+        ) {
+            return None;
+        }
+        // The longest window that ends on a store and can be rewritten.
+        let (mut end, mut st, mut wr) = best?;
+        loop {
+            if let Some(patch) = self.emit_split_store(pc, end, d, v, &st, wr) {
+                return Some(patch);
+            }
+            // Shorten to the previous store.
+            loop {
+                end -= 1;
+                if end <= pc + 1 {
+                    return None;
+                }
+                if self.kind_at(end - 1, stxb) {
+                    break;
+                }
+            }
+            let n = (pc..end).filter(|&q| self.kind_at(q, stxb)).count();
+            if n < 2 {
+                return None;
+            }
+            st.truncate(n);
+            wr = (pc..end).fold(0u16, |m, q| match self.defs[q].map(OpDef::writes) {
+                Some(Writes::Dst) => m | bit(self.insns[q].dst),
+                _ => m,
+            });
+        }
+    }
+
+    fn emit_split_store(
+        &self,
+        pc: usize,
+        end: usize,
+        d: u8,
+        v: u8,
+        stores: &[(i64, u32)],
+        written: u16,
+    ) -> Option<Patch> {
+        // Registers the window wrote must be dead after it.
+        if !self.straight(pc, end) || self.live[end] & written != 0 {
+            return None;
+        }
+        let mut b = stores.to_vec();
+        b.sort_unstable();
+        let n = b.len() as i64;
+        let lo = b[0].0;
+        if b.iter().enumerate().any(|(k, &(o, _))| o != lo + k as i64) || n > 8 {
+            return None;
+        }
+        let shift = |k: i64| b[k as usize].1 as i64;
+        let le = (0..n).all(|k| shift(k) == shift(0) + 8 * k);
+        let be = (0..n).all(|k| shift(k) == shift(n - 1) + 8 * (n - 1 - k));
+        if !(le || be) || shift(0).max(shift(n - 1)) + 8 > 64 {
+            return None;
+        }
+        let mut with = Vec::new();
+        let single = [1, 2, 4, 8].contains(&n);
+        let from = if le && shift(0) == 0 && single {
+            v
+        } else {
+            // A temporary: written by the window (dead after it), or any
+            // register dead after it, not the value's or the base.
+            let t = (0..10u8).find(|&r| {
+                r != v && r != d && (self.live[end] & bit(r) == 0) && (written & bit(r) != 0)
+            })?;
+            with.push(build::mov64_reg(t, v));
+            if le {
+                if shift(0) > 0 {
+                    with.push(build::alu_imm(AluOp::Rsh, true, t, shift(0) as i32));
+                }
+            } else {
+                // Byte k (address lo + k) is the source's bits at shift(k):
+                // move the highest, shift(0), to the top, then swap.
+                let up = 56 - shift(0);
+                if up > 0 {
+                    with.push(build::alu_imm(AluOp::Lsh, true, t, up as i32));
+                }
+                with.push(build::end(Order::Be, 64, t));
+            }
+            t
+        };
+        let mut at = 0;
+        let mut last = 0;
+        while at < n {
+            let w = [Width::DW, Width::W, Width::H, Width::B]
+                .into_iter()
+                .find(|w| w.bytes() as i64 <= n - at)?;
+            if last > 0 {
+                with.push(build::alu_imm(AluOp::Rsh, true, from, 8 * last));
+            }
+            with.push(build::stx(w, d, from, i16::try_from(lo + at).ok()?));
+            last = w.bytes() as i32;
+            at += w.bytes() as i64;
+        }
+        (with.len() < end - pc).then_some(Patch {
+            start: pc,
+            end,
+            with,
+            what: "bytes of a register stored one by one",
+        })
+    }
+}
+
 /// Does code after its first instruction read memory through `base`?
 fn uses_base_after_first(code: &[Insn], base: u8) -> bool {
     code.iter().skip(1).any(|i| {
@@ -986,6 +1197,48 @@ mod tests {
             "ldxb %r2, [%r1+0]\nstxb [%r3+8], %r2\nldxb %r2, [%r1+1]\nstxb [%r3+9], %r2\n\
              mov %r0, 0\nexit",
         );
+        assert!(done.is_none());
+    }
+
+    #[test]
+    fn a_register_stored_byte_by_byte_becomes_wider_stores() {
+        // Bytes 2..7 of r0 stored big-endian at [r1+32..38), r1 the packet.
+        let (_, done) = run("mov %r1, 0x20000000\n\
+             mov %r3, %r0\nrsh %r3, 16\nstxb [%r1+37], %r3\n\
+             mov %r3, %r0\nrsh %r3, 24\nstxb [%r1+36], %r3\n\
+             mov %r3, %r0\nrsh %r3, 32\nstxb [%r1+35], %r3\n\
+             mov %r3, %r0\nrsh %r3, 40\nstxb [%r1+34], %r3\n\
+             mov %r3, %r0\nrsh %r3, 48\nstxb [%r1+33], %r3\n\
+             mov %r3, %r0\nrsh %r3, 56\nstxb [%r1+32], %r3\n\
+             exit");
+        let done = done.expect("rewritten");
+        assert_eq!(
+            &done.insns[1..6],
+            &[
+                build::mov64_reg(3, 0),
+                build::end(Order::Be, 64, 3),
+                build::stx(Width::W, 1, 3, 32),
+                build::alu_imm(AluOp::Rsh, true, 3, 32),
+                build::stx(Width::H, 1, 3, 36),
+            ][..]
+        );
+        // Little-endian, from the register itself.
+        let (_, done) = run(
+            "mov %r1, 0x30000000\nstxb [%r1+0], %r2\nmov %r3, %r2\nrsh %r3, 8\n\
+             stxb [%r1+1], %r3\nmov %r0, 0\nexit",
+        );
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns[1], build::stx(Width::H, 1, 2, 0));
+        assert_eq!(done.insns.len(), 4);
+        // The scratch register read afterwards: left alone.
+        let (_, done) = run(
+            "mov %r1, 0x30000000\nstxb [%r1+0], %r2\nmov %r3, %r2\nrsh %r3, 8\n\
+             stxb [%r1+1], %r3\nmov %r0, %r3\nexit",
+        );
+        assert!(done.is_none());
+        // A destination that might be a map value: left alone.
+        let (_, done) =
+            run("stxb [%r1+0], %r2\nmov %r3, %r2\nrsh %r3, 8\nstxb [%r1+1], %r3\nmov %r0, 0\nexit");
         assert!(done.is_none());
     }
 
