@@ -13,7 +13,7 @@ use nfbpf_loader::image::Image;
 use nfbpf_loader::{Options, device::program, load_file};
 use nfbpf_sim::devcosim::{DevCosim, tready_bursty, tready_random};
 use nfbpf_sim::device::read_counters;
-use nfbpf_vm::device::DeviceConfig;
+use nfbpf_vm::device::{DeviceConfig, EngineCounters, PortCounters};
 use nfbpf_vm::pipeline::Stall;
 use nfbpf_vm::regs::{self, RegisterBus};
 
@@ -39,6 +39,35 @@ fn fixed(port: u32) -> Image {
 fn check_records(c: &DevCosim) {
     assert_eq!(c.cycle_records, 4 * c.cycle(), "cycle records compared");
     assert!(c.retires > 0, "no retire records compared");
+}
+
+/// A SUME function from its C source, written to a temporary directory and
+/// loaded as `nfbpf` loads it.
+fn sume_function(file: &str, source: &str) -> Image {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join(file);
+    std::fs::write(&src, source).unwrap();
+    load_file(&src, &Options::default()).unwrap()
+}
+
+/// `img` on `frames` under each `tready` pattern, model and RTL in
+/// lockstep with every record compared; `check(seed, frames out, engine
+/// counters, port counters)` for each.
+fn under_patterns(
+    img: &Image,
+    frames: &[(usize, Vec<u8>)],
+    patterns: Vec<(u64, nfbpf_vm::device::Tready)>,
+    check: impl Fn(u64, u64, &[EngineCounters], &[PortCounters]),
+) {
+    for (seed, tready) in patterns {
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, img).unwrap();
+        c.set_tready(Some(tready));
+        let n = run_traffic(&mut c, frames);
+        check_records(&c);
+        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        check(seed, n, &es, &ps);
+    }
 }
 
 fn check_counters(c: &mut DevCosim) {
@@ -688,16 +717,12 @@ fn early_drops_behind_held_packets_match_model() {
     if !clang() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("big.c");
-    std::fs::write(
-        &src,
+    let img = sume_function(
+        "big.c",
         "unsigned long long f(unsigned char *md) {\n\
          \tunsigned int len = md[11] | (md[12] << 8);\n\
          \treturn len > 1000 ? 0xfff0 : 1;\n}\n",
-    )
-    .unwrap();
-    let img = load_file(&src, &Options::default()).unwrap();
+    );
     let mut frames = Vec::new();
     for i in 0..48u8 {
         let len = [1500, 64, 300, 1024][((i / 4 + i) % 4) as usize];
@@ -706,13 +731,8 @@ fn early_drops_behind_held_packets_match_model() {
             frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
         ));
     }
-    for (seed, tready) in [(5, tready_random(5, 10)), (6, tready_bursty(6, 128, 20))] {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(Some(tready));
-        let n = run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (es, ps) = read_counters(&mut c, 4).unwrap();
+    let patterns = vec![(5, tready_random(5, 10)), (6, tready_bursty(6, 128, 20))];
+    under_patterns(&img, &frames, patterns, |seed, n, es, ps| {
         let lost: u64 = ps.iter().map(|p| p.rx_dropped).sum();
         let dropped: u64 = es.iter().map(|e| e.dropped).sum();
         eprintln!(
@@ -723,7 +743,7 @@ fn early_drops_behind_held_packets_match_model() {
             frames.len() as u64,
             "pattern {seed}: {es:?} {ps:?}"
         );
-    }
+    });
 }
 
 /// A map's entries read back by next-key scans (WIDEOP 4, each taking the
@@ -878,16 +898,12 @@ fn last_byte_reads_under_back_pressure_wait_for_their_own_word() {
     if !clang() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("last.c");
-    std::fs::write(
-        &src,
+    let img = sume_function(
+        "last.c",
         "unsigned long long f(unsigned char *md) {\n\
          \tunsigned int len = md[11] | (md[12] << 8);\n\
          \treturn 1 + (md[32 + len - 1] & 1);\n}\n",
-    )
-    .unwrap();
-    let img = load_file(&src, &Options::default()).unwrap();
+    );
     let mut frames = Vec::new();
     for i in 0..32u8 {
         let len = [1500, 1024, 300, 64][(i % 4) as usize];
@@ -897,19 +913,14 @@ fn last_byte_reads_under_back_pressure_wait_for_their_own_word() {
         f[len - 1] = 1;
         frames.push(((i % 4) as usize, f));
     }
-    for (seed, tready) in [(3, tready_random(3, 15)), (4, tready_bursty(4, 256, 20))] {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(Some(tready));
-        let n = run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (_, ps) = read_counters(&mut c, 4).unwrap();
+    let patterns = vec![(3, tready_random(3, 15)), (4, tready_bursty(4, 256, 20))];
+    under_patterns(&img, &frames, patterns, |seed, n, _, ps| {
         let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
         eprintln!("pattern {seed}: {n} frames out, {dropped} dropped");
         assert!(n > 0 && dropped > 0, "pattern {seed}: {ps:?}");
         assert_eq!(n + dropped, frames.len() as u64, "pattern {seed}: {ps:?}");
         assert_eq!((ps[1].tx, ps[2].tx), (0, n), "pattern {seed}: {ps:?}");
-    }
+    });
 }
 
 fn back_pressure(patterns: &[(u64, nfbpf_vm::device::Tready)]) {
