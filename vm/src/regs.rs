@@ -405,7 +405,10 @@ pub const REGISTERS: &[RegDef] = &[
         "ABIMODE",
         ABIMODE,
         Rw,
-        "Program ABI: 0 SUME (metadata header before the frame), 1 XDP (xdp_md context).",
+        "Program ABI: 0 SUME (metadata header before the frame), 1 XDP (xdp_md context). \
+         A write that changes it while a packet is in the data plane (queued, running or held \
+         for the egress) is refused (SLVERR on the RTL). Both the model and the RTL run both \
+         ABIs (the RTL: XDP helpers as `docs/rtl-dataplane.md` lists).",
     ),
     r("IMEMSLOTS", IMEMSLOTS, Ro, "Instruction slots per bank."),
     r(
