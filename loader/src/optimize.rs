@@ -655,9 +655,7 @@ impl<'a> Code<'a> {
             let mut with = Vec::new();
             let mut at = lo;
             while at < lo + len {
-                let w = [Width::DW, Width::W, Width::H, Width::B]
-                    .into_iter()
-                    .find(|w| w.bytes() as i64 <= lo + len - at)?;
+                let w = widest(lo + len - at)?;
                 with.push(build::ldx(w, t, s, i16::try_from(at).ok()?));
                 with.push(build::stx(w, d, t, i16::try_from(at + delta).ok()?));
                 at += w.bytes() as i64;
@@ -971,9 +969,7 @@ impl Code<'_> {
         let mut at = 0;
         let mut last = 0;
         while at < n {
-            let w = [Width::DW, Width::W, Width::H, Width::B]
-                .into_iter()
-                .find(|w| w.bytes() as i64 <= n - at)?;
+            let w = widest(n - at)?;
             if last > 0 {
                 with.push(build::alu_imm(AluOp::Rsh, true, from, 8 * last));
             }
@@ -988,6 +984,14 @@ impl Code<'_> {
             what: "bytes of a register stored one by one",
         })
     }
+}
+
+/// The widest access of at most `left` bytes (the rewrites cut a run of
+/// bytes into 8-, 4-, 2- and 1-byte accesses, widest first).
+fn widest(left: i64) -> Option<Width> {
+    [Width::DW, Width::W, Width::H, Width::B]
+        .into_iter()
+        .find(|w| i64::from(w.bytes()) <= left)
 }
 
 /// Does code after its first instruction read memory through `base`?
@@ -1079,9 +1083,7 @@ fn emit_bytes(r: u8, base: u8, bytes: &[(i64, u32)], temp: Option<u8>) -> Option
     let mut parts = Vec::new();
     let mut at = 0;
     while at < n {
-        let w = [Width::DW, Width::W, Width::H, Width::B]
-            .into_iter()
-            .find(|w| w.bytes() as i64 <= n - at)?;
+        let w = widest(n - at)?;
         parts.push((at, w));
         at += w.bytes() as i64;
     }
