@@ -2,7 +2,8 @@
 //! the embedded model and traffic, driven through `nfbpf fn` and its HTTP
 //! API. Wire and DDoS run in turn with zero loss at the swap; a kill -9
 //! mid-run loses neither functions nor queue; bad requests get 4xx JSON;
-//! a short load test.
+//! a short load test; two simulated boards, one killed mid-run and then
+//! the agent killed, with every acknowledged invocation completed.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -668,4 +669,131 @@ fn serve_on_two_model_devices() {
             .unwrap_or_else(|| panic!("no line of model:{i}: {o}"));
         assert!(line.contains(&format!(" {f},")), "{line}");
     }
+}
+
+/// The device names whose run is `function` in a status.
+fn running_on(s: &Value, function: &str) -> Vec<String> {
+    s["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["running"]["function"] == function)
+        .map(|d| d["target"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The whole path past one board, as processes: two simulated boards
+/// (`nfbpf device serve`), one agent scheduling on both. Wire scaled to 2
+/// replicas runs on both at once; one board is killed mid-run and its run
+/// moves to the other, the interruption reported; then the agent itself
+/// is killed (SIGKILL) and started again, and every invocation it had
+/// acknowledged ends completed, the moved one with both its interruptions
+/// in its record.
+#[test]
+fn two_boards_one_killed_then_the_agent_killed() {
+    if !common::clang() {
+        return;
+    }
+    let tmp = scratch("two-boards");
+    let dir = tmp.path();
+    let mut a_board = common::DeviceServer::start_at(&dir.join("a.sock"), &[]);
+    let b_board = common::DeviceServer::start_at(&dir.join("b.sock"), &[]);
+    let (ta, tb) = (a_board.target(), b_board.target());
+    let store = dir.join("a.redb");
+    let port = free_port();
+    let args = ["-t", &ta, "-t", &tb, "--time-scale", "0.01"];
+    let mut agent = start(&store, port, &args);
+    let wire = common::program("wire_sume.c");
+    let (c, o, e) = fncli(&agent.url, &["create", "wire", wire.to_str().unwrap()]);
+    assert_eq!(c, 0, "{o}{e}");
+    let (c, v) = http(
+        &agent.url,
+        "POST",
+        "/system/scale-function/wire",
+        r#"{"serviceName": "wire", "replicas": 2}"#,
+    );
+    assert_eq!(
+        (c, &v["availableReplicas"]),
+        (202, &Value::from(2)),
+        "{v:#}"
+    );
+    // The first two run side by side, one on each board; the third waits.
+    for (id, t) in [(1, "300"), (2, "40"), (3, "5")] {
+        let (c, o, e) = fncli(&agent.url, &["invoke", "wire", "--run-time", t]);
+        assert!(c == 0 && o.contains(&format!("queued #{id}")), "{o}{e}");
+    }
+    let s = wait_for(&agent.url, "wire on both boards", 60, |s| {
+        running_on(s, "wire").len() == 2
+    });
+    assert_eq!(running_on(&s, "wire"), [ta.clone(), tb.clone()], "{s:#}");
+    assert_eq!(s["devices"][0]["running"]["id"], 1, "{s:#}");
+    wait_for(&agent.url, "#1 well into its run", 120, |s| {
+        s["devices"][0]["running"]["elapsed_s"]
+            .as_f64()
+            .is_some_and(|e| e > 20.0)
+    });
+    // Board a dies: its run moves to b once b's own run is over.
+    a_board.kill();
+    let s = wait_for(&agent.url, "board a stopped, #1 moved to b", 120, |s| {
+        s["devices"][0]["state"] == "stopped" && s["devices"][1]["running"]["id"] == 1
+    });
+    let int = &s["interrupted"][0];
+    assert_eq!(
+        (&int["id"], &int["device"]),
+        (&Value::from(1), &Value::from(ta.clone())),
+        "{s:#}"
+    );
+    let (_, f) = http(&agent.url, "GET", "/system/function/wire", "");
+    assert_eq!(f["availableReplicas"], 1, "{f:#}");
+    // #2 ended on b before #1 took b's place.
+    let rec2 = s["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == 2)
+        .cloned()
+        .unwrap_or_else(|| panic!("#2 has no record: {s:#}"));
+    assert_eq!(
+        (&rec2["outcome"], &rec2["device"]),
+        (&Value::from("completed"), &Value::from(tb.clone()))
+    );
+    // The agent is killed while #1 runs on b and #3 waits.
+    wait_for(&agent.url, "#1 running on b for a while", 120, |s| {
+        s["devices"][1]["running"]["id"] == 1
+            && s["devices"][1]["running"]["elapsed_s"]
+                .as_f64()
+                .is_some_and(|e| e > 40.0)
+    });
+    std::thread::sleep(Duration::from_millis(300)); // a checkpoint or two
+    agent.child.kill().unwrap(); // SIGKILL
+    agent.child.wait().unwrap();
+    // Board a is back (a fresh board on the same socket); a new agent on
+    // the same store and boards.
+    let _a_again = common::DeviceServer::start_at(&dir.join("a.sock"), &[]);
+    let agent = start(&store, port, &args);
+    // The scale and the function survive; the interrupted run and the
+    // queued one are taken up again (here at once, as both boards are free).
+    let (_, f) = http(&agent.url, "GET", "/system/function/wire", "");
+    assert_eq!(
+        (&f["replicas"], &f["availableReplicas"]),
+        (&Value::from(2), &Value::from(2)),
+        "{f:#}"
+    );
+    let s = wait_for(&agent.url, "every invocation's record", 240, |s| {
+        s["timeline"].as_array().unwrap().len() == 3
+    });
+    let tl = s["timeline"].as_array().unwrap();
+    for r in tl {
+        assert_eq!(r["outcome"], "completed", "{r:#}");
+    }
+    let rec1 = tl.iter().find(|r| r["id"] == 1).unwrap();
+    assert_eq!(
+        rec1["interruptions"][0]["device"],
+        Value::from(ta),
+        "{rec1:#}"
+    );
+    assert!(rec1["resumed"].as_u64().unwrap() >= 1, "{rec1:#}");
+    let mut ids: Vec<u64> = tl.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3], "{s:#}");
 }

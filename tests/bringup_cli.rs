@@ -9,49 +9,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 mod common;
-
-struct Server {
-    child: Child,
-    sock: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(backend: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("board.sock");
-        let child = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-            .args(["device", "serve", "--backend", backend, "--socket"])
-            .arg(&sock)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t0 = Instant::now();
-        while !sock.exists() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server {
-            child,
-            sock,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn bringup(target: &str) -> (i32, String, String) {
     common::nfbpf(&["bringup", "-t", target, "--timeout", "2"])
@@ -61,8 +20,8 @@ fn passes_on(backend: &str) {
     if !common::clang() {
         return;
     }
-    let s = Server::start(backend);
-    let (code, out, err) = bringup(&format!("sim:{}", s.sock.display()));
+    let s = common::DeviceServer::start("board", &["--backend", backend]);
+    let (code, out, err) = bringup(&s.target());
     assert_eq!(code, 0, "{backend}: {out}\n{err}");
     for want in [
         "ok    identification  ID",
@@ -131,7 +90,7 @@ fn fails_with(off: u32, rewrite: fn(&str) -> String, want: &[&str]) {
     if !common::clang() {
         return;
     }
-    let s = Server::start("model");
+    let s = common::DeviceServer::start("board", &["--backend", "model"]);
     let (_d, p, h) = proxy(&s.sock, off, rewrite);
     let (code, out, err) = bringup(&format!("sim:{}", p.display()));
     assert_eq!(code, 1, "{out}\n{err}");

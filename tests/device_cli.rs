@@ -4,83 +4,17 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use common::nfbpf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-
-/// The server process and the temporary directory of its socket (removed
-/// after the process is stopped).
-struct Server {
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// `nfbpf device serve` on a fresh socket, with extra arguments.
-    fn start(tag: &str, extra: &[&str]) -> (Server, String) {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join(format!("{tag}.sock"));
-        let mut args = vec!["device", "serve", "--socket", sock.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let s = Server {
-            child: Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-                .args(&args)
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-            _dir: dir,
-        };
-        let t0 = Instant::now();
-        while !sock.exists() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(20),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (s, format!("sim:{}", sock.display()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn serve_load_status() {
     if !common::clang() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("devcli.sock");
-    let _server = Server {
-        child: Command::new(env!("CARGO_BIN_EXE_nfbpf"))
-            .args([
-                "device",
-                "serve",
-                "--socket",
-                sock.to_str().unwrap(),
-                "--traffic",
-                "0,1:64:10",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        _dir: dir,
-    };
-    let t0 = Instant::now();
-    while !sock.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let target = format!("sim:{}", sock.display());
+    let _server = common::DeviceServer::start("devcli", &["--traffic", "0,1:64:10"]);
+    let target = _server.target();
     let wire = concat!(env!("CARGO_MANIFEST_DIR"), "/programs/wire_sume.c");
     let (code, out, err) = nfbpf(&["device", "load", wire, "-t", &target]);
     assert_eq!(code, 0, "{err}");
@@ -103,7 +37,8 @@ fn load_with_budget_sets_the_function_budget() {
     if !common::clang() {
         return;
     }
-    let (_server, target) = Server::start("budget", &[]);
+    let _server = common::DeviceServer::start("budget", &[]);
+    let target = _server.target();
     let wire = common::program("wire_sume.c");
     let wire = wire.to_str().unwrap();
     let run = |args: &[&str]| {
@@ -132,7 +67,8 @@ fn maps_of_a_loaded_function() {
     if !common::clang() {
         return;
     }
-    let (_server, target) = Server::start("maps", &[]);
+    let _server = common::DeviceServer::start("maps", &[]);
+    let target = _server.target();
     let prog = common::program("flow_router.c");
     let p = prog.to_str().unwrap();
     let t = target.as_str();
@@ -214,7 +150,8 @@ fn map_commands_read_the_device_map_table() {
     if !common::clang() {
         return;
     }
-    let (_server, target) = Server::start("maptable", &[]);
+    let _server = common::DeviceServer::start("maptable", &[]);
+    let target = _server.target();
     let t = target.as_str();
     let l2 = common::program("l2_switch_sume.c");
     let router = common::program("router_sume.c");
@@ -295,7 +232,9 @@ fn rtl_backend_serves_load_status_and_maps() {
     if !common::clang() {
         return;
     }
-    let (_server, target) = Server::start("rtl", &["--backend", "rtl", "--traffic", "0,1:64:10"]);
+    let _server =
+        common::DeviceServer::start("rtl", &["--backend", "rtl", "--traffic", "0,1:64:10"]);
+    let target = _server.target();
     let t = target.as_str();
     let wire = common::program("wire_sume.c");
     let (code, out, err) = nfbpf(&["load", wire.to_str().unwrap(), "-t", t]);

@@ -205,3 +205,69 @@ impl Rng {
         self.below(100) < percent
     }
 }
+
+/// `nfbpf device serve` in its own process: a simulated board on a Unix
+/// socket. Dropping it kills the process (SIGKILL, as pulling the board's
+/// power would) and removes the socket's directory, unless the directory
+/// was given ([`DeviceServer::start_at`]).
+pub struct DeviceServer {
+    pub child: std::process::Child,
+    /// The socket's path.
+    pub sock: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl DeviceServer {
+    /// A board on a fresh socket named after `tag`, with extra arguments
+    /// (`--backend rtl`, `--traffic ...`).
+    pub fn start(tag: &str, extra: &[&str]) -> DeviceServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = DeviceServer::start_at(&dir.path().join(format!("{tag}.sock")), extra);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// A board on the socket `sock` (a board back at the same place after
+    /// [`DeviceServer::kill`]).
+    pub fn start_at(sock: &std::path::Path, extra: &[&str]) -> DeviceServer {
+        let _ = std::fs::remove_file(sock);
+        let child = Command::new(env!("CARGO_BIN_EXE_nfbpf"))
+            .args(["device", "serve", "--socket"])
+            .arg(sock)
+            .args(extra)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        while !sock.exists() {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "nfbpf device serve did not open {}",
+                sock.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        DeviceServer {
+            child,
+            sock: sock.to_path_buf(),
+            _dir: None,
+        }
+    }
+
+    /// The target naming it: `sim:PATH`.
+    pub fn target(&self) -> String {
+        format!("sim:{}", self.sock.display())
+    }
+
+    /// SIGKILL: the board stops answering mid-access.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DeviceServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
