@@ -1,0 +1,498 @@
+//! The lambda programs of `programs/` (`lambda_web.c`, `lambda_kv.c`,
+//! `lambda_gray.c`; the request format in docs/lambdas.md) answer requests
+//! built here byte by byte, independently of `programs/include/lambda.h`:
+//! each request runs on the reference interpreter and on the data plane
+//! model (loaded and given its map entries only through registers), both
+//! must give the same verdict and frame, and the response is checked field
+//! by field: addresses and ports swapped, lengths, a valid IPv4 header
+//! checksum, UDP checksum 0, the header's flags and numbers, and the body
+//! against the answer computed here (pages from a map the test fills, SET
+//! then GET, the grayscale formula in Rust). Packets that are not requests
+//! for the program (another lambda ID, another port, a response, not
+//! UDP...) must pass to the host untouched.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use common::{clang, ones_sum};
+use nfbpf_loader::image::Image;
+use nfbpf_loader::{Options, load_file};
+use nfbpf_vm::Program;
+use nfbpf_vm::abi::{EngineKind, Execution, RxMeta, Verdict, execute_on};
+use nfbpf_vm::contract::{self, map_handle};
+use nfbpf_vm::device::{Dest, Device, DeviceConfig};
+use nfbpf_vm::interp::Config;
+use nfbpf_vm::trace::NoTrace;
+use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
+
+mod common;
+
+const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xc1];
+const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x5e];
+const CLIENT_IP: [u8; 4] = [10, 0, 0, 7];
+const SERVER_IP: [u8; 4] = [10, 0, 0, 1];
+const CLIENT_PORT: u16 = 40123;
+/// The input port of every request.
+const IN_PORT: u32 = 2;
+
+/// What a request carries besides its body.
+#[derive(Clone, Copy, Debug)]
+struct Req {
+    lambda: u16,
+    flags: u8,
+    request_id: u32,
+    chunk_index: u16,
+    chunk_count: u16,
+    port: u16,
+}
+
+impl Req {
+    fn to(lambda: u16) -> Req {
+        Req {
+            lambda,
+            flags: 0,
+            request_id: 0x1234_5678,
+            chunk_index: 0,
+            chunk_count: 1,
+            port: contract::LAMBDA_DEFAULT_PORT,
+        }
+    }
+}
+
+/// The request frame: Ethernet, IPv4 (checksum computed here), UDP
+/// (checksum 0), the 16-byte lambda header, `body`, then `room` zero
+/// bytes of room for the answer in the datagram, then `pad` zero bytes of
+/// Ethernet padding after it.
+fn request_with(r: &Req, body: &[u8], room: usize, pad: usize) -> Vec<u8> {
+    let udp_len = 8 + contract::LAMBDA_HDR_BYTES + body.len() + room;
+    let ip_len = 20 + udp_len;
+    let mut f = Vec::new();
+    f.extend_from_slice(&SERVER_MAC);
+    f.extend_from_slice(&CLIENT_MAC);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&(ip_len as u16).to_be_bytes());
+    ip.extend_from_slice(&[0xab, 0xcd, 0x40, 0x00, 17, 17, 0, 0]);
+    ip.extend_from_slice(&CLIENT_IP);
+    ip.extend_from_slice(&SERVER_IP);
+    let c = !ones_sum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&CLIENT_PORT.to_be_bytes());
+    f.extend_from_slice(&r.port.to_be_bytes());
+    f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(&contract::LAMBDA_MAGIC.to_be_bytes());
+    f.push(contract::LAMBDA_VERSION);
+    f.push(r.flags);
+    f.extend_from_slice(&r.lambda.to_be_bytes());
+    f.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    f.extend_from_slice(&r.request_id.to_be_bytes());
+    f.extend_from_slice(&r.chunk_index.to_be_bytes());
+    f.extend_from_slice(&r.chunk_count.to_be_bytes());
+    f.extend_from_slice(body);
+    f.resize(f.len() + room + pad, 0);
+    f
+}
+
+/// [`request_with`] without room or padding.
+fn request(r: &Req, body: &[u8]) -> Vec<u8> {
+    request_with(r, body, 0, 0)
+}
+
+/// A response, decoded and checked against the request it answers: the
+/// body and the flags.
+fn response(req: &Req, frame: &[u8]) -> (u8, Vec<u8>) {
+    assert!(frame.len() >= 58, "response of {} bytes", frame.len());
+    assert_eq!(frame[0..6], CLIENT_MAC, "destination MAC");
+    assert_eq!(frame[6..12], SERVER_MAC, "source MAC");
+    assert_eq!(frame[12..14], [0x08, 0x00], "ethertype");
+    let ip = &frame[14..34];
+    assert_eq!(ip[0], 0x45, "version and IHL");
+    let ip_len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+    assert_eq!(ip_len + 14, frame.len(), "IPv4 total length vs the frame");
+    assert_eq!(ip[9], 17, "protocol");
+    assert_eq!(ip[8], 64, "TTL");
+    assert_eq!(ones_sum(ip), 0xffff, "IPv4 header checksum of {ip:02x?}");
+    assert_eq!(ip[12..16], SERVER_IP, "source address");
+    assert_eq!(ip[16..20], CLIENT_IP, "destination address");
+    let udp = &frame[34..42];
+    assert_eq!(udp[0..2], req.port.to_be_bytes(), "source port");
+    assert_eq!(udp[2..4], CLIENT_PORT.to_be_bytes(), "destination port");
+    let udp_len = u16::from_be_bytes([udp[4], udp[5]]) as usize;
+    assert_eq!(udp_len, ip_len - 20, "UDP length");
+    assert_eq!(udp[6..8], [0, 0], "UDP checksum (0: none)");
+    let h = &frame[42..58];
+    assert_eq!(h[0..2], contract::LAMBDA_MAGIC.to_be_bytes(), "magic");
+    assert_eq!(h[2], contract::LAMBDA_VERSION, "version");
+    let flags = h[3];
+    assert_ne!(flags & contract::LAMBDA_FLAG_RESPONSE, 0, "RESPONSE flag");
+    assert_eq!(
+        flags & contract::LAMBDA_FLAG_MORE,
+        req.flags & contract::LAMBDA_FLAG_MORE,
+        "MORE flag kept"
+    );
+    assert_eq!(h[4..6], req.lambda.to_be_bytes(), "lambda ID");
+    let body_len = u16::from_be_bytes([h[6], h[7]]) as usize;
+    assert_eq!(body_len, udp_len - 8 - 16, "body length");
+    assert_eq!(h[8..12], req.request_id.to_be_bytes(), "request ID");
+    assert_eq!(h[12..14], req.chunk_index.to_be_bytes(), "chunk index");
+    assert_eq!(h[14..16], req.chunk_count.to_be_bytes(), "chunk count");
+    (flags, frame[58..].to_vec())
+}
+
+/// One lambda program on the interpreter and on the device model.
+struct Lambda {
+    name: String,
+    img: Image,
+    prog: Program,
+    refdev: SharedDeviceState,
+    dev: Device,
+    /// Most instructions one request took on the interpreter.
+    longest: u64,
+}
+
+impl Lambda {
+    fn new(name: &str) -> Option<Lambda> {
+        if !clang() {
+            return None;
+        }
+        let img = load_file(&common::program(&format!("{name}.c")), &Options::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .with_budget(Some(contract::LAMBDA_INSN_BUDGET as u32));
+        let prog = img.program().unwrap();
+        let refdev = SharedDeviceState::new(UnitsConfig::default());
+        refdev
+            .with(|d| nfbpf_loader::install::configure_maps(&img, &mut d.maps))
+            .unwrap();
+        let mut dev = Device::new(DeviceConfig::default()).unwrap();
+        nfbpf_loader::device::program(&mut dev, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
+        Some(Lambda {
+            name: name.to_string(),
+            img,
+            prog,
+            refdev,
+            dev,
+            longest: 0,
+        })
+    }
+
+    /// Set an entry of map `map` on both sides (the device through its
+    /// registers).
+    fn update(&mut self, map: &str, key: &[u8], value: &[u8]) {
+        let (i, m) = self.img.map(map).unwrap();
+        let kind = m.kind;
+        self.refdev
+            .with(|d| d.maps.update(map_handle(i), key, value, 0).value)
+            .unwrap();
+        nfbpf_loader::device::update_entry(&mut self.dev, i, kind, key, value)
+            .unwrap_or_else(|e| panic!("{}: {map}: {e}", self.name));
+    }
+
+    /// The value of `key` in map `map` on both sides (which must agree).
+    fn lookup(&mut self, map: &str, key: &[u8]) -> Option<Vec<u8>> {
+        let (i, m) = self.img.map(map).unwrap();
+        let size = m.value_size as usize;
+        let ours = self
+            .refdev
+            .with(|d| d.maps.lookup_value(map_handle(i), key).unwrap());
+        let dev = nfbpf_loader::device::lookup_entry(&mut self.dev, i, key, size).unwrap();
+        assert_eq!(ours, dev, "{}: map {map}: interpreter vs device", self.name);
+        ours
+    }
+
+    /// Run `frame` on both; they must agree. The interpreter's run and the
+    /// device's output (`None`: dropped).
+    fn send(&mut self, frame: &[u8]) -> Execution {
+        let rx = RxMeta {
+            in_port: IN_PORT,
+            ..RxMeta::default()
+        };
+        let want = execute_on(
+            EngineKind::Interp,
+            self.img.abi,
+            &self.prog,
+            &self.refdev,
+            0,
+            frame,
+            &rx,
+            &Config::default(),
+            &mut NoTrace,
+        )
+        .unwrap();
+        assert!(
+            want.fault.is_none(),
+            "{}: fault {:?} on {frame:02x?}",
+            self.name,
+            want.fault
+        );
+        assert!(
+            want.insns <= contract::LAMBDA_INSN_BUDGET,
+            "{}: {} instructions, over the lambda budget",
+            self.name,
+            want.insns
+        );
+        self.longest = self.longest.max(want.insns);
+        assert!(
+            self.dev.rx(IN_PORT as usize, frame),
+            "{}: rx refused",
+            self.name
+        );
+        self.dev.drain(10_000_000);
+        let out = self.dev.take_outputs();
+        match want.verdict {
+            Verdict::Drop | Verdict::Aborted => {
+                assert!(out.is_empty(), "{}: device sent {out:?}", self.name)
+            }
+            v => {
+                let counters: Vec<_> = (0..self.dev.config().engines)
+                    .map(|e| self.dev.engine_counters(e).unwrap())
+                    .collect();
+                assert_eq!(
+                    out.len(),
+                    1,
+                    "{}: device outputs for {v}; engines {counters:?}, bank budget {}",
+                    self.name,
+                    self.dev.bank_budget(self.dev.active_bank())
+                );
+                assert_eq!(out[0].verdict, v, "{}: device verdict", self.name);
+                assert_eq!(out[0].frame, want.frame, "{}: device frame", self.name);
+                if v == Verdict::Tx(IN_PORT) {
+                    assert_eq!(out[0].dest, Dest::Port(IN_PORT), "{}", self.name);
+                }
+            }
+        }
+        for e in 0..self.dev.config().engines {
+            let c = self.dev.engine_counters(e).unwrap();
+            assert_eq!(c.faults, 0, "{}: engine {e}: {c:?}", self.name);
+        }
+        want
+    }
+
+    /// Send request `r` with `body`; it must be answered (XDP_TX out of
+    /// the input port): the response's flags and body.
+    fn ask(&mut self, r: &Req, body: &[u8]) -> (u8, Vec<u8>) {
+        let ex = self.send(&request(r, body));
+        assert_eq!(
+            ex.verdict,
+            Verdict::Tx(IN_PORT),
+            "{}: request {r:?} body {:?}",
+            self.name,
+            String::from_utf8_lossy(body)
+        );
+        response(r, &ex.frame)
+    }
+
+    /// `frame` must go to the host unchanged.
+    fn passes(&mut self, frame: &[u8], what: &str) {
+        let ex = self.send(frame);
+        assert_eq!(ex.verdict, Verdict::Pass, "{}: {what}", self.name);
+        assert_eq!(ex.frame, frame, "{}: {what}: frame changed", self.name);
+    }
+}
+
+/// The grayscale formula of `lambda_gray.c`, in Rust.
+fn gray(px: &[u8]) -> u8 {
+    ((77 * u32::from(px[0]) + 150 * u32::from(px[1]) + 29 * u32::from(px[2])) >> 8) as u8
+}
+
+#[test]
+fn gray_converts_pixels() {
+    let Some(mut l) = Lambda::new("lambda_gray") else {
+        return;
+    };
+    let mut rng = common::Rng(0x6a7e);
+    let id = contract::LAMBDA_ID_GRAY;
+    // Known pixels: black, white, pure red, green, blue (alpha ignored).
+    let known = [
+        [0, 0, 0, 255],
+        [255, 255, 255, 0],
+        [255, 0, 0, 255],
+        [0, 255, 0, 255],
+        [0, 0, 255, 255],
+    ];
+    let body: Vec<u8> = known.concat();
+    let (flags, out) = l.ask(&Req::to(id), &body);
+    assert_eq!(flags, contract::LAMBDA_FLAG_RESPONSE);
+    assert_eq!(out, [0, 255, 76, 149, 28]);
+    // Random chunks of every size class, up to the largest.
+    for n in [0usize, 1, 2, 3, 15, 16, 17, 64, 100, 255, 256] {
+        let body: Vec<u8> = (0..4 * n).map(|_| rng.next() as u8).collect();
+        let r = Req {
+            request_id: rng.next() as u32,
+            chunk_index: 3,
+            chunk_count: 9,
+            flags: contract::LAMBDA_FLAG_MORE,
+            ..Req::to(id)
+        };
+        let (flags, out) = l.ask(&r, &body);
+        assert_eq!(flags & contract::LAMBDA_FLAG_ERROR, 0, "{n} pixels");
+        let want: Vec<u8> = body.chunks(4).map(gray).collect();
+        assert_eq!(out, want, "{n} pixels");
+    }
+    // Ethernet padding after a short request goes away in the response.
+    let r = Req::to(id);
+    let ex = l.send(&request_with(&r, &[10, 20, 30, 40], 0, 8));
+    let (_, out) = response(&r, &ex.frame);
+    assert_eq!(out, [gray(&[10, 20, 30])]);
+    // Refused: not whole pixels, too many pixels.
+    for (body, msg) in [
+        (vec![1u8; 5], "body is not whole RGBA pixels"),
+        (vec![1u8; 4 * 257], "more than 256 pixels in one chunk"),
+    ] {
+        let (flags, out) = l.ask(&r, &body);
+        assert_eq!(
+            flags,
+            contract::LAMBDA_FLAG_RESPONSE | contract::LAMBDA_FLAG_ERROR
+        );
+        assert_eq!(String::from_utf8_lossy(&out), msg);
+    }
+    eprintln!(
+        "lambda_gray: longest request {} instructions (budget {})",
+        l.longest,
+        contract::LAMBDA_INSN_BUDGET
+    );
+}
+
+/// The page entries of `lambda_web.c`: the path key (32 bytes,
+/// zero-padded) and the `{len, first_chunk}` value.
+fn page_key(path: &str) -> Vec<u8> {
+    let mut k = path.as_bytes().to_vec();
+    k.resize(32, 0);
+    k
+}
+
+/// Store `page` at chunks `first..` of `page_chunks` and its entry in
+/// `pages`.
+fn put_page(l: &mut Lambda, path: &str, page: &[u8], first: u32) {
+    for (c, chunk) in page.chunks(64).enumerate() {
+        let mut v = chunk.to_vec();
+        v.resize(64, 0);
+        l.update("page_chunks", &(first + c as u32).to_le_bytes(), &v);
+    }
+    let mut v = (page.len() as u32).to_le_bytes().to_vec();
+    v.extend_from_slice(&first.to_le_bytes());
+    l.update("pages", &page_key(path), &v);
+}
+
+fn http_ok(page: &[u8]) -> Vec<u8> {
+    let mut v = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", page.len()).into_bytes();
+    v.extend_from_slice(page);
+    v
+}
+
+fn http_status(line: &str) -> Vec<u8> {
+    format!("{line}\r\nContent-Length: 0\r\n\r\n").into_bytes()
+}
+
+#[test]
+fn web_serves_pages_from_its_maps() {
+    let Some(mut l) = Lambda::new("lambda_web") else {
+        return;
+    };
+    let id = contract::LAMBDA_ID_WEB;
+    let mut rng = common::Rng(0x3eb);
+    let index = b"<html><body>hello from the NIC</body></html>".to_vec();
+    let mid: Vec<u8> = (0..300).map(|i| b'a' + (i % 26) as u8).collect();
+    let big: Vec<u8> = (0..1024).map(|_| b' ' + (rng.below(95)) as u8).collect();
+    let long_path = format!("/{}", "p".repeat(31));
+    put_page(&mut l, "/", &index, 0);
+    put_page(&mut l, "/mid.html", &mid, 1);
+    put_page(&mut l, "/big", &big, 6);
+    put_page(&mut l, "/empty", b"", 22);
+    put_page(&mut l, &long_path, b"32-byte path", 23);
+    // An entry whose chunks run past page_chunks (64 of them).
+    let mut v = 512u32.to_le_bytes().to_vec();
+    v.extend_from_slice(&60u32.to_le_bytes());
+    l.update("pages", &page_key("/broken"), &v);
+
+    let r = Req::to(id);
+    let ok = |l: &mut Lambda, line: &str, page: &[u8], room: usize| {
+        let ex = l.send(&request_with(&r, line.as_bytes(), room, 0));
+        assert_eq!(ex.verdict, Verdict::Tx(IN_PORT), "{line:?}");
+        let (flags, out) = response(&r, &ex.frame);
+        assert_eq!(flags, contract::LAMBDA_FLAG_RESPONSE, "{line:?}");
+        assert_eq!(out, http_ok(page), "{line:?}");
+    };
+    ok(&mut l, "GET / HTTP/1.0\r\n", &index, 0);
+    ok(&mut l, "GET / HTTP/1.1", &index, 0);
+    ok(&mut l, "GET / HTTP/1.1\r\nHost: nic\r\n\r\n", &index, 0);
+    ok(&mut l, "GET /empty HTTP/1.0\r\n", b"", 0);
+    ok(
+        &mut l,
+        &format!("GET {long_path} HTTP/1.0\r\n"),
+        b"32-byte path",
+        0,
+    );
+    // Pages longer than the headroom allows need room in the request.
+    ok(&mut l, "GET /mid.html HTTP/1.0\r\n", &mid, 120);
+    ok(&mut l, "GET /big HTTP/1.0\r\n", &big, 850);
+    for line in ["GET /mid.html HTTP/1.0\r\n", "GET /big HTTP/1.0\r\n"] {
+        let (flags, out) = l.ask(&r, line.as_bytes());
+        assert_eq!(
+            flags,
+            contract::LAMBDA_FLAG_RESPONSE | contract::LAMBDA_FLAG_ERROR
+        );
+        assert_eq!(out, b"no room for the answer: pad the request", "{line:?}");
+    }
+    // 1,024 + 38 bytes of answer for 19 of request: 216 from the headroom
+    // and 807 of room are 20 short.
+    let ex = l.send(&request_with(&r, b"GET /big HTTP/1.0\r\n", 807, 0));
+    let (flags, out) = response(&r, &ex.frame);
+    assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0);
+    assert_eq!(out, b"no room for the answer: pad the request");
+
+    let status = |l: &mut Lambda, line: &[u8], want: &str| {
+        let (flags, out) = l.ask(&r, line);
+        assert_eq!(flags, contract::LAMBDA_FLAG_RESPONSE, "{line:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&http_status(want)),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    };
+    let not_found = "HTTP/1.0 404 Not Found";
+    let bad = "HTTP/1.0 400 Bad Request";
+    status(&mut l, b"GET /missing HTTP/1.0\r\n", not_found);
+    status(&mut l, b"GET /index.html HTTP/1.0\r\n", not_found);
+    status(
+        &mut l,
+        format!("GET {long_path}x HTTP/1.0\r\n").as_bytes(),
+        not_found,
+    );
+    status(
+        &mut l,
+        b"GET /broken HTTP/1.0\r\n",
+        "HTTP/1.0 500 Internal Server Error",
+    );
+    for line in [
+        &b"POST / HTTP/1.0\r\n"[..],
+        b"GET  / HTTP/1.0\r\n",
+        b"GET / HTTP/2.0\r\n",
+        b"GET / FTP/1.0\r\n",
+        b"GET / HTTP/1.0xx",
+        b"GET / HTTP/1.0\r",
+        b"GET / HTTP/1.",
+        b"GET /a b HTTP/1.0\r\n",
+        b"GET /\x01 HTTP/1.0\r\n",
+        b"GET /\xc3\xa9 HTTP/1.0\r\n",
+        b"GET /",
+        b"get / HTTP/1.0\r\n",
+        b"",
+    ] {
+        status(&mut l, line, bad);
+    }
+    // A web request is one chunk.
+    let two = Req {
+        chunk_count: 2,
+        ..r
+    };
+    let (flags, out) = l.ask(&two, b"GET / HTTP/1.0\r\n");
+    assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0);
+    assert_eq!(out, b"a web request is one chunk");
+    eprintln!(
+        "lambda_web: longest request {} instructions (budget {})",
+        l.longest,
+        contract::LAMBDA_INSN_BUDGET
+    );
+}
