@@ -496,3 +496,277 @@ fn web_serves_pages_from_its_maps() {
         contract::LAMBDA_INSN_BUDGET
     );
 }
+
+#[test]
+fn kv_sets_gets_and_deletes_like_memcached() {
+    let Some(mut l) = Lambda::new("lambda_kv") else {
+        return;
+    };
+    let r = Req::to(contract::LAMBDA_ID_KV);
+    let say = |l: &mut Lambda, cmd: &[u8], want: &[u8]| {
+        let (flags, out) = l.ask(&r, cmd);
+        assert_eq!(
+            flags,
+            contract::LAMBDA_FLAG_RESPONSE,
+            "{:?}",
+            String::from_utf8_lossy(cmd)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(want),
+            "{:?}",
+            String::from_utf8_lossy(cmd)
+        );
+    };
+    let set = |key: &str, flags: u32, data: &[u8]| {
+        let mut v = format!("set {key} {flags} 0 {}\r\n", data.len()).into_bytes();
+        v.extend_from_slice(data);
+        v.extend_from_slice(b"\r\n");
+        v
+    };
+    let value = |key: &str, flags: u32, data: &[u8]| {
+        let mut v = format!("VALUE {key} {flags} {}\r\n", data.len()).into_bytes();
+        v.extend_from_slice(data);
+        v.extend_from_slice(b"\r\nEND\r\n");
+        v
+    };
+    // The map entry as the program stores it: flags, length, 56 data bytes.
+    let entry = |flags: u32, data: &[u8]| {
+        let mut v = flags.to_le_bytes().to_vec();
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(data);
+        v.resize(64, 0);
+        v
+    };
+    let key = |k: &str| {
+        let mut v = k.as_bytes().to_vec();
+        v.resize(32, 0);
+        v
+    };
+
+    say(&mut l, b"get greeting\r\n", b"END\r\n");
+    say(&mut l, &set("greeting", 0, b"hello"), b"STORED\r\n");
+    assert_eq!(l.lookup("kv", &key("greeting")), Some(entry(0, b"hello")));
+    say(&mut l, b"get greeting\r\n", &value("greeting", 0, b"hello"));
+    // Replaced; the largest flags and value; data bytes are any bytes.
+    let data: Vec<u8> = (0..56u8).map(|i| i.wrapping_mul(37) ^ 0x0d).collect();
+    say(&mut l, &set("greeting", u32::MAX, &data), b"STORED\r\n");
+    say(
+        &mut l,
+        b"get greeting\r\n",
+        &value("greeting", u32::MAX, &data),
+    );
+    let k32 = "k".repeat(32);
+    say(&mut l, &set(&k32, 7, b""), b"STORED\r\n");
+    say(
+        &mut l,
+        format!("get {k32}\r\n").as_bytes(),
+        &value(&k32, 7, b""),
+    );
+    say(&mut l, &set("n", 1234567, b"0123456789"), b"STORED\r\n");
+    say(&mut l, b"get n\r\n", &value("n", 1234567, b"0123456789"));
+    say(&mut l, b"delete n\r\n", b"DELETED\r\n");
+    assert_eq!(l.lookup("kv", &key("n")), None);
+    say(&mut l, b"get n\r\n", b"END\r\n");
+    say(&mut l, b"delete n\r\n", b"NOT_FOUND\r\n");
+
+    let bad_line = b"CLIENT_ERROR bad command line format\r\n";
+    let bad_chunk = b"CLIENT_ERROR bad data chunk\r\n";
+    for (cmd, want) in [
+        (&b"flush_all\r\n"[..], &b"ERROR\r\n"[..]),
+        (b"GET a\r\n", b"ERROR\r\n"),
+        (b"", b"ERROR\r\n"),
+        (b"get", b"ERROR\r\n"),
+        (b"get \r\n", bad_line),
+        (b"get a b\r\n", bad_line),
+        (b"get a", bad_line),
+        (b"get a\n", bad_line),
+        (b"get a\r\nget b\r\n", bad_line),
+        (b"get a\x01b\r\n", bad_line),
+        (format!("get {k32}k\r\n").as_bytes(), bad_line),
+        (b"set a 0 0\r\nx\r\n", bad_line),
+        (b"set a x 0 1\r\nx\r\n", bad_line),
+        (b"set a 4294967296 0 1\r\nx\r\n", bad_line),
+        (b"set a 0 0 1 noreply\r\nx\r\n", bad_line),
+        (b"set a 0 0 1\nx\r\n", bad_line),
+        (
+            b"set a 0 5 1\r\nx\r\n",
+            b"CLIENT_ERROR expiration not supported\r\n",
+        ),
+        (
+            &set("a", 0, &[b'v'; 57]),
+            b"SERVER_ERROR object too large for cache\r\n",
+        ),
+        (b"set a 0 0 3\r\nabcd\r\n", bad_chunk),
+        (b"set a 0 0 3\r\nabc", bad_chunk),
+        (b"set a 0 0 3\r\nabcxy", bad_chunk),
+    ] {
+        say(&mut l, cmd, want);
+    }
+    assert_eq!(l.lookup("kv", &key("a")), None, "a refused set stored");
+
+    // 32 entries at most: the 33rd set is refused, as memcached words it.
+    for i in 0..30 {
+        say(&mut l, &set(&format!("fill{i}"), 0, b"x"), b"STORED\r\n");
+    }
+    say(
+        &mut l,
+        &set("one-too-many", 0, b"x"),
+        b"SERVER_ERROR out of memory storing object\r\n",
+    );
+    say(&mut l, &set("fill3", 0, b"replaced"), b"STORED\r\n");
+    say(&mut l, b"get fill3\r\n", &value("fill3", 0, b"replaced"));
+
+    let two = Req {
+        chunk_count: 2,
+        ..r
+    };
+    let (flags, out) = l.ask(&two, b"get a\r\n");
+    assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0);
+    assert_eq!(out, b"a key-value request is one chunk");
+    eprintln!(
+        "lambda_kv: longest request {} instructions (budget {})",
+        l.longest,
+        contract::LAMBDA_INSN_BUDGET
+    );
+}
+
+/// What every lambda program does with packets that are not its requests
+/// (they pass to the host untouched), with inconsistent headers (an error
+/// response), and with a port and lambda ID set through its `.rodata`.
+#[test]
+fn every_lambda_passes_what_is_not_its_request() {
+    for (name, id, body) in [
+        (
+            "lambda_web",
+            contract::LAMBDA_ID_WEB,
+            &b"GET / HTTP/1.0\r\n"[..],
+        ),
+        ("lambda_kv", contract::LAMBDA_ID_KV, b"get a\r\n"),
+        ("lambda_gray", contract::LAMBDA_ID_GRAY, &[1, 2, 3, 4]),
+    ] {
+        let Some(mut l) = Lambda::new(name) else {
+            return;
+        };
+        let r = Req::to(id);
+        // The request itself is answered.
+        l.ask(&r, body);
+        let other = if id == contract::LAMBDA_ID_WEB {
+            contract::LAMBDA_ID_KV
+        } else {
+            contract::LAMBDA_ID_WEB
+        };
+        let good = request(&r, body);
+        let patched = |at: usize, bytes: &[u8]| {
+            let mut f = good.clone();
+            f[at..at + bytes.len()].copy_from_slice(bytes);
+            f
+        };
+        let not_mine: Vec<(&str, Vec<u8>)> = vec![
+            ("another lambda ID", request(&Req::to(other), body)),
+            ("lambda ID 0", request(&Req::to(0), body)),
+            (
+                "another UDP port",
+                request(
+                    &Req {
+                        port: contract::LAMBDA_DEFAULT_PORT + 1,
+                        ..r
+                    },
+                    body,
+                ),
+            ),
+            (
+                "a response",
+                request(
+                    &Req {
+                        flags: contract::LAMBDA_FLAG_RESPONSE,
+                        ..r
+                    },
+                    body,
+                ),
+            ),
+            ("a wrong magic", patched(42, b"LN")),
+            ("version 2", patched(44, &[2])),
+            ("TCP", patched(23, &[6])),
+            ("IPv4 options (IHL 6)", patched(14, &[0x46])),
+            ("a fragment", patched(20, &[0x20, 0x00])),
+            ("an IPv6 ethertype", patched(12, &[0x86, 0xdd])),
+            ("IP length past the frame", patched(16, &[0x05, 0xdc])),
+            ("UDP length not the IP payload", patched(38, &[0x00, 0x19])),
+            ("the frame cut in the header", good[..50].to_vec()),
+            ("ARP", common::arp()),
+        ];
+        for (what, f) in &not_mine {
+            l.passes(f, &format!("{what}"));
+        }
+        // An inconsistent header for this lambda: an error response.
+        let long = patched(48, &((body.len() + 1) as u16).to_be_bytes());
+        let ex = l.send(&long);
+        let (flags, out) = response(&r, &ex.frame);
+        assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0, "{name}");
+        assert_eq!(out, b"body_len past the end of the datagram", "{name}");
+        for (index, count) in [(0u16, 0u16), (2, 2), (7, 3)] {
+            let bad = Req {
+                chunk_index: index,
+                chunk_count: count,
+                ..r
+            };
+            let (flags, out) = l.ask(&bad, body);
+            assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0, "{name}");
+            assert_eq!(out, b"chunk_index not below chunk_count", "{name}");
+        }
+
+        // The port and ID from `.rodata`: requests to the default port
+        // pass from then on, requests to the new port and ID are answered.
+        let mut conf = 9000u16.to_le_bytes().to_vec();
+        conf.extend_from_slice(&40u16.to_le_bytes());
+        l.update(".rodata", &0u32.to_le_bytes(), &conf);
+        l.passes(&good, "the default port after the change");
+        let moved = Req {
+            port: 9000,
+            lambda: 40,
+            ..r
+        };
+        let (flags, _) = l.ask(&moved, body);
+        assert_eq!(flags & contract::LAMBDA_FLAG_ERROR, 0, "{name}");
+        l.passes(
+            &request(&Req { port: 9000, ..r }, body),
+            "the old lambda ID on the new port",
+        );
+    }
+}
+
+/// The C header restates the contract's numbers: they agree.
+#[test]
+fn lambda_h_agrees_with_the_contract() {
+    let h = std::fs::read_to_string(common::program("include/lambda.h")).unwrap();
+    let define = |name: &str| -> u64 {
+        let line = h
+            .lines()
+            .find(|l| l.starts_with(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("no #define {name} in lambda.h"));
+        let v = line.split_whitespace().nth(2).unwrap();
+        match v.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+            None => v.parse().unwrap(),
+        }
+    };
+    use contract::*;
+    for (name, want) in [
+        ("LAMBDA_DEFAULT_PORT", u64::from(LAMBDA_DEFAULT_PORT)),
+        ("LAMBDA_MAGIC", u64::from(LAMBDA_MAGIC)),
+        ("LAMBDA_VERSION", u64::from(LAMBDA_VERSION)),
+        ("LAMBDA_F_RESPONSE", u64::from(LAMBDA_FLAG_RESPONSE)),
+        ("LAMBDA_F_MORE", u64::from(LAMBDA_FLAG_MORE)),
+        ("LAMBDA_F_ERROR", u64::from(LAMBDA_FLAG_ERROR)),
+        ("LAMBDA_HDR_BYTES", LAMBDA_HDR_BYTES as u64),
+        ("LAMBDA_BODY_OFF", 14 + 20 + 8 + LAMBDA_HDR_BYTES as u64),
+        ("LAMBDA_MAX_BODY", LAMBDA_MAX_BODY as u64),
+        ("LAMBDA_MAX_GROW", LAMBDA_MAX_GROW as u64),
+        ("LAMBDA_ID_WEB", u64::from(LAMBDA_ID_WEB)),
+        ("LAMBDA_ID_KV", u64::from(LAMBDA_ID_KV)),
+        ("LAMBDA_ID_GRAY", u64::from(LAMBDA_ID_GRAY)),
+    ] {
+        assert_eq!(define(name), want, "{name}");
+    }
+}

@@ -280,6 +280,23 @@ static __always_inline int lambda_refuse(struct xdp_md *ctx, int rc)
 	return XDP_PASS;
 }
 
+/* A value `v` the load-time check (loader/src/verify.rs) stops knowing:
+ * `v & mask`, passed through the UDP checksum field of the request (which
+ * lambda_finish rewrites). The check explores a program path by path with
+ * exact values and reads packet bytes as any value: a position that a
+ * data-dependent loop ended (a token's length) would otherwise multiply
+ * the paths explored after it by the loop's trip count, and a few such
+ * loops in a row exhaust the check. `data`/`end` as the caller has them. */
+static __always_inline __u32 lambda_forget(void *data, void *end, __u32 v, __u32 mask)
+{
+	volatile __u16 *scratch = data + sizeof(struct ethhdr) + sizeof(struct iphdr) +
+				  offsetof(struct udphdr, check);
+	if (!NF_FITS(scratch, 2, end))
+		return v & mask;
+	*scratch = (__u16)v;
+	return *scratch & mask;
+}
+
 /* Copy `n` bytes (at most `max`, a constant multiple of 8) from `src` (a
  * map value or the stack, `max` bytes long) to the packet at `dst`, 8 bytes
  * at a time, then the rest byte by byte. 0, or -1 when the packet ends
