@@ -54,8 +54,10 @@ static __always_inline __u32 kv_key_at(__u8 *body, __u32 at, __u32 n, void *end,
 				       struct kv_key *key)
 {
 	for (__u32 i = 0; i < KV_KEY_BYTES + 1; i++) {
-		__u8 *p = body + at + i;
-		if (at + i >= n || !NF_FITS(p, 1, end))
+		if (at + i >= n)
+			return KV_KEY_BYTES + 1;
+		__u8 *p = lambda_byte(body, at + i, end);
+		if (!p)
 			return KV_KEY_BYTES + 1;
 		__u8 c = *p;
 		if (c == ' ' || c == '\r')
@@ -76,8 +78,10 @@ static __always_inline int kv_number_at(__u8 *body, __u32 *at, __u32 n, void *en
 	__u64 v = 0;
 	__u32 a = *at;
 	for (__u32 i = 0; i < 11; i++) {
-		__u8 *p = body + a + i;
-		if (a + i >= n || !NF_FITS(p, 1, end))
+		if (a + i >= n)
+			return -1;
+		__u8 *p = lambda_byte(body, a + i, end);
+		if (!p)
 			return -1;
 		__u8 c = *p;
 		if (c == stop) {
@@ -117,8 +121,8 @@ static __always_inline int kv_put_number(__u8 *body, __u32 at, __u32 v, __u32 di
 	for (__u32 k = 0; k < 10; k++) {
 		if (k >= digits)
 			break;
-		__u8 *p = body + at + digits - 1 - k;
-		if (!NF_FITS(p, 1, end))
+		__u8 *p = lambda_byte(body, at + digits - 1 - k, end);
+		if (!p)
 			return -1;
 		*p = '0' + v % 10;
 		v /= 10;
@@ -156,13 +160,13 @@ static __always_inline int kv_get(struct xdp_md *ctx, struct kv_key *key, __u32 
 	for (__u32 j = 0; j < KV_KEY_BYTES; j++) {
 		if (j >= klen)
 			break;
-		__u8 *p = body + at + j;
-		if (!NF_FITS(p, 1, end))
+		__u8 *p = lambda_byte(body, at + j, end);
+		if (!p)
 			return XDP_DROP;
 		*p = key->key[j];
 	}
 	at += klen;
-	__u8 *p = body + at;
+	__u8 *p = lambda_at(body, at);
 	if (!NF_FITS(p, 1, end))
 		return XDP_DROP;
 	*p = ' ';
@@ -170,7 +174,7 @@ static __always_inline int kv_get(struct xdp_md *ctx, struct kv_key *key, __u32 
 	if (kv_put_number(body, at, flags, fd, end))
 		return XDP_DROP;
 	at += fd;
-	p = body + at;
+	p = lambda_at(body, at);
 	if (!NF_FITS(p, 1, end))
 		return XDP_DROP;
 	*p = ' ';
@@ -178,7 +182,7 @@ static __always_inline int kv_get(struct xdp_md *ctx, struct kv_key *key, __u32 
 	if (kv_put_number(body, at, vlen, ld, end))
 		return XDP_DROP;
 	at += ld;
-	p = body + at;
+	p = lambda_at(body, at);
 	if (!NF_FITS(p, 2, end))
 		return XDP_DROP;
 	p[0] = '\r';
@@ -187,7 +191,7 @@ static __always_inline int kv_get(struct xdp_md *ctx, struct kv_key *key, __u32 
 	if (lambda_copy(body + at, copy.data, vlen, KV_VALUE_BYTES, end))
 		return XDP_DROP;
 	at += vlen;
-	p = body + at;
+	p = lambda_at(body, at);
 	if (!NF_FITS(p, 7, end))
 		return XDP_DROP;
 	__builtin_memcpy(p, "\r\nEND\r\n", 7);
@@ -238,7 +242,7 @@ int lambda_kv(struct xdp_md *ctx)
 
 	if (cmd != 's') {
 		/* KEY\r\n and the end of the body. */
-		__u8 *p = body + at;
+		__u8 *p = lambda_at(body, at);
 		if (at + 2 != n || !NF_FITS(p, 2, end) || p[0] != '\r' || p[1] != '\n')
 			return lambda_text(ctx, KV_BAD_LINE);
 		if (cmd == 'g')
@@ -250,7 +254,7 @@ int lambda_kv(struct xdp_md *ctx)
 
 	/* set KEY FLAGS EXPTIME BYTES\r\nDATA\r\n */
 	__u64 flags, exptime, bytes;
-	__u8 *p = body + at;
+	__u8 *p = lambda_at(body, at);
 	if (!NF_FITS(p, 1, end) || *p != ' ')
 		return lambda_text(ctx, KV_BAD_LINE);
 	at += 1;
@@ -263,7 +267,7 @@ int lambda_kv(struct xdp_md *ctx)
 	if (kv_number_at(body, &at, n, end, '\r', &bytes))
 		return lambda_text(ctx, KV_BAD_LINE);
 	at = lambda_forget(data, end, at, 0x7ff);
-	p = body + at;
+	p = lambda_at(body, at);
 	if (at >= n || !NF_FITS(p, 1, end) || *p != '\n')
 		return lambda_text(ctx, KV_BAD_LINE);
 	at += 1;
@@ -278,12 +282,12 @@ int lambda_kv(struct xdp_md *ctx)
 	for (__u32 j = 0; j < KV_VALUE_BYTES; j++) {
 		if (j >= bytes)
 			break;
-		__u8 *q = body + at + j;
-		if (!NF_FITS(q, 1, end))
+		__u8 *q = lambda_byte(body, at + j, end);
+		if (!q)
 			return XDP_DROP;
 		val.data[j] = *q;
 	}
-	p = body + at + bytes;
+	p = lambda_at(body, at + bytes);
 	if (!NF_FITS(p, 2, end) || p[0] != '\r' || p[1] != '\n')
 		return lambda_text(ctx, "CLIENT_ERROR bad data chunk\r\n");
 	if (bpf_map_update_elem(&kv, &key, &val, BPF_ANY))

@@ -85,8 +85,8 @@ int lambda_web(struct xdp_md *ctx)
 	struct web_path key = {};
 	__u32 len = WEB_PATH_BYTES + 1;
 	for (__u32 i = 0; i < WEB_PATH_BYTES + 1; i++) {
-		__u8 *p = body + 4 + i;
-		if (4 + i >= n || !NF_FITS(p, 1, end))
+		__u8 *p = lambda_byte(body, 4 + i, end);
+		if (4 + i >= n || !p)
 			return web_status(ctx, "HTTP/1.0 400 Bad Request");
 		__u8 c = *p;
 		if (c == ' ') {
@@ -101,9 +101,11 @@ int lambda_web(struct xdp_md *ctx)
 	if (len > WEB_PATH_BYTES)
 		return web_status(ctx, "HTTP/1.0 404 Not Found"); /* no such key */
 
-	/* " HTTP/1.x", then the end of the body or "\r\n". */
-	__u32 v = 4 + len + 1;
-	__u8 *ver = body + v;
+	/* " HTTP/1.x", then the end of the body or "\r\n" (the offset
+	 * forgotten, so that the checks explore what follows once, not once
+	 * per path length: see lambda_forget). */
+	__u32 v = lambda_forget(data, end, 4 + len + 1, 0x7ff);
+	__u8 *ver = lambda_at(body, v);
 	if (v + 8 > n || !NF_FITS(ver, 8, end))
 		return web_status(ctx, "HTTP/1.0 400 Bad Request");
 	if (v + 8 < n &&

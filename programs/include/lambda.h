@@ -168,19 +168,19 @@ static __always_inline int lambda_parse(struct xdp_md *ctx, struct lambda_req *r
  * invalid after it. */
 static __noinline int lambda_resize(struct xdp_md *ctx, __u32 body_len)
 {
-	int frame = (int)(ctx->data_end - ctx->data);
-	int want = LAMBDA_BODY_OFF + (int)body_len;
+	__u32 frame = ctx->data_end - ctx->data;
 	if (body_len > LAMBDA_MAX_BODY)
 		return -1;
+	__u32 want = LAMBDA_BODY_OFF + body_len;
 	if (want <= frame)
-		return bpf_xdp_adjust_tail(ctx, want - frame) ? -1 : 0;
-	int grow = want - frame;
-	if (grow > LAMBDA_MAX_GROW || bpf_xdp_adjust_head(ctx, -grow))
+		return bpf_xdp_adjust_tail(ctx, -(int)(frame - want)) ? -1 : 0;
+	__u32 grow = want - frame;
+	if (grow > LAMBDA_MAX_GROW || bpf_xdp_adjust_head(ctx, -(int)grow))
 		return -1;
 	__u8 *to = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u8 *from = to + grow;
-	if (!NF_FITS(from, LAMBDA_BODY_OFF, end))
+	if (!NF_FITS(to, LAMBDA_BODY_OFF, end) || !NF_FITS(from, LAMBDA_BODY_OFF, end))
 		return -1;
 	/* Upwards: every word is read before a store can reach it. */
 #pragma unroll
@@ -280,6 +280,25 @@ static __always_inline int lambda_refuse(struct xdp_md *ctx, int rc)
 	return XDP_PASS;
 }
 
+/* `base + off` as one register, which the caller checks and uses: the
+ * empty asm stops clang from recomputing the pointer for the access from
+ * other registers (the kernel's verifier only trusts the checked one). */
+static __always_inline __u8 *lambda_at(__u8 *base, __u32 off)
+{
+	__u8 *p = base + off;
+	asm volatile("" : "+r"(p));
+	return p;
+}
+
+/* The packet byte at `base + off`, or 0 when the packet ends before it. */
+static __always_inline __u8 *lambda_byte(__u8 *base, __u32 off, void *end)
+{
+	__u8 *p = lambda_at(base, off);
+	if (!NF_FITS(p, 1, end))
+		return 0;
+	return p;
+}
+
 /* A value `v` the load-time check (loader/src/verify.rs) stops knowing:
  * `v & mask`, passed through the UDP checksum field of the request (which
  * lambda_finish rewrites). The check explores a program path by path with
@@ -309,17 +328,19 @@ static __always_inline int lambda_copy(__u8 *dst, const __u8 *src, __u32 n, __u3
 	for (w = 0; w < max / 8; w++) {
 		if (w * 8 + 8 > n)
 			break;
-		if (!NF_FITS(dst + w * 8, 8, end))
+		__u8 *p = lambda_at(dst, w * 8);
+		if (!NF_FITS(p, 8, end))
 			return -1;
-		*(__u64 *)(dst + w * 8) = *(const __u64 *)(src + w * 8);
+		*(__u64 *)p = *(const __u64 *)(src + w * 8);
 	}
 	__u32 i = w * 8;
 	for (__u32 j = 0; j < 7; j++) {
 		if (i + j >= n)
 			break;
-		if (!NF_FITS(dst + i + j, 1, end))
+		__u8 *p = lambda_byte(dst, i + j, end);
+		if (!p)
 			return -1;
-		dst[i + j] = src[i + j];
+		*p = src[i + j];
 	}
 	return 0;
 }
