@@ -80,8 +80,10 @@ struct Lambda {
     prog: Program,
     refdev: SharedDeviceState,
     dev: Device,
-    /// Most instructions one request took on the interpreter.
+    /// Most instructions one request took on the interpreter, and most
+    /// clocks on the device from its arrival to its verdict.
     longest: u64,
+    longest_clocks: u64,
 }
 
 impl Lambda {
@@ -106,6 +108,7 @@ impl Lambda {
             refdev,
             dev,
             longest: 0,
+            longest_clocks: 0,
         })
     }
 
@@ -189,6 +192,7 @@ impl Lambda {
                 );
                 assert_eq!(out[0].verdict, v, "{}: device verdict", self.name);
                 assert_eq!(out[0].frame, want.frame, "{}: device frame", self.name);
+                self.longest_clocks = self.longest_clocks.max(out[0].done - out[0].arrival);
                 if v == Verdict::Tx(IN_PORT) {
                     assert_eq!(out[0].dest, Dest::Port(IN_PORT), "{}", self.name);
                 }
@@ -213,6 +217,16 @@ impl Lambda {
             String::from_utf8_lossy(body)
         );
         response(r, &ex.frame)
+    }
+
+    fn report(&self) {
+        eprintln!(
+            "{}: longest request {} instructions (budget {}), {} clocks on the device from arrival to verdict",
+            self.name,
+            self.longest,
+            contract::LAMBDA_INSN_BUDGET,
+            self.longest_clocks
+        );
     }
 
     /// `frame` must go to the host unchanged.
@@ -279,11 +293,7 @@ fn gray_converts_pixels() {
         );
         assert_eq!(String::from_utf8_lossy(&out), msg);
     }
-    eprintln!(
-        "lambda_gray: longest request {} instructions (budget {})",
-        l.longest,
-        contract::LAMBDA_INSN_BUDGET
-    );
+    l.report();
 }
 
 /// The page entries of `lambda_web.c`: the path key (32 bytes,
@@ -423,11 +433,7 @@ fn web_serves_pages_from_its_maps() {
     let (flags, out) = l.ask(&two, b"GET / HTTP/1.0\r\n");
     assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0);
     assert_eq!(out, b"a web request is one chunk");
-    eprintln!(
-        "lambda_web: longest request {} instructions (budget {})",
-        l.longest,
-        contract::LAMBDA_INSN_BUDGET
-    );
+    l.report();
 }
 
 #[test]
@@ -557,11 +563,7 @@ fn kv_sets_gets_and_deletes_like_memcached() {
     let (flags, out) = l.ask(&two, b"get a\r\n");
     assert_ne!(flags & contract::LAMBDA_FLAG_ERROR, 0);
     assert_eq!(out, b"a key-value request is one chunk");
-    eprintln!(
-        "lambda_kv: longest request {} instructions (budget {})",
-        l.longest,
-        contract::LAMBDA_INSN_BUDGET
-    );
+    l.report();
 }
 
 /// What every lambda program does with packets that are not its requests
@@ -630,7 +632,7 @@ fn every_lambda_passes_what_is_not_its_request() {
             ("ARP", common::arp()),
         ];
         for (what, f) in &not_mine {
-            l.passes(f, &format!("{what}"));
+            l.passes(f, what);
         }
         // An inconsistent header for this lambda: an error response.
         let long = patched(48, &((body.len() + 1) as u16).to_be_bytes());
