@@ -705,3 +705,51 @@ fn lambda_h_agrees_with_the_contract() {
         assert_eq!(define(name), want, "{name}");
     }
 }
+
+/// An image larger than one datagram: 40 x 30 RGBA pixels (4,800 bytes)
+/// sent as five chunks of at most 256 pixels, in a shuffled order; the
+/// responses, put back together by their chunk numbers, are the grayscale
+/// image computed here.
+#[test]
+fn gray_image_in_chunks() {
+    let Some(mut l) = Lambda::new("lambda_gray") else {
+        return;
+    };
+    let mut rng = common::Rng(0x1a6e);
+    let (w, h) = (40usize, 30usize);
+    let image: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            [(x * 6) as u8, (y * 8) as u8, rng.next() as u8, 255]
+        })
+        .collect();
+    let chunks: Vec<&[u8]> = image.chunks(256 * 4).collect();
+    let count = chunks.len() as u16;
+    assert_eq!(count, 5);
+    let mut order: Vec<u16> = (0..count).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut parts: Vec<Option<Vec<u8>>> = vec![None; chunks.len()];
+    for &k in &order {
+        let r = Req {
+            request_id: 0xfeed_0001,
+            chunk_index: k,
+            chunk_count: count,
+            flags: if k + 1 < count {
+                contract::LAMBDA_FLAG_MORE
+            } else {
+                0
+            },
+            ..Req::to(contract::LAMBDA_ID_GRAY)
+        };
+        let (flags, out) = l.ask(&r, chunks[k as usize]);
+        assert_eq!(flags & contract::LAMBDA_FLAG_ERROR, 0, "chunk {k}");
+        parts[k as usize] = Some(out);
+    }
+    let gray_image: Vec<u8> = parts.into_iter().flat_map(Option::unwrap).collect();
+    let want: Vec<u8> = image.chunks(4).map(gray).collect();
+    assert_eq!(gray_image.len(), w * h);
+    assert_eq!(gray_image, want);
+    l.report();
+}
