@@ -753,3 +753,66 @@ fn gray_image_in_chunks() {
     assert_eq!(gray_image, want);
     l.report();
 }
+
+/// As a user runs it: `nfbpf run builtin:lambda_web --pcap` with the page
+/// in a rules file, on both engines; the response in `--out` is the page.
+#[test]
+fn web_on_the_command_line() {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    if !clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("in.pcap");
+    let r = Req::to(contract::LAMBDA_ID_WEB);
+    let frames = [
+        request(&r, b"GET /hi HTTP/1.0\r\n"),
+        common::arp(),
+        request(&r, b"GET /nope HTTP/1.0\r\n"),
+    ];
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        let t = std::time::Duration::from_micros(i as u64);
+        w.write_packet(&PcapPacket::new(t, f.len() as u32, f))
+            .unwrap();
+    }
+    drop(w);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut chunk = b"hello, world".to_vec();
+    chunk.resize(64, 0);
+    let rules = dir.path().join("pages.rules");
+    std::fs::write(
+        &rules,
+        format!(
+            "pages hex:{} hex:{}\npage_chunks 5 hex:{}\n",
+            hex(&page_key("/hi")),
+            hex(&[12, 0, 0, 0, 5, 0, 0, 0]),
+            hex(&chunk)
+        ),
+    )
+    .unwrap();
+    for engine in ["interp", "pipeline"] {
+        let out = dir.path().join(format!("{engine}.pcapng"));
+        let (code, stdout, stderr) = common::nfbpf(&[
+            "run",
+            "builtin:lambda_web",
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "-r",
+            rules.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("3 packets: pass 1, tx 2"), "{stdout}");
+        let got = nfbpf_sim::capture::read_all(&out).unwrap();
+        assert_eq!(got.len(), 3, "{engine}");
+        let (_, body) = response(&r, &got[0].data);
+        assert_eq!(body, http_ok(b"hello, world"), "{engine}");
+        assert_eq!(got[1].data, frames[1], "{engine}: the ARP frame");
+        let (_, body) = response(&r, &got[2].data);
+        assert_eq!(body, http_status("HTTP/1.0 404 Not Found"), "{engine}");
+    }
+}
