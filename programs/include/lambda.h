@@ -48,16 +48,12 @@
 #define LAMBDA_BODY_OFF 58
 /* Largest body: a 1500-byte IPv4 datagram (contract::LAMBDA_MAX_BODY). */
 #define LAMBDA_MAX_BODY 1456
-/* Most bytes an answer may add to the request's datagram: the headroom in
+/* Most bytes an answer may add to the request's frame: the headroom in
  * front of the frame that bpf_xdp_adjust_head can take, 256 bytes less the
  * 40 Linux keeps (contract::LAMBDA_MAX_GROW). A frame cannot grow at its
  * end on the device (its FIFO_MD slot is the words that arrived), so a
  * request whose answer is longer carries room for it after its body. */
 #define LAMBDA_MAX_GROW 216
-
-/* lambda_resize and lambda_finish are functions of their own (bpf-to-bpf
- * calls), not inlined: every answer path calls them, and one copy each
- * keeps a program well inside an instruction bank. */
 
 /* The lambda IDs of the published workloads (contract::LAMBDA_ID_*). */
 #define LAMBDA_ID_WEB 1
@@ -157,6 +153,10 @@ static __always_inline int lambda_parse(struct xdp_md *ctx, struct lambda_req *r
 	req->chunk_count = count;
 	return LAMBDA_REQUEST;
 }
+
+/* lambda_resize and lambda_finish are functions of their own (bpf-to-bpf
+ * calls), not inlined: every answer path calls them, and one copy each
+ * keeps a program well inside an instruction bank. */
 
 /* Make the frame end right after an answer body of `body_len` bytes
  * (the request's body, room and Ethernet padding go). A shorter frame is
