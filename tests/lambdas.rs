@@ -508,6 +508,17 @@ fn kv_sets_gets_and_deletes_like_memcached() {
     assert_eq!(l.lookup("kv", &key("n")), None);
     say(&mut l, b"get n\r\n", b"END\r\n");
     say(&mut l, b"delete n\r\n", b"NOT_FOUND\r\n");
+    // An entry written by the host with a length past the value.
+    let mut broken = entry(0, b"x");
+    broken[4..8].copy_from_slice(&57u32.to_le_bytes());
+    l.update("kv", &key("broken"), &broken);
+    say(
+        &mut l,
+        b"get broken\r\n",
+        b"SERVER_ERROR bad value in the map\r\n",
+    );
+
+    say(&mut l, b"delete broken\r\n", b"DELETED\r\n");
 
     let bad_line = b"CLIENT_ERROR bad command line format\r\n";
     let bad_chunk = b"CLIENT_ERROR bad data chunk\r\n";
