@@ -2758,3 +2758,135 @@ fn tail_call_and_map_in_map_errors_name_the_cause() {
         "{e}"
     );
 }
+
+/// The lambda programs (docs/lambdas.md) answering requests: web pages
+/// from filled maps, memcached commands that change the store, grayscale
+/// chunks, malformed requests and requests for other lambdas, mixed with
+/// random traffic. Every packet's verdict and frame (the responses, XDP_TX)
+/// agree between the kernel and our engines, and so do the maps at the end.
+#[test]
+fn lambdas_answer_as_the_kernel_does() {
+    use common::lambda::{Req, request_with};
+    use nfbpf_vm::contract;
+    if !clang() {
+        return;
+    }
+    let port = ifindices()[0];
+    let mut r = Rng(0x1a3b_0da5);
+    for cpu in CPUS {
+        // Web: three pages, one that needs room in its request.
+        let Some(t) = Triple::new("lambda_web", cpu) else {
+            return;
+        };
+        let (pages, _) = t.image.map("pages").unwrap();
+        let (chunks, _) = t.image.map("page_chunks").unwrap();
+        let big: Vec<u8> = (0..1000).map(|_| b'!' + r.below(90) as u8).collect();
+        for (path, page, first) in [
+            ("/", &b"<h1>hello</h1>"[..], 0u32),
+            ("/big", &big, 1),
+            ("/empty", b"", 20),
+        ] {
+            for (c, chunk) in page.chunks(64).enumerate() {
+                let mut v = chunk.to_vec();
+                v.resize(64, 0);
+                t.update(chunks, &(first + c as u32).to_le_bytes(), &v);
+            }
+            let mut k = path.as_bytes().to_vec();
+            k.resize(32, 0);
+            let mut v = (page.len() as u32).to_le_bytes().to_vec();
+            v.extend_from_slice(&first.to_le_bytes());
+            t.update(pages, &k, &v);
+        }
+        let web = Req::to(contract::LAMBDA_ID_WEB);
+        let lines: [(&[u8], usize); 8] = [
+            (b"GET / HTTP/1.0\r\n", 0),
+            (b"GET /big HTTP/1.1\r\nHost: nic\r\n\r\n", 900),
+            (b"GET /big HTTP/1.0\r\n", 0),
+            (b"GET /empty HTTP/1.0", 0),
+            (b"GET /missing HTTP/1.0\r\n", 0),
+            (b"PUT / HTTP/1.0\r\n", 0),
+            (b"GET /a b HTTP/1.0\r\n", 0),
+            (b"GET / HTTP/1.0\r\n", 3),
+        ];
+        let mut tx = 0;
+        for i in 0..400 {
+            let pkt = if i % 2 == 0 {
+                let (line, room) = lines[r.below(lines.len() as u64) as usize];
+                request_with(&web, line, room, r.below(3) as usize * 4)
+            } else {
+                packet(&mut r)
+            };
+            tx += usize::from(t.send(i, &pkt, port).r0 == 3);
+        }
+        assert!(tx >= 150, "lambda_web: {tx} answers");
+        t.compare_maps();
+
+        // Key-value: random commands on a few keys, so that sets, gets,
+        // deletes and misses interleave; the stores must end equal.
+        let Some(t) = Triple::new("lambda_kv", cpu) else {
+            return;
+        };
+        let kv = Req::to(contract::LAMBDA_ID_KV);
+        let mut tx = 0;
+        for i in 0..600 {
+            let key = format!("key{}", r.below(6));
+            let cmd = match r.below(8) {
+                0..=2 => {
+                    let data: Vec<u8> = (0..r.below(60)).map(|_| r.next() as u8).collect();
+                    let mut c =
+                        format!("set {key} {} 0 {}\r\n", r.below(1 << 32), data.len()).into_bytes();
+                    c.extend_from_slice(&data);
+                    c.extend_from_slice(b"\r\n");
+                    c
+                }
+                3..=5 => format!("get {key}\r\n").into_bytes(),
+                6 => format!("delete {key}\r\n").into_bytes(),
+                _ => r
+                    .pick(&[&b"stats\r\n"[..], b"get a b\r\n", b"set k 0 0 2\r\nabc\r\n"])
+                    .to_vec(),
+            };
+            let pkt = if i % 4 == 3 {
+                packet(&mut r)
+            } else {
+                request_with(&kv, &cmd, 0, 0)
+            };
+            tx += usize::from(t.send(i, &pkt, port).r0 == 3);
+        }
+        assert!(tx >= 400, "lambda_kv: {tx} answers");
+        t.compare_maps();
+
+        // Grayscale: chunks of random pixels and sizes, some not whole
+        // pixels, some too long, some for another lambda.
+        let Some(t) = Triple::new("lambda_gray", cpu) else {
+            return;
+        };
+        let mut tx = 0;
+        for i in 0..300 {
+            let n = match r.below(10) {
+                0 => 4 * 256 + 4,
+                1 => r.below(1024) as usize | 1,
+                _ => 4 * r.below(257) as usize,
+            };
+            let body: Vec<u8> = (0..n).map(|_| r.next() as u8).collect();
+            let req = Req {
+                lambda: if r.chance(10) {
+                    9
+                } else {
+                    contract::LAMBDA_ID_GRAY
+                },
+                flags: if r.chance(50) {
+                    contract::LAMBDA_FLAG_MORE
+                } else {
+                    0
+                },
+                request_id: r.next() as u32,
+                chunk_index: 0,
+                chunk_count: 1,
+                port: contract::LAMBDA_DEFAULT_PORT,
+            };
+            tx += usize::from(t.send(i, &request_with(&req, &body, 0, 0), port).r0 == 3);
+        }
+        assert!(tx >= 200, "lambda_gray: {tx} answers");
+        t.compare_maps();
+    }
+}

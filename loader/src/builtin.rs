@@ -1,7 +1,7 @@
 //! The network functions of `programs/` and the headers of
 //! `programs/include/`, built into the library: the CLI's default programs
 //! (`builtin:l2_switch_sume`, ...) and a C file of the user's that includes
-//! `sume.h` or `nf_common.h` compile from any directory, without the
+//! `sume.h`, `nf_common.h` or `lambda.h` compile from any directory, without the
 //! repository beside them. [`crate::compile::compile`] writes the headers
 //! into the temporary directory of each build and puts it last on clang's
 //! include path, so a header of the same name beside the source or in a
@@ -16,6 +16,7 @@ pub const PREFIX: &str = "builtin:";
 
 /// `programs/include/*.h`: (file name, text).
 pub const HEADERS: &[(&str, &str)] = &[
+    ("lambda.h", include_str!("../../programs/include/lambda.h")),
     (
         "nf_common.h",
         include_str!("../../programs/include/nf_common.h"),
@@ -38,6 +39,9 @@ pub const PROGRAMS: &[(&str, &str)] = &[
         "l2_switch_sume",
         include_str!("../../programs/l2_switch_sume.c"),
     ),
+    ("lambda_gray", include_str!("../../programs/lambda_gray.c")),
+    ("lambda_kv", include_str!("../../programs/lambda_kv.c")),
+    ("lambda_web", include_str!("../../programs/lambda_web.c")),
     ("port0_sume", include_str!("../../programs/port0_sume.c")),
     ("port1_sume", include_str!("../../programs/port1_sume.c")),
     ("router", include_str!("../../programs/router.c")),

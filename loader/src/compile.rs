@@ -96,7 +96,8 @@ fn args(src: &Path, out: &Path, cpu: Cpu, include: &[PathBuf], last: &[PathBuf])
 
 /// Compile `src` to the object `out`. `src` is a `.c` file or a built-in
 /// program (`builtin:NAME`, [`builtin`]); the built-in headers (`sume.h`,
-/// `nf_common.h`) are on the include path after every other directory.
+/// `nf_common.h`, `lambda.h`) are on the include path after every other
+/// directory.
 /// clang's stderr is in the error.
 pub fn compile(
     clang: &Path,

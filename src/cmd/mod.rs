@@ -50,8 +50,8 @@ Environment:
 
 Built-in programs: every program of the repository's programs/ is built into
 nfbpf as builtin:NAME (builtin:l2_switch_sume, builtin:wire_sume, ...), and
-its headers sume.h and nf_common.h are on clang's include path after any -I
-DIR, so a C file that includes them compiles from any directory.";
+its headers sume.h, nf_common.h and lambda.h are on clang's include path
+after any -I DIR, so a C file that includes them compiles from any directory.";
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,8 @@ pub struct ObjectArgs {
     #[arg(long = "map-size", value_name = "NAME=N", value_parser = parse_map_size)]
     pub map_size: Vec<(String, u32)>,
     /// For C sources: a directory clang searches for `#include "..."`
-    /// (`-I DIR`, repeatable). The built-in sume.h and nf_common.h are
-    /// always found, after these.
+    /// (`-I DIR`, repeatable). The built-in sume.h, nf_common.h and
+    /// lambda.h are always found, after these.
     #[arg(short = 'I', long = "include", value_name = "DIR")]
     pub include: Vec<PathBuf>,
     /// Say which maps of the object are left out (the program does not use

@@ -269,5 +269,82 @@ impl DeviceServer {
 impl Drop for DeviceServer {
     fn drop(&mut self) {
         self.kill();
+
+/// Lambda requests (docs/lambdas.md), built byte by byte from the
+/// format, not from `programs/include/lambda.h`.
+pub mod lambda {
+    use super::ones_sum;
+    use nfbpf_vm::contract;
+
+    pub const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xc1];
+    pub const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x5e];
+    pub const CLIENT_IP: [u8; 4] = [10, 0, 0, 7];
+    pub const SERVER_IP: [u8; 4] = [10, 0, 0, 1];
+    pub const CLIENT_PORT: u16 = 40123;
+
+    /// What a request carries besides its body.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Req {
+        pub lambda: u16,
+        pub flags: u8,
+        pub request_id: u32,
+        pub chunk_index: u16,
+        pub chunk_count: u16,
+        pub port: u16,
+    }
+
+    impl Req {
+        /// A one-chunk request to lambda `lambda` on the default port.
+        pub fn to(lambda: u16) -> Req {
+            Req {
+                lambda,
+                flags: 0,
+                request_id: 0x1234_5678,
+                chunk_index: 0,
+                chunk_count: 1,
+                port: contract::LAMBDA_DEFAULT_PORT,
+            }
+        }
+    }
+
+    /// The request frame: Ethernet, IPv4 (checksum computed here), UDP
+    /// (checksum 0), the 16-byte lambda header, `body`, then `room` zero
+    /// bytes of room for the answer in the datagram, then `pad` zero bytes
+    /// of Ethernet padding after it.
+    pub fn request_with(r: &Req, body: &[u8], room: usize, pad: usize) -> Vec<u8> {
+        let udp_len = 8 + contract::LAMBDA_HDR_BYTES + body.len() + room;
+        let ip_len = 20 + udp_len;
+        let mut f = Vec::new();
+        f.extend_from_slice(&SERVER_MAC);
+        f.extend_from_slice(&CLIENT_MAC);
+        f.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = vec![0x45, 0];
+        ip.extend_from_slice(&(ip_len as u16).to_be_bytes());
+        ip.extend_from_slice(&[0xab, 0xcd, 0x40, 0x00, 17, 17, 0, 0]);
+        ip.extend_from_slice(&CLIENT_IP);
+        ip.extend_from_slice(&SERVER_IP);
+        let c = !ones_sum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&CLIENT_PORT.to_be_bytes());
+        f.extend_from_slice(&r.port.to_be_bytes());
+        f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&contract::LAMBDA_MAGIC.to_be_bytes());
+        f.push(contract::LAMBDA_VERSION);
+        f.push(r.flags);
+        f.extend_from_slice(&r.lambda.to_be_bytes());
+        f.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        f.extend_from_slice(&r.request_id.to_be_bytes());
+        f.extend_from_slice(&r.chunk_index.to_be_bytes());
+        f.extend_from_slice(&r.chunk_count.to_be_bytes());
+        f.extend_from_slice(body);
+        f.resize(f.len() + room + pad, 0);
+        f
+    }
+
+    /// [`request_with`] without room or padding.
+    pub fn request(r: &Req, body: &[u8]) -> Vec<u8> {
+        request_with(r, body, 0, 0)
     }
 }

@@ -466,6 +466,46 @@ pub const SUME_MAX_KEY_BYTES: usize = 8;
 /// SUME ABI: see [`SUME_MAX_KEY_BYTES`].
 pub const SUME_MAX_VALUE_BYTES: usize = 8;
 
+// ---------------------------------------------------------------------------
+// BEGIN lambdas section (branch `lambdas`): the lambda request format
+// (docs/lambdas.md). `programs/include/lambda.h` restates these for C;
+// tests/lambdas.rs checks that both agree.
+// ---------------------------------------------------------------------------
+
+/// Default UDP destination port of lambda requests (each lambda program
+/// reads its port from its `.rodata`, `lambda_port`, set to this).
+pub const LAMBDA_DEFAULT_PORT: u16 = 7380;
+/// First two bytes of a lambda header, "LM" (network byte order).
+pub const LAMBDA_MAGIC: u16 = 0x4c4d;
+/// Version of the lambda header.
+pub const LAMBDA_VERSION: u8 = 1;
+/// Bytes of the lambda header in front of the body.
+pub const LAMBDA_HDR_BYTES: usize = 16;
+/// Lambda header flags: a response; more chunks of the request follow; a
+/// refused request (the body says why).
+pub const LAMBDA_FLAG_RESPONSE: u8 = 0x01;
+pub const LAMBDA_FLAG_MORE: u8 = 0x02;
+pub const LAMBDA_FLAG_ERROR: u8 = 0x04;
+/// Largest body: a 1500-byte IPv4 datagram less the IPv4, UDP and lambda
+/// headers.
+pub const LAMBDA_MAX_BODY: usize = 1500 - 20 - 8 - LAMBDA_HDR_BYTES;
+/// Most bytes a lambda's answer may add to its request's datagram: the
+/// XDP headroom that `bpf_xdp_adjust_head` may take. The frame cannot grow
+/// at its end on the device (an engine's packet window is the FIFO_MD
+/// words that arrived), so a request whose answer is longer carries room
+/// for it after its body.
+pub const LAMBDA_MAX_GROW: usize = XDP_HEADROOM - XDP_FRAME_BYTES as usize;
+/// Default lambda IDs of the three published workloads (`programs/`).
+pub const LAMBDA_ID_WEB: u16 = 1;
+pub const LAMBDA_ID_KV: u16 = 2;
+pub const LAMBDA_ID_GRAY: u16 = 3;
+/// Instruction budget per packet a lambda program of `programs/` is loaded
+/// with (its `BUDGET` register): more than [`DEVICE_INSN_BUDGET`], because
+/// a lambda loops over its request's body (a grayscale chunk of 256
+/// pixels, a page of 1 KiB). A loader test checks that every lambda's
+/// longest run stays within it.
+pub const LAMBDA_INSN_BUDGET: u64 = 8192;
+
 #[cfg(test)]
 mod tests {
     use super::*;
