@@ -6,8 +6,8 @@
 //! threads.
 
 use nfbpf_vm::Insn;
-use nfbpf_vm::pipeline::fifo::WordMask;
 use nfbpf_vm::isa::isa;
+use nfbpf_vm::pipeline::fifo::WordMask;
 
 #[allow(unsafe_code)]
 mod ffi {

@@ -192,7 +192,10 @@ pub fn widths_vh() -> String {
     let _ = writeln!(s, "`define FIFO_NW {}", c::FIFO_WORDS);
     let _ = writeln!(s, "// contract::FIFO_WORD_INDEX_BITS: a word index");
     let _ = writeln!(s, "`define FIFO_IW {}", c::FIFO_WORD_INDEX_BITS);
-    let _ = writeln!(s, "// contract::PKT_WINDOW_BITS: a byte offset in the window");
+    let _ = writeln!(
+        s,
+        "// contract::PKT_WINDOW_BITS: a byte offset in the window"
+    );
     let _ = writeln!(s, "`define PKT_OW {}", c::PKT_WINDOW_BITS);
     s.push_str("`endif\n");
     s

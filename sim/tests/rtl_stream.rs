@@ -81,7 +81,11 @@ fn full_fifo_and_ring_wrap() {
         }
         let r = cosim::cosim_stream(&prog, &mem, Helpers::conformance, &cfg, &events, 100_000)
             .unwrap_or_else(|m| panic!("{m}"));
-        assert_eq!(r.verdicts.len(), 2 * fit + 1, "{fit} fit, the next is refused");
+        assert_eq!(
+            r.verdicts.len(),
+            2 * fit + 1,
+            "{fit} fit, the next is refused"
+        );
     }
 }
 

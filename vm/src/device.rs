@@ -1596,7 +1596,10 @@ mod tests {
         assert_eq!(contract::FIFO_WORDS, 128);
         assert!(d.rx(0, &[7; 1500]));
         d.step();
-        assert!(d.rx(0, &[6; 1500]), "room for a second while the first is held");
+        assert!(
+            d.rx(0, &[6; 1500]),
+            "room for a second while the first is held"
+        );
         d.step();
         assert!(!d.rx(0, &[8; 1500]), "no room for a third");
         assert!(d.rx(0, &[9; 400]));
