@@ -188,10 +188,10 @@ module ebpf_dataplane #(
   wire [ENGINES-1:0]     redir_v;
   wire [ENGINES*32-1:0]  redir_port;
   wire [ENGINES-1:0]     eng_busy;   // packets queued, running or held
-  wire [ENGINES*11-1:0]  eg_off;
+  wire [ENGINES*PKT_AW-1:0] eg_off;
   wire [ENGINES*16-1:0]  eg_xlen;
   // FIFO_MD words before the frame: the SUME header, or the XDP headroom.
-  wire [6:0]             hdrw = abi ? XDP_HEADROOM[11:5] : 7'd1;
+  wire [FIFO_AW:0]       hdrw = abi ? XDP_HEADROOM[PKT_AW:5] : {{FIFO_AW{1'b0}}, 1'b1};
   localparam [63:0] NS_PER_SEC = 64'd1000000000;
 
   // ------------------------------------------------------------------
@@ -219,27 +219,27 @@ module ebpf_dataplane #(
   // ------------------------------------------------------------------
   // Per-engine wires between the engine blocks, the demux and the regs
   // ------------------------------------------------------------------
-  wire [ENGINES*7-1:0]  free_words;   // FIFO_MD words free after this clock's verdict
+  wire [ENGINES*(FIFO_AW+1)-1:0] free_words;   // FIFO_MD words free after this clock's verdict
   wire [ENGINES-1:0]    slots_ok;     // fewer than FIFO_MAX_PACKETS queued after it
-  wire [ENGINES*6-1:0]  tail_word;    // ring word the next packet starts at
+  wire [ENGINES*FIFO_AW-1:0] tail_word;    // ring word the next packet starts at
   wire [ENGINES-1:0]    verdict;
   wire [ENGINES-1:0]    running;
   wire [ENGINES-1:0]    imem_active, imem_refused, idle_busy;
   reg  [ENGINES-1:0]    push;
   reg  [ENGINES*16-1:0] push_len;
   reg  [ENGINES-1:0]    sw_en;
-  reg  [ENGINES*6-1:0]  sw_idx;
+  reg  [ENGINES*FIFO_AW-1:0] sw_idx;
   reg  [ENGINES*256-1:0] sw_data;
 
   // Egress: each engine's oldest retired packet, the FIFO_MD reads, releases.
   wire [ENGINES-1:0]     eg_avail, eg_bank, eg_rel;
-  wire [ENGINES*6-1:0]   eg_start;
+  wire [ENGINES*FIFO_AW-1:0] eg_start;
   wire [ENGINES*16-1:0]  eg_len, eg_mdlen;
   wire [ENGINES*3-1:0]   eg_kind;
   wire [ENGINES*32-1:0]  eg_port;
   wire [ENGINES*256-1:0] eg_data;
-  wire [10:0]            eg_addr;
-  wire [5:0]             eg_hdr;
+  wire [PKT_AW-1:0]      eg_addr;
+  wire [FIFO_AW-1:0]     eg_hdr;
   wire [3:0]             outarb_state;
 
   wire        imem_wr, imem_flip;
@@ -256,12 +256,12 @@ module ebpf_dataplane #(
   // ------------------------------------------------------------------
   reg  [3:0]  st_act_q, st_drop_q;
   reg  [3:0]  st_eng_q [0:3];
-  reg  [5:0]  st_word_q [0:3];
+  reg  [FIFO_AW-1:0] st_word_q [0:3];
   reg  [11:0] st_left_q [0:3];
   reg  [3:0]  rr_q [0:3];
   reg  [3:0]  st_act_d, st_drop_d;
   reg  [3:0]  st_eng_d [0:3];
-  reg  [5:0]  st_word_d [0:3];
+  reg  [FIFO_AW-1:0] st_word_d [0:3];
   reg  [11:0] st_left_d [0:3];
   reg  [3:0]  rr_d [0:3];
   reg  [31:0] prx_q [0:3], prxdrop_q [0:3], ptx_q [0:3];
@@ -276,7 +276,7 @@ module ebpf_dataplane #(
   // Per port: the engine a beat goes to this clock, and what it does there.
   reg [3:0]  sel_v, sel_push;
   reg [4:0]  sel_eng [0:3];
-  reg [5:0]  sel_idx [0:3];
+  reg [FIFO_AW-1:0] sel_idx [0:3];
   reg [15:0] sel_len [0:3];
 
   always @* begin
@@ -288,14 +288,14 @@ module ebpf_dataplane #(
       st_act_d[p] = st_act_q[p]; st_drop_d[p] = st_drop_q[p];
       st_eng_d[p] = st_eng_q[p]; st_word_d[p] = st_word_q[p]; st_left_d[p] = st_left_q[p];
       rr_d[p] = rr_q[p];
-      sel_eng[p] = 5'd0; sel_idx[p] = 6'd0; sel_len[p] = 16'd0;
+      sel_eng[p] = 5'd0; sel_idx[p] = {FIFO_AW{1'b0}}; sel_len[p] = 16'd0;
       for (k = 0; k < 32; k = k + 1)
         beat[p][8*k +: 8] = s_axis_tkeep_i[32*p + k] ? s_axis_tdata_i[256*p + 8*k +: 8] : 8'd0;
       if (s_axis_tvalid_i[p]) begin
         if (!st_act_q[p]) begin
           // First beat: the receive decision.
           flen = s_axis_tuser_i[128*p +: 16];
-          fwords = {1'b0, flen[15:5]} + {11'd0, |flen[4:0]} + {5'd0, hdrw};
+          fwords = {1'b0, flen[15:5]} + {11'd0, |flen[4:0]} + {{(11-FIFO_AW){1'b0}}, hdrw};
           mine = (ENGINES[4:0] + 5'd3 - p[4:0]) >> 2;
           found = 1'b0;
           for (k = 0; k < 4; k = k + 1) begin
@@ -303,7 +303,8 @@ module ebpf_dataplane #(
               m = ({1'b0, rr_q[p]} + k[4:0]) % mine;
               ce = p[4:0] + 5'd4 * m;
               slots_sh = slots_ok >> ce;
-              if (fwords <= 12'd64 && fwords[6:0] <= free_words[ce*7 +: 7] && slots_sh[0]) begin
+              if (fwords <= FIFO_WORDS[11:0] && fwords[FIFO_AW:0] <= free_words[ce*(FIFO_AW+1) +: FIFO_AW+1] &&
+                  slots_sh[0]) begin
                 found = 1'b1;
                 m = ({1'b0, rr_q[p]} + k[4:0] + 5'd1) % mine;
                 rr_d[p] = m[3:0];
@@ -311,11 +312,11 @@ module ebpf_dataplane #(
                 sel_eng[p] = ce;
                 sel_len[p] = flen;
                 rx_eng_o[4*p +: 4] = ce[3:0];
-                sel_v[p] = fwords > {5'd0, hdrw};
-                sel_idx[p] = tail_word[ce*6 +: 6] + hdrw[5:0];
+                sel_v[p] = fwords > {{(11-FIFO_AW){1'b0}}, hdrw};
+                sel_idx[p] = tail_word[ce*FIFO_AW +: FIFO_AW] + hdrw[FIFO_AW-1:0];
                 st_eng_d[p] = ce[3:0];
-                st_word_d[p] = tail_word[ce*6 +: 6] + hdrw[5:0] + 6'd1;
-                st_left_d[p] = fwords - {5'd0, hdrw} - 12'd1;
+                st_word_d[p] = tail_word[ce*FIFO_AW +: FIFO_AW] + hdrw[FIFO_AW-1:0] + 1'b1;
+                st_left_d[p] = fwords - {{(11-FIFO_AW){1'b0}}, hdrw} - 12'd1;
               end
             end
           end
@@ -328,7 +329,7 @@ module ebpf_dataplane #(
             sel_v[p] = 1'b1;
             sel_eng[p] = {1'b0, st_eng_q[p]};
             sel_idx[p] = st_word_q[p];
-            st_word_d[p] = st_word_q[p] + 6'd1;
+            st_word_d[p] = st_word_q[p] + 1'b1;
             st_left_d[p] = st_left_q[p] - 12'd1;
           end
           if (s_axis_tlast_i[p]) st_act_d[p] = 1'b0;
@@ -342,7 +343,7 @@ module ebpf_dataplane #(
     push = {ENGINES{1'b0}};
     push_len = {ENGINES*16{1'b0}};
     sw_en = {ENGINES{1'b0}};
-    sw_idx = {ENGINES*6{1'b0}};
+    sw_idx = {ENGINES*FIFO_AW{1'b0}};
     sw_data = {ENGINES*256{1'b0}};
     for (e = 0; e < ENGINES; e = e + 1) begin
       if (sel_push[e % 4] && sel_eng[e % 4] == e[4:0]) begin
@@ -351,7 +352,7 @@ module ebpf_dataplane #(
       end
       if (sel_v[e % 4] && sel_eng[e % 4] == e[4:0]) begin
         sw_en[e] = 1'b1;
-        sw_idx[e*6 +: 6] = sel_idx[e % 4];
+        sw_idx[e*FIFO_AW +: FIFO_AW] = sel_idx[e % 4];
         sw_data[e*256 +: 256] = beat[e % 4];
       end
     end
@@ -380,7 +381,7 @@ module ebpf_dataplane #(
     if (!rst_ni) begin
       for (p = 0; p < 4; p = p + 1) begin
         st_act_q[p] <= 1'b0; st_drop_q[p] <= 1'b0; st_eng_q[p] <= 4'd0;
-        st_word_q[p] <= 6'd0; st_left_q[p] <= 12'd0; rr_q[p] <= 4'd0;
+        st_word_q[p] <= {FIFO_AW{1'b0}}; st_left_q[p] <= 12'd0; rr_q[p] <= 4'd0;
         prx_q[p] <= 32'd0; prxdrop_q[p] <= 32'd0; ptx_q[p] <= 32'd0;
       end
     end else begin
@@ -401,8 +402,8 @@ module ebpf_dataplane #(
   generate
     for (g = 0; g < ENGINES; g = g + 1) begin : g_eng
       // Packet queue (FIFO_MAX_PACKETS slots; 6-bit pointers, 5-bit index).
-      reg  [5:0]  qstart [0:31];
-      reg  [6:0]  qwords [0:31];
+      reg  [FIFO_AW-1:0] qstart [0:31];
+      reg  [FIFO_AW:0] qwords [0:31];
       reg  [15:0] qlen [0:31];
       reg  [31:0] qsec [0:31];
       reg  [31:0] qnsec [0:31];
@@ -417,23 +418,28 @@ module ebpf_dataplane #(
       wire [63:0] e_budget = e_bbud != 32'd0 ? {32'd0, e_bbud} : budget_i;
       wire [2:0]  kind;
       reg  [2:0]  qkind [0:31];
-      reg  [10:0] qoff [0:31];     // XDP: the frame's byte offset in its slot
+      reg  [PKT_AW-1:0] qoff [0:31];     // XDP: the frame's byte offset in its slot
       reg  [15:0] qxlen [0:31];    // XDP: its length (data_end - data)
       reg  [31:0] qport [0:31];
       reg         qbank [0:31];
       reg  [31:0] qdrop;
       reg  [5:0]  qhead_q, qtail_q, pend_q, qrel_q;
-      reg  [6:0]  used_q, arr_q;   // used_q: words of queued and running slots
-      reg  [5:0]  tail_q;
+      reg  [FIFO_AW:0] used_q, arr_q;   // used_q: words of queued and running slots
+      reg  [FIFO_AW-1:0] tail_q;
       reg  [63:0] acc_q;
       reg         dsc_q;
-      reg  [255:0] shadow [0:63];
+      reg  [255:0] shadow [0:FIFO_WORDS-1];
 
+      // The verdict's output port and, XDP, the frame's place (assigned
+      // with the verdict logic below; declared here, before the queue's
+      // registers use them).
+      wire [31:0] vport, x_off;
+      wire [15:0] x_len;
       wire        vd = verdict[g];
       // The verdict sends the packet nowhere (drop, abort).
       wire        vd_drop = vd && (kind == O_DROP || kind == O_ABORT);
       wire [15:0] plen = push_len[g*16 +: 16];
-      wire [6:0]  pwords = {1'b0, plen[10:5]} + {6'd0, |plen[4:0]} + hdrw;
+      wire [FIFO_AW:0] pwords = {1'b0, plen[PKT_AW-1:5]} + {{FIFO_AW{1'b0}}, |plen[4:0]} + hdrw;
       wire [4:0]  hidx = qhead_q[4:0];
       wire [4:0]  ridx = qrel_q[4:0];
       // Releases: the oldest retired slot (a drop waiting its turn, or a
@@ -452,7 +458,7 @@ module ebpf_dataplane #(
       wire [5:0]  qrel1 = qrel_a + {5'd0, imm};
       // Only the queued and running slots reserve words: a new slot may be
       // given words a retired one holds; each arrives once released.
-      wire [6:0]  used1 = used_q - (vd ? qwords[hidx] : 7'd0);
+      wire [FIFO_AW:0] used1 = used_q - (vd ? qwords[hidx] : {(FIFO_AW+1){1'b0}});
       wire [5:0]  cnt1 = qtail_q - qrel1;
       wire [5:0]  qhead1 = qhead_q + {5'd0, vd};
       wire [5:0]  qtail1 = qtail_q + {5'd0, push[g]};
@@ -465,51 +471,51 @@ module ebpf_dataplane #(
       wire [5:0]  pend_a = pend_q + {5'd0, pop_rel};
       wire        pop_imm = imm && pend_a == qhead_q;
       wire [5:0]  pend1 = pend_a + {5'd0, pop_imm};
-      wire [6:0]  arr1 = pop_rel || pop_imm ? 7'd0 : arr_q;
+      wire [FIFO_AW:0] arr1 = pop_rel || pop_imm ? {(FIFO_AW+1){1'b0}} : arr_q;
       wire        fresh = push[g] && pend1 == qtail_q;
       wire [63:0] acc1 = fresh ? WORD_COST : acc_q;
       wire        pending = pend1 != qtail1;
       // The pending slot's fields (it may be the packet pushed now).
       wire        pnew = pend1 == qtail_q;
-      wire [5:0]  s_start = pnew ? tail_q : qstart[pend1[4:0]];
-      wire [6:0]  s_words = pnew ? pwords : qwords[pend1[4:0]];
+      wire [FIFO_AW-1:0] s_start = pnew ? tail_q : qstart[pend1[4:0]];
+      wire [FIFO_AW:0] s_words = pnew ? pwords : qwords[pend1[4:0]];
       wire [15:0] s_len = pnew ? plen : qlen[pend1[4:0]];
       wire [31:0] s_sec = pnew ? sec_n : qsec[pend1[4:0]];
       wire [31:0] s_nsec = pnew ? nsec_n : qnsec[pend1[4:0]];
       // The header words (SUME header, XDP headroom) are not on the wire:
       // they cost no credit.
       wire        hdr_word = arr1 < hdrw;
-      wire [63:0] e_valid;
-      reg [63:0]  xfree;   // words freed this clock (the block below)
+      wire [FIFO_WORDS-1:0] e_valid;
+      reg [FIFO_WORDS-1:0] xfree;   // words freed this clock (the block below)
       // The word's ring slot is free: its valid bit is clear. The bits are
       // registers, so a word released in a clock is free from the next (the
       // model's FifoMd keeps the words released since the last port clock
       // busy).
       wire        a_free = !e_valid[a_word];
       wire        arrive = pending && (hdr_word || acc1 >= WORD_COST) && a_free;
-      wire [5:0]  a_word = s_start + arr1[5:0];
+      wire [FIFO_AW-1:0] a_word = s_start + arr1[FIFO_AW-1:0];
       localparam [7:0] IN_PORT = g % 4;
       wire [255:0] md = ({248'd0, IN_PORT} << (8 * MD_IN_PORT)) |
                         ({224'd0, s_sec} << (8 * MD_TS_SEC)) |
                         ({224'd0, s_nsec} << (8 * MD_TS_NSEC)) |
                         ({240'd0, s_len} << (8 * MD_LENGTH));
       wire [255:0] a_data = !hdr_word ? shadow[a_word] : abi ? 256'd0 : md;
-      wire [6:0]  arr2 = arrive ? arr1 + 7'd1 : arr1;
+      wire [FIFO_AW:0] arr2 = arrive ? arr1 + 1'b1 : arr1;
       wire        slot_done = arrive && arr2 == s_words;
       // The head descriptor for the engine (the head after this clock).
       wire        hnew = qhead1 == qtail_q;
       wire        give = (!dsc_q || vd) && qhead1 != qtail1;
-      wire [5:0]  h_start = hnew ? tail_q : qstart[qhead1[4:0]];
+      wire [FIFO_AW-1:0] h_start = hnew ? tail_q : qstart[qhead1[4:0]];
       wire [15:0] h_len = hnew ? plen : qlen[qhead1[4:0]];
-      wire [11:0] h_win = h_len[11:0] + (abi ? XDP_HEADROOM[11:0] : SUME_MD_SIZE[11:0]);
+      wire [PKT_AW:0] h_win = h_len[PKT_AW:0] + (abi ? XDP_HEADROOM[PKT_AW:0] : SUME_MD_SIZE[PKT_AW:0]);
 
       // Words freed this clock (FIFO_MD valid bits): xfree, declared above.
-      reg [5:0]  rrel, rimm;
+      reg [FIFO_AW-1:0] rrel, rimm;
       integer w;
       always @* begin
-        for (w = 0; w < 64; w = w + 1) begin
-          rrel = w[5:0] - qstart[ridx];
-          rimm = w[5:0] - qstart[hidx];
+        for (w = 0; w < FIFO_WORDS; w = w + 1) begin
+          rrel = w[FIFO_AW-1:0] - qstart[ridx];
+          rimm = w[FIFO_AW-1:0] - qstart[hidx];
           xfree[w] = (rel_now && {1'b0, rrel} < qwords[ridx]) ||
                      (imm && {1'b0, rimm} < qwords[hidx]);
         end
@@ -522,14 +528,14 @@ module ebpf_dataplane #(
       // when it is an earlier one, arr_q when it is the head.
       wire [5:0] d_pend = pend_q - qrel_q;
       wire [5:0] d_head = qhead_q - qrel_q;
-      wire [6:0] h_arr = d_pend > d_head ? qwords[hidx] :
-                         d_pend == d_head ? arr_q : 7'd0;
-      reg [63:0] held;
-      reg [5:0]  hrel;
+      wire [FIFO_AW:0] h_arr = d_pend > d_head ? qwords[hidx] :
+                         d_pend == d_head ? arr_q : {(FIFO_AW+1){1'b0}};
+      reg [FIFO_WORDS-1:0] held;
+      reg [FIFO_AW-1:0] hrel;
       integer hw;
       always @* begin
-        for (hw = 0; hw < 64; hw = hw + 1) begin
-          hrel = hw[5:0] - qstart[hidx];
+        for (hw = 0; hw < FIFO_WORDS; hw = hw + 1) begin
+          hrel = hw[FIFO_AW-1:0] - qstart[hidx];
           held[hw] = qhead_q != qtail_q && {1'b0, hrel} >= h_arr &&
                     {1'b0, hrel} < qwords[hidx];
         end
@@ -540,30 +546,31 @@ module ebpf_dataplane #(
       // the ones to come each in time for its beat: with A credits, B beats
       // (the received frame's words) and R words to come, A + (B-2) x
       // PORT_RATE >= R x WORD_COST (vm::pipeline::FifoMd::retired_front_ready).
-      wire [6:0]  r_left = qwords[ridx] - arr_q;
-      wire [6:0]  r_beats = qwords[ridx] - hdrw;
-      wire [63:0] r_have = acc_q + {57'd0, r_beats - 7'd2} * PORT_RATE;
-      wire [63:0] r_need = {57'd0, r_left} * WORD_COST;
+      wire [FIFO_AW:0] r_left = qwords[ridx] - arr_q;
+      wire [FIFO_AW:0] r_beats = qwords[ridx] - hdrw;
+      wire [FIFO_AW:0] r_b2 = r_beats - {{(FIFO_AW-1){1'b0}}, 2'd2};
+      wire [63:0] r_have = acc_q + {{(63-FIFO_AW){1'b0}}, r_b2} * PORT_RATE;
+      wire [63:0] r_need = {{(63-FIFO_AW){1'b0}}, r_left} * WORD_COST;
       wire        r_ready = pend_q != qrel_q ||
-                            (arr_q > hdrw && r_beats >= 7'd2 && r_have >= r_need);
+                            (arr_q > hdrw && r_beats >= {{(FIFO_AW-1){1'b0}}, 2'd2} && r_have >= r_need);
       assign eg_avail[g] = retired && !qdrop[ridx] && r_ready;
-      assign eg_start[g*6 +: 6] = qstart[ridx];
+      assign eg_start[g*FIFO_AW +: FIFO_AW] = qstart[ridx];
       assign eg_len[g*16 +: 16] = qlen[ridx];
       assign eg_kind[g*3 +: 3] = qkind[ridx];
       assign eg_port[g*32 +: 32] = qport[ridx];
       assign eg_bank[g] = qbank[ridx];
-      assign eg_off[g*11 +: 11] = qoff[ridx];
+      assign eg_off[g*PKT_AW +: PKT_AW] = qoff[ridx];
       assign eg_xlen[g*16 +: 16] = qxlen[ridx];
       assign eng_busy[g] = qtail_q != qrel_q;
       // The running packet's received length (its slot is the head).
       assign run_len[g*16 +: 16] = qlen[hidx];
 
-      assign free_words[g*7 +: 7] = 7'd64 - used1;
+      assign free_words[g*(FIFO_AW+1) +: FIFO_AW+1] = FIFO_WORDS[FIFO_AW:0] - used1;
       assign slots_ok[g] = cnt1 < FIFO_MAX_PACKETS[5:0];
-      assign tail_word[g*6 +: 6] = tail_q;
+      assign tail_word[g*FIFO_AW +: FIFO_AW] = tail_q;
 
       always @(posedge clk_i) begin
-        if (sw_en[g]) shadow[sw_idx[g*6 +: 6]] <= sw_data[g*256 +: 256];
+        if (sw_en[g]) shadow[sw_idx[g*FIFO_AW +: FIFO_AW]] <= sw_data[g*256 +: 256];
         if (push[g]) begin
           qstart[qtail_q[4:0]] <= tail_q;
           qwords[qtail_q[4:0]] <= pwords;
@@ -575,24 +582,25 @@ module ebpf_dataplane #(
           qkind[hidx] <= kind;
           qport[hidx] <= vport;
           qbank[hidx] <= e_bank;
-          qoff[hidx] <= x_off[10:0];
+          qoff[hidx] <= x_off[PKT_AW-1:0];
           qxlen[hidx] <= x_len;
         end
       end
 
       always @(posedge clk_i) begin
         if (!rst_ni) begin
-          qhead_q <= 6'd0; qtail_q <= 6'd0; pend_q <= 6'd0; used_q <= 7'd0; arr_q <= 7'd0;
-          tail_q <= 6'd0; acc_q <= 64'd0; dsc_q <= 1'b0; qrel_q <= 6'd0; qdrop <= 32'd0;
+          qhead_q <= 6'd0; qtail_q <= 6'd0; pend_q <= 6'd0;
+          used_q <= {(FIFO_AW+1){1'b0}}; arr_q <= {(FIFO_AW+1){1'b0}};
+          tail_q <= {FIFO_AW{1'b0}}; acc_q <= 64'd0; dsc_q <= 1'b0; qrel_q <= 6'd0; qdrop <= 32'd0;
         end else begin
           qhead_q <= qhead1;
           qrel_q <= qrel1;
           if (vd) qdrop[hidx] <= vd_drop;
           qtail_q <= qtail1;
-          used_q <= used1 + (push[g] ? pwords : 7'd0);
-          tail_q <= tail_q + (push[g] ? pwords[5:0] : 6'd0);
+          used_q <= used1 + (push[g] ? pwords : {(FIFO_AW+1){1'b0}});
+          tail_q <= tail_q + (push[g] ? pwords[FIFO_AW-1:0] : {FIFO_AW{1'b0}});
           pend_q <= slot_done ? pend1 + 6'd1 : pend1;
-          arr_q <= slot_done ? 7'd0 : arr2;
+          arr_q <= slot_done ? {(FIFO_AW+1){1'b0}} : arr2;
           acc_q <= !pending ? acc1 :
                    (arrive && !hdr_word ? acc1 - WORD_COST + PORT_RATE : acc1 + PORT_RATE);
           dsc_q <= give || (dsc_q && !vd);
@@ -669,15 +677,15 @@ module ebpf_dataplane #(
                              xr == XDP_REDIRECT && rv ? O_REDIR : O_ABORT;
       assign kind = e_fault ? O_ABORT : abi ? xdp_kind : sume_kind;
       // The port: SUME r0; XDP_TX the input port; a redirect its target.
-      wire [31:0] vport = !abi ? e_r0[31:0] :
+      assign vport = !abi ? e_r0[31:0] :
                           xr == XDP_TX ? {24'd0, IN_PORT} : redir_port[g*32 +: 32];
       // XDP: the frame the egress sends, data..data_end of xdp_md (empty
       // when they leave the window; vm::device::frame_of).
-      wire [31:0] x_off = ctx_data[g*32 +: 32] - PKT_BASE[31:0];
+      assign x_off = ctx_data[g*32 +: 32] - PKT_BASE[31:0];
       wire [31:0] x_endo = ctx_end[g*32 +: 32] - PKT_BASE[31:0];
       wire [31:0] x_win = {16'd0, qlen[hidx]} + XDP_HEADROOM;
       wire        x_ok = x_off <= x_endo && x_endo <= x_win;
-      wire [15:0] x_len = x_ok ? x_endo[15:0] - x_off[15:0] : 16'd0;
+      assign x_len = x_ok ? x_endo[15:0] - x_off[15:0] : 16'd0;
       assign out_v_o[g] = e_done;
       assign out_kind_o[g*3 +: 3] = kind;
       assign out_port_o[g*32 +: 32] = vport;
@@ -723,8 +731,8 @@ module ebpf_dataplane #(
       // Unused engine outputs: the retire strobe (verdicts come with
       // dbg_done_o), the upper address bits (FAULTADDR is 32 bits), length
       // bits above an accepted frame's (at most PKT_WINDOW - SUME_MD_SIZE).
-      wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:12], plen[15:11],
-                         x_off[31:11], x_endo[31:16]};
+      wire unused_ok = &{1'b0, e_retire, e_maddr[63:32], h_len[15:PKT_AW+1], plen[15:PKT_AW],
+                         x_off[31:PKT_AW], x_endo[31:16]};
 
       // ---------------- Debug records (the dbg_* ports) ----------------
       if (DEBUG_RECORDS != 0) begin : g_dbg

@@ -28,6 +28,8 @@
 // [36] instruction bank, [39:37] verdict kind (0 port, 1 flood, 2 host),
 // [71:40] the port number r0 named, the rest 0. state_o is OUTARBFSMSTATE:
 // the engine being sent from, or 0xf when the stream is idle.
+`include "ebpf_widths.vh"
+
 module ebpf_egress #(
   parameter integer ENGINES = 4
 ) (
@@ -35,21 +37,21 @@ module ebpf_egress #(
   input  wire                  rst_ni,
   // per engine: its oldest retired packet
   input  wire [ENGINES-1:0]    avail_i,
-  input  wire [ENGINES*6-1:0]  start_i,
+  input  wire [ENGINES*`FIFO_IW-1:0] start_i,
   input  wire [ENGINES*16-1:0] len_i,     // frame length received
   input  wire [ENGINES*16-1:0] md_len_i,  // length in its header word now
   // the ABI (0 SUME, 1 XDP) and, XDP, the frame's byte offset in its slot
   // and its length as xdp_md said at the verdict
   input  wire                  xdp_i,
-  input  wire [ENGINES*11-1:0] off_i,
+  input  wire [ENGINES*`PKT_OW-1:0] off_i,
   input  wire [ENGINES*16-1:0] xlen_i,
   input  wire [ENGINES*3-1:0]  kind_i,
   input  wire [ENGINES*32-1:0] port_i,
   input  wire [ENGINES-1:0]    bank_i,
   // FIFO_MD reads (every engine at word_o and hdr_o; this clock's engine's
   // data and header length are used)
-  output reg  [10:0]           addr_o,
-  output reg  [5:0]            hdr_o,
+  output reg  [`PKT_OW-1:0]    addr_o,
+  output reg  [`FIFO_IW-1:0]   hdr_o,
   input  wire [ENGINES*256-1:0] data_i,
   // release the engine's packet (its last beat was taken this clock)
   output reg  [ENGINES-1:0]    rel_o,
@@ -68,16 +70,16 @@ module ebpf_egress #(
 
   reg        cur_v_q;
   reg  [3:0] cur_e_q, last_q;
-  reg  [5:0] beat_q;
+  reg  [FIFO_AW-1:0] beat_q;
 
   // The engine this clock, its beat, and the FIFO_MD words to read.
   reg        sel_v;
   reg  [3:0] sel_e;
   reg  [4:0] c;
-  reg  [5:0] beat;
+  reg  [FIFO_AW-1:0] beat;
   reg  [15:0] len, mdlen;
   reg  [ENGINES-1:0] avail_sh, bank_sh;
-  reg  [6:0] beats;
+  reg  [FIFO_AW:0] beats;
   reg        is_last, take;
   reg  [7:0] src, dst;
   reg  [2:0] kind;
@@ -99,10 +101,10 @@ module ebpf_egress #(
         end
       end
     end
-    beat = cur_v_q ? beat_q : 6'd0;
-    hdr_o = start_i[sel_e*6 +: 6];
-    addr_o = {start_i[sel_e*6 +: 6] + beat, 5'd0} +
-             (xdp_i ? off_i[sel_e*11 +: 11] : SUME_MD_SIZE[10:0]);
+    beat = cur_v_q ? beat_q : {FIFO_AW{1'b0}};
+    hdr_o = start_i[sel_e*FIFO_AW +: FIFO_AW];
+    addr_o = {start_i[sel_e*FIFO_AW +: FIFO_AW] + beat, 5'd0} +
+             (xdp_i ? off_i[sel_e*PKT_AW +: PKT_AW] : SUME_MD_SIZE[PKT_AW-1:0]);
   end
 
   // What the FIFO_MD reads give (a block of its own: the reads' addresses
@@ -110,9 +112,9 @@ module ebpf_egress #(
   always @* begin
     mdlen = md_len_i[sel_e*16 +: 16];
     len = xdp_i ? xlen_i[sel_e*16 +: 16] : mdlen <= len_i[sel_e*16 +: 16] ? mdlen : 16'd0;
-    beats = {1'b0, len[10:5]} + {6'd0, |len[4:0]};
-    if (beats == 7'd0) beats = 7'd1;
-    is_last = {1'b0, beat} + 7'd1 >= beats;
+    beats = {1'b0, len[PKT_AW-1:5]} + {{FIFO_AW{1'b0}}, |len[4:0]};
+    if (beats == 0) beats = {{FIFO_AW{1'b0}}, 1'b1};
+    is_last = {1'b0, beat} + 1'b1 >= beats;
     take = sel_v && (!m_axis_tvalid_o || m_axis_tready_i);
     rel_o = {{(ENGINES-1){1'b0}}, take && is_last} << sel_e;
     bank_sh = bank_i >> sel_e;
@@ -126,14 +128,14 @@ module ebpf_egress #(
 
   always @(posedge clk_i) begin
     if (!rst_ni) begin
-      cur_v_q <= 1'b0; cur_e_q <= 4'd0; beat_q <= 6'd0;
+      cur_v_q <= 1'b0; cur_e_q <= 4'd0; beat_q <= {FIFO_AW{1'b0}};
       last_q <= ENGINES[3:0] - 4'd1;
       m_axis_tdata_o <= 256'd0; m_axis_tkeep_o <= 32'd0; m_axis_tuser_o <= 128'd0;
       m_axis_tlast_o <= 1'b0; m_axis_tvalid_o <= 1'b0;
     end else if (take) begin
       cur_v_q <= !is_last;
       cur_e_q <= sel_e;
-      beat_q <= beat + 6'd1;
+      beat_q <= beat + 1'b1;
       if (!cur_v_q) last_q <= sel_e;
       m_axis_tdata_o <= data_i[sel_e*256 +: 256];
       m_axis_tkeep_o <= len == 16'd0 ? 32'd0 :
@@ -150,6 +152,6 @@ module ebpf_egress #(
 
   // Only bit 0 of the shifted flags is looked at; received lengths are
   // below the window's, and so are the lengths kept.
-  wire unused_ok = &{1'b0, avail_sh, bank_sh, len[15:11]};
+  wire unused_ok = &{1'b0, avail_sh, bank_sh, len[15:PKT_AW]};
 
 endmodule

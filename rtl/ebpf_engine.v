@@ -30,6 +30,8 @@
 // Debug ports give, per clock, the retire record (WB), the stage contents at
 // the start of the clock, the stall cause (model's Stall order), flush,
 // forward selects and the bank, so co-simulation can compare every clock.
+`include "ebpf_widths.vh"
+
 module ebpf_engine #(
   parameter integer HOLD = 0,
   // byte of FIFO_MD's header word holding the frame length (fifo_eg_len_o)
@@ -52,8 +54,8 @@ module ebpf_engine #(
   output wire         imem_refused_o,
   // head packet descriptor (the harness keeps the queue)
   input  wire         pkt_push_i,
-  input  wire [5:0]   pkt_start_i,
-  input  wire [11:0]  pkt_len_i,
+  input  wire [`FIFO_IW-1:0] pkt_start_i,
+  input  wire [`PKT_OW:0] pkt_len_i,
   input  wire         pkt_writable_i,
   input  wire         stack_en_i,
   input  wire [63:0]  pkt_arg1_i,
@@ -64,19 +66,19 @@ module ebpf_engine #(
   output wire         pkt_pending_o,
   // FIFO_MD port side: one word per clock
   input  wire         fifo_wr_i,
-  input  wire [5:0]   fifo_wr_word_i,
+  input  wire [`FIFO_IW-1:0] fifo_wr_word_i,
   input  wire [255:0] fifo_wr_data_i,
   // FIFO_MD words freed by the data plane (HOLD), and the egress read port
-  input  wire [63:0]  fifo_xfree_i,
+  input  wire [`FIFO_NW-1:0] fifo_xfree_i,
   // Words of the head packet that have not arrived for it although their
   // valid bit is set: an older retired packet still holds them (HOLD: the
   // data plane; 0 without one). The engine sees them as not valid.
-  input  wire [63:0]  fifo_held_i,
-  input  wire [10:0]  fifo_eg_addr_i,
+  input  wire [`FIFO_NW-1:0] fifo_held_i,
+  input  wire [`PKT_OW-1:0] fifo_eg_addr_i,
   output wire [255:0] fifo_eg_data_o,
-  input  wire [5:0]   fifo_eg_hdr_i,
+  input  wire [`FIFO_IW-1:0] fifo_eg_hdr_i,
   output wire [15:0]  fifo_eg_len_o,
-  output wire [63:0]  fifo_valid_o,
+  output wire [`FIFO_NW-1:0] fifo_valid_o,
   // HOLD: the running packet has all its words (the data plane's count; the
   // valid bits cannot say, as a ring word a retired packet still holds is
   // valid before the running packet's own word arrives in it)
@@ -164,8 +166,8 @@ module ebpf_engine #(
   reg  [31:0] seq_q, seq_d;
   reg  [63:0] exec_q, exec_d;
   // head packet
-  reg  [5:0]  pstart_q;
-  reg  [11:0] plen_q;
+  reg  [FIFO_AW-1:0] pstart_q;
+  reg  [PKT_AW:0] plen_q;
   reg         pwr_q;
   reg         stk_en_q;
   reg  [319:0] args_q;
@@ -212,7 +214,7 @@ module ebpf_engine #(
   // Units
   // ------------------------------------------------------------------
   wire [703:0] regs;
-  wire [63:0]  fifo_valid, fifo_valid_raw;
+  wire [FIFO_WORDS-1:0] fifo_valid, fifo_valid_raw;
   // Valid for the head packet: not held by an older retired one.
   assign fifo_valid = fifo_valid_raw & ~fifo_held_i;
   wire         imem_loaded;
@@ -223,19 +225,19 @@ module ebpf_engine #(
   wire [319:0] top_regs;
 
   // Start of a packet: in the clock its first word is valid.
-  wire head_ready = (plen_q == 12'd0) || fifo_valid[pstart_q];
+  wire head_ready = (plen_q == 0) || fifo_valid[pstart_q];
   wire start      = !run_q && pend_q && head_ready && imem_loaded;
   wire running    = run_q || start;
   wire bank_e     = start ? imem_active_o : bank_q;
 
   // Words of the head slot, and whether all have arrived.
-  reg [63:0] slot_mask;
-  reg [5:0]  srel;
+  reg [FIFO_WORDS-1:0] slot_mask;
+  reg [FIFO_AW-1:0] srel;
   integer sw;
-  wire [6:0] pwords = plen_q[11:5] + {6'd0, plen_q[4:0] != 5'd0};
+  wire [FIFO_AW:0] pwords = plen_q[PKT_AW:5] + {{FIFO_AW{1'b0}}, plen_q[4:0] != 5'd0};
   always @(*) begin
     for (sw = 0; sw < FIFO_WORDS; sw = sw + 1) begin
-      srel = sw[5:0] - pstart_q;
+      srel = sw[FIFO_AW-1:0] - pstart_q;
       slot_mask[sw] = ({1'b0, srel} < pwords);
     end
   end
@@ -314,7 +316,7 @@ module ebpf_engine #(
   wire [4:0]  mem_kind;
   wire [1:0]  mem_width;
   wire        mem_fetch, in_pkt, in_stk, words_ok, astore;
-  wire [10:0] ring;
+  wire [PKT_AW-1:0] ring;
   wire [11:0] soff;
   wire [7:0]  st_mask;
   wire [63:0] mem_raw, mem_load, mem_sdata, anew;
@@ -457,7 +459,7 @@ module ebpf_engine #(
           end
         end
         K_CALL, K_CALLX: begin
-          if (plen_q != 12'd0 && !pkt_complete) begin
+          if (plen_q != 0 && !pkt_complete) begin
             mem_wait_fifo = 1'b1;
           end else begin
             helper_req_o = 1'b1;
@@ -703,7 +705,7 @@ module ebpf_engine #(
       run_q <= 1'b0; pend_q <= 1'b0; bank_q <= 1'b0; pc_q <= 32'd0; fetch_on_q <= 1'b1;
       lddw_hi_q <= 1'b0; seq_q <= 32'd0; exec_q <= 64'd0;
       ifid_v_q <= 1'b0; idex_v_q <= 1'b0; em_v_q <= 1'b0; mw_v_q <= 1'b0;
-      pstart_q <= 6'd0; plen_q <= 12'd0; pwr_q <= 1'b0; stk_en_q <= 1'b0;
+      pstart_q <= {FIFO_AW{1'b0}}; plen_q <= {(PKT_AW+1){1'b0}}; pwr_q <= 1'b0; stk_en_q <= 1'b0;
     end else begin
       run_q <= run_d; pend_q <= pend_d; bank_q <= bank_d; pc_q <= pc_d;
       fetch_on_q <= fetch_on_d; lddw_hi_q <= lddw_hi_d; seq_q <= seq_d; exec_q <= exec_d;

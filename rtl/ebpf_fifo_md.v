@@ -1,6 +1,6 @@
 // ebpf_fifo_md: one engine's packet data memory (FIFO_MD).
 //
-// FIFO_WORDS x 256-bit words (2 KiB) used as a ring of packet slots, a valid
+// FIFO_WORDS x 256-bit words (4 KiB) used as a ring of packet slots, a valid
 // bit per word. The port side writes whole words (wr_i, one per clock at
 // most, paced by the traffic source); the engine reads and writes up to 8
 // bytes at any byte address of the ring (an access may span two words and
@@ -23,6 +23,8 @@
 // its byte XOR the other RAM's byte at that row. Reads are asynchronous
 // (distributed RAM). The lanes' a_q/b_q are public so the harness can copy
 // packet bytes to and from the model's memory.
+`include "ebpf_widths.vh"
+
 module ebpf_fifo_md #(
   parameter integer LEN_LANE = 0
 ) (
@@ -30,36 +32,36 @@ module ebpf_fifo_md #(
   input  wire         rst_ni,
   // port side: one 256-bit word
   input  wire         wr_i,
-  input  wire [5:0]   wr_word_i,
+  input  wire [`FIFO_IW-1:0] wr_word_i,
   input  wire [255:0] wr_data_i,
   // engine read: 8 bytes little-endian from ring byte rd_addr_i
-  input  wire [10:0]  rd_addr_i,
+  input  wire [`PKT_OW-1:0] rd_addr_i,
   output reg  [63:0]  rd_data_o,
   // engine write: bytes st_mask_i of st_data_i at ring byte st_addr_i
   input  wire         st_i,
-  input  wire [10:0]  st_addr_i,
+  input  wire [`PKT_OW-1:0] st_addr_i,
   input  wire [7:0]   st_mask_i,
   input  wire [63:0]  st_data_i,
   // verdict: free a slot
   input  wire         free_i,
-  input  wire [5:0]   free_start_i,
-  input  wire [6:0]   free_words_i,
-  input  wire [63:0]  xfree_i,
-  output wire [63:0]  valid_o,
+  input  wire [`FIFO_IW-1:0] free_start_i,
+  input  wire [`FIFO_IW:0] free_words_i,
+  input  wire [`FIFO_NW-1:0] xfree_i,
+  output wire [`FIFO_NW-1:0] valid_o,
   // egress: 32 bytes from ring byte eg_addr_i (wrapping)
-  input  wire [10:0]  eg_addr_i,
+  input  wire [`PKT_OW-1:0] eg_addr_i,
   output wire [255:0] eg_data_o,
-  input  wire [5:0]   eg_hdr_i,
+  input  wire [`FIFO_IW-1:0] eg_hdr_i,
   output wire [15:0]  eg_len_o
 );
   `include "ebpf_params.vh"
 
-  reg [63:0] valid_q /*verilator public_flat_rw*/;
+  reg [FIFO_WORDS-1:0] valid_q /*verilator public_flat_rw*/;
 
   wire [4:0] rd_lane = rd_addr_i[4:0];
-  wire [5:0] rd_row  = rd_addr_i[10:5];
+  wire [FIFO_AW-1:0] rd_row = rd_addr_i[PKT_AW-1:5];
   wire [4:0] st_lane = st_addr_i[4:0];
-  wire [5:0] st_row  = st_addr_i[10:5];
+  wire [FIFO_AW-1:0] st_row = st_addr_i[PKT_AW-1:5];
 
   // Bit l set: lane l is below the access's first lane (its byte is in the
   // next row).
@@ -74,7 +76,7 @@ module ebpf_fifo_md #(
 
   wire [255:0] lanes_rd, lanes_eg;
   wire [4:0]   eg_lane = eg_addr_i[4:0];
-  wire [5:0]   eg_row  = eg_addr_i[10:5];
+  wire [FIFO_AW-1:0] eg_row = eg_addr_i[PKT_AW-1:5];
   wire [31:0]  eg_next = ~(32'hffffffff << eg_lane);
 
   genvar l;
@@ -82,10 +84,10 @@ module ebpf_fifo_md #(
     for (l = 0; l < FIFO_WORD_BYTES; l = l + 1) begin : gen_lane
       reg [7:0] a_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
       reg [7:0] b_q [0:FIFO_WORDS-1] /*verilator public_flat_rw*/;
-      wire [5:0] rrow = rd_row + {5'd0, rd_next[l]};
-      wire [5:0] srow = st_row + {5'd0, st_next[l]};
+      wire [FIFO_AW-1:0] rrow = rd_row + {{(FIFO_AW-1){1'b0}}, rd_next[l]};
+      wire [FIFO_AW-1:0] srow = st_row + {{(FIFO_AW-1){1'b0}}, st_next[l]};
       assign lanes_rd[8*l +: 8] = a_q[rrow] ^ b_q[rrow];
-      wire [5:0] erow = eg_row + {5'd0, eg_next[l]};
+      wire [FIFO_AW-1:0] erow = eg_row + {{(FIFO_AW-1){1'b0}}, eg_next[l]};
       assign lanes_eg[8*l +: 8] = a_q[erow] ^ b_q[erow];
       if (l == LEN_LANE || l == LEN_LANE + 1) begin : gen_len
         assign eg_len_o[8*(l-LEN_LANE) +: 8] = a_q[eg_hdr_i] ^ b_q[eg_hdr_i];
@@ -110,23 +112,23 @@ module ebpf_fifo_md #(
   // The egress bytes in stream order: byte k from lane (eg_lane + k) mod 32.
   assign eg_data_o = (lanes_eg >> {eg_lane, 3'b000}) | (lanes_eg << {5'd0 - eg_lane, 3'b000});
 
-  // Words of the slot being freed: (i - start) mod 64 < words.
-  reg [63:0] free_mask;
-  reg [5:0]  rel;
+  // Words of the slot being freed: (i - start) mod FIFO_WORDS < words.
+  reg [FIFO_WORDS-1:0] free_mask;
+  reg [FIFO_AW-1:0] rel;
   integer w;
   always @(*) begin
     for (w = 0; w < FIFO_WORDS; w = w + 1) begin
-      rel = w[5:0] - free_start_i;
+      rel = w[FIFO_AW-1:0] - free_start_i;
       free_mask[w] = ({1'b0, rel} < free_words_i);
     end
   end
 
   always @(posedge clk_i) begin
     if (!rst_ni) begin
-      valid_q <= 64'd0;
+      valid_q <= {FIFO_WORDS{1'b0}};
     end else begin
-      valid_q <= (valid_q & ~(free_i ? free_mask : 64'd0) & ~xfree_i)
-               | (wr_i ? (64'd1 << wr_word_i) : 64'd0);
+      valid_q <= (valid_q & ~(free_i ? free_mask : {FIFO_WORDS{1'b0}}) & ~xfree_i)
+               | (wr_i ? ({{(FIFO_WORDS-1){1'b0}}, 1'b1} << wr_word_i) : {FIFO_WORDS{1'b0}});
     end
   end
 

@@ -5,15 +5,17 @@
 // value read for the register (zero- or sign-extended for ldx, network order
 // for the legacy packet loads) and computes an atomic's new value and
 // whether it stores (vm::sem::atomic; cmpxchg stores only on a match).
+`include "ebpf_widths.vh"
+
 module ebpf_mem_stage (
   input  wire [63:0] insn_i,
   input  wire [63:0] addr_i,
   input  wire [63:0] sval_i,
   input  wire [63:0] cmp_i,
-  input  wire [5:0]  pkt_start_i,
-  input  wire [11:0] pkt_len_i,
+  input  wire [`FIFO_IW-1:0] pkt_start_i,
+  input  wire [`PKT_OW:0] pkt_len_i,
   input  wire        stack_en_i,
-  input  wire [63:0] fifo_valid_i,
+  input  wire [`FIFO_NW-1:0] fifo_valid_i,
   input  wire [63:0] fifo_rd_i,
   input  wire [63:0] stack_rd_i,
   input  wire [63:0] ext_rdata_i,
@@ -23,7 +25,7 @@ module ebpf_mem_stage (
   output wire        in_pkt_o,
   output wire        in_stack_o,
   output wire        words_ok_o,
-  output wire [10:0] ring_o,
+  output wire [`PKT_OW-1:0] ring_o,
   output wire [11:0] stack_off_o,
   output wire [7:0]  st_mask_o,
   output wire [63:0] raw_o,
@@ -77,16 +79,17 @@ module ebpf_mem_stage (
   wire [3:0]  nbytes = (width_o == W_B) ? 4'd1 : (width_o == W_H) ? 4'd2 :
                        (width_o == W_W) ? 4'd4 : 4'd8;
   wire [63:0] poff   = addr_i - PKT_BASE;
-  wire [63:0] plen64 = {52'd0, pkt_len_i};
+  wire [63:0] plen64 = {{(63-PKT_AW){1'b0}}, pkt_len_i};
   assign in_pkt_o    = (poff < plen64) && ({60'd0, nbytes} <= plen64 - poff);
-  // Offset of the access's last byte; only its word index (bits 10:5) matters.
+  // Offset of the access's last byte; only its word index (bits PKT_AW-1:5)
+  // matters.
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [10:0] last = poff[10:0] + {7'd0, nbytes} - 11'd1;
+  wire [PKT_AW-1:0] last = poff[PKT_AW-1:0] + {{(PKT_AW-4){1'b0}}, nbytes} - 1'b1;
   /* verilator lint_on UNUSEDSIGNAL */
-  wire [5:0]  w0 = pkt_start_i + poff[10:5];
-  wire [5:0]  w1 = pkt_start_i + last[10:5];
+  wire [FIFO_AW-1:0] w0 = pkt_start_i + poff[PKT_AW-1:5];
+  wire [FIFO_AW-1:0] w1 = pkt_start_i + last[PKT_AW-1:5];
   assign words_ok_o  = fifo_valid_i[w0] && fifo_valid_i[w1];
-  assign ring_o      = {pkt_start_i, 5'd0} + poff[10:0];
+  assign ring_o      = {pkt_start_i, 5'd0} + poff[PKT_AW-1:0];
   // Stack offsets above 4 KiB are out of the RAM (in_stack_o is false).
   /* verilator lint_off UNUSEDSIGNAL */
   wire [63:0] soff   = addr_i - STACK_BASE;

@@ -34,9 +34,12 @@ localparam integer HELPER_DEFAULT_CYCLES = 4;
 // contract::MAX_FRAMES
 localparam integer MAX_FRAMES = 8;
 // contract::FIFO_WORDS, FIFO_WORD_BYTES, PKT_WINDOW
-localparam integer FIFO_WORDS = 64;
+localparam integer FIFO_WORDS = 128;
 localparam integer FIFO_WORD_BYTES = 32;
-localparam integer PKT_WINDOW = 2048;
+localparam integer PKT_WINDOW = 4096;
+// contract::FIFO_WORD_INDEX_BITS, PKT_WINDOW_BITS: a word index, a window byte offset
+localparam integer FIFO_AW = 7;
+localparam integer PKT_AW = 12;
 // RTL sizing: instruction slots per bank
 localparam integer IMEM_SLOTS = 4096;
 

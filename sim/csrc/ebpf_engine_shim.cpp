@@ -12,6 +12,23 @@
 #include "verilated.h"
 #include <cstdint>
 
+// FIFO_MD's valid bits (and the other one-bit-per-word ports) are 64 bits
+// wide or fewer (QData) or wider (VlWide): 64-bit word k of either, read and
+// written alike. The ring's size comes from the Verilated arrays themselves.
+static uint64_t bits64(const QData& v, int k) { return k == 0 ? v : 0; }
+template <std::size_t N> static uint64_t bits64(const VlWide<N>& v, int k) {
+    uint64_t lo = 2 * k < (int)N ? v.at(2 * k) : 0;
+    uint64_t hi = 2 * k + 1 < (int)N ? v.at(2 * k + 1) : 0;
+    return lo | (hi << 32);
+}
+static void set_bits64(QData& v, int k, uint64_t x) {
+    if (k == 0) v = x;
+}
+template <std::size_t N> static void set_bits64(VlWide<N>& v, int k, uint64_t x) {
+    if (2 * k < (int)N) v.at(2 * k) = (EData)x;
+    if (2 * k + 1 < (int)N) v.at(2 * k + 1) = (EData)(x >> 32);
+}
+
 struct EngIn {
     uint64_t budget, max_frames;
     uint64_t imem_wr, imem_wr_addr, imem_wr_data, imem_len_wr, imem_len, imem_swap;
@@ -55,7 +72,7 @@ static void put(Vebpf_engine* m, const EngIn* i) {
     m->fifo_wr_i = i->fifo_wr;
     m->fifo_wr_word_i = i->fifo_wr_word;
     // No retired packets without a data plane: nothing is held.
-    m->fifo_held_i = 0;
+    for (int k = 0; k < 2; k++) set_bits64(m->fifo_held_i, k, 0);
     for (int k = 0; k < 4; k++) {
         m->fifo_wr_data_i[2 * k] = (uint32_t)i->fifo_wr_data[k];
         m->fifo_wr_data_i[2 * k + 1] = (uint32_t)(i->fifo_wr_data[k] >> 32);
@@ -178,14 +195,13 @@ void nfbpf_eng_tick(void* p) {
     m->eval();
 }
 
-uint32_t nfbpf_eng_fifo_len() { return 2048; }
-uint32_t nfbpf_eng_stack_len() { return 4096; }
-
 // FIFO_MD byte i (ring address) lives in lane i % 32, row i / 32, as
 // A ^ B (see rtl/ebpf_fifo_md.v): read both, write A.
 static CData* fifo_a(void* p, uint32_t i) {
     Vebpf_engine___024root* r = static_cast<Eng*>(p)->m->rootp;
-    uint32_t row = (i & 2047) >> 5;
+    constexpr uint32_t rows = sizeof(r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q) /
+                              sizeof(CData);
+    uint32_t row = (i >> 5) % rows;
     switch (i & 31) {
     case 0: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q[row];
     case 1: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__a_q[row];
@@ -225,7 +241,9 @@ static CData* fifo_a(void* p, uint32_t i) {
 
 static CData* fifo_b(void* p, uint32_t i) {
     Vebpf_engine___024root* r = static_cast<Eng*>(p)->m->rootp;
-    uint32_t row = (i & 2047) >> 5;
+    constexpr uint32_t rows = sizeof(r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__a_q) /
+                              sizeof(CData);
+    uint32_t row = (i >> 5) % rows;
     switch (i & 31) {
     case 0: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__0__KET____DOT__b_q[row];
     case 1: return &r->ebpf_engine__DOT__u_fifo__DOT__gen_lane__BRA__1__KET____DOT__b_q[row];
@@ -291,12 +309,13 @@ void nfbpf_eng_stack_set(void* p, uint32_t i, uint8_t v) { *stack_byte(p, i) = v
 
 extern "C" {
 
-uint64_t nfbpf_eng_valid_get(void* p) {
-    return static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q;
+// 64-bit word k (bits 64k..64k+63) of FIFO_MD's valid bits.
+uint64_t nfbpf_eng_valid_get(void* p, uint32_t k) {
+    return bits64(static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q, (int)k);
 }
 
-void nfbpf_eng_valid_set(void* p, uint64_t v) {
-    static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q = v;
+void nfbpf_eng_valid_set(void* p, uint32_t k, uint64_t v) {
+    set_bits64(static_cast<Eng*>(p)->m->rootp->ebpf_engine__DOT__u_fifo__DOT__valid_q, (int)k, v);
 }
 
 }

@@ -90,7 +90,7 @@ pub struct RtlEngine {
     /// Next ring word to allocate.
     tail: usize,
     /// FIFO_MD valid bits as delivered to the core.
-    delivered: u64,
+    delivered: nfbpf_vm::pipeline::fifo::WordMask,
     desc: Option<Desc>,
     cur: Option<Cur>,
     /// Instruction-memory writes still to go through the host port.
@@ -684,7 +684,7 @@ impl RtlEngine {
             let mut head_words = Vec::new();
             // Ring word -> (slot start, queue index).
             for w in 0..contract::FIFO_WORDS {
-                if new & (1 << w) != 0 {
+                if new & (1u128 << w) != 0 {
                     head_words.push(w);
                 }
             }

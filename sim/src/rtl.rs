@@ -7,6 +7,7 @@
 
 use nfbpf_vm::Insn;
 use nfbpf_vm::isa::isa;
+use nfbpf_vm::pipeline::fifo::WordMask;
 
 #[allow(unsafe_code)]
 mod ffi {
@@ -34,8 +35,8 @@ mod ffi {
         pub fn nfbpf_eng_fifo_set(p: *mut std::ffi::c_void, i: u32, v: u8);
         pub fn nfbpf_eng_stack_get(p: *mut std::ffi::c_void, i: u32) -> u8;
         pub fn nfbpf_eng_stack_set(p: *mut std::ffi::c_void, i: u32, v: u8);
-        pub fn nfbpf_eng_valid_get(p: *mut std::ffi::c_void) -> u64;
-        pub fn nfbpf_eng_valid_set(p: *mut std::ffi::c_void, v: u64);
+        pub fn nfbpf_eng_valid_get(p: *mut std::ffi::c_void, k: u32) -> u64;
+        pub fn nfbpf_eng_valid_set(p: *mut std::ffi::c_void, k: u32, v: u64);
         pub fn nfbpf_alu_new() -> *mut std::ffi::c_void;
         pub fn nfbpf_alu_free(p: *mut std::ffi::c_void);
         #[allow(clippy::too_many_arguments)]
@@ -255,20 +256,26 @@ impl RtlCore {
     }
 
     /// FIFO_MD valid bits (bit i = ring word i).
-    pub fn valid_get(&self) -> u64 {
-        // SAFETY: `handle` is live.
+    pub fn valid_get(&self) -> WordMask {
+        // SAFETY: `handle` is live; the shim reads 64-bit word k of the bits
+        // (0 past their width).
         #[allow(unsafe_code)]
-        unsafe {
-            ffi::nfbpf_eng_valid_get(self.handle)
-        }
+        let (lo, hi) = unsafe {
+            (
+                ffi::nfbpf_eng_valid_get(self.handle, 0),
+                ffi::nfbpf_eng_valid_get(self.handle, 1),
+            )
+        };
+        WordMask::from(lo) | WordMask::from(hi) << 64
     }
 
     /// Set FIFO_MD valid bits directly (words delivered all at once).
-    pub fn valid_set(&mut self, v: u64) {
-        // SAFETY: `handle` is live.
+    pub fn valid_set(&mut self, v: WordMask) {
+        // SAFETY: `handle` is live; the shim writes the words its bits have.
         #[allow(unsafe_code)]
         unsafe {
-            ffi::nfbpf_eng_valid_set(self.handle, v)
+            ffi::nfbpf_eng_valid_set(self.handle, 0, v as u64);
+            ffi::nfbpf_eng_valid_set(self.handle, 1, (v >> 64) as u64);
         }
     }
 

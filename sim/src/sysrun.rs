@@ -619,7 +619,7 @@ mod tests {
         // time (cut-through), and the next frame may be given the words the
         // sent one still holds (each arrives once they are released). So
         // even four ports of 1500-byte frames arriving in step (47 of
-        // FIFO_MD's 64 words each, the stream serving four engines) lose
+        // FIFO_MD's 128 words each, the stream serving four engines) lose
         // nothing.
         let cases = [
             (1, 64, true),

@@ -1,5 +1,5 @@
-//! The generated RTL sources match the model: `rtl/ebpf_params.vh` (from
-//! `vm::contract` and the pipeline's enums) and `rtl/ebpf_decode_rom.v` (from
+//! The generated RTL sources match the model: `rtl/ebpf_params.vh` and
+//! `rtl/ebpf_widths.vh` (from `vm::contract` and the pipeline's enums) and `rtl/ebpf_decode_rom.v` (from
 //! the ISA table). Run with `NFBPF_BLESS=1` to rewrite them after a change.
 
 use nfbpf_sim::rtlgen;
@@ -31,6 +31,11 @@ fn check(name: &str, want: &str) {
 #[test]
 fn params_vh_matches_contract() {
     check("ebpf_params.vh", &rtlgen::params_vh());
+}
+
+#[test]
+fn widths_vh_matches_contract() {
+    check("ebpf_widths.vh", &rtlgen::widths_vh());
 }
 
 #[test]

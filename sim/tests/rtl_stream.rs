@@ -58,8 +58,9 @@ fn queued_packets_and_ring_wrap_are_cycle_exact() {
 
 #[test]
 fn full_fifo_and_ring_wrap() {
-    // 300-byte packets take 10 words: six fit, the seventh is refused, and
-    // later ones wrap the ring.
+    // 300-byte packets take 10 words: FIFO_WORDS / 10 fit, the next is
+    // refused, and later ones wrap the ring.
+    let fit = nfbpf_vm::contract::FIFO_WORDS / 10;
     let prog = Program::new(
         assemble("ldxdw %r3, [%r1+290]\nstxdw [%r1+0], %r3\nldxb %r0, [%r1+299]\nexit")
             .expect("asm"),
@@ -72,15 +73,19 @@ fn full_fifo_and_ring_wrap() {
         };
         let (mem, _) = conformance_memory(&[0u8; 300]);
         let mut events = Vec::new();
-        for k in 0..7u8 {
+        for k in 0..=fit as u8 {
             events.push((0, Event::Push(vec![k; 300], args(300))));
         }
-        for k in 7..14u8 {
+        for k in fit as u8 + 1..=2 * fit as u8 + 1 {
             events.push((400 + 60 * k as u64, Event::Push(vec![k; 300], args(300))));
         }
         let r = cosim::cosim_stream(&prog, &mem, Helpers::conformance, &cfg, &events, 100_000)
             .unwrap_or_else(|m| panic!("{m}"));
-        assert_eq!(r.verdicts.len(), 13, "six fit, the seventh is refused");
+        assert_eq!(
+            r.verdicts.len(),
+            2 * fit + 1,
+            "{fit} fit, the next is refused"
+        );
     }
 }
 

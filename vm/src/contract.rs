@@ -41,11 +41,20 @@ pub const STACK_TOP: u64 = STACK_BASE + STACK_SIZE;
 /// programs are stopped. The device's default is [`DEVICE_INSN_BUDGET`].
 pub const DEFAULT_INSN_BUDGET: u64 = 1 << 20;
 
-/// FIFO_MD geometry: 64 words of 256 bits per engine.
-pub const FIFO_WORDS: usize = 64;
+/// FIFO_MD geometry: 128 words of 256 bits (4 KiB) per engine: two
+/// largest frames with their headers (2 x (48 + 1) words), so a program
+/// that waits for the whole of a 1,500-byte frame still has the next frame
+/// arriving behind it at line rate (64 words held one such frame and lost
+/// every other one). A power of two (ring indices wrap by masking).
+pub const FIFO_WORDS: usize = 128;
+/// Bits of a FIFO_MD word index (log2 [`FIFO_WORDS`]).
+pub const FIFO_WORD_INDEX_BITS: u32 = FIFO_WORDS.trailing_zeros();
+const _: () = assert!(FIFO_WORDS.is_power_of_two() && FIFO_WORDS <= 128);
 pub const FIFO_WORD_BYTES: usize = 32;
 /// Packet window size in bytes.
 pub const PKT_WINDOW: usize = FIFO_WORDS * FIFO_WORD_BYTES;
+/// Bits of a byte offset in the packet window (log2 [`PKT_WINDOW`]).
+pub const PKT_WINDOW_BITS: u32 = PKT_WINDOW.trailing_zeros();
 
 /// Engine clock, Hz (the reported 200 MHz).
 pub const CLOCK_HZ: u64 = 200_000_000;
@@ -108,8 +117,8 @@ pub const LOAD_USE_PENALTY: u64 = 1;
 /// Default latency of a helper call, in MEM cycles from request to answer,
 /// for helper ids without an entry in the per-helper latency table.
 pub const HELPER_DEFAULT_CYCLES: u64 = 4;
-/// Maximum packets queued in one engine's FIFO_MD (64 words / 2 words for
-/// the smallest 64-byte frame).
+/// Maximum packets queued in one engine's FIFO_MD (32 of the smallest
+/// 64-byte frames, 2 words each with the header, fill half of it).
 pub const FIFO_MAX_PACKETS: usize = 32;
 /// Default port rate feeding FIFO_MD: one 10 Gb/s port.
 pub const PORT_RATE_BPS: u64 = 10_000_000_000;

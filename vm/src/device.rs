@@ -1590,17 +1590,23 @@ mod tests {
     #[test]
     fn a_sent_packet_keeps_its_words_until_the_stream_has_sent_them() {
         let mut d = device();
-        // 1500 bytes: 48 FIFO_MD words, held until the stream has sent them;
-        // 16 words left for the next frame.
+        // 1500 bytes: 48 FIFO_MD words with the header, held until the
+        // stream has sent them: two such frames fit the 128 words, with 32
+        // left for the next frame.
+        assert_eq!(contract::FIFO_WORDS, 128);
         assert!(d.rx(0, &[7; 1500]));
         d.step();
+        assert!(
+            d.rx(0, &[6; 1500]),
+            "room for a second while the first is held"
+        );
         d.step();
-        assert!(!d.rx(0, &[8; 1500]), "no room while the first is held");
+        assert!(!d.rx(0, &[8; 1500]), "no room for a third");
         assert!(d.rx(0, &[9; 400]));
         d.drain(10_000);
         let out = d.take_outputs();
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[1].sent, out[0].sent + 13, "13 beats of 400 bytes");
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[2].sent, out[1].sent + 13, "13 beats of 400 bytes");
         assert!(d.rx(0, &[8; 1500]), "all words free again");
         assert_eq!(d.port_counters(0).unwrap().rx_dropped, 1);
     }

@@ -105,7 +105,10 @@ fn xdp_context_layout() {
     assert_eq!(w(xdp_md::INGRESS_IFINDEX), 2);
     assert_eq!(w(xdp_md::RX_QUEUE_INDEX), 5);
     assert_eq!(m.load(data + 5, crate::isa::Width::B).unwrap(), 5);
-    assert_eq!(m.region(PACKET_REGION).unwrap().data.len(), 2048);
+    assert_eq!(
+        m.region(PACKET_REGION).unwrap().data.len(),
+        contract::PKT_WINDOW
+    );
     assert!(
         m.store(contract::CTX_BASE, crate::isa::Width::W, 0)
             .is_err()
@@ -337,13 +340,14 @@ fn xdp_adjust_tail() {
     let x = run(Abi::Xdp, &adjust_prog(65, 100), &dev, &pkt, 0);
     assert_eq!(x.frame.len(), 160);
     assert_eq!(&x.frame[60..], &[0; 100][..]);
-    // The window is 2048 bytes; the frame starts 256 bytes in.
-    let room = 2048 - 256 - 60;
+    // The window is PKT_WINDOW bytes; the frame starts 256 bytes in.
+    let w = contract::PKT_WINDOW as i32;
+    let room = w - 256 - 60;
     assert_eq!(
         run(Abi::Xdp, &adjust_prog(65, room), &dev, &pkt, 0)
             .frame
-            .len(),
-        2048 - 256
+            .len() as i32,
+        w - 256
     );
     for bad in [room + 1, -47] {
         let x = run(Abi::Xdp, &adjust_prog(65, bad), &dev, &pkt, 0);

@@ -1,6 +1,6 @@
 //! FIFO_MD: one engine's packet data memory.
 //!
-//! 64 words x 256 bits ([`contract::FIFO_WORDS`] x [`contract::FIFO_WORD_BYTES`])
+//! 128 words x 256 bits ([`contract::FIFO_WORDS`] x [`contract::FIFO_WORD_BYTES`])
 //! used as a ring of packet slots: a packet occupies `ceil(len / 32)`
 //! consecutive words (wrapping), several packets queue behind the running one
 //! (at most [`contract::FIFO_MAX_PACKETS`]), and each word has a valid bit that
@@ -42,6 +42,10 @@
 //! arrived in cycle 0 becomes 1, 6, 11, ...).
 
 use crate::contract::{self, FIFO_WORD_BYTES, FIFO_WORDS, PKT_WINDOW};
+
+/// One bit per FIFO_MD word (bit `w` for ring word `w`; [`FIFO_WORDS`] of
+/// them at most 128).
+pub type WordMask = u128;
 
 const WB: usize = FIFO_WORD_BYTES;
 
@@ -98,7 +102,7 @@ pub struct Slot {
 #[derive(Debug, Clone)]
 pub struct FifoMd {
     data: Vec<u8>,
-    valid: u64,
+    valid: WordMask,
     slots: std::collections::VecDeque<Slot>,
     /// Finished packets whose words the egress has not released yet (oldest
     /// first, all ahead of `slots` in the ring).
@@ -118,7 +122,7 @@ pub struct FifoMd {
     /// Words released since the last port clock ([`FifoMd::release`]): free
     /// for a word to arrive only from the next port clock on, as the RTL's
     /// registered valid bits (cleared at the end of the releasing clock).
-    released: u64,
+    released: WordMask,
     pacing: Pacing,
     acc: u64,
 }
@@ -246,7 +250,7 @@ impl FifoMd {
     fn next_word_free(&self) -> bool {
         let held = self.valid | self.released;
         self.pending_slot()
-            .is_some_and(|s| held & (1 << ((s.start + s.arrived) % FIFO_WORDS)) == 0)
+            .is_some_and(|s| held & (1u128 << ((s.start + s.arrived) % FIFO_WORDS)) == 0)
     }
 
     /// The next word of the oldest slot still receiving arrives; false when
@@ -269,7 +273,7 @@ impl FifoMd {
         let hi = (lo + WB).min(s.len);
         let ring = (s.start + w) % FIFO_WORDS;
         self.data[ring * WB..ring * WB + (hi - lo)].copy_from_slice(&s.source[lo..hi]);
-        self.valid |= 1 << ring;
+        self.valid |= 1u128 << ring;
         s.arrived += 1;
         if s.arrived == s.words {
             s.source = Vec::new();
@@ -339,7 +343,7 @@ impl FifoMd {
             if k < s.words {
                 k < s.arrived
             } else {
-                self.valid & (1 << ((s.start + k) % FIFO_WORDS)) != 0
+                self.valid & (1u128 << ((s.start + k) % FIFO_WORDS)) != 0
             }
         };
         ok(off / WB) && ok((off + n - 1) / WB)
@@ -438,7 +442,7 @@ impl FifoMd {
 
     fn free(&mut self, s: &Slot) {
         for w in 0..s.words {
-            self.valid &= !(1 << ((s.start + w) % FIFO_WORDS));
+            self.valid &= !(1u128 << ((s.start + w) % FIFO_WORDS));
         }
     }
 
@@ -486,7 +490,7 @@ impl FifoMd {
             Some(s) => {
                 self.free(&s);
                 for w in 0..s.words {
-                    self.released |= 1 << ((s.start + w) % FIFO_WORDS);
+                    self.released |= 1u128 << ((s.start + w) % FIFO_WORDS);
                 }
                 self.removed_at(0);
                 true
@@ -509,7 +513,7 @@ impl FifoMd {
     }
 
     /// Valid bits, bit i = ring word i.
-    pub fn valid_bits(&self) -> u64 {
+    pub fn valid_bits(&self) -> WordMask {
         self.valid
     }
 }
@@ -631,17 +635,18 @@ mod tests {
 
     #[test]
     fn ring_wraps_and_frees() {
+        let n = FIFO_WORDS;
         let mut f = FifoMd::new(Pacing::Instant);
-        f.push(&[1u8; 61 * 32], [0; 5]).unwrap();
-        f.push(&[2u8; 64], [0; 5]).unwrap(); // words 61, 62
-        assert!(f.push(&[3u8; 96], [0; 5]).is_err()); // only word 63 free
-        assert_eq!(f.pop().unwrap().len(), 61 * 32);
-        // 3 words: 63, 0, 1 (wraps)
+        f.push(&vec![1u8; (n - 3) * 32], [0; 5]).unwrap();
+        f.push(&[2u8; 64], [0; 5]).unwrap(); // words n - 3, n - 2
+        assert!(f.push(&[3u8; 96], [0; 5]).is_err()); // only word n - 1 free
+        assert_eq!(f.pop().unwrap().len(), (n - 3) * 32);
+        // 3 words: n - 1, 0, 1 (wraps)
         let p: Vec<u8> = (0..96u8).collect();
         f.push(&p, [0; 5]).unwrap();
         assert_eq!(f.pop().unwrap(), vec![2u8; 64]);
-        assert_eq!(f.head().unwrap().start, 63);
-        // a read spanning ring words 63 and 0
+        assert_eq!(f.head().unwrap().start, n - 1);
+        // a read spanning ring words n - 1 and 0
         assert_eq!(
             f.read(28, 8),
             u64::from_le_bytes([28, 29, 30, 31, 32, 33, 34, 35])
@@ -660,7 +665,7 @@ mod tests {
             u64::from_le_bytes([131, 132, 0, 0, 0, 0, 0, 0])
         );
         f.set_head_bytes(&p);
-        assert_eq!(f.valid_bits(), 0b11 | 1 << 63);
+        assert_eq!(f.valid_bits(), 0b11 | 1 << (n - 1));
         f.pop().unwrap();
         assert_eq!(f.valid_bits(), 0);
     }
