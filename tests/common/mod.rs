@@ -269,6 +269,8 @@ impl DeviceServer {
 impl Drop for DeviceServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
 
 /// Lambda requests (docs/lambdas.md), built byte by byte from the
 /// format, not from `programs/include/lambda.h`.
