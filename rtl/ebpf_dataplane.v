@@ -169,8 +169,16 @@ module ebpf_dataplane #(
   wire [ENGINES-1:0]     ext_rd_o, ext_wr_o;
   wire [ENGINES*64-1:0]  ext_addr_o, ext_wdata_o;
   wire [ENGINES*2-1:0]   ext_width_o;
+  wire [ENGINES-1:0]     ext_st_o, ext_at_o;
+  wire [ENGINES*3-1:0]   ext_aop_o;
+  wire [ENGINES*64-1:0]  ext_sdata_o, ext_cmp_o;
   wire [ENGINES*64-1:0]  ext_rdata_i;
   wire [ENGINES-1:0]     ext_rd_fault_i, ext_wr_fault_i;
+  // helper memory port (the units read a map helper's key and value from
+  // the calling engine's stack or packet)
+  wire [ENGINES-1:0]     hmem_rd_o, hmem_ok_i;
+  wire [ENGINES*64-1:0]  hmem_addr_o, hmem_rdata_i;
+  wire [ENGINES*4-1:0]   hmem_n_o;
   wire [ENGINES-1:0]     pkt_start_o;
   wire [ENGINES*32-1:0]  mapwait_i;
   wire                   mreg_wr_o, mreg_rd_o, mreg_err_i;
@@ -634,6 +642,8 @@ module ebpf_dataplane #(
         .pkt_complete_i(head_complete),
         .ext_rd_o(ext_rd_o[g]), .ext_wr_o(ext_wr_o[g]), .ext_addr_o(ext_addr_o[g*64 +: 64]),
         .ext_width_o(ext_width_o[g*2 +: 2]), .ext_wdata_o(ext_wdata_o[g*64 +: 64]),
+        .ext_st_o(ext_st_o[g]), .ext_at_o(ext_at_o[g]), .ext_aop_o(ext_aop_o[g*3 +: 3]),
+        .ext_sdata_o(ext_sdata_o[g*64 +: 64]), .ext_cmp_o(ext_cmp_o[g*64 +: 64]),
         .ext_rdata_i(ext_rdata_i[g*64 +: 64]), .ext_rd_fault_i(ext_rd_fault_i[g]),
         .ext_wr_fault_i(ext_wr_fault_i[g]),
         .helper_req_o(helper_req_o[g]), .helper_id_o(helper_id_o[g*32 +: 32]),
@@ -643,6 +653,9 @@ module ebpf_dataplane #(
         .helper_ack_i(helper_ack_i[g]), .helper_ret_i(helper_ret_i[g*64 +: 64]),
         .helper_unwind_i(helper_unwind_i[g]), .helper_fault_i(helper_fault_i[g]),
         .helper_fault_code_i(helper_fault_code_i[g*3 +: 3]),
+        .hmem_rd_i(hmem_rd_o[g]), .hmem_addr_i(hmem_addr_o[g*64 +: 64]),
+        .hmem_n_i(hmem_n_o[g*4 +: 4]), .hmem_rdata_o(hmem_rdata_i[g*64 +: 64]),
+        .hmem_ok_o(hmem_ok_i[g]),
         .dbg_retire_o(e_retire), .dbg_retire_pc_o(e_rpc), .dbg_reg_we_o(d_reg_we), .dbg_reg_idx_o(d_reg_idx),
         .dbg_reg_val_o(d_reg_val), .dbg_mem_v_o(d_mem_v), .dbg_mem_addr_o(e_maddr), .dbg_mem_width_o(d_mem_width),
         .dbg_mem_rd_o(d_mem_rd), .dbg_mem_rdata_o(d_mem_rdata), .dbg_mem_wr_o(d_mem_wr), .dbg_mem_wdata_o(d_mem_wdata),
@@ -871,8 +884,12 @@ module ebpf_dataplane #(
     .helper_fault_code_o(helper_fault_code_i),
     .ext_rd_i(ext_rd_o), .ext_wr_i(ext_wr_o), .ext_addr_i(ext_addr_o),
     .ext_width_i(ext_width_o), .ext_wdata_i(ext_wdata_o),
+    .ext_st_i(ext_st_o), .ext_at_i(ext_at_o), .ext_aop_i(ext_aop_o),
+    .ext_sdata_i(ext_sdata_o), .ext_cmp_i(ext_cmp_o),
     .ext_rdata_o(ext_rdata_i), .ext_rd_fault_o(ext_rd_fault_i),
     .ext_wr_fault_o(ext_wr_fault_i),
+    .hmem_rd_o(hmem_rd_o), .hmem_addr_o(hmem_addr_o), .hmem_n_o(hmem_n_o),
+    .hmem_rdata_i(hmem_rdata_i), .hmem_ok_i(hmem_ok_i),
     .mapwait_o(mapwait_i), .arb_state_o(arb_state),
     .mreg_wr_i(mreg_wr_o), .mreg_rd_i(mreg_rd_o), .mreg_addr_i(mreg_addr_o),
     .mreg_wdata_i(mreg_wdata_o), .mreg_rdata_o(mreg_rdata_i), .mreg_err_o(mreg_err_i)

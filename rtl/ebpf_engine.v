@@ -19,7 +19,10 @@
 // combinationally in the same clock from its memory (context, map values)
 // and answers with data or a fault. Helper calls go out on helper_*: the
 // request stays up in MEM until helper_ack_i (the harness acks after the
-// helper's latency).
+// helper's latency). While a call waits in MEM, the helper memory port
+// (hmem_*) lets the helper units read the engine's stack or packet through
+// the stack RAM's and FIFO_MD's read ports (a map helper's key and value),
+// whose own access is idle then.
 //
 // HOLD = 1 (the data plane): a verdict does not free the packet's FIFO_MD
 // words; the data plane frees them (fifo_xfree_i) once its egress stream has
@@ -93,6 +96,16 @@ module ebpf_engine #(
   output reg          ext_wr_o,
   /* verilator lint_on UNOPTFLAT */
   output wire [63:0]  ext_addr_o,
+  // what the access is, from the MEM latch alone (none of it depends on the
+  // answer): a store (ext_st_o) or an atomic's last clock (ext_at_o) that
+  // may go out, its operation, operand (truncated to the width) and
+  // cmpxchg's comparand (r0): the units redo an atomic on map values so
+  // that engines later in a clock's order see its result in that clock
+  output wire         ext_st_o,
+  output wire         ext_at_o,
+  output wire [2:0]   ext_aop_o,
+  output wire [63:0]  ext_sdata_o,
+  output wire [63:0]  ext_cmp_o,
   output wire [1:0]   ext_width_o,
   output reg  [63:0]  ext_wdata_o,
   input  wire [63:0]  ext_rdata_i,
@@ -113,6 +126,15 @@ module ebpf_engine #(
   input  wire         helper_unwind_i,
   input  wire         helper_fault_i,
   input  wire [2:0]   helper_fault_code_i,
+  // helper memory port: while a call waits in MEM, the helper unit reads
+  // hmem_n_i bytes at hmem_addr_i (the engine's stack or its packet) through
+  // the stack RAM's and FIFO_MD's read ports, in the clock (hmem_ok_o: the
+  // bytes are wholly inside one of them)
+  input  wire         hmem_rd_i,
+  input  wire [63:0]  hmem_addr_i,
+  input  wire [3:0]   hmem_n_i,
+  output wire [63:0]  hmem_rdata_o,
+  output wire         hmem_ok_o,
   // debug: retire record of this clock
   output reg          dbg_retire_o,
   output wire [31:0]  dbg_retire_pc_o,
@@ -325,12 +347,30 @@ module ebpf_engine #(
   reg  [63:0] st_data;
   wire        fifo_free;
 
+  // Helper memory port: taken only while MEM holds a call (its own read
+  // port is idle then). Bounds as ebpf_mem_stage's for an access of
+  // hmem_n_i bytes; a call waits for the whole packet, so every word of it
+  // has arrived.
+  wire        hm_take = hmem_rd_i && em_v_q && (mem_kind == K_CALL || mem_kind == K_CALLX);
+  wire [63:0] hm_poff = hmem_addr_i - PKT_BASE;
+  wire [63:0] hm_plen = {{(63-PKT_AW){1'b0}}, plen_q};
+  wire [63:0] hm_n    = {60'd0, hmem_n_i};
+  wire        hm_pkt  = hm_poff < hm_plen && hm_n <= hm_plen - hm_poff;
+  wire [PKT_AW-1:0] hm_ring = {pstart_q, 5'd0} + hm_poff[PKT_AW-1:0];
+  // Offsets above 4 KiB are out of the RAM (hm_stk is false).
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [63:0] hm_soff = hmem_addr_i - STACK_BASE;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire        hm_stk  = stk_en_q && hm_soff < STACK_SIZE && hm_n <= STACK_SIZE - hm_soff;
+  assign hmem_ok_o    = hm_take && hmem_n_i != 4'd0 && (hm_pkt || hm_stk);
+  assign hmem_rdata_o = hm_pkt ? fifo_rd : stk_rd;
+
   ebpf_mem_stage u_mem_stage (
     .insn_i(em_insn_q), .addr_i(em_addr_q), .sval_i(em_sval_q), .cmp_i(em_cmp_q),
     .pkt_start_i(pstart_q), .pkt_len_i(plen_q), .stack_en_i(stk_en_q),
     .fifo_valid_i(fifo_valid), .fifo_rd_i(fifo_rd), .stack_rd_i(stk_rd),
     .ext_rdata_i(ext_rdata_i),
-    .kind_o(mem_kind), .width_o(mem_width), .fetch_o(mem_fetch), .in_pkt_o(in_pkt),
+    .kind_o(mem_kind), .aop_o(ext_aop_o), .width_o(mem_width), .fetch_o(mem_fetch), .in_pkt_o(in_pkt),
     .in_stack_o(in_stk), .words_ok_o(words_ok), .ring_o(ring), .stack_off_o(soff),
     .st_mask_o(st_mask), .raw_o(mem_raw), .load_o(mem_load), .sdata_o(mem_sdata),
     .anew_o(anew), .astore_o(astore));
@@ -339,7 +379,7 @@ module ebpf_engine #(
   ebpf_fifo_md #(.LEN_LANE(LEN_LANE)) u_fifo (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
-    .rd_addr_i(ring), .rd_data_o(fifo_rd),
+    .rd_addr_i(hm_take ? hm_ring : ring), .rd_data_o(fifo_rd),
     .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
     .free_i(fifo_free && HOLD == 0), .free_start_i(pstart_q), .free_words_i(pwords),
     .xfree_i(fifo_xfree_i), .valid_o(fifo_valid_raw),
@@ -347,7 +387,7 @@ module ebpf_engine #(
     .eg_hdr_i(fifo_eg_hdr_i), .eg_len_o(fifo_eg_len_o));
 
   ebpf_stack_ram u_stack (
-    .clk_i(clk_i), .rd_addr_i(soff), .rd_data_o(stk_rd),
+    .clk_i(clk_i), .rd_addr_i(hm_take ? hm_soff[11:0] : soff), .rd_data_o(stk_rd),
     .st_i(stk_st), .st_addr_i(soff), .st_mask_i(st_mask), .st_data_i(st_data));
 
   assign ext_addr_o  = em_addr_q;
@@ -371,6 +411,11 @@ module ebpf_engine #(
   // ------------------------------------------------------------------
   wire load_use;                    // ebpf_hazard, below
   wire live = running && !wb_done;   // a running clock that is not the verdict's
+  wire   mem_go      = live && em_v_q && !em_flt_q;
+  assign ext_st_o    = mem_go && (mem_kind == K_ST || mem_kind == K_STX);
+  assign ext_at_o    = mem_go && mem_kind == K_ATOMIC && !(em_mcount_q + 8'd1 < ATOMC);
+  assign ext_sdata_o = mem_sdata;
+  assign ext_cmp_o   = em_cmp_q;
   wire wb_end = running && wb_done;  // the verdict: WB retired the last instruction
 
   // ---------------- WB (ebpf_writeback) ----------------

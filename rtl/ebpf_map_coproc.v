@@ -32,6 +32,17 @@
 // DEVMAP slot is present when its ifindex, the word's low 32 bits, is
 // non-zero, and a delete zeroes it).
 //
+// Slots (slots_i, the XDP ABI; vm::maps's Row::alloc): a HASH or LPM_TRIE
+// entry holds its value slot instead of its value (the units keep the
+// values in their value memory, where programs reach them by address). A
+// new entry takes the row's last freed slot, else its next never-used one;
+// a delete frees the entry's slot; rows below U_VROWS keep the allocator
+// (fresh count and a stack of freed slots, linked through a word per
+// slot). slot_o is the operation's slot: the entry found (lookup), the one
+// written (update), the index (ARRAY, DEVMAP). An entry never takes a slot
+// at or past the CAM's or TCAM's capacity (a row's count of entries is at
+// most that), so 6 bits hold one.
+//
 // One operation per clock (op_v_i): the search and the result are
 // combinational, the state changes at the clock edge. The modeled latencies
 // (CAM 10/12, TCAM 10/26, direct 2/2) are the arbiter's business: the
@@ -71,6 +82,9 @@ module ebpf_map_coproc #(
   output reg          found_o,
   output reg  [63:0]  value_o,
   output reg  [5:0]   errno_o,
+  // slots (XDP ABI)
+  input  wire         slots_i,
+  output reg  [31:0]  slot_o,
   output wire         cam_full_o,
   output wire         tcam_full_o,
   // next-key scan (row_i and key_i give the row and the key in the
@@ -193,6 +207,9 @@ module ebpf_map_coproc #(
   wire [63:0]      c_rd_key, c_rd_val, t_rd_val;
   wire [31:0]      t_rd_data;
 
+  // What a CAM or TCAM write stores: the value, or its slot (slots_i).
+  wire [63:0]   cam_wval, t_wval;
+
   // ---- CAM ----
   wire          cam_hit, cam_full;
   wire [CAW-1:0] cam_addr, cam_free;
@@ -206,7 +223,7 @@ module ebpf_map_coproc #(
     .hit_o(cam_hit), .hit_addr_o(cam_addr), .hit_val_o(cam_val),
     .count_o(cam_count), .full_o(cam_full), .free_addr_o(cam_free),
     .wr_i(cam_wr), .wr_addr_i(cam_wr_addr), .wr_tag_i(row_i), .wr_key_i(key),
-    .wr_val_i(val), .inv_i(cam_inv), .inv_addr_i(cam_addr),
+    .wr_val_i(cam_wval), .inv_i(cam_inv), .inv_addr_i(cam_addr),
     .rd_addr_i(sc_ptr_q[CAW-1:0]), .rd_valid_o(c_rd_valid), .rd_tag_o(c_rd_tag),
     .rd_key_o(c_rd_key), .rd_val_o(c_rd_val),
     .drop_i(reload_i), .drop_lo_i(reload_lo_i), .drop_hi_i(reload_hi_i)
@@ -233,7 +250,7 @@ module ebpf_map_coproc #(
     .hit_o(t_hit), .hit_val_o(t_val), .x_hit_o(t_xhit), .x_addr_o(t_xaddr),
     .count_o(t_count), .full_o(t_full), .free_addr_o(t_free),
     .wr_i(t_wr), .wr_addr_i(t_wr_addr), .wr_tag_i(row_i), .wr_plen_i(plen),
-    .wr_data_i(xdata), .wr_mask_i(pmask), .wr_val_i(val),
+    .wr_data_i(xdata), .wr_mask_i(pmask), .wr_val_i(t_wval),
     .inv_i(t_inv), .inv_addr_i(t_xaddr),
     .rd_addr_i(sc_ptr_q[TAW-1:0]), .rd_valid_o(t_rd_valid), .rd_tag_o(t_rd_tag),
     .rd_plen_o(t_rd_plen), .rd_data_o(t_rd_data), .rd_val_o(t_rd_val),
@@ -256,6 +273,25 @@ module ebpf_map_coproc #(
   reg            d_wr;
   reg  [63:0]    d_wdata;
 
+  // ---- value slots (XDP ABI) ----
+  localparam integer SR = U_VROWS;
+  localparam integer SRW = SR > 1 ? $clog2(SR) : 1;
+  reg  [6:0]   fresh_q [0:SR-1];
+  reg  [6:0]   nfree_q [0:SR-1];     // slots on the freed stack
+  reg  [5:0]   fhead_q [0:SR-1];
+  reg  [5:0]   flink_q [0:SR*64-1];  // the slot freed before this one
+  wire         srow_ok = {26'd0, row_i} < SR[31:0];
+  wire [SRW-1:0] srow = row_i[SRW-1:0];
+  wire         s_pop = srow_ok && nfree_q[srow] != 7'd0;
+  wire [5:0]   s_new = s_pop ? fhead_q[srow] : fresh_q[srow][5:0];
+  // Rows past SR keep values in the entries in either ABI (the units hold
+  // no values for them).
+  wire         slots = slots_i && srow_ok;
+  assign cam_wval = slots ? (cam_hit ? cam_val : {58'd0, s_new}) : val;
+  assign t_wval = slots ? (t_xhit ? t_val : {58'd0, s_new}) : val;
+  reg          s_alloc, s_free;
+  reg  [5:0]   s_freed;
+
   wire go = op_v_i && !bad_o && !key_wide_o;
   always @* begin
     found_o = 1'b0;
@@ -269,15 +305,19 @@ module ebpf_map_coproc #(
     t_wr_addr = t_free;
     d_wr = 1'b0;
     d_wdata = val;
+    slot_o = k32;
+    s_alloc = 1'b0;
+    s_free = 1'b0;
+    s_freed = 6'd0;
     if (go && op_i == MOP_LOOKUP) begin
       case (kind)
-        MAPK_HASH:   begin found_o = cam_hit; value_o = cam_val; end
+        MAPK_HASH:   begin found_o = cam_hit; value_o = cam_val; slot_o = cam_val[31:0]; end
         MAPK_ARRAY:  begin found_o = in_range; value_o = dword; end
         MAPK_DEVMAP: begin found_o = in_range && dpresent; value_o = dword; end
-        MAPK_LPMTRIE:    begin found_o = !plen_bad && t_hit; value_o = t_val; end
+        MAPK_LPMTRIE:    begin found_o = !plen_bad && t_hit; value_o = t_val; slot_o = t_val[31:0]; end
       endcase
       if (!found_o) value_o = 64'd0;
-    end else if (go && op_i == MOP_UPDATE && !val_wide_o) begin
+    end else if (go && op_i == MOP_UPDATE && (!val_wide_o || slots)) begin
       if (flags_bad) errno_o = U_EINVAL[5:0];
       else case (kind)
         MAPK_ARRAY: begin
@@ -295,18 +335,22 @@ module ebpf_map_coproc #(
         end
         MAPK_HASH: begin
           if (cam_hit && noexist) errno_o = U_EEXIST[5:0];
-          else if (cam_hit) begin cam_wr = 1'b1; cam_wr_addr = cam_addr; end
+          else if (cam_hit) begin
+            cam_wr = 1'b1; cam_wr_addr = cam_addr; slot_o = cam_val[31:0];
+          end
           else if (exist) errno_o = U_ENOENT[5:0];
           else if ({{(31-CAW){1'b0}}, cam_count} >= maxe || cam_full) errno_o = U_E2BIG[5:0];
-          else cam_wr = 1'b1;
+          else begin cam_wr = 1'b1; s_alloc = 1'b1; slot_o = {26'd0, s_new}; end
         end
         default: begin
           if (plen_bad) errno_o = U_EINVAL[5:0];
           else if (t_xhit && noexist) errno_o = U_EEXIST[5:0];
-          else if (t_xhit) begin t_wr = 1'b1; t_wr_addr = t_xaddr; end
+          else if (t_xhit) begin
+            t_wr = 1'b1; t_wr_addr = t_xaddr; slot_o = t_val[31:0];
+          end
           else if (exist) errno_o = U_ENOENT[5:0];
           else if ({{(31-TAW){1'b0}}, t_count} >= maxe || t_full) errno_o = U_ENOSPC[5:0];
-          else t_wr = 1'b1;
+          else begin t_wr = 1'b1; s_alloc = 1'b1; slot_o = {26'd0, s_new}; end
         end
       endcase
     end else if (go && op_i == MOP_DELETE) begin
@@ -318,15 +362,36 @@ module ebpf_map_coproc #(
         end
         MAPK_HASH: begin
           if (!cam_hit) errno_o = U_ENOENT[5:0];
-          else cam_inv = 1'b1;
+          else begin cam_inv = 1'b1; s_free = 1'b1; s_freed = cam_val[5:0]; end
         end
         default: begin
           if (plen_bad) errno_o = U_EINVAL[5:0];
           else if (!t_xhit) errno_o = U_ENOENT[5:0];
-          else t_inv = 1'b1;
+          else begin t_inv = 1'b1; s_free = 1'b1; s_freed = t_val[5:0]; end
         end
       endcase
     end
+  end
+
+  // The slot allocator of rows below SR: a row committed starts empty.
+  integer sr;
+  always @(posedge clk_i) begin
+    for (sr = 0; sr < SR; sr = sr + 1) begin
+      if (!rst_ni || clear_i || cfg_we_i && {26'd0, cfg_row_i} == sr[31:0]) begin
+        fresh_q[sr] <= 7'd0;
+        nfree_q[sr] <= 7'd0;
+      end else if (slots && srow == sr[SRW-1:0]) begin
+        if (s_alloc && s_pop) begin
+          fhead_q[sr] <= flink_q[{srow, fhead_q[sr]}];
+          nfree_q[sr] <= nfree_q[sr] - 7'd1;
+        end else if (s_alloc) fresh_q[sr] <= fresh_q[sr] + 7'd1;
+        if (s_free) begin
+          fhead_q[sr] <= s_freed;
+          nfree_q[sr] <= nfree_q[sr] + 7'd1;
+        end
+      end
+    end
+    if (slots && s_free) flink_q[{srow, s_freed}] <= fhead_q[srow];
   end
 
   // Words of the window a reload frees (they read as zero afterwards).

@@ -20,6 +20,7 @@ module ebpf_mem_stage (
   input  wire [63:0] stack_rd_i,
   input  wire [63:0] ext_rdata_i,
   output wire [4:0]  kind_o,
+  output wire [2:0]  aop_o,
   output wire [1:0]  width_o,
   output wire        fetch_o,
   output wire        in_pkt_o,
@@ -37,6 +38,7 @@ module ebpf_mem_stage (
   `include "ebpf_params.vh"
 
   wire [2:0] aop;
+  assign aop_o = aop;
   wire       sx;
 
   /* verilator lint_off PINCONNECTEMPTY */

@@ -2,9 +2,9 @@
 // coprocessor with its arbiter, and the host's map registers (the seam
 // between the data plane and the coprocessor, docs/rtl.md).
 //
-// Per engine e it serves exactly the engine's helper and ext ports
-// (ebpf_engine.v's helper_* and ext_* signals, flattened with engine e at
-// [e*W +: W]). Cycle-exact with the model's SUME ABI units
+// Per engine e it serves exactly the engine's helper, helper memory and
+// ext ports (ebpf_engine.v's helper_*, hmem_* and ext_* signals, flattened
+// with engine e at [e*W +: W]). Cycle-exact with the model's SUME ABI units
 // (vm::units::sume_helpers with DeviceState::arbitrate, as vm::device runs
 // them):
 //   - map_lookup/update/delete_elem (1, 2, 3), keys and values by value:
@@ -35,9 +35,9 @@
 //     data_meta = data, ingress_ifindex = the engine's port e % 4, the
 //     others 0, as vm::abi::Abi::window) and its redirect target cleared;
 //     the engine reads it on its ext port at CTX_BASE (any width wholly
-//     inside the 24 bytes, in the clock of the access); every other ext
-//     access faults, writes to the context included (read-only, as the
-//     model's region). ctx_data_o/ctx_end_o give data and data_end (the
+//     inside the 24 bytes, in the clock of the access); writes to the
+//     context fault (read-only, as the model's region), and so does any
+//     ext access outside the context and the map values. ctx_data_o/ctx_end_o give data and data_end (the
 //     frame the egress sends), redir_v_o/redir_port_o the redirect target.
 //   - bpf_redirect (23): flags 0 sets the target and returns XDP_REDIRECT,
 //     other flags return XDP_ABORTED; get_smp_processor_id (8): the engine;
@@ -49,9 +49,38 @@
 //     metadata before data (the model moves it) and xdp_adjust_tail growing
 //     the frame (the model zeroes the bytes it exposes); both are helper
 //     faults here (docs/rtl-dataplane.md, "Not done yet").
-//   - map helpers (1, 2, 3 take keys and values through pointers in XDP),
-//     redirect_map, csum_diff, xdp_load/store_bytes, trace_printk: unknown
-//     helpers here (RtlDevice's FLIP check refuses programs calling them).
+//   - map helpers through pointers (1, 2, 3; vm::units::xdp_map_*): the
+//     map's values live in the value memory (vmem_q), row r (below
+//     U_VROWS) in window r of U_VROW_BYTES, a slot's value at slot *
+//     value_size; the coprocessor runs with slots_i, so a HASH or LPM_TRIE
+//     entry holds its slot (ebpf_map_coproc). The key is read in the
+//     request's clock on the helper memory port (hmem_*: the engine's stack
+//     or packet through its own read ports while it waits in the call,
+//     hmem_n_o bytes, at most U_HPORT_BYTES) or from the value memory, and
+//     latched; an update's value is read the same way in the clock the
+//     coprocessor runs the operation, and lands in the value memory at the
+//     edge of the clock the helper answers (the model's PendingWrite: from
+//     the next clock on). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
+//     * value_size or 0, update/delete 0 or -errno; a key or value the port
+//     could not read (outside the stack, packet and map values, or wider
+//     than a port word) or a row without a value window is a helper fault
+//     (RtlDevice's FLIP check refuses programs naming such maps). Timing as
+//     the SUME helpers (wait + latency through the arbiter).
+//   - redirect_map (51): the DEVMAP entry of key r2 by value through the
+//     coprocessor (lookup latency): found sets the target to its ifindex
+//     and returns XDP_REDIRECT, else clears it and returns flags & 3; flags
+//     beyond 3 | BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS return
+//     XDP_ABORTED; a map that is not a DEVMAP, and BPF_F_BROADCAST (no
+//     broadcast target on the RTL), are helper faults.
+//   - the engines' ext accesses to map values (any width wholly inside a
+//     row's value area): reads see the value memory overlaid with the
+//     stores and atomics of the engines before them in the clock's
+//     rotating order (the model steps the engines in it), and the units
+//     redo each atomic on what its engine read (ext_at_i, ext_aop_i,
+//     ext_sdata_i, ext_cmp_i), so that chain is the one combinational path
+//     through the four engines' accesses.
+//   - csum_diff, xdp_load/store_bytes, trace_printk: unknown helpers here
+//     (RtlDevice's FLIP check refuses programs calling them).
 // SUME ABI: no context and no map values in the engine's address space, so
 // every ext access faults (as the model's memory does outside its regions).
 //
@@ -73,7 +102,10 @@
 // first; the model's Device::wide_op) and WIDESTATUS (bit 0 done, bit 1
 // busy, bits 31:16 the errno). Keys and values of at most 8 bytes go through
 // the coprocessor (words 0 and 1); a WIDEOP on a map whose key or value is
-// wider answers E2BIG (the RTL holds no such entries; the model does). An
+// wider answers E2BIG (the RTL holds no such entries; the model does), but
+// for the values of a row with a value window in the XDP ABI, up to the
+// window's 16 words (an XDP row's values are read and written in the value
+// memory by OPERATION, WIDEOP and the scan alike). An
 // OPERATION or WIDEOP runs on the coprocessor in the first clock its queue
 // is empty, the result reading back contract::HOST_OP_CLOCKS after the
 // write's clock (a next-key scan then walks the map's storage, one read a
@@ -124,12 +156,25 @@ module ebpf_units #(
   input  wire [ENGINES*64-1:0] ext_addr_i,
   input  wire [ENGINES*2-1:0]  ext_width_i,
   /* verilator lint_off UNUSEDSIGNAL */
-  // Nothing the engines may write is on the ext port yet.
+  // The units take a store's bytes from ext_sdata_i and redo atomics (the
+  // engine's ext_wdata_o depends on the read data).
   input  wire [ENGINES*64-1:0] ext_wdata_i,
   /* verilator lint_on UNUSEDSIGNAL */
+  input  wire [ENGINES-1:0]    ext_st_i,
+  input  wire [ENGINES-1:0]    ext_at_i,
+  input  wire [ENGINES*3-1:0]  ext_aop_i,
+  input  wire [ENGINES*64-1:0] ext_sdata_i,
+  input  wire [ENGINES*64-1:0] ext_cmp_i,
   output reg  [ENGINES*64-1:0] ext_rdata_o,
   output reg  [ENGINES-1:0]    ext_rd_fault_o,
-  output wire [ENGINES-1:0]    ext_wr_fault_o,
+  output reg  [ENGINES-1:0]    ext_wr_fault_o,
+  // helper memory port (ebpf_engine's hmem_*): a map helper's key and
+  // value read from the calling engine's stack or packet
+  output reg  [ENGINES-1:0]    hmem_rd_o,
+  output reg  [ENGINES*64-1:0] hmem_addr_o,
+  output reg  [ENGINES*4-1:0]  hmem_n_o,
+  input  wire [ENGINES*64-1:0] hmem_rdata_i,
+  input  wire [ENGINES-1:0]    hmem_ok_i,
   // counters and state
   output wire [ENGINES*32-1:0] mapwait_o,
   output wire [3:0]            arb_state_o,
@@ -160,30 +205,165 @@ module ebpf_units #(
   reg [ENGINES-1:0] rdv_q;
   reg [31:0] rdp_q   [0:ENGINES-1];
 
-  // ext port: reads of the context (XDP), nothing else.
+  wire [63:0]  row_valid;   // the coprocessor's map table
+  wire [127:0] row_kind;
+
+  // ---- value memory (XDP): row r's values (r < U_VROWS) in window r ----
+  localparam integer VB = U_VROWS * U_VROW_BYTES;
+  localparam integer VAW = $clog2(VB);
+  localparam integer VRW = U_VROWS > 1 ? $clog2(U_VROWS) : 1;
+  // A byte not written since its row was committed reads as zero (the
+  // model's rows start zeroed): vvalid_q, one bit a byte.
+  reg [7:0]  vmem_q [0:VB-1];
+  reg [VB-1:0] vvalid_q;
+  reg [31:0] varea_q [0:U_VROWS-1];   // max_entries * value_size
+  // Byte offset in the value memory of map address addr when n bytes there
+  // are wholly inside a configured row's value area (vm_in).
+  function automatic [VAW:0] vm_at(input [63:0] addr, input [31:0] n, input [63:0] valid,
+                                    input [32*U_VROWS-1:0] areas);
+    reg [63:0] o, io;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [31:0] rw, ar, at;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+      o = addr - U_MAP_BASE;
+      /* verilator lint_off WIDTH */
+      rw = o / U_MAP_STRIDE;
+      io = o % U_MAP_STRIDE;
+      /* verilator lint_on WIDTH */
+      vm_at = {1'b0, {VAW{1'b0}}};
+      if (o < U_VROWS * U_MAP_STRIDE && valid[rw[5:0]]) begin
+        ar = areas[rw*32 +: 32];
+        /* verilator lint_off WIDTH */
+        at = rw * U_VROW_BYTES + io[31:0];
+        /* verilator lint_on WIDTH */
+        if (io < {32'd0, ar} && {32'd0, n} <= {32'd0, ar} - io)
+          vm_at = {1'b1, at[VAW-1:0]};
+      end
+    end
+  endfunction
+  function automatic [63:0] vm_rd(input [VAW-1:0] at);
+    integer b;
+    reg [VAW-1:0] ab;
+    begin
+      vm_rd = 64'd0;
+      for (b = 0; b < 8; b = b + 1) begin
+        ab = at + b[VAW-1:0];
+        vm_rd[8*b +: 8] = vvalid_q[ab] ? vmem_q[ab] : 8'd0;
+      end
+    end
+  endfunction
+  reg [32*U_VROWS-1:0] vareas;
+  integer va;
+  always @* for (va = 0; va < U_VROWS; va = va + 1) vareas[va*32 +: 32] = varea_q[va];
+
+  // The clock's rotating order of the engines (the model's step order).
+  reg [EW:0]     vfirst, vee;
+  reg [EW-1:0]   vw_e [0:ENGINES-1];
+  integer        vk, vj;
+  always @* begin
+    /* verilator lint_off WIDTH */
+    vfirst = cycle_i % ENGINES;
+    /* verilator lint_on WIDTH */
+    for (vk = 0; vk < ENGINES; vk = vk + 1) begin
+      vee = vfirst + vk[EW:0];
+      if (vee >= NE) vee = vee - NE;
+      vw_e[vk] = vee[EW-1:0];
+    end
+  end
+  // ext port: the context (XDP, reads) and map values (XDP, reads and
+  // writes); SUME faults every access.
   integer x;
   reg [63:0]  xoff;
   reg [191:0] xctx;
   reg [3:0]   xn;
+  reg [VAW:0] xv [0:ENGINES-1];
+  reg         xin_ctx;
   always @* begin
     for (x = 0; x < ENGINES; x = x + 1) begin
       xoff = ext_addr_i[x*64 +: 64] - CTX_BASE;
       xn = 4'd1 << ext_width_i[x*2 +: 2];
       xctx = {32'd0, 32'd0, {30'd0, x[1:0]}, cmeta_q[x], cend_q[x], cdata_q[x]};
+      xv[x] = vm_at(ext_addr_i[x*64 +: 64], {28'd0, xn}, row_valid, vareas);
       /* verilator lint_off WIDTH */
-      ext_rd_fault_o[x] = ext_rd_i[x] &&
-                          !(xdp_i && xoff < U_XDP_MD_SIZE && xoff + xn <= U_XDP_MD_SIZE);
-      ext_rdata_o[x*64 +: 64] = xctx >> (8 * xoff[4:0]);
+      xin_ctx = xoff < U_XDP_MD_SIZE && xoff + xn <= U_XDP_MD_SIZE;
+      ext_rd_fault_o[x] = ext_rd_i[x] && !(xdp_i && (xin_ctx || xv[x][VAW]));
+      ext_wr_fault_o[x] = ext_wr_i[x] && !(xdp_i && xv[x][VAW]);
+      xctx_rd[x] = xctx >> (8 * xoff[4:0]);
+      xis_ctx[x] = xin_ctx;
       /* verilator lint_on WIDTH */
     end
   end
-  assign ext_wr_fault_o = ext_wr_i;
+
+  // Map values in a clock: the engines run in the clock's rotating order in
+  // the model, each seeing the stores and atomics of those before it. So
+  // an engine's read is the value memory overlaid with the earlier
+  // engines' writes of this clock, and the units redo each atomic on what
+  // its engine read (vm::sem::atomic; cmpxchg stores only on a match), in
+  // that order; vw_e (below) is the order.
+  function automatic [63:0] trunc_w(input [63:0] v, input [1:0] w);
+    case (w)
+      W_B:     trunc_w = {56'd0, v[7:0]};
+      W_H:     trunc_w = {48'd0, v[15:0]};
+      W_W:     trunc_w = {32'd0, v[31:0]};
+      default: trunc_w = v;
+    endcase
+  endfunction
+  reg [63:0]     xctx_rd [0:ENGINES-1];
+  reg            xis_ctx [0:ENGINES-1];
+  reg [ENGINES-1:0] fw_v;             // the engine writes map values now
+  reg [63:0]     fw_d  [0:ENGINES-1];  // what it writes (its width's bytes)
+  reg [63:0]     fr_d;
+  reg [63:0]     fraw, fsd;
+  reg [VAW-1:0]  fa, fdiff;
+  reg [3:0]      fn_j;
+  reg [EW-1:0]   fe, fj;
+  integer        fk, fb, fq;
+  always @* begin
+    fw_v = {ENGINES{1'b0}};
+    for (fk = 0; fk < ENGINES; fk = fk + 1) fw_d[fk] = 64'd0;
+    for (fk = 0; fk < ENGINES; fk = fk + 1) begin
+      fe = vw_e[fk];
+      fr_d = 64'd0;
+      for (fb = 0; fb < 8; fb = fb + 1) begin
+        fa = xv[fe][VAW-1:0] + fb[VAW-1:0];
+        fr_d[8*fb +: 8] = vvalid_q[fa] ? vmem_q[fa] : 8'd0;
+        for (fq = 0; fq < ENGINES; fq = fq + 1) begin
+          if (fq < fk) begin
+            fj = vw_e[fq];
+            fdiff = fa - xv[fj][VAW-1:0];
+            fn_j = 4'd1 << ext_width_i[fj*2 +: 2];
+            if (fw_v[fj] && {{(32-VAW){1'b0}}, fdiff} < {28'd0, fn_j})
+              fr_d[8*fb +: 8] = fw_d[fj][8*fdiff[2:0] +: 8];
+          end
+        end
+      end
+      ext_rdata_o[fe*64 +: 64] = xis_ctx[fe] ? xctx_rd[fe] : fr_d;
+      fraw = trunc_w(fr_d, ext_width_i[fe*2 +: 2]);
+      fsd = ext_sdata_i[fe*64 +: 64];
+      fw_d[fe] = fsd;
+      fw_v[fe] = xdp_i && xv[fe][VAW] && ext_st_i[fe];
+      if (ext_at_i[fe]) begin
+        fw_v[fe] = xdp_i && xv[fe][VAW];
+        case (ext_aop_i[fe*3 +: 3])
+          AOP_ADD:  fw_d[fe] = trunc_w(fraw + fsd, ext_width_i[fe*2 +: 2]);
+          AOP_OR:   fw_d[fe] = fraw | fsd;
+          AOP_AND:  fw_d[fe] = fraw & fsd;
+          AOP_XOR:  fw_d[fe] = fraw ^ fsd;
+          AOP_XCHG: fw_d[fe] = fsd;
+          default: begin  // AOP_CMPXCHG
+            fw_d[fe] = fsd;
+            fw_v[fe] = fw_v[fe] &&
+                       fraw == trunc_w(ext_cmp_i[fe*64 +: 64], ext_width_i[fe*2 +: 2]);
+          end
+        endcase
+      end
+    end
+  end
   assign helper_unwind_o = {ENGINES{1'b0}};
   assign arb_state_o = 4'hf;
 
   // ---- coprocessor ----
-  wire [63:0]  row_valid;
-  wire [127:0] row_kind;
   reg          cp_v;
   reg  [1:0]   cp_op;
   reg  [5:0]   cp_row;
@@ -191,6 +371,10 @@ module ebpf_units #(
   wire         cp_bad, cp_kwide, cp_vwide, cp_found, cp_fit, cam_full, tcam_full;
   wire [63:0]  cp_value;
   wire [5:0]   cp_errno;
+  /* verilator lint_off UNUSEDSIGNAL */
+  // A slot is below the value window's 1024 bytes (11 bits).
+  wire [31:0]  cp_slot;
+  /* verilator lint_on UNUSEDSIGNAL */
   reg          cfg_we, cp_clear, cp_reload, scan_go;
   reg  [1:0]   cfg_kind;
   reg  [3:0]   cfg_ks, cfg_vs;
@@ -210,7 +394,7 @@ module ebpf_units #(
     .cam_full_o(cam_full), .tcam_full_o(tcam_full),
     .scan_go_i(scan_go), .scan_first_i(wop_q[8]),
     .scan_done_o(scan_done), .scan_found_o(scan_found), .scan_key_o(scan_key),
-    .scan_val_o(scan_val)
+    .scan_val_o(scan_val), .slots_i(xdp_i), .slot_o(cp_slot)
   );
 
   // ---- per-engine request decode ----
@@ -232,18 +416,38 @@ module ebpf_units #(
   reg                   host_pend_q, wpend_q;
   reg  [9:0]            wop_q;   // the model reads bits 7:0 (op) and 9:8 (flags)
 
+  // The committed definition of each row (MAPROW*): valid only while the
+  // coprocessor's row_valid says the row holds a map.
+  reg [31:0] rowks_q  [0:U_MAX_MAPS-1];
+  reg [31:0] rowvs_q  [0:U_MAX_MAPS-1];
+  reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
+
+  // XDP map helpers (xmap): lookup/update/delete take the key (and the
+  // update its value) through pointers, read on the helper memory port
+  // (the engine's stack or packet) or from the value memory: the key in the
+  // request's clock (latched in key_q), the value in the clock the
+  // coprocessor runs the operation. redirect_map takes its key by value.
+  reg  [ENGINES-1:0]    xmap;
+  reg  [63:0]           key_q [0:ENGINES-1];
+  reg  [ENGINES-1:0]    kok_q;
+  reg  [63:0]           kv_data [0:ENGINES-1];
+  reg  [ENGINES-1:0]    kv_ok;
+  reg  [VAW:0]          kv_at;
   integer e;
-  reg [31:0] id;
+  reg [31:0] id, kvn;
   reg [63:0] a1, off;
   reg [1:0]  kind;
-  reg        hit;
+  reg        hit, rd;
   always @* begin
     for (e = 0; e < ENGINES; e = e + 1) begin
       id = helper_id_i[e*32 +: 32];
       a1 = helper_arg1_i[e*64 +: 64];
       off = a1 - U_MAP_BASE;
-      // By value (SUME) only: XDP's take pointers (not served here).
-      is_map[e] = !xdp_i && (id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE);
+      xmap[e] = xdp_i && (id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE ||
+                          id == U_H_REDIRECT_MAP);
+      is_map[e] = !xdp_i && (id == U_H_LOOKUP || id == U_H_UPDATE || id == U_H_DELETE) ||
+                  xmap[e];
+      rd = id == U_H_LOOKUP || id == U_H_REDIRECT_MAP;
       /* verilator lint_off WIDTH */
       hit = off < U_MAX_MAPS * U_MAP_STRIDE && off % U_MAP_STRIDE == 0;
       idx[e] = off / U_MAP_STRIDE;
@@ -253,11 +457,31 @@ module ebpf_units #(
       lat[e*LW +: LW] = 6'd1;
       if (good[e]) begin
         case (kind)
-          MAPK_HASH:  lat[e*LW +: LW] = id == U_H_LOOKUP ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
-          MAPK_LPMTRIE:   lat[e*LW +: LW] = id == U_H_LOOKUP ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
-          default: lat[e*LW +: LW] = id == U_H_LOOKUP ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
+          MAPK_HASH:  lat[e*LW +: LW] = rd ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
+          MAPK_LPMTRIE:   lat[e*LW +: LW] = rd ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
+          default: lat[e*LW +: LW] = rd ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
         endcase
       end
+      // The helper memory port: the key (r2) while the request is new, the
+      // value (r3) afterwards; a size over one port word reads nothing (a
+      // helper fault; RtlDevice's FLIP check refuses such maps).
+      kvn = act_q[e] ? rowvs_q[idx[e]] : rowks_q[idx[e]];
+      if (kvn > U_HPORT_BYTES) kvn = 32'd0;
+      hmem_rd_o[e] = xmap[e] && id != U_H_REDIRECT_MAP;
+      hmem_addr_o[e*64 +: 64] = act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
+      hmem_n_o[e*4 +: 4] = kvn[3:0];
+    end
+  end
+  // What the port (or the value memory) gave: the size's bytes only.
+  integer kve;
+  reg [3:0] kvb;
+  always @* begin
+    for (kve = 0; kve < ENGINES; kve = kve + 1) begin
+      kvb = hmem_n_o[kve*4 +: 4];
+      kv_at = vm_at(hmem_addr_o[kve*64 +: 64], {28'd0, kvb}, row_valid, vareas);
+      kv_ok[kve] = kvb != 4'd0 && (kv_at[VAW] || hmem_ok_i[kve]);
+      kv_data[kve] = kv_at[VAW] ? vm_rd(kv_at[VAW-1:0]) : hmem_rdata_i[kve*64 +: 64];
+      if (kvb < 4'd8) kv_data[kve] = kv_data[kve] & ~({64{1'b1}} << {kvb, 3'b000});
     end
   end
 
@@ -277,12 +501,6 @@ module ebpf_units #(
   reg [31:0] wval_q [0:R_WIDE_WORDS-1];
   reg [15:0] werrno_q;
   reg        wdone_q, wbusy_q;
-  // The committed definition of each row (MAPROW*): valid only while the
-  // coprocessor's row_valid says the row holds a map.
-  reg [31:0] rowks_q  [0:U_MAX_MAPS-1];
-  reg [31:0] rowvs_q  [0:U_MAX_MAPS-1];
-  reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
-
   // ---- coprocessor operation of this clock: the queue's head or the host ----
   // The host's: OPERATION first, then WIDEOP (w_*: the wide operation).
   reg [31:0] hid;
@@ -291,12 +509,36 @@ module ebpf_units #(
   wire [7:0] w_op = wop_q[7:0];
   wire w_nomap = mapsel_q >= U_MAX_MAPS || cp_bad;
   wire w_badop = w_op == 8'd0 || w_op > 8'd4;
-  wire w_wide = cp_kwide || cp_vwide;
+  // XDP: rows below U_VROWS keep their values in the value memory, up to
+  // the wide window's 16 words from the host.
+  wire w_vm = xdp_i && mapsel_q < U_VROWS;
+  wire w_wide = cp_kwide || cp_vwide && !(w_vm && rowvs_q[mapsel_q[5:0]] <= 32'd4 * R_WIDE_WORDS);
   wire w_run = w_go && !w_nomap && !w_badop && !w_wide;
+
+  // The head's checks before the coprocessor runs it (XDP): its key and
+  // value were read, its row has values in the value memory; redirect_map
+  // needs a DEVMAP and flags it takes (BPF_F_BROADCAST is not on the RTL).
+  wire [31:0] hid_w = helper_id_i[head*32 +: 32];
+  wire [5:0]  h_row = idx[head];
+  wire        h_rm = hid_w == U_H_REDIRECT_MAP;
+  wire [63:0] h_flags = helper_arg3_i[head*64 +: 64];
+  wire        h_dev = row_kind[h_row*2 +: 2] == MAPK_DEVMAP;
+  localparam [31:0] F_BC = U_F_BROADCAST;
+  localparam [31:0] F_EX = U_F_EXCLUDE_INGRESS;
+  localparam [63:0] F_OK = {32'd0, 32'd3 | F_BC | F_EX};
+  wire        h_fbad = (h_flags & ~F_OK) != 64'd0;
+  wire        h_bcast = (h_flags & {32'd0, F_BC}) != 64'd0;
+  wire        h_novm = {26'd0, h_row} >= U_VROWS;
+  wire        h_kflt = !h_rm && (!kok_q[head] || h_novm);
+  wire        h_vflt = hid_w == U_H_UPDATE && !kv_ok[head];
+  wire        h_rmflt = h_rm && (!h_dev || !h_fbad && h_bcast);
+  wire        h_skip = xdp_i && (h_kflt || h_vflt || h_rmflt || h_rm && h_fbad);
+  wire        hop_run = !(hop_q == 32'd1 && cp_vwide);
   always @* begin
-    hid = helper_id_i[head*32 +: 32];
+    hid = hid_w;
     // A host operation the model refuses before touching a map does not run.
-    cp_v = head_v || host_go && host_pend_q && hop_ok || w_run && w_op != 8'd4;
+    cp_v = head_v && !h_skip || host_go && host_pend_q && hop_ok && hop_run
+        || w_run && w_op != 8'd4;
     scan_go = w_run && w_op == 8'd4;
     cp_op = MOP_LOOKUP;
     cp_row = 6'd0;
@@ -304,11 +546,15 @@ module ebpf_units #(
     cp_val = 64'd0;
     cp_flags = 64'd0;
     if (head_v) begin
-      cp_op = hid == U_H_LOOKUP ? MOP_LOOKUP : hid == U_H_UPDATE ? MOP_UPDATE : MOP_DELETE;
-      cp_row = idx[head];
+      cp_op = hid == U_H_LOOKUP || h_rm ? MOP_LOOKUP : hid == U_H_UPDATE ? MOP_UPDATE : MOP_DELETE;
+      cp_row = h_row;
       cp_key = helper_arg2_i[head*64 +: 64];
       cp_val = helper_arg3_i[head*64 +: 64];
       cp_flags = helper_arg4_i[head*64 +: 64];
+      if (xdp_i) begin
+        cp_key = h_rm ? {32'd0, helper_arg2_i[head*64 +: 32]} : key_q[head];
+        cp_val = kv_data[head];
+      end
     end else if (host_go && host_pend_q) begin
       cp_op = hop_q == 32'd1 ? MOP_UPDATE : hop_q == 32'd2 ? MOP_DELETE : MOP_LOOKUP;
       cp_row = mapsel_q[5:0];
@@ -323,24 +569,130 @@ module ebpf_units #(
     end
   end
 
-  // The head's answer as the model's SUME body gives it.
+  // The value memory's byte of slot cp_slot of row cp_row (XDP).
+  wire [31:0] cp_vs = rowvs_q[cp_row];
+  /* verilator lint_off WIDTH */
+  wire [31:0] cp_vat = cp_row * U_VROW_BYTES + cp_slot[10:0] * cp_vs[10:0];
+  /* verilator lint_on WIDTH */
+  // The head's answer as the model's body gives it (SUME: by value; XDP:
+  // pointers, vm::units::xdp_map_* and redirect_map).
   reg [63:0] x_ret;
   reg        x_flt;
+  reg        rm_set, rm_v;   // redirect_map sets the target (rm_v: found)
   always @* begin
     x_ret = 64'd0;
     x_flt = cp_bad || cp_kwide;
-    case (cp_op)
-      MOP_LOOKUP: begin
-        x_flt = x_flt || cp_vwide;
-        x_ret = cp_found ? cp_value : U_LOOKUP_MISS;
+    rm_set = 1'b0;
+    rm_v = 1'b0;
+    if (xdp_i && h_rm) begin
+      x_flt = cp_bad || h_rmflt;
+      if (h_fbad) x_ret = {32'd0, U_XDP_ABORTED};
+      else begin
+        rm_set = !x_flt;
+        rm_v = cp_found;
+        x_ret = cp_found ? {32'd0, U_XDP_REDIRECT} : h_flags & 64'd3;
       end
-      MOP_UPDATE: begin
-        x_flt = x_flt || cp_vwide;
-        x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
-      end
-      default: x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
-    endcase
+    end else if (xdp_i) begin
+      x_flt = x_flt || h_kflt || h_vflt;
+      case (cp_op)
+        MOP_LOOKUP: begin
+          /* verilator lint_off WIDTH */
+          x_ret = cp_found ? U_MAP_BASE + cp_row * U_MAP_STRIDE + cp_slot[10:0] * cp_vs[10:0]
+                           : 64'd0;
+          /* verilator lint_on WIDTH */
+        end
+        default: x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
+      endcase
+    end else begin
+      case (cp_op)
+        MOP_LOOKUP: begin
+          x_flt = x_flt || cp_vwide;
+          x_ret = cp_found ? cp_value : U_LOOKUP_MISS;
+        end
+        MOP_UPDATE: begin
+          x_flt = x_flt || cp_vwide;
+          x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
+        end
+        default: x_ret = cp_errno == 6'd0 ? 64'd0 : -{58'd0, cp_errno};
+      endcase
+    end
   end
+
+  // Writes of the units into the value memory (XDP, rows below U_VROWS):
+  // an update's value at its slot, from the head or the host (never both
+  // in a clock: the host runs when the queue is empty). A DEVMAP entry
+  // emptied (ifindex 0) is zeroed, as the model's.
+  reg         uw_we;
+  reg [31:0]  uw_n;
+  reg [511:0] uw_data;
+  reg [63:0]  uw_v;
+  integer     uq;
+  reg         hw_we;   // the head's (an engine's update)
+  always @* begin
+    uw_we = xdp_i && cp_v && cp_op == MOP_UPDATE && !cp_bad && !cp_kwide && cp_errno == 6'd0
+         && {26'd0, cp_row} < U_VROWS;
+    uw_n = cp_vs;
+    uw_v = cp_val;
+    if (row_kind[cp_row*2 +: 2] == MAPK_DEVMAP && cp_val[31:0] == 32'd0) uw_v = 64'd0;
+    uw_data = {448'd0, uw_v};
+    if (!head_v && !(host_go && host_pend_q))
+      for (uq = 0; uq < R_WIDE_WORDS; uq = uq + 1) uw_data[uq*32 +: 32] = wval_q[uq];
+    hw_we = uw_we && head_v && uw_n <= 32'd8;
+    if (head_v) uw_we = 1'b0;
+  end
+  // An engine's update writes its value when the helper answers (at the
+  // edge of the answer's clock, the model's PendingWrite): latched from the
+  // operation's clock until then (pw_*_q), or written in it when the answer
+  // is due in it.
+  reg [ENGINES-1:0] pw_q;
+  reg [VAW-1:0]     pwat_q [0:ENGINES-1];
+  reg [3:0]         pwn_q  [0:ENGINES-1];
+  reg [63:0]        pwd_q  [0:ENGINES-1];
+  reg [ENGINES-1:0] pw_go;
+  reg [VAW-1:0]     pw_at  [0:ENGINES-1];
+  reg [3:0]         pw_n   [0:ENGINES-1];
+  reg [63:0]        pw_d   [0:ENGINES-1];
+  integer           pe;
+  always @* begin
+    for (pe = 0; pe < ENGINES; pe = pe + 1) begin
+      if (hw_we && head == pe[EW-1:0]) begin
+        pw_at[pe] = cp_vat[VAW-1:0];
+        pw_n[pe] = uw_n[3:0];
+        pw_d[pe] = uw_v;
+      end else begin
+        pw_at[pe] = pwat_q[pe];
+        pw_n[pe] = pwn_q[pe];
+        pw_d[pe] = pwd_q[pe];
+      end
+      pw_go[pe] = ack_now[pe] && (pw_q[pe] || hw_we && head == pe[EW-1:0]);
+    end
+  end
+  always @(posedge clk_i) begin
+    for (pe = 0; pe < ENGINES; pe = pe + 1) begin
+      if (!rst_ni || pw_go[pe]) pw_q[pe] <= 1'b0;
+      else if (hw_we && head == pe[EW-1:0]) pw_q[pe] <= 1'b1;
+      if (hw_we && head == pe[EW-1:0]) begin
+        pwat_q[pe] <= pw_at[pe];
+        pwn_q[pe] <= pw_n[pe];
+        pwd_q[pe] <= pw_d[pe];
+      end
+    end
+  end
+
+  // Value bytes of a slot for the host's window (up to 16 words).
+  function automatic [511:0] vm_rd_wide(input [31:0] at, input [31:0] n);
+    integer b;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [31:0] ab;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+      vm_rd_wide = 512'd0;
+      for (b = 0; b < 64; b = b + 1) begin
+        ab = at + b;
+        if (b < n && vvalid_q[ab[VAW-1:0]]) vm_rd_wide[8*b +: 8] = vmem_q[ab[VAW-1:0]];
+      end
+    end
+  endfunction
 
   // ---- XDP helpers on the context (vm::units: redirect,
   // get_smp_processor_id, xdp_get_buff_len, xdp_adjust_meta/head/tail) ----
@@ -532,6 +884,10 @@ module ebpf_units #(
           cmeta_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM;
           cwin_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
           rdv_q[g] <= 1'b0;
+        end else if (xdp_i && head_v && head == g[EW-1:0] && rm_set) begin
+          // redirect_map: the target, or none (the model's Option)
+          rdv_q[g] <= rm_v;
+          rdp_q[g] <= cp_value[31:0];
         end else if (xcall) begin
           if (x_set[g]) begin
             cdata_q[g] <= x_data[g];
@@ -558,6 +914,10 @@ module ebpf_units #(
         end
         if (rst_ni && is_new[g] && is_map[g])
           wait_q[g] <= wait_q[g] + {{(32-BW){1'b0}}, waits[g*BW +: BW]};
+        if (is_new[g] && xmap[g]) begin
+          key_q[g] <= kv_data[g];
+          kok_q[g] <= kv_ok[g];
+        end
         if (is_new[g]) begin
           ret_q[g] <= imm_ret[g];
           flt_q[g] <= imm_flt[g];
@@ -679,6 +1039,49 @@ module ebpf_units #(
     end
   end
 
+  // ---- value memory writes ----
+  // A row committed (below U_VROWS) starts zeroed with its value area (at
+  // most its window); then the units' update write; then the engines'
+  // stores in the clock's rotating order (the model steps them in it, so
+  // the later one's bytes stay).
+  wire [63:0] vcfg_area = {32'd0, mreg_wdata_i} * {32'd0, vs1};
+  /* verilator lint_off WIDTH */
+  wire [VAW-1:0] vcfg_at = maprow_q * U_VROW_BYTES;
+  wire [VB-1:0]  vcfg_mask = {{(VB-U_VROW_BYTES){1'b0}}, {U_VROW_BYTES{1'b1}}} << vcfg_at;
+  wire [VAW-1:0] uw_at = cp_vat;
+  /* verilator lint_on WIDTH */
+  always @(posedge clk_i) begin
+    if (cfg_we && {25'd0, maprow_q} < U_VROWS) begin
+      varea_q[maprow_q[VRW-1:0]] <= vcfg_area > {32'd0, U_VROW_BYTES[31:0]} ? U_VROW_BYTES[31:0]
+                                                                             : vcfg_area[31:0];
+    end
+    if (!rst_ni) vvalid_q <= {VB{1'b0}};
+    else if (cfg_we && {25'd0, maprow_q} < U_VROWS) vvalid_q <= vvalid_q & ~vcfg_mask;
+    if (uw_we)
+      for (vj = 0; vj < 64; vj = vj + 1)
+        if (vj < uw_n) begin
+          vmem_q[uw_at + vj[VAW-1:0]] <= uw_data[8*vj +: 8];
+          vvalid_q[uw_at + vj[VAW-1:0]] <= 1'b1;
+        end
+    for (vk = 0; vk < ENGINES; vk = vk + 1)
+      if (fw_v[vw_e[vk]])
+        for (vj = 0; vj < 8; vj = vj + 1)
+          if (vj < (1 << ext_width_i[vw_e[vk]*2 +: 2])) begin
+            vmem_q[xv[vw_e[vk]][VAW-1:0] + vj[VAW-1:0]] <= fw_d[vw_e[vk]][8*vj +: 8];
+            vvalid_q[xv[vw_e[vk]][VAW-1:0] + vj[VAW-1:0]] <= 1'b1;
+          end
+    // Updates answered in this clock (at most one: map operations answer
+    // in turn), after the stores: the model lands them before the next
+    // clock's engines run.
+    for (vk = 0; vk < ENGINES; vk = vk + 1)
+      if (pw_go[vk])
+        for (vj = 0; vj < 8; vj = vj + 1)
+          if (vj < {28'd0, pw_n[vk]}) begin
+            vmem_q[pw_at[vk] + vj[VAW-1:0]] <= pw_d[vk][8*vj +: 8];
+            vvalid_q[pw_at[vk] + vj[VAW-1:0]] <= 1'b1;
+          end
+  end
+
   // Row MAPSELECT as MAPROWTYPE..MAPROWMAXELEMS read it.
   wire       rsel_ok = mapsel_q < U_MAX_MAPS && row_valid[mapsel_q[5:0]];
   wire [1:0] rsel_kind = row_kind[mapsel_q[5:0]*2 +: 2];
@@ -691,6 +1094,21 @@ module ebpf_units #(
       default:      rsel_type = U_MAP_TYPE_DEVMAP;
     endcase
   end
+
+  // XDP: a host lookup's value (the operation's slot) and a scan's (its
+  // entry's slot: the index of an ARRAY or DEVMAP, else what the entry
+  // holds) from the value memory.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [31:0]  s_slot = row_kind[mapsel_q[5:0]*2 +: 2] == MAPK_ARRAY ||
+                        row_kind[mapsel_q[5:0]*2 +: 2] == MAPK_DEVMAP ? scan_key[31:0]
+                                                                       : scan_val[31:0];
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [31:0]  s_vs = rowvs_q[mapsel_q[5:0]];
+  /* verilator lint_off WIDTH */
+  wire [31:0]  s_vat = mapsel_q[5:0] * U_VROW_BYTES + s_slot[10:0] * s_vs[10:0];
+  /* verilator lint_on WIDTH */
+  wire [511:0] w_vmval = vm_rd_wide(cp_vat, cp_vs);
+  wire [511:0] s_vmval = vm_rd_wide(s_vat, s_vs);
 
   integer q;
   always @(posedge clk_i) begin
@@ -764,7 +1182,9 @@ module ebpf_units #(
           wbusy_q <= 1'b0;
           wdone_q <= 1'b1;
           werrno_q <= w_errno;
-          if (w_run && w_op == 8'd3 && cp_found) begin
+          if (w_run && w_op == 8'd3 && cp_found && w_vm) begin
+            for (q = 0; q < R_WIDE_WORDS; q = q + 1) wval_q[q] <= w_vmval[q*32 +: 32];
+          end else if (w_run && w_op == 8'd3 && cp_found) begin
             for (q = 2; q < R_WIDE_WORDS; q = q + 1) wval_q[q] <= 32'd0;
             wval_q[0] <= cp_value[31:0];
             wval_q[1] <= cp_value[63:32];
@@ -784,6 +1204,8 @@ module ebpf_units #(
           wkey_q[1] <= scan_key[63:32];
           wval_q[0] <= scan_val[31:0];
           wval_q[1] <= scan_val[63:32];
+          if (w_vm)
+            for (q = 0; q < R_WIDE_WORDS; q = q + 1) wval_q[q] <= s_vmval[q*32 +: 32];
         end
       end
       if (host_go && host_pend_q) begin
@@ -794,7 +1216,7 @@ module ebpf_units #(
           error_q <= U_EINVAL;
         end else if (cp_op == MOP_LOOKUP) begin
           error_q <= cp_found ? 32'd0 : U_ENOENT;
-          if (cp_found) hval_q <= cp_value;
+          if (cp_found) hval_q <= w_vm ? w_vmval[63:0] : cp_value;
         end else begin
           error_q <= {26'd0, cp_errno};
         end

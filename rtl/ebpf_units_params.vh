@@ -107,6 +107,18 @@ localparam integer U_MD_RX_QUEUE_INDEX = 16;
 localparam integer U_MD_EGRESS_IFINDEX = 20;
 // contract::MAP_STRIDE
 localparam integer U_MAP_STRIDE = 1048576;
+// contract::RTL_VALUE_ROWS
+localparam integer U_VROWS = 4;
+// contract::RTL_VALUE_ROW_BYTES
+localparam integer U_VROW_BYTES = 1024;
+// contract::RTL_HELPER_PORT_BYTES
+localparam integer U_HPORT_BYTES = 8;
+// contract::HELPER_REDIRECT_MAP
+localparam integer U_H_REDIRECT_MAP = 51;
+// contract::BPF_F_BROADCAST
+localparam integer U_F_BROADCAST = 8;
+// contract::BPF_F_EXCLUDE_INGRESS
+localparam integer U_F_EXCLUDE_INGRESS = 16;
 // contract::MAP_BASE
 localparam [63:0] U_MAP_BASE = 64'h40000000;
 // contract::SUME_LOOKUP_MISS

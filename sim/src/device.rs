@@ -28,17 +28,21 @@
 //! it for an XDP program) switches it to XDP on an idle device, as the
 //! model's. In the XDP ABI the RTL runs the context (`xdp_md`), the
 //! verdicts, the egress from `data` to `data_end` and the helpers of
-//! [`RTL_XDP_HELPERS`]; the FLIP check here refuses an XDP program that
-//! calls any other (map helpers through pointers, `redirect_map`,
-//! `csum_diff`, `xdp_load/store_bytes`, `trace_printk`: not in the RTL yet)
-//! or both `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata
-//! needs FIFO_MD writes the units cannot make; `xdp_adjust_tail` growing a
-//! frame is a helper fault for the same reason, docs/rtl-dataplane.md).
+//! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
+//! the units' value memory, and `redirect_map`); the FLIP check here
+//! refuses an XDP program that calls any other (`csum_diff`,
+//! `xdp_load/store_bytes`, `trace_printk`: not in the RTL yet), or both
+//! `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata needs
+//! FIFO_MD writes the units cannot make; `xdp_adjust_tail` growing a frame
+//! is a helper fault for the same reason), or that names a map the RTL
+//! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
+//! which the harness mirrors from the register writes; docs/rtl-dataplane.md).
 //!
 //! Limits: [`DP_ENGINES`] engines,
 //! the default 10 Gb/s pacing; the RTL units' own limits (docs/rtl.md:
-//! trace_printk is an unknown helper, a WIDEOP on a map of keys or values
-//! over 8 bytes answers E2BIG, an OPERATION's ACK reads 0 and WIDESTATUS
+//! trace_printk is an unknown helper, a WIDEOP on a map of keys over 8
+//! bytes, or of values over 8 bytes outside an XDP row's value window,
+//! answers E2BIG, an OPERATION's ACK reads 0 and WIDESTATUS
 //! busy until the coprocessor took it); the hardware does
 //! not validate programs, so the FLIP check (the model's) runs here, in the
 //! host side of the bus, before the FLIP goes out.
@@ -74,6 +78,10 @@ const O_REDIR: u64 = 5;
 /// The helpers the RTL units run in the XDP ABI (`rtl/ebpf_units.v`); an
 /// XDP program calling another is refused at FLIP ([`RtlDevice`]).
 pub const RTL_XDP_HELPERS: &[u32] = &[
+    contract::HELPER_MAP_LOOKUP_ELEM,
+    contract::HELPER_MAP_UPDATE_ELEM,
+    contract::HELPER_MAP_DELETE_ELEM,
+    contract::HELPER_REDIRECT_MAP,
     contract::HELPER_KTIME_GET_NS,
     contract::HELPER_GET_PRANDOM_U32,
     contract::HELPER_REDIRECT,
@@ -124,13 +132,89 @@ struct Stream {
     beats: usize,
 }
 
-/// Host-side mirror of the instruction registers for the FLIP check.
+/// Host-side mirror of the instruction registers for the FLIP check, and
+/// of the map table's rows as the device took them (what the FLIP check of
+/// an XDP program needs to know of the maps it uses).
 #[derive(Debug, Default)]
 struct Staged {
     numinst: u32,
     wrptr: u32,
     hiinst: u32,
     insns: Vec<u64>,
+    maps: MapShadow,
+}
+
+/// A committed map row: type code, key and value size, max entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapShape {
+    pub kind: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+/// The map table's rows from the register writes the device took (NUMMAP,
+/// MAPLOAD, CLEAN, the row registers and MAXELEMSMAP, as
+/// `rtl/ebpf_units.v` commits them).
+#[derive(Debug, Default)]
+struct MapShadow {
+    rows: Vec<Option<MapShape>>,
+    next: usize,
+    kind: u32,
+    key_mask: u64,
+    value_mask: u64,
+    key_size: u32,
+    value_size: u32,
+}
+
+impl MapShadow {
+    fn bytes(mask: u64) -> u32 {
+        (64 - mask.leading_zeros()).div_ceil(8)
+    }
+
+    fn write(&mut self, off: u32, v: u32) {
+        if self.rows.len() < contract::MAX_MAPS {
+            self.rows.resize(contract::MAX_MAPS, None);
+        }
+        let hi = |m: u64, v: u32| (m & 0xffff_ffff) | (u64::from(v) << 32);
+        let lo = |m: u64, v: u32| (m & !0xffff_ffff) | u64::from(v);
+        match off {
+            regs::NUMMAP => {
+                self.rows.iter_mut().for_each(|r| *r = None);
+                self.next = 0;
+            }
+            regs::MAPLOAD => {
+                let (base, count) = ((v >> 8 & 0xff) as usize, (v & 0xff) as usize);
+                for r in self.rows.iter_mut().skip(base).take(count) {
+                    *r = None;
+                }
+                self.next = base;
+            }
+            regs::CLEAN if v & 1 == 1 => self.rows.iter_mut().for_each(|r| *r = None),
+            regs::TYPEMAP => self.kind = v,
+            regs::HIKEYMASKMAP => self.key_mask = hi(self.key_mask, v),
+            regs::LOKEYMASKMAP => self.key_mask = lo(self.key_mask, v),
+            regs::HIVALUEMASKMAP => self.value_mask = hi(self.value_mask, v),
+            regs::LOVALUEMASKMAP => self.value_mask = lo(self.value_mask, v),
+            regs::KEYSIZEMAP => self.key_size = v,
+            regs::VALUESIZEMAP => self.value_size = v,
+            regs::MAXELEMSMAP => {
+                let pick = |size: u32, mask: u64| if size != 0 { size } else { Self::bytes(mask) };
+                if let Some(r) = self.rows.get_mut(self.next) {
+                    *r = Some(MapShape {
+                        kind: self.kind,
+                        key_size: pick(self.key_size, self.key_mask),
+                        value_size: pick(self.value_size, self.value_mask),
+                        max_entries: v,
+                    });
+                }
+                self.next += 1;
+                self.key_size = 0;
+                self.value_size = 0;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The data-plane RTL and its harness.
@@ -470,6 +554,7 @@ impl RtlDevice {
         })?;
         if self.abi == Abi::Xdp
             && let Some(why) = xdp_unsupported(prog.insns())
+                .or_else(|| xdp_unsupported_maps(prog.insns(), &self.staged.maps.rows, |_| None))
         {
             return Err(BusError::Transport(format!("FLIP: {why}")));
         }
@@ -766,6 +851,7 @@ impl RegisterBus for RtlDevice {
             SLVERR => Err(Self::slverr(off, v, reg.name, reg.access)),
             _ => {
                 self.stage(off, v);
+                self.staged.maps.write(off, v);
                 Ok(())
             }
         }
@@ -814,6 +900,83 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
          (instruction {h}): moving the metadata with the head writes FIFO_MD, which the \
          RTL units cannot reach yet (docs/rtl-dataplane.md)"
     ))
+}
+
+/// Why the RTL device cannot run an XDP program over the maps of `rows`
+/// (the map table's rows, `None` for an empty one) though the model can
+/// (`None`: it can). For every map the program names (an `lddw` of a map's
+/// handle or of an address in its value area): its row has a window in the
+/// units' value memory ([`contract::RTL_VALUE_ROWS`] rows of
+/// [`contract::RTL_VALUE_ROW_BYTES`]) its value area fits; a HASH or
+/// LPM_TRIE key is one helper-port word ([`contract::RTL_HELPER_PORT_BYTES`],
+/// the CAM's and the TCAM's entry width); and if the program calls
+/// `bpf_map_update_elem`, the map's value is one port word too.
+///
+/// `name` gives a row's map name where the caller knows it (the loader's
+/// image; the device's registers carry none).
+pub fn xdp_unsupported_maps(
+    insns: &[Insn],
+    rows: &[Option<MapShape>],
+    name: impl Fn(usize) -> Option<String>,
+) -> Option<String> {
+    use nfbpf_vm::maps::MapType;
+    let updates = insns.iter().any(|i| {
+        nfbpf_vm::build::is(i, Kind::Call) && i.imm as u32 == contract::HELPER_MAP_UPDATE_ELEM
+    });
+    let mut named = std::collections::BTreeSet::new();
+    for (pc, w) in insns.windows(2).enumerate() {
+        if !nfbpf_vm::build::is(&w[0], Kind::Lddw) {
+            continue;
+        }
+        let v = u64::from(w[0].imm as u32) | (u64::from(w[1].imm as u32) << 32);
+        let off = v.wrapping_sub(contract::MAP_BASE);
+        if off < contract::MAX_MAPS as u64 * contract::MAP_STRIDE {
+            named.insert(((off / contract::MAP_STRIDE) as usize, pc));
+        }
+    }
+    let port = contract::RTL_HELPER_PORT_BYTES as u32;
+    for (row, pc) in named {
+        let Some(Some(m)) = rows.get(row) else {
+            continue;
+        };
+        let kind = MapType::from_code(m.kind);
+        let area = u64::from(m.max_entries) * u64::from(m.value_size);
+        let why = if row >= contract::RTL_VALUE_ROWS {
+            format!(
+                "its values need a window of the units' value memory, which has rows 0..{}                  (contract::RTL_VALUE_ROWS)",
+                contract::RTL_VALUE_ROWS
+            )
+        } else if area > contract::RTL_VALUE_ROW_BYTES {
+            format!(
+                "its values take {area} bytes ({} entries of {} bytes), more than a row's                  {}-byte window of the units' value memory",
+                m.max_entries,
+                m.value_size,
+                contract::RTL_VALUE_ROW_BYTES
+            )
+        } else if matches!(kind, Some(MapType::Hash | MapType::LpmTrie)) && m.key_size > port {
+            format!(
+                "its {}-byte key is wider than the map coprocessor's {port}-byte CAM and TCAM                  entries and the helper memory port's word",
+                m.key_size
+            )
+        } else if updates && m.value_size > port {
+            format!(
+                "the program calls bpf_map_update_elem and the map's {}-byte value is wider                  than the helper memory port's {port}-byte word (one read a clock within the                  map latency)",
+                m.value_size
+            )
+        } else {
+            continue;
+        };
+        let called = name(row).map_or(String::new(), |n| format!("map {n:?}, "));
+        return Some(format!(
+            "instruction {pc} names {called}map row {row} ({}, {}-byte key, {}-byte value, {} \
+             entries), which the RTL device cannot hold for XDP: {why} (docs/rtl-dataplane.md)",
+            kind.map_or("unknown type", MapType::name),
+            m.key_size,
+            m.value_size,
+            m.max_entries
+        ));
+    }
+    None
 }
 
 /// Every engine's and port's counters read through the register bus (the

@@ -743,6 +743,41 @@ pub fn units_params_vh() -> String {
         p(name, v, doc);
     }
     p("U_MAP_STRIDE", c::MAP_STRIDE, "contract::MAP_STRIDE");
+    // The XDP map path: the value memory and the helper memory port.
+    for (name, v, doc) in [
+        (
+            "U_VROWS",
+            c::RTL_VALUE_ROWS as u64,
+            "contract::RTL_VALUE_ROWS",
+        ),
+        (
+            "U_VROW_BYTES",
+            c::RTL_VALUE_ROW_BYTES,
+            "contract::RTL_VALUE_ROW_BYTES",
+        ),
+        (
+            "U_HPORT_BYTES",
+            c::RTL_HELPER_PORT_BYTES as u64,
+            "contract::RTL_HELPER_PORT_BYTES",
+        ),
+        (
+            "U_H_REDIRECT_MAP",
+            c::HELPER_REDIRECT_MAP.into(),
+            "contract::HELPER_REDIRECT_MAP",
+        ),
+        (
+            "U_F_BROADCAST",
+            c::BPF_F_BROADCAST,
+            "contract::BPF_F_BROADCAST",
+        ),
+        (
+            "U_F_EXCLUDE_INGRESS",
+            c::BPF_F_EXCLUDE_INGRESS,
+            "contract::BPF_F_EXCLUDE_INGRESS",
+        ),
+    ] {
+        p(name, v, doc);
+    }
     for (name, v, doc) in [
         ("U_MAP_BASE", c::MAP_BASE, "contract::MAP_BASE"),
         (

@@ -56,7 +56,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     // What the RTL cannot run yet is said before anything runs (the
     // device's FLIP would refuse it on the RTL side only).
     if img.abi == nfbpf_vm::abi::Abi::Xdp
-        && let Some(why) = nfbpf_sim::device::xdp_unsupported(&img.insns)
+        && let Some(why) = nfbpf_sim::device::xdp_unsupported(&img.insns).or_else(|| {
+            let mut rows = vec![None; nfbpf_vm::contract::MAX_MAPS];
+            for (i, m) in img.maps.iter().enumerate() {
+                if let Some(r) = rows.get_mut(img.map_row(i)) {
+                    *r = Some(nfbpf_sim::device::MapShape {
+                        kind: m.kind.code(),
+                        key_size: m.def.key_size,
+                        value_size: m.def.value_size,
+                        max_entries: m.def.max_entries,
+                    });
+                }
+            }
+            let name = |row| {
+                (0..img.maps.len())
+                    .find(|&i| img.map_row(i) == row)
+                    .map(|i| img.maps[i].name.clone())
+            };
+            nfbpf_sim::device::xdp_unsupported_maps(&img.insns, &rows, name)
+        })
     {
         eprintln!("{}: the RTL device cannot run it: {why}", a.prog.display());
         return Ok(ExitCode::from(1));

@@ -515,6 +515,34 @@ pub const LAMBDA_ID_GRAY: u16 = 3;
 /// longest run stays within it.
 pub const LAMBDA_INSN_BUDGET: u64 = 8192;
 
+// ---- The RTL units' XDP map path (rtl/ebpf_units.v) ----
+//
+// In the XDP ABI a program reaches map values by address (MAP_BASE + row *
+// MAP_STRIDE + slot * value_size). The RTL keeps them in a value memory
+// every engine's ext port reaches: RTL_VALUE_ROWS windows of
+// RTL_VALUE_ROW_BYTES, row r's values at window r. A map helper reads its
+// key (and update its value) from the calling engine's memory through a
+// helper memory port: while the engine waits in the helper, the units take
+// its stack and FIFO_MD read port, one word of RTL_HELPER_PORT_BYTES a
+// clock (map values are the units' own). The key is read in the clock of
+// the request, the value in the clock the coprocessor runs the operation
+// (at most one clock after its slot starts, so within any map latency of
+// at least 2): the model's map latencies hold unchanged for keys and
+// values of one word. What does not fit is refused at FLIP by the RTL
+// device (`sim::device::xdp_unsupported_maps`), naming the map.
+
+/// Map rows whose values the RTL's value memory holds (rows
+/// `0..RTL_VALUE_ROWS`; an XDP program on the RTL uses maps of these rows).
+pub const RTL_VALUE_ROWS: usize = 4;
+/// Bytes of one row's window in the RTL's value memory: a map's value area
+/// (`max_entries * value_size`) must fit.
+pub const RTL_VALUE_ROW_BYTES: u64 = 1024;
+/// Bytes the helper memory port reads from an engine's stack or packet in
+/// one clock: a key or a value of a program's update is one read, so at
+/// most this wide on the RTL (the map coprocessor's CAM holds keys of at
+/// most 8 bytes and its TCAM LPM keys of 4 + 4).
+pub const RTL_HELPER_PORT_BYTES: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;

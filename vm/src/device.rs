@@ -521,7 +521,11 @@ impl Device {
     /// Take the map values back from the engines' memory into the table.
     fn home(&mut self) {
         if self.lent {
-            self.dev.with(|d| d.maps.reclaim(&mut self.mem));
+            self.dev.with(|d| {
+                // Values still on their way land now: the host sees them.
+                d.land_pending(&mut self.mem, None);
+                d.maps.reclaim(&mut self.mem);
+            });
             self.lent = false;
         }
     }
@@ -747,6 +751,11 @@ impl Device {
             });
             self.lent = true;
         }
+        // XDP updates' values due in this clock, before the engines run.
+        self.dev.with(|d| {
+            let now = d.cycle;
+            d.land_pending(&mut self.mem, Some(now));
+        });
         // The ports' clock first: the egress sees this clock's arrivals (as
         // the RTL's egress reads words written at the end of the last clock).
         for l in &mut self.lanes {

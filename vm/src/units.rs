@@ -174,6 +174,19 @@ pub struct DeviceState {
     /// The forwarding table `bpf_fib_lookup` reads (empty: no interface
     /// but the loopback).
     pub fib: Arc<crate::fib::Fib>,
+    /// XDP updates' value bytes not yet in the map values (arbitrating data
+    /// plane only): each lands at `addr` in the clock `at`, the one after
+    /// the helper's answer, before the engines of that clock run (as the
+    /// RTL's value memory takes it at the edge of the answer's clock).
+    pub pending: Vec<PendingWrite>,
+}
+
+/// A map value write waiting for its clock ([`DeviceState::pending`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWrite {
+    pub at: u64,
+    pub addr: u64,
+    pub bytes: Vec<u8>,
 }
 
 impl Default for DeviceState {
@@ -197,6 +210,7 @@ impl DeviceState {
             arbitrate: false,
             coproc_free_at: 0,
             fib: Arc::default(),
+            pending: Vec::new(),
         }
     }
 
@@ -221,6 +235,21 @@ impl DeviceState {
         x ^= x << 5;
         self.rng = x;
         x
+    }
+
+    /// Write the pending map value bytes due by clock `now` (all of them
+    /// with `None`) into `mem`, where the map values are lent, in the order
+    /// of their updates.
+    pub fn land_pending(&mut self, mem: &mut Memory, now: Option<u64>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let due = |w: &PendingWrite| now.is_none_or(|n| w.at <= n);
+        for w in self.pending.iter().filter(|w| due(w)) {
+            // The slot's bytes are the map's own (the update found them).
+            let _ = mem.write_bytes(w.addr, &w.bytes);
+        }
+        self.pending.retain(|w| !due(w));
     }
 
     pub fn engine(&self, e: usize) -> EngineState {
@@ -851,6 +880,23 @@ pub fn xdp_map_update(
     program_map_use(&d, "map_update_elem", false)?;
     let key = read(mem, a[1], d.key_size as usize, "key")?;
     let val = read(mem, a[2], d.value_size as usize, "value")?;
+    if s.arbitrate {
+        // The data plane: the value lands when the helper answers (in the
+        // clock after it), as the RTL's value memory takes it; the entry
+        // itself changes now, in the coprocessor's order.
+        return match s.maps.update_in_deferred(a[0], &key, &val, a[3], mem).value {
+            Ok((slot, bytes)) => {
+                let at = s.coproc_free_at;
+                s.pending.push(PendingWrite {
+                    at,
+                    addr: slot.addr,
+                    bytes,
+                });
+                Ok(0)
+            }
+            Err(e) => errno_or_fault(e),
+        };
+    }
     match s.maps.update_in(a[0], &key, &val, a[3], mem).value {
         Ok(_) => Ok(0),
         Err(e) => errno_or_fault(e),

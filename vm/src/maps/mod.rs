@@ -1148,6 +1148,27 @@ impl MapTable {
         self.update_impl(handle, key, value, flags, Some(mem))
     }
 
+    /// [`MapTable::update_in`] but for the value bytes, which are not
+    /// written: they come back with the slot for the caller to write at the
+    /// slot's address when it chooses (the device writes an XDP update's
+    /// value when the helper answers, as the RTL's value memory does).
+    pub fn update_in_deferred(
+        &mut self,
+        handle: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        mem: &mut Memory,
+    ) -> Timed<Result<(Slot, Vec<u8>), MapError>> {
+        let cycles = self.latency(handle, MapOp::Update);
+        let mut bytes = Some(Vec::new());
+        let r = self.update_inner(handle, key, value, flags, Some(mem), &mut bytes);
+        Timed {
+            value: r.map(|s| (s, bytes.unwrap_or_default())),
+            cycles,
+        }
+    }
+
     fn update_impl(
         &mut self,
         handle: u64,
@@ -1158,11 +1179,13 @@ impl MapTable {
     ) -> Timed<Result<Slot, MapError>> {
         let cycles = self.latency(handle, MapOp::Update);
         Timed {
-            value: self.update_inner(handle, key, value, flags, mem),
+            value: self.update_inner(handle, key, value, flags, mem, &mut None),
             cycles,
         }
     }
 
+    /// The update; the value bytes are written at the slot, or left in
+    /// `defer` when it is `Some` (for the caller to write).
     fn update_inner(
         &mut self,
         handle: u64,
@@ -1170,6 +1193,7 @@ impl MapTable {
         value: &[u8],
         flags: u64,
         mem: Option<&mut Memory>,
+        defer: &mut Option<Vec<u8>>,
     ) -> Result<Slot, MapError> {
         let i = self.index_of(handle)?;
         if let Some(kind) = self.def(i).map(|d| d.kind)
@@ -1233,7 +1257,10 @@ impl MapTable {
                 }
                 if !on {
                     let zero = vec![0; value.len()];
-                    write_value(r, i, k, &zero, mem)?;
+                    match defer {
+                        Some(d) => *d = zero,
+                        None => write_value(r, i, k, &zero, mem)?,
+                    }
                     return Ok(Self::slot(i, &r.def, k));
                 }
                 k
@@ -1273,7 +1300,10 @@ impl MapTable {
                 }
             }
         };
-        write_value(r, i, slot, value, mem)?;
+        match defer {
+            Some(d) => *d = value.to_vec(),
+            None => write_value(r, i, slot, value, mem)?,
+        }
         r.touch(slot);
         Ok(Self::slot(i, &r.def, slot))
     }
