@@ -943,24 +943,29 @@ pub fn xdp_unsupported_maps(
         let area = u64::from(m.max_entries) * u64::from(m.value_size);
         let why = if row >= contract::RTL_VALUE_ROWS {
             format!(
-                "its values need a window of the units' value memory, which has rows 0..{}                  (contract::RTL_VALUE_ROWS)",
+                "its values need a window of the units' value memory, which has rows 0..{} \
+                 (contract::RTL_VALUE_ROWS)",
                 contract::RTL_VALUE_ROWS
             )
         } else if area > contract::RTL_VALUE_ROW_BYTES {
             format!(
-                "its values take {area} bytes ({} entries of {} bytes), more than a row's                  {}-byte window of the units' value memory",
+                "its values take {area} bytes ({} entries of {} bytes), more than a row's \
+                 {}-byte window of the units' value memory",
                 m.max_entries,
                 m.value_size,
                 contract::RTL_VALUE_ROW_BYTES
             )
         } else if matches!(kind, Some(MapType::Hash | MapType::LpmTrie)) && m.key_size > port {
             format!(
-                "its {}-byte key is wider than the map coprocessor's {port}-byte CAM and TCAM                  entries and the helper memory port's word",
+                "its {}-byte key is wider than the map coprocessor's {port}-byte CAM and TCAM \
+                 entries and the helper memory port's word",
                 m.key_size
             )
         } else if updates && m.value_size > port {
             format!(
-                "the program calls bpf_map_update_elem and the map's {}-byte value is wider                  than the helper memory port's {port}-byte word (one read a clock within the                  map latency)",
+                "the program calls bpf_map_update_elem and the map's {}-byte value is wider \
+                 than the helper memory port's {port}-byte word (one read a clock within the \
+                 map latency)",
                 m.value_size
             )
         } else {
