@@ -751,11 +751,15 @@ impl Device {
             });
             self.lent = true;
         }
-        // XDP updates' values due in this clock, before the engines run.
-        self.dev.with(|d| {
-            let now = d.cycle;
-            d.land_pending(&mut self.mem, Some(now));
-        });
+        // XDP updates' values due in this clock, before the engines run
+        // (only XDP map helpers defer their value: no lock per clock in the
+        // SUME ABI).
+        if self.cfg.abi == Abi::Xdp {
+            self.dev.with(|d| {
+                let now = d.cycle;
+                d.land_pending(&mut self.mem, Some(now));
+            });
+        }
         // The ports' clock first: the egress sees this clock's arrivals (as
         // the RTL's egress reads words written at the end of the last clock).
         for l in &mut self.lanes {
