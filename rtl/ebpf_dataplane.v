@@ -194,6 +194,7 @@ module ebpf_dataplane #(
   wire [ENGINES*16-1:0]  run_len;
   wire [ENGINES*32-1:0]  ctx_data, ctx_end;
   wire [ENGINES-1:0]     redir_v;
+  wire [ENGINES-1:0]     redir_bc;
   wire [ENGINES*32-1:0]  redir_port;
   wire [ENGINES-1:0]     eng_busy;   // packets queued, running or held
   wire [ENGINES*PKT_AW-1:0] eg_off;
@@ -684,10 +685,11 @@ module ebpf_dataplane #(
                               e_r0 < SUME_DROP ? O_PORT : O_ABORT;
       wire [31:0] xr = e_r0[31:0];
       wire        rv = redir_v[g];
+      // BPF_F_BROADCAST's target floods (every port but the input one).
       wire [2:0]  xdp_kind = xr == XDP_DROP ? O_DROP :
                              xr == XDP_PASS ? O_HOST :
                              xr == XDP_TX ? O_PORT :
-                             xr == XDP_REDIRECT && rv ? O_REDIR : O_ABORT;
+                             xr == XDP_REDIRECT && rv ? (redir_bc[g] ? O_FLOOD : O_REDIR) : O_ABORT;
       assign kind = e_fault ? O_ABORT : abi ? xdp_kind : sume_kind;
       // The port: SUME r0; XDP_TX the input port; a redirect its target.
       assign vport = !abi ? e_r0[31:0] :
@@ -874,7 +876,7 @@ module ebpf_dataplane #(
   ebpf_units #(.ENGINES(ENGINES)) u_units (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_q), .pkt_start_i(pkt_start_o),
     .xdp_i(abi), .pkt_len_i(run_len), .ctx_data_o(ctx_data), .ctx_end_o(ctx_end),
-    .redir_v_o(redir_v), .redir_port_o(redir_port),
+    .redir_v_o(redir_v), .redir_bc_o(redir_bc), .redir_port_o(redir_port),
     .helper_req_i(helper_req_o), .helper_id_i(helper_id_o),
     .helper_arg1_i(helper_arg1_o), .helper_arg2_i(helper_arg2_o),
     .helper_arg3_i(helper_arg3_o), .helper_arg4_i(helper_arg4_o),

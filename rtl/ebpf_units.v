@@ -70,8 +70,11 @@
 //     coprocessor (lookup latency): found sets the target to its ifindex
 //     and returns XDP_REDIRECT, else clears it and returns flags & 3; flags
 //     beyond 3 | BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS return
-//     XDP_ABORTED; a map that is not a DEVMAP, and BPF_F_BROADCAST (no
-//     broadcast target on the RTL), are helper faults.
+//     XDP_ABORTED; BPF_F_BROADCAST sets the broadcast target (redir_bc_o:
+//     the packet floods, every port but its input one, as the model's
+//     Verdict::Flood) and returns XDP_REDIRECT whether or not key r2 is in
+//     the map (the lookup still runs, its latency counts); a map that is
+//     not a DEVMAP is a helper fault.
 //   - the engines' ext accesses to map values (any width wholly inside a
 //     row's value area): reads see the value memory overlaid with the
 //     stores and atomics of the engines before them in the clock's
@@ -134,6 +137,7 @@ module ebpf_units #(
   output wire [ENGINES*32-1:0] ctx_data_o,
   output wire [ENGINES*32-1:0] ctx_end_o,
   output wire [ENGINES-1:0]    redir_v_o,
+  output wire [ENGINES-1:0]    redir_bc_o,
   output wire [ENGINES*32-1:0] redir_port_o,
   // helper ports
   input  wire [ENGINES-1:0]    helper_req_i,
@@ -203,6 +207,7 @@ module ebpf_units #(
   reg [31:0] cmeta_q [0:ENGINES-1];
   reg [31:0] cwin_q  [0:ENGINES-1];   // end of the packet window
   reg [ENGINES-1:0] rdv_q;
+  reg [ENGINES-1:0] rdb_q;   // the target is the broadcast (BPF_F_BROADCAST)
   reg [31:0] rdp_q   [0:ENGINES-1];
 
   wire [63:0]  row_valid;   // the coprocessor's map table
@@ -517,7 +522,7 @@ module ebpf_units #(
 
   // The head's checks before the coprocessor runs it (XDP): its key and
   // value were read, its row has values in the value memory; redirect_map
-  // needs a DEVMAP and flags it takes (BPF_F_BROADCAST is not on the RTL).
+  // needs a DEVMAP and flags it takes.
   wire [31:0] hid_w = helper_id_i[head*32 +: 32];
   wire [5:0]  h_row = idx[head];
   wire        h_rm = hid_w == U_H_REDIRECT_MAP;
@@ -531,7 +536,7 @@ module ebpf_units #(
   wire        h_novm = {26'd0, h_row} >= U_VROWS;
   wire        h_kflt = !h_rm && (!kok_q[head] || h_novm);
   wire        h_vflt = hid_w == U_H_UPDATE && !kv_ok[head];
-  wire        h_rmflt = h_rm && (!h_dev || !h_fbad && h_bcast);
+  wire        h_rmflt = h_rm && !h_dev;
   wire        h_skip = xdp_i && (h_kflt || h_vflt || h_rmflt || h_rm && h_fbad);
   wire        hop_run = !(hop_q == 32'd1 && cp_vwide);
   always @* begin
@@ -589,8 +594,8 @@ module ebpf_units #(
       if (h_fbad) x_ret = {32'd0, U_XDP_ABORTED};
       else begin
         rm_set = !x_flt;
-        rm_v = cp_found;
-        x_ret = cp_found ? {32'd0, U_XDP_REDIRECT} : h_flags & 64'd3;
+        rm_v = cp_found || h_bcast;
+        x_ret = rm_v ? {32'd0, U_XDP_REDIRECT} : h_flags & 64'd3;
       end
     end else if (xdp_i) begin
       x_flt = x_flt || h_kflt || h_vflt;
@@ -866,6 +871,7 @@ module ebpf_units #(
       assign ctx_data_o[g*32 +: 32] = cdata_q[g];
       assign ctx_end_o[g*32 +: 32] = cend_q[g];
       assign redir_v_o[g] = rdv_q[g];
+      assign redir_bc_o[g] = rdb_q[g];
       assign redir_port_o[g*32 +: 32] = rdp_q[g];
       // A helper of this engine's call that changes the context or target.
       wire xcall = xdp_i && is_new[g] && !imm_flt[g] &&
@@ -877,16 +883,18 @@ module ebpf_units #(
       always @(posedge clk_i) begin
         if (!rst_ni) begin
           cdata_q[g] <= 32'd0; cend_q[g] <= 32'd0; cmeta_q[g] <= 32'd0; cwin_q[g] <= 32'd0;
-          rdv_q[g] <= 1'b0; rdp_q[g] <= 32'd0;
+          rdv_q[g] <= 1'b0; rdb_q[g] <= 1'b0; rdp_q[g] <= 32'd0;
         end else if (pkt_start_i[g]) begin
           cdata_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM;
           cend_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
           cmeta_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM;
           cwin_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
           rdv_q[g] <= 1'b0;
+          rdb_q[g] <= 1'b0;
         end else if (xdp_i && head_v && head == g[EW-1:0] && rm_set) begin
           // redirect_map: the target, or none (the model's Option)
           rdv_q[g] <= rm_v;
+          rdb_q[g] <= h_bcast;
           rdp_q[g] <= cp_value[31:0];
         end else if (xcall) begin
           if (x_set[g]) begin
@@ -896,6 +904,7 @@ module ebpf_units #(
           end
           if (x_rdir[g]) begin
             rdv_q[g] <= 1'b1;
+            rdb_q[g] <= 1'b0;
             rdp_q[g] <= helper_arg1_i[g*64 +: 32];
           end
         end
