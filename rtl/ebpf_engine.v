@@ -292,13 +292,20 @@ module ebpf_engine #(
     .pop_i(rf_pop), .depth_o(depth), .top_ret_o(top_ret), .top_regs_o(top_regs));
 
   // --- instruction memory ---
-  wire [11:0] fetch_addr;
+  // The slot IF reads next clock: ebpf_imem's read is registered, so it
+  // takes the address (pc, or pc + 1 in an lddw's second clock) and bank
+  // the latches take at this edge. The bank holds at most IMEM_SLOTS slots
+  // and IF reads only below its length, so the high pc bits never select a
+  // slot.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [31:0] fetch_next = lddw_hi_d ? pc_d + 32'd1 : pc_d;
+  /* verilator lint_on UNUSEDSIGNAL */
   wire        if_slot_v, if_lddw_first;
   wire [63:0] if_insn;
   wire [31:0] if_hi, if_next_pc;
   ebpf_fetch u_fetch (
     .pc_i(pc_q), .lddw_hi_i(lddw_hi_q), .lddw_lo_i(lddw_lo_q), .len_i(imem_len),
-    .addr_o(fetch_addr), .rd_i(imem_rd), .slot_v_o(if_slot_v), .lddw_first_o(if_lddw_first),
+    .rd_i(imem_rd), .slot_v_o(if_slot_v), .lddw_first_o(if_lddw_first),
     .insn_o(if_insn), .hi_o(if_hi), .next_pc_o(if_next_pc));
 
   ebpf_imem u_imem (
@@ -307,7 +314,8 @@ module ebpf_engine #(
     .len_wr_i(imem_len_wr_i), .len_i(imem_len_i), .swap_i(imem_swap_i),
     .busy_i(run_q), .busy_bank_i(bank_q),
     .active_o(imem_active_o), .wr_refused_o(imem_refused_o),
-    .rd_bank_i(bank_e), .rd_addr_i(fetch_addr), .rd_data_o(imem_rd),
+    .rd_bank_i(bank_e), .run_n_i(run_d), .bank_n_i(bank_d), .rd_addr_n_i(fetch_next[11:0]),
+    .rd_data_o(imem_rd),
     .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
 
   // --- EX datapath: operands through the forwarding units, ALU, mul, div,

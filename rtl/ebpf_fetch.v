@@ -1,5 +1,6 @@
-// ebpf_fetch: the IF stage's datapath. Reads the slot at pc (or, in the
-// second clock of an lddw, the slot after it) from the latched bank and says
+// ebpf_fetch: the IF stage's datapath. Given the slot at pc (or, in the
+// second clock of an lddw, the slot after it) from the latched bank (rd_i,
+// read by ebpf_imem at the address the engine named a clock before), says
 // what IF does with it when the pipeline lets it fetch: nothing past the
 // bank's length; the first clock of an lddw (the low slot is held, one
 // bubble goes to ID); otherwise an instruction (lddw with both halves) goes
@@ -10,7 +11,6 @@ module ebpf_fetch (
   input  wire        lddw_hi_i,
   input  wire [63:0] lddw_lo_i,
   input  wire [31:0] len_i,
-  output wire [11:0] addr_o,
   input  wire [63:0] rd_i,
   output wire        slot_v_o,
   output wire        lddw_first_o,
@@ -20,11 +20,6 @@ module ebpf_fetch (
 );
   `include "ebpf_params.vh"
 
-  // The bank holds at most IMEM_SLOTS slots and IF reads only below its
-  // length, so the high pc bits never select a slot.
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [31:0] addr = lddw_hi_i ? pc_i + 32'd1 : pc_i;
-  /* verilator lint_on UNUSEDSIGNAL */
   wire        valid;
   wire [3:0]  unit;
 
@@ -37,7 +32,6 @@ module ebpf_fetch (
     .fetch_o(), .width_o(), .sx_o());
   /* verilator lint_on PINCONNECTEMPTY */
 
-  assign addr_o       = addr[11:0];
   assign slot_v_o     = pc_i < len_i;
   assign lddw_first_o = !lddw_hi_i && valid && unit == U_LDDW;
   assign insn_o       = lddw_hi_i ? lddw_lo_i : rd_i;
