@@ -464,6 +464,19 @@ fn lambda_invocations_need_credentials() {
         &format!("{alice}Content-Type: text/plain\r\n"),
         b"set k 0 0 1\r\nx\r\n",
     );
+    assert_eq!(s, 415, "a cross-site form's type: {}", text(&b));
+    assert!(
+        text(&b).contains("application/octet-stream"),
+        "{}",
+        text(&b)
+    );
+    let (s, _, b) = http(
+        &a,
+        "POST",
+        "/functions/kv/invoke",
+        &format!("{alice}Content-Type: application/octet-stream\r\n"),
+        b"set k 0 0 1\r\nx\r\n",
+    );
     assert_eq!((s, text(&b).as_str()), (200, "STORED\r\n"));
     // Bob cannot read alice's lambda record (its response).
     let (_, _, b) = http(&a, "GET", "/status", alice, b"");

@@ -363,17 +363,25 @@ impl Front {
         }
         // OpenFaaS routes take any body: an invocation's is the caller's
         // (any type), and the gateway forwards deploys as faas-cli sent them.
-        // An invocation's body may be a lambda's request (any type); a
-        // network function's invoke checks for JSON itself.
-        if has_body && !crate::openfaas::is_route(path) && !is_invoke(path) {
+        // An invocation's body may also be a lambda's request, raw bytes
+        // as `application/octet-stream` (a type no cross-site form can
+        // send without a CORS preflight, which the agent never allows);
+        // the invoke route checks which one its function takes.
+        if has_body && !crate::openfaas::is_route(path) {
             let ct = text(header::CONTENT_TYPE).unwrap_or("");
             let essence = ct.split(';').next().unwrap_or("").trim();
-            if !essence.eq_ignore_ascii_case("application/json") {
+            let raw = is_invoke(path) && essence.eq_ignore_ascii_case("application/octet-stream");
+            if !essence.eq_ignore_ascii_case("application/json") && !raw {
                 return Err(err(
                     415,
                     format!(
-                        "Content-Type `{}`: request bodies are JSON (Content-Type: application/json)",
-                        ct.escape_debug()
+                        "Content-Type `{}`: request bodies are JSON (Content-Type: application/json){}",
+                        ct.escape_debug(),
+                        if is_invoke(path) {
+                            ", or a lambda's request as raw bytes (Content-Type: application/octet-stream)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
@@ -967,7 +975,7 @@ fn invoke(
             return err(
                 400,
                 format!(
-                    "function `{name}` is a lambda: the invocation's body is its request (raw bytes, any Content-Type), and this one is empty"
+                    "function `{name}` is a lambda: the invocation's body is its request (raw bytes, Content-Type: application/octet-stream), and this one is empty"
                 ),
             );
         }
@@ -1175,10 +1183,13 @@ fn invocation(sched: &Scheduler, caller: &Caller, id: &str) -> Reply {
                 );
             }
             let mut v = json!({ "state": "ended", "record": rec });
-            if rec.response.is_some() {
-                if let Ok(b) = lambda_result(&rec) {
-                    v["response_text"] = json!(String::from_utf8_lossy(&b));
-                }
+            // The response as text too, when it is UTF-8 (the record has
+            // it in base64 either way).
+            if rec.response.is_some()
+                && let Ok(b) = lambda_result(&rec)
+                && let Ok(t) = String::from_utf8(b)
+            {
+                v["response_text"] = json!(t);
             }
             return ok(200, v);
         }
