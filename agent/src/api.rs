@@ -644,6 +644,8 @@ fn summary(f: &Function) -> Value {
         "budget": f.budget.map_or(nfbpf_vm::contract::DEVICE_INSN_BUDGET, u64::from),
         "program": f.program,
         "map_sizes": f.map_sizes,
+        "kind": if f.lambda.is_some() { "lambda" } else { "network" },
+        "lambda": f.lambda,
     })
 }
 
