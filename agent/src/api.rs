@@ -12,8 +12,9 @@
 //! | `POST /functions` | register (compile, validate) |
 //! | `GET /functions[?limit=N&after=NAME]` | list, a page at a time |
 //! | `GET PUT DELETE /functions/{name}` | read, replace, remove |
-//! | `POST /functions/{name}/invoke` | queue an invocation |
+//! | `POST /functions/{name}/invoke` | queue an invocation; of a lambda, send its request (raw bytes) and answer with its response ([`lambda_call`]) |
 //! | `GET /queue[?limit=N&after=ID]` | the queue, a page at a time |
+//! | `GET /queue/{id}` | an invocation's state and result |
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
 //! | `GET /status` | running function, remaining time, queue, timeline, device counters; each device's state, pending runs, interruptions |
 //! | `GET /healthz` | `{"status": "ok"}`, without credentials |

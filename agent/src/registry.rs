@@ -456,6 +456,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kinds_and_lambda_settings() {
+        let o = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(lambda(&o(serde_json::json!({}))), Ok(None));
+        assert_eq!(lambda(&o(serde_json::json!({"kind": "network"}))), Ok(None));
+        assert_eq!(
+            lambda(&o(serde_json::json!({"kind": "lambda"}))),
+            Ok(Some(Lambda { id: 1, port: 7380 }))
+        );
+        assert_eq!(
+            lambda(&o(
+                serde_json::json!({"kind": "lambda", "lambda_id": 3, "lambda_port": 9000})
+            )),
+            Ok(Some(Lambda { id: 3, port: 9000 }))
+        );
+        for (bad, says) in [
+            (serde_json::json!({"kind": "lambada"}), "kind \"lambada\""),
+            (serde_json::json!({"kind": 1}), "kind 1"),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_id": 0}),
+                "lambda_id",
+            ),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_port": 65536}),
+                "lambda_port",
+            ),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_id": "2"}),
+                "lambda_id",
+            ),
+            (
+                serde_json::json!({"lambda_id": 2}),
+                "for \"kind\": \"lambda\"",
+            ),
+        ] {
+            let e = lambda(&o(bad.clone())).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(e.msg.contains(says), "{bad}: {}", e.msg);
+        }
+    }
+
+    #[test]
     fn names_and_run_times() {
         assert!(check_name("wire_sume-2.v1").is_ok());
         for bad in ["", ".x", "a b", "a/b", &"x".repeat(65)] {

@@ -43,6 +43,14 @@
 //!   model simulates a few million clocks per wall second, so at scale 1 a
 //!   5 s run would take minutes of wall time; `--time-scale 0.001` makes a
 //!   schedule second one device millisecond.
+//! - A lambda's invocation (its function `kind` lambda, its request in the
+//!   invocation) sends its request's chunks through the device's host
+//!   queues once swapped in, reads the answers from the host receive
+//!   path (`pump`, every tick), and ends as soon as every chunk is
+//!   answered (or one is refused, or the request came back untaken), its
+//!   response in the run's record; else at its deadline, failed. A lambda
+//!   already loaded on a free device (same version) runs without a swap,
+//!   so its maps keep the state its last run left (docs/lambdas.md).
 //! - Each run's packet counters (sums over engines and ports of the
 //!   per-engine `ENGPKTIN/OUT/DROP/FAULTS` and per-port `PORTRX/RXDROP/TX`
 //!   registers, wrapping 32-bit differences) are read at its swap-in and
