@@ -488,3 +488,25 @@ fn lambda_invocations_need_credentials() {
     assert_eq!(s, 200, "{}", text(&b));
     assert_eq!(json(&b)["response_text"], "STORED\r\n");
 }
+
+/// A simulated board served by `nfbpf device serve` (the model, over the
+/// socket protocol: `F` in, `H` back) as the agent's target: SET then GET
+/// on the key-value store through it.
+#[test]
+fn lambdas_on_a_simulated_board_over_its_socket() {
+    if !clang() {
+        return;
+    }
+    let board = common::DeviceServer::start("lambda-board", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = board.target();
+    let a = agent(dir.path(), &["-t", &target, "--time-scale", "0.01"]);
+    create(&a, "kv", "lambda_kv", &["--lambda-id", "2"]);
+    let (s, _, b) = invoke(&a, "kv", b"set a 1 0 3\r\nabc\r\n");
+    assert_eq!((s, text(&b).as_str()), (200, "STORED\r\n"));
+    let (s, _, b) = invoke(&a, "kv", b"get a\r\n");
+    assert_eq!(
+        (s, text(&b).as_str()),
+        (200, "VALUE a 1 3\r\nabc\r\nEND\r\n")
+    );
+}
