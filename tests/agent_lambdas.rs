@@ -235,6 +235,7 @@ fn create(a: &AgentProc, name: &str, file: &str, extra: &[&str]) {
     args.extend_from_slice(extra);
     let (c, o, e) = fncli(a, &args);
     assert_eq!(c, 0, "create {name}: {o}{e}");
+    assert!(o.contains(", lambda ID "), "{o}");
 }
 
 /// The grayscale of one RGBA pixel, as docs/lambdas.md defines it.

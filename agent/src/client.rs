@@ -124,6 +124,9 @@ pub struct FunctionSummary {
     pub program: Option<String>,
     #[serde(default)]
     pub owner: String,
+    /// A lambda's ID and port (None: a network function).
+    #[serde(default)]
+    pub lambda: Option<crate::registry::Lambda>,
 }
 
 /// A function as `GET /functions/NAME` shows it.

@@ -252,12 +252,15 @@ fn print_status(s: &Status) {
 
 fn print_function(f: &FunctionSummary) {
     println!(
-        "{} v{}: {} slots, {} maps, default run time {} s",
+        "{} v{}: {} slots, {} maps, default run time {} s{}",
         f.name,
         f.version,
         f.slots,
         f.maps.len(),
-        f.default_run_time
+        f.default_run_time,
+        f.lambda
+            .map(|l| format!(", lambda ID {} on UDP port {}", l.id, l.port))
+            .unwrap_or_default()
     );
 }
 
