@@ -12,8 +12,9 @@
 //! | `POST /functions` | register (compile, validate) |
 //! | `GET /functions[?limit=N&after=NAME]` | list, a page at a time |
 //! | `GET PUT DELETE /functions/{name}` | read, replace, remove |
-//! | `POST /functions/{name}/invoke` | queue an invocation |
+//! | `POST /functions/{name}/invoke` | queue an invocation; of a lambda, send its request (raw bytes) and answer with its response ([`lambda_call`]) |
 //! | `GET /queue[?limit=N&after=ID]` | the queue, a page at a time |
+//! | `GET /queue/{id}` | an invocation's state and result |
 //! | `DELETE /queue/{id}` | cancel (queued or running) |
 //! | `GET /status` | running function, remaining time, queue, timeline, device counters; each device's state, pending runs, interruptions |
 //! | `GET /healthz` | `{"status": "ok"}`, without credentials |
@@ -37,13 +38,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
-/// An answer: status and JSON body.
+/// An answer: status and JSON body (or raw bytes: a lambda's response).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
     pub body: Value,
     /// Extra response headers (name, value), e.g. `X-Call-Id`.
     pub headers: Vec<(String, String)>,
+    /// Sent instead of `body`, as `application/octet-stream`.
+    pub raw: Option<Vec<u8>>,
 }
 
 pub(crate) fn ok(status: u16, body: Value) -> Reply {
@@ -51,6 +54,7 @@ pub(crate) fn ok(status: u16, body: Value) -> Reply {
         status,
         body,
         headers: Vec::new(),
+        raw: None,
     }
 }
 
@@ -75,15 +79,20 @@ impl Reply {
     /// 429 or 503 says when to retry, and a refusal before the body was
     /// read closes the connection (the unread body cannot be skipped).
     fn into_response(self, close: bool) -> Response<Full<Bytes>> {
-        let text = serde_json::to_string_pretty(&self.body).unwrap_or_else(|_| "{}".into());
-        let mut r = Response::new(Full::new(Bytes::from(text)));
+        let (bytes, ct) = match self.raw {
+            Some(b) => (Bytes::from(b), "application/octet-stream"),
+            None => (
+                Bytes::from(
+                    serde_json::to_string_pretty(&self.body).unwrap_or_else(|_| "{}".into()),
+                ),
+                "application/json",
+            ),
+        };
+        let mut r = Response::new(Full::new(bytes));
         *r.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
         if self.status == 401 {
             h.insert(
                 header::WWW_AUTHENTICATE,
@@ -355,21 +364,42 @@ impl Front {
         }
         // OpenFaaS routes take any body: an invocation's is the caller's
         // (any type), and the gateway forwards deploys as faas-cli sent them.
+        // An invocation's body may also be a lambda's request, raw bytes
+        // as `application/octet-stream` (a type no cross-site form can
+        // send without a CORS preflight, which the agent never allows);
+        // the invoke route checks which one its function takes.
         if has_body && !crate::openfaas::is_route(path) {
             let ct = text(header::CONTENT_TYPE).unwrap_or("");
             let essence = ct.split(';').next().unwrap_or("").trim();
-            if !essence.eq_ignore_ascii_case("application/json") {
+            let raw = is_invoke(path) && essence.eq_ignore_ascii_case("application/octet-stream");
+            if !essence.eq_ignore_ascii_case("application/json") && !raw {
                 return Err(err(
                     415,
                     format!(
-                        "Content-Type `{}`: request bodies are JSON (Content-Type: application/json)",
-                        ct.escape_debug()
+                        "Content-Type `{}`: request bodies are JSON (Content-Type: application/json){}",
+                        ct.escape_debug(),
+                        if is_invoke(path) {
+                            ", or a lambda's request as raw bytes (Content-Type: application/octet-stream)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
         }
         Ok(caller)
     }
+}
+
+/// `/functions/{name}/invoke`.
+fn is_invoke(path: &str) -> bool {
+    matches!(
+        path.trim_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["functions", _, "invoke"]
+    )
 }
 
 /// The semaphores every connection shares: requests handled at once, and
@@ -405,6 +435,7 @@ async fn respond(
     let path = req.uri().path().to_string();
     let headers: Vec<(String, String)> = crate::openfaas::HEADERS
         .iter()
+        .chain(&["content-type"])
         .filter_map(|&n| {
             let v = req.headers().get(n)?.to_str().ok()?;
             Some((n.to_string(), v.to_string()))
@@ -518,12 +549,13 @@ pub fn handle_with(
         (["functions", name], "PUT") => update(sched, caller, name, body),
         (["functions", name], "DELETE") => delete(sched, caller, name),
         (["functions", _], _) => allow("GET, PUT, DELETE"),
-        (["functions", name, "invoke"], "POST") => invoke(sched, caller, name, body),
+        (["functions", name, "invoke"], "POST") => invoke(sched, caller, name, headers, body),
         (["functions", _, "invoke"], _) => allow("POST"),
         (["queue"], "GET") => queue(sched, &page),
         (["queue"], _) => allow("GET"),
         (["queue", id], "DELETE") => cancel(sched, caller, id),
-        (["queue", _], _) => allow("DELETE"),
+        (["queue", id], "GET") => invocation(sched, caller, id),
+        (["queue", _], _) => allow("GET, DELETE"),
         (["status"], "GET") => match sched.status() {
             Ok(s) => ok(200, s),
             Err(e) => e.into(),
@@ -613,6 +645,8 @@ fn summary(f: &Function) -> Value {
         "budget": f.budget.map_or(nfbpf_vm::contract::DEVICE_INSN_BUDGET, u64::from),
         "program": f.program,
         "map_sizes": f.map_sizes,
+        "kind": if f.lambda.is_some() { "lambda" } else { "network" },
+        "lambda": f.lambda,
     })
 }
 
@@ -663,7 +697,13 @@ pub(crate) fn build(
         Some(v) => registry::run_time("default_run_time", v)?,
         None => registry::RUN_TIME_DEFAULT,
     };
-    let budget = o.get("budget").map(registry::budget).transpose()?;
+    let lambda = registry::lambda(o)?;
+    // A lambda loops over its request's body: its own budget unless given.
+    let budget = o
+        .get("budget")
+        .map(registry::budget)
+        .transpose()?
+        .or(lambda.map(|_| nfbpf_vm::contract::LAMBDA_INSN_BUDGET as u32));
     let program = o.get("program").map(registry::program).transpose()?;
     let map_sizes = o
         .get("map_sizes")
@@ -744,6 +784,7 @@ pub(crate) fn build(
         budget,
         program,
         map_sizes,
+        lambda,
     })
 }
 
@@ -838,7 +879,7 @@ fn queue(sched: &Scheduler, page: &Page) -> Reply {
             200,
             json!({
                 "length": len,
-                "queue": q,
+                "queue": crate::scheduler::redact(json!(q)),
                 "next": if more { q.last().map(|i| json!(i.id.to_string())) } else { None },
             }),
         ),
@@ -919,7 +960,54 @@ fn delete(sched: &Scheduler, caller: &Caller, name: &str) -> Reply {
     }
 }
 
-fn invoke(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply {
+fn invoke(
+    sched: &Scheduler,
+    caller: &Caller,
+    name: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let f = match sched.store().function(name) {
+        Ok(f) => f,
+        Err(e) => return e.into(),
+    };
+    if let Some(f) = &f
+        && f.lambda.is_some()
+    {
+        if body.is_empty() {
+            return err(
+                400,
+                format!(
+                    "function `{name}` is a lambda: the invocation's body is its request (raw bytes, Content-Type: application/octet-stream), and this one is empty"
+                ),
+            );
+        }
+        return lambda_call(sched, caller, f, body, false);
+    }
+    let ct = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.as_str());
+    if let Some(ct) = ct
+        && !body.is_empty()
+        && !ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    {
+        if f.is_none() {
+            return unknown(name);
+        }
+        return err(
+            415,
+            format!(
+                "Content-Type `{}`: function `{name}` is a network function, whose invocation body is JSON ({{\"run_time\": N}}, Content-Type: application/json); a raw request body is for lambdas (\"kind\": \"lambda\")",
+                ct.escape_debug()
+            ),
+        );
+    }
     let rt = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -948,6 +1036,186 @@ fn invoke(sched: &Scheduler, caller: &Caller, name: &str, body: &[u8]) -> Reply 
         Ok(Err(r)) => refused(name, r),
         Err(e) => e.into(),
     }
+}
+
+/// Longest wait of `POST /functions/{name}/invoke` of a lambda for its
+/// answer (wall time); past it a 504 with the invocation's id, whose result
+/// `GET /queue/{id}` gives once it ran.
+pub const LAMBDA_WAIT: Duration = Duration::from_secs(30);
+
+/// The body of a lambda's response record: the response bytes, or why
+/// there are none (status and message).
+fn lambda_result(rec: &crate::scheduler::RunRecord) -> Result<Vec<u8>, (u16, String)> {
+    use base64::Engine as _;
+    let o = &rec.outcome;
+    match &rec.response {
+        Some(b) if o == "completed" => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|e| (500, format!("the stored response is not base64: {e}"))),
+        _ if o.starts_with("failed: the lambda refused") => Err((422, o.clone())),
+        _ if o.starts_with("failed: no answer") => Err((504, o.clone())),
+        _ if o == "cancelled" => Err((409, format!("invocation {} was cancelled", rec.id))),
+        _ => Err((502, o.clone())),
+    }
+}
+
+/// Invoke lambda `f` with request `body`: queue it, wait (at most
+/// [`LAMBDA_WAIT`]) for its run, and answer with the response body (200,
+/// `application/octet-stream`), an error naming the outcome (422 the lambda
+/// refused the request, 504 no answer in its run time, 502 it did not
+/// take the request or the device failed, 409 cancelled), or a 504 with
+/// the invocation's id when it has not run yet. `asynchronous`: answer 202
+/// with the queued invocation at once.
+pub(crate) fn lambda_call(
+    sched: &Scheduler,
+    caller: &Caller,
+    f: &Function,
+    body: &[u8],
+    asynchronous: bool,
+) -> Reply {
+    use base64::Engine as _;
+    let max = crate::limits::LAMBDA_REQUEST_MAX;
+    if body.len() > max {
+        return err(
+            413,
+            format!(
+                "a request of {} bytes for lambda `{}`: the limit is {max} bytes",
+                body.len(),
+                f.name
+            ),
+        );
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+    let inv = match sched.store().enqueue_request(
+        &f.name,
+        f.default_run_time,
+        now_ms(),
+        &caller.name,
+        sched.limits(),
+        Some(b64),
+    ) {
+        Ok(Ok(inv)) => inv,
+        Ok(Err(r)) => return refused(&f.name, r),
+        Err(e) => return e.into(),
+    };
+    let id_header = vec![("X-Nfbpf-Invocation".to_string(), inv.id.to_string())];
+    let with = |mut r: Reply| {
+        r.headers = id_header.clone();
+        r
+    };
+    if asynchronous {
+        let mut v = json!(inv);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("request");
+        }
+        return with(ok(202, v));
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match sched.store().run_record(inv.id) {
+            Ok(Some(rec)) => {
+                return with(match lambda_result(&rec) {
+                    Ok(b) => Reply {
+                        raw: Some(b),
+                        ..ok(200, Value::Null)
+                    },
+                    Err((status, msg)) => ok(status, json!({ "error": msg, "id": inv.id })),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return e.into(),
+        }
+        match sched.store().invocation(inv.id) {
+            Ok(None) if sched.store().run_record(inv.id).ok().flatten().is_none() => {
+                // Not queued any more and no record: cancelled while
+                // queued, or running (a running one is not in the queue).
+                if !running(sched, inv.id) {
+                    return with(err(
+                        409,
+                        format!("invocation {} was cancelled before it ran", inv.id),
+                    ));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return e.into(),
+        }
+        if start.elapsed() >= LAMBDA_WAIT || sched.stopping() {
+            return with(ok(
+                504,
+                json!({
+                    "error": format!(
+                        "lambda `{}` has not answered after {} s; GET /queue/{} gives the result once it ran",
+                        f.name,
+                        start.elapsed().as_secs(),
+                        inv.id
+                    ),
+                    "id": inv.id,
+                }),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Is invocation `id` running (or waiting for a device after an
+/// interruption) on some device?
+fn running(sched: &Scheduler, id: u64) -> bool {
+    sched
+        .store()
+        .running_all()
+        .is_ok_and(|r| r.iter().any(|(_, r)| r.invocation.id == id))
+        || sched.store().run_record(id).ok().flatten().is_some()
+}
+
+/// `GET /queue/{id}`: where invocation `id` is: queued, running, or ended
+/// with its record (a lambda's record with its response, base64, for the
+/// client that invoked it only).
+fn invocation(sched: &Scheduler, caller: &Caller, id: &str) -> Reply {
+    let Ok(n) = id.parse::<u64>() else {
+        return err(400, format!("queue id `{id}` is not a number"));
+    };
+    match sched.store().run_record(n) {
+        Ok(Some(rec)) => {
+            if caller.authenticated && !rec.owner.is_empty() && rec.owner != caller.name {
+                return err(
+                    403,
+                    format!(
+                        "invocation {n} belongs to client `{}`; `{}` may not read its response",
+                        rec.owner, caller.name
+                    ),
+                );
+            }
+            let mut v = json!({ "state": "ended", "record": rec });
+            // The response as text too, when it is UTF-8 (the record has
+            // it in base64 either way).
+            if rec.response.is_some()
+                && let Ok(b) = lambda_result(&rec)
+                && let Ok(t) = String::from_utf8(b)
+            {
+                v["response_text"] = json!(t);
+            }
+            return ok(200, v);
+        }
+        Ok(None) => {}
+        Err(e) => return e.into(),
+    }
+    match sched.store().invocation(n) {
+        Ok(Some(inv)) => {
+            return ok(
+                200,
+                json!({ "state": "queued", "invocation": crate::scheduler::redact(json!([inv]))[0] }),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return e.into(),
+    }
+    if running(sched, n) {
+        return ok(200, json!({ "state": "running", "id": n }));
+    }
+    err(
+        404,
+        format!("no invocation {n} queued, running or in the timeline"),
+    )
 }
 
 fn cancel(sched: &Scheduler, caller: &Caller, id: &str) -> Reply {

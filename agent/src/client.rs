@@ -124,6 +124,9 @@ pub struct FunctionSummary {
     pub program: Option<String>,
     #[serde(default)]
     pub owner: String,
+    /// A lambda's ID and port (None: a network function).
+    #[serde(default)]
+    pub lambda: Option<crate::registry::Lambda>,
 }
 
 /// A function as `GET /functions/NAME` shows it.
@@ -468,6 +471,53 @@ impl Client {
             &format!("POST {path}"),
             self.call("POST", &path, Some(&body))?,
         )
+    }
+
+    /// `POST /functions/NAME/invoke` of a lambda: `request` is sent as it
+    /// is (`application/octet-stream`); the answer is the lambda's
+    /// response body (the agent waits for it, bounded).
+    pub fn invoke_lambda(&self, name: &str, request: &[u8]) -> Result<Vec<u8>, ClientError> {
+        use std::io::Read as _;
+        let path = format!("/functions/{name}/invoke");
+        let mut req = self
+            .http
+            .request("POST", &format!("{}{path}", self.base))
+            .set("Content-Type", "application/octet-stream");
+        if let Some(a) = &self.authorization {
+            req = req.set("Authorization", a);
+        }
+        let resp = match req.send_bytes(request) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => {
+                return Err(ClientError::Unreachable {
+                    base: self.base.clone(),
+                    cause: t.to_string(),
+                    hint: String::new(),
+                });
+            }
+        };
+        let status = resp.status();
+        let json = resp.content_type() == "application/json";
+        let mut body = Vec::new();
+        resp.into_reader()
+            .take(crate::limits::LAMBDA_REQUEST_MAX as u64 * 2 + 65536)
+            .read_to_end(&mut body)
+            .map_err(|e| ClientError::Read {
+                base: self.base.clone(),
+                e,
+            })?;
+        if status == 200 && !json {
+            return Ok(body);
+        }
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Err(ClientError::Status {
+            status,
+            message: v["error"]
+                .as_str()
+                .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), String::from),
+            body: v,
+        })
     }
 
     /// `GET /queue`, every page.

@@ -11,6 +11,8 @@
 //! - [`api`]: the HTTP JSON API; [`openfaas`]: the OpenFaaS provider API
 //!   beside it (an OpenFaaS gateway and `faas-cli` in front); [`wire`]: its request bodies as types
 //!   (what `nfbpf fn` sends);
+//! - [`lambda`]: a lambda's request frames and the answers put back
+//!   together (what an invocation of a lambda sends to the device);
 //! - [`client`]: the API from Rust, one typed method per call (what
 //!   `nfbpf fn` uses); [`bench`]: the API's load test (`nfbpf agent
 //!   bench`);
@@ -23,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod client;
+pub mod lambda;
 pub mod limits;
 pub mod openfaas;
 pub mod registry;

@@ -61,6 +61,12 @@ pub struct Limits {
     pub compile: crate::sandbox::Limits,
 }
 
+/// Largest request body of a lambda's invocation, bytes: 16 chunks of
+/// `lambda::CHUNK_BODY` (a 64 x 64 RGBA image for `lambda_gray`). It is
+/// kept in the queue until the run, so it is bounded well below
+/// [`Limits::body_max`]; a larger one gets a 413.
+pub const LAMBDA_REQUEST_MAX: usize = 16 * crate::lambda::CHUNK_BODY;
+
 /// Entries in a page when the request names no `limit`.
 pub const PAGE_DEFAULT: usize = 100;
 

@@ -164,8 +164,10 @@ pub fn route(
                 "no route {method} {path}: the OpenFaaS provider API has /system/functions, /system/function/{{name}}, /system/scale-function/{{name}}, /system/info, /system/namespaces"
             ),
         ),
-        (["function", target, ..], _) => invoke(sched, caller, target, query, headers, false),
-        (["async-function", target, ..], _) => invoke(sched, caller, target, query, headers, true),
+        (["function", target, ..], _) => invoke(sched, caller, target, query, headers, body, false),
+        (["async-function", target, ..], _) => {
+            invoke(sched, caller, target, query, headers, body, true)
+        }
         (["function" | "async-function"], _) => err(
             404,
             format!("no function named in {path}: invoke /function/{{name}}"),
@@ -749,13 +751,17 @@ fn yes(v: &str) -> bool {
 
 /// `/function/{name}[.NS]`: a run of the function. Synchronous: answers
 /// with the run's record when it ends; asynchronous (`/async-function/`,
-/// or `X-Nfbpf-Async: true`): answers 202 with the queued invocation.
+/// or `X-Nfbpf-Async: true`): answers 202 with the queued invocation. A
+/// lambda's invocation sends the body (empty for a GET without one) as its
+/// request and answers with the lambda's response body
+/// ([`crate::api::lambda_call`]).
 fn invoke(
     sched: &Scheduler,
     caller: &Caller,
     target: &str,
     query: &str,
     headers: &Headers,
+    body: &[u8],
     mut asynchronous: bool,
 ) -> Reply {
     // `name.namespace`: a function name may hold dots, so the namespace
@@ -824,6 +830,13 @@ fn invoke(
         }
         Ok(_) => {}
         Err(r) => return r,
+    }
+    if f.lambda.is_some() {
+        let mut r = crate::api::lambda_call(sched, caller, &f, body, asynchronous);
+        if let Some(id) = header(headers, "x-call-id") {
+            r.headers.push(("X-Call-Id".to_string(), id.to_string()));
+        }
+        return r;
     }
     let inv = match sched.store().enqueue(
         &name,

@@ -118,6 +118,55 @@ pub struct Function {
     /// override it.
     #[serde(default)]
     pub map_sizes: std::collections::BTreeMap<String, u32>,
+    /// A lambda (an invocation is a request its program answers,
+    /// docs/lambdas.md); None: a network function (an invocation runs it
+    /// for a time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<Lambda>,
+}
+
+/// What the agent puts in a lambda's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lambda {
+    /// The lambda ID of its requests' header.
+    pub id: u16,
+    /// The UDP destination port of its requests.
+    pub port: u16,
+}
+
+/// A lambda's ID when the create request names none.
+pub const LAMBDA_ID_DEFAULT: u16 = 1;
+
+/// `kind`, `lambda_id` and `lambda_port` of a create or update body: the
+/// lambda, or None for a network function.
+pub fn lambda(o: &serde_json::Map<String, serde_json::Value>) -> Result<Option<Lambda>, Reject> {
+    let num = |field: &str| -> Result<Option<u16>, Reject> {
+        match o.get(field) {
+            None => Ok(None),
+            Some(v) => match v.as_u64().and_then(|n| u16::try_from(n).ok()) {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(Reject::bad(format!("{field}: expected 1..65535, got {v}"))),
+            },
+        }
+    };
+    let (id, port) = (num("lambda_id")?, num("lambda_port")?);
+    match o.get("kind").map(|k| (k, k.as_str())) {
+        None | Some((_, Some("network"))) => {
+            if id.is_some() || port.is_some() {
+                return Err(Reject::bad(
+                    "lambda_id and lambda_port are for \"kind\": \"lambda\" functions only",
+                ));
+            }
+            Ok(None)
+        }
+        Some((_, Some("lambda"))) => Ok(Some(Lambda {
+            id: id.unwrap_or(LAMBDA_ID_DEFAULT),
+            port: port.unwrap_or(nfbpf_vm::contract::LAMBDA_DEFAULT_PORT),
+        })),
+        Some((k, _)) => Err(Reject::bad(format!(
+            "kind {k}: expected \"network\" or \"lambda\""
+        ))),
+    }
 }
 
 mod b64 {
@@ -405,6 +454,47 @@ pub fn object_b64(s: &str) -> Result<Vec<u8>, Reject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_and_lambda_settings() {
+        let o = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(lambda(&o(serde_json::json!({}))), Ok(None));
+        assert_eq!(lambda(&o(serde_json::json!({"kind": "network"}))), Ok(None));
+        assert_eq!(
+            lambda(&o(serde_json::json!({"kind": "lambda"}))),
+            Ok(Some(Lambda { id: 1, port: 7380 }))
+        );
+        assert_eq!(
+            lambda(&o(
+                serde_json::json!({"kind": "lambda", "lambda_id": 3, "lambda_port": 9000})
+            )),
+            Ok(Some(Lambda { id: 3, port: 9000 }))
+        );
+        for (bad, says) in [
+            (serde_json::json!({"kind": "lambada"}), "kind \"lambada\""),
+            (serde_json::json!({"kind": 1}), "kind 1"),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_id": 0}),
+                "lambda_id",
+            ),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_port": 65536}),
+                "lambda_port",
+            ),
+            (
+                serde_json::json!({"kind": "lambda", "lambda_id": "2"}),
+                "lambda_id",
+            ),
+            (
+                serde_json::json!({"lambda_id": 2}),
+                "for \"kind\": \"lambda\"",
+            ),
+        ] {
+            let e = lambda(&o(bad.clone())).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(e.msg.contains(says), "{bad}: {}", e.msg);
+        }
+    }
 
     #[test]
     fn names_and_run_times() {

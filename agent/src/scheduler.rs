@@ -43,11 +43,20 @@
 //!   model simulates a few million clocks per wall second, so at scale 1 a
 //!   5 s run would take minutes of wall time; `--time-scale 0.001` makes a
 //!   schedule second one device millisecond.
+//! - A lambda's invocation (its function `kind` lambda, its request in the
+//!   invocation) sends its request's chunks through the device's host
+//!   queues once swapped in, reads the answers from the host receive
+//!   path (`pump`, every tick), and ends as soon as every chunk is
+//!   answered (or one is refused, or the request came back untaken), its
+//!   response in the run's record; else at its deadline, failed. A lambda
+//!   already loaded on a free device (same version) runs without a swap,
+//!   so its maps keep the state its last run left (docs/lambdas.md).
 //! - Each run's packet counters (sums over engines and ports of the
 //!   per-engine `ENGPKTIN/OUT/DROP/FAULTS` and per-port `PORTRX/RXDROP/TX`
 //!   registers, wrapping 32-bit differences) are read at its swap-in and
 //!   swap-out and kept in the timeline.
 
+use crate::lambda::{Exchange, Outcome};
 use crate::limits::Limits;
 use crate::registry::{Rule, Toolchain};
 use crate::store::{Store, StoreError};
@@ -83,6 +92,9 @@ pub struct Invocation {
     /// The client that queued it (empty in records from before owners).
     #[serde(default)]
     pub owner: String,
+    /// A lambda's request body, base64 (None: a network function's run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
 }
 
 /// The running invocation as persisted.
@@ -163,6 +175,14 @@ pub struct RunRecord {
     /// The devices that stopped answering under it, oldest first.
     #[serde(default)]
     pub interruptions: Vec<Interruption>,
+    /// A lambda's response body, base64, when every chunk of its request
+    /// was answered (the outcome is then `completed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// A lambda run's client (who may read its response); empty for a
+    /// network function's run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
 }
 
 /// What drives the schedule's seconds.
@@ -354,7 +374,78 @@ struct Active {
     snap: Snap,
     staged_ahead_s: Option<f64>,
     map_rows_ahead: Option<[usize; 2]>,
+    /// A lambda's request on the device, and why it could not be sent
+    /// (or read back) if so.
+    lambda: Option<Exchange>,
+    lambda_error: Option<String>,
 }
+
+impl Active {
+    /// A lambda's run is over: every chunk answered, one refused, or the
+    /// request could not go out.
+    fn lambda_done(&self) -> bool {
+        self.lambda_error.is_some() || self.lambda.as_ref().is_some_and(|x| x.outcome().is_some())
+    }
+}
+
+/// The outcome and response of a run ending as `outcome` (`completed` or
+/// `cancelled`): a lambda's run completes only when its request was
+/// answered; otherwise it failed, and the reason says how.
+fn lambda_outcome(a: &Active, outcome: &str) -> (String, Option<String>) {
+    use base64::Engine as _;
+    if outcome != "completed" {
+        return (outcome.to_string(), None);
+    }
+    if let Some(e) = &a.lambda_error {
+        return (format!("failed: {e}"), None);
+    }
+    let Some(x) = &a.lambda else {
+        return (outcome.to_string(), None);
+    };
+    match x.outcome() {
+        Some(Outcome::Answered(b)) => (
+            outcome.to_string(),
+            Some(base64::engine::general_purpose::STANDARD.encode(b)),
+        ),
+        Some(Outcome::Refused(m)) => (format!("failed: the lambda refused the request: {m}"), None),
+        Some(Outcome::NotTaken(m)) => (format!("failed: {m}"), None),
+        None => {
+            let (k, n) = x.progress();
+            (
+                format!(
+                    "failed: no answer within the run time of {} s ({k} of {n} chunks answered)",
+                    a.run.invocation.run_time
+                ),
+                None,
+            )
+        }
+    }
+}
+
+/// `v` (an array of invocations or run records) without lambdas' request
+/// and response bodies, which only their client reads (`GET /queue/{id}`,
+/// the invocation's answer): their sizes instead.
+pub fn redact(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(a) = v.as_array_mut() {
+        for e in a.iter_mut().filter_map(|e| e.as_object_mut()) {
+            for k in ["request", "response"] {
+                if let Some(b) = e.remove(k) {
+                    let n = b.as_str().map_or(0, |s| s.len() / 4 * 3);
+                    e.insert(format!("{k}_bytes_about"), serde_json::json!(n));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Chunks of a lambda's request out on the device at once (one per port).
+pub const LAMBDA_WINDOW: usize = PORTS;
+/// Wall time after which an unanswered chunk is sent again (the device
+/// drops a frame no engine of its port has room for, as a wire would).
+pub const LAMBDA_RESEND: Duration = Duration::from_millis(50);
+/// Frames read from the host receive queue per tick, at most.
+const LAMBDA_RECV_PER_TICK: usize = 256;
 
 struct Staged {
     id: u64,
@@ -366,6 +457,40 @@ struct Staged {
     /// Its maps and rules are in the map table already (at
     /// `image.map_base`), beside the running function's.
     maps_ahead: bool,
+}
+
+/// A lambda's exchange on device `d`: answers read from its host receive
+/// queue, then the chunks that are due sent (at most [`LAMBDA_WINDOW`] out,
+/// chunk `i` from host queue `i % PORTS`, unanswered ones again after
+/// [`LAMBDA_RESEND`]). A bus error ends the exchange with the reason.
+fn pump(d: &mut Dev) {
+    let Dev { active, bus, .. } = d;
+    let Some(a) = active.as_mut() else { return };
+    let Some(x) = a.lambda.as_mut() else { return };
+    if a.lambda_error.is_some() || x.outcome().is_some() {
+        return;
+    }
+    for _ in 0..LAMBDA_RECV_PER_TICK {
+        match bus.host_recv() {
+            Ok(Some(f)) => {
+                x.take(&f);
+                if x.outcome().is_some() {
+                    return;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                a.lambda_error = Some(format!("reading the device's answers: {e}"));
+                return;
+            }
+        }
+    }
+    for i in x.due(LAMBDA_WINDOW, LAMBDA_RESEND) {
+        if let Err(e) = bus.host_send(i % PORTS, &x.frames[i]) {
+            a.lambda_error = Some(format!("sending chunk {i} of the request: {e}"));
+            return;
+        }
+    }
 }
 
 /// Half of the map table: a function's maps go to rows `0..HALF` or
@@ -406,8 +531,10 @@ struct Dev {
     engines: u32,
     active: Option<Active>,
     staged: Option<Staged>,
-    /// Function in the active bank (also after its run ended).
+    /// Function in the active bank (also after its run ended), and its
+    /// version.
     loaded: Option<String>,
+    loaded_version: Option<u64>,
     /// Map-table rows `(first, count)` of the loaded function.
     rows: Option<(usize, usize)>,
     /// The device loads rows beside others (`MAPLOAD`); false after it
@@ -644,6 +771,7 @@ impl Scheduler {
                 active: None,
                 staged: None,
                 loaded: None,
+                loaded_version: None,
                 rows: None,
                 rows_ok: true,
                 clear: None,
@@ -1129,8 +1257,9 @@ impl Scheduler {
         let (now, _) = d.clock.now(&mut *d.bus).map_err(|e| e.to_string())?;
         d.last_now = now;
         self.try_clear(d)?;
+        pump(d);
         let due = match &d.active {
-            Some(a) => d.cancel || now >= a.deadline_s,
+            Some(a) => d.cancel || now >= a.deadline_s || a.lambda_done(),
             None => true,
         };
         if due {
@@ -1284,12 +1413,13 @@ impl Scheduler {
         snap: &Snap,
         outcome: &str,
     ) -> RunRecord {
+        let (outcome, response) = lambda_outcome(a, outcome);
         RunRecord {
             id: a.run.invocation.id,
             function: a.run.invocation.function.clone(),
             version: a.run.version,
             run_time: a.run.invocation.run_time,
-            outcome: outcome.to_string(),
+            outcome,
             started_ms: a.run.started_ms,
             ended_ms: now_ms(),
             start_s: a.start_s,
@@ -1303,6 +1433,12 @@ impl Scheduler {
             map_rows_ahead: a.map_rows_ahead,
             device: Some(device.to_string()),
             interruptions: a.run.interruptions.clone(),
+            owner: if a.run.invocation.request.is_some() {
+                a.run.invocation.owner.clone()
+            } else {
+                String::new()
+            },
+            response,
         }
     }
 
@@ -1357,6 +1493,8 @@ impl Scheduler {
                         map_rows_ahead: None,
                         device: Some(d.name.clone()),
                         interruptions: n.run.interruptions.clone(),
+                        response: None,
+                        owner: String::new(),
                     };
                     let _ = self.store.finish_on(None, &rec, self.cfg.limits.history);
                 }
@@ -1366,6 +1504,24 @@ impl Scheduler {
     }
 
     fn try_swap(&self, slot: usize, d: &mut Dev, n: &mut Next, now: f64) -> Result<(), String> {
+        let f = self
+            .store
+            .function(&n.run.invocation.function)
+            .map_err(|e| e.to_string())?;
+        // A lambda already loaded (same version) runs again without a
+        // swap: its maps, its state, are as its last run left them.
+        if let Some(f) = &f
+            && f.lambda.is_some()
+            && d.loaded.as_deref() == Some(f.name.as_str())
+            && d.loaded_version == Some(f.version)
+            && d.active
+                .as_ref()
+                .is_none_or(|a| a.run.invocation.function == f.name)
+        {
+            d.staged = None;
+            let snap = snapshot(&mut *d.bus, d.engines).map_err(|e| e.to_string())?;
+            return self.begin(slot, d, n, f.version, snap, None, None, now);
+        }
         self.stage_ahead(d, &n.run, now, true)?;
         let Some(st) = d.staged.take() else {
             return Err(format!(
@@ -1404,8 +1560,36 @@ impl Scheduler {
             d.rows = Some((base, maps));
             d.clear = None;
         }
+        d.loaded = Some(st.function.clone());
+        self.begin(
+            slot,
+            d,
+            n,
+            st.version,
+            snap,
+            Some(st.at_s),
+            map_rows_ahead,
+            now,
+        )
+    }
+
+    /// Start `n` on device `slot` with its program in place (swapped in,
+    /// or already loaded): the active run ends, the new one is recorded as
+    /// running, and a lambda's request goes out.
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &self,
+        slot: usize,
+        d: &mut Dev,
+        n: &mut Next,
+        version: u64,
+        snap: Snap,
+        staged_at: Option<f64>,
+        map_rows_ahead: Option<[usize; 2]>,
+        now: f64,
+    ) -> Result<(), String> {
         let (t, c) = d.clock.now(&mut *d.bus).map_err(|e| e.to_string())?;
-        let ahead = (st.at_s < now).then_some(t - st.at_s);
+        let ahead = staged_at.and_then(|at| (at < now).then_some(t - at));
         if let Some(a) = d.active.take() {
             let outcome = if d.cancel { "cancelled" } else { "completed" };
             let rec = self.record(&d.name, &a, t, c, &snap, outcome);
@@ -1415,7 +1599,7 @@ impl Scheduler {
         }
         d.cancel = false;
         let run = &mut n.run;
-        run.version = st.version;
+        run.version = version;
         run.started_ms = now_ms();
         let base = run.elapsed_s;
         if n.restarted {
@@ -1424,8 +1608,12 @@ impl Scheduler {
         self.store
             .start_on(slot, run, n.pending)
             .map_err(|e| e.to_string())?;
-        d.loaded = Some(st.function.clone());
+        d.loaded_version = Some(version);
         d.runs += 1;
+        let (lambda, lambda_error) = match &run.invocation.request {
+            None => (None, None),
+            Some(b64) => self.exchange(d, &run.invocation, b64),
+        };
         d.active = Some(Active {
             run: run.clone(),
             base_elapsed: base,
@@ -1435,9 +1623,58 @@ impl Scheduler {
             snap,
             staged_ahead_s: ahead,
             map_rows_ahead,
+            lambda,
+            lambda_error,
         });
         d.last_checkpoint = Instant::now();
+        pump(d);
         Ok(())
+    }
+
+    /// A lambda invocation's exchange, its frames not sent yet (`pump`
+    /// sends them); answers left over from earlier requests are dropped
+    /// first. Or why it cannot run.
+    fn exchange(
+        &self,
+        d: &mut Dev,
+        inv: &Invocation,
+        b64: &str,
+    ) -> (Option<Exchange>, Option<String>) {
+        use base64::Engine as _;
+        let spec = match self.store.function(&inv.function) {
+            Ok(Some(f)) => f.lambda,
+            Ok(None) => None,
+            Err(e) => return (None, Some(e.to_string())),
+        };
+        let Some(spec) = spec else {
+            return (
+                None,
+                Some(format!(
+                    "function `{}` is not a lambda any more: its request was not sent",
+                    inv.function
+                )),
+            );
+        };
+        let Ok(body) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+            return (None, Some("the stored request is not base64".into()));
+        };
+        for _ in 0..crate::lambda::STALE_MAX {
+            match d.bus.host_recv() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return (None, Some(format!("reading the device's answers: {e}"))),
+            }
+        }
+        match Exchange::new(spec.id, spec.port, inv.id as u32, &body) {
+            Some(x) => (Some(x), None),
+            None => (
+                None,
+                Some(format!(
+                    "a request of {} bytes needs too many chunks",
+                    body.len()
+                )),
+            ),
+        }
     }
 
     /// Cancel invocation `id`: a running one ends at its device's next
@@ -1477,6 +1714,8 @@ impl Scheduler {
                 map_rows_ahead: None,
                 device: r.interruptions.last().map(|i| i.device.clone()),
                 interruptions: r.interruptions.clone(),
+                response: None,
+                owner: String::new(),
             };
             self.store.finish_on(None, &rec, self.cfg.limits.history)?;
             for d in g.devs.iter_mut() {
@@ -1650,9 +1889,9 @@ impl Scheduler {
             "next_staged": first["next_staged"],
             "queue": {
                 "length": queue_len,
-                "head": queue,
+                "head": redact(json!(queue)),
             },
-            "timeline": timeline,
+            "timeline": redact(json!(timeline)),
             "device": first["device"],
             "conservation": first["conservation"],
             "last_error": first["last_error"],

@@ -427,6 +427,20 @@ impl Store {
         owner: &str,
         limits: &Limits,
     ) -> R<Result<Invocation, Refused>> {
+        self.enqueue_request(function, run_time, now_ms, owner, limits, None)
+    }
+
+    /// [`Store::enqueue`] of a lambda's invocation carrying its request
+    /// body (base64; `None`: a network function's run).
+    pub fn enqueue_request(
+        &self,
+        function: &str,
+        run_time: u32,
+        now_ms: u64,
+        owner: &str,
+        limits: &Limits,
+        request: Option<String>,
+    ) -> R<Result<Invocation, Refused>> {
         self.write(|tx| {
             if tx.open_table(FUNCTIONS)?.get(function)?.is_none() {
                 return Ok(Err(Refused::Missing));
@@ -482,6 +496,7 @@ impl Store {
                 run_time,
                 submitted_ms: now_ms,
                 owner: owner.to_string(),
+                request: request.clone(),
             };
             tx.open_table(QUEUE)?
                 .insert(id, Self::encode(&inv).as_slice())?;

@@ -42,6 +42,17 @@ pub struct FunctionRequest {
     /// Headers the source includes, by file name (`source` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
+    /// `network` (the default: an invocation runs for a time) or `lambda`
+    /// (an invocation is a request answered by the program,
+    /// docs/lambdas.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A lambda's ID in its requests (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_id: Option<u16>,
+    /// A lambda's UDP port (default 7380).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_port: Option<u16>,
 }
 
 impl FunctionRequest {
@@ -57,6 +68,9 @@ impl FunctionRequest {
         "program",
         "map_sizes",
         "headers",
+        "kind",
+        "lambda_id",
+        "lambda_port",
     ];
 }
 
@@ -104,6 +118,9 @@ mod tests {
             program: Some("p".into()),
             map_sizes: Some(BTreeMap::new()),
             headers: Some(BTreeMap::new()),
+            kind: Some("lambda".into()),
+            lambda_id: Some(2),
+            lambda_port: Some(7380),
         };
         let v = serde_json::to_value(&full).unwrap();
         assert_eq!(keys(&v), sorted(FunctionRequest::FIELDS));

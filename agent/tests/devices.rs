@@ -534,6 +534,7 @@ fn a_moved_run_and_its_old_device_s_next_run_are_both_kept() {
         budget: None,
         program: None,
         map_sizes: Default::default(),
+        lambda: None,
     };
     s.put_function(&f, true, &limits).unwrap().unwrap();
     let inv = |s: &Store| s.enqueue("f", 5, 0, "me", &limits).unwrap().unwrap();

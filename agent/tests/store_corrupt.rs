@@ -33,6 +33,7 @@ fn function(i: usize) -> Function {
         budget: None,
         program: None,
         map_sizes: Default::default(),
+        lambda: None,
     }
 }
 

@@ -35,6 +35,7 @@ fn function(name: &str, owner: &str) -> Function {
         budget: None,
         program: None,
         map_sizes: Default::default(),
+        lambda: None,
     }
 }
 
@@ -185,6 +186,8 @@ fn the_timeline_keeps_the_last_records() {
             map_rows_ahead: None,
             device: None,
             interruptions: Vec::new(),
+            response: None,
+            owner: String::new(),
         };
         s.finish(&rec, 5).unwrap();
     }

@@ -6,6 +6,23 @@
 //! `nfbpf device serve` (both backends) and the agent's embedded device run
 //! on this.
 //!
+//! The harness is also the wire between the host and the data plane: a
+//! frame the host sends ([`RegisterBus::host_send`] on a [`SharedBus`])
+//! has its device sequence number remembered, and the clock thread hands
+//! the output of each such packet, whichever way it leaves (an `XDP_TX`
+//! back out of its input port, another port, every port, the host), to the
+//! host receive queue that [`RegisterBus::host_recv`] reads. Both are
+//! bounded in memory: at most [`HOST_RECV_QUEUE`] frames wait (past it the
+//! oldest is dropped and counted, [`HostWire::dropped`]), and at most
+//! [`HOST_PENDING`] sent packets are remembered (past it the oldest is
+//! forgotten and counted); a packet the program drops has no output, so
+//! whenever the device is empty the packets still remembered are
+//! forgotten. Other frames (the `--traffic` generator's) leave as before.
+//! Only a board that says which sequence number a frame takes
+//! ([`Board::next_seq`]: the model) has the receive path; on the RTL board
+//! a frame waiting for its port takes its number later, and `host_recv`
+//! answers with an error saying so.
+//!
 //! Simulated time runs as fast as the host steps the model (a few million
 //! device clocks per second), so device time passes much slower than the
 //! wall clock; the cycle counter (`CYCLELO`/`CYCLEHI`) is its clock.
@@ -14,7 +31,8 @@
 use crate::device::RtlDevice;
 use nfbpf_loader::bus::socket;
 use nfbpf_vm::device::{Device, Output, PORTS};
-use nfbpf_vm::regs::{BusError, RegisterBus};
+use nfbpf_vm::regs::{BusError, HostFrame, RegisterBus};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -84,6 +102,71 @@ pub trait Board: RegisterBus + Send + 'static {
     fn step(&mut self);
     fn in_flight(&self) -> usize;
     fn take_outputs(&mut self) -> Vec<Output>;
+    /// The sequence number ([`Output::seq`]) the next frame accepted by
+    /// [`Board::rx`] gets at once, when the board knows it (`None`: the
+    /// host receive path is not available on this board).
+    fn next_seq(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Frames waiting in the host receive queue, at most.
+pub const HOST_RECV_QUEUE: usize = 256;
+/// Sent packets remembered (awaiting their output), at most.
+pub const HOST_PENDING: usize = 4096;
+
+/// The host's side of the wire: the packets it sent that have not left the
+/// data plane yet, and the outputs of those that did.
+#[derive(Debug, Default)]
+pub struct HostWire {
+    /// Sequence numbers (ascending) and input ports of sent packets.
+    pending: VecDeque<(u64, usize)>,
+    queue: VecDeque<HostFrame>,
+    /// Frames dropped from the full receive queue (oldest first).
+    pub dropped: u64,
+    /// Sent packets forgotten before their output came (more than
+    /// [`HOST_PENDING`] in flight).
+    pub forgotten: u64,
+}
+
+impl HostWire {
+    fn sent(&mut self, seq: u64, port: usize) {
+        if self.pending.len() >= HOST_PENDING {
+            self.pending.pop_front();
+            self.forgotten += 1;
+        }
+        self.pending.push_back((seq, port));
+    }
+
+    /// Hand the outputs of sent packets to the queue; `empty`: the device
+    /// holds no packet any more (the ones still pending were dropped).
+    fn route(&mut self, outs: Vec<Output>, empty: bool) {
+        if !self.pending.is_empty() {
+            for o in outs {
+                let Ok(i) = self.pending.binary_search_by_key(&o.seq, |&(s, _)| s) else {
+                    continue;
+                };
+                let (_, port) = self.pending.remove(i).unwrap_or((o.seq, 0));
+                if self.queue.len() >= HOST_RECV_QUEUE {
+                    self.queue.pop_front();
+                    self.dropped += 1;
+                }
+                self.queue.push_back(HostFrame {
+                    port,
+                    dest: o.dest,
+                    frame: o.frame,
+                });
+            }
+        }
+        if empty {
+            self.pending.clear();
+        }
+    }
+
+    /// Frames waiting in the receive queue.
+    pub fn waiting(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 impl Board for Device {
@@ -102,6 +185,9 @@ impl Board for Device {
     }
     fn take_outputs(&mut self) -> Vec<Output> {
         Device::take_outputs(self)
+    }
+    fn next_seq(&self) -> Option<u64> {
+        Some(Device::next_seq(self))
     }
 }
 
@@ -130,6 +216,7 @@ impl Board for RtlDevice {
 #[derive(Debug)]
 pub struct Host<B: Board = Device> {
     dev: Arc<Mutex<B>>,
+    wire: Arc<Mutex<HostWire>>,
     waiting: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     clock: Option<JoinHandle<()>>,
@@ -144,10 +231,13 @@ impl<B: Board + std::fmt::Debug> Host<B> {
         let dev = Arc::new(Mutex::new(dev));
         let stop = Arc::new(AtomicBool::new(false));
         let waiting = Arc::new(AtomicUsize::new(0));
+        let wire = Arc::new(Mutex::new(HostWire::default()));
         let (d, s, w) = (Arc::clone(&dev), Arc::clone(&stop), Arc::clone(&waiting));
-        let clock = std::thread::spawn(move || clock_loop(&d, &s, &w, traffic));
+        let hw = Arc::clone(&wire);
+        let clock = std::thread::spawn(move || clock_loop(&d, &hw, &s, &w, traffic));
         Host {
             dev,
+            wire,
             waiting,
             stop,
             clock: Some(clock),
@@ -163,6 +253,7 @@ impl<B: Board + std::fmt::Debug> Host<B> {
     pub fn bus(&self) -> SharedBus<B> {
         SharedBus {
             dev: Arc::clone(&self.dev),
+            wire: Arc::clone(&self.wire),
             waiting: Arc::clone(&self.waiting),
         }
     }
@@ -178,8 +269,12 @@ impl<B: Board + std::fmt::Debug> Host<B> {
     ) -> ! {
         socket::serve(&listener, limits, || {
             let mut bus = self.bus();
+            let wire = Arc::clone(&self.wire);
             move |f: &mut dyn FnMut(&mut dyn RegisterBus) -> String| match bus.lock() {
-                Ok(mut g) => f(&mut *g),
+                Ok(mut g) => f(&mut Held {
+                    dev: &mut *g,
+                    wire: &wire,
+                }),
                 Err(_) => "ERR the device thread stopped\n".to_string(),
             }
         })
@@ -200,6 +295,7 @@ impl<B: Board> Drop for Host<B> {
 /// clock thread take the lock again at once and starve the host).
 fn clock_loop<B: Board>(
     dev: &Mutex<B>,
+    wire: &Mutex<HostWire>,
     stop: &AtomicBool,
     waiting: &AtomicUsize,
     traffic: Option<Traffic>,
@@ -230,8 +326,14 @@ fn clock_loop<B: Board>(
                 }
                 d.step();
             }
-            d.take_outputs();
-            traffic.is_none() && d.in_flight() == 0
+            let outs = d.take_outputs();
+            let empty = d.in_flight() == 0;
+            // Lock order: the device, then the wire (as SharedBus::host_send).
+            match wire.lock() {
+                Ok(mut w) => w.route(outs, empty),
+                Err(_) => return,
+            }
+            traffic.is_none() && empty
         };
         if idle {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -247,6 +349,7 @@ fn clock_loop<B: Board>(
 #[derive(Debug)]
 pub struct SharedBus<B = Device> {
     dev: Arc<Mutex<B>>,
+    wire: Arc<Mutex<HostWire>>,
     waiting: Arc<AtomicUsize>,
 }
 
@@ -254,6 +357,7 @@ impl<B> Clone for SharedBus<B> {
     fn clone(&self) -> Self {
         SharedBus {
             dev: Arc::clone(&self.dev),
+            wire: Arc::clone(&self.wire),
             waiting: Arc::clone(&self.waiting),
         }
     }
@@ -271,9 +375,16 @@ impl<B> SharedBus<B> {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         g.map_err(|_| stopped())
     }
+
+    /// The host receive queue's counts: frames waiting, frames dropped
+    /// from it when full, sent packets forgotten before their output.
+    pub fn host_queue(&self) -> Result<(usize, u64, u64), BusError> {
+        let w = self.wire.lock().map_err(|_| stopped())?;
+        Ok((w.waiting(), w.dropped, w.forgotten))
+    }
 }
 
-impl<B: RegisterBus> RegisterBus for SharedBus<B> {
+impl<B: Board> RegisterBus for SharedBus<B> {
     fn read32(&mut self, off: u32) -> Result<u32, BusError> {
         self.lock()?.read32(off)
     }
@@ -281,7 +392,63 @@ impl<B: RegisterBus> RegisterBus for SharedBus<B> {
         self.lock()?.write32(off, v)
     }
     fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
-        self.lock()?.host_send(port, frame)
+        let wire = Arc::clone(&self.wire);
+        send_tracked(&mut *self.lock()?, &wire, port, frame)
+    }
+
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        let wire = Arc::clone(&self.wire);
+        recv(&*self.lock()?, &wire)
+    }
+}
+
+/// The frame enters the device; on a board that says which sequence number
+/// it took, the harness remembers it (under the device's lock, before the
+/// clock can step) so its output comes back to [`RegisterBus::host_recv`].
+fn send_tracked<B: Board>(
+    d: &mut B,
+    wire: &Mutex<HostWire>,
+    port: usize,
+    frame: &[u8],
+) -> Result<(), BusError> {
+    let before = d.next_seq();
+    d.host_send(port, frame)?;
+    if let (Some(b), Some(a)) = (before, d.next_seq())
+        && a > b
+    {
+        wire.lock().map_err(|_| stopped())?.sent(b, port);
+    }
+    Ok(())
+}
+
+fn recv<B: Board>(d: &B, wire: &Mutex<HostWire>) -> Result<Option<HostFrame>, BusError> {
+    if d.next_seq().is_none() {
+        return Err(BusError::Transport(
+            "this board hands no frames back to the host: the RTL board's harness cannot tell which outputs answer the host's frames (a frame waiting for its port takes its sequence number later); use the model".into(),
+        ));
+    }
+    Ok(wire.lock().map_err(|_| stopped())?.queue.pop_front())
+}
+
+/// The device as held for one socket request: its registers, and the
+/// host's side of the wire.
+struct Held<'a, B> {
+    dev: &'a mut B,
+    wire: &'a Mutex<HostWire>,
+}
+
+impl<B: Board> RegisterBus for Held<'_, B> {
+    fn read32(&mut self, off: u32) -> Result<u32, BusError> {
+        self.dev.read32(off)
+    }
+    fn write32(&mut self, off: u32, v: u32) -> Result<(), BusError> {
+        self.dev.write32(off, v)
+    }
+    fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
+        send_tracked(self.dev, self.wire, port, frame)
+    }
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        recv(self.dev, self.wire)
     }
 }
 

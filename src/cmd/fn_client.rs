@@ -61,6 +61,17 @@ struct FunctionArgs {
     /// or to override it. Repeatable.
     #[arg(long = "map-size", value_name = "NAME=N", value_parser = super::object::parse_map_size)]
     map_size: Vec<(String, u32)>,
+    /// `network` (default: an invocation runs it for a time) or `lambda`
+    /// (an invocation is a request it answers, docs/lambdas.md).
+    #[arg(long, value_parser = ["network", "lambda"])]
+    kind: Option<String>,
+    /// A lambda's ID in its requests (default 1; lambda_kv answers 2,
+    /// lambda_gray 3).
+    #[arg(long)]
+    lambda_id: Option<u16>,
+    /// A lambda's UDP port (default 7380).
+    #[arg(long)]
+    lambda_port: Option<u16>,
 }
 
 #[derive(clap::Subcommand)]
@@ -75,12 +86,21 @@ enum What {
     List,
     /// Remove a function (not while invoked).
     Delete { name: String },
-    /// Queue an invocation.
+    /// Queue an invocation; of a lambda, send a request and print its
+    /// response.
     Invoke {
         name: String,
         /// Run time, seconds (3..300; default: the function's).
         #[arg(long)]
         run_time: Option<u32>,
+        /// A lambda's request body, from FILE (`-`: standard input); the
+        /// response body is written to standard output as it is.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "run_time"])]
+        body: Option<PathBuf>,
+        /// A lambda's request body as text (e.g. `"get k\r\n"` with real
+        /// CR LF: use $'...' in the shell).
+        #[arg(long, conflicts_with = "run_time")]
+        data: Option<String>,
     },
     /// Show the queue.
     Queue,
@@ -99,6 +119,9 @@ fn function_body(a: &FunctionArgs) -> anyhow::Result<FunctionRequest> {
     b.budget = a.budget;
     b.program = a.program.clone();
     b.map_sizes = (!a.map_size.is_empty()).then(|| a.map_size.iter().cloned().collect());
+    b.kind = a.kind.clone();
+    b.lambda_id = a.lambda_id;
+    b.lambda_port = a.lambda_port;
     Ok(b)
 }
 
@@ -229,12 +252,15 @@ fn print_status(s: &Status) {
 
 fn print_function(f: &FunctionSummary) {
     println!(
-        "{} v{}: {} slots, {} maps, default run time {} s",
+        "{} v{}: {} slots, {} maps, default run time {} s{}",
         f.name,
         f.version,
         f.slots,
         f.maps.len(),
-        f.default_run_time
+        f.default_run_time,
+        f.lambda
+            .map(|l| format!(", lambda ID {} on UDP port {}", l.id, l.port))
+            .unwrap_or_default()
     );
 }
 
@@ -309,7 +335,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             println!("{name} deleted");
             Ok(())
         }),
-        What::Invoke { name, run_time } => {
+        What::Invoke {
+            name, body, data, ..
+        } if body.is_some() || data.is_some() => {
+            let request = match (body, data) {
+                (Some(p), _) if p.as_os_str() == "-" => {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
+                    b
+                }
+                (Some(p), _) => {
+                    std::fs::read(&p).map_err(|e| anyhow::anyhow!("--body {}: {e}", p.display()))?
+                }
+                (None, Some(d)) => d.into_bytes(),
+                (None, None) => Vec::new(),
+            };
+            let b = c.invoke_lambda(&name, &request)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &b)?;
+            Ok(())
+        }
+        What::Invoke { name, run_time, .. } => {
             show(json, c.invoke(&name, &InvokeRequest { run_time }), |v| {
                 println!("queued #{}: {} for {} s", v.id, v.function, v.run_time);
                 Ok(())

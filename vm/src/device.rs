@@ -511,6 +511,12 @@ impl Device {
         self.cycle
     }
 
+    /// The sequence number ([`Output::seq`]) the next frame [`Device::rx`]
+    /// takes will get: a harness remembers the ones of its own frames.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The shared units (map table, timer, per-engine helper state), with
     /// the map values back in the table.
     pub fn units(&mut self) -> &SharedDeviceState {

@@ -628,6 +628,29 @@ pub trait RegisterBus {
             "this device has no host queue for port {port} (only a board's registers are reachable)"
         )))
     }
+    /// The next frame the data plane handed back to the host for a frame
+    /// the host sent with [`RegisterBus::host_send`] (`None`: none waiting).
+    /// Only a simulated board's harness is the wire and knows which outputs
+    /// answer the host (`sim::host`, and the socket protocol's `H` command
+    /// onto it); a bus without a receive path (the default, a bare model, a
+    /// SUME board) answers with an error saying why.
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        Err(BusError::Transport(
+            "this device hands no frames back to the host (only a simulated board's harness does: the agent's embedded model, `nfbpf device serve`)".into(),
+        ))
+    }
+}
+
+/// A frame handed back to the host ([`RegisterBus::host_recv`]): the output
+/// of a frame the host sent, wherever it left the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFrame {
+    /// The host queue (input port) the answered frame was sent on.
+    pub port: usize,
+    /// Where the data plane sent it: `Port(p)` (an XDP_TX out of the input
+    /// port is `Port(port)`), every other port, or the host.
+    pub dest: crate::device::Dest,
+    pub frame: Vec<u8>,
 }
 
 impl<B: RegisterBus + ?Sized> RegisterBus for &mut B {
@@ -640,6 +663,9 @@ impl<B: RegisterBus + ?Sized> RegisterBus for &mut B {
     fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
         (**self).host_send(port, frame)
     }
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        (**self).host_recv()
+    }
 }
 
 impl<B: RegisterBus + ?Sized> RegisterBus for Box<B> {
@@ -651,6 +677,9 @@ impl<B: RegisterBus + ?Sized> RegisterBus for Box<B> {
     }
     fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
         (**self).host_send(port, frame)
+    }
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        (**self).host_recv()
     }
 }
 

@@ -7,8 +7,18 @@
 //! R 0x0000001c            ->  OK 0x00000000
 //! W 0x0000001c 0x00000005 ->  OK
 //! F 0x00000001 0011..ff   ->  OK
+//! H                       ->  OK                       (nothing waiting)
+//! H                       ->  OK 0x00000001 port:1 0011..ff
 //! anything wrong          ->  ERR <message>
 //! ```
+//!
+//! `H` takes the next frame from the host receive queue
+//! ([`RegisterBus::host_recv`]): the output of a frame sent with `F`,
+//! wherever the data plane sent it: the host queue it was sent on, where it
+//! left (`port:N`, `flood` or `host`) and its bytes in hex. A reply is at
+//! most one frame ([`MAX_REPLY_FRAME`] bytes, the longest a program can
+//! make of a full-size frame); the queue is the server's, bounded there
+//! (`sim::host`), and a board without the receive path answers `ERR`.
 //!
 //! `F PORT HEX` sends a frame (its bytes in hex, 14 to
 //! [`MAX_FRAME_BYTES`] bytes) from the host's DMA queue of port `PORT`
@@ -35,6 +45,8 @@
 //! deleting anything but a stale socket.
 
 use super::{BusError, RegisterBus};
+use nfbpf_vm::device::Dest;
+use nfbpf_vm::regs::HostFrame;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -157,6 +169,22 @@ impl RegisterBus for SocketBus {
             .map(|_| ())
     }
 
+    fn host_recv(&mut self) -> Result<Option<HostFrame>, BusError> {
+        let r = self.request("H\n")?;
+        if r.is_empty() {
+            return Ok(None);
+        }
+        let bad = || BusError::Transport(format!("{}: malformed `H` reply `{r}`", self.what));
+        let mut it = r.split_whitespace();
+        let port = it.next().and_then(parse_hex).ok_or_else(bad)? as usize;
+        let dest = it.next().and_then(parse_dest).ok_or_else(bad)?;
+        let frame = it.next().and_then(parse_frame).ok_or_else(bad)?;
+        if it.next().is_some() || port >= nfbpf_vm::device::PORTS {
+            return Err(bad());
+        }
+        Ok(Some(HostFrame { port, dest, frame }))
+    }
+
     fn host_send(&mut self, port: usize, frame: &[u8]) -> Result<(), BusError> {
         check_frame(frame).map_err(|m| BusError::Transport(format!("{}: {m}", self.what)))?;
         let mut line = format!("F {port:#010x} ");
@@ -171,6 +199,26 @@ impl RegisterBus for SocketBus {
 /// The longest frame `F` carries: a full-size Ethernet frame
 /// (`contract::MAX_FRAME_BYTES`), which fits [`MAX_LINE`] in hex.
 pub const MAX_FRAME_BYTES: usize = nfbpf_vm::contract::MAX_FRAME_BYTES as usize;
+
+/// The longest frame an `H` reply carries: a full-size frame grown into
+/// its whole XDP headroom by the program (`bpf_xdp_adjust_head`).
+pub const MAX_REPLY_FRAME: usize = MAX_FRAME_BYTES + nfbpf_vm::contract::XDP_HEADROOM;
+
+fn dest_text(d: Dest) -> String {
+    match d {
+        Dest::Port(p) => format!("port:{p}"),
+        Dest::Flood => "flood".into(),
+        Dest::Host => "host".into(),
+    }
+}
+
+fn parse_dest(s: &str) -> Option<Dest> {
+    match s {
+        "flood" => Some(Dest::Flood),
+        "host" => Some(Dest::Host),
+        _ => s.strip_prefix("port:")?.parse().ok().map(Dest::Port),
+    }
+}
 
 fn check_frame(frame: &[u8]) -> Result<(), String> {
     if (14..=MAX_FRAME_BYTES).contains(&frame.len()) {
@@ -239,9 +287,24 @@ pub fn answer(bus: &mut dyn RegisterBus, line: &str) -> String {
             bus.host_send(port as usize, &frame)
                 .map(|()| "OK\n".to_string())
         }
+        (Some("H"), None, None, None) => bus.host_recv().map(|f| match f {
+            None => "OK\n".to_string(),
+            Some(f) if f.frame.len() > MAX_REPLY_FRAME => format!(
+                "ERR a frame of {} bytes came back: replies carry at most {MAX_REPLY_FRAME}\n",
+                f.frame.len()
+            ),
+            Some(f) => {
+                let mut line = format!("OK {:#010x} {} ", f.port, dest_text(f.dest));
+                for b in &f.frame {
+                    line.push_str(&format!("{b:02x}"));
+                }
+                line.push('\n');
+                line
+            }
+        }),
         _ => {
             return format!(
-                "ERR malformed request `{}`: expected `R 0xOFFSET`, `W 0xOFFSET 0xVALUE` or `F 0xPORT HEXBYTES`\n",
+                "ERR malformed request `{}`: expected `R 0xOFFSET`, `W 0xOFFSET 0xVALUE`, `F 0xPORT HEXBYTES` or `H`\n",
                 line.trim()
             );
         }

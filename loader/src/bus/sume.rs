@@ -149,6 +149,23 @@ impl RegisterBus for SumeBus {
         let ifname = host_interface(&self.ifname, port)?;
         send_raw(&ifname, frame)
     }
+
+    /// Not on a board: the data plane cannot tell the host's frames from
+    /// the wire's once they are in (the wrapper, `rtl/ebpf_sume_opl.v`,
+    /// hands port i's frames and DMA queue i's frames to the same input i,
+    /// `docs/sume.md`), so an answer goes where the program sends it. A
+    /// lambda's `XDP_TX` is port i's 10G MAC, out on the wire, not DMA
+    /// queue i: the host sees it only if that port is cabled back into an
+    /// interface it reads, or for a program that answers with `XDP_PASS`
+    /// (the source port's DMA queue, read on `nfN` by the kernel). Neither
+    /// is built, so this is an error rather than a receive that never
+    /// returns anything.
+    fn host_recv(&mut self) -> Result<Option<nfbpf_vm::regs::HostFrame>, BusError> {
+        Err(BusError::Transport(format!(
+            "sume:{}: the board hands no answers back to the host: an XDP_TX answer to a frame sent from DMA queue N leaves by port N's 10G MAC, not by the DMA queue (receiving from nfN or a looped-back port is not built)",
+            self.ifname
+        )))
+    }
 }
 
 /// The driver's interface of port `port` beside `ifname`: the SUME driver
