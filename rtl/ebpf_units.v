@@ -44,11 +44,12 @@
 //     xdp_get_buff_len (188): data_end - data; xdp_adjust_meta (54) and
 //     xdp_adjust_head (44) and xdp_adjust_tail (65) with the model's bounds
 //     (-EINVAL, -EACCES); r1 other than CTX_BASE is a helper fault. One
-//     clock each (contract::SIMPLE_HELPER_CYCLES). Two cases need the units
-//     to write FIFO_MD, which they cannot reach: xdp_adjust_head with
-//     metadata before data (the model moves it) and xdp_adjust_tail growing
-//     the frame (the model zeroes the bytes it exposes); both are helper
-//     faults here (docs/rtl-dataplane.md, "Not done yet").
+//     clock each (contract::SIMPLE_HELPER_CYCLES), but xdp_adjust_tail
+//     growing the frame, which zeroes the bytes it exposes through the
+//     helper memory port's write side, a word a clock
+//     (contract::helper_mem_clocks over the growth). xdp_adjust_head with
+//     metadata before data is a helper fault here (the model moves the
+//     metadata; docs/rtl-dataplane.md, "Not done yet").
 //   - map helpers through pointers (1, 2, 3; vm::units::xdp_map_*): the
 //     map's values live in the value memory (vmem_q), row r (below
 //     U_VROWS) in window r of U_VROW_BYTES, a slot's value at slot *
@@ -432,7 +433,7 @@ module ebpf_units #(
   reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
 
   // The helpers over buffers (below): this clock's port word.
-  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok;
+  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_ans;
   reg [63:0]        mh_raddr[0:ENGINES-1];
   reg [3:0]         mh_rn   [0:ENGINES-1];
 
@@ -484,7 +485,7 @@ module ebpf_units #(
       hmem_rd_o[e] = xmap[e] && id != U_H_REDIRECT_MAP;
       hmem_addr_o[e*64 +: 64] = act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
-      if (mh_rd[e]) begin   // csum_diff, xdp_load/store_bytes: their word
+      if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes: their word
         hmem_rd_o[e] = 1'b1;
         hmem_addr_o[e*64 +: 64] = mh_raddr[e];
         hmem_n_o[e*4 +: 4] = mh_rn[e];
@@ -784,9 +785,9 @@ module ebpf_units #(
         if ($signed(hx_new) > $signed({32'd0, cwin_q[h]}) ||
             $signed(hx_new) < $signed(hx_d + U_ETH_HLEN))
           x_ret_e[h] = -U_EINVAL;
-        else if ($signed(hx_delta) > 0)
-          x_flt_e[h] = 1'b1;   // the exposed bytes would be zeroed: FIFO_MD writes
         else begin
+          // growing: the exposed bytes are zeroed through the helper
+          // memory port (mh_zero, below)
           x_set[h] = 1'b1;
           x_end[h] = hx_new[31:0];
         end
@@ -860,7 +861,14 @@ module ebpf_units #(
   reg [BW-1:0]      mhk_q   [0:ENGINES-1];
   reg [63:0]        accf_q  [0:ENGINES-1];
   reg [63:0]        acct_q  [0:ENGINES-1];
-  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r;
+  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend;
+  reg [63:0] m_tnew;
+  reg        m_tail;
+  // xdp_adjust_tail growing: its check and old data_end as in the
+  // request's clock (the context changes at its edge)
+  reg [ENGINES-1:0] mh_tok, mtv_q;
+  reg [31:0]        mh_tend [0:ENGINES-1];
+  reg [31:0]        mtend_q [0:ENGINES-1];
   /* verilator lint_off UNUSEDSIGNAL */
   reg [31:0] m_s;   // from32to16: the high half
   /* verilator lint_on UNUSEDSIGNAL */
@@ -878,8 +886,17 @@ module ebpf_units #(
       m_ts = helper_arg4_i[mi*64 +: 32];
       m_seed = helper_arg5_i[mi*64 +: 32];
       m_win = {32'd0, cwin_q[mi]} - PKT_BASE;
+      m_tail = m_id == U_H_ADJUST_TAIL;
+      mh_zero[mi] = m_tail && !m_fs[31] && m_fs != 32'd0;
       mh_is[mi] = xdp_i && (m_id == U_H_CSUM_DIFF || m_id == U_H_LOAD_BYTES ||
-                            m_id == U_H_STORE_BYTES);
+                            m_id == U_H_STORE_BYTES || mh_zero[mi]);
+      mh_ans[mi] = mh_is[mi] && !m_tail;
+      m_tend = is_new[mi] ? cend_q[mi] : mtend_q[mi];
+      m_tnew = {32'd0, m_tend} + {32'd0, m_fs};
+      mh_tok[mi] = is_new[mi] ? m_tnew <= {32'd0, cwin_q[mi]} &&
+                                m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN
+                              : mtv_q[mi];
+      mh_tend[mi] = m_tend;
       mh_k[mi] = is_new[mi] ? {BW{1'b0}} : mhk_q[mi];
       mh_ret[mi] = 64'd0;
       mh_flt[mi] = 1'b0;
@@ -905,7 +922,17 @@ module ebpf_units #(
       m_load = m_id == U_H_LOAD_BYTES;
       accf_c[mi] = is_new[mi] ? (m_ts == 32'd0 ? {32'd0, ~m_seed} : 64'd0) : accf_q[mi];
       acct_c[mi] = is_new[mi] ? {32'd0, m_seed} : acct_q[mi];
-      if (m_id == U_H_CSUM_DIFF) begin
+      if (mh_zero[mi]) begin
+        // xdp_adjust_tail growing by r2: zeroes of the exposed bytes from
+        // the old data_end (its answer and the context are the context
+        // helpers' above)
+        mh_cyc[mi] = 1 + mh_wf[mi];
+        mh_ok[mi] = mh_tok[mi] && m_a1 == CTX_BASE;
+        mh_cp[mi] = mh_ok[mi];
+        mh_w[mi] = mh_wf[mi];
+        m_len = m_fs;
+        m_dst = {32'd0, m_tend};
+      end else if (m_id == U_H_CSUM_DIFF) begin
         mh_cyc[mi] = 1 + mh_wf[mi] + mwords(m_ts);
         mh_ok[mi] = (m_fs == 32'd0 || in_rgn(m_a1, m_fs, STACK_BASE, STACK_SIZE) ||
                                       in_rgn(m_a1, m_fs, PKT_BASE, m_win)) &&
@@ -997,7 +1024,11 @@ module ebpf_units #(
       if (mh_rd[mq] && mh_cp[mq]) begin
         mwaddr_q[mq] <= mh_dst[mq];
         mwn_q[mq] <= mh_rn[mq];
-        mwd_q[mq] <= hmem_rdata_i[mq*64 +: 64];
+        mwd_q[mq] <= mh_zero[mq] ? 64'd0 : hmem_rdata_i[mq*64 +: 64];
+      end
+      if (is_new[mq]) begin
+        mtv_q[mq] <= mh_tok[mq];
+        mtend_q[mq] <= mh_tend[mq];
       end
     end
   end
@@ -1050,7 +1081,7 @@ module ebpf_units #(
       end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
                              aid == U_H_ADJUST_META || aid == U_H_ADJUST_HEAD ||
                              aid == U_H_ADJUST_TAIL)) begin
-        cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
+        cyc[ei] = mh_zero[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = x_ret_e[ei];
         imm_flt[ei] = x_flt_e[ei];
         imm_code[ei] = FAULT_HELPER;
@@ -1086,7 +1117,7 @@ module ebpf_units #(
           helper_ret_o[e*64 +: 64] = imm_flt[e] ? 64'd0 : imm_ret[e];
           helper_fault_o[e] = imm_flt[e];
           helper_fault_code_o[e*3 +: 3] = imm_flt[e] ? imm_code[e] : 3'd0;
-        end else if (mh_is[e]) begin
+        end else if (mh_ans[e]) begin
           helper_ret_o[e*64 +: 64] = mh_flt[e] ? 64'd0 : mh_ret[e];
           helper_fault_o[e] = mh_flt[e];
           helper_fault_code_o[e*3 +: 3] = mh_flt[e] ? FAULT_HELPER : 3'd0;

@@ -440,6 +440,14 @@ int ctx_c(struct xdp_md *ctx)
 		sums[0] = bpf_csum_diff((__be32 *)data, 512, (__be32 *)buf, 64, 0);
 	if (len > 1000 && bpf_xdp_store_bytes(ctx, 600, sums, 4))
 		return XDP_ABORTED;
+	/* Shrink, then grow back: the exposed bytes read as zeroes. */
+	__u32 cut = 1 + (len & 63);
+	if (bpf_xdp_adjust_tail(ctx, -(int)cut))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_tail(ctx, cut + 1) != -22)
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_tail(ctx, cut - (len & 7)))
+		return XDP_ABORTED;
 	return (ctx->ingress_ifindex & 1) ? XDP_PASS : XDP_TX;
 }
 char LICENSE[] SEC("license") = "GPL";
@@ -1051,6 +1059,7 @@ fn random_xdp_programs_match_model() {
         contract::HELPER_CSUM_DIFF,
         contract::HELPER_XDP_LOAD_BYTES,
         contract::HELPER_XDP_STORE_BYTES,
+        contract::HELPER_XDP_ADJUST_TAIL,
     ];
     let (mut outputs, mut cycles, mut faults) = (0u64, 0u64, 0u64);
     for seed in 0..seeds {
@@ -1113,7 +1122,8 @@ fn random_xdp_programs_match_model() {
 }
 
 /// Random calls of the helpers over buffers in engine memory
-/// (`csum_diff`, `xdp_load_bytes`, `xdp_store_bytes`) with arguments that
+/// (`csum_diff`, `xdp_load_bytes`, `xdp_store_bytes`, and
+/// `xdp_adjust_tail` shrinking and growing the frame) with arguments that
 /// mostly work: offsets and sizes around the packet's (past its end too,
 /// and over 0xffff), buffers in the stack (some across its ends) and in
 /// the packet (overlapping the copy's other end), the results stored into
@@ -1173,6 +1183,13 @@ fn random_buffer_helper_calls_match_model() {
         };
         let n = 3 + r.below(6);
         for _ in 0..n {
+            if r.pct(25) {
+                // xdp_adjust_tail: shrink or grow (back into the room a
+                // shrink left, or past the window: -EINVAL)
+                p.push(b::mov64_reg(1, 9));
+                p.push(b::mov64_imm(2, r.below(160) as i32 - 80));
+                p.push(b::call(contract::HELPER_XDP_ADJUST_TAIL as i32));
+            }
             match r.below(3) {
                 0 => {
                     let (fs, ts) = (size(&mut r), size(&mut r));

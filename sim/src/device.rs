@@ -34,8 +34,7 @@
 //! FLIP check here refuses an XDP program that calls any other
 //! (`trace_printk`: not in the RTL yet), or both
 //! `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata needs
-//! FIFO_MD writes the units cannot make; `xdp_adjust_tail` growing a frame
-//! is a helper fault for the same reason), or that names a map the RTL
+//! FIFO_MD writes the units do not make yet), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
 //! which the harness mirrors from the register writes; docs/rtl-dataplane.md).
 //!
@@ -866,7 +865,7 @@ impl RegisterBus for RtlDevice {
 /// takes (`None`: it can): a helper the RTL units do not run
 /// ([`RTL_XDP_HELPERS`]), or both `xdp_adjust_meta` and `xdp_adjust_head`
 /// (the head's move of the metadata is a write into FIFO_MD, which the
-/// units cannot reach). [`RtlDevice`]'s FLIP check refuses such a program
+/// units do not make yet). [`RtlDevice`]'s FLIP check refuses such a program
 /// with this reason.
 pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
     let calls = insns
@@ -902,7 +901,7 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
     Some(format!(
         "the program calls xdp_adjust_meta (instruction {m}) and xdp_adjust_head \
          (instruction {h}): moving the metadata with the head writes FIFO_MD, which the \
-         RTL units cannot reach yet (docs/rtl-dataplane.md)"
+         RTL units do not do yet (docs/rtl-dataplane.md)"
     ))
 }
 

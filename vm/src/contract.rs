@@ -312,7 +312,8 @@ pub const fn scan_clocks(steps: u64) -> u64 {
 /// project's choices): timer and PRNG are one register read; redirect and
 /// adjust_head/adjust_tail one register write. The helpers that read or
 /// write buffers in engine memory (csum_diff, xdp_load/store_bytes,
-/// trace_printk's format string, and the software engines' copies) take
+/// trace_printk's format string, xdp_adjust_tail growing the frame, which
+/// zeroes the bytes it exposes, and the software engines' copies) take
 /// [`helper_mem_clocks`].
 pub const SIMPLE_HELPER_CYCLES: u32 = 1;
 

@@ -328,6 +328,18 @@ fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
 fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
 }
+/// `xdp_adjust_tail`: one register write; growing the frame (r2 > 0)
+/// zeroes the bytes it exposes through the helper memory port, a word a
+/// clock ([`contract::helper_mem_clocks`] over r2 bytes), whether or not
+/// the window has room.
+fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    let off = a[1] as u32 as i32;
+    if off > 0 {
+        contract::helper_mem_clocks(&[off as u64])
+    } else {
+        contract::SIMPLE_HELPER_CYCLES
+    }
+}
 /// `ringbuf_output`: `size` is r3; `perf_event_output`: r5.
 fn lat_r3(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word(a[2])
@@ -412,7 +424,7 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_TAIL,
         name: "xdp_adjust_tail",
-        latency: lat_simple,
+        latency: lat_tail,
         coprocessor: false,
     },
     HelperUnit {

@@ -307,6 +307,13 @@ fn every_unit_has_a_distinct_id_and_name() {
         (unit(190).unwrap().latency)(&d, &[0, 0, 0, 1 << 31, 0]),
         1025
     );
+    // xdp_adjust_tail: one clock, growing zeroes the new bytes a word a clock.
+    assert_eq!(
+        (unit(65).unwrap().latency)(&d, &[0, -20i64 as u64, 0, 0, 0]),
+        1
+    );
+    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 20, 0, 0, 0]), 4);
     assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
     // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
