@@ -178,7 +178,9 @@ module ebpf_dataplane #(
   // the calling engine's stack or packet)
   wire [ENGINES-1:0]     hmem_rd_o, hmem_ok_i;
   wire [ENGINES*64-1:0]  hmem_addr_o, hmem_rdata_i;
-  wire [ENGINES*4-1:0]   hmem_n_o;
+  wire [ENGINES*4-1:0]   hmem_n_o, hmem_wn_o;
+  wire [ENGINES-1:0]     hmem_wr_o;
+  wire [ENGINES*64-1:0]  hmem_waddr_o, hmem_wdata_o;
   wire [ENGINES-1:0]     pkt_start_o;
   wire [ENGINES*32-1:0]  mapwait_i;
   wire                   mreg_wr_o, mreg_rd_o, mreg_err_i;
@@ -656,7 +658,9 @@ module ebpf_dataplane #(
         .helper_fault_code_i(helper_fault_code_i[g*3 +: 3]),
         .hmem_rd_i(hmem_rd_o[g]), .hmem_addr_i(hmem_addr_o[g*64 +: 64]),
         .hmem_n_i(hmem_n_o[g*4 +: 4]), .hmem_rdata_o(hmem_rdata_i[g*64 +: 64]),
-        .hmem_ok_o(hmem_ok_i[g]),
+        .hmem_ok_o(hmem_ok_i[g]), .hmem_wr_i(hmem_wr_o[g]),
+        .hmem_waddr_i(hmem_waddr_o[g*64 +: 64]), .hmem_wn_i(hmem_wn_o[g*4 +: 4]),
+        .hmem_wdata_i(hmem_wdata_o[g*64 +: 64]),
         .dbg_retire_o(e_retire), .dbg_retire_pc_o(e_rpc), .dbg_reg_we_o(d_reg_we), .dbg_reg_idx_o(d_reg_idx),
         .dbg_reg_val_o(d_reg_val), .dbg_mem_v_o(d_mem_v), .dbg_mem_addr_o(e_maddr), .dbg_mem_width_o(d_mem_width),
         .dbg_mem_rd_o(d_mem_rd), .dbg_mem_rdata_o(d_mem_rdata), .dbg_mem_wr_o(d_mem_wr), .dbg_mem_wdata_o(d_mem_wdata),
@@ -892,6 +896,8 @@ module ebpf_dataplane #(
     .ext_wr_fault_o(ext_wr_fault_i),
     .hmem_rd_o(hmem_rd_o), .hmem_addr_o(hmem_addr_o), .hmem_n_o(hmem_n_o),
     .hmem_rdata_i(hmem_rdata_i), .hmem_ok_i(hmem_ok_i),
+    .hmem_wr_o(hmem_wr_o), .hmem_waddr_o(hmem_waddr_o), .hmem_wn_o(hmem_wn_o),
+    .hmem_wdata_o(hmem_wdata_o),
     .mapwait_o(mapwait_i), .arb_state_o(arb_state),
     .mreg_wr_i(mreg_wr_o), .mreg_rd_i(mreg_rd_o), .mreg_addr_i(mreg_addr_o),
     .mreg_wdata_i(mreg_wdata_o), .mreg_rdata_o(mreg_rdata_i), .mreg_err_o(mreg_err_i)

@@ -21,8 +21,9 @@
 // request stays up in MEM until helper_ack_i (the harness acks after the
 // helper's latency). While a call waits in MEM, the helper memory port
 // (hmem_*) lets the helper units read the engine's stack or packet through
-// the stack RAM's and FIFO_MD's read ports (a map helper's key and value),
-// whose own access is idle then.
+// the stack RAM's and FIFO_MD's read ports (a map helper's key and value,
+// the buffers of csum_diff and xdp_load/store_bytes) and write them through
+// their store ports (xdp_load/store_bytes), whose own accesses are idle then.
 //
 // HOLD = 1 (the data plane): a verdict does not free the packet's FIFO_MD
 // words; the data plane frees them (fifo_xfree_i) once its egress stream has
@@ -135,6 +136,13 @@ module ebpf_engine #(
   input  wire [3:0]   hmem_n_i,
   output wire [63:0]  hmem_rdata_o,
   output wire         hmem_ok_o,
+  // and writes hmem_wn_i bytes of hmem_wdata_i at hmem_waddr_i through
+  // their store ports (the units checked the bytes are wholly inside the
+  // stack or the packet)
+  input  wire         hmem_wr_i,
+  input  wire [63:0]  hmem_waddr_i,
+  input  wire [3:0]   hmem_wn_i,
+  input  wire [63:0]  hmem_wdata_i,
   // debug: retire record of this clock
   output reg          dbg_retire_o,
   output wire [31:0]  dbg_retire_pc_o,
@@ -372,6 +380,15 @@ module ebpf_engine #(
   wire        hm_stk  = stk_en_q && hm_soff < STACK_SIZE && hm_n <= STACK_SIZE - hm_soff;
   assign hmem_ok_o    = hm_take && hmem_n_i != 4'd0 && (hm_pkt || hm_stk);
   assign hmem_rdata_o = hm_pkt ? fifo_rd : stk_rd;
+  // The write side: the stack at and above STACK_BASE, else the packet.
+  wire        hw_take = hmem_wr_i && em_v_q && (mem_kind == K_CALL || mem_kind == K_CALLX);
+  wire        hw_stk  = hmem_waddr_i >= STACK_BASE;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [63:0] hw_poff = hmem_waddr_i - PKT_BASE;
+  wire [63:0] hw_soff = hmem_waddr_i - STACK_BASE;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [PKT_AW-1:0] hw_ring = {pstart_q, 5'd0} + hw_poff[PKT_AW-1:0];
+  wire [7:0]  hw_mask = ~(8'hff << hmem_wn_i);
 
   ebpf_mem_stage u_mem_stage (
     .insn_i(em_insn_q), .addr_i(em_addr_q), .sval_i(em_sval_q), .cmp_i(em_cmp_q),
@@ -388,7 +405,8 @@ module ebpf_engine #(
     .clk_i(clk_i), .rst_ni(rst_ni),
     .wr_i(fifo_wr_i), .wr_word_i(fifo_wr_word_i), .wr_data_i(fifo_wr_data_i),
     .rd_addr_i(hm_take ? hm_ring : ring), .rd_data_o(fifo_rd),
-    .st_i(fifo_st), .st_addr_i(ring), .st_mask_i(st_mask), .st_data_i(st_data),
+    .st_i(fifo_st || hw_take && !hw_stk), .st_addr_i(hw_take ? hw_ring : ring),
+    .st_mask_i(hw_take ? hw_mask : st_mask), .st_data_i(hw_take ? hmem_wdata_i : st_data),
     .free_i(fifo_free && HOLD == 0), .free_start_i(pstart_q), .free_words_i(pwords),
     .xfree_i(fifo_xfree_i), .valid_o(fifo_valid_raw),
     .eg_addr_i(fifo_eg_addr_i), .eg_data_o(fifo_eg_data_o),
@@ -396,7 +414,8 @@ module ebpf_engine #(
 
   ebpf_stack_ram u_stack (
     .clk_i(clk_i), .rd_addr_i(hm_take ? hm_soff[11:0] : soff), .rd_data_o(stk_rd),
-    .st_i(stk_st), .st_addr_i(soff), .st_mask_i(st_mask), .st_data_i(st_data));
+    .st_i(stk_st || hw_take && hw_stk), .st_addr_i(hw_take ? hw_soff[11:0] : soff),
+    .st_mask_i(hw_take ? hw_mask : st_mask), .st_data_i(hw_take ? hmem_wdata_i : st_data));
 
   assign ext_addr_o  = em_addr_q;
   assign ext_width_o = mem_width;

@@ -44,11 +44,12 @@
 //     xdp_get_buff_len (188): data_end - data; xdp_adjust_meta (54) and
 //     xdp_adjust_head (44) and xdp_adjust_tail (65) with the model's bounds
 //     (-EINVAL, -EACCES); r1 other than CTX_BASE is a helper fault. One
-//     clock each (contract::SIMPLE_HELPER_CYCLES). Two cases need the units
-//     to write FIFO_MD, which they cannot reach: xdp_adjust_head with
-//     metadata before data (the model moves it) and xdp_adjust_tail growing
-//     the frame (the model zeroes the bytes it exposes); both are helper
-//     faults here (docs/rtl-dataplane.md, "Not done yet").
+//     clock each (contract::SIMPLE_HELPER_CYCLES), but xdp_adjust_tail
+//     growing the frame, which zeroes the bytes it exposes through the
+//     helper memory port's write side, a word a clock
+//     (contract::helper_mem_clocks over the growth). xdp_adjust_head with
+//     metadata before data is a helper fault here (the model moves the
+//     metadata; docs/rtl-dataplane.md, "Not done yet").
 //   - map helpers through pointers (1, 2, 3; vm::units::xdp_map_*): the
 //     map's values live in the value memory (vmem_q), row r (below
 //     U_VROWS) in window r of U_VROW_BYTES, a slot's value at slot *
@@ -82,8 +83,12 @@
 //     redo each atomic on what its engine read (ext_at_i, ext_aop_i,
 //     ext_sdata_i, ext_cmp_i), so that chain is the one combinational path
 //     through the four engines' accesses.
-//   - csum_diff, xdp_load/store_bytes, trace_printk: unknown helpers here
-//     (RtlDevice's FLIP check refuses programs calling them).
+//   - csum_diff (28), xdp_load_bytes (189), xdp_store_bytes (190): their
+//     buffers through the helper memory port, one word a clock (see
+//     "helpers over buffers in engine memory" below); a buffer outside the
+//     stack and the packet window is a helper fault.
+//   - trace_printk: an unknown helper here (RtlDevice's FLIP check refuses
+//     an XDP program calling it).
 // SUME ABI: no context and no map values in the engine's address space, so
 // every ext access faults (as the model's memory does outside its regions).
 //
@@ -179,6 +184,11 @@ module ebpf_units #(
   output reg  [ENGINES*4-1:0]  hmem_n_o,
   input  wire [ENGINES*64-1:0] hmem_rdata_i,
   input  wire [ENGINES-1:0]    hmem_ok_i,
+  // and its write side: a copy's word into the stack or packet
+  output reg  [ENGINES-1:0]    hmem_wr_o,
+  output reg  [ENGINES*64-1:0] hmem_waddr_o,
+  output reg  [ENGINES*4-1:0]  hmem_wn_o,
+  output reg  [ENGINES*64-1:0] hmem_wdata_o,
   // counters and state
   output wire [ENGINES*32-1:0] mapwait_o,
   output wire [3:0]            arb_state_o,
@@ -427,6 +437,11 @@ module ebpf_units #(
   reg [31:0] rowvs_q  [0:U_MAX_MAPS-1];
   reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
 
+  // The helpers over buffers (below): this clock's port word.
+  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_ans;
+  reg [63:0]        mh_raddr[0:ENGINES-1];
+  reg [3:0]         mh_rn   [0:ENGINES-1];
+
   // XDP map helpers (xmap): lookup/update/delete take the key (and the
   // update its value) through pointers, read on the helper memory port
   // (the engine's stack or packet) or from the value memory: the key in the
@@ -475,6 +490,11 @@ module ebpf_units #(
       hmem_rd_o[e] = xmap[e] && id != U_H_REDIRECT_MAP;
       hmem_addr_o[e*64 +: 64] = act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
+      if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes: their word
+        hmem_rd_o[e] = 1'b1;
+        hmem_addr_o[e*64 +: 64] = mh_raddr[e];
+        hmem_n_o[e*4 +: 4] = mh_rn[e];
+      end
     end
   end
   // What the port (or the value memory) gave: the size's bytes only.
@@ -770,9 +790,9 @@ module ebpf_units #(
         if ($signed(hx_new) > $signed({32'd0, cwin_q[h]}) ||
             $signed(hx_new) < $signed(hx_d + U_ETH_HLEN))
           x_ret_e[h] = -U_EINVAL;
-        else if ($signed(hx_delta) > 0)
-          x_flt_e[h] = 1'b1;   // the exposed bytes would be zeroed: FIFO_MD writes
         else begin
+          // growing: the exposed bytes are zeroed through the helper
+          // memory port (mh_zero, below)
           x_set[h] = 1'b1;
           x_end[h] = hx_new[31:0];
         end
@@ -780,6 +800,252 @@ module ebpf_units #(
     end
   end
   /* verilator lint_on WIDTH */
+
+  // ---- helpers over buffers in engine memory (XDP; vm::units::
+  // csum_diff_helper, xdp_load_bytes, xdp_store_bytes) ----
+  // Each reads its buffers on the helper memory port, one word of up to
+  // U_MEM_WORD_BYTES a clock from the request's clock on, and answers after
+  // contract::helper_mem_clocks: one clock plus one per word of each buffer
+  // (a size counts up to U_MEM_MAX_BYTES). A buffer must lie wholly in the
+  // stack or the packet window (the model's regions the port reaches; else
+  // a helper fault, checked in the request's clock from the arguments, and
+  // nothing is read or written). csum_diff adds `from`'s words, then
+  // `to`'s, into two 64-bit ones-complement sums (x86-64 csum_partial, a
+  // last partial word zero-padded) and folds them at the answer as
+  // vm::units::csum_diff. A copy writes each word through the port's write
+  // side in the clock after its read (mw_*_q), the last in the answer's
+  // clock; when the destination is above the source it copies from the last
+  // word down, so an overlap reads every byte before it is written (the
+  // model reads the whole buffer, then writes it).
+  function automatic in_rgn(input [63:0] addr, input [63:0] n, input [63:0] base,
+                            input [63:0] len);
+    reg [63:0] o;
+    begin
+      o = addr - base;
+      in_rgn = o < len && n <= len - o;
+    end
+  endfunction
+  function automatic [BW-1:0] mwords(input [31:0] n);
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [31:0] w;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+      /* verilator lint_off WIDTH */
+      w = n >= U_MEM_MAX_BYTES ? U_MEM_MAX_BYTES / U_MEM_WORD_BYTES
+                               : (n + U_MEM_WORD_BYTES - 1) / U_MEM_WORD_BYTES;
+      /* verilator lint_on WIDTH */
+      mwords = w[BW-1:0];
+    end
+  endfunction
+  // a + w with the carry out added back (csum_partial's step)
+  function automatic [63:0] add_c(input [63:0] a, input [63:0] w);
+    reg [64:0] s;
+    begin
+      s = {1'b0, a} + {1'b0, w};
+      add_c = s[63:0] + {63'd0, s[64]};
+    end
+  endfunction
+  // csum_partial's fold of its 64-bit sum to 32 bits
+  function automatic [31:0] fold64(input [63:0] t);
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [63:0] s;
+    /* verilator lint_on UNUSEDSIGNAL */
+    begin
+      s = t + {t[31:0], t[63:32]};
+      fold64 = s[63:32];
+    end
+  endfunction
+  reg [BW-1:0]      mh_cyc  [0:ENGINES-1];
+  reg [BW-1:0]      mh_k    [0:ENGINES-1];   // the word read this clock
+  reg [BW-1:0]      mh_w    [0:ENGINES-1];   // words to read
+  reg [BW-1:0]      mh_wf   [0:ENGINES-1];   // csum_diff: words of from
+  reg [63:0]        mh_ret  [0:ENGINES-1];
+  reg [63:0]        mh_dst  [0:ENGINES-1];   // a copy's destination of this word
+  reg [63:0]        accf_c  [0:ENGINES-1];   // the sums as of this clock
+  reg [63:0]        acct_c  [0:ENGINES-1];
+  reg [BW-1:0]      mhk_q   [0:ENGINES-1];
+  reg [63:0]        accf_q  [0:ENGINES-1];
+  reg [63:0]        acct_q  [0:ENGINES-1];
+  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend;
+  reg [63:0] m_tnew;
+  reg        m_tail;
+  // xdp_adjust_tail growing: its check and old data_end as in the
+  // request's clock (the context changes at its edge)
+  reg [ENGINES-1:0] mh_tok, mtv_q;
+  reg [31:0]        mh_tend [0:ENGINES-1];
+  reg [31:0]        mtend_q [0:ENGINES-1];
+  /* verilator lint_off UNUSEDSIGNAL */
+  reg [31:0] m_s;   // from32to16: the high half
+  /* verilator lint_on UNUSEDSIGNAL */
+  reg [63:0] m_a1, m_a3, m_win, m_at, m_src, m_dst, m_base, m_rem, m_j8;
+  reg [BW-1:0] m_j;
+  reg        m_load;
+  integer    mi;
+  /* verilator lint_off WIDTH */
+  always @* begin
+    for (mi = 0; mi < ENGINES; mi = mi + 1) begin
+      m_id = helper_id_i[mi*32 +: 32];
+      m_a1 = helper_arg1_i[mi*64 +: 64];
+      m_a3 = helper_arg3_i[mi*64 +: 64];
+      m_fs = helper_arg2_i[mi*64 +: 32];
+      m_ts = helper_arg4_i[mi*64 +: 32];
+      m_seed = helper_arg5_i[mi*64 +: 32];
+      m_win = {32'd0, cwin_q[mi]} - PKT_BASE;
+      m_tail = m_id == U_H_ADJUST_TAIL;
+      mh_zero[mi] = m_tail && !m_fs[31] && m_fs != 32'd0;
+      mh_is[mi] = xdp_i && (m_id == U_H_CSUM_DIFF || m_id == U_H_LOAD_BYTES ||
+                            m_id == U_H_STORE_BYTES || mh_zero[mi]);
+      mh_ans[mi] = mh_is[mi] && !m_tail;
+      m_tend = is_new[mi] ? cend_q[mi] : mtend_q[mi];
+      m_tnew = {32'd0, m_tend} + {32'd0, m_fs};
+      mh_tok[mi] = is_new[mi] ? m_tnew <= {32'd0, cwin_q[mi]} &&
+                                m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN
+                              : mtv_q[mi];
+      mh_tend[mi] = m_tend;
+      mh_k[mi] = is_new[mi] ? {BW{1'b0}} : mhk_q[mi];
+      mh_ret[mi] = 64'd0;
+      mh_flt[mi] = 1'b0;
+      mh_cp[mi] = 1'b0;
+      mh_back[mi] = 1'b0;
+      mh_ok[mi] = 1'b0;
+      mh_wf[mi] = mwords(m_fs);
+      mh_w[mi] = {BW{1'b0}};
+      m_src = 64'd0;
+      m_dst = 64'd0;
+      m_pt = 32'd0;
+      m_pf = 32'd0;
+      m_r = 32'd0;
+      m_s = 32'd0;
+      m_j = {BW{1'b0}};
+      m_j8 = 64'd0;
+      m_base = 64'd0;
+      m_rem = 64'd0;
+      m_off = helper_arg2_i[mi*64 +: 32];
+      m_len = m_ts;
+      m_size = cend_q[mi] - cdata_q[mi];
+      m_at = {32'd0, cdata_q[mi]} + {32'd0, m_off};
+      m_load = m_id == U_H_LOAD_BYTES;
+      accf_c[mi] = is_new[mi] ? (m_ts == 32'd0 ? {32'd0, ~m_seed} : 64'd0) : accf_q[mi];
+      acct_c[mi] = is_new[mi] ? {32'd0, m_seed} : acct_q[mi];
+      if (mh_zero[mi]) begin
+        // xdp_adjust_tail growing by r2: zeroes of the exposed bytes from
+        // the old data_end (its answer and the context are the context
+        // helpers' above)
+        mh_cyc[mi] = 1 + mh_wf[mi];
+        mh_ok[mi] = mh_tok[mi] && m_a1 == CTX_BASE;
+        mh_cp[mi] = mh_ok[mi];
+        mh_w[mi] = mh_wf[mi];
+        m_len = m_fs;
+        m_dst = {32'd0, m_tend};
+      end else if (m_id == U_H_CSUM_DIFF) begin
+        mh_cyc[mi] = 1 + mh_wf[mi] + mwords(m_ts);
+        mh_ok[mi] = (m_fs == 32'd0 || in_rgn(m_a1, m_fs, STACK_BASE, STACK_SIZE) ||
+                                      in_rgn(m_a1, m_fs, PKT_BASE, m_win)) &&
+                    (m_ts == 32'd0 || in_rgn(m_a3, m_ts, STACK_BASE, STACK_SIZE) ||
+                                      in_rgn(m_a3, m_ts, PKT_BASE, m_win));
+        mh_flt[mi] = !mh_ok[mi];
+        mh_w[mi] = mh_wf[mi] + mwords(m_ts);
+        m_pt = fold64(acct_c[mi]);
+        m_pf = fold64(accf_c[mi]);
+        if (m_fs != 32'd0 && m_ts != 32'd0) begin
+          m_r = m_pt + ~m_pf;
+          m_r = m_r + (m_r < ~m_pf);
+        end else if (m_ts != 32'd0) m_r = m_pt;
+        else if (m_fs != 32'd0) m_r = ~m_pf;
+        else m_r = m_seed;
+        m_s = m_r + {m_r[15:0], m_r[31:16]};
+        mh_ret[mi] = {48'd0, m_s[31:16]};
+      end else begin
+        // xdp_load_bytes / xdp_store_bytes (ctx, offset, buf, len)
+        mh_cyc[mi] = 1 + mwords(m_len);
+        m_src = m_load ? m_at : m_a3;
+        m_dst = m_load ? m_a3 : m_at;
+        if (m_a1 != CTX_BASE) mh_flt[mi] = 1'b1;
+        else if (m_off > 32'hffff || m_len > 32'hffff) mh_ret[mi] = -U_EFAULT;
+        else if (m_off > m_size || m_off + m_len > m_size) mh_ret[mi] = -U_EINVAL;
+        else begin
+          mh_ok[mi] = (in_rgn(m_src, m_len, STACK_BASE, STACK_SIZE) ||
+                       in_rgn(m_src, m_len, PKT_BASE, m_win)) &&
+                      (in_rgn(m_dst, m_len, STACK_BASE, STACK_SIZE) ||
+                       in_rgn(m_dst, m_len, PKT_BASE, m_win));
+          mh_flt[mi] = !mh_ok[mi];
+          mh_cp[mi] = mh_ok[mi];
+          mh_w[mi] = mwords(m_len);
+          mh_back[mi] = m_dst > m_src;
+        end
+      end
+      // This clock's word: csum_diff's word k of from then to; a copy's
+      // word k from the first or the last.
+      mh_rd[mi] = mh_is[mi] && (is_new[mi] || act_q[mi]) && mh_ok[mi] && mh_k[mi] < mh_w[mi];
+      m_j = mh_k[mi];
+      m_base = m_src;
+      m_rem = {32'd0, m_len};
+      if (m_id == U_H_CSUM_DIFF) begin
+        if (mh_k[mi] < mh_wf[mi]) begin
+          m_base = m_a1;
+          m_rem = {32'd0, m_fs};
+        end else begin
+          m_j = mh_k[mi] - mh_wf[mi];
+          m_base = m_a3;
+          m_rem = {32'd0, m_ts};
+        end
+      end else if (mh_back[mi]) m_j = mh_w[mi] - 1 - mh_k[mi];
+      m_j8 = {{(64-BW){1'b0}}, m_j} * U_MEM_WORD_BYTES;
+      m_rem = m_rem - m_j8;
+      mh_raddr[mi] = m_base + m_j8;
+      mh_rn[mi] = m_rem >= U_MEM_WORD_BYTES ? U_MEM_WORD_BYTES : m_rem[3:0];
+      mh_dst[mi] = m_dst + m_j8;
+    end
+  end
+  /* verilator lint_on WIDTH */
+  // What the port read: the sums' next values, a copy's word to write.
+  reg [63:0] accf_d [0:ENGINES-1];
+  reg [63:0] acct_d [0:ENGINES-1];
+  reg [63:0] mh_data;
+  integer    md;
+  always @* begin
+    for (md = 0; md < ENGINES; md = md + 1) begin
+      mh_data = hmem_rdata_i[md*64 +: 64] & ~({64{1'b1}} << {mh_rn[md], 3'b000});
+      if (mh_rn[md] == 4'd8) mh_data = hmem_rdata_i[md*64 +: 64];
+      accf_d[md] = accf_c[md];
+      acct_d[md] = acct_c[md];
+      if (mh_rd[md] && !mh_cp[md]) begin
+        if (mh_k[md] < mh_wf[md]) accf_d[md] = add_c(accf_c[md], mh_data);
+        else acct_d[md] = add_c(acct_c[md], mh_data);
+      end
+    end
+  end
+  reg [ENGINES-1:0] mw_q;
+  reg [63:0]        mwaddr_q [0:ENGINES-1];
+  reg [3:0]         mwn_q    [0:ENGINES-1];
+  reg [63:0]        mwd_q    [0:ENGINES-1];
+  integer           mq;
+  always @(posedge clk_i) begin
+    for (mq = 0; mq < ENGINES; mq = mq + 1) begin
+      mw_q[mq] <= rst_ni && mh_rd[mq] && mh_cp[mq];
+      mhk_q[mq] <= mh_k[mq] + 1'b1;
+      accf_q[mq] <= accf_d[mq];
+      acct_q[mq] <= acct_d[mq];
+      if (mh_rd[mq] && mh_cp[mq]) begin
+        mwaddr_q[mq] <= mh_dst[mq];
+        mwn_q[mq] <= mh_rn[mq];
+        mwd_q[mq] <= mh_zero[mq] ? 64'd0 : hmem_rdata_i[mq*64 +: 64];
+      end
+      if (is_new[mq]) begin
+        mtv_q[mq] <= mh_tok[mq];
+        mtend_q[mq] <= mh_tend[mq];
+      end
+    end
+  end
+  integer mo;
+  always @* begin
+    for (mo = 0; mo < ENGINES; mo = mo + 1) begin
+      hmem_wr_o[mo] = mw_q[mo];
+      hmem_waddr_o[mo*64 +: 64] = mwaddr_q[mo];
+      hmem_wn_o[mo*4 +: 4] = mwn_q[mo];
+      hmem_wdata_o[mo*64 +: 64] = mwd_q[mo];
+    end
+  end
 
   // ---- answers, timers, PRNG ----
   reg [ENGINES-1:0] ack_now;
@@ -820,9 +1086,14 @@ module ebpf_units #(
       end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
                              aid == U_H_ADJUST_META || aid == U_H_ADJUST_HEAD ||
                              aid == U_H_ADJUST_TAIL)) begin
-        cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
+        cyc[ei] = mh_zero[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = x_ret_e[ei];
         imm_flt[ei] = x_flt_e[ei];
+        imm_code[ei] = FAULT_HELPER;
+      end else if (mh_is[ei]) begin
+        cyc[ei] = mh_cyc[ei];
+        imm_ret[ei] = mh_ret[ei];
+        imm_flt[ei] = mh_flt[ei];
         imm_code[ei] = FAULT_HELPER;
       end else if (aid == U_H_PRANDOM) begin
         cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
@@ -851,6 +1122,10 @@ module ebpf_units #(
           helper_ret_o[e*64 +: 64] = imm_flt[e] ? 64'd0 : imm_ret[e];
           helper_fault_o[e] = imm_flt[e];
           helper_fault_code_o[e*3 +: 3] = imm_flt[e] ? imm_code[e] : 3'd0;
+        end else if (mh_ans[e]) begin
+          helper_ret_o[e*64 +: 64] = mh_flt[e] ? 64'd0 : mh_ret[e];
+          helper_fault_o[e] = mh_flt[e];
+          helper_fault_code_o[e*3 +: 3] = mh_flt[e] ? FAULT_HELPER : 3'd0;
         end else if (head_v && head == e[EW-1:0]) begin
           helper_ret_o[e*64 +: 64] = x_flt ? 64'd0 : x_ret;
           helper_fault_o[e] = x_flt;

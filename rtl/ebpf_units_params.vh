@@ -119,6 +119,18 @@ localparam integer U_H_REDIRECT_MAP = 51;
 localparam integer U_F_BROADCAST = 8;
 // contract::BPF_F_EXCLUDE_INGRESS
 localparam integer U_F_EXCLUDE_INGRESS = 16;
+// contract::HELPER_CSUM_DIFF
+localparam integer U_H_CSUM_DIFF = 28;
+// contract::HELPER_XDP_LOAD_BYTES
+localparam integer U_H_LOAD_BYTES = 189;
+// contract::HELPER_XDP_STORE_BYTES
+localparam integer U_H_STORE_BYTES = 190;
+// contract::HELPER_MEM_MAX_BYTES
+localparam integer U_MEM_MAX_BYTES = 8192;
+// contract::HELPER_MEM_BYTES_PER_CLOCK
+localparam integer U_MEM_WORD_BYTES = 8;
+// contract::EFAULT
+localparam integer U_EFAULT = 14;
 // contract::MAP_BASE
 localparam [63:0] U_MAP_BASE = 64'h40000000;
 // contract::SUME_LOOKUP_MISS

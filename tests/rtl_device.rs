@@ -392,7 +392,68 @@ int ctx_b(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 "#;
 
-/// The XDP functions of `programs/` the RTL runs (no maps) and the two
+/// The helpers over buffers in engine memory: `xdp_load_bytes` and
+/// `xdp_store_bytes` between the packet and the stack at odd offsets and
+/// sizes, within the packet over overlapping ranges (the destination above
+/// the source and below it), their error answers, and `csum_diff` with
+/// both buffers, one and none, its results written into the frame the
+/// egress sends.
+const XDP_CTX_C: &str = r#"
+#include "nf_common.h"
+SEC("xdp")
+int ctx_c(struct xdp_md *ctx)
+{
+	__u8 buf[64];
+	__u32 len = ctx->data_end - ctx->data;
+	if (len < 60)
+		return XDP_DROP;
+	if (bpf_xdp_load_bytes(ctx, 3, buf, 37))
+		return XDP_ABORTED;
+	__u32 sums[4];
+	sums[0] = bpf_csum_diff((__be32 *)buf, 20, (__be32 *)(buf + 20), 13, 0x1234);
+	sums[1] = bpf_csum_diff(0, 0, (__be32 *)(buf + 1), 7, 0xabcdef);
+	sums[2] = bpf_csum_diff((__be32 *)(buf + 5), 9, 0, 0, 0x55);
+	sums[3] = bpf_csum_diff(0, 0, 0, 0, 0x12345678);
+	if (bpf_xdp_store_bytes(ctx, 11, buf, 37))
+		return XDP_ABORTED;
+	if (bpf_xdp_store_bytes(ctx, 14, sums, 16))
+		return XDP_ABORTED;
+	if (bpf_xdp_load_bytes(ctx, 0x10000, buf, 4) != -14)
+		return XDP_ABORTED;
+	if (bpf_xdp_load_bytes(ctx, len - 2, buf, 4) != -22)
+		return XDP_ABORTED;
+	if (bpf_xdp_store_bytes(ctx, 0, buf, 0x10000) != -14)
+		return XDP_ABORTED;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 60 > end)
+		return XDP_DROP;
+	if (bpf_xdp_load_bytes(ctx, 20, data + 24, 30))
+		return XDP_ABORTED;
+	if (bpf_xdp_store_bytes(ctx, 30, data + 26, 21))
+		return XDP_ABORTED;
+	if (bpf_xdp_load_bytes(ctx, 40, data + 33, 19))
+		return XDP_ABORTED;
+	if (len > 1000 && bpf_xdp_load_bytes(ctx, 100, buf, 64))
+		return XDP_ABORTED;
+	if (len > 1000)
+		sums[0] = bpf_csum_diff((__be32 *)data, 512, (__be32 *)buf, 64, 0);
+	if (len > 1000 && bpf_xdp_store_bytes(ctx, 600, sums, 4))
+		return XDP_ABORTED;
+	/* Shrink, then grow back: the exposed bytes read as zeroes. */
+	__u32 cut = 1 + (len & 63);
+	if (bpf_xdp_adjust_tail(ctx, -(int)cut))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_tail(ctx, cut + 1) != -22)
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_tail(ctx, cut - (len & 7)))
+		return XDP_ABORTED;
+	return (ctx->ingress_ifindex & 1) ? XDP_PASS : XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// The XDP functions of `programs/` the RTL runs (no maps) and the three
 /// above, on the mixed line-rate traffic in lockstep; an ABI change while
 /// packets are inside is refused by both alike.
 #[test]
@@ -406,7 +467,11 @@ fn xdp_programs_match_model() {
         ("xdp_drop".to_string(), common::program("xdp_drop.c")),
         ("wire".to_string(), common::program("wire.c")),
     ];
-    for (name, src) in [("ctx_a", XDP_CTX_A), ("ctx_b", XDP_CTX_B)] {
+    for (name, src) in [
+        ("ctx_a", XDP_CTX_A),
+        ("ctx_b", XDP_CTX_B),
+        ("ctx_c", XDP_CTX_C),
+    ] {
         let p = dir.path().join(format!("{name}.c"));
         std::fs::write(&p, src).unwrap();
         progs.push((name.to_string(), p));
@@ -991,6 +1056,10 @@ fn random_xdp_programs_match_model() {
         contract::HELPER_GET_SMP_PROCESSOR_ID,
         contract::HELPER_XDP_GET_BUFF_LEN,
         contract::HELPER_XDP_ADJUST_HEAD,
+        contract::HELPER_CSUM_DIFF,
+        contract::HELPER_XDP_LOAD_BYTES,
+        contract::HELPER_XDP_STORE_BYTES,
+        contract::HELPER_XDP_ADJUST_TAIL,
     ];
     let (mut outputs, mut cycles, mut faults) = (0u64, 0u64, 0u64);
     for seed in 0..seeds {
@@ -1045,6 +1114,147 @@ fn random_xdp_programs_match_model() {
     eprintln!(
         "{seeds} random XDP programs on the device: {cycles} clocks, {outputs} outputs, \
          {faults} faults, 0 mismatches"
+    );
+    assert!(
+        outputs > 0 && faults > 0,
+        "{outputs} outputs, {faults} faults"
+    );
+}
+
+/// Random calls of the helpers over buffers in engine memory
+/// (`csum_diff`, `xdp_load_bytes`, `xdp_store_bytes`, and
+/// `xdp_adjust_tail` shrinking and growing the frame) with arguments that
+/// mostly work: offsets and sizes around the packet's (past its end too,
+/// and over 0xffff), buffers in the stack (some across its ends) and in
+/// the packet (overlapping the copy's other end), the results stored into
+/// the frame so the egress sends them; a random function of a few such
+/// calls per seed on mixed traffic, in lockstep with the model
+/// (`NFBPF_RTL_BUF_SEEDS=N` for more seeds).
+#[test]
+fn random_buffer_helper_calls_match_model() {
+    use nfbpf_vm::build::{self as b};
+    use nfbpf_vm::contract;
+    use nfbpf_vm::isa::Width;
+    use nfbpf_vm::pipeline::randprog::Rng;
+    let seeds: u64 = std::env::var("NFBPF_RTL_BUF_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let frames: Vec<(usize, Vec<u8>)> = traffic().into_iter().take(16).collect();
+    let (mut calls, mut outputs, mut faults) = (0u64, 0u64, 0u64);
+    for seed in 0..seeds {
+        let mut r = Rng::new(0xb0f5 + seed);
+        // The loader's prologue (r1 the context, r10 the stack's top);
+        // r6 = data, r9 = the context.
+        let mut p = vec![
+            b::mov64_imm(1, contract::CTX_BASE as i32),
+            b::mov64_imm(10, contract::STACK_TOP as i32),
+            b::mov64_reg(9, 1),
+            b::ldx(Width::W, 6, 1, 0),
+        ];
+        let size = |r: &mut Rng| -> i32 {
+            match r.below(20) {
+                0 => 0,
+                1..=8 => 1 + r.below(16) as i32,
+                9..=15 => 17 + r.below(48) as i32,
+                16..=18 => 65 + r.below(400) as i32,
+                _ => *r.pick(&[0x10000, 1 << 20, -1, 4100]),
+            }
+        };
+        // A buffer of `n` bytes: the stack (now and then across its top),
+        // the packet from data (past its end on the shorter frames), or
+        // where no region is (a buffer in the context or a map value is a
+        // helper fault on the RTL only: docs/rtl-dataplane.md).
+        let buf = |r: &mut Rng, reg: u8, n: i32, p: &mut Vec<nfbpf_vm::Insn>| match r.below(20) {
+            0..=12 => {
+                let below = if r.pct(90) {
+                    n.clamp(0, 4096) + r.below(300) as i32
+                } else {
+                    1 + r.below(560) as i32
+                };
+                p.push(b::mov64_reg(reg, 10));
+                p.push(b::add64_imm(reg, -below));
+            }
+            13..=18 => {
+                p.push(b::mov64_reg(reg, 6));
+                p.push(b::add64_imm(reg, r.below(64) as i32 - 4));
+            }
+            _ => p.push(b::mov64_imm(reg, 0x100)),
+        };
+        let n = 3 + r.below(6);
+        for _ in 0..n {
+            if r.pct(25) {
+                // xdp_adjust_tail: shrink or grow (back into the room a
+                // shrink left, or past the window: -EINVAL)
+                p.push(b::mov64_reg(1, 9));
+                p.push(b::mov64_imm(2, r.below(160) as i32 - 80));
+                p.push(b::call(contract::HELPER_XDP_ADJUST_TAIL as i32));
+            }
+            match r.below(3) {
+                0 => {
+                    let (fs, ts) = (size(&mut r), size(&mut r));
+                    buf(&mut r, 1, fs, &mut p);
+                    p.push(b::mov64_imm(2, fs));
+                    buf(&mut r, 3, ts, &mut p);
+                    p.push(b::mov64_imm(4, ts));
+                    p.push(b::mov64_imm(5, r.next_u64() as i32));
+                    p.push(b::call(contract::HELPER_CSUM_DIFF as i32));
+                }
+                k => {
+                    let len = size(&mut r);
+                    buf(&mut r, 3, len, &mut p);
+                    p.push(b::mov64_reg(1, 9));
+                    if r.pct(5) {
+                        p.push(b::mov64_imm(1, contract::STACK_BASE as i32));
+                    }
+                    p.push(b::mov64_imm(
+                        2,
+                        if r.pct(90) {
+                            r.below(80) as i32
+                        } else {
+                            *r.pick(&[0x10000, 1500, 2000])
+                        },
+                    ));
+                    p.push(b::mov64_imm(4, len));
+                    let id = if k == 1 {
+                        contract::HELPER_XDP_LOAD_BYTES
+                    } else {
+                        contract::HELPER_XDP_STORE_BYTES
+                    };
+                    p.push(b::call(id as i32));
+                }
+            }
+            // The result into the frame's bytes 6..10 (every frame the
+            // traffic sends has them).
+            p.push(b::stx(Width::W, 6, 0, 6));
+        }
+        p.push(b::mov64_imm(0, contract::XDP_TX as i32));
+        p.push(b::exit());
+        calls += n;
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        c.write32(regs::ABIMODE, 1).unwrap();
+        c.write32(regs::WRINST, 0).unwrap();
+        c.write32(regs::NUMINST, p.len() as u32).unwrap();
+        for i in &p {
+            let w = i.to_u64();
+            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            c.write32(regs::LOINST, w as u32).unwrap();
+        }
+        if let Err(e) = c.write32(regs::FLIP, 1) {
+            panic!(
+                "seed {seed}: FLIP refused: {e}\n{}",
+                nfbpf_vm::disasm::listing(&p)
+            );
+        }
+        outputs += run_traffic(&mut c, &frames);
+        let (es, _) = read_counters(&mut c, 4).unwrap();
+        faults += es.iter().map(|e| e.faults).sum::<u64>();
+        check_records(&c);
+    }
+    eprintln!(
+        "{seeds} functions of {calls} buffer-helper calls on {} frames each: {outputs} outputs, \
+         {faults} faults, 0 mismatches",
+        frames.len()
     );
     assert!(
         outputs > 0 && faults > 0,

@@ -29,12 +29,12 @@
 //! model's. In the XDP ABI the RTL runs the context (`xdp_md`), the
 //! verdicts, the egress from `data` to `data_end` and the helpers of
 //! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
-//! the units' value memory, and `redirect_map`); the FLIP check here
-//! refuses an XDP program that calls any other (`csum_diff`,
-//! `xdp_load/store_bytes`, `trace_printk`: not in the RTL yet), or both
+//! the units' value memory, `redirect_map`, and `csum_diff` and
+//! `xdp_load/store_bytes` over buffers in the stack and the packet); the
+//! FLIP check here refuses an XDP program that calls any other
+//! (`trace_printk`: not in the RTL yet), or both
 //! `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata needs
-//! FIFO_MD writes the units cannot make; `xdp_adjust_tail` growing a frame
-//! is a helper fault for the same reason), or that names a map the RTL
+//! FIFO_MD writes the units do not make yet), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
 //! which the harness mirrors from the register writes; docs/rtl-dataplane.md).
 //!
@@ -90,6 +90,9 @@ pub const RTL_XDP_HELPERS: &[u32] = &[
     contract::HELPER_XDP_ADJUST_META,
     contract::HELPER_XDP_ADJUST_HEAD,
     contract::HELPER_XDP_ADJUST_TAIL,
+    contract::HELPER_CSUM_DIFF,
+    contract::HELPER_XDP_LOAD_BYTES,
+    contract::HELPER_XDP_STORE_BYTES,
 ];
 
 /// Why an RTL device cannot be built with a configuration.
@@ -862,7 +865,7 @@ impl RegisterBus for RtlDevice {
 /// takes (`None`: it can): a helper the RTL units do not run
 /// ([`RTL_XDP_HELPERS`]), or both `xdp_adjust_meta` and `xdp_adjust_head`
 /// (the head's move of the metadata is a write into FIFO_MD, which the
-/// units cannot reach). [`RtlDevice`]'s FLIP check refuses such a program
+/// units do not make yet). [`RtlDevice`]'s FLIP check refuses such a program
 /// with this reason.
 pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
     let calls = insns
@@ -898,7 +901,7 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
     Some(format!(
         "the program calls xdp_adjust_meta (instruction {m}) and xdp_adjust_head \
          (instruction {h}): moving the metadata with the head writes FIFO_MD, which the \
-         RTL units cannot reach yet (docs/rtl-dataplane.md)"
+         RTL units do not do yet (docs/rtl-dataplane.md)"
     ))
 }
 

@@ -778,6 +778,38 @@ pub fn units_params_vh() -> String {
     ] {
         p(name, v, doc);
     }
+    // The helpers over buffers in engine memory (csum_diff,
+    // xdp_load/store_bytes): one port word a clock.
+    for (name, v, doc) in [
+        (
+            "U_H_CSUM_DIFF",
+            c::HELPER_CSUM_DIFF.into(),
+            "contract::HELPER_CSUM_DIFF",
+        ),
+        (
+            "U_H_LOAD_BYTES",
+            c::HELPER_XDP_LOAD_BYTES.into(),
+            "contract::HELPER_XDP_LOAD_BYTES",
+        ),
+        (
+            "U_H_STORE_BYTES",
+            c::HELPER_XDP_STORE_BYTES.into(),
+            "contract::HELPER_XDP_STORE_BYTES",
+        ),
+        (
+            "U_MEM_MAX_BYTES",
+            c::HELPER_MEM_MAX_BYTES,
+            "contract::HELPER_MEM_MAX_BYTES",
+        ),
+        (
+            "U_MEM_WORD_BYTES",
+            c::HELPER_MEM_BYTES_PER_CLOCK,
+            "contract::HELPER_MEM_BYTES_PER_CLOCK",
+        ),
+        ("U_EFAULT", c::EFAULT as u64, "contract::EFAULT"),
+    ] {
+        p(name, v, doc);
+    }
     for (name, v, doc) in [
         ("U_MAP_BASE", c::MAP_BASE, "contract::MAP_BASE"),
         (

@@ -310,10 +310,50 @@ pub const fn scan_clocks(steps: u64) -> u64 {
 
 /// Latencies of the helpers that are not map operations, cycles (the
 /// project's choices): timer and PRNG are one register read; redirect and
-/// adjust_head/adjust_tail one register write; csum_diff adds one 256-bit
-/// word (eight u32) per cycle after one setup cycle; trace_printk one cycle
-/// per 32 bytes of format string after one setup cycle.
+/// adjust_head/adjust_tail one register write. The helpers that read or
+/// write buffers in engine memory (csum_diff, xdp_load/store_bytes,
+/// trace_printk's format string, xdp_adjust_tail growing the frame, which
+/// zeroes the bytes it exposes, and the software engines' copies) take
+/// [`helper_mem_clocks`].
 pub const SIMPLE_HELPER_CYCLES: u32 = 1;
+
+/// Bytes a helper moves through the helper memory port in one clock: the
+/// port's width ([`RTL_HELPER_PORT_BYTES`], the stack RAM's and FIFO_MD's
+/// 8-byte access).
+pub const HELPER_MEM_BYTES_PER_CLOCK: u64 = RTL_HELPER_PORT_BYTES as u64;
+/// A buffer's size counts towards a helper's latency up to this many bytes
+/// (more than any region an engine reaches on the device: larger buffers
+/// fault or answer an error, and the RTL's latency counter stays 12 bits).
+pub const HELPER_MEM_MAX_BYTES: u64 = 8192;
+
+/// Port words of a buffer of `bytes` ([`HELPER_MEM_BYTES_PER_CLOCK`] each,
+/// the size capped at [`HELPER_MEM_MAX_BYTES`]; each buffer of a helper
+/// starts its own words).
+pub const fn helper_mem_words(bytes: u64) -> u32 {
+    let b = if bytes < HELPER_MEM_MAX_BYTES {
+        bytes
+    } else {
+        HELPER_MEM_MAX_BYTES
+    };
+    b.div_ceil(HELPER_MEM_BYTES_PER_CLOCK) as u32
+}
+
+/// Latency of a helper over buffers of `bytes` (one clock plus one clock
+/// per port word of each: `csum_diff` over `from` and `to`,
+/// `xdp_load/store_bytes` over `len`, `trace_printk` over its format
+/// string): the port reads one word a clock from the request's clock on,
+/// and a copy writes each word in the clock after its read, the last in the
+/// answer's clock. A 64-byte copy takes 9 clocks; `csum_diff` of two
+/// 4-byte fields 3.
+pub const fn helper_mem_clocks(bytes: &[u64]) -> u32 {
+    let mut n = 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        n += helper_mem_words(bytes[i]);
+        i += 1;
+    }
+    n
+}
 
 // ---- tc (sched_cls, direct action): helper ids, actions, flags ----
 
@@ -546,6 +586,18 @@ pub const RTL_HELPER_PORT_BYTES: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn helper_buffers_take_a_port_word_a_clock() {
+        assert_eq!(helper_mem_clocks(&[]), 1);
+        assert_eq!(helper_mem_clocks(&[0, 0]), 1);
+        assert_eq!(helper_mem_clocks(&[64]), 9);
+        assert_eq!(helper_mem_clocks(&[4, 4]), 3);
+        assert_eq!(helper_mem_clocks(&[1, 9]), 4);
+        // Capped: 1 + 2 x 1024 clocks fit the RTL's 12-bit counter.
+        assert_eq!(helper_mem_clocks(&[u64::MAX, 1 << 20]), 2049);
+        const { assert!(helper_mem_clocks(&[HELPER_MEM_MAX_BYTES, HELPER_MEM_MAX_BYTES]) < 4096) };
+    }
 
     #[test]
     fn device_budget_is_one_full_size_frame_time() {

@@ -4,7 +4,9 @@
 //! latency ([`HelperUnit`], table [`UNITS`]): map operations go to the map
 //! coprocessor (CAM/TCAM/block RAM latencies from [`MapTable::latency`]);
 //! the timer and PRNG are one register read; redirect and the XDP window
-//! adjustments one register write; `csum_diff` one 256-bit word per cycle.
+//! adjustments one register write; `csum_diff`, the copies and
+//! `trace_printk` one helper-port word (8 bytes) per cycle
+//! ([`contract::helper_mem_clocks`]).
 //! The bodies run against a [`SharedDeviceState`] (map table, timer, PRNG,
 //! trace log, per-engine state) and are registered into a
 //! [`Helpers`] registry per engine by [`crate::abi::Abi::helpers`].
@@ -310,12 +312,14 @@ fn lat_update(d: &DeviceState, a: &[u64; 5]) -> u32 {
 fn lat_delete(d: &DeviceState, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Delete)
 }
-/// One setup cycle, then 32 bytes per cycle.
+/// One buffer through the helper memory port
+/// ([`contract::helper_mem_clocks`]).
 fn per_word(bytes: u64) -> u32 {
-    1 + bytes.min(1 << 20).div_ceil(32) as u32
+    contract::helper_mem_clocks(&[bytes])
 }
+/// `from` and `to`, each its own port words.
 fn lat_csum(_: &DeviceState, a: &[u64; 5]) -> u32 {
-    per_word((a[1] as u32 as u64) + (a[3] as u32 as u64))
+    contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 /// `xdp_load_bytes`/`xdp_store_bytes`: `len` is r4.
 fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
@@ -323,6 +327,18 @@ fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
 }
 fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
+}
+/// `xdp_adjust_tail`: one register write; growing the frame (r2 > 0)
+/// zeroes the bytes it exposes through the helper memory port, a word a
+/// clock ([`contract::helper_mem_clocks`] over r2 bytes), whether or not
+/// the window has room.
+fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
+    let off = a[1] as u32 as i32;
+    if off > 0 {
+        contract::helper_mem_clocks(&[off as u64])
+    } else {
+        contract::SIMPLE_HELPER_CYCLES
+    }
 }
 /// `ringbuf_output`: `size` is r3; `perf_event_output`: r5.
 fn lat_r3(_: &DeviceState, a: &[u64; 5]) -> u32 {
@@ -333,7 +349,7 @@ fn lat_r5(_: &DeviceState, a: &[u64; 5]) -> u32 {
 }
 /// `trace_vprintk`: the format and the argument array.
 fn lat_vprintk(_: &DeviceState, a: &[u64; 5]) -> u32 {
-    per_word((a[1] as u32 as u64) + (a[3] as u32 as u64))
+    contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 
 /// Every helper unit of the device (both ABIs; SUME's 1..3 take keys and
@@ -408,7 +424,7 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_TAIL,
         name: "xdp_adjust_tail",
-        latency: lat_simple,
+        latency: lat_tail,
         coprocessor: false,
     },
     HelperUnit {

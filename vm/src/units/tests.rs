@@ -297,7 +297,23 @@ fn every_unit_has_a_distinct_id_and_name() {
         assert!(unit(u.id).is_some());
     }
     let d = DeviceState::default();
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 5);
+    // csum_diff: one clock, then 8 bytes a clock of from and of to.
+    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 17);
+    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 3, 0, 5, 0]), 3);
+    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
+    // The copies: len is r4; a size counts up to 8 KiB.
+    assert_eq!((unit(189).unwrap().latency)(&d, &[0, 0, 0, 17, 0]), 4);
+    assert_eq!(
+        (unit(190).unwrap().latency)(&d, &[0, 0, 0, 1 << 31, 0]),
+        1025
+    );
+    // xdp_adjust_tail: one clock, growing zeroes the new bytes a word a clock.
+    assert_eq!(
+        (unit(65).unwrap().latency)(&d, &[0, -20i64 as u64, 0, 0, 0]),
+        1
+    );
+    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 20, 0, 0, 0]), 4);
     assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
     // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
