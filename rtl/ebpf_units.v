@@ -57,14 +57,19 @@
 //     request's clock on the helper memory port (hmem_*: the engine's stack
 //     or packet through its own read ports while it waits in the call,
 //     hmem_n_o bytes, at most U_HPORT_BYTES) or from the value memory, and
-//     latched; an update's value is read the same way in the clock the
+//     latched; a HASH key over one port word (up to the CAM's
+//     U_CAM_KEY_BYTES) takes a second word in the next clock, and the
+//     arbiter holds its operation at the queue's head in that clock, so it
+//     runs from the one after (docs/rtl.md, "Wide CAM keys"; the answer's
+//     clock does not change); an update's value is read the same way in the clock the
 //     coprocessor runs the operation, and lands in the value memory at the
 //     edge of the clock the helper answers (the model's PendingWrite: from
 //     the next clock on). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
 //     * value_size or 0, update/delete 0 or -errno; a key or value the port
 //     could not read (outside the stack, packet and map values, or wider
-//     than a port word) or a row without a value window is a helper fault
-//     (RtlDevice's FLIP check refuses programs naming such maps). Timing as
+//     than the CAM's key or a port word) or a row without a value window
+//     is a helper fault (RtlDevice's FLIP check refuses programs naming
+//     such maps). Timing as
 //     the SUME helpers (wait + latency through the arbiter).
 //   - redirect_map (51): the DEVMAP entry of key r2 by value through the
 //     coprocessor (lookup latency): found sets the target to its ifindex
