@@ -61,7 +61,8 @@
 //     U_CAM_KEY_BYTES) takes a second word in the next clock, and the
 //     arbiter holds its operation at the queue's head in that clock, so it
 //     runs from the one after (docs/rtl.md, "Wide CAM keys"; the answer's
-//     clock does not change); an update's value is read the same way in the clock the
+//     clock does not change); an update's value is read the same way in
+//     the clock the
 //     coprocessor runs the operation, and lands in the value memory at the
 //     edge of the clock the helper answers (the model's PendingWrite: from
 //     the next clock on). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
