@@ -1,9 +1,12 @@
 // ebpf_cam: the exact-match CAM shared by every HASH map (vm::maps::Cam).
 //
-// ENTRIES entries of {valid, tag (map index), key, value}. The value of an
-// entry lives in the entry itself (the SUME ABI's by-value maps: keys and
-// values of at most 64 bits), so no separate slot allocator is needed; the
-// model's slot numbers are not observable through by-value operations.
+// ENTRIES entries of {valid, tag (map index), key, value}. A key is KW bits
+// (contract::RTL_CAM_KEY_BYTES, 16 bytes: an XDP map's key read through a
+// pointer; the SUME ABI's by-value keys are at most 8 bytes, zero above),
+// stored masked to its map's key size, so a shorter key matches with zeros
+// above it. The value of an entry lives in the entry itself (SUME: the
+// value, at most 64 bits; XDP: its value slot), so no separate slot
+// allocator is needed for by-value maps.
 //
 // Search is combinational over all entries (tag and key equal); at most one
 // entry matches because an update searches before it inserts. A new entry
@@ -19,14 +22,15 @@
 module ebpf_cam #(
   parameter integer ENTRIES = 64,
   parameter integer AW = 6,
-  parameter integer TAG_W = 6
+  parameter integer TAG_W = 6,
+  parameter integer KW = 128
 ) (
   input  wire             clk_i,
   input  wire             rst_ni,
   input  wire             clear_i,
   // search
   input  wire [TAG_W-1:0] tag_i,
-  input  wire [63:0]      key_i,
+  input  wire [KW-1:0]    key_i,
   output reg              hit_o,
   output reg  [AW-1:0]    hit_addr_o,
   output reg  [63:0]      hit_val_o,
@@ -37,7 +41,7 @@ module ebpf_cam #(
   input  wire             wr_i,
   input  wire [AW-1:0]    wr_addr_i,
   input  wire [TAG_W-1:0] wr_tag_i,
-  input  wire [63:0]      wr_key_i,
+  input  wire [KW-1:0]    wr_key_i,
   input  wire [63:0]      wr_val_i,
   input  wire             inv_i,
   input  wire [AW-1:0]    inv_addr_i,
@@ -45,7 +49,7 @@ module ebpf_cam #(
   input  wire [AW-1:0]    rd_addr_i,
   output wire             rd_valid_o,
   output wire [TAG_W-1:0] rd_tag_o,
-  output wire [63:0]      rd_key_o,
+  output wire [KW-1:0]    rd_key_o,
   output wire [63:0]      rd_val_o,
   input  wire             drop_i,
   input  wire [TAG_W:0]   drop_lo_i,
@@ -53,7 +57,7 @@ module ebpf_cam #(
 );
   reg [ENTRIES-1:0] valid_q;
   reg [TAG_W-1:0]   tag_q [0:ENTRIES-1];
-  reg [63:0]        key_q [0:ENTRIES-1];
+  reg [KW-1:0]      key_q [0:ENTRIES-1];
   reg [63:0]        val_q [0:ENTRIES-1];
 
   assign rd_valid_o = valid_q[rd_addr_i];

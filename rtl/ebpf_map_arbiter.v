@@ -20,7 +20,12 @@
 // never after its answer is due (ebpf_units bypasses the result when the
 // two coincide). Results equal the model's because the operations happen
 // in the model's order. A host operation (host_req_i) runs in a clock where
-// the queue is empty (host_go_o).
+// the queue is empty (host_go_o). hold_i keeps the head in the queue for
+// this clock (the coprocessor does not execute it): an XDP map helper whose
+// key takes two helper memory port words reads the second one in the clock
+// after its request and runs from the one after that; every operation
+// behind it has its slot after the head's CAM latency, so none is executed
+// after its answer is due.
 module ebpf_map_arbiter #(
   parameter integer ENGINES = 4,
   parameter integer EW = 2,
@@ -33,6 +38,7 @@ module ebpf_map_arbiter #(
   input  wire [ENGINES-1:0]    new_i,
   input  wire [ENGINES*LW-1:0] lat_i,
   input  wire [ENGINES-1:0]    push_i,
+  input  wire                  hold_i,
   output reg  [ENGINES*BW-1:0] wait_o,
   output wire                  head_v_o,
   output wire [EW-1:0]         head_o,
@@ -62,7 +68,7 @@ module ebpf_map_arbiter #(
     // Pop the head the coprocessor executes this clock.
     n_d = n_q;
     for (j = 0; j < ENGINES; j = j + 1) q_d[j] = q_q[j];
-    if (n_q != 0) begin
+    if (n_q != 0 && !hold_i) begin
       for (j = 0; j < ENGINES - 1; j = j + 1) q_d[j] = q_q[j + 1];
       n_d = n_q - 1'b1;
     end

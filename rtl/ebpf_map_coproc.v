@@ -1,11 +1,13 @@
-// ebpf_map_coproc: the map coprocessor (vm::maps::MapTable for keys and
-// values of at most 64 bits, the SUME ABI's by-value view).
+// ebpf_map_coproc: the map coprocessor (vm::maps::MapTable for values of
+// at most 64 bits and keys of at most 64 bits, HASH keys up to the CAM's
+// KW bits, contract::RTL_CAM_KEY_BYTES).
 //
 // Map table: one row per map index (U_MAX_MAPS), written by cfg_we_i (the
 // register block has already checked the row as MapDef::check does):
-// kind (0 HASH, 1 ARRAY, 2 LPM_TRIE, 3 DEVMAP), key and value size in bytes
-// (1..8, or 0 for "wider than 8": such maps exist, but by-value operations
-// on them fail as in the model), max_entries and, for ARRAY and DEVMAP, the
+// kind (0 HASH, 1 ARRAY, 2 LPM_TRIE, 3 DEVMAP), key size in bytes (1 up to
+// the CAM's KW / 8, or 0 for wider), value size (1..8, or 0 for "wider
+// than 8"; such maps exist, but operations on them fail as in the
+// model's by-value view), max_entries and, for ARRAY and DEVMAP, the
 // map's words in the direct store (vm::maps::MapTable's policy: a row takes
 // max_entries words of the store's window in commit order; cfg_fit_o says
 // whether a row of cfg_max_i words still fits). The window is the whole
@@ -43,15 +45,24 @@
 // at or past the CAM's or TCAM's capacity (a row's count of entries is at
 // most that), so 6 bits hold one.
 //
+// An operation runs when its row holds a map and its key fits: key_ptr_i
+// (the key came through a pointer or the wide-entry window, KW bits) runs
+// it when key_held_o, else (a by-value key, 64 bits) only when the key is
+// at most 8 bytes, as before the CAM was widened.
+//
 // One operation per clock (op_v_i): the search and the result are
 // combinational, the state changes at the clock edge. The modeled latencies
 // (CAM 10/12, TCAM 10/26, direct 2/2) are the arbiter's business: the
 // answer waits in ebpf_units until the operation's slot ends. Results:
 // bad_o (no map at row_i), key_wide_o/val_wide_o (sizes over 8 bytes: the
-// caller decides whether that is a fault or EINVAL), found_o/value_o
+// caller decides whether that is a fault or EINVAL), key_held_o (the
+// coprocessor holds the row's keys: a HASH key of up to KW bits, any other
+// of up to 64), found_o/value_o
 // (lookup), errno_o (update/delete, the model's Linux errno, 0 on success).
 module ebpf_map_coproc #(
-  parameter integer DIRECT_AW = 10
+  parameter integer DIRECT_AW = 10,
+  parameter integer KW = 128,   // CAM key bits (8 * U_CAM_KEY_BYTES)
+  parameter integer KSW = 5     // bits of a key size 0..KW/8
 ) (
   input  wire         clk_i,
   input  wire         rst_ni,
@@ -60,7 +71,7 @@ module ebpf_map_coproc #(
   input  wire         cfg_we_i,
   input  wire [5:0]   cfg_row_i,
   input  wire [1:0]   cfg_kind_i,
-  input  wire [3:0]   cfg_ks_i,
+  input  wire [KSW-1:0] cfg_ks_i,
   input  wire [3:0]   cfg_vs_i,
   input  wire [31:0]  cfg_max_i,
   output wire         cfg_fit_o,
@@ -73,11 +84,13 @@ module ebpf_map_coproc #(
   input  wire         op_v_i,
   input  wire [1:0]   op_i,       // 1 lookup, 2 update, 3 delete
   input  wire [5:0]   row_i,
-  input  wire [63:0]  key_i,
+  input  wire [KW-1:0] key_i,
+  input  wire         key_ptr_i,
   input  wire [63:0]  val_i,
   input  wire [63:0]  flags_i,
   output wire         bad_o,
   output wire         key_wide_o,
+  output wire         key_held_o,
   output wire         val_wide_o,
   output reg          found_o,
   output reg  [63:0]  value_o,
@@ -93,7 +106,7 @@ module ebpf_map_coproc #(
   input  wire         scan_first_i,
   output wire         scan_done_o,
   output wire         scan_found_o,
-  output wire [63:0]  scan_key_o,
+  output wire [KW-1:0] scan_key_o,
   output wire [63:0]  scan_val_o
 );
   `include "ebpf_units_params.vh"
@@ -105,7 +118,7 @@ module ebpf_map_coproc #(
   // ---- map table ----
   reg [63:0]          valid_q;
   reg [1:0]           kind_q [0:63];
-  reg [3:0]           ks_q   [0:63];
+  reg [KSW-1:0]       ks_q   [0:63];
   reg [3:0]           vs_q   [0:63];
   reg [31:0]          max_q  [0:63];
   reg [DIRECT_AW:0]   base_q [0:63];
@@ -179,15 +192,22 @@ module ebpf_map_coproc #(
 
   // ---- the operation's row ----
   wire [1:0]  kind = kind_q[row_i];
-  wire [3:0]  ks   = ks_q[row_i];
+  wire [KSW-1:0] ks = ks_q[row_i];
   wire [3:0]  vs   = vs_q[row_i];
   wire [31:0] maxe = max_q[row_i];
   assign bad_o      = !valid_q[row_i];
-  assign key_wide_o = ks == 4'd0;
+  localparam [KSW-1:0] KS8 = 8;
+  assign key_wide_o = ks == {KSW{1'b0}} || ks > KS8;
+  assign key_held_o = ks != {KSW{1'b0}} && (kind == MAPK_HASH || ks <= KS8);
   assign val_wide_o = vs == 4'd0;
-  wire [63:0] kmask = ks >= 4'd8 || ks == 4'd0 ? {64{1'b1}} : ({64{1'b1}} >> (7'd64 - {ks, 3'b000}));
+  // The key's bytes (ks of them; a by-value key is at most 8): the CAM's
+  // entries hold keys masked, zero above their size.
+  localparam [8:0] KWB = KW[8:0];
+  wire [8:0]    kshift = KWB - {{(6-KSW){1'b0}}, ks, 3'b000};
+  wire [KW-1:0] kmask = ks == {KSW{1'b0}} ? {KW{1'b1}} : ({KW{1'b1}} >> kshift);
   wire [63:0] vmask = vs >= 4'd8 || vs == 4'd0 ? {64{1'b1}} : ({64{1'b1}} >> (7'd64 - {vs, 3'b000}));
-  wire [63:0] key = key_i & kmask;
+  wire [KW-1:0] keyw = key_i & kmask;
+  wire [63:0] key = keyw[63:0];
   wire [63:0] val = val_i & vmask;
   wire [31:0] k32 = key[31:0];
   wire        flags_bad = flags_i > {32'd0, U_BPF_EXIST[31:0]};
@@ -198,13 +218,15 @@ module ebpf_map_coproc #(
   reg              sc_busy_q, sc_done_q, sc_found_q, sc_first_q;
   reg [1:0]        sc_kind_q;
   reg [5:0]        sc_row_q;
-  reg [63:0]       sc_cur_q, sc_key_q, sc_val_q;
+  reg [KW-1:0]     sc_cur_q, sc_key_q;
+  reg [63:0]       sc_val_q;
   reg [32:0]       sc_ptr_q;
   reg [31:0]       sc_max_q;
   reg [DIRECT_AW-1:0] sc_base_q;
   wire             c_rd_valid, t_rd_valid;
   wire [5:0]       c_rd_tag, t_rd_tag, t_rd_plen;
-  wire [63:0]      c_rd_key, c_rd_val, t_rd_val;
+  wire [KW-1:0]    c_rd_key;
+  wire [63:0]      c_rd_val, t_rd_val;
   wire [31:0]      t_rd_data;
 
   // What a CAM or TCAM write stores: the value, or its slot (slots_i).
@@ -217,12 +239,12 @@ module ebpf_map_coproc #(
   wire [CAW:0]  cam_count;
   reg           cam_wr, cam_inv;
   reg  [CAW-1:0] cam_wr_addr;
-  ebpf_cam #(.ENTRIES(U_CAM_ENTRIES), .AW(CAW), .TAG_W(6)) u_cam (
+  ebpf_cam #(.ENTRIES(U_CAM_ENTRIES), .AW(CAW), .TAG_W(6), .KW(KW)) u_cam (
     .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(clear_i),
-    .tag_i(row_i), .key_i(key),
+    .tag_i(row_i), .key_i(keyw),
     .hit_o(cam_hit), .hit_addr_o(cam_addr), .hit_val_o(cam_val),
     .count_o(cam_count), .full_o(cam_full), .free_addr_o(cam_free),
-    .wr_i(cam_wr), .wr_addr_i(cam_wr_addr), .wr_tag_i(row_i), .wr_key_i(key),
+    .wr_i(cam_wr), .wr_addr_i(cam_wr_addr), .wr_tag_i(row_i), .wr_key_i(keyw),
     .wr_val_i(cam_wval), .inv_i(cam_inv), .inv_addr_i(cam_addr),
     .rd_addr_i(sc_ptr_q[CAW-1:0]), .rd_valid_o(c_rd_valid), .rd_tag_o(c_rd_tag),
     .rd_key_o(c_rd_key), .rd_val_o(c_rd_val),
@@ -232,8 +254,10 @@ module ebpf_map_coproc #(
 
   // ---- TCAM: key = u32 prefixlen, then the data bytes in network order ----
   wire [31:0] plen32 = k32;
-  wire [31:0] maxplen = {25'd0, ks - 4'd4, 3'b000};
-  wire        plen_bad = ks <= 4'd4 || plen32 > maxplen;
+  localparam [KSW-1:0] KS4 = 4;
+  wire [KSW-1:0] ksd = ks - KS4;
+  wire [31:0] maxplen = {{(29-KSW){1'b0}}, ksd, 3'b000};
+  wire        plen_bad = ks <= KS4 || plen32 > maxplen;
   wire [5:0]  plen = plen32[5:0];
   wire [31:0] data = {key[39:32], key[47:40], key[55:48], key[63:56]};
   wire [31:0] pmask = plen == 6'd0 ? 32'd0 : ~(32'hffff_ffff >> plen);
@@ -292,7 +316,7 @@ module ebpf_map_coproc #(
   reg          s_alloc, s_free;
   reg  [5:0]   s_freed;
 
-  wire go = op_v_i && !bad_o && !key_wide_o;
+  wire go = op_v_i && !bad_o && (key_ptr_i ? key_held_o : !key_wide_o);
   always @* begin
     found_o = 1'b0;
     value_o = 64'd0;
@@ -416,12 +440,12 @@ module ebpf_map_coproc #(
   wire [63:0]       sword = dvalid_q[sidx] ? dstore_q[sidx] : 64'd0;
   wire              s_in = sc_ptr_q < {1'b0, sc_max_q};
   wire              s_present = sc_kind_q == MAPK_ARRAY || sword[31:0] != 32'd0;
-  wire [63:0]       t_key = {t_rd_data[7:0], t_rd_data[15:8], t_rd_data[23:16],
-                             t_rd_data[31:24], 26'd0, t_rd_plen};
+  wire [KW-1:0]     t_key = {{(KW-64){1'b0}}, t_rd_data[7:0], t_rd_data[15:8],
+                             t_rd_data[23:16], t_rd_data[31:24], 26'd0, t_rd_plen};
   wire              c_is = sc_kind_q == MAPK_HASH;
   wire              e_valid = c_is ? c_rd_valid && c_rd_tag == sc_row_q
                                    : t_rd_valid && t_rd_tag == sc_row_q;
-  wire [63:0]       e_key = c_is ? c_rd_key : t_key;
+  wire [KW-1:0]     e_key = c_is ? c_rd_key : t_key;
   wire [63:0]       e_val = c_is ? c_rd_val : t_rd_val;
   wire              e_cand = e_valid && (sc_first_q || e_key > sc_cur_q)
                              && (!sc_found_q || e_key < sc_key_q);
@@ -453,7 +477,7 @@ module ebpf_map_coproc #(
       sc_first_q <= scan_first_i;
       sc_kind_q  <= kind;
       sc_row_q   <= row_i;
-      sc_cur_q   <= key;
+      sc_cur_q   <= keyw;
       sc_max_q   <= maxe;
       sc_base_q  <= go_base[DIRECT_AW-1:0];
       sc_ptr_q   <= go_direct && !scan_first_i ? {1'b0, k32} + 33'd1 : 33'd0;
@@ -463,7 +487,7 @@ module ebpf_map_coproc #(
           sc_busy_q <= 1'b0;
           sc_done_q <= 1'b1;
           sc_found_q <= s_in;
-          sc_key_q <= {31'd0, sc_ptr_q};
+          sc_key_q <= {{(KW-33){1'b0}}, sc_ptr_q};
           sc_val_q <= sword;
         end else sc_ptr_q <= sc_ptr_q + 33'd1;
       end else begin

@@ -58,14 +58,20 @@
 //     request's clock on the helper memory port (hmem_*: the engine's stack
 //     or packet through its own read ports while it waits in the call,
 //     hmem_n_o bytes, at most U_HPORT_BYTES) or from the value memory, and
-//     latched; an update's value is read the same way in the clock the
+//     latched; a HASH key over one port word (up to the CAM's
+//     U_CAM_KEY_BYTES) takes a second word in the next clock, and the
+//     arbiter holds its operation at the queue's head in that clock, so it
+//     runs from the one after (docs/rtl.md, "Wide CAM keys"; the answer's
+//     clock does not change); an update's value is read the same way in
+//     the clock the
 //     coprocessor runs the operation, and lands in the value memory at the
 //     edge of the clock the helper answers (the model's PendingWrite: from
 //     the next clock on). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
 //     * value_size or 0, update/delete 0 or -errno; a key or value the port
 //     could not read (outside the stack, packet and map values, or wider
-//     than a port word) or a row without a value window is a helper fault
-//     (RtlDevice's FLIP check refuses programs naming such maps). Timing as
+//     than the CAM's key or a port word) or a row without a value window
+//     is a helper fault (RtlDevice's FLIP check refuses programs naming
+//     such maps). Timing as
 //     the SUME helpers (wait + latency through the arbiter).
 //   - redirect_map (51): the DEVMAP entry of key r2 by value through the
 //     coprocessor (lookup latency): found sets the target to its ifindex
@@ -210,6 +216,13 @@ module ebpf_units #(
   localparam integer LW = 6;
   localparam integer BW = 12;
   localparam [EW:0] NE = ENGINES[EW:0];
+  // The CAM's key: KW bits (contract::RTL_CAM_KEY_BYTES), its size in KSW
+  // bits; a key over one helper memory port word is read in two.
+  localparam integer KW = 8 * U_CAM_KEY_BYTES;
+  localparam integer KSW = $clog2(U_CAM_KEY_BYTES + 1);
+  /* verilator lint_off WIDTH */
+  localparam [63:0] HPW = U_HPORT_BYTES;
+  /* verilator lint_on WIDTH */
 
   // ---- XDP context (xdp_md) and redirect target, per engine ----
   reg [31:0] cdata_q [0:ENGINES-1];
@@ -382,8 +395,10 @@ module ebpf_units #(
   reg          cp_v;
   reg  [1:0]   cp_op;
   reg  [5:0]   cp_row;
-  reg  [63:0]  cp_key, cp_val, cp_flags;
-  wire         cp_bad, cp_kwide, cp_vwide, cp_found, cp_fit, cam_full, tcam_full;
+  reg  [KW-1:0] cp_key;
+  reg  [63:0]  cp_val, cp_flags;
+  wire         cp_bad, cp_kwide, cp_kheld, cp_vwide, cp_found, cp_fit, cam_full, tcam_full;
+  reg          cp_kptr;   // the key came through a pointer or WIDEKEY (KW bits)
   wire [63:0]  cp_value;
   wire [5:0]   cp_errno;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -392,19 +407,23 @@ module ebpf_units #(
   /* verilator lint_on UNUSEDSIGNAL */
   reg          cfg_we, cp_clear, cp_reload, scan_go;
   reg  [1:0]   cfg_kind;
-  reg  [3:0]   cfg_ks, cfg_vs;
+  reg  [KSW-1:0] cfg_ks;
+  reg  [3:0]   cfg_vs;
   wire         scan_done, scan_found;
-  wire [63:0]  scan_key, scan_val;
+  wire [KW-1:0] scan_key;
+  wire [63:0]  scan_val;
   wire [6:0]   ml_lo = {1'b0, mreg_wdata_i[13:8]};
   wire [8:0]   ml_hi = {1'b0, mreg_wdata_i[15:8]} + {1'b0, mreg_wdata_i[7:0]};
-  ebpf_map_coproc #(.DIRECT_AW($clog2(U_DIRECT_WORDS))) u_coproc (
+  ebpf_map_coproc #(.DIRECT_AW($clog2(U_DIRECT_WORDS)), .KW(KW), .KSW(KSW)) u_coproc (
     .clk_i(clk_i), .rst_ni(rst_ni), .clear_i(cp_clear),
     .cfg_we_i(cfg_we), .cfg_row_i(maprow_q[5:0]), .cfg_kind_i(cfg_kind),
     .cfg_ks_i(cfg_ks), .cfg_vs_i(cfg_vs), .cfg_max_i(mreg_wdata_i),
     .cfg_fit_o(cp_fit), .reload_i(cp_reload), .reload_lo_i(ml_lo),
     .reload_hi_i(ml_hi[6:0]), .row_valid_o(row_valid), .row_kind_o(row_kind),
     .op_v_i(cp_v), .op_i(cp_op), .row_i(cp_row), .key_i(cp_key), .val_i(cp_val),
-    .flags_i(cp_flags), .bad_o(cp_bad), .key_wide_o(cp_kwide), .val_wide_o(cp_vwide),
+    .key_ptr_i(cp_kptr),
+    .flags_i(cp_flags), .bad_o(cp_bad), .key_wide_o(cp_kwide), .key_held_o(cp_kheld),
+    .val_wide_o(cp_vwide),
     .found_o(cp_found), .value_o(cp_value), .errno_o(cp_errno),
     .cam_full_o(cam_full), .tcam_full_o(tcam_full),
     .scan_go_i(scan_go), .scan_first_i(wop_q[8]),
@@ -428,6 +447,10 @@ module ebpf_units #(
   wire [ENGINES*BW-1:0] waits;
   wire                  head_v, host_go;
   wire [EW-1:0]         head;
+  // The head waits for its key's second word (read in this clock), else
+  // the coprocessor executes it (head_x).
+  wire                  kw_hold = head_v && kw_q[head];
+  wire                  head_x = head_v && !kw_hold;
   reg                   host_pend_q, wpend_q;
   reg  [9:0]            wop_q;   // the model reads bits 7:0 (op) and 9:8 (flags)
 
@@ -447,9 +470,16 @@ module ebpf_units #(
   // (the engine's stack or packet) or from the value memory: the key in the
   // request's clock (latched in key_q), the value in the clock the
   // coprocessor runs the operation. redirect_map takes its key by value.
+  // A HASH key over one port word (up to the CAM's KW bits) is read in two:
+  // bytes 0..7 in the request's clock, the rest in the next (kw_q, the
+  // second word due); the arbiter holds the operation at the queue's head
+  // in that clock (kw_hold), so it runs from the clock after, with the
+  // whole key in key_q and the port free for an update's value.
   reg  [ENGINES-1:0]    xmap;
-  reg  [63:0]           key_q [0:ENGINES-1];
+  reg  [KW-1:0]         key_q [0:ENGINES-1];
   reg  [ENGINES-1:0]    kok_q;
+  reg  [ENGINES-1:0]    kw_q;
+  reg  [ENGINES-1:0]    kw_new;   // a request whose key takes two words
   reg  [63:0]           kv_data [0:ENGINES-1];
   reg  [ENGINES-1:0]    kv_ok;
   reg  [VAW:0]          kv_at;
@@ -482,13 +512,20 @@ module ebpf_units #(
           default: lat[e*LW +: LW] = rd ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
         endcase
       end
-      // The helper memory port: the key (r2) while the request is new, the
-      // value (r3) afterwards; a size over one port word reads nothing (a
-      // helper fault; RtlDevice's FLIP check refuses such maps).
+      // The helper memory port: the key (r2) while the request is new (its
+      // first word), its second word in the next clock (kw_q), the value
+      // (r3) afterwards; a key over the CAM's width or a value over one
+      // port word reads nothing (a helper fault; RtlDevice's FLIP check
+      // refuses such maps).
       kvn = act_q[e] ? rowvs_q[idx[e]] : rowks_q[idx[e]];
+      kw_new[e] = is_new[e] && xmap[e] && id != U_H_REDIRECT_MAP && good[e] &&
+                  kvn > U_HPORT_BYTES && kvn <= U_CAM_KEY_BYTES;
+      if (kw_q[e]) kvn = rowks_q[idx[e]] - U_HPORT_BYTES;
+      else if (kw_new[e]) kvn = U_HPORT_BYTES;
       if (kvn > U_HPORT_BYTES) kvn = 32'd0;
       hmem_rd_o[e] = xmap[e] && id != U_H_REDIRECT_MAP;
-      hmem_addr_o[e*64 +: 64] = act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
+      hmem_addr_o[e*64 +: 64] = kw_q[e] ? helper_arg2_i[e*64 +: 64] + HPW
+                              : act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
       if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes: their word
         hmem_rd_o[e] = 1'b1;
@@ -513,7 +550,8 @@ module ebpf_units #(
   ebpf_map_arbiter #(.ENGINES(ENGINES), .EW(EW), .LW(LW), .BW(BW)) u_arb (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_i),
     .new_i(is_new & is_map), .lat_i(lat), .push_i(is_map & good), .wait_o(waits),
-    .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q || wpend_q), .host_go_o(host_go)
+    .hold_i(kw_hold), .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q || wpend_q),
+    .host_go_o(host_go)
   );
 
   // ---- host register state ----
@@ -537,7 +575,7 @@ module ebpf_units #(
   // XDP: rows below U_VROWS keep their values in the value memory, up to
   // the wide window's 16 words from the host.
   wire w_vm = xdp_i && mapsel_q < U_VROWS;
-  wire w_wide = cp_kwide || cp_vwide && !(w_vm && rowvs_q[mapsel_q[5:0]] <= 32'd4 * R_WIDE_WORDS);
+  wire w_wide = !cp_kheld || cp_vwide && !(w_vm && rowvs_q[mapsel_q[5:0]] <= 32'd4 * R_WIDE_WORDS);
   wire w_run = w_go && !w_nomap && !w_badop && !w_wide;
 
   // The head's checks before the coprocessor runs it (XDP): its key and
@@ -559,36 +597,40 @@ module ebpf_units #(
   wire        h_rmflt = h_rm && !h_dev;
   wire        h_skip = xdp_i && (h_kflt || h_vflt || h_rmflt || h_rm && h_fbad);
   wire        hop_run = !(hop_q == 32'd1 && cp_vwide);
+  integer     ck;
   always @* begin
     hid = hid_w;
     // A host operation the model refuses before touching a map does not run.
-    cp_v = head_v && !h_skip || host_go && host_pend_q && hop_ok && hop_run
+    cp_v = head_x && !h_skip || host_go && host_pend_q && hop_ok && hop_run
         || w_run && w_op != 8'd4;
     scan_go = w_run && w_op == 8'd4;
     cp_op = MOP_LOOKUP;
     cp_row = 6'd0;
-    cp_key = 64'd0;
+    cp_key = {KW{1'b0}};
+    cp_kptr = 1'b0;
     cp_val = 64'd0;
     cp_flags = 64'd0;
     if (head_v) begin
       cp_op = hid == U_H_LOOKUP || h_rm ? MOP_LOOKUP : hid == U_H_UPDATE ? MOP_UPDATE : MOP_DELETE;
       cp_row = h_row;
-      cp_key = helper_arg2_i[head*64 +: 64];
+      cp_key = {{(KW-64){1'b0}}, helper_arg2_i[head*64 +: 64]};
       cp_val = helper_arg3_i[head*64 +: 64];
       cp_flags = helper_arg4_i[head*64 +: 64];
       if (xdp_i) begin
-        cp_key = h_rm ? {32'd0, helper_arg2_i[head*64 +: 32]} : key_q[head];
+        cp_key = h_rm ? {{(KW-32){1'b0}}, helper_arg2_i[head*64 +: 32]} : key_q[head];
+        cp_kptr = !h_rm;
         cp_val = kv_data[head];
       end
     end else if (host_go && host_pend_q) begin
       cp_op = hop_q == 32'd1 ? MOP_UPDATE : hop_q == 32'd2 ? MOP_DELETE : MOP_LOOKUP;
       cp_row = mapsel_q[5:0];
-      cp_key = hkey_q;
+      cp_key = {{(KW-64){1'b0}}, hkey_q};
       cp_val = hval_q;
     end else if (w_go) begin
       cp_op = w_op == 8'd1 ? MOP_UPDATE : w_op == 8'd2 ? MOP_DELETE : MOP_LOOKUP;
       cp_row = mapsel_q[5:0];
-      cp_key = {wkey_q[1], wkey_q[0]};
+      for (ck = 0; ck < KW / 32; ck = ck + 1) cp_key[ck*32 +: 32] = wkey_q[ck];
+      cp_kptr = 1'b1;
       cp_val = {wval_q[1], wval_q[0]};
       cp_flags = {62'd0, wop_q[9:8]};
     end
@@ -606,7 +648,7 @@ module ebpf_units #(
   reg        rm_set, rm_v;   // redirect_map sets the target (rm_v: found)
   always @* begin
     x_ret = 64'd0;
-    x_flt = cp_bad || cp_kwide;
+    x_flt = cp_bad || (cp_kptr ? !cp_kheld : cp_kwide);
     rm_set = 1'b0;
     rm_v = 1'b0;
     if (xdp_i && h_rm) begin
@@ -654,7 +696,8 @@ module ebpf_units #(
   integer     uq;
   reg         hw_we;   // the head's (an engine's update)
   always @* begin
-    uw_we = xdp_i && cp_v && cp_op == MOP_UPDATE && !cp_bad && !cp_kwide && cp_errno == 6'd0
+    uw_we = xdp_i && cp_v && cp_op == MOP_UPDATE && !cp_bad && (cp_kptr ? cp_kheld : !cp_kwide)
+         && cp_errno == 6'd0
          && {26'd0, cp_row} < U_VROWS;
     uw_n = cp_vs;
     uw_v = cp_val;
@@ -662,8 +705,8 @@ module ebpf_units #(
     uw_data = {448'd0, uw_v};
     if (!head_v && !(host_go && host_pend_q))
       for (uq = 0; uq < R_WIDE_WORDS; uq = uq + 1) uw_data[uq*32 +: 32] = wval_q[uq];
-    hw_we = uw_we && head_v && uw_n <= 32'd8;
-    if (head_v) uw_we = 1'b0;
+    hw_we = uw_we && head_x && uw_n <= 32'd8;
+    if (head_x) uw_we = 1'b0;
   end
   // An engine's update writes its value when the helper answers (at the
   // edge of the answer's clock, the model's PendingWrite): latched from the
@@ -1126,7 +1169,7 @@ module ebpf_units #(
           helper_ret_o[e*64 +: 64] = mh_flt[e] ? 64'd0 : mh_ret[e];
           helper_fault_o[e] = mh_flt[e];
           helper_fault_code_o[e*3 +: 3] = mh_flt[e] ? FAULT_HELPER : 3'd0;
-        end else if (head_v && head == e[EW-1:0]) begin
+        end else if (head_x && head == e[EW-1:0]) begin
           helper_ret_o[e*64 +: 64] = x_flt ? 64'd0 : x_ret;
           helper_fault_o[e] = x_flt;
           helper_fault_code_o[e*3 +: 3] = x_flt ? FAULT_HELPER : 3'd0;
@@ -1166,7 +1209,7 @@ module ebpf_units #(
           cwin_q[g] <= PKT_BASE[31:0] + U_XDP_HEADROOM + plen32;
           rdv_q[g] <= 1'b0;
           rdb_q[g] <= 1'b0;
-        end else if (xdp_i && head_v && head == g[EW-1:0] && rm_set) begin
+        end else if (xdp_i && head_x && head == g[EW-1:0] && rm_set) begin
           // redirect_map: the target, or none (the model's Option)
           rdv_q[g] <= rm_v;
           rdb_q[g] <= h_bcast;
@@ -1199,14 +1242,18 @@ module ebpf_units #(
         if (rst_ni && is_new[g] && is_map[g])
           wait_q[g] <= wait_q[g] + {{(32-BW){1'b0}}, waits[g*BW +: BW]};
         if (is_new[g] && xmap[g]) begin
-          key_q[g] <= kv_data[g];
+          key_q[g] <= {{(KW-64){1'b0}}, kv_data[g]};
           kok_q[g] <= kv_ok[g];
+        end else if (kw_q[g]) begin
+          key_q[g][KW-1:64] <= kv_data[g][KW-65:0];
+          kok_q[g] <= kok_q[g] && kv_ok[g];
         end
+        kw_q[g] <= rst_ni && kw_new[g];
         if (is_new[g]) begin
           ret_q[g] <= imm_ret[g];
           flt_q[g] <= imm_flt[g];
           fcode_q[g] <= imm_code[g];
-        end else if (head_v && head == g[EW-1:0]) begin
+        end else if (head_x && head == g[EW-1:0]) begin
           ret_q[g] <= x_ret;
           flt_q[g] <= x_flt;
           fcode_q[g] <= FAULT_HELPER;
@@ -1263,7 +1310,7 @@ module ebpf_units #(
     vs0 = mask_bytes(valmask_q);
     ks1 = keysize_q != 0 ? keysize_q : ks0;
     vs1 = valsize_q != 0 ? valsize_q : vs0;
-    cfg_ks = ks1 <= 32'd8 ? ks1[3:0] : 4'd0;
+    cfg_ks = ks1 <= U_CAM_KEY_BYTES ? ks1[KSW-1:0] : {KSW{1'b0}};
     cfg_vs = vs1 <= 32'd8 ? vs1[3:0] : 4'd0;
     shape = type_ok && shape_ok(cfg_kind, ks0, vs0, mreg_wdata_i)
          && shape_ok(cfg_kind, ks1, vs1, mreg_wdata_i);
@@ -1484,8 +1531,7 @@ module ebpf_units #(
             wkey_q[q] <= 32'd0;
             wval_q[q] <= 32'd0;
           end
-          wkey_q[0] <= scan_key[31:0];
-          wkey_q[1] <= scan_key[63:32];
+          for (q = 0; q < KW / 32; q = q + 1) wkey_q[q] <= scan_key[q*32 +: 32];
           wval_q[0] <= scan_val[31:0];
           wval_q[1] <= scan_val[63:32];
           if (w_vm)

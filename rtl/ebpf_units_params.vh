@@ -9,6 +9,8 @@ localparam integer U_MAX_MAPS = 64;
 localparam integer U_CAM_ENTRIES = 64;
 // contract::TCAM_ENTRIES
 localparam integer U_TCAM_ENTRIES = 64;
+// contract::RTL_CAM_KEY_BYTES
+localparam integer U_CAM_KEY_BYTES = 16;
 // maps::MapConfig::default().direct_words
 localparam integer U_DIRECT_WORDS = 1024;
 // contract::CAM_READ_CYCLES

@@ -958,10 +958,17 @@ pub fn xdp_unsupported_maps(
                 m.value_size,
                 contract::RTL_VALUE_ROW_BYTES
             )
-        } else if matches!(kind, Some(MapType::Hash | MapType::LpmTrie)) && m.key_size > port {
+        } else if kind == Some(MapType::Hash) && m.key_size as usize > contract::RTL_CAM_KEY_BYTES {
             format!(
-                "its {}-byte key is wider than the map coprocessor's {port}-byte CAM and TCAM \
-                 entries and the helper memory port's word",
+                "its {}-byte key is wider than the map coprocessor's {}-byte CAM entries \
+                 (contract::RTL_CAM_KEY_BYTES)",
+                m.key_size,
+                contract::RTL_CAM_KEY_BYTES
+            )
+        } else if kind == Some(MapType::LpmTrie) && m.key_size > port {
+            format!(
+                "its {}-byte key is wider than the map coprocessor's {port}-byte TCAM entries \
+                 (a 4-byte prefix length and 4 data bytes)",
                 m.key_size
             )
         } else if updates && m.value_size > port {

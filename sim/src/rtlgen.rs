@@ -548,6 +548,11 @@ pub fn units_params_vh() -> String {
         "contract::TCAM_ENTRIES",
     );
     p(
+        "U_CAM_KEY_BYTES",
+        c::RTL_CAM_KEY_BYTES as u64,
+        "contract::RTL_CAM_KEY_BYTES",
+    );
+    p(
         "U_DIRECT_WORDS",
         u64::from(nfbpf_vm::maps::MapConfig::default().direct_words),
         "maps::MapConfig::default().direct_words",

@@ -233,7 +233,12 @@ impl UnitsCosim {
                 inp.mreg_wr = 1;
                 inp.mreg_addr = off.into();
                 inp.mreg_wdata = v.into();
+                // The model takes a register write after the clock it is
+                // in (between steps, the units' cycle past it, as
+                // vm::device's own stepping leaves it): a write of clock c.
+                self.shared.with(|d| d.cycle = c + 1);
                 want_err = self.dev.write32(off, v).is_err();
+                self.shared.with(|d| d.cycle = c);
                 self.stats.host_writes += 1;
             }
             Some(Host::Read(off)) => {

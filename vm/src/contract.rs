@@ -261,6 +261,16 @@ pub const ARRAY_WRITE_CYCLES: u32 = 2;
 /// the existing bitstream's 64-entry tables).
 pub const CAM_ENTRIES: usize = 64;
 pub const TCAM_ENTRIES: usize = 64;
+/// Key bytes of one entry of the RTL's CAM (`rtl/ebpf_cam.v`): a HASH map
+/// of the XDP ABI on the RTL device has keys of at most this many bytes
+/// (an IPv4 5-tuple with its padding, `programs/firewall.c`'s 16). Such a
+/// key is read from the calling engine in [`RTL_CAM_KEY_BYTES`] /
+/// [`RTL_HELPER_PORT_BYTES`] (two) port words, in the request's clock and
+/// the next; the coprocessor runs the operation from the clock after the
+/// last word, which every CAM latency leaves room for, so the model's
+/// timing holds unchanged (docs/rtl.md, "Wide CAM keys"). The TCAM keeps
+/// LPM keys of 4 + 4 bytes, the SUME ABI's by-value view.
+pub const RTL_CAM_KEY_BYTES: usize = 16;
 
 /// Clocks from a host map operation's register write (OPERATION, or a
 /// WIDEOP other than a next-key step) to the first clock that reads its
@@ -578,9 +588,9 @@ pub const RTL_VALUE_ROWS: usize = 4;
 /// (`max_entries * value_size`) must fit.
 pub const RTL_VALUE_ROW_BYTES: u64 = 1024;
 /// Bytes the helper memory port reads from an engine's stack or packet in
-/// one clock: a key or a value of a program's update is one read, so at
-/// most this wide on the RTL (the map coprocessor's CAM holds keys of at
-/// most 8 bytes and its TCAM LPM keys of 4 + 4).
+/// one clock: a value of a program's update is one read, so at most this
+/// wide on the RTL; a HASH key takes up to two reads
+/// ([`RTL_CAM_KEY_BYTES`]), an LPM key one (the TCAM's 4 + 4 bytes).
 pub const RTL_HELPER_PORT_BYTES: usize = 8;
 
 #[cfg(test)]
@@ -621,5 +631,14 @@ mod tests {
         // Past the end: one clock to find out.
         assert_eq!(scan_steps(ScanWalk::Direct { from: 9, stop: 8 }), 1);
         assert_eq!(scan_clocks(1), HOST_OP_CLOCKS + 2);
+    }
+
+    #[test]
+    fn a_wide_cam_key_is_read_within_the_cam_latencies() {
+        // Whole port words, and the words read (request clock, the next)
+        // plus the operation's clock fit every CAM latency.
+        assert_eq!(RTL_CAM_KEY_BYTES % RTL_HELPER_PORT_BYTES, 0);
+        let words = (RTL_CAM_KEY_BYTES / RTL_HELPER_PORT_BYTES) as u32;
+        assert!(words < CAM_READ_CYCLES && words < CAM_WRITE_CYCLES);
     }
 }

@@ -467,9 +467,21 @@ impl Device {
         }
     }
 
-    /// Hold `done` until `clocks` after this one (at once when not clocked).
+    /// The clock of a register write: the one just stepped. A register
+    /// access comes between two steps; a write takes effect at the end of
+    /// the clock before (the units' cycle has already moved past it), as
+    /// the RTL's AXI4-Lite slave hands it to the units in the clock it
+    /// takes it, and the host operation's clocks count from there
+    /// ([`contract::HOST_OP_CLOCKS`]: "counting the write's clock"). A
+    /// read sees the state after that clock, so its clock is [`Self::now`].
+    fn write_clock(&mut self) -> u64 {
+        self.now().saturating_sub(1)
+    }
+
+    /// Hold `done` until `clocks` after the write's clock (at once when not
+    /// clocked).
     fn start_host_op(&mut self, clocks: u64, scan: bool, done: HostDone) {
-        let due = self.now() + clocks;
+        let due = self.write_clock() + clocks;
         self.pending = Some(HostPending { due, scan, done });
         self.settle();
     }
@@ -478,7 +490,7 @@ impl Device {
     /// nothing found, [`contract::HOST_OP_CLOCKS`] after the write (a scan
     /// whose result is already on its way to the window keeps it).
     fn end_scan(&mut self) {
-        let at = self.now() + contract::HOST_OP_CLOCKS;
+        let at = self.write_clock() + contract::HOST_OP_CLOCKS;
         if let Some(p) = &mut self.pending
             && p.scan
             && at <= p.due
