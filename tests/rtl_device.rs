@@ -41,13 +41,18 @@ fn check_records(c: &DevCosim) {
     assert!(c.retires > 0, "no retire records compared");
 }
 
-/// A SUME function from its C source, written to a temporary directory and
-/// loaded as `nfbpf` loads it.
-fn sume_function(file: &str, source: &str) -> Image {
+/// A function (SUME or XDP) from its C source, written to a temporary
+/// directory and loaded as `nfbpf` loads it, `programs/include` on the
+/// include path.
+fn c_function(file: &str, source: &str) -> Image {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join(file);
     std::fs::write(&src, source).unwrap();
-    load_file(&src, &Options::default()).unwrap()
+    let opts = Options {
+        include_dirs: vec![common::program("include")],
+        ..Options::default()
+    };
+    load_file(&src, &opts).unwrap()
 }
 
 /// `img` on `frames` under each `tready` pattern, model and RTL in
@@ -811,7 +816,7 @@ fn early_drops_behind_held_packets_match_model() {
     if !clang() {
         return;
     }
-    let img = sume_function(
+    let img = c_function(
         "big.c",
         "unsigned long long f(unsigned char *md) {\n\
          \tunsigned int len = md[11] | (md[12] << 8);\n\
@@ -992,7 +997,7 @@ fn last_byte_reads_under_back_pressure_wait_for_their_own_word() {
     if !clang() {
         return;
     }
-    let img = sume_function(
+    let img = c_function(
         "last.c",
         "unsigned long long f(unsigned char *md) {\n\
          \tunsigned int len = md[11] | (md[12] << 8);\n\
@@ -1445,14 +1450,7 @@ fn xdp_wide_key_updates_match_model() {
     if !clang() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("wide.c");
-    std::fs::write(&src, XDP_WIDE_KEYS).unwrap();
-    let opts = Options {
-        include_dirs: vec![common::program("include")],
-        ..Options::default()
-    };
-    let img = load_file(&src, &opts).unwrap();
+    let img = c_function("wide.c", XDP_WIDE_KEYS);
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
     program(&mut c, &img).unwrap();
     let frames = map_traffic(12, 240);
@@ -1618,14 +1616,7 @@ fn xdp_broadcast_redirect_matches_model() {
     if !clang() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bcast.c");
-    std::fs::write(&path, XDP_BCAST).unwrap();
-    let opts = Options {
-        include_dirs: vec![common::program("include")],
-        ..Options::default()
-    };
-    let img = load_file(&path, &opts).unwrap();
+    let img = c_function("bcast.c", XDP_BCAST);
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
     program(&mut c, &img).unwrap();
     let (i, m) = img.map("ports").unwrap();

@@ -639,6 +639,6 @@ mod tests {
         // plus the operation's clock fit every CAM latency.
         assert_eq!(RTL_CAM_KEY_BYTES % RTL_HELPER_PORT_BYTES, 0);
         let words = (RTL_CAM_KEY_BYTES / RTL_HELPER_PORT_BYTES) as u32;
-        assert!(words < CAM_READ_CYCLES && words < CAM_WRITE_CYCLES);
+        assert!(words < CAM_READ_CYCLES.min(CAM_WRITE_CYCLES));
     }
 }
