@@ -1644,3 +1644,55 @@ fn xdp_broadcast_redirect_matches_model() {
     );
     assert!(tx > n, "{tx} transmissions for {n} outputs: no flood");
 }
+
+/// A LOINST that comes while an engine still runs a packet on the idle bank
+/// (just after a FLIP) misses that bank on the RTL, which writes each
+/// instruction through to it: the next FLIP is refused on both devices even
+/// once the engine is done, until the program is written again from
+/// WRINST 0; then it is taken on both.
+#[test]
+fn a_loinst_the_idle_bank_missed_refuses_the_flip_on_both() {
+    use nfbpf_vm::build::{add64_imm, exit, jmp_imm, mov64_imm};
+    use nfbpf_vm::isa::Cond;
+    fn write(c: &mut DevCosim, prog: &[nfbpf_vm::Insn]) {
+        c.write32(regs::WRINST, 0).unwrap();
+        c.write32(regs::NUMINST, prog.len() as u32).unwrap();
+        c.write32(regs::BUDGET, 2000).unwrap();
+        for i in prog {
+            let w = i.to_u64();
+            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            c.write32(regs::LOINST, w as u32).unwrap();
+        }
+    }
+    // About 1,000 instructions per packet (BUDGET 2,000); then port 1.
+    let slow = [
+        mov64_imm(2, 0),
+        add64_imm(2, 1),
+        jmp_imm(Cond::Lt, true, 2, 500, -2),
+        mov64_imm(0, 1),
+        exit(),
+    ];
+    let quick = [mov64_imm(0, 2), exit()];
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    write(&mut c, &slow);
+    c.write32(regs::FLIP, 1).unwrap();
+    let f = frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 9, 64);
+    assert!(c.rx(0, &f).unwrap());
+    for _ in 0..50 {
+        c.step().unwrap();
+    }
+    // The slow program's packet runs on bank A; `quick` goes to bank B and
+    // becomes active, so A is the idle bank, still running the packet.
+    write(&mut c, &quick);
+    c.write32(regs::FLIP, 1).unwrap();
+    write(&mut c, &quick);
+    c.drain(100_000).unwrap();
+    let e = c.write32(regs::FLIP, 1).unwrap_err().to_string();
+    assert!(e.contains("WRINST 0") && e.contains("retry"), "{e}");
+    write(&mut c, &quick);
+    c.write32(regs::FLIP, 1).unwrap();
+    assert!(c.rx(0, &f).unwrap());
+    c.drain(100_000).unwrap();
+    assert_eq!(c.outputs, 2);
+    check_records(&c);
+}

@@ -275,7 +275,17 @@ fn swap_registers(
         write_rules(bus, &st.image, &st.rules)
             .map_err(|e| format!("swapping in {}: {e}", st.function))?;
     }
-    program::flip(bus).map_err(cfg)?;
+    if let Err(e) = program::flip(bus) {
+        // LOINSTs written while the idle bank still ran packets of the
+        // function before are lost on the device (the RTL writes each one
+        // through to that bank): FLIP then asks for the program again from
+        // WRINST 0. Staged ahead, it is written once more here.
+        if !e.to_string().contains("WRINST 0") {
+            return Err(cfg(e));
+        }
+        program::stage(bus, &st.image).map_err(cfg)?;
+        program::flip(bus).map_err(cfg)?;
+    }
     let mut taken = Vec::new();
     for e in 0..engines {
         bus.write32(regs::ENGSELECT, e).map_err(|e| e.to_string())?;

@@ -606,8 +606,9 @@ impl RtlDevice {
                 "LOINST: the slot is past the bank's {} slots",
                 contract::IMEM_SLOTS
             ),
-            regs::FLIP => "FLIP: the idle bank still runs packets of the previous program; \
-                 retry the write"
+            regs::FLIP => "FLIP: the idle bank still runs packets of the previous program \
+                 (retry the write), or a LOINST came while it did (write the program again \
+                 from WRINST 0)"
                 .into(),
             regs::ABIMODE => {
                 "ABIMODE: packets are in flight; change the ABI on an idle device".into()

@@ -236,6 +236,11 @@ struct Staging {
     wrptr: u32,
     hiinst: u32,
     insns: Vec<u64>,
+    /// A LOINST came while an engine still ran a packet on the idle bank
+    /// (the RTL writes each LOINST through to that bank, and refuses the
+    /// write then): FLIP is refused until the program is written again
+    /// from `WRINST 0`, as `rtl/ebpf_axil_regs.v`'s `refused_q`.
+    loinst_lost: bool,
     rdaddr: u32,
     nummap: u32,
     maprow: u32,
@@ -1069,6 +1074,13 @@ impl Device {
     }
 
     fn load_staged(&mut self) -> Result<(), BusError> {
+        if self.st.loinst_lost {
+            return Err(BusError::Transport(
+                "FLIP: a LOINST came while the idle bank still ran packets of the previous \
+                 program, so that bank missed it; retry: write the program again from WRINST 0"
+                    .into(),
+            ));
+        }
         let n = self.st.numinst as usize;
         if n == 0 || n > self.st.insns.len() {
             return Err(BusError::Transport(format!(
@@ -1328,6 +1340,7 @@ impl RegisterBus for Device {
                 if v == 0 {
                     self.st.insns.clear();
                     self.st.budget = 0;
+                    self.st.loinst_lost = false;
                 }
             }
             BUDGET => self.st.budget = v,
@@ -1345,6 +1358,9 @@ impl RegisterBus for Device {
                 }
                 self.st.insns[at] = (u64::from(self.st.hiinst) << 32) | u64::from(v);
                 self.st.wrptr += 1;
+                if self.imem.users(self.imem.idle()) > 0 {
+                    self.st.loinst_lost = true;
+                }
             }
             NUMMAP => {
                 if v as usize > contract::MAX_MAPS {
@@ -1616,6 +1632,38 @@ mod tests {
         assert_eq!((c.faults, c.fault_cause), (1, 2));
         assert_eq!(d.bank_budget(bank), 1000);
         assert_eq!(d.bank_budget(bank ^ 1), 64);
+    }
+
+    /// LOINSTs written while an engine still runs a packet on the idle
+    /// bank are lost to it (the RTL writes each through to that bank): the
+    /// FLIP is refused even once the engine is done, until the program is
+    /// written again from WRINST 0.
+    #[test]
+    fn a_flip_after_loinsts_the_idle_bank_missed_is_refused() {
+        let mut d = device();
+        load(&mut d, &count_to(300), None);
+        assert!(d.rx(0, &[1; 64]));
+        for _ in 0..20 {
+            d.step();
+        }
+        // The packet's bank becomes the idle one.
+        load(&mut d, &count_to(1), None);
+        assert!(d.lanes[0].engine.busy());
+        let insns = crate::asm::assemble(&count_to(2)).unwrap();
+        d.write32(regs::WRINST, 0).unwrap();
+        d.write32(regs::NUMINST, insns.len() as u32).unwrap();
+        for i in &insns {
+            let w = i.to_u64();
+            d.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            d.write32(regs::LOINST, w as u32).unwrap();
+        }
+        d.drain(100_000);
+        assert!(!d.lanes[0].engine.busy());
+        let e = d.write32(regs::FLIP, 1).unwrap_err().to_string();
+        assert!(e.contains("WRINST 0") && e.contains("retry"), "{e}");
+        let bank = d.active_bank();
+        load(&mut d, &count_to(2), None);
+        assert_ne!(d.active_bank(), bank, "written again: taken");
     }
 
     #[test]

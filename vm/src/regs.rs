@@ -190,7 +190,7 @@ pub const REGISTERS: &[RegDef] = &[
         "FLIP",
         FLIP,
         Wo,
-        "Write 1: swap instruction banks; each engine takes the new bank at its next packet boundary.",
+        "Write 1: make the written program the active bank; each engine takes it at its next packet boundary. Refused (SLVERR) while an engine still runs a packet on the idle bank, and after a LOINST written while one did, until the program is written again from WRINST 0.",
     ),
     r(
         "ROUTERMODE",
@@ -214,7 +214,7 @@ pub const REGISTERS: &[RegDef] = &[
         "LOINST",
         LOINST,
         Wo,
-        "Low 32 bits of the next instruction slot; the write stores HIINST:LOINST and advances the write pointer.",
+        "Low 32 bits of the next instruction slot; the write stores HIINST:LOINST, writes it through to the idle bank and advances the write pointer. Written while an engine still runs a packet on the idle bank, the bank misses it: the following FLIP is refused until WRINST 0 starts the program again.",
     ),
     r(
         "WRINST",
