@@ -495,7 +495,10 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
 
 /// Steps 4 and 5: the program of `image` into the idle bank, then every
 /// slot read back. The running program is untouched until [`flip`]; a host
-/// may stage the next program well ahead of its start.
+/// may stage the next program well ahead of its start. Staged while an
+/// engine still ran a packet on the idle bank (just after a swap), the
+/// program missed that bank: [`flip`] is then refused, saying to write it
+/// again from `WRINST 0` (this function does).
 pub fn stage(bus: &mut dyn RegisterBus, image: &Image) -> Result<Staged, ProgramError> {
     use regs::*;
     check_abi(image)?;
