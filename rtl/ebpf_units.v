@@ -47,9 +47,11 @@
 //     clock each (contract::SIMPLE_HELPER_CYCLES), but xdp_adjust_tail
 //     growing the frame, which zeroes the bytes it exposes through the
 //     helper memory port's write side, a word a clock
-//     (contract::helper_mem_clocks over the growth). xdp_adjust_head with
-//     metadata before data is a helper fault here (the model moves the
-//     metadata; docs/rtl-dataplane.md, "Not done yet").
+//     (contract::helper_mem_clocks over the growth), and xdp_adjust_head
+//     with metadata before data, which moves the metadata (data -
+//     data_meta bytes) to the new data_meta through the port, a word read
+//     and written a clock (contract::xdp_adjust_head_clocks over the
+//     metadata's length, whether or not the adjustment is taken).
 //   - map helpers through pointers (1, 2, 3; vm::units::xdp_map_*): the
 //     map's values live in the value memory (vmem_q), row r (below
 //     U_VROWS) in window r of U_VROW_BYTES, a slot's value at slot *
@@ -461,7 +463,7 @@ module ebpf_units #(
   reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
 
   // The helpers over buffers (below): this clock's port word.
-  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_ans;
+  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_mv, mh_ans;
   reg [63:0]        mh_raddr[0:ENGINES-1];
   reg [3:0]         mh_rn   [0:ENGINES-1];
 
@@ -820,9 +822,9 @@ module ebpf_units #(
         if ($signed(hx_new - hx_ml) < $signed(hx_lo) ||
             $signed(hx_new) > $signed(hx_e - U_ETH_HLEN))
           x_ret_e[h] = -U_EINVAL;
-        else if (hx_ml != 64'd0)
-          x_flt_e[h] = 1'b1;   // the metadata would move: FIFO_MD writes
         else begin
+          // metadata before data moves with it through the helper memory
+          // port (mh_mv, below)
           x_set[h] = 1'b1;
           x_data[h] = hx_new[31:0];
           x_meta[h] = hx_m[31:0] + hx_delta[31:0];
@@ -845,7 +847,8 @@ module ebpf_units #(
   /* verilator lint_on WIDTH */
 
   // ---- helpers over buffers in engine memory (XDP; vm::units::
-  // csum_diff_helper, xdp_load_bytes, xdp_store_bytes) ----
+  // csum_diff_helper, xdp_load_bytes, xdp_store_bytes, and the writes of
+  // xdp_adjust_tail growing and xdp_adjust_head moving the metadata) ----
   // Each reads its buffers on the helper memory port, one word of up to
   // U_MEM_WORD_BYTES a clock from the request's clock on, and answers after
   // contract::helper_mem_clocks: one clock plus one per word of each buffer
@@ -859,7 +862,10 @@ module ebpf_units #(
   // side in the clock after its read (mw_*_q), the last in the answer's
   // clock; when the destination is above the source it copies from the last
   // word down, so an overlap reads every byte before it is written (the
-  // model reads the whole buffer, then writes it).
+  // model reads the whole buffer, then writes it). xdp_adjust_head's move
+  // of the metadata is such a copy within the packet window (source the
+  // old data_meta, destination the new one, which may overlap), after
+  // contract::xdp_adjust_head_clocks.
   function automatic in_rgn(input [63:0] addr, input [63:0] n, input [63:0] base,
                             input [63:0] len);
     reg [63:0] o;
@@ -909,11 +915,12 @@ module ebpf_units #(
   reg [BW-1:0]      mhk_q   [0:ENGINES-1];
   reg [63:0]        accf_q  [0:ENGINES-1];
   reg [63:0]        acct_q  [0:ENGINES-1];
-  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend;
+  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend, m_ml;
   reg [63:0] m_tnew;
-  reg        m_tail;
-  // xdp_adjust_tail growing: its check and old data_end as in the
-  // request's clock (the context changes at its edge)
+  reg        m_tail, m_head;
+  // xdp_adjust_tail growing and xdp_adjust_head moving the metadata: the
+  // adjustment's check and the old data_end (tail) or data_meta (head) as
+  // in the request's clock (the context changes at its edge)
   reg [ENGINES-1:0] mh_tok, mtv_q;
   reg [31:0]        mh_tend [0:ENGINES-1];
   reg [31:0]        mtend_q [0:ENGINES-1];
@@ -935,14 +942,20 @@ module ebpf_units #(
       m_seed = helper_arg5_i[mi*64 +: 32];
       m_win = {32'd0, cwin_q[mi]} - PKT_BASE;
       m_tail = m_id == U_H_ADJUST_TAIL;
+      m_head = m_id == U_H_ADJUST_HEAD;
       mh_zero[mi] = m_tail && !m_fs[31] && m_fs != 32'd0;
+      // the metadata's length: the head's move keeps it (data and
+      // data_meta move together), so it holds through the call
+      m_ml = cdata_q[mi] > cmeta_q[mi] ? cdata_q[mi] - cmeta_q[mi] : 32'd0;
+      mh_mv[mi] = m_head && m_ml != 32'd0;
       mh_is[mi] = xdp_i && (m_id == U_H_CSUM_DIFF || m_id == U_H_LOAD_BYTES ||
-                            m_id == U_H_STORE_BYTES || mh_zero[mi]);
-      mh_ans[mi] = mh_is[mi] && !m_tail;
-      m_tend = is_new[mi] ? cend_q[mi] : mtend_q[mi];
+                            m_id == U_H_STORE_BYTES || mh_zero[mi] || mh_mv[mi]);
+      mh_ans[mi] = mh_is[mi] && !m_tail && !m_head;
+      m_tend = is_new[mi] ? (m_head ? cmeta_q[mi] : cend_q[mi]) : mtend_q[mi];
       m_tnew = {32'd0, m_tend} + {32'd0, m_fs};
-      mh_tok[mi] = is_new[mi] ? m_tnew <= {32'd0, cwin_q[mi]} &&
-                                m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN
+      mh_tok[mi] = is_new[mi] ? (m_head ? x_set[mi]
+                                        : m_tnew <= {32'd0, cwin_q[mi]} &&
+                                          m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN)
                               : mtv_q[mi];
       mh_tend[mi] = m_tend;
       mh_k[mi] = is_new[mi] ? {BW{1'b0}} : mhk_q[mi];
@@ -980,6 +993,19 @@ module ebpf_units #(
         mh_w[mi] = mh_wf[mi];
         m_len = m_fs;
         m_dst = {32'd0, m_tend};
+      end else if (mh_mv[mi]) begin
+        // xdp_adjust_head by r2 with metadata before data: the metadata
+        // moves from the old data_meta to the new one (a memmove in the
+        // packet window; its answer and the context are the context
+        // helpers' above, the move only when the adjustment is taken)
+        mh_cyc[mi] = 1 + mwords(m_ml);
+        mh_ok[mi] = mh_tok[mi];
+        mh_cp[mi] = mh_ok[mi];
+        mh_w[mi] = mwords(m_ml);
+        m_len = m_ml;
+        m_src = {32'd0, m_tend};
+        m_dst = m_src + {{32{m_fs[31]}}, m_fs};
+        mh_back[mi] = m_dst > m_src;
       end else if (m_id == U_H_CSUM_DIFF) begin
         mh_cyc[mi] = 1 + mh_wf[mi] + mwords(m_ts);
         mh_ok[mi] = (m_fs == 32'd0 || in_rgn(m_a1, m_fs, STACK_BASE, STACK_SIZE) ||
@@ -1129,7 +1155,7 @@ module ebpf_units #(
       end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
                              aid == U_H_ADJUST_META || aid == U_H_ADJUST_HEAD ||
                              aid == U_H_ADJUST_TAIL)) begin
-        cyc[ei] = mh_zero[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
+        cyc[ei] = mh_zero[ei] || mh_mv[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = x_ret_e[ei];
         imm_flt[ei] = x_flt_e[ei];
         imm_code[ei] = FAULT_HELPER;

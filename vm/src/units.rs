@@ -285,8 +285,10 @@ impl SharedDeviceState {
     }
 }
 
-/// A helper's latency, from the device state and r1..r5.
-pub type LatencyFn = fn(&DeviceState, &[u64; 5]) -> u32;
+/// A helper's latency, from the device state, the calling engine's
+/// memory as the call finds it (its context: `xdp_adjust_head`'s depends
+/// on the metadata before `data`) and r1..r5.
+pub type LatencyFn = fn(&DeviceState, &Memory, &[u64; 5]) -> u32;
 
 /// One helper unit.
 #[derive(Debug, Clone, Copy)]
@@ -300,16 +302,16 @@ pub struct HelperUnit {
     pub coprocessor: bool,
 }
 
-fn lat_simple(_: &DeviceState, _: &[u64; 5]) -> u32 {
+fn lat_simple(_: &DeviceState, _: &Memory, _: &[u64; 5]) -> u32 {
     contract::SIMPLE_HELPER_CYCLES
 }
-fn lat_lookup(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_lookup(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Lookup)
 }
-fn lat_update(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_update(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Update)
 }
-fn lat_delete(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_delete(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Delete)
 }
 /// One buffer through the helper memory port
@@ -318,21 +320,21 @@ fn per_word(bytes: u64) -> u32 {
     contract::helper_mem_clocks(&[bytes])
 }
 /// `from` and `to`, each its own port words.
-fn lat_csum(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_csum(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 /// `xdp_load_bytes`/`xdp_store_bytes`: `len` is r4.
-fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_copy(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[3] as u32 as u64)
 }
-fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_printk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
 }
 /// `xdp_adjust_tail`: one register write; growing the frame (r2 > 0)
 /// zeroes the bytes it exposes through the helper memory port, a word a
 /// clock ([`contract::helper_mem_clocks`] over r2 bytes), whether or not
 /// the window has room.
-fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_tail(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     let off = a[1] as u32 as i32;
     if off > 0 {
         contract::helper_mem_clocks(&[off as u64])
@@ -340,15 +342,28 @@ fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
         contract::SIMPLE_HELPER_CYCLES
     }
 }
+/// `xdp_adjust_head`: one register write; with metadata before `data`
+/// (`data - data_meta` bytes in the context) the metadata moves through
+/// the helper memory port, a word read and written a clock
+/// ([`contract::xdp_adjust_head_clocks`]), whether or not the adjustment
+/// is taken.
+fn lat_head(_: &DeviceState, mem: &Memory, _: &[u64; 5]) -> u32 {
+    let field = |off| mem.load(contract::CTX_BASE + off, Width::W).ok();
+    let meta_bytes = match (field(abi::xdp_md::DATA), field(abi::xdp_md::DATA_META)) {
+        (Some(data), Some(meta)) => data.saturating_sub(meta),
+        _ => 0,
+    };
+    contract::xdp_adjust_head_clocks(meta_bytes)
+}
 /// `ringbuf_output`: `size` is r3; `perf_event_output`: r5.
-fn lat_r3(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_r3(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[2])
 }
-fn lat_r5(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_r5(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[4])
 }
 /// `trace_vprintk`: the format and the argument array.
-fn lat_vprintk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_vprintk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 
@@ -412,7 +427,7 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_HEAD,
         name: "xdp_adjust_head",
-        latency: lat_simple,
+        latency: lat_head,
         coprocessor: false,
     },
     HelperUnit {
@@ -744,7 +759,7 @@ pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32
     let coproc = u.coprocessor;
     h.register(id, u.name, move |mem, a| {
         d.with(|s| {
-            let mut cycles = lat(s, &a);
+            let mut cycles = lat(s, mem, &a);
             // One coprocessor for all engines: an operation waits while
             // another holds it (engines are served in rotating order).
             let mut wait = 0;
@@ -839,7 +854,7 @@ pub fn register_tail_call(h: &mut Helpers, dev: &SharedDeviceState, engine: usiz
                     def.kind.name()
                 ));
             }
-            let cycles = unit(contract::HELPER_TAIL_CALL).map_or(1, |u| (u.latency)(s, &a));
+            let cycles = unit(contract::HELPER_TAIL_CALL).map_or(1, |u| (u.latency)(s, mem, &a));
             let e = s.engine_mut(engine);
             e.last_call = Some(CallRecord {
                 id: contract::HELPER_TAIL_CALL,

@@ -258,6 +258,66 @@ fn map_helpers_record_latency_and_errors() {
     );
 }
 
+/// `xdp_adjust_head` costs a port word read and written a clock of the
+/// metadata it moves (as the call finds it, taken or not); the metadata
+/// lands at the new `data_meta`.
+#[test]
+fn adjust_head_moves_the_metadata_a_word_a_clock() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    let last = || dev.with(|d| d.engine(0).last_call.map(|c| c.cycles));
+    let ctx = |mem: &Memory, off| mem.load(contract::CTX_BASE + off, Width::W).unwrap();
+    assert_eq!(
+        call(&mut h, &mut mem, 44, [contract::CTX_BASE, 4, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(last(), Some(1));
+    assert_eq!(
+        call(
+            &mut h,
+            &mut mem,
+            44,
+            [contract::CTX_BASE, -4i64 as u64, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    // 20 bytes of metadata: 3 words.
+    assert_eq!(
+        call(
+            &mut h,
+            &mut mem,
+            54,
+            [contract::CTX_BASE, -20i64 as u64, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    let meta = ctx(&mem, abi::xdp_md::DATA_META);
+    let m: Vec<u8> = (1..=20).collect();
+    mem.write_bytes(meta, &m).unwrap();
+    for delta in [-6i64, 3, 9, -100, 0] {
+        assert_eq!(
+            call(
+                &mut h,
+                &mut mem,
+                44,
+                [contract::CTX_BASE, delta as u64, 0, 0, 0]
+            ),
+            Ok(0)
+        );
+        assert_eq!(last(), Some(4), "delta {delta}");
+        let meta = ctx(&mem, abi::xdp_md::DATA_META);
+        assert_eq!(ctx(&mem, abi::xdp_md::DATA) - meta, 20);
+        assert_eq!(mem.read_bytes(meta, 20).unwrap(), &m[..], "delta {delta}");
+    }
+    // Refused (-EINVAL): the same latency, nothing moves.
+    let meta = ctx(&mem, abi::xdp_md::DATA_META);
+    assert_eq!(
+        call(&mut h, &mut mem, 44, [contract::CTX_BASE, 10_000, 0, 0, 0]),
+        Ok((-contract::EINVAL) as u64)
+    );
+    assert_eq!(last(), Some(4));
+    assert_eq!(ctx(&mem, abi::xdp_md::DATA_META), meta);
+}
+
 #[test]
 fn csum_diff_helper_takes_any_size() {
     let (_, mut mem, mut h) = xdp_setup(&[]);
@@ -297,24 +357,25 @@ fn every_unit_has_a_distinct_id_and_name() {
         assert!(unit(u.id).is_some());
     }
     let d = DeviceState::default();
+    let m = Memory::new();
     // csum_diff: one clock, then 8 bytes a clock of from and of to.
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 17);
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 3, 0, 5, 0]), 3);
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 64, 0, 64, 0]), 17);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 3, 0, 5, 0]), 3);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
     // The copies: len is r4; a size counts up to 8 KiB.
-    assert_eq!((unit(189).unwrap().latency)(&d, &[0, 0, 0, 17, 0]), 4);
+    assert_eq!((unit(189).unwrap().latency)(&d, &m, &[0, 0, 0, 17, 0]), 4);
     assert_eq!(
-        (unit(190).unwrap().latency)(&d, &[0, 0, 0, 1 << 31, 0]),
+        (unit(190).unwrap().latency)(&d, &m, &[0, 0, 0, 1 << 31, 0]),
         1025
     );
     // xdp_adjust_tail: one clock, growing zeroes the new bytes a word a clock.
     assert_eq!(
-        (unit(65).unwrap().latency)(&d, &[0, -20i64 as u64, 0, 0, 0]),
+        (unit(65).unwrap().latency)(&d, &m, &[0, -20i64 as u64, 0, 0, 0]),
         1
     );
-    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
-    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 20, 0, 0, 0]), 4);
-    assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 20, 0, 0, 0]), 4);
+    assert_eq!((unit(5).unwrap().latency)(&d, &m, &[0; 5]), 1);
     // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
     let t = Abi::Tc.helpers(&SharedDeviceState::default());
