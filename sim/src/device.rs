@@ -30,7 +30,8 @@
 //! verdicts, the egress from `data` to `data_end` and the helpers of
 //! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
 //! the units' value memory, `redirect_map`, and `csum_diff` and
-//! `xdp_load/store_bytes` over buffers in the stack and the packet); the
+//! `xdp_load/store_bytes` over buffers in the stack, the packet and map
+//! values, and `xdp_adjust_head` moving the metadata); the
 //! FLIP check here refuses an XDP program that calls any other
 //! (`trace_printk`: not in the RTL yet), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
