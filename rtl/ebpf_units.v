@@ -47,9 +47,11 @@
 //     clock each (contract::SIMPLE_HELPER_CYCLES), but xdp_adjust_tail
 //     growing the frame, which zeroes the bytes it exposes through the
 //     helper memory port's write side, a word a clock
-//     (contract::helper_mem_clocks over the growth). xdp_adjust_head with
-//     metadata before data is a helper fault here (the model moves the
-//     metadata; docs/rtl-dataplane.md, "Not done yet").
+//     (contract::helper_mem_clocks over the growth), and xdp_adjust_head
+//     with metadata before data, which moves the metadata (data -
+//     data_meta bytes) to the new data_meta through the port, a word read
+//     and written a clock (contract::xdp_adjust_head_clocks over the
+//     metadata's length, whether or not the adjustment is taken).
 //   - map helpers through pointers (1, 2, 3; vm::units::xdp_map_*): the
 //     map's values live in the value memory (vmem_q), row r (below
 //     U_VROWS) in window r of U_VROW_BYTES, a slot's value at slot *
@@ -91,8 +93,15 @@
 //     through the four engines' accesses.
 //   - csum_diff (28), xdp_load_bytes (189), xdp_store_bytes (190): their
 //     buffers through the helper memory port, one word a clock (see
-//     "helpers over buffers in engine memory" below); a buffer outside the
-//     stack and the packet window is a helper fault.
+//     "helpers over buffers in engine memory" below), or in a map value
+//     (wholly inside a row's value area): such a word is read from the
+//     value memory, overlaid with the ext writes of the engines before the
+//     caller in the clock's order (mh_rv, mh_vrd: any helper's buffer word),
+//     and a copy's word into one is written there at the edge of the clock
+//     after its read, after that clock's stores (mwv_q; the model's pending
+//     write, vm::units::BufCall); a buffer elsewhere (the context
+//     included: Linux's verifier refuses it, the model faults too) is a
+//     helper fault.
 //   - trace_printk: an unknown helper here (RtlDevice's FLIP check refuses
 //     an XDP program calling it).
 // SUME ABI: no context and no map values in the engine's address space, so
@@ -341,9 +350,9 @@ module ebpf_units #(
   reg            xis_ctx [0:ENGINES-1];
   reg [ENGINES-1:0] fw_v;             // the engine writes map values now
   reg [63:0]     fw_d  [0:ENGINES-1];  // what it writes (its width's bytes)
-  reg [63:0]     fr_d;
+  reg [63:0]     fr_d, fh_d;
   reg [63:0]     fraw, fsd;
-  reg [VAW-1:0]  fa, fdiff;
+  reg [VAW-1:0]  fa, fdiff, fha, fhdiff;
   reg [3:0]      fn_j;
   reg [EW-1:0]   fe, fj;
   integer        fk, fb, fq;
@@ -366,6 +375,24 @@ module ebpf_units #(
           end
         end
       end
+      // A helper's buffer word in the value memory (mh_rv) reads the same
+      // overlay in the same order (the engine is in its call: no ext
+      // access of its own in this clock).
+      fh_d = 64'd0;
+      for (fb = 0; fb < 8; fb = fb + 1) begin
+        fha = mh_rv[fe][VAW-1:0] + fb[VAW-1:0];
+        fh_d[8*fb +: 8] = vvalid_q[fha] ? vmem_q[fha] : 8'd0;
+        for (fq = 0; fq < ENGINES; fq = fq + 1) begin
+          if (fq < fk) begin
+            fj = vw_e[fq];
+            fhdiff = fha - xv[fj][VAW-1:0];
+            fn_j = 4'd1 << ext_width_i[fj*2 +: 2];
+            if (fw_v[fj] && {{(32-VAW){1'b0}}, fhdiff} < {28'd0, fn_j})
+              fh_d[8*fb +: 8] = fw_d[fj][8*fhdiff[2:0] +: 8];
+          end
+        end
+      end
+      mh_vrd[fe] = fh_d;
       ext_rdata_o[fe*64 +: 64] = xis_ctx[fe] ? xctx_rd[fe] : fr_d;
       fraw = trunc_w(fr_d, ext_width_i[fe*2 +: 2]);
       fsd = ext_sdata_i[fe*64 +: 64];
@@ -461,9 +488,15 @@ module ebpf_units #(
   reg [31:0] rowmax_q [0:U_MAX_MAPS-1];
 
   // The helpers over buffers (below): this clock's port word.
-  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_ans;
+  reg [ENGINES-1:0] mh_is, mh_rd, mh_flt, mh_cp, mh_back, mh_ok, mh_zero, mh_mv, mh_ans;
   reg [63:0]        mh_raddr[0:ENGINES-1];
   reg [3:0]         mh_rn   [0:ENGINES-1];
+  // A buffer word in the value memory (map values, XDP): its byte offset
+  // there when mh_rv[e][VAW] (read from it, not the port: mh_vrd, below)
+  // and the copy's destination word's when mh_dv[e][VAW].
+  reg [VAW:0]       mh_rv   [0:ENGINES-1];
+  reg [VAW:0]       mh_dv   [0:ENGINES-1];
+  reg [63:0]        mh_vrd  [0:ENGINES-1];
 
   // XDP map helpers (xmap): lookup/update/delete take the key (and the
   // update its value) through pointers, read on the helper memory port
@@ -528,7 +561,7 @@ module ebpf_units #(
                               : act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
       if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes: their word
-        hmem_rd_o[e] = 1'b1;
+        hmem_rd_o[e] = !mh_rv[e][VAW];   // a word in the value memory: mh_vrd
         hmem_addr_o[e*64 +: 64] = mh_raddr[e];
         hmem_n_o[e*4 +: 4] = mh_rn[e];
       end
@@ -820,9 +853,9 @@ module ebpf_units #(
         if ($signed(hx_new - hx_ml) < $signed(hx_lo) ||
             $signed(hx_new) > $signed(hx_e - U_ETH_HLEN))
           x_ret_e[h] = -U_EINVAL;
-        else if (hx_ml != 64'd0)
-          x_flt_e[h] = 1'b1;   // the metadata would move: FIFO_MD writes
         else begin
+          // metadata before data moves with it through the helper memory
+          // port (mh_mv, below)
           x_set[h] = 1'b1;
           x_data[h] = hx_new[31:0];
           x_meta[h] = hx_m[31:0] + hx_delta[31:0];
@@ -845,21 +878,26 @@ module ebpf_units #(
   /* verilator lint_on WIDTH */
 
   // ---- helpers over buffers in engine memory (XDP; vm::units::
-  // csum_diff_helper, xdp_load_bytes, xdp_store_bytes) ----
+  // csum_diff_helper, xdp_load_bytes, xdp_store_bytes, and the writes of
+  // xdp_adjust_tail growing and xdp_adjust_head moving the metadata) ----
   // Each reads its buffers on the helper memory port, one word of up to
   // U_MEM_WORD_BYTES a clock from the request's clock on, and answers after
   // contract::helper_mem_clocks: one clock plus one per word of each buffer
   // (a size counts up to U_MEM_MAX_BYTES). A buffer must lie wholly in the
-  // stack or the packet window (the model's regions the port reaches; else
-  // a helper fault, checked in the request's clock from the arguments, and
-  // nothing is read or written). csum_diff adds `from`'s words, then
+  // stack, the packet window or one row's value area (else a helper fault,
+  // checked in the request's clock from the arguments, and nothing is read
+  // or written); a word in a map value comes from the value memory in the
+  // clock's order and a copy's word into one goes there (mh_rv, mh_dv). csum_diff adds `from`'s words, then
   // `to`'s, into two 64-bit ones-complement sums (x86-64 csum_partial, a
   // last partial word zero-padded) and folds them at the answer as
   // vm::units::csum_diff. A copy writes each word through the port's write
   // side in the clock after its read (mw_*_q), the last in the answer's
   // clock; when the destination is above the source it copies from the last
   // word down, so an overlap reads every byte before it is written (the
-  // model reads the whole buffer, then writes it).
+  // model reads the whole buffer, then writes it). xdp_adjust_head's move
+  // of the metadata is such a copy within the packet window (source the
+  // old data_meta, destination the new one, which may overlap), after
+  // contract::xdp_adjust_head_clocks.
   function automatic in_rgn(input [63:0] addr, input [63:0] n, input [63:0] base,
                             input [63:0] len);
     reg [63:0] o;
@@ -909,11 +947,12 @@ module ebpf_units #(
   reg [BW-1:0]      mhk_q   [0:ENGINES-1];
   reg [63:0]        accf_q  [0:ENGINES-1];
   reg [63:0]        acct_q  [0:ENGINES-1];
-  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend;
+  reg [31:0] m_id, m_fs, m_ts, m_seed, m_off, m_len, m_size, m_pt, m_pf, m_r, m_tend, m_ml;
   reg [63:0] m_tnew;
-  reg        m_tail;
-  // xdp_adjust_tail growing: its check and old data_end as in the
-  // request's clock (the context changes at its edge)
+  reg        m_tail, m_head;
+  // xdp_adjust_tail growing and xdp_adjust_head moving the metadata: the
+  // adjustment's check and the old data_end (tail) or data_meta (head) as
+  // in the request's clock (the context changes at its edge)
   reg [ENGINES-1:0] mh_tok, mtv_q;
   reg [31:0]        mh_tend [0:ENGINES-1];
   reg [31:0]        mtend_q [0:ENGINES-1];
@@ -921,6 +960,7 @@ module ebpf_units #(
   reg [31:0] m_s;   // from32to16: the high half
   /* verilator lint_on UNUSEDSIGNAL */
   reg [63:0] m_a1, m_a3, m_win, m_at, m_src, m_dst, m_base, m_rem, m_j8;
+  reg [VAW:0] m_v1, m_v3, m_vs, m_vd;   // the buffers in the value memory
   reg [BW-1:0] m_j;
   reg        m_load;
   integer    mi;
@@ -935,14 +975,20 @@ module ebpf_units #(
       m_seed = helper_arg5_i[mi*64 +: 32];
       m_win = {32'd0, cwin_q[mi]} - PKT_BASE;
       m_tail = m_id == U_H_ADJUST_TAIL;
+      m_head = m_id == U_H_ADJUST_HEAD;
       mh_zero[mi] = m_tail && !m_fs[31] && m_fs != 32'd0;
+      // the metadata's length: the head's move keeps it (data and
+      // data_meta move together), so it holds through the call
+      m_ml = cdata_q[mi] > cmeta_q[mi] ? cdata_q[mi] - cmeta_q[mi] : 32'd0;
+      mh_mv[mi] = m_head && m_ml != 32'd0;
       mh_is[mi] = xdp_i && (m_id == U_H_CSUM_DIFF || m_id == U_H_LOAD_BYTES ||
-                            m_id == U_H_STORE_BYTES || mh_zero[mi]);
-      mh_ans[mi] = mh_is[mi] && !m_tail;
-      m_tend = is_new[mi] ? cend_q[mi] : mtend_q[mi];
+                            m_id == U_H_STORE_BYTES || mh_zero[mi] || mh_mv[mi]);
+      mh_ans[mi] = mh_is[mi] && !m_tail && !m_head;
+      m_tend = is_new[mi] ? (m_head ? cmeta_q[mi] : cend_q[mi]) : mtend_q[mi];
       m_tnew = {32'd0, m_tend} + {32'd0, m_fs};
-      mh_tok[mi] = is_new[mi] ? m_tnew <= {32'd0, cwin_q[mi]} &&
-                                m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN
+      mh_tok[mi] = is_new[mi] ? (m_head ? x_set[mi]
+                                        : m_tnew <= {32'd0, cwin_q[mi]} &&
+                                          m_tnew >= {32'd0, cdata_q[mi]} + U_ETH_HLEN)
                               : mtv_q[mi];
       mh_tend[mi] = m_tend;
       mh_k[mi] = is_new[mi] ? {BW{1'b0}} : mhk_q[mi];
@@ -955,6 +1001,10 @@ module ebpf_units #(
       mh_w[mi] = {BW{1'b0}};
       m_src = 64'd0;
       m_dst = 64'd0;
+      m_v1 = {1'b0, {VAW{1'b0}}};
+      m_v3 = {1'b0, {VAW{1'b0}}};
+      m_vs = {1'b0, {VAW{1'b0}}};
+      m_vd = {1'b0, {VAW{1'b0}}};
       m_pt = 32'd0;
       m_pf = 32'd0;
       m_r = 32'd0;
@@ -980,12 +1030,27 @@ module ebpf_units #(
         mh_w[mi] = mh_wf[mi];
         m_len = m_fs;
         m_dst = {32'd0, m_tend};
+      end else if (mh_mv[mi]) begin
+        // xdp_adjust_head by r2 with metadata before data: the metadata
+        // moves from the old data_meta to the new one (a memmove in the
+        // packet window; its answer and the context are the context
+        // helpers' above, the move only when the adjustment is taken)
+        mh_cyc[mi] = 1 + mwords(m_ml);
+        mh_ok[mi] = mh_tok[mi];
+        mh_cp[mi] = mh_ok[mi];
+        mh_w[mi] = mwords(m_ml);
+        m_len = m_ml;
+        m_src = {32'd0, m_tend};
+        m_dst = m_src + {{32{m_fs[31]}}, m_fs};
+        mh_back[mi] = m_dst > m_src;
       end else if (m_id == U_H_CSUM_DIFF) begin
         mh_cyc[mi] = 1 + mh_wf[mi] + mwords(m_ts);
+        m_v1 = vm_at(m_a1, m_fs, row_valid, vareas);
+        m_v3 = vm_at(m_a3, m_ts, row_valid, vareas);
         mh_ok[mi] = (m_fs == 32'd0 || in_rgn(m_a1, m_fs, STACK_BASE, STACK_SIZE) ||
-                                      in_rgn(m_a1, m_fs, PKT_BASE, m_win)) &&
+                                      in_rgn(m_a1, m_fs, PKT_BASE, m_win) || m_v1[VAW]) &&
                     (m_ts == 32'd0 || in_rgn(m_a3, m_ts, STACK_BASE, STACK_SIZE) ||
-                                      in_rgn(m_a3, m_ts, PKT_BASE, m_win));
+                                      in_rgn(m_a3, m_ts, PKT_BASE, m_win) || m_v3[VAW]);
         mh_flt[mi] = !mh_ok[mi];
         mh_w[mi] = mh_wf[mi] + mwords(m_ts);
         m_pt = fold64(acct_c[mi]);
@@ -1007,10 +1072,12 @@ module ebpf_units #(
         else if (m_off > 32'hffff || m_len > 32'hffff) mh_ret[mi] = -U_EFAULT;
         else if (m_off > m_size || m_off + m_len > m_size) mh_ret[mi] = -U_EINVAL;
         else begin
+          m_vs = vm_at(m_src, m_len, row_valid, vareas);
+          m_vd = vm_at(m_dst, m_len, row_valid, vareas);
           mh_ok[mi] = (in_rgn(m_src, m_len, STACK_BASE, STACK_SIZE) ||
-                       in_rgn(m_src, m_len, PKT_BASE, m_win)) &&
+                       in_rgn(m_src, m_len, PKT_BASE, m_win) || m_vs[VAW]) &&
                       (in_rgn(m_dst, m_len, STACK_BASE, STACK_SIZE) ||
-                       in_rgn(m_dst, m_len, PKT_BASE, m_win));
+                       in_rgn(m_dst, m_len, PKT_BASE, m_win) || m_vd[VAW]);
           mh_flt[mi] = !mh_ok[mi];
           mh_cp[mi] = mh_ok[mi];
           mh_w[mi] = mwords(m_len);
@@ -1038,6 +1105,12 @@ module ebpf_units #(
       mh_raddr[mi] = m_base + m_j8;
       mh_rn[mi] = m_rem >= U_MEM_WORD_BYTES ? U_MEM_WORD_BYTES : m_rem[3:0];
       mh_dst[mi] = m_dst + m_j8;
+      // the word in the value memory: read there (in the clock's order),
+      // and a copy's destination word written there
+      mh_rv[mi] = mh_rd[mi] && !mh_zero[mi] ? vm_at(mh_raddr[mi], {28'd0, mh_rn[mi]}, row_valid, vareas)
+                                            : {1'b0, {VAW{1'b0}}};
+      mh_dv[mi] = mh_rd[mi] && mh_cp[mi] && !mh_zero[mi]
+                ? vm_at(mh_dst[mi], {28'd0, mh_rn[mi]}, row_valid, vareas) : {1'b0, {VAW{1'b0}}};
     end
   end
   /* verilator lint_on WIDTH */
@@ -1045,11 +1118,13 @@ module ebpf_units #(
   reg [63:0] accf_d [0:ENGINES-1];
   reg [63:0] acct_d [0:ENGINES-1];
   reg [63:0] mh_data;
+  reg [63:0] mh_word [0:ENGINES-1];   // the word read: the port's or the value memory's
   integer    md;
   always @* begin
     for (md = 0; md < ENGINES; md = md + 1) begin
-      mh_data = hmem_rdata_i[md*64 +: 64] & ~({64{1'b1}} << {mh_rn[md], 3'b000});
-      if (mh_rn[md] == 4'd8) mh_data = hmem_rdata_i[md*64 +: 64];
+      mh_word[md] = mh_rv[md][VAW] ? mh_vrd[md] : hmem_rdata_i[md*64 +: 64];
+      mh_data = mh_word[md] & ~({64{1'b1}} << {mh_rn[md], 3'b000});
+      if (mh_rn[md] == 4'd8) mh_data = mh_word[md];
       accf_d[md] = accf_c[md];
       acct_d[md] = acct_c[md];
       if (mh_rd[md] && !mh_cp[md]) begin
@@ -1059,6 +1134,8 @@ module ebpf_units #(
     end
   end
   reg [ENGINES-1:0] mw_q;
+  reg [ENGINES-1:0] mwv_q;                  // the word goes to the value memory
+  reg [VAW-1:0]     mwat_q   [0:ENGINES-1]; // there
   reg [63:0]        mwaddr_q [0:ENGINES-1];
   reg [3:0]         mwn_q    [0:ENGINES-1];
   reg [63:0]        mwd_q    [0:ENGINES-1];
@@ -1072,7 +1149,9 @@ module ebpf_units #(
       if (mh_rd[mq] && mh_cp[mq]) begin
         mwaddr_q[mq] <= mh_dst[mq];
         mwn_q[mq] <= mh_rn[mq];
-        mwd_q[mq] <= mh_zero[mq] ? 64'd0 : hmem_rdata_i[mq*64 +: 64];
+        mwd_q[mq] <= mh_zero[mq] ? 64'd0 : mh_word[mq];
+        mwv_q[mq] <= mh_dv[mq][VAW];
+        mwat_q[mq] <= mh_dv[mq][VAW-1:0];
       end
       if (is_new[mq]) begin
         mtv_q[mq] <= mh_tok[mq];
@@ -1083,7 +1162,7 @@ module ebpf_units #(
   integer mo;
   always @* begin
     for (mo = 0; mo < ENGINES; mo = mo + 1) begin
-      hmem_wr_o[mo] = mw_q[mo];
+      hmem_wr_o[mo] = mw_q[mo] && !mwv_q[mo];
       hmem_waddr_o[mo*64 +: 64] = mwaddr_q[mo];
       hmem_wn_o[mo*4 +: 4] = mwn_q[mo];
       hmem_wdata_o[mo*64 +: 64] = mwd_q[mo];
@@ -1129,7 +1208,7 @@ module ebpf_units #(
       end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
                              aid == U_H_ADJUST_META || aid == U_H_ADJUST_HEAD ||
                              aid == U_H_ADJUST_TAIL)) begin
-        cyc[ei] = mh_zero[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
+        cyc[ei] = mh_zero[ei] || mh_mv[ei] ? mh_cyc[ei] : U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = x_ret_e[ei];
         imm_flt[ei] = x_flt_e[ei];
         imm_code[ei] = FAULT_HELPER;
@@ -1410,6 +1489,16 @@ module ebpf_units #(
           if (vj < {28'd0, pw_n[vk]}) begin
             vmem_q[pw_at[vk] + vj[VAW-1:0]] <= pw_d[vk][8*vj +: 8];
             vvalid_q[pw_at[vk] + vj[VAW-1:0]] <= 1'b1;
+          end
+    // A copy's word into a map value (xdp_load_bytes), read in the clock
+    // before: at this clock's edge, after the stores (the model's pending
+    // write lands before the next clock's engines run).
+    for (vk = 0; vk < ENGINES; vk = vk + 1)
+      if (mw_q[vk] && mwv_q[vk])
+        for (vj = 0; vj < 8; vj = vj + 1)
+          if (vj < {28'd0, mwn_q[vk]}) begin
+            vmem_q[mwat_q[vk] + vj[VAW-1:0]] <= mwd_q[vk][8*vj +: 8];
+            vvalid_q[mwat_q[vk] + vj[VAW-1:0]] <= 1'b1;
           end
   end
 

@@ -1196,9 +1196,10 @@ fn random_buffer_helper_calls_match_model() {
         };
         // A buffer of `n` bytes: the stack (now and then across its top),
         // the packet from data (past its end on the shorter frames), or
-        // where no region is (a buffer in the context or a map value is a
-        // helper fault on the RTL only: docs/rtl-dataplane.md).
-        let buf = |r: &mut Rng, reg: u8, n: i32, p: &mut Vec<nfbpf_vm::Insn>| match r.below(20) {
+        // the context (a helper fault on both: Linux's verifier refuses
+        // it), or where no region is (buffers in map values:
+        // xdp_buffer_helpers_on_map_values_match_model).
+        let buf = |r: &mut Rng, reg: u8, n: i32, p: &mut Vec<nfbpf_vm::Insn>| match r.below(21) {
             0..=12 => {
                 let below = if r.pct(90) {
                     n.clamp(0, 4096) + r.below(300) as i32
@@ -1212,6 +1213,10 @@ fn random_buffer_helper_calls_match_model() {
                 p.push(b::mov64_reg(reg, 6));
                 p.push(b::add64_imm(reg, r.below(64) as i32 - 4));
             }
+            19 => p.push(b::mov64_imm(
+                reg,
+                contract::CTX_BASE as i32 + r.below(24) as i32,
+            )),
             _ => p.push(b::mov64_imm(reg, 0x100)),
         };
         let n = 3 + r.below(6);
@@ -1698,4 +1703,193 @@ fn a_loinst_the_idle_bank_missed_refuses_the_flip_on_both() {
     c.drain(100_000).unwrap();
     assert_eq!(c.outputs, 2);
     check_records(&c);
+
+/// `xdp_adjust_head` with metadata before `data` (4..32 bytes by the
+/// frame's length and port, set by `xdp_adjust_meta`): the head moves down
+/// and up by deltas smaller and larger than the metadata (overlapping moves
+/// both ways, at offsets that are not whole port words), and once out of
+/// bounds (-EINVAL, nothing moves); the metadata read back at the new
+/// `data_meta` must be what was written (else XDP_ABORTED) and is copied
+/// into the frame the egress sends (`xdp_store_bytes` from the headroom),
+/// with its length.
+const XDP_HEAD_META: &str = r#"
+#include "nf_common.h"
+static __always_inline __u32 mword(__u32 len, __u32 i)
+{
+	return (len * 0x01000193u) ^ (i * 0x9e3779b9u) ^ 0x5a5a0000u;
+}
+SEC("xdp")
+int head_meta(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data;
+	__u32 in = ctx->ingress_ifindex;
+	int m = 4 * (1 + ((len + in) & 7));
+	if (len < 72)
+		return XDP_DROP;
+	if (bpf_xdp_adjust_meta(ctx, -m))
+		return XDP_ABORTED;
+	__u32 *mw = (void *)(long)ctx->data_meta;
+	void *data = (void *)(long)ctx->data;
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		if ((void *)(mw + i + 1) <= data)
+			mw[i] = mword(len, i);
+	if (bpf_xdp_adjust_head(ctx, -(int)((len * 3 + in) % 45)))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_head(ctx, 1 + (int)(len % 23)))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_head(ctx, -(int)(1 + (len % 9))))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_head(ctx, 4 * (int)(in + 1)))
+		return XDP_ABORTED;
+	if (bpf_xdp_adjust_head(ctx, -300) != -22)
+		return XDP_ABORTED;
+	mw = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data - (void *)mw != m)
+		return XDP_ABORTED;
+	if (data + 34 > end)
+		return XDP_DROP;
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		if ((void *)(mw + i + 1) <= data && mw[i] != mword(len, i))
+			return XDP_ABORTED;
+	if (bpf_xdp_store_bytes(ctx, 0, mw, m))
+		return XDP_ABORTED;
+	((__u8 *)data)[32] = (__u8)m;
+	return (in & 1) ? XDP_PASS : XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// [`XDP_HEAD_META`] on frames of every metadata length, under random and
+/// bursty `tready`: every retire and cycle record equal, every frame out
+/// (none aborted), the same bytes on both sides.
+#[test]
+fn xdp_adjust_head_moves_metadata_in_lockstep() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("head_meta.c", XDP_HEAD_META);
+    let mut frames = Vec::new();
+    for i in 0..40u8 {
+        let len = 72 + 5 * i as usize + (i as usize % 3) * 200;
+        frames.push((
+            (i % 4) as usize,
+            frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
+        ));
+    }
+    // Too short for the moves: dropped by the function.
+    frames.push((1, frame(0, 1, [10, 0, 0, 99], [10, 0, 1, 1], 17, 53, 64)));
+    let patterns = vec![(7, tready_random(7, 30)), (8, tready_bursty(8, 128, 40))];
+    under_patterns(&img, &frames, patterns, |seed, n, es, ps| {
+        let faults: u64 = es.iter().map(|e| e.faults).sum();
+        // XDP_DROP (the short frame) and XDP_ABORTED (metadata not as
+        // written) are the engines' drops; FIFO_MD full the ports'.
+        let dropped: u64 = es.iter().map(|e| e.dropped).sum();
+        let full: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+        eprintln!(
+            "pattern {seed}: {n} frames out, {dropped} dropped by the function, {full} at \
+             FIFO_MD full, {faults} faults, 0 mismatches"
+        );
+        assert_eq!(faults, 0, "pattern {seed}: {es:?}");
+        assert!(dropped <= 1 && n >= 20, "pattern {seed}: {es:?}");
+        assert_eq!(
+            n + dropped + full,
+            frames.len() as u64,
+            "pattern {seed}: {ps:?}"
+        );
+    });
+}
+
+/// The helpers over buffers with their buffers in a map value (an ARRAY's
+/// 48-byte values, two slots the engines share, so one engine's stores and
+/// copies land while another's helper reads the same value):
+/// `xdp_load_bytes` into the value at odd offsets, stores and an atomic
+/// beside it, `csum_diff` over the value (two buffers, and one), and
+/// `xdp_store_bytes` from the value into the frame with the sums.
+const XDP_MAP_BUFS: &str = r#"
+#include "nf_common.h"
+struct val {
+	__u8 b[48];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct val);
+	__uint(max_entries, 4);
+} bufs SEC(".maps");
+
+SEC("xdp")
+int map_bufs(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data;
+	__u32 in = ctx->ingress_ifindex;
+	if (len < 64)
+		return XDP_DROP;
+	__u32 k = len & 1;
+	struct val *v = bpf_map_lookup_elem(&bufs, &k);
+	if (!v)
+		return XDP_ABORTED;
+	if (bpf_xdp_load_bytes(ctx, 6 + (len % 7), v->b + (in & 3), 37))
+		return XDP_ABORTED;
+	v->b[40 + (in & 3)] = (__u8)len;
+	__sync_fetch_and_add((__u32 *)&v->b[44], 1);
+	__u32 sums[2];
+	sums[0] = bpf_csum_diff((__be32 *)v->b, 20, (__be32 *)(v->b + 20), 28, len);
+	sums[1] = bpf_csum_diff(0, 0, (__be32 *)(v->b + (in & 3) * 4), 23, 0);
+	if (bpf_xdp_store_bytes(ctx, 14, v->b + 3, 33))
+		return XDP_ABORTED;
+	if (bpf_xdp_store_bytes(ctx, 50, sums, 8))
+		return XDP_ABORTED;
+	return (in & 1) ? XDP_PASS : XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// [`XDP_MAP_BUFS`] at line rate on four ports (and under random
+/// `tready`): every retire and cycle record equal, no faults, every frame
+/// out, and the map's values read back from both alike.
+#[test]
+fn xdp_buffer_helpers_on_map_values_match_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("map_bufs.c", XDP_MAP_BUFS);
+    let mut frames = Vec::new();
+    for i in 0..48u8 {
+        let len = 64 + 3 * i as usize + (i as usize % 5) * 97;
+        frames.push((
+            (i % 4) as usize,
+            frame(i % 3, 1, [10, 0, 0, i], [10, 0, 1, 1], 17, 53, len),
+        ));
+    }
+    for tready in [None, Some(tready_random(9, 40))] {
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap();
+        c.set_tready(tready);
+        let n = run_traffic(&mut c, &frames);
+        check_records(&c);
+        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let faults: u64 = es.iter().map(|e| e.faults).sum();
+        assert_eq!(faults, 0, "{es:?}");
+        // Every frame the engines took is out; the rest found FIFO_MD full.
+        let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
+        assert_eq!(n + dropped, frames.len() as u64, "{es:?} {ps:?}");
+        let (i, _) = img.map("bufs").unwrap();
+        let e = nfbpf_loader::device::entries(&mut c, img.map_row(i), 4, 48).unwrap();
+        assert_eq!(e.len(), 4, "{e:?}");
+        let count = |v: &[u8]| u32::from_le_bytes(v[44..48].try_into().unwrap());
+        let total: u32 = e.iter().map(|(_, v)| count(v)).sum();
+        assert_eq!(u64::from(total), n, "{e:?}");
+        eprintln!(
+            "map buffers: {} frames, {n} outputs, {dropped} dropped, {} cycles, {} retire \
+             records, values {:02x?}, 0 mismatches",
+            frames.len(),
+            c.cycle(),
+            c.retires,
+            e.iter().map(|(_, v)| &v[..8]).collect::<Vec<_>>()
+        );
+    }
 }

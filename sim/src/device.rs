@@ -30,11 +30,10 @@
 //! verdicts, the egress from `data` to `data_end` and the helpers of
 //! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
 //! the units' value memory, `redirect_map`, and `csum_diff` and
-//! `xdp_load/store_bytes` over buffers in the stack and the packet); the
+//! `xdp_load/store_bytes` over buffers in the stack, the packet and map
+//! values, and `xdp_adjust_head` moving the metadata); the
 //! FLIP check here refuses an XDP program that calls any other
-//! (`trace_printk`: not in the RTL yet), or both
-//! `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata needs
-//! FIFO_MD writes the units do not make yet), or that names a map the RTL
+//! (`trace_printk`: not in the RTL yet), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
 //! which the harness mirrors from the register writes; docs/rtl-dataplane.md).
 //!
@@ -864,9 +863,7 @@ impl RegisterBus for RtlDevice {
 
 /// Why the RTL device cannot run an XDP program the model's FLIP check
 /// takes (`None`: it can): a helper the RTL units do not run
-/// ([`RTL_XDP_HELPERS`]), or both `xdp_adjust_meta` and `xdp_adjust_head`
-/// (the head's move of the metadata is a write into FIFO_MD, which the
-/// units do not make yet). [`RtlDevice`]'s FLIP check refuses such a program
+/// ([`RTL_XDP_HELPERS`]). [`RtlDevice`]'s FLIP check refuses such a program
 /// with this reason.
 pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
     let calls = insns
@@ -875,7 +872,6 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
         .filter(|(_, i)| nfbpf_vm::build::is(i, Kind::Call))
         .map(|(pc, i)| (pc, i.imm as u32));
     let name = |id| nfbpf_vm::helpers::linux_name(id).unwrap_or("?");
-    let mut meta_head = [None, None];
     for (pc, id) in calls {
         if !RTL_XDP_HELPERS.contains(&id) {
             return Some(format!(
@@ -889,21 +885,8 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
                     .join(", ")
             ));
         }
-        if id == contract::HELPER_XDP_ADJUST_META {
-            meta_head[0] = Some(pc);
-        }
-        if id == contract::HELPER_XDP_ADJUST_HEAD {
-            meta_head[1] = Some(pc);
-        }
     }
-    let [Some(m), Some(h)] = meta_head else {
-        return None;
-    };
-    Some(format!(
-        "the program calls xdp_adjust_meta (instruction {m}) and xdp_adjust_head \
-         (instruction {h}): moving the metadata with the head writes FIFO_MD, which the \
-         RTL units do not do yet (docs/rtl-dataplane.md)"
-    ))
+    None
 }
 
 /// Why the RTL device cannot run an XDP program over the maps of `rows`

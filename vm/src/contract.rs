@@ -324,7 +324,8 @@ pub const fn scan_clocks(steps: u64) -> u64 {
 /// write buffers in engine memory (csum_diff, xdp_load/store_bytes,
 /// trace_printk's format string, xdp_adjust_tail growing the frame, which
 /// zeroes the bytes it exposes, and the software engines' copies) take
-/// [`helper_mem_clocks`].
+/// [`helper_mem_clocks`]; xdp_adjust_head with metadata before `data`
+/// [`xdp_adjust_head_clocks`].
 pub const SIMPLE_HELPER_CYCLES: u32 = 1;
 
 /// Bytes a helper moves through the helper memory port in one clock: the
@@ -363,6 +364,20 @@ pub const fn helper_mem_clocks(bytes: &[u64]) -> u32 {
         i += 1;
     }
     n
+}
+
+/// Latency of `bpf_xdp_adjust_head` with `meta_bytes` of metadata before
+/// `data` (`data - data_meta`, at most 32 in Linux): the metadata moves
+/// with the start of the packet, a memmove in the packet window through the
+/// helper memory port, each word read in a clock and written in the next,
+/// the last in the answer's clock (from the last word down when the move is
+/// up, so an overlap reads every byte before it is written): one clock plus
+/// one per port word of the metadata, [`helper_mem_clocks`] over it. The
+/// length is the context's as the call finds it, so the latency is the same
+/// whether or not the adjustment is taken; without metadata it is
+/// [`SIMPLE_HELPER_CYCLES`]. 32 bytes of metadata take 5 clocks.
+pub const fn xdp_adjust_head_clocks(meta_bytes: u64) -> u32 {
+    helper_mem_clocks(&[meta_bytes])
 }
 
 // ---- tc (sched_cls, direct action): helper ids, actions, flags ----
@@ -604,6 +619,9 @@ mod tests {
         assert_eq!(helper_mem_clocks(&[64]), 9);
         assert_eq!(helper_mem_clocks(&[4, 4]), 3);
         assert_eq!(helper_mem_clocks(&[1, 9]), 4);
+        assert_eq!(xdp_adjust_head_clocks(0), SIMPLE_HELPER_CYCLES);
+        assert_eq!(xdp_adjust_head_clocks(4), 2);
+        assert_eq!(xdp_adjust_head_clocks(32), 5);
         // Capped: 1 + 2 x 1024 clocks fit the RTL's 12-bit counter.
         assert_eq!(helper_mem_clocks(&[u64::MAX, 1 << 20]), 2049);
         const { assert!(helper_mem_clocks(&[HELPER_MEM_MAX_BYTES, HELPER_MEM_MAX_BYTES]) < 4096) };

@@ -26,10 +26,26 @@ struct Entry {
     func: HelperFn,
 }
 
+/// What a unit's per-clock hook ([`Helpers::tick`]) gives the pipeline in a
+/// clock of a call after its request's.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// The call's answer, in place of what its body returned.
+    pub answer: Option<Result<HelperOutcome, String>>,
+    /// Bytes for the running packet at this address (the call's last
+    /// writes into it).
+    pub packet: Option<(u64, Vec<u8>)>,
+}
+
+/// A registry's per-clock hook: the program's memory and how many clocks
+/// after the request's this one is.
+pub type TickFn = Box<dyn FnMut(&mut Memory, u32) -> Tick + Send>;
+
 /// The helpers a program may call.
 #[derive(Default)]
 pub struct Helpers {
     table: BTreeMap<u32, Entry>,
+    tick: Option<TickFn>,
 }
 
 impl fmt::Debug for Helpers {
@@ -75,6 +91,23 @@ impl Helpers {
                 func: Box::new(f),
             },
         );
+    }
+
+    /// Set the hook a pipeline calls in every clock a helper call waits
+    /// for its answer after the request's (the body ran in the request's
+    /// clock): a unit that reads a buffer a word a clock reads the later
+    /// words there (`vm::units::BufCall`).
+    pub fn set_tick(&mut self, f: impl FnMut(&mut Memory, u32) -> Tick + Send + 'static) {
+        self.tick = Some(Box::new(f));
+    }
+
+    pub fn has_tick(&self) -> bool {
+        self.tick.is_some()
+    }
+
+    /// The hook for clock `k` after the request's (nothing without one).
+    pub fn tick(&mut self, mem: &mut Memory, k: u32) -> Tick {
+        self.tick.as_mut().map(|f| f(mem, k)).unwrap_or_default()
     }
 
     pub fn contains(&self, id: u32) -> bool {

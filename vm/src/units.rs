@@ -21,7 +21,7 @@
 
 use crate::abi::{self, CTX_REGION, PACKET_REGION};
 use crate::contract::{self, EINVAL};
-use crate::helpers::{HelperOutcome, Helpers};
+use crate::helpers::{HelperOutcome, Helpers, Tick};
 use crate::isa::Width;
 use crate::maps::{MapConfig, MapError, MapOp, MapTable, MapType};
 use crate::mem::Memory;
@@ -115,6 +115,110 @@ pub struct EngineState {
     /// the packet has made (at most [`contract::MAX_TAIL_CALL_CNT`]).
     pub tail: Option<u32>,
     pub tail_calls: u32,
+    /// The buffer helper call under way whose words in map values are read
+    /// a clock at a time ([`BufCall`]).
+    pub buf_call: Option<BufCall>,
+}
+
+/// A buffer helper's words in map values on the data plane (an arbitrating
+/// [`DeviceState`]), read as the RTL's helper memory port reads them: a
+/// port word a clock from the request's on ([`contract::helper_mem_clocks`];
+/// `csum_diff`'s `from`, then `to`; a copy from its first word, or from its
+/// last when the destination is above the source), each at the engine's
+/// place in its clock's order, so it sees the other engines' stores up to
+/// then. The body reads every buffer in the request's clock (word 0's);
+/// the pipeline's hook ([`Helpers::tick`]) reads each later word in its
+/// clock, and at the answer's clock `csum_diff` answers from the words so
+/// read and `xdp_store_bytes` writes them into the packet. A copy into a
+/// map value (`xdp_load_bytes`) lands a word at a time instead, as
+/// [`PendingWrite`]s, each in the clock after the one its word is written
+/// in by the port (two after its read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufCall {
+    /// The device clock of the request.
+    pub start: u64,
+    /// Clocks after the request's of the answer.
+    pub last: u32,
+    /// The words in map values: the clock after the request's each is
+    /// read in, its address and size, its buffer and offset there.
+    pub reads: Vec<(u32, u64, usize, usize, usize)>,
+    /// The buffers as read so far (`csum_diff`'s `from` and `to`; a
+    /// copy's in the first).
+    pub bufs: [Vec<u8>; 2],
+    pub kind: BufKind,
+}
+
+/// What a [`BufCall`] does at its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufKind {
+    /// `csum_diff` with this seed.
+    Csum(u32),
+    /// `xdp_store_bytes` into the packet at this address.
+    Store(u64),
+}
+
+/// Whether `addr` is in the map values' part of the address map.
+fn in_map_values(addr: u64) -> bool {
+    addr.wrapping_sub(contract::MAP_BASE) < contract::MAX_MAPS as u64 * contract::MAP_STRIDE
+}
+
+/// The port words of a buffer of `n` bytes at `addr` (at most
+/// [`contract::HELPER_MEM_MAX_BYTES`] counted): (word index, address,
+/// bytes, offset in the buffer).
+fn port_words(addr: u64, n: usize) -> impl Iterator<Item = (u32, u64, usize, usize)> {
+    let wb = contract::HELPER_MEM_BYTES_PER_CLOCK as usize;
+    let words = contract::helper_mem_words(n as u64) as usize;
+    (0..words).map(move |j| {
+        let off = j * wb;
+        (j as u32, addr + off as u64, wb.min(n - off), off)
+    })
+}
+
+/// The clock after the request's a copy of `words` port words reads word
+/// `j` in: from the first, or from the last when `dst` is above `src`.
+fn copy_clock(src: u64, dst: u64, words: u32, j: u32) -> u32 {
+    if dst > src { words - 1 - j } else { j }
+}
+
+/// The hook of an XDP engine's helpers ([`Helpers::tick`]): this clock's
+/// words of its [`BufCall`], and at the answer's clock the answer or the
+/// packet's bytes.
+fn buf_tick(s: &mut DeviceState, engine: usize, mem: &Memory, k: u32) -> Tick {
+    let now = s.cycle;
+    let Some(bc) = s.engines.get_mut(engine).and_then(|e| e.buf_call.as_mut()) else {
+        return Tick::default();
+    };
+    if bc.start + u64::from(k) != now || k > bc.last {
+        // Not this call's (its program stopped before the answer).
+        s.engines[engine].buf_call = None;
+        return Tick::default();
+    }
+    for &(at, addr, n, b, off) in &bc.reads {
+        if at == k
+            && let Ok(v) = mem.read_bytes(addr, n)
+        {
+            bc.bufs[b][off..off + n].copy_from_slice(v);
+        }
+    }
+    if k < bc.last {
+        return Tick::default();
+    }
+    let Some(bc) = s.engines[engine].buf_call.take() else {
+        return Tick::default();
+    };
+    let [a, b] = bc.bufs;
+    match bc.kind {
+        BufKind::Csum(seed) => Tick {
+            answer: Some(Ok(HelperOutcome::Return(u64::from(csum_diff(
+                &a, &b, seed,
+            ))))),
+            packet: None,
+        },
+        BufKind::Store(at) => Tick {
+            answer: None,
+            packet: Some((at, a)),
+        },
+    }
 }
 
 /// The parts of a Linux `sk_buff` the tc helpers use that `__sk_buff`
@@ -285,8 +389,10 @@ impl SharedDeviceState {
     }
 }
 
-/// A helper's latency, from the device state and r1..r5.
-pub type LatencyFn = fn(&DeviceState, &[u64; 5]) -> u32;
+/// A helper's latency, from the device state, the calling engine's
+/// memory as the call finds it (its context: `xdp_adjust_head`'s depends
+/// on the metadata before `data`) and r1..r5.
+pub type LatencyFn = fn(&DeviceState, &Memory, &[u64; 5]) -> u32;
 
 /// One helper unit.
 #[derive(Debug, Clone, Copy)]
@@ -300,16 +406,16 @@ pub struct HelperUnit {
     pub coprocessor: bool,
 }
 
-fn lat_simple(_: &DeviceState, _: &[u64; 5]) -> u32 {
+fn lat_simple(_: &DeviceState, _: &Memory, _: &[u64; 5]) -> u32 {
     contract::SIMPLE_HELPER_CYCLES
 }
-fn lat_lookup(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_lookup(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Lookup)
 }
-fn lat_update(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_update(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Update)
 }
-fn lat_delete(d: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_delete(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Delete)
 }
 /// One buffer through the helper memory port
@@ -318,21 +424,21 @@ fn per_word(bytes: u64) -> u32 {
     contract::helper_mem_clocks(&[bytes])
 }
 /// `from` and `to`, each its own port words.
-fn lat_csum(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_csum(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 /// `xdp_load_bytes`/`xdp_store_bytes`: `len` is r4.
-fn lat_copy(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_copy(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[3] as u32 as u64)
 }
-fn lat_printk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_printk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[1] as u32 as u64)
 }
 /// `xdp_adjust_tail`: one register write; growing the frame (r2 > 0)
 /// zeroes the bytes it exposes through the helper memory port, a word a
 /// clock ([`contract::helper_mem_clocks`] over r2 bytes), whether or not
 /// the window has room.
-fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_tail(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     let off = a[1] as u32 as i32;
     if off > 0 {
         contract::helper_mem_clocks(&[off as u64])
@@ -340,15 +446,28 @@ fn lat_tail(_: &DeviceState, a: &[u64; 5]) -> u32 {
         contract::SIMPLE_HELPER_CYCLES
     }
 }
+/// `xdp_adjust_head`: one register write; with metadata before `data`
+/// (`data - data_meta` bytes in the context) the metadata moves through
+/// the helper memory port, a word read and written a clock
+/// ([`contract::xdp_adjust_head_clocks`]), whether or not the adjustment
+/// is taken.
+fn lat_head(_: &DeviceState, mem: &Memory, _: &[u64; 5]) -> u32 {
+    let field = |off| mem.load(contract::CTX_BASE + off, Width::W).ok();
+    let meta_bytes = match (field(abi::xdp_md::DATA), field(abi::xdp_md::DATA_META)) {
+        (Some(data), Some(meta)) => data.saturating_sub(meta),
+        _ => 0,
+    };
+    contract::xdp_adjust_head_clocks(meta_bytes)
+}
 /// `ringbuf_output`: `size` is r3; `perf_event_output`: r5.
-fn lat_r3(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_r3(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[2])
 }
-fn lat_r5(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_r5(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[4])
 }
 /// `trace_vprintk`: the format and the argument array.
-fn lat_vprintk(_: &DeviceState, a: &[u64; 5]) -> u32 {
+fn lat_vprintk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
 }
 
@@ -412,7 +531,7 @@ pub const UNITS: &[HelperUnit] = &[
     HelperUnit {
         id: contract::HELPER_XDP_ADJUST_HEAD,
         name: "xdp_adjust_head",
-        latency: lat_simple,
+        latency: lat_head,
         coprocessor: false,
     },
     HelperUnit {
@@ -744,7 +863,7 @@ pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32
     let coproc = u.coprocessor;
     h.register(id, u.name, move |mem, a| {
         d.with(|s| {
-            let mut cycles = lat(s, &a);
+            let mut cycles = lat(s, mem, &a);
             // One coprocessor for all engines: an operation waits while
             // another holds it (engines are served in rotating order).
             let mut wait = 0;
@@ -839,7 +958,7 @@ pub fn register_tail_call(h: &mut Helpers, dev: &SharedDeviceState, engine: usiz
                     def.kind.name()
                 ));
             }
-            let cycles = unit(contract::HELPER_TAIL_CALL).map_or(1, |u| (u.latency)(s, &a));
+            let cycles = unit(contract::HELPER_TAIL_CALL).map_or(1, |u| (u.latency)(s, mem, &a));
             let e = s.engine_mut(engine);
             e.last_call = Some(CallRecord {
                 id: contract::HELPER_TAIL_CALL,
@@ -1312,12 +1431,15 @@ pub fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u32 {
 /// helper's 512-byte scratch pad and its -EINVAL are gone): here a size
 /// beyond the memory it names faults, as the verifier would have refused.
 pub fn csum_diff_helper(
-    _: &mut DeviceState,
-    _: usize,
+    s: &mut DeviceState,
+    engine: usize,
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
+    s.engine_mut(engine).buf_call = None;
     let (fs, ts) = (a[1] as u32, a[3] as u32);
+    not_ctx(mem, "csum_diff", "from (r1)", a[0], fs.into())?;
+    not_ctx(mem, "csum_diff", "to (r3)", a[2], ts.into())?;
     let from = if fs == 0 {
         Vec::new()
     } else {
@@ -1328,7 +1450,51 @@ pub fn csum_diff_helper(
     } else {
         read(mem, a[2], ts as usize, "to")?
     };
-    Ok(csum_diff(&from, &to, a[4] as u32) as u64)
+    let r0 = csum_diff(&from, &to, a[4] as u32) as u64;
+    // The data plane: words in map values read a clock at a time.
+    let wf = contract::helper_mem_words(fs.into());
+    let mut reads = Vec::new();
+    if s.arbitrate {
+        for (b, addr, n, k0) in [(0, a[0], from.len(), 0), (1, a[2], to.len(), wf)] {
+            if in_map_values(addr) {
+                reads.extend(port_words(addr, n).map(|(j, w, wn, off)| (k0 + j, w, wn, b, off)));
+            }
+        }
+    }
+    let last = wf + contract::helper_mem_words(ts.into());
+    let start = s.cycle;
+    s.engine_mut(engine).buf_call = (!reads.is_empty()).then(|| BufCall {
+        start,
+        last,
+        reads,
+        bufs: [from, to],
+        kind: BufKind::Csum(a[4] as u32),
+    });
+    Ok(r0)
+}
+
+/// A helper's buffer may not lie in the context (`xdp_md`, `__sk_buff`):
+/// Linux's verifier refuses a context pointer where a helper takes memory
+/// (`ARG_PTR_TO_MEM`: `csum_diff`'s buffers, `xdp_load_bytes`' and
+/// `xdp_store_bytes`' `buf`), so the model faults on one, naming it (the
+/// RTL's helper memory port does not reach the context either:
+/// docs/rtl-dataplane.md).
+fn not_ctx(mem: &Memory, helper: &str, what: &str, addr: u64, n: u64) -> Result<(), String> {
+    if n == 0 {
+        return Ok(());
+    }
+    let end = addr.saturating_add(n);
+    let ctx = mem.regions().iter().find(|r| {
+        (r.name == CTX_REGION || r.name.starts_with("__sk_buff.")) && addr < r.end() && r.base < end
+    });
+    match ctx {
+        Some(r) => Err(format!(
+            "{helper}: {what}: {n} bytes at {addr:#x} are in the context ({}): Linux's verifier \
+             refuses a context pointer as a helper's buffer",
+            r.name
+        )),
+        None => Ok(()),
+    }
 }
 
 // ---- XDP window ----
@@ -1481,7 +1647,7 @@ fn xdp_bytes(mem: &Memory, a: &[u64; 5]) -> Result<Result<(u64, usize), u64>, St
 
 /// `bpf_xdp_load_bytes(ctx, offset, buf, len)`: packet bytes to `buf`.
 pub fn xdp_load_bytes(
-    _: &mut DeviceState,
+    s: &mut DeviceState,
     _: usize,
     mem: &mut Memory,
     a: [u64; 5],
@@ -1490,25 +1656,59 @@ pub fn xdp_load_bytes(
         Ok(x) => x,
         Err(r0) => return Ok(r0),
     };
+    not_ctx(mem, "xdp_load_bytes", "buf (r3)", a[2], len as u64)?;
     let b = read(mem, at, len, "packet")?;
+    if s.arbitrate && in_map_values(a[2]) && len > 0 {
+        // The data plane: into a map value a word at a time, each landing
+        // in the clock after the port writes it (BufCall).
+        mem.read_bytes(a[2], len).map_err(|e| format!("buf: {e}"))?;
+        let words = contract::helper_mem_words(len as u64);
+        for (j, addr, n, off) in port_words(a[2], len) {
+            let k = copy_clock(at, a[2], words, j);
+            s.pending.push(PendingWrite {
+                at: s.cycle + u64::from(k) + 2,
+                addr,
+                bytes: b[off..off + n].to_vec(),
+            });
+        }
+        return Ok(0);
+    }
     mem.write_bytes(a[2], &b).map_err(|e| format!("buf: {e}"))?;
     Ok(0)
 }
 
 /// `bpf_xdp_store_bytes(ctx, offset, buf, len)`: `buf` into the packet.
 pub fn xdp_store_bytes(
-    _: &mut DeviceState,
-    _: usize,
+    s: &mut DeviceState,
+    engine: usize,
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
+    s.engine_mut(engine).buf_call = None;
     let (at, len) = match xdp_bytes(mem, &a)? {
         Ok(x) => x,
         Err(r0) => return Ok(r0),
     };
+    not_ctx(mem, "xdp_store_bytes", "buf (r3)", a[2], len as u64)?;
     let b = read(mem, a[2], len, "buf")?;
     mem.write_bytes(at, &b)
         .map_err(|e| format!("packet: {e}"))?;
+    if s.arbitrate && in_map_values(a[2]) && len > 0 {
+        // The data plane: the map value's words read a clock at a time,
+        // the packet written from them at the answer (BufCall).
+        let words = contract::helper_mem_words(len as u64);
+        let reads = port_words(a[2], len)
+            .map(|(j, addr, n, off)| (copy_clock(a[2], at, words, j), addr, n, 0, off))
+            .collect();
+        let start = s.cycle;
+        s.engine_mut(engine).buf_call = Some(BufCall {
+            start,
+            last: words,
+            reads,
+            bufs: [b, Vec::new()],
+            kind: BufKind::Store(at),
+        });
+    }
     Ok(0)
 }
 
@@ -1747,6 +1947,8 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         register(&mut h, dev, engine, id, body);
     }
     register_tail_call(&mut h, dev, engine);
+    let d = dev.clone();
+    h.set_tick(move |mem, k| d.with(|s| buf_tick(s, engine, mem, k)));
     h
 }
 

@@ -1163,6 +1163,27 @@ impl Engine {
                     self.helper_answer = Some(r);
                     e.mlat = self.cfg.helper_latency.after(e.hid) as u32;
                     self.exmem.mlat = e.mlat;
+                } else if helpers.has_tick() {
+                    // A later clock of the call: a unit reading a buffer a
+                    // word a clock reads this clock's (at the engine's place
+                    // in the clock) and may answer anew and write the packet.
+                    let t = helpers.tick(mem, e.mcount);
+                    if let Some((addr, bytes)) = t.packet {
+                        if self.pkt_len > 0 {
+                            let b = self.fifo.head_bytes();
+                            self.sync_to_mem(mem, &b);
+                        }
+                        let _ = mem.write_bytes(addr, &bytes);
+                        if self.pkt_len > 0
+                            && let Some(reg) = mem.region("packet")
+                        {
+                            let b = reg.data.clone();
+                            self.fifo.set_head_bytes(&b);
+                        }
+                    }
+                    if let Some(r) = t.answer {
+                        self.helper_answer = Some(Some(r));
+                    }
                 }
                 e.mcount += 1;
                 if e.mcount < e.mlat {

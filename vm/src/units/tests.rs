@@ -258,6 +258,126 @@ fn map_helpers_record_latency_and_errors() {
     );
 }
 
+/// `xdp_adjust_head` costs a port word read and written a clock of the
+/// metadata it moves (as the call finds it, taken or not); the metadata
+/// lands at the new `data_meta`.
+#[test]
+fn adjust_head_moves_the_metadata_a_word_a_clock() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    let last = || dev.with(|d| d.engine(0).last_call.map(|c| c.cycles));
+    let ctx = |mem: &Memory, off| mem.load(contract::CTX_BASE + off, Width::W).unwrap();
+    assert_eq!(
+        call(&mut h, &mut mem, 44, [contract::CTX_BASE, 4, 0, 0, 0]),
+        Ok(0)
+    );
+    assert_eq!(last(), Some(1));
+    assert_eq!(
+        call(
+            &mut h,
+            &mut mem,
+            44,
+            [contract::CTX_BASE, -4i64 as u64, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    // 20 bytes of metadata: 3 words.
+    assert_eq!(
+        call(
+            &mut h,
+            &mut mem,
+            54,
+            [contract::CTX_BASE, -20i64 as u64, 0, 0, 0]
+        ),
+        Ok(0)
+    );
+    let meta = ctx(&mem, abi::xdp_md::DATA_META);
+    let m: Vec<u8> = (1..=20).collect();
+    mem.write_bytes(meta, &m).unwrap();
+    for delta in [-6i64, 3, 9, -100, 0] {
+        assert_eq!(
+            call(
+                &mut h,
+                &mut mem,
+                44,
+                [contract::CTX_BASE, delta as u64, 0, 0, 0]
+            ),
+            Ok(0)
+        );
+        assert_eq!(last(), Some(4), "delta {delta}");
+        let meta = ctx(&mem, abi::xdp_md::DATA_META);
+        assert_eq!(ctx(&mem, abi::xdp_md::DATA) - meta, 20);
+        assert_eq!(mem.read_bytes(meta, 20).unwrap(), &m[..], "delta {delta}");
+    }
+    // Refused (-EINVAL): the same latency, nothing moves.
+    let meta = ctx(&mem, abi::xdp_md::DATA_META);
+    assert_eq!(
+        call(&mut h, &mut mem, 44, [contract::CTX_BASE, 10_000, 0, 0, 0]),
+        Ok((-contract::EINVAL) as u64)
+    );
+    assert_eq!(last(), Some(4));
+    assert_eq!(ctx(&mem, abi::xdp_md::DATA_META), meta);
+}
+
+/// On the data plane (an arbitrating device) a buffer in a map value is
+/// read a port word a clock, as the RTL's port reads it: a word changed
+/// before its clock is seen; a copy into a map value lands a word at a
+/// time, two clocks after each word's read (the last word first: the
+/// destination is above the packet).
+#[test]
+fn map_value_buffers_are_read_a_word_a_clock() {
+    let (dev, mut mem, mut h) = xdp_setup(&[(0, MapDef::new(MapType::Array, 4, 24, 2))]);
+    dev.with(|d| {
+        d.arbitrate = true;
+        d.cycle = 100;
+    });
+    let v = contract::map_handle(0);
+    mem.write_bytes(v, &[1u8; 24]).unwrap();
+    let r0 = call(&mut h, &mut mem, 28, [v, 16, 0, 0, 0]).unwrap();
+    assert_eq!(r0, u64::from(csum_diff(&[1; 16], &[], 0)));
+    mem.write_bytes(v, &[9u8; 16]).unwrap();
+    dev.with(|d| d.cycle = 101);
+    assert_eq!(h.tick(&mut mem, 1), Tick::default());
+    dev.with(|d| d.cycle = 102);
+    let mut want = [1u8; 16];
+    want[8..].fill(9);
+    assert_eq!(
+        h.tick(&mut mem, 2).answer,
+        Some(Ok(HelperOutcome::Return(u64::from(csum_diff(
+            &want,
+            &[],
+            0
+        )))))
+    );
+    // Done: a later clock changes nothing.
+    dev.with(|d| d.cycle = 103);
+    assert_eq!(h.tick(&mut mem, 3), Tick::default());
+    assert_eq!(
+        call(&mut h, &mut mem, 189, [contract::CTX_BASE, 0, v + 4, 12, 0]),
+        Ok(0)
+    );
+    let p = dev.with(|d| d.pending.clone());
+    let p: Vec<_> = p.iter().map(|w| (w.at, w.addr, w.bytes.len())).collect();
+    assert_eq!(p, vec![(106, v + 4, 8), (105, v + 12, 4)]);
+    // xdp_store_bytes from the value: the packet written from the words
+    // as read, at the answer.
+    dev.with(|d| d.cycle = 200);
+    assert_eq!(
+        call(&mut h, &mut mem, 190, [contract::CTX_BASE, 2, v, 10, 0]),
+        Ok(0)
+    );
+    mem.write_bytes(v, &[7u8; 16]).unwrap();
+    dev.with(|d| d.cycle = 201);
+    assert_eq!(h.tick(&mut mem, 1), Tick::default());
+    dev.with(|d| d.cycle = 202);
+    let t = h.tick(&mut mem, 2);
+    let data = mem.load(contract::CTX_BASE, Width::W).unwrap();
+    assert_eq!(t.answer, None);
+    assert_eq!(
+        t.packet,
+        Some((data + 2, vec![9, 9, 9, 9, 9, 9, 9, 9, 7, 7]))
+    );
+}
+
 #[test]
 fn csum_diff_helper_takes_any_size() {
     let (_, mut mem, mut h) = xdp_setup(&[]);
@@ -285,6 +405,29 @@ fn csum_diff_helper_takes_any_size() {
         Ok(csum_diff(&[1, 2, 3, 4], &[5, 6, 7, 8], 0) as u64)
     );
     assert!(call(&mut h, &mut mem, 28, [8, 4, 0, 0, 0]).is_err());
+    // A buffer in the context: Linux's verifier refuses it; the model
+    // faults, naming it.
+    let c = contract::CTX_BASE;
+    let e = call(&mut h, &mut mem, 28, [c, 4, SP, 4, 0]).unwrap_err();
+    assert!(
+        e.contains("from (r1)") && e.contains("in the context"),
+        "{e}"
+    );
+    let e = call(&mut h, &mut mem, 28, [SP, 4, c + 20, 8, 0]).unwrap_err();
+    assert!(e.contains("to (r3)") && e.contains("in the context"), "{e}");
+    assert!(call(&mut h, &mut mem, 28, [c, 0, SP, 4, 0]).is_ok());
+    for id in [189, 190] {
+        let e = call(&mut h, &mut mem, id, [c, 0, c + 4, 4, 0]).unwrap_err();
+        assert!(
+            e.contains("buf (r3)") && e.contains("in the context"),
+            "{e}"
+        );
+        // The argument errors come first, as on the RTL.
+        assert_eq!(
+            call(&mut h, &mut mem, id, [c, 0x10000, c + 4, 4, 0]),
+            Ok((-contract::EFAULT) as u64)
+        );
+    }
 }
 
 #[test]
@@ -297,24 +440,25 @@ fn every_unit_has_a_distinct_id_and_name() {
         assert!(unit(u.id).is_some());
     }
     let d = DeviceState::default();
+    let m = Memory::new();
     // csum_diff: one clock, then 8 bytes a clock of from and of to.
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 64, 0, 64, 0]), 17);
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 3, 0, 5, 0]), 3);
-    assert_eq!((unit(28).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 64, 0, 64, 0]), 17);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 3, 0, 5, 0]), 3);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
     // The copies: len is r4; a size counts up to 8 KiB.
-    assert_eq!((unit(189).unwrap().latency)(&d, &[0, 0, 0, 17, 0]), 4);
+    assert_eq!((unit(189).unwrap().latency)(&d, &m, &[0, 0, 0, 17, 0]), 4);
     assert_eq!(
-        (unit(190).unwrap().latency)(&d, &[0, 0, 0, 1 << 31, 0]),
+        (unit(190).unwrap().latency)(&d, &m, &[0, 0, 0, 1 << 31, 0]),
         1025
     );
     // xdp_adjust_tail: one clock, growing zeroes the new bytes a word a clock.
     assert_eq!(
-        (unit(65).unwrap().latency)(&d, &[0, -20i64 as u64, 0, 0, 0]),
+        (unit(65).unwrap().latency)(&d, &m, &[0, -20i64 as u64, 0, 0, 0]),
         1
     );
-    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 0, 0, 0, 0]), 1);
-    assert_eq!((unit(65).unwrap().latency)(&d, &[0, 20, 0, 0, 0]), 4);
-    assert_eq!((unit(5).unwrap().latency)(&d, &[0; 5]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 20, 0, 0, 0]), 4);
+    assert_eq!((unit(5).unwrap().latency)(&d, &m, &[0; 5]), 1);
     // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
     let t = Abi::Tc.helpers(&SharedDeviceState::default());
