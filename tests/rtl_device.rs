@@ -1703,6 +1703,7 @@ fn a_loinst_the_idle_bank_missed_refuses_the_flip_on_both() {
     c.drain(100_000).unwrap();
     assert_eq!(c.outputs, 2);
     check_records(&c);
+}
 
 /// `xdp_adjust_head` with metadata before `data` (4..32 bytes by the
 /// frame's length and port, set by `xdp_adjust_meta`): the head moves down
