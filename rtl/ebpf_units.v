@@ -98,8 +98,8 @@
 //     stack and the packet window is a helper fault.
 //   - trace_printk (6) as in the SUME ABI, its format and strings in the
 //     stack or the packet window; ktime_get_coarse_ns (160) as
-//     ktime_get_ns. trace_vprintk (177) is an unknown helper here
-//     (RtlDevice's FLIP check refuses an XDP program calling it).
+//     ktime_get_ns; trace_vprintk (177) in the trace unit, its arguments
+//     read from its array after the format.
 // SUME ABI: no context and no map values in the engine's address space, so
 // every ext access faults (as the model's memory does outside its regions).
 //
@@ -470,7 +470,7 @@ module ebpf_units #(
   reg [63:0]        mh_raddr[0:ENGINES-1];
   reg [3:0]         mh_rn   [0:ENGINES-1];
   // The trace unit (below): bpf_trace_printk's port word and answer.
-  reg [ENGINES-1:0] tr_is, tr_rd, tr_ok, tr_ack;
+  reg [ENGINES-1:0] tr_is, tr_v, tr_rd, tr_ok, tr_ack;
   reg [BW-1:0]      tr_fw   [0:ENGINES-1];
   reg [63:0]        tr_raddr[0:ENGINES-1];
   reg [3:0]         tr_rn   [0:ENGINES-1];
@@ -1112,20 +1112,26 @@ module ebpf_units #(
     end
   end
 
-  // ---- trace unit: bpf_trace_printk (6), both ABIs (vm::units::
-  // trace_printk; timing contract::printk_clocks) ----
+  // ---- trace unit: bpf_trace_printk (6), both ABIs, and
+  // bpf_trace_vprintk (177), XDP (vm::units::trace_printk,
+  // vm::units::events::trace_vprintk; timing contract::printk_clocks and
+  // vprintk_clocks) ----
   // The format (r1, r2 bytes) is read on the helper memory port one word a
   // clock from the request's clock on (the port words of the helpers over
   // buffers above: mh_rd and its address are this unit's while it runs),
   // and each word's bytes are walked in its clock up to the first NUL: a
   // literal byte counts one, `%%` one, a conversion
   // `%[-][0][width][l|ll](d|i|u|x|X|c|p|s)` takes the next argument (r3..r5;
-  // more than U_PRINTK_ARGS, an unknown conversion, `lll` or a NUL inside
+  // trace_vprintk: the next word of its array, r3 with r4 bytes, read after
+  // the format's words, one a clock, into the argument slots; a length not a
+  // multiple of 8, over U_PRINTK_VARARGS words or with a NULL array
+  // answers -EINVAL after the format's and the array's words, reading
+  // nothing; more than the arguments, an unknown conversion, `lll` or a NUL inside
   // a conversion make the format invalid) and keeps its kind and width
   // (saturating at U_PRINTK_WIDTH_MAX). A format is valid when it lies in
   // the stack or the packet window (else a helper fault), its size is 1 to
   // U_PRINTK_FMT_MAX and its last byte is a NUL (else -EINVAL). After the
-  // format's words, each `%s` of a valid format reads U_PRINTK_STR_WORDS
+  // format's (and the array's) words, each `%s` of a valid format reads U_PRINTK_STR_WORDS
   // words at its argument (the bytes up to the end of the stack or packet
   // window the argument points into, none outside them), which give its
   // length: up to its first NUL, U_PRINTK_STR_BYTES without one, or
@@ -1139,7 +1145,8 @@ module ebpf_units #(
                    TS_LONG = 3'd4;
   localparam [3:0] TK_D32 = 4'd1, TK_D64 = 4'd2, TK_U32 = 4'd3, TK_U64 = 4'd4,
                    TK_X32 = 4'd5, TK_X64 = 4'd6, TK_P = 4'd7, TK_C = 4'd8, TK_S = 4'd9;
-  localparam integer TA = U_PRINTK_ARGS;
+  // argument slots: trace_printk's r3..r5, trace_vprintk's array words
+  localparam integer TA = U_PRINTK_VARARGS;
   localparam integer TWW = $clog2(U_PRINTK_WIDTH_MAX + 1);
   /* verilator lint_off WIDTH */
   localparam [TWW-1:0] TWMAX = U_PRINTK_WIDTH_MAX;
@@ -1204,24 +1211,29 @@ module ebpf_units #(
   reg [TA*TWW-1:0] tswid_c [0:ENGINES-1];
   reg [TA*7-1:0]   tslen_q [0:ENGINES-1];
   reg [TA*7-1:0]   tslen_c [0:ENGINES-1];
+  reg [TA*64-1:0]  targ_q  [0:ENGINES-1];   // trace_vprintk: the array's words
+  reg [TA*64-1:0]  targ_c  [0:ENGINES-1];
+  reg [BW-1:0]     tr_dw   [0:ENGINES-1];   // trace_vprintk: the array's words to read
+  reg [4:0]        tr_na   [0:ENGINES-1];   // arguments the format may take
   reg [6:0]        tsl_q   [0:ENGINES-1];
   reg [6:0]        tsl_c   [0:ENGINES-1];
   reg [ENGINES-1:0] tdone_q, terr_q, tnul_q, tfnd_q, tdone_c, terr_c, tnul_c, tfnd_c;
   // this clock: the word index, a string word's slot, word and reach
   reg [BW-1:0]     tr_k    [0:ENGINES-1];
   reg [ENGINES-1:0] ts_on;
-  reg [1:0]        ts_slot [0:ENGINES-1];
+  reg [3:0]        ts_slot [0:ENGINES-1];
   reg [BW-1:0]     ts_wj   [0:ENGINES-1];
   reg [6:0]        ts_avail[0:ENGINES-1];
-  reg [31:0]       t_fs, t_win, t_tot, t_cl, t_sw;
-  reg [63:0]       t_fa, t_v, t_av, t_o, t_rem;
-  reg [BW-1:0]     t_j, t_w, t_q, t_cnt, t_ns;
-  reg              t_valid;
+  reg [31:0]       t_fs, t_win, t_tot, t_cl, t_sw, t_dl;
+  reg [63:0]       t_fa, t_v, t_av, t_o, t_rem, t_da, t_arg;
+  reg [BW-1:0]     t_j, t_w, t_q, t_cnt, t_ns, t_fdw;
+  reg              t_valid, t_lenok;
   integer          ti, tj;
   /* verilator lint_off WIDTH */
   always @* begin
     for (ti = 0; ti < ENGINES; ti = ti + 1) begin
-      tr_is[ti] = helper_id_i[ti*32 +: 32] == U_H_TRACE_PRINTK;
+      tr_v[ti] = xdp_i && helper_id_i[ti*32 +: 32] == U_H_TRACE_VPRINTK;
+      tr_is[ti] = helper_id_i[ti*32 +: 32] == U_H_TRACE_PRINTK || tr_v[ti];
       tr_k[ti] = is_new[ti] ? {BW{1'b0}} : mhk_q[ti];
       t_fa = helper_arg1_i[ti*64 +: 64];
       t_fs = helper_arg2_i[ti*64 +: 32];
@@ -1229,8 +1241,21 @@ module ebpf_units #(
       t_win = xdp_i ? cwin_q[ti] - PKT_BASE[31:0]
                     : cwin_q[ti] - PKT_BASE[31:0] - U_XDP_HEADROOM + U_SUME_MD_SIZE;
       tr_fw[ti] = mwords(t_fs);
-      tr_ok[ti] = t_fs == 32'd0 || in_rgn(t_fa, {32'd0, t_fs}, STACK_BASE, STACK_SIZE) ||
-                  in_rgn(t_fa, {32'd0, t_fs}, PKT_BASE, {32'd0, t_win});
+      // trace_vprintk's array (r3, r4 bytes): a bad length answers -EINVAL
+      // before anything is read; else the array, then the format, must be
+      // in the stack or the packet window (a helper fault)
+      t_da = helper_arg3_i[ti*64 +: 64];
+      t_dl = helper_arg4_i[ti*64 +: 32];
+      t_lenok = !tr_v[ti] || t_dl[2:0] == 3'd0 && t_dl <= 8 * U_PRINTK_VARARGS &&
+                             !(t_dl != 32'd0 && t_da == 64'd0);
+      tr_na[ti] = tr_v[ti] ? t_dl[7:3] : U_PRINTK_ARGS;
+      tr_dw[ti] = tr_v[ti] ? mwords(t_dl) : {BW{1'b0}};
+      tr_ok[ti] = !t_lenok ||
+                  (!tr_v[ti] || t_dl == 32'd0 ||
+                   in_rgn(t_da, {32'd0, t_dl}, STACK_BASE, STACK_SIZE) ||
+                   in_rgn(t_da, {32'd0, t_dl}, PKT_BASE, {32'd0, t_win})) &&
+                  (t_fs == 32'd0 || in_rgn(t_fa, {32'd0, t_fs}, STACK_BASE, STACK_SIZE) ||
+                   in_rgn(t_fa, {32'd0, t_fs}, PKT_BASE, {32'd0, t_win}));
       if (is_new[ti]) begin
         tst_c[ti] = TS_TEXT;
         twid_c[ti] = {TWW{1'b0}};
@@ -1240,6 +1265,7 @@ module ebpf_units #(
         tkind_c[ti] = {(TA*4){1'b0}};
         tswid_c[ti] = {(TA*TWW){1'b0}};
         tslen_c[ti] = {(TA*7){1'b0}};
+        targ_c[ti] = {(TA*64){1'b0}};
         tsl_c[ti] = 7'd0;
         tdone_c[ti] = 1'b0;
         terr_c[ti] = 1'b0;
@@ -1254,6 +1280,7 @@ module ebpf_units #(
         tkind_c[ti] = tkind_q[ti];
         tswid_c[ti] = tswid_q[ti];
         tslen_c[ti] = tslen_q[ti];
+        targ_c[ti] = targ_q[ti];
         tsl_c[ti] = tsl_q[ti];
         tdone_c[ti] = tdone_q[ti];
         terr_c[ti] = terr_q[ti];
@@ -1262,19 +1289,20 @@ module ebpf_units #(
       end
       // Valid once the format's words are walked (tnul_c: its last byte
       // was a NUL); then its strings' words follow.
-      t_valid = tr_ok[ti] && t_fs != 32'd0 && t_fs <= U_PRINTK_FMT_MAX && tnul_c[ti] &&
-                !terr_c[ti];
+      t_valid = t_lenok && tr_ok[ti] && t_fs != 32'd0 && t_fs <= U_PRINTK_FMT_MAX &&
+                tnul_c[ti] && !terr_c[ti];
       t_ns = {BW{1'b0}};
       for (tj = 0; tj < TA; tj = tj + 1)
         if (tj < tn_c[ti] && tkind_c[ti][tj*4 +: 4] == TK_S) t_ns = t_ns + 1'b1;
-      t_w = tr_fw[ti] + (t_valid ? t_ns * U_PRINTK_STR_WORDS : {BW{1'b0}});
+      t_fdw = tr_fw[ti] + tr_dw[ti];
+      t_w = t_fdw + (t_valid ? t_ns * U_PRINTK_STR_WORDS : {BW{1'b0}});
       tr_ack[ti] = tr_k[ti] == t_w;
       // a string's word: string q's word wj, q counting the %s slots
-      ts_on[ti] = tr_k[ti] >= tr_fw[ti] && tr_k[ti] < t_w;
-      t_j = tr_k[ti] - tr_fw[ti];
+      ts_on[ti] = tr_k[ti] >= t_fdw && tr_k[ti] < t_w;
+      t_j = tr_k[ti] - t_fdw;
       t_q = t_j / U_PRINTK_STR_WORDS;
       ts_wj[ti] = t_j % U_PRINTK_STR_WORDS;
-      ts_slot[ti] = 2'd0;
+      ts_slot[ti] = 4'd0;
       t_cnt = {BW{1'b0}};
       for (tj = 0; tj < TA; tj = tj + 1)
         if (tj < tn_c[ti] && tkind_c[ti][tj*4 +: 4] == TK_S) begin
@@ -1282,10 +1310,11 @@ module ebpf_units #(
           t_cnt = t_cnt + 1'b1;
         end
       case (ts_slot[ti])
-        2'd0:    t_v = helper_arg3_i[ti*64 +: 64];
-        2'd1:    t_v = helper_arg4_i[ti*64 +: 64];
+        4'd0:    t_v = helper_arg3_i[ti*64 +: 64];
+        4'd1:    t_v = helper_arg4_i[ti*64 +: 64];
         default: t_v = helper_arg5_i[ti*64 +: 64];
       endcase
+      if (tr_v[ti]) t_v = targ_c[ti][ts_slot[ti]*64 +: 64];
       t_av = 64'd0;
       t_o = t_v - STACK_BASE;
       if (t_o < STACK_SIZE) t_av = STACK_SIZE - t_o;
@@ -1297,9 +1326,14 @@ module ebpf_units #(
       tr_raddr[ti] = 64'd0;
       t_rem = 64'd0;
       if (tr_k[ti] < tr_fw[ti]) begin
-        tr_rd[ti] = tr_ok[ti] && t_fs != 32'd0;
+        tr_rd[ti] = t_lenok && tr_ok[ti] && t_fs != 32'd0;
         tr_raddr[ti] = t_fa + tr_k[ti] * U_MEM_WORD_BYTES;
         t_rem = {32'd0, t_fs} - tr_k[ti] * U_MEM_WORD_BYTES;
+      end else if (tr_k[ti] < t_fdw) begin
+        // trace_vprintk: the array's word k - fw
+        tr_rd[ti] = t_lenok && tr_ok[ti];
+        tr_raddr[ti] = t_da + (tr_k[ti] - tr_fw[ti]) * U_MEM_WORD_BYTES;
+        t_rem = {32'd0, t_dl} - (tr_k[ti] - tr_fw[ti]) * U_MEM_WORD_BYTES;
       end else if (ts_on[ti]) begin
         tr_rd[ti] = ts_avail[ti] > ts_wj[ti] * U_MEM_WORD_BYTES;
         tr_raddr[ti] = t_v + ts_wj[ti] * U_MEM_WORD_BYTES;
@@ -1311,13 +1345,12 @@ module ebpf_units #(
       for (tj = 0; tj < TA; tj = tj + 1)
         if (tj < tn_c[ti]) begin
           case (tj)
-            0:       t_cl = conv_len(tkind_c[ti][tj*4 +: 4], helper_arg3_i[ti*64 +: 64],
-                                     tslen_c[ti][tj*7 +: 7]);
-            1:       t_cl = conv_len(tkind_c[ti][tj*4 +: 4], helper_arg4_i[ti*64 +: 64],
-                                     tslen_c[ti][tj*7 +: 7]);
-            default: t_cl = conv_len(tkind_c[ti][tj*4 +: 4], helper_arg5_i[ti*64 +: 64],
-                                     tslen_c[ti][tj*7 +: 7]);
+            0:       t_arg = helper_arg3_i[ti*64 +: 64];
+            1:       t_arg = helper_arg4_i[ti*64 +: 64];
+            default: t_arg = helper_arg5_i[ti*64 +: 64];
           endcase
+          if (tr_v[ti]) t_arg = targ_c[ti][tj*64 +: 64];
+          t_cl = conv_len(tkind_c[ti][tj*4 +: 4], t_arg, tslen_c[ti][tj*7 +: 7]);
           t_sw = tswid_c[ti][tj*TWW +: TWW];
           t_tot = t_tot + (t_sw > t_cl ? t_sw : t_cl);
         end
@@ -1333,6 +1366,7 @@ module ebpf_units #(
   reg [TA*4-1:0]   tkind_d [0:ENGINES-1];
   reg [TA*TWW-1:0] tswid_d [0:ENGINES-1];
   reg [TA*7-1:0]   tslen_d [0:ENGINES-1];
+  reg [TA*64-1:0]  targ_d  [0:ENGINES-1];
   reg [6:0]        tsl_d   [0:ENGINES-1];
   reg [ENGINES-1:0] tdone_d, terr_d, tnul_d, tfnd_d;
   reg [63:0]       t_data;
@@ -1351,6 +1385,7 @@ module ebpf_units #(
       tkind_d[tt] = tkind_c[tt];
       tswid_d[tt] = tswid_c[tt];
       tslen_d[tt] = tslen_c[tt];
+      targ_d[tt] = targ_c[tt];
       tsl_d[tt] = tsl_c[tt];
       tdone_d[tt] = tdone_c[tt];
       terr_d[tt] = terr_c[tt];
@@ -1394,7 +1429,8 @@ module ebpf_units #(
                 "s":      t_kd = TK_S;
                 default:  t_kd = 4'd0;
               endcase
-              if (tn_d[tt] >= TA || tlng_d[tt] > 2'd2 || t_kd == 4'd0) terr_d[tt] = 1'b1;
+              if (tn_d[tt] >= tr_na[tt] || tlng_d[tt] > 2'd2 || t_kd == 4'd0)
+                terr_d[tt] = 1'b1;
               else begin
                 tkind_d[tt][tn_d[tt]*4 +: 4] = t_kd;
                 tswid_d[tt][tn_d[tt]*TWW +: TWW] = twid_d[tt];
@@ -1406,6 +1442,9 @@ module ebpf_units #(
             end
           end
         if (tr_k[tt] == tr_fw[tt] - 1'b1) tnul_d[tt] = t_data[{t_lb, 3'b000} +: 8] == 8'd0;
+      end else if (tr_is[tt] && act_q[tt] && tr_rd[tt] && !ts_on[tt]) begin
+        // trace_vprintk: an argument word of the array
+        targ_d[tt][(tr_k[tt] - tr_fw[tt])*64 +: 64] = t_data;
       end else if (tr_is[tt] && act_q[tt] && ts_on[tt]) begin
         // a string's word: its first NUL; its length after its last word
         if (ts_wj[tt] == 0) begin
@@ -1438,6 +1477,7 @@ module ebpf_units #(
       tkind_q[tq] <= tkind_d[tq];
       tswid_q[tq] <= tswid_d[tq];
       tslen_q[tq] <= tslen_d[tq];
+      targ_q[tq] <= targ_d[tq];
       tsl_q[tq] <= tsl_d[tq];
       tdone_q[tq] <= tdone_d[tq];
       terr_q[tq] <= terr_d[tq];

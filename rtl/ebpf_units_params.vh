@@ -137,8 +137,12 @@ localparam integer U_EFAULT = 14;
 localparam integer U_H_TRACE_PRINTK = 6;
 // contract::HELPER_KTIME_GET_COARSE_NS
 localparam integer U_H_KTIME_COARSE = 160;
+// contract::HELPER_TRACE_VPRINTK
+localparam integer U_H_TRACE_VPRINTK = 177;
 // contract::PRINTK_ARGS
 localparam integer U_PRINTK_ARGS = 3;
+// contract::MAX_BPRINTF_VARARGS
+localparam integer U_PRINTK_VARARGS = 12;
 // contract::PRINTK_STR_BYTES
 localparam integer U_PRINTK_STR_BYTES = 64;
 // contract::PRINTK_STR_WORDS

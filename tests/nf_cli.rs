@@ -291,8 +291,12 @@ fn trace_lines_follow_their_packet() {
     let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
     for (i, len) in [64usize, 90].iter().enumerate() {
         let f = common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 53, *len);
-        w.write_packet(&PcapPacket::new(Duration::from_micros(i as u64), *len as u32, &f))
-            .unwrap();
+        w.write_packet(&PcapPacket::new(
+            Duration::from_micros(i as u64),
+            *len as u32,
+            &f,
+        ))
+        .unwrap();
     }
     drop(w);
     let inc = common::program("include").display().to_string();
@@ -309,7 +313,10 @@ fn trace_lines_follow_their_packet() {
     assert!(lines[1].contains("  trace engine 0 cycle "), "{stdout}");
     assert!(lines[1].ends_with("  len 64 in 0"), "{stdout}");
     assert!(lines[2].ends_with("  ab|   ff"), "{stdout}");
-    assert!(lines[4].contains("trace") && lines[4].ends_with("len 90 in 0"), "{stdout}");
+    assert!(
+        lines[4].contains("trace") && lines[4].ends_with("len 90 in 0"),
+        "{stdout}"
+    );
     assert!(lines[6].contains("4 trace lines"), "{stdout}");
     let (code, stdout, stderr) = nfbpf(&[
         "run",

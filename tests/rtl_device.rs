@@ -1933,3 +1933,77 @@ fn random_trace_printk_calls_match_model() {
         "{outputs} outputs, {records} records"
     );
 }
+
+/// `bpf_trace_vprintk` from XDP: twelve arguments from an array on the
+/// stack (numbers, a string on the stack and one in the packet), an array
+/// of fewer words than conversions, none (a NULL array of length 0), a
+/// length that is not a multiple of 8 and one over twelve words (-EINVAL),
+/// and an array in the packet; the returns go into the frame.
+const XDP_VPRINTK: &str = r#"
+#define BPF_NO_GLOBAL_DATA
+#include "nf_common.h"
+SEC("xdp")
+int vprintk_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 60 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	__u64 args[12];
+	char name[] = "vp";
+	for (int k = 0; k < 12; k++)
+		args[k] = (__u64)p[20 + k] * (k + 1) * 0x1234567 - 5000;
+	args[3] = (__u64)(long)name;
+	args[9] = (__u64)(long)(data + 40);
+	p[50] = 0;
+	__s32 r[6];
+	char f0[] = "%d %u %x %s %lld %c %lx %5d %-3u %s %llX %i|";
+	r[0] = bpf_trace_vprintk(f0, sizeof(f0), args, 96);
+	r[1] = bpf_trace_vprintk(f0, sizeof(f0), args, 8 * (p[33] % 13));
+	char f1[] = "no args %%";
+	r[2] = bpf_trace_vprintk(f1, sizeof(f1), 0, 0);
+	r[3] = bpf_trace_vprintk(f1, sizeof(f1), args, 12);
+	r[4] = bpf_trace_vprintk(f1, sizeof(f1), args, 104);
+	r[5] = 0;
+	if (data + 104 <= end)
+		r[5] = bpf_trace_vprintk(f0, sizeof(f0), data + 8, 96);
+	if (data + 14 + sizeof(r) <= end)
+		__builtin_memcpy(data + 14, r, sizeof(r));
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn trace_vprintk_program_matches_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("vprintk_xdp.c", XDP_VPRINTK).with_budget(Some(100_000));
+    let mut frames = traffic();
+    frames.extend(random_frames(0x5eed_0002, 40));
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap();
+    let n = run_traffic(&mut c, &frames);
+    check_records(&c);
+    let log = trace_texts(&mut c);
+    let (es, _) = read_counters(&mut c, 4).unwrap();
+    let faults: u64 = es.iter().map(|e| e.faults).sum();
+    eprintln!(
+        "vprintk_xdp.c: {} frames, {n} outputs, {faults} faults, {} cycles, {} retire records, \
+         {} cycle records, {} trace records, 0 mismatches",
+        frames.len(),
+        c.cycle(),
+        c.retires,
+        c.cycle_records,
+        log.len()
+    );
+    assert!(n > 0 && faults <= 1, "{n} outputs, {faults} faults");
+    assert!(log.iter().any(|(_, t)| t == "no args %"), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|(_, t)| t.contains(" vp ") && t.ends_with('|')),
+        "{log:?}"
+    );
+}

@@ -31,9 +31,9 @@
 //! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
 //! the units' value memory, `redirect_map`, `csum_diff` and
 //! `xdp_load/store_bytes` over buffers in the stack and the packet, and
-//! `trace_printk` with its format and strings there); the
-//! FLIP check here refuses an XDP program that calls any other
-//! (`trace_vprintk`, the software engines' helpers), or both
+//! `trace_printk` and `trace_vprintk` with their formats, arrays and
+//! strings there); the FLIP check here refuses an XDP program that calls
+//! any other (the software engines' helpers), or both
 //! `xdp_adjust_meta` and `xdp_adjust_head` (moving the metadata needs
 //! FIFO_MD writes the units do not make yet), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
@@ -96,6 +96,7 @@ pub const RTL_XDP_HELPERS: &[u32] = &[
     contract::HELPER_XDP_STORE_BYTES,
     contract::HELPER_TRACE_PRINTK,
     contract::HELPER_KTIME_GET_COARSE_NS,
+    contract::HELPER_TRACE_VPRINTK,
 ];
 
 /// Why an RTL device cannot be built with a configuration.

@@ -824,9 +824,19 @@ pub fn units_params_vh() -> String {
             "contract::HELPER_KTIME_GET_COARSE_NS",
         ),
         (
+            "U_H_TRACE_VPRINTK",
+            c::HELPER_TRACE_VPRINTK.into(),
+            "contract::HELPER_TRACE_VPRINTK",
+        ),
+        (
             "U_PRINTK_ARGS",
             c::PRINTK_ARGS as u64,
             "contract::PRINTK_ARGS",
+        ),
+        (
+            "U_PRINTK_VARARGS",
+            c::MAX_BPRINTF_VARARGS as u64,
+            "contract::MAX_BPRINTF_VARARGS",
         ),
         (
             "U_PRINTK_STR_BYTES",

@@ -415,7 +415,7 @@ fn lat_vprintk(_: &DeviceState, mem: &Memory, a: &[u64; 5]) -> u32 {
     let ok = len.is_multiple_of(8)
         && nargs <= contract::MAX_BPRINTF_VARARGS
         && (len == 0 || a[2] != 0)
-        && mem.read_bytes(a[2], len as usize).is_ok();
+        && (len == 0 || mem.read_bytes(a[2], len as usize).is_ok());
     let strings = if ok {
         printk_strings(mem, a[0], fmt_size, nargs)
     } else {
