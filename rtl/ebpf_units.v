@@ -17,10 +17,13 @@
 //     the request's clock).
 //   - get_prandom_u32 (7): the model's xorshift32 from its seed, one clock;
 //     engines asking in the same clock draw in the clock's rotating order.
-//   - any other id, including trace_printk (6, not implemented here: it
-//     reads its format string from the engine's stack), is an unknown
-//     helper: fault after HELPER_DEFAULT_CYCLES, as the model's engine does
-//     for ids the ABI lacks.
+//   - trace_printk (6): the trace unit (below, "trace unit") reads the
+//     format and its %s strings on the helper memory port (the stack and,
+//     in the SUME ABI, the packet window of metadata and frame), a word a
+//     clock, and answers the formatted length or -EINVAL
+//     (contract::printk_clocks); the units keep no trace records.
+//   - any other id is an unknown helper: fault after HELPER_DEFAULT_CYCLES,
+//     as the model's engine does for ids the ABI lacks.
 // The helper arguments must stay stable while helper_req is up (the engine
 // holds them in its EX/MEM latch). The answer (ack, ret, fault) is
 // combinational in the clock it is due, so a one-clock helper is answered
@@ -102,8 +105,10 @@
 //     write, vm::units::BufCall); a buffer elsewhere (the context
 //     included: Linux's verifier refuses it, the model faults too) is a
 //     helper fault.
-//   - trace_printk: an unknown helper here (RtlDevice's FLIP check refuses
-//     an XDP program calling it).
+//   - trace_printk (6) as in the SUME ABI, its format and strings in the
+//     stack or the packet window; ktime_get_coarse_ns (160) as
+//     ktime_get_ns; trace_vprintk (177) in the trace unit, its arguments
+//     read from its array after the format.
 // SUME ABI: no context and no map values in the engine's address space, so
 // every ext access faults (as the model's memory does outside its regions).
 //
@@ -497,6 +502,12 @@ module ebpf_units #(
   reg [VAW:0]       mh_rv   [0:ENGINES-1];
   reg [VAW:0]       mh_dv   [0:ENGINES-1];
   reg [63:0]        mh_vrd  [0:ENGINES-1];
+  // The trace unit (below): bpf_trace_printk's port word and answer.
+  reg [ENGINES-1:0] tr_is, tr_v, tr_rd, tr_ok, tr_ack;
+  reg [BW-1:0]      tr_fw   [0:ENGINES-1];
+  reg [63:0]        tr_raddr[0:ENGINES-1];
+  reg [3:0]         tr_rn   [0:ENGINES-1];
+  reg [63:0]        tr_ret  [0:ENGINES-1];
 
   // XDP map helpers (xmap): lookup/update/delete take the key (and the
   // update its value) through pointers, read on the helper memory port
@@ -560,7 +571,7 @@ module ebpf_units #(
       hmem_addr_o[e*64 +: 64] = kw_q[e] ? helper_arg2_i[e*64 +: 64] + HPW
                               : act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
-      if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes: their word
+      if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes, trace_printk
         hmem_rd_o[e] = !mh_rv[e][VAW];   // a word in the value memory: mh_vrd
         hmem_addr_o[e*64 +: 64] = mh_raddr[e];
         hmem_n_o[e*4 +: 4] = mh_rn[e];
@@ -982,7 +993,7 @@ module ebpf_units #(
       m_ml = cdata_q[mi] > cmeta_q[mi] ? cdata_q[mi] - cmeta_q[mi] : 32'd0;
       mh_mv[mi] = m_head && m_ml != 32'd0;
       mh_is[mi] = xdp_i && (m_id == U_H_CSUM_DIFF || m_id == U_H_LOAD_BYTES ||
-                            m_id == U_H_STORE_BYTES || mh_zero[mi] || mh_mv[mi]);
+                            m_id == U_H_STORE_BYTES || mh_zero[mi] || mh_mv[mi]) || tr_is[mi];
       mh_ans[mi] = mh_is[mi] && !m_tail && !m_head;
       m_tend = is_new[mi] ? (m_head ? cmeta_q[mi] : cend_q[mi]) : mtend_q[mi];
       m_tnew = {32'd0, m_tend} + {32'd0, m_fs};
@@ -1063,6 +1074,12 @@ module ebpf_units #(
         else m_r = m_seed;
         m_s = m_r + {m_r[15:0], m_r[31:16]};
         mh_ret[mi] = {48'd0, m_s[31:16]};
+      end else if (tr_is[mi]) begin
+        // trace_printk: the trace unit's word and answer (below)
+        mh_cyc[mi] = 1 + tr_fw[mi];
+        mh_ok[mi] = tr_ok[mi];
+        mh_flt[mi] = !tr_ok[mi];
+        mh_ret[mi] = tr_ret[mi];
       end else begin
         // xdp_load_bytes / xdp_store_bytes (ctx, offset, buf, len)
         mh_cyc[mi] = 1 + mwords(m_len);
@@ -1105,8 +1122,14 @@ module ebpf_units #(
       mh_raddr[mi] = m_base + m_j8;
       mh_rn[mi] = m_rem >= U_MEM_WORD_BYTES ? U_MEM_WORD_BYTES : m_rem[3:0];
       mh_dst[mi] = m_dst + m_j8;
+      if (tr_is[mi]) begin
+        mh_rd[mi] = (is_new[mi] || act_q[mi]) && tr_rd[mi];
+        mh_raddr[mi] = tr_raddr[mi];
+        mh_rn[mi] = tr_rn[mi];
+      end
       // the word in the value memory: read there (in the clock's order),
-      // and a copy's destination word written there
+      // and a copy's destination word written there (the trace unit reads
+      // the stack and the packet only: tr_rd is low for anything else)
       mh_rv[mi] = mh_rd[mi] && !mh_zero[mi] ? vm_at(mh_raddr[mi], {28'd0, mh_rn[mi]}, row_valid, vareas)
                                             : {1'b0, {VAW{1'b0}}};
       mh_dv[mi] = mh_rd[mi] && mh_cp[mi] && !mh_zero[mi]
@@ -1169,6 +1192,380 @@ module ebpf_units #(
     end
   end
 
+  // ---- trace unit: bpf_trace_printk (6), both ABIs, and
+  // bpf_trace_vprintk (177), XDP (vm::units::trace_printk,
+  // vm::units::events::trace_vprintk; timing contract::printk_clocks and
+  // vprintk_clocks) ----
+  // The format (r1, r2 bytes) is read on the helper memory port one word a
+  // clock from the request's clock on (the port words of the helpers over
+  // buffers above: mh_rd and its address are this unit's while it runs),
+  // and each word's bytes are walked in its clock up to the first NUL: a
+  // literal byte counts one, `%%` one, a conversion
+  // `%[-][0][width][l|ll](d|i|u|x|X|c|p|s)` takes the next argument (r3..r5;
+  // trace_vprintk: the next word of its array, r3 with r4 bytes, read after
+  // the format's words, one a clock, into the argument slots; a length not a
+  // multiple of 8, over U_PRINTK_VARARGS words or with a NULL array
+  // answers -EINVAL after the format's and the array's words, reading
+  // nothing; more than the arguments, an unknown conversion, `lll` or a NUL inside
+  // a conversion make the format invalid) and keeps its kind and width
+  // (saturating at U_PRINTK_WIDTH_MAX). A format is valid when it lies in
+  // the stack or the packet window (else a helper fault), its size is 1 to
+  // U_PRINTK_FMT_MAX and its last byte is a NUL (else -EINVAL). After the
+  // format's (and the array's) words, each `%s` of a valid format reads U_PRINTK_STR_WORDS
+  // words at its argument (the bytes up to the end of the stack or packet
+  // window the argument points into, none outside them), which give its
+  // length: up to its first NUL, U_PRINTK_STR_BYTES without one, or
+  // U_PRINTK_EFAULT_LEN ("(efault)") when its region ends first. The answer
+  // comes in the clock after the last word: -EINVAL, or the formatted
+  // length (the literal bytes plus, per conversion, the larger of its width
+  // and its digits: decimal by comparisons against powers of ten, a sign
+  // for a negative %d/%i, hex from the leading zero nibbles, %p "0x" and
+  // hex, %c one byte, %s the string's length).
+  localparam [2:0] TS_TEXT = 3'd0, TS_PCT = 3'd1, TS_MINUS = 3'd2, TS_WID = 3'd3,
+                   TS_LONG = 3'd4;
+  localparam [3:0] TK_D32 = 4'd1, TK_D64 = 4'd2, TK_U32 = 4'd3, TK_U64 = 4'd4,
+                   TK_X32 = 4'd5, TK_X64 = 4'd6, TK_P = 4'd7, TK_C = 4'd8, TK_S = 4'd9;
+  // argument slots: trace_printk's r3..r5, trace_vprintk's array words
+  localparam integer TA = U_PRINTK_VARARGS;
+  localparam integer TWW = $clog2(U_PRINTK_WIDTH_MAX + 1);
+  /* verilator lint_off WIDTH */
+  localparam [TWW-1:0] TWMAX = U_PRINTK_WIDTH_MAX;
+  /* verilator lint_on WIDTH */
+  function automatic [4:0] dec_digits(input [63:0] v);
+    integer i;
+    reg [63:0] p;
+    begin
+      dec_digits = 5'd1;
+      p = 64'd10;
+      for (i = 1; i < 20; i = i + 1) begin
+        if (v >= p) dec_digits = dec_digits + 5'd1;
+        p = p * 64'd10;
+      end
+    end
+  endfunction
+  function automatic [4:0] hex_digits(input [63:0] v);
+    integer i;
+    begin
+      hex_digits = 5'd1;
+      for (i = 1; i < 16; i = i + 1)
+        if ((v >> (4 * i)) != 64'd0) hex_digits = i[4:0] + 5'd1;
+    end
+  endfunction
+  // The bytes a conversion of kind k prints of v (%s: its string's s).
+  function automatic [6:0] conv_len(input [3:0] k, input [63:0] v, input [6:0] s);
+    reg [31:0] n32;
+    reg [63:0] n64;
+    begin
+      n32 = -v[31:0];
+      n64 = -v;
+      case (k)
+        TK_D32:  conv_len = v[31] ? {2'd0, dec_digits({32'd0, n32})} + 7'd1
+                                  : {2'd0, dec_digits({32'd0, v[31:0]})};
+        TK_D64:  conv_len = v[63] ? {2'd0, dec_digits(n64)} + 7'd1 : {2'd0, dec_digits(v)};
+        TK_U32:  conv_len = {2'd0, dec_digits({32'd0, v[31:0]})};
+        TK_U64:  conv_len = {2'd0, dec_digits(v)};
+        TK_X32:  conv_len = {2'd0, hex_digits({32'd0, v[31:0]})};
+        TK_X64:  conv_len = {2'd0, hex_digits(v)};
+        TK_P:    conv_len = {2'd0, hex_digits(v)} + 7'd2;
+        TK_C:    conv_len = 7'd1;
+        TK_S:    conv_len = s;
+        default: conv_len = 7'd0;
+      endcase
+    end
+  endfunction
+  // The walker, registered (_q) and as of this clock (_c: reset in a
+  // request's first clock), and after this clock's word (_d).
+  reg [2:0]        tst_q   [0:ENGINES-1];
+  reg [2:0]        tst_c   [0:ENGINES-1];
+  reg [TWW-1:0]    twid_q  [0:ENGINES-1];
+  reg [TWW-1:0]    twid_c  [0:ENGINES-1];
+  reg [1:0]        tlng_q  [0:ENGINES-1];
+  reg [1:0]        tlng_c  [0:ENGINES-1];
+  reg [3:0]        tn_q    [0:ENGINES-1];
+  reg [3:0]        tn_c    [0:ENGINES-1];
+  reg [15:0]       tlit_q  [0:ENGINES-1];
+  reg [15:0]       tlit_c  [0:ENGINES-1];
+  reg [TA*4-1:0]   tkind_q [0:ENGINES-1];
+  reg [TA*4-1:0]   tkind_c [0:ENGINES-1];
+  reg [TA*TWW-1:0] tswid_q [0:ENGINES-1];
+  reg [TA*TWW-1:0] tswid_c [0:ENGINES-1];
+  reg [TA*7-1:0]   tslen_q [0:ENGINES-1];
+  reg [TA*7-1:0]   tslen_c [0:ENGINES-1];
+  reg [TA*64-1:0]  targ_q  [0:ENGINES-1];   // trace_vprintk: the array's words
+  reg [TA*64-1:0]  targ_c  [0:ENGINES-1];
+  reg [BW-1:0]     tr_dw   [0:ENGINES-1];   // trace_vprintk: the array's words to read
+  reg [4:0]        tr_na   [0:ENGINES-1];   // arguments the format may take
+  reg [6:0]        tsl_q   [0:ENGINES-1];
+  reg [6:0]        tsl_c   [0:ENGINES-1];
+  reg [ENGINES-1:0] tdone_q, terr_q, tnul_q, tfnd_q, tdone_c, terr_c, tnul_c, tfnd_c;
+  // this clock: the word index, a string word's slot, word and reach
+  reg [BW-1:0]     tr_k    [0:ENGINES-1];
+  reg [ENGINES-1:0] ts_on;
+  reg [3:0]        ts_slot [0:ENGINES-1];
+  reg [BW-1:0]     ts_wj   [0:ENGINES-1];
+  reg [6:0]        ts_avail[0:ENGINES-1];
+  reg [31:0]       t_fs, t_win, t_tot, t_cl, t_sw, t_dl;
+  reg [63:0]       t_fa, t_v, t_av, t_o, t_rem, t_da, t_arg;
+  reg [BW-1:0]     t_j, t_w, t_q, t_cnt, t_ns, t_fdw;
+  reg              t_valid, t_lenok;
+  integer          ti, tj;
+  /* verilator lint_off WIDTH */
+  always @* begin
+    for (ti = 0; ti < ENGINES; ti = ti + 1) begin
+      tr_v[ti] = xdp_i && helper_id_i[ti*32 +: 32] == U_H_TRACE_VPRINTK;
+      tr_is[ti] = helper_id_i[ti*32 +: 32] == U_H_TRACE_PRINTK || tr_v[ti];
+      tr_k[ti] = is_new[ti] ? {BW{1'b0}} : mhk_q[ti];
+      t_fa = helper_arg1_i[ti*64 +: 64];
+      t_fs = helper_arg2_i[ti*64 +: 32];
+      // the packet window: XDP's headroom and frame, SUME's metadata and frame
+      t_win = xdp_i ? cwin_q[ti] - PKT_BASE[31:0]
+                    : cwin_q[ti] - PKT_BASE[31:0] - U_XDP_HEADROOM + U_SUME_MD_SIZE;
+      tr_fw[ti] = mwords(t_fs);
+      // trace_vprintk's array (r3, r4 bytes): a bad length answers -EINVAL
+      // before anything is read; else the array, then the format, must be
+      // in the stack or the packet window (a helper fault)
+      t_da = helper_arg3_i[ti*64 +: 64];
+      t_dl = helper_arg4_i[ti*64 +: 32];
+      t_lenok = !tr_v[ti] || t_dl[2:0] == 3'd0 && t_dl <= 8 * U_PRINTK_VARARGS &&
+                             !(t_dl != 32'd0 && t_da == 64'd0);
+      tr_na[ti] = tr_v[ti] ? t_dl[7:3] : U_PRINTK_ARGS;
+      tr_dw[ti] = tr_v[ti] ? mwords(t_dl) : {BW{1'b0}};
+      tr_ok[ti] = !t_lenok ||
+                  (!tr_v[ti] || t_dl == 32'd0 ||
+                   in_rgn(t_da, {32'd0, t_dl}, STACK_BASE, STACK_SIZE) ||
+                   in_rgn(t_da, {32'd0, t_dl}, PKT_BASE, {32'd0, t_win})) &&
+                  (t_fs == 32'd0 || in_rgn(t_fa, {32'd0, t_fs}, STACK_BASE, STACK_SIZE) ||
+                   in_rgn(t_fa, {32'd0, t_fs}, PKT_BASE, {32'd0, t_win}));
+      if (is_new[ti]) begin
+        tst_c[ti] = TS_TEXT;
+        twid_c[ti] = {TWW{1'b0}};
+        tlng_c[ti] = 2'd0;
+        tn_c[ti] = 4'd0;
+        tlit_c[ti] = 16'd0;
+        tkind_c[ti] = {(TA*4){1'b0}};
+        tswid_c[ti] = {(TA*TWW){1'b0}};
+        tslen_c[ti] = {(TA*7){1'b0}};
+        targ_c[ti] = {(TA*64){1'b0}};
+        tsl_c[ti] = 7'd0;
+        tdone_c[ti] = 1'b0;
+        terr_c[ti] = 1'b0;
+        tnul_c[ti] = 1'b0;
+        tfnd_c[ti] = 1'b0;
+      end else begin
+        tst_c[ti] = tst_q[ti];
+        twid_c[ti] = twid_q[ti];
+        tlng_c[ti] = tlng_q[ti];
+        tn_c[ti] = tn_q[ti];
+        tlit_c[ti] = tlit_q[ti];
+        tkind_c[ti] = tkind_q[ti];
+        tswid_c[ti] = tswid_q[ti];
+        tslen_c[ti] = tslen_q[ti];
+        targ_c[ti] = targ_q[ti];
+        tsl_c[ti] = tsl_q[ti];
+        tdone_c[ti] = tdone_q[ti];
+        terr_c[ti] = terr_q[ti];
+        tnul_c[ti] = tnul_q[ti];
+        tfnd_c[ti] = tfnd_q[ti];
+      end
+      // Valid once the format's words are walked (tnul_c: its last byte
+      // was a NUL); then its strings' words follow.
+      t_valid = t_lenok && tr_ok[ti] && t_fs != 32'd0 && t_fs <= U_PRINTK_FMT_MAX &&
+                tnul_c[ti] && !terr_c[ti];
+      t_ns = {BW{1'b0}};
+      for (tj = 0; tj < TA; tj = tj + 1)
+        if (tj < tn_c[ti] && tkind_c[ti][tj*4 +: 4] == TK_S) t_ns = t_ns + 1'b1;
+      t_fdw = tr_fw[ti] + tr_dw[ti];
+      t_w = t_fdw + (t_valid ? t_ns * U_PRINTK_STR_WORDS : {BW{1'b0}});
+      tr_ack[ti] = tr_k[ti] == t_w;
+      // a string's word: string q's word wj, q counting the %s slots
+      ts_on[ti] = tr_k[ti] >= t_fdw && tr_k[ti] < t_w;
+      t_j = tr_k[ti] - t_fdw;
+      t_q = t_j / U_PRINTK_STR_WORDS;
+      ts_wj[ti] = t_j % U_PRINTK_STR_WORDS;
+      ts_slot[ti] = 4'd0;
+      t_cnt = {BW{1'b0}};
+      for (tj = 0; tj < TA; tj = tj + 1)
+        if (tj < tn_c[ti] && tkind_c[ti][tj*4 +: 4] == TK_S) begin
+          if (t_cnt == t_q) ts_slot[ti] = tj;
+          t_cnt = t_cnt + 1'b1;
+        end
+      case (ts_slot[ti])
+        4'd0:    t_v = helper_arg3_i[ti*64 +: 64];
+        4'd1:    t_v = helper_arg4_i[ti*64 +: 64];
+        default: t_v = helper_arg5_i[ti*64 +: 64];
+      endcase
+      if (tr_v[ti]) t_v = targ_c[ti][ts_slot[ti]*64 +: 64];
+      t_av = 64'd0;
+      t_o = t_v - STACK_BASE;
+      if (t_o < STACK_SIZE) t_av = STACK_SIZE - t_o;
+      t_o = t_v - PKT_BASE;
+      if (t_o < {32'd0, t_win}) t_av = {32'd0, t_win} - t_o;
+      ts_avail[ti] = t_av >= U_PRINTK_STR_BYTES ? U_PRINTK_STR_BYTES : t_av[6:0];
+      // this clock's port word
+      tr_rd[ti] = 1'b0;
+      tr_raddr[ti] = 64'd0;
+      t_rem = 64'd0;
+      if (tr_k[ti] < tr_fw[ti]) begin
+        tr_rd[ti] = t_lenok && tr_ok[ti] && t_fs != 32'd0;
+        tr_raddr[ti] = t_fa + tr_k[ti] * U_MEM_WORD_BYTES;
+        t_rem = {32'd0, t_fs} - tr_k[ti] * U_MEM_WORD_BYTES;
+      end else if (tr_k[ti] < t_fdw) begin
+        // trace_vprintk: the array's word k - fw
+        tr_rd[ti] = t_lenok && tr_ok[ti];
+        tr_raddr[ti] = t_da + (tr_k[ti] - tr_fw[ti]) * U_MEM_WORD_BYTES;
+        t_rem = {32'd0, t_dl} - (tr_k[ti] - tr_fw[ti]) * U_MEM_WORD_BYTES;
+      end else if (ts_on[ti]) begin
+        tr_rd[ti] = ts_avail[ti] > ts_wj[ti] * U_MEM_WORD_BYTES;
+        tr_raddr[ti] = t_v + ts_wj[ti] * U_MEM_WORD_BYTES;
+        t_rem = ts_avail[ti] - ts_wj[ti] * U_MEM_WORD_BYTES;
+      end
+      tr_rn[ti] = t_rem >= U_MEM_WORD_BYTES ? U_MEM_WORD_BYTES : t_rem[3:0];
+      // the answer (in the clock of tr_ack)
+      t_tot = {16'd0, tlit_c[ti]};
+      for (tj = 0; tj < TA; tj = tj + 1)
+        if (tj < tn_c[ti]) begin
+          case (tj)
+            0:       t_arg = helper_arg3_i[ti*64 +: 64];
+            1:       t_arg = helper_arg4_i[ti*64 +: 64];
+            default: t_arg = helper_arg5_i[ti*64 +: 64];
+          endcase
+          if (tr_v[ti]) t_arg = targ_c[ti][tj*64 +: 64];
+          t_cl = conv_len(tkind_c[ti][tj*4 +: 4], t_arg, tslen_c[ti][tj*7 +: 7]);
+          t_sw = tswid_c[ti][tj*TWW +: TWW];
+          t_tot = t_tot + (t_sw > t_cl ? t_sw : t_cl);
+        end
+      tr_ret[ti] = t_valid ? {32'd0, t_tot} : -U_EINVAL;
+    end
+  end
+  // What this clock's word gives the walker.
+  reg [2:0]        tst_d   [0:ENGINES-1];
+  reg [TWW-1:0]    twid_d  [0:ENGINES-1];
+  reg [1:0]        tlng_d  [0:ENGINES-1];
+  reg [3:0]        tn_d    [0:ENGINES-1];
+  reg [15:0]       tlit_d  [0:ENGINES-1];
+  reg [TA*4-1:0]   tkind_d [0:ENGINES-1];
+  reg [TA*TWW-1:0] tswid_d [0:ENGINES-1];
+  reg [TA*7-1:0]   tslen_d [0:ENGINES-1];
+  reg [TA*64-1:0]  targ_d  [0:ENGINES-1];
+  reg [6:0]        tsl_d   [0:ENGINES-1];
+  reg [ENGINES-1:0] tdone_d, terr_d, tnul_d, tfnd_d;
+  reg [63:0]       t_data;
+  reg [7:0]        t_c;
+  reg [3:0]        t_kd;
+  reg [27:0]       t_wide;
+  reg [2:0]        t_lb;
+  integer          tt, tb;
+  always @* begin
+    for (tt = 0; tt < ENGINES; tt = tt + 1) begin
+      tst_d[tt] = tst_c[tt];
+      twid_d[tt] = twid_c[tt];
+      tlng_d[tt] = tlng_c[tt];
+      tn_d[tt] = tn_c[tt];
+      tlit_d[tt] = tlit_c[tt];
+      tkind_d[tt] = tkind_c[tt];
+      tswid_d[tt] = tswid_c[tt];
+      tslen_d[tt] = tslen_c[tt];
+      targ_d[tt] = targ_c[tt];
+      tsl_d[tt] = tsl_c[tt];
+      tdone_d[tt] = tdone_c[tt];
+      terr_d[tt] = terr_c[tt];
+      tnul_d[tt] = tnul_c[tt];
+      tfnd_d[tt] = tfnd_c[tt];
+      t_data = hmem_rdata_i[tt*64 +: 64];
+      t_lb = helper_arg2_i[tt*64 +: 3] - 3'd1;
+      if (tr_is[tt] && (is_new[tt] || act_q[tt]) && tr_rd[tt] && tr_k[tt] < tr_fw[tt]) begin
+        // a format word: its bytes through the walker
+        for (tb = 0; tb < 8; tb = tb + 1)
+          if (tb < tr_rn[tt] && !tdone_d[tt] && !terr_d[tt]) begin
+            t_c = t_data[tb*8 +: 8];
+            if (tst_d[tt] == TS_TEXT) begin
+              if (t_c == 8'd0) tdone_d[tt] = 1'b1;
+              else if (t_c == "%") tst_d[tt] = TS_PCT;
+              else tlit_d[tt] = tlit_d[tt] + 16'd1;
+            end else if (t_c == 8'd0) begin
+              tdone_d[tt] = 1'b1;
+              terr_d[tt] = 1'b1;
+            end else if (tst_d[tt] == TS_PCT && t_c == "%") begin
+              tlit_d[tt] = tlit_d[tt] + 16'd1;
+              tst_d[tt] = TS_TEXT;
+            end else if (tst_d[tt] == TS_PCT && t_c == "-") begin
+              tst_d[tt] = TS_MINUS;
+            end else if ((tst_d[tt] == TS_PCT || tst_d[tt] == TS_MINUS) && t_c == "0") begin
+              tst_d[tt] = TS_WID;   // the 0 flag
+            end else if (tst_d[tt] != TS_LONG && t_c >= "0" && t_c <= "9") begin
+              t_wide = twid_d[tt] * 10 + (t_c - "0");
+              twid_d[tt] = t_wide > TWMAX ? TWMAX : t_wide[TWW-1:0];
+              tst_d[tt] = TS_WID;
+            end else if (t_c == "l") begin
+              if (tlng_d[tt] != 2'd3) tlng_d[tt] = tlng_d[tt] + 2'd1;
+              tst_d[tt] = TS_LONG;
+            end else begin
+              case (t_c)
+                "d", "i": t_kd = tlng_d[tt] != 2'd0 ? TK_D64 : TK_D32;
+                "u":      t_kd = tlng_d[tt] != 2'd0 ? TK_U64 : TK_U32;
+                "x", "X": t_kd = tlng_d[tt] != 2'd0 ? TK_X64 : TK_X32;
+                "p":      t_kd = TK_P;
+                "c":      t_kd = TK_C;
+                "s":      t_kd = TK_S;
+                default:  t_kd = 4'd0;
+              endcase
+              if (tn_d[tt] >= tr_na[tt] || tlng_d[tt] > 2'd2 || t_kd == 4'd0)
+                terr_d[tt] = 1'b1;
+              else begin
+                tkind_d[tt][tn_d[tt]*4 +: 4] = t_kd;
+                tswid_d[tt][tn_d[tt]*TWW +: TWW] = twid_d[tt];
+                tn_d[tt] = tn_d[tt] + 4'd1;
+              end
+              tst_d[tt] = TS_TEXT;
+              twid_d[tt] = {TWW{1'b0}};
+              tlng_d[tt] = 2'd0;
+            end
+          end
+        if (tr_k[tt] == tr_fw[tt] - 1'b1) tnul_d[tt] = t_data[{t_lb, 3'b000} +: 8] == 8'd0;
+      end else if (tr_is[tt] && act_q[tt] && tr_rd[tt] && !ts_on[tt]) begin
+        // trace_vprintk: an argument word of the array
+        targ_d[tt][(tr_k[tt] - tr_fw[tt])*64 +: 64] = t_data;
+      end else if (tr_is[tt] && act_q[tt] && ts_on[tt]) begin
+        // a string's word: its first NUL; its length after its last word
+        if (ts_wj[tt] == 0) begin
+          tfnd_d[tt] = 1'b0;
+          tsl_d[tt] = 7'd0;
+        end
+        if (tr_rd[tt])
+          for (tb = 0; tb < 8; tb = tb + 1)
+            if (tb < tr_rn[tt] && !tfnd_d[tt] && t_data[tb*8 +: 8] == 8'd0) begin
+              tfnd_d[tt] = 1'b1;
+              tsl_d[tt] = ts_wj[tt] * U_MEM_WORD_BYTES + tb;
+            end
+        if (ts_wj[tt] == U_PRINTK_STR_WORDS - 1)
+          tslen_d[tt][ts_slot[tt]*7 +: 7] =
+            tfnd_d[tt] ? tsl_d[tt]
+                       : ts_avail[tt] >= U_PRINTK_STR_BYTES ? U_PRINTK_STR_BYTES
+                                                            : U_PRINTK_EFAULT_LEN;
+      end
+    end
+  end
+  /* verilator lint_on WIDTH */
+  integer tq;
+  always @(posedge clk_i) begin
+    for (tq = 0; tq < ENGINES; tq = tq + 1) begin
+      tst_q[tq] <= tst_d[tq];
+      twid_q[tq] <= twid_d[tq];
+      tlng_q[tq] <= tlng_d[tq];
+      tn_q[tq] <= tn_d[tq];
+      tlit_q[tq] <= tlit_d[tq];
+      tkind_q[tq] <= tkind_d[tq];
+      tswid_q[tq] <= tswid_d[tq];
+      tslen_q[tq] <= tslen_d[tq];
+      targ_q[tq] <= targ_d[tq];
+      tsl_q[tq] <= tsl_d[tq];
+      tdone_q[tq] <= tdone_d[tq];
+      terr_q[tq] <= terr_d[tq];
+      tnul_q[tq] <= tnul_d[tq];
+      tfnd_q[tq] <= tfnd_d[tq];
+    end
+  end
+
   // ---- answers, timers, PRNG ----
   reg [ENGINES-1:0] ack_now;
   reg [63:0]        imm_ret [0:ENGINES-1];
@@ -1202,7 +1599,7 @@ module ebpf_units #(
         cyc[ei] = waits[ei*BW +: BW] + {{(BW-LW){1'b0}}, lat[ei*LW +: LW]};
         imm_flt[ei] = !good[ei];
         imm_code[ei] = FAULT_HELPER;
-      end else if (aid == U_H_KTIME) begin
+      end else if (aid == U_H_KTIME || xdp_i && aid == U_H_KTIME_COARSE) begin
         cyc[ei] = U_SIMPLE_CYCLES[BW-1:0];
         imm_ret[ei] = cycle_i * U_NS_PER_CYCLE;
       end else if (xdp_i && (aid == U_H_REDIRECT || aid == U_H_SMP_ID || aid == U_H_BUFF_LEN ||
@@ -1235,6 +1632,9 @@ module ebpf_units #(
     end
     for (e = 0; e < ENGINES; e = e + 1) begin
       ack_now[e] = is_new[e] ? cyc[e] == 1 : act_q[e] && rem_q[e] == 1;
+      // trace_printk answers when its last word is read (its strings make
+      // its latency known only after the format's words)
+      if (tr_is[e]) ack_now[e] = (is_new[e] || act_q[e]) && tr_ack[e];
       helper_ack_o[e] = ack_now[e];
       helper_ret_o[e*64 +: 64] = 64'd0;
       helper_fault_o[e] = 1'b0;

@@ -133,6 +133,28 @@ localparam integer U_MEM_MAX_BYTES = 8192;
 localparam integer U_MEM_WORD_BYTES = 8;
 // contract::EFAULT
 localparam integer U_EFAULT = 14;
+// contract::HELPER_TRACE_PRINTK
+localparam integer U_H_TRACE_PRINTK = 6;
+// contract::HELPER_KTIME_GET_COARSE_NS
+localparam integer U_H_KTIME_COARSE = 160;
+// contract::HELPER_TRACE_VPRINTK
+localparam integer U_H_TRACE_VPRINTK = 177;
+// contract::PRINTK_ARGS
+localparam integer U_PRINTK_ARGS = 3;
+// contract::MAX_BPRINTF_VARARGS
+localparam integer U_PRINTK_VARARGS = 12;
+// contract::PRINTK_STR_BYTES
+localparam integer U_PRINTK_STR_BYTES = 64;
+// contract::PRINTK_STR_WORDS
+localparam integer U_PRINTK_STR_WORDS = 8;
+// contract::PRINTK_EFAULT_TEXT.len()
+localparam integer U_PRINTK_EFAULT_LEN = 8;
+// contract::PRINTK_WIDTH_MAX
+localparam integer U_PRINTK_WIDTH_MAX = 8388607;
+// contract::PRINTK_FMT_MAX_BYTES
+localparam integer U_PRINTK_FMT_MAX = 8192;
+// contract::SUME_MD_SIZE
+localparam integer U_SUME_MD_SIZE = 32;
 // contract::MAP_BASE
 localparam [63:0] U_MAP_BASE = 64'h40000000;
 // contract::SUME_LOOKUP_MISS

@@ -263,3 +263,76 @@ fn generated_traffic_carries_ports() {
     assert_eq!(code, 5, "refused");
     assert!(err.contains("frame size 9000"), "{err}");
 }
+
+/// `bpf_printk` lines follow their packet's line (text and JSON), drained
+/// from the device's trace FIFO after each packet, and the summary counts
+/// them.
+#[test]
+fn trace_lines_follow_their_packet() {
+    let tmpdir = tempfile::tempdir().unwrap();
+    if !common::clang() {
+        return;
+    }
+    let src = tmp(&tmpdir, "pk.c");
+    std::fs::write(
+        &src,
+        "#include \"nf_common.h\"\n\
+         SEC(\"xdp\")\n\
+         int pk(struct xdp_md *ctx)\n\
+         {\n\
+         \tbpf_printk(\"len %d in %u\", (int)(ctx->data_end - ctx->data), ctx->ingress_ifindex);\n\
+         \tbpf_printk(\"%s|%5x\", \"ab\", 255);\n\
+         \treturn XDP_PASS;\n\
+         }\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .unwrap();
+    let pcap = tmp(&tmpdir, "in.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&pcap).unwrap()).unwrap();
+    for (i, len) in [64usize, 90].iter().enumerate() {
+        let f = common::ipv4_frame(1, 2, [10, 0, 0, 1], [10, 0, 0, 2], 17, 53, *len);
+        w.write_packet(&PcapPacket::new(
+            Duration::from_micros(i as u64),
+            *len as u32,
+            &f,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    let inc = common::program("include").display().to_string();
+    let (code, stdout, stderr) = nfbpf(&[
+        "run",
+        src.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "-I",
+        &inc,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[1].contains("  trace engine 0 cycle "), "{stdout}");
+    assert!(lines[1].ends_with("  len 64 in 0"), "{stdout}");
+    assert!(lines[2].ends_with("  ab|   ff"), "{stdout}");
+    assert!(
+        lines[4].contains("trace") && lines[4].ends_with("len 90 in 0"),
+        "{stdout}"
+    );
+    assert!(lines[6].contains("4 trace lines"), "{stdout}");
+    let (code, stdout, stderr) = nfbpf(&[
+        "run",
+        src.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "-I",
+        &inc,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v[1]["trace"], "len 64 in 0");
+    assert_eq!(v[1]["packet"], 0);
+    assert_eq!(v[6]["traces"], 4);
+}

@@ -1894,3 +1894,366 @@ fn xdp_buffer_helpers_on_map_values_match_model() {
         );
     }
 }
+
+/// `bpf_printk` from XDP with every conversion the trace unit knows (`%d
+/// %i %u %x %X %c %s %p %%`, `l`/`ll`, widths, the `0` and `-` flags), bad
+/// formats (an unknown conversion, one more than the arguments, `lll`, a
+/// `%` at the end, no NUL in the size, size 0), a width past Linux's
+/// `FIELD_WIDTH_MAX`, strings on the stack, in the packet and running off
+/// its end, a format of the packet's own bytes (some made `%` and
+/// conversion letters), and the coarse timer; the returns go into the frame.
+/// The formats are on the stack (`BPF_NO_GLOBAL_DATA`).
+const XDP_PRINTK: &str = r#"
+#define BPF_NO_GLOBAL_DATA
+#include "nf_common.h"
+SEC("xdp")
+int printk_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 60 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	__s32 r[16];
+	char name[] = "hello, world";
+	r[0] = bpf_printk("d=%d i=%i u=%u", -(int)p[20] * 77, p[21] * 1000003, -(unsigned)p[22]);
+	r[1] = bpf_printk("%x|%X|%lx", (p[23] << 20) | p[24], 0xdeadbeefu ^ p[25],
+			  ((__u64)p[26] << 40) + 1);
+	r[2] = bpf_printk("%lld %llu %li", -((long long)p[27] << 35), ~0ull >> (p[28] & 63), -1L);
+	r[3] = bpf_printk("%5d|%-6u|%08x", p[29] - 100, p[30], p[31]);
+	r[4] = bpf_printk("%c%c%-3c!", 'a' + p[32] % 26, p[33], '0' + (p[34] & 7));
+	p[50] = 0;
+	r[5] = bpf_printk("s=%s t=%10s u=%-3s", name, data + 34 + (p[35] & 7), end - 3);
+	r[6] = bpf_printk("%p %%d %% %ld", data, (long)(end - data));
+	r[7] = bpf_printk("%q", 1);
+	r[8] = bpf_printk("%d %d %d %d", 1, 2, 3);
+	r[9] = bpf_printk("%lllx", 1);
+	r[10] = bpf_printk("%-%d %", 1);
+	{
+		char f[] = "no NUL %d";
+		r[11] = bpf_trace_printk(f, sizeof(f) - 1, 5);
+		r[12] = bpf_trace_printk(f, 0, 5);
+	}
+	/* past FIELD_WIDTH_MAX (the ARP frame only: 8 MB of text) */
+	if (p[12] == 0x08 && p[13] == 0x06)
+		r[13] = bpf_printk("%0999999999d|%-d|%07ld", 1, -2, (long)p[36] - 200);
+	else
+		r[13] = bpf_printk("%0300d|%-d|%07ld", 1, -2, (long)p[36] - 200);
+	/* the packet's bytes as a format: some made '%' and letters */
+	p[52] = '%';
+	p[53] = 'c' + (p[37] & 31);
+	p[55] = '%';
+	p[56] = 'c' + (p[38] & 31);
+	p[58] = 0;
+	r[14] = bpf_trace_printk(data + 51 - (p[39] & 1), 8 - (p[39] & 1) + (p[40] & 1), p[1],
+				 (long)name, -7);
+	r[15] = (__s32)bpf_ktime_get_coarse_ns();
+	if (data + 14 + sizeof(r) <= end)
+		__builtin_memcpy(data + 14, r, sizeof(r));
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// The SUME ABI's `trace_printk` (helper 6): formats on the stack, a
+/// string in the packet window, a missing NUL; the lengths pick the port.
+const SUME_PRINTK: &str = r#"
+#include "sume.h"
+static long (*const trace_printk)(const char *fmt, u32 fmt_size, ...) = (void *)6;
+u64 printk_sume(struct sume_md *md)
+{
+	u8 *p = (u8 *)md + SUME_MD_BYTES;
+	char f0[] = "in=%u len=%d %s";
+	char s[] = "sume";
+	long a = trace_printk(f0, sizeof(f0), md->in_port, md->length, s);
+	char f1[] = "%lx %c%%%-4d|";
+	long b = trace_printk(f1, sizeof(f1), ((u64)p[20] << 36) | p[21], 'A' + p[22] % 26,
+			      (int)p[23] - 128);
+	char f2[] = "<%12s>";
+	long c = trace_printk(f2, sizeof(f2), p + 30 + (p[24] & 15));
+	long d = trace_printk(f2, 2, 0);
+	return (u64)(a + b + c + d) & 3;
+}
+"#;
+
+/// The model's trace log of a run: (engine, text) of each record.
+fn trace_texts(c: &mut DevCosim) -> Vec<(usize, String)> {
+    c.model
+        .units()
+        .with(|d| d.log.iter().map(|r| (r.engine, r.text.clone())).collect())
+}
+
+/// Frames of random bytes (a fixed seed), `n` of 64..=300 bytes.
+fn random_frames(seed: u64, n: usize) -> Vec<(usize, Vec<u8>)> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|i| {
+            let len = 64 + (next() % 237) as usize;
+            ((i % 4), (0..len).map(|_| next() as u8).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn trace_printk_programs_match_model() {
+    if !clang() {
+        return;
+    }
+    for (file, src) in [("printk_xdp.c", XDP_PRINTK), ("printk_sume.c", SUME_PRINTK)] {
+        // Its strings take their clocks: over the device's default budget.
+        let img = c_function(file, src).with_budget(Some(100_000));
+        // The ARP frame first: its records are among the FIFO's first.
+        let mut frames = vec![(1, arp())];
+        frames.extend(traffic());
+        frames.extend(random_frames(0x5eed_0001, 40));
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let n = run_traffic(&mut c, &frames);
+        check_records(&c);
+        let log = trace_texts(&mut c);
+        let dropped = c.model.units().with(|d| d.log.dropped);
+        let (es, _) = read_counters(&mut c, 4).unwrap();
+        let faults: u64 = es.iter().map(|e| e.faults).sum();
+        eprintln!(
+            "{file}: {} frames, {n} outputs, {faults} faults, {} cycles, {} retire records, \
+             {} cycle records, {} trace records ({dropped} dropped), 0 mismatches",
+            frames.len(),
+            c.cycle(),
+            c.retires,
+            c.cycle_records,
+            log.len()
+        );
+        // No run faults (the runts of the SUME program read past their
+        // frame: a memory fault), and frames go out (the others wait too
+        // long at line rate and are refused at the ports, alike).
+        assert!(n > 0, "{file}");
+        assert!(faults <= 1, "{file}: {faults} faults");
+        if file == "printk_xdp.c" {
+            assert!(
+                log.iter().any(|(_, t)| t.starts_with("s=hello, world t=")),
+                "{log:?}"
+            );
+            assert!(
+                log.iter()
+                    .any(|(_, t)| t.len() > 8_388_607 && t.ends_with("|-2|-000200"))
+            );
+        } else {
+            assert!(
+                log.iter()
+                    .any(|(_, t)| t.starts_with("in=") && t.ends_with(" sume")),
+                "{log:?}"
+            );
+        }
+    }
+}
+
+/// Random `trace_printk` calls: formats of random bytes from the walker's
+/// alphabet (`%`, flags, digits, `l`, every conversion letter and some
+/// that are not, text, a byte that is not UTF-8, NULs inside, sizes one
+/// short of the NUL, 0, and past the stack), written on the stack by the
+/// program, with random arguments (numbers of every size and sign, and
+/// pointers to strings on the stack, in the packet, across the stack's top
+/// and nowhere); each return into the frame; in lockstep with the model
+/// (`NFBPF_RTL_PRINTK_SEEDS=N` for more seeds).
+#[test]
+fn random_trace_printk_calls_match_model() {
+    use nfbpf_vm::build::{self as b};
+    use nfbpf_vm::contract;
+    use nfbpf_vm::isa::Width;
+    use nfbpf_vm::pipeline::randprog::Rng;
+    let seeds: u64 = std::env::var("NFBPF_RTL_PRINTK_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let frames: Vec<(usize, Vec<u8>)> = traffic().into_iter().take(16).collect();
+    const ALPHA: &[u8] = b"%%%%%-0l5912dixXucpsqz. a\xff";
+    let (mut calls, mut outputs, mut faults, mut records) = (0u64, 0u64, 0u64, 0u64);
+    let mut formats = Vec::new();
+    for seed in 0..seeds {
+        let mut r = Rng::new(0x9e1f + seed);
+        let mut p = vec![
+            b::mov64_imm(1, contract::CTX_BASE as i32),
+            b::mov64_imm(10, contract::STACK_TOP as i32),
+            b::mov64_reg(9, 1),
+            b::ldx(Width::W, 6, 1, 0),
+        ];
+        // Strings: "hello" at -16, 70 bytes without a NUL at -96, and the
+        // stack's last 3 bytes without one.
+        for (i, c) in b"hello\0".iter().enumerate() {
+            p.push(b::st(Width::B, 10, -16 + i as i16, i32::from(*c)));
+        }
+        for i in 0..70 {
+            p.push(b::st(Width::B, 10, -96 + i, 0x41 + (i as i32 % 26)));
+        }
+        for i in 0..3 {
+            p.push(b::st(Width::B, 10, -3 + i, 0x7a));
+        }
+        let n = 4 + r.below(6);
+        for _ in 0..n {
+            // The format at -200 - len.
+            let len = 1 + r.below(40) as usize;
+            let mut f: Vec<u8> = (0..len).map(|_| *r.pick(ALPHA)).collect();
+            if r.pct(85) {
+                *f.last_mut().unwrap() = 0;
+            }
+            if r.pct(10) {
+                f[r.below(len as u64) as usize] = 0;
+            }
+            formats.push(f.clone());
+            let at = -200 - len as i16;
+            for (i, c) in f.iter().enumerate() {
+                p.push(b::st(Width::B, 10, at + i as i16, i32::from(*c)));
+            }
+            p.push(b::mov64_reg(1, 10));
+            p.push(b::add64_imm(1, i32::from(at)));
+            let fs = match r.below(20) {
+                0 => len as i32 - 1,
+                1 => 0,
+                2 => 5000,
+                _ => len as i32,
+            };
+            p.push(b::mov64_imm(2, fs));
+            for reg in 3..=5u8 {
+                match r.below(10) {
+                    0 => {
+                        p.push(b::mov64_reg(reg, 10));
+                        p.push(b::add64_imm(reg, *r.pick(&[-16, -14, -96, -3, -1])));
+                    }
+                    1 => {
+                        p.push(b::mov64_reg(reg, 6));
+                        p.push(b::add64_imm(reg, r.below(80) as i32));
+                    }
+                    2 => p.push(b::mov64_imm(reg, 0x100)),
+                    3..=5 => p.push(b::mov64_imm(reg, r.next_u64() as i32)),
+                    _ => {
+                        for i in b::lddw(reg, r.next_u64() >> r.below(64)) {
+                            p.push(i);
+                        }
+                    }
+                }
+            }
+            p.push(b::call(contract::HELPER_TRACE_PRINTK as i32));
+            p.push(b::stx(Width::W, 6, 0, 6));
+        }
+        p.push(b::call(contract::HELPER_KTIME_GET_COARSE_NS as i32));
+        p.push(b::stx(Width::W, 6, 0, 10));
+        p.push(b::mov64_imm(0, contract::XDP_TX as i32));
+        p.push(b::exit());
+        calls += n;
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        c.write32(regs::ABIMODE, 1).unwrap();
+        c.write32(regs::WRINST, 0).unwrap();
+        c.write32(regs::NUMINST, p.len() as u32).unwrap();
+        // Half the seeds over the default budget (the strings' clocks).
+        if seed % 2 == 1 {
+            c.write32(regs::BUDGET, 100_000).unwrap();
+        }
+        for i in &p {
+            let w = i.to_u64();
+            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+            c.write32(regs::LOINST, w as u32).unwrap();
+        }
+        if let Err(e) = c.write32(regs::FLIP, 1) {
+            panic!(
+                "seed {seed}: FLIP refused: {e}\n{}",
+                nfbpf_vm::disasm::listing(&p)
+            );
+        }
+        outputs += run_traffic(&mut c, &frames);
+        let (es, _) = read_counters(&mut c, 4).unwrap();
+        faults += es.iter().map(|e| e.faults).sum::<u64>();
+        check_records(&c);
+        records += c.model.units().with(|d| d.log.len() as u64 + d.log.dropped);
+    }
+    let valid = formats.iter().filter(|f| f.last() == Some(&0)).count();
+    eprintln!(
+        "{seeds} functions of {calls} trace_printk calls ({valid} formats NUL-terminated) on {} \
+         frames each: {outputs} outputs, {faults} faults, {records} records formatted, \
+         0 mismatches",
+        frames.len()
+    );
+    assert!(
+        outputs > 0 && records > 0,
+        "{outputs} outputs, {records} records"
+    );
+}
+
+/// `bpf_trace_vprintk` from XDP: twelve arguments from an array on the
+/// stack (numbers, a string on the stack and one in the packet), an array
+/// of fewer words than conversions, none (a NULL array of length 0), a
+/// length that is not a multiple of 8 and one over twelve words (-EINVAL),
+/// and an array in the packet; the returns go into the frame.
+const XDP_VPRINTK: &str = r#"
+#define BPF_NO_GLOBAL_DATA
+#include "nf_common.h"
+SEC("xdp")
+int vprintk_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 60 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	__u64 args[12];
+	char name[] = "vp";
+	for (int k = 0; k < 12; k++)
+		args[k] = (__u64)p[20 + k] * (k + 1) * 0x1234567 - 5000;
+	args[3] = (__u64)(long)name;
+	args[9] = (__u64)(long)(data + 40);
+	p[50] = 0;
+	__s32 r[6];
+	char f0[] = "%d %u %x %s %lld %c %lx %5d %-3u %s %llX %i|";
+	r[0] = bpf_trace_vprintk(f0, sizeof(f0), args, 96);
+	r[1] = bpf_trace_vprintk(f0, sizeof(f0), args, 8 * (p[33] % 13));
+	char f1[] = "no args %%";
+	r[2] = bpf_trace_vprintk(f1, sizeof(f1), 0, 0);
+	r[3] = bpf_trace_vprintk(f1, sizeof(f1), args, 12);
+	r[4] = bpf_trace_vprintk(f1, sizeof(f1), args, 104);
+	r[5] = 0;
+	if (data + 104 <= end)
+		r[5] = bpf_trace_vprintk(f0, sizeof(f0), data + 8, 96);
+	if (data + 14 + sizeof(r) <= end)
+		__builtin_memcpy(data + 14, r, sizeof(r));
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn trace_vprintk_program_matches_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("vprintk_xdp.c", XDP_VPRINTK).with_budget(Some(100_000));
+    let mut frames = traffic();
+    frames.extend(random_frames(0x5eed_0002, 40));
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap();
+    let n = run_traffic(&mut c, &frames);
+    check_records(&c);
+    let log = trace_texts(&mut c);
+    let (es, _) = read_counters(&mut c, 4).unwrap();
+    let faults: u64 = es.iter().map(|e| e.faults).sum();
+    eprintln!(
+        "vprintk_xdp.c: {} frames, {n} outputs, {faults} faults, {} cycles, {} retire records, \
+         {} cycle records, {} trace records, 0 mismatches",
+        frames.len(),
+        c.cycle(),
+        c.retires,
+        c.cycle_records,
+        log.len()
+    );
+    assert!(n > 0 && faults <= 1, "{n} outputs, {faults} faults");
+    assert!(log.iter().any(|(_, t)| t == "no args %"), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|(_, t)| t.contains(" vp ") && t.ends_with('|')),
+        "{log:?}"
+    );
+}

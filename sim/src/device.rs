@@ -29,17 +29,18 @@
 //! model's. In the XDP ABI the RTL runs the context (`xdp_md`), the
 //! verdicts, the egress from `data` to `data_end` and the helpers of
 //! [`RTL_XDP_HELPERS`] (the map helpers through pointers with the values in
-//! the units' value memory, `redirect_map`, and `csum_diff` and
+//! the units' value memory, `redirect_map`, `csum_diff` and
 //! `xdp_load/store_bytes` over buffers in the stack, the packet and map
-//! values, and `xdp_adjust_head` moving the metadata); the
-//! FLIP check here refuses an XDP program that calls any other
-//! (`trace_printk`: not in the RTL yet), or that names a map the RTL
+//! values, `xdp_adjust_head` moving the metadata, and `trace_printk` and
+//! `trace_vprintk` with their formats, arrays and strings in the stack or
+//! the packet); the FLIP check here refuses an XDP program that calls any
+//! other (the software engines' helpers), or that names a map the RTL
 //! cannot hold ([`xdp_unsupported_maps`], from the map rows the device took,
 //! which the harness mirrors from the register writes; docs/rtl-dataplane.md).
 //!
 //! Limits: [`DP_ENGINES`] engines,
 //! the default 10 Gb/s pacing; the RTL units' own limits (docs/rtl.md:
-//! trace_printk is an unknown helper, a WIDEOP on a map of keys over 8
+//! a WIDEOP on a map of keys over 8
 //! bytes, or of values over 8 bytes outside an XDP row's value window,
 //! answers E2BIG, an OPERATION's ACK reads 0 and WIDESTATUS
 //! busy until the coprocessor took it); the hardware does
@@ -92,6 +93,9 @@ pub const RTL_XDP_HELPERS: &[u32] = &[
     contract::HELPER_CSUM_DIFF,
     contract::HELPER_XDP_LOAD_BYTES,
     contract::HELPER_XDP_STORE_BYTES,
+    contract::HELPER_TRACE_PRINTK,
+    contract::HELPER_KTIME_GET_COARSE_NS,
+    contract::HELPER_TRACE_VPRINTK,
 ];
 
 /// Why an RTL device cannot be built with a configuration.

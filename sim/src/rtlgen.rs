@@ -812,6 +812,62 @@ pub fn units_params_vh() -> String {
             "contract::HELPER_MEM_BYTES_PER_CLOCK",
         ),
         ("U_EFAULT", c::EFAULT as u64, "contract::EFAULT"),
+        // The trace unit (bpf_trace_printk) and the coarse timer.
+        (
+            "U_H_TRACE_PRINTK",
+            c::HELPER_TRACE_PRINTK.into(),
+            "contract::HELPER_TRACE_PRINTK",
+        ),
+        (
+            "U_H_KTIME_COARSE",
+            c::HELPER_KTIME_GET_COARSE_NS.into(),
+            "contract::HELPER_KTIME_GET_COARSE_NS",
+        ),
+        (
+            "U_H_TRACE_VPRINTK",
+            c::HELPER_TRACE_VPRINTK.into(),
+            "contract::HELPER_TRACE_VPRINTK",
+        ),
+        (
+            "U_PRINTK_ARGS",
+            c::PRINTK_ARGS as u64,
+            "contract::PRINTK_ARGS",
+        ),
+        (
+            "U_PRINTK_VARARGS",
+            c::MAX_BPRINTF_VARARGS as u64,
+            "contract::MAX_BPRINTF_VARARGS",
+        ),
+        (
+            "U_PRINTK_STR_BYTES",
+            c::PRINTK_STR_BYTES,
+            "contract::PRINTK_STR_BYTES",
+        ),
+        (
+            "U_PRINTK_STR_WORDS",
+            c::PRINTK_STR_WORDS.into(),
+            "contract::PRINTK_STR_WORDS",
+        ),
+        (
+            "U_PRINTK_EFAULT_LEN",
+            c::PRINTK_EFAULT_TEXT.len() as u64,
+            "contract::PRINTK_EFAULT_TEXT.len()",
+        ),
+        (
+            "U_PRINTK_WIDTH_MAX",
+            c::PRINTK_WIDTH_MAX.into(),
+            "contract::PRINTK_WIDTH_MAX",
+        ),
+        (
+            "U_PRINTK_FMT_MAX",
+            c::PRINTK_FMT_MAX_BYTES,
+            "contract::PRINTK_FMT_MAX_BYTES",
+        ),
+        (
+            "U_SUME_MD_SIZE",
+            c::SUME_MD_SIZE as u64,
+            "contract::SUME_MD_SIZE",
+        ),
     ] {
         p(name, v, doc);
     }

@@ -31,7 +31,9 @@
 //! assumes; the stimulus issues no engine request while a host operation
 //! or a register write is under way. WIDEOP on a map with keys or values over 8
 //! bytes (the RTL answers E2BIG, the model holds them) is not issued.
-//! trace_printk (not in the RTL) is never called.
+//! trace_printk (it reads its format through the engine's helper memory
+//! port, which this harness does not drive) is never called here; the
+//! data plane co-simulation (`tests/rtl_device.rs`) runs it.
 
 use crate::rtl::{RtlUnits, UNITS_ENGINES, UnitsIn, UnitsOut};
 use nfbpf_vm::abi::Abi;
@@ -1013,8 +1015,8 @@ impl UnitsPort {
         }
     }
 
-    /// The SUME ABI's helper ids but trace_printk (not in the RTL) answered
-    /// by `port`, and the latency each call took there.
+    /// The SUME ABI's helper ids but trace_printk (no engine memory here)
+    /// answered by `port`, and the latency each call took there.
     pub fn helpers(port: &Arc<Mutex<UnitsPort>>) -> (Helpers, HelperLatency) {
         let mut h = Helpers::new();
         for &id in units::SUME_HELPER_IDS {

@@ -20,6 +20,11 @@
 //! "len", "data"}` (data in hex; `cpu` null for a ring buffer); the
 //! summary counts them (`events`).
 //!
+//! `bpf_printk` lines (the device's trace FIFO, drained after each packet)
+//! follow its line too: text `INDEX  trace engine E cycle C  TEXT`, JSON
+//! `{"trace": TEXT, "packet", "engine", "cycle"}`; the summary counts them
+//! (`traces`).
+//!
 //! `--engine kernel` runs XDP and tc programs on the running Linux kernel instead
 //! (`BPF_PROG_TEST_RUN` through [`nfbpf_loader::kernel`]): same maps and
 //! rules, the same per-packet lines; instructions, cycles and the port of a
@@ -143,6 +148,30 @@ fn print_events(
     Ok(events.len() as u64)
 }
 
+/// The trace records of the packet `index` (`bpf_printk`), as its events.
+fn print_traces(
+    out: &mut impl Write,
+    json: bool,
+    index: u64,
+    records: &[nfbpf_vm::units::TraceRecord],
+) -> std::io::Result<u64> {
+    for r in records {
+        if json {
+            let o = serde_json::json!({
+                "trace": r.text, "packet": index, "engine": r.engine, "cycle": r.cycle,
+            });
+            writeln!(out, "{o}")?;
+        } else {
+            writeln!(
+                out,
+                "{index:6}  trace engine {} cycle {}  {}",
+                r.engine, r.cycle, r.text
+            )?;
+        }
+    }
+    Ok(records.len() as u64)
+}
+
 /// `(action, port)` as the JSON output names them.
 fn action(abi: Abi, v: Verdict, r0: u64) -> (&'static str, Option<u32>) {
     if abi == Abi::Tc {
@@ -211,6 +240,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut insns, mut cycles, mut faults, mut events) = (0u64, 0u64, 0u64, 0u64);
+    let mut traces = 0u64;
     let mut p = Pkt::default();
     let mut index = 0u64;
     while reader.next_into(&mut p)? {
@@ -264,6 +294,8 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         }
         let ev = dev.with(|d| d.maps.take_events());
         events += print_events(&mut out, a.json, index, &ev)?;
+        let tr = dev.with(|d| d.log.drain());
+        traces += print_traces(&mut out, a.json, index, &tr)?;
         if let Some(w) = writer.as_mut() {
             let frame = if ex.frame.is_empty() {
                 &p.data
@@ -283,7 +315,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
     if a.json {
         let mut o = serde_json::json!({
             "summary": true, "packets": n, "instructions": insns, "faults": faults,
-            "events": events,
+            "events": events, "traces": traces,
             "engine": match a.engine { EngineKind::Interp => "interp", EngineKind::Pipeline => "pipeline" },
             "abi": abi.name(),
         });
@@ -298,7 +330,7 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
         let t: Vec<String> = totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(
             out,
-            "{n} packets: {}; {insns} instructions{}{}",
+            "{n} packets: {}; {insns} instructions{}{}{}",
             t.join(", "),
             if a.engine == EngineKind::Pipeline {
                 format!(", {cycles} cycles")
@@ -307,6 +339,11 @@ pub fn run(a: NfArgs<'_>) -> anyhow::Result<ExitCode> {
             },
             if events > 0 {
                 format!("; {events} events")
+            } else {
+                String::new()
+            },
+            if traces > 0 {
+                format!("; {traces} trace lines")
             } else {
                 String::new()
             }

@@ -380,6 +380,51 @@ pub const fn xdp_adjust_head_clocks(meta_bytes: u64) -> u32 {
     helper_mem_clocks(&[meta_bytes])
 }
 
+/// `bpf_trace_printk` on the device (the RTL's trace unit and the model
+/// alike): at most this many conversions (its r3..r5).
+pub const PRINTK_ARGS: usize = 3;
+/// A `%s` conversion reads at most this many bytes of its string (the
+/// model's and the RTL's string reader; a string without a NUL in them
+/// prints all of them).
+pub const PRINTK_STR_BYTES: u64 = 64;
+/// Port words of one `%s` string: every `%s` of a valid format costs
+/// this many clocks, whatever the string's length (a word past the
+/// string's region reads nothing).
+pub const PRINTK_STR_WORDS: u32 = (PRINTK_STR_BYTES / HELPER_MEM_BYTES_PER_CLOCK) as u32;
+/// What a `%s` prints when its bytes leave the memory the port reaches
+/// before a NUL (Linux's text for a faulting string read).
+pub const PRINTK_EFAULT_TEXT: &str = "(efault)";
+/// A conversion's width saturates at this (Linux's `FIELD_WIDTH_MAX`).
+pub const PRINTK_WIDTH_MAX: u32 = (1 << 23) - 1;
+/// A format of more bytes than this answers -EINVAL (the port reads at most
+/// [`HELPER_MEM_MAX_BYTES`] of a buffer).
+pub const PRINTK_FMT_MAX_BYTES: u64 = HELPER_MEM_MAX_BYTES;
+
+/// Records the trace FIFO holds (the model's [`crate::units::TraceFifo`]):
+/// a `bpf_trace_printk` or `bpf_trace_vprintk` that finds it full is
+/// dropped and counted.
+pub const TRACE_FIFO_RECORDS: usize = 64;
+
+/// Latency of `bpf_trace_printk` with a format of `fmt_bytes` (r2) and
+/// `strings` `%s` conversions (0 unless the format is valid: NUL-terminated,
+/// at most [`PRINTK_FMT_MAX_BYTES`], every conversion known and at most
+/// [`PRINTK_ARGS`] of them): the format's port words
+/// ([`helper_mem_clocks`]), then [`PRINTK_STR_WORDS`] words of each
+/// string, one a clock, the answer in the clock after the last. The return
+/// value (the formatted length) depends on the strings' lengths, so the
+/// unit reads them; everything else it counts from the format and the
+/// arguments (decimal digits by comparisons against powers of ten, hex
+/// digits from the leading zeros).
+pub const fn printk_clocks(fmt_bytes: u64, strings: u32) -> u32 {
+    helper_mem_clocks(&[fmt_bytes]) + strings * PRINTK_STR_WORDS
+}
+
+/// Latency of `bpf_trace_vprintk`: [`printk_clocks`] with the argument
+/// array's words (`data_bytes`, r4) after the format's.
+pub const fn vprintk_clocks(fmt_bytes: u64, data_bytes: u64, strings: u32) -> u32 {
+    helper_mem_clocks(&[fmt_bytes, data_bytes]) + strings * PRINTK_STR_WORDS
+}
+
 // ---- tc (sched_cls, direct action): helper ids, actions, flags ----
 
 /// Helper ids of the tc ABI's own helpers (Linux numbers).

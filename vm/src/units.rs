@@ -8,7 +8,7 @@
 //! `trace_printk` one helper-port word (8 bytes) per cycle
 //! ([`contract::helper_mem_clocks`]).
 //! The bodies run against a [`SharedDeviceState`] (map table, timer, PRNG,
-//! trace log, per-engine state) and are registered into a
+//! the trace FIFO ([`TraceFifo`], bounded), per-engine state) and are registered into a
 //! [`Helpers`] registry per engine by [`crate::abi::Abi::helpers`].
 //!
 //! After each call the engine's [`EngineState::last_call`] holds the helper
@@ -252,13 +252,67 @@ impl EngineState {
     }
 }
 
-/// One `bpf_trace_printk`.
+/// One `bpf_trace_printk` (or `bpf_trace_vprintk`) that formatted: the
+/// engine, the clock of its call, its format and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceRecord {
     pub engine: usize,
     pub cycle: u64,
     pub fmt: String,
     pub text: String,
+}
+
+/// The trace unit's FIFO of records: at most
+/// [`contract::TRACE_FIFO_RECORDS`]; a record that finds it full is
+/// dropped and counted ([`Self::dropped`]), so a program printing on every
+/// packet holds the device's memory bounded until the host drains it
+/// ([`Self::drain`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceFifo {
+    records: std::collections::VecDeque<TraceRecord>,
+    /// Records dropped since the device was created.
+    pub dropped: u64,
+}
+
+impl TraceFifo {
+    /// Queue `r`, or count it dropped when the FIFO is full.
+    pub fn push(&mut self, r: TraceRecord) {
+        if self.records.len() < contract::TRACE_FIFO_RECORDS {
+            self.records.push_back(r);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// The oldest record, taken out.
+    pub fn pop(&mut self) -> Option<TraceRecord> {
+        self.records.pop_front()
+    }
+
+    /// Every queued record, oldest first, taken out.
+    pub fn drain(&mut self) -> Vec<TraceRecord> {
+        self.records.drain(..).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The queued records, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &TraceRecord> {
+        self.records.iter()
+    }
+}
+
+impl std::ops::Index<usize> for TraceFifo {
+    type Output = TraceRecord;
+    fn index(&self, i: usize) -> &TraceRecord {
+        &self.records[i]
+    }
 }
 
 /// The units all engines share.
@@ -269,7 +323,8 @@ pub struct DeviceState {
     /// time; `ktime_get_ns` converts it at [`contract::CLOCK_HZ`]).
     pub cycle: u64,
     rng: u32,
-    pub log: Vec<TraceRecord>,
+    /// The trace unit's records (bounded; the host drains them).
+    pub log: TraceFifo,
     pub engines: Vec<EngineState>,
     /// Serialize coprocessor operations in time (set by a data plane that
     /// advances [`Self::cycle`]): an operation issued while another holds
@@ -311,7 +366,7 @@ impl DeviceState {
             } else {
                 cfg.seed
             },
-            log: Vec::new(),
+            log: TraceFifo::default(),
             engines: vec![EngineState::default(); cfg.engines],
             arbitrate: false,
             coproc_free_at: 0,
@@ -391,7 +446,8 @@ impl SharedDeviceState {
 
 /// A helper's latency, from the device state, the calling engine's
 /// memory as the call finds it (its context: `xdp_adjust_head`'s depends
-/// on the metadata before `data`) and r1..r5.
+/// on the metadata before `data`; `trace_printk` reads its format to know
+/// its strings) and r1..r5.
 pub type LatencyFn = fn(&DeviceState, &Memory, &[u64; 5]) -> u32;
 
 /// One helper unit.
@@ -431,8 +487,12 @@ fn lat_csum(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
 fn lat_copy(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[3] as u32 as u64)
 }
-fn lat_printk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
-    per_word(a[1] as u32 as u64)
+/// `trace_printk`: the format's words, then [`contract::PRINTK_STR_WORDS`]
+/// of each `%s` of a valid format ([`contract::printk_clocks`]).
+fn lat_printk(_: &DeviceState, mem: &Memory, a: &[u64; 5]) -> u32 {
+    let fmt_size = a[1] as u32 as u64;
+    let strings = printk_strings(mem, a[0], fmt_size, contract::PRINTK_ARGS);
+    contract::printk_clocks(fmt_size, strings)
 }
 /// `xdp_adjust_tail`: one register write; growing the frame (r2 > 0)
 /// zeroes the bytes it exposes through the helper memory port, a word a
@@ -466,9 +526,21 @@ fn lat_r3(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
 fn lat_r5(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     per_word(a[4])
 }
-/// `trace_vprintk`: the format and the argument array.
-fn lat_vprintk(_: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
-    contract::helper_mem_clocks(&[a[1] as u32 as u64, a[3] as u32 as u64])
+/// `trace_vprintk`: the format and the argument array, then each `%s`'s
+/// words ([`contract::vprintk_clocks`]).
+fn lat_vprintk(_: &DeviceState, mem: &Memory, a: &[u64; 5]) -> u32 {
+    let (fmt_size, len) = (a[1] as u32 as u64, a[3] as u32 as u64);
+    let nargs = (len / 8) as usize;
+    let ok = len.is_multiple_of(8)
+        && nargs <= contract::MAX_BPRINTF_VARARGS
+        && (len == 0 || a[2] != 0)
+        && (len == 0 || mem.read_bytes(a[2], len as usize).is_ok());
+    let strings = if ok {
+        printk_strings(mem, a[0], fmt_size, nargs)
+    } else {
+        0
+    };
+    contract::vprintk_clocks(fmt_size, len, strings)
 }
 
 /// Every helper unit of the device (both ABIs; SUME's 1..3 take keys and
@@ -1163,7 +1235,8 @@ pub fn trace_printk(
 }
 
 /// The body of `trace_printk` and `trace_vprintk`: the format at `fmt`
-/// (`fmt_size` bytes, NUL-terminated) with `args`, into the trace log.
+/// (`fmt_size` bytes, NUL-terminated, at most
+/// [`contract::PRINTK_FMT_MAX_BYTES`]) with `args`, into the trace log.
 fn printk(
     s: &mut DeviceState,
     engine: usize,
@@ -1177,14 +1250,14 @@ fn printk(
         return Ok(neg(EINVAL));
     }
     let raw = read(mem, fmt, n, "format")?;
-    if raw[n - 1] != 0 {
+    if raw[n - 1] != 0 || n as u64 > contract::PRINTK_FMT_MAX_BYTES {
         return Ok(neg(EINVAL));
     }
     let end = raw.iter().position(|&b| b == 0).unwrap_or(n);
-    let fmt = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let Some((text, len)) = format_printk_bytes(&fmt, args, mem) else {
+    let Some((text, len)) = format_printk_raw(&raw[..end], args, mem) else {
         return Ok(neg(EINVAL));
     };
+    let fmt = String::from_utf8_lossy(&raw[..end]).into_owned();
     let len = len as u64;
     let cycle = s.cycle;
     s.log.push(TraceRecord {
@@ -1196,18 +1269,113 @@ fn printk(
     Ok(len)
 }
 
-/// The string at `addr` and its length in bytes.
+/// The `%s` conversions of the format at `fmt` (`fmt_size` bytes) with
+/// `nargs` arguments when the format is valid (what `printk` formats
+/// rather than answering -EINVAL or faulting), else 0: the strings the
+/// trace unit reads ([`contract::printk_clocks`]).
+pub fn printk_strings(mem: &Memory, fmt: u64, fmt_size: u64, nargs: usize) -> u32 {
+    let n = fmt_size as usize;
+    if n == 0 || fmt_size > contract::PRINTK_FMT_MAX_BYTES {
+        return 0;
+    }
+    let Ok(raw) = mem.read_bytes(fmt, n) else {
+        return 0;
+    };
+    if raw[n - 1] != 0 {
+        return 0;
+    }
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(n);
+    parse_printk(&raw[..end], nargs).map_or(0, |p| {
+        p.iter()
+            .filter(|x| matches!(x, Piece::Conv(c) if c.conv == b's'))
+            .count() as u32
+    })
+}
+
+/// The string at `addr` and its length in bytes (at most
+/// [`contract::PRINTK_STR_BYTES`]; [`contract::PRINTK_EFAULT_TEXT`] when
+/// its memory ends before a NUL).
 fn c_string(mem: &Memory, mut addr: u64) -> (String, usize) {
     let mut out = Vec::new();
-    while out.len() < 64 {
+    while (out.len() as u64) < contract::PRINTK_STR_BYTES {
         match mem.load(addr, Width::B) {
             Ok(0) => break,
             Ok(b) => out.push(b as u8),
-            Err(_) => return ("(efault)".into(), 8),
+            Err(_) => {
+                let t = contract::PRINTK_EFAULT_TEXT;
+                return (t.into(), t.len());
+            }
         }
         addr += 1;
     }
     (String::from_utf8_lossy(&out).into_owned(), out.len())
+}
+
+/// One conversion of a format: `%[-][0][width][l|ll]conv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Conv {
+    left: bool,
+    zero: bool,
+    width: usize,
+    longs: u32,
+    conv: u8,
+}
+
+/// A format's pieces: literal bytes (`%%` is one `%`) and conversions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Lit(Vec<u8>),
+    Conv(Conv),
+}
+
+/// The format's pieces with `nargs` arguments; `None` for a conversion
+/// Linux refuses (unknown, `lll`, cut by the end) or one more than `nargs`.
+/// It walks the bytes as the RTL's trace unit does; a width saturates at
+/// [`contract::PRINTK_WIDTH_MAX`].
+fn parse_printk(fmt: &[u8], nargs: usize) -> Option<Vec<Piece>> {
+    let mut out = Vec::new();
+    let mut lit = Vec::new();
+    let mut it = fmt.iter().copied().peekable();
+    let mut n = 0;
+    while let Some(c) = it.next() {
+        if c != b'%' {
+            lit.push(c);
+            continue;
+        }
+        if it.next_if_eq(&b'%').is_some() {
+            lit.push(b'%');
+            continue;
+        }
+        let left = it.next_if_eq(&b'-').is_some();
+        let zero = it.next_if_eq(&b'0').is_some();
+        let mut width = 0usize;
+        while let Some(d) = it.next_if(u8::is_ascii_digit) {
+            width = (width * 10 + usize::from(d - b'0')).min(contract::PRINTK_WIDTH_MAX as usize);
+        }
+        let mut longs = 0;
+        while it.next_if_eq(&b'l').is_some() {
+            longs = (longs + 1).min(3);
+        }
+        let conv = it.next()?;
+        if n >= nargs || longs > 2 || !b"diuxXcps".contains(&conv) {
+            return None;
+        }
+        n += 1;
+        if !lit.is_empty() {
+            out.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
+        out.push(Piece::Conv(Conv {
+            left,
+            zero,
+            width,
+            longs,
+            conv,
+        }));
+    }
+    if !lit.is_empty() {
+        out.push(Piece::Lit(lit));
+    }
+    Some(out)
 }
 
 /// The small printf `trace_printk` understands, with `args` (three for
@@ -1221,68 +1389,62 @@ pub fn format_printk(fmt: &str, args: &[u64], mem: &Memory) -> Option<String> {
 /// return): a `%c` or `%s` byte that is not ASCII is one byte there, where
 /// the text shows it as a character.
 pub fn format_printk_bytes(fmt: &str, args: &[u64], mem: &Memory) -> Option<(String, usize)> {
+    format_printk_raw(fmt.as_bytes(), args, mem)
+}
+
+/// [`format_printk_bytes`] of a format's raw bytes (up to its NUL): each
+/// byte counts one, whether or not it is UTF-8 (the text shows a bad
+/// sequence as U+FFFD).
+pub fn format_printk_raw(fmt: &[u8], args: &[u64], mem: &Memory) -> Option<(String, usize)> {
     let mut out = String::new();
     let mut bytes = 0usize;
-    let mut it = fmt.chars().peekable();
-    let mut n = 0;
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            bytes += c.len_utf8();
-            continue;
-        }
-        if it.peek() == Some(&'%') {
-            it.next();
-            out.push('%');
-            bytes += 1;
-            continue;
-        }
-        let left = it.next_if_eq(&'-').is_some();
-        let zero = it.next_if_eq(&'0').is_some();
-        let mut width = 0usize;
-        while let Some(d) = it.next_if(char::is_ascii_digit) {
-            width = width * 10 + d.to_digit(10).unwrap_or(0) as usize;
-        }
-        let mut longs = 0;
-        while it.next_if_eq(&'l').is_some() {
-            longs += 1;
-        }
-        let conv = it.next()?;
-        if n >= args.len() || longs > 2 {
-            return None;
-        }
-        let v = args[n];
-        n += 1;
-        let narrow = longs == 0;
+    for (piece, v) in parse_printk(fmt, args.len())?.into_iter().scan(0, |n, p| {
+        let v = match p {
+            Piece::Conv(_) => {
+                *n += 1;
+                args[*n - 1]
+            }
+            Piece::Lit(_) => 0,
+        };
+        Some((p, v))
+    }) {
+        let c = match piece {
+            Piece::Lit(b) => {
+                bytes += b.len();
+                out.push_str(&String::from_utf8_lossy(&b));
+                continue;
+            }
+            Piece::Conv(c) => c,
+        };
+        let narrow = c.longs == 0;
         let mut raw = None;
-        let body = match conv {
-            'd' | 'i' if narrow => (v as u32 as i32).to_string(),
-            'd' | 'i' => (v as i64).to_string(),
-            'u' if narrow => (v as u32).to_string(),
-            'u' => v.to_string(),
-            'x' if narrow => format!("{:x}", v as u32),
-            'x' => format!("{v:x}"),
-            'X' if narrow => format!("{:X}", v as u32),
-            'X' => format!("{v:X}"),
-            'c' => {
+        let body = match c.conv {
+            b'd' | b'i' if narrow => (v as u32 as i32).to_string(),
+            b'd' | b'i' => (v as i64).to_string(),
+            b'u' if narrow => (v as u32).to_string(),
+            b'u' => v.to_string(),
+            b'x' if narrow => format!("{:x}", v as u32),
+            b'x' => format!("{v:x}"),
+            b'X' if narrow => format!("{:X}", v as u32),
+            b'X' => format!("{v:X}"),
+            b'c' => {
                 raw = Some(1);
                 char::from(v as u8).to_string()
             }
-            'p' => format!("0x{v:x}"),
-            's' => {
+            b'p' => format!("0x{v:x}"),
+            _ => {
                 let (s, n) = c_string(mem, v);
                 raw = Some(n);
                 s
             }
-            _ => return None,
         };
         let raw = raw.unwrap_or(body.len());
-        let pad = width.saturating_sub(raw);
+        let pad = c.width.saturating_sub(raw);
         bytes += raw + pad;
-        if left {
+        if c.left {
             out.push_str(&body);
             out.extend(std::iter::repeat_n(' ', pad));
-        } else if zero && !matches!(conv, 's' | 'c') {
+        } else if c.zero && !matches!(c.conv, b's' | b'c') {
             let (sign, digits) = body.split_at(usize::from(body.starts_with('-')));
             out.push_str(sign);
             out.extend(std::iter::repeat_n('0', pad));

@@ -273,7 +273,12 @@ pub fn trace_vprintk(
     if !len.is_multiple_of(8) || len > 8 * contract::MAX_BPRINTF_VARARGS || (len > 0 && a[2] == 0) {
         return Ok(neg(EINVAL));
     }
-    let raw = read(mem, a[2], len, "data")?;
+    // No array (Linux takes a NULL one of length 0).
+    let raw = if len == 0 {
+        Vec::new()
+    } else {
+        read(mem, a[2], len, "data")?
+    };
     let args: Vec<u64> = raw
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))

@@ -440,25 +440,25 @@ fn every_unit_has_a_distinct_id_and_name() {
         assert!(unit(u.id).is_some());
     }
     let d = DeviceState::default();
-    let m = Memory::new();
+    let m0 = Memory::new();
     // csum_diff: one clock, then 8 bytes a clock of from and of to.
-    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 64, 0, 64, 0]), 17);
-    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 3, 0, 5, 0]), 3);
-    assert_eq!((unit(28).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m0, &[0, 64, 0, 64, 0]), 17);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m0, &[0, 3, 0, 5, 0]), 3);
+    assert_eq!((unit(28).unwrap().latency)(&d, &m0, &[0, 0, 0, 0, 0]), 1);
     // The copies: len is r4; a size counts up to 8 KiB.
-    assert_eq!((unit(189).unwrap().latency)(&d, &m, &[0, 0, 0, 17, 0]), 4);
+    assert_eq!((unit(189).unwrap().latency)(&d, &m0, &[0, 0, 0, 17, 0]), 4);
     assert_eq!(
-        (unit(190).unwrap().latency)(&d, &m, &[0, 0, 0, 1 << 31, 0]),
+        (unit(190).unwrap().latency)(&d, &m0, &[0, 0, 0, 1 << 31, 0]),
         1025
     );
     // xdp_adjust_tail: one clock, growing zeroes the new bytes a word a clock.
     assert_eq!(
-        (unit(65).unwrap().latency)(&d, &m, &[0, -20i64 as u64, 0, 0, 0]),
+        (unit(65).unwrap().latency)(&d, &m0, &[0, -20i64 as u64, 0, 0, 0]),
         1
     );
-    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 0, 0, 0, 0]), 1);
-    assert_eq!((unit(65).unwrap().latency)(&d, &m, &[0, 20, 0, 0, 0]), 4);
-    assert_eq!((unit(5).unwrap().latency)(&d, &m, &[0; 5]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m0, &[0, 0, 0, 0, 0]), 1);
+    assert_eq!((unit(65).unwrap().latency)(&d, &m0, &[0, 20, 0, 0, 0]), 4);
+    assert_eq!((unit(5).unwrap().latency)(&d, &m0, &[0; 5]), 1);
     // Every unit is some ABI's helper, registered under its name.
     let h = Abi::Xdp.helpers(&SharedDeviceState::default());
     let t = Abi::Tc.helpers(&SharedDeviceState::default());
@@ -600,4 +600,80 @@ fn tc_csum_fold() {
     assert_eq!(tc::csum_fold(0xffff), 0);
     assert_eq!(tc::csum_fold(0x0001_fffe), 0);
     assert_eq!(tc::csum_fold(0x1234_0000), !0x1234);
+}
+
+/// trace_printk's latency is the format's port words and
+/// [`contract::PRINTK_STR_WORDS`] of each `%s` of a valid format; its
+/// return the formatted length (bytes, not characters); a bad format,
+/// a missing NUL or a size past [`contract::PRINTK_FMT_MAX_BYTES`]
+/// answer -EINVAL after the format's words; a width saturates at
+/// [`contract::PRINTK_WIDTH_MAX`].
+#[test]
+fn printk_latency_reads_strings_and_returns_bytes() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    let fmt = SP - 96;
+    let put = |mem: &mut Memory, at: u64, b: &[u8]| mem.write_bytes(at, b).unwrap();
+    put(&mut mem, SP - 32, b"abc\0");
+    // "s=%s|%5s|%-2c" + NUL: 14 bytes, two words; two strings.
+    put(&mut mem, fmt, b"s=%s|%5s|%-2c\0");
+    let r = call(
+        &mut h,
+        &mut mem,
+        6,
+        [fmt, 14, SP - 32, SP - 30, u64::from(b'z')],
+    );
+    assert_eq!(r, Ok(2 + 3 + 1 + 5 + 1 + 2));
+    let last = || dev.with(|d| d.engine(0).last_call.unwrap().cycles);
+    assert_eq!(last(), 1 + 2 + 2 * contract::PRINTK_STR_WORDS);
+    assert_eq!(dev.with(|d| d.log[0].text.clone()), "s=abc|    c|z ");
+    // A non-UTF-8 byte counts one; no strings: the format's words only.
+    put(&mut mem, fmt, b"\xff%d\0");
+    assert_eq!(call(&mut h, &mut mem, 6, [fmt, 4, 7, 0, 0]), Ok(2));
+    assert_eq!(last(), 2);
+    // A bad conversion: -EINVAL, and its %s is not read.
+    put(&mut mem, fmt, b"%s %q\0");
+    let einval = (-contract::EINVAL) as u64;
+    assert_eq!(
+        call(&mut h, &mut mem, 6, [fmt, 6, SP - 32, 0, 0]),
+        Ok(einval)
+    );
+    assert_eq!(last(), 2);
+    // No NUL in the size; size 0.
+    put(&mut mem, fmt, b"%d!\0");
+    assert_eq!(call(&mut h, &mut mem, 6, [fmt, 3, 1, 0, 0]), Ok(einval));
+    assert_eq!(call(&mut h, &mut mem, 6, [fmt, 0, 1, 0, 0]), Ok(einval));
+    assert_eq!(last(), 1);
+    // A width past FIELD_WIDTH_MAX saturates.
+    put(&mut mem, fmt, b"%099999999999d\0");
+    let r = call(&mut h, &mut mem, 6, [fmt, 15, 5, 0, 0]);
+    assert_eq!(r, Ok(u64::from(contract::PRINTK_WIDTH_MAX)));
+    // A string running off the stack's end prints "(efault)".
+    put(&mut mem, contract::STACK_TOP - 3, b"xyz");
+    put(&mut mem, fmt, b"%s\0");
+    let r = call(&mut h, &mut mem, 6, [fmt, 3, contract::STACK_TOP - 3, 0, 0]);
+    assert_eq!(r, Ok(contract::PRINTK_EFAULT_TEXT.len() as u64));
+    // An unreadable format faults after its words.
+    assert!(call(&mut h, &mut mem, 6, [8, 16, 0, 0, 0]).is_err());
+    assert_eq!(last(), 3);
+}
+
+/// The trace FIFO keeps [`contract::TRACE_FIFO_RECORDS`] records and
+/// counts the rest dropped; draining empties it.
+#[test]
+fn trace_fifo_is_bounded() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    mem.write_bytes(SP - 8, b"n=%d\0").unwrap();
+    let n = contract::TRACE_FIFO_RECORDS as u64 + 5;
+    for i in 0..n {
+        assert_eq!(
+            call(&mut h, &mut mem, 6, [SP - 8, 5, i, 0, 0]),
+            Ok(2 + i.to_string().len() as u64)
+        );
+    }
+    let (recs, dropped) = dev.with(|d| (d.log.drain(), d.log.dropped));
+    assert_eq!(recs.len(), contract::TRACE_FIFO_RECORDS);
+    assert_eq!(dropped, 5);
+    assert_eq!(recs[0].text, "n=0");
+    assert_eq!(recs[recs.len() - 1].text, format!("n={}", recs.len() - 1));
+    assert!(dev.with(|d| d.log.is_empty()));
 }
