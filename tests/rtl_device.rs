@@ -41,6 +41,42 @@ fn check_records(c: &DevCosim) {
     assert!(c.retires > 0, "no retire records compared");
 }
 
+/// The count in environment variable `name` (more seeds or frames for a
+/// longer run), else `default`.
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Write `insns` through the program registers from `WRINST 0`, with
+/// `BUDGET` when given (no FLIP).
+fn write_insns(c: &mut DevCosim, insns: &[nfbpf_vm::Insn], budget: Option<u32>) {
+    c.write32(regs::WRINST, 0).unwrap();
+    c.write32(regs::NUMINST, insns.len() as u32).unwrap();
+    if let Some(b) = budget {
+        c.write32(regs::BUDGET, b).unwrap();
+    }
+    for i in insns {
+        let w = i.to_u64();
+        c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
+        c.write32(regs::LOINST, w as u32).unwrap();
+    }
+}
+
+/// [`write_insns`] and FLIP, which must be taken (else the listing of
+/// `insns` and `what` in the panic).
+fn write_and_flip(c: &mut DevCosim, insns: &[nfbpf_vm::Insn], budget: Option<u32>, what: &str) {
+    write_insns(c, insns, budget);
+    if let Err(e) = c.write32(regs::FLIP, 1) {
+        panic!(
+            "{what}: FLIP refused: {e}\n{}",
+            nfbpf_vm::disasm::listing(insns)
+        );
+    }
+}
+
 /// A function (SUME or XDP) from its C source, written to a temporary
 /// directory and loaded as `nfbpf` loads it, `programs/include` on the
 /// include path.
@@ -1076,10 +1112,7 @@ fn random_xdp_programs_match_model() {
     use nfbpf_vm::contract;
     use nfbpf_vm::isa::Kind;
     use nfbpf_vm::pipeline::randprog;
-    let seeds: u64 = std::env::var("NFBPF_RTL_XDP_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+    let seeds: u64 = env_count("NFBPF_RTL_XDP_SEEDS", 300);
     let ids = [
         contract::HELPER_KTIME_GET_NS,
         contract::HELPER_GET_PRANDOM_U32,
@@ -1120,21 +1153,8 @@ fn random_xdp_programs_match_model() {
             nfbpf_vm::build::mov64_imm(10, contract::STACK_TOP as i32),
         ];
         all.extend(insns);
-        c.write32(regs::WRINST, 0).unwrap();
-        c.write32(regs::NUMINST, all.len() as u32).unwrap();
-        c.write32(regs::BUDGET, case.budget.min(u64::from(u32::MAX)) as u32)
-            .unwrap();
-        for i in &all {
-            let w = i.to_u64();
-            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
-            c.write32(regs::LOINST, w as u32).unwrap();
-        }
-        if let Err(e) = c.write32(regs::FLIP, 1) {
-            panic!(
-                "seed {seed}: FLIP refused: {e}\n{}",
-                nfbpf_vm::disasm::listing(&all)
-            );
-        }
+        let budget = case.budget.min(u64::from(u32::MAX)) as u32;
+        write_and_flip(&mut c, &all, Some(budget), &format!("seed {seed}"));
         let frames: Vec<(usize, Vec<u8>)> = (0..4).map(|p| (p, case.packet.clone())).collect();
         let start = c.cycle();
         run_traffic(&mut c, &frames);
@@ -1169,10 +1189,7 @@ fn random_buffer_helper_calls_match_model() {
     use nfbpf_vm::contract;
     use nfbpf_vm::isa::Width;
     use nfbpf_vm::pipeline::randprog::Rng;
-    let seeds: u64 = std::env::var("NFBPF_RTL_BUF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let seeds: u64 = env_count("NFBPF_RTL_BUF_SEEDS", 12);
     let frames: Vec<(usize, Vec<u8>)> = traffic().into_iter().take(16).collect();
     let (mut calls, mut outputs, mut faults) = (0u64, 0u64, 0u64);
     for seed in 0..seeds {
@@ -1271,19 +1288,7 @@ fn random_buffer_helper_calls_match_model() {
         calls += n;
         let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
         c.write32(regs::ABIMODE, 1).unwrap();
-        c.write32(regs::WRINST, 0).unwrap();
-        c.write32(regs::NUMINST, p.len() as u32).unwrap();
-        for i in &p {
-            let w = i.to_u64();
-            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
-            c.write32(regs::LOINST, w as u32).unwrap();
-        }
-        if let Err(e) = c.write32(regs::FLIP, 1) {
-            panic!(
-                "seed {seed}: FLIP refused: {e}\n{}",
-                nfbpf_vm::disasm::listing(&p)
-            );
-        }
+        write_and_flip(&mut c, &p, None, &format!("seed {seed}"));
         outputs += run_traffic(&mut c, &frames);
         let (es, _) = read_counters(&mut c, 4).unwrap();
         faults += es.iter().map(|e| e.faults).sum::<u64>();
@@ -1511,11 +1516,8 @@ fn xdp_map_programs_match_model() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
         program(&mut c, &img).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let count = std::env::var("NFBPF_XDP_MAP_FRAMES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(120);
-        let frames = map_traffic(name.len() as u64, count);
+        let count = env_count("NFBPF_XDP_MAP_FRAMES", 120);
+        let frames = map_traffic(name.len() as u64, count as usize);
         let mut entries = xdp_map_entries(name);
         // firewall: the frames it drops (to port 80, or a flow of verdict 1).
         let mut drops = None;
@@ -1662,16 +1664,7 @@ fn xdp_broadcast_redirect_matches_model() {
 fn a_loinst_the_idle_bank_missed_refuses_the_flip_on_both() {
     use nfbpf_vm::build::{add64_imm, exit, jmp_imm, mov64_imm};
     use nfbpf_vm::isa::Cond;
-    fn write(c: &mut DevCosim, prog: &[nfbpf_vm::Insn]) {
-        c.write32(regs::WRINST, 0).unwrap();
-        c.write32(regs::NUMINST, prog.len() as u32).unwrap();
-        c.write32(regs::BUDGET, 2000).unwrap();
-        for i in prog {
-            let w = i.to_u64();
-            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
-            c.write32(regs::LOINST, w as u32).unwrap();
-        }
-    }
+    let write = |c: &mut DevCosim, prog: &[nfbpf_vm::Insn]| write_insns(c, prog, Some(2000));
     // About 1,000 instructions per packet (BUDGET 2,000); then port 1.
     let slow = [
         mov64_imm(2, 0),
@@ -2067,10 +2060,7 @@ fn random_trace_printk_calls_match_model() {
     use nfbpf_vm::contract;
     use nfbpf_vm::isa::Width;
     use nfbpf_vm::pipeline::randprog::Rng;
-    let seeds: u64 = std::env::var("NFBPF_RTL_PRINTK_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let seeds: u64 = env_count("NFBPF_RTL_PRINTK_SEEDS", 12);
     let frames: Vec<(usize, Vec<u8>)> = traffic().into_iter().take(16).collect();
     const ALPHA: &[u8] = b"%%%%%-0l5912dixXucpsqz. a\xff";
     let (mut calls, mut outputs, mut faults, mut records) = (0u64, 0u64, 0u64, 0u64);
@@ -2148,23 +2138,9 @@ fn random_trace_printk_calls_match_model() {
         calls += n;
         let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
         c.write32(regs::ABIMODE, 1).unwrap();
-        c.write32(regs::WRINST, 0).unwrap();
-        c.write32(regs::NUMINST, p.len() as u32).unwrap();
         // Half the seeds over the default budget (the strings' clocks).
-        if seed % 2 == 1 {
-            c.write32(regs::BUDGET, 100_000).unwrap();
-        }
-        for i in &p {
-            let w = i.to_u64();
-            c.write32(regs::HIINST, (w >> 32) as u32).unwrap();
-            c.write32(regs::LOINST, w as u32).unwrap();
-        }
-        if let Err(e) = c.write32(regs::FLIP, 1) {
-            panic!(
-                "seed {seed}: FLIP refused: {e}\n{}",
-                nfbpf_vm::disasm::listing(&p)
-            );
-        }
+        let budget = (seed % 2 == 1).then_some(100_000);
+        write_and_flip(&mut c, &p, budget, &format!("seed {seed}"));
         outputs += run_traffic(&mut c, &frames);
         let (es, _) = read_counters(&mut c, 4).unwrap();
         faults += es.iter().map(|e| e.faults).sum::<u64>();
