@@ -19,7 +19,8 @@
 //   (the state after the clock the address came in, as the model's read32
 //   between two steps) and RVALID/RDATA follow in the clock after.
 // - Map registers (NUMMAP..CLEANDEBUG, COPROCARBFSMSTATE, MAPSELECT..
-//   WIDESTATUS, MAPLOAD, WIDEKEY, WIDEVALUE, MAPROWTYPE..MAPROWMAXELEMS) go out on the mreg_* sub-bus of the map
+//   WIDESTATUS, MAPLOAD, WIDEKEY, WIDEVALUE, MAPROWTYPE..MAPROWMAXELEMS, and the trace
+//   FIFOs' TRACECOUNT..TRACEHDR) go out on the mreg_* sub-bus of the map
 //   coprocessor (the seam with ebpf_units): mreg_wr_o in the clock the write
 //   is taken, mreg_rd_o in the clock the read is done, mreg_rdata_i
 //   combinational in that clock. Their errors are the coprocessor's:
@@ -101,7 +102,9 @@ module ebpf_axil_regs #(
   // ABIMODE: the ABI the data plane runs (0 SUME, 1 XDP), and whether any
   // packet is inside it (an ABI change is refused then)
   output reg                   abi_o,
-  input  wire                  pkts_in_i
+  input  wire                  pkts_in_i,
+  // ENGSELECT, for the units' TRACE* registers
+  output wire [31:0]           engselect_o
 );
   `include "ebpf_params.vh"
   `include "ebpf_dp_params.vh"
@@ -114,6 +117,7 @@ module ebpf_axil_regs #(
   reg [31:0] budget_q, bbud0_q, bbud1_q;
   reg        refused_q;
   reg [63:0] stage_q [0:IMEM_SLOTS-1];
+  assign engselect_o = engselect_q;
 
   // ---------------- write path ----------------
   wire        wr_go   = s_axil_awvalid_i && s_axil_wvalid_i && !s_axil_bvalid_o;
@@ -124,7 +128,8 @@ module ebpf_axil_regs #(
     is_map = (a >= REG_NUMMAP && a <= REG_CLEANDEBUG) || a == REG_COPROCARBFSMSTATE ||
              (a >= REG_MAPSELECT && a <= REG_WIDESTATUS) || a == REG_MAPLOAD ||
              (a >= REG_WIDEKEY && a < REG_WIDEVALUE + 12'd4 * REG_WIDEVALUE_N[11:0]) ||
-             (a >= REG_MAPROWTYPE && a <= REG_MAPROWMAXELEMS);
+             (a >= REG_MAPROWTYPE && a <= REG_MAPROWMAXELEMS) ||
+             (a >= REG_TRACECOUNT && a < REG_TRACEHDR + 12'd4 * REG_TRACEHDR_N[11:0]);
   endfunction
 
   function automatic in_arr(input [11:0] a, input [11:0] base, input [11:0] n);

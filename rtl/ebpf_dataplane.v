@@ -831,6 +831,7 @@ module ebpf_dataplane #(
   // ------------------------------------------------------------------
   // Registers
   // ------------------------------------------------------------------
+  wire [31:0] engselect;   // ENGSELECT (the units' TRACE* registers)
   ebpf_axil_regs #(.ENGINES(ENGINES)) u_regs (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .s_axil_awaddr_i(s_axil_awaddr_i), .s_axil_awvalid_i(s_axil_awvalid_i),
@@ -857,7 +858,7 @@ module ebpf_dataplane #(
     .port_rxdrop_i({prxdrop_q[3], prxdrop_q[2], prxdrop_q[1], prxdrop_q[0]}),
     .port_tx_i({ptx_q[3], ptx_q[2], ptx_q[1], ptx_q[0]}),
     .outarb_state_i(outarb_state),
-    .abi_o(abi), .pkts_in_i(|eng_busy)
+    .abi_o(abi), .pkts_in_i(|eng_busy), .engselect_o(engselect)
   );
 
   // ------------------------------------------------------------------
@@ -875,7 +876,8 @@ module ebpf_dataplane #(
     .state_o(outarb_state)
   );
 
-  // COPROCARBFSMSTATE is read over mreg_* (ebpf_units answers it there).
+  // COPROCARBFSMSTATE and the TRACE* registers are read over mreg_*
+  // (ebpf_units answers them there, the latter for ENGSELECT's engine).
   wire [3:0] arb_state;
   ebpf_units #(.ENGINES(ENGINES)) u_units (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_q), .pkt_start_i(pkt_start_o),
@@ -898,7 +900,7 @@ module ebpf_dataplane #(
     .hmem_rdata_i(hmem_rdata_i), .hmem_ok_i(hmem_ok_i),
     .hmem_wr_o(hmem_wr_o), .hmem_waddr_o(hmem_waddr_o), .hmem_wn_o(hmem_wn_o),
     .hmem_wdata_o(hmem_wdata_o),
-    .mapwait_o(mapwait_i), .arb_state_o(arb_state),
+    .mapwait_o(mapwait_i), .arb_state_o(arb_state), .engsel_i(engselect),
     .mreg_wr_i(mreg_wr_o), .mreg_rd_i(mreg_rd_o), .mreg_addr_i(mreg_addr_o),
     .mreg_wdata_i(mreg_wdata_o), .mreg_rdata_o(mreg_rdata_i), .mreg_err_o(mreg_err_i)
   );

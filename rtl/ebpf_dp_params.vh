@@ -106,5 +106,8 @@ localparam [11:0] REG_WIDEVALUE = 12'h1c0;
 localparam integer REG_WIDEVALUE_N = 16;
 localparam [11:0] REG_MAPROWTYPE = 12'h200;
 localparam [11:0] REG_MAPROWMAXELEMS = 12'h20c;
+localparam [11:0] REG_TRACECOUNT = 12'h210;
+localparam [11:0] REG_TRACEHDR = 12'h228;
+localparam integer REG_TRACEHDR_N = 12;
 
 /* verilator lint_on UNUSEDPARAM */

@@ -212,6 +212,9 @@ module ebpf_units #(
   // counters and state
   output wire [ENGINES*32-1:0] mapwait_o,
   output wire [3:0]            arb_state_o,
+  // the host's ENGSELECT (the engine whose trace FIFO the TRACE* registers
+  // show)
+  input  wire [31:0]           engsel_i,
   // host map registers
   input  wire                  mreg_wr_i,
   /* verilator lint_off UNUSEDSIGNAL */
@@ -292,6 +295,28 @@ module ebpf_units #(
       for (b = 0; b < 8; b = b + 1) begin
         ab = at + b[VAW-1:0];
         vm_rd[8*b +: 8] = vvalid_q[ab] ? vmem_q[ab] : 8'd0;
+      end
+    end
+  endfunction
+  // Bytes from map address addr to the end of its row's value area (0
+  // outside every configured area): how far a %s there reads.
+  function automatic [31:0] vm_left(input [63:0] addr, input [63:0] valid,
+                                     input [32*U_VROWS-1:0] areas);
+    reg [63:0] o, io;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [31:0] rw;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [31:0] ar;
+    begin
+      o = addr - U_MAP_BASE;
+      /* verilator lint_off WIDTH */
+      rw = o / U_MAP_STRIDE;
+      io = o % U_MAP_STRIDE;
+      /* verilator lint_on WIDTH */
+      vm_left = 32'd0;
+      if (o < U_VROWS * U_MAP_STRIDE && valid[rw[5:0]]) begin
+        ar = areas[rw*32 +: 32];
+        if (io < {32'd0, ar}) vm_left = ar - io[31:0];
       end
     end
   endfunction
@@ -1297,6 +1322,8 @@ module ebpf_units #(
   reg [4:0]        tr_na   [0:ENGINES-1];   // arguments the format may take
   reg [6:0]        tsl_q   [0:ENGINES-1];
   reg [6:0]        tsl_c   [0:ENGINES-1];
+  reg [TA-1:0]     tef_q   [0:ENGINES-1];   // the strings that ran off their region
+  reg [TA-1:0]     tef_c   [0:ENGINES-1];
   reg [ENGINES-1:0] tdone_q, terr_q, tnul_q, tfnd_q, tdone_c, terr_c, tnul_c, tfnd_c;
   // this clock: the word index, a string word's slot, word and reach
   reg [BW-1:0]     tr_k    [0:ENGINES-1];
@@ -1308,6 +1335,13 @@ module ebpf_units #(
   reg [63:0]       t_fa, t_v, t_av, t_o, t_rem, t_da, t_arg;
   reg [BW-1:0]     t_j, t_w, t_q, t_cnt, t_ns, t_fdw;
   reg              t_valid, t_lenok;
+  reg [VAW:0]      t_vda, t_vfa;
+  // per engine: the record's words, whether it formats, its %s count, and
+  // this clock's string's ordinal
+  reg [BW-1:0]     tr_w    [0:ENGINES-1];
+  reg [ENGINES-1:0] tr_val;
+  reg [3:0]        tr_ns   [0:ENGINES-1];
+  reg [3:0]        ts_ord  [0:ENGINES-1];
   integer          ti, tj;
   /* verilator lint_off WIDTH */
   always @* begin
@@ -1330,12 +1364,14 @@ module ebpf_units #(
                              !(t_dl != 32'd0 && t_da == 64'd0);
       tr_na[ti] = tr_v[ti] ? t_dl[7:3] : U_PRINTK_ARGS;
       tr_dw[ti] = tr_v[ti] ? mwords(t_dl) : {BW{1'b0}};
+      t_vda = vm_at(t_da, t_dl, row_valid, vareas);
+      t_vfa = vm_at(t_fa, t_fs, row_valid, vareas);
       tr_ok[ti] = !t_lenok ||
                   (!tr_v[ti] || t_dl == 32'd0 ||
                    in_rgn(t_da, {32'd0, t_dl}, STACK_BASE, STACK_SIZE) ||
-                   in_rgn(t_da, {32'd0, t_dl}, PKT_BASE, {32'd0, t_win})) &&
+                   in_rgn(t_da, {32'd0, t_dl}, PKT_BASE, {32'd0, t_win}) || t_vda[VAW]) &&
                   (t_fs == 32'd0 || in_rgn(t_fa, {32'd0, t_fs}, STACK_BASE, STACK_SIZE) ||
-                   in_rgn(t_fa, {32'd0, t_fs}, PKT_BASE, {32'd0, t_win}));
+                   in_rgn(t_fa, {32'd0, t_fs}, PKT_BASE, {32'd0, t_win}) || t_vfa[VAW]);
       if (is_new[ti]) begin
         tst_c[ti] = TS_TEXT;
         twid_c[ti] = {TWW{1'b0}};
@@ -1347,6 +1383,7 @@ module ebpf_units #(
         tslen_c[ti] = {(TA*7){1'b0}};
         targ_c[ti] = {(TA*64){1'b0}};
         tsl_c[ti] = 7'd0;
+        tef_c[ti] = {TA{1'b0}};
         tdone_c[ti] = 1'b0;
         terr_c[ti] = 1'b0;
         tnul_c[ti] = 1'b0;
@@ -1362,6 +1399,7 @@ module ebpf_units #(
         tslen_c[ti] = tslen_q[ti];
         targ_c[ti] = targ_q[ti];
         tsl_c[ti] = tsl_q[ti];
+        tef_c[ti] = tef_q[ti];
         tdone_c[ti] = tdone_q[ti];
         terr_c[ti] = terr_q[ti];
         tnul_c[ti] = tnul_q[ti];
@@ -1377,11 +1415,15 @@ module ebpf_units #(
       t_fdw = tr_fw[ti] + tr_dw[ti];
       t_w = t_fdw + (t_valid ? t_ns * U_PRINTK_STR_WORDS : {BW{1'b0}});
       tr_ack[ti] = tr_k[ti] == t_w;
+      tr_w[ti] = t_w;
+      tr_val[ti] = t_valid;
+      tr_ns[ti] = t_ns[3:0];
       // a string's word: string q's word wj, q counting the %s slots
       ts_on[ti] = tr_k[ti] >= t_fdw && tr_k[ti] < t_w;
       t_j = tr_k[ti] - t_fdw;
       t_q = t_j / U_PRINTK_STR_WORDS;
       ts_wj[ti] = t_j % U_PRINTK_STR_WORDS;
+      ts_ord[ti] = t_q[3:0];
       ts_slot[ti] = 4'd0;
       t_cnt = {BW{1'b0}};
       for (tj = 0; tj < TA; tj = tj + 1)
@@ -1400,6 +1442,7 @@ module ebpf_units #(
       if (t_o < STACK_SIZE) t_av = STACK_SIZE - t_o;
       t_o = t_v - PKT_BASE;
       if (t_o < {32'd0, t_win}) t_av = {32'd0, t_win} - t_o;
+      if (vm_left(t_v, row_valid, vareas) != 32'd0) t_av = {32'd0, vm_left(t_v, row_valid, vareas)};
       ts_avail[ti] = t_av >= U_PRINTK_STR_BYTES ? U_PRINTK_STR_BYTES : t_av[6:0];
       // this clock's port word
       tr_rd[ti] = 1'b0;
@@ -1448,6 +1491,7 @@ module ebpf_units #(
   reg [TA*7-1:0]   tslen_d [0:ENGINES-1];
   reg [TA*64-1:0]  targ_d  [0:ENGINES-1];
   reg [6:0]        tsl_d   [0:ENGINES-1];
+  reg [TA-1:0]     tef_d   [0:ENGINES-1];
   reg [ENGINES-1:0] tdone_d, terr_d, tnul_d, tfnd_d;
   reg [63:0]       t_data;
   reg [7:0]        t_c;
@@ -1467,11 +1511,12 @@ module ebpf_units #(
       tslen_d[tt] = tslen_c[tt];
       targ_d[tt] = targ_c[tt];
       tsl_d[tt] = tsl_c[tt];
+      tef_d[tt] = tef_c[tt];
       tdone_d[tt] = tdone_c[tt];
       terr_d[tt] = terr_c[tt];
       tnul_d[tt] = tnul_c[tt];
       tfnd_d[tt] = tfnd_c[tt];
-      t_data = hmem_rdata_i[tt*64 +: 64];
+      t_data = mh_word[tt];   // the port's word, or the value memory's
       t_lb = helper_arg2_i[tt*64 +: 3] - 3'd1;
       if (tr_is[tt] && (is_new[tt] || act_q[tt]) && tr_rd[tt] && tr_k[tt] < tr_fw[tt]) begin
         // a format word: its bytes through the walker
@@ -1537,11 +1582,13 @@ module ebpf_units #(
               tfnd_d[tt] = 1'b1;
               tsl_d[tt] = ts_wj[tt] * U_MEM_WORD_BYTES + tb;
             end
-        if (ts_wj[tt] == U_PRINTK_STR_WORDS - 1)
+        if (ts_wj[tt] == U_PRINTK_STR_WORDS - 1) begin
           tslen_d[tt][ts_slot[tt]*7 +: 7] =
             tfnd_d[tt] ? tsl_d[tt]
                        : ts_avail[tt] >= U_PRINTK_STR_BYTES ? U_PRINTK_STR_BYTES
                                                             : U_PRINTK_EFAULT_LEN;
+          if (!tfnd_d[tt] && ts_avail[tt] < U_PRINTK_STR_BYTES) tef_d[tt][ts_ord[tt]] = 1'b1;
+        end
       end
     end
   end
@@ -1559,12 +1606,162 @@ module ebpf_units #(
       tslen_q[tq] <= tslen_d[tq];
       targ_q[tq] <= targ_d[tq];
       tsl_q[tq] <= tsl_d[tq];
+      tef_q[tq] <= tef_d[tq];
       tdone_q[tq] <= tdone_d[tq];
       terr_q[tq] <= terr_d[tq];
       tnul_q[tq] <= tnul_d[tq];
       tfnd_q[tq] <= tfnd_d[tq];
     end
   end
+
+  // ---- trace FIFOs: each engine's records for the host (TRACE*
+  // registers; vm::units::trace) ----
+  // A call's record is the words its trace unit read, written as they are
+  // read (word k in the call's clock k, masked to the bytes read, 0 where
+  // nothing was: a string past its region) from the FIFO's write end, and
+  // a header written in the answer's clock when the format is valid: the
+  // call's clock, the formatted length, the shape, the (efault) strings,
+  // the words and trace_printk's r3..r5. The call is taken when, in its
+  // request's clock, a header is free and contract::trace_record_words
+  // words are (every argument counted as a %s); else a valid record is
+  // counted dropped in the answer's clock. A record or drop shows in the
+  // registers from the second clock after the answer (tpend_q, tdpend_q:
+  // the head's header is read a clock late, from block RAM). TRACEPOP
+  // takes the head out. Memories: one simple dual-port RAM of data words
+  // and one of headers per engine, each read a clock late (tdr_q, thr_q).
+  localparam integer TRW = $clog2(U_TRACE_WORDS);
+  localparam integer THW = $clog2(U_TRACE_RECORDS);
+  localparam integer THB = 344;   // cycle 64, ret 32, shape 32, efault 12, words 12, args 192
+  /* verilator lint_off WIDTH */
+  localparam [TRW:0] TWORDS = U_TRACE_WORDS;
+  localparam [THW:0] TRECS = U_TRACE_RECORDS;
+  /* verilator lint_on WIDTH */
+  reg [TRW-1:0]     tdh_q  [0:ENGINES-1];   // data head
+  reg [TRW:0]       tdu_q  [0:ENGINES-1];   // data words held
+  reg [THW-1:0]     thh_q  [0:ENGINES-1];   // header head
+  reg [THW:0]       thn_q  [0:ENGINES-1];   // records held
+  reg [ENGINES-1:0] tpend_q, tdpend_q, ttk_q;
+  reg [31:0]        tdrop_q[0:ENGINES-1];
+  reg [63:0]        tcyc_q [0:ENGINES-1];   // the call's clock
+  reg [THB-1:0]     thr_q  [0:ENGINES-1];   // the head's header
+  reg [63:0]        tdr_q  [0:ENGINES-1];   // the head's word TRACEIDX
+  reg [31:0]        tidx_q;
+  // this clock, per engine
+  reg [ENGINES-1:0] tf_live, tf_tk, tf_we, tf_commit, tf_drop, tf_pop;
+  reg [TRW-1:0]     tf_wa  [0:ENGINES-1];
+  reg [63:0]        tf_wd  [0:ENGINES-1];
+  reg [THB-1:0]     tf_hdr [0:ENGINES-1];
+  reg [THW:0]       tf_vis [0:ENGINES-1];   // records the host sees
+  reg [BW-1:0]      tf_need;
+  reg [TRW:0]       tf_popn[0:ENGINES-1];
+  reg [63:0]        tf_mask;
+  reg [191:0]       tf_args;
+  reg [31:0]        tf_shape;
+  wire tf_popw = mreg_wr_i && mreg_addr_i == R_TRACEPOP && mreg_wdata_i[0];
+  integer tf;
+  /* verilator lint_off WIDTH */
+  always @* begin
+    for (tf = 0; tf < ENGINES; tf = tf + 1) begin
+      tf_live[tf] = tr_is[tf] && (is_new[tf] || act_q[tf]);
+      tf_need = tr_fw[tf] + tr_dw[tf] + tr_na[tf] * U_PRINTK_STR_WORDS;
+      tf_tk[tf] = is_new[tf] ? thn_q[tf] < TRECS && tf_need <= TWORDS - tdu_q[tf] : ttk_q[tf];
+      tf_we[tf] = tf_live[tf] && tf_tk[tf] && tr_k[tf] < tr_w[tf];
+      tf_wa[tf] = tdh_q[tf] + tdu_q[tf][TRW-1:0] + tr_k[tf][TRW-1:0];
+      tf_mask = tr_rn[tf] >= 4'd8 ? {64{1'b1}} : ~({64{1'b1}} << {tr_rn[tf], 3'b000});
+      tf_wd[tf] = tr_rd[tf] ? mh_word[tf] & tf_mask : 64'd0;
+      tf_commit[tf] = tf_live[tf] && tr_ack[tf] && tr_val[tf] && tf_tk[tf];
+      tf_drop[tf] = tf_live[tf] && tr_ack[tf] && tr_val[tf] && !tf_tk[tf];
+      tf_args = tr_v[tf] ? 192'd0 : {helper_arg5_i[tf*64 +: 64], helper_arg4_i[tf*64 +: 64],
+                                     helper_arg3_i[tf*64 +: 64]};
+      tf_shape = {tr_v[tf], 3'd0, tr_ns[tf], 4'd0, tr_dw[tf][3:0], 2'd0, helper_arg2_i[tf*64 +: 14]};
+      tf_hdr[tf] = {tf_args, tr_w[tf], tef_d[tf], tf_shape, tr_ret[tf][31:0],
+                    is_new[tf] ? cycle_i : tcyc_q[tf]};
+      tf_vis[tf] = thn_q[tf] - {{THW{1'b0}}, tpend_q[tf]};
+      tf_pop[tf] = tf_popw && engsel_i == tf && tf_vis[tf] != {(THW+1){1'b0}};
+      tf_popn[tf] = thr_q[tf][151:140];
+    end
+  end
+  /* verilator lint_on WIDTH */
+  genvar tg;
+  generate
+    for (tg = 0; tg < ENGINES; tg = tg + 1) begin : g_trace
+      reg [63:0]    tdm [0:U_TRACE_WORDS-1];
+      reg [THB-1:0] thm [0:U_TRACE_RECORDS-1];
+      always @(posedge clk_i) begin
+        if (tf_we[tg]) tdm[tf_wa[tg]] <= tf_wd[tg];
+        if (tf_commit[tg]) thm[thh_q[tg] + thn_q[tg][THW-1:0]] <= tf_hdr[tg];
+        tdr_q[tg] <= tdm[tdh_q[tg] + tidx_q[TRW-1:0]];
+        thr_q[tg] <= thm[thh_q[tg]];
+      end
+      always @(posedge clk_i) begin
+        if (!rst_ni) begin
+          tdh_q[tg] <= {TRW{1'b0}};
+          tdu_q[tg] <= {(TRW+1){1'b0}};
+          thh_q[tg] <= {THW{1'b0}};
+          thn_q[tg] <= {(THW+1){1'b0}};
+          tpend_q[tg] <= 1'b0;
+          tdpend_q[tg] <= 1'b0;
+          ttk_q[tg] <= 1'b0;
+          tdrop_q[tg] <= 32'd0;
+          tcyc_q[tg] <= 64'd0;
+        end else begin
+          ttk_q[tg] <= tf_tk[tg];
+          if (is_new[tg]) tcyc_q[tg] <= cycle_i;
+          tdu_q[tg] <= tdu_q[tg] + (tf_commit[tg] ? tr_w[tg][TRW:0] : {(TRW+1){1'b0}})
+                                 - (tf_pop[tg] ? tf_popn[tg] : {(TRW+1){1'b0}});
+          if (tf_pop[tg]) begin
+            tdh_q[tg] <= tdh_q[tg] + tf_popn[tg][TRW-1:0];
+            thh_q[tg] <= thh_q[tg] + 1'b1;
+          end
+          thn_q[tg] <= thn_q[tg] + {{THW{1'b0}}, tf_commit[tg]} - {{THW{1'b0}}, tf_pop[tg]};
+          tpend_q[tg] <= tf_commit[tg];
+          tdrop_q[tg] <= tdrop_q[tg] + {31'd0, tf_drop[tg]};
+          tdpend_q[tg] <= tf_drop[tg];
+        end
+      end
+    end
+  endgenerate
+  always @(posedge clk_i) begin
+    if (!rst_ni) tidx_q <= 32'd0;
+    else if (mreg_wr_i && mreg_addr_i == R_TRACEIDX) tidx_q <= mreg_wdata_i;
+  end
+  // The TRACE* registers' read data for engine engsel_i.
+  reg [31:0] tf_rd;
+  reg [THB-1:0] tf_h;
+  /* verilator lint_off UNUSEDSIGNAL */
+  reg [11:0] tf_off;   // bits 5:2: the header element
+  /* verilator lint_on UNUSEDSIGNAL */
+  integer tr_e;
+  /* verilator lint_off WIDTH */
+  always @* begin
+    tf_rd = 32'd0;
+    tf_h = {THB{1'b0}};
+    tf_off = mreg_addr_i - R_TRACEHDR;
+    for (tr_e = 0; tr_e < ENGINES; tr_e = tr_e + 1)
+      if (engsel_i == tr_e) begin
+        tf_h = tf_vis[tr_e] != {(THW+1){1'b0}} ? thr_q[tr_e] : {THB{1'b0}};
+        case (mreg_addr_i)
+          R_TRACECOUNT: tf_rd = tf_vis[tr_e];
+          R_TRACEDROP:  tf_rd = tdrop_q[tr_e] - {31'd0, tdpend_q[tr_e]};
+          R_TRACEWORD, R_TRACEWORD + 12'd4:
+            if (tf_vis[tr_e] != {(THW+1){1'b0}} && tidx_q < tf_h[151:140])
+              tf_rd = mreg_addr_i == R_TRACEWORD ? tdr_q[tr_e][31:0] : tdr_q[tr_e][63:32];
+          default:
+            if (mreg_addr_i >= R_TRACEHDR && mreg_addr_i < R_TRACEHDR + 12'd4 * U_TRACE_HDR)
+              case (tf_off[5:2])
+                4'd0:    tf_rd = tf_h[31:0];
+                4'd1:    tf_rd = tf_h[63:32];
+                4'd2:    tf_rd = tf_h[95:64];
+                4'd3:    tf_rd = tf_h[127:96];
+                4'd4:    tf_rd = {20'd0, tf_h[139:128]};
+                4'd5:    tf_rd = {20'd0, tf_h[151:140]};
+                default: tf_rd = tf_h[152 + (tf_off[5:2] - 6) * 32 +: 32];
+              endcase
+        endcase
+      end
+    if (mreg_addr_i == R_TRACEIDX) tf_rd = tidx_q;
+  end
+  /* verilator lint_on WIDTH */
 
   // ---- answers, timers, PRNG ----
   reg [ENGINES-1:0] ack_now;
@@ -1806,7 +2003,9 @@ module ebpf_units #(
              || a == R_CAMBUSY || a == R_TCAMBUSY || a == R_CLEANACK || a == R_CLEANDEBUG
              || a == R_COPROCARBFSMSTATE || a == R_WIDESTATUS
              || a == R_MAPROWTYPE || a == R_MAPROWKEYSIZE || a == R_MAPROWVALUESIZE
-             || a == R_MAPROWMAXELEMS;
+             || a == R_MAPROWMAXELEMS || a == R_TRACECOUNT || a == R_TRACEDROP
+             || a >= R_TRACEWORD && a < R_TRACEWORD + 12'd8
+             || a >= R_TRACEHDR && a < R_TRACEHDR + 12'd4 * U_TRACE_HDR[11:0];
   wire ml_ok = mreg_wdata_i[31:16] == 16'd0 && ml_hi <= U_MAX_MAPS[8:0];
   // Word index in the window (bits 5:2 of the offset; the rest is the
   // window's base, checked by in_wkey/in_wval).
@@ -2076,6 +2275,7 @@ module ebpf_units #(
       default: begin
         if (in_wkey) mreg_rdata_o = wkey_q[wk_i];
         if (in_wval) mreg_rdata_o = wval_q[wv_i];
+        if (a >= R_TRACECOUNT && a < R_TRACEHDR + 12'd4 * U_TRACE_HDR[11:0]) mreg_rdata_o = tf_rd;
       end
     endcase
   end

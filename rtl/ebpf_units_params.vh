@@ -153,6 +153,12 @@ localparam integer U_PRINTK_EFAULT_LEN = 8;
 localparam integer U_PRINTK_WIDTH_MAX = 8388607;
 // contract::PRINTK_FMT_MAX_BYTES
 localparam integer U_PRINTK_FMT_MAX = 8192;
+// contract::TRACE_FIFO_RECORDS
+localparam integer U_TRACE_RECORDS = 16;
+// contract::TRACE_FIFO_WORDS
+localparam integer U_TRACE_WORDS = 512;
+// vm::units::trace::TRACE_HDR_WORDS
+localparam integer U_TRACE_HDR = 12;
 // contract::SUME_MD_SIZE
 localparam integer U_SUME_MD_SIZE = 32;
 // contract::MAP_BASE
@@ -242,6 +248,18 @@ localparam [11:0] R_MAPROWKEYSIZE = 12'h204;
 localparam [11:0] R_MAPROWVALUESIZE = 12'h208;
 // regs::MAPROWMAXELEMS
 localparam [11:0] R_MAPROWMAXELEMS = 12'h20c;
+// regs::TRACECOUNT
+localparam [11:0] R_TRACECOUNT = 12'h210;
+// regs::TRACEDROP
+localparam [11:0] R_TRACEDROP = 12'h214;
+// regs::TRACEIDX
+localparam [11:0] R_TRACEIDX = 12'h218;
+// regs::TRACEPOP
+localparam [11:0] R_TRACEPOP = 12'h21c;
+// regs::TRACEWORD
+localparam [11:0] R_TRACEWORD = 12'h220;
+// regs::TRACEHDR
+localparam [11:0] R_TRACEHDR = 12'h228;
 // regs::WIDE_WORDS
 localparam integer R_WIDE_WORDS = 16;
 

@@ -2071,7 +2071,8 @@ fn ringbuf_perf_events_and_printk_match_the_kernel() {
         );
         let log = t.devs[0].with(|d| d.log.clone());
         assert!(
-            log.iter()
+            log.records()
+                .iter()
                 .any(|l| l.text.starts_with("v ") && l.text.ends_with('|')),
             "vprintk's text in the trace log"
         );

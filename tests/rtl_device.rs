@@ -1969,11 +1969,66 @@ u64 printk_sume(struct sume_md *md)
 }
 "#;
 
-/// The model's trace log of a run: (engine, text) of each record.
-fn trace_texts(c: &mut DevCosim) -> Vec<(usize, String)> {
-    c.model
-        .units()
-        .with(|d| d.log.iter().map(|r| (r.engine, r.text.clone())).collect())
+/// A host bus onto the co-simulation that keeps the model's record each
+/// `TRACEPOP` takes out (the engine `ENGSELECT` names), so the host's text
+/// can be checked against it after the fact.
+struct Snoop<'a> {
+    c: &'a mut DevCosim,
+    sel: usize,
+    popped: std::collections::HashMap<(usize, u64), String>,
+}
+
+impl RegisterBus for Snoop<'_> {
+    fn read32(&mut self, off: u32) -> Result<u32, regs::BusError> {
+        self.c.read32(off)
+    }
+    fn write32(&mut self, off: u32, v: u32) -> Result<(), regs::BusError> {
+        if off == regs::ENGSELECT {
+            self.sel = v as usize;
+        }
+        if off == regs::TRACEPOP {
+            let sel = self.sel;
+            if let Some(r) = self.c.model.units().with(|d| {
+                d.log
+                    .queue(sel)
+                    .and_then(|q| q.head(u64::MAX))
+                    .map(|r| ((r.engine, r.cycle), r.text.clone()))
+            }) {
+                self.popped.insert(r.0, r.1);
+            }
+        }
+        self.c.write32(off, v)
+    }
+}
+
+/// Every trace record the device holds, taken out through the `TRACE*`
+/// registers as a host does (`read_trace`; each read compared between the
+/// model and the RTL), each text the host formats from the record's words
+/// checked against the model's own (formatted from its memory at the
+/// call): (engine, text) of each, and the records dropped since reset.
+fn drain_trace(c: &mut DevCosim) -> (Vec<(usize, String)>, u64) {
+    let mut bus = Snoop {
+        c,
+        sel: 0,
+        popped: Default::default(),
+    };
+    let (recs, dropped) = nfbpf_vm::units::trace::read_trace(&mut bus)
+        .unwrap_or_else(|e| panic!("trace registers: {e}"));
+    for r in &recs {
+        let m = bus.popped.get(&(r.engine, r.cycle));
+        assert!(
+            m == Some(&r.text),
+            "engine {} cycle {}: the host's text {:?} (from the record's words), the model's {:?}",
+            r.engine,
+            r.cycle,
+            r.text.chars().take(200).collect::<String>(),
+            m.map(|t| t.chars().take(200).collect::<String>())
+        );
+    }
+    (
+        recs.into_iter().map(|r| (r.engine, r.text)).collect(),
+        dropped,
+    )
 }
 
 /// Frames of random bytes (a fixed seed), `n` of 64..=300 bytes.
@@ -2009,8 +2064,7 @@ fn trace_printk_programs_match_model() {
         program(&mut c, &img).unwrap_or_else(|e| panic!("{file}: {e}"));
         let n = run_traffic(&mut c, &frames);
         check_records(&c);
-        let log = trace_texts(&mut c);
-        let dropped = c.model.units().with(|d| d.log.dropped);
+        let (log, dropped) = drain_trace(&mut c);
         let (es, _) = read_counters(&mut c, 4).unwrap();
         let faults: u64 = es.iter().map(|e| e.faults).sum();
         eprintln!(
@@ -2141,11 +2195,22 @@ fn random_trace_printk_calls_match_model() {
         // Half the seeds over the default budget (the strings' clocks).
         let budget = (seed % 2 == 1).then_some(100_000);
         write_and_flip(&mut c, &p, budget, &format!("seed {seed}"));
-        outputs += run_traffic(&mut c, &frames);
+        // The host drains the trace FIFOs while the frames run (its reads
+        // and pops among the engines' records, every few hundred clocks).
+        let mut read = 0u64;
+        offer(&mut c, &frames, |c| {
+            c.step().unwrap();
+            if c.cycle() % 397 == 0 {
+                read += drain_trace(c).0.len() as u64;
+            }
+        });
+        c.drain(1_000_000).unwrap();
+        outputs += c.outputs;
         let (es, _) = read_counters(&mut c, 4).unwrap();
         faults += es.iter().map(|e| e.faults).sum::<u64>();
         check_records(&c);
-        records += c.model.units().with(|d| d.log.len() as u64 + d.log.dropped);
+        let (rest, dropped) = drain_trace(&mut c);
+        records += read + rest.len() as u64 + dropped;
     }
     let valid = formats.iter().filter(|f| f.last() == Some(&0)).count();
     eprintln!(
@@ -2213,12 +2278,12 @@ fn trace_vprintk_program_matches_model() {
     program(&mut c, &img).unwrap();
     let n = run_traffic(&mut c, &frames);
     check_records(&c);
-    let log = trace_texts(&mut c);
+    let (log, dropped) = drain_trace(&mut c);
     let (es, _) = read_counters(&mut c, 4).unwrap();
     let faults: u64 = es.iter().map(|e| e.faults).sum();
     eprintln!(
         "vprintk_xdp.c: {} frames, {n} outputs, {faults} faults, {} cycles, {} retire records, \
-         {} cycle records, {} trace records, 0 mismatches",
+         {} cycle records, {} trace records ({dropped} dropped), 0 mismatches",
         frames.len(),
         c.cycle(),
         c.retires,
@@ -2230,6 +2295,108 @@ fn trace_vprintk_program_matches_model() {
     assert!(
         log.iter()
             .any(|(_, t)| t.contains(" vp ") && t.ends_with('|')),
+        "{log:?}"
+    );
+}
+
+/// `bpf_printk` as people write it: its format in `.rodata` (no
+/// `BPF_NO_GLOBAL_DATA`), `%s` strings there too (from an offset that may
+/// be past the string's NUL), in the stack and in the packet, and a
+/// `bpf_trace_vprintk` array in a map value; the trace unit reads them in
+/// the value memory. The host drains the trace FIFOs while the frames run
+/// and at the end, through the registers.
+const XDP_PRINTK_RODATA: &str = r#"
+#include "nf_common.h"
+static const char tail[] = "rodata end";
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64[4]);
+} vargs SEC(".maps");
+SEC("xdp")
+int printk_rodata(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 60 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	char st[] = "stack";
+	__s32 r[4];
+	p[50] = 0;
+	r[0] = bpf_printk("len=%d s=%s", (int)(end - data), st);
+	r[1] = bpf_printk("p=%s r=%s|", data + 44 + (p[1] & 3), tail);
+	r[2] = bpf_printk("o=%s", tail + (p[2] & 15));
+	/* each engine its own array (no other engine writes it during the call) */
+	__u32 k = bpf_get_smp_processor_id();
+	__u64 *v = bpf_map_lookup_elem(&vargs, &k);
+	r[3] = 0;
+	if (v) {
+		v[0] = p[3];
+		v[1] = (__u64)(long)st;
+		v[2] = (__u64)(long)tail;
+		v[3] = p[4] * 1000;
+		static const char vf[] = "v %u %s %s %d";
+		r[3] = bpf_trace_vprintk(vf, sizeof(vf), v, 32);
+	}
+	__builtin_memcpy(data + 14, r, sizeof(r));
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn printk_formats_in_rodata_match_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("printk_rodata.c", XDP_PRINTK_RODATA).with_budget(Some(100_000));
+    let mut frames = traffic();
+    frames.extend(random_frames(0x5eed_0003, 60));
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, &img).unwrap_or_else(|e| panic!("printk_rodata.c: {e}"));
+    let mut log = Vec::new();
+    offer(&mut c, &frames, |c| {
+        c.step().unwrap();
+        if c.cycle() % 211 == 0 {
+            log.extend(drain_trace(c).0);
+        }
+    });
+    c.drain(1_000_000).unwrap();
+    check_records(&c);
+    let (rest, dropped) = drain_trace(&mut c);
+    log.extend(rest);
+    let (es, _) = read_counters(&mut c, 4).unwrap();
+    let faults: u64 = es.iter().map(|e| e.faults).sum();
+    eprintln!(
+        "printk_rodata.c: {} frames, {} outputs, {faults} faults, {} cycles, {} retire records, \
+         {} cycle records, {} trace records read through the registers ({dropped} dropped), \
+         0 mismatches",
+        frames.len(),
+        c.outputs,
+        c.cycle(),
+        c.retires,
+        c.cycle_records,
+        log.len()
+    );
+    assert!(
+        c.outputs > 0 && faults == 0,
+        "{} outputs, {faults} faults",
+        c.outputs
+    );
+    let has = |f: &dyn Fn(&str) -> bool| log.iter().any(|(_, t)| f(t));
+    assert!(
+        has(&|t| t.starts_with("len=") && t.ends_with(" s=stack")),
+        "{log:?}"
+    );
+    assert!(
+        has(&|t| t.starts_with("p=") && t.ends_with(" r=rodata end|")),
+        "{log:?}"
+    );
+    assert!(has(&|t| t == "o=rodata end"), "{log:?}");
+    assert!(
+        has(&|t| t.starts_with("v ") && t.contains(" stack rodata end ")),
         "{log:?}"
     );
 }

@@ -864,6 +864,21 @@ pub fn units_params_vh() -> String {
             "contract::PRINTK_FMT_MAX_BYTES",
         ),
         (
+            "U_TRACE_RECORDS",
+            c::TRACE_FIFO_RECORDS as u64,
+            "contract::TRACE_FIFO_RECORDS",
+        ),
+        (
+            "U_TRACE_WORDS",
+            c::TRACE_FIFO_WORDS as u64,
+            "contract::TRACE_FIFO_WORDS",
+        ),
+        (
+            "U_TRACE_HDR",
+            nfbpf_vm::units::trace::TRACE_HDR_WORDS.into(),
+            "vm::units::trace::TRACE_HDR_WORDS",
+        ),
+        (
             "U_SUME_MD_SIZE",
             c::SUME_MD_SIZE as u64,
             "contract::SUME_MD_SIZE",
@@ -928,6 +943,12 @@ pub fn units_params_vh() -> String {
         ("MAPROWKEYSIZE", r::MAPROWKEYSIZE),
         ("MAPROWVALUESIZE", r::MAPROWVALUESIZE),
         ("MAPROWMAXELEMS", r::MAPROWMAXELEMS),
+        ("TRACECOUNT", r::TRACECOUNT),
+        ("TRACEDROP", r::TRACEDROP),
+        ("TRACEIDX", r::TRACEIDX),
+        ("TRACEPOP", r::TRACEPOP),
+        ("TRACEWORD", r::TRACEWORD),
+        ("TRACEHDR", r::TRACEHDR),
     ] {
         let _ = writeln!(s, "// regs::{name}");
         let _ = writeln!(s, "localparam [11:0] R_{name} = 12'h{off:03x};");
@@ -993,6 +1014,8 @@ const DP_REGS: &[(&str, u32)] = {
         ("WIDEVALUE", WIDEVALUE),
         ("MAPROWTYPE", MAPROWTYPE),
         ("MAPROWMAXELEMS", MAPROWMAXELEMS),
+        ("TRACECOUNT", TRACECOUNT),
+        ("TRACEHDR", TRACEHDR),
     ]
 };
 

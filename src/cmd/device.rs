@@ -20,6 +20,11 @@
 //!   bank, the cycle counter and every engine's and port's counters
 //!   (`nfbpf_loader::device::status`).
 //!
+//! - `printk --target TARGET [--json]` takes the trace records
+//!   (`bpf_printk`, `bpf_trace_vprintk`) out of every engine's trace FIFO
+//!   through the `TRACE*` registers and prints them, oldest call first,
+//!   with the count the FIFOs dropped (`vm::units::trace::read_trace`).
+//!
 //! TARGET is `sim:PATH` (a `serve` socket) or `sume:IFNAME` (a board).
 
 use anyhow::{Context, anyhow};
@@ -77,6 +82,9 @@ enum What {
     Load(LoadArgs),
     /// Print a device's identification and counters.
     Status(StatusArgs),
+    /// Take the device's trace records (bpf_printk) out of its trace
+    /// FIFOs and print them, oldest call first.
+    Printk(StatusArgs),
 }
 
 /// `nfbpf device load` (also `nfbpf load`).
@@ -339,7 +347,37 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ),
         What::Load(l) => load(l),
         What::Status(st) => status(&st.target, st.json),
+        What::Printk(st) => printk(&st.target, st.json),
     }
+}
+
+/// `nfbpf device printk`: the trace records waiting in the device's
+/// trace FIFOs, read through the TRACE* registers and taken out, one line
+/// each (engine, the call's clock, the text), then the records the FIFOs
+/// dropped.
+pub fn printk(target: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let mut b = open(target)?;
+    let (recs, dropped) =
+        nfbpf_vm::units::trace::read_trace(&mut *b).map_err(|e| anyhow!("{target}: {e}"))?;
+    for r in &recs {
+        if json {
+            let o = serde_json::json!({
+                "engine": r.engine, "cycle": r.cycle, "format": r.fmt, "trace": r.text,
+            });
+            println!("{o}");
+        } else {
+            println!("engine {} cycle {}  {}", r.engine, r.cycle, r.text);
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "records": recs.len(), "dropped": dropped })
+        );
+    } else {
+        println!("{target}: {} trace records, {dropped} dropped", recs.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `nfbpf status`.

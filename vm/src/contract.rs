@@ -400,10 +400,26 @@ pub const PRINTK_WIDTH_MAX: u32 = (1 << 23) - 1;
 /// [`HELPER_MEM_MAX_BYTES`] of a buffer).
 pub const PRINTK_FMT_MAX_BYTES: u64 = HELPER_MEM_MAX_BYTES;
 
-/// Records the trace FIFO holds (the model's [`crate::units::TraceFifo`]):
-/// a `bpf_trace_printk` or `bpf_trace_vprintk` that finds it full is
-/// dropped and counted.
-pub const TRACE_FIFO_RECORDS: usize = 64;
+/// Records each engine's trace FIFO holds (the model's
+/// [`crate::units::TraceQueue`], the RTL's trace unit): a
+/// `bpf_trace_printk` or `bpf_trace_vprintk` that finds it full is dropped
+/// and counted. The host reads them through the `TRACE*` registers.
+pub const TRACE_FIFO_RECORDS: usize = 16;
+/// Data words (8 bytes) each engine's trace FIFO holds: a record keeps the
+/// port words its call read, the format's, the argument array's
+/// (`trace_vprintk`) and [`PRINTK_STR_WORDS`] of each `%s`
+/// ([`trace_record_words`]); a record that finds too few free is dropped,
+/// so a format over about 3.9 KiB is never kept.
+pub const TRACE_FIFO_WORDS: usize = 512;
+
+/// Data words of a trace record: the format's port words, the array's
+/// (`trace_vprintk`: `data_bytes`) and each `%s`'s. A call is taken when
+/// this many words, counting each of its arguments as a `%s` (the strings
+/// are known only once the format is read), are free in the clock of its
+/// request.
+pub const fn trace_record_words(fmt_bytes: u64, data_bytes: u64, strings: u32) -> u32 {
+    helper_mem_words(fmt_bytes) + helper_mem_words(data_bytes) + strings * PRINTK_STR_WORDS
+}
 
 /// Latency of `bpf_trace_printk` with a format of `fmt_bytes` (r2) and
 /// `strings` `%s` conversions (0 unless the format is valid: NUL-terminated,

@@ -264,6 +264,8 @@ struct Staging {
     widestatus: u32,
     cyclehi: u32,
     engselect: u32,
+    /// TRACEIDX: the head trace record's word TRACEWORD reads.
+    traceidx: u32,
     debug: u32,
     routermode: u32,
     portselect: u32,
@@ -1264,6 +1266,25 @@ impl RegisterBus for Device {
                     })
                 })
             }
+            TRACECOUNT | TRACEDROP | TRACEWORD | TRACEHDR => {
+                let (now, sel, idx) = (self.now(), self.st.engselect, self.st.traceidx);
+                let n = self.lanes.len();
+                self.dev.with(|d| {
+                    let Some(q) = d.log.queue(sel as usize).filter(|_| (sel as usize) < n) else {
+                        return 0;
+                    };
+                    match reg.offset {
+                        TRACECOUNT => q.count(now) as u32,
+                        TRACEDROP => q.dropped(now) as u32,
+                        TRACEWORD => q.head(now).map_or(0, |r| {
+                            let w = r.raw.words.get(idx as usize).copied().unwrap_or(0);
+                            if i == 0 { w as u32 } else { (w >> 32) as u32 }
+                        }),
+                        _ => q.head(now).map_or(0, |r| r.raw.header(i)),
+                    }
+                })
+            }
+            TRACEIDX => self.st.traceidx,
             WIDESTATUS => self.st.widestatus,
             WIDEKEY => self.st.widekey[i as usize],
             WIDEVALUE => self.st.widevalue[i as usize],
@@ -1446,6 +1467,13 @@ impl RegisterBus for Device {
                 }
             }
             ENGSELECT => self.st.engselect = v,
+            TRACEIDX => self.st.traceidx = v,
+            TRACEPOP => {
+                let (now, sel) = (self.now(), self.st.engselect as usize);
+                if v & 1 == 1 && sel < self.lanes.len() {
+                    self.dev.with(|d| d.log.queue_mut(sel).pop(now));
+                }
+            }
             MAPSELECT => self.st.mapselect = v,
             KEYSIZEMAP => self.st.keysize = v,
             VALUESIZEMAP => self.st.valuesize = v,

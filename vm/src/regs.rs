@@ -169,6 +169,12 @@ pub const MAPROWTYPE: u32 = 0x200;
 pub const MAPROWKEYSIZE: u32 = 0x204;
 pub const MAPROWVALUESIZE: u32 = 0x208;
 pub const MAPROWMAXELEMS: u32 = 0x20c;
+pub const TRACECOUNT: u32 = 0x210;
+pub const TRACEDROP: u32 = 0x214;
+pub const TRACEIDX: u32 = 0x218;
+pub const TRACEPOP: u32 = 0x21c;
+pub const TRACEWORD: u32 = 0x220;
+pub const TRACEHDR: u32 = 0x228;
 /// Words in each wide key/value window (64 bytes).
 pub const WIDE_WORDS: u32 = 16;
 
@@ -595,6 +601,44 @@ pub const REGISTERS: &[RegDef] = &[
         MAPROWMAXELEMS,
         Ro,
         "Map table row MAPSELECT: maximum entries (0 for an empty row).",
+    ),
+    r(
+        "TRACECOUNT",
+        TRACECOUNT,
+        Ro,
+        "Trace records (bpf_trace_printk, bpf_trace_vprintk) waiting in engine ENGSELECT's trace FIFO (at most contract::TRACE_FIFO_RECORDS), each from the clock after its call's answer.",
+    ),
+    r(
+        "TRACEDROP",
+        TRACEDROP,
+        Ro,
+        "Trace records of engine ENGSELECT dropped since reset: the call found no record or too few data words free (contract::trace_record_words, every argument counted as a %s) in its request's clock.",
+    ),
+    r(
+        "TRACEIDX",
+        TRACEIDX,
+        Rw,
+        "Index of the head record's data word TRACEWORD reads.",
+    ),
+    r(
+        "TRACEPOP",
+        TRACEPOP,
+        Wo,
+        "Write 1: take engine ENGSELECT's head trace record out of its FIFO (nothing when none waits).",
+    ),
+    arr(
+        "TRACEWORD",
+        TRACEWORD,
+        2,
+        Ro,
+        "Data word TRACEIDX of engine ENGSELECT's head trace record, low then high half (0 past its words or with none waiting): the format's port words, trace_vprintk's array's, then 8 words at each %s (bytes past its region 0).",
+    ),
+    arr(
+        "TRACEHDR",
+        TRACEHDR,
+        crate::units::trace::TRACE_HDR_WORDS,
+        Ro,
+        "Engine ENGSELECT's head trace record (0 with none waiting): 0/1 the call's clock (low, high), 2 the formatted length, 3 bits 13:0 the format's size, 19:16 the array's words, 27:24 the %s count, 31 trace_vprintk, 4 bit i: the i-th %s reached its region's end before a NUL (prints (efault)), 5 its data words, 6..11 trace_printk's r3, r4, r5 (low, high).",
     ),
 ];
 

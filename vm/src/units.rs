@@ -8,7 +8,7 @@
 //! `trace_printk` one helper-port word (8 bytes) per cycle
 //! ([`contract::helper_mem_clocks`]).
 //! The bodies run against a [`SharedDeviceState`] (map table, timer, PRNG,
-//! the trace FIFO ([`TraceFifo`], bounded), per-engine state) and are registered into a
+//! the trace FIFOs ([`TraceLog`], bounded), per-engine state) and are registered into a
 //! [`Helpers`] registry per engine by [`crate::abi::Abi::helpers`].
 //!
 //! After each call the engine's [`EngineState::last_call`] holds the helper
@@ -252,69 +252,6 @@ impl EngineState {
     }
 }
 
-/// One `bpf_trace_printk` (or `bpf_trace_vprintk`) that formatted: the
-/// engine, the clock of its call, its format and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceRecord {
-    pub engine: usize,
-    pub cycle: u64,
-    pub fmt: String,
-    pub text: String,
-}
-
-/// The trace unit's FIFO of records: at most
-/// [`contract::TRACE_FIFO_RECORDS`]; a record that finds it full is
-/// dropped and counted ([`Self::dropped`]), so a program printing on every
-/// packet holds the device's memory bounded until the host drains it
-/// ([`Self::drain`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TraceFifo {
-    records: std::collections::VecDeque<TraceRecord>,
-    /// Records dropped since the device was created.
-    pub dropped: u64,
-}
-
-impl TraceFifo {
-    /// Queue `r`, or count it dropped when the FIFO is full.
-    pub fn push(&mut self, r: TraceRecord) {
-        if self.records.len() < contract::TRACE_FIFO_RECORDS {
-            self.records.push_back(r);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    /// The oldest record, taken out.
-    pub fn pop(&mut self) -> Option<TraceRecord> {
-        self.records.pop_front()
-    }
-
-    /// Every queued record, oldest first, taken out.
-    pub fn drain(&mut self) -> Vec<TraceRecord> {
-        self.records.drain(..).collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    /// The queued records, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &TraceRecord> {
-        self.records.iter()
-    }
-}
-
-impl std::ops::Index<usize> for TraceFifo {
-    type Output = TraceRecord;
-    fn index(&self, i: usize) -> &TraceRecord {
-        &self.records[i]
-    }
-}
-
 /// The units all engines share.
 #[derive(Debug, Clone)]
 pub struct DeviceState {
@@ -323,8 +260,9 @@ pub struct DeviceState {
     /// time; `ktime_get_ns` converts it at [`contract::CLOCK_HZ`]).
     pub cycle: u64,
     rng: u32,
-    /// The trace unit's records (bounded; the host drains them).
-    pub log: TraceFifo,
+    /// The trace unit's FIFOs, one per engine (bounded; the host drains
+    /// them).
+    pub log: TraceLog,
     pub engines: Vec<EngineState>,
     /// Serialize coprocessor operations in time (set by a data plane that
     /// advances [`Self::cycle`]): an operation issued while another holds
@@ -366,7 +304,7 @@ impl DeviceState {
             } else {
                 cfg.seed
             },
-            log: TraceFifo::default(),
+            log: TraceLog::default(),
             engines: vec![EngineState::default(); cfg.engines],
             arbitrate: false,
             coproc_free_at: 0,
@@ -1231,12 +1169,13 @@ pub fn trace_printk(
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
-    printk(s, engine, mem, a[0], a[1], &[a[2], a[3], a[4]])
+    printk(s, engine, mem, a[0], a[1], &[a[2], a[3], a[4]], false)
 }
 
-/// The body of `trace_printk` and `trace_vprintk`: the format at `fmt`
-/// (`fmt_size` bytes, NUL-terminated, at most
-/// [`contract::PRINTK_FMT_MAX_BYTES`]) with `args`, into the trace log.
+/// The body of `trace_printk` and `trace_vprintk` (`vprintk`: `args` are
+/// its array's words): the format at `fmt` (`fmt_size` bytes,
+/// NUL-terminated, at most [`contract::PRINTK_FMT_MAX_BYTES`]) with `args`,
+/// into the engine's trace FIFO ([`TraceQueue::offer`]).
 fn printk(
     s: &mut DeviceState,
     engine: usize,
@@ -1244,6 +1183,7 @@ fn printk(
     fmt: u64,
     fmt_size: u64,
     args: &[u64],
+    vprintk: bool,
 ) -> Result<u64, String> {
     let n = fmt_size as u32 as usize;
     if n == 0 {
@@ -1257,16 +1197,71 @@ fn printk(
     let Some((text, len)) = format_printk_raw(&raw[..end], args, mem) else {
         return Ok(neg(EINVAL));
     };
-    let fmt = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let len = len as u64;
+    // The record: the words the trace unit read, a string's from its
+    // argument to the end of its region (at most PRINTK_STR_BYTES).
+    let mut words = le_words(&raw);
+    if vprintk {
+        words.extend_from_slice(args);
+    }
+    let (mut strings, mut efault) = (0u32, 0u32);
+    let mut conv = 0usize;
+    for p in parse_printk(&raw[..end], args.len()).unwrap_or_default() {
+        if let Piece::Conv(c) = p {
+            if c.conv == b's' {
+                let b = str_reach(mem, args[conv]);
+                if b.len() < contract::PRINTK_STR_BYTES as usize && !b.contains(&0) {
+                    efault |= 1 << strings;
+                }
+                let mut w = le_words(&b);
+                w.resize(contract::PRINTK_STR_WORDS as usize, 0);
+                words.extend(w);
+                strings += 1;
+            }
+            conv += 1;
+        }
+    }
     let cycle = s.cycle;
-    s.log.push(TraceRecord {
+    let nargs = if vprintk {
+        args.len()
+    } else {
+        contract::PRINTK_ARGS
+    } as u32;
+    let data = if vprintk { 8 * args.len() as u64 } else { 0 };
+    let need = contract::trace_record_words(fmt_size as u32 as u64, data, nargs);
+    let rec = TraceRecord {
         engine,
         cycle,
-        fmt,
+        fmt: String::from_utf8_lossy(&raw[..end]).into_owned(),
         text,
-    });
-    Ok(len)
+        raw: RawTrace {
+            cycle,
+            ret: len as u32,
+            fmt_bytes: n as u32,
+            array_words: if vprintk { args.len() as u32 } else { 0 },
+            strings,
+            vprintk,
+            efault,
+            args: if vprintk {
+                [0; 3]
+            } else {
+                [args[0], args[1], args[2]]
+            },
+            words,
+        },
+    };
+    s.log.queue_mut(engine).offer(cycle, need, rec);
+    Ok(len as u64)
+}
+
+/// `b` as little-endian words, the last padded with zeros.
+fn le_words(b: &[u8]) -> Vec<u64> {
+    b.chunks(8)
+        .map(|c| {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .collect()
 }
 
 /// The `%s` conversions of the format at `fmt` (`fmt_size` bytes) with
@@ -1295,20 +1290,39 @@ pub fn printk_strings(mem: &Memory, fmt: u64, fmt_size: u64, nargs: usize) -> u3
 /// The string at `addr` and its length in bytes (at most
 /// [`contract::PRINTK_STR_BYTES`]; [`contract::PRINTK_EFAULT_TEXT`] when
 /// its memory ends before a NUL).
-fn c_string(mem: &Memory, mut addr: u64) -> (String, usize) {
-    let mut out = Vec::new();
-    while (out.len() as u64) < contract::PRINTK_STR_BYTES {
-        match mem.load(addr, Width::B) {
-            Ok(0) => break,
-            Ok(b) => out.push(b as u8),
-            Err(_) => {
-                let t = contract::PRINTK_EFAULT_TEXT;
-                return (t.into(), t.len());
-            }
+fn c_string(mem: &Memory, addr: u64) -> (String, usize) {
+    let b = str_reach(mem, addr);
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => (String::from_utf8_lossy(&b[..n]).into_owned(), n),
+        None if b.len() as u64 == contract::PRINTK_STR_BYTES => {
+            (String::from_utf8_lossy(&b).into_owned(), b.len())
         }
-        addr += 1;
+        None => {
+            let t = contract::PRINTK_EFAULT_TEXT;
+            (t.into(), t.len())
+        }
     }
-    (String::from_utf8_lossy(&out).into_owned(), out.len())
+}
+
+/// The bytes a `%s` at `addr` reaches: from `addr` to the end of the
+/// region it points into, at most [`contract::PRINTK_STR_BYTES`]; none in
+/// the context (the trace unit's port reads the stack, the packet and map
+/// values) or outside every region.
+fn str_reach(mem: &Memory, addr: u64) -> Vec<u8> {
+    let Some(r) = mem
+        .regions()
+        .iter()
+        .find(|r| r.base <= addr && addr < r.end())
+    else {
+        return Vec::new();
+    };
+    if r.name == CTX_REGION || r.name.starts_with("__sk_buff.") {
+        return Vec::new();
+    }
+    let n = (r.end() - addr).min(contract::PRINTK_STR_BYTES) as usize;
+    mem.read_bytes(addr, n)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
 }
 
 /// One conversion of a format: `%[-][0][width][l|ll]conv`.
@@ -1396,6 +1410,16 @@ pub fn format_printk_bytes(fmt: &str, args: &[u64], mem: &Memory) -> Option<(Str
 /// byte counts one, whether or not it is UTF-8 (the text shows a bad
 /// sequence as U+FFFD).
 pub fn format_printk_raw(fmt: &[u8], args: &[u64], mem: &Memory) -> Option<(String, usize)> {
+    format_printk_with(fmt, args, &mut |v| c_string(mem, v))
+}
+
+/// [`format_printk_raw`] with each `%s`'s text and length from `string`
+/// (given its argument): the memory's, or a trace record's words.
+pub fn format_printk_with(
+    fmt: &[u8],
+    args: &[u64],
+    string: &mut dyn FnMut(u64) -> (String, usize),
+) -> Option<(String, usize)> {
     let mut out = String::new();
     let mut bytes = 0usize;
     for (piece, v) in parse_printk(fmt, args.len())?.into_iter().scan(0, |n, p| {
@@ -1433,7 +1457,7 @@ pub fn format_printk_raw(fmt: &[u8], args: &[u64], mem: &Memory) -> Option<(Stri
             }
             b'p' => format!("0x{v:x}"),
             _ => {
-                let (s, n) = c_string(mem, v);
+                let (s, n) = string(v);
                 raw = Some(n);
                 s
             }
@@ -2135,6 +2159,8 @@ pub fn sume_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
 
 pub mod events;
 pub mod tc;
+pub mod trace;
+pub use trace::{RawTrace, TraceLog, TraceQueue, TraceRecord};
 
 #[cfg(test)]
 mod tests;

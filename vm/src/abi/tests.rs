@@ -406,7 +406,7 @@ fn xdp_time_random_printk_csum() {
         exit(),
     ]]);
     assert_eq!(run(Abi::Xdp, &p, &dev, &frame(64), 0).r0, 4);
-    let log = dev.with(|d| d.log.clone());
+    let log: Vec<_> = dev.with(|d| d.log.records().into_iter().cloned().collect());
     assert_eq!(
         (log[0].fmt.as_str(), log[0].text.as_str(), log[0].cycle),
         ("x=%d", "x=42", 400)

@@ -283,5 +283,5 @@ pub fn trace_vprintk(
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
         .collect();
-    super::printk(s, engine, mem, a[0], a[1], &args)
+    super::printk(s, engine, mem, a[0], a[1], &args, true)
 }

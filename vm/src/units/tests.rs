@@ -625,7 +625,17 @@ fn printk_latency_reads_strings_and_returns_bytes() {
     assert_eq!(r, Ok(2 + 3 + 1 + 5 + 1 + 2));
     let last = || dev.with(|d| d.engine(0).last_call.unwrap().cycles);
     assert_eq!(last(), 1 + 2 + 2 * contract::PRINTK_STR_WORDS);
-    assert_eq!(dev.with(|d| d.log[0].text.clone()), "s=abc|    c|z ");
+    let rec = dev.with(|d| d.log.records()[0].clone());
+    assert_eq!(rec.text, "s=abc|    c|z ");
+    // The record the host reads: the format's two words, then the two
+    // strings' eight words each; the host's text from them alone.
+    assert_eq!(
+        rec.raw.words.len(),
+        2 + 2 * contract::PRINTK_STR_WORDS as usize
+    );
+    assert_eq!(rec.raw.words[2], u64::from_le_bytes(*b"abc\0\0\0\0\0"));
+    assert_eq!((rec.raw.ret, rec.raw.strings, rec.raw.efault), (14, 2, 0));
+    assert_eq!(rec.raw.decode(), Some((rec.fmt.clone(), rec.text.clone())));
     // A non-UTF-8 byte counts one; no strings: the format's words only.
     put(&mut mem, fmt, b"\xff%d\0");
     assert_eq!(call(&mut h, &mut mem, 6, [fmt, 4, 7, 0, 0]), Ok(2));
@@ -652,6 +662,10 @@ fn printk_latency_reads_strings_and_returns_bytes() {
     put(&mut mem, fmt, b"%s\0");
     let r = call(&mut h, &mut mem, 6, [fmt, 3, contract::STACK_TOP - 3, 0, 0]);
     assert_eq!(r, Ok(contract::PRINTK_EFAULT_TEXT.len() as u64));
+    let rec = dev.with(|d| d.log.records().last().copied().cloned().unwrap());
+    assert_eq!((rec.text.as_str(), rec.raw.efault), ("(efault)", 1));
+    assert_eq!(rec.raw.words[1], u64::from_le_bytes(*b"xyz\0\0\0\0\0"));
+    assert_eq!(rec.raw.decode(), Some((rec.fmt.clone(), rec.text.clone())));
     // An unreadable format faults after its words.
     assert!(call(&mut h, &mut mem, 6, [8, 16, 0, 0, 0]).is_err());
     assert_eq!(last(), 3);
@@ -670,10 +684,59 @@ fn trace_fifo_is_bounded() {
             Ok(2 + i.to_string().len() as u64)
         );
     }
-    let (recs, dropped) = dev.with(|d| (d.log.drain(), d.log.dropped));
+    let (recs, dropped) = dev.with(|d| (d.log.drain(), d.log.dropped()));
     assert_eq!(recs.len(), contract::TRACE_FIFO_RECORDS);
     assert_eq!(dropped, 5);
     assert_eq!(recs[0].text, "n=0");
     assert_eq!(recs[recs.len() - 1].text, format!("n={}", recs.len() - 1));
     assert!(dev.with(|d| d.log.is_empty()));
+}
+
+/// A call is taken only with its words free in the FIFO (each argument
+/// counted as a %s): a long format fills the words before the records.
+#[test]
+fn trace_fifo_counts_words() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    // 255 bytes and a NUL: 32 words, plus 3 * 8 for the arguments: 56.
+    let mut fmt = vec![b'a'; 255];
+    fmt.push(0);
+    mem.write_bytes(SP - 256, &fmt).unwrap();
+    let need = contract::trace_record_words(256, 0, 3) as usize;
+    assert_eq!(need, 56);
+    for _ in 0..20 {
+        assert_eq!(call(&mut h, &mut mem, 6, [SP - 256, 256, 0, 0, 0]), Ok(255));
+    }
+    let q = dev.with(|d| d.log.queue(0).cloned().unwrap());
+    // Each kept record holds its 32 words (no strings): the k-th call is
+    // taken while 32 * k + 56 <= 512, so 15 are, and 5 dropped.
+    let kept = (0..)
+        .take_while(|k| k * 32 + need <= contract::TRACE_FIFO_WORDS)
+        .count();
+    assert_eq!(kept, 15);
+    assert_eq!(q.count(u64::MAX), kept);
+    assert_eq!(q.dropped(u64::MAX), 20 - kept as u64);
+    // The host takes the head out: its words are free again.
+    let mut q2 = q.clone();
+    assert_eq!(q2.pop(u64::MAX).map(|r| r.raw.words.len()), Some(32));
+    assert_eq!(q2.count(u64::MAX), q.count(u64::MAX) - 1);
+}
+
+/// trace_vprintk's record: the format's words, then the array's; the
+/// host's text from them.
+#[test]
+fn vprintk_record_holds_the_array() {
+    let (dev, mut mem, mut h) = xdp_setup(&[]);
+    mem.write_bytes(SP - 16, b"%d-%x\0").unwrap();
+    let arr: Vec<u8> = [7u64, 255].iter().flat_map(|v| v.to_le_bytes()).collect();
+    mem.write_bytes(SP - 32, &arr).unwrap();
+    let id = contract::HELPER_TRACE_VPRINTK;
+    assert_eq!(
+        call(&mut h, &mut mem, id, [SP - 16, 6, SP - 32, 16, 0]),
+        Ok(4)
+    );
+    let rec = dev.with(|d| d.log.records()[0].clone());
+    assert_eq!(rec.text, "7-ff");
+    assert!(rec.raw.vprintk);
+    assert_eq!(rec.raw.words[1..], [7, 255]);
+    assert_eq!(rec.raw.decode(), Some((rec.fmt.clone(), rec.text.clone())));
 }
