@@ -19,8 +19,8 @@
 //   (the state after the clock the address came in, as the model's read32
 //   between two steps) and RVALID/RDATA follow in the clock after.
 // - Map registers (NUMMAP..CLEANDEBUG, COPROCARBFSMSTATE, MAPSELECT..
-//   WIDESTATUS, MAPLOAD, WIDEKEY, WIDEVALUE, MAPROWTYPE..MAPROWMAXELEMS, and the trace
-//   FIFOs' TRACECOUNT..TRACEHDR) go out on the mreg_* sub-bus of the map
+//   WIDESTATUS, MAPLOAD, WIDEKEY, WIDEVALUE, MAPROWTYPE..MAPROWMAXELEMS, WIDEVOFF and the
+//   trace FIFOs' TRACECOUNT..TRACEHDR) go out on the mreg_* sub-bus of the map
 //   coprocessor (the seam with ebpf_units): mreg_wr_o in the clock the write
 //   is taken, mreg_rd_o in the clock the read is done, mreg_rdata_i
 //   combinational in that clock. Their errors are the coprocessor's:
@@ -129,7 +129,8 @@ module ebpf_axil_regs #(
              (a >= REG_MAPSELECT && a <= REG_WIDESTATUS) || a == REG_MAPLOAD ||
              (a >= REG_WIDEKEY && a < REG_WIDEVALUE + 12'd4 * REG_WIDEVALUE_N[11:0]) ||
              (a >= REG_MAPROWTYPE && a <= REG_MAPROWMAXELEMS) ||
-             (a >= REG_TRACECOUNT && a < REG_TRACEHDR + 12'd4 * REG_TRACEHDR_N[11:0]);
+             (a >= REG_TRACECOUNT && a < REG_TRACEHDR + 12'd4 * REG_TRACEHDR_N[11:0]) ||
+             a == REG_WIDEVOFF;
   endfunction
 
   function automatic in_arr(input [11:0] a, input [11:0] base, input [11:0] n);

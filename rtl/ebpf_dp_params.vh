@@ -109,5 +109,6 @@ localparam [11:0] REG_MAPROWMAXELEMS = 12'h20c;
 localparam [11:0] REG_TRACECOUNT = 12'h210;
 localparam [11:0] REG_TRACEHDR = 12'h228;
 localparam integer REG_TRACEHDR_N = 12;
+localparam [11:0] REG_WIDEVOFF = 12'h258;
 
 /* verilator lint_on UNUSEDPARAM */

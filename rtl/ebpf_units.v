@@ -21,7 +21,8 @@
 //     format and its %s strings on the helper memory port (the stack and,
 //     in the SUME ABI, the packet window of metadata and frame), a word a
 //     clock, and answers the formatted length or -EINVAL
-//     (contract::printk_clocks); the units keep no trace records.
+//     (contract::printk_clocks); each engine's trace FIFO keeps the
+//     records for the host (TRACE* registers; "trace FIFOs" below).
 //   - any other id is an unknown helper: fault after HELPER_DEFAULT_CYCLES,
 //     as the model's engine does for ids the ABI lacks.
 // The helper arguments must stay stable while helper_req is up (the engine
@@ -106,7 +107,8 @@
 //     included: Linux's verifier refuses it, the model faults too) is a
 //     helper fault.
 //   - trace_printk (6) as in the SUME ABI, its format and strings in the
-//     stack or the packet window; ktime_get_coarse_ns (160) as
+//     stack, the packet window or a map value (the value memory, read as
+//     the buffer helpers' words are: .rodata); ktime_get_coarse_ns (160) as
 //     ktime_get_ns; trace_vprintk (177) in the trace unit, its arguments
 //     read from its array after the format.
 // SUME ABI: no context and no map values in the engine's address space, so
@@ -132,7 +134,9 @@
 // the coprocessor (words 0 and 1); a WIDEOP on a map whose key or value is
 // wider answers E2BIG (the RTL holds no such entries; the model does), but
 // for the values of a row with a value window in the XDP ABI, up to the
-// window's 16 words (an XDP row's values are read and written in the value
+// window's 16 words (an ARRAY row's values over 16 words: the window at
+// byte WIDEVOFF of the value, a multiple of 64 below its size; any other
+// row takes WIDEVOFF 0 only, else EINVAL) (an XDP row's values are read and written in the value
 // memory by OPERATION, WIDEOP and the scan alike). An
 // OPERATION or WIDEOP runs on the coprocessor in the first clock its queue
 // is empty, the result reading back contract::HOST_OP_CLOCKS after the
@@ -629,6 +633,7 @@ module ebpf_units #(
   reg [31:0] hop_q, error_q;
   reg [6:0]  maprow_q, maprowend_q;
   reg        ack_q;
+  reg [31:0] wvoff_q;   // WIDEVOFF
   reg [31:0] wkey_q [0:R_WIDE_WORDS-1];
   reg [31:0] wval_q [0:R_WIDE_WORDS-1];
   reg [15:0] werrno_q;
@@ -643,9 +648,18 @@ module ebpf_units #(
   wire w_badop = w_op == 8'd0 || w_op > 8'd4;
   // XDP: rows below U_VROWS keep their values in the value memory, up to
   // the wide window's 16 words from the host.
+  // An ARRAY row's values over the window: WIDEVOFF (wvoff_q) places the
+  // window in the value (a multiple of 64 below its size; any other row
+  // takes 0 only: EINVAL), w_vat/w_vn its bytes there.
   wire w_vm = xdp_i && mapsel_q < U_VROWS;
-  wire w_wide = !cp_kheld || cp_vwide && !(w_vm && rowvs_q[mapsel_q[5:0]] <= 32'd4 * R_WIDE_WORDS);
-  wire w_run = w_go && !w_nomap && !w_badop && !w_wide;
+  wire w_arr = row_kind[mapsel_q[5:0]*2 +: 2] == MAPK_ARRAY;
+  wire [31:0] w_vsz = rowvs_q[mapsel_q[5:0]];
+  wire w_offbad = wvoff_q != 32'd0 &&
+                  !(w_vm && w_arr && wvoff_q[5:0] == 6'd0 && wvoff_q < w_vsz);
+  wire [31:0] w_vleft = w_vsz > wvoff_q ? w_vsz - wvoff_q : 32'd0;
+  wire [31:0] w_vn = w_vleft > 32'd4 * R_WIDE_WORDS ? 32'd4 * R_WIDE_WORDS : w_vleft;
+  wire w_wide = !cp_kheld || cp_vwide && !(w_vm && (w_vsz <= 32'd4 * R_WIDE_WORDS || w_arr));
+  wire w_run = w_go && !w_nomap && !w_badop && !w_offbad && !w_wide;
 
   // The head's checks before the coprocessor runs it (XDP): its key and
   // value were read, its row has values in the value memory; redirect_map
@@ -768,7 +782,7 @@ module ebpf_units #(
     uw_we = xdp_i && cp_v && cp_op == MOP_UPDATE && !cp_bad && (cp_kptr ? cp_kheld : !cp_kwide)
          && cp_errno == 6'd0
          && {26'd0, cp_row} < U_VROWS;
-    uw_n = cp_vs;
+    uw_n = head_v || (host_go && host_pend_q) ? cp_vs : w_vn;
     uw_v = cp_val;
     if (row_kind[cp_row*2 +: 2] == MAPK_DEVMAP && cp_val[31:0] == 32'd0) uw_v = 64'd0;
     uw_data = {448'd0, uw_v};
@@ -2034,7 +2048,7 @@ module ebpf_units #(
   always @* begin
     w_errno = 16'd0;
     if (w_nomap) w_errno = U_ENOENT[15:0];
-    else if (w_badop) w_errno = U_EINVAL[15:0];
+    else if (w_badop || w_offbad) w_errno = U_EINVAL[15:0];
     else if (w_wide) w_errno = U_E2BIG[15:0];
     else if (w_op == 8'd3) w_errno = cp_found ? 16'd0 : U_ENOENT[15:0];
     else w_errno = {10'd0, cp_errno};
@@ -2057,7 +2071,9 @@ module ebpf_units #(
   /* verilator lint_off WIDTH */
   wire [VAW-1:0] vcfg_at = maprow_q * U_VROW_BYTES;
   wire [VB-1:0]  vcfg_mask = {{(VB-U_VROW_BYTES){1'b0}}, {U_VROW_BYTES{1'b1}}} << vcfg_at;
-  wire [VAW-1:0] uw_at = cp_vat;
+  /* verilator lint_off WIDTH */
+  wire [VAW-1:0] uw_at = head_v || (host_go && host_pend_q) ? cp_vat : cp_vat + wvoff_q;
+  /* verilator lint_on WIDTH */
   /* verilator lint_on WIDTH */
   always @(posedge clk_i) begin
     if (cfg_we && {25'd0, maprow_q} < U_VROWS) begin
@@ -2122,18 +2138,20 @@ module ebpf_units #(
                         row_kind[mapsel_q[5:0]*2 +: 2] == MAPK_DEVMAP ? scan_key[31:0]
                                                                        : scan_val[31:0];
   /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator lint_off UNUSEDSIGNAL */
   wire [31:0]  s_vs = rowvs_q[mapsel_q[5:0]];
+  /* verilator lint_on UNUSEDSIGNAL */
   /* verilator lint_off WIDTH */
   wire [31:0]  s_vat = mapsel_q[5:0] * U_VROW_BYTES + s_slot[10:0] * s_vs[10:0];
   /* verilator lint_on WIDTH */
-  wire [511:0] w_vmval = vm_rd_wide(cp_vat, cp_vs);
-  wire [511:0] s_vmval = vm_rd_wide(s_vat, s_vs);
+  wire [511:0] w_vmval = vm_rd_wide(cp_vat + wvoff_q, w_vn);
+  wire [511:0] s_vmval = vm_rd_wide(s_vat + wvoff_q, w_vn);
 
   integer q;
   always @(posedge clk_i) begin
     if (!rst_ni) begin
       nummap_q <= 32'd0; typemap_q <= 32'd0; maxelems_q <= 32'd0; selmem_q <= 32'd0;
-      mapsel_q <= 32'd0; keysize_q <= 32'd0; valsize_q <= 32'd0;
+      mapsel_q <= 32'd0; keysize_q <= 32'd0; valsize_q <= 32'd0; wvoff_q <= 32'd0;
       keymask_q <= 64'd0; valmask_q <= 64'd0; hkey_q <= 64'd0; hmask_q <= 64'd0;
       hval_q <= 64'd0; hop_q <= 32'd0; error_q <= 32'd0; maprow_q <= 7'd0;
       maprowend_q <= 7'd0; ack_q <= 1'b0; host_pend_q <= 1'b0;
@@ -2187,6 +2205,7 @@ module ebpf_units #(
           R_LODIN:          hval_q[31:0] <= mreg_wdata_i;
           R_CLEAN:          if (mreg_wdata_i[0]) ack_q <= 1'b1;
           R_MAPSELECT:      mapsel_q <= mreg_wdata_i;
+          R_WIDEVOFF:       wvoff_q <= mreg_wdata_i;
           R_KEYSIZEMAP:     keysize_q <= mreg_wdata_i;
           R_VALUESIZEMAP:   valsize_q <= mreg_wdata_i;
           default: begin
@@ -2268,6 +2287,7 @@ module ebpf_units #(
       R_KEYSIZEMAP:        mreg_rdata_o = keysize_q;
       R_VALUESIZEMAP:      mreg_rdata_o = valsize_q;
       R_WIDESTATUS:        mreg_rdata_o = {werrno_q, 14'd0, wbusy_q, wdone_q};
+      R_WIDEVOFF:          mreg_rdata_o = wvoff_q;
       R_MAPROWTYPE:        mreg_rdata_o = rsel_ok ? rsel_type : 32'd0;
       R_MAPROWKEYSIZE:     mreg_rdata_o = rsel_ok ? rowks_q[mapsel_q[5:0]] : 32'd0;
       R_MAPROWVALUESIZE:   mreg_rdata_o = rsel_ok ? rowvs_q[mapsel_q[5:0]] : 32'd0;

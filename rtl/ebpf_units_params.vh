@@ -260,6 +260,8 @@ localparam [11:0] R_TRACEPOP = 12'h21c;
 localparam [11:0] R_TRACEWORD = 12'h220;
 // regs::TRACEHDR
 localparam [11:0] R_TRACEHDR = 12'h228;
+// regs::WIDEVOFF
+localparam [11:0] R_WIDEVOFF = 12'h258;
 // regs::WIDE_WORDS
 localparam integer R_WIDE_WORDS = 16;
 

@@ -316,3 +316,80 @@ fn wait_for_packets_out(target: &str, t0: Instant, secs: u64) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A SUME function printing every packet (helper 6, format and string on
+/// the stack).
+const PRINTK_SUME: &str = r#"
+#include "sume.h"
+static long (*const trace_printk)(const char *fmt, u32 fmt_size, ...) = (void *)6;
+u64 printk_sume(struct sume_md *md)
+{
+	char f[] = "in=%u len=%d %s";
+	char s[] = "sume";
+	trace_printk(f, sizeof(f), md->in_port, md->length, s);
+	return 1;
+}
+"#;
+
+/// `nfbpf device printk`: the function's trace lines, taken out of the
+/// board's trace FIFOs through the TRACE* registers while traffic runs
+/// (the FIFOs fill and drop between reads: each read frees them).
+#[test]
+fn printk_reads_the_trace_fifos() {
+    if !common::clang() {
+        return;
+    }
+    let server = common::DeviceServer::start("printk", &["--traffic", "0:64:1"]);
+    let target = server.target();
+    let t = target.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("printk_sume.c");
+    std::fs::write(&src, PRINTK_SUME).unwrap();
+    let inc = common::program("include");
+    let (code, _, err) = nfbpf(&[
+        "device",
+        "load",
+        src.to_str().unwrap(),
+        "-t",
+        t,
+        "-I",
+        inc.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let t0 = Instant::now();
+    let mut lines: Vec<String> = Vec::new();
+    while lines.len() < 20 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "trace lines after a minute: {lines:?}"
+        );
+        let (code, out, err) = nfbpf(&["device", "printk", "-t", t]);
+        assert_eq!(code, 0, "{err}");
+        let last = out.lines().last().unwrap_or_default();
+        assert!(
+            last.contains(" trace records, ") && last.ends_with(" dropped"),
+            "{out}"
+        );
+        lines.extend(
+            out.lines()
+                .filter(|l| l.starts_with("engine "))
+                .map(String::from),
+        );
+    }
+    assert!(
+        lines.iter().all(|l| l.starts_with("engine 0 cycle ")
+            && l.contains(" len=64 ")
+            && l.ends_with(" sume")),
+        "{lines:?}"
+    );
+    // Oldest call first: the clocks grow.
+    let cycles: Vec<u64> = lines
+        .iter()
+        .map(|l| l.split_whitespace().nth(3).unwrap().parse().unwrap())
+        .collect();
+    assert!(cycles.windows(2).all(|w| w[0] < w[1]), "{cycles:?}");
+    let (code, out, err) = nfbpf(&["device", "printk", "-t", t, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert!(last["dropped"].as_u64().unwrap() > 0, "{out}");
+}

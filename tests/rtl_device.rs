@@ -2300,7 +2300,8 @@ fn trace_vprintk_program_matches_model() {
 }
 
 /// `bpf_printk` as people write it: its format in `.rodata` (no
-/// `BPF_NO_GLOBAL_DATA`), `%s` strings there too (from an offset that may
+/// `BPF_NO_GLOBAL_DATA`; over the 64-byte wide-entry window, which the
+/// loader writes at `WIDEVOFF` 0, 64, ...), `%s` strings there too (from an offset that may
 /// be past the string's NUL), in the stack and in the packet, and a
 /// `bpf_trace_vprintk` array in a map value; the trace unit reads them in
 /// the value memory. The host drains the trace FIFOs while the frames run
@@ -2323,22 +2324,23 @@ int printk_rodata(struct xdp_md *ctx)
 		return XDP_DROP;
 	__u8 *p = data;
 	char st[] = "stack";
-	__s32 r[4];
+	__s32 r[5];
 	p[50] = 0;
-	r[0] = bpf_printk("len=%d s=%s", (int)(end - data), st);
+	r[0] = bpf_printk("len=%d first=%x s=%s", (int)(end - data), p[0], st);
 	r[1] = bpf_printk("p=%s r=%s|", data + 44 + (p[1] & 3), tail);
 	r[2] = bpf_printk("o=%s", tail + (p[2] & 15));
+	r[3] = bpf_printk("a format well past .rodata's first 64 bytes: %s", "and a string too");
 	/* each engine its own array (no other engine writes it during the call) */
 	__u32 k = bpf_get_smp_processor_id();
 	__u64 *v = bpf_map_lookup_elem(&vargs, &k);
-	r[3] = 0;
+	r[4] = 0;
 	if (v) {
 		v[0] = p[3];
 		v[1] = (__u64)(long)st;
 		v[2] = (__u64)(long)tail;
 		v[3] = p[4] * 1000;
 		static const char vf[] = "v %u %s %s %d";
-		r[3] = bpf_trace_vprintk(vf, sizeof(vf), v, 32);
+		r[4] = bpf_trace_vprintk(vf, sizeof(vf), v, 32);
 	}
 	__builtin_memcpy(data + 14, r, sizeof(r));
 	return XDP_TX;
@@ -2356,6 +2358,36 @@ fn printk_formats_in_rodata_match_model() {
     frames.extend(random_frames(0x5eed_0003, 60));
     let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
     program(&mut c, &img).unwrap_or_else(|e| panic!("printk_rodata.c: {e}"));
+    // .rodata is over the 64-byte window (the loader wrote it at WIDEVOFF 0
+    // and 64): its bytes past the window read back at WIDEVOFF 64 on both
+    // sides; an offset that is not a multiple of the window is EINVAL.
+    let ro = img.maps.iter().position(|m| m.name == ".rodata");
+    let ro = ro.expect("a .rodata map");
+    let init = img.maps[ro].initial.clone().expect(".rodata's bytes");
+    assert!(init.len() > 64, "{} bytes of .rodata", init.len());
+    let wide = |c: &mut DevCosim, op: u32| -> u32 {
+        c.write32(regs::WIDEOP, op).unwrap();
+        loop {
+            let st = c.read32(regs::WIDESTATUS).unwrap();
+            if st & 1 == 1 {
+                return st >> 16;
+            }
+        }
+    };
+    c.write32(regs::MAPSELECT, img.map_row(ro) as u32).unwrap();
+    for k in 0..regs::WIDE_WORDS {
+        c.write32(regs::WIDEKEY + 4 * k, 0).unwrap();
+    }
+    c.write32(regs::WIDEVOFF, 64).unwrap();
+    assert_eq!(wide(&mut c, 3), 0);
+    let got: Vec<u8> = (0..regs::WIDE_WORDS)
+        .flat_map(|k| c.read32(regs::WIDEVALUE + 4 * k).unwrap().to_le_bytes())
+        .take(init.len().min(128) - 64)
+        .collect();
+    assert_eq!(got, init[64..init.len().min(128)]);
+    c.write32(regs::WIDEVOFF, 32).unwrap();
+    assert_eq!(wide(&mut c, 3), nfbpf_vm::contract::EINVAL as u32);
+    c.write32(regs::WIDEVOFF, 0).unwrap();
     let mut log = Vec::new();
     offer(&mut c, &frames, |c| {
         c.step().unwrap();
@@ -2395,6 +2427,10 @@ fn printk_formats_in_rodata_match_model() {
         "{log:?}"
     );
     assert!(has(&|t| t == "o=rodata end"), "{log:?}");
+    assert!(
+        has(&|t| t == "a format well past .rodata's first 64 bytes: and a string too"),
+        "{log:?}"
+    );
     assert!(
         has(&|t| t.starts_with("v ") && t.contains(" stack rodata end ")),
         "{log:?}"

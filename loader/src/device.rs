@@ -6,7 +6,8 @@
 //! 3. the map table: `NUMMAP`, then per map `TYPEMAP`, key and value masks,
 //!    `KEYSIZEMAP`/`VALUESIZEMAP` (widths beyond 64 bits), `MAXELEMSMAP`;
 //!    global-data maps get their initial bytes through the wide-entry window
-//!    (`MAPSELECT`, `WIDEKEY`, `WIDEVALUE`, `WIDEOP`, `WIDESTATUS`); an
+//!    (`MAPSELECT`, `WIDEKEY`, `WIDEVALUE`, `WIDEOP`, `WIDESTATUS`; over 64
+//!    bytes, 64 at a time at `WIDEVOFF` 0, 64, ...); an
 //!    image placed at other rows ([`Image::at_map_row`]) is loaded with
 //!    `MAPLOAD` beside the rows already there ([`load_rows`]);
 //! 4. the program into the idle bank: `WRINST <- 0`, `NUMINST <- n`, its
@@ -171,6 +172,39 @@ fn entry_on(
         return Err(err(format!("update refused: errno {e}")));
     }
     Ok(())
+}
+
+/// A global-data map's initial bytes over the wide-entry window: the
+/// window's bytes at `WIDEVOFF` 0, 64, ... of entry 0 (WIDEOP update each),
+/// then `WIDEVOFF` back to 0. The first refused update's offset and errno.
+fn window_chunks(
+    b: &mut Counting<'_>,
+    index: usize,
+    init: &[u8],
+) -> Result<Option<(usize, u32)>, NarrowError> {
+    use regs::*;
+    let window = 4 * WIDE_WORDS as usize;
+    b.w(MAPSELECT, index as u32)?;
+    for k in 0..WIDE_WORDS {
+        b.w(WIDEKEY + 4 * k, 0)?;
+    }
+    for (i, chunk) in init.chunks(window).enumerate() {
+        b.w(WIDEVOFF, (i * window) as u32)?;
+        for k in 0..WIDE_WORDS as usize {
+            let mut w = [0u8; 4];
+            for (j, x) in w.iter_mut().enumerate() {
+                *x = chunk.get(4 * k + j).copied().unwrap_or(0);
+            }
+            b.w(WIDEVALUE + 4 * k as u32, u32::from_le_bytes(w))?;
+        }
+        let e = wide(b, 1)?;
+        if e != 0 {
+            b.w(WIDEVOFF, 0)?;
+            return Ok(Some((i * window, e)));
+        }
+    }
+    b.w(WIDEVOFF, 0)?;
+    Ok(None)
 }
 
 enum NarrowError {
@@ -476,12 +510,21 @@ fn rows(b: &mut Counting<'_>, image: &Image) -> Result<(), ProgramError> {
                 name: m.name.clone(),
                 msg,
             };
-            if init.len() > 4 * WIDE_WORDS as usize || d.value_size > 4 * WIDE_WORDS {
-                return Err(err(format!(
-                    "initial data of {} bytes does not fit the {}-byte wide-entry window",
-                    d.value_size,
-                    4 * WIDE_WORDS
-                )));
+            let window = 4 * WIDE_WORDS as usize;
+            if init.len() > window || d.value_size as usize > window {
+                // Over the window: 64 bytes at a time, WIDEVOFF placing
+                // the window in the value (an ARRAY's, key 0).
+                let e = window_chunks(b, index, init).map_err(|e| match e {
+                    NarrowError::Bus(e) => ProgramError::from(e),
+                    NarrowError::Msg(m) => err(m),
+                })?;
+                if let Some((off, errno)) = e {
+                    return Err(err(format!(
+                        "initial data of {} bytes: the update of bytes {off}.. was refused: errno {errno}",
+                        init.len()
+                    )));
+                }
+                continue;
             }
             // A global-data map is an ARRAY with one entry, key 0.
             entry_on(b, index, d.kind, &0u32.to_le_bytes(), init).map_err(|e| match e {

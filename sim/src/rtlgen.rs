@@ -949,6 +949,7 @@ pub fn units_params_vh() -> String {
         ("TRACEPOP", r::TRACEPOP),
         ("TRACEWORD", r::TRACEWORD),
         ("TRACEHDR", r::TRACEHDR),
+        ("WIDEVOFF", r::WIDEVOFF),
     ] {
         let _ = writeln!(s, "// regs::{name}");
         let _ = writeln!(s, "localparam [11:0] R_{name} = 12'h{off:03x};");
@@ -1016,6 +1017,7 @@ const DP_REGS: &[(&str, u32)] = {
         ("MAPROWMAXELEMS", MAPROWMAXELEMS),
         ("TRACECOUNT", TRACECOUNT),
         ("TRACEHDR", TRACEHDR),
+        ("WIDEVOFF", WIDEVOFF),
     ]
 };
 

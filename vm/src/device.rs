@@ -262,6 +262,8 @@ struct Staging {
     widekey: [u32; regs::WIDE_WORDS as usize],
     widevalue: [u32; regs::WIDE_WORDS as usize],
     widestatus: u32,
+    /// WIDEVOFF: the window's byte offset in an ARRAY map's value.
+    widevoff: u32,
     cyclehi: u32,
     engselect: u32,
     /// TRACEIDX: the head trace record's word TRACEWORD reads.
@@ -986,9 +988,47 @@ impl Device {
                 .collect()
         };
         let key = bytes(&self.st.widekey, def.key_size);
+        // An ARRAY map's value over the window: the window at WIDEVOFF (a
+        // multiple of the window below the value's size; other maps take 0
+        // only).
+        let window = 4 * regs::WIDE_WORDS;
+        let (off, vs) = (self.st.widevoff, def.value_size);
+        let array = def.kind == crate::maps::MapType::Array;
+        let split = array && (vs > window || off != 0);
+        if off != 0 && !(array && off.is_multiple_of(window) && off < vs) {
+            let done = HostDone::Wide {
+                errno: contract::EINVAL as u32,
+                key: None,
+                value: None,
+            };
+            return (done, None);
+        }
+        let part = |v: Vec<u8>| -> Vec<u8> {
+            if split {
+                let end = (off + window).min(vs) as usize;
+                v.get(off as usize..end)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default()
+            } else {
+                v
+            }
+        };
         let mut new_key = None;
         let mut steps = None;
         let r = match w & 0xff {
+            1 if split => {
+                let flags = u64::from((w >> 8) & 3);
+                let n = (vs - off).min(window);
+                let win = bytes(&self.st.widevalue, n);
+                self.dev.with(|d| {
+                    let mut value = match d.maps.lookup_value(h, &key) {
+                        Ok(Some(v)) => v,
+                        _ => vec![0; vs as usize],
+                    };
+                    value[off as usize..(off + n) as usize].copy_from_slice(&win);
+                    d.maps.update(h, &key, &value, flags).value.map(|_| None)
+                })
+            }
             1 => {
                 let value = bytes(&self.st.widevalue, def.value_size);
                 let flags = u64::from((w >> 8) & 3);
@@ -1038,7 +1078,7 @@ impl Device {
             _ => Err(crate::maps::MapError::Inval),
         };
         let (errno, value) = match r {
-            Ok(Some(v)) => (0, Some(words_of(&v))),
+            Ok(Some(v)) => (0, Some(words_of(&part(v)))),
             Ok(None) if matches!(w & 0xff, 3 | 4) => (contract::ENOENT as u32, None),
             Ok(None) => (0, None),
             Err(e) => (e.errno().unwrap_or(contract::EINVAL) as u32, None),
@@ -1286,6 +1326,7 @@ impl RegisterBus for Device {
             }
             TRACEIDX => self.st.traceidx,
             WIDESTATUS => self.st.widestatus,
+            WIDEVOFF => self.st.widevoff,
             WIDEKEY => self.st.widekey[i as usize],
             WIDEVALUE => self.st.widevalue[i as usize],
             RDINSTADDR => self.st.rdaddr,
@@ -1485,6 +1526,7 @@ impl RegisterBus for Device {
                 let clocks = steps.map_or(contract::HOST_OP_CLOCKS, contract::scan_clocks);
                 self.start_host_op(clocks, steps.is_some(), done);
             }
+            WIDEVOFF => self.st.widevoff = v,
             WIDEKEY => self.st.widekey[i as usize] = v,
             WIDEVALUE => self.st.widevalue[i as usize] = v,
             RDINSTADDR => self.st.rdaddr = v,

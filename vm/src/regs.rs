@@ -175,6 +175,7 @@ pub const TRACEIDX: u32 = 0x218;
 pub const TRACEPOP: u32 = 0x21c;
 pub const TRACEWORD: u32 = 0x220;
 pub const TRACEHDR: u32 = 0x228;
+pub const WIDEVOFF: u32 = 0x258;
 /// Words in each wide key/value window (64 bytes).
 pub const WIDE_WORDS: u32 = 16;
 
@@ -639,6 +640,12 @@ pub const REGISTERS: &[RegDef] = &[
         crate::units::trace::TRACE_HDR_WORDS,
         Ro,
         "Engine ENGSELECT's head trace record (0 with none waiting): 0/1 the call's clock (low, high), 2 the formatted length, 3 bits 13:0 the format's size, 19:16 the array's words, 27:24 the %s count, 31 trace_vprintk, 4 bit i: the i-th %s reached its region's end before a NUL (prints (efault)), 5 its data words, 6..11 trace_printk's r3, r4, r5 (low, high).",
+    ),
+    r(
+        "WIDEVOFF",
+        WIDEVOFF,
+        Rw,
+        "Byte offset of the WIDEVALUE window in the selected map's value, for an ARRAY map with values over 64 bytes (global data): a multiple of 64 below the value size; WIDEOP update writes the window's bytes there (the rest of the value kept), lookup and next key read them from there. Other maps take 0 only (a WIDEOP with another offset answers EINVAL).",
     ),
 ];
 
