@@ -273,10 +273,13 @@ pub struct DeviceState {
     /// The forwarding table `bpf_fib_lookup` reads (empty: no interface
     /// but the loopback).
     pub fib: Arc<crate::fib::Fib>,
-    /// XDP updates' value bytes not yet in the map values (arbitrating data
-    /// plane only): each lands at `addr` in the clock `at`, the one after
-    /// the helper's answer, before the engines of that clock run (as the
-    /// RTL's value memory takes it at the edge of the answer's clock).
+    /// XDP updates' value bytes and `xdp_load_bytes` words not yet in the
+    /// map values (arbitrating data plane only): each lands at `addr` in
+    /// the clock `at` (an update's the one after the helper's answer, a
+    /// copy word's the one after the port writes it), before the engines
+    /// of that clock run, as the RTL's value memory takes it at the edge
+    /// of the clock before; those of one clock in the RTL's order
+    /// ([`Self::land_pending`]).
     pub pending: Vec<PendingWrite>,
 }
 
@@ -286,6 +289,20 @@ pub struct PendingWrite {
     pub at: u64,
     pub addr: u64,
     pub bytes: Vec<u8>,
+    /// What writes it, and for which engine: the writes due in one clock
+    /// land in the RTL's order of them ([`DeviceState::land_pending`]).
+    pub source: WriteSource,
+    pub engine: usize,
+}
+
+/// The unit a [`PendingWrite`] comes from. The order of the variants is
+/// the order the RTL's value memory takes writes landing in one clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WriteSource {
+    /// `bpf_map_update_elem`'s value (at most one answers in a clock).
+    Update,
+    /// A word of `bpf_xdp_load_bytes` into a map value.
+    Copy,
 }
 
 impl Default for DeviceState {
@@ -337,18 +354,31 @@ impl DeviceState {
     }
 
     /// Write the pending map value bytes due by clock `now` (all of them
-    /// with `None`) into `mem`, where the map values are lent, in the order
-    /// of their updates.
+    /// with `None`) into `mem`, where the map values are lent: clock by
+    /// clock, and within a clock in the RTL's order, so that where two
+    /// writes of a clock cover the same bytes the one the RTL keeps lands
+    /// last. The value memory's always block (`rtl/ebpf_units.v`, "value
+    /// memory writes") writes, at the edge of a clock, the update answered
+    /// in it (at most one: map operations answer in turn), then the copy
+    /// words of `xdp_load_bytes` in engine index order (engine 0 first,
+    /// not the clock's rotating order), the last nonblocking write to a
+    /// byte winning. The order of the calls does not decide it: an update
+    /// requested after a copy started, or a copy of a lower engine stepped
+    /// later in the rotation, still lands under the other. The sort is
+    /// stable (one source and engine write no two overlapping words in a
+    /// clock).
     pub fn land_pending(&mut self, mem: &mut Memory, now: Option<u64>) {
         if self.pending.is_empty() {
             return;
         }
-        let due = |w: &PendingWrite| now.is_none_or(|n| w.at <= n);
-        for w in self.pending.iter().filter(|w| due(w)) {
+        self.pending.sort_by_key(|w| (w.at, w.source, w.engine));
+        let n = self
+            .pending
+            .partition_point(|w| now.is_none_or(|n| w.at <= n));
+        for w in self.pending.drain(..n) {
             // The slot's bytes are the map's own (the update found them).
             let _ = mem.write_bytes(w.addr, &w.bytes);
         }
-        self.pending.retain(|w| !due(w));
     }
 
     pub fn engine(&self, e: usize) -> EngineState {
@@ -1017,7 +1047,7 @@ pub fn xdp_map_lookup(
 
 pub fn xdp_map_update(
     s: &mut DeviceState,
-    _: usize,
+    engine: usize,
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
@@ -1036,6 +1066,8 @@ pub fn xdp_map_update(
                     at,
                     addr: slot.addr,
                     bytes,
+                    source: WriteSource::Update,
+                    engine,
                 });
                 Ok(0)
             }
@@ -1834,7 +1866,7 @@ fn xdp_bytes(mem: &Memory, a: &[u64; 5]) -> Result<Result<(u64, usize), u64>, St
 /// `bpf_xdp_load_bytes(ctx, offset, buf, len)`: packet bytes to `buf`.
 pub fn xdp_load_bytes(
     s: &mut DeviceState,
-    _: usize,
+    engine: usize,
     mem: &mut Memory,
     a: [u64; 5],
 ) -> Result<u64, String> {
@@ -1855,6 +1887,8 @@ pub fn xdp_load_bytes(
                 at: s.cycle + u64::from(k) + 2,
                 addr,
                 bytes: b[off..off + n].to_vec(),
+                source: WriteSource::Copy,
+                engine,
             });
         }
         return Ok(0);

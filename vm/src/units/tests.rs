@@ -378,6 +378,82 @@ fn map_value_buffers_are_read_a_word_a_clock() {
     );
 }
 
+/// Writes landing in one clock on the same map value bytes land in the
+/// RTL's order (the value memory's always block in `rtl/ebpf_units.v`):
+/// an update's value first, then the `xdp_load_bytes` words in engine
+/// index order, whatever order the calls came in. Both cases here are ones
+/// where landing in call order kept the other write's bytes.
+#[test]
+fn same_clock_value_writes_land_in_the_rtl_order() {
+    let (dev, mut mem, mut h0) = xdp_setup(&[(0, MapDef::new(MapType::Array, 4, 8, 8))]);
+    let mut h1 = Abi::Xdp.engine_helpers(&dev, 1);
+    dev.with(|d| {
+        d.arbitrate = true;
+        d.cycle = 100;
+    });
+    let v = contract::map_handle(0);
+    let ctx = contract::CTX_BASE;
+    let data = mem.load(ctx, Width::W).unwrap();
+    let pkt: Vec<u8> = (1..=60).collect();
+    mem.write_bytes(data, &pkt).unwrap();
+    let value = |mem: &Memory, i: u64| mem.read_bytes(v + 8 * i, 8).unwrap().to_vec();
+
+    // Two engines' copies into value 0 in one clock, engine 1 stepped
+    // first (the clock's rotation), engine 0 after it: both words land in
+    // clock 102, engine 1's last, so its bytes stay.
+    assert_eq!(call(&mut h1, &mut mem, 189, [ctx, 0, v, 8, 0]), Ok(0));
+    assert_eq!(call(&mut h0, &mut mem, 189, [ctx, 8, v, 8, 0]), Ok(0));
+    dev.with(|d| d.land_pending(&mut mem, Some(101)));
+    assert_eq!(value(&mem, 0), vec![0; 8], "nothing lands before clock 102");
+    dev.with(|d| d.land_pending(&mut mem, Some(102)));
+    assert_eq!(value(&mem, 0), pkt[0..8].to_vec(), "engine 1's copy stays");
+    assert!(dev.with(|d| d.pending.is_empty()));
+
+    // A copy of seven words by engine 0 from clock 200 (the destination is
+    // above the packet: the last word first, word j landing in clock
+    // 200 + (6 - j) + 2) and, requested a clock later by engine 1, an
+    // update of the value whose copy word lands in the clock the update's
+    // value does (201 + its latency): the copy's word stays.
+    let lat = dev.with(|d| d.maps.latency(v, MapOp::Update)) as u64;
+    assert!((1..=7).contains(&lat), "latency {lat}");
+    let j = 6 - (lat - 1);
+    dev.with(|d| d.cycle = 200);
+    assert_eq!(call(&mut h0, &mut mem, 189, [ctx, 0, v, 56, 0]), Ok(0));
+    mem.write_bytes(SP, &[0xee; 8]).unwrap();
+    mem.write_bytes(SP + 8, &(j as u32).to_le_bytes()).unwrap();
+    dev.with(|d| d.cycle = 201);
+    assert_eq!(call(&mut h1, &mut mem, 2, [v, SP + 8, SP, 0, 0]), Ok(0));
+    let at = 201 + lat;
+    let p = dev.with(|d| d.pending.clone());
+    let both: Vec<_> = p
+        .iter()
+        .filter(|w| w.at == at && w.addr == v + 8 * j)
+        .map(|w| (w.source, w.engine))
+        .collect();
+    assert_eq!(
+        both,
+        vec![(WriteSource::Copy, 0), (WriteSource::Update, 1)],
+        "{p:?}"
+    );
+    // Landing clock by clock and landing everything at once (a host
+    // register access) agree.
+    let mut all = mem.clone();
+    dev.with(|d| {
+        let mut d2 = d.clone();
+        d2.land_pending(&mut all, None);
+    });
+    for now in 202..=208 {
+        dev.with(|d| d.land_pending(&mut mem, Some(now)));
+    }
+    assert!(dev.with(|d| d.pending.is_empty()));
+    for m in [&mem, &all] {
+        for i in 0..7 {
+            let off = 8 * i as usize;
+            assert_eq!(value(m, i), pkt[off..off + 8].to_vec(), "value {i}");
+        }
+    }
+}
+
 #[test]
 fn csum_diff_helper_takes_any_size() {
     let (_, mut mem, mut h) = xdp_setup(&[]);
