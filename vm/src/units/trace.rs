@@ -17,8 +17,11 @@
 //! request's clock, a record is free and [`contract::trace_record_words`]
 //! words are (every argument counted as a `%s`); otherwise its record, if
 //! it formats, is dropped and counted. A record (or a drop) shows in the
-//! registers from the clock after its answer's ([`TraceQueue::offer`]);
-//! the host takes the head record out with `TRACEPOP`.
+//! registers from the second clock after its answer's (the RTL reads the
+//! head's header from its RAM a clock late; [`TraceQueue::offer`]); the
+//! host takes the head record out with `TRACEPOP`, its record and words
+//! free for a call from the next clock (the RTL's pop is at the edge of the
+//! write's clock).
 
 use crate::contract;
 use std::collections::VecDeque;
@@ -165,19 +168,27 @@ pub struct TraceQueue {
     /// from.
     dropped: u64,
     drop_at: u64,
+    /// The last record the host took out: its words, held for the calls
+    /// of the clock it was taken in.
+    popped: Option<(u64, usize)>,
 }
 
 impl TraceQueue {
     /// The record of a call in clock `now` that formatted, needing
     /// `need` free words ([`contract::trace_record_words`] with every
     /// argument a `%s`): kept when a record and `need` words are free, else
-    /// counted dropped; either shows from the clock after the answer (the
-    /// answer comes [`RawTrace::words`] clocks after the request).
+    /// counted dropped; either shows from the second clock after the
+    /// answer (the answer comes [`RawTrace::words`] clocks after the
+    /// request).
     pub fn offer(&mut self, now: u64, need: u32, rec: TraceRecord) {
         let n = rec.raw.words.len();
-        let at = now + n as u64 + 1;
-        if self.recs.len() < contract::TRACE_FIFO_RECORDS
-            && need as usize <= contract::TRACE_FIFO_WORDS - self.words
+        let at = now + n as u64 + 2;
+        let (held, words) = match self.popped {
+            Some((t, w)) if t >= now => (1, w),
+            _ => (0, 0),
+        };
+        if self.recs.len() + held < contract::TRACE_FIFO_RECORDS
+            && need as usize + words <= contract::TRACE_FIFO_WORDS - self.words
         {
             self.words += n;
             self.recs.push_back((at, rec));
@@ -205,11 +216,14 @@ impl TraceQueue {
             .map(|(_, r)| r)
     }
 
-    /// Take the head record out (`TRACEPOP`), if the host sees it.
+    /// Take the head record out (`TRACEPOP`) in clock `now`, if the host
+    /// sees it; a call of the same clock still finds its record and words
+    /// held.
     pub fn pop(&mut self, now: u64) -> Option<TraceRecord> {
         self.head(now)?;
         let (_, r) = self.recs.pop_front()?;
         self.words -= r.raw.words.len();
+        self.popped = Some((now, r.raw.words.len()));
         Some(r)
     }
 }
@@ -253,6 +267,7 @@ impl TraceLog {
         for q in &mut self.queues {
             v.extend(q.recs.drain(..).map(|(_, r)| r));
             q.words = 0;
+            q.popped = None;
         }
         v.sort_by_key(|r| (r.cycle, r.engine));
         v
