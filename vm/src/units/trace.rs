@@ -76,7 +76,7 @@ impl RawTrace {
             5 => self.words.len() as u32,
             6..=11 => {
                 let v = arg(((i - 6) / 2) as usize);
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     v as u32
                 } else {
                     (v >> 32) as u32
