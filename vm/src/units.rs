@@ -1226,31 +1226,29 @@ fn printk(
         return Ok(neg(EINVAL));
     }
     let end = raw.iter().position(|&b| b == 0).unwrap_or(n);
-    let Some((text, len)) = format_printk_raw(&raw[..end], args, mem) else {
+    // Each %s's bytes as the trace unit reads them (from its argument to
+    // the end of its region, at most PRINTK_STR_BYTES), kept for the record.
+    let (mut strs, mut efault) = (Vec::new(), 0u32);
+    let formatted = format_printk_with(&raw[..end], args, &mut |v| {
+        let b = str_reach(mem, v);
+        let (t, n, off_region) = str_text(&b);
+        efault |= u32::from(off_region) << strs.len();
+        strs.push(b);
+        (t, n)
+    });
+    let Some((text, len)) = formatted else {
         return Ok(neg(EINVAL));
     };
-    // The record: the words the trace unit read, a string's from its
-    // argument to the end of its region (at most PRINTK_STR_BYTES).
+    // The record: the words the trace unit read.
     let mut words = le_words(&raw);
     if vprintk {
         words.extend_from_slice(args);
     }
-    let (mut strings, mut efault) = (0u32, 0u32);
-    let mut conv = 0usize;
-    for p in parse_printk(&raw[..end], args.len()).unwrap_or_default() {
-        if let Piece::Conv(c) = p {
-            if c.conv == b's' {
-                let b = str_reach(mem, args[conv]);
-                if b.len() < contract::PRINTK_STR_BYTES as usize && !b.contains(&0) {
-                    efault |= 1 << strings;
-                }
-                let mut w = le_words(&b);
-                w.resize(contract::PRINTK_STR_WORDS as usize, 0);
-                words.extend(w);
-                strings += 1;
-            }
-            conv += 1;
-        }
+    let strings = strs.len() as u32;
+    for b in &strs {
+        let mut w = le_words(b);
+        w.resize(contract::PRINTK_STR_WORDS as usize, 0);
+        words.extend(w);
     }
     let cycle = s.cycle;
     let nargs = if vprintk {
@@ -1323,15 +1321,23 @@ pub fn printk_strings(mem: &Memory, fmt: u64, fmt_size: u64, nargs: usize) -> u3
 /// [`contract::PRINTK_STR_BYTES`]; [`contract::PRINTK_EFAULT_TEXT`] when
 /// its memory ends before a NUL).
 fn c_string(mem: &Memory, addr: u64) -> (String, usize) {
-    let b = str_reach(mem, addr);
+    let (t, n, _) = str_text(&str_reach(mem, addr));
+    (t, n)
+}
+
+/// What a `%s` prints of the bytes it reached ([`str_reach`]) and their
+/// count: up to the first NUL, all [`contract::PRINTK_STR_BYTES`] without
+/// one, or [`contract::PRINTK_EFAULT_TEXT`] (and `true`) when its region
+/// ended first.
+fn str_text(b: &[u8]) -> (String, usize, bool) {
     match b.iter().position(|&c| c == 0) {
-        Some(n) => (String::from_utf8_lossy(&b[..n]).into_owned(), n),
+        Some(n) => (String::from_utf8_lossy(&b[..n]).into_owned(), n, false),
         None if b.len() as u64 == contract::PRINTK_STR_BYTES => {
-            (String::from_utf8_lossy(&b).into_owned(), b.len())
+            (String::from_utf8_lossy(b).into_owned(), b.len(), false)
         }
         None => {
             let t = contract::PRINTK_EFAULT_TEXT;
-            (t.into(), t.len())
+            (t.into(), t.len(), true)
         }
     }
 }

@@ -66,7 +66,6 @@ impl RawTrace {
     /// formatted length, 3 [`Self::shape`], 4 the `(efault)` strings, 5 the
     /// data words, 6..11 r3, r4, r5 (low, high).
     pub fn header(&self, i: u32) -> u32 {
-        let arg = |k: usize| self.args[k];
         match i {
             0 => self.cycle as u32,
             1 => (self.cycle >> 32) as u32,
@@ -75,7 +74,7 @@ impl RawTrace {
             4 => self.efault,
             5 => self.words.len() as u32,
             6..=11 => {
-                let v = arg(((i - 6) / 2) as usize);
+                let v = self.args[((i - 6) / 2) as usize];
                 if i.is_multiple_of(2) {
                     v as u32
                 } else {
