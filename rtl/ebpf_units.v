@@ -384,49 +384,44 @@ module ebpf_units #(
   reg            xis_ctx [0:ENGINES-1];
   reg [ENGINES-1:0] fw_v;             // the engine writes map values now
   reg [63:0]     fw_d  [0:ENGINES-1];  // what it writes (its width's bytes)
-  reg [63:0]     fr_d, fh_d;
+  reg [63:0]     fr_d;
   reg [63:0]     fraw, fsd;
-  reg [VAW-1:0]  fa, fdiff, fha, fhdiff;
-  reg [3:0]      fn_j;
-  reg [EW-1:0]   fe, fj;
-  integer        fk, fb, fq;
+  reg [EW-1:0]   fe;
+  integer        fk;
+  // The value memory's 8 bytes at `at`, overlaid with the writes of the
+  // engines before the k-th in this clock's order (vw_e; fw_v/fw_d as the
+  // block below has set them so far).
+  function automatic [63:0] vm_overlay(input [VAW-1:0] at, input integer k);
+    integer b, q;
+    reg [VAW-1:0] ab, d;
+    reg [EW-1:0]  j;
+    reg [3:0]     n;
+    begin
+      for (b = 0; b < 8; b = b + 1) begin
+        ab = at + b[VAW-1:0];
+        vm_overlay[8*b +: 8] = vvalid_q[ab] ? vmem_q[ab] : 8'd0;
+        for (q = 0; q < ENGINES; q = q + 1) begin
+          if (q < k) begin
+            j = vw_e[q];
+            d = ab - xv[j][VAW-1:0];
+            n = 4'd1 << ext_width_i[j*2 +: 2];
+            if (fw_v[j] && {{(32-VAW){1'b0}}, d} < {28'd0, n})
+              vm_overlay[8*b +: 8] = fw_d[j][8*d[2:0] +: 8];
+          end
+        end
+      end
+    end
+  endfunction
   always @* begin
     fw_v = {ENGINES{1'b0}};
     for (fk = 0; fk < ENGINES; fk = fk + 1) fw_d[fk] = 64'd0;
     for (fk = 0; fk < ENGINES; fk = fk + 1) begin
       fe = vw_e[fk];
-      fr_d = 64'd0;
-      for (fb = 0; fb < 8; fb = fb + 1) begin
-        fa = xv[fe][VAW-1:0] + fb[VAW-1:0];
-        fr_d[8*fb +: 8] = vvalid_q[fa] ? vmem_q[fa] : 8'd0;
-        for (fq = 0; fq < ENGINES; fq = fq + 1) begin
-          if (fq < fk) begin
-            fj = vw_e[fq];
-            fdiff = fa - xv[fj][VAW-1:0];
-            fn_j = 4'd1 << ext_width_i[fj*2 +: 2];
-            if (fw_v[fj] && {{(32-VAW){1'b0}}, fdiff} < {28'd0, fn_j})
-              fr_d[8*fb +: 8] = fw_d[fj][8*fdiff[2:0] +: 8];
-          end
-        end
-      end
+      fr_d = vm_overlay(xv[fe][VAW-1:0], fk);
       // A helper's buffer word in the value memory (mh_rv) reads the same
       // overlay in the same order (the engine is in its call: no ext
       // access of its own in this clock).
-      fh_d = 64'd0;
-      for (fb = 0; fb < 8; fb = fb + 1) begin
-        fha = mh_rv[fe][VAW-1:0] + fb[VAW-1:0];
-        fh_d[8*fb +: 8] = vvalid_q[fha] ? vmem_q[fha] : 8'd0;
-        for (fq = 0; fq < ENGINES; fq = fq + 1) begin
-          if (fq < fk) begin
-            fj = vw_e[fq];
-            fhdiff = fha - xv[fj][VAW-1:0];
-            fn_j = 4'd1 << ext_width_i[fj*2 +: 2];
-            if (fw_v[fj] && {{(32-VAW){1'b0}}, fhdiff} < {28'd0, fn_j})
-              fh_d[8*fb +: 8] = fw_d[fj][8*fhdiff[2:0] +: 8];
-          end
-        end
-      end
-      mh_vrd[fe] = fh_d;
+      mh_vrd[fe] = vm_overlay(mh_rv[fe][VAW-1:0], fk);
       ext_rdata_o[fe*64 +: 64] = xis_ctx[fe] ? xctx_rd[fe] : fr_d;
       fraw = trunc_w(fr_d, ext_width_i[fe*2 +: 2]);
       fsd = ext_sdata_i[fe*64 +: 64];
@@ -508,9 +503,10 @@ module ebpf_units #(
   wire [ENGINES*BW-1:0] waits;
   wire                  head_v, host_go;
   wire [EW-1:0]         head;
-  // The head waits for its key's second word (read in this clock), else
-  // the coprocessor executes it (head_x).
-  wire                  kw_hold = head_v && kw_q[head];
+  // The head waits while its key's second word is read (in this clock),
+  // or an update's value words before its last (vhold, below), else the
+  // coprocessor executes it (head_x).
+  wire                  kw_hold;
   wire                  head_x = head_v && !kw_hold;
   reg                   host_pend_q, wpend_q;
   reg  [9:0]            wop_q;   // the model reads bits 7:0 (op) and 9:8 (flags)
@@ -540,14 +536,17 @@ module ebpf_units #(
 
   // XDP map helpers (xmap): lookup/update/delete take the key (and the
   // update its value) through pointers, read on the helper memory port
-  // (the engine's stack or packet) or from the value memory: the key in the
-  // request's clock (latched in key_q), the value in the clock the
-  // coprocessor runs the operation. redirect_map takes its key by value.
-  // A HASH key over one port word (up to the CAM's KW bits) is read in two:
-  // bytes 0..7 in the request's clock, the rest in the next (kw_q, the
-  // second word due); the arbiter holds the operation at the queue's head
-  // in that clock (kw_hold), so it runs from the clock after, with the
-  // whole key in key_q and the port free for an update's value.
+  // (the engine's stack or packet) or from the value memory, one port word
+  // a clock: the key from the request's clock (latched in key_q), then an
+  // update's value words (latched in vbuf_q). redirect_map takes its key
+  // by value. A HASH key over one port word (up to the CAM's KW bits) is
+  // read in two: bytes 0..7 in the request's clock, the rest in the next
+  // (kw_q, the second word due). An update's value of vw words is read in
+  // the vw clocks after the key's (vi_q the word of the clock, vrd while
+  // one is due; contract::ptr_update_cycles). The arbiter holds the
+  // operation at the queue's head while the key's second word or a value
+  // word before the last is read (kw_hold), so it runs with the whole key
+  // in key_q and the value's last word read in its clock at the latest.
   reg  [ENGINES-1:0]    xmap;
   reg  [KW-1:0]         key_q [0:ENGINES-1];
   reg  [ENGINES-1:0]    kok_q;
@@ -556,8 +555,13 @@ module ebpf_units #(
   reg  [63:0]           kv_data [0:ENGINES-1];
   reg  [ENGINES-1:0]    kv_ok;
   reg  [VAW:0]          kv_at;
+  reg  [3:0]            vi_q  [0:ENGINES-1];   // value words read so far
+  reg  [511:0]          vbuf_q [0:ENGINES-1];  // and their bytes
+  reg  [ENGINES-1:0]    vok_q;                 // every one readable
+  reg  [ENGINES-1:0]    vrd, vhold;
+  reg  [3:0]            vw [0:ENGINES-1];      // the update's value words
   integer e;
-  reg [31:0] id, kvn;
+  reg [31:0] id, kvn, vsz, vleft, ulat;
   reg [63:0] a1, off;
   reg [1:0]  kind;
   reg        hit, rd;
@@ -577,6 +581,11 @@ module ebpf_units #(
       /* verilator lint_on WIDTH */
       good[e] = hit && row_valid[idx[e]];
       kind = row_kind[idx[e]*2 +: 2];
+      // An update's value: vw port words (one for a value over the latch's
+      // U_UPD_VALUE_BYTES, which reads nothing: a helper fault; RtlDevice's
+      // FLIP check refuses such maps).
+      vsz = rowvs_q[idx[e]];
+      vw[e] = vsz > U_UPD_VALUE_BYTES || vsz == 32'd0 ? 4'd1 : vsz[6:3] + {3'd0, vsz[2:0] != 3'd0};
       lat[e*LW +: LW] = 6'd1;
       if (good[e]) begin
         case (kind)
@@ -584,21 +593,32 @@ module ebpf_units #(
           MAPK_LPMTRIE:   lat[e*LW +: LW] = rd ? U_TCAM_READ[5:0] : U_TCAM_WRITE[5:0];
           default: lat[e*LW +: LW] = rd ? U_ARRAY_READ[5:0] : U_ARRAY_WRITE[5:0];
         endcase
+        // contract::ptr_update_cycles: no sooner than the key's and the
+        // value's words allow.
+        ulat = {28'd0, vw[e]} + (rowks_q[idx[e]] > U_HPORT_BYTES ? 32'd2 : 32'd1);
+        if (xmap[e] && id == U_H_UPDATE && ulat > {26'd0, lat[e*LW +: LW]})
+          lat[e*LW +: LW] = ulat[LW-1:0];
       end
       // The helper memory port: the key (r2) while the request is new (its
-      // first word), its second word in the next clock (kw_q), the value
-      // (r3) afterwards; a key over the CAM's width or a value over one
-      // port word reads nothing (a helper fault; RtlDevice's FLIP check
+      // first word), its second word in the next clock (kw_q), an update's
+      // value words (r3) in the clocks after (vrd); a key over the CAM's
+      // width reads nothing (a helper fault; RtlDevice's FLIP check
       // refuses such maps).
-      kvn = act_q[e] ? rowvs_q[idx[e]] : rowks_q[idx[e]];
+      vrd[e] = xmap[e] && id == U_H_UPDATE && act_q[e] && !kw_q[e] && vi_q[e] < vw[e];
+      vhold[e] = xmap[e] && id == U_H_UPDATE && vi_q[e] + 4'd1 < vw[e];
+      vleft = vsz - {25'd0, vi_q[e], 3'b000};
+      kvn = rowks_q[idx[e]];
       kw_new[e] = is_new[e] && xmap[e] && id != U_H_REDIRECT_MAP && good[e] &&
                   kvn > U_HPORT_BYTES && kvn <= U_CAM_KEY_BYTES;
       if (kw_q[e]) kvn = rowks_q[idx[e]] - U_HPORT_BYTES;
+      else if (act_q[e]) kvn = !vrd[e] || vsz > U_UPD_VALUE_BYTES ? 32'd0
+                             : vleft > U_HPORT_BYTES ? U_HPORT_BYTES : vleft;
       else if (kw_new[e]) kvn = U_HPORT_BYTES;
       if (kvn > U_HPORT_BYTES) kvn = 32'd0;
       hmem_rd_o[e] = xmap[e] && id != U_H_REDIRECT_MAP;
       hmem_addr_o[e*64 +: 64] = kw_q[e] ? helper_arg2_i[e*64 +: 64] + HPW
-                              : act_q[e] ? helper_arg3_i[e*64 +: 64] : helper_arg2_i[e*64 +: 64];
+                              : act_q[e] ? helper_arg3_i[e*64 +: 64] + {57'd0, vi_q[e], 3'b000}
+                              : helper_arg2_i[e*64 +: 64];
       hmem_n_o[e*4 +: 4] = kvn[3:0];
       if (mh_rd[e] && !mh_zero[e]) begin   // csum_diff, xdp_load/store_bytes, trace_printk
         hmem_rd_o[e] = !mh_rv[e][VAW];   // a word in the value memory: mh_vrd
@@ -619,6 +639,19 @@ module ebpf_units #(
       if (kvb < 4'd8) kv_data[kve] = kv_data[kve] & ~({64{1'b1}} << {kvb, 3'b000});
     end
   end
+  // An update's whole value as the coprocessor takes it: the words read
+  // before, and the last in its own clock.
+  reg [511:0]       vfull [0:ENGINES-1];
+  reg [ENGINES-1:0] vokf;
+  integer vfe;
+  always @* begin
+    for (vfe = 0; vfe < ENGINES; vfe = vfe + 1) begin
+      vfull[vfe] = vbuf_q[vfe];
+      if (vrd[vfe]) vfull[vfe][vi_q[vfe]*64 +: 64] = kv_data[vfe];
+      vokf[vfe] = vok_q[vfe] && (!vrd[vfe] || kv_ok[vfe]);
+    end
+  end
+  assign kw_hold = head_v && (kw_q[head] || vhold[head]);
 
   ebpf_map_arbiter #(.ENGINES(ENGINES), .EW(EW), .LW(LW), .BW(BW)) u_arb (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_i),
@@ -676,7 +709,7 @@ module ebpf_units #(
   wire        h_bcast = (h_flags & {32'd0, F_BC}) != 64'd0;
   wire        h_novm = {26'd0, h_row} >= U_VROWS;
   wire        h_kflt = !h_rm && (!kok_q[head] || h_novm);
-  wire        h_vflt = hid_w == U_H_UPDATE && !kv_ok[head];
+  wire        h_vflt = hid_w == U_H_UPDATE && !vokf[head];
   wire        h_rmflt = h_rm && !h_dev;
   wire        h_skip = xdp_i && (h_kflt || h_vflt || h_rmflt || h_rm && h_fbad);
   wire        hop_run = !(hop_q == 32'd1 && cp_vwide);
@@ -702,7 +735,7 @@ module ebpf_units #(
       if (xdp_i) begin
         cp_key = h_rm ? {{(KW-32){1'b0}}, helper_arg2_i[head*64 +: 32]} : key_q[head];
         cp_kptr = !h_rm;
-        cp_val = kv_data[head];
+        cp_val = vfull[head][63:0];
       end
     end else if (host_go && host_pend_q) begin
       cp_op = hop_q == 32'd1 ? MOP_UPDATE : hop_q == 32'd2 ? MOP_DELETE : MOP_LOOKUP;
@@ -775,7 +808,6 @@ module ebpf_units #(
   reg         uw_we;
   reg [31:0]  uw_n;
   reg [511:0] uw_data;
-  reg [63:0]  uw_v;
   integer     uq;
   reg         hw_we;   // the head's (an engine's update)
   always @* begin
@@ -783,12 +815,11 @@ module ebpf_units #(
          && cp_errno == 6'd0
          && {26'd0, cp_row} < U_VROWS;
     uw_n = head_v || (host_go && host_pend_q) ? cp_vs : w_vn;
-    uw_v = cp_val;
-    if (row_kind[cp_row*2 +: 2] == MAPK_DEVMAP && cp_val[31:0] == 32'd0) uw_v = 64'd0;
-    uw_data = {448'd0, uw_v};
+    uw_data = head_v ? vfull[head] : {448'd0, cp_val};
+    if (row_kind[cp_row*2 +: 2] == MAPK_DEVMAP && cp_val[31:0] == 32'd0) uw_data = 512'd0;
     if (!head_v && !(host_go && host_pend_q))
       for (uq = 0; uq < R_WIDE_WORDS; uq = uq + 1) uw_data[uq*32 +: 32] = wval_q[uq];
-    hw_we = uw_we && head_x && uw_n <= 32'd8;
+    hw_we = uw_we && head_x && uw_n <= U_UPD_VALUE_BYTES;
     if (head_x) uw_we = 1'b0;
   end
   // An engine's update writes its value when the helper answers (at the
@@ -797,19 +828,19 @@ module ebpf_units #(
   // is due in it.
   reg [ENGINES-1:0] pw_q;
   reg [VAW-1:0]     pwat_q [0:ENGINES-1];
-  reg [3:0]         pwn_q  [0:ENGINES-1];
-  reg [63:0]        pwd_q  [0:ENGINES-1];
+  reg [6:0]         pwn_q  [0:ENGINES-1];
+  reg [511:0]       pwd_q  [0:ENGINES-1];
   reg [ENGINES-1:0] pw_go;
   reg [VAW-1:0]     pw_at  [0:ENGINES-1];
-  reg [3:0]         pw_n   [0:ENGINES-1];
-  reg [63:0]        pw_d   [0:ENGINES-1];
+  reg [6:0]         pw_n   [0:ENGINES-1];
+  reg [511:0]       pw_d   [0:ENGINES-1];
   integer           pe;
   always @* begin
     for (pe = 0; pe < ENGINES; pe = pe + 1) begin
       if (hw_we && head == pe[EW-1:0]) begin
         pw_at[pe] = cp_vat[VAW-1:0];
-        pw_n[pe] = uw_n[3:0];
-        pw_d[pe] = uw_v;
+        pw_n[pe] = uw_n[6:0];
+        pw_d[pe] = uw_data;
       end else begin
         pw_at[pe] = pwat_q[pe];
         pw_n[pe] = pwn_q[pe];
@@ -1931,6 +1962,15 @@ module ebpf_units #(
         end
         if (rst_ni && is_new[g] && is_map[g])
           wait_q[g] <= wait_q[g] + {{(32-BW){1'b0}}, waits[g*BW +: BW]};
+        if (is_new[g]) begin
+          vi_q[g] <= 4'd0;
+          vbuf_q[g] <= 512'd0;
+          vok_q[g] <= 1'b1;
+        end else if (vrd[g]) begin
+          vi_q[g] <= vi_q[g] + 4'd1;
+          vbuf_q[g] <= vfull[g];
+          vok_q[g] <= vokf[g];
+        end
         if (is_new[g] && xmap[g]) begin
           key_q[g] <= {{(KW-64){1'b0}}, kv_data[g]};
           kok_q[g] <= kv_ok[g];
@@ -2100,8 +2140,8 @@ module ebpf_units #(
     // clock's engines run.
     for (vk = 0; vk < ENGINES; vk = vk + 1)
       if (pw_go[vk])
-        for (vj = 0; vj < 8; vj = vj + 1)
-          if (vj < {28'd0, pw_n[vk]}) begin
+        for (vj = 0; vj < 64; vj = vj + 1)
+          if (vj < {25'd0, pw_n[vk]}) begin
             vmem_q[pw_at[vk] + vj[VAW-1:0]] <= pw_d[vk][8*vj +: 8];
             vvalid_q[pw_at[vk] + vj[VAW-1:0]] <= 1'b1;
           end

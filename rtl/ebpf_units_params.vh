@@ -115,6 +115,8 @@ localparam integer U_VROWS = 4;
 localparam integer U_VROW_BYTES = 1024;
 // contract::RTL_HELPER_PORT_BYTES
 localparam integer U_HPORT_BYTES = 8;
+// contract::RTL_UPDATE_VALUE_BYTES
+localparam integer U_UPD_VALUE_BYTES = 64;
 // contract::HELPER_REDIRECT_MAP
 localparam integer U_H_REDIRECT_MAP = 51;
 // contract::BPF_F_BROADCAST

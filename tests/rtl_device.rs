@@ -1491,6 +1491,340 @@ fn xdp_wide_key_updates_match_model() {
     assert!(!e.is_empty() && total > e.len() as u64, "{e:?}");
 }
 
+/// Updates with values over one helper memory port word: a 64-byte ARRAY
+/// value from the stack and from another map value, a 48-byte HASH value
+/// under a 16-byte key (two key words, six value words) and a 20-byte
+/// LPM_TRIE value (a partial last word) read from the value memory. The
+/// per-engine slots 8 + cpu are written only by their engine, so no value
+/// is read while another engine writes it.
+const XDP_WIDE_VALUES: &str = r#"
+#include "nf_common.h"
+struct wide { __u64 w[8]; };
+struct flow { __u32 src, dst; __u16 sport, dport; __u8 proto, pad[3]; };
+struct stats { __u64 pkts, bytes; __u32 last_len, ifindex; __u64 mix; __u32 tag, ret; __u64 first; };
+struct lpm_key { __u32 prefixlen; __u32 addr; };
+struct route { __u32 a, b, c, d, e; };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct wide);
+	__uint(max_entries, 16);
+} slots SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct flow);
+	__type(value, struct stats);
+	__uint(max_entries, 16);
+} flows SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct lpm_key);
+	__type(value, struct route);
+	__uint(max_entries, 8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} routes SEC(".maps");
+
+SEC("xdp")
+int wide_values(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 64 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	__u32 cpu = bpf_get_smp_processor_id() & 3;
+	__u64 len = end - data;
+	__u64 seed = ((__u64)p[26] << 40 | (__u64)p[29] << 24 | p[33] << 8 | p[37]) + len + cpu;
+	struct wide w;
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		w.w[i] = seed * (2 * i + 3) ^ (seed >> i);
+	/* this engine's own slot, then a shared one from the stack or from it */
+	__u32 mine_k = 8 + cpu;
+	long r0 = bpf_map_update_elem(&slots, &mine_k, &w, BPF_ANY);
+	struct wide *mine = bpf_map_lookup_elem(&slots, &mine_k);
+	if (!mine)
+		return XDP_ABORTED;
+	__u32 k = (p[29] + p[33]) & 7;
+	long r1 = bpf_map_update_elem(&slots, &k, (p[31] & 1) ? (void *)mine : (void *)&w,
+				      (p[33] & 3) == 3 ? BPF_NOEXIST : BPF_ANY);
+	/* the flow's statistics, read, changed and written back whole */
+	struct flow f = {};
+	f.src = p[29];
+	f.dst = p[33];
+	f.sport = p[35];
+	f.dport = p[37];
+	f.proto = p[23];
+	struct stats ns = {};
+	struct stats *s = bpf_map_lookup_elem(&flows, &f);
+	if (s)
+		__builtin_memcpy(&ns, s, sizeof(ns));
+	else
+		ns.first = len * 977 + cpu;
+	ns.pkts++;
+	ns.bytes += len;
+	ns.last_len = len;
+	ns.ifindex = ctx->ingress_ifindex;
+	ns.mix = ns.mix * 31 + mine->w[p[32] & 7];
+	ns.tag = p[40];
+	ns.ret = (__u32)r1;
+	long r2;
+	if (ns.pkts >= 4)
+		r2 = bpf_map_delete_elem(&flows, &f);
+	else
+		r2 = bpf_map_update_elem(&flows, &f, &ns, BPF_ANY);
+	/* a route from this engine's slot: 20 bytes of the value memory */
+	struct lpm_key lk = { 24 + (p[29] & 8), (__u32)p[33] << 24 | p[29] };
+	long r3 = bpf_map_update_elem(&routes, &lk, mine, BPF_ANY);
+	if (r3) {
+		struct lpm_key old = { 24 + (p[41] & 8), (__u32)p[42] << 24 | 10 };
+		bpf_map_delete_elem(&routes, &old);
+	}
+	struct route *rt = bpf_map_lookup_elem(&routes, &lk);
+	__u32 e = rt ? rt->e : 0xffffffff;
+	/* the answers into the frame, at 4-byte aligned offsets */
+	__u32 *out = data + 44;
+	out[0] = r0;
+	out[1] = r1;
+	out[2] = r2;
+	out[3] = r3;
+	out[4] = e;
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// [`XDP_WIDE_VALUES`] on four ports at line rate and under random
+/// `tready`: every update reads its value a port word a clock after its
+/// key and lands it whole at its answer (`contract::ptr_update_cycles`),
+/// model and RTL in lockstep with every record compared; the three maps
+/// read back from both, with the values' words past the first holding what
+/// the program wrote.
+#[test]
+fn xdp_wide_value_updates_match_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("wide_values.c", XDP_WIDE_VALUES);
+    let frames = map_traffic(64, env_count("NFBPF_WIDE_VALUE_FRAMES", 400) as usize);
+    for tready in [None, Some(tready_random(9, 60))] {
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap();
+        c.set_tready(tready);
+        let n = run_traffic(&mut c, &frames);
+        check_records(&c);
+        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        assert_eq!(es.iter().map(|e| e.faults).sum::<u64>(), 0, "{es:?}");
+        assert_eq!(ps.iter().map(|p| p.rx).sum::<u64>(), frames.len() as u64);
+        let mut read = |name: &str| {
+            let (i, m) = img.map(name).unwrap();
+            let (ks, vs) = (m.key_size as usize, m.value_size as usize);
+            nfbpf_loader::device::entries(&mut c, img.map_row(i), ks, vs).unwrap()
+        };
+        let slots = read("slots");
+        let flows = read("flows");
+        let routes = read("routes");
+        // Every slot's last word written (the shared ones from the stack or
+        // from a per-engine slot), and every engine's own.
+        let last = |v: &[u8], at: usize| u64::from_le_bytes(v[at..at + 8].try_into().unwrap());
+        let own = slots
+            .iter()
+            .filter(|(k, v)| k[0] >= 8 && last(v, 56) != 0)
+            .count();
+        assert_eq!(own, 4, "{slots:02x?}");
+        assert!(
+            slots
+                .iter()
+                .filter(|(k, v)| k[0] < 8 && last(v, 56) != 0)
+                .count()
+                >= 4
+        );
+        // Flow statistics: packets 1..3 and the byte count, words 0 and 1.
+        assert!(!flows.is_empty());
+        for (k, v) in &flows {
+            assert_eq!(k.len(), 16);
+            assert!((1..4).contains(&last(v, 0)) && last(v, 8) >= 60, "{v:02x?}");
+        }
+        // Routes: 20 bytes each, the last 4 from the slot's third word.
+        assert!(!routes.is_empty());
+        assert!(
+            routes
+                .iter()
+                .all(|(_, v)| v.len() == 20 && v[16..].iter().any(|&b| b != 0))
+        );
+        eprintln!(
+            "wide values: {} frames, {n} outputs, {} cycles, {} retire records, {} slots, {} \
+             flows, {} routes read back, 0 mismatches",
+            frames.len(),
+            c.cycle(),
+            c.retires,
+            slots.len(),
+            flows.len(),
+            routes.len()
+        );
+    }
+}
+
+/// Map updates whose arguments come from random frame bytes: four maps of
+/// 64-, 40-, 24- and 12-byte values (ARRAY, HASH under 16- and 8-byte
+/// keys, LPM_TRIE), each value read from the stack (now and then across
+/// its top: the later words fault), the packet (past `data_end` on the
+/// shorter frames), the engine's own map value at any byte offset, or the
+/// context (a fault on both), with every flag value (3 is EINVAL), and
+/// deletes between. The own values are the slot pair 8 + 2 * cpu that
+/// only that engine writes, so nothing is read while another engine
+/// writes it.
+const XDP_RANDOM_UPDATES: &str = r#"
+#include "nf_common.h"
+struct v64 { __u64 w[8]; };
+struct k16 { __u32 w[4]; };
+struct v40 { __u8 b[40]; };
+struct v24 { __u8 b[24]; };
+struct lk { __u32 plen, addr; };
+struct v12 { __u8 b[12]; };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct v64);
+	__uint(max_entries, 16);
+} a64 SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct k16);
+	__type(value, struct v40);
+	__uint(max_entries, 16);
+} h40 SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct v24);
+	__uint(max_entries, 32);
+} h24 SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct lk);
+	__type(value, struct v12);
+	__uint(max_entries, 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} l12 SEC(".maps");
+
+static __always_inline long one(struct xdp_md *ctx, __u8 *p, __u8 *stack, __u8 *mine)
+{
+	void *data = (void *)(long)ctx->data;
+	__u8 sel = p[0], off = p[1], m = p[2];
+	void *v;
+	switch (sel & 7) {
+	case 0:
+	case 1:
+	case 2:
+		v = stack + (off & 63);
+		break;
+	case 3:
+	case 4:
+		v = data + off;
+		break;
+	case 5:
+		v = mine + (off & 63);
+		break;
+	case 6:
+		v = ctx;
+		break;
+	default:
+		v = stack + 64 + (off & 127);
+	}
+	__u64 flags = m >> 6;
+	switch (m & 3) {
+	case 0: {
+		__u32 k = (m >> 2) & 7;
+		return bpf_map_update_elem(&a64, &k, v, flags);
+	}
+	case 1: {
+		struct k16 k = { p[3] & 3, (m >> 2) & 1, 0, p[4] & 1 };
+		if (sel & 0x80)
+			return bpf_map_delete_elem(&h40, &k);
+		return bpf_map_update_elem(&h40, &k, v, flags);
+	}
+	case 2: {
+		__u64 k = (m >> 2) & 15;
+		if (sel & 0x80)
+			return bpf_map_delete_elem(&h24, &k);
+		return bpf_map_update_elem(&h24, &k, v, flags);
+	}
+	default: {
+		struct lk k = { 16 + (m & 12), (__u32)p[3] << 24 | 10 };
+		if (sel & 0x80)
+			return bpf_map_delete_elem(&l12, &k);
+		return bpf_map_update_elem(&l12, &k, v, flags);
+	}
+	}
+}
+
+SEC("xdp")
+int random_updates(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 64 > end)
+		return XDP_DROP;
+	__u8 *p = data;
+	__u32 cpu = bpf_get_smp_processor_id() & 3;
+	__u64 seed = (__u64)p[20] << 32 | p[21] << 16 | p[22] << 8 | p[23];
+	__u64 stack[8];
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		stack[i] = seed * (i + 1) + cpu;
+	__u32 mk = 8 + 2 * cpu;
+	__u8 *mine = bpf_map_lookup_elem(&a64, &mk);
+	if (!mine)
+		return XDP_ABORTED;
+	((__u64 *)mine)[p[24] & 15] = seed ^ p[25];
+	__u32 *out = data + 48;
+	out[0] = one(ctx, p + 26, (__u8 *)stack, mine);
+	out[1] = one(ctx, p + 31, (__u8 *)stack, mine);
+	return XDP_TX;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// [`XDP_RANDOM_UPDATES`] on random frames at line rate and under random
+/// `tready`: model and RTL in lockstep with every record compared, then
+/// the four maps read back from both. `NFBPF_RANDOM_UPDATE_FRAMES` sets
+/// the frames of each of the three traffic seeds (default 500).
+#[test]
+fn random_wide_value_updates_match_model() {
+    if !clang() {
+        return;
+    }
+    let img = c_function("random_updates.c", XDP_RANDOM_UPDATES);
+    let n = env_count("NFBPF_RANDOM_UPDATE_FRAMES", 500) as usize;
+    let (mut outputs, mut faults, mut entries) = (0u64, 0u64, 0usize);
+    for (seed, tready) in [(5, None), (6, Some(tready_random(3, 65))), (7, None)] {
+        let frames = random_frames(seed, n);
+        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+        program(&mut c, &img).unwrap();
+        c.set_tready(tready);
+        outputs += run_traffic(&mut c, &frames);
+        check_records(&c);
+        let (es, _) = read_counters(&mut c, 4).unwrap();
+        faults += es.iter().map(|e| e.faults).sum::<u64>();
+        for name in ["a64", "h40", "h24", "l12"] {
+            let (i, m) = img.map(name).unwrap();
+            let (ks, vs) = (m.key_size as usize, m.value_size as usize);
+            let e = nfbpf_loader::device::entries(&mut c, img.map_row(i), ks, vs).unwrap();
+            assert!(e.iter().all(|(_, v)| v.len() == vs), "{name}");
+            entries += e.len();
+        }
+    }
+    eprintln!(
+        "random wide-value updates: 3 x {n} frames, {outputs} outputs, {faults} faults, \
+         {entries} entries read back, 0 mismatches"
+    );
+    assert!(
+        outputs > 0 && faults > 0,
+        "{outputs} outputs, {faults} faults"
+    );
+}
+
 /// The XDP programs of `programs/` with maps on the device, model and RTL
 /// in lockstep: map helpers through pointers (keys on the stack, values in
 /// the units' value memory, reached by the engines' loads, stores and

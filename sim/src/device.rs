@@ -898,10 +898,11 @@ pub fn xdp_unsupported(insns: &[Insn]) -> Option<String> {
 /// (`None`: it can). For every map the program names (an `lddw` of a map's
 /// handle or of an address in its value area): its row has a window in the
 /// units' value memory ([`contract::RTL_VALUE_ROWS`] rows of
-/// [`contract::RTL_VALUE_ROW_BYTES`]) its value area fits; a HASH or
-/// LPM_TRIE key is one helper-port word ([`contract::RTL_HELPER_PORT_BYTES`],
-/// the CAM's and the TCAM's entry width); and if the program calls
-/// `bpf_map_update_elem`, the map's value is one port word too.
+/// [`contract::RTL_VALUE_ROW_BYTES`]) its value area fits; a HASH key is at
+/// most the CAM's [`contract::RTL_CAM_KEY_BYTES`] and an LPM_TRIE key one
+/// helper-port word ([`contract::RTL_HELPER_PORT_BYTES`], the TCAM's entry
+/// width); and if the program calls `bpf_map_update_elem`, the map's value
+/// is at most the units' update latch ([`contract::RTL_UPDATE_VALUE_BYTES`]).
 ///
 /// `name` gives a row's map name where the caller knows it (the loader's
 /// image; the device's registers carry none).
@@ -959,12 +960,13 @@ pub fn xdp_unsupported_maps(
                  (a 4-byte prefix length and 4 data bytes)",
                 m.key_size
             )
-        } else if updates && m.value_size > port {
+        } else if updates && m.value_size as usize > contract::RTL_UPDATE_VALUE_BYTES {
             format!(
                 "the program calls bpf_map_update_elem and the map's {}-byte value is wider \
-                 than the helper memory port's {port}-byte word (one read a clock within the \
-                 map latency)",
-                m.value_size
+                 than the units' {}-byte update latch (contract::RTL_UPDATE_VALUE_BYTES; a \
+                 program that writes such values through the pointer a lookup returns runs)",
+                m.value_size,
+                contract::RTL_UPDATE_VALUE_BYTES
             )
         } else {
             continue;
@@ -1017,4 +1019,58 @@ pub fn read_counters<B: RegisterBus>(
         });
     }
     Ok((es, ps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfbpf_vm::build::{call, exit, lddw, mov64_imm};
+
+    /// A program naming map row 0 and, with `update`, calling
+    /// `bpf_map_update_elem` on it.
+    fn naming_row0(update: bool) -> Vec<Insn> {
+        let mut p = lddw(1, contract::map_handle(0)).to_vec();
+        p.push(if update {
+            call(contract::HELPER_MAP_UPDATE_ELEM as i32)
+        } else {
+            call(contract::HELPER_MAP_LOOKUP_ELEM as i32)
+        });
+        p.extend([mov64_imm(0, 2), exit()]);
+        p
+    }
+
+    fn array(value_size: u32) -> Vec<Option<MapShape>> {
+        vec![Some(MapShape {
+            kind: nfbpf_vm::maps::MapType::Array.code(),
+            key_size: 4,
+            value_size,
+            max_entries: 4,
+        })]
+    }
+
+    #[test]
+    fn updates_of_values_up_to_the_latch_are_held_and_wider_ones_refused() {
+        let latch = contract::RTL_UPDATE_VALUE_BYTES as u32;
+        for size in [8, 16, 20, latch] {
+            assert_eq!(
+                xdp_unsupported_maps(&naming_row0(true), &array(size), |_| None),
+                None
+            );
+        }
+        let why = xdp_unsupported_maps(&naming_row0(true), &array(latch + 8), |_| {
+            Some("stats".into())
+        })
+        .expect("a 72-byte value updated by the program is refused");
+        assert!(
+            why.contains("map \"stats\"")
+                && why.contains("72-byte value")
+                && why.contains("RTL_UPDATE_VALUE_BYTES"),
+            "{why}"
+        );
+        // Only reached through the pointer a lookup returns: held.
+        assert_eq!(
+            xdp_unsupported_maps(&naming_row0(false), &array(latch + 8), |_| None),
+            None
+        );
+    }
 }

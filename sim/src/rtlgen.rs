@@ -766,6 +766,11 @@ pub fn units_params_vh() -> String {
             "contract::RTL_HELPER_PORT_BYTES",
         ),
         (
+            "U_UPD_VALUE_BYTES",
+            c::RTL_UPDATE_VALUE_BYTES as u64,
+            "contract::RTL_UPDATE_VALUE_BYTES",
+        ),
+        (
             "U_H_REDIRECT_MAP",
             c::HELPER_REDIRECT_MAP.into(),
             "contract::HELPER_REDIRECT_MAP",

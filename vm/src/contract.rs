@@ -650,12 +650,15 @@ pub const LAMBDA_INSN_BUDGET: u64 = 8192;
 // key (and update its value) from the calling engine's memory through a
 // helper memory port: while the engine waits in the helper, the units take
 // its stack and FIFO_MD read port, one word of RTL_HELPER_PORT_BYTES a
-// clock (map values are the units' own). The key is read in the clock of
-// the request, the value in the clock the coprocessor runs the operation
-// (at most one clock after its slot starts, so within any map latency of
-// at least 2): the model's map latencies hold unchanged for keys and
-// values of one word. What does not fit is refused at FLIP by the RTL
-// device (`sim::device::xdp_unsupported_maps`), naming the map.
+// clock (map values are the units' own). The key is read from the clock
+// of the request, and the coprocessor runs the operation at most one clock
+// after its slot starts once the words are read (so within any map latency of
+// at least 2). An update's value follows the key, a word a clock, into a
+// per-engine latch of RTL_UPDATE_VALUE_BYTES; the coprocessor runs the
+// update in the clock of its last word at the earliest, so the update's
+// latency is at least the key's and the value's words (ptr_update_cycles,
+// both sides). What does not fit is refused at FLIP by the RTL device
+// (`sim::device::xdp_unsupported_maps`), naming the map.
 
 /// Map rows whose values the RTL's value memory holds (rows
 /// `0..RTL_VALUE_ROWS`; an XDP program on the RTL uses maps of these rows).
@@ -668,6 +671,35 @@ pub const RTL_VALUE_ROW_BYTES: u64 = 1024;
 /// wide on the RTL; a HASH key takes up to two reads
 /// ([`RTL_CAM_KEY_BYTES`]), an LPM key one (the TCAM's 4 + 4 bytes).
 pub const RTL_HELPER_PORT_BYTES: usize = 8;
+/// Bytes of the widest value a program's `bpf_map_update_elem` writes on
+/// the RTL device: the per-engine latch its value words are read into (the
+/// size of the host's wide window, `regs::WIDE_WORDS` words of 4 bytes). A
+/// map with wider values whose program updates it is refused at FLIP; one
+/// whose program writes them through the pointer a lookup returns runs.
+pub const RTL_UPDATE_VALUE_BYTES: usize = crate::regs::WIDE_WORDS as usize * 4;
+
+/// Clocks of a program's `bpf_map_update_elem` in the pointer ABIs (XDP,
+/// tc) on a map of write latency `write` (the contract's CAM, TCAM or
+/// direct-store figure) with keys of `key_size` and values of `value_size`
+/// bytes. The key and then the value are read through the helper memory
+/// port, one [`RTL_HELPER_PORT_BYTES`] word a clock from the request's
+/// (a key over one word takes two: the CAM's [`RTL_CAM_KEY_BYTES`]; the
+/// RTL holds no wider key), and the coprocessor writes in the
+/// clock of the value's last word at the earliest, which is the answer's
+/// at the latest: so the update takes `write` clocks, or one a word when
+/// the words are more. A value of one word (8 bytes) keeps every write
+/// latency; 64 bytes make an ARRAY update 9 clocks instead of 2.
+pub const fn ptr_update_cycles(write: u32, key_size: u32, value_size: u32) -> u32 {
+    let port = RTL_HELPER_PORT_BYTES as u32;
+    let key_words = if key_size > port { 2 } else { 1 };
+    let value_words = if value_size == 0 {
+        1
+    } else {
+        value_size.div_ceil(port)
+    };
+    let words = key_words + value_words;
+    if words > write { words } else { write }
+}
 
 #[cfg(test)]
 mod tests {
@@ -710,6 +742,23 @@ mod tests {
         // Past the end: one clock to find out.
         assert_eq!(scan_steps(ScanWalk::Direct { from: 9, stop: 8 }), 1);
         assert_eq!(scan_clocks(1), HOST_OP_CLOCKS + 2);
+    }
+
+    #[test]
+    fn an_update_takes_a_clock_a_port_word_past_its_write_latency() {
+        // One word of key and value: the write latencies as they are.
+        assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 8), 2);
+        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 8), 12);
+        // 16 bytes of value: three words with the key.
+        assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 16), 3);
+        // The widest value the RTL latches: nine words on an ARRAY, and
+        // still within the CAM's and the TCAM's write latencies.
+        let words = (RTL_UPDATE_VALUE_BYTES / RTL_HELPER_PORT_BYTES) as u32;
+        assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 64), words + 1);
+        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 64), 12);
+        assert_eq!(ptr_update_cycles(TCAM_WRITE_CYCLES, 8, 64), 26);
+        // A partial last word is a word.
+        assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 17), 4);
     }
 
     #[test]

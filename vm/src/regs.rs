@@ -502,7 +502,7 @@ pub const REGISTERS: &[RegDef] = &[
         "WIDEOP",
         WIDEOP,
         Wo,
-        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 the entry after the key in WIDEKEY in key order, keys compared as little-endian numbers (bit 8: the first; ENOENT after the last). The RTL holds keys and values of at most 8 bytes and answers E2BIG for a map with wider ones. Refused while an OPERATION or WIDEOP is under way.",
+        "Wide entry operation on the selected map with WIDEKEY/WIDEVALUE: 1 update (flags in bits 9:8), 2 delete, 3 lookup, 4 the entry after the key in WIDEKEY in key order, keys compared as little-endian numbers (bit 8: the first; ENOENT after the last). The RTL answers E2BIG for a map whose keys it does not hold (over 8 bytes; a HASH's over 16) or whose values are over 8 bytes outside the XDP value memory (there up to 64, an ARRAY's any at WIDEVOFF). Refused while an OPERATION or WIDEOP is under way.",
     ),
     r(
         "WIDESTATUS",

@@ -439,6 +439,15 @@ fn lat_lookup(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
 fn lat_update(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Update)
 }
+/// `map_update_elem` in the pointer ABIs (XDP, tc): the key's and value's
+/// port words past the write latency ([`contract::ptr_update_cycles`]).
+fn lat_ptr_update(d: &DeviceState, m: &Memory, a: &[u64; 5]) -> u32 {
+    let write = lat_update(d, m, a);
+    match d.maps.index_of(a[0]).ok().and_then(|i| d.maps.def(i)) {
+        Some(def) => contract::ptr_update_cycles(write, def.key_size, def.value_size),
+        None => write,
+    }
+}
 fn lat_delete(d: &DeviceState, _: &Memory, a: &[u64; 5]) -> u32 {
     d.maps.latency(a[0], MapOp::Delete)
 }
@@ -897,9 +906,33 @@ pub type Body = fn(&mut DeviceState, usize, &mut Memory, [u64; 5]) -> Result<u64
 
 /// Register unit `id` with `body` for `engine`.
 pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32, body: Body) {
+    if let Some(u) = unit(id) {
+        register_timed(h, dev, engine, u, u.latency, body);
+    }
+}
+
+/// [`register`] for the pointer ABIs (XDP, tc): an update reads its key and
+/// value through the helper memory port ([`lat_ptr_update`]).
+fn register_ptr(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32, body: Body) {
     let Some(u) = unit(id) else { return };
+    let lat = if id == contract::HELPER_MAP_UPDATE_ELEM {
+        lat_ptr_update
+    } else {
+        u.latency
+    };
+    register_timed(h, dev, engine, u, lat, body);
+}
+
+fn register_timed(
+    h: &mut Helpers,
+    dev: &SharedDeviceState,
+    engine: usize,
+    u: &'static HelperUnit,
+    lat: LatencyFn,
+    body: Body,
+) {
+    let id = u.id;
     let d = dev.clone();
-    let lat = u.latency;
     let coproc = u.coprocessor;
     h.register(id, u.name, move |mem, a| {
         d.with(|s| {
@@ -936,6 +969,14 @@ fn map_def(s: &DeviceState, handle: u64) -> Result<(usize, crate::maps::MapDef),
     let i = s.maps.index_of(handle).map_err(|e| e.to_string())?;
     let d = s.maps.def(i).cloned().ok_or("map vanished")?;
     Ok((i, d))
+}
+
+/// A map helper's key or value through its pointer (XDP, tc): never in the
+/// context, which Linux's verifier refuses there as for a helper's buffer
+/// ([`not_ctx`]; the RTL's helper memory port does not reach it either).
+fn map_arg(mem: &Memory, helper: &str, addr: u64, len: u32, what: &str) -> Result<Vec<u8>, String> {
+    not_ctx(mem, helper, what, addr, u64::from(len))?;
+    read(mem, addr, len as usize, what)
 }
 
 fn read(mem: &Memory, addr: u64, len: usize, what: &str) -> Result<Vec<u8>, String> {
@@ -1036,7 +1077,7 @@ pub fn xdp_map_lookup(
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
     program_map_use(&d, "map_lookup_elem", true)?;
-    let key = read(mem, a[1], d.key_size as usize, "key")?;
+    let key = map_arg(mem, "map_lookup_elem", a[1], d.key_size, "key")?;
     match s.maps.lookup_used(a[0], &key).value {
         Ok(Some(slot)) if d.kind.is_map_in_map() => inner_handle(s, mem, slot.addr),
         Ok(Some(slot)) => Ok(slot.addr),
@@ -1053,8 +1094,8 @@ pub fn xdp_map_update(
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
     program_map_use(&d, "map_update_elem", false)?;
-    let key = read(mem, a[1], d.key_size as usize, "key")?;
-    let val = read(mem, a[2], d.value_size as usize, "value")?;
+    let key = map_arg(mem, "map_update_elem", a[1], d.key_size, "key")?;
+    let val = map_arg(mem, "map_update_elem", a[2], d.value_size, "value")?;
     if s.arbitrate {
         // The data plane: the value lands when the helper answers (in the
         // clock after it), as the RTL's value memory takes it; the entry
@@ -1088,7 +1129,7 @@ pub fn xdp_map_delete(
 ) -> Result<u64, String> {
     let (_, d) = map_def(s, a[0])?;
     program_map_use(&d, "map_delete_elem", false)?;
-    let key = read(mem, a[1], d.key_size as usize, "key")?;
+    let key = map_arg(mem, "map_delete_elem", a[1], d.key_size, "key")?;
     match s.maps.delete(a[0], &key).value {
         Ok(()) => Ok(0),
         Err(e) => errno_or_fault(e),
@@ -2137,7 +2178,7 @@ pub fn tc_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         ),
     ];
     for (id, body) in table.into_iter().chain(SOFTWARE_SHARED) {
-        register(&mut h, dev, engine, id, body);
+        register_ptr(&mut h, dev, engine, id, body);
     }
     register_tail_call(&mut h, dev, engine);
     h
@@ -2170,7 +2211,7 @@ pub fn xdp_helpers(dev: &SharedDeviceState, engine: usize) -> Helpers {
         ),
     ];
     for (id, body) in table.into_iter().chain(SOFTWARE_SHARED) {
-        register(&mut h, dev, engine, id, body);
+        register_ptr(&mut h, dev, engine, id, body);
     }
     register_tail_call(&mut h, dev, engine);
     let d = dev.clone();

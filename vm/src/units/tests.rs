@@ -256,6 +256,50 @@ fn map_helpers_record_latency_and_errors() {
         e.helper_cycles,
         10 + 12 + 12 + 12 + 10 + 12 + 12 + 26 + 1 + 10
     );
+    // A key or value in the context faults, naming it (Linux's verifier
+    // refuses it; the RTL's helper memory port does not reach it).
+    let c = contract::CTX_BASE;
+    for (id, a) in [
+        (1, [hash, c, 0, 0, 0]),
+        (2, [hash, c + 4, SP, 0, 0]),
+        (2, [hash, SP, c + 8, 0, 0]),
+        (3, [hash, c, 0, 0, 0]),
+    ] {
+        let e = call(&mut h, &mut mem, id, a).unwrap_err();
+        assert!(e.contains("in the context"), "{id}: {e}");
+    }
+    assert_eq!(call(&mut h, &mut mem, 1, [hash, SP, 0, 0, 0]), Ok(0));
+}
+
+/// An XDP update reads its key and value a port word a clock: past the
+/// write latency, one clock a word (`contract::ptr_update_cycles`); a
+/// lookup and a delete keep theirs, and so does the SUME ABI's by-value
+/// update.
+#[test]
+fn wide_value_updates_take_a_clock_a_word() {
+    let (dev, mut mem, mut h) = xdp_setup(&[
+        (0, MapDef::new(MapType::Array, 4, 64, 2)),
+        (1, MapDef::new(MapType::Array, 4, 16, 2)),
+        (2, MapDef::new(MapType::Array, 4, 8, 2)),
+        (3, MapDef::new(MapType::Hash, 16, 64, 2)),
+    ]);
+    let last = || dev.with(|d| d.engine(0).last_call.unwrap().cycles);
+    let at = SP - 96;
+    mem.write_bytes(at, &[0; 96]).unwrap();
+    for (row, cycles) in [(0, 9), (1, 3), (2, 2), (3, 12)] {
+        let m = contract::map_handle(row);
+        assert_eq!(call(&mut h, &mut mem, 2, [m, at, at + 16, 0, 0]), Ok(0));
+        assert_eq!(last(), cycles, "row {row}");
+        call(&mut h, &mut mem, 1, [m, at, 0, 0, 0]).unwrap();
+        let read = if row == 3 { 10 } else { 2 };
+        assert_eq!(last(), read, "row {row} lookup");
+    }
+    let sume = SharedDeviceState::default();
+    sume.with(|d| d.maps.configure(0, MapDef::new(MapType::Array, 4, 64, 2)))
+        .unwrap();
+    let mut hs = Abi::Sume.helpers(&sume);
+    let _ = hs.call(2, &mut mem, [contract::map_handle(0), 0, 0, 0, 0]);
+    assert_eq!(sume.with(|d| d.engine(0).last_call.unwrap().cycles), 2);
 }
 
 /// `xdp_adjust_head` costs a port word read and written a clock of the
