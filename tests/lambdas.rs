@@ -27,7 +27,7 @@ use nfbpf_vm::units::{SharedDeviceState, UnitsConfig};
 mod common;
 
 use common::lambda::{
-    CLIENT_IP, CLIENT_MAC, CLIENT_PORT, Req, SERVER_IP, SERVER_MAC, request, request_with,
+    CLIENT_IP, CLIENT_MAC, CLIENT_PORT, Req, SERVER_IP, SERVER_MAC, gray, request, request_with,
 };
 /// The input port of every request.
 const IN_PORT: u32 = 2;
@@ -235,11 +235,6 @@ impl Lambda {
         assert_eq!(ex.verdict, Verdict::Pass, "{}: {what}", self.name);
         assert_eq!(ex.frame, frame, "{}: {what}: frame changed", self.name);
     }
-}
-
-/// The grayscale formula of `lambda_gray.c`, in Rust.
-fn gray(px: &[u8]) -> u8 {
-    ((77 * u32::from(px[0]) + 150 * u32::from(px[1]) + 29 * u32::from(px[2])) >> 8) as u8
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub struct DevCosim {
     pub cycle_records: u64,
     /// The VCD written at the last mismatch.
     pub vcd_written: Option<PathBuf>,
+    /// The outputs compared, kept for [`DevCosim::take_outputs`] once
+    /// [`DevCosim::keep_outputs`] asked for them.
+    kept: Option<Vec<Output>>,
     cfg: DeviceConfig,
     history: VecDeque<String>,
     /// Events of the current clock, for the history.
@@ -160,6 +163,7 @@ impl DevCosim {
             retires: 0,
             cycle_records: 0,
             vcd_written: None,
+            kept: None,
             cfg,
             history: VecDeque::new(),
             now: String::new(),
@@ -363,7 +367,21 @@ impl DevCosim {
             }
         }
         self.outputs += n as u64;
+        if let Some(k) = &mut self.kept {
+            k.extend(a);
+        }
         Ok(())
+    }
+
+    /// Keep every output compared from now on (both sides' are equal), for
+    /// a test that checks what the function answered.
+    pub fn keep_outputs(&mut self) {
+        self.kept.get_or_insert_with(Vec::new);
+    }
+
+    /// The outputs kept since [`DevCosim::keep_outputs`] or the last take.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Compare the records both sides made since the last comparison (the

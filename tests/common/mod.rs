@@ -284,6 +284,11 @@ pub mod lambda {
     pub const SERVER_IP: [u8; 4] = [10, 0, 0, 1];
     pub const CLIENT_PORT: u16 = 40123;
 
+    /// The grayscale formula of `lambda_gray.c`, in Rust: one RGBA pixel.
+    pub fn gray(px: &[u8]) -> u8 {
+        ((77 * u32::from(px[0]) + 150 * u32::from(px[1]) + 29 * u32::from(px[2])) >> 8) as u8
+    }
+
     /// What a request carries besides its body.
     #[derive(Clone, Copy, Debug)]
     pub struct Req {
