@@ -177,8 +177,10 @@ fn wire_then_ddos_swap_at_the_deadline_without_loss() {
     );
     for r in tl {
         assert_eq!(r["outcome"], "completed", "{r:#}");
-        // The run lasted its run time; the swap came at the deadline (within
-        // a few scheduler ticks of schedule time).
+        // The run lasted its run time; the swap came at the deadline: the
+        // embedded model waits there for the scheduler's thread, however
+        // busy the machine (it came up to 1.4 schedule seconds late under
+        // load before; `SharedBus::hold_at`).
         let (start, end, deadline) = (
             r["start_s"].as_f64().unwrap(),
             r["end_s"].as_f64().unwrap(),
@@ -186,7 +188,7 @@ fn wire_then_ddos_swap_at_the_deadline_without_loss() {
         );
         let run_time = r["run_time"].as_f64().unwrap();
         assert!((deadline - start - run_time).abs() < 1e-9, "{r:#}");
-        assert!(end >= deadline && end - deadline < 1.0, "late swap: {r:#}");
+        assert!(end >= deadline && end - deadline < 0.01, "late swap: {r:#}");
         // Packets flowed, none refused at the ports (but right after the
         // first load, on ports whose queues filled while no program was
         // loaded), none faulted.

@@ -42,7 +42,10 @@
 //!   is scheduled on the wall clock (also divided by the time scale). The
 //!   model simulates a few million clocks per wall second, so at scale 1 a
 //!   5 s run would take minutes of wall time; `--time-scale 0.001` makes a
-//!   schedule second one device millisecond.
+//!   schedule second one device millisecond. An embedded model's clock
+//!   stops at the running function's deadline until the tick that swaps
+//!   (`SharedBus::hold_at`), so a run ends at its deadline to the clock
+//!   however late a busy host runs this thread.
 //! - A lambda's invocation (its function `kind` lambda, its request in the
 //!   invocation) sends its request's chunks through the device's host
 //!   queues once swapped in, reads the answers from the host receive
@@ -240,6 +243,22 @@ impl Clock {
             origin_cycle: c,
             last_cycle: c,
             offset_s: 0.0,
+        }
+    }
+
+    /// A device cycle at which [`Clock::now`] reads schedule second `s` or
+    /// later (the first after it, one more for the rounding of the
+    /// conversion back), on the device clock; none on the wall clock.
+    fn cycle_at(&self, s: f64) -> Option<u64> {
+        match self.source {
+            ClockSource::Wall => None,
+            ClockSource::DeviceCycles => {
+                let clocks = (s - self.offset_s) * self.scale * nfbpf_vm::contract::CLOCK_HZ as f64;
+                Some(
+                    self.origin_cycle
+                        .saturating_add(clocks.max(0.0).ceil() as u64 + 1),
+                )
+            }
         }
     }
 
@@ -1258,6 +1277,29 @@ impl Scheduler {
     /// One step of device `slot`: swap in `next` at the deadline (or end
     /// the run), else stage `next` ahead and checkpoint.
     fn tick_dev(
+        &self,
+        slot: usize,
+        d: &mut Dev,
+        next: Option<Next>,
+        resume: &mut Vec<Pending>,
+    ) -> Result<(), String> {
+        let r = self.tick_dev_at(slot, d, next, resume);
+        // An embedded model waits at the running function's deadline for
+        // this thread to swap (however late a busy host runs it), so a
+        // run lasts its run time in device time; past it (a swap that
+        // failed, to be tried again) or with no run, it runs free.
+        if let Some(m) = &d.model {
+            let deadline = d
+                .active
+                .as_ref()
+                .and_then(|a| d.clock.cycle_at(a.deadline_s))
+                .filter(|&c| c > d.clock.last_cycle);
+            m.hold_at(deadline);
+        }
+        r
+    }
+
+    fn tick_dev_at(
         &self,
         slot: usize,
         d: &mut Dev,

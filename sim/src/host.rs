@@ -33,7 +33,7 @@ use nfbpf_loader::bus::socket;
 use nfbpf_vm::device::{Device, Output, PORTS};
 use nfbpf_vm::regs::{BusError, HostFrame, RegisterBus};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -218,6 +218,9 @@ pub struct Host<B: Board = Device> {
     dev: Arc<Mutex<B>>,
     wire: Arc<Mutex<HostWire>>,
     waiting: Arc<AtomicUsize>,
+    /// The cycle the clock stops at until its host moves it
+    /// ([`SharedBus::hold_at`]; `u64::MAX`: none).
+    hold: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     clock: Option<JoinHandle<()>>,
 }
@@ -232,13 +235,15 @@ impl<B: Board + std::fmt::Debug> Host<B> {
         let stop = Arc::new(AtomicBool::new(false));
         let waiting = Arc::new(AtomicUsize::new(0));
         let wire = Arc::new(Mutex::new(HostWire::default()));
+        let hold = Arc::new(AtomicU64::new(u64::MAX));
         let (d, s, w) = (Arc::clone(&dev), Arc::clone(&stop), Arc::clone(&waiting));
-        let hw = Arc::clone(&wire);
-        let clock = std::thread::spawn(move || clock_loop(&d, &hw, &s, &w, traffic));
+        let (hw, h) = (Arc::clone(&wire), Arc::clone(&hold));
+        let clock = std::thread::spawn(move || clock_loop(&d, &hw, &s, &w, &h, traffic));
         Host {
             dev,
             wire,
             waiting,
+            hold,
             stop,
             clock: Some(clock),
         }
@@ -255,6 +260,7 @@ impl<B: Board + std::fmt::Debug> Host<B> {
             dev: Arc::clone(&self.dev),
             wire: Arc::clone(&self.wire),
             waiting: Arc::clone(&self.waiting),
+            hold: Arc::clone(&self.hold),
         }
     }
 
@@ -292,12 +298,14 @@ impl<B: Board> Drop for Host<B> {
 
 /// The clock: steps while there is work, in chunks; between chunks it lets
 /// every waiting register access in first (a plain mutex would let the
-/// clock thread take the lock again at once and starve the host).
+/// clock thread take the lock again at once and starve the host). It does
+/// not step past the cycle `hold` names until the host moves it.
 fn clock_loop<B: Board>(
     dev: &Mutex<B>,
     wire: &Mutex<HostWire>,
     stop: &AtomicBool,
     waiting: &AtomicUsize,
+    hold: &AtomicU64,
     traffic: Option<Traffic>,
 ) {
     // One frame per flow, built once (the sequence number in the IP ID is
@@ -310,9 +318,14 @@ fn clock_loop<B: Board>(
     let mut next = 0.0f64;
     let mut k = 0usize;
     while !stop.load(Ordering::Relaxed) {
-        let idle = {
+        let (idle, held) = {
             let Ok(mut d) = dev.lock() else { return };
+            let mut held = false;
             for _ in 0..B::CHUNK {
+                if d.cycle() >= hold.load(Ordering::Acquire) {
+                    held = true;
+                    break;
+                }
                 if let Some(t) = &traffic {
                     if d.cycle() as f64 >= next {
                         for &p in &t.ports {
@@ -333,10 +346,12 @@ fn clock_loop<B: Board>(
                 Ok(mut w) => w.route(outs, empty),
                 Err(_) => return,
             }
-            traffic.is_none() && empty
+            (traffic.is_none() && empty, held)
         };
         if idle {
             std::thread::sleep(std::time::Duration::from_millis(2));
+        } else if held {
+            std::thread::sleep(std::time::Duration::from_micros(200));
         }
         while waiting.load(Ordering::Acquire) > 0 && !stop.load(Ordering::Relaxed) {
             std::thread::yield_now();
@@ -351,6 +366,7 @@ pub struct SharedBus<B = Device> {
     dev: Arc<Mutex<B>>,
     wire: Arc<Mutex<HostWire>>,
     waiting: Arc<AtomicUsize>,
+    hold: Arc<AtomicU64>,
 }
 
 impl<B> Clone for SharedBus<B> {
@@ -359,6 +375,7 @@ impl<B> Clone for SharedBus<B> {
             dev: Arc::clone(&self.dev),
             wire: Arc::clone(&self.wire),
             waiting: Arc::clone(&self.waiting),
+            hold: Arc::clone(&self.hold),
         }
     }
 }
@@ -374,6 +391,15 @@ impl<B> SharedBus<B> {
         let g = self.dev.lock();
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         g.map_err(|_| stopped())
+    }
+
+    /// Stop the clock at `cycle` (it steps no further until this is called
+    /// again), or let it run (`None`): a host that acts at a clock (the
+    /// agent's scheduler at a run's deadline) then acts at that clock
+    /// however late its thread runs. Register accesses go on meanwhile.
+    pub fn hold_at(&self, cycle: Option<u64>) {
+        self.hold
+            .store(cycle.unwrap_or(u64::MAX), Ordering::Release);
     }
 
     /// The host receive queue's counts: frames waiting, frames dropped
@@ -466,6 +492,35 @@ mod tests {
         assert!(e("0:9000").contains("frame size"));
         assert!(e("0:64:40").contains("rate"));
         assert!(parse_traffic("0").is_err());
+    }
+
+    /// A held clock stops at the cycle named and runs on once released;
+    /// register accesses go on meanwhile.
+    #[test]
+    fn a_held_clock_stops_at_its_cycle() {
+        use nfbpf_vm::device::DeviceConfig;
+        let traffic = parse_traffic("0:64:10").unwrap();
+        let host = ModelHost::start(Device::new(DeviceConfig::default()).unwrap(), Some(traffic));
+        let bus = host.bus();
+        let cycle = || host.device().lock().unwrap().cycle();
+        let at = cycle() + 20_000;
+        bus.hold_at(Some(at));
+        let t = std::time::Instant::now();
+        while cycle() < at && t.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(cycle(), at);
+        assert_eq!(
+            bus.clone().read32(nfbpf_vm::regs::ID),
+            Ok(nfbpf_vm::regs::DEVICE_ID)
+        );
+        bus.hold_at(None);
+        let t = std::time::Instant::now();
+        while cycle() == at && t.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(cycle() > at);
     }
 
     /// The model served on a socket within limits: a client past the cap is
