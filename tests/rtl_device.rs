@@ -101,14 +101,27 @@ fn under_patterns(
     check: impl Fn(u64, u64, &[EngineCounters], &[PortCounters]),
 ) {
     for (seed, tready) in patterns {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, img).unwrap();
-        c.set_tready(Some(tready));
-        let n = run_traffic(&mut c, frames);
-        check_records(&c);
-        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let (_, n, es, ps) = lockstep(img, frames, Some(tready));
         check(seed, n, &es, &ps);
     }
+}
+
+/// `img` programmed on a new model and RTL pair with the egress `tready`
+/// pattern, `frames` run at line rate and drained, every record compared:
+/// the pair (to read maps back), the outputs compared and the engines' and
+/// ports' counters.
+fn lockstep(
+    img: &Image,
+    frames: &[(usize, Vec<u8>)],
+    tready: Option<nfbpf_vm::device::Tready>,
+) -> (DevCosim, u64, Vec<EngineCounters>, Vec<PortCounters>) {
+    let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
+    program(&mut c, img).unwrap();
+    c.set_tready(tready);
+    let n = run_traffic(&mut c, frames);
+    check_records(&c);
+    let (es, ps) = read_counters(&mut c, 4).unwrap();
+    (c, n, es, ps)
 }
 
 fn check_counters(c: &mut DevCosim) {
@@ -1608,12 +1621,7 @@ fn xdp_wide_value_updates_match_model() {
     let img = c_function("wide_values.c", XDP_WIDE_VALUES);
     let frames = map_traffic(64, env_count("NFBPF_WIDE_VALUE_FRAMES", 400) as usize);
     for tready in [None, Some(tready_random(9, 60))] {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(tready);
-        let n = run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let (mut c, n, es, ps) = lockstep(&img, &frames, tready);
         assert_eq!(es.iter().map(|e| e.faults).sum::<u64>(), 0, "{es:?}");
         assert_eq!(ps.iter().map(|p| p.rx).sum::<u64>(), frames.len() as u64);
         let mut read = |name: &str| {
@@ -1799,13 +1807,8 @@ fn random_wide_value_updates_match_model() {
     let n = env_count("NFBPF_RANDOM_UPDATE_FRAMES", 500) as usize;
     let (mut outputs, mut faults, mut entries) = (0u64, 0u64, 0usize);
     for (seed, tready) in [(5, None), (6, Some(tready_random(3, 65))), (7, None)] {
-        let frames = random_frames(seed, n);
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(tready);
-        outputs += run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (es, _) = read_counters(&mut c, 4).unwrap();
+        let (mut c, out, es, _) = lockstep(&img, &random_frames(seed, n), tready);
+        outputs += out;
         faults += es.iter().map(|e| e.faults).sum::<u64>();
         for name in ["a64", "h40", "h24", "l12"] {
             let (i, m) = img.map(name).unwrap();
@@ -2408,12 +2411,7 @@ fn xdp_same_clock_value_writes_match_model() {
         frames.push(((i % 4) as usize, f));
     }
     for tready in [None, Some(tready_random(5, 70))] {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(tready);
-        let n = run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let (mut c, n, es, ps) = lockstep(&img, &frames, tready);
         assert_eq!(es.iter().map(|e| e.faults).sum::<u64>(), 0, "{es:?}");
         let dropped: u64 = ps.iter().map(|p| p.rx_dropped).sum();
         assert_eq!(n + dropped, frames.len() as u64, "{es:?} {ps:?}");
