@@ -2276,12 +2276,7 @@ fn xdp_buffer_helpers_on_map_values_match_model() {
         ));
     }
     for tready in [None, Some(tready_random(9, 40))] {
-        let mut c = DevCosim::new(DeviceConfig::default()).unwrap();
-        program(&mut c, &img).unwrap();
-        c.set_tready(tready);
-        let n = run_traffic(&mut c, &frames);
-        check_records(&c);
-        let (es, ps) = read_counters(&mut c, 4).unwrap();
+        let (mut c, n, es, ps) = lockstep(&img, &frames, tready);
         let faults: u64 = es.iter().map(|e| e.faults).sum();
         assert_eq!(faults, 0, "{es:?}");
         // Every frame the engines took is out; the rest found FIFO_MD full.
