@@ -760,6 +760,77 @@ fn gray_image_in_chunks() {
     l.report();
 }
 
+/// `nfbpf traffic --lambda gray` writes requests in the lambda format:
+/// `nfbpf run builtin:lambda_gray` answers every one, each answer the
+/// grayscale of its own request's pixels (checked field by field here);
+/// `--lambda kv` and `--lambda web` requests are answered too.
+#[test]
+fn traffic_writes_requests_the_lambdas_answer() {
+    if !clang() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, n) in [("gray", 12), ("kv", 10), ("web", 6)] {
+        let inp = dir.path().join(format!("{kind}.pcapng"));
+        let out = dir.path().join(format!("{kind}-answers.pcapng"));
+        let (code, stdout, stderr) = common::nfbpf(&[
+            "traffic",
+            "--lambda",
+            kind,
+            "--count",
+            &n.to_string(),
+            "--ports",
+            "0,1,2,3",
+            "--seed",
+            "7",
+            "--out",
+            inp.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(&format!("{n} frames")), "{stdout}");
+        let (code, stdout, stderr) = common::nfbpf(&[
+            "run",
+            &format!("builtin:lambda_{kind}"),
+            "--pcap",
+            inp.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.contains(&format!("{n} packets: tx {n}")),
+            "{kind}: {stdout}"
+        );
+        let reqs = nfbpf_sim::capture::read_all(&inp).unwrap();
+        let got = nfbpf_sim::capture::read_all(&out).unwrap();
+        assert_eq!(got.len(), n);
+        // The agent's addresses are its own; the lambda header says whose
+        // answer it is (RESPONSE, the request's lambda and ID, the body's
+        // length).
+        for (k, (q, a)) in reqs.iter().zip(&got).enumerate() {
+            let (q, a) = (&q.data, &a.data);
+            assert_eq!(q[50..54], (k as u32 + 1).to_be_bytes(), "request ID");
+            assert_eq!(a[42..45], q[42..45], "{kind} {k}: magic and version");
+            let flags = a[45];
+            assert_ne!(flags & contract::LAMBDA_FLAG_RESPONSE, 0, "{kind} {k}");
+            assert_eq!(a[46..48], q[46..48], "{kind} {k}: lambda ID");
+            assert_eq!(a[50..54], q[50..54], "{kind} {k}: request ID");
+            let len = u16::from_be_bytes([a[48], a[49]]) as usize;
+            assert_eq!(
+                a.len(),
+                58 + len,
+                "{kind} {k}: the frame ends with the body"
+            );
+            if kind == "gray" {
+                assert_eq!(flags & contract::LAMBDA_FLAG_ERROR, 0, "request {k}");
+                let n = u16::from_be_bytes([q[48], q[49]]) as usize;
+                let want: Vec<u8> = q[58..58 + n].chunks(4).map(gray).collect();
+                assert_eq!(a[58..], want[..], "request {k}");
+            }
+        }
+    }
+}
+
 /// As a user runs it: `nfbpf run builtin:lambda_web --pcap` with the page
 /// in a rules file, on both engines; the response in `--out` is the page.
 #[test]

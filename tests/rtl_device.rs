@@ -377,6 +377,42 @@ fn cosim_command_on_a_capture() {
         common::nfbpf(&["cosim", prog.to_str().unwrap(), "--pcap", pc, "--port", "7"]);
     assert_eq!(code, 5, "refused");
     assert!(err.contains("--port 7"), "{err}");
+    // Lambda requests from `nfbpf traffic --lambda` with the lambda budget:
+    // every request runs; with the device's default budget the larger
+    // images are aborted, the same on both sides.
+    let lam = tmpdir.path().join("gray.pcapng");
+    let (code, _, err) = common::nfbpf(&[
+        "traffic",
+        "--lambda",
+        "gray",
+        "--count",
+        "8",
+        "--ports",
+        "0,1,2,3",
+        "--gbps",
+        "0.5",
+        "--out",
+        lam.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lam = lam.to_str().unwrap();
+    for budget in [Some("8192"), None] {
+        let mut args = vec!["cosim", "builtin:lambda_gray", "--pcap", lam];
+        if let Some(b) = budget {
+            args.extend(["--budget", b]);
+        }
+        let (code, out, err) = common::nfbpf(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.starts_with("8 packets, ") && out.trim_end().ends_with(" 0 mismatches"),
+            "{out}"
+        );
+        let outs = out
+            .split(", ")
+            .find_map(|f| f.strip_suffix(" outputs"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(outs == "8", budget.is_some(), "{budget:?}: {out}");
+    }
 }
 
 /// XDP functions of the context helpers (written for this test): the

@@ -38,6 +38,13 @@ pub struct Args {
     /// `nfbpf-devcosim.vcd` in the current directory, named in the message).
     #[arg(long)]
     vcd: Option<PathBuf>,
+    /// Instruction budget per packet of the function (the BUDGET register;
+    /// a packet that needs more is aborted). Without it: the device's
+    /// default, one full-size frame time (contract::DEVICE_INSN_BUDGET); a
+    /// lambda's requests need more (the agent gives them
+    /// contract::LAMBDA_INSN_BUDGET, 8192).
+    #[arg(long, value_name = "N")]
+    budget: Option<u32>,
     #[command(flatten)]
     object: super::object::ObjectArgs,
 }
@@ -49,8 +56,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--port {p}: the device has ports 0..{}", PORTS - 1);
     }
     let opts: Options = a.object.options();
-    let img =
+    let mut img =
         load_file(&a.prog, &opts).with_context(|| format!("cannot load {}", a.prog.display()))?;
+    if a.budget.is_some() {
+        img = img.with_budget(a.budget);
+    }
     a.object.report(&a.prog, &img);
     let pkts = read_packets(&a.pcap)?;
     // What the RTL cannot run yet is said before anything runs (the

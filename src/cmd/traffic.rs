@@ -3,7 +3,9 @@
 //! `nfbpf run PROG --pcap FILE` gives each packet its port; timestamps are
 //! the frames' arrival times at the offered rate, in nanoseconds (each
 //! interface declares the resolution, `if_tsresol` 9). Interface N is
-//! named `portN`.
+//! named `portN`. With `--lambda KIND` the frames are requests for one of
+//! the lambdas of `programs/` (docs/lambdas.md): images to gray, pages to
+//! get, memcached commands, each a one-chunk request in the agent's format.
 
 use anyhow::anyhow;
 use nfbpf_sim::capture::Writer;
@@ -36,6 +38,88 @@ pub struct Args {
     ports: Vec<u32>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Requests for a lambda instead (`--size`, `--proto` and `--flows` do
+    /// not apply): `gray` images of 1 to 256 random RGBA pixels, `web`
+    /// `GET` requests for a few paths, `kv` memcached `set` and `get` of a
+    /// few keys; request IDs count from 1.
+    #[arg(long, value_enum)]
+    lambda: Option<LambdaArg>,
+    /// The UDP port of the lambda requests.
+    #[arg(long, default_value_t = nfbpf_vm::contract::LAMBDA_DEFAULT_PORT)]
+    lambda_port: u16,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LambdaArg {
+    Gray,
+    Web,
+    Kv,
+}
+
+/// Request `i`'s lambda ID and body for `kind` (`r` a seeded generator).
+fn lambda_request(kind: LambdaArg, i: usize, r: &mut impl FnMut() -> u64) -> (u16, Vec<u8>) {
+    use nfbpf_vm::contract::{LAMBDA_ID_GRAY, LAMBDA_ID_KV, LAMBDA_ID_WEB};
+    match kind {
+        LambdaArg::Gray => {
+            let pixels = 1 + (r() % 256) as usize;
+            (LAMBDA_ID_GRAY, (0..4 * pixels).map(|_| r() as u8).collect())
+        }
+        LambdaArg::Web => {
+            let path = ["/", "/index.html", "/hi", "/missing"][(r() % 4) as usize];
+            (
+                LAMBDA_ID_WEB,
+                format!("GET {path} HTTP/1.0\r\n").into_bytes(),
+            )
+        }
+        LambdaArg::Kv => {
+            let key = format!("key{}", r() % 8);
+            let body = if i.is_multiple_of(2) {
+                let data: String = (0..(r() % 40) as usize)
+                    .map(|_| char::from(b'a' + (r() % 26) as u8))
+                    .collect();
+                format!("set {key} 0 0 {}\r\n{data}\r\n", data.len())
+            } else {
+                format!("get {key}\r\n")
+            };
+            (LAMBDA_ID_KV, body.into_bytes())
+        }
+    }
+}
+
+/// `count` requests for `kind`, arriving on `ports` in turn at `gbps` per
+/// port: (time in ns, port, frame).
+fn lambda_frames(a: &Args, kind: LambdaArg) -> anyhow::Result<Vec<(f64, u32, Vec<u8>)>> {
+    use nfbpf_sim::traffic::{MIN_FRAME, WIRE_OVERHEAD};
+    // The rate and the ports as for any traffic.
+    Spec {
+        size: Size::Fixed(MIN_FRAME),
+        proto: Proto::Udp,
+        flows: 1,
+        gbps: a.gbps,
+        ports: a.ports.clone(),
+        seed: a.seed,
+    }
+    .check()?;
+    let mut x = a.seed | 1;
+    let mut r = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut next = vec![0.0f64; a.ports.len()];
+    let mut out = Vec::with_capacity(a.count);
+    for i in 0..a.count {
+        let (id, body) = lambda_request(kind, i, &mut r);
+        let frame = nfbpf_agent::lambda::requests(id, a.lambda_port, i as u32 + 1, &body)
+            .and_then(|f| f.into_iter().next())
+            .ok_or_else(|| anyhow!("request {i}: no frame"))?;
+        let k = i % a.ports.len();
+        out.push((next[k], a.ports[k], frame.clone()));
+        next[k] += ((frame.len() + WIRE_OVERHEAD) * 8) as f64 / a.gbps;
+    }
+    out.sort_by(|x, y| x.0.total_cmp(&y.0));
+    Ok(out)
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -47,6 +131,10 @@ enum ProtoArg {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(kind) = a.lambda {
+        let frames = lambda_frames(&a, kind)?;
+        return write(&a, frames.into_iter());
+    }
     let size = if a.size == "imix" {
         Size::Imix
     } else {
@@ -70,19 +158,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         seed: a.seed,
     };
     let g = Generator::new(spec)?;
+    write(&a, g.take(a.count).map(|fr| (fr.time_ns, fr.port, fr.data)))
+}
+
+/// Write `frames` (time in ns, port, bytes) into `a.out` and say what.
+fn write(a: &Args, frames: impl Iterator<Item = (f64, u32, Vec<u8>)>) -> anyhow::Result<ExitCode> {
     let max_port = a.ports.iter().copied().max().unwrap_or(0);
     let names: Vec<String> = (0..=max_port).map(|p| format!("port{p}")).collect();
     let mut w = Writer::create(&a.out, &names)?;
     let (mut n, mut bytes, mut last) = (0usize, 0usize, 0.0f64);
-    for fr in g.take(a.count) {
-        w.write(
-            fr.port,
-            Duration::from_nanos(fr.time_ns.round() as u64),
-            &fr.data,
-        )?;
+    for (t, port, data) in frames {
+        w.write(port, Duration::from_nanos(t.round() as u64), &data)?;
         n += 1;
-        bytes += fr.data.len();
-        last = fr.time_ns;
+        bytes += data.len();
+        last = t;
     }
     w.finish()?;
     println!(
