@@ -61,7 +61,9 @@ fn lambda_request(kind: LambdaArg, i: usize, r: &mut impl FnMut() -> u64) -> (u1
     use nfbpf_vm::contract::{LAMBDA_ID_GRAY, LAMBDA_ID_KV, LAMBDA_ID_WEB};
     match kind {
         LambdaArg::Gray => {
-            let pixels = 1 + (r() % 256) as usize;
+            // Up to one chunk's body of 4-byte pixels.
+            let most = (nfbpf_agent::lambda::CHUNK_BODY / 4) as u64;
+            let pixels = 1 + (r() % most) as usize;
             (LAMBDA_ID_GRAY, (0..4 * pixels).map(|_| r() as u8).collect())
         }
         LambdaArg::Web => {
