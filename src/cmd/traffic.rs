@@ -88,9 +88,13 @@ fn lambda_request(kind: LambdaArg, i: usize, r: &mut impl FnMut() -> u64) -> (u1
     }
 }
 
-/// `count` requests for `kind`, arriving on `ports` in turn at `gbps` per
-/// port: (time in ns, port, frame).
-fn lambda_frames(a: &Args, kind: LambdaArg) -> anyhow::Result<Vec<(f64, u32, Vec<u8>)>> {
+/// `count` requests for `kind` at `gbps` per port, each on the port free
+/// first (as the generator's frames), made one at a time: (time in ns,
+/// port, frame).
+fn lambda_frames(
+    a: &Args,
+    kind: LambdaArg,
+) -> anyhow::Result<impl Iterator<Item = (f64, u32, Vec<u8>)> + use<>> {
     use nfbpf_sim::traffic::{MIN_FRAME, WIRE_OVERHEAD};
     // The rate and the ports as for any traffic.
     Spec {
@@ -109,19 +113,18 @@ fn lambda_frames(a: &Args, kind: LambdaArg) -> anyhow::Result<Vec<(f64, u32, Vec
         x ^= x << 17;
         x
     };
-    let mut next = vec![0.0f64; a.ports.len()];
-    let mut out = Vec::with_capacity(a.count);
-    for i in 0..a.count {
+    let (ports, gbps, port) = (a.ports.clone(), a.gbps, a.lambda_port);
+    let mut next = vec![0.0f64; ports.len()];
+    // A body of at most one chunk is one frame.
+    Ok((0..a.count).filter_map(move |i| {
         let (id, body) = lambda_request(kind, i, &mut r);
-        let frame = nfbpf_agent::lambda::requests(id, a.lambda_port, i as u32 + 1, &body)
-            .and_then(|f| f.into_iter().next())
-            .ok_or_else(|| anyhow!("request {i}: no frame"))?;
-        let k = i % a.ports.len();
-        out.push((next[k], a.ports[k], frame.clone()));
-        next[k] += ((frame.len() + WIRE_OVERHEAD) * 8) as f64 / a.gbps;
-    }
-    out.sort_by(|x, y| x.0.total_cmp(&y.0));
-    Ok(out)
+        let frame = nfbpf_agent::lambda::requests(id, port, i as u32 + 1, &body)?
+            .into_iter()
+            .next()?;
+        let (k, &t) = next.iter().enumerate().min_by(|x, y| x.1.total_cmp(y.1))?;
+        next[k] = t + ((frame.len() + WIRE_OVERHEAD) * 8) as f64 / gbps;
+        Some((t, ports[k], frame))
+    }))
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -135,7 +138,7 @@ enum ProtoArg {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(kind) = a.lambda {
         let frames = lambda_frames(&a, kind)?;
-        return write(&a, frames.into_iter());
+        return write(&a, frames);
     }
     let size = if a.size == "imix" {
         Size::Imix
