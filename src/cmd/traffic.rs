@@ -10,6 +10,7 @@
 use anyhow::anyhow;
 use nfbpf_sim::capture::Writer;
 use nfbpf_sim::traffic::{Generator, Proto, Size, Spec};
+use nfbpf_vm::pipeline::randprog::Rng;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -56,8 +57,9 @@ enum LambdaArg {
     Kv,
 }
 
-/// Request `i`'s lambda ID and body for `kind` (`r` a seeded generator).
-fn lambda_request(kind: LambdaArg, i: usize, r: &mut impl FnMut() -> u64) -> (u16, Vec<u8>) {
+/// Request `i`'s lambda ID and body for `kind` (`rng` seeded by `--seed`).
+fn lambda_request(kind: LambdaArg, i: usize, rng: &mut Rng) -> (u16, Vec<u8>) {
+    let mut r = || rng.next_u64();
     use nfbpf_vm::contract::{LAMBDA_ID_GRAY, LAMBDA_ID_KV, LAMBDA_ID_WEB};
     match kind {
         LambdaArg::Gray => {
@@ -106,13 +108,7 @@ fn lambda_frames(
         seed: a.seed,
     }
     .check()?;
-    let mut x = a.seed | 1;
-    let mut r = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut r = Rng::new(a.seed);
     let (ports, gbps, port) = (a.ports.clone(), a.gbps, a.lambda_port);
     let mut next = vec![0.0f64; ports.len()];
     // A body of at most one chunk is one frame.
