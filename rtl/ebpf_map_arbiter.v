@@ -1,31 +1,32 @@
-// ebpf_map_arbiter: shares the one map coprocessor among N engines, cycle-
-// exact with the device model's arbitration (vm::units `register` with
+// ebpf_map_arbiter: shares the one map unit among N engines, cycle-exact
+// with the device model's arbitration (vm::units `register_timed` with
 // DeviceState::arbitrate, and vm::device's rotating step order).
 //
-// Timing. The model runs an engine's map helper in the clock its request
-// issues; engines are served in the clock's rotating order starting at
-// engine cycle_i % N. An operation of latency L issued at clock c starts at
-// max(c, free_at), occupies L clocks, and the engine's answer comes after
-// wait + L clocks (wait = start - c). This module keeps busy_q =
-// max(0, free_at - c) and, for the requests new_i of this clock in rotating
-// order, gives each its wait (wait_o, combinational) and adds its latency.
-// Back-to-back operations follow without a dead clock; a lone requester is
-// never delayed.
+// Timing. The unit is pipelined: it takes an operation a clock and answers
+// each after its latency (contract::MapIssue::Pipelined). The model runs
+// an engine's map helper in the clock its request issues; engines are
+// served in the clock's rotating order starting at engine cycle_i % N. An
+// operation issued at clock c takes the first free issue slot,
+// start = max(c, free_at), holds it for S clocks (slot_i: one, or while a
+// pointer ABI's key and value words are read, contract::
+// ptr_map_issue_clocks) and is answered after wait + L clocks (wait =
+// start - c, L its latency, timed by ebpf_units). This module keeps
+// busy_q = max(0, free_at - c) and, for the requests new_i of this clock
+// in rotating order, gives each its wait (wait_o, combinational) and adds
+// its S. A lone requester is never delayed.
 //
-// Order of execution. Requests with push_i (those the coprocessor must
-// execute) enter a queue of engine numbers in the same order; the
-// coprocessor executes the head, one per clock, from the clock after the
-// push. Every queued operation has a latency of at least 2, so the head of
-// the queue is executed no later than the clock after its slot starts and
+// Order of execution. Requests with push_i (those the unit must execute)
+// enter a queue of engine numbers in the same order; the unit executes the
+// head, one per clock, from the clock after the push. hold_i keeps the
+// head in the queue for this clock while its key's second word or an
+// update's value words before the last are read (ebpf_units), so the head
+// runs at max(c + S, the previous one's run + 1) <= start + S < start + L:
 // never after its answer is due (ebpf_units bypasses the result when the
-// two coincide). Results equal the model's because the operations happen
-// in the model's order. A host operation (host_req_i) runs in a clock where
-// the queue is empty (host_go_o). hold_i keeps the head in the queue for
-// this clock (the coprocessor does not execute it): an XDP map helper whose
-// key takes two helper memory port words reads the second one in the clock
-// after its request and runs from the one after that; every operation
-// behind it has its slot after the head's CAM latency, so none is executed
-// after its answer is due.
+// two coincide; contract::ptr_map_issue_clocks stays below every latency).
+// Results equal the model's because the operations happen in the model's
+// order, and an update's value lands in the value memory in the clock
+// after it runs (the model's coproc_ran_at). A host operation
+// (host_req_i) runs in a clock where the queue is empty (host_go_o).
 module ebpf_map_arbiter #(
   parameter integer ENGINES = 4,
   parameter integer EW = 2,
@@ -36,7 +37,7 @@ module ebpf_map_arbiter #(
   input  wire                  rst_ni,
   input  wire [63:0]           cycle_i,
   input  wire [ENGINES-1:0]    new_i,
-  input  wire [ENGINES*LW-1:0] lat_i,
+  input  wire [ENGINES*LW-1:0] slot_i,
   input  wire [ENGINES-1:0]    push_i,
   input  wire                  hold_i,
   output reg  [ENGINES*BW-1:0] wait_o,
@@ -77,7 +78,7 @@ module ebpf_map_arbiter #(
       if (e >= NE) e = e - NE;
       if (new_i[e[EW-1:0]]) begin
         wait_o[e[EW-1:0]*BW +: BW] = run;
-        run = run + {{(BW-LW){1'b0}}, lat_i[e[EW-1:0]*LW +: LW]};
+        run = run + {{(BW-LW){1'b0}}, slot_i[e[EW-1:0]*LW +: LW]};
         if (push_i[e[EW-1:0]]) begin
           q_d[n_d[EW-1:0]] = e[EW-1:0];
           n_d = n_d + 1'b1;

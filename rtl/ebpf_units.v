@@ -8,8 +8,9 @@
 // (vm::units::sume_helpers with DeviceState::arbitrate, as vm::device runs
 // them):
 //   - map_lookup/update/delete_elem (1, 2, 3), keys and values by value:
-//     through ebpf_map_arbiter to ebpf_map_coproc; the answer comes after
-//     wait + latency clocks (CAM 10/12, TCAM 10/26, direct 2/2; 1 for a
+//     through ebpf_map_arbiter to ebpf_map_coproc, a pipelined unit that
+//     takes an operation a clock; the answer comes after wait + latency
+//     clocks (CAM 10/12, TCAM 10/26, direct 2/2; 1 for a
 //     handle that names no map, answered with a helper fault). Lookup
 //     returns the value or SUME_LOOKUP_MISS, update/delete 0 or -errno; a
 //     key or value wider than 8 bytes is a helper fault, as in the model.
@@ -68,11 +69,12 @@
 //     U_CAM_KEY_BYTES) takes a second word in the next clock, and the
 //     arbiter holds its operation at the queue's head in that clock, so it
 //     runs from the one after (docs/rtl.md, "Wide CAM keys"; the answer's
-//     clock does not change); an update's value is read the same way in
-//     the clock the
-//     coprocessor runs the operation, and lands in the value memory at the
-//     edge of the clock the helper answers (the model's PendingWrite: from
-//     the next clock on). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
+//     clock does not change); an update's value words are read the same
+//     way after the key's, the last in the clock the coprocessor runs the
+//     operation, and the value lands in the value memory at that clock's
+//     edge (the model's PendingWrite at coproc_ran_at + 1). An operation
+//     holds the arbiter's issue slot while its words are read
+//     (contract::ptr_map_issue_clocks). Lookup returns MAP_BASE + row * MAP_STRIDE + slot
 //     * value_size or 0, update/delete 0 or -errno; a key or value the port
 //     could not read (outside the stack, packet and map values, or wider
 //     than the CAM's key or a port word) or a row without a value window
@@ -499,6 +501,8 @@ module ebpf_units #(
   wire [ENGINES-1:0]    is_new = helper_req_i & ~act_q;
   reg  [ENGINES-1:0]    is_map, good;
   reg  [ENGINES*LW-1:0] lat;
+  // Clocks each holds the map unit's issue slot (contract::ptr_map_issue_clocks).
+  reg  [ENGINES*LW-1:0] slot;
   reg  [5:0]            idx [0:ENGINES-1];
   wire [ENGINES*BW-1:0] waits;
   wire                  head_v, host_go;
@@ -587,6 +591,7 @@ module ebpf_units #(
       vsz = rowvs_q[idx[e]];
       vw[e] = vsz > U_UPD_VALUE_BYTES || vsz == 32'd0 ? 4'd1 : vsz[6:3] + {3'd0, vsz[2:0] != 3'd0};
       lat[e*LW +: LW] = 6'd1;
+      slot[e*LW +: LW] = 6'd1;
       if (good[e]) begin
         case (kind)
           MAPK_HASH:  lat[e*LW +: LW] = rd ? U_CAM_READ[5:0] : U_CAM_WRITE[5:0];
@@ -598,6 +603,11 @@ module ebpf_units #(
         ulat = {28'd0, vw[e]} + (rowks_q[idx[e]] > U_HPORT_BYTES ? 32'd2 : 32'd1);
         if (xmap[e] && id == U_H_UPDATE && ulat > {26'd0, lat[e*LW +: LW]})
           lat[e*LW +: LW] = ulat[LW-1:0];
+        // The issue slot: while the key's words (and an update's value
+        // words but the last) are read.
+        if (xmap[e] && id != U_H_REDIRECT_MAP)
+          slot[e*LW +: LW] = (rowks_q[idx[e]] > U_HPORT_BYTES && rowks_q[idx[e]] <= U_CAM_KEY_BYTES
+                              ? 6'd2 : 6'd1) + (id == U_H_UPDATE ? {2'd0, vw[e]} - 6'd1 : 6'd0);
       end
       // The helper memory port: the key (r2) while the request is new (its
       // first word), its second word in the next clock (kw_q), an update's
@@ -655,7 +665,7 @@ module ebpf_units #(
 
   ebpf_map_arbiter #(.ENGINES(ENGINES), .EW(EW), .LW(LW), .BW(BW)) u_arb (
     .clk_i(clk_i), .rst_ni(rst_ni), .cycle_i(cycle_i),
-    .new_i(is_new & is_map), .lat_i(lat), .push_i(is_map & good), .wait_o(waits),
+    .new_i(is_new & is_map), .slot_i(slot), .push_i(is_map & good), .wait_o(waits),
     .hold_i(kw_hold), .head_v_o(head_v), .head_o(head), .host_req_i(host_pend_q || wpend_q),
     .host_go_o(host_go)
   );
@@ -822,44 +832,9 @@ module ebpf_units #(
     hw_we = uw_we && head_x && uw_n <= U_UPD_VALUE_BYTES;
     if (head_x) uw_we = 1'b0;
   end
-  // An engine's update writes its value when the helper answers (at the
-  // edge of the answer's clock, the model's PendingWrite): latched from the
-  // operation's clock until then (pw_*_q), or written in it when the answer
-  // is due in it.
-  reg [ENGINES-1:0] pw_q;
-  reg [VAW-1:0]     pwat_q [0:ENGINES-1];
-  reg [6:0]         pwn_q  [0:ENGINES-1];
-  reg [511:0]       pwd_q  [0:ENGINES-1];
-  reg [ENGINES-1:0] pw_go;
-  reg [VAW-1:0]     pw_at  [0:ENGINES-1];
-  reg [6:0]         pw_n   [0:ENGINES-1];
-  reg [511:0]       pw_d   [0:ENGINES-1];
-  integer           pe;
-  always @* begin
-    for (pe = 0; pe < ENGINES; pe = pe + 1) begin
-      if (hw_we && head == pe[EW-1:0]) begin
-        pw_at[pe] = cp_vat[VAW-1:0];
-        pw_n[pe] = uw_n[6:0];
-        pw_d[pe] = uw_data;
-      end else begin
-        pw_at[pe] = pwat_q[pe];
-        pw_n[pe] = pwn_q[pe];
-        pw_d[pe] = pwd_q[pe];
-      end
-      pw_go[pe] = ack_now[pe] && (pw_q[pe] || hw_we && head == pe[EW-1:0]);
-    end
-  end
-  always @(posedge clk_i) begin
-    for (pe = 0; pe < ENGINES; pe = pe + 1) begin
-      if (!rst_ni || pw_go[pe]) pw_q[pe] <= 1'b0;
-      else if (hw_we && head == pe[EW-1:0]) pw_q[pe] <= 1'b1;
-      if (hw_we && head == pe[EW-1:0]) begin
-        pwat_q[pe] <= pw_at[pe];
-        pwn_q[pe] <= pw_n[pe];
-        pwd_q[pe] <= pw_d[pe];
-      end
-    end
-  end
+  // An engine's update writes its value in the clock the unit runs it (at
+  // that clock's edge, after the engines' stores: the model's
+  // PendingWrite at coproc_ran_at + 1).
 
   // Value bytes of a slot for the host's window (up to 16 words).
   function automatic [511:0] vm_rd_wide(input [31:0] at, input [31:0] n);
@@ -2135,16 +2110,14 @@ module ebpf_units #(
             vmem_q[xv[vw_e[vk]][VAW-1:0] + vj[VAW-1:0]] <= fw_d[vw_e[vk]][8*vj +: 8];
             vvalid_q[xv[vw_e[vk]][VAW-1:0] + vj[VAW-1:0]] <= 1'b1;
           end
-    // Updates answered in this clock (at most one: map operations answer
-    // in turn), after the stores: the model lands them before the next
-    // clock's engines run.
-    for (vk = 0; vk < ENGINES; vk = vk + 1)
-      if (pw_go[vk])
-        for (vj = 0; vj < 64; vj = vj + 1)
-          if (vj < {25'd0, pw_n[vk]}) begin
-            vmem_q[pw_at[vk] + vj[VAW-1:0]] <= pw_d[vk][8*vj +: 8];
-            vvalid_q[pw_at[vk] + vj[VAW-1:0]] <= 1'b1;
-          end
+    // The update the unit runs in this clock (at most one), after the
+    // stores: the model lands it before the next clock's engines run.
+    if (hw_we)
+      for (vj = 0; vj < 64; vj = vj + 1)
+        if (vj < uw_n) begin
+          vmem_q[cp_vat[VAW-1:0] + vj[VAW-1:0]] <= uw_data[8*vj +: 8];
+          vvalid_q[cp_vat[VAW-1:0] + vj[VAW-1:0]] <= 1'b1;
+        end
     // A copy's word into a map value (xdp_load_bytes), read in the clock
     // before: at this clock's edge, after the stores (the model's pending
     // write lands before the next clock's engines run).

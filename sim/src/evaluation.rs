@@ -13,7 +13,9 @@
 //!   frame sizes 64..1500 B on all four ports, with [`Plan::engines`]
 //!   engines: throughput, loss, latency, CPI, stall clocks by cause;
 //! - engine scaling: each function at 64 B with 1..16 engines, and the
-//!   smallest engine count that sustains line rate on 4 x 10 Gb/s;
+//!   smallest engine count that sustains line rate on 4 x 10 Gb/s; the same
+//!   runs with the published system's map unit, which takes one operation
+//!   at a time ([`MapTiming::published`]), beside the pipelined one;
 //! - the serverless switch: P1 (`port1_sume`) forwards to port 1, at the
 //!   deadline P2 (`port0_sume`) is programmed and swapped in and forwards to
 //!   port 0; output throughput per port over time and the loss;
@@ -36,10 +38,11 @@ use crate::traffic::{Proto, Size, Spec};
 use anyhow::{anyhow, bail};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::{Options, load_file};
-use nfbpf_vm::contract::CLOCK_HZ;
+use nfbpf_vm::contract::{CLOCK_HZ, MapIssue};
 use nfbpf_vm::device::{
     Dest, Device, DeviceConfig, MAX_ENGINES, PORTS, Tready, tready_bursty, tready_random,
 };
+use nfbpf_vm::maps::{MapConfig, MapTiming};
 use nfbpf_vm::pipeline::Stall;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,6 +81,11 @@ pub struct Evaluation {
     /// function then pattern ([`THROTTLES`] order).
     pub throttled: Vec<Throttled>,
     pub scaling: Vec<ScalingRow>,
+    /// The 64-byte line-rate runs of each engine count again with the
+    /// published system's map unit (one operation at a time,
+    /// [`MapTiming::published`]), and their scaling rows.
+    pub published: Vec<Record>,
+    pub published_scaling: Vec<ScalingRow>,
     pub scenarios: Vec<Scenario>,
     /// How many runs it took.
     pub runs: usize,
@@ -426,11 +434,24 @@ impl Programs {
 }
 
 /// A device with `engines` engines running `f`'s program and its map
-/// entries, all written through the register interface.
-fn device_for(progs: &Programs, f: &Function, engines: usize) -> anyhow::Result<Device> {
+/// entries, all written through the register interface; its map unit
+/// takes operations as `issue` says.
+fn device_for(
+    progs: &Programs,
+    f: &Function,
+    engines: usize,
+    issue: MapIssue,
+) -> anyhow::Result<Device> {
     let img = progs.get(f.program)?;
     let mut dev = Device::new(DeviceConfig {
         engines,
+        maps: MapConfig {
+            timing: MapTiming {
+                issue,
+                ..MapTiming::default()
+            },
+            ..MapConfig::default()
+        },
         ..DeviceConfig::default()
     })?;
     nfbpf_loader::device::program(&mut dev, img).map_err(|e| anyhow!("{}: {e}", f.program))?;
@@ -464,6 +485,21 @@ fn line_rate_run(
     scale: Scale,
 ) -> anyhow::Result<Record> {
     load_run(progs, f, bytes, engines, scale, sysrun::PORT_GBPS, None)
+}
+
+/// [`line_rate_run`] at 64 B with the published system's map unit.
+fn published_run(
+    progs: &Programs,
+    f: &Function,
+    engines: usize,
+    scale: Scale,
+) -> anyhow::Result<Record> {
+    let (gbps, window) = (
+        sysrun::PORT_GBPS,
+        Window::frames(64, sysrun::PORT_GBPS, scale.warmup, scale.measure),
+    );
+    let mut dev = device_for(progs, f, engines, MapIssue::Serial)?;
+    measure(&mut dev, f, 64, engines, gbps, window)
 }
 
 /// `f` at line rate at [`THROTTLE_BYTES`] with the egress throttled by `t`.
@@ -516,15 +552,24 @@ fn load_run(
     gbps: f64,
     tready: Option<Tready>,
 ) -> anyhow::Result<Record> {
-    let mut dev = device_for(progs, f, engines)?;
+    let mut dev = device_for(progs, f, engines, MapIssue::Pipelined)?;
     dev.set_tready(tready);
+    let window = Window::frames(bytes, gbps, scale.warmup, scale.measure);
+    measure(&mut dev, f, bytes, engines, gbps, window)
+}
+
+/// `f`'s traffic on all four ports of `dev`, measured.
+fn measure(
+    dev: &mut Device,
+    f: &Function,
+    bytes: usize,
+    engines: usize,
+    gbps: f64,
+    window: Window,
+) -> anyhow::Result<Record> {
     let all: Vec<u32> = (0..PORTS as u32).collect();
     let t0 = std::time::Instant::now();
-    let st = sysrun::run(
-        &mut dev,
-        spec(f, bytes, all, gbps),
-        Window::frames(bytes, gbps, scale.warmup, scale.measure),
-    )?;
+    let st = sysrun::run(dev, spec(f, bytes, all, gbps), window)?;
     let host_s = t0.elapsed().as_secs_f64();
     if st.stuck > 0 {
         bail!(
@@ -727,7 +772,7 @@ fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::
 fn zero_downtime(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Result<Scenario> {
     let f = &FUNCTIONS[0];
     let img = progs.get(f.program)?;
-    let mut dev = device_for(progs, f, engines)?;
+    let mut dev = device_for(progs, f, engines, MapIssue::Pipelined)?;
     let window = Window {
         warmup_ns: 0.0,
         measure_ns: scale.reload_us * 1e3,
@@ -774,6 +819,11 @@ enum Job {
         f: usize,
         engines: usize,
     },
+    /// 64 B line rate with the published system's map unit.
+    Published {
+        f: usize,
+        engines: usize,
+    },
     /// 64 B at `LIGHT_GBPS` per port: latency without queueing.
     Light {
         f: usize,
@@ -792,6 +842,7 @@ enum Job {
 
 enum Done {
     Rec(Record),
+    Published(Record),
     Light(Record),
     Throttled(Box<Throttled>),
     Scen(Scenario),
@@ -818,6 +869,9 @@ fn run_jobs(
                         Job::LineRate { f, bytes, engines } => {
                             line_rate_run(progs, &FUNCTIONS[f], bytes, engines, scale)
                                 .map(Done::Rec)
+                        }
+                        Job::Published { f, engines } => {
+                            published_run(progs, &FUNCTIONS[f], engines, scale).map(Done::Published)
                         }
                         Job::Baseline { f, engines } => {
                             line_rate_run(progs, &BASELINES[f], 64, engines, scale).map(Done::Rec)
@@ -866,6 +920,35 @@ pub struct ScalingRow {
     pub p99_ns_at_best: Option<f64>,
 }
 
+/// Per function: the fewest engines reaching 64-byte line rate in
+/// `records`, and the best throughput's.
+fn scaling_rows(records: &[Record]) -> Vec<ScalingRow> {
+    FUNCTIONS
+        .iter()
+        .map(|f| {
+            let at64 = || {
+                records
+                    .iter()
+                    .filter(|r| r.function == f.name && r.frame_bytes == 64)
+            };
+            let hit = at64().filter(|r| at_line_rate(r)).min_by_key(|r| r.engines);
+            // The fewest engines within 0.5 % of the best throughput.
+            let top = at64().map(|r| r.line_rate_pct).fold(0.0, f64::max);
+            let best = at64()
+                .filter(|r| r.line_rate_pct >= top - 0.5)
+                .min_by_key(|r| r.engines);
+            ScalingRow {
+                function: f.name.to_string(),
+                min_engines_line_rate: hit.map(|r| r.engines),
+                p99_ns_at_that_count: hit.and_then(|r| r.latency_p99_ns),
+                best_engines: best.map(|r| r.engines),
+                best_line_rate_pct: best.map(|r| r.line_rate_pct),
+                p99_ns_at_best: best.and_then(|r| r.latency_p99_ns),
+            }
+        })
+        .collect()
+}
+
 /// Run the evaluation `plan` describes; `progress(done, runs)` is called
 /// from the worker threads after each run.
 pub fn evaluate(
@@ -895,6 +978,7 @@ pub fn evaluate(
                 bytes: 64,
                 engines: e,
             });
+            jobs.push(Job::Published { f, engines: e });
         }
         for &bytes in sizes.iter().rev() {
             if bytes != 64 || !counts.contains(&plan.engines) {
@@ -938,9 +1022,11 @@ pub fn evaluate(
     let mut scenarios = Vec::new();
     let mut light = Vec::new();
     let mut throttled = Vec::new();
+    let mut published = Vec::new();
     for d in done {
         match d {
             Done::Rec(r) => records.push(r),
+            Done::Published(r) => published.push(r),
             Done::Light(r) => light.push(r),
             Done::Throttled(r) => throttled.push(*r),
             Done::Scen(s) => scenarios.push(s),
@@ -955,34 +1041,14 @@ pub fn evaluate(
         };
         (fi(x), x.frame_bytes, x.engines).cmp(&(fi(y), y.frame_bytes, y.engines))
     });
-    let scaling: Vec<ScalingRow> = FUNCTIONS
-        .iter()
-        .map(|f| {
-            let hit = records
-                .iter()
-                .filter(|r| r.function == f.name && r.frame_bytes == 64)
-                .filter(|r| at_line_rate(r))
-                .min_by_key(|r| r.engines);
-            // The fewest engines within 0.5 % of the best throughput.
-            let at64 = || {
-                records
-                    .iter()
-                    .filter(|r| r.function == f.name && r.frame_bytes == 64)
-            };
-            let top = at64().map(|r| r.line_rate_pct).fold(0.0, f64::max);
-            let best = at64()
-                .filter(|r| r.line_rate_pct >= top - 0.5)
-                .min_by_key(|r| r.engines);
-            ScalingRow {
-                function: f.name.to_string(),
-                min_engines_line_rate: hit.map(|r| r.engines),
-                p99_ns_at_that_count: hit.and_then(|r| r.latency_p99_ns),
-                best_engines: best.map(|r| r.engines),
-                best_line_rate_pct: best.map(|r| r.line_rate_pct),
-                p99_ns_at_best: best.and_then(|r| r.latency_p99_ns),
-            }
-        })
-        .collect();
+    published.sort_by_key(|r| {
+        (
+            FUNCTIONS.iter().position(|f| f.name == r.function),
+            r.engines,
+        )
+    });
+    let scaling = scaling_rows(&records);
+    let published_scaling = scaling_rows(&published);
     light.sort_by_key(|r| FUNCTIONS.iter().position(|f| f.name == r.function));
     throttled.sort_by_key(|r| {
         (
@@ -996,6 +1062,8 @@ pub fn evaluate(
         light,
         throttled,
         scaling,
+        published,
+        published_scaling,
         scenarios,
         runs,
     })

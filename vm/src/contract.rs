@@ -701,6 +701,70 @@ pub const fn ptr_update_cycles(write: u32, key_size: u32, value_size: u32) -> u3
     if words > write { words } else { write }
 }
 
+/// Port words of a pointer-ABI map key the RTL reads (XDP, tc): two for a
+/// key over one [`RTL_HELPER_PORT_BYTES`] word up to the CAM's
+/// [`RTL_CAM_KEY_BYTES`], else one (a wider key reads nothing: the RTL
+/// refuses such maps at FLIP).
+pub const fn ptr_key_words(key_size: u32) -> u32 {
+    let port = RTL_HELPER_PORT_BYTES as u32;
+    if key_size > port && key_size <= RTL_CAM_KEY_BYTES as u32 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Port words of an update's value the RTL reads: one a word up to the
+/// latch's [`RTL_UPDATE_VALUE_BYTES`]; one for an empty value or a wider
+/// one (which reads nothing: refused at FLIP).
+pub const fn ptr_value_words(value_size: u32) -> u32 {
+    if value_size == 0 || value_size > RTL_UPDATE_VALUE_BYTES as u32 {
+        1
+    } else {
+        value_size.div_ceil(RTL_HELPER_PORT_BYTES as u32)
+    }
+}
+
+/// The map unit issues an operation a clock (pipelined): an operation
+/// holds its issue slot for this many clocks, and the next operation
+/// (of any engine) starts in the clock after. The unit runs an operation
+/// once its key (and an update's value) is read, so a pointer-ABI
+/// operation holds the slot while its words come through the helper
+/// memory port: a lookup or delete its key's [`ptr_key_words`], an update
+/// those and its value's [`ptr_value_words`] less the last (read in the
+/// clock it runs). Every other operation (the SUME ABI's by-value ones,
+/// `bpf_redirect_map`, a map handle that names no map) holds it one clock.
+/// The answer still takes the operation's latency (CAM 10/12, TCAM 10/26,
+/// direct store 2/2, [`ptr_update_cycles`]) from the slot's start: the
+/// unit accepts an operation every clock and answers each after its fixed
+/// latency, where the published unit took one operation at a time
+/// ([`MapIssue::Serial`]).
+pub const fn ptr_map_issue_clocks(update: bool, key_size: u32, value_size: u32) -> u32 {
+    let key = ptr_key_words(key_size);
+    if update {
+        key + ptr_value_words(value_size) - 1
+    } else {
+        key
+    }
+}
+
+/// Clocks a by-value map operation (SUME ABI, `bpf_redirect_map`) holds the
+/// pipelined map unit's issue slot ([`ptr_map_issue_clocks`]).
+pub const MAP_ISSUE_CLOCKS: u32 = 1;
+
+/// How the map unit takes operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapIssue {
+    /// One a clock, each answered after its latency
+    /// ([`ptr_map_issue_clocks`]): the RTL's (`rtl/ebpf_map_arbiter.v`).
+    #[default]
+    Pipelined,
+    /// One at a time, each holding the unit for its whole latency: the
+    /// published system's coprocessor, a preset of the model only
+    /// (`nfbpf report` shows it beside the pipelined unit).
+    Serial,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,6 +823,27 @@ mod tests {
         assert_eq!(ptr_update_cycles(TCAM_WRITE_CYCLES, 8, 64), 26);
         // A partial last word is a word.
         assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 17), 4);
+    }
+
+    #[test]
+    fn an_operation_holds_the_issue_slot_while_its_words_are_read() {
+        // Lookups: the key's words; an 8-byte value rides the key's clock.
+        assert_eq!(ptr_map_issue_clocks(false, 4, 64), 1);
+        assert_eq!(ptr_map_issue_clocks(false, 16, 8), 2);
+        assert_eq!(ptr_map_issue_clocks(true, 4, 8), 1);
+        // An update: the key's words and the value's but the last.
+        assert_eq!(ptr_map_issue_clocks(true, 4, 64), 8);
+        assert_eq!(ptr_map_issue_clocks(true, 16, 48), 7);
+        assert_eq!(ptr_map_issue_clocks(true, 8, 20), 3);
+        // Keys and values the RTL does not read: one word.
+        assert_eq!(ptr_map_issue_clocks(true, 32, 2048), 1);
+        // The slot never outlasts the answer: the next operation's start
+        // is before this one's answer, so operations are run in order.
+        for (write, ks, vs) in [(ARRAY_WRITE_CYCLES, 4, 64), (CAM_WRITE_CYCLES, 16, 64)] {
+            assert!(ptr_map_issue_clocks(true, ks, vs) < ptr_update_cycles(write, ks, vs));
+        }
+        assert!(ptr_map_issue_clocks(false, 4, 8) < ARRAY_READ_CYCLES);
+        assert!(ptr_map_issue_clocks(false, 16, 8) < CAM_READ_CYCLES);
     }
 
     #[test]

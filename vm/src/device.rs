@@ -48,9 +48,12 @@
 //!   ([`Device::set_tready`], always 1 by default): a beat is taken when
 //!   the stream's register is empty or its beat leaves in that clock, as
 //!   in the RTL.
-//! - Map operations of all engines share the one map coprocessor: first
-//!   come, first served, the engines of one clock in the rotating step order
-//!   below ([`crate::units::DeviceState::arbitrate`]); each engine counts its
+//! - Map operations of all engines share the one map unit, which takes an
+//!   operation a clock and answers each after its latency
+//!   ([`contract::MapIssue`]; [`crate::maps::MapTiming::published`] is the
+//!   published one-at-a-time coprocessor): first come, first served, the
+//!   engines of one clock in the rotating step order below
+//!   ([`crate::units::DeviceState::arbitrate`]); each engine counts its
 //!   wait (`ENGMAPWAIT`).
 //! - Back-pressure from the TX queues is the egress `tready` above
 //!   ([`tready_random`] and [`tready_bursty`] are seeded patterns): a

@@ -13,8 +13,8 @@
 //!
 //! After each call the engine's [`EngineState::last_call`] holds the helper
 //! id and its latency, so a pipeline model can stall for it (in a data plane
-//! map operations additionally wait for the one coprocessor:
-//! [`DeviceState::arbitrate`]). State the engine needs
+//! map operations additionally wait for the map unit's issue slot:
+//! [`DeviceState::arbitrate`], [`contract::MapIssue`]). State the engine needs
 //! after the run is in [`EngineState`]: the redirect target set by
 //! `bpf_redirect`/`bpf_redirect_map`; the adjusted XDP window is in the
 //! context (`xdp_md.data`/`data_end`) of the run's memory.
@@ -268,8 +268,14 @@ pub struct DeviceState {
     /// advances [`Self::cycle`]): an operation issued while another holds
     /// the coprocessor waits for it. Single-packet runs leave it off.
     pub arbitrate: bool,
-    /// First clock the coprocessor is free.
+    /// First clock the map unit takes another operation (its issue slot;
+    /// [`contract::MapIssue`]).
     pub coproc_free_at: u64,
+    /// The clock the map unit last ran an operation of its queue: the
+    /// next runs in a later clock, once its words are read
+    /// ([`contract::ptr_map_issue_clocks`]); an update's value lands in
+    /// the map values in the clock after it runs.
+    pub coproc_ran_at: u64,
     /// The forwarding table `bpf_fib_lookup` reads (empty: no interface
     /// but the loopback).
     pub fib: Arc<crate::fib::Fib>,
@@ -325,6 +331,7 @@ impl DeviceState {
             engines: vec![EngineState::default(); cfg.engines],
             arbitrate: false,
             coproc_free_at: 0,
+            coproc_ran_at: 0,
             fib: Arc::default(),
             pending: Vec::new(),
         }
@@ -904,15 +911,18 @@ pub fn unit(id: u32) -> Option<&'static HelperUnit> {
 /// A helper body: device state, engine, the program's memory, r1..r5.
 pub type Body = fn(&mut DeviceState, usize, &mut Memory, [u64; 5]) -> Result<u64, String>;
 
-/// Register unit `id` with `body` for `engine`.
+/// Register unit `id` with `body` for `engine` (by-value arguments: the SUME
+/// ABI).
 pub fn register(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32, body: Body) {
     if let Some(u) = unit(id) {
-        register_timed(h, dev, engine, u, u.latency, body);
+        register_timed(h, dev, engine, u, u.latency, by_value_issue, body);
     }
 }
 
 /// [`register`] for the pointer ABIs (XDP, tc): an update reads its key and
-/// value through the helper memory port ([`lat_ptr_update`]).
+/// value through the helper memory port ([`lat_ptr_update`]), and a map
+/// operation holds the map unit's issue slot while they are read
+/// ([`ptr_issue`]).
 fn register_ptr(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32, body: Body) {
     let Some(u) = unit(id) else { return };
     let lat = if id == contract::HELPER_MAP_UPDATE_ELEM {
@@ -920,7 +930,32 @@ fn register_ptr(h: &mut Helpers, dev: &SharedDeviceState, engine: usize, id: u32
     } else {
         u.latency
     };
-    register_timed(h, dev, engine, u, lat, body);
+    let issue = match id {
+        contract::HELPER_MAP_UPDATE_ELEM => ptr_update_issue,
+        contract::HELPER_MAP_LOOKUP_ELEM | contract::HELPER_MAP_DELETE_ELEM => ptr_key_issue,
+        _ => by_value_issue,
+    };
+    register_timed(h, dev, engine, u, lat, issue, body);
+}
+
+/// Clocks a map operation holds the map unit's issue slot
+/// ([`contract::ptr_map_issue_clocks`]).
+type IssueFn = fn(&DeviceState, &[u64; 5]) -> u32;
+
+fn by_value_issue(_: &DeviceState, _: &[u64; 5]) -> u32 {
+    contract::MAP_ISSUE_CLOCKS
+}
+fn ptr_issue(d: &DeviceState, a: &[u64; 5], update: bool) -> u32 {
+    match d.maps.index_of(a[0]).ok().and_then(|i| d.maps.def(i)) {
+        Some(def) => contract::ptr_map_issue_clocks(update, def.key_size, def.value_size),
+        None => contract::MAP_ISSUE_CLOCKS,
+    }
+}
+fn ptr_update_issue(d: &DeviceState, a: &[u64; 5]) -> u32 {
+    ptr_issue(d, a, true)
+}
+fn ptr_key_issue(d: &DeviceState, a: &[u64; 5]) -> u32 {
+    ptr_issue(d, a, false)
 }
 
 fn register_timed(
@@ -929,6 +964,7 @@ fn register_timed(
     engine: usize,
     u: &'static HelperUnit,
     lat: LatencyFn,
+    issue: IssueFn,
     body: Body,
 ) {
     let id = u.id;
@@ -937,13 +973,24 @@ fn register_timed(
     h.register(id, u.name, move |mem, a| {
         d.with(|s| {
             let mut cycles = lat(s, mem, &a);
-            // One coprocessor for all engines: an operation waits while
-            // another holds it (engines are served in rotating order).
+            // One map unit for all engines (engines served in rotating
+            // order): an operation takes the first free issue slot, and is
+            // answered its latency after the slot's start.
             let mut wait = 0;
             if coproc && s.arbitrate {
                 let start = s.cycle.max(s.coproc_free_at);
                 wait = start - s.cycle;
-                s.coproc_free_at = start + u64::from(cycles);
+                let slot = issue(s, &a);
+                let held = match s.maps.config().timing.issue {
+                    contract::MapIssue::Pipelined => slot,
+                    contract::MapIssue::Serial => cycles,
+                };
+                s.coproc_free_at = start + u64::from(held);
+                // The unit runs the operations of configured maps in this
+                // order, one a clock, each once its words are read.
+                if s.maps.index_of(a[0]).is_ok() {
+                    s.coproc_ran_at = (s.cycle + u64::from(slot)).max(s.coproc_ran_at + 1);
+                }
                 cycles += wait as u32;
             }
             let r = body(s, engine, mem, a);
@@ -1097,12 +1144,12 @@ pub fn xdp_map_update(
     let key = map_arg(mem, "map_update_elem", a[1], d.key_size, "key")?;
     let val = map_arg(mem, "map_update_elem", a[2], d.value_size, "value")?;
     if s.arbitrate {
-        // The data plane: the value lands when the helper answers (in the
-        // clock after it), as the RTL's value memory takes it; the entry
-        // itself changes now, in the coprocessor's order.
+        // The data plane: the value lands in the clock after the map unit
+        // runs the update, as the RTL's value memory takes it; the entry
+        // itself changes now, in the unit's order.
         return match s.maps.update_in_deferred(a[0], &key, &val, a[3], mem).value {
             Ok((slot, bytes)) => {
-                let at = s.coproc_free_at;
+                let at = s.coproc_ran_at + 1;
                 s.pending.push(PendingWrite {
                     at,
                     addr: slot.addr,

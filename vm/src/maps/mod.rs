@@ -656,7 +656,7 @@ pub enum MapOp {
     Delete,
 }
 
-/// Latencies in cycles.
+/// Latencies in cycles, and how the unit takes operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapTiming {
     pub cam_read: u32,
@@ -665,6 +665,20 @@ pub struct MapTiming {
     pub tcam_write: u32,
     pub array_read: u32,
     pub array_write: u32,
+    /// One operation a clock (the RTL's) or one at a time (the published
+    /// coprocessor's: [`MapTiming::published`]).
+    pub issue: contract::MapIssue,
+}
+
+impl MapTiming {
+    /// The published system's map unit: the same CAM/TCAM latencies, one
+    /// operation at a time.
+    pub fn published() -> Self {
+        MapTiming {
+            issue: contract::MapIssue::Serial,
+            ..MapTiming::default()
+        }
+    }
 }
 
 impl Default for MapTiming {
@@ -676,6 +690,7 @@ impl Default for MapTiming {
             tcam_write: contract::TCAM_WRITE_CYCLES,
             array_read: contract::ARRAY_READ_CYCLES,
             array_write: contract::ARRAY_WRITE_CYCLES,
+            issue: contract::MapIssue::Pipelined,
         }
     }
 }

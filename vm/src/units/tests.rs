@@ -362,6 +362,77 @@ fn adjust_head_moves_the_metadata_a_word_a_clock() {
     assert_eq!(ctx(&mem, abi::xdp_md::DATA_META), meta);
 }
 
+/// The map unit takes an operation a clock (`MapIssue::Pipelined`, the
+/// RTL's): of operations requested in one clock each waits for the slots
+/// of those before it (one clock, or while a pointer key's and an update
+/// value's words are read), not for their latencies; an update's value
+/// lands in the clock after the unit runs it. The published preset
+/// (`MapIssue::Serial`) holds the unit for each operation's whole latency.
+#[test]
+fn the_map_unit_takes_an_operation_a_clock() {
+    for issue in [contract::MapIssue::Pipelined, contract::MapIssue::Serial] {
+        let mut cfg = UnitsConfig::default();
+        cfg.maps.timing.issue = issue;
+        let dev = SharedDeviceState::new(cfg);
+        dev.with(|d| {
+            d.maps
+                .configure(0, MapDef::new(MapType::Array, 4, 64, 4))
+                .unwrap();
+            d.maps
+                .configure(1, MapDef::new(MapType::Hash, 16, 8, 4))
+                .unwrap();
+        });
+        let (mut mem, _) = Abi::Xdp.context(&[0u8; 60], &RxMeta::default()).unwrap();
+        dev.with(|d| d.maps.lend(&mut mem)).unwrap();
+        let mut h: Vec<Helpers> = (0..3).map(|e| Abi::Xdp.engine_helpers(&dev, e)).collect();
+        dev.with(|d| {
+            d.arbitrate = true;
+            d.cycle = 100;
+        });
+        let (arr, hash) = (contract::map_handle(0), contract::map_handle(1));
+        mem.write_bytes(SP - 64, &[0x5a; 64]).unwrap();
+        mem.write_bytes(SP, &[1u8; 16]).unwrap();
+        // In one clock, engines 0, 1, 2 in turn: a 64-byte ARRAY update of
+        // index 2 (its key at SP + 8), a HASH lookup with a two-word key
+        // (16 bytes at SP) and an ARRAY lookup of index 2.
+        mem.write_bytes(SP + 8, &2u32.to_le_bytes()).unwrap();
+        let cycles = |e: usize| dev.with(|d| d.engine(e).last_call.unwrap().cycles);
+        assert_eq!(
+            call(&mut h[0], &mut mem, 2, [arr, SP + 8, SP - 64, 0, 0]),
+            Ok(0)
+        );
+        assert_eq!(call(&mut h[1], &mut mem, 1, [hash, SP, 0, 0, 0]), Ok(0));
+        assert_eq!(
+            call(&mut h[2], &mut mem, 1, [arr, SP + 8, 0, 0, 0]).map(|p| p != 0),
+            Ok(true)
+        );
+        let update = contract::ptr_update_cycles(contract::ARRAY_WRITE_CYCLES, 4, 64);
+        let (c0, c1, c2) = (cycles(0), cycles(1), cycles(2));
+        assert_eq!(c0, update, "{issue:?}");
+        match issue {
+            contract::MapIssue::Pipelined => {
+                // The update holds 8 slots (its key and 7 of its 8 value
+                // words), the HASH lookup 2 (its key's words).
+                assert_eq!(c1, 8 + contract::CAM_READ_CYCLES);
+                assert_eq!(c2, 8 + 2 + contract::ARRAY_READ_CYCLES);
+            }
+            contract::MapIssue::Serial => {
+                assert_eq!(c1, update + contract::CAM_READ_CYCLES);
+                assert_eq!(
+                    c2,
+                    update + contract::CAM_READ_CYCLES + contract::ARRAY_READ_CYCLES
+                );
+            }
+        }
+        // The update runs in the clock of its last value word (100 + 8),
+        // its value landing in the next, whatever the preset.
+        let p = dev.with(|d| d.pending.clone());
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].at, p[0].addr), (109, arr + 2 * 64), "{issue:?}");
+        assert_eq!(p[0].bytes, vec![0x5a; 64]);
+    }
+}
+
 /// On the data plane (an arbitrating device) a buffer in a map value is
 /// read a port word a clock, as the RTL's port reads it: a word changed
 /// before its clock is seen; a copy into a map value lands a word at a
@@ -458,16 +529,21 @@ fn same_clock_value_writes_land_in_the_rtl_order() {
     // 200 + (6 - j) + 2) and, requested a clock later by engine 1, an
     // update of the value whose copy word lands in the clock the update's
     // value does (201 + its latency): the copy's word stays.
-    let lat = dev.with(|d| d.maps.latency(v, MapOp::Update)) as u64;
-    assert!((1..=7).contains(&lat), "latency {lat}");
-    let j = 6 - (lat - 1);
+    // The update runs once its slot's words are read, its value landing in
+    // the clock after.
+    let ran = 1 + u64::from(contract::ptr_map_issue_clocks(true, 4, 8));
+    assert!(
+        (1..=7).contains(&ran),
+        "runs {ran} clocks after the request"
+    );
+    let j = 6 - (ran - 1);
     dev.with(|d| d.cycle = 200);
     assert_eq!(call(&mut h0, &mut mem, 189, [ctx, 0, v, 56, 0]), Ok(0));
     mem.write_bytes(SP, &[0xee; 8]).unwrap();
     mem.write_bytes(SP + 8, &(j as u32).to_le_bytes()).unwrap();
     dev.with(|d| d.cycle = 201);
     assert_eq!(call(&mut h1, &mut mem, 2, [v, SP + 8, SP, 0, 0]), Ok(0));
-    let at = 201 + lat;
+    let at = 201 + ran;
     let p = dev.with(|d| d.pending.clone());
     let both: Vec<_> = p
         .iter()
