@@ -226,7 +226,14 @@ impl Image {
             &self.optimized,
             functions.iter().find(|f| pc >= f.pc && pc < f.pc + f.len),
         ) {
-            loc.insn = f.section_insn + (r.origin(program, pc) - r.origin(program, f.pc));
+            // The function's first instruction as clang emitted it: the
+            // least origin of its slots (the slot at f.pc may have been
+            // reordered, optimize's 4.).
+            let first = (f.pc..f.pc + f.len)
+                .map(|p| r.origin(program, p))
+                .min()
+                .unwrap_or(pc);
+            loc.insn = f.section_insn + (r.origin(program, pc) - first);
         }
         loc
     }

@@ -5,10 +5,11 @@
 //! This module owns the rewrite of a linked [`Image`] and the facts it rests
 //! on: which registers may still be read (liveness), which memory region a
 //! pointer register points into, and which straight-line byte sequences a
-//! wider access does in fewer instructions. The device reads and writes 1,
+//! wider access does in fewer instructions, and which order of a block's
+//! loads and ALU instructions waits least. The device reads and writes 1,
 //! 2, 4 or 8 bytes at any byte address in one access (FIFO_MD, the stack and
 //! the map values; `docs/pipeline.md`), so clang's byte-by-byte code for data
-//! it cannot prove aligned is the main waste in real programs. Three
+//! it cannot prove aligned is the main waste in real programs. Four
 //! rewrites, each inside one basic block (no jump lands inside what they
 //! replace):
 //!
@@ -39,6 +40,18 @@
 //!    afterwards. Only when `D` points into the packet or the stack, as for
 //!    copies.
 //!
+//! 4. **Instructions reordered around load-use bubbles.** After those, in
+//!    each run of ALU instructions and loads inside one block, an
+//!    instruction that reads a register right behind the load (or call)
+//!    that gives it waits a clock in the pipeline
+//!    (`nfbpf_vm::pipeline::decode::load_use`, `LOAD_USE_PENALTY`); a list
+//!    schedule puts an independent instruction between when the run's
+//!    register dependences allow, keeping the slot count and every jump.
+//!    Stores, atomics, calls, `lddw` and the legacy packet loads keep their
+//!    slots and bound the runs, so the same stores are done before any
+//!    fault or budget stop; loads may pass each other only. A run changes
+//!    only when its bubbles go down.
+//!
 //! A rewrite must leave every register that may still be read holding what
 //! it held; registers the sequence wrote that nothing reads again may end
 //! with other values. Liveness is conservative: a helper call reads r1..r5
@@ -61,6 +74,7 @@ use nfbpf_vm::abi::{Abi, sk_buff, xdp_md};
 use nfbpf_vm::build;
 use nfbpf_vm::contract;
 use nfbpf_vm::isa::{AluOp, Kind, OpDef, Order, Src, Width, Writes, isa};
+use nfbpf_vm::pipeline::decode::load_use;
 use nfbpf_vm::validate::branch_offset;
 use std::fmt;
 
@@ -140,6 +154,7 @@ pub fn optimize(image: &Image) -> (Image, Report) {
         report.before += insns.len();
         let starts: Vec<usize> = functions.iter().map(|f| f.pc).collect();
         let mut origin = Vec::new();
+        let mut scheduled = Vec::new();
         if let Some(done) = rewrite(insns, &starts, image.prologue_len, image.abi) {
             origin = done.origin;
             for f in functions.iter_mut() {
@@ -157,6 +172,27 @@ pub fn optimize(image: &Image) -> (Image, Report) {
             report
                 .rewrites
                 .extend(done.rewrites.into_iter().map(|r| Rewrite { program, ..r }));
+        }
+        // Then each block's loads and ALU instructions reordered around
+        // load-use bubbles (4.): no slot count or jump changes.
+        let starts: Vec<usize> = functions.iter().map(|f| f.pc).collect();
+        if let Some((order, runs)) = schedule(insns, &starts, image.prologue_len, image.abi) {
+            if origin.is_empty() {
+                origin = (0..insns.len()).collect();
+            }
+            scheduled.extend(runs.into_iter().map(|(pc, len)| Rewrite {
+                program,
+                pc: origin[pc],
+                old_len: len,
+                new_len: len,
+                what: "reordered around a load-use bubble",
+            }));
+            origin = order.iter().map(|&pc| origin[pc]).collect();
+            *insns = order.iter().map(|&pc| insns[pc]).collect();
+        }
+        if !scheduled.is_empty() {
+            report.rewrites.extend(scheduled);
+            report.rewrites.sort_by_key(|r| (r.program, r.pc));
         }
         report.after += insns.len();
         report.origins.push(origin);
@@ -279,6 +315,142 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
         origin: origin.into_iter().map(|(pc, _)| pc).collect(),
         rewrites,
     })
+}
+
+/// Whether `i` may move within its block (4.): an ALU instruction or a
+/// load. Everything else keeps its slot: stores (so the same stores are done
+/// before any fault or budget stop), atomics, jumps, calls, exits, `lddw`
+/// (its relocation names its slot) and the legacy packet loads (which end
+/// the program when out of bounds).
+fn movable(def: &OpDef) -> bool {
+    matches!(
+        def.kind,
+        Kind::Alu { .. } | Kind::Neg { .. } | Kind::End { .. } | Kind::Ldx { .. }
+    )
+}
+
+/// Load-use bubbles of instructions executed in this order (the hazard
+/// unit's rule, `nfbpf_vm::pipeline::decode::load_use`).
+fn bubbles(seq: &[Insn]) -> usize {
+    seq.windows(2).filter(|w| load_use(&w[0], &w[1])).count()
+}
+
+/// Reorder each run of movable instructions (4.) so that fewer are right
+/// behind a load (or a call) whose result they read: a list schedule that
+/// keeps every register and memory dependence (a load never passes a
+/// store: runs end at stores), taking a load first and otherwise the
+/// earliest instruction that does not wait. A run is kept as it was unless
+/// its bubbles, counting the instruction before it in its block and the one
+/// after it, go down. Returns the new order (new pc -> pc) and each
+/// reordered run's first pc and length; None when nothing changes.
+#[allow(clippy::type_complexity)] // the order and the runs, used once
+fn schedule(
+    insns: &[Insn],
+    starts: &[usize],
+    prologue_len: usize,
+    abi: Abi,
+) -> Option<(Vec<usize>, Vec<(usize, usize)>)> {
+    let code = Code::new(insns, starts, abi)?;
+    let n = insns.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut runs = Vec::new();
+    let mut pc = prologue_len;
+    while pc < n {
+        let is_movable = |p: usize| code.defs[p].is_some_and(movable);
+        if !is_movable(pc) {
+            pc += 1;
+            continue;
+        }
+        let start = pc;
+        pc += 1;
+        while pc < n && is_movable(pc) && !code.leader[pc] {
+            pc += 1;
+        }
+        let end = pc;
+        if end - start < 2 {
+            continue;
+        }
+        let before = (start > prologue_len && !code.leader[start])
+            .then(|| insns[start - 1])
+            .filter(|_| code.defs[start - 1].is_some_and(|d| d.kind != Kind::Lddw));
+        let after = insns.get(end).copied().filter(|_| code.defs[end].is_some());
+        let seq = |idx: &[usize]| -> Vec<Insn> {
+            before
+                .iter()
+                .copied()
+                .chain(idx.iter().map(|&p| insns[p]))
+                .chain(after)
+                .collect()
+        };
+        let old: Vec<usize> = (start..end).collect();
+        let new = list_schedule(&code, start, end, before);
+        if bubbles(&seq(&new)) < bubbles(&seq(&old)) {
+            order[start..end].copy_from_slice(&new);
+            runs.push((start, end - start));
+        }
+    }
+    (!runs.is_empty()).then_some((order, runs))
+}
+
+/// Registers an instruction reads and writes (bit masks).
+fn regs(def: &OpDef, i: &Insn) -> (u16, u16) {
+    let r = def.reads();
+    let reads =
+        r.fixed | if r.dst { bit(i.dst & 15) } else { 0 } | if r.src { bit(i.src & 15) } else { 0 };
+    let writes = match def.writes() {
+        Writes::None => 0,
+        Writes::Dst => bit(i.dst & 15),
+        Writes::Src => bit(i.src & 15),
+        Writes::R0 => R0,
+    };
+    (reads, writes)
+}
+
+/// The list schedule of pcs `start..end` (movable instructions of one
+/// block; `before` the instruction ahead of them in the block).
+fn list_schedule(code: &Code<'_>, start: usize, end: usize, before: Option<Insn>) -> Vec<usize> {
+    let len = end - start;
+    let rw: Vec<(u16, u16)> = (start..end)
+        .map(|p| code.defs[p].map_or((0, 0), |d| regs(d, &code.insns[p])))
+        .collect();
+    // deps[j]: the earlier ones j must follow (RAW, WAR, WAW; loads are
+    // the only memory accesses in a run and may pass each other).
+    let deps: Vec<Vec<usize>> = (0..len)
+        .map(|j| {
+            (0..j)
+                .filter(|&i| {
+                    let ((ri, wi), (rj, wj)) = (rw[i], rw[j]);
+                    wi & rj != 0 || ri & wj != 0 || wi & wj != 0
+                })
+                .collect()
+        })
+        .collect();
+    let is_load =
+        |k: usize| code.defs[start + k].is_some_and(|d| matches!(d.kind, Kind::Ldx { .. }));
+    let mut done = vec![false; len];
+    let mut out = Vec::with_capacity(len);
+    let mut last = before;
+    while out.len() < len {
+        let ready: Vec<usize> = (0..len)
+            .filter(|&k| !done[k] && deps[k].iter().all(|&d| done[d]))
+            .collect();
+        let waits = |k: usize| last.is_some_and(|l| load_use(&l, &code.insns[start + k]));
+        let pick = ready
+            .iter()
+            .copied()
+            .find(|&k| is_load(k) && !waits(k))
+            .or_else(|| ready.iter().copied().find(|&k| !waits(k)))
+            .or_else(|| ready.first().copied());
+        let Some(k) = pick else { break };
+        done[k] = true;
+        out.push(start + k);
+        last = Some(code.insns[start + k]);
+    }
+    if out.len() == len {
+        out
+    } else {
+        (start..end).collect()
+    }
 }
 
 /// Where a register points: a region of the device's address map and a
@@ -1255,5 +1427,51 @@ mod tests {
         // slots after it became `ldxh %r0, [%r6+12]`).
         assert_eq!(done.insns[0].off, 1);
         assert_eq!(done.map, vec![0, 1, 1, 1, 1, 1, 2, 3]);
+    }
+
+    fn sched(src: &str) -> (Vec<Insn>, Option<Vec<usize>>) {
+        let insns = assemble(src).expect("assembles");
+        let order = schedule(&insns, &[0], 0, Abi::Xdp).map(|(o, _)| o);
+        (insns, order)
+    }
+
+    #[test]
+    fn an_independent_instruction_fills_a_load_use_bubble() {
+        // r2's load is read right behind it; r3's move does not depend on
+        // either and goes between (the load first: it has the bubble).
+        let (insns, order) =
+            sched("mov %r3, 5\nldxw %r2, [%r1+0]\nadd %r2, 1\nadd %r3, %r2\nmov %r0, %r3\nexit");
+        let order = order.expect("reordered");
+        assert_eq!(order, vec![1, 0, 2, 3, 4, 5]);
+        let new: Vec<Insn> = order.iter().map(|&p| insns[p]).collect();
+        assert_eq!(bubbles(&insns), 1);
+        assert_eq!(bubbles(&new), 0);
+    }
+
+    #[test]
+    fn dependences_and_stores_keep_the_order() {
+        // Every instruction reads the one before: nothing can move.
+        let (_, order) = sched("ldxw %r2, [%r1+0]\nadd %r2, 1\nmov %r0, %r2\nexit");
+        assert_eq!(order, None);
+        // The store keeps its slot, and a load does not pass it: the move
+        // behind it may not fill the bubble in front of it.
+        let (_, order) =
+            sched("ldxw %r2, [%r1+0]\nstxw [%r1+4], %r2\nmov %r3, 1\nmov %r0, %r3\nexit");
+        assert_eq!(order, None);
+        // A write of the register the load reads (WAR) stays behind the
+        // load, and there fills its bubble; ahead of it, it stays ahead.
+        let (_, order) = sched("ldxw %r2, [%r1+0]\nadd %r2, 1\nmov %r1, 0\nexit");
+        assert_eq!(order, Some(vec![0, 2, 1, 3]));
+        let (_, order) = sched("mov %r1, 0\nldxw %r2, [%r1+0]\nadd %r2, 1\nexit");
+        assert_eq!(order, None);
+    }
+
+    #[test]
+    fn a_call_result_read_right_behind_it_waits_too() {
+        // r0 of the call comes in MEM: the move of r6 fills the bubble.
+        let (insns, order) = sched("call 5\nadd %r0, 1\nmov %r6, 2\nadd %r0, %r6\nexit");
+        let order = order.expect("reordered");
+        assert_eq!(order, vec![0, 2, 1, 3, 4]);
+        assert!(load_use(&insns[0], &insns[1]));
     }
 }

@@ -194,6 +194,50 @@ fn load_use_costs_one_bubble() {
     assert_eq!(r.extra(), 1);
 }
 
+/// `pipeline::decode::load_use` (what the loader's scheduler counts) says
+/// a pair has a bubble exactly when the pipeline stalls on it: a load or
+/// an atomic fetch followed by each kind of reader and non-reader.
+#[test]
+fn load_use_query_matches_the_pipeline() {
+    use nfbpf_vm::pipeline::decode::load_use;
+    let one = |src: &str| nfbpf_vm::asm::assemble(src).expect("assembles")[0];
+    let firsts = [
+        "ldxdw %r3, [%r10-8]",
+        "ldxw %r3, [%r10-8]",
+        "lock fetch add [%r10-8], %r3",
+        "mov %r3, 7",
+    ];
+    let seconds = [
+        "add %r3, 1",
+        "add %r2, %r3",
+        "add %r3, %r2",
+        "mov %r3, 0",
+        "stxdw [%r10-16], %r3",
+        "stxdw [%r10-16], %r2",
+        "ldxdw %r4, [%r3+0]",
+        "mov %r2, 0",
+    ];
+    let mut stalls = 0;
+    for a in firsts.map(one) {
+        for b in seconds.map(one) {
+            // r3 holds the stack's address so that a load through it works.
+            let r = run(&[
+                movi(2, 0),
+                ins("mov", Form::AluReg, 3, 10, 0, 0),
+                addi(3, -64),
+                a,
+                b,
+                movi(0, 0),
+                exit(),
+            ]);
+            let stalled = r.stalls(Stall::LoadUse);
+            assert_eq!(stalled > 0, load_use(&a, &b), "{a:?} then {b:?}");
+            stalls += stalled;
+        }
+    }
+    assert!(stalls > 0);
+}
+
 #[test]
 fn forwarding_from_ex_mem_and_mem_wb() {
     // mov r1, 5 ; add r1, r1 (EX/MEM) ; mov r2, 1 ; add r2, r1 (MEM/WB for r1, EX/MEM for r2)

@@ -34,6 +34,32 @@ pub const fn result_stage(unit: Unit) -> ResultStage {
     }
 }
 
+/// Whether `next`, right behind `first` in the pipeline, waits a clock in ID
+/// for `first`'s result (the hazard unit's load-use bubble,
+/// [`contract::LOAD_USE_PENALTY`]): `first` gives its register in MEM (a
+/// load, an atomic fetch, a call's r0) and `next` reads that register. An
+/// instruction that does not decode has no hazard.
+pub fn load_use(first: &crate::Insn, next: &crate::Insn) -> bool {
+    let isa = crate::isa::isa();
+    let (Ok(a), Ok(b)) = (isa.decode(first), isa.decode(next)) else {
+        return false;
+    };
+    let wreg = match a.writes() {
+        Writes::None => return false,
+        Writes::Dst => first.dst,
+        Writes::Src => first.src,
+        Writes::R0 => 0,
+    } & 15;
+    if result_stage(a.unit) != ResultStage::Mem {
+        return false;
+    }
+    let r = b.reads();
+    let reads = r.fixed
+        | if r.dst { 1 << (next.dst & 15) } else { 0 }
+        | if r.src { 1 << (next.src & 15) } else { 0 };
+    reads & (1 << wreg) != 0
+}
+
 /// Cycles an instruction occupies EX (1 except on the multiplier and divider).
 pub const fn ex_cycles(unit: Unit, wide: bool) -> u64 {
     match unit {
