@@ -29,13 +29,17 @@ const LEGEND_W: u32 = 170;
 /// may show up to 17 (every engine count 0..16).
 const MAX_TICKS: usize = 10;
 const MAX_INT_TICKS: usize = 17;
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// One line of a chart.

@@ -121,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let elapsed = t0.elapsed().as_secs_f64();
     let scale = ev.scale;
-    write_plots(&a.out, &ev.records, &ev.scenarios, a.engines)?;
+    write_plots(&a.out, &ev.records, &ev.published, &ev.scenarios, a.engines)?;
     let md = summary_md(
         &ev.records,
         &ev.light,
@@ -474,6 +474,7 @@ fn throttled_md(records: &[Record], throttled: &[Throttled], engines: usize) -> 
 fn write_plots(
     dir: &Path,
     records: &[Record],
+    published: &[Record],
     scenarios: &[Scenario],
     engines: usize,
 ) -> anyhow::Result<()> {
@@ -527,13 +528,34 @@ fn write_plots(
         lat,
     )
     .write(dir, "latency_vs_size")?;
+    // Each function again with the published system's map unit (one
+    // operation at a time) where that differs (Wire does no map operation).
+    let mut scaling = by_fn(&|r| Some((r.engines as f64, r.line_rate_pct)), &|r| {
+        r.frame_bytes == 64
+    });
+    let published: Vec<Series> = FUNCTIONS
+        .iter()
+        .zip(scaling.iter())
+        .map(|(f, ours)| Series {
+            name: format!("{}, serial", f.name),
+            points: published
+                .iter()
+                .filter(|r| r.function == f.name)
+                .map(|r| (r.engines as f64, r.line_rate_pct))
+                .collect(),
+            under: ours.under,
+        })
+        .zip(scaling.iter())
+        .filter(|(p, ours)| p.points != ours.points)
+        .map(|(p, _)| p)
+        .collect();
+    scaling.extend(published);
     Chart {
-        title: "Engine scaling at 64 B, 4 x 10 Gb/s offered".into(),
+        title: "Engine scaling at 64 B, 4 x 10 Gb/s offered (serial: the published map unit)"
+            .into(),
         x: "engines".into(),
         y: "% of line rate".into(),
-        series: by_fn(&|r| Some((r.engines as f64, r.line_rate_pct)), &|r| {
-            r.frame_bytes == 64
-        }),
+        series: scaling,
         style: Style::LinesDots,
         x_ticks: Ticks::Integer,
         ..Chart::default()
