@@ -20,8 +20,9 @@
 //! registers from the second clock after its answer's (the RTL reads the
 //! head's header from its RAM a clock late; [`TraceQueue::offer`]); the
 //! host takes the head record out with `TRACEPOP`, its record and words
-//! free for a call from the next clock (the RTL's pop is at the edge of the
-//! write's clock).
+//! free for a call in the clock the device is in when the write comes (the
+//! RTL's pop is at the edge before that clock's calls decide:
+//! `tests/rtl_device.rs`, a pop in each clock around a call on a full FIFO).
 
 use crate::contract;
 use std::collections::VecDeque;
@@ -167,9 +168,6 @@ pub struct TraceQueue {
     /// from.
     dropped: u64,
     drop_at: u64,
-    /// The last record the host took out: its words, held for the calls
-    /// of the clock it was taken in.
-    popped: Option<(u64, usize)>,
 }
 
 impl TraceQueue {
@@ -182,12 +180,8 @@ impl TraceQueue {
     pub fn offer(&mut self, now: u64, need: u32, rec: TraceRecord) {
         let n = rec.raw.words.len();
         let at = now + n as u64 + 2;
-        let (held, words) = match self.popped {
-            Some((t, w)) if t >= now => (1, w),
-            _ => (0, 0),
-        };
-        if self.recs.len() + held < contract::TRACE_FIFO_RECORDS
-            && need as usize + words <= contract::TRACE_FIFO_WORDS - self.words
+        if self.recs.len() < contract::TRACE_FIFO_RECORDS
+            && need as usize <= contract::TRACE_FIFO_WORDS - self.words
         {
             self.words += n;
             self.recs.push_back((at, rec));
@@ -216,13 +210,11 @@ impl TraceQueue {
     }
 
     /// Take the head record out (`TRACEPOP`) in clock `now`, if the host
-    /// sees it; a call of the same clock still finds its record and words
-    /// held.
+    /// sees it; its record and words are free for a call of that clock.
     pub fn pop(&mut self, now: u64) -> Option<TraceRecord> {
         self.head(now)?;
         let (_, r) = self.recs.pop_front()?;
         self.words -= r.raw.words.len();
-        self.popped = Some((now, r.raw.words.len()));
         Some(r)
     }
 }
@@ -266,7 +258,6 @@ impl TraceLog {
         for q in &mut self.queues {
             v.extend(q.recs.drain(..).map(|(_, r)| r));
             q.words = 0;
-            q.popped = None;
         }
         v.sort_by_key(|r| (r.cycle, r.engine));
         v
