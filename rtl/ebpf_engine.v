@@ -191,8 +191,6 @@ module ebpf_engine #(
   reg         bank_q, bank_d;
   reg  [31:0] pc_q, pc_d;
   reg         fetch_on_q, fetch_on_d;
-  reg         lddw_hi_q, lddw_hi_d;
-  reg  [63:0] lddw_lo_q, lddw_lo_d;
   reg  [31:0] seq_q, seq_d;
   reg  [63:0] exec_q, exec_d;
   // head packet
@@ -249,6 +247,7 @@ module ebpf_engine #(
   assign fifo_valid = fifo_valid_raw & ~fifo_held_i;
   wire         imem_loaded;
   wire [63:0]  imem_rd;
+  wire [31:0]  imem_rd_next_hi;
   wire [31:0]  imem_len;
   wire [7:0]   depth;
   wire [31:0]  top_ret;
@@ -300,21 +299,20 @@ module ebpf_engine #(
     .pop_i(rf_pop), .depth_o(depth), .top_ret_o(top_ret), .top_regs_o(top_regs));
 
   // --- instruction memory ---
-  // The slot IF reads next clock: ebpf_imem's read is registered, so it
-  // takes the address (pc, or pc + 1 in an lddw's second clock) and bank
-  // the latches take at this edge. The bank holds at most IMEM_SLOTS slots
-  // and IF reads only below its length, so the high pc bits never select a
-  // slot.
+  // The slots IF reads next clock: ebpf_imem's read is registered, so it
+  // takes the address (pc; the slot after it comes too, an lddw's high
+  // half) and bank the latches take at this edge. The bank holds at most
+  // IMEM_SLOTS slots and IF reads only below its length, so the high pc
+  // bits never select a slot.
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [31:0] fetch_next = lddw_hi_d ? pc_d + 32'd1 : pc_d;
+  wire [31:0] fetch_next = pc_d;
   /* verilator lint_on UNUSEDSIGNAL */
-  wire        if_slot_v, if_lddw_first;
+  wire        if_slot_v;
   wire [63:0] if_insn;
   wire [31:0] if_hi, if_next_pc;
   ebpf_fetch u_fetch (
-    .pc_i(pc_q), .lddw_hi_i(lddw_hi_q), .lddw_lo_i(lddw_lo_q), .len_i(imem_len),
-    .rd_i(imem_rd), .slot_v_o(if_slot_v), .lddw_first_o(if_lddw_first),
-    .insn_o(if_insn), .hi_o(if_hi), .next_pc_o(if_next_pc));
+    .pc_i(pc_q), .len_i(imem_len), .rd_i(imem_rd), .rd_next_hi_i(imem_rd_next_hi),
+    .slot_v_o(if_slot_v), .insn_o(if_insn), .hi_o(if_hi), .next_pc_o(if_next_pc));
 
   ebpf_imem u_imem (
     .clk_i(clk_i), .rst_ni(rst_ni),
@@ -323,7 +321,7 @@ module ebpf_engine #(
     .busy_i(run_q), .busy_bank_i(bank_q),
     .active_o(imem_active_o), .wr_refused_o(imem_refused_o),
     .rd_bank_i(bank_e), .run_n_i(run_d), .bank_n_i(bank_d), .rd_addr_n_i(fetch_next[11:0]),
-    .rd_data_o(imem_rd),
+    .rd_data_o(imem_rd), .rd_next_hi_o(imem_rd_next_hi),
     .rd_len_o(imem_len), .active_loaded_o(imem_loaded));
 
   // --- EX datapath: operands through the forwarding units, ALU, mul, div,
@@ -628,12 +626,13 @@ module ebpf_engine #(
   wire id_advance       = id_try && !load_use;
 
   // ---------------- IF ----------------
-  // Cause: if_wait_lddw (LddwFetch, the first of lddw's two fetch clocks).
+  // No cause of its own: an lddw's two slots are fetched in one clock
+  // (contract::LDDW_FETCH_CYCLES = 1, ebpf_imem), so LddwFetch is never
+  // raised.
   wire fetch_on_next = wb_end ? 1'b1 : ((live && (kill || ex_stop)) ? 1'b0 : fetch_on_q);
   wire if_go         = live && !redirect && !flush && !frozen && !id_wait_load_use
                        && fetch_on_next;
-  wire if_wait_lddw  = if_go && if_slot_v && if_lddw_first;
-  wire if_out        = if_go && if_slot_v && !if_lddw_first;
+  wire if_out        = if_go && if_slot_v;
 
   // ---------------- stall cause ----------------
   wire [STALL_COUNT-1:0] stall_cause;
@@ -644,7 +643,7 @@ module ebpf_engine #(
   assign stall_cause[STALL_MUL]       = ex_busy_mul;
   assign stall_cause[STALL_DIV]       = ex_busy_div;
   assign stall_cause[STALL_LOADUSE]   = id_wait_load_use;
-  assign stall_cause[STALL_LDDWFETCH] = if_wait_lddw;
+  assign stall_cause[STALL_LDDWFETCH] = 1'b0;
   assign stall_cause[STALL_DRAIN]     = wb_end || (live && !fetch_on_next);
   assign stall_cause[STALL_IDLE]      = !running;
   wire [3:0] stall;
@@ -677,25 +676,21 @@ module ebpf_engine #(
     exec_d = wb_end ? 64'd0 : (ex_exec ? exec_q + 64'd1 : exec_q);
   end
 
-  // IF/ID, the pc and the held low half of lddw.
+  // IF/ID and the pc.
   always @(*) begin : ifid_latch
-    pc_d = pc_q; seq_d = seq_q; lddw_hi_d = lddw_hi_q; lddw_lo_d = lddw_lo_q;
+    pc_d = pc_q; seq_d = seq_q;
     ifid_v_d = ifid_v_q; ifid_pc_d = ifid_pc_q; ifid_seq_d = ifid_seq_q;
     ifid_insn_d = ifid_insn_q; ifid_hi_d = ifid_hi_q;
     if (wb_end) begin
-      ifid_v_d = 1'b0; pc_d = 32'd0; lddw_hi_d = 1'b0; seq_d = 32'd0;
+      ifid_v_d = 1'b0; pc_d = 32'd0; seq_d = 32'd0;
     end else if (live) begin
-      if (kill || ex_stop) lddw_hi_d = 1'b0;
       if (kill || id_advance) ifid_v_d = 1'b0;
       if (redirect) begin
-        pc_d = target; lddw_hi_d = 1'b0; ifid_v_d = 1'b0;
+        pc_d = target; ifid_v_d = 1'b0;
         if (fetch_on_q) seq_d = seq_q + 32'd1;
       end else if (flush) begin
         ifid_v_d = 1'b0;
-      end else if (if_wait_lddw) begin
-        lddw_hi_d = 1'b1; lddw_lo_d = imem_rd; ifid_v_d = 1'b0;
       end else if (if_out) begin
-        lddw_hi_d = 1'b0;
         ifid_v_d = 1'b1; ifid_pc_d = pc_q; ifid_seq_d = seq_q;
         ifid_insn_d = if_insn; ifid_hi_d = if_hi;
         seq_d = seq_q + 32'd1; pc_d = if_next_pc;
@@ -775,12 +770,12 @@ module ebpf_engine #(
   always @(posedge clk_i) begin
     if (!rst_ni) begin
       run_q <= 1'b0; pend_q <= 1'b0; bank_q <= 1'b0; pc_q <= 32'd0; fetch_on_q <= 1'b1;
-      lddw_hi_q <= 1'b0; seq_q <= 32'd0; exec_q <= 64'd0;
+      seq_q <= 32'd0; exec_q <= 64'd0;
       ifid_v_q <= 1'b0; idex_v_q <= 1'b0; em_v_q <= 1'b0; mw_v_q <= 1'b0;
       pstart_q <= {FIFO_AW{1'b0}}; plen_q <= {(PKT_AW+1){1'b0}}; pwr_q <= 1'b0; stk_en_q <= 1'b0;
     end else begin
       run_q <= run_d; pend_q <= pend_d; bank_q <= bank_d; pc_q <= pc_d;
-      fetch_on_q <= fetch_on_d; lddw_hi_q <= lddw_hi_d; seq_q <= seq_d; exec_q <= exec_d;
+      fetch_on_q <= fetch_on_d; seq_q <= seq_d; exec_q <= exec_d;
       ifid_v_q <= ifid_v_d; idex_v_q <= idex_v_d; em_v_q <= em_v_d; mw_v_q <= mw_v_d;
       // A descriptor is taken while idle or in the clock the running
       // packet's verdict is taken (the next packet may start right after).
@@ -792,7 +787,6 @@ module ebpf_engine #(
   end
 
   always @(posedge clk_i) begin
-    lddw_lo_q <= lddw_lo_d;
     ifid_pc_q <= ifid_pc_d; ifid_seq_q <= ifid_seq_d; ifid_insn_q <= ifid_insn_d;
     ifid_hi_q <= ifid_hi_d;
     idex_pc_q <= idex_pc_d; idex_seq_q <= idex_seq_d; idex_insn_q <= idex_insn_d;

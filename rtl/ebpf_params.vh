@@ -28,7 +28,7 @@ localparam integer DIV64_CYCLES = 66;
 // contract::ATOMIC_MEM_CYCLES
 localparam integer ATOMIC_MEM_CYCLES = 2;
 // contract::LDDW_FETCH_CYCLES
-localparam integer LDDW_FETCH_CYCLES = 2;
+localparam integer LDDW_FETCH_CYCLES = 1;
 // contract::HELPER_DEFAULT_CYCLES
 localparam integer HELPER_DEFAULT_CYCLES = 4;
 // contract::MAX_FRAMES

@@ -246,6 +246,9 @@ pub fn params_vh() -> String {
         c::ATOMIC_MEM_CYCLES,
         "contract::ATOMIC_MEM_CYCLES",
     );
+    // ebpf_imem gives IF an lddw's two slots in one clock and ebpf_fetch
+    // takes them so: the RTL builds LDDW_FETCH_CYCLES = 1 only.
+    const { assert!(c::LDDW_FETCH_CYCLES == 1) };
     p(
         "LDDW_FETCH_CYCLES",
         32,

@@ -105,9 +105,12 @@ pub const DIV64_CYCLES: u64 = 64 + 2;
 /// Cycles in MEM for an atomic read-modify-write: one to read the word, one
 /// to write the modified word back (the port is held between them).
 pub const ATOMIC_MEM_CYCLES: u64 = 2;
-/// Cycles in IF for `lddw`: the instruction memory is 64 bits wide, so the
-/// second slot is fetched in a second cycle (one bubble behind an `lddw`).
-pub const LDDW_FETCH_CYCLES: u64 = 2;
+/// Cycles in IF for `lddw`: the instruction memory keeps even and odd slots
+/// in two halves, each read every clock, so IF has the slot at its pc and
+/// the one after it and fetches both of an `lddw` in one cycle
+/// (`rtl/ebpf_imem.v`; with 2 the model would fetch the second slot in a
+/// second cycle, a `lddw_fetch` bubble, which the RTL does not build).
+pub const LDDW_FETCH_CYCLES: u64 = 1;
 /// Bubbles after a taken branch, jump, local call or return: control
 /// transfers resolve in EX, predicting not taken, so IF and ID are discarded.
 pub const TAKEN_BRANCH_PENALTY: u64 = 2;

@@ -331,14 +331,15 @@ fn mul_and_div_occupy_ex() {
 }
 
 #[test]
-fn lddw_fetches_in_two_cycles() {
+fn lddw_fetches_in_one_cycle() {
     let r = run(&[
         lddw(0, 0x1234_0000_5678)[0],
         lddw(0, 0x1234_0000_5678)[1],
         exit(),
     ]);
     assert_eq!(r.extra(), contract::LDDW_FETCH_CYCLES - 1);
-    assert_eq!(r.stalls(Stall::LddwFetch), 1);
+    assert_eq!(r.extra(), 0);
+    assert_eq!(r.stalls(Stall::LddwFetch), 0);
     assert_eq!(r.r0, Some(0x1234_0000_5678));
 }
 
