@@ -593,16 +593,7 @@ impl<'a> Code<'a> {
                             pc + 1
                         };
                         let out = after(self, next);
-                        let r = def.reads();
-                        let reads = (if r.dst { bit(i.dst) } else { 0 })
-                            | (if r.src { bit(i.src) } else { 0 })
-                            | r.fixed;
-                        let writes = match def.writes() {
-                            Writes::None => 0,
-                            Writes::Dst => bit(i.dst),
-                            Writes::Src => bit(i.src),
-                            Writes::R0 => R0,
-                        };
+                        let (reads, writes) = regs(def, &i);
                         // r10 is always live; a call reads r1..r5.
                         (out & !writes) | reads
                     }
