@@ -74,7 +74,7 @@ use nfbpf_vm::abi::{Abi, sk_buff, xdp_md};
 use nfbpf_vm::build;
 use nfbpf_vm::contract;
 use nfbpf_vm::isa::{AluOp, Kind, OpDef, Order, Src, Width, Writes, isa};
-use nfbpf_vm::pipeline::decode::load_use;
+use nfbpf_vm::pipeline::decode::{NO_REG, load_use, reg_use};
 use nfbpf_vm::validate::branch_offset;
 use std::fmt;
 
@@ -394,16 +394,8 @@ fn schedule(
 
 /// Registers an instruction reads and writes (bit masks).
 fn regs(def: &OpDef, i: &Insn) -> (u16, u16) {
-    let r = def.reads();
-    let reads =
-        r.fixed | if r.dst { bit(i.dst & 15) } else { 0 } | if r.src { bit(i.src & 15) } else { 0 };
-    let writes = match def.writes() {
-        Writes::None => 0,
-        Writes::Dst => bit(i.dst & 15),
-        Writes::Src => bit(i.src & 15),
-        Writes::R0 => R0,
-    };
-    (reads, writes)
+    let (reads, wreg) = reg_use(def, i.dst, i.src);
+    (reads, if wreg == NO_REG { 0 } else { bit(wreg) })
 }
 
 /// The list schedule of pcs `start..end` (movable instructions of one

@@ -4,7 +4,7 @@
 //! in [`crate::contract`]). No opcode fact is restated here.
 
 use crate::contract;
-use crate::isa::{Kind, Unit, Writes};
+use crate::isa::{Kind, OpDef, Unit, Writes};
 use crate::program::{Decoded, Program};
 
 /// Register index meaning "writes no register".
@@ -44,20 +44,25 @@ pub fn load_use(first: &crate::Insn, next: &crate::Insn) -> bool {
     let (Ok(a), Ok(b)) = (isa.decode(first), isa.decode(next)) else {
         return false;
     };
-    let wreg = match a.writes() {
-        Writes::None => return false,
-        Writes::Dst => first.dst,
-        Writes::Src => first.src,
+    let (_, wreg) = reg_use(a, first.dst, first.src);
+    let (reads, _) = reg_use(b, next.dst, next.src);
+    wreg != NO_REG && result_stage(a.unit) == ResultStage::Mem && reads & (1 << wreg) != 0
+}
+
+/// The registers an instruction of row `def` with fields `dst` and `src`
+/// reads (bit i = ri) and the one it writes ([`NO_REG`] for none), from
+/// the ISA table's `reads`/`writes`: what the hazard logic compares.
+pub fn reg_use(def: &OpDef, dst: u8, src: u8) -> (u16, u8) {
+    let r = def.reads();
+    let reads =
+        r.fixed | if r.dst { 1 << (dst & 15) } else { 0 } | if r.src { 1 << (src & 15) } else { 0 };
+    let wreg = match def.writes() {
+        Writes::None => NO_REG,
+        Writes::Dst => dst & 15,
+        Writes::Src => src & 15,
         Writes::R0 => 0,
-    } & 15;
-    if result_stage(a.unit) != ResultStage::Mem {
-        return false;
-    }
-    let r = b.reads();
-    let reads = r.fixed
-        | if r.dst { 1 << (next.dst & 15) } else { 0 }
-        | if r.src { 1 << (next.src & 15) } else { 0 };
-    reads & (1 << wreg) != 0
+    };
+    (reads, wreg)
 }
 
 /// Cycles an instruction occupies EX (1 except on the multiplier and divider).
@@ -125,20 +130,7 @@ impl PipeDecoded {
                 uses_mem: false,
             };
         };
-        let r = def.reads();
-        let mut reads = r.fixed;
-        if r.dst {
-            reads |= 1 << (d.dst & 15);
-        }
-        if r.src {
-            reads |= 1 << (d.src & 15);
-        }
-        let wreg = match def.writes() {
-            Writes::None => NO_REG,
-            Writes::Dst => d.dst & 15,
-            Writes::Src => d.src & 15,
-            Writes::R0 => 0,
-        };
+        let (reads, wreg) = reg_use(def, d.dst, d.src);
         let wide = match def.kind {
             Kind::Alu { wide, .. } => wide,
             _ => true,
