@@ -626,9 +626,8 @@ module ebpf_engine #(
   wire id_advance       = id_try && !load_use;
 
   // ---------------- IF ----------------
-  // No cause of its own: an lddw's two slots are fetched in one clock
-  // (contract::LDDW_FETCH_CYCLES = 1, ebpf_imem), so LddwFetch is never
-  // raised.
+  // No stall cause of its own: an lddw's two slots are fetched in one
+  // clock (contract::LDDW_FETCH_CYCLES = 1, ebpf_imem).
   wire fetch_on_next = wb_end ? 1'b1 : ((live && (kill || ex_stop)) ? 1'b0 : fetch_on_q);
   wire if_go         = live && !redirect && !flush && !frozen && !id_wait_load_use
                        && fetch_on_next;
@@ -643,7 +642,6 @@ module ebpf_engine #(
   assign stall_cause[STALL_MUL]       = ex_busy_mul;
   assign stall_cause[STALL_DIV]       = ex_busy_div;
   assign stall_cause[STALL_LOADUSE]   = id_wait_load_use;
-  assign stall_cause[STALL_LDDWFETCH] = 1'b0;
   assign stall_cause[STALL_DRAIN]     = wb_end || (live && !fetch_on_next);
   assign stall_cause[STALL_IDLE]      = !running;
   wire [3:0] stall;

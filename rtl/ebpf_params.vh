@@ -51,11 +51,10 @@ localparam [3:0] STALL_HELPER = 4'd3;
 localparam [3:0] STALL_MUL = 4'd4;
 localparam [3:0] STALL_DIV = 4'd5;
 localparam [3:0] STALL_LOADUSE = 4'd6;
-localparam [3:0] STALL_LDDWFETCH = 4'd7;
-localparam [3:0] STALL_DRAIN = 4'd8;
-localparam [3:0] STALL_IDLE = 4'd9;
+localparam [3:0] STALL_DRAIN = 4'd7;
+localparam [3:0] STALL_IDLE = 4'd8;
 // causes, one bit each in ebpf_stall_enc (pipeline::StallCauses)
-localparam integer STALL_COUNT = 10;
+localparam integer STALL_COUNT = 9;
 
 // pipeline::Fwd (cycle record `fwd_a`, `fwd_b`)
 localparam [1:0] FWD_NONE = 2'd0;

@@ -4,9 +4,9 @@
 // vm::pipeline::Stall); each stage of ebpf_engine raises its own. The cause
 // reported is the lowest-numbered one raised, STALL_NONE when none is: the
 // numbering is the priority, the most downstream stage first (MEM before EX
-// before ID before IF), since a stalled stage freezes the stages behind it.
+// before ID), since a stalled stage freezes the stages behind it.
 module ebpf_stall_enc #(
-  parameter integer N = 10  // STALL_COUNT
+  parameter integer N = 9  // STALL_COUNT
 ) (
   input  wire [N-1:0] cause_i,
   output reg  [3:0]   stall_o

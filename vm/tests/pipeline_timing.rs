@@ -339,7 +339,6 @@ fn lddw_fetches_in_one_cycle() {
     ]);
     assert_eq!(r.extra(), contract::LDDW_FETCH_CYCLES - 1);
     assert_eq!(r.extra(), 0);
-    assert_eq!(r.stalls(Stall::LddwFetch), 0);
     assert_eq!(r.r0, Some(0x1234_0000_5678));
 }
 

@@ -75,14 +75,6 @@ pub const fn ex_cycles(unit: Unit, wide: bool) -> u64 {
     }
 }
 
-/// Cycles an instruction occupies IF.
-pub const fn if_cycles(unit: Unit) -> u64 {
-    match unit {
-        Unit::Lddw => contract::LDDW_FETCH_CYCLES,
-        _ => 1,
-    }
-}
-
 /// What EX/MEM and MEM/WB carry of an instruction's decode (small, so the
 /// pipeline registers stay cheap to move).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +98,6 @@ pub struct PipeDecoded {
     /// The result is made in MEM.
     pub mem_result: bool,
     pub ex_cycles: u32,
-    pub if_cycles: u32,
     /// Slots (2 for lddw).
     pub slots: u8,
     /// Does something in MEM (data memory or the helper unit).
@@ -125,7 +116,6 @@ impl PipeDecoded {
                 wreg: NO_REG,
                 mem_result: false,
                 ex_cycles: 1,
-                if_cycles: 1,
                 slots: 1,
                 uses_mem: false,
             };
@@ -142,7 +132,6 @@ impl PipeDecoded {
             wreg,
             mem_result: wreg != NO_REG && matches!(result_stage(def.unit), ResultStage::Mem),
             ex_cycles: ex_cycles(def.unit, wide) as u32,
-            if_cycles: if_cycles(def.unit) as u32,
             slots: def.slots() as u8,
             uses_mem: def.width().is_some() || matches!(def.kind, Kind::Call | Kind::Callx),
         }

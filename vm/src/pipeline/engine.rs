@@ -316,7 +316,6 @@ const BUBBLE_P: PipeDecoded = PipeDecoded {
     wreg: NO_REG,
     mem_result: false,
     ex_cycles: 1,
-    if_cycles: 1,
     slots: 1,
     uses_mem: false,
 };
@@ -384,8 +383,6 @@ pub struct Engine {
     frames: Vec<Frame>,
     pc: u32,
     fetch_on: bool,
-    /// Cycles the current fetch has spent in IF (lddw takes more than one).
-    if_count: u32,
     next_seq: u32,
     executed: u64,
     retired: u64,
@@ -431,7 +428,6 @@ impl Engine {
             frames: Vec::with_capacity(contract::MAX_FRAMES),
             pc: 0,
             fetch_on: false,
-            if_count: 0,
             next_seq: 0,
             executed: 0,
             retired: 0,
@@ -559,7 +555,6 @@ impl Engine {
         self.frames.clear();
         self.pc = 0;
         self.fetch_on = true;
-        self.if_count = 0;
         self.next_seq = 0;
         self.executed = 0;
         self.retired = 0;
@@ -780,7 +775,6 @@ impl Engine {
         self.idex.valid = false;
         self.ifid.valid = false;
         self.fetch_on = false;
-        self.if_count = 0;
     }
 
     /// One clock of a running packet. `Some` when the packet ends.
@@ -853,7 +847,6 @@ impl Engine {
                         flush |= rd.is_some() || stop;
                         if stop {
                             self.fetch_on = false;
-                            self.if_count = 0;
                         }
                     }
                 }
@@ -868,9 +861,7 @@ impl Engine {
         if load_use {
             causes.raise(Stall::LoadUse);
         }
-        if self.if_stage(redirect, flush, frozen || load_use) {
-            causes.raise(Stall::LddwFetch);
-        }
+        self.if_stage(redirect, flush, frozen || load_use);
         if !self.fetch_on {
             causes.raise(Stall::Drain);
         }
@@ -969,39 +960,34 @@ impl Engine {
 
     /// IF: a taken branch, call or return redirects the pc; a flush
     /// discards the slot; otherwise, unless a later stage holds, fetch the
-    /// next instruction (two clocks for `lddw`). True in the first fetch
-    /// clock of an `lddw`.
+    /// next instruction, both slots of an `lddw` in one clock (the
+    /// instruction memory reads its even and odd halves every clock,
+    /// `contract::LDDW_FETCH_CYCLES`), so IF never stalls on its own.
     #[inline(always)]
-    fn if_stage(&mut self, redirect: Option<u32>, flush: bool, hold: bool) -> bool {
+    fn if_stage(&mut self, redirect: Option<u32>, flush: bool, hold: bool) {
+        const { assert!(contract::LDDW_FETCH_CYCLES == 1) };
         if let Some(t) = redirect {
             self.pc = t;
-            self.if_count = 0;
             self.ifid.valid = false;
             if self.fetch_on {
                 self.next_seq += 1;
             }
-            return false;
+            return;
         }
         if flush {
             self.ifid.valid = false;
-            return false;
+            return;
         }
         if hold || !self.fetch_on {
-            return false;
+            return;
         }
         let pre = self.bank.as_ref().map(|b| &b.pre[..]).unwrap_or(&[]);
         let Some(p) = pre.get(self.pc as usize) else {
             // Speculative fetch past the end.
             self.ifid.valid = false;
-            return false;
+            return;
         };
-        if self.if_count + 1 < p.if_cycles {
-            self.if_count += 1;
-            self.ifid.valid = false;
-            return true;
-        }
         let slots = p.slots as u32;
-        self.if_count = 0;
         self.ifid = IfId {
             valid: true,
             pc: self.pc,
@@ -1009,7 +995,6 @@ impl Engine {
         };
         self.next_seq += 1;
         self.pc += slots;
-        false
     }
 
     #[inline(always)]

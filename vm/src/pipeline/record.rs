@@ -29,8 +29,6 @@ pub enum Stall {
     /// ID: the instruction reads a register a load (or any MEM-made result)
     /// right ahead of it has not produced yet; one bubble goes into EX.
     LoadUse,
-    /// IF: second fetch cycle of `lddw`; a bubble goes into ID.
-    LddwFetch,
     /// Fetch stopped after `exit` or a fault: the pipeline drains.
     Drain,
     /// No packet: the engine waits for the first FIFO_MD word.
@@ -38,7 +36,7 @@ pub enum Stall {
 }
 
 impl Stall {
-    pub const ALL: [Stall; 10] = [
+    pub const ALL: [Stall; 9] = [
         Stall::None,
         Stall::FifoWait,
         Stall::Atomic,
@@ -46,7 +44,6 @@ impl Stall {
         Stall::Mul,
         Stall::Div,
         Stall::LoadUse,
-        Stall::LddwFetch,
         Stall::Drain,
         Stall::Idle,
     ];
@@ -61,7 +58,6 @@ impl Stall {
             Stall::Mul => "mul",
             Stall::Div => "div",
             Stall::LoadUse => "load_use",
-            Stall::LddwFetch => "lddw_fetch",
             Stall::Drain => "drain",
             Stall::Idle => "idle",
         }
@@ -75,7 +71,8 @@ impl Stall {
 /// The stall causes raised in one clock, one bit per [`Stall`] (bit `i` is
 /// `Stall::ALL[i]`; `None` has no bit), each set by the stage where it
 /// arises: MEM (`FifoWait`, `Atomic`, `Helper`), EX (`Mul`, `Div`), ID
-/// (`LoadUse`), IF (`LddwFetch`), the pipeline (`Drain`, `Idle`).
+/// (`LoadUse`), the pipeline (`Drain`, `Idle`); IF never stalls on its own
+/// (an `lddw` is fetched in one clock, both its slots at once).
 /// [`StallCauses::encode`] is the one priority encoder: the reported cause
 /// is the lowest-numbered one raised, so the order of [`Stall`] is the
 /// priority, the most downstream stage first (a stalled stage freezes the

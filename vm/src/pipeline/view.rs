@@ -31,7 +31,6 @@ pub const fn stall_code(s: Stall) -> char {
         Stall::Mul => 'm',
         Stall::Div => 'd',
         Stall::LoadUse => 'l',
-        Stall::LddwFetch => 'q',
         Stall::Drain => 'r',
         Stall::Idle => 'i',
     }
@@ -42,7 +41,7 @@ pub const fn stall_code(s: Stall) -> char {
 /// the lowercase letter marks a further cycle in the same stage (a stall);
 /// `*` marks the cycle after an instruction was discarded (flush) before
 /// reaching WB. The last rows give the stall cause per cycle (`.` none,
-/// `l` load-use, `m` mul, `d` div, `q` lddw second fetch, `a` atomic, `h`
+/// `l` load-use, `m` mul, `d` div, `a` atomic, `h`
 /// helper, `f` FIFO_MD word not valid, `r` drain, `i` idle), the flushes
 /// (`^`) and the forward selects of EX's two operands (`e` EX/MEM, `w`
 /// MEM/WB, `r` register file). `insns` are the program's slots, for labels.
