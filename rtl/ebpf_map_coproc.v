@@ -51,9 +51,12 @@
 // at most 8 bytes, as before the CAM was widened.
 //
 // One operation per clock (op_v_i): the search and the result are
-// combinational, the state changes at the clock edge. The modeled latencies
-// (CAM 10/12, TCAM 10/26, direct 2/2) are the arbiter's business: the
-// answer waits in ebpf_units until the operation's slot ends. Results:
+// combinational, the state changes at the clock edge. The latencies
+// (CAM 4/4, TCAM 5/5, direct 2/2: contract::CAM_READ_CYCLES ..) are the
+// arbiter's business: the answer waits in ebpf_units until the
+// operation's latency ends. They leave a registered search the clocks it
+// needs (compare every entry; select the hit and read its value), which
+// this module still does in its run clock (docs/rtl.md, "Map latencies"). Results:
 // bad_o (no map at row_i), key_wide_o/val_wide_o (sizes over 8 bytes: the
 // caller decides whether that is a fault or EINVAL), key_held_o (the
 // coprocessor holds the row's keys: a HASH key of up to KW bits, any other

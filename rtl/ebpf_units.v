@@ -10,7 +10,7 @@
 //   - map_lookup/update/delete_elem (1, 2, 3), keys and values by value:
 //     through ebpf_map_arbiter to ebpf_map_coproc, a pipelined unit that
 //     takes an operation a clock; the answer comes after wait + latency
-//     clocks (CAM 10/12, TCAM 10/26, direct 2/2; 1 for a
+//     clocks (CAM 4/4, TCAM 5/5, direct 2/2, contract::*_CYCLES; 1 for a
 //     handle that names no map, answered with a helper fault). Lookup
 //     returns the value or SUME_LOOKUP_MISS, update/delete 0 or -errno; a
 //     key or value wider than 8 bytes is a helper fault, as in the model.
@@ -556,6 +556,7 @@ module ebpf_units #(
   reg  [ENGINES-1:0]    kok_q;
   reg  [ENGINES-1:0]    kw_q;
   reg  [ENGINES-1:0]    kw_new;   // a request whose key takes two words
+  reg  [ENGINES-1:0]    key2;     // the row's keys take two port words (contract::ptr_key_words)
   reg  [63:0]           kv_data [0:ENGINES-1];
   reg  [ENGINES-1:0]    kv_ok;
   reg  [VAW:0]          kv_at;
@@ -590,6 +591,7 @@ module ebpf_units #(
       // FLIP check refuses such maps).
       vsz = rowvs_q[idx[e]];
       vw[e] = vsz > U_UPD_VALUE_BYTES || vsz == 32'd0 ? 4'd1 : vsz[6:3] + {3'd0, vsz[2:0] != 3'd0};
+      key2[e] = rowks_q[idx[e]] > U_HPORT_BYTES && rowks_q[idx[e]] <= U_CAM_KEY_BYTES;
       lat[e*LW +: LW] = 6'd1;
       slot[e*LW +: LW] = 6'd1;
       if (good[e]) begin
@@ -606,8 +608,8 @@ module ebpf_units #(
         // The issue slot: while the key's words (and an update's value
         // words but the last) are read.
         if (xmap[e] && id != U_H_REDIRECT_MAP)
-          slot[e*LW +: LW] = (rowks_q[idx[e]] > U_HPORT_BYTES && rowks_q[idx[e]] <= U_CAM_KEY_BYTES
-                              ? 6'd2 : 6'd1) + (id == U_H_UPDATE ? {2'd0, vw[e]} - 6'd1 : 6'd0);
+          slot[e*LW +: LW] = (key2[e] ? 6'd2 : 6'd1)
+                             + (id == U_H_UPDATE ? {2'd0, vw[e]} - 6'd1 : 6'd0);
       end
       // The helper memory port: the key (r2) while the request is new (its
       // first word), its second word in the next clock (kw_q), an update's
@@ -618,8 +620,7 @@ module ebpf_units #(
       vhold[e] = xmap[e] && id == U_H_UPDATE && vi_q[e] + 4'd1 < vw[e];
       vleft = vsz - {25'd0, vi_q[e], 3'b000};
       kvn = rowks_q[idx[e]];
-      kw_new[e] = is_new[e] && xmap[e] && id != U_H_REDIRECT_MAP && good[e] &&
-                  kvn > U_HPORT_BYTES && kvn <= U_CAM_KEY_BYTES;
+      kw_new[e] = is_new[e] && xmap[e] && id != U_H_REDIRECT_MAP && good[e] && key2[e];
       if (kw_q[e]) kvn = rowks_q[idx[e]] - U_HPORT_BYTES;
       else if (act_q[e]) kvn = !vrd[e] || vsz > U_UPD_VALUE_BYTES ? 32'd0
                              : vleft > U_HPORT_BYTES ? U_HPORT_BYTES : vleft;

@@ -14,13 +14,13 @@ localparam integer U_CAM_KEY_BYTES = 16;
 // maps::MapConfig::default().direct_words
 localparam integer U_DIRECT_WORDS = 1024;
 // contract::CAM_READ_CYCLES
-localparam integer U_CAM_READ = 10;
+localparam integer U_CAM_READ = 4;
 // contract::CAM_WRITE_CYCLES
-localparam integer U_CAM_WRITE = 12;
+localparam integer U_CAM_WRITE = 4;
 // contract::TCAM_READ_CYCLES
-localparam integer U_TCAM_READ = 10;
+localparam integer U_TCAM_READ = 5;
 // contract::TCAM_WRITE_CYCLES
-localparam integer U_TCAM_WRITE = 26;
+localparam integer U_TCAM_WRITE = 5;
 // contract::ARRAY_READ_CYCLES
 localparam integer U_ARRAY_READ = 2;
 // contract::ARRAY_WRITE_CYCLES

@@ -38,7 +38,7 @@ use crate::traffic::{Proto, Size, Spec};
 use anyhow::{anyhow, bail};
 use nfbpf_loader::image::Image;
 use nfbpf_loader::{Options, load_file};
-use nfbpf_vm::contract::{CLOCK_HZ, MapIssue};
+use nfbpf_vm::contract::CLOCK_HZ;
 use nfbpf_vm::device::{
     Dest, Device, DeviceConfig, MAX_ENGINES, PORTS, Tready, tready_bursty, tready_random,
 };
@@ -435,21 +435,18 @@ impl Programs {
 
 /// A device with `engines` engines running `f`'s program and its map
 /// entries, all written through the register interface; its map unit
-/// takes operations as `issue` says.
+/// has `timing` (the project's, or [`MapTiming::published`]).
 fn device_for(
     progs: &Programs,
     f: &Function,
     engines: usize,
-    issue: MapIssue,
+    timing: MapTiming,
 ) -> anyhow::Result<Device> {
     let img = progs.get(f.program)?;
     let mut dev = Device::new(DeviceConfig {
         engines,
         maps: MapConfig {
-            timing: MapTiming {
-                issue,
-                ..MapTiming::default()
-            },
+            timing,
             ..MapConfig::default()
         },
         ..DeviceConfig::default()
@@ -498,7 +495,7 @@ fn published_run(
         sysrun::PORT_GBPS,
         Window::frames(64, sysrun::PORT_GBPS, scale.warmup, scale.measure),
     );
-    let mut dev = device_for(progs, f, engines, MapIssue::Serial)?;
+    let mut dev = device_for(progs, f, engines, MapTiming::published())?;
     measure(&mut dev, f, 64, engines, gbps, window)
 }
 
@@ -552,7 +549,7 @@ fn load_run(
     gbps: f64,
     tready: Option<Tready>,
 ) -> anyhow::Result<Record> {
-    let mut dev = device_for(progs, f, engines, MapIssue::Pipelined)?;
+    let mut dev = device_for(progs, f, engines, MapTiming::default())?;
     dev.set_tready(tready);
     let window = Window::frames(bytes, gbps, scale.warmup, scale.measure);
     measure(&mut dev, f, bytes, engines, gbps, window)
@@ -772,7 +769,7 @@ fn serverless_switch(progs: &Programs, engines: usize, scale: Scale) -> anyhow::
 fn zero_downtime(progs: &Programs, engines: usize, scale: Scale) -> anyhow::Result<Scenario> {
     let f = &FUNCTIONS[0];
     let img = progs.get(f.program)?;
-    let mut dev = device_for(progs, f, engines, MapIssue::Pipelined)?;
+    let mut dev = device_for(progs, f, engines, MapTiming::default())?;
     let window = Window {
         warmup_ns: 0.0,
         measure_ns: scale.reload_us * 1e3,

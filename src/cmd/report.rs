@@ -13,6 +13,7 @@ use nfbpf_sim::evaluation::{
 };
 use nfbpf_vm::contract::CLOCK_HZ;
 use nfbpf_vm::device::PORTS;
+use nfbpf_vm::maps::MapTiming;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -294,14 +295,22 @@ fn summary_md(
         }
         let _ = writeln!(s, " {} |", r.to_host);
     }
+    let timing = |t: MapTiming| {
+        format!(
+            "CAM read {} and write {} clocks, TCAM read {} and write {}",
+            t.cam_read, t.cam_write, t.tcam_read, t.tcam_write
+        )
+    };
     let _ = writeln!(
         s,
-        "\n## Engine scaling at 64 B on 4 x 10 Gb/s\n\nThe map unit takes an operation a clock (pipelined, as the RTL's):\n"
+        "\n## Engine scaling at 64 B on 4 x 10 Gb/s\n\nThe map unit takes an operation a clock (pipelined, as the RTL's; {}):\n",
+        timing(MapTiming::default())
     );
     s.push_str(&scaling_table(ours));
     let _ = writeln!(
         s,
-        "\nThe published system's map unit (the same CAM/TCAM latencies, one operation at a time; a preset of the model):\n"
+        "\nThe published system's map unit ({}, one operation at a time; a preset of the model):\n",
+        timing(MapTiming::published())
     );
     s.push_str(&scaling_table(published));
     let _ = writeln!(

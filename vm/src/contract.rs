@@ -108,8 +108,9 @@ pub const ATOMIC_MEM_CYCLES: u64 = 2;
 /// Cycles in IF for `lddw`: the instruction memory keeps even and odd slots
 /// in two halves, each read every clock, so IF has the slot at its pc and
 /// the one after it and fetches both of an `lddw` in one cycle
-/// (`rtl/ebpf_imem.v`; with 2 the model would fetch the second slot in a
-/// second cycle, a `lddw_fetch` bubble, which the RTL does not build).
+/// (`rtl/ebpf_imem.v`). The model's IF and the RTL's are built for 1 only
+/// (both assert it), so IF never stalls on its own and no stall cause is
+/// IF's.
 pub const LDDW_FETCH_CYCLES: u64 = 1;
 /// Bubbles after a taken branch, jump, local call or return: control
 /// transfers resolve in EX, predicting not taken, so IF and ID are discarded.
@@ -251,15 +252,35 @@ pub const XDP_FRAME_BYTES: u64 = 40;
 /// `ETH_HLEN`).
 pub const ETH_HLEN: usize = 14;
 
-/// Map coprocessor timing defaults, cycles (the reported CAM 10/12 and TCAM
-/// 10/26). ARRAY and DEVMAP are direct-indexed block RAM: the project's
-/// choice of 2 cycles for read and write.
-pub const CAM_READ_CYCLES: u32 = 10;
-pub const CAM_WRITE_CYCLES: u32 = 12;
-pub const TCAM_READ_CYCLES: u32 = 10;
-pub const TCAM_WRITE_CYCLES: u32 = 26;
+/// The map unit's latencies, clocks from an operation's issue slot to its
+/// answer (the model's `maps::MapTiming::default`, the RTL's
+/// `ebpf_units_params.vh`). The CAM and TCAM are this project's: every
+/// entry holds its key (and the TCAM's mask and prefix length) in
+/// registers and is compared with the searched key at once, so an
+/// operation takes its key's port words, one clock to compare every entry,
+/// one to select the hit (the CAM's one match, the TCAM's longest prefix,
+/// or the CAM's lowest free entry) and read its value, and the answer:
+/// CAM read and write 4 clocks, TCAM read and write 5 (one more for the
+/// longest-prefix select over 64 lengths). The published coprocessor used
+/// a vendor CAM core with 10/12 and 10/26 ([`PUBLISHED_CAM_READ_CYCLES`]
+/// ..), which `maps::MapTiming::published` keeps as a preset. ARRAY and
+/// DEVMAP are direct-indexed block RAM: the project's choice of 2 cycles
+/// for read and write.
+pub const CAM_READ_CYCLES: u32 = 4;
+pub const CAM_WRITE_CYCLES: u32 = 4;
+pub const TCAM_READ_CYCLES: u32 = 5;
+pub const TCAM_WRITE_CYCLES: u32 = 5;
 pub const ARRAY_READ_CYCLES: u32 = 2;
 pub const ARRAY_WRITE_CYCLES: u32 = 2;
+/// The published system's map coprocessor latencies (its CAM read 10 and
+/// write 12 clocks, TCAM read 10 and write 26), which it ran one
+/// operation at a time ([`MapIssue::Serial`]): the model's
+/// `maps::MapTiming::published` preset, which `nfbpf report` runs beside
+/// the project's unit. The RTL builds the project's unit only.
+pub const PUBLISHED_CAM_READ_CYCLES: u32 = 10;
+pub const PUBLISHED_CAM_WRITE_CYCLES: u32 = 12;
+pub const PUBLISHED_TCAM_READ_CYCLES: u32 = 10;
+pub const PUBLISHED_TCAM_WRITE_CYCLES: u32 = 26;
 /// CAM and TCAM capacities (entries shared by all maps of that kind, as in
 /// the existing bitstream's 64-entry tables).
 pub const CAM_ENTRIES: usize = 64;
@@ -737,7 +758,7 @@ pub const fn ptr_value_words(value_size: u32) -> u32 {
 /// those and its value's [`ptr_value_words`] less the last (read in the
 /// clock it runs). Every other operation (the SUME ABI's by-value ones,
 /// `bpf_redirect_map`, a map handle that names no map) holds it one clock.
-/// The answer still takes the operation's latency (CAM 10/12, TCAM 10/26,
+/// The answer still takes the operation's latency (CAM 4/4, TCAM 5/5,
 /// direct store 2/2, [`ptr_update_cycles`]) from the slot's start: the
 /// unit accepts an operation every clock and answers each after its fixed
 /// latency, where the published unit took one operation at a time
@@ -815,15 +836,17 @@ mod tests {
     fn an_update_takes_a_clock_a_port_word_past_its_write_latency() {
         // One word of key and value: the write latencies as they are.
         assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 8), 2);
-        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 8), 12);
+        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 8), 4);
         // 16 bytes of value: three words with the key.
         assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 16), 3);
-        // The widest value the RTL latches: nine words on an ARRAY, and
-        // still within the CAM's and the TCAM's write latencies.
+        // The widest value the RTL latches: nine words on an ARRAY, ten
+        // with a two-word CAM key, past the CAM's and the TCAM's write
+        // latencies (within the published unit's TCAM write).
         let words = (RTL_UPDATE_VALUE_BYTES / RTL_HELPER_PORT_BYTES) as u32;
         assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 64), words + 1);
-        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 64), 12);
-        assert_eq!(ptr_update_cycles(TCAM_WRITE_CYCLES, 8, 64), 26);
+        assert_eq!(ptr_update_cycles(CAM_WRITE_CYCLES, 16, 64), 2 + 8);
+        assert_eq!(ptr_update_cycles(TCAM_WRITE_CYCLES, 8, 64), 1 + 8);
+        assert_eq!(ptr_update_cycles(PUBLISHED_TCAM_WRITE_CYCLES, 8, 64), 26);
         // A partial last word is a word.
         assert_eq!(ptr_update_cycles(ARRAY_WRITE_CYCLES, 4, 17), 4);
     }

@@ -4,9 +4,12 @@
 //! tag bits, and the prefix length. Entries are kept in priority order,
 //! longest prefix first, and a search returns the first (highest-priority)
 //! entry that matches, which is what a TCAM's priority encoder does. Keeping
-//! the order on insert means shifting the entries below the insertion point:
-//! the reason a TCAM write costs more than a read
-//! ([`crate::contract::TCAM_WRITE_CYCLES`]).
+//! the order on insert means shifting the entries below the insertion point,
+//! the reason the published coprocessor's TCAM write cost more than its read
+//! ([`crate::contract::PUBLISHED_TCAM_WRITE_CYCLES`]). The RTL's TCAM keeps
+//! its entries unordered and selects the longest matching prefix instead
+//! (`rtl/ebpf_tcam.v`), which finds the same entry, so its write costs what
+//! its read does ([`crate::contract::TCAM_WRITE_CYCLES`]).
 //!
 //! Linux's lookup semantics need one more comparator: the prefix length of
 //! the lookup key caps the match, so an entry matches only if its prefix

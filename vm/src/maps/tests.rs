@@ -56,18 +56,19 @@ fn handles_and_latencies() {
         MapDef::new(MapType::Devmap, 4, 4, 4),
     ]);
     let h = |i| map_handle(i);
-    assert_eq!(t.latency(h(0), MapOp::Lookup), 10);
-    assert_eq!(t.latency(h(0), MapOp::Update), 12);
-    assert_eq!(t.latency(h(0), MapOp::Delete), 12);
-    assert_eq!(t.latency(h(2), MapOp::Lookup), 10);
-    assert_eq!(t.latency(h(2), MapOp::Update), 26);
+    use crate::contract as c;
+    assert_eq!(t.latency(h(0), MapOp::Lookup), c::CAM_READ_CYCLES);
+    assert_eq!(t.latency(h(0), MapOp::Update), c::CAM_WRITE_CYCLES);
+    assert_eq!(t.latency(h(0), MapOp::Delete), c::CAM_WRITE_CYCLES);
+    assert_eq!(t.latency(h(2), MapOp::Lookup), c::TCAM_READ_CYCLES);
+    assert_eq!(t.latency(h(2), MapOp::Update), c::TCAM_WRITE_CYCLES);
     assert_eq!(t.latency(h(1), MapOp::Lookup), 2);
     assert_eq!(t.latency(h(3), MapOp::Update), 2);
     assert_eq!(t.latency(h(9), MapOp::Lookup), 1);
     assert_eq!(t.lookup(h(9), &k4(0)).value, Err(MapError::NoMap(h(9))));
     assert_eq!(t.lookup(7, &k4(0)).value, Err(MapError::NoMap(7)));
     let r = t.lookup(h(0), &k4(0));
-    assert_eq!((r.value, r.cycles), (Ok(None), 10));
+    assert_eq!((r.value, r.cycles), (Ok(None), c::CAM_READ_CYCLES));
     assert!(matches!(
         t.lookup(h(0), &[0; 3]).value,
         Err(MapError::Size { .. })
@@ -85,7 +86,7 @@ fn hash_flags_and_errors() {
         Err(MapError::NoEnt)
     );
     let s = t.update(h, &k4(1), &v(1), BPF_NOEXIST);
-    assert_eq!(s.cycles, 12);
+    assert_eq!(s.cycles, crate::contract::CAM_WRITE_CYCLES);
     let s = s.value.unwrap();
     assert_eq!(s, Slot { index: 0, addr: h });
     assert_eq!(
@@ -198,7 +199,7 @@ fn lpm_semantics() {
         (0, [0, 0, 0, 0], 4),
     ] {
         let r = t.update(h, &lpm_key(plen, &data), &k4(v), BPF_NOEXIST);
-        assert_eq!(r.cycles, 26);
+        assert_eq!(r.cycles, crate::contract::TCAM_WRITE_CYCLES);
         r.value.unwrap();
     }
     let get = |t: &MapTable, plen, d: &[u8]| {
@@ -510,7 +511,10 @@ fn by_value_operations_mask_keys_and_values() {
     ]);
     let h = map_handle(0);
     let r = t.update_u64(h, 0xdead_0000_0000_0001, 0xbeef_0003, BPF_ANY);
-    assert_eq!((r.value, r.cycles), (Ok(()), 12));
+    assert_eq!(
+        (r.value, r.cycles),
+        (Ok(()), crate::contract::CAM_WRITE_CYCLES)
+    );
     assert_eq!(t.lookup_u64(h, 1).value, Ok(Some(3)));
     assert_eq!(t.lookup_u64(h, 0xffff_0000_0000_0001).value, Ok(Some(3)));
     assert_eq!(t.lookup_u64(h, 2).value, Ok(None));
