@@ -9,7 +9,7 @@
 //! loads and ALU instructions waits least. The device reads and writes 1,
 //! 2, 4 or 8 bytes at any byte address in one access (FIFO_MD, the stack and
 //! the map values; `docs/pipeline.md`), so clang's byte-by-byte code for data
-//! it cannot prove aligned is the main waste in real programs. Four
+//! it cannot prove aligned is the main waste in real programs. Five
 //! rewrites, each inside one basic block (no jump lands inside what they
 //! replace):
 //!
@@ -51,6 +51,21 @@
 //!    slots and bound the runs, so the same stores are done before any
 //!    fault or budget stop; loads may pass each other only. A run changes
 //!    only when its bubbles go down.
+//! 5. **Byte loads assembled across the rest of a block.** Rewrite 2 when
+//!    clang spreads it over a helper call: bytes loaded through a packet
+//!    pointer before the call, kept in callee-saved registers or spilled
+//!    to the stack and reloaded, and assembled after it. The loads,
+//!    shifts, ors, moves, spills and reloads go and every other
+//!    instruction stays in its order; each value is loaded whole right
+//!    before the first kept instruction that reads it (or at the block's
+//!    end). Only across helpers that write no packet (the map operations,
+//!    the timer, the random number) and stores to the stack outside the
+//!    spill slots; only when every removed byte is below the end of a
+//!    load through the same pointer done before each kept store or call
+//!    (so a byte past the packet still faults before any side effect the
+//!    original did not do), and when nothing else in the function reads
+//!    the spill slots or takes a pointer to the stack. It is tried beside
+//!    rewrite 2 at each byte load, the bigger saving taken, before 4.
 //!
 //! A rewrite must leave every register that may still be read holding what
 //! it held; registers the sequence wrote that nothing reads again may end
@@ -225,6 +240,9 @@ struct Patch {
     end: usize,
     with: Vec<Insn>,
     what: &'static str,
+    /// Old instructions the patch keeps as they were: (old pc, its slot in
+    /// `with`), so that a relocation or a location still finds them.
+    kept: Vec<(usize, usize)>,
 }
 
 /// The decoded program and the facts the rewrites need.
@@ -249,9 +267,18 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
     let mut patches = Vec::new();
     let mut pc = prologue_len;
     while pc < insns.len() {
+        let assembled = || match (code.assembled_load(pc), code.assembled_across(pc)) {
+            (Some(a), Some(b))
+                if b.end - b.start - b.with.len() > a.end - a.start - a.with.len() =>
+            {
+                Some(b)
+            }
+            (Some(a), _) => Some(a),
+            (None, b) => b,
+        };
         if let Some(p) = code
             .copy_run(pc)
-            .or_else(|| code.assembled_load(pc))
+            .or_else(assembled)
             .or_else(|| code.split_store(pc))
         {
             pc = p.end;
@@ -273,8 +300,9 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
     let mut pc = 0;
     while pc < n {
         if let Some(p) = next.next_if(|p| p.start == pc) {
+            let at = out.len();
             for slot in &mut map[p.start..p.end] {
-                *slot = out.len();
+                *slot = at;
             }
             rewrites.push(Rewrite {
                 program: 0,
@@ -285,6 +313,15 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
             });
             out.extend_from_slice(&p.with);
             origin.extend(std::iter::repeat_n((pc, false), p.with.len()));
+            // A kept instruction (an `lddw` with both its slots) keeps its
+            // own pc; none of them jumps, so nothing is re-aimed.
+            for &(old, slot) in &p.kept {
+                let slots = if code.kind_at(old, Kind::Lddw) { 2 } else { 1 };
+                for k in 0..slots {
+                    map[old + k] = at + slot + k;
+                    origin[at + slot + k].0 = old + k;
+                }
+            }
             pc = p.end;
         } else {
             map[pc] = out.len();
@@ -824,6 +861,7 @@ impl<'a> Code<'a> {
                     end,
                     with,
                     what: "byte copy",
+                    kept: Vec::new(),
                 });
             }
         }
@@ -938,6 +976,7 @@ impl<'a> Code<'a> {
                     end,
                     with,
                     what: "byte loads assembled into one value",
+                    kept: Vec::new(),
                 });
             }
         }
@@ -1137,12 +1176,297 @@ impl Code<'_> {
             end,
             with,
             what: "bytes of a register stored one by one",
+            kept: Vec::new(),
         })
     }
 }
 
 /// The widest access of at most `left` bytes (the rewrites cut a run of
 /// bytes into 8-, 4-, 2- and 1-byte accesses, widest first).
+/// Helpers that change no memory a packet load reads (the map unit's
+/// operations, the timer, the random number): a packet byte reads the
+/// same before such a call as after it.
+fn keeps_packet(helper: u32) -> bool {
+    [
+        contract::HELPER_MAP_LOOKUP_ELEM,
+        contract::HELPER_MAP_UPDATE_ELEM,
+        contract::HELPER_MAP_DELETE_ELEM,
+        contract::HELPER_KTIME_GET_NS,
+        contract::HELPER_GET_PRANDOM_U32,
+    ]
+    .contains(&helper)
+}
+
+impl Code<'_> {
+    /// Rewrite 5: rewrite 2 across the rest of a block. From an `ldxb` at
+    /// `pc` through a packet pointer `B`, the byte loads through `B`, the
+    /// shifts, ors and moves that assemble them, their 8-byte spills to
+    /// the stack and the reloads go, while every other instruction of the
+    /// block stays in its order (clang keeps such bytes in callee-saved
+    /// registers and stack slots across a helper call, and assembles them
+    /// after it). Each assembled value is loaded whole (`emit_bytes`) right
+    /// before the first kept instruction that reads it, and at the end of
+    /// the block if it is still read there.
+    ///
+    /// What keeps every result the same:
+    /// - the memory those bytes are in does not change in between: the
+    ///   kept stores go to the stack through `r10`, outside the spill
+    ///   slots, and the kept calls are helpers that write no packet
+    ///   ([`keeps_packet`]);
+    /// - no fault goes missing or lands behind a side effect: at every
+    ///   kept store or call, and at the end, each removed load's byte is
+    ///   below the end of a load through `B` done by then (kept, or
+    ///   emitted), so a removed load that would have faulted (past the
+    ///   packet's end: the window only grows upwards from `B`'s offset,
+    ///   which is not negative) leaves one that faults before any side
+    ///   effect the original did not do;
+    /// - the spill slots are read by nothing else in the function, and
+    ///   `r10` is used there only as a load or store base (no pointer to
+    ///   the stack escapes);
+    /// - registers: a kept instruction reads each register as the original
+    ///   had it (a value still pending is loaded first), `B` is never
+    ///   written in the window, and a temporary is a register nothing reads
+    ///   from there on.
+    fn assembled_across(&self, pc: usize) -> Option<Patch> {
+        let ldxb = Kind::Ldx {
+            width: Width::B,
+            sx: false,
+        };
+        let first = self.insns[pc];
+        if !self.kind_at(pc, ldxb) || first.dst == first.src || first.dst == R10 {
+            return None;
+        }
+        let base = first.src;
+        let Ptr::At(Region::Packet, c) = self.kinds[pc]?[base as usize] else {
+            return None;
+        };
+        let mut sym: [Sym; 11] = std::array::from_fn(|_| Sym::Orig);
+        // Registers whose assembled value is not loaded yet.
+        let mut pending = 0u16;
+        // Stack slots (8 bytes at r10 + offset) holding an assembled value.
+        let mut slots: Vec<(i64, Sym)> = Vec::new();
+        let mut used_slots: Vec<i64> = Vec::new();
+        // Offsets from the packet pointer's origin: of the removed byte
+        // loads, and the end of the loads through B done so far.
+        let mut removed: Vec<i64> = Vec::new();
+        let mut done_end = i64::MIN;
+        let mut gone: Vec<usize> = Vec::new();
+        let mut with: Vec<Insn> = Vec::new();
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        let overlaps = |slots: &[(i64, Sym)], off: i64, n: i64| {
+            slots.iter().any(|&(s, _)| s < off + n && off < s + 8)
+        };
+        // Load `r`'s pending value before `at` (None: cannot).
+        let load = |r: u8,
+                    at: usize,
+                    sym: &mut [Sym; 11],
+                    pending: &mut u16,
+                    done_end: &mut i64,
+                    code: &mut Vec<Insn>|
+         -> Option<()> {
+            let Sym::Bytes(b) = &sym[r as usize] else {
+                return None;
+            };
+            let busy = self.live[at] | bit(base) | bit(R10) | bit(r);
+            let temp = (0..10u8).find(|t| busy & bit(*t) == 0);
+            let emitted = emit_bytes(r, base, b, temp)?;
+            let lo = b.iter().map(|&(o, _)| o).min()?;
+            *done_end = (*done_end).max(c + lo + b.len() as i64);
+            if let Some(t) = temp
+                && emitted.iter().any(|i| i.dst == t)
+            {
+                sym[t as usize] = Sym::Other;
+                *pending &= !bit(t);
+            }
+            *pending &= !bit(r);
+            code.extend(emitted);
+            Some(())
+        };
+        let mut p = pc;
+        while p < self.insns.len() && (p == pc || !self.leader[p]) {
+            if self.func_of[p] != self.func_of[pc] {
+                break;
+            }
+            let Some(def) = self.defs[p] else { break };
+            let i = self.insns[p];
+            let (reads, writes) = regs(def, &i);
+            let sym_of = |r: u8| match &sym[r as usize] {
+                Sym::Bytes(_) => Some(sym[r as usize].clone()),
+                _ => None,
+            };
+            // Removed: a byte through B, an assembling step, a spill, a reload.
+            let removed_as = match def.kind {
+                Kind::Ldx {
+                    width: Width::B,
+                    sx: false,
+                } if i.src == base && i.dst != base && i.dst != R10 => {
+                    let at = c + i.off as i64;
+                    if at < 0 {
+                        break;
+                    }
+                    removed.push(at);
+                    Some(Sym::Bytes(vec![(i.off as i64, 0)]))
+                }
+                Kind::Alu {
+                    op: AluOp::Lsh,
+                    wide,
+                    src: Src::Imm,
+                } if i.dst != base => sym_of(i.dst)
+                    .map(|v| v.shifted(i.imm, wide))
+                    .filter(|v| matches!(v, Sym::Bytes(_))),
+                Kind::Alu {
+                    op: AluOp::Or,
+                    wide,
+                    src: Src::Reg,
+                } if i.dst != base => match (sym_of(i.dst), sym_of(i.src)) {
+                    (Some(a), Some(b)) => {
+                        Some(a.or(&b, wide)).filter(|v| matches!(v, Sym::Bytes(_)))
+                    }
+                    _ => None,
+                },
+                Kind::Alu {
+                    op: AluOp::Mov,
+                    wide,
+                    src: Src::Reg,
+                } if i.dst != base && i.dst != R10 => sym_of(i.src)
+                    .map(|v| v.moved(wide))
+                    .filter(|v| matches!(v, Sym::Bytes(_))),
+                Kind::Stx { width: Width::DW } if i.dst == R10 => match sym_of(i.src) {
+                    Some(v) => {
+                        let off = i.off as i64;
+                        if overlaps(&slots, off, 8) && !slots.iter().any(|&(s, _)| s == off) {
+                            break;
+                        }
+                        slots.retain(|&(s, _)| s != off);
+                        slots.push((off, v));
+                        used_slots.push(off);
+                        gone.push(p);
+                        p += 1;
+                        continue;
+                    }
+                    None => None,
+                },
+                Kind::Ldx {
+                    width: Width::DW,
+                    sx: false,
+                } if i.src == R10 && i.dst != base && i.dst != R10 => slots
+                    .iter()
+                    .find(|&&(s, _)| s == i.off as i64)
+                    .map(|(_, v)| v.clone()),
+                _ => None,
+            };
+            if let Some(v) = removed_as {
+                sym[i.dst as usize] = v;
+                pending |= bit(i.dst);
+                gone.push(p);
+                p += 1;
+                continue;
+            }
+            // Kept: one this window may pass.
+            let side_effect = match def.kind {
+                Kind::Alu { .. } | Kind::Neg { .. } | Kind::End { .. } | Kind::Lddw => false,
+                Kind::Ldx { width, .. } => {
+                    if i.src == R10 && overlaps(&slots, i.off as i64, width.bytes() as i64) {
+                        break;
+                    }
+                    false
+                }
+                Kind::St { width } | Kind::Stx { width } => {
+                    if i.dst != R10 || overlaps(&slots, i.off as i64, width.bytes() as i64) {
+                        break;
+                    }
+                    true
+                }
+                Kind::Call if keeps_packet(i.imm as u32) => true,
+                _ => break,
+            };
+            if writes & bit(base) != 0 || writes & bit(R10) != 0 {
+                break;
+            }
+            let mut code = Vec::new();
+            let (mut s2, mut pend2, mut end2) = (sym.clone(), pending, done_end);
+            let mut ok = true;
+            for r in 0..10u8 {
+                if reads & pending & bit(r) != 0
+                    && load(r, p, &mut s2, &mut pend2, &mut end2, &mut code).is_none()
+                {
+                    ok = false;
+                }
+            }
+            if matches!(def.kind, Kind::Ldx { .. }) && i.src == base {
+                let w = def.width().map_or(1, |w| w.bytes() as i64);
+                end2 = end2.max(c + i.off as i64 + w);
+            }
+            if !ok || (side_effect && removed.iter().any(|&o| o >= end2)) {
+                break;
+            }
+            with.extend(code);
+            kept.push((p, with.len()));
+            with.push(i);
+            if def.kind == Kind::Lddw {
+                with.push(*self.insns.get(p + 1)?);
+            }
+            (sym, pending, done_end) = (s2, pend2, end2);
+            for r in 0..11u8 {
+                if writes & bit(r) != 0 {
+                    sym[r as usize] = Sym::Other;
+                    pending &= !bit(r);
+                }
+            }
+            p += if def.kind == Kind::Lddw { 2 } else { 1 };
+        }
+        let end = p;
+        if kept.is_empty() || gone.is_empty() || !self.straight(pc, end) {
+            return None;
+        }
+        // What is still read after the window, loaded at its end.
+        for r in 0..10u8 {
+            if pending & self.live[end] & bit(r) != 0 {
+                load(r, end, &mut sym, &mut pending, &mut done_end, &mut with)?;
+            }
+        }
+        if removed.iter().any(|&o| o >= done_end) {
+            return None;
+        }
+        // The spill slots: read by nothing kept, and no pointer to the
+        // stack anywhere in the function.
+        if !used_slots.is_empty() {
+            let f = self.func_of[pc];
+            for q in 0..self.insns.len() {
+                if self.func_of[q] != f || gone.contains(&q) {
+                    continue;
+                }
+                let Some(d) = self.defs[q] else { continue };
+                let iq = self.insns[q];
+                let (rq, _) = regs(d, &iq);
+                let base_use = match d.kind {
+                    Kind::Ldx { width, .. } if iq.src == R10 => {
+                        if used_slots.iter().any(|&s| {
+                            s < iq.off as i64 + width.bytes() as i64 && (iq.off as i64) < s + 8
+                        }) {
+                            return None;
+                        }
+                        true
+                    }
+                    Kind::St { .. } if iq.dst == R10 => true,
+                    Kind::Stx { .. } if iq.dst == R10 && iq.src != R10 => true,
+                    _ => false,
+                };
+                if !base_use && rq & bit(R10) != 0 {
+                    return None;
+                }
+            }
+        }
+        (with.len() < end - pc).then_some(Patch {
+            start: pc,
+            end,
+            with,
+            what: "byte loads assembled into one value across a block",
+            kept,
+        })
+    }
+}
+
 fn widest(left: i64) -> Option<Width> {
     [Width::DW, Width::W, Width::H, Width::B]
         .into_iter()
@@ -1288,6 +1612,69 @@ mod tests {
         let done = done.expect("rewritten");
         assert_eq!(done.insns.len(), 7, "{:?}", done.insns);
         assert_eq!(done.rewrites[0].old_len, 16);
+    }
+
+    /// The shape clang gives a value built from packet bytes across a
+    /// helper call: one byte kept in a callee-saved register, one spilled
+    /// to the stack and reloaded.
+    const ACROSS: &str = "mov %r6, 536870912\nldxb %r7, [%r6+0]\nldxw %r2, [%r6+8]\n\
+        ldxb %r1, [%r6+1]\nstxdw [%r10-8], %r1\nmov %r1, 1\nCALL\nlsh %r7, 8\n\
+        ldxdw %r1, [%r10-8]\nor %r7, %r1\nmov %r0, %r7\nTAIL\nexit";
+
+    fn across(call: &str, tail: &str) -> (Vec<Insn>, Option<Done>) {
+        run(&ACROSS.replace("CALL", call).replace("TAIL", tail))
+    }
+
+    fn has(insns: &[Insn], text: &str) -> bool {
+        insns
+            .iter()
+            .any(|i| nfbpf_vm::disasm::disasm_one(std::slice::from_ref(i)).contains(text))
+    }
+
+    #[test]
+    fn bytes_kept_across_a_call_are_loaded_after_it() {
+        let (_, done) = across("call 1", "mov %r3, 0");
+        let done = done.expect("rewritten");
+        // The two bytes, their spill and reload, the shift, the or and the
+        // move go; r0 takes the big-endian halfword at the end.
+        assert!(!has(&done.insns, "%r10"), "{:?}", done.insns);
+        assert!(has(&done.insns, "ldxh %r0, [%r6+0]"), "{:?}", done.insns);
+        assert!(has(&done.insns, "be16 %r0"));
+        assert_eq!(done.insns.len(), 8, "{:?}", done.insns);
+        // The kept instructions keep their own pcs (the call at 6).
+        assert_eq!(done.origin.iter().filter(|&&o| o == 6).count(), 1);
+        assert_eq!(
+            done.rewrites[0].what,
+            "byte loads assembled into one value across a block"
+        );
+    }
+
+    #[test]
+    fn a_byte_no_load_covers_before_a_call_stays_ahead_of_it() {
+        // Without the word at 8..12 nothing shows byte 1 is in the packet
+        // before the call's side effect: the loads stay where they are.
+        let src = ACROSS
+            .replace("ldxw %r2, [%r6+8]\n", "")
+            .replace("CALL", "call 1")
+            .replace("TAIL", "mov %r3, 0");
+        let (insns, done) = run(&src);
+        let out = done.map_or(insns, |d| d.insns);
+        assert!(has(&out, "stxdw [%r10-8], %r1"), "{out:?}");
+    }
+
+    #[test]
+    fn a_helper_that_may_write_the_packet_ends_the_window() {
+        // bpf_xdp_adjust_head (44) moves the packet: nothing crosses it.
+        let (insns, done) = across("call 44", "mov %r3, 0");
+        let out = done.map_or(insns, |d| d.insns);
+        assert!(has(&out, "stxdw [%r10-8], %r1"), "{out:?}");
+    }
+
+    #[test]
+    fn a_spill_slot_read_elsewhere_stays() {
+        let (insns, done) = across("call 1", "ldxw %r3, [%r10-8]");
+        let out = done.map_or(insns, |d| d.insns);
+        assert!(has(&out, "stxdw [%r10-8], %r1"), "{out:?}");
     }
 
     #[test]
