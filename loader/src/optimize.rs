@@ -64,8 +64,10 @@
 //!    load through the same pointer done before each kept store or call
 //!    (so a byte past the packet still faults before any side effect the
 //!    original did not do), and when nothing else in the function reads
-//!    the spill slots or takes a pointer to the stack. It is tried beside
-//!    rewrite 2 at each byte load, the bigger saving taken, before 4.
+//!    the spill slots or takes a pointer to the stack. It is taken at a
+//!    byte load only where it saves more slots than rewrites 1 to 3 would
+//!    in the same slots (it can take the bytes a copy would have used),
+//!    and before 4.
 //!
 //! A rewrite must leave every register that may still be read holding what
 //! it held; registers the sequence wrote that nothing reads again may end
@@ -267,20 +269,12 @@ fn rewrite(insns: &[Insn], starts: &[usize], prologue_len: usize, abi: Abi) -> O
     let mut patches = Vec::new();
     let mut pc = prologue_len;
     while pc < insns.len() {
-        let assembled = || match (code.assembled_load(pc), code.assembled_across(pc)) {
-            (Some(a), Some(b))
-                if b.end - b.start - b.with.len() > a.end - a.start - a.with.len() =>
-            {
-                Some(b)
-            }
-            (Some(a), _) => Some(a),
-            (None, b) => b,
-        };
-        if let Some(p) = code
-            .copy_run(pc)
-            .or_else(assembled)
-            .or_else(|| code.split_store(pc))
-        {
+        // Rewrite 5 where it saves more than rewrites 1 to 3 would in the
+        // same slots.
+        let across = code
+            .assembled_across(pc)
+            .filter(|b| b.end - b.start - b.with.len() > code.saved_by_others(pc, b.end));
+        if let Some(p) = across.or_else(|| code.other_patch(pc)) {
             pc = p.end;
             patches.push(p);
         } else {
@@ -1198,6 +1192,29 @@ fn keeps_packet(helper: u32) -> bool {
 }
 
 impl Code<'_> {
+    /// The first of rewrites 1 to 3 that applies at `pc`.
+    fn other_patch(&self, pc: usize) -> Option<Patch> {
+        self.copy_run(pc)
+            .or_else(|| self.assembled_load(pc))
+            .or_else(|| self.split_store(pc))
+    }
+
+    /// Slots rewrites 1 to 3 save from `from` on, taken as the main loop
+    /// takes them, up to `to` (a patch that reaches past `to` counts whole).
+    fn saved_by_others(&self, from: usize, to: usize) -> usize {
+        let (mut pc, mut saved) = (from, 0);
+        while pc < to {
+            match self.other_patch(pc) {
+                Some(p) => {
+                    saved += p.end - p.start - p.with.len();
+                    pc = p.end;
+                }
+                None => pc += 1,
+            }
+        }
+        saved
+    }
+
     /// Rewrite 5: rewrite 2 across the rest of a block. From an `ldxb` at
     /// `pc` through a packet pointer `B`, the byte loads through `B`, the
     /// shifts, ors and moves that assemble them, their 8-byte spills to
@@ -1668,6 +1685,24 @@ mod tests {
         let (insns, done) = across("call 44", "mov %r3, 0");
         let out = done.map_or(insns, |d| d.insns);
         assert!(has(&out, "stxdw [%r10-8], %r1"), "{out:?}");
+    }
+
+    #[test]
+    fn a_byte_copy_is_not_swallowed_by_a_window_across_a_call() {
+        // (r10 set as the prologue sets it: the copy goes to the stack.) A
+        // window from pc 2 would keep the four byte stores of the copy
+        // (each byte loaded again for its store) and save less than the
+        // copy does: the copy is taken, and the window after it.
+        let (_, done) = run(
+            "mov %r10, 805310464\nmov %r6, 536870912\nldxb %r7, [%r6+4]\n\
+             ldxb %r1, [%r6+0]\nstxb [%r10-16], %r1\nldxb %r1, [%r6+1]\nstxb [%r10-15], %r1\n\
+             ldxb %r1, [%r6+2]\nstxb [%r10-14], %r1\nldxb %r1, [%r6+3]\nstxb [%r10-13], %r1\n\
+             ldxb %r1, [%r6+5]\nstxdw [%r10-8], %r1\nldxw %r2, [%r6+8]\nmov %r1, 1\ncall 1\n\
+             lsh %r7, 8\nldxdw %r1, [%r10-8]\nor %r7, %r1\nmov %r0, %r7\nexit",
+        );
+        let done = done.expect("rewritten");
+        assert!(has(&done.insns, "stxw [%r10-16], %r1"), "{:?}", done.insns);
+        assert!(!has(&done.insns, "stxdw [%r10-8]"), "{:?}", done.insns);
     }
 
     #[test]
