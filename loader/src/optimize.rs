@@ -9,8 +9,8 @@
 //! loads and ALU instructions waits least. The device reads and writes 1,
 //! 2, 4 or 8 bytes at any byte address in one access (FIFO_MD, the stack and
 //! the map values; `docs/pipeline.md`), so clang's byte-by-byte code for data
-//! it cannot prove aligned is the main waste in real programs. Five
-//! rewrites, each inside one basic block (no jump lands inside what they
+//! it cannot prove aligned is the main waste in real programs. Seven
+//! rewrites, the first six each inside one basic block (no jump lands inside what they
 //! replace):
 //!
 //! 1. **Byte copies.** A run of `ldxb T, [S+a]; stxb [D+a+d], T` pairs over
@@ -68,11 +68,19 @@
 //!    byte load only where it saves more slots than rewrites 1 to 3 would
 //!    in the same slots (it can take the bytes a copy would have used),
 //!    and before 4.
+//! 6. **A copy of r0 and back before `exit`.** `mov rX, r0; mov r0, rX;
+//!    exit` with nothing reading `rX` afterwards is `exit`.
+//! 7. **The prologue.** The entry program's `mov r1, <context>; mov r10,
+//!    STACK_TOP` go: every engine starts a packet with those values in r1
+//!    and r10 (the loader prepends them for hardware that does not, as
+//!    the published system's); not in an image with tail programs.
 //!
 //! A rewrite must leave every register that may still be read holding what
 //! it held; registers the sequence wrote that nothing reads again may end
-//! with other values. Liveness is conservative: a helper call reads r1..r5
-//! and changes only r0; a bpf-to-bpf call reads r1..r9 (the callee may read
+//! with other values. Liveness is conservative: a helper call reads the
+//! argument registers its unit reads (`nfbpf_vm::units::HelperUnit::args`,
+//! its Linux prototype's, r1..r5 for a helper the device lacks) and
+//! changes only r0; a bpf-to-bpf call reads r1..r9 (the callee may read
 //! anything) and its callee's exit passes on what any of its call sites
 //! reads afterwards. What changes is what a trace shows: the pcs, the
 //! instructions, and where in a rewritten sequence a fault happens. A
@@ -92,6 +100,7 @@ use nfbpf_vm::build;
 use nfbpf_vm::contract;
 use nfbpf_vm::isa::{AluOp, Kind, OpDef, Order, Src, Width, Writes, isa};
 use nfbpf_vm::pipeline::decode::{NO_REG, load_use, reg_use};
+use nfbpf_vm::units;
 use nfbpf_vm::validate::branch_offset;
 use std::fmt;
 
@@ -218,12 +227,65 @@ pub fn optimize(image: &Image) -> (Image, Report) {
     for (k, t) in out.tails.iter_mut().enumerate() {
         one(k + 1, &mut t.insns, &mut t.functions, &mut t.relocations);
     }
+    drop_prologue(&mut out, &mut report);
     (out, report)
+}
+
+/// Rewrite 7: the entry program's prologue goes. Every engine starts a
+/// packet with r1 the ABI's context pointer and r10 the stack's top (the
+/// model's `pipeline::Engine`, the RTL's `ebpf_regfile`; the interpreter
+/// is run the same way), the values the prologue (`link::prologue`) sets
+/// again, so its two instructions change nothing there. Not in an image
+/// with tail programs: they keep theirs (a tail program starts with the
+/// registers its caller left), and the image's `prologue_len` is theirs too.
+fn drop_prologue(out: &mut Image, report: &mut Report) {
+    let len = out.prologue_len;
+    if len == 0
+        || !out.tails.is_empty()
+        || out.entry != len
+        || out.insns.get(..len) != Some(&crate::link::prologue(out.abi)[..])
+        || out.relocations.iter().any(|r| r.pc < len)
+        || out.functions.iter().any(|f| f.pc < len)
+    {
+        return;
+    }
+    out.insns.drain(..len);
+    for f in &mut out.functions {
+        f.pc -= len;
+    }
+    for r in &mut out.relocations {
+        r.pc -= len;
+        if let Target::Call { pc, .. } = &mut r.target {
+            *pc -= len;
+        }
+    }
+    out.entry = 0;
+    out.prologue_len = 0;
+    let n = out.insns.len();
+    match report.origins.first_mut() {
+        Some(o) if !o.is_empty() => {
+            o.drain(..len);
+        }
+        Some(o) => *o = (len..len + n).collect(),
+        None => report.origins.push((len..len + n).collect()),
+    }
+    report.after -= len;
+    report.rewrites.insert(
+        0,
+        Rewrite {
+            program: 0,
+            pc: 0,
+            old_len: len,
+            new_len: 0,
+            what: "the prologue (r1 and r10 as every engine starts a packet)",
+        },
+    );
 }
 
 const R0: u16 = 1;
 const R1_9: u16 = 0b11_1111_1110;
 const R0_5: u16 = 0b11_1111;
+const R1_5: u16 = 0b11_1110;
 const R0_9: u16 = 0b11_1111_1111;
 const R10: u8 = 10;
 
@@ -423,9 +485,18 @@ fn schedule(
     (!runs.is_empty()).then_some((order, runs))
 }
 
-/// Registers an instruction reads and writes (bit masks).
+/// Registers an instruction reads and writes (bit masks). A helper call
+/// reads the argument registers its unit reads (`HelperUnit::args`), all
+/// five for a helper the device does not have.
 fn regs(def: &OpDef, i: &Insn) -> (u16, u16) {
-    let (reads, wreg) = reg_use(def, i.dst, i.src);
+    let (mut reads, wreg) = reg_use(def, i.dst, i.src);
+    if def.kind == Kind::Call {
+        let args = units::UNITS
+            .iter()
+            .find(|u| u.id == i.imm as u32)
+            .map_or(5, |u| u.args.min(5));
+        reads &= !R1_5 | (R1_5 & ((1u16 << (args + 1)) - 1));
+    }
     (reads, if wreg == NO_REG { 0 } else { bit(wreg) })
 }
 
@@ -617,7 +688,7 @@ impl<'a> Code<'a> {
                         };
                         let out = after(self, next);
                         let (reads, writes) = regs(def, &i);
-                        // r10 is always live; a call reads r1..r5.
+                        // r10 is always live; a helper call reads its arguments.
                         (out & !writes) | reads
                     }
                 } & R0_9;
@@ -1192,11 +1263,47 @@ fn keeps_packet(helper: u32) -> bool {
 }
 
 impl Code<'_> {
-    /// The first of rewrites 1 to 3 that applies at `pc`.
+    /// The first of rewrites 1 to 3 and 6 that applies at `pc`.
     fn other_patch(&self, pc: usize) -> Option<Patch> {
         self.copy_run(pc)
             .or_else(|| self.assembled_load(pc))
             .or_else(|| self.split_store(pc))
+            .or_else(|| self.exit_copy(pc))
+    }
+
+    /// Rewrite 6: `mov rX, r0; mov r0, rX; exit` (64-bit moves, clang's
+    /// return value taken through the register its paths join in) is
+    /// `exit` where nothing reads `rX` after the `exit`. When a jump lands
+    /// on the second move, it and the `exit` stay for that path.
+    fn exit_copy(&self, pc: usize) -> Option<Patch> {
+        let mov = Kind::Alu {
+            op: AluOp::Mov,
+            wide: true,
+            src: Src::Reg,
+        };
+        let (a, b) = (self.insns[pc], *self.insns.get(pc + 1)?);
+        let x = a.dst;
+        if !self.kind_at(pc, mov)
+            || !self.kind_at(pc + 1, mov)
+            || !self.kind_at(pc + 2, Kind::Exit)
+            || a.src != 0
+            || x == 0
+            || b.dst != 0
+            || b.src != x
+            || self.live[pc + 2] & bit(x) != 0
+            || self.leader[pc + 2]
+            || self.func_of[pc] != self.func_of[pc + 2]
+        {
+            return None;
+        }
+        let end = if self.leader[pc + 1] { pc + 1 } else { pc + 3 };
+        Some(Patch {
+            start: pc,
+            end,
+            with: vec![self.insns[pc + 2]],
+            what: "a copy of r0 and back before exit",
+            kept: Vec::new(),
+        })
     }
 
     /// Slots rewrites 1 to 3 save from `from` on, taken as the main loop
@@ -1703,6 +1810,39 @@ mod tests {
         let done = done.expect("rewritten");
         assert!(has(&done.insns, "stxw [%r10-16], %r1"), "{:?}", done.insns);
         assert!(!has(&done.insns, "stxdw [%r10-8]"), "{:?}", done.insns);
+    }
+
+    #[test]
+    fn a_copy_of_r0_and_back_before_exit_is_exit() {
+        // Fallthrough into the join block: it goes, and the jump's path
+        // keeps its move and exit.
+        let (_, done) =
+            run("mov %r0, 1\njeq %r1, 0, +2\nmov %r0, 2\nmov %r2, %r0\nmov %r0, %r2\nexit");
+        let done = done.expect("rewritten");
+        assert_eq!(done.insns.len(), 6, "{:?}", done.insns);
+        assert!(has(&done.insns[3..4], "exit"), "{:?}", done.insns);
+        // A 32-bit move truncates: it stays.
+        let (_, done) = run("mov %r0, 2\nmov32 %r2, %r0\nmov %r0, %r2\nexit");
+        assert!(done.is_none());
+        // No jump to the second move: all three become one exit.
+        let (_, done) = run("mov %r0, 2\nmov %r2, %r0\nmov %r0, %r2\nexit");
+        assert_eq!(done.expect("rewritten").insns.len(), 2);
+    }
+
+    #[test]
+    fn a_helper_call_reads_only_its_arguments() {
+        // bpf_map_lookup_elem reads r1 and r2: r3's value before the call
+        // is dead, so the byte loaded into it need not be loaded.
+        let src = "mov %r6, 536870912\nldxw %r2, [%r6+0]\nldxb %r3, [%r6+4]\nlsh %r3, 8\n\
+                   mov %r1, 0\ncall 1\nmov %r3, 0\nexit";
+        let insns = assemble(src).expect("assembles");
+        let code = Code::new(&insns, &[0], Abi::Xdp).expect("decodes");
+        assert_eq!(code.live[5] & bit(3), 0);
+        assert_ne!(code.live[5] & bit(2), 0);
+        // A helper the device lacks reads all five.
+        let insns = assemble(&src.replace("call 1", "call 999")).expect("assembles");
+        let code = Code::new(&insns, &[0], Abi::Xdp).expect("decodes");
+        assert_ne!(code.live[5] & bit(3), 0);
     }
 
     #[test]
