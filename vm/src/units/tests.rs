@@ -724,7 +724,8 @@ fn abis_name_their_helpers_for_the_validator() {
 fn contract_numbers_match_the_spec() {
     use crate::contract as c;
     // The published hardware's latencies: CAM write 12 / read 10, TCAM
-    // write 26 / read 10; the project's unit answers sooner.
+    // write 26 / read 10 (the project's unit's: docs/rtl.md, "Map
+    // latencies").
     assert_eq!(
         (c::PUBLISHED_CAM_READ_CYCLES, c::PUBLISHED_CAM_WRITE_CYCLES),
         (10, 12)
@@ -736,8 +737,6 @@ fn contract_numbers_match_the_spec() {
         ),
         (10, 26)
     );
-    assert!(c::CAM_READ_CYCLES < c::PUBLISHED_CAM_READ_CYCLES);
-    assert!(c::TCAM_WRITE_CYCLES < c::PUBLISHED_TCAM_WRITE_CYCLES);
     // Linux helper numbers and XDP actions.
     let ids = [
         c::HELPER_MAP_LOOKUP_ELEM,
