@@ -15,7 +15,9 @@
 //! - engine scaling: each function at 64 B with 1..16 engines, and the
 //!   smallest engine count that sustains line rate on 4 x 10 Gb/s; the same
 //!   runs with the published system's map unit, which takes one operation
-//!   at a time ([`MapTiming::published`]), beside the pipelined one;
+//!   at a time ([`MapTiming::published`]), beside the pipelined one, and
+//!   with the functions loaded with the loader's rewrite (`--optimize`)
+//!   when the run itself is not;
 //! - the serverless switch: P1 (`port1_sume`) forwards to port 1, at the
 //!   deadline P2 (`port0_sume`) is programmed and swapped in and forwards to
 //!   port 0; output throughput per port over time and the loss;
@@ -86,6 +88,11 @@ pub struct Evaluation {
     /// [`MapTiming::published`]), and their scaling rows.
     pub published: Vec<Record>,
     pub published_scaling: Vec<ScalingRow>,
+    /// The 64-byte line-rate runs of each engine count again with the
+    /// functions loaded with the loader's rewrite (`Plan::optimize`), and
+    /// their scaling rows; empty when the run itself is optimized.
+    pub optimized: Vec<Record>,
+    pub optimized_scaling: Vec<ScalingRow>,
     pub scenarios: Vec<Scenario>,
     /// How many runs it took.
     pub runs: usize,
@@ -821,6 +828,11 @@ enum Job {
         f: usize,
         engines: usize,
     },
+    /// 64 B line rate with the functions loaded with the loader's rewrite.
+    Optimized {
+        f: usize,
+        engines: usize,
+    },
     /// 64 B at `LIGHT_GBPS` per port: latency without queueing.
     Light {
         f: usize,
@@ -840,6 +852,7 @@ enum Job {
 enum Done {
     Rec(Record),
     Published(Record),
+    Optimized(Record),
     Light(Record),
     Throttled(Box<Throttled>),
     Scen(Scenario),
@@ -847,6 +860,7 @@ enum Done {
 
 fn run_jobs(
     progs: &Programs,
+    optimized: Option<&Programs>,
     jobs: &[Job],
     engines: usize,
     scale: Scale,
@@ -870,6 +884,11 @@ fn run_jobs(
                         Job::Published { f, engines } => {
                             published_run(progs, &FUNCTIONS[f], engines, scale).map(Done::Published)
                         }
+                        Job::Optimized { f, engines } => match optimized {
+                            Some(o) => line_rate_run(o, &FUNCTIONS[f], 64, engines, scale)
+                                .map(Done::Optimized),
+                            None => Err(anyhow!("no rewritten programs for an --optimize run")),
+                        },
                         Job::Baseline { f, engines } => {
                             line_rate_run(progs, &BASELINES[f], 64, engines, scale).map(Done::Rec)
                         }
@@ -960,6 +979,13 @@ pub fn evaluate(
     }
     let scale = if plan.quick { QUICK } else { FULL };
     let progs = Programs::load(plan.programs.as_deref(), plan.optimize)?;
+    // The engine scaling again with the loader's rewrite, beside the code
+    // as clang emitted it (unless that is what this run is).
+    let optimized = if plan.optimize {
+        None
+    } else {
+        Some(Programs::load(plan.programs.as_deref(), true)?)
+    };
     let sizes: &[usize] = if plan.quick { &QUICK_SIZES } else { &SIZES };
     let counts: Vec<usize> = if plan.quick {
         QUICK_ENGINES.to_vec()
@@ -976,6 +1002,9 @@ pub fn evaluate(
                 engines: e,
             });
             jobs.push(Job::Published { f, engines: e });
+            if optimized.is_some() {
+                jobs.push(Job::Optimized { f, engines: e });
+            }
         }
         for &bytes in sizes.iter().rev() {
             if bytes != 64 || !counts.contains(&plan.engines) {
@@ -1014,16 +1043,26 @@ pub fn evaluate(
     let runs = jobs.len();
     let done_count = AtomicUsize::new(0);
     let tick = || progress(done_count.fetch_add(1, Ordering::Relaxed) + 1, runs);
-    let done = run_jobs(&progs, &jobs, plan.engines, scale, threads, &tick)?;
+    let done = run_jobs(
+        &progs,
+        optimized.as_ref(),
+        &jobs,
+        plan.engines,
+        scale,
+        threads,
+        &tick,
+    )?;
     let mut records = Vec::new();
     let mut scenarios = Vec::new();
     let mut light = Vec::new();
     let mut throttled = Vec::new();
     let mut published = Vec::new();
+    let mut rewritten = Vec::new();
     for d in done {
         match d {
             Done::Rec(r) => records.push(r),
             Done::Published(r) => published.push(r),
+            Done::Optimized(r) => rewritten.push(r),
             Done::Light(r) => light.push(r),
             Done::Throttled(r) => throttled.push(*r),
             Done::Scen(s) => scenarios.push(s),
@@ -1038,14 +1077,21 @@ pub fn evaluate(
         };
         (fi(x), x.frame_bytes, x.engines).cmp(&(fi(y), y.frame_bytes, y.engines))
     });
-    published.sort_by_key(|r| {
-        (
-            FUNCTIONS.iter().position(|f| f.name == r.function),
-            r.engines,
-        )
-    });
+    for v in [&mut published, &mut rewritten] {
+        v.sort_by_key(|r| {
+            (
+                FUNCTIONS.iter().position(|f| f.name == r.function),
+                r.engines,
+            )
+        });
+    }
     let scaling = scaling_rows(&records);
     let published_scaling = scaling_rows(&published);
+    let optimized_scaling = if rewritten.is_empty() {
+        Vec::new()
+    } else {
+        scaling_rows(&rewritten)
+    };
     light.sort_by_key(|r| FUNCTIONS.iter().position(|f| f.name == r.function));
     throttled.sort_by_key(|r| {
         (
@@ -1061,6 +1107,8 @@ pub fn evaluate(
         scaling,
         published,
         published_scaling,
+        optimized: rewritten,
+        optimized_scaling,
         scenarios,
         runs,
     })

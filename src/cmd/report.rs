@@ -94,6 +94,10 @@ struct Summary<'a> {
     /// operation at a time) and their scaling.
     published: &'a [Record],
     published_scaling: &'a [ScalingRow],
+    /// The 64-byte runs with the functions loaded with the loader's
+    /// rewrite and their scaling (empty when `optimize`).
+    optimized: &'a [Record],
+    optimized_scaling: &'a [ScalingRow],
     scenarios: &'a [Scenario],
     elapsed_s: f64,
 }
@@ -135,6 +139,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             records: &ev.published,
             rows: &ev.published_scaling,
         },
+        Scaling {
+            records: &ev.optimized,
+            rows: &ev.optimized_scaling,
+        },
         &ev.scenarios,
         a.engines,
         scale,
@@ -157,6 +165,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         scaling: &ev.scaling,
         published: &ev.published,
         published_scaling: &ev.published_scaling,
+        optimized: &ev.optimized,
+        optimized_scaling: &ev.optimized_scaling,
         scenarios: &ev.scenarios,
         elapsed_s: elapsed,
     })?;
@@ -248,6 +258,7 @@ fn summary_md(
     throttled: &[Throttled],
     ours: Scaling<'_>,
     published: Scaling<'_>,
+    optimized: Scaling<'_>,
     scenarios: &[Scenario],
     engines: usize,
     scale: Scale,
@@ -313,6 +324,13 @@ fn summary_md(
         timing(MapTiming::published())
     );
     s.push_str(&scaling_table(published));
+    if !optimized.rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nThe functions loaded with the loader's rewrite (`--optimize`: the same verdicts, packets and maps in fewer instructions), this map unit:\n"
+        );
+        s.push_str(&scaling_table(optimized));
+    }
     let _ = writeln!(
         s,
         "\n(percent of 4 x 14.88 Mpps served; engine e serves port e % 4, so with fewer than 4 engines some ports have no engine and lose all their frames.)\n\n## Scenarios\n"
@@ -372,6 +390,24 @@ fn summary_md(
         line_rate_counts(rows),
         line_rate_counts(published.rows)
     );
+    if !optimized.rows.is_empty() {
+        let all = optimized
+            .rows
+            .iter()
+            .all(|r| r.min_engines_line_rate.is_some());
+        let _ = writeln!(
+            s,
+            "- The same with `--optimize`: **{}** ({}; p99 at that count: {}). `nfbpf report --optimize --engines N` runs every frame size at N engines.",
+            if all { "met" } else { "not met" },
+            line_rate_counts(optimized.rows),
+            optimized
+                .rows
+                .iter()
+                .map(|r| format!("{} {} ns", r.function, opt_ns(r.p99_ns_at_that_count)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let p99_ok = rows
         .iter()
         .all(|r| r.p99_ns_at_that_count.is_some_and(|p| p < 1000.0));
