@@ -491,10 +491,7 @@ fn schedule(
 fn regs(def: &OpDef, i: &Insn) -> (u16, u16) {
     let (mut reads, wreg) = reg_use(def, i.dst, i.src);
     if def.kind == Kind::Call {
-        let args = units::UNITS
-            .iter()
-            .find(|u| u.id == i.imm as u32)
-            .map_or(5, |u| u.args.min(5));
+        let args = units::unit(i.imm as u32).map_or(5, |u| u.args.min(5));
         reads &= !R1_5 | (R1_5 & ((1u16 << (args + 1)) - 1));
     }
     (reads, if wreg == NO_REG { 0 } else { bit(wreg) })
@@ -1745,15 +1742,15 @@ mod tests {
         ldxb %r1, [%r6+1]\nstxdw [%r10-8], %r1\nmov %r1, 1\nCALL\nlsh %r7, 8\n\
         ldxdw %r1, [%r10-8]\nor %r7, %r1\nmov %r0, %r7\nTAIL\nexit";
 
-    fn across(call: &str, tail: &str) -> (Vec<Insn>, Option<Done>) {
-        run(&ACROSS.replace("CALL", call).replace("TAIL", tail))
+    /// [`ACROSS`] with `call` and `tail`, less the line `without`.
+    fn across(call: &str, tail: &str, without: &str) -> (Vec<Insn>, Option<Done>) {
+        let src = ACROSS.replace("CALL", call).replace("TAIL", tail);
+        run(&src.replace(without, ""))
     }
 
-    /// [`ACROSS`] with `call` and `tail`, less the line `without`,
-    /// rewritten (or not): it still spills byte 1 to the stack.
+    /// [`across`] rewritten (or not): it still spills byte 1 to the stack.
     fn keeps_spill(call: &str, tail: &str, without: &str) {
-        let src = ACROSS.replace("CALL", call).replace("TAIL", tail);
-        let (insns, done) = run(&src.replace(without, ""));
+        let (insns, done) = across(call, tail, without);
         let out = done.map_or(insns, |d| d.insns);
         assert!(has(&out, "stxdw [%r10-8], %r1"), "{out:?}");
     }
@@ -1766,7 +1763,7 @@ mod tests {
 
     #[test]
     fn bytes_kept_across_a_call_are_loaded_after_it() {
-        let (_, done) = across("call 1", "mov %r3, 0");
+        let (_, done) = across("call 1", "mov %r3, 0", "\0");
         let done = done.expect("rewritten");
         // The two bytes, their spill and reload, the shift, the or and the
         // move go; r0 takes the big-endian halfword at the end.
